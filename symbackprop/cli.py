@@ -1,0 +1,119 @@
+"""The command line: ``symbackprop derive TEXT`` and ``symbackprop check TEXT``.
+
+Bad input gets one line on stderr and exit code 2 (``--debug`` shows the traceback);
+``check`` exits 1 when the numbers disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .errors import ParseError, ShapeError, SymbackpropError
+
+FORMATS = ("latex", "markdown", "json", "html", "dot")
+
+
+def parse_shape(spec: str) -> tuple[str, tuple[Any, ...]]:
+    """``W1=4x3``, ``x=3`` (a column vector), ``W=mxn``, ``lam=scalar``."""
+    name, sep, dims = spec.partition("=")
+    if not sep or not name.strip() or not dims.strip():
+        raise ShapeError(f"--shape {spec!r}: expected NAME=ROWSxCOLS, e.g. W1=4x3 or x=3")
+    dims = dims.strip()
+    if dims in ("scalar", "1x1x"):
+        return name.strip(), ()
+    parts = dims.lower().split("x") if "x" in dims.lower() and not dims.isidentifier() else [dims]
+    out: list[Any] = []
+    for p in parts:
+        p = p.strip()
+        if p.isdigit():
+            out.append(int(p))
+        elif p.isidentifier():
+            out.append(p)
+        else:
+            raise ShapeError(f"--shape {spec!r}: {p!r} is neither a size nor a name")
+    if len(out) > 2:
+        raise ShapeError(f"--shape {spec!r}: at most two dimensions")
+    return name.strip(), tuple(out)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="symbackprop", description=(
+        "Readable, verified backpropagation derivations."))
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp_: argparse.ArgumentParser) -> None:
+        sp_.add_argument("text", help='the expression, e.g. "(x + y)**2" (stages with ; or newlines)')
+        sp_.add_argument("--wrt", action="append", metavar="NAME",
+                         help="a variable to differentiate in (repeatable; default: every input)")
+        sp_.add_argument("--shape", action="append", default=[], metavar="NAME=RxC",
+                         help="a shape: W1=4x3, x=3 (a column vector), W=mxn (symbolic)")
+        sp_.add_argument("--loss", choices=("mse", "cross_entropy"),
+                         help="append a loss against a target y shaped like the output")
+        sp_.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    d = sub.add_parser("derive", help="print the derivation")
+    common(d)
+    d.add_argument("--format", choices=FORMATS, default="latex")
+    d.add_argument("--layout", choices=("denominator", "numerator"), default="denominator")
+    d.add_argument("--adjoint", choices=("frac", "bar", "delta"), default="frac")
+    d.add_argument("--granularity", choices=("auto", "primitive", "layers", "stages"),
+                   default="auto")
+    d.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    c = sub.add_parser("check", help="verify the gradients numerically; exit 1 on a mismatch")
+    common(c)
+    c.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def _shapes(specs: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    shapes: dict[str, tuple[Any, ...]] = {}
+    for s in specs:
+        name, dims = parse_shape(s)
+        if name in shapes and shapes[name] != dims:
+            raise ShapeError(f"--shape gives {name} twice: {shapes[name]} and {dims}")
+        shapes[name] = dims
+    return shapes
+
+
+def run(args: argparse.Namespace) -> int:
+    from .derive import derive
+
+    shapes = _shapes(args.shape)
+    if args.command == "derive":
+        d = derive(args.text, wrt=args.wrt, shapes=shapes or None, loss=args.loss,
+                   layout=args.layout, adjoint=args.adjoint, granularity=args.granularity)
+        text = {"latex": d.latex, "markdown": d.markdown, "json": d.to_json,
+                "html": d.html, "dot": d.to_dot}[args.format]()
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as f:
+                f.write(text if text.endswith("\n") else text + "\n")
+        else:
+            print(text)
+        return 0
+    d = derive(args.text, wrt=args.wrt, shapes=shapes or None, loss=args.loss)
+    report = d.check(seed=args.seed)
+    print(report)
+    return 0 if report.ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return run(args)
+    except (SymbackpropError, ValueError, TypeError, KeyError, OSError) as e:
+        if args.debug:
+            raise
+        kind = type(e).__name__ if isinstance(e, SymbackpropError) else "error"
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if isinstance(e, ParseError) and e.text is not None and e.column and "\n" not in e.text:
+            msg += f": {e.text[:80]}"
+        print(f"symbackprop: {kind}: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

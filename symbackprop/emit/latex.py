@@ -1,0 +1,442 @@
+"""LaTeX: a SymPy printer that speaks our notation, and the derivation as one aligned block.
+
+Expression bodies come from SymPy's ``LatexPrinter`` with a table of symbol names; what SymPy
+has no good form for (matrix products that keep their order, ⊙, ᵀ, 1, losses, σ) is printed
+here. The structure (aligned rows, ∂-fractions, chain-rule lines) comes from the emitter.
+Everything printed is plain amsmath: it renders in KaTeX and compiles with pdflatex.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
+from sympy.printing.latex import LatexPrinter
+
+from ..functions import (
+    DiagJacobian,
+    Elementwise,
+    ElementwiseDerivative,
+    Softmax,
+)
+from ..graph import shape_of
+from ..notation import (
+    LAYOUT_NOTE,
+    adjoint_latex,
+    nabla_latex,
+    partial_latex,
+    symbol_latex,
+)
+from ..rules import RULES, is_matrix, scalar_function
+
+if TYPE_CHECKING:
+    from ..derive import Derivation
+
+_SUPER = re.compile(r"^(.*)\^\{\((\d+)\)\}$")
+
+
+def kind_of(s: sp.Basic) -> str:
+    shape = shape_of(s)
+    if shape is None:
+        return "scalar"
+    return "vector" if shape[1] == 1 else "matrix"
+
+
+class Printer(LatexPrinter):  # type: ignore[misc]
+    """SymPy's LaTeX printer with our names and our matrix notation."""
+
+    def __init__(self, names: Mapping[sp.Basic, str] | None = None) -> None:
+        super().__init__({"mul_symbol": None, "fold_short_frac": False})
+        self.names = dict(names or {})
+
+    # symbols ------------------------------------------------------------------------------
+    def _print_Symbol(self, e: sp.Symbol, style: str = "plain") -> str:
+        if e in self.names:
+            return self.names[e]
+        return symbol_latex(str(e.name), "scalar")
+
+    def _print_MatrixSymbol(self, e: sp.MatrixSymbol) -> str:
+        if e in self.names:
+            return self.names[e]
+        return symbol_latex(str(e.name), kind_of(e))
+
+    def _print_OneMatrix(self, e: Any) -> str:
+        return r"\mathbf{1}"
+
+    def _print_ZeroMatrix(self, e: Any) -> str:
+        return r"\mathbf{0}"
+
+    def _print_Identity(self, e: Any) -> str:
+        return r"\mathbf{I}"
+
+    # matrix operations -----------------------------------------------------------------------
+    def _wrap(self, e: sp.Basic, strong: bool = False) -> str:
+        s = self._print(e)
+        if isinstance(e, (MatAdd, sp.Add)) or (strong and isinstance(e, (HadamardProduct,
+                                                                          MatMul, sp.Mul))):
+            return rf"\left({s}\right)"
+        return s
+
+    def _print_Transpose(self, e: Transpose) -> str:
+        inner = e.args[0]
+        s = self._print(inner)
+        if isinstance(inner, (sp.MatrixSymbol, OneMatrix)):
+            m = _SUPER.match(s)
+            if m:
+                return rf"{m.group(1)}^{{({m.group(2)})\top}}"
+            return rf"{s}^{{\top}}"
+        return rf"\left({s}\right)^{{\top}}"
+
+    def _print_MatMul(self, e: MatMul) -> str:
+        coeff = sp.Mul(*[a for a in e.args if not is_matrix(a)])
+        mats = [a for a in e.args if is_matrix(a)]
+        body = _juxtapose([self._wrap(m, strong=isinstance(m, HadamardProduct)) for m in mats])
+        if coeff == 1:
+            return body
+        if coeff == -1:
+            return "-" + body
+        c = self._print(coeff)
+        if isinstance(coeff, sp.Add):
+            c = rf"\left({c}\right)"
+        return rf"{c}\,{body}"
+
+    def _print_MatAdd(self, e: MatAdd) -> str:
+        out = ""
+        for i, t in enumerate(e.args):
+            neg, body = _split_sign(t)
+            s = self._print(body)
+            if i == 0:
+                out = ("-" if neg else "") + s
+            else:
+                out += (" - " if neg else " + ") + s
+        return out
+
+    def _print_HadamardProduct(self, e: HadamardProduct) -> str:
+        return r" \odot ".join(self._wrap(a, strong=isinstance(a, MatMul) and len(a.args) > 1
+                                           and not is_matrix(a.args[0]) and False)
+                               for a in e.args)
+
+    def _print_HadamardPower(self, e: HadamardPower) -> str:
+        base, ex = e.args
+        b = self._print(base)
+        if not isinstance(base, (sp.MatrixSymbol,)):
+            b = rf"\left({b}\right)"
+        if ex == -1:
+            return rf"\mathbf{{1}} \oslash {b}"
+        return rf"{b}^{{\circ {self._print(ex)}}}"
+
+    # functions ----------------------------------------------------------------------------
+    def _call(self, name: str, args: tuple[sp.Basic, ...]) -> str:
+        return rf"{name}\left({', '.join(self._print(a) for a in args)}\right)"
+
+    def _print_sigmoid(self, e: sp.Basic, exp: str | None = None) -> str:
+        s = self._call(r"\sigma", e.args)
+        return rf"{s}^{{{exp}}}" if exp else s
+
+    def _print_relu(self, e: sp.Basic, exp: str | None = None) -> str:
+        s = self._call(r"\operatorname{ReLU}", e.args)
+        return rf"{s}^{{{exp}}}" if exp else s
+
+    def _print_softplus(self, e: sp.Basic, exp: str | None = None) -> str:
+        s = self._call(r"\operatorname{softplus}", e.args)
+        return rf"{s}^{{{exp}}}" if exp else s
+
+    def _print_Heaviside(self, e: sp.Basic, exp: str | None = None) -> str:
+        s = self._call(r"H", e.args[:1])
+        return rf"{s}^{{{exp}}}" if exp else s
+
+    def _print_Elementwise(self, e: Elementwise) -> str:
+        f = scalar_function(e.name)
+        ph = tuple(sp.Symbol(f"_arg{i}") for i in range(len(e.operands)))
+        saved = dict(self.names)
+        for p, a in zip(ph, e.operands, strict=True):
+            s = self._print(a)
+            self.names[p] = rf"\left({s}\right)" if isinstance(a, (MatAdd, HadamardProduct)) \
+                and e.name in ("exp", "pow") else s
+        try:
+            return self._print(f(*ph))  # type: ignore[no-any-return]
+        finally:
+            self.names = saved
+
+    def _print_ElementwiseDerivative(self, e: ElementwiseDerivative) -> str:
+        name = RULES[e.name].latex if e.name in RULES and RULES[e.name].latex else \
+            rf"\operatorname{{{e.name}}}"
+        if e.name == "abs":
+            name = r"\operatorname{abs}"
+        return rf"{name}'\left({self._print(e.args[1])}\right)"
+
+    def _print_DiagJacobian(self, e: DiagJacobian) -> str:
+        return rf"\operatorname{{diag}}\left({self._print(e.args[0])}\right)"
+
+    def _print_Softmax(self, e: Softmax) -> str:
+        return self._call(r"\operatorname{softmax}", e.args)
+
+    def _print_SumAll(self, e: Any) -> str:
+        return self._call(r"\operatorname{sum}", e.args)
+
+    def _print_SqNorm(self, e: Any) -> str:
+        (a,) = e.args
+        sub = "_{F}" if kind_of(a) == "matrix" else ""
+        return rf"\left\lVert {self._print(a)} \right\rVert{sub}^{{2}}"
+
+    def _print_MSE(self, e: Any) -> str:
+        o, y = e.args
+        return rf"\tfrac{{1}}{{2}}\left\lVert {self._print(o)} - {self._print(y)} \right\rVert^{{2}}"
+
+    def _print_CrossEntropy(self, e: Any) -> str:
+        o, y = e.args
+        logp = rf"\log \operatorname{{softmax}}\left({self._print(o)}\right)"
+        if kind_of(o) == "vector":
+            return rf"-{self._print(Transpose(y))}\,{logp}"
+        return rf"-\operatorname{{sum}}\left({self._print(y)} \odot {logp}\right)"
+
+    def _print_Str(self, e: Any) -> str:
+        return rf"\text{{{e.name}}}"
+
+
+def _juxtapose(parts: list[str]) -> str:
+    """A product written by juxtaposition; a thin space only next to fractions and brackets."""
+    out = parts[0]
+    for p in parts[1:]:
+        thin = out.endswith((r"\right)", "}}")) and r"\frac" in out or p.startswith(
+            (r"\frac", r"\left("))
+        out += (r"\," if thin else "") + p
+    return out
+
+
+def _split_sign(t: sp.Basic) -> tuple[bool, sp.Basic]:
+    if isinstance(t, MatMul):
+        c = sp.Mul(*[a for a in t.args if not is_matrix(a)])
+        mats = [a for a in t.args if is_matrix(a)]
+        if c.could_extract_minus_sign():
+            return True, MatMul(-c, *mats) if -c != 1 else (mats[0] if len(mats) == 1
+                                                          else MatMul(*mats))
+    elif isinstance(t, sp.Expr) and not is_matrix(t) and t.could_extract_minus_sign():
+        return True, -t
+    return False, t
+
+
+def expr_latex(e: sp.Basic, names: Mapping[sp.Basic, str] | None = None) -> str:
+    return Printer(names).doprint(e)  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------------------------------
+# The derivation
+
+
+def symbol_table(d: Derivation) -> dict[sp.Basic, str]:
+    """LaTeX for every symbol of a derivation: inputs, intermediates and their adjoints."""
+    names: dict[sp.Basic, str] = {}
+    for s in (*d.inputs, *(eq.lhs for eq in d.forward)):
+        names[s] = symbol_latex(str(s.name), kind_of(s))  # type: ignore[arg-type]
+    out = names[d.output]
+    for v, a in d.adjoints.items():
+        names[a] = adjoint_latex(names[v], out, d.options.adjoint)
+    return names
+
+
+def _fmt(d: Derivation, names: Mapping[sp.Basic, str], e: sp.Basic) -> str:
+    return expr_latex(e, names)
+
+
+def _partial(d: Derivation, names: Mapping[sp.Basic, str], u: sp.Basic, v: sp.Basic) -> str:
+    return partial_latex(names[u], names[v])
+
+
+def _factor(s: str) -> str:
+    """Parenthesise a printed factor of a product when it is a sum."""
+    depth = 0
+    for i, ch in enumerate(s):
+        if ch in "{(":
+            depth += 1
+        elif ch in "})":
+            depth -= 1
+        elif ch in "+-" and depth == 0 and i > 0:
+            return rf"\left({s}\right)"
+    return s
+
+
+def forward_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
+    return [rf"{names[eq.lhs]} &= {_fmt(d, names, eq.rhs)}" for eq in d.forward]
+
+
+def partial_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
+    return [rf"{_partial(d, names, u, v)} &= {_fmt(d, names, p)}"
+            for (u, v), p in d.partials.items()]
+
+
+def backward_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
+    """One line per step of the sweep; parameters completed by the same step share a line."""
+    by_lhs = {eq.lhs: eq for eq in d.backward}
+    lines = []
+    for group in d.groups[1:]:
+        parts = []
+        for v in group:
+            eq = by_lhs[d.adjoints[v]]
+            rhs = _fmt(d, names, eq.rhs)
+            extra = _derivative_form(d, names, v)
+            parts.append((names[eq.lhs], f"{extra} = {rhs}" if extra else rhs))
+        head, first = parts[0]
+        line = f"{head} &= {first}"
+        for h, r in parts[1:]:
+            line += rf", \qquad {h} = {r}"
+        lines.append(line)
+    return lines
+
+
+def _derivative_form(d: Derivation, names: Mapping[sp.Basic, str], v: sp.Basic) -> str:
+    """``∂L/∂h ⊙ σ'(z)`` before it is written out, for an activation's input."""
+    terms = d.terms.get(v, [])
+    if len(terms) != 1 or not is_matrix(v):
+        return ""
+    u = terms[0].consumer
+    eq = next(e for e in d.forward if e.lhs == u)
+    if not (isinstance(eq.rhs, Elementwise) and eq.rhs.operands == (v,)
+            and eq.rhs.name in RULES and RULES[eq.rhs.name].latex):
+        return ""
+    g = names[d.adjoints[u]]
+    return rf"{g} \odot {_fmt(d, names, ElementwiseDerivative(eq.rhs.name, v))}"
+
+
+def chain_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
+    return matrix_chain_lines(d, names) if d.is_matrix else scalar_chain_lines(d, names)
+
+
+MAX_EXPANDED = 400  # nodes: a gradient larger than this, substituted, is not printed in full
+MAX_CHAIN = 12  # equations: a longer path is shown through the backward equations instead
+
+
+def needs_backward(d: Derivation) -> bool:
+    """A scalar derivation whose chain lines lean on the backward (adjoint) equations."""
+    for v in d.wrt:
+        paths = d.paths(v)
+        if paths and (len(paths) > d.options.max_paths or max(map(len, paths)) > MAX_CHAIN):
+            return True
+    return False
+
+
+def scalar_chain_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
+    lines = []
+    out = d.output
+    for v in d.wrt:
+        paths = d.paths(v)
+        head = _partial(d, names, out, v)
+        small = d.expanded_size(v) <= MAX_EXPANDED
+        final = _fmt(d, names, d.gradients[v]) if small else ""
+        if not paths:
+            lines.append(f"{head} &= 0")
+            continue
+        if len(paths) > d.options.max_paths or max(map(len, paths)) > MAX_CHAIN:
+            adj = next(e for e in d.backward if e.lhs == d.adjoints[v])
+            lines.append(rf"{head} &= {_fmt(d, names, adj.rhs)}" + (f" = {final}" if small
+                                                                       else ""))
+            continue
+        symbolic = " + ".join(r"\,".join(_partial(d, names, b, a) for a, b in
+                                         reversed(list(zip(p, p[1:], strict=False))))
+                              for p in paths)
+        values = " + ".join(r" \cdot ".join(_factor(_fmt(d, names, d.partials[(b, a)]))
+                                             for a, b in reversed(list(zip(p, p[1:],
+                                                                           strict=False))))
+                            for p in paths)
+        steps = [symbolic, values]
+        if len(paths) > 1 and small:
+            adj = next(e for e in d.backward if e.lhs == d.adjoints[v])
+            steps.append(_fmt(d, names, _in_intermediates(d, adj.rhs)))
+        if small:
+            steps.append(final)
+        dedup = [s for i, s in enumerate(steps) if i == 0 or s != steps[i - 1]]
+        lines.append(f"{head} &= " + " = ".join(dedup))
+    return lines
+
+
+def _in_intermediates(d: Derivation, e: sp.Basic) -> sp.Basic:
+    """An adjoint's right side with the other adjoints substituted (still in intermediates)."""
+    from ..derive import substitute
+
+    value: dict[sp.Basic, sp.Basic] = {}
+    for eq in d.backward:
+        value[eq.lhs] = sp.expand(substitute(eq.rhs, value)) if not is_matrix(eq.lhs) else \
+            substitute(eq.rhs, value)
+    return sp.expand(substitute(e, value))
+
+
+def matrix_chain_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
+    lines = []
+    shown: set[tuple[sp.Basic, sp.Basic]] = set()
+    layout = d.options.layout
+    out = d.output
+    for v in d.wrt:
+        paths = d.paths(v)
+        if not paths or len(paths) > d.options.max_paths:
+            continue
+        products = []
+        named = []
+        for p in paths:
+            edges = list(zip(p, p[1:], strict=False))  # (from, to)
+            if layout == "denominator":
+                factors = [rf"\left({nabla_latex(names[b], names[a])}\right)" for a, b in edges]
+            else:
+                factors = [partial_latex(names[b], names[a]) for a, b in reversed(edges)]
+            products.append("".join(factors) if layout == "denominator" else r"\,".join(factors))
+            for a, b in edges:
+                if (a, b) in shown or not is_matrix(b):
+                    continue
+                shown.add((a, b))
+                j = d.jacobian(b, a)
+                if j is None:
+                    continue
+                if layout == "denominator":
+                    from ..rules import transpose
+
+                    named.append(rf"{nabla_latex(names[b], names[a])} = {_fmt(d, names, transpose(j))}")
+                else:
+                    named.append(rf"{partial_latex(names[b], names[a])} = {_fmt(d, names, j)}")
+        head = nabla_latex(names[out], names[v]) if layout == "denominator" else \
+            partial_latex(names[out], names[v])
+        line = f"{head} &= " + " + ".join(products)
+        for n in named:
+            line += rf", \quad {n}"
+        lines.append(line)
+    return lines
+
+
+def derivation_latex(d: Derivation, sections: tuple[str, ...] | None = None,
+                     environment: bool = True) -> str:
+    """The derivation as one ``aligned`` block (without ``$$``)."""
+    names = symbol_table(d)
+    if sections is None:
+        sections = ("forward", "backward", "chain") if d.is_matrix or needs_backward(d) \
+            else ("forward", "chain")
+    titled = d.is_matrix or len(sections) > 2
+    blocks: list[list[str]] = []
+    titles = {
+        "forward": "forward", "partials": "local derivatives", "backward": "backward",
+        "chain": f"chain rule ({d.options.layout} layout)" if d.is_matrix else "chain rule",
+    }
+    for sec in sections:
+        body = {"forward": forward_lines, "partials": partial_lines,
+                "backward": backward_lines, "chain": chain_lines}[sec](d, names)
+        if not body:
+            continue
+        if titled:
+            body = [rf"&\textbf{{{titles[sec]}}}", *body]
+        blocks.append(body)
+    if d.is_matrix and "chain" in sections:
+        blocks[-1].append(rf"&\scriptstyle {LAYOUT_NOTE[d.options.layout]}")
+    rows: list[str] = []
+    for i, block in enumerate(blocks):
+        for j, line in enumerate(block):
+            last_in_block = j == len(block) - 1
+            if i == len(blocks) - 1 and last_in_block:
+                rows.append(line)
+            elif last_in_block:
+                rows.append(line + r" \\[6pt]")
+            else:
+                rows.append(line + r" \\")
+    body = "\n".join("  " + r for r in rows)
+    if not environment:
+        return body
+    return "\\begin{aligned}\n" + body + "\n\\end{aligned}"

@@ -1,0 +1,284 @@
+"""Numbers from the symbolic equations: each equation compiled once, then run in order.
+
+``Derivation.evaluate`` runs the forward equations and then the backward (adjoint) equations,
+each compiled separately into a small NumPy program (a list of operations over the
+equation's own shallow tree), never one huge substituted expression. No source code is
+generated (unlike ``lambdify``), so no name a user chose can ever become code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import sympy as sp
+from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
+from sympy.matrices.expressions.special import Identity, ZeroMatrix
+
+from .errors import ShapeError, UnsupportedError
+from .functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
+from .graph import fmt_shape, shape_of
+from .rules import RULES, np_heaviside, scalar_function
+
+if TYPE_CHECKING:
+    from .derive import Derivation
+
+Env = dict[sp.Basic, Any]
+Op = Callable[..., Any]
+
+
+def _prod(*xs: Any) -> Any:
+    out = xs[0]
+    for x in xs[1:]:
+        out = out * x
+    return out
+
+
+def _matmul(*xs: Any) -> Any:
+    out = xs[0]
+    for x in xs[1:]:
+        out = out @ x if np.ndim(out) == 2 and np.ndim(x) == 2 else out * x
+    return out
+
+
+def _sum(*xs: Any) -> Any:
+    out = xs[0]
+    for x in xs[1:]:
+        out = out + x
+    return out
+
+
+_NUMPY_FUNCS: dict[str, Op] = {name: r.forward for name, r in RULES.items()
+                               if r.sympy is not None}
+_NUMPY_FUNCS.update({"Heaviside": lambda x, *h: np_heaviside(x), "sign": np.sign,
+                     "Abs": np.abs})
+_BY_CLASS: dict[type, Op] = {
+    sp.Add: _sum, MatAdd: _sum, sp.Mul: _prod, HadamardProduct: _prod, MatMul: _matmul,
+    sp.Pow: np.power, HadamardPower: np.power, Transpose: lambda a: np.transpose(a),
+    SumAll: RULES["sum"].forward, SqNorm: RULES["sqnorm"].forward, MSE: RULES["mse"].forward,
+    CrossEntropy: RULES["cross_entropy"].forward, Softmax: RULES["softmax"].forward,
+}
+
+
+def _function_op(e: sp.Basic) -> Op:
+    name = e.name if isinstance(e, Elementwise) else type(e).__name__
+    for key in (name, {"Max": "max", "Min": "min"}.get(name, name)):
+        if key in _NUMPY_FUNCS:
+            return _NUMPY_FUNCS[key]
+    if isinstance(e, sp.Function) and type(e) in {scalar_function(n) for n in
+                                                  ("Heaviside", "sign")}:
+        return _NUMPY_FUNCS[type(e).__name__]
+    raise UnsupportedError(f"no NumPy form for {name}")
+
+
+def _children(e: sp.Basic) -> tuple[sp.Basic, ...]:
+    if isinstance(e, Elementwise):
+        return e.operands
+    if isinstance(e, (sp.Symbol, sp.MatrixSymbol, OneMatrix, Identity, ZeroMatrix)) or \
+            e.is_Number or e.is_NumberSymbol:
+        return ()
+    return tuple(e.args)
+
+
+def _dim(d: sp.Expr, env: Env) -> int:
+    if d.is_Integer:
+        return int(d)
+    v = env.get(d)
+    if v is None:
+        v = d.xreplace({k: sp.Integer(x) for k, x in env.items() if isinstance(k, sp.Symbol)
+                        and isinstance(x, int)})
+        if not v.is_Integer:
+            raise ShapeError(f"the dimension {d} is not known from the values")
+        return int(v)
+    return int(v)
+
+
+def _leaf_op(e: sp.Basic) -> Op:
+    if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
+        return lambda env: env[e]
+    if isinstance(e, OneMatrix):
+        return lambda env: np.ones((_dim(e.shape[0], env), _dim(e.shape[1], env)))
+    if isinstance(e, ZeroMatrix):
+        return lambda env: np.zeros((_dim(e.shape[0], env), _dim(e.shape[1], env)))
+    if isinstance(e, Identity):
+        return lambda env: np.eye(_dim(e.shape[0], env))
+    value = float(e)
+    return lambda env: value
+
+
+def compile_expr(expr: sp.Basic) -> Callable[[Env], Any]:
+    """A NumPy program for one expression: its nodes in post-order, shared nodes once."""
+    order: list[sp.Basic] = []
+    index: dict[int, int] = {}
+    keep: list[sp.Basic] = []
+    stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
+    while stack:
+        e, ready = stack.pop()
+        if id(e) in index:
+            continue
+        kids = _children(e)
+        if not ready and kids:
+            stack.append((e, True))
+            stack.extend((k, False) for k in reversed(kids))
+            continue
+        index[id(e)] = len(order)
+        order.append(e)
+        keep.append(e)
+    program: list[tuple[bool, Op, tuple[int, ...]]] = []
+    for e in order:
+        kids = _children(e)
+        if not kids:
+            program.append((True, _leaf_op(e), ()))
+            continue
+        op = _BY_CLASS.get(type(e))
+        if op is None:
+            if isinstance(e, (sp.Function, Elementwise)):
+                op = _function_op(e)
+            else:
+                raise UnsupportedError(f"no NumPy form for {type(e).__name__}")
+        program.append((False, op, tuple(index[id(k)] for k in kids)))
+
+    def run(env: Env) -> Any:
+        vals: list[Any] = []
+        for leaf, op, idx in program:
+            vals.append(op(env) if leaf else op(*[vals[i] for i in idx]))
+        return vals[-1]
+
+    return run
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def bind_values(d: Derivation, values: Mapping[Any, Any],
+                dtype: Any = np.float64) -> Env:
+    """Check and convert the user's values: every input given, shapes agree, dims bound."""
+    by_name = {str(k.name) if isinstance(k, sp.Basic) else str(k): v for k, v in values.items()}
+    env: Env = {}
+    missing = [str(s.name) for s in d.inputs if str(s.name) not in by_name]
+    if missing:
+        raise ValueError(f"no value for {', '.join(missing)}")
+    known = {str(s.name) for s in d.inputs}
+    extra = [k for k in by_name if k not in known]
+    if extra:
+        raise ValueError(f"values for names not in the expression: {', '.join(extra)}")
+    for s in d.inputs:
+        v = np.asarray(by_name[str(s.name)], dtype=dtype)
+        shape = shape_of(s)
+        if shape is None:
+            if v.size != 1:
+                raise ShapeError(f"{s.name} is a scalar but its value has shape {v.shape}")
+            env[s] = dtype(v.reshape(()))
+            continue
+        if v.ndim == 1:
+            v = v.reshape(-1, 1)
+        if v.ndim != 2:
+            raise ShapeError(f"{s.name} is {fmt_shape(shape)} but its value has shape {v.shape}")
+        for want, got in zip(shape, v.shape, strict=True):
+            if want.is_Integer:
+                if int(want) != got:
+                    raise ShapeError(f"{s.name} is {fmt_shape(shape)} but its value has shape "
+                                     f"{v.shape}")
+            else:
+                have = env.setdefault(want, got)
+                if have != got:
+                    raise ShapeError(f"dimension {want} is {have} elsewhere but {got} in "
+                                     f"{s.name} (shape {v.shape})")
+        env[s] = v
+    return env
+
+
+def _program(d: Derivation, eq: Any) -> Callable[[Env], Any]:
+    cache: dict[Any, Callable[[Env], Any]] = d.__dict__.setdefault("_compiled", {})
+    prog = cache.get(eq)
+    if prog is None:
+        prog = cache[eq] = compile_expr(eq.rhs)
+    return prog
+
+
+def _as_shape(v: Any, like: sp.Basic, env: Env) -> Any:
+    shape = shape_of(like)
+    if shape is None:
+        return float(np.asarray(v).reshape(()))
+    target = (_dim(shape[0], env), _dim(shape[1], env))
+    return np.broadcast_to(np.asarray(v, dtype=float), target).copy()
+
+
+def run_all(d: Derivation, values: Mapping[Any, Any]) -> Env:
+    """Every forward and adjoint value, equation by equation."""
+    env = bind_values(d, values)
+    with np.errstate(all="ignore"):
+        for eq in d.forward:
+            env[eq.lhs] = _program(d, eq)(env)
+        for eq in d.backward:
+            env[eq.lhs] = _as_shape(_program(d, eq)(env), eq.lhs, env)
+    return env
+
+
+def evaluate_gradients(d: Derivation, values: Mapping[Any, Any]) -> dict[str, Any]:
+    env = run_all(d, values)
+    return {str(v.name): env[d.adjoints[v]] for v in d.wrt}
+
+
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TraceRow:
+    name: str
+    symbol: sp.Basic
+    equation: sp.Basic | None  # the right-hand side; None for an input
+    value: Any
+    adjoint: Any  # None where the output does not depend on this variable through wrt
+
+
+@dataclass(frozen=True)
+class Trace:
+    """The evaluation trace: every input's and intermediate's primal and adjoint value."""
+
+    derivation: Derivation
+    rows: tuple[TraceRow, ...]
+
+    def __iter__(self) -> Iterator[TraceRow]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, name: str) -> TraceRow:
+        for r in self.rows:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def latex(self, **kw: Any) -> str:
+        from .emit.trace import trace_latex
+
+        return trace_latex(self, **kw)
+
+    def markdown(self, **kw: Any) -> str:
+        from .emit.trace import trace_markdown
+
+        return trace_markdown(self, **kw)
+
+    def html(self, **kw: Any) -> str:
+        from .emit.trace import trace_html
+
+        return trace_html(self, **kw)
+
+    def _repr_latex_(self) -> str:
+        return f"$$\n{self.latex()}\n$$"
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+
+def trace(d: Derivation, values: Mapping[Any, Any]) -> Trace:
+    env = run_all(d, values)
+    rows = [TraceRow(str(s.name), s, None, env[s], env.get(d.adjoints.get(s, None)))
+            for s in d.inputs]
+    rows += [TraceRow(str(eq.lhs.name), eq.lhs, eq.rhs, env[eq.lhs],
+                      env.get(d.adjoints.get(eq.lhs, None))) for eq in d.forward]
+    return Trace(d, tuple(rows))

@@ -1,0 +1,215 @@
+"""The SymPy objects symbackprop adds: three activations and a few matrix-valued primitives.
+
+SymPy knows exp, log, tanh and friends, with their derivatives (``fdiff``); we add
+``sigmoid``, ``relu`` and ``softplus`` the same way so their derivatives come from SymPy too.
+Matrix primitives are small ``MatrixExpr``/``Expr`` classes holding their arguments; how they
+differentiate lives in ``rules.py`` and how they print in ``emit/latex.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from sympy.core.symbol import Str
+from sympy.matrices.expressions.matexpr import MatrixExpr
+
+
+class sigmoid(sp.Function):  # noqa: N801 - SymPy functions are lower case
+    """The logistic function 1 / (1 + e^-x); its derivative is sigmoid(x) (1 - sigmoid(x))."""
+
+    @classmethod
+    def eval(cls, x: sp.Expr) -> sp.Expr | None:
+        if x.is_zero:
+            return sp.Rational(1, 2)
+        if x.is_Number:
+            return 1 / (1 + sp.exp(-x))
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
+    def _eval_rewrite_as_exp(self, x: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return 1 / (1 + sp.exp(-x))
+
+    def _eval_is_real(self) -> bool | None:
+        return self.args[0].is_real  # type: ignore[no-any-return]
+
+
+class relu(sp.Function):  # noqa: N801
+    """max(x, 0); its derivative is the Heaviside step (undefined at 0, SymPy says 1/2)."""
+
+    @classmethod
+    def eval(cls, x: sp.Expr) -> sp.Expr | None:
+        if x.is_Number:
+            return x if x > 0 else sp.S.Zero
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.Heaviside(self.args[0])
+
+    def _eval_rewrite_as_Max(self, x: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return sp.Max(x, 0)
+
+    def _eval_is_real(self) -> bool | None:
+        return self.args[0].is_real  # type: ignore[no-any-return]
+
+
+class softplus(sp.Function):  # noqa: N801
+    """log(1 + e^x); its derivative is sigmoid(x)."""
+
+    @classmethod
+    def eval(cls, x: sp.Expr) -> sp.Expr | None:
+        if x.is_Number:
+            return sp.log(1 + sp.exp(x))
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_log(self, x: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return sp.log(1 + sp.exp(x))
+
+    def _eval_is_real(self) -> bool | None:
+        return self.args[0].is_real  # type: ignore[no-any-return]
+
+
+# --------------------------------------------------------------------------------------
+# Matrix-valued primitives. Arguments are MatrixExprs; numbers of rows/columns may be
+# symbols. Constructors never evaluate or reorder: what the user wrote is what prints.
+
+
+def _numpy_call(name: str, printer: Any, args: tuple[sp.Basic, ...]) -> str:
+    return f"{name}({', '.join(printer._print(a) for a in args)})"
+
+
+class Elementwise(MatrixExpr):  # type: ignore[misc]
+    """A scalar SymPy function applied entry by entry: ``Elementwise("sigmoid", Z)``."""
+
+    def __new__(cls, name: str | Str, *args: sp.Basic) -> Elementwise:
+        name = name if isinstance(name, Str) else Str(name)
+        return sp.Basic.__new__(cls, name, *args)  # type: ignore[no-any-return]
+
+    @property
+    def name(self) -> str:
+        return str(self.args[0].name)
+
+    @property
+    def operands(self) -> tuple[sp.Basic, ...]:
+        return tuple(self.args[1:])
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        for a in self.operands:
+            if getattr(a, "is_Matrix", False):
+                return a.shape  # type: ignore[no-any-return]
+        raise ValueError("Elementwise needs a matrix operand")
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> sp.Expr:
+        from .rules import scalar_function
+
+        f = scalar_function(self.name)
+        return f(*[a[i, j] if getattr(a, "is_Matrix", False) else a for a in self.operands])
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"{self.name}({', '.join(printer._print(a) for a in self.operands)})"
+
+    def _numpycode(self, printer: Any) -> str:
+        return _numpy_call(f"sbp_{self.name}", printer, self.operands)
+
+
+class Softmax(MatrixExpr):  # type: ignore[misc]
+    """Softmax of each column: a vector (k, 1) or a batch (k, B) of logits."""
+
+    def __new__(cls, arg: sp.Basic) -> Softmax:
+        return sp.Basic.__new__(cls, arg)  # type: ignore[no-any-return]
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return self.args[0].shape  # type: ignore[no-any-return]
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"softmax({printer._print(self.args[0])})"
+
+    def _numpycode(self, printer: Any) -> str:
+        return _numpy_call("sbp_softmax", printer, self.args)
+
+
+class DiagJacobian(MatrixExpr):  # type: ignore[misc]
+    """diag(f'(z)): the Jacobian of an element-wise map, used only when a chain line is printed."""
+
+    def __new__(cls, deriv: sp.Basic) -> DiagJacobian:
+        return sp.Basic.__new__(cls, deriv)  # type: ignore[no-any-return]
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        n = self.args[0].shape[0]
+        return (n, n)
+
+
+class ElementwiseDerivative(MatrixExpr):  # type: ignore[misc]
+    """f'(Z), for display: ``sigma'(z)`` before it is written out as ``h ⊙ (1 - h)``."""
+
+    def __new__(cls, name: str | Str, arg: sp.Basic) -> ElementwiseDerivative:
+        name = name if isinstance(name, Str) else Str(name)
+        return sp.Basic.__new__(cls, name, arg)  # type: ignore[no-any-return]
+
+    @property
+    def name(self) -> str:
+        return str(self.args[0].name)
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return self.args[1].shape  # type: ignore[no-any-return]
+
+
+class _MatrixReduction(sp.Expr):  # type: ignore[misc]
+    """A scalar computed from matrices (a sum, a loss, a squared norm)."""
+
+    is_commutative = True
+    is_real = True
+    numpy_name = ""
+
+    def __new__(cls, *args: sp.Basic) -> _MatrixReduction:
+        return sp.Expr.__new__(cls, *args)  # type: ignore[no-any-return]
+
+    def _sympystr(self, printer: Any) -> str:
+        return _numpy_call(type(self).__name__.lower(), printer, self.args)
+
+    def _numpycode(self, printer: Any) -> str:
+        return _numpy_call(self.numpy_name, printer, self.args)
+
+    def _eval_derivative(self, s: sp.Basic) -> sp.Expr:
+        from .errors import UnsupportedError
+
+        raise UnsupportedError(
+            f"sympy.diff of {type(self).__name__}: use symbackprop.derive for matrix expressions"
+        )
+
+
+class SumAll(_MatrixReduction):
+    """The sum of every entry of a matrix."""
+
+    numpy_name = "sbp_sum"
+
+
+class SqNorm(_MatrixReduction):
+    """The squared Frobenius norm ‖W‖², the usual weight-decay term."""
+
+    numpy_name = "sbp_sqnorm"
+
+
+class MSE(_MatrixReduction):
+    """½‖o − y‖²: half the summed squared error (summed over a batch too)."""
+
+    numpy_name = "sbp_mse"
+
+
+class CrossEntropy(_MatrixReduction):
+    """−Σ y ⊙ log softmax(o): softmax cross-entropy of logits o against targets y (per column)."""
+
+    numpy_name = "sbp_cross_entropy"
+
+
+MATRIX_CLASSES = (Elementwise, Softmax, SumAll, SqNorm, MSE, CrossEntropy)

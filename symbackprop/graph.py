@@ -1,0 +1,559 @@
+"""The computation graph: an ordered, immutable list of equations (a Wengert list).
+
+Every front end (text, SymPy expression, Python function, ``Graph.let`` stages) feeds a
+``Builder``, which records primitive nodes bottom-up, each a temporary symbol with a
+*shallow* right-hand side, shared subexpressions once. ``decompose`` then chooses which nodes
+become named equations (every primitive, layers, or the user's stages) and names them.
+Nothing here walks a deep SymPy tree recursively.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import sympy as sp
+from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix
+from sympy.matrices.expressions.matexpr import MatrixExpr
+
+from .errors import GraphError, ShapeError, UnsupportedError
+from .rules import FUNCTION_NAMES, classify, is_leaf, is_matrix
+
+Term = sp.Basic  # a leaf, a node symbol, or a small inline expression over them
+Shape = tuple[sp.Expr, sp.Expr] | None  # None: a scalar
+Granularity = Literal["auto", "primitive", "layers", "stages"]
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Equation:
+    """``lhs = rhs``: lhs a Symbol or MatrixSymbol, rhs in inputs and earlier lhs."""
+
+    lhs: sp.Basic
+    rhs: sp.Basic
+
+    def __iter__(self) -> Iterator[sp.Basic]:
+        return iter((self.lhs, self.rhs))
+
+
+# ---------------------------------------------------------------------------------------
+# Shapes
+
+
+def dim(v: Any) -> sp.Expr:
+    """A dimension: an int, or a name for a symbolic size (``"m"``)."""
+    if isinstance(v, sp.Basic):
+        return v
+    if isinstance(v, bool):
+        raise ShapeError(f"dimension {v!r} is not a size")
+    if isinstance(v, int):
+        if v < 1:
+            raise ShapeError(f"dimension {v} must be positive")
+        return sp.Integer(v)
+    if isinstance(v, str) and _NAME.match(v):
+        return sp.Symbol(v, integer=True, positive=True)
+    raise ShapeError(f"dimension {v!r} is neither a positive int nor a name")
+
+
+def to_shape(name: str, s: Any) -> Shape:
+    """``(r, c)``, ``(n,)`` (a column vector), ``()`` / ``None`` (a scalar)."""
+    if s is None or s == ():
+        return None
+    if isinstance(s, (int, str)):
+        s = (s,)
+    try:
+        items = tuple(s)
+    except TypeError:
+        raise ShapeError(f"shape of {name!r} must be (rows, cols), (n,) or (), not {s!r}") from None
+    if len(items) == 1:
+        items = (items[0], 1)
+    if len(items) != 2:
+        raise ShapeError(f"shape of {name!r} must be (rows, cols), (n,) or (), not {s!r}")
+    return (dim(items[0]), dim(items[1]))
+
+
+def shape_of(t: Term) -> Shape:
+    return tuple(t.shape) if is_matrix(t) else None  # type: ignore[return-value]
+
+
+def fmt_shape(s: Shape) -> str:
+    return "scalar" if s is None else f"({s[0]}, {s[1]})"
+
+
+def check_name(name: str, what: str = "name") -> str:
+    if not isinstance(name, str) or not _NAME.match(name) or name.startswith("_"):
+        raise GraphError(f"{what} {name!r} must be a plain identifier (letters, digits, _)")
+    return name
+
+
+def make_symbol(name: str, shape: Shape) -> sp.Basic:
+    if shape is None:
+        return sp.Symbol(name, real=True)
+    return sp.MatrixSymbol(name, *shape)
+
+
+def atoms_in_order(expr: sp.Basic) -> list[sp.Basic]:
+    """Symbols and matrix symbols of a (shallow) expression, in order of first appearance."""
+    seen: dict[sp.Basic, None] = {}
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
+            seen.setdefault(e, None)
+        elif isinstance(e, sp.Basic) and not e.is_Number:
+            stack.extend(reversed(e.args))
+    return list(seen)
+
+
+# ---------------------------------------------------------------------------------------
+# The builder
+
+
+class Builder:
+    """Collects primitive nodes bottom-up; hash-conses them on their shallow right-hand side."""
+
+    def __init__(self, shapes: Mapping[str, Any] | None = None) -> None:
+        self.shapes: dict[str, Shape] = {}
+        for k, v in (shapes or {}).items():
+            self.shapes[check_name(k, "shape name")] = to_shape(k, v)
+        self.symbols: dict[str, sp.Basic] = {}  # inputs and named stages, by name
+        self.inputs: dict[sp.Basic, None] = {}
+        self.nodes: list[Equation] = []
+        self.names: dict[sp.Basic, str] = {}  # node symbol -> user stage name
+        self._memo: dict[sp.Basic, sp.Basic] = {}
+        self.temps: set[sp.Basic] = set()
+        self.output: Term | None = None
+
+    # inputs -----------------------------------------------------------------------------
+    def lookup(self, name: str) -> sp.Basic:
+        """A name in the text: an earlier stage, else an input with its declared shape."""
+        if name in self.symbols:
+            return self.symbols[name]
+        sym = make_symbol(name, self.shapes.get(name))
+        self.symbols[name] = sym
+        self.inputs[sym] = None
+        return sym
+
+    def adopt(self, sym: sp.Basic) -> sp.Basic:
+        """A symbol from a user's SymPy expression: checked against shapes and earlier uses."""
+        name = check_name(str(sym.name), "symbol name")
+        if isinstance(sym, sp.MatrixSymbol):
+            declared = self.shapes.get(name, tuple(sym.shape))
+            if declared is None or tuple(declared) != tuple(sym.shape):
+                raise ShapeError(f"{name} is {fmt_shape(tuple(sym.shape))} in the expression "
+                                 f"but {fmt_shape(declared)} in shapes")
+        elif name in self.shapes and self.shapes[name] is not None:
+            raise ShapeError(f"{name} is a scalar symbol but shapes says "
+                             f"{fmt_shape(self.shapes[name])}: use a MatrixSymbol")
+        have = self.symbols.get(name)
+        if have is not None and have != sym:
+            if shape_of(have) != shape_of(sym):
+                raise ShapeError(f"{name} is used with two shapes: {fmt_shape(shape_of(have))} "
+                                 f"and {fmt_shape(shape_of(sym))}")
+            raise GraphError(f"two different symbols are both named {name!r}")
+        if have is None:
+            self.symbols[name] = sym
+            self.inputs[sym] = None
+        return sym
+
+    # nodes ------------------------------------------------------------------------------
+    def node(self, rhs: sp.Basic) -> Term:
+        """The node computing ``rhs`` (shared if it exists), or ``rhs`` itself for a leaf."""
+        if is_leaf(rhs):
+            return rhs
+        have = self._memo.get(rhs)
+        if have is not None:
+            return have
+        lhs = self._temp(shape_of(rhs))
+        self.nodes.append(Equation(lhs, rhs))
+        self._memo[rhs] = lhs
+        return lhs
+
+    def _temp(self, shape: Shape) -> sp.Basic:
+        lhs = make_symbol(f"_{len(self.nodes)}", shape)
+        self.temps.add(lhs)
+        return lhs
+
+    def bind(self, name: str, term: Term) -> sp.Basic:
+        """Name a stage. A leaf or an already named node gets an alias equation of its own."""
+        check_name(name, "stage name")
+        if name in self.symbols:
+            raise GraphError(f"{name!r} is bound twice (or is also an input)")
+        if is_leaf(term) or term in self.names or term not in self._by_lhs():
+            lhs = self._temp(shape_of(term))
+            self.nodes.append(Equation(lhs, term))
+            term = lhs
+        self.names[term] = name
+        self.symbols[name] = term
+        return term
+
+    def _by_lhs(self) -> dict[sp.Basic, Equation]:
+        return {eq.lhs: eq for eq in self.nodes}
+
+    # from a SymPy expression ------------------------------------------------------------
+    def add_expr(self, expr: sp.Basic) -> Term:
+        """Decompose a (possibly deep) SymPy expression node by node, without recursion."""
+        memo: dict[int, Term] = {}
+        alias: dict[int, sp.Basic] = {}
+        keep: list[sp.Basic] = [expr]  # keeps every id in memo alive
+        stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
+        while stack:
+            e, ready = stack.pop()
+            if id(e) in memo:
+                continue
+            if id(e) in alias:
+                memo[id(e)] = memo[id(alias[id(e)])]
+                continue
+            if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
+                memo[id(e)] = e if e in self.temps else self.adopt(e)
+                continue
+            if is_leaf(e):
+                memo[id(e)] = e
+                continue
+            if not ready:
+                e2 = _binarize(e)
+                if e2 is not e:
+                    alias[id(e)] = e2
+                    keep.append(e2)
+                    stack.extend([(e, True), (e2, False)])
+                    continue
+                stack.append((e, True))
+                stack.extend((o, False) for o in reversed(classify(e).operands)
+                             if id(o) not in memo)
+                continue
+            ops = classify(e).operands
+            rhs = e.xreplace({o: memo[id(o)] for o in ops}) if ops else e
+            memo[id(e)] = self.node(rhs)
+        return memo[id(expr)]
+
+
+def _binarize(e: sp.Basic) -> sp.Basic:
+    """Products of three matrices and n-ary max/min as nested binary nodes."""
+    if isinstance(e, MatMul):
+        c, mats = e.as_coeff_matrices()
+        scalars = [a for a in e.args if not is_matrix(a) and not a.is_Number]
+        if len(mats) > 2 or (len(mats) == 2 and (c != 1 or scalars)):
+            acc = MatMul(mats[0], mats[1])
+            for m in mats[2:]:
+                acc = MatMul(acc, m)
+            coeff = c * sp.Mul(*scalars)
+            return MatMul(coeff, acc) if coeff != 1 else acc
+    if isinstance(e, (sp.Max, sp.Min)) and len(e.args) > 2:
+        acc = e.func(e.args[0], e.args[1], evaluate=False)
+        for a in e.args[2:]:
+            acc = e.func(acc, a, evaluate=False)
+        return acc
+    return e
+
+
+# ---------------------------------------------------------------------------------------
+# The graph
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    """Equations in topological order; the last one computes the output.
+
+    Build one stage at a time with ``let`` (text or SymPy, over inputs and earlier stages)::
+
+        g = Graph(shapes={"W1": (4, 3), "x": (3, 1), "b1": (4, 1)})
+        g = g.let("z", "W1@x + b1").let("h", "sigmoid(z)")
+    """
+
+    equations: tuple[Equation, ...] = ()
+    shapes: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def output(self) -> sp.Basic:
+        if not self.equations:
+            raise GraphError("the graph is empty")
+        return self.equations[-1].lhs
+
+    @property
+    def inputs(self) -> tuple[sp.Basic, ...]:
+        bound = {eq.lhs for eq in self.equations}
+        seen: dict[sp.Basic, None] = {}
+        for eq in self.equations:
+            for a in atoms_in_order(eq.rhs):
+                if a not in bound:
+                    seen.setdefault(a, None)
+        return tuple(seen)
+
+    def __len__(self) -> int:
+        return len(self.equations)
+
+    def __iter__(self) -> Iterator[Equation]:
+        return iter(self.equations)
+
+    def let(self, name: str, expr: str | sp.Basic) -> Graph:
+        """A new graph with one more stage ``name = expr``."""
+        from .parse import parse_into
+
+        b = self.to_builder()
+        if isinstance(expr, str):
+            term = parse_into(b, expr)
+        else:
+            term = b.add_expr(sp.sympify(expr, strict=True))
+        b.bind(name, term)
+        b.output = b.symbols[name]
+        return decompose(b, "stages")
+
+    def to_builder(self) -> Builder:
+        b = Builder(self.shapes)
+        for s in self.inputs:
+            b.adopt(s)
+        stage: dict[sp.Basic, sp.Basic] = {}
+        for eq in self.equations:
+            term = b.add_expr(eq.rhs.xreplace(stage))
+            stage[eq.lhs] = b.bind(str(eq.lhs.name), term)
+        if self.equations:
+            b.output = b.symbols[str(self.output.name)]
+        return b
+
+    def validate(self) -> Graph:
+        validate(self)
+        return self
+
+
+def validate(g: Graph) -> None:
+    """Every name bound once, never used before it is bound, shapes consistent."""
+    bound: set[sp.Basic] = set()
+    names: dict[str, sp.Basic] = {}
+    later = {eq.lhs for eq in g.equations}
+    for i, eq in enumerate(g.equations):
+        if not isinstance(eq.lhs, (sp.Symbol, sp.MatrixSymbol)):
+            raise GraphError(f"equation {i + 1}: the left side {eq.lhs} is not a symbol")
+        if eq.lhs in bound:
+            raise GraphError(f"equation {i + 1}: {eq.lhs} is bound twice")
+        for a in atoms_in_order(eq.rhs):
+            if a in later and a not in bound:
+                raise GraphError(f"equation {i + 1}: {a} is used before it is bound")
+            other = names.setdefault(str(a.name), a)
+            if other != a:
+                raise ShapeError(f"{a.name} is used with two shapes: "
+                                 f"{fmt_shape(shape_of(other))} and {fmt_shape(shape_of(a))}")
+        if shape_of(eq.lhs) != shape_of(eq.rhs):
+            raise ShapeError(f"equation {i + 1}: {eq.lhs} is {fmt_shape(shape_of(eq.lhs))} "
+                             f"but its right side is {fmt_shape(shape_of(eq.rhs))}")
+        bound.add(eq.lhs)
+        names.setdefault(str(eq.lhs.name), eq.lhs)
+
+
+# ---------------------------------------------------------------------------------------
+# Decomposition: which nodes become equations, and their names
+
+_AFFINE = frozenset({"add", "matmul", "transpose"})
+_REDUCTIONS = frozenset({"mse", "cross_entropy", "sum", "sqnorm"})
+
+
+def _node_prim(rhs: sp.Basic) -> str:
+    try:
+        return classify(rhs).name
+    except UnsupportedError:
+        return "?"
+
+
+def _is_affine(rhs: sp.Basic) -> bool:
+    name = _node_prim(rhs)
+    if name in _AFFINE:
+        return True
+    if name == "mul":  # a scalar times a matrix is affine; a Hadamard product is not
+        return sum(1 for a in classify(rhs).operands if is_matrix(a)) <= 1
+    return False
+
+
+def _uses(nodes: list[Equation]) -> dict[sp.Basic, int]:
+    lhs = {eq.lhs for eq in nodes}
+    count: dict[sp.Basic, int] = {}
+    for eq in nodes:
+        for a in _occurrences(eq.rhs):
+            if a in lhs:
+                count[a] = count.get(a, 0) + 1
+    return count
+
+
+def _occurrences(expr: sp.Basic) -> Iterator[sp.Basic]:
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
+            yield e
+        elif isinstance(e, sp.Basic) and not e.is_Number:
+            stack.extend(e.args)
+
+
+def choose_granularity(b: Builder, granularity: Granularity) -> Granularity:
+    if granularity != "auto":
+        return granularity
+    if b.names:
+        return "stages"
+    if any(is_matrix(eq.lhs) for eq in b.nodes):
+        return "layers"
+    return "primitive"
+
+
+def decompose(b: Builder, granularity: Granularity = "auto",
+              output_name: str | None = None) -> Graph:
+    """Pick the nodes that become equations, inline the rest, and name them."""
+    if b.output is None:
+        raise GraphError("nothing to derive: the expression is empty")
+    out = b.output
+    if out not in {eq.lhs for eq in b.nodes}:
+        # a bare input, a constant or an inline expression: give it an equation of its own
+        term = out
+        out = b.node(out) if not is_leaf(out) else b._temp(shape_of(out))
+        if out not in {eq.lhs for eq in b.nodes}:
+            b.nodes.append(Equation(out, term))
+    nodes = _reachable(b.nodes, out)
+    granularity = choose_granularity(b, granularity)
+    uses = _uses(nodes)
+    by_lhs = {eq.lhs: eq for eq in nodes}
+    cut: set[sp.Basic] = {out} | {s for s in b.names if s in by_lhs}
+    consumers: dict[sp.Basic, list[sp.Basic]] = {}
+    for eq in nodes:
+        for a in _occurrences(eq.rhs):
+            if a in by_lhs:
+                consumers.setdefault(a, []).append(eq.lhs)
+    for eq in nodes:
+        s, kind = eq.lhs, _node_prim(eq.rhs)
+        if granularity == "stages":
+            continue
+        if uses.get(s, 0) > 1:
+            cut.add(s)
+            continue
+        if granularity == "primitive":
+            parent = consumers.get(s, [None])[0]
+            same = parent is not None and kind in ("add", "mul") and \
+                _node_prim(by_lhs[parent].rhs) == kind and not is_matrix(s)
+            if not same:
+                cut.add(s)
+            continue
+        # layers: cut at non-affine matrix nodes and at their non-leaf operands
+        if is_matrix(s) and not _is_affine(eq.rhs):
+            cut.add(s)
+        if not _is_affine(eq.rhs) and (is_matrix(s) or kind in _REDUCTIONS):
+            for o in classify(eq.rhs).operands:
+                if o in by_lhs and is_matrix(o):
+                    cut.add(o)
+        if not is_matrix(s) and kind not in _REDUCTIONS and not any(
+                is_matrix(o) for o in _occurrences(eq.rhs)):
+            cut.add(s)  # plain scalar arithmetic between named scalars
+    # inline the nodes that are not cut, in topological order
+    inlined: dict[sp.Basic, sp.Basic] = {}
+    eqs: list[Equation] = []
+    for eq in nodes:
+        rhs = rebuild(eq.rhs, inlined)
+        if eq.lhs in cut:
+            eqs.append(Equation(eq.lhs, rhs))
+        else:
+            inlined[eq.lhs] = rhs
+    names = _choose_names(eqs, b, output_name)
+    renamed = {eq.lhs: make_symbol(names[eq.lhs], shape_of(eq.lhs)) for eq in eqs}
+    final = tuple(Equation(renamed[eq.lhs], eq.rhs.xreplace(renamed)) for eq in eqs)
+    g = Graph(final, dict(b.shapes))
+    validate(g)
+    return g
+
+
+def _reachable(nodes: list[Equation], out: sp.Basic) -> list[Equation]:
+    by_lhs = {eq.lhs: eq for eq in nodes}
+    need = {out}
+    stack = [out]
+    while stack:
+        s = stack.pop()
+        for a in _occurrences(by_lhs[s].rhs):
+            if a in by_lhs and a not in need:
+                need.add(a)
+                stack.append(a)
+    return [eq for eq in nodes if eq.lhs in need]
+
+
+def rebuild(rhs: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
+    """``rhs`` with symbols replaced by expressions; nested sums and products flattened."""
+    if not mapping or not any(a in mapping for a in _occurrences(rhs)):
+        return rhs
+    new = rhs.xreplace(dict(mapping))
+    if isinstance(new, (MatAdd, HadamardProduct)):
+        flat: list[sp.Basic] = []
+        for a in new.args:
+            flat.extend(a.args if type(a) is type(new) else (a,))
+        new = type(new)(*flat)
+    return new
+
+
+def _choose_names(eqs: list[Equation], b: Builder, output_name: str | None) -> dict[sp.Basic,
+                                                                                    str]:
+    taken = {str(s.name) for s in b.inputs} | set(b.names.values())
+    names: dict[sp.Basic, str] = {}
+    for eq in eqs:
+        if eq.lhs in b.names:
+            names[eq.lhs] = b.names[eq.lhs]
+    out = eqs[-1].lhs
+    if out not in names:
+        for cand in ([output_name] if output_name else []) + (
+                ["L"] if _node_prim(eqs[-1].rhs) in ("mse", "cross_entropy") else []) + [
+                "z", "f", "F", "out"]:
+            if cand and cand not in taken:
+                names[out] = cand
+                taken.add(cand)
+                break
+    rest = [eq for eq in eqs if eq.lhs not in names]
+    if any(is_matrix(eq.lhs) for eq in eqs):
+        names.update(_layer_names(eqs, rest, taken))
+    rest = [eq for eq in rest if eq.lhs not in names]
+    base = "t" if not any(f"t_{i + 1}" in taken or "t" in taken for i in range(len(rest))) else "v"
+    if len(rest) == 1 and base not in taken:
+        names[rest[0].lhs] = base
+    else:
+        for i, eq in enumerate(rest):
+            names[eq.lhs] = f"{base}_{i + 1}"
+    return names
+
+
+def _layer_names(eqs: list[Equation], rest: list[Equation], taken: set[str]) -> dict[sp.Basic,
+                                                                                      str]:
+    """z / h / o for pre-activations, activations and the network output; indexed by layer."""
+    by_lhs = {eq.lhs: eq for eq in eqs}
+    role: dict[sp.Basic, str] = {}
+    for eq in eqs:
+        kind = _node_prim(eq.rhs)
+        if kind in FUNCTION_NAMES and is_matrix(eq.lhs):
+            ops = classify(eq.rhs).operands
+            role[eq.lhs] = "h"
+            for o in ops:
+                if o in by_lhs and _is_affine(by_lhs[o].rhs):
+                    role.setdefault(o, "z")
+        elif kind in ("mse", "cross_entropy"):
+            o = classify(eq.rhs).operands[0]
+            if o in by_lhs and is_matrix(o):
+                role[o] = "o"
+        elif kind == "softmax":
+            role[eq.lhs] = "p"
+    want = [eq.lhs for eq in rest if eq.lhs in role]
+    zs = [s for s in want if role[s] == "z"]
+    layer = {s: i + 1 for i, s in enumerate(zs)}
+    for eq in eqs:  # an activation takes the layer of its pre-activation
+        if role.get(eq.lhs) == "h":
+            for o in classify(eq.rhs).operands:
+                if o in layer:
+                    layer[eq.lhs] = layer[o]
+    many = len(zs) > 1
+    out: dict[sp.Basic, str] = {}
+    for s in want:
+        name = role[s] + (str(layer[s]) if many and s in layer else "")
+        if name in taken or name in out.values():
+            continue
+        out[s] = name
+        taken.add(name)
+    return out
+
+
+def is_matrix_graph(g: Graph) -> bool:
+    return any(is_matrix(eq.lhs) for eq in g.equations) or any(is_matrix(s) for s in g.inputs)
+
+
+def ones(rows: sp.Expr, cols: sp.Expr) -> MatrixExpr:
+    return OneMatrix(rows, cols)

@@ -1,0 +1,100 @@
+"""Names and conventions, in one place: how a variable, its adjoint and a layout are written.
+
+* ``W1`` (a matrix) → ``\\mathbf{W}^{(1)}``; ``b2`` (a vector) → ``\\mathbf{b}^{(2)}``;
+  ``x1`` (a scalar) → ``x_{1}``; ``t_3`` → ``t_{3}``; ``alpha`` → ``\\alpha``; ``lam`` → ``\\lambda``.
+* adjoints: ``"frac"`` → ``\\frac{\\partial L}{\\partial \\mathbf{h}}``, ``"bar"`` → ``\\bar{\\mathbf{h}}``,
+  ``"delta"`` → ``\\delta_{\\mathbf{h}}``.
+* layouts: ``"denominator"`` (gradient layout: ``∂L/∂W`` has the shape of ``W``, chain lines
+  as ``∇`` products from the parameter outwards) or ``"numerator"`` (Jacobian layout: ``∂y/∂x`` is
+  (len y, len x), chain lines from the loss inwards).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+AdjointStyle = Literal["frac", "bar", "delta"]
+Layout = Literal["numerator", "denominator"]
+Kind = Literal["scalar", "vector", "matrix"]
+
+GREEK = {
+    "alpha": r"\alpha", "beta": r"\beta", "gamma": r"\gamma", "delta": r"\delta",
+    "epsilon": r"\epsilon", "zeta": r"\zeta", "eta": r"\eta", "theta": r"\theta",
+    "iota": r"\iota", "kappa": r"\kappa", "lam": r"\lambda", "mu": r"\mu", "nu": r"\nu",
+    "xi": r"\xi", "rho": r"\rho", "sigma": r"\sigma", "tau": r"\tau", "phi": r"\phi",
+    "chi": r"\chi", "psi": r"\psi", "omega": r"\omega", "Gamma": r"\Gamma",
+    "Delta": r"\Delta", "Theta": r"\Theta", "Lambda": r"\Lambda", "Xi": r"\Xi", "Pi": r"\Pi",
+    "Sigma": r"\Sigma", "Phi": r"\Phi", "Psi": r"\Psi", "Omega": r"\Omega",
+    "Upsilon": r"\Upsilon", "upsilon": r"\upsilon", "omicron": "o",
+}
+_SPLIT = re.compile(r"([A-Za-z]+?)_?(\d+)?(?:_([A-Za-z0-9]+))?\Z")
+_SAFE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+
+LAYOUT_NOTE = {
+    "denominator": r"\text{denominator layout: } \tfrac{\partial L}{\partial \mathbf{W}} "
+                   r"\text{ has the shape of } \mathbf{W}",
+    "numerator": r"\text{numerator layout: } \tfrac{\partial \mathbf{y}}{\partial \mathbf{x}} "
+                 r"\text{ is } (\dim \mathbf{y}) \times (\dim \mathbf{x})",
+}
+
+
+def _base(letters: str, kind: Kind) -> str:
+    if letters in GREEK:
+        body = GREEK[letters]
+        return rf"\boldsymbol{{{body}}}" if kind != "scalar" else body
+    body = letters if len(letters) == 1 else rf"\mathrm{{{letters}}}"
+    return rf"\mathbf{{{letters}}}" if kind != "scalar" else body
+
+
+def symbol_latex(name: str, kind: Kind = "scalar") -> str:
+    """LaTeX for a variable name; anything that is not a plain identifier is escaped."""
+    if not _SAFE.match(name):
+        return rf"\text{{{escape_text(name)}}}"
+    m = _SPLIT.match(name)
+    if not m:
+        head, _, tail = name.partition("_")
+        return rf"{_base(head, kind)}_{{\mathrm{{{escape_text(tail)}}}}}"
+    letters, digits, sub = m.groups()
+    out = _base(letters, kind)
+    subs = []
+    if digits is not None:
+        if kind == "scalar":
+            subs.append(digits)
+        else:
+            out += rf"^{{({digits})}}"
+    if sub:
+        subs.append(sub if len(sub) == 1 or sub.isdigit() else rf"\mathrm{{{sub}}}")
+    if subs:
+        out += "_{" + ",".join(subs) + "}"
+    return out
+
+
+def escape_text(s: str) -> str:
+    """Text safe inside ``\\text{}``: LaTeX specials escaped, no commands survive."""
+    out = []
+    for ch in s:
+        if ch.isalnum() and ch.isascii() or ch in " .,:;!?()-+=/'":
+            out.append(ch)
+        elif ch in "#$%&_{}":
+            out.append("\\" + ch)
+        else:
+            out.append("?")
+    return "".join(out)
+
+
+def adjoint_latex(var: str, output: str, style: AdjointStyle) -> str:
+    """How the adjoint (the derivative of the output in ``var``) is written."""
+    if style == "bar":
+        return rf"\bar{{{var}}}" if len(var) <= 2 else rf"\overline{{{var}}}"
+    if style == "delta":
+        return rf"\delta_{{{var}}}"
+    return rf"\frac{{\partial {output}}}{{\partial {var}}}"
+
+
+def partial_latex(num: str, den: str) -> str:
+    return rf"\frac{{\partial {num}}}{{\partial {den}}}"
+
+
+def nabla_latex(num: str, den: str) -> str:
+    return rf"\nabla_{{{den}}} {num}"

@@ -1,0 +1,350 @@
+"""The safe string front end: Python's ``ast``, a whitelist, and limits.
+
+User text never reaches ``eval``, ``exec``, ``sympify`` or ``parse_expr``. It is parsed by
+``ast.parse`` (which runs nothing), every node is checked against a short whitelist, and the
+expression is built node by node into a ``Builder`` (no deep SymPy tree is made on the way).
+Text may hold stages, one per line or separated by ``;``::
+
+    z = W1@x + b1; h = sigmoid(z); W2@h + b2
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import keyword
+from dataclasses import dataclass
+from typing import Any
+
+import sympy as sp
+
+from . import ops
+from .errors import GraphError, LimitError, ParseError
+from .graph import Builder, Term, atoms_in_order, is_leaf
+
+FUNCTIONS = (
+    "exp", "log", "sqrt", "abs", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus",
+    "max", "min", "softmax", "sum", "transpose", "mse", "cross_entropy", "sqnorm", "hadamard",
+)
+_GREEK = {
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
+    "lam", "mu", "nu", "xi", "omicron", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",
+    "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi",
+    "Omega",
+}
+_RESERVED = (
+    (set(dir(builtins)) | {n for n in dir(sp) if len(n) > 1 and not n.startswith("_")}
+     | set(keyword.kwlist) | set(keyword.softkwlist) | {"self", "cls", "os", "sys"})
+    - _GREEK - {"pi"}
+) | set(FUNCTIONS) | {"Lambda"}
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
+           ast.MatMult: "@"}
+_ALLOWED = (ast.Module, ast.Expr, ast.Assign, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name,
+            ast.Constant, ast.Attribute, ast.Load, ast.Store, ast.USub, ast.UAdd,
+            *_BINOPS)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Resource limits for text; the defaults are safe for a web service.
+
+    ``max_depth`` counts nesting (brackets, calls, unary signs, powers); a flat chain
+    ``a + b + c`` is not nesting. Integers and exponents are bounded before any arithmetic.
+    """
+
+    max_length: int = 20_000
+    max_depth: int = 100
+    max_nodes: int = 5_000
+    max_int_bits: int = 256
+    max_exponent: int = 1_000
+    max_name_length: int = 64
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def _describe(node: ast.AST) -> str:
+    names = {
+        ast.Lambda: "a lambda", ast.ListComp: "a comprehension", ast.GeneratorExp:
+        "a generator", ast.SetComp: "a comprehension", ast.DictComp: "a comprehension",
+        ast.JoinedStr: "an f-string", ast.NamedExpr: "an assignment expression (:=)",
+        ast.Starred: "a starred argument", ast.Subscript: "indexing", ast.Compare:
+        "a comparison", ast.BoolOp: "and/or", ast.IfExp: "if/else", ast.Tuple: "a tuple",
+        ast.List: "a list", ast.Dict: "a dict", ast.Set: "a set", ast.Await: "await",
+        ast.Import: "an import", ast.ImportFrom: "an import", ast.FunctionDef:
+        "a function definition", ast.keyword: "a keyword argument",
+    }
+    return names.get(type(node), f"'{type(node).__name__}'")
+
+
+_EXPECTED = ("expected an expression: numbers, names, + - * / ** @, unary -, .T "
+             "and calls such as sigmoid(z)")
+
+
+class _Parser:
+    def __init__(self, text: str, b: Builder, limits: Limits) -> None:
+        self.text, self.b, self.limits = text, b, limits
+        self.lines = text.splitlines() or [""]
+
+    def error(self, node: ast.AST | None, message: str, cls: type[ParseError] = ParseError
+              ) -> ParseError:
+        col = getattr(node, "col_offset", -1) + 1 if node is not None else 0
+        line = getattr(node, "lineno", 1) if node is not None else 1
+        where = f" on line {line}" if len(self.lines) > 1 else ""
+        return cls(f"{message}{where}", column=max(col, 0), text=self.text)
+
+    def source(self, node: ast.AST) -> str:
+        seg = ast.get_source_segment(self.text, node) or type(node).__name__
+        seg = " ".join(seg.split())
+        return seg if len(seg) <= 48 else seg[:45] + "..."
+
+    # ----------------------------------------------------------------------------------
+    def program(self) -> Term:
+        tree = self.tree()
+        body = tree.body
+        if not body:
+            raise self.error(None, "empty expression: " + _EXPECTED)
+        result: Term | None = None
+        for i, stmt in enumerate(body):
+            last = i == len(body) - 1
+            if isinstance(stmt, ast.Assign):
+                if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
+                    raise self.error(stmt, "a stage is written 'name = expression'")
+                name = self.name_ok(stmt.targets[0])
+                if name in self.b.symbols:
+                    what = "an input" if self.b.symbols[name] in self.b.inputs else "a stage"
+                    raise self.error(stmt.targets[0],
+                                     f"{name!r} is already {what}: each name is bound once, "
+                                     "before it is used")
+                term = self.expr(stmt.value)
+                try:
+                    result = self.b.bind(name, term)
+                except GraphError as e:
+                    raise self.error(stmt, str(e)) from None
+            elif isinstance(stmt, ast.Expr):
+                if not last:
+                    raise self.error(stmt, "only the last line may be a bare expression; "
+                                     "name the others ('t = ...')")
+                result = self.expr(stmt.value)
+            else:
+                raise self.error(stmt, f"{_EXPECTED}; found {_describe(stmt)}")
+        assert result is not None
+        return result
+
+    def tree(self) -> ast.Module:
+        text, lim = self.text, self.limits
+        if not isinstance(text, str):
+            raise ParseError(f"expected text (str), got {type(text).__name__}")
+        if len(text) > lim.max_length:
+            raise LimitError(f"text is {len(text):,} characters; the limit is "
+                             f"{lim.max_length:,} (Limits.max_length)")
+        for i, ch in enumerate(text):
+            if not (" " <= ch <= "~" or ch in "\n\t\r"):
+                raise ParseError(f"character {ch!r} is not allowed: only plain ASCII text",
+                                 column=i + 1 - (text.rfind("\n", 0, i) + 1), text=text)
+        depth = 0
+        for i, ch in enumerate(text):
+            if ch in "([{":
+                depth += 1
+                if depth > lim.max_depth:
+                    raise LimitError(f"brackets nested more than {lim.max_depth} deep "
+                                     "(Limits.max_depth)", column=i + 1, text=text)
+            elif ch in ")]}":
+                depth -= 1
+        try:
+            tree = ast.parse(text, mode="exec")
+        except SyntaxError as e:
+            msg = (e.msg or "invalid syntax").replace("(<unknown>, line 1)", "").strip()
+            raise ParseError(f"{msg}; {_EXPECTED}", column=e.offset or 0, text=text) from None
+        except (MemoryError, RecursionError, ValueError, OverflowError):
+            raise LimitError("the expression is nested too deeply or is too large to parse",
+                             text=text) from None
+        count = 0
+        stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+        while stack:
+            node, d = stack.pop()
+            count += 1
+            if count > lim.max_nodes:
+                raise self.error(node, f"more than {lim.max_nodes:,} syntax nodes "
+                                 "(Limits.max_nodes)", LimitError)
+            if d > lim.max_depth:
+                raise self.error(node, f"nested more than {lim.max_depth} deep "
+                                 "(Limits.max_depth)", LimitError)
+            self.check(node)
+            for child in reversed(list(ast.iter_child_nodes(node))):
+                flat = (isinstance(node, ast.BinOp) and child is node.left
+                        and type(node.op) in (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.MatMult))
+                stack.append((child, d if flat or isinstance(node, ast.Module) else d + 1))
+        return tree
+
+    def check(self, node: ast.AST) -> None:
+        """The whitelist, checked outermost first so the error names what the user wrote."""
+        if not isinstance(node, _ALLOWED):
+            raise self.error(node, f"{_EXPECTED}; found {_describe(node)}")
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name):
+                raise self.error(node, "only calls of a function by its name are allowed, "
+                                 f"not {self.source(node.func)}(...)")
+            if node.keywords:
+                raise self.error(node.keywords[0], "keyword arguments are not allowed")
+            if node.func.id not in FUNCTIONS:
+                raise self.error(node.func, f"unknown function {node.func.id!r}; the functions "
+                                 "are " + ", ".join(FUNCTIONS))
+        elif isinstance(node, ast.Attribute) and node.attr != "T":
+            raise self.error(node, f"attribute '.{node.attr}' is not allowed; only .T "
+                             "(transpose)")
+        elif isinstance(node, ast.Constant):
+            v = node.value
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise self.error(node, f"{_EXPECTED}; found the constant {v!r:.40}")
+        elif isinstance(node, ast.Name) and not (isinstance(node.ctx, ast.Load)
+                                                 and node.id in FUNCTIONS):
+            self.name_ok(node)
+
+    def name_ok(self, node: ast.Name) -> str:
+        n = node.id
+        if len(n) > self.limits.max_name_length:
+            raise self.error(node, f"a name of {len(n)} characters; the limit is "
+                             f"{self.limits.max_name_length}", LimitError)
+        if n.startswith("_") or n in _RESERVED:
+            what = "a function: call it, as in " + n + "(x)" if n in FUNCTIONS else \
+                "reserved"
+            raise self.error(node, f"the name {n!r} is {what}")
+        return n
+
+    # ----------------------------------------------------------------------------------
+    def expr(self, root: ast.AST) -> Term:
+        """Post-order over the AST with an explicit stack: no recursion, any depth."""
+        values: dict[int, Term] = {}
+        stack: list[tuple[ast.AST, bool]] = [(root, False)]
+        while stack:
+            node, ready = stack.pop()
+            if not ready:
+                stack.append((node, True))
+                stack.extend((c, False) for c in reversed(self.children(node)))
+                continue
+            values[id(node)] = self.build(node, [values[id(c)] for c in self.children(node)])
+        return values[id(root)]
+
+    def children(self, node: ast.AST) -> list[ast.AST]:
+        if isinstance(node, ast.BinOp):
+            return [node.left, node.right]
+        if isinstance(node, ast.UnaryOp):
+            return [node.operand]
+        if isinstance(node, ast.Call):
+            return list(node.args)
+        if isinstance(node, ast.Attribute):
+            return [node.value]
+        return []
+
+    def build(self, node: ast.AST, args: list[Term]) -> Term:
+        b = self.b
+        if isinstance(node, ast.Name):
+            name = node.id
+            if name == "pi":
+                return sp.pi
+            return b.lookup(self.name_ok(node))
+        if isinstance(node, ast.Constant):
+            return self.constant(node)
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.USub):
+                return ops.neg(b, args[0], self.source(node))
+            return args[0]
+        if isinstance(node, ast.Attribute):
+            return ops.transpose(b, args[0], self.source(node))
+        if isinstance(node, ast.Call):
+            assert isinstance(node.func, ast.Name)
+            return ops.apply(b, node.func.id, args, self.source(node))
+        if isinstance(node, ast.BinOp):
+            x, y = args
+            where = self.source(node)
+            op = type(node.op)
+            if op is ast.Pow:
+                self.check_power(node, x, y)
+            if op is ast.Add:
+                out = ops.add(b, x, y, where)
+            elif op is ast.Sub:
+                out = ops.sub(b, x, y, where)
+            elif op is ast.Mult:
+                out = ops.mul(b, x, y, where)
+            elif op is ast.Div:
+                out = ops.div(b, x, y, where)
+            elif op is ast.Pow:
+                out = ops.power(b, x, y, where)
+            elif op is ast.MatMult:
+                out = ops.matmul(b, x, y, where)
+            else:  # pragma: no cover - the whitelist has no other operators
+                raise self.error(node, _EXPECTED)
+            self.check_number(node, out)
+            return out
+        raise self.error(node, f"{_EXPECTED}; found {_describe(node)}")  # pragma: no cover
+
+    def constant(self, node: ast.Constant) -> Term:
+        v: Any = node.value
+        if isinstance(v, int):
+            if v.bit_length() > self.limits.max_int_bits:
+                raise self.error(node, f"an integer of {v.bit_length():,} bits; the limit is "
+                                 f"{self.limits.max_int_bits} (Limits.max_int_bits)", LimitError)
+            return sp.Integer(v)
+        if v != v or v in (float("inf"), float("-inf")):
+            raise self.error(node, "the number is not finite")
+        return sp.Float(v)
+
+    def check_power(self, node: ast.BinOp, x: Term, y: Term) -> None:
+        if not getattr(y, "is_Number", False):
+            return
+        lim = self.limits
+        if abs(y) > lim.max_exponent:
+            raise self.error(node, f"the exponent {sp.sstr(y)[:20]} is larger than "
+                             f"{lim.max_exponent} (Limits.max_exponent)", LimitError)
+        if getattr(x, "is_Rational", False) and y.is_Integer:
+            bits = max(abs(x.p).bit_length(), x.q.bit_length()) * abs(int(y))
+            if bits > lim.max_int_bits:
+                raise self.error(node, f"{self.source(node)} would have about {bits:,} bits; "
+                                 f"the limit is {lim.max_int_bits} (Limits.max_int_bits)",
+                                 LimitError)
+
+    def check_number(self, node: ast.AST, v: Term) -> None:
+        if getattr(v, "is_Rational", False):
+            bits = max(abs(v.p).bit_length(), v.q.bit_length())
+            if bits > self.limits.max_int_bits:
+                raise self.error(node, f"a number of {bits:,} bits; the limit is "
+                                 f"{self.limits.max_int_bits} (Limits.max_int_bits)", LimitError)
+
+
+def parse_into(b: Builder, text: str, limits: Limits | None = None) -> Term:
+    """Parse ``text`` into an existing builder; returns the term of its output."""
+    return _Parser(text, b, limits or DEFAULT_LIMITS).program()
+
+
+def parse_program(text: str, shapes: Any = None, limits: Limits | None = None) -> Builder:
+    b = Builder(shapes)
+    b.output = parse_into(b, text, limits)
+    return b
+
+
+def parse(text: str, shapes: Any = None, *, limits: Limits | None = None) -> sp.Basic:
+    """Parse text into one SymPy expression (stages substituted in), safely.
+
+    Raises ``ParseError`` (a ``ValueError``) with the column for text we do not accept,
+    ``ShapeError`` for operands that do not fit, ``UnsupportedError`` for unknown primitives.
+    """
+    b = parse_program(text, shapes, limits)
+    assert b.output is not None
+    return assemble(b, b.output)
+
+
+def assemble(b: Builder, term: Term) -> sp.Basic:
+    """Substitute the nodes back into one expression (for ``parse``; depth is bounded)."""
+    if is_leaf(term) and term not in b.temps:
+        return term
+    value: dict[sp.Basic, sp.Basic] = {}
+    for eq in b.nodes:
+        rhs = eq.rhs
+        subs = {a: value[a] for a in atoms_in_order(rhs) if a in value}
+        try:
+            value[eq.lhs] = rhs.xreplace(subs) if subs else rhs
+        except RecursionError:
+            raise LimitError("the expression is too deep to build as one SymPy expression; "
+                             "derive() handles it stage by stage") from None
+    return value.get(term, term.xreplace(value))
