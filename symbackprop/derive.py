@@ -245,6 +245,7 @@ class Derivation:
                 depends.add(eq.lhs)
         needed = depends
         inputs = set(self.graph.inputs)
+        position = {eq.lhs: i for i, eq in enumerate(eqs)}
         self.adjoints: dict[sp.Basic, sp.Basic] = {}
         self.terms: dict[sp.Basic, list[Term]] = {}
         self.partials: dict[tuple[sp.Basic, sp.Basic], sp.Basic] = {}
@@ -286,7 +287,10 @@ class Derivation:
             done_inputs = [v for v in done if v in inputs]
             for v in done_inputs + [v for v in done if v not in inputs]:
                 self.adjoints[v] = adjoint_symbol(v)
-                rhs = madd(*[t.value for t in self.terms.get(v, [])])
+                # terms in the order their consumers are computed: the main path first
+                terms = sorted(self.terms.get(v, []), key=lambda t: position[t.consumer])
+                self.terms[v] = terms
+                rhs = madd(*[t.value for t in terms])
                 backward.append(Equation(self.adjoints[v], rhs))
             if done_inputs:
                 self.groups.append(done_inputs)
@@ -341,12 +345,19 @@ class Derivation:
     @cached_property
     def gradients(self) -> dict[sp.Basic, sp.Basic]:
         """Each wrt variable's gradient, substituted back into the inputs (built when asked)."""
-        value: dict[sp.Basic, sp.Basic] = {}
+        inputs_form: dict[sp.Basic, sp.Basic] = {}
         for eq in self.forward:
-            value[eq.lhs] = substitute(eq.rhs, value)
-        for eq in self.backward:
-            value[eq.lhs] = substitute(eq.rhs, value)
-        return {v: value[self.adjoints[v]] for v in self.wrt}
+            inputs_form[eq.lhs] = substitute(eq.rhs, inputs_form)
+        adjoint = self.adjoints_in_intermediates()
+        return {v: substitute(adjoint[self.adjoints[v]], inputs_form) for v in self.wrt}
+
+    def adjoints_in_intermediates(self) -> dict[sp.Basic, sp.Basic]:
+        """Each adjoint with the other adjoints substituted: in inputs and intermediates only."""
+        value: dict[sp.Basic, sp.Basic] = self.__dict__.setdefault("_adj_values", {})
+        if not value:
+            for eq in self.backward:
+                value[eq.lhs] = eq.rhs.xreplace(value) if value else eq.rhs
+        return value
 
     def expanded_size(self, v: sp.Basic) -> int:
         """How many nodes ``v``'s adjoint has once substituted into the inputs (a tree count)."""

@@ -9,6 +9,7 @@ generated (unlike ``lambdify``), so no name a user chose can ever become code.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from functools import reduce
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from sympy.matrices.expressions.special import Identity, ZeroMatrix
 from .errors import ShapeError, UnsupportedError
 from .functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
 from .graph import fmt_shape, shape_of
-from .rules import RULES, np_heaviside, scalar_function
+from .rules import RULES, np_heaviside
 
 if TYPE_CHECKING:
     from .derive import Derivation
@@ -53,7 +54,8 @@ def _sum(*xs: Any) -> Any:
 _NUMPY_FUNCS: dict[str, Op] = {name: r.forward for name, r in RULES.items()
                                if r.sympy is not None}
 _NUMPY_FUNCS.update({"Heaviside": lambda x, *h: np_heaviside(x), "sign": np.sign,
-                     "Abs": np.abs})
+                     "Abs": np.abs, "Max": lambda *a: reduce(np.maximum, a),
+                     "Min": lambda *a: reduce(np.minimum, a)})
 _BY_CLASS: dict[type, Op] = {
     sp.Add: _sum, MatAdd: _sum, sp.Mul: _prod, HadamardProduct: _prod, MatMul: _matmul,
     sp.Pow: np.power, HadamardPower: np.power, Transpose: lambda a: np.transpose(a),
@@ -64,12 +66,8 @@ _BY_CLASS: dict[type, Op] = {
 
 def _function_op(e: sp.Basic) -> Op:
     name = e.name if isinstance(e, Elementwise) else type(e).__name__
-    for key in (name, {"Max": "max", "Min": "min"}.get(name, name)):
-        if key in _NUMPY_FUNCS:
-            return _NUMPY_FUNCS[key]
-    if isinstance(e, sp.Function) and type(e) in {scalar_function(n) for n in
-                                                  ("Heaviside", "sign")}:
-        return _NUMPY_FUNCS[type(e).__name__]
+    if name in _NUMPY_FUNCS:
+        return _NUMPY_FUNCS[name]
     raise UnsupportedError(f"no NumPy form for {name}")
 
 
@@ -134,7 +132,7 @@ def compile_expr(expr: sp.Basic) -> Callable[[Env], Any]:
             continue
         op = _BY_CLASS.get(type(e))
         if op is None:
-            if isinstance(e, (sp.Function, Elementwise)):
+            if isinstance(e, (sp.Function, Elementwise, sp.Max, sp.Min)):
                 op = _function_op(e)
             else:
                 raise UnsupportedError(f"no NumPy form for {type(e).__name__}")

@@ -10,7 +10,7 @@ Nothing here walks a deep SymPy tree recursively.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -115,7 +115,9 @@ def atoms_in_order(expr: sp.Basic) -> list[sp.Basic]:
 class Builder:
     """Collects primitive nodes bottom-up; hash-conses them on their shallow right-hand side."""
 
-    def __init__(self, shapes: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, shapes: Mapping[str, Any] | None = None,
+                 resolve: Callable[[str], sp.Basic | None] | None = None) -> None:
+        self.resolve = resolve  # names known from elsewhere (a Graph's earlier stages)
         self.shapes: dict[str, Shape] = {}
         for k, v in (shapes or {}).items():
             self.shapes[check_name(k, "shape name")] = to_shape(k, v)
@@ -132,6 +134,11 @@ class Builder:
         """A name in the text: an earlier stage, else an input with its declared shape."""
         if name in self.symbols:
             return self.symbols[name]
+        known = self.resolve(name) if self.resolve else None
+        if known is not None:
+            self.symbols[name] = known
+            self.temps.add(known)
+            return known
         sym = make_symbol(name, self.shapes.get(name))
         self.symbols[name] = sym
         self.inputs[sym] = None
@@ -149,6 +156,12 @@ class Builder:
             raise ShapeError(f"{name} is a scalar symbol but shapes says "
                              f"{fmt_shape(self.shapes[name])}: use a MatrixSymbol")
         have = self.symbols.get(name)
+        if have is None and self.resolve is not None:
+            have = self.resolve(name)
+            if have is not None and have == sym:
+                self.symbols[name] = sym
+                self.temps.add(sym)
+                return sym
         if have is not None and have != sym:
             if shape_of(have) != shape_of(sym):
                 raise ShapeError(f"{name} is used with two shapes: {fmt_shape(shape_of(have))} "
@@ -265,6 +278,33 @@ class Graph:
 
     equations: tuple[Equation, ...] = ()
     shapes: Mapping[str, Any] = field(default_factory=dict)
+    # name -> (position of the equation that binds or first uses it, symbol); shared by the
+    # graphs one ``let`` chain makes, so each ``let`` costs its own stage, not the whole graph
+    _index: dict[str, tuple[int, sp.Basic]] = field(default_factory=dict, repr=False,
+                                                    compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.equations, tuple):
+            object.__setattr__(self, "equations", tuple(self.equations))
+        if not self._index:
+            for i, eq in enumerate(self.equations):
+                for a in (*atoms_in_order(eq.rhs), eq.lhs):
+                    self._index.setdefault(str(a.name), (i, a))
+
+    def symbol(self, name: str) -> sp.Basic | None:
+        """The input or stage called ``name`` in this graph, if any."""
+        hit = self._index.get(name)
+        if hit is None:
+            return None
+        i, sym = hit
+        if i < len(self.equations) and (self.equations[i].lhs == sym or any(
+                a == sym for a in atoms_in_order(self.equations[i].rhs))):
+            return sym
+        for eq in self.equations:  # the shared index holds a sibling's entry: look it up
+            for a in (*atoms_in_order(eq.rhs), eq.lhs):
+                if str(a.name) == name:
+                    return a
+        return None
 
     @property
     def output(self) -> sp.Basic:
@@ -289,17 +329,27 @@ class Graph:
         return iter(self.equations)
 
     def let(self, name: str, expr: str | sp.Basic) -> Graph:
-        """A new graph with one more stage ``name = expr``."""
-        from .parse import parse_into
+        """A new graph with one more stage ``name = expr`` (cost: this stage only)."""
+        from .parse import assemble, parse_into
 
-        b = self.to_builder()
+        check_name(name, "stage name")
+        if self.symbol(name) is not None:
+            raise GraphError(f"{name!r} is bound twice (or is also an input)")
+        b = Builder(self.shapes, resolve=self.symbol)
         if isinstance(expr, str):
             term = parse_into(b, expr)
+        elif isinstance(expr, sp.Basic):
+            term = b.add_expr(expr)
         else:
-            term = b.add_expr(sp.sympify(expr, strict=True))
-        b.bind(name, term)
-        b.output = b.symbols[name]
-        return decompose(b, "stages")
+            raise TypeError(f"let() takes text or a SymPy expression, not {type(expr).__name__}")
+        rhs = assemble(b, term)
+        lhs = make_symbol(name, shape_of(rhs))
+        n = len(self.equations)
+        for a in (*atoms_in_order(rhs), lhs):
+            if self.symbol(str(a.name)) is None:
+                self._index[str(a.name)] = (n, a)
+        g = Graph((*self.equations, Equation(lhs, rhs)), self.shapes, self._index)
+        return g
 
     def to_builder(self) -> Builder:
         b = Builder(self.shapes)
@@ -365,6 +415,12 @@ def _is_affine(rhs: sp.Basic) -> bool:
     return False
 
 
+def _is_scaled_term(rhs: sp.Basic) -> bool:
+    """``c·v``: a number times one operand, read as a term of the sum it feeds."""
+    p = classify(rhs) if _node_prim(rhs) == "mul" else None
+    return p is not None and len(p.operands) == 1 and p.kw["exps"] == (1,)
+
+
 def _uses(nodes: list[Equation]) -> dict[sp.Basic, int]:
     lhs = {eq.lhs for eq in nodes}
     count: dict[sp.Basic, int] = {}
@@ -383,6 +439,17 @@ def _occurrences(expr: sp.Basic) -> Iterator[sp.Basic]:
             yield e
         elif isinstance(e, sp.Basic) and not e.is_Number:
             stack.extend(e.args)
+
+
+def _subnodes(expr: sp.Basic) -> Iterator[sp.Basic]:
+    """Every non-leaf subexpression of a (shallow) right-hand side."""
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if is_leaf(e) or not isinstance(e, sp.Basic):
+            continue
+        yield e
+        stack.extend(a for a in e.args if isinstance(a, sp.Basic))
 
 
 def choose_granularity(b: Builder, granularity: Granularity) -> Granularity:
@@ -426,9 +493,9 @@ def decompose(b: Builder, granularity: Granularity = "auto",
             continue
         if granularity == "primitive":
             parent = consumers.get(s, [None])[0]
-            same = parent is not None and kind in ("add", "mul") and \
-                _node_prim(by_lhs[parent].rhs) == kind and not is_matrix(s)
-            if not same:
+            pkind = _node_prim(by_lhs[parent].rhs) if parent is not None else ""
+            same = kind in ("add", "mul") and pkind == kind and not is_matrix(s)
+            if not (same or _is_scaled_term(eq.rhs) and pkind == "add"):
                 cut.add(s)
             continue
         # layers: cut at non-affine matrix nodes and at their non-leaf operands
@@ -438,9 +505,6 @@ def decompose(b: Builder, granularity: Granularity = "auto",
             for o in classify(eq.rhs).operands:
                 if o in by_lhs and is_matrix(o):
                     cut.add(o)
-        if not is_matrix(s) and kind not in _REDUCTIONS and not any(
-                is_matrix(o) for o in _occurrences(eq.rhs)):
-            cut.add(s)  # plain scalar arithmetic between named scalars
     # inline the nodes that are not cut, in topological order
     inlined: dict[sp.Basic, sp.Basic] = {}
     eqs: list[Equation] = []
@@ -493,8 +557,8 @@ def _choose_names(eqs: list[Equation], b: Builder, output_name: str | None) -> d
             names[eq.lhs] = b.names[eq.lhs]
     out = eqs[-1].lhs
     if out not in names:
-        for cand in ([output_name] if output_name else []) + (
-                ["L"] if _node_prim(eqs[-1].rhs) in ("mse", "cross_entropy") else []) + [
+        lossy = any(is_matrix(a) for eq in eqs for a in _occurrences(eq.rhs))
+        for cand in ([output_name] if output_name else []) + (["L"] if lossy else []) + [
                 "z", "f", "F", "out"]:
             if cand and cand not in taken:
                 names[out] = cand
@@ -526,12 +590,13 @@ def _layer_names(eqs: list[Equation], rest: list[Equation], taken: set[str]) -> 
             for o in ops:
                 if o in by_lhs and _is_affine(by_lhs[o].rhs):
                     role.setdefault(o, "z")
-        elif kind in ("mse", "cross_entropy"):
-            o = classify(eq.rhs).operands[0]
-            if o in by_lhs and is_matrix(o):
-                role[o] = "o"
         elif kind == "softmax":
             role[eq.lhs] = "p"
+        for node in _subnodes(eq.rhs):
+            if _node_prim(node) in ("mse", "cross_entropy"):
+                o = classify(node).operands[0]
+                if o in by_lhs and is_matrix(o):
+                    role[o] = "o"
     want = [eq.lhs for eq in rest if eq.lhs in role]
     zs = [s for s in want if role[s] == "z"]
     layer = {s: i + 1 for i, s in enumerate(zs)}

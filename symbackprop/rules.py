@@ -479,6 +479,17 @@ OUT = sp.Symbol("_out", real=True)
 
 def local_partials(p: Prim) -> tuple[sp.Expr, ...]:
     """∂out/∂operand_k of an element-wise primitive, from SymPy, in placeholders and ``OUT``."""
+    key = (p.name, p.params, len(p.operands))
+    hit = _PARTIALS.get(key)
+    if hit is None:
+        hit = _PARTIALS[key] = _local_partials(p)
+    return hit
+
+
+_PARTIALS: dict[tuple[str, tuple[tuple[str, Any], ...], int], tuple[sp.Expr, ...]] = {}
+
+
+def _local_partials(p: Prim) -> tuple[sp.Expr, ...]:
     ph = placeholders(len(p.operands))
     t = template(p, ph)
     parts = []

@@ -35,6 +35,7 @@ from ..rules import RULES, is_matrix, scalar_function
 if TYPE_CHECKING:
     from ..derive import Derivation
 
+_PLAIN_FUNCTIONS = {"sin", "cos", "tan", "tanh", "sinh", "cosh"}
 _SUPER = re.compile(r"^(.*)\^\{\((\d+)\)\}$")
 
 
@@ -64,7 +65,8 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         return symbol_latex(str(e.name), kind_of(e))
 
     def _print_OneMatrix(self, e: Any) -> str:
-        return r"\mathbf{1}"
+        rows, cols = e.shape
+        return r"\mathbf{1}^{\top}" if rows == 1 and cols != 1 else r"\mathbf{1}"
 
     def _print_ZeroMatrix(self, e: Any) -> str:
         return r"\mathbf{0}"
@@ -192,6 +194,17 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         if kind_of(o) == "vector":
             return rf"-{self._print(Transpose(y))}\,{logp}"
         return rf"-\operatorname{{sum}}\left({self._print(y)} \odot {logp}\right)"
+
+    def _print_Function(self, e: sp.Basic, exp: str | None = None) -> str:
+        name = type(e).__name__
+        if name in _PLAIN_FUNCTIONS:
+            s = self._call("\\" + name, e.args)
+            return rf"{s}^{{{exp}}}" if exp else s
+        return super()._print_Function(e, exp)  # type: ignore[no-any-return]
+
+    def _print_log(self, e: sp.Basic, exp: str | None = None) -> str:
+        s = self._call(r"\log", e.args)
+        return rf"{s}^{{{exp}}}" if exp else s
 
     def _print_Str(self, e: Any) -> str:
         return rf"\text{{{e.name}}}"
@@ -354,13 +367,7 @@ def scalar_chain_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str
 
 def _in_intermediates(d: Derivation, e: sp.Basic) -> sp.Basic:
     """An adjoint's right side with the other adjoints substituted (still in intermediates)."""
-    from ..derive import substitute
-
-    value: dict[sp.Basic, sp.Basic] = {}
-    for eq in d.backward:
-        value[eq.lhs] = sp.expand(substitute(eq.rhs, value)) if not is_matrix(eq.lhs) else \
-            substitute(eq.rhs, value)
-    return sp.expand(substitute(e, value))
+    return e.xreplace(d.adjoints_in_intermediates())
 
 
 def matrix_chain_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
