@@ -152,16 +152,16 @@ def compile_expr(expr: sp.Basic) -> Callable[[Env], Any]:
 
 def bind_values(d: Derivation, values: Mapping[Any, Any],
                 dtype: Any = np.float64) -> Env:
-    """Check and convert the user's values: every input given, shapes agree, dims bound."""
+    """Check and convert the user's values: every input given, shapes agree, dims bound.
+
+    Values for names the expression does not use are ignored (one dict can serve several
+    derivations); a missing one is an error naming it.
+    """
     by_name = {str(k.name) if isinstance(k, sp.Basic) else str(k): v for k, v in values.items()}
     env: Env = {}
     missing = [str(s.name) for s in d.inputs if str(s.name) not in by_name]
     if missing:
         raise ValueError(f"no value for {', '.join(missing)}")
-    known = {str(s.name) for s in d.inputs}
-    extra = [k for k in by_name if k not in known]
-    if extra:
-        raise ValueError(f"values for names not in the expression: {', '.join(extra)}")
     for s in d.inputs:
         v = np.asarray(by_name[str(s.name)], dtype=dtype)
         shape = shape_of(s)

@@ -103,7 +103,7 @@ def atoms_in_order(expr: sp.Basic) -> list[sp.Basic]:
         e = stack.pop()
         if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
             seen.setdefault(e, None)
-        elif isinstance(e, sp.Basic) and not e.is_Number:
+        elif isinstance(e, sp.Basic) and not is_leaf(e):
             stack.extend(reversed(e.args))
     return list(seen)
 
@@ -437,7 +437,7 @@ def _occurrences(expr: sp.Basic) -> Iterator[sp.Basic]:
         e = stack.pop()
         if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
             yield e
-        elif isinstance(e, sp.Basic) and not e.is_Number:
+        elif isinstance(e, sp.Basic) and not is_leaf(e):
             stack.extend(e.args)
 
 

@@ -126,6 +126,8 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         b = self._print(base)
         if not isinstance(base, (sp.MatrixSymbol,)):
             b = rf"\left({b}\right)"
+        elif "^" in b:  # \mathbf{h}^{(1)}: a second superscript needs braces
+            b = f"{{{b}}}"
         if ex == -1:
             return rf"\mathbf{{1}} \oslash {b}"
         return rf"{b}^{{\circ {self._print(ex)}}}"
@@ -246,9 +248,48 @@ def symbol_table(d: Derivation) -> dict[sp.Basic, str]:
     for s in (*d.inputs, *(eq.lhs for eq in d.forward)):
         names[s] = symbol_latex(str(s.name), kind_of(s))  # type: ignore[arg-type]
     out = names[d.output]
+    layers = _delta_layers(d) if d.options.adjoint == "delta" else {}
     for v, a in d.adjoints.items():
-        names[a] = adjoint_latex(names[v], out, d.options.adjoint)
+        if v in layers:
+            names[a] = rf"\boldsymbol{{\delta}}^{{({layers[v]})}}"
+        else:
+            names[a] = adjoint_latex(names[v], out, d.options.adjoint)
     return names
+
+
+def _delta_layers(d: Derivation) -> dict[sp.Basic, int]:
+    """Layer numbers for the δ of pre-activations z1, z2, … (z alone is layer 1; o the last)."""
+    layer: dict[sp.Basic, int] = {}
+    for eq in d.forward:
+        m = re.fullmatch(r"z(\d*)", str(eq.lhs.name))
+        if m and is_matrix(eq.lhs):
+            layer[eq.lhs] = int(m.group(1) or 1)
+    for eq in d.forward:
+        if str(eq.lhs.name) == "o" and is_matrix(eq.lhs):
+            layer[eq.lhs] = max(layer.values(), default=0) + 1
+    return layer
+
+
+def recursion_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
+    """δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾ᵀ δ⁽ˡ⁺¹⁾) ⊙ σ'(z⁽ˡ⁾): each activation's adjoint folded into its input's."""
+    lines = []
+    for eq in d.forward:
+        rhs = eq.rhs
+        if not (isinstance(rhs, Elementwise) and len(rhs.operands) == 1
+                and rhs.operands[0] in d.adjoints and eq.lhs in d.adjoints):
+            continue
+        z = rhs.operands[0]
+        terms = d.terms.get(eq.lhs, [])
+        if len(terms) != 1 or len(d.terms.get(z, [])) != 1:
+            continue
+        inner = _fmt(d, names, terms[0].value)
+        deriv = _fmt(d, names, ElementwiseDerivative(rhs.name, z))
+        lines.append(rf"{names[d.adjoints[z]]} &= \left({inner}\right) \odot {deriv}")
+    return lines[::-1] if _layer_count(d) >= 2 else []
+
+
+def _layer_count(d: Derivation) -> int:
+    return sum(1 for eq in d.forward if isinstance(eq.rhs, Elementwise))
 
 
 def _fmt(d: Derivation, names: Mapping[sp.Basic, str], e: sp.Basic) -> str:
@@ -417,15 +458,19 @@ def derivation_latex(d: Derivation, sections: tuple[str, ...] | None = None,
     if sections is None:
         sections = ("forward", "backward", "chain") if d.is_matrix or needs_backward(d) \
             else ("forward", "chain")
+        if d.is_matrix and _layer_count(d) >= 2:
+            sections = ("forward", "backward", "recursion", "chain")
     titled = d.is_matrix or len(sections) > 2
     blocks: list[list[str]] = []
     titles = {
         "forward": "forward", "partials": "local derivatives", "backward": "backward",
+        "recursion": "recursion over the layers",
         "chain": f"chain rule ({d.options.layout} layout)" if d.is_matrix else "chain rule",
     }
     for sec in sections:
         body = {"forward": forward_lines, "partials": partial_lines,
-                "backward": backward_lines, "chain": chain_lines}[sec](d, names)
+                "backward": backward_lines, "recursion": recursion_lines,
+                "chain": chain_lines}[sec](d, names)
         if not body:
             continue
         if titled:
