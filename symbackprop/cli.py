@@ -17,14 +17,14 @@ FORMATS = ("latex", "markdown", "json", "html", "dot")
 
 
 def parse_shape(spec: str) -> tuple[str, tuple[Any, ...]]:
-    """``W1=4x3``, ``x=3`` (a column vector), ``W=mxn``, ``lam=scalar``."""
+    """``W1=4x3``, ``x=3`` (a column vector), ``W=mxn`` or ``W=m,n``, ``lam=scalar``."""
     name, sep, dims = spec.partition("=")
     if not sep or not name.strip() or not dims.strip():
         raise ShapeError(f"--shape {spec!r}: expected NAME=ROWSxCOLS, e.g. W1=4x3 or x=3")
     dims = dims.strip()
-    if dims in ("scalar", "1x1x"):
+    if dims == "scalar":
         return name.strip(), ()
-    parts = dims.lower().split("x") if "x" in dims.lower() and not dims.isidentifier() else [dims]
+    parts = dims.split(",") if "," in dims else dims.split("x")
     out: list[Any] = []
     for p in parts:
         p = p.strip()
@@ -53,7 +53,8 @@ def _parser() -> argparse.ArgumentParser:
                          help="a shape: W1=4x3, x=3 (a column vector), W=mxn (symbolic)")
         sp_.add_argument("--loss", choices=("mse", "cross_entropy"),
                          help="append a loss against a target y shaped like the output")
-        sp_.add_argument("--debug", action="store_true", help="show tracebacks")
+        sp_.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                         help="show tracebacks")
 
     d = sub.add_parser("derive", help="print the derivation")
     common(d)

@@ -178,7 +178,7 @@ def jacobian(rhs: sp.Basic, out: sp.Basic, v: sp.Basic) -> sp.Basic | None:
         for k, o in enumerate(p.operands):
             if not _depends(o, {v}):
                 continue
-            j = _edge_jacobian(p, node, k)
+            j = _edge_jacobian(p, out if node is rhs else node, k)
             if j is None:
                 return None
             stack.append((o, j if acc is None else mmul(acc, j)))
@@ -423,6 +423,26 @@ class Derivation:
 
     def _repr_markdown_(self) -> str:
         return self.markdown()
+
+    def _repr_html_(self) -> str:
+        from .emit.jupyter import derivation_html_repr
+
+        return derivation_html_repr(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from .emit.jupyter import derivation_mimebundle
+
+        return derivation_mimebundle(self, include, exclude)
+
+    def to_python(self, **kw: Any) -> str:
+        from .emit.python import python_code
+
+        return python_code(self, **kw)
+
+    def problem_latex(self) -> str:
+        from .emit.problem import problem_latex
+
+        return problem_latex(self)
 
     def __repr__(self) -> str:
         wrt = ", ".join(str(s.name) for s in self.wrt)

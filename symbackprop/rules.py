@@ -518,8 +518,12 @@ def transpose(a: sp.Basic) -> sp.Basic:
         return type(a)(a.shape[1], a.shape[0])
     if isinstance(a, (Identity, DiagJacobian)):
         return a
-    if isinstance(a, MatMul) and not is_matrix(a.args[0]):
-        return mscale(a.args[0], transpose(mmul(*a.args[1:])))
+    if isinstance(a, MatMul):
+        coeff = sp.Mul(*[f for f in a.args if not is_matrix(f)])
+        mats = [f for f in a.args if is_matrix(f)]
+        return mscale(coeff, mmul(*[transpose(m) for m in reversed(mats)]))
+    if isinstance(a, MatAdd):
+        return madd(*[transpose(t) for t in a.args])
     return Transpose(a)
 
 

@@ -1,0 +1,74 @@
+"""The command line: the README's example, formats, one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from symbackprop.cli import main, parse_shape
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "symbackprop", *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_readme_example_prints_the_seed_derivation() -> None:
+    r = run("derive", "(x + y)**2", "--wrt", "x")
+    assert r.returncode == 0, r.stderr
+    assert r"t &= x + y" in r.stdout and r"z &= t^{2}" in r.stdout
+    assert r"= 2 t \cdot 1 = 2 \left(x + y\right)" in r.stdout
+    assert r.stderr == ""
+
+
+def test_network_with_shapes_and_loss(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["derive", "W2@sigmoid(W1@x + b1) + b2", "--shape", "W1=4x3", "--shape", "x=3",
+                 "--shape", "b1=4", "--shape", "W2=2x4", "--shape", "b2=2", "--loss", "mse",
+                 "--wrt", "W1", "--wrt", "b1"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert r"\frac{\partial L}{\partial \mathbf{W}^{(1)}}" in out
+
+
+def test_symbolic_shapes_and_layout(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["derive", "W@x", "--shape", "W=mxn", "--shape", "x=n", "--loss", "mse",
+                 "--layout", "numerator"]) == 0
+    assert "numerator layout" in capsys.readouterr().out
+
+
+def test_output_file(tmp_path: Path) -> None:
+    target = tmp_path / "out.tex"
+    assert main(["derive", "x*y", "-o", str(target)]) == 0
+    assert target.read_text().startswith(r"\begin{aligned}")
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["derive", "(x + y"], "ParseError"),
+    (["derive", "__import__('os').system('echo hi')"], "ParseError"),
+    (["derive", "W@x", "--shape", "W=2x3", "--shape", "x=2"], "ShapeError"),
+    (["derive", "x*y", "--wrt", "w"], "not an input"),
+    (["derive", "foo(x)"], "unknown function"),
+    (["derive", "x", "--shape", "x=2y"], "ShapeError"),
+])
+def test_bad_input_is_one_line_and_exit_2(args: list[str], needle: str) -> None:
+    r = run(*args)
+    assert r.returncode == 2
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in r.stderr
+
+
+def test_debug_shows_the_traceback() -> None:
+    r = run("--debug", "derive", "(x + y")
+    assert r.returncode != 0 and "Traceback" in r.stderr
+
+
+@pytest.mark.parametrize(("spec", "want"), [
+    ("W1=4x3", ("W1", (4, 3))), ("x=3", ("x", (3,))), ("W=mxn", ("W", ("m", "n"))),
+    ("lam=scalar", ("lam", ())), ("X=3xB", ("X", (3, "B"))),
+])
+def test_shape_specs(spec: str, want: tuple[str, tuple[object, ...]]) -> None:
+    assert parse_shape(spec) == want

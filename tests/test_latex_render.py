@@ -1,0 +1,85 @@
+"""Every LaTeX string our derivations emit renders in KaTeX and compiles with pdflatex."""
+
+from __future__ import annotations
+
+import random
+
+import sympy as sp
+from latex_tools import assert_latex_ok
+
+import symbackprop as sbp
+from symbackprop.emit.latex import expr_latex
+
+NET = {"W1": ("m", "n"), "x": ("n", 1), "b1": ("m", 1), "W2": ("k", "m"), "b2": ("k", 1),
+       "y": ("k", 1)}
+BATCH = {"W1": (4, 3), "X": (3, "B"), "b1": (4, 1), "W2": (2, 4), "b2": (2, 1)}
+FUNCS = ["exp", "log", "sqrt", "abs", "sin", "cos", "tan", "tanh", "sigmoid", "relu",
+         "softplus"]
+
+
+def _random_text(rng: random.Random, depth: int) -> str:
+    if depth == 0 or rng.random() < 0.25:
+        return rng.choice(["x", "y", "z", "2", "0.5", "alpha", "x1"])
+    if rng.random() < 0.45:
+        return f"{rng.choice(FUNCS)}({_random_text(rng, depth - 1)})"
+    op = rng.choice(["+", "-", "*", "/", "**"])
+    right = "2" if op == "**" else _random_text(rng, depth - 1)
+    return f"({_random_text(rng, depth - 1)}) {op} ({right})"
+
+
+def _corpus() -> list[str]:
+    out: list[str] = []
+    scalar = ["(x + y)**2", "x*y + sin(x)", "max(x, y) * min(x, 2)", "abs(x - y)",
+              "sqrt(x**2 + 1)", "a = sin(x); b = a + a; c = b * a; c", "x/y - y/x",
+              "lam*w**2/2 + sigmoid(w*x + b)", "x_1 * x_2 + beta"]
+    for text in scalar:
+        for adjoint in ("frac", "bar", "delta"):
+            d = sbp.derive(text, adjoint=adjoint)
+            out.append(d.latex())
+            out.append(d.latex(sections=("forward", "partials", "backward", "chain")))
+    rng = random.Random(7)
+    for _ in range(40):
+        out.append(sbp.derive(_random_text(rng, 4)).latex())
+    for loss in ("mse", "cross_entropy"):
+        for layout in ("numerator", "denominator"):
+            for adjoint in ("frac", "bar", "delta"):
+                for act in ("sigmoid", "tanh", "relu", "softplus", "exp"):
+                    d = sbp.derive(f"W2@{act}(W1@x + b1) + b2", shapes=NET, loss=loss,
+                                   layout=layout, adjoint=adjoint,
+                                   wrt=["W1", "b1", "W2", "b2"])
+                    out.append(d.latex())
+        out.append(sbp.derive("W2@sigmoid(W1@X + b1) + b2", shapes=BATCH, loss=loss).latex())
+    deep = "\n".join(["z1 = W1@x + b1", "h1 = sigmoid(z1)", "z2 = W2@h1 + b2",
+                      "h2 = tanh(z2)", "o = W3@h2 + b3",
+                      "L = mse(o, y) + lam/2*(sqnorm(W1) + sqnorm(W2) + sqnorm(W3))"])
+    sh = {"W1": (4, 3), "x": (3, 1), "b1": (4, 1), "W2": (4, 4), "b2": (4, 1), "W3": (2, 4),
+          "b3": (2, 1), "y": (2, 1)}
+    for adjoint in ("frac", "delta"):
+        out.append(sbp.derive(deep, shapes=sh, adjoint=adjoint).latex())
+    out.append(sbp.derive("sum(softmax(W@x))", shapes={"W": (3, 2), "x": (2, 1)}).latex())
+    out.append(sbp.derive("sum(hadamard(a, b) + 1 - a**2)", shapes={"a": (3, 1),
+                                                                    "b": (3, 1)}).latex())
+    out.append(sbp.derive("sum(W.T@x) + sum(transpose(x))", shapes={"W": (3, 2),
+                                                                    "x": (3, 1)}).latex())
+    out.append(sbp.derive("sum(max(a, b)) * s", shapes={"a": (2, 1), "b": (2, 1)}).latex())
+    e = sp.Symbol("x")
+    for _ in range(60):
+        e = sp.sin(e, evaluate=False)
+    out.append(sbp.derive(e).latex())
+    out.append(expr_latex(sp.Symbol("<script>alert(1)</script>")))
+    out.append(expr_latex(sp.Symbol("\\input{/etc/passwd}")))
+    return out
+
+
+def test_every_emitted_latex_string_renders_and_compiles() -> None:
+    corpus = _corpus()
+    assert len(corpus) > 150
+    assert_latex_ok(corpus)
+
+
+def test_the_seed_examples_in_shared_render_too() -> None:
+    """The harness itself: a known-good string passes and a broken one fails."""
+    from latex_tools import katex_errors
+
+    assert katex_errors([r"\frac{a}{b}"]) == []
+    assert len(katex_errors([r"\frac{a}{"])) == 1
