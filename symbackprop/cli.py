@@ -46,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp_: argparse.ArgumentParser) -> None:
-        sp_.add_argument("text", help='the expression, e.g. "(x + y)**2" (stages with ; or newlines)')
+        sp_.add_argument("text", help='the expression, e.g. "(x + y)**2"; stages with ; or '
+                         "newlines")
         sp_.add_argument("--wrt", action="append", metavar="NAME",
                          help="a variable to differentiate in (repeatable; default: every input)")
         sp_.add_argument("--shape", action="append", default=[], metavar="NAME=RxC",

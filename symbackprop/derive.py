@@ -23,8 +23,8 @@ from .functions import DiagJacobian, ElementwiseDerivative
 from .graph import (
     Builder,
     Equation,
-    Graph,
     Granularity,
+    Graph,
     _occurrences,
     atoms_in_order,
     check_name,
@@ -132,7 +132,7 @@ def vjp(rhs: sp.Basic, out: sp.Basic, g: sp.Basic,
             partials = local_partials(p)
             env = dict(zip(placeholders(len(ops)), ops, strict=True))
             env[OUT] = here
-            contribs = []
+            contribs: list[sp.Basic | None] = []
             for o, d in zip(ops, partials, strict=True):
                 if not _depends(o, needed):
                     contribs.append(None)

@@ -9,8 +9,8 @@ generated (unlike ``lambdify``), so no name a user chose can ever become code.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from functools import reduce
 from dataclasses import dataclass
+from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -271,6 +271,14 @@ class Trace:
 
     def _repr_markdown_(self) -> str:
         return self.markdown()
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from .emit.jupyter import trace_mimebundle
+
+        return trace_mimebundle(self, include, exclude)
 
 
 def trace(d: Derivation, values: Mapping[Any, Any]) -> Trace:

@@ -15,7 +15,7 @@ from sympy.core.symbol import Str
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 
-class sigmoid(sp.Function):  # noqa: N801 - SymPy functions are lower case
+class sigmoid(sp.Function):  # type: ignore[misc]
     """The logistic function 1 / (1 + e^-x); its derivative is sigmoid(x) (1 - sigmoid(x))."""
 
     @classmethod
@@ -37,7 +37,7 @@ class sigmoid(sp.Function):  # noqa: N801 - SymPy functions are lower case
         return self.args[0].is_real  # type: ignore[no-any-return]
 
 
-class relu(sp.Function):  # noqa: N801
+class relu(sp.Function):  # type: ignore[misc]
     """max(x, 0); its derivative is the Heaviside step (undefined at 0, SymPy says 1/2)."""
 
     @classmethod
@@ -56,7 +56,7 @@ class relu(sp.Function):  # noqa: N801
         return self.args[0].is_real  # type: ignore[no-any-return]
 
 
-class softplus(sp.Function):  # noqa: N801
+class softplus(sp.Function):  # type: ignore[misc]
     """log(1 + e^x); its derivative is sigmoid(x)."""
 
     @classmethod

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix
@@ -21,7 +21,7 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 from .errors import GraphError, ShapeError, UnsupportedError
 from .rules import FUNCTION_NAMES, classify, is_leaf, is_matrix
 
-Term = sp.Basic  # a leaf, a node symbol, or a small inline expression over them
+Term: TypeAlias = Any  # a SymPy leaf, node symbol, or small inline expression over them
 Shape = tuple[sp.Expr, sp.Expr] | None  # None: a scalar
 Granularity = Literal["auto", "primitive", "layers", "stages"]
 
@@ -495,7 +495,7 @@ def decompose(b: Builder, granularity: Granularity = "auto",
             parent = consumers.get(s, [None])[0]
             pkind = _node_prim(by_lhs[parent].rhs) if parent is not None else ""
             same = kind in ("add", "mul") and pkind == kind and not is_matrix(s)
-            if not (same or _is_scaled_term(eq.rhs) and pkind == "add"):
+            if not (same or (_is_scaled_term(eq.rhs) and pkind == "add")):
                 cut.add(s)
             continue
         # layers: cut at non-affine matrix nodes and at their non-leaf operands

@@ -1,9 +1,11 @@
 """Names and conventions, in one place: how a variable, its adjoint and a layout are written.
 
 * ``W1`` (a matrix) → ``\\mathbf{W}^{(1)}``; ``b2`` (a vector) → ``\\mathbf{b}^{(2)}``;
-  ``x1`` (a scalar) → ``x_{1}``; ``t_3`` → ``t_{3}``; ``alpha`` → ``\\alpha``; ``lam`` → ``\\lambda``.
-* adjoints: ``"frac"`` → ``\\frac{\\partial L}{\\partial \\mathbf{h}}``, ``"bar"`` → ``\\bar{\\mathbf{h}}``,
-  ``"delta"`` → ``\\delta_{\\mathbf{h}}``.
+  ``x1`` (a scalar) → ``x_{1}``; ``t_3`` → ``t_{3}``; ``alpha`` → ``\\alpha``;
+  ``lam`` → ``\\lambda``.
+* adjoints: ``"frac"`` → ``\\frac{\\partial L}{\\partial \\mathbf{h}}``,
+  ``"bar"`` → ``\\bar{\\mathbf{h}}``, ``"delta"`` → ``\\delta_{\\mathbf{h}}``
+  (``\\boldsymbol{\\delta}^{(l)}`` for a layer's pre-activation ``z<l>``).
 * layouts: ``"denominator"`` (gradient layout: ``∂L/∂W`` has the shape of ``W``, chain lines
   as ``∇`` products from the parameter outwards) or ``"numerator"`` (Jacobian layout: ``∂y/∂x`` is
   (len y, len x), chain lines from the loss inwards).
@@ -74,7 +76,7 @@ def escape_text(s: str) -> str:
     """Text safe inside ``\\text{}``: LaTeX specials escaped, no commands survive."""
     out = []
     for ch in s:
-        if ch.isalnum() and ch.isascii() or ch in " .,:;!?()-+=/'":
+        if (ch.isalnum() and ch.isascii()) or ch in " .,:;!?()-+=/'":
             out.append(ch)
         elif ch in "#$%&_{}":
             out.append("\\" + ch)

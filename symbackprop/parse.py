@@ -20,7 +20,8 @@ import sympy as sp
 
 from . import ops
 from .errors import GraphError, LimitError, ParseError
-from .graph import Builder, Term, atoms_in_order, is_leaf
+from .graph import Builder, Term, atoms_in_order
+from .rules import is_leaf
 
 FUNCTIONS = (
     "exp", "log", "sqrt", "abs", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus",

@@ -29,10 +29,10 @@ from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from .errors import UnsupportedError
 from .functions import (
+    MSE,
     CrossEntropy,
     DiagJacobian,
     Elementwise,
-    MSE,
     Softmax,
     SqNorm,
     SumAll,
@@ -326,7 +326,7 @@ def scalar_function(name: str) -> Any:
     return RULES[name].sympy
 
 
-def DiagOf(v: sp.Basic) -> sp.Basic:  # noqa: N802 - reads like the maths
+def DiagOf(v: sp.Basic) -> sp.Basic:
     from .functions import DiagJacobian
 
     return DiagJacobian(v)
@@ -631,7 +631,7 @@ def lift(expr: sp.Expr, env: dict[sp.Symbol, sp.Basic], shape: tuple[Any, Any]) 
         for t in expr.args:
             lt = lift(t, env, shape)
             parts.append(mscale(lt, OneMatrix(*shape)) if not is_matrix(lt) else lt)
-        consts = [p for p in parts if isinstance(p, MatMul) and _const_value(p) is not None
+        consts = [p for p in parts if (isinstance(p, MatMul) and _const_value(p) is not None)
                   or isinstance(p, OneMatrix)]
         others = [p for p in parts if p not in consts]
         return madd(*consts, *others)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
@@ -25,12 +26,13 @@ from ..functions import (
 from ..graph import shape_of
 from ..notation import (
     LAYOUT_NOTE,
+    Kind,
     adjoint_latex,
     nabla_latex,
     partial_latex,
     symbol_latex,
 )
-from ..rules import RULES, is_matrix, scalar_function
+from ..rules import RULES, is_matrix, scalar_function, transpose
 
 if TYPE_CHECKING:
     from ..derive import Derivation
@@ -39,7 +41,7 @@ _PLAIN_FUNCTIONS = {"sin", "cos", "tan", "tanh", "sinh", "cosh"}
 _SUPER = re.compile(r"^(.*)\^\{\((\d+)\)\}$")
 
 
-def kind_of(s: sp.Basic) -> str:
+def kind_of(s: sp.Basic) -> Kind:
     shape = shape_of(s)
     if shape is None:
         return "scalar"
@@ -188,7 +190,8 @@ class Printer(LatexPrinter):  # type: ignore[misc]
 
     def _print_MSE(self, e: Any) -> str:
         o, y = e.args
-        return rf"\tfrac{{1}}{{2}}\left\lVert {self._print(o)} - {self._print(y)} \right\rVert^{{2}}"
+        diff = f"{self._print(o)} - {self._print(y)}"
+        return rf"\tfrac{{1}}{{2}}\left\lVert {diff} \right\rVert^{{2}}"
 
     def _print_CrossEntropy(self, e: Any) -> str:
         o, y = e.args
@@ -216,7 +219,7 @@ def _juxtapose(parts: list[str]) -> str:
     """A product written by juxtaposition; a thin space only next to fractions and brackets."""
     out = parts[0]
     for p in parts[1:]:
-        thin = out.endswith((r"\right)", "}}")) and r"\frac" in out or p.startswith(
+        thin = (out.endswith((r"\right)", "}}")) and r"\frac" in out) or p.startswith(
             (r"\frac", r"\left("))
         out += (r"\," if thin else "") + p
     return out
@@ -246,7 +249,7 @@ def symbol_table(d: Derivation) -> dict[sp.Basic, str]:
     """LaTeX for every symbol of a derivation: inputs, intermediates and their adjoints."""
     names: dict[sp.Basic, str] = {}
     for s in (*d.inputs, *(eq.lhs for eq in d.forward)):
-        names[s] = symbol_latex(str(s.name), kind_of(s))  # type: ignore[arg-type]
+        names[s] = symbol_latex(str(s.name), kind_of(s))
     out = names[d.output]
     layers = _delta_layers(d) if d.options.adjoint == "delta" else {}
     for v, a in d.adjoints.items():
@@ -389,11 +392,10 @@ def scalar_chain_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str
                                                                        else ""))
             continue
         symbolic = " + ".join(r"\,".join(_partial(d, names, b, a) for a, b in
-                                         reversed(list(zip(p, p[1:], strict=False))))
+                                         reversed(list(pairwise(p))))
                               for p in paths)
         values = " + ".join(r" \cdot ".join(_factor(_fmt(d, names, d.partials[(b, a)]))
-                                             for a, b in reversed(list(zip(p, p[1:],
-                                                                           strict=False))))
+                                             for a, b in reversed(list(pairwise(p))))
                             for p in paths)
         steps = [symbolic, values]
         if len(paths) > 1 and small:
@@ -423,7 +425,7 @@ def matrix_chain_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str
         products = []
         named = []
         for p in paths:
-            edges = list(zip(p, p[1:], strict=False))  # (from, to)
+            edges = list(pairwise(p))  # (from, to)
             if layout == "denominator":
                 factors = [rf"\left({nabla_latex(names[b], names[a])}\right)" for a, b in edges]
             else:
@@ -437,11 +439,10 @@ def matrix_chain_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str
                 if j is None:
                     continue
                 if layout == "denominator":
-                    from ..rules import transpose
-
-                    named.append(rf"{nabla_latex(names[b], names[a])} = {_fmt(d, names, transpose(j))}")
+                    lhs, j = nabla_latex(names[b], names[a]), transpose(j)
                 else:
-                    named.append(rf"{partial_latex(names[b], names[a])} = {_fmt(d, names, j)}")
+                    lhs = partial_latex(names[b], names[a])
+                named.append(f"{lhs} = {_fmt(d, names, j)}")
         head = nabla_latex(names[out], names[v]) if layout == "denominator" else \
             partial_latex(names[out], names[v])
         line = f"{head} &= " + " + ".join(products)
@@ -488,7 +489,7 @@ def derivation_latex(d: Derivation, sections: tuple[str, ...] | None = None,
                 rows.append(line + r" \\[6pt]")
             else:
                 rows.append(line + r" \\")
-    body = "\n".join("  " + r for r in rows)
+    text = "\n".join("  " + r for r in rows)
     if not environment:
-        return body
-    return "\\begin{aligned}\n" + body + "\n\\end{aligned}"
+        return text
+    return "\\begin{aligned}\n" + text + "\n\\end{aligned}"
