@@ -37,7 +37,8 @@ LAYOUT_NOTE = {
     "denominator": r"\text{denominator layout: } \tfrac{\partial L}{\partial \mathbf{W}} "
                    r"\text{ has the shape of } \mathbf{W}",
     "numerator": r"\text{numerator layout: } \tfrac{\partial \mathbf{y}}{\partial \mathbf{x}} "
-                 r"\text{ is } (\dim \mathbf{y}) \times (\dim \mathbf{x})",
+                 r"\text{ is } (\dim \mathbf{y}) \times (\dim \mathbf{x})\text{; the backward "
+                 r"lines give the gradients } \tfrac{\partial L}{\partial \mathbf{v}}^{\top}",
 }
 
 

@@ -260,3 +260,16 @@ def test_sympy_matrix_symbols_as_input() -> None:
         r"\mathbf{x}^{\top}" in d.latex()
     with pytest.raises(sbp.ShapeError, match=r"W is \(m, n\) in the expression but \(3, 3\) in shapes"):
         sbp.derive(W * x, shapes={"W": (3, 3)}, loss="mse")
+
+
+def test_layout_doc_example() -> None:
+    """docs/layouts.md: ∂(Ax)/∂x is A in numerator layout (matrixcalculus.org) and Aᵀ in
+    denominator layout (SymPy's own answer)."""
+    A, x = sp.MatrixSymbol("A", 3, 2), sp.MatrixSymbol("x", 2, 1)
+    assert (A * x).diff(x) == A.T
+    shapes = {"A": (3, 2), "x": (2, 1)}
+    num = sbp.derive("sum(A@x)", shapes=shapes, wrt="x", layout="numerator").latex()
+    den = sbp.derive("sum(A@x)", shapes=shapes, wrt="x", layout="denominator").latex()
+    assert r"\frac{\partial \mathbf{t}}{\partial \mathbf{x}} = \mathbf{A}" + " \\\\" in num
+    assert r"\nabla_{\mathbf{x}} \mathbf{t} = \mathbf{A}^{\top}" in den
+    assert "numerator layout" in num and "denominator layout" in den
