@@ -1,0 +1,992 @@
+"""The independent numeric witness: NumPy backprop over the graph, finite differences, gradcheck.
+
+``Engine(d)`` flattens every forward equation of a derivation into primitives (``classify``),
+once, into a *tape* of ``(forward, out slot, arg slots)`` steps with their parameters already
+floats. A run fills a list of slots going forward with each rule's NumPy ``forward`` and walks
+the tape backwards with each rule's NumPy ``vjp``: it never looks at the symbolic backward
+equations, so when it agrees with them, two independent computations agree.
+
+``check(d)`` compares three witnesses for every parameter — the symbolic gradients
+(``d.evaluate``), the engine, and central finite differences — with tolerances like
+``torch.autograd.gradcheck``: an entry agrees when ``|a − b| ≤ atol + rtol·|b|`` with
+``eps = 1e-6`` (the finite-difference step, scaled by ``max(1, |x|)``), ``atol = 1e-5``,
+``rtol = 1e-3``. Large parameters get a seeded random subset of coordinates plus one random
+direction (``vᵀ∇f`` against ``(f(x + εv) − f(x − εv)) / 2ε``). At a kink (ReLU or ``abs`` at 0,
+a ``max`` tie) or outside a function's domain the row says so instead of a bogus mismatch.
+Checks run in float64; the engine itself keeps float32 when given float32.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import sympy as sp
+from sympy import OneMatrix
+from sympy.matrices.expressions.special import Identity, ZeroMatrix
+
+from .errors import GradcheckError, GraphError, ShapeError, SymbackpropError, UnsupportedError
+from .graph import fmt_shape, shape_of, to_shape
+from .rules import RULES, classify, is_leaf, is_matrix
+
+if TYPE_CHECKING:
+    from .derive import Derivation
+
+Array = Any
+EPS, ATOL, RTOL = 1e-6, 1e-5, 1e-3
+FD = "finite differences"
+MAX_COORDS = 32  # parameters with more entries get a random subset plus a random direction
+
+
+
+@dataclass(frozen=True, slots=True)
+class Tolerances:
+    """How closely witnesses must agree: ``|a − b| ≤ atol + rtol·|b|`` entry by entry; ``eps``
+    is the finite-difference step (times ``max(1, |x|)``); parameters with more than
+    ``max_coords`` entries get that many random coordinates plus one random direction."""
+
+    eps: float = EPS
+    atol: float = ATOL
+    rtol: float = RTOL
+    seed: int = 0
+    max_coords: int = MAX_COORDS
+
+
+# ---------------------------------------------------------------------------------------
+# The tape
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One primitive: ``slots[out] = forward(*slots[args])``; ``vjp(g, out, *args)``."""
+
+    name: str
+    out: int
+    args: tuple[int, ...]
+    forward: Callable[..., Array]
+    vjp: Callable[..., tuple[Array, ...]]
+    params: Mapping[str, Any]
+    where: str  # the equation it belongs to, for messages
+    shapes: tuple[Any, ...] = ()  # symbolic shapes of the output and the operands
+    fresh: bool = False  # forward returns a new array no one else holds
+
+
+def _num(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return tuple(_num(x) for x in v)
+    if v is None:
+        return None
+    try:
+        return float(v)
+    except TypeError:
+        raise UnsupportedError(f"a symbolic parameter {v} in a primitive") from None
+
+
+# Fast forms of a few primitives (same mathematics as the rule table, fewer temporaries).
+
+
+def _bcast_forward(a: Array, ones: Array) -> Array:
+    """``b 1ᵀ``: a column repeated over the batch (a read-only broadcast view, no copy)."""
+    return np.broadcast_to(a, (a.shape[0], ones.shape[1]))
+
+
+def _bcast_vjp(g: Array, out: Array, a: Array, ones: Array) -> tuple[Array, ...]:
+    return (np.sum(g, axis=1, keepdims=True), None)
+
+
+def _matmul_vjp(need: tuple[bool, ...]) -> Callable[..., tuple[Array, ...]]:
+    """The matmul VJP computing only the cotangents somebody needs."""
+    na, nb = need
+
+    def vjp(g: Array, out: Array, a: Array, b: Array) -> tuple[Array, ...]:
+        return (g @ b.T if na else None, a.T @ g if nb else None)
+
+    return vjp
+
+
+def _sigmoid(x: Array) -> Array:
+    """σ(x) = 1 / (1 + e^{-x}) with one temporary. For x < −709 e^{-x} overflows to inf and σ
+    comes out 0, which it is to within 1e-308, so the overflow is silenced, not reported."""
+    if np.ndim(x) == 0:
+        return RULES["sigmoid"].forward(x)
+    t = np.negative(x)
+    with np.errstate(over="ignore"):
+        np.exp(t, out=t)
+    t += 1.0
+    np.reciprocal(t, out=t)
+    return t
+
+
+def _sigmoid_vjp(g: Array, out: Array, x: Array) -> tuple[Array, ...]:
+    if np.ndim(out) == 0:
+        return RULES["sigmoid"].vjp(g, out, x)  # type: ignore[no-any-return]
+    t = 1.0 - out
+    t *= out
+    t *= g
+    return (t,)
+
+
+def _tanh_vjp(g: Array, out: Array, x: Array) -> tuple[Array, ...]:
+    if np.ndim(out) == 0:
+        return RULES["tanh"].vjp(g, out, x)  # type: ignore[no-any-return]
+    t = out * out
+    np.subtract(1.0, t, out=t)
+    t *= g
+    return (t,)
+
+
+# element-wise primitives whose rule allocates many temporaries: the same formulas, in place
+_FAST: dict[str, tuple[Callable[..., Array], Callable[..., tuple[Array, ...]]]] = {
+    "sigmoid": (_sigmoid, _sigmoid_vjp),
+    "tanh": (np.tanh, _tanh_vjp),
+}
+
+
+def _add2(a: Array, b: Array) -> Array:
+    return a + b
+
+
+def _add2_into_first(a: Array, b: Array) -> Array:
+    return np.add(a, b, out=a)
+
+
+def _add2_into_second(a: Array, b: Array) -> Array:
+    return np.add(a, b, out=b)
+
+
+def _add2_same_vjp(g: Array, out: Array, a: Array, b: Array) -> tuple[Array, ...]:
+    return (g, g)
+
+
+def _add2_vjp(g: Array, out: Array, a: Array, b: Array) -> tuple[Array, ...]:
+    ga = np.sum(g) if np.ndim(a) == 0 and np.ndim(g) else g
+    gb = np.sum(g) if np.ndim(b) == 0 and np.ndim(g) else g
+    return (ga, gb)
+
+
+@dataclass(frozen=True, slots=True)
+class _Const:
+    """A constant slot: a number, or a ones/zeros/identity matrix sized when values arrive."""
+
+    kind: str  # "number", "ones", "zeros", "eye"
+    value: float = 0.0
+    shape: tuple[sp.Expr, sp.Expr] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """Something that makes a gradient undefined or ambiguous at the point checked."""
+
+    kind: str  # "domain" (NaN/inf appears) or "kink" (not differentiable there)
+    message: str
+    inputs: frozenset[str]  # the inputs upstream of where it happens
+
+
+class Engine:
+    """Reverse-mode NumPy backprop over a derivation's forward graph (an independent witness).
+
+    ``Engine(d).value_and_grad(values)`` returns the output value and ``{name: gradient}`` for
+    the derivation's ``wrt`` (or the names given as ``wrt``). ``dtype=None`` keeps float32 when
+    every array given is float32, else float64.
+    """
+
+    def __init__(self, d: Derivation, wrt: Sequence[str] | None = None) -> None:
+        self.derivation = d
+        inputs = tuple(d.inputs)
+        self.input_symbols = inputs
+        self.inputs = tuple(str(s.name) for s in inputs)
+        self.wrt = tuple(wrt) if wrt is not None else tuple(str(s.name) for s in d.wrt)
+        unknown = [w for w in self.wrt if w not in self.inputs]
+        if unknown:
+            raise ValueError(f"wrt {', '.join(unknown)}: not an input of the expression")
+        self.shapes = {str(s.name): shape_of(s) for s in inputs}
+        self.consts: list[tuple[int, _Const]] = []
+        self.steps: list[Step] = []
+        self.deps: list[frozenset[str]] = []  # per slot: the inputs it depends on
+        self._nslots = 0
+        slot: dict[sp.Basic, int] = {}
+        for s in inputs:
+            slot[s] = self._new_slot(frozenset({str(s.name)}))
+        for eq in d.forward:
+            slot[eq.lhs] = self._compile(eq.rhs, slot, str(eq.lhs.name))
+        self.out_slot = slot[d.output]
+        self.input_slots = tuple(slot[s] for s in inputs)
+        self.wrt_slots = tuple(self.input_slots[self.inputs.index(w)] for w in self.wrt)
+        self._backward_program()
+        self._const_cache: dict[tuple[Any, ...], list[Array]] = {}
+
+    # compilation ------------------------------------------------------------------------
+    def _new_slot(self, deps: frozenset[str]) -> int:
+        self.deps.append(deps)
+        self._nslots += 1
+        return self._nslots - 1
+
+    def _leaf(self, e: sp.Basic, slot: dict[sp.Basic, int]) -> int:
+        if e in slot:
+            return slot[e]
+        if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
+            raise GraphError(f"{e} is used but neither an input nor bound earlier")
+        if isinstance(e, OneMatrix):
+            c = _Const("ones", shape=tuple(e.shape))  # type: ignore[arg-type]
+        elif isinstance(e, ZeroMatrix):
+            c = _Const("zeros", shape=tuple(e.shape))  # type: ignore[arg-type]
+        elif isinstance(e, Identity):
+            c = _Const("eye", shape=tuple(e.shape))  # type: ignore[arg-type]
+        else:
+            c = _Const("number", value=float(e))
+        i = slot[e] = self._new_slot(frozenset())
+        self.consts.append((i, c))
+        return i
+
+    def _compile(self, rhs: sp.Basic, slot: dict[sp.Basic, int], where: str) -> int:
+        """Steps for one right-hand side, children first; returns the slot of its value."""
+        stack: list[tuple[sp.Basic, bool]] = [(rhs, False)]
+        while stack:
+            e, ready = stack.pop()
+            if e in slot:
+                continue
+            if is_leaf(e):
+                self._leaf(e, slot)
+                continue
+            p = classify(e)
+            if not ready:
+                stack.append((e, True))
+                stack.extend((o, False) for o in reversed(p.operands))
+                continue
+            args = tuple(slot[o] for o in p.operands)
+            deps = frozenset().union(*(self.deps[a] for a in args))
+            out = slot[e] = self._new_slot(deps)
+            self.steps.append(self._step(p.name, e, p.operands, p.kw, out, args, where))
+        return slot[rhs]
+
+    def _step(self, name: str, e: sp.Basic, operands: tuple[sp.Basic, ...], kw: dict[str, Any],
+              out: int, args: tuple[int, ...], where: str) -> Step:
+        if name not in RULES:
+            raise UnsupportedError(f"no numeric rule for the primitive {name!r}")
+        rule = RULES[name]
+        params = {k: _num(v) for k, v in kw.items()}
+        fwd: Callable[..., Array] = partial(rule.forward, **params) if params else rule.forward
+        vjp: Callable[..., tuple[Array, ...]] = partial(rule.vjp, **params) if params \
+            else rule.vjp
+        fresh = False
+        if name == "matmul" and isinstance(operands[1], OneMatrix) and \
+                operands[0].shape[1] == 1:
+            fwd, vjp = _bcast_forward, _bcast_vjp
+        elif name == "matmul":
+            fresh = True
+        elif name == "add" and len(args) == 2 and params["coeffs"] == (1.0, 1.0) and \
+                params["const"] == 0.0:
+            fwd, vjp, fresh = _add2, _add2_vjp, True
+        elif name in _FAST and all(is_matrix(o) for o in operands):
+            (fwd, vjp), fresh = _FAST[name], True
+        shapes = (shape_of(e), *(shape_of(o) for o in operands))
+        return Step(name, out, args, fwd, vjp, params, where, shapes, fresh)
+
+    def _backward_program(self) -> None:
+        """The backward tape (only what leads to a wrt input), then the forward tape with
+        each intermediate released after its last use when backward does not read it, and a
+        sum written into a fresh operand nobody else sees."""
+        wanted = set(self.wrt)
+        need = [bool(dep & wanted) for dep in self.deps]
+        reads: set[int] = {self.out_slot}
+        prog = []
+        for s in reversed(self.steps):
+            if not need[s.out]:
+                continue
+            mask = tuple(need[a] for a in s.args)
+            vjp = s.vjp
+            if s.name == "matmul" and vjp is not _bcast_vjp:
+                vjp = _matmul_vjp(mask)
+                reads.update(a for a, other in zip(s.args, mask[::-1], strict=True) if other)
+            elif vjp is _bcast_vjp:
+                pass
+            elif vjp is _add2_vjp and self._same_shape(s):
+                vjp = _add2_same_vjp
+            elif s.name in _FAST and vjp is _FAST[s.name][1]:
+                reads.add(s.out)
+            else:
+                reads.update((s.out, *s.args))
+            prog.append((vjp, s.out, s.args, tuple(zip(s.args, mask, strict=True))))
+        self._backward_prog = tuple(prog)
+        users: dict[int, list[int]] = {}
+        for k, s in enumerate(self.steps):
+            for a in s.args:
+                users.setdefault(a, []).append(k)
+        produced = {s.out: s for s in self.steps}
+        drops: list[list[int]] = [[] for _ in self.steps]
+        for slot, ks in users.items():
+            if slot in produced and slot not in reads:
+                drops[ks[-1]].append(slot)
+        fwd_prog = []
+        for k, s in enumerate(self.steps):
+            fwd = s.forward
+            if fwd is _add2 and self._same_shape(s):
+                for pos, a in enumerate(s.args):
+                    src = produced.get(a)
+                    if src is not None and src.fresh and users[a] == [k] and a not in reads:
+                        fwd = _add2_into_first if pos == 0 else _add2_into_second
+                        break
+            fwd_prog.append((fwd, s.out, s.args, tuple(drops[k])))
+        self._forward_prog = tuple(fwd_prog)
+
+    def _same_shape(self, s: Step) -> bool:
+        return s.shapes[0] is not None and all(x == s.shapes[0] for x in s.shapes)
+
+    # binding values ---------------------------------------------------------------------
+    def bind(self, values: Mapping[str, Any], dtype: Any = None) -> list[Array]:
+        """The slot list with the inputs (checked, as arrays of ``dtype``) and the constants."""
+        by_name = {str(getattr(k, "name", k)): v for k, v in values.items()}
+        missing = [n for n in self.inputs if n not in by_name]
+        if missing:
+            raise ValueError(f"no value for {', '.join(missing)}")
+        extra = [k for k in by_name if k not in self.shapes]
+        if extra:
+            raise ValueError(f"values for names not in the expression: {', '.join(extra)}")
+        if dtype is None:
+            kinds = {np.asarray(v).dtype for v in by_name.values()
+                     if isinstance(v, np.ndarray | np.floating)}
+            dtype = np.float32 if kinds == {np.dtype(np.float32)} else np.float64
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"dtype must be a floating type, not {dtype}")
+        slots: list[Array] = [None] * self._nslots
+        dims: dict[sp.Expr, int] = {}
+        for name, i in zip(self.inputs, self.input_slots, strict=True):
+            slots[i] = _as_input(name, by_name[name], self.shapes[name], dtype, dims)
+        key = (dtype.str, *sorted((str(k), v) for k, v in dims.items()))
+        consts = self._const_cache.get(key)
+        if consts is None:
+            consts = [_materialize(c, dims, dtype) for _, c in self.consts]
+            self._const_cache[key] = consts
+        for (i, _), v in zip(self.consts, consts, strict=True):
+            slots[i] = v
+        return slots
+
+    # running ----------------------------------------------------------------------------
+    def forward_slots(self, slots: list[Array]) -> Array:
+        """Run the tape forward in place; returns the output value."""
+        for fwd, out, args, drop in self._forward_prog:
+            slots[out] = fwd(*[slots[i] for i in args])
+            for i in drop:
+                slots[i] = None
+        return slots[self.out_slot]
+
+    def backward_slots(self, slots: list[Array]) -> list[Array]:
+        """The adjoint of every slot after ``forward_slots`` (None where nothing flows)."""
+        adj: list[Array] = [None] * self._nslots
+        adj[self.out_slot] = 1.0
+        for vjp, out, args, pairs in self._backward_prog:
+            g = adj[out]
+            if g is None:
+                continue
+            cots = vjp(g, slots[out], *[slots[i] for i in args])
+            for (i, needed), c in zip(pairs, cots, strict=True):
+                if needed and c is not None:
+                    prev = adj[i]
+                    adj[i] = c if prev is None else prev + c
+        return adj
+
+    def value_and_grad(self, values: Mapping[str, Any], dtype: Any = None,
+                       ) -> tuple[Any, dict[str, Array]]:
+        slots = self.bind(values, dtype)
+        with np.errstate(all="ignore"):
+            value = self.forward_slots(slots)
+            adj = self.backward_slots(slots)
+        return value, self._grads(adj, slots)
+
+    def gradients(self, values: Mapping[str, Any], dtype: Any = None) -> dict[str, Array]:
+        return self.value_and_grad(values, dtype)[1]
+
+    def value(self, values: Mapping[str, Any], dtype: Any = None) -> Any:
+        slots = self.bind(values, dtype)
+        with np.errstate(all="ignore"):
+            return self.forward_slots(slots)
+
+    def _grads(self, adj: list[Array], slots: list[Array]) -> dict[str, Array]:
+        out: dict[str, Array] = {}
+        seen: set[int] = set()
+        for name, i in zip(self.wrt, self.wrt_slots, strict=True):
+            x, g = slots[i], adj[i]
+            if g is None:
+                g = np.zeros_like(x)
+            elif np.shape(g) != np.shape(x) or not isinstance(g, np.ndarray) or id(g) in seen \
+                    or not g.flags.writeable:
+                g = np.array(np.broadcast_to(g, np.shape(x)), dtype=np.asarray(x).dtype)
+            seen.add(id(g))
+            out[name] = g if np.ndim(g) else np.asarray(x).dtype.type(g)
+        return out
+
+    # diagnosis --------------------------------------------------------------------------
+    def diagnose(self, slots: list[Array]) -> list[Issue]:
+        """Run forward, noting NaN/inf where they first appear and kinks of non-smooth steps."""
+        issues: list[Issue] = []
+        with np.errstate(all="ignore"):
+            for s in self.steps:
+                args = [slots[i] for i in s.args]
+                slots[s.out] = val = s.forward(*args)
+                rule = RULES[s.name]
+                inputs = self.deps[s.out]
+                if not np.all(np.isfinite(val)) and all(np.all(np.isfinite(a)) for a in args):
+                    issues.append(Issue("domain", f"{_domain_message(s, args, val)} in "
+                                                  f"{s.where}", inputs))
+                elif rule.nondiff is not None and np.any(rule.nondiff(*args, **s.params)):
+                    issues.append(Issue("kink", f"{_kink_message(s)} in {s.where}", inputs))
+        return issues
+
+
+def _as_input(name: str, v: Any, shape: Any, dtype: np.dtype[Any],
+              dims: dict[sp.Expr, int]) -> Array:
+    try:
+        a = np.asarray(v, dtype=dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"the value of {name} is not numeric: {type(v).__name__}") from None
+    if shape is None:
+        if a.size != 1:
+            raise ShapeError(f"{name} is a scalar but its value has shape {a.shape}")
+        return dtype.type(a.reshape(()))
+    if a.ndim == 1:
+        a = a.reshape(-1, 1)
+    if a.ndim != 2:
+        raise ShapeError(f"{name} is {fmt_shape(shape)} but its value has shape {a.shape}")
+    for want, got in zip(shape, a.shape, strict=True):
+        if want.is_Integer:
+            if int(want) != got:
+                raise ShapeError(f"{name} is {fmt_shape(shape)} but its value has shape "
+                                 f"{a.shape}")
+        elif dims.setdefault(want, got) != got:
+            raise ShapeError(f"dimension {want} is {dims[want]} elsewhere but {got} in {name} "
+                             f"(shape {a.shape})")
+    return a
+
+
+def _dim(d: sp.Expr, dims: Mapping[sp.Expr, int]) -> int:
+    if d.is_Integer:
+        return int(d)
+    v = d.xreplace({k: sp.Integer(x) for k, x in dims.items()})
+    if not v.is_Integer:
+        raise ShapeError(f"the dimension {d} is not known from the values")
+    return int(v)
+
+
+def _materialize(c: _Const, dims: Mapping[sp.Expr, int], dtype: np.dtype[Any]) -> Array:
+    if c.kind == "number":
+        return c.value
+    assert c.shape is not None
+    r, k = _dim(c.shape[0], dims), _dim(c.shape[1], dims)
+    a = {"ones": np.ones, "zeros": np.zeros}[c.kind]((r, k), dtype) if c.kind != "eye" \
+        else np.eye(r, dtype=dtype)
+    a.flags.writeable = False
+    return a
+
+
+def _domain_message(s: Step, args: list[Array], val: Array) -> str:
+    what = "NaN" if np.any(np.isnan(val)) else "inf"
+    if s.name == "log":
+        return "log of zero" if np.all(np.asarray(args[0]) >= 0) else "log of a negative number"
+    if s.name == "sqrt":
+        return "sqrt of a negative number"
+    if (s.name == "mul" and any(e < 0 for e in s.params["exps"])) or (
+            s.name == "pow" and (s.params.get("exp") or 0) < 0):
+        return "division by zero"
+    if s.name == "pow":
+        return f"power gives {what} (a negative base with a fractional exponent?)"
+    if what == "inf":
+        return f"overflow in {s.name}"
+    return f"{s.name} gives NaN"
+
+
+def _kink_message(s: Step) -> str:
+    return {"relu": "ReLU at 0", "abs": "abs at 0", "max": "max with a tie",
+            "min": "min with a tie", "sqrt": "sqrt at 0", "log": "log at 0",
+            }.get(s.name, f"{s.name} at a point where it is not differentiable")
+
+
+# ---------------------------------------------------------------------------------------
+# Finite differences
+
+
+def _fd_point(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps: float) -> float:
+    """Central difference in one coordinate, step ``eps·max(1, |x_i|)``; x restored after."""
+    old = float(x[idx])
+    h = eps * max(1.0, abs(old))
+    x[idx] = old + h
+    fp = f()
+    x[idx] = old - h
+    fm = f()
+    x[idx] = old
+    return (fp - fm) / (2.0 * h)
+
+
+def _fd_direction(f: Callable[[], float], x: Array, v: Array, eps: float) -> float:
+    """``(f(x + εv) − f(x − εv)) / 2ε`` with ε scaled by the size of x."""
+    old = x.copy()
+    h = eps * max(1.0, float(np.max(np.abs(old))))
+    x[...] = old + h * v
+    fp = f()
+    x[...] = old - h * v
+    fm = f()
+    x[...] = old
+    return (fp - fm) / (2.0 * h)
+
+
+# ---------------------------------------------------------------------------------------
+# The report
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    """One disagreeing entry: the index and each witness's value there."""
+
+    index: str
+    values: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """The verdict for one parameter."""
+
+    name: str
+    shape: tuple[int, ...] | None
+    status: str  # ok | mismatch | kink | domain | nonfinite | unavailable
+    max_abs_error: float
+    max_rel_error: float
+    disagree: tuple[str, ...] = ()  # the witnesses out of line with the others
+    note: str = ""
+    worst: tuple[Mismatch, ...] = ()
+    checked: str = ""  # which coordinates the finite differences covered
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def verdict(self) -> str:
+        if self.status == "ok":
+            return "ok" + (f" ({self.note})" if self.note else "")
+        head = {"mismatch": "MISMATCH", "kink": "not differentiable here",
+                "domain": "undefined here", "nonfinite": "input not finite",
+                "unavailable": "not checked"}[self.status]
+        who = f": {_join(self.disagree)} disagree{'s' * (len(self.disagree) == 1)}" \
+            if self.disagree else ""
+        return f"{head}{who}" + (f" ({self.note})" if self.note else "")
+
+
+def _join(items: Sequence[str]) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """Three witnesses compared for every parameter; ``ok`` when every row agrees."""
+
+    rows: tuple[Row, ...]
+    witnesses: tuple[str, ...]
+    eps: float
+    atol: float
+    rtol: float
+    values: Mapping[str, Any] = field(repr=False)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.rows) and not any(
+            n.startswith("input") for n in self.notes)
+
+    @property
+    def max_abs_error(self) -> float:
+        return max((r.max_abs_error for r in self.rows), default=0.0)
+
+    @property
+    def max_rel_error(self) -> float:
+        return max((r.max_rel_error for r in self.rows), default=0.0)
+
+    @property
+    def mismatches(self) -> tuple[Row, ...]:
+        return tuple(r for r in self.rows if r.status == "mismatch")
+
+    def __getitem__(self, name: str) -> Row:
+        for r in self.rows:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def table(self, rows: Sequence[Row] | None = None) -> str:
+        rows = self.rows if rows is None else rows
+        head = ("parameter", "shape", "max abs error", "max rel error", "verdict")
+        body = [(r.name, "scalar" if r.shape is None else str(r.shape), _fmt(r.max_abs_error),
+                 _fmt(r.max_rel_error), r.verdict) for r in rows]
+        widths = [max(len(x[i]) for x in (head, *body)) for i in range(4)]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(line[:4], widths, strict=True))
+                 + "  " + line[4] for line in (head, *body)]
+        lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 7)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        verdict = "ok" if self.ok else "FAILED"
+        lines = [f"gradient check: {verdict} — {', '.join(self.witnesses)} "
+                 f"(eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g})", self.table()]
+        partial_rows = [r for r in self.rows if r.checked]
+        lines += [f"{r.name}: finite differences on {r.checked}" for r in partial_rows]
+        for r in self.rows:
+            if r.worst:
+                lines.append(f"{r.name}: " + "; ".join(
+                    f"[{m.index}] " + ", ".join(f"{w} {v:.6g}" for w, v in m.values)
+                    for m in r.worst))
+        lines += list(self.notes)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        bad = [r for r in self.rows if not r.ok]
+        what = "ok" if self.ok else "; ".join(f"{r.name}: {r.verdict}" for r in bad) or \
+            "; ".join(self.notes)
+        return (f"<CheckReport {what} — max abs error {_fmt(self.max_abs_error)}, "
+                f"max rel error {_fmt(self.max_rel_error)}>")
+
+
+def _fmt(x: float) -> str:
+    if x != x:
+        return "nan"
+    return "0" if x == 0 else f"{x:.2g}"
+
+
+# ---------------------------------------------------------------------------------------
+# Comparing witnesses
+
+
+def _close(a: Array, b: Array, atol: float, rtol: float) -> bool:
+    with np.errstate(all="ignore"):
+        return bool(np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
+
+
+def _errors(a: Array, b: Array) -> tuple[float, float]:
+    with np.errstate(all="ignore"):
+        d = np.abs(np.asarray(a, float) - np.asarray(b, float))
+        if d.size == 0:
+            return 0.0, 0.0
+        scale = np.maximum(np.abs(a), np.abs(b))
+        rel = np.where(d == 0, 0.0, d / np.where(scale == 0, 1.0, scale))
+        return float(np.max(d)), float(np.max(rel))
+
+
+def _fix_shape(g: Any, like: Array, who: str, name: str) -> Array:
+    a = np.asarray(g, dtype=float)
+    want = np.shape(like)
+    if a.shape != want:
+        if a.size == int(np.prod(want)) and (a.ndim <= 1 or 1 in a.shape or not want):
+            return a.reshape(want)
+        raise ShapeError(f"{who} gradient of {name} has shape {a.shape}, expected {want}")
+    return a
+
+
+def compare(engine: Engine, slots: list[Array], analytic: Mapping[str, Mapping[str, Any]],
+            tol: Tolerances = Tolerances(), issues: Sequence[Issue] = ()) -> list[Row]:
+    """A row per parameter: every analytic witness and finite differences, pairwise."""
+    rng = np.random.default_rng(tol.seed)
+    eps, atol, rtol, max_coords = tol.eps, tol.atol, tol.rtol, tol.max_coords
+
+    def f() -> float:
+        with np.errstate(all="ignore"):
+            return float(engine.forward_slots(slots))
+
+    rows = []
+    for name, i in zip(engine.wrt, engine.wrt_slots, strict=True):
+        x = slots[i] = np.array(slots[i], dtype=np.float64)  # a private, writable copy
+        grads = {w: _fix_shape(g[name], x, w, name) for w, g in analytic.items()}
+        coords = list(np.ndindex(x.shape))
+        sampled = len(coords) > max_coords
+        if sampled:
+            picks = rng.choice(len(coords), size=max_coords, replace=False)
+            coords = [coords[k] for k in sorted(picks)]
+        series: dict[str, Array] = {w: np.array([g[c] for c in coords]) for w, g in grads.items()}
+        series[FD] = np.array([_fd_point(f, x, c, eps) for c in coords])
+        direction: dict[str, float] = {}
+        if sampled:
+            v = rng.standard_normal(x.shape)
+            v /= np.linalg.norm(v)
+            direction = {w: float(np.sum(g * v)) for w, g in grads.items()}
+            direction[FD] = _fd_direction(f, x, v, eps)
+        rows.append(_row(name, x.shape if x.ndim else None, grads, series, direction, coords,
+                         x.size, atol, rtol, issues))
+    return rows
+
+
+def _row(name: str, shape: tuple[int, ...] | None, grads: Mapping[str, Array],
+         series: Mapping[str, Array], direction: Mapping[str, float],
+         coords: list[tuple[int, ...]], size: int, atol: float, rtol: float,
+         issues: Sequence[Issue]) -> Row:
+    names = list(series)
+
+    def agree(a: str, b: str) -> bool:
+        if FD not in (a, b):  # two analytic witnesses: every entry
+            return _close(grads[a], grads[b], atol, rtol)
+        w = a if b == FD else b
+        ok = _close(series[w], series[FD], atol, rtol)
+        return ok and (not direction or _close(direction[w], direction[FD], atol, rtol))
+
+    pairs = {(a, b): agree(a, b) for k, a in enumerate(names) for b in names[k + 1:]}
+    errs = [_errors(grads[a], grads[b]) if FD not in (a, b) else _errors(series[a], series[b])
+            for a, b in pairs]
+    abs_err = _nanmax([e[0] for e in errs])
+    rel_err = _nanmax([e[1] for e in errs])
+    checked = f"{len(coords)} of {size} coordinates and 1 random direction" if direction else ""
+    finite = all(np.all(np.isfinite(s)) for s in series.values())
+    mine = [s for s in issues if name in s.inputs]
+    kinks = [s.message for s in mine if s.kind == "kink"]
+    domain = [s.message for s in (mine if finite else issues) if s.kind == "domain"]
+    if all(pairs.values()) and finite:
+        note = f"agree at {_join(list(dict.fromkeys(kinks)))}" if kinks else ""
+        return Row(name, shape, "ok", abs_err, rel_err, note=note, checked=checked)
+    if domain or not finite:
+        note = "; ".join(dict.fromkeys(domain)) or "a gradient is NaN or inf at this point"
+        return Row(name, shape, "domain", abs_err, rel_err, note=note, checked=checked)
+    score = {w: sum(ok for pair, ok in pairs.items() if w in pair) for w in names}
+    best = max(score.values())
+    disagree = tuple(w for w in names if score[w] < best) if best else tuple(names)
+    worst = _worst(series, coords, atol, rtol)
+    if kinks:
+        return Row(name, shape, "kink", abs_err, rel_err, disagree,
+                   "; ".join(dict.fromkeys(kinks)), worst, checked)
+    return Row(name, shape, "mismatch", abs_err, rel_err, disagree, worst=worst, checked=checked)
+
+
+def _nanmax(xs: Sequence[float]) -> float:
+    return float("nan") if any(x != x for x in xs) else max(xs, default=0.0)
+
+
+def _worst(series: Mapping[str, Array], coords: list[tuple[int, ...]], atol: float,
+           rtol: float, limit: int = 3) -> tuple[Mismatch, ...]:
+    vals = np.array([np.asarray(s, float) for s in series.values()])
+    with np.errstate(all="ignore"):
+        spread = np.nan_to_num(np.max(vals, axis=0) - np.min(vals, axis=0), nan=np.inf)
+        bad = spread > atol + rtol * np.min(np.abs(vals), axis=0)
+    order = [k for k in np.argsort(-spread, kind="stable") if bad[k]][:limit]
+    return tuple(Mismatch(_index(coords[k]), tuple((w, float(s[k])) for w, s in series.items()))
+                 for k in order)
+
+
+def _index(c: tuple[int, ...]) -> str:
+    return ", ".join(str(int(i)) for i in c) if c else "·"
+
+
+# ---------------------------------------------------------------------------------------
+# check: the three witnesses for a derivation
+
+_SIZES = (3, 2, 4, 5, 6, 7)
+
+
+def random_values(d: Derivation, seed: int = 0, attempt: int = 0,
+                  engine: Engine | None = None) -> dict[str, Array]:
+    """Seeded random values: symbolic dims get small sizes; a cross-entropy target ``y`` gets
+    probability columns. ``attempt`` 0 draws signed values away from 0, later ones positive."""
+    rng = np.random.default_rng([seed, attempt])
+    dims: dict[sp.Expr, int] = {}
+    targets = _ce_targets(engine or Engine(d))
+    values: dict[str, Array] = {}
+    for s in d.inputs:
+        shape = shape_of(s)
+        if shape is None:
+            size: tuple[int, ...] = ()
+        else:
+            for x in shape:
+                if not x.is_Integer and x not in dims:
+                    for k in x.free_symbols:
+                        dims.setdefault(k, _SIZES[len(dims) % len(_SIZES)])
+            size = tuple(_dim(x, dims) for x in shape)
+        v = rng.uniform(0.3, 1.3, size)
+        if attempt % 2 == 0:
+            v = v * rng.choice([-1.0, 1.0], size)
+        if str(s.name) in targets and size:
+            v = np.abs(v) / np.sum(np.abs(v), axis=0, keepdims=True)
+        values[str(s.name)] = float(v) if not size else v
+    return values
+
+
+def _ce_targets(engine: Engine) -> set[str]:
+    names = {engine.input_slots[k]: n for k, n in enumerate(engine.inputs)}
+    return {names[s.args[1]] for s in engine.steps
+            if s.name == "cross_entropy" and s.args[1] in names}
+
+
+def check(d: Derivation, values: Mapping[str, Any] | None = None, seed: int = 0, *,
+          eps: float = EPS, atol: float = ATOL, rtol: float = RTOL,
+          max_coords: int = MAX_COORDS, attempts: int = 4) -> CheckReport:
+    """Compare the symbolic gradients, the NumPy backprop and finite differences.
+
+    ``values`` maps input names to numbers or arrays; when None, seeded random values are
+    drawn (redrawn up to ``attempts`` times to stay off kinks and out of domain trouble).
+    """
+    engine = Engine(d)
+    given = values is not None
+    for attempt in range(1 if given else max(1, attempts)):
+        vals = dict(values) if values is not None else random_values(d, seed, attempt, engine)
+        slots = engine.bind(vals, np.float64)
+        issues = engine.diagnose(list(slots))
+        if not issues:
+            break
+    tol = Tolerances(eps, atol, rtol, seed, max_coords)
+    return _report(engine, slots, vals, {"symbolic": _symbolic(d, vals)}, issues, tol)
+
+
+def _symbolic(d: Derivation, vals: Mapping[str, Any]) -> Mapping[str, Any] | Exception:
+    try:
+        with np.errstate(all="ignore"):
+            return d.evaluate(vals)
+    except (SymbackpropError, ValueError, TypeError, KeyError, ArithmeticError) as e:
+        return e
+
+
+def _report(engine: Engine, slots: list[Array], vals: Mapping[str, Any],
+            subjects: Mapping[str, Mapping[str, Any] | Exception], issues: Sequence[Issue],
+            tol: Tolerances) -> CheckReport:
+    eps, atol, rtol = tol.eps, tol.atol, tol.rtol
+    notes = []
+    bad_inputs = [n for n, i in zip(engine.inputs, engine.input_slots, strict=True)
+                  if not np.all(np.isfinite(slots[i]))]
+    witnesses = (*subjects, "engine", FD)
+    if bad_inputs:
+        notes.append(f"input {_join(bad_inputs)} contains NaN or inf: nothing checked")
+        bad = tuple(Row(n, _shape(slots[i]), "nonfinite", float("nan"), float("nan"),
+                        note=f"input {_join(bad_inputs)} is not finite")
+                    for n, i in zip(engine.wrt, engine.wrt_slots, strict=True))
+        return CheckReport(bad, witnesses, eps, atol, rtol, dict(vals), tuple(notes))
+    analytic: dict[str, Mapping[str, Any]] = {}
+    for w, g in subjects.items():
+        if isinstance(g, Exception):
+            notes.append(f"{w} gradients unavailable: {type(g).__name__}: {g}")
+        else:
+            analytic[w] = g
+    analytic["engine"] = engine.gradients(vals, np.float64)
+    rows = compare(engine, slots, analytic, tol, issues)
+    if len(analytic) < len(subjects) + 1:
+        rows = [Row(r.name, r.shape, "unavailable", r.max_abs_error, r.max_rel_error,
+                    note=f"only {_join(list(analytic))} and finite differences")
+                if r.ok else r for r in rows]
+    witnesses = (*analytic, FD)
+    return CheckReport(tuple(rows), witnesses, eps, atol, rtol, dict(vals), tuple(notes))
+
+
+def _shape(a: Array) -> tuple[int, ...] | None:
+    return tuple(np.shape(a)) or None
+
+
+# ---------------------------------------------------------------------------------------
+# gradcheck: the user's own gradient against the numbers
+
+
+def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float = EPS,
+              atol: float = ATOL, rtol: float = RTOL, seed: int = 0,
+              max_coords: int = MAX_COORDS) -> bool:
+    """True when the gradient agrees with the numbers; else raise ``GradcheckError``.
+
+    ``f``: a SymPy expression, text, or a plain Python function of scalars/arrays (traced with
+    SymPy symbols). ``inputs``: ``{name: value}`` (every input of ``f``). ``grad``: None (check
+    symbackprop's own derivation), a callable ``grad(**inputs) -> {name: array}``, or a dict
+    ``{name: expression or text}``; only the names it returns are checked.
+    """
+    from .derive import derive
+
+    values = {str(getattr(k, "name", k)): v for k, v in inputs.items()}
+    shapes = None if isinstance(f, sp.Basic) else {k: _value_shape(k, v)
+                                                   for k, v in values.items()}
+    d = derive(f, shapes=shapes)
+    tol = Tolerances(eps, atol, rtol, seed, max_coords)
+    if grad is None:
+        report = check(d, values, seed, eps=eps, atol=atol, rtol=rtol, max_coords=max_coords)
+        label = "symbackprop's derivation"
+    else:
+        user = _user_gradient(d, grad, values)
+        engine = Engine(d, wrt=list(user))
+        slots = engine.bind(values, np.float64)
+        issues = engine.diagnose(list(slots))
+        report = _report(engine, slots, values, {"yours": user}, issues, tol)
+        label = "your gradient"
+    if report.ok:
+        return True
+    raise GradcheckError(_failure_message(report, label), report.rows)
+
+
+def _value_shape(name: str, v: Any) -> Any:
+    a = np.asarray(v)
+    if a.ndim > 2:
+        raise ShapeError(f"{name} has {a.ndim} dimensions; symbackprop handles scalars, "
+                         f"vectors and matrices")
+    return to_shape(name, a.shape) if a.ndim else None
+
+
+def _user_gradient(d: Derivation, grad: Any, values: Mapping[str, Any]) -> dict[str, Any]:
+    names = [str(s.name) for s in d.inputs]
+    if callable(grad):
+        out = grad(**values)
+        if not isinstance(out, Mapping):
+            raise TypeError(f"grad(**inputs) must return a dict {{name: array}}, "
+                            f"not {type(out).__name__}")
+        out = {str(getattr(k, "name", k)): v for k, v in out.items()}
+    elif isinstance(grad, Mapping):
+        out = {str(getattr(k, "name", k)): _evaluate_expr(k, e, d, values)
+               for k, e in grad.items()}
+    else:
+        raise TypeError(f"grad must be a callable or a dict, not {type(grad).__name__}")
+    unknown = [k for k in out if k not in names]
+    if unknown:
+        raise ValueError(f"grad names {', '.join(unknown)}: not an input of f "
+                         f"(inputs: {', '.join(names)})")
+    if not out:
+        raise ValueError("grad gives no gradient to check")
+    return out
+
+
+def _evaluate_expr(name: Any, e: Any, d: Derivation, values: Mapping[str, Any]) -> Any:
+    """A gradient written as text or a SymPy expression, evaluated at the values."""
+    from .evaluate import compile_expr
+    from .parse import parse
+
+    shapes = {str(s.name): shape_of(s) for s in d.inputs}
+    if isinstance(e, str):
+        expr = parse(e, shapes={k: v for k, v in shapes.items() if v is not None})
+    elif isinstance(e, sp.Basic):
+        expr = e
+    else:  # a number or an array: taken as the value itself
+        return e
+    env: dict[sp.Basic, Any] = {}
+    for s in expr.free_symbols | {a for a in expr.atoms(sp.MatrixSymbol)}:
+        key = str(getattr(s, "name", s))
+        if key not in values:
+            raise ValueError(f"the gradient given for {name} uses {key}, which has no value")
+        v = np.asarray(values[key], dtype=float)
+        env[s] = v.reshape(-1, 1) if v.ndim == 1 else (float(v) if v.ndim == 0 else v)
+    with np.errstate(all="ignore"):
+        return compile_expr(expr)(env)
+
+
+def _failure_message(report: CheckReport, label: str) -> str:
+    bad = [r for r in report.rows if not r.ok]
+    lines = [f"gradcheck failed for {_join([r.name for r in bad]) if bad else 'the inputs'} "
+             f"({label} vs {', '.join(w for w in report.witnesses if w != 'yours')}; "
+             f"eps={report.eps:g}, atol={report.atol:g}, rtol={report.rtol:g})"]
+    lines.append(report.table(bad))
+    head = ("parameter", "index", *report.witnesses)
+    body = [(r.name, m.index, *(f"{v:.6g}" for _, v in m.values)) for r in bad for m in r.worst]
+    if body:
+        widths = [max(len(x[i]) for x in (head, *body)) for i in range(len(head))]
+        lines.append("")
+        lines += ["  ".join(c.ljust(w) for c, w in zip(x, widths, strict=True)).rstrip()
+                  for x in (head, *body)]
+    lines += list(report.notes)
+    return "\n".join(lines)
+
+
+def backprop(d: Derivation, values: Mapping[str, Any], dtype: Any = None) -> dict[str, Array]:
+    """The gradients of ``d``'s output from the NumPy engine (not the symbolic equations)."""
+    return Engine(d).gradients(values, dtype)
+
+
+__all__ = ["CheckReport", "Engine", "Issue", "Row", "Tolerances", "backprop", "check",
+           "compare", "gradcheck", "random_values"]
+
