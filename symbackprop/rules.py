@@ -266,8 +266,8 @@ RULES: dict[str, Rule] = {
     "add": Rule("add", forward=_add_forward, vjp=_add_vjp),
     "mul": Rule("mul", forward=_mul_forward, vjp=_mul_vjp),
     "pow": Rule("pow", forward=_pow_forward, vjp=_pow_vjp,
-                nondiff=lambda x, *r, exp=None: (x <= 0) if exp is not None and exp < 1 else
-                np.zeros_like(x, dtype=bool)),
+                nondiff=lambda x, *r, exp=None: ((x == 0) if float(exp).is_integer() else x <= 0)
+                if exp is not None and exp < 1 else np.zeros_like(x, dtype=bool)),
     "exp": _ew("exp", np.exp, lambda x, out: out, sp.exp, r"\exp", reuse=True),
     "log": _ew("log", np.log, lambda x, out: 1.0 / x, sp.log, r"\log",
                nondiff=lambda x: x <= 0),
