@@ -1,0 +1,240 @@
+"""HTML: a standalone page typeset with KaTeX from local files (no CDN; it works offline).
+
+``derivation_html(d)`` writes the lecture note of ``emit/markdown.py`` as HTML. Math goes in
+``<span class="math inline">\\(…\\)</span>`` and ``<div class="math display">\\[…\\]</div>``
+(the convention Sphinx and pandoc use), HTML-escaped; a few lines of script hand each one to
+``katex.render``. KaTeX comes from the npm package (``npm ci`` in a checkout puts it in
+``node_modules/katex/dist``; ``SYMBACKPROP_KATEX_DIR`` can point elsewhere):
+
+* ``assets="inline"`` (the default): KaTeX's script and style are inlined, its fonts as
+  ``data:`` URIs, so the page is one file (about 0.7 MB);
+* ``assets="link"``: the page links ``<katex_href>/katex.min.css`` and ``katex.min.js``;
+  ``copy_katex(folder)`` puts those files there (the gallery does this once for all pages).
+
+Everything that goes into the page is escaped; nothing the user typed becomes markup.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+import re
+import shutil
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from .markdown import SECTIONS, Block, Inline, document
+from .trace import math_span, trace_html
+
+if TYPE_CHECKING:
+    from ..derive import Derivation
+    from ..evaluate import Trace
+
+Assets = Literal["inline", "link"]
+
+
+class KatexNotFound(FileNotFoundError):
+    """The KaTeX files the HTML page needs are not installed."""
+
+
+def katex_dir() -> Path:
+    """The folder holding ``katex.min.js``, ``katex.min.css`` and ``fonts/``."""
+    candidates = []
+    env = os.environ.get("SYMBACKPROP_KATEX_DIR")
+    if env:
+        candidates.append(Path(env))
+    candidates.append(Path.cwd() / "node_modules" / "katex" / "dist")
+    candidates.append(Path(__file__).resolve().parents[2] / "node_modules" / "katex" / "dist")
+    for c in candidates:
+        if (c / "katex.min.js").is_file() and (c / "katex.min.css").is_file():
+            return c
+    raise KatexNotFound(
+        "KaTeX is not installed: run `npm ci` in the symbackprop checkout (or `npm install "
+        "katex`), or set SYMBACKPROP_KATEX_DIR to a folder with katex.min.js, katex.min.css "
+        "and fonts/")
+
+
+_FONT_SRC = re.compile(r'url\(fonts/([A-Za-z0-9_-]+)\.woff2\) format\("woff2"\)'
+                       r'(?:,url\(fonts/[A-Za-z0-9_-]+\.woff\) format\("woff"\))?'
+                       r'(?:,url\(fonts/[A-Za-z0-9_-]+\.ttf\) format\("truetype"\))?')
+
+
+@lru_cache(maxsize=4)
+def _inline_assets(folder: str) -> tuple[str, str]:
+    """KaTeX's CSS with its woff2 fonts as data: URIs, and its script, safe inside a page."""
+    base = Path(folder)
+    css = (base / "katex.min.css").read_text(encoding="utf-8")
+
+    def font(m: re.Match[str]) -> str:
+        data = (base / "fonts" / f"{m.group(1)}.woff2").read_bytes()
+        return (f'url(data:font/woff2;base64,{base64.b64encode(data).decode("ascii")}) '
+                'format("woff2")')
+
+    css = _FONT_SRC.sub(font, css)
+    js = (base / "katex.min.js").read_text(encoding="utf-8")
+    js = re.sub(r"</(script)", r"<\\/\1", js, flags=re.IGNORECASE)
+    css = re.sub(r"</(style)", r"<\\/\1", css, flags=re.IGNORECASE)
+    return css, js
+
+
+def copy_katex(dest: str | os.PathLike[str]) -> Path:
+    """Copy KaTeX's script, style and woff2 fonts into ``dest`` (for ``assets="link"``)."""
+    src = katex_dir()
+    out = Path(dest)
+    (out / "fonts").mkdir(parents=True, exist_ok=True)
+    for name in ("katex.min.css", "katex.min.js"):
+        shutil.copyfile(src / name, out / name)
+    for f in sorted((src / "fonts").glob("*.woff2")):
+        shutil.copyfile(f, out / "fonts" / f.name)
+    return out
+
+
+RENDER_SCRIPT = """\
+document.querySelectorAll(".math").forEach(function (el) {
+  var tex = el.textContent.trim();
+  if (/^\\\\[\\[(]/.test(tex)) { tex = tex.slice(2, -2); }
+  katex.render(tex, el, {displayMode: el.classList.contains("display"),
+                         throwOnError: false, strict: "ignore"});
+});
+"""
+
+PAGE_STYLE = """\
+body { margin: 0; background: #fdfdfc; color: #1d1d1f;
+       font: 17px/1.6 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; }
+main { max-width: 60rem; margin: 0 auto; padding: 1.5rem 2rem 4rem; }
+h1 { font-size: 1.6rem; line-height: 1.3; border-bottom: 1px solid #ddd; padding-bottom: .4rem; }
+h2 { font-size: 1.25rem; margin-top: 2rem; }
+.math.display { overflow-x: auto; overflow-y: hidden; padding: .2rem 0; }
+pre { background: #f3f3f1; padding: .7rem 1rem; overflow-x: auto; border-radius: 4px; }
+code { font-family: "SFMono-Regular", Consolas, "Liberation Mono", monospace; font-size: .9em; }
+.note { color: #8a4b08; }
+table.sbp-trace { border-collapse: collapse; margin: 1rem 0; }
+table.sbp-trace th, table.sbp-trace td { padding: .3rem .8rem; border-bottom: 1px solid #e3e3e3;
+                                         text-align: left; vertical-align: middle; }
+table.sbp-trace td:nth-child(n+3) { text-align: right; }
+figure.sbp-graph { margin: 1rem 0; overflow-x: auto; }
+figure.sbp-graph svg { max-width: 100%; height: auto; }
+footer { margin-top: 3rem; color: #777; font-size: .85rem; }
+"""
+
+
+def inline_html(runs: Inline) -> str:
+    return "".join(math_span(t) if m else html.escape(t) for t, m in runs)
+
+
+def blocks_html(blocks: Sequence[Block]) -> str:
+    out = []
+    for b in blocks:
+        if b.kind == "heading":
+            lv = min(b.level, 6)
+            out.append(f"<h{lv}>{inline_html(b.content)}</h{lv}>")
+        elif b.kind == "para":
+            out.append(f"<p>{inline_html(b.content)}</p>")
+        elif b.kind == "note":
+            out.append(f'<p class="note"><em>{inline_html(b.content)}</em></p>')
+        elif b.kind == "math":
+            out.append(math_span(b.tex, display=True))
+        elif b.kind == "code":
+            lang = re.sub(r"[^a-z0-9]", "", b.lang.lower()) or "text"
+            out.append(f'<pre><code class="language-{lang}">{html.escape(b.tex)}</code></pre>')
+        else:
+            raise ValueError(f"unknown block kind {b.kind!r}")
+    return "\n".join(out)
+
+
+def svg_inline(svg: str) -> str:
+    """An SVG document from ``dot`` as an element to put inside a page."""
+    start = svg.find("<svg")
+    return svg[start:].strip() if start >= 0 else ""
+
+
+def derivation_fragment(d: Derivation, *, sections: Sequence[str] = SECTIONS, level: int = 1,
+                        title: str | None = None, trace: Trace | None = None,
+                        graph: bool | str = False) -> str:
+    """The derivation's HTML body (no page around it): for Jupyter and for ``derivation_html``.
+
+    ``trace``: a ``d.trace(values)`` to show as a table; ``graph``: True to include the
+    computation graph as SVG (needs the ``dot`` program), "auto" to include it where ``dot``
+    exists.
+    """
+    parts = [blocks_html(document(d, sections, level, title))]
+    h2 = min(level + 1, 6)
+    if graph:
+        from .dot import GraphvizNotFound, render_svg
+
+        try:
+            svg = render_svg(d, trace=trace)
+        except GraphvizNotFound:
+            if graph != "auto":
+                raise
+        else:
+            parts.append(f"<h{h2}>Computation graph</h{h2}>")
+            parts.append("<p>Forward edges in blue, backward edges (dashed, labelled with the "
+                         "local derivative) in red.</p>")
+            parts.append(f'<figure class="sbp-graph">{svg_inline(svg)}</figure>')
+    if trace is not None:
+        parts.append(f"<h{h2}>Evaluation trace</h{h2}>")
+        parts.append("<p>Each variable's value in the forward pass and its adjoint in the "
+                     "backward pass, at one point.</p>")
+        parts.append(trace_html(trace))
+    return "\n".join(parts)
+
+
+def page(body: str, title: str, *, assets: Assets = "inline",
+         katex_href: str = "_katex") -> str:
+    """A complete HTML page around ``body`` with KaTeX (inline or linked) and a render script."""
+    if assets == "inline":
+        css, js = _inline_assets(str(katex_dir()))
+        head_assets = f"<style>{css}</style>"
+        script = f"<script>{js}</script>"
+    elif assets == "link":
+        href = html.escape(katex_href.rstrip("/"), quote=True)
+        head_assets = f'<link rel="stylesheet" href="{href}/katex.min.css">'
+        script = f'<script src="{href}/katex.min.js"></script>'
+    else:
+        raise ValueError(f"assets must be 'inline' or 'link', not {assets!r}")
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n"
+        f"{head_assets}\n<style>\n{PAGE_STYLE}</style>\n</head>\n<body>\n<main>\n"
+        f"{body}\n"
+        '<footer>Made with symbackprop; typeset with KaTeX.</footer>\n'
+        f"</main>\n{script}\n<script>\n{RENDER_SCRIPT}</script>\n</body>\n</html>\n"
+    )
+
+
+def page_title(d: Derivation) -> str:
+    wrt = ", ".join(str(v.name) for v in d.wrt)
+    src = d.source if isinstance(d.source, str) else str(d.output.name)
+    src = " ".join(src.split())
+    if len(src) > 60:
+        src = src[:57] + "..."
+    return f"Backpropagation: {src} (wrt {wrt})"
+
+
+def derivation_html(d: Derivation, *, sections: Sequence[str] = SECTIONS,
+                    values: Mapping[str, Any] | None = None, trace: Trace | None = None,
+                    graph: bool | str = False, assets: Assets = "inline",
+                    katex_href: str = "_katex", title: str | None = None) -> str:
+    """A standalone HTML page of the derivation, typeset with local KaTeX.
+
+    ``values`` (or a ready ``trace``) adds the evaluation-trace table; ``graph=True`` the
+    computation graph (needs ``dot``; ``"auto"``: where ``dot`` exists). ``assets`` and
+    ``katex_href``: see the module's docstring. ``title``: the page's title (plain text).
+    """
+    if trace is None and values is not None:
+        trace = d.trace(values)
+    body = derivation_fragment(d, sections=sections, trace=trace, graph=graph,
+                               title=title)
+    return page(body, title or page_title(d), assets=assets, katex_href=katex_href)
+
+
+def trace_page(t: Trace, *, assets: Assets = "inline", katex_href: str = "_katex",
+               title: str = "Evaluation trace") -> str:
+    body = f"<h1>{html.escape(title)}</h1>\n{trace_html(t)}"
+    return page(body, title, assets=assets, katex_href=katex_href)

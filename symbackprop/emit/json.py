@@ -1,0 +1,107 @@
+"""JSON: the derivation as data for other programs (``schema: "symbackprop.derivation/1"``).
+
+The document (keys in this order; additions only in later minor versions)::
+
+    {
+      "schema": "symbackprop.derivation/1",
+      "source": "(x + y)**2",          # the text given, or null (a SymPy expression, a function)
+      "options": {"layout": "denominator", "adjoint": "frac", "granularity": "auto"},
+      "loss": null,                    # "mse" | "cross_entropy" | null
+      "output": {"name": "z", "shape": null, "kind": "scalar", "latex": "z"},
+      "inputs": [{"name": "x", "shape": null, "kind": "scalar", "latex": "x", "wrt": true}, ...],
+      "forward": [{"lhs": "t", "rhs": "x + y", "shape": null, "kind": "scalar",
+                   "latex": "t = x + y"}, ...],
+      "partials": [{"of": "z", "wrt": "t", "expr": "2*t", "latex": "..."}, ...],
+      "backward": [{"variable": "t", "rhs": "2*t", "latex": "..."}, ...],
+      "gradients": [{"wrt": "x", "expr": "2*(x + y)", "latex": "..."}, ...],
+      "latex": "\\begin{aligned} ... \\end{aligned}"
+    }
+
+* ``shape``: ``null`` for a scalar, else ``[rows, cols]``, each an integer or a dimension's
+  name (``"m"``); ``kind`` is ``"scalar"``, ``"vector"`` (a column) or ``"matrix"``.
+* Expression strings use symbackprop's own text syntax (``W1 @ x + b1``, ``tanh(z)``, ``*``
+  element-wise, ``x.T``, ``sum``, ``sqnorm``, ``mse``, ``cross_entropy``, ``ones(m, 1)``);
+  in ``backward`` and ``gradients``, ``d:v`` stands for the adjoint ∂output/∂v.
+* ``partials`` lists the local partial derivatives of scalar equations (matrix equations
+  are differentiated as vector-Jacobian products and have none).
+* ``backward``: the adjoint equations in the order the reverse sweep completes them.
+* ``gradients``: each wrt variable's gradient written in the inputs; ``expr`` and ``latex``
+  are ``null`` when that expression would be too big to read (see ``MAX_EXPANDED``).
+* ``latex``: ``d.latex()``, the whole derivation as one ``aligned`` block.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+
+from ..graph import shape_of
+from ..notation import partial_latex
+from .latex import MAX_EXPANDED, derivation_latex, expr_latex, kind_of, symbol_table
+from .python import text_printer
+
+if TYPE_CHECKING:
+    from ..derive import Derivation
+
+SCHEMA = "symbackprop.derivation/1"
+
+
+def _dim(x: sp.Expr) -> int | str:
+    return int(x) if x.is_Integer else str(x)
+
+
+def shape_json(s: sp.Basic) -> list[int | str] | None:
+    shape = shape_of(s)
+    return None if shape is None else [_dim(shape[0]), _dim(shape[1])]
+
+
+def derivation_dict(d: Derivation) -> dict[str, Any]:
+    """The JSON document as Python data (see the module's docstring)."""
+    names = symbol_table(d)
+    p = text_printer(d)
+    text = p.doprint
+    wrt = set(d.wrt)
+
+    def var(s: sp.Basic) -> dict[str, Any]:
+        return {"name": str(s.name), "shape": shape_json(s), "kind": kind_of(s),
+                "latex": names[s]}
+
+    by_adjoint = {a: v for v, a in d.adjoints.items()}
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "source": d.source if isinstance(d.source, str) else None,
+        "options": {"layout": d.options.layout, "adjoint": d.options.adjoint,
+                    "granularity": d.options.granularity},
+        "loss": d.loss,
+        "output": var(d.output),
+        "inputs": [{**var(s), "wrt": s in wrt} for s in d.inputs],
+        "forward": [{"lhs": str(eq.lhs.name), "rhs": text(eq.rhs), "shape": shape_json(eq.lhs),
+                     "kind": kind_of(eq.lhs),
+                     "latex": f"{names[eq.lhs]} = {expr_latex(eq.rhs, names)}"}
+                    for eq in d.forward],
+        "partials": [{"of": str(u.name), "wrt": str(v.name), "expr": text(e),
+                      "latex": f"{partial_latex(names[u], names[v])} = {expr_latex(e, names)}"}
+                     for (u, v), e in d.partials.items()],
+        "backward": [{"variable": str(by_adjoint[eq.lhs].name), "rhs": text(eq.rhs),
+                      "latex": f"{names[eq.lhs]} = {expr_latex(eq.rhs, names)}"}
+                     for eq in d.backward],
+        "gradients": [],
+        "latex": derivation_latex(d),
+    }
+    for v in d.wrt:
+        small = d.expanded_size(v) <= MAX_EXPANDED
+        g = d.gradients[v] if small else None
+        head = partial_latex(names[d.output], names[v])
+        doc["gradients"].append({
+            "wrt": str(v.name),
+            "expr": text(g) if g is not None else None,
+            "latex": f"{head} = {expr_latex(g, names)}" if g is not None else None,
+        })
+    return doc
+
+
+def derivation_json(d: Derivation, indent: int | None = 2) -> str:
+    """The derivation as a JSON document (``schema: "symbackprop.derivation/1"``)."""
+    return json.dumps(derivation_dict(d), indent=indent, ensure_ascii=False)

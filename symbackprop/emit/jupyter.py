@@ -1,0 +1,62 @@
+"""Jupyter display: what ``Derivation`` and ``Trace`` hand to IPython (no IPython needed).
+
+``_repr_mimebundle_`` returns plain text, LaTeX, Markdown, HTML (the lecture note, math left
+for the notebook's MathJax/KaTeX, with the computation graph as inline SVG where ``dot``
+exists) and the graph alone as ``image/svg+xml``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from typing import TYPE_CHECKING, Any
+
+from .dot import have_dot, render_svg
+from .html import derivation_fragment, svg_inline
+from .trace import trace_html, value_text
+
+if TYPE_CHECKING:
+    from ..derive import Derivation
+    from ..evaluate import Trace
+
+
+def _filter(bundle: dict[str, Any], include: Container[str] | None,
+            exclude: Container[str] | None) -> dict[str, Any]:
+    return {k: v for k, v in bundle.items()
+            if (include is None or k in include) and (exclude is None or k not in exclude)}
+
+
+def derivation_html_repr(d: Derivation) -> str:
+    return derivation_fragment(d, level=3, graph="auto")
+
+
+def derivation_mimebundle(d: Derivation, include: Container[str] | None = None,
+                          exclude: Container[str] | None = None) -> dict[str, Any]:
+    def want(k: str) -> bool:
+        return (include is None or k in include) and (exclude is None or k not in exclude)
+
+    bundle: dict[str, Any] = {"text/plain": repr(d)}
+    if want("text/latex"):
+        bundle["text/latex"] = f"$$\n{d.latex()}\n$$"
+    if want("text/markdown"):
+        bundle["text/markdown"] = d.markdown(level=3)
+    svg = render_svg(d) if have_dot() and (want("text/html") or want("image/svg+xml")) else None
+    if want("text/html"):
+        html = derivation_fragment(d, level=3)
+        if svg is not None:
+            html += f'\n<figure class="sbp-graph">{svg_inline(svg)}</figure>'
+        bundle["text/html"] = html
+    if svg is not None and want("image/svg+xml"):
+        bundle["image/svg+xml"] = svg
+    return _filter(bundle, include, exclude)
+
+
+def trace_mimebundle(t: Trace, include: Container[str] | None = None,
+                     exclude: Container[str] | None = None) -> dict[str, Any]:
+    bundle: dict[str, Any] = {
+        "text/plain": "\n".join(f"{r.name}: value={value_text(r.value)}, "
+                                f"adjoint={value_text(r.adjoint)}" for r in t.rows),
+        "text/latex": f"$$\n{t.latex()}\n$$",
+        "text/markdown": t.markdown(),
+        "text/html": trace_html(t),
+    }
+    return _filter(bundle, include, exclude)

@@ -1,0 +1,235 @@
+"""Markdown: the derivation as a lecture note, with ``$$`` display math.
+
+Headings and a sentence or two of prose per step — problem, forward pass, local derivatives,
+backward pass, result — and one ``aligned`` block per step, built from the line functions of
+``emit/latex.py``. Each block is ``$$`` on its own line, the body, ``$$`` on its own line,
+with blank lines around: the form MkDocs (pymdownx.arithmatex), MyST (dollarmath) and
+GitHub all read as display math. No body line starts with a Markdown marker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import sympy as sp
+
+from ..notation import adjoint_latex, partial_latex
+from .latex import (
+    MAX_EXPANDED,
+    backward_lines,
+    chain_lines,
+    expr_latex,
+    forward_lines,
+    partial_lines,
+    symbol_table,
+)
+from .problem import problem
+
+if TYPE_CHECKING:
+    from ..derive import Derivation
+
+SECTIONS = ("problem", "forward", "partials", "backward", "result")
+
+
+def aligned(lines: Sequence[str]) -> str:
+    """One ``aligned`` block (no delimiters) from ``lhs &= rhs`` lines."""
+    return "\\begin{aligned}\n" + " \\\\\n".join("  " + ln for ln in lines) + "\n\\end{aligned}"
+
+
+def display(body: str) -> str:
+    return f"$$\n{body}\n$$"
+
+
+def fence(text: str, lang: str = "text") -> str:
+    """A fenced code block that no backtick run inside ``text`` can close."""
+    longest, run = 0, 0
+    for ch in text:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}{lang}\n{text}\n{ticks}"
+
+
+def local_jacobian_lines(d: Derivation, names: dict[sp.Basic, str]) -> list[str]:
+    """The local Jacobians of a matrix derivation that have a clean form (numerator layout)."""
+    from ..graph import atoms_in_order
+
+    needed = set(d.adjoints)
+    lines = []
+    for eq in d.forward:
+        for v in atoms_in_order(eq.rhs):
+            if v not in needed:
+                continue
+            j = d.jacobian(eq.lhs, v)
+            if j is not None:
+                lines.append(rf"{partial_latex(names[eq.lhs], names[v])} &= {expr_latex(j, names)}")
+    return lines
+
+
+def gradient_lines(d: Derivation, names: dict[sp.Basic, str]) -> list[str]:
+    """Each gradient written in the inputs, where it is small enough to read."""
+    lines = []
+    for v in d.wrt:
+        if d.expanded_size(v) > MAX_EXPANDED:
+            continue
+        head = partial_latex(names[d.output], names[v])
+        lines.append(rf"{head} &= {expr_latex(d.gradients[v], names)}")
+    return lines
+
+
+# ---------------------------------------------------------------------------------------
+# The document: a list of blocks, written out as Markdown here and as HTML in emit/html.py
+
+Inline = tuple[tuple[str, bool], ...]  # (text, is_math) runs
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    kind: str  # "heading" | "para" | "math" | "code" | "note"
+    content: Inline = ()
+    tex: str = ""  # "math": the display body; "code": the code
+    level: int = 0  # "heading": its level; "code": unused
+    lang: str = ""
+
+
+def _p(*runs: str | tuple[str]) -> Inline:
+    """``_p("We differentiate ", ("z",), " in x")``: 1-tuples are math."""
+    return tuple((r[0], True) if isinstance(r, tuple) else (r, False) for r in runs)
+
+
+def _wrt_runs(d: Derivation, names: dict[sp.Basic, str]) -> list[str | tuple[str]]:
+    parts: list[str | tuple[str]] = []
+    for i, v in enumerate(d.wrt):
+        if i:
+            parts.append(" and " if i == len(d.wrt) - 1 else ", ")
+        parts.append((names[v],))
+    return parts or ["nothing"]
+
+
+LOSS_WORDS = {"mse": "the mean-squared-error loss", "cross_entropy": "the softmax "
+              "cross-entropy loss"}
+
+
+def document(d: Derivation, sections: Sequence[str] = SECTIONS, level: int = 1,
+             title: str | None = None) -> list[Block]:
+    """The lecture note as blocks (see ``derivation_markdown``)."""
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown:
+        raise ValueError(f"unknown sections {unknown}; choose from {', '.join(SECTIONS)}")
+    if not 1 <= level <= 5:
+        raise ValueError("level must be between 1 and 5")
+    names = symbol_table(d)
+    out = names[d.output]
+    adj = adjoint_latex("v", out, d.options.adjoint)
+    wrt = _wrt_runs(d, names)
+
+    def heading(text: Inline, sub: int = 1) -> Block:
+        return Block("heading", text, level=level + sub)
+
+    blocks = [Block("heading", _p(title) if title is not None else
+                    _p("Backpropagation: ", (out,), " with respect to ", *wrt), level=level)]
+
+    if "problem" in sections:
+        blocks.append(heading(_p("Problem")))
+        if isinstance(d.source, str):
+            loss = f", followed by {LOSS_WORDS[d.loss]} against a target y" if d.loss else ""
+            blocks.append(Block("para", _p(f"The expression, as given{loss}:")))
+            blocks.append(Block("code", tex=d.source.strip(), lang="python"))
+        lines, note = problem(d)
+        if lines:
+            blocks.append(Block("para", _p("We differentiate ", (out,), " with respect to ",
+                                           *wrt, ":")))
+            blocks.extend(Block("math", tex=ln) for ln in lines)
+        if note:
+            blocks.append(Block("note", _p(f"The function's source is not shown: {note}.")))
+
+    if "forward" in sections:
+        blocks.append(heading(_p("Forward pass")))
+        blocks.append(Block("para", _p(
+            "The expression is split into named intermediate variables, each computed from "
+            "the inputs and the variables before it (a Wengert list). The last one is the "
+            "output ", (out,), ".")))
+        blocks.append(Block("math", tex=aligned(forward_lines(d, names))))
+
+    if "partials" in sections:
+        if d.is_matrix:
+            lines = local_jacobian_lines(d, names)
+            text = ("Each equation is differentiated on its own. For matrices the backward "
+                    "pass never forms these Jacobians: it multiplies by them "
+                    "(a vector-Jacobian product). Where a local Jacobian has a clean form "
+                    "(numerator layout) it is:")
+        else:
+            lines = partial_lines(d, names)
+            text = ("Each equation is differentiated on its own, with respect to each of its "
+                    "arguments; a derivative that SymPy writes with the equation's own "
+                    "result reuses it:")
+        if lines:
+            blocks.append(heading(_p("Local derivatives")))
+            blocks.append(Block("para", _p(text)))
+            blocks.append(Block("math", tex=aligned(lines)))
+
+    if "backward" in sections:
+        lines = backward_lines(d, names)
+        if lines:
+            blocks.append(heading(_p("Backward pass")))
+            blocks.append(Block("para", _p(
+                "Starting from ", (adjoint_latex(out, out, d.options.adjoint) + " = 1",),
+                ", the equations are visited in reverse. Each variable's adjoint ", (adj,),
+                " collects what flows back from every equation that uses it (a sum where the "
+                "variable is used more than once):")))
+            blocks.append(Block("math", tex=aligned(lines)))
+
+    if "result" in sections:
+        blocks.append(heading(_p("Result")))
+        chain = chain_lines(d, names)
+        if chain:
+            if d.is_matrix:
+                blocks.append(Block("para", _p(
+                    f"The chain rule, as a product of local Jacobians in {d.options.layout} "
+                    "layout, along every path to ", (out,), ":")))
+            else:
+                blocks.append(Block("para", _p(
+                    "The chain rule multiplies the local derivatives along every path from a "
+                    "variable to ", (out,), ", and adds the paths:")))
+            blocks.append(Block("math", tex=aligned(chain)))
+        if d.is_matrix:
+            grads = gradient_lines(d, names)
+            if grads:
+                blocks.append(Block("para", _p("Written in the inputs:")))
+                blocks.append(Block("math", tex=aligned(grads)))
+    return blocks
+
+
+def inline_markdown(runs: Inline) -> str:
+    return "".join(f"${t}$" if math else t for t, math in runs)
+
+
+def blocks_markdown(blocks: Sequence[Block]) -> str:
+    parts = []
+    for b in blocks:
+        if b.kind == "heading":
+            parts.append("#" * b.level + " " + inline_markdown(b.content))
+        elif b.kind == "para":
+            parts.append(inline_markdown(b.content))
+        elif b.kind == "note":
+            parts.append("*" + inline_markdown(b.content) + "*")
+        elif b.kind == "math":
+            parts.append(display(b.tex))
+        elif b.kind == "code":
+            parts.append(fence(b.tex, b.lang or "text"))
+        else:
+            raise ValueError(f"unknown block kind {b.kind!r}")
+    return "\n\n".join(parts) + "\n"
+
+
+def derivation_markdown(d: Derivation, sections: Sequence[str] = SECTIONS, level: int = 1,
+                        title: str | None = None) -> str:
+    """The derivation as a Markdown lecture note (``level``: the top heading's level).
+
+    ``sections``: any of ``problem``, ``forward``, ``partials`` (local derivatives),
+    ``backward``, ``result``, in that order. ``title`` replaces the first heading's text
+    (Markdown, not escaped).
+    """
+    return blocks_markdown(document(d, sections, level, title))

@@ -1,0 +1,108 @@
+"""The problem statement above a derivation: what is differentiated, in which variables.
+
+``problem_latex(d)`` is the output written in the inputs (``z = (x + y)^2``) when that is
+small enough to read; a Python function's source is rendered with latexify-py
+(``function_latex``), and where that cannot work (a lambda, a function without a source file,
+a construct latexify does not know) the reason is said plainly instead of latexify's error.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+
+from .latex import expr_latex, symbol_table
+
+if TYPE_CHECKING:
+    from ..derive import Derivation
+
+MAX_PROBLEM = 200  # nodes: a larger output, written in the inputs, is not shown whole
+
+
+class SourceUnavailable(ValueError):
+    """A Python function whose source latexify-py cannot show (with the reason)."""
+
+
+def _size(d: Derivation) -> int:
+    sizes: dict[sp.Basic, int] = {}
+    for eq in d.forward:
+        total, stack = 0, [eq.rhs]
+        while stack:
+            e = stack.pop()
+            if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
+                total += sizes.get(e, 1)
+            else:
+                total += 1
+                stack.extend(e.args)
+        sizes[eq.lhs] = total
+    return sizes.get(d.output, 1)
+
+
+def output_in_inputs(d: Derivation) -> str | None:
+    """``z = (x + y)^{2}``: the output written in the inputs, or None when that is too big."""
+    if len(d.forward) == 1:
+        return None  # the forward pass already says it
+    if _size(d) > MAX_PROBLEM:
+        return None
+    from ..derive import substitute
+
+    value: dict[sp.Basic, sp.Basic] = {}
+    for eq in d.forward:
+        value[eq.lhs] = substitute(eq.rhs, value)
+    names = symbol_table(d)
+    return f"{names[d.output]} = {expr_latex(value[d.output], names)}"
+
+
+def function_latex(fn: Any) -> str:
+    """latexify-py's rendering of a Python function; ``SourceUnavailable`` says why not."""
+    name = getattr(fn, "__name__", type(fn).__name__)
+    if name == "<lambda>":
+        raise SourceUnavailable("a lambda has no source latexify-py can read; "
+                                "write it with def in a file to see it typeset")
+    try:
+        inspect.getsource(fn)
+    except (OSError, TypeError):
+        raise SourceUnavailable(f"the source of {name}() is not available (a function made "
+                                "by exec or typed at an interactive prompt); define it in a "
+                                "file to see it typeset") from None
+    try:
+        import latexify
+
+        return str(latexify.get_latex(fn, use_math_symbols=True))
+    except Exception as e:  # latexify raises many kinds; none of them may escape
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise SourceUnavailable(f"latexify-py cannot typeset {name}(): {first}") from None
+
+
+def problem(d: Derivation) -> tuple[list[str], str | None]:
+    """The problem's display lines (LaTeX) and a note to show when the source could not be."""
+    lines: list[str] = []
+    note = None
+    if callable(d.source) and not isinstance(d.source, (str, sp.Basic)):
+        try:
+            lines.append(function_latex(d.source))
+        except SourceUnavailable as e:
+            note = str(e)
+    out = output_in_inputs(d)
+    if out is not None:
+        lines.append(out)
+    return lines, note
+
+
+def problem_latex(d: Derivation) -> str:
+    """The problem as one LaTeX display string (``aligned`` when there are two lines)."""
+    lines, _ = problem(d)
+    if not lines:
+        names = symbol_table(d)
+        eq = d.forward[-1]
+        lines = [f"{names[eq.lhs]} = {expr_latex(eq.rhs, names)}"]
+    if len(lines) == 1:
+        return lines[0]
+    return "\\begin{gathered}\n" + " \\\\\n".join(lines) + "\n\\end{gathered}"
+
+
+def wrt_latex(d: Derivation) -> list[str]:
+    names = symbol_table(d)
+    return [names[v] for v in d.wrt]

@@ -1,0 +1,336 @@
+"""Generated code: the derivation as a readable NumPy forward + backward function.
+
+The staged style of the CS231n notes: one line per intermediate in the forward pass, then
+the backward pass in reverse with ``d``-prefixed adjoints (``dz``, ``dW1``), and ``+=`` where
+a variable is used more than once (a fork), each ``+=`` saying which use it comes from::
+
+    def forward_backward(x, y):
+        t = x + y
+        z = t**2
+        dt = 2*t
+        dx = dt
+        return z, {"x": dx}
+
+Every name written into the code is checked to be a plain Python identifier that is not a
+keyword and not one of the helpers; nothing the user typed is copied into the code
+otherwise. This module only writes text: it never runs it.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
+from sympy.matrices.expressions.special import Identity, ZeroMatrix
+from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.str import StrPrinter
+
+from ..errors import UnsupportedError
+from ..functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
+from ..graph import atoms_in_order, shape_of
+from ..rules import is_matrix
+
+if TYPE_CHECKING:
+    from ..derive import Derivation
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+# name -> (NumPy code, plain name); the helpers needed are added to the module text
+FUNCS: dict[str, tuple[str, str]] = {
+    "exp": ("np.exp", "exp"), "log": ("np.log", "log"), "sqrt": ("np.sqrt", "sqrt"),
+    "abs": ("np.abs", "abs"), "Abs": ("np.abs", "abs"), "sin": ("np.sin", "sin"),
+    "cos": ("np.cos", "cos"), "tan": ("np.tan", "tan"), "tanh": ("np.tanh", "tanh"),
+    "sigmoid": ("sigmoid", "sigmoid"), "relu": ("relu", "relu"),
+    "softplus": ("softplus", "softplus"), "sign": ("np.sign", "sign"),
+    "Heaviside": ("step", "step"), "max": ("np.maximum", "max"),
+    "Max": ("np.maximum", "max"), "min": ("np.minimum", "min"), "Min": ("np.minimum", "min"),
+}
+
+HELPERS: dict[str, str] = {
+    "sigmoid": ("def sigmoid(x):\n"
+                "    return 0.5 * (1.0 + np.tanh(0.5 * x))  # 1 / (1 + exp(-x)), no overflow\n"),
+    "relu": "def relu(x):\n    return np.maximum(x, 0.0)\n",
+    "softplus": "def softplus(x):\n    return np.logaddexp(0.0, x)  # log(1 + exp(x))\n",
+    "step": "def step(x):\n    return np.heaviside(x, 0.5)  # the derivative of relu\n",
+    "log_softmax": ("def log_softmax(o):\n"
+                   "    s = o - np.max(o, axis=0, keepdims=True)  # per column, shifted\n"
+                   "    return s - np.log(np.sum(np.exp(s), axis=0, keepdims=True))\n"),
+    "softmax": "def softmax(o):\n    return np.exp(log_softmax(o))\n",
+}
+HELPER_NEEDS = {"softmax": ("log_softmax",)}
+RESERVED = frozenset({"np", "numpy", *HELPERS, "forward_backward", "grads"})
+
+
+def check_identifier(name: str, what: str = "name") -> str:
+    """``name`` if it can be written into Python code as a variable, else ValueError."""
+    if not isinstance(name, str) or not _IDENT.match(name) or keyword.iskeyword(name) \
+            or name in RESERVED or name.startswith("__"):
+        raise ValueError(f"{what} {name!r} cannot be used as a variable in generated code")
+    return name
+
+
+class CodePrinter(StrPrinter):  # type: ignore[misc]
+    """Expressions as NumPy code (``numpy=True``) or as plain symbackprop text."""
+
+    printmethod = "_symbackprop_code"  # not _sympystr: our classes' own str forms differ
+
+    def __init__(self, names: Mapping[sp.Basic, str], numpy: bool = True,
+                 like: Mapping[tuple[Any, Any], str] | None = None) -> None:
+        super().__init__({"full_prec": False})
+        self.names = dict(names)
+        self.numpy = numpy
+        self.like = dict(like or {})  # shape -> a variable of that shape (for np.ones_like)
+        self.used: set[str] = set()
+
+    def _name(self, e: sp.Basic) -> str:
+        if e in self.names:
+            return str(self.names[e])
+        return str(e.name)
+
+    def _print_Symbol(self, e: sp.Symbol) -> str:
+        return self._name(e)
+
+    def _print_MatrixSymbol(self, e: sp.MatrixSymbol) -> str:
+        return self._name(e)
+
+    def _print_Exp1(self, e: Any) -> str:
+        return "np.e" if self.numpy else "E"
+
+    def _print_Pi(self, e: Any) -> str:
+        return "np.pi" if self.numpy else "pi"
+
+    def _func(self, name: str, args: list[str]) -> str:
+        if name not in FUNCS:
+            raise UnsupportedError(f"no code form for the function {name}")
+        code, plain = FUNCS[name]
+        if name == "Heaviside":
+            args = args[:1]  # SymPy's H(x, 1/2): the value at 0 is part of step()
+        if not self.numpy:
+            return f"{plain}({', '.join(args)})"
+        if code in HELPERS:
+            self.used.add(code)
+        out = f"{code}({args[0]}, {args[1]})" if len(args) > 1 else f"{code}({args[0]})"
+        for a in args[2:]:  # Max(a, b, c) → np.maximum(np.maximum(a, b), c)
+            out = f"{code}({out}, {a})"
+        return out
+
+    def _print_Function(self, e: sp.Function) -> str:
+        name = type(e).__name__
+        return self._func(name, [self._print(a) for a in e.args])
+
+    # StrPrinter has its own forms for these; ours are all calls
+    _print_Max = _print_Min = _print_Heaviside = _print_Abs = _print_sign = _print_Function
+    _print_exp = _print_log = _print_sin = _print_cos = _print_tan = _print_tanh = _print_Function
+
+    def _print_Pow(self, e: sp.Pow, rational: bool = False) -> str:
+        if e.exp is sp.S.Half:
+            return self._func("sqrt", [self._print(e.base)])
+        if e.exp == -sp.S.Half:
+            return f"1/{self._func('sqrt', [self._print(e.base)])}"
+        return super()._print_Pow(e, rational=True)  # type: ignore[no-any-return]
+
+    def _print_Elementwise(self, e: Elementwise) -> str:
+        ops = e.operands
+        if e.name == "pow":
+            return (f"{self.parenthesize(ops[0], PRECEDENCE['Pow'], strict=True)}**"
+                    f"{self.parenthesize(ops[1], PRECEDENCE['Pow'], strict=True)}")
+        if e.name in ("add", "mul"):
+            sym = " + " if e.name == "add" else "*"
+            return sym.join(self.parenthesize(o, PRECEDENCE["Mul"]) for o in ops)
+        return self._func(e.name, [self._print(o) for o in ops])
+
+    # matrices --------------------------------------------------------------------------
+    def _factor(self, a: sp.Basic) -> str:
+        s = self._print(a)
+        if isinstance(a, (MatAdd, sp.Add, HadamardProduct, MatMul)) or (
+                isinstance(a, sp.Mul) and a.could_extract_minus_sign()) or s.startswith("-"):
+            return f"({s})"
+        return str(s)
+
+    def _print_MatMul(self, e: MatMul) -> str:
+        coeff = sp.Mul(*[a for a in e.args if not is_matrix(a)])
+        mats = [a for a in e.args if is_matrix(a)]
+        body = " @ ".join(self._factor(m) for m in mats)
+        if coeff == 1:
+            return body
+        if coeff == -1:
+            return f"-{body}"
+        c = self._print(coeff)
+        if isinstance(coeff, sp.Add):
+            c = f"({c})"
+        return f"{c}*{body}"
+
+    def _print_MatAdd(self, e: MatAdd) -> str:
+        constant_ones = all(isinstance(t, OneMatrix) or (isinstance(t, MatMul) and any(
+            isinstance(a, OneMatrix) for a in t.args)) for t in e.args)
+        out = ""
+        for i, t in enumerate(e.args):
+            s = self._print(t) if constant_ones or not isinstance(t, OneMatrix) else "1"
+            if i and s.startswith("-"):
+                out += " - " + s[1:]
+            else:
+                out += (" + " if i else "") + s
+        return out
+
+    def _print_HadamardProduct(self, e: HadamardProduct) -> str:
+        return "*".join(self._factor(a) for a in e.args)
+
+    def _print_HadamardPower(self, e: HadamardPower) -> str:
+        base, ex = e.args
+        return f"{self._factor(base)}**{self.parenthesize(ex, PRECEDENCE['Pow'], strict=True)}"
+
+    def _print_Transpose(self, e: Transpose) -> str:
+        return f"{self._factor(e.args[0])}.T"
+
+    def _dims(self, e: sp.Basic) -> str:
+        return f"({self._print(e.shape[0])}, {self._print(e.shape[1])})"
+
+    def _print_OneMatrix(self, e: OneMatrix) -> str:
+        if not self.numpy:
+            return f"ones{self._dims(e)}"
+        like = self.like.get(tuple(e.shape))
+        return f"np.ones_like({like})" if like else f"np.ones({self._dims(e)})"
+
+    def _print_ZeroMatrix(self, e: ZeroMatrix) -> str:
+        if not self.numpy:
+            return f"zeros{self._dims(e)}"
+        like = self.like.get(tuple(e.shape))
+        return f"np.zeros_like({like})" if like else f"np.zeros({self._dims(e)})"
+
+    def _print_Identity(self, e: Identity) -> str:
+        return f"np.eye({self._print(e.shape[0])})" if self.numpy else \
+            f"eye({self._print(e.shape[0])})"
+
+    def _print_Softmax(self, e: Softmax) -> str:
+        if self.numpy:
+            self.used.add("softmax")
+        return f"softmax({self._print(e.args[0])})"
+
+    def _print_SumAll(self, e: SumAll) -> str:
+        return f"{'np.sum' if self.numpy else 'sum'}({self._print(e.args[0])})"
+
+    def _print_SqNorm(self, e: SqNorm) -> str:
+        a = self._print(e.args[0])
+        return f"np.sum({self._factor(e.args[0])}**2)" if self.numpy else f"sqnorm({a})"
+
+    def _print_MSE(self, e: MSE) -> str:
+        o, y = (self._print(a) for a in e.args)
+        return f"0.5*np.sum(({o} - {y})**2)" if self.numpy else f"mse({o}, {y})"
+
+    def _print_CrossEntropy(self, e: CrossEntropy) -> str:
+        o, y = (self._print(a) for a in e.args)
+        if not self.numpy:
+            return f"cross_entropy({o}, {y})"
+        self.used.add("log_softmax")
+        return f"-np.sum({self._factor(e.args[1])}*log_softmax({o}))"
+
+    # display-only forms (chain-rule lines, graph labels): text, never code
+    def _print_ElementwiseDerivative(self, e: Any) -> str:
+        if self.numpy:
+            raise UnsupportedError("no code form for a derivative written f'(z)")
+        return f"{e.name}'({self._print(e.args[1])})"
+
+    def _print_DiagJacobian(self, e: Any) -> str:
+        if self.numpy:
+            raise UnsupportedError("no code form for diag(...)")
+        return f"diag({self._print(e.args[0])})"
+
+    def _print_Basic(self, e: Any) -> str:
+        if self.numpy:
+            raise UnsupportedError(f"no code form for {type(e).__name__}")
+        return super()._print_Basic(e)  # type: ignore[no-any-return]
+
+    def emptyPrinter(self, e: Any) -> str:  # SymPy's name
+        raise UnsupportedError(f"no code form for {type(e).__name__}")
+
+
+def text_printer(d: Derivation) -> CodePrinter:
+    """Plain text in symbackprop's own syntax (``W1 @ x + b1``); adjoints read ``d:v``."""
+    return CodePrinter({}, numpy=False)
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def adjoint_names(d: Derivation) -> dict[sp.Basic, str]:
+    """``d`` + name for each adjoint, with a longer prefix where that would clash."""
+    taken = {str(s.name) for s in (*d.inputs, *(e.lhs for e in d.forward))}
+    for prefix in ("d", "d_", "grad_", "adjoint_"):
+        names = {a: f"{prefix}{v.name}" for v, a in d.adjoints.items()}
+        if not taken & set(names.values()) and not RESERVED & set(names.values()):
+            return names
+    raise ValueError("cannot name the adjoints in generated code without a clash")
+
+
+def python_code(d: Derivation, name: str = "forward_backward") -> str:
+    """A NumPy function computing the output and the gradients, staged like the maths."""
+    fname = name if name == "forward_backward" else check_identifier(name, "function name")
+    variables = [*d.inputs, *(e.lhs for e in d.forward)]
+    for v in variables:
+        check_identifier(str(v.name), "variable")
+    adj = adjoint_names(d)
+    like: dict[tuple[Any, Any], str] = {}
+    for v in variables:
+        if is_matrix(v):
+            like.setdefault(tuple(v.shape), str(v.name))
+    p = CodePrinter(adj, numpy=True, like=like)
+    args = [str(s.name) for s in d.inputs]
+    body: list[str] = []
+    for s in d.inputs:
+        shape = shape_of(s)
+        if shape is None:
+            body.append(f"{s.name} = float({s.name})")
+        elif shape[1] == 1:
+            body.append(f"{s.name} = np.asarray({s.name}, dtype=float).reshape(-1, 1)"
+                        "  # a column vector")
+        else:
+            body.append(f"{s.name} = np.asarray({s.name}, dtype=float)")
+    body.append("")
+    body.append("# forward pass: one line per intermediate")
+    for eq in d.forward:
+        body.append(f"{eq.lhs.name} = {p.doprint(eq.rhs)}")
+    body.append("")
+    body.append("# backward pass: adjoints in reverse, += where a variable is used twice")
+    referenced = any(d.adjoints[d.output] in e.rhs.free_symbols for e in d.backward)
+    if referenced:
+        body.append(f"{adj[d.adjoints[d.output]]} = 1.0")
+    forks = {v for v, ts in d.terms.items() if len(ts) > 1}
+    started: set[sp.Basic] = set()
+    for eq in reversed(d.forward):
+        for v in atoms_in_order(eq.rhs):
+            term = next((t for t in d.terms.get(v, []) if t.consumer == eq.lhs), None)
+            if term is None:
+                continue
+            dv = adj[d.adjoints[v]]
+            p.like = {**like, tuple(v.shape): str(v.name)} if is_matrix(v) else like
+            code = p.doprint(term.value)
+            if v not in forks:
+                body.append(f"{dv} = {code}")
+                continue
+            if v not in started:
+                started.add(v)
+                body.append(f"{dv} = np.zeros_like({v.name})")
+            body.append(f"{dv} += {code}  # through {eq.lhs.name}")
+    for v in d.wrt:
+        if v not in d.terms:
+            body.append(f"{adj[d.adjoints[v]]} = np.zeros_like({v.name})"
+                        f"  # {d.output.name} does not depend on {v.name}")
+    grads = ", ".join(f"{str(v.name)!r}: {adj[d.adjoints[v]]}" for v in d.wrt)
+    body.append(f"return {d.output.name}, {{{grads}}}")
+    used = set(p.used)
+    for h in list(used):
+        used.update(HELPER_NEEDS.get(h, ()))
+    helpers = [HELPERS[h] for h in HELPERS if h in used]
+    doc = (f'    """The output {d.output.name} and its gradients '
+           f'{{name: array}} (generated by symbackprop)."""')
+    lines = ["import numpy as np", "", ""]
+    for h in helpers:
+        lines += [h.rstrip("\n"), "", ""]
+    lines.append(f"def {fname}({', '.join(args)}):")
+    lines.append(doc)
+    lines += [("    " + ln) if ln else "" for ln in body]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,175 @@
+"""The evaluation trace as a table, as the AD literature draws it (Baydin et al., 2018).
+
+One row per input and intermediate, in evaluation order: the variable, its defining
+equation (``input`` for an input), its primal value and its adjoint value (the derivative
+of the output in it; ``·`` where the output does not depend on it through the chosen
+variables). Matrices are shown compactly: up to 3×3 in full, else a corner with dots and
+the shape. LaTeX (an ``array``: KaTeX renders it, pdflatex compiles it), Markdown (a table,
+inline ``$`` math only where it cannot break the table) and HTML (a ``<table>``).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .latex import expr_latex, symbol_table
+
+if TYPE_CHECKING:
+    from ..evaluate import Trace, TraceRow
+
+FULL = 3  # rows/columns shown in full; larger matrices show a 2×2 corner
+
+
+def number_text(x: float, digits: int = 4) -> str:
+    """A number in plain text, ``digits`` significant digits."""
+    x = float(x)
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    s = format(x, f".{digits}g")
+    return "0" if s == "-0" else s
+
+
+def number_latex(x: float, digits: int = 4) -> str:
+    s = number_text(x, digits)
+    if s == "nan":
+        return r"\mathrm{NaN}"
+    if s in ("inf", "-inf"):
+        return s.replace("inf", r"\infty")
+    if "e" in s:
+        mant, exp = s.split("e")
+        return rf"{mant} \times 10^{{{int(exp)}}}"
+    return s
+
+
+def value_latex(v: Any, digits: int = 4) -> str:
+    """A scalar, or a matrix as a small bracketed array (a corner and dots when large)."""
+    if v is None:
+        return r"\cdot"
+    a = np.asarray(v, dtype=float)
+    if a.ndim == 0 or (a.size == 1 and a.ndim < 2):
+        return number_latex(float(a.reshape(())), digits)
+    if a.ndim == 1:
+        a = a.reshape(-1, 1)
+    rows = list(range(a.shape[0])) if a.shape[0] <= FULL else [0, 1, None]
+    cols = list(range(a.shape[1])) if a.shape[1] <= FULL else [0, 1, None]
+    lines = []
+    for r in rows:
+        cells = []
+        for c in cols:
+            if r is None and c is None:
+                cells.append(r"\ddots")
+            elif r is None:
+                cells.append(r"\vdots")
+            elif c is None:
+                cells.append(r"\cdots")
+            else:
+                cells.append(number_latex(a[r, c], digits))
+        lines.append(" & ".join(cells))
+    body = r"\left[\begin{smallmatrix}" + r" \\ ".join(lines) + r"\end{smallmatrix}\right]"
+    if None in rows or None in cols:
+        body += rf"_{{{a.shape[0]}\times {a.shape[1]}}}"
+    return body
+
+
+def value_text(v: Any, digits: int = 4, with_shape: bool = True) -> str:
+    """A scalar, or a matrix as ``[a, b, …; c, d, …; …] (4×3)`` in plain text."""
+    if v is None:
+        return "·"
+    a = np.asarray(v, dtype=float)
+    if a.ndim == 0 or (a.size == 1 and a.ndim < 2):
+        return number_text(float(a.reshape(())), digits)
+    if a.ndim == 1:
+        a = a.reshape(-1, 1)
+    rows = list(range(a.shape[0])) if a.shape[0] <= FULL else [0, 1, None]
+    cols = list(range(a.shape[1])) if a.shape[1] <= FULL else [0, 1, None]
+    lines = []
+    for r in rows:
+        if r is None:
+            lines.append("…")
+            continue
+        lines.append(", ".join("…" if c is None else number_text(a[r, c], digits)
+                               for c in cols))
+    shape = f" ({a.shape[0]}×{a.shape[1]})" if with_shape else ""
+    return "[" + "; ".join(lines) + "]" + shape
+
+
+def _cells(t: Trace) -> list[tuple[str, str, Any, Any]]:
+    """(variable LaTeX, definition LaTeX, value, adjoint) per row."""
+    d = t.derivation
+    names = symbol_table(d)
+    out = []
+    for row in t.rows:
+        var = names.get(row.symbol, expr_latex(row.symbol))
+        definition = r"\text{input}" if row.equation is None else \
+            f"{var} = {expr_latex(row.equation, names)}"
+        out.append((var, definition, row.value, row.adjoint))
+    return out
+
+
+def _header(t: Trace) -> tuple[str, str]:
+    from ..notation import adjoint_latex
+
+    d = t.derivation
+    names = symbol_table(d)
+    return names[d.output], adjoint_latex("v", names[d.output], d.options.adjoint)
+
+
+def trace_latex(t: Trace, digits: int = 4) -> str:
+    """The trace as one LaTeX ``array`` (put it in display math)."""
+    _, adj = _header(t)
+    rows = [r"\text{variable} & \text{definition} & \text{value} & " + rf"{adj} \\ \hline"]
+    for var, definition, value, adjoint in _cells(t):
+        rows.append(f"{var} & {definition} & {value_latex(value, digits)} & "
+                    rf"{value_latex(adjoint, digits)} \\")
+    rows[-1] = rows[-1].removesuffix(r" \\")
+    return "\\begin{array}{llrr}\n" + "\n".join("  " + r for r in rows) + "\n\\end{array}"
+
+
+def _md_math(tex: str) -> str:
+    # a | would split the table's cell; \vert is the same bar
+    return "$" + tex.replace(r"\left|", r"\left\vert ").replace(r"\right|", r"\right\vert ")\
+        .replace("|", r"\vert ") + "$"
+
+
+def trace_markdown(t: Trace, digits: int = 4) -> str:
+    """The trace as a Markdown table (math inline, values as text)."""
+    _, adj = _header(t)
+    lines = [f"| variable | definition | value | adjoint {_md_math(adj)} |",
+             "|:--|:--|--:|--:|"]
+    for var, definition, value, adjoint in _cells(t):
+        d = "input" if definition == r"\text{input}" else _md_math(definition)
+        lines.append(f"| {_md_math(var)} | {d} | {value_text(value, digits)} | "
+                     f"{value_text(adjoint, digits)} |")
+    return "\n".join(lines) + "\n"
+
+
+def math_span(tex: str, display: bool = False) -> str:
+    """TeX for the page's renderer (KaTeX on our pages, MathJax in Jupyter), HTML-escaped."""
+    if display:
+        return f'<div class="math display">\\[{html.escape(tex)}\\]</div>'
+    return f'<span class="math inline">\\({html.escape(tex)}\\)</span>'
+
+
+def trace_html(t: Trace, digits: int = 4) -> str:
+    """The trace as an HTML ``<table>``; math in ``math`` spans, values typeset as LaTeX."""
+    _, adj = _header(t)
+    head = ("<thead><tr><th>variable</th><th>definition</th><th>value</th>"
+            f"<th>adjoint {math_span(adj)}</th></tr></thead>")
+    body = []
+    for var, definition, value, adjoint in _cells(t):
+        d = "input" if definition == r"\text{input}" else math_span(definition)
+        body.append(f"<tr><td>{math_span(var)}</td><td>{d}</td>"
+                    f"<td>{math_span(value_latex(value, digits))}</td>"
+                    f"<td>{math_span(value_latex(adjoint, digits))}</td></tr>")
+    return (f'<table class="sbp-trace">\n{head}\n<tbody>\n' + "\n".join(body)
+            + "\n</tbody>\n</table>")
+
+
+def row_value_text(row: TraceRow, digits: int = 4) -> tuple[str, str]:
+    return value_text(row.value, digits), value_text(row.adjoint, digits)

@@ -1,0 +1,126 @@
+"""HTML: a standalone page with KaTeX from local files, everything escaped."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from latex_tools import ROOT, assert_latex_ok, have_katex
+
+import symbackprop as sbp
+from symbackprop.cli import main
+from symbackprop.emit.html import copy_katex, derivation_fragment, page
+from symbackprop.gallery import EXAMPLES
+
+NET = {"W1": (4, 3), "x": (3, 1), "b1": (4, 1), "W2": (2, 4), "b2": (2, 1), "y": (2, 1)}
+_MATH = re.compile(r'<(span|div) class="math (?:inline|display)">\\[\[(](.*?)\\[\])]</\1>',
+                   re.S)
+
+
+def html_math(text: str) -> list[str]:
+    """Every math string of one of our pages (unescaped)."""
+    return [html.unescape(m.group(2)) for m in _MATH.finditer(text)]
+
+
+def need_katex() -> None:
+    if not have_katex():
+        import os
+
+        if os.environ.get("SYMBACKPROP_REQUIRE_TOOLS") == "1":
+            pytest.fail("KaTeX (npm ci) is required in CI but missing")
+        pytest.skip("KaTeX not installed (npm ci)")
+
+
+def test_fragment_structure_and_escaping() -> None:
+    d = sbp.derive("(x + y)**2", wrt="x")
+    frag = derivation_fragment(d)
+    assert frag.startswith('<h1>Backpropagation: <span class="math inline">\\(z\\)</span>')
+    assert "<h2>Forward pass</h2>" in frag
+    # the aligned block's & are escaped, and come back intact
+    assert "t &amp;= x + y" in frag
+    assert any("t &= x + y" in m for m in html_math(frag))
+    assert '<pre><code class="language-python">(x + y)**2</code></pre>' in frag
+
+
+def test_titles_and_sources_cannot_inject_markup() -> None:
+    d = sbp.derive("(x + y)**2", wrt="x")
+    frag = derivation_fragment(d, title="<script>alert(1)</script> & co")
+    assert "<script>" not in frag
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in frag
+    p = page("<p>body</p>", title='</title><script>x</script>', assets="link",
+             katex_href='"><script>')
+    assert "<script>x</script>" not in p
+    assert '"><script>' not in p
+
+
+def test_linked_assets() -> None:
+    d = sbp.derive("(x + y)**2", wrt="x")
+    p = d.html(assets="link", katex_href="../_katex")
+    assert '<link rel="stylesheet" href="../_katex/katex.min.css">' in p
+    assert '<script src="../_katex/katex.min.js"></script>' in p
+    assert "http://" not in p
+    assert "https://" not in p
+
+
+def test_inline_page_is_self_contained() -> None:
+    need_katex()
+    d = sbp.derive("W2@sigmoid(W1@x + b1) + b2", shapes=NET, loss="mse")
+    p = d.html()
+    assert p.startswith("<!DOCTYPE html>")
+    assert "katex.render(" in p
+    assert "renderToString" in p
+    assert "data:font/woff2;base64," in p
+    assert "url(fonts/" not in p  # every font is inlined
+    assert not re.search(r'(src|href)="(https?:)?//', p)  # nothing from the network
+    assert "</script" not in p.split("<script>", 1)[1].split("</script>", 1)[0]
+
+
+def test_trace_and_graph_sections() -> None:
+    need_katex()
+    import shutil
+
+    d = sbp.derive("(x + y)**2", wrt="x")
+    p = d.html(values={"x": 1.5, "y": -0.25}, graph="auto")
+    assert "<h2>Evaluation trace</h2>" in p
+    assert 'class="sbp-trace"' in p
+    if shutil.which("dot"):
+        assert "<h2>Computation graph</h2>" in p
+        assert "<svg" in p
+
+
+def test_cli_writes_an_html_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    need_katex()
+    out = tmp_path / "page.html"
+    assert main(["derive", "(x + y)**2", "--wrt", "x", "--format", "html", "-o", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert "katex" in text
+
+
+def test_copy_katex(tmp_path: Path) -> None:
+    need_katex()
+    folder = copy_katex(tmp_path / "_katex")
+    assert (folder / "katex.min.js").is_file()
+    assert (folder / "katex.min.css").is_file()
+    assert len(list((folder / "fonts").glob("*.woff2"))) > 10
+
+
+@pytest.mark.tools
+def test_every_html_math_string_renders() -> None:
+    strings = []
+    for ex in EXAMPLES:
+        d = ex.derive()
+        strings += html_math(derivation_fragment(d, trace=d.trace(ex.point(d))))
+    rng = np.random.default_rng(0)
+    d = sbp.derive("W2@sigmoid(W1@x + b1) + b2", shapes=NET, loss="mse", adjoint="delta")
+    strings += html_math(derivation_fragment(
+        d, trace=d.trace({k: rng.normal(size=s) for k, s in NET.items()})))
+    assert len(strings) > 100
+    assert_latex_ok(strings)
+
+
+def test_root_is_the_checkout() -> None:
+    assert (ROOT / "package.json").is_file()

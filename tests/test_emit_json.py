@@ -1,0 +1,79 @@
+"""JSON: a documented, stable document; every LaTeX string in it renders."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from latex_tools import assert_latex_ok
+
+import symbackprop as sbp
+from symbackprop.emit.json import SCHEMA, derivation_dict
+
+SYM = {"W1": ("m", "n"), "x": ("n", 1), "b1": ("m", 1), "W2": ("k", "m"), "b2": ("k", 1),
+       "y": ("k", 1)}
+KEYS = ["schema", "source", "options", "loss", "output", "inputs", "forward", "partials",
+        "backward", "gradients", "latex"]
+
+
+def test_seed_scalar_document() -> None:
+    doc = json.loads(sbp.derive("(x + y)**2", wrt="x").to_json())
+    assert list(doc) == KEYS
+    assert doc["schema"] == SCHEMA
+    assert doc["source"] == "(x + y)**2"
+    assert doc["options"] == {"layout": "denominator", "adjoint": "frac", "granularity": "auto"}
+    assert doc["output"] == {"name": "z", "shape": None, "kind": "scalar", "latex": "z"}
+    assert doc["inputs"] == [
+        {"name": "x", "shape": None, "kind": "scalar", "latex": "x", "wrt": True},
+        {"name": "y", "shape": None, "kind": "scalar", "latex": "y", "wrt": False}]
+    assert [(f["lhs"], f["rhs"], f["latex"]) for f in doc["forward"]] == [
+        ("t", "x + y", "t = x + y"), ("z", "t**2", "z = t^{2}")]
+    assert [(p["of"], p["wrt"], p["expr"]) for p in doc["partials"]] == [
+        ("z", "t", "2*t"), ("t", "x", "1")]
+    assert [(b["variable"], b["rhs"]) for b in doc["backward"]] == [
+        ("z", "1"), ("t", "2*t"), ("x", "d:t")]
+    assert doc["gradients"] == [{"wrt": "x", "expr": "2*(x + y)",
+                                 "latex": r"\frac{\partial z}{\partial x} = 2 \left(x + y\right)"}]
+
+
+def test_network_document_with_symbolic_shapes() -> None:
+    d = sbp.derive("W2@sigmoid(W1@x + b1) + b2", wrt=["W1", "b2"], shapes=SYM, loss="mse")
+    doc = json.loads(d.to_json(indent=None))
+    assert doc["loss"] == "mse"
+    shapes = {i["name"]: (i["shape"], i["kind"], i["wrt"]) for i in doc["inputs"]}
+    assert shapes["W1"] == (["m", "n"], "matrix", True)
+    assert shapes["x"] == (["n", 1], "vector", False)
+    assert [f["rhs"] for f in doc["forward"]] == ["W1 @ x + b1", "sigmoid(z)", "W2 @ h + b2",
+                                                 "mse(o, y)"]
+    assert doc["partials"] == []  # matrix equations: vector-Jacobian products
+    back = {b["variable"]: b["rhs"] for b in doc["backward"]}
+    assert back["z"] == "d:h*h*(1 - h)"
+    assert back["W1"] == "d:z @ x.T"
+    assert doc["gradients"][1]["expr"] == "W2 @ sigmoid(W1 @ x + b1) + b2 - y"
+
+
+def test_a_huge_gradient_is_null_not_a_wall_of_text() -> None:
+    text = "; ".join(f"a{i + 1} = a{i}*a{i} + x" for i in range(12)).replace("a0", "x")
+    d = sbp.derive(text + "; a12", wrt="x")
+    (g,) = derivation_dict(d)["gradients"]
+    assert g == {"wrt": "x", "expr": None, "latex": None}
+
+
+def test_json_is_stable() -> None:
+    d = sbp.derive("(x + y)**2", wrt="x")
+    assert d.to_json() == sbp.derive("(x + y)**2", wrt="x").to_json()
+
+
+@pytest.mark.tools
+def test_every_latex_string_in_json_renders() -> None:
+    strings = []
+    for d in (sbp.derive("(x + y)**2", wrt="x"),
+              sbp.derive("W2@sigmoid(W1@x + b1) + b2", shapes=SYM, loss="mse"),
+              sbp.derive("z1 = W1@x + b1; h1 = tanh(z1); o = W2@h1; "
+                         "L = cross_entropy(o, y) + 0.5*sum(h1)", shapes=SYM)):
+        doc = derivation_dict(d)
+        strings.append(doc["latex"])
+        strings += [doc["output"]["latex"]] + [i["latex"] for i in doc["inputs"]]
+        for key in ("forward", "partials", "backward", "gradients"):
+            strings += [e["latex"] for e in doc[key] if e["latex"]]
+    assert_latex_ok(strings)
