@@ -10,7 +10,7 @@ graph back into the inputs, and only when asked.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import sympy as sp
 from sympy.matrices.expressions.special import Identity
 
-from .errors import GraphError, ShapeError, UnsupportedError
+from .errors import GraphError, ShapeError
 from .functions import DiagJacobian, ElementwiseDerivative
 from .graph import (
     Builder,
@@ -48,7 +48,6 @@ from .rules import (
     madd,
     mmul,
     placeholders,
-    transpose,
 )
 
 if TYPE_CHECKING:
@@ -610,9 +609,3 @@ def _rename(g: Graph, names: Mapping[str, str]) -> Graph:
     eqs = tuple(Equation(e.lhs.xreplace(new), e.rhs.xreplace(new)) for e in g.equations)
     return Graph(eqs, g.shapes).validate()
 
-
-def _unused(*_: Callable[..., Any]) -> None:  # keep linters calm about re-exported helpers
-    return None
-
-
-_unused(transpose, UnsupportedError)

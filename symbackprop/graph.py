@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 import sympy as sp
-from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix
-from sympy.matrices.expressions.matexpr import MatrixExpr
+from sympy import HadamardProduct, MatAdd, MatMul
 
 from .errors import GraphError, ShapeError, UnsupportedError
 from .rules import FUNCTION_NAMES, classify, is_leaf, is_matrix
@@ -615,10 +614,3 @@ def _layer_names(eqs: list[Equation], rest: list[Equation], taken: set[str]) -> 
         taken.add(name)
     return out
 
-
-def is_matrix_graph(g: Graph) -> bool:
-    return any(is_matrix(eq.lhs) for eq in g.equations) or any(is_matrix(s) for s in g.inputs)
-
-
-def ones(rows: sp.Expr, cols: sp.Expr) -> MatrixExpr:
-    return OneMatrix(rows, cols)

@@ -54,12 +54,8 @@ def add(b: Builder, x: Term, y: Term, where: str = "a + b") -> Term:
         return x + y
     x, y = _fit(b, x, y, where, "+")
     if is_matrix(x):
-        return b.node(MatAdd(*_terms(x), *_terms(y)))
+        return b.node(MatAdd(x, y))
     return b.node(sp.Add(x, y))
-
-
-def _terms(t: Term) -> tuple[Term, ...]:
-    return (t,)
 
 
 def neg(b: Builder, x: Term, where: str = "-a") -> Term:

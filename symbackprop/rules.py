@@ -236,6 +236,10 @@ def _sym_sqnorm_vjp(g: sp.Basic, out: sp.Basic, a: sp.Basic) -> tuple[sp.Basic, 
     return (mscale(2 * g, a),)
 
 
+def _softmax_jacobian(p: sp.Basic) -> sp.Basic:
+    return madd(DiagJacobian(p), mscale(-1, mmul(p, transpose(p))))
+
+
 def _jac_matmul(out: sp.Basic, a: sp.Basic, b: sp.Basic, k: int) -> sp.Basic | None:
     if k == 1 and b.shape[1] == 1 and a.shape[1] == b.shape[0]:
         return a
@@ -298,8 +302,7 @@ RULES: dict[str, Rule] = {
                 jacobian=_jac_row(lambda out, a, k: OneMatrix(*a.shape))),
     "softmax": Rule("softmax", forward=np_softmax, vjp=_softmax_vjp,
                     matrix_vjp=_sym_softmax_vjp, latex=r"\operatorname{softmax}",
-                    jacobian=lambda p, o, k: madd(DiagOf(p), mscale(-1, mmul(p, transpose(p))))
-                    if _is_column(o) else None),
+                    jacobian=lambda p, o, k: _softmax_jacobian(p) if _is_column(o) else None),
     "mse": Rule("mse", forward=_mse_forward,
                 vjp=lambda g, out, o, y: (g * (o - y), -g * (o - y)),
                 matrix_vjp=_sym_mse_vjp,
@@ -324,12 +327,6 @@ def scalar_function(name: str) -> Any:
     if name in extra:
         return extra[name]
     return RULES[name].sympy
-
-
-def DiagOf(v: sp.Basic) -> sp.Basic:
-    from .functions import DiagJacobian
-
-    return DiagJacobian(v)
 
 
 # ---------------------------------------------------------------------------------------
@@ -494,6 +491,9 @@ def _local_partials(p: Prim) -> tuple[sp.Expr, ...]:
     t = template(p, ph)
     parts = []
     for x in ph:
+        if p.name == "pow" and len(ph) == 2 and x == ph[0]:
+            parts.append(ph[1] * ph[0] ** (ph[1] - 1))  # SymPy says x**y*y/x: 0/0 at x = 0
+            continue
         d = sp.diff(t, x)
         if RULES[p.name].reuse_output or (p.name == "pow" and p.kw.get("exp") == sp.S.Half):
             d = d.subs(t, OUT)
