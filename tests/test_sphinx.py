@@ -1,0 +1,66 @@
+"""The Sphinx directive, built by Sphinx's own test fixtures (html and latex builders)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from html import unescape
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("sphinx")
+
+pytest_plugins = ("sphinx.testing.fixtures",)
+
+_BLOCK = re.compile(r'<div class="backprop math[^"]*">\s*\\\[(.*?)\\\]</div>', re.S)
+
+
+@pytest.fixture(scope="session")
+def rootdir() -> Path:
+    return Path(__file__).resolve().parent / "roots"
+
+
+@pytest.mark.sphinx("html", testroot="backprop")
+def test_html_builder_emits_math_blocks(app: Any) -> None:
+    app.build()
+    html = (Path(app.outdir) / "index.html").read_text(encoding="utf-8")
+    blocks = [unescape(b) for b in _BLOCK.findall(html)]
+    assert len(blocks) == 4  # scalar, network, its trace, the staged one
+    assert r"t &= x + y" in blocks[0]
+    assert r"\frac{\partial z}{\partial t}\,\frac{\partial t}{\partial x}" in blocks[0]
+    assert r"\textbf{forward}" in html
+    assert r"\textbf{backward}" in html
+    assert r"\begin{array}{llrr}" in html  # the trace table
+    assert "backprop" in html
+    if shutil.which("dot"):
+        assert "graphviz" in html
+    assert "ERROR" not in app._warning.getvalue()
+    if shutil.which("node"):
+        from latex_tools import assert_latex_ok
+
+        assert_latex_ok(blocks)  # what MathJax/KaTeX get: \begin{split} around our block
+
+
+@pytest.mark.sphinx("latex", testroot="backprop")
+def test_latex_builder_emits_display_math(app: Any) -> None:
+    if not shutil.which("dot"):
+        if os.environ.get("SYMBACKPROP_REQUIRE_TOOLS") == "1":
+            pytest.fail("Graphviz dot is required in CI but missing")
+        pytest.skip("Graphviz dot not installed (the latex builder renders the graph)")
+    app.build()
+    tex = (Path(app.outdir) / "backprop.tex").read_text(encoding="utf-8")
+    assert r"\begin{aligned}" in tex
+    assert r"t &= x + y" in tex
+    assert r"\begin{array}{llrr}" in tex
+    assert "ERROR" not in app._warning.getvalue()
+
+
+@pytest.mark.sphinx("html", testroot="backprop-errors")
+def test_bad_input_is_a_warning_not_a_crash(app: Any) -> None:
+    app.build()
+    warnings = app._warning.getvalue()
+    assert "backprop: ParseError" in warnings
+    assert "unknown :show: sideways" in warnings
