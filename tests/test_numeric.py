@@ -1,0 +1,370 @@
+"""The independent NumPy engine, finite differences and the three-witness check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symbackprop as sbp
+from symbackprop.numeric import (
+    CheckReport,
+    Engine,
+    Tolerances,
+    backprop,
+    check,
+    compare,
+    random_values,
+)
+from symbackprop.rules import RULES
+
+M = {"A": (3, 2), "B": (3, 2), "C": (3, 2), "D": (2, 4), "E": (2, 3), "G": (3, 4),
+     "Y": (3, 2)}
+
+# every primitive in scalar and matrix form; True where the values must be positive
+FORMS: dict[str, list[tuple[str, bool]]] = {
+    "add": [("x + 2*y - 3", False), ("sum(hadamard(C, 2*A - B + 1))", False)],
+    "mul": [("3*x*y/z", False), ("sum(hadamard(A, hadamard(B, C)))", False), ("sum(lam*A)", False)],
+    "pow": [("x**3 + x**y", True), ("sum(hadamard(C, A**3))", False),
+            ("sum(hadamard(C, A**0.5))", True), ("sum(A / B)", False)],
+    "matmul": [("sum(hadamard(G, A @ D))", False), ("sum(hadamard(G.T, D.T @ A.T))", False)],
+    "transpose": [("sum(hadamard(E, transpose(A)))", False)],
+    "sum": [("sum(hadamard(A, B))", False)],
+    "softmax": [("sum(hadamard(C, softmax(A)))", False)],
+    "mse": [("mse(A, B)", False)],
+    "cross_entropy": [("cross_entropy(A, Y)", False)],
+    "sqnorm": [("sqnorm(A) + sum(B)", False)],
+    "max": [("max(x, y)", False), ("sum(hadamard(C, max(A, B)))", False)],
+    "min": [("min(x, y)", False), ("sum(hadamard(C, min(A, B)))", False)],
+}
+for _f in ("exp", "log", "sqrt", "abs", "sin", "cos", "tan", "tanh", "sigmoid", "relu",
+           "softplus"):
+    _pos = _f in ("log", "sqrt")
+    FORMS[_f] = [(f"{_f}(x*y)", _pos), (f"sum(hadamard(C, {_f}(A)))", _pos)]
+
+CASES = [(name, text, pos) for name, forms in FORMS.items() for text, pos in forms]
+
+
+def test_every_primitive_has_a_case() -> None:
+    assert set(FORMS) == set(RULES)
+
+
+@pytest.mark.parametrize(("prim", "text", "positive"), CASES,
+                         ids=[f"{n}:{t}" for n, t, _ in CASES])
+def test_engine_agrees_with_symbolic_and_finite_differences(prim: str, text: str,
+                                                           positive: bool) -> None:
+    d = sbp.derive(text, shapes=M)
+    engine = Engine(d)
+    names = {s.name for s in engine.steps}
+    assert prim in names or (prim, "pow") == ("sqrt", *names & {"pow"})  # sqrt(x) is x**(1/2)
+    for seed in (0, 1):
+        values = random_values(d, seed, attempt=1 if positive else 0)
+        ours = engine.gradients(values)
+        theirs = d.evaluate(values)
+        assert set(ours) == set(theirs) == {str(s.name) for s in d.wrt}
+        for name, g in ours.items():
+            np.testing.assert_allclose(g, theirs[name], rtol=1e-9, atol=1e-12, err_msg=name)
+            assert np.shape(g) == np.shape(theirs[name])
+        report = check(d, values, seed=seed)
+        assert report.ok, str(report)
+        assert report.max_abs_error < 1e-5
+
+
+def test_fast_forms_match_the_rule_table() -> None:
+    from symbackprop.numeric import _FAST
+
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.normal(0, 3, (4, 5)), [[-800, -40, 0, 40, 800]]])
+    g = rng.normal(size=x.shape)
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        for name, (fwd, vjp) in _FAST.items():
+            rule = RULES[name]
+            out = fwd(x)
+            np.testing.assert_allclose(out, rule.forward(x), rtol=1e-15, atol=1e-300)
+            np.testing.assert_allclose(vjp(g, out, x)[0], rule.vjp(g, out, x)[0], rtol=1e-14)
+
+
+SH = {"W1": (4, 3), "x": (3, 1), "b1": (4, 1), "W2": (2, 4), "b2": (2, 1)}
+NET = "W2@sigmoid(W1@x + b1) + b2"
+
+
+@pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
+def test_network_both_losses(loss: str) -> None:
+    d = sbp.derive(NET, shapes=SH, loss=loss)
+    report = d.check()
+    assert report.ok, str(report)
+    assert [r.name for r in report.rows] == [str(s.name) for s in d.wrt]
+    assert report.witnesses == ("symbolic", "engine", "finite differences")
+
+
+def test_cross_entropy_target_is_a_probability_vector_per_column() -> None:
+    d = sbp.derive(NET, shapes={**SH, "x": (3, 5)}, loss="cross_entropy")
+    y = random_values(d, 0)["y"]
+    assert y.shape == (2, 5)
+    assert np.all(y > 0)
+    np.testing.assert_allclose(y.sum(axis=0), 1.0)
+
+
+def test_symbolic_dimensions_get_small_distinct_sizes() -> None:
+    shapes = {"W1": ("m", "n"), "x": ("n", "B"), "b1": ("m", 1), "W2": ("k", "m"),
+              "b2": ("k", 1)}
+    d = sbp.derive(NET, shapes=shapes, loss="cross_entropy")
+    report = d.check(seed=3)
+    assert report.ok, str(report)
+    sizes = {k: np.shape(v) for k, v in report.values.items()}
+    assert sizes["W1"][0] != sizes["W1"][1]
+    assert sizes["x"][1] == sizes["y"][1]
+
+
+def test_batches_sum_the_columns() -> None:
+    d = sbp.derive(NET, wrt=["W1", "b1", "W2", "b2"], shapes={**SH, "x": (3, "B")},
+                   loss="mse")
+    rng = np.random.default_rng(0)
+    vals = {k: rng.normal(size=v) for k, v in SH.items() if k != "x"}
+    x, y = rng.normal(size=(3, 6)), rng.normal(size=(2, 6))
+    engine = Engine(d)
+    batch = engine.gradients({**vals, "x": x, "y": y})
+    cols = [engine.gradients({**vals, "x": x[:, [j]], "y": y[:, [j]]}) for j in range(6)]
+    for name, g in batch.items():
+        np.testing.assert_allclose(g, sum(c[name] for c in cols), rtol=1e-12)
+    assert batch["b1"].shape == (4, 1)
+
+
+def test_float32_is_kept_and_close_to_float64() -> None:
+    d = sbp.derive(NET, shapes={**SH, "x": (3, 8)}, loss="cross_entropy")
+    vals = random_values(d, 1)
+    v32 = {k: np.asarray(v, np.float32) for k, v in vals.items()}
+    engine = Engine(d)
+    loss32, g32 = engine.value_and_grad(v32)
+    _loss64, g64 = engine.value_and_grad(vals)
+    assert np.asarray(loss32).dtype == np.float32 or isinstance(loss32, float)
+    for name in g64:
+        assert g32[name].dtype == np.float32, name
+        np.testing.assert_allclose(g32[name], g64[name], rtol=2e-4, atol=2e-5)
+    g = engine.gradients(vals, dtype=np.float32)
+    assert all(v.dtype == np.float32 for v in g.values())
+    with pytest.raises(TypeError, match="floating"):
+        engine.gradients(vals, dtype=np.int64)
+
+
+def test_scalar_gradients_are_scalars_and_values_match() -> None:
+    d = sbp.derive("(x + y)**2", wrt=["x", "y"])
+    loss, g = Engine(d).value_and_grad({"x": 1.5, "y": -0.25})
+    assert loss == pytest.approx(1.5625)
+    assert g == {"x": 2.5, "y": 2.5}
+    assert backprop(d, {"x": 1.5, "y": -0.25}) == d.evaluate({"x": 1.5, "y": -0.25})
+
+
+def test_only_needed_cotangents_and_wrt_subset() -> None:
+    d = sbp.derive(NET, wrt=["W2"], shapes=SH, loss="mse")
+    engine = Engine(d)
+    vals = random_values(d, 0)
+    assert set(engine.gradients(vals)) == {"W2"}
+    # the first layer does not lead to W2: backward stops at the output layer
+    assert len(engine._backward_prog) < len(engine.steps)
+    np.testing.assert_allclose(engine.gradients(vals)["W2"], d.evaluate(vals)["W2"])
+
+
+def test_input_values_are_not_modified() -> None:
+    d = sbp.derive(NET, shapes=SH, loss="mse")
+    vals = random_values(d, 0)
+    before = {k: np.copy(v) for k, v in vals.items()}
+    Engine(d).gradients(vals)
+    d.check(vals)
+    for k in vals:
+        np.testing.assert_array_equal(vals[k], before[k])
+
+
+def test_value_errors_are_clear() -> None:
+    d = sbp.derive(NET, shapes=SH, loss="mse")
+    engine = Engine(d)
+    vals = random_values(d, 0)
+    with pytest.raises(ValueError, match="no value for W1"):
+        engine.gradients({k: v for k, v in vals.items() if k != "W1"})
+    with pytest.raises(ValueError, match="not in the expression: q"):
+        engine.gradients({**vals, "q": 1.0})
+    with pytest.raises(sbp.ShapeError, match=r"W1 is \(4, 3\)"):
+        engine.gradients({**vals, "W1": np.zeros((3, 4))})
+
+
+# ---------------------------------------------------------------------------------------
+# Sampling for big parameters
+
+
+def test_big_parameters_sample_coordinates_and_a_direction() -> None:
+    d = sbp.derive("sum(hadamard(C, tanh(W @ X)))", shapes={"W": (20, 30), "X": (30, 4),
+                                                             "C": (20, 4)})
+    report = d.check(max_coords=10)
+    assert report.ok, str(report)
+    assert report["W"].checked == "10 of 600 coordinates and 1 random direction"
+    assert "finite differences on 10 of 600" in str(report)
+
+
+def test_the_random_direction_catches_an_entry_no_coordinate_sampled() -> None:
+    d = sbp.derive("sum(hadamard(C, tanh(W @ X)))", wrt=["W"],
+                   shapes={"W": (20, 30), "X": (30, 4), "C": (20, 4)})
+    engine = Engine(d)
+    vals = random_values(d, 0)
+    good = engine.gradients(vals)["W"]
+    slots = engine.bind(vals, np.float64)
+    tol = Tolerances(max_coords=5)
+    rows = compare(engine, slots, {"engine": {"W": good}}, tol)
+    assert rows[0].ok
+    sampled = {(i, j) for i in range(20) for j in range(30)}
+    rng = np.random.default_rng(tol.seed)  # the coordinates compare() will pick
+    picks = {tuple(int(k) for k in np.unravel_index(p, (20, 30)))
+             for p in rng.choice(600, size=5, replace=False)}
+    spot = next(iter(sorted(sampled - picks)))
+    bad = good.copy()
+    bad[spot] += 1.0
+    rows = compare(engine, engine.bind(vals, np.float64),
+                   {"yours": {"W": bad}, "engine": {"W": good}}, tol)
+    assert rows[0].status == "mismatch"
+    assert rows[0].disagree == ("yours",)
+
+
+# ---------------------------------------------------------------------------------------
+# Honest edge cases
+
+
+def test_kink_where_witnesses_agree_is_ok_with_a_note() -> None:
+    d = sbp.derive("relu(x)*y + abs(w) + max(x, v)")
+    report = d.check({"x": 0.0, "y": 2.0, "w": 0.0, "v": 0.0})
+    assert report.ok, str(report)
+    assert "ReLU at 0" in report["x"].verdict
+    assert "abs at 0" in report["w"].verdict
+    assert "max with a tie" in report["v"].verdict
+
+
+def test_kink_where_witnesses_disagree_says_not_differentiable() -> None:
+    d = sbp.derive("relu(x) + relu(x - 0.0000001)")
+    report = d.check({"x": 0.0})
+    row = report["x"]
+    assert row.status == "kink"
+    assert not report.ok
+    assert "not differentiable here" in row.verdict
+    assert "ReLU at 0" in row.verdict
+    assert "MISMATCH" not in str(report)
+
+
+def test_random_values_step_off_kinks_and_out_of_domains() -> None:
+    for text in ("log(x) + sqrt(y)", "relu(x) + abs(y)", "log(x - y)"):
+        report = sbp.derive(text).check()
+        assert report.ok, (text, str(report))
+
+
+@pytest.mark.parametrize(("text", "values", "message"), [
+    ("log(x)*y", {"x": -1.0, "y": 2.0}, "log of a negative number"),
+    ("log(x)*y", {"x": 0.0, "y": 2.0}, "log of zero"),
+    ("x/y", {"x": 1.0, "y": 0.0}, "division by zero"),
+    ("sqrt(x)", {"x": -4.0}, "sqrt of a negative number"),
+    ("exp(x)", {"x": 1000.0}, "overflow in exp"),
+])
+def test_outside_the_domain_is_reported_not_a_mismatch(text: str, values: dict[str, float],
+                                                      message: str) -> None:
+    report = sbp.derive(text).check(values)
+    assert not report.ok
+    assert all(r.status == "domain" for r in report.rows), str(report)
+    assert message in str(report)
+    assert "MISMATCH" not in str(report)
+
+
+def test_negative_base_integer_powers_are_smooth() -> None:
+    report = sbp.derive("1/x + x**-3").check({"x": -2.0})
+    assert report.ok, str(report)
+
+
+def test_nan_and_inf_inputs_are_reported() -> None:
+    d = sbp.derive("x*y + z")
+    report = d.check({"x": float("nan"), "y": 1.0, "z": float("inf")})
+    assert not report.ok
+    assert {r.status for r in report.rows} == {"nonfinite"}
+    assert "input x and z contains NaN or inf" in str(report)
+
+
+def test_large_inputs_to_sigmoid_and_softmax_give_no_warnings() -> None:
+    d = sbp.derive("sum(hadamard(C, sigmoid(A))) + cross_entropy(B, Y)", shapes=M)
+    vals = random_values(d, 0)
+    big = {**vals, "A": vals["A"] * 1e4, "B": vals["B"] * 1e4}
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        g = Engine(d).gradients(big)
+    assert all(np.all(np.isfinite(v)) for v in g.values())
+    report = d.check({**vals, "A": vals["A"] * 1e3, "B": vals["B"] * 1e2})
+    assert report.ok, str(report)
+
+
+def test_symbolic_witness_missing_is_not_ok() -> None:
+    d = sbp.derive("x*y")
+    report = check(d, {"x": 1.0, "y": 2.0})
+    assert report.ok
+    from symbackprop import numeric
+
+    rows = numeric._report(Engine(d), Engine(d).bind({"x": 1.0, "y": 2.0}), {"x": 1.0, "y": 2.0},
+                           {"symbolic": sbp.UnsupportedError("no NumPy form for Foo")}, (),
+                           Tolerances())
+    assert not rows.ok
+    assert "symbolic gradients unavailable" in str(rows)
+    assert {r.status for r in rows.rows} == {"unavailable"}
+
+
+# ---------------------------------------------------------------------------------------
+# The report
+
+
+def test_report_reads_as_a_table() -> None:
+    d = sbp.derive(NET, shapes=SH, loss="mse")
+    report = d.check()
+    text = str(report)
+    lines = text.splitlines()
+    assert lines[0].startswith("gradient check: ok — symbolic, engine, finite differences")
+    assert "eps=1e-06, atol=1e-05, rtol=0.001" in lines[0]
+    assert lines[1].split() == ["parameter", "shape", "max", "abs", "error", "max", "rel",
+                                "error", "verdict"]
+    assert any(line.startswith("W1 ") and "(4, 3)" in line and line.endswith("ok")
+               for line in lines)
+    assert repr(report).startswith("<CheckReport ok — max abs error")
+    assert isinstance(report, CheckReport)
+    assert bool(report)
+    assert report.max_abs_error < 1e-6
+    assert report.max_rel_error < 1e-4
+    with pytest.raises(KeyError):
+        report["nope"]
+
+
+def test_a_wrong_witness_is_named() -> None:
+    d = sbp.derive("x*y + sin(x)")
+    engine = Engine(d)
+    vals = {"x": 0.4, "y": -1.3}
+    right = engine.gradients(vals)
+    wrong = {**right, "y": right["y"] + 0.5}
+    rows = compare(engine, engine.bind(vals, np.float64), {"symbolic": wrong, "engine": right})
+    by = {r.name: r for r in rows}
+    assert by["x"].ok
+    assert by["y"].status == "mismatch"
+    assert by["y"].disagree == ("symbolic",)
+    assert "MISMATCH: symbolic disagrees" in by["y"].verdict
+    assert by["y"].worst[0].values[0] == ("symbolic", pytest.approx(right["y"] + 0.5))
+
+
+def test_cli_check_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    from symbackprop.cli import main
+
+    assert main(["check", NET, "--shape", "W1=4x3", "--shape", "x=3", "--shape", "b1=4",
+                 "--shape", "W2=2x4", "--shape", "b2=2", "--loss", "cross_entropy"]) == 0
+    out = capsys.readouterr().out
+    assert "gradient check: ok" in out
+    assert "W1" in out
+    assert main(["check", "relu(x) + relu(x - 0.0000001)", "--seed", "0"]) == 0
+
+
+def test_cli_check_exits_1_on_a_mismatch(monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    import dataclasses
+
+    from symbackprop.cli import main
+
+    wrong = dataclasses.replace(RULES["sin"], vjp=lambda g, out, x: (2 * g * np.cos(x),))
+    monkeypatch.setitem(RULES, "sin", wrong)
+    assert main(["check", "sin(x)*y"]) == 1
+    out = capsys.readouterr().out
+    assert "gradient check: FAILED" in out
+    assert "MISMATCH: engine disagrees" in out
