@@ -17,6 +17,7 @@ from .errors import (
 )
 from .functions import relu, sigmoid, softplus
 from .graph import Equation, Graph, validate
+from .numeric import gradcheck
 from .parse import Limits, parse
 
 __version__ = "0.1.0"
@@ -35,6 +36,7 @@ __all__ = [
     "SymbackpropError",
     "UnsupportedError",
     "derive",
+    "gradcheck",
     "parse",
     "relu",
     "sigmoid",
