@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import math
 import re
 import shutil
 import subprocess
@@ -64,6 +65,11 @@ class Example:
         return out
 
 
+def neuron(w: float, x: float, b: float) -> float:
+    """One tanh neuron (the gallery's Python-function example)."""
+    return math.tanh(w * x + b)
+
+
 NET = {"W1": (4, 3), "x": (3, 1), "b1": (4, 1), "W2": (2, 4), "b2": (2, 1), "y": (2, 1)}
 DEEP = {"W1": (4, 3), "x": (3, 1), "b1": (4, 1), "W2": (4, 4), "b2": (4, 1), "W3": (2, 4),
         "b3": (2, 1), "y": (2, 1), "lam": ()}
@@ -76,9 +82,10 @@ EXAMPLES: tuple[Example, ...] = (
             "The seed's network: o = W⁽²⁾σ(W⁽¹⁾x + b⁽¹⁾) + b⁽²⁾ with L = ½‖o − y‖².",
             "W2@sigmoid(W1@x + b1) + b2", wrt=("W1", "b1", "W2", "b2"), shapes=NET,
             loss="mse"),
-    Example("tanh-neuron", "A tanh neuron",
-            "One neuron, z = tanh(wx + b): the derivative of tanh reuses the node's value.",
-            "tanh(w*x + b)", wrt=("w", "b"), values={"w": 0.5, "x": 2.0, "b": -0.3}),
+    Example("tanh-neuron", "A tanh neuron, from a Python function",
+            "One neuron written as a plain Python function, z = tanh(wx + b), typeset by "
+            "latexify-py; the derivative of tanh reuses the node's value.",
+            neuron, wrt=("w", "b"), values={"w": 0.5, "x": 2.0, "b": -0.3}),
     Example("softmax-cross-entropy", "Softmax cross-entropy",
             "A linear layer with softmax cross-entropy: the gradient at the logits is "
             "softmax(o) − y.",

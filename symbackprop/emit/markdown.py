@@ -25,7 +25,7 @@ from .latex import (
     partial_lines,
     symbol_table,
 )
-from .problem import problem
+from .problem import problem_parts
 
 if TYPE_CHECKING:
     from ..derive import Derivation
@@ -137,13 +137,19 @@ def document(d: Derivation, sections: Sequence[str] = SECTIONS, level: int = 1,
             loss = f", followed by {LOSS_WORDS[d.loss]} against a target y" if d.loss else ""
             blocks.append(Block("para", _p(f"The expression, as given{loss}:")))
             blocks.append(Block("code", tex=d.source.strip(), lang="python"))
-        lines, note = problem(d)
-        if lines:
+        prob = problem_parts(d)
+        if prob.function is not None:
+            blocks.append(Block("para", _p("The Python function, and the same typeset by "
+                                           "latexify-py:")))
+            if prob.code is not None:
+                blocks.append(Block("code", tex=prob.code, lang="python"))
+            blocks.append(Block("math", tex=prob.function))
+        if prob.note:
+            blocks.append(Block("note", _p(f"The function's source is not shown: {prob.note}.")))
+        if prob.output is not None:
             blocks.append(Block("para", _p("We differentiate ", (out,), " with respect to ",
                                            *wrt, ":")))
-            blocks.extend(Block("math", tex=ln) for ln in lines)
-        if note:
-            blocks.append(Block("note", _p(f"The function's source is not shown: {note}.")))
+            blocks.append(Block("math", tex=prob.output))
 
     if "forward" in sections:
         blocks.append(heading(_p("Forward pass")))

@@ -9,6 +9,8 @@ a construct latexify does not know) the reason is said plainly instead of latexi
 from __future__ import annotations
 
 import inspect
+import textwrap
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
@@ -76,19 +78,31 @@ def function_latex(fn: Any) -> str:
         raise SourceUnavailable(f"latexify-py cannot typeset {name}(): {first}") from None
 
 
-def problem(d: Derivation) -> tuple[list[str], str | None]:
-    """The problem's display lines (LaTeX) and a note to show when the source could not be."""
-    lines: list[str] = []
-    note = None
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """What the problem statement shows: the function (source and LaTeX), the output."""
+
+    code: str | None = None  # a Python function's source
+    function: str | None = None  # latexify-py's LaTeX of it
+    output: str | None = None  # the output written in the inputs
+    note: str | None = None  # why the function is not typeset
+
+
+def problem_parts(d: Derivation) -> Problem:
+    code = function = note = None
     if callable(d.source) and not isinstance(d.source, (str, sp.Basic)):
         try:
-            lines.append(function_latex(d.source))
+            function = function_latex(d.source)
+            code = textwrap.dedent(inspect.getsource(d.source)).strip()
         except SourceUnavailable as e:
             note = str(e)
-    out = output_in_inputs(d)
-    if out is not None:
-        lines.append(out)
-    return lines, note
+    return Problem(code, function, output_in_inputs(d), note)
+
+
+def problem(d: Derivation) -> tuple[list[str], str | None]:
+    """The problem's display lines (LaTeX) and a note to show when the source could not be."""
+    p = problem_parts(d)
+    return [s for s in (p.function, p.output) if s is not None], p.note
 
 
 def problem_latex(d: Derivation) -> str:
