@@ -211,6 +211,7 @@ class Builder:
         memo: dict[int, Term] = {}
         alias: dict[int, sp.Basic] = {}
         keep: list[sp.Basic] = [expr]  # keeps every id in memo alive
+        ops_of: dict[int, tuple[sp.Basic, ...]] = {}
         stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
         while stack:
             e, ready = stack.pop()
@@ -232,11 +233,13 @@ class Builder:
                     keep.append(e2)
                     stack.extend([(e, True), (e2, False)])
                     continue
+                # classify once: it may build new operand objects (x - y*z gives y*z anew)
+                ops_of[id(e)] = ops = classify(e).operands
+                keep.extend(ops)
                 stack.append((e, True))
-                stack.extend((o, False) for o in reversed(classify(e).operands)
-                             if id(o) not in memo)
+                stack.extend((o, False) for o in reversed(ops) if id(o) not in memo)
                 continue
-            ops = classify(e).operands
+            ops = ops_of[id(e)]
             rhs = e.xreplace({o: memo[id(o)] for o in ops}) if ops else e
             memo[id(e)] = self.node(rhs)
         return memo[id(expr)]
