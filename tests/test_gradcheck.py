@@ -1,0 +1,188 @@
+"""gradcheck: a user's own gradient (or ours) against the engine and finite differences."""
+
+from __future__ import annotations
+
+import inspect
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symbackprop as sbp
+
+POINT = {"w": 0.3, "x": -1.2, "b": 0.5}
+
+
+def _sig(t: float) -> float:
+    return 1.0 / (1.0 + math.exp(-t))
+
+
+def right(w: float, x: float, b: float) -> dict[str, float]:
+    s = _sig(w * x + b)
+    return {"w": s * (1 - s) * x, "x": s * (1 - s) * w, "b": s * (1 - s)}
+
+
+def wrong_b(w: float, x: float, b: float) -> dict[str, float]:
+    return {**right(w, x, b), "b": 2 * right(w, x, b)["b"]}
+
+
+def test_defaults_are_torchs() -> None:
+    params = inspect.signature(sbp.gradcheck).parameters
+    assert (params["eps"].default, params["atol"].default, params["rtol"].default) == (
+        1e-6, 1e-5, 1e-3)
+    assert issubclass(sbp.GradcheckError, AssertionError)
+
+
+def test_text_without_a_gradient_checks_our_derivation() -> None:
+    assert sbp.gradcheck("sigmoid(w*x + b)", POINT) is True
+
+
+def test_right_callable_passes() -> None:
+    assert sbp.gradcheck("sigmoid(w*x + b)", POINT, grad=right) is True
+
+
+def test_wrong_callable_fails_naming_the_parameter() -> None:
+    with pytest.raises(sbp.GradcheckError) as info:
+        sbp.gradcheck("sigmoid(w*x + b)", POINT, grad=wrong_b)
+    msg = str(info.value)
+    first = msg.splitlines()[0]
+    assert first.startswith("gradcheck failed for b (your gradient vs engine, finite differences")
+    assert "MISMATCH: yours disagrees" in msg
+    want = right(**POINT)["b"]
+    table = [line.split() for line in msg.splitlines()]
+    assert ["parameter", "index", "yours", "engine", "finite", "differences"] in table
+    row = next(r for r in table if r[:1] == ["b"] and len(r) == 5)
+    assert float(row[2]) == pytest.approx(2 * want, rel=1e-5)
+    assert float(row[3]) == pytest.approx(want, rel=1e-5)
+    assert float(row[4]) == pytest.approx(want, rel=1e-5)
+    assert [r.name for r in info.value.rows if not r.ok] == ["b"]
+
+
+def test_two_wrong_parameters_are_both_named() -> None:
+    def bad(w: float, x: float, b: float) -> dict[str, float]:
+        g = right(w, x, b)
+        return {"w": -g["w"], "x": g["x"], "b": 0.0}
+
+    with pytest.raises(sbp.GradcheckError, match=r"gradcheck failed for w and b"):
+        sbp.gradcheck("sigmoid(w*x + b)", POINT, grad=bad)
+
+
+def test_only_the_names_given_are_checked() -> None:
+    assert sbp.gradcheck("sigmoid(w*x + b)", POINT, grad=lambda **v: {"w": right(**v)["w"]})
+
+
+def test_gradient_as_text_and_expressions() -> None:
+    s = "sigmoid(w*x + b)"
+    good = {"w": f"{s}*(1 - {s})*x", "b": f"{s}*(1 - {s})"}
+    assert sbp.gradcheck(s, POINT, grad=good)
+    with pytest.raises(sbp.GradcheckError, match="for b"):
+        sbp.gradcheck(s, POINT, grad={**good, "b": f"{s}*(1 + {s})"})
+    w, x, b = sp.symbols("w x b")
+    t = 1 / (1 + sp.exp(-(w * x + b)))
+    assert sbp.gradcheck(t, POINT, grad={w: sp.diff(t, w), "b": sp.diff(t, b)})
+    with pytest.raises(sbp.GradcheckError, match="for w"):
+        sbp.gradcheck(t, POINT, grad={w: sp.diff(t, x)})
+
+
+def test_sympy_expression_without_a_gradient() -> None:
+    x, y = sp.symbols("x y", real=True)
+    assert sbp.gradcheck(sp.sin(x * y) + x**3, {"x": 0.7, "y": -1.1})
+
+
+def test_python_functions_scalars_and_arrays() -> None:
+    assert sbp.gradcheck(lambda w, x, b: 1 / (1 + math.exp(-(w * x + b))), POINT, grad=right)
+    with pytest.raises(sbp.GradcheckError, match="for b"):
+        sbp.gradcheck(lambda w, x, b: 1 / (1 + np.exp(-(w * x + b))), POINT, grad=wrong_b)
+
+    def layer(W: Any, x: Any, b: Any) -> Any:
+        return np.sum(np.tanh(W @ x + b) ** 2)
+
+    rng = np.random.default_rng(0)
+    vals = {"W": rng.normal(size=(3, 4)), "x": rng.normal(size=4), "b": rng.normal(size=3)}
+
+    def layer_grad(W: Any, x: Any, b: Any) -> dict[str, Any]:
+        h = np.tanh(W @ x + b)
+        dz = 2 * h * (1 - h**2)
+        return {"W": np.outer(dz, x), "x": W.T @ dz, "b": dz}
+
+    assert layer(**vals) > 0  # the function still runs on arrays
+    assert sbp.gradcheck(layer, vals, grad=layer_grad)
+    assert sbp.gradcheck(layer, vals)
+
+    def transposed(W: Any, x: Any, b: Any) -> dict[str, Any]:
+        return {**layer_grad(W, x, b), "W": np.outer(x, layer_grad(W, x, b)["b"]).T * 1.01}
+
+    with pytest.raises(sbp.GradcheckError, match="for W") as info:
+        sbp.gradcheck(layer, vals, grad=transposed)
+    assert "W  " in str(info.value)
+
+
+def test_a_network_with_a_wrong_bias_gradient() -> None:
+    rng = np.random.default_rng(1)
+    B = 5
+    vals = {"W1": rng.normal(size=(4, 3)), "x": rng.normal(size=(3, B)),
+            "b1": rng.normal(size=(4, 1)), "W2": rng.normal(size=(2, 4)),
+            "b2": rng.normal(size=(2, 1)), "y": np.eye(2)[:, rng.integers(0, 2, B)]}
+    f = "cross_entropy(W2@sigmoid(W1@x + b1) + b2, y)"
+
+    def backward(W1: Any, x: Any, b1: Any, W2: Any, b2: Any, y: Any,
+                 bias_sum: bool = True) -> dict[str, Any]:
+        h = 1 / (1 + np.exp(-(W1 @ x + b1)))
+        o = W2 @ h + b2
+        p = np.exp(o - o.max(0)) / np.exp(o - o.max(0)).sum(0)
+        do = p - y
+        dz = (W2.T @ do) * h * (1 - h)
+        db1 = dz.sum(axis=1, keepdims=True) if bias_sum else dz[:, :1]
+        return {"W1": dz @ x.T, "b1": db1, "W2": do @ h.T, "b2": do.sum(1)}
+
+    assert sbp.gradcheck(f, vals, grad=backward)
+    with pytest.raises(sbp.GradcheckError) as info:
+        sbp.gradcheck(f, vals, grad=lambda **v: backward(**v, bias_sum=False))
+    assert str(info.value).splitlines()[0].startswith("gradcheck failed for b1 ")
+
+
+def test_big_parameter_wrong_everywhere_is_caught() -> None:
+    rng = np.random.default_rng(2)
+    vals = {"W": rng.normal(size=(40, 30)), "x": rng.normal(size=(30, 1))}
+    f = "sum(tanh(W @ x))"
+
+    def grad(W: Any, x: Any) -> dict[str, Any]:
+        dz = 1 - np.tanh(W @ x) ** 2
+        return {"W": dz @ x.T * 1.001}
+
+    assert sbp.gradcheck(f, vals, grad=lambda W, x: {"W": grad(W, x)["W"] / 1.001})
+    with pytest.raises(sbp.GradcheckError, match="for W"):
+        sbp.gradcheck(f, vals, grad=grad, rtol=1e-4)
+
+
+def test_tolerances_are_honoured() -> None:
+    def off(w: float, x: float, b: float) -> dict[str, float]:
+        return {k: v * (1 + 5e-4) for k, v in right(w, x, b).items()}
+
+    assert sbp.gradcheck("sigmoid(w*x + b)", POINT, grad=off)
+    with pytest.raises(sbp.GradcheckError):
+        sbp.gradcheck("sigmoid(w*x + b)", POINT, grad=off, rtol=1e-4, atol=1e-8)
+
+
+def test_bad_arguments_are_clear_errors() -> None:
+    with pytest.raises(ValueError, match="q: not an input of f"):
+        sbp.gradcheck("w*x", {"w": 1.0, "x": 2.0}, grad={"q": "1"})
+    with pytest.raises(TypeError, match="must return a dict"):
+        sbp.gradcheck("w*x", {"w": 1.0, "x": 2.0}, grad=lambda w, x: [x, w])
+    with pytest.raises(TypeError, match="callable or a dict"):
+        sbp.gradcheck("w*x", {"w": 1.0, "x": 2.0}, grad=3)
+    with pytest.raises(ValueError, match="no value for x"):
+        sbp.gradcheck("w*x", {"w": 1.0})
+    with pytest.raises(sbp.ShapeError, match="3 dimensions"):
+        sbp.gradcheck("sum(W)", {"W": np.zeros((2, 2, 2))})
+    with pytest.raises(sbp.ShapeError, match="gradient of W has shape"):
+        sbp.gradcheck("sum(W)", {"W": np.ones((2, 3))}, grad=lambda W: {"W": np.ones((3, 3))})
+
+
+def test_undefined_points_fail_with_the_reason() -> None:
+    with pytest.raises(sbp.GradcheckError, match="log of a negative number"):
+        sbp.gradcheck("log(x)", {"x": -1.0}, grad=lambda x: {"x": 1 / x})
+    with pytest.raises(sbp.GradcheckError, match="input x contains NaN or inf"):
+        sbp.gradcheck("x*y", {"x": math.nan, "y": 1.0})
