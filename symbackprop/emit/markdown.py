@@ -68,12 +68,17 @@ def local_jacobian_lines(d: Derivation, names: dict[sp.Basic, str]) -> list[str]
     return lines
 
 
+MAX_MATRIX_INPUTS = 48  # nodes: a deeper network's gradients, written in the inputs, only
+# repeat its forward pass; the backward equations are the readable form
+
+
 def gradient_lines(d: Derivation, names: dict[sp.Basic, str]) -> list[str]:
-    """Each gradient written in the inputs, where it is small enough to read."""
+    """Every gradient written in the inputs, when all of them are small enough to read."""
+    limit = MAX_MATRIX_INPUTS if d.is_matrix else MAX_EXPANDED
+    if any(d.expanded_size(v) > limit for v in d.wrt):
+        return []
     lines = []
     for v in d.wrt:
-        if d.expanded_size(v) > MAX_EXPANDED:
-            continue
         head = partial_latex(names[d.output], names[v])
         lines.append(rf"{head} &= {expr_latex(d.gradients[v], names)}")
     return lines
