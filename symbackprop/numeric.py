@@ -639,7 +639,7 @@ class CheckReport:
         for r in self.rows:
             if r.worst:
                 lines.append(f"{r.name}: " + "; ".join(
-                    f"[{m.index}] " + ", ".join(f"{w} {v:.6g}" for w, v in m.values)
+                    f"[{m.index}] " + ", ".join(f"{w} {v}" for w, v in _digits(m.values))
                     for m in r.worst))
         lines += list(self.notes)
         return "\n".join(lines)
@@ -650,6 +650,18 @@ class CheckReport:
             "; ".join(self.notes)
         return (f"<CheckReport {what} — max abs error {_fmt(self.max_abs_error)}, "
                 f"max rel error {_fmt(self.max_rel_error)}>")
+
+
+def _digits(values: Sequence[tuple[str, float]]) -> list[tuple[str, str]]:
+    """Values with as few digits as keep clearly different ones (by 1e-7) looking different."""
+    vs = [v for _, v in values]
+    apart = [(i, j) for i in range(len(vs)) for j in range(i) if not
+             abs(vs[i] - vs[j]) <= 1e-7 * max(abs(vs[i]), abs(vs[j]))]
+    for p in (6, 9, 12, 17):
+        shown = [f"{v:.{p}g}" for v in vs]
+        if all(shown[i] != shown[j] for i, j in apart):
+            break
+    return [(w, t) for (w, _), t in zip(values, shown, strict=True)]
 
 
 def _fmt(x: float) -> str:
@@ -975,7 +987,7 @@ def _failure_message(report: CheckReport, label: str) -> str:
              f"eps={report.eps:g}, atol={report.atol:g}, rtol={report.rtol:g})"]
     lines.append(report.table(bad))
     head = ("parameter", "index", *report.witnesses)
-    body = [(r.name, m.index, *(f"{v:.6g}" for _, v in m.values)) for r in bad for m in r.worst]
+    body = [(r.name, m.index, *(v for _, v in _digits(m.values))) for r in bad for m in r.worst]
     if body:
         widths = [max(len(x[i]) for x in (head, *body)) for i in range(len(head))]
         lines.append("")
