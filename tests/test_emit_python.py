@@ -126,3 +126,36 @@ def test_adjoint_names_avoid_clashes() -> None:
 def test_reserved_variable_names_are_refused() -> None:
     with pytest.raises(ValueError, match="'np'"):
         sbp.derive("np*x").to_python()
+
+
+@pytest.mark.parametrize("text", [
+    "(x + y)**2 + sin(x*y)",
+    "mse(W2@sigmoid(W1@x + b1) + b2, y)",
+    "cross_entropy(W@x + b, y) + lam*sqnorm(W)",
+])
+def test_generated_code_passes_gradcheck(text: str) -> None:
+    shapes = {"W1": (4, 3), "x": (3, 1), "b1": (4, 1), "W2": (2, 4), "b2": (2, 1), "y": (2, 1),
+              "W": (2, 3), "b": (2, 1), "lam": ()}
+    if "W1" not in text and "W" not in text:
+        shapes = {}
+    d = sbp.derive(text, shapes={k: v for k, v in shapes.items() if k in text} or None)
+    values = point(d, seed=1)
+    if "cross_entropy" in text:
+        values["y"] = np.array([[0.0], [1.0]])  # the loss's backward assumes targets sum to 1
+    namespace: dict[str, Any] = {}
+    exec(compile(d.to_python(), "<generated>", "exec"), namespace)  # trusted test input
+    fb = namespace["forward_backward"]
+    assert sbp.gradcheck(text, values, grad=lambda **v: fb(**v)[1])
+
+
+def test_gradcheck_catches_a_broken_generated_line() -> None:
+    text = "mse(W2@sigmoid(W1@x + b1) + b2, y)"
+    d = sbp.derive(text, shapes=NET)
+    code = d.to_python()
+    assert "    dz = dh*h*(1 - h)\n" in code
+    broken = code.replace("    dz = dh*h*(1 - h)\n", "    dz = dh*h\n")
+    namespace: dict[str, Any] = {}
+    exec(compile(broken, "<generated>", "exec"), namespace)  # trusted test input
+    fb = namespace["forward_backward"]
+    with pytest.raises(sbp.GradcheckError):
+        sbp.gradcheck(text, point(d, seed=2), grad=lambda **v: fb(**v)[1])
