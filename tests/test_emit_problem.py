@@ -16,7 +16,7 @@ def neuron(w, x, b):  # type: ignore[no-untyped-def]
     return math.tanh(w * x + b)
 
 
-def layer(W1, x, b1):  # type: ignore[no-untyped-def]  # noqa: N803
+def layer(W1, x, b1):  # type: ignore[no-untyped-def]
     z = W1 @ x + b1
     return np.tanh(z)
 
