@@ -124,3 +124,27 @@ def test_every_html_math_string_renders() -> None:
 
 def test_root_is_the_checkout() -> None:
     assert (ROOT / "package.json").is_file()
+
+
+def test_missing_katex_is_one_clear_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from symbackprop.emit import html as html_mod
+
+    monkeypatch.setattr(html_mod, "katex_candidates", lambda: [tmp_path / "nowhere"])
+    with pytest.raises(html_mod.KatexNotFound, match="npm ci"):
+        sbp.derive("(x + y)**2").html()
+    assert main(["derive", "(x + y)**2", "--format", "html"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "KaTeX is not installed" in err[0]
+    # the linked form needs no files at build time
+    assert "<link" in sbp.derive("(x + y)**2").html(assets="link")
+
+
+def test_katex_dir_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    need_katex()
+    from symbackprop.emit import html as html_mod
+
+    monkeypatch.setenv("SYMBACKPROP_KATEX_DIR", str(ROOT / "node_modules" / "katex" / "dist"))
+    assert html_mod.katex_candidates()[0] == ROOT / "node_modules" / "katex" / "dist"
+    assert html_mod.katex_dir() == ROOT / "node_modules" / "katex" / "dist"

@@ -40,15 +40,20 @@ class KatexNotFound(FileNotFoundError):
     """The KaTeX files the HTML page needs are not installed."""
 
 
-def katex_dir() -> Path:
-    """The folder holding ``katex.min.js``, ``katex.min.css`` and ``fonts/``."""
+def katex_candidates() -> list[Path]:
+    """Where KaTeX is looked for: $SYMBACKPROP_KATEX_DIR, ./node_modules, the checkout's."""
     candidates = []
     env = os.environ.get("SYMBACKPROP_KATEX_DIR")
     if env:
         candidates.append(Path(env))
     candidates.append(Path.cwd() / "node_modules" / "katex" / "dist")
     candidates.append(Path(__file__).resolve().parents[2] / "node_modules" / "katex" / "dist")
-    for c in candidates:
+    return candidates
+
+
+def katex_dir() -> Path:
+    """The folder holding ``katex.min.js``, ``katex.min.css`` and ``fonts/``."""
+    for c in katex_candidates():
         if (c / "katex.min.js").is_file() and (c / "katex.min.css").is_file():
             return c
     raise KatexNotFound(
