@@ -260,8 +260,8 @@ class Derivation:
                 if a in needed:
                     consumers_left[a] = consumers_left.get(a, 0) + 1
         for eq in reversed(eqs):
-            if eq.lhs not in needed:
-                continue
+            if eq.lhs not in needed or (eq.lhs != out and eq.lhs not in self.adjoints):
+                continue  # (no adjoint: SymPy cancelled every use, as in cos(y) + (x - cos(y)))
             g = sp.S.One if eq.lhs == out else self.adjoints[eq.lhs]
             scalar_eq = not is_matrix(eq.lhs) and not any(
                 is_matrix(a) for a in _occurrences(eq.rhs))
@@ -551,6 +551,7 @@ def _resolve_wrt(wrt: Any, inputs: Sequence[sp.Basic]) -> list[sp.Basic]:
         return list(inputs)
     items: Iterable[Any] = [wrt] if isinstance(wrt, (str, sp.Basic)) else wrt
     out: list[sp.Basic] = []
+    seen: set[sp.Basic] = set()  # a set: a list lookup per parameter is quadratic
     for w in items:
         name = str(w.name) if isinstance(w, (sp.Symbol, sp.MatrixSymbol)) else w
         if not isinstance(name, str):
@@ -561,7 +562,8 @@ def _resolve_wrt(wrt: Any, inputs: Sequence[sp.Basic]) -> list[sp.Basic]:
         if isinstance(w, sp.MatrixSymbol) and shape_of(w) != shape_of(by_name[name]):
             raise ShapeError(f"wrt {name} is {fmt_shape(shape_of(w))} but the expression has "
                              f"{fmt_shape(shape_of(by_name[name]))}")
-        if by_name[name] not in out:
+        if by_name[name] not in seen:
+            seen.add(by_name[name])
             out.append(by_name[name])
     return out
 
