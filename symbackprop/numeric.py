@@ -798,10 +798,13 @@ _SIZES = (3, 2, 4, 5, 6, 7)
 def random_values(d: Derivation, seed: int = 0, attempt: int = 0,
                   engine: Engine | None = None) -> dict[str, Array]:
     """Seeded random values: symbolic dims get small sizes; a cross-entropy target ``y`` gets
-    probability columns. ``attempt`` 0 draws signed values away from 0, later ones positive."""
+    probability columns; a matrix multiplying from the left is scaled by 1/√columns.
+    ``attempt`` 0 draws signed values away from 0, later ones positive."""
     rng = np.random.default_rng([seed, attempt])
     dims: dict[sp.Expr, int] = {}
-    targets = _ce_targets(engine or Engine(d))
+    engine = engine or Engine(d)
+    targets = _ce_targets(engine)
+    weights = _left_factors(engine)
     values: dict[str, Array] = {}
     for s in d.inputs:
         shape = shape_of(s)
@@ -818,8 +821,16 @@ def random_values(d: Derivation, seed: int = 0, attempt: int = 0,
             v = v * rng.choice([-1.0, 1.0], size)
         if str(s.name) in targets and size:
             v = np.abs(v) / np.sum(np.abs(v), axis=0, keepdims=True)
+        elif str(s.name) in weights and size and size[1] > 1:
+            v = v / np.sqrt(size[1])  # W x stays O(1): no saturated activations
         values[str(s.name)] = float(v) if not size else v
     return values
+
+
+def _left_factors(engine: Engine) -> set[str]:
+    names = {engine.input_slots[k]: n for k, n in enumerate(engine.inputs)}
+    return {names[s.args[0]] for s in engine.steps
+            if s.name == "matmul" and s.args[0] in names}
 
 
 def _ce_targets(engine: Engine) -> set[str]:

@@ -368,3 +368,34 @@ def test_cli_check_exits_1_on_a_mismatch(monkeypatch: pytest.MonkeyPatch,
     out = capsys.readouterr().out
     assert "gradient check: FAILED" in out
     assert "MISMATCH: engine disagrees" in out
+
+
+# ---------------------------------------------------------------------------------------
+# Random expression trees: the three witnesses agree on whatever hypothesis builds
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_UNARY = ["sin", "cos", "tanh", "sigmoid", "softplus", "exp", "relu", "abs"]
+
+
+def _extend(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.tuples(st.sampled_from(_UNARY), children).map(lambda t: f"{t[0]}({t[1]})"),
+        st.tuples(children, st.sampled_from(["+", "-", "*"]), children).map(
+            lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        st.tuples(st.sampled_from(["max", "min"]), children, children).map(
+            lambda t: f"{t[0]}({t[1]}, {t[2]})"),
+        children.map(lambda c: f"({c})**2"),
+    )
+
+
+EXPRESSIONS = st.recursive(st.sampled_from(["x", "y", "z", "2", "0.5"]), _extend,
+                           max_leaves=8)
+
+
+@given(EXPRESSIONS.filter(lambda t: any(v in t for v in "xyz")), st.integers(0, 3))
+def test_random_expression_trees(text: str, seed: int) -> None:
+    d = sbp.derive(text)
+    report = d.check(seed=seed)
+    assert all(r.ok or r.status in ("kink", "domain") for r in report.rows), (text, str(report))
