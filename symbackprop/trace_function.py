@@ -10,7 +10,8 @@ names in a copy of the function's globals and closure (the function itself is no
 nothing is exec'd or eval'd, and no source code is needed: lambdas trace too).
 
 Semantics follow NumPy, since the function is meant to run on arrays: ``*`` between two
-matrices is the element-wise product, ``@`` the matrix product. Anything data-dependent (an
+matrices is the element-wise product, ``@`` the matrix product, and ``@``/``np.dot`` of two
+vectors (1-D arrays, which arrive as columns) the inner product. Anything data-dependent (an
 ``if`` on a traced value, a comparison, ``float(x)``) raises ``UnsupportedError``.
 """
 
@@ -54,8 +55,8 @@ _UFUNCS: dict[str, str] = {
     "positive": "pos", "matmul": "@", "square": "square", "reciprocal": "reciprocal",
     "log1p": "log1p", "expm1": "expm1", "logaddexp": "logaddexp",
 }
-_ARRAY_FUNCS: dict[str, str] = {"sum": "sum", "transpose": "T", "dot": "@", "matmul": "@",
-                                "exp": "exp", "tanh": "tanh"}
+_ARRAY_FUNCS: dict[str, str] = {"sum": "sum", "mean": "mean", "transpose": "T", "dot": "@",
+                                "matmul": "@", "inner": "@", "vdot": "@"}
 
 
 class Traced:
@@ -123,6 +124,12 @@ class Traced:
 
     def sum(self) -> Traced:
         return _call(self.b, "sum", [self])
+
+    def mean(self) -> Traced:
+        size = sp.Mul(*self.term.shape) if is_matrix(self.term) else sp.S.One
+        if not size.is_Integer:
+            raise UnsupportedError(f"the mean over {size} entries: give numeric shapes")
+        return _binary(self.b, "/", self.sum(), int(size))
 
     # what cannot be traced ----------------------------------------------------------------
     def __bool__(self) -> bool:
@@ -207,9 +214,16 @@ def _binary(b: Builder, op: str, x: Any, y: Any) -> Traced:
         t = ops.div(b, tx, ty, where)
     elif op == "**":
         t = ops.power(b, tx, ty, where)
+    elif _vectors(tx, ty):  # 1-D arrays arrive as columns; for them @ is the inner product
+        t = ops.apply(b, "sum", [ops.hadamard(b, tx, ty, where)], where)
     else:
         t = ops.matmul(b, tx, ty, where)
     return Traced(b, t)
+
+
+def _vectors(x: Term, y: Term) -> bool:
+    return bool(is_matrix(x) and is_matrix(y) and x.shape == y.shape and x.shape[1] == 1
+                and x.shape[0] != 1)
 
 
 def _call(b: Builder, name: str, args: list[Any]) -> Traced:
@@ -242,6 +256,8 @@ def _numpy(b: Builder, name: str, args: list[Any]) -> Any:
                                         _call(b, "exp", [args[1]]))])
     if name == "T":
         return _as_traced(b, x).T
+    if name == "mean":
+        return _as_traced(b, x).mean()
     if name in ("max", "min") and len(args) == 2:
         return _call(b, name, args)
     return _call(b, name, [x])

@@ -145,3 +145,21 @@ def test_callables_without_code_trace_through_numpy_protocols() -> None:
 
     d = sbp.derive(functools.partial(g, y=2.0))
     assert d.evaluate({"x": 0.0}) == {"x": pytest.approx(2.0)}
+
+
+def test_vectors_dot_and_mean_follow_numpy() -> None:
+    rng = np.random.default_rng(4)
+    vals = {"w": rng.normal(size=3), "x": rng.normal(size=3), "b": 0.2}
+
+    def logistic(w: Any, x: Any, b: Any) -> Any:
+        return np.log(1 + np.exp(-(np.dot(w, x) + b))) + (w @ w).mean() + np.mean(x * x)
+
+    assert sbp.gradcheck(logistic, vals)
+
+    def grad(w: Any, x: Any, b: Any) -> dict[str, Any]:
+        s = 1 / (1 + np.exp(np.dot(w, x) + b))
+        return {"w": -s * x + 2 * w, "x": -s * w + 2 * x / 3, "b": -s}
+
+    assert sbp.gradcheck(logistic, vals, grad=grad)
+    with pytest.raises(sbp.UnsupportedError, match="mean over"):
+        sbp.derive(lambda A: A.mean(), shapes={"A": ("m", "n")})
