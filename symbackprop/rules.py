@@ -351,7 +351,9 @@ def is_leaf(e: sp.Basic) -> bool:
     return bool(
         e.is_Symbol or e.is_Number or isinstance(e, (sp.MatrixSymbol, OneMatrix, Identity,
                                                      ZeroMatrix))
-        or e.is_NumberSymbol or e in (sp.S.Infinity, sp.S.NegativeInfinity, sp.S.NaN)
+        or e.is_NumberSymbol
+        # singletons: compared by identity (``in`` would run SymPy's __eq__ three times)
+        or e is sp.S.Infinity or e is sp.S.NegativeInfinity or e is sp.S.NaN
     )
 
 
