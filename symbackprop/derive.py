@@ -320,25 +320,41 @@ class Derivation:
     def paths(self, v: sp.Basic, limit: int | None = None) -> list[list[sp.Basic]]:
         """Every path ``v → … → output`` through the equations (up to ``limit`` of them)."""
         limit = self.options.max_paths if limit is None else limit
-        users: dict[sp.Basic, list[sp.Basic]] = {}
-        for eq in self.forward:
-            for a in dict.fromkeys(_occurrences(eq.rhs)):
-                users.setdefault(a, []).append(eq.lhs)
+        users = self._users()
         found: list[list[sp.Basic]] = []
-        stack: list[list[sp.Basic]] = [[v]]
+        # depth first; a partial path is a linked list (node, rest), so a step costs O(1)
+        stack: list[tuple[sp.Basic, Any]] = [(v, None)]
         while stack:
-            path = stack.pop()
-            if path[-1] == self.output:
-                found.append(path)
+            here = stack.pop()
+            if here[0] == self.output:
+                path = []
+                link: Any = here
+                while link is not None:
+                    path.append(link[0])
+                    link = link[1]
+                found.append(path[::-1])
                 if len(found) > limit:
                     return found
                 continue
-            stack.extend([*path, u] for u in reversed(users.get(path[-1], [])))
+            stack.extend((u, here) for u in reversed(users.get(here[0], [])))
         return found
+
+    def _users(self) -> dict[sp.Basic, list[sp.Basic]]:
+        """For each variable, the equations that use it (built once per derivation)."""
+        users: dict[sp.Basic, list[sp.Basic]] | None = self.__dict__.get("_users_map")
+        if users is None:
+            users = self.__dict__["_users_map"] = {}
+            for eq in self.forward:
+                for a in dict.fromkeys(_occurrences(eq.rhs)):
+                    users.setdefault(a, []).append(eq.lhs)
+        return users
 
     def jacobian(self, u: sp.Basic, v: sp.Basic) -> sp.Basic | None:
         """∂u/∂v for one edge of the graph (numerator layout), when it has a clean form."""
-        eq = next(e for e in self.forward if e.lhs == u)
+        by_lhs: dict[sp.Basic, Equation] | None = self.__dict__.get("_by_lhs")
+        if by_lhs is None:
+            by_lhs = self.__dict__["_by_lhs"] = {e.lhs: e for e in self.forward}
+        eq = by_lhs[u]
         return jacobian(eq.rhs, u, v)
 
     @cached_property
