@@ -21,7 +21,7 @@ from sympy.matrices.expressions.special import Identity, ZeroMatrix
 from .errors import ShapeError, UnsupportedError
 from .functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
 from .graph import fmt_shape, shape_of
-from .rules import RULES, np_heaviside
+from .rules import RULES, np_heaviside, np_log_softmax
 
 if TYPE_CHECKING:
     from .derive import Derivation
@@ -71,7 +71,14 @@ def _function_op(e: sp.Basic) -> Op:
     raise UnsupportedError(f"no NumPy form for {name}")
 
 
+def _is_log_softmax(e: sp.Basic) -> bool:
+    """log softmax(o), computed as one shifted log-sum-exp so large logits stay finite."""
+    return isinstance(e, Elementwise) and e.name == "log" and isinstance(e.operands[0], Softmax)
+
+
 def _children(e: sp.Basic) -> tuple[sp.Basic, ...]:
+    if _is_log_softmax(e):
+        return tuple(e.operands[0].args)
     if isinstance(e, Elementwise):
         return e.operands
     if isinstance(e, (sp.Symbol, sp.MatrixSymbol, OneMatrix, Identity, ZeroMatrix)) or \
@@ -130,7 +137,7 @@ def compile_expr(expr: sp.Basic) -> Callable[[Env], Any]:
         if not kids:
             program.append((True, _leaf_op(e), ()))
             continue
-        op = _BY_CLASS.get(type(e))
+        op = np_log_softmax if _is_log_softmax(e) else _BY_CLASS.get(type(e))
         if op is None:
             if isinstance(e, (sp.Function, Elementwise, sp.Max, sp.Min)):
                 op = _function_op(e)
