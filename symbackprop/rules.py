@@ -470,7 +470,12 @@ def template(p: Prim, placeholders: tuple[sp.Symbol, ...]) -> sp.Expr:
 
 
 def placeholders(n: int) -> tuple[sp.Symbol, ...]:
-    return tuple(sp.Symbol(f"_p{i}", real=True) for i in range(n))
+    while len(_PLACEHOLDERS) < n:  # made once: a Symbol costs microseconds, vjp asks per node
+        _PLACEHOLDERS.append(sp.Symbol(f"_p{len(_PLACEHOLDERS)}", real=True))
+    return tuple(_PLACEHOLDERS[:n])
+
+
+_PLACEHOLDERS: list[sp.Symbol] = []
 
 
 OUT = sp.Symbol("_out", real=True)
