@@ -48,6 +48,7 @@ from .rules import (
     madd,
     mmul,
     placeholders,
+    replace_args,
 )
 
 if TYPE_CHECKING:
@@ -143,7 +144,7 @@ def vjp(rhs: sp.Basic, out: sp.Basic, g: sp.Basic,
 
                         c = SumAll(c) if is_matrix(c) else c * sp.Mul(*node.shape)
                 else:
-                    c = gn * d.xreplace(env)
+                    c = gn * replace_args(d, env)
                 contribs.append(c)
         else:
             rule = RULES[p.name]

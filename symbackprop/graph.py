@@ -18,7 +18,7 @@ import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul
 
 from .errors import GraphError, ShapeError, UnsupportedError
-from .rules import FUNCTION_NAMES, classify, is_leaf, is_matrix
+from .rules import FUNCTION_NAMES, classify, is_leaf, is_matrix, replace_args
 
 Term: TypeAlias = Any  # a SymPy leaf, node symbol, or small inline expression over them
 Shape = tuple[sp.Expr, sp.Expr] | None  # None: a scalar
@@ -240,7 +240,7 @@ class Builder:
                 stack.extend((o, False) for o in reversed(ops) if id(o) not in memo)
                 continue
             ops = ops_of[id(e)]
-            rhs = e.xreplace({o: memo[id(o)] for o in ops}) if ops else e
+            rhs = replace_args(e, {o: memo[id(o)] for o in ops}) if ops else e
             memo[id(e)] = self.node(rhs)
         return memo[id(expr)]
 
@@ -518,7 +518,7 @@ def decompose(b: Builder, granularity: Granularity = "auto",
             inlined[eq.lhs] = rhs
     names = _choose_names(eqs, b, output_name)
     renamed = {eq.lhs: make_symbol(names[eq.lhs], shape_of(eq.lhs)) for eq in eqs}
-    final = tuple(Equation(renamed[eq.lhs], eq.rhs.xreplace(renamed)) for eq in eqs)
+    final = tuple(Equation(renamed[eq.lhs], replace_args(eq.rhs, renamed)) for eq in eqs)
     g = Graph(final, dict(b.shapes))
     validate(g)
     return g

@@ -17,7 +17,7 @@ Every node of a graph is a *primitive*: ``classify(expr)`` reads a SymPy node as
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -344,6 +344,40 @@ class Prim:
     @property
     def kw(self) -> dict[str, Any]:
         return dict(self.params)
+
+
+def replace_args(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
+    """``e.xreplace(mapping)`` for a shallow ``e``, quicker for ``f(v)`` with ``v`` a symbol.
+
+    A one-argument function whose new argument is a plain real symbol (``real=True`` and
+    nothing else, like every intermediate) is rebuilt without SymPy's ``eval``: such a call
+    never simplifies (checked once per function on a probe symbol), so the result is the
+    same, without the tens of microseconds ``sin.eval`` and friends spend finding that out.
+    """
+    if isinstance(e, sp.Function) and len(e.args) == 1:
+        new = mapping.get(e.args[0])
+        if (new is not None and type(new) is sp.Symbol
+                and new.assumptions0 == _PLAIN_REAL0 and _keeps_plain_symbol(type(e))):
+            return e.func(new, evaluate=False)
+    return e.xreplace(mapping)
+
+
+_PROBE = sp.Symbol("_probe", real=True)
+_PLAIN_REAL0 = _PROBE.assumptions0
+_KEEPS: dict[Any, bool] = {}
+
+
+def _keeps_plain_symbol(func: Any) -> bool:
+    """Whether ``func(v)`` stays ``func(v)`` for a plain real symbol ``v`` (asked once)."""
+    hit = _KEEPS.get(func)
+    if hit is None:
+        try:
+            r: Any = func(_PROBE, evaluate=True)
+            hit = type(r) is func and r.args == (_PROBE,)
+        except Exception:  # any doubt: take the evaluating path
+            hit = False
+        _KEEPS[func] = hit
+    return hit
 
 
 def is_leaf(e: sp.Basic) -> bool:
