@@ -1,0 +1,382 @@
+"""Tables (Markdown, also printed), the machine description and the figure."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import subprocess
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .measure import fmt_ratio, fmt_time
+
+if TYPE_CHECKING:
+    from .bench_check import CheckCost
+    from .bench_emit import Emission
+    from .bench_scaling import Point
+    from .bench_symbolic import Case
+
+SIZE_TARGET = 3.0
+SPEEDUP_TARGET = 50.0
+FLAT_TARGET = 2.0
+
+
+def table(head: Sequence[str], rows: Sequence[Sequence[Any]], align: str = "") -> str:
+    align = align or "l" + "r" * (len(head) - 1)
+    sep = ["---:" if a == "r" else ":---" for a in align]
+    lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(sep) + " |"]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def mark(ok: bool) -> str:
+    return "✓" if ok else "✗"
+
+
+# ---------------------------------------------------------------------------------------
+# 1 and 2: symbolic size and time
+
+
+def _base_cell(lim: Any, key: str = "seconds") -> str:
+    if lim is None:
+        return "not installed"
+    if lim.ok:
+        return fmt_time(lim.value[key])
+    if lim.status == "timeout":
+        return f"> {lim.seconds:.0f} s (timeout)"
+    if lim.status == "skipped":
+        return f"not run ({lim.value})"
+    return str(lim.status)
+
+
+def size_table(cases: Sequence[Case]) -> str:
+    rows = []
+    for c in cases:
+        o = c.ours
+        base = c.sympy
+        if base.ok:
+            tree = base.value["tree_ops"]
+            fn = base.value["function_tree_ops"]
+            sym = f"{tree:,} ({fmt_ratio(tree / fn, 1)} of the function's {fn:,})"
+        else:
+            sym = _base_cell(base)
+        rows.append([c.name, f"{c.params:,}", f"{o.forward_eqs:,}", f"{o.forward_ops:,}",
+                     f"{o.backward_ops:,}", f"**{o.ratio:.2f}**",
+                     mark(o.ratio <= SIZE_TARGET), sym])
+    return table(["case", "params", "forward eqs", "forward ops", "backward ops",
+                  "backward / forward", "≤ 3", "per-parameter sympy.diff: tree ops"], rows,
+                 "lrrrrrcl")
+
+
+def time_table(cases: Sequence[Case]) -> str:
+    rows = []
+    for c in cases:
+        sp_ = c.sympy
+        speed = c.speedup
+        target = ""
+        if c.family == "network" and c.arg == (4, 8, 2):
+            target = mark(speed >= SPEEDUP_TARGET) + " ≥ 50×"
+        if c.family == "network" and c.arg == (16, 32, 4):
+            target = mark(c.ours.seconds < 1.0) + " < 1 s"
+        se_cell = _base_cell(c.symengine)
+        se_ratio = ""
+        if c.symengine is not None and c.symengine.ok:
+            se_ratio = fmt_ratio(c.symengine.value["seconds"] / c.ours.seconds, 1)
+        rows.append([c.name, f"{c.params:,}", fmt_time(c.ours.seconds),
+                     _base_cell(sp_), f"**{fmt_ratio(speed, 0)}**" if speed == speed else "–",
+                     target, se_cell, se_ratio])
+    return table(["case", "params", "our derive", "per-parameter sympy.diff",
+                  "sympy.diff / ours", "target", "symengine diff + cse",
+                  "symengine / ours"], rows, "lrrrrlrr")
+
+
+def symbolic_tables(cases: Sequence[Case]) -> str:
+    return ("### Size of the derivation\n\n" + size_table(cases)
+            + "\n\n### Time to derive\n\n" + time_table(cases))
+
+
+# ---------------------------------------------------------------------------------------
+# 2b: scaling
+
+
+def scaling_table(points: Sequence[Point]) -> str:
+    rows = []
+    first: dict[str, float] = {}
+    for p in points:
+        base = first.setdefault(p.family, p.per_node)
+        rows.append([p.family, p.size, f"{p.nodes:,}", fmt_time(p.seconds),
+                     f"{p.per_node * 1e6:.0f} µs", fmt_ratio(p.per_node / base)])
+    text = table(["family", "size", "nodes (forward eqs)", "derive", "per node",
+                  "per node / smallest"], rows)
+    lines = []
+    for fam in dict.fromkeys(p.family for p in points):
+        per = [p.per_node for p in points if p.family == fam]
+        nodes = [p.nodes for p in points if p.family == fam]
+        s = max(per) / min(per)
+        lines.append(f"- {fam}: {min(nodes):,} to {max(nodes):,} nodes, time per node within "
+                     f"{s:.2f}× ({mark(s <= FLAT_TARGET)} target ≤ 2×)")
+    return text + "\n\n" + "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------
+# 3: emission
+
+
+def emission_table(items: Sequence[Emission]) -> str:
+    fmts = list(dict.fromkeys(k for e in items for k in e.seconds))
+    rows = []
+    first: dict[tuple[str, str], float] = {}
+    for e in items:
+        row: list[Any] = [e.family, e.size, f"{e.equations:,}"]
+        for f in fmts:
+            if f not in e.seconds:
+                row += ["–", "–"]
+                continue
+            per = e.per_equation(f)
+            base = first.setdefault((e.family, f), per)
+            row += [f"{fmt_time(e.seconds[f])} ({per * 1e6:.0f} µs/eq)", fmt_ratio(per / base)]
+        rows.append(row)
+    head = ["family", "size", "equations"]
+    for f in fmts:
+        head += [f, "per eq / smallest"]
+    text = table(head, rows)
+    lines = []
+    for fam in dict.fromkeys(e.family for e in items):
+        for f in fmts:
+            per = [e.per_equation(f) for e in items if e.family == fam and f in e.seconds]
+            if per:
+                s = max(per) / min(per)
+                lines.append(f"- {fam}, {f}: time per equation within {s:.2f}× "
+                             f"({mark(s <= FLAT_TARGET)} target ≤ 2×)")
+    return text + "\n\n" + "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------
+# 5: checks at scale
+
+
+def check_table(c: CheckCost) -> str:
+    rows = [
+        ["one training step (engine forward + backward), the baseline", fmt_time(c.step), "1×"],
+        ["one forward pass", fmt_time(c.forward), fmt_ratio(c.forward / c.step)],
+        [f"`d.check(values)` ({c.params:,} parameters; ok = {c.ok})", fmt_time(c.check),
+         f"**{fmt_ratio(c.ratio_step, 1)}**"],
+        [f"budget: 10 steps + {c.fd_evaluations} finite-difference forward passes",
+         fmt_time(c.budget), fmt_ratio(c.budget / c.step, 1)],
+    ]
+    return (table(["784-512-10, batch " + str(c.batch), "median", "× one step"], rows)
+            + f"\n\n- check / budget = {c.ratio_budget:.2f} "
+            f"({mark(c.ratio_budget <= 1.0)} target ≤ 1)")
+
+
+# ---------------------------------------------------------------------------------------
+# The machine
+
+
+def machine() -> str:
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        lscpu = ""
+    keep = ("Architecture", "CPU(s):", "Model name", "Thread(s) per core", "Core(s) per socket",
+            "L2 cache", "L3 cache", "Hypervisor vendor")
+    cpu = [ln.strip() for ln in lscpu.splitlines() if ln.strip().startswith(keep)]
+    import numpy
+    import sympy
+
+    versions = [f"Python {platform.python_version()}", f"SymPy {sympy.__version__}",
+                f"NumPy {numpy.__version__}"]
+    for mod in ("symengine", "matplotlib", "autograd", "torch"):
+        try:
+            m = __import__(mod)
+            versions.append(f"{mod} {getattr(m, '__version__', '?')}")
+        except ImportError:
+            versions.append(f"{mod}: not installed")
+    threads = ", ".join(f"{k}={os.environ.get(k, 'unset')}" for k in
+                        ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"))
+    try:
+        load = "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        load = ""
+    return "\n".join([
+        f"- date: {dt.datetime.now().astimezone().isoformat(timespec='seconds')}",
+        f"- platform: {platform.platform()}",
+        *(f"- {ln}" for ln in cpu),
+        f"- {', '.join(versions)}",
+        f"- threads: {threads}; {load} at the end of the run (a shared machine: other "
+        "processes may have run alongside)",
+    ])
+
+
+# ---------------------------------------------------------------------------------------
+# The figure
+
+
+def plot(path: str, points: Sequence[Point], emissions: Sequence[Emission],
+         cases: Sequence[Case]) -> bool:
+    """docs/performance.png; False when matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.3))
+    ax = axes[0]
+    for fam in dict.fromkeys(p.family for p in points):
+        ps = [p for p in points if p.family == fam]
+        base = ps[0].per_node
+        ax.plot([p.nodes for p in ps], [p.per_node / base for p in ps], "o-", label=fam)
+    ax.axhspan(0.5, 2.0, color="tab:green", alpha=0.08, label="within 2×")
+    ax.set_xscale("log")
+    ax.set_ylim(0, 3)
+    ax.set_xlabel("graph nodes (forward equations)")
+    ax.set_ylabel("derive time per node / at the smallest size")
+    ax.set_title("derive: linear growth")
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    for fam in dict.fromkeys(e.family for e in emissions):
+        es = [e for e in emissions if e.family == fam]
+        for f in es[0].seconds:
+            base = es[0].per_equation(f)
+            ax.plot([e.equations for e in es], [e.per_equation(f) / base for e in es], "o-",
+                    label=f"{fam}: {f}")
+    ax.axhspan(0.5, 2.0, color="tab:green", alpha=0.08)
+    ax.set_xscale("log")
+    ax.set_ylim(0, 3)
+    ax.set_xlabel("equations (forward + backward)")
+    ax.set_ylabel("emission time per equation / at the smallest size")
+    ax.set_title("emission: linear growth")
+    ax.legend(fontsize=7)
+    ax = axes[2]
+    nets = [c for c in cases if c.family == "network"]
+    if nets:
+        xs = [c.params for c in nets]
+        ax.plot(xs, [c.ours.seconds for c in nets], "o-", label="symbackprop derive")
+        ok = [c for c in nets if c.sympy.ok]
+        ax.plot([c.params for c in ok], [c.sympy.value["seconds"] for c in ok], "s-",
+                label="per-parameter sympy.diff")
+        eng = [c for c in nets if c.symengine is not None and c.symengine.ok]
+        if eng:
+            ax.plot([c.params for c in eng], [c.symengine.value["seconds"] for c in eng], "^-",
+                    label="symengine diff + cse")
+        for c in ok:
+            ax.annotate(f"{c.speedup:.0f}×", (c.params, c.sympy.value["seconds"]),
+                        textcoords="offset points", xytext=(4, 4), fontsize=8)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("parameters (scalarised 2-layer network)")
+        ax.set_ylabel("seconds")
+        ax.set_title("whole gradient: derive vs sympy.diff")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+# ---------------------------------------------------------------------------------------
+# The document
+
+INTRO = """\
+# Performance
+
+A reverse sweep should cost a small constant times the function (Baur–Strassen; Griewank).
+These tables hold symbackprop to that, next to the peers, in one run. Every figure is a
+ratio against a baseline measured in the same run (in this process, or in a child process
+forked from it for baselines that may not finish), the median of several runs; SymPy's cache
+is cleared before each timed symbolic run. Nothing in the unit tests asserts a time.
+"""
+
+METHOD = """\
+## How it is measured
+
+- **Operations** are counted per node of an expression written out as a tree: an n-ary sum
+  or product counts n − 1, every other applied operation (power, function, transpose) 1,
+  symbols and numbers 0. For our derivation the count runs equation by equation on the
+  shallow right-hand sides (a named intermediate counts 0 where it is used); for
+  `sympy.diff` it runs on the returned gradient as a tree (what a tree-walking `count_ops`
+  sees), memoised per distinct node so it stays linear on shared expressions. No
+  `count_ops`, `cse`, `subs` or `simplify` ever runs on a whole shared expression.
+- **Baselines.** Per-parameter `sympy.diff`: one `diff` of the whole expression per
+  parameter, what one writes by hand in SymPy, in a forked child with a wall-clock limit
+  (a case that hits the limit, or dies of a `RecursionError`, says so; larger cases of the
+  same family are then not attempted). `symengine`: `diff` per parameter and one `cse` of all
+  the gradients (its sigmoid written as `1/(1 + exp(-z))`), when installed.
+- **Cases.** The sin chain is built with `evaluate=False`, one level at a time; the sharing
+  DAG `t0 = x, t(k+1) = t(k)**2 + x*t(k)` with `Graph.let` stages for the size and time
+  tables (for `sympy.diff`: plain symbols, `t = t**2 + x*t`), and as one unevaluated SymPy
+  expression with shared subtrees for the scaling figure; the networks are explicit
+  `sp.Matrix` of real symbols with `symbackprop.functions.sigmoid` and `½‖o − y‖²`,
+  derived with respect to every weight and bias.
+"""
+
+
+def _status(results: dict[str, Any]) -> list[str]:
+    out = []
+    cases = results.get("symbolic") or []
+    if cases:
+        worst = max(cases, key=lambda c: c.ours.ratio)
+        out.append(f"- Size: backward / forward at most {worst.ours.ratio:.2f} ({worst.name}) "
+                   f"{mark(worst.ours.ratio <= SIZE_TARGET)} target ≤ 3.")
+        for c in cases:
+            if c.family == "network" and c.arg == (4, 8, 2):
+                out.append(f"- 4-8-2: {fmt_ratio(c.speedup, 0)} faster than per-parameter "
+                           f"sympy.diff {mark(c.speedup >= SPEEDUP_TARGET)} target ≥ 50×.")
+            if c.family == "network" and c.arg == (16, 32, 4):
+                out.append(f"- 16-32-4 (676 parameters): the whole gradient in "
+                           f"{fmt_time(c.ours.seconds)} {mark(c.ours.seconds < 1)} target < 1 s"
+                           + (f"; sympy.diff {fmt_time(c.sympy.value['seconds'])}"
+                              if c.sympy.ok else "") + ".")
+    pts = results.get("scaling") or []
+    for fam in dict.fromkeys(p.family for p in pts):
+        per = [p.per_node for p in pts if p.family == fam]
+        nodes = [p.nodes for p in pts if p.family == fam]
+        s = max(per) / min(per)
+        out.append(f"- Time per node, {fam} ({min(nodes):,}–{max(nodes):,} nodes): within "
+                   f"{s:.2f}× {mark(s <= FLAT_TARGET)} target ≤ 2×.")
+    em = results.get("emit") or []
+    for fam in dict.fromkeys(e.family for e in em):
+        for f in dict.fromkeys(k for e in em for k in e.seconds):
+            per = [e.per_equation(f) for e in em if e.family == fam and f in e.seconds]
+            n = [e.equations for e in em if e.family == fam and f in e.seconds]
+            if per:
+                s = max(per) / min(per)
+                out.append(f"- Emission, {f}, {fam} ({min(n):,}–{max(n):,} equations): time "
+                           f"per equation within {s:.2f}× {mark(s <= FLAT_TARGET)} target ≤ 2×.")
+    if results.get("engine") is not None:
+        r = results["engine"]
+        out.append(f"- Numeric engine / hand-written NumPy step: {r:.3f} "
+                   f"{mark(r <= 1.10)} target ≤ 1.10 (float64; see section 4).")
+    c = results.get("check")
+    if c is not None:
+        out.append(f"- `d.check()` at 407,050 parameters: {fmt_ratio(c.ratio_step, 1)} one "
+                   f"training step; {c.ratio_budget:.2f} of the budget (10 steps + "
+                   f"{c.fd_evaluations} finite-difference forward passes) "
+                   f"{mark(c.ratio_budget <= 1)} target ≤ 1.")
+    return out
+
+
+def document(sections: dict[str, str], results: dict[str, Any], *, command: str,
+             elapsed: float, figure: bool) -> str:
+    from .notes import CHANGES, NOTES
+
+    parts = [INTRO,
+             f"Command: `{command}` (from the repository root, with `pip install -e .[bench]`; "
+             f"the whole run took {elapsed / 60:.1f} min).\n",
+             "## Machine\n\n" + machine() + "\n",
+             "## Summary\n\n" + "\n".join(_status(results)) + "\n"]
+    if figure:
+        parts.append("![derive and emission time per node; derive vs sympy.diff]"
+                     "(performance.png)\n")
+    titled = [("size", "1. Size of the derivation"), ("time", "2. Time to derive"),
+              ("scaling", "2b. Time per graph node: linear growth"), ("emit", "3. Emission"),
+              ("engine", "4. Numeric engine (`benchmarks/bench_engine.py`)"),
+              ("check", "5. Checks at scale")]
+    for key, title in titled:
+        if key in sections:
+            parts.append(f"## {title}\n\n{sections[key]}\n")
+    parts += [NOTES, CHANGES, METHOD]
+    return "\n".join(parts)
