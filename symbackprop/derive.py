@@ -53,6 +53,7 @@ from .rules import (
 
 if TYPE_CHECKING:
     from .evaluate import Trace
+    from .parse import Limits
 
 Loss = Literal["mse", "cross_entropy"]
 
@@ -519,11 +520,12 @@ def substitute(expr: sp.Basic, value: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
 # The entry point
 
 
-def _to_builder(source: Any, shapes: Mapping[str, Any] | None) -> Builder:
+def _to_builder(source: Any, shapes: Mapping[str, Any] | None,
+                limits: Limits | None = None) -> Builder:
     from .parse import parse_program
 
     if isinstance(source, str):
-        return parse_program(source, shapes)
+        return parse_program(source, shapes, limits)
     if isinstance(source, Graph):
         g = source
         if shapes:
@@ -588,7 +590,8 @@ def _resolve_wrt(wrt: Any, inputs: Sequence[sp.Basic]) -> list[sp.Basic]:
 def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = None,
            loss: Loss | None = None, names: Mapping[str, str] | None = None,
            layout: Layout = "denominator", adjoint: AdjointStyle = "frac",
-           granularity: Granularity = "auto", output: str | None = None) -> Derivation:
+           granularity: Granularity = "auto", output: str | None = None,
+           limits: Limits | None = None) -> Derivation:
     """Derive the gradients of ``source`` (text, SymPy expression, Graph or Python function).
 
     ``wrt``: a symbol, a name, or a list of them (None: every input). ``shapes`` maps names to
@@ -597,13 +600,14 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
     renames variables in the output (``{"t": "u"}``). ``layout`` and ``adjoint`` choose the
     notation. ``granularity``: ``"primitive"`` (an equation per operation), ``"layers"``
     (z, h, o of a network), ``"stages"`` (the stages the user named), or ``"auto"``.
+    ``limits``: resource limits for text (``sbp.Limits``; the defaults suit a web service).
     """
     opts = Options(layout=layout, adjoint=adjoint, granularity=granularity,
                    names=dict(names or {}))
     for k, v in opts.names.items():
         check_name(k, "names key")
         check_name(v, "names value")
-    b = _to_builder(source, shapes)
+    b = _to_builder(source, shapes, limits)
     if loss is not None:
         _attach_loss(b, loss)
     g = decompose(b, granularity, output_name=output)

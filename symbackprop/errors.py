@@ -1,4 +1,21 @@
-"""The error types a caller can catch: every bad input ends in one of these."""
+"""The error types a caller can catch: every bad input ends in one of these.
+
+::
+
+    SymbackpropError                  base of everything raised on purpose
+    ├── ParseError (ValueError)       text we do not accept; .column (1-based), .text
+    │   └── LimitError                text over a resource limit (Limits)
+    ├── ShapeError (ValueError)       operands that do not fit; a name with two shapes
+    ├── GraphError (ValueError)       not a valid Wengert list; a name that is not an identifier
+    ├── UnsupportedError (NotImplementedError)   a primitive or construct with no rule
+    └── GradcheckError (AssertionError)          a gradient that disagrees with the numbers
+
+Arguments of the wrong type or with an unknown option value (``derive(3)``, ``wrt="q"``,
+``layout="sideways"``, ``values`` missing a name) raise ``TypeError`` / ``ValueError`` from
+symbackprop's own code, with a message. Nothing else escapes for bad input: no ``KeyError``,
+``AttributeError``, ``IndexError`` or ``RecursionError``, and no ``TypeError``/``ValueError``
+from inside SymPy or NumPy (``tests/test_errors.py`` holds us to that). See docs/security.md.
+"""
 
 from __future__ import annotations
 
@@ -34,7 +51,10 @@ class GradcheckError(SymbackpropError, AssertionError):
 
 
 class LimitError(ParseError):
-    """Input over a resource limit (length, depth, exponent, integer size, node count)."""
+    """Input over a resource limit (length, depth, exponent, integer size, node count).
+
+    The message names the limit (``Limits.max_depth``, ...) so a caller can raise it.
+    """
 
 
 class GraphError(SymbackpropError, ValueError):

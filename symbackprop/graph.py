@@ -12,13 +12,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul
 
 from .errors import GraphError, ShapeError, UnsupportedError
 from .rules import FUNCTION_NAMES, classify, is_leaf, is_matrix, replace_args
+
+if TYPE_CHECKING:
+    from .parse import Limits
 
 Term: TypeAlias = Any  # a SymPy leaf, node symbol, or small inline expression over them
 Shape = tuple[sp.Expr, sp.Expr] | None  # None: a scalar
@@ -330,8 +333,11 @@ class Graph:
     def __iter__(self) -> Iterator[Equation]:
         return iter(self.equations)
 
-    def let(self, name: str, expr: str | sp.Basic) -> Graph:
-        """A new graph with one more stage ``name = expr`` (cost: this stage only)."""
+    def let(self, name: str, expr: str | sp.Basic, *, limits: Limits | None = None) -> Graph:
+        """A new graph with one more stage ``name = expr`` (cost: this stage only).
+
+        ``limits`` bounds text (``sbp.Limits``; the defaults suit a web service).
+        """
         from .parse import assemble, parse_into
 
         check_name(name, "stage name")
@@ -339,7 +345,7 @@ class Graph:
             raise GraphError(f"{name!r} is bound twice (or is also an input)")
         b = Builder(self.shapes, resolve=self.symbol)
         if isinstance(expr, str):
-            term = parse_into(b, expr)
+            term = parse_into(b, expr, limits)
         elif isinstance(expr, sp.Basic):
             term = b.add_expr(expr)
         else:
@@ -486,8 +492,9 @@ def decompose(b: Builder, granularity: Granularity = "auto",
         for a in _occurrences(eq.rhs):
             if a in by_lhs:
                 consumers.setdefault(a, []).append(eq.lhs)
+    kinds = {eq.lhs: _node_prim(eq.rhs) for eq in nodes}  # once: a wide node is O(width)
     for eq in nodes:
-        s, kind = eq.lhs, _node_prim(eq.rhs)
+        s, kind = eq.lhs, kinds[eq.lhs]
         if granularity == "stages":
             continue
         if uses.get(s, 0) > 1:
@@ -495,7 +502,7 @@ def decompose(b: Builder, granularity: Granularity = "auto",
             continue
         if granularity == "primitive":
             parent = consumers.get(s, [None])[0]
-            pkind = _node_prim(by_lhs[parent].rhs) if parent is not None else ""
+            pkind = kinds[parent] if parent is not None else ""
             same = kind in ("add", "mul") and pkind == kind and not is_matrix(s)
             if not (same or (_is_scaled_term(eq.rhs) and pkind == "add")):
                 cut.add(s)

@@ -13,13 +13,17 @@ from __future__ import annotations
 import ast
 import builtins
 import keyword
-from dataclasses import dataclass
+import math
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from typing import Any
 
 import sympy as sp
 
 from . import ops
-from .errors import GraphError, LimitError, ParseError
+from .errors import GraphError, LimitError, ParseError, ShapeError
 from .graph import Builder, Term, atoms_in_order
 from .rules import is_leaf
 
@@ -49,8 +53,20 @@ _ALLOWED = (ast.Module, ast.Expr, ast.Assign, ast.BinOp, ast.UnaryOp, ast.Call, 
 class Limits:
     """Resource limits for text; the defaults are safe for a web service.
 
-    ``max_depth`` counts nesting (brackets, calls, unary signs, powers); a flat chain
-    ``a + b + c`` is not nesting. Integers and exponents are bounded before any arithmetic.
+    * ``max_length``: characters of text, checked first (before ``ast.parse`` sees it);
+    * ``max_nodes``: syntax nodes (a cheap count of names and numbers rejects text over it
+      before ``ast.parse`` runs, so ``ast.parse``'s own memory stays bounded);
+    * ``max_depth``: nesting (brackets, calls, unary signs, powers); a flat chain
+      ``a + b + c`` is not nesting;
+    * ``max_int_bits``: the size of every integer and rational, literal or folded (``2**300``);
+    * ``max_exponent``: the size of a numeric exponent (``x**1000``);
+    * ``max_name_length``: characters in one name.
+
+    Integers and exponents are bounded before any arithmetic is done with them. Python's own
+    parser adds two limits of its own: about 200 nested brackets, and a chain of a few
+    thousand operators at one level (``a + b + ...``); past them the text gets a
+    ``LimitError`` too. Raise a limit with ``Limits(max_depth=500)``, ``derive(...,
+    limits=...)`` or the CLI's ``--max-depth``.
     """
 
     max_length: int = 20_000
@@ -60,8 +76,19 @@ class Limits:
     max_exponent: int = 1_000
     max_name_length: int = 64
 
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"Limits.{f.name} must be a positive int, not {v!r}")
+
 
 DEFAULT_LIMITS = Limits()
+
+_NOT_ASCII = re.compile(r"[^ -~\n\t\r]")
+# names and numbers: each is at least one syntax node, so more of them than max_nodes is over
+# the limit; counted without building a list (the text may be long when max_length is raised)
+_ATOM = re.compile(r"[A-Za-z_]\w*|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][-+]?\d+)?")
 
 
 def _describe(node: ast.AST) -> str:
@@ -84,14 +111,18 @@ _EXPECTED = ("expected an expression: numbers, names, + - * / ** @, unary -, .T 
 
 class _Parser:
     def __init__(self, text: str, b: Builder, limits: Limits) -> None:
+        if not isinstance(text, str):
+            raise ParseError(f"expected text (str), got {type(text).__name__}")
+        if not isinstance(limits, Limits):
+            raise TypeError(f"limits must be a symbackprop.Limits, not {type(limits).__name__}")
         self.text, self.b, self.limits = text, b, limits
-        self.lines = text.splitlines() or [""]
+        self.multiline = "\n" in text.strip() or "\r" in text.strip()
 
     def error(self, node: ast.AST | None, message: str, cls: type[ParseError] = ParseError
               ) -> ParseError:
         col = getattr(node, "col_offset", -1) + 1 if node is not None else 0
         line = getattr(node, "lineno", 1) if node is not None else 1
-        where = f" on line {line}" if len(self.lines) > 1 else ""
+        where = f" on line {line}" if self.multiline else ""
         return cls(f"{message}{where}", column=max(col, 0), text=self.text)
 
     def source(self, node: ast.AST) -> str:
@@ -134,15 +165,20 @@ class _Parser:
 
     def tree(self) -> ast.Module:
         text, lim = self.text, self.limits
-        if not isinstance(text, str):
-            raise ParseError(f"expected text (str), got {type(text).__name__}")
         if len(text) > lim.max_length:
             raise LimitError(f"text is {len(text):,} characters; the limit is "
                              f"{lim.max_length:,} (Limits.max_length)")
-        for i, ch in enumerate(text):
-            if not (" " <= ch <= "~" or ch in "\n\t\r"):
-                raise ParseError(f"character {ch!r} is not allowed: only plain ASCII text",
-                                 column=i + 1 - (text.rfind("\n", 0, i) + 1), text=text)
+        bad = _NOT_ASCII.search(text)
+        if bad is not None:
+            i, ch = bad.start(), bad.group()
+            what = f"{ch!r} (U+{ord(ch):04X})" if ch.isprintable() else f"U+{ord(ch):04X}"
+            raise ParseError(f"character {what} is not allowed: names, numbers and operators "
+                             "are plain ASCII (look-alike letters such as fullwidth ones too)",
+                             column=i + 1 - (text.rfind("\n", 0, i) + 1), text=text)
+        for atoms, _ in enumerate(_ATOM.finditer(text), 1):
+            if atoms > lim.max_nodes:
+                raise LimitError(f"more than {lim.max_nodes:,} names and numbers "
+                                 "(Limits.max_nodes)", text=text)
         depth = 0
         for i, ch in enumerate(text):
             if ch in "([{":
@@ -156,10 +192,18 @@ class _Parser:
             tree = ast.parse(text, mode="exec")
         except SyntaxError as e:
             msg = (e.msg or "invalid syntax").replace("(<unknown>, line 1)", "").strip()
+            if "too many nested parentheses" in msg:
+                raise LimitError("brackets nested deeper than Python's parser allows (about "
+                                 "200)", column=e.offset or 0, text=text) from None
+            if "integer string conversion" in msg:
+                raise LimitError(f"an integer literal of more than {sys.get_int_max_str_digits()}"
+                                 f" digits (Limits.max_int_bits is {lim.max_int_bits} bits)",
+                                 column=e.offset or 0, text=text) from None
             raise ParseError(f"{msg}; {_EXPECTED}", column=e.offset or 0, text=text) from None
         except (MemoryError, RecursionError, ValueError, OverflowError):
-            raise LimitError("the expression is nested too deeply or is too large to parse",
-                             text=text) from None
+            raise LimitError("too deep for Python's parser: a chain of thousands of operators "
+                             "or unary signs at one level; split it into stages "
+                             "('s1 = ...; s2 = s1 + ...')", text=text) from None
         count = 0
         stack: list[tuple[ast.AST, int]] = [(tree, 0)]
         while stack:
@@ -239,6 +283,13 @@ class _Parser:
         return []
 
     def build(self, node: ast.AST, args: list[Term]) -> Term:
+        since = len(self.b.nodes)
+        out = self.build_one(node, args)
+        if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Call)):
+            self.check_value(node, out, since)
+        return out
+
+    def build_one(self, node: ast.AST, args: list[Term]) -> Term:
         b = self.b
         if isinstance(node, ast.Name):
             name = node.id
@@ -292,33 +343,76 @@ class _Parser:
         return sp.Float(v)
 
     def check_power(self, node: ast.BinOp, x: Term, y: Term) -> None:
+        """Bound ``x ** y`` before SymPy computes it: the exponent, and the result's size."""
         if not getattr(y, "is_Number", False):
             return
         lim = self.limits
         if abs(y) > lim.max_exponent:
-            raise self.error(node, f"the exponent {sp.sstr(y)[:20]} is larger than "
+            raise self.error(node, f"the exponent ({_number_text(y)}) is larger than "
                              f"{lim.max_exponent} (Limits.max_exponent)", LimitError)
-        if getattr(x, "is_Rational", False) and y.is_Integer:
-            bits = max(abs(x.p).bit_length(), x.q.bit_length()) * abs(int(y))
+        if getattr(x, "is_Rational", False) and y.is_Rational:
+            # |p/q| ** (a/b) has at most |a/b| log2(max(|p|, q)) bits in numerator/denominator
+            size = max(abs(int(x.p)), int(x.q))
+            bits = math.ceil(abs(float(y)) * math.log2(size)) if size > 1 else 1
             if bits > lim.max_int_bits:
                 raise self.error(node, f"{self.source(node)} would have about {bits:,} bits; "
                                  f"the limit is {lim.max_int_bits} (Limits.max_int_bits)",
                                  LimitError)
 
     def check_number(self, node: ast.AST, v: Term) -> None:
+        """A folded constant: bounded in size, and a real, finite number."""
         if getattr(v, "is_Rational", False):
             bits = max(abs(v.p).bit_length(), v.q.bit_length())
             if bits > self.limits.max_int_bits:
                 raise self.error(node, f"a number of {bits:,} bits; the limit is "
                                  f"{self.limits.max_int_bits} (Limits.max_int_bits)", LimitError)
 
+    def check_value(self, node: ast.AST, out: Term, since: int) -> None:
+        """No complex, infinite or undefined constant (``log(0)``, ``sqrt(-1)``, ``0**-1``)."""
+        self.check_number(node, out)
+        exprs = [out, *(eq.rhs for eq in self.b.nodes[since:])]
+        for e in exprs:
+            for a in _constants(e):
+                if a.is_extended_real is False or a.is_finite is False or a is sp.S.NaN:
+                    raise self.error(node, f"{self.source(node)} is not a finite real number "
+                                     f"(it is {_number_text(a)})")
+
+
+def _number_text(v: sp.Basic) -> str:
+    """A number for a message, never thousands of digits (nor Python's int-to-str error)."""
+    if getattr(v, "is_Integer", False) and abs(int(v)).bit_length() > 64:
+        return f"an integer of {abs(int(v)).bit_length():,} bits"
+    if getattr(v, "is_Rational", False) and max(abs(int(v.p)), int(v.q)).bit_length() > 64:
+        return f"a fraction of {max(abs(int(v.p)), int(v.q)).bit_length():,} bits"
+    if getattr(v, "is_Float", False):
+        return f"{float(v):.6g}" if abs(v) < 1e300 else sp.sstr(v, full_prec=False)[:30]
+    text = sp.sstr(v)
+    return text if len(text) <= 30 else text[:27] + "..."
+
+
+def _constants(e: sp.Basic) -> list[sp.Basic]:
+    """The number-like atoms of a shallow expression (numbers, I, oo, zoo, nan)."""
+    out, stack = [], [e]
+    while stack:
+        a = stack.pop()
+        if not isinstance(a, sp.Basic):
+            continue
+        if a.is_Atom:
+            if a.is_number:
+                out.append(a)
+        else:
+            stack.extend(a.args)
+    return out
+
 
 def parse_into(b: Builder, text: str, limits: Limits | None = None) -> Term:
     """Parse ``text`` into an existing builder; returns the term of its output."""
-    return _Parser(text, b, limits or DEFAULT_LIMITS).program()
+    return _Parser(text, b, DEFAULT_LIMITS if limits is None else limits).program()
 
 
 def parse_program(text: str, shapes: Any = None, limits: Limits | None = None) -> Builder:
+    if shapes is not None and not isinstance(shapes, Mapping):
+        raise ShapeError(f"shapes must map names to shapes, not {type(shapes).__name__}")
     b = Builder(shapes)
     b.output = parse_into(b, text, limits)
     return b

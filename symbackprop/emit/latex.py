@@ -55,6 +55,12 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         super().__init__({"mul_symbol": None, "fold_short_frac": False})
         self.names = dict(names or {})
 
+    def _as_ordered_terms(self, expr: Any, order: Any = None) -> list[Any]:
+        # SymPy orders a sum through a monomial vector per term: quadratic in the terms
+        if len(expr.args) > 200:
+            return list(expr.args)
+        return super()._as_ordered_terms(expr, order)  # type: ignore[no-any-return]
+
     # symbols ------------------------------------------------------------------------------
     def _print_Symbol(self, e: sp.Symbol, style: str = "plain") -> str:
         if e in self.names:
