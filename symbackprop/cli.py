@@ -1,7 +1,9 @@
 """The command line: ``symbackprop derive TEXT`` and ``symbackprop check TEXT``.
 
 Bad input gets one line on stderr and exit code 2 (``--debug`` shows the traceback);
-``check`` exits 1 when the numbers disagree.
+``check`` exits 1 when the numbers disagree; an internal error is one line and exit code 3.
+The text's resource limits are flags (``--max-length``, ``--max-depth``, ``--max-nodes``,
+``--max-int-bits``, ``--max-exponent``, ``--max-name-length``).
 """
 
 from __future__ import annotations
@@ -9,9 +11,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 
 from .errors import ParseError, ShapeError, SymbackpropError
+from .parse import Limits
 
 FORMATS = ("latex", "markdown", "json", "html", "dot")
 
@@ -56,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
                          help="append a loss against a target y shaped like the output")
         sp_.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                          help="show tracebacks")
+        lim = sp_.add_argument_group("limits on the text (defaults suit a web service)")
+        for f in fields(Limits):
+            flag = "--" + f.name.replace("_", "-")
+            lim.add_argument(flag, type=_positive, metavar="N", default=None, dest=f.name,
+                             help=f"{_LIMIT_HELP[f.name]} (default {f.default:,})")
 
     d = sub.add_parser("derive", help="print the derivation")
     common(d)
@@ -81,13 +90,43 @@ def _shapes(specs: Sequence[str]) -> dict[str, tuple[Any, ...]]:
     return shapes
 
 
+_LIMIT_HELP = {
+    "max_length": "characters of text", "max_depth": "nesting depth",
+    "max_nodes": "syntax nodes", "max_int_bits": "bits in an integer or fraction",
+    "max_exponent": "size of a numeric exponent", "max_name_length": "characters in a name",
+}
+
+
+def _positive(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{v} must be at least 1")
+    return v
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    given = {f.name: getattr(args, f.name) for f in fields(Limits)
+             if getattr(args, f.name, None) is not None}
+    return Limits(**given)
+
+
+def _printable(text: str) -> str:
+    """Echo of user text on a terminal: control characters and non-ASCII shown as '?'."""
+    return "".join(ch if " " <= ch <= "~" else "?" for ch in text)
+
+
 def run(args: argparse.Namespace) -> int:
     from .derive import derive
 
     shapes = _shapes(args.shape)
+    limits = _limits(args)
     if args.command == "derive":
         d = derive(args.text, wrt=args.wrt, shapes=shapes or None, loss=args.loss,
-                   layout=args.layout, adjoint=args.adjoint, granularity=args.granularity)
+                   layout=args.layout, adjoint=args.adjoint, granularity=args.granularity,
+                   limits=limits)
         text = {"latex": d.latex, "markdown": d.markdown, "json": d.to_json,
                 "html": d.html, "dot": d.to_dot}[args.format]()
         if args.output:
@@ -96,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(text)
         return 0
-    d = derive(args.text, wrt=args.wrt, shapes=shapes or None, loss=args.loss)
+    d = derive(args.text, wrt=args.wrt, shapes=shapes or None, loss=args.loss, limits=limits)
     report = d.check(seed=args.seed)
     print(report)
     return 0 if report.ok else 1
@@ -106,15 +145,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return run(args)
-    except (SymbackpropError, ValueError, TypeError, KeyError, OSError) as e:
+    except (SymbackpropError, ValueError, TypeError, KeyError, OSError, RecursionError,
+            MemoryError) as e:
         if args.debug:
             raise
         kind = type(e).__name__ if isinstance(e, SymbackpropError) else "error"
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if isinstance(e, (RecursionError, MemoryError)):
+            msg = "the input is too large or too deep to handle; see docs/security.md"
+        else:
+            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if isinstance(e, ParseError) and e.text is not None and e.column and "\n" not in e.text:
             msg += f": {e.text[:80]}"
-        print(f"symbackprop: {kind}: {msg}", file=sys.stderr)
+        print(f"symbackprop: {kind}: {_printable(msg)}", file=sys.stderr)
         return 2
+    except Exception as e:  # a bug of ours: still one line, and a different exit code
+        if args.debug:
+            raise
+        print(f"symbackprop: internal error: {type(e).__name__}: "
+              f"{_printable(str(e).strip()[:200].splitlines()[0] if str(e).strip() else '')} "
+              "(--debug shows the traceback; please report it)", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":  # pragma: no cover
