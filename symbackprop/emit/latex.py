@@ -9,9 +9,10 @@ Everything printed is plain amsmath: it renders in KaTeX and compiles with pdfla
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections import ChainMap
+from collections.abc import Mapping, MutableMapping
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sympy as sp
 from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
@@ -53,7 +54,9 @@ class Printer(LatexPrinter):  # type: ignore[misc]
 
     def __init__(self, names: Mapping[sp.Basic, str] | None = None) -> None:
         super().__init__({"mul_symbol": None, "fold_short_frac": False})
-        self.names = dict(names or {})
+        # a view, not a copy: the emitters print every equation with the whole table
+        self.names: MutableMapping[sp.Basic, str] = ChainMap(
+            {}, cast("dict[sp.Basic, str]", names or {}))  # writes go to the first map only
 
     def _as_ordered_terms(self, expr: Any, order: Any = None) -> list[Any]:
         # SymPy orders a sum through a monomial vector per term: quadratic in the terms
@@ -163,12 +166,13 @@ class Printer(LatexPrinter):  # type: ignore[misc]
     def _print_Elementwise(self, e: Elementwise) -> str:
         f = scalar_function(e.name)
         ph = tuple(sp.Symbol(f"_arg{i}") for i in range(len(e.operands)))
-        saved = dict(self.names)
-        for p, a in zip(ph, e.operands, strict=True):
-            s = self._print(a)
-            self.names[p] = rf"\left({s}\right)" if isinstance(a, (MatAdd, HadamardProduct)) \
-                and e.name in ("exp", "pow") else s
+        saved = self.names
+        self.names = ChainMap({}, saved)  # the placeholders' names, for this call only
         try:
+            for p, a in zip(ph, e.operands, strict=True):
+                s = self._print(a)
+                self.names[p] = rf"\left({s}\right)" if isinstance(a, (MatAdd, HadamardProduct)) \
+                    and e.name in ("exp", "pow") else s
             return self._print(f(*ph))  # type: ignore[no-any-return]
         finally:
             self.names = saved
