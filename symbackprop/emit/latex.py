@@ -388,6 +388,15 @@ def needs_backward(d: Derivation) -> bool:
 def scalar_chain_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
     lines = []
     out = d.output
+    backward = {e.lhs: e for e in d.backward}
+    printed: dict[sp.Basic, str] = {}  # a local partial lies on the paths of many parameters
+
+    def partial_value(e: sp.Basic) -> str:
+        s = printed.get(e)
+        if s is None:
+            s = printed[e] = _factor(_fmt(d, names, e))
+        return s
+
     for v in d.wrt:
         paths = d.paths(v)
         head = _partial(d, names, out, v)
@@ -397,19 +406,19 @@ def scalar_chain_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str
             lines.append(f"{head} &= 0")
             continue
         if len(paths) > d.options.max_paths or max(map(len, paths)) > MAX_CHAIN:
-            adj = next(e for e in d.backward if e.lhs == d.adjoints[v])
+            adj = backward[d.adjoints[v]]
             lines.append(rf"{head} &= {_fmt(d, names, adj.rhs)}" + (f" = {final}" if small
                                                                        else ""))
             continue
         symbolic = " + ".join(r"\,".join(_partial(d, names, b, a) for a, b in
                                          reversed(list(pairwise(p))))
                               for p in paths)
-        values = " + ".join(r" \cdot ".join(_factor(_fmt(d, names, d.partials[(b, a)]))
+        values = " + ".join(r" \cdot ".join(partial_value(d.partials[(b, a)])
                                              for a, b in reversed(list(pairwise(p))))
                             for p in paths)
         steps = [symbolic, values]
         if len(paths) > 1 and small:
-            adj = next(e for e in d.backward if e.lhs == d.adjoints[v])
+            adj = backward[d.adjoints[v]]
             steps.append(_fmt(d, names, _in_intermediates(d, adj.rhs)))
         if small:
             steps.append(final)
