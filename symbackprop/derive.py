@@ -39,6 +39,7 @@ from .rules import (
     FUNCTION_NAMES,
     OUT,
     RULES,
+    Prim,
     classify,
     hadamard,
     is_leaf,
@@ -91,10 +92,12 @@ class Term:
 # Vector-Jacobian products through one equation's right-hand side
 
 
-def _postorder(rhs: sp.Basic) -> list[sp.Basic]:
-    """Internal (non-leaf) nodes of a shallow expression, children before parents."""
-    order: list[sp.Basic] = []
+def _postorder(rhs: sp.Basic) -> list[tuple[sp.Basic, Prim]]:
+    """Internal (non-leaf) nodes of a shallow expression and their primitives, children
+    before parents."""
+    order: list[tuple[sp.Basic, Prim]] = []
     seen: set[int] = set()
+    prims: dict[int, Prim] = {}
     stack: list[tuple[sp.Basic, bool]] = [(rhs, False)]
     while stack:
         e, ready = stack.pop()
@@ -103,14 +106,17 @@ def _postorder(rhs: sp.Basic) -> list[sp.Basic]:
         if ready:
             if id(e) not in seen:
                 seen.add(id(e))
-                order.append(e)
+                order.append((e, prims[id(e)]))
             continue
         stack.append((e, True))
-        stack.extend((o, False) for o in classify(e).operands)
+        p = prims[id(e)] = classify(e)
+        stack.extend((o, False) for o in p.operands)
     return order
 
 
 def _depends(e: sp.Basic, needed: set[sp.Basic]) -> bool:
+    if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):  # the common case, without a generator
+        return e in needed
     return any(a in needed for a in _occurrences(e))
 
 
@@ -121,21 +127,21 @@ def vjp(rhs: sp.Basic, out: sp.Basic, g: sp.Basic,
         return {rhs: [g]} if rhs in needed else {}
     cot: dict[sp.Basic, list[sp.Basic]] = {rhs: [g]}
     result: dict[sp.Basic, list[sp.Basic]] = {}
-    for node in reversed(_postorder(rhs)):
+    for node, p in reversed(_postorder(rhs)):
         parts = cot.pop(node, [])
         if not parts:
             continue
         gn = madd(*parts)
-        p = classify(node)
         here = out if node is rhs else node
         ops = p.operands
+        deps = [_depends(o, needed) for o in ops]
         if p.name in ELEMENTWISE:
             partials = local_partials(p)
             env = dict(zip(placeholders(len(ops)), ops, strict=True))
             env[OUT] = here
             contribs: list[sp.Basic | None] = []
-            for o, d in zip(ops, partials, strict=True):
-                if not _depends(o, needed):
+            for o, d, dep in zip(ops, partials, deps, strict=True):
+                if not dep:
                     contribs.append(None)
                     continue
                 if is_matrix(node):
@@ -151,8 +157,8 @@ def vjp(rhs: sp.Basic, out: sp.Basic, g: sp.Basic,
             rule = RULES[p.name]
             assert rule.matrix_vjp is not None
             contribs = list(rule.matrix_vjp(gn, here, *ops))
-        for o, c in zip(ops, contribs, strict=True):
-            if c is None or not _depends(o, needed):
+        for o, c, dep in zip(ops, contribs, deps, strict=True):
+            if c is None or not dep:
                 continue
             if o in needed:
                 result.setdefault(o, []).append(c)
@@ -241,8 +247,9 @@ class Derivation:
         wrt = set(self.wrt)
         # which variables lie on a path from some wrt variable to the output
         depends: set[sp.Basic] = set(wrt)
+        atoms = {eq.lhs: atoms_in_order(eq.rhs) for eq in eqs}  # once: four passes use them
         for eq in eqs:
-            if _depends(eq.rhs, depends):
+            if any(a in depends for a in atoms[eq.lhs]):
                 depends.add(eq.lhs)
         needed = depends
         inputs = set(self.graph.inputs)
@@ -258,15 +265,14 @@ class Derivation:
         self.groups.append([out])
         consumers_left: dict[sp.Basic, int] = {}
         for eq in eqs:
-            for a in set(_occurrences(eq.rhs)):
+            for a in atoms[eq.lhs]:
                 if a in needed:
                     consumers_left[a] = consumers_left.get(a, 0) + 1
         for eq in reversed(eqs):
             if eq.lhs not in needed or (eq.lhs != out and eq.lhs not in self.adjoints):
                 continue  # (no adjoint: SymPy cancelled every use, as in cos(y) + (x - cos(y)))
             g = sp.S.One if eq.lhs == out else self.adjoints[eq.lhs]
-            scalar_eq = not is_matrix(eq.lhs) and not any(
-                is_matrix(a) for a in _occurrences(eq.rhs))
+            scalar_eq = not is_matrix(eq.lhs) and not any(is_matrix(a) for a in atoms[eq.lhs])
             if scalar_eq:
                 flows = vjp(eq.rhs, eq.lhs, sp.S.One, needed)
                 for v, parts in flows.items():
@@ -278,7 +284,7 @@ class Derivation:
                 for v, parts in flows.items():
                     self.terms.setdefault(v, []).append(Term(eq.lhs, madd(*parts)))
             done = []
-            for v in atoms_in_order(eq.rhs):
+            for v in atoms[eq.lhs]:
                 if v not in needed:
                     continue
                 consumers_left[v] -= 1
