@@ -56,6 +56,8 @@ def run(quick: bool = False, log: Callable[[str], None] = print) -> list[Point]:
     plan += [("chain", n, f"depth {n:,}") for n in chain]
     plan += [("dag", n, f"{n:,} stages") for n in dag]
     plan += [("network", s, cases.label(s)) for s in network]
+    for family, arg in (("chain", 20), ("dag", 10), ("network", (2, 3, 1))):  # warm up
+        sbp.derive(*_source(family, arg))
     points = []
     for family, arg, size in plan:
         t0 = time.perf_counter()

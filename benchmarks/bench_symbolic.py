@@ -182,6 +182,8 @@ def run(quick: bool = False, sympy_timeout: float = 150.0,
         log: Callable[[str], None] = print) -> list[Case]:
     results: list[Case] = []
     gave_up: dict[str, str] = {}  # family -> why the baseline is skipped for larger cases
+    for family, arg in (("chain", 5), ("dag", 5), ("network", (2, 3, 1))):  # warm up
+        sbp.derive(*build_ours(family, arg))
     for family, arg, name, nparams in case_list(quick):
         t0 = time.perf_counter()
         ours = run_ours(family, arg, repeats=3 if quick else 5)
