@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import importlib.util
 import io
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -53,7 +54,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sympy-timeout", type=float, default=150.0,
                     help="seconds per case for the per-parameter sympy.diff baseline")
     ap.add_argument("--no-write", action="store_true", help="print only")
+    ap.add_argument("--save", metavar="FILE", help="also pickle the results to FILE")
+    ap.add_argument("--load", metavar="FILE",
+                    help="re-render docs/performance.md from results pickled by --save")
     args = ap.parse_args(argv)
+    if args.load:
+        with open(args.load, "rb") as fh:
+            saved = pickle.load(fh)
+        return write(saved["sections"], saved["results"], saved["parts"], saved["command"],
+                     saved["elapsed"])
     parts = [p for p in args.only.split(",") if p]
     unknown = set(parts) - set(PARTS)
     if unknown:
@@ -107,10 +116,33 @@ def main(argv: list[str] | None = None) -> int:
         print("\n## 3. Emission\n\n" + sections["emit"], flush=True)
 
     elapsed = time.perf_counter() - t_start
+    results["machine"] = report.machine()  # as it was at the end of the run
+    shown = list(argv if argv is not None else sys.argv[1:])
+    if "--save" in shown:  # where the pickle went is not part of the measurement
+        i = shown.index("--save")
+        del shown[i:i + 2]
+    command = ("python -m benchmarks " + " ".join(shown)).rstrip()
+    if args.save:
+        with open(args.save, "wb") as fh:
+            pickle.dump({"sections": sections, "results": results, "parts": parts,
+                         "command": command, "elapsed": elapsed}, fh)
     if args.no_write:
         return 0
-    command = "python -m benchmarks" + (" " + " ".join(argv if argv is not None
-                                                      else sys.argv[1:])).rstrip()
+    return write(sections, results, parts, command, elapsed)
+
+
+def write(sections: dict[str, str], results: dict[str, Any], parts: list[str], command: str,
+          elapsed: float) -> int:
+    # the tables again from the results: a re-render (--load) shows the current layout
+    if "symbolic" in results:
+        sections["size"] = report.size_table(results["symbolic"])
+        sections["time"] = report.time_table(results["symbolic"])
+    if "scaling" in results:
+        sections["scaling"] = report.scaling_table(results["scaling"])
+    if "emit" in results:
+        sections["emit"] = report.emission_table(results["emit"])
+    if results.get("check") is not None:
+        sections["check"] = report.check_table(results["check"])
     figure = False
     if {"symbolic", "scaling", "emit"} <= set(parts):
         figure = report.plot(str(ROOT / "docs" / "performance.png"), results["scaling"],

@@ -384,7 +384,7 @@ def document(sections: dict[str, str], results: dict[str, Any], *, command: str,
     parts = [INTRO,
              f"Command: `{command}` (from the repository root, with `pip install -e .[bench]`; "
              f"the whole run took {elapsed / 60:.1f} min).\n",
-             "## Machine\n\n" + machine() + "\n",
+             "## Machine\n\n" + (results.get("machine") or machine()) + "\n",
              "## Summary\n\n" + "\n".join(_status(results)) + "\n"]
     if figure:
         parts.append("![derive and emission time per node; derive vs sympy.diff]"
