@@ -511,9 +511,9 @@ def substitute(expr: sp.Basic, value: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
         args = [done[id(a)] for a in e.args]
         if all(x is y for x, y in zip(args, e.args, strict=True)):
             done[id(e)] = e
-        elif isinstance(e, (sp.Add, sp.Mul, sp.Pow)) or (
+        elif isinstance(e, (sp.Add, sp.Mul, sp.Pow, sp.Max, sp.Min)) or (
                 isinstance(e, sp.Function) and not isinstance(e, sp.MatrixExpr)):
-            done[id(e)] = e.func(*args, evaluate=False)
+            done[id(e)] = e.func(*args, evaluate=False)  # Max/Min: SymPy compares args
         else:
             done[id(e)] = e.func(*args)
         new = done[id(e)]

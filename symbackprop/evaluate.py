@@ -109,7 +109,12 @@ def _leaf_op(e: sp.Basic) -> Op:
         return lambda env: np.zeros((_dim(e.shape[0], env), _dim(e.shape[1], env)))
     if isinstance(e, Identity):
         return lambda env: np.eye(_dim(e.shape[0], env))
-    value = float(e)
+    if e is sp.S.ComplexInfinity or e is sp.S.NaN:  # undefined, as d(0**x)/dx = 0**x log 0
+        value = float("nan")
+    elif e.is_extended_real is False:
+        raise UnsupportedError(f"the constant {e} is not a real number")
+    else:
+        value = float(e)
     return lambda env: value
 
 

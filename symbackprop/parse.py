@@ -42,6 +42,7 @@ _RESERVED = (
      | set(keyword.kwlist) | set(keyword.softkwlist) | {"self", "cls", "os", "sys"})
     - _GREEK - {"pi"}
 ) | set(FUNCTIONS) | {"Lambda"}
+_MARKS = (ast.expr_context, ast.operator, ast.unaryop)  # not counted as nodes
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
            ast.MatMult: "@"}
 _ALLOWED = (ast.Module, ast.Expr, ast.Assign, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name,
@@ -84,6 +85,7 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+_FLOAT_MAX = sp.Float(sys.float_info.max)
 
 _NOT_ASCII = re.compile(r"[^ -~\n\t\r]")
 # names and numbers: each is at least one syntax node, so more of them than max_nodes is over
@@ -208,7 +210,8 @@ class _Parser:
         stack: list[tuple[ast.AST, int]] = [(tree, 0)]
         while stack:
             node, d = stack.pop()
-            count += 1
+            if not isinstance(node, _MARKS):
+                count += 1
             if count > lim.max_nodes:
                 raise self.error(node, f"more than {lim.max_nodes:,} syntax nodes "
                                  "(Limits.max_nodes)", LimitError)
@@ -360,12 +363,16 @@ class _Parser:
                                  LimitError)
 
     def check_number(self, node: ast.AST, v: Term) -> None:
-        """A folded constant: bounded in size, and a real, finite number."""
+        """A folded constant: bounded in size (SymPy's floats have no exponent limit)."""
         if getattr(v, "is_Rational", False):
             bits = max(abs(v.p).bit_length(), v.q.bit_length())
             if bits > self.limits.max_int_bits:
                 raise self.error(node, f"a number of {bits:,} bits; the limit is "
                                  f"{self.limits.max_int_bits} (Limits.max_int_bits)", LimitError)
+        elif getattr(v, "is_Float", False) and abs(v) > _FLOAT_MAX:
+            # exp(exp(1e300)) would ask mpmath for a number with 10^300 digits in its exponent
+            raise self.error(node, f"{self.source(node)} is about {_number_text(v)}, beyond "
+                             "the range of a float", LimitError)
 
     def check_value(self, node: ast.AST, out: Term, since: int) -> None:
         """No complex, infinite or undefined constant (``log(0)``, ``sqrt(-1)``, ``0**-1``)."""
@@ -373,6 +380,7 @@ class _Parser:
         exprs = [out, *(eq.rhs for eq in self.b.nodes[since:])]
         for e in exprs:
             for a in _constants(e):
+                self.check_number(node, a)
                 if a.is_extended_real is False or a.is_finite is False or a is sp.S.NaN:
                     raise self.error(node, f"{self.source(node)} is not a finite real number "
                                      f"(it is {_number_text(a)})")

@@ -1,0 +1,164 @@
+"""Resource limits: huge numbers, long and deep text get a clear LimitError, with bounded memory.
+
+No wall-clock assertions here (timings live in benchmarks/bench_limits.py); memory is measured
+with tracemalloc and bounded generously, so a regression to "build it first, then notice" fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import symbackprop as sbp
+from symbackprop.cli import main
+from symbackprop.parse import DEFAULT_LIMITS
+
+MB = 1 << 20
+
+
+def peak_memory(f: Callable[[], Any]) -> tuple[Any, int]:
+    """Run ``f``; return (its result or the exception it raised, peak traced bytes)."""
+    tracemalloc.start()
+    try:
+        try:
+            out: Any = f()
+        except Exception as e:
+            out = e
+        return out, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+HUGE: dict[str, tuple[str, str]] = {
+    # name: (text, words the message must hold)
+    "tower": ("9**9**9", "Limits.max_exponent"),
+    "nested-powers": ("((9**9)**9999)**9999", "Limits.max_exponent"),
+    "hex-80000-bits": ("0x" + "f" * 20_000, "Limits.max_length"),
+    "ten-megabytes": ("x+" * 5_000_000 + "x", "Limits.max_length"),
+    "depth-100000": ("(" * 100_000 + "x" + ")" * 100_000, "Limits.max_length"),
+    "sum-10000": (" + ".join(f"x{i}" for i in range(10_000)), "Limits.max_length"),
+    "decimal-5000-digits": ("1" + "0" * 5_000, "digits"),
+    "integer-300-bits": (str(2**300), "Limits.max_int_bits"),
+    "exponent-10**20": ("x**100000000000000000000", "Limits.max_exponent"),
+    "exponent-float": ("x**1e300", "Limits.max_exponent"),
+    "folded-power": ("2**257", "Limits.max_int_bits"),
+    "folded-fraction": ("(1/3)**200", "Limits.max_int_bits"),
+    "folded-negative-power": ("2**-1000", "Limits.max_int_bits"),
+    "float-overflow": ("1e300*1e300*x", "range of a float"),
+    "exp-exp": ("exp(exp(1e300))", "range of a float"),
+    "unary-chain": ("-" * 19_000 + "x", "Python's parser"),
+    "brackets-101": ("(" * 101 + "x" + ")" * 101, "Limits.max_depth"),
+    "calls-101": ("sin(" * 101 + "x" + ")" * 101, "Limits.max_depth"),
+    "power-chain": ("x" + "**x" * 150, "Limits.max_depth"),
+    "nodes": ("+".join(["x"] * 5_001), "Limits.max_nodes"),
+    "long-name": ("a" * 65, "limit is 64"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HUGE))
+def test_huge_input_is_a_clear_limit_error(name: str) -> None:
+    text, words = HUGE[name]
+    err, peak = peak_memory(lambda: sbp.parse(text))
+    assert isinstance(err, sbp.LimitError), err
+    assert words in str(err)
+    assert len(str(err)) < 400  # the message never echoes the input
+    assert peak < 64 * MB  # the input itself is not counted: it exists before
+
+
+@pytest.mark.parametrize("name", sorted(HUGE))
+def test_derive_and_cli_say_the_same(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    text, words = HUGE[name]
+    with pytest.raises(sbp.LimitError, match=words.replace("*", r"\*").replace("(", r"\(")):
+        sbp.derive(text)
+    if len(text) < 100_000:  # an argument list of megabytes is the shell's problem
+        assert main(["derive", "--", text]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1
+        assert "LimitError" in err
+
+
+def test_the_limit_is_the_documented_default() -> None:
+    assert sbp.Limits() == DEFAULT_LIMITS
+    lim = sbp.Limits()
+    assert (lim.max_length, lim.max_depth, lim.max_nodes, lim.max_int_bits, lim.max_exponent,
+            lim.max_name_length) == (20_000, 100, 5_000, 256, 1_000, 64)
+
+
+def test_just_under_the_limits_is_fine() -> None:
+    lim = sbp.Limits()
+    assert sbp.parse("(" * 99 + "x" + ")" * 99) == sbp.parse("x")
+    assert sbp.parse("x**1000") is not None
+    assert sbp.parse(str(2**255)) == 2**255
+    assert sbp.parse("a" * 64) is not None
+    text = "+".join(["x"] * 2_000)
+    assert len(text) < lim.max_length
+    assert sbp.parse(text) == 2_000 * sbp.parse("x")
+
+
+def test_limits_are_adjustable() -> None:
+    with pytest.raises(sbp.LimitError, match="max_depth"):
+        sbp.parse("sin(sin(x))", limits=sbp.Limits(max_depth=1))
+    with pytest.raises(sbp.LimitError, match="max_length"):
+        sbp.derive("x + y", limits=sbp.Limits(max_length=3))
+    with pytest.raises(sbp.LimitError, match="max_nodes"):
+        sbp.Graph().let("z", "x + y + z", limits=sbp.Limits(max_nodes=2))
+    big = sbp.Limits(max_int_bits=2_000, max_exponent=10_000)
+    assert sbp.parse("2**1000", limits=big) == 2**1000
+    d = sbp.derive("x**5000", limits=big)
+    assert d.evaluate({"x": 1.0}) == {"x": 5000.0}
+
+
+def test_raised_limits_still_meet_python_parser_limits() -> None:
+    """Past Python's own parser limits the answer is a LimitError, not a crash."""
+    big = sbp.Limits(max_length=10**7, max_depth=10**6, max_nodes=10**7)
+    with pytest.raises(sbp.LimitError, match="Python's parser allows"):
+        sbp.parse("(" * 1_000 + "x" + ")" * 1_000, limits=big)
+    with pytest.raises(sbp.LimitError, match="split it into stages"):
+        sbp.parse("-" * 100_000 + "x", limits=big)
+    with pytest.raises(sbp.LimitError, match="split it into stages"):
+        sbp.parse("+".join(["x"] * 100_000), limits=big)
+
+
+def test_node_count_is_checked_before_python_parses() -> None:
+    """A long text over max_nodes is refused without building its syntax tree."""
+    text = "x+" * 500_000 + "x"  # 1 MB
+    err, peak = peak_memory(lambda: sbp.parse(text, limits=sbp.Limits(max_length=10**7)))
+    assert isinstance(err, sbp.LimitError)
+    assert "max_nodes" in str(err)
+    assert peak < 8 * MB  # ast.parse of it would take hundreds of MB
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 1.5, "10", None])
+def test_limits_must_be_positive_ints(bad: Any) -> None:
+    with pytest.raises(ValueError, match="positive int"):
+        sbp.Limits(max_depth=bad)
+
+
+def test_limits_argument_type() -> None:
+    with pytest.raises(TypeError, match=r"symbackprop\.Limits"):
+        sbp.parse("x", limits={"max_depth": 3})  # type: ignore[arg-type]
+
+
+def test_cli_limit_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["derive", "sin(sin(sin(x)))", "--max-depth", "2"]) == 2
+    assert "Limits.max_depth" in capsys.readouterr().err
+    assert main(["derive", "x**2000", "--max-exponent", "5000"]) == 0
+    assert "2000" in capsys.readouterr().out
+    assert main(["derive", "x + y", "--max-length", "3"]) == 2
+    assert "max_length" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["derive", "x", "--max-nodes", "0"])
+    assert "at least 1" in capsys.readouterr().err
+
+
+def test_recursion_limit_is_left_alone() -> None:
+    before = sys.getrecursionlimit()
+    for text, _ in HUGE.values():
+        with contextlib.suppress(sbp.LimitError):
+            sbp.parse(text)
+    assert sys.getrecursionlimit() == before
