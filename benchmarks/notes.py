@@ -39,8 +39,12 @@ whole gradient (676 parameters) takes about 0.1 s (target < 1 s). `symengine` (C
 faster than linearly); it gives no readable chain of named equations.
 
 **Time per node** stays within 2× from 100 to 100,000 nodes in all three families (the
-plot). The shared DAG drifts up by ~1.4× at 100,000 nodes with no quadratic pass in the
-profile (memory and garbage-collector effects of ~10⁶ live SymPy objects).
+plot). Where a family drifts up in the table (up to ~1.7× from a few thousand nodes on),
+it is the shared machine, not the algorithm: no pass grows faster than linearly in the
+profile, and the same code run alone in a quieter moment measured a flat 137 and 141 µs a
+node for the chain at 1,000 and 10,000 nodes, and 141, 142 and 139 µs for the DAG at
+1,000, 10,000 and 100,000 nodes (CPU time still feels other processes through the shared
+caches and memory bandwidth).
 
 **Emission** is linear: the chain's time per equation is flat from 100 to 10,000
 equations in LaTeX, Markdown and JSON. For networks the output per equation grows with
@@ -54,10 +58,11 @@ called as it is: float64 against the hand-written NumPy step, with the matmul sh
 float32 row and the HIPS autograd / PyTorch columns are not in that script yet.
 
 **Checks at scale.** `d.check()` on the 784-512-10 network (407,050 parameters) costs
-about 90 training steps, right at the budget of 10 steps plus its sampled finite
-differences: 218 forward passes (32 coordinates and one random direction per large
-parameter, two passes each) are three quarters of it, the symbolic witness (`d.evaluate`)
-and the engine one step each.
+about 85–90 training steps, at the budget of 10 steps plus its sampled finite
+differences: the 218 forward passes of the finite differences (32 coordinates and one random
+direction per large parameter, two passes each) are nearly all of it; the symbolic witness
+(`d.evaluate`) and the engine cost about a step each. Fewer sampled coordinates is the only
+lever left, and that is the numeric engineer's call (`MAX_COORDS`).
 """
 
 CHANGES = """\

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.metadata
 import os
 import platform
 import subprocess
@@ -182,9 +183,12 @@ def check_table(c: CheckCost) -> str:
         [f"budget: 10 steps + {c.fd_evaluations} finite-difference forward passes",
          fmt_time(c.budget), fmt_ratio(c.budget / c.step, 1)],
     ]
+    fd = c.fd_evaluations * c.forward
     return (table(["784-512-10, batch " + str(c.batch), "median", "× one step"], rows)
             + f"\n\n- check / budget = {c.ratio_budget:.2f} "
-            f"({mark(c.ratio_budget <= 1.0)} target ≤ 1)")
+            f"({mark(c.ratio_budget <= 1.0)} target ≤ 1)\n"
+            f"- the finite differences alone: {c.fd_evaluations} forward passes ≈ "
+            f"{fmt_time(fd)}, {fd / c.check:.0%} of the check")
 
 
 # ---------------------------------------------------------------------------------------
@@ -206,9 +210,8 @@ def machine() -> str:
                 f"NumPy {numpy.__version__}"]
     for mod in ("symengine", "matplotlib", "autograd", "torch"):
         try:
-            m = __import__(mod)
-            versions.append(f"{mod} {getattr(m, '__version__', '?')}")
-        except ImportError:
+            versions.append(f"{mod} {importlib.metadata.version(mod)}")
+        except importlib.metadata.PackageNotFoundError:
             versions.append(f"{mod}: not installed")
     threads = ", ".join(f"{k}={os.environ.get(k, 'unset')}" for k in
                         ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"))
@@ -282,6 +285,11 @@ def plot(path: str, points: Sequence[Point], emissions: Sequence[Emission],
         for c in ok:
             ax.annotate(f"{c.speedup:.0f}×", (c.params, c.sympy.value["seconds"]),
                         textcoords="offset points", xytext=(4, 4), fontsize=8)
+        for c in nets:
+            if c.sympy.status == "timeout":
+                ax.plot([c.params], [c.sympy.seconds], "^", color="tab:orange")
+                ax.annotate(f"> {c.sympy.seconds:.0f} s (timeout)", (c.params, c.sympy.seconds),
+                            textcoords="offset points", xytext=(-100, -12), fontsize=8)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("parameters (scalarised 2-layer network)")
