@@ -10,7 +10,9 @@ graph back into the inputs, and only when asked.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -613,14 +615,33 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
     for k, v in opts.names.items():
         check_name(k, "names key")
         check_name(v, "names value")
-    b = _to_builder(source, shapes, limits)
-    if loss is not None:
-        _attach_loss(b, loss)
-    g = decompose(b, granularity, output_name=output)
-    if opts.names:
-        g = _rename(g, opts.names)
-    wrt_syms = _resolve_wrt(wrt, g.inputs)
-    return Derivation(g, wrt_syms, opts, loss=loss, source=source)
+    with _gc_paused():
+        b = _to_builder(source, shapes, limits)
+        if loss is not None:
+            _attach_loss(b, loss)
+        g = decompose(b, granularity, output_name=output)
+        if opts.names:
+            g = _rename(g, opts.names)
+        wrt_syms = _resolve_wrt(wrt, g.inputs)
+        return Derivation(g, wrt_syms, opts, loss=loss, source=source)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a derivation is built.
+
+    A derivation allocates a few SymPy objects per node and keeps most of them; every full
+    collection walks all of them again, which made the time per node grow by ~1.5x from
+    1,000 to 10,000 nodes. Reference counting still frees the temporaries; any cycles are
+    collected once the collector is back on (it is left off if it was off).
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _rename(g: Graph, names: Mapping[str, str]) -> Graph:
