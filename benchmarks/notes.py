@@ -39,12 +39,11 @@ whole gradient (676 parameters) takes about 0.1 s (target < 1 s). `symengine` (C
 faster than linearly); it gives no readable chain of named equations.
 
 **Time per node** stays within 2× from 100 to 100,000 nodes in all three families (the
-plot). Where a family drifts up in the table (up to ~1.7× from a few thousand nodes on),
-it is the shared machine, not the algorithm: no pass grows faster than linearly in the
-profile, and the same code run alone in a quieter moment measured a flat 137 and 141 µs a
-node for the chain at 1,000 and 10,000 nodes, and 141, 142 and 139 µs for the DAG at
-1,000, 10,000 and 100,000 nodes (CPU time still feels other processes through the shared
-caches and memory bandwidth).
+plot). Python's cycle collector used to make it step up by ~1.45× between 1,000 and 3,000
+nodes (from there on every full collection walks all the objects the derivation keeps, a
+constant factor, flat again above); `derive` now pauses the collector while it builds (see
+the changes below), and the step is gone. What remains is noise from other processes on
+this shared 2-core machine (CPU time still feels them through the shared caches).
 
 **Emission** is linear: the chain's time per equation is flat from 100 to 10,000
 equations in LaTeX, Markdown and JSON. For networks the output per equation grows with
@@ -82,4 +81,5 @@ are CPU time, SymPy's cache cleared, minimum of 9 runs unless said.
 | `emit/latex: the printer views the symbol table` | every printed expression copied the whole name table (quadratic) | `d.latex()` 32-64-8 (8,042 equations) 7.17 → 2.03 s; 16-32-4 0.44 → 0.31 s |
 | `emit/latex: chain-rule lines print each local partial once` | a partial on many parameters' paths was printed again for each; adjoint equations found by scanning | `d.latex()` 32-64-8 2.03 → 0.47 s; 16-32-4 0.31 → 0.10 s |
 | `derive: each equation's atoms once per sweep` | four walks of every right-hand side per sweep, two `classify` per node in `vjp` | sweep 16-32-4 54.8 → 47.0 ms |
+| `derive: pause the cycle collector while a derivation is built` | every full collection walked all the objects the derivation keeps | chain 1,000 / 3,000 / 10,000 nodes: 129 / 180 / 186 → 131 / 133 / 132 µs a node; DAG 10,000 / 100,000 nodes: 179 / 189 → 135 / 143 µs (benchmark harness, median of 3) |
 """
