@@ -26,14 +26,14 @@ the issue: same expression (the issue's tree-size ratios, 19× and 58×, come ou
 SymPy's `sigmoid` or with `1/(1 + exp(-z))`, which takes about 0.5 s; differentiating by
 `MatrixSymbol(...).as_explicit()` elements takes about 0.8 s). Against 2.4 s our derive
 would be about 250× faster; against the baseline measured in this run it is about 20×. The
-derivation itself costs about 9 ms for 196 equations, ~45 µs an equation, most of it SymPy
+derivation itself costs about 10 ms for 196 equations, ~50 µs an equation, most of it SymPy
 building canonical objects: a fresh `Add`/`Mul` costs 10–25 µs (flattening and sorting its
 arguments) and a fresh real `Symbol` 6 µs, and each equation makes a few (its node, its
 renamed form once names are chosen, its adjoint term). The profile is flat after the
 changes below; what is left is a design change (name the intermediates before building
 them, so the renaming pass and one object per equation disappear), not a hot spot. The
 ratio grows with size because per-parameter `diff` is quadratic (every parameter walks the
-whole expression) and the sweep is linear: about 70× at 8-16-4 and 190× at 16-32-4, whose
+whole expression) and the sweep is linear: about 75× at 8-16-4 and 200× at 16-32-4, whose
 whole gradient (676 parameters) takes about 0.1 s (target < 1 s). `symengine` (C++) `diff`
 + `cse` is faster than we are up to 8-16-4 and slower from 16-32-4 on (its `cse` grows
 faster than linearly); it gives no readable chain of named equations.
@@ -48,7 +48,8 @@ this shared 2-core machine (CPU time still feels them through the shared caches)
 **Emission** is linear: the chain's time per equation is flat from 100 to 10,000
 equations in LaTeX, Markdown and JSON. For networks the output per equation grows with
 the width (each weight's chain-rule line has one path per output), so the table gives the
-time per character, flat from 8-16-4 (678 equations) to 32-64-8 (8,042 equations). The
+time per character, which falls slightly from 8-16-4 (678 equations) to 32-64-8 (8,042
+equations): the spread in the table is the smallest case's fixed costs, not growth. The
 2-3-1 and 4-8-2 derivations also print every gradient written out in the inputs (SymPy
 trees, ordered term by term), about 5× the cost per character of the equations.
 
