@@ -350,7 +350,7 @@ class Graph:
             term = b.add_expr(expr)
         else:
             raise TypeError(f"let() takes text or a SymPy expression, not {type(expr).__name__}")
-        rhs = assemble(b, term)
+        rhs = assemble(b, term, limits)
         lhs = make_symbol(name, shape_of(rhs))
         n = len(self.equations)
         for a in (*atoms_in_order(rhs), lhs):

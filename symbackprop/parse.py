@@ -87,6 +87,7 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 _FLOAT_MAX = sp.Float(sys.float_info.max)
 
+_NEWLINE = re.compile(r"\r\n|\r|\n")
 _NOT_ASCII = re.compile(r"[^ -~\n\t\r]")
 # names and numbers: each is at least one syntax node, so more of them than max_nodes is over
 # the limit; counted without building a list (the text may be long when max_length is raised)
@@ -119,6 +120,7 @@ class _Parser:
             raise TypeError(f"limits must be a symbackprop.Limits, not {type(limits).__name__}")
         self.text, self.b, self.limits = text, b, limits
         self.multiline = "\n" in text.strip() or "\r" in text.strip()
+        self.starts: list[int] | None = None
 
     def error(self, node: ast.AST | None, message: str, cls: type[ParseError] = ParseError
               ) -> ParseError:
@@ -128,9 +130,16 @@ class _Parser:
         return cls(f"{message}{where}", column=max(col, 0), text=self.text)
 
     def source(self, node: ast.AST) -> str:
-        seg = ast.get_source_segment(self.text, node) or type(node).__name__
-        seg = " ".join(seg.split())
-        return seg if len(seg) <= 48 else seg[:45] + "..."
+        """The text of ``node``, shortened (``ast.get_source_segment`` is O(text) a call)."""
+        if self.starts is None:  # offsets of the lines (the text is ASCII: bytes = chars)
+            self.starts = [0] + [m.end() for m in _NEWLINE.finditer(self.text)]
+        try:
+            start = self.starts[node.lineno - 1] + node.col_offset  # type: ignore[attr-defined]
+            end = self.starts[node.end_lineno - 1] + node.end_col_offset  # type: ignore
+        except (AttributeError, IndexError, TypeError):
+            return type(node).__name__
+        seg = " ".join(self.text[start:min(end, start + 96)].split())
+        return seg if len(seg) <= 48 and end - start <= 96 else seg[:45] + "..."
 
     # ----------------------------------------------------------------------------------
     def program(self) -> Term:
@@ -434,20 +443,75 @@ def parse(text: str, shapes: Any = None, *, limits: Limits | None = None) -> sp.
     """
     b = parse_program(text, shapes, limits)
     assert b.output is not None
-    return assemble(b, b.output)
+    return assemble(b, b.output, limits)
 
 
-def assemble(b: Builder, term: Term) -> sp.Basic:
-    """Substitute the nodes back into one expression (for ``parse``; depth is bounded)."""
+def assemble(b: Builder, term: Term, limits: Limits | None = None) -> sp.Basic:
+    """Substitute the nodes back into one expression (for ``parse`` and ``Graph.let``).
+
+    Stages can make the one expression exponentially large (``t = t*t + x*t`` repeated), so
+    its size as a tree is counted before it is built and bounded by ``10 * max_nodes``; a chain
+    of sums (or products) used once is gathered into one n-ary node instead of being rebuilt
+    at every step (quadratic). ``derive`` never needs this: it works stage by stage.
+    """
     if is_leaf(term) and term not in b.temps:
         return term
-    value: dict[sp.Basic, sp.Basic] = {}
+    budget = 10 * (DEFAULT_LIMITS if limits is None else limits).max_nodes
+    uses: dict[sp.Basic, int] = {}
     for eq in b.nodes:
-        rhs = eq.rhs
-        subs = {a: value[a] for a in atoms_in_order(rhs) if a in value}
-        try:
-            value[eq.lhs] = rhs.xreplace(subs) if subs else rhs
-        except RecursionError:
-            raise LimitError("the expression is too deep to build as one SymPy expression; "
-                             "derive() handles it stage by stage") from None
-    return value.get(term, term.xreplace(value))
+        for a in atoms_in_order(eq.rhs):
+            if a in b.temps:
+                uses[a] = uses.get(a, 0) + 1
+    size: dict[sp.Basic, int] = {}
+    value: dict[sp.Basic, sp.Basic] = {}
+    pending: dict[sp.Basic, tuple[type, list[sp.Basic]]] = {}  # single-use sums and products
+
+    def realize(a: sp.Basic) -> sp.Basic:
+        if a in pending:
+            cls, args = pending.pop(a)
+            value[a] = cls(*args)
+        return value.get(a, a)
+
+    def substituted(e: sp.Basic) -> sp.Basic:
+        subs = {a: realize(a) for a in atoms_in_order(e) if a in value or a in pending}
+        return e.xreplace(subs) if subs else e
+
+    try:
+        for eq in b.nodes:
+            rhs = eq.rhs
+            size[eq.lhs] = n = _tree_size(rhs, size)
+            if n > budget:
+                raise LimitError(f"the stages substituted into one expression would have "
+                                 f"more than {budget:,} nodes (10 * Limits.max_nodes); "
+                                 "derive() works stage by stage and needs no such expression")
+            cls = type(rhs)
+            if cls not in (sp.Add, sp.Mul):
+                value[eq.lhs] = substituted(rhs)
+                continue
+            args: list[sp.Basic] = []
+            for a in rhs.args:
+                if a in pending and pending[a][0] is cls:
+                    args.extend(pending.pop(a)[1])
+                else:
+                    args.append(substituted(a))
+            if uses.get(eq.lhs, 0) == 1 and eq.lhs is not term:
+                pending[eq.lhs] = (cls, args)
+            else:
+                value[eq.lhs] = cls(*args)
+        return realize(term) if term in value or term in pending else substituted(term)
+    except RecursionError:
+        raise LimitError("the expression is too deep to build as one SymPy expression; "
+                         "derive() handles it stage by stage") from None
+
+
+def _tree_size(rhs: sp.Basic, size: Mapping[sp.Basic, int]) -> int:
+    """Nodes of ``rhs`` as a tree once every node symbol is replaced by its own tree."""
+    total, stack = 0, [rhs]
+    while stack:
+        e = stack.pop()
+        if e in size:
+            total += size[e]
+        else:
+            total += 1
+            stack.extend(e.args)
+    return total
