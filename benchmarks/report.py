@@ -311,8 +311,10 @@ INTRO = """\
 A reverse sweep should cost a small constant times the function (Baur–Strassen; Griewank).
 These tables hold symbackprop to that, next to the peers, in one run. Every figure is a
 ratio against a baseline measured in the same run (in this process, or in a child process
-forked from it for baselines that may not finish), the median of several runs; SymPy's cache
-is cleared before each timed symbolic run. Nothing in the unit tests asserts a time.
+forked from it for baselines that may not finish), the median of several runs. Times are the
+CPU time of the measuring process (`time.process_time`; the machine is shared, and
+wall-clock time would also count other processes' turns), and SymPy's cache is cleared
+before each timed symbolic run. Nothing in the unit tests asserts a time.
 """
 
 METHOD = """\
