@@ -314,7 +314,8 @@ ratio against a baseline measured in the same run (in this process, or in a chil
 forked from it for baselines that may not finish), the median of several runs. Times are the
 CPU time of the measuring process (`time.process_time`; the machine is shared, and
 wall-clock time would also count other processes' turns), and SymPy's cache is cleared
-before each timed symbolic run. Nothing in the unit tests asserts a time.
+before each timed symbolic run (section 4 is the engine script's own wall-clock timing).
+Nothing in the unit tests asserts a time.
 """
 
 METHOD = """\
