@@ -615,6 +615,8 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
     for k, v in opts.names.items():
         check_name(k, "names key")
         check_name(v, "names value")
+    if output is not None:
+        check_name(output, "output name")
     with _gc_paused():
         b = _to_builder(source, shapes, limits)
         if loss is not None:
