@@ -169,6 +169,9 @@ def bind_values(d: Derivation, values: Mapping[Any, Any],
     Values for names the expression does not use are ignored (one dict can serve several
     derivations); a missing one is an error naming it.
     """
+    if not isinstance(values, Mapping):
+        raise TypeError(f"values must map names to numbers or arrays, not "
+                        f"{type(values).__name__}")
     by_name = {str(k.name) if isinstance(k, sp.Basic) else str(k): v for k, v in values.items()}
     env: Env = {}
     missing = [str(s.name) for s in d.inputs if str(s.name) not in by_name]

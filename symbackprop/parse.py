@@ -16,6 +16,7 @@ import keyword
 import math
 import re
 import sys
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -200,7 +201,10 @@ class _Parser:
             elif ch in ")]}":
                 depth -= 1
         try:
-            tree = ast.parse(text, mode="exec")
+            with warnings.catch_warnings():  # "invalid decimal literal" (1x) is an error here
+                warnings.simplefilter("error", SyntaxWarning)
+                warnings.simplefilter("error", DeprecationWarning)  # invalid escapes
+                tree = ast.parse(text, mode="exec")
         except SyntaxError as e:
             msg = (e.msg or "invalid syntax").replace("(<unknown>, line 1)", "").strip()
             if "too many nested parentheses" in msg:

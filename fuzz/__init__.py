@@ -1,0 +1,1 @@
+"""Fuzzers for the text front end (``python -m fuzz.fuzz_parse --seconds 60``)."""

@@ -1,0 +1,145 @@
+"""The error contract: typed errors for bad input; nothing internal escapes.
+
+Allowed for bad input: a ``SymbackpropError``, or a ``TypeError``/``ValueError`` raised by
+symbackprop's own code (a wrong argument type or option). Never a KeyError, AttributeError,
+IndexError or RecursionError, and never a TypeError/ValueError raised inside SymPy or NumPy.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symbackprop as sbp
+from symbackprop.cli import main
+
+
+def test_hierarchy() -> None:
+    assert issubclass(sbp.ParseError, sbp.SymbackpropError)
+    assert issubclass(sbp.ParseError, ValueError)
+    assert issubclass(sbp.LimitError, sbp.ParseError)
+    assert issubclass(sbp.ShapeError, sbp.SymbackpropError)
+    assert issubclass(sbp.ShapeError,
+                                                                            ValueError)
+    assert issubclass(sbp.GraphError, sbp.SymbackpropError)
+    assert issubclass(sbp.GraphError,
+                                                                            ValueError)
+    assert issubclass(sbp.UnsupportedError, sbp.SymbackpropError)
+    assert issubclass(sbp.GradcheckError, sbp.SymbackpropError)
+    e = sbp.ParseError("bad", column=3, text="x $ y")
+    assert (e.column, e.text, str(e)) == (3, "x $ y", "bad (column 3)")
+
+
+def fails_cleanly(f: Callable[[], Any]) -> BaseException:
+    with pytest.raises((sbp.SymbackpropError, TypeError, ValueError)) as info:
+        f()
+    e = info.value
+    if not isinstance(e, sbp.SymbackpropError):
+        origin = traceback.extract_tb(e.__traceback__)[-1].filename.replace("\\", "/")
+        assert "/symbackprop/" in origin, f"{type(e).__name__} from {origin}: {e}"
+    assert str(e)
+    return e
+
+
+D = sbp.derive("x*y + sin(x)")
+DM = sbp.derive("sum(W@x)", shapes={"W": (3, 3), "x": (3,)})
+X = sp.Symbol("x")
+
+BAD: dict[str, Callable[[], Any]] = {
+    "parse-none": lambda: sbp.parse(None),  # type: ignore[arg-type]
+    "parse-bytes": lambda: sbp.parse(b"x"),  # type: ignore[arg-type]
+    "parse-shapes-int": lambda: sbp.parse("x", shapes=3),
+    "parse-shapes-list": lambda: sbp.derive("x", shapes=[1, 2]),  # type: ignore[arg-type]
+    "parse-limits-dict": lambda: sbp.parse("x", limits={}),  # type: ignore[arg-type]
+    "derive-int": lambda: sbp.derive(3),
+    "derive-none": lambda: sbp.derive(None),
+    "derive-matrix": lambda: sbp.derive(sp.Matrix([[X]])),
+    "derive-function": lambda: sbp.derive(sp.Function("f")(X)),
+    "derive-complex": lambda: sbp.derive(sp.I * X),
+    "derive-integral": lambda: sbp.derive(sp.Integral(X, X)),
+    "derive-matrix-output": lambda: sbp.derive("W@x", shapes={"W": (2, 2), "x": (2,)}),
+    "wrt-missing": lambda: sbp.derive("x*y", wrt="z"),
+    "wrt-int": lambda: sbp.derive("x*y", wrt=[3]),
+    "wrt-none-in-list": lambda: sbp.derive("x*y", wrt=[None]),
+    "loss-unknown": lambda: sbp.derive("W@x", shapes={"W": (2, 2), "x": (2,)}, loss="l1"),
+    "loss-scalar": lambda: sbp.derive("x*y", loss="mse"),
+    "layout": lambda: sbp.derive("x*y", layout="sideways"),
+    "adjoint": lambda: sbp.derive("x*y", adjoint="hat"),
+    "granularity": lambda: sbp.derive("x*y", granularity="atoms"),
+    "names-unknown": lambda: sbp.derive("x*y", names={"q": "r"}),
+    "names-clash": lambda: sbp.derive("x*y", names={"x": "y"}),
+    "shape-zero": lambda: sbp.derive("x*y", shapes={"x": (0, 1)}),
+    "shape-3d": lambda: sbp.derive("x*y", shapes={"x": (1, 2, 3)}),
+    "shape-float": lambda: sbp.derive("x*y", shapes={"x": (2.5,)}),
+    "shape-text": lambda: sbp.derive("x*y", shapes={"x": "a b"}),
+    "mismatch": lambda: sbp.derive("sum(W@x)", shapes={"W": (3, 4), "x": (3,)}),
+    "vector-for-matrix": lambda: sbp.derive("sum(W@x)", shapes={"W": (3,), "x": (3,)}),
+    "missing-shape": lambda: sbp.derive("sum(W@x)", shapes={"W": (3, 3)}),
+    "two-shapes": lambda: sbp.derive(sp.Trace(sp.MatrixSymbol("W", 2, 2)),
+                                     shapes={"W": (3, 3)}),
+    "arity": lambda: sbp.derive("max(x)"),
+    "evaluate-missing": lambda: D.evaluate({"x": 1}),
+    "evaluate-text": lambda: D.evaluate({"x": "abc", "y": 2}),
+    "evaluate-object": lambda: D.evaluate({"x": object(), "y": 2}),
+    "evaluate-complex": lambda: D.evaluate({"x": 1j, "y": 2}),
+    "evaluate-array-for-scalar": lambda: D.evaluate({"x": [1, 2], "y": 2}),
+    "evaluate-none": lambda: D.evaluate(None),  # type: ignore[arg-type]
+    "evaluate-list": lambda: D.evaluate([1, 2]),  # type: ignore[arg-type]
+    "evaluate-wrong-shape": lambda: DM.evaluate({"W": np.ones((2, 2)), "x": np.ones(3)}),
+    "evaluate-3d": lambda: DM.evaluate({"W": np.ones((3, 3, 1)), "x": np.ones(3)}),
+    "trace-object": lambda: D.trace({"x": object(), "y": 2}),
+    "trace-missing": lambda: D.trace({}),
+    "let-dunder": lambda: sbp.Graph().let("__class__", "x"),
+    "let-object": lambda: sbp.Graph().let("z", object()),  # type: ignore[arg-type]
+    "let-twice": lambda: sbp.Graph().let("z", "x").let("z", "x"),
+    "let-name-int": lambda: sbp.Graph().let(3, "x"),  # type: ignore[arg-type]
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_input_gets_a_typed_error(name: str) -> None:
+    e = fails_cleanly(BAD[name])
+    assert not isinstance(e, (KeyError, AttributeError, IndexError, RecursionError))
+
+
+@pytest.mark.parametrize(("kwargs", "words"), [
+    ({"shapes": {"W": (3, 4), "x": (3,)}}, ["W@x", "(3, 4)", "(3, 1)"]),
+    ({"shapes": {"W": (3,), "x": (3,)}}, ["(3, 1) @ (3, 1)"]),
+    ({"shapes": {"W": (3, 3)}}, ["(3, 3) @ scalar", "give its shape"]),
+])
+def test_shape_errors_name_both_shapes(kwargs: dict[str, Any], words: list[str]) -> None:
+    with pytest.raises(sbp.ShapeError) as info:
+        sbp.derive("sum(W@x)", **kwargs)
+    for w in words:
+        assert w in str(info.value)
+
+
+def test_a_name_with_two_shapes() -> None:
+    with pytest.raises(sbp.ShapeError, match=r"W is \(2, 2\) in the expression but \(3, 3\)"):
+        sbp.derive(sp.MatrixSymbol("W", 2, 2).T * sp.MatrixSymbol("W", 2, 2), shapes={"W": (3, 3)})
+    w2, w3 = sp.MatrixSymbol("W", 2, 1), sp.MatrixSymbol("W", 3, 1)
+    with pytest.raises(sbp.ShapeError, match=r"W is used with two shapes: \(2, 1\) and \(3, 1\)"):
+        sbp.derive(sbp.functions.SumAll(w2) + sbp.functions.SumAll(w3))
+
+
+def test_wrt_not_in_the_expression_names_it() -> None:
+    with pytest.raises(ValueError, match=r"wrt='z' is not an input .*x, y"):
+        sbp.derive("x*y", wrt="z")
+
+
+def test_cli_bad_input_is_one_line_and_debug_shows_the_traceback(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["derive", "x*y", "--wrt", "q"], ["derive", "sum(W@x)", "--shape", "W=3x4",
+                                                  "--shape", "x=3"], ["check", "log(0)"],
+                 ["derive", "W@x", "--shape", "W=2x2", "--shape", "x=2"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1
+        assert "Traceback" not in err
+    with pytest.raises(sbp.ShapeError):
+        main(["--debug", "derive", "sum(W@x)", "--shape", "W=3x4", "--shape", "x=3"])
