@@ -106,7 +106,7 @@ def div(b: Builder, x: Term, y: Term, where: str = "a / b") -> Term:
             raise _err(where, shape_of(x), "/", shape_of(y),
                        " (division by a matrix is element-wise and needs equal shapes)")
         return b.node(HadamardProduct(x, b.node(HadamardPower(y, -1))))
-    if _is_num(y) and y == 0:
+    if _is_num(y) and y.is_zero:  # Float(0.0) == 0 is False in SymPy
         raise ShapeError(f"{where}: division by zero")
     if _is_num(x) and _is_num(y):
         return x / y
