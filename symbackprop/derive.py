@@ -59,6 +59,8 @@ if TYPE_CHECKING:
     from .parse import Limits
 
 Loss = Literal["mse", "cross_entropy"]
+_NOT_SCALAR = ("the output is {shape}; backpropagation needs a scalar: pass loss='mse' or "
+               "loss='cross_entropy', or write sum(...)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,10 +239,7 @@ class Derivation:
         self.source = source
         self.output = graph.output
         if is_matrix(self.output):
-            raise ShapeError(
-                f"the output {self.output.name} is {fmt_shape(shape_of(self.output))}; "
-                "backpropagation needs a scalar: pass loss='mse' or loss='cross_entropy', "
-                "or write sum(...)")
+            raise ShapeError(_NOT_SCALAR.format(shape=fmt_shape(shape_of(self.output))))
         self._sweep()
 
     # the reverse sweep -----------------------------------------------------------------
@@ -621,6 +620,8 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
         b = _to_builder(source, shapes, limits)
         if loss is not None:
             _attach_loss(b, loss)
+        if is_matrix(b.output):  # before any work on the graph
+            raise ShapeError(_NOT_SCALAR.format(shape=fmt_shape(shape_of(b.output))))
         g = decompose(b, granularity, output_name=output)
         if opts.names:
             g = _rename(g, opts.names)

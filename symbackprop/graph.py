@@ -18,7 +18,7 @@ import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul
 
 from .errors import GraphError, ShapeError, UnsupportedError
-from .rules import FUNCTION_NAMES, classify, is_leaf, is_matrix, replace_args
+from .rules import FUNCTION_NAMES, classify, is_leaf, is_matrix, mmul, replace_args
 
 if TYPE_CHECKING:
     from .parse import Limits
@@ -27,6 +27,7 @@ Term: TypeAlias = Any  # a SymPy leaf, node symbol, or small inline expression o
 Shape = tuple[sp.Expr, sp.Expr] | None  # None: a scalar
 Granularity = Literal["auto", "primitive", "layers", "stages"]
 
+MAX_FACTORS = 32  # products longer than this stay split (each partial lists every other factor)
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 
@@ -503,13 +504,17 @@ def decompose(b: Builder, granularity: Granularity = "auto",
         if granularity == "primitive":
             parent = consumers.get(s, [None])[0]
             pkind = kinds[parent] if parent is not None else ""
-            same = kind in ("add", "mul") and pkind == kind and not is_matrix(s)
+            same = kind in ("add", "mul") and pkind == kind and not is_matrix(s) and (
+                kind == "add" or len(classify(eq.rhs).operands) < MAX_FACTORS)
             if not (same or (_is_scaled_term(eq.rhs) and pkind == "add")):
                 cut.add(s)
             continue
         # layers: cut at non-affine matrix nodes and at their non-leaf operands
         if is_matrix(s) and not _is_affine(eq.rhs):
             cut.add(s)
+        if kind == "matmul" and any(kinds.get(c) == "matmul" for c in consumers.get(s, [])):
+            cut.add(s)  # W2 (W1 x): a product of products reads better (and SymPy's MatMul
+            # shape is exponential in its nesting depth)
         if not _is_affine(eq.rhs) and (is_matrix(s) or kind in _REDUCTIONS):
             for o in classify(eq.rhs).operands:
                 if o in by_lhs and is_matrix(o):
@@ -549,6 +554,8 @@ def rebuild(rhs: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
     if not mapping or not any(a in mapping for a in _occurrences(rhs)):
         return rhs
     new = rhs.xreplace(dict(mapping))
+    if isinstance(new, MatMul) and any(isinstance(a, MatMul) for a in new.args):
+        new = mmul(*new.args)  # c·(d·X) is (cd)·X: no MatMul nested in a MatMul
     if isinstance(new, (MatAdd, HadamardProduct)):
         flat: list[sp.Basic] = []
         for a in new.args:

@@ -14,7 +14,7 @@ from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Tra
 from .errors import ShapeError, UnsupportedError
 from .functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
 from .graph import Builder, Shape, Term, fmt_shape, shape_of
-from .rules import FUNCTION_NAMES, RULES, is_matrix
+from .rules import FUNCTION_NAMES, RULES, is_matrix, mscale
 
 
 def _err(where: str, a: Shape, op: str, b: Shape, hint: str = "") -> ShapeError:
@@ -34,43 +34,85 @@ def broadcast(b: Builder, t: Term, shape: tuple[sp.Expr, sp.Expr]) -> Term:
 
 def _fit(b: Builder, x: Term, y: Term, where: str, op: str) -> tuple[Term, Term]:
     """Bring two operands of an element-wise operation to one shape, or raise ShapeError."""
-    sx, sy = shape_of(x), shape_of(y)
-    if sx == sy:
-        return x, y
+    shape = _joint_shape(shape_of(x), shape_of(y), where, op)
+    return _spread(b, x, shape), _spread(b, y, shape)
+
+
+def _joint_shape(sx: Shape, sy: Shape, where: str, op: str) -> Shape:
+    """The shape of an element-wise result: scalars spread, a column (m, 1) spreads over a
+    batch (m, B); anything else that differs is a ShapeError naming both shapes."""
+    if sx == sy or sy is None:
+        return sx
     if sx is None:
-        return broadcast(b, x, sy), y  # type: ignore[arg-type]
-    if sy is None:
-        return x, broadcast(b, y, sx)
-    # a column (m, 1) against a batch (m, B): the column repeated, b 1ᵀ
-    if sx[0] == sy[0] and sy[1] == 1 and sx[1] != 1:
-        return x, b.node(MatMul(y, OneMatrix(1, sx[1])))
-    if sx[0] == sy[0] and sx[1] == 1 and sy[1] != 1:
-        return b.node(MatMul(x, OneMatrix(1, sy[1]))), y
+        return sy
+    if sx[0] == sy[0] and 1 in (sx[1], sy[1]):
+        return sx if sy[1] == 1 else sy
     raise _err(where, sx, op, sy)
+
+
+def _spread(b: Builder, t: Term, shape: Shape) -> Term:
+    """``t`` brought to ``shape``: c·𝟏 for a scalar, ``b 1ᵀ`` for a column against a batch."""
+    st = shape_of(t)
+    if st == shape or shape is None:
+        return t
+    if st is None:
+        return broadcast(b, t, shape)
+    return b.node(MatMul(t, OneMatrix(1, shape[1])))
+
+
+def add_many(b: Builder, terms: list[tuple[int, Term]], where: str = "a + b") -> Term:
+    """``a ± b ± c …`` as one node: an n-ary sum stays one equation, built once."""
+    shape: Shape = None
+    for i, (sign, t) in enumerate(terms):
+        shape = shape_of(t) if i == 0 else _joint_shape(shape, shape_of(t), where,
+                                                        "+" if sign > 0 else "-")
+    if shape is None:
+        return b.node(sp.Add(*[t if sign > 0 else -t for sign, t in terms]))
+    const = sp.Add(*[t if sign > 0 else -t for sign, t in terms if _is_num(t)])
+    parts = [_spread(b, t, shape) for _, t in terms if not _is_num(t)]
+    signs = [sign for sign, t in terms if not _is_num(t)]
+    body = [p if sign > 0 else mscale(-1, p) for sign, p in zip(signs, parts, strict=True)]
+    if const != 0:
+        body.append(broadcast(b, const, shape))
+    return b.node(MatAdd(*body)) if len(body) > 1 else b.node(body[0])
 
 
 def add(b: Builder, x: Term, y: Term, where: str = "a + b") -> Term:
     if _is_num(x) and _is_num(y):
         return x + y
-    x, y = _fit(b, x, y, where, "+")
-    if is_matrix(x):
-        return b.node(MatAdd(x, y))
-    return b.node(sp.Add(x, y))
-
-
-def neg(b: Builder, x: Term, where: str = "-a") -> Term:
-    if is_matrix(x):
-        return MatMul(-1, x) if not isinstance(x, MatMul) else b.node(MatMul(-1, x))
-    return -x
+    return add_many(b, [(1, x), (1, y)], where)
 
 
 def sub(b: Builder, x: Term, y: Term, where: str = "a - b") -> Term:
     if _is_num(x) and _is_num(y):
         return x - y
-    x, y = _fit(b, x, y, where, "-")
-    if is_matrix(x):
-        return b.node(MatAdd(x, MatMul(-1, y)))
-    return b.node(sp.Add(x, -y))
+    return add_many(b, [(1, x), (-1, y)], where)
+
+
+def neg(b: Builder, x: Term, where: str = "-a") -> Term:
+    """``-x``: inline (it reads as a sign in the expression that uses it); ``--x`` is ``x``."""
+    return mscale(-1, x) if is_matrix(x) else -x
+
+
+MAX_FACTORS = 32  # a longer product is split into nodes of this many factors
+
+
+def mul_many(b: Builder, factors: list[tuple[int, Term]], where: str = "a * b") -> Term:
+    """``a * b / c …``: scalars as one product node (chunked when very long), matrices in
+    order, as the pairwise operations would."""
+    if any(is_matrix(t) for _, t in factors):
+        acc = factors[0][1] if factors[0][0] > 0 else div(b, sp.S.One, factors[0][1], where)
+        for e, t in factors[1:]:
+            acc = mul(b, acc, t, where) if e > 0 else div(b, acc, t, where)
+        return acc
+    for e, t in factors:
+        if e < 0 and _is_num(t) and t.is_zero:
+            raise ShapeError(f"{where}: division by zero")
+    items = [t if e > 0 else sp.Pow(t, -1) for e, t in factors]
+    while len([t for t in items if not _is_num(t)]) > MAX_FACTORS:
+        head, items = items[:MAX_FACTORS], items[MAX_FACTORS:]
+        items.insert(0, b.node(sp.Mul(*head)))
+    return b.node(sp.Mul(*items))
 
 
 def mul(b: Builder, x: Term, y: Term, where: str = "a * b") -> Term:

@@ -288,6 +288,9 @@ class _Parser:
         return values[id(root)]
 
     def children(self, node: ast.AST) -> list[ast.AST]:
+        chain = _chain(node)
+        if chain is not None:
+            return [operand for _, operand in chain]
         if isinstance(node, ast.BinOp):
             return [node.left, node.right]
         if isinstance(node, ast.UnaryOp):
@@ -323,6 +326,16 @@ class _Parser:
         if isinstance(node, ast.Call):
             assert isinstance(node.func, ast.Name)
             return ops.apply(b, node.func.id, args, self.source(node))
+        chain = _chain(node)
+        if chain is not None:  # a + b - c … or a * b / c …: one n-ary node, built once
+            signs = [sign for sign, _ in chain]
+            where = self.source(node)
+            if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+                out = ops.add_many(b, list(zip(signs, args, strict=True)), where)
+            else:
+                out = ops.mul_many(b, list(zip(signs, args, strict=True)), where)
+            self.check_number(node, out)
+            return out
         if isinstance(node, ast.BinOp):
             x, y = args
             where = self.source(node)
@@ -397,6 +410,21 @@ class _Parser:
                 if a.is_extended_real is False or a.is_finite is False or a is sp.S.NaN:
                     raise self.error(node, f"{self.source(node)} is not a finite real number "
                                      f"(it is {_number_text(a)})")
+
+
+def _chain(node: ast.AST) -> list[tuple[int, ast.AST]] | None:
+    """The operands of a left-leaning chain of + and - (or * and /), with their signs."""
+    if not isinstance(node, ast.BinOp) or isinstance(node.op, (ast.Pow, ast.MatMult)):
+        return None
+    kinds = (ast.Add, ast.Sub) if isinstance(node.op, (ast.Add, ast.Sub)) else (ast.Mult,
+                                                                                  ast.Div)
+    out: list[tuple[int, ast.AST]] = []
+    cur: ast.AST = node
+    while isinstance(cur, ast.BinOp) and isinstance(cur.op, kinds):
+        out.append((-1 if isinstance(cur.op, (ast.Sub, ast.Div)) else 1, cur.right))
+        cur = cur.left
+    out.append((1, cur))
+    return out[::-1]
 
 
 def _number_text(v: sp.Basic) -> str:
