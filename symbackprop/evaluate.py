@@ -177,30 +177,39 @@ def bind_values(d: Derivation, values: Mapping[Any, Any],
     missing = [str(s.name) for s in d.inputs if str(s.name) not in by_name]
     if missing:
         raise ValueError(f"no value for {', '.join(missing)}")
+    dims: dict[sp.Expr, int] = {}
     for s in d.inputs:
-        v = np.asarray(by_name[str(s.name)], dtype=dtype)
-        shape = shape_of(s)
-        if shape is None:
-            if v.size != 1:
-                raise ShapeError(f"{s.name} is a scalar but its value has shape {v.shape}")
-            env[s] = dtype(v.reshape(()))
-            continue
-        if v.ndim == 1:
-            v = v.reshape(-1, 1)
-        if v.ndim != 2:
-            raise ShapeError(f"{s.name} is {fmt_shape(shape)} but its value has shape {v.shape}")
-        for want, got in zip(shape, v.shape, strict=True):
-            if want.is_Integer:
-                if int(want) != got:
-                    raise ShapeError(f"{s.name} is {fmt_shape(shape)} but its value has shape "
-                                     f"{v.shape}")
-            else:
-                have = env.setdefault(want, got)
-                if have != got:
-                    raise ShapeError(f"dimension {want} is {have} elsewhere but {got} in "
-                                     f"{s.name} (shape {v.shape})")
-        env[s] = v
+        env[s] = coerce_value(str(s.name), by_name[str(s.name)], shape_of(s), np.dtype(dtype),
+                              dims)
+    env.update(dims)
     return env
+
+
+def coerce_value(name: str, v: Any, shape: Any, dtype: np.dtype[Any],
+                 dims: dict[sp.Expr, int]) -> Any:
+    """One user value as ``dtype``: a scalar, or a 2-D array of the declared shape (a vector
+    may come as ``(n,)``); symbolic dimensions are bound in ``dims`` and must agree."""
+    try:
+        a = np.asarray(v, dtype=dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"the value of {name} is not numeric: {type(v).__name__}") from None
+    if shape is None:
+        if a.size != 1:
+            raise ShapeError(f"{name} is a scalar but its value has shape {a.shape}")
+        return dtype.type(a.reshape(()))
+    if a.ndim == 1:
+        a = a.reshape(-1, 1)
+    if a.ndim != 2:
+        raise ShapeError(f"{name} is {fmt_shape(shape)} but its value has shape {a.shape}")
+    for want, got in zip(shape, a.shape, strict=True):
+        if want.is_Integer:
+            if int(want) != got:
+                raise ShapeError(f"{name} is {fmt_shape(shape)} but its value has shape "
+                                 f"{a.shape}")
+        elif dims.setdefault(want, got) != got:
+            raise ShapeError(f"dimension {want} is {dims[want]} elsewhere but {got} in {name} "
+                             f"(shape {a.shape})")
+    return a
 
 
 def _program(d: Derivation, eq: Any) -> Callable[[Env], Any]:

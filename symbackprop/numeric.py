@@ -29,7 +29,8 @@ from sympy import OneMatrix
 from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from .errors import GradcheckError, GraphError, ShapeError, SymbackpropError, UnsupportedError
-from .graph import fmt_shape, shape_of, to_shape
+from .evaluate import coerce_value
+from .graph import shape_of, to_shape
 from .rules import RULES, classify, is_leaf, is_matrix
 
 if TYPE_CHECKING:
@@ -342,9 +343,6 @@ class Engine:
         missing = [n for n in self.inputs if n not in by_name]
         if missing:
             raise ValueError(f"no value for {', '.join(missing)}")
-        extra = [k for k in by_name if k not in self.shapes]
-        if extra:
-            raise ValueError(f"values for names not in the expression: {', '.join(extra)}")
         if dtype is None:
             kinds = {np.asarray(v).dtype for v in by_name.values()
                      if isinstance(v, np.ndarray | np.floating)}
@@ -355,7 +353,7 @@ class Engine:
         slots: list[Array] = [None] * self._nslots
         dims: dict[sp.Expr, int] = {}
         for name, i in zip(self.inputs, self.input_slots, strict=True):
-            slots[i] = _as_input(name, by_name[name], self.shapes[name], dtype, dims)
+            slots[i] = coerce_value(name, by_name[name], self.shapes[name], dtype, dims)
         key = (dtype.str, *sorted((str(k), v) for k, v in dims.items()))
         consts = self._const_cache.get(key)
         if consts is None:
@@ -435,31 +433,6 @@ class Engine:
                 elif rule.nondiff is not None and np.any(rule.nondiff(*args, **s.params)):
                     issues.append(Issue("kink", f"{_kink_message(s)} in {s.where}", inputs))
         return issues
-
-
-def _as_input(name: str, v: Any, shape: Any, dtype: np.dtype[Any],
-              dims: dict[sp.Expr, int]) -> Array:
-    try:
-        a = np.asarray(v, dtype=dtype)
-    except (TypeError, ValueError):
-        raise TypeError(f"the value of {name} is not numeric: {type(v).__name__}") from None
-    if shape is None:
-        if a.size != 1:
-            raise ShapeError(f"{name} is a scalar but its value has shape {a.shape}")
-        return dtype.type(a.reshape(()))
-    if a.ndim == 1:
-        a = a.reshape(-1, 1)
-    if a.ndim != 2:
-        raise ShapeError(f"{name} is {fmt_shape(shape)} but its value has shape {a.shape}")
-    for want, got in zip(shape, a.shape, strict=True):
-        if want.is_Integer:
-            if int(want) != got:
-                raise ShapeError(f"{name} is {fmt_shape(shape)} but its value has shape "
-                                 f"{a.shape}")
-        elif dims.setdefault(want, got) != got:
-            raise ShapeError(f"dimension {want} is {dims[want]} elsewhere but {got} in {name} "
-                             f"(shape {a.shape})")
-    return a
 
 
 def _dim(d: sp.Expr, dims: Mapping[sp.Expr, int]) -> int:
