@@ -186,7 +186,9 @@ def transpose(b: Builder, x: Term, where: str = "a.T") -> Term:
 
 def apply(b: Builder, name: str, args: list[Term], where: str) -> Term:
     """A named function: element-wise (on scalars or entry by entry), or a matrix primitive."""
-    arity = {"max": 2, "min": 2, "mse": 2, "cross_entropy": 2, "hadamard": 2}.get(name, 1)
+    from .parse import ARITY
+
+    arity = ARITY.get(name, 1)
     if len(args) != arity:
         raise ShapeError(f"{where}: {name} takes {arity} argument{'s' * (arity > 1)}, "
                          f"got {len(args)}")

@@ -32,6 +32,7 @@ FUNCTIONS = (
     "exp", "log", "sqrt", "abs", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus",
     "max", "min", "softmax", "sum", "transpose", "mse", "cross_entropy", "sqnorm", "hadamard",
 )
+ARITY = {"max": 2, "min": 2, "mse": 2, "cross_entropy": 2, "hadamard": 2}  # others take 1
 _GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
     "lam", "mu", "nu", "xi", "omicron", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",
@@ -251,6 +252,10 @@ class _Parser:
             if node.func.id not in FUNCTIONS:
                 raise self.error(node.func, f"unknown function {node.func.id!r}; the functions "
                                  "are " + ", ".join(FUNCTIONS))
+            arity = ARITY.get(node.func.id, 1)
+            if len(node.args) != arity:
+                raise self.error(node, f"{node.func.id} takes {arity} argument"
+                                 f"{'s' if arity > 1 else ''}, got {len(node.args)}")
         elif isinstance(node, ast.Attribute) and node.attr != "T":
             raise self.error(node, f"attribute '.{node.attr}' is not allowed; only .T "
                              "(transpose)")
