@@ -5,7 +5,8 @@
 A forward + backward step of the 784-512-10 sigmoid network with softmax cross-entropy,
 batch 256: ``Engine.value_and_grad`` (values bound from a dict, tape run forward and
 backward) against the same step written by hand in NumPy. Prints the median times, their
-ratio (target ≤ 1.10) and the share of the hand step spent in the five matrix products.
+ratio (target ≤ 1.10) and the share of the hand step spent in the five matrix products;
+float64 and float32; HIPS autograd and PyTorch CPU eager as extra rows where installed.
 """
 
 from __future__ import annotations
@@ -62,6 +63,55 @@ def timeit(fn: Callable[[], Any], number: int) -> float:
     return (time.perf_counter() - t0) / number
 
 
+def autograd_step(values: dict[str, Any]) -> Callable[[], Any] | None:
+    """HIPS autograd on the same network, where installed (the ``bench`` extra)."""
+    try:
+        import autograd.numpy as anp
+        from autograd import value_and_grad
+    except ImportError:
+        return None
+
+    def loss(params: Any, x: Any, y: Any) -> Any:
+        W1, b1, W2, b2 = params
+        h = 1.0 / (1.0 + anp.exp(-(anp.dot(W1, x) + b1)))
+        o = anp.dot(W2, h) + b2
+        s = o - anp.max(o, axis=0, keepdims=True)
+        return -anp.sum(y * (s - anp.log(anp.sum(anp.exp(s), axis=0, keepdims=True))))
+
+    vg = value_and_grad(loss)
+    params = [values[k] for k in ("W1", "b1", "W2", "b2")]
+    return lambda: vg(params, values["x"], values["y"])
+
+
+def torch_step(values: dict[str, Any]) -> Callable[[], Any] | None:
+    """PyTorch CPU eager on the same network, where installed (``pip install torch==2.13.0``)."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    t = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in values.items()}
+    params = [t[k].clone().requires_grad_(True) for k in ("W1", "b1", "W2", "b2")]
+    x, y = t["x"], t["y"]
+
+    def step() -> Any:
+        for p in params:
+            p.grad = None
+        W1, b1, W2, b2 = params
+        o = W2 @ torch.sigmoid(W1 @ x + b1) + b2
+        loss = -(y * torch.log_softmax(o, dim=0)).sum()
+        loss.backward()
+        return loss, [p.grad for p in params]
+
+    return step
+
+
+def _grads_of(peer: str, out: Any) -> list[Any]:
+    if peer == "HIPS autograd":
+        return [np.asarray(g) for g in out[1]]
+    return [g.numpy() for g in out[1]]
+
+
 def main(argv: list[str] | None = None) -> float:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=15)
@@ -70,57 +120,79 @@ def main(argv: list[str] | None = None) -> float:
     args = ap.parse_args(argv)
     B = args.batch
     rng = np.random.default_rng(0)
-    values = {
+    values64 = {
         "W1": rng.standard_normal((HIDDEN, IN)) * 0.05, "b1": rng.standard_normal((HIDDEN, 1)),
         "W2": rng.standard_normal((OUT, HIDDEN)) * 0.05, "b2": rng.standard_normal((OUT, 1)),
         "x": rng.uniform(0, 1, (IN, B)),
         "y": np.eye(OUT)[:, rng.integers(0, OUT, B)],
     }
-    shapes = {k: v.shape for k, v in values.items() if k != "y"}
+    shapes = {k: v.shape for k, v in values64.items() if k != "y"}
     t0 = time.perf_counter()
     d = sbp.derive("W2@sigmoid(W1@x + b1) + b2", wrt=["W1", "b1", "W2", "b2"], shapes=shapes,
                    loss="cross_entropy")
     engine = Engine(d)
     setup = time.perf_counter() - t0
-
-    loss, grads = engine.value_and_grad(values)
-    ref = hand_step(**values)
-    for name, want in zip(("W1", "b1", "W2", "b2"), ref[1:], strict=True):
-        np.testing.assert_allclose(grads[name], want, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(loss, ref[0], rtol=1e-12)
-
-    z = values["W1"] @ values["x"] + values["b1"]
-    h = 1.0 / (1.0 + np.exp(-z))
-    do = rng.standard_normal((OUT, B))
-    mm = {"W1": values["W1"], "W2": values["W2"], "x": values["x"], "h": h, "do": do, "dz": z}
-
-    def ours() -> Any:
-        return engine.value_and_grad(values)
-
-    def hand() -> Any:
-        return hand_step(**values)
-
-    def products() -> Any:
-        return matmuls_only(**mm)
-
     n = args.number
-    for fn in (ours, hand, products):  # warm up
-        timeit(fn, 2)
-    t_ours, t_hand, t_mm = [], [], []
-    for _ in range(args.repeats):  # interleaved, so drift hits both alike
-        t_ours.append(timeit(ours, n))
-        t_hand.append(timeit(hand, n))
-        t_mm.append(timeit(products, n))
-    m_ours, m_hand, m_mm = (statistics.median(t) for t in (t_ours, t_hand, t_mm))
-    ratio = m_ours / m_hand
-    print(f"network {IN}-{HIDDEN}-{OUT}, sigmoid, softmax cross-entropy, batch {B}, float64, "
-          f"1 BLAS thread; median of {args.repeats} x {n} steps")
+    print(f"network {IN}-{HIDDEN}-{OUT}, sigmoid, softmax cross-entropy, batch {B}, 1 BLAS "
+          f"thread; median of {args.repeats} x {n} steps, each interleaved with the "
+          "hand-written step it is divided by")
     print(f"derive + compile the tape: {setup * 1e3:.0f} ms (once)")
-    print(f"engine (forward + backward): {m_ours * 1e3:.3f} ms")
-    print(f"hand-written NumPy:          {m_hand * 1e3:.3f} ms")
-    print(f"ratio engine / hand:         {ratio:.3f}  (target <= 1.10)")
-    print(f"matmul share of the hand step: {m_mm / m_hand:.0%}")
-    return ratio
+    print()
+    print("| step (forward + backward) | dtype | median | / hand-written NumPy |")
+    print("| :--- | :--- | ---: | ---: |")
+    engine_ratio = float("nan")
+    share = float("nan")
+    for dtype, tol in ((np.float64, 1e-9), (np.float32, 2e-3)):
+        values = {k: v.astype(dtype) for k, v in values64.items()}
+        ref = hand_step(**values)
+        _, grads = engine.value_and_grad(values)
+        for name, want in zip(("W1", "b1", "W2", "b2"), ref[1:], strict=True):
+            assert grads[name].dtype == dtype
+            np.testing.assert_allclose(grads[name], want, rtol=tol, atol=tol * 1e-3)
+        peers: dict[str, Callable[[], Any]] = {
+            "symbackprop engine": lambda values=values: engine.value_and_grad(values)}
+        for label, make in (("HIPS autograd", autograd_step), ("PyTorch CPU eager", torch_step)):
+            step = make(values)
+            if step is None:
+                print(f"| {label} | {np.dtype(dtype).name} | not installed | – |")
+                continue
+            for got, want in zip(_grads_of(label, step()), ref[1:], strict=True):
+                np.testing.assert_allclose(got, want, rtol=tol * 10, atol=tol * 1e-2)
+            peers[label] = step
+
+        def hand(values: dict[str, Any] = values) -> Any:
+            return hand_step(**values)
+
+        for fn in (hand, *peers.values()):  # warm up
+            timeit(fn, 2)
+        times: dict[str, list[float]] = {k: [] for k in peers}
+        t_hand: list[float] = []
+        for _ in range(args.repeats):  # interleaved, so drift hits all alike
+            t_hand.append(timeit(hand, n))
+            for k, fn in peers.items():
+                times[k].append(timeit(fn, n))
+        m_hand = statistics.median(t_hand)
+        print(f"| hand-written NumPy (the baseline) | {np.dtype(dtype).name} | "
+              f"{m_hand * 1e3:.3f} ms | 1 |")
+        for k, ts in times.items():
+            ratio = statistics.median(ts) / m_hand
+            mark = " (target ≤ 1.10)" if k == "symbackprop engine" else ""
+            print(f"| {k} | {np.dtype(dtype).name} | {statistics.median(ts) * 1e3:.3f} ms | "
+                  f"**{ratio:.3f}**{mark} |")
+            if k == "symbackprop engine" and dtype is np.float64:
+                engine_ratio = ratio
+        if dtype is np.float64:
+            z = values["W1"] @ values["x"] + values["b1"]
+            h = 1.0 / (1.0 + np.exp(-z))
+            do = rng.standard_normal((OUT, B))
+            mm = {"W1": values["W1"], "W2": values["W2"], "x": values["x"], "h": h, "do": do,
+                  "dz": z}
+            t_mm = [timeit(lambda mm=mm: matmuls_only(**mm), n) for _ in range(args.repeats)]
+            share = statistics.median(t_mm) / m_hand
+    print()
+    print(f"matmul share of the hand-written float64 step (the floor): {share:.0%}")
+    print(f"ratio engine / hand (float64): {engine_ratio:.3f}  (target <= 1.10)")
+    return engine_ratio
 
 
 if __name__ == "__main__":
