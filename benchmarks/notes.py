@@ -53,16 +53,19 @@ equations): the spread in the table is the smallest case's fixed costs, not grow
 2-3-1 and 4-8-2 derivations also print every gradient written out in the inputs (SymPy
 trees, ordered term by term), about 5× the cost per character of the equations.
 
-**Numeric engine** (section 4) is the numeric engineer's `benchmarks/bench_engine.py`,
-called as it is: float64 against the hand-written NumPy step, with the matmul share. Its
-float32 row and the HIPS autograd / PyTorch columns are not in that script yet.
+**Numeric engine** (section 4) is `benchmarks/bench_engine.py`: the engine's forward +
+backward step in float64 and float32 against the hand-written NumPy step, with HIPS autograd
+and PyTorch CPU eager (`pip install torch==2.13.0`, a CPU build) as peers where installed;
+every step's gradients are checked against the hand-written ones before it is timed. The
+five matrix products are most of the hand step (the floor); the engine adds a few percent,
+autograd about half again, PyTorch eager 10–15%.
 
-**Checks at scale.** `d.check()` on the 784-512-10 network (407,050 parameters) costs
-about 85–90 training steps, at the budget of 10 steps plus its sampled finite
-differences: the 218 forward passes of the finite differences (32 coordinates and one random
-direction per large parameter, two passes each) are nearly all of it; the symbolic witness
-(`d.evaluate`) and the engine cost about a step each. Fewer sampled coordinates is the only
-lever left, and that is the numeric engineer's call (`MAX_COORDS`).
+**Checks at scale.** `d.check()` on the 784-512-10 network (407,050 parameters) compares
+three witnesses: the symbolic gradients (`d.evaluate`, about two steps), the engine (one
+step) and 218 sampled central differences (32 coordinates and one random direction per large
+parameter). Each difference re-runs only the part of the forward pass that depends on the
+parameter it perturbs (a weight of the second layer skips the 784×512 product), so the check
+comes in well under the budget, which counts every difference as two full forward passes.
 """
 
 CHANGES = """\
