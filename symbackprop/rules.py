@@ -529,7 +529,7 @@ _PARTIALS: dict[tuple[str, tuple[tuple[str, Any], ...], int], tuple[sp.Expr, ...
 
 def _local_partials(p: Prim) -> tuple[sp.Expr, ...]:
     if p.name == "add":  # ∂(Σ c_k x_k)/∂x_k = c_k; diff of an n-ary sum n times is quadratic
-        return tuple(sp.sympify(c) for c in p.kw["coeffs"])
+        return tuple(sp.S.One * c for c in p.kw["coeffs"])  # SymPy numbers, never text
     ph = placeholders(len(p.operands))
     t = template(p, ph)
     parts = []
