@@ -130,6 +130,7 @@ class Builder:
         self.names: dict[sp.Basic, str] = {}  # node symbol -> user stage name
         self._memo: dict[sp.Basic, sp.Basic] = {}
         self.temps: set[sp.Basic] = set()
+        self._node_lhs: set[sp.Basic] = set()
         self.output: Term | None = None
 
     # inputs -----------------------------------------------------------------------------
@@ -184,7 +185,7 @@ class Builder:
         if have is not None:
             return have
         lhs = self._temp(shape_of(rhs))
-        self.nodes.append(Equation(lhs, rhs))
+        self.append(Equation(lhs, rhs))
         self._memo[rhs] = lhs
         return lhs
 
@@ -198,16 +199,17 @@ class Builder:
         check_name(name, "stage name")
         if name in self.symbols:
             raise GraphError(f"{name!r} is bound twice (or is also an input)")
-        if is_leaf(term) or term in self.names or term not in self._by_lhs():
+        if is_leaf(term) or term in self.names or term not in self._node_lhs:
             lhs = self._temp(shape_of(term))
-            self.nodes.append(Equation(lhs, term))
+            self.append(Equation(lhs, term))
             term = lhs
         self.names[term] = name
         self.symbols[name] = term
         return term
 
-    def _by_lhs(self) -> dict[sp.Basic, Equation]:
-        return {eq.lhs: eq for eq in self.nodes}
+    def append(self, eq: Equation) -> None:
+        self.nodes.append(eq)
+        self._node_lhs.add(eq.lhs)
 
     # from a SymPy expression ------------------------------------------------------------
     def add_expr(self, expr: sp.Basic) -> Term:
@@ -477,12 +479,12 @@ def decompose(b: Builder, granularity: Granularity = "auto",
     if b.output is None:
         raise GraphError("nothing to derive: the expression is empty")
     out = b.output
-    if out not in {eq.lhs for eq in b.nodes}:
+    if out not in b._node_lhs:
         # a bare input, a constant or an inline expression: give it an equation of its own
         term = out
         out = b.node(out) if not is_leaf(out) else b._temp(shape_of(out))
-        if out not in {eq.lhs for eq in b.nodes}:
-            b.nodes.append(Equation(out, term))
+        if out not in b._node_lhs:
+            b.append(Equation(out, term))
     nodes = _reachable(b.nodes, out)
     granularity = choose_granularity(b, granularity)
     uses = _uses(nodes)
