@@ -155,7 +155,7 @@ def vjp(rhs: sp.Basic, out: sp.Basic, g: sp.Basic,
 
                         c = SumAll(c) if is_matrix(c) else c * sp.Mul(*node.shape)
                 else:
-                    c = gn * replace_args(d, env)
+                    c = _times(gn, replace_args(d, env))
                 contribs.append(c)
         else:
             rule = RULES[p.name]
@@ -169,6 +169,17 @@ def vjp(rhs: sp.Basic, out: sp.Basic, g: sp.Basic,
             elif not is_leaf(o):
                 cot.setdefault(o, []).append(c)
     return result
+
+
+def _times(g: sp.Basic, partial: sp.Basic) -> sp.Basic:
+    """``g · partial`` for scalars, without SymPy's product machinery when a factor is ±1."""
+    if g is sp.S.One:
+        return partial
+    if partial is sp.S.One:
+        return g
+    if partial is sp.S.NegativeOne:
+        return -g
+    return g * partial
 
 
 def jacobian(rhs: sp.Basic, out: sp.Basic, v: sp.Basic) -> sp.Basic | None:
@@ -277,9 +288,10 @@ class Derivation:
             if scalar_eq:
                 flows = vjp(eq.rhs, eq.lhs, sp.S.One, needed)
                 for v, parts in flows.items():
-                    partial = sp.Add(*parts)
+                    partial = parts[0] if len(parts) == 1 else sp.Add(*parts)
                     self.partials[(eq.lhs, v)] = partial
-                    self.terms.setdefault(v, []).append(Term(eq.lhs, g * partial, partial))
+                    self.terms.setdefault(v, []).append(Term(eq.lhs, _times(g, partial),
+                                                             partial))
             else:
                 flows = vjp(eq.rhs, eq.lhs, g, needed)
                 for v, parts in flows.items():
