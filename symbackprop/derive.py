@@ -34,6 +34,7 @@ from .graph import (
     fmt_shape,
     make_symbol,
     shape_of,
+    tree_size,
 )
 from .notation import AdjointStyle, Layout
 from .rules import (
@@ -400,7 +401,7 @@ class Derivation:
         sizes: dict[sp.Basic, int] = self.__dict__.setdefault("_sizes", {})
         if not sizes:
             for eq in (*self.forward, *self.backward):
-                sizes[eq.lhs] = _tree_size(eq.rhs, sizes)
+                sizes[eq.lhs] = tree_size(eq.rhs, sizes)
         return sizes.get(self.adjoints[v], 1)
 
     def gradient(self, v: sp.Basic | str) -> sp.Basic:
@@ -484,20 +485,6 @@ class Derivation:
         wrt = ", ".join(str(s.name) for s in self.wrt)
         return (f"<Derivation of {self.output.name}: {len(self.forward)} forward, "
                 f"{len(self.backward)} backward equations; wrt {wrt}>")
-
-
-def _tree_size(expr: sp.Basic, sizes: Mapping[sp.Basic, int]) -> int:
-    total = 0
-    stack = [expr]
-    while stack:
-        e = stack.pop()
-        if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
-            total += sizes.get(e, 1)
-        else:
-            total += 1
-            if not is_leaf(e):
-                stack.extend(e.args)
-    return total
 
 
 def substitute(expr: sp.Basic, value: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:

@@ -98,6 +98,21 @@ def make_symbol(name: str, shape: Shape) -> sp.Basic:
     return sp.MatrixSymbol(name, *shape)
 
 
+def tree_size(expr: sp.Basic, sizes: Mapping[sp.Basic, int]) -> int:
+    """Nodes of ``expr`` as a tree once each symbol in ``sizes`` stands for a tree of that
+    many nodes (a count, never a substitution: linear in the shallow expression)."""
+    total, stack = 0, [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
+            total += sizes.get(e, 1)
+        else:
+            total += 1
+            if not is_leaf(e):
+                stack.extend(e.args)
+    return total
+
+
 def atoms_in_order(expr: sp.Basic) -> list[sp.Basic]:
     """Symbols and matrix symbols of a (shallow) expression, in order of first appearance."""
     seen: dict[sp.Basic, None] = {}

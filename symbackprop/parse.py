@@ -25,7 +25,7 @@ import sympy as sp
 
 from . import ops
 from .errors import GraphError, LimitError, ParseError, ShapeError
-from .graph import Builder, Term, atoms_in_order
+from .graph import Builder, Term, atoms_in_order, tree_size
 from .rules import is_leaf
 
 FUNCTIONS = (
@@ -516,7 +516,7 @@ def assemble(b: Builder, term: Term, limits: Limits | None = None) -> sp.Basic:
     try:
         for eq in b.nodes:
             rhs = eq.rhs
-            size[eq.lhs] = n = _tree_size(rhs, size)
+            size[eq.lhs] = n = tree_size(rhs, size)
             if n > budget:
                 raise LimitError(f"the stages substituted into one expression would have "
                                  f"more than {budget:,} nodes (10 * Limits.max_nodes); "
@@ -541,14 +541,3 @@ def assemble(b: Builder, term: Term, limits: Limits | None = None) -> sp.Basic:
                          "derive() handles it stage by stage") from None
 
 
-def _tree_size(rhs: sp.Basic, size: Mapping[sp.Basic, int]) -> int:
-    """Nodes of ``rhs`` as a tree once every node symbol is replaced by its own tree."""
-    total, stack = 0, [rhs]
-    while stack:
-        e = stack.pop()
-        if e in size:
-            total += size[e]
-        else:
-            total += 1
-            stack.extend(e.args)
-    return total

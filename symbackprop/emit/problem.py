@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
+from ..graph import tree_size
 from .latex import expr_latex, symbol_table
 
 if TYPE_CHECKING:
@@ -28,17 +29,10 @@ class SourceUnavailable(ValueError):
 
 
 def _size(d: Derivation) -> int:
+    """Nodes of the output written out in the inputs (counted, not built)."""
     sizes: dict[sp.Basic, int] = {}
     for eq in d.forward:
-        total, stack = 0, [eq.rhs]
-        while stack:
-            e = stack.pop()
-            if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
-                total += sizes.get(e, 1)
-            else:
-                total += 1
-                stack.extend(e.args)
-        sizes[eq.lhs] = total
+        sizes[eq.lhs] = tree_size(eq.rhs, sizes)
     return sizes.get(d.output, 1)
 
 

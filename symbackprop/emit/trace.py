@@ -47,17 +47,29 @@ def number_latex(x: float, digits: int = 4) -> str:
     return s
 
 
+Index = list[int | None]  # row or column indices; None stands for the elided middle
+
+
+def _corner(v: Any) -> tuple[Any, Index | None, Index]:
+    """A value as a float array and the rows/columns to show (all, or 0, 1, … when large);
+    rows is None for a scalar, returned as a 0-d array."""
+    a = np.asarray(v, dtype=float)
+    if a.ndim == 0 or (a.size == 1 and a.ndim < 2):
+        return a.reshape(()), None, []
+    if a.ndim == 1:
+        a = a.reshape(-1, 1)
+    rows: Index = list(range(a.shape[0])) if a.shape[0] <= FULL else [0, 1, None]
+    cols: Index = list(range(a.shape[1])) if a.shape[1] <= FULL else [0, 1, None]
+    return a, rows, cols
+
+
 def value_latex(v: Any, digits: int = 4) -> str:
     """A scalar, or a matrix as a small bracketed array (a corner and dots when large)."""
     if v is None:
         return r"\cdot"
-    a = np.asarray(v, dtype=float)
-    if a.ndim == 0 or (a.size == 1 and a.ndim < 2):
-        return number_latex(float(a.reshape(())), digits)
-    if a.ndim == 1:
-        a = a.reshape(-1, 1)
-    rows = list(range(a.shape[0])) if a.shape[0] <= FULL else [0, 1, None]
-    cols = list(range(a.shape[1])) if a.shape[1] <= FULL else [0, 1, None]
+    a, rows, cols = _corner(v)
+    if rows is None:
+        return number_latex(float(a), digits)
     lines = []
     for r in rows:
         cells = []
@@ -81,13 +93,9 @@ def value_text(v: Any, digits: int = 4, with_shape: bool = True) -> str:
     """A scalar, or a matrix as ``[a, b, …; c, d, …; …] (4×3)`` in plain text."""
     if v is None:
         return "·"
-    a = np.asarray(v, dtype=float)
-    if a.ndim == 0 or (a.size == 1 and a.ndim < 2):
-        return number_text(float(a.reshape(())), digits)
-    if a.ndim == 1:
-        a = a.reshape(-1, 1)
-    rows = list(range(a.shape[0])) if a.shape[0] <= FULL else [0, 1, None]
-    cols = list(range(a.shape[1])) if a.shape[1] <= FULL else [0, 1, None]
+    a, rows, cols = _corner(v)
+    if rows is None:
+        return number_text(float(a), digits)
     lines = []
     for r in rows:
         if r is None:
