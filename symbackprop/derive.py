@@ -264,7 +264,14 @@ class Derivation:
         for eq in eqs:
             if any(a in depends for a in atoms[eq.lhs]):
                 depends.add(eq.lhs)
-        needed = depends
+        # ... and which the output still uses: inlining can let SymPy cancel every use of a
+        # stage (t - (t - z) is z), and a stage nobody uses must not hold back the adjoint
+        # of its operands (their other paths would be lost)
+        live: set[sp.Basic] = {self.output}
+        for eq in reversed(eqs):
+            if eq.lhs in live:
+                live.update(atoms[eq.lhs])
+        needed = {v for v in depends if v in live}
         inputs = set(self.graph.inputs)
         position = {eq.lhs: i for i, eq in enumerate(eqs)}
         self.adjoints: dict[sp.Basic, sp.Basic] = {}
@@ -278,12 +285,14 @@ class Derivation:
         self.groups.append([out])
         consumers_left: dict[sp.Basic, int] = {}
         for eq in eqs:
+            if eq.lhs not in needed:  # a consumer the sweep never visits
+                continue
             for a in atoms[eq.lhs]:
                 if a in needed:
                     consumers_left[a] = consumers_left.get(a, 0) + 1
         for eq in reversed(eqs):
-            if eq.lhs not in needed or (eq.lhs != out and eq.lhs not in self.adjoints):
-                continue  # (no adjoint: SymPy cancelled every use, as in cos(y) + (x - cos(y)))
+            if eq.lhs not in needed:
+                continue
             g = sp.S.One if eq.lhs == out else self.adjoints[eq.lhs]
             scalar_eq = not is_matrix(eq.lhs) and not any(is_matrix(a) for a in atoms[eq.lhs])
             if scalar_eq:

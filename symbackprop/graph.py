@@ -532,7 +532,7 @@ def decompose(b: Builder, granularity: Granularity = "auto",
         if kind == "matmul" and any(kinds.get(c) == "matmul" for c in consumers.get(s, [])):
             cut.add(s)  # W2 (W1 x): a product of products reads better (and SymPy's MatMul
             # shape is exponential in its nesting depth)
-        if not _is_affine(eq.rhs) and (is_matrix(s) or kind in _REDUCTIONS):
+        if kind != "?" and not _is_affine(eq.rhs) and (is_matrix(s) or kind in _REDUCTIONS):
             for o in classify(eq.rhs).operands:
                 if o in by_lhs and is_matrix(o):
                     cut.add(o)
@@ -601,13 +601,24 @@ def _choose_names(eqs: list[Equation], b: Builder, output_name: str | None) -> d
     if any(is_matrix(eq.lhs) for eq in eqs):
         names.update(_layer_names(eqs, rest, taken))
     rest = [eq for eq in rest if eq.lhs not in names]
-    base = "t" if not any(f"t_{i + 1}" in taken or "t" in taken for i in range(len(rest))) else "v"
-    if len(rest) == 1 and base not in taken:
-        names[rest[0].lhs] = base
-    else:
-        for i, eq in enumerate(rest):
-            names[eq.lhs] = f"{base}_{i + 1}"
+    names.update(zip((eq.lhs for eq in rest), fresh_names(len(rest), taken), strict=True))
     return names
+
+
+def fresh_names(count: int, taken: set[str]) -> list[str]:
+    """``count`` names for intermediates, none of them a user's name: ``t`` alone, else
+    ``t_1, t_2, …`` (``v_…``, ``u_…`` where the user has ``t`` names; taken ones skipped)."""
+    base = next((b for b in ("t", "v", "u", "s", "w") if b not in taken
+                 and not any(n.startswith(b + "_") for n in taken)), "t")
+    if count == 1 and base not in taken:
+        return [base]
+    out: list[str] = []
+    i = 0
+    while len(out) < count:
+        i += 1
+        if f"{base}_{i}" not in taken:
+            out.append(f"{base}_{i}")
+    return out
 
 
 def _layer_names(eqs: list[Equation], rest: list[Equation], taken: set[str]) -> dict[sp.Basic,

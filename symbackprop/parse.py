@@ -123,6 +123,13 @@ class _Parser:
         self.text, self.b, self.limits = text, b, limits
         self.multiline = "\n" in text.strip() or "\r" in text.strip()
         self.starts: list[int] | None = None
+        self.constants_read: set[str] = set()
+
+    def bound(self, name: str) -> bool:
+        """Whether the user gave ``name`` a meaning: a stage, a shape, an earlier stage."""
+        b = self.b
+        return (name in b.symbols or name in b.shapes
+                or (b.resolve is not None and b.resolve(name) is not None))
 
     def error(self, node: ast.AST | None, message: str, cls: type[ParseError] = ParseError
               ) -> ParseError:
@@ -156,6 +163,9 @@ class _Parser:
                 if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
                     raise self.error(stmt, "a stage is written 'name = expression'")
                 name = self.name_ok(stmt.targets[0])
+                if name in self.constants_read:
+                    raise self.error(stmt.targets[0], f"{name!r} was read as the constant "
+                                     "before this line binds it: bind it first, or rename it")
                 if name in self.b.symbols:
                     what = "an input" if self.b.symbols[name] in self.b.inputs else "a stage"
                     raise self.error(stmt.targets[0],
@@ -316,10 +326,11 @@ class _Parser:
     def build_one(self, node: ast.AST, args: list[Term]) -> Term:
         b = self.b
         if isinstance(node, ast.Name):
-            name = node.id
-            if name == "pi":
+            name = self.name_ok(node)
+            if name == "pi" and not self.bound(name):
+                self.constants_read.add(name)  # π, unless the user gave the name a meaning
                 return sp.pi
-            return b.lookup(self.name_ok(node))
+            return b.lookup(name)
         if isinstance(node, ast.Constant):
             return self.constant(node)
         if isinstance(node, ast.UnaryOp):

@@ -637,13 +637,17 @@ def hadamard(*args: sp.Basic) -> sp.Basic:
     """An element-wise product; scalar factors pulled out front, nested products flattened."""
     coeff: sp.Expr = sp.S.One
     mats: list[sp.Basic] = []
+    shape = None
     for a in args:
+        if is_matrix(a):
+            shape = a.shape
         if isinstance(a, HadamardProduct):
             mats.extend(a.args)
         elif isinstance(a, MatMul) and len(a.as_coeff_matrices()[1]) == 1:
+            # as_coeff_matrices' scalar is the product of *every* scalar factor, numbers and
+            # symbols alike (c·2·A gives 2c): take it once
             c, (m,) = a.as_coeff_matrices()
-            scal = sp.Mul(*[x for x in a.args if not is_matrix(x) and not x.is_Number])
-            coeff *= c * scal
+            coeff *= c
             if isinstance(m, HadamardProduct):
                 mats.extend(m.args)
             elif not isinstance(m, OneMatrix):
@@ -654,8 +658,8 @@ def hadamard(*args: sp.Basic) -> sp.Basic:
             mats.append(a)
         else:
             coeff *= a
-    if not mats:
-        return coeff if not any(map(is_matrix, args)) else mscale(coeff, _first_matrix(args))
+    if not mats:  # only constants and c·𝟏: the coefficient, spread over the shape once
+        return coeff if shape is None else mscale(coeff, OneMatrix(*shape))
     body = mats[0] if len(mats) == 1 else HadamardProduct(*mats)
     return mscale(coeff, body)
 
