@@ -16,7 +16,6 @@ import keyword
 import math
 import re
 import sys
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -211,11 +210,9 @@ class _Parser:
                                      "(Limits.max_depth)", column=i + 1, text=text)
             elif ch in ")]}":
                 depth -= 1
+        _refuse_warned(text)  # so that ast.parse has nothing to warn about
         try:
-            with warnings.catch_warnings():  # "invalid decimal literal" (1x) is an error here
-                warnings.simplefilter("error", SyntaxWarning)
-                warnings.simplefilter("error", DeprecationWarning)  # invalid escapes
-                tree = ast.parse(text, mode="exec")
+            tree = ast.parse(text, mode="exec")
         except SyntaxError as e:
             msg = (e.msg or "invalid syntax").replace("(<unknown>, line 1)", "").strip()
             if "too many nested parentheses" in msg:
@@ -239,14 +236,17 @@ class _Parser:
             if count > lim.max_nodes:
                 raise self.error(node, f"more than {lim.max_nodes:,} syntax nodes "
                                  "(Limits.max_nodes)", LimitError)
-            if d > lim.max_depth:
+            if d > lim.max_depth and not isinstance(node, _MARKS):
                 raise self.error(node, f"nested more than {lim.max_depth} deep "
                                  "(Limits.max_depth)", LimitError)
             self.check(node)
             for child in reversed(list(ast.iter_child_nodes(node))):
                 flat = (isinstance(node, ast.BinOp) and child is node.left
                         and type(node.op) in (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.MatMult))
-                stack.append((child, d if flat or isinstance(node, ast.Module) else d + 1))
+                # a statement and the left operand of a flat chain are not a level of
+                # nesting: sin(sin(x)) is 2 deep, as max_depth counts it
+                level = flat or isinstance(node, (ast.Module, ast.stmt))
+                stack.append((child, d if level else d + 1))
         return tree
 
     def check(self, node: ast.AST) -> None:
@@ -426,6 +426,30 @@ class _Parser:
                 if a.is_extended_real is False or a.is_finite is False or a is sp.S.NaN:
                     raise self.error(node, f"{self.source(node)} is not a finite real number "
                                      f"(it is {_number_text(a)})")
+
+
+# What Python's tokenizer only *warns* about, refused before ast.parse sees it: a number
+# run into a name or keyword ("1if", "2x") and backslashes (invalid escapes). Turning
+# the warnings into errors with warnings.catch_warnings() changed the process-wide filters,
+# which is not thread-safe (parsing in 8 threads left 'error' filters behind).
+_BACKSLASH = re.compile(r"\\")
+_NUMBER = re.compile(r"(?<![\w.])(?:0[xXbBoO][0-9a-fA-F_]*|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)"
+                     r"(?:[eE][-+]?\d[\d_]*)?[jJ]?)")
+
+
+def _refuse_warned(text: str) -> None:
+    slash = _BACKSLASH.search(text)  # escapes, line continuations: never part of maths here
+    at = slash.start() if slash is not None else -1
+    message = "a backslash is not allowed"
+    if at < 0:
+        for m in _NUMBER.finditer(text):  # greedy: 1e5 is one number, 1ex is 1 then ex
+            if m.end() < len(text) and (text[m.end()].isalpha() or text[m.end()] == "_"):
+                at, message = m.end(), ("a number directly followed by a name: write the "
+                                        "product with * (2*x)")
+                break
+    if at >= 0:
+        col = at + 1 - (text.rfind("\n", 0, at) + 1)
+        raise ParseError(f"{message}; {_EXPECTED}", column=col, text=text)
 
 
 def _chain(node: ast.AST) -> list[tuple[int, ast.AST]] | None:

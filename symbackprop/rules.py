@@ -420,11 +420,14 @@ def classify(e: sp.Basic) -> Prim:
     if isinstance(e, MatMul):
         c, mats = e.as_coeff_matrices()
         scalars = [a for a in e.args if not getattr(a, "is_Matrix", False) and not a.is_Number]
-        if len(mats) > 2 or (len(mats) == 2 and (c != 1 or scalars)):
+        if len(mats) > 2 and c == 1:
             raise UnsupportedError(f"a product of {len(mats)} matrices in one node ({e})")
-        if len(mats) == 2:
+        if len(mats) == 2 and c == 1:
             return Prim("matmul", tuple(mats))
-        return Prim("mul", (*scalars, mats[0]),
+        # a scalar times a matrix, or times a product of matrices (Q Kᵀ/8): the product is
+        # an operand of its own, read as a matmul in turn
+        body = mats[0] if len(mats) == 1 else MatMul(*mats)
+        return Prim("mul", (*scalars, body),
                     (("coeff", c.as_coeff_Mul()[0] if scalars else c),
                      ("exps", (sp.S.One,) * (len(scalars) + 1))))
     if isinstance(e, sp.Mul):
