@@ -537,18 +537,19 @@ def substitute(expr: sp.Basic, value: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
 
 def _to_builder(source: Any, shapes: Mapping[str, Any] | None,
                 limits: Limits | None = None) -> Builder:
-    from .parse import parse_program
+    from .parse import DEFAULT_LIMITS, parse_program
 
     if isinstance(source, str):
         return parse_program(source, shapes, limits)
+    bits = (limits or DEFAULT_LIMITS).max_int_bits
     if isinstance(source, Graph):
         g = source
         if shapes:
             g = Graph(g.equations, {**g.shapes, **shapes})
-        return g.to_builder()
+        return g.to_builder(bits)
     if isinstance(source, sp.Basic):
         b = Builder(shapes)
-        b.output = b.add_expr(source)
+        b.output = b.add_expr(source, bits)
         return b
     if callable(source):
         from .trace_function import function_builder

@@ -9,6 +9,7 @@ Nothing here walks a deep SymPy tree recursively.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul
 
-from .errors import GraphError, ShapeError, UnsupportedError
+from .errors import GraphError, LimitError, ShapeError, UnsupportedError
 from .rules import FUNCTION_NAMES, classify, is_leaf, is_matrix, mmul, replace_args
 
 if TYPE_CHECKING:
@@ -227,8 +228,12 @@ class Builder:
         self._node_lhs.add(eq.lhs)
 
     # from a SymPy expression ------------------------------------------------------------
-    def add_expr(self, expr: sp.Basic) -> Term:
-        """Decompose a (possibly deep) SymPy expression node by node, without recursion."""
+    def add_expr(self, expr: sp.Basic, max_int_bits: int = 256) -> Term:
+        """Decompose a (possibly deep) SymPy expression node by node, without recursion.
+
+        Checked on the way, as the text parser checks text: operand shapes (symbolic
+        dimensions must be the same symbol), and the size of every integer and fraction.
+        """
         memo: dict[int, Term] = {}
         alias: dict[int, sp.Basic] = {}
         keep: list[sp.Basic] = [expr]  # keeps every id in memo alive
@@ -245,9 +250,12 @@ class Builder:
                 memo[id(e)] = e if e in self.temps else self.adopt(e)
                 continue
             if is_leaf(e):
-                memo[id(e)] = e
+                memo[id(e)] = _bounded_number(e, max_int_bits)
                 continue
             if not ready:
+                _check_shapes(e)
+                for a in e.args:  # numbers folded into a node's parameters (2·x) too
+                    _bounded_number(a, max_int_bits)
                 e2 = _binarize(e)
                 if e2 is not e:
                     alias[id(e)] = e2
@@ -264,6 +272,31 @@ class Builder:
             rhs = replace_args(e, {o: memo[id(o)] for o in ops}) if ops else e
             memo[id(e)] = self.node(rhs)
         return memo[id(expr)]
+
+
+def _bounded_number(e: sp.Basic, max_int_bits: int) -> sp.Basic:
+    if e.is_Rational:
+        bits = max(abs(int(e.p)).bit_length(), int(e.q).bit_length())
+        if bits > max_int_bits:
+            raise LimitError(f"a number of {bits:,} bits; the limit is {max_int_bits} "
+                             "(Limits.max_int_bits)")
+    return e
+
+
+def _check_shapes(e: sp.Basic) -> None:
+    """Operands of a matrix product, sum or element-wise product that cannot fit."""
+    if isinstance(e, MatMul):
+        mats = [a for a in e.args if is_matrix(a)]
+        for a, b in itertools.pairwise(mats):
+            if a.shape[1] != b.shape[0]:
+                raise ShapeError(f"{sp.sstr(a)[:40]} {fmt_shape(shape_of(a))} times "
+                                 f"{sp.sstr(b)[:40]} {fmt_shape(shape_of(b))}: {a.shape[1]} "
+                                 f"columns against {b.shape[0]} rows")
+    elif isinstance(e, (MatAdd, HadamardProduct)):
+        shapes = {tuple(a.shape) for a in e.args}
+        if len(shapes) > 1:
+            raise ShapeError(f"{type(e).__name__} of operands shaped "
+                             + " and ".join(fmt_shape(s) for s in sorted(shapes, key=str)))
 
 
 def _binarize(e: sp.Basic) -> sp.Basic:
@@ -365,7 +398,7 @@ class Graph:
         if isinstance(expr, str):
             term = parse_into(b, expr, limits)
         elif isinstance(expr, sp.Basic):
-            term = b.add_expr(expr)
+            term = b.add_expr(expr, *([limits.max_int_bits] if limits else []))
         else:
             raise TypeError(f"let() takes text or a SymPy expression, not {type(expr).__name__}")
         rhs = assemble(b, term, limits)
@@ -377,13 +410,13 @@ class Graph:
         g = Graph((*self.equations, Equation(lhs, rhs)), self.shapes, self._index)
         return g
 
-    def to_builder(self) -> Builder:
+    def to_builder(self, max_int_bits: int = 256) -> Builder:
         b = Builder(self.shapes)
         for s in self.inputs:
             b.adopt(s)
         stage: dict[sp.Basic, sp.Basic] = {}
         for eq in self.equations:
-            term = b.add_expr(eq.rhs.xreplace(stage))
+            term = b.add_expr(eq.rhs.xreplace(stage), max_int_bits)
             stage[eq.lhs] = b.bind(str(eq.lhs.name), term)
         if self.equations:
             b.output = b.symbols[str(self.output.name)]

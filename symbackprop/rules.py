@@ -462,6 +462,8 @@ def classify(e: sp.Basic) -> Prim:
     if isinstance(e, Transpose):
         return Prim("transpose", (e.args[0],))
     if isinstance(e, Elementwise):
+        if e.name not in RULES or RULES[e.name].sympy is None:
+            raise UnsupportedError(f"no rule for the element-wise function {e.name!r}")
         return Prim(e.name, e.operands)
     for cls, name in ((Softmax, "softmax"), (SumAll, "sum"), (SqNorm, "sqnorm"),
                       (MSE, "mse"), (CrossEntropy, "cross_entropy")):
