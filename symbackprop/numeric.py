@@ -18,6 +18,7 @@ Checks run in float64; the engine itself keeps float32 when given float32.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -32,6 +33,7 @@ from .errors import GradcheckError, GraphError, ShapeError, SymbackpropError, Un
 from .evaluate import coerce_value
 from .graph import shape_of, to_shape
 from .rules import RULES, classify, is_leaf, is_matrix
+from .witness import FUNCTION, Runner, Witness, witness
 
 if TYPE_CHECKING:
     from .derive import Derivation
@@ -495,16 +497,27 @@ def _kink_message(s: Step) -> str:
 # Finite differences
 
 
-def _fd_point(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps: float) -> float:
-    """Central difference in one coordinate, step ``eps·max(1, |x_i|)``; x restored after."""
+def _fd_point(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps: float,
+              base: float) -> tuple[float, bool]:
+    """Central difference in one coordinate, step ``eps·max(1, |x_i|)`` (made exact: x + h − x
+    is h); x restored after. Where one side is undefined (log or sqrt near 0) a second-order
+    one-sided difference on the defined side; the flag says so."""
     old = float(x[idx])
     h = eps * max(1.0, abs(old))
+    h = (old + h) - old
     x[idx] = old + h
     fp = f()
     x[idx] = old - h
     fm = f()
+    if (math.isfinite(fp) and math.isfinite(fm)) or not math.isfinite(base):
+        x[idx] = old
+        return (fp - fm) / (2.0 * h), False
+    side = 1.0 if math.isfinite(fp) else -1.0
+    x[idx] = old + 2 * side * h
+    f2 = f()
     x[idx] = old
-    return (fp - fm) / (2.0 * h)
+    f1 = fp if side > 0 else fm
+    return side * (-3.0 * base + 4.0 * f1 - f2) / (2.0 * h), True
 
 
 def _fd_direction(f: Callable[[], float], x: Array, v: Array, eps: float) -> float:
@@ -577,10 +590,11 @@ class CheckReport:
     rtol: float
     values: Mapping[str, Any] = field(repr=False)
     notes: tuple[str, ...] = ()
+    failures: tuple[str, ...] = ()  # what fails the whole check (the graph ≠ the source)
 
     @property
     def ok(self) -> bool:
-        return all(r.ok for r in self.rows) and not any(
+        return all(r.ok for r in self.rows) and not self.failures and not any(
             n.startswith("input") for n in self.notes)
 
     @property
@@ -626,12 +640,13 @@ class CheckReport:
                 lines.append(f"{r.name}: " + "; ".join(
                     f"[{m.index}] " + ", ".join(f"{w} {v}" for w, v in _digits(m.values))
                     for m in r.worst))
-        lines += list(self.notes)
+        lines += list(self.failures) + list(self.notes)
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         bad = [r for r in self.rows if not r.ok]
-        what = "ok" if self.ok else "; ".join(f"{r.name}: {r.verdict}" for r in bad) or \
+        what = "ok" if self.ok else "; ".join(
+            [*self.failures, *(f"{r.name}: {r.verdict}" for r in bad)]) or \
             "; ".join(self.notes)
         return (f"<CheckReport {what} — max abs error {_fmt(self.max_abs_error)}, "
                 f"max rel error {_fmt(self.max_rel_error)}>")
@@ -684,23 +699,45 @@ def _fix_shape(g: Any, like: Array, who: str, name: str) -> Array:
     return a
 
 
+class _EngineRunner:
+    """Finite differences of the graph (the fallback when the source is not known)."""
+
+    def __init__(self, engine: Engine, slots: list[Array]) -> None:
+        self.engine, self.slots = engine, slots
+        with np.errstate(all="ignore"):
+            engine.forward_from(slots)  # every value once; each input then re-runs its part
+
+    def array(self, name: str) -> Array:
+        i = self.engine.input_slots[self.engine.inputs.index(name)]
+        x = self.slots[i] = np.array(self.slots[i], dtype=np.float64)  # private, writable
+        return x
+
+    def run(self, changed: str | None = None) -> float:
+        start = 0 if changed is None else self.engine.first_step(changed)
+        with np.errstate(all="ignore"):
+            return float(self.engine.forward_from(self.slots, start))
+
+
 def compare(engine: Engine, slots: list[Array], analytic: Mapping[str, Mapping[str, Any]],
-            tol: Tolerances = Tolerances(), issues: Sequence[Issue] = ()) -> list[Row]:
-    """A row per parameter: every analytic witness and finite differences, pairwise."""
+            tol: Tolerances = Tolerances(), issues: Sequence[Issue] = (),
+            source: Runner | None = None) -> list[Row]:
+    """A row per parameter: every analytic witness and finite differences, pairwise.
+
+    Finite differences are of ``source`` (the user's program as written) when given, else
+    of the graph through the engine.
+    """
     rng = np.random.default_rng(tol.seed)
     eps, atol, rtol, max_coords = tol.eps, tol.atol, tol.rtol, tol.max_coords
-
-    with np.errstate(all="ignore"):
-        engine.forward_from(slots)  # every value once; each input then re-runs its own part
+    runner: Any = source if source is not None else _EngineRunner(engine, slots)
     rows = []
-    for name, i in zip(engine.wrt, engine.wrt_slots, strict=True):
-        start = engine.first_step(name)
+    for name in engine.wrt:
+        x = runner.array(name)
 
-        def f(start: int = start) -> float:
+        def f(name: str = name) -> float:
             with np.errstate(all="ignore"):
-                return float(engine.forward_from(slots, start))
+                return float(runner.run(name))
 
-        x = slots[i] = np.array(slots[i], dtype=np.float64)  # a private, writable copy
+        base = f()
         grads = {w: _fix_shape(g[name], x, w, name) for w, g in analytic.items()}
         coords = list(np.ndindex(x.shape))
         sampled = len(coords) > max_coords
@@ -708,7 +745,11 @@ def compare(engine: Engine, slots: list[Array], analytic: Mapping[str, Mapping[s
             picks = rng.choice(len(coords), size=max_coords, replace=False)
             coords = [coords[k] for k in sorted(picks)]
         series: dict[str, Array] = {w: np.array([g[c] for c in coords]) for w, g in grads.items()}
-        series[FD] = np.array([_fd_point(f, x, c, eps) for c in coords])
+        points = [_fd_point(f, x, c, eps, base) for c in coords]
+        series[FD] = np.array([p[0] for p in points])
+        notes = [f"one-sided finite differences at {name}[{_index(c)}] (undefined on the "
+                 f"other side)" for c, p in zip(coords, points, strict=True) if p[1]]
+        judged = _judge(f, x, coords, series, eps, atol, rtol, notes)
         direction: dict[str, float] = {}
         if sampled:
             v = rng.standard_normal(x.shape)
@@ -717,21 +758,90 @@ def compare(engine: Engine, slots: list[Array], analytic: Mapping[str, Mapping[s
             direction[FD] = _fd_direction(f, x, v, eps)
         f()  # x is restored: so are the values computed from it
         rows.append(_row(name, x.shape if x.ndim else None, grads, series, direction, coords,
-                         x.size, atol, rtol, issues))
+                         x.size, atol, rtol, issues, judged, notes))
+    if source is None:
+        runner.run(None)
     return rows
+
+
+_ULP = float(np.finfo(np.float64).eps)
+
+
+def _judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
+           series: Mapping[str, Array], eps: float, atol: float, rtol: float,
+           notes: list[str]) -> dict[str, Array]:
+    """Per analytic witness and coordinate: does it agree with finite differences?
+
+    ``|a − fd| ≤ atol + rtol·|fd|``, and two refinements that take a second opinion (central
+    differences at the unscaled steps eps and 10·eps): an entry that passes only thanks to
+    ``atol`` must also agree relatively when the second opinion is steady (two steps agree),
+    so a zero gradient for e^x at x = −20 fails; an entry that fails is accepted when the
+    steady second opinion agrees (the scaled step was too coarse: sin(x) at x = 1e5).
+    """
+    fd = series[FD]
+    second: dict[int, tuple[float, float, float]] = {}
+
+    def opinion(k: int) -> tuple[float, float, float]:
+        if k not in second:
+            d1, n1 = _central(f, x, coords[k], eps)
+            d2, _ = _central(f, x, coords[k], 10 * eps)
+            steady = math.isfinite(d1) and math.isfinite(d2) and \
+                abs(d1 - d2) <= 0.1 * rtol * max(abs(d1), abs(d2)) + n1
+            second[k] = (d1, n1, abs(d1 - d2) + n1) if steady else (d1, n1, math.nan)
+        return second[k]
+
+    out: dict[str, Array] = {}
+    for w, a in series.items():
+        if w == FD:
+            continue
+        ok = np.zeros(len(coords), dtype=bool)
+        for k in range(len(coords)):
+            ak, dk = float(a[k]), float(fd[k])
+            diff = abs(ak - dk)
+            if diff <= rtol * abs(dk):
+                ok[k] = True
+                continue
+            d1, _, spread = opinion(k)
+            if diff <= atol + rtol * abs(dk):  # only atol says yes
+                ok[k] = spread != spread or abs(ak - d1) <= rtol * abs(d1) + spread
+                if not ok[k]:
+                    notes.append(f"{w} at [{_index(coords[k])}] is within atol but "
+                                 f"{abs(ak - d1) / max(abs(d1), abs(ak)):.2g} off in "
+                                 f"relative terms (finite differences {d1:.6g})")
+            elif spread == spread and abs(ak - d1) <= atol + rtol * abs(d1):
+                ok[k] = True
+                notes.append(f"finite differences re-taken at [{_index(coords[k])}] with "
+                             f"step {eps:g} (the step scaled by |x| was too coarse)")
+        out[w] = ok
+    return out
+
+
+def _central(f: Callable[[], float], x: Array, idx: tuple[int, ...], step: float,
+             ) -> tuple[float, float]:
+    """A central difference with an exact step; and its round-off bound."""
+    old = float(x[idx])
+    h = (old + step) - old
+    x[idx] = old + h
+    fp = f()
+    x[idx] = old - h
+    fm = f()
+    x[idx] = old
+    return (fp - fm) / (2.0 * h), 64 * _ULP * (abs(fp) + abs(fm)) / (2.0 * h)
 
 
 def _row(name: str, shape: tuple[int, ...] | None, grads: Mapping[str, Array],
          series: Mapping[str, Array], direction: Mapping[str, float],
          coords: list[tuple[int, ...]], size: int, atol: float, rtol: float,
-         issues: Sequence[Issue]) -> Row:
+         issues: Sequence[Issue], judged: Mapping[str, Array] | None = None,
+         fd_notes: Sequence[str] = ()) -> Row:
     names = list(series)
 
     def agree(a: str, b: str) -> bool:
         if FD not in (a, b):  # two analytic witnesses: every entry
             return _close(grads[a], grads[b], atol, rtol)
         w = a if b == FD else b
-        ok = _close(series[w], series[FD], atol, rtol)
+        ok = bool(np.all(judged[w])) if judged is not None else \
+            _close(series[w], series[FD], atol, rtol)
         return ok and (not direction or _close(direction[w], direction[FD], atol, rtol))
 
     pairs = {(a, b): agree(a, b) for k, a in enumerate(names) for b in names[k + 1:]}
@@ -744,8 +854,10 @@ def _row(name: str, shape: tuple[int, ...] | None, grads: Mapping[str, Array],
     mine = [s for s in issues if name in s.inputs]
     kinks = [s.message for s in mine if s.kind == "kink"]
     domain = [s.message for s in (mine if finite else issues) if s.kind == "domain"]
+    extra = list(dict.fromkeys(fd_notes))[:3]
     if all(pairs.values()) and finite:
-        note = f"agree at {_join(list(dict.fromkeys(kinks)))}" if kinks else ""
+        note = "; ".join([*([f"agree at {_join(list(dict.fromkeys(kinks)))}"] if kinks
+                            else []), *extra])
         return Row(name, shape, "ok", abs_err, rel_err, note=note, checked=checked)
     if domain or not any(np.all(np.isfinite(s)) for s in series.values()):
         note = "; ".join(dict.fromkeys(domain)) or "every gradient is NaN or inf at this point"
@@ -757,7 +869,8 @@ def _row(name: str, shape: tuple[int, ...] | None, grads: Mapping[str, Array],
     if kinks:
         return Row(name, shape, "kink", abs_err, rel_err, disagree,
                    "; ".join(dict.fromkeys(kinks)), worst, checked)
-    return Row(name, shape, "mismatch", abs_err, rel_err, disagree, worst=worst, checked=checked)
+    return Row(name, shape, "mismatch", abs_err, rel_err, disagree, "; ".join(extra), worst,
+               checked)
 
 
 def _nanmax(xs: Sequence[float]) -> float:
@@ -832,21 +945,38 @@ def _ce_targets(engine: Engine) -> set[str]:
 def check(d: Derivation, values: Mapping[str, Any] | None = None, seed: int = 0, *,
           eps: float = EPS, atol: float = ATOL, rtol: float = RTOL,
           max_coords: int = MAX_COORDS, attempts: int = 4) -> CheckReport:
-    """Compare the symbolic gradients, the NumPy backprop and finite differences.
+    """Compare the symbolic gradients, the NumPy backprop and finite differences of the source.
 
     ``values`` maps input names to numbers or arrays; when None, seeded random values are
     drawn (redrawn up to ``attempts`` times to stay off kinks and out of domain trouble).
+    The source as the user wrote it (text, function, SymPy expression, Graph) gives the finite
+    differences and a forward value that must equal the graph's.
     """
+    if values is not None and not isinstance(values, Mapping):
+        raise TypeError(f"check(values): values must map input names to numbers or arrays, "
+                        f"not {type(values).__name__}")
     engine = Engine(d)
+    source = witness(d)
     given = values is not None
     for attempt in range(1 if given else max(1, attempts)):
         vals = dict(values) if values is not None else random_values(d, seed, attempt, engine)
+        if not given and source is not None:
+            vals = _numpy_shaped(vals, source)
         slots = engine.bind(vals, np.float64)
         issues = engine.diagnose(list(slots))
         if not issues:
             break
     tol = Tolerances(eps, atol, rtol, seed, max_coords)
-    return _report(engine, slots, vals, {"symbolic": _symbolic(d, vals)}, issues, tol)
+    return _report(engine, slots, vals, {"symbolic": _symbolic(d, vals)}, issues, tol, source)
+
+
+def _numpy_shaped(vals: dict[str, Any], source: Witness) -> dict[str, Any]:
+    """Random values for a traced function: 1-D where the function was traced with 1-D."""
+    out = dict(vals)
+    for n, shape in source.numpy_shapes.items():
+        if n in out and np.size(out[n]) == int(np.prod(shape)) and len(shape) == 1:
+            out[n] = np.reshape(out[n], shape)
+    return out
 
 
 def _symbolic(d: Derivation, vals: Mapping[str, Any]) -> Mapping[str, Any] | Exception:
@@ -857,9 +987,63 @@ def _symbolic(d: Derivation, vals: Mapping[str, Any]) -> Mapping[str, Any] | Exc
         return e
 
 
+def _source_problems(engine: Engine, source: Witness, slots: list[Array],
+                     vals: Mapping[str, Any], tol: Tolerances,
+                     ) -> tuple[list[str], Runner | None]:
+    """The source's runner, or why the graph cannot stand for the source at this point: the
+    forward values differ, the graph reads a name the source does not, or the graph lost an
+    input the source depends on (an input SymPy rightly cancelled, as in x - x, may go)."""
+    what = source.kind
+    lost = [n for n in source.inputs if n not in engine.inputs]
+    extra = [n for n in engine.inputs if n not in source.inputs]
+    if extra:
+        return [f"the graph and the source disagree: the graph reads {_join(extra)}, which "
+                f"{what} does not"], None
+    coerced = {n: slots[i] for n, i in zip(engine.inputs, engine.input_slots, strict=True)}
+    rng = np.random.default_rng([tol.seed, 7])
+    for n in lost:
+        if n in vals:
+            coerced[n] = np.asarray(vals[n], dtype=np.float64)
+            if coerced[n].ndim == 1 and source.kind != FUNCTION:
+                coerced[n] = coerced[n].reshape(-1, 1)
+            continue
+        shape = source.shapes.get(n)
+        size = tuple(int(x) for x in shape) if shape and all(
+            getattr(x, "is_Integer", isinstance(x, int)) for x in shape) else ()
+        coerced[n] = rng.uniform(0.3, 1.3, size) * rng.choice([-1.0, 1.0], size)
+    runner = source.runner({k: v for k, v in vals.items() if k not in lost}, coerced)
+    try:
+        with np.errstate(all="ignore"):
+            want = runner.run(None)
+            got = float(np.asarray(engine.forward_from(list(slots)), dtype=float))
+    except (ArithmeticError, ValueError, TypeError, KeyError, SymbackpropError) as e:
+        return [f"{what} could not be evaluated at this point: {type(e).__name__}: {e}"], None
+    same = (want != want and got != got) or want == got or \
+        abs(want - got) <= 1e-9 * max(1.0, abs(want), abs(got))
+    if not same:
+        who = "the trace and the function disagree" if what == FUNCTION else \
+            "the graph and the source disagree"
+        return [f"{who}: {what} gives {want!r} at this point, the graph {got!r}"], None
+    problems = []
+    for n in lost:
+        x = runner.array(n)
+
+        def f(n: str = n) -> float:
+            with np.errstate(all="ignore"):
+                return runner.run(n)
+
+        coords = list(np.ndindex(x.shape))[:tol.max_coords]
+        slope = max((abs(_central(f, x, c, tol.eps)[0]) for c in coords), default=0.0)
+        runner.run(n)
+        if not slope <= tol.atol:
+            problems.append(f"the graph and the source disagree: the graph lost {n}, but "
+                            f"{what} depends on it (a slope of {slope:.6g})")
+    return problems, (None if problems else runner)
+
+
 def _report(engine: Engine, slots: list[Array], vals: Mapping[str, Any],
             subjects: Mapping[str, Mapping[str, Any] | Exception], issues: Sequence[Issue],
-            tol: Tolerances) -> CheckReport:
+            tol: Tolerances, source: Witness | None = None) -> CheckReport:
     eps, atol, rtol = tol.eps, tol.atol, tol.rtol
     notes = []
     bad_inputs = [n for n, i in zip(engine.inputs, engine.input_slots, strict=True)
@@ -871,6 +1055,18 @@ def _report(engine: Engine, slots: list[Array], vals: Mapping[str, Any],
                         note=f"input {_join(bad_inputs)} is not finite")
                     for n, i in zip(engine.wrt, engine.wrt_slots, strict=True))
         return CheckReport(bad, witnesses, eps, atol, rtol, dict(vals), tuple(notes))
+    runner: Runner | None = None
+    if source is not None:
+        failures, runner = _source_problems(engine, source, slots, vals, tol)
+        if failures:
+            unchecked = tuple(Row(n, _shape(slots[i]), "unavailable", float("nan"),
+                                  float("nan"), note=failures[0].split(":")[0])
+                              for n, i in zip(engine.wrt, engine.wrt_slots, strict=True))
+            return CheckReport(unchecked, witnesses, eps, atol, rtol, dict(vals), (),
+                               tuple(failures))
+        notes.append(f"finite differences and the forward value are of {source.kind}")
+    else:
+        notes.append("finite differences are of the graph (the source is not known)")
     analytic: dict[str, Mapping[str, Any]] = {}
     for w, g in subjects.items():
         if isinstance(g, Exception):
@@ -878,7 +1074,7 @@ def _report(engine: Engine, slots: list[Array], vals: Mapping[str, Any],
         else:
             analytic[w] = g
     analytic["engine"] = engine.gradients(vals, np.float64)
-    rows = compare(engine, slots, analytic, tol, issues)
+    rows = compare(engine, slots, analytic, tol, issues, runner)
     if len(analytic) < len(subjects) + 1:
         rows = [Row(r.name, r.shape, "unavailable", r.max_abs_error, r.max_rel_error,
                     note=f"only {_join(list(analytic))} and finite differences")
@@ -921,7 +1117,7 @@ def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float
         engine = Engine(d, wrt=list(user))
         slots = engine.bind(values, np.float64)
         issues = engine.diagnose(list(slots))
-        report = _report(engine, slots, values, {"yours": user}, issues, tol)
+        report = _report(engine, slots, values, {"yours": user}, issues, tol, witness(d))
         label = "your gradient"
     if report.ok:
         return True
@@ -986,6 +1182,7 @@ def _failure_message(report: CheckReport, label: str) -> str:
     lines = [f"gradcheck failed for {_join([r.name for r in bad]) if bad else 'the inputs'} "
              f"({label} vs {', '.join(w for w in report.witnesses if w != 'yours')}; "
              f"eps={report.eps:g}, atol={report.atol:g}, rtol={report.rtol:g})"]
+    lines += list(report.failures)
     lines.append(report.table(bad))
     head = ("parameter", "index", *report.witnesses)
     body = [(r.name, m.index, *(v for _, v in _digits(m.values))) for r in bad for m in r.worst]

@@ -18,9 +18,11 @@ vectors (1-D arrays, which arrive as columns) the inner product. Anything data-d
 from __future__ import annotations
 
 import builtins
+import contextlib
 import inspect
 import math
 import types
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -384,9 +386,26 @@ def parameter_names(f: Callable[..., Any]) -> list[str]:
     return names
 
 
+_NUMPY_SHAPES: weakref.WeakKeyDictionary[Any, dict[str, tuple[int, ...]]] = \
+    weakref.WeakKeyDictionary()
+
+
+def numpy_shapes(f: Callable[..., Any]) -> dict[str, tuple[int, ...]]:
+    """The NumPy shapes ``f`` was last traced with, where they say more than the graph's
+    (``(3,)`` is a 1-D array, ``(3, 1)`` a column; the graph has a column for both)."""
+    try:
+        return dict(_NUMPY_SHAPES.get(f, {}))
+    except TypeError:
+        return {}
+
+
 def function_builder(f: Callable[..., Any], shapes: Mapping[str, Any] | None = None) -> Builder:
     """Trace ``f`` with one symbolic input per parameter (shapes from ``shapes``)."""
     names = parameter_names(f)
+    one_d: dict[str, tuple[int, ...]] = {k: (int(v[0]),) for k, v in (shapes or {}).items()
+             if isinstance(v, tuple) and len(v) == 1 and isinstance(v[0], int | np.integer)}
+    with contextlib.suppress(TypeError):  # not weakly referenceable: random values are columns
+        _NUMPY_SHAPES[f] = one_d
     b = Builder(shapes)
     args = [Traced(b, b.lookup(n)) for n in names]
     try:

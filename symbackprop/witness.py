@@ -1,0 +1,389 @@
+"""The user's program as written, on numbers: the witness that shares no step with the graph.
+
+``d.check()`` compares gradients against finite differences. When those differences were taken
+of the decomposed graph, a graph that had already lost a term (a stage named ``pi`` read as π,
+``t - (t - z)`` cancelled with its other paths, a generated ``v_1`` colliding with the user's)
+agreed with itself and was reported ok. So the finite differences and a forward value are
+taken of the *source* the user gave, evaluated here without the parser's ``Builder``, ``ops``,
+SymPy or the rule table:
+
+* text: Python's ``ast`` of the text, validated by the parser's own whitelist and limits
+  (``parse._Parser.tree``), then walked with NumPy (semantics of README "What you can write");
+* a Python function: the function itself, called on numbers;
+* a SymPy expression: the expression as given (not its decomposition), with ``compile_expr``;
+* a ``Graph``: its equations, one by one.
+
+``loss=`` is applied here too (``mse`` = ½‖o − y‖², ``cross_entropy`` = −Σ y log softmax(o),
+per column). No recursion on user-sized structures: the AST walk keeps its own stack.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import sympy as sp
+
+from .errors import UnsupportedError
+
+if TYPE_CHECKING:
+    from .derive import Derivation
+
+Array = Any
+
+
+# ---------------------------------------------------------------------------------------
+# NumPy forms written out here (not the rule table's): the witness must not share them
+
+
+def _log_softmax(o: Array) -> Array:
+    o = np.asarray(o, dtype=float)
+    m = np.max(o, axis=0, keepdims=True)
+    s = o - m
+    return s - np.log(np.sum(np.exp(s), axis=0, keepdims=True))
+
+
+def _sigmoid(x: Array) -> Array:
+    return np.exp(-np.logaddexp(0.0, -np.asarray(x, dtype=float)))
+
+
+def _mse(o: Array, y: Array) -> float:
+    return 0.5 * float(np.sum((np.asarray(o) - np.asarray(y).reshape(np.shape(o))) ** 2))
+
+
+def _cross_entropy(o: Array, y: Array) -> float:
+    return -float(np.sum(np.asarray(y).reshape(np.shape(o)) * _log_softmax(o)))
+
+
+def _transpose(a: Array) -> Array:
+    return np.transpose(a) if np.ndim(a) == 2 else a
+
+
+FUNCS: dict[str, Callable[..., Array]] = {
+    "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs, "sin": np.sin,
+    "cos": np.cos, "tan": np.tan, "tanh": np.tanh, "sigmoid": _sigmoid,
+    "relu": lambda x: np.maximum(x, 0.0), "softplus": lambda x: np.logaddexp(0.0, x),
+    "max": np.maximum, "min": np.minimum, "softmax": lambda x: np.exp(_log_softmax(x)),
+    "sum": lambda x: np.sum(x) if np.ndim(x) else x, "transpose": _transpose,
+    "mse": _mse, "cross_entropy": _cross_entropy,
+    "sqnorm": lambda x: np.sum(np.square(x)), "hadamard": np.multiply,
+}
+LOSSES: dict[str, Callable[[Array, Array], float]] = {"mse": _mse,
+                                                       "cross_entropy": _cross_entropy}
+
+
+def _times(a: Array, b: Array) -> Array:
+    """``*`` of the text: the matrix product between two matrices, else element-wise."""
+    return a @ b if np.ndim(a) == 2 and np.ndim(b) == 2 else np.multiply(a, b)
+
+
+_BINOPS: dict[type, Callable[[Array, Array], Array]] = {
+    ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: _times, ast.Div: np.divide,
+    ast.Pow: np.power, ast.MatMult: np.matmul,
+}
+
+
+def _scalar(v: Array) -> float:
+    a = np.asarray(v, dtype=float)
+    if a.size != 1:
+        raise UnsupportedError(f"the source's value has shape {a.shape}, not a number")
+    return float(a.reshape(()))
+
+
+# ---------------------------------------------------------------------------------------
+# Runners: the source over arrays that finite differences perturb in place
+
+
+class Runner:
+    """The source at ``arrays`` (name → float64 array, 0-d for scalars, writable).
+
+    ``run(changed)`` is the source's value; ``changed`` names the one input perturbed since
+    the last run, so a runner may re-use what does not depend on it.
+    """
+
+    def __init__(self, arrays: dict[str, Array]) -> None:
+        self.arrays = arrays
+
+    def array(self, name: str) -> Array:
+        return self.arrays[name]
+
+    def run(self, changed: str | None = None) -> float:
+        raise NotImplementedError
+
+
+class TextRunner(Runner):
+    def __init__(self, program: TextProgram, arrays: dict[str, Array]) -> None:
+        super().__init__(arrays)
+        self.program = program
+        self.cache: list[Array] = [None] * len(program.stages)
+
+    def run(self, changed: str | None = None) -> float:
+        env: dict[str, Array] = {}
+        p = self.program
+        for k, (name, tape, deps) in enumerate(p.stages):
+            if changed is None or changed in deps or self.cache[k] is None:
+                self.cache[k] = _run(tape, env, self.arrays)
+            if name is not None:
+                env[name] = self.cache[k]
+        out = self.cache[-1]
+        if p.loss is not None:
+            out = LOSSES[p.loss](out, self.arrays[p.rename("y")])
+        return _scalar(out)
+
+
+class TextProgram:
+    """The text's stages as ``(name, expression node, inputs it depends on)``."""
+
+    def __init__(self, text: str, loss: str | None, names: Mapping[str, str],
+                 declared: set[str], limits: Any = None) -> None:
+        from .graph import Builder
+        from .parse import DEFAULT_LIMITS, FUNCTIONS, _Parser
+
+        tree = _Parser(text, Builder(), limits or DEFAULT_LIMITS).tree()  # whitelist, limits
+        self.loss, self.names = loss, dict(names)
+        self.functions = frozenset(FUNCTIONS)
+        stages: list[tuple[str | None, ast.expr, frozenset[str]]] = []
+        self.constants: set[int] = set()  # ids of Name nodes that mean π
+        self.stages: list[tuple[str | None, list[tuple[Callable[..., Array], tuple[int, ...]]],
+                                frozenset[str]]] = []
+        stage_deps: dict[str, frozenset[str]] = {}
+        inputs: dict[str, None] = {}
+        for stmt in tree.body:
+            node: ast.expr
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
+                name: str | None = stmt.targets[0].id
+                node = stmt.value
+            elif isinstance(stmt, ast.Expr):
+                name, node = None, stmt.value
+            else:  # pragma: no cover - the parser accepted the text
+                raise UnsupportedError(f"a statement {type(stmt).__name__} in the text")
+            deps: frozenset[str] = frozenset()
+            for n in ast.walk(node):
+                if not isinstance(n, ast.Name) or n.id in self.functions:
+                    continue
+                if n.id in stage_deps:
+                    deps |= stage_deps[n.id]
+                elif n.id == "pi" and "pi" not in declared:
+                    self.constants.add(id(n))
+                else:
+                    inputs.setdefault(self.rename(n.id), None)
+                    deps |= {self.rename(n.id)}
+            if name is not None:
+                stage_deps[name] = deps
+            stages.append((name, node, deps))
+        # only what the output reads: a stage nobody uses is no part of the function
+        live: set[str] = set()
+        keep = []
+        for k in range(len(stages) - 1, -1, -1):
+            name, node, deps = stages[k]
+            if k == len(stages) - 1 or name in live:
+                keep.append((name, self.compile(node), deps))
+                live |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        self.stages = keep[::-1]
+        used = self.stages[-1][2] if self.stages else frozenset()
+        self.inputs = tuple(n for n in inputs if n in used)
+        if loss is not None and self.rename("y") not in self.inputs:
+            self.inputs += (self.rename("y"),)
+
+    def rename(self, name: str) -> str:
+        return self.names.get(name, name)
+
+    def compile(self, root: ast.AST) -> list[tuple[Callable[..., Array], tuple[int, ...]]]:
+        """The expression as a tape, post-order with an explicit stack (any depth, no
+        recursion): a leaf reads ``(env, arrays)``, an operation the values at ``args``."""
+        tape: list[tuple[Callable[..., Array], tuple[int, ...]]] = []
+        at: dict[int, int] = {}
+        stack: list[tuple[ast.AST, bool]] = [(root, False)]
+        while stack:
+            node, ready = stack.pop()
+            kids = _children(node)
+            if not ready and kids:
+                stack.append((node, True))
+                stack.extend((c, False) for c in reversed(kids))
+                continue
+            at[id(node)] = len(tape)
+            tape.append((self._op(node), tuple(at[id(c)] for c in kids)) if kids
+                        else (self._leaf(node), ()))
+        return tape
+
+    def _leaf(self, node: ast.AST) -> Callable[..., Array]:
+        if isinstance(node, ast.Name):
+            name, renamed = node.id, self.rename(node.id)
+            if id(node) in self.constants:
+                return lambda env, arrays: np.pi
+            return lambda env, arrays: env[name] if name in env else arrays[renamed]
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            value = float(node.value)
+            return lambda env, arrays: value
+        raise UnsupportedError(f"{type(node).__name__} in the text")  # pragma: no cover
+
+    def _op(self, node: ast.AST) -> Callable[..., Array]:
+        if isinstance(node, ast.BinOp):
+            return _BINOPS[type(node.op)]
+        if isinstance(node, ast.UnaryOp):
+            return np.negative if isinstance(node.op, ast.USub) else _same
+        if isinstance(node, ast.Attribute):
+            return _transpose
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            return FUNCS[node.func.id]
+        raise UnsupportedError(f"{type(node).__name__} in the text")  # pragma: no cover
+
+
+def _same(a: Array) -> Array:
+    return a
+
+
+def _run(tape: list[tuple[Callable[..., Array], tuple[int, ...]]], env: Mapping[str, Array],
+         arrays: Mapping[str, Array]) -> Array:
+    vals: list[Array] = []
+    for fn, args in tape:
+        vals.append(fn(*[vals[i] for i in args]) if args else fn(env, arrays))
+    return vals[-1]
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    if isinstance(node, ast.BinOp):
+        return [node.left, node.right]
+    if isinstance(node, ast.UnaryOp):
+        return [node.operand]
+    if isinstance(node, ast.Call):
+        return list(node.args)
+    if isinstance(node, ast.Attribute):
+        return [node.value]
+    return []
+
+
+class FunctionRunner(Runner):
+    """The user's Python function, called on numbers (``torch.autograd.gradcheck``'s witness)."""
+
+    def __init__(self, f: Callable[..., Any], params: Mapping[str, str], loss: str | None,
+                 y: str, arrays: dict[str, Array]) -> None:
+        super().__init__(arrays)
+        self.f, self.params, self.loss, self.y = f, dict(params), loss, y
+
+    def run(self, changed: str | None = None) -> float:
+        kw = {p: (float(self.arrays[n]) if np.ndim(self.arrays[n]) == 0 else self.arrays[n])
+              for p, n in self.params.items()}
+        out = self.f(**kw)
+        if self.loss is not None:
+            out = LOSSES[self.loss](out, self.arrays[self.y])
+        return _scalar(out)
+
+
+class ExprRunner(Runner):
+    """SymPy expressions (the source expression, or a Graph's equations) with ``compile_expr``."""
+
+    def __init__(self, equations: list[tuple[sp.Basic | None, sp.Basic]],
+                 symbols: Mapping[sp.Basic, str], loss: str | None, y: str,
+                 arrays: dict[str, Array]) -> None:
+        from .evaluate import compile_expr
+
+        super().__init__(arrays)
+        self.programs = [(lhs, compile_expr(rhs)) for lhs, rhs in equations]
+        self.symbols, self.loss, self.y = dict(symbols), loss, y
+
+    def run(self, changed: str | None = None) -> float:
+        env: dict[sp.Basic, Any] = {}
+        for s, n in self.symbols.items():
+            v = self.arrays[n]
+            env[s] = float(v) if np.ndim(v) == 0 else v
+        out: Any = None
+        for lhs, prog in self.programs:
+            out = prog(env)
+            if lhs is not None:
+                env[lhs] = out
+        if self.loss is not None:
+            out = LOSSES[self.loss](out, self.arrays[self.y])
+        return _scalar(out)
+
+
+# ---------------------------------------------------------------------------------------
+# The witness of a derivation
+
+
+class Witness:
+    """What a derivation was made from, ready to run on numbers.
+
+    ``inputs``: the names (as the derivation spells them) the source reads; ``kind``: what it
+    is, for messages ("the text as written", "your function", ...); ``runner(values)``: a
+    ``Runner`` over float64 copies of ``values``.
+    """
+
+    def __init__(self, kind: str, inputs: tuple[str, ...],
+                 make: Callable[[dict[str, Array]], Runner],
+                 numpy_shapes: Mapping[str, tuple[int, ...]] | None = None) -> None:
+        self.kind, self.inputs, self._make = kind, inputs, make
+        self.numpy_shapes = dict(numpy_shapes or {})
+        self.shapes: dict[str, Any] = {}  # declared shapes, for inputs the graph lost
+
+    def runner(self, values: Mapping[str, Any], coerced: Mapping[str, Array]) -> Runner:
+        """A runner over private copies: ``coerced`` (the engine's checked 2-D values) for a
+        symbolic source; the values as given (1-D stays 1-D) for a Python function."""
+        arrays: dict[str, Array] = {}
+        for n in self.inputs:
+            v = values[n] if self.kind == FUNCTION and n in values else coerced[n]
+            arrays[n] = np.array(v, dtype=np.float64)
+            shape = self.numpy_shapes.get(n)
+            if self.kind == FUNCTION and n not in values and shape is not None \
+                    and arrays[n].size == int(np.prod(shape)):
+                arrays[n] = arrays[n].reshape(shape)
+        return self._make(arrays)
+
+
+TEXT, FUNCTION, EXPRESSION, GRAPH = ("the text as written", "your function",
+                                     "the SymPy expression as given", "the graph's equations")
+
+
+def witness(d: Derivation) -> Witness | None:
+    """The source's witness, or None when the derivation does not know its source."""
+    w = _witness(d)
+    if w is not None:
+        names = dict(d.options.names) if d.options is not None else {}
+        w.shapes = {names.get(k, k): v for k, v in d.graph.shapes.items()}
+    return w
+
+
+def _witness(d: Derivation) -> Witness | None:
+    from .graph import Graph
+
+    src, loss = d.source, d.loss
+    names = dict(d.options.names) if d.options is not None else {}
+
+    def ren(n: str) -> str:
+        return names.get(n, n)
+
+    if isinstance(src, str):
+        declared = set(d.graph.shapes)
+        prog = TextProgram(src, loss, names, declared)
+        return Witness(TEXT, prog.inputs, lambda a: TextRunner(prog, a))
+    if isinstance(src, Graph):
+        eqs: list[tuple[sp.Basic | None, sp.Basic]] = [(e.lhs, e.rhs) for e in src.equations]
+        syms = {s: ren(str(s.name)) for s in src.inputs}
+        return _expr_witness(GRAPH, eqs, syms, loss, ren("y"))
+    if isinstance(src, sp.Basic):
+        dims = set()
+        for m in src.atoms(sp.MatrixSymbol):
+            dims |= {x for k in m.shape for x in sp.sympify(k).free_symbols}
+        atoms = [a for a in src.atoms(sp.Symbol, sp.MatrixSymbol) if a not in dims]
+        syms = {s: ren(str(s.name)) for s in sorted(atoms, key=lambda a: str(a.name))}
+        return _expr_witness(EXPRESSION, [(None, src)], syms, loss, ren("y"))
+    if callable(src):
+        from .trace_function import numpy_shapes, parameter_names
+
+        params = {p: ren(p) for p in parameter_names(src)}
+        inputs = tuple(params.values()) + ((ren("y"),) if loss is not None else ())
+        f, y = src, ren("y")
+        return Witness(FUNCTION, inputs, lambda a: FunctionRunner(f, params, loss, y, a),
+                       numpy_shapes(src))
+    return None
+
+
+def _expr_witness(kind: str, eqs: list[tuple[sp.Basic | None, sp.Basic]],
+                  syms: Mapping[sp.Basic, str], loss: str | None, y: str) -> Witness:
+    inputs = tuple(dict.fromkeys([*syms.values(), *([y] if loss is not None else [])]))
+    return Witness(kind, inputs, lambda a: ExprRunner(eqs, syms, loss, y, a))
+
+
+__all__ = ["FUNCTION", "Runner", "Witness", "witness"]
