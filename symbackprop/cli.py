@@ -2,13 +2,17 @@
 
 Bad input gets one line on stderr and exit code 2 (``--debug`` shows the traceback);
 ``check`` exits 1 when the numbers disagree; an internal error is one line and exit code 3.
-The text's resource limits are flags (``--max-length``, ``--max-depth``, ``--max-nodes``,
-``--max-int-bits``, ``--max-exponent``, ``--max-name-length``).
+The resource limits are flags (``--max-length``, ``--max-depth``, ``--max-nodes``,
+``--max-int-bits``, ``--max-exponent``, ``--max-name-length``, ``--max-elements``); shapes
+are checked against ``--max-elements`` before anything is derived. When the reader of stdout
+goes away (``symbackprop derive ... | head -1``) the command stops quietly with exit code
+141, as a program killed by SIGPIPE does.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import fields
@@ -60,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
                          help="append a loss against a target y shaped like the output")
         sp_.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                          help="show tracebacks")
-        lim = sp_.add_argument_group("limits on the text (defaults suit a web service)")
+        lim = sp_.add_argument_group("limits on the text and the sizes (defaults suit a web "
+                                     "service)")
         for f in fields(Limits):
             flag = "--" + f.name.replace("_", "-")
             lim.add_argument(flag, type=_positive, metavar="N", default=None, dest=f.name,
@@ -94,6 +99,7 @@ _LIMIT_HELP = {
     "max_length": "characters of text", "max_depth": "nesting depth",
     "max_nodes": "syntax nodes", "max_int_bits": "bits in an integer or fraction",
     "max_exponent": "size of a numeric exponent", "max_name_length": "characters in a name",
+    "max_elements": "entries of one array, and of all of a derivation's arrays together",
 }
 
 
@@ -120,13 +126,16 @@ def _printable(text: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from .derive import derive
+    from .evaluate import check_shape_sizes, check_sizes
 
     shapes = _shapes(args.shape)
     limits = _limits(args)
+    check_shape_sizes(shapes, limits)  # before anything is made from them
     if args.command == "derive":
         d = derive(args.text, wrt=args.wrt, shapes=shapes or None, loss=args.loss,
                    layout=args.layout, adjoint=args.adjoint, granularity=args.granularity,
                    limits=limits)
+        check_sizes(d, limits=limits)  # what its numbers would hold (x @ x.T of a long x)
         text = {"latex": d.latex, "markdown": d.markdown, "json": d.to_json,
                 "html": d.html, "dot": d.to_dot}[args.format]()
         if args.output:
@@ -134,17 +143,36 @@ def run(args: argparse.Namespace) -> int:
                 f.write(text if text.endswith("\n") else text + "\n")
         else:
             print(text)
+            sys.stdout.flush()  # a closed pipe shows here, inside main's handler
         return 0
     d = derive(args.text, wrt=args.wrt, shapes=shapes or None, loss=args.loss, limits=limits)
+    check_sizes(d, limits=limits)
     report = d.check(seed=args.seed)
     print(report)
+    sys.stdout.flush()
     return 0 if report.ok else 1
+
+
+SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what the shell reports for `yes | head -1`'s yes
+
+
+def _pipe_closed() -> int:
+    """stdout's reader is gone: no message, and no second error when Python flushes stdout
+    at exit (stdout is pointed at /dev/null)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (a test's capture)
+        pass
+    return SIGPIPE_EXIT
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return run(args)
+    except BrokenPipeError:
+        return _pipe_closed()
     except (SymbackpropError, ValueError, TypeError, KeyError, OSError, RecursionError,
             MemoryError) as e:
         if args.debug:

@@ -18,10 +18,11 @@ import sympy as sp
 from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
 from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
-from .errors import ShapeError, UnsupportedError
+from .errors import LimitError, ShapeError, UnsupportedError
 from .functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
 from .graph import fmt_shape, shape_of
-from .rules import RULES, np_heaviside, np_log_softmax
+from .parse import DEFAULT_LIMITS, Limits
+from .rules import RULES, is_matrix, np_heaviside, np_log_softmax
 
 if TYPE_CHECKING:
     from .derive import Derivation
@@ -164,7 +165,8 @@ def compile_expr(expr: sp.Basic) -> Callable[[Env], Any]:
 
 def bind_values(d: Derivation, values: Mapping[Any, Any],
                 dtype: Any = np.float64) -> Env:
-    """Check and convert the user's values: every input given, shapes agree, dims bound.
+    """Check and convert the user's values: every input given, shapes agree, dims bound,
+    and the arrays the equations will make within ``Limits.max_elements``.
 
     Values for names the expression does not use are ignored (one dict can serve several
     derivations); a missing one is an error naming it.
@@ -177,22 +179,45 @@ def bind_values(d: Derivation, values: Mapping[Any, Any],
     missing = [str(s.name) for s in d.inputs if str(s.name) not in by_name]
     if missing:
         raise ValueError(f"no value for {', '.join(missing)}")
+    limits = limits_of(d)
     dims: dict[sp.Expr, int] = {}
     for s in d.inputs:
         env[s] = coerce_value(str(s.name), by_name[str(s.name)], shape_of(s), np.dtype(dtype),
-                              dims)
+                              dims, symbol=s, limits=limits)
+    check_sizes(d, dims, limits)
     env.update(dims)
     return env
 
 
+def limits_of(d: Any) -> Limits:
+    """The derivation's limits (``derive(..., limits=)``), else the defaults."""
+    lim = getattr(d, "limits", None)
+    return lim if isinstance(lim, Limits) else DEFAULT_LIMITS
+
+
+# NumPy kinds that are numbers: bool, signed and unsigned integers, floats
+_NUMERIC_KINDS = frozenset("biuf")
+
+
 def coerce_value(name: str, v: Any, shape: Any, dtype: np.dtype[Any],
-                 dims: dict[sp.Expr, int]) -> Any:
+                 dims: dict[sp.Expr, int], *, symbol: sp.Basic | None = None,
+                 limits: Limits | None = None) -> Any:
     """One user value as ``dtype``: a scalar, or a 2-D array of the declared shape (a vector
-    may come as ``(n,)``); symbolic dimensions are bound in ``dims`` and must agree."""
+    may come as ``(n,)``); symbolic dimensions are bound in ``dims`` and must agree.
+
+    Refused, never converted: strings (``"3"`` would become 3.0), ``None`` (NaN), complex
+    numbers and arrays (the imaginary part would be dropped), more than
+    ``limits.max_elements`` entries (LimitError), and a value that contradicts the
+    ``symbol``'s SymPy assumptions (``positive=True`` given -2: the derivation may have used
+    them, e.g. ``sqrt(x**2) = x``).
+    """
+    a = _numeric_array(name, v, limits or DEFAULT_LIMITS)
     try:
-        a = np.asarray(v, dtype=dtype)
-    except (TypeError, ValueError):
+        a = np.asarray(a, dtype=dtype)
+    except (TypeError, ValueError, ArithmeticError):
         raise TypeError(f"the value of {name} is not numeric: {type(v).__name__}") from None
+    if symbol is not None:
+        check_assumptions(name, symbol, a)
     if shape is None:
         if a.size != 1:
             raise ShapeError(f"{name} is a scalar but its value has shape {a.shape}")
@@ -210,6 +235,202 @@ def coerce_value(name: str, v: Any, shape: Any, dtype: np.dtype[Any],
             raise ShapeError(f"dimension {want} is {dims[want]} elsewhere but {got} in {name} "
                              f"(shape {a.shape})")
     return a
+
+
+def _numeric_array(name: str, v: Any, limits: Limits) -> Any:
+    """``v`` as an array of real numbers (any dtype), or a TypeError saying what it is."""
+    if v is None or isinstance(v, (str, bytes)):
+        raise TypeError(f"the value of {name} is {_what(v)}, not a number or an array")
+    try:
+        a = np.asarray(v)
+    except (TypeError, ValueError):  # ragged nested lists
+        raise TypeError(f"the value of {name} is not numeric: {type(v).__name__}") from None
+    check_elements(f"the value of {name}", a.size, limits)
+    if a.dtype.kind in _NUMERIC_KINDS:
+        return a
+    if a.dtype.kind == "c":
+        raise TypeError(f"the value of {name} is complex ({a.dtype}); symbackprop works with "
+                        "real numbers")
+    if a.dtype.kind == "O":  # SymPy numbers, Fractions, Decimals ... one by one
+        for x in a.flat:
+            bad = x is None or isinstance(x, (str, bytes, complex)) or (
+                isinstance(x, sp.Basic) and x.is_extended_real is not True)
+            if bad:
+                raise TypeError(f"the value of {name} contains {_what(x)}, not a real number")
+        return a
+    what = "strings" if a.dtype.kind in "US" else f"{a.dtype} entries"
+    raise TypeError(f"the value of {name} holds {what}, not numbers")
+
+
+def _what(x: Any) -> str:
+    if x is None:
+        return "None"
+    if isinstance(x, (str, bytes)):
+        return f"a string {x[:20]!r}"
+    return f"a {type(x).__name__} {str(x)[:20]!r}" if np.ndim(x) == 0 else \
+        f"a {type(x).__name__}"
+
+
+# (assumption, test an entry must pass, wording): a value outside is refused
+_ASSUMPTIONS: tuple[tuple[str, Callable[[Any], Any], str], ...] = (
+    ("positive", lambda a: a > 0, "positive"),
+    ("negative", lambda a: a < 0, "negative"),
+    ("nonnegative", lambda a: a >= 0, "nonnegative"),
+    ("nonpositive", lambda a: a <= 0, "nonpositive"),
+    ("nonzero", lambda a: a != 0, "nonzero"),
+    ("zero", lambda a: a == 0, "zero"),
+    ("integer", lambda a: a == np.round(a), "an integer"),
+)
+
+
+def check_assumptions(name: str, symbol: sp.Basic, a: Any) -> None:
+    """A ValueError when ``a`` breaks what SymPy was told about ``symbol`` (NaN passes: the
+    numeric check reports it as not finite)."""
+    if not isinstance(symbol, sp.Symbol):
+        return
+    with np.errstate(invalid="ignore"):
+        for key, test, words in _ASSUMPTIONS:
+            if getattr(symbol, f"is_{key}") is True:
+                ok = test(a) | np.isnan(a)
+                if not np.all(ok):
+                    bad = np.asarray(a).reshape(-1)[~np.asarray(ok).reshape(-1)][0]
+                    raise ValueError(f"{name} was declared {words} ({key}=True) but its "
+                                     f"value has {float(bad):g}; the derivation may rely on it")
+
+
+# ---------------------------------------------------------------------------------------
+# Sizes: every array counted before it is made
+
+
+def check_elements(what: str, n: int, limits: Limits = DEFAULT_LIMITS) -> None:
+    if n > limits.max_elements:
+        raise LimitError(f"{what} has {n:,} entries, more than {limits.max_elements:,} "
+                         "(Limits.max_elements)")
+
+
+def _size(shape: Any, dims: Mapping[sp.Expr, int]) -> int | None:
+    """Entries of a symbolic shape with the bound dimensions; None while one is unknown."""
+    if shape is None:
+        return 1
+    n = 1
+    for x in shape:
+        x = sp.Integer(x) if isinstance(x, int) else x
+        if not x.is_Integer:
+            x = x.xreplace({k: sp.Integer(v) for k, v in dims.items()})
+            if not x.is_Integer:
+                return None
+        n *= int(x)
+    return n
+
+
+def check_shape_sizes(shapes: Mapping[str, Any] | None, limits: Limits = DEFAULT_LIMITS
+                      ) -> None:
+    """The shapes a user gave (``{"W": (20000, 20000)}``): each array, and all of them
+    together, within ``limits.max_elements``; symbolic dimensions are not counted."""
+    total = 0
+    for name, shape in (shapes or {}).items():
+        dims = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+        if not all(isinstance(x, int) and not isinstance(x, bool) for x in dims):
+            continue
+        n = 1
+        for x in dims:
+            n *= x
+        check_elements(f"{name} {fmt_shape(dims) if len(dims) == 2 else dims}", n, limits)
+        total += n
+    check_elements("the inputs together", total, limits)
+
+
+def check_sizes(d: Derivation, dims: Mapping[sp.Expr, int] | None = None,
+                limits: Limits | None = None) -> int:
+    """Refuse (LimitError) a derivation whose numbers would hold more than
+    ``limits.max_elements`` entries: each input, intermediate, adjoint and temporary of an
+    equation on its own, and all that ``evaluate`` keeps at once (inputs, every forward and
+    adjoint value, plus the largest equation's temporaries). Sizes come from the symbolic
+    shapes with ``dims`` bound, before anything is allocated; a shape with an unbound
+    dimension is not counted. Returns the total."""
+    limits = limits or limits_of(d)
+    dims = dims or {}
+    held = 0
+    for s in d.inputs:
+        n = _size(shape_of(s), dims)
+        if n is not None:
+            check_elements(str(s.name), n, limits)
+            held += n
+    worst = 0
+    for eq in (*d.forward, *d.backward):
+        name = _display_name(d, eq.lhs)
+        n = _size(shape_of(eq.lhs), dims)
+        if n is not None:
+            check_elements(name, n, limits)
+            held += n
+        temps = 0
+        for node_shape in _node_shapes(d, eq):
+            m = _size(node_shape, dims)
+            if m is not None:
+                check_elements(f"a term of the equation of {name}", m, limits)
+                temps += m
+        worst = max(worst, temps)
+    check_elements("the derivation's values together", held + worst, limits)
+    return held + worst
+
+
+def _display_name(d: Derivation, lhs: sp.Basic) -> str:
+    for v, a in d.adjoints.items():
+        if a == lhs:
+            return f"the adjoint of {v.name}"
+    return str(lhs.name)
+
+
+def _node_shapes(d: Derivation, eq: Any) -> tuple[Any, ...]:
+    """The distinct shapes of the matrix nodes of one right-hand side (cached per equation)."""
+    cache: dict[Any, tuple[Any, ...]] = d.__dict__.setdefault("_node_shapes", {})
+    got = cache.get(eq)
+    if got is None:
+        seen: dict[int, Any] = {}
+        stack = [eq.rhs]
+        while stack:
+            e = stack.pop()
+            if id(e) in seen:
+                continue
+            made = is_matrix(e) and not isinstance(e, (sp.MatrixSymbol, Transpose))
+            seen[id(e)] = shape_of(e) if made else None  # a symbol is held; .T is a view
+            stack.extend(_children(e))
+        got = cache[eq] = tuple(s for s in seen.values() if s is not None)
+    return got
+
+
+def check_cross_entropy_targets(d: Derivation, env: Env) -> None:
+    """The printed backward step of softmax cross-entropy, ``softmax(o) − y``, is the
+    gradient only when each column of the target ``y`` sums to 1 (one-hot or probabilities;
+    the general one is ``softmax(o) ⊙ 1ᵀy − y``): other targets are refused, not given a
+    wrong gradient."""
+    for eq in d.forward:
+        for node in _cross_entropies(eq.rhs):
+            y = node.args[1]
+            value = env[y] if y in env else compile_expr(y)(env)
+            sums = np.sum(np.asarray(value, dtype=float), axis=0)
+            with np.errstate(invalid="ignore"):
+                bad = np.flatnonzero(np.abs(sums - 1.0) > CE_TOLERANCE)
+            if bad.size:
+                where = f"column {bad[0]} of {y}" if np.ndim(value) == 2 and \
+                    np.shape(value)[1] > 1 else str(y)
+                raise ValueError(
+                    f"cross_entropy target {y}: each column must sum to 1 (one-hot or "
+                    f"probabilities), but {where} sums to {float(np.ravel(sums)[bad[0]]):.6g}; "
+                    "the gradient printed for this loss, softmax(o) - y, holds only then")
+
+
+CE_TOLERANCE = 1e-6  # a column sum of the target may be off by this much (rounding)
+
+
+def _cross_entropies(e: sp.Basic) -> list[sp.Basic]:
+    out, stack = [], [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, CrossEntropy):
+            out.append(x)
+        stack.extend(_children(x))
+    return out
 
 
 def _program(d: Derivation, eq: Any) -> Callable[[Env], Any]:
@@ -234,6 +455,7 @@ def run_all(d: Derivation, values: Mapping[Any, Any]) -> Env:
     with np.errstate(all="ignore"):
         for eq in d.forward:
             env[eq.lhs] = _program(d, eq)(env)
+        check_cross_entropy_targets(d, env)
         for eq in d.backward:
             env[eq.lhs] = _as_shape(_program(d, eq)(env), eq.lhs, env)
     return env

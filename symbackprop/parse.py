@@ -53,7 +53,7 @@ _ALLOWED = (ast.Module, ast.Expr, ast.Assign, ast.BinOp, ast.UnaryOp, ast.Call, 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Resource limits for text; the defaults are safe for a web service.
+    """Resource limits for text and sizes; the defaults are safe for a web service.
 
     * ``max_length``: characters of text, checked first (before ``ast.parse`` sees it);
     * ``max_nodes``: syntax nodes (a cheap count of names and numbers rejects text over it
@@ -62,7 +62,12 @@ class Limits:
       ``a + b + c`` is not nesting;
     * ``max_int_bits``: the size of every integer and rational, literal or folded (``2**300``);
     * ``max_exponent``: the size of a numeric exponent (``x**1000``);
-    * ``max_name_length``: characters in one name.
+    * ``max_name_length``: characters in one name;
+    * ``max_elements``: entries of one array, and of all the arrays a derivation's numbers
+      hold at once (inputs, intermediates, adjoints, the largest equation's temporaries):
+      10 million float64 entries are 80 MB. Shapes (``--shape``, Sphinx ``:shapes:``) and
+      values are checked against it before anything is allocated; ``x @ x.T`` of a
+      20,000-vector (400 M entries from 160 KB of input) is refused from the symbolic shapes.
 
     Integers and exponents are bounded before any arithmetic is done with them. Python's own
     parser adds two limits of its own: about 200 nested brackets, and a chain of a few
@@ -77,6 +82,7 @@ class Limits:
     max_int_bits: int = 256
     max_exponent: int = 1_000
     max_name_length: int = 64
+    max_elements: int = 10_000_000
 
     def __post_init__(self) -> None:
         for f in fields(self):

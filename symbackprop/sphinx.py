@@ -20,7 +20,9 @@ derivation as ``d.latex()`` shows it), ``:values:`` ``x=1.5 y=-0.25`` for the tr
 inputs: random, ``:seed:``). The output is docutils ``math_block`` nodes, shown by whichever
 math renderer the project uses (MathJax, KaTeX, imgmath; LaTeX for PDF), and the graph a
 ``sphinx.ext.graphviz`` node. A bad expression is a build warning at the directive's line,
-not a crash.
+not a crash. Sizes are checked against ``Limits.max_elements`` (``:shapes:`` and what the
+derivation's numbers would hold) before anything is allocated: over the limit, or out of
+memory, the page gets a warning and a placeholder paragraph, and the build goes on.
 """
 
 from __future__ import annotations
@@ -31,12 +33,16 @@ from typing import Any, ClassVar
 import numpy as np
 from docutils import nodes
 from docutils.parsers.rst import directives
+from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from .cli import parse_shape
 from .derive import Derivation, derive
 from .emit.latex import derivation_latex
-from .errors import SymbackpropError
+from .errors import LimitError, SymbackpropError
+from .evaluate import check_shape_sizes, check_sizes
+
+logger = logging.getLogger(__name__)
 
 SHOW = ("forward", "partials", "backward", "chain", "result", "trace", "graph")
 
@@ -118,11 +124,14 @@ class BackpropDirective(SphinxDirective):
             raise self.error(f"backprop: unknown :show: {', '.join(unknown)}; "
                              f"choose from {', '.join(SHOW)}")
         try:
+            shapes = _shapes(self.options.get("shapes", ""))
+            check_shape_sizes(shapes)
             d = derive(text, wrt=_names(self.options["wrt"]) if "wrt" in self.options else None,
-                       shapes=_shapes(self.options.get("shapes", "")) or None,
+                       shapes=shapes or None,
                        loss=self.options.get("loss"),
                        layout=self.options.get("layout", "denominator"),
                        adjoint=self.options.get("adjoint", "frac"))
+            check_sizes(d)
             out: list[nodes.Node] = []
             sections = tuple("chain" if s == "result" else s for s in show
                              if s not in ("trace", "graph"))
@@ -146,10 +155,21 @@ class BackpropDirective(SphinxDirective):
                 out.append(g)
             if "trace" in show and trace is not None:
                 out.append(self._math(trace.latex()))
+        except (LimitError, MemoryError) as e:
+            return self._placeholder(e)
         except (SymbackpropError, ValueError, TypeError, KeyError) as e:
             msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise self.error(f"backprop: {type(e).__name__}: {msg}") from None
         return out
+
+    def _placeholder(self, e: BaseException) -> list[nodes.Node]:
+        """Too large to show: a warning at the directive's line, a note in its place."""
+        why = str(e).strip().splitlines()[0] if str(e).strip() else "out of memory"
+        logger.warning("backprop: %s: %s", type(e).__name__, why,
+                       location=(self._docname(), self.lineno))
+        note = nodes.paragraph(text=f"[backprop: derivation not shown: {why}]")
+        note["classes"].append("backprop-placeholder")
+        return [note]
 
 
 def setup(app: Any) -> dict[str, Any]:

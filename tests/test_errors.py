@@ -92,6 +92,15 @@ BAD: dict[str, Callable[[], Any]] = {
     "evaluate-list": lambda: D.evaluate([1, 2]),  # type: ignore[arg-type]
     "evaluate-wrong-shape": lambda: DM.evaluate({"W": np.ones((2, 2)), "x": np.ones(3)}),
     "evaluate-3d": lambda: DM.evaluate({"W": np.ones((3, 3, 1)), "x": np.ones(3)}),
+    "evaluate-number-text": lambda: D.evaluate({"x": "3", "y": 2}),  # was 3.0
+    "evaluate-none-value": lambda: D.evaluate({"x": None, "y": 2}),  # was NaN
+    "evaluate-complex-array": lambda: DM.evaluate({"W": np.ones((3, 3)) * 1j, "x": np.ones(3)}),
+    "evaluate-ragged": lambda: DM.evaluate({"W": [[1, 2, 3], [1]], "x": np.ones(3)}),
+    "evaluate-positive": lambda: sbp.derive(sp.log(sp.Symbol("p", positive=True))).evaluate(
+        {"p": -2.0}),
+    "evaluate-too-large": lambda: sbp.derive("sum(x@x.T)", shapes={"x": ("n", 1)}).evaluate(
+        {"x": np.ones(20_000)}),
+    "check-complex": lambda: DM.check({"W": np.ones((3, 3)) * 1j, "x": np.ones(3)}),
     "trace-object": lambda: D.trace({"x": object(), "y": 2}),
     "trace-missing": lambda: D.trace({}),
     "let-dunder": lambda: sbp.Graph().let("__class__", "x"),

@@ -12,6 +12,7 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 
 import symbackprop as sbp
@@ -162,3 +163,65 @@ def test_recursion_limit_is_left_alone() -> None:
         with contextlib.suppress(sbp.LimitError):
             sbp.parse(text)
     assert sys.getrecursionlimit() == before
+
+
+# ---------------------------------------------------------------------------------------
+# Sizes are limits too (issue 11 part 5): max_elements, checked before anything is allocated
+
+
+def test_max_elements_is_a_limit_with_a_service_default() -> None:
+    assert DEFAULT_LIMITS.max_elements == 10_000_000  # 80 MB of float64
+    with pytest.raises(ValueError, match="positive int"):
+        sbp.Limits(max_elements=0)
+
+
+def test_evaluate_of_a_huge_intermediate_is_refused_before_it_is_made() -> None:
+    """x @ x.T of a 20,000-vector: 400 M entries (3.2 GB) from 160 KB of input."""
+    d = sbp.derive("sum(x@x.T)", shapes={"x": ("n", 1)})
+    x = np.ones(20_000)
+    for f in (d.evaluate, d.trace):
+        err, peak = peak_memory(lambda f=f: f({"x": x}))  # type: ignore[misc]
+        assert isinstance(err, sbp.LimitError), err
+        assert "t has 400,000,000 entries, more than 10,000,000 (Limits.max_elements)" \
+            in str(err)
+        assert peak < 16 * MB
+    assert d.evaluate({"x": np.ones(300)})["x"].shape == (300, 1)  # 90,000 entries: fine
+
+
+def test_the_sum_over_a_derivation_is_limited_too() -> None:
+    """Each array under the limit, all of them together over it."""
+    d = sbp.derive("sum(x@x.T)", shapes={"x": ("n", 1)}, limits=sbp.Limits())
+    from symbackprop.evaluate import check_sizes
+
+    n = 1_500  # t = x x^T and its adjoint: 2.25 M each, 4.5 M together plus temporaries
+    dim = d.inputs[0].shape[0]
+    total = check_sizes(d, {dim: n})
+    assert total > 2 * n * n
+    with pytest.raises(sbp.LimitError, match="the derivation's values together"):
+        check_sizes(d, {dim: n}, sbp.Limits(max_elements=5_000_000))
+
+
+def test_a_huge_value_is_refused_per_array() -> None:
+    d = sbp.derive("sum(W@x)", shapes={"W": ("m", "n"), "x": ("n", 1)})
+    w = np.broadcast_to(np.float64(1.0), (4_000, 3_000))  # 12 M entries, no memory
+    with pytest.raises(sbp.LimitError, match="the value of W has 12,000,000 entries"):
+        d.evaluate({"W": w, "x": np.ones(3_000)})
+
+
+def test_cli_shapes_are_limited_before_anything_is_made(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    err, peak = peak_memory(lambda: main(["check", "sum(W@x)", "--shape", "W=20000x20000",
+                                          "--shape", "x=20000"]))
+    assert err == 2
+    assert peak < 16 * MB
+    out = capsys.readouterr().err
+    assert out.count("\n") == 1
+    assert "LimitError: W (20000, 20000) has 400,000,000 entries" in out
+    assert main(["derive", "sum(W@x)", "--shape", "W=20000x20000", "--shape", "x=20000"]) == 2
+    assert "Limits.max_elements" in capsys.readouterr().err
+    assert main(["check", "sum(x@x.T)", "--shape", "x=20000"]) == 2
+    assert "t has 400,000,000 entries" in capsys.readouterr().err
+    assert main(["derive", "sum(W@x)", "--shape", "W=2000x1000", "--shape", "x=1000",
+                 "--max-elements", "1000000"]) == 2
+    assert "more than 1,000,000" in capsys.readouterr().err
+    assert main(["derive", "sum(W@x)", "--shape", "W=2000x1000", "--shape", "x=1000"]) == 0

@@ -64,3 +64,18 @@ def test_bad_input_is_a_warning_not_a_crash(app: Any) -> None:
     warnings = app._warning.getvalue()
     assert "backprop: ParseError" in warnings
     assert "unknown :show: sideways" in warnings
+
+
+@pytest.mark.sphinx("html", testroot="backprop-limits")
+def test_huge_shapes_are_a_warning_and_a_placeholder(app: Any) -> None:
+    """Issue 11 part 5: a 20,000 x 20,000 :shapes: aborted the build with NumPy's
+    MemoryError; now each such directive is a warning and a placeholder, the rest builds."""
+    app.build()
+    warnings = app._warning.getvalue()
+    assert warnings.count("backprop: LimitError") == 2
+    assert "W (20000, 20000) has 400,000,000 entries" in warnings
+    assert "t has 400,000,000 entries" in warnings  # x @ x.T, from the symbolic shapes
+    assert "Limits.max_elements" in warnings
+    html = (Path(app.outdir) / "index.html").read_text(encoding="utf-8")
+    assert html.count("backprop-placeholder") == 2
+    assert len(_BLOCK.findall(html)) == 1  # the small one is still there

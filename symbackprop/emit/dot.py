@@ -75,7 +75,7 @@ def graph_parts(d: Derivation, trace: Trace | None = None
     """The nodes (id, attributes) and edges (tail, head, attributes) of the picture."""
     out_name = str(d.output.name)
     adj_names = {a: f"∂{out_name}/∂{v.name}" for v, a in d.adjoints.items()}
-    text = CodePrinter(adj_names, numpy=False).doprint
+    text = CodePrinter(adj_names, numpy=False, display=True).doprint
     rows = {r.name: r for r in trace} if trace is not None else {}
     wrt = set(d.wrt)
     rhs = {eq.lhs: eq.rhs for eq in d.forward}

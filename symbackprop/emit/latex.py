@@ -188,7 +188,7 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         return rf"\operatorname{{diag}}\left({self._print(e.args[0])}\right)"
 
     def _print_Softmax(self, e: Softmax) -> str:
-        return self._call(r"\operatorname{softmax}", e.args)
+        return self._call(softmax_latex(e.args[0]), e.args)
 
     def _print_SumAll(self, e: Any) -> str:
         return self._call(r"\operatorname{sum}", e.args)
@@ -205,7 +205,7 @@ class Printer(LatexPrinter):  # type: ignore[misc]
 
     def _print_CrossEntropy(self, e: Any) -> str:
         o, y = e.args
-        logp = rf"\log \operatorname{{softmax}}\left({self._print(o)}\right)"
+        logp = rf"\log {softmax_latex(o)}\left({self._print(o)}\right)"
         if kind_of(o) == "vector":
             return rf"-{self._print(Transpose(y))}\,{logp}"
         return rf"-\operatorname{{sum}}\left({self._print(y)} \odot {logp}\right)"
@@ -223,6 +223,13 @@ class Printer(LatexPrinter):  # type: ignore[misc]
 
     def _print_Str(self, e: Any) -> str:
         return rf"\text{{{e.name}}}"
+
+
+def softmax_latex(o: sp.Basic) -> str:
+    """softmax normalises each column: a matrix that may have more than one column says so
+    (attention and row-major batches normalise rows; the reader must not guess)."""
+    cols = o.shape[1] if is_matrix(o) else sp.S.One
+    return r"\operatorname{softmax}" if cols == 1 else r"\operatorname{softmax}_{\text{col}}"
 
 
 def _juxtapose(parts: list[str]) -> str:

@@ -9,6 +9,8 @@ GitHub all read as display math. No body line starts with a Markdown marker.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -241,6 +243,18 @@ def derivation_markdown(d: Derivation, sections: Sequence[str] = SECTIONS, level
 
     ``sections``: any of ``problem``, ``forward``, ``partials`` (local derivatives),
     ``backward``, ``result``, in that order. ``title`` replaces the first heading's text
-    (Markdown, not escaped).
+    (plain text: escaped, as ``html(title=...)`` escapes it).
     """
-    return blocks_markdown(document(d, sections, level, title))
+    return blocks_markdown(document(d, sections, level,
+                                    None if title is None else markdown_text(title)))
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]#!|~$])")  # < > & are HTML-escaped first
+
+
+def markdown_text(text: str) -> str:
+    """Plain text that Markdown shows as written: one line, HTML escaped (no ``<script>``,
+    no autolink), every character Markdown or its math extensions read backslash-escaped
+    (no ``[a](javascript:...)`` link, no emphasis, no ``$`` math)."""
+    line = " ".join(text.split())
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(line, quote=True))

@@ -62,6 +62,7 @@ HELPERS: dict[str, str] = {
     "softmax": "def softmax(o):\n    return np.exp(log_softmax(o))\n",
 }
 HELPER_NEEDS = {"softmax": ("log_softmax",)}
+BUILTINS_USED = frozenset({"float"})  # Python builtins the generated code calls
 RESERVED = frozenset({"np", "numpy", *HELPERS, "forward_backward", "grads"})
 
 
@@ -79,10 +80,12 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
     printmethod = "_symbackprop_code"  # not _sympystr: our classes' own str forms differ
 
     def __init__(self, names: Mapping[sp.Basic, str], numpy: bool = True,
-                 like: Mapping[tuple[Any, Any], str] | None = None) -> None:
+                 like: Mapping[tuple[Any, Any], str] | None = None,
+                 display: bool = False) -> None:
         super().__init__({"full_prec": False})
         self.names = dict(names)
         self.numpy = numpy
+        self.display = display  # labels for people (DOT): softmax_col(Z), not re-parseable
         self.like = dict(like or {})  # shape -> a variable of that shape (for np.ones_like)
         self.used: set[str] = set()
 
@@ -208,7 +211,10 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
     def _print_Softmax(self, e: Softmax) -> str:
         if self.numpy:
             self.used.add("softmax")
-        return f"softmax({self._print(e.args[0])})"
+        name = "softmax"
+        if self.display and e.args[0].shape[1] != 1:
+            name = "softmax_col"  # per column, as the LaTeX's softmax_{col} says
+        return f"{name}({self._print(e.args[0])})"
 
     def _print_SumAll(self, e: SumAll) -> str:
         return f"{'np.sum' if self.numpy else 'sum'}({self._print(e.args[0])})"
@@ -279,16 +285,19 @@ def python_code(d: Derivation, name: str = "forward_backward") -> str:
             like.setdefault(tuple(v.shape), str(v.name))
     p = CodePrinter(adj, numpy=True, like=like)
     args = [str(s.name) for s in d.inputs]
+    # float is the one builtin the code calls: a variable of that name hides it, so the
+    # code then spells it np.float64 (the same type)
+    flt = "np.float64" if any(str(v.name) in BUILTINS_USED for v in variables) else "float"
     body: list[str] = []
     for s in d.inputs:
         shape = shape_of(s)
         if shape is None:
-            body.append(f"{s.name} = float({s.name})")
+            body.append(f"{s.name} = {flt}({s.name})")
         elif shape[1] == 1:
-            body.append(f"{s.name} = np.asarray({s.name}, dtype=float).reshape(-1, 1)"
+            body.append(f"{s.name} = np.asarray({s.name}, dtype={flt}).reshape(-1, 1)"
                         "  # a column vector")
         else:
-            body.append(f"{s.name} = np.asarray({s.name}, dtype=float)")
+            body.append(f"{s.name} = np.asarray({s.name}, dtype={flt})")
     body.append("")
     body.append("# forward pass: one line per intermediate")
     for eq in d.forward:
