@@ -1,0 +1,644 @@
+"""Random programs in symbackprop's text language, and two oracles that share no code with it.
+
+The differential fuzzer (tests/test_differential.py) needs programs whose right gradient it
+knows without asking the library. So a program is a small tree of our own (``Ex``), drawn by
+hypothesis, printed as text for ``sbp.derive``, and given meaning here twice:
+
+* ``sympy_gradient``: the stages inlined into one SymPy expression (matrices expanded entry
+  by entry into ``sympy.Matrix`` of symbols), differentiated with ``sympy.diff``;
+* ``fd_gradient``: central differences of ``forward``, a NumPy forward pass of the tree.
+
+Nothing here imports symbackprop. Semantics follow the README ("What you can write") and
+DESIGN ("Operators"): ``*`` between two matrices is the matrix product, a scalar times a
+matrix scales it, ``+ - / **`` and functions act entry by entry with scalars and (m, 1)
+columns spread, ``softmax`` normalises each column, ``sum`` adds every entry, ``sqnorm`` adds
+the squares, ``mse(o, y) = ½ Σ (o − y)²`` and ``cross_entropy(o, y) = −Σ y ⊙ log softmax(o)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+from hypothesis import strategies as st
+
+Shape = tuple[int, int] | None  # None: a scalar
+
+# Tricky names first come from the issue: SymPy constants (pi E I N S beta gamma), the
+# library's generated names (t_1 v_1 t v z), and the names of the losses (L y).
+ORDINARY_STAGES = ["h", "u", "a1", "q", "s2", "out"]
+TRICKY = ["pi", "E", "I", "N", "S", "beta", "gamma", "lam", "v_1", "t_1", "t", "v", "z", "L", "y"]
+SCALAR_INPUTS = ["x", "b", "c", "w", "v_1", "t", "t_1", "lam", "E", "beta", "z"]
+MATRIX_INPUTS = ["W", "X", "B", "U", "V", "A", "v_1", "t_1", "Z", "N"]
+CONSTANTS = [2, -1, 3, 0.5, -2, 1.5, 1, -0.5, 2.5, 0]
+VALUES = [0.7, -0.4, 1.3, -1.1, 0.25, 1.8, -0.65, 0.45, -1.6]
+SCALAR_FUNCS = ["exp", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus", "abs"]
+
+
+@dataclass(frozen=True)
+class Ex:
+    """A node: ``op`` is num, in, ref, neg, T, transpose, an operator or a function name;
+    ``args`` holds the children (or the number / name of a leaf); ``shape`` is None for a
+    scalar, else (rows, cols)."""
+
+    op: str
+    args: tuple = ()
+    shape: Shape = None
+
+    def text(self) -> str:
+        a = self.args
+        if self.op == "num":
+            return str(a[0]) if a[0] >= 0 else f"({a[0]})"
+        if self.op in ("in", "ref"):
+            return a[0]
+        if self.op == "neg":
+            return f"(-{a[0].text()})"
+        if self.op == "T":
+            return f"{a[0].text()}.T"
+        if self.op in ("+", "-", "*", "/", "**", "@"):
+            return f"({a[0].text()} {self.op} {a[1].text()})"
+        return f"{self.op}({', '.join(x.text() for x in a)})"
+
+    def nodes(self):
+        yield self
+        if self.op not in ("num", "in", "ref"):
+            for c in self.args:
+                yield from c.nodes()
+
+    def replace(self, old: Ex, new: Ex) -> Ex:
+        """This tree with the first occurrence (by identity) of ``old`` replaced by ``new``."""
+        if self is old:
+            return new
+        if self.op in ("num", "in", "ref"):
+            return self
+        return Ex(self.op, tuple(c.replace(old, new) for c in self.args), self.shape)
+
+    def rename(self, names: dict[str, str]) -> Ex:
+        if self.op == "ref":
+            return Ex("ref", (names.get(self.args[0], self.args[0]),), self.shape)
+        if self.op in ("num", "in"):
+            return self
+        return Ex(self.op, tuple(c.rename(names) for c in self.args), self.shape)
+
+
+@dataclass(frozen=True)
+class Program:
+    """Stages ``name = expression`` (the last one is the scalar output) over named inputs.
+    ``targets`` are cross_entropy targets: their values get one-hot columns."""
+
+    inputs: dict[str, Shape]
+    stages: tuple[tuple[str, Ex], ...]
+    targets: frozenset[str] = frozenset()
+    sep: str = "; "
+
+    def text(self) -> str:
+        return self.sep.join(f"{n} = {e.text()}" for n, e in self.stages)
+
+    def shapes(self) -> dict[str, tuple[int, int]]:
+        return {n: s for n, s in self.inputs.items() if s is not None}
+
+    def inlined(self) -> Ex:
+        """The output as one tree, every stage substituted."""
+        env: dict[str, Ex] = {}
+
+        def sub(e: Ex) -> Ex:
+            if e.op == "ref":
+                return env[e.args[0]]
+            if e.op in ("num", "in"):
+                return e
+            return Ex(e.op, tuple(sub(c) for c in e.args), e.shape)
+
+        for n, e in self.stages:
+            env[n] = sub(e)
+        return env[self.stages[-1][0]]
+
+    def inlined_size(self) -> int:
+        size: dict[str, int] = {}
+        for n, e in self.stages:
+            size[n] = sum(size[x.args[0]] if x.op == "ref" else 1 for x in e.nodes())
+        return size[self.stages[-1][0]]
+
+
+# ---------------------------------------------------------------------------------------
+# The generator
+
+
+@dataclass
+class _Gen:
+    draw: object
+    matrix: bool
+    dims: list[int]
+    inputs: dict[str, Shape] = field(default_factory=dict)
+    targets: set[str] = field(default_factory=set)
+    stages: list[tuple[str, Ex]] = field(default_factory=list)
+    taken: set[str] = field(default_factory=set)
+
+    def pick(self, options):
+        return self.draw(st.sampled_from(options))
+
+    def fresh(self, pool: list[str], default: str) -> str:
+        name = self.pick(pool)
+        k = 0
+        while name in self.taken:
+            k += 1
+            name = f"{default}{k}"
+        self.taken.add(name)
+        return name
+
+    def new_input(self, shape: Shape) -> Ex:
+        name = self.fresh(SCALAR_INPUTS if shape is None else MATRIX_INPUTS,
+                          "p" if shape is None else "P")
+        self.inputs[name] = shape
+        return Ex("in", (name,), shape)
+
+    def num(self) -> Ex:
+        return Ex("num", (self.pick(CONSTANTS),))
+
+    def shape(self) -> Shape:
+        d = self.dims
+        return self.pick([(d[0], d[1]), (d[0], 1), (d[1], d[2]), (d[0], d[2]), (d[2], d[1])])
+
+    def leaf(self, shape: Shape, allow_num: bool = True) -> Ex:
+        """An earlier stage (most recent first), an input, a transpose, a constant, or a new
+        input of this shape."""
+        opts: list[Ex] = [Ex("ref", (n,), e.shape) for n, e in reversed(self.stages)
+                          if e.shape == shape]
+        opts += [Ex("in", (n,), s) for n, s in self.inputs.items()
+                 if s == shape and n not in self.targets]
+        if shape is not None and shape[0] != shape[1]:
+            opts += [Ex("T", (Ex("in", (n,), s),), shape) for n, s in self.inputs.items()
+                     if s == (shape[1], shape[0]) and n not in self.targets]
+        if shape is None and allow_num:
+            opts.append(self.num())
+        opts.append(None)  # a new input
+        choice = self.pick(opts)
+        return self.new_input(shape) if choice is None else choice
+
+    def positive(self, e: Ex) -> Ex:
+        """An expression of e that is positive everywhere (arguments of log, sqrt, 1/x)."""
+        kind = self.pick(["sq", "exp", "softplus"])
+        if kind == "sq":
+            return Ex("+", (Ex("num", (1,)), Ex("**", (e, Ex("num", (2,))), e.shape)), e.shape)
+        if kind == "exp":
+            return Ex("exp", (e,), e.shape)
+        return Ex("+", (Ex("softplus", (e,), e.shape), Ex("num", (0.5,))), e.shape)
+
+    def expr(self, shape: Shape, depth: int) -> Ex:
+        if depth <= 0 or self.draw(st.integers(0, 3)) == 0:
+            return self.leaf(shape)
+        if shape is None:
+            return self.scalar(depth - 1)
+        return self.mat(shape, depth - 1)
+
+    def scalar(self, d: int) -> Ex:
+        kinds = ["+", "*", "fn", "-", "/", "**", "neg", "log", "sqrt", "maxmin"]
+        if self.matrix:
+            kinds += ["sum", "sqnorm", "mse", "cross_entropy", "sum"]
+        k = self.pick(kinds)
+        e = lambda: self.expr(None, d)  # noqa: E731
+        if k in ("+", "-"):
+            return Ex(k, (e(), e()))
+        if k == "*":
+            return Ex("*", (self.num(), e()) if self.draw(st.booleans()) else (e(), e()))
+        if k == "/":
+            den = (self.positive(e()) if self.draw(st.booleans())
+                   else Ex("num", (self.pick([2, -4, 0.5, 3]),)))
+            return Ex("/", (e(), den))
+        if k == "**":
+            if self.draw(st.booleans()):
+                return Ex("**", (e(), Ex("num", (self.pick([2, 3]),))))
+            return Ex("**", (self.positive(e()), Ex("num", (self.pick([0.5, -1, 1.5, -2]),))))
+        if k == "neg":
+            return Ex("neg", (e(),))
+        if k == "fn":
+            return Ex(self.pick(SCALAR_FUNCS), (e(),))
+        if k in ("log", "sqrt"):
+            return Ex(k, (self.positive(e()),))
+        if k == "maxmin":
+            return Ex(self.pick(["max", "min"]), (e(), e()))
+        s = self.shape()
+        m = lambda: self.expr(s, d)  # noqa: E731
+        if k in ("sum", "sqnorm"):
+            return Ex(k, (m(),))
+        if k == "mse":
+            return Ex("mse", (m(), m()))
+        target = self.new_input(s)
+        self.targets.add(target.args[0])
+        return Ex("cross_entropy", (m(), target))
+
+    def mat(self, s: tuple[int, int], d: int) -> Ex:
+        k = self.pick(["+", "fn", "scale", "@", "-", "hadamard", "col", "T", "softmax",
+                       "num+", "/", "**", "maxnum", "neg", "maxmin", "log"])
+        m = lambda shape=s: self.expr(shape, d)  # noqa: E731
+        if k in ("+", "-"):
+            return Ex(k, (m(), m()), s)
+        if k == "fn":
+            return Ex(self.pick(SCALAR_FUNCS), (m(),), s)
+        if k == "log":
+            return Ex(self.pick(["log", "sqrt"]), (self.positive(m()),), s)
+        if k == "scale":  # a scalar stage, reduction or number times a matrix
+            c = self.expr(None, d)
+            return Ex("*", (c, m()) if self.draw(st.booleans()) else (m(), c), s)
+        if k == "@":
+            inner = self.pick(sorted(set(self.dims)))
+            a, b = m((s[0], inner)), m((inner, s[1]))
+            return Ex(self.pick(["@", "*"]), (a, b), s)
+        if k == "hadamard":
+            return Ex("hadamard", (m(), m()), s)
+        if k == "col":  # a column (m, 1) spread over (m, B)
+            col = m((s[0], 1))
+            return Ex(self.pick(["+", "-"]), (m(), col) if self.draw(st.booleans()) else
+                      (col, m()), s)
+        if k == "T":
+            return Ex(self.pick(["T", "transpose"]), (m((s[1], s[0])),), s)
+        if k == "softmax":
+            return Ex("softmax", (m(),), s)
+        if k == "num+":
+            return Ex(self.pick(["+", "-"]), (self.num(), m()) if self.draw(st.booleans())
+                      else (m(), self.num()), s)
+        if k == "/":
+            if self.draw(st.booleans()):
+                return Ex("/", (m(), self.positive(m())), s)
+            return Ex("/", (m(), self.positive(self.expr(None, d))), s)
+        if k == "**":
+            if self.draw(st.booleans()):
+                return Ex("**", (m(), Ex("num", (2,))), s)
+            return Ex("**", (self.positive(m()), Ex("num", (self.pick([0.5, -1]),))), s)
+        if k == "maxnum":
+            return Ex(self.pick(["max", "min"]), (m(), self.num()) if self.draw(st.booleans())
+                      else (self.num(), m()), s)
+        if k == "maxmin":
+            return Ex(self.pick(["max", "min"]), (m(), m()), s)
+        return Ex("neg", (m(),), s)
+
+
+@st.composite
+def programs(draw, matrix: bool = False) -> Program:
+    """A random program: 2–8 stages, the last a scalar named by the user."""
+    g = _Gen(draw, matrix, draw(st.lists(st.integers(1, 3), min_size=3, max_size=3)))
+    n = draw(st.integers(2, 8))
+    for i in range(n):
+        last = i == n - 1
+        shape = None if last or not matrix or draw(st.integers(0, 2)) == 0 else g.shape()
+        depth = draw(st.integers(0 if not last else 1, 3))
+        # the output of a matrix program reduces a matrix
+        e = g.scalar(depth) if last and matrix else g.expr(shape, depth)
+        name = g.fresh(ORDINARY_STAGES + TRICKY, "s")
+        g.stages.append((name, e))
+    return Program(dict(g.inputs), tuple(g.stages), frozenset(g.targets),
+                   draw(st.sampled_from(["; ", "\n"])))
+
+
+@st.composite
+def points(draw, prog: Program) -> dict[str, object]:
+    """Values for every input; cross_entropy targets get one one-hot column each."""
+    vals: dict[str, object] = {}
+    for name, shape in prog.inputs.items():
+        if shape is None:
+            vals[name] = draw(st.sampled_from(VALUES))
+        elif name in prog.targets:
+            y = np.zeros(shape)
+            for j in range(shape[1]):
+                y[draw(st.integers(0, shape[0] - 1)), j] = 1.0
+            vals[name] = y
+        else:
+            entries = draw(st.lists(st.sampled_from(VALUES), min_size=shape[0] * shape[1],
+                                    max_size=shape[0] * shape[1]))
+            vals[name] = np.array(entries, dtype=float).reshape(shape)
+    return vals
+
+
+# ---------------------------------------------------------------------------------------
+# Oracle 1: NumPy forward pass and central differences
+
+
+class BadPoint(Exception):
+    """The point is near a kink, outside a domain, or the values are too large to judge."""
+
+
+KINK = 1e-2
+BIG = 1e4
+
+
+def _np_fn(name: str, a, guard: bool):
+    if name in ("abs", "relu") and guard and np.min(np.abs(a)) < KINK:
+        raise BadPoint(f"{name} near 0")
+    if name == "tan" and guard and np.min(np.abs(np.cos(a))) < 0.1:
+        raise BadPoint("tan near a pole")
+    if name in ("log", "sqrt") and np.min(a) < 1e-3:
+        raise BadPoint(f"{name} of {np.min(a)}")
+    return {
+        "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs, "sin": np.sin,
+        "cos": np.cos, "tan": np.tan, "tanh": np.tanh,
+        "sigmoid": lambda v: 1 / (1 + np.exp(-v)), "relu": lambda v: np.maximum(v, 0),
+        "softplus": lambda v: np.logaddexp(0, v),
+    }[name](a)
+
+
+def _softmax(o):
+    e = np.exp(o - o.max(axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
+
+
+def forward(prog: Program, values: dict, guard: bool = False) -> float:
+    """The output of the program in float64; with guard, BadPoint near kinks or overflow."""
+    env: dict[str, object] = {}
+
+    def ev(e: Ex):
+        a = e.args
+        if e.op == "num":
+            return float(a[0])
+        if e.op == "in":
+            v = values[a[0]]
+            return np.asarray(v, dtype=float).reshape(e.shape) if e.shape else float(v)
+        if e.op == "ref":
+            return env[a[0]]
+        x = [ev(c) for c in a]
+        if e.op == "neg":
+            r = -x[0]
+        elif e.op in ("T", "transpose"):
+            r = x[0].T
+        elif e.op == "+":
+            r = x[0] + x[1]
+        elif e.op == "-":
+            r = x[0] - x[1]
+        elif e.op == "*":
+            both = np.ndim(x[0]) == 2 and np.ndim(x[1]) == 2
+            r = x[0] @ x[1] if both else x[0] * x[1]
+        elif e.op == "@":
+            r = x[0] @ x[1]
+        elif e.op == "/":
+            if guard and np.min(np.abs(x[1])) < KINK:
+                raise BadPoint("division by ~0")
+            r = x[0] / x[1]
+        elif e.op == "**":
+            r = np.power(x[0], x[1])
+        elif e.op == "hadamard":
+            r = x[0] * x[1]
+        elif e.op in ("max", "min"):
+            if guard and np.min(np.abs(np.subtract(x[0], x[1]))) < KINK:
+                raise BadPoint(f"{e.op} near a tie")
+            r = (np.maximum if e.op == "max" else np.minimum)(x[0], x[1])
+        elif e.op == "sum":
+            r = float(np.sum(x[0]))
+        elif e.op == "sqnorm":
+            r = float(np.sum(np.square(x[0])))
+        elif e.op == "softmax":
+            r = _softmax(x[0])
+        elif e.op == "mse":
+            r = float(0.5 * np.sum((x[0] - x[1]) ** 2))
+        elif e.op == "cross_entropy":
+            o = x[0]
+            logp = o - o.max(axis=0, keepdims=True)
+            logp = logp - np.log(np.exp(logp).sum(axis=0, keepdims=True))
+            r = float(-np.sum(x[1] * logp))
+        else:
+            r = _np_fn(e.op, x[0], guard)
+        if guard and not (np.all(np.isfinite(r)) and np.max(np.abs(r)) < BIG):
+            raise BadPoint(f"{e.op} gives {np.max(np.abs(r))}")
+        return r
+
+    for n, e in prog.stages:
+        env[n] = ev(e)
+    return float(env[prog.stages[-1][0]])
+
+
+def fd_gradient(prog: Program, values: dict, rel: float = 1e-5) -> dict[str, object]:
+    """Central differences of ``forward``, entry by entry, step ``rel·max(1, |x|)``."""
+    out: dict[str, object] = {}
+    for name, shape in prog.inputs.items():
+        base = np.array(values[name], dtype=float).reshape(shape or ())
+        g = np.zeros_like(base)
+        for idx in np.ndindex(base.shape):
+            h = rel * max(1.0, abs(base[idx]))
+            plus, minus = base.copy(), base.copy()
+            plus[idx] += h
+            minus[idx] -= h
+            fp = forward(prog, {**values, name: plus if shape else float(plus)})
+            fm = forward(prog, {**values, name: minus if shape else float(minus)})
+            g[idx] = (fp - fm) / (2 * h)
+        out[name] = g if shape else float(g)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Oracle 2: sympy.diff of the inlined expression, matrices entry by entry
+
+
+def _sym(name: str, shape: Shape):
+    if shape is None:
+        return sp.Symbol(f"in_{name}", real=True)
+    return sp.Matrix(shape[0], shape[1],
+                     lambda i, j: sp.Symbol(f"in_{name}[{i},{j}]", real=True))
+
+
+def _spread(x, shape):
+    if isinstance(x, sp.MatrixBase):
+        if x.shape == shape:
+            return x
+        return sp.Matrix(shape[0], shape[1], lambda i, j: x[i, 0])  # a column over a batch
+    return sp.Matrix(shape[0], shape[1], lambda i, j: x)
+
+
+def _elementwise(f, *xs):
+    mats = [x for x in xs if isinstance(x, sp.MatrixBase)]
+    if not mats:
+        return f(*xs)
+    shape = max((m.shape for m in mats), key=lambda s: s[1])
+    ys = [_spread(x, shape) for x in xs]
+    return sp.Matrix(shape[0], shape[1], lambda i, j: f(*(y[i, j] for y in ys)))
+
+
+_SP_FN = {
+    "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "abs": sp.Abs, "sin": sp.sin,
+    "cos": sp.cos, "tan": sp.tan, "tanh": sp.tanh, "sigmoid": lambda v: 1 / (1 + sp.exp(-v)),
+    "relu": lambda v: sp.Max(v, 0), "softplus": lambda v: sp.log(1 + sp.exp(v)),
+    "max": sp.Max, "min": sp.Min,
+}
+
+
+def _sp_softmax(o):
+    cols = [sum(sp.exp(o[k, j]) for k in range(o.shape[0])) for j in range(o.shape[1])]
+    return sp.Matrix(o.shape[0], o.shape[1], lambda i, j: sp.exp(o[i, j]) / cols[j])
+
+
+def sympy_expr(prog: Program):
+    """The output as one SymPy expression of the input symbols (stages inlined)."""
+    syms = {n: _sym(n, s) for n, s in prog.inputs.items()}
+    env: dict[str, object] = {}
+
+    def ev(e: Ex):
+        a = e.args
+        if e.op == "num":
+            return sp.nsimplify(a[0])  # 0.5 -> 1/2: exact, like the text's constants
+        if e.op == "in":
+            return syms[a[0]]
+        if e.op == "ref":
+            return env[a[0]]
+        x = [ev(c) for c in a]
+        if e.op == "neg":
+            return -x[0]
+        if e.op in ("T", "transpose"):
+            return x[0].T
+        if e.op in ("+", "-"):
+            return _elementwise(lambda p, q: p + q if e.op == "+" else p - q, *x)
+        if e.op in ("*", "@"):
+            return x[0] * x[1]  # SymPy: a matrix product between matrices, else scaling
+        if e.op in ("/", "hadamard"):
+            return _elementwise(lambda p, q: p / q if e.op == "/" else p * q, *x)
+        if e.op == "**":
+            return _elementwise(lambda p, q: p ** q, *x)
+        if e.op == "sum":
+            return sum(x[0])
+        if e.op == "sqnorm":
+            return sum(v ** 2 for v in x[0])
+        if e.op == "softmax":
+            return _sp_softmax(x[0])
+        if e.op == "mse":
+            return sp.Rational(1, 2) * sum((p - q) ** 2 for p, q in zip(x[0], x[1], strict=False))
+        if e.op == "cross_entropy":
+            s = _sp_softmax(x[0])
+            return -sum(q * sp.log(p) for p, q in zip(s, x[1], strict=False))
+        return _elementwise(_SP_FN[e.op], *x)
+
+    for n, e in prog.stages:
+        env[n] = ev(e)
+    return env[prog.stages[-1][0]], syms
+
+
+def sympy_gradient(prog: Program, values: dict) -> dict[str, object]:
+    """``sympy.diff`` of the inlined output by every input entry, evaluated at the point."""
+    expr, syms = sympy_expr(prog)
+    flat: list[sp.Symbol] = []
+    nums: list[float] = []
+    for n, s in syms.items():
+        if isinstance(s, sp.MatrixBase):
+            flat += list(s)
+            nums += list(np.asarray(values[n], dtype=float).reshape(s.shape).ravel())
+        else:
+            flat.append(s)
+            nums.append(float(values[n]))
+    diffs = [sp.diff(expr, v) for v in flat]
+    f = sp.lambdify(flat, diffs, modules="numpy", cse=True)
+    with np.errstate(all="ignore"):
+        got = [float(v) for v in f(*nums)]
+    out: dict[str, object] = {}
+    k = 0
+    for n, s in syms.items():
+        if isinstance(s, sp.MatrixBase):
+            size = s.shape[0] * s.shape[1]
+            out[n] = np.array(got[k:k + size]).reshape(s.shape)
+            k += size
+        else:
+            out[n] = got[k]
+            k += 1
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Metamorphic variants: the same function, written differently
+
+
+def inline_all(prog: Program) -> Program:
+    """One expression, no stages (unused stages and their inputs drop out)."""
+    return Program(prog.inputs, ((prog.stages[-1][0], prog.inlined()),), prog.targets)
+
+
+def rename_stages(prog: Program, pool: list[str]) -> Program:
+    """Every stage renamed (to names from ``pool`` where free), inputs unchanged."""
+    taken = set(prog.inputs)
+    names: dict[str, str] = {}
+    for (old, _), new in zip(prog.stages, pool, strict=False):
+        if new in taken or new in names.values():
+            continue
+        names[old] = new
+        taken.add(new)
+    for old, _ in prog.stages:
+        if old not in names:
+            k = 0
+            while f"r{k}" in taken:
+                k += 1
+            names[old] = f"r{k}"
+            taken.add(f"r{k}")
+    return Program(prog.inputs, tuple((names[n], e.rename(names)) for n, e in prog.stages),
+                   prog.targets, prog.sep)
+
+
+def extract_stage(prog: Program, stage: int, node: int, name: str) -> Program | None:
+    """The ``node``-th compound subexpression of stage ``stage`` pulled out into a new stage
+    ``name`` just before it; None when that stage has no compound subexpression."""
+    i = stage % len(prog.stages)
+    lhs, e = prog.stages[i]
+    subs = [x for x in e.nodes() if x.op not in ("num", "in", "ref") and x is not e]
+    if not subs or name in prog.inputs or name in dict(prog.stages):
+        return None
+    sub = subs[node % len(subs)]
+    new = e.replace(sub, Ex("ref", (name,), sub.shape))
+    stages = (*prog.stages[:i], (name, sub), (lhs, new), *prog.stages[i + 1:])
+    return Program(prog.inputs, stages, prog.targets, prog.sep)
+
+
+# ---------------------------------------------------------------------------------------
+# Regression cases are kept as text: read back into a tree (our own reading, with Python's ast)
+
+
+def from_text(text: str, shapes: dict[str, tuple[int, int]]) -> Program:
+    """A Program from text in the language, so the oracles can judge a kept reproducer."""
+    import ast
+
+    stages: list[tuple[str, Ex]] = []
+    inputs: dict[str, Shape] = {}
+    bound: dict[str, Shape] = {}
+
+    def mk(node) -> Ex:
+        if isinstance(node, ast.Constant):
+            return Ex("num", (node.value,))
+        if isinstance(node, ast.Name):
+            if node.id in bound:
+                return Ex("ref", (node.id,), bound[node.id])
+            shape = tuple(shapes[node.id]) if node.id in shapes else None
+            inputs[node.id] = shape
+            return Ex("in", (node.id,), shape)
+        if isinstance(node, ast.UnaryOp):
+            a = mk(node.operand)
+            if a.op == "num":
+                return Ex("num", (-a.args[0],))
+            return Ex("neg", (a,), a.shape)
+        if isinstance(node, ast.Attribute):
+            a = mk(node.value)
+            return Ex("T", (a,), a.shape[::-1] if a.shape else None)
+        if isinstance(node, ast.BinOp):
+            op = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
+                  ast.MatMult: "@"}[type(node.op)]
+            a, b = mk(node.left), mk(node.right)
+            return Ex(op, (a, b), _shape_of(op, a.shape, b.shape))
+        assert isinstance(node, ast.Call)
+        assert isinstance(node.func, ast.Name)
+        args = tuple(mk(x) for x in node.args)
+        f = node.func.id
+        if f in ("sum", "sqnorm", "mse", "cross_entropy"):
+            shape = None
+        elif f == "transpose":
+            shape = args[0].shape[::-1] if args[0].shape else None
+        else:
+            shape = _shape_of(f, *(a.shape for a in args)) if len(args) == 2 else args[0].shape
+        return Ex(f, args, shape)
+
+    body = ast.parse(text).body
+    for i, stmt in enumerate(body):
+        if isinstance(stmt, ast.Assign):
+            name, e = stmt.targets[0].id, mk(stmt.value)
+        else:
+            name, e = f"out{i}", mk(stmt.value)
+        bound[name] = e.shape
+        stages.append((name, e))
+    return Program(inputs, tuple(stages))
+
+
+def _shape_of(op: str, a: Shape, b: Shape) -> Shape:
+    if a is not None and b is not None and op in ("*", "@"):
+        return (a[0], b[1])
+    if a is None or b is None:
+        return a or b
+    return a if a[1] >= b[1] else b  # a column spreads over a batch

@@ -1,0 +1,298 @@
+"""The differential fuzzer (issue 19): random programs, gradients judged by outside oracles.
+
+A wrong gradient is the one failure never tolerated, so every gradient ``evaluate`` gives on
+a random program is compared with two oracles that share no code with the reverse sweep
+(tests/programs.py: SymPy's ``diff`` of the inlined expression, and central differences of
+an independent NumPy forward pass). The library is wrong only when it disagrees with both;
+where the oracles disagree with each other (a kink, an overflow) the point is discarded.
+
+Failures are named by their exception class, so hypothesis reports each class on its own:
+``WrongGradient``, ``CheckOkOnWrongGradient`` (``d.check()`` verified a wrong gradient),
+``VariantChangesGradient`` (a metamorphic rewrite changed the numbers) and ``Refused`` (a
+typed error for a program or option the library documents as supported).
+
+Budget: ``SYMBACKPROP_FUZZ_PROGRAMS`` (default 400 programs over all the tests here, a
+couple of minutes) and ``SYMBACKPROP_FUZZ_SEED`` (default: derandomized, the same programs on
+every run). See docs/testing.md, "The differential fuzzer".
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, currently_in_test_context, given, seed, settings
+from hypothesis import strategies as st
+from programs import (
+    ORDINARY_STAGES,
+    TRICKY,
+    BadPoint,
+    Program,
+    extract_stage,
+    fd_gradient,
+    forward,
+    from_text,
+    inline_all,
+    points,
+    programs,
+    rename_stages,
+    sympy_gradient,
+)
+
+import symbackprop as sbp
+
+BUDGET = int(os.environ.get("SYMBACKPROP_FUZZ_PROGRAMS", "400"))
+SEED = os.environ.get("SYMBACKPROP_FUZZ_SEED")
+MAX_INLINED = 300  # nodes of the inlined output: beyond it SymPy's diff gets slow
+
+for _name, _share in (("gradients", 0.5), ("variants", 0.3), ("refusals", 0.2)):
+    settings.register_profile(
+        f"differential-{_name}", max_examples=max(1, int(BUDGET * _share / 2)), deadline=None,
+        derandomize=SEED is None, database=None, print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                               HealthCheck.data_too_large])
+
+
+def fuzz(budget: str):
+    """The settings of one test (half its share of the budget per kind), and the seed."""
+    def wrap(f):
+        f = settings(settings.get_profile(f"differential-{budget}"))(f)
+        return seed(int(SEED))(f) if SEED is not None else f
+    return wrap
+
+
+class WrongGradient(AssertionError):
+    """evaluate() disagrees with both oracles."""
+
+
+class CheckOkOnWrongGradient(WrongGradient):
+    """evaluate() is wrong and d.check() says ok."""
+
+
+class VariantChangesGradient(AssertionError):
+    """A rewrite that keeps the function (or an option) changed evaluate()'s numbers."""
+
+
+class Refused(AssertionError):
+    """A typed error for a documented program or option."""
+
+
+GRANULARITIES = ("auto", "primitive", "layers", "stages")
+NOTATIONS = [(lay, adj) for lay in ("denominator", "numerator") for adj in ("frac", "bar",
+                                                                            "delta")]
+
+
+# ---------------------------------------------------------------------------------------
+# helpers
+
+
+def close(a, b, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    scale = 1.0 + float(np.max(np.abs(b), initial=0.0))
+    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= atol * scale + rtol * np.abs(b)))
+
+
+def discard(why: str) -> None:
+    """Drop a drawn example; a kept regression example must always be judgeable."""
+    if currently_in_test_context():
+        assume(False)
+    raise AssertionError(f"cannot judge this example: {why}")
+
+
+def oracles(prog: Program, point: dict) -> tuple[dict, dict]:
+    """Both oracles' gradients; the example is discarded where they cannot judge."""
+    try:
+        forward(prog, point, guard=True)
+    except BadPoint as e:
+        discard(str(e))
+    if prog.inlined_size() > MAX_INLINED:
+        discard("too large to inline")
+    sym, fd = sympy_gradient(prog, point), fd_gradient(prog, point)
+    if not all(np.all(np.isfinite(sym[n])) and close(fd[n], sym[n]) for n in prog.inputs):
+        discard(f"the oracles disagree: {sym} {fd}")
+    return sym, fd
+
+
+def library(text: str, prog: Program, point: dict, **kw):
+    """derive + evaluate; refusals are another test's business (test_refusals)."""
+    try:
+        d = sbp.derive(text, shapes=prog.shapes(), **kw)
+        return d, d.evaluate(point)
+    except sbp.SymbackpropError:
+        if currently_in_test_context():  # a drawn program: test_refusals' business
+            assume(False)
+        raise
+
+
+def as_shape(prog: Program, grads: dict) -> dict:
+    """Every input's gradient shaped like the input; a missing one is zero (an input the
+    library dropped because SymPy cancelled it), which the oracles then judge."""
+    out = {}
+    for n, s in prog.inputs.items():
+        g = grads.get(n)
+        out[n] = (np.zeros(s) if s else 0.0) if g is None else np.asarray(g, float).reshape(
+            s or ())
+    return out
+
+
+def wrong_entries(prog: Program, got: dict, sym: dict, fd: dict) -> list[str]:
+    return [f"{n}: library {np.round(got[n], 6).tolist()}, sympy.diff "
+            f"{np.round(sym[n], 6).tolist()}, finite differences {np.round(fd[n], 6).tolist()}"
+            for n in prog.inputs if not close(got[n], sym[n]) and not close(got[n], fd[n])]
+
+
+def describe(text: str, prog: Program, point: dict, **kw) -> str:
+    vals = {k: np.asarray(v).tolist() for k, v in point.items()}
+    return f"\n  text: {text!r}\n  shapes: {prog.shapes()}\n  point: {vals}\n  " + (
+        f"options: {kw}\n  " if kw else "")
+
+
+def judge(text: str, prog: Program, point: dict, **kw) -> None:
+    """The library's gradient of ``text`` (which means ``prog``) against the oracles."""
+    sym, fd = oracles(prog, point)
+    d, got = library(text, prog, point, **kw)
+    bad = wrong_entries(prog, as_shape(prog, got), sym, fd)
+    if bad:
+        report = d.check(point)
+        cls = CheckOkOnWrongGradient if report.ok else WrongGradient
+        verdict = "d.check() says ok" if report.ok else "d.check() says not ok"
+        raise cls(f"wrong gradient ({verdict}):{describe(text, prog, point, **kw)}"
+                  + "\n  ".join(bad))
+
+
+# ---------------------------------------------------------------------------------------
+# 1. gradients against the oracles
+
+
+@pytest.mark.parametrize("matrix", [False, True], ids=["scalar", "matrix"])
+@fuzz("gradients")
+@given(data=st.data())
+def test_gradients_agree_with_the_oracles(matrix, data):
+    """evaluate() of a random program, with default options, equals sympy.diff and finite
+    differences; when it does not, d.check() must not say ok."""
+    prog = data.draw(programs(matrix), label="program")
+    point = data.draw(points(prog), label="point")
+    judge(prog.text(), prog, point)
+
+
+# ---------------------------------------------------------------------------------------
+# 2. metamorphic relations: the same function written differently, every option
+
+
+def variants(prog: Program, data) -> list[tuple[str, Program, dict]]:
+    pool = data.draw(st.permutations(TRICKY), label="rename pool")
+    where = data.draw(st.tuples(st.integers(0, 7), st.integers(0, 20),
+                                st.sampled_from(TRICKY + ORDINARY_STAGES)), label="extract")
+    out = [("inline all stages", inline_all(prog), {}),
+           ("rename stages", rename_stages(prog, pool), {})]
+    extracted = extract_stage(prog, *where)
+    if extracted is not None:
+        out.append((f"extract a stage {where[2]!r}", extracted, {}))
+    out += [(f"granularity={g!r}", prog, {"granularity": g}) for g in GRANULARITIES[1:]]
+    out += [(f"layout={lay!r}, adjoint={adj!r}", prog, {"layout": lay, "adjoint": adj})
+            for lay, adj in NOTATIONS[1:]]
+    return out
+
+
+@pytest.mark.parametrize("matrix", [False, True], ids=["scalar", "matrix"])
+@fuzz("variants")
+@given(data=st.data())
+def test_variants_keep_the_gradient(matrix, data):
+    """Inlining, renaming stages (to pi, E, v_1, ...), extracting a stage, and every
+    granularity/layout/adjoint give evaluate() the same numbers as the program as drawn."""
+    prog = data.draw(programs(matrix), label="program")
+    point = data.draw(points(prog), label="point")
+    try:
+        forward(prog, point, guard=True)
+    except BadPoint as e:
+        discard(str(e))
+    _, base = library(prog.text(), prog, point)
+    base = as_shape(prog, base)
+    for what, other, kw in variants(prog, data):
+        try:
+            d = sbp.derive(other.text(), shapes=other.shapes(), **kw)
+            got = as_shape(prog, d.evaluate(point))
+        except sbp.SymbackpropError:
+            continue  # test_refusals
+        diff = [n for n in prog.inputs if not close(got[n], base[n], 1e-6, 1e-8)]
+        if diff:
+            sym, _fd = oracles(prog, point)
+            rows = [f"{n}: as drawn {np.round(base[n], 6).tolist()}, {what} "
+                    f"{np.round(got[n], 6).tolist()}, sympy.diff {np.round(sym[n], 6).tolist()}"
+                    for n in diff]
+            raise VariantChangesGradient(
+                f"{what} changes the gradient:{describe(prog.text(), prog, point)}variant: "
+                f"{other.text()!r} {kw}\n  " + "\n  ".join(rows))
+
+
+# ---------------------------------------------------------------------------------------
+# 3. refusals of documented programs and options
+
+
+@pytest.mark.parametrize("matrix", [False, True], ids=["scalar", "matrix"])
+@fuzz("refusals")
+@given(data=st.data())
+def test_documented_programs_and_options_are_not_refused(matrix, data):
+    """Every generated program uses only what the README documents, so no option and no
+    rewrite may raise a SymbackpropError (e.g. granularity='layers': no rule for
+    'MatrixSymbol')."""
+    prog = data.draw(programs(matrix), label="program")
+    point = data.draw(points(prog), label="point")
+    for what, other, kw in [("as drawn", prog, {}), *variants(prog, data)]:
+        try:
+            sbp.derive(other.text(), shapes=other.shapes(), **kw).evaluate(point)
+        except sbp.SymbackpropError as e:
+            raise Refused(f"{what} refused: {type(e).__name__}: {e}"
+                          f"{describe(other.text(), other, point, **kw)}") from e
+
+
+# ---------------------------------------------------------------------------------------
+# 4. the reproducers of issue 19, and what the fuzzer found since: text, shapes, point, options
+
+ONES = np.ones
+REGRESSIONS = [
+    # a node that SymPy cancels takes the other paths of its inputs with it
+    ("t = z*a; L = t - (t - z)", {}, {"z": 2.0, "a": 3.0}, {}),
+    ("u = c; L = u/(u*c)", {}, {"c": 2.0}, {}),
+    # a stage named like a SymPy constant is read as the constant
+    ("pi = b; lam = pi", {}, {"b": 0.7}, {}),
+    ("pi = 1; dz = pi*z", {}, {"z": 0.7}, {}),
+    # generated names collide with the user's names
+    ("L = -(b*b) + v_1 + t", {}, {"b": 0.7, "v_1": -0.4, "t": 1.3}, {"granularity": "primitive"}),
+    # a scalar coefficient on a matrix reduction applied twice
+    ("L = 2*sum(B + B)", {"B": (1, 1)}, {"B": ONES((1, 1))}, {}),
+    ("L = 2*sum(3*B)", {"B": (1, 1)}, {"B": ONES((1, 1))}, {}),
+    ("L = sum(b) - sum(1.5*c)", {"b": (2, 1), "c": (2, 1)}, {"b": ONES((2, 1)),
+                                                             "c": ONES((2, 1))}, {}),
+    ("10*sum(x - tanh(x))", {"x": (2, 1)}, {"x": np.array([[0.7], [-0.4]])},
+     {"granularity": "stages"}),
+    # sqnorm of a computed scalar times a matrix
+    ("L = sqnorm(sum(U)*B)", {"U": (1, 1), "B": (1, 2)}, {"U": np.array([[3.0]]),
+                                                          "B": np.array([[1.0, 2.0]])}, {}),
+    # an earlier unused stage flips signs
+    ("a1 = V\nL = sqnorm(lam*B)", {"V": (2, 2), "B": (2, 2)},
+     {"V": ONES((2, 2)), "lam": -0.5, "B": ONES((2, 2))}, {}),
+    # max/min of a matrix and a number loses the gradient
+    ("L = sum(max(W, -2))", {"W": (2, 2)}, {"W": np.array([[0.5, -3.0], [1.0, -1.0]])}, {}),
+]
+
+
+@pytest.mark.parametrize(("text", "shapes", "point", "kw"), REGRESSIONS,
+                         ids=[f"{t!r}{kw or ''}" for t, _, _, kw in REGRESSIONS])
+def test_regressions(text, shapes, point, kw):
+    """Each reproducer, judged by the oracles (not by hard-coded numbers)."""
+    judge(text, from_text(text, shapes), point, **kw)
+
+
+REFUSED = [
+    # nested max/min: SymPy merges them into Max(w, x, y), which has no rule
+    ("L = max(x, max(y, w))", {}, {"x": 0.7, "y": -0.4, "w": 1.3}, {}),
+    ("L = min(x, min(y, 2))", {}, {"x": 0.7, "y": -0.4}, {}),
+]
+
+
+@pytest.mark.parametrize(("text", "shapes", "point", "kw"), REFUSED)
+def test_refusal_regressions(text, shapes, point, kw):
+    """Documented programs and options the library refused: derived, and right."""
+    judge(text, from_text(text, shapes), point, **kw)
