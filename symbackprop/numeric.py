@@ -1016,7 +1016,7 @@ def _source_problems(engine: Engine, source: Witness, slots: list[Array],
         with np.errstate(all="ignore"):
             want = runner.run(None)
             got = float(np.asarray(engine.forward_from(list(slots)), dtype=float))
-    except (ArithmeticError, ValueError, TypeError, KeyError, SymbackpropError) as e:
+    except Exception as e:  # the user's own function may raise anything: report it
         return [f"{what} could not be evaluated at this point: {type(e).__name__}: {e}"], None
     same = (want != want and got != got) or want == got or \
         abs(want - got) <= 1e-9 * max(1.0, abs(want), abs(got))
@@ -1105,7 +1105,7 @@ def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float
 
     __tracebackhide__ = True  # pytest shows the caller's line, not ours
     values = {str(getattr(k, "name", k)): v for k, v in inputs.items()}
-    shapes = None if isinstance(f, sp.Basic) else {k: _value_shape(k, v)
+    shapes = None if isinstance(f, sp.Basic) else {k: _value_shape(k, v, callable(f))
                                                    for k, v in values.items()}
     d = derive(f, shapes=shapes)
     tol = Tolerances(eps, atol, rtol, seed, max_coords)
@@ -1124,11 +1124,15 @@ def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float
     raise GradcheckError(_failure_message(report, label), report.rows)
 
 
-def _value_shape(name: str, v: Any) -> Any:
+def _value_shape(name: str, v: Any, numpy: bool = False) -> Any:
+    """The shape of a value: NumPy's own for a traced function (``(3,)`` and ``(3, 1)`` are
+    different arrays there), else a column for a 1-D value."""
     a = np.asarray(v)
     if a.ndim > 2:
         raise ShapeError(f"{name} has {a.ndim} dimensions; symbackprop handles scalars, "
                          f"vectors and matrices")
+    if numpy and a.ndim:
+        return tuple(a.shape)
     return to_shape(name, a.shape) if a.ndim else None
 
 

@@ -9,10 +9,13 @@ and friends reach us through NumPy's ``__array_ufunc__``/``__array_function__`` 
 names in a copy of the function's globals and closure (the function itself is not changed,
 nothing is exec'd or eval'd, and no source code is needed: lambdas trace too).
 
-Semantics follow NumPy, since the function is meant to run on arrays: ``*`` between two
-matrices is the element-wise product, ``@`` the matrix product, and ``@``/``np.dot`` of two
-vectors (1-D arrays, which arrive as columns) the inner product. Anything data-dependent (an
-``if`` on a traced value, a comparison, ``float(x)``) raises ``UnsupportedError``.
+Semantics are NumPy's exactly (``trace_numpy``): a parameter with shape ``(n,)`` is a 1-D
+array, ``(n, 1)`` a column; broadcasting, ``*`` (element-wise), ``@``/``dot``/``inner``/``vdot``/
+``outer`` and ``sum``/``mean`` with ``axis``/``keepdims`` give what NumPy gives, or are refused.
+Anything data-dependent (an ``if`` on a traced value, a comparison, ``float(x)``, ``len``,
+indexing) raises ``UnsupportedError``, as do ``math.*``, ``max()`` and ``min()`` of arrays
+(on numbers they raise or compare whole arrays). ``d.check()`` then runs ``f`` itself on numbers
+as the witness (``witness.py``).
 """
 
 from __future__ import annotations
@@ -29,11 +32,11 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from . import ops
-from .errors import GraphError, UnsupportedError
+from . import trace_numpy as tn
+from .errors import UnsupportedError
 from .functions import relu, sigmoid, softplus
-from .graph import Builder, Term, check_name
-from .rules import is_leaf, is_matrix
+from .graph import Builder, check_name
+from .trace_numpy import Traced
 
 # math / builtins / SymPy functions a traced function may call, by the primitive they mean
 _FUNCS: dict[Any, str] = {
@@ -48,7 +51,9 @@ _FUNCS: dict[Any, str] = {
 _UNARY = frozenset({"exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "abs", "sigmoid",
                     "relu", "softplus"})
 
-# NumPy ufuncs and array functions, by name
+_ARRAY_OK = (builtins.abs, builtins.pow)  # the rest of _FUNCS work on numbers only
+
+# NumPy ufuncs, by the primitive or operator they mean
 _UFUNCS: dict[str, str] = {
     "exp": "exp", "log": "log", "sqrt": "sqrt", "sin": "sin", "cos": "cos", "tan": "tan",
     "tanh": "tanh", "absolute": "abs", "fabs": "abs", "maximum": "max", "minimum": "min",
@@ -57,216 +62,80 @@ _UFUNCS: dict[str, str] = {
     "positive": "pos", "matmul": "@", "square": "square", "reciprocal": "reciprocal",
     "log1p": "log1p", "expm1": "expm1", "logaddexp": "logaddexp",
 }
-_ARRAY_FUNCS: dict[str, str] = {"sum": "sum", "mean": "mean", "transpose": "T", "dot": "@",
-                                "matmul": "@", "inner": "@", "vdot": "@"}
+# NumPy array functions: (positional parameter names after the array, keywords allowed)
+_REDUCE_ARGS = ("axis", "dtype", "out", "keepdims")
 
 
-class Traced:
-    """A symbolic stand-in for one value of the traced function."""
-
-    __slots__ = ("b", "term")
-    __array_priority__ = 1000.0
-
-    def __init__(self, b: Builder, term: Term) -> None:
-        self.b = b
-        self.term = term
-
-    def __repr__(self) -> str:
-        return f"Traced({self.term})"
-
-    # arithmetic ---------------------------------------------------------------------------
-    def __add__(self, o: Any) -> Traced:
-        return _binary(self.b, "+", self, o)
-
-    def __radd__(self, o: Any) -> Traced:
-        return _binary(self.b, "+", o, self)
-
-    def __sub__(self, o: Any) -> Traced:
-        return _binary(self.b, "-", self, o)
-
-    def __rsub__(self, o: Any) -> Traced:
-        return _binary(self.b, "-", o, self)
-
-    def __mul__(self, o: Any) -> Traced:
-        return _binary(self.b, "*", self, o)
-
-    def __rmul__(self, o: Any) -> Traced:
-        return _binary(self.b, "*", o, self)
-
-    def __truediv__(self, o: Any) -> Traced:
-        return _binary(self.b, "/", self, o)
-
-    def __rtruediv__(self, o: Any) -> Traced:
-        return _binary(self.b, "/", o, self)
-
-    def __pow__(self, o: Any) -> Traced:
-        return _binary(self.b, "**", self, o)
-
-    def __rpow__(self, o: Any) -> Traced:
-        return _binary(self.b, "**", o, self)
-
-    def __matmul__(self, o: Any) -> Traced:
-        return _binary(self.b, "@", self, o)
-
-    def __rmatmul__(self, o: Any) -> Traced:
-        return _binary(self.b, "@", o, self)
-
-    def __neg__(self) -> Traced:
-        return Traced(self.b, ops.neg(self.b, self.term, "-x"))
-
-    def __pos__(self) -> Traced:
-        return self
-
-    def __abs__(self) -> Traced:
-        return _call(self.b, "abs", [self])
-
-    @property
-    def T(self) -> Traced:
-        return Traced(self.b, ops.transpose(self.b, self.term, "x.T"))
-
-    def sum(self) -> Traced:
-        return _call(self.b, "sum", [self])
-
-    def mean(self) -> Traced:
-        size = sp.Mul(*self.term.shape) if is_matrix(self.term) else sp.S.One
-        if not size.is_Integer:
-            raise UnsupportedError(f"the mean over {size} entries: give numeric shapes")
-        return _binary(self.b, "/", self.sum(), int(size))
-
-    # what cannot be traced ----------------------------------------------------------------
-    def __bool__(self) -> bool:
-        raise UnsupportedError(
-            "a traced value used as a condition (if/while/and/or on an argument): the gradient "
-            "is traced once, symbolically; write np.maximum/np.minimum/abs instead of branches")
-
-    def _compare(self, o: Any) -> Any:
-        raise UnsupportedError(
-            "a comparison of traced values: write np.maximum(a, b) or max(a, b) instead")
-
-    __lt__ = __le__ = __gt__ = __ge__ = _compare
-
-    def __float__(self) -> float:
-        raise UnsupportedError(
-            "float() of a traced value (a math function we do not know, or a conversion): "
-            "use math.exp/log/sqrt/sin/cos/tan/tanh or their np.* forms")
-
-    __int__ = __index__ = __complex__ = __float__  # type: ignore[assignment]
-
-    def __array__(self, *a: Any, **k: Any) -> Any:
-        raise UnsupportedError("a traced value turned into a NumPy array (np.asarray, "
-                               "np.array or an unsupported NumPy function)")
-
-    def _sympy_(self) -> sp.Basic:
-        return self.term
-
-    # NumPy protocols ----------------------------------------------------------------------
-    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kw: Any) -> Any:
-        name = getattr(ufunc, "__name__", str(ufunc))
-        if method != "__call__" or kw or name not in _UFUNCS:
-            raise UnsupportedError(f"np.{name}{'.' + method if method != '__call__' else ''}"
-                                   f"{' with ' + ', '.join(kw) if kw else ''} has no rule")
-        return _numpy(self.b, _UFUNCS[name], list(inputs))
-
-    def __array_function__(self, func: Any, types_: Any, args: Any, kwargs: Any) -> Any:
-        name = getattr(func, "__name__", str(func))
-        if name not in _ARRAY_FUNCS or kwargs or (name == "transpose" and len(args) > 1):
-            raise UnsupportedError(f"np.{name}"
-                                   f"{' with ' + ', '.join(kwargs) if kwargs else ''} has no rule")
-        return _numpy(self.b, _ARRAY_FUNCS[name], list(args))
+def numpy_ufunc(b: Builder, ufunc: Any, method: str, inputs: tuple[Any, ...],
+                kw: dict[str, Any]) -> Any:
+    """``np.exp(x)``, ``np.maximum(W, x)``, ``x + y`` … reached through ``__array_ufunc__``."""
+    name = getattr(ufunc, "__name__", str(ufunc))
+    if method != "__call__" or kw or name not in _UFUNCS:
+        raise UnsupportedError(f"np.{name}{'.' + method if method != '__call__' else ''}"
+                               f"{' with ' + ', '.join(kw) if kw else ''} has no rule")
+    op, args = _UFUNCS[name], list(inputs)
+    if op == "@":
+        return tn.matmul(b, args[0], args[1], "np.matmul")
+    if op in ("+", "-", "*", "/", "**", "max", "min"):
+        return tn.binary(b, op, args[0], args[1])
+    x = tn.traced(b, args[0])
+    if op == "neg":
+        return -x
+    if op == "pos":
+        return x
+    if op == "square":
+        return tn.binary(b, "**", x, 2)
+    if op == "reciprocal":
+        return tn.binary(b, "/", 1, x)
+    if op == "log1p":
+        return tn.unary(b, "log", tn.binary(b, "+", 1, x))
+    if op == "expm1":
+        return tn.binary(b, "-", tn.unary(b, "exp", x), 1)
+    if op == "logaddexp":
+        both = tn.binary(b, "+", tn.unary(b, "exp", x), tn.unary(b, "exp", args[1]))
+        return tn.unary(b, "log", both)
+    return tn.unary(b, op, x)
 
 
-def _const(v: Any) -> sp.Basic:
-    if isinstance(v, bool):
-        raise UnsupportedError("a boolean in arithmetic")
-    if isinstance(v, (int, np.integer)):
-        return sp.Integer(int(v))
-    if isinstance(v, (float, np.floating)):
-        f = float(v)
-        if math.isfinite(f) and f == int(f) and abs(f) < 2**53:
-            return sp.Integer(int(f))
-        return sp.Float(f)
-    if isinstance(v, np.ndarray):
-        raise UnsupportedError(f"a NumPy array constant of shape {v.shape} inside the "
-                               "function: pass it as an argument")
-    raise UnsupportedError(f"a {type(v).__name__} in a traced function")
+def _np_matmul(b: Builder, x: Any, y: Any) -> Traced:
+    return tn.matmul(b, x, y, "np.matmul")
 
 
-def _term(b: Builder, v: Any) -> Term:
-    """A value met in the function: a traced value, a number, or a SymPy expression."""
-    if isinstance(v, Traced):
-        if v.b is not b:
-            raise GraphError("a traced value from another trace")
-        return v.term
-    if isinstance(v, sp.Basic):
-        return v if is_leaf(v) and v.is_Number else b.add_expr(v)
-    return _const(v)
+_PRODUCTS: dict[str, Callable[[Builder, Any, Any], Traced]] = {
+    "dot": tn.dot, "inner": tn.inner, "vdot": tn.vdot, "outer": tn.outer, "matmul": _np_matmul}
 
 
-def _binary(b: Builder, op: str, x: Any, y: Any) -> Traced:
-    tx, ty = _term(b, x), _term(b, y)
-    where = f"a {op} b"
-    if op == "+":
-        t = ops.add(b, tx, ty, where)
-    elif op == "-":
-        t = ops.sub(b, tx, ty, where)
-    elif op == "*":  # NumPy semantics: element-wise between two matrices
-        both = is_matrix(tx) and is_matrix(ty)
-        t = ops.hadamard(b, tx, ty, where) if both else ops.mul(b, tx, ty, where)
-    elif op == "/":
-        t = ops.div(b, tx, ty, where)
-    elif op == "**":
-        t = ops.power(b, tx, ty, where)
-    elif _vectors(tx, ty):  # 1-D arrays arrive as columns; for them @ is the inner product
-        t = ops.apply(b, "sum", [ops.hadamard(b, tx, ty, where)], where)
-    else:
-        t = ops.matmul(b, tx, ty, where)
-    return Traced(b, t)
-
-
-def _vectors(x: Term, y: Term) -> bool:
-    return bool(is_matrix(x) and is_matrix(y) and x.shape == y.shape and x.shape[1] == 1
-                and x.shape[0] != 1)
+def numpy_function(b: Builder, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
+                   ) -> Any:
+    """``np.sum(W, 0)``, ``np.dot(a, b)``, ``np.inner`` … reached through
+    ``__array_function__``: NumPy's meaning exactly, or ``UnsupportedError`` naming the call."""
+    name = getattr(func, "__name__", str(func))
+    if name in ("sum", "mean"):
+        if len(args) > len(_REDUCE_ARGS) + 1:
+            raise UnsupportedError(f"np.{name} with {len(args)} arguments has no rule")
+        kw = dict(zip(_REDUCE_ARGS, args[1:], strict=False)) | dict(kwargs)
+        for k in ("dtype", "out"):
+            if kw.get(k, None) is None:
+                kw.pop(k, None)
+        axis, keepdims = kw.pop("axis", None), kw.pop("keepdims", False)
+        return tn.reduce(tn.traced(b, args[0]), name, axis, keepdims, kw)
+    if name in _PRODUCTS and len(args) == 2 and not kwargs:
+        return _PRODUCTS[name](b, args[0], args[1])
+    if name == "transpose" and len(args) == 1 and not kwargs:
+        return tn.transpose(tn.traced(b, args[0]))
+    extra = f" with {', '.join(kwargs)}" if kwargs else ""
+    raise UnsupportedError(f"np.{name}{extra} has no rule")
 
 
 def _call(b: Builder, name: str, args: list[Any]) -> Traced:
     if name == "pow":
         if len(args) != 2:
             raise UnsupportedError("pow with a modulus")
-        return _binary(b, "**", args[0], args[1])
-    terms = [_term(b, a) for a in args]
-    return Traced(b, ops.apply(b, name, terms, f"{name}(...)"))
-
-
-def _numpy(b: Builder, name: str, args: list[Any]) -> Any:
-    if name in ("+", "-", "*", "/", "**", "@"):
-        return _binary(b, name, args[0], args[1])
-    x = args[0]
-    if name == "neg":
-        return -_as_traced(b, x)
-    if name == "pos":
-        return x
-    if name == "square":
-        return _binary(b, "**", x, 2)
-    if name == "reciprocal":
-        return _binary(b, "/", 1, x)
-    if name == "log1p":
-        return _call(b, "log", [_binary(b, "+", 1, x)])
-    if name == "expm1":
-        return _binary(b, "-", _call(b, "exp", [x]), 1)
-    if name == "logaddexp":
-        return _call(b, "log", [_binary(b, "+", _call(b, "exp", [x]),
-                                        _call(b, "exp", [args[1]]))])
-    if name == "T":
-        return _as_traced(b, x).T
-    if name == "mean":
-        return _as_traced(b, x).mean()
-    if name in ("max", "min") and len(args) == 2:
-        return _call(b, name, args)
-    return _call(b, name, [x])
-
-
-def _as_traced(b: Builder, x: Any) -> Traced:
-    return x if isinstance(x, Traced) else Traced(b, _term(b, x))
+        return tn.binary(b, "**", args[0], args[1])
+    if name in ("max", "min"):
+        return tn.binary(b, name, args[0], args[1])
+    (x,) = args
+    return tn.unary(b, name, x)
 
 
 def _traced_in(args: tuple[Any, ...]) -> Builder | None:
@@ -280,6 +149,15 @@ def _traced_in(args: tuple[Any, ...]) -> Builder | None:
     return None
 
 
+def _scalars_only(name: str, items: list[Any]) -> None:
+    """math.* and max()/min() of arrays: NumPy raises there (or compares), so we refuse."""
+    for it in items:
+        if isinstance(it, Traced) and it.shape_:
+            raise UnsupportedError(f"{name}() of an array of shape {tn._fmt(it.shape_)}: on "
+                                   f"numbers it raises or compares whole arrays; use np.* "
+                                   f"(np.maximum, np.exp, ...)")
+
+
 def _shim(original: Any, name: str) -> Callable[..., Any]:
     """``original`` for plain numbers; the primitive ``name`` when handed a traced value."""
 
@@ -290,22 +168,28 @@ def _shim(original: Any, name: str) -> Callable[..., Any]:
         if kw:
             raise UnsupportedError(f"{name}() with keyword arguments in a traced function")
         if name in ("max", "min", "sum"):
+            if len(args) == 1 and isinstance(args[0], Traced):
+                list(args[0])  # iterating over an array: refused by Traced
             items = list(args[0]) if len(args) == 1 else list(args)
             if not items:
                 raise UnsupportedError(f"{name}() of nothing")
             if name == "sum" and len(args) == 1:
                 acc: Any = items[0]
                 for it in items[1:]:
-                    acc = _binary(b, "+", acc, it)
+                    acc = tn.binary(b, "+", acc, it)
                 return acc
             if name == "sum":
                 raise UnsupportedError("sum(iterable, start) in a traced function")
+            _scalars_only(name, items)
             acc = items[0]
             for it in items[1:]:
                 acc = _call(b, name, [acc, it])
             return acc
+        if original not in _ARRAY_OK:
+            mod = getattr(original, "__module__", None) or "math"
+            _scalars_only(f"{mod}.{getattr(original, '__name__', name)}", list(args))
         if name == "log" and len(args) == 2:
-            return _binary(b, "/", _call(b, "log", [args[0]]), _call(b, "log", [args[1]]))
+            return tn.binary(b, "/", _call(b, "log", [args[0]]), _call(b, "log", [args[1]]))
         if name in _UNARY and len(args) != 1:
             raise UnsupportedError(f"{name}() takes one argument here, got {len(args)}")
         return _call(b, name, list(args))
@@ -407,7 +291,10 @@ def function_builder(f: Callable[..., Any], shapes: Mapping[str, Any] | None = N
     with contextlib.suppress(TypeError):  # not weakly referenceable: random values are columns
         _NUMPY_SHAPES[f] = one_d
     b = Builder(shapes)
-    args = [Traced(b, b.lookup(n)) for n in names]
+    args = []
+    for n in names:
+        t = b.lookup(n)
+        args.append(Traced(b, t, (t.shape[0],) if n in one_d else None))
     try:
         result = _with_shims(f)(*args)
     except RecursionError:
@@ -415,5 +302,5 @@ def function_builder(f: Callable[..., Any], shapes: Mapping[str, Any] | None = N
     if isinstance(result, (tuple, list, dict)):
         raise UnsupportedError("the traced function must return one value, not a "
                                f"{type(result).__name__}")
-    b.output = _term(b, result)
+    b.output = tn.traced(b, result).term
     return b

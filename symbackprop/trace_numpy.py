@@ -1,0 +1,421 @@
+"""NumPy's semantics for traced values: shapes, broadcasting, the matmul family, reductions.
+
+A ``Traced`` value carries its NumPy shape beside its graph term: ``()`` a scalar (a SymPy
+scalar), ``(n,)`` a 1-D array (a column ``(n, 1)`` in the graph), ``(r, c)`` a matrix. Every
+operation computes the shape NumPy would give and builds the graph so the numbers are NumPy's:
+
+* broadcasting lines up trailing axes, so a 1-D ``x`` against a matrix is a *row*
+  (``1 xᵀ`` in the graph) and ``(3,) * (3, 1)`` is an outer product; size-1 axes spread by
+  a product with a ones matrix;
+* ``@``/``matmul``/``dot``/``inner``/``vdot``/``outer`` follow NumPy's rules for 1-D and 2-D
+  operands (``x @ y`` of 1-D arrays is the inner product; ``x.T`` of a 1-D array is ``x``);
+* ``sum``/``mean`` honour ``axis`` and ``keepdims``.
+
+What cannot be reproduced exactly is refused with ``UnsupportedError`` naming the call or
+construct (``.shape``, ``len()``, indexing, iteration, other keywords); a shape NumPy would
+reject is a ``ShapeError`` naming both shapes. Nothing here approximates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from sympy import MatMul, OneMatrix
+
+from . import ops
+from .errors import GraphError, ShapeError, UnsupportedError
+from .graph import Builder, Term
+from .rules import is_leaf, is_matrix
+
+NpShape = tuple[Any, ...]
+
+_ELEMENTWISE = frozenset({"+", "-", "*", "/", "**", "max", "min"})
+
+
+class Traced:
+    """A symbolic stand-in for one value of the traced function, with its NumPy shape."""
+
+    __slots__ = ("b", "shape_", "term")
+    __array_priority__ = 1000.0
+
+    def __init__(self, b: Builder, term: Term, shape: NpShape | None = None) -> None:
+        self.b = b
+        self.term = term
+        self.shape_ = tuple(term.shape) if shape is None and is_matrix(term) else (shape or ())
+
+    def __repr__(self) -> str:
+        return f"Traced({self.term}, shape={self.shape_})"
+
+    # arithmetic ---------------------------------------------------------------------------
+    def __add__(self, o: Any) -> Traced:
+        return binary(self.b, "+", self, o)
+
+    def __radd__(self, o: Any) -> Traced:
+        return binary(self.b, "+", o, self)
+
+    def __sub__(self, o: Any) -> Traced:
+        return binary(self.b, "-", self, o)
+
+    def __rsub__(self, o: Any) -> Traced:
+        return binary(self.b, "-", o, self)
+
+    def __mul__(self, o: Any) -> Traced:
+        return binary(self.b, "*", self, o)
+
+    def __rmul__(self, o: Any) -> Traced:
+        return binary(self.b, "*", o, self)
+
+    def __truediv__(self, o: Any) -> Traced:
+        return binary(self.b, "/", self, o)
+
+    def __rtruediv__(self, o: Any) -> Traced:
+        return binary(self.b, "/", o, self)
+
+    def __pow__(self, o: Any) -> Traced:
+        return binary(self.b, "**", self, o)
+
+    def __rpow__(self, o: Any) -> Traced:
+        return binary(self.b, "**", o, self)
+
+    def __matmul__(self, o: Any) -> Traced:
+        return matmul(self.b, self, o, "@")
+
+    def __rmatmul__(self, o: Any) -> Traced:
+        return matmul(self.b, o, self, "@")
+
+    def __neg__(self) -> Traced:
+        return Traced(self.b, ops.neg(self.b, self.term, "-x"), self.shape_)
+
+    def __pos__(self) -> Traced:
+        return self
+
+    def __abs__(self) -> Traced:
+        return unary(self.b, "abs", self)
+
+    @property
+    def T(self) -> Traced:
+        return transpose(self)
+
+    def sum(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Traced:
+        return reduce(self, "sum", axis, keepdims, kw)
+
+    def mean(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Traced:
+        return reduce(self, "mean", axis, keepdims, kw)
+
+    def transpose(self, *axes: Any) -> Traced:
+        if axes:
+            raise UnsupportedError("x.transpose(axes) in a traced function: use x.T")
+        return transpose(self)
+
+    # what cannot be traced ----------------------------------------------------------------
+    def __bool__(self) -> bool:
+        raise UnsupportedError(
+            "a traced value used as a condition (if/while/and/or on an argument): the gradient "
+            "is traced once, symbolically; write np.maximum/np.minimum/abs instead of branches")
+
+    def _compare(self, o: Any) -> Any:
+        raise UnsupportedError(
+            "a comparison of traced values: write np.maximum(a, b) or max(a, b) instead")
+
+    __lt__ = __le__ = __gt__ = __ge__ = _compare
+
+    def __float__(self) -> float:
+        raise UnsupportedError(
+            "float() of a traced value (a math function we do not know, or a conversion): "
+            "use math.exp/log/sqrt/sin/cos/tan/tanh or their np.* forms")
+
+    __int__ = __index__ = __complex__ = __float__  # type: ignore[assignment]
+
+    def __array__(self, *a: Any, **k: Any) -> Any:
+        raise UnsupportedError("a traced value turned into a NumPy array (np.asarray, "
+                               "np.array or an unsupported NumPy function)")
+
+    def __len__(self) -> int:
+        raise UnsupportedError("len() of a traced value: the trace has no loops over "
+                               "entries; write the computation with whole-array operations")
+
+    def __iter__(self) -> Any:
+        raise UnsupportedError("iterating over a traced value (a for loop, unpacking, "
+                               "sum() of an array): use np.sum or whole-array operations")
+
+    def __getitem__(self, key: Any) -> Any:
+        raise UnsupportedError("indexing or slicing a traced value (x[i], x[:, j]): the "
+                               "trace has no per-entry operations")
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        raise UnsupportedError("assigning into a traced value (x[i] = ...)")
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # protocols probe these (SymPy's _op_priority, NumPy's)
+            raise AttributeError(name)
+        raise UnsupportedError(f"the attribute .{name} of a traced value has no rule "
+                               "(the trace knows .T, .sum() and .mean())")
+
+    def _sympy_(self) -> sp.Basic:
+        return self.term
+
+    # NumPy protocols ----------------------------------------------------------------------
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kw: Any) -> Any:
+        from .trace_function import numpy_ufunc
+
+        return numpy_ufunc(self.b, ufunc, method, inputs, kw)
+
+    def __array_function__(self, func: Any, types_: Any, args: Any, kwargs: Any) -> Any:
+        from .trace_function import numpy_function
+
+        return numpy_function(self.b, func, args, kwargs)
+
+
+# ---------------------------------------------------------------------------------------
+# values met in the function
+
+
+def _const(v: Any) -> sp.Basic:
+    import math
+
+    import numpy as np
+
+    if isinstance(v, bool):
+        raise UnsupportedError("a boolean in arithmetic")
+    if isinstance(v, (int, np.integer)):
+        return sp.Integer(int(v))
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        if math.isfinite(f) and f == int(f) and abs(f) < 2**53:
+            return sp.Integer(int(f))
+        return sp.Float(f)
+    if isinstance(v, np.ndarray):
+        if v.ndim == 0:
+            return _const(v[()])
+        raise UnsupportedError(f"a NumPy array constant of shape {v.shape} inside the "
+                               "function: pass it as an argument")
+    raise UnsupportedError(f"a {type(v).__name__} in a traced function")
+
+
+def traced(b: Builder, v: Any) -> Traced:
+    """A value met in the function as a ``Traced``: a traced value, a number, or SymPy."""
+    if isinstance(v, Traced):
+        if v.b is not b:
+            raise GraphError("a traced value from another trace")
+        return v
+    if isinstance(v, sp.Basic):
+        t = v if is_leaf(v) and v.is_Number else b.add_expr(v)
+        return Traced(b, t)
+    return Traced(b, _const(v))
+
+
+def _fmt(shape: NpShape) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+# ---------------------------------------------------------------------------------------
+# broadcasting
+
+
+def broadcast_shape(sx: NpShape, sy: NpShape, where: str) -> NpShape:
+    """NumPy's rule: trailing axes line up; each pair is equal or one of them is 1."""
+    n = max(len(sx), len(sy))
+    px = (sp.Integer(1),) * (n - len(sx)) + tuple(sx)
+    py = (sp.Integer(1),) * (n - len(sy)) + tuple(sy)
+    out = []
+    for a, c in zip(px, py, strict=True):
+        if a == c or c == 1:
+            out.append(a)
+        elif a == 1:
+            out.append(c)
+        else:
+            raise ShapeError(f"{where}: shapes {_fmt(sx)} and {_fmt(sy)} do not broadcast "
+                             "(NumPy lines up the last axes)")
+    return tuple(out)
+
+
+def spread(v: Traced, shape: NpShape) -> Term:
+    """``v``'s term brought to the NumPy shape ``shape`` (a scalar stays a scalar)."""
+    b, t, s = v.b, v.term, v.shape_
+    if s == tuple(shape) or not s:
+        return t
+    if len(shape) == 1:  # (1,) against (n,): a (1, 1) term spread down a column
+        return b.node(MatMul(OneMatrix(shape[0], 1), t))
+    rows, cols = shape
+    if len(s) == 1:  # a 1-D array is a row against a matrix
+        t, s = ops.transpose(b, t, "a 1-D array as a row"), (sp.Integer(1), s[0])
+    if s[0] == 1 and rows != 1:
+        t = b.node(MatMul(OneMatrix(rows, 1), t))
+    if s[1] == 1 and cols != 1:
+        t = b.node(MatMul(t, OneMatrix(1, cols)))
+    return t
+
+
+def binary(b: Builder, op: str, x: Any, y: Any) -> Traced:
+    """An element-wise operation with NumPy broadcasting."""
+    tx, ty = traced(b, x), traced(b, y)
+    where = f"a {op} b" if op not in ("max", "min") else f"np.{op}imum(a, b)"
+    shape = broadcast_shape(tx.shape_, ty.shape_, where)
+    a, c = spread(tx, shape), spread(ty, shape)
+    if op == "+":
+        t = ops.add(b, a, c, where)
+    elif op == "-":
+        t = ops.sub(b, a, c, where)
+    elif op == "*":
+        t = ops.hadamard(b, a, c, where) if is_matrix(a) and is_matrix(c) else \
+            ops.mul(b, a, c, where)
+    elif op == "/":
+        if is_matrix(c) and not is_matrix(a):
+            a = ops.broadcast(b, a, tuple(c.shape))
+        t = ops.div(b, a, c, where)
+    elif op == "**":
+        if is_matrix(c):
+            raise UnsupportedError(f"{where} with an array exponent has no rule")
+        if is_matrix(a) and not getattr(c, "is_Number", False):
+            raise UnsupportedError(f"{where}: an element-wise power of an array needs a "
+                                   "number as exponent")
+        t = ops.power(b, a, c, where)
+    elif op in ("max", "min"):
+        t = ops.apply(b, op, [a, c], where)
+    else:  # pragma: no cover - callers pass the operators above
+        raise UnsupportedError(f"no rule for {op}")
+    return Traced(b, t, shape)
+
+
+def unary(b: Builder, name: str, x: Any) -> Traced:
+    tx = traced(b, x)
+    return Traced(b, ops.apply(b, name, [tx.term], f"{name}(...)"), tx.shape_)
+
+
+def transpose(v: Traced) -> Traced:
+    """``.T``: a 1-D array or a scalar is its own transpose in NumPy."""
+    if len(v.shape_) < 2:
+        return v
+    return Traced(v.b, ops.transpose(v.b, v.term, "x.T"), (v.shape_[1], v.shape_[0]))
+
+
+# ---------------------------------------------------------------------------------------
+# the matmul family
+
+
+def _inner1d(b: Builder, x: Traced, y: Traced, where: str) -> Traced:
+    if x.shape_ != y.shape_:
+        raise ShapeError(f"{where}: shapes {_fmt(x.shape_)} and {_fmt(y.shape_)} are not "
+                         "aligned")
+    return Traced(b, ops.apply(b, "sum", [ops.hadamard(b, x.term, y.term, where)], where), ())
+
+
+def matmul(b: Builder, x: Any, y: Any, name: str) -> Traced:
+    """``x @ y`` as NumPy defines it for 1-D and 2-D operands (``name`` is for messages)."""
+    tx, ty = traced(b, x), traced(b, y)
+    sx, sy = tx.shape_, ty.shape_
+    where = f"{name}: {_fmt(sx)} @ {_fmt(sy)}" if name != "@" else f"{_fmt(sx)} @ {_fmt(sy)}"
+    if not sx or not sy:
+        raise ShapeError(f"{where}: matmul of a scalar (NumPy refuses it; use *)")
+    if len(sx) == 1 and len(sy) == 1:
+        return _inner1d(b, tx, ty, where)
+    k1 = sx[-1]
+    k2 = sy[0]
+    if k1 != k2:
+        hint = " (for the element-wise product write a * b)" if sx == sy else ""
+        raise ShapeError(f"{where}: the inner dimensions differ{hint}")
+    if len(sx) == 2 and len(sy) == 1:  # (m, n) @ (n,) -> (m,)
+        return Traced(b, ops.matmul(b, tx.term, ty.term, where), (sx[0],))
+    if len(sx) == 1:  # (n,) @ (n, k) -> (k,) = (Wᵀ x)
+        wt = ops.transpose(b, ty.term, where)
+        return Traced(b, ops.matmul(b, wt, tx.term, where), (sy[1],))
+    return Traced(b, ops.matmul(b, tx.term, ty.term, where), (sx[0], sy[1]))
+
+
+def dot(b: Builder, x: Any, y: Any) -> Traced:
+    tx, ty = traced(b, x), traced(b, y)
+    if not tx.shape_ or not ty.shape_:
+        return binary(b, "*", tx, ty)
+    return matmul(b, tx, ty, "np.dot")
+
+
+def inner(b: Builder, x: Any, y: Any) -> Traced:
+    """np.inner: a sum over the last axes of both."""
+    tx, ty = traced(b, x), traced(b, y)
+    if not tx.shape_ or not ty.shape_:
+        return binary(b, "*", tx, ty)
+    if len(ty.shape_) == 2:
+        return matmul(b, tx, transpose(ty), "np.inner")
+    return matmul(b, tx, ty, "np.inner")
+
+
+def vdot(b: Builder, x: Any, y: Any) -> Traced:
+    """np.vdot: both flattened, then the inner product (same shapes only: no reshapes here)."""
+    tx, ty = traced(b, x), traced(b, y)
+    if tx.shape_ != ty.shape_:
+        raise UnsupportedError(f"np.vdot of shapes {_fmt(tx.shape_)} and {_fmt(ty.shape_)}: "
+                               "only equal shapes are traced (flattening is not)")
+    return reduce(binary(b, "*", tx, ty), "sum", None, False, {})
+
+
+def outer(b: Builder, x: Any, y: Any) -> Traced:
+    tx, ty = traced(b, x), traced(b, y)
+    if len(tx.shape_) != 1 or len(ty.shape_) != 1:
+        raise UnsupportedError(f"np.outer of shapes {_fmt(tx.shape_)} and {_fmt(ty.shape_)}: "
+                               "only two 1-D arrays are traced (flattening is not)")
+    row = ops.transpose(b, ty.term, "np.outer")
+    return Traced(b, ops.matmul(b, tx.term, row, "np.outer"), (tx.shape_[0], ty.shape_[0]))
+
+
+# ---------------------------------------------------------------------------------------
+# reductions
+
+
+def _axes(axis: Any, ndim: int, what: str) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    items = axis if isinstance(axis, tuple) else (axis,)
+    out = []
+    for a in items:
+        if isinstance(a, bool) or not isinstance(a, int):
+            raise UnsupportedError(f"{what} with axis={axis!r}: the axis must be an int")
+        if not -ndim <= a < ndim:
+            raise ShapeError(f"{what}: axis {a} is out of bounds for an array of dimension "
+                             f"{ndim}")
+        out.append(a % ndim)
+    if len(set(out)) != len(out):
+        raise ShapeError(f"{what}: a repeated axis in {axis!r}")
+    return tuple(sorted(out))
+
+
+def reduce(v: Traced, how: str, axis: Any, keepdims: Any, kw: dict[str, Any]) -> Traced:
+    """``sum``/``mean`` over ``axis`` (None: all), with ``keepdims``; other keywords refused."""
+    what = f"np.{how}"
+    if kw:
+        raise UnsupportedError(f"{what} with {', '.join(kw)} has no rule")
+    if not isinstance(keepdims, bool):
+        raise UnsupportedError(f"{what} with keepdims={keepdims!r}")
+    b, s = v.b, v.shape_
+    if not s and axis is not None:  # NumPy's answer depends on float vs 0-d array: refuse
+        raise UnsupportedError(f"{what} of a scalar with axis={axis!r}")
+    axes = _axes(axis, len(s), what)
+    count = sp.Mul(*[s[a] for a in axes]) if axes else sp.S.One
+    t = v.term
+    if not s:
+        out: Traced = v
+    elif len(axes) == len(s):  # everything
+        total = ops.apply(b, "sum", [t], what)
+        if not keepdims:
+            out = Traced(b, total, ())
+        elif len(s) == 1:  # (1,): 1ᵀ x as a (1, 1) term
+            out = Traced(b, b.node(MatMul(OneMatrix(1, s[0]), t)), (sp.Integer(1),))
+        else:
+            row = b.node(MatMul(OneMatrix(1, s[0]), t))
+            out = Traced(b, b.node(MatMul(row, OneMatrix(s[1], 1))),
+                         (sp.Integer(1), sp.Integer(1)))
+    elif axes == (0,):  # a matrix down its columns
+        if keepdims:
+            out = Traced(b, b.node(MatMul(OneMatrix(1, s[0]), t)), (sp.Integer(1), s[1]))
+        else:
+            tt = ops.transpose(b, t, what)
+            out = Traced(b, b.node(MatMul(tt, OneMatrix(s[0], 1))), (s[1],))
+    else:  # axes == (1,): along each row
+        col = b.node(MatMul(t, OneMatrix(s[1], 1)))
+        out = Traced(b, col, (s[0], sp.Integer(1)) if keepdims else (s[0],))
+    if how == "mean":
+        if not count.is_Integer:
+            raise UnsupportedError(f"the mean over {count} entries: give numeric shapes")
+        if count != 1:
+            out = binary(b, "/", out, int(count))
+    return out
