@@ -19,7 +19,8 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_readme_example_prints_the_seed_derivation() -> None:
     r = run("derive", "(x + y)**2", "--wrt", "x")
     assert r.returncode == 0, r.stderr
-    assert r"t &= x + y" in r.stdout and r"z &= t^{2}" in r.stdout
+    assert r"t &= x + y" in r.stdout
+    assert r"z &= t^{2}" in r.stdout
     assert r"= 2 t \cdot 1 = 2 \left(x + y\right)" in r.stdout
     assert r.stderr == ""
 
@@ -58,12 +59,15 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], needle: str) -> None:
     assert r.returncode == 2
     assert r.stdout == ""
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in r.stderr
+    assert len(lines) == 1
+    assert needle in lines[0]
+    assert "Traceback" not in r.stderr
 
 
 def test_debug_shows_the_traceback() -> None:
     r = run("--debug", "derive", "(x + y")
-    assert r.returncode != 0 and "Traceback" in r.stderr
+    assert r.returncode != 0
+    assert "Traceback" in r.stderr
 
 
 @pytest.mark.parametrize(("spec", "want"), [
@@ -72,3 +76,19 @@ def test_debug_shows_the_traceback() -> None:
 ])
 def test_shape_specs(spec: str, want: tuple[str, tuple[object, ...]]) -> None:
     assert parse_shape(spec) == want
+
+
+def test_a_closed_pipe_exits_quietly() -> None:
+    """Issue 11 part 7: ``symbackprop derive ... | head -1`` said "error ... exit 2"."""
+    text = " + ".join(f"sin(x{i})" for i in range(300))  # 160 KB of Markdown: over 64 KB
+    with subprocess.Popen([sys.executable, "-m", "symbackprop", "derive", text, "--format",
+                           "markdown"], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as p:
+        assert p.stdout is not None
+        assert p.stderr is not None
+        first = p.stdout.readline()  # what head -1 reads
+        p.stdout.close()
+        err = p.stderr.read().decode()
+        code = p.wait(timeout=120)
+    assert first.startswith(b"# ")
+    assert err == ""
+    assert code == 141  # as a program killed by SIGPIPE: 128 + 13

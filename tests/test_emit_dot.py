@@ -81,3 +81,12 @@ def test_missing_dot_is_said_clearly(monkeypatch: pytest.MonkeyPatch, tmp_path: 
 def test_bad_format() -> None:
     with pytest.raises(ValueError, match="format"):
         dotmod.run_dot("digraph {}", "gif")
+
+
+def test_softmax_of_a_matrix_is_labelled_per_column() -> None:
+    d = sbp.derive("W@x", shapes={"W": (3, 4), "x": (4, 2)}, loss="cross_entropy")
+    assert "softmax_col(o)" in derivation_dot(d, use_package=False)
+    v = sbp.derive("sum(hadamard(softmax(z), a))", shapes={"z": (3, 1), "a": (3, 1)})
+    text = derivation_dot(v, use_package=False)
+    assert "softmax(z)" in text
+    assert "softmax_col" not in text

@@ -102,3 +102,29 @@ def test_every_markdown_math_string_renders_and_compiles() -> None:
     strings = [s for d in derivations() for s in markdown_math(d.markdown())]
     assert len(strings) > 50
     assert_latex_ok(strings)
+
+
+def test_title_is_plain_text_escaped_like_html() -> None:
+    """Issue 11 part 7: a <script> and a javascript: link passed through markdown(title=)."""
+    d = sbp.derive("(x + y)**2", wrt="x")
+    md = d.markdown(title="<script>alert(1)</script> [click](javascript:alert(1)) *b* $x$\n# h")
+    head = md.splitlines()[0]
+    assert head == (r"# &lt;script&gt;alert(1)&lt;/script&gt; \[click\](javascript:alert(1)) "
+                    r"\*b\* \$x\$ \# h")
+    assert "<script>" not in md
+    assert "[click](" not in md
+    assert d.markdown(title="Worked example").startswith("# Worked example\n")
+
+
+@pytest.mark.parametrize(("shape", "col"), [((3, 2), True), ((3, "B"), True), ((3, 1), False)])
+def test_softmax_of_a_matrix_says_it_normalises_columns(shape: tuple[object, ...],
+                                                        col: bool) -> None:
+    """Issue 11 part 0: softmax(Z) of a (k, B) matrix is per column; attention normalises
+    rows, so the printed form must say which."""
+    d = sbp.derive("sum(hadamard(softmax(Z), A))", shapes={"Z": shape, "A": shape})
+    tex = d.latex()
+    md = d.markdown()
+    assert (r"\operatorname{softmax}_{\text{col}}\left(\mathbf{Z}\right)" in tex) is col
+    assert (r"\operatorname{softmax}_{\text{col}}" in md) is col
+    assert r"\operatorname{softmax}\left(\mathbf{Z}\right)" in tex or col
+    assert_latex_ok(_DISPLAY.findall(md))

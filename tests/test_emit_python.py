@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import sympy as sp
 
 import symbackprop as sbp
 from symbackprop.emit.python import check_identifier, python_code
@@ -37,9 +38,15 @@ def run_generated(code: str, values: dict[str, Any]) -> tuple[Any, dict[str, Any
 
 
 def point(d: sbp.Derivation, seed: int = 0) -> dict[str, Any]:
+    """Random values; a cross-entropy target ``y`` gets columns that sum to 1 (evaluate
+    refuses others: the printed softmax(o) - y is the gradient only then)."""
     rng = np.random.default_rng(seed)
-    return {str(s.name): rng.normal(size=tuple(int(k) for k in s.shape)) if hasattr(s, "shape")
-            else float(rng.uniform(0.5, 2.0)) for s in d.inputs}
+    out = {str(s.name): rng.normal(size=tuple(int(k) for k in s.shape)) if hasattr(s, "shape")
+           else float(rng.uniform(0.5, 2.0)) for s in d.inputs}
+    if "y" in out and any("CrossEntropy" in sp.srepr(e.rhs) for e in d.forward):
+        y = np.abs(out["y"])
+        out["y"] = y / np.sum(y, axis=0, keepdims=True)
+    return out
 
 
 def test_seed_scalar_code_exactly() -> None:
@@ -159,3 +166,25 @@ def test_gradcheck_catches_a_broken_generated_line() -> None:
     fb = namespace["forward_backward"]
     with pytest.raises(sbp.GradcheckError):
         sbp.gradcheck(text, point(d, seed=2), grad=lambda **v: fb(**v)[1])
+
+
+def test_inputs_named_like_builtins_work() -> None:
+    """Issue 11 part 7: an input named float hid the float() the code calls (a TypeError when
+    the generated function ran); builtins the code never calls (sum, max) were always fine."""
+    import sympy as sp
+
+    f, x, s, m = sp.symbols("float x sum max")
+    d = sbp.derive(f * x + s**2 + sp.sin(m), wrt=["float", "x", "sum", "max"])
+    code = d.to_python()
+    assert "float(" not in code.replace("np.float64(", "")
+    assert "dtype=float" not in code
+    values = {"float": 2.0, "x": 3.0, "sum": 4.0, "max": 0.5}
+    out, g = run_generated(code, values)
+    assert out == pytest.approx(6.0 + 16.0 + np.sin(0.5))
+    want = d.evaluate(values)
+    assert {k: float(v) for k, v in g.items()} == pytest.approx(want)
+    W = sp.MatrixSymbol("float", 2, 2)
+    dm = sbp.derive(sbp.functions.SumAll(W), shapes={"float": (2, 2)})
+    _, gm = run_generated(dm.to_python(), {"float": np.ones((2, 2))})
+    assert np.array_equal(gm["float"], np.ones((2, 2)))
+    assert "x = float(x)" in sbp.derive("x*y").to_python()  # the usual spelling stays
