@@ -302,14 +302,12 @@ def _check_shapes(e: sp.Basic) -> None:
 def _binarize(e: sp.Basic) -> sp.Basic:
     """Products of three matrices and n-ary max/min as nested binary nodes."""
     if isinstance(e, MatMul):
-        c, mats = e.as_coeff_matrices()
-        scalars = [a for a in e.args if not is_matrix(a) and not a.is_Number]
-        if len(mats) > 2 or (len(mats) == 2 and (c != 1 or scalars)):
+        c, mats = e.as_coeff_matrices()  # c: every scalar factor, multiplied out
+        if len(mats) > 2 or (len(mats) == 2 and c != 1):
             acc = MatMul(mats[0], mats[1])
             for m in mats[2:]:
                 acc = MatMul(acc, m)
-            coeff = c * sp.Mul(*scalars)
-            return MatMul(coeff, acc) if coeff != 1 else acc
+            return MatMul(c, acc) if c != 1 else acc
     if isinstance(e, (sp.Max, sp.Min)) and len(e.args) > 2:
         acc = e.func(e.args[0], e.args[1], evaluate=False)
         for a in e.args[2:]:

@@ -418,8 +418,11 @@ def classify(e: sp.Basic) -> Prim:
             ops.append(rest)
         return Prim("add", tuple(ops), (("coeffs", tuple(coeffs)), ("const", const)))
     if isinstance(e, MatMul):
+        # as_coeff_matrices' scalar is every scalar factor multiplied out, and a MatMul may
+        # hold it as one Mul argument ((2h)·W): split that product, never the args again
         c, mats = e.as_coeff_matrices()
-        scalars = [a for a in e.args if not getattr(a, "is_Matrix", False) and not a.is_Number]
+        number, rest = c.as_coeff_Mul()
+        scalars = list(sp.Mul.make_args(rest)) if rest != 1 else []
         if len(mats) > 2 and c == 1:
             raise UnsupportedError(f"a product of {len(mats)} matrices in one node ({e})")
         if len(mats) == 2 and c == 1:
@@ -428,7 +431,7 @@ def classify(e: sp.Basic) -> Prim:
         # an operand of its own, read as a matmul in turn
         body = mats[0] if len(mats) == 1 else MatMul(*mats)
         return Prim("mul", (*scalars, body),
-                    (("coeff", c.as_coeff_Mul()[0] if scalars else c),
+                    (("coeff", number),
                      ("exps", (sp.S.One,) * (len(scalars) + 1))))
     if isinstance(e, sp.Mul):
         coeff, ops, exps = sp.S.One, [], []

@@ -11,6 +11,7 @@ import pytest
 import sympy as sp
 
 import symbackprop as sbp
+from symbackprop.functions import SumAll
 from symbackprop.graph import fresh_names
 from symbackprop.rules import hadamard, mscale
 
@@ -94,3 +95,26 @@ def test_layers_accepts_alias_stages(granularity):
     for text in ("a = B; L = sum(a)", "t = B; u = t; L = sum(u)", "a = B.T; L = sum(a*a)"):
         d = sbp.derive(text, shapes=sh, granularity=granularity)
         assert d.check({"B": np.arange(4.0).reshape(2, 2) / 4}).ok
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("h = 2; s1 = (W*2)*h; L = sum(s1)", 4.0),  # MatMul((2h), W): the Mul is one argument
+        ("L = sum((W*2)*h)", 4.0),
+        ("L = sum(W*h*g*3)", 30.0),
+        ("L = sum(W/h*3)", 1.5),
+    ],
+)
+def test_a_scalar_factor_of_a_matrix_is_taken_once(text, want):
+    d = sbp.derive(text, shapes={"W": (2, 2)}, wrt="W")
+    assert d.evaluate({"W": np.ones((2, 2)), "h": 2.0, "g": 5.0})["W"] == pytest.approx(
+        np.full((2, 2), want))
+
+
+def test_a_scaled_product_of_three_matrices_from_sympy():
+    A, B, C = (sp.MatrixSymbol(n, 2, 2) for n in "ABC")
+    h = sp.Symbol("h", real=True)
+    d = sbp.derive(SumAll(sp.MatMul(2 * h, A, B, C)), wrt="A")
+    v = {"A": np.eye(2), "B": np.eye(2), "C": np.eye(2), "h": 1.0}
+    assert d.evaluate(v)["A"] == pytest.approx(np.full((2, 2), 2.0))
