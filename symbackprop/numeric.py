@@ -498,26 +498,31 @@ def _kink_message(s: Step) -> str:
 
 
 def _fd_point(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps: float,
-              base: float) -> tuple[float, bool]:
+              base: float) -> tuple[float, str]:
     """Central difference in one coordinate, step ``eps·max(1, |x_i|)`` (made exact: x + h − x
-    is h); x restored after. Where one side is undefined (log or sqrt near 0) a second-order
-    one-sided difference on the defined side; the flag says so."""
+    is h); x restored after. Where a side is undefined (log or sqrt near 0) the step shrinks
+    to ``eps·|x_i|``, then a second-order one-sided difference on the defined side; the
+    second value says which was used ("" for the plain central difference)."""
     old = float(x[idx])
-    h = eps * max(1.0, abs(old))
-    h = (old + h) - old
+    d, _ = _central(f, x, idx, eps * max(1.0, abs(old)))
+    if math.isfinite(d) or not math.isfinite(base):
+        return d, ""
+    small = eps * abs(old)
+    if 0.0 < small < eps * max(1.0, abs(old)):
+        d, _ = _central(f, x, idx, small)
+        if math.isfinite(d):
+            return d, f"step {small:.2g}"
+    h = (old + (small or eps)) - old
     x[idx] = old + h
     fp = f()
     x[idx] = old - h
     fm = f()
-    if (math.isfinite(fp) and math.isfinite(fm)) or not math.isfinite(base):
-        x[idx] = old
-        return (fp - fm) / (2.0 * h), False
     side = 1.0 if math.isfinite(fp) else -1.0
     x[idx] = old + 2 * side * h
     f2 = f()
     x[idx] = old
     f1 = fp if side > 0 else fm
-    return side * (-3.0 * base + 4.0 * f1 - f2) / (2.0 * h), True
+    return side * (-3.0 * base + 4.0 * f1 - f2) / (2.0 * h), "one-sided"
 
 
 def _fd_direction(f: Callable[[], float], x: Array, v: Array, eps: float) -> float:
@@ -747,8 +752,8 @@ def compare(engine: Engine, slots: list[Array], analytic: Mapping[str, Mapping[s
         series: dict[str, Array] = {w: np.array([g[c] for c in coords]) for w, g in grads.items()}
         points = [_fd_point(f, x, c, eps, base) for c in coords]
         series[FD] = np.array([p[0] for p in points])
-        notes = [f"one-sided finite differences at {name}[{_index(c)}] (undefined on the "
-                 f"other side)" for c, p in zip(coords, points, strict=True) if p[1]]
+        notes = [f"finite differences at {name}[{_index(c)}]: {p[1]} (the function is "
+                 f"undefined a step away)" for c, p in zip(coords, points, strict=True) if p[1]]
         judged = _judge(f, x, coords, series, eps, atol, rtol, notes)
         direction: dict[str, float] = {}
         if sampled:

@@ -186,3 +186,54 @@ def test_undefined_points_fail_with_the_reason() -> None:
         sbp.gradcheck("log(x)", {"x": -1.0}, grad=lambda x: {"x": 1 / x})
     with pytest.raises(sbp.GradcheckError, match="input x contains NaN or inf"):
         sbp.gradcheck("x*y", {"x": math.nan, "y": 1.0})
+
+
+# --- small gradients, domains and scales (issue 11 part 3) ------------------------------
+
+
+def test_a_zero_gradient_below_atol_is_not_ok() -> None:
+    """e^x at x = −20 is 2e-9: under atol, but finite differences see it clearly."""
+    with pytest.raises(sbp.GradcheckError, match="within atol but"):
+        sbp.gradcheck("exp(x)", {"x": -20.0}, grad=lambda x: {"x": 0.0})
+    assert sbp.gradcheck("exp(x)", {"x": -20.0}, grad=lambda x: {"x": math.exp(x)})
+
+
+def test_a_sign_flipped_tiny_gradient_is_not_ok() -> None:
+    with pytest.raises(sbp.GradcheckError, match="relative terms"):
+        sbp.gradcheck("1e-6*x**2", {"x": 1.0}, grad=lambda x: {"x": -2e-6 * x})
+    assert sbp.gradcheck("1e-6*x**2", {"x": 1.0}, grad=lambda x: {"x": 2e-6 * x})
+
+
+def test_true_zero_gradients_with_noisy_finite_differences_pass() -> None:
+    assert sbp.derive("sin(x)**2 + cos(x)**2 + y").check({"x": 0.7, "y": 2.0}).ok
+    assert sbp.gradcheck(lambda x, y: np.sin(x) ** 2 + np.cos(x) ** 2 + y,
+                         {"x": 0.7, "y": 2.0}, grad=lambda x, y: {"x": 0.0, "y": 1.0})
+
+
+@pytest.mark.parametrize(("text", "x"), [("log(x)", 1e-7), ("sqrt(x)", 1e-9),
+                                         ("sqrt(x) + log(x)", 5e-7)])
+def test_the_step_respects_the_domain_near_zero(text: str, x: float) -> None:
+    report = sbp.derive(text).check({"x": x})
+    assert report.ok, str(report)
+    assert "the function is undefined a step away" in report["x"].note
+
+
+def test_a_wrong_gradient_near_the_domain_edge_still_fails() -> None:
+    with pytest.raises(sbp.GradcheckError):
+        sbp.gradcheck("sqrt(x)", {"x": 1e-9}, grad=lambda x: {"x": 0.6 / math.sqrt(x)})
+
+
+def test_the_step_respects_the_scale() -> None:
+    """sin at 1e5: the step scaled by |x| (0.1) is too coarse for a period of 2π."""
+    report = sbp.derive("sin(x)").check({"x": 1e5})
+    assert report.ok, str(report)
+    with pytest.raises(sbp.GradcheckError):
+        sbp.gradcheck("sin(x)", {"x": 1e5}, grad=lambda x: {"x": -math.cos(x)})
+
+
+def test_nan_everywhere_is_not_ok() -> None:
+    report = sbp.derive("log(-1 - x**2)").check()
+    assert not report.ok
+    assert report["x"].status == "domain"
+    with pytest.raises(sbp.GradcheckError):
+        sbp.gradcheck(lambda x: np.log(-1 - x**2), {"x": 0.5})
