@@ -1,0 +1,609 @@
+"""The check: symbolic gradients, the engine and finite differences of the source, compared.
+
+``check(d)`` compares three witnesses for every parameter — the symbolic gradients
+(``d.evaluate``), the engine (``numeric.Engine``), and central finite differences of the
+*source as written* (``witness.py``: the text, the user's function, the SymPy expression or
+the Graph; the graph's forward value must equal the source's first) — with tolerances like
+``torch.autograd.gradcheck``: an entry agrees when ``|a − b| ≤ atol + rtol·|b|`` with
+``eps = 1e-6`` (the finite-difference step, scaled by ``max(1, |x|)``), ``atol = 1e-5``,
+``rtol = 1e-3``. An entry that agrees only thanks to ``atol`` must also agree relatively when
+finite differences at two steps are steady (a zero gradient for e^x at −20 is not ok); an
+entry that disagrees is re-taken with the unscaled step (sin at 1e5). Near a domain edge the
+step shrinks, then goes one-sided, and the row says so. Large parameters get a seeded random
+subset of coordinates plus one random direction (``vᵀ∇f`` against ``(f(x + εv) − f(x − εv))
+/ 2ε``). At a kink (ReLU or ``abs`` at 0, a ``max`` tie) or outside a function's domain the
+row says so instead of a bogus mismatch. Checks run in float64.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import sympy as sp
+
+from .errors import GradcheckError, ShapeError, SymbackpropError
+from .graph import shape_of, to_shape
+from .numeric import ATOL, EPS, FD, MAX_COORDS, RTOL, Array, Engine, Issue, Tolerances, _dim
+from .report import CheckReport, Mismatch, Row, _digits, _join
+from .witness import FUNCTION, Runner, Witness, witness
+
+if TYPE_CHECKING:
+    from .derive import Derivation
+
+DEFAULT_TOLERANCES = Tolerances()
+
+
+# ---------------------------------------------------------------------------------------
+# Finite differences
+
+
+def _fd_point(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps: float,
+              base: float) -> tuple[float, str]:
+    """Central difference in one coordinate, step ``eps·max(1, |x_i|)`` (made exact: x + h − x
+    is h); x restored after. Where a side is undefined (log or sqrt near 0) the step shrinks
+    to ``eps·|x_i|``, then a second-order one-sided difference on the defined side; the
+    second value says which was used ("" for the plain central difference)."""
+    old = float(x[idx])
+    d, _ = _central(f, x, idx, eps * max(1.0, abs(old)))
+    if math.isfinite(d) or not math.isfinite(base):
+        return d, ""
+    small = eps * abs(old)
+    if 0.0 < small < eps * max(1.0, abs(old)):
+        d, _ = _central(f, x, idx, small)
+        if math.isfinite(d):
+            return d, f"step {small:.2g}"
+    h = (old + (small or eps)) - old
+    x[idx] = old + h
+    fp = f()
+    x[idx] = old - h
+    fm = f()
+    side = 1.0 if math.isfinite(fp) else -1.0
+    x[idx] = old + 2 * side * h
+    f2 = f()
+    x[idx] = old
+    f1 = fp if side > 0 else fm
+    return side * (-3.0 * base + 4.0 * f1 - f2) / (2.0 * h), "one-sided"
+
+
+def _fd_direction(f: Callable[[], float], x: Array, v: Array, eps: float) -> float:
+    """``(f(x + εv) − f(x − εv)) / 2ε`` with ε scaled by the size of x."""
+    old = x.copy()
+    h = eps * max(1.0, float(np.max(np.abs(old))))
+    x[...] = old + h * v
+    fp = f()
+    x[...] = old - h * v
+    fm = f()
+    x[...] = old
+    return (fp - fm) / (2.0 * h)
+
+
+# ---------------------------------------------------------------------------------------
+# Comparing witnesses
+
+
+def _close(a: Array, b: Array, atol: float, rtol: float) -> bool:
+    with np.errstate(all="ignore"):
+        return bool(np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
+
+
+def _errors(a: Array, b: Array) -> tuple[float, float]:
+    with np.errstate(all="ignore"):
+        d = np.abs(np.asarray(a, float) - np.asarray(b, float))
+        if d.size == 0:
+            return 0.0, 0.0
+        scale = np.maximum(np.abs(a), np.abs(b))
+        rel = np.where(d == 0, 0.0, d / np.where(scale == 0, 1.0, scale))
+        return float(np.max(d)), float(np.max(rel))
+
+
+def _fix_shape(g: Any, like: Array, who: str, name: str) -> Array:
+    a = np.asarray(g, dtype=float)
+    want = np.shape(like)
+    if a.shape != want:
+        if a.size == int(np.prod(want)) and (a.ndim <= 1 or 1 in a.shape or not want):
+            return a.reshape(want)
+        raise ShapeError(f"{who} gradient of {name} has shape {a.shape}, expected {want}")
+    return a
+
+
+class _EngineRunner:
+    """Finite differences of the graph (the fallback when the source is not known)."""
+
+    def __init__(self, engine: Engine, slots: list[Array]) -> None:
+        self.engine, self.slots = engine, slots
+        with np.errstate(all="ignore"):
+            engine.forward_from(slots)  # every value once; each input then re-runs its part
+
+    def array(self, name: str) -> Array:
+        i = self.engine.input_slots[self.engine.inputs.index(name)]
+        x = self.slots[i] = np.array(self.slots[i], dtype=np.float64)  # private, writable
+        return x
+
+    def run(self, changed: str | None = None) -> float:
+        start = 0 if changed is None else self.engine.first_step(changed)
+        with np.errstate(all="ignore"):
+            return float(self.engine.forward_from(self.slots, start))
+
+
+def compare(engine: Engine, slots: list[Array], analytic: Mapping[str, Mapping[str, Any]],
+            tol: Tolerances = DEFAULT_TOLERANCES, issues: Sequence[Issue] = (),
+            source: Runner | None = None) -> list[Row]:
+    """A row per parameter: every analytic witness and finite differences, pairwise.
+
+    Finite differences are of ``source`` (the user's program as written) when given, else
+    of the graph through the engine.
+    """
+    rng = np.random.default_rng(tol.seed)
+    eps, atol, rtol, max_coords = tol.eps, tol.atol, tol.rtol, tol.max_coords
+    runner: Any = source if source is not None else _EngineRunner(engine, slots)
+    rows = []
+    for name in engine.wrt:
+        x = runner.array(name)
+
+        def f(name: str = name) -> float:
+            with np.errstate(all="ignore"):
+                return float(runner.run(name))
+
+        base = f()
+        grads = {w: _fix_shape(g[name], x, w, name) for w, g in analytic.items()}
+        coords = list(np.ndindex(x.shape))
+        sampled = len(coords) > max_coords
+        if sampled:
+            picks = rng.choice(len(coords), size=max_coords, replace=False)
+            coords = [coords[k] for k in sorted(picks)]
+        series: dict[str, Array] = {w: np.array([g[c] for c in coords]) for w, g in grads.items()}
+        points = [_fd_point(f, x, c, eps, base) for c in coords]
+        series[FD] = np.array([p[0] for p in points])
+        notes = [f"finite differences at {name}[{_index(c)}]: {p[1]} (the function is "
+                 f"undefined a step away)" for c, p in zip(coords, points, strict=True) if p[1]]
+        judged = _judge(f, x, coords, series, eps, atol, rtol, notes)
+        direction: dict[str, float] = {}
+        if sampled:
+            v = rng.standard_normal(x.shape)
+            v /= np.linalg.norm(v)
+            direction = {w: float(np.sum(g * v)) for w, g in grads.items()}
+            direction[FD] = _fd_direction(f, x, v, eps)
+        f()  # x is restored: so are the values computed from it
+        rows.append(_row(name, x.shape if x.ndim else None, grads, series, direction, coords,
+                         x.size, atol, rtol, issues, judged, notes))
+    if source is None:
+        runner.run(None)
+    return rows
+
+
+_ULP = float(np.finfo(np.float64).eps)
+
+
+def _judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
+           series: Mapping[str, Array], eps: float, atol: float, rtol: float,
+           notes: list[str]) -> dict[str, Array]:
+    """Per analytic witness and coordinate: does it agree with finite differences?
+
+    ``|a − fd| ≤ atol + rtol·|fd|``, and two refinements that take a second opinion (central
+    differences at the unscaled steps eps and 10·eps): an entry that passes only thanks to
+    ``atol`` must also agree relatively when the second opinion is steady (two steps agree),
+    so a zero gradient for e^x at x = −20 fails; an entry that fails is accepted when the
+    steady second opinion agrees (the scaled step was too coarse: sin(x) at x = 1e5).
+    """
+    fd = series[FD]
+    second: dict[int, tuple[float, float, float]] = {}
+
+    def opinion(k: int) -> tuple[float, float, float]:
+        if k not in second:
+            d1, n1 = _central(f, x, coords[k], eps)
+            d2, _ = _central(f, x, coords[k], 10 * eps)
+            steady = math.isfinite(d1) and math.isfinite(d2) and \
+                abs(d1 - d2) <= 0.1 * rtol * max(abs(d1), abs(d2)) + n1
+            second[k] = (d1, n1, abs(d1 - d2) + n1) if steady else (d1, n1, math.nan)
+        return second[k]
+
+    out: dict[str, Array] = {}
+    for w, a in series.items():
+        if w == FD:
+            continue
+        ok = np.zeros(len(coords), dtype=bool)
+        for k in range(len(coords)):
+            ak, dk = float(a[k]), float(fd[k])
+            diff = abs(ak - dk)
+            if diff <= rtol * abs(dk):
+                ok[k] = True
+                continue
+            d1, _, spread = opinion(k)
+            if diff <= atol + rtol * abs(dk):  # only atol says yes
+                ok[k] = spread != spread or abs(ak - d1) <= rtol * abs(d1) + spread
+                if not ok[k]:
+                    notes.append(f"{w} at [{_index(coords[k])}] is within atol but "
+                                 f"{abs(ak - d1) / max(abs(d1), abs(ak)):.2g} off in "
+                                 f"relative terms (finite differences {d1:.6g})")
+            elif spread == spread and abs(ak - d1) <= atol + rtol * abs(d1):
+                ok[k] = True
+                notes.append(f"finite differences re-taken at [{_index(coords[k])}] with "
+                             f"step {eps:g} (the step scaled by |x| was too coarse)")
+        out[w] = ok
+    return out
+
+
+def _central(f: Callable[[], float], x: Array, idx: tuple[int, ...], step: float,
+             ) -> tuple[float, float]:
+    """A central difference with an exact step; and its round-off bound."""
+    old = float(x[idx])
+    h = (old + step) - old
+    x[idx] = old + h
+    fp = f()
+    x[idx] = old - h
+    fm = f()
+    x[idx] = old
+    return (fp - fm) / (2.0 * h), 64 * _ULP * (abs(fp) + abs(fm)) / (2.0 * h)
+
+
+def _row(name: str, shape: tuple[int, ...] | None, grads: Mapping[str, Array],
+         series: Mapping[str, Array], direction: Mapping[str, float],
+         coords: list[tuple[int, ...]], size: int, atol: float, rtol: float,
+         issues: Sequence[Issue], judged: Mapping[str, Array] | None = None,
+         fd_notes: Sequence[str] = ()) -> Row:
+    names = list(series)
+
+    def agree(a: str, b: str) -> bool:
+        if FD not in (a, b):  # two analytic witnesses: every entry
+            return _close(grads[a], grads[b], atol, rtol)
+        w = a if b == FD else b
+        ok = bool(np.all(judged[w])) if judged is not None else \
+            _close(series[w], series[FD], atol, rtol)
+        return ok and (not direction or _close(direction[w], direction[FD], atol, rtol))
+
+    pairs = {(a, b): agree(a, b) for k, a in enumerate(names) for b in names[k + 1:]}
+    errs = [_errors(grads[a], grads[b]) if FD not in (a, b) else _errors(series[a], series[b])
+            for a, b in pairs]
+    abs_err = _nanmax([e[0] for e in errs])
+    rel_err = _nanmax([e[1] for e in errs])
+    checked = f"{len(coords)} of {size} coordinates and 1 random direction" if direction else ""
+    finite = all(np.all(np.isfinite(s)) for s in series.values())
+    mine = [s for s in issues if name in s.inputs]
+    kinks = [s.message for s in mine if s.kind == "kink"]
+    domain = [s.message for s in (mine if finite else issues) if s.kind == "domain"]
+    extra = list(dict.fromkeys(fd_notes))[:3]
+    if all(pairs.values()) and finite:
+        note = "; ".join([*([f"agree at {_join(list(dict.fromkeys(kinks)))}"] if kinks
+                            else []), *extra])
+        return Row(name, shape, "ok", abs_err, rel_err, note=note, checked=checked)
+    if domain or not any(np.all(np.isfinite(s)) for s in series.values()):
+        note = "; ".join(dict.fromkeys(domain)) or "every gradient is NaN or inf at this point"
+        return Row(name, shape, "domain", abs_err, rel_err, note=note, checked=checked)
+    score = {w: sum(ok for pair, ok in pairs.items() if w in pair) for w in names}
+    best = max(score.values())
+    disagree = tuple(w for w in names if score[w] < best) if best else tuple(names)
+    worst = _worst(series, coords, atol, rtol)
+    if kinks:
+        return Row(name, shape, "kink", abs_err, rel_err, disagree,
+                   "; ".join(dict.fromkeys(kinks)), worst, checked)
+    return Row(name, shape, "mismatch", abs_err, rel_err, disagree, "; ".join(extra), worst,
+               checked)
+
+
+def _nanmax(xs: Sequence[float]) -> float:
+    return float("nan") if any(x != x for x in xs) else max(xs, default=0.0)
+
+
+def _worst(series: Mapping[str, Array], coords: list[tuple[int, ...]], atol: float,
+           rtol: float, limit: int = 3) -> tuple[Mismatch, ...]:
+    vals = np.array([np.asarray(s, float) for s in series.values()])
+    with np.errstate(all="ignore"):
+        spread = np.nan_to_num(np.max(vals, axis=0) - np.min(vals, axis=0), nan=np.inf)
+        bad = spread > atol + rtol * np.min(np.abs(vals), axis=0)
+    order = [k for k in np.argsort(-spread, kind="stable") if bad[k]][:limit]
+    return tuple(Mismatch(_index(coords[k]), tuple((w, float(s[k])) for w, s in series.items()))
+                 for k in order)
+
+
+def _index(c: tuple[int, ...]) -> str:
+    return ", ".join(str(int(i)) for i in c) if c else "·"
+
+
+# ---------------------------------------------------------------------------------------
+# check: the three witnesses for a derivation
+
+_SIZES = (3, 2, 4, 5, 6, 7)
+
+
+def random_values(d: Derivation, seed: int = 0, attempt: int = 0,
+                  engine: Engine | None = None) -> dict[str, Array]:
+    """Seeded random values: symbolic dims get small sizes; a cross-entropy target ``y`` gets
+    probability columns; a matrix multiplying from the left is scaled by 1/√columns.
+    ``attempt`` 0 draws signed values away from 0, later ones positive."""
+    rng = np.random.default_rng([seed, attempt])
+    dims: dict[sp.Expr, int] = {}
+    engine = engine or Engine(d)
+    targets = _ce_targets(engine)
+    weights = _left_factors(engine)
+    values: dict[str, Array] = {}
+    for s in d.inputs:
+        shape = shape_of(s)
+        if shape is None:
+            size: tuple[int, ...] = ()
+        else:
+            for x in shape:
+                if not x.is_Integer and x not in dims:
+                    for k in x.free_symbols:
+                        dims.setdefault(k, _SIZES[len(dims) % len(_SIZES)])
+            size = tuple(_dim(x, dims) for x in shape)
+        v = rng.uniform(0.3, 1.3, size)
+        if attempt % 2 == 0:
+            v = v * rng.choice([-1.0, 1.0], size)
+        if str(s.name) in targets and size:
+            v = np.abs(v) / np.sum(np.abs(v), axis=0, keepdims=True)
+        elif str(s.name) in weights and size and size[1] > 1:
+            v = v / np.sqrt(size[1])  # W x stays O(1): no saturated activations
+        values[str(s.name)] = float(v) if not size else v
+    return values
+
+
+def _left_factors(engine: Engine) -> set[str]:
+    names = {engine.input_slots[k]: n for k, n in enumerate(engine.inputs)}
+    return {names[s.args[0]] for s in engine.steps
+            if s.name == "matmul" and s.args[0] in names}
+
+
+def _ce_targets(engine: Engine) -> set[str]:
+    names = {engine.input_slots[k]: n for k, n in enumerate(engine.inputs)}
+    return {names[s.args[1]] for s in engine.steps
+            if s.name == "cross_entropy" and s.args[1] in names}
+
+
+def check(d: Derivation, values: Mapping[str, Any] | None = None, seed: int = 0, *,
+          eps: float = EPS, atol: float = ATOL, rtol: float = RTOL,
+          max_coords: int = MAX_COORDS, attempts: int = 4) -> CheckReport:
+    """Compare the symbolic gradients, the NumPy backprop and finite differences of the source.
+
+    ``values`` maps input names to numbers or arrays; when None, seeded random values are
+    drawn (redrawn up to ``attempts`` times to stay off kinks and out of domain trouble).
+    The source as the user wrote it (text, function, SymPy expression, Graph) gives the finite
+    differences and a forward value that must equal the graph's.
+    """
+    if values is not None and not isinstance(values, Mapping):
+        raise TypeError(f"check(values): values must map input names to numbers or arrays, "
+                        f"not {type(values).__name__}")
+    engine = Engine(d)
+    source = witness(d)
+    given = values is not None
+    for attempt in range(1 if given else max(1, attempts)):
+        vals = dict(values) if values is not None else random_values(d, seed, attempt, engine)
+        if not given and source is not None:
+            vals = _numpy_shaped(vals, source)
+        slots = engine.bind(vals, np.float64)
+        issues = engine.diagnose(list(slots))
+        if not issues:
+            break
+    tol = Tolerances(eps, atol, rtol, seed, max_coords)
+    return _report(engine, slots, vals, {"symbolic": _symbolic(d, vals)}, issues, tol, source)
+
+
+def _numpy_shaped(vals: dict[str, Any], source: Witness) -> dict[str, Any]:
+    """Random values for a traced function: 1-D where the function was traced with 1-D."""
+    out = dict(vals)
+    for n, shape in source.numpy_shapes.items():
+        if n in out and np.size(out[n]) == int(np.prod(shape)) and len(shape) == 1:
+            out[n] = np.reshape(out[n], shape)
+    return out
+
+
+def _symbolic(d: Derivation, vals: Mapping[str, Any]) -> Mapping[str, Any] | Exception:
+    try:
+        with np.errstate(all="ignore"):
+            return d.evaluate(vals)
+    except (SymbackpropError, ValueError, TypeError, KeyError, ArithmeticError) as e:
+        return e
+
+
+def _source_problems(engine: Engine, source: Witness, slots: list[Array],
+                     vals: Mapping[str, Any], tol: Tolerances,
+                     ) -> tuple[list[str], Runner | None]:
+    """The source's runner, or why the graph cannot stand for the source at this point: the
+    forward values differ, the graph reads a name the source does not, or the graph lost an
+    input the source depends on (an input SymPy rightly cancelled, as in x - x, may go)."""
+    what = source.kind
+    lost = [n for n in source.inputs if n not in engine.inputs]
+    extra = [n for n in engine.inputs if n not in source.inputs]
+    if extra:
+        return [f"the graph and the source disagree: the graph reads {_join(extra)}, which "
+                f"{what} does not"], None
+    coerced = {n: slots[i] for n, i in zip(engine.inputs, engine.input_slots, strict=True)}
+    rng = np.random.default_rng([tol.seed, 7])
+    for n in lost:
+        if n in vals:
+            coerced[n] = np.asarray(vals[n], dtype=np.float64)
+            if coerced[n].ndim == 1 and source.kind != FUNCTION:
+                coerced[n] = coerced[n].reshape(-1, 1)
+            continue
+        shape = source.shapes.get(n)
+        size = tuple(int(x) for x in shape) if shape and all(
+            getattr(x, "is_Integer", isinstance(x, int)) for x in shape) else ()
+        coerced[n] = rng.uniform(0.3, 1.3, size) * rng.choice([-1.0, 1.0], size)
+    runner = source.runner({k: v for k, v in vals.items() if k not in lost}, coerced)
+    try:
+        with np.errstate(all="ignore"):
+            want = runner.run(None)
+            got = float(np.asarray(engine.forward_from(list(slots)), dtype=float))
+    except Exception as e:  # the user's own function may raise anything: report it
+        return [f"{what} could not be evaluated at this point: {type(e).__name__}: {e}"], None
+    same = (want != want and got != got) or want == got or \
+        abs(want - got) <= 1e-9 * max(1.0, abs(want), abs(got))
+    if not same:
+        who = "the trace and the function disagree" if what == FUNCTION else \
+            "the graph and the source disagree"
+        return [f"{who}: {what} gives {want!r} at this point, the graph {got!r}"], None
+    problems = []
+    for n in lost:
+        x = runner.array(n)
+
+        def f(n: str = n) -> float:
+            with np.errstate(all="ignore"):
+                return runner.run(n)
+
+        coords = list(np.ndindex(x.shape))[:tol.max_coords]
+        slope = max((abs(_central(f, x, c, tol.eps)[0]) for c in coords), default=0.0)
+        runner.run(n)
+        if not slope <= tol.atol:
+            problems.append(f"the graph and the source disagree: the graph lost {n}, but "
+                            f"{what} depends on it (a slope of {slope:.6g})")
+    return problems, (None if problems else runner)
+
+
+def _report(engine: Engine, slots: list[Array], vals: Mapping[str, Any],
+            subjects: Mapping[str, Mapping[str, Any] | Exception], issues: Sequence[Issue],
+            tol: Tolerances, source: Witness | None = None) -> CheckReport:
+    eps, atol, rtol = tol.eps, tol.atol, tol.rtol
+    notes = []
+    bad_inputs = [n for n, i in zip(engine.inputs, engine.input_slots, strict=True)
+                  if not np.all(np.isfinite(slots[i]))]
+    witnesses = (*subjects, "engine", FD)
+    if bad_inputs:
+        notes.append(f"input {_join(bad_inputs)} contains NaN or inf: nothing checked")
+        bad = tuple(Row(n, _shape(slots[i]), "nonfinite", float("nan"), float("nan"),
+                        note=f"input {_join(bad_inputs)} is not finite")
+                    for n, i in zip(engine.wrt, engine.wrt_slots, strict=True))
+        return CheckReport(bad, witnesses, eps, atol, rtol, dict(vals), tuple(notes))
+    runner: Runner | None = None
+    if source is not None:
+        failures, runner = _source_problems(engine, source, slots, vals, tol)
+        if failures:
+            unchecked = tuple(Row(n, _shape(slots[i]), "unavailable", float("nan"),
+                                  float("nan"), note=failures[0].split(":")[0])
+                              for n, i in zip(engine.wrt, engine.wrt_slots, strict=True))
+            return CheckReport(unchecked, witnesses, eps, atol, rtol, dict(vals), (),
+                               tuple(failures))
+        notes.append(f"finite differences and the forward value are of {source.kind}")
+    else:
+        notes.append("finite differences are of the graph (the source is not known)")
+    analytic: dict[str, Mapping[str, Any]] = {}
+    for w, g in subjects.items():
+        if isinstance(g, Exception):
+            notes.append(f"{w} gradients unavailable: {type(g).__name__}: {g}")
+        else:
+            analytic[w] = g
+    analytic["engine"] = engine.gradients(vals, np.float64)
+    rows = compare(engine, slots, analytic, tol, issues, runner)
+    if len(analytic) < len(subjects) + 1:
+        rows = [Row(r.name, r.shape, "unavailable", r.max_abs_error, r.max_rel_error,
+                    note=f"only {_join(list(analytic))} and finite differences")
+                if r.ok else r for r in rows]
+    witnesses = (*analytic, FD)
+    return CheckReport(tuple(rows), witnesses, eps, atol, rtol, dict(vals), tuple(notes))
+
+
+def _shape(a: Array) -> tuple[int, ...] | None:
+    return tuple(np.shape(a)) or None
+
+
+# ---------------------------------------------------------------------------------------
+# gradcheck: the user's own gradient against the numbers
+
+
+def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float = EPS,
+              atol: float = ATOL, rtol: float = RTOL, seed: int = 0,
+              max_coords: int = MAX_COORDS) -> bool:
+    """True when the gradient agrees with the numbers; else raise ``GradcheckError``.
+
+    ``f``: a SymPy expression, text, or a plain Python function of scalars/arrays (traced with
+    SymPy symbols). ``inputs``: ``{name: value}`` (every input of ``f``). ``grad``: None (check
+    symbackprop's own derivation), a callable ``grad(**inputs) -> {name: array}``, or a dict
+    ``{name: expression or text}``; only the names it returns are checked.
+    """
+    from .derive import derive
+
+    __tracebackhide__ = True  # pytest shows the caller's line, not ours
+    values = {str(getattr(k, "name", k)): v for k, v in inputs.items()}
+    shapes = None if isinstance(f, sp.Basic) else {k: _value_shape(k, v, callable(f))
+                                                   for k, v in values.items()}
+    d = derive(f, shapes=shapes)
+    tol = Tolerances(eps, atol, rtol, seed, max_coords)
+    if grad is None:
+        report = check(d, values, seed, eps=eps, atol=atol, rtol=rtol, max_coords=max_coords)
+        label = "symbackprop's derivation"
+    else:
+        user = _user_gradient(d, grad, values)
+        engine = Engine(d, wrt=list(user))
+        slots = engine.bind(values, np.float64)
+        issues = engine.diagnose(list(slots))
+        report = _report(engine, slots, values, {"yours": user}, issues, tol, witness(d))
+        label = "your gradient"
+    if report.ok:
+        return True
+    raise GradcheckError(_failure_message(report, label), report.rows)
+
+
+def _value_shape(name: str, v: Any, numpy: bool = False) -> Any:
+    """The shape of a value: NumPy's own for a traced function (``(3,)`` and ``(3, 1)`` are
+    different arrays there), else a column for a 1-D value."""
+    a = np.asarray(v)
+    if a.ndim > 2:
+        raise ShapeError(f"{name} has {a.ndim} dimensions; symbackprop handles scalars, "
+                         f"vectors and matrices")
+    if numpy and a.ndim:
+        return tuple(a.shape)
+    return to_shape(name, a.shape) if a.ndim else None
+
+
+def _user_gradient(d: Derivation, grad: Any, values: Mapping[str, Any]) -> dict[str, Any]:
+    names = [str(s.name) for s in d.inputs]
+    if callable(grad):
+        out = grad(**values)
+        if not isinstance(out, Mapping):
+            raise TypeError(f"grad(**inputs) must return a dict {{name: array}}, "
+                            f"not {type(out).__name__}")
+        out = {str(getattr(k, "name", k)): v for k, v in out.items()}
+    elif isinstance(grad, Mapping):
+        out = {str(getattr(k, "name", k)): _evaluate_expr(k, e, d, values)
+               for k, e in grad.items()}
+    else:
+        raise TypeError(f"grad must be a callable or a dict, not {type(grad).__name__}")
+    unknown = [k for k in out if k not in names]
+    if unknown:
+        raise ValueError(f"grad names {', '.join(unknown)}: not an input of f "
+                         f"(inputs: {', '.join(names)})")
+    if not out:
+        raise ValueError("grad gives no gradient to check")
+    return out
+
+
+def _evaluate_expr(name: Any, e: Any, d: Derivation, values: Mapping[str, Any]) -> Any:
+    """A gradient written as text or a SymPy expression, evaluated at the values."""
+    from .evaluate import compile_expr
+    from .parse import parse
+
+    shapes = {str(s.name): shape_of(s) for s in d.inputs}
+    if isinstance(e, str):
+        expr = parse(e, shapes={k: v for k, v in shapes.items() if v is not None})
+    elif isinstance(e, sp.Basic):
+        expr = e
+    else:  # a number or an array: taken as the value itself
+        return e
+    env: dict[sp.Basic, Any] = {}
+    for s in expr.free_symbols | {a for a in expr.atoms(sp.MatrixSymbol)}:
+        key = str(getattr(s, "name", s))
+        if key not in values:
+            raise ValueError(f"the gradient given for {name} uses {key}, which has no value")
+        v = np.asarray(values[key], dtype=float)
+        env[s] = v.reshape(-1, 1) if v.ndim == 1 else (float(v) if v.ndim == 0 else v)
+    with np.errstate(all="ignore"):
+        return compile_expr(expr)(env)
+
+
+def _failure_message(report: CheckReport, label: str) -> str:
+    bad = [r for r in report.rows if not r.ok]
+    lines = [f"gradcheck failed for {_join([r.name for r in bad]) if bad else 'the inputs'} "
+             f"({label} vs {', '.join(w for w in report.witnesses if w != 'yours')}; "
+             f"eps={report.eps:g}, atol={report.atol:g}, rtol={report.rtol:g})"]
+    lines += list(report.failures)
+    lines.append(report.table(bad))
+    head = ("parameter", "index", *report.witnesses)
+    body = [(r.name, m.index, *(v for _, v in _digits(m.values))) for r in bad for m in r.worst]
+    if body:
+        widths = [max(len(x[i]) for x in (head, *body)) for i in range(len(head))]
+        lines.append("")
+        lines += ["  ".join(c.ljust(w) for c, w in zip(x, widths, strict=True)).rstrip()
+                  for x in (head, *body)]
+    lines += list(report.notes)
+    return "\n".join(lines)
