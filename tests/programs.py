@@ -175,6 +175,20 @@ class _Gen:
         choice = self.pick(opts)
         return self.new_input(shape) if choice is None else choice
 
+    def chain(self, e: Ex) -> Ex:
+        """``e`` made to use the previous stage (unless it does): mostly a chain, sometimes
+        a stage nobody uses, as real programs have."""
+        name, prev = self.stages[-1]
+        if any(x.op == "ref" and x.args[0] == name for x in e.nodes()):
+            return e
+        p = Ex("ref", (name,), prev.shape)
+        if prev.shape is not None and prev.shape != e.shape:
+            p = Ex(self.pick(["sum", "sqnorm"]), (p,))  # a reduction feeding the next stage
+        op = self.pick(["+", "*", "-"] if p.shape is None or e.shape is None else
+                       ["+", "hadamard", "-"])
+        args = (p, e) if self.draw(st.booleans()) else (e, p)
+        return Ex(op, args, e.shape)
+
     def positive(self, e: Ex) -> Ex:
         """An expression of e that is positive everywhere (arguments of log, sqrt, 1/x)."""
         kind = self.pick(["sq", "exp", "softplus"])
@@ -284,6 +298,8 @@ def programs(draw, matrix: bool = False) -> Program:
         depth = draw(st.integers(0 if not last else 1, 3))
         # the output of a matrix program reduces a matrix
         e = g.scalar(depth) if last and matrix else g.expr(shape, depth)
+        if g.stages and (last or draw(st.integers(0, 3)) > 0):
+            e = g.chain(e)
         name = g.fresh(ORDINARY_STAGES + TRICKY, "s")
         g.stages.append((name, e))
     return Program(dict(g.inputs), tuple(g.stages), frozenset(g.targets),

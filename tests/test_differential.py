@@ -208,8 +208,11 @@ def test_variants_keep_the_gradient(matrix, data):
     except BadPoint as e:
         discard(str(e))
     _, base = library(prog.text(), prog, point)
+    named = list(base)[::-1]  # the inputs the library kept, asked for by name
     base = as_shape(prog, base)
-    for what, other, kw in variants(prog, data):
+    by_name = [(f"wrt={named!r}", prog, {"wrt": named}), (f"wrt={named[-1]!r}", prog,
+                                                          {"wrt": named[-1]})] if named else []
+    for what, other, kw in [*variants(prog, data), *by_name]:
         try:
             d = sbp.derive(other.text(), shapes=other.shapes(), **kw)
             got = as_shape(prog, d.evaluate(point))
@@ -285,14 +288,28 @@ def test_regressions(text, shapes, point, kw):
     judge(text, from_text(text, shapes), point, **kw)
 
 
-REFUSED = [
-    # nested max/min: SymPy merges them into Max(w, x, y), which has no rule
+NOT_DERIVED = [
+    # nested max/min: SymPy merges them into Max(w, x, y), which has no rule (UnsupportedError)
     ("L = max(x, max(y, w))", {}, {"x": 0.7, "y": -0.4, "w": 1.3}, {}),
     ("L = min(x, min(y, 2))", {}, {"x": 0.7, "y": -0.4}, {}),
+    # max/min of a scalar and the sum of a matrix sum with a repeated term: a bare
+    # TypeError "Mix of Matrix and Scalar symbols" from SymPy inside decompose
+    ("L = min(x, sum(B + 2*X))", {"B": (3, 1), "X": (3, 1)},
+     {"x": 0.7, "B": np.array([[0.7], [-0.4], [1.3]]), "X": np.array([[0.25], [1.8], [-0.65]])},
+     {}),
+    # three matrices in one MatMul node: a chain of products, and a product spread over a
+    # batch (UnsupportedError: a product of 3 matrices in one node)
+    ("L = sum(A @ B @ C)", {"A": (2, 2), "B": (2, 2), "C": (2, 2)},
+     {"A": np.array([[0.7, -0.4], [1.3, 0.25]]), "B": np.array([[1.8, -0.65], [0.45, -1.1]]),
+      "C": np.array([[-1.6, 0.7], [0.25, 1.3]])}, {}),
+    ("L = sum(A @ x + B)", {"A": (2, 2), "x": (2, 1), "B": (2, 2)},
+     {"A": np.array([[0.7, -0.4], [1.3, 0.25]]), "x": np.array([[1.8], [-0.65]]),
+      "B": np.array([[-1.6, 0.7], [0.25, 1.3]])}, {}),
 ]
 
 
-@pytest.mark.parametrize(("text", "shapes", "point", "kw"), REFUSED)
-def test_refusal_regressions(text, shapes, point, kw):
-    """Documented programs and options the library refused: derived, and right."""
+@pytest.mark.parametrize(("text", "shapes", "point", "kw"), NOT_DERIVED,
+                         ids=[t for t, *_ in NOT_DERIVED])
+def test_not_derived_regressions(text, shapes, point, kw):
+    """Documented programs the library refused or crashed on: derived, and right."""
     judge(text, from_text(text, shapes), point, **kw)
