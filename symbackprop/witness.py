@@ -113,23 +113,45 @@ class Runner:
         raise NotImplementedError
 
 
+Tape = list[tuple[Callable[..., Array], tuple[int, ...], frozenset[str]]]
+
+
 class TextRunner(Runner):
+    """Runs the text's tapes; after a first full run, a run for ``changed`` recomputes only
+    the entries that depend on it (finite differences in one input cost that input's part)."""
+
     def __init__(self, program: TextProgram, arrays: dict[str, Array]) -> None:
         super().__init__(arrays)
         self.program = program
-        self.cache: list[Array] = [None] * len(program.stages)
+        self.values: list[list[Array] | None] = [None] * len(program.stages)
+        self.plans: dict[str, list[list[int]]] = {}
 
     def run(self, changed: str | None = None) -> float:
         env: dict[str, Array] = {}
-        p = self.program
-        for k, (name, tape, deps) in enumerate(p.stages):
-            if changed is None or changed in deps or self.cache[k] is None:
-                self.cache[k] = _run(tape, env, self.arrays)
+        p, arrays = self.program, self.arrays
+        plan = None
+        if changed is not None and all(v is not None for v in self.values):
+            plan = self.plans.get(changed)
+            if plan is None:
+                plan = self.plans[changed] = [[i for i, e in enumerate(tape) if changed in e[2]]
+                                              for _, tape, _ in p.stages]
+        for k, (name, tape, _) in enumerate(p.stages):
+            vals = self.values[k]
+            if plan is None or vals is None:
+                vals = self.values[k] = []
+                for fn, args, _ in tape:
+                    vals.append(fn(*[vals[i] for i in args]) if args else fn(env, arrays))
+            else:
+                for i in plan[k]:
+                    fn, args, _ = tape[i]
+                    vals[i] = fn(*[vals[j] for j in args]) if args else fn(env, arrays)
             if name is not None:
-                env[name] = self.cache[k]
-        out = self.cache[-1]
+                env[name] = vals[-1]
+        last = self.values[-1]
+        assert last is not None
+        out = last[-1]
         if p.loss is not None:
-            out = LOSSES[p.loss](out, self.arrays[p.rename("y")])
+            out = LOSSES[p.loss](out, arrays[p.rename("y")])
         return _scalar(out)
 
 
@@ -139,15 +161,18 @@ class TextProgram:
     def __init__(self, text: str, loss: str | None, names: Mapping[str, str],
                  declared: set[str], limits: Any = None) -> None:
         from .graph import Builder
-        from .parse import DEFAULT_LIMITS, FUNCTIONS, _Parser
+        from .parse import FUNCTIONS, Limits, _Parser
 
-        tree = _Parser(text, Builder(), limits or DEFAULT_LIMITS).tree()  # whitelist, limits
+        accepted = Limits(max_length=2**62, max_depth=2**62, max_nodes=2**62,
+                           max_int_bits=2**62, max_exponent=2**62, max_name_length=2**62)
+
+        # the parser's whitelist; derive() applied the caller's limits to this text already
+        tree = _Parser(text, Builder(), limits or accepted).tree()
         self.loss, self.names = loss, dict(names)
         self.functions = frozenset(FUNCTIONS)
         stages: list[tuple[str | None, ast.expr, frozenset[str]]] = []
         self.constants: set[int] = set()  # ids of Name nodes that mean π
-        self.stages: list[tuple[str | None, list[tuple[Callable[..., Array], tuple[int, ...]]],
-                                frozenset[str]]] = []
+        self.stages: list[tuple[str | None, Tape, frozenset[str]]] = []
         stage_deps: dict[str, frozenset[str]] = {}
         inputs: dict[str, None] = {}
         for stmt in tree.body:
@@ -179,7 +204,7 @@ class TextProgram:
         for k in range(len(stages) - 1, -1, -1):
             name, node, deps = stages[k]
             if k == len(stages) - 1 or name in live:
-                keep.append((name, self.compile(node), deps))
+                keep.append((name, self.compile(node, stage_deps), deps))
                 live |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
         self.stages = keep[::-1]
         used = self.stages[-1][2] if self.stages else frozenset()
@@ -190,23 +215,38 @@ class TextProgram:
     def rename(self, name: str) -> str:
         return self.names.get(name, name)
 
-    def compile(self, root: ast.AST) -> list[tuple[Callable[..., Array], tuple[int, ...]]]:
+    def compile(self, root: ast.AST, stage_deps: Mapping[str, frozenset[str]]) -> Tape:
         """The expression as a tape, post-order with an explicit stack (any depth, no
-        recursion): a leaf reads ``(env, arrays)``, an operation the values at ``args``."""
-        tape: list[tuple[Callable[..., Array], tuple[int, ...]]] = []
+        recursion): a leaf reads ``(env, arrays)``, an operation the values at ``args``; each
+        entry with the inputs it depends on. A chain ``a + b - c ...`` is one entry, summed
+        left to right as Python would."""
+        tape: Tape = []
         at: dict[int, int] = {}
         stack: list[tuple[ast.AST, bool]] = [(root, False)]
         while stack:
             node, ready = stack.pop()
-            kids = _children(node)
+            signs, kids = _chain(node)
             if not ready and kids:
                 stack.append((node, True))
                 stack.extend((c, False) for c in reversed(kids))
                 continue
             at[id(node)] = len(tape)
-            tape.append((self._op(node), tuple(at[id(c)] for c in kids)) if kids
-                        else (self._leaf(node), ()))
+            args = tuple(at[id(c)] for c in kids)
+            if kids:
+                deps = frozenset().union(*(tape[i][2] for i in args))
+                fn = _signed_sum(signs) if signs else self._op(node)
+                tape.append((fn, args, deps))
+            else:
+                tape.append((self._leaf(node), (), self._leaf_deps(node, stage_deps)))
         return tape
+
+    def _leaf_deps(self, node: ast.AST, stage_deps: Mapping[str, frozenset[str]],
+                   ) -> frozenset[str]:
+        if not isinstance(node, ast.Name) or id(node) in self.constants:
+            return frozenset()
+        if node.id in stage_deps:
+            return stage_deps[node.id]
+        return frozenset({self.rename(node.id)})
 
     def _leaf(self, node: ast.AST) -> Callable[..., Array]:
         if isinstance(node, ast.Name):
@@ -231,16 +271,35 @@ class TextProgram:
         raise UnsupportedError(f"{type(node).__name__} in the text")  # pragma: no cover
 
 
+def _chain(node: ast.AST) -> tuple[tuple[int, ...], list[ast.AST]]:
+    """``a + b - c …`` (a left spine of + and -) as signs and operands; else no signs and
+    the node's children."""
+    if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub)):
+        return (), _children(node)
+    signs: list[int] = []
+    operands: list[ast.AST] = []
+    cur: ast.AST = node
+    while isinstance(cur, ast.BinOp) and isinstance(cur.op, ast.Add | ast.Sub):
+        signs.append(1 if isinstance(cur.op, ast.Add) else -1)
+        operands.append(cur.right)
+        cur = cur.left
+    signs.append(1)
+    operands.append(cur)
+    return tuple(signs[::-1]), operands[::-1]
+
+
+def _signed_sum(signs: tuple[int, ...]) -> Callable[..., Array]:
+    def total(*xs: Array) -> Array:
+        acc = xs[0]
+        for sign, x in zip(signs[1:], xs[1:], strict=True):
+            acc = acc + x if sign > 0 else acc - x
+        return acc
+
+    return total
+
+
 def _same(a: Array) -> Array:
     return a
-
-
-def _run(tape: list[tuple[Callable[..., Array], tuple[int, ...]]], env: Mapping[str, Array],
-         arrays: Mapping[str, Array]) -> Array:
-    vals: list[Array] = []
-    for fn, args in tape:
-        vals.append(fn(*[vals[i] for i in args]) if args else fn(env, arrays))
-    return vals[-1]
 
 
 def _children(node: ast.AST) -> list[ast.AST]:
