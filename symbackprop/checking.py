@@ -17,6 +17,7 @@ row says so instead of a bogus mismatch. Checks run in float64.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -149,11 +150,12 @@ def compare(engine: Engine, slots: list[Array], analytic: Mapping[str, Mapping[s
 
         base = f()
         grads = {w: _fix_shape(g[name], x, w, name) for w, g in analytic.items()}
-        coords = list(np.ndindex(x.shape))
-        sampled = len(coords) > max_coords
-        if sampled:
-            picks = rng.choice(len(coords), size=max_coords, replace=False)
-            coords = [coords[k] for k in sorted(picks)]
+        sampled = x.size > max_coords
+        if sampled:  # the same picks as from the list of all coordinates, without the list
+            picks = rng.choice(x.size, size=max_coords, replace=False)
+            coords = [tuple(int(i) for i in np.unravel_index(k, x.shape)) for k in sorted(picks)]
+        else:
+            coords = list(np.ndindex(x.shape))
         series: dict[str, Array] = {w: np.array([g[c] for c in coords]) for w, g in grads.items()}
         points = [_fd_point(f, x, c, eps, base) for c in coords]
         series[FD] = np.array([p[0] for p in points])
@@ -442,7 +444,7 @@ def _source_problems(engine: Engine, source: Witness, slots: list[Array],
             with np.errstate(all="ignore"):
                 return runner.run(n)
 
-        coords = list(np.ndindex(x.shape))[:tol.max_coords]
+        coords = list(itertools.islice(np.ndindex(x.shape), tol.max_coords))
         slope = max((abs(_central(f, x, c, tol.eps)[0]) for c in coords), default=0.0)
         runner.run(n)
         if not slope <= tol.atol:

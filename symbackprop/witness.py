@@ -20,6 +20,8 @@ per column). No recursion on user-sized structures: the AST walk keeps its own s
 from __future__ import annotations
 
 import ast
+import contextlib
+import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +48,9 @@ def _log_softmax(o: Array) -> Array:
 
 
 def _sigmoid(x: Array) -> Array:
-    return np.exp(-np.logaddexp(0.0, -np.asarray(x, dtype=float)))
+    """1 / (1 + e^{-x}); e^{-x} overflows to inf below x = −709, where σ is 0 to 1e-308."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
 
 
 def _mse(o: Array, y: Array) -> float:
@@ -395,12 +399,23 @@ TEXT, FUNCTION, EXPRESSION, GRAPH = ("the text as written", "your function",
                                      "the SymPy expression as given", "the graph's equations")
 
 
+_CACHE: weakref.WeakKeyDictionary[Any, Witness | None] = weakref.WeakKeyDictionary()
+
+
 def witness(d: Derivation) -> Witness | None:
-    """The source's witness, or None when the derivation does not know its source."""
+    """The source's witness, or None when the derivation does not know its source (built
+    once per derivation: re-reading the text was a tenth of a small check)."""
+    try:
+        if d in _CACHE:
+            return _CACHE[d]
+    except TypeError:  # not weakly referenceable
+        pass
     w = _witness(d)
     if w is not None:
         names = dict(d.options.names) if d.options is not None else {}
         w.shapes = {names.get(k, k): v for k, v in d.graph.shapes.items()}
+    with contextlib.suppress(TypeError):
+        _CACHE[d] = w
     return w
 
 
