@@ -423,6 +423,13 @@ def check_cross_entropy_targets(d: Derivation, env: Env) -> None:
                     "the gradient printed for this loss, softmax(o) - y, holds only then")
 
 
+def cross_entropy_targets(d: Derivation) -> set[sp.Basic]:
+    """The inputs that are a cross-entropy target (to draw valid random values for them)."""
+    inputs = set(d.inputs)
+    return {node.args[1] for eq in d.forward for node in _cross_entropies(eq.rhs)
+            if node.args[1] in inputs}
+
+
 CE_TOLERANCE = 1e-6  # a column sum of the target may be off by this much (rounding)
 
 

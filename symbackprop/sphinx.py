@@ -40,7 +40,7 @@ from .cli import parse_shape
 from .derive import Derivation, derive
 from .emit.latex import derivation_latex
 from .errors import LimitError, SymbackpropError
-from .evaluate import check_shape_sizes, check_sizes
+from .evaluate import check_shape_sizes, check_sizes, cross_entropy_targets
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +68,11 @@ def _values(text: str) -> dict[str, float]:
 
 
 def point(d: Derivation, given: dict[str, float], seed: int) -> dict[str, Any]:
+    """The trace's values: ``given``, the rest random (2 decimals); a cross-entropy target
+    gets columns that sum to 1, as its printed gradient softmax(o) - y needs."""
     rng = np.random.default_rng(seed)
     out: dict[str, Any] = {}
+    targets = cross_entropy_targets(d)
     for s in d.inputs:
         name = str(s.name)
         if name in given:
@@ -81,6 +84,9 @@ def point(d: Derivation, given: dict[str, float], seed: int) -> dict[str, Any]:
                 raise ValueError(f"the trace needs numeric shapes; {name} is {s.shape}") \
                     from None
             out[name] = np.round(rng.normal(size=shape), 2)
+            if s in targets:
+                p = np.abs(out[name]) + 0.01
+                out[name] = p / np.sum(p, axis=0, keepdims=True)
         else:
             out[name] = round(float(rng.normal()), 2)
     return out
