@@ -254,7 +254,9 @@ def _rebind(f: types.FunctionType, glob: dict[str, Any], closure: Any) -> types.
     return g
 
 
-def parameter_names(f: Callable[..., Any]) -> list[str]:
+def parameter_names(f: Callable[..., Any], given: Any = ()) -> list[str]:
+    """The inputs of ``f``: its parameters without a default, and those with a default that
+    ``given`` names (a value passed for it is an input, never silently the default)."""
     try:
         sig = inspect.signature(f)
     except (TypeError, ValueError):
@@ -264,13 +266,26 @@ def parameter_names(f: Callable[..., Any]) -> list[str]:
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             raise UnsupportedError(f"*{p.name} / **{p.name}: a traced function takes named "
                                    "parameters only")
-        if p.default is not p.empty:
+        if p.default is not p.empty and p.name not in given:
             continue  # a parameter with a default is a constant, not an input
         names.append(check_name(p.name, "parameter name"))
     return names
 
 
-_NUMPY_SHAPES: weakref.WeakKeyDictionary[Any, dict[str, tuple[int, ...]]] = \
+def call(f: Callable[..., Any], values: Mapping[str, Any]) -> Any:
+    """``f`` with ``values`` by name (positional-only parameters by position)."""
+    args, kw = [], {}
+    for p in inspect.signature(f).parameters.values():
+        if p.name not in values:
+            continue
+        if p.kind is p.POSITIONAL_ONLY:
+            args.append(values[p.name])
+        else:
+            kw[p.name] = values[p.name]
+    return f(*args, **kw)
+
+
+_TRACED: weakref.WeakKeyDictionary[Any, tuple[list[str], dict[str, tuple[int, ...]]]] = \
     weakref.WeakKeyDictionary()
 
 
@@ -278,25 +293,36 @@ def numpy_shapes(f: Callable[..., Any]) -> dict[str, tuple[int, ...]]:
     """The NumPy shapes ``f`` was last traced with, where they say more than the graph's
     (``(3,)`` is a 1-D array, ``(3, 1)`` a column; the graph has a column for both)."""
     try:
-        return dict(_NUMPY_SHAPES.get(f, {}))
+        return dict(_TRACED[f][1]) if f in _TRACED else {}
     except TypeError:
         return {}
 
 
+def traced_parameters(f: Callable[..., Any]) -> list[str]:
+    """The parameters ``f`` was last traced with as inputs."""
+    try:
+        if f in _TRACED:
+            return list(_TRACED[f][0])
+    except TypeError:
+        pass
+    return parameter_names(f)
+
+
 def function_builder(f: Callable[..., Any], shapes: Mapping[str, Any] | None = None) -> Builder:
-    """Trace ``f`` with one symbolic input per parameter (shapes from ``shapes``)."""
-    names = parameter_names(f)
+    """Trace ``f`` with one symbolic input per parameter (shapes from ``shapes``; a parameter
+    with a default is an input when ``shapes`` names it)."""
+    names = parameter_names(f, shapes or ())
     one_d: dict[str, tuple[int, ...]] = {k: (int(v[0]),) for k, v in (shapes or {}).items()
              if isinstance(v, tuple) and len(v) == 1 and isinstance(v[0], int | np.integer)}
     with contextlib.suppress(TypeError):  # not weakly referenceable: random values are columns
-        _NUMPY_SHAPES[f] = one_d
+        _TRACED[f] = (names, one_d)
     b = Builder(shapes)
-    args = []
+    args = {}
     for n in names:
         t = b.lookup(n)
-        args.append(Traced(b, t, (t.shape[0],) if n in one_d else None))
+        args[n] = Traced(b, t, (t.shape[0],) if n in one_d else None)
     try:
-        result = _with_shims(f)(*args)
+        result = call(_with_shims(f), args)
     except RecursionError:
         raise UnsupportedError("the traced function recursed too deeply") from None
     if isinstance(result, (tuple, list, dict)):

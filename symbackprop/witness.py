@@ -327,9 +327,11 @@ class FunctionRunner(Runner):
         self.f, self.params, self.loss, self.y = f, dict(params), loss, y
 
     def run(self, changed: str | None = None) -> float:
+        from .trace_function import call
+
         kw = {p: (float(self.arrays[n]) if np.ndim(self.arrays[n]) == 0 else self.arrays[n])
               for p, n in self.params.items()}
-        out = self.f(**kw)
+        out = call(self.f, kw)
         if self.loss is not None:
             out = LOSSES[self.loss](out, self.arrays[self.y])
         return _scalar(out)
@@ -444,9 +446,9 @@ def _witness(d: Derivation) -> Witness | None:
         syms = {s: ren(str(s.name)) for s in sorted(atoms, key=lambda a: str(a.name))}
         return _expr_witness(EXPRESSION, [(None, src)], syms, loss, ren("y"))
     if callable(src):
-        from .trace_function import numpy_shapes, parameter_names
+        from .trace_function import numpy_shapes, traced_parameters
 
-        params = {p: ren(p) for p in parameter_names(src)}
+        params = {p: ren(p) for p in traced_parameters(src)}
         inputs = tuple(params.values()) + ((ren("y"),) if loss is not None else ())
         f, y = src, ren("y")
         return Witness(FUNCTION, inputs, lambda a: FunctionRunner(f, params, loss, y, a),

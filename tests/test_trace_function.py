@@ -163,3 +163,20 @@ def test_vectors_dot_and_mean_follow_numpy() -> None:
     assert sbp.gradcheck(logistic, vals, grad=grad)
     with pytest.raises(sbp.UnsupportedError, match="mean over"):
         sbp.derive(lambda A: A.mean(), shapes={"A": ("m", "n")})
+
+
+def test_a_default_given_a_value_is_an_input_not_the_default() -> None:
+    """Issue 11 part 4: a value passed for a parameter with a default is used, never ignored."""
+    f = lambda x, k=3.0: k * x**2  # noqa: E731
+    assert sbp.gradcheck(f, {"x": 2.0, "k": 5.0}, grad=lambda x, k: {"x": 2 * k * x, "k": x**2})
+    with pytest.raises(sbp.GradcheckError):  # the gradient of the default, k = 3
+        sbp.gradcheck(f, {"x": 2.0, "k": 5.0}, grad=lambda x, k: {"x": 6 * x})
+    assert [str(s) for s in sbp.derive(f).inputs] == ["x"]
+    assert sorted(str(s) for s in sbp.derive(f, shapes={"k": ()}).inputs) == ["k", "x"]
+
+
+def test_positional_only_parameters_trace_and_witness() -> None:
+    def g(x: Any, /, y: Any) -> Any:
+        return np.tanh(x * y)
+
+    assert sbp.gradcheck(g, {"x": 2.0, "y": 0.3})
