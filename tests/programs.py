@@ -243,7 +243,8 @@ class _Gen:
 
     def mat(self, s: tuple[int, int], d: int) -> Ex:
         k = self.pick(["+", "fn", "scale", "@", "-", "hadamard", "col", "T", "softmax",
-                       "num+", "/", "**", "maxnum", "neg", "maxmin", "log"])
+                       "num+", "/", "**", "maxnum", "neg", "maxmin", "log", "@", "@",
+                       "scale", "col"])
         m = lambda shape=s: self.expr(shape, d)  # noqa: E731
         if k in ("+", "-"):
             return Ex(k, (m(), m()), s)
@@ -292,6 +293,7 @@ def programs(draw, matrix: bool = False) -> Program:
     """A random program: 2–8 stages, the last a scalar named by the user."""
     g = _Gen(draw, matrix, draw(st.lists(st.integers(1, 3), min_size=3, max_size=3)))
     n = draw(st.integers(2, 8))
+    g.new_input(g.shape() if matrix and draw(st.booleans()) else None)
     for i in range(n):
         last = i == n - 1
         shape = None if last or not matrix or draw(st.integers(0, 2)) == 0 else g.shape()
@@ -342,7 +344,7 @@ def _np_fn(name: str, a, guard: bool):
         raise BadPoint(f"{name} near 0")
     if name == "tan" and guard and np.min(np.abs(np.cos(a))) < 0.1:
         raise BadPoint("tan near a pole")
-    if name in ("log", "sqrt") and np.min(a) < 1e-3:
+    if name in ("log", "sqrt") and guard and np.min(a) < 1e-3:
         raise BadPoint(f"{name} of {np.min(a)}")
     return {
         "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs, "sin": np.sin,
@@ -411,12 +413,13 @@ def forward(prog: Program, values: dict, guard: bool = False) -> float:
             r = float(-np.sum(x[1] * logp))
         else:
             r = _np_fn(e.op, x[0], guard)
-        if guard and not (np.all(np.isfinite(r)) and np.max(np.abs(r)) < BIG):
+        if guard and not (np.all(np.isfinite(r)) and np.max(np.abs(r), initial=0) < BIG):
             raise BadPoint(f"{e.op} gives {np.max(np.abs(r))}")
         return r
 
-    for n, e in prog.stages:
-        env[n] = ev(e)
+    with np.errstate(all="ignore"):  # overflow is judged by the guard, not warned about
+        for n, e in prog.stages:
+            env[n] = ev(e)
     return float(env[prog.stages[-1][0]])
 
 
