@@ -28,9 +28,12 @@ Shape = tuple[int, int] | None  # None: a scalar
 # Tricky names first come from the issue: SymPy constants (pi E I N S beta gamma), the
 # library's generated names (t_1 v_1 t v z), and the names of the losses (L y).
 ORDINARY_STAGES = ["h", "u", "a1", "q", "s2", "out"]
-TRICKY = ["pi", "E", "I", "N", "S", "beta", "gamma", "lam", "v_1", "t_1", "t", "v", "z", "L", "y"]
-SCALAR_INPUTS = ["x", "b", "c", "w", "v_1", "t", "t_1", "lam", "E", "beta", "z"]
-MATRIX_INPUTS = ["W", "X", "B", "U", "V", "A", "v_1", "t_1", "Z", "N"]
+TRICKY = ["pi", "E", "I", "N", "S", "beta", "gamma", "lam", "v_1", "t_1", "t", "v", "z", "L", "y",
+          "t_2", "v_2", "o"]
+# an unbound pi is the number π by design, so no input is named pi
+SCALAR_INPUTS = ["x", "b", "c", "w", "v_1", "t", "t_1", "lam", "E", "beta", "z", "I", "S",
+                 "gamma", "y", "L", "t_2"]
+MATRIX_INPUTS = ["W", "X", "B", "U", "V", "A", "v_1", "t_1", "Z", "N", "I", "E", "S", "v_2"]
 CONSTANTS = [2, -1, 3, 0.5, -2, 1.5, 1, -0.5, 2.5, 0]
 VALUES = [0.7, -0.4, 1.3, -1.1, 0.25, 1.8, -0.65, 0.45, -1.6]
 SCALAR_FUNCS = ["exp", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus", "abs"]
@@ -133,6 +136,7 @@ class _Gen:
     targets: set[str] = field(default_factory=set)
     stages: list[tuple[str, Ex]] = field(default_factory=list)
     taken: set[str] = field(default_factory=set)
+    used: list[Ex] = field(default_factory=list)  # leaves drawn so far, to draw again
 
     def pick(self, options):
         return self.draw(st.sampled_from(options))
@@ -172,8 +176,13 @@ class _Gen:
         if shape is None and allow_num:
             opts.append(self.num())
         opts.append(None)  # a new input
+        again = [x for x in self.used if x.shape == shape]
+        if again and self.draw(st.integers(0, 3)) == 0:  # the same leaf twice: t - (t - z)
+            return self.pick(again)
         choice = self.pick(opts)
-        return self.new_input(shape) if choice is None else choice
+        leaf = self.new_input(shape) if choice is None else choice
+        self.used.append(leaf)
+        return leaf
 
     def chain(self, e: Ex) -> Ex:
         """``e`` made to use the previous stage (unless it does): mostly a chain, sometimes
