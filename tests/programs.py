@@ -55,8 +55,8 @@ class Ex:
             return str(a[0]) if a[0] >= 0 else f"({a[0]})"
         if self.op in ("in", "ref"):
             return a[0]
-        if self.op == "neg":
-            return f"(-{a[0].text()})"
+        if self.op in ("neg", "pos"):
+            return f"({'-' if self.op == 'neg' else '+'}{a[0].text()})"
         if self.op == "T":
             return f"{a[0].text()}.T"
         if self.op in ("+", "-", "*", "/", "**", "@"):
@@ -215,7 +215,8 @@ class _Gen:
         return self.mat(shape, depth - 1)
 
     def scalar(self, d: int) -> Ex:
-        kinds = ["+", "*", "fn", "-", "/", "**", "neg", "log", "sqrt", "maxmin"]
+        kinds = ["+", "*", "fn", "-", "/", "**", "neg", "log", "sqrt", "maxmin", "pow",
+                 "reduce"]
         if self.matrix:
             kinds += ["sum", "sqnorm", "mse", "cross_entropy", "sum"]
         k = self.pick(kinds)
@@ -233,7 +234,11 @@ class _Gen:
                 return Ex("**", (e(), Ex("num", (self.pick([2, 3]),))))
             return Ex("**", (self.positive(e()), Ex("num", (self.pick([0.5, -1, 1.5, -2]),))))
         if k == "neg":
-            return Ex("neg", (e(),))
+            return Ex(self.pick(["neg", "pos"]), (e(),))
+        if k == "pow":  # a computed exponent on a positive base
+            return Ex("**", (self.positive(e()), e()))
+        if k == "reduce":  # the reductions accept a scalar: sum(x) = x, sqnorm(x) = x**2
+            return Ex(self.pick(["sum", "sqnorm", "transpose"]), (e(),))
         if k == "fn":
             return Ex(self.pick(SCALAR_FUNCS), (e(),))
         if k in ("log", "sqrt"):
@@ -384,8 +389,10 @@ def forward(prog: Program, values: dict, guard: bool = False) -> float:
         x = [ev(c) for c in a]
         if e.op == "neg":
             r = -x[0]
+        elif e.op == "pos":
+            r = x[0]
         elif e.op in ("T", "transpose"):
-            r = x[0].T
+            r = x[0].T if np.ndim(x[0]) == 2 else x[0]
         elif e.op == "+":
             r = x[0] + x[1]
         elif e.op == "-":
@@ -507,6 +514,10 @@ def sympy_expr(prog: Program):
         x = [ev(c) for c in a]
         if e.op == "neg":
             return -x[0]
+        if e.op == "pos":
+            return x[0]
+        if not isinstance(x[0], sp.MatrixBase) and e.op in ("T", "transpose", "sum", "sqnorm"):
+            return x[0] ** 2 if e.op == "sqnorm" else x[0]
         if e.op in ("T", "transpose"):
             return x[0].T
         if e.op in ("+", "-"):
@@ -630,6 +641,8 @@ def from_text(text: str, shapes: dict[str, tuple[int, int]]) -> Program:
             return Ex("in", (node.id,), shape)
         if isinstance(node, ast.UnaryOp):
             a = mk(node.operand)
+            if isinstance(node.op, ast.UAdd):
+                return a
             if a.op == "num":
                 return Ex("num", (-a.args[0],))
             return Ex("neg", (a,), a.shape)
