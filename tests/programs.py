@@ -498,9 +498,12 @@ def _sp_softmax(o):
     return sp.Matrix(o.shape[0], o.shape[1], lambda i, j: sp.exp(o[i, j]) / cols[j])
 
 
-def sympy_expr(prog: Program):
-    """The output as one SymPy expression of the input symbols (stages inlined)."""
-    syms = {n: _sym(n, s) for n, s in prog.inputs.items()}
+def sympy_expr(prog: Program, plain: bool = False):
+    """The output as one SymPy expression of the input symbols (stages inlined); ``plain``:
+    scalar inputs as ``Symbol(name, real=True)``, what a user would pass to ``sbp.derive``
+    (a complex symbol makes SymPy write abs(exp(x)) as exp(re(x)))."""
+    syms = {n: sp.Symbol(n, real=True) if plain and s is None else _sym(n, s)
+            for n, s in prog.inputs.items()}
     env: dict[str, object] = {}
 
     def ev(e: Ex):
