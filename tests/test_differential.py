@@ -340,6 +340,15 @@ NOT_DERIVED = [
     # names= renames after the graph is built; SymPy merges max(max(x, u), w) into a
     # three-argument Max, which has no rule (without names= it derives)
     ("s2 = 2*x; L = max(max(x, s2), w)", {}, {"x": 0.7, "w": 1.3}, {"names": {"s2": "u"}}),
+    # a computed exponent that reduces a matrix plus a number: a bare TypeError "Mix of
+    # Matrix and Scalar symbols" from SymPy (SYMBACKPROP_FUZZ_SEED=2, 2,000 programs)
+    ("L = x ** sum(A + 2)", {"A": (2, 2)},
+     {"x": 0.7, "A": np.array([[0.7, -0.4], [1.3, 0.25]])}, {}),
+    # found inlining a program (SYMBACKPROP_FUZZ_SEED=3): a bare NotImplementedError
+    # "noncommutative scalars in MatMul are not supported." from SymPy
+    ("s5 = sqrt(exp(((sum(sin(((P1 - P2) * (2 + exp(sum(W.T)))))) + sum(P2)) + 2)))",
+     {"W": (1, 1), "P1": (1, 1), "P2": (1, 2)},
+     {"W": np.array([[0.7]]), "P1": np.array([[0.7]]), "P2": np.array([[0.7, 0.7]])}, {}),
     # three matrices in one MatMul node: a chain of products, and a product spread over a
     # batch (UnsupportedError: a product of 3 matrices in one node)
     ("L = sum(A @ B @ C)", {"A": (2, 2), "B": (2, 2), "C": (2, 2)},
