@@ -314,7 +314,8 @@ def random_values(d: Derivation, seed: int = 0, attempt: int = 0,
                   engine: Engine | None = None) -> dict[str, Array]:
     """Seeded random values: symbolic dims get small sizes; a cross-entropy target ``y`` gets
     probability columns; a matrix multiplying from the left is scaled by 1/√columns.
-    ``attempt`` 0 draws signed values away from 0, later ones positive."""
+    ``attempt`` 0 draws signed values away from 0, later ones positive; what SymPy was told
+    about a symbol (positive, integer, ...) holds."""
     rng = np.random.default_rng([seed, attempt])
     dims: dict[sp.Expr, int] = {}
     engine = engine or Engine(d)
@@ -332,8 +333,14 @@ def random_values(d: Derivation, seed: int = 0, attempt: int = 0,
                         dims.setdefault(k, _SIZES[len(dims) % len(_SIZES)])
             size = tuple(_dim(x, dims) for x in shape)
         v = rng.uniform(0.3, 1.3, size)
-        if attempt % 2 == 0:
+        if attempt % 2 == 0 and not (s.is_nonnegative or s.is_nonpositive):
             v = v * rng.choice([-1.0, 1.0], size)
+        if s.is_nonpositive:
+            v = -v
+        if s.is_integer:
+            v = np.round(v * 3) + (1.0 if s.is_positive else -1.0 if s.is_negative else 0.0)
+        if s.is_zero:
+            v = v * 0.0
         if str(s.name) in targets and size:
             v = np.abs(v) / np.sum(np.abs(v), axis=0, keepdims=True)
         elif str(s.name) in weights and size and size[1] > 1:

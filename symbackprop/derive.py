@@ -243,8 +243,10 @@ class Derivation:
     """
 
     def __init__(self, graph: Graph, wrt: Sequence[sp.Basic], options: Options,
-                 loss: str | None = None, source: Any = None) -> None:
+                 loss: str | None = None, source: Any = None,
+                 limits: Limits | None = None) -> None:
         self.graph = graph
+        self.limits = limits  # evaluate and check size their arrays by it (None: defaults)
         self.wrt = tuple(wrt)
         self.options = options
         self.loss = loss
@@ -635,7 +637,7 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
         if opts.names:
             g = _rename(g, opts.names)
         wrt_syms = _resolve_wrt(wrt, g.inputs)
-        return Derivation(g, wrt_syms, opts, loss=loss, source=source)
+        return Derivation(g, wrt_syms, opts, loss=loss, source=source, limits=limits)
 
 
 @contextmanager
@@ -668,6 +670,6 @@ def _rename(g: Graph, names: Mapping[str, str]) -> Graph:
         [v for v in targets if targets.count(v) > 1])
     if clash:
         raise GraphError(f"names: {clash[0]!r} would name two variables")
-    eqs = tuple(Equation(e.lhs.xreplace(new), e.rhs.xreplace(new)) for e in g.equations)
+    eqs = tuple(Equation(new.get(e.lhs, e.lhs), replace_args(e.rhs, new)) for e in g.equations)
     return Graph(eqs, g.shapes).validate()
 

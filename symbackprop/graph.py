@@ -414,7 +414,7 @@ class Graph:
             b.adopt(s)
         stage: dict[sp.Basic, sp.Basic] = {}
         for eq in self.equations:
-            term = b.add_expr(eq.rhs.xreplace(stage), max_int_bits)
+            term = b.add_expr(replace_args(eq.rhs, stage), max_int_bits)
             stage[eq.lhs] = b.bind(str(eq.lhs.name), term)
         if self.equations:
             b.output = b.symbols[str(self.output.name)]
@@ -571,7 +571,7 @@ def decompose(b: Builder, granularity: Granularity = "auto",
     inlined: dict[sp.Basic, sp.Basic] = {}
     eqs: list[Equation] = []
     for eq in nodes:
-        rhs = rebuild(eq.rhs, inlined)
+        rhs = _inline(eq.rhs, inlined, eqs)
         if eq.lhs in cut:
             eqs.append(Equation(eq.lhs, rhs))
         else:
@@ -582,6 +582,22 @@ def decompose(b: Builder, granularity: Granularity = "auto",
     g = Graph(final, dict(b.shapes))
     validate(g)
     return g
+
+
+def _inline(rhs: sp.Basic, inlined: dict[sp.Basic, sp.Basic], eqs: list[Equation]) -> sp.Basic:
+    """``rhs`` with the inlined nodes substituted. Where SymPy cannot build the result (its
+    scalar simplifications reach into ``sum(A + 2)`` inside ``x**s`` or ``sqrt(exp(s))``
+    and raise), the inlined nodes that hold matrices stay equations of their own."""
+    try:
+        return rebuild(rhs, inlined)
+    except (TypeError, NotImplementedError):
+        held = [a for a in dict.fromkeys(_occurrences(rhs))
+                if a in inlined and any(is_matrix(x) for x in _occurrences(inlined[a]))]
+        if not held:
+            raise
+    for a in held:
+        eqs.append(Equation(a, inlined.pop(a)))
+    return rebuild(rhs, inlined)
 
 
 def _reachable(nodes: list[Equation], out: sp.Basic) -> list[Equation]:
@@ -601,7 +617,7 @@ def rebuild(rhs: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
     """``rhs`` with symbols replaced by expressions; nested sums and products flattened."""
     if not mapping or not any(a in mapping for a in _occurrences(rhs)):
         return rhs
-    new = rhs.xreplace(dict(mapping))
+    new = replace_args(rhs, mapping)
     if isinstance(new, MatMul) and any(isinstance(a, MatMul) for a in new.args):
         new = mmul(*new.args)  # c·(d·X) is (cd)·X: no MatMul nested in a MatMul
     if isinstance(new, (MatAdd, HadamardProduct)):

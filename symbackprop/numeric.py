@@ -24,7 +24,7 @@ from sympy import OneMatrix
 from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from .errors import GraphError, ShapeError, UnsupportedError
-from .evaluate import coerce_value
+from .evaluate import check_sizes, coerce_value, limits_of
 from .graph import shape_of
 from .rules import RULES, classify, is_leaf, is_matrix
 
@@ -347,11 +347,15 @@ class Engine:
             raise TypeError(f"dtype must be a floating type, not {dtype}")
         slots: list[Array] = [None] * self._nslots
         dims: dict[sp.Expr, int] = {}
-        for name, i in zip(self.inputs, self.input_slots, strict=True):
-            slots[i] = coerce_value(name, by_name[name], self.shapes[name], dtype, dims)
+        limits = limits_of(self.derivation)
+        for name, sym, i in zip(self.inputs, self.input_symbols, self.input_slots,
+                                strict=True):
+            slots[i] = coerce_value(name, by_name[name], self.shapes[name], dtype, dims,
+                                    symbol=sym, limits=limits)
         key = (dtype.str, *sorted((str(k), v) for k, v in dims.items()))
         consts = self._const_cache.get(key)
-        if consts is None:
+        if consts is None:  # first values of these sizes: every array within the limits
+            check_sizes(self.derivation, dims, limits)
             consts = [_materialize(c, dims, dtype) for _, c in self.consts]
             self._const_cache[key] = consts
         for (i, _), v in zip(self.consts, consts, strict=True):

@@ -218,4 +218,6 @@ def apply(b: Builder, name: str, args: list[Term], where: str) -> Term:
         if len(args) == 2:
             args = list(_fit(b, args[0], args[1], where, ","))
         return b.node(Elementwise(name, *args))
+    if name in ("max", "min") and not all(_is_num(a) for a in args):
+        return b.node(f(*args, evaluate=False))  # SymPy's Max compares its arguments: slow
     return b.node(f(*args))

@@ -25,7 +25,7 @@ import sympy as sp
 from . import ops
 from .errors import GraphError, LimitError, ParseError, ShapeError
 from .graph import Builder, Term, atoms_in_order, tree_size
-from .rules import is_leaf
+from .rules import is_leaf, replace_args
 
 FUNCTIONS = (
     "exp", "log", "sqrt", "abs", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus",
@@ -552,7 +552,7 @@ def assemble(b: Builder, term: Term, limits: Limits | None = None) -> sp.Basic:
 
     def substituted(e: sp.Basic) -> sp.Basic:
         subs = {a: realize(a) for a in atoms_in_order(e) if a in value or a in pending}
-        return e.xreplace(subs) if subs else e
+        return replace_args(e, subs) if subs else e
 
     try:
         for eq in b.nodes:

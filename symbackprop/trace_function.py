@@ -251,6 +251,9 @@ def _with_shims(f: Callable[..., Any]) -> Callable[..., Any]:
 def _rebind(f: types.FunctionType, glob: dict[str, Any], closure: Any) -> types.FunctionType:
     g = types.FunctionType(f.__code__, glob, f.__name__, f.__defaults__, closure)
     g.__kwdefaults__ = f.__kwdefaults__
+    for attr in ("__signature__", "__wrapped__"):  # what inspect.signature reads first
+        if attr in f.__dict__:
+            setattr(g, attr, f.__dict__[attr])
     return g
 
 

@@ -329,8 +329,9 @@ class FunctionRunner(Runner):
     def run(self, changed: str | None = None) -> float:
         from .trace_function import call
 
-        kw = {p: (float(self.arrays[n]) if np.ndim(self.arrays[n]) == 0 else self.arrays[n])
-              for p, n in self.params.items()}
+        # copies: a function that writes into its arguments must not move the point
+        kw = {p: (float(self.arrays[n]) if np.ndim(self.arrays[n]) == 0 else
+                  self.arrays[n].copy()) for p, n in self.params.items()}
         out = call(self.f, kw)
         if self.loss is not None:
             out = LOSSES[self.loss](out, self.arrays[self.y])
@@ -446,13 +447,19 @@ def _witness(d: Derivation) -> Witness | None:
         syms = {s: ren(str(s.name)) for s in sorted(atoms, key=lambda a: str(a.name))}
         return _expr_witness(EXPRESSION, [(None, src)], syms, loss, ren("y"))
     if callable(src):
-        from .trace_function import numpy_shapes, traced_parameters
+        import inspect
 
-        params = {p: ren(p) for p in traced_parameters(src)}
+        from .trace_function import numpy_shapes, parameter_names, traced_parameters
+
+        # required parameters, and a defaulted one where this graph has it as an input
+        graph = {str(v.name) for v in d.inputs}
+        given = {p for p in inspect.signature(src).parameters if ren(p) in graph}
+        params = {p: ren(p) for p in parameter_names(src, given)}
+        shapes = numpy_shapes(src) if set(traced_parameters(src)) == set(params) else {}
         inputs = tuple(params.values()) + ((ren("y"),) if loss is not None else ())
         f, y = src, ren("y")
         return Witness(FUNCTION, inputs, lambda a: FunctionRunner(f, params, loss, y, a),
-                       numpy_shapes(src))
+                       {params[k]: v for k, v in shapes.items() if k in params})
     return None
 
 

@@ -118,3 +118,73 @@ def test_a_scaled_product_of_three_matrices_from_sympy():
     d = sbp.derive(SumAll(sp.MatMul(2 * h, A, B, C)), wrt="A")
     v = {"A": np.eye(2), "B": np.eye(2), "C": np.eye(2), "h": 1.0}
     assert d.evaluate(v)["A"] == pytest.approx(np.full((2, 2), 2.0))
+
+
+# --- refusals found by the fuzzer: each a mechanism, tested beyond the input it came from
+
+RNG = np.random.default_rng(7)
+MATS = {"A": (2, 3), "B": (3, 2), "C": (2, 2), "D": (2, 4), "x": (2, 1), "E": (2, 4)}
+
+
+def _values(shapes):
+    return {k: RNG.uniform(0.3, 1.2, v) for k, v in shapes.items()}
+
+
+@pytest.mark.parametrize("granularity", ["auto", "primitive", "stages", "layers"])
+@pytest.mark.parametrize("text", ["L = sum(A @ B @ C @ D)", "L = sum(tanh(A @ B @ C) * C)",
+                                  "L = sum(C @ x + E)"])  # C x spread over E's columns
+def test_products_of_many_matrices_in_one_node_are_a_chain_of_products(text, granularity):
+    d = sbp.derive(text, shapes=MATS, granularity=granularity)
+    report = d.check(_values({k: MATS[k] for k in map(str, d.inputs)}))
+    assert report.ok, report
+
+
+@pytest.mark.parametrize("n", [3, 4])
+@pytest.mark.parametrize("f", [sp.Max, sp.Min])
+def test_a_sympy_max_of_many_arguments_is_nested_binary(f, n):
+    """SymPy flattens max(max(a, b), c) to Max(a, b, c); the gradient is sympy.diff's."""
+    xs = sp.symbols(f"x:{n}", real=True)
+    e = f(*[(k + 1) * x for k, x in enumerate(xs)]) * xs[0]
+    d = sbp.derive(e)
+    point = {str(x): v for x, v in zip(xs, [0.3, -0.2, 0.25, 0.05], strict=False)}
+    got = d.evaluate(point)
+    for x in xs:
+        want = float(sp.diff(e, x).subs({sp.Symbol(k, real=True): v for k, v in point.items()}))
+        assert got[str(x)] == pytest.approx(want), x
+
+
+def test_renaming_keeps_a_nested_max_binary():
+    d = sbp.derive("s = 2*x; L = max(max(x, s), w)", names={"s": "u"})
+    assert d.evaluate({"x": 0.5, "w": 0.1}) == pytest.approx({"x": 2.0, "w": 0.0})
+
+
+@pytest.mark.parametrize("granularity", ["auto", "primitive", "stages"])
+@pytest.mark.parametrize("text", [
+    "L = x ** sum(A @ B)",                  # Pow factors its exponent (MatAdd TypeError)
+    "L = x ** sum(C + 2) * x ** sum(C)",    # Mul merges x^a x^b into x^(a+b)
+    "L = 2 ** (sin(sum(C + 2)) + 1)",
+    "L = sqrt(exp(sum(sin(C * (2 + exp(sum(C.T))))) + 2))",  # |.| walks into a MatMul
+])
+def test_a_reduction_sympy_cannot_inline_stays_an_equation(text, granularity):
+    shapes = {k: MATS[k] for k in "ABC"}
+    d = sbp.derive(text, shapes=shapes, granularity=granularity)
+    values = {"x": 1.3, **_values(shapes)}
+    report = d.check({k: values[k] for k in map(str, d.inputs)})
+    assert report.ok, report
+
+
+def test_random_values_keep_what_sympy_was_told():
+    x = sp.Symbol("x", positive=True)
+    n = sp.Symbol("n", integer=True, negative=True)
+    d = sbp.derive(sp.sqrt(x**2) * sp.log(x) + x**n)  # sqrt(x²) = x only for x > 0
+    assert d.check().ok
+    with pytest.raises(ValueError, match="positive"):
+        d.check({"x": -2.0, "n": -1})
+
+
+def test_check_sizes_its_arrays_by_the_derivations_limits():
+    d = sbp.derive("sum(W @ x)", shapes={"W": ("n", "m"), "x": ("m", 1)},
+                   limits=sbp.Limits(max_elements=1000))
+    with pytest.raises(sbp.LimitError, match="1,600 entries"):
+        d.check({"W": np.ones((40, 40)), "x": np.ones((40, 1))})
+    assert d.check({"W": np.ones((10, 10)), "x": np.ones((10, 1))}).ok
