@@ -26,8 +26,9 @@ import numpy as np
 import sympy as sp
 
 from .errors import GradcheckError, ShapeError, SymbackpropError
+from .evaluate import dim_value
 from .graph import shape_of, to_shape
-from .numeric import ATOL, EPS, FD, MAX_COORDS, RTOL, Array, Engine, Issue, Tolerances, _dim
+from .numeric import ATOL, EPS, FD, MAX_COORDS, RTOL, Array, Engine, Issue, Tolerances
 from .report import CheckReport, Mismatch, Row, _digits, _join
 from .witness import FUNCTION, Runner, Witness, witness
 
@@ -331,7 +332,7 @@ def random_values(d: Derivation, seed: int = 0, attempt: int = 0,
                 if not x.is_Integer and x not in dims:
                     for k in x.free_symbols:
                         dims.setdefault(k, _SIZES[len(dims) % len(_SIZES)])
-            size = tuple(_dim(x, dims) for x in shape)
+            size = tuple(dim_value(x, dims) for x in shape)
         v = rng.uniform(0.3, 1.3, size)
         if attempt % 2 == 0 and not (s.is_nonnegative or s.is_nonpositive):
             v = v * rng.choice([-1.0, 1.0], size)

@@ -88,7 +88,8 @@ def _children(e: sp.Basic) -> tuple[sp.Basic, ...]:
     return tuple(e.args)
 
 
-def _dim(d: sp.Expr, env: Env) -> int:
+def dim_value(d: sp.Expr, env: Mapping[Any, Any]) -> int:
+    """A dimension's size from the sizes bound so far (``n`` or ``2*n`` with ``n`` bound)."""
     if d.is_Integer:
         return int(d)
     v = env.get(d)
@@ -105,11 +106,11 @@ def _leaf_op(e: sp.Basic) -> Op:
     if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
         return lambda env: env[e]
     if isinstance(e, OneMatrix):
-        return lambda env: np.ones((_dim(e.shape[0], env), _dim(e.shape[1], env)))
+        return lambda env: np.ones((dim_value(e.shape[0], env), dim_value(e.shape[1], env)))
     if isinstance(e, ZeroMatrix):
-        return lambda env: np.zeros((_dim(e.shape[0], env), _dim(e.shape[1], env)))
+        return lambda env: np.zeros((dim_value(e.shape[0], env), dim_value(e.shape[1], env)))
     if isinstance(e, Identity):
-        return lambda env: np.eye(_dim(e.shape[0], env))
+        return lambda env: np.eye(dim_value(e.shape[0], env))
     if e is sp.S.ComplexInfinity or e is sp.S.NaN:  # undefined, as d(0**x)/dx = 0**x log 0
         value = float("nan")
     elif e.is_extended_real is False:
@@ -455,7 +456,7 @@ def _as_shape(v: Any, like: sp.Basic, env: Env) -> Any:
     shape = shape_of(like)
     if shape is None:
         return float(np.asarray(v).reshape(()))
-    target = (_dim(shape[0], env), _dim(shape[1], env))
+    target = (dim_value(shape[0], env), dim_value(shape[1], env))
     return np.broadcast_to(np.asarray(v, dtype=float), target).copy()
 
 

@@ -80,10 +80,6 @@ class softplus(sp.Function):  # type: ignore[misc]
 # symbols. Constructors never evaluate or reorder: what the user wrote is what prints.
 
 
-def _numpy_call(name: str, printer: Any, args: tuple[sp.Basic, ...]) -> str:
-    return f"{name}({', '.join(printer._print(a) for a in args)})"
-
-
 class Elementwise(MatrixExpr):  # type: ignore[misc]
     """A scalar SymPy function applied entry by entry: ``Elementwise("sigmoid", Z)``."""
 
@@ -115,9 +111,6 @@ class Elementwise(MatrixExpr):  # type: ignore[misc]
     def _sympystr(self, printer: Any) -> str:
         return f"{self.name}({', '.join(printer._print(a) for a in self.operands)})"
 
-    def _numpycode(self, printer: Any) -> str:
-        return _numpy_call(f"sbp_{self.name}", printer, self.operands)
-
 
 class Softmax(MatrixExpr):  # type: ignore[misc]
     """Softmax of each column: a vector (k, 1) or a batch (k, B) of logits."""
@@ -131,9 +124,6 @@ class Softmax(MatrixExpr):  # type: ignore[misc]
 
     def _sympystr(self, printer: Any) -> str:
         return f"softmax({printer._print(self.args[0])})"
-
-    def _numpycode(self, printer: Any) -> str:
-        return _numpy_call("sbp_softmax", printer, self.args)
 
 
 class DiagJacobian(MatrixExpr):  # type: ignore[misc]
@@ -169,16 +159,12 @@ class _MatrixReduction(sp.Expr):  # type: ignore[misc]
 
     is_commutative = True
     is_real = True
-    numpy_name = ""
 
     def __new__(cls, *args: sp.Basic) -> _MatrixReduction:
         return sp.Expr.__new__(cls, *args)  # type: ignore[no-any-return]
 
     def _sympystr(self, printer: Any) -> str:
-        return _numpy_call(type(self).__name__.lower(), printer, self.args)
-
-    def _numpycode(self, printer: Any) -> str:
-        return _numpy_call(self.numpy_name, printer, self.args)
+        return f"{type(self).__name__.lower()}({', '.join(printer._print(a) for a in self.args)})"
 
     def _eval_derivative(self, s: sp.Basic) -> sp.Expr:
         from .errors import UnsupportedError
@@ -191,25 +177,17 @@ class _MatrixReduction(sp.Expr):  # type: ignore[misc]
 class SumAll(_MatrixReduction):
     """The sum of every entry of a matrix."""
 
-    numpy_name = "sbp_sum"
-
 
 class SqNorm(_MatrixReduction):
     """The squared Frobenius norm ‖W‖², the usual weight-decay term."""
-
-    numpy_name = "sbp_sqnorm"
 
 
 class MSE(_MatrixReduction):
     """½‖o − y‖²: half the summed squared error (summed over a batch too)."""
 
-    numpy_name = "sbp_mse"
-
 
 class CrossEntropy(_MatrixReduction):
     """−Σ y ⊙ log softmax(o): softmax cross-entropy of logits o against targets y (per column)."""
-
-    numpy_name = "sbp_cross_entropy"
 
 
 MATRIX_CLASSES = (Elementwise, Softmax, SumAll, SqNorm, MSE, CrossEntropy)

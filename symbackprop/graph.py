@@ -28,7 +28,7 @@ Term: TypeAlias = Any  # a SymPy leaf, node symbol, or small inline expression o
 Shape = tuple[sp.Expr, sp.Expr] | None  # None: a scalar
 Granularity = Literal["auto", "primitive", "layers", "stages"]
 
-MAX_FACTORS = 32  # products longer than this stay split (each partial lists every other factor)
+MAX_FACTORS = 32  # a longer product is split into nodes of this many (a partial lists the rest)
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 

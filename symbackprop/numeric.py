@@ -23,8 +23,8 @@ import sympy as sp
 from sympy import OneMatrix
 from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
-from .errors import GraphError, ShapeError, UnsupportedError
-from .evaluate import check_sizes, coerce_value, limits_of
+from .errors import GraphError, UnsupportedError
+from .evaluate import check_sizes, coerce_value, dim_value, limits_of
 from .graph import shape_of
 from .rules import RULES, classify, is_leaf, is_matrix
 
@@ -446,20 +446,11 @@ class Engine:
         return issues
 
 
-def _dim(d: sp.Expr, dims: Mapping[sp.Expr, int]) -> int:
-    if d.is_Integer:
-        return int(d)
-    v = d.xreplace({k: sp.Integer(x) for k, x in dims.items()})
-    if not v.is_Integer:
-        raise ShapeError(f"the dimension {d} is not known from the values")
-    return int(v)
-
-
 def _materialize(c: _Const, dims: Mapping[sp.Expr, int], dtype: np.dtype[Any]) -> Array:
     if c.kind == "number":
         return c.value
     assert c.shape is not None
-    r, k = _dim(c.shape[0], dims), _dim(c.shape[1], dims)
+    r, k = dim_value(c.shape[0], dims), dim_value(c.shape[1], dims)
     a = {"ones": np.ones, "zeros": np.zeros}[c.kind]((r, k), dtype) if c.kind != "eye" \
         else np.eye(r, dtype=dtype)
     a.flags.writeable = False

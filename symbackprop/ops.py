@@ -13,7 +13,7 @@ from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Tra
 
 from .errors import ShapeError, UnsupportedError
 from .functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
-from .graph import Builder, Shape, Term, fmt_shape, shape_of
+from .graph import MAX_FACTORS, Builder, Shape, Term, fmt_shape, shape_of
 from .rules import FUNCTION_NAMES, RULES, is_matrix, mscale
 
 
@@ -94,7 +94,6 @@ def neg(b: Builder, x: Term, where: str = "-a") -> Term:
     return mscale(-1, x) if is_matrix(x) else -x
 
 
-MAX_FACTORS = 32  # a longer product is split into nodes of this many factors
 
 
 def mul_many(b: Builder, factors: list[tuple[int, Term]], where: str = "a * b") -> Term:

@@ -26,12 +26,12 @@ ACT: dict[str, tuple[Callable[[Any], Any], Callable[[Any, Any], Any]]] = {
 def network_text(layers: int, act: str, decay: bool) -> str:
     """Stages z1, h1, …, o written out, with weight decay as text when asked."""
     lines, prev = [], "x"
-    for l in range(1, layers):
-        lines += [f"z{l} = W{l}@{prev} + b{l}", f"h{l} = {act}(z{l})"]
-        prev = f"h{l}"
+    for ell in range(1, layers):
+        lines += [f"z{ell} = W{ell}@{prev} + b{ell}", f"h{ell} = {act}(z{ell})"]
+        prev = f"h{ell}"
     lines.append(f"o = W{layers}@{prev} + b{layers}")
     if decay:
-        norms = " + ".join(f"sqnorm(W{l})" for l in range(1, layers + 1))
+        norms = " + ".join(f"sqnorm(W{ell})" for ell in range(1, layers + 1))
         lines.append(f"L = mse(o, y) + lam/2*({norms})")
     return "\n".join(lines)
 
@@ -39,9 +39,9 @@ def network_text(layers: int, act: str, decay: bool) -> str:
 def shapes_for(sizes: list[int], batch: int | None) -> dict[str, tuple[int, int]]:
     cols = 1 if batch is None else batch
     sh = {"x": (sizes[0], cols), "y": (sizes[-1], cols)}
-    for l in range(1, len(sizes)):
-        sh[f"W{l}"] = (sizes[l], sizes[l - 1])
-        sh[f"b{l}"] = (sizes[l], 1)
+    for ell in range(1, len(sizes)):
+        sh[f"W{ell}"] = (sizes[ell], sizes[ell - 1])
+        sh[f"b{ell}"] = (sizes[ell], 1)
     return sh
 
 
@@ -60,8 +60,8 @@ def numpy_backprop(v: dict[str, Any], layers: int, act: str, loss: str,
     """The textbook backprop, written out by hand (independent of symbackprop)."""
     f, df = ACT[act]
     hs, zs = [v["x"]], []
-    for l in range(1, layers):
-        zs.append(v[f"W{l}"] @ hs[-1] + v[f"b{l}"])
+    for ell in range(1, layers):
+        zs.append(v[f"W{ell}"] @ hs[-1] + v[f"b{ell}"])
         hs.append(f(zs[-1]))
     o = v[f"W{layers}"] @ hs[-1] + v[f"b{layers}"]
     if loss == "mse":
@@ -73,20 +73,20 @@ def numpy_backprop(v: dict[str, Any], layers: int, act: str, loss: str,
         value = -float(np.sum(v["y"] * logp))
         delta = np.exp(logp) - v["y"]
     grads: dict[str, Any] = {}
-    for l in range(layers, 0, -1):
-        grads[f"W{l}"] = delta @ hs[l - 1].T
-        grads[f"b{l}"] = delta.sum(axis=1, keepdims=True)
+    for ell in range(layers, 0, -1):
+        grads[f"W{ell}"] = delta @ hs[ell - 1].T
+        grads[f"b{ell}"] = delta.sum(axis=1, keepdims=True)
         if decay:
-            grads[f"W{l}"] = grads[f"W{l}"] + v["lam"] * v[f"W{l}"]
-            value += v["lam"] / 2 * float(np.sum(v[f"W{l}"] ** 2))
-        if l > 1:
-            delta = (v[f"W{l}"].T @ delta) * df(zs[l - 2], hs[l - 1])
+            grads[f"W{ell}"] = grads[f"W{ell}"] + v["lam"] * v[f"W{ell}"]
+            value += v["lam"] / 2 * float(np.sum(v[f"W{ell}"] ** 2))
+        if ell > 1:
+            delta = (v[f"W{ell}"].T @ delta) * df(zs[ell - 2], hs[ell - 1])
     return value, grads
 
 
 def derive_network(layers: int, act: str, loss: str, decay: bool, shapes: dict[str, Any],
                    layout: str = "denominator") -> sbp.Derivation:
-    params = [f"{p}{l}" for l in range(1, layers + 1) for p in "Wb"]
+    params = [f"{p}{ell}" for ell in range(1, layers + 1) for p in "Wb"]
     if decay:
         if loss != "mse":
             pytest.skip("weight decay is written with the mse text form here")
@@ -232,23 +232,23 @@ def test_deeper_network_from_a_python_loop_of_let_stages() -> None:
     shapes = shapes_for([3, 4, 4, 4, 2], 2)
     g = sbp.Graph(shapes=shapes)
     prev = "x"
-    for l in range(1, 4):
-        g = g.let(f"z{l}", f"W{l}@{prev} + b{l}").let(f"h{l}", f"sigmoid(z{l})")
-        prev = f"h{l}"
+    for ell in range(1, 4):
+        g = g.let(f"z{ell}", f"W{ell}@{prev} + b{ell}").let(f"h{ell}", f"sigmoid(z{ell})")
+        prev = f"h{ell}"
     g = g.let("o", f"W4@{prev} + b4")
-    d = sbp.derive(g, wrt=[f"W{l}" for l in range(1, 5)], loss="mse", adjoint="delta")
+    d = sbp.derive(g, wrt=[f"W{ell}" for ell in range(1, 5)], loss="mse", adjoint="delta")
     assert [str(e.lhs) for e in d.forward] == ["z1", "h1", "z2", "h2", "z3", "h3", "o", "L"]
     tex = d.latex()
-    # the recursion δ(l) = (W(l+1)ᵀ δ(l+1)) ⊙ σ'(z(l)), for every hidden layer
-    for l in (1, 2):
-        assert (rf"\boldsymbol{{\delta}}^{{({l})}} &= \left(\mathbf{{W}}^{{({l + 1})\top}}"
-                rf"\boldsymbol{{\delta}}^{{({l + 1})}}\right) \odot \sigma'\left(\mathbf{{z}}^"
-                rf"{{({l})}}\right)") in tex
+    # the recursion δ(ell) = (W(ell+1)ᵀ δ(ell+1)) ⊙ σ'(z(ell)), for every hidden layer
+    for ell in (1, 2):
+        assert (rf"\boldsymbol{{\delta}}^{{({ell})}} &= \left(\mathbf{{W}}^{{({ell + 1})\top}}"
+                rf"\boldsymbol{{\delta}}^{{({ell + 1})}}\right) \odot \sigma'\left(\mathbf{{z}}^"
+                rf"{{({ell})}}\right)") in tex
     v = values_for(shapes, "mse")
     got = d.evaluate({k: v[k] for k in shapes})
     _, want = numpy_backprop(v, 4, "sigmoid", "mse", False)
-    for l in range(1, 5):
-        np.testing.assert_allclose(got[f"W{l}"], want[f"W{l}"], rtol=1e-10)
+    for ell in range(1, 5):
+        np.testing.assert_allclose(got[f"W{ell}"], want[f"W{ell}"], rtol=1e-10)
 
 
 def test_sympy_matrix_symbols_as_input() -> None:
@@ -272,4 +272,5 @@ def test_layout_doc_example() -> None:
     den = sbp.derive("sum(A@x)", shapes=shapes, wrt="x", layout="denominator").latex()
     assert r"\frac{\partial \mathbf{t}}{\partial \mathbf{x}} = \mathbf{A}" + " \\\\" in num
     assert r"\nabla_{\mathbf{x}} \mathbf{t} = \mathbf{A}^{\top}" in den
-    assert "numerator layout" in num and "denominator layout" in den
+    assert "numerator layout" in num
+    assert "denominator layout" in den

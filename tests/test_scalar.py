@@ -103,7 +103,8 @@ def test_shared_subexpression_is_one_node() -> None:
 
 def test_n_ary_sums_and_products_stay_one_node() -> None:
     d = sbp.derive("x + y + z", granularity="primitive")
-    assert len(d.forward) == 1 and d.forward[0].rhs == X + Y + Z
+    assert len(d.forward) == 1
+    assert d.forward[0].rhs == X + Y + Z
     d = sbp.derive("x * y * z")
     assert len(d.forward) == 1
 
@@ -111,7 +112,8 @@ def test_n_ary_sums_and_products_stay_one_node() -> None:
 def test_subtraction_and_division_read_as_written() -> None:
     d = sbp.derive("(x - y) / (x + y)", wrt="x")
     tex = d.latex()
-    assert "x - y" in tex and r"\frac{" in tex
+    assert "x - y" in tex
+    assert r"\frac{" in tex
 
 
 def test_constants_fold() -> None:
@@ -157,7 +159,8 @@ def test_validate_rejects_use_before_bind_and_double_binding() -> None:
 def test_wrt_by_symbol_name_and_list() -> None:
     d1 = sbp.derive("x*y", wrt=X)
     d2 = sbp.derive("x*y", wrt=["x", "y"])
-    assert d1.wrt == (X,) and d2.wrt == (X, Y)
+    assert d1.wrt == (X,)
+    assert d2.wrt == (X, Y)
     with pytest.raises(ValueError, match="not an input"):
         sbp.derive("x*y", wrt="w")
 

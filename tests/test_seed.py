@@ -27,8 +27,10 @@ def test_seed_scalar_evaluate_and_trace() -> None:
     d = sbp.derive("(x + y)**2", wrt=["x", "y"])
     assert d.evaluate({"x": 1.5, "y": -0.25}) == {"x": 2.5, "y": 2.5}
     rows = {r.name: r for r in d.trace({"x": 1.5, "y": -0.25})}
-    assert rows["t"].value == 1.25 and rows["z"].value == 1.5625
-    assert rows["z"].adjoint == 1.0 and rows["t"].adjoint == 2.5
+    assert rows["t"].value == 1.25
+    assert rows["z"].value == 1.5625
+    assert rows["z"].adjoint == 1.0
+    assert rows["t"].adjoint == 2.5
 
 
 def test_seed_network_derivation_reads_like_the_seed() -> None:
@@ -36,7 +38,7 @@ def test_seed_network_derivation_reads_like_the_seed() -> None:
                    loss="mse")
     assert [str(e.lhs) for e in d.forward] == ["z", "h", "o", "L"]
     tex = d.latex()
-    o, h, z = (r"\frac{\partial L}{\partial \mathbf{%s}}" % v for v in "ohz")
+    o, h, z = (rf"\frac{{\partial L}}{{\partial \mathbf{{{v}}}}}" for v in "ohz")
     assert rf"{o} &= \mathbf{{o}} - \mathbf{{y}}" in tex
     assert rf"\frac{{\partial L}}{{\partial \mathbf{{W}}^{{(2)}}}} &= {o}\,\mathbf{{h}}^{{\top}}" in tex
     assert rf"{h} &= \mathbf{{W}}^{{(2)\top}}\,{o}" in tex

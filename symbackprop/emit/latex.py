@@ -128,9 +128,7 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         return out
 
     def _print_HadamardProduct(self, e: HadamardProduct) -> str:
-        return r" \odot ".join(self._wrap(a, strong=isinstance(a, MatMul) and len(a.args) > 1
-                                           and not is_matrix(a.args[0]) and False)
-                               for a in e.args)
+        return r" \odot ".join(self._wrap(a) for a in e.args)
 
     def _print_HadamardPower(self, e: HadamardPower) -> str:
         base, ex = e.args
