@@ -188,3 +188,17 @@ def test_check_sizes_its_arrays_by_the_derivations_limits():
     with pytest.raises(sbp.LimitError, match="1,600 entries"):
         d.check({"W": np.ones((40, 40)), "x": np.ones((40, 1))})
     assert d.check({"W": np.ones((10, 10)), "x": np.ones((10, 1))}).ok
+
+
+@pytest.mark.parametrize("coeff", [1, -1, sp.Rational(3, 2)])
+@pytest.mark.parametrize("exps", [(1, 1, 1), (1, -1, 1), (-1, -1), (1,), (2, sp.S.Half, -1),
+                                  (1,) * 32])
+def test_partials_of_a_product_are_sympys_diff(exps, coeff):
+    """The product's partials are built directly (sp.diff of 32 factors took 30 ms); they must
+    be the very expressions sp.diff gives."""
+    from symbackprop.rules import Prim, local_partials, placeholders, template
+
+    ops_ = tuple(sp.Symbol(f"q{k}") for k in range(len(exps)))
+    p = Prim("mul", ops_, (("coeff", coeff), ("exps", tuple(sp.S(e) for e in exps))))
+    ph = placeholders(len(exps))
+    assert local_partials(p) == tuple(sp.diff(template(p, ph), x) for x in ph)
