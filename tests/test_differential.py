@@ -290,6 +290,7 @@ def test_documented_programs_and_options_are_not_refused(matrix, data):
 # 4. the reproducers of issue 19, and what the fuzzer found since: text, shapes, point, options
 
 ONES = np.ones
+X32 = np.array([[0.7, -0.4], [1.3, 0.25], [1.8, -0.65]])
 REGRESSIONS = [
     # a node that SymPy cancels takes the other paths of its inputs with it
     ("t = z*a; L = t - (t - z)", {}, {"z": 2.0, "a": 3.0}, {}),
@@ -314,6 +315,14 @@ REGRESSIONS = [
      {"V": ONES((2, 2)), "lam": -0.5, "B": ONES((2, 2))}, {}),
     # max/min of a matrix and a number loses the gradient
     ("L = sum(max(W, -2))", {"W": (2, 2)}, {"W": np.array([[0.5, -3.0], [1.0, -1.0]])}, {}),
+    # issue 11: a scalar factor on a named stage applied twice (and a function of a sum)
+    ("L = 3*sum(x + B)", {"x": (3, 2), "B": (3, 2)}, {"x": X32, "B": X32 - 1}, {}),
+    ("L = -sum(x + B)", {"x": (3, 2), "B": (3, 2)}, {"x": X32, "B": X32 - 1}, {}),
+    ("L = c*sum(hadamard(A, x))", {"x": (3, 2), "A": (3, 2)},
+     {"x": X32, "A": X32 - 1, "c": -0.7}, {}),
+    ("L = sqnorm(x - A)/n", {"x": (3, 2), "A": (3, 2)}, {"x": X32, "A": X32 - 1, "n": 3.0}, {}),
+    ("C = log(sum(hadamard(w, x)))", {"w": (3, 1), "x": (3, 1)},
+     {"w": np.array([[0.7], [0.4], [1.3]]), "x": np.array([[1.8], [0.65], [0.2]])}, {}),
 ]
 
 
