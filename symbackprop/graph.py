@@ -19,7 +19,7 @@ import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul
 
 from .errors import GraphError, LimitError, ShapeError, UnsupportedError
-from .rules import FUNCTION_NAMES, classify, is_leaf, is_matrix, mmul, replace_args
+from .rules import FUNCTION_NAMES, RULES, classify, is_leaf, is_matrix, mmul, replace_args
 
 if TYPE_CHECKING:
     from .parse import Limits
@@ -452,8 +452,8 @@ def validate(g: Graph) -> None:
 # ---------------------------------------------------------------------------------------
 # Decomposition: which nodes become equations, and their names
 
-_AFFINE = frozenset({"add", "matmul", "transpose"})
-_REDUCTIONS = frozenset({"mse", "cross_entropy", "sum", "sqnorm"})
+_AFFINE = frozenset(n for n, r in RULES.items() if r.role == "affine")
+_REDUCTIONS = frozenset(n for n, r in RULES.items() if r.role == "reduction")
 
 
 def _node_prim(rhs: sp.Basic) -> str:

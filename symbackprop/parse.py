@@ -25,13 +25,12 @@ import sympy as sp
 from . import ops
 from .errors import GraphError, LimitError, ParseError, ShapeError
 from .graph import Builder, Term, atoms_in_order, tree_size
-from .rules import is_leaf, replace_args
+from .rules import RULES, is_leaf, replace_args
 
-FUNCTIONS = (
-    "exp", "log", "sqrt", "abs", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus",
-    "max", "min", "softmax", "sum", "transpose", "mse", "cross_entropy", "sqnorm", "hadamard",
-)
-ARITY = {"max": 2, "min": 2, "mse": 2, "cross_entropy": 2, "hadamard": 2}  # others take 1
+# the primitives spelled as calls in the text (operators have arity 0), and hadamard(A, B),
+# the element-wise product of matrices
+FUNCTIONS = (*(n for n, r in RULES.items() if r.arity), "hadamard")
+ARITY = {**{n: r.arity for n, r in RULES.items() if r.arity > 1}, "hadamard": 2}  # others: 1
 _GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
     "lam", "mu", "nu", "xi", "omicron", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",

@@ -94,6 +94,19 @@ Vjp = Callable[..., tuple[Array, ...]]
 
 @dataclass(frozen=True, slots=True)
 class Rule:
+    """Everything about one primitive, declared once; the parser, the sweep, the engine,
+    ``evaluate``, the printers and the grouping read it from here.
+
+    ``forward``/``vjp``: the engine's NumPy step; ``sympy``: the SymPy function of an
+    element-wise primitive (its partials come from ``sympy.diff``); ``latex``: its name in
+    LaTeX; ``matrix_vjp``/``jacobian``: the symbolic VJP of a matrix primitive;
+    ``reuse_output``: the partial is written with the output (σ' = σ(1 − σ));
+    ``nondiff``: where the primitive has a kink; ``arity``: operands in the text syntax
+    (0: not spelled in text, an operator); ``code``/``helper``: its NumPy spelling in
+    generated Python (a helper function's source when NumPy has none); ``role``: "affine"
+    or "reduction" for grouping layers.
+    """
+
     name: str
     forward: Callable[..., Array]
     vjp: Vjp
@@ -103,12 +116,17 @@ class Rule:
     jacobian: Callable[..., sp.Basic | None] | None = None
     reuse_output: bool = False
     nondiff: Callable[..., Array] | None = field(default=None)
+    arity: int = 1
+    code: str = ""
+    helper: str = ""
+    role: str = ""
 
 
 def _ew(name: str, f: Callable[[Array], Array], df: Callable[[Array, Array], Array],
         sym: Any, latex: str, reuse: bool = False,
-        nondiff: Callable[..., Array] | None = None) -> Rule:
-    """A unary element-wise function: ``df(x, out)`` is its derivative."""
+        nondiff: Callable[..., Array] | None = None, helper: str = "") -> Rule:
+    """A unary element-wise function: ``df(x, out)`` is its derivative; generated code
+    calls ``np.<name>``, or a function ``<name>`` defined by ``helper``."""
     return Rule(
         name,
         forward=f,
@@ -117,6 +135,8 @@ def _ew(name: str, f: Callable[[Array], Array], df: Callable[[Array, Array], Arr
         latex=latex,
         reuse_output=reuse,
         nondiff=nondiff,
+        code=name if helper else f"np.{name}",
+        helper=helper,
     )
 
 
@@ -174,7 +194,7 @@ def _minmax(which: str) -> Rule:
         return (_sum_to(g * w, a), _sum_to(g * (1 - w), b))
 
     return Rule(which, forward=pick, vjp=vjp, sympy=sym, latex=rf"\{which}",
-                nondiff=lambda a, b: a == b)
+                nondiff=lambda a, b: a == b, arity=2, code=f"np.{pick.__name__}")
 
 
 def _matmul_forward(a: Array, b: Array) -> Array:
@@ -267,9 +287,9 @@ def _is_column(x: sp.Basic) -> bool:
 
 RULES: dict[str, Rule] = {
     # element-wise: partials from SymPy's diff of the template
-    "add": Rule("add", forward=_add_forward, vjp=_add_vjp),
-    "mul": Rule("mul", forward=_mul_forward, vjp=_mul_vjp),
-    "pow": Rule("pow", forward=_pow_forward, vjp=_pow_vjp,
+    "add": Rule("add", forward=_add_forward, vjp=_add_vjp, arity=0, role="affine"),
+    "mul": Rule("mul", forward=_mul_forward, vjp=_mul_vjp, arity=0),
+    "pow": Rule("pow", forward=_pow_forward, vjp=_pow_vjp, arity=0,
                 nondiff=lambda x, *r, exp=None: ((x == 0) if float(exp).is_integer() else x <= 0)
                 if exp is not None and exp < 1 else np.zeros_like(x, dtype=bool)),
     "exp": _ew("exp", np.exp, lambda x, out: out, sp.exp, r"\exp", reuse=True),
@@ -284,41 +304,48 @@ RULES: dict[str, Rule] = {
     "tan": _ew("tan", np.tan, lambda x, out: 1.0 + out * out, sp.tan, r"\tan", reuse=True),
     "tanh": _ew("tanh", np.tanh, lambda x, out: 1.0 - out * out, sp.tanh, r"\tanh", reuse=True),
     "sigmoid": _ew("sigmoid", np_sigmoid, lambda x, out: out * (1.0 - out), sigmoid, r"\sigma",
-                   reuse=True),
+                   reuse=True, helper="def sigmoid(x):\n    return 0.5 * (1.0 + np.tanh(0.5 * x))"
+                                      "  # 1 / (1 + exp(-x)), no overflow\n"),
     "relu": _ew("relu", np_relu, lambda x, out: np_heaviside(x), relu,
-                r"\operatorname{ReLU}", nondiff=lambda x: x == 0),
+                r"\operatorname{ReLU}", nondiff=lambda x: x == 0,
+                helper="def relu(x):\n    return np.maximum(x, 0.0)\n"),
     "softplus": _ew("softplus", np_softplus, lambda x, out: np_sigmoid(x), softplus,
-                    r"\operatorname{softplus}"),
+                    r"\operatorname{softplus}",
+                    helper="def softplus(x):\n"
+                           "    return np.logaddexp(0.0, x)  # log(1 + exp(x))\n"),
     "max": _minmax("max"),
     "min": _minmax("min"),
     # matrix primitives: VJPs in matrix form
-    "matmul": Rule("matmul", forward=_matmul_forward, vjp=_matmul_vjp,
+    "matmul": Rule("matmul", forward=_matmul_forward, vjp=_matmul_vjp, arity=0, role="affine",
                    matrix_vjp=_sym_matmul_vjp, jacobian=_jac_matmul),
     "transpose": Rule("transpose", forward=lambda a: a.T, vjp=lambda g, out, a: (g.T,),
-                      matrix_vjp=lambda g, out, a: (transpose(g),)),
+                      matrix_vjp=lambda g, out, a: (transpose(g),), role="affine",
+                      latex=r"\top"),
     "sum": Rule("sum", forward=lambda a: float(np.sum(a)),
                 vjp=lambda g, out, a: (np.full_like(a, g),),
-                matrix_vjp=_sym_sum_vjp, latex=r"\operatorname{sum}",
+                matrix_vjp=_sym_sum_vjp, latex=r"\operatorname{sum}", role="reduction",
                 jacobian=_jac_row(lambda out, a, k: OneMatrix(*a.shape))),
     "softmax": Rule("softmax", forward=np_softmax, vjp=_softmax_vjp,
                     matrix_vjp=_sym_softmax_vjp, latex=r"\operatorname{softmax}",
                     jacobian=lambda p, o, k: _softmax_jacobian(p) if _is_column(o) else None),
     "mse": Rule("mse", forward=_mse_forward,
                 vjp=lambda g, out, o, y: (g * (o - y), -g * (o - y)),
-                matrix_vjp=_sym_mse_vjp,
+                matrix_vjp=_sym_mse_vjp, arity=2, role="reduction", latex=r"\operatorname{mse}",
                 jacobian=_jac_row(lambda out, o, y, k: _sym_mse_vjp(sp.S.One, out, o, y)[k])),
     "cross_entropy": Rule("cross_entropy", forward=_cross_entropy_forward,
-                          vjp=_cross_entropy_vjp, matrix_vjp=_sym_cross_entropy_vjp,
+                          vjp=_cross_entropy_vjp, matrix_vjp=_sym_cross_entropy_vjp, arity=2,
+                          role="reduction", latex=r"\operatorname{CE}",
                           jacobian=_jac_row(lambda out, o, y, k:
                                             _sym_cross_entropy_vjp(sp.S.One, out, o, y)[k])),
     "sqnorm": Rule("sqnorm", forward=lambda a: float(np.sum(a * a)),
                    vjp=lambda g, out, a: (2.0 * g * a,), matrix_vjp=_sym_sqnorm_vjp,
+                   role="reduction", latex=r"\lVert\cdot\rVert^{2}",
                    jacobian=_jac_row(lambda out, a, k: mscale(2, a))),
 }
 
 ELEMENTWISE = frozenset(n for n, r in RULES.items() if r.matrix_vjp is None)
 FUNCTION_NAMES = frozenset(n for n, r in RULES.items() if r.sympy is not None)
-_BY_SYMPY = {r.sympy: n for n, r in RULES.items() if r.sympy is not None}
+BY_SYMPY = {r.sympy: n for n, r in RULES.items() if r.sympy is not None}
 
 
 def scalar_function(name: str) -> Any:
@@ -511,8 +538,8 @@ def classify(e: sp.Basic) -> Prim:
     if isinstance(e, (sp.Max, sp.Min)):  # max(a, b, c) is max(max(a, b), c)
         first = e.args[0] if len(e.args) == 2 else e.func(*e.args[:-1], evaluate=False)
         return Prim("max" if isinstance(e, sp.Max) else "min", (first, e.args[-1]))
-    if isinstance(e, sp.Function) and type(e) in _BY_SYMPY:
-        return Prim(_BY_SYMPY[type(e)], tuple(e.args))
+    if isinstance(e, sp.Function) and type(e) in BY_SYMPY:
+        return Prim(BY_SYMPY[type(e)], tuple(e.args))
     raise UnsupportedError(f"no rule for {_describe(e)}")
 
 
@@ -741,7 +768,7 @@ def lift(expr: sp.Expr, env: dict[sp.Symbol, sp.Basic], shape: tuple[Any, Any]) 
         return HadamardPower(base, expr.args[1])
     if isinstance(expr, sp.Function):
         args = [lift(a, env, shape) for a in expr.args]
-        name = _BY_SYMPY.get(type(expr), type(expr).__name__)
+        name = BY_SYMPY.get(type(expr), type(expr).__name__)
         if not any(map(is_matrix, args)):
             return expr.func(*args)
         return Elementwise(name, *args)

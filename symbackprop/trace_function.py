@@ -36,6 +36,7 @@ from . import trace_numpy as tn
 from .errors import UnsupportedError
 from .functions import relu, sigmoid, softplus
 from .graph import Builder, check_name
+from .rules import RULES
 from .trace_numpy import Traced
 
 # math / builtins / SymPy functions a traced function may call, by the primitive they mean
@@ -48,8 +49,7 @@ _FUNCS: dict[Any, str] = {
     sp.tan: "tan", sp.tanh: "tanh", sp.Abs: "abs", sp.Max: "max", sp.Min: "min",
     sigmoid: "sigmoid", relu: "relu", softplus: "softplus",
 }
-_UNARY = frozenset({"exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "abs", "sigmoid",
-                    "relu", "softplus"})
+_UNARY = frozenset(n for n, r in RULES.items() if r.sympy is not None and r.arity == 1)
 
 _ARRAY_OK = (builtins.abs, builtins.pow)  # the rest of _FUNCS work on numbers only
 

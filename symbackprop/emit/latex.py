@@ -33,7 +33,7 @@ from ..notation import (
     partial_latex,
     symbol_latex,
 )
-from ..rules import RULES, is_matrix, scalar_function, transpose
+from ..rules import BY_SYMPY, RULES, is_matrix, scalar_function, transpose
 
 if TYPE_CHECKING:
     from ..derive import Derivation
@@ -145,18 +145,6 @@ class Printer(LatexPrinter):  # type: ignore[misc]
     def _call(self, name: str, args: tuple[sp.Basic, ...]) -> str:
         return rf"{name}\left({', '.join(self._print(a) for a in args)}\right)"
 
-    def _print_sigmoid(self, e: sp.Basic, exp: str | None = None) -> str:
-        s = self._call(r"\sigma", e.args)
-        return rf"{s}^{{{exp}}}" if exp else s
-
-    def _print_relu(self, e: sp.Basic, exp: str | None = None) -> str:
-        s = self._call(r"\operatorname{ReLU}", e.args)
-        return rf"{s}^{{{exp}}}" if exp else s
-
-    def _print_softplus(self, e: sp.Basic, exp: str | None = None) -> str:
-        s = self._call(r"\operatorname{softplus}", e.args)
-        return rf"{s}^{{{exp}}}" if exp else s
-
     def _print_Heaviside(self, e: sp.Basic, exp: str | None = None) -> str:
         s = self._call(r"H", e.args[:1])
         return rf"{s}^{{{exp}}}" if exp else s
@@ -210,8 +198,9 @@ class Printer(LatexPrinter):  # type: ignore[misc]
 
     def _print_Function(self, e: sp.Basic, exp: str | None = None) -> str:
         name = type(e).__name__
-        if name in _PLAIN_FUNCTIONS:
-            s = self._call("\\" + name, e.args)
+        rule = RULES.get(BY_SYMPY.get(type(e), ""))
+        if name in _PLAIN_FUNCTIONS or (rule is not None and rule.latex):
+            s = self._call(rule.latex if rule is not None else "\\" + name, e.args)
             return rf"{s}^{{{exp}}}" if exp else s
         return super()._print_Function(e, exp)  # type: ignore[no-any-return]
 

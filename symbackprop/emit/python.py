@@ -32,29 +32,23 @@ from sympy.printing.str import StrPrinter
 from ..errors import UnsupportedError
 from ..functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
 from ..graph import atoms_in_order, shape_of
-from ..rules import is_matrix
+from ..rules import RULES, is_matrix
 
 if TYPE_CHECKING:
     from ..derive import Derivation
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
-# name -> (NumPy code, plain name); the helpers needed are added to the module text
+# name -> (NumPy code, plain name), from the primitives' declarations, and SymPy's own
+# spellings of them; the helpers needed are added to the module text
 FUNCS: dict[str, tuple[str, str]] = {
-    "exp": ("np.exp", "exp"), "log": ("np.log", "log"), "sqrt": ("np.sqrt", "sqrt"),
-    "abs": ("np.abs", "abs"), "Abs": ("np.abs", "abs"), "sin": ("np.sin", "sin"),
-    "cos": ("np.cos", "cos"), "tan": ("np.tan", "tan"), "tanh": ("np.tanh", "tanh"),
-    "sigmoid": ("sigmoid", "sigmoid"), "relu": ("relu", "relu"),
-    "softplus": ("softplus", "softplus"), "sign": ("np.sign", "sign"),
-    "Heaviside": ("step", "step"), "max": ("np.maximum", "max"),
-    "Max": ("np.maximum", "max"), "min": ("np.minimum", "min"), "Min": ("np.minimum", "min"),
+    **{n: (r.code, n) for n, r in RULES.items() if r.code},
+    "Abs": ("np.abs", "abs"), "Max": ("np.maximum", "max"), "Min": ("np.minimum", "min"),
+    "sign": ("np.sign", "sign"), "Heaviside": ("step", "step"),
 }
 
 HELPERS: dict[str, str] = {
-    "sigmoid": ("def sigmoid(x):\n"
-                "    return 0.5 * (1.0 + np.tanh(0.5 * x))  # 1 / (1 + exp(-x)), no overflow\n"),
-    "relu": "def relu(x):\n    return np.maximum(x, 0.0)\n",
-    "softplus": "def softplus(x):\n    return np.logaddexp(0.0, x)  # log(1 + exp(x))\n",
+    **{r.code: r.helper for r in RULES.values() if r.helper},
     "step": "def step(x):\n    return np.heaviside(x, 0.5)  # the derivative of relu\n",
     "log_softmax": ("def log_softmax(o):\n"
                    "    s = o - np.max(o, axis=0, keepdims=True)  # per column, shifted\n"
