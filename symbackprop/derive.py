@@ -21,7 +21,7 @@ import sympy as sp
 from sympy.matrices.expressions.special import Identity
 
 from .errors import GraphError, ShapeError
-from .functions import DiagJacobian, ElementwiseDerivative
+from .functions import DiagJacobian, ElementwiseDerivative, SumAll
 from .graph import (
     Builder,
     Equation,
@@ -152,8 +152,6 @@ def vjp(rhs: sp.Basic, out: sp.Basic, g: sp.Basic,
                 if is_matrix(node):
                     c = hadamard(gn, lift(d, env, node.shape))
                     if not is_matrix(o):  # a scalar spread over the matrix: sum it back
-                        from .functions import SumAll
-
                         c = SumAll(c) if is_matrix(c) else c * sp.Mul(*node.shape)
                 else:
                     c = _times(gn, replace_args(d, env))

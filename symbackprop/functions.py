@@ -14,6 +14,8 @@ import sympy as sp
 from sympy.core.symbol import Str
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
+from .errors import UnsupportedError
+
 
 class sigmoid(sp.Function):  # type: ignore[misc]
     """The logistic function 1 / (1 + e^-x); its derivative is sigmoid(x) (1 - sigmoid(x))."""
@@ -167,8 +169,6 @@ class _MatrixReduction(sp.Expr):  # type: ignore[misc]
         return f"{type(self).__name__.lower()}({', '.join(printer._print(a) for a in self.args)})"
 
     def _eval_derivative(self, s: sp.Basic) -> sp.Expr:
-        from .errors import UnsupportedError
-
         raise UnsupportedError(
             f"sympy.diff of {type(self).__name__}: use symbackprop.derive for matrix expressions"
         )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
+from ..graph import atoms_in_order
 from ..notation import adjoint_latex, partial_latex
 from .latex import (
     MAX_EXPANDED,
@@ -56,8 +57,6 @@ def fence(text: str, lang: str = "text") -> str:
 
 def local_jacobian_lines(d: Derivation, names: dict[sp.Basic, str]) -> list[str]:
     """The local Jacobians of a matrix derivation that have a clean form (numerator layout)."""
-    from ..graph import atoms_in_order
-
     needed = set(d.adjoints)
     lines = []
     for eq in d.forward:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..notation import adjoint_latex
 from .latex import expr_latex, symbol_table
 
 if TYPE_CHECKING:
@@ -121,8 +122,6 @@ def _cells(t: Trace) -> list[tuple[str, str, Any, Any]]:
 
 
 def _header(t: Trace) -> tuple[str, str]:
-    from ..notation import adjoint_latex
-
     d = t.derivation
     names = symbol_table(d)
     return names[d.output], adjoint_latex("v", names[d.output], d.options.adjoint)
