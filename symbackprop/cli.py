@@ -18,10 +18,9 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
+from .emit import FORMATS
 from .errors import ParseError, ShapeError, SymbackpropError
 from .parse import Limits
-
-FORMATS = ("latex", "markdown", "json", "html", "dot")
 
 
 def parse_shape(spec: str) -> tuple[str, tuple[Any, ...]]:
@@ -73,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("derive", help="print the derivation")
     common(d)
-    d.add_argument("--format", choices=FORMATS, default="latex")
+    d.add_argument("--format", choices=list(FORMATS), default="latex")
     d.add_argument("--layout", choices=("denominator", "numerator"), default="denominator")
     d.add_argument("--adjoint", choices=("frac", "bar", "delta"), default="frac")
     d.add_argument("--granularity", choices=("auto", "primitive", "layers", "stages"),
@@ -136,8 +135,7 @@ def run(args: argparse.Namespace) -> int:
                    layout=args.layout, adjoint=args.adjoint, granularity=args.granularity,
                    limits=limits)
         check_sizes(d, limits=limits)  # what its numbers would hold (x @ x.T of a long x)
-        text = {"latex": d.latex, "markdown": d.markdown, "json": d.to_json,
-                "html": d.html, "dot": d.to_dot}[args.format]()
+        text = d.to(args.format)
         if args.output:
             with open(args.output, "w", encoding="utf-8") as f:
                 f.write(text if text.endswith("\n") else text + "\n")

@@ -423,30 +423,27 @@ class Derivation:
         raise KeyError(f"{v} is not among wrt: {', '.join(str(s) for s in self.wrt)}")
 
     # emitters and numbers ------------------------------------------------------------------
-    def latex(self, **kw: Any) -> str:
-        from .emit.latex import derivation_latex
+    def to(self, fmt: str, **kw: Any) -> str:
+        """The derivation as ``fmt`` (``symbackprop.emit.FORMATS``: latex, markdown, json,
+        html, dot, python), with that format's options."""
+        from .emit import emitter
 
-        return derivation_latex(self, **kw)
+        return emitter(fmt)(self, **kw)
+
+    def latex(self, **kw: Any) -> str:
+        return self.to("latex", **kw)
 
     def markdown(self, **kw: Any) -> str:
-        from .emit.markdown import derivation_markdown
-
-        return derivation_markdown(self, **kw)
+        return self.to("markdown", **kw)
 
     def html(self, **kw: Any) -> str:
-        from .emit.html import derivation_html
-
-        return derivation_html(self, **kw)
+        return self.to("html", **kw)
 
     def to_json(self, **kw: Any) -> str:
-        from .emit.json import derivation_json
-
-        return derivation_json(self, **kw)
+        return self.to("json", **kw)
 
     def to_dot(self, **kw: Any) -> str:
-        from .emit.dot import derivation_dot
-
-        return derivation_dot(self, **kw)
+        return self.to("dot", **kw)
 
     def evaluate(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """The gradients as numbers, from the symbolic equations compiled one by one."""
@@ -481,9 +478,7 @@ class Derivation:
         return derivation_mimebundle(self, include, exclude)
 
     def to_python(self, **kw: Any) -> str:
-        from .emit.python import python_code
-
-        return python_code(self, **kw)
+        return self.to("python", **kw)
 
     def problem_latex(self) -> str:
         from .emit.problem import problem_latex

@@ -17,6 +17,8 @@ from test_emit_python import run_generated
 
 import symbackprop as sbp
 from symbackprop import witness
+from symbackprop.cli import main
+from symbackprop.emit import FORMATS
 from symbackprop.emit.python import FUNCS as CODE
 from symbackprop.emit.python import HELPERS
 from symbackprop.parse import FUNCTIONS
@@ -125,3 +127,19 @@ def test_element_wise_numbers_agree_with_sympy_and_finite_differences(name: str)
             down[k] -= h
             fd = (float(rule.forward(*up)) - float(rule.forward(*down))) / (2 * h)
             assert float(grads[k]) == pytest.approx(fd, rel=1e-6, abs=1e-8), (name, args, k)
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_every_format_is_one_registry_entry(fmt: str, capsys: pytest.CaptureFixture[str],
+                                            ) -> None:
+    """``d.to(fmt)``, the named method and the CLI's ``--format`` write the same text."""
+    d = sbp.derive("(x + y)**2")
+    method = {"json": "to_json", "dot": "to_dot", "python": "to_python"}.get(fmt, fmt)
+    assert d.to(fmt) == getattr(d, method)()
+    assert main(["derive", "(x + y)**2", "--format", fmt]) == 0
+    assert capsys.readouterr().out.rstrip("\n") == d.to(fmt).rstrip("\n")
+
+
+def test_an_unknown_format_names_the_formats() -> None:
+    with pytest.raises(ValueError, match="the formats are latex, markdown"):
+        sbp.derive("x").to("typst")
