@@ -13,7 +13,7 @@ from latex_tools import ROOT, assert_latex_ok, have_katex
 import symbackprop as sbp
 from symbackprop.cli import main
 from symbackprop.emit.html import copy_katex, derivation_fragment, page
-from symbackprop.gallery import EXAMPLES
+from tools.gallery import EXAMPLES
 
 NET = {"W1": (4, 3), "x": (3, 1), "b1": (4, 1), "W2": (2, 4), "b2": (2, 1), "y": (2, 1)}
 _MATH = re.compile(r'<(span|div) class="math (?:inline|display)">\\[\[(](.*?)\\[\])]</\1>',

@@ -9,7 +9,7 @@ from latex_tools import assert_latex_ok
 
 import symbackprop as sbp
 from symbackprop.emit.markdown import fence
-from symbackprop.gallery import EXAMPLES
+from tools.gallery import EXAMPLES
 
 NET = {"W1": (4, 3), "x": (3, 1), "b1": (4, 1), "W2": (2, 4), "b2": (2, 1), "y": (2, 1)}
 SYM = {"W1": ("m", "n"), "x": ("n", 1), "b1": ("m", 1), "W2": ("k", "m"), "b2": ("k", 1),

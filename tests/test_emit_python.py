@@ -14,7 +14,7 @@ import sympy as sp
 
 import symbackprop as sbp
 from symbackprop.emit.python import check_identifier, python_code
-from symbackprop.gallery import EXAMPLES
+from tools.gallery import EXAMPLES
 
 NET = {"W1": (4, 3), "x": (3, 1), "b1": (4, 1), "W2": (2, 4), "b2": (2, 1), "y": (2, 1)}
 CASES: list[tuple[str, dict[str, Any]]] = [

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from latex_tools import ROOT, assert_latex_ok, have_katex
 
-from symbackprop.gallery import EXAMPLES, build, main
+from tools.gallery import EXAMPLES, build, main
 
 DOCS = ROOT / "docs"
 GALLERY = DOCS / "gallery"
-REBUILD = "python -m symbackprop.gallery --images docs/img"
+REBUILD = "python -m tools.gallery --images docs/img"
 
 _DISPLAY = re.compile(r"^\$\$\n(.*?)\n\$\$$", re.S | re.M)
 _FENCE = re.compile(r"^(`{3,}).*?^\1$", re.S | re.M)

@@ -15,7 +15,7 @@ import pytest
 from latex_tools import ROOT, have_katex
 
 import symbackprop as sbp
-from symbackprop.gallery import CHROMIUM_FLAGS, EXAMPLES, chromium
+from tools.gallery import CHROMIUM_FLAGS, EXAMPLES, chromium
 
 GALLERY = ROOT / "docs" / "gallery"
 

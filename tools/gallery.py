@@ -1,7 +1,7 @@
 """The gallery in ``docs/gallery``: every page made by this command from the list below.
 
-    python -m symbackprop.gallery                 # writes docs/gallery/*.md, *.html, *.svg
-    python -m symbackprop.gallery --images docs/img   # also the README's pictures (PNG)
+    python -m tools.gallery                 # writes docs/gallery/*.md, *.html, *.svg
+    python -m tools.gallery --images docs/img   # also the README's pictures (PNG)
 
 Each example gives a Markdown page (the lecture note, the computation graph as SVG, the
 evaluation trace at one point, the generated NumPy code) and the same as a standalone HTML
@@ -26,11 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from .derive import Derivation, derive
-from .emit.dot import derivation_dot, run_dot
-from .emit.html import blocks_html, copy_katex, page, svg_inline
-from .emit.markdown import Block, blocks_markdown, document, fence
-from .emit.trace import trace_html, trace_markdown
+from symbackprop.derive import Derivation, derive
+from symbackprop.emit.dot import derivation_dot, run_dot
+from symbackprop.emit.html import blocks_html, copy_katex, page, svg_inline
+from symbackprop.emit.markdown import Block, blocks_markdown, document, fence
+from symbackprop.emit.trace import trace_html, trace_markdown
 
 DOCS = Path("docs")
 
@@ -151,8 +151,8 @@ def example_pages(ex: Example) -> dict[str, str]:
 
 
 def index_pages(examples: Sequence[Example]) -> dict[str, str]:
-    md = ["# Gallery", "Every page here is made by `python -m symbackprop.gallery` from the list "
-          "in `symbackprop/gallery.py`; a test fails when a committed page is out of date.",
+    md = ["# Gallery", "Every page here is made by `python -m tools.gallery` from the list "
+          "in `tools/gallery.py`; a test fails when a committed page is out of date.",
           "| example | what it shows | pages |", "|:--|:--|:--|"]
     items = []
     for ex in examples:
@@ -160,7 +160,7 @@ def index_pages(examples: Sequence[Example]) -> dict[str, str]:
                   f"[HTML]({ex.slug}.html) · [graph]({ex.slug}.svg) |")
         items.append(f'<li><a href="{ex.slug}.html">{html.escape(ex.title)}</a>: '
                      f"{html.escape(ex.blurb)}</li>")
-    body = ("<h1>Gallery</h1>\n<p>Made by <code>python -m symbackprop.gallery</code>.</p>\n"
+    body = ("<h1>Gallery</h1>\n<p>Made by <code>python -m tools.gallery</code>.</p>\n"
             "<ul>\n" + "\n".join(items) + "\n</ul>")
     return {"index.md": "\n\n".join(md[:2]) + "\n\n" + "\n".join(md[2:]) + "\n",
             "index.html": page(body, "symbackprop gallery", assets="link")}
@@ -223,7 +223,7 @@ def images(gallery: Path, out: Path) -> list[Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m symbackprop.gallery",
+    p = argparse.ArgumentParser(prog="python -m tools.gallery",
                                 description="Build the gallery pages in docs/gallery.")
     p.add_argument("--out", default=str(DOCS / "gallery"), help="the gallery folder")
     p.add_argument("--images", metavar="DIR", help="also write the README's PNG pictures here")

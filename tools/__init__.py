@@ -1,0 +1,2 @@
+"""Repository tools that are not part of the installed package (the gallery builder runs
+Chromium and Graphviz's dot)."""
