@@ -593,11 +593,13 @@ def _inline(rhs: sp.Basic, inlined: dict[sp.Basic, sp.Basic], eqs: list[Equation
     except (TypeError, NotImplementedError):
         held = [a for a in dict.fromkeys(_occurrences(rhs))
                 if a in inlined and any(is_matrix(x) for x in _occurrences(inlined[a]))]
-        if not held:
-            raise
     for a in held:
         eqs.append(Equation(a, inlined.pop(a)))
-    return rebuild(rhs, inlined)
+    try:
+        return rebuild(rhs, inlined)
+    except (TypeError, NotImplementedError) as e:  # SymPy's own error: never a bare one
+        raise UnsupportedError(f"SymPy cannot build {rhs} with its operands written out "
+                               f"({type(e).__name__}: {e})") from e
 
 
 def _reachable(nodes: list[Equation], out: sp.Basic) -> list[Equation]:
