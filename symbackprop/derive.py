@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import sympy as sp
 from sympy.matrices.expressions.special import Identity
 
+from .algebra import hadamard, is_matrix, madd, mmul
 from .errors import GraphError, ShapeError
 from .functions import DiagJacobian, ElementwiseDerivative, SumAll
 from .graph import (
@@ -44,13 +45,9 @@ from .rules import (
     RULES,
     Prim,
     classify,
-    hadamard,
     is_leaf,
-    is_matrix,
     lift,
     local_partials,
-    madd,
-    mmul,
     placeholders,
     replace_args,
 )

@@ -18,11 +18,12 @@ import sympy as sp
 from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
 from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
+from .algebra import is_matrix
 from .errors import LimitError, ShapeError, UnsupportedError
 from .functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
 from .graph import fmt_shape, shape_of
 from .parse import DEFAULT_LIMITS, Limits
-from .rules import RULES, is_matrix, np_heaviside, np_log_softmax
+from .rules import RULES, np_heaviside, np_log_softmax
 
 if TYPE_CHECKING:
     from .derive import Derivation

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul
 
+from .algebra import is_matrix, mmul
 from .errors import GraphError, LimitError, ShapeError, UnsupportedError
-from .rules import FUNCTION_NAMES, RULES, classify, is_leaf, is_matrix, mmul, replace_args
+from .rules import FUNCTION_NAMES, RULES, classify, is_leaf, replace_args
 
 if TYPE_CHECKING:
     from .parse import Limits

@@ -23,10 +23,11 @@ import sympy as sp
 from sympy import OneMatrix
 from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
+from .algebra import is_matrix
 from .errors import GraphError, UnsupportedError
 from .evaluate import check_sizes, coerce_value, dim_value, limits_of
 from .graph import shape_of
-from .rules import RULES, classify, is_leaf, is_matrix
+from .rules import RULES, classify, is_leaf
 
 if TYPE_CHECKING:
     from .derive import Derivation

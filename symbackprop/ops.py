@@ -11,10 +11,11 @@ from __future__ import annotations
 import sympy as sp
 from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
 
+from .algebra import is_matrix, mscale
 from .errors import ShapeError, UnsupportedError
 from .functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
 from .graph import MAX_FACTORS, Builder, Shape, Term, fmt_shape, shape_of
-from .rules import FUNCTION_NAMES, RULES, is_matrix, mscale
+from .rules import FUNCTION_NAMES, RULES
 
 
 def _err(where: str, a: Shape, op: str, b: Shape, hint: str = "") -> ShapeError:

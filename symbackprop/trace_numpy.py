@@ -24,9 +24,10 @@ import sympy as sp
 from sympy import MatMul, OneMatrix
 
 from . import ops
+from .algebra import is_matrix
 from .errors import GraphError, ShapeError, UnsupportedError
 from .graph import Builder, Term
-from .rules import is_leaf, is_matrix
+from .rules import is_leaf
 
 NpShape = tuple[Any, ...]
 

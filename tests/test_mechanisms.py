@@ -11,9 +11,9 @@ import pytest
 import sympy as sp
 
 import symbackprop as sbp
+from symbackprop.algebra import hadamard, mscale
 from symbackprop.functions import SumAll
 from symbackprop.graph import fresh_names
-from symbackprop.rules import hadamard, mscale
 
 A = sp.MatrixSymbol("A", 2, 3)
 ONES = sp.OneMatrix(2, 3)

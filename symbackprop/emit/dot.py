@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
+from ..algebra import is_matrix
 from ..graph import atoms_in_order, fmt_shape, shape_of
-from ..rules import is_matrix
 from .python import CodePrinter
 from .trace import value_text
 

@@ -18,6 +18,7 @@ import sympy as sp
 from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
 from sympy.printing.latex import LatexPrinter
 
+from ..algebra import is_matrix, transpose
 from ..functions import (
     DiagJacobian,
     Elementwise,
@@ -33,7 +34,7 @@ from ..notation import (
     partial_latex,
     symbol_latex,
 )
-from ..rules import BY_SYMPY, RULES, is_matrix, scalar_function, transpose
+from ..rules import BY_SYMPY, RULES, scalar_function
 
 if TYPE_CHECKING:
     from ..derive import Derivation

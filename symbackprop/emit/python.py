@@ -29,10 +29,11 @@ from sympy.matrices.expressions.special import Identity, ZeroMatrix
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
+from ..algebra import is_matrix
 from ..errors import UnsupportedError
 from ..functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
 from ..graph import atoms_in_order, shape_of
-from ..rules import RULES, is_matrix
+from ..rules import RULES
 
 if TYPE_CHECKING:
     from ..derive import Derivation

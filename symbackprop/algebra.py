@@ -1,0 +1,132 @@
+"""Small constructors for matrix expressions that keep the order written and drop units.
+
+SymPy's own ``MatMul``/``MatAdd`` evaluate, reorder and multiply scalar factors in ways that
+change what a derivation prints (and, for ``HadamardProduct`` of a scaled ``OneMatrix``, what
+it means); every matrix expression the library builds goes through these instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
+from sympy.matrices.expressions.special import Identity, ZeroMatrix
+
+from .functions import DiagJacobian
+
+
+def is_matrix(e: Any) -> bool:
+    return bool(getattr(e, "is_Matrix", False))
+
+
+def transpose(a: sp.Basic) -> sp.Basic:
+    if not is_matrix(a):
+        return a
+    if isinstance(a, Transpose):
+        return a.args[0]
+    if isinstance(a, (OneMatrix, ZeroMatrix)):
+        return type(a)(a.shape[1], a.shape[0])
+    if isinstance(a, (Identity, DiagJacobian)):
+        return a
+    if isinstance(a, MatMul):
+        coeff = sp.Mul(*[f for f in a.args if not is_matrix(f)])
+        mats = [f for f in a.args if is_matrix(f)]
+        return mscale(coeff, mmul(*[transpose(m) for m in reversed(mats)]))
+    if isinstance(a, MatAdd):
+        return madd(*[transpose(t) for t in a.args])
+    return Transpose(a)
+
+
+def mmul(*args: sp.Basic) -> sp.Basic:
+    """A matrix product; scalar factors of 1 dropped, nested products flattened."""
+    flat: list[sp.Basic] = []
+    for a in args:
+        if isinstance(a, MatMul):
+            flat.extend(a.args)
+        elif a != 1:
+            flat.append(a)
+    if len([a for a in flat if is_matrix(a)]) > 1:
+        flat = [a for a in flat if not isinstance(a, Identity)]
+    if any(isinstance(a, ZeroMatrix) or a == 0 for a in flat):
+        shape = (_first_matrix(args).shape[0], _first_matrix(args[::-1]).shape[1])
+        return ZeroMatrix(*shape)
+    scalars = [a for a in flat if not is_matrix(a)]
+    mats = [a for a in flat if is_matrix(a)]
+    if not mats:
+        return sp.Mul(*scalars)
+    coeff = sp.Mul(*scalars)
+    if coeff == 1 and len(mats) == 1:
+        return mats[0]
+    return MatMul(*([coeff] if coeff != 1 else []), *mats)
+
+
+def _first_matrix(args: tuple[sp.Basic, ...]) -> sp.Basic:
+    for a in args:
+        if is_matrix(a):
+            return a
+    raise ValueError("no matrix among the factors")
+
+
+def mscale(c: sp.Expr, a: sp.Basic) -> sp.Basic:
+    """c·A for a scalar c (also a scalar times a scalar)."""
+    if not is_matrix(a):
+        return c * a
+    if c == 1:
+        return a
+    if c == 0:
+        return ZeroMatrix(*a.shape)
+    if isinstance(a, MatMul):
+        head, *rest = a.args
+        if not is_matrix(head):
+            return mmul(c * head, *rest)
+    return mmul(c, a)
+
+
+def madd(*terms: sp.Basic) -> sp.Basic:
+    """A sum that keeps the order written; zeros dropped, nested sums flattened."""
+    flat: list[sp.Basic] = []
+    for t in terms:
+        if isinstance(t, (MatAdd, sp.Add)) and (is_matrix(t) or not any(map(is_matrix, terms))):
+            flat.extend(t.args)
+        elif not (t == 0 or isinstance(t, ZeroMatrix)):
+            flat.append(t)
+    if not flat:
+        m = next((t for t in terms if is_matrix(t)), None)
+        return ZeroMatrix(*m.shape) if m is not None else sp.S.Zero
+    if len(flat) == 1:
+        return flat[0]
+    if any(map(is_matrix, flat)):
+        return MatAdd(*flat)
+    return sp.Add(*flat)
+
+
+def hadamard(*args: sp.Basic) -> sp.Basic:
+    """An element-wise product; scalar factors pulled out front, nested products flattened."""
+    coeff: sp.Expr = sp.S.One
+    mats: list[sp.Basic] = []
+    shape = None
+    for a in args:
+        if is_matrix(a):
+            shape = a.shape
+        if isinstance(a, HadamardProduct):
+            mats.extend(a.args)
+        elif isinstance(a, MatMul) and len(a.as_coeff_matrices()[1]) == 1:
+            # as_coeff_matrices' scalar is the product of *every* scalar factor, numbers and
+            # symbols alike (c·2·A gives 2c): take it once
+            c, (m,) = a.as_coeff_matrices()
+            coeff *= c
+            if isinstance(m, HadamardProduct):
+                mats.extend(m.args)
+            elif not isinstance(m, OneMatrix):
+                mats.append(m)
+        elif isinstance(a, OneMatrix):
+            continue
+        elif is_matrix(a):
+            mats.append(a)
+        else:
+            coeff *= a
+    if not mats:  # only constants and c·𝟏: the coefficient, spread over the shape once
+        return coeff if shape is None else mscale(coeff, OneMatrix(*shape))
+    body = mats[0] if len(mats) == 1 else HadamardProduct(*mats)
+    return mscale(coeff, body)
