@@ -38,11 +38,8 @@ from .graph import (
     tree_size,
 )
 from .notation import AdjointStyle, Layout
-from .rules import (
-    ELEMENTWISE,
-    FUNCTION_NAMES,
+from .recognise import (
     OUT,
-    RULES,
     Prim,
     classify,
     is_leaf,
@@ -51,6 +48,7 @@ from .rules import (
     placeholders,
     replace_args,
 )
+from .rules import ELEMENTWISE, FUNCTION_NAMES, RULES
 
 if TYPE_CHECKING:
     from .evaluate import Trace

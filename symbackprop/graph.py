@@ -20,7 +20,8 @@ from sympy import HadamardProduct, MatAdd, MatMul
 
 from .algebra import is_matrix, mmul
 from .errors import GraphError, LimitError, ShapeError, UnsupportedError
-from .rules import FUNCTION_NAMES, RULES, classify, is_leaf, replace_args
+from .recognise import classify, is_leaf, replace_args
+from .rules import FUNCTION_NAMES, RULES
 
 if TYPE_CHECKING:
     from .parse import Limits

@@ -27,7 +27,8 @@ from .algebra import is_matrix
 from .errors import GraphError, UnsupportedError
 from .evaluate import check_sizes, coerce_value, dim_value, limits_of
 from .graph import shape_of
-from .rules import RULES, classify, is_leaf
+from .recognise import classify, is_leaf
+from .rules import RULES
 
 if TYPE_CHECKING:
     from .derive import Derivation

@@ -25,7 +25,8 @@ import sympy as sp
 from . import ops
 from .errors import GraphError, LimitError, ParseError, ShapeError
 from .graph import Builder, Term, atoms_in_order, tree_size
-from .rules import RULES, is_leaf, replace_args
+from .recognise import is_leaf, replace_args
+from .rules import RULES
 
 # the primitives spelled as calls in the text (operators have arity 0), and hadamard(A, B),
 # the element-wise product of matrices

@@ -27,7 +27,7 @@ from . import ops
 from .algebra import is_matrix
 from .errors import GraphError, ShapeError, UnsupportedError
 from .graph import Builder, Term
-from .rules import is_leaf
+from .recognise import is_leaf
 
 NpShape = tuple[Any, ...]
 

@@ -196,7 +196,7 @@ def test_check_sizes_its_arrays_by_the_derivations_limits():
 def test_partials_of_a_product_are_sympys_diff(exps, coeff):
     """The product's partials are built directly (sp.diff of 32 factors took 30 ms); they must
     be the very expressions sp.diff gives."""
-    from symbackprop.rules import Prim, local_partials, placeholders, template
+    from symbackprop.recognise import Prim, local_partials, placeholders, template
 
     ops_ = tuple(sp.Symbol(f"q{k}") for k in range(len(exps)))
     p = Prim("mul", ops_, (("coeff", coeff), ("exps", tuple(sp.S(e) for e in exps))))
