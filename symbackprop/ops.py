@@ -186,9 +186,7 @@ def transpose(b: Builder, x: Term, where: str = "a.T") -> Term:
 
 def apply(b: Builder, name: str, args: list[Term], where: str) -> Term:
     """A named function: element-wise (on scalars or entry by entry), or a matrix primitive."""
-    from .parse import ARITY
-
-    arity = ARITY.get(name, 1)
+    arity = 2 if name == "hadamard" else RULES[name].arity
     if len(args) != arity:
         raise ShapeError(f"{where}: {name} takes {arity} argument{'s' * (arity > 1)}, "
                          f"got {len(args)}")

@@ -18,6 +18,7 @@ reject is a ``ShapeError`` naming both shapes. Nothing here approximates.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sympy as sp
@@ -158,13 +159,9 @@ class Traced:
 
     # NumPy protocols ----------------------------------------------------------------------
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kw: Any) -> Any:
-        from .trace_function import numpy_ufunc
-
         return numpy_ufunc(self.b, ufunc, method, inputs, kw)
 
     def __array_function__(self, func: Any, types_: Any, args: Any, kwargs: Any) -> Any:
-        from .trace_function import numpy_function
-
         return numpy_function(self.b, func, args, kwargs)
 
 
@@ -420,3 +417,80 @@ def reduce(v: Traced, how: str, axis: Any, keepdims: Any, kw: dict[str, Any]) ->
         if count != 1:
             out = binary(b, "/", out, int(count))
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# NumPy's functions and ufuncs on traced values (``__array_ufunc__``, ``__array_function__``)
+
+# NumPy ufuncs, by the primitive or operator they mean
+_UFUNCS: dict[str, str] = {
+    "exp": "exp", "log": "log", "sqrt": "sqrt", "sin": "sin", "cos": "cos", "tan": "tan",
+    "tanh": "tanh", "absolute": "abs", "fabs": "abs", "maximum": "max", "minimum": "min",
+    "fmax": "max", "fmin": "min", "add": "+", "subtract": "-", "multiply": "*",
+    "divide": "/", "true_divide": "/", "power": "**", "float_power": "**", "negative": "neg",
+    "positive": "pos", "matmul": "@", "square": "square", "reciprocal": "reciprocal",
+    "log1p": "log1p", "expm1": "expm1", "logaddexp": "logaddexp",
+}
+# NumPy array functions: (positional parameter names after the array, keywords allowed)
+_REDUCE_ARGS = ("axis", "dtype", "out", "keepdims")
+
+
+def numpy_ufunc(b: Builder, ufunc: Any, method: str, inputs: tuple[Any, ...],
+                kw: dict[str, Any]) -> Any:
+    """``np.exp(x)``, ``np.maximum(W, x)``, ``x + y`` … reached through ``__array_ufunc__``."""
+    name = getattr(ufunc, "__name__", str(ufunc))
+    if method != "__call__" or kw or name not in _UFUNCS:
+        raise UnsupportedError(f"np.{name}{'.' + method if method != '__call__' else ''}"
+                               f"{' with ' + ', '.join(kw) if kw else ''} has no rule")
+    op, args = _UFUNCS[name], list(inputs)
+    if op == "@":
+        return matmul(b, args[0], args[1], "np.matmul")
+    if op in ("+", "-", "*", "/", "**", "max", "min"):
+        return binary(b, op, args[0], args[1])
+    x = traced(b, args[0])
+    if op == "neg":
+        return -x
+    if op == "pos":
+        return x
+    if op == "square":
+        return binary(b, "**", x, 2)
+    if op == "reciprocal":
+        return binary(b, "/", 1, x)
+    if op == "log1p":
+        return unary(b, "log", binary(b, "+", 1, x))
+    if op == "expm1":
+        return binary(b, "-", unary(b, "exp", x), 1)
+    if op == "logaddexp":
+        both = binary(b, "+", unary(b, "exp", x), unary(b, "exp", args[1]))
+        return unary(b, "log", both)
+    return unary(b, op, x)
+
+
+def _np_matmul(b: Builder, x: Any, y: Any) -> Traced:
+    return matmul(b, x, y, "np.matmul")
+
+
+_PRODUCTS: dict[str, Callable[[Builder, Any, Any], Traced]] = {
+    "dot": dot, "inner": inner, "vdot": vdot, "outer": outer, "matmul": _np_matmul}
+
+
+def numpy_function(b: Builder, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
+                   ) -> Any:
+    """``np.sum(W, 0)``, ``np.dot(a, b)``, ``np.inner`` … reached through
+    ``__array_function__``: NumPy's meaning exactly, or ``UnsupportedError`` naming the call."""
+    name = getattr(func, "__name__", str(func))
+    if name in ("sum", "mean"):
+        if len(args) > len(_REDUCE_ARGS) + 1:
+            raise UnsupportedError(f"np.{name} with {len(args)} arguments has no rule")
+        kw = dict(zip(_REDUCE_ARGS, args[1:], strict=False)) | dict(kwargs)
+        for k in ("dtype", "out"):
+            if kw.get(k, None) is None:
+                kw.pop(k, None)
+        axis, keepdims = kw.pop("axis", None), kw.pop("keepdims", False)
+        return reduce(traced(b, args[0]), name, axis, keepdims, kw)
+    if name in _PRODUCTS and len(args) == 2 and not kwargs:
+        return _PRODUCTS[name](b, args[0], args[1])
+    if name == "transpose" and len(args) == 1 and not kwargs:
+        return transpose(traced(b, args[0]))
+    extra = f" with {', '.join(kwargs)}" if kwargs else ""
+    raise UnsupportedError(f"np.{name}{extra} has no rule")
