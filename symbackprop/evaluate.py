@@ -20,7 +20,7 @@ from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from .algebra import is_matrix
 from .errors import LimitError, ShapeError, UnsupportedError
-from .functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
+from .functions import CrossEntropy, Elementwise, Softmax
 from .graph import fmt_shape, shape_of
 from .parse import DEFAULT_LIMITS, Limits
 from .rules import RULES, np_heaviside, np_log_softmax
@@ -61,8 +61,7 @@ _NUMPY_FUNCS.update({"Heaviside": lambda x, *h: np_heaviside(x), "sign": np.sign
 _BY_CLASS: dict[type, Op] = {
     sp.Add: _sum, MatAdd: _sum, sp.Mul: _prod, HadamardProduct: _prod, MatMul: _matmul,
     sp.Pow: np.power, HadamardPower: np.power, Transpose: lambda a: np.transpose(a),
-    SumAll: RULES["sum"].forward, SqNorm: RULES["sqnorm"].forward, MSE: RULES["mse"].forward,
-    CrossEntropy: RULES["cross_entropy"].forward, Softmax: RULES["softmax"].forward,
+    **{r.node: r.forward for r in RULES.values() if r.node is not None},
 }
 
 

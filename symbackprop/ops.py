@@ -13,7 +13,7 @@ from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Tra
 
 from .algebra import is_matrix, mscale
 from .errors import ShapeError, UnsupportedError
-from .functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
+from .functions import Elementwise
 from .graph import MAX_FACTORS, Builder, Shape, Term, fmt_shape, shape_of
 from .rules import FUNCTION_NAMES, RULES
 
@@ -194,21 +194,18 @@ def apply(b: Builder, name: str, args: list[Term], where: str) -> Term:
         return hadamard(b, args[0], args[1], where)
     if name == "transpose":
         return transpose(b, args[0], where)
-    if name in ("mse", "cross_entropy"):
-        o, y = args
-        if not is_matrix(o) or shape_of(o) != shape_of(y):
-            raise _err(where, shape_of(o), "vs", shape_of(y),
-                       f" ({name} needs the output and target as matrices of one shape)")
-        return b.node(MSE(o, y) if name == "mse" else CrossEntropy(o, y))
-    if name in ("sum", "sqnorm", "softmax"):
-        (a,) = args
-        if not is_matrix(a):
-            if name == "sum":
-                return a
-            if name == "sqnorm":
-                return power(b, a, sp.Integer(2), where)
-            raise ShapeError(f"{where}: softmax needs a vector or matrix, got a scalar")
-        return b.node({"sum": SumAll, "sqnorm": SqNorm, "softmax": Softmax}[name](a))
+    rule = RULES[name]
+    if rule.node is not None:  # a matrix primitive, as its rule declares it
+        if not any(is_matrix(a) for a in args):
+            if rule.on_scalar is None:
+                raise ShapeError(f"{where}: {name} needs a vector or matrix, got a scalar")
+            e = rule.on_scalar(*args)
+            return e if any(e is a for a in args) else b.node(e)
+        why = rule.shape(*map(shape_of, args)) if rule.shape is not None else None
+        if why is not None:
+            raise ShapeError(f"{where}: {' vs '.join(fmt_shape(shape_of(a)) for a in args)} "
+                             f"({why})")
+        return b.node(rule.node(*args))
     if name not in FUNCTION_NAMES:
         raise UnsupportedError(f"{where}: no rule for the function {name!r}")
     f = RULES[name].sympy

@@ -17,8 +17,8 @@ from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from .algebra import hadamard, is_matrix, madd, mscale
 from .errors import UnsupportedError
-from .functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
-from .rules import BY_SYMPY, RULES, scalar_function
+from .functions import Elementwise
+from .rules import BY_NODE, BY_SYMPY, RULES, scalar_function
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,10 +192,9 @@ def classify(e: sp.Basic) -> Prim:
         if e.name not in RULES or RULES[e.name].sympy is None:
             raise UnsupportedError(f"no rule for the element-wise function {e.name!r}")
         return Prim(e.name, e.operands)
-    for cls, name in ((Softmax, "softmax"), (SumAll, "sum"), (SqNorm, "sqnorm"),
-                      (MSE, "mse"), (CrossEntropy, "cross_entropy")):
-        if isinstance(e, cls):
-            return Prim(name, tuple(e.args))
+    rule = BY_NODE.get(type(e))
+    if rule is not None:
+        return Prim(rule.name, tuple(e.args))
     if isinstance(e, (sp.Max, sp.Min)):  # max(a, b, c) is max(max(a, b), c)
         first = e.args[0] if len(e.args) == 2 else e.func(*e.args[:-1], evaluate=False)
         return Prim("max" if isinstance(e, sp.Max) else "min", (first, e.args[-1]))

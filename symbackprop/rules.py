@@ -20,9 +20,13 @@ from sympy import OneMatrix
 
 from .algebra import hadamard, madd, mmul, mscale, transpose
 from .functions import (
+    MSE,
+    CrossEntropy,
     DiagJacobian,
     Elementwise,
     Softmax,
+    SqNorm,
+    SumAll,
     relu,
     sigmoid,
     softplus,
@@ -91,7 +95,10 @@ class Rule:
     ``nondiff``: where the primitive has a kink; ``arity``: operands in the text syntax
     (0: not spelled in text, an operator); ``code``/``helper``: its NumPy spelling in
     generated Python (a helper function's source when NumPy has none); ``role``: "affine"
-    or "reduction" for grouping layers.
+    or "reduction" for grouping layers. A matrix primitive written as a call also has
+    ``node``, the SymPy class of its graph node (built from the operands); ``shape``, which
+    returns why operands of these shapes are refused (None: accepted); and ``on_scalar``,
+    what the call means on scalars (None: refused).
     """
 
     name: str
@@ -107,6 +114,9 @@ class Rule:
     code: str = ""
     helper: str = ""
     role: str = ""
+    node: Any = None
+    shape: Callable[..., str | None] | None = None
+    on_scalar: Callable[..., Any] | None = None
 
 
 def _ew(name: str, f: Callable[[Array], Array], df: Callable[[Array, Array], Array],
@@ -268,6 +278,15 @@ def _jac_row(vec: Callable[..., sp.Basic]) -> Callable[..., sp.Basic | None]:
     return jac
 
 
+def _same_matrices(name: str) -> Callable[..., str | None]:
+    def check(o: Any, y: Any) -> str | None:
+        if o is None or o != y:
+            return f"{name} needs the output and target as matrices of one shape"
+        return None
+
+    return check
+
+
 def _is_column(x: sp.Basic) -> bool:
     return bool(getattr(x, "is_Matrix", False) and x.shape[1] == 1)
 
@@ -311,26 +330,32 @@ RULES: dict[str, Rule] = {
     "sum": Rule("sum", forward=lambda a: float(np.sum(a)),
                 vjp=lambda g, out, a: (np.full_like(a, g),),
                 matrix_vjp=_sym_sum_vjp, latex=r"\operatorname{sum}", role="reduction",
-                jacobian=_jac_row(lambda out, a, k: OneMatrix(*a.shape))),
+                jacobian=_jac_row(lambda out, a, k: OneMatrix(*a.shape)),
+                node=SumAll, on_scalar=lambda a: a),
     "softmax": Rule("softmax", forward=np_softmax, vjp=_softmax_vjp,
                     matrix_vjp=_sym_softmax_vjp, latex=r"\operatorname{softmax}",
-                    jacobian=lambda p, o, k: _softmax_jacobian(p) if _is_column(o) else None),
+                    jacobian=lambda p, o, k: _softmax_jacobian(p) if _is_column(o) else None,
+                    node=Softmax),
     "mse": Rule("mse", forward=_mse_forward,
                 vjp=lambda g, out, o, y: (g * (o - y), -g * (o - y)),
                 matrix_vjp=_sym_mse_vjp, arity=2, role="reduction", latex=r"\operatorname{mse}",
-                jacobian=_jac_row(lambda out, o, y, k: _sym_mse_vjp(sp.S.One, out, o, y)[k])),
+                jacobian=_jac_row(lambda out, o, y, k: _sym_mse_vjp(sp.S.One, out, o, y)[k]),
+                node=MSE, shape=_same_matrices("mse")),
     "cross_entropy": Rule("cross_entropy", forward=_cross_entropy_forward,
                           vjp=_cross_entropy_vjp, matrix_vjp=_sym_cross_entropy_vjp, arity=2,
                           role="reduction", latex=r"\operatorname{CE}",
                           jacobian=_jac_row(lambda out, o, y, k:
-                                            _sym_cross_entropy_vjp(sp.S.One, out, o, y)[k])),
+                                            _sym_cross_entropy_vjp(sp.S.One, out, o, y)[k]),
+                          node=CrossEntropy, shape=_same_matrices("cross_entropy")),
     "sqnorm": Rule("sqnorm", forward=lambda a: float(np.sum(a * a)),
                    vjp=lambda g, out, a: (2.0 * g * a,), matrix_vjp=_sym_sqnorm_vjp,
                    role="reduction", latex=r"\lVert\cdot\rVert^{2}",
-                   jacobian=_jac_row(lambda out, a, k: mscale(2, a))),
+                   jacobian=_jac_row(lambda out, a, k: mscale(2, a)),
+                   node=SqNorm, on_scalar=lambda a: a**2),
 }
 
 ELEMENTWISE = frozenset(n for n, r in RULES.items() if r.matrix_vjp is None)
+BY_NODE = {r.node: r for r in RULES.values() if r.node is not None}  # matrix primitives' nodes
 FUNCTION_NAMES = frozenset(n for n, r in RULES.items() if r.sympy is not None)
 BY_SYMPY = {r.sympy: n for n, r in RULES.items() if r.sympy is not None}
 

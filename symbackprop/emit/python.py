@@ -33,7 +33,7 @@ from ..algebra import is_matrix
 from ..errors import UnsupportedError
 from ..functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
 from ..graph import atoms_in_order, shape_of
-from ..rules import RULES
+from ..rules import BY_NODE, RULES
 
 if TYPE_CHECKING:
     from ..derive import Derivation
@@ -241,6 +241,10 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
         return f"diag({self._print(e.args[0])})"
 
     def _print_Basic(self, e: Any) -> str:
+        rule = BY_NODE.get(type(e))
+        if rule is not None and rule.code:  # a matrix primitive as its rule spells it
+            args = ", ".join(self._print(a) for a in e.args)
+            return f"{rule.code if self.numpy else rule.name}({args})"
         if self.numpy:
             raise UnsupportedError(f"no code form for {type(e).__name__}")
         return super()._print_Basic(e)  # type: ignore[no-any-return]
