@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from sympy import OneMatrix
+from sympy import Identity, OneMatrix, Trace
 
 from .algebra import hadamard, madd, mmul, mscale, transpose
 from .functions import (
@@ -352,6 +352,12 @@ RULES: dict[str, Rule] = {
                    role="reduction", latex=r"\lVert\cdot\rVert^{2}",
                    jacobian=_jac_row(lambda out, a, k: mscale(2, a)),
                    node=SqNorm, on_scalar=lambda a: a**2),
+    "trace": Rule("trace", forward=lambda a: float(np.trace(a)),
+                  vjp=lambda g, out, a: (g * np.eye(a.shape[0]),),
+                  matrix_vjp=lambda g, out, a: (mscale(g, Identity(a.shape[0])),),
+                  latex=r"\operatorname{tr}", role="reduction", code="np.trace", node=Trace,
+                  shape=lambda a: None if a is not None and a[0] == a[1] else
+                  "trace needs a square matrix", on_scalar=lambda a: a),
 }
 
 ELEMENTWISE = frozenset(n for n, r in RULES.items() if r.matrix_vjp is None)

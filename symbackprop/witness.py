@@ -73,6 +73,7 @@ FUNCS: dict[str, Callable[..., Array]] = {
     "sum": lambda x: np.sum(x) if np.ndim(x) else x, "transpose": _transpose,
     "mse": _mse, "cross_entropy": _cross_entropy,
     "sqnorm": lambda x: np.sum(np.square(x)), "hadamard": np.multiply,
+    "trace": lambda x: np.trace(x) if np.ndim(x) == 2 else x,
 }
 LOSSES: dict[str, Callable[[Array, Array], float]] = {"mse": _mse,
                                                        "cross_entropy": _cross_entropy}

@@ -51,6 +51,7 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "mse": ("mse(W @ x, y)", SH),
     "cross_entropy": ("cross_entropy(W @ x, y)", SH),
     "sqnorm": ("sqnorm(A - B)", SH),
+    "trace": ("trace(W @ A) * trace(x1)", SH),  # a scalar is its own trace
 }
 SCALAR_POINT = {"x1": 0.9, "x2": 0.35, "x3": 1.7}
 
