@@ -218,7 +218,7 @@ class _Gen:
         kinds = ["+", "*", "fn", "-", "/", "**", "neg", "log", "sqrt", "maxmin", "pow",
                  "reduce"]
         if self.matrix:
-            kinds += ["sum", "sqnorm", "mse", "cross_entropy", "sum"]
+            kinds += ["sum", "sqnorm", "mse", "cross_entropy", "sum", "trace"]
         k = self.pick(kinds)
         e = lambda: self.expr(None, d)  # noqa: E731
         if k in ("+", "-"):
@@ -238,7 +238,7 @@ class _Gen:
         if k == "pow":  # a computed exponent on a positive base
             return Ex("**", (self.positive(e()), e()))
         if k == "reduce":  # the reductions accept a scalar: sum(x) = x, sqnorm(x) = x**2
-            return Ex(self.pick(["sum", "sqnorm", "transpose"]), (e(),))
+            return Ex(self.pick(["sum", "sqnorm", "transpose", "trace"]), (e(),))
         if k == "fn":
             return Ex(self.pick(SCALAR_FUNCS), (e(),))
         if k in ("log", "sqrt"):
@@ -246,8 +246,10 @@ class _Gen:
         if k == "maxmin":
             return Ex(self.pick(["max", "min"]), (e(), e()))
         s = self.shape()
+        if k == "trace":  # of a square matrix: a square shape, or a product A Aᵀ-like
+            s = (s[0], s[0])
         m = lambda: self.expr(s, d)  # noqa: E731
-        if k in ("sum", "sqnorm"):
+        if k in ("sum", "sqnorm", "trace"):
             return Ex(k, (m(),))
         if k == "mse":
             return Ex("mse", (m(), m()))
@@ -418,6 +420,8 @@ def forward(prog: Program, values: dict, guard: bool = False) -> float:
             r = float(np.sum(x[0]))
         elif e.op == "sqnorm":
             r = float(np.sum(np.square(x[0])))
+        elif e.op == "trace":
+            r = float(np.trace(x[0])) if np.ndim(x[0]) == 2 else x[0]
         elif e.op == "softmax":
             r = _softmax(x[0])
         elif e.op == "mse":
@@ -519,7 +523,8 @@ def sympy_expr(prog: Program, plain: bool = False):
             return -x[0]
         if e.op == "pos":
             return x[0]
-        if not isinstance(x[0], sp.MatrixBase) and e.op in ("T", "transpose", "sum", "sqnorm"):
+        if not isinstance(x[0], sp.MatrixBase) and e.op in ("T", "transpose", "sum", "sqnorm",
+                                                           "trace"):
             return x[0] ** 2 if e.op == "sqnorm" else x[0]
         if e.op in ("T", "transpose"):
             return x[0].T
@@ -535,6 +540,8 @@ def sympy_expr(prog: Program, plain: bool = False):
             return sum(x[0])
         if e.op == "sqnorm":
             return sum(v ** 2 for v in x[0])
+        if e.op == "trace":
+            return x[0].trace()
         if e.op == "softmax":
             return _sp_softmax(x[0])
         if e.op == "mse":
@@ -661,7 +668,7 @@ def from_text(text: str, shapes: dict[str, tuple[int, int]]) -> Program:
         assert isinstance(node.func, ast.Name)
         args = tuple(mk(x) for x in node.args)
         f = node.func.id
-        if f in ("sum", "sqnorm", "mse", "cross_entropy"):
+        if f in ("sum", "sqnorm", "mse", "cross_entropy", "trace"):
             shape = None
         elif f == "transpose":
             shape = args[0].shape[::-1] if args[0].shape else None
