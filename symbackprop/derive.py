@@ -18,18 +18,15 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 import sympy as sp
-from sympy.matrices.expressions.special import Identity
 
-from .algebra import hadamard, is_matrix, madd, mmul
+from .algebra import is_matrix
 from .errors import GraphError, ShapeError
-from .functions import DiagJacobian, ElementwiseDerivative, SumAll
 from .graph import (
     Builder,
     Equation,
     Granularity,
     Graph,
     _occurrences,
-    atoms_in_order,
     check_name,
     decompose,
     fmt_shape,
@@ -39,16 +36,10 @@ from .graph import (
 )
 from .notation import AdjointStyle, Layout
 from .recognise import (
-    OUT,
-    Prim,
-    classify,
     is_leaf,
-    lift,
-    local_partials,
-    placeholders,
     replace_args,
 )
-from .rules import ELEMENTWISE, FUNCTION_NAMES, RULES
+from .sweep import jacobian, reverse_sweep
 
 if TYPE_CHECKING:
     from .evaluate import Trace
@@ -79,154 +70,6 @@ class Options:
                              f"not {self.granularity!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class Term:
-    """One summand of an adjoint: what flows back from ``consumer`` into the variable."""
-
-    consumer: sp.Basic
-    value: sp.Basic
-    partial: sp.Basic | None = None  # the local partial ∂consumer/∂variable (scalar equations)
-
-
-# ---------------------------------------------------------------------------------------
-# Vector-Jacobian products through one equation's right-hand side
-
-
-def _postorder(rhs: sp.Basic) -> list[tuple[sp.Basic, Prim]]:
-    """Internal (non-leaf) nodes of a shallow expression and their primitives, children
-    before parents."""
-    order: list[tuple[sp.Basic, Prim]] = []
-    seen: set[int] = set()
-    prims: dict[int, Prim] = {}
-    stack: list[tuple[sp.Basic, bool]] = [(rhs, False)]
-    while stack:
-        e, ready = stack.pop()
-        if is_leaf(e):
-            continue
-        if ready:
-            if id(e) not in seen:
-                seen.add(id(e))
-                order.append((e, prims[id(e)]))
-            continue
-        stack.append((e, True))
-        p = prims[id(e)] = classify(e)
-        stack.extend((o, False) for o in p.operands)
-    return order
-
-
-def _depends(e: sp.Basic, needed: set[sp.Basic]) -> bool:
-    if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):  # the common case, without a generator
-        return e in needed
-    return any(a in needed for a in _occurrences(e))
-
-
-def vjp(rhs: sp.Basic, out: sp.Basic, g: sp.Basic,
-        needed: set[sp.Basic]) -> dict[sp.Basic, list[sp.Basic]]:
-    """What flows back through ``out = rhs`` into each needed symbol, given ``out``'s adjoint g."""
-    if is_leaf(rhs):
-        return {rhs: [g]} if rhs in needed else {}
-    cot: dict[sp.Basic, list[sp.Basic]] = {rhs: [g]}
-    result: dict[sp.Basic, list[sp.Basic]] = {}
-    for node, p in reversed(_postorder(rhs)):
-        parts = cot.pop(node, [])
-        if not parts:
-            continue
-        gn = madd(*parts)
-        here = out if node is rhs else node
-        ops = p.operands
-        deps = [_depends(o, needed) for o in ops]
-        if p.name in ELEMENTWISE:
-            partials = local_partials(p)
-            env = dict(zip(placeholders(len(ops)), ops, strict=True))
-            env[OUT] = here
-            contribs: list[sp.Basic | None] = []
-            for o, d, dep in zip(ops, partials, deps, strict=True):
-                if not dep:
-                    contribs.append(None)
-                    continue
-                if is_matrix(node):
-                    c = hadamard(gn, lift(d, env, node.shape))
-                    if not is_matrix(o):  # a scalar spread over the matrix: sum it back
-                        c = SumAll(c) if is_matrix(c) else c * sp.Mul(*node.shape)
-                else:
-                    c = _times(gn, replace_args(d, env))
-                contribs.append(c)
-        else:
-            rule = RULES[p.name]
-            assert rule.matrix_vjp is not None
-            contribs = list(rule.matrix_vjp(gn, here, *ops))
-        for o, c, dep in zip(ops, contribs, deps, strict=True):
-            if c is None or not dep:
-                continue
-            if o in needed:
-                result.setdefault(o, []).append(c)
-            elif not is_leaf(o):
-                cot.setdefault(o, []).append(c)
-    return result
-
-
-def _times(g: sp.Basic, partial: sp.Basic) -> sp.Basic:
-    """``g · partial`` for scalars, without SymPy's product machinery when a factor is ±1."""
-    if g is sp.S.One:
-        return partial
-    if partial is sp.S.One:
-        return g
-    if partial is sp.S.NegativeOne:
-        return -g
-    return g * partial
-
-
-def jacobian(rhs: sp.Basic, out: sp.Basic, v: sp.Basic) -> sp.Basic | None:
-    """The local Jacobian ∂out/∂v (numerator layout) when it has a clean matrix form."""
-    if not (is_matrix(out) and out.shape[1] == 1 and is_matrix(v) and v.shape[1] == 1):
-        return None
-    total: list[sp.Basic] = []
-    # paths from the root to v inside rhs, multiplying local Jacobians
-    stack: list[tuple[sp.Basic, sp.Basic | None]] = [(rhs, None)]
-    while stack:
-        node, acc = stack.pop()
-        if node == v:
-            total.append(acc if acc is not None else Identity(v.shape[0]))
-            continue
-        if is_leaf(node) or not _depends(node, {v}):
-            continue
-        p = classify(node)
-        for k, o in enumerate(p.operands):
-            if not _depends(o, {v}):
-                continue
-            j = _edge_jacobian(p, out if node is rhs else node, k)
-            if j is None:
-                return None
-            stack.append((o, j if acc is None else mmul(acc, j)))
-    if not total:
-        return None
-    return madd(*total)
-
-
-def _edge_jacobian(p: Any, node: sp.Basic, k: int) -> sp.Basic | None:
-    o = p.operands[k]
-    if not (is_matrix(o) and o.shape[1] == 1 and is_matrix(node) and node.shape[1] == 1):
-        return None
-    if p.name == "add":
-        c = p.kw["coeffs"][k]
-        return mmul(c, Identity(o.shape[0]))
-    if p.name in FUNCTION_NAMES and len(p.operands) == 1:
-        return DiagJacobian(ElementwiseDerivative(p.name, o))
-    rule = RULES[p.name]
-    if rule.jacobian is not None:
-        return rule.jacobian(node, *p.operands, k)
-    return None
-
-
-# ---------------------------------------------------------------------------------------
-# The derivation
-
-
-def adjoint_symbol(v: sp.Basic) -> sp.Basic:
-    """The symbol standing for ∂output/∂v (its name is not an identifier: it cannot clash)."""
-    return make_symbol(f"d:{v.name}", shape_of(v))
-
-
 class Derivation:
     """A derivation: forward equations, local partials, backward (adjoint) equations, gradients.
 
@@ -247,85 +90,13 @@ class Derivation:
         self.output = graph.output
         if is_matrix(self.output):
             raise ShapeError(_NOT_SCALAR.format(shape=fmt_shape(shape_of(self.output))))
-        self._sweep()
-
-    # the reverse sweep -----------------------------------------------------------------
-    def _sweep(self) -> None:
-        eqs = self.graph.equations
-        wrt = set(self.wrt)
-        # which variables lie on a path from some wrt variable to the output
-        depends: set[sp.Basic] = set(wrt)
-        atoms = {eq.lhs: atoms_in_order(eq.rhs) for eq in eqs}  # once: four passes use them
-        for eq in eqs:
-            if any(a in depends for a in atoms[eq.lhs]):
-                depends.add(eq.lhs)
-        # ... and which the output still uses: inlining can let SymPy cancel every use of a
-        # stage (t - (t - z) is z), and a stage nobody uses must not hold back the adjoint
-        # of its operands (their other paths would be lost)
-        live: set[sp.Basic] = {self.output}
-        for eq in reversed(eqs):
-            if eq.lhs in live:
-                live.update(atoms[eq.lhs])
-        needed = {v for v in depends if v in live}
-        inputs = set(self.graph.inputs)
-        position = {eq.lhs: i for i, eq in enumerate(eqs)}
-        self.adjoints: dict[sp.Basic, sp.Basic] = {}
-        self.terms: dict[sp.Basic, list[Term]] = {}
-        self.partials: dict[tuple[sp.Basic, sp.Basic], sp.Basic] = {}
-        backward: list[Equation] = []
-        self.groups: list[list[sp.Basic]] = []  # adjoints completed by one step, for printing
-        out = self.output
-        self.adjoints[out] = adjoint_symbol(out)
-        backward.append(Equation(self.adjoints[out], sp.S.One))
-        self.groups.append([out])
-        consumers_left: dict[sp.Basic, int] = {}
-        for eq in eqs:
-            if eq.lhs not in needed:  # a consumer the sweep never visits
-                continue
-            for a in atoms[eq.lhs]:
-                if a in needed:
-                    consumers_left[a] = consumers_left.get(a, 0) + 1
-        for eq in reversed(eqs):
-            if eq.lhs not in needed:
-                continue
-            g = sp.S.One if eq.lhs == out else self.adjoints[eq.lhs]
-            scalar_eq = not is_matrix(eq.lhs) and not any(is_matrix(a) for a in atoms[eq.lhs])
-            if scalar_eq:
-                flows = vjp(eq.rhs, eq.lhs, sp.S.One, needed)
-                for v, parts in flows.items():
-                    partial = parts[0] if len(parts) == 1 else sp.Add(*parts)
-                    self.partials[(eq.lhs, v)] = partial
-                    self.terms.setdefault(v, []).append(Term(eq.lhs, _times(g, partial),
-                                                             partial))
-            else:
-                flows = vjp(eq.rhs, eq.lhs, g, needed)
-                for v, parts in flows.items():
-                    self.terms.setdefault(v, []).append(Term(eq.lhs, madd(*parts)))
-            done = []
-            for v in atoms[eq.lhs]:
-                if v not in needed:
-                    continue
-                consumers_left[v] -= 1
-                if consumers_left[v] == 0:
-                    done.append(v)
-            # inputs completed here share a line; each intermediate gets its own
-            done_inputs = [v for v in done if v in inputs]
-            for v in done_inputs + [v for v in done if v not in inputs]:
-                self.adjoints[v] = adjoint_symbol(v)
-                # terms in the order their consumers are computed: the main path first
-                terms = sorted(self.terms.get(v, []), key=lambda t: position[t.consumer])
-                self.terms[v] = terms
-                rhs = madd(*[t.value for t in terms])
-                backward.append(Equation(self.adjoints[v], rhs))
-            if done_inputs:
-                self.groups.append(done_inputs)
-            self.groups.extend([v] for v in done if v not in inputs)
-        self.backward: tuple[Equation, ...] = tuple(backward)
-        for v in self.wrt:
-            if v not in self.adjoints:  # a wrt variable the output does not depend on
-                self.adjoints[v] = adjoint_symbol(v)
-                zero = sp.S.Zero if not is_matrix(v) else sp.ZeroMatrix(*v.shape)
-                self.backward = (*self.backward, Equation(self.adjoints[v], zero))
+        self.sweep = reverse_sweep(graph, self.wrt)
+        # the sweep's results, by the names the public contract gives them
+        self.adjoints = self.sweep.adjoints
+        self.terms = self.sweep.terms
+        self.partials = self.sweep.partials
+        self.backward = self.sweep.backward
+        self.groups = self.sweep.groups
 
     # the public view ---------------------------------------------------------------------
     @property

@@ -33,6 +33,7 @@ FORMS: dict[str, list[tuple[str, bool]]] = {
     "mse": [("mse(A, B)", False)],
     "cross_entropy": [("cross_entropy(A, Y)", False)],
     "sqnorm": [("sqnorm(A) + sum(B)", False)],
+    "trace": [("trace(A.T @ B) + trace(x*y)", False)],
     "max": [("max(x, y)", False), ("sum(hadamard(C, max(A, B)))", False)],
     "min": [("min(x, y)", False), ("sum(hadamard(C, min(A, B)))", False)],
 }
