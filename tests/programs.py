@@ -569,9 +569,14 @@ def sympy_gradient(prog: Program, values: dict) -> dict[str, object]:
             flat.append(s)
             nums.append(float(values[n]))
     diffs = [sp.diff(expr, v) for v in flat]
-    f = sp.lambdify(flat, diffs, modules="numpy", cse=True)
-    with np.errstate(all="ignore"):
-        got = [float(v) for v in f(*nums)]
+    try:
+        f = sp.lambdify(flat, diffs, modules="numpy", cse=True)
+    except (SyntaxError, RecursionError):  # min/max of sums: SymPy's Piecewise nests deeper
+        at = {v: sp.Float(x) for v, x in zip(flat, nums, strict=True)}  # than Python parses
+        got = [float(sp.N(d.xreplace(at))) for d in diffs]
+    else:
+        with np.errstate(all="ignore"):
+            got = [float(v) for v in f(*nums)]
     out: dict[str, object] = {}
     k = 0
     for n, s in syms.items():

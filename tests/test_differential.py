@@ -323,6 +323,13 @@ REGRESSIONS = [
     ("L = sqnorm(x - A)/n", {"x": (3, 2), "A": (3, 2)}, {"x": X32, "A": X32 - 1, "n": 3.0}, {}),
     ("C = log(sum(hadamard(w, x)))", {"w": (3, 1), "x": (3, 1)},
      {"w": np.array([[0.7], [0.4], [1.3]]), "x": np.array([[1.8], [0.65], [0.2]])}, {}),
+    # found by SYMBACKPROP_FUZZ_SEED=2 with 10,000 programs: the library was right, the SymPy
+    # oracle's lambdify failed on the Piecewise of min(sum(min(2.5, A)) - ...) (too deeply
+    # nested for Python's parser); the oracle now evaluates such a gradient by substitution
+    ("lam = A; out = S + sqnorm(lam); E = S - A.T; "
+     "L = min(sum(min(2.5, lam)) - min(3, 3 + I), 2) - sum(E)", {"A": (2, 3), "S": (3, 2)},
+     {"I": -0.65, "A": np.array([[-1.6, -1.1, 1.3], [-0.65, -0.4, -1.1]]),
+      "S": np.array([[0.25, 1.8], [-0.4, 1.8], [-0.65, -0.65]])}, {}),
 ]
 
 
