@@ -8,6 +8,7 @@ generated (unlike ``lambdify``), so no name a user chose can ever become code.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import reduce
@@ -385,9 +386,16 @@ def _display_name(d: Derivation, lhs: sp.Basic) -> str:
     return str(lhs.name)
 
 
+# caches per derivation, owned here (weak: they go with the derivation)
+_NODE_SHAPES: weakref.WeakKeyDictionary[Any, dict[Any, tuple[Any, ...]]] = \
+    weakref.WeakKeyDictionary()
+_COMPILED: weakref.WeakKeyDictionary[Any, dict[Any, Callable[[Env], Any]]] = \
+    weakref.WeakKeyDictionary()
+
+
 def _node_shapes(d: Derivation, eq: Any) -> tuple[Any, ...]:
     """The distinct shapes of the matrix nodes of one right-hand side (cached per equation)."""
-    cache: dict[Any, tuple[Any, ...]] = d.__dict__.setdefault("_node_shapes", {})
+    cache = _NODE_SHAPES.setdefault(d, {})
     got = cache.get(eq)
     if got is None:
         seen: dict[int, Any] = {}
@@ -445,7 +453,7 @@ def _cross_entropies(e: sp.Basic) -> list[sp.Basic]:
 
 
 def _program(d: Derivation, eq: Any) -> Callable[[Env], Any]:
-    cache: dict[Any, Callable[[Env], Any]] = d.__dict__.setdefault("_compiled", {})
+    cache = _COMPILED.setdefault(d, {})
     prog = cache.get(eq)
     if prog is None:
         prog = cache[eq] = compile_expr(eq.rhs)

@@ -9,6 +9,7 @@ Everything printed is plain amsmath: it renders in KaTeX and compiles with pdfla
 from __future__ import annotations
 
 import re
+import weakref
 from collections import ChainMap
 from collections.abc import Mapping, MutableMapping
 from itertools import pairwise
@@ -274,13 +275,16 @@ class SymbolTable(dict[sp.Basic, str]):
 # The derivation
 
 
+_TABLES: weakref.WeakKeyDictionary[Any, SymbolTable] = weakref.WeakKeyDictionary()  # ours
+
+
 def symbol_table(d: Derivation) -> SymbolTable:
     """LaTeX for every symbol of a derivation: inputs, intermediates and their adjoints
     (made once per derivation and shared by its emitters; do not modify it)."""
-    cached = d.__dict__.get("_symbol_table")
-    if isinstance(cached, SymbolTable):
+    cached = _TABLES.get(d)
+    if cached is not None:
         return cached
-    names = d.__dict__["_symbol_table"] = SymbolTable()
+    names = _TABLES[d] = SymbolTable()
     for s in (*d.inputs, *(eq.lhs for eq in d.forward)):
         names[s] = symbol_latex(str(s.name), kind_of(s))
     out = names[d.output]
