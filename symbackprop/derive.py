@@ -26,14 +26,14 @@ from .graph import (
     Equation,
     Granularity,
     Graph,
-    _occurrences,
     check_name,
-    decompose,
     fmt_shape,
     make_symbol,
+    occurrences,
     shape_of,
     tree_size,
 )
+from .grouping import decompose
 from .notation import AdjointStyle, Layout
 from .recognise import (
     is_leaf,
@@ -142,7 +142,7 @@ class Derivation:
         if users is None:
             users = self.__dict__["_users_map"] = {}
             for eq in self.forward:
-                for a in dict.fromkeys(_occurrences(eq.rhs)):
+                for a in dict.fromkeys(occurrences(eq.rhs)):
                     users.setdefault(a, []).append(eq.lhs)
         return users
 
@@ -259,7 +259,7 @@ class Derivation:
 
 def substitute(expr: sp.Basic, value: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
     """Replace symbols by their expressions without re-evaluating: 2t stays 2(x + y)."""
-    if not any(a in value for a in _occurrences(expr)):
+    if not any(a in value for a in occurrences(expr)):
         return expr
     done: dict[int, sp.Basic] = {}
     stack: list[tuple[sp.Basic, bool]] = [(expr, False)]

@@ -2,9 +2,9 @@
 
 Every front end (text, SymPy expression, Python function, ``Graph.let`` stages) feeds a
 ``Builder``, which records primitive nodes bottom-up, each a temporary symbol with a
-*shallow* right-hand side, shared subexpressions once. ``decompose`` then chooses which nodes
-become named equations (every primitive, layers, or the user's stages) and names them.
-Nothing here walks a deep SymPy tree recursively.
+*shallow* right-hand side, shared subexpressions once. ``grouping.decompose`` then chooses
+which nodes become named equations (every primitive, layers, or the user's stages) and names
+them. Nothing here walks a deep SymPy tree recursively.
 """
 
 from __future__ import annotations
@@ -18,10 +18,9 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul
 
-from .algebra import is_matrix, mmul
-from .errors import GraphError, LimitError, ShapeError, UnsupportedError
+from .algebra import is_matrix
+from .errors import GraphError, LimitError, ShapeError
 from .recognise import classify, is_leaf, replace_args
-from .rules import FUNCTION_NAMES, RULES
 
 if TYPE_CHECKING:
     from .parse import Limits
@@ -451,46 +450,7 @@ def validate(g: Graph) -> None:
         names.setdefault(str(eq.lhs.name), eq.lhs)
 
 
-# ---------------------------------------------------------------------------------------
-# Decomposition: which nodes become equations, and their names
-
-_AFFINE = frozenset(n for n, r in RULES.items() if r.role == "affine")
-_REDUCTIONS = frozenset(n for n, r in RULES.items() if r.role == "reduction")
-
-
-def _node_prim(rhs: sp.Basic) -> str:
-    try:
-        return classify(rhs).name
-    except UnsupportedError:
-        return "?"
-
-
-def _is_affine(rhs: sp.Basic) -> bool:
-    name = _node_prim(rhs)
-    if name in _AFFINE:
-        return True
-    if name == "mul":  # a scalar times a matrix is affine; a Hadamard product is not
-        return sum(1 for a in classify(rhs).operands if is_matrix(a)) <= 1
-    return False
-
-
-def _is_scaled_term(rhs: sp.Basic) -> bool:
-    """``c·v``: a number times one operand, read as a term of the sum it feeds."""
-    p = classify(rhs) if _node_prim(rhs) == "mul" else None
-    return p is not None and len(p.operands) == 1 and p.kw["exps"] == (1,)
-
-
-def _uses(nodes: list[Equation]) -> dict[sp.Basic, int]:
-    lhs = {eq.lhs for eq in nodes}
-    count: dict[sp.Basic, int] = {}
-    for eq in nodes:
-        for a in _occurrences(eq.rhs):
-            if a in lhs:
-                count[a] = count.get(a, 0) + 1
-    return count
-
-
-def _occurrences(expr: sp.Basic) -> Iterator[sp.Basic]:
+def occurrences(expr: sp.Basic) -> Iterator[sp.Basic]:
     stack = [expr]
     while stack:
         e = stack.pop()
@@ -498,215 +458,3 @@ def _occurrences(expr: sp.Basic) -> Iterator[sp.Basic]:
             yield e
         elif isinstance(e, sp.Basic) and not is_leaf(e):
             stack.extend(e.args)
-
-
-def _subnodes(expr: sp.Basic) -> Iterator[sp.Basic]:
-    """Every non-leaf subexpression of a (shallow) right-hand side."""
-    stack = [expr]
-    while stack:
-        e = stack.pop()
-        if is_leaf(e) or not isinstance(e, sp.Basic):
-            continue
-        yield e
-        stack.extend(a for a in e.args if isinstance(a, sp.Basic))
-
-
-def choose_granularity(b: Builder, granularity: Granularity) -> Granularity:
-    if granularity != "auto":
-        return granularity
-    if b.names:
-        return "stages"
-    if any(is_matrix(eq.lhs) for eq in b.nodes):
-        return "layers"
-    return "primitive"
-
-
-def decompose(b: Builder, granularity: Granularity = "auto",
-              output_name: str | None = None) -> Graph:
-    """Pick the nodes that become equations, inline the rest, and name them."""
-    if b.output is None:
-        raise GraphError("nothing to derive: the expression is empty")
-    out = b.output
-    if out not in b._node_lhs:
-        # a bare input, a constant or an inline expression: give it an equation of its own
-        term = out
-        out = b.node(out) if not is_leaf(out) else b._temp(shape_of(out))
-        if out not in b._node_lhs:
-            b.append(Equation(out, term))
-    nodes = _reachable(b.nodes, out)
-    granularity = choose_granularity(b, granularity)
-    uses = _uses(nodes)
-    by_lhs = {eq.lhs: eq for eq in nodes}
-    cut: set[sp.Basic] = {out} | {s for s in b.names if s in by_lhs}
-    consumers: dict[sp.Basic, list[sp.Basic]] = {}
-    for eq in nodes:
-        for a in _occurrences(eq.rhs):
-            if a in by_lhs:
-                consumers.setdefault(a, []).append(eq.lhs)
-    kinds = {eq.lhs: _node_prim(eq.rhs) for eq in nodes}  # once: a wide node is O(width)
-    for eq in nodes:
-        s, kind = eq.lhs, kinds[eq.lhs]
-        if granularity == "stages":
-            continue
-        if uses.get(s, 0) > 1:
-            cut.add(s)
-            continue
-        if granularity == "primitive":
-            parent = consumers.get(s, [None])[0]
-            pkind = kinds[parent] if parent is not None else ""
-            same = kind in ("add", "mul") and pkind == kind and not is_matrix(s) and (
-                kind == "add" or len(classify(eq.rhs).operands) < MAX_FACTORS)
-            if not (same or (_is_scaled_term(eq.rhs) and pkind == "add")):
-                cut.add(s)
-            continue
-        # layers: cut at non-affine matrix nodes and at their non-leaf operands
-        if is_matrix(s) and not _is_affine(eq.rhs):
-            cut.add(s)
-        if kind == "matmul" and any(kinds.get(c) == "matmul" for c in consumers.get(s, [])):
-            cut.add(s)  # W2 (W1 x): a product of products reads better (and SymPy's MatMul
-            # shape is exponential in its nesting depth)
-        if kind != "?" and not _is_affine(eq.rhs) and (is_matrix(s) or kind in _REDUCTIONS):
-            for o in classify(eq.rhs).operands:
-                if o in by_lhs and is_matrix(o):
-                    cut.add(o)
-    # inline the nodes that are not cut, in topological order
-    inlined: dict[sp.Basic, sp.Basic] = {}
-    eqs: list[Equation] = []
-    for eq in nodes:
-        rhs = _inline(eq.rhs, inlined, eqs)
-        if eq.lhs in cut:
-            eqs.append(Equation(eq.lhs, rhs))
-        else:
-            inlined[eq.lhs] = rhs
-    names = _choose_names(eqs, b, output_name)
-    renamed = {eq.lhs: make_symbol(names[eq.lhs], shape_of(eq.lhs)) for eq in eqs}
-    final = tuple(Equation(renamed[eq.lhs], replace_args(eq.rhs, renamed)) for eq in eqs)
-    g = Graph(final, dict(b.shapes))
-    validate(g)
-    return g
-
-
-def _inline(rhs: sp.Basic, inlined: dict[sp.Basic, sp.Basic], eqs: list[Equation]) -> sp.Basic:
-    """``rhs`` with the inlined nodes substituted. Where SymPy cannot build the result (its
-    scalar simplifications reach into ``sum(A + 2)`` inside ``x**s`` or ``sqrt(exp(s))``
-    and raise), the inlined nodes that hold matrices stay equations of their own."""
-    try:
-        return rebuild(rhs, inlined)
-    except (TypeError, NotImplementedError):
-        held = [a for a in dict.fromkeys(_occurrences(rhs))
-                if a in inlined and any(is_matrix(x) for x in _occurrences(inlined[a]))]
-    for a in held:
-        eqs.append(Equation(a, inlined.pop(a)))
-    try:
-        return rebuild(rhs, inlined)
-    except (TypeError, NotImplementedError) as e:  # SymPy's own error: never a bare one
-        raise UnsupportedError(f"SymPy cannot build {rhs} with its operands written out "
-                               f"({type(e).__name__}: {e})") from e
-
-
-def _reachable(nodes: list[Equation], out: sp.Basic) -> list[Equation]:
-    by_lhs = {eq.lhs: eq for eq in nodes}
-    need = {out}
-    stack = [out]
-    while stack:
-        s = stack.pop()
-        for a in _occurrences(by_lhs[s].rhs):
-            if a in by_lhs and a not in need:
-                need.add(a)
-                stack.append(a)
-    return [eq for eq in nodes if eq.lhs in need]
-
-
-def rebuild(rhs: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
-    """``rhs`` with symbols replaced by expressions; nested sums and products flattened."""
-    if not mapping or not any(a in mapping for a in _occurrences(rhs)):
-        return rhs
-    new = replace_args(rhs, mapping)
-    if isinstance(new, MatMul) and any(isinstance(a, MatMul) for a in new.args):
-        new = mmul(*new.args)  # c·(d·X) is (cd)·X: no MatMul nested in a MatMul
-    if isinstance(new, (MatAdd, HadamardProduct)):
-        flat: list[sp.Basic] = []
-        for a in new.args:
-            flat.extend(a.args if type(a) is type(new) else (a,))
-        new = type(new)(*flat)
-    return new
-
-
-def _choose_names(eqs: list[Equation], b: Builder, output_name: str | None) -> dict[sp.Basic,
-                                                                                    str]:
-    taken = {str(s.name) for s in b.inputs} | set(b.names.values())
-    names: dict[sp.Basic, str] = {}
-    for eq in eqs:
-        if eq.lhs in b.names:
-            names[eq.lhs] = b.names[eq.lhs]
-    out = eqs[-1].lhs
-    if out not in names:
-        lossy = any(is_matrix(a) for eq in eqs for a in _occurrences(eq.rhs))
-        for cand in ([output_name] if output_name else []) + (["L"] if lossy else []) + [
-                "z", "f", "F", "out"]:
-            if cand and cand not in taken:
-                names[out] = cand
-                taken.add(cand)
-                break
-    rest = [eq for eq in eqs if eq.lhs not in names]
-    if any(is_matrix(eq.lhs) for eq in eqs):
-        names.update(_layer_names(eqs, rest, taken))
-    rest = [eq for eq in rest if eq.lhs not in names]
-    names.update(zip((eq.lhs for eq in rest), fresh_names(len(rest), taken), strict=True))
-    return names
-
-
-def fresh_names(count: int, taken: set[str]) -> list[str]:
-    """``count`` names for intermediates, none of them a user's name: ``t`` alone, else
-    ``t_1, t_2, …`` (``v_…``, ``u_…`` where the user has ``t`` names; taken ones skipped)."""
-    base = next((b for b in ("t", "v", "u", "s", "w") if b not in taken
-                 and not any(n.startswith(b + "_") for n in taken)), "t")
-    if count == 1 and base not in taken:
-        return [base]
-    out: list[str] = []
-    i = 0
-    while len(out) < count:
-        i += 1
-        if f"{base}_{i}" not in taken:
-            out.append(f"{base}_{i}")
-    return out
-
-
-def _layer_names(eqs: list[Equation], rest: list[Equation], taken: set[str]) -> dict[sp.Basic,
-                                                                                      str]:
-    """z / h / o for pre-activations, activations and the network output; indexed by layer."""
-    by_lhs = {eq.lhs: eq for eq in eqs}
-    role: dict[sp.Basic, str] = {}
-    for eq in eqs:
-        kind = _node_prim(eq.rhs)
-        if kind in FUNCTION_NAMES and is_matrix(eq.lhs):
-            ops = classify(eq.rhs).operands
-            role[eq.lhs] = "h"
-            for o in ops:
-                if o in by_lhs and _is_affine(by_lhs[o].rhs):
-                    role.setdefault(o, "z")
-        elif kind == "softmax":
-            role[eq.lhs] = "p"
-        for node in _subnodes(eq.rhs):
-            if _node_prim(node) in ("mse", "cross_entropy"):
-                o = classify(node).operands[0]
-                if o in by_lhs and is_matrix(o):
-                    role[o] = "o"
-    want = [eq.lhs for eq in rest if eq.lhs in role]
-    zs = [s for s in want if role[s] == "z"]
-    layer = {s: i + 1 for i, s in enumerate(zs)}
-    for eq in eqs:  # an activation takes the layer of its pre-activation
-        if role.get(eq.lhs) == "h":
-            for o in classify(eq.rhs).operands:
-                if o in layer:
-                    layer[eq.lhs] = layer[o]
-    many = len(zs) > 1
-    out: dict[sp.Basic, str] = {}
-    for s in want:
-        name = role[s] + (str(layer[s]) if many and s in layer else "")
-        if name in taken or name in out.values():
-            continue
-        out[s] = name
-        taken.add(name)
-    return out
-

@@ -19,7 +19,7 @@ from sympy.matrices.expressions.special import Identity
 
 from .algebra import hadamard, is_matrix, madd, mmul
 from .functions import DiagJacobian, ElementwiseDerivative, SumAll
-from .graph import Equation, Graph, _occurrences, atoms_in_order, make_symbol, shape_of
+from .graph import Equation, Graph, atoms_in_order, make_symbol, occurrences, shape_of
 from .recognise import (
     OUT,
     Prim,
@@ -71,7 +71,7 @@ def _postorder(rhs: sp.Basic) -> list[tuple[sp.Basic, Prim]]:
 def _depends(e: sp.Basic, needed: set[sp.Basic]) -> bool:
     if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):  # the common case, without a generator
         return e in needed
-    return any(a in needed for a in _occurrences(e))
+    return any(a in needed for a in occurrences(e))
 
 
 def vjp(rhs: sp.Basic, out: sp.Basic, g: sp.Basic,

@@ -13,7 +13,7 @@ import sympy as sp
 import symbackprop as sbp
 from symbackprop.algebra import hadamard, mscale
 from symbackprop.functions import SumAll
-from symbackprop.graph import fresh_names
+from symbackprop.grouping import fresh_names
 
 A = sp.MatrixSymbol("A", 2, 3)
 ONES = sp.OneMatrix(2, 3)
