@@ -3,8 +3,10 @@
 ``derivation_html(d)`` writes the lecture note of ``emit/markdown.py`` as HTML. Math goes in
 ``<span class="math inline">\\(…\\)</span>`` and ``<div class="math display">\\[…\\]</div>``
 (the convention Sphinx and pandoc use), HTML-escaped; a few lines of script hand each one to
-``katex.render``. KaTeX comes from the npm package (``npm ci`` in a checkout puts it in
-``node_modules/katex/dist``; ``SYMBACKPROP_KATEX_DIR`` can point elsewhere):
+``katex.render``. KaTeX comes from the npm package, pinned by package-lock.json: a wheel
+carries its files (``symbackprop/_katex``, put there by ``hatch_build.py``), a checkout finds
+them in ``node_modules/katex/dist`` after ``npm ci``; ``SYMBACKPROP_KATEX_DIR`` can point
+elsewhere:
 
 * ``assets="inline"`` (the default): KaTeX's script and style are inlined, its fonts as
   ``data:`` URIs, so the page is one file (about 0.7 MB);
@@ -41,11 +43,13 @@ class KatexNotFound(FileNotFoundError):
 
 
 def katex_candidates() -> list[Path]:
-    """Where KaTeX is looked for: $SYMBACKPROP_KATEX_DIR, ./node_modules, the checkout's."""
+    """Where KaTeX is looked for: $SYMBACKPROP_KATEX_DIR, the copy a wheel carries
+    (``symbackprop/_katex``), ./node_modules, the checkout's."""
     candidates = []
     env = os.environ.get("SYMBACKPROP_KATEX_DIR")
     if env:
         candidates.append(Path(env))
+    candidates.append(Path(__file__).resolve().parents[1] / "_katex")
     candidates.append(Path.cwd() / "node_modules" / "katex" / "dist")
     candidates.append(Path(__file__).resolve().parents[2] / "node_modules" / "katex" / "dist")
     return candidates
