@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
+from . import __version__
 from .emit import FORMATS
 from .errors import ParseError, ShapeError, SymbackpropError
 from .parse import Limits
@@ -50,11 +51,13 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="symbackprop", description=(
         "Readable, verified backpropagation derivations."))
     p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.add_argument("--version", action="version", version=f"symbackprop {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp_: argparse.ArgumentParser) -> None:
-        sp_.add_argument("text", help='the expression, e.g. "(x + y)**2"; stages with ; or '
-                         "newlines")
+        sp_.add_argument("text", nargs="?", help='the expression, e.g. "(x + y)**2"; stages '
+                         "with ; or newlines; - reads it from stdin")
+        sp_.add_argument("--file", metavar="PATH", help="read the expression from PATH")
         sp_.add_argument("--wrt", action="append", metavar="NAME",
                          help="a variable to differentiate in (repeatable; default: every input)")
         sp_.add_argument("--shape", action="append", default=[], metavar="NAME=RxC",
@@ -77,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--adjoint", choices=("frac", "bar", "delta"), default="frac")
     d.add_argument("--granularity", choices=("auto", "primitive", "layers", "stages"),
                    default="auto")
-    d.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    d.add_argument("-o", "--output", metavar="FILE",
+                   help="write to FILE instead of stdout (- is stdout)")
     c = sub.add_parser("check", help="verify the gradients numerically; exit 1 on a mismatch")
     common(c)
     c.add_argument("--seed", type=int, default=0)
@@ -123,12 +127,28 @@ def _printable(text: str) -> str:
     return "".join(ch if " " <= ch <= "~" else "?" for ch in text)
 
 
+def _source_text(args: argparse.Namespace, limits: Limits) -> str:
+    """The expression: the argument, stdin for ``-``, or ``--file``; never more than
+    ``limits.max_length`` + 1 characters are read (the parser refuses the rest)."""
+    if args.file is not None and args.text is not None:
+        raise ValueError("give the expression or --file, not both")
+    if args.file is not None:
+        with open(args.file, encoding="utf-8") as f:
+            return f.read(limits.max_length + 1)
+    if args.text is None:
+        raise ValueError("no expression: give it as an argument, - for stdin, or --file")
+    if args.text == "-":
+        return sys.stdin.read(limits.max_length + 1)
+    return str(args.text)
+
+
 def run(args: argparse.Namespace) -> int:
     from .derive import derive
     from .evaluate import check_shape_sizes, check_sizes
 
     shapes = _shapes(args.shape)
     limits = _limits(args)
+    args.text = _source_text(args, limits)
     check_shape_sizes(shapes, limits)  # before anything is made from them
     if args.command == "derive":
         d = derive(args.text, wrt=args.wrt, shapes=shapes or None, loss=args.loss,
@@ -136,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
                    limits=limits)
         check_sizes(d, limits=limits)  # what its numbers would hold (x @ x.T of a long x)
         text = d.to(args.format)
-        if args.output:
+        if args.output and args.output != "-":
             with open(args.output, "w", encoding="utf-8") as f:
                 f.write(text if text.endswith("\n") else text + "\n")
         else:

@@ -1,0 +1,70 @@
+"""CLI conventions (issue 17 part 6): --version, the expression from stdin or a file, -o -."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+import symbackprop as sbp
+from symbackprop.cli import main
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.strip() == f"symbackprop {sbp.__version__}"
+
+
+@pytest.mark.parametrize("text", ["(x + y)**2", "t = x*y\nL = sin(t) + t"])
+def test_the_expression_from_stdin_or_a_file_is_the_argument(
+        text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert main(["derive", text, "--format", "json"]) == 0
+    want = capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO(text + "\n"))
+    assert main(["derive", "-", "--format", "json"]) == 0
+    from_stdin = capsys.readouterr().out
+    f = tmp_path / "expr.txt"
+    f.write_text(text, encoding="utf-8")
+    assert main(["derive", "--file", str(f), "--format", "json"]) == 0
+    from_file = capsys.readouterr().out
+    # the JSON names its source text; everything else is the same document
+    strip = lambda s: [ln for ln in s.splitlines() if '"source"' not in ln]  # noqa: E731
+    assert strip(from_stdin) == strip(want) == strip(from_file)
+
+
+def test_dash_output_is_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["derive", "x*y", "-o", "-"]) == 0
+    assert capsys.readouterr().out.startswith(r"\begin{aligned}")
+    assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["derive"], "no expression"),
+    (["derive", "x", "--file", "f.txt"], "not both"),
+    (["derive", "--file", "missing.txt"], "missing.txt"),
+])
+def test_a_missing_or_doubled_expression_is_a_clear_error(
+        argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_stdin_is_read_only_up_to_the_length_limit(capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    class Endless(io.TextIOBase):
+        def read(self, n: int | None = -1) -> str:
+            assert n is not None  # never "read everything"
+            assert n > 0
+            return "x+" * (n // 2) + "x"
+
+    monkeypatch.setattr("sys.stdin", Endless())
+    assert main(["derive", "-", "--max-length", "100"]) == 2
+    assert "LimitError" in capsys.readouterr().err
