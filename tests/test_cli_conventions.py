@@ -68,3 +68,10 @@ def test_stdin_is_read_only_up_to_the_length_limit(capsys: pytest.CaptureFixture
     monkeypatch.setattr("sys.stdin", Endless())
     assert main(["derive", "-", "--max-length", "100"]) == 2
     assert "LimitError" in capsys.readouterr().err
+
+
+def test_one_section_by_name_and_a_wrong_one_lists_the_choices() -> None:
+    d = sbp.derive("x*y")
+    assert d.markdown(sections="forward") == d.markdown(sections=["forward"])
+    with pytest.raises(ValueError, match="choose from problem, forward, partials"):
+        d.markdown(sections="f")

@@ -121,6 +121,8 @@ LOSS_WORDS = {"mse": "the mean-squared-error loss", "cross_entropy": "the softma
 def document(d: Derivation, sections: Sequence[str] = SECTIONS, level: int = 1,
              title: str | None = None) -> list[Block]:
     """The lecture note as blocks (see ``derivation_markdown``)."""
+    if isinstance(sections, str):  # one section by name, not its letters
+        sections = (sections,)
     unknown = [s for s in sections if s not in SECTIONS]
     if unknown:
         raise ValueError(f"unknown sections {unknown}; choose from {', '.join(SECTIONS)}")
