@@ -513,8 +513,9 @@ def _shape(a: Array) -> tuple[int, ...] | None:
 
 def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float = EPS,
               atol: float = ATOL, rtol: float = RTOL, seed: int = 0,
-              max_coords: int = MAX_COORDS) -> bool:
-    """True when the gradient agrees with the numbers; else raise ``GradcheckError``.
+              max_coords: int = MAX_COORDS, raise_exception: bool = True) -> bool:
+    """True when the gradient agrees with the numbers; else raise ``GradcheckError`` (or, with
+    ``raise_exception=False`` as in ``torch.autograd.gradcheck``, return False).
 
     ``f``: a SymPy expression, text, or a plain Python function of scalars/arrays (traced with
     SymPy symbols). ``inputs``: ``{name: value}`` (every input of ``f``). ``grad``: None (check
@@ -541,6 +542,8 @@ def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float
         label = "your gradient"
     if report.ok:
         return True
+    if not raise_exception:
+        return False
     raise GradcheckError(_failure_message(report, label), report.rows)
 
 

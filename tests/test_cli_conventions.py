@@ -75,3 +75,11 @@ def test_one_section_by_name_and_a_wrong_one_lists_the_choices() -> None:
     assert d.markdown(sections="forward") == d.markdown(sections=["forward"])
     with pytest.raises(ValueError, match="choose from problem, forward, partials"):
         d.markdown(sections="f")
+
+
+def test_gradcheck_can_answer_false_instead_of_raising() -> None:
+    wrong = {"x": lambda x: {"x": 3 * x}}["x"]
+    assert sbp.gradcheck("x**2", {"x": 0.7}, grad=wrong, raise_exception=False) is False
+    assert sbp.gradcheck("x**2", {"x": 0.7}, raise_exception=False) is True
+    with pytest.raises(sbp.GradcheckError):
+        sbp.gradcheck("x**2", {"x": 0.7}, grad=wrong)
