@@ -12,6 +12,7 @@ goes away (``symbackprop derive ... | head -1``) the command stops quietly with 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -185,7 +186,18 @@ def _pipe_closed() -> int:
     return SIGPIPE_EXIT
 
 
+def _escape_what_the_terminal_cannot_show() -> None:
+    """On an ASCII or other narrow stdout (``PYTHONIOENCODING=ascii``), ``—`` or ``∂`` is
+    written as an escape (``\u2014``) instead of failing the whole command."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):  # a closed or odd stream
+                reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _escape_what_the_terminal_cannot_show()
     args = _parser().parse_args(argv)
     try:
         return run(args)

@@ -83,3 +83,20 @@ def test_gradcheck_can_answer_false_instead_of_raising() -> None:
     assert sbp.gradcheck("x**2", {"x": 0.7}, raise_exception=False) is True
     with pytest.raises(sbp.GradcheckError):
         sbp.gradcheck("x**2", {"x": 0.7}, grad=wrong)
+
+
+@pytest.mark.parametrize("argv", [["check", "x*y"], ["derive", "x*sin(y)", "--format", "text"],
+                                  ["check", "exp(x) + sigmoid(x*y)"]])
+def test_an_ascii_terminal_gets_escapes_not_a_failure(argv: list[str]) -> None:
+    """PYTHONIOENCODING=ascii: the report's dash and the text format's ∂ are escaped, and
+    the exit code is still the check's."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONIOENCODING="ascii", LC_ALL="C")
+    r = subprocess.run([sys.executable, "-m", "symbackprop", *argv], capture_output=True,
+                       env=env, timeout=120)
+    assert r.returncode == 0, r.stderr.decode("ascii", "replace")
+    assert r.stdout.isascii()
+    assert b"\\u" in r.stdout  # what could not be shown is escaped, not dropped
