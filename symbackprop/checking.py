@@ -17,6 +17,7 @@ row says so instead of a bogus mismatch. Checks run in float64.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -26,7 +27,7 @@ import numpy as np
 import sympy as sp
 
 from .errors import GradcheckError, ShapeError, SymbackpropError
-from .evaluate import dim_value
+from .evaluate import dim_value, values_by_name
 from .graph import shape_of, to_shape
 from .numeric import ATOL, EPS, FD, MAX_COORDS, RTOL, Array, Engine, Issue, Tolerances
 from .report import CheckReport, Mismatch, Row, _digits, _join
@@ -376,6 +377,7 @@ def check(d: Derivation, values: Mapping[str, Any] | None = None, seed: int = 0,
         raise TypeError(f"check(values): values must map input names to numbers or arrays, "
                         f"not {type(values).__name__}")
     engine = Engine(d)
+    tol = Tolerances(eps, atol, rtol, seed, max_coords)  # refused before any work
     source = witness(d)
     given = values is not None
     for attempt in range(1 if given else max(1, attempts)):
@@ -386,7 +388,6 @@ def check(d: Derivation, values: Mapping[str, Any] | None = None, seed: int = 0,
         issues = engine.diagnose(list(slots))
         if not issues:
             break
-    tol = Tolerances(eps, atol, rtol, seed, max_coords)
     return _report(engine, slots, vals, {"symbolic": _symbolic(d, vals)}, issues, tol, source)
 
 
@@ -525,7 +526,7 @@ def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float
     from .derive import derive
 
     __tracebackhide__ = True  # pytest shows the caller's line, not ours
-    values = {str(getattr(k, "name", k)): v for k, v in inputs.items()}
+    values = {k: copy.deepcopy(v) for k, v in values_by_name(inputs).items()}  # ours
     shapes = None if isinstance(f, sp.Basic) else {k: _value_shape(k, v, callable(f))
                                                    for k, v in values.items()}
     d = derive(f, shapes=shapes)
@@ -561,8 +562,8 @@ def _value_shape(name: str, v: Any, numpy: bool = False) -> Any:
 
 def _user_gradient(d: Derivation, grad: Any, values: Mapping[str, Any]) -> dict[str, Any]:
     names = [str(s.name) for s in d.inputs]
-    if callable(grad):
-        out = grad(**values)
+    if callable(grad):  # on copies: a callback that writes into its arguments moves nothing
+        out = grad(**{k: copy.deepcopy(v) for k, v in values.items()})
         if not isinstance(out, Mapping):
             raise TypeError(f"grad(**inputs) must return a dict {{name: array}}, "
                             f"not {type(out).__name__}")

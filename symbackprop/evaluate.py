@@ -176,7 +176,7 @@ def bind_values(d: Derivation, values: Mapping[Any, Any],
     if not isinstance(values, Mapping):
         raise TypeError(f"values must map names to numbers or arrays, not "
                         f"{type(values).__name__}")
-    by_name = {str(k.name) if isinstance(k, sp.Basic) else str(k): v for k, v in values.items()}
+    by_name = values_by_name(values)
     env: Env = {}
     missing = [str(s.name) for s in d.inputs if str(s.name) not in by_name]
     if missing:
@@ -189,6 +189,18 @@ def bind_values(d: Derivation, values: Mapping[Any, Any],
     check_sizes(d, dims, limits)
     env.update(dims)
     return env
+
+
+def values_by_name(values: Mapping[Any, Any]) -> dict[str, Any]:
+    """``values`` keyed by name (a key may be a name or a SymPy symbol); a name given twice
+    (``"x"`` and ``Symbol("x")``) is an error naming it, never a silent choice."""
+    out: dict[str, Any] = {}
+    for k, v in values.items():
+        name = str(k.name) if isinstance(k, sp.Basic) else str(k)
+        if name in out:
+            raise ValueError(f"values give {name} twice (as {name!r} and as a symbol)")
+        out[name] = v
+    return out
 
 
 def limits_of(d: Any) -> Limits:
@@ -215,7 +227,10 @@ def coerce_value(name: str, v: Any, shape: Any, dtype: np.dtype[Any],
     """
     a = _numeric_array(name, v, limits or DEFAULT_LIMITS)
     try:
-        a = np.asarray(a, dtype=dtype)
+        a = np.array(a, dtype=dtype)  # a copy: nothing we hand back aliases the caller's array
+    except OverflowError:
+        raise ValueError(f"the value of {name} is too large for {dtype} (largest "
+                         f"{np.finfo(dtype).max:.3g})") from None
     except (TypeError, ValueError, ArithmeticError):
         raise TypeError(f"the value of {name} is not numeric: {type(v).__name__}") from None
     if symbol is not None:

@@ -25,7 +25,7 @@ from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from .algebra import is_matrix
 from .errors import GraphError, UnsupportedError
-from .evaluate import check_sizes, coerce_value, dim_value, limits_of
+from .evaluate import check_sizes, coerce_value, dim_value, limits_of, values_by_name
 from .graph import shape_of
 from .recognise import classify, is_leaf
 from .rules import RULES
@@ -51,6 +51,18 @@ class Tolerances:
     rtol: float = RTOL
     seed: int = 0
     max_coords: int = MAX_COORDS
+
+    def __post_init__(self) -> None:
+        for name, least in (("eps", 0.0), ("atol", 0.0), ("rtol", 0.0)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+                raise TypeError(f"{name} must be a number, not {type(v).__name__}")
+            if not np.isfinite(v) or v < least or (name == "eps" and v == 0):
+                raise ValueError(f"{name} must be a finite number "
+                                 f"{'> 0' if name == 'eps' else '>= 0'}, not {v!r}")
+        if isinstance(self.max_coords, bool) or not isinstance(self.max_coords, int) \
+                or self.max_coords < 1:
+            raise ValueError(f"max_coords must be a whole number >= 1, not {self.max_coords!r}")
 
 
 # ---------------------------------------------------------------------------------------
@@ -336,7 +348,7 @@ class Engine:
     # binding values ---------------------------------------------------------------------
     def bind(self, values: Mapping[str, Any], dtype: Any = None) -> list[Array]:
         """The slot list with the inputs (checked, as arrays of ``dtype``) and the constants."""
-        by_name = {str(getattr(k, "name", k)): v for k, v in values.items()}
+        by_name = values_by_name(values)
         missing = [n for n in self.inputs if n not in by_name]
         if missing:
             raise ValueError(f"no value for {', '.join(missing)}")

@@ -170,6 +170,8 @@ class Printer(LatexPrinter):  # type: ignore[misc]
             rf"\operatorname{{{e.name}}}"
         if e.name == "abs":
             name = r"\operatorname{abs}"
+        elif e.name == "sqrt":  # \sqrt takes an argument: f' needs f written whole
+            name = r"\left(\sqrt{\cdot}\right)"
         return rf"{name}'\left({self._print(e.args[1])}\right)"
 
     def _print_DiagJacobian(self, e: DiagJacobian) -> str:

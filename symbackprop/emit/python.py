@@ -101,6 +101,14 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
     def _print_Pi(self, e: Any) -> str:
         return "np.pi" if self.numpy else "pi"
 
+    def _print_NumberSymbol(self, e: Any) -> str:
+        """SymPy's other named constants (EulerGamma, GoldenRatio, Catalan, ...): NumPy has
+        no name for them, so the code holds their value."""
+        return f"{float(e)!r}" if self.numpy else str(e)
+
+    _print_EulerGamma = _print_GoldenRatio = _print_Catalan = _print_NumberSymbol
+    _print_TribonacciConstant = _print_NumberSymbol
+
     def _func(self, name: str, args: list[str]) -> str:
         if name not in FUNCS:
             raise UnsupportedError(f"no code form for the function {name}")
@@ -271,6 +279,26 @@ def adjoint_names(d: Derivation) -> dict[sp.Basic, str]:
     raise ValueError("cannot name the adjoints in generated code without a clash")
 
 
+def _dimension_lines(inputs: Any, names: set[str]) -> list[str]:
+    """``B = X.shape[1]`` for each symbolic dimension, taken from the first input that has
+    it, so ``np.ones((1, B))`` runs with the sizes of the arrays passed in."""
+    lines: list[str] = []
+    bound: set[str] = set()
+    for s in inputs:
+        shape = shape_of(s)
+        for k, dim in enumerate(shape or ()):
+            if not isinstance(dim, sp.Symbol) or str(dim) in bound:
+                continue
+            n = check_identifier(str(dim), "dimension")
+            if n in names:
+                raise ValueError(f"the dimension {n} has the name of a variable: rename one "
+                                 "for generated code")
+            axis = "0" if shape is not None and shape[1] == 1 and k == 0 else str(k)
+            lines.append(f"{n} = {s.name}.shape[{axis}]  # a dimension, from the array")
+            bound.add(n)
+    return lines
+
+
 def python_code(d: Derivation, name: str = "forward_backward") -> str:
     """A NumPy function computing the output and the gradients, staged like the maths."""
     fname = name if name == "forward_backward" else check_identifier(name, "function name")
@@ -297,6 +325,7 @@ def python_code(d: Derivation, name: str = "forward_backward") -> str:
                         "  # a column vector")
         else:
             body.append(f"{s.name} = np.asarray({s.name}, dtype={flt})")
+    body.extend(_dimension_lines(d.inputs, {str(v.name) for v in variables}))
     body.append("")
     body.append("# forward pass: one line per intermediate")
     for eq in d.forward:
