@@ -27,6 +27,7 @@ memory, the page gets a warning and a placeholder paragraph, and the build goes 
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any, ClassVar
 
@@ -157,7 +158,8 @@ class BackpropDirective(SphinxDirective):
                 g = graphviz()
                 g["code"] = derivation_dot(d, trace)
                 g["options"] = {"docname": self._docname()}
-                g["alt"] = f"computation graph of {' '.join(text.split())}"
+                # Sphinx's graphviz writer puts a given alt into the page as it is
+                g["alt"] = html.escape(f"computation graph of {' '.join(text.split())}")
                 out.append(g)
             if "trace" in show and trace is not None:
                 out.append(self._math(trace.latex()))

@@ -80,3 +80,18 @@ def test_huge_shapes_are_a_warning_and_a_placeholder(app: Any) -> None:
     assert html.count("backprop-placeholder") == 2
     assert len(_BLOCK.findall(html)) == 2  # the small ones are still there
     assert "ValueError" not in warnings  # the trace's random cross-entropy target sums to 1
+
+
+@pytest.mark.sphinx("html", testroot="backprop-hostile")
+def test_text_that_reaches_an_html_attribute_is_escaped(app: Any) -> None:
+    """Issue 20 part 8: a # comment in the expression reached the graph's alt attribute
+    unescaped (Sphinx's graphviz writer does not escape a given alt)."""
+    if not shutil.which("dot"):
+        if os.environ.get("SYMBACKPROP_REQUIRE_TOOLS") == "1":
+            pytest.fail("Graphviz dot is required in CI but missing")
+        pytest.skip("Graphviz dot not installed")
+    app.build()
+    page = (Path(app.outdir) / "index.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)" not in page
+    assert "onerror=alert(2)>" not in page
+    assert "&lt;script&gt;alert(1)" in page  # shown, as text
