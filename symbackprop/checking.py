@@ -163,7 +163,8 @@ def compare(engine: Engine, slots: list[Array], analytic: Mapping[str, Mapping[s
         series[FD] = np.array([p[0] for p in points])
         notes = [f"finite differences at {name}[{_index(c)}]: {p[1]} (the function is "
                  f"undefined a step away)" for c, p in zip(coords, points, strict=True) if p[1]]
-        judged = _judge(f, x, coords, series, eps, atol, rtol, notes)
+        straddled: list[str] = []
+        judged = _judge(f, x, coords, series, eps, atol, rtol, notes, straddled)
         direction: dict[str, float] = {}
         if sampled:
             v = rng.standard_normal(x.shape)
@@ -171,8 +172,9 @@ def compare(engine: Engine, slots: list[Array], analytic: Mapping[str, Mapping[s
             direction = {w: float(np.sum(g * v)) for w, g in grads.items()}
             direction[FD] = _fd_direction(f, x, v, eps)
         f()  # x is restored: so are the values computed from it
+        here = [*issues, *(Issue("kink", m, frozenset({name})) for m in straddled)]
         rows.append(_row(name, x.shape if x.ndim else None, grads, series, direction, coords,
-                         x.size, atol, rtol, issues, judged, notes))
+                         x.size, atol, rtol, here, judged, notes))
     if source is None:
         runner.run(None)
     return rows
@@ -183,7 +185,7 @@ _ULP = float(np.finfo(np.float64).eps)
 
 def _judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
            series: Mapping[str, Array], eps: float, atol: float, rtol: float,
-           notes: list[str]) -> dict[str, Array]:
+           notes: list[str], straddled: list[str] | None = None) -> dict[str, Array]:
     """Per analytic witness and coordinate: does it agree with finite differences?
 
     ``|a − fd| ≤ atol + rtol·|fd|``, and two refinements that take a second opinion (central
@@ -226,8 +228,37 @@ def _judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
                 ok[k] = True
                 notes.append(f"finite differences re-taken at [{_index(coords[k])}] with "
                              f"step {eps:g} (the step scaled by |x| was too coarse)")
+            elif straddled is not None:
+                kink = _kink_within_step(f, x, coords[k], eps, ak, atol, rtol)
+                if kink:
+                    straddled.append(kink)
         out[w] = ok
     return out
+
+
+def _kink_within_step(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps: float,
+                      analytic: float, atol: float, rtol: float) -> str:
+    """Where central differences disagree: if the slopes left and right of the point differ
+    (the function bends within a step: ``relu(x)`` at 1e-9) and the gradient is one of them,
+    a sentence saying so; else "" (a plain mismatch)."""
+    old = float(x[idx])
+    h = (old + eps) - old
+    with np.errstate(all="ignore"):
+        base = f()
+        x[idx] = old + h
+        up = f()
+        x[idx] = old - h
+        down = f()
+        x[idx] = old
+        f()
+    right, left = (up - base) / h, (base - down) / h
+    tol = atol + rtol * max(abs(left), abs(right))
+    if not (math.isfinite(left) and math.isfinite(right)) or abs(right - left) <= tol:
+        return ""
+    if min(abs(analytic - left), abs(analytic - right)) > atol + rtol * abs(analytic):
+        return ""
+    return (f"a kink within the finite-difference step at [{_index(idx)}] (slopes "
+            f"{left:.6g} on the left, {right:.6g} on the right; the gradient is one of them)")
 
 
 def _central(f: Callable[[], float], x: Array, idx: tuple[int, ...], step: float,

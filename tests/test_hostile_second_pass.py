@@ -145,3 +145,26 @@ def test_every_element_wise_derivative_renders(name: str, shape: Any) -> None:
     text = f"sum({name}(X))" if shape else f"{name}(X)"
     assert_latex_ok([sbp.derive(text, shapes=shapes, layout=layout, adjoint=adjoint).latex()
                      for layout in ("denominator", "numerator") for adjoint in ("frac", "bar")])
+
+
+# --- part 7: a kink within the finite-difference step is a kink, not a mismatch -----------
+
+@pytest.mark.parametrize(("text", "point"), [
+    ("relu(x)", {"x": 1e-9}), ("relu(x)", {"x": -1e-9}), ("abs(x - 1)", {"x": 1 + 1e-9}),
+    ("max(x, y)", {"x": 0.5, "y": 0.5 + 1e-9}), ("sum(relu(W))", {"W": [[1e-9], [0.4]]}),
+])
+def test_a_kink_within_the_step_is_reported_as_a_kink(text: str, point: dict[str, Any]) -> None:
+    shapes = {"W": (2, 1)} if "W" in text else None
+    report = sbp.derive(text, shapes=shapes).check(point)
+    assert not report.ok  # finite differences cannot confirm it: never "ok"
+    assert {r.status for r in report.rows} <= {"kink", "ok"}
+    assert "kink within the finite-difference step" in str(report)
+
+
+def test_a_wrong_gradient_near_a_kink_is_still_a_mismatch() -> None:
+    """Neither one-sided slope is 3: a mismatch, not excused as a kink."""
+    d = sbp.derive("relu(x)")
+    with pytest.raises(sbp.GradcheckError, match="x") as e:
+        sbp.gradcheck("relu(x)", {"x": 1e-9}, grad=lambda x: {"x": 3.0})
+    assert [r.status for r in e.value.rows] == ["mismatch"]
+    assert d.check({"x": 0.25}).ok
