@@ -207,6 +207,8 @@ def _judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
         return second[k]
 
     out: dict[str, Array] = {}
+    bends: dict[int, str] = {}  # coordinates where the failing witnesses are a one-sided slope
+    plain: set[int] = set()
     for w, a in series.items():
         if w == FD:
             continue
@@ -231,8 +233,12 @@ def _judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
             elif straddled is not None:
                 kink = _kink_within_step(f, x, coords[k], eps, ak, atol, rtol)
                 if kink:
-                    straddled.append(kink)
+                    bends.setdefault(k, kink)
+                else:
+                    plain.add(k)  # this witness is not one of the slopes: a mismatch
         out[w] = ok
+    if straddled is not None:
+        straddled.extend(m for k, m in sorted(bends.items()) if k not in plain)
     return out
 
 
