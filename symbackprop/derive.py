@@ -196,20 +196,38 @@ class Derivation:
 
         return emitter(fmt)(self, **kw)
 
-    def latex(self, **kw: Any) -> str:
-        return self.to("latex", **kw)
+    def latex(self, sections: Sequence[str] | str | None = None, *,
+              environment: bool = True) -> str:
+        """One ``aligned`` block (no ``$$``). ``sections``: any of ``forward``, ``partials``,
+        ``backward``, ``recursion``, ``chain`` (default: what this derivation needs);
+        ``environment=False`` gives the rows without ``\\begin{aligned}``."""
+        return self.to("latex", sections=sections, environment=environment)
 
-    def markdown(self, **kw: Any) -> str:
-        return self.to("markdown", **kw)
+    def markdown(self, sections: Sequence[str] | str | None = None, *, level: int = 1,
+                 title: str | None = None) -> str:
+        """A lecture note. ``sections``: any of ``problem``, ``forward``, ``partials``,
+        ``backward``, ``result`` (default: all); ``level``: the heading level; ``title``."""
+        kw: dict[str, Any] = {"level": level, "title": title}
+        return self.to("markdown", **kw, **({"sections": sections} if sections else {}))
 
-    def html(self, **kw: Any) -> str:
-        return self.to("html", **kw)
+    def html(self, sections: Sequence[str] | str | None = None, *,
+             values: Mapping[str, Any] | None = None, trace: Trace | None = None,
+             graph: bool | str = False, assets: Literal["inline", "link"] = "inline",
+             katex_href: str = "_katex", title: str | None = None) -> str:
+        """A standalone page typeset with KaTeX (offline). ``values`` or ``trace`` add the
+        evaluation table; ``graph`` the computation graph (``True``, or ``"auto"``);
+        ``assets="link"`` links ``katex_href`` instead of inlining KaTeX."""
+        kw: dict[str, Any] = {"values": values, "trace": trace, "graph": graph,
+                              "assets": assets, "katex_href": katex_href, "title": title}
+        return self.to("html", **kw, **({"sections": sections} if sections else {}))
 
-    def to_json(self, **kw: Any) -> str:
-        return self.to("json", **kw)
+    def to_json(self, indent: int | None = 2) -> str:
+        """The JSON document (``schema: "symbackprop.derivation/1"``)."""
+        return self.to("json", indent=indent)
 
-    def to_dot(self, **kw: Any) -> str:
-        return self.to("dot", **kw)
+    def to_dot(self, trace: Trace | None = None, *, use_package: bool | None = None) -> str:
+        """Graphviz DOT of the computation graph, with the trace's values when given."""
+        return self.to("dot", trace=trace, use_package=use_package)
 
     def evaluate(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """The gradients as numbers, from the symbolic equations compiled one by one."""
@@ -243,8 +261,10 @@ class Derivation:
 
         return derivation_mimebundle(self, include, exclude)
 
-    def to_python(self, **kw: Any) -> str:
-        return self.to("python", **kw)
+    def to_python(self, name: str = "forward_backward") -> str:
+        """A NumPy function ``name(**inputs) -> (output, {name: gradient})``, staged like the
+        derivation."""
+        return self.to("python", name=name)
 
     def problem_latex(self) -> str:
         from .emit.problem import problem_latex

@@ -100,3 +100,23 @@ def test_an_ascii_terminal_gets_escapes_not_a_failure(argv: list[str]) -> None:
     assert r.returncode == 0, r.stderr.decode("ascii", "replace")
     assert r.stdout.isascii()
     assert b"\\u" in r.stdout  # what could not be shown is escaped, not dropped
+
+
+def test_latex_sections_are_checked_and_one_may_be_named() -> None:
+    d = sbp.derive("sigmoid(W@x)", shapes={"W": (2, 3), "x": (3, 1)}, loss="mse")
+    assert d.latex(sections="backward") == d.latex(sections=["backward"])
+    assert r"\textbf{forward}" not in d.latex(sections="backward")
+    with pytest.raises(ValueError, match="choose from forward, partials, backward"):
+        d.latex(sections=["f"])
+    assert d.html(sections="forward") == d.html(sections=["forward"])
+
+
+def test_the_output_methods_take_named_options_only() -> None:
+    import inspect
+
+    d = sbp.derive("x*y")
+    for method in ("latex", "markdown", "html", "to_json", "to_dot", "to_python"):
+        params = inspect.signature(getattr(d, method)).parameters.values()
+        assert all(p.kind is not p.VAR_KEYWORD for p in params), method
+        with pytest.raises(TypeError):
+            getattr(d, method)(no_such_option=1)

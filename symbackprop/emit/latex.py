@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import weakref
 from collections import ChainMap
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping, Sequence
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, cast
 
@@ -500,10 +500,20 @@ def matrix_chain_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str
     return lines
 
 
-def derivation_latex(d: Derivation, sections: tuple[str, ...] | None = None,
+LATEX_SECTIONS = ("forward", "partials", "backward", "recursion", "chain")
+
+
+def derivation_latex(d: Derivation, sections: Sequence[str] | None = None,
                      environment: bool = True) -> str:
     """The derivation as one ``aligned`` block (without ``$$``)."""
     names = symbol_table(d)
+    if isinstance(sections, str):  # one section by name, not its letters
+        sections = (sections,)
+    if sections is not None:
+        unknown = [s for s in sections if s not in LATEX_SECTIONS]
+        if unknown:
+            raise ValueError(f"unknown sections {unknown}; choose from "
+                             f"{', '.join(LATEX_SECTIONS)}")
     if sections is None:
         sections = ("forward", "backward", "chain") if d.is_matrix or needs_backward(d) \
             else ("forward", "chain")
