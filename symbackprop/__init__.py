@@ -18,7 +18,7 @@ from .errors import (
 from .functions import relu, sigmoid, softplus
 from .graph import Equation, Graph, validate
 from .numeric import gradcheck
-from .parse import Limits, parse
+from .parse import Limits, parse, parse_latex
 
 __version__ = "0.1.0"
 
@@ -38,6 +38,7 @@ __all__ = [
     "derive",
     "gradcheck",
     "parse",
+    "parse_latex",
     "relu",
     "sigmoid",
     "softplus",

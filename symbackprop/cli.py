@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
                          help="a variable to differentiate in (repeatable; default: every input)")
         sp_.add_argument("--shape", action="append", default=[], metavar="NAME=RxC",
                          help="a shape: W1=4x3, x=3 (a column vector), W=mxn (symbolic)")
+        sp_.add_argument("--syntax", choices=("text", "latex"), default="text",
+                         help="how the expression is written: the text language (also with "
+                         "paper notation: ^, ·, σ, W1x) or LaTeX")
         sp_.add_argument("--loss", choices=("mse", "cross_entropy"),
                          help="append a loss against a target y shaped like the output")
         sp_.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -154,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "derive":
         d = derive(args.text, wrt=args.wrt, shapes=shapes or None, loss=args.loss,
                    layout=args.layout, adjoint=args.adjoint, granularity=args.granularity,
-                   limits=limits)
+                   limits=limits, syntax=args.syntax)
         check_sizes(d, limits=limits)  # what its numbers would hold (x @ x.T of a long x)
         text = d.to(args.format)
         if args.output and args.output != "-":
@@ -164,7 +167,8 @@ def run(args: argparse.Namespace) -> int:
             print(text)
             sys.stdout.flush()  # a closed pipe shows here, inside main's handler
         return 0
-    d = derive(args.text, wrt=args.wrt, shapes=shapes or None, loss=args.loss, limits=limits)
+    d = derive(args.text, wrt=args.wrt, shapes=shapes or None, loss=args.loss, limits=limits,
+               syntax=args.syntax)
     check_sizes(d, limits=limits)
     report = d.check(seed=args.seed)
     print(report)

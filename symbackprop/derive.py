@@ -43,7 +43,8 @@ from .sweep import jacobian, reverse_sweep
 
 if TYPE_CHECKING:
     from .evaluate import Trace
-    from .parse import Limits
+    from .paper import Reading
+    from .parse import Limits, Syntax
 
 Loss = Literal["mse", "cross_entropy"]
 _NOT_SCALAR = ("the output is {shape}; backpropagation needs a scalar: pass loss='mse' or "
@@ -59,12 +60,15 @@ class Options:
     granularity: Granularity = "auto"
     names: Mapping[str, str] = field(default_factory=dict)
     max_paths: int = 12
+    syntax: Syntax = "text"
 
     def __post_init__(self) -> None:
         if self.layout not in ("numerator", "denominator"):
             raise ValueError(f"layout must be 'numerator' or 'denominator', not {self.layout!r}")
         if self.adjoint not in ("frac", "bar", "delta"):
             raise ValueError(f"adjoint must be 'frac', 'bar' or 'delta', not {self.adjoint!r}")
+        if self.syntax not in ("text", "latex"):
+            raise ValueError(f"syntax must be 'text' or 'latex', not {self.syntax!r}")
         if self.granularity not in ("auto", "primitive", "layers", "stages"):
             raise ValueError("granularity must be 'auto', 'primitive', 'layers' or 'stages', "
                              f"not {self.granularity!r}")
@@ -80,8 +84,9 @@ class Derivation:
 
     def __init__(self, graph: Graph, wrt: Sequence[sp.Basic], options: Options,
                  loss: str | None = None, source: Any = None,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, reading: Reading | None = None) -> None:
         self.graph = graph
+        self.reading = reading  # how text was read (implicit products, LaTeX), else None
         self.limits = limits  # evaluate and check size their arrays by it (None: defaults)
         self.wrt = tuple(wrt)
         self.options = options
@@ -110,6 +115,11 @@ class Derivation:
     @property
     def is_matrix(self) -> bool:
         return any(is_matrix(s) for s in (*self.graph.inputs, *(e.lhs for e in self.forward)))
+
+    @property
+    def readings(self) -> tuple[str, ...]:
+        """How implicit products in the text were read (``"'W1x' read as W1·x"``)."""
+        return self.reading.notes if self.reading is not None else ()
 
     def adjoint_of(self, v: sp.Basic) -> sp.Basic:
         return self.adjoints[v]
@@ -317,11 +327,11 @@ def substitute(expr: sp.Basic, value: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
 
 
 def _to_builder(source: Any, shapes: Mapping[str, Any] | None,
-                limits: Limits | None = None) -> Builder:
+                limits: Limits | None = None, syntax: Syntax = "text") -> Builder:
     from .parse import DEFAULT_LIMITS, parse_program
 
     if isinstance(source, str):
-        return parse_program(source, shapes, limits)
+        return parse_program(source, shapes, limits, syntax)
     bits = (limits or DEFAULT_LIMITS).max_int_bits
     if isinstance(source, Graph):
         g = source
@@ -388,7 +398,7 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
            loss: Loss | None = None, names: Mapping[str, str] | None = None,
            layout: Layout = "denominator", adjoint: AdjointStyle = "frac",
            granularity: Granularity = "auto", output: str | None = None,
-           limits: Limits | None = None) -> Derivation:
+           limits: Limits | None = None, syntax: Syntax = "text") -> Derivation:
     """Derive the gradients of ``source`` (text, SymPy expression, Graph or Python function).
 
     ``wrt``: a symbol, a name, or a list of them (None: every input). ``shapes`` maps names to
@@ -398,16 +408,19 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
     notation. ``granularity``: ``"primitive"`` (an equation per operation), ``"layers"``
     (z, h, o of a network), ``"stages"`` (the stages the user named), or ``"auto"``.
     ``limits``: resource limits for text (``sbp.Limits``; the defaults suit a web service).
+    ``syntax``: how text is written: ``"text"`` (``W2@sigmoid(W1@x + b1)``, also with paper
+    notation: ``W2·σ(W1x + b1)``, ``(x+y)^2``) or ``"latex"`` (``\\mathbf{W}_2\\sigma(...)``);
+    ``d.readings`` says how implicit products were read. See docs/writing-expressions.md.
     """
     opts = Options(layout=layout, adjoint=adjoint, granularity=granularity,
-                   names=dict(names or {}))
+                   names=dict(names or {}), syntax=syntax)
     for k, v in opts.names.items():
         check_name(k, "names key")
         check_name(v, "names value")
     if output is not None:
         check_name(output, "output name")
     with _gc_paused():
-        b = _to_builder(source, shapes, limits)
+        b = _to_builder(source, shapes, limits, syntax)
         if loss is not None:
             _attach_loss(b, loss)
         if is_matrix(b.output):  # before any work on the graph
@@ -416,7 +429,8 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
         if opts.names:
             g = _rename(g, opts.names)
         wrt_syms = _resolve_wrt(wrt, g.inputs)
-        return Derivation(g, wrt_syms, opts, loss=loss, source=source, limits=limits)
+        return Derivation(g, wrt_syms, opts, loss=loss, source=source, limits=limits,
+                          reading=b.reading)
 
 
 @contextmanager

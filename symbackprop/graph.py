@@ -149,6 +149,7 @@ class Builder:
         self.temps: set[sp.Basic] = set()
         self._node_lhs: set[sp.Basic] = set()
         self.output: Term | None = None
+        self.reading: Any = None  # how the text was read (paper.Reading), for the witness
 
     # inputs -----------------------------------------------------------------------------
     def lookup(self, name: str) -> sp.Basic:

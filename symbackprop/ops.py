@@ -169,6 +169,35 @@ def power(b: Builder, x: Term, y: Term, where: str = "a ** b") -> Term:
     return b.node(sp.Pow(x, y))
 
 
+MAX_MATRIX_POWER = 32  # X^{k} is k - 1 matrix products
+
+
+def paper_power(b: Builder, x: Term, y: Term, where: str = "a ^ b") -> Term:
+    """A power as mathematics reads it (``^``, ``x²``, LaTeX ``X^{2}``): of a square matrix
+    that is not a vector, the matrix power; of anything else, the element-wise power."""
+    sx = shape_of(x)
+    if sx is None or 1 in sx:
+        return power(b, x, y, where)
+    if is_matrix(y):
+        raise _err(where, sx, "^", shape_of(y), " (exponents must be scalars)")
+    if sx[0] != sx[1]:
+        raise ShapeError(f"{where}: a power of a {fmt_shape(sx)} matrix is a matrix power "
+                         "and needs a square matrix (for the element-wise power write "
+                         r"X**2, or X^{\circ 2} in LaTeX)")
+    k = y if _is_num(y) else None
+    if k is None or not k.is_Integer or k < 1:
+        what = "the inverse" if k == -1 else f"the power {y}"
+        raise UnsupportedError(f"{where}: {what} of a square matrix is not a primitive yet "
+                               "(positive integer powers are matrix products; for the "
+                               "element-wise power write X**k)")
+    if k > MAX_MATRIX_POWER:
+        raise UnsupportedError(f"{where}: a matrix power above {MAX_MATRIX_POWER}")
+    acc = x
+    for _ in range(int(k) - 1):
+        acc = matmul(b, acc, x, where)
+    return acc
+
+
 def hadamard(b: Builder, x: Term, y: Term, where: str = "hadamard(a, b)") -> Term:
     if not is_matrix(x) and not is_matrix(y):
         return mul(b, x, y, where)

@@ -18,15 +18,18 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 import sympy as sp
 
 from . import ops
 from .errors import GraphError, LimitError, ParseError, ShapeError
-from .graph import Builder, Term, atoms_in_order, tree_size
+from .graph import Builder, Graph, Term, atoms_in_order, tree_size
+from .paper import Reading, describe, read_text
 from .recognise import is_leaf, replace_args
 from .rules import RULES
+
+Syntax: TypeAlias = Literal["text", "latex"]
 
 # the primitives spelled as calls in the text (operators have arity 0), and hadamard(A, B),
 # the element-wise product of matrices
@@ -44,8 +47,10 @@ _RESERVED = (
     - _GREEK - {"pi"}
 ) | set(FUNCTIONS) | {"Lambda"}
 _MARKS = (ast.expr_context, ast.operator, ast.unaryop)  # not counted as nodes
+# % never comes from what a user types (the readers refuse it): it is what ⊙ is read as
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
-           ast.MatMult: "@"}
+           ast.MatMult: "@", ast.Mod: "⊙"}
+_NOT_CHAINED = (ast.Pow, ast.MatMult, ast.Mod)
 _ALLOWED = (ast.Module, ast.Expr, ast.Assign, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name,
             ast.Constant, ast.Attribute, ast.Load, ast.Store, ast.USub, ast.UAdd,
             *_BINOPS)
@@ -120,15 +125,66 @@ _EXPECTED = ("expected an expression: numbers, names, + - * / ** @, unary -, .T 
 
 
 class _Parser:
-    def __init__(self, text: str, b: Builder, limits: Limits) -> None:
+    def __init__(self, text: str, b: Builder, limits: Limits, syntax: Syntax = "text",
+                 reading: Reading | None = None) -> None:
         if not isinstance(text, str):
             raise ParseError(f"expected text (str), got {type(text).__name__}")
         if not isinstance(limits, Limits):
             raise TypeError(f"limits must be a symbackprop.Limits, not {type(limits).__name__}")
-        self.text, self.b, self.limits = text, b, limits
+        if syntax not in ("text", "latex"):
+            raise ValueError(f"syntax must be 'text' or 'latex', not {syntax!r}")
+        self.text, self.b, self.limits, self.syntax = text, b, limits, syntax
+        self.code = text  # the text language that ``text`` reads as (see paper.py)
+        self.reading: Reading | None = reading  # given: how an earlier parse read the text
+        if reading is not None:
+            self.code = reading.code
         self.multiline = "\n" in text.strip() or "\r" in text.strip()
         self.starts: list[int] | None = None
         self.constants_read: set[str] = set()
+
+    def read(self) -> Reading:
+        """The source as code of the text language: maths notation or LaTeX translated."""
+        if self.reading is None:
+            if self.syntax == "latex":
+                from .latex_input import read_latex  # the LaTeX reader uses paper's tables
+
+                self.reading = read_latex(self.text, self.bound, FUNCTIONS, self.limits)
+            else:
+                self.reading = read_text(self.text, self.bound, FUNCTIONS)
+            self.code = self.reading.code
+            self.multiline = "\n" in self.code.strip()
+        return self.reading
+
+    def column(self, line: int, col: int) -> tuple[int, int]:
+        """A (line, column) of the code as a (line, column) of the source, both 1-based."""
+        at = self.read().source_offset(line, col)
+        if at is None:
+            return line, col
+        line = self.text.count("\n", 0, at) + 1
+        return line, at + 1 - (self.text.rfind("\n", 0, at) + 1)
+
+    def paper_power(self, node: ast.BinOp) -> bool:
+        """Whether this ``**`` was written ``^`` or as a superscript (see paper.py)."""
+        powers = self.read().powers
+        if not powers:
+            return False
+        if self.starts is None:
+            self.starts = [0] + [m.end() for m in _NEWLINE.finditer(self.code)]
+        try:
+            left = self.starts[node.left.end_lineno - 1] + node.left.end_col_offset  # type: ignore
+            right = self.starts[node.right.lineno - 1] + node.right.col_offset
+        except (AttributeError, IndexError, TypeError):  # pragma: no cover
+            return False
+        at = self.code.find("**", left, right)
+        return at in powers
+
+    def code_error(self, offset: int, message: str, cls: type[ParseError] = ParseError
+                   ) -> ParseError:
+        """An error at an offset of the code, shown at the source's column."""
+        code = self.code
+        line = code.count("\n", 0, offset) + 1
+        _, col = self.column(line, offset + 1 - (code.rfind("\n", 0, offset) + 1))
+        return cls(message, column=col, text=self.text)
 
     def bound(self, name: str) -> bool:
         """Whether the user gave ``name`` a meaning: a stage, a shape, an earlier stage."""
@@ -140,19 +196,21 @@ class _Parser:
               ) -> ParseError:
         col = getattr(node, "col_offset", -1) + 1 if node is not None else 0
         line = getattr(node, "lineno", 1) if node is not None else 1
+        if col > 0:
+            line, col = self.column(line, col)
         where = f" on line {line}" if self.multiline else ""
         return cls(f"{message}{where}", column=max(col, 0), text=self.text)
 
     def source(self, node: ast.AST) -> str:
         """The text of ``node``, shortened (``ast.get_source_segment`` is O(text) a call)."""
-        if self.starts is None:  # offsets of the lines (the text is ASCII: bytes = chars)
-            self.starts = [0] + [m.end() for m in _NEWLINE.finditer(self.text)]
+        if self.starts is None:  # offsets of the lines (the code is ASCII: bytes = chars)
+            self.starts = [0] + [m.end() for m in _NEWLINE.finditer(self.code)]
         try:
             start = self.starts[node.lineno - 1] + node.col_offset  # type: ignore[attr-defined]
             end = self.starts[node.end_lineno - 1] + node.end_col_offset  # type: ignore
         except (AttributeError, IndexError, TypeError):
             return type(node).__name__
-        seg = " ".join(self.text[start:min(end, start + 96)].split())
+        seg = " ".join(self.code[start:min(end, start + 96)].split())
         return seg if len(seg) <= 48 and end - start <= 96 else seg[:45] + "..."
 
     # ----------------------------------------------------------------------------------
@@ -196,39 +254,47 @@ class _Parser:
         if len(text) > lim.max_length:
             raise LimitError(f"text is {len(text):,} characters; the limit is "
                              f"{lim.max_length:,} (Limits.max_length)")
-        bad = _NOT_ASCII.search(text)
-        if bad is not None:
-            i, ch = bad.start(), bad.group()
-            what = f"{ch!r} (U+{ord(ch):04X})" if ch.isprintable() else f"U+{ord(ch):04X}"
-            raise ParseError(f"character {what} is not allowed: names, numbers and operators "
-                             "are plain ASCII (look-alike letters such as fullwidth ones too)",
-                             column=i + 1 - (text.rfind("\n", 0, i) + 1), text=text)
         for atoms, _ in enumerate(_ATOM.finditer(text), 1):
             if atoms > lim.max_nodes:
                 raise LimitError(f"more than {lim.max_nodes:,} names and numbers "
                                  "(Limits.max_nodes)", text=text)
+        code = self.read().code
+        bad = _NOT_ASCII.search(code)
+        if bad is not None:  # pragma: no cover - the readers refuse such characters first
+            raise self.code_error(bad.start(), f"character {describe(bad.group())} is not "
+                                  "allowed")
+        for atoms, _ in enumerate(_ATOM.finditer(code), 1):
+            if atoms > lim.max_nodes:
+                raise LimitError(f"more than {lim.max_nodes:,} names and numbers "
+                                 "(Limits.max_nodes)", text=text)
         depth = 0
-        for i, ch in enumerate(text):
+        for i, ch in enumerate(code):
             if ch in "([{":
                 depth += 1
                 if depth > lim.max_depth:
-                    raise LimitError(f"brackets nested more than {lim.max_depth} deep "
-                                     "(Limits.max_depth)", column=i + 1, text=text)
+                    raise self.code_error(i, f"brackets nested more than {lim.max_depth} deep "
+                                          "(Limits.max_depth)", LimitError)
             elif ch in ")]}":
                 depth -= 1
-        _refuse_warned(text)  # so that ast.parse has nothing to warn about
+        warned = _refuse_warned(code)  # so that ast.parse has nothing to warn about
+        if warned is not None:
+            raise self.code_error(*warned)
         try:
-            tree = ast.parse(text, mode="exec")
+            tree = ast.parse(code, mode="exec")
         except SyntaxError as e:
             msg = (e.msg or "invalid syntax").replace("(<unknown>, line 1)", "").strip()
+            at = (sum(len(x) for x in code.splitlines(keepends=True)[:(e.lineno or 1) - 1])
+                  + max((e.offset or 1) - 1, 0))
+            at = min(at, max(len(code) - 1, 0))
             if "too many nested parentheses" in msg:
-                raise LimitError("brackets nested deeper than Python's parser allows (about "
-                                 "200)", column=e.offset or 0, text=text) from None
+                raise self.code_error(at, "brackets nested deeper than Python's parser allows "
+                                      "(about 200)", LimitError) from None
             if "integer string conversion" in msg:
-                raise LimitError(f"an integer literal of more than {sys.get_int_max_str_digits()}"
-                                 f" digits (Limits.max_int_bits is {lim.max_int_bits} bits)",
-                                 column=e.offset or 0, text=text) from None
-            raise ParseError(f"{msg}; {_EXPECTED}", column=e.offset or 0, text=text) from None
+                raise self.code_error(
+                    at, f"an integer literal of more than {sys.get_int_max_str_digits()} "
+                    f"digits (Limits.max_int_bits is {lim.max_int_bits} bits)",
+                    LimitError) from None
+            raise self.code_error(at, f"{msg}; {_EXPECTED}") from None
         except (MemoryError, RecursionError, ValueError, OverflowError):
             raise LimitError("too deep for Python's parser: a chain of thousands of operators "
                              "or unary signs at one level; split it into stages "
@@ -373,9 +439,12 @@ class _Parser:
             elif op is ast.Div:
                 out = ops.div(b, x, y, where)
             elif op is ast.Pow:
-                out = ops.power(b, x, y, where)
+                power = ops.paper_power if self.paper_power(node) else ops.power
+                out = power(b, x, y, where)
             elif op is ast.MatMult:
                 out = ops.matmul(b, x, y, where)
+            elif op is ast.Mod:
+                out = ops.hadamard(b, x, y, where)
             else:  # pragma: no cover - the whitelist has no other operators
                 raise self.error(node, _EXPECTED)
             self.check_number(node, out)
@@ -443,24 +512,21 @@ _NUMBER = re.compile(r"(?<![\w.])(?:0[xXbBoO][0-9a-fA-F_]*|(?:\d[\d_]*\.?[\d_]*|
                      r"(?:[eE][-+]?\d[\d_]*)?[jJ]?)")
 
 
-def _refuse_warned(text: str) -> None:
-    slash = _BACKSLASH.search(text)  # escapes, line continuations: never part of maths here
-    at = slash.start() if slash is not None else -1
-    message = "a backslash is not allowed"
-    if at < 0:
-        for m in _NUMBER.finditer(text):  # greedy: 1e5 is one number, 1ex is 1 then ex
-            if m.end() < len(text) and (text[m.end()].isalpha() or text[m.end()] == "_"):
-                at, message = m.end(), ("a number directly followed by a name: write the "
-                                        "product with * (2*x)")
-                break
-    if at >= 0:
-        col = at + 1 - (text.rfind("\n", 0, at) + 1)
-        raise ParseError(f"{message}; {_EXPECTED}", column=col, text=text)
+def _refuse_warned(code: str) -> tuple[int, str] | None:
+    """Where and why the code would make Python's tokenizer warn, if it would."""
+    slash = _BACKSLASH.search(code)  # escapes, line continuations: never part of maths here
+    if slash is not None:
+        return slash.start(), f"a backslash is not allowed; {_EXPECTED}"
+    for m in _NUMBER.finditer(code):  # greedy: 1e5 is one number, 1ex is 1 then ex
+        if m.end() < len(code) and (code[m.end()].isalpha() or code[m.end()] == "_"):
+            return m.end(), ("a number directly followed by a name: write the product with * "
+                             f"(2*x); {_EXPECTED}")
+    return None
 
 
 def _chain(node: ast.AST) -> list[tuple[int, ast.AST]] | None:
     """The operands of a left-leaning chain of + and - (or * and /), with their signs."""
-    if not isinstance(node, ast.BinOp) or isinstance(node.op, (ast.Pow, ast.MatMult)):
+    if not isinstance(node, ast.BinOp) or isinstance(node.op, _NOT_CHAINED):
         return None
     kinds = (ast.Add, ast.Sub) if isinstance(node.op, (ast.Add, ast.Sub)) else (ast.Mult,
                                                                                   ast.Div)
@@ -500,28 +566,45 @@ def _constants(e: sp.Basic) -> list[sp.Basic]:
     return out
 
 
-def parse_into(b: Builder, text: str, limits: Limits | None = None) -> Term:
+def parse_into(b: Builder, text: str, limits: Limits | None = None,
+               syntax: Syntax = "text") -> Term:
     """Parse ``text`` into an existing builder; returns the term of its output."""
-    return _Parser(text, b, DEFAULT_LIMITS if limits is None else limits).program()
+    p = _Parser(text, b, DEFAULT_LIMITS if limits is None else limits, syntax)
+    out = p.program()
+    b.reading = p.read()
+    return out
 
 
-def parse_program(text: str, shapes: Any = None, limits: Limits | None = None) -> Builder:
+def parse_program(text: str, shapes: Any = None, limits: Limits | None = None,
+                  syntax: Syntax = "text") -> Builder:
     if shapes is not None and not isinstance(shapes, Mapping):
         raise ShapeError(f"shapes must map names to shapes, not {type(shapes).__name__}")
     b = Builder(shapes)
-    b.output = parse_into(b, text, limits)
+    b.output = parse_into(b, text, limits, syntax)
     return b
 
 
-def parse(text: str, shapes: Any = None, *, limits: Limits | None = None) -> sp.Basic:
+def parse(text: str, shapes: Any = None, *, limits: Limits | None = None,
+          syntax: Syntax = "text") -> sp.Basic:
     """Parse text into one SymPy expression (stages substituted in), safely.
 
+    ``syntax="latex"`` reads LaTeX (``\\frac``, ``\\mathbf{W}_1``, ``\\sigma``, ...).
     Raises ``ParseError`` (a ``ValueError``) with the column for text we do not accept,
     ``ShapeError`` for operands that do not fit, ``UnsupportedError`` for unknown primitives.
     """
-    b = parse_program(text, shapes, limits)
+    b = parse_program(text, shapes, limits, syntax)
     assert b.output is not None
     return assemble(b, b.output, limits)
+
+
+def parse_latex(text: str, shapes: Any = None, *, limits: Limits | None = None) -> Graph:
+    """LaTeX of a forward pass (one expression, or stages ``z &= ... \\\\ h &= ...``) as a
+    ``Graph`` of its stages, safely; ``derive(g, ...)`` takes it. The reading is the one
+    ``derive(text, syntax="latex")`` makes (docs/writing-expressions.md)."""
+    from .grouping import decompose  # grouping reads the table the parser also reads
+
+    b = parse_program(text, shapes, limits, "latex")
+    return decompose(b, "stages")
 
 
 def assemble(b: Builder, term: Term, limits: Limits | None = None) -> sp.Basic:

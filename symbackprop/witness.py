@@ -86,8 +86,16 @@ def _times(a: Array, b: Array) -> Array:
 
 _BINOPS: dict[type, Callable[[Array, Array], Array]] = {
     ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: _times, ast.Div: np.divide,
-    ast.Pow: np.power, ast.MatMult: np.matmul,
+    ast.Pow: np.power, ast.MatMult: np.matmul, ast.Mod: np.multiply,
 }
+
+
+def _math_power(x: Array, k: Array) -> Array:
+    """``X^k`` as mathematics reads it: of a square matrix (not a vector) the matrix power."""
+    x = np.asarray(x)
+    if x.ndim == 2 and x.shape[0] == x.shape[1] > 1:
+        return np.linalg.matrix_power(x, int(k))
+    return np.power(x, k)
 
 
 def _scalar(v: Array) -> float:
@@ -194,7 +202,7 @@ class TextProgram:
     """The text's stages as ``(name, expression node, inputs it depends on)``."""
 
     def __init__(self, text: str, loss: str | None, names: Mapping[str, str],
-                 declared: set[str], limits: Any = None) -> None:
+                 declared: set[str], limits: Any = None, reading: Any = None) -> None:
         from .graph import Builder
         from .parse import FUNCTIONS, Limits, _Parser
 
@@ -202,7 +210,9 @@ class TextProgram:
                            max_int_bits=2**62, max_exponent=2**62, max_name_length=2**62)
 
         # the parser's whitelist; derive() applied the caller's limits to this text already
-        tree = _Parser(text, Builder(), limits or accepted).tree()
+        parser = _Parser(text, Builder(), limits or accepted, reading=reading)
+        tree = parser.tree()
+        self.parser = parser  # which ** are powers as mathematics reads them
         self.loss, self.names = loss, dict(names)
         self.functions = frozenset(FUNCTIONS)
         stages: list[tuple[str | None, ast.expr, frozenset[str]]] = []
@@ -296,6 +306,8 @@ class TextProgram:
 
     def _op(self, node: ast.AST) -> Callable[..., Array]:
         if isinstance(node, ast.BinOp):
+            if isinstance(node.op, ast.Pow) and self.parser.paper_power(node):
+                return _math_power
             return _BINOPS[type(node.op)]
         if isinstance(node, ast.UnaryOp):
             return np.negative if isinstance(node.op, ast.USub) else _same
@@ -501,7 +513,7 @@ def _witness(d: Derivation) -> Witness | None:
 
     if isinstance(src, str):
         declared = set(d.graph.shapes)
-        prog = TextProgram(src, loss, names, declared)
+        prog = TextProgram(src, loss, names, declared, reading=d.reading)
         return Witness(TEXT, prog.inputs, lambda a: TextRunner(prog, a))
     if isinstance(src, Graph):
         eqs: list[tuple[sp.Basic | None, sp.Basic]] = [(e.lhs, e.rhs) for e in src.equations]

@@ -67,7 +67,7 @@ HOSTILE: dict[str, str] = {
     "bytes": "b'x'",
     "none": "None",
     "bool": "True * x",
-    "complex-literal": "1j * x",
+    "complex-call": "complex(0, 1) * x",  # 1j is 1·j, written as on paper
     "ellipsis": "...",
     "tuple": "(x, y)",
     "list": "[x, y]",
@@ -113,10 +113,10 @@ HOSTILE: dict[str, str] = {
     "greek-omicron": "\u03bf + x",
     "script-e": "\u212f**x",
     "ligature-fi": "\ufb01 + x",
-    "mathematical-bold-x": "\U0001d431 * 2",
+    "mathematical-bold-eval": "\U0001d41e\U0001d42f\U0001d41a\U0001d425('1')",  # 𝐞𝐯𝐚𝐥 is eval
     "zero-width-space": "x\u200b+ y",
     "rtl-override": "x + \u202ey",
-    "non-breaking-space": "x +\u00a0y",
+    "line-separator": "x +\u2028y",
     "null-byte": "x\x00+ y",
     "escape-sequence": "x\x1b[2J + y",
     "backspace": "x\x08 + y",

@@ -21,7 +21,8 @@ X, Y = sp.symbols("x y", real=True)
     ("y + \uff58", 5, "not allowed"),
     ("a = sin(x)\nb = a + [1]", 9, "found a list on line 2"),
     ("x = 1; x = 2", 8, "bound once"),
-    ("f(x)(y)", 1, "only calls of a function by its name"),
+    ("f(x)(y)", 1, "unknown function 'f'"),  # (a)(b) is a product, written as on paper
+    ("x.sin(y)", 1, "only calls of a function by its name"),
     ("x if y else z", 1, "found if/else"),
     ("exp(x) + sin(x, y)", 10, "sin takes 1 argument, got 2"),
     ("max(x)", 1, "max takes 2 arguments, got 1"),

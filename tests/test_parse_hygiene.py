@@ -36,14 +36,23 @@ def test_parsing_in_threads_leaves_the_warning_filters_alone():
     assert warnings.filters == before
 
 
-@pytest.mark.parametrize(("text", "column"), [("1x", 2), ("y = 2\nz = 3x", 6), ("x + '\\q'", 6),
-                                              ("1if 2 else 3", 2), ("b = 2*x; 1and 2", 11)])
+@pytest.mark.parametrize(("text", "column"), [("x + '\\q'", 6), ("1if 2 else 3", 2),
+                                              ("b = 2*x; 1and 2", 11)])
 def test_what_python_only_warns_about_is_a_parse_error_with_its_column(text, column):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no warning reaches the caller either
         with pytest.raises(sbp.ParseError) as e:
             sbp.parse(text)
     assert e.value.column == column
+
+
+@pytest.mark.parametrize(("text", "product"), [("1x", "x"), ("y = 2\nz = 3x", "3*x"),
+                                               ("2pi", "2*pi"), ("1e5x", "1e5*x")])
+def test_a_number_before_a_name_is_a_product_without_warnings(text, product):
+    """Written as on paper (issue 12): 2x is 2·x; Python's tokenizer never sees 2x."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert sbp.parse(text) == sbp.parse(product)
 
 
 @pytest.mark.parametrize("text", ["1e5*x", "1.5*x", ".5*x", "3.e2*x", "1_000*x", "0x1F*x",

@@ -1,0 +1,410 @@
+"""Mathematics as typed on paper, read into the text language before it is parsed.
+
+The text syntax accepts what lecture notes and Markdown use: ``^`` and superscripts for
+powers, ``·`` ``×`` ``⋅`` for the product, ``⊙`` ``∘`` for the element-wise product, ``ᵀ`` and
+``^T`` for a transpose, ``σ(...)`` for the sigmoid, Greek letters and sub/superscript digits in
+names (``λ``, ``W₁``, ``W⁽¹⁾``), ``−`` (U+2212) for minus, ``√``, ``‖v‖²`` and ``|x|``, and
+implicit multiplication: ``W1 x``, ``2x``, and ``W1x`` when it splits in exactly one way into
+declared names. ``read_text`` turns all of that into plain ASCII code of the text language, with
+one operator Python's parser has and the text refuses when typed, ``%`` (the element-wise
+product); a ``**`` that stands for ``^`` or a superscript is listed in ``Reading.powers``: it
+is a power as mathematics reads it (of a square matrix, the matrix power; of anything else,
+element-wise), where a typed ``**`` is NumPy's element-wise power. Each character of the
+code remembers the character of the source it came from, so errors point at what the user
+typed. Nothing is evaluated.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from .errors import ParseError
+
+# Greek letters that do not look like Latin ones; their names as the text language spells them
+_GREEK_NAMES = [
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lam",
+    "mu", "nu", "xi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega", "Gamma",
+    "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega"]
+_UNICODE_NAMES = {"lam": "LAMDA", "Lambda": "LAMDA"}
+GREEK: dict[str, str] = {}
+for _n in _GREEK_NAMES:
+    _case = "CAPITAL" if _n[0].isupper() else "SMALL"
+    _uname = _UNICODE_NAMES.get(_n, _n.upper())
+    GREEK[unicodedata.lookup(f"GREEK {_case} LETTER {_uname}")] = _n
+GREEK.update({"ϵ": "epsilon", "ϑ": "theta", "ϕ": "phi", "ϱ": "rho", "ϖ": "Pi"})
+GREEK.pop("ς", None)
+
+PRODUCT = "·⋅×∙"
+HADAMARD = "⊙∘"
+SPACES = "\u00a0\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f"
+_SIMPLE = {**dict.fromkeys(PRODUCT, "*"), **dict.fromkeys(HADAMARD, "%"), "−": "-", "÷": "/"}
+_NUMBER = re.compile(r"0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|"
+                     r"(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][-+]?\d[\d_]*)?")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OPS = ("**", "@", "+", "-", "*", "/", "(", ")", ",", "=", ";", ".")
+MAX_READINGS = 8  # an ambiguous name lists at most this many readings
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """``code`` (ASCII text language) read from a source; ``origin[i]`` is the offset in the
+    source of ``code[i]``; ``notes`` say how implicit products were read."""
+
+    code: str
+    origin: tuple[int, ...]
+    notes: tuple[str, ...] = ()
+    powers: frozenset[int] = frozenset()  # offsets of each ``**`` that is a power as
+    # mathematics reads it (a matrix power of a square matrix); any other ``**`` is NumPy's
+
+    def source_offset(self, line: int, col: int) -> int | None:
+        """The offset in the source of the code's 1-based (line, column), if known."""
+        starts = [0] + [i + 1 for i, ch in enumerate(self.code) if ch == "\n"]
+        if not self.origin or not 1 <= line <= len(starts):
+            return None
+        return self.origin[min(starts[line - 1] + max(col, 1) - 1, len(self.origin) - 1)]
+
+
+def describe(ch: str) -> str:
+    """A character for a message: itself when printable, and always its code point."""
+    return f"{ch!r} (U+{ord(ch):04X})" if ch.isprintable() else f"U+{ord(ch):04X}"
+
+
+def _sup_sub(ch: str) -> tuple[str, str] | None:
+    """``("super" | "sub", ascii)`` for a superscript or subscript character."""
+    d = unicodedata.decomposition(ch)
+    for kind in ("super", "sub"):
+        if d.startswith(f"<{kind}> "):
+            base = chr(int(d.split()[1], 16))
+            base = "-" if base == "\u2212" else base
+            if base == "T" or base.isascii():
+                return kind, base
+    return None
+
+
+def _math_letter(ch: str) -> str | None:
+    """𝐖, 𝑥, 𝛔 (mathematical alphanumerics): the plain letter or digit they style."""
+    if 0x1D400 <= ord(ch) <= 0x1D7FF:
+        plain = unicodedata.normalize("NFKC", ch)
+        if len(plain) == 1 and ((plain.isascii() and plain.isalnum()) or plain in GREEK):
+            return plain
+    return None
+
+
+@dataclass(slots=True)
+class _Tok:
+    kind: str  # name, number, op, space, newline, sup (an exponent), norm, abs
+    text: str
+    at: int  # offset in the source
+    end: int = -1
+    call: bool = False  # a name called as a function
+
+
+class _Lexer:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.toks: list[_Tok] = []
+        self.close_after = False  # √x: close the call after the next name or number
+        self.braces: list[int] = []  # open {...} of an exponent
+
+    def error(self, at: int, message: str) -> ParseError:
+        col = at + 1 - (self.text.rfind("\n", 0, at) + 1)
+        return ParseError(message, column=col, text=self.text)
+
+    def run(self) -> list[_Tok]:
+        text, i, n = self.text, 0, len(self.text)
+        while i < n:
+            ch = text[i]
+            plain = _math_letter(ch)
+            if plain is not None:
+                ch = plain
+            if ch in " \t" or ch in SPACES:
+                self.add("space", " ", i)
+                i += 1
+            elif ch in "\r\n":
+                self.add("newline", "\n", i)
+                i += 2 if text.startswith("\r\n", i) else 1
+            elif ch.isascii() and (ch.isdigit() or (ch == "." and text[i + 1:i + 2].isdigit())):
+                m = _NUMBER.match(text, i)
+                assert m is not None
+                self.add("number", m.group(), i)
+                i = m.end()
+            elif (ch.isascii() and (ch.isalpha() or ch == "_")) or ch in GREEK:
+                i = self.name(i)
+            elif ch in _SIMPLE:
+                self.add("op", _SIMPLE[ch], i)
+                i += 1
+            elif ch == "^":
+                i = self.caret(i)
+            elif ch == "√":
+                self.add("name", "sqrt", i).call = True
+                if not self.next_is_paren(i + 1):  # √x: the next name or number only
+                    self.add("op", "(", i)
+                    self.close_after = True
+                i += 1
+            elif ch == "‖":
+                self.add("norm", "‖", i)
+                i += 1
+            elif self.toks and self.toks[-1].kind == "norm" and ch in "₂":
+                i += 1  # ‖v‖₂: the 2-norm is the norm
+            elif ch == "|":
+                self.add("abs", "|", i)
+                i += 1
+            elif _sup_sub(ch) is not None and _sup_sub(ch)[0] == "super":  # type: ignore[index]
+                i = self.superscript(i)
+            elif ch == "{" and self.toks and self.toks[-1].text == "**" \
+                    and self.toks[-1].call:  # x^{2}: braces after ^ group the exponent
+                self.add("op", "(", i)
+                self.braces.append(len(self.toks))
+                i += 1
+            elif ch == "}" and self.braces:
+                self.braces.pop()
+                self.add("op", ")", i)
+                i += 1
+            elif ch.isascii() and ch.isprintable() and ch not in "%\\":
+                # operators, and what the parser refuses with its own message ('a', [1])
+                op = next((o for o in _OPS if text.startswith(o, i)), ch)
+                self.add("op", op, i)
+                i += len(op)
+            else:
+                raise self.error(i, self.refusal(ch))
+        return self.toks
+
+    def refusal(self, ch: str) -> str:
+        if ch == "%":
+            return ("'%' is not an operator here: the element-wise product is hadamard(a, b) "
+                    "or a ⊙ b")
+        if ch == "\\":
+            return "a backslash is not allowed (for LaTeX input use syntax='latex')"
+        if ch.isascii():
+            return f"character {ch!r} is not allowed"
+        return (f"character {describe(ch)} is not allowed: names are ASCII letters, digits "
+                "and _, or Greek letters; operators are ASCII or · × ⊙ ∘ − ÷ ᵀ √ ‖ "
+                "(look-alike letters such as fullwidth, Cyrillic or Greek capitals that look "
+                "Latin are refused)")
+
+    def add(self, kind: str, text: str, at: int) -> _Tok:
+        t = _Tok(kind, text, at)
+        self.toks.append(t)
+        if self.close_after and kind in ("name", "number") and not t.call:
+            self.close_after = False
+            self.toks.append(_Tok("op", ")", at))
+        return t
+
+    def name(self, i: int) -> int:
+        """A name: an ASCII identifier, or one Greek letter with digits; subscripts join it
+        (``W₁`` is ``W1``, ``Wₕ`` is ``Wh``), ``⁽¹⁾`` right after it too (``W⁽¹⁾``)."""
+        text, start = self.text, i
+        ch = _math_letter(text[i]) or text[i]
+        if ch in GREEK:
+            word = GREEK[ch]
+            i += 1
+            m = re.compile(r"[0-9_]*").match(text, i)
+            assert m is not None
+            word += m.group()
+            i = m.end()
+        else:
+            parts = []
+            while i < len(text):
+                c = _math_letter(text[i]) or text[i]
+                if not (c.isascii() and (c.isalnum() or c == "_")):
+                    break
+                parts.append(c)
+                i += 1
+            word = "".join(parts)
+        while i < len(text):  # subscripts, then an index in superscript parentheses
+            s = _sup_sub(text[i])
+            if s is not None and s[0] == "sub" and (s[1].isalnum() or s[1] == "_"):
+                word += s[1]
+                i += 1
+                continue
+            if text[i] == "⁽":
+                j, digits = i + 1, ""
+                while j < len(text) and (_sup_sub(text[j]) or ("", ""))[1].isdigit() \
+                        and text[j] != "⁾":
+                    digits += _sup_sub(text[j])[1]  # type: ignore[index]
+                    j += 1
+                if digits and j < len(text) and text[j] == "⁾":
+                    word += digits
+                    i = j + 1
+                    continue
+            break
+        if word == "sigma" and text[start] == "σ" and self.next_is_paren(i):
+            word = "sigmoid"
+        t = self.add("name", word, start)
+        t.end = i
+        return i
+
+    def next_is_paren(self, i: int) -> bool:
+        while i < len(self.text) and (self.text[i] in " \t" or self.text[i] in SPACES):
+            i += 1
+        return self.text.startswith("(", i)
+
+    def caret(self, i: int) -> int:
+        """``^T``, ``^⊤``, ``^{T}`` are a transpose; any other ``^`` a power."""
+        text = self.text
+        for form in ("^{T}", "^{⊤}", "^T", "^⊤", "^ᵀ"):
+            if text.startswith(form, i):
+                j = i + len(form)
+                if form in ("^T",) and j < len(text) and (text[j].isalnum() or text[j] == "_"):
+                    break  # ^Tx: a power of a name that starts with T
+                self.add("op", ".", i)
+                self.add("name", "T", i + 1)
+                return j
+        self.add("op", "**", i).call = True  # a power as mathematics reads it
+        return i + 1
+
+    def superscript(self, i: int) -> int:
+        """``x²``, ``x⁻¹``: a power; ``xᵀ``: a transpose."""
+        text = self.text
+        if text[i] == "ᵀ":
+            self.add("op", ".", i)
+            self.add("name", "T", i)
+            return i + 1
+        start, body = i, ""
+        while i < len(text):
+            s = _sup_sub(text[i])
+            if s is None or s[0] != "super" or not (s[1].isdigit() or s[1] in "-+.()"):
+                break
+            body += s[1]
+            i += 1
+        if not body or not re.fullmatch(r"[-+]?\d+(\.\d+)?|\([-+]?\d+(\.\d+)?\)", body):
+            raise self.error(start, f"superscript {text[start:i + 1]!r} is not a number")
+        t = self.add("sup", body.strip("()"), start)
+        t.end = i
+        return i
+
+
+_KEYWORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
+
+
+def _ends_operand(t: _Tok | None) -> bool:
+    return t is not None and (t.kind in ("number", "sup") or (
+        t.kind == "name" and not t.call and t.text not in _KEYWORDS) or (
+        t.kind == "op" and t.text == ")"))
+
+
+def _starts_operand(t: _Tok) -> bool:
+    return (t.kind == "number" or (t.kind == "name" and t.text not in _KEYWORDS)
+            or (t.kind == "op" and t.text == "("))
+
+
+def split_name(word: str, known: Callable[[str], bool]) -> list[list[str]]:
+    """Every way to write ``word`` as two or more known names (at most MAX_READINGS + 1)."""
+    ways: dict[int, list[list[str]]] = {len(word): [[]]}
+    for start in range(len(word) - 1, -1, -1):
+        found: list[list[str]] = []
+        for end in range(start + 1, len(word) + 1):
+            if end in ways and known(word[start:end]):
+                found.extend([word[start:end], *rest] for rest in ways[end])
+                if len(found) > MAX_READINGS:
+                    break
+        if found:
+            ways[start] = found[:MAX_READINGS + 1]
+    return [w for w in ways.get(0, []) if len(w) > 1]
+
+
+def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str]) -> Reading:
+    """The text syntax with maths notation, as plain code of the text language."""
+    funcs = frozenset(functions)
+    toks = _Lexer(text).run()
+    stage_names = _stage_names(toks)
+
+    def declared(name: str) -> bool:
+        return name in stage_names or known(name)
+
+    out: list[tuple[str, int]] = []
+    notes: list[str] = []
+    prev: _Tok | None = None  # the last token that is not a space
+    opened: list[tuple[str, int, int]] = []  # open norms and absolute values: kind, out index
+    powers: list[int] = []  # code offsets of the ** that are powers as mathematics reads them
+    k = 0
+    while k < len(toks):
+        t = toks[k]
+        nxt = next((u for u in toks[k + 1:] if u.kind != "space"), None)
+        if t.kind == "space":
+            out.append((" ", t.at))
+            k += 1
+            continue
+        if t.kind == "newline":
+            out.append(("\n", t.at))
+            prev = None
+            k += 1
+            continue
+        if t.kind == "name" and nxt is not None and nxt.kind == "op" and nxt.text == "(":
+            t.call = t.call or t.text in funcs or not declared(t.text)
+        closing = t.kind in ("norm", "abs") and opened and opened[-1][0] == t.kind \
+            and _ends_operand(prev)
+        if not closing and _ends_operand(prev) and (
+                _starts_operand(t) or t.kind in ("norm", "abs")):
+            if prev is not None and prev.kind == "number" and t.kind == "number":
+                raise ParseError("two numbers side by side: write the operator between them",
+                                 column=_col(text, t.at), text=text)
+            out.append(("*", t.at))  # implicit multiplication
+        if t.kind == "name" and not t.call and not declared(t.text) \
+                and t.text not in _KEYWORDS:
+            ways = split_name(t.text, declared) if t.text not in funcs else []
+            if len(ways) > 1:
+                shown = "; ".join("·".join(w) for w in ways[:MAX_READINGS])
+                raise ParseError(f"{t.text!r} can be read in more than one way ({shown}): "
+                                 "write the product with spaces or *",
+                                 column=_col(text, t.at), text=text)
+            if ways:
+                notes.append(f"{t.text!r} read as {'·'.join(ways[0])}")
+                out.extend((c, t.at) for c in "*".join(ways[0]))
+                prev = t
+                k += 1
+                continue
+        if t.kind in ("norm", "abs"):
+            if closing:
+                kind, index, _ = opened.pop()
+                squared = kind == "norm" and nxt is not None and nxt.kind == "sup" \
+                    and nxt.text == "2"
+                if kind == "norm" and not squared:
+                    out.append((")", t.at))
+                out.append((")", t.at))
+                if squared and nxt is not None:
+                    out[index] = ("sqnorm(", out[index][1])
+                    k = toks.index(nxt)  # the ² is the norm's
+                prev = _Tok("op", ")", t.at)
+            else:
+                opened.append((t.kind, len(out), t.at))
+                out.append(("sqrt(sqnorm(" if t.kind == "norm" else "abs(", t.at))
+                prev = None
+            k += 1
+            continue
+        if t.kind == "sup" or (t.kind == "op" and t.call):  # ^, ², ⁻¹: remembered by offset
+            powers.append(sum(len(p) for p, _ in out))
+            out.extend((c, t.at) for c in ("**" if t.kind == "op" else f"**({t.text})"))
+        else:
+            out.extend((c, t.at) for c in t.text)
+        prev = t
+        k += 1
+    if opened:
+        kind, _, at = opened[-1]
+        raise ParseError(f"{'‖' if kind == 'norm' else '|'} is not closed",
+                         column=_col(text, at), text=text)
+    code, origin = [], []
+    for piece, at in out:
+        code.append(piece)
+        origin.extend([at] * len(piece))
+    return Reading("".join(code), tuple(origin), tuple(notes), frozenset(powers))
+
+
+def _stage_names(toks: list[_Tok]) -> set[str]:
+    """Names bound by ``name = ...`` at the start of a statement."""
+    names: set[str] = set()
+    start = True
+    sig = [t for t in toks if t.kind != "space"]
+    for j, t in enumerate(sig):
+        if start and t.kind == "name" and j + 1 < len(sig) and sig[j + 1].text == "=":
+            names.add(t.text)
+        start = t.kind == "newline" or (t.kind == "op" and t.text == ";")
+    return names
+
+
+def _col(text: str, at: int) -> int:
+    return at + 1 - (text.rfind("\n", 0, at) + 1)

@@ -1,0 +1,273 @@
+"""Writing it as on paper (issue 12): ^, Unicode maths, implicit products, LaTeX input.
+
+Every spelling is judged by its gradients against the ``@`` spelling (the NumPy backprop of
+``evaluate`` and ``check()``), not by comparing strings.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import symbackprop as sbp
+from symbackprop.cli import main
+
+NET = {"W1": (4, 3), "x": (3, 1), "b1": (4, 1), "W2": (2, 4), "b2": (2, 1)}
+PARAMS = ["W1", "b1", "W2", "b2"]
+SEED_NET = "W2@sigmoid(W1@x + b1) + b2"
+
+
+def _values(shapes: dict, names: set[str], seed: int = 0) -> dict[str, object]:
+    rng = np.random.default_rng(seed)
+    out: dict[str, object] = {}
+    for n in sorted(names):
+        s = shapes.get(n)
+        out[n] = rng.uniform(0.5, 1.5, size=s) if s else float(rng.uniform(0.5, 1.5))
+    return out
+
+
+def same_gradients(d: sbp.Derivation, ref: sbp.Derivation, seed: int = 0) -> None:
+    """Equal gradients at a random point (and d's own three witnesses agree)."""
+    names = {str(s.name) for s in (*ref.inputs, *d.inputs)}
+    shapes = {**{str(s.name): tuple(int(k) for k in s.shape) for s in ref.inputs
+                 if hasattr(s, "shape")}}
+    vals = _values(shapes, names, seed)
+    got, want = d.evaluate(vals), ref.evaluate(vals)
+    assert set(got) == set(want)
+    for k in want:
+        np.testing.assert_allclose(got[k], want[k], rtol=1e-9, atol=1e-12, err_msg=k)
+    assert d.check(vals).ok
+
+
+# ---------------------------------------------------------------------------------------
+# The calls of the issue, and the CLI
+
+
+def test_the_seed_scalar_with_a_caret() -> None:
+    d = sbp.derive("(x+y)^2", wrt="x")
+    same_gradients(d, sbp.derive("(x+y)**2", wrt="x"))
+    assert "2 \\left(x + y\\right)" in d.latex()
+
+
+@pytest.mark.parametrize(("source", "syntax"), [
+    ("W2·σ(W1x+b1)+b2", "text"),
+    ("W₂ σ(W₁ x + b₁) + b₂", "text"),
+    ("W⁽²⁾σ(W⁽¹⁾x + b⁽¹⁾) + b⁽²⁾", "text"),
+    (r"\mathbf{W}_2\,\sigma(\mathbf{W}_1\mathbf{x}+\mathbf{b}_1)+\mathbf{b}_2", "latex"),
+    (r"W^{(2)}\sigma\left(W^{(1)}x+b^{(1)}\right)+b^{(2)}", "latex"),
+    (r"\boldsymbol{W}_{2} \cdot \sigma\!\left(\bm{W}_{1} \bm{x} + \bm{b}_{1}\right) + b_2",
+     "latex"),
+])
+def test_the_seed_network_as_written_on_paper(source: str, syntax: str) -> None:
+    ref = sbp.derive(SEED_NET, wrt=PARAMS, shapes=NET, loss="mse")
+    d = sbp.derive(source, syntax=syntax, wrt=PARAMS, shapes=NET, loss="mse")
+    same_gradients(d, ref)
+
+
+def test_parse_latex_gives_a_graph_that_derive_takes() -> None:
+    g = sbp.parse_latex(r"W^{(2)}\sigma\left(W^{(1)}x+b^{(1)}\right)+b^{(2)}", shapes=NET)
+    assert isinstance(g, sbp.Graph)
+    d = sbp.derive(g, wrt=PARAMS, loss="mse")
+    same_gradients(d, sbp.derive(SEED_NET, wrt=PARAMS, shapes=NET, loss="mse"))
+
+
+def test_stages_in_an_aligned_block() -> None:
+    text = r"""\begin{aligned}
+      \mathbf{z} &= \mathbf{W}^{(1)}\mathbf{x} + \mathbf{b}^{(1)} \\
+      \mathbf{h} &= \sigma\left(\mathbf{z}\right) \\[4pt]
+      \mathbf{o} &= \mathbf{W}^{(2)}\mathbf{h} + \mathbf{b}^{(2)}
+    \end{aligned}"""
+    d = sbp.derive(text, syntax="latex", wrt=PARAMS, shapes=NET, loss="mse")
+    assert [str(e.lhs.name) for e in d.forward][:3] == ["z", "h", "o"]
+    same_gradients(d, sbp.derive(SEED_NET, wrt=PARAMS, shapes=NET, loss="mse"))
+    d2 = sbp.derive("z = W1 x + b1; h = σ(z); W2 h + b2", wrt=PARAMS, shapes=NET, loss="mse")
+    same_gradients(d2, d)
+
+
+def test_cli_reads_paper_notation_and_latex(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["derive", "(x+y)^2", "--wrt", "x", "--format", "text"]) == 0
+    caret = capsys.readouterr().out
+    assert main(["derive", "(x+y)**2", "--wrt", "x", "--format", "text"]) == 0
+    assert caret == capsys.readouterr().out
+    shape = [a for k, v in NET.items() for a in ("--shape", f"{k}={v[0]}x{v[1]}")]
+    assert main(["check", "--syntax", "latex", *shape, "--loss", "mse",
+                 r"\mathbf{W}_2\,\sigma(\mathbf{W}_1\mathbf{x}+\mathbf{b}_1)+\mathbf{b}_2"]) == 0
+    assert "ok" in capsys.readouterr().out
+
+
+def test_cli_process_with_unicode_arguments() -> None:
+    r = subprocess.run([sys.executable, "-m", "symbackprop", "check", "W2·σ(W1x+b1)+b2",
+                        *[a for k, v in NET.items() for a in ("--shape", f"{k}={v[0]}x{v[1]}")],
+                        "--loss", "mse"], capture_output=True, text=True, encoding="utf-8",
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+
+
+def _shapes(text: str) -> dict[str, tuple[int, int]]:
+    import re
+
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
+    return {k: v for k, v in SH.items() if k in words}
+
+
+# ---------------------------------------------------------------------------------------
+# Every spelling of the text syntax means what the ASCII spelling means
+
+SH = {"A": (3, 3), "B": (3, 3), "v": (3, 1), "W1": (3, 3), "u": (3, 1)}  # the rest: scalars
+TEXT_SPELLINGS = [
+    ("x^2 + y^3", "x**2 + y**3"),
+    ("x² − 3y⁻¹ + y^{2}", "x**2 - 3*y**-1 + y**2"),
+    ("2x·y × z ÷ w", "2*x*y*z/w"),
+    ("λ x + α β + Δ", "lam*x + alpha*beta + Delta"),
+    ("σ(x) + sigma", "sigmoid(x) + sigma"),
+    ("√x + √(x + y)", "sqrt(x) + sqrt(x + y)"),
+    ("|x − y| + (x)(y) + 2(x + 1)", "abs(x - y) + x*y + 2*(x + 1)"),
+    ("x₁ + x₂ + 𝐱", "x1 + x2 + x"),
+    ("sum(A ⊙ B) + sum(A ∘ B)", "sum(hadamard(A, B)) + sum(hadamard(A, B))"),
+    ("sum(Aᵀ B) + sum(A^T B) + sum(A^{T} B)", "3*sum(A.T @ B)"),
+    ("‖v‖² + ‖A v‖ + ‖v‖₂²", "2*sqnorm(v) + sqrt(sqnorm(A@v))"),
+    ("sum(A^2) + sum(A²)", "2*sum(A@A)"),
+    ("sum(v^2) + sum((v^{2})ᵀ v)", "sum(v**2) + sum((v**2).T@v)"),
+    ("sum(A**2)", "sum(hadamard(A, A))"),
+    ("sum(W1u)", "sum(W1@u)"),
+    ("h = tanh(u); sum(1 − h^2 ⊙ h)", "h = tanh(u); sum(1 - hadamard(h**2, h))"),
+]
+
+
+@pytest.mark.parametrize(("paper", "ascii_text"), TEXT_SPELLINGS)
+def test_text_spellings(paper: str, ascii_text: str) -> None:
+    shapes = _shapes(paper + " " + ascii_text)
+    same_gradients(sbp.derive(paper, shapes=shapes or None),
+                   sbp.derive(ascii_text, shapes=shapes or None))
+
+
+def test_implicit_products_are_recorded() -> None:
+    d = sbp.derive("sum(W1u)", shapes=SH)
+    assert d.readings == ("'W1u' read as W1·u",)
+    assert sbp.derive("W1x + 1", wrt="W1x").readings == ()  # undeclared: a name
+
+
+def test_an_ambiguous_split_lists_its_readings() -> None:
+    shapes = {"a": (2, 2), "ab": (2, 2), "b": (2, 2), "ba": (2, 2)}
+    with pytest.raises(sbp.ParseError) as e:
+        sbp.parse("sum(aba)", shapes)
+    assert "a·ba" in str(e.value) and "ab·a" in str(e.value)
+    assert e.value.column == 5
+
+
+@pytest.mark.parametrize(("text", "char", "column"), [
+    ("x + у", "U+0443", 5),  # Cyrillic u
+    ("Α + x", "U+0391", 1),  # Greek capital alpha: looks Latin
+    ("ο * x", "U+03BF", 1),  # omicron
+    ("x + ｙ", "U+FF59", 5),  # fullwidth
+    ("x\u200b + y", "U+200B", 2),  # zero width space
+])
+def test_look_alikes_are_refused_showing_the_character(text: str, char: str,
+                                                       column: int) -> None:
+    with pytest.raises(sbp.ParseError) as e:
+        sbp.parse(text)
+    assert char in str(e.value)
+    assert e.value.column == column
+    if text[column - 1].isprintable():
+        assert repr(text[column - 1]) in str(e.value)
+
+
+def test_errors_point_at_what_was_typed() -> None:
+    with pytest.raises(sbp.ParseError) as e:
+        sbp.parse("σ(x) · · y")
+    assert e.value.column == 8  # the second ·, not a column of the translated text
+    with pytest.raises(sbp.ParseError, match="%"):
+        sbp.parse("x % y")
+    with pytest.raises(sbp.ParseError, match="syntax='latex'"):
+        sbp.parse(r"\frac{x}{y}")
+
+
+def test_a_matrix_power_reads_as_mathematics() -> None:
+    with pytest.raises(sbp.UnsupportedError, match="inverse"):
+        sbp.parse("A^-1", SH)
+    with pytest.raises(sbp.ShapeError, match="square"):
+        sbp.parse("C^2", {"C": (2, 3)})
+    assert sbp.parse("C**2", {"C": (2, 3)}) is not None  # ** stays element-wise
+
+
+# ---------------------------------------------------------------------------------------
+# LaTeX spellings
+
+LATEX_SPELLINGS = [
+    (r"\frac{1}{2}(x+y)^2", "(x + y)**2/2"),
+    (r"\tfrac{x}{y} + \dfrac{1}{x}", "x/y + 1/x"),
+    (r"\sqrt{x} + \sqrt[3]{y}", "sqrt(x) + y**(1/3)"),
+    (r"e^{x y} + \exp(x) + \exp\left(-y\right)", "exp(x*y) + exp(x) + exp(-y)"),
+    (r"\log x + \ln(y) + \log\left(x + y\right)", "log(x) + log(y) + log(x + y)"),
+    (r"\sin^2(x) + \cos x \tanh y", "sin(x)**2 + cos(x)*tanh(y)"),
+    (r"\operatorname{ReLU}(x) + \operatorname{softplus}(y) + \sigma(x)",
+     "relu(x) + softplus(y) + sigmoid(x)"),
+    (r"\max\left(x, y\right) - \min(x, 2)", "max(x, y) - min(x, 2)"),
+    (r"\left|x - y\right| + |x| + \lvert y \rvert", "abs(x - y) + abs(x) + abs(y)"),
+    (r"\lambda x + \alpha_{1} \beta", "lam*x + alpha1*beta"),
+    (r"xy + 2x \cdot y \times z", "x*y + 2*x*y*z"),
+    (r"x^23", "x**2*3"),
+    (r"\operatorname{sum}(\mathbf{v}^\top \mathbf{A} \mathbf{v})", "sum(v.T@A@v)"),
+    (r"\operatorname{sum}\left(\mathbf{A}^{\top} \odot \mathbf{B}\right)",
+     "sum(hadamard(A.T, B))"),
+    (r"\operatorname{sum}(A \circ B) + \operatorname{tr}(A^{2})", "sum(hadamard(A, B)) + trace(A@A)"),
+    (r"\operatorname{sum}\left(\mathbf{A}^{\circ 2}\right) + \operatorname{sum}(\mathbf{1} \oslash B)",
+     "sum(A**2) + sum(B**-1)"),
+    (r"\|\mathbf{v}\|^2 + \left\lVert \mathbf{A}\mathbf{v} \right\rVert + \|v\|_2^2",
+     "2*sqnorm(v) + sqrt(sqnorm(A@v))"),
+    (r"\left\lVert \mathbf{A} \right\rVert_{F}^{2}", "sqnorm(A)"),
+    (r"\operatorname{sum}\left(\operatorname{softmax}_{\text{col}}\left(\mathbf{A}\right)\right)",
+     "sum(softmax(A))"),
+    (r"\operatorname{sum}\left(\max\left(\mathbf{A}, -2\,\mathbf{1}\right)\right)",
+     "sum(max(A, -2))"),
+    (r"$$ \operatorname{sum}(\mathbf{W}_1\mathbf{u}) $$", "sum(W1@u)"),
+    (r"t &= x + y \\ z &= t^{2}", "t = x + y; z = t**2"),
+    (r"t = x + y; \quad z = t^{2}", "t = x + y; z = t**2"),
+]
+
+
+@pytest.mark.parametrize(("latex", "text"), LATEX_SPELLINGS)
+def test_latex_spellings(latex: str, text: str) -> None:
+    shapes = _shapes(text)
+    same_gradients(sbp.derive(latex, syntax="latex", shapes=shapes or None),
+                   sbp.derive(text, shapes=shapes or None))
+
+
+@pytest.mark.parametrize(("latex", "fragment", "column"), [
+    (r"x + \input{/etc/passwd}", r"\input", 5),
+    (r"\def\x{1} x", r"\def", 1),
+    (r"x + \write18{rm -rf /}", r"\write", 5),
+    (r"\catcode`\^=7 x", r"\catcode", 1),
+    (r"x^^41", "", 3),
+    (r"\frac{x}{y", "never closed", 9),
+    (r"x + {y", "never closed", 5),
+    (r"x % comment", "comment", 3),
+    (r"\begin{document} x \end{document}", "document", 1),
+    (r"\left( x + y", "never closed", 6),
+    (r"x = y = z", "one '='", 7),
+    (r"\sum_{i} x_i", r"\sum", 1),
+    (r"x + \mathbf{W}_{\alpha\beta}", "subscript", 16),
+])
+def test_latex_that_is_not_maths_is_refused_with_its_column(latex: str, fragment: str,
+                                                           column: int) -> None:
+    with pytest.raises(sbp.ParseError) as e:
+        sbp.derive(latex, syntax="latex")
+    assert fragment in str(e.value)
+    assert e.value.column == column
+
+
+def test_latex_nesting_is_limited() -> None:
+    with pytest.raises(sbp.LimitError):
+        sbp.parse("{" * 500 + "x" + "}" * 500, syntax="latex")
+    with pytest.raises(sbp.LimitError):
+        sbp.parse(r"\frac{1}{" * 300 + "x" + "}" * 300, syntax="latex")
+    with pytest.raises(sbp.LimitError):
+        sbp.parse("x+" * 20_000 + "x", syntax="latex")
+
+
+def test_syntax_is_checked() -> None:
+    with pytest.raises(ValueError, match="syntax"):
+        sbp.derive("x", syntax="tex")  # type: ignore[arg-type]
