@@ -127,8 +127,11 @@ def _limits(args: argparse.Namespace) -> Limits:
 
 
 def _printable(text: str) -> str:
-    """Echo of user text on a terminal: control characters and non-ASCII shown as '?'."""
-    return "".join(ch if " " <= ch <= "~" else "?" for ch in text)
+    """Echo of user text on a terminal: a character that does not print (controls, escape
+    sequences, zero-width and direction marks) as an escape (``\\u202e``); ``σ`` or ``у``
+    as itself (a narrow terminal gets an escape from the stream's ``backslashreplace``)."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
 
 
 def _source_text(args: argparse.Namespace, limits: Limits) -> str:

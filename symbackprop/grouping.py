@@ -144,12 +144,43 @@ def decompose(b: Builder, granularity: Granularity = "auto",
             eqs.append(Equation(eq.lhs, rhs))
         else:
             inlined[eq.lhs] = rhs
+    _name_direct_terms(eqs, b)
     names = _choose_names(eqs, b, output_name)
     renamed = {eq.lhs: make_symbol(names[eq.lhs], shape_of(eq.lhs)) for eq in eqs}
     final = tuple(Equation(renamed[eq.lhs], replace_args(eq.rhs, renamed)) for eq in eqs)
     g = Graph(final, dict(b.shapes))
     validate(g)
     return g
+
+
+def _name_direct_terms(eqs: list[Equation], b: Builder) -> None:
+    """``L = mse(o, y) + λ/2 ‖W‖²``: the terms of the output that read an input directly
+    (weight decay) become a stage ``R`` of their own, so that the chain rule shows
+    ``∇_W L = … + ∇_W R`` and never ``∇_W L`` inside its own chain."""
+    out = eqs[-1]
+    if not isinstance(out.rhs, (sp.Add, MatAdd)) or len(eqs) < 2:
+        return
+    inputs = set(b.inputs)  # inputs that reach the output on another path as well
+    shared = {a for eq in eqs[:-1] for a in occurrences(eq.rhs) if a in inputs}
+    stages = {eq.lhs for eq in eqs[:-1]}
+    direct: list[sp.Basic] = []
+    rest: list[sp.Basic] = []
+    for term in out.rhs.args:  # a penalty reads matrix parameters and no stage
+        atoms = list(occurrences(term))
+        penalty = any(a in shared and is_matrix(a) for a in atoms) and not any(
+            a in stages for a in atoms)
+        (direct if penalty else rest).append(term)
+    if not direct or not rest:
+        return
+    taken = {str(s.name) for s in b.inputs} | set(b.names.values())
+    name = next((n for n in ("R", "Omega", "r", "penalty") if n not in taken), None)
+    if name is None:
+        return
+    sym = make_symbol("_R", shape_of(out.lhs))
+    b.names[sym] = name
+    add = type(out.rhs)
+    eqs[-1:] = [Equation(sym, direct[0] if len(direct) == 1 else add(*direct)),
+                Equation(out.lhs, add(*rest, sym))]
 
 
 def _inline(rhs: sp.Basic, inlined: dict[sp.Basic, sp.Basic], eqs: list[Equation]) -> sp.Basic:

@@ -653,34 +653,44 @@ class _Reader:
     def scripts(self, name: str) -> tuple[str, bool]:
         """``_2``, ``_{h}``, ``^{(2)}`` after a name are part of it (``W_2``, ``W^{(2)}``);
         and whether ``^{(2)\top}`` also transposed it."""
+        subs: list[str] = []
+        index = ""
+        transposed = False
         while True:
-            if self.is_("_"):
+            if self.is_("_") and not subs:
                 self.take()
                 raw, _, at = self.script()
                 sub = re.sub(r"\\(?:mathrm|text|mathit)\{([^{}]*)\}", r"\1", raw).replace(" ", "")
                 sub = GREEK.get(sub, sub)
                 if not re.fullmatch(r"[A-Za-z0-9]+", sub):
                     raise self.error(at, f"the subscript {raw!r} is not part of a name we read")
-                name = self.pick(name, sub)
+                subs.append(sub)
                 continue
-            if self.is_("^"):
+            if self.is_("^") and not index:
                 save = self.i
                 self.take()
                 raw, _, _ = self.script()
                 m = re.fullmatch(r"\((\d+)\)(\\top|\\intercal|T)?", raw.replace(" ", ""))
                 if m:
-                    name = self.pick(name, m.group(1))
-                    if m.group(2):  # W^{(1)\top}: the index, then a transpose
-                        return name, True
-                    continue
-                self.i = save
-            return name, False
+                    index = m.group(1)
+                    transposed = bool(m.group(2))  # W^{(1)\top}: the index, then a transpose
+                    if not transposed:
+                        continue
+                else:
+                    self.i = save
+            break
+        return self.pick(name, subs[0] if subs else "", index), transposed
 
-    def pick(self, base: str, sub: str) -> str:
-        for name in (base + sub, f"{base}_{sub}"):
-            if self.known(name):
-                return name
-        return base + sub
+    def pick(self, base: str, sub: str, index: str) -> str:
+        """The name a base with a subscript and an index stands for: a declared one if any
+        (``Wh2``, ``W2h``, ``W_h``, ``t_1``), else base, subscript, index run together."""
+        if not sub or not index:
+            part = sub or index
+            candidates = [base + part, f"{base}_{part}"] if part else [base]
+        else:
+            candidates = [base + sub + index, base + index + sub, f"{base}{index}_{sub}",
+                          f"{base}_{sub}{index}"]
+        return next((n for n in candidates if self.known(n)), candidates[0])
 
     def name_atom(self, end: int) -> Piece:
         name, at = self.base_name()

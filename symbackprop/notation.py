@@ -1,6 +1,7 @@
 """Names and conventions, in one place: how a variable, its adjoint and a layout are written.
 
 * ``W1`` (a matrix) → ``\\mathbf{W}^{(1)}``; ``b2`` (a vector) → ``\\mathbf{b}^{(2)}``;
+  ``Wh`` (a matrix) → ``\\mathbf{W}_{h}`` (a capital with a lowercase tail is a subscript);
   ``x1`` (a scalar) → ``x_{1}``; ``t_3`` → ``t_{3}``; ``alpha`` → ``\\alpha``;
   ``lam`` → ``\\lambda``.
 * adjoints: ``"frac"`` → ``\\frac{\\partial L}{\\partial \\mathbf{h}}``,
@@ -31,6 +32,7 @@ GREEK = {
     "Upsilon": r"\Upsilon", "upsilon": r"\upsilon", "omicron": "o",
 }
 _SPLIT = re.compile(r"([A-Za-z]+?)_?(\d+)?(?:_([A-Za-z0-9]+))?\Z")
+_TAIL = re.compile(r"([A-Z])([a-z]{1,3})(\d*)\Z")
 _SAFE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 LAYOUT_NOTE = {
@@ -54,6 +56,11 @@ def symbol_latex(name: str, kind: Kind = "scalar") -> str:
     """LaTeX for a variable name; anything that is not a plain identifier is escaped."""
     if not _SAFE.match(name):
         return rf"\text{{{escape_text(name)}}}"
+    cap = _TAIL.match(name)
+    if cap and kind != "scalar" and name not in GREEK and cap.group(1) + cap.group(2) \
+            not in GREEK:  # Wh, Wxh: a capital matrix name with a lowercase tail (W_h)
+        out = _base(cap.group(1), kind) + (rf"^{{({cap.group(3)})}}" if cap.group(3) else "")
+        return out + "_{" + cap.group(2) + "}"
     m = _SPLIT.match(name)
     if not m:
         head, _, tail = name.partition("_")

@@ -108,6 +108,7 @@ class BackpropDirective(SphinxDirective):
         "show": directives.unchanged,
         "values": directives.unchanged,
         "seed": directives.nonnegative_int,
+        "syntax": lambda a: directives.choice(a, ("text", "latex")),
     }
 
     def _docname(self) -> str:
@@ -137,7 +138,8 @@ class BackpropDirective(SphinxDirective):
                        shapes=shapes or None,
                        loss=self.options.get("loss"),
                        layout=self.options.get("layout", "denominator"),
-                       adjoint=self.options.get("adjoint", "frac"))
+                       adjoint=self.options.get("adjoint", "frac"),
+                       syntax=self.options.get("syntax", "text"))
             check_sizes(d)
             out: list[nodes.Node] = []
             sections = tuple("chain" if s == "result" else s for s in show

@@ -4,6 +4,7 @@ process while the text is handled)."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostile_inputs import HOSTILE
+from hostile_inputs import HOSTILE, HOSTILE_LATEX
 
 import symbackprop as sbp
 from symbackprop.cli import main
@@ -60,7 +61,7 @@ def test_cli_one_line_exit_2(name: str, tmp_path: Path, capsys: pytest.CaptureFi
     assert err.startswith("symbackprop: ")
     assert "Error: " in err
     assert "Traceback" not in err
-    assert all(" " <= ch <= "~" for ch in err.rstrip("\n"))  # no terminal control characters
+    assert all(ch.isprintable() for ch in err.rstrip("\n"))  # no control or bidi characters
     assert not (tmp_path / "pwned").exists()
 
 
@@ -143,3 +144,46 @@ def test_the_audit_hook_is_live(tmp_path: Path, audit: list[tuple[str, Any]]) ->
     assert audit == [("compile", "x + y")] or audit == [("compile", b"x + y")]
     (tmp_path / "f").write_text("")
     assert any(e == "open" for e, _ in audit)
+
+
+# ---------------------------------------------------------------------------------------
+# LaTeX input (issue 12): the LaTeX corpus is refused, and the Python corpus read as LaTeX
+# either is refused or is plain maths (None is N·o·n·e); nothing runs either way.
+
+
+def latex_payload(name: str, tmp_path: Path) -> str:
+    return HOSTILE_LATEX[name].replace("MARKER", str(tmp_path / "pwned"))
+
+
+def _warm_latex() -> None:
+    """Import what reading LaTeX and a product of many scalars use, before the audit."""
+    sbp.derive(r"\frac{a w}{x} + a a i t x", syntax="latex").latex()
+    with contextlib.suppress(sbp.SymbackpropError):
+        sbp.derive("{" * 200 + "x" + "}" * 200, syntax="latex")
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_LATEX))
+def test_hostile_latex_is_a_parse_error(name: str, tmp_path: Path,
+                                        audit: list[tuple[str, Any]]) -> None:
+    text = latex_payload(name, tmp_path)
+    _warm_latex()
+    audit.clear()
+    with pytest.raises(sbp.ParseError):
+        sbp.derive(text, syntax="latex")
+    with pytest.raises(sbp.ParseError):
+        sbp.parse_latex(text)
+    assert [e for e, _ in audit if e != "compile"] == []
+    assert main(["derive", "--syntax", "latex", text]) == 2
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_the_python_corpus_read_as_latex_runs_nothing(name: str, tmp_path: Path,
+                                                      audit: list[tuple[str, Any]]) -> None:
+    text = payload(name, tmp_path)
+    _warm_latex()
+    audit.clear()
+    with contextlib.suppress(sbp.SymbackpropError):
+        sbp.derive(text, syntax="latex")
+    assert [e for e, _ in audit if e != "compile"] == []
+    assert not (tmp_path / "pwned").exists()

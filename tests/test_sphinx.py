@@ -95,3 +95,14 @@ def test_text_that_reaches_an_html_attribute_is_escaped(app: Any) -> None:
     assert "<script>alert(1)" not in page
     assert "onerror=alert(2)>" not in page
     assert "&lt;script&gt;alert(1)" in page  # shown, as text
+
+
+@pytest.mark.sphinx("html", testroot="backprop-latex")
+def test_latex_and_paper_notation_in_the_directive(app: Any) -> None:
+    app.build()
+    html = (Path(app.outdir) / "index.html").read_text(encoding="utf-8")
+    blocks = [unescape(b) for b in _BLOCK.findall(html)]
+    assert len(blocks) == 2
+    assert blocks[0] == blocks[1]  # the same derivation, however it was written
+    assert r"\sigma\left(\mathbf{z}\right)" in blocks[0]
+    assert "WARNING" not in app._warning.getvalue()

@@ -122,7 +122,7 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         out = ""
         for i, t in enumerate(e.args):
             neg, body = _split_sign(t)
-            s = self._print(body)
+            s = self._wrap(body) if neg else self._print(body)  # W - (W + W)
             if i == 0:
                 out = ("-" if neg else "") + s
             else:
@@ -342,6 +342,20 @@ def _partial(d: Derivation, names: Mapping[sp.Basic, str], u: sp.Basic, v: sp.Ba
     return partial_latex(names[u], names[v])
 
 
+def _product(factors: list[str]) -> str:
+    r"""Factors joined by ``\cdot``; a negative one after the first in parentheses."""
+    return r" \cdot ".join(rf"\left({f}\right)" if i and f.startswith("-") else f
+                           for i, f in enumerate(factors))
+
+
+def _signed_sum(terms: list[str]) -> str:
+    """Terms joined by + and -, never ``+ -``."""
+    out = terms[0]
+    for t in terms[1:]:
+        out += f" - {t[1:].lstrip()}" if t.startswith("-") else f" + {t}"
+    return out
+
+
 def _factor(s: str) -> str:
     """Parenthesise a printed factor of a product when it is a sum."""
     depth = 0
@@ -442,9 +456,9 @@ def scalar_chain_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str
         symbolic = " + ".join(r"\,".join(_partial(d, names, b, a) for a, b in
                                          reversed(list(pairwise(p))))
                               for p in paths)
-        values = " + ".join(r" \cdot ".join(partial_value(d.partials[(b, a)])
-                                             for a, b in reversed(list(pairwise(p))))
-                            for p in paths)
+        values = _signed_sum([_product([partial_value(d.partials[(b, a)])
+                                        for a, b in reversed(list(pairwise(p)))])
+                              for p in paths])
         steps = [symbolic, values]
         if len(paths) > 1 and small:
             adj = backward[d.adjoints[v]]
@@ -468,8 +482,8 @@ def matrix_chain_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str
     out = d.output
     for v in d.wrt:
         paths = d.paths(v)
-        if not paths or len(paths) > d.options.max_paths:
-            continue
+        if not paths or len(paths) > d.options.max_paths or all(len(p) == 2 for p in paths):
+            continue  # (a direct edge only: ∇_W J = ∇_W J says nothing)
         products = []
         named = []
         for p in paths:
