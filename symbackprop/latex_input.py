@@ -41,8 +41,10 @@ _SPACING = {r"\,", r"\;", r"\:", r"\!", r"\ ", r"\quad", r"\qquad", "~", r"\disp
             r"\textstyle", r"\left.", r"\right."}
 _ENVIRONMENTS = {"aligned", "align", "align*", "equation", "equation*", "gathered", "gather",
                  "gather*", "split", "multline", "multline*"}
-_STYLE = {r"\mathbf", r"\boldsymbol", r"\bm", r"\mathit", r"\mathrm", r"\mathsf", r"\vec",
+_STYLE = {r"\mathbf", r"\boldsymbol", r"\bm", r"\mathit", r"\mathrm", r"\mathsf",
           r"\text", r"\textrm", r"\operatorname", r"\mathbb", r"\mathcal"}
+_ACCENTS = {r"\hat": "hat", r"\bar": "bar", r"\tilde": "tilde", r"\check": "check",
+            r"\vec": "", r"\overline": "bar", r"\widehat": "hat", r"\widetilde": "tilde"}
 _OPEN = {"(": ")", "[": "]", r"\{": r"\}", r"\lbrack": r"\rbrack", r"\lparen": r"\rparen"}
 _SIZES = (r"\left", r"\bigl", r"\Bigl", r"\biggl", r"\Biggl", r"\big", r"\Big", r"\bigg",
           r"\Bigg")
@@ -325,6 +327,9 @@ class _Reader:
         """A sub/superscript: its raw LaTeX (one token or a braced group), and its start."""
         self.skip_spacing()
         t = self.take()
+        if t.text in _STYLE and self.texts(0) == "{":  # x^\mathsf{T}
+            raw, _ = self.raw_group()
+            return f"{t.text}{{{raw}}}", None, t.at
         if t.text != "{":
             return t.text, None, t.at
         close = self.find_close(self.i - 1)
@@ -382,6 +387,11 @@ class _Reader:
                     return j
         raise self.error(self.toks[open_index].at, "a '{' is never closed")
 
+    def argument(self) -> Piece:
+        """A macro argument: a braced group, or one token (``\\frac12``)."""
+        self.skip_spacing()
+        return self.braced() if self.texts(0) == "{" else self.group_or_token()
+
     def braced(self) -> Piece:
         self.expect("{")
         close = self.find_close(self.i - 1)
@@ -416,8 +426,8 @@ class _Reader:
             return self.bars(end)
         if s in (r"\frac", r"\tfrac", r"\dfrac", r"\cfrac"):
             self.take()
-            num = self.braced()
-            den = self.braced()
+            num = self.argument()
+            den = self.argument()
             return _join("(", num, " / ", den, ")", at=t.at)
         if s == r"\sqrt":
             self.take()
@@ -628,13 +638,17 @@ class _Reader:
         self.letters = False  # whether the name was typed as bare letters (xy: x times y)
         if s in GREEK:
             return GREEK[s], t.at
-        if s in _STYLE:
+        if s in _STYLE or s in _ACCENTS:
             raw, at = self.raw_group()
-            raw = raw.replace(" ", "")
+            raw = re.sub(r"\\(?:mathbf|boldsymbol|bm|mathrm|mathit)", "", raw)
+            raw = raw.replace(" ", "").replace("{", "").replace("}", "")
+            accent = _ACCENTS.get(s, "")
             if raw in GREEK:
-                return GREEK[raw], at
-            if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", raw):
-                return raw, at
+                return GREEK[raw] + accent, at
+            m = re.fullmatch(r"([A-Za-z][A-Za-z0-9]*)(?:_([A-Za-z0-9]+))?", raw)
+            if m:  # \mathbf{W_1} as \mathbf{W}_1, \hat{y} as the name yhat
+                base = m.group(1) + accent
+                return (self.pick(base, m.group(2), "") if m.group(2) else base), at
             raise self.error(at, f"{s}{{{raw}}} is not a name")
         if re.fullmatch(r"[A-Za-z]", s):
             word = s
@@ -670,7 +684,7 @@ class _Reader:
                 save = self.i
                 self.take()
                 raw, _, _ = self.script()
-                m = re.fullmatch(r"\((\d+)\)(\\top|\\intercal|T)?", raw.replace(" ", ""))
+                m = re.fullmatch(r"[(\[](\d+)[)\]](\\top|\\intercal|T)?", raw.replace(" ", ""))
                 if m:
                     index = m.group(1)
                     transposed = bool(m.group(2))  # W^{(1)\top}: the index, then a transpose

@@ -116,7 +116,8 @@ def _shapes(text: str) -> dict[str, tuple[int, int]]:
 # ---------------------------------------------------------------------------------------
 # Every spelling of the text syntax means what the ASCII spelling means
 
-SH = {"A": (3, 3), "B": (3, 3), "v": (3, 1), "W1": (3, 3), "u": (3, 1)}  # the rest: scalars
+SH = {"A": (3, 3), "B": (3, 3), "v": (3, 1), "W1": (3, 3), "u": (3, 1),
+      "vhat": (3, 1)}  # the rest: scalars
 TEXT_SPELLINGS = [
     ("x^2 + y^3", "x**2 + y**3"),
     ("x² − 3y⁻¹ + y^{2}", "x**2 - 3*y**-1 + y**2"),
@@ -226,6 +227,11 @@ LATEX_SPELLINGS = [
      "sum(max(A, -2))"),
     (r"$$ \operatorname{sum}(\mathbf{W}_1\mathbf{u}) $$", "sum(W1@u)"),
     (r"t &= x + y \\ z &= t^{2}", "t = x + y; z = t**2"),
+    (r"\operatorname{sum}(\mathbf{W_1}\mathbf{u}) + \operatorname{sum}(W^{[1]}u)", "2*sum(W1@u)"),
+    (r"\frac12 x + \frac{1}2 y", "x/2 + y/2"),
+    (r"\hat{y} + \bar{x} \tilde{x} + \operatorname{sum}(\hat{\mathbf{v}}^\top \mathbf{v})",
+     "yhat + xbar*xtilde + sum(vhat.T@v)"),
+    (r"\operatorname{sum}(\mathbf{v}^\mathsf{T}\mathbf{A}\mathbf{v})", "sum(v.T@A@v)"),
     (r"t = x + y; \quad z = t^{2}", "t = x + y; z = t**2"),
 ]
 
