@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             sections["check"] = report.check_table(c)
             results["check"] = c
         else:
-            sections["check"] = "`symbackprop/numeric.py` is not there yet (hook)."
+            sections["check"] = "`symbackprop/check/` is not there yet (hook)."
         print("\n## 5. Checks at scale\n\n" + sections["check"], flush=True)
     if "symbolic" in parts:
         from . import bench_symbolic

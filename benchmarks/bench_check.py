@@ -51,7 +51,7 @@ class CheckCost:
 
 
 def available() -> bool:
-    return importlib.util.find_spec("symbackprop.numeric") is not None
+    return importlib.util.find_spec("symbackprop.check") is not None
 
 
 def _median(fn: Callable[[], Any], repeats: int, number: int = 1) -> float:
@@ -67,7 +67,7 @@ def _median(fn: Callable[[], Any], repeats: int, number: int = 1) -> float:
 
 def run(batch: int = 256, repeats: int = 3, log: Callable[[str], None] = print) -> CheckCost:
     import symbackprop as sbp
-    from symbackprop import numeric
+    from symbackprop.check import engine as numeric
 
     rng = np.random.default_rng(0)
     values = {

@@ -25,7 +25,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 import symbackprop as sbp  # noqa: E402
-from symbackprop.numeric import Engine  # noqa: E402
+from symbackprop.check import Engine  # noqa: E402
 
 IN, HIDDEN, OUT = 784, 512, 10
 

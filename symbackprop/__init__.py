@@ -5,7 +5,9 @@
     print(d.latex())
 """
 
-from .derive import Derivation, Options, derive
+from .builder import Equation
+from .check.gradcheck import gradcheck
+from .derive import Derivation, Options, derive, parse_latex
 from .errors import (
     GradcheckError,
     GraphError,
@@ -16,11 +18,10 @@ from .errors import (
     UnsupportedError,
 )
 from .functions import relu, sigmoid, softplus
-from .graph import Equation, Graph, validate
-from .numeric import gradcheck
-from .parse import Limits, parse, parse_latex
-
-__version__ = "0.1.0"
+from .graph import Graph, validate
+from .limits import Limits
+from .parse import parse
+from .version import __version__ as __version__
 
 __all__ = [
     "Derivation",

@@ -14,15 +14,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
-from . import __version__
 from .emit import FORMATS
 from .errors import ParseError, ShapeError, SymbackpropError
-from .parse import Limits
+from .limits import Limits
+from .version import __version__
 
 
 def parse_shape(spec: str) -> tuple[str, tuple[Any, ...]]:
@@ -48,9 +49,26 @@ def parse_shape(spec: str) -> tuple[str, tuple[Any, ...]]:
     return name.strip(), tuple(out)
 
 
+_EPILOG = """examples:
+  symbackprop derive "(x + y)^2" --wrt x
+  symbackprop derive "W2·σ(W1x + b1) + b2" --shape W1=4x3 --shape x=3 --shape b1=4 \\
+      --shape W2=2x4 --shape b2=2 --loss mse --format markdown -o note.md
+  symbackprop derive --syntax latex '\\frac{1}{2}(x + y)^2' --format text
+  echo "sum(tanh(W @ X))" | symbackprop check - --shape W=3x4 --shape X=4xB
+
+exit codes: 0 done (check: every gradient agrees); 1 check found a mismatch;
+  2 the input was refused (the message says why); 3 an internal error (please report it)"""
+
+# API spellings in messages, as the command line spells them
+_FLAGS = (("loss='mse'", "--loss mse"), ("loss='cross_entropy'", "--loss cross_entropy"),
+          ("syntax='latex'", "--syntax latex"))
+_LIMIT = re.compile(r"Limits\.max_(\w+)")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="symbackprop", description=(
-        "Readable, verified backpropagation derivations."))
+    p = argparse.ArgumentParser(
+        prog="symbackprop", description="Readable, verified backpropagation derivations.",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG)
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.add_argument("--version", action="version", version=f"symbackprop {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
@@ -151,7 +169,8 @@ def _source_text(args: argparse.Namespace, limits: Limits) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from .derive import derive
-    from .evaluate import check_shape_sizes, check_sizes
+    from .evaluate import check_sizes
+    from .values import check_shape_sizes
 
     shapes = _shapes(args.shape)
     limits = _limits(args)
@@ -221,6 +240,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if isinstance(e, ParseError) and e.text is not None and e.column and "\n" not in e.text:
             msg += f": {e.text[:80]}"
+        for api, flag in _FLAGS:
+            msg = msg.replace(api, flag)
+        msg = _LIMIT.sub(lambda m: "--max-" + m.group(1).replace("_", "-"), msg)
         print(f"symbackprop: {kind}: {_printable(msg)}", file=sys.stderr)
         return 2
     except Exception as e:  # a bug of ours: still one line, and a different exit code

@@ -15,36 +15,42 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import sympy as sp
 
+from . import ops
 from .algebra import is_matrix
-from .errors import GraphError, ShapeError
-from .graph import (
+from .builder import (
     Builder,
     Equation,
     Granularity,
-    Graph,
     check_name,
     fmt_shape,
     make_symbol,
     occurrences,
     shape_of,
+    substitute,
     tree_size,
 )
+from .check.compare import check
+from .emit import emitter
+from .emit.jupyter import derivation_html_repr, derivation_mimebundle
+from .emit.problem import problem_latex
+from .errors import GraphError, ShapeError
+from .evaluate import Trace, evaluate_gradients
+from .evaluate import trace as trace_of
+from .graph import Graph
 from .grouping import decompose
+from .limits import DEFAULT_LIMITS, Limits
 from .notation import AdjointStyle, Layout
+from .paper import Reading
+from .parse import Syntax, parse_program
 from .recognise import (
-    is_leaf,
     replace_args,
 )
 from .sweep import jacobian, reverse_sweep
-
-if TYPE_CHECKING:
-    from .evaluate import Trace
-    from .paper import Reading
-    from .parse import Limits, Syntax
+from .trace_function import function_builder
 
 Loss = Literal["mse", "cross_entropy"]
 _NOT_SCALAR = ("the output is {shape}; backpropagation needs a scalar: pass loss='mse' or "
@@ -202,8 +208,6 @@ class Derivation:
     def to(self, fmt: str, **kw: Any) -> str:
         """The derivation as ``fmt`` (``symbackprop.emit.FORMATS``: latex, markdown, json,
         html, dot, python), with that format's options."""
-        from .emit import emitter
-
         return emitter(fmt)(self, **kw)
 
     def latex(self, sections: Sequence[str] | str | None = None, *,
@@ -241,18 +245,12 @@ class Derivation:
 
     def evaluate(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """The gradients as numbers, from the symbolic equations compiled one by one."""
-        from .evaluate import evaluate_gradients
-
         return evaluate_gradients(self, values)
 
     def trace(self, values: Mapping[str, Any]) -> Trace:
-        from .evaluate import trace
-
-        return trace(self, values)
+        return trace_of(self, values)
 
     def check(self, values: Mapping[str, Any] | None = None, seed: int = 0, **kw: Any) -> Any:
-        from .numeric import check
-
         return check(self, values, seed=seed, **kw)
 
     def _repr_latex_(self) -> str:
@@ -262,13 +260,9 @@ class Derivation:
         return self.markdown()
 
     def _repr_html_(self) -> str:
-        from .emit.jupyter import derivation_html_repr
-
         return derivation_html_repr(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from .emit.jupyter import derivation_mimebundle
-
         return derivation_mimebundle(self, include, exclude)
 
     def to_python(self, name: str = "forward_backward") -> str:
@@ -277,8 +271,6 @@ class Derivation:
         return self.to("python", name=name)
 
     def problem_latex(self) -> str:
-        from .emit.problem import problem_latex
-
         return problem_latex(self)
 
     def __repr__(self) -> str:
@@ -287,49 +279,12 @@ class Derivation:
                 f"{len(self.backward)} backward equations; wrt {wrt}>")
 
 
-def substitute(expr: sp.Basic, value: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
-    """Replace symbols by their expressions without re-evaluating: 2t stays 2(x + y)."""
-    if not any(a in value for a in occurrences(expr)):
-        return expr
-    done: dict[int, sp.Basic] = {}
-    stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
-    keep = [expr]
-    while stack:
-        e, ready = stack.pop()
-        if id(e) in done:
-            continue
-        if e in value and isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
-            done[id(e)] = value[e]
-            continue
-        if isinstance(e, (sp.Symbol, sp.MatrixSymbol)) or not e.args or is_leaf(e):
-            done[id(e)] = e
-            continue
-        if not ready:
-            stack.append((e, True))
-            stack.extend((a, False) for a in e.args)
-            continue
-        args = [done[id(a)] for a in e.args]
-        if all(x is y for x, y in zip(args, e.args, strict=True)):
-            done[id(e)] = e
-        elif isinstance(e, (sp.Add, sp.Mul, sp.Pow, sp.Max, sp.Min)) or (
-                isinstance(e, sp.Function) and not isinstance(e, sp.MatrixExpr)):
-            done[id(e)] = e.func(*args, evaluate=False)  # Max/Min: SymPy compares args
-        else:
-            done[id(e)] = e.func(*args)
-        new = done[id(e)]
-        _ = new.is_commutative  # cache it now, while the children have theirs: no deep recursion
-        keep.append(new)
-    return done[id(expr)]
-
-
 # ---------------------------------------------------------------------------------------
 # The entry point
 
 
 def _to_builder(source: Any, shapes: Mapping[str, Any] | None,
                 limits: Limits | None = None, syntax: Syntax = "text") -> Builder:
-    from .parse import DEFAULT_LIMITS, parse_program
-
     if isinstance(source, str):
         return parse_program(source, shapes, limits, syntax)
     bits = (limits or DEFAULT_LIMITS).max_int_bits
@@ -343,16 +298,20 @@ def _to_builder(source: Any, shapes: Mapping[str, Any] | None,
         b.output = b.add_expr(source, bits)
         return b
     if callable(source):
-        from .trace_function import function_builder
-
         return function_builder(source, shapes)
     raise TypeError(f"derive() takes text, a SymPy expression, a Graph or a function, "
                     f"not {type(source).__name__}")
 
 
-def _attach_loss(b: Builder, loss: str) -> None:
-    from . import ops
+def parse_latex(text: str, shapes: Mapping[str, Any] | None = None, *,
+                limits: Limits | None = None) -> Graph:
+    """LaTeX of a forward pass (one expression, or stages ``z &= ... \\\\ h &= ...``) as a
+    ``Graph`` of its stages, safely; ``derive(g, ...)`` takes it. The reading is the one
+    ``derive(text, syntax="latex")`` makes (docs/writing-expressions.md)."""
+    return decompose(parse_program(text, shapes, limits, "latex"), "stages")
 
+
+def _attach_loss(b: Builder, loss: str) -> None:
     if loss not in ("mse", "cross_entropy"):
         raise ValueError(f"loss must be 'mse' or 'cross_entropy', not {loss!r}")
     o = b.output

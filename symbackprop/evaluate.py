@@ -20,11 +20,14 @@ from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Tra
 from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from .algebra import is_matrix
-from .errors import LimitError, ShapeError, UnsupportedError
+from .builder import shape_of
+from .emit.jupyter import trace_mimebundle
+from .emit.trace import trace_html, trace_latex, trace_markdown, trace_text
+from .errors import UnsupportedError
 from .functions import CrossEntropy, Elementwise, Softmax
-from .graph import fmt_shape, shape_of
-from .parse import DEFAULT_LIMITS, Limits
+from .limits import Limits
 from .rules import RULES, np_heaviside, np_log_softmax
+from .values import check_elements, coerce_value, dim_value, limits_of, shape_size, values_by_name
 
 if TYPE_CHECKING:
     from .derive import Derivation
@@ -89,20 +92,6 @@ def _children(e: sp.Basic) -> tuple[sp.Basic, ...]:
     return tuple(e.args)
 
 
-def dim_value(d: sp.Expr, env: Mapping[Any, Any]) -> int:
-    """A dimension's size from the sizes bound so far (``n`` or ``2*n`` with ``n`` bound)."""
-    if d.is_Integer:
-        return int(d)
-    v = env.get(d)
-    if v is None:
-        v = d.xreplace({k: sp.Integer(x) for k, x in env.items() if isinstance(k, sp.Symbol)
-                        and isinstance(x, int)})
-        if not v.is_Integer:
-            raise ShapeError(f"the dimension {d} is not known from the values")
-        return int(v)
-    return int(v)
-
-
 def _leaf_op(e: sp.Basic) -> Op:
     if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
         return lambda env: env[e]
@@ -165,196 +154,14 @@ def compile_expr(expr: sp.Basic) -> Callable[[Env], Any]:
 # ---------------------------------------------------------------------------------------
 
 
-def bind_values(d: Derivation, values: Mapping[Any, Any],
-                dtype: Any = np.float64) -> Env:
-    """Check and convert the user's values: every input given, shapes agree, dims bound,
-    and the arrays the equations will make within ``Limits.max_elements``.
-
-    Values for names the expression does not use are ignored (one dict can serve several
-    derivations); a missing one is an error naming it.
-    """
-    if not isinstance(values, Mapping):
-        raise TypeError(f"values must map names to numbers or arrays, not "
-                        f"{type(values).__name__}")
-    by_name = values_by_name(values)
-    env: Env = {}
-    missing = [str(s.name) for s in d.inputs if str(s.name) not in by_name]
-    if missing:
-        raise ValueError(f"no value for {', '.join(missing)}")
-    limits = limits_of(d)
-    dims: dict[sp.Expr, int] = {}
-    for s in d.inputs:
-        env[s] = coerce_value(str(s.name), by_name[str(s.name)], shape_of(s), np.dtype(dtype),
-                              dims, symbol=s, limits=limits)
-    check_sizes(d, dims, limits)
-    env.update(dims)
-    return env
-
-
-def values_by_name(values: Mapping[Any, Any]) -> dict[str, Any]:
-    """``values`` keyed by name (a key may be a name or a SymPy symbol); a name given twice
-    (``"x"`` and ``Symbol("x")``) is an error naming it, never a silent choice."""
-    out: dict[str, Any] = {}
-    for k, v in values.items():
-        name = str(k.name) if isinstance(k, sp.Basic) else str(k)
-        if name in out:
-            raise ValueError(f"values give {name} twice (as {name!r} and as a symbol)")
-        out[name] = v
-    return out
-
-
-def limits_of(d: Any) -> Limits:
-    """The derivation's limits (``derive(..., limits=)``), else the defaults."""
-    lim = getattr(d, "limits", None)
-    return lim if isinstance(lim, Limits) else DEFAULT_LIMITS
-
-
 # NumPy kinds that are numbers: bool, signed and unsigned integers, floats
-_NUMERIC_KINDS = frozenset("biuf")
-
-
-def coerce_value(name: str, v: Any, shape: Any, dtype: np.dtype[Any],
-                 dims: dict[sp.Expr, int], *, symbol: sp.Basic | None = None,
-                 limits: Limits | None = None) -> Any:
-    """One user value as ``dtype``: a scalar, or a 2-D array of the declared shape (a vector
-    may come as ``(n,)``); symbolic dimensions are bound in ``dims`` and must agree.
-
-    Refused, never converted: strings (``"3"`` would become 3.0), ``None`` (NaN), complex
-    numbers and arrays (the imaginary part would be dropped), more than
-    ``limits.max_elements`` entries (LimitError), and a value that contradicts the
-    ``symbol``'s SymPy assumptions (``positive=True`` given -2: the derivation may have used
-    them, e.g. ``sqrt(x**2) = x``).
-    """
-    a = _numeric_array(name, v, limits or DEFAULT_LIMITS)
-    try:
-        a = np.array(a, dtype=dtype)  # a copy: nothing we hand back aliases the caller's array
-    except OverflowError:
-        raise ValueError(f"the value of {name} is too large for {dtype} (largest "
-                         f"{np.finfo(dtype).max:.3g})") from None
-    except (TypeError, ValueError, ArithmeticError):
-        raise TypeError(f"the value of {name} is not numeric: {type(v).__name__}") from None
-    if symbol is not None:
-        check_assumptions(name, symbol, a)
-    if shape is None:
-        if a.size != 1:
-            raise ShapeError(f"{name} is a scalar but its value has shape {a.shape}")
-        return dtype.type(a.reshape(()))
-    if a.ndim == 1:
-        a = a.reshape(-1, 1)
-    if a.ndim != 2:
-        raise ShapeError(f"{name} is {fmt_shape(shape)} but its value has shape {a.shape}")
-    for want, got in zip(shape, a.shape, strict=True):
-        if want.is_Integer:
-            if int(want) != got:
-                raise ShapeError(f"{name} is {fmt_shape(shape)} but its value has shape "
-                                 f"{a.shape}")
-        elif dims.setdefault(want, got) != got:
-            raise ShapeError(f"dimension {want} is {dims[want]} elsewhere but {got} in {name} "
-                             f"(shape {a.shape})")
-    return a
-
-
-def _numeric_array(name: str, v: Any, limits: Limits) -> Any:
-    """``v`` as an array of real numbers (any dtype), or a TypeError saying what it is."""
-    if v is None or isinstance(v, (str, bytes)):
-        raise TypeError(f"the value of {name} is {_what(v)}, not a number or an array")
-    try:
-        a = np.asarray(v)
-    except (TypeError, ValueError):  # ragged nested lists
-        raise TypeError(f"the value of {name} is not numeric: {type(v).__name__}") from None
-    check_elements(f"the value of {name}", a.size, limits)
-    if a.dtype.kind in _NUMERIC_KINDS:
-        return a
-    if a.dtype.kind == "c":
-        raise TypeError(f"the value of {name} is complex ({a.dtype}); symbackprop works with "
-                        "real numbers")
-    if a.dtype.kind == "O":  # SymPy numbers, Fractions, Decimals ... one by one
-        for x in a.flat:
-            bad = x is None or isinstance(x, (str, bytes, complex)) or (
-                isinstance(x, sp.Basic) and x.is_extended_real is not True)
-            if bad:
-                raise TypeError(f"the value of {name} contains {_what(x)}, not a real number")
-        return a
-    what = "strings" if a.dtype.kind in "US" else f"{a.dtype} entries"
-    raise TypeError(f"the value of {name} holds {what}, not numbers")
-
-
-def _what(x: Any) -> str:
-    if x is None:
-        return "None"
-    if isinstance(x, (str, bytes)):
-        return f"a string {x[:20]!r}"
-    return f"a {type(x).__name__} {str(x)[:20]!r}" if np.ndim(x) == 0 else \
-        f"a {type(x).__name__}"
 
 
 # (assumption, test an entry must pass, wording): a value outside is refused
-_ASSUMPTIONS: tuple[tuple[str, Callable[[Any], Any], str], ...] = (
-    ("positive", lambda a: a > 0, "positive"),
-    ("negative", lambda a: a < 0, "negative"),
-    ("nonnegative", lambda a: a >= 0, "nonnegative"),
-    ("nonpositive", lambda a: a <= 0, "nonpositive"),
-    ("nonzero", lambda a: a != 0, "nonzero"),
-    ("zero", lambda a: a == 0, "zero"),
-    ("integer", lambda a: a == np.round(a), "an integer"),
-)
-
-
-def check_assumptions(name: str, symbol: sp.Basic, a: Any) -> None:
-    """A ValueError when ``a`` breaks what SymPy was told about ``symbol`` (NaN passes: the
-    numeric check reports it as not finite)."""
-    if not isinstance(symbol, sp.Symbol):
-        return
-    with np.errstate(invalid="ignore"):
-        for key, test, words in _ASSUMPTIONS:
-            if getattr(symbol, f"is_{key}") is True:
-                ok = test(a) | np.isnan(a)
-                if not np.all(ok):
-                    bad = np.asarray(a).reshape(-1)[~np.asarray(ok).reshape(-1)][0]
-                    raise ValueError(f"{name} was declared {words} ({key}=True) but its "
-                                     f"value has {float(bad):g}; the derivation may rely on it")
 
 
 # ---------------------------------------------------------------------------------------
 # Sizes: every array counted before it is made
-
-
-def check_elements(what: str, n: int, limits: Limits = DEFAULT_LIMITS) -> None:
-    if n > limits.max_elements:
-        raise LimitError(f"{what} has {n:,} entries, more than {limits.max_elements:,} "
-                         "(Limits.max_elements)")
-
-
-def _size(shape: Any, dims: Mapping[sp.Expr, int]) -> int | None:
-    """Entries of a symbolic shape with the bound dimensions; None while one is unknown."""
-    if shape is None:
-        return 1
-    n = 1
-    for x in shape:
-        x = sp.Integer(x) if isinstance(x, int) else x
-        if not x.is_Integer:
-            x = x.xreplace({k: sp.Integer(v) for k, v in dims.items()})
-            if not x.is_Integer:
-                return None
-        n *= int(x)
-    return n
-
-
-def check_shape_sizes(shapes: Mapping[str, Any] | None, limits: Limits = DEFAULT_LIMITS
-                      ) -> None:
-    """The shapes a user gave (``{"W": (20000, 20000)}``): each array, and all of them
-    together, within ``limits.max_elements``; symbolic dimensions are not counted."""
-    total = 0
-    for name, shape in (shapes or {}).items():
-        dims = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
-        if not all(isinstance(x, int) and not isinstance(x, bool) for x in dims):
-            continue
-        n = 1
-        for x in dims:
-            n *= x
-        check_elements(f"{name} {fmt_shape(dims) if len(dims) == 2 else dims}", n, limits)
-        total += n
-    check_elements("the inputs together", total, limits)
 
 
 def check_sizes(d: Derivation, dims: Mapping[sp.Expr, int] | None = None,
@@ -369,20 +176,20 @@ def check_sizes(d: Derivation, dims: Mapping[sp.Expr, int] | None = None,
     dims = dims or {}
     held = 0
     for s in d.inputs:
-        n = _size(shape_of(s), dims)
+        n = shape_size(shape_of(s), dims)
         if n is not None:
             check_elements(str(s.name), n, limits)
             held += n
     worst = 0
     for eq in (*d.forward, *d.backward):
-        n = _size(shape_of(eq.lhs), dims)
+        n = shape_size(shape_of(eq.lhs), dims)
         if n is not None:
             if n > limits.max_elements:
                 check_elements(_display_name(d, eq.lhs), n, limits)
             held += n
         temps = 0
         for node_shape in _node_shapes(d, eq):
-            m = _size(node_shape, dims)
+            m = shape_size(node_shape, dims)
             if m is not None:
                 if m > limits.max_elements:
                     check_elements(f"a term of the equation of {_display_name(d, eq.lhs)}",
@@ -483,6 +290,32 @@ def _as_shape(v: Any, like: sp.Basic, env: Env) -> Any:
     return np.broadcast_to(np.asarray(v, dtype=float), target).copy()
 
 
+def bind_values(d: Derivation, values: Mapping[Any, Any],
+                dtype: Any = np.float64) -> Env:
+    """Check and convert the user's values: every input given, shapes agree, dims bound,
+    and the arrays the equations will make within ``Limits.max_elements``.
+
+    Values for names the expression does not use are ignored (one dict can serve several
+    derivations); a missing one is an error naming it.
+    """
+    if not isinstance(values, Mapping):
+        raise TypeError(f"values must map names to numbers or arrays, not "
+                        f"{type(values).__name__}")
+    by_name = values_by_name(values)
+    env: Env = {}
+    missing = [str(s.name) for s in d.inputs if str(s.name) not in by_name]
+    if missing:
+        raise ValueError(f"no value for {', '.join(missing)}")
+    limits = limits_of(d)
+    dims: dict[sp.Expr, int] = {}
+    for s in d.inputs:
+        env[s] = coerce_value(str(s.name), by_name[str(s.name)], shape_of(s), np.dtype(dtype),
+                              dims, symbol=s, limits=limits)
+    check_sizes(d, dims, limits)
+    env.update(dims)
+    return env
+
+
 def run_all(d: Derivation, values: Mapping[Any, Any]) -> Env:
     """Every forward and adjoint value, equation by equation."""
     env = bind_values(d, values)
@@ -532,19 +365,16 @@ class Trace:
         raise KeyError(name)
 
     def latex(self, **kw: Any) -> str:
-        from .emit.trace import trace_latex
-
         return trace_latex(self, **kw)
 
     def markdown(self, **kw: Any) -> str:
-        from .emit.trace import trace_markdown
-
         return trace_markdown(self, **kw)
 
     def html(self, **kw: Any) -> str:
-        from .emit.trace import trace_html
-
         return trace_html(self, **kw)
+
+    def __str__(self) -> str:
+        return trace_text(self)
 
     def _repr_latex_(self) -> str:
         return f"$$\n{self.latex()}\n$$"
@@ -556,8 +386,6 @@ class Trace:
         return self.html()
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from .emit.jupyter import trace_mimebundle
-
         return trace_mimebundle(self, include, exclude)
 
 

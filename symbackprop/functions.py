@@ -77,6 +77,19 @@ class softplus(sp.Function):  # type: ignore[misc]
         return self.args[0].is_real  # type: ignore[no-any-return]
 
 
+# The SymPy function of each element-wise primitive, by name: the rule table (rules.py)
+# declares them and fills this map; Heaviside and sign are here as SymPy has them.
+SCALAR_FUNCTIONS: dict[str, Any] = {"Heaviside": sp.Heaviside, "sign": sp.sign}
+
+
+def scalar_function(name: str) -> Any:
+    """The SymPy function of an element-wise primitive."""
+    try:
+        return SCALAR_FUNCTIONS[name]
+    except KeyError:
+        raise UnsupportedError(f"no element-wise function {name!r}") from None
+
+
 # --------------------------------------------------------------------------------------
 # Matrix-valued primitives. Arguments are MatrixExprs; numbers of rows/columns may be
 # symbols. Constructors never evaluate or reorder: what the user wrote is what prints.
@@ -105,8 +118,6 @@ class Elementwise(MatrixExpr):  # type: ignore[misc]
         raise ValueError("Elementwise needs a matrix operand")
 
     def _entry(self, i: Any, j: Any, **kwargs: Any) -> sp.Expr:
-        from .rules import scalar_function
-
         f = scalar_function(self.name)
         return f(*[a[i, j] if getattr(a, "is_Matrix", False) else a for a in self.operands])
 

@@ -1,325 +1,28 @@
-"""The computation graph: an ordered, immutable list of equations (a Wengert list).
-
-Every front end (text, SymPy expression, Python function, ``Graph.let`` stages) feeds a
-``Builder``, which records primitive nodes bottom-up, each a temporary symbol with a
-*shallow* right-hand side, shared subexpressions once. ``grouping.decompose`` then chooses
-which nodes become named equations (every primitive, layers, or the user's stages) and names
-them. Nothing here walks a deep SymPy tree recursively.
-"""
+"""The computation graph: an ordered, immutable list of equations (a Wengert list), built
+one stage at a time with ``Graph.let`` (text or SymPy) or read from a ``Builder``."""
 
 from __future__ import annotations
 
-import itertools
-import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import Any
 
 import sympy as sp
-from sympy import HadamardProduct, MatAdd, MatMul
 
-from .algebra import is_matrix
-from .errors import GraphError, LimitError, ShapeError
-from .recognise import classify, is_leaf, replace_args
-
-if TYPE_CHECKING:
-    from .parse import Limits
-
-Term: TypeAlias = Any  # a SymPy leaf, node symbol, or small inline expression over them
-Shape = tuple[sp.Expr, sp.Expr] | None  # None: a scalar
-Granularity = Literal["auto", "primitive", "layers", "stages"]
-
-MAX_FACTORS = 32  # a longer product is split into nodes of this many (a partial lists the rest)
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
-
-
-@dataclass(frozen=True, slots=True)
-class Equation:
-    """``lhs = rhs``: lhs a Symbol or MatrixSymbol, rhs in inputs and earlier lhs."""
-
-    lhs: sp.Basic
-    rhs: sp.Basic
-
-    def __iter__(self) -> Iterator[sp.Basic]:
-        return iter((self.lhs, self.rhs))
-
-
-# ---------------------------------------------------------------------------------------
-# Shapes
-
-
-def dim(v: Any) -> sp.Expr:
-    """A dimension: an int, or a name for a symbolic size (``"m"``)."""
-    if isinstance(v, sp.Basic):
-        return v
-    if isinstance(v, bool):
-        raise ShapeError(f"dimension {v!r} is not a size")
-    if isinstance(v, int):
-        if v < 1:
-            raise ShapeError(f"dimension {v} must be positive")
-        return sp.Integer(v)
-    if isinstance(v, str) and _NAME.match(v):
-        return sp.Symbol(v, integer=True, positive=True)
-    raise ShapeError(f"dimension {v!r} is neither a positive int nor a name")
-
-
-def to_shape(name: str, s: Any) -> Shape:
-    """``(r, c)``, ``(n,)`` (a column vector), ``()`` / ``None`` (a scalar)."""
-    if s is None or s == ():
-        return None
-    if isinstance(s, (int, str)):
-        s = (s,)
-    try:
-        items = tuple(s)
-    except TypeError:
-        raise ShapeError(f"shape of {name!r} must be (rows, cols), (n,) or (), not {s!r}") from None
-    if len(items) == 1:
-        items = (items[0], 1)
-    if len(items) != 2:
-        raise ShapeError(f"shape of {name!r} must be (rows, cols), (n,) or (), not {s!r}")
-    return (dim(items[0]), dim(items[1]))
-
-
-def shape_of(t: Term) -> Shape:
-    return tuple(t.shape) if is_matrix(t) else None  # type: ignore[return-value]
-
-
-def fmt_shape(s: Shape) -> str:
-    return "scalar" if s is None else f"({s[0]}, {s[1]})"
-
-
-def check_name(name: str, what: str = "name") -> str:
-    if not isinstance(name, str) or not _NAME.match(name) or name.startswith("_"):
-        raise GraphError(f"{what} {name!r} must be a plain identifier (letters, digits, _)")
-    return name
-
-
-def make_symbol(name: str, shape: Shape) -> sp.Basic:
-    if shape is None:
-        return sp.Symbol(name, real=True)
-    return sp.MatrixSymbol(name, *shape)
-
-
-def tree_size(expr: sp.Basic, sizes: Mapping[sp.Basic, int]) -> int:
-    """Nodes of ``expr`` as a tree once each symbol in ``sizes`` stands for a tree of that
-    many nodes (a count, never a substitution: linear in the shallow expression)."""
-    total, stack = 0, [expr]
-    while stack:
-        e = stack.pop()
-        if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
-            total += sizes.get(e, 1)
-        else:
-            total += 1
-            if not is_leaf(e):
-                stack.extend(e.args)
-    return total
-
-
-def atoms_in_order(expr: sp.Basic) -> list[sp.Basic]:
-    """Symbols and matrix symbols of a (shallow) expression, in order of first appearance."""
-    seen: dict[sp.Basic, None] = {}
-    stack = [expr]
-    while stack:
-        e = stack.pop()
-        if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
-            seen.setdefault(e, None)
-        elif isinstance(e, sp.Basic) and not is_leaf(e):
-            stack.extend(reversed(e.args))
-    return list(seen)
-
-
-# ---------------------------------------------------------------------------------------
-# The builder
-
-
-class Builder:
-    """Collects primitive nodes bottom-up; hash-conses them on their shallow right-hand side."""
-
-    def __init__(self, shapes: Mapping[str, Any] | None = None,
-                 resolve: Callable[[str], sp.Basic | None] | None = None) -> None:
-        self.resolve = resolve  # names known from elsewhere (a Graph's earlier stages)
-        self.shapes: dict[str, Shape] = {}
-        for k, v in (shapes or {}).items():
-            self.shapes[check_name(k, "shape name")] = to_shape(k, v)
-        self.symbols: dict[str, sp.Basic] = {}  # inputs and named stages, by name
-        self.inputs: dict[sp.Basic, None] = {}
-        self.nodes: list[Equation] = []
-        self.names: dict[sp.Basic, str] = {}  # node symbol -> user stage name
-        self._memo: dict[sp.Basic, sp.Basic] = {}
-        self.temps: set[sp.Basic] = set()
-        self._node_lhs: set[sp.Basic] = set()
-        self.output: Term | None = None
-        self.reading: Any = None  # how the text was read (paper.Reading), for the witness
-
-    # inputs -----------------------------------------------------------------------------
-    def lookup(self, name: str) -> sp.Basic:
-        """A name in the text: an earlier stage, else an input with its declared shape."""
-        if name in self.symbols:
-            return self.symbols[name]
-        known = self.resolve(name) if self.resolve else None
-        if known is not None:
-            self.symbols[name] = known
-            self.temps.add(known)
-            return known
-        sym = make_symbol(name, self.shapes.get(name))
-        self.symbols[name] = sym
-        self.inputs[sym] = None
-        return sym
-
-    def adopt(self, sym: sp.Basic) -> sp.Basic:
-        """A symbol from a user's SymPy expression: checked against shapes and earlier uses."""
-        name = check_name(str(sym.name), "symbol name")
-        if isinstance(sym, sp.MatrixSymbol):
-            declared = self.shapes.get(name, tuple(sym.shape))
-            if declared is None or tuple(declared) != tuple(sym.shape):
-                raise ShapeError(f"{name} is {fmt_shape(tuple(sym.shape))} in the expression "
-                                 f"but {fmt_shape(declared)} in shapes")
-        elif name in self.shapes and self.shapes[name] is not None:
-            raise ShapeError(f"{name} is a scalar symbol but shapes says "
-                             f"{fmt_shape(self.shapes[name])}: use a MatrixSymbol")
-        have = self.symbols.get(name)
-        if have is None and self.resolve is not None:
-            have = self.resolve(name)
-            if have is not None and have == sym:
-                self.symbols[name] = sym
-                self.temps.add(sym)
-                return sym
-        if have is not None and have != sym:
-            if shape_of(have) != shape_of(sym):
-                raise ShapeError(f"{name} is used with two shapes: {fmt_shape(shape_of(have))} "
-                                 f"and {fmt_shape(shape_of(sym))}")
-            raise GraphError(f"two different symbols are both named {name!r}")
-        if have is None:
-            self.symbols[name] = sym
-            self.inputs[sym] = None
-        return sym
-
-    # nodes ------------------------------------------------------------------------------
-    def node(self, rhs: sp.Basic) -> Term:
-        """The node computing ``rhs`` (shared if it exists), or ``rhs`` itself for a leaf."""
-        if is_leaf(rhs):
-            return rhs
-        have = self._memo.get(rhs)
-        if have is not None:
-            return have
-        lhs = self._temp(shape_of(rhs))
-        self.append(Equation(lhs, rhs))
-        self._memo[rhs] = lhs
-        return lhs
-
-    def _temp(self, shape: Shape) -> sp.Basic:
-        lhs = make_symbol(f"_{len(self.nodes)}", shape)
-        self.temps.add(lhs)
-        return lhs
-
-    def bind(self, name: str, term: Term) -> sp.Basic:
-        """Name a stage. A leaf or an already named node gets an alias equation of its own."""
-        check_name(name, "stage name")
-        if name in self.symbols:
-            raise GraphError(f"{name!r} is bound twice (or is also an input)")
-        if is_leaf(term) or term in self.names or term not in self._node_lhs:
-            lhs = self._temp(shape_of(term))
-            self.append(Equation(lhs, term))
-            term = lhs
-        self.names[term] = name
-        self.symbols[name] = term
-        return term
-
-    def append(self, eq: Equation) -> None:
-        self.nodes.append(eq)
-        self._node_lhs.add(eq.lhs)
-
-    # from a SymPy expression ------------------------------------------------------------
-    def add_expr(self, expr: sp.Basic, max_int_bits: int = 256) -> Term:
-        """Decompose a (possibly deep) SymPy expression node by node, without recursion.
-
-        Checked on the way, as the text parser checks text: operand shapes (symbolic
-        dimensions must be the same symbol), and the size of every integer and fraction.
-        """
-        memo: dict[int, Term] = {}
-        alias: dict[int, sp.Basic] = {}
-        keep: list[sp.Basic] = [expr]  # keeps every id in memo alive
-        ops_of: dict[int, tuple[sp.Basic, ...]] = {}
-        stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
-        while stack:
-            e, ready = stack.pop()
-            if id(e) in memo:
-                continue
-            if id(e) in alias:
-                memo[id(e)] = memo[id(alias[id(e)])]
-                continue
-            if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
-                memo[id(e)] = e if e in self.temps else self.adopt(e)
-                continue
-            if is_leaf(e):
-                memo[id(e)] = _bounded_number(e, max_int_bits)
-                continue
-            if not ready:
-                _check_shapes(e)
-                for a in e.args:  # numbers folded into a node's parameters (2·x) too
-                    _bounded_number(a, max_int_bits)
-                e2 = _binarize(e)
-                if e2 is not e:
-                    alias[id(e)] = e2
-                    keep.append(e2)
-                    stack.extend([(e, True), (e2, False)])
-                    continue
-                # classify once: it may build new operand objects (x - y*z gives y*z anew)
-                ops_of[id(e)] = ops = classify(e).operands
-                keep.extend(ops)
-                stack.append((e, True))
-                stack.extend((o, False) for o in reversed(ops) if id(o) not in memo)
-                continue
-            ops = ops_of[id(e)]
-            rhs = replace_args(e, {o: memo[id(o)] for o in ops}) if ops else e
-            memo[id(e)] = self.node(rhs)
-        return memo[id(expr)]
-
-
-def _bounded_number(e: sp.Basic, max_int_bits: int) -> sp.Basic:
-    if e.is_Rational:
-        bits = max(abs(int(e.p)).bit_length(), int(e.q).bit_length())
-        if bits > max_int_bits:
-            raise LimitError(f"a number of {bits:,} bits; the limit is {max_int_bits} "
-                             "(Limits.max_int_bits)")
-    return e
-
-
-def _check_shapes(e: sp.Basic) -> None:
-    """Operands of a matrix product, sum or element-wise product that cannot fit."""
-    if isinstance(e, MatMul):
-        mats = [a for a in e.args if is_matrix(a)]
-        for a, b in itertools.pairwise(mats):
-            if a.shape[1] != b.shape[0]:
-                raise ShapeError(f"{sp.sstr(a)[:40]} {fmt_shape(shape_of(a))} times "
-                                 f"{sp.sstr(b)[:40]} {fmt_shape(shape_of(b))}: {a.shape[1]} "
-                                 f"columns against {b.shape[0]} rows")
-    elif isinstance(e, (MatAdd, HadamardProduct)):
-        shapes = {tuple(a.shape) for a in e.args}
-        if len(shapes) > 1:
-            raise ShapeError(f"{type(e).__name__} of operands shaped "
-                             + " and ".join(fmt_shape(s) for s in sorted(shapes, key=str)))
-
-
-def _binarize(e: sp.Basic) -> sp.Basic:
-    """Products of three matrices and n-ary max/min as nested binary nodes."""
-    if isinstance(e, MatMul):
-        c, mats = e.as_coeff_matrices()  # c: every scalar factor, multiplied out
-        if len(mats) > 2 or (len(mats) == 2 and c != 1):
-            acc = MatMul(mats[0], mats[1])
-            for m in mats[2:]:
-                acc = MatMul(acc, m)
-            return MatMul(c, acc) if c != 1 else acc
-    if isinstance(e, (sp.Max, sp.Min)) and len(e.args) > 2:
-        acc = e.func(e.args[0], e.args[1], evaluate=False)
-        for a in e.args[2:]:
-            acc = e.func(acc, a, evaluate=False)
-        return acc
-    return e
-
-
-# ---------------------------------------------------------------------------------------
-# The graph
+from .builder import (
+    Builder,
+    Equation,
+    assemble,
+    atoms_in_order,
+    check_name,
+    fmt_shape,
+    make_symbol,
+    shape_of,
+)
+from .errors import GraphError, ShapeError
+from .limits import Limits
+from .parse import parse_into
+from .recognise import replace_args
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,8 +92,6 @@ class Graph:
 
         ``limits`` bounds text (``sbp.Limits``; the defaults suit a web service).
         """
-        from .parse import assemble, parse_into
-
         check_name(name, "stage name")
         if self.symbol(name) is not None:
             raise GraphError(f"{name!r} is bound twice (or is also an input)")
@@ -449,13 +150,3 @@ def validate(g: Graph) -> None:
                              f"but its right side is {fmt_shape(shape_of(eq.rhs))}")
         bound.add(eq.lhs)
         names.setdefault(str(eq.lhs.name), eq.lhs)
-
-
-def occurrences(expr: sp.Basic) -> Iterator[sp.Basic]:
-    stack = [expr]
-    while stack:
-        e = stack.pop()
-        if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
-            yield e
-        elif isinstance(e, sp.Basic) and not is_leaf(e):
-            stack.extend(e.args)

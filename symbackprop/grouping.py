@@ -15,18 +15,9 @@ import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul
 
 from .algebra import is_matrix, mmul
+from .builder import MAX_FACTORS, Builder, Equation, Granularity, make_symbol, occurrences, shape_of
 from .errors import GraphError, UnsupportedError
-from .graph import (
-    MAX_FACTORS,
-    Builder,
-    Equation,
-    Granularity,
-    Graph,
-    make_symbol,
-    occurrences,
-    shape_of,
-    validate,
-)
+from .graph import Graph, validate
 from .recognise import classify, is_leaf, replace_args
 from .rules import FUNCTION_NAMES, RULES
 

@@ -12,9 +12,9 @@ import sympy as sp
 from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
 
 from .algebra import is_matrix, mscale
+from .builder import MAX_FACTORS, Builder, Shape, Term, fmt_shape, shape_of
 from .errors import ShapeError, UnsupportedError
 from .functions import Elementwise
-from .graph import MAX_FACTORS, Builder, Shape, Term, fmt_shape, shape_of
 from .rules import FUNCTION_NAMES, RULES
 
 

@@ -47,6 +47,7 @@ _NUMBER = re.compile(r"0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|"
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPS = ("**", "@", "+", "-", "*", "/", "(", ")", ",", "=", ";", ".")
 MAX_READINGS = 8  # an ambiguous name lists at most this many readings
+MAX_SPLIT = 64  # characters: a longer name is never split into a product
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,18 @@ def _sup_sub(ch: str) -> tuple[str, str] | None:
             base = "-" if base == "\u2212" else base
             if base == "T" or base.isascii():
                 return kind, base
+    return None
+
+
+ACCENTS = {"\u0302": "hat", "\u0304": "bar", "\u0305": "bar", "\u0303": "tilde",
+           "\u0307": "dot", "\u0308": "ddot", "\u20d7": ""}  # ŷ is yhat, x̄ is xbar, v⃗ is v
+
+
+def _accented(ch: str) -> tuple[str, str] | None:
+    """``ŷ`` (one character, or ``y`` and a combining circumflex): ("y", "hat")."""
+    parts = unicodedata.normalize("NFD", ch)
+    if len(parts) == 2 and parts[0].isascii() and parts[0].isalpha() and parts[1] in ACCENTS:
+        return parts[0], ACCENTS[parts[1]]
     return None
 
 
@@ -132,7 +145,8 @@ class _Lexer:
                 assert m is not None
                 self.add("number", m.group(), i)
                 i = m.end()
-            elif (ch.isascii() and (ch.isalpha() or ch == "_")) or ch in GREEK:
+            elif (ch.isascii() and (ch.isalpha() or ch == "_")) or ch in GREEK \
+                    or _accented(ch) is not None:
                 i = self.name(i)
             elif ch in _SIMPLE:
                 self.add("op", _SIMPLE[ch], i)
@@ -207,12 +221,18 @@ class _Lexer:
             word += m.group()
             i = m.end()
         else:
-            parts = []
+            parts: list[str] = []
             while i < len(text):
                 c = _math_letter(text[i]) or text[i]
-                if not (c.isascii() and (c.isalnum() or c == "_")):
+                accent = _accented(c)
+                if accent is not None:  # ŷ: the letter, then its accent's name
+                    parts += accent
+                elif c in ACCENTS and parts:  # y followed by a combining circumflex
+                    parts.append(ACCENTS[c])
+                elif c.isascii() and (c.isalnum() or c == "_"):
+                    parts.append(c)
+                else:
                     break
-                parts.append(c)
                 i += 1
             word = "".join(parts)
         while i < len(text):  # subscripts, then an index in superscript parentheses
@@ -293,7 +313,12 @@ def _starts_operand(t: _Tok) -> bool:
 
 
 def split_name(word: str, known: Callable[[str], bool]) -> list[list[str]]:
-    """Every way to write ``word`` as two or more known names (at most MAX_READINGS + 1)."""
+    """Every way to write ``word`` as two or more known names (at most MAX_READINGS + 1).
+
+    Only a word of at most ``MAX_SPLIT`` characters is split (a longer one is no product
+    of names anyone typed, and the limits refuse it as a name): the work stays bounded."""
+    if len(word) > MAX_SPLIT:
+        return []
     ways: dict[int, list[list[str]]] = {len(word): [[]]}
     for start in range(len(word) - 1, -1, -1):
         found: list[list[str]] = []
@@ -316,6 +341,9 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
     def declared(name: str) -> bool:
         return name in stage_names or known(name)
 
+    following = [len(toks)] * len(toks)  # the index of the next token that is not a space
+    for j in range(len(toks) - 2, -1, -1):
+        following[j] = j + 1 if toks[j + 1].kind != "space" else following[j + 1]
     out: list[tuple[str, int]] = []
     notes: list[str] = []
     prev: _Tok | None = None  # the last token that is not a space
@@ -324,7 +352,8 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
     k = 0
     while k < len(toks):
         t = toks[k]
-        nxt = next((u for u in toks[k + 1:] if u.kind != "space"), None)
+        nxt_at = following[k]
+        nxt = toks[nxt_at] if nxt_at < len(toks) else None
         if t.kind == "space":
             out.append((" ", t.at))
             k += 1
@@ -344,6 +373,13 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
                 raise ParseError("two numbers side by side: write the operator between them",
                                  column=_col(text, t.at), text=text)
             out.append(("*", t.at))  # implicit multiplication
+        if t.kind == "name" and t.text == "e" and not declared("e") and nxt is not None \
+                and nxt.kind == "op" and nxt.text == "**" and nxt.call:
+            notes.append("'e^' read as the exponential")  # e^x is exp(x), as on paper
+            out.extend((c, t.at) for c in "exp(1)")
+            prev = _Tok("op", ")", t.at)
+            k += 1
+            continue
         if t.kind == "name" and not t.call and not declared(t.text) \
                 and t.text not in _KEYWORDS:
             ways = split_name(t.text, declared) if t.text not in funcs else []
@@ -368,7 +404,7 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
                 out.append((")", t.at))
                 if squared and nxt is not None:
                     out[index] = ("sqnorm(", out[index][1])
-                    k = toks.index(nxt)  # the ² is the norm's
+                    k = nxt_at  # the ² is the norm's
                 prev = _Tok("op", ")", t.at)
             else:
                 opened.append((t.kind, len(out), t.at))

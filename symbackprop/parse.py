@@ -13,20 +13,19 @@ from __future__ import annotations
 import ast
 import builtins
 import keyword
-import math
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
 from typing import Any, Literal, TypeAlias
 
 import sympy as sp
 
 from . import ops
+from .builder import Builder, Term, assemble
 from .errors import GraphError, LimitError, ParseError, ShapeError
-from .graph import Builder, Graph, Term, atoms_in_order, tree_size
+from .latex_input import read_latex
+from .limits import DEFAULT_LIMITS, Limits, constants, number_problem, number_text, power_problem
 from .paper import Reading, describe, read_text
-from .recognise import is_leaf, replace_args
 from .rules import RULES
 
 Syntax: TypeAlias = Literal["text", "latex"]
@@ -56,48 +55,6 @@ _ALLOWED = (ast.Module, ast.Expr, ast.Assign, ast.BinOp, ast.UnaryOp, ast.Call, 
             *_BINOPS)
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Resource limits for text and sizes; the defaults are safe for a web service.
-
-    * ``max_length``: characters of text, checked first (before ``ast.parse`` sees it);
-    * ``max_nodes``: syntax nodes (a cheap count of names and numbers rejects text over it
-      before ``ast.parse`` runs, so ``ast.parse``'s own memory stays bounded);
-    * ``max_depth``: nesting (brackets, calls, unary signs, powers); a flat chain
-      ``a + b + c`` is not nesting;
-    * ``max_int_bits``: the size of every integer and rational, literal or folded (``2**300``);
-    * ``max_exponent``: the size of a numeric exponent (``x**1000``);
-    * ``max_name_length``: characters in one name;
-    * ``max_elements``: entries of one array, and of all the arrays a derivation's numbers
-      hold at once (inputs, intermediates, adjoints, the largest equation's temporaries):
-      10 million float64 entries are 80 MB. Shapes (``--shape``, Sphinx ``:shapes:``) and
-      values are checked against it before anything is allocated; ``x @ x.T`` of a
-      20,000-vector (400 M entries from 160 KB of input) is refused from the symbolic shapes.
-
-    Integers and exponents are bounded before any arithmetic is done with them. Python's own
-    parser adds two limits of its own: about 200 nested brackets, and a chain of a few
-    thousand operators at one level (``a + b + ...``); past them the text gets a
-    ``LimitError`` too. Raise a limit with ``Limits(max_depth=500)``, ``derive(...,
-    limits=...)`` or the CLI's ``--max-depth``.
-    """
-
-    max_length: int = 20_000
-    max_depth: int = 100
-    max_nodes: int = 5_000
-    max_int_bits: int = 256
-    max_exponent: int = 1_000
-    max_name_length: int = 64
-    max_elements: int = 10_000_000
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"Limits.{f.name} must be a positive int, not {v!r}")
-
-
-DEFAULT_LIMITS = Limits()
-_FLOAT_MAX = sp.Float(sys.float_info.max)
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _NOT_ASCII = re.compile(r"[^ -~\n\t\r]")
@@ -146,8 +103,6 @@ class _Parser:
         """The source as code of the text language: maths notation or LaTeX translated."""
         if self.reading is None:
             if self.syntax == "latex":
-                from .latex_input import read_latex  # the LaTeX reader uses paper's tables
-
                 self.reading = read_latex(self.text, self.bound, FUNCTIONS, self.limits)
             else:
                 self.reading = read_text(self.text, self.bound, FUNCTIONS)
@@ -464,43 +419,26 @@ class _Parser:
 
     def check_power(self, node: ast.BinOp, x: Term, y: Term) -> None:
         """Bound ``x ** y`` before SymPy computes it: the exponent, and the result's size."""
-        if not getattr(y, "is_Number", False):
-            return
-        lim = self.limits
-        if abs(y) > lim.max_exponent:
-            raise self.error(node, f"the exponent ({_number_text(y)}) is larger than "
-                             f"{lim.max_exponent} (Limits.max_exponent)", LimitError)
-        if getattr(x, "is_Rational", False) and y.is_Rational:
-            # |p/q| ** (a/b) has at most |a/b| log2(max(|p|, q)) bits in numerator/denominator
-            size = max(abs(int(x.p)), int(x.q))
-            bits = math.ceil(abs(float(y)) * math.log2(size)) if size > 1 else 1
-            if bits > lim.max_int_bits:
-                raise self.error(node, f"{self.source(node)} would have about {bits:,} bits; "
-                                 f"the limit is {lim.max_int_bits} (Limits.max_int_bits)",
-                                 LimitError)
+        why = power_problem(x, y, self.limits, self.source(node))
+        if why is not None:
+            raise self.error(node, why, LimitError)
 
     def check_number(self, node: ast.AST, v: Term) -> None:
         """A folded constant: bounded in size (SymPy's floats have no exponent limit)."""
-        if getattr(v, "is_Rational", False):
-            bits = max(abs(v.p).bit_length(), v.q.bit_length())
-            if bits > self.limits.max_int_bits:
-                raise self.error(node, f"a number of {bits:,} bits; the limit is "
-                                 f"{self.limits.max_int_bits} (Limits.max_int_bits)", LimitError)
-        elif getattr(v, "is_Float", False) and abs(v) > _FLOAT_MAX:
-            # exp(exp(1e300)) would ask mpmath for a number with 10^300 digits in its exponent
-            raise self.error(node, f"{self.source(node)} is about {_number_text(v)}, beyond "
-                             "the range of a float", LimitError)
+        why = number_problem(v, self.limits, self.source(node))
+        if why is not None:
+            raise self.error(node, why, LimitError)
 
     def check_value(self, node: ast.AST, out: Term, since: int) -> None:
         """No complex, infinite or undefined constant (``log(0)``, ``sqrt(-1)``, ``0**-1``)."""
         self.check_number(node, out)
         exprs = [out, *(eq.rhs for eq in self.b.nodes[since:])]
         for e in exprs:
-            for a in _constants(e):
+            for a in constants(e):
                 self.check_number(node, a)
                 if a.is_extended_real is False or a.is_finite is False or a is sp.S.NaN:
                     raise self.error(node, f"{self.source(node)} is not a finite real number "
-                                     f"(it is {_number_text(a)})")
+                                     f"(it is {number_text(a)})")
 
 
 # What Python's tokenizer only *warns* about, refused before ast.parse sees it: a number
@@ -539,33 +477,6 @@ def _chain(node: ast.AST) -> list[tuple[int, ast.AST]] | None:
     return out[::-1]
 
 
-def _number_text(v: sp.Basic) -> str:
-    """A number for a message, never thousands of digits (nor Python's int-to-str error)."""
-    if getattr(v, "is_Integer", False) and abs(int(v)).bit_length() > 64:
-        return f"an integer of {abs(int(v)).bit_length():,} bits"
-    if getattr(v, "is_Rational", False) and max(abs(int(v.p)), int(v.q)).bit_length() > 64:
-        return f"a fraction of {max(abs(int(v.p)), int(v.q)).bit_length():,} bits"
-    if getattr(v, "is_Float", False):
-        return f"{float(v):.6g}" if abs(v) < 1e300 else sp.sstr(v, full_prec=False)[:30]
-    text = sp.sstr(v)
-    return text if len(text) <= 30 else text[:27] + "..."
-
-
-def _constants(e: sp.Basic) -> list[sp.Basic]:
-    """The number-like atoms of a shallow expression (numbers, I, oo, zoo, nan)."""
-    out, stack = [], [e]
-    while stack:
-        a = stack.pop()
-        if not isinstance(a, sp.Basic):
-            continue
-        if a.is_Atom:
-            if a.is_number:
-                out.append(a)
-        else:
-            stack.extend(a.args)
-    return out
-
-
 def parse_into(b: Builder, text: str, limits: Limits | None = None,
                syntax: Syntax = "text") -> Term:
     """Parse ``text`` into an existing builder; returns the term of its output."""
@@ -595,73 +506,3 @@ def parse(text: str, shapes: Any = None, *, limits: Limits | None = None,
     b = parse_program(text, shapes, limits, syntax)
     assert b.output is not None
     return assemble(b, b.output, limits)
-
-
-def parse_latex(text: str, shapes: Any = None, *, limits: Limits | None = None) -> Graph:
-    """LaTeX of a forward pass (one expression, or stages ``z &= ... \\\\ h &= ...``) as a
-    ``Graph`` of its stages, safely; ``derive(g, ...)`` takes it. The reading is the one
-    ``derive(text, syntax="latex")`` makes (docs/writing-expressions.md)."""
-    from .grouping import decompose  # grouping reads the table the parser also reads
-
-    b = parse_program(text, shapes, limits, "latex")
-    return decompose(b, "stages")
-
-
-def assemble(b: Builder, term: Term, limits: Limits | None = None) -> sp.Basic:
-    """Substitute the nodes back into one expression (for ``parse`` and ``Graph.let``).
-
-    Stages can make the one expression exponentially large (``t = t*t + x*t`` repeated), so
-    its size as a tree is counted before it is built and bounded by ``10 * max_nodes``; a chain
-    of sums (or products) used once is gathered into one n-ary node instead of being rebuilt
-    at every step (quadratic). ``derive`` never needs this: it works stage by stage.
-    """
-    if is_leaf(term) and term not in b.temps:
-        return term
-    budget = 10 * (DEFAULT_LIMITS if limits is None else limits).max_nodes
-    uses: dict[sp.Basic, int] = {}
-    for eq in b.nodes:
-        for a in atoms_in_order(eq.rhs):
-            if a in b.temps:
-                uses[a] = uses.get(a, 0) + 1
-    size: dict[sp.Basic, int] = {}
-    value: dict[sp.Basic, sp.Basic] = {}
-    pending: dict[sp.Basic, tuple[type, list[sp.Basic]]] = {}  # single-use sums and products
-
-    def realize(a: sp.Basic) -> sp.Basic:
-        if a in pending:
-            cls, args = pending.pop(a)
-            value[a] = cls(*args)
-        return value.get(a, a)
-
-    def substituted(e: sp.Basic) -> sp.Basic:
-        subs = {a: realize(a) for a in atoms_in_order(e) if a in value or a in pending}
-        return replace_args(e, subs) if subs else e
-
-    try:
-        for eq in b.nodes:
-            rhs = eq.rhs
-            size[eq.lhs] = n = tree_size(rhs, size)
-            if n > budget:
-                raise LimitError(f"the stages substituted into one expression would have "
-                                 f"more than {budget:,} nodes (10 * Limits.max_nodes); "
-                                 "derive() works stage by stage and needs no such expression")
-            cls = type(rhs)
-            if cls not in (sp.Add, sp.Mul):
-                value[eq.lhs] = substituted(rhs)
-                continue
-            args: list[sp.Basic] = []
-            for a in rhs.args:
-                if a in pending and pending[a][0] is cls:
-                    args.extend(pending.pop(a)[1])
-                else:
-                    args.append(substituted(a))
-            if uses.get(eq.lhs, 0) == 1 and eq.lhs is not term:
-                pending[eq.lhs] = (cls, args)
-            else:
-                value[eq.lhs] = cls(*args)
-        return realize(term) if term in value or term in pending else substituted(term)
-    except RecursionError:
-        raise LimitError("the expression is too deep to build as one SymPy expression; "
-                         "derive() handles it stage by stage") from None
-
-

@@ -29,7 +29,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def gradcheck(request: pytest.FixtureRequest) -> Callable[..., bool]:
     """``gradcheck(f, inputs, grad=None, **tolerances)``: True, or a failure with a table."""
-    from .numeric import gradcheck as _gradcheck
+    from .check.gradcheck import gradcheck as _gradcheck
 
     marker = request.node.get_closest_marker("gradcheck")
     defaults: dict[str, Any] = {}
@@ -54,6 +54,6 @@ def pytest_assertrepr_compare(config: pytest.Config, op: str, left: Any,
     """``assert report == True`` / ``assert report.ok is True`` shows the report's table."""
     for side in (left, right):
         cls = type(side)
-        if (cls.__module__, cls.__name__) == ("symbackprop.numeric", "CheckReport"):
+        if (cls.__module__, cls.__name__) == ("symbackprop.check", "CheckReport"):
             return ["gradient check report:", *str(side).splitlines()]
     return None

@@ -17,8 +17,8 @@ from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from .algebra import hadamard, is_matrix, madd, mscale
 from .errors import UnsupportedError
-from .functions import Elementwise
-from .rules import BY_NODE, BY_SYMPY, RULES, scalar_function
+from .functions import Elementwise, scalar_function
+from .rules import BY_NODE, BY_SYMPY, RULES
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from sympy import Identity, OneMatrix, Trace
 from .algebra import hadamard, madd, mmul, mscale, transpose
 from .functions import (
     MSE,
+    SCALAR_FUNCTIONS,
     CrossEntropy,
     DiagJacobian,
     Elementwise,
@@ -364,11 +365,4 @@ ELEMENTWISE = frozenset(n for n, r in RULES.items() if r.matrix_vjp is None)
 BY_NODE = {r.node: r for r in RULES.values() if r.node is not None}  # matrix primitives' nodes
 FUNCTION_NAMES = frozenset(n for n, r in RULES.items() if r.sympy is not None)
 BY_SYMPY = {r.sympy: n for n, r in RULES.items() if r.sympy is not None}
-
-
-def scalar_function(name: str) -> Any:
-    """The SymPy function of an element-wise primitive (Heaviside and sign as SymPy has them)."""
-    extra = {"Heaviside": sp.Heaviside, "sign": sp.sign}
-    if name in extra:
-        return extra[name]
-    return RULES[name].sympy
+SCALAR_FUNCTIONS.update({n: r.sympy for n, r in RULES.items() if r.sympy is not None})

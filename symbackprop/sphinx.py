@@ -14,7 +14,9 @@ In ``conf.py``: ``extensions = ["symbackprop.sphinx"]``. Then::
 The argument (and any content lines, for stages written one per line) is the expression,
 read by the safe parser. Options: ``:wrt:`` names (commas or spaces), ``:shapes:``
 ``NAME=RxC`` items separated by spaces, ``:loss:`` ``mse`` or ``cross_entropy``,
-``:layout:``, ``:adjoint:`` (``frac``, ``bar``, ``delta``), ``:show:`` any of ``forward``,
+``:layout:``, ``:adjoint:`` (``frac``, ``bar``, ``delta``), ``:granularity:``, ``:names:``
+``OLD=NEW`` items, ``:syntax:`` ``latex`` for LaTeX input, ``:label:`` (numbered, for
+``:eq:`label```), ``:name:`` (a target for ``:ref:``), ``:show:`` any of ``forward``,
 ``partials``, ``backward``, ``chain`` (alias ``result``), ``trace``, ``graph`` (default: the
 derivation as ``d.latex()`` shows it), ``:values:`` ``x=1.5 y=-0.25`` for the trace (other
 inputs: random, ``:seed:``). The output is docutils ``math_block`` nodes, shown by whichever
@@ -41,7 +43,8 @@ from .cli import parse_shape
 from .derive import Derivation, derive
 from .emit.latex import derivation_latex
 from .errors import LimitError, SymbackpropError
-from .evaluate import check_shape_sizes, check_sizes, cross_entropy_targets
+from .evaluate import check_sizes, cross_entropy_targets
+from .values import check_shape_sizes
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +57,17 @@ def _names(text: str) -> list[str]:
 
 def _shapes(text: str) -> dict[str, Any]:
     return dict(parse_shape(item) for item in re.split(r"[\s;]+", text.strip()) if item)
+
+
+def _renames(text: str) -> dict[str, str]:
+    """``:names: t=u z=out``: the variables renamed in the output, as ``derive(names=...)``."""
+    out = {}
+    for item in _names(text):
+        old, eq, new = item.partition("=")
+        if not eq or not old or not new:
+            raise ValueError(f":names: {item!r}: expected OLD=NEW")
+        out[old] = new
+    return out
 
 
 def _values(text: str) -> dict[str, float]:
@@ -109,6 +123,11 @@ class BackpropDirective(SphinxDirective):
         "values": directives.unchanged,
         "seed": directives.nonnegative_int,
         "syntax": lambda a: directives.choice(a, ("text", "latex")),
+        "granularity": lambda a: directives.choice(a, ("auto", "primitive", "layers",
+                                                       "stages")),
+        "names": directives.unchanged,
+        "label": directives.unchanged_required,
+        "name": directives.unchanged_required,
     }
 
     def _docname(self) -> str:
@@ -139,6 +158,8 @@ class BackpropDirective(SphinxDirective):
                        loss=self.options.get("loss"),
                        layout=self.options.get("layout", "denominator"),
                        adjoint=self.options.get("adjoint", "frac"),
+                       granularity=self.options.get("granularity", "auto"),
+                       names=_renames(self.options.get("names", "")),
                        syntax=self.options.get("syntax", "text"))
             check_sizes(d)
             out: list[nodes.Node] = []
@@ -165,12 +186,31 @@ class BackpropDirective(SphinxDirective):
                 out.append(g)
             if "trace" in show and trace is not None:
                 out.append(self._math(trace.latex()))
+            self._target(out)
         except (LimitError, MemoryError) as e:
             return self._placeholder(e)
         except (SymbackpropError, ValueError, TypeError, KeyError) as e:
             msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise self.error(f"backprop: {type(e).__name__}: {msg}") from None
         return out
+
+    def _target(self, out: list[nodes.Node]) -> None:
+        """``:label:`` numbers the first math block for ``:eq:`label```, as ``.. math::``
+        does; ``:name:`` makes it a target for ``:ref:``."""
+        block = next((n for n in out if isinstance(n, nodes.math_block)), None)
+        if block is None:
+            return
+        label = self.options.get("label")
+        if label:
+            domain = self.env.get_domain("math")
+            block["label"] = label
+            domain.note_equation(self._docname(), label, location=block)  # type: ignore
+            block["number"] = domain.get_equation_number_for(label)  # type: ignore
+            target = nodes.target("", "", ids=[f"equation-{label}"])
+            self.state.document.note_explicit_target(target)
+            out.insert(out.index(block), target)
+        if "name" in self.options:
+            self.add_name(block)
 
     def _placeholder(self, e: BaseException) -> list[nodes.Node]:
         """Too large to show: a warning at the directive's line, a note in its place."""
@@ -185,6 +225,6 @@ class BackpropDirective(SphinxDirective):
 def setup(app: Any) -> dict[str, Any]:
     app.setup_extension("sphinx.ext.graphviz")
     app.add_directive("backprop", BackpropDirective)
-    from . import __version__
+    from .version import __version__
 
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -18,8 +18,9 @@ import sympy as sp
 from sympy.matrices.expressions.special import Identity
 
 from .algebra import hadamard, is_matrix, madd, mmul
+from .builder import Equation, atoms_in_order, make_symbol, occurrences, shape_of
 from .functions import DiagJacobian, ElementwiseDerivative, SumAll
-from .graph import Equation, Graph, atoms_in_order, make_symbol, occurrences, shape_of
+from .graph import Graph
 from .recognise import (
     OUT,
     Prim,

@@ -33,9 +33,9 @@ import numpy as np
 import sympy as sp
 
 from . import trace_numpy as tn
+from .builder import Builder, check_name
 from .errors import UnsupportedError
 from .functions import relu, sigmoid, softplus
-from .graph import Builder, check_name
 from .rules import RULES
 from .trace_numpy import Traced
 

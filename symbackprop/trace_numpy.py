@@ -26,8 +26,8 @@ from sympy import MatMul, OneMatrix
 
 from . import ops
 from .algebra import is_matrix
+from .builder import Builder, Term
 from .errors import GraphError, ShapeError, UnsupportedError
-from .graph import Builder, Term
 from .recognise import is_leaf
 
 NpShape = tuple[Any, ...]

@@ -120,3 +120,22 @@ def test_the_output_methods_take_named_options_only() -> None:
         assert all(p.kind is not p.VAR_KEYWORD for p in params), method
         with pytest.raises(TypeError):
             getattr(d, method)(no_such_option=1)
+
+
+def test_messages_speak_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 17 part 6: the API's loss='mse' and Limits.max_exponent as flags."""
+    assert main(["derive", "W@x", "--shape", "W=2x3", "--shape", "x=3"]) == 2
+    err = capsys.readouterr().err
+    assert "--loss mse" in err
+    assert "loss='mse'" not in err
+    assert main(["derive", "x**10000"]) == 2
+    assert "(--max-exponent)" in capsys.readouterr().err
+
+
+def test_help_shows_examples_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "examples:" in out
+    assert "exit codes:" in out
+    assert 'symbackprop derive "(x + y)^2" --wrt x' in out

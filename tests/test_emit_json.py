@@ -83,14 +83,15 @@ def test_each_expression_is_printed_once_per_derivation(monkeypatch: pytest.Monk
     """Issue 11 part 6: to_json printed every equation twice, and every format again; SymPy's
     term ordering made that most of the time of a 990-factor product (24-30 s for all)."""
     from symbackprop.emit import latex as latexmod
+    from symbackprop.emit.printer import Printer
 
     d = sbp.derive("W2@sigmoid(W1@x + b1) + b2", shapes={"W1": (4, 3), "x": (3, 1),
                    "b1": (4, 1), "W2": (2, 4), "b2": (2, 1)}, loss="mse")
     first = (d.latex(), d.markdown(), d.to_json())
     assert latexmod.symbol_table(d) is latexmod.symbol_table(d)
     calls: list[object] = []
-    real = latexmod.Printer.doprint
-    monkeypatch.setattr(latexmod.Printer, "doprint",
+    real = Printer.doprint
+    monkeypatch.setattr(Printer, "doprint",
                         lambda self, e: calls.append(e) or real(self, e))
     assert (d.latex(), d.markdown(), d.to_json()) == first
     assert calls == []

@@ -98,3 +98,23 @@ def test_every_trace_table_renders_and_compiles() -> None:
         strings.append(t.latex())
         strings += re.findall(r"\$([^$\n]+)\$", t.markdown())
     assert_latex_ok(strings)
+
+
+def test_a_printed_trace_is_a_table() -> None:
+    """Issue 17 part 4: print(d.trace(v)) shows the table, not the dataclass."""
+    d = sbp.derive("(x + y)**2", wrt="x")
+    lines = str(d.trace({"x": 1.0, "y": 2.0})).splitlines()
+    assert lines[0].split() == ["variable", "definition", "value", "∂z/∂·"]
+    rows = {line.split()[0]: line.split()[1:] for line in lines[2:]}
+    assert rows["t"] == ["x", "+", "y", "3", "6"]
+    assert rows["z"][-2:] == ["9", "1"]
+    assert rows["y"][-1] == "·"  # no adjoint: not a wrt variable
+
+
+def test_a_check_report_shows_itself_as_html_in_a_notebook() -> None:
+    d = sbp.derive("sum(hadamard(W, W))", shapes={"W": (2, 2)})
+    report = d.check()
+    page = report._repr_html_()
+    assert "<table>" in page
+    assert "gradient check: ok" in page
+    assert page.count("<tr>") == 2  # the head and W

@@ -43,7 +43,7 @@ EVIL = [
 
 @pytest.mark.parametrize("name", EVIL)
 def test_sympy_symbols_with_such_names_are_refused(name: str) -> None:
-    from symbackprop.graph import Builder
+    from symbackprop.builder import Builder
 
     with pytest.raises(sbp.GraphError):
         sbp.derive(sp.Symbol(name) ** 2 + sp.Symbol("x"))

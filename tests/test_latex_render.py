@@ -8,7 +8,7 @@ import sympy as sp
 from latex_tools import assert_latex_ok
 
 import symbackprop as sbp
-from symbackprop.emit.latex import expr_latex
+from symbackprop.emit.printer import expr_latex
 
 NET = {"W1": ("m", "n"), "x": ("n", 1), "b1": ("m", 1), "W2": ("k", "m"), "b2": ("k", 1),
        "y": ("k", 1)}

@@ -4,43 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from primitive_cases import FORMS, M
 
 import symbackprop as sbp
-from symbackprop.numeric import (
-    CheckReport,
-    Engine,
-    Tolerances,
-    backprop,
-    check,
-    compare,
-    random_values,
-)
+from symbackprop.check import CheckReport, Engine, Tolerances, backprop, check, random_values
+from symbackprop.check.compare import _report, compare
 from symbackprop.rules import RULES
-
-M = {"A": (3, 2), "B": (3, 2), "C": (3, 2), "D": (2, 4), "E": (2, 3), "G": (3, 4),
-     "Y": (3, 2)}
-
-# every primitive in scalar and matrix form; True where the values must be positive
-FORMS: dict[str, list[tuple[str, bool]]] = {
-    "add": [("x + 2*y - 3", False), ("sum(hadamard(C, 2*A - B + 1))", False)],
-    "mul": [("3*x*y/z", False), ("sum(hadamard(A, hadamard(B, C)))", False), ("sum(lam*A)", False)],
-    "pow": [("x**3 + x**y", True), ("sum(hadamard(C, A**3))", False),
-            ("sum(hadamard(C, A**0.5))", True), ("sum(A / B)", False)],
-    "matmul": [("sum(hadamard(G, A @ D))", False), ("sum(hadamard(G.T, D.T @ A.T))", False)],
-    "transpose": [("sum(hadamard(E, transpose(A)))", False)],
-    "sum": [("sum(hadamard(A, B))", False)],
-    "softmax": [("sum(hadamard(C, softmax(A)))", False)],
-    "mse": [("mse(A, B)", False)],
-    "cross_entropy": [("cross_entropy(A, Y)", False)],
-    "sqnorm": [("sqnorm(A) + sum(B)", False)],
-    "trace": [("trace(A.T @ B) + trace(x*y)", False)],
-    "max": [("max(x, y)", False), ("sum(hadamard(C, max(A, B)))", False)],
-    "min": [("min(x, y)", False), ("sum(hadamard(C, min(A, B)))", False)],
-}
-for _f in ("exp", "log", "sqrt", "abs", "sin", "cos", "tan", "tanh", "sigmoid", "relu",
-           "softplus"):
-    _pos = _f in ("log", "sqrt")
-    FORMS[_f] = [(f"{_f}(x*y)", _pos), (f"sum(hadamard(C, {_f}(A)))", _pos)]
 
 CASES = [(name, text, pos) for name, forms in FORMS.items() for text, pos in forms]
 
@@ -71,7 +40,7 @@ def test_engine_agrees_with_symbolic_and_finite_differences(prim: str, text: str
 
 
 def test_fast_forms_match_the_rule_table() -> None:
-    from symbackprop.numeric import _FAST
+    from symbackprop.check.engine import _FAST
 
     rng = np.random.default_rng(3)
     x = np.concatenate([rng.normal(0, 3, (4, 5)), [[-800, -40, 0, 40, 800]]])
@@ -298,11 +267,9 @@ def test_symbolic_witness_missing_is_not_ok() -> None:
     d = sbp.derive("x*y")
     report = check(d, {"x": 1.0, "y": 2.0})
     assert report.ok
-    from symbackprop import numeric
-
-    rows = numeric._report(Engine(d), Engine(d).bind({"x": 1.0, "y": 2.0}), {"x": 1.0, "y": 2.0},
-                           {"symbolic": sbp.UnsupportedError("no NumPy form for Foo")}, (),
-                           Tolerances())
+    rows = _report(Engine(d), Engine(d).bind({"x": 1.0, "y": 2.0}), {"x": 1.0, "y": 2.0},
+                   {"symbolic": sbp.UnsupportedError("no NumPy form for Foo")}, (),
+                   Tolerances())
     assert not rows.ok
     assert "symbolic gradients unavailable" in str(rows)
     assert {r.status for r in rows.rows} == {"unavailable"}

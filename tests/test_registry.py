@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import sympy as sp
 from latex_tools import assert_latex_ok
+from primitive_cases import FORMS, M
 from test_emit_python import run_generated
 
 import symbackprop as sbp
-from symbackprop import witness
+from symbackprop.check import random_values, source
 from symbackprop.cli import main
 from symbackprop.emit import FORMATS
 from symbackprop.emit.python import FUNCS as CODE
@@ -26,53 +27,18 @@ from symbackprop.rules import RULES
 
 SH = {"A": (3, 2), "B": (3, 2), "W": (2, 3), "x": (3, 1), "y": (2, 1)}
 
-# one derivation per primitive: the text that exercises it, and the shapes it needs
-CASES: dict[str, tuple[str, dict[str, Any]]] = {
-    "add": ("x1 + 2*x2 - 3", {}),
-    "mul": ("x1*x2/x3", {}),
-    "pow": ("x1**x2 + x3**3", {}),
-    "exp": ("exp(x1)", {}),
-    "log": ("log(x1)", {}),
-    "sqrt": ("sqrt(x1)", {}),
-    "abs": ("abs(x1 - 2)", {}),
-    "sin": ("sin(x1)", {}),
-    "cos": ("cos(x1)", {}),
-    "tan": ("tan(x1)", {}),
-    "tanh": ("tanh(x1)", {}),
-    "sigmoid": ("sigmoid(x1)", {}),
-    "relu": ("relu(x1 - 0.2)", {}),
-    "softplus": ("softplus(x1)", {}),
-    "max": ("max(x1, x2)", {}),
-    "min": ("min(x1, x2)", {}),
-    "matmul": ("sum(W @ A)", SH),
-    "transpose": ("sum(tanh(A.T) @ B)", SH),
-    "sum": ("sum(A * 2)", SH),
-    "softmax": ("sum(hadamard(softmax(W @ x), y))", SH),
-    "mse": ("mse(W @ x, y)", SH),
-    "cross_entropy": ("cross_entropy(W @ x, y)", SH),
-    "sqnorm": ("sqnorm(A - B)", SH),
-    "trace": ("trace(W @ A) * trace(x1)", SH),  # a scalar is its own trace
-}
-SCALAR_POINT = {"x1": 0.9, "x2": 0.35, "x3": 1.7}
 
-
-def _values(d: sbp.Derivation) -> dict[str, Any]:
-    rng = np.random.default_rng(0)
-    out: dict[str, Any] = {}
-    for s in d.inputs:
-        name = str(s.name)
-        if name in SCALAR_POINT:
-            out[name] = SCALAR_POINT[name]
-        elif name == "y":
-            out[name] = np.array([[0.3], [0.7]])  # a cross-entropy target: a distribution
-        else:
-            out[name] = rng.uniform(0.2, 1.2, SH[name])
-    return out
+def _case(name: str) -> tuple[sbp.Derivation, dict[str, Any]]:
+    """The primitive's last form in the one table of cases (the matrix one where there is
+    one), derived, and values for it."""
+    text, positive = FORMS[name][-1]  # the matrix form where there is one
+    d = sbp.derive(text, shapes=M)
+    return d, random_values(d, 0, attempt=1 if positive else 0)
 
 
 def test_every_primitive_has_a_case() -> None:
-    assert set(CASES) == set(RULES), "primitives without a case: " + \
-        ", ".join(sorted(set(RULES) - set(CASES)))
+    assert set(FORMS) == set(RULES), "primitives without a case: " + \
+        ", ".join(sorted(set(RULES) - set(FORMS)))
 
 
 @pytest.mark.parametrize("name", sorted(RULES))
@@ -80,7 +46,7 @@ def test_every_primitive_is_spelled_in_every_format(name: str) -> None:
     rule = RULES[name]
     if rule.arity:  # a call in the text, and in the witness's own interpreter of the text
         assert name in FUNCTIONS
-        assert name in witness.FUNCS
+        assert name in source.FUNCS
     if rule.sympy is not None:  # element-wise: generated code and LaTeX of its derivative
         assert name in CODE
         code = CODE[name][0]
@@ -90,9 +56,7 @@ def test_every_primitive_is_spelled_in_every_format(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(RULES))
 def test_every_primitive_derives_prints_and_checks(name: str) -> None:
-    text, shapes = CASES[name]
-    d = sbp.derive(text, shapes=shapes)
-    values = _values(d)
+    d, values = _case(name)
     report = d.check(values)
     assert report.ok, report
     tex = d.latex()

@@ -106,3 +106,18 @@ def test_latex_and_paper_notation_in_the_directive(app: Any) -> None:
     assert blocks[0] == blocks[1]  # the same derivation, however it was written
     assert r"\sigma\left(\mathbf{z}\right)" in blocks[0]
     assert "WARNING" not in app._warning.getvalue()
+
+
+@pytest.mark.sphinx("html", testroot="backprop-labels")
+def test_label_name_granularity_and_names(app: Any) -> None:
+    app.build()
+    html = (Path(app.outdir) / "index.html").read_text(encoding="utf-8")
+    assert 'id="equation-seed-scalar"' in html
+    assert 'href="#equation-seed-scalar"' in html  # the :eq: reference resolves
+    assert 'href="#the-network"' in html  # and the :ref: one
+    blocks = [unescape(b) for b in re.findall(r'<div class="backprop math[^"]*"[^>]*>(.*?)</div>',
+                                              html, re.S)]
+    assert len(blocks) == 2
+    assert r"\mathbf{a} &=" in blocks[1]  # :names: renamed z1 and h
+    assert r"\mathbf{g} &=" in blocks[1]
+    assert "WARNING" not in app._warning.getvalue()

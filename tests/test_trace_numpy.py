@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import symbackprop as sbp
-from symbackprop.numeric import Engine
+from symbackprop.check import Engine
 
 RNG = np.random.default_rng(0)
 W = RNG.normal(size=(3, 3))

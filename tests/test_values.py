@@ -10,7 +10,7 @@ import pytest
 import sympy as sp
 
 import symbackprop as sbp
-from symbackprop.evaluate import check_assumptions, coerce_value
+from symbackprop.values import check_assumptions, coerce_value
 
 DV = sbp.derive("sum(x)*c", wrt="x", shapes={"x": (3, 1)})
 ONES = np.ones(3)
@@ -47,7 +47,7 @@ def test_real_numbers_in_any_spelling_still_work() -> None:
 
 
 def test_the_engine_refuses_them_too() -> None:
-    """numeric.py's engine binds values with the same coerce_value."""
+    """The engine (check/engine.py) binds values with the same coerce_value."""
     with pytest.raises(TypeError, match="x is complex"):
         DV.check({"x": ONES + 1j, "c": 1.0})
     with pytest.raises(TypeError, match="c is None"):

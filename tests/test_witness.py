@@ -17,9 +17,10 @@ import pytest
 import sympy as sp
 
 import symbackprop as sbp
+from symbackprop.builder import Equation
+from symbackprop.check.witness import witness
 from symbackprop.derive import Derivation
-from symbackprop.graph import Equation, Graph
-from symbackprop.witness import witness
+from symbackprop.graph import Graph
 
 parse_module = importlib.import_module("symbackprop.parse")
 ops = importlib.import_module("symbackprop.ops")

@@ -127,6 +127,8 @@ TEXT_SPELLINGS = [
     ("√x + √(x + y)", "sqrt(x) + sqrt(x + y)"),
     ("|x − y| + (x)(y) + 2(x + 1)", "abs(x - y) + x*y + 2*(x + 1)"),
     ("x₁ + x₂ + 𝐱", "x1 + x2 + x"),
+    ("(y − ŷ)² + x̄ + y\u0302 + ẋ", "(y - yhat)**2 + xbar + yhat + xdot"),
+    ("e^x + e^{-x} + e^(2y) + 3e^-y", "exp(x) + exp(-x) + exp(2*y) + 3*exp(-y)"),
     ("sum(A ⊙ B) + sum(A ∘ B)", "sum(hadamard(A, B)) + sum(hadamard(A, B))"),
     ("sum(Aᵀ B) + sum(A^T B) + sum(A^{T} B)", "3*sum(A.T @ B)"),
     ("‖v‖² + ‖A v‖ + ‖v‖₂²", "2*sqnorm(v) + sqrt(sqnorm(A@v))"),
@@ -143,6 +145,15 @@ def test_text_spellings(paper: str, ascii_text: str) -> None:
     shapes = _shapes(paper + " " + ascii_text)
     same_gradients(sbp.derive(paper, shapes=shapes or None),
                    sbp.derive(ascii_text, shapes=shapes or None))
+
+
+def test_e_to_a_power_is_the_exponential_unless_e_is_declared() -> None:
+    d = sbp.derive("e^x", wrt="x")
+    assert d.readings == ("'e^' read as the exponential",)
+    assert sbp.derive("e**x").readings == ()  # ** is the text's own power of a name e
+    # a declared e is a name: e^2 of a square matrix is e e
+    same_gradients(sbp.derive("sum(e^2) * x", shapes={"e": (2, 2)}),
+                   sbp.derive("sum(e@e) * x", shapes={"e": (2, 2)}))
 
 
 def test_implicit_products_are_recorded() -> None:
@@ -287,7 +298,7 @@ def test_syntax_is_checked() -> None:
 
 def _by_latex(grads: dict[str, object], d: sbp.Derivation) -> dict[str, object]:
     """Gradients keyed by how their variable prints (t_1 and t1 both print t_{1})."""
-    from symbackprop.emit.latex import Printer
+    from symbackprop.emit.printer import Printer
 
     p = Printer()
     return {p.doprint(s): grads[str(s.name)] for s in d.inputs if str(s.name) in grads}
@@ -307,7 +318,7 @@ def round_trip(d: sbp.Derivation, shapes: dict, values: dict) -> None:
 
 
 def values_for(back: sbp.Derivation, d: sbp.Derivation, values: dict) -> dict:
-    from symbackprop.emit.latex import Printer
+    from symbackprop.emit.printer import Printer
 
     p = Printer()
     by_tex = {p.doprint(s): values[str(s.name)] for s in d.inputs}

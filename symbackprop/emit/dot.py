@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import sympy as sp
 
 from ..algebra import is_matrix
-from ..graph import atoms_in_order, fmt_shape, shape_of
+from ..builder import atoms_in_order, fmt_shape, shape_of
 from .python import CodePrinter
 from .trace import value_text
 

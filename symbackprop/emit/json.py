@@ -37,9 +37,10 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
-from ..graph import shape_of
+from ..builder import shape_of
 from ..notation import partial_latex
-from .latex import MAX_EXPANDED, derivation_latex, expr_latex, kind_of, symbol_table
+from .latex import MAX_EXPANDED, derivation_latex, symbol_table
+from .printer import expr_latex, kind_of
 from .python import text_printer
 
 if TYPE_CHECKING:

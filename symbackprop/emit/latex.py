@@ -1,277 +1,33 @@
-"""LaTeX: a SymPy printer that speaks our notation, and the derivation as one aligned block.
-
-Expression bodies come from SymPy's ``LatexPrinter`` with a table of symbol names; what SymPy
-has no good form for (matrix products that keep their order, ⊙, ᵀ, 1, losses, σ) is printed
-here. The structure (aligned rows, ∂-fractions, chain-rule lines) comes from the emitter.
-Everything printed is plain amsmath: it renders in KaTeX and compiles with pdflatex.
-"""
+"""LaTeX: the derivation as one aligned block, section by section (forward, partials,
+backward, recursion, chain rule), each expression printed by ``printer.py``."""
 
 from __future__ import annotations
 
 import re
 import weakref
-from collections import ChainMap
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, Sequence
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
-from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
-from sympy.printing.latex import LatexPrinter
 
 from ..algebra import is_matrix, transpose
 from ..functions import (
-    DiagJacobian,
     Elementwise,
     ElementwiseDerivative,
-    Softmax,
 )
-from ..graph import shape_of
 from ..notation import (
     LAYOUT_NOTE,
-    Kind,
     adjoint_latex,
     nabla_latex,
     partial_latex,
     symbol_latex,
 )
-from ..rules import BY_SYMPY, RULES, scalar_function
+from ..rules import RULES
+from .printer import SymbolTable, expr_latex, kind_of
 
 if TYPE_CHECKING:
     from ..derive import Derivation
-
-_PLAIN_FUNCTIONS = {"sin", "cos", "tan", "tanh", "sinh", "cosh"}
-_SUPER = re.compile(r"^(.*)\^\{\((\d+)\)\}$")
-
-
-def kind_of(s: sp.Basic) -> Kind:
-    shape = shape_of(s)
-    if shape is None:
-        return "scalar"
-    return "vector" if shape[1] == 1 else "matrix"
-
-
-class Printer(LatexPrinter):  # type: ignore[misc]
-    """SymPy's LaTeX printer with our names and our matrix notation."""
-
-    def __init__(self, names: Mapping[sp.Basic, str] | None = None) -> None:
-        super().__init__({"mul_symbol": None, "fold_short_frac": False})
-        # a view, not a copy: the emitters print every equation with the whole table
-        self.names: MutableMapping[sp.Basic, str] = ChainMap(
-            {}, cast("dict[sp.Basic, str]", names or {}))  # writes go to the first map only
-
-    def _as_ordered_terms(self, expr: Any, order: Any = None) -> list[Any]:
-        # SymPy orders a sum through a monomial vector per term: quadratic in the terms
-        if len(expr.args) > 200:
-            return list(expr.args)
-        return super()._as_ordered_terms(expr, order)  # type: ignore[no-any-return]
-
-    # symbols ------------------------------------------------------------------------------
-    def _print_Symbol(self, e: sp.Symbol, style: str = "plain") -> str:
-        if e in self.names:
-            return self.names[e]
-        return symbol_latex(str(e.name), "scalar")
-
-    def _print_MatrixSymbol(self, e: sp.MatrixSymbol) -> str:
-        if e in self.names:
-            return self.names[e]
-        return symbol_latex(str(e.name), kind_of(e))
-
-    def _print_OneMatrix(self, e: Any) -> str:
-        rows, cols = e.shape
-        return r"\mathbf{1}^{\top}" if rows == 1 and cols != 1 else r"\mathbf{1}"
-
-    def _print_ZeroMatrix(self, e: Any) -> str:
-        return r"\mathbf{0}"
-
-    def _print_Identity(self, e: Any) -> str:
-        return r"\mathbf{I}"
-
-    # matrix operations -----------------------------------------------------------------------
-    def _wrap(self, e: sp.Basic, strong: bool = False) -> str:
-        s = self._print(e)
-        if isinstance(e, (MatAdd, sp.Add)) or (strong and isinstance(e, (HadamardProduct,
-                                                                          MatMul, sp.Mul))):
-            return rf"\left({s}\right)"
-        return s
-
-    def _print_Transpose(self, e: Transpose) -> str:
-        inner = e.args[0]
-        s = self._print(inner)
-        if isinstance(inner, (sp.MatrixSymbol, OneMatrix)):
-            m = _SUPER.match(s)
-            if m:
-                return rf"{m.group(1)}^{{({m.group(2)})\top}}"
-            return rf"{s}^{{\top}}"
-        return rf"\left({s}\right)^{{\top}}"
-
-    def _print_MatMul(self, e: MatMul) -> str:
-        coeff = sp.Mul(*[a for a in e.args if not is_matrix(a)])
-        mats = [a for a in e.args if is_matrix(a)]
-        body = _juxtapose([self._wrap(m, strong=isinstance(m, HadamardProduct)) for m in mats])
-        if coeff == 1:
-            return body
-        if coeff == -1:
-            return "-" + body
-        c = self._print(coeff)
-        if isinstance(coeff, sp.Add):
-            c = rf"\left({c}\right)"
-        return rf"{c}\,{body}"
-
-    def _print_MatAdd(self, e: MatAdd) -> str:
-        out = ""
-        for i, t in enumerate(e.args):
-            neg, body = _split_sign(t)
-            s = self._wrap(body) if neg else self._print(body)  # W - (W + W)
-            if i == 0:
-                out = ("-" if neg else "") + s
-            else:
-                out += (" - " if neg else " + ") + s
-        return out
-
-    def _print_HadamardProduct(self, e: HadamardProduct) -> str:
-        return r" \odot ".join(self._wrap(a) for a in e.args)
-
-    def _print_HadamardPower(self, e: HadamardPower) -> str:
-        base, ex = e.args
-        b = self._print(base)
-        if not isinstance(base, (sp.MatrixSymbol,)):
-            b = rf"\left({b}\right)"
-        elif "^" in b:  # \mathbf{h}^{(1)}: a second superscript needs braces
-            b = f"{{{b}}}"
-        if ex == -1:
-            return rf"\mathbf{{1}} \oslash {b}"
-        return rf"{b}^{{\circ {self._print(ex)}}}"
-
-    # functions ----------------------------------------------------------------------------
-    def _call(self, name: str, args: tuple[sp.Basic, ...]) -> str:
-        return rf"{name}\left({', '.join(self._print(a) for a in args)}\right)"
-
-    def _print_Heaviside(self, e: sp.Basic, exp: str | None = None) -> str:
-        s = self._call(r"H", e.args[:1])
-        return rf"{s}^{{{exp}}}" if exp else s
-
-    def _print_Elementwise(self, e: Elementwise) -> str:
-        f = scalar_function(e.name)
-        ph = tuple(sp.Symbol(f"_arg{i}") for i in range(len(e.operands)))
-        saved = self.names
-        self.names = ChainMap({}, saved)  # the placeholders' names, for this call only
-        try:
-            for p, a in zip(ph, e.operands, strict=True):
-                s = self._print(a)
-                self.names[p] = rf"\left({s}\right)" if isinstance(a, (MatAdd, HadamardProduct)) \
-                    and e.name in ("exp", "pow") else s
-            return self._print(f(*ph))  # type: ignore[no-any-return]
-        finally:
-            self.names = saved
-
-    def _print_ElementwiseDerivative(self, e: ElementwiseDerivative) -> str:
-        name = RULES[e.name].latex if e.name in RULES and RULES[e.name].latex else \
-            rf"\operatorname{{{e.name}}}"
-        if e.name == "abs":
-            name = r"\operatorname{abs}"
-        elif e.name == "sqrt":  # \sqrt takes an argument: f' needs f written whole
-            name = r"\left(\sqrt{\cdot}\right)"
-        return rf"{name}'\left({self._print(e.args[1])}\right)"
-
-    def _print_DiagJacobian(self, e: DiagJacobian) -> str:
-        return rf"\operatorname{{diag}}\left({self._print(e.args[0])}\right)"
-
-    def _print_Softmax(self, e: Softmax) -> str:
-        return self._call(softmax_latex(e.args[0]), e.args)
-
-    def _print_SumAll(self, e: Any) -> str:
-        return self._call(r"\operatorname{sum}", e.args)
-
-    def _print_SqNorm(self, e: Any) -> str:
-        (a,) = e.args
-        sub = "_{F}" if kind_of(a) == "matrix" else ""
-        return rf"\left\lVert {self._print(a)} \right\rVert{sub}^{{2}}"
-
-    def _print_MSE(self, e: Any) -> str:
-        o, y = e.args
-        diff = f"{self._print(o)} - {self._print(y)}"
-        return rf"\tfrac{{1}}{{2}}\left\lVert {diff} \right\rVert^{{2}}"
-
-    def _print_CrossEntropy(self, e: Any) -> str:
-        o, y = e.args
-        logp = rf"\log {softmax_latex(o)}\left({self._print(o)}\right)"
-        if kind_of(o) == "vector":
-            return rf"-{self._print(Transpose(y))}\,{logp}"
-        return rf"-\operatorname{{sum}}\left({self._print(y)} \odot {logp}\right)"
-
-    def _print_Function(self, e: sp.Basic, exp: str | None = None) -> str:
-        name = type(e).__name__
-        rule = RULES.get(BY_SYMPY.get(type(e), ""))
-        if name in _PLAIN_FUNCTIONS or (rule is not None and rule.latex):
-            s = self._call(rule.latex if rule is not None else "\\" + name, e.args)
-            return rf"{s}^{{{exp}}}" if exp else s
-        return super()._print_Function(e, exp)  # type: ignore[no-any-return]
-
-    def _print_log(self, e: sp.Basic, exp: str | None = None) -> str:
-        s = self._call(r"\log", e.args)
-        return rf"{s}^{{{exp}}}" if exp else s
-
-    def _print_Str(self, e: Any) -> str:
-        return rf"\text{{{e.name}}}"
-
-
-def softmax_latex(o: sp.Basic) -> str:
-    """softmax normalises each column: a matrix that may have more than one column says so
-    (attention and row-major batches normalise rows; the reader must not guess)."""
-    cols = o.shape[1] if is_matrix(o) else sp.S.One
-    return r"\operatorname{softmax}" if cols == 1 else r"\operatorname{softmax}_{\text{col}}"
-
-
-def _juxtapose(parts: list[str]) -> str:
-    """A product written by juxtaposition; a thin space only next to fractions and brackets."""
-    out = parts[0]
-    for p in parts[1:]:
-        thin = (out.endswith((r"\right)", "}}")) and r"\frac" in out) or p.startswith(
-            (r"\frac", r"\left("))
-        out += (r"\," if thin else "") + p
-    return out
-
-
-def _split_sign(t: sp.Basic) -> tuple[bool, sp.Basic]:
-    if isinstance(t, MatMul):
-        c = sp.Mul(*[a for a in t.args if not is_matrix(a)])
-        mats = [a for a in t.args if is_matrix(a)]
-        if c.could_extract_minus_sign():
-            return True, MatMul(-c, *mats) if -c != 1 else (mats[0] if len(mats) == 1
-                                                          else MatMul(*mats))
-    elif isinstance(t, sp.Expr) and not is_matrix(t) and t.could_extract_minus_sign():
-        return True, -t
-    return False, t
-
-
-def expr_latex(e: sp.Basic, names: Mapping[sp.Basic, str] | None = None) -> str:
-    """``e`` in LaTeX with ``names``; remembered when ``names`` is a derivation's table."""
-    memo = names.memo if isinstance(names, SymbolTable) else None
-    if memo is not None:
-        got = memo.get(e)
-        if got is not None:
-            return got
-    out: str = Printer(names).doprint(e)
-    if memo is not None:
-        memo[e] = out
-    return out
-
-
-class SymbolTable(dict[sp.Basic, str]):
-    """A derivation's symbol names, with the LaTeX of every expression printed with them.
-
-    SymPy's printer orders the terms and factors of each sum and product (``sort_key``),
-    which is most of the cost of an emitter; ``to_json`` prints each equation twice and a
-    caller often asks for several formats, so each expression is printed once per
-    derivation (450 stages of max(t, x)*min(t, y): ``latex``, ``markdown``, ``to_json``
-    16 s -> 7 s together). Read-only by convention: the printer writes to its own ChainMap.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.memo: dict[sp.Basic, str] = {}
-
 
 # ---------------------------------------------------------------------------------------
 # The derivation

@@ -17,17 +17,17 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
-from ..graph import atoms_in_order
+from ..builder import atoms_in_order
 from ..notation import adjoint_latex, partial_latex
 from .latex import (
     MAX_EXPANDED,
     backward_lines,
     chain_lines,
-    expr_latex,
     forward_lines,
     partial_lines,
     symbol_table,
 )
+from .printer import expr_latex
 from .problem import problem_parts
 
 if TYPE_CHECKING:

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
-from ..graph import tree_size
-from .latex import expr_latex, symbol_table
+from ..builder import substitute, tree_size
+from .latex import symbol_table
+from .printer import expr_latex
 
 if TYPE_CHECKING:
     from ..derive import Derivation
@@ -42,8 +43,6 @@ def output_in_inputs(d: Derivation) -> str | None:
         return None  # the forward pass already says it
     if _size(d) > MAX_PROBLEM:
         return None
-    from ..derive import substitute
-
     value: dict[sp.Basic, sp.Basic] = {}
     for eq in d.forward:
         value[eq.lhs] = substitute(eq.rhs, value)

@@ -30,9 +30,9 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from ..algebra import is_matrix
+from ..builder import atoms_in_order, shape_of
 from ..errors import UnsupportedError
 from ..functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
-from ..graph import atoms_in_order, shape_of
 from ..rules import BY_NODE, RULES
 
 if TYPE_CHECKING:

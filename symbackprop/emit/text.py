@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm
 
-from ..graph import Equation, make_symbol, shape_of
+from ..builder import Equation, make_symbol, shape_of
 
 if TYPE_CHECKING:
     from ..derive import Derivation

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..notation import adjoint_latex
-from .latex import expr_latex, symbol_table
+from .latex import symbol_table
+from .printer import expr_latex
 
 if TYPE_CHECKING:
     from ..evaluate import Trace, TraceRow
@@ -106,6 +107,25 @@ def value_text(v: Any, digits: int = 4, with_shape: bool = True) -> str:
                                for c in cols))
     shape = f" ({a.shape[0]}×{a.shape[1]})" if with_shape else ""
     return "[" + "; ".join(lines) + "]" + shape
+
+
+def trace_text(t: Trace, digits: int = 4) -> str:
+    """The trace as a plain-text table (``print(d.trace(values))``): each variable, its
+    definition, its value and its adjoint."""
+    out = str(t.derivation.output.name)
+    head = ("variable", "definition", "value", f"∂{out}/∂·")
+    body = [(r.name, "input" if r.equation is None else _sstr(r.equation),
+             value_text(r.value, digits), value_text(r.adjoint, digits)) for r in t.rows]
+    widths = [max(len(x[i]) for x in (head, *body)) for i in range(3)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(x[:3], widths, strict=True)) + "  " + x[3]
+             for x in (head, *body)]
+    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * len(head[3]))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _sstr(e: Any, width: int = 40) -> str:
+    text = " ".join(str(e).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _cells(t: Trace) -> list[tuple[str, str, Any, Any]]:

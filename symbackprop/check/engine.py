@@ -8,7 +8,9 @@ equations, so when it agrees with them, two independent computations agree. The 
 itself keeps float32 when given float32.
 
 The check that compares it with the symbolic gradients and with finite differences of the
-source lives in ``checking.py`` (its report in ``report.py``); the names are re-exported here.
+source lives beside it in ``compare.py`` (finite differences in ``differences.py``, the source
+as a witness in ``witness.py``, the report in ``report.py``, ``gradcheck`` in
+``gradcheck.py``).
 """
 
 from __future__ import annotations
@@ -23,15 +25,16 @@ import sympy as sp
 from sympy import OneMatrix
 from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
-from .algebra import is_matrix
-from .errors import GraphError, UnsupportedError
-from .evaluate import check_sizes, coerce_value, dim_value, limits_of, values_by_name
-from .graph import shape_of
-from .recognise import classify, is_leaf
-from .rules import RULES
+from ..algebra import is_matrix
+from ..builder import shape_of
+from ..errors import GraphError, UnsupportedError
+from ..evaluate import check_sizes
+from ..recognise import classify, is_leaf
+from ..rules import RULES
+from ..values import coerce_value, dim_value, limits_of, values_by_name
 
 if TYPE_CHECKING:
-    from .derive import Derivation
+    from ..derive import Derivation
 
 Array = Any
 EPS, ATOL, RTOL = 1e-6, 1e-5, 1e-3
@@ -498,11 +501,3 @@ def _kink_message(s: Step) -> str:
 def backprop(d: Derivation, values: Mapping[str, Any], dtype: Any = None) -> dict[str, Array]:
     """The gradients of ``d``'s output from the NumPy engine (not the symbolic equations)."""
     return Engine(d).gradients(values, dtype)
-
-
-# the check, re-exported (imported last: checking.py builds on the engine above)
-from .checking import _report, check, compare, gradcheck, random_values  # noqa: E402
-from .report import CheckReport, Mismatch, Row  # noqa: E402
-
-__all__ = ["CheckReport", "Engine", "Issue", "Mismatch", "Row", "Tolerances", "_report",
-           "backprop", "check", "compare", "gradcheck", "random_values"]

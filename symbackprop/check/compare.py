@@ -17,24 +17,31 @@ row says so instead of a bogus mismatch. Checks run in float64.
 
 from __future__ import annotations
 
-import copy
 import itertools
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy as sp
 
-from .errors import GradcheckError, ShapeError, SymbackpropError
-from .evaluate import dim_value, values_by_name
-from .graph import shape_of, to_shape
-from .numeric import ATOL, EPS, FD, MAX_COORDS, RTOL, Array, Engine, Issue, Tolerances
-from .report import CheckReport, Mismatch, Row, _digits, _join
+from ..builder import shape_of
+from ..errors import ShapeError, SymbackpropError
+from ..values import dim_value
+from .differences import (
+    central,
+    close,
+    errors_of,
+    fd_direction,
+    fd_point,
+    index_text,
+    judge,
+)
+from .engine import ATOL, EPS, FD, MAX_COORDS, RTOL, Array, Engine, Issue, Tolerances
+from .report import CheckReport, Mismatch, Row, _join
 from .witness import FUNCTION, Runner, Witness, witness
 
 if TYPE_CHECKING:
-    from .derive import Derivation
+    from ..derive import Derivation
 
 DEFAULT_TOLERANCES = Tolerances()
 
@@ -43,63 +50,8 @@ DEFAULT_TOLERANCES = Tolerances()
 # Finite differences
 
 
-def _fd_point(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps: float,
-              base: float) -> tuple[float, str]:
-    """Central difference in one coordinate, step ``eps·max(1, |x_i|)`` (made exact: x + h − x
-    is h); x restored after. Where a side is undefined (log or sqrt near 0) the step shrinks
-    to ``eps·|x_i|``, then a second-order one-sided difference on the defined side; the
-    second value says which was used ("" for the plain central difference)."""
-    old = float(x[idx])
-    d, _ = _central(f, x, idx, eps * max(1.0, abs(old)))
-    if math.isfinite(d) or not math.isfinite(base):
-        return d, ""
-    small = eps * abs(old)
-    if 0.0 < small < eps * max(1.0, abs(old)):
-        d, _ = _central(f, x, idx, small)
-        if math.isfinite(d):
-            return d, f"step {small:.2g}"
-    h = (old + (small or eps)) - old
-    x[idx] = old + h
-    fp = f()
-    x[idx] = old - h
-    fm = f()
-    side = 1.0 if math.isfinite(fp) else -1.0
-    x[idx] = old + 2 * side * h
-    f2 = f()
-    x[idx] = old
-    f1 = fp if side > 0 else fm
-    return side * (-3.0 * base + 4.0 * f1 - f2) / (2.0 * h), "one-sided"
-
-
-def _fd_direction(f: Callable[[], float], x: Array, v: Array, eps: float) -> float:
-    """``(f(x + εv) − f(x − εv)) / 2ε`` with ε scaled by the size of x."""
-    old = x.copy()
-    h = eps * max(1.0, float(np.max(np.abs(old))))
-    x[...] = old + h * v
-    fp = f()
-    x[...] = old - h * v
-    fm = f()
-    x[...] = old
-    return (fp - fm) / (2.0 * h)
-
-
 # ---------------------------------------------------------------------------------------
 # Comparing witnesses
-
-
-def _close(a: Array, b: Array, atol: float, rtol: float) -> bool:
-    with np.errstate(all="ignore"):
-        return bool(np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
-
-
-def _errors(a: Array, b: Array) -> tuple[float, float]:
-    with np.errstate(all="ignore"):
-        d = np.abs(np.asarray(a, float) - np.asarray(b, float))
-        if d.size == 0:
-            return 0.0, 0.0
-        scale = np.maximum(np.abs(a), np.abs(b))
-        rel = np.where(d == 0, 0.0, d / np.where(scale == 0, 1.0, scale))
-        return float(np.max(d)), float(np.max(rel))
 
 
 def _fix_shape(g: Any, like: Array, who: str, name: str) -> Array:
@@ -159,18 +111,18 @@ def compare(engine: Engine, slots: list[Array], analytic: Mapping[str, Mapping[s
         else:
             coords = list(np.ndindex(x.shape))
         series: dict[str, Array] = {w: np.array([g[c] for c in coords]) for w, g in grads.items()}
-        points = [_fd_point(f, x, c, eps, base) for c in coords]
+        points = [fd_point(f, x, c, eps, base) for c in coords]
         series[FD] = np.array([p[0] for p in points])
-        notes = [f"finite differences at {name}[{_index(c)}]: {p[1]} (the function is "
+        notes = [f"finite differences at {name}[{index_text(c)}]: {p[1]} (the function is "
                  f"undefined a step away)" for c, p in zip(coords, points, strict=True) if p[1]]
         straddled: list[str] = []
-        judged = _judge(f, x, coords, series, eps, atol, rtol, notes, straddled)
+        judged = judge(f, x, coords, series, eps, atol, rtol, notes, straddled)
         direction: dict[str, float] = {}
         if sampled:
             v = rng.standard_normal(x.shape)
             v /= np.linalg.norm(v)
             direction = {w: float(np.sum(g * v)) for w, g in grads.items()}
-            direction[FD] = _fd_direction(f, x, v, eps)
+            direction[FD] = fd_direction(f, x, v, eps)
         f()  # x is restored: so are the values computed from it
         here = [*issues, *(Issue("kink", m, frozenset({name})) for m in straddled)]
         rows.append(_row(name, x.shape if x.ndim else None, grads, series, direction, coords,
@@ -178,106 +130,6 @@ def compare(engine: Engine, slots: list[Array], analytic: Mapping[str, Mapping[s
     if source is None:
         runner.run(None)
     return rows
-
-
-_ULP = float(np.finfo(np.float64).eps)
-
-
-def _judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
-           series: Mapping[str, Array], eps: float, atol: float, rtol: float,
-           notes: list[str], straddled: list[str] | None = None) -> dict[str, Array]:
-    """Per analytic witness and coordinate: does it agree with finite differences?
-
-    ``|a − fd| ≤ atol + rtol·|fd|``, and two refinements that take a second opinion (central
-    differences at the unscaled steps eps and 10·eps): an entry that passes only thanks to
-    ``atol`` must also agree relatively when the second opinion is steady (two steps agree),
-    so a zero gradient for e^x at x = −20 fails; an entry that fails is accepted when the
-    steady second opinion agrees (the scaled step was too coarse: sin(x) at x = 1e5).
-    """
-    fd = series[FD]
-    second: dict[int, tuple[float, float, float]] = {}
-
-    def opinion(k: int) -> tuple[float, float, float]:
-        if k not in second:
-            d1, n1 = _central(f, x, coords[k], eps)
-            d2, _ = _central(f, x, coords[k], 10 * eps)
-            steady = math.isfinite(d1) and math.isfinite(d2) and \
-                abs(d1 - d2) <= 0.1 * rtol * max(abs(d1), abs(d2)) + n1
-            second[k] = (d1, n1, abs(d1 - d2) + n1) if steady else (d1, n1, math.nan)
-        return second[k]
-
-    out: dict[str, Array] = {}
-    bends: dict[int, str] = {}  # coordinates where the failing witnesses are a one-sided slope
-    plain: set[int] = set()
-    for w, a in series.items():
-        if w == FD:
-            continue
-        ok = np.zeros(len(coords), dtype=bool)
-        for k in range(len(coords)):
-            ak, dk = float(a[k]), float(fd[k])
-            diff = abs(ak - dk)
-            if diff <= rtol * abs(dk):
-                ok[k] = True
-                continue
-            d1, _, spread = opinion(k)
-            if diff <= atol + rtol * abs(dk):  # only atol says yes
-                ok[k] = spread != spread or abs(ak - d1) <= rtol * abs(d1) + spread
-                if not ok[k]:
-                    notes.append(f"{w} at [{_index(coords[k])}] is within atol but "
-                                 f"{abs(ak - d1) / max(abs(d1), abs(ak)):.2g} off in "
-                                 f"relative terms (finite differences {d1:.6g})")
-            elif spread == spread and abs(ak - d1) <= atol + rtol * abs(d1):
-                ok[k] = True
-                notes.append(f"finite differences re-taken at [{_index(coords[k])}] with "
-                             f"step {eps:g} (the step scaled by |x| was too coarse)")
-            elif straddled is not None:
-                kink = _kink_within_step(f, x, coords[k], eps, ak, atol, rtol)
-                if kink:
-                    bends.setdefault(k, kink)
-                else:
-                    plain.add(k)  # this witness is not one of the slopes: a mismatch
-        out[w] = ok
-    if straddled is not None:
-        straddled.extend(m for k, m in sorted(bends.items()) if k not in plain)
-    return out
-
-
-def _kink_within_step(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps: float,
-                      analytic: float, atol: float, rtol: float) -> str:
-    """Where central differences disagree: if the slopes left and right of the point differ
-    (the function bends within a step: ``relu(x)`` at 1e-9) and the gradient is one of them,
-    a sentence saying so; else "" (a plain mismatch)."""
-    old = float(x[idx])
-    h = (old + eps) - old
-    with np.errstate(all="ignore"):
-        base = f()
-        x[idx] = old + h
-        up = f()
-        x[idx] = old - h
-        down = f()
-        x[idx] = old
-        f()
-    right, left = (up - base) / h, (base - down) / h
-    tol = atol + rtol * max(abs(left), abs(right))
-    if not (math.isfinite(left) and math.isfinite(right)) or abs(right - left) <= tol:
-        return ""
-    if min(abs(analytic - left), abs(analytic - right)) > atol + rtol * abs(analytic):
-        return ""
-    return (f"a kink within the finite-difference step at [{_index(idx)}] (slopes "
-            f"{left:.6g} on the left, {right:.6g} on the right; the gradient is one of them)")
-
-
-def _central(f: Callable[[], float], x: Array, idx: tuple[int, ...], step: float,
-             ) -> tuple[float, float]:
-    """A central difference with an exact step; and its round-off bound."""
-    old = float(x[idx])
-    h = (old + step) - old
-    x[idx] = old + h
-    fp = f()
-    x[idx] = old - h
-    fm = f()
-    x[idx] = old
-    return (fp - fm) / (2.0 * h), 64 * _ULP * (abs(fp) + abs(fm)) / (2.0 * h)
 
 
 def _row(name: str, shape: tuple[int, ...] | None, grads: Mapping[str, Array],
@@ -289,14 +141,14 @@ def _row(name: str, shape: tuple[int, ...] | None, grads: Mapping[str, Array],
 
     def agree(a: str, b: str) -> bool:
         if FD not in (a, b):  # two analytic witnesses: every entry
-            return _close(grads[a], grads[b], atol, rtol)
+            return close(grads[a], grads[b], atol, rtol)
         w = a if b == FD else b
         ok = bool(np.all(judged[w])) if judged is not None else \
-            _close(series[w], series[FD], atol, rtol)
-        return ok and (not direction or _close(direction[w], direction[FD], atol, rtol))
+            close(series[w], series[FD], atol, rtol)
+        return ok and (not direction or close(direction[w], direction[FD], atol, rtol))
 
     pairs = {(a, b): agree(a, b) for k, a in enumerate(names) for b in names[k + 1:]}
-    errs = [_errors(grads[a], grads[b]) if FD not in (a, b) else _errors(series[a], series[b])
+    errs = [errors_of(grads[a], grads[b]) if FD not in (a, b) else errors_of(series[a], series[b])
             for a, b in pairs]
     abs_err = _nanmax([e[0] for e in errs])
     rel_err = _nanmax([e[1] for e in errs])
@@ -335,12 +187,8 @@ def _worst(series: Mapping[str, Array], coords: list[tuple[int, ...]], atol: flo
         spread = np.nan_to_num(np.max(vals, axis=0) - np.min(vals, axis=0), nan=np.inf)
         bad = spread > atol + rtol * np.min(np.abs(vals), axis=0)
     order = [k for k in np.argsort(-spread, kind="stable") if bad[k]][:limit]
-    return tuple(Mismatch(_index(coords[k]), tuple((w, float(s[k])) for w, s in series.items()))
+    return tuple(Mismatch(index_text(coords[k]), tuple((w, float(s[k])) for w, s in series.items()))
                  for k in order)
-
-
-def _index(c: tuple[int, ...]) -> str:
-    return ", ".join(str(int(i)) for i in c) if c else "·"
 
 
 # ---------------------------------------------------------------------------------------
@@ -491,7 +339,7 @@ def _source_problems(engine: Engine, source: Witness, slots: list[Array],
                 return runner.run(n)
 
         coords = list(itertools.islice(np.ndindex(x.shape), tol.max_coords))
-        slope = max((abs(_central(f, x, c, tol.eps)[0]) for c in coords), default=0.0)
+        slope = max((abs(central(f, x, c, tol.eps)[0]) for c in coords), default=0.0)
         runner.run(n)
         if not slope <= tol.atol:
             problems.append(f"the graph and the source disagree: the graph lost {n}, but "
@@ -549,112 +397,3 @@ def _shape(a: Array) -> tuple[int, ...] | None:
 # gradcheck: the user's own gradient against the numbers
 
 
-def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float = EPS,
-              atol: float = ATOL, rtol: float = RTOL, seed: int = 0,
-              max_coords: int = MAX_COORDS, raise_exception: bool = True) -> bool:
-    """True when the gradient agrees with the numbers; else raise ``GradcheckError`` (or, with
-    ``raise_exception=False`` as in ``torch.autograd.gradcheck``, return False).
-
-    ``f``: a SymPy expression, text, or a plain Python function of scalars/arrays (traced with
-    SymPy symbols). ``inputs``: ``{name: value}`` (every input of ``f``). ``grad``: None (check
-    symbackprop's own derivation), a callable ``grad(**inputs) -> {name: array}``, or a dict
-    ``{name: expression or text}``; only the names it returns are checked.
-    """
-    from .derive import derive
-
-    __tracebackhide__ = True  # pytest shows the caller's line, not ours
-    values = {k: copy.deepcopy(v) for k, v in values_by_name(inputs).items()}  # ours
-    shapes = None if isinstance(f, sp.Basic) else {k: _value_shape(k, v, callable(f))
-                                                   for k, v in values.items()}
-    d = derive(f, shapes=shapes)
-    tol = Tolerances(eps, atol, rtol, seed, max_coords)
-    if grad is None:
-        report = check(d, values, seed, eps=eps, atol=atol, rtol=rtol, max_coords=max_coords)
-        label = "symbackprop's derivation"
-    else:
-        user = _user_gradient(d, grad, values)
-        engine = Engine(d, wrt=list(user))
-        slots = engine.bind(values, np.float64)
-        issues = engine.diagnose(list(slots))
-        report = _report(engine, slots, values, {"yours": user}, issues, tol, witness(d))
-        label = "your gradient"
-    if report.ok:
-        return True
-    if not raise_exception:
-        return False
-    raise GradcheckError(_failure_message(report, label), report.rows)
-
-
-def _value_shape(name: str, v: Any, numpy: bool = False) -> Any:
-    """The shape of a value: NumPy's own for a traced function (``(3,)`` and ``(3, 1)`` are
-    different arrays there), else a column for a 1-D value."""
-    a = np.asarray(v)
-    if a.ndim > 2:
-        raise ShapeError(f"{name} has {a.ndim} dimensions; symbackprop handles scalars, "
-                         f"vectors and matrices")
-    if numpy and a.ndim:
-        return tuple(a.shape)
-    return to_shape(name, a.shape) if a.ndim else None
-
-
-def _user_gradient(d: Derivation, grad: Any, values: Mapping[str, Any]) -> dict[str, Any]:
-    names = [str(s.name) for s in d.inputs]
-    if callable(grad):  # on copies: a callback that writes into its arguments moves nothing
-        out = grad(**{k: copy.deepcopy(v) for k, v in values.items()})
-        if not isinstance(out, Mapping):
-            raise TypeError(f"grad(**inputs) must return a dict {{name: array}}, "
-                            f"not {type(out).__name__}")
-        out = {str(getattr(k, "name", k)): v for k, v in out.items()}
-    elif isinstance(grad, Mapping):
-        out = {str(getattr(k, "name", k)): _evaluate_expr(k, e, d, values)
-               for k, e in grad.items()}
-    else:
-        raise TypeError(f"grad must be a callable or a dict, not {type(grad).__name__}")
-    unknown = [k for k in out if k not in names]
-    if unknown:
-        raise ValueError(f"grad names {', '.join(unknown)}: not an input of f "
-                         f"(inputs: {', '.join(names)})")
-    if not out:
-        raise ValueError("grad gives no gradient to check")
-    return out
-
-
-def _evaluate_expr(name: Any, e: Any, d: Derivation, values: Mapping[str, Any]) -> Any:
-    """A gradient written as text or a SymPy expression, evaluated at the values."""
-    from .evaluate import compile_expr
-    from .parse import parse
-
-    shapes = {str(s.name): shape_of(s) for s in d.inputs}
-    if isinstance(e, str):
-        expr = parse(e, shapes={k: v for k, v in shapes.items() if v is not None})
-    elif isinstance(e, sp.Basic):
-        expr = e
-    else:  # a number or an array: taken as the value itself
-        return e
-    env: dict[sp.Basic, Any] = {}
-    for s in expr.free_symbols | {a for a in expr.atoms(sp.MatrixSymbol)}:
-        key = str(getattr(s, "name", s))
-        if key not in values:
-            raise ValueError(f"the gradient given for {name} uses {key}, which has no value")
-        v = np.asarray(values[key], dtype=float)
-        env[s] = v.reshape(-1, 1) if v.ndim == 1 else (float(v) if v.ndim == 0 else v)
-    with np.errstate(all="ignore"):
-        return compile_expr(expr)(env)
-
-
-def _failure_message(report: CheckReport, label: str) -> str:
-    bad = [r for r in report.rows if not r.ok]
-    lines = [f"gradcheck failed for {_join([r.name for r in bad]) if bad else 'the inputs'} "
-             f"({label} vs {', '.join(w for w in report.witnesses if w != 'yours')}; "
-             f"eps={report.eps:g}, atol={report.atol:g}, rtol={report.rtol:g})"]
-    lines += list(report.failures)
-    lines.append(report.table(bad))
-    head = ("parameter", "index", *report.witnesses)
-    body = [(r.name, m.index, *(v for _, v in _digits(m.values))) for r in bad for m in r.worst]
-    if body:
-        widths = [max(len(x[i]) for x in (head, *body)) for i in range(len(head))]
-        lines.append("")
-        lines += ["  ".join(c.ljust(w) for c, w in zip(x, widths, strict=True)).rstrip()
-                  for x in (head, *body)]
-    lines += list(report.notes)
-    return "\n".join(lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,6 +101,22 @@ class CheckReport:
         lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 7)
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        """The report as an HTML table, for notebooks."""
+        e = html.escape
+        head = ("parameter", "shape", "max abs error", "max rel error", "verdict")
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{e(c)}</td>" for c in (
+                r.name, "scalar" if r.shape is None else str(r.shape), _fmt(r.max_abs_error),
+                _fmt(r.max_rel_error), r.verdict)) + "</tr>" for r in self.rows)
+        notes = "".join(f"<li>{e(n)}</li>" for n in (*self.failures, *self.notes))
+        verdict = "ok" if self.ok else "FAILED"
+        return (f"<div class='sbp-check'><p><b>gradient check: {verdict}</b> — "
+                f"{e(', '.join(self.witnesses))} (eps={self.eps:g}, atol={self.atol:g}, "
+                f"rtol={self.rtol:g})</p><table><thead><tr>"
+                + "".join(f"<th>{h}</th>" for h in head) + f"</tr></thead><tbody>{rows}"
+                f"</tbody></table>" + (f"<ul>{notes}</ul>" if notes else "") + "</div>")
+
     def __str__(self) -> str:
         verdict = "ok" if self.ok else "FAILED"
         lines = [f"gradient check: {verdict} — {', '.join(self.witnesses)} "
@@ -141,5 +158,5 @@ def _fmt(x: float) -> str:
     return "0" if x == 0 else f"{x:.2g}"
 
 
-# its public home (``symbackprop.numeric.CheckReport``), which the pytest plugin looks for
-CheckReport.__module__ = "symbackprop.numeric"
+# its public home (``symbackprop.check.CheckReport``), which the pytest plugin looks for
+CheckReport.__module__ = "symbackprop.check"

@@ -1,0 +1,171 @@
+"""Central finite differences, and the judgement of a gradient against them: the step
+scaled to the point, a second opinion at unscaled steps, one-sided steps at a domain edge, and
+a kink within the step told apart from a wrong gradient (see ``compare.py``)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from .engine import FD, Array
+
+_ULP = float(np.finfo(np.float64).eps)
+
+
+def fd_point(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps: float,
+              base: float) -> tuple[float, str]:
+    """Central difference in one coordinate, step ``eps·max(1, |x_i|)`` (made exact: x + h − x
+    is h); x restored after. Where a side is undefined (log or sqrt near 0) the step shrinks
+    to ``eps·|x_i|``, then a second-order one-sided difference on the defined side; the
+    second value says which was used ("" for the plain central difference)."""
+    old = float(x[idx])
+    d, _ = central(f, x, idx, eps * max(1.0, abs(old)))
+    if math.isfinite(d) or not math.isfinite(base):
+        return d, ""
+    small = eps * abs(old)
+    if 0.0 < small < eps * max(1.0, abs(old)):
+        d, _ = central(f, x, idx, small)
+        if math.isfinite(d):
+            return d, f"step {small:.2g}"
+    h = (old + (small or eps)) - old
+    x[idx] = old + h
+    fp = f()
+    x[idx] = old - h
+    fm = f()
+    side = 1.0 if math.isfinite(fp) else -1.0
+    x[idx] = old + 2 * side * h
+    f2 = f()
+    x[idx] = old
+    f1 = fp if side > 0 else fm
+    return side * (-3.0 * base + 4.0 * f1 - f2) / (2.0 * h), "one-sided"
+
+
+def fd_direction(f: Callable[[], float], x: Array, v: Array, eps: float) -> float:
+    """``(f(x + εv) − f(x − εv)) / 2ε`` with ε scaled by the size of x."""
+    old = x.copy()
+    h = eps * max(1.0, float(np.max(np.abs(old))))
+    x[...] = old + h * v
+    fp = f()
+    x[...] = old - h * v
+    fm = f()
+    x[...] = old
+    return (fp - fm) / (2.0 * h)
+
+
+def close(a: Array, b: Array, atol: float, rtol: float) -> bool:
+    with np.errstate(all="ignore"):
+        return bool(np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
+
+
+def errors_of(a: Array, b: Array) -> tuple[float, float]:
+    with np.errstate(all="ignore"):
+        d = np.abs(np.asarray(a, float) - np.asarray(b, float))
+        if d.size == 0:
+            return 0.0, 0.0
+        scale = np.maximum(np.abs(a), np.abs(b))
+        rel = np.where(d == 0, 0.0, d / np.where(scale == 0, 1.0, scale))
+        return float(np.max(d)), float(np.max(rel))
+
+
+def judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
+           series: Mapping[str, Array], eps: float, atol: float, rtol: float,
+           notes: list[str], straddled: list[str] | None = None) -> dict[str, Array]:
+    """Per analytic witness and coordinate: does it agree with finite differences?
+
+    ``|a − fd| ≤ atol + rtol·|fd|``, and two refinements that take a second opinion (central
+    differences at the unscaled steps eps and 10·eps): an entry that passes only thanks to
+    ``atol`` must also agree relatively when the second opinion is steady (two steps agree),
+    so a zero gradient for e^x at x = −20 fails; an entry that fails is accepted when the
+    steady second opinion agrees (the scaled step was too coarse: sin(x) at x = 1e5).
+    """
+    fd = series[FD]
+    second: dict[int, tuple[float, float, float]] = {}
+
+    def opinion(k: int) -> tuple[float, float, float]:
+        if k not in second:
+            d1, n1 = central(f, x, coords[k], eps)
+            d2, _ = central(f, x, coords[k], 10 * eps)
+            steady = math.isfinite(d1) and math.isfinite(d2) and \
+                abs(d1 - d2) <= 0.1 * rtol * max(abs(d1), abs(d2)) + n1
+            second[k] = (d1, n1, abs(d1 - d2) + n1) if steady else (d1, n1, math.nan)
+        return second[k]
+
+    out: dict[str, Array] = {}
+    bends: dict[int, str] = {}  # coordinates where the failing witnesses are a one-sided slope
+    plain: set[int] = set()
+    for w, a in series.items():
+        if w == FD:
+            continue
+        ok = np.zeros(len(coords), dtype=bool)
+        for k in range(len(coords)):
+            ak, dk = float(a[k]), float(fd[k])
+            diff = abs(ak - dk)
+            if diff <= rtol * abs(dk):
+                ok[k] = True
+                continue
+            d1, _, spread = opinion(k)
+            if diff <= atol + rtol * abs(dk):  # only atol says yes
+                ok[k] = spread != spread or abs(ak - d1) <= rtol * abs(d1) + spread
+                if not ok[k]:
+                    notes.append(f"{w} at [{index_text(coords[k])}] is within atol but "
+                                 f"{abs(ak - d1) / max(abs(d1), abs(ak)):.2g} off in "
+                                 f"relative terms (finite differences {d1:.6g})")
+            elif spread == spread and abs(ak - d1) <= atol + rtol * abs(d1):
+                ok[k] = True
+                notes.append(f"finite differences re-taken at [{index_text(coords[k])}] with "
+                             f"step {eps:g} (the step scaled by |x| was too coarse)")
+            elif straddled is not None:
+                kink = kink_within_step(f, x, coords[k], eps, ak, atol, rtol)
+                if kink:
+                    bends.setdefault(k, kink)
+                else:
+                    plain.add(k)  # this witness is not one of the slopes: a mismatch
+        out[w] = ok
+    if straddled is not None:
+        straddled.extend(m for k, m in sorted(bends.items()) if k not in plain)
+    return out
+
+
+def kink_within_step(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps: float,
+                      analytic: float, atol: float, rtol: float) -> str:
+    """Where central differences disagree: if the slopes left and right of the point differ
+    (the function bends within a step: ``relu(x)`` at 1e-9) and the gradient is one of them,
+    a sentence saying so; else "" (a plain mismatch)."""
+    old = float(x[idx])
+    h = (old + eps) - old
+    with np.errstate(all="ignore"):
+        base = f()
+        x[idx] = old + h
+        up = f()
+        x[idx] = old - h
+        down = f()
+        x[idx] = old
+        f()
+    right, left = (up - base) / h, (base - down) / h
+    tol = atol + rtol * max(abs(left), abs(right))
+    if not (math.isfinite(left) and math.isfinite(right)) or abs(right - left) <= tol:
+        return ""
+    if min(abs(analytic - left), abs(analytic - right)) > atol + rtol * abs(analytic):
+        return ""
+    return (f"a kink within the finite-difference step at [{index_text(idx)}] (slopes "
+            f"{left:.6g} on the left, {right:.6g} on the right; the gradient is one of them)")
+
+
+def central(f: Callable[[], float], x: Array, idx: tuple[int, ...], step: float,
+             ) -> tuple[float, float]:
+    """A central difference with an exact step; and its round-off bound."""
+    old = float(x[idx])
+    h = (old + step) - old
+    x[idx] = old + h
+    fp = f()
+    x[idx] = old - h
+    fm = f()
+    x[idx] = old
+    return (fp - fm) / (2.0 * h), 64 * _ULP * (abs(fp) + abs(fm)) / (2.0 * h)
+
+
+
+def index_text(c: tuple[int, ...]) -> str:
+    return ", ".join(str(int(i)) for i in c) if c else "·"

@@ -1,0 +1,129 @@
+"""``gradcheck(f, inputs, grad=None)``: a gradient checked against the numbers, as
+``torch.autograd.gradcheck`` does, for text, a SymPy expression or a Python function."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from ..builder import shape_of, to_shape
+from ..derive import Derivation, derive
+from ..errors import GradcheckError, ShapeError
+from ..evaluate import compile_expr
+from ..parse import parse
+from ..values import values_by_name
+from .compare import _report, check
+from .engine import ATOL, EPS, MAX_COORDS, RTOL, Engine, Tolerances
+from .report import CheckReport, _digits, _join
+from .witness import witness
+
+
+def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float = EPS,
+              atol: float = ATOL, rtol: float = RTOL, seed: int = 0,
+              max_coords: int = MAX_COORDS, raise_exception: bool = True) -> bool:
+    """True when the gradient agrees with the numbers; else raise ``GradcheckError`` (or, with
+    ``raise_exception=False`` as in ``torch.autograd.gradcheck``, return False).
+
+    ``f``: a SymPy expression, text, or a plain Python function of scalars/arrays (traced with
+    SymPy symbols). ``inputs``: ``{name: value}`` (every input of ``f``). ``grad``: None (check
+    symbackprop's own derivation), a callable ``grad(**inputs) -> {name: array}``, or a dict
+    ``{name: expression or text}``; only the names it returns are checked.
+    """
+    __tracebackhide__ = True  # pytest shows the caller's line, not ours
+    values = {k: copy.deepcopy(v) for k, v in values_by_name(inputs).items()}  # ours
+    shapes = None if isinstance(f, sp.Basic) else {k: _value_shape(k, v, callable(f))
+                                                   for k, v in values.items()}
+    d = derive(f, shapes=shapes)
+    tol = Tolerances(eps, atol, rtol, seed, max_coords)
+    if grad is None:
+        report = check(d, values, seed, eps=eps, atol=atol, rtol=rtol, max_coords=max_coords)
+        label = "symbackprop's derivation"
+    else:
+        user = _user_gradient(d, grad, values)
+        engine = Engine(d, wrt=list(user))
+        slots = engine.bind(values, np.float64)
+        issues = engine.diagnose(list(slots))
+        report = _report(engine, slots, values, {"yours": user}, issues, tol, witness(d))
+        label = "your gradient"
+    if report.ok:
+        return True
+    if not raise_exception:
+        return False
+    raise GradcheckError(_failure_message(report, label), report.rows)
+
+
+def _value_shape(name: str, v: Any, numpy: bool = False) -> Any:
+    """The shape of a value: NumPy's own for a traced function (``(3,)`` and ``(3, 1)`` are
+    different arrays there), else a column for a 1-D value."""
+    a = np.asarray(v)
+    if a.ndim > 2:
+        raise ShapeError(f"{name} has {a.ndim} dimensions; symbackprop handles scalars, "
+                         f"vectors and matrices")
+    if numpy and a.ndim:
+        return tuple(a.shape)
+    return to_shape(name, a.shape) if a.ndim else None
+
+
+def _user_gradient(d: Derivation, grad: Any, values: Mapping[str, Any]) -> dict[str, Any]:
+    names = [str(s.name) for s in d.inputs]
+    if callable(grad):  # on copies: a callback that writes into its arguments moves nothing
+        out = grad(**{k: copy.deepcopy(v) for k, v in values.items()})
+        if not isinstance(out, Mapping):
+            raise TypeError(f"grad(**inputs) must return a dict {{name: array}}, "
+                            f"not {type(out).__name__}")
+        out = {str(getattr(k, "name", k)): v for k, v in out.items()}
+    elif isinstance(grad, Mapping):
+        out = {str(getattr(k, "name", k)): _evaluate_expr(k, e, d, values)
+               for k, e in grad.items()}
+    else:
+        raise TypeError(f"grad must be a callable or a dict, not {type(grad).__name__}")
+    unknown = [k for k in out if k not in names]
+    if unknown:
+        raise ValueError(f"grad names {', '.join(unknown)}: not an input of f "
+                         f"(inputs: {', '.join(names)})")
+    if not out:
+        raise ValueError("grad gives no gradient to check")
+    return out
+
+
+def _evaluate_expr(name: Any, e: Any, d: Derivation, values: Mapping[str, Any]) -> Any:
+    """A gradient written as text or a SymPy expression, evaluated at the values."""
+    shapes = {str(s.name): shape_of(s) for s in d.inputs}
+    if isinstance(e, str):
+        expr = parse(e, shapes={k: v for k, v in shapes.items() if v is not None})
+    elif isinstance(e, sp.Basic):
+        expr = e
+    else:  # a number or an array: taken as the value itself
+        return e
+    env: dict[sp.Basic, Any] = {}
+    for s in expr.free_symbols | {a for a in expr.atoms(sp.MatrixSymbol)}:
+        key = str(getattr(s, "name", s))
+        if key not in values:
+            raise ValueError(f"the gradient given for {name} uses {key}, which has no value")
+        v = np.asarray(values[key], dtype=float)
+        env[s] = v.reshape(-1, 1) if v.ndim == 1 else (float(v) if v.ndim == 0 else v)
+    with np.errstate(all="ignore"):
+        return compile_expr(expr)(env)
+
+
+def _failure_message(report: CheckReport, label: str) -> str:
+    bad = [r for r in report.rows if not r.ok]
+    lines = [f"gradcheck failed for {_join([r.name for r in bad]) if bad else 'the inputs'} "
+             f"({label} vs {', '.join(w for w in report.witnesses if w != 'yours')}; "
+             f"eps={report.eps:g}, atol={report.atol:g}, rtol={report.rtol:g})"]
+    lines += list(report.failures)
+    lines.append(report.table(bad))
+    head = ("parameter", "index", *report.witnesses)
+    body = [(r.name, m.index, *(v for _, v in _digits(m.values))) for r in bad for m in r.worst]
+    if body:
+        widths = [max(len(x[i]) for x in (head, *body)) for i in range(len(head))]
+        lines.append("")
+        lines += ["  ".join(c.ljust(w) for c, w in zip(x, widths, strict=True)).rstrip()
+                  for x in (head, *body)]
+    lines += list(report.notes)
+    return "\n".join(lines)
+

@@ -1,0 +1,296 @@
+"""The LaTeX reader's tokens and the cursor over them, with the names it reads: ``W_2``,
+``W_{2}``, ``\\mathbf{W}^{(2)}``, ``W^{[2]}``, ``\\hat{y}`` and Greek letters (``latex_input.py``
+reads the maths on top of it)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from .errors import LimitError, ParseError
+from .limits import Limits
+from .notation import GREEK as _GREEK_LATEX
+from .paper import describe, split_name
+
+GREEK = {latex: name for name, latex in _GREEK_LATEX.items() if latex.startswith("\\")}
+GREEK.update({r"\varepsilon": "epsilon", r"\vartheta": "theta", r"\varphi": "phi",
+              r"\varrho": "rho"})
+# control sequences that name a function, and \operatorname{...} names (case as written or
+# lower-cased) that do
+COMMANDS = {r"\exp": "exp", r"\log": "log", r"\ln": "log", r"\sin": "sin", r"\cos": "cos",
+             r"\tan": "tan", r"\tanh": "tanh", r"\max": "max", r"\min": "min"}
+OPERATORS = {"relu": "relu", "sigmoid": "sigmoid", "softplus": "softplus", "sum": "sum",
+              "softmax": "softmax", "tr": "trace", "trace": "trace", "mse": "mse",
+              "ce": "cross_entropy", "sqnorm": "sqnorm", "tanh": "tanh", "exp": "exp",
+              "log": "log", "abs": "abs", "sqrt": "sqrt", "max": "max", "min": "min",
+              "sin": "sin", "cos": "cos", "tan": "tan"}
+SPACING = {r"\,", r"\;", r"\:", r"\!", r"\ ", r"\quad", r"\qquad", "~", r"\displaystyle",
+            r"\textstyle", r"\left.", r"\right."}
+ENVIRONMENTS = {"aligned", "align", "align*", "equation", "equation*", "gathered", "gather",
+                 "gather*", "split", "multline", "multline*"}
+STYLE = {r"\mathbf", r"\boldsymbol", r"\bm", r"\mathit", r"\mathrm", r"\mathsf",
+          r"\text", r"\textrm", r"\operatorname", r"\mathbb", r"\mathcal"}
+ACCENTS = {r"\hat": "hat", r"\bar": "bar", r"\tilde": "tilde", r"\check": "check",
+            r"\vec": "", r"\overline": "bar", r"\widehat": "hat", r"\widetilde": "tilde"}
+OPEN = {"(": ")", "[": "]", r"\{": r"\}", r"\lbrack": r"\rbrack", r"\lparen": r"\rparen"}
+SIZES = (r"\left", r"\bigl", r"\Bigl", r"\biggl", r"\Biggl", r"\big", r"\Big", r"\bigg",
+          r"\Bigg")
+CLOSE_SIZES = (r"\right", r"\bigr", r"\Bigr", r"\biggr", r"\Biggr", r"\big", r"\Big",
+                r"\bigg", r"\Bigg")
+NORMS = (r"\|", r"\lVert", r"\rVert", r"\Vert")
+ABS = ("|", r"\lvert", r"\rvert", r"\vert")
+PRODUCT = {r"\cdot": "*", r"\times": "*", "*": "*", r"\odot": "%", r"\circ": "%",
+            "/": "/", r"\oslash": "oslash", r"\div": "/"}
+TOKEN = re.compile(r"\\(?:[A-Za-z]+\*?|.)|[A-Za-z]|\d+(?:\.\d+)?|\.\d+|\s+|.", re.S)
+TRANSPOSE = {r"\top", "T", r"\intercal", r"\mathsf{T}", r"\mathrm{T}", r"\text{T}",
+              r"\mathit{T}"}
+
+
+@dataclass(slots=True)
+class Tok:
+    text: str
+    at: int
+
+
+Piece = list[tuple[str, int]]  # code fragments with the source offset each came from
+
+
+def join_pieces(*parts: Piece | str | tuple[str, int], at: int) -> Piece:
+    out: Piece = []
+    for p in parts:
+        if isinstance(p, str):
+            out.append((p, at))
+        elif isinstance(p, tuple):
+            out.append(p)
+        else:
+            out.extend(p)
+    return out
+
+
+class Cursor:
+    """The tokens of one LaTeX text, a position in them, and what the reader learned."""
+
+    def __init__(self, text: str, known: Callable[[str], bool], functions: Iterable[str],
+                 limits: Limits) -> None:
+        self.text, self.limits = text, limits
+        self.functions = frozenset(functions)
+        self.known_outside = known
+        self.stages: set[str] = set()
+        self.toks = [Tok(m.group(), m.start()) for m in TOKEN.finditer(text)
+                     if not m.group().isspace()]
+        self.i = 0
+        self.depth = 0
+        self.notes: list[str] = []
+        self.letters = False
+
+    def error(self, at: int, message: str, cls: type[ParseError] = ParseError) -> ParseError:
+        col = at + 1 - (self.text.rfind("\n", 0, at) + 1)
+        return cls(message, column=col, text=self.text)
+
+    def peek(self, k: int = 0) -> Tok | None:
+        j = self.i + k
+        return self.toks[j] if j < len(self.toks) else None
+
+    def texts(self, k: int) -> str:
+        t = self.peek(k)
+        return t.text if t is not None else ""
+
+    def at(self) -> int:
+        t = self.peek()
+        return t.at if t is not None else len(self.text)
+
+    def take(self) -> Tok:
+        t = self.peek()
+        if t is None:
+            raise self.error(len(self.text), "the LaTeX ends too early")
+        self.i += 1
+        return t
+
+    def skip_spacing(self) -> None:
+        while (t := self.peek()) is not None and t.text in SPACING:
+            self.i += 1
+
+    def is_(self, *texts: str) -> bool:
+        self.skip_spacing()
+        t = self.peek()
+        return t is not None and t.text in texts
+
+    def expect(self, text: str) -> Tok:
+        self.skip_spacing()
+        t = self.peek()
+        if t is None or t.text != text:
+            found = "the end" if t is None else repr(t.text)
+            raise self.error(self.at(), f"expected {text!r}, found {found}")
+        return self.take()
+
+    def known(self, name: str) -> bool:
+        return name in self.stages or self.known_outside(name)
+
+    def nested(self) -> None:
+        self.depth += 1
+        if self.depth > self.limits.max_depth:
+            raise self.error(self.at(), f"nested more than {self.limits.max_depth} deep "
+                             "(Limits.max_depth)", LimitError)
+
+    def find_close(self, open_index: int) -> int:
+        depth = 0
+        for j in range(open_index, len(self.toks)):
+            s = self.toks[j].text
+            if s == "{":
+                depth += 1
+            elif s == "}":
+                depth -= 1
+                if depth == 0:
+                    return j
+        raise self.error(self.toks[open_index].at, "a '{' is never closed")
+
+    def raw_group(self) -> tuple[str, int]:
+        """The letters of ``{...}`` after a style command (``\\mathbf{W}``, ``\\text{out}``)."""
+        t = self.expect("{")
+        close = self.find_close(self.i - 1)
+        raw = "".join(x.text for x in self.toks[self.i:close])
+        self.i = close + 1
+        return raw, t.at
+
+    def matching(self, opener: str, close: str) -> tuple[int, int]:
+        """Where the group just opened ends: (the end of its contents, the closer's index)."""
+        depth = 1
+        for j in range(self.i, len(self.toks)):
+            s = self.toks[j].text
+            if s == opener:
+                depth += 1
+            elif s == close:
+                depth -= 1
+                if depth == 0:
+                    sized = j > self.i and self.toks[j - 1].text in CLOSE_SIZES
+                    return (j - 1 if sized else j), j
+        raise self.error(self.toks[self.i - 1].at, f"{opener!r} is never closed")
+
+    def script(self) -> tuple[str, Piece | None, int]:
+        """A sub/superscript: its raw LaTeX (one token or a braced group), and its start."""
+        self.skip_spacing()
+        t = self.take()
+        if t.text in STYLE and self.texts(0) == "{":  # x^\mathsf{T}
+            raw, _ = self.raw_group()
+            return f"{t.text}{{{raw}}}", None, t.at
+        if t.text != "{":
+            return t.text, None, t.at
+        close = self.find_close(self.i - 1)
+        raw, word = "", False  # a space only ends a control word (\circ 2, \alpha\beta)
+        for x in self.toks[self.i:close]:
+            s = x.text
+            raw += " " + s if word and s[0].isalpha() else s
+            word = s.startswith("\\") and s[-1].isalpha()
+        self.i = close + 1
+        return raw, None, t.at
+
+    def word(self) -> tuple[str, int]:
+        """The letters that run on from here without a space, and how many tokens."""
+        word, n = "", 0
+        while (t := self.peek(n)) is not None and re.fullmatch(r"[A-Za-z]", t.text) \
+                and (n == 0 or t.at == self.toks[self.i].at + len(word)):
+            word += t.text
+            n += 1
+        return word, n
+
+    def name_only(self) -> str:
+        """A name as a variable (the left side of ``=``)."""
+        name, at = self.base_name()
+        name, transposed = self.scripts(name)
+        if transposed:
+            raise self.error(at, "the left side of '=' is one name, not a transpose")
+        return name
+
+    def base_name(self) -> tuple[str, int]:
+        self.skip_spacing()
+        t = self.take()
+        s = t.text
+        self.letters = False  # whether the name was typed as bare letters (xy: x times y)
+        if s in GREEK:
+            return GREEK[s], t.at
+        if s in STYLE or s in ACCENTS:
+            raw, at = self.raw_group()
+            raw = re.sub(r"\\(?:mathbf|boldsymbol|bm|mathrm|mathit)", "", raw)
+            raw = raw.replace(" ", "").replace("{", "").replace("}", "")
+            accent = ACCENTS.get(s, "")
+            if raw in GREEK:
+                return GREEK[raw] + accent, at
+            m = re.fullmatch(r"([A-Za-z][A-Za-z0-9]*)(?:_([A-Za-z0-9]+))?", raw)
+            if m:  # \mathbf{W_1} as \mathbf{W}_1, \hat{y} as the name yhat
+                base = m.group(1) + accent
+                return (self.pick(base, m.group(2), "") if m.group(2) else base), at
+            raise self.error(at, f"{s}{{{raw}}} is not a name")
+        if re.fullmatch(r"[A-Za-z]", s):
+            word = s
+            while (n := self.peek()) is not None and re.fullmatch(r"[A-Za-z0-9]+", n.text) \
+                    and n.at == t.at + len(word):
+                word += n.text
+                self.take()
+            self.letters = True
+            return word, t.at
+        if s.startswith("\\"):
+            raise self.error(t.at, f"{s} is not read: it is not maths we know (names, "
+                             "numbers, + - \\cdot \\odot \\frac \\sqrt, functions such as "
+                             "\\exp \\log \\sigma \\operatorname{ReLU}, ^{\\top}, norms)")
+        raise self.error(t.at, f"unexpected {describe(s) if not s.isascii() else repr(s)}")
+
+    def scripts(self, name: str) -> tuple[str, bool]:
+        """``_2``, ``_{h}``, ``^{(2)}`` after a name are part of it (``W_2``, ``W^{(2)}``);
+        and whether ``^{(2)\top}`` also transposed it."""
+        subs: list[str] = []
+        index = ""
+        transposed = False
+        while True:
+            if self.is_("_") and not subs:
+                self.take()
+                raw, _, at = self.script()
+                sub = re.sub(r"\\(?:mathrm|text|mathit)\{([^{}]*)\}", r"\1", raw).replace(" ", "")
+                sub = GREEK.get(sub, sub)
+                if not re.fullmatch(r"[A-Za-z0-9]+", sub):
+                    raise self.error(at, f"the subscript {raw!r} is not part of a name we read")
+                subs.append(sub)
+                continue
+            if self.is_("^") and not index:
+                save = self.i
+                self.take()
+                raw, _, _ = self.script()
+                m = re.fullmatch(r"[(\[](\d+)[)\]](\\top|\\intercal|T)?", raw.replace(" ", ""))
+                if m:
+                    index = m.group(1)
+                    transposed = bool(m.group(2))  # W^{(1)\top}: the index, then a transpose
+                    if not transposed:
+                        continue
+                else:
+                    self.i = save
+            break
+        return self.pick(name, subs[0] if subs else "", index), transposed
+
+    def pick(self, base: str, sub: str, index: str) -> str:
+        """The name a base with a subscript and an index stands for: a declared one if any
+        (``Wh2``, ``W2h``, ``W_h``, ``t_1``), else base, subscript, index run together."""
+        if not sub or not index:
+            part = sub or index
+            candidates = [base + part, f"{base}_{part}"] if part else [base]
+        else:
+            candidates = [base + sub + index, base + index + sub, f"{base}{index}_{sub}",
+                          f"{base}_{sub}{index}"]
+        return next((n for n in candidates if self.known(n)), candidates[0])
+
+    def name_product(self, name: str, at: int) -> Piece:
+        """A name, or the product it stands for (``W1x`` with ``W1`` and ``x`` declared)."""
+        if self.known(name) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", name):
+            return [(name, at)]
+        ways = split_name(name, self.known)
+        if len(ways) > 1:
+            shown = "; ".join("·".join(w) for w in ways[:8])
+            raise self.error(at, f"{name!r} can be read in more than one way ({shown}): "
+                             "write the product with \\, or \\cdot")
+        if ways:
+            self.notes.append(f"{name!r} read as {'·'.join(ways[0])}")
+            return [(" * ".join(ways[0]), at)]
+        if len(name) > 1 and name.isalpha() and not self.known(name):
+            letters = list(name)  # TeX: xy is x times y
+            self.notes.append(f"{name!r} read as {'·'.join(letters)}")
+            return [(" * ".join(letters), at)]
+        return [(name, at)]

@@ -1,0 +1,112 @@
+"""Resource limits for untrusted input: one frozen record read by every front end, the
+evaluator and the CLI (``--max-*``)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, fields
+from typing import Any
+
+import sympy as sp
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Resource limits for text and sizes; the defaults are safe for a web service.
+
+    * ``max_length``: characters of text, checked first (before ``ast.parse`` sees it);
+    * ``max_nodes``: syntax nodes (a cheap count of names and numbers rejects text over it
+      before ``ast.parse`` runs, so ``ast.parse``'s own memory stays bounded);
+    * ``max_depth``: nesting (brackets, calls, unary signs, powers); a flat chain
+      ``a + b + c`` is not nesting;
+    * ``max_int_bits``: the size of every integer and rational, literal or folded (``2**300``);
+    * ``max_exponent``: the size of a numeric exponent (``x**1000``);
+    * ``max_name_length``: characters in one name;
+    * ``max_elements``: entries of one array, and of all the arrays a derivation's numbers
+      hold at once (inputs, intermediates, adjoints, the largest equation's temporaries):
+      10 million float64 entries are 80 MB. Shapes (``--shape``, Sphinx ``:shapes:``) and
+      values are checked against it before anything is allocated; ``x @ x.T`` of a
+      20,000-vector (400 M entries from 160 KB of input) is refused from the symbolic shapes.
+
+    Integers and exponents are bounded before any arithmetic is done with them. Python's own
+    parser adds two limits of its own: about 200 nested brackets, and a chain of a few
+    thousand operators at one level (``a + b + ...``); past them the text gets a
+    ``LimitError`` too. Raise a limit with ``Limits(max_depth=500)``, ``derive(...,
+    limits=...)`` or the CLI's ``--max-depth``.
+    """
+
+    max_length: int = 20_000
+    max_depth: int = 100
+    max_nodes: int = 5_000
+    max_int_bits: int = 256
+    max_exponent: int = 1_000
+    max_name_length: int = 64
+    max_elements: int = 10_000_000
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"Limits.{f.name} must be a positive int, not {v!r}")
+
+
+DEFAULT_LIMITS = Limits()
+_FLOAT_MAX = sp.Float(sys.float_info.max)
+
+
+def power_problem(x: Any, y: Any, lim: Limits, source: str) -> str | None:
+    """Why ``x ** y`` is over the limits, before SymPy computes it (None: it is not)."""
+    if not getattr(y, "is_Number", False):
+        return None
+    if abs(y) > lim.max_exponent:
+        return (f"the exponent ({number_text(y)}) is larger than {lim.max_exponent} "
+                "(Limits.max_exponent)")
+    if getattr(x, "is_Rational", False) and y.is_Rational:
+        # |p/q| ** (a/b) has at most |a/b| log2(max(|p|, q)) bits in numerator/denominator
+        size = max(abs(int(x.p)), int(x.q))
+        bits = math.ceil(abs(float(y)) * math.log2(size)) if size > 1 else 1
+        if bits > lim.max_int_bits:
+            return (f"{source} would have about {bits:,} bits; the limit is "
+                    f"{lim.max_int_bits} (Limits.max_int_bits)")
+    return None
+
+
+def number_problem(v: Any, lim: Limits, source: str) -> str | None:
+    """Why a number is over the limits (None: it is not)."""
+    if getattr(v, "is_Rational", False):
+        bits = max(abs(v.p).bit_length(), v.q.bit_length())
+        if bits > lim.max_int_bits:
+            return (f"a number of {bits:,} bits; the limit is {lim.max_int_bits} "
+                    "(Limits.max_int_bits)")
+    elif getattr(v, "is_Float", False) and abs(v) > _FLOAT_MAX:
+        # exp(exp(1e300)) would ask mpmath for a number with 10^300 digits in its exponent
+        return f"{source} is about {number_text(v)}, beyond the range of a float"
+    return None
+
+
+def number_text(v: sp.Basic) -> str:
+    """A number for a message, never thousands of digits (nor Python's int-to-str error)."""
+    if getattr(v, "is_Integer", False) and abs(int(v)).bit_length() > 64:
+        return f"an integer of {abs(int(v)).bit_length():,} bits"
+    if getattr(v, "is_Rational", False) and max(abs(int(v.p)), int(v.q)).bit_length() > 64:
+        return f"a fraction of {max(abs(int(v.p)), int(v.q)).bit_length():,} bits"
+    if getattr(v, "is_Float", False):
+        return f"{float(v):.6g}" if abs(v) < 1e300 else sp.sstr(v, full_prec=False)[:30]
+    text = sp.sstr(v)
+    return text if len(text) <= 30 else text[:27] + "..."
+
+
+def constants(e: sp.Basic) -> list[sp.Basic]:
+    """The number-like atoms of a shallow expression (numbers, I, oo, zoo, nan)."""
+    out, stack = [], [e]
+    while stack:
+        a = stack.pop()
+        if not isinstance(a, sp.Basic):
+            continue
+        if a.is_Atom:
+            if a.is_number:
+                out.append(a)
+        else:
+            stack.extend(a.args)
+    return out

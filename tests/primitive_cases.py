@@ -1,0 +1,39 @@
+"""One table of test cases for every primitive of the rule table: what each is written as in
+scalar and in matrix form, over the shapes ``M``, and whether its values must be positive.
+
+``test_registry.py`` (parse, derive, print, check, generated code) and ``test_numeric.py``
+(the engine against the symbolic gradients and finite differences) both read it. A unary
+element-wise function needs no row: its forms are made from the table. Any other new
+primitive needs one row here, and nothing else in the tests.
+"""
+
+from __future__ import annotations
+
+from symbackprop.rules import RULES
+
+M = {"A": (3, 2), "B": (3, 2), "C": (3, 2), "D": (2, 4), "E": (2, 3), "G": (3, 4),
+     "Y": (3, 2)}
+
+# every primitive in scalar and matrix form; True where the values must be positive
+FORMS: dict[str, list[tuple[str, bool]]] = {
+    "add": [("x + 2*y - 3", False), ("sum(hadamard(C, 2*A - B + 1))", False)],
+    "mul": [("3*x*y/z", False), ("sum(hadamard(A, hadamard(B, C)))", False), ("sum(lam*A)", False)],
+    "pow": [("x**3 + x**y", True), ("sum(hadamard(C, A**3))", False),
+            ("sum(hadamard(C, A**0.5))", True), ("sum(A / B)", False)],
+    "matmul": [("sum(hadamard(G, A @ D))", False), ("sum(hadamard(G.T, D.T @ A.T))", False)],
+    "transpose": [("sum(hadamard(E, transpose(A)))", False)],
+    "sum": [("sum(hadamard(A, B))", False)],
+    "softmax": [("sum(hadamard(C, softmax(A)))", False)],
+    "mse": [("mse(A, B)", False)],
+    "cross_entropy": [("cross_entropy(A, Y)", False)],
+    "sqnorm": [("sqnorm(A) + sum(B)", False)],
+    "trace": [("trace(A.T @ B) + trace(x*y)", False)],
+    "max": [("max(x, y)", False), ("sum(hadamard(C, max(A, B)))", False)],
+    "min": [("min(x, y)", False), ("sum(hadamard(C, min(A, B)))", False)],
+}
+POSITIVE = {"log", "sqrt"}  # element-wise functions whose values must be positive
+for _f, _rule in RULES.items():  # every unary element-wise function: from the table itself
+    if _rule.sympy is not None and _rule.arity == 1 and _f not in FORMS:
+        _pos = _f in POSITIVE
+        FORMS[_f] = [(f"{_f}(x*y)", _pos), (f"sum(hadamard(C, {_f}(A)))", _pos)]
+

@@ -1,0 +1,3 @@
+extensions = ["symbackprop.sphinx"]
+project = "backprop-errors"
+exclude_patterns = ["_build"]
