@@ -7,7 +7,8 @@
 
 from .builder import Equation
 from .check.gradcheck import gradcheck
-from .derive import Derivation, Options, derive, parse_latex
+from .derivation import Options
+from .derive import Derivation, derive, parse_latex
 from .errors import (
     GradcheckError,
     GraphError,

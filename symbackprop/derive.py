@@ -13,13 +13,12 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, Literal
 
 import sympy as sp
 
-from . import ops
+from . import derivation as record
+from . import evaluate, ops
 from .algebra import is_matrix
 from .builder import (
     Builder,
@@ -28,59 +27,60 @@ from .builder import (
     check_name,
     fmt_shape,
     make_symbol,
-    occurrences,
     shape_of,
-    substitute,
-    tree_size,
 )
 from .check.compare import check
+from .derivation import NOT_SCALAR, Options
 from .emit import emitter
-from .emit.jupyter import derivation_html_repr, derivation_mimebundle
+from .emit.jupyter import derivation_html_repr, derivation_mimebundle, trace_mimebundle
 from .emit.problem import problem_latex
+from .emit.trace import trace_html, trace_latex, trace_markdown, trace_text
 from .errors import GraphError, ShapeError
-from .evaluate import Trace, evaluate_gradients
+from .evaluate import evaluate_gradients
 from .evaluate import trace as trace_of
 from .graph import Graph
 from .grouping import decompose
 from .limits import DEFAULT_LIMITS, Limits
 from .notation import AdjointStyle, Layout
-from .paper import Reading
 from .parse import Syntax, parse_program
 from .recognise import (
     replace_args,
 )
-from .sweep import jacobian, reverse_sweep
 from .trace_function import function_builder
 
 Loss = Literal["mse", "cross_entropy"]
-_NOT_SCALAR = ("the output is {shape}; backpropagation needs a scalar: pass loss='mse' or "
-               "loss='cross_entropy', or write sum(...)")
 
 
-@dataclass(frozen=True, slots=True)
-class Options:
-    """How a derivation is decomposed and written; one frozen record, passed down whole."""
+class Trace(evaluate.Trace):
+    """The evaluation trace (``d.trace(values)``), which shows itself as a table: ``print``,
+    ``latex()``, ``markdown()``, ``html()`` and in Jupyter."""
 
-    layout: Layout = "denominator"
-    adjoint: AdjointStyle = "frac"
-    granularity: Granularity = "auto"
-    names: Mapping[str, str] = field(default_factory=dict)
-    max_paths: int = 12
-    syntax: Syntax = "text"
+    def latex(self, **kw: Any) -> str:
+        return trace_latex(self, **kw)
 
-    def __post_init__(self) -> None:
-        if self.layout not in ("numerator", "denominator"):
-            raise ValueError(f"layout must be 'numerator' or 'denominator', not {self.layout!r}")
-        if self.adjoint not in ("frac", "bar", "delta"):
-            raise ValueError(f"adjoint must be 'frac', 'bar' or 'delta', not {self.adjoint!r}")
-        if self.syntax not in ("text", "latex"):
-            raise ValueError(f"syntax must be 'text' or 'latex', not {self.syntax!r}")
-        if self.granularity not in ("auto", "primitive", "layers", "stages"):
-            raise ValueError("granularity must be 'auto', 'primitive', 'layers' or 'stages', "
-                             f"not {self.granularity!r}")
+    def markdown(self, **kw: Any) -> str:
+        return trace_markdown(self, **kw)
+
+    def html(self, **kw: Any) -> str:
+        return trace_html(self, **kw)
+
+    def __str__(self) -> str:
+        return trace_text(self)
+
+    def _repr_latex_(self) -> str:
+        return f"$$\n{self.latex()}\n$$"
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return trace_mimebundle(self, include, exclude)
 
 
-class Derivation:
+class Derivation(record.Derivation):
     """A derivation: forward equations, local partials, backward (adjoint) equations, gradients.
 
     Build one with ``derive``. Emit it with ``latex()``, ``markdown()``, ``html()``,
@@ -88,126 +88,13 @@ class Derivation:
     verify it with ``check()``.
     """
 
-    def __init__(self, graph: Graph, wrt: Sequence[sp.Basic], options: Options,
-                 loss: str | None = None, source: Any = None,
-                 limits: Limits | None = None, reading: Reading | None = None) -> None:
-        self.graph = graph
-        self.reading = reading  # how text was read (implicit products, LaTeX), else None
-        self.limits = limits  # evaluate and check size their arrays by it (None: defaults)
-        self.wrt = tuple(wrt)
-        self.options = options
-        self.loss = loss
-        self.source = source
-        self.output = graph.output
-        if is_matrix(self.output):
-            raise ShapeError(_NOT_SCALAR.format(shape=fmt_shape(shape_of(self.output))))
-        self.sweep = reverse_sweep(graph, self.wrt)
-        # the sweep's results, by the names the public contract gives them
-        self.adjoints = self.sweep.adjoints
-        self.terms = self.sweep.terms
-        self.partials = self.sweep.partials
-        self.backward = self.sweep.backward
-        self.groups = self.sweep.groups
-
-    # the public view ---------------------------------------------------------------------
-    @property
-    def forward(self) -> tuple[Equation, ...]:
-        return self.graph.equations
-
-    @property
-    def inputs(self) -> tuple[sp.Basic, ...]:
-        return self.graph.inputs
-
-    @property
-    def is_matrix(self) -> bool:
-        return any(is_matrix(s) for s in (*self.graph.inputs, *(e.lhs for e in self.forward)))
-
-    @property
-    def readings(self) -> tuple[str, ...]:
-        """How implicit products in the text were read (``"'W1x' read as W1·x"``)."""
-        return self.reading.notes if self.reading is not None else ()
-
-    def adjoint_of(self, v: sp.Basic) -> sp.Basic:
-        return self.adjoints[v]
-
-    def paths(self, v: sp.Basic, limit: int | None = None) -> list[list[sp.Basic]]:
-        """Every path ``v → … → output`` through the equations (up to ``limit`` of them)."""
-        limit = self.options.max_paths if limit is None else limit
-        users = self._users()
-        found: list[list[sp.Basic]] = []
-        # depth first; a partial path is a linked list (node, rest), so a step costs O(1)
-        stack: list[tuple[sp.Basic, Any]] = [(v, None)]
-        while stack:
-            here = stack.pop()
-            if here[0] == self.output:
-                path = []
-                link: Any = here
-                while link is not None:
-                    path.append(link[0])
-                    link = link[1]
-                found.append(path[::-1])
-                if len(found) > limit:
-                    return found
-                continue
-            stack.extend((u, here) for u in reversed(users.get(here[0], [])))
-        return found
-
-    def _users(self) -> dict[sp.Basic, list[sp.Basic]]:
-        """For each variable, the equations that use it (built once per derivation)."""
-        users: dict[sp.Basic, list[sp.Basic]] | None = self.__dict__.get("_users_map")
-        if users is None:
-            users = self.__dict__["_users_map"] = {}
-            for eq in self.forward:
-                for a in dict.fromkeys(occurrences(eq.rhs)):
-                    users.setdefault(a, []).append(eq.lhs)
-        return users
-
-    def jacobian(self, u: sp.Basic, v: sp.Basic) -> sp.Basic | None:
-        """∂u/∂v for one edge of the graph (numerator layout), when it has a clean form."""
-        by_lhs: dict[sp.Basic, Equation] | None = self.__dict__.get("_by_lhs")
-        if by_lhs is None:
-            by_lhs = self.__dict__["_by_lhs"] = {e.lhs: e for e in self.forward}
-        eq = by_lhs[u]
-        return jacobian(eq.rhs, u, v)
-
-    @cached_property
-    def gradients(self) -> dict[sp.Basic, sp.Basic]:
-        """Each wrt variable's gradient, substituted back into the inputs (built when asked)."""
-        inputs_form: dict[sp.Basic, sp.Basic] = {}
-        for eq in self.forward:
-            inputs_form[eq.lhs] = substitute(eq.rhs, inputs_form)
-        adjoint = self.adjoints_in_intermediates()
-        return {v: substitute(adjoint[self.adjoints[v]], inputs_form) for v in self.wrt}
-
-    def adjoints_in_intermediates(self) -> dict[sp.Basic, sp.Basic]:
-        """Each adjoint with the other adjoints substituted: in inputs and intermediates only."""
-        value: dict[sp.Basic, sp.Basic] = self.__dict__.setdefault("_adj_values", {})
-        if not value:
-            for eq in self.backward:
-                value[eq.lhs] = eq.rhs.xreplace(value) if value else eq.rhs
-        return value
-
-    def expanded_size(self, v: sp.Basic) -> int:
-        """How many nodes ``v``'s adjoint has once substituted into the inputs (a tree count)."""
-        sizes: dict[sp.Basic, int] = self.__dict__.setdefault("_sizes", {})
-        if not sizes:
-            for eq in (*self.forward, *self.backward):
-                sizes[eq.lhs] = tree_size(eq.rhs, sizes)
-        return sizes.get(self.adjoints[v], 1)
-
-    def gradient(self, v: sp.Basic | str) -> sp.Basic:
-        return self.gradients[self._resolve(v)]
-
-    def _resolve(self, v: sp.Basic | str) -> sp.Basic:
-        for s in self.wrt:
-            if s == v or str(s.name) == str(v):
-                return s
-        raise KeyError(f"{v} is not among wrt: {', '.join(str(s) for s in self.wrt)}")
-
     # emitters and numbers ------------------------------------------------------------------
     def to(self, fmt: str, **kw: Any) -> str:
         """The derivation as ``fmt`` (``symbackprop.emit.FORMATS``: latex, markdown, json,
         html, dot, python), with that format's options."""
+        if fmt == "html" and kw.get("values") is not None:  # the page shows their trace
+            kw["trace"] = kw.get("trace") or self.trace(kw["values"])
+        kw.pop("values", None) if fmt == "html" else None
         return emitter(fmt)(self, **kw)
 
     def latex(self, sections: Sequence[str] | str | None = None, *,
@@ -248,7 +135,9 @@ class Derivation:
         return evaluate_gradients(self, values)
 
     def trace(self, values: Mapping[str, Any]) -> Trace:
-        return trace_of(self, values)
+        """Every input's and intermediate's value and adjoint at ``values``, as a table."""
+        t = trace_of(self, values)
+        return Trace(t.derivation, t.rows)
 
     def check(self, values: Mapping[str, Any] | None = None, seed: int = 0, **kw: Any) -> Any:
         return check(self, values, seed=seed, **kw)
@@ -273,10 +162,6 @@ class Derivation:
     def problem_latex(self) -> str:
         return problem_latex(self)
 
-    def __repr__(self) -> str:
-        wrt = ", ".join(str(s.name) for s in self.wrt)
-        return (f"<Derivation of {self.output.name}: {len(self.forward)} forward, "
-                f"{len(self.backward)} backward equations; wrt {wrt}>")
 
 
 # ---------------------------------------------------------------------------------------
@@ -383,7 +268,7 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
         if loss is not None:
             _attach_loss(b, loss)
         if is_matrix(b.output):  # before any work on the graph
-            raise ShapeError(_NOT_SCALAR.format(shape=fmt_shape(shape_of(b.output))))
+            raise ShapeError(NOT_SCALAR.format(shape=fmt_shape(shape_of(b.output))))
         g = decompose(b, granularity, output_name=output)
         if opts.names:
             g = _rename(g, opts.names)

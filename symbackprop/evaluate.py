@@ -21,8 +21,6 @@ from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from .algebra import is_matrix
 from .builder import shape_of
-from .emit.jupyter import trace_mimebundle
-from .emit.trace import trace_html, trace_latex, trace_markdown, trace_text
 from .errors import UnsupportedError
 from .functions import CrossEntropy, Elementwise, Softmax
 from .limits import Limits
@@ -30,7 +28,7 @@ from .rules import RULES, np_heaviside, np_log_softmax
 from .values import check_elements, coerce_value, dim_value, limits_of, shape_size, values_by_name
 
 if TYPE_CHECKING:
-    from .derive import Derivation
+    from .derivation import Derivation
 
 Env = dict[sp.Basic, Any]
 Op = Callable[..., Any]
@@ -347,7 +345,8 @@ class TraceRow:
 
 @dataclass(frozen=True)
 class Trace:
-    """The evaluation trace: every input's and intermediate's primal and adjoint value."""
+    """The evaluation trace: every input's and intermediate's primal and adjoint value (the
+    API's ``d.trace(values)`` adds its displays: ``symbackprop.derive.Trace``)."""
 
     derivation: Derivation
     rows: tuple[TraceRow, ...]
@@ -363,30 +362,6 @@ class Trace:
             if r.name == name:
                 return r
         raise KeyError(name)
-
-    def latex(self, **kw: Any) -> str:
-        return trace_latex(self, **kw)
-
-    def markdown(self, **kw: Any) -> str:
-        return trace_markdown(self, **kw)
-
-    def html(self, **kw: Any) -> str:
-        return trace_html(self, **kw)
-
-    def __str__(self) -> str:
-        return trace_text(self)
-
-    def _repr_latex_(self) -> str:
-        return f"$$\n{self.latex()}\n$$"
-
-    def _repr_markdown_(self) -> str:
-        return self.markdown()
-
-    def _repr_html_(self) -> str:
-        return self.html()
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        return trace_mimebundle(self, include, exclude)
 
 
 def trace(d: Derivation, values: Mapping[Any, Any]) -> Trace:

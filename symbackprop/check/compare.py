@@ -26,6 +26,7 @@ import sympy as sp
 
 from ..builder import shape_of
 from ..errors import ShapeError, SymbackpropError
+from ..evaluate import evaluate_gradients
 from ..values import dim_value
 from .differences import (
     central,
@@ -41,7 +42,7 @@ from .report import CheckReport, Mismatch, Row, _join
 from .witness import FUNCTION, Runner, Witness, witness
 
 if TYPE_CHECKING:
-    from ..derive import Derivation
+    from ..derivation import Derivation
 
 DEFAULT_TOLERANCES = Tolerances()
 
@@ -288,7 +289,7 @@ def _numpy_shaped(vals: dict[str, Any], source: Witness) -> dict[str, Any]:
 def _symbolic(d: Derivation, vals: Mapping[str, Any]) -> Mapping[str, Any] | Exception:
     try:
         with np.errstate(all="ignore"):
-            return d.evaluate(vals)
+            return evaluate_gradients(d, vals)
     except (SymbackpropError, ValueError, TypeError, KeyError, ArithmeticError) as e:
         return e
 

@@ -34,7 +34,7 @@ from ..rules import RULES
 from ..values import coerce_value, dim_value, limits_of, values_by_name
 
 if TYPE_CHECKING:
-    from ..derive import Derivation
+    from ..derivation import Derivation
 
 Array = Any
 EPS, ATOL, RTOL = 1e-6, 1e-5, 1e-3

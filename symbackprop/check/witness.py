@@ -34,7 +34,7 @@ from ..trace_function import call, numpy_shapes, parameter_names, traced_paramet
 from .source import LOSSES, Array, Runner, TextProgram, TextRunner, scalar_value
 
 if TYPE_CHECKING:
-    from ..derive import Derivation
+    from ..derivation import Derivation
 
 
 # ---------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from .python import CodePrinter
 from .trace import value_text
 
 if TYPE_CHECKING:
-    from ..derive import Derivation
+    from ..derivation import Derivation
     from ..evaluate import Trace
 
 FORWARD = "#1f5fbf"

@@ -23,16 +23,16 @@ import html
 import os
 import re
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from .markdown import SECTIONS, Block, Inline, document
 from .trace import math_span, trace_html
 
 if TYPE_CHECKING:
-    from ..derive import Derivation
+    from ..derivation import Derivation
     from ..evaluate import Trace
 
 Assets = Literal["inline", "link"]
@@ -227,17 +227,16 @@ def page_title(d: Derivation) -> str:
 
 
 def derivation_html(d: Derivation, *, sections: Sequence[str] = SECTIONS,
-                    values: Mapping[str, Any] | None = None, trace: Trace | None = None,
+                    trace: Trace | None = None,
                     graph: bool | str = False, assets: Assets = "inline",
                     katex_href: str = "_katex", title: str | None = None) -> str:
     """A standalone HTML page of the derivation, typeset with local KaTeX.
 
-    ``values`` (or a ready ``trace``) adds the evaluation-trace table; ``graph=True`` the
+    ``trace`` (``d.trace(values)``; ``d.html(values=...)`` makes it) adds the evaluation-trace
+    table; ``graph=True`` the
     computation graph (needs ``dot``; ``"auto"``: where ``dot`` exists). ``assets`` and
     ``katex_href``: see the module's docstring. ``title``: the page's title (plain text).
     """
-    if trace is None and values is not None:
-        trace = d.trace(values)
     body = derivation_fragment(d, sections=sections, trace=trace, graph=graph,
                                title=title)
     return page(body, title or page_title(d), assets=assets, katex_href=katex_href)

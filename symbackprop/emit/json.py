@@ -44,7 +44,7 @@ from .printer import expr_latex, kind_of
 from .python import text_printer
 
 if TYPE_CHECKING:
-    from ..derive import Derivation
+    from ..derivation import Derivation
 
 SCHEMA = "symbackprop.derivation/1"
 

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from .dot import have_dot, render_svg
 from .html import derivation_fragment, svg_inline
-from .trace import trace_html, value_text
+from .latex import derivation_latex
+from .markdown import derivation_markdown
+from .trace import trace_html, trace_latex, trace_markdown, value_text
 
 if TYPE_CHECKING:
-    from ..derive import Derivation
+    from ..derivation import Derivation
     from ..evaluate import Trace
 
 
@@ -36,9 +38,9 @@ def derivation_mimebundle(d: Derivation, include: Container[str] | None = None,
 
     bundle: dict[str, Any] = {"text/plain": repr(d)}
     if want("text/latex"):
-        bundle["text/latex"] = f"$$\n{d.latex()}\n$$"
+        bundle["text/latex"] = f"$$\n{derivation_latex(d)}\n$$"
     if want("text/markdown"):
-        bundle["text/markdown"] = d.markdown(level=3)
+        bundle["text/markdown"] = derivation_markdown(d, level=3)
     svg = render_svg(d) if have_dot() and (want("text/html") or want("image/svg+xml")) else None
     if want("text/html"):
         html = derivation_fragment(d, level=3)
@@ -55,8 +57,8 @@ def trace_mimebundle(t: Trace, include: Container[str] | None = None,
     bundle: dict[str, Any] = {
         "text/plain": "\n".join(f"{r.name}: value={value_text(r.value)}, "
                                 f"adjoint={value_text(r.adjoint)}" for r in t.rows),
-        "text/latex": f"$$\n{t.latex()}\n$$",
-        "text/markdown": t.markdown(),
+        "text/latex": f"$$\n{trace_latex(t)}\n$$",
+        "text/markdown": trace_markdown(t),
         "text/html": trace_html(t),
     }
     return _filter(bundle, include, exclude)

@@ -27,7 +27,7 @@ from ..rules import RULES
 from .printer import SymbolTable, expr_latex, kind_of
 
 if TYPE_CHECKING:
-    from ..derive import Derivation
+    from ..derivation import Derivation
 
 # ---------------------------------------------------------------------------------------
 # The derivation

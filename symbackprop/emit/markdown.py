@@ -31,7 +31,7 @@ from .printer import expr_latex
 from .problem import problem_parts
 
 if TYPE_CHECKING:
-    from ..derive import Derivation
+    from ..derivation import Derivation
 
 SECTIONS = ("problem", "forward", "partials", "backward", "result")
 

@@ -20,7 +20,7 @@ from .latex import symbol_table
 from .printer import expr_latex
 
 if TYPE_CHECKING:
-    from ..derive import Derivation
+    from ..derivation import Derivation
 
 MAX_PROBLEM = 200  # nodes: a larger output, written in the inputs, is not shown whole
 

@@ -36,7 +36,7 @@ from ..functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
 from ..rules import BY_NODE, RULES
 
 if TYPE_CHECKING:
-    from ..derive import Derivation
+    from ..derivation import Derivation
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 

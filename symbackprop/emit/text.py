@@ -11,7 +11,7 @@ from sympy.printing.pretty.stringpict import prettyForm
 from ..builder import Equation, make_symbol, shape_of
 
 if TYPE_CHECKING:
-    from ..derive import Derivation
+    from ..derivation import Derivation
 
 
 def derivation_text(d: Derivation) -> str:

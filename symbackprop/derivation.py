@@ -1,0 +1,182 @@
+"""The derivation as a record: the graph, the reverse sweep's results, the options and the
+source, with the views of it that every consumer reads (paths, local Jacobians, gradients in
+the inputs). Emitters, the evaluator and the checks read this record; ``derive.py`` builds
+it and adds the API's outputs (``latex()``, ``evaluate()``, ``check()``, ...) on top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+
+from .algebra import is_matrix
+from .builder import Equation, Granularity, fmt_shape, occurrences, shape_of, substitute, tree_size
+from .errors import ShapeError
+from .graph import Graph
+from .notation import AdjointStyle, Layout
+from .sweep import jacobian, reverse_sweep
+
+if TYPE_CHECKING:
+    from .limits import Limits
+    from .paper import Reading
+    from .parse import Syntax
+
+NOT_SCALAR = ("the output is {shape}; backpropagation needs a scalar: pass loss='mse' or "
+               "loss='cross_entropy', or write sum(...)")
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """How a derivation is decomposed and written; one frozen record, passed down whole."""
+
+    layout: Layout = "denominator"
+    adjoint: AdjointStyle = "frac"
+    granularity: Granularity = "auto"
+    names: Mapping[str, str] = field(default_factory=dict)
+    max_paths: int = 12
+    syntax: Syntax = "text"
+
+    def __post_init__(self) -> None:
+        if self.layout not in ("numerator", "denominator"):
+            raise ValueError(f"layout must be 'numerator' or 'denominator', not {self.layout!r}")
+        if self.adjoint not in ("frac", "bar", "delta"):
+            raise ValueError(f"adjoint must be 'frac', 'bar' or 'delta', not {self.adjoint!r}")
+        if self.syntax not in ("text", "latex"):
+            raise ValueError(f"syntax must be 'text' or 'latex', not {self.syntax!r}")
+        if self.granularity not in ("auto", "primitive", "layers", "stages"):
+            raise ValueError("granularity must be 'auto', 'primitive', 'layers' or 'stages', "
+                             f"not {self.granularity!r}")
+
+
+class Derivation:
+    """A derivation: forward equations, local partials, backward (adjoint) equations, gradients.
+
+    The record that ``derive`` builds (``symbackprop.Derivation`` adds the outputs to it):
+    ``graph``, ``wrt``, ``options``, ``loss``, ``source``, and the sweep's ``adjoints``,
+    ``terms``, ``partials``, ``backward``, ``groups``.
+    """
+
+    def __init__(self, graph: Graph, wrt: Sequence[sp.Basic], options: Options,
+                 loss: str | None = None, source: Any = None,
+                 limits: Limits | None = None, reading: Reading | None = None) -> None:
+        self.graph = graph
+        self.reading = reading  # how text was read (implicit products, LaTeX), else None
+        self.limits = limits  # evaluate and check size their arrays by it (None: defaults)
+        self.wrt = tuple(wrt)
+        self.options = options
+        self.loss = loss
+        self.source = source
+        self.output = graph.output
+        if is_matrix(self.output):
+            raise ShapeError(NOT_SCALAR.format(shape=fmt_shape(shape_of(self.output))))
+        self.sweep = reverse_sweep(graph, self.wrt)
+        # the sweep's results, by the names the public contract gives them
+        self.adjoints = self.sweep.adjoints
+        self.terms = self.sweep.terms
+        self.partials = self.sweep.partials
+        self.backward = self.sweep.backward
+        self.groups = self.sweep.groups
+
+    # the public view ---------------------------------------------------------------------
+    @property
+    def forward(self) -> tuple[Equation, ...]:
+        return self.graph.equations
+
+    @property
+    def inputs(self) -> tuple[sp.Basic, ...]:
+        return self.graph.inputs
+
+    @property
+    def is_matrix(self) -> bool:
+        return any(is_matrix(s) for s in (*self.graph.inputs, *(e.lhs for e in self.forward)))
+
+    @property
+    def readings(self) -> tuple[str, ...]:
+        """How implicit products in the text were read (``"'W1x' read as W1·x"``)."""
+        return self.reading.notes if self.reading is not None else ()
+
+    def adjoint_of(self, v: sp.Basic) -> sp.Basic:
+        return self.adjoints[v]
+
+    def paths(self, v: sp.Basic, limit: int | None = None) -> list[list[sp.Basic]]:
+        """Every path ``v → … → output`` through the equations (up to ``limit`` of them)."""
+        limit = self.options.max_paths if limit is None else limit
+        users = self._users()
+        found: list[list[sp.Basic]] = []
+        # depth first; a partial path is a linked list (node, rest), so a step costs O(1)
+        stack: list[tuple[sp.Basic, Any]] = [(v, None)]
+        while stack:
+            here = stack.pop()
+            if here[0] == self.output:
+                path = []
+                link: Any = here
+                while link is not None:
+                    path.append(link[0])
+                    link = link[1]
+                found.append(path[::-1])
+                if len(found) > limit:
+                    return found
+                continue
+            stack.extend((u, here) for u in reversed(users.get(here[0], [])))
+        return found
+
+    def _users(self) -> dict[sp.Basic, list[sp.Basic]]:
+        """For each variable, the equations that use it (built once per derivation)."""
+        users: dict[sp.Basic, list[sp.Basic]] | None = self.__dict__.get("_users_map")
+        if users is None:
+            users = self.__dict__["_users_map"] = {}
+            for eq in self.forward:
+                for a in dict.fromkeys(occurrences(eq.rhs)):
+                    users.setdefault(a, []).append(eq.lhs)
+        return users
+
+    def jacobian(self, u: sp.Basic, v: sp.Basic) -> sp.Basic | None:
+        """∂u/∂v for one edge of the graph (numerator layout), when it has a clean form."""
+        by_lhs: dict[sp.Basic, Equation] | None = self.__dict__.get("_by_lhs")
+        if by_lhs is None:
+            by_lhs = self.__dict__["_by_lhs"] = {e.lhs: e for e in self.forward}
+        eq = by_lhs[u]
+        return jacobian(eq.rhs, u, v)
+
+    @cached_property
+    def gradients(self) -> dict[sp.Basic, sp.Basic]:
+        """Each wrt variable's gradient, substituted back into the inputs (built when asked)."""
+        inputs_form: dict[sp.Basic, sp.Basic] = {}
+        for eq in self.forward:
+            inputs_form[eq.lhs] = substitute(eq.rhs, inputs_form)
+        adjoint = self.adjoints_in_intermediates()
+        return {v: substitute(adjoint[self.adjoints[v]], inputs_form) for v in self.wrt}
+
+    def adjoints_in_intermediates(self) -> dict[sp.Basic, sp.Basic]:
+        """Each adjoint with the other adjoints substituted: in inputs and intermediates only."""
+        value: dict[sp.Basic, sp.Basic] = self.__dict__.setdefault("_adj_values", {})
+        if not value:
+            for eq in self.backward:
+                value[eq.lhs] = eq.rhs.xreplace(value) if value else eq.rhs
+        return value
+
+    def expanded_size(self, v: sp.Basic) -> int:
+        """How many nodes ``v``'s adjoint has once substituted into the inputs (a tree count)."""
+        sizes: dict[sp.Basic, int] = self.__dict__.setdefault("_sizes", {})
+        if not sizes:
+            for eq in (*self.forward, *self.backward):
+                sizes[eq.lhs] = tree_size(eq.rhs, sizes)
+        return sizes.get(self.adjoints[v], 1)
+
+    def gradient(self, v: sp.Basic | str) -> sp.Basic:
+        return self.gradients[self._resolve(v)]
+
+    def _resolve(self, v: sp.Basic | str) -> sp.Basic:
+        for s in self.wrt:
+            if s == v or str(s.name) == str(v):
+                return s
+        raise KeyError(f"{v} is not among wrt: {', '.join(str(s) for s in self.wrt)}")
+
+    def __repr__(self) -> str:
+        wrt = ", ".join(str(s.name) for s in self.wrt)
+        return (f"<Derivation of {self.output.name}: {len(self.forward)} forward, "
+                f"{len(self.backward)} backward equations; wrt {wrt}>")
