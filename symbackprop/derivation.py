@@ -18,7 +18,7 @@ from .builder import Equation, Granularity, fmt_shape, occurrences, shape_of, su
 from .errors import ShapeError
 from .graph import Graph
 from .notation import AdjointStyle, Layout
-from .sweep import jacobian, reverse_sweep
+from .sweep import Backward, Term, jacobian, reverse_sweep
 
 if TYPE_CHECKING:
     from .limits import Limits
@@ -60,26 +60,45 @@ class Derivation:
     ``terms``, ``partials``, ``backward``, ``groups``.
     """
 
+    graph: Graph
+    wrt: tuple[sp.Basic, ...]
+    options: Options
+    loss: str | None
+    source: Any
+    limits: Limits | None
+    reading: Reading | None
+    output: sp.Basic
+    sweep: Backward
+    adjoints: dict[sp.Basic, sp.Basic]
+    terms: dict[sp.Basic, list[Term]]
+    partials: dict[tuple[sp.Basic, sp.Basic], sp.Basic]
+    backward: tuple[Equation, ...]
+    groups: list[list[sp.Basic]]
+
     def __init__(self, graph: Graph, wrt: Sequence[sp.Basic], options: Options,
                  loss: str | None = None, source: Any = None,
                  limits: Limits | None = None, reading: Reading | None = None) -> None:
-        self.graph = graph
-        self.reading = reading  # how text was read (implicit products, LaTeX), else None
-        self.limits = limits  # evaluate and check size their arrays by it (None: defaults)
-        self.wrt = tuple(wrt)
-        self.options = options
-        self.loss = loss
-        self.source = source
-        self.output = graph.output
-        if is_matrix(self.output):
-            raise ShapeError(NOT_SCALAR.format(shape=fmt_shape(shape_of(self.output))))
-        self.sweep = reverse_sweep(graph, self.wrt)
-        # the sweep's results, by the names the public contract gives them
-        self.adjoints = self.sweep.adjoints
-        self.terms = self.sweep.terms
-        self.partials = self.sweep.partials
-        self.backward = self.sweep.backward
-        self.groups = self.sweep.groups
+        if is_matrix(graph.output):
+            raise ShapeError(NOT_SCALAR.format(shape=fmt_shape(shape_of(graph.output))))
+        wrt = tuple(wrt)
+        sweep = reverse_sweep(graph, wrt)
+        fields = {
+            "graph": graph, "wrt": wrt, "options": options, "loss": loss, "source": source,
+            "limits": limits,  # evaluate and check size their arrays by it (None: defaults)
+            "reading": reading,  # how text was read (implicit products, LaTeX), else None
+            "output": graph.output, "sweep": sweep,
+            # the sweep's results, by the names the public contract gives them
+            "adjoints": sweep.adjoints, "terms": sweep.terms, "partials": sweep.partials,
+            "backward": sweep.backward, "groups": sweep.groups,
+        }
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"a Derivation is a record: {name!r} cannot be set (derive "
+                             "again, or build Derivation(graph, wrt, options, ...))")
+
+    __delattr__ = __setattr__  # type: ignore[assignment]
 
     # the public view ---------------------------------------------------------------------
     @property

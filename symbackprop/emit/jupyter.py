@@ -41,13 +41,16 @@ def derivation_mimebundle(d: Derivation, include: Container[str] | None = None,
         bundle["text/latex"] = f"$$\n{derivation_latex(d)}\n$$"
     if want("text/markdown"):
         bundle["text/markdown"] = derivation_markdown(d, level=3)
-    svg = render_svg(d) if have_dot() and (want("text/html") or want("image/svg+xml")) else None
+    # the graph as a standalone image only when asked for by name: a notebook that merely
+    # shows d would otherwise need Inkscape to export to LaTeX or PDF
+    svg_asked = include is not None and "image/svg+xml" in include
+    svg = render_svg(d) if have_dot() and (want("text/html") or svg_asked) else None
     if want("text/html"):
         html = derivation_fragment(d, level=3)
         if svg is not None:
             html += f'\n<figure class="sbp-graph">{svg_inline(svg)}</figure>'
         bundle["text/html"] = html
-    if svg is not None and want("image/svg+xml"):
+    if svg is not None and svg_asked:
         bundle["image/svg+xml"] = svg
     return _filter(bundle, include, exclude)
 
