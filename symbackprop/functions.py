@@ -35,6 +35,9 @@ class sigmoid(sp.Function):  # type: ignore[misc]
     def _eval_rewrite_as_exp(self, x: sp.Expr, **kwargs: Any) -> sp.Expr:
         return 1 / (1 + sp.exp(-x))
 
+    def _eval_evalf(self, prec: int) -> sp.Expr | None:  # a number: sigmoid(sin(2)).evalf()
+        return (1 / (1 + sp.exp(-self.args[0])))._eval_evalf(prec)  # type: ignore[no-any-return]
+
     def _eval_is_real(self) -> bool | None:
         return self.args[0].is_real  # type: ignore[no-any-return]
 
@@ -54,6 +57,9 @@ class relu(sp.Function):  # type: ignore[misc]
     def _eval_rewrite_as_Max(self, x: sp.Expr, **kwargs: Any) -> sp.Expr:
         return sp.Max(x, 0)
 
+    def _eval_evalf(self, prec: int) -> sp.Expr | None:
+        return sp.Max(self.args[0], 0)._eval_evalf(prec)  # type: ignore[no-any-return]
+
     def _eval_is_real(self) -> bool | None:
         return self.args[0].is_real  # type: ignore[no-any-return]
 
@@ -72,6 +78,9 @@ class softplus(sp.Function):  # type: ignore[misc]
 
     def _eval_rewrite_as_log(self, x: sp.Expr, **kwargs: Any) -> sp.Expr:
         return sp.log(1 + sp.exp(x))
+
+    def _eval_evalf(self, prec: int) -> sp.Expr | None:
+        return sp.log(1 + sp.exp(self.args[0]))._eval_evalf(prec)  # type: ignore[no-any-return]
 
     def _eval_is_real(self) -> bool | None:
         return self.args[0].is_real  # type: ignore[no-any-return]

@@ -140,7 +140,8 @@ class _Lexer:
             elif ch in "\r\n":
                 self.add("newline", "\n", i)
                 i += 2 if text.startswith("\r\n", i) else 1
-            elif ch.isascii() and (ch.isdigit() or (ch == "." and text[i + 1:i + 2].isdigit())):
+            elif ch.isascii() and (ch.isdigit() or (ch == "." and text[i + 1:i + 2].isascii()
+                                                    and text[i + 1:i + 2].isdigit())):
                 m = _NUMBER.match(text, i)
                 assert m is not None
                 self.add("number", m.group(), i)

@@ -12,6 +12,7 @@ from typing import Any
 
 import sympy as sp
 from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
+from sympy.core.basic import _args_sortkey
 from sympy.matrices.expressions.matexpr import MatrixExpr
 from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
@@ -47,9 +48,72 @@ def replace_args(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
         if (new is not None and type(new) is sp.Symbol
                 and new.assumptions0 == _PLAIN_REAL0 and _keeps_plain_symbol(type(e))):
             return e.func(new, evaluate=False)
+    if type(e) in (sp.Add, sp.Mul):
+        fast = _resorted(e, mapping)
+        if fast is not None:
+            return fast
     if e.has(*_COMPARING):
         return _replace_without_comparing(e, mapping)
     return e.xreplace(mapping)
+
+
+def times_symbol(g: sp.Basic, e: sp.Basic) -> sp.Basic | None:
+    """``g * e`` for a scalar symbol ``g`` that does not occur in ``e`` (an adjoint times a
+    local partial): what SymPy's product builds, without flattening — ``g`` joins the
+    factors, the coefficient stays first, the rest is sorted by SymPy's key. None when ``e``
+    is a number other than a plain finite one (then SymPy multiplies)."""
+    if type(g) is not sp.Symbol or not getattr(e, "is_commutative", False):
+        return None
+    if e.is_Number:
+        if e.is_zero or not e.is_finite or e is sp.S.NaN:
+            return None
+        return sp.Mul._from_args((e, g), True)
+    factors = list(e.args) if type(e) is sp.Mul else [e]
+    if g in factors or (type(e) is not sp.Mul and g in e.free_symbols):
+        return None
+    head = factors[:1] if factors[0].is_Number else []
+    rest = [*factors[len(head):], g]
+    if any(f.is_Number for f in rest):
+        return None
+    rest.sort(key=_args_sortkey)
+    return sp.Mul._from_args(head + rest, True)
+
+
+def _resorted(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic | None:
+    """A sum or product of scalars whose operands are replaced by *new, distinct symbols*
+    (a node's children by their temporaries, temporaries by their names): what SymPy's
+    flattening would build, without it. Nothing can combine (the symbols are new and
+    distinct), so flattening only re-sorts: the coefficient stays first, the rest is sorted
+    by SymPy's own key. None when the replacement is anything else (then ``xreplace``)."""
+    args = e.args
+    new: list[sp.Basic] = []
+    fresh: set[sp.Basic] = set()
+    for a in args:
+        b = mapping.get(a)
+        if b is a or b == a:  # mapped to itself: unchanged
+            b = None
+        if b is None:
+            if not a.is_Atom:  # an operand with replaced parts inside (x**2, sin(t))
+                b = replace_args(a, mapping)
+                if type(b) is type(e) or b.is_Number:
+                    return None
+            else:
+                b = a
+        elif type(b) is not sp.Symbol or b in fresh:
+            return None
+        else:
+            fresh.add(b)
+        new.append(b)
+    if not fresh or any(a in fresh for a in args):
+        return None
+    head = [new[0]] if args[0].is_Number else []
+    rest = new[len(head):]
+    if any(b.is_Number or not b.is_commutative for b in rest):
+        return None
+    rest.sort(key=_args_sortkey)
+    if type(e) is sp.Mul:
+        return sp.Mul._from_args(head + rest, True)
+    return sp.Add._from_args(head + rest)
 
 
 # functions whose constructor asks the assumption system how its arguments compare

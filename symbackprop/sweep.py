@@ -30,6 +30,7 @@ from .recognise import (
     local_partials,
     placeholders,
     replace_args,
+    times_symbol,
 )
 from .rules import ELEMENTWISE, FUNCTION_NAMES, RULES
 
@@ -128,7 +129,8 @@ def _times(g: sp.Basic, partial: sp.Basic) -> sp.Basic:
         return g
     if partial is sp.S.NegativeOne:
         return -g
-    return g * partial
+    fast = times_symbol(g, partial)
+    return fast if fast is not None else g * partial
 
 
 def jacobian(rhs: sp.Basic, out: sp.Basic, v: sp.Basic) -> sp.Basic | None:

@@ -147,11 +147,11 @@ def test_limits_argument_type() -> None:
 
 def test_cli_limit_flags(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["derive", "sin(sin(sin(x)))", "--max-depth", "2"]) == 2
-    assert "Limits.max_depth" in capsys.readouterr().err
+    assert "(--max-depth)" in capsys.readouterr().err
     assert main(["derive", "x**2000", "--max-exponent", "5000"]) == 0
     assert "2000" in capsys.readouterr().out
     assert main(["derive", "x + y", "--max-length", "3"]) == 2
-    assert "max_length" in capsys.readouterr().err
+    assert "--max-length" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["derive", "x", "--max-nodes", "0"])
     assert "at least 1" in capsys.readouterr().err
@@ -218,7 +218,7 @@ def test_cli_shapes_are_limited_before_anything_is_made(
     assert out.count("\n") == 1
     assert "LimitError: W (20000, 20000) has 400,000,000 entries" in out
     assert main(["derive", "sum(W@x)", "--shape", "W=20000x20000", "--shape", "x=20000"]) == 2
-    assert "Limits.max_elements" in capsys.readouterr().err
+    assert "(--max-elements)" in capsys.readouterr().err
     assert main(["check", "sum(x@x.T)", "--shape", "x=20000"]) == 2
     assert "t has 400,000,000 entries" in capsys.readouterr().err
     assert main(["derive", "sum(W@x)", "--shape", "W=2000x1000", "--shape", "x=1000",

@@ -1,0 +1,75 @@
+"""The fast rebuild of sums and products (``recognise._resorted``) is exactly what the slow
+path builds (SymPy's ``xreplace``; for max, min and the step, the rebuild that never asks
+SymPy to compare): checked on every call while random programs are derived."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import pytest
+import sympy as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from programs import programs
+
+import symbackprop as sbp
+from symbackprop import recognise, sweep
+
+CALLS: list[int] = []
+
+
+def _checked_times(real: Any) -> Any:
+    def shadow(g: sp.Basic, e: sp.Basic) -> sp.Basic | None:
+        fast = real(g, e)
+        if fast is not None:
+            slow = g * e
+            assert fast == slow, (g, e)
+            assert sp.srepr(fast) == sp.srepr(slow)
+            CALLS.append(1)
+        return fast
+    return shadow
+
+
+def _checked(real: Any) -> Any:
+    def shadow(e: sp.Basic, mapping: Any) -> sp.Basic | None:
+        fast = real(e, mapping)
+        if fast is not None:
+            slow = (recognise._replace_without_comparing(e, mapping)
+                    if e.has(*recognise._COMPARING) else e.xreplace(dict(mapping)))
+            assert fast == slow, (e, mapping)
+            assert sp.srepr(fast) == sp.srepr(slow)
+            assert hash(fast) == hash(slow)
+            CALLS.append(1)
+        return fast
+    return shadow
+
+
+@pytest.mark.parametrize("matrix", [False, True])
+def test_fast_rebuild_equals_xreplace(matrix: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(recognise, "_resorted", _checked(recognise._resorted))
+    monkeypatch.setattr(sweep, "times_symbol", _checked_times(recognise.times_symbol))
+    CALLS.clear()
+
+    @settings(max_examples=80, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(data=st.data())
+    def prop(data: Any) -> None:
+        prog = data.draw(programs(matrix=matrix))
+        for granularity in ("auto", "primitive"):
+            with contextlib.suppress(sbp.SymbackpropError):
+                sbp.derive(prog.text(), shapes=prog.shapes() or None, granularity=granularity)
+
+    prop()
+    assert len(CALLS) > 100  # the fast path is taken, and was compared each time
+
+
+def test_the_scalarised_network_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks.cases import scalar_network
+
+    monkeypatch.setattr(recognise, "_resorted", _checked(recognise._resorted))
+    monkeypatch.setattr(sweep, "times_symbol", _checked_times(recognise.times_symbol))
+    CALLS.clear()
+    net = scalar_network(2, 3, 1)
+    sbp.derive(net.loss, wrt=net.params)
+    assert CALLS
