@@ -47,6 +47,7 @@ _NUMBER = re.compile(r"0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|"
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPS = ("**", "@", "+", "-", "*", "/", "(", ")", ",", "=", ";", ".")
 MAX_READINGS = 8  # an ambiguous name lists at most this many readings
+ALIASES = {"ln": "log", "tr": "trace", "Tr": "trace", "σ": "sigmoid"}  # and any case: ReLU
 MAX_SPLIT = 64  # characters: a longer name is never split into a product
 
 
@@ -88,6 +89,16 @@ def _sup_sub(ch: str) -> tuple[str, str] | None:
 
 ACCENTS = {"\u0302": "hat", "\u0304": "bar", "\u0305": "bar", "\u0303": "tilde",
            "\u0307": "dot", "\u0308": "ddot", "\u20d7": ""}  # ŷ is yhat, x̄ is xbar, v⃗ is v
+
+
+def _fraction(ch: str) -> str | None:
+    """``½``, ``¾``, ``⅓`` …: the fraction as a parenthesised quotient."""
+    plain = unicodedata.normalize("NFKC", ch)
+    if len(ch) == 1 and "\u2044" in plain:
+        num, _, den = plain.partition("\u2044")
+        if num.isascii() and num.isdigit() and den.isascii() and den.isdigit():
+            return f"({num}/{den})"
+    return None
 
 
 def _accented(ch: str) -> tuple[str, str] | None:
@@ -137,6 +148,9 @@ class _Lexer:
             if ch in " \t" or ch in SPACES:
                 self.add("space", " ", i)
                 i += 1
+            elif self.toks and self.toks[-1].kind == "norm" and text.startswith(("_2", "_F"), i) \
+                    and not (text[i + 2:i + 3].isalnum() or text[i + 2:i + 3] == "_"):
+                i += 2  # ‖v‖_2, ‖A‖_F: the 2-norm and the Frobenius norm
             elif ch in "\r\n":
                 self.add("newline", "\n", i)
                 i += 2 if text.startswith("\r\n", i) else 1
@@ -151,6 +165,9 @@ class _Lexer:
                 i = self.name(i)
             elif ch in _SIMPLE:
                 self.add("op", _SIMPLE[ch], i)
+                i += 1
+            elif _fraction(ch) is not None:  # ½ is (1/2)
+                self.add("number", _fraction(ch), i)  # type: ignore[arg-type]
                 i += 1
             elif ch == "^":
                 i = self.caret(i)
@@ -365,6 +382,10 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
             k += 1
             continue
         if t.kind == "name" and nxt is not None and nxt.kind == "op" and nxt.text == "(":
+            alias = ALIASES.get(t.text, t.text.lower())
+            if t.text not in funcs and alias in funcs and not declared(t.text):
+                notes.append(f"{t.text!r} read as {alias}")  # ReLU(x), ln(x), tr(A)
+                t.text = alias
             t.call = t.call or t.text in funcs or not declared(t.text)
         closing = t.kind in ("norm", "abs") and opened and opened[-1][0] == t.kind \
             and _ends_operand(prev)
@@ -398,14 +419,13 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
         if t.kind in ("norm", "abs"):
             if closing:
                 kind, index, _ = opened.pop()
-                squared = kind == "norm" and nxt is not None and nxt.kind == "sup" \
-                    and nxt.text == "2"
-                if kind == "norm" and not squared:
+                last = _square_ends(toks, following, nxt_at) if kind == "norm" else None
+                if kind == "norm" and last is None:  # sqrt(sqnorm(...)) closes twice
                     out.append((")", t.at))
                 out.append((")", t.at))
-                if squared and nxt is not None:
+                if last is not None:  # ‖v‖², ‖v‖^2, ‖v‖^{2}: the squared norm
                     out[index] = ("sqnorm(", out[index][1])
-                    k = nxt_at  # the ² is the norm's
+                    k = last
                 prev = _Tok("op", ")", t.at)
             else:
                 opened.append((t.kind, len(out), t.at))
@@ -429,6 +449,25 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
         code.append(piece)
         origin.extend([at] * len(piece))
     return Reading("".join(code), tuple(origin), tuple(notes), frozenset(powers))
+
+
+def _square_ends(toks: list[_Tok], following: list[int], at: int) -> int | None:
+    """Where a square right after a norm ends (``²``, ``^2``, ``^{2}``), if one is there."""
+    def text(j: int) -> str:
+        return toks[j].text if j < len(toks) else ""
+
+    if at < len(toks) and toks[at].kind == "sup" and toks[at].text == "2":
+        return at
+    if at < len(toks) and toks[at].text == "**" and toks[at].call:
+        j = following[at] if at < len(following) else len(toks)
+        if text(j) == "2":
+            return j
+        if text(j) == "(":
+            j2 = following[j]
+            j3 = following[j2] if j2 < len(toks) else len(toks)
+            if text(j2) == "2" and text(j3) == ")":
+                return j3
+    return None
 
 
 def _stage_names(toks: list[_Tok]) -> set[str]:
