@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 
 from .algebra import is_matrix
-from .builder import Equation, Granularity, fmt_shape, occurrences, shape_of, substitute, tree_size
+from .builder import Equation, Granularity, occurrences, substitute, tree_size
 from .errors import ShapeError
 from .graph import Graph
 from .notation import AdjointStyle, Layout
+from .shapes import fmt_shape, shape_of
 from .sweep import Backward, Term, jacobian, reverse_sweep
 
 if TYPE_CHECKING:

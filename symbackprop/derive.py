@@ -20,15 +20,7 @@ import sympy as sp
 from . import derivation as record
 from . import evaluate, ops
 from .algebra import is_matrix
-from .builder import (
-    Builder,
-    Equation,
-    Granularity,
-    check_name,
-    fmt_shape,
-    make_symbol,
-    shape_of,
-)
+from .builder import Builder, Equation, Granularity, check_name, make_symbol
 from .check.compare import check
 from .derivation import NOT_SCALAR, Options
 from .emit import emitter
@@ -46,6 +38,7 @@ from .parse import Syntax, parse_program
 from .recognise import (
     replace_args,
 )
+from .shapes import fmt_shape, shape_of
 from .trace_function import function_builder
 
 Loss = Literal["mse", "cross_entropy"]

@@ -20,11 +20,11 @@ from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Tra
 from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from .algebra import is_matrix
-from .builder import shape_of
 from .errors import UnsupportedError
 from .functions import CrossEntropy, Elementwise, Softmax
 from .limits import Limits
 from .rules import RULES, np_heaviside, np_log_softmax
+from .shapes import shape_of
 from .values import check_elements, coerce_value, dim_value, limits_of, shape_size, values_by_name
 
 if TYPE_CHECKING:

@@ -9,20 +9,12 @@ from typing import Any
 
 import sympy as sp
 
-from .builder import (
-    Builder,
-    Equation,
-    assemble,
-    atoms_in_order,
-    check_name,
-    fmt_shape,
-    make_symbol,
-    shape_of,
-)
+from .builder import Builder, Equation, assemble, atoms_in_order, check_name, make_symbol
 from .errors import GraphError, ShapeError
 from .limits import Limits
 from .parse import parse_into
 from .recognise import replace_args
+from .shapes import fmt_shape, shape_of
 
 
 @dataclass(frozen=True, slots=True)

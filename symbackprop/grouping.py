@@ -15,11 +15,12 @@ import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul
 
 from .algebra import is_matrix, mmul
-from .builder import MAX_FACTORS, Builder, Equation, Granularity, make_symbol, occurrences, shape_of
+from .builder import MAX_FACTORS, Builder, Equation, Granularity, make_symbol, occurrences
 from .errors import GraphError, UnsupportedError
 from .graph import Graph, validate
 from .recognise import classify, is_leaf, replace_args
 from .rules import FUNCTION_NAMES, RULES
+from .shapes import shape_of
 
 _AFFINE = frozenset(n for n, r in RULES.items() if r.role == "affine")
 _REDUCTIONS = frozenset(n for n, r in RULES.items() if r.role == "reduction")

@@ -12,10 +12,11 @@ import sympy as sp
 from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
 
 from .algebra import is_matrix, mscale
-from .builder import MAX_FACTORS, Builder, Shape, Term, fmt_shape, shape_of
+from .builder import MAX_FACTORS, Builder, Term
 from .errors import ShapeError, UnsupportedError
 from .functions import Elementwise
 from .rules import FUNCTION_NAMES, RULES
+from .shapes import Shape, fmt_shape, shape_of
 
 
 def _err(where: str, a: Shape, op: str, b: Shape, hint: str = "") -> ShapeError:

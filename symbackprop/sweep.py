@@ -18,7 +18,7 @@ import sympy as sp
 from sympy.matrices.expressions.special import Identity
 
 from .algebra import hadamard, is_matrix, madd, mmul
-from .builder import Equation, atoms_in_order, make_symbol, occurrences, shape_of
+from .builder import Equation, atoms_in_order, make_symbol, occurrences
 from .functions import DiagJacobian, ElementwiseDerivative, SumAll
 from .graph import Graph
 from .recognise import (
@@ -33,6 +33,7 @@ from .recognise import (
     times_symbol,
 )
 from .rules import ELEMENTWISE, FUNCTION_NAMES, RULES
+from .shapes import shape_of
 
 
 @dataclass(frozen=True, slots=True)

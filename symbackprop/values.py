@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sympy as sp
 
-from .builder import fmt_shape
 from .errors import LimitError, ShapeError
 from .limits import DEFAULT_LIMITS, Limits
+from .shapes import fmt_shape
 
 if TYPE_CHECKING:
     pass

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sympy as sp
 
-from ..builder import shape_of
 from ..errors import ShapeError, SymbackpropError
 from ..evaluate import evaluate_gradients
+from ..shapes import shape_of
 from ..values import dim_value
 from .differences import (
     central,

@@ -26,11 +26,11 @@ from sympy import OneMatrix
 from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from ..algebra import is_matrix
-from ..builder import shape_of
 from ..errors import GraphError, UnsupportedError
 from ..evaluate import check_sizes
 from ..recognise import classify, is_leaf
 from ..rules import RULES
+from ..shapes import shape_of
 from ..values import coerce_value, dim_value, limits_of, values_by_name
 
 if TYPE_CHECKING:

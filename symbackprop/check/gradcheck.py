@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..builder import shape_of, to_shape
 from ..derive import Derivation, derive
 from ..errors import GradcheckError, ShapeError
 from ..evaluate import compile_expr
 from ..parse import parse
+from ..shapes import shape_of, to_shape
 from ..values import values_by_name
 from .compare import _report, check
 from .engine import ATOL, EPS, MAX_COORDS, RTOL, Engine, Tolerances

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 import sympy as sp
 
 from ..algebra import is_matrix
-from ..builder import atoms_in_order, fmt_shape, shape_of
+from ..builder import atoms_in_order
+from ..shapes import fmt_shape, shape_of
 from .python import CodePrinter
 from .trace import value_text
 

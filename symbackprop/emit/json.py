@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
-from ..builder import shape_of
 from ..notation import partial_latex
+from ..shapes import shape_of
 from .latex import MAX_EXPANDED, derivation_latex, symbol_table
 from .printer import expr_latex, kind_of
 from .python import text_printer

@@ -18,7 +18,6 @@ from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Tra
 from sympy.printing.latex import LatexPrinter
 
 from ..algebra import is_matrix
-from ..builder import shape_of
 from ..functions import (
     DiagJacobian,
     Elementwise,
@@ -31,6 +30,7 @@ from ..notation import (
     symbol_latex,
 )
 from ..rules import BY_SYMPY, RULES
+from ..shapes import shape_of
 
 if TYPE_CHECKING:
     pass

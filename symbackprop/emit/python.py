@@ -30,10 +30,11 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from ..algebra import is_matrix
-from ..builder import atoms_in_order, shape_of
+from ..builder import atoms_in_order
 from ..errors import UnsupportedError
 from ..functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
 from ..rules import BY_NODE, RULES
+from ..shapes import shape_of
 
 if TYPE_CHECKING:
     from ..derivation import Derivation

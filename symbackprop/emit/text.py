@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm
 
-from ..builder import Equation, make_symbol, shape_of
+from ..builder import Equation, make_symbol
+from ..shapes import shape_of
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
