@@ -143,14 +143,14 @@ def main(argv: list[str] | None = None) -> float:
     engine_ratio = float("nan")
     share = float("nan")
     for dtype, tol in ((np.float64, 1e-9), (np.float32, 2e-3)):
-        values = {k: v.astype(dtype) for k, v in values64.items()}
+        values: dict[str, Any] = {k: v.astype(dtype) for k, v in values64.items()}
         ref = hand_step(**values)
         _, grads = engine.value_and_grad(values)
         for name, want in zip(("W1", "b1", "W2", "b2"), ref[1:], strict=True):
             assert grads[name].dtype == dtype
             np.testing.assert_allclose(grads[name], want, rtol=tol, atol=tol * 1e-3)
         peers: dict[str, Callable[[], Any]] = {
-            "symbackprop engine": lambda values=values: engine.value_and_grad(values)}
+            "symbackprop engine": lambda values=values: engine.value_and_grad(values)}  # type: ignore[misc]
         for label, make in (("HIPS autograd", autograd_step), ("PyTorch CPU eager", torch_step)):
             step = make(values)
             if step is None:
@@ -187,7 +187,8 @@ def main(argv: list[str] | None = None) -> float:
             do = rng.standard_normal((OUT, B))
             mm = {"W1": values["W1"], "W2": values["W2"], "x": values["x"], "h": h, "do": do,
                   "dz": z}
-            t_mm = [timeit(lambda mm=mm: matmuls_only(**mm), n) for _ in range(args.repeats)]
+            t_mm = [timeit(lambda mm=mm: matmuls_only(**mm), n)  # type: ignore[misc]
+                    for _ in range(args.repeats)]
             share = statistics.median(t_mm) / m_hand
     print()
     print(f"matmul share of the hand-written float64 step (the floor): {share:.0%}")

@@ -281,7 +281,9 @@ def plot(path: str, points: Sequence[Point], emissions: Sequence[Emission],
                 label="per-parameter sympy.diff")
         eng = [c for c in nets if c.symengine is not None and c.symengine.ok]
         if eng:
-            ax.plot([c.params for c in eng], [c.symengine.value["seconds"] for c in eng], "^-",
+            ax.plot([c.params for c in eng],
+                    [c.symengine.value["seconds"] for c in eng],  # type: ignore[union-attr]
+                    "^-",
                     label="symengine diff + cse")
         for c in ok:
             ax.annotate(f"{c.speedup:.0f}×", (c.params, c.sympy.value["seconds"]),

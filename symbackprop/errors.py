@@ -19,6 +19,8 @@ from inside SymPy or NumPy (``tests/test_errors.py`` holds us to that). See docs
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class SymbackpropError(Exception):
     """Base of every error symbackprop raises on purpose."""
@@ -45,7 +47,7 @@ class UnsupportedError(SymbackpropError, NotImplementedError):
 class GradcheckError(SymbackpropError, AssertionError):
     """A gradient disagrees with the numbers; the message is a table of mismatches."""
 
-    def __init__(self, message: str, rows: tuple[object, ...] = ()) -> None:
+    def __init__(self, message: str, rows: tuple[Any, ...] = ()) -> None:
         self.rows = rows
         super().__init__(message)
 

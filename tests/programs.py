@@ -18,6 +18,7 @@ the squares, ``mse(o, y) = ½ Σ (o − y)²`` and ``cross_entropy(o, y) = −Σ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -129,7 +130,7 @@ class Program:
 
 @dataclass
 class _Gen:
-    draw: object
+    draw: Any  # hypothesis' draw
     matrix: bool
     dims: list[int]
     inputs: dict[str, Shape] = field(default_factory=dict)
@@ -175,7 +176,7 @@ class _Gen:
                      if s == (shape[1], shape[0]) and n not in self.targets]
         if shape is None and allow_num:
             opts.append(self.num())
-        opts.append(None)  # a new input
+        opts.append(None)  # type: ignore[arg-type]  # None: a new input
         again = [x for x in self.used if x.shape == shape]
         if again and self.draw(st.integers(0, 3)) == 0:  # the same leaf twice: t - (t - z)
             return self.pick(again)
@@ -247,6 +248,7 @@ class _Gen:
             return Ex(self.pick(["max", "min"]), (e(), e()))
         s = self.shape()
         if k == "trace":  # of a square matrix: a square shape, or a product A Aᵀ-like
+            assert s is not None
             s = (s[0], s[0])
         m = lambda: self.expr(s, d)  # noqa: E731
         if k in ("sum", "sqnorm", "trace"):
@@ -362,12 +364,13 @@ def _np_fn(name: str, a, guard: bool):
         raise BadPoint("tan near a pole")
     if name in ("log", "sqrt") and guard and np.min(a) < 1e-3:
         raise BadPoint(f"{name} of {np.min(a)}")
-    return {
+    table: dict[str, Any] = {
         "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs, "sin": np.sin,
         "cos": np.cos, "tan": np.tan, "tanh": np.tanh,
         "sigmoid": lambda v: 1 / (1 + np.exp(-v)), "relu": lambda v: np.maximum(v, 0),
         "softplus": lambda v: np.logaddexp(0, v),
-    }[name](a)
+    }
+    return table[name](a)
 
 
 def _softmax(o):
@@ -377,7 +380,7 @@ def _softmax(o):
 
 def forward(prog: Program, values: dict, guard: bool = False) -> float:
     """The output of the program in float64; with guard, BadPoint near kinks or overflow."""
-    env: dict[str, object] = {}
+    env: dict[str, Any] = {}
 
     def ev(e: Ex):
         a = e.args
@@ -440,17 +443,17 @@ def forward(prog: Program, values: dict, guard: bool = False) -> float:
     with np.errstate(all="ignore"):  # overflow is judged by the guard, not warned about
         for n, e in prog.stages:
             env[n] = ev(e)
-    return float(env[prog.stages[-1][0]])
+    return float(env[prog.stages[-1][0]])  # type: ignore[arg-type]
 
 
-def fd_gradient(prog: Program, values: dict, rel: float = 1e-5) -> dict[str, object]:
+def fd_gradient(prog: Program, values: dict, rel: float = 1e-5) -> dict[str, Any]:
     """Central differences of ``forward``, entry by entry, step ``rel·max(1, |x|)``."""
-    out: dict[str, object] = {}
+    out: dict[str, Any] = {}
     for name, shape in prog.inputs.items():
         base = np.array(values[name], dtype=float).reshape(shape or ())
         g = np.zeros_like(base)
         for idx in np.ndindex(base.shape):
-            h = rel * max(1.0, abs(base[idx]))
+            h = rel * max(1.0, float(abs(base[idx])))
             plus, minus = base.copy(), base.copy()
             plus[idx] += h
             minus[idx] -= h
@@ -556,7 +559,7 @@ def sympy_expr(prog: Program, plain: bool = False):
     return env[prog.stages[-1][0]], syms
 
 
-def sympy_gradient(prog: Program, values: dict) -> dict[str, object]:
+def sympy_gradient(prog: Program, values: dict) -> dict[str, Any]:
     """``sympy.diff`` of the inlined output by every input entry, evaluated at the point."""
     expr, syms = sympy_expr(prog)
     flat: list[sp.Symbol] = []
@@ -651,7 +654,7 @@ def from_text(text: str, shapes: dict[str, tuple[int, int]]) -> Program:
         if isinstance(node, ast.Name):
             if node.id in bound:
                 return Ex("ref", (node.id,), bound[node.id])
-            shape = tuple(shapes[node.id]) if node.id in shapes else None
+            shape = (shapes[node.id][0], shapes[node.id][1]) if node.id in shapes else None
             inputs[node.id] = shape
             return Ex("in", (node.id,), shape)
         if isinstance(node, ast.UnaryOp):
@@ -684,8 +687,11 @@ def from_text(text: str, shapes: dict[str, tuple[int, int]]) -> Program:
     body = ast.parse(text).body
     for i, stmt in enumerate(body):
         if isinstance(stmt, ast.Assign):
-            name, e = stmt.targets[0].id, mk(stmt.value)
+            target = stmt.targets[0]
+            assert isinstance(target, ast.Name)
+            name, e = target.id, mk(stmt.value)
         else:
+            assert isinstance(stmt, ast.Expr)
             name, e = f"out{i}", mk(stmt.value)
         bound[name] = e.shape
         stages.append((name, e))

@@ -5,6 +5,7 @@ levels on one nested expression; we never hand SymPy the whole thing.)"""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ RECURSION_LIMIT = sys.getrecursionlimit()
 
 
 @pytest.fixture(autouse=True)
-def _recursion_limit_untouched() -> None:
+def _recursion_limit_untouched() -> Iterator[None]:
     yield
     assert sys.getrecursionlimit() == RECURSION_LIMIT
 

@@ -19,6 +19,7 @@ programs on every run). See docs/testing.md, "The differential fuzzer".
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 import pytest
@@ -188,7 +189,8 @@ def variants(prog: Program, point: dict, data) -> list[tuple[str, object, dict, 
     where = data.draw(st.tuples(st.integers(0, 7), st.integers(0, 20),
                                 st.sampled_from(TRICKY + ORDINARY_STAGES)), label="extract")
     shapes, text = prog.shapes(), prog.text()
-    out = [("inline all stages", inline_all(prog).text(), shapes, {}, point),
+    out: list[tuple[str, Any, Any, dict, dict]] = [
+        ("inline all stages", inline_all(prog).text(), shapes, {}, point),
            ("rename stages", rename_stages(prog, pool).text(), shapes, {}, point)]
     extracted = extract_stage(prog, *where)
     if extracted is not None:
@@ -272,7 +274,7 @@ def test_documented_programs_and_options_are_not_refused(matrix, data):
     'MatrixSymbol')."""
     prog = data.draw(programs(matrix), label="program")
     point = data.draw(points(prog), label="point")
-    drawn = ("as drawn", prog.text(), prog.shapes(), {}, point)
+    drawn: tuple[str, Any, Any, dict, dict] = ("as drawn", prog.text(), prog.shapes(), {}, point)
     for what, source, shapes, kw, values in [drawn, *variants(prog, point, data)]:
         try:
             source = source() if callable(source) else source

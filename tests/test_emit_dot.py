@@ -71,7 +71,7 @@ def test_render_svg_and_png(tmp_path: object) -> None:
 
 
 def test_missing_dot_is_said_clearly(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
-    monkeypatch.setattr(dotmod.shutil, "which", lambda name: None)
+    monkeypatch.setattr("symbackprop.emit.dot.shutil.which", lambda name: None)
     d = sbp.derive("(x + y)**2")
     with pytest.raises(GraphvizNotFound, match="apt-get install graphviz"):
         render(d, f"{tmp_path}/g.svg")

@@ -91,7 +91,10 @@ def test_each_expression_is_printed_once_per_derivation(monkeypatch: pytest.Monk
     assert latexmod.symbol_table(d) is latexmod.symbol_table(d)
     calls: list[object] = []
     real = Printer.doprint
-    monkeypatch.setattr(Printer, "doprint",
-                        lambda self, e: calls.append(e) or real(self, e))
+    def counted(self: Printer, e: object) -> str:
+        calls.append(e)
+        return real(self, e)
+
+    monkeypatch.setattr(Printer, "doprint", counted)
     assert (d.latex(), d.markdown(), d.to_json()) == first
     assert calls == []

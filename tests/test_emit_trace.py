@@ -9,8 +9,8 @@ import pytest
 from latex_tools import assert_latex_ok
 
 import symbackprop as sbp
+from symbackprop.derive import Trace
 from symbackprop.emit.trace import number_latex, value_latex, value_text
-from symbackprop.evaluate import Trace
 from tools.gallery import EXAMPLES
 
 NET = {"W1": (4, 3), "x": (3, 1), "b1": (4, 1), "W2": (2, 4), "b2": (2, 1), "y": (2, 1)}

@@ -66,11 +66,11 @@ BAD: dict[str, Callable[[], Any]] = {
     "wrt-missing": lambda: sbp.derive("x*y", wrt="z"),
     "wrt-int": lambda: sbp.derive("x*y", wrt=[3]),
     "wrt-none-in-list": lambda: sbp.derive("x*y", wrt=[None]),
-    "loss-unknown": lambda: sbp.derive("W@x", shapes={"W": (2, 2), "x": (2,)}, loss="l1"),
+    "loss-unknown": lambda: sbp.derive("W@x", shapes={"W": (2, 2), "x": (2,)}, loss="l1"),  # type: ignore[arg-type]
     "loss-scalar": lambda: sbp.derive("x*y", loss="mse"),
-    "layout": lambda: sbp.derive("x*y", layout="sideways"),
-    "adjoint": lambda: sbp.derive("x*y", adjoint="hat"),
-    "granularity": lambda: sbp.derive("x*y", granularity="atoms"),
+    "layout": lambda: sbp.derive("x*y", layout="sideways"),  # type: ignore[arg-type]
+    "adjoint": lambda: sbp.derive("x*y", adjoint="hat"),  # type: ignore[arg-type]
+    "granularity": lambda: sbp.derive("x*y", granularity="atoms"),  # type: ignore[arg-type]
     "names-unknown": lambda: sbp.derive("x*y", names={"q": "r"}),
     "names-clash": lambda: sbp.derive("x*y", names={"x": "y"}),
     "shape-zero": lambda: sbp.derive("x*y", shapes={"x": (0, 1)}),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import sympy as sp
 from latex_tools import assert_latex_ok
@@ -16,6 +17,8 @@ BATCH = {"W1": (4, 3), "X": (3, "B"), "b1": (4, 1), "W2": (2, 4), "b2": (2, 1)}
 FUNCS = ["exp", "log", "sqrt", "abs", "sin", "cos", "tan", "tanh", "sigmoid", "relu",
          "softplus"]
 
+
+ADJOINTS: tuple[Any, ...] = ("frac", "bar", "delta")  # the adjoint notations
 
 def _random_text(rng: random.Random, depth: int) -> str:
     if depth == 0 or rng.random() < 0.25:
@@ -42,7 +45,7 @@ def _corpus() -> list[str]:
         out.append(sbp.derive(_random_text(rng, 4)).latex())
     for loss in ("mse", "cross_entropy"):
         for layout in ("numerator", "denominator"):
-            for adjoint in ("frac", "bar", "delta"):
+            for adjoint in ADJOINTS:
                 for act in ("sigmoid", "tanh", "relu", "softplus", "exp"):
                     d = sbp.derive(f"W2@{act}(W1@x + b1) + b2", shapes=NET, loss=loss,
                                    layout=layout, adjoint=adjoint,
@@ -54,7 +57,7 @@ def _corpus() -> list[str]:
                       "L = mse(o, y) + lam/2*(sqnorm(W1) + sqnorm(W2) + sqnorm(W3))"])
     sh = {"W1": (4, 3), "x": (3, 1), "b1": (4, 1), "W2": (4, 4), "b2": (4, 1), "W3": (2, 4),
           "b3": (2, 1), "y": (2, 1)}
-    for adjoint in ("frac", "delta"):
+    for adjoint in ADJOINTS[::2]:
         out.append(sbp.derive(deep, shapes=sh, adjoint=adjoint).latex())
     out.append(sbp.derive("sum(softmax(W@x))", shapes={"W": (3, 2), "x": (2, 1)}).latex())
     out.append(sbp.derive("sum(hadamard(a, b) + 1 - a**2)", shapes={"a": (3, 1),

@@ -17,7 +17,7 @@ import pytest
 
 import symbackprop as sbp
 from symbackprop.cli import main
-from symbackprop.parse import DEFAULT_LIMITS
+from symbackprop.limits import DEFAULT_LIMITS
 
 MB = 1 << 20
 

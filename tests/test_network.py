@@ -45,9 +45,9 @@ def shapes_for(sizes: list[int], batch: int | None) -> dict[str, tuple[int, int]
     return sh
 
 
-def values_for(shapes: dict[str, tuple[int, int]], loss: str, seed: int = 0) -> dict[str, Any]:
+def values_for(shapes: dict[str, Any], loss: Any, seed: int = 0) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
-    v = {k: rng.normal(size=s) for k, s in shapes.items()}
+    v: dict[str, Any] = {k: rng.normal(size=s) for k, s in shapes.items()}
     if loss == "cross_entropy":  # one-hot targets, one per column
         k, cols = shapes["y"]
         v["y"] = np.eye(k)[:, rng.integers(0, k, size=cols)]
@@ -84,8 +84,8 @@ def numpy_backprop(v: dict[str, Any], layers: int, act: str, loss: str,
     return value, grads
 
 
-def derive_network(layers: int, act: str, loss: str, decay: bool, shapes: dict[str, Any],
-                   layout: str = "denominator") -> sbp.Derivation:
+def derive_network(layers: int, act: str, loss: Any, decay: bool, shapes: dict[str, Any],
+                   layout: Any = "denominator") -> sbp.Derivation:
     params = [f"{p}{ell}" for ell in range(1, layers + 1) for p in "Wb"]
     if decay:
         if loss != "mse":
@@ -109,7 +109,7 @@ CASES = [
 def test_network_gradients_match_numpy_backprop(layers: int, act: str, loss: str,
                                                 batch: int | None, decay: bool) -> None:
     sizes = [3, 4, 5, 4, 2][: layers + 1]
-    shapes = shapes_for(sizes, batch)
+    shapes: dict[str, Any] = dict(shapes_for(sizes, batch))
     if decay:
         shapes["lam"] = ()
     d = derive_network(layers, act, loss, decay, shapes)

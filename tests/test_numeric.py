@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from primitive_cases import FORMS, M
@@ -58,7 +60,7 @@ NET = "W2@sigmoid(W1@x + b1) + b2"
 
 
 @pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
-def test_network_both_losses(loss: str) -> None:
+def test_network_both_losses(loss: Any) -> None:
     d = sbp.derive(NET, shapes=SH, loss=loss)
     report = d.check()
     assert report.ok, str(report)
@@ -311,7 +313,7 @@ def test_a_wrong_witness_is_named() -> None:
     assert by["y"].status == "mismatch"
     assert by["y"].disagree == ("symbolic",)
     assert "MISMATCH: symbolic disagrees" in by["y"].verdict
-    assert by["y"].worst[0].values[0] == ("symbolic", pytest.approx(right["y"] + 0.5))
+    assert by["y"].worst[0].values[0] == ("symbolic", pytest.approx(right["y"] + 0.5))  # type: ignore[comparison-overlap]
 
 
 def test_cli_check_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:

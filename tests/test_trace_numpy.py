@@ -82,7 +82,7 @@ def test_1d_and_column_are_different_arrays() -> None:
     (lambda W: np.sum(np.cumsum(W)), "np.cumsum"),
     (lambda W: np.vdot(W, np.sum(W, 0)), "np.vdot of shapes"),
     (lambda W: np.sum(np.outer(W, W)), "np.outer of shapes"),
-    (lambda W: np.sum(np.sum(W, axis=0.5)), "axis"),
+    (lambda W: np.sum(np.sum(W, axis=0.5)), "axis"),  # type: ignore[call-overload]
 ])
 def test_what_the_tracer_cannot_reproduce_is_refused(f: Callable[..., Any],
                                                      message: str) -> None:
@@ -104,10 +104,10 @@ def test_shapes_numpy_rejects_are_shape_or_unsupported_errors(f: Callable[..., A
 # --- random small NumPy programs ------------------------------------------------------
 
 SHAPES = [(), (1,), (2,), (3,), (2, 3), (3, 2), (3, 1), (1, 3), (2, 1), (3, 3), (1, 1)]
-UNARY = {"tanh": np.tanh, "sin": np.sin, "exp∘tanh": lambda v: np.exp(np.tanh(v)),
+UNARY: dict[str, Any] = {"tanh": np.tanh, "sin": np.sin, "exp∘tanh": lambda v: np.exp(np.tanh(v)),
          "neg": np.negative, "square": np.square, "T": np.transpose,
          "abs+1": lambda v: np.abs(v) + 1.0}
-BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+BINARY: dict[str, Any] = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
           "/": lambda a, b: a / (2.0 + b * b), "max": np.maximum, "min": np.minimum,
           "@": lambda a, b: a @ b, "dot": np.dot, "inner": np.inner, "outer": np.outer,
           "vdot": np.vdot, "matmul": np.matmul}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import numpy as np
 import pytest
@@ -61,7 +62,7 @@ def test_the_seed_scalar_with_a_caret() -> None:
     (r"\boldsymbol{W}_{2} \cdot \sigma\!\left(\bm{W}_{1} \bm{x} + \bm{b}_{1}\right) + b_2",
      "latex"),
 ])
-def test_the_seed_network_as_written_on_paper(source: str, syntax: str) -> None:
+def test_the_seed_network_as_written_on_paper(source: str, syntax: Any) -> None:
     ref = sbp.derive(SEED_NET, wrt=PARAMS, shapes=NET, loss="mse")
     d = sbp.derive(source, syntax=syntax, wrt=PARAMS, shapes=NET, loss="mse")
     same_gradients(d, ref)
@@ -299,7 +300,7 @@ def test_syntax_is_checked() -> None:
 # gradients (random programs of the differential fuzzer, and the gallery's networks)
 
 
-def _by_latex(grads: dict[str, object], d: sbp.Derivation) -> dict[str, object]:
+def _by_latex(grads: dict[str, Any], d: sbp.Derivation) -> dict[str, Any]:
     """Gradients keyed by how their variable prints (t_1 and t1 both print t_{1})."""
     from symbackprop.emit.printer import Printer
 
