@@ -18,36 +18,14 @@ import importlib.util
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .records import CheckCost
+from .report import check_table
+
 IN, HIDDEN, OUT = 784, 512, 10
-
-
-@dataclass
-class CheckCost:
-    batch: int
-    params: int
-    check: float
-    step: float
-    forward: float
-    fd_evaluations: int
-    ok: bool
-    repeats: int
-
-    @property
-    def budget(self) -> float:
-        return 10 * self.step + self.fd_evaluations * self.forward
-
-    @property
-    def ratio_step(self) -> float:
-        return self.check / self.step
-
-    @property
-    def ratio_budget(self) -> float:
-        return self.check / self.budget
 
 
 def available() -> bool:
@@ -94,7 +72,6 @@ def run(batch: int = 256, repeats: int = 3, log: Callable[[str], None] = print) 
 
 
 def main(argv: list[str] | None = None) -> CheckCost:
-    from .report import check_table
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, default=256)

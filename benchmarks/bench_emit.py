@@ -16,7 +16,6 @@ import importlib.util
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from sympy.core.cache import clear_cache
@@ -24,6 +23,8 @@ from sympy.core.cache import clear_cache
 import symbackprop as sbp
 
 from . import cases
+from .records import Emission
+from .report import emission_table
 
 CHAIN = (50, 500, 5_000)  # about 100, 1,000 and 10,000 equations
 # from 8-16-4 up: smaller networks also print every gradient written out in the inputs
@@ -38,18 +39,6 @@ def emitters() -> dict[str, str]:
     if importlib.util.find_spec("symbackprop.emit.json") is not None:
         out["json"] = "to_json"
     return out
-
-
-@dataclass
-class Emission:
-    family: str
-    size: str
-    equations: int
-    seconds: dict[str, float]
-    chars: dict[str, int]
-
-    def per_equation(self, fmt: str) -> float:
-        return self.seconds[fmt] / self.equations
 
 
 def time_emit(source: Any, wrt: Any, method: str) -> tuple[float, int, int]:
@@ -96,7 +85,6 @@ def run(quick: bool = False, log: Callable[[str], None] = print) -> list[Emissio
 
 
 def main(argv: list[str] | None = None) -> list[Emission]:
-    from .report import emission_table
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -22,23 +21,12 @@ import symbackprop as sbp
 
 from . import cases
 from .measure import median_time
+from .records import Point
+from .report import scaling_table
 
 CHAIN = (100, 300, 1_000, 3_000, 10_000, 30_000, 100_000)
 DAG = (33, 100, 333, 1_000, 3_333, 10_000, 33_333)  # 3 nodes a stage: 100 … 100,000 nodes
 NETWORK = ((2, 8, 4), (4, 16, 4), (8, 32, 8), (16, 64, 8), (32, 128, 16), (64, 256, 16))
-
-
-@dataclass
-class Point:
-    family: str
-    size: str
-    nodes: int
-    seconds: float
-    repeats: int
-
-    @property
-    def per_node(self) -> float:
-        return self.seconds / self.nodes
 
 
 def _source(family: str, arg: Any) -> tuple[Any, Any]:
@@ -77,7 +65,6 @@ def spread(points: list[Point], family: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> list[Point]:
-    from .report import scaling_table
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")

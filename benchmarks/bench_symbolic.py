@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
@@ -28,6 +27,8 @@ import symbackprop as sbp
 
 from . import cases
 from .measure import Limited, limited, median_time, ops, ops_of_equations
+from .records import Case, Ours
+from .report import symbolic_tables
 
 try:  # an optional peer
     import symengine as se
@@ -51,20 +52,6 @@ def build_ours(family: str, arg: Any) -> tuple[Any, Any]:
         net = cases.scalar_network(*arg)
         return net.loss, net.params
     raise ValueError(family)
-
-
-@dataclass
-class Ours:
-    seconds: float
-    repeats: int
-    forward_eqs: int
-    backward_eqs: int
-    forward_ops: int
-    backward_ops: int
-
-    @property
-    def ratio(self) -> float:
-        return self.backward_ops / self.forward_ops
 
 
 def run_ours(family: str, arg: Any, repeats: int = 5, budget: float = 20.0) -> Ours:
@@ -149,24 +136,6 @@ def symengine_job(family: str, arg: Any, repeats: int, budget: float) -> dict[st
 # The table
 
 
-@dataclass
-class Case:
-    family: str
-    arg: Any
-    name: str
-    params: int
-    ours: Ours
-    sympy: Limited
-    symengine: Limited | None = None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def speedup(self) -> float:
-        if not self.sympy.ok:
-            return float("nan")
-        return float(self.sympy.value["seconds"]) / self.ours.seconds
-
-
 def case_list(quick: bool) -> list[tuple[str, Any, str, int]]:
     chains = (5, 20, 100) if quick else cases.CHAIN_DEPTHS
     dags = (5, 10, 20) if quick else cases.DAG_DEPTHS
@@ -213,7 +182,6 @@ def run(quick: bool = False, sympy_timeout: float = 150.0,
 
 
 def main(argv: list[str] | None = None) -> list[Case]:
-    from .report import symbolic_tables
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")

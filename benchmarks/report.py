@@ -8,15 +8,10 @@ import os
 import platform
 import subprocess
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .measure import fmt_ratio, fmt_time
-
-if TYPE_CHECKING:
-    from .bench_check import CheckCost
-    from .bench_emit import Emission
-    from .bench_scaling import Point
-    from .bench_symbolic import Case
+from .records import Case, CheckCost, Emission, Point
 
 SIZE_TARGET = 3.0
 SPEEDUP_TARGET = 50.0
