@@ -23,12 +23,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sympy as sp
 from sympy import OneMatrix
-from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from ..algebra import is_matrix
-from ..errors import GraphError, UnsupportedError
+from ..errors import UnsupportedError
 from ..evaluate import check_sizes
-from ..recognise import classify, is_leaf
+from ..ir import Const, lower
 from ..rules import RULES
 from ..shapes import shape_of
 from ..values import coerce_value, dim_value, limits_of, values_by_name
@@ -181,15 +180,6 @@ def _add2_vjp(g: Array, out: Array, a: Array, b: Array) -> tuple[Array, ...]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Const:
-    """A constant slot: a number, or a ones/zeros/identity matrix sized when values arrive."""
-
-    kind: str  # "number", "ones", "zeros", "eye"
-    value: float = 0.0
-    shape: tuple[sp.Expr, sp.Expr] | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Issue:
     """Something that makes a gradient undefined or ambiguous at the point checked."""
 
@@ -216,64 +206,18 @@ class Engine:
         if unknown:
             raise ValueError(f"wrt {', '.join(unknown)}: not an input of the expression")
         self.shapes = {str(s.name): shape_of(s) for s in inputs}
-        self.consts: list[tuple[int, _Const]] = []
-        self.steps: list[Step] = []
-        self.deps: list[frozenset[str]] = []  # per slot: the inputs it depends on
-        self._nslots = 0
-        slot: dict[sp.Basic, int] = {}
-        for s in inputs:
-            slot[s] = self._new_slot(frozenset({str(s.name)}))
-        for eq in d.forward:
-            slot[eq.lhs] = self._compile(eq.rhs, slot, str(eq.lhs.name))
-        self.out_slot = slot[d.output]
-        self.input_slots = tuple(slot[s] for s in inputs)
+        prog = lower(d.forward, inputs)  # one primitive per node: nothing recognised here
+        self.consts: list[tuple[int, Const]] = list(prog.consts)
+        self.deps: list[frozenset[str]] = list(prog.deps)  # per slot: the inputs it depends on
+        self._nslots = prog.size
+        self.steps: list[Step] = [
+            self._step(n.prim, n.expr, n.operands, dict(n.params), n.out, n.inputs, n.where)
+            for n in prog.nodes]
+        self.out_slot = prog.slot[d.output]
+        self.input_slots = prog.inputs
         self.wrt_slots = tuple(self.input_slots[self.inputs.index(w)] for w in self.wrt)
         self._backward_program()
         self._const_cache: dict[tuple[Any, ...], list[Array]] = {}
-
-    # compilation ------------------------------------------------------------------------
-    def _new_slot(self, deps: frozenset[str]) -> int:
-        self.deps.append(deps)
-        self._nslots += 1
-        return self._nslots - 1
-
-    def _leaf(self, e: sp.Basic, slot: dict[sp.Basic, int]) -> int:
-        if e in slot:
-            return slot[e]
-        if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
-            raise GraphError(f"{e} is used but neither an input nor bound earlier")
-        if isinstance(e, OneMatrix):
-            c = _Const("ones", shape=tuple(e.shape))  # type: ignore[arg-type]
-        elif isinstance(e, ZeroMatrix):
-            c = _Const("zeros", shape=tuple(e.shape))  # type: ignore[arg-type]
-        elif isinstance(e, Identity):
-            c = _Const("eye", shape=tuple(e.shape))  # type: ignore[arg-type]
-        else:
-            c = _Const("number", value=float(e))
-        i = slot[e] = self._new_slot(frozenset())
-        self.consts.append((i, c))
-        return i
-
-    def _compile(self, rhs: sp.Basic, slot: dict[sp.Basic, int], where: str) -> int:
-        """Steps for one right-hand side, children first; returns the slot of its value."""
-        stack: list[tuple[sp.Basic, bool]] = [(rhs, False)]
-        while stack:
-            e, ready = stack.pop()
-            if e in slot:
-                continue
-            if is_leaf(e):
-                self._leaf(e, slot)
-                continue
-            p = classify(e)
-            if not ready:
-                stack.append((e, True))
-                stack.extend((o, False) for o in reversed(p.operands))
-                continue
-            args = tuple(slot[o] for o in p.operands)
-            deps = frozenset().union(*(self.deps[a] for a in args))
-            out = slot[e] = self._new_slot(deps)
-            self.steps.append(self._step(p.name, e, p.operands, p.kw, out, args, where))
-        return slot[rhs]
 
     def _step(self, name: str, e: sp.Basic, operands: tuple[sp.Basic, ...], kw: dict[str, Any],
               out: int, args: tuple[int, ...], where: str) -> Step:
@@ -463,7 +407,7 @@ class Engine:
         return issues
 
 
-def _materialize(c: _Const, dims: Mapping[sp.Expr, int], dtype: np.dtype[Any]) -> Array:
+def _materialize(c: Const, dims: Mapping[sp.Expr, int], dtype: np.dtype[Any]) -> Array:
     if c.kind == "number":
         return c.value
     assert c.shape is not None
