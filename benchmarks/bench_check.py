@@ -72,7 +72,6 @@ def run(batch: int = 256, repeats: int = 3, log: Callable[[str], None] = print) 
 
 
 def main(argv: list[str] | None = None) -> CheckCost:
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=3)

@@ -85,7 +85,6 @@ def run(quick: bool = False, log: Callable[[str], None] = print) -> list[Emissio
 
 
 def main(argv: list[str] | None = None) -> list[Emission]:
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args(argv)

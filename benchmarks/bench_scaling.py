@@ -65,7 +65,6 @@ def spread(points: list[Point], family: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> list[Point]:
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args(argv)

@@ -182,7 +182,6 @@ def run(quick: bool = False, sympy_timeout: float = 150.0,
 
 
 def main(argv: list[str] | None = None) -> list[Case]:
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--sympy-timeout", type=float, default=150.0)
