@@ -12,7 +12,7 @@ evaluator still read the equations (issue 10).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from .builder import Equation
 from .errors import GraphError
-from .recognise import classify, is_leaf
+from .recognise import Prim, classify, is_leaf
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,31 @@ class Program:
     slot: dict[sp.Basic, int]
 
 
+def walk(rhs: sp.Basic, done: Callable[[sp.Basic], bool] = lambda e: False,
+         leaf: Callable[[sp.Basic], None] | None = None) -> Iterator[tuple[sp.Basic, Prim]]:
+    """The primitive nodes of one right-hand side, children before parents, each once (a node
+    ``done`` already is skipped; ``leaf`` sees each leaf that is not): an explicit stack, any
+    depth. The reverse sweep walks an equation with it; ``lower`` walks them all."""
+    seen: set[int] = set()
+    stack: list[tuple[sp.Basic, Prim | None]] = [(rhs, None)]
+    while stack:
+        e, p = stack.pop()
+        if id(e) in seen or done(e):
+            continue
+        if is_leaf(e):
+            seen.add(id(e))
+            if leaf is not None:
+                leaf(e)
+            continue
+        if p is None:
+            p = classify(e)
+            stack.append((e, p))
+            stack.extend((o, None) for o in reversed(p.operands))
+            continue
+        seen.add(id(e))
+        yield e, p
+
+
 def lower(equations: Iterable[Equation], inputs: Sequence[sp.Basic]) -> Program:
     """The program of the equations over the inputs (see the module docstring)."""
     slot: dict[sp.Basic, int] = {}
@@ -92,21 +117,11 @@ def lower(equations: Iterable[Equation], inputs: Sequence[sp.Basic]) -> Program:
     input_slots = tuple(slot[s] for s in inputs)
     for eq in equations:
         where = str(eq.lhs.name)
-        stack: list[tuple[sp.Basic, bool]] = [(eq.rhs, False)]  # children first, no recursion
-        while stack:
-            e, ready = stack.pop()
-            if e in slot:
-                continue
-            if is_leaf(e):
-                leaf(e)
-                continue
-            p = classify(e)
-            if not ready:
-                stack.append((e, True))
-                stack.extend((o, False) for o in reversed(p.operands))
-                continue
+        for e, p in walk(eq.rhs, slot.__contains__, leaf):
             args = tuple(slot[o] for o in p.operands)
             out = slot[e] = new(frozenset().union(*(deps[a] for a in args)))
             nodes.append(Node(out, p.name, args, p.params, e, tuple(p.operands), where))
+        if eq.rhs not in slot:
+            leaf(eq.rhs)
         slot[eq.lhs] = slot[eq.rhs]
     return Program(len(deps), input_slots, tuple(consts), tuple(nodes), tuple(deps), slot)

@@ -21,9 +21,9 @@ from .algebra import hadamard, is_matrix, madd, mmul
 from .builder import Equation, atoms_in_order, make_symbol, occurrences
 from .functions import DiagJacobian, ElementwiseDerivative, SumAll
 from .graph import Graph
+from .ir import walk
 from .recognise import (
     OUT,
-    Prim,
     classify,
     is_leaf,
     lift,
@@ -49,28 +49,6 @@ class Term:
 # Vector-Jacobian products through one equation's right-hand side
 
 
-def _postorder(rhs: sp.Basic) -> list[tuple[sp.Basic, Prim]]:
-    """Internal (non-leaf) nodes of a shallow expression and their primitives, children
-    before parents."""
-    order: list[tuple[sp.Basic, Prim]] = []
-    seen: set[int] = set()
-    prims: dict[int, Prim] = {}
-    stack: list[tuple[sp.Basic, bool]] = [(rhs, False)]
-    while stack:
-        e, ready = stack.pop()
-        if is_leaf(e):
-            continue
-        if ready:
-            if id(e) not in seen:
-                seen.add(id(e))
-                order.append((e, prims[id(e)]))
-            continue
-        stack.append((e, True))
-        p = prims[id(e)] = classify(e)
-        stack.extend((o, False) for o in p.operands)
-    return order
-
-
 def _depends(e: sp.Basic, needed: set[sp.Basic]) -> bool:
     if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):  # the common case, without a generator
         return e in needed
@@ -84,7 +62,7 @@ def vjp(rhs: sp.Basic, out: sp.Basic, g: sp.Basic,
         return {rhs: [g]} if rhs in needed else {}
     cot: dict[sp.Basic, list[sp.Basic]] = {rhs: [g]}
     result: dict[sp.Basic, list[sp.Basic]] = {}
-    for node, p in reversed(_postorder(rhs)):
+    for node, p in reversed(list(walk(rhs))):  # the equation's primitive nodes, parents first
         parts = cot.pop(node, [])
         if not parts:
             continue
