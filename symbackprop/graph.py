@@ -12,7 +12,7 @@ import sympy as sp
 from .builder import Builder, Equation, assemble, atoms_in_order, check_name, make_symbol
 from .errors import GraphError, ShapeError
 from .limits import Limits
-from .parse import parse_into
+from .parse import Syntax, parse_into
 from .recognise import replace_args
 from .shapes import fmt_shape, shape_of
 
@@ -79,17 +79,19 @@ class Graph:
     def __iter__(self) -> Iterator[Equation]:
         return iter(self.equations)
 
-    def let(self, name: str, expr: str | sp.Basic, *, limits: Limits | None = None) -> Graph:
+    def let(self, name: str, expr: str | sp.Basic, *, limits: Limits | None = None,
+            syntax: Syntax = "text") -> Graph:
         """A new graph with one more stage ``name = expr`` (cost: this stage only).
 
-        ``limits`` bounds text (``sbp.Limits``; the defaults suit a web service).
+        ``limits`` bounds text (``sbp.Limits``; the defaults suit a web service); ``syntax``
+        reads it as the text language (with paper notation) or as ``"latex"``.
         """
         check_name(name, "stage name")
         if self.symbol(name) is not None:
             raise GraphError(f"{name!r} is bound twice (or is also an input)")
         b = Builder(self.shapes, resolve=self.symbol)
         if isinstance(expr, str):
-            term = parse_into(b, expr, limits)
+            term = parse_into(b, expr, limits, syntax)
         elif isinstance(expr, sp.Basic):
             term = b.add_expr(expr, *([limits.max_int_bits] if limits else []))
         else:

@@ -75,6 +75,13 @@ def test_parse_latex_gives_a_graph_that_derive_takes() -> None:
     same_gradients(d, sbp.derive(SEED_NET, wrt=PARAMS, shapes=NET, loss="mse"))
 
 
+def test_graph_let_reads_paper_notation_and_latex() -> None:
+    g = (sbp.Graph(shapes=NET).let("z", r"\mathbf{W}_1\mathbf{x} + \mathbf{b}_1", syntax="latex")
+         .let("h", "σ(z)").let("o", "W2 h + b2"))
+    d = sbp.derive(g, wrt=PARAMS, loss="mse")
+    same_gradients(d, sbp.derive(SEED_NET, wrt=PARAMS, shapes=NET, loss="mse"))
+
+
 def test_stages_in_an_aligned_block() -> None:
     text = r"""\begin{aligned}
       \mathbf{z} &= \mathbf{W}^{(1)}\mathbf{x} + \mathbf{b}^{(1)} \\
