@@ -12,7 +12,7 @@ from symbackprop.emit.json import SCHEMA, derivation_dict
 
 SYM = {"W1": ("m", "n"), "x": ("n", 1), "b1": ("m", 1), "W2": ("k", "m"), "b2": ("k", 1),
        "y": ("k", 1)}
-KEYS = ["schema", "source", "options", "loss", "output", "inputs", "forward", "partials",
+KEYS = ["schema", "source", "options", "readings", "loss", "output", "inputs", "forward", "partials",
         "backward", "gradients", "latex"]
 
 
@@ -21,7 +21,8 @@ def test_seed_scalar_document() -> None:
     assert list(doc) == KEYS
     assert doc["schema"] == SCHEMA
     assert doc["source"] == "(x + y)**2"
-    assert doc["options"] == {"layout": "denominator", "adjoint": "frac", "granularity": "auto"}
+    assert doc["options"] == {"layout": "denominator", "adjoint": "frac", "granularity": "auto",
+                              "syntax": "text"}
     assert doc["output"] == {"name": "z", "shape": None, "kind": "scalar", "latex": "z"}
     assert doc["inputs"] == [
         {"name": "x", "shape": None, "kind": "scalar", "latex": "x", "wrt": True},
@@ -98,3 +99,12 @@ def test_each_expression_is_printed_once_per_derivation(monkeypatch: pytest.Monk
     monkeypatch.setattr(Printer, "doprint", counted)
     assert (d.latex(), d.markdown(), d.to_json()) == first
     assert calls == []
+
+
+def test_the_document_says_how_the_text_was_read() -> None:
+    doc = json.loads(sbp.derive("sum(W1x)", shapes={"W1": (2, 2), "x": (2, 1)}).to_json())
+    assert doc["readings"] == ["'W1x' read as W1·x"]
+    assert doc["options"]["syntax"] == "text"
+    latex = json.loads(sbp.derive(r"\frac{1}{2}x^2", syntax="latex").to_json())
+    assert latex["options"]["syntax"] == "latex"
+

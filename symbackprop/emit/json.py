@@ -5,7 +5,9 @@ The document (keys in this order; additions only in later minor versions)::
     {
       "schema": "symbackprop.derivation/1",
       "source": "(x + y)**2",          # the text given, or null (a SymPy expression, a function)
-      "options": {"layout": "denominator", "adjoint": "frac", "granularity": "auto"},
+      "options": {"layout": "denominator", "adjoint": "frac", "granularity": "auto",
+                  "syntax": "text"},            # or "latex"
+      "readings": [],                  # how implicit products were read: "'W1x' read as W1·x"
       "loss": null,                    # "mse" | "cross_entropy" | null
       "output": {"name": "z", "shape": null, "kind": "scalar", "latex": "z"},
       "inputs": [{"name": "x", "shape": null, "kind": "scalar", "latex": "x", "wrt": true}, ...],
@@ -74,7 +76,8 @@ def derivation_dict(d: Derivation) -> dict[str, Any]:
         "schema": SCHEMA,
         "source": d.source if isinstance(d.source, str) else None,
         "options": {"layout": d.options.layout, "adjoint": d.options.adjoint,
-                    "granularity": d.options.granularity},
+                    "granularity": d.options.granularity, "syntax": d.options.syntax},
+        "readings": list(d.reading.notes) if d.reading is not None else [],
         "loss": d.loss,
         "output": var(d.output),
         "inputs": [{**var(s), "wrt": s in wrt} for s in d.inputs],
