@@ -61,7 +61,8 @@ def _fix_shape(g: Any, like: Array, who: str, name: str) -> Array:
     if a.shape != want:
         if a.size == int(np.prod(want)) and (a.ndim <= 1 or 1 in a.shape or not want):
             return a.reshape(want)
-        raise ShapeError(f"{who} gradient of {name} has shape {a.shape}, expected {want}")
+        whose = "your" if who == "yours" else f"the {who}"
+        raise ShapeError(f"{whose} gradient of {name} has shape {a.shape}, expected {want}")
     return a
 
 
