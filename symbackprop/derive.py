@@ -106,11 +106,12 @@ class Derivation(record.Derivation):
 
     def html(self, sections: Sequence[str] | str | None = None, *,
              values: Mapping[str, Any] | None = None, trace: Trace | None = None,
-             graph: bool | str = False, assets: Literal["inline", "link"] = "inline",
+             graph: bool | str = False, assets: Literal["inline", "link", "cdn"] = "inline",
              katex_href: str = "_katex", title: str | None = None) -> str:
         """A standalone page typeset with KaTeX (offline). ``values`` or ``trace`` add the
         evaluation table; ``graph`` the computation graph (``True``, or ``"auto"``);
-        ``assets="link"`` links ``katex_href`` instead of inlining KaTeX."""
+        ``assets="link"`` links ``katex_href`` instead of inlining KaTeX, ``"cdn"`` links
+        KaTeX on jsDelivr at the pinned version."""
         kw: dict[str, Any] = {"values": values, "trace": trace, "graph": graph,
                               "assets": assets, "katex_href": katex_href, "title": title}
         return self.to("html", **kw, **({"sections": sections} if sections else {}))

@@ -148,3 +148,20 @@ def test_katex_dir_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("SYMBACKPROP_KATEX_DIR", str(ROOT / "node_modules" / "katex" / "dist"))
     assert html_mod.katex_candidates()[0] == ROOT / "node_modules" / "katex" / "dist"
     assert html_mod.katex_dir() == ROOT / "node_modules" / "katex" / "dist"
+
+
+def test_cdn_assets_link_the_pinned_katex() -> None:
+    """Issue 17 part 1: html(assets="cdn"), at the version package-lock.json pins."""
+    import json
+    from pathlib import Path
+
+    from symbackprop.emit.html import KATEX_VERSION
+
+    lock = json.loads((Path(__file__).resolve().parent.parent / "package-lock.json").read_text())
+    assert lock["packages"]["node_modules/katex"]["version"] == KATEX_VERSION
+    page = sbp.derive("(x + y)**2", wrt="x").html(assets="cdn")
+    base = f"https://cdn.jsdelivr.net/npm/katex@{KATEX_VERSION}/dist"
+    assert f'href="{base}/katex.min.css"' in page
+    assert f'src="{base}/katex.min.js"' in page
+    assert "@font-face" not in page  # nothing inlined: a small page
+    assert len(page) < 20_000

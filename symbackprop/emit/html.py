@@ -11,7 +11,9 @@ elsewhere:
 * ``assets="inline"`` (the default): KaTeX's script and style are inlined, its fonts as
   ``data:`` URIs, so the page is one file (about 0.7 MB);
 * ``assets="link"``: the page links ``<katex_href>/katex.min.css`` and ``katex.min.js``;
-  ``copy_katex(folder)`` puts those files there (the gallery does this once for all pages).
+  ``copy_katex(folder)`` puts those files there (the gallery does this once for all pages);
+* ``assets="cdn"``: the page links KaTeX on jsDelivr, at the version the npm lock pins
+  (``KATEX_VERSION``): a small page that needs the network to typeset.
 
 Everything that goes into the page is escaped; nothing the user typed becomes markup.
 """
@@ -35,7 +37,9 @@ if TYPE_CHECKING:
     from ..derivation import Derivation
     from ..evaluate import Trace
 
-Assets = Literal["inline", "link"]
+Assets = Literal["inline", "link", "cdn"]
+KATEX_VERSION = "0.16.22"  # package-lock.json's; a test holds the two together
+KATEX_CDN = f"https://cdn.jsdelivr.net/npm/katex@{KATEX_VERSION}/dist"
 
 
 class KatexNotFound(FileNotFoundError):
@@ -199,12 +203,13 @@ def page(body: str, title: str, *, assets: Assets = "inline",
         css, js = _inline_assets(str(katex_dir()))
         head_assets = f"<style>{css}</style>"
         script = f"<script>{js}</script>"
-    elif assets == "link":
-        href = html.escape(katex_href.rstrip("/"), quote=True)
-        head_assets = f'<link rel="stylesheet" href="{href}/katex.min.css">'
-        script = f'<script src="{href}/katex.min.js"></script>'
+    elif assets in ("link", "cdn"):
+        href = html.escape(KATEX_CDN if assets == "cdn" else katex_href.rstrip("/"), quote=True)
+        cross = ' crossorigin="anonymous"' if assets == "cdn" else ""
+        head_assets = f'<link rel="stylesheet" href="{href}/katex.min.css"{cross}>'
+        script = f'<script src="{href}/katex.min.js"{cross}></script>'
     else:
-        raise ValueError(f"assets must be 'inline' or 'link', not {assets!r}")
+        raise ValueError(f"assets must be 'inline', 'link' or 'cdn', not {assets!r}")
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
