@@ -413,3 +413,43 @@ def test_weight_decay_is_a_stage_of_its_own() -> None:
         head, _, rest = line.partition("&=")
         assert head.strip() not in rest  # never ∇_W L inside ∇_W L's own chain
     assert d.check().ok
+
+
+def _on_paper(text: str, matrix: bool) -> str:
+    """The text language as a person types it on paper (same meaning by issue 12's rules)."""
+    out = text.replace("sigmoid(", "σ(").replace(" - ", " − ").replace(".T", "ᵀ")
+    out = out.replace("*", "·").replace("··", "**")  # the product; ** stays
+    if not matrix:  # on scalars ^ and ** mean the same power
+        out = out.replace("**", "^")
+    return out
+
+
+def _paper_property(matrix: bool):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from programs import points, programs
+
+    @settings(max_examples=60, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(data=st.data())
+    def prop(data) -> None:
+        prog = data.draw(programs(matrix=matrix))
+        shapes = prog.shapes() or None
+        try:
+            d = sbp.derive(prog.text(), shapes=shapes)
+        except sbp.SymbackpropError:
+            return
+        paper = _on_paper(prog.text(), matrix)
+        e = sbp.derive(paper, shapes=shapes)
+        vals = data.draw(points(prog))
+        vals = {k: v for k, v in vals.items() if k in {str(s.name) for s in d.inputs}}
+        got, want = e.evaluate(vals), d.evaluate(vals)
+        assert set(got) == set(want), paper
+        for k in want:
+            np.testing.assert_allclose(got[k], want[k], rtol=1e-9, atol=1e-12, err_msg=paper)
+
+    return prop
+
+
+test_random_scalar_programs_on_paper = _paper_property(False)
+test_random_matrix_programs_on_paper = _paper_property(True)
