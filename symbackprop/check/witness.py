@@ -162,7 +162,8 @@ def _witness(d: Derivation) -> Witness | None:
     if isinstance(src, sp.Basic):
         dims = set()
         for m in src.atoms(sp.MatrixSymbol):
-            dims |= {x for k in m.shape for x in sp.sympify(k).free_symbols}
+            # a dimension is already a SymPy object (MatrixSymbol made it one): no sympify
+            dims |= {x for k in m.shape for x in getattr(k, "free_symbols", ())}
         atoms = [a for a in src.atoms(sp.Symbol, sp.MatrixSymbol) if a not in dims]
         syms = {s: ren(str(s.name)) for s in sorted(atoms, key=lambda a: str(a.name))}
         return _expr_witness(EXPRESSION, [(None, src)], syms, loss, ren("y"))
