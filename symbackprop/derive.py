@@ -85,9 +85,10 @@ class Derivation(record.Derivation):
     def to(self, fmt: str, **kw: Any) -> str:
         """The derivation as ``fmt`` (``symbackprop.emit.FORMATS``: latex, markdown, json,
         html, dot, python), with that format's options."""
-        if fmt == "html" and kw.get("values") is not None:  # the page shows their trace
-            kw["trace"] = kw.get("trace") or self.trace(kw["values"])
-        kw.pop("values", None) if fmt == "html" else None
+        if fmt == "html":  # the page shows the values' trace
+            values = kw.pop("values", None)
+            if values is not None and kw.get("trace") is None:
+                kw["trace"] = self.trace(values)
         return emitter(fmt)(self, **kw)
 
     def latex(self, sections: Sequence[str] | str | None = None, *,

@@ -221,7 +221,7 @@ class _Reader(Cursor):
 
     def superscript(self, base: Piece, caret: Tok) -> Piece:
         start = self.i
-        raw, _, _ = self.script()
+        raw, _ = self.script()
         raw_flat = raw.replace(" ", "")
         if raw_flat in TRANSPOSE or raw_flat in ("{T}",):
             return join_pieces("(", base, ").T", at=caret.at)
@@ -352,14 +352,14 @@ class _Reader(Cursor):
             return join_pieces("abs(", inner, ")", at=t.at)
         if self.is_("_"):
             self.take()
-            sub, _, at = self.script()
+            sub, at = self.script()
             if sub.replace(" ", "") not in ("2", "F", r"\mathrm{F}", r"\text{F}"):
                 raise self.error(at, f"the norm _{{{sub}}} is not read (the 2-norm and "
                                  "the Frobenius norm are)")
         if self.is_("^"):
             save = self.i
             self.take()
-            raw, _, _ = self.script()
+            raw, _ = self.script()
             if raw.replace(" ", "") == "2":
                 return join_pieces("sqnorm(", inner, ")", at=t.at)
             self.i = save
@@ -411,7 +411,7 @@ class _Reader(Cursor):
         power: Piece | None = None
         if self.is_("_"):  # softmax_{\text{col}}: the columns, as the text's softmax
             self.take()
-            sub, _, at = self.script()
+            sub, at = self.script()
             if fn != "softmax" or "col" not in sub:
                 raise self.error(at, f"a subscript on {fn} is not read")
         if self.is_("^"):  # \sin^{2}(x): the power of the value
@@ -458,8 +458,9 @@ class _Reader(Cursor):
         return out
 
     def name_atom(self, end: int) -> Piece:
+        self.skip_spacing()  # bare letters (xy: x times y, as TeX reads them), not \mathbf{W}
+        letters = re.fullmatch(r"[A-Za-z]", self.texts(0)) is not None
         name, at = self.base_name()
-        letters = self.letters
         name, transposed = self.scripts(name)
         if not letters:
             return join_pieces("(", name, ").T", at=at) if transposed else [(name, at)]

@@ -82,7 +82,6 @@ class Cursor:
         self.i = 0
         self.depth = 0
         self.notes: list[str] = []
-        self.letters = False
 
     def error(self, at: int, message: str, cls: type[ParseError] = ParseError) -> ParseError:
         col = at + 1 - (self.text.rfind("\n", 0, at) + 1)
@@ -167,15 +166,15 @@ class Cursor:
                     return (j - 1 if sized else j), j
         raise self.error(self.toks[self.i - 1].at, f"{opener!r} is never closed")
 
-    def script(self) -> tuple[str, Piece | None, int]:
+    def script(self) -> tuple[str, int]:
         """A sub/superscript: its raw LaTeX (one token or a braced group), and its start."""
         self.skip_spacing()
         t = self.take()
         if t.text in STYLE and self.texts(0) == "{":  # x^\mathsf{T}
             raw, _ = self.raw_group()
-            return f"{t.text}{{{raw}}}", None, t.at
+            return f"{t.text}{{{raw}}}", t.at
         if t.text != "{":
-            return t.text, None, t.at
+            return t.text, t.at
         close = self.find_close(self.i - 1)
         raw, word = "", False  # a space only ends a control word (\circ 2, \alpha\beta)
         for x in self.toks[self.i:close]:
@@ -183,7 +182,7 @@ class Cursor:
             raw += " " + s if word and s[0].isalpha() else s
             word = s.startswith("\\") and s[-1].isalpha()
         self.i = close + 1
-        return raw, None, t.at
+        return raw, t.at
 
     def word(self) -> tuple[str, int]:
         """The letters that run on from here without a space, and how many tokens."""
@@ -206,7 +205,6 @@ class Cursor:
         self.skip_spacing()
         t = self.take()
         s = t.text
-        self.letters = False  # whether the name was typed as bare letters (xy: x times y)
         if s in GREEK:
             return GREEK[s], t.at
         if s in STYLE or s in ACCENTS:
@@ -227,7 +225,6 @@ class Cursor:
                     and n.at == t.at + len(word):
                 word += n.text
                 self.take()
-            self.letters = True
             return word, t.at
         if s.startswith("\\"):
             raise self.error(t.at, f"{s} is not read: it is not maths we know (names, "
@@ -244,7 +241,7 @@ class Cursor:
         while True:
             if self.is_("_") and not subs:
                 self.take()
-                raw, _, at = self.script()
+                raw, at = self.script()
                 sub = re.sub(r"\\(?:mathrm|text|mathit)\{([^{}]*)\}", r"\1", raw).replace(" ", "")
                 sub = GREEK.get(sub, sub)
                 if not re.fullmatch(r"[A-Za-z0-9]+", sub):
@@ -254,7 +251,7 @@ class Cursor:
             if self.is_("^") and not index:
                 save = self.i
                 self.take()
-                raw, _, _ = self.script()
+                raw, _ = self.script()
                 m = re.fullmatch(r"[(\[](\d+)[)\]](\\top|\\intercal|T)?", raw.replace(" ", ""))
                 if m:
                     index = m.group(1)
