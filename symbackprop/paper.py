@@ -23,12 +23,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .errors import ParseError
+from .notation import GREEK as NOTATION_GREEK
 
 # Greek letters that do not look like Latin ones; their names as the text language spells them
-_GREEK_NAMES = [
-    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lam",
-    "mu", "nu", "xi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega", "Gamma",
-    "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega"]
+_GREEK_NAMES = [n for n in NOTATION_GREEK if n != "omicron"]  # ο looks like o
 _UNICODE_NAMES = {"lam": "LAMDA", "Lambda": "LAMDA"}
 GREEK: dict[str, str] = {}
 for _n in _GREEK_NAMES:

@@ -25,6 +25,7 @@ from .builder import Builder, Term, assemble
 from .errors import GraphError, LimitError, ParseError, ShapeError
 from .latex_input import read_latex
 from .limits import DEFAULT_LIMITS, Limits, constants, number_problem, number_text, power_problem
+from .notation import GREEK as NOTATION_GREEK
 from .paper import Reading, describe, read_text
 from .rules import RULES
 
@@ -34,12 +35,7 @@ Syntax: TypeAlias = Literal["text", "latex"]
 # the element-wise product of matrices
 FUNCTIONS = (*(n for n, r in RULES.items() if r.arity), "hadamard")
 ARITY = {**{n: r.arity for n, r in RULES.items() if r.arity > 1}, "hadamard": 2}  # others: 1
-_GREEK = {
-    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
-    "lam", "mu", "nu", "xi", "omicron", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",
-    "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi",
-    "Omega",
-}
+_GREEK = set(NOTATION_GREEK)  # names a user may give: alpha, lam, Sigma, ...
 _RESERVED = (
     (set(dir(builtins)) | {n for n in dir(sp) if len(n) > 1 and not n.startswith("_")}
      | set(keyword.kwlist) | set(keyword.softkwlist) | {"self", "cls", "os", "sys"})
