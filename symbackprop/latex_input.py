@@ -35,7 +35,7 @@ from .latex_lexer import (
     join_pieces,
 )
 from .limits import Limits
-from .paper import Reading, describe
+from .paper import Reading, column_of, describe
 
 
 class _Reader(Cursor):
@@ -476,13 +476,13 @@ def read_latex(text: str, known: Callable[[str], bool], functions: Iterable[str]
         at = bad.start()
         raise ParseError(f"character {describe(bad.group())} is not read in LaTeX input; "
                          "write it as a control sequence (\\sigma, \\cdot)",
-                         column=at + 1 - (text.rfind("\n", 0, at) + 1), text=text)
+                         column=column_of(text, at), text=text)
     for ch, why in (("%", "a LaTeX comment (%) is not read: remove it"),
                     ("#", "'#' (a macro parameter) is not read"),
                     ("@", "'@' is not maths")):
         if ch in text:
             at = text.index(ch)
-            raise ParseError(why, column=at + 1 - (text.rfind("\n", 0, at) + 1), text=text)
+            raise ParseError(why, column=column_of(text, at), text=text)
     reader = _Reader(text, known, functions, limits)
     try:
         return reader.document()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from .errors import LimitError, ParseError
 from .limits import Limits
 from .notation import GREEK as _GREEK_LATEX
-from .paper import describe, split_name
+from .paper import column_of, describe, split_name
 
 GREEK = {latex: name for name, latex in _GREEK_LATEX.items() if latex.startswith("\\")}
 GREEK.update({r"\varepsilon": "epsilon", r"\vartheta": "theta", r"\varphi": "phi",
@@ -84,8 +84,7 @@ class Cursor:
         self.notes: list[str] = []
 
     def error(self, at: int, message: str, cls: type[ParseError] = ParseError) -> ParseError:
-        col = at + 1 - (self.text.rfind("\n", 0, at) + 1)
-        return cls(message, column=col, text=self.text)
+        return cls(message, column=column_of(self.text, at), text=self.text)
 
     def peek(self, k: int = 0) -> Tok | None:
         j = self.i + k

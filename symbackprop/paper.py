@@ -133,8 +133,7 @@ class _Lexer:
         self.braces: list[int] = []  # open {...} of an exponent
 
     def error(self, at: int, message: str) -> ParseError:
-        col = at + 1 - (self.text.rfind("\n", 0, at) + 1)
-        return ParseError(message, column=col, text=self.text)
+        return ParseError(message, column=column_of(self.text, at), text=self.text)
 
     def run(self) -> list[_Tok]:
         text, i, n = self.text, 0, len(self.text)
@@ -391,7 +390,7 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
                 _starts_operand(t) or t.kind in ("norm", "abs")):
             if prev is not None and prev.kind == "number" and t.kind == "number":
                 raise ParseError("two numbers side by side: write the operator between them",
-                                 column=_col(text, t.at), text=text)
+                                 column=column_of(text, t.at), text=text)
             out.append(("*", t.at))  # implicit multiplication
         if t.kind == "name" and t.text == "e" and not declared("e") and nxt is not None \
                 and nxt.kind == "op" and nxt.text == "**" and nxt.call:
@@ -407,7 +406,7 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
                 shown = "; ".join("·".join(w) for w in ways[:MAX_READINGS])
                 raise ParseError(f"{t.text!r} can be read in more than one way ({shown}): "
                                  "write the product with spaces or *",
-                                 column=_col(text, t.at), text=text)
+                                 column=column_of(text, t.at), text=text)
             if ways:
                 notes.append(f"{t.text!r} read as {'·'.join(ways[0])}")
                 out.extend((c, t.at) for c in "*".join(ways[0]))
@@ -441,7 +440,7 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
     if opened:
         kind, _, at = opened[-1]
         raise ParseError(f"{'‖' if kind == 'norm' else '|'} is not closed",
-                         column=_col(text, at), text=text)
+                         column=column_of(text, at), text=text)
     code, origin = [], []
     for piece, at in out:
         code.append(piece)
@@ -480,5 +479,6 @@ def _stage_names(toks: list[_Tok]) -> set[str]:
     return names
 
 
-def _col(text: str, at: int) -> int:
+def column_of(text: str, at: int) -> int:
+    """The 1-based column of offset ``at`` in its line."""
     return at + 1 - (text.rfind("\n", 0, at) + 1)

@@ -26,7 +26,7 @@ from .errors import GraphError, LimitError, ParseError, ShapeError
 from .latex_input import read_latex
 from .limits import DEFAULT_LIMITS, Limits, constants, number_problem, number_text, power_problem
 from .notation import GREEK as NOTATION_GREEK
-from .paper import Reading, describe, read_text
+from .paper import Reading, column_of, describe, read_text
 from .rules import RULES
 
 Syntax: TypeAlias = Literal["text", "latex"]
@@ -112,7 +112,7 @@ class _Parser:
         if at is None:
             return line, col
         line = self.text.count("\n", 0, at) + 1
-        return line, at + 1 - (self.text.rfind("\n", 0, at) + 1)
+        return line, column_of(self.text, at)
 
     def paper_power(self, node: ast.BinOp) -> bool:
         """Whether this ``**`` was written ``^`` or as a superscript (see paper.py)."""
@@ -134,7 +134,7 @@ class _Parser:
         """An error at an offset of the code, shown at the source's column."""
         code = self.code
         line = code.count("\n", 0, offset) + 1
-        _, col = self.column(line, offset + 1 - (code.rfind("\n", 0, offset) + 1))
+        _, col = self.column(line, column_of(code, offset))
         return cls(message, column=col, text=self.text)
 
     def bound(self, name: str) -> bool:
