@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 import sympy as sp
@@ -38,9 +38,20 @@ class Equation:
 
     lhs: sp.Basic
     rhs: sp.Basic
+    # the symbols of rhs in order of first appearance, found once (the graph, the grouping
+    # and the sweep each ask for them)
+    _atoms: tuple[sp.Basic, ...] | None = field(default=None, init=False, repr=False,
+                                                 compare=False)
 
     def __iter__(self) -> Iterator[sp.Basic]:
         return iter((self.lhs, self.rhs))
+
+    @property
+    def atoms(self) -> tuple[sp.Basic, ...]:
+        """The symbols and matrix symbols of ``rhs``, in order of first appearance."""
+        if self._atoms is None:
+            object.__setattr__(self, "_atoms", tuple(atoms_in_order(self.rhs)))
+        return self._atoms  # type: ignore[return-value]
 
 
 def check_name(name: str, what: str = "name") -> str:
@@ -226,7 +237,9 @@ class Builder:
                 stack.extend((o, False) for o in reversed(ops) if id(o) not in memo)
                 continue
             ops = ops_of[id(e)]
-            rhs = replace_args(e, {o: memo[id(o)] for o in ops}) if ops else e
+            new = {o: memo[id(o)] for o in ops}
+            # operands that stay themselves (leaves): e is already the node's right-hand side
+            rhs = e if all(v is o for o, v in new.items()) else replace_args(e, new)
             memo[id(e)] = self.node(rhs)
         return memo[id(expr)]
 
@@ -331,7 +344,7 @@ def assemble(b: Builder, term: Term, limits: Limits | None = None) -> sp.Basic:
     budget = 10 * (DEFAULT_LIMITS if limits is None else limits).max_nodes
     uses: dict[sp.Basic, int] = {}
     for eq in b.nodes:
-        for a in atoms_in_order(eq.rhs):
+        for a in eq.atoms:
             if a in b.temps:
                 uses[a] = uses.get(a, 0) + 1
     size: dict[sp.Basic, int] = {}

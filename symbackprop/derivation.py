@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 
 from .algebra import is_matrix
-from .builder import Equation, Granularity, occurrences, substitute, tree_size
+from .builder import Equation, Granularity, substitute, tree_size
 from .errors import ShapeError
 from .graph import Graph
 from .notation import AdjointStyle, Layout
@@ -150,7 +150,7 @@ class Derivation:
         if users is None:
             users = self.__dict__["_users_map"] = {}
             for eq in self.forward:
-                for a in dict.fromkeys(occurrences(eq.rhs)):
+                for a in eq.atoms:
                     users.setdefault(a, []).append(eq.lhs)
         return users
 

@@ -33,13 +33,15 @@ class Graph:
     # graphs one ``let`` chain makes, so each ``let`` costs its own stage, not the whole graph
     _index: dict[str, tuple[int, sp.Basic]] = field(default_factory=dict, repr=False,
                                                     compare=False)
+    _inputs: tuple[sp.Basic, ...] | None = field(default=None, init=False, repr=False,
+                                                 compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.equations, tuple):
             object.__setattr__(self, "equations", tuple(self.equations))
         if not self._index:
             for i, eq in enumerate(self.equations):
-                for a in (*atoms_in_order(eq.rhs), eq.lhs):
+                for a in (*eq.atoms, eq.lhs):
                     self._index.setdefault(str(a.name), (i, a))
 
     def symbol(self, name: str) -> sp.Basic | None:
@@ -49,10 +51,10 @@ class Graph:
             return None
         i, sym = hit
         if i < len(self.equations) and (self.equations[i].lhs == sym or any(
-                a == sym for a in atoms_in_order(self.equations[i].rhs))):
+                a == sym for a in self.equations[i].atoms)):
             return sym
         for eq in self.equations:  # the shared index holds a sibling's entry: look it up
-            for a in (*atoms_in_order(eq.rhs), eq.lhs):
+            for a in (*eq.atoms, eq.lhs):
                 if str(a.name) == name:
                     return a
         return None
@@ -65,13 +67,16 @@ class Graph:
 
     @property
     def inputs(self) -> tuple[sp.Basic, ...]:
-        bound = {eq.lhs for eq in self.equations}
-        seen: dict[sp.Basic, None] = {}
-        for eq in self.equations:
-            for a in atoms_in_order(eq.rhs):
-                if a not in bound:
-                    seen.setdefault(a, None)
-        return tuple(seen)
+        """The symbols the equations use but do not bind, in order of first use (found once)."""
+        if self._inputs is None:
+            bound = {eq.lhs for eq in self.equations}
+            seen: dict[sp.Basic, None] = {}
+            for eq in self.equations:
+                for a in eq.atoms:
+                    if a not in bound:
+                        seen.setdefault(a, None)
+            object.__setattr__(self, "_inputs", tuple(seen))
+        return self._inputs  # type: ignore[return-value]
 
     def __len__(self) -> int:
         return len(self.equations)
@@ -132,7 +137,7 @@ def validate(g: Graph) -> None:
             raise GraphError(f"equation {i + 1}: the left side {eq.lhs} is not a symbol")
         if eq.lhs in bound:
             raise GraphError(f"equation {i + 1}: {eq.lhs} is bound twice")
-        for a in atoms_in_order(eq.rhs):
+        for a in eq.atoms:
             if a in later and a not in bound:
                 raise GraphError(f"equation {i + 1}: {a} is used before it is bound")
             other = names.setdefault(str(a.name), a)

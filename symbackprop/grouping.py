@@ -52,7 +52,7 @@ def _uses(nodes: list[Equation]) -> dict[sp.Basic, int]:
     lhs = {eq.lhs for eq in nodes}
     count: dict[sp.Basic, int] = {}
     for eq in nodes:
-        for a in occurrences(eq.rhs):
+        for a in occurrences(eq.rhs):  # with repeats: t used twice in one rhs counts 2
             if a in lhs:
                 count[a] = count.get(a, 0) + 1
     return count
@@ -98,7 +98,7 @@ def decompose(b: Builder, granularity: Granularity = "auto",
     cut: set[sp.Basic] = {out} | {s for s in b.names if s in by_lhs}
     consumers: dict[sp.Basic, list[sp.Basic]] = {}
     for eq in nodes:
-        for a in occurrences(eq.rhs):
+        for a in eq.atoms:
             if a in by_lhs:
                 consumers.setdefault(a, []).append(eq.lhs)
     kinds = {eq.lhs: _node_prim(eq.rhs) for eq in nodes}  # once: a wide node is O(width)
@@ -153,7 +153,7 @@ def _name_direct_terms(eqs: list[Equation], b: Builder) -> None:
     if not isinstance(out.rhs, (sp.Add, MatAdd)) or len(eqs) < 2:
         return
     inputs = set(b.inputs)  # inputs that reach the output on another path as well
-    shared = {a for eq in eqs[:-1] for a in occurrences(eq.rhs) if a in inputs}
+    shared = {a for eq in eqs[:-1] for a in eq.atoms if a in inputs}
     stages = {eq.lhs for eq in eqs[:-1]}
     direct: list[sp.Basic] = []
     rest: list[sp.Basic] = []
@@ -199,7 +199,7 @@ def _reachable(nodes: list[Equation], out: sp.Basic) -> list[Equation]:
     stack = [out]
     while stack:
         s = stack.pop()
-        for a in occurrences(by_lhs[s].rhs):
+        for a in by_lhs[s].atoms:
             if a in by_lhs and a not in need:
                 need.add(a)
                 stack.append(a)
@@ -230,7 +230,7 @@ def _choose_names(eqs: list[Equation], b: Builder, output_name: str | None) -> d
             names[eq.lhs] = b.names[eq.lhs]
     out = eqs[-1].lhs
     if out not in names:
-        lossy = any(is_matrix(a) for eq in eqs for a in occurrences(eq.rhs))
+        lossy = any(is_matrix(a) for eq in eqs for a in eq.atoms)
         for cand in ([output_name] if output_name else []) + (["L"] if lossy else []) + [
                 "z", "f", "F", "out"]:
             if cand and cand not in taken:

@@ -43,6 +43,11 @@ def replace_args(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
     never simplifies (checked once per function on a probe symbol), so the result is the
     same, without the tens of microseconds ``sin.eval`` and friends spend finding that out.
     """
+    hit = mapping.get(e)
+    if hit is not None:
+        return hit
+    if e.is_Atom:
+        return e
     if isinstance(e, sp.Function) and len(e.args) == 1:
         new = mapping.get(e.args[0])
         if (new is not None and type(new) is sp.Symbol
@@ -52,6 +57,8 @@ def replace_args(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
         fast = _resorted(e, mapping)
         if fast is not None:
             return fast
+    if all(mapping.get(a, a) is a for a in e.args) and all(a.is_Atom for a in e.args):
+        return e  # nothing of e is replaced
     if e.has(*_COMPARING):
         return _replace_without_comparing(e, mapping)
     return e.xreplace(mapping)

@@ -18,7 +18,7 @@ import sympy as sp
 from sympy.matrices.expressions.special import Identity
 
 from .algebra import hadamard, is_matrix, madd, mmul
-from .builder import Equation, atoms_in_order, make_symbol, occurrences
+from .builder import Equation, make_symbol, occurrences
 from .functions import DiagJacobian, ElementwiseDerivative, SumAll
 from .graph import Graph
 from .ir import walk
@@ -184,7 +184,7 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
     wanted = set(wrt)
     # which variables lie on a path from some wrt variable to the output
     depends: set[sp.Basic] = set(wanted)
-    atoms = {eq.lhs: atoms_in_order(eq.rhs) for eq in eqs}  # once: four passes use them
+    atoms = {eq.lhs: eq.atoms for eq in eqs}
     for eq in eqs:
         if any(a in depends for a in atoms[eq.lhs]):
             depends.add(eq.lhs)

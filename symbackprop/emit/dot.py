@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 import sympy as sp
 
 from ..algebra import is_matrix
-from ..builder import atoms_in_order
 from ..shapes import fmt_shape, shape_of
 from .python import CodePrinter
 from .trace import value_text
@@ -106,11 +105,11 @@ def graph_parts(d: Derivation, trace: Trace | None = None
 
     edges: list[tuple[str, str, dict[str, str]]] = []
     for eq in d.forward:
-        for v in atoms_in_order(eq.rhs):
+        for v in eq.atoms:
             edges.append((str(v.name), str(eq.lhs.name), {"color": FORWARD}))
     for eq in reversed(d.forward):
         u = eq.lhs
-        for v in atoms_in_order(eq.rhs):
+        for v in eq.atoms:
             term = next((t for t in d.terms.get(v, []) if t.consumer == u), None)
             if term is None:
                 continue

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
-from ..builder import atoms_in_order
 from ..notation import adjoint_latex, partial_latex
 from .latex import (
     MAX_EXPANDED,
@@ -60,7 +59,7 @@ def local_jacobian_lines(d: Derivation, names: dict[sp.Basic, str]) -> list[str]
     needed = set(d.adjoints)
     lines = []
     for eq in d.forward:
-        for v in atoms_in_order(eq.rhs):
+        for v in eq.atoms:
             if v not in needed:
                 continue
             j = d.jacobian(eq.lhs, v)

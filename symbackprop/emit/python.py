@@ -30,7 +30,6 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from ..algebra import is_matrix
-from ..builder import atoms_in_order
 from ..errors import UnsupportedError
 from ..functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
 from ..rules import BY_NODE, RULES
@@ -339,7 +338,7 @@ def python_code(d: Derivation, name: str = "forward_backward") -> str:
     forks = {v for v, ts in d.terms.items() if len(ts) > 1}
     started: set[sp.Basic] = set()
     for eq in reversed(d.forward):
-        for v in atoms_in_order(eq.rhs):
+        for v in eq.atoms:
             term = next((t for t in d.terms.get(v, []) if t.consumer == eq.lhs), None)
             if term is None:
                 continue
