@@ -35,9 +35,7 @@ from .grouping import decompose
 from .limits import DEFAULT_LIMITS, Limits
 from .notation import AdjointStyle, Layout
 from .parse import Syntax, parse_program
-from .recognise import (
-    replace_args,
-)
+from .recognise import remembered, replace_args
 from .shapes import fmt_shape, shape_of
 from .trace_function import function_builder
 
@@ -258,7 +256,7 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
         check_name(v, "names value")
     if output is not None:
         check_name(output, "output name")
-    with _gc_paused():
+    with _gc_paused(), remembered():
         b = _to_builder(source, shapes, limits, syntax)
         if loss is not None:
             _attach_loss(b, loss)

@@ -6,7 +6,9 @@ what it already knows."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,9 +52,12 @@ def replace_args(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
         return e
     if isinstance(e, sp.Function) and len(e.args) == 1:
         new = mapping.get(e.args[0])
-        if (new is not None and type(new) is sp.Symbol
-                and new.assumptions0 == _PLAIN_REAL0 and _keeps_plain_symbol(type(e))):
+        if new is not None and _plain(new) and _keeps_plain_symbol(type(e)):
             return e.func(new, evaluate=False)
+    if type(e) is sp.Pow and e.exp.is_Rational:  # t**2, t**-1, sqrt(t) of a new t
+        new = mapping.get(e.base)
+        if new is not None and _plain(new) and _keeps_plain_symbol(sp.Pow, e.exp):
+            return sp.Pow(new, e.exp, evaluate=False)
     if type(e) in (sp.Add, sp.Mul):
         fast = _resorted(e, mapping)
         if fast is not None:
@@ -161,19 +166,25 @@ def _replace_without_comparing(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]
 
 _PROBE = sp.Symbol("_probe", real=True)
 _PLAIN_REAL0 = _PROBE.assumptions0
-_KEEPS: dict[Any, bool] = {}
+_KEEPS: dict[tuple[Any, ...], bool] = {}
 
 
-def _keeps_plain_symbol(func: Any) -> bool:
-    """Whether ``func(v)`` stays ``func(v)`` for a plain real symbol ``v`` (asked once)."""
-    hit = _KEEPS.get(func)
+def _plain(v: sp.Basic) -> bool:
+    """A plain real symbol (``real=True`` and nothing else), like every intermediate."""
+    return type(v) is sp.Symbol and v.assumptions0 == _PLAIN_REAL0
+
+
+def _keeps_plain_symbol(func: Any, *rest: sp.Basic) -> bool:
+    """Whether ``func(v, *rest)`` stays itself for a plain real symbol ``v`` (asked once)."""
+    key = (func, *rest)
+    hit = _KEEPS.get(key)
     if hit is None:
         try:
-            r: Any = func(_PROBE, evaluate=True)
-            hit = type(r) is func and r.args == (_PROBE,)
+            r: Any = func(_PROBE, *rest, evaluate=True)
+            hit = type(r) is func and r.args == (_PROBE, *rest)
         except Exception:  # any doubt: take the evaluating path
             hit = False
-        _KEEPS[func] = hit
+        _KEEPS[key] = hit
     return hit
 
 
@@ -201,8 +212,33 @@ def _const_value(e: sp.Basic) -> sp.Expr | None:
     return None
 
 
+_MEMO: ContextVar[dict[sp.Basic, Prim] | None] = ContextVar("classify_memo", default=None)
+
+
+@contextmanager
+def remembered() -> Iterator[None]:
+    """Within the block, ``classify`` reads each node once: the builder, the grouping and
+    the sweep all ask about the same nodes. The memo lives only as long as the block (one
+    derivation): no state survives it."""
+    token = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
 def classify(e: sp.Basic) -> Prim:
     """Read one SymPy node as a primitive, or raise UnsupportedError naming it."""
+    memo = _MEMO.get()
+    if memo is None:
+        return _classify(e)
+    hit = memo.get(e)
+    if hit is None:
+        hit = memo[e] = _classify(e)
+    return hit
+
+
+def _classify(e: sp.Basic) -> Prim:
     if isinstance(e, (sp.Add, MatAdd)):
         coeffs, ops, const = [], [], sp.S.Zero
         for term in e.args:

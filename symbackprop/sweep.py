@@ -178,26 +178,40 @@ class Backward:
 
 
 def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
-    """One reverse sweep over the equations the output uses, for the variables ``wrt``."""
-    out = graph.output
+    """One reverse sweep over the equations the output uses, for the variables ``wrt``.
+
+    The bookkeeping (who depends on a wrt variable, who is still used, how many consumers
+    each variable has left) runs on positions, not on SymPy symbols: variable ``i < n`` is
+    equation ``i``'s left side, the inputs follow."""
     eqs = graph.equations
-    wanted = set(wrt)
-    # which variables lie on a path from some wrt variable to the output
-    depends: set[sp.Basic] = set(wanted)
-    atoms = {eq.lhs: eq.atoms for eq in eqs}
-    for eq in eqs:
-        if any(a in depends for a in atoms[eq.lhs]):
-            depends.add(eq.lhs)
+    n = len(eqs)
+    out = graph.output
+    syms: list[sp.Basic] = [eq.lhs for eq in eqs]
+    index: dict[sp.Basic, int] = {s: i for i, s in enumerate(syms)}
+    for v in graph.inputs:
+        index[v] = len(syms)
+        syms.append(v)
+    uses = [[index[a] for a in eq.atoms] for eq in eqs]  # each equation's operands, once
+    inputs_from = n
+    # which variables lie on a path from some wrt variable to the output ...
+    depends = [False] * len(syms)
+    for v in wrt:
+        if v in index:
+            depends[index[v]] = True
+    for i in range(n):
+        if any(depends[a] for a in uses[i]):
+            depends[i] = True
     # ... and which the output still uses: inlining can let SymPy cancel every use of a
     # stage (t - (t - z) is z), and a stage nobody uses must not hold back the adjoint
     # of its operands (their other paths would be lost)
-    live: set[sp.Basic] = {out}
-    for eq in reversed(eqs):
-        if eq.lhs in live:
-            live.update(atoms[eq.lhs])
-    needed = {v for v in depends if v in live}
-    inputs = set(graph.inputs)
-    position = {eq.lhs: i for i, eq in enumerate(eqs)}
+    live = [False] * len(syms)
+    live[n - 1] = True
+    for i in range(n - 1, -1, -1):
+        if live[i]:
+            for a in uses[i]:
+                live[a] = True
+    is_needed = [d and lv for d, lv in zip(depends, live, strict=True)]
+    needed = {syms[i] for i, k in enumerate(is_needed) if k}
     adjoints: dict[sp.Basic, sp.Basic] = {}
     terms: dict[sp.Basic, list[Term]] = {}
     partials: dict[tuple[sp.Basic, sp.Basic], sp.Basic] = {}
@@ -206,18 +220,17 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
     adjoints[out] = adjoint_symbol(out)
     backward.append(Equation(adjoints[out], sp.S.One))
     groups.append([out])
-    consumers_left: dict[sp.Basic, int] = {}
-    for eq in eqs:
-        if eq.lhs not in needed:  # a consumer the sweep never visits
+    consumers_left = [0] * len(syms)
+    for i in range(n):
+        if is_needed[i]:  # a consumer the sweep never visits does not count
+            for a in uses[i]:
+                consumers_left[a] += 1
+    for i in range(n - 1, -1, -1):
+        if not is_needed[i]:
             continue
-        for a in atoms[eq.lhs]:
-            if a in needed:
-                consumers_left[a] = consumers_left.get(a, 0) + 1
-    for eq in reversed(eqs):
-        if eq.lhs not in needed:
-            continue
-        g = sp.S.One if eq.lhs == out else adjoints[eq.lhs]
-        scalar_eq = not is_matrix(eq.lhs) and not any(is_matrix(a) for a in atoms[eq.lhs])
+        eq = eqs[i]
+        g = sp.S.One if i == n - 1 else adjoints[eq.lhs]
+        scalar_eq = not is_matrix(eq.lhs) and not any(is_matrix(syms[a]) for a in uses[i])
         if scalar_eq:
             flows = vjp(eq.rhs, eq.lhs, sp.S.One, needed)
             for v, parts in flows.items():
@@ -228,25 +241,25 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
             flows = vjp(eq.rhs, eq.lhs, g, needed)
             for v, parts in flows.items():
                 terms.setdefault(v, []).append(Term(eq.lhs, madd(*parts)))
-        done = []
-        for v in atoms[eq.lhs]:
-            if v not in needed:
-                continue
-            consumers_left[v] -= 1
-            if consumers_left[v] == 0:
-                done.append(v)
+        done: list[int] = []
+        for a in uses[i]:
+            if is_needed[a]:
+                consumers_left[a] -= 1
+                if consumers_left[a] == 0:
+                    done.append(a)
         # inputs completed here share a line; each intermediate gets its own
-        done_inputs = [v for v in done if v in inputs]
-        for v in done_inputs + [v for v in done if v not in inputs]:
+        done_inputs = [a for a in done if a >= inputs_from]
+        for a in done_inputs + [a for a in done if a < inputs_from]:
+            v = syms[a]
             adjoints[v] = adjoint_symbol(v)
             # terms in the order their consumers are computed: the main path first
-            mine = sorted(terms.get(v, []), key=lambda t: position[t.consumer])
+            mine = terms.get(v, [])
+            mine.reverse()  # the sweep met the consumers last first
             terms[v] = mine
-            rhs = madd(*[t.value for t in mine])
-            backward.append(Equation(adjoints[v], rhs))
+            backward.append(Equation(adjoints[v], madd(*[t.value for t in mine])))
         if done_inputs:
-            groups.append(done_inputs)
-        groups.extend([v] for v in done if v not in inputs)
+            groups.append([syms[a] for a in done_inputs])
+        groups.extend([syms[a]] for a in done if a < inputs_from)
     for v in wrt:
         if v not in adjoints:  # a wrt variable the output does not depend on
             adjoints[v] = adjoint_symbol(v)
