@@ -1,25 +1,29 @@
 """A derivation's forward graph as a program of primitive nodes: one primitive per node.
 
 ``lower(equations, inputs)`` reads each equation's right-hand side once, primitive by
-primitive (``recognise.classify``), into numbered variables: the inputs, constants (a number,
-or a ones/zeros/identity matrix sized when values arrive) and one variable per primitive node,
-in the order they are computed, each with the set of inputs it depends on. A node names its
-primitive (a key of the rule table), its operands by number and its parameters; the SymPy
-node it came from stays beside it for shapes and messages. Consumers run the nodes without
-recognising SymPy trees: the numeric engine (``check/engine.py``) does; the sweep and the
-evaluator still read the equations (issue 10).
+primitive (``recognise.classify``), into numbered variables (``Var``: a name where the user
+or the grouping gave one, and a shape of any rank — ``()`` for a scalar): the inputs,
+constants (a number, or a ones/zeros/identity matrix sized when values arrive) and one
+variable per primitive node, in the order they are computed, each with the set of inputs it
+depends on. A node names its primitive (a key of the rule table), its operands by number,
+its parameters and the equation it belongs to; the SymPy node it came from stays beside it
+for the symbolic rules and for messages. Each equation's nodes are its own (a subexpression
+written inside two stages is two nodes), so that the nodes of equation ``k`` are exactly
+what its right-hand side computes. The reverse sweep and the numeric engine run the nodes
+and recognise nothing themselves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import sympy as sp
 from sympy import OneMatrix
 from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
+from .algebra import is_matrix
 from .builder import Equation
 from .errors import GraphError
 from .recognise import Prim, classify, is_leaf
@@ -34,10 +38,22 @@ class Const:
     shape: tuple[sp.Expr, sp.Expr] | None = None
 
 
+Dim: TypeAlias = sp.Expr  # a dimension: an integer, or a symbol bound when values arrive
+
+
+@dataclass(frozen=True, slots=True)
+class Var:
+    """A variable of the program: ``name`` for inputs and equations ("" inside a right-hand
+    side), ``shape`` its dimensions, any rank (``()`` a scalar, ``(m, n)`` a matrix)."""
+
+    name: str
+    shape: tuple[Dim, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Node:
-    """``out = prim(*inputs; params)``; ``expr`` and ``operands`` are the SymPy node and its
-    operands it was read from, ``where`` the equation it belongs to."""
+    """``out = prim(*inputs; params)``, computed in equation ``eq`` (named ``where``);
+    ``expr`` and ``operands`` are the SymPy node and operands it was read from."""
 
     out: int
     prim: str
@@ -46,13 +62,19 @@ class Node:
     expr: sp.Basic
     operands: tuple[sp.Basic, ...]
     where: str
+    eq: int = 0
+
+    @property
+    def primitive(self) -> Prim:
+        """The node as ``recognise.Prim`` (what the symbolic rules take)."""
+        return Prim(self.prim, self.operands, self.params)
 
 
 @dataclass(frozen=True, slots=True)
 class Program:
-    """Variables ``0 .. size - 1``: ``inputs`` (in order), ``consts`` and the nodes' outputs;
-    ``deps[v]`` the inputs (by name) variable ``v`` depends on; ``slot`` the variable of each
-    input and equation symbol."""
+    """Variables ``0 .. size - 1`` (``vars``): ``inputs`` (in order), ``consts`` and the
+    nodes' outputs; ``deps[v]`` the inputs (by name) variable ``v`` depends on; ``slot`` the
+    variable of each input and equation symbol; ``output`` the last equation's."""
 
     size: int
     inputs: tuple[int, ...]
@@ -60,6 +82,15 @@ class Program:
     nodes: tuple[Node, ...]
     deps: tuple[frozenset[str], ...]
     slot: dict[sp.Basic, int]
+    vars: tuple[Var, ...] = ()
+    output: int = -1
+
+    def equation_nodes(self, count: int) -> list[list[Node]]:
+        """The nodes of each of the ``count`` equations, in the order they are computed."""
+        out: list[list[Node]] = [[] for _ in range(count)]
+        for n in self.nodes:
+            out[n.eq].append(n)
+        return out
 
 
 def walk(rhs: sp.Basic, done: Callable[[sp.Basic], bool] = lambda e: False,
@@ -91,11 +122,13 @@ def lower(equations: Iterable[Equation], inputs: Sequence[sp.Basic]) -> Program:
     """The program of the equations over the inputs (see the module docstring)."""
     slot: dict[sp.Basic, int] = {}
     deps: list[frozenset[str]] = []
+    variables: list[Var] = []
     consts: list[tuple[int, Const]] = []
     nodes: list[Node] = []
 
-    def new(dep: frozenset[str]) -> int:
+    def new(dep: frozenset[str], e: sp.Basic, name: str = "") -> int:
         deps.append(dep)
+        variables.append(Var(name, shape_tuple(e)))
         return len(deps) - 1
 
     def leaf(e: sp.Basic) -> None:
@@ -109,19 +142,33 @@ def lower(equations: Iterable[Equation], inputs: Sequence[sp.Basic]) -> Program:
             c = Const("eye", shape=tuple(e.shape))  # type: ignore[arg-type]
         else:
             c = Const("number", value=float(e))
-        i = slot[e] = new(frozenset())
+        i = slot[e] = new(frozenset(), e)
         consts.append((i, c))
 
     for s in inputs:
-        slot[s] = new(frozenset({str(s.name)}))
+        slot[s] = new(frozenset({str(s.name)}), s, str(s.name))
     input_slots = tuple(slot[s] for s in inputs)
-    for eq in equations:
+    k = -1
+    for k, eq in enumerate(equations):
         where = str(eq.lhs.name)
-        for e, p in walk(eq.rhs, slot.__contains__, leaf):
-            args = tuple(slot[o] for o in p.operands)
-            out = slot[e] = new(frozenset().union(*(deps[a] for a in args)))
-            nodes.append(Node(out, p.name, args, p.params, e, tuple(p.operands), where))
-        if eq.rhs not in slot:
+        inner: dict[sp.Basic, int] = {}  # this equation's own nodes
+        for e, p in walk(eq.rhs, _either(inner, slot), leaf):
+            args = tuple(inner[o] if o in inner else slot[o] for o in p.operands)
+            out = inner[e] = new(frozenset().union(*(deps[a] for a in args)), e)
+            nodes.append(Node(out, p.name, args, p.params, e, tuple(p.operands), where, k))
+        if eq.rhs not in inner and eq.rhs not in slot:
             leaf(eq.rhs)
-        slot[eq.lhs] = slot[eq.rhs]
-    return Program(len(deps), input_slots, tuple(consts), tuple(nodes), tuple(deps), slot)
+        slot[eq.lhs] = inner[eq.rhs] if eq.rhs in inner else slot[eq.rhs]
+        variables[slot[eq.lhs]] = Var(where, variables[slot[eq.lhs]].shape)
+    output = slot[equations[k].lhs] if k >= 0 else -1  # type: ignore[index]
+    return Program(len(deps), input_slots, tuple(consts), tuple(nodes), tuple(deps), slot,
+                   tuple(variables), output)
+
+
+def _either(a: dict[sp.Basic, int], b: dict[sp.Basic, int]) -> Callable[[sp.Basic], bool]:
+    return lambda e: e in a or e in b
+
+
+def shape_tuple(e: sp.Basic) -> tuple[Dim, ...]:
+    """The dimensions of a SymPy value as a tuple of any rank: () for a scalar."""
+    return tuple(e.shape) if is_matrix(e) else ()

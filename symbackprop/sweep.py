@@ -21,7 +21,7 @@ from .algebra import hadamard, is_matrix, madd, mmul
 from .builder import Equation, make_symbol, occurrences
 from .functions import DiagJacobian, ElementwiseDerivative, SumAll
 from .graph import Graph
-from .ir import walk
+from .ir import Node, Program, lower
 from .recognise import (
     OUT,
     classify,
@@ -55,17 +55,20 @@ def _depends(e: sp.Basic, needed: set[sp.Basic]) -> bool:
     return any(a in needed for a in occurrences(e))
 
 
-def vjp(rhs: sp.Basic, out: sp.Basic, g: sp.Basic,
+def vjp(nodes: Sequence[Node], rhs: sp.Basic, out: sp.Basic, g: sp.Basic,
         needed: set[sp.Basic]) -> dict[sp.Basic, list[sp.Basic]]:
-    """What flows back through ``out = rhs`` into each needed symbol, given ``out``'s adjoint g."""
+    """What flows back through ``out = rhs`` into each needed symbol, given ``out``'s adjoint
+    g; ``nodes`` are the equation's primitive nodes (``ir.lower``), in computing order."""
     if is_leaf(rhs):
         return {rhs: [g]} if rhs in needed else {}
     cot: dict[sp.Basic, list[sp.Basic]] = {rhs: [g]}
     result: dict[sp.Basic, list[sp.Basic]] = {}
-    for node, p in reversed(list(walk(rhs))):  # the equation's primitive nodes, parents first
+    for n in reversed(nodes):  # parents first
+        node = n.expr
         parts = cot.pop(node, [])
         if not parts:
             continue
+        p = n.primitive
         gn = madd(*parts)
         here = out if node is rhs else node
         ops = p.operands
@@ -175,6 +178,7 @@ class Backward:
     partials: dict[tuple[sp.Basic, sp.Basic], sp.Basic]
     backward: tuple[Equation, ...]
     groups: list[list[sp.Basic]]
+    program: Program  # the forward equations as primitive nodes, which the sweep walked
 
 
 def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
@@ -192,6 +196,8 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
         index[v] = len(syms)
         syms.append(v)
     uses = [[index[a] for a in eq.atoms] for eq in eqs]  # each equation's operands, once
+    program = lower(eqs, graph.inputs)
+    nodes_of = program.equation_nodes(n)
     inputs_from = n
     # which variables lie on a path from some wrt variable to the output ...
     depends = [False] * len(syms)
@@ -232,13 +238,13 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
         g = sp.S.One if i == n - 1 else adjoints[eq.lhs]
         scalar_eq = not is_matrix(eq.lhs) and not any(is_matrix(syms[a]) for a in uses[i])
         if scalar_eq:
-            flows = vjp(eq.rhs, eq.lhs, sp.S.One, needed)
+            flows = vjp(nodes_of[i], eq.rhs, eq.lhs, sp.S.One, needed)
             for v, parts in flows.items():
                 partial = parts[0] if len(parts) == 1 else sp.Add(*parts)
                 partials[(eq.lhs, v)] = partial
                 terms.setdefault(v, []).append(Term(eq.lhs, _times(g, partial), partial))
         else:
-            flows = vjp(eq.rhs, eq.lhs, g, needed)
+            flows = vjp(nodes_of[i], eq.rhs, eq.lhs, g, needed)
             for v, parts in flows.items():
                 terms.setdefault(v, []).append(Term(eq.lhs, madd(*parts)))
         done: list[int] = []
@@ -265,4 +271,4 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
             adjoints[v] = adjoint_symbol(v)
             zero = sp.S.Zero if not is_matrix(v) else sp.ZeroMatrix(*v.shape)
             backward.append(Equation(adjoints[v], zero))
-    return Backward(adjoints, terms, partials, tuple(backward), groups)
+    return Backward(adjoints, terms, partials, tuple(backward), groups, program)

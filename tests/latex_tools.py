@@ -31,6 +31,14 @@ def have_katex() -> bool:
     return shutil.which("node") is not None and (ROOT / "node_modules" / "katex").is_dir()
 
 
+def need_katex() -> None:
+    """Skip a test that needs KaTeX's files when they are missing (fail in CI, which has them)."""
+    if not have_katex():
+        if os.environ.get("SYMBACKPROP_REQUIRE_TOOLS") == "1":
+            pytest.fail("KaTeX (npm ci) is required in CI but missing")
+        pytest.skip("KaTeX not installed (npm ci)")
+
+
 def katex_errors(strings: Sequence[str]) -> list[tuple[str, str]]:
     """(string, error) for each string KaTeX refuses (throwOnError, strict)."""
     if not have_katex():

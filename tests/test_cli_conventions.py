@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
+from latex_tools import need_katex
 
 import symbackprop as sbp
 from symbackprop.cli import main
@@ -108,6 +109,7 @@ def test_latex_sections_are_checked_and_one_may_be_named() -> None:
     assert r"\textbf{forward}" not in d.latex(sections="backward")
     with pytest.raises(ValueError, match="choose from forward, partials, backward"):
         d.latex(sections=["f"])
+    need_katex()  # the page inlines KaTeX's files
     assert d.html(sections="forward") == d.html(sections=["forward"])
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from latex_tools import ROOT, assert_latex_ok, have_katex
+from latex_tools import ROOT, assert_latex_ok, need_katex
 
 import symbackprop as sbp
 from symbackprop.cli import main
@@ -24,14 +24,6 @@ def html_math(text: str) -> list[str]:
     """Every math string of one of our pages (unescaped)."""
     return [html.unescape(m.group(2)) for m in _MATH.finditer(text)]
 
-
-def need_katex() -> None:
-    if not have_katex():
-        import os
-
-        if os.environ.get("SYMBACKPROP_REQUIRE_TOOLS") == "1":
-            pytest.fail("KaTeX (npm ci) is required in CI but missing")
-        pytest.skip("KaTeX not installed (npm ci)")
 
 
 def test_fragment_structure_and_escaping() -> None:

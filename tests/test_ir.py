@@ -52,3 +52,26 @@ def test_every_node_is_a_table_primitive_after_its_operands(data: st.DataObject)
     engine = Engine(d)
     assert [s.name for s in engine.steps] == [n.prim for n in prog.nodes]
     assert isinstance(d.output, (sp.Symbol, sp.MatrixSymbol))
+
+
+def test_variables_carry_their_names_and_shapes_of_any_rank() -> None:
+    d = sbp.derive("W2@sigmoid(W1@x + b1) + b2", shapes=NET, loss="mse")
+    prog = lower(d.forward, d.inputs)
+    by_name = {v.name: v.shape for v in prog.vars if v.name}
+    assert by_name["W1"] == (4, 3) and by_name["x"] == (3, 1)
+    assert by_name[str(d.output.name)] == ()  # the loss: a scalar has no dimensions
+    assert prog.vars[prog.output].name == str(d.output.name)
+    assert all(prog.vars[n.out].shape == (() if not hasattr(n.expr, "shape")
+                                          else tuple(n.expr.shape)) for n in prog.nodes)
+
+
+def test_a_subexpression_inside_two_stages_is_a_node_of_each() -> None:
+    g = sbp.Graph().let("a", "sin(x*y) + x").let("b", "sin(x*y)*a")
+    d = sbp.derive(g, granularity="stages")
+    prog = d.sweep.program
+    per_eq = prog.equation_nodes(len(d.forward))
+    assert [sorted(n.prim for n in nodes) for nodes in per_eq] == [
+        ["add", "mul", "sin"], ["mul", "mul", "sin"]]
+    for k, nodes in enumerate(per_eq):  # each equation's nodes compute its right-hand side
+        assert nodes[-1].expr == d.forward[k].rhs
+    assert d.check().ok

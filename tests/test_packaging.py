@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from test_emit_html import need_katex
+from latex_tools import need_katex
 
 import symbackprop as sbp
 

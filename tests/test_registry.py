@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 import sympy as sp
-from latex_tools import assert_latex_ok
+from latex_tools import assert_latex_ok, need_katex
 from primitive_cases import FORMS, M
 from test_emit_python import run_generated
 
@@ -98,6 +98,8 @@ def test_element_wise_numbers_agree_with_sympy_and_finite_differences(name: str)
 def test_every_format_is_one_registry_entry(fmt: str, capsys: pytest.CaptureFixture[str],
                                             ) -> None:
     """``d.to(fmt)``, the named method and the CLI's ``--format`` write the same text."""
+    if fmt == "html":
+        need_katex()  # the page inlines KaTeX's files
     d = sbp.derive("(x + y)**2")
     method = {"json": "to_json", "dot": "to_dot", "python": "to_python"}.get(fmt, fmt)
     if hasattr(d, method):

@@ -27,7 +27,7 @@ from sympy import OneMatrix
 from ..algebra import is_matrix
 from ..errors import UnsupportedError
 from ..evaluate import check_sizes
-from ..ir import Const, lower
+from ..ir import Const
 from ..rules import RULES
 from ..shapes import shape_of
 from ..values import coerce_value, dim_value, limits_of, values_by_name
@@ -206,7 +206,7 @@ class Engine:
         if unknown:
             raise ValueError(f"wrt {', '.join(unknown)}: not an input of the expression")
         self.shapes = {str(s.name): shape_of(s) for s in inputs}
-        prog = lower(d.forward, inputs)  # one primitive per node: nothing recognised here
+        prog = d.sweep.program  # one primitive per node (ir.lower): nothing recognised here
         self.consts: list[tuple[int, Const]] = list(prog.consts)
         self.deps: list[frozenset[str]] = list(prog.deps)  # per slot: the inputs it depends on
         self._nslots = prog.size
