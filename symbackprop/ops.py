@@ -8,6 +8,8 @@ in SymPy); the element-wise product is ``hadamard(a, b)``; ``**`` on a matrix is
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sympy as sp
 from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
 
@@ -214,16 +216,19 @@ def transpose(b: Builder, x: Term, where: str = "a.T") -> Term:
     return b.node(Transpose(x))
 
 
+# operators that the text also spells as functions: (arity, how they build)
+OPERATORS: dict[str, tuple[int, Callable[..., Term]]] = {
+    "hadamard": (2, hadamard), "transpose": (1, transpose)}
+
+
 def apply(b: Builder, name: str, args: list[Term], where: str) -> Term:
     """A named function: element-wise (on scalars or entry by entry), or a matrix primitive."""
-    arity = 2 if name == "hadamard" else RULES[name].arity
+    arity, operator = OPERATORS[name] if name in OPERATORS else (RULES[name].arity, None)
     if len(args) != arity:
         raise ShapeError(f"{where}: {name} takes {arity} argument{'s' * (arity > 1)}, "
                          f"got {len(args)}")
-    if name == "hadamard":
-        return hadamard(b, args[0], args[1], where)
-    if name == "transpose":
-        return transpose(b, args[0], where)
+    if operator is not None:
+        return operator(b, *args, where=where)
     rule = RULES[name]
     if rule.node is not None:  # a matrix primitive, as its rule declares it
         if not any(is_matrix(a) for a in args):

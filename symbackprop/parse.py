@@ -33,8 +33,9 @@ Syntax: TypeAlias = Literal["text", "latex"]
 
 # the primitives spelled as calls in the text (operators have arity 0), and hadamard(A, B),
 # the element-wise product of matrices
-FUNCTIONS = (*(n for n, r in RULES.items() if r.arity), "hadamard")
-ARITY = {**{n: r.arity for n, r in RULES.items() if r.arity > 1}, "hadamard": 2}  # others: 1
+FUNCTIONS = tuple(dict.fromkeys((*(n for n, r in RULES.items() if r.arity), *ops.OPERATORS)))
+ARITY = {**{n: r.arity for n, r in RULES.items() if r.arity > 1},
+         **{n: k for n, (k, _) in ops.OPERATORS.items() if k > 1}}  # others: 1
 _GREEK = set(NOTATION_GREEK)  # names a user may give: alpha, lam, Sigma, ...
 _RESERVED = (
     (set(dir(builtins)) | {n for n in dir(sp) if len(n) > 1 and not n.startswith("_")}
