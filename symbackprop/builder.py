@@ -62,8 +62,14 @@ def check_name(name: str, what: str = "name") -> str:
 
 def make_symbol(name: str, shape: Shape) -> sp.Basic:
     if shape is None:
-        return sp.Symbol(name, real=True)
+        return _real_symbol(sp.Symbol, name, real=True)
     return sp.MatrixSymbol(name, *shape)
+
+
+# ``Symbol(name, real=True)`` without re-checking the constant assumptions and without
+# SymPy's cache (a derivation makes a few symbols per node, each new): half the time;
+# equal and hashed the same as the cached constructor's
+_real_symbol = getattr(sp.Symbol, "__xnew__", lambda cls, name, **kw: sp.Symbol(name, **kw))
 
 
 def tree_size(expr: sp.Basic, sizes: Mapping[sp.Basic, int]) -> int:

@@ -16,8 +16,8 @@ and recognise nothing themselves.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeAlias
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, TypeAlias
 
 import sympy as sp
 from sympy import OneMatrix
@@ -41,8 +41,7 @@ class Const:
 Dim: TypeAlias = sp.Expr  # a dimension: an integer, or a symbol bound when values arrive
 
 
-@dataclass(frozen=True, slots=True)
-class Var:
+class Var(NamedTuple):
     """A variable of the program: ``name`` for inputs and equations ("" inside a right-hand
     side), ``shape`` its dimensions, any rank (``()`` a scalar, ``(m, n)`` a matrix)."""
 
@@ -50,8 +49,7 @@ class Var:
     shape: tuple[Dim, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
+class Node(NamedTuple):
     """``out = prim(*inputs; params)``, computed in equation ``eq`` (named ``where``);
     ``expr`` and ``operands`` are the SymPy node and operands it was read from."""
 
@@ -80,10 +78,23 @@ class Program:
     inputs: tuple[int, ...]
     consts: tuple[tuple[int, Const], ...]
     nodes: tuple[Node, ...]
-    deps: tuple[frozenset[str], ...]
     slot: dict[sp.Basic, int]
     vars: tuple[Var, ...] = ()
     output: int = -1
+    _deps: list[tuple[frozenset[str], ...]] = field(default_factory=list, repr=False,
+                                                    compare=False)
+
+    @property
+    def deps(self) -> tuple[frozenset[str], ...]:
+        """For each variable, the inputs (by name) it depends on (found once, when asked)."""
+        if not self._deps:
+            deps: list[frozenset[str]] = [frozenset()] * self.size
+            for i in self.inputs:
+                deps[i] = frozenset({self.vars[i].name})
+            for n in self.nodes:
+                deps[n.out] = frozenset().union(*(deps[a] for a in n.inputs))
+            self._deps.append(tuple(deps))
+        return self._deps[0]
 
     def equation_nodes(self, count: int) -> list[list[Node]]:
         """The nodes of each of the ``count`` equations, in the order they are computed."""
@@ -121,15 +132,13 @@ def walk(rhs: sp.Basic, done: Callable[[sp.Basic], bool] = lambda e: False,
 def lower(equations: Iterable[Equation], inputs: Sequence[sp.Basic]) -> Program:
     """The program of the equations over the inputs (see the module docstring)."""
     slot: dict[sp.Basic, int] = {}
-    deps: list[frozenset[str]] = []
     variables: list[Var] = []
     consts: list[tuple[int, Const]] = []
     nodes: list[Node] = []
 
-    def new(dep: frozenset[str], e: sp.Basic, name: str = "") -> int:
-        deps.append(dep)
+    def new(e: sp.Basic, name: str = "") -> int:
         variables.append(Var(name, shape_tuple(e)))
-        return len(deps) - 1
+        return len(variables) - 1
 
     def leaf(e: sp.Basic) -> None:
         if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
@@ -142,11 +151,11 @@ def lower(equations: Iterable[Equation], inputs: Sequence[sp.Basic]) -> Program:
             c = Const("eye", shape=tuple(e.shape))  # type: ignore[arg-type]
         else:
             c = Const("number", value=float(e))
-        i = slot[e] = new(frozenset(), e)
+        i = slot[e] = new(e)
         consts.append((i, c))
 
     for s in inputs:
-        slot[s] = new(frozenset({str(s.name)}), s, str(s.name))
+        slot[s] = new(s, str(s.name))
     input_slots = tuple(slot[s] for s in inputs)
     k = -1
     for k, eq in enumerate(equations):
@@ -154,14 +163,16 @@ def lower(equations: Iterable[Equation], inputs: Sequence[sp.Basic]) -> Program:
         inner: dict[sp.Basic, int] = {}  # this equation's own nodes
         for e, p in walk(eq.rhs, _either(inner, slot), leaf):
             args = tuple(inner[o] if o in inner else slot[o] for o in p.operands)
-            out = inner[e] = new(frozenset().union(*(deps[a] for a in args)), e)
+            out = inner[e] = new(e)
             nodes.append(Node(out, p.name, args, p.params, e, tuple(p.operands), where, k))
         if eq.rhs not in inner and eq.rhs not in slot:
             leaf(eq.rhs)
         slot[eq.lhs] = inner[eq.rhs] if eq.rhs in inner else slot[eq.rhs]
-        variables[slot[eq.lhs]] = Var(where, variables[slot[eq.lhs]].shape)
+        v = variables[slot[eq.lhs]]
+        if not v.name:  # an alias (a = B) keeps the name of what it aliases
+            variables[slot[eq.lhs]] = Var(where, v.shape)
     output = slot[equations[k].lhs] if k >= 0 else -1  # type: ignore[index]
-    return Program(len(deps), input_slots, tuple(consts), tuple(nodes), tuple(deps), slot,
+    return Program(len(variables), input_slots, tuple(consts), tuple(nodes), slot,
                    tuple(variables), output)
 
 

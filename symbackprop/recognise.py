@@ -50,23 +50,43 @@ def replace_args(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
         return hit
     if e.is_Atom:
         return e
-    if isinstance(e, sp.Function) and len(e.args) == 1:
-        new = mapping.get(e.args[0])
-        if new is not None and _plain(new) and _keeps_plain_symbol(type(e)):
-            return e.func(new, evaluate=False)
-    if type(e) is sp.Pow and e.exp.is_Rational:  # t**2, t**-1, sqrt(t) of a new t
-        new = mapping.get(e.base)
-        if new is not None and _plain(new) and _keeps_plain_symbol(sp.Pow, e.exp):
-            return sp.Pow(new, e.exp, evaluate=False)
-    if type(e) in (sp.Add, sp.Mul):
-        fast = _resorted(e, mapping)
-        if fast is not None:
-            return fast
+    fast = _resorted(e, mapping) if type(e) in (sp.Add, sp.Mul) else _unevaluated(e, mapping)
+    if fast is not None:
+        return fast
     if all(mapping.get(a, a) is a for a in e.args) and all(a.is_Atom for a in e.args):
         return e  # nothing of e is replaced
     if e.has(*_COMPARING):
         return _replace_without_comparing(e, mapping)
     return e.xreplace(mapping)
+
+
+def _canonical_sort(args: list[sp.Basic]) -> None:
+    """Sort operands as SymPy's flattening does (``Basic.compare``). Plain real symbols
+    compare by name alone (their class and assumptions are the same), so a list of them is
+    sorted by name without the comparison calls."""
+    if all(_plain(a) for a in args):
+        args.sort(key=_name)
+    else:
+        args.sort(key=_args_sortkey)
+
+
+def _name(a: sp.Basic) -> str:
+    return a.name  # type: ignore[no-any-return]
+
+
+def _unevaluated(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic | None:
+    """``f(t)`` and ``t**c`` whose ``t`` becomes a new plain real symbol, built without
+    SymPy's evaluation (such a call never simplifies: checked once per function and
+    exponent on a probe symbol); None for anything else."""
+    if isinstance(e, sp.Function) and len(e.args) == 1:
+        new = mapping.get(e.args[0])
+        if new is not None and _plain(new) and _keeps_plain_symbol(type(e)):
+            return e.func(new, evaluate=False)
+    elif type(e) is sp.Pow and e.exp.is_Rational:  # t**2, t**-1, sqrt(t)
+        new = mapping.get(e.base)
+        if new is not None and _plain(new) and _keeps_plain_symbol(sp.Pow, e.exp):
+            return sp.Pow(new, e.exp, evaluate=False)
+    return None
 
 
 def times_symbol(g: sp.Basic, e: sp.Basic) -> sp.Basic | None:
@@ -87,7 +107,7 @@ def times_symbol(g: sp.Basic, e: sp.Basic) -> sp.Basic | None:
     rest = [*factors[len(head):], g]
     if any(f.is_Number for f in rest):
         return None
-    rest.sort(key=_args_sortkey)
+    _canonical_sort(rest)
     return sp.Mul._from_args(head + rest, True)
 
 
@@ -99,7 +119,7 @@ def _resorted(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic | N
     by SymPy's own key. None when the replacement is anything else (then ``xreplace``)."""
     args = e.args
     new: list[sp.Basic] = []
-    fresh: set[sp.Basic] = set()
+    changed = False
     for a in args:
         b = mapping.get(a)
         if b is a or b == a:  # mapped to itself: unchanged
@@ -109,20 +129,31 @@ def _resorted(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic | N
                 b = replace_args(a, mapping)
                 if type(b) is type(e) or b.is_Number:
                     return None
+                changed = changed or b is not a
             else:
                 b = a
-        elif type(b) is not sp.Symbol or b in fresh:
+        elif type(b) is not sp.Symbol:
             return None
         else:
-            fresh.add(b)
+            changed = True
         new.append(b)
-    if not fresh or any(a in fresh for a in args):
+    if not changed:
         return None
     head = [new[0]] if args[0].is_Number else []
     rest = new[len(head):]
     if any(b.is_Number or not b.is_commutative for b in rest):
         return None
-    rest.sort(key=_args_sortkey)
+    # nothing combines when no two operands share what SymPy collects them by: the term
+    # of a sum's operand (2t and 3t), the base of a product's factor (t and t**2)
+    if type(e) is sp.Mul:
+        keys = {b.as_base_exp()[0] for b in rest}
+        if head and any(type(b) is sp.Add for b in rest):
+            return None  # 2·(a + b) would be distributed
+    else:
+        keys = {b.as_coeff_Mul()[1] for b in rest}
+    if len(keys) != len(rest):
+        return None
+    _canonical_sort(rest)
     if type(e) is sp.Mul:
         return sp.Mul._from_args(head + rest, True)
     return sp.Add._from_args(head + rest)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sympy as sp
 from sympy.matrices.expressions.special import Identity
@@ -36,8 +36,7 @@ from .rules import ELEMENTWISE, FUNCTION_NAMES, RULES
 from .shapes import shape_of
 
 
-@dataclass(frozen=True, slots=True)
-class Term:
+class Term(NamedTuple):
     """One summand of an adjoint: what flows back from ``consumer`` into the variable."""
 
     consumer: sp.Basic

@@ -58,7 +58,8 @@ def test_variables_carry_their_names_and_shapes_of_any_rank() -> None:
     d = sbp.derive("W2@sigmoid(W1@x + b1) + b2", shapes=NET, loss="mse")
     prog = lower(d.forward, d.inputs)
     by_name = {v.name: v.shape for v in prog.vars if v.name}
-    assert by_name["W1"] == (4, 3) and by_name["x"] == (3, 1)
+    assert by_name["W1"] == (4, 3)
+    assert by_name["x"] == (3, 1)
     assert by_name[str(d.output.name)] == ()  # the loss: a scalar has no dimensions
     assert prog.vars[prog.output].name == str(d.output.name)
     assert all(prog.vars[n.out].shape == (() if not hasattr(n.expr, "shape")

@@ -48,6 +48,7 @@ def _checked(real: Any) -> Any:
 @pytest.mark.parametrize("matrix", [False, True])
 def test_fast_rebuild_equals_xreplace(matrix: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(recognise, "_resorted", _checked(recognise._resorted))
+    monkeypatch.setattr(recognise, "_unevaluated", _checked(recognise._unevaluated))
     monkeypatch.setattr(sweep, "times_symbol", _checked_times(recognise.times_symbol))
     CALLS.clear()
 
@@ -68,6 +69,7 @@ def test_the_scalarised_network_takes_the_fast_path(monkeypatch: pytest.MonkeyPa
     from benchmarks.cases import scalar_network
 
     monkeypatch.setattr(recognise, "_resorted", _checked(recognise._resorted))
+    monkeypatch.setattr(recognise, "_unevaluated", _checked(recognise._unevaluated))
     monkeypatch.setattr(sweep, "times_symbol", _checked_times(recognise.times_symbol))
     CALLS.clear()
     net = scalar_network(2, 3, 1)
