@@ -260,6 +260,7 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
         b = _to_builder(source, shapes, limits, syntax)
         if loss is not None:
             _attach_loss(b, loss)
+        b.output = ops.as_scalar(b, b.output)  # a 1×1 output (xᵀAx) is the scalar it is
         if is_matrix(b.output):  # before any work on the graph
             raise ShapeError(NOT_SCALAR.format(shape=fmt_shape(shape_of(b.output))))
         g = decompose(b, granularity, output_name=output)

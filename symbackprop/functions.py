@@ -210,4 +210,12 @@ class CrossEntropy(_MatrixReduction):
     """−Σ y ⊙ log softmax(o): softmax cross-entropy of logits o against targets y (per column)."""
 
 
-MATRIX_CLASSES = (Elementwise, Softmax, SumAll, SqNorm, MSE, CrossEntropy)
+class Item(_MatrixReduction):
+    """The one entry of a 1×1 matrix (``xᵀAx``): a scalar wherever a scalar is meant,
+    printed as the product itself."""
+
+    def _sympystr(self, printer: Any) -> str:
+        return str(printer._print(self.args[0]))
+
+
+MATRIX_CLASSES = (Elementwise, Softmax, SumAll, SqNorm, MSE, CrossEntropy, Item)

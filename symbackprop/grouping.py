@@ -120,9 +120,10 @@ def decompose(b: Builder, granularity: Granularity = "auto",
         # layers: cut at non-affine matrix nodes and at their non-leaf operands
         if is_matrix(s) and not _is_affine(eq.rhs):
             cut.add(s)
-        if kind == "matmul" and any(kinds.get(c) == "matmul" for c in consumers.get(s, [])):
+        if kind == "matmul" and any(kinds.get(c) == "matmul" and shape_of(c) != (1, 1)
+                                    for c in consumers.get(s, [])):
             cut.add(s)  # W2 (W1 x): a product of products reads better (and SymPy's MatMul
-            # shape is exponential in its nesting depth)
+            # shape is exponential in its nesting depth); a form xᵀAx stays whole
         if kind != "?" and not _is_affine(eq.rhs) and (is_matrix(s) or kind in _REDUCTIONS):
             for o in classify(eq.rhs).operands:
                 if o in by_lhs and is_matrix(o):

@@ -16,7 +16,7 @@ from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Tra
 from .algebra import is_matrix, mscale
 from .builder import MAX_FACTORS, Builder, Term
 from .errors import ShapeError, UnsupportedError
-from .functions import Elementwise
+from .functions import Elementwise, Item
 from .rules import FUNCTION_NAMES, RULES
 from .shapes import Shape, fmt_shape, shape_of
 
@@ -134,6 +134,10 @@ def mul(b: Builder, x: Term, y: Term, where: str = "a * b") -> Term:
 
 def matmul(b: Builder, x: Term, y: Term, where: str = "a @ b") -> Term:
     sx, sy = shape_of(x), shape_of(y)
+    # a scalar stands for the 1×1 matrix it may have come from: (xᵀy) @ zᵀ
+    if (sx is None and sy is not None and sy[0] == 1) or (
+            sy is None and sx is not None and sx[1] == 1):
+        return mul(b, x, y, where)
     if sx is None or sy is None:
         hint = " (a name without a shape is a scalar: give its shape, or use * for a scalar)"
         raise _err(where, sx, "@", sy, hint)
@@ -142,7 +146,17 @@ def matmul(b: Builder, x: Term, y: Term, where: str = "a @ b") -> Term:
         if sx == sy:
             hint = " (for the element-wise product write hadamard(a, b))"
         raise _err(where, sx, "@", sy, hint)
-    return b.node(MatMul(x, y))
+    product = b.node(MatMul(x, y))
+    # an inner product or a form (xᵀy, xᵀAx) is a scalar; a one-row weight matrix times a
+    # vector (W2 h with W2 of shape (1, n)) stays the 1×1 layer output the user declared
+    return product if x in b.inputs else as_scalar(b, product)
+
+
+def as_scalar(b: Builder, x: Term) -> Term:
+    """A 1×1 matrix as the scalar it is: a scalar wherever one is meant."""
+    if shape_of(x) == (1, 1):
+        return b.node(Item(x))
+    return x
 
 
 def div(b: Builder, x: Term, y: Term, where: str = "a / b") -> Term:

@@ -25,6 +25,7 @@ from .functions import (
     CrossEntropy,
     DiagJacobian,
     Elementwise,
+    Item,
     Softmax,
     SqNorm,
     SumAll,
@@ -353,6 +354,10 @@ RULES: dict[str, Rule] = {
                    role="reduction", latex=r"\lVert\cdot\rVert^{2}",
                    jacobian=_jac_row(lambda out, a, k: mscale(2, a)),
                    node=SqNorm, on_scalar=lambda a: a**2),
+    "item": Rule("item", forward=lambda a: float(np.reshape(a, -1)[0]),
+                 vjp=lambda g, out, a: (np.full_like(a, g),),
+                 # the cotangent of a 1×1 matrix is written as the scalar it equals
+                 matrix_vjp=lambda g, out, a: (g,), arity=0, role="affine", node=Item),
     "trace": Rule("trace", forward=lambda a: float(np.trace(a)),
                   vjp=lambda g, out, a: (g * np.eye(a.shape[0]),),
                   matrix_vjp=lambda g, out, a: (mscale(g, Identity(a.shape[0])),),

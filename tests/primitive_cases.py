@@ -12,7 +12,7 @@ from __future__ import annotations
 from symbackprop.rules import RULES
 
 M = {"A": (3, 2), "B": (3, 2), "C": (3, 2), "D": (2, 4), "E": (2, 3), "G": (3, 4),
-     "Y": (3, 2)}
+     "Y": (3, 2), "u": (3, 1), "v": (2, 1)}
 
 # every primitive in scalar and matrix form; True where the values must be positive
 FORMS: dict[str, list[tuple[str, bool]]] = {
@@ -28,6 +28,7 @@ FORMS: dict[str, list[tuple[str, bool]]] = {
     "cross_entropy": [("cross_entropy(A, Y)", False)],
     "sqnorm": [("sqnorm(A) + sum(B)", False)],
     "trace": [("trace(A.T @ B) + trace(x*y)", False)],
+    "item": [("log(u.T @ u) * (u.T @ A @ v)", True)],
     "max": [("max(x, y)", False), ("sum(hadamard(C, max(A, B)))", False)],
     "min": [("min(x, y)", False), ("sum(hadamard(C, min(A, B)))", False)],
 }

@@ -175,6 +175,9 @@ class Printer(LatexPrinter):  # type: ignore[misc]
     def _print_Softmax(self, e: Softmax) -> str:
         return self._call(softmax_latex(e.args[0]), e.args)
 
+    def _print_Item(self, e: Any) -> str:
+        return str(self._print(e.args[0]))  # xᵀAx is a scalar: no [·]₁₁
+
     def _print_SumAll(self, e: Any) -> str:
         return self._call(r"\operatorname{sum}", e.args)
 

@@ -219,6 +219,10 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
             name = "softmax_col"  # per column, as the LaTeX's softmax_{col} says
         return f"{name}({self._print(e.args[0])})"
 
+    def _print_Item(self, e: Any) -> str:
+        inner = self._print(e.args[0])
+        return f"({inner}).item()" if self.numpy else inner  # the text reads 1×1 as scalar
+
     def _print_SumAll(self, e: SumAll) -> str:
         return f"{'np.sum' if self.numpy else 'sum'}({self._print(e.args[0])})"
 
