@@ -23,7 +23,8 @@ from .algebra import is_matrix
 from .errors import UnsupportedError
 from .functions import CrossEntropy, Elementwise, Softmax
 from .limits import Limits
-from .rules import RULES, np_heaviside, np_log_softmax
+from .recognise import node_operands
+from .rules import BY_NODE, BY_SYMPY, RULES, np_heaviside, np_log_softmax
 from .shapes import shape_of
 from .values import check_elements, coerce_value, dim_value, limits_of, shape_size, values_by_name
 
@@ -68,7 +69,7 @@ _BY_CLASS: dict[type, Op] = {
 
 
 def _function_op(e: sp.Basic) -> Op:
-    name = e.name if isinstance(e, Elementwise) else type(e).__name__
+    name = e.name if isinstance(e, Elementwise) else BY_SYMPY.get(type(e), type(e).__name__)
     if name in _NUMPY_FUNCS:
         return _NUMPY_FUNCS[name]
     raise UnsupportedError(f"no NumPy form for {name}")
@@ -87,7 +88,8 @@ def _children(e: sp.Basic) -> tuple[sp.Basic, ...]:
     if isinstance(e, (sp.Symbol, sp.MatrixSymbol, OneMatrix, Identity, ZeroMatrix)) or \
             e.is_Number or e.is_NumberSymbol:
         return ()
-    return tuple(e.args)
+    rule = BY_NODE.get(type(e))
+    return tuple(e.args) if rule is None else node_operands(e, rule.arity)
 
 
 def _leaf_op(e: sp.Basic) -> Op:

@@ -210,6 +210,30 @@ class CrossEntropy(_MatrixReduction):
     """−Σ y ⊙ log softmax(o): softmax cross-entropy of logits o against targets y (per column)."""
 
 
+class Norm(_MatrixReduction):
+    """‖X‖: the Euclidean norm of a vector, the Frobenius norm of a matrix."""
+
+
+class Norm1(_MatrixReduction):
+    """Σ|xᵢⱼ|: the entry-wise 1-norm."""
+
+
+class Mean(_MatrixReduction):
+    """The mean of every entry."""
+
+
+class Var(_MatrixReduction):
+    """The (population) variance of every entry, as NumPy's ``var``."""
+
+
+class LogSumExp(_MatrixReduction):
+    """log Σ exp(xᵢⱼ) over every entry."""
+
+
+class LogDet(_MatrixReduction):
+    """log det X, for a matrix of positive determinant."""
+
+
 class Item(_MatrixReduction):
     """The one entry of a 1×1 matrix (``xᵀAx``): a scalar wherever a scalar is meant,
     printed as the product itself."""
@@ -218,4 +242,5 @@ class Item(_MatrixReduction):
         return str(printer._print(self.args[0]))
 
 
-MATRIX_CLASSES = (Elementwise, Softmax, SumAll, SqNorm, MSE, CrossEntropy, Item)
+MATRIX_CLASSES = (Elementwise, Softmax, SumAll, SqNorm, MSE, CrossEntropy, Item, Norm, Norm1,
+                  Mean, Var, LogSumExp, LogDet)

@@ -363,7 +363,7 @@ class _Reader(Cursor):
             if raw.replace(" ", "") == "2":
                 return join_pieces("sqnorm(", inner, ")", at=t.at)
             self.i = save
-        return join_pieces("sqrt(sqnorm(", inner, "))", at=t.at)
+        return join_pieces("norm2(", inner, ")", at=t.at)
 
     def function_name(self) -> str | None:
         """The primitive a control sequence (or ``\\operatorname{...}``) names, if any."""

@@ -19,12 +19,17 @@ GREEK.update({r"\varepsilon": "epsilon", r"\vartheta": "theta", r"\varphi": "phi
 # control sequences that name a function, and \operatorname{...} names (case as written or
 # lower-cased) that do
 COMMANDS = {r"\exp": "exp", r"\log": "log", r"\ln": "log", r"\sin": "sin", r"\cos": "cos",
-             r"\tan": "tan", r"\tanh": "tanh", r"\max": "max", r"\min": "min"}
+             r"\tan": "tan", r"\tanh": "tanh", r"\max": "max", r"\min": "min", r"\det": "det",
+             r"\arcsin": "arcsin", r"\arccos": "arccos", r"\arctan": "arctan",
+             r"\sinh": "sinh", r"\cosh": "cosh"}
 OPERATORS = {"relu": "relu", "sigmoid": "sigmoid", "softplus": "softplus", "sum": "sum",
               "softmax": "softmax", "tr": "trace", "trace": "trace", "mse": "mse",
               "ce": "cross_entropy", "sqnorm": "sqnorm", "tanh": "tanh", "exp": "exp",
               "log": "log", "abs": "abs", "sqrt": "sqrt", "max": "max", "min": "min",
-              "sin": "sin", "cos": "cos", "tan": "tan"}
+              "sin": "sin", "cos": "cos", "tan": "tan", "det": "det", "erf": "erf",
+              "sign": "sign", "sgn": "sign", "mean": "mean", "var": "var",
+              "logsumexp": "logsumexp", "logdet": "logdet", "inv": "inv", "arcsin": "arcsin",
+              "arccos": "arccos", "arctan": "arctan", "sinh": "sinh", "cosh": "cosh"}
 SPACING = {r"\,", r"\;", r"\:", r"\!", r"\ ", r"\quad", r"\qquad", "~", r"\displaystyle",
             r"\textstyle", r"\left.", r"\right."}
 ENVIRONMENTS = {"aligned", "align", "align*", "equation", "equation*", "gathered", "gather",

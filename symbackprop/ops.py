@@ -232,7 +232,8 @@ def transpose(b: Builder, x: Term, where: str = "a.T") -> Term:
 
 # operators that the text also spells as functions: (arity, how they build)
 OPERATORS: dict[str, tuple[int, Callable[..., Term]]] = {
-    "hadamard": (2, hadamard), "transpose": (1, transpose)}
+    "hadamard": (2, hadamard), "transpose": (1, transpose),
+    "square": (1, lambda b, x, where: power(b, x, sp.Integer(2), where))}
 
 
 def apply(b: Builder, name: str, args: list[Term], where: str) -> Term:

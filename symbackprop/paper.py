@@ -417,8 +417,6 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
             if closing:
                 kind, index, _ = opened.pop()
                 last = _square_ends(toks, following, nxt_at) if kind == "norm" else None
-                if kind == "norm" and last is None:  # sqrt(sqnorm(...)) closes twice
-                    out.append((")", t.at))
                 out.append((")", t.at))
                 if last is not None:  # ‖v‖², ‖v‖^2, ‖v‖^{2}: the squared norm
                     out[index] = ("sqnorm(", out[index][1])
@@ -426,7 +424,7 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
                 prev = _Tok("op", ")", t.at)
             else:
                 opened.append((t.kind, len(out), t.at))
-                out.append(("sqrt(sqnorm(" if t.kind == "norm" else "abs(", t.at))
+                out.append(("norm2(" if t.kind == "norm" else "abs(", t.at))
                 prev = None
             k += 1
             continue

@@ -33,7 +33,9 @@ Syntax: TypeAlias = Literal["text", "latex"]
 
 # the primitives spelled as calls in the text (operators have arity 0), and hadamard(A, B),
 # the element-wise product of matrices
-FUNCTIONS = tuple(dict.fromkeys((*(n for n, r in RULES.items() if r.arity), *ops.OPERATORS)))
+ALIASES = {a: n for n, r in RULES.items() for a in r.aliases}  # asin → arcsin, norm → norm2
+FUNCTIONS = tuple(dict.fromkeys((*(n for n, r in RULES.items() if r.arity), *ops.OPERATORS,
+                                 *ALIASES)))
 ARITY = {**{n: r.arity for n, r in RULES.items() if r.arity > 1},
          **{n: k for n, (k, _) in ops.OPERATORS.items() if k > 1}}  # others: 1
 _GREEK = set(NOTATION_GREEK)  # names a user may give: alpha, lam, Sigma, ...
@@ -286,7 +288,7 @@ class _Parser:
             if node.func.id not in FUNCTIONS:
                 raise self.error(node.func, f"unknown function {node.func.id!r}; the functions "
                                  "are " + ", ".join(FUNCTIONS))
-            arity = ARITY.get(node.func.id, 1)
+            arity = ARITY.get(ALIASES.get(node.func.id, node.func.id), 1)
             if len(node.args) != arity:
                 raise self.error(node, f"{node.func.id} takes {arity} argument"
                                  f"{'s' if arity > 1 else ''}, got {len(node.args)}")
@@ -365,7 +367,8 @@ class _Parser:
             return ops.transpose(b, args[0], self.source(node))
         if isinstance(node, ast.Call):
             assert isinstance(node.func, ast.Name)
-            return ops.apply(b, node.func.id, args, self.source(node))
+            return ops.apply(b, ALIASES.get(node.func.id, node.func.id), args,
+                             self.source(node))
         chain = _chain(node)
         if chain is not None:  # a + b - c … or a * b / c …: one n-ary node, built once
             signs = [sign for sign, _ in chain]

@@ -332,13 +332,19 @@ def _classify(e: sp.Basic) -> Prim:
         return Prim(e.name, e.operands)
     rule = BY_NODE.get(type(e))
     if rule is not None:
-        return Prim(rule.name, tuple(e.args))
+        return Prim(rule.name, node_operands(e, rule.arity))
     if isinstance(e, (sp.Max, sp.Min)):  # max(a, b, c) is max(max(a, b), c)
         first = e.args[0] if len(e.args) == 2 else e.func(*e.args[:-1], evaluate=False)
         return Prim("max" if isinstance(e, sp.Max) else "min", (first, e.args[-1]))
     if isinstance(e, sp.Function) and type(e) in BY_SYMPY:
         return Prim(BY_SYMPY[type(e)], tuple(e.args))
     raise UnsupportedError(f"no rule for {_describe(e)}")
+
+
+def node_operands(e: sp.Basic, arity: int) -> tuple[sp.Basic, ...]:
+    """The operands of a matrix primitive's node: its first ``arity`` arguments (SymPy's
+    ``Inverse(X)`` also carries the exponent −1), all of them for an operator."""
+    return tuple(e.args[:arity] if arity else e.args)
 
 
 def _split_coeff(term: sp.Basic) -> tuple[sp.Expr, sp.Basic]:
@@ -412,7 +418,9 @@ def _local_partials(p: Prim) -> tuple[sp.Expr, ...]:
         if p.name == "pow" and len(ph) == 2 and x == ph[0]:
             parts.append(ph[1] * ph[0] ** (ph[1] - 1))  # SymPy says x**y*y/x: 0/0 at x = 0
             continue
-        d = sp.diff(t, x)
+        # the derivative almost everywhere: sign′ = 2δ is 0 off the kink (the rule's
+        # ``nondiff`` reports the kink itself)
+        d = sp.diff(t, x).replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.S.Zero)
         if RULES[p.name].reuse_output or (p.name == "pow" and p.kw.get("exp") == sp.S.Half):
             d = d.subs(t, OUT)
         parts.append(d)

@@ -10,8 +10,8 @@ clean form; and how it is spelled in the text, in LaTeX and in generated code. S
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,8 +33,8 @@ from .functions import (
     sigmoid,
     softplus,
 )
-
-Array = Any  # a NumPy array or a float
+from .linalg import LINALG
+from .rule import Array, Rule
 
 # ---------------------------------------------------------------------------------------
 # Numerically safe NumPy building blocks (shared by the engine and by ``evaluate``)
@@ -68,6 +68,10 @@ def np_softmax(o: Array) -> Array:
     return np.exp(np_log_softmax(o))
 
 
+def np_erf(x: Array) -> Array:
+    return np.vectorize(math.erf, otypes=[float])(x)
+
+
 def np_heaviside(x: Array) -> Array:
     return np.heaviside(x, 0.5)
 
@@ -82,48 +86,12 @@ def _sum_to(g: Array, like: Array) -> Array:
 # ---------------------------------------------------------------------------------------
 # The table
 
-Vjp = Callable[..., tuple[Array, ...]]
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """Everything about one primitive, declared once; the parser, the sweep, the engine,
-    ``evaluate``, the printers and the grouping read it from here.
-
-    ``forward``/``vjp``: the engine's NumPy step; ``sympy``: the SymPy function of an
-    element-wise primitive (its partials come from ``sympy.diff``); ``latex``: its name in
-    LaTeX; ``matrix_vjp``/``jacobian``: the symbolic VJP of a matrix primitive;
-    ``reuse_output``: the partial is written with the output (σ' = σ(1 − σ));
-    ``nondiff``: where the primitive has a kink; ``arity``: operands in the text syntax
-    (0: not spelled in text, an operator); ``code``/``helper``: its NumPy spelling in
-    generated Python (a helper function's source when NumPy has none); ``role``: "affine"
-    or "reduction" for grouping layers. A matrix primitive written as a call also has
-    ``node``, the SymPy class of its graph node (built from the operands); ``shape``, which
-    returns why operands of these shapes are refused (None: accepted); and ``on_scalar``,
-    what the call means on scalars (None: refused).
-    """
-
-    name: str
-    forward: Callable[..., Array]
-    vjp: Vjp
-    sympy: Any = None
-    latex: str = ""
-    matrix_vjp: Callable[..., tuple[sp.Basic, ...]] | None = None
-    jacobian: Callable[..., sp.Basic | None] | None = None
-    reuse_output: bool = False
-    nondiff: Callable[..., Array] | None = field(default=None)
-    arity: int = 1
-    code: str = ""
-    helper: str = ""
-    role: str = ""
-    node: Any = None
-    shape: Callable[..., str | None] | None = None
-    on_scalar: Callable[..., Any] | None = None
 
 
 def _ew(name: str, f: Callable[[Array], Array], df: Callable[[Array, Array], Array],
         sym: Any, latex: str, reuse: bool = False,
-        nondiff: Callable[..., Array] | None = None, helper: str = "") -> Rule:
+        nondiff: Callable[..., Array] | None = None, helper: str = "",
+        aliases: tuple[str, ...] = ()) -> Rule:
     """A unary element-wise function: ``df(x, out)`` is its derivative; generated code
     calls ``np.<name>``, or a function ``<name>`` defined by ``helper``."""
     return Rule(
@@ -136,6 +104,7 @@ def _ew(name: str, f: Callable[[Array], Array], df: Callable[[Array, Array], Arr
         nondiff=nondiff,
         code=name if helper else f"np.{name}",
         helper=helper,
+        aliases=aliases,
     )
 
 
@@ -321,6 +290,20 @@ RULES: dict[str, Rule] = {
                     r"\operatorname{softplus}",
                     helper="def softplus(x):\n"
                            "    return np.logaddexp(0.0, x)  # log(1 + exp(x))\n"),
+    "arcsin": _ew("arcsin", np.arcsin, lambda x, out: 1.0 / np.sqrt(1.0 - x * x), sp.asin,
+                  r"\arcsin", nondiff=lambda x: np.abs(x) >= 1, aliases=("asin",)),
+    "arccos": _ew("arccos", np.arccos, lambda x, out: -1.0 / np.sqrt(1.0 - x * x), sp.acos,
+                  r"\arccos", nondiff=lambda x: np.abs(x) >= 1, aliases=("acos",)),
+    "arctan": _ew("arctan", np.arctan, lambda x, out: 1.0 / (1.0 + x * x), sp.atan,
+                  r"\arctan", aliases=("atan",)),
+    "sinh": _ew("sinh", np.sinh, lambda x, out: np.cosh(x), sp.sinh, r"\sinh"),
+    "cosh": _ew("cosh", np.cosh, lambda x, out: np.sinh(x), sp.cosh, r"\cosh"),
+    "erf": _ew("erf", np_erf, lambda x, out: 2.0 / np.sqrt(np.pi) * np.exp(-x * x), sp.erf,
+               r"\operatorname{erf}",
+               helper="def erf(x):\n    import math\n"
+                      "    return np.vectorize(math.erf, otypes=[float])(x)\n"),
+    "sign": _ew("sign", np.sign, lambda x, out: np.zeros_like(x), sp.sign,
+                r"\operatorname{sign}", nondiff=lambda x: x == 0),
     "max": _minmax("max"),
     "min": _minmax("min"),
     # matrix primitives: VJPs in matrix form
@@ -364,6 +347,7 @@ RULES: dict[str, Rule] = {
                   latex=r"\operatorname{tr}", role="reduction", code="np.trace", node=Trace,
                   shape=lambda a: None if a is not None and a[0] == a[1] else
                   "trace needs a square matrix", on_scalar=lambda a: a),
+    **LINALG,
 }
 
 ELEMENTWISE = frozenset(n for n, r in RULES.items() if r.matrix_vjp is None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from symbackprop.rules import RULES
 
 M = {"A": (3, 2), "B": (3, 2), "C": (3, 2), "D": (2, 4), "E": (2, 3), "G": (3, 4),
-     "Y": (3, 2), "u": (3, 1), "v": (2, 1)}
+     "Y": (3, 2), "u": (3, 1), "v": (2, 1), "eye2": (2, 2)}
 
 # every primitive in scalar and matrix form; True where the values must be positive
 FORMS: dict[str, list[tuple[str, bool]]] = {
@@ -29,6 +29,18 @@ FORMS: dict[str, list[tuple[str, bool]]] = {
     "sqnorm": [("sqnorm(A) + sum(B)", False)],
     "trace": [("trace(A.T @ B) + trace(x*y)", False)],
     "item": [("log(u.T @ u) * (u.T @ A @ v)", True)],
+    # matrix calculus: on a scalar these are the scalar itself (det x = x), so every form
+    # here is a matrix one
+    "det": [("det(A.T @ B + 3*eye2)", False)],
+    "inv": [("sum(hadamard(E, inv(A.T @ B + 3*eye2) @ E))", False)],
+    "logdet": [("logdet(A.T @ A + eye2)", False)],
+    "norm2": [("norm2(A - B) + norm(u)", False)],
+    "norm1": [("norm1(A - 2*B)", False)],
+    "mean": [("mean(hadamard(A, B))", False)],
+    "var": [("var(hadamard(A, B))", False)],
+    "logsumexp": [("logsumexp(A - B) + logsumexp(u)", False)],
+    "arcsin": [("arcsin(x*y/4)", False), ("sum(hadamard(C, asin(A/2)))", False)],
+    "arccos": [("arccos(x*y/4)", False), ("sum(hadamard(C, acos(A/2)))", False)],
     "max": [("max(x, y)", False), ("sum(hadamard(C, max(A, B)))", False)],
     "min": [("min(x, y)", False), ("sum(hadamard(C, min(A, B)))", False)],
 }

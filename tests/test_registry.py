@@ -76,11 +76,12 @@ def test_element_wise_numbers_agree_with_sympy_and_finite_differences(name: str)
     """The engine's forward is SymPy's function; its VJP, the finite difference of it."""
     rule = RULES[name]
     points = [np.array(v) for v in ((0.37, 1.4), (1.9, 0.6), (-0.8, 0.25))]
-    if name in ("log", "sqrt"):
-        points = [np.abs(p) for p in points]
     h = 1e-6
     for p in points:
         args = tuple(p[: max(rule.arity, 1)])
+        if rule.nondiff is not None and np.any(rule.nondiff(*args)):
+            args = tuple(np.abs(a) / 4 for a in args)  # into the domain: log, sqrt, arcsin
+            assert not np.any(rule.nondiff(*args)), (name, args)
         want = float(rule.sympy(*map(sp.Float, args)))
         assert float(rule.forward(*args)) == pytest.approx(want, rel=1e-12)
         out = rule.forward(*args)

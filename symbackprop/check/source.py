@@ -7,6 +7,8 @@ are NumPy's, written here, not the engine's). ``witness.py`` picks the runner fo
 from __future__ import annotations
 
 import ast
+import math
+import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -16,7 +18,8 @@ from ..builder import Builder
 from ..errors import UnsupportedError
 from ..limits import Limits
 from ..parse import FUNCTIONS, _Parser
-from ..rules import RULES, Rule
+from ..rule import Rule
+from ..rules import RULES
 
 Array = Any
 
@@ -48,9 +51,18 @@ def _transpose(a: Array) -> Array:
 
 def _numpy_spelling(rule: Rule) -> Callable[..., Array]:
     """NumPy's own function for a primitive whose declaration spells it ``np.<name>`` (not the
-    engine's forward); to a reduction such as ``trace``, a scalar is a 1×1 matrix."""
-    f: Callable[..., Array] = getattr(np, rule.code.removeprefix("np."))
+    engine's forward; ``np.linalg.det`` too); to a reduction such as ``trace``, a scalar is a
+    1×1 matrix."""
+    f: Callable[..., Array] = operator.attrgetter(rule.code.removeprefix("np."))(np)
     return (lambda x: f(np.atleast_2d(x))) if rule.role == "reduction" else f
+
+
+def _logdet(a: Array) -> Array:
+    return np.log(np.linalg.det(np.atleast_2d(a)))
+
+
+def _logsumexp(a: Array) -> Array:
+    return np.logaddexp.reduce(np.ravel(a))
 
 
 # the text's functions: NumPy's by the declarations' spelling, and these written out here
@@ -61,7 +73,10 @@ FUNCS: dict[str, Callable[..., Array]] = {
     "sum": lambda x: np.sum(x) if np.ndim(x) else x, "transpose": _transpose,
     "mse": _mse, "cross_entropy": _cross_entropy,
     "sqnorm": lambda x: np.sum(np.square(x)), "hadamard": np.multiply,
+    "erf": np.vectorize(math.erf, otypes=[float]), "square": np.square,
+    "norm1": lambda x: np.sum(np.abs(x)), "logdet": _logdet, "logsumexp": _logsumexp,
 }
+FUNCS.update({a: FUNCS[n] for n, r in RULES.items() for a in r.aliases if n in FUNCS})
 LOSSES: dict[str, Callable[[Array, Array], float]] = {"mse": _mse,
                                                        "cross_entropy": _cross_entropy}
 

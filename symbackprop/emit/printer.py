@@ -14,7 +14,7 @@ from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, cast
 
 import sympy as sp
-from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
+from sympy import HadamardPower, HadamardProduct, Inverse, MatAdd, MatMul, OneMatrix, Transpose
 from sympy.printing.latex import LatexPrinter
 
 from ..algebra import is_matrix
@@ -29,7 +29,7 @@ from ..notation import (
     Kind,
     symbol_latex,
 )
-from ..rules import BY_SYMPY, RULES
+from ..rules import BY_NODE, BY_SYMPY, RULES
 from ..shapes import shape_of
 
 if TYPE_CHECKING:
@@ -92,6 +92,8 @@ class Printer(LatexPrinter):  # type: ignore[misc]
 
     def _print_Transpose(self, e: Transpose) -> str:
         inner = e.args[0]
+        if isinstance(inner, Inverse):  # (X⁻¹)ᵀ = X⁻ᵀ
+            return rf"{self._operand(inner.args[0])}^{{-\top}}"
         s = self._print(inner)
         if isinstance(inner, (sp.MatrixSymbol, OneMatrix)):
             m = _SUPER.match(s)
@@ -174,6 +176,40 @@ class Printer(LatexPrinter):  # type: ignore[misc]
 
     def _print_Softmax(self, e: Softmax) -> str:
         return self._call(softmax_latex(e.args[0]), e.args)
+
+    def _print_Determinant(self, e: Any) -> str:
+        return self._call(r"\det", e.args)
+
+    def _print_LogDet(self, e: Any) -> str:
+        return self._call(r"\log\det", e.args)
+
+    def _print_Inverse(self, e: Any) -> str:
+        a = e.args[0]  # SymPy's Inverse also holds the exponent −1
+        if isinstance(a, Transpose):  # (Xᵀ)⁻¹ = X⁻ᵀ
+            return rf"{self._operand(a.args[0])}^{{-\top}}"
+        return rf"{self._operand(a)}^{{-1}}"
+
+    def _operand(self, a: sp.Basic) -> str:
+        """``a`` ready for a superscript: a symbol as it is (braced when it has one: W⁽¹⁾),
+        anything else in parentheses."""
+        s = str(self._print(a))
+        if not isinstance(a, (sp.Symbol, sp.MatrixSymbol)):
+            return rf"\left({s}\right)"
+        return f"{{{s}}}" if "^" in s else s
+
+    def _print_Norm(self, e: Any) -> str:
+        (a,) = e.args
+        sub = "_{F}" if kind_of(a) == "matrix" else ""
+        return rf"\left\lVert {self._print(a)} \right\rVert{sub}"
+
+    def _print_Norm1(self, e: Any) -> str:
+        return rf"\left\lVert {self._print(e.args[0])} \right\rVert_{{1}}"
+
+    def _print__MatrixReduction(self, e: Any) -> str:
+        rule = BY_NODE.get(type(e))
+        name = rule.latex if rule is not None and rule.latex else \
+            rf"\operatorname{{{type(e).__name__}}}"
+        return self._call(name, e.args)
 
     def _print_Item(self, e: Any) -> str:
         return str(self._print(e.args[0]))  # xᵀAx is a scalar: no [·]₁₁

@@ -32,6 +32,7 @@ from sympy.printing.str import StrPrinter
 from ..algebra import is_matrix
 from ..errors import UnsupportedError
 from ..functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
+from ..recognise import node_operands
 from ..rules import BY_NODE, RULES
 from ..shapes import shape_of
 
@@ -255,11 +256,15 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
     def _print_Basic(self, e: Any) -> str:
         rule = BY_NODE.get(type(e))
         if rule is not None and rule.code:  # a matrix primitive as its rule spells it
-            args = ", ".join(self._print(a) for a in e.args)
+            args = ", ".join(self._print(a) for a in node_operands(e, rule.arity))
+            if self.numpy and rule.code in HELPERS:
+                self.used.add(rule.code)
             return f"{rule.code if self.numpy else rule.name}({args})"
         if self.numpy:
             raise UnsupportedError(f"no code form for {type(e).__name__}")
         return super()._print_Basic(e)  # type: ignore[no-any-return]
+
+    _print_Inverse = _print_Basic  # StrPrinter's X**(-1) is no call: inv(X)
 
     def emptyPrinter(self, e: Any) -> str:  # SymPy's name
         raise UnsupportedError(f"no code form for {type(e).__name__}")

@@ -1,0 +1,100 @@
+"""Matrix calculus primitives: determinant, inverse, log-determinant, norms, mean, variance,
+log-sum-exp — each one ``Rule`` of the table (``rules.RULES`` takes them from ``LINALG``).
+
+Every VJP is the Matrix Cookbook's, in denominator layout (∂L/∂X has the shape of X) and
+written with the node's own output where that is how the book writes it:
+``∂ det X/∂X = det(X) X⁻ᵀ``, ``∂L/∂X = −X⁻ᵀ (∂L/∂Y) X⁻ᵀ`` for ``Y = X⁻¹``,
+``∂ log det X/∂X = X⁻ᵀ``, ``∂‖X‖/∂X = X/‖X‖``, ``∂ mean X/∂X = 𝟏/N``,
+``∂ var X/∂X = 2(X − mean(X) 𝟏)/N``, ``∂ logsumexp X/∂X = exp(X − logsumexp(X) 𝟏)``.
+The engine's NumPy forward and VJP beside each are written by hand, independently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import sympy as sp
+from sympy import Determinant, Inverse, OneMatrix
+
+from .algebra import madd, mmul, mscale, transpose
+from .functions import Elementwise, LogDet, LogSumExp, Mean, Norm, Norm1, Var
+from .rule import Array, Rule
+
+
+def _square(a: tuple[Any, Any] | None) -> str | None:
+    return None if a is not None and a[0] == a[1] else "it needs a square matrix"
+
+
+def _size(x: sp.Basic) -> sp.Expr:
+    return sp.Mul(*x.shape)
+
+
+def _np_logdet(a: Array) -> float:
+    sign, logdet = np.linalg.slogdet(a)
+    return float(logdet) if sign > 0 else float("nan")  # log det X needs det X > 0
+
+
+def _np_logsumexp(a: Array) -> float:
+    m = float(np.max(a))
+    return m + float(np.log(np.sum(np.exp(a - m))))
+
+
+def _sym_var_vjp(g: sp.Basic, out: sp.Basic, x: sp.Basic) -> tuple[sp.Basic, ...]:
+    centred = madd(x, mscale(-1, mscale(Mean(x), OneMatrix(*x.shape))))
+    return (mscale(2 * g / _size(x), centred),)
+
+
+def _sym_logsumexp_vjp(g: sp.Basic, out: sp.Basic, x: sp.Basic) -> tuple[sp.Basic, ...]:
+    shifted = madd(x, mscale(-out, OneMatrix(*x.shape)))
+    return (mscale(g, Elementwise("exp", shifted)),)
+
+
+LINALG: dict[str, Rule] = {
+    "det": Rule("det", forward=lambda a: float(np.linalg.det(a)),
+                vjp=lambda g, out, a: (g * out * np.linalg.inv(a).T,),
+                matrix_vjp=lambda g, out, a: (mscale(g * out, transpose(Inverse(a))),),
+                latex=r"\det", role="reduction", code="np.linalg.det", node=Determinant,
+                shape=_square, on_scalar=lambda a: a),
+    "inv": Rule("inv", forward=lambda a: np.linalg.inv(a),
+                vjp=lambda g, out, a: (-(out.T @ g @ out.T),),
+                matrix_vjp=lambda g, out, a: (mscale(-1, mmul(transpose(out), g,
+                                                              transpose(out))),),
+                latex=r"^{-1}", code="np.linalg.inv", node=Inverse, shape=_square,
+                on_scalar=lambda a: sp.Pow(a, -1)),
+    "logdet": Rule("logdet", forward=_np_logdet,
+                   vjp=lambda g, out, a: (g * np.linalg.inv(a).T,),
+                   matrix_vjp=lambda g, out, a: (mscale(g, transpose(Inverse(a))),),
+                   latex=r"\log\det", role="reduction", node=LogDet, shape=_square,
+                   nondiff=lambda a: np.linalg.det(a) <= 0, on_scalar=sp.log,
+                   helper="def logdet(a):\n    sign, value = np.linalg.slogdet(a)\n"
+                          "    return value if sign > 0 else np.nan\n", code="logdet"),
+    "norm2": Rule("norm2", forward=lambda a: float(np.sqrt(np.sum(np.square(a)))),
+                  vjp=lambda g, out, a: (g * a / out,),
+                  matrix_vjp=lambda g, out, a: (mscale(g / out, a),),
+                  latex=r"\lVert\cdot\rVert", role="reduction", code="np.linalg.norm",
+                  node=Norm, nondiff=lambda a: np.all(a == 0), on_scalar=sp.Abs,
+                  aliases=("norm",)),
+    "norm1": Rule("norm1", forward=lambda a: float(np.sum(np.abs(a))),
+                  vjp=lambda g, out, a: (g * np.sign(a),),
+                  matrix_vjp=lambda g, out, a: (mscale(g, Elementwise("sign", a)),),
+                  latex=r"\lVert\cdot\rVert_{1}", role="reduction", node=Norm1,
+                  nondiff=lambda a: a == 0, on_scalar=sp.Abs, code="norm1",
+                  helper="def norm1(a):\n    return np.sum(np.abs(a))\n"),
+    "mean": Rule("mean", forward=lambda a: float(np.mean(a)),
+                 vjp=lambda g, out, a: (np.full_like(a, g / np.size(a)),),
+                 matrix_vjp=lambda g, out, a: (mscale(g / _size(a), OneMatrix(*a.shape)),),
+                 latex=r"\operatorname{mean}", role="reduction", code="np.mean", node=Mean,
+                 on_scalar=lambda a: a),
+    "var": Rule("var", forward=lambda a: float(np.var(a)),
+                vjp=lambda g, out, a: (g * 2.0 * (a - np.mean(a)) / np.size(a),),
+                matrix_vjp=_sym_var_vjp, latex=r"\operatorname{var}", role="reduction",
+                code="np.var", node=Var, on_scalar=lambda a: sp.S.Zero * a),
+    "logsumexp": Rule("logsumexp", forward=_np_logsumexp,
+                      vjp=lambda g, out, a: (g * np.exp(a - out),),
+                      matrix_vjp=_sym_logsumexp_vjp, latex=r"\operatorname{logsumexp}",
+                      role="reduction", node=LogSumExp, on_scalar=lambda a: a,
+                      code="logsumexp",
+                      helper="def logsumexp(a):\n    m = np.max(a)\n"
+                             "    return m + np.log(np.sum(np.exp(a - m)))\n"),
+}
