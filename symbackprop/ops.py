@@ -11,7 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sympy as sp
-from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
+from sympy import (
+    HadamardPower,
+    HadamardProduct,
+    Identity,
+    MatAdd,
+    MatMul,
+    OneMatrix,
+    Transpose,
+    ZeroMatrix,
+)
 
 from .algebra import is_matrix, mscale
 from .builder import MAX_FACTORS, Builder, Term
@@ -43,25 +52,33 @@ def _fit(b: Builder, x: Term, y: Term, where: str, op: str) -> tuple[Term, Term]
 
 
 def _joint_shape(sx: Shape, sy: Shape, where: str, op: str) -> Shape:
-    """The shape of an element-wise result: scalars spread, a column (m, 1) spreads over a
-    batch (m, B); anything else that differs is a ShapeError naming both shapes."""
+    """The shape of an element-wise result, as NumPy broadcasts: a scalar or a 1×1 spreads
+    over anything, a column (m, 1) over (m, n), a row (1, n) over (m, n); anything else
+    that differs is a ShapeError naming both shapes."""
     if sx == sy or sy is None:
         return sx
     if sx is None:
         return sy
     if sx[0] == sy[0] and 1 in (sx[1], sy[1]):
         return sx if sy[1] == 1 else sy
+    if sx[1] == sy[1] and 1 in (sx[0], sy[0]):
+        return sx if sy[0] == 1 else sy
+    if sy == (1, 1) or sx == (1, 1):
+        return sx if sy == (1, 1) else sy
     raise _err(where, sx, op, sy)
 
 
 def _spread(b: Builder, t: Term, shape: Shape) -> Term:
-    """``t`` brought to ``shape``: c·𝟏 for a scalar, ``b 1ᵀ`` for a column against a batch."""
+    """``t`` brought to ``shape``, written out as a person writes it: c·𝟏 for a scalar,
+    ``μ 1ᵀ`` for a column against (m, n), ``1 μ`` for a row."""
     st = shape_of(t)
     if st == shape or shape is None:
         return t
-    if st is None:
-        return broadcast(b, t, shape)
-    return b.node(MatMul(t, OneMatrix(1, shape[1])))
+    if st is None or (st == (1, 1) and 1 not in shape):
+        return broadcast(b, as_scalar(b, t), shape)
+    if st[1] == 1 and st[0] == shape[0]:
+        return b.node(MatMul(t, OneMatrix(1, shape[1])))
+    return b.node(MatMul(OneMatrix(shape[0], 1), t))
 
 
 def add_many(b: Builder, terms: list[tuple[int, Term]], where: str = "a + b") -> Term:
@@ -160,10 +177,12 @@ def as_scalar(b: Builder, x: Term) -> Term:
 
 
 def div(b: Builder, x: Term, y: Term, where: str = "a / b") -> Term:
-    if is_matrix(y):
-        if not is_matrix(x) or shape_of(x) != shape_of(y):
-            raise _err(where, shape_of(x), "/", shape_of(y),
-                       " (division by a matrix is element-wise and needs equal shapes)")
+    if is_matrix(y) and shape_of(y) == (1, 1) and shape_of(x) != (1, 1):
+        y = as_scalar(b, y)  # x / (aᵀb): a division by the scalar it is
+    if is_matrix(y):  # element-wise, with NumPy's broadcasting
+        if not is_matrix(x):
+            return mul(b, x, b.node(HadamardPower(y, -1)), where)
+        x, y = _fit(b, x, y, where, "/")
         return b.node(HadamardProduct(x, b.node(HadamardPower(y, -1))))
     if _is_num(y) and y.is_zero:  # Float(0.0) == 0 is False in SymPy
         raise ShapeError(f"{where}: division by zero")
@@ -230,14 +249,59 @@ def transpose(b: Builder, x: Term, where: str = "a.T") -> Term:
     return b.node(Transpose(x))
 
 
+def constant_matrix(b: Builder, name: str, dims: list[sp.Expr], where: str) -> Term:
+    """``ones(m, n)``, ``zeros(m, n)``, ``eye(n)``: the constant matrices 𝟏, 𝟎 and I."""
+    if name == "eye":
+        return Identity(dims[0])
+    return (OneMatrix if name == "ones" else ZeroMatrix)(dims[0], dims[1])
+
+
+CONSTANTS = {"ones": 2, "zeros": 2, "eye": 1}  # their arguments are sizes, not expressions
+AXIS_FUNCTIONS = ("sum", "mean", "var", "softmax", "logsumexp")  # these take axis=
+
+
+def reduce_axis(b: Builder, name: str, x: Term, axis: int, where: str) -> Term:
+    """``sum``, ``mean``, ``var``, ``softmax``, ``logsumexp`` along one axis of a matrix,
+    written with ones vectors as the literature writes them: ``sum(X, axis=1)`` is ``X 1``,
+    ``axis=0`` is ``1ᵀ X``; the result keeps its axis (a column or a row), so that it
+    broadcasts back against X (``X − μ 1ᵀ``)."""
+    sx = shape_of(x)
+    if sx is None:
+        raise ShapeError(f"{where}: axis= needs a vector or matrix, got a scalar")
+    if axis not in (0, 1, -1, -2):
+        raise ShapeError(f"{where}: axis must be 0, 1 or -1 for a matrix, not {axis}")
+    k = axis % 2
+    if name == "softmax":  # our softmax normalises columns (axis 0); rows: of the transpose
+        if k == 0:
+            return apply(b, "softmax", [x], where)
+        return transpose(b, apply(b, "softmax", [transpose(b, x, where)], where), where)
+    if name == "sum":
+        ones = OneMatrix(1, sx[0]) if k == 0 else OneMatrix(sx[1], 1)
+        return matmul(b, ones, x, where) if k == 0 else matmul(b, x, ones, where)
+    if name == "mean":
+        return mul(b, sp.S.One / sx[k], reduce_axis(b, "sum", x, k, where), where)
+    if name == "var":
+        centred = sub(b, x, reduce_axis(b, "mean", x, k, where), where)
+        return reduce_axis(b, "mean", power(b, centred, sp.Integer(2), where), k, where)
+    # logsumexp
+    return apply(b, "log", [reduce_axis(b, "sum", apply(b, "exp", [x], where), k, where)],
+                 where)
+
+
 # operators that the text also spells as functions: (arity, how they build)
 OPERATORS: dict[str, tuple[int, Callable[..., Term]]] = {
     "hadamard": (2, hadamard), "transpose": (1, transpose),
     "square": (1, lambda b, x, where: power(b, x, sp.Integer(2), where))}
 
 
-def apply(b: Builder, name: str, args: list[Term], where: str) -> Term:
-    """A named function: element-wise (on scalars or entry by entry), or a matrix primitive."""
+def apply(b: Builder, name: str, args: list[Term], where: str, axis: int | None = None) -> Term:
+    """A named function: element-wise (on scalars or entry by entry), or a matrix primitive;
+    ``axis`` for the functions that reduce along one (``AXIS_FUNCTIONS``)."""
+    if axis is not None:
+        if name not in AXIS_FUNCTIONS:
+            raise ShapeError(f"{where}: {name} takes no axis (the functions that do: "
+                             f"{', '.join(AXIS_FUNCTIONS)})")
+        return reduce_axis(b, name, args[0], axis, where)
     arity, operator = OPERATORS[name] if name in OPERATORS else (RULES[name].arity, None)
     if len(args) != arity:
         raise ShapeError(f"{where}: {name} takes {arity} argument{'s' * (arity > 1)}, "

@@ -35,9 +35,10 @@ Syntax: TypeAlias = Literal["text", "latex"]
 # the element-wise product of matrices
 ALIASES = {a: n for n, r in RULES.items() for a in r.aliases}  # asin → arcsin, norm → norm2
 FUNCTIONS = tuple(dict.fromkeys((*(n for n, r in RULES.items() if r.arity), *ops.OPERATORS,
-                                 *ALIASES)))
+                                 *ALIASES, *ops.CONSTANTS)))
 ARITY = {**{n: r.arity for n, r in RULES.items() if r.arity > 1},
-         **{n: k for n, (k, _) in ops.OPERATORS.items() if k > 1}}  # others: 1
+         **{n: k for n, (k, _) in ops.OPERATORS.items() if k > 1},
+         **ops.CONSTANTS}  # others: 1
 _GREEK = set(NOTATION_GREEK)  # names a user may give: alpha, lam, Sigma, ...
 _RESERVED = (
     (set(dir(builtins)) | {n for n in dir(sp) if len(n) > 1 and not n.startswith("_")}
@@ -51,7 +52,7 @@ _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**
 _NOT_CHAINED = (ast.Pow, ast.MatMult, ast.Mod)
 _ALLOWED = (ast.Module, ast.Expr, ast.Assign, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name,
             ast.Constant, ast.Attribute, ast.Load, ast.Store, ast.USub, ast.UAdd,
-            *_BINOPS)
+            ast.keyword, *_BINOPS)  # a keyword only as axis= of a call that allows it
 
 
 
@@ -284,7 +285,7 @@ class _Parser:
                 raise self.error(node, "only calls of a function by its name are allowed, "
                                  f"not {self.source(node.func)}(...)")
             if node.keywords:
-                raise self.error(node.keywords[0], "keyword arguments are not allowed")
+                self.axis_of(node)
             if node.func.id not in FUNCTIONS:
                 raise self.error(node.func, f"unknown function {node.func.id!r}; the functions "
                                  "are " + ", ".join(FUNCTIONS))
@@ -302,6 +303,44 @@ class _Parser:
         elif isinstance(node, ast.Name) and not (isinstance(node.ctx, ast.Load)
                                                  and node.id in FUNCTIONS):
             self.name_ok(node)
+
+    def axis_of(self, node: ast.Call) -> int | None:
+        """The ``axis=`` of a call (None without one); any other keyword is refused."""
+        if not node.keywords:
+            return None
+        kw = node.keywords[0]
+        assert isinstance(node.func, ast.Name)
+        name = ALIASES.get(node.func.id, node.func.id)
+        if name not in ops.AXIS_FUNCTIONS or len(node.keywords) > 1 or kw.arg != "axis":
+            raise self.error(kw, "the only keyword argument is axis=, of "
+                             + ", ".join(ops.AXIS_FUNCTIONS))
+        v = kw.value
+        sign = 1
+        if isinstance(v, ast.UnaryOp) and isinstance(v.op, ast.USub):
+            sign, v = -1, v.operand
+        if not (isinstance(v, ast.Constant) and type(v.value) is int and v.value < 3):
+            raise self.error(kw.value, "axis= takes 0, 1 or -1 (the axis of a matrix)")
+        return sign * v.value
+
+    def sizes(self, node: ast.Call) -> list[sp.Expr]:
+        """The sizes given to ``ones``, ``zeros`` or ``eye``: whole numbers, or the names
+        of dimensions that ``shapes`` declares (``ones(n, 1)``)."""
+        dims = {str(d): d for s in self.b.shapes.values() if s is not None for d in s
+                if isinstance(d, sp.Symbol)}
+        out: list[sp.Expr] = []
+        for a in node.args:
+            if isinstance(a, ast.Constant) and type(a.value) is int and a.value >= 1:
+                out.append(sp.Integer(a.value))
+            elif isinstance(a, ast.Name) and a.id in dims:
+                out.append(dims[a.id])
+            else:
+                raise self.error(a, f"{self.source(node)}: a size is a positive whole number or "
+                                 "a dimension named in shapes")
+        total = sp.Mul(*out) if len(out) > 1 else out[0] ** 2
+        if total.is_Integer and total > self.limits.max_elements:
+            raise self.error(node, f"{self.source(node)} has {int(total):,} entries; the limit "
+                             f"is {self.limits.max_elements:,} (Limits.max_elements)", LimitError)
+        return out
 
     def name_ok(self, node: ast.Name) -> str:
         n = node.id
@@ -337,7 +376,8 @@ class _Parser:
         if isinstance(node, ast.UnaryOp):
             return [node.operand]
         if isinstance(node, ast.Call):
-            return list(node.args)
+            assert isinstance(node.func, ast.Name)
+            return [] if node.func.id in ops.CONSTANTS else list(node.args)  # sizes: not values
         if isinstance(node, ast.Attribute):
             return [node.value]
         return []
@@ -367,8 +407,10 @@ class _Parser:
             return ops.transpose(b, args[0], self.source(node))
         if isinstance(node, ast.Call):
             assert isinstance(node.func, ast.Name)
+            if node.func.id in ops.CONSTANTS:
+                return ops.constant_matrix(b, node.func.id, self.sizes(node), self.source(node))
             return ops.apply(b, ALIASES.get(node.func.id, node.func.id), args,
-                             self.source(node))
+                             self.source(node), axis=self.axis_of(node))
         chain = _chain(node)
         if chain is not None:  # a + b - c … or a * b / c …: one n-ary node, built once
             signs = [sign for sign, _ in chain]

@@ -11,12 +11,35 @@ import pytest
 import sympy as sp
 
 import symbackprop as sbp
-from symbackprop.functions import Item
+from symbackprop.functions import Item, LogDet, LogSumExp, Mean, Norm, Norm1, SqNorm, SumAll, Var
+
+
+def _entries(m: sp.Basic) -> list[sp.Expr]:
+    return list(sp.Matrix(m.as_explicit()))
+
+
+# our scalar-valued matrix nodes, written out over the entries (what each one means)
+_WRITTEN_OUT: dict[type, Any] = {
+    Item: lambda m: _entries(m)[0],
+    SumAll: lambda m: sp.Add(*_entries(m)),
+    SqNorm: lambda m: sp.Add(*[v**2 for v in _entries(m)]),
+    Norm: lambda m: sp.sqrt(sp.Add(*[v**2 for v in _entries(m)])),
+    Norm1: lambda m: sp.Add(*[sp.Abs(v) for v in _entries(m)]),
+    Mean: lambda m: sp.Add(*_entries(m)) / len(_entries(m)),
+    Var: lambda m: sp.Add(*[(v - sp.Add(*_entries(m)) / len(_entries(m)))**2
+                            for v in _entries(m)]) / len(_entries(m)),
+    LogSumExp: lambda m: sp.log(sp.Add(*[sp.exp(v) for v in _entries(m)])),
+    LogDet: lambda m: sp.log(sp.Matrix(m.as_explicit()).det()),
+    sp.Determinant: lambda m: sp.Matrix(m.as_explicit()).det(),
+    sp.Inverse: lambda m: sp.ImmutableMatrix(sp.Matrix(m.as_explicit()).inv()),
+}
 
 
 def explicit(e: sp.Basic) -> sp.Matrix:
-    """``e`` with every matrix symbol written out entry by entry (SymPy's ``as_explicit``)."""
-    e = e.replace(lambda a: isinstance(a, Item), lambda a: a.args[0].as_explicit()[0, 0])
+    """``e`` with every matrix symbol written out entry by entry (SymPy's ``as_explicit``)
+    and our scalar-valued nodes (norms, means, ...) by what they mean."""
+    for cls, f in _WRITTEN_OUT.items():
+        e = e.replace(lambda a, cls=cls: isinstance(a, cls), lambda a, f=f: f(a.args[0]))
     return sp.Matrix(e.as_explicit()) if hasattr(e, "as_explicit") else sp.Matrix([[e]])
 
 
@@ -88,3 +111,123 @@ def test_the_generated_code_reads_the_scalar() -> None:
     x, y = rng.normal(size=(3, 1)), rng.normal(size=(3, 1))
     got = d.evaluate({"x": x, "y": y})
     np.testing.assert_allclose(got["x"], 2 * (x.T @ y).item() * y)
+
+
+# ---------------------------------------------------------------------------------------
+# 2. Matrix functions: the Cookbook's gradients
+
+
+def test_the_trace_identity_of_the_cookbook() -> None:
+    """∂/∂X tr(A Xᵀ B X C) = B X C A + Bᵀ X Aᵀ Cᵀ (Matrix Cookbook, eq. 116)."""
+    sh = {"A": (2, 2), "X": (3, 2), "B": (3, 3), "C": (2, 2)}
+    d = sbp.derive("tr(A@X.T@B@X@C)", shapes=sh)
+    A, X, B, C = (sym(n, *sh[n]) for n in "AXBC")
+    assert same(grad(d, "X"), B * X * C * A + B.T * X * A.T * C.T)
+    assert d.check().ok
+
+
+@pytest.mark.parametrize(("text", "textbook"), [
+    ("det(X)", lambda X: X.det() * X.inverse().T),
+    ("logdet(X)", lambda X: X.inverse().T),
+    ("log(det(X))", lambda X: X.inverse().T),
+    ("log(det(inv(X)))", lambda X: -X.inverse().T),
+    ("sum(inv(X))", lambda X: -X.inverse().T * sp.ones(3, 3) * X.inverse().T),
+])
+def test_determinant_and_inverse_identities(text: str, textbook: Any) -> None:
+    d = sbp.derive(text, shapes={"X": (3, 3)})
+    Xs = sym("X", 3, 3)
+    got = explicit(grad(d, "X"))
+    want = sp.Matrix(textbook(Xs.as_explicit()))
+    rng = np.random.default_rng(1)
+    point = {Xs[i, j]: sp.Float(v) for (i, j), v in np.ndenumerate(
+        rng.normal(size=(3, 3)) + 3 * np.eye(3))}
+    np.testing.assert_allclose(np.array(got.subs(point).evalf(), dtype=float),
+                               np.array(want.subs(point).evalf(), dtype=float), rtol=1e-9)
+    values = {"X": np.array([[3.0, 0.2, 0.1], [0.3, 2.5, 0.4], [0.1, 0.2, 2.0]])}
+    assert d.check(values).ok
+    assert r"\det" in d.latex() or "det" not in text
+
+
+@pytest.mark.parametrize(("text", "shapes", "textbook"), [
+    ("norm2(A@x - y)", {"A": (2, 3), "x": (3, 1), "y": (2, 1)},
+     lambda A, x, y: A.T * (A * x - y) / sp.sqrt(((A * x - y).T * (A * x - y))[0, 0])),
+    ("sqnorm(A@x - y)", {"A": (2, 3), "x": (3, 1), "y": (2, 1)},
+     lambda A, x, y: 2 * A.T * (A * x - y)),
+])
+def test_least_squares_gradients(text: str, shapes: dict[str, Any], textbook: Any) -> None:
+    d = sbp.derive(text, shapes=shapes)
+    A, x, y = (sym(n, *shapes[n]) for n in ("A", "x", "y"))
+    assert same(grad(d, "x"), textbook(A.as_explicit(), x.as_explicit(), y.as_explicit()))
+    assert d.check().ok
+
+
+@pytest.mark.parametrize("text", [
+    "mean((W@X - Y)**2)", "var(W@X)", "logsumexp(W@X)", "norm1(W@X - Y)", "norm(W)",
+    "sum(arcsin(W/3) + asin(W/4) + arccos(W/3) + atan(W) + sinh(W) + cosh(W) + erf(W))",
+    "sum(square(W) + sign(W))",
+])
+def test_the_reductions_and_functions_check(text: str) -> None:
+    d = sbp.derive(text, shapes={"W": (2, 3), "X": (3, 4), "Y": (2, 4)})
+    assert d.check().ok
+
+
+def test_mean_and_variance_against_sympy_on_explicit_matrices() -> None:
+    W = sp.Matrix(2, 2, lambda i, j: sp.Symbol(f"w{i}{j}", real=True))
+    ws = list(W)
+    mean = sum(ws) / 4
+    var = sum((w - mean) ** 2 for w in ws) / 4
+    d = sbp.derive("var(W) + mean(W)", shapes={"W": (2, 2)})
+    got = explicit(grad(d, "W"))
+    want = sp.Matrix(2, 2, lambda i, j: sp.diff(var + mean, W[i, j]))
+    Ws = sym("W", 2, 2)
+    got = got.subs({Ws[i, j]: W[i, j] for i in range(2) for j in range(2)}).doit()
+    assert all(sp.simplify(a - b) == 0 for a, b in zip(got, want, strict=True))
+
+
+# ---------------------------------------------------------------------------------------
+# 3-5. Axes, broadcasting, constants
+
+
+@pytest.mark.parametrize(("text", "shapes"), [
+    ("mu = mean(X, axis=1); L = sum(mu)", {"X": (3, 4)}),
+    ("sum((X - mean(X, axis=1))**2)", {"X": (3, 4)}),
+    ("sum((X - mean(X, axis=0))**2)", {"X": (3, 4)}),
+    ("sum(var(X, axis=0)) + sum(var(X, axis=-1))", {"X": (3, 4)}),
+    ("sum(hadamard(B, softmax(S, axis=1)))", {"S": (3, 4), "B": (3, 4)}),
+    ("sum(hadamard(B, softmax(S, axis=0)))", {"S": (3, 4), "B": (3, 4)}),
+    ("sum(logsumexp(S, axis=-1))", {"S": (3, 4)}),
+    ("sum(sum(X, axis=0)) + sum(X, axis=0) @ r", {"X": (3, 4), "r": (4, 1)}),
+    ("sum(X / mean(X, axis=1))", {"X": (3, 4)}),
+    ("sum(hadamard(X + r, X - c))", {"X": (3, 4), "r": (1, 4), "c": (3, 1)}),
+    ("sum(X * (u.T @ v) + u.T @ v)", {"X": (3, 4), "u": (2, 1), "v": (2, 1)}),
+    ("sum(hadamard(ones(3, 4), X) + zeros(3, 4)) + trace(eye(3)@A)", {"X": (3, 4), "A": (3, 3)}),
+    ("sum(ones(n, 1).T @ X)", {"X": ("n", 4)}),
+    ("S = Q@K.T/8; L = sum(hadamard(S, S))", {"Q": (4, 8), "K": (4, 8)}),
+])
+def test_axes_broadcasting_and_constants(text: str, shapes: dict[str, Any]) -> None:
+    d = sbp.derive(text, shapes=shapes)
+    assert d.check().ok
+
+
+def test_a_reduction_along_an_axis_is_written_with_ones() -> None:
+    d = sbp.derive("mu = mean(X, axis=1); L = sum(hadamard(mu, mu))", shapes={"X": (3, 4)})
+    assert r"\mathbf{X}\mathbf{1}" in d.latex(sections="forward")
+    assert r"\mathbf{1}^{\top}" in d.latex(sections="backward")
+
+
+def test_keyword_arguments_and_sizes_are_checked() -> None:
+    sh = {"X": (3, 4)}
+    with pytest.raises(sbp.ShapeError, match="axis"):
+        sbp.derive("sum(X, axis=2)", shapes=sh)
+    for text, match in [("sum(X, axis=10**9)", "axis"), ('sum(X, axis="x")', "axis"),
+                        ("sum(X, axis=3)", "axis"), ("sin(X, axis=0)", "keyword"),
+                        ("sum(X, keepdims=1)", "keyword"), ("sum(sin(x, axis=1))", "keyword")]:
+        with pytest.raises(sbp.ParseError, match=match):
+            sbp.derive(text, shapes=sh)
+    with pytest.raises(sbp.LimitError, match="max_elements"):
+        sbp.derive("sum(ones(1000000000, 1000000000))")
+    for text in ("sum(ones(10**9, 1))", "sum(ones(0, 1))", "sum(ones(x, 1))"):
+        with pytest.raises(sbp.ParseError, match="size"):
+            sbp.derive(text)
+    with pytest.raises(sbp.ShapeError):
+        sbp.derive("sum(X + Y)", shapes={"X": (3, 4), "Y": (2, 4)})

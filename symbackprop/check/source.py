@@ -7,6 +7,7 @@ are NumPy's, written here, not the engine's). ``witness.py`` picks the runner fo
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 from collections.abc import Callable, Mapping
@@ -77,13 +78,28 @@ FUNCS: dict[str, Callable[..., Array]] = {
     "norm1": lambda x: np.sum(np.abs(x)), "logdet": _logdet, "logsumexp": _logsumexp,
 }
 FUNCS.update({a: FUNCS[n] for n, r in RULES.items() for a in r.aliases if n in FUNCS})
+def _softmax_axis(x: Array, axis: int) -> Array:
+    return np.exp(x - np.logaddexp.reduce(x, axis=axis, keepdims=True))
+
+
+# the reductions along one axis (``axis=``), keeping it, as the text means them
+AXIS_FUNCS: dict[str, Callable[..., Array]] = {
+    "sum": lambda x, axis: np.sum(x, axis=axis, keepdims=True),
+    "mean": lambda x, axis: np.mean(x, axis=axis, keepdims=True),
+    "var": lambda x, axis: np.var(x, axis=axis, keepdims=True),
+    "logsumexp": lambda x, axis: np.logaddexp.reduce(x, axis=axis, keepdims=True),
+    "softmax": _softmax_axis,
+}
 LOSSES: dict[str, Callable[[Array, Array], float]] = {"mse": _mse,
                                                        "cross_entropy": _cross_entropy}
 
 
 def _times(a: Array, b: Array) -> Array:
-    """``*`` of the text: the matrix product between two matrices, else element-wise."""
-    return a @ b if np.ndim(a) == 2 and np.ndim(b) == 2 else np.multiply(a, b)
+    """``*`` of the text: the matrix product between two matrices, else element-wise; a 1×1
+    matrix (xᵀy) is the scalar it is."""
+    if np.ndim(a) == 2 and np.ndim(b) == 2 and (1, 1) not in (np.shape(a), np.shape(b)):
+        return a @ b
+    return np.multiply(a, b)
 
 
 _BINOPS: dict[type, Callable[[Array, Array], Array]] = {
@@ -202,7 +218,9 @@ class TextProgram:
     """The text's stages as ``(name, expression node, inputs it depends on)``."""
 
     def __init__(self, text: str, loss: str | None, names: Mapping[str, str],
-                 declared: set[str], limits: Any = None, reading: Any = None) -> None:
+                 declared: set[str], limits: Any = None, reading: Any = None,
+                 dims: Mapping[str, tuple[str, int]] | None = None) -> None:
+        self.dims = dict(dims or {})  # a dimension's name -> (input, axis) that has it
 
         accepted = Limits(max_length=2**62, max_depth=2**62, max_nodes=2**62,
                            max_int_bits=2**62, max_exponent=2**62, max_name_length=2**62)
@@ -292,6 +310,23 @@ class TextProgram:
         return frozenset({self.rename(node.id)})
 
     def _leaf(self, node: ast.AST) -> Callable[..., Array]:
+        if isinstance(node, ast.Call) and _constant_call(node):  # ones(m, n), zeros, eye(n)
+            sizes: list[int | tuple[str, int]] = []
+            for a in node.args:
+                if isinstance(a, ast.Constant) and type(a.value) is int:
+                    sizes.append(a.value)
+                elif isinstance(a, ast.Name) and a.id in self.dims:
+                    sizes.append(self.dims[a.id])  # read from the values: (input, axis)
+                else:
+                    raise UnsupportedError(f"a size of {node.func.id}(...) the source's own "  # type: ignore[attr-defined]
+                                           "interpreter cannot read")
+            make = {"ones": np.ones, "zeros": np.zeros}.get(node.func.id)  # type: ignore[attr-defined]
+
+            def constant(env: Any, arrays: Mapping[str, Array]) -> Array:
+                shape = tuple(k if isinstance(k, int) else np.shape(arrays[k[0]])[k[1]]
+                              for k in sizes)
+                return make(shape) if make else np.eye(shape[0])
+            return constant
         if isinstance(node, ast.Name):
             name, renamed = node.id, self.rename(node.id)
             if id(node) in self.constants:
@@ -312,6 +347,10 @@ class TextProgram:
         if isinstance(node, ast.Attribute):
             return _transpose
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.keywords:  # axis=: NumPy's own reduction, keeping the axis
+                kw = node.keywords[0].value
+                axis = -kw.operand.value if isinstance(kw, ast.UnaryOp) else kw.value  # type: ignore[attr-defined]
+                return functools.partial(AXIS_FUNCS[node.func.id], axis=axis)
             return FUNCS[node.func.id]
         raise UnsupportedError(f"{type(node).__name__} in the text")  # pragma: no cover
 
@@ -380,6 +419,10 @@ class Chain:
         return v
 
 
+def _constant_call(node: ast.Call) -> bool:
+    return isinstance(node.func, ast.Name) and node.func.id in ("ones", "zeros", "eye")
+
+
 def _same(a: Array) -> Array:
     return a
 
@@ -390,7 +433,7 @@ def _children(node: ast.AST) -> list[ast.AST]:
     if isinstance(node, ast.UnaryOp):
         return [node.operand]
     if isinstance(node, ast.Call):
-        return list(node.args)
+        return [] if _constant_call(node) else list(node.args)
     if isinstance(node, ast.Attribute):
         return [node.value]
     return []

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sympy as sp
 
+from ..algebra import is_matrix
 from ..evaluate import compile_expr
 from ..graph import Graph
 from ..trace_function import call, numpy_shapes, parameter_names, traced_parameters
@@ -153,7 +154,10 @@ def _witness(d: Derivation) -> Witness | None:
 
     if isinstance(src, str):
         declared = set(d.graph.shapes)
-        prog = TextProgram(src, loss, names, declared, reading=d.reading)
+        # where each named dimension can be read from the values: (input, axis)
+        where = {str(k): (ren(str(s.name)), i) for s in d.inputs if is_matrix(s)
+                 for i, k in enumerate(s.shape) if isinstance(k, sp.Symbol)}
+        prog = TextProgram(src, loss, names, declared, reading=d.reading, dims=where)
         return Witness(TEXT, prog.inputs, lambda a: TextRunner(prog, a))
     if isinstance(src, Graph):
         eqs: list[tuple[sp.Basic | None, sp.Basic]] = [(e.lhs, e.rhs) for e in src.equations]

@@ -224,7 +224,7 @@ class Printer(LatexPrinter):  # type: ignore[misc]
 
     def _print_MSE(self, e: Any) -> str:
         o, y = e.args
-        diff = f"{self._print(o)} - {self._print(y)}"
+        diff = f"{self._print(o)} - {self._wrap(y)}"  # o − (a + b), never o − a + b
         return rf"\tfrac{{1}}{{2}}\left\lVert {diff} \right\rVert^{{2}}"
 
     def _print_CrossEntropy(self, e: Any) -> str:
