@@ -130,3 +130,81 @@ def hadamard(*args: sp.Basic) -> sp.Basic:
         return coeff if shape is None else mscale(coeff, OneMatrix(*shape))
     body = mats[0] if len(mats) == 1 else HadamardProduct(*mats)
     return mscale(coeff, body)
+
+
+def collect(e: sp.Basic) -> sp.Basic:
+    """A matrix sum in the form the Matrix Cookbook writes: equal terms merged (``u + u`` is
+    ``2u``) and a factor every term shares taken out, on the right (``Aᵀx + Ax`` is
+    ``(Aᵀ + A)x``) or on the left (``Aᵀu + Aᵀv`` is ``Aᵀ(u + v)``); inner sums too. A
+    rewriting of our own (no ``simplify``): only factors that are the same object move."""
+    if isinstance(e, MatMul):
+        return mmul(*[collect(a) for a in e.args])
+    if not isinstance(e, MatAdd):
+        return e
+    merged: dict[tuple[sp.Basic, ...], sp.Expr] = {}
+    for t in e.args:
+        t = collect(t)
+        c, mats = t.as_coeff_matrices() if isinstance(t, MatMul) else (sp.S.One, [t])
+        key = tuple(mats)
+        merged[key] = merged.get(key, sp.S.Zero) + c
+    terms = [(c, list(k)) for k, c in merged.items() if c != 0]
+    if not terms:
+        return ZeroMatrix(*e.shape)
+    if len(terms) > 1 and all(len(m) > 1 for _, m in terms):
+        for side in (-1, 0):
+            shared = terms[0][1][side]
+            if all(m[side] == shared for _, m in terms):
+                rest = [mscale(c, mmul(*(m[:-1] if side == -1 else m[1:]))) for c, m in terms]
+                inner = collect(madd(*rest))
+                return mmul(inner, shared) if side == -1 else mmul(shared, inner)
+    g = _common_number([c for c, _ in terms]) if len(terms) > 1 else sp.S.One
+    body = madd(*[mscale(sp.S.One if c == g else c / g, mmul(*m)) for c, m in terms])
+    return mscale(g, body) if g != 1 else body
+
+
+def _common_number(coeffs: list[sp.Expr]) -> sp.Expr:
+    """The rational every coefficient is a whole multiple of (½ of ½A + ½Aᵀ, 2 of 2u − 2v);
+    1 when one is not a rational."""
+    if all(c == coeffs[0] for c in coeffs):
+        return coeffs[0]  # 0.5 of 0.5A + 0.5Aᵀ
+    if not all(c.is_Rational for c in coeffs):
+        return sp.S.One
+    num = sp.igcd(*[abs(int(c.p)) for c in coeffs]) if len(coeffs) > 1 else abs(int(coeffs[0].p))
+    den = sp.ilcm(*[int(c.q) for c in coeffs]) if len(coeffs) > 1 else int(coeffs[0].q)
+    return sp.Rational(num, den)
+
+
+def tidy(e: sp.Basic) -> sp.Basic:
+    """``e`` rebuilt bottom-up through the constructors above (``𝟏 ⊙ u`` is ``u``, scalar
+    factors out front, products flattened) and its matrix sums ``collect``-ed: the form in
+    which a gradient written out in the inputs reads as the textbook writes it. Iterative:
+    any depth."""
+    done: dict[int, sp.Basic] = {}
+    keep = [e]
+    stack: list[tuple[sp.Basic, bool]] = [(e, False)]
+    while stack:
+        x, ready = stack.pop()
+        if id(x) in done:
+            continue
+        if not ready and x.args and is_matrix(x):
+            stack.append((x, True))
+            stack.extend((a, False) for a in x.args)
+            continue
+        if not is_matrix(x) or not x.args:
+            done[id(x)] = x
+            continue
+        args = [done.get(id(a), a) for a in x.args]
+        if isinstance(x, HadamardProduct):
+            new = hadamard(*args)
+        elif isinstance(x, MatMul):
+            new = mmul(*args)
+        elif isinstance(x, MatAdd):
+            new = collect(madd(*args))
+        elif isinstance(x, Transpose):
+            new = transpose(args[0])
+        else:
+            new = x.func(*args) if any(a is not b for a, b in zip(args, x.args,
+                                                                   strict=True)) else x
+        done[id(x)] = new
+        keep.append(new)
+    return done[id(e)]

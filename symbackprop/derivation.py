@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
-from .algebra import is_matrix
+from .algebra import is_matrix, tidy
 from .builder import Equation, Granularity, substitute, tree_size
 from .errors import ShapeError
 from .graph import Graph
@@ -169,7 +169,7 @@ class Derivation:
         for eq in self.forward:
             inputs_form[eq.lhs] = substitute(eq.rhs, inputs_form)
         adjoint = self.adjoints_in_intermediates()
-        return {v: substitute(adjoint[self.adjoints[v]], inputs_form) for v in self.wrt}
+        return {v: tidy(substitute(adjoint[self.adjoints[v]], inputs_form)) for v in self.wrt}
 
     def adjoints_in_intermediates(self) -> dict[sp.Basic, sp.Basic]:
         """Each adjoint with the other adjoints substituted: in inputs and intermediates only."""

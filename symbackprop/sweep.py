@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import sympy as sp
 from sympy.matrices.expressions.special import Identity
 
-from .algebra import hadamard, is_matrix, madd, mmul
+from .algebra import collect, hadamard, is_matrix, madd, mmul
 from .builder import Equation, make_symbol, occurrences
 from .functions import DiagJacobian, ElementwiseDerivative, SumAll
 from .graph import Graph
@@ -261,7 +261,8 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
             mine = terms.get(v, [])
             mine.reverse()  # the sweep met the consumers last first
             terms[v] = mine
-            backward.append(Equation(adjoints[v], madd(*[t.value for t in mine])))
+            # the Cookbook's form of a matrix sum: Aᵀx + Ax is (Aᵀ + A)x
+            backward.append(Equation(adjoints[v], collect(madd(*[t.value for t in mine]))))
         if done_inputs:
             groups.append([syms[a] for a in done_inputs])
         groups.extend([syms[a]] for a in done if a < inputs_from)

@@ -231,3 +231,46 @@ def test_keyword_arguments_and_sizes_are_checked() -> None:
             sbp.derive(text)
     with pytest.raises(sbp.ShapeError):
         sbp.derive("sum(X + Y)", shapes={"X": (3, 4), "Y": (2, 4)})
+
+
+# ---------------------------------------------------------------------------------------
+# 6. Readable results: the Cookbook's forms, compared as expressions (not as strings)
+
+
+def _factored(e: sp.Basic, right: sp.Basic | None = None, left: sp.Basic | None = None,
+              ) -> bool:
+    """``e`` is one product c·M…  whose last (first) matrix factor is ``right`` (``left``)."""
+    if not isinstance(e, sp.MatMul):
+        return False
+    mats = [a for a in e.args if getattr(a, "is_Matrix", False)]
+    return (right is None or mats[-1] == right) and (left is None or mats[0] == left)
+
+
+@pytest.mark.parametrize("layout", ["denominator", "numerator"])
+def test_the_textbook_forms(layout: str) -> None:
+    sq = {"x": (3, 1), "A": (3, 3)}
+    x, A = sym("x", 3, 1), sym("A", 3, 3)
+    g = sbp.derive("0.5*x.T@A@x", shapes=sq, layout=layout).gradient("x")  # ½(A + Aᵀ)x
+    assert _factored(g, right=x)
+    assert same(g, sp.Rational(1, 2) * (A + A.T) * x)
+
+    ls = {"A": (4, 3), "x": (3, 1), "y": (4, 1)}
+    A4, y = sym("A", 4, 3), sym("y", 4, 1)
+    g = sbp.derive("(A@x - y).T@(A@x - y)", shapes=ls, layout=layout).gradient("x")
+    assert _factored(g, left=A4.T)  # 2Aᵀ(Ax − y)
+    assert same(g, 2 * A4.T * (A4 * x - y))
+
+    lr = {"X": (5, 3), "w": (3, 1), "y": (5, 1)}
+    g = sbp.derive("sum(softplus(-hadamard(y, X@w)))", shapes=lr, layout=layout).gradient("w")
+    X = sym("X", 5, 3)
+    assert _factored(g, left=X.T)  # −Xᵀ(y ⊙ σ(−y ⊙ Xw))
+    assert g.args[0] == -1
+
+
+def test_ridge_regression_reads_as_the_book() -> None:
+    d = sbp.derive("sqnorm(X@w - y) + lam*sqnorm(w)",
+                   shapes={"X": (5, 3), "w": (3, 1), "y": (5, 1)}, wrt="w")
+    X, w, y = sym("X", 5, 3), sym("w", 3, 1), sym("y", 5, 1)
+    lam = sp.Symbol("lam", real=True)
+    assert same(d.gradient("w"), 2 * X.T * (X * w - y) + 2 * lam * w)
+    assert d.check().ok
