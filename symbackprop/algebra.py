@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import sympy as sp
-from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
+from sympy import HadamardProduct, Inverse, MatAdd, MatMul, OneMatrix, Transpose
 from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from .functions import DiagJacobian
@@ -174,6 +174,28 @@ def _common_number(coeffs: list[sp.Expr]) -> sp.Expr:
     return sp.Rational(num, den)
 
 
+def _inverse_of(a: sp.Basic) -> sp.Basic | None:
+    """M when ``a`` is M⁻¹ (or Mᵀ when ``a`` is M⁻ᵀ), else None."""
+    if isinstance(a, Inverse):
+        return a.args[0]
+    if isinstance(a, Transpose) and isinstance(a.args[0], Inverse):
+        return transpose(a.args[0].args[0])
+    return None
+
+
+def _cancel_inverses(factors: list[sp.Basic]) -> list[sp.Basic]:
+    """Adjacent M⁻¹ M and M M⁻¹ dropped (X⁻ᵀ Xᵀ is I), with a stack: any run of them."""
+    out: list[sp.Basic] = []
+    for f in factors:
+        if out and is_matrix(f) and is_matrix(out[-1]) and (
+                _inverse_of(out[-1]) == f or _inverse_of(f) == out[-1]):
+            out.pop()
+            continue
+        out.append(f)
+    return out if any(is_matrix(f) for f in out) or not factors else \
+        [*out, Identity(factors[-1].shape[1])]
+
+
 def tidy(e: sp.Basic) -> sp.Basic:
     """``e`` rebuilt bottom-up through the constructors above (``𝟏 ⊙ u`` is ``u``, scalar
     factors out front, products flattened) and its matrix sums ``collect``-ed: the form in
@@ -197,7 +219,10 @@ def tidy(e: sp.Basic) -> sp.Basic:
         if isinstance(x, HadamardProduct):
             new = hadamard(*args)
         elif isinstance(x, MatMul):
-            new = mmul(*args)
+            new = mmul(*_cancel_inverses(args))
+        elif isinstance(x, Inverse):  # (X⁻¹)⁻¹ = X, (X⁻ᵀ)⁻¹ = Xᵀ
+            inner = _inverse_of(args[0])
+            new = inner if inner is not None else Inverse(args[0])
         elif isinstance(x, MatAdd):
             new = collect(madd(*args))
         elif isinstance(x, Transpose):

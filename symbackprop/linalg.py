@@ -18,7 +18,7 @@ import sympy as sp
 from sympy import Determinant, Inverse, OneMatrix
 
 from .algebra import madd, mmul, mscale, transpose
-from .functions import Elementwise, LogDet, LogSumExp, Mean, Norm, Norm1, Var
+from .functions import Elementwise, LogDet, LogSumExp, Mean, Norm, Norm1, Softmax, Var
 from .rule import Array, Rule
 
 
@@ -46,6 +46,8 @@ def _sym_var_vjp(g: sp.Basic, out: sp.Basic, x: sp.Basic) -> tuple[sp.Basic, ...
 
 
 def _sym_logsumexp_vjp(g: sp.Basic, out: sp.Basic, x: sp.Basic) -> tuple[sp.Basic, ...]:
+    if x.shape[1] == 1:  # of a vector: the softmax, as the book writes it
+        return (mscale(g, Softmax(x)),)
     shifted = madd(x, mscale(-out, OneMatrix(*x.shape)))
     return (mscale(g, Elementwise("exp", shifted)),)
 

@@ -4,11 +4,13 @@ with the textbook (Matrix Cookbook) form symbolically, on explicit small matrice
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Literal
 
 import numpy as np
 import pytest
 import sympy as sp
+from latex_tools import assert_latex_ok
 
 import symbackprop as sbp
 from symbackprop.functions import Item, LogDet, LogSumExp, Mean, Norm, Norm1, SqNorm, SumAll, Var
@@ -247,7 +249,7 @@ def _factored(e: sp.Basic, right: sp.Basic | None = None, left: sp.Basic | None 
 
 
 @pytest.mark.parametrize("layout", ["denominator", "numerator"])
-def test_the_textbook_forms(layout: str) -> None:
+def test_the_textbook_forms(layout: Literal["denominator", "numerator"]) -> None:
     sq = {"x": (3, 1), "A": (3, 3)}
     x, A = sym("x", 3, 1), sym("A", 3, 3)
     g = sbp.derive("0.5*x.T@A@x", shapes=sq, layout=layout).gradient("x")  # ½(A + Aᵀ)x
@@ -274,3 +276,16 @@ def test_ridge_regression_reads_as_the_book() -> None:
     lam = sp.Symbol("lam", real=True)
     assert same(d.gradient("w"), 2 * X.T * (X * w - y) + 2 * lam * w)
     assert d.check().ok
+
+
+def test_the_matrix_calculus_page_is_what_the_library_does() -> None:
+    """docs/matrix-calculus.md: every identity derived, printed and checked today."""
+    from tools.matrix_calculus import IDENTITIES, PAGE, page
+
+    fresh = page()
+    assert fresh == PAGE.read_text(encoding="utf-8"), "run python -m tools.matrix_calculus"
+    assert fresh.count("✓") == len(IDENTITIES)
+    math = [m for line in fresh.splitlines() if line.startswith("| ")
+            for m in re.findall(r"\$([^$]+)\$", line)]
+    assert len(math) == 2 * len(IDENTITIES)
+    assert_latex_ok(math)  # KaTeX and pdflatex, where installed (CI installs both)

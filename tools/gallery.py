@@ -98,6 +98,24 @@ EXAMPLES: tuple[Example, ...] = (
             "z1 = W1@x + b1; h1 = sigmoid(z1); z2 = W2@h1 + b2; h2 = sigmoid(z2); "
             "o = W3@h2 + b3; L = mse(o, y) + lam/2*(sqnorm(W1) + sqnorm(W2) + sqnorm(W3))",
             wrt=("W1", "b1", "W2", "b2", "W3", "b3"), shapes=DEEP, values={"lam": 0.01}),
+    Example("quadratic-form", "A quadratic form",
+            "f(x) = ½ xᵀAx: a 1×1 product is the scalar it is, and the gradient is the "
+            "Matrix Cookbook's ½(A + Aᵀ)x.",
+            "0.5*x.T@A@x", wrt=("x", "A"), shapes={"x": (3, 1), "A": (3, 3)}),
+    Example("least-squares", "Least squares",
+            "‖Xw − y‖²: the residual r = Xw − y, and the gradient 2Xᵀ(Xw − y).",
+            "norm(X@w - y)**2", wrt=("w",), shapes={"X": (5, 3), "w": (3, 1), "y": (5, 1)}),
+    Example("ridge-regression", "Ridge regression",
+            "Least squares with an L2 penalty λ‖w‖²: the penalty is a stage of its own, "
+            "and its gradient 2λw joins the data term's.",
+            "sqnorm(X@w - y) + lam*sqnorm(w)", wrt=("w",),
+            shapes={"X": (5, 3), "w": (3, 1), "y": (5, 1), "lam": ()}, values={"lam": 0.1}),
+    Example("logistic-regression", "Logistic regression",
+            "The logistic loss Σ log(1 + exp(−yᵢ xᵢᵀw)) written with softplus over labels "
+            "y ∈ {−1, 1}: the gradient is −Xᵀ(σ(−y ⊙ Xw) ⊙ y).",
+            "sum(softplus(-hadamard(y, X@w)))", wrt=("w",),
+            shapes={"X": (5, 3), "w": (3, 1), "y": (5, 1)},
+            values={"y": np.array([[1.0], [-1.0], [1.0], [1.0], [-1.0]])}),
 )
 
 
