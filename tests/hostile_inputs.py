@@ -164,6 +164,21 @@ HOSTILE: dict[str, str] = {
     "shift": "x << y",
     "bit-or": "x | y",
     "matmul-assign": "x @= y",
+    # keyword arguments: only axis=, only a small whole number, only where a function takes it
+    "axis-huge": "sum(X, axis=10**9)",
+    "axis-string": "sum(X, axis='x')",
+    "axis-call": f"sum(X, axis={OPEN})",
+    "axis-name": "mean(X, axis=__class__)",
+    "keyword-other": f"sum(X, out={OPEN})",
+    "keyword-unpack": "sum(X, **{'axis': 1})",
+    "keyword-on-sin": f"sin(X, axis={OPEN})",
+    "keyword-twice": "sum(X, axis=1, axis=0)",
+    # sizes of constant matrices: whole numbers or declared dimensions, never expressions
+    "ones-call": f"ones({OPEN}, 1)",
+    "ones-pow": "ones(10**9, 10**9)",
+    "ones-float": "ones(2.5, 1)",
+    "eye-dunder": "eye(__import__('os'))",
+    "ones-as-name": "ones + 1",
     # empty and comment-only
     "empty": "",
     "spaces": "   ",
