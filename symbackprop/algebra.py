@@ -220,6 +220,11 @@ def tidy(e: sp.Basic) -> sp.Basic:
             new = hadamard(*args)
         elif isinstance(x, MatMul):
             new = mmul(*_cancel_inverses(args))
+            if isinstance(new, MatMul):  # 𝟏𝟏ᵀ (an outer product of ones) is the ones matrix
+                c, mats = new.as_coeff_matrices()
+                if len(mats) == 2 and all(isinstance(m, OneMatrix) for m in mats) and \
+                        mats[0].shape[1] == 1:
+                    new = mscale(c, OneMatrix(mats[0].shape[0], mats[1].shape[1]))
         elif isinstance(x, Inverse):  # (X⁻¹)⁻¹ = X, (X⁻ᵀ)⁻¹ = Xᵀ
             inner = _inverse_of(args[0])
             new = inner if inner is not None else Inverse(args[0])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import reduce
+from functools import partial, reduce
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from .algebra import is_matrix
 from .errors import UnsupportedError
-from .functions import CrossEntropy, Elementwise, Softmax
+from .functions import CrossEntropy, Elementwise, Indicator, Softmax
 from .limits import Limits
 from .recognise import node_operands
 from .rules import BY_NODE, BY_SYMPY, RULES, np_heaviside, np_log_softmax
@@ -65,6 +65,7 @@ _BY_CLASS: dict[type, Op] = {
     sp.Add: _sum, MatAdd: _sum, sp.Mul: _prod, HadamardProduct: _prod, MatMul: _matmul,
     sp.Pow: np.power, HadamardPower: np.power, Transpose: lambda a: np.transpose(a),
     **{r.node: r.forward for r in RULES.values() if r.node is not None},
+    Indicator: lambda a, b: (np.asarray(a) == np.asarray(b)).astype(float),
 }
 
 
@@ -135,6 +136,9 @@ def compile_expr(expr: sp.Basic) -> Callable[[Env], Any]:
             program.append((True, _leaf_op(e), ()))
             continue
         op = np_log_softmax if _is_log_softmax(e) else _BY_CLASS.get(type(e))
+        rule = BY_NODE.get(type(e))
+        if op is not None and rule is not None and rule.params_of is not None:
+            op = partial(op, **{k: float(v) for k, v in rule.params_of(e)})  # max(X, axis=1)
         if op is None:
             if isinstance(e, (sp.Function, Elementwise, sp.Max, sp.Min)):
                 op = _function_op(e)

@@ -148,6 +148,51 @@ class Softmax(MatrixExpr):  # type: ignore[misc]
         return f"softmax({printer._print(self.args[0])})"
 
 
+class _AlongAxis(MatrixExpr):  # type: ignore[misc]
+    """The largest (smallest) entry of each column (``axis`` 0: a row) or of each row
+    (``axis`` 1: a column) of a matrix; the axis is kept, as ``keepdims`` does."""
+
+    which = ""
+    operand_count = 1  # the matrix; the axis is a parameter
+
+    def __new__(cls, arg: sp.Basic, axis: int | sp.Integer) -> _AlongAxis:
+        return sp.Basic.__new__(cls, arg, sp.Integer(axis))  # type: ignore[no-any-return]
+
+    @property
+    def axis(self) -> int:
+        return int(self.args[1])
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        m, n = self.args[0].shape
+        return (sp.S.One, n) if self.axis == 0 else (m, sp.S.One)
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"{self.which}({printer._print(self.args[0])}, axis={self.axis})"
+
+
+class MaxAlong(_AlongAxis):
+    which = "max"
+
+
+class MinAlong(_AlongAxis):
+    which = "min"
+
+
+class Indicator(MatrixExpr):  # type: ignore[misc]
+    """𝟙[A = B], entry by entry: where a maximum (minimum) along an axis was taken."""
+
+    def __new__(cls, a: sp.Basic, b: sp.Basic) -> Indicator:
+        return sp.Basic.__new__(cls, a, b)  # type: ignore[no-any-return]
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return self.args[0].shape  # type: ignore[no-any-return]
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"({printer._print(self.args[0])} == {printer._print(self.args[1])})"
+
+
 class DiagJacobian(MatrixExpr):  # type: ignore[misc]
     """diag(f'(z)): the Jacobian of an element-wise map, used only when a chain line is printed."""
 

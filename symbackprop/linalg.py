@@ -17,8 +17,20 @@ import numpy as np
 import sympy as sp
 from sympy import Determinant, Inverse, OneMatrix
 
-from .algebra import madd, mmul, mscale, transpose
-from .functions import Elementwise, LogDet, LogSumExp, Mean, Norm, Norm1, Softmax, Var
+from .algebra import hadamard, madd, mmul, mscale, transpose
+from .functions import (
+    Elementwise,
+    Indicator,
+    LogDet,
+    LogSumExp,
+    MaxAlong,
+    Mean,
+    MinAlong,
+    Norm,
+    Norm1,
+    Softmax,
+    Var,
+)
 from .rule import Array, Rule
 
 
@@ -52,7 +64,37 @@ def _sym_logsumexp_vjp(g: sp.Basic, out: sp.Basic, x: sp.Basic) -> tuple[sp.Basi
     return (mscale(g, Elementwise("exp", shifted)),)
 
 
+def _along(which: str) -> Rule:
+    """``max(X, axis=k)`` / ``min(X, axis=k)``: the cotangent goes to where the extreme was
+    taken (shared among ties, which are kinks)."""
+    pick = np.max if which == "max" else np.min
+    node = MaxAlong if which == "max" else MinAlong
+
+    def forward(a: Array, axis: float = 0.0) -> Array:
+        return pick(a, axis=int(axis), keepdims=True)
+
+    def vjp(g: Array, out: Array, a: Array, axis: float = 0.0) -> tuple[Array, ...]:
+        hit = (a == out).astype(float)
+        return (g * hit / np.sum(hit, axis=int(axis), keepdims=True),)
+
+    def matrix_vjp(g: sp.Basic, out: sp.Basic, a: sp.Basic, axis: Any = 0) -> tuple[sp.Basic, ...]:
+        m, n = a.shape
+
+        def spread(v: sp.Basic) -> sp.Basic:  # a row over the rows, a column over the columns
+            return mmul(OneMatrix(m, 1), v) if int(axis) == 0 else mmul(v, OneMatrix(1, n))
+        return (hadamard(spread(g), Indicator(a, spread(out))),)
+
+    def ties(a: Array, axis: float = 0.0) -> Array:
+        return np.sum(a == pick(a, axis=int(axis), keepdims=True), axis=int(axis)) > 1
+
+    return Rule(f"{which}_axis", forward=forward, vjp=vjp, matrix_vjp=matrix_vjp,
+                latex=rf"\{which}", role="reduction", node=node, nondiff=ties,
+                params_of=lambda e: (("axis", e.args[1]),), arity=0)
+
+
 LINALG: dict[str, Rule] = {
+    "max_axis": _along("max"),
+    "min_axis": _along("min"),
     "det": Rule("det", forward=lambda a: float(np.linalg.det(a)),
                 vjp=lambda g, out, a: (g * out * np.linalg.inv(a).T,),
                 matrix_vjp=lambda g, out, a: (mscale(g * out, transpose(Inverse(a))),),

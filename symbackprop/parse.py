@@ -289,7 +289,8 @@ class _Parser:
             if node.func.id not in FUNCTIONS:
                 raise self.error(node.func, f"unknown function {node.func.id!r}; the functions "
                                  "are " + ", ".join(FUNCTIONS))
-            arity = ARITY.get(ALIASES.get(node.func.id, node.func.id), 1)
+            # along an axis, every reduction takes the one matrix (max(X, axis=1))
+            arity = 1 if node.keywords else ARITY.get(ALIASES.get(node.func.id, node.func.id), 1)
             if len(node.args) != arity:
                 raise self.error(node, f"{node.func.id} takes {arity} argument"
                                  f"{'s' if arity > 1 else ''}, got {len(node.args)}")

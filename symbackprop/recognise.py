@@ -332,7 +332,8 @@ def _classify(e: sp.Basic) -> Prim:
         return Prim(e.name, e.operands)
     rule = BY_NODE.get(type(e))
     if rule is not None:
-        return Prim(rule.name, node_operands(e, rule.arity))
+        params = rule.params_of(e) if rule.params_of is not None else ()
+        return Prim(rule.name, node_operands(e, rule.arity), params)
     if isinstance(e, (sp.Max, sp.Min)):  # max(a, b, c) is max(max(a, b), c)
         first = e.args[0] if len(e.args) == 2 else e.func(*e.args[:-1], evaluate=False)
         return Prim("max" if isinstance(e, sp.Max) else "min", (first, e.args[-1]))
@@ -344,7 +345,8 @@ def _classify(e: sp.Basic) -> Prim:
 def node_operands(e: sp.Basic, arity: int) -> tuple[sp.Basic, ...]:
     """The operands of a matrix primitive's node: its first ``arity`` arguments (SymPy's
     ``Inverse(X)`` also carries the exponent −1), all of them for an operator."""
-    return tuple(e.args[:arity] if arity else e.args)
+    count = getattr(type(e), "operand_count", None)  # max(X, axis=1) also holds its axis
+    return tuple(e.args[:count or arity] if count or arity else e.args)
 
 
 def _split_coeff(term: sp.Basic) -> tuple[sp.Expr, sp.Basic]:

@@ -50,3 +50,4 @@ class Rule:
     shape: Callable[..., str | None] | None = None
     on_scalar: Callable[..., Any] | None = None
     aliases: tuple[str, ...] = ()  # other names the text may call it by (asin for arcsin)
+    params_of: Callable[[sp.Basic], tuple[tuple[str, Any], ...]] | None = None  # node → params

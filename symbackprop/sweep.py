@@ -91,7 +91,7 @@ def vjp(nodes: Sequence[Node], rhs: sp.Basic, out: sp.Basic, g: sp.Basic,
         else:
             rule = RULES[p.name]
             assert rule.matrix_vjp is not None
-            contribs = list(rule.matrix_vjp(gn, here, *ops))
+            contribs = list(rule.matrix_vjp(gn, here, *ops, **p.kw))
         for o, c, dep in zip(ops, contribs, deps, strict=True):
             if c is None or not dep:
                 continue

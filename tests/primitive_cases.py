@@ -39,6 +39,8 @@ FORMS: dict[str, list[tuple[str, bool]]] = {
     "mean": [("mean(hadamard(A, B))", False)],
     "var": [("var(hadamard(A, B))", False)],
     "logsumexp": [("logsumexp(A - B) + logsumexp(u)", False)],
+    "max_axis": [("sum(hadamard(C, max(A, axis=1))) + sum(max(A.T, axis=-1))", False)],
+    "min_axis": [("sum(hadamard(C, min(A - B, axis=0)))", False)],
     "arcsin": [("arcsin(x*y/4)", False), ("sum(hadamard(C, asin(A/2)))", False)],
     "arccos": [("arccos(x*y/4)", False), ("sum(hadamard(C, acos(A/2)))", False)],
     "max": [("max(x, y)", False), ("sum(hadamard(C, max(A, B)))", False)],

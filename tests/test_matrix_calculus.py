@@ -204,6 +204,8 @@ def test_mean_and_variance_against_sympy_on_explicit_matrices() -> None:
     ("sum(X * (u.T @ v) + u.T @ v)", {"X": (3, 4), "u": (2, 1), "v": (2, 1)}),
     ("sum(hadamard(ones(3, 4), X) + zeros(3, 4)) + trace(eye(3)@A)", {"X": (3, 4), "A": (3, 3)}),
     ("sum(ones(n, 1).T @ X)", {"X": ("n", 4)}),
+    ("sum(max(X, axis=1)) + sum(hadamard(r, min(X, axis=0)))", {"X": (3, 4), "r": (1, 4)}),
+    ("m = max(S, axis=1); L = sum(exp(S - m))", {"S": (3, 4)}),
     ("S = Q@K.T/8; L = sum(hadamard(S, S))", {"Q": (4, 8), "K": (4, 8)}),
 ])
 def test_axes_broadcasting_and_constants(text: str, shapes: dict[str, Any]) -> None:

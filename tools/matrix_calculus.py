@@ -69,6 +69,9 @@ IDENTITIES = (
     Identity("centring by the row mean",
              r"\mu = \tfrac1n X\mathbf{1},\ \nabla_X \mu = \tfrac1n \mathbf{1}^\top",
              "mu = mean(X, axis=1); L = sum(hadamard(mu, mu))", {"X": (3, 4)}, "X"),
+    Identity("max along rows",
+             r"\nabla_S \textstyle\sum_i \max_j S_{ij} = \mathbf{1}[S = m\mathbf{1}^\top]",
+             "sum(max(S, axis=1))", {"S": (3, 4)}, "S"),
     Identity("log-sum-exp", r"\nabla_x \operatorname{logsumexp}(x) = \operatorname{softmax}(x)",
              "logsumexp(x)", {"x": (4, 1)}, "x"),
 )
@@ -105,7 +108,8 @@ def page() -> str:
         "`arccos`, `arctan` (`asin`, `acos`, `atan`), `sinh`, `cosh`, `erf`, `sign`, "
         "`square`;",
         "* `axis=0 | 1 | -1` for `sum`, `mean`, `var`, `softmax`, `logsumexp`, written with "
-        "ones vectors (`sum(X, axis=1)` is `X 1`), the axis kept so that the result "
+        "ones vectors (`sum(X, axis=1)` is `X 1`), and for `max`, `min` (the cotangent goes "
+        "where the extreme was taken, `𝟏[X = m 1ᵀ]`), the axis kept so that the result "
         "broadcasts back (`X - mean(X, axis=1)`);",
         "* NumPy's broadcasting of scalars, 1×1, columns and rows in every element-wise "
         "operation, written out in the forward pass (`μ 1ᵀ`) and summed back in the "

@@ -89,6 +89,8 @@ AXIS_FUNCS: dict[str, Callable[..., Array]] = {
     "var": lambda x, axis: np.var(x, axis=axis, keepdims=True),
     "logsumexp": lambda x, axis: np.logaddexp.reduce(x, axis=axis, keepdims=True),
     "softmax": _softmax_axis,
+    "max": lambda x, axis: np.max(x, axis=axis, keepdims=True),
+    "min": lambda x, axis: np.min(x, axis=axis, keepdims=True),
 }
 LOSSES: dict[str, Callable[[Array, Array], float]] = {"mse": _mse,
                                                        "cross_entropy": _cross_entropy}

@@ -211,6 +211,14 @@ class Printer(LatexPrinter):  # type: ignore[misc]
             rf"\operatorname{{{type(e).__name__}}}"
         return self._call(name, e.args)
 
+    def _print__AlongAxis(self, e: Any) -> str:
+        per = r"\text{col}" if e.axis == 0 else r"\text{row}"  # the max of each column/row
+        return self._call(rf"\{e.which}_{{{per}}}", e.args[:1])
+
+    def _print_Indicator(self, e: Any) -> str:
+        a, b = (self._print(x) for x in e.args)
+        return rf"\mathbf{{1}}\left[{a} = {b}\right]"
+
     def _print_Item(self, e: Any) -> str:
         return str(self._print(e.args[0]))  # xᵀAx is a scalar: no [·]₁₁
 

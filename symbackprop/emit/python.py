@@ -220,6 +220,16 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
             name = "softmax_col"  # per column, as the LaTeX's softmax_{col} says
         return f"{name}({self._print(e.args[0])})"
 
+    def _print__AlongAxis(self, e: Any) -> str:
+        x = self._print(e.args[0])
+        if self.numpy:
+            return f"np.{e.which}({x}, axis={e.axis}, keepdims=True)"
+        return f"{e.which}({x}, axis={e.axis})"
+
+    def _print_Indicator(self, e: Any) -> str:
+        a, b = (self._factor(x) for x in e.args)
+        return f"({a} == {b}).astype(float)" if self.numpy else f"({a} == {b})"
+
     def _print_Item(self, e: Any) -> str:
         inner = self._print(e.args[0])
         return f"({inner}).item()" if self.numpy else inner  # the text reads 1×1 as scalar
