@@ -22,6 +22,7 @@ import sympy as sp
 
 from . import ops
 from .builder import Builder, Term, assemble
+from .composites import COMPOSITES
 from .errors import GraphError, LimitError, ParseError, ShapeError
 from .latex_input import read_latex
 from .limits import DEFAULT_LIMITS, Limits, constants, number_problem, number_text, power_problem
@@ -35,9 +36,10 @@ Syntax: TypeAlias = Literal["text", "latex"]
 # the element-wise product of matrices
 ALIASES = {a: n for n, r in RULES.items() for a in r.aliases}  # asin → arcsin, norm → norm2
 FUNCTIONS = tuple(dict.fromkeys((*(n for n, r in RULES.items() if r.arity), *ops.OPERATORS,
-                                 *ALIASES, *ops.CONSTANTS)))
+                                 *ALIASES, *ops.CONSTANTS, *COMPOSITES)))
 ARITY = {**{n: r.arity for n, r in RULES.items() if r.arity > 1},
          **{n: k for n, (k, _) in ops.OPERATORS.items() if k > 1},
+         **{n: k for n, (k, _) in COMPOSITES.items() if k > 1},
          **ops.CONSTANTS}  # others: 1
 _GREEK = set(NOTATION_GREEK)  # names a user may give: alpha, lam, Sigma, ...
 _RESERVED = (
@@ -410,6 +412,8 @@ class _Parser:
             assert isinstance(node.func, ast.Name)
             if node.func.id in ops.CONSTANTS:
                 return ops.constant_matrix(b, node.func.id, self.sizes(node), self.source(node))
+            if node.func.id in COMPOSITES:  # log1p(x) is log(1 + x), written out
+                return COMPOSITES[node.func.id][1](b, *args, where=self.source(node))
             return ops.apply(b, ALIASES.get(node.func.id, node.func.id), args,
                              self.source(node), axis=self.axis_of(node))
         chain = _chain(node)

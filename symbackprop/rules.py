@@ -72,6 +72,10 @@ def np_erf(x: Array) -> Array:
     return np.vectorize(math.erf, otypes=[float])(x)
 
 
+def np_erfc(x: Array) -> Array:
+    return np.vectorize(math.erfc, otypes=[float])(x)
+
+
 def np_heaviside(x: Array) -> Array:
     return np.heaviside(x, 0.5)
 
@@ -296,6 +300,17 @@ RULES: dict[str, Rule] = {
                   r"\arccos", nondiff=lambda x: np.abs(x) >= 1, aliases=("acos",)),
     "arctan": _ew("arctan", np.arctan, lambda x, out: 1.0 / (1.0 + x * x), sp.atan,
                   r"\arctan", aliases=("atan",)),
+    "arcsinh": _ew("arcsinh", np.arcsinh, lambda x, out: 1.0 / np.sqrt(x * x + 1.0), sp.asinh,
+                   r"\operatorname{arsinh}", aliases=("asinh",)),
+    "arccosh": _ew("arccosh", np.arccosh, lambda x, out: 1.0 / np.sqrt(x * x - 1.0), sp.acosh,
+                   r"\operatorname{arcosh}", nondiff=lambda x: x <= 1, aliases=("acosh",)),
+    "arctanh": _ew("arctanh", np.arctanh, lambda x, out: 1.0 / (1.0 - x * x), sp.atanh,
+                   r"\operatorname{artanh}", nondiff=lambda x: np.abs(x) >= 1,
+                   aliases=("atanh",)),
+    "erfc": _ew("erfc", np_erfc, lambda x, out: -2.0 / np.sqrt(np.pi) * np.exp(-x * x),
+                sp.erfc, r"\operatorname{erfc}",
+                helper="def erfc(x):\n    import math\n"
+                       "    return np.vectorize(math.erfc, otypes=[float])(x)\n"),
     "sinh": _ew("sinh", np.sinh, lambda x, out: np.cosh(x), sp.sinh, r"\sinh"),
     "cosh": _ew("cosh", np.cosh, lambda x, out: np.sinh(x), sp.cosh, r"\cosh"),
     "erf": _ew("erf", np_erf, lambda x, out: 2.0 / np.sqrt(np.pi) * np.exp(-x * x), sp.erf,

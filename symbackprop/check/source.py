@@ -75,6 +75,18 @@ FUNCS: dict[str, Callable[..., Array]] = {
     "mse": _mse, "cross_entropy": _cross_entropy,
     "sqnorm": lambda x: np.sum(np.square(x)), "hadamard": np.multiply,
     "erf": np.vectorize(math.erf, otypes=[float]), "square": np.square,
+    "erfc": np.vectorize(math.erfc, otypes=[float]),
+    # functions the text writes out in primitives (composites.py): NumPy's own here
+    "exp2": np.exp2, "expm1": np.expm1, "log1p": np.log1p, "log2": np.log2, "log10": np.log10,
+    "rsqrt": lambda x: 1.0 / np.sqrt(x), "reciprocal": lambda x: 1.0 / np.asarray(x),
+    "cbrt": np.cbrt, "sinc": np.sinc, "logit": lambda x: np.log(x) - np.log1p(-x),
+    "silu": lambda x: x * _sigmoid(x), "swish": lambda x: x * _sigmoid(x),
+    "softsign": lambda x: x / (1.0 + np.abs(x)),
+    "gelu": lambda x: 0.5 * x * (1.0 + np.vectorize(math.erf, otypes=[float])(
+        np.asarray(x) / math.sqrt(2.0))),
+    "elu": lambda x: np.where(np.asarray(x) > 0, x, np.expm1(np.minimum(x, 0.0))),
+    "hardtanh": lambda x: np.clip(x, -1.0, 1.0),
+    "leaky_relu": lambda x, a: np.where(np.asarray(x) > 0, x, a * np.asarray(x)),
     "norm1": lambda x: np.sum(np.abs(x)), "logdet": _logdet, "logsumexp": _logsumexp,
 }
 FUNCS.update({a: FUNCS[n] for n, r in RULES.items() for a in r.aliases if n in FUNCS})

@@ -1,0 +1,105 @@
+"""Functions NumPy users call that are compositions of primitives: ``log1p(x)`` is
+``log(1 + x)``, ``silu(x)`` is ``x σ(x)``. Each is written out with the operations of
+``ops`` (scalar or entry by entry, with broadcasting), so the derivation shows what it is
+and differentiates it link by link; no new rule is needed. ``COMPOSITES`` maps a name to
+``(arity, build)``; the parser reads it; the witness has NumPy's own function for each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sympy as sp
+
+from . import ops
+from .builder import Builder, Term
+
+Build = Callable[..., Term]
+
+
+def _f(name: str) -> Build:
+    return lambda b, x, where: ops.apply(b, name, [x], where)
+
+
+def _compose(*steps: Callable[[Builder, Term, str], Term]) -> Build:
+    def build(b: Builder, x: Term, where: str) -> Term:
+        for step in steps:
+            x = step(b, x, where)
+        return x
+    return build
+
+
+def _plus(c: sp.Expr) -> Callable[[Builder, Term, str], Term]:
+    return lambda b, x, where: ops.add(b, x, c, where)
+
+
+def _times(c: sp.Expr) -> Callable[[Builder, Term, str], Term]:
+    return lambda b, x, where: ops.mul(b, c, x, where)
+
+
+def _power(c: sp.Expr) -> Callable[[Builder, Term, str], Term]:
+    return lambda b, x, where: ops.power(b, x, c, where)
+
+
+def _silu(b: Builder, x: Term, where: str) -> Term:
+    return ops.hadamard(b, x, ops.apply(b, "sigmoid", [x], where), where)
+
+
+def _softsign(b: Builder, x: Term, where: str) -> Term:
+    return ops.div(b, x, ops.add(b, sp.S.One, ops.apply(b, "abs", [x], where), where), where)
+
+
+def _logit(b: Builder, x: Term, where: str) -> Term:
+    return ops.apply(b, "log", [ops.div(b, x, ops.sub(b, sp.S.One, x, where), where)], where)
+
+
+def _sinc(b: Builder, x: Term, where: str) -> Term:  # NumPy's: sin(πx)/(πx)
+    px = ops.mul(b, sp.pi, x, where)
+    return ops.div(b, ops.apply(b, "sin", [px], where), px, where)
+
+
+def _cbrt(b: Builder, x: Term, where: str) -> Term:  # the real cube root, of negatives too
+    root = ops.power(b, ops.apply(b, "abs", [x], where), sp.Rational(1, 3), where)
+    return ops.hadamard(b, ops.apply(b, "sign", [x], where), root, where)
+
+
+def _gelu(b: Builder, x: Term, where: str) -> Term:  # x Φ(x), Φ(x) = (1 + erf(x/√2))/2
+    phi = ops.mul(b, sp.Rational(1, 2), ops.add(b, sp.S.One, ops.apply(
+        b, "erf", [ops.mul(b, 1 / sp.sqrt(2), x, where)], where), where), where)
+    return ops.hadamard(b, x, phi, where)
+
+
+def _elu(b: Builder, x: Term, where: str) -> Term:  # x for x > 0, e^x − 1 below
+    below = ops.apply(b, "min", [ops.sub(b, ops.apply(b, "exp", [x], where), sp.S.One, where),
+                                 sp.S.Zero], where)
+    return ops.add(b, ops.apply(b, "relu", [x], where), below, where)
+
+
+def _hardtanh(b: Builder, x: Term, where: str) -> Term:
+    return ops.apply(b, "min", [ops.apply(b, "max", [x, -sp.S.One], where), sp.S.One], where)
+
+
+def _leaky_relu(b: Builder, x: Term, a: Term, where: str) -> Term:  # x above 0, a·x below
+    below = ops.mul(b, a, ops.apply(b, "min", [x, sp.S.Zero], where), where)
+    return ops.add(b, ops.apply(b, "relu", [x], where), below, where)
+
+
+COMPOSITES: dict[str, tuple[int, Build]] = {
+    "exp2": (1, _compose(_times(sp.log(2)), _f("exp"))),
+    "expm1": (1, _compose(_f("exp"), _plus(-sp.S.One))),
+    "log1p": (1, _compose(_plus(sp.S.One), _f("log"))),
+    "log2": (1, _compose(_f("log"), _times(1 / sp.log(2)))),
+    "log10": (1, _compose(_f("log"), _times(1 / sp.log(10)))),
+    "rsqrt": (1, _power(-sp.S.Half)),
+    "reciprocal": (1, _power(-sp.S.One)),
+    "cbrt": (1, _cbrt),
+    "sinc": (1, _sinc),
+    "logit": (1, _logit),
+    "silu": (1, _silu),
+    "swish": (1, _silu),
+    "softsign": (1, _softsign),
+    "gelu": (1, _gelu),
+    "elu": (1, _elu),
+    "hardtanh": (1, _hardtanh),
+    "leaky_relu": (2, _leaky_relu),
+}
