@@ -37,7 +37,7 @@ def _times(c: sp.Expr) -> Callable[[Builder, Term, str], Term]:
     return lambda b, x, where: ops.mul(b, c, x, where)
 
 
-def _power(c: sp.Expr) -> Callable[[Builder, Term, str], Term]:
+def _to_the(c: sp.Expr) -> Callable[[Builder, Term, str], Term]:
     return lambda b, x, where: ops.power(b, x, c, where)
 
 
@@ -84,14 +84,54 @@ def _leaky_relu(b: Builder, x: Term, a: Term, where: str) -> Term:  # x above 0,
     return ops.add(b, ops.apply(b, "relu", [x], where), below, where)
 
 
+def _sq(b: Builder, x: Term, where: str) -> Term:
+    return ops.power(b, x, sp.Integer(2), where)
+
+
+def _hypot(b: Builder, x: Term, y: Term, where: str) -> Term:  # √(x² + y²)
+    return ops.apply(b, "sqrt", [ops.add(b, _sq(b, x, where), _sq(b, y, where), where)], where)
+
+
+def _arctan2(b: Builder, y: Term, x: Term, where: str) -> Term:
+    """The angle of (x, y): 2 arctan(y / (r + x)), r = √(x² + y²) (defined off the
+    negative x axis, where atan2 jumps)."""
+    r = _hypot(b, x, y, where)
+    half = ops.apply(b, "arctan", [ops.div(b, y, ops.add(b, r, x, where), where)], where)
+    return ops.mul(b, sp.Integer(2), half, where)
+
+
+def _logaddexp(b: Builder, x: Term, y: Term, where: str) -> Term:  # log(eˣ + eʸ)
+    total = ops.add(b, ops.apply(b, "exp", [x], where), ops.apply(b, "exp", [y], where), where)
+    return ops.apply(b, "log", [total], where)
+
+
+def _power(b: Builder, x: Term, y: Term, where: str) -> Term:
+    """NumPy's ``power``: a number exponent is the power; any other is exp(y log x),
+    entry by entry (for x > 0, where it is differentiable in y)."""
+    if getattr(y, "is_Number", False):
+        return ops.power(b, x, y, where)
+    return ops.apply(b, "exp", [ops.hadamard(b, y, ops.apply(b, "log", [x], where), where)],
+                     where)
+
+
+def _clip(b: Builder, x: Term, lo: Term, hi: Term, where: str) -> Term:
+    return ops.apply(b, "min", [ops.apply(b, "max", [x, lo], where), hi], where)
+
+
 COMPOSITES: dict[str, tuple[int, Build]] = {
+    "hypot": (2, _hypot),
+    "arctan2": (2, _arctan2),
+    "atan2": (2, _arctan2),
+    "logaddexp": (2, _logaddexp),
+    "power": (2, _power),
+    "clip": (3, _clip),
     "exp2": (1, _compose(_times(sp.log(2)), _f("exp"))),
     "expm1": (1, _compose(_f("exp"), _plus(-sp.S.One))),
     "log1p": (1, _compose(_plus(sp.S.One), _f("log"))),
     "log2": (1, _compose(_f("log"), _times(1 / sp.log(2)))),
     "log10": (1, _compose(_f("log"), _times(1 / sp.log(10)))),
-    "rsqrt": (1, _power(-sp.S.Half)),
-    "reciprocal": (1, _power(-sp.S.One)),
+    "rsqrt": (1, _to_the(-sp.S.Half)),
+    "reciprocal": (1, _to_the(-sp.S.One)),
     "cbrt": (1, _cbrt),
     "sinc": (1, _sinc),
     "logit": (1, _logit),

@@ -87,6 +87,8 @@ FUNCS: dict[str, Callable[..., Array]] = {
     "elu": lambda x: np.where(np.asarray(x) > 0, x, np.expm1(np.minimum(x, 0.0))),
     "hardtanh": lambda x: np.clip(x, -1.0, 1.0),
     "leaky_relu": lambda x, a: np.where(np.asarray(x) > 0, x, a * np.asarray(x)),
+    "hypot": np.hypot, "arctan2": np.arctan2, "atan2": np.arctan2, "logaddexp": np.logaddexp,
+    "power": np.power, "clip": np.clip,
     "norm1": lambda x: np.sum(np.abs(x)), "logdet": _logdet, "logsumexp": _logsumexp,
 }
 FUNCS.update({a: FUNCS[n] for n, r in RULES.items() for a in r.aliases if n in FUNCS})

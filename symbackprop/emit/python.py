@@ -33,7 +33,7 @@ from ..algebra import is_matrix
 from ..errors import UnsupportedError
 from ..functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
 from ..recognise import node_operands
-from ..rules import BY_NODE, RULES
+from ..rules import BY_NODE, BY_SYMPY, RULES
 from ..shapes import shape_of
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
         return out
 
     def _print_Function(self, e: sp.Function) -> str:
-        name = type(e).__name__
+        name = BY_SYMPY.get(type(e), type(e).__name__)  # SymPy's asin is our arcsin
         return self._func(name, [self._print(a) for a in e.args])
 
     # StrPrinter has its own forms for these; ours are all calls
