@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sympy as sp
+from sympy import Identity, OneMatrix
 
 from . import ops
 from .builder import Builder, Term
+from .errors import ShapeError
+from .shapes import fmt_shape, shape_of
 
 Build = Callable[..., Term]
 
@@ -118,7 +121,33 @@ def _clip(b: Builder, x: Term, lo: Term, hi: Term, where: str) -> Term:
     return ops.apply(b, "min", [ops.apply(b, "max", [x, lo], where), hi], where)
 
 
+def _outer(b: Builder, x: Term, y: Term, where: str) -> Term:  # x yᵀ of two vectors
+    return ops.matmul(b, x, ops.transpose(b, y, where), where)
+
+
+def _diag(b: Builder, v: Term, where: str) -> Term:
+    """``diag(v)`` of a column vector: the diagonal matrix (v 1ᵀ) ⊙ I; ``diag(X)`` of a
+    square matrix: its diagonal as a column, (X ⊙ I) 1 (NumPy's two meanings)."""
+    shape = shape_of(v)
+    if shape is None or shape[1] == 1:
+        n = shape[0] if shape is not None else sp.S.One
+        spread = ops.matmul(b, v, OneMatrix(1, n), where) if shape is not None else v
+        return ops.hadamard(b, spread, Identity(n), where)
+    return _diagonal(b, v, where)
+
+
+def _diagonal(b: Builder, x: Term, where: str) -> Term:
+    shape = shape_of(x)
+    if shape is None or shape[0] != shape[1]:
+        raise ShapeError(f"{where}: the diagonal of a square matrix, not {fmt_shape(shape)}")
+    return ops.matmul(b, ops.hadamard(b, x, Identity(shape[0]), where), OneMatrix(shape[1], 1),
+                      where)
+
+
 COMPOSITES: dict[str, tuple[int, Build]] = {
+    "outer": (2, _outer),
+    "diag": (1, _diag),
+    "diagonal": (1, _diagonal),
     "hypot": (2, _hypot),
     "arctan2": (2, _arctan2),
     "atan2": (2, _arctan2),

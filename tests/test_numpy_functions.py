@@ -43,7 +43,10 @@ def _case(name: str, matrix: bool) -> tuple[sbp.Derivation, dict[str, Any]]:
     return d, {k: v for k, v in VALUES.items() if k in names}
 
 
-@pytest.mark.parametrize("name", sorted(COMPOSITES))
+STRUCTURAL = {"outer", "diag", "diagonal"}  # shapes of their own: tested below
+
+
+@pytest.mark.parametrize("name", sorted(set(COMPOSITES) - STRUCTURAL))
 @pytest.mark.parametrize("matrix", [False, True])
 def test_every_composite_derives_checks_prints_and_runs(name: str, matrix: bool) -> None:
     assert name in FUNCTIONS
@@ -94,3 +97,20 @@ def test_scalar_functions_run_as_generated_code(name: str, x: float) -> None:
     for k, g in d.evaluate(values).items():
         np.testing.assert_allclose(grads[k], g, rtol=1e-10, atol=1e-12)
     assert d.check(values).ok
+
+
+@pytest.mark.parametrize(("text", "shapes"), [
+    ("sum(hadamard(M, outer(u, v)))", {"M": (3, 2), "u": (3, 1), "v": (2, 1)}),
+    ("sum(hadamard(Q, diag(u)))", {"Q": (3, 3), "u": (3, 1)}),
+    ("sum(hadamard(u, diag(Q)))", {"Q": (3, 3), "u": (3, 1)}),
+    ("diagonal(Q).T @ u", {"Q": (3, 3), "u": (3, 1)}),
+])
+def test_outer_and_the_two_diags(text: str, shapes: dict[str, Any]) -> None:
+    d = sbp.derive(text, shapes=shapes)
+    assert d.check().ok
+    assert_latex_ok([d.latex()])
+
+
+def test_the_diagonal_of_a_non_square_matrix_is_refused() -> None:
+    with pytest.raises(sbp.ShapeError, match="square"):
+        sbp.derive("sum(diagonal(M))", shapes={"M": (3, 2)})

@@ -89,6 +89,10 @@ FUNCS: dict[str, Callable[..., Array]] = {
     "leaky_relu": lambda x, a: np.where(np.asarray(x) > 0, x, a * np.asarray(x)),
     "hypot": np.hypot, "arctan2": np.arctan2, "atan2": np.arctan2, "logaddexp": np.logaddexp,
     "power": np.power, "clip": np.clip,
+    "outer": lambda x, y: np.outer(x, y),
+    "diag": lambda v: np.diag(np.ravel(v)) if np.ndim(v) < 2 or np.shape(v)[1] == 1
+    else np.diag(v).reshape(-1, 1),
+    "diagonal": lambda x: np.diagonal(x).reshape(-1, 1),
     "norm1": lambda x: np.sum(np.abs(x)), "logdet": _logdet, "logsumexp": _logsumexp,
 }
 FUNCS.update({a: FUNCS[n] for n, r in RULES.items() for a in r.aliases if n in FUNCS})
