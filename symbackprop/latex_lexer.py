@@ -29,7 +29,8 @@ OPERATORS = {"relu": "relu", "sigmoid": "sigmoid", "softplus": "softplus", "sum"
               "sin": "sin", "cos": "cos", "tan": "tan", "det": "det", "erf": "erf",
               "sign": "sign", "sgn": "sign", "mean": "mean", "var": "var",
               "logsumexp": "logsumexp", "logdet": "logdet", "inv": "inv", "arcsin": "arcsin",
-              "arccos": "arccos", "arctan": "arctan", "sinh": "sinh", "cosh": "cosh"}
+              "arccos": "arccos", "arctan": "arctan", "sinh": "sinh", "cosh": "cosh",
+              "arsinh": "arcsinh", "arcosh": "arccosh", "artanh": "arctanh", "erfc": "erfc"}
 SPACING = {r"\,", r"\;", r"\:", r"\!", r"\ ", r"\quad", r"\qquad", "~", r"\displaystyle",
             r"\textstyle", r"\left.", r"\right."}
 ENVIRONMENTS = {"aligned", "align", "align*", "equation", "equation*", "gathered", "gather",

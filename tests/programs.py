@@ -17,6 +17,7 @@ the squares, ``mse(o, y) = ½ Σ (o − y)²`` and ``cross_entropy(o, y) = −Σ
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +38,8 @@ SCALAR_INPUTS = ["x", "b", "c", "w", "v_1", "t", "t_1", "lam", "E", "beta", "z",
 MATRIX_INPUTS = ["W", "X", "B", "U", "V", "A", "v_1", "t_1", "Z", "N", "I", "E", "S", "v_2"]
 CONSTANTS = [2, -1, 3, 0.5, -2, 1.5, 1, -0.5, 2.5, 0]
 VALUES = [0.7, -0.4, 1.3, -1.1, 0.25, 1.8, -0.65, 0.45, -1.6]
-SCALAR_FUNCS = ["exp", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus", "abs"]
+SCALAR_FUNCS = ["exp", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus", "abs",
+                "arctan", "sinh", "cosh", "erf", "arcsinh", "silu", "gelu", "softsign"]
 
 
 @dataclass(frozen=True)
@@ -369,6 +371,11 @@ def _np_fn(name: str, a, guard: bool):
         "cos": np.cos, "tan": np.tan, "tanh": np.tanh,
         "sigmoid": lambda v: 1 / (1 + np.exp(-v)), "relu": lambda v: np.maximum(v, 0),
         "softplus": lambda v: np.logaddexp(0, v),
+        "arctan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "arcsinh": np.arcsinh,
+        "erf": np.vectorize(math.erf, otypes=[float]),
+        "silu": lambda v: v / (1 + np.exp(-v)), "softsign": lambda v: v / (1 + np.abs(v)),
+        "gelu": lambda v: 0.5 * v * (1 + np.vectorize(math.erf, otypes=[float])(
+            np.asarray(v) / math.sqrt(2))),
     }
     return table[name](a)
 
@@ -496,7 +503,10 @@ _SP_FN = {
     "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "abs": sp.Abs, "sin": sp.sin,
     "cos": sp.cos, "tan": sp.tan, "tanh": sp.tanh, "sigmoid": lambda v: 1 / (1 + sp.exp(-v)),
     "relu": lambda v: sp.Max(v, 0), "softplus": lambda v: sp.log(1 + sp.exp(v)),
-    "max": sp.Max, "min": sp.Min,
+    "max": sp.Max, "min": sp.Min, "arctan": sp.atan, "sinh": sp.sinh, "cosh": sp.cosh,
+    "erf": sp.erf, "arcsinh": sp.asinh, "silu": lambda v: v / (1 + sp.exp(-v)),
+    "softsign": lambda v: v / (1 + sp.Abs(v)),
+    "gelu": lambda v: v * (1 + sp.erf(v / sp.sqrt(2))) / 2,
 }
 
 

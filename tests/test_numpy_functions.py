@@ -114,3 +114,21 @@ def test_outer_and_the_two_diags(text: str, shapes: dict[str, Any]) -> None:
 def test_the_diagonal_of_a_non_square_matrix_is_refused() -> None:
     with pytest.raises(sbp.ShapeError, match="square"):
         sbp.derive("sum(diagonal(M))", shapes={"M": (3, 2)})
+
+
+@pytest.mark.parametrize(("text", "shapes", "values"), [
+    ("arcsinh(x) + erf(x)*sinh(y) + cosh(x) + arctan(y)", None, {"x": 0.4, "y": -0.3}),
+    ("arctanh(x/3) + erfc(y) + arccosh(x*x + 2)", None, {"x": 0.4, "y": -0.3}),
+    ("silu(x) + gelu(y) + softsign(x)", None, {"x": 0.4, "y": -0.3}),
+    ("det(X) + logdet(X) + norm2(X) + mean(X) + var(X)", {"X": (2, 2)},
+     {"X": np.array([[2.0, 0.3], [0.1, 1.5]])}),
+    ("x.T@A@x", {"x": (2, 1), "A": (2, 2)},
+     {"x": np.array([[0.4], [0.2]]), "A": np.array([[1.0, 2.0], [0.5, 0.3]])}),
+])
+def test_what_we_print_reads_back_as_latex(text: str, shapes: Any, values: dict[str, Any],
+                                           ) -> None:
+    d = sbp.derive(text, shapes=shapes)
+    back = sbp.derive(d.latex(sections="forward"), syntax="latex", shapes=shapes)
+    want, got = d.evaluate(values), back.evaluate(values)
+    for k in want:
+        np.testing.assert_allclose(got[k], want[k], rtol=1e-12)
