@@ -7,6 +7,7 @@ it means); every matrix expression the library builds goes through these instead
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sympy as sp
@@ -18,6 +19,36 @@ from .functions import DiagJacobian
 
 def is_matrix(e: Any) -> bool:
     return bool(getattr(e, "is_Matrix", False))
+
+
+def rebuild(e: sp.Basic, leaf: Callable[[sp.Basic], sp.Basic | None],
+            build: Callable[[sp.Basic, list[sp.Basic]], sp.Basic],
+            unchanged_stays: bool = True) -> sp.Basic:
+    """``e`` rebuilt bottom-up, each distinct node once, with an explicit stack (any depth):
+    ``leaf(x)`` is x's value when x is not descended into (None: descend), ``build(x, args)``
+    makes x from its rebuilt arguments — not called when none changed and
+    ``unchanged_stays``."""
+    done: dict[int, sp.Basic] = {}
+    keep = [e]  # keeps every id in done alive
+    stack: list[tuple[sp.Basic, bool]] = [(e, False)]
+    while stack:
+        x, ready = stack.pop()
+        if id(x) in done:
+            continue
+        if not ready:
+            value = leaf(x)
+            if value is not None:
+                done[id(x)] = value
+                continue
+            stack.append((x, True))
+            stack.extend((a, False) for a in x.args)
+            continue
+        args = [done[id(a)] for a in x.args]
+        same = unchanged_stays and all(a is b for a, b in zip(args, x.args, strict=True))
+        new = x if same else build(x, args)
+        done[id(x)] = new
+        keep.append(new)
+    return done[id(e)]
 
 
 def transpose(a: sp.Basic) -> sp.Basic:
@@ -199,42 +230,28 @@ def _cancel_inverses(factors: list[sp.Basic]) -> list[sp.Basic]:
 def tidy(e: sp.Basic) -> sp.Basic:
     """``e`` rebuilt bottom-up through the constructors above (``𝟏 ⊙ u`` is ``u``, scalar
     factors out front, products flattened) and its matrix sums ``collect``-ed: the form in
-    which a gradient written out in the inputs reads as the textbook writes it. Iterative:
-    any depth."""
-    done: dict[int, sp.Basic] = {}
-    keep = [e]
-    stack: list[tuple[sp.Basic, bool]] = [(e, False)]
-    while stack:
-        x, ready = stack.pop()
-        if id(x) in done:
-            continue
-        if not ready and x.args and is_matrix(x):
-            stack.append((x, True))
-            stack.extend((a, False) for a in x.args)
-            continue
-        if not is_matrix(x) or not x.args:
-            done[id(x)] = x
-            continue
-        args = [done.get(id(a), a) for a in x.args]
-        if isinstance(x, HadamardProduct):
-            new = hadamard(*args)
-        elif isinstance(x, MatMul):
-            new = mmul(*_cancel_inverses(args))
-            if isinstance(new, MatMul):  # 𝟏𝟏ᵀ (an outer product of ones) is the ones matrix
-                c, mats = new.as_coeff_matrices()
-                if len(mats) == 2 and all(isinstance(m, OneMatrix) for m in mats) and \
-                        mats[0].shape[1] == 1:
-                    new = mscale(c, OneMatrix(mats[0].shape[0], mats[1].shape[1]))
-        elif isinstance(x, Inverse):  # (X⁻¹)⁻¹ = X, (X⁻ᵀ)⁻¹ = Xᵀ
-            inner = _inverse_of(args[0])
-            new = inner if inner is not None else Inverse(args[0])
-        elif isinstance(x, MatAdd):
-            new = collect(madd(*args))
-        elif isinstance(x, Transpose):
-            new = transpose(args[0])
-        else:
-            new = x.func(*args) if any(a is not b for a, b in zip(args, x.args,
-                                                                   strict=True)) else x
-        done[id(x)] = new
-        keep.append(new)
-    return done[id(e)]
+    which a gradient written out in the inputs reads as the textbook writes it."""
+    return rebuild(e, lambda x: x if not (x.args and is_matrix(x)) else None, _tidy_node,
+                   unchanged_stays=False)
+
+
+def _tidy_node(x: sp.Basic, args: list[sp.Basic]) -> sp.Basic:
+    if isinstance(x, HadamardProduct):
+        return hadamard(*args)
+    if isinstance(x, MatMul):
+        new = mmul(*_cancel_inverses(args))
+        if isinstance(new, MatMul):  # 𝟏𝟏ᵀ (an outer product of ones) is the ones matrix
+            c, mats = new.as_coeff_matrices()
+            if len(mats) == 2 and all(isinstance(m, OneMatrix) for m in mats) and \
+                    mats[0].shape[1] == 1:
+                return mscale(c, OneMatrix(mats[0].shape[0], mats[1].shape[1]))
+        return new
+    if isinstance(x, Inverse):  # (X⁻¹)⁻¹ = X, (X⁻ᵀ)⁻¹ = Xᵀ
+        inner = _inverse_of(args[0])
+        return inner if inner is not None else Inverse(args[0])
+    if isinstance(x, MatAdd):
+        return collect(madd(*args))
+    if isinstance(x, Transpose):
+        return transpose(args[0])
+    changed = any(a is not b for a, b in zip(args, x.args, strict=True))
+    return x.func(*args) if changed else x

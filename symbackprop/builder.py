@@ -19,7 +19,7 @@ from typing import Any, Literal, TypeAlias
 import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul
 
-from .algebra import is_matrix
+from .algebra import is_matrix, rebuild
 from .errors import GraphError, LimitError, ShapeError
 from .limits import DEFAULT_LIMITS, Limits
 from .recognise import classify, is_leaf, replace_args
@@ -306,35 +306,24 @@ def substitute(expr: sp.Basic, value: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
     """Replace symbols by their expressions without re-evaluating: 2t stays 2(x + y)."""
     if not any(a in value for a in occurrences(expr)):
         return expr
-    done: dict[int, sp.Basic] = {}
-    stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
-    keep = [expr]
-    while stack:
-        e, ready = stack.pop()
-        if id(e) in done:
-            continue
-        if e in value and isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
-            done[id(e)] = value[e]
-            continue
-        if isinstance(e, (sp.Symbol, sp.MatrixSymbol)) or not e.args or is_leaf(e):
-            done[id(e)] = e
-            continue
-        if not ready:
-            stack.append((e, True))
-            stack.extend((a, False) for a in e.args)
-            continue
-        args = [done[id(a)] for a in e.args]
+
+    def leaf(e: sp.Basic) -> sp.Basic | None:
+        if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
+            return value.get(e, e)
+        return e if not e.args or is_leaf(e) else None
+
+    def build(e: sp.Basic, args: list[sp.Basic]) -> sp.Basic:
         if all(x is y for x, y in zip(args, e.args, strict=True)):
-            done[id(e)] = e
+            new = e
         elif isinstance(e, (sp.Add, sp.Mul, sp.Pow, sp.Max, sp.Min)) or (
                 isinstance(e, sp.Function) and not isinstance(e, sp.MatrixExpr)):
-            done[id(e)] = e.func(*args, evaluate=False)  # Max/Min: SymPy compares args
+            new = e.func(*args, evaluate=False)  # Max/Min: SymPy compares args
         else:
-            done[id(e)] = e.func(*args)
-        new = done[id(e)]
+            new = e.func(*args)
         _ = new.is_commutative  # cache it now, while the children have theirs: no deep recursion
-        keep.append(new)
-    return done[id(expr)]
+        return new
+
+    return rebuild(expr, leaf, build, unchanged_stays=False)
 
 
 def assemble(b: Builder, term: Term, limits: Limits | None = None) -> sp.Basic:
