@@ -90,7 +90,7 @@ def _children(e: sp.Basic) -> tuple[sp.Basic, ...]:
             e.is_Number or e.is_NumberSymbol:
         return ()
     rule = BY_NODE.get(type(e))
-    return tuple(e.args) if rule is None else node_operands(e, rule.arity)
+    return tuple(e.args) if rule is None else node_operands(e, rule)
 
 
 def _leaf_op(e: sp.Basic) -> Op:

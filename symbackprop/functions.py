@@ -153,7 +153,6 @@ class _AlongAxis(MatrixExpr):  # type: ignore[misc]
     (``axis`` 1: a column) of a matrix; the axis is kept, as ``keepdims`` does."""
 
     which = ""
-    operand_count = 1  # the matrix; the axis is a parameter
 
     def __new__(cls, arg: sp.Basic, axis: int | sp.Integer) -> _AlongAxis:
         return sp.Basic.__new__(cls, arg, sp.Integer(axis))  # type: ignore[no-any-return]

@@ -89,7 +89,7 @@ def _along(which: str) -> Rule:
 
     return Rule(f"{which}_axis", forward=forward, vjp=vjp, matrix_vjp=matrix_vjp,
                 latex=rf"\{which}", role="reduction", node=node, nondiff=ties,
-                params_of=lambda e: (("axis", e.args[1]),), arity=0)
+                params_of=lambda e: (("axis", e.args[1]),), arity=0, operands=1)
 
 
 LINALG: dict[str, Rule] = {
@@ -104,7 +104,7 @@ LINALG: dict[str, Rule] = {
                 vjp=lambda g, out, a: (-(out.T @ g @ out.T),),
                 matrix_vjp=lambda g, out, a: (mscale(-1, mmul(transpose(out), g,
                                                               transpose(out))),),
-                latex=r"^{-1}", code="np.linalg.inv", node=Inverse, shape=_square,
+                latex=r"^{-1}", code="np.linalg.inv", node=Inverse, shape=_square, operands=1,
                 on_scalar=lambda a: sp.Pow(a, -1)),
     "logdet": Rule("logdet", forward=_np_logdet,
                    vjp=lambda g, out, a: (g * np.linalg.inv(a).T,),

@@ -21,6 +21,7 @@ from sympy.matrices.expressions.special import Identity, ZeroMatrix
 from .algebra import hadamard, is_matrix, madd, mscale, rebuild
 from .errors import UnsupportedError
 from .functions import Elementwise, scalar_function
+from .rule import Rule
 from .rules import BY_NODE, BY_SYMPY, RULES
 
 
@@ -319,7 +320,7 @@ def _classify(e: sp.Basic) -> Prim:
     rule = BY_NODE.get(type(e))
     if rule is not None:
         params = rule.params_of(e) if rule.params_of is not None else ()
-        return Prim(rule.name, node_operands(e, rule.arity), params)
+        return Prim(rule.name, node_operands(e, rule), params)
     if isinstance(e, (sp.Max, sp.Min)):  # max(a, b, c) is max(max(a, b), c)
         first = e.args[0] if len(e.args) == 2 else e.func(*e.args[:-1], evaluate=False)
         return Prim("max" if isinstance(e, sp.Max) else "min", (first, e.args[-1]))
@@ -328,11 +329,10 @@ def _classify(e: sp.Basic) -> Prim:
     raise UnsupportedError(f"no rule for {_describe(e)}")
 
 
-def node_operands(e: sp.Basic, arity: int) -> tuple[sp.Basic, ...]:
-    """The operands of a matrix primitive's node: its first ``arity`` arguments (SymPy's
-    ``Inverse(X)`` also carries the exponent −1), all of them for an operator."""
-    count = getattr(type(e), "operand_count", None)  # max(X, axis=1) also holds its axis
-    return tuple(e.args[:count or arity] if count or arity else e.args)
+def node_operands(e: sp.Basic, rule: Rule) -> tuple[sp.Basic, ...]:
+    """The operands of a matrix primitive's node: its first ``rule.operands`` arguments
+    (SymPy's ``Inverse(X)`` also holds the exponent −1, ``max(X, axis=1)`` its axis), or all."""
+    return tuple(e.args[:rule.operands] if rule.operands else e.args)
 
 
 def _split_coeff(term: sp.Basic) -> tuple[sp.Expr, sp.Basic]:

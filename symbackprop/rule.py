@@ -51,3 +51,4 @@ class Rule:
     on_scalar: Callable[..., Any] | None = None
     aliases: tuple[str, ...] = ()  # other names the text may call it by (asin for arcsin)
     params_of: Callable[[sp.Basic], tuple[tuple[str, Any], ...]] | None = None  # node → params
+    operands: int = 0  # how many of the node's arguments are operands (0: all; the rest params)

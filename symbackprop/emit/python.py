@@ -266,7 +266,7 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
     def _print_Basic(self, e: Any) -> str:
         rule = BY_NODE.get(type(e))
         if rule is not None and rule.code:  # a matrix primitive as its rule spells it
-            args = ", ".join(self._print(a) for a in node_operands(e, rule.arity))
+            args = ", ".join(self._print(a) for a in node_operands(e, rule))
             if self.numpy and rule.code in HELPERS:
                 self.used.add(rule.code)
             return f"{rule.code if self.numpy else rule.name}({args})"
