@@ -81,20 +81,19 @@ class Program:
     slot: dict[sp.Basic, int]
     vars: tuple[Var, ...] = ()
     output: int = -1
-    _deps: list[tuple[frozenset[str], ...]] = field(default_factory=list, repr=False,
-                                                    compare=False)
+    _deps: tuple[frozenset[str], ...] | None = field(default=None, repr=False, compare=False)
 
     @property
     def deps(self) -> tuple[frozenset[str], ...]:
         """For each variable, the inputs (by name) it depends on (found once, when asked)."""
-        if not self._deps:
+        if self._deps is None:
             deps: list[frozenset[str]] = [frozenset()] * self.size
             for i in self.inputs:
                 deps[i] = frozenset({self.vars[i].name})
             for n in self.nodes:
                 deps[n.out] = frozenset().union(*(deps[a] for a in n.inputs))
-            self._deps.append(tuple(deps))
-        return self._deps[0]
+            object.__setattr__(self, "_deps", tuple(deps))
+        return self._deps  # type: ignore[return-value]
 
     def equation_nodes(self, count: int) -> list[list[Node]]:
         """The nodes of each of the ``count`` equations, in the order they are computed."""
