@@ -11,11 +11,12 @@ The engine's NumPy forward and VJP beside each are written by hand, independentl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import sympy as sp
-from sympy import Determinant, Inverse, OneMatrix
+from sympy import Determinant, Identity, Inverse, OneMatrix, Trace
 
 from .algebra import hadamard, madd, mmul, mscale, transpose
 from .functions import (
@@ -34,8 +35,8 @@ from .functions import (
 from .rule import Array, Rule
 
 
-def _square(a: tuple[Any, Any] | None) -> str | None:
-    return None if a is not None and a[0] == a[1] else "it needs a square matrix"
+def _square(name: str) -> Callable[[tuple[Any, Any] | None], str | None]:
+    return lambda a: None if a is not None and a[0] == a[1] else f"{name} needs a square matrix"
 
 
 def _size(x: sp.Basic) -> sp.Expr:
@@ -93,23 +94,28 @@ def _along(which: str) -> Rule:
 
 
 LINALG: dict[str, Rule] = {
+    "trace": Rule("trace", forward=lambda a: float(np.trace(a)),
+                  vjp=lambda g, out, a: (g * np.eye(a.shape[0]),),
+                  matrix_vjp=lambda g, out, a: (mscale(g, Identity(a.shape[0])),),
+                  latex=r"\operatorname{tr}", role="reduction", code="np.trace", node=Trace,
+                  shape=_square("trace"), on_scalar=lambda a: a),
     "max_axis": _along("max"),
     "min_axis": _along("min"),
     "det": Rule("det", forward=lambda a: float(np.linalg.det(a)),
                 vjp=lambda g, out, a: (g * out * np.linalg.inv(a).T,),
                 matrix_vjp=lambda g, out, a: (mscale(g * out, transpose(Inverse(a))),),
                 latex=r"\det", role="reduction", code="np.linalg.det", node=Determinant,
-                shape=_square, on_scalar=lambda a: a),
+                shape=_square("det"), on_scalar=lambda a: a),
     "inv": Rule("inv", forward=lambda a: np.linalg.inv(a),
                 vjp=lambda g, out, a: (-(out.T @ g @ out.T),),
                 matrix_vjp=lambda g, out, a: (mscale(-1, mmul(transpose(out), g,
                                                               transpose(out))),),
-                latex=r"^{-1}", code="np.linalg.inv", node=Inverse, shape=_square, operands=1,
-                on_scalar=lambda a: sp.Pow(a, -1)),
+                latex=r"^{-1}", code="np.linalg.inv", node=Inverse, shape=_square("inv"),
+                operands=1, on_scalar=lambda a: sp.Pow(a, -1)),
     "logdet": Rule("logdet", forward=_np_logdet,
                    vjp=lambda g, out, a: (g * np.linalg.inv(a).T,),
                    matrix_vjp=lambda g, out, a: (mscale(g, transpose(Inverse(a))),),
-                   latex=r"\log\det", role="reduction", node=LogDet, shape=_square,
+                   latex=r"\log\det", role="reduction", node=LogDet, shape=_square("logdet"),
                    nondiff=lambda a: np.linalg.det(a) <= 0, on_scalar=sp.log,
                    helper="def logdet(a):\n    sign, value = np.linalg.slogdet(a)\n"
                           "    return value if sign > 0 else np.nan\n", code="logdet"),

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from sympy import Identity, OneMatrix, Trace
+from sympy import OneMatrix
 
 from .algebra import hadamard, madd, mmul, mscale, transpose
 from .functions import (
@@ -356,12 +356,6 @@ RULES: dict[str, Rule] = {
                  vjp=lambda g, out, a: (np.full_like(a, g),),
                  # the cotangent of a 1×1 matrix is written as the scalar it equals
                  matrix_vjp=lambda g, out, a: (g,), arity=0, role="affine", node=Item),
-    "trace": Rule("trace", forward=lambda a: float(np.trace(a)),
-                  vjp=lambda g, out, a: (g * np.eye(a.shape[0]),),
-                  matrix_vjp=lambda g, out, a: (mscale(g, Identity(a.shape[0])),),
-                  latex=r"\operatorname{tr}", role="reduction", code="np.trace", node=Trace,
-                  shape=lambda a: None if a is not None and a[0] == a[1] else
-                  "trace needs a square matrix", on_scalar=lambda a: a),
     **LINALG,
 }
 
