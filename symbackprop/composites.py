@@ -159,6 +159,7 @@ COMPOSITES: dict[str, tuple[int, Build]] = {
     "log1p": (1, _compose(_plus(sp.S.One), _f("log"))),
     "log2": (1, _compose(_f("log"), _times(1 / sp.log(2)))),
     "log10": (1, _compose(_f("log"), _times(1 / sp.log(10)))),
+    "square": (1, _to_the(sp.Integer(2))),
     "rsqrt": (1, _to_the(-sp.S.Half)),
     "reciprocal": (1, _to_the(-sp.S.One)),
     "cbrt": (1, _cbrt),

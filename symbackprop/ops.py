@@ -263,8 +263,8 @@ AXIS_FUNCTIONS = ("sum", "mean", "var", "softmax", "logsumexp", "max", "min")  #
 def reduce_axis(b: Builder, name: str, x: Term, axis: int, where: str) -> Term:
     """``sum``, ``mean``, ``var``, ``softmax``, ``logsumexp`` along one axis of a matrix,
     written with ones vectors as the literature writes them: ``sum(X, axis=1)`` is ``X 1``,
-    ``axis=0`` is ``1ᵀ X``; the result keeps its axis (a column or a row), so that it
-    broadcasts back against X (``X − μ 1ᵀ``)."""
+    ``axis=0`` is ``1ᵀ X``; ``max`` and ``min`` are primitives of their own. The result
+    keeps its axis (a column or a row), so that it broadcasts back against X (``X − μ 1ᵀ``)."""
     sx = shape_of(x)
     if sx is None:
         raise ShapeError(f"{where}: axis= needs a vector or matrix, got a scalar")
@@ -292,8 +292,7 @@ def reduce_axis(b: Builder, name: str, x: Term, axis: int, where: str) -> Term:
 
 # operators that the text also spells as functions: (arity, how they build)
 OPERATORS: dict[str, tuple[int, Callable[..., Term]]] = {
-    "hadamard": (2, hadamard), "transpose": (1, transpose),
-    "square": (1, lambda b, x, where: power(b, x, sp.Integer(2), where))}
+    "hadamard": (2, hadamard), "transpose": (1, transpose)}
 
 
 def apply(b: Builder, name: str, args: list[Term], where: str, axis: int | None = None) -> Term:
