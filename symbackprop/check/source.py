@@ -18,6 +18,7 @@ import numpy as np
 from ..builder import Builder
 from ..errors import UnsupportedError
 from ..limits import Limits
+from ..ops import CONSTANTS
 from ..parse import FUNCTIONS, _Parser
 from ..rule import Rule
 from ..rules import RULES
@@ -58,6 +59,13 @@ def _numpy_spelling(rule: Rule) -> Callable[..., Array]:
     return (lambda x: f(np.atleast_2d(x))) if rule.role == "reduction" else f
 
 
+_erf = np.vectorize(math.erf, otypes=[float])
+
+
+def _silu(x: Array) -> Array:
+    return x * _sigmoid(x)
+
+
 def _logdet(a: Array) -> Array:
     return np.log(np.linalg.det(np.atleast_2d(a)))
 
@@ -74,16 +82,15 @@ FUNCS: dict[str, Callable[..., Array]] = {
     "sum": lambda x: np.sum(x) if np.ndim(x) else x, "transpose": _transpose,
     "mse": _mse, "cross_entropy": _cross_entropy,
     "sqnorm": lambda x: np.sum(np.square(x)), "hadamard": np.multiply,
-    "erf": np.vectorize(math.erf, otypes=[float]), "square": np.square,
+    "erf": _erf, "square": np.square,
     "erfc": np.vectorize(math.erfc, otypes=[float]),
     # functions the text writes out in primitives (composites.py): NumPy's own here
     "exp2": np.exp2, "expm1": np.expm1, "log1p": np.log1p, "log2": np.log2, "log10": np.log10,
     "rsqrt": lambda x: 1.0 / np.sqrt(x), "reciprocal": lambda x: 1.0 / np.asarray(x),
     "cbrt": np.cbrt, "sinc": np.sinc, "logit": lambda x: np.log(x) - np.log1p(-x),
-    "silu": lambda x: x * _sigmoid(x), "swish": lambda x: x * _sigmoid(x),
+    "silu": _silu, "swish": _silu,
     "softsign": lambda x: x / (1.0 + np.abs(x)),
-    "gelu": lambda x: 0.5 * x * (1.0 + np.vectorize(math.erf, otypes=[float])(
-        np.asarray(x) / math.sqrt(2.0))),
+    "gelu": lambda x: 0.5 * x * (1.0 + _erf(np.asarray(x) / math.sqrt(2.0))),
     "elu": lambda x: np.where(np.asarray(x) > 0, x, np.expm1(np.minimum(x, 0.0))),
     "hardtanh": lambda x: np.clip(x, -1.0, 1.0),
     "leaky_relu": lambda x, a: np.where(np.asarray(x) > 0, x, a * np.asarray(x)),
@@ -330,7 +337,9 @@ class TextProgram:
         return frozenset({self.rename(node.id)})
 
     def _leaf(self, node: ast.AST) -> Callable[..., Array]:
-        if isinstance(node, ast.Call) and _constant_call(node):  # ones(m, n), zeros, eye(n)
+        name = _constant_call(node)
+        if name is not None:  # ones(m, n), zeros(m, n), eye(n)
+            assert isinstance(node, ast.Call)
             sizes: list[int | tuple[str, int]] = []
             for a in node.args:
                 if isinstance(a, ast.Constant) and type(a.value) is int:
@@ -338,9 +347,9 @@ class TextProgram:
                 elif isinstance(a, ast.Name) and a.id in self.dims:
                     sizes.append(self.dims[a.id])  # read from the values: (input, axis)
                 else:
-                    raise UnsupportedError(f"a size of {node.func.id}(...) the source's own "  # type: ignore[attr-defined]
+                    raise UnsupportedError(f"a size of {name}(...) the source's own "
                                            "interpreter cannot read")
-            make = {"ones": np.ones, "zeros": np.zeros}.get(node.func.id)  # type: ignore[attr-defined]
+            make = {"ones": np.ones, "zeros": np.zeros}.get(name)
 
             def constant(env: Any, arrays: Mapping[str, Array]) -> Array:
                 shape = tuple(k if isinstance(k, int) else np.shape(arrays[k[0]])[k[1]]
@@ -367,9 +376,8 @@ class TextProgram:
         if isinstance(node, ast.Attribute):
             return _transpose
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            if node.keywords:  # axis=: NumPy's own reduction, keeping the axis
-                kw = node.keywords[0].value
-                axis = -kw.operand.value if isinstance(kw, ast.UnaryOp) else kw.value  # type: ignore[attr-defined]
+            axis = self.parser.axis_of(node)  # the parser read and checked it already
+            if axis is not None:  # NumPy's own reduction, keeping the axis
                 return functools.partial(AXIS_FUNCS[node.func.id], axis=axis)
             return FUNCS[node.func.id]
         raise UnsupportedError(f"{type(node).__name__} in the text")  # pragma: no cover
@@ -439,8 +447,12 @@ class Chain:
         return v
 
 
-def _constant_call(node: ast.Call) -> bool:
-    return isinstance(node.func, ast.Name) and node.func.id in ("ones", "zeros", "eye")
+def _constant_call(node: ast.AST) -> str | None:
+    """The name of a call of ``ones``, ``zeros`` or ``eye`` (its arguments are sizes)."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+            node.func.id in CONSTANTS:
+        return node.func.id
+    return None
 
 
 def _same(a: Array) -> Array:
@@ -453,7 +465,7 @@ def _children(node: ast.AST) -> list[ast.AST]:
     if isinstance(node, ast.UnaryOp):
         return [node.operand]
     if isinstance(node, ast.Call):
-        return [] if _constant_call(node) else list(node.args)
+        return [] if _constant_call(node) is not None else list(node.args)
     if isinstance(node, ast.Attribute):
         return [node.value]
     return []
