@@ -180,9 +180,6 @@ class Printer(LatexPrinter):  # type: ignore[misc]
     def _print_Determinant(self, e: Any) -> str:
         return self._call(r"\det", e.args)
 
-    def _print_LogDet(self, e: Any) -> str:
-        return self._call(r"\log\det", e.args)
-
     def _print_Inverse(self, e: Any) -> str:
         a = e.args[0]  # SymPy's Inverse also holds the exponent −1
         if isinstance(a, Transpose):  # (Xᵀ)⁻¹ = X⁻ᵀ
