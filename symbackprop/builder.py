@@ -22,7 +22,7 @@ from sympy import HadamardProduct, MatAdd, MatMul
 from .algebra import is_matrix, rebuild
 from .errors import GraphError, LimitError, ShapeError
 from .limits import DEFAULT_LIMITS, Limits
-from .recognise import classify, is_leaf, replace_args
+from .recognise import PROBE, classify, is_leaf, replace_args
 from .shapes import Shape, fmt_shape, shape_of, to_shape
 
 Term: TypeAlias = Any  # a SymPy leaf, node symbol, or small inline expression over them
@@ -62,14 +62,38 @@ def check_name(name: str, what: str = "name") -> str:
 
 def make_symbol(name: str, shape: Shape) -> sp.Basic:
     if shape is None:
-        return _real_symbol(sp.Symbol, name, real=True)
+        return _real_symbol(name)
     return sp.MatrixSymbol(name, *shape)
 
 
-# ``Symbol(name, real=True)`` without re-checking the constant assumptions and without
-# SymPy's cache (a derivation makes a few symbols per node, each new): half the time;
-# equal and hashed the same as the cached constructor's
-_real_symbol = getattr(sp.Symbol, "__xnew__", lambda cls, name, **kw: sp.Symbol(name, **kw))
+def _shares_assumptions() -> bool:
+    """Whether SymPy keeps a symbol's assumptions in the three attributes its cached
+    constructor shares between all symbols of the same assumptions (SymPy ≥ 1.13)."""
+    probe = sp.Symbol("_probe", real=True)
+    if not all(hasattr(probe, a) for a in _SHARED):
+        return False
+    made = _assumed("_probe")
+    return (made == probe and hash(made) == hash(probe) and made.is_real is True
+            and made.assumptions0 == probe.assumptions0)
+
+
+_SHARED = ("_assumptions", "_assumptions_orig", "_assumptions0")
+_REAL = PROBE  # the symbol whose assumption objects every intermediate shares
+
+
+def _assumed(name: str) -> sp.Basic:
+    obj = sp.Expr.__new__(sp.Symbol)
+    obj.name = name
+    for a in _SHARED:  # the same objects SymPy's cached constructor hands every real symbol
+        setattr(obj, a, getattr(_REAL, a))
+    return obj
+
+
+# ``Symbol(name, real=True)`` without re-deriving the assumptions and without SymPy's cache
+# (a derivation makes a few symbols per node, each new): a fifth of the time; equal and
+# hashed the same as the cached constructor's (checked once, at import)
+_real_symbol: Callable[[str], sp.Basic] = (
+    _assumed if _shares_assumptions() else lambda name: sp.Symbol(name, real=True))
 
 
 def tree_size(expr: sp.Basic, sizes: Mapping[sp.Basic, int]) -> int:

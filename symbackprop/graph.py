@@ -39,13 +39,13 @@ class Graph:
     def __post_init__(self) -> None:
         if not isinstance(self.equations, tuple):
             object.__setattr__(self, "equations", tuple(self.equations))
-        if not self._index:
-            for i, eq in enumerate(self.equations):
-                for a in (*eq.atoms, eq.lhs):
-                    self._index.setdefault(str(a.name), (i, a))
 
     def symbol(self, name: str) -> sp.Basic | None:
         """The input or stage called ``name`` in this graph, if any."""
+        if not self._index:  # built when first asked (derive never asks)
+            for i, eq in enumerate(self.equations):
+                for a in (*eq.atoms, eq.lhs):
+                    self._index.setdefault(str(a.name), (i, a))
         hit = self._index.get(name)
         if hit is None:
             return None

@@ -138,7 +138,9 @@ def decompose(b: Builder, granularity: Granularity = "auto",
         else:
             inlined[eq.lhs] = rhs
     _name_direct_terms(eqs, b)
-    names = _choose_names(eqs, b, output_name)
+    # a matrix among the operands (their atoms are the nodes' atoms, less the inlined nodes)
+    lossy = any(is_matrix(a) and a not in inlined for eq in nodes for a in eq.atoms)
+    names = _choose_names(eqs, b, output_name, lossy)
     renamed = {eq.lhs: make_symbol(names[eq.lhs], shape_of(eq.lhs)) for eq in eqs}
     final = tuple(Equation(renamed[eq.lhs], replace_args(eq.rhs, renamed)) for eq in eqs)
     g = Graph(final, dict(b.shapes))
@@ -153,13 +155,16 @@ def _name_direct_terms(eqs: list[Equation], b: Builder) -> None:
     out = eqs[-1]
     if not isinstance(out.rhs, (sp.Add, MatAdd)) or len(eqs) < 2:
         return
+    stages = {eq.lhs for eq in eqs[:-1]}
+    atoms_of = [list(occurrences(term)) for term in out.rhs.args]
+    if all(any(a in stages for a in atoms) for atoms in atoms_of):
+        return  # every term reads a stage (the common case: no penalty)
     inputs = set(b.inputs)  # inputs that reach the output on another path as well
     shared = {a for eq in eqs[:-1] for a in eq.atoms if a in inputs}
-    stages = {eq.lhs for eq in eqs[:-1]}
     direct: list[sp.Basic] = []
     rest: list[sp.Basic] = []
-    for term in out.rhs.args:  # a penalty reads matrix parameters and no stage
-        atoms = list(occurrences(term))
+    for term, atoms in zip(out.rhs.args, atoms_of, strict=True):
+        # a penalty reads matrix parameters and no stage
         penalty = any(a in shared and is_matrix(a) for a in atoms) and not any(
             a in stages for a in atoms)
         (direct if penalty else rest).append(term)
@@ -222,8 +227,10 @@ def rebuild(rhs: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
     return new
 
 
-def _choose_names(eqs: list[Equation], b: Builder, output_name: str | None) -> dict[sp.Basic,
-                                                                                    str]:
+def _choose_names(eqs: list[Equation], b: Builder, output_name: str | None,
+                  lossy: bool) -> dict[sp.Basic, str]:
+    """The user's names, then the output's (``L`` when matrices are about: a loss), layer
+    names, and fresh ones."""
     taken = {str(s.name) for s in b.inputs} | set(b.names.values())
     names: dict[sp.Basic, str] = {}
     for eq in eqs:
@@ -231,7 +238,6 @@ def _choose_names(eqs: list[Equation], b: Builder, output_name: str | None) -> d
             names[eq.lhs] = b.names[eq.lhs]
     out = eqs[-1].lhs
     if out not in names:
-        lossy = any(is_matrix(a) for eq in eqs for a in eq.atoms)
         for cand in ([output_name] if output_name else []) + (["L"] if lossy else []) + [
                 "z", "f", "F", "out"]:
             if cand and cand not in taken:

@@ -156,27 +156,27 @@ def lower(equations: Iterable[Equation], inputs: Sequence[sp.Basic]) -> Program:
     for s in inputs:
         slot[s] = new(s, str(s.name))
     input_slots = tuple(slot[s] for s in inputs)
+    known = slot.__contains__
     k = -1
     for k, eq in enumerate(equations):
         where = str(eq.lhs.name)
-        inner: dict[sp.Basic, int] = {}  # this equation's own nodes
-        for e, p in walk(eq.rhs, _either(inner, slot), leaf):
-            args = tuple(inner[o] if o in inner else slot[o] for o in p.operands)
-            out = inner[e] = new(e)
+        inner: list[sp.Basic] = []  # this equation's own nodes: in ``slot`` while it is read
+        for e, p in walk(eq.rhs, known, leaf):
+            args = tuple(map(slot.__getitem__, p.operands))
+            out = slot[e] = new(e)
+            inner.append(e)
             nodes.append(Node(out, p.name, args, p.params, e, tuple(p.operands), where, k))
-        if eq.rhs not in inner and eq.rhs not in slot:
+        if eq.rhs not in slot:
             leaf(eq.rhs)
-        slot[eq.lhs] = inner[eq.rhs] if eq.rhs in inner else slot[eq.rhs]
+        slot[eq.lhs] = slot[eq.rhs]
+        for e in inner:
+            del slot[e]
         v = variables[slot[eq.lhs]]
         if not v.name:  # an alias (a = B) keeps the name of what it aliases
             variables[slot[eq.lhs]] = Var(where, v.shape)
     output = slot[equations[k].lhs] if k >= 0 else -1  # type: ignore[index]
     return Program(len(variables), input_slots, tuple(consts), tuple(nodes), slot,
                    tuple(variables), output)
-
-
-def _either(a: dict[sp.Basic, int], b: dict[sp.Basic, int]) -> Callable[[sp.Basic], bool]:
-    return lambda e: e in a or e in b
 
 
 def shape_tuple(e: sp.Basic) -> tuple[Dim, ...]:

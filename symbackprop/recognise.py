@@ -90,11 +90,12 @@ def _unevaluated(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic 
     return None
 
 
-def times_symbol(g: sp.Basic, e: sp.Basic) -> sp.Basic | None:
+def times_symbol(g: sp.Basic, e: sp.Basic, absent: bool = False) -> sp.Basic | None:
     """``g * e`` for a scalar symbol ``g`` that does not occur in ``e`` (an adjoint times a
     local partial): what SymPy's product builds, without flattening — ``g`` joins the
     factors, the coefficient stays first, the rest is sorted by SymPy's key. None when ``e``
-    is a number other than a plain finite one (then SymPy multiplies)."""
+    is a number other than a plain finite one (then SymPy multiplies), or when ``g`` occurs
+    in ``e`` (not looked for when the caller knows it is ``absent``)."""
     if type(g) is not sp.Symbol or not getattr(e, "is_commutative", False):
         return None
     if e.is_Number:
@@ -102,7 +103,7 @@ def times_symbol(g: sp.Basic, e: sp.Basic) -> sp.Basic | None:
             return None
         return sp.Mul._from_args((e, g), True)
     factors = list(e.args) if type(e) is sp.Mul else [e]
-    if g in factors or (type(e) is not sp.Mul and g in e.free_symbols):
+    if not absent and g in e.free_symbols:
         return None
     head = factors[:1] if factors[0].is_Number else []
     rest = [*factors[len(head):], g]
@@ -117,13 +118,14 @@ def _resorted(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic | N
     (a node's children by their temporaries, temporaries by their names): what SymPy's
     flattening would build, without it. Nothing can combine (the symbols are new and
     distinct), so flattening only re-sorts: the coefficient stays first, the rest is sorted
-    by SymPy's own key. None when the replacement is anything else (then ``xreplace``)."""
+    by SymPy's own key; ``e`` itself when nothing is replaced; None when the replacement
+    is anything else (then ``xreplace``)."""
     args = e.args
     new: list[sp.Basic] = []
     changed = False
     for a in args:
         b = mapping.get(a)
-        if b is a or b == a:  # mapped to itself: unchanged
+        if b is a:  # mapped to itself: unchanged
             b = None
         if b is None:
             if not a.is_Atom:  # an operand with replaced parts inside (x**2, sin(t))
@@ -139,14 +141,16 @@ def _resorted(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic | N
             changed = True
         new.append(b)
     if not changed:
-        return None
+        return e
     head = [new[0]] if args[0].is_Number else []
     rest = new[len(head):]
     if any(b.is_Number or not b.is_commutative for b in rest):
         return None
     # nothing combines when no two operands share what SymPy collects them by: the term
     # of a sum's operand (2t and 3t), the base of a product's factor (t and t**2)
-    if type(e) is sp.Mul:
+    if all(type(b) is sp.Symbol for b in rest):
+        keys = set(rest)  # a symbol is its own term and base
+    elif type(e) is sp.Mul:
         keys = {b.as_base_exp()[0] for b in rest}
         if head and any(type(b) is sp.Add for b in rest):
             return None  # 2·(a + b) would be distributed
@@ -157,7 +161,7 @@ def _resorted(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic | N
     _canonical_sort(rest)
     if type(e) is sp.Mul:
         return sp.Mul._from_args(head + rest, True)
-    return sp.Add._from_args(head + rest)
+    return sp.Add._from_args(head + rest, True)  # every operand is commutative (above)
 
 
 # functions whose constructor asks the assumption system how its arguments compare
@@ -182,14 +186,23 @@ def _replace_without_comparing(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]
     return rebuild(e, leaf, build)
 
 
-_PROBE = sp.Symbol("_probe", real=True)
-_PLAIN_REAL0 = _PROBE.assumptions0
+PROBE = sp.Symbol("_probe", real=True)  # a plain real symbol, like every intermediate
+_PLAIN_REAL0 = PROBE.assumptions0
 _KEEPS: dict[tuple[Any, ...], bool] = {}
+
+
+# SymPy ≥ 1.13 keeps a symbol's assumptions as a sorted tuple: compared without a new dict
+_PLAIN_KEY = getattr(PROBE, "_assumptions0", None)
 
 
 def _plain(v: sp.Basic) -> bool:
     """A plain real symbol (``real=True`` and nothing else), like every intermediate."""
-    return type(v) is sp.Symbol and v.assumptions0 == _PLAIN_REAL0
+    if type(v) is not sp.Symbol:
+        return False
+    if _PLAIN_KEY is not None:
+        key = v._assumptions0  # type: ignore[attr-defined]
+        return key is _PLAIN_KEY or key == _PLAIN_KEY
+    return v.assumptions0 == _PLAIN_REAL0  # type: ignore[no-any-return]
 
 
 def _keeps_plain_symbol(func: Any, *rest: sp.Basic) -> bool:
@@ -198,8 +211,8 @@ def _keeps_plain_symbol(func: Any, *rest: sp.Basic) -> bool:
     hit = _KEEPS.get(key)
     if hit is None:
         try:
-            r: Any = func(_PROBE, *rest, evaluate=True)
-            hit = type(r) is func and r.args == (_PROBE, *rest)
+            r: Any = func(PROBE, *rest, evaluate=True)
+            hit = type(r) is func and r.args == (PROBE, *rest)
         except Exception:  # any doubt: take the evaluating path
             hit = False
         _KEEPS[key] = hit

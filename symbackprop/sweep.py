@@ -64,34 +64,35 @@ def vjp(nodes: Sequence[Node], rhs: sp.Basic, out: sp.Basic, g: sp.Basic,
     result: dict[sp.Basic, list[sp.Basic]] = {}
     for n in reversed(nodes):  # parents first
         node = n.expr
-        parts = cot.pop(node, [])
+        parts = cot.pop(node, None)
         if not parts:
             continue
-        p = n.primitive
-        gn = madd(*parts)
+        gn = parts[0] if len(parts) == 1 else madd(*parts)
         here = out if node is rhs else node
-        ops = p.operands
-        deps = [_depends(o, needed) for o in ops]
-        if p.name in ELEMENTWISE:
-            partials = local_partials(p)
-            env = dict(zip(placeholders(len(ops)), ops, strict=True))
-            env[OUT] = here
+        ops = n.operands
+        deps = [o in needed if type(o) is sp.Symbol else _depends(o, needed) for o in ops]
+        if n.prim in ELEMENTWISE:
+            partials = local_partials(n.primitive)
+            env: dict[sp.Basic, sp.Basic] | None = None
             contribs: list[sp.Basic | None] = []
             for o, d, dep in zip(ops, partials, deps, strict=True):
                 if not dep:
                     contribs.append(None)
                     continue
+                if not d.is_Number and env is None:  # a partial in the operands
+                    env = dict(zip(placeholders(len(ops)), ops, strict=True))
+                    env[OUT] = here
                 if is_matrix(node):
-                    c = hadamard(gn, lift(d, env, node.shape))
+                    c = hadamard(gn, lift(d, env or {}, node.shape))
                     if not is_matrix(o):  # a scalar spread over the matrix: sum it back
                         c = SumAll(c) if is_matrix(c) else c * sp.Mul(*node.shape)
                 else:
-                    c = _times(gn, replace_args(d, env))
+                    c = _times(gn, replace_args(d, env) if env is not None else d)
                 contribs.append(c)
         else:
-            rule = RULES[p.name]
+            rule = RULES[n.prim]
             assert rule.matrix_vjp is not None
-            contribs = list(rule.matrix_vjp(gn, here, *ops, **p.kw))
+            contribs = list(rule.matrix_vjp(gn, here, *ops, **dict(n.params)))
         for o, c, dep in zip(ops, contribs, deps, strict=True):
             if c is None or not dep:
                 continue
@@ -102,15 +103,17 @@ def vjp(nodes: Sequence[Node], rhs: sp.Basic, out: sp.Basic, g: sp.Basic,
     return result
 
 
-def _times(g: sp.Basic, partial: sp.Basic) -> sp.Basic:
-    """``g · partial`` for scalars, without SymPy's product machinery when a factor is ±1."""
+def _times(g: sp.Basic, partial: sp.Basic, adjoint: bool = False) -> sp.Basic:
+    """``g · partial`` for scalars, without SymPy's product machinery when a factor is ±1.
+    ``adjoint``: g is an adjoint symbol, whose name (``d:v``) is no identifier, so it never
+    occurs in a forward expression and cannot combine with a factor of ``partial``."""
     if g is sp.S.One:
         return partial
     if partial is sp.S.One:
         return g
     if partial is sp.S.NegativeOne:
         return -g
-    fast = times_symbol(g, partial)
+    fast = times_symbol(g, partial, absent=adjoint)
     return fast if fast is not None else g * partial
 
 
@@ -241,7 +244,7 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
             for v, parts in flows.items():
                 partial = parts[0] if len(parts) == 1 else sp.Add(*parts)
                 partials[(eq.lhs, v)] = partial
-                terms.setdefault(v, []).append(Term(eq.lhs, _times(g, partial), partial))
+                terms.setdefault(v, []).append(Term(eq.lhs, _times(g, partial, True), partial))
         else:
             flows = vjp(nodes_of[i], eq.rhs, eq.lhs, g, needed)
             for v, parts in flows.items():
