@@ -120,7 +120,7 @@ def madd(*terms: sp.Basic) -> sp.Basic:
     for t in terms:
         if isinstance(t, (MatAdd, sp.Add)) and (is_matrix(t) or not any(map(is_matrix, terms))):
             flat.extend(t.args)
-        elif not (t == 0 or isinstance(t, ZeroMatrix)):
+        elif not ((t.is_Number and t == 0) or isinstance(t, ZeroMatrix)):
             flat.append(t)
     if not flat:
         m = next((t for t in terms if is_matrix(t)), None)

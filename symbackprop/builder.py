@@ -113,6 +113,9 @@ def tree_size(expr: sp.Basic, sizes: Mapping[sp.Basic, int]) -> int:
 
 def atoms_in_order(expr: sp.Basic) -> list[sp.Basic]:
     """Symbols and matrix symbols of a (shallow) expression, in order of first appearance."""
+    args = expr.args
+    if args and not isinstance(expr, sp.MatrixExpr) and all(type(a) is sp.Symbol for a in args):
+        return list(dict.fromkeys(args))  # one scalar node over symbols: the common case
     seen: dict[sp.Basic, None] = {}
     stack = [expr]
     while stack:

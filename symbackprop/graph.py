@@ -141,7 +141,7 @@ def validate(g: Graph) -> None:
             if a in later and a not in bound:
                 raise GraphError(f"equation {i + 1}: {a} is used before it is bound")
             other = names.setdefault(str(a.name), a)
-            if other != a:
+            if other is not a and other != a:
                 raise ShapeError(f"{a.name} is used with two shapes: "
                                  f"{fmt_shape(shape_of(other))} and {fmt_shape(shape_of(a))}")
         if shape_of(eq.lhs) != shape_of(eq.rhs):

@@ -161,14 +161,20 @@ def lower(equations: Iterable[Equation], inputs: Sequence[sp.Basic]) -> Program:
     for k, eq in enumerate(equations):
         where = str(eq.lhs.name)
         inner: list[sp.Basic] = []  # this equation's own nodes: in ``slot`` while it is read
-        for e, p in walk(eq.rhs, known, leaf):
+        rhs = eq.rhs
+        one = None if is_leaf(rhs) else classify(rhs)
+        if one is not None and all(map(known, one.operands)):  # one node (the common case)
+            found: Iterable[tuple[sp.Basic, Prim]] = ((rhs, one),)
+        else:
+            found = walk(rhs, known, leaf)
+        for e, p in found:
             args = tuple(map(slot.__getitem__, p.operands))
             out = slot[e] = new(e)
             inner.append(e)
             nodes.append(Node(out, p.name, args, p.params, e, tuple(p.operands), where, k))
-        if eq.rhs not in slot:
-            leaf(eq.rhs)
-        slot[eq.lhs] = slot[eq.rhs]
+        if rhs not in slot:
+            leaf(rhs)
+        slot[eq.lhs] = slot[rhs]
         for e in inner:
             del slot[e]
         v = variables[slot[eq.lhs]]

@@ -394,10 +394,17 @@ OUT = sp.Symbol("_out", real=True)
 
 def local_partials(p: Prim) -> tuple[sp.Expr, ...]:
     """∂out/∂operand_k of an element-wise primitive, from SymPy, in placeholders and ``OUT``."""
-    key = (p.name, p.params, len(p.operands))
+    return partials_of(p.name, p.params, len(p.operands))
+
+
+def partials_of(name: str, params: tuple[tuple[str, Any], ...], arity: int
+                ) -> tuple[sp.Expr, ...]:
+    """``local_partials`` of the primitive ``name`` with ``params`` and ``arity`` operands
+    (found once per process: the sweep asks per node)."""
+    key = (name, params, arity)
     hit = _PARTIALS.get(key)
     if hit is None:
-        hit = _PARTIALS[key] = _local_partials(p)
+        hit = _PARTIALS[key] = _local_partials(Prim(name, placeholders(arity), params))
     return hit
 
 

@@ -27,7 +27,7 @@ from .recognise import (
     classify,
     is_leaf,
     lift,
-    local_partials,
+    partials_of,
     placeholders,
     replace_args,
     times_symbol,
@@ -72,7 +72,7 @@ def vjp(nodes: Sequence[Node], rhs: sp.Basic, out: sp.Basic, g: sp.Basic,
         ops = n.operands
         deps = [o in needed if type(o) is sp.Symbol else _depends(o, needed) for o in ops]
         if n.prim in ELEMENTWISE:
-            partials = local_partials(n.primitive)
+            partials = partials_of(n.prim, n.params, len(ops))
             env: dict[sp.Basic, sp.Basic] | None = None
             contribs: list[sp.Basic | None] = []
             for o, d, dep in zip(ops, partials, deps, strict=True):
