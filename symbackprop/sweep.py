@@ -11,7 +11,7 @@ of an edge where it has a clean matrix form (for the chain-rule lines).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import sympy as sp
@@ -21,9 +21,10 @@ from .algebra import collect, hadamard, is_matrix, madd, mmul
 from .builder import Equation, make_symbol, occurrences
 from .functions import DiagJacobian, ElementwiseDerivative, SumAll
 from .graph import Graph
-from .ir import Node, Program, lower
+from .ir import Program, lower, walk
 from .recognise import (
     OUT,
+    Prim,
     classify,
     is_leaf,
     lift,
@@ -54,16 +55,15 @@ def _depends(e: sp.Basic, needed: set[sp.Basic]) -> bool:
     return any(a in needed for a in occurrences(e))
 
 
-def vjp(nodes: Sequence[Node], rhs: sp.Basic, out: sp.Basic, g: sp.Basic,
+def vjp(nodes: Sequence[tuple[sp.Basic, Prim]], rhs: sp.Basic, out: sp.Basic, g: sp.Basic,
         needed: set[sp.Basic]) -> dict[sp.Basic, list[sp.Basic]]:
     """What flows back through ``out = rhs`` into each needed symbol, given ``out``'s adjoint
-    g; ``nodes`` are the equation's primitive nodes (``ir.lower``), in computing order."""
+    g; ``nodes`` are the equation's primitive nodes (``nodes_of``), in computing order."""
     if is_leaf(rhs):
         return {rhs: [g]} if rhs in needed else {}
     cot: dict[sp.Basic, list[sp.Basic]] = {rhs: [g]}
     result: dict[sp.Basic, list[sp.Basic]] = {}
-    for n in reversed(nodes):  # parents first
-        node = n.expr
+    for node, n in reversed(nodes):  # parents first
         parts = cot.pop(node, None)
         if not parts:
             continue
@@ -71,8 +71,8 @@ def vjp(nodes: Sequence[Node], rhs: sp.Basic, out: sp.Basic, g: sp.Basic,
         here = out if node is rhs else node
         ops = n.operands
         deps = [o in needed if type(o) is sp.Symbol else _depends(o, needed) for o in ops]
-        if n.prim in ELEMENTWISE:
-            partials = partials_of(n.prim, n.params, len(ops))
+        if n.name in ELEMENTWISE:
+            partials = partials_of(n.name, n.params, len(ops))
             env: dict[sp.Basic, sp.Basic] | None = None
             contribs: list[sp.Basic | None] = []
             for o, d, dep in zip(ops, partials, deps, strict=True):
@@ -90,7 +90,7 @@ def vjp(nodes: Sequence[Node], rhs: sp.Basic, out: sp.Basic, g: sp.Basic,
                     c = _times(gn, replace_args(d, env) if env is not None else d)
                 contribs.append(c)
         else:
-            rule = RULES[n.prim]
+            rule = RULES[n.name]
             assert rule.matrix_vjp is not None
             contribs = list(rule.matrix_vjp(gn, here, *ops, **dict(n.params)))
         for o, c, dep in zip(ops, contribs, deps, strict=True):
@@ -101,6 +101,17 @@ def vjp(nodes: Sequence[Node], rhs: sp.Basic, out: sp.Basic, g: sp.Basic,
             elif not is_leaf(o):
                 cot.setdefault(o, []).append(c)
     return result
+
+
+def nodes_of(rhs: sp.Basic) -> list[tuple[sp.Basic, Prim]]:
+    """The primitive nodes of one right-hand side, children first: most equations are one
+    node over symbols, read without a walk."""
+    if is_leaf(rhs):
+        return []
+    p = classify(rhs)
+    if all(map(is_leaf, p.operands)):
+        return [(rhs, p)]
+    return list(walk(rhs))
 
 
 def _times(g: sp.Basic, partial: sp.Basic, adjoint: bool = False) -> sp.Basic:
@@ -180,7 +191,16 @@ class Backward:
     partials: dict[tuple[sp.Basic, sp.Basic], sp.Basic]
     backward: tuple[Equation, ...]
     groups: list[list[sp.Basic]]
-    program: Program  # the forward equations as primitive nodes, which the sweep walked
+    graph: Graph  # the forward equations the sweep walked
+    _program: list[Program] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def program(self) -> Program:
+        """The forward equations as a program of primitive nodes (``ir.lower``), for the
+        numeric engine: lowered when first asked (a derivation printed only never is)."""
+        if not self._program:
+            self._program.append(lower(self.graph.equations, self.graph.inputs))
+        return self._program[0]
 
 
 def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
@@ -198,8 +218,6 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
         index[v] = len(syms)
         syms.append(v)
     uses = [[index[a] for a in eq.atoms] for eq in eqs]  # each equation's operands, once
-    program = lower(eqs, graph.inputs)
-    nodes_of = program.equation_nodes(n)
     inputs_from = n
     # which variables lie on a path from some wrt variable to the output ...
     depends = [False] * len(syms)
@@ -240,13 +258,13 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
         g = sp.S.One if i == n - 1 else adjoints[eq.lhs]
         scalar_eq = not is_matrix(eq.lhs) and not any(is_matrix(syms[a]) for a in uses[i])
         if scalar_eq:
-            flows = vjp(nodes_of[i], eq.rhs, eq.lhs, sp.S.One, needed)
+            flows = vjp(nodes_of(eq.rhs), eq.rhs, eq.lhs, sp.S.One, needed)
             for v, parts in flows.items():
                 partial = parts[0] if len(parts) == 1 else sp.Add(*parts)
                 partials[(eq.lhs, v)] = partial
                 terms.setdefault(v, []).append(Term(eq.lhs, _times(g, partial, True), partial))
         else:
-            flows = vjp(nodes_of[i], eq.rhs, eq.lhs, g, needed)
+            flows = vjp(nodes_of(eq.rhs), eq.rhs, eq.lhs, g, needed)
             for v, parts in flows.items():
                 terms.setdefault(v, []).append(Term(eq.lhs, madd(*parts)))
         done: list[int] = []
@@ -274,4 +292,4 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
             adjoints[v] = adjoint_symbol(v)
             zero = sp.S.Zero if not is_matrix(v) else sp.ZeroMatrix(*v.shape)
             backward.append(Equation(adjoints[v], zero))
-    return Backward(adjoints, terms, partials, tuple(backward), groups, program)
+    return Backward(adjoints, terms, partials, tuple(backward), groups, graph)
