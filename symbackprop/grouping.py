@@ -134,7 +134,7 @@ def decompose(b: Builder, granularity: Granularity = "auto",
     for eq in nodes:
         rhs = _inline(eq.rhs, inlined, eqs)
         if eq.lhs in cut:
-            eqs.append(Equation(eq.lhs, rhs))
+            eqs.append(eq if rhs is eq.rhs else Equation(eq.lhs, rhs))
         else:
             inlined[eq.lhs] = rhs
     _name_direct_terms(eqs, b)

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sympy as sp
 from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
@@ -25,8 +24,7 @@ from .rule import Rule
 from .rules import BY_NODE, BY_SYMPY, RULES
 
 
-@dataclass(frozen=True, slots=True)
-class Prim:
+class Prim(NamedTuple):
     """A SymPy node read as a primitive: ``name`` in RULES, the operand subexpressions, params."""
 
     name: str
@@ -64,15 +62,23 @@ def replace_args(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
 def _canonical_sort(args: list[sp.Basic]) -> None:
     """Sort operands as SymPy's flattening does (``Basic.compare``). Plain real symbols
     compare by name alone (their class and assumptions are the same), so a list of them is
-    sorted by name without the comparison calls."""
+    sorted by name without the comparison calls; symbols of any assumptions compare by the
+    length of their hashable content, then by it (name first), as ``Basic.compare`` does."""
     if all(_plain(a) for a in args):
         args.sort(key=_name)
+    elif _PLAIN_KEY is not None and all(type(a) is sp.Symbol for a in args):
+        args.sort(key=_symbol_key)
     else:
         args.sort(key=_args_sortkey)
 
 
 def _name(a: sp.Basic) -> str:
     return a.name  # type: ignore[no-any-return]
+
+
+def _symbol_key(a: sp.Basic) -> tuple[Any, ...]:
+    key = a._assumptions0  # type: ignore[attr-defined]
+    return (len(key), a.name, key)  # type: ignore[attr-defined]
 
 
 def _unevaluated(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic | None:
@@ -82,12 +88,60 @@ def _unevaluated(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic 
     if isinstance(e, sp.Function) and len(e.args) == 1:
         new = mapping.get(e.args[0])
         if new is not None and _plain(new) and _keeps_plain_symbol(type(e)):
-            return e.func(new, evaluate=False)
+            return _applied(e, new) if _builds_plainly(type(e)) else e.func(new, evaluate=False)
     elif type(e) is sp.Pow and e.exp.is_Rational:  # t**2, t**-1, sqrt(t)
         new = mapping.get(e.base)
         if new is not None and _plain(new) and _keeps_plain_symbol(sp.Pow, e.exp):
             return sp.Pow(new, e.exp, evaluate=False)
     return None
+
+
+def sum_of(terms: list[sp.Basic]) -> sp.Basic | None:
+    """The scalar sum of ``terms`` as SymPy's ``Add`` builds it when nothing combines (no
+    number, no nested sum, no two terms alike up to their coefficient): only re-sorted, as
+    its flattening sorts. None when a term could combine or is anything else (then
+    ``Add``). The adjoint of a variable used twice is such a sum."""
+    keys: set[sp.Basic] = set()
+    for t in terms:
+        if (t.is_Number or type(t) is sp.Add or not t.is_commutative or t.is_Order
+                or is_matrix(t) or (type(t) is sp.Pow and t.base.is_Number)):
+            return None
+        key = t if type(t) is sp.Symbol else t.as_coeff_Mul()[1]
+        if key in keys:
+            return None
+        keys.add(key)
+    args = list(terms)
+    _canonical_sort(args)
+    return sp.Add._from_args(args, True)
+
+
+def _applied(e: sp.Basic, arg: sp.Basic) -> sp.Basic:
+    """``type(e)(arg)`` as SymPy's constructor builds it when nothing evaluates, with ``e``'s
+    own ``nargs``: SymPy makes a new set of them per call, most of the cost of a function
+    call once its cache is cleared (a fifth of a small network's derivation)."""
+    obj = sp.Basic.__new__(type(e), arg)
+    obj.nargs = e.nargs  # type: ignore[attr-defined]
+    return obj
+
+
+_PLAINLY: dict[type, bool] = {}
+
+
+def _builds_plainly(cls: type) -> bool:
+    """Whether ``_applied`` builds what ``cls(v, evaluate=False)`` builds (checked once per
+    class on a probe symbol: the same type, arguments, attributes and assumptions)."""
+    hit = _PLAINLY.get(cls)
+    if hit is None:
+        try:
+            slow = cls(PROBE, evaluate=False)
+            fast = _applied(slow, PROBE)
+            hit = (type(fast) is type(slow) and fast.args == slow.args
+                   and getattr(fast, "__dict__", None) == getattr(slow, "__dict__", None)
+                   and fast._assumptions is slow._assumptions and fast == slow)
+        except Exception:  # any doubt: SymPy's own constructor
+            hit = False
+        _PLAINLY[cls] = hit
+    return hit
 
 
 def times_symbol(g: sp.Basic, e: sp.Basic, absent: bool = False) -> sp.Basic | None:
@@ -220,14 +274,18 @@ def _keeps_plain_symbol(func: Any, *rest: sp.Basic) -> bool:
 
 
 def is_leaf(e: sp.Basic) -> bool:
-    """Inputs and constants: symbols, matrix symbols, numbers, ones/identity/zero matrices."""
-    return bool(
-        e.is_Symbol or e.is_Number or isinstance(e, (sp.MatrixSymbol, OneMatrix, Identity,
-                                                     ZeroMatrix))
-        or e.is_NumberSymbol
-        # singletons: compared by identity (``in`` would run SymPy's __eq__ three times)
-        or e is sp.S.Infinity or e is sp.S.NegativeInfinity or e is sp.S.NaN
-    )
+    """Inputs and constants: symbols, matrix symbols, numbers, ones/identity/zero matrices.
+    What a leaf is depends on its class alone (SymPy's ``is_Symbol``, ``is_Number`` and
+    ``is_NumberSymbol`` are class attributes): decided once per class."""
+    hit = _LEAF.get(type(e))
+    if hit is None:
+        hit = _LEAF[type(e)] = bool(
+            e.is_Symbol or e.is_Number or e.is_NumberSymbol
+            or isinstance(e, (sp.MatrixSymbol, OneMatrix, Identity, ZeroMatrix)))
+    return hit
+
+
+_LEAF: dict[type, bool] = {}
 
 
 def _const_value(e: sp.Basic) -> sp.Expr | None:

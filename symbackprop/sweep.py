@@ -31,6 +31,7 @@ from .recognise import (
     partials_of,
     placeholders,
     replace_args,
+    sum_of,
     times_symbol,
 )
 from .rules import ELEMENTWISE, FUNCTION_NAMES, RULES
@@ -283,7 +284,10 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
             mine.reverse()  # the sweep met the consumers last first
             terms[v] = mine
             # the Cookbook's form of a matrix sum: Aᵀx + Ax is (Aᵀ + A)x
-            backward.append(Equation(adjoints[v], collect(madd(*[t.value for t in mine]))))
+            values = [t.value for t in mine]
+            total = sum_of(values) if len(values) > 1 else None
+            backward.append(Equation(adjoints[v], total if total is not None
+                                     else collect(madd(*values))))
         if done_inputs:
             groups.append([syms[a] for a in done_inputs])
         groups.extend([syms[a]] for a in done if a < inputs_from)

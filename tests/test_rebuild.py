@@ -31,6 +31,18 @@ def _checked_times(real: Any) -> Any:
     return shadow
 
 
+def _checked_sum(real: Any) -> Any:
+    def shadow(terms: list[sp.Basic]) -> sp.Basic | None:
+        fast = real(terms)
+        if fast is not None:
+            slow = sp.Add(*terms)
+            assert fast == slow, terms
+            assert sp.srepr(fast) == sp.srepr(slow)
+            CALLS.append(1)
+        return fast
+    return shadow
+
+
 def _checked(real: Any) -> Any:
     def shadow(e: sp.Basic, mapping: Any) -> sp.Basic | None:
         fast = real(e, mapping)
@@ -50,9 +62,10 @@ def test_fast_rebuild_equals_xreplace(matrix: bool, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(recognise, "_resorted", _checked(recognise._resorted))
     monkeypatch.setattr(recognise, "_unevaluated", _checked(recognise._unevaluated))
     monkeypatch.setattr(sweep, "times_symbol", _checked_times(recognise.times_symbol))
+    monkeypatch.setattr(sweep, "sum_of", _checked_sum(recognise.sum_of))
     CALLS.clear()
 
-    @settings(max_examples=80, deadline=None, derandomize=True,
+    @settings(max_examples=200, deadline=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(data=st.data())
     def prop(data: Any) -> None:
@@ -71,7 +84,25 @@ def test_the_scalarised_network_takes_the_fast_path(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(recognise, "_resorted", _checked(recognise._resorted))
     monkeypatch.setattr(recognise, "_unevaluated", _checked(recognise._unevaluated))
     monkeypatch.setattr(sweep, "times_symbol", _checked_times(recognise.times_symbol))
+    monkeypatch.setattr(sweep, "sum_of", _checked_sum(recognise.sum_of))
     CALLS.clear()
     net = scalar_network(2, 3, 1)
     sbp.derive(net.loss, wrt=net.params)
     assert CALLS
+
+
+_ASSUMPTIONS = [{}, {"real": True}, {"positive": True}, {"integer": True},
+                {"real": True, "finite": True}, {"commutative": True}]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "x_0", "x_10", "x_9", "W", "d:t", "_0"]),
+                          st.integers(0, 3), st.integers(0, len(_ASSUMPTIONS) - 1)),
+                min_size=1, max_size=7))
+def test_canonical_sort_is_sympys_order(spec: list[tuple[str, int, int]]) -> None:
+    """Symbols of any assumptions are sorted as ``Basic.compare`` sorts them."""
+    syms = list(dict.fromkeys(sp.Symbol(f"{n}{i}", **_ASSUMPTIONS[k]) for n, i, k in spec))
+    fast = list(syms)
+    recognise._canonical_sort(fast)
+    slow = sorted(syms, key=recognise._args_sortkey)
+    assert [(s.name, s.assumptions0) for s in fast] == [(s.name, s.assumptions0) for s in slow]
