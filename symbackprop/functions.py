@@ -1,7 +1,8 @@
 """The SymPy objects symbackprop adds: three activations and a few matrix-valued primitives.
 
 SymPy knows exp, log, tanh and friends, with their derivatives (``fdiff``); we add
-``sigmoid``, ``relu`` and ``softplus`` the same way so their derivatives come from SymPy too.
+``sigmoid``, ``relu``, ``softplus`` and the scaled Bessel functions ``i0e``, ``i1e`` the same
+way so their derivatives come from SymPy too.
 Matrix primitives are small ``MatrixExpr``/``Expr`` classes holding their arguments; how they
 differentiate lives in ``rules.py`` and how they print in ``emit/latex.py``.
 """
@@ -81,6 +82,51 @@ class softplus(sp.Function):  # type: ignore[misc]
 
     def _eval_evalf(self, prec: int) -> sp.Expr | None:
         return sp.log(1 + sp.exp(self.args[0]))._eval_evalf(prec)  # type: ignore[no-any-return]
+
+    def _eval_is_real(self) -> bool | None:
+        return self.args[0].is_real  # type: ignore[no-any-return]
+
+
+class i0e(sp.Function):  # type: ignore[misc]
+    """e^{-|x|} I₀(x), the exponentially scaled modified Bessel function of order 0 (finite
+    where I₀ overflows); its derivative is i1e(x) − sign(x) i0e(x) (a kink at 0)."""
+
+    @classmethod
+    def eval(cls, x: sp.Expr) -> sp.Expr | None:
+        return sp.S.One if x.is_zero else None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        x = self.args[0]
+        return i1e(x) - sp.sign(x) * i0e(x)
+
+    def _eval_rewrite_as_besseli(self, x: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return sp.exp(-sp.Abs(x)) * sp.besseli(0, x)
+
+    def _eval_evalf(self, prec: int) -> sp.Expr | None:
+        return self._eval_rewrite_as_besseli(self.args[0])._eval_evalf(prec)  # type: ignore
+
+    def _eval_is_real(self) -> bool | None:
+        return self.args[0].is_real  # type: ignore[no-any-return]
+
+
+class i1e(sp.Function):  # type: ignore[misc]
+    """e^{-|x|} I₁(x), the exponentially scaled modified Bessel function of order 1; its
+    derivative is i0e(x) − i1e(x) (sign(x) + 1/x), which is ½ at 0 (the formula is 0/0
+    there: the rule reports the point)."""
+
+    @classmethod
+    def eval(cls, x: sp.Expr) -> sp.Expr | None:
+        return sp.S.Zero if x.is_zero else None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        x = self.args[0]
+        return i0e(x) - i1e(x) * (sp.sign(x) + 1 / x)
+
+    def _eval_rewrite_as_besseli(self, x: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return sp.exp(-sp.Abs(x)) * sp.besseli(1, x)
+
+    def _eval_evalf(self, prec: int) -> sp.Expr | None:
+        return self._eval_rewrite_as_besseli(self.args[0])._eval_evalf(prec)  # type: ignore
 
     def _eval_is_real(self) -> bool | None:
         return self.args[0].is_real  # type: ignore[no-any-return]

@@ -22,6 +22,7 @@ from .latex_lexer import (
     CLOSE_SIZES,
     COMMANDS,
     ENVIRONMENTS,
+    INVERSES,
     NORMS,
     OPEN,
     OPERATORS,
@@ -417,6 +418,8 @@ class _Reader(Cursor):
         if self.is_("^"):  # \sin^{2}(x): the power of the value
             self.take()
             power = self.group_or_token()
+            if fn in INVERSES and "".join(p for p, _ in power).strip("() ") == "-1":
+                fn, power = INVERSES[fn], None  # \operatorname{erf}^{-1}, \sin^{-1}: inverses
         self.skip_spacing()
         nxt = self.peek()
         if nxt is not None and (nxt.text in OPEN or nxt.text in SIZES):

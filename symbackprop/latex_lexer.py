@@ -30,7 +30,11 @@ OPERATORS = {"relu": "relu", "sigmoid": "sigmoid", "softplus": "softplus", "sum"
               "sign": "sign", "sgn": "sign", "mean": "mean", "var": "var",
               "logsumexp": "logsumexp", "logdet": "logdet", "inv": "inv", "arcsin": "arcsin",
               "arccos": "arccos", "arctan": "arctan", "sinh": "sinh", "cosh": "cosh",
-              "arsinh": "arcsinh", "arcosh": "arccosh", "artanh": "arctanh", "erfc": "erfc"}
+              "arsinh": "arcsinh", "arcosh": "arccosh", "artanh": "arctanh", "erfc": "erfc",
+              "erfinv": "erfinv", "i0e": "i0e", "i1e": "i1e"}
+# f^{-1}(x) is the inverse function where the vocabulary has it (erf⁻¹, sin⁻¹ = arcsin)
+INVERSES = {"erf": "erfinv", "sin": "arcsin", "cos": "arccos", "tan": "arctan",
+            "sinh": "arcsinh", "cosh": "arccosh", "tanh": "arctanh"}
 SPACING = {r"\,", r"\;", r"\:", r"\!", r"\ ", r"\quad", r"\qquad", "~", r"\displaystyle",
             r"\textstyle", r"\left.", r"\right."}
 ENVIRONMENTS = {"aligned", "align", "align*", "equation", "equation*", "gathered", "gather",

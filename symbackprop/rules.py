@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import mpmath
 import numpy as np
 import sympy as sp
 from sympy import OneMatrix
@@ -29,6 +30,8 @@ from .functions import (
     Softmax,
     SqNorm,
     SumAll,
+    i0e,
+    i1e,
     relu,
     sigmoid,
     softplus,
@@ -74,6 +77,25 @@ def np_erf(x: Array) -> Array:
 
 def np_erfc(x: Array) -> Array:
     return np.vectorize(math.erfc, otypes=[float])(x)
+
+
+def _mp(f: Callable[[Any], Any]) -> Callable[[Array], Array]:
+    """An mpmath function (SymPy's own numerics) entry by entry, as float64."""
+    return np.vectorize(lambda v: float(f(float(v))), otypes=[float])
+
+
+np_erfinv = np.vectorize(  # ±1 → ±inf; outside [−1, 1]: nan
+    lambda v: float(mpmath.erfinv(v)) if -1 < v < 1 else
+    (math.copysign(math.inf, v) if abs(v) == 1 else math.nan), otypes=[float])
+np_i0e = _mp(lambda v: mpmath.besseli(0, v) * mpmath.exp(-abs(v)))
+np_i1e = _mp(lambda v: mpmath.besseli(1, v) * mpmath.exp(-abs(v)))
+
+
+def _i1e_slope(x: Array, out: Array) -> Array:
+    """i1e′ = i0e − i1e (sign x + 1/x), and ½ at 0 (the limit)."""
+    x = np.asarray(x, dtype=float)
+    safe = np.where(x == 0, 1.0, x)
+    return np.where(x == 0, 0.5, np_i0e(x) - out * (np.sign(x) + 1.0 / safe))
 
 
 def np_heaviside(x: Array) -> Array:
@@ -317,6 +339,21 @@ RULES: dict[str, Rule] = {
                r"\operatorname{erf}",
                helper="def erf(x):\n    import math\n"
                       "    return np.vectorize(math.erf, otypes=[float])(x)\n"),
+    "erfinv": _ew("erfinv", np_erfinv,
+                  lambda x, out: math.sqrt(math.pi) / 2 * np.exp(np.square(out)), sp.erfinv,
+                  r"\operatorname{erf}^{-1}", reuse=True, nondiff=lambda x: np.abs(x) >= 1,
+                  helper="def erfinv(x):\n    import mpmath\n"
+                         "    return np.vectorize(lambda v: float(mpmath.erfinv(v)),"
+                         " otypes=[float])(x)\n"),
+    "i0e": _ew("i0e", np_i0e, lambda x, out: np_i1e(x) - np.sign(x) * out, i0e,
+               r"\operatorname{i0e}", nondiff=lambda x: x == 0,
+               helper="def i0e(x):\n    import mpmath\n"
+                      "    return np.vectorize(lambda v: float(mpmath.besseli(0, v)"
+                      " * mpmath.exp(-abs(v))), otypes=[float])(x)\n"),
+    "i1e": _ew("i1e", np_i1e, _i1e_slope, i1e, r"\operatorname{i1e}", nondiff=lambda x: x == 0,
+               helper="def i1e(x):\n    import mpmath\n"
+                      "    return np.vectorize(lambda v: float(mpmath.besseli(1, v)"
+                      " * mpmath.exp(-abs(v))), otypes=[float])(x)\n"),
     "sign": _ew("sign", np.sign, lambda x, out: np.zeros_like(x), sp.sign,
                 r"\operatorname{sign}", nondiff=lambda x: x == 0),
     "max": _minmax("max"),

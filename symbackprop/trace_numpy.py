@@ -27,8 +27,10 @@ from sympy import MatMul, OneMatrix
 from . import ops
 from .algebra import is_matrix
 from .builder import Builder, Term
+from .composites import COMPOSITES
 from .errors import GraphError, ShapeError, UnsupportedError
 from .recognise import is_leaf
+from .rules import RULES
 
 NpShape = tuple[Any, ...]
 
@@ -429,8 +431,11 @@ _UFUNCS: dict[str, str] = {
     "fmax": "max", "fmin": "min", "add": "+", "subtract": "-", "multiply": "*",
     "divide": "/", "true_divide": "/", "power": "**", "float_power": "**", "negative": "neg",
     "positive": "pos", "matmul": "@", "square": "square", "reciprocal": "reciprocal",
-    "log1p": "log1p", "expm1": "expm1", "logaddexp": "logaddexp",
 }
+# and every element-wise primitive of the table spelled np.<name> (np.arcsin, np.sinh, …)
+_UFUNCS.update({r.code[3:]: n for n, r in RULES.items()
+                if r.sympy is not None and r.arity == 1 and r.code.startswith("np.")
+                and r.code[3:] not in _UFUNCS})
 # NumPy array functions: (positional parameter names after the array, keywords allowed)
 _REDUCE_ARGS = ("axis", "dtype", "out", "keepdims")
 
@@ -439,6 +444,9 @@ def numpy_ufunc(b: Builder, ufunc: Any, method: str, inputs: tuple[Any, ...],
                 kw: dict[str, Any]) -> Any:
     """``np.exp(x)``, ``np.maximum(W, x)``, ``x + y`` … reached through ``__array_ufunc__``."""
     name = getattr(ufunc, "__name__", str(ufunc))
+    if method == "__call__" and not kw and name not in _UFUNCS and name in COMPOSITES \
+            and COMPOSITES[name][0] == len(inputs):
+        return composite(b, name, inputs)
     if method != "__call__" or kw or name not in _UFUNCS:
         raise UnsupportedError(f"np.{name}{'.' + method if method != '__call__' else ''}"
                                f"{' with ' + ', '.join(kw) if kw else ''} has no rule")
@@ -456,14 +464,22 @@ def numpy_ufunc(b: Builder, ufunc: Any, method: str, inputs: tuple[Any, ...],
         return binary(b, "**", x, 2)
     if op == "reciprocal":
         return binary(b, "/", 1, x)
-    if op == "log1p":
-        return unary(b, "log", binary(b, "+", 1, x))
-    if op == "expm1":
-        return binary(b, "-", unary(b, "exp", x), 1)
-    if op == "logaddexp":
-        both = binary(b, "+", unary(b, "exp", x), unary(b, "exp", args[1]))
-        return unary(b, "log", both)
     return unary(b, op, x)
+
+
+def composite(b: Builder, name: str, inputs: tuple[Any, ...] | list[Any]) -> Traced:
+    """A NumPy function the text writes out in primitives (``composites.py``: np.log1p,
+    np.hypot, np.arctan2, …), on operands of one shape or scalars (other shapes are refused:
+    the composite's own arithmetic would not broadcast as NumPy does)."""
+    xs = [traced(b, a) for a in inputs]
+    shapes = {x.shape_ for x in xs if x.shape_ != ()}
+    if len(shapes) > 1:
+        raise UnsupportedError(f"np.{name} of operands shaped "
+                               f"{' and '.join(_fmt(s) for s in sorted(shapes, key=str))}: "
+                               "give them one shape")
+    shape = shapes.pop() if shapes else ()
+    term = COMPOSITES[name][1](b, *[x.term for x in xs], where=f"np.{name}(...)")
+    return Traced(b, term, shape)
 
 
 def _np_matmul(b: Builder, x: Any, y: Any) -> Traced:

@@ -45,6 +45,7 @@ FORMS: dict[str, list[tuple[str, bool]]] = {
     "arccos": [("arccos(x*y/4)", False), ("sum(hadamard(C, acos(A/2)))", False)],
     "arccosh": [("arccosh(x*y + 2)", True), ("sum(hadamard(C, acosh(hadamard(A, A) + 2)))", False)],
     "arctanh": [("arctanh(x*y/4)", False), ("sum(hadamard(C, atanh(A/2)))", False)],
+    "erfinv": [("erfinv(x*y/4)", False), ("sum(hadamard(C, erfinv(A/4)))", False)],
     "max": [("max(x, y)", False), ("sum(hadamard(C, max(A, B)))", False)],
     "min": [("min(x, y)", False), ("sum(hadamard(C, min(A, B)))", False)],
 }

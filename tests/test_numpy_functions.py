@@ -132,3 +132,107 @@ def test_what_we_print_reads_back_as_latex(text: str, shapes: Any, values: dict[
     want, got = d.evaluate(values), back.evaluate(values)
     for k in want:
         np.testing.assert_allclose(got[k], want[k], rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------
+# Special functions (scipy.special's names): erf⁻¹ and the scaled Bessel functions
+
+
+@pytest.mark.parametrize(("name", "points"), [
+    ("erfinv", [0.0, 1e-3, 0.3, -0.7, 0.95, -0.999]),  # inside (−1, 1), close to its ends
+    ("i0e", [1e-3, -0.4, 2.5, -30.0, 1000.0]),  # small, not small, where I₀ overflows
+    ("i1e", [1e-3, -0.4, 2.5, -30.0, 1000.0]),
+])
+def test_special_functions_match_central_differences(name: str, points: list[float]) -> None:
+    """The derivation's gradient, the engine's and central differences agree at the points
+    the autodiff suites use; the witness computes the function its own way (Newton on
+    math.erf; the integral of e^{x cos θ − |x|} cos nθ), not with mpmath as the engine does."""
+    d = sbp.derive(f"{name}(x) * y")
+    for x in points:
+        values = {"x": x, "y": 1.3}
+        report = d.check(values)
+        assert report.ok, (x, report)
+        got = d.evaluate(values)["x"]
+        h = 1e-6 * max(1.0, abs(x))
+        f = source.FUNCS[name]
+        fd = 1.3 * (float(f(np.array(x + h))) - float(f(np.array(x - h)))) / (2 * h)
+        assert got == pytest.approx(fd, rel=1e-5, abs=1e-9), (name, x)
+
+
+def test_special_functions_print_their_names_and_read_back() -> None:
+    d = sbp.derive("sum(hadamard(C, erfinv(B/2) + i0e(B) + i1e(C)))",
+                   shapes={"B": (2, 3), "C": (2, 3)})
+    tex = d.latex()
+    assert r"\operatorname{erf}^{-1}\left(" in tex
+    assert r"\operatorname{i0e}\left(" in tex
+    assert r"\operatorname{i1e}\left(" in tex
+    assert_latex_ok([tex])
+    values = {"B": VALUES["B"], "C": VALUES["C"]}
+    assert d.check(values).ok
+    back = sbp.derive(d.latex(sections="forward"), syntax="latex",
+                      shapes={"B": (2, 3), "C": (2, 3)})
+    for k, g in d.evaluate(values).items():
+        np.testing.assert_allclose(back.evaluate(values)[k], g, rtol=1e-12)
+    _, grads = run_generated(d.to_python(), values)
+    for k, g in d.evaluate(values).items():
+        np.testing.assert_allclose(grads[k], g, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(("tex", "means"), [
+    (r"\operatorname{erf}^{-1}(x)", "erfinv(x)"), (r"\sin^{-1}(x)", "arcsin(x)"),
+    (r"\tan^{-1} x", "arctan(x)"), (r"\tanh^{-1}\left(x\right)", "arctanh(x)"),
+    (r"\sin^{2}(x)", "sin(x)**2"), (r"\sin^{-2}(x)", "sin(x)**-2"), (r"\exp^{-1}(x)", "1/exp(x)"),
+])
+def test_a_function_to_the_minus_one_is_its_inverse_where_there_is_one(tex: str, means: str,
+                                                                         ) -> None:
+    values = {"x": 0.3}
+    got = sbp.derive(tex, syntax="latex").evaluate(values)["x"]
+    want = sbp.derive(means).evaluate(values)["x"]
+    assert got == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.parametrize(("text", "x"), [("i0e(x)", 0.0), ("i1e(x)", 0.0)])
+def test_special_functions_at_their_corner_say_so(text: str, x: float) -> None:
+    """i0e has a corner at 0 (slopes −1 and 1); i1e's derivative formula is 0/0 there: the
+    check names the point (as it does for relu at 0), never a bare ok or a mismatch."""
+    report = sbp.derive(text).check({"x": x})
+    assert report.ok or text == "i1e(x)", report  # i1e: the formula is nan, the engine ½
+    assert text.split("(")[0] + " at a point" in str(report), str(report)
+    assert "mismatch" not in str(report)
+
+
+@pytest.mark.parametrize("x", [1.0, -1.0, 1.5, -3.0])
+def test_erfinv_outside_its_domain_is_undefined_not_a_mismatch(x: float) -> None:
+    report = sbp.derive("erfinv(x)").check({"x": x})
+    assert not report.ok
+    text = str(report)
+    assert "undefined here" in text or "not differentiable here" in text, text
+    assert "mismatch" not in text
+
+
+# --------------------------------------------------------------------------------------
+# A traced NumPy function knows the same names
+
+
+def test_a_traced_numpy_function_knows_the_tables_names() -> None:
+    def f(W: Any, x: Any) -> Any:
+        z = W @ x / 10
+        return np.sum(np.arcsin(z) + np.sinh(x) + np.arctanh(z) + np.log1p(np.abs(x))
+                      + np.hypot(x, z) + np.cbrt(x * x + 1) + np.exp2(x) + np.log10(x * x + 2)
+                      + np.arctan2(x, x * x + 1) + np.expm1(z) + np.logaddexp(x, z))
+
+    d = sbp.derive(f, shapes={"W": (2, 2), "x": (2,)})
+    values = {"W": np.array([[0.3, -0.2], [0.5, 0.1]]), "x": np.array([0.4, -0.7])}
+    assert d.check(values).ok
+    tex = d.latex()
+    assert r"\arcsin" in tex
+    assert r"\operatorname{artanh}" in tex
+    assert r"\sinh" in tex
+
+
+def test_a_traced_composite_of_two_shapes_is_refused() -> None:
+    def f(W: Any, x: Any) -> Any:
+        return np.sum(np.hypot(W, x))
+
+    with pytest.raises(sbp.UnsupportedError, match=r"np\.hypot"):
+        sbp.derive(f, shapes={"W": (2, 2), "x": (2,)})

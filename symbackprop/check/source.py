@@ -62,6 +62,36 @@ def _numpy_spelling(rule: Rule) -> Callable[..., Array]:
 _erf = np.vectorize(math.erf, otypes=[float])
 
 
+def _erfinv(y: Array) -> Array:
+    """erf⁻¹ by Newton's method on math.erf, from a logarithmic first guess (not mpmath,
+    which the engine uses)."""
+    y = np.asarray(y, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = -np.log((1.0 - y) * (1.0 + y))
+        x = np.sign(y) * np.sqrt(np.maximum(w - np.log(np.maximum(w, 1e-300)), 0.0) + 0.0)
+        x = np.where(np.abs(y) < 0.5, y * math.sqrt(math.pi) / 2, x)
+        for _ in range(60):  # quadratic convergence; the loop ends long before the count
+            step = (_erf(x) - y) / (2.0 / math.sqrt(math.pi) * np.exp(-x * x))
+            x = x - step
+        return np.where(np.abs(y) == 1, np.sign(y) * np.inf, np.where(np.abs(y) > 1, np.nan, x))
+
+
+_THETA = np.linspace(0.0, math.pi, 4001)
+
+
+def _scaled_bessel(order: int) -> Callable[[Array], Array]:
+    """e^{-|x|} I_n(x) = (1/π) ∫₀^π e^{x cos θ − |x|} cos(nθ) dθ, by the trapezoidal rule
+    (spectrally accurate for this smooth periodic integrand; not mpmath, which the engine
+    uses)."""
+    def f(x: Array) -> Array:
+        x = np.asarray(x, dtype=float)
+        t = np.exp(x[..., None] * np.cos(_THETA) - np.abs(x)[..., None])  # exponent ≤ 0
+        t = t * np.cos(order * _THETA)
+        h = _THETA[1] - _THETA[0]
+        return (h * (t.sum(axis=-1) - (t[..., 0] + t[..., -1]) / 2)) / math.pi
+    return f
+
+
 def _silu(x: Array) -> Array:
     return x * _sigmoid(x)
 
@@ -84,6 +114,7 @@ FUNCS: dict[str, Callable[..., Array]] = {
     "sqnorm": lambda x: np.sum(np.square(x)), "hadamard": np.multiply,
     "erf": _erf, "square": np.square,
     "erfc": np.vectorize(math.erfc, otypes=[float]),
+    "erfinv": _erfinv, "i0e": _scaled_bessel(0), "i1e": _scaled_bessel(1),
     # functions the text writes out in primitives (composites.py): NumPy's own here
     "exp2": np.exp2, "expm1": np.expm1, "log1p": np.log1p, "log2": np.log2, "log10": np.log10,
     "rsqrt": lambda x: 1.0 / np.sqrt(x), "reciprocal": lambda x: 1.0 / np.asarray(x),

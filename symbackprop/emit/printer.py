@@ -169,6 +169,8 @@ class Printer(LatexPrinter):  # type: ignore[misc]
             name = r"\operatorname{abs}"
         elif e.name == "sqrt":  # \sqrt takes an argument: f' needs f written whole
             name = r"\left(\sqrt{\cdot}\right)"
+        elif "^" in name:  # (erf⁻¹)′: a prime after a superscript is a double superscript
+            name = rf"\left({name}\right)"
         return rf"{name}'\left({self._print(e.args[1])}\right)"
 
     def _print_DiagJacobian(self, e: DiagJacobian) -> str:
