@@ -23,7 +23,7 @@ from typing import Any
 import sympy as sp
 from sympy.core.cache import clear_cache
 
-from symbackprop.recognise import is_leaf
+from symbackprop.canonical import is_leaf
 
 # CPU time of this process: the symbolic work is single-threaded Python, and on a shared
 # machine wall-clock time also counts the other processes' turns

@@ -20,9 +20,10 @@ import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul
 
 from .algebra import is_matrix, rebuild
+from .canonical import PROBE, is_leaf, replace_args
 from .errors import GraphError, LimitError, ShapeError
 from .limits import DEFAULT_LIMITS, Limits
-from .recognise import PROBE, classify, is_leaf, replace_args
+from .recognise import classify
 from .shapes import Shape, fmt_shape, shape_of, to_shape
 
 Term: TypeAlias = Any  # a SymPy leaf, node symbol, or small inline expression over them

@@ -21,6 +21,7 @@ from . import derivation as record
 from . import evaluate, ops
 from .algebra import is_matrix
 from .builder import Builder, Equation, Granularity, check_name, make_symbol
+from .canonical import replace_args
 from .check.compare import check
 from .derivation import NOT_SCALAR, Options
 from .emit import emitter
@@ -35,7 +36,7 @@ from .grouping import decompose
 from .limits import DEFAULT_LIMITS, Limits
 from .notation import AdjointStyle, Layout
 from .parse import Syntax, parse_program
-from .recognise import remembered, replace_args
+from .recognise import remembered
 from .shapes import fmt_shape, shape_of
 from .trace_function import function_builder
 

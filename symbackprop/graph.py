@@ -10,10 +10,10 @@ from typing import Any
 import sympy as sp
 
 from .builder import Builder, Equation, assemble, atoms_in_order, check_name, make_symbol
+from .canonical import replace_args
 from .errors import GraphError, ShapeError
 from .limits import Limits
 from .parse import Syntax, parse_into
-from .recognise import replace_args
 from .shapes import fmt_shape, shape_of
 
 

@@ -16,9 +16,10 @@ from sympy import HadamardProduct, MatAdd, MatMul
 
 from .algebra import is_matrix, mmul
 from .builder import MAX_FACTORS, Builder, Equation, Granularity, make_symbol, occurrences
+from .canonical import is_leaf, replace_args
 from .errors import GraphError, UnsupportedError
 from .graph import Graph, validate
-from .recognise import classify, is_leaf, replace_args
+from .recognise import classify
 from .rules import FUNCTION_NAMES, RULES
 from .shapes import shape_of
 

@@ -25,8 +25,9 @@ from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from .algebra import is_matrix
 from .builder import Equation
+from .canonical import is_leaf
 from .errors import GraphError
-from .recognise import Prim, classify, is_leaf
+from .recognise import Prim, classify
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,21 +19,11 @@ from sympy.matrices.expressions.special import Identity
 
 from .algebra import collect, hadamard, is_matrix, madd, mmul
 from .builder import Equation, make_symbol, occurrences
+from .canonical import is_leaf, replace_args, sum_of, times_symbol
 from .functions import DiagJacobian, ElementwiseDerivative, SumAll
 from .graph import Graph
 from .ir import Program, lower, walk
-from .recognise import (
-    OUT,
-    Prim,
-    classify,
-    is_leaf,
-    lift,
-    partials_of,
-    placeholders,
-    replace_args,
-    sum_of,
-    times_symbol,
-)
+from .recognise import OUT, Prim, classify, lift, partials_of, placeholders
 from .rules import ELEMENTWISE, FUNCTION_NAMES, RULES
 from .shapes import shape_of
 

@@ -27,9 +27,9 @@ from sympy import MatMul, OneMatrix
 from . import ops
 from .algebra import is_matrix
 from .builder import Builder, Term
+from .canonical import is_leaf
 from .composites import COMPOSITES
 from .errors import GraphError, ShapeError, UnsupportedError
-from .recognise import is_leaf
 from .rules import RULES
 
 NpShape = tuple[Any, ...]

@@ -1,4 +1,4 @@
-"""The fast rebuild of sums and products (``recognise._resorted``) is exactly what the slow
+"""The fast rebuild of sums and products (``canonical._resorted``) is exactly what the slow
 path builds (SymPy's ``xreplace``; for max, min and the step, the rebuild that never asks
 SymPy to compare): checked on every call while random programs are derived."""
 
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from programs import programs
 
 import symbackprop as sbp
-from symbackprop import recognise, sweep
+from symbackprop import canonical, sweep
 
 CALLS: list[int] = []
 
@@ -47,8 +47,8 @@ def _checked(real: Any) -> Any:
     def shadow(e: sp.Basic, mapping: Any) -> sp.Basic | None:
         fast = real(e, mapping)
         if fast is not None:
-            slow = (recognise._replace_without_comparing(e, mapping)
-                    if e.has(*recognise._COMPARING) else e.xreplace(dict(mapping)))
+            slow = (canonical._replace_without_comparing(e, mapping)
+                    if e.has(*canonical._COMPARING) else e.xreplace(dict(mapping)))
             assert fast == slow, (e, mapping)
             assert sp.srepr(fast) == sp.srepr(slow)
             assert hash(fast) == hash(slow)
@@ -59,10 +59,10 @@ def _checked(real: Any) -> Any:
 
 @pytest.mark.parametrize("matrix", [False, True])
 def test_fast_rebuild_equals_xreplace(matrix: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(recognise, "_resorted", _checked(recognise._resorted))
-    monkeypatch.setattr(recognise, "_unevaluated", _checked(recognise._unevaluated))
-    monkeypatch.setattr(sweep, "times_symbol", _checked_times(recognise.times_symbol))
-    monkeypatch.setattr(sweep, "sum_of", _checked_sum(recognise.sum_of))
+    monkeypatch.setattr(canonical, "_resorted", _checked(canonical._resorted))
+    monkeypatch.setattr(canonical, "_unevaluated", _checked(canonical._unevaluated))
+    monkeypatch.setattr(sweep, "times_symbol", _checked_times(canonical.times_symbol))
+    monkeypatch.setattr(sweep, "sum_of", _checked_sum(canonical.sum_of))
     CALLS.clear()
 
     @settings(max_examples=200, deadline=None, derandomize=True,
@@ -81,10 +81,10 @@ def test_fast_rebuild_equals_xreplace(matrix: bool, monkeypatch: pytest.MonkeyPa
 def test_the_scalarised_network_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
     from benchmarks.cases import scalar_network
 
-    monkeypatch.setattr(recognise, "_resorted", _checked(recognise._resorted))
-    monkeypatch.setattr(recognise, "_unevaluated", _checked(recognise._unevaluated))
-    monkeypatch.setattr(sweep, "times_symbol", _checked_times(recognise.times_symbol))
-    monkeypatch.setattr(sweep, "sum_of", _checked_sum(recognise.sum_of))
+    monkeypatch.setattr(canonical, "_resorted", _checked(canonical._resorted))
+    monkeypatch.setattr(canonical, "_unevaluated", _checked(canonical._unevaluated))
+    monkeypatch.setattr(sweep, "times_symbol", _checked_times(canonical.times_symbol))
+    monkeypatch.setattr(sweep, "sum_of", _checked_sum(canonical.sum_of))
     CALLS.clear()
     net = scalar_network(2, 3, 1)
     sbp.derive(net.loss, wrt=net.params)
@@ -103,6 +103,6 @@ def test_canonical_sort_is_sympys_order(spec: list[tuple[str, int, int]]) -> Non
     """Symbols of any assumptions are sorted as ``Basic.compare`` sorts them."""
     syms = list(dict.fromkeys(sp.Symbol(f"{n}{i}", **_ASSUMPTIONS[k]) for n, i, k in spec))
     fast = list(syms)
-    recognise._canonical_sort(fast)
-    slow = sorted(syms, key=recognise._args_sortkey)
+    canonical._canonical_sort(fast)
+    slow = sorted(syms, key=canonical._args_sortkey)
     assert [(s.name, s.assumptions0) for s in fast] == [(s.name, s.assumptions0) for s in slow]
