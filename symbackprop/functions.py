@@ -224,6 +224,12 @@ class MinAlong(_AlongAxis):
     which = "min"
 
 
+class ProdAlong(_AlongAxis):
+    """The product of each column (``axis`` 0) or of each row (``axis`` 1)."""
+
+    which = "prod"
+
+
 class Indicator(MatrixExpr):  # type: ignore[misc]
     """𝟙[A = B], entry by entry: where a maximum (minimum) along an axis was taken."""
 
@@ -310,6 +316,10 @@ class Norm1(_MatrixReduction):
 
 class Mean(_MatrixReduction):
     """The mean of every entry."""
+
+
+class Prod(_MatrixReduction):
+    """The product of every entry."""
 
 
 class Var(_MatrixReduction):

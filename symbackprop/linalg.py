@@ -1,11 +1,12 @@
 """Matrix calculus primitives: determinant, inverse, log-determinant, norms, mean, variance,
-log-sum-exp — each one ``Rule`` of the table (``rules.RULES`` takes them from ``LINALG``).
+product, log-sum-exp — each one ``Rule`` of the table (``rules.RULES`` takes them from ``LINALG``).
 
 Every VJP is the Matrix Cookbook's, in denominator layout (∂L/∂X has the shape of X) and
 written with the node's own output where that is how the book writes it:
 ``∂ det X/∂X = det(X) X⁻ᵀ``, ``∂L/∂X = −X⁻ᵀ (∂L/∂Y) X⁻ᵀ`` for ``Y = X⁻¹``,
 ``∂ log det X/∂X = X⁻ᵀ``, ``∂‖X‖/∂X = X/‖X‖``, ``∂ mean X/∂X = 𝟏/N``,
-``∂ var X/∂X = 2(X − mean(X) 𝟏)/N``, ``∂ logsumexp X/∂X = exp(X − logsumexp(X) 𝟏)``.
+``∂ var X/∂X = 2(X − mean(X) 𝟏)/N``, ``∂ logsumexp X/∂X = exp(X − logsumexp(X) 𝟏)``,
+``∂ ∏X/∂X = (∏X) X^{∘−1}``.
 The engine's NumPy forward and VJP beside each are written by hand, independently.
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from sympy import Determinant, Identity, Inverse, OneMatrix, Trace
+from sympy import Determinant, HadamardPower, Identity, Inverse, OneMatrix, Trace
 
 from .algebra import hadamard, madd, mmul, mscale, transpose
 from .functions import (
@@ -29,6 +30,8 @@ from .functions import (
     MinAlong,
     Norm,
     Norm1,
+    Prod,
+    ProdAlong,
     Softmax,
     Var,
 )
@@ -93,7 +96,45 @@ def _along(which: str) -> Rule:
                 params_of=lambda e: (("axis", e.args[1]),), arity=0, operands=1)
 
 
+def _others(a: Array, axis: int | None = None) -> Array:
+    """Each entry's product of all the other entries (of its column or row along ``axis``),
+    exact where entries are 0: the products before it times the products after it."""
+    a = np.asarray(a, dtype=float)
+    v = np.moveaxis(a.reshape(1, -1) if axis is None else a, -1 if axis is None else axis, -1)
+    ones = np.ones((*v.shape[:-1], 1))
+    before = np.concatenate([ones, np.cumprod(v[..., :-1], axis=-1)], axis=-1)
+    after = np.flip(np.concatenate([ones, np.cumprod(np.flip(v, -1)[..., :-1], axis=-1)],
+                                   axis=-1), -1)
+    out = np.moveaxis(before * after, -1, -1 if axis is None else axis)
+    return out.reshape(a.shape)
+
+
+def _prod_along() -> Rule:
+    """``prod(X, axis=k)``: ∂L/∂X = (G spread) ⊙ (P spread) ⊘ X, with P the products kept
+    along their axis (the formula is 0/0 where an entry is 0; the engine's is exact)."""
+    def spread(v: sp.Basic, a: sp.Basic, axis: Any) -> sp.Basic:
+        m, n = a.shape
+        return mmul(OneMatrix(m, 1), v) if int(axis) == 0 else mmul(v, OneMatrix(1, n))
+
+    def matrix_vjp(g: sp.Basic, out: sp.Basic, a: sp.Basic, axis: Any = 0
+                   ) -> tuple[sp.Basic, ...]:
+        return (hadamard(spread(g, a, axis), spread(out, a, axis), HadamardPower(a, -1)),)
+
+    return Rule("prod_axis", forward=lambda a, axis=0.0: np.prod(a, axis=int(axis),
+                                                                 keepdims=True),
+                vjp=lambda g, out, a, axis=0.0: (g * _others(a, int(axis)),),
+                matrix_vjp=matrix_vjp, latex=r"\prod", role="reduction", node=ProdAlong,
+                nondiff=lambda a, axis=0.0: np.any(a == 0),
+                params_of=lambda e: (("axis", e.args[1]),), arity=0, operands=1)
+
+
 LINALG: dict[str, Rule] = {
+    "prod": Rule("prod", forward=lambda a: float(np.prod(a)),
+                 vjp=lambda g, out, a: (g * _others(a),),
+                 matrix_vjp=lambda g, out, a: (mscale(g * out, HadamardPower(a, -1)),),
+                 latex=r"\prod", role="reduction", code="np.prod", node=Prod,
+                 nondiff=lambda a: np.any(np.asarray(a) == 0), on_scalar=lambda a: a),
+    "prod_axis": _prod_along(),
     "trace": Rule("trace", forward=lambda a: float(np.trace(a)),
                   vjp=lambda g, out, a: (g * np.eye(a.shape[0]),),
                   matrix_vjp=lambda g, out, a: (mscale(g, Identity(a.shape[0])),),

@@ -25,7 +25,7 @@ from sympy import (
 from .algebra import is_matrix, mscale
 from .builder import MAX_FACTORS, Builder, Term
 from .errors import ShapeError, UnsupportedError
-from .functions import Elementwise, Item, MaxAlong, MinAlong
+from .functions import Elementwise, Item, MaxAlong, MinAlong, ProdAlong
 from .rules import FUNCTION_NAMES, RULES
 from .shapes import Shape, fmt_shape, shape_of
 
@@ -257,7 +257,8 @@ def constant_matrix(b: Builder, name: str, dims: list[sp.Expr], where: str) -> T
 
 
 CONSTANTS = {"ones": 2, "zeros": 2, "eye": 1}  # their arguments are sizes, not expressions
-AXIS_FUNCTIONS = ("sum", "mean", "var", "softmax", "logsumexp", "max", "min")  # take axis=
+AXIS_FUNCTIONS = ("sum", "mean", "var", "softmax", "logsumexp", "max", "min",
+                  "prod")  # take axis=
 
 
 def reduce_axis(b: Builder, name: str, x: Term, axis: int, where: str) -> Term:
@@ -271,8 +272,8 @@ def reduce_axis(b: Builder, name: str, x: Term, axis: int, where: str) -> Term:
     if axis not in (0, 1, -1, -2):
         raise ShapeError(f"{where}: axis must be 0, 1 or -1 for a matrix, not {axis}")
     k = axis % 2
-    if name in ("max", "min"):
-        return b.node((MaxAlong if name == "max" else MinAlong)(x, k))
+    if name in ("max", "min", "prod"):
+        return b.node({"max": MaxAlong, "min": MinAlong, "prod": ProdAlong}[name](x, k))
     if name == "softmax":  # our softmax normalises columns (axis 0); rows: of the transpose
         if k == 0:
             return apply(b, "softmax", [x], where)

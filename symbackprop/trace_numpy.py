@@ -380,7 +380,8 @@ def _axes(axis: Any, ndim: int, what: str) -> tuple[int, ...]:
 
 
 def reduce(v: Traced, how: str, axis: Any, keepdims: Any, kw: dict[str, Any]) -> Traced:
-    """``sum``/``mean`` over ``axis`` (None: all), with ``keepdims``; other keywords refused."""
+    """``sum``/``mean``/``prod`` over ``axis`` (None: all), with ``keepdims``; other keywords
+    refused."""
     what = f"np.{how}"
     if kw:
         raise UnsupportedError(f"{what} with {', '.join(kw)} has no rule")
@@ -392,6 +393,8 @@ def reduce(v: Traced, how: str, axis: Any, keepdims: Any, kw: dict[str, Any]) ->
     axes = _axes(axis, len(s), what)
     count = sp.Mul(*[s[a] for a in axes]) if axes else sp.S.One
     t = v.term
+    if how == "prod":
+        return _prod(v, axes, keepdims, what)
     if not s:
         out: Traced = v
     elif len(axes) == len(s):  # everything
@@ -484,6 +487,22 @@ def composite(b: Builder, name: str, inputs: tuple[Any, ...] | list[Any]) -> Tra
     return Traced(b, term, shape)
 
 
+def _prod(v: Traced, axes: tuple[int, ...], keepdims: bool, what: str) -> Traced:
+    """``np.prod``: of every entry (a scalar), or of each column / row of a matrix."""
+    b, s = v.b, v.shape_
+    if not s:
+        return v
+    if len(axes) == len(s):
+        if keepdims:
+            raise UnsupportedError(f"{what} of every entry with keepdims=True")
+        return Traced(b, ops.apply(b, "prod", [v.term], what), ())
+    k = axes[0]
+    kept = ops.reduce_axis(b, "prod", v.term, k, what)  # a row (k = 0) or a column
+    if keepdims:
+        return Traced(b, kept, (sp.Integer(1), s[1]) if k == 0 else (s[0], sp.Integer(1)))
+    return Traced(b, ops.transpose(b, kept, what) if k == 0 else kept, (s[1 - k],))
+
+
 def _np_matmul(b: Builder, x: Any, y: Any) -> Traced:
     return matmul(b, x, y, "np.matmul")
 
@@ -497,7 +516,7 @@ def numpy_function(b: Builder, func: Any, args: tuple[Any, ...], kwargs: dict[st
     """``np.sum(W, 0)``, ``np.dot(a, b)``, ``np.inner`` … reached through
     ``__array_function__``: NumPy's meaning exactly, or ``UnsupportedError`` naming the call."""
     name = getattr(func, "__name__", str(func))
-    if name in ("sum", "mean"):
+    if name in ("sum", "mean", "prod"):
         if len(args) > len(_REDUCE_ARGS) + 1:
             raise UnsupportedError(f"np.{name} with {len(args)} arguments has no rule")
         kw = dict(zip(_REDUCE_ARGS, args[1:], strict=False)) | dict(kwargs)

@@ -244,11 +244,12 @@ def test_where_takes_the_gradient_where_the_condition_holds() -> None:
     and from a traced NumPy function alike."""
     shapes = {"C": (2, 3), "X": (2, 3), "Y": (2, 3), "W": (2, 3)}
     mask = np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
-    values = {"C": mask, "X": VALUES["B"], "Y": VALUES["P"], "W": VALUES["C"] + 1}
+    w, y = np.asarray(VALUES["C"]) + 1, np.asarray(VALUES["P"])
+    values = {"C": mask, "X": VALUES["B"], "Y": y, "W": w}
     d = sbp.derive("sum(hadamard(W, where(C, X, Y)))", shapes=shapes, wrt=["X", "Y"])
     got = d.evaluate(values)
-    np.testing.assert_allclose(got["X"], values["W"] * mask)
-    np.testing.assert_allclose(got["Y"], values["W"] * (1 - mask))
+    np.testing.assert_allclose(got["X"], w * mask)
+    np.testing.assert_allclose(got["Y"], w * (1 - mask))
     assert d.check(values).ok
 
     def f(C: Any, X: Any, Y: Any, W: Any) -> Any:
@@ -256,5 +257,67 @@ def test_where_takes_the_gradient_where_the_condition_holds() -> None:
 
     t = sbp.derive(f, shapes=shapes, wrt=["X", "Y"])
     assert t.check(values).ok
-    want = values["W"] * (1 - mask) * ((values["Y"] > 0.12) & (values["Y"] < 0.4))
+    want = w * (1 - mask) * ((y > 0.12) & (y < 0.4))
     np.testing.assert_allclose(t.evaluate(values)["Y"], want)
+
+
+# --------------------------------------------------------------------------------------
+# prod: of every entry, and along an axis
+
+
+def _others(a: np.ndarray, axis: int | None) -> np.ndarray:
+    """Each entry's product of the others, by brute force (the test's own)."""
+    out = np.empty_like(a)
+    for idx in np.ndindex(a.shape):
+        if axis is None:
+            mask = np.ones(a.shape, bool)
+        else:
+            mask = np.zeros(a.shape, bool)
+            sel: list[Any] = list(idx)
+            sel[axis] = slice(None)
+            mask[tuple(sel)] = True
+        mask[idx] = False
+        out[idx] = np.prod(a[mask])
+    return out
+
+
+@pytest.mark.parametrize(("text", "axis"), [
+    ("prod(X)", None), ("sum(hadamard(R, prod(X, axis=0)))", 0),
+    ("sum(hadamard(Q, prod(X, axis=1)))", 1), ("sum(hadamard(Q, prod(X, axis=-1)))", 1)])
+def test_prod_gradient_is_the_product_of_the_others(text: str, axis: int | None) -> None:
+    shapes = {"X": (2, 3), "R": (1, 3), "Q": (2, 1)}
+    x = np.array([[1.3, -0.6, 0.9], [0.4, 2.0, -1.1]])
+    values = {"X": x, "R": np.ones((1, 3)), "Q": np.ones((2, 1))}
+    d = sbp.derive(text, shapes=shapes, wrt="X")
+    assert d.check(values).ok
+    np.testing.assert_allclose(d.evaluate(values)["X"], _others(x, axis), rtol=1e-12)
+    tex = d.latex()
+    assert_latex_ok([tex])
+    if axis is not None:
+        assert (r"\prod_{\text{col}}" if axis == 0 else r"\prod_{\text{row}}") in tex
+    assert r"\oslash \mathbf{X}" in tex  # ∏X ⊘ X, the textbook form
+
+
+def test_prod_with_a_zero_entry_the_engine_is_exact_and_the_formula_says_where() -> None:
+    """∏X ⊘ X is 0/0 where an entry is 0: the engine's product of the others is exact
+    there, and the check names the point instead of reporting a mismatch."""
+    x = np.array([[1.3, 0.0, 0.9], [0.4, 2.0, -1.1]])
+    d = sbp.derive("prod(X)", shapes={"X": (2, 3)})
+    report = d.check({"X": x})
+    assert "prod at a point" in str(report)
+    assert "mismatch" not in str(report)
+    from symbackprop.check.engine import Engine
+    _, grads = Engine(d).value_and_grad({"X": x})
+    np.testing.assert_allclose(grads["X"], _others(x, None))
+
+
+def test_a_traced_np_prod_reads_axis_and_keepdims() -> None:
+    def f(W: Any, x: Any) -> Any:
+        return (np.prod(W @ x) + np.sum(np.prod(W, axis=0) * x)
+                + np.sum(np.prod(W, axis=1, keepdims=True) * W) + np.prod(x))
+
+    values = {"W": np.array([[0.3, -1.2, 0.8], [1.1, 0.5, -0.4]]),
+              "x": np.array([0.2, 0.7, -0.3])}
+    d = sbp.derive(f, shapes={"W": (2, 3), "x": (3,)})
+    assert d.check(values).ok
+    assert d.evaluate(values)["W"].shape == (2, 3)

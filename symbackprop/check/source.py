@@ -151,6 +151,7 @@ AXIS_FUNCS: dict[str, Callable[..., Array]] = {
     "softmax": _softmax_axis,
     "max": lambda x, axis: np.max(x, axis=axis, keepdims=True),
     "min": lambda x, axis: np.min(x, axis=axis, keepdims=True),
+    "prod": lambda x, axis: np.prod(x, axis=axis, keepdims=True),
 }
 LOSSES: dict[str, Callable[[Array, Array], float]] = {"mse": _mse,
                                                        "cross_entropy": _cross_entropy}

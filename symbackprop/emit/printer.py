@@ -127,7 +127,19 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         return out
 
     def _print_HadamardProduct(self, e: HadamardProduct) -> str:
-        return r" \odot ".join(self._wrap(a) for a in e.args)
+        """``A ⊙ B ⊘ X``: factors to the power −1 are divisors (never ``A ⊙ 1 ⊘ X``)."""
+        def divisor(a: sp.Basic) -> bool:
+            return isinstance(a, HadamardPower) and a.args[1] == -1
+        num = [a for a in e.args if not divisor(a)]
+        den = [a.args[0] for a in e.args if divisor(a)]
+        body = r" \odot ".join(self._wrap(a) for a in num)
+        if not den:
+            return body
+        if not num:
+            body = r"\mathbf{1}"
+        elif len(num) > 1:
+            body = rf"\left({body}\right)"
+        return body + "".join(rf" \oslash {self._wrap(d, strong=True)}" for d in den)
 
     def _print_HadamardPower(self, e: HadamardPower) -> str:
         base, ex = e.args

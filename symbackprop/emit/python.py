@@ -325,8 +325,8 @@ def python_code(d: Derivation, name: str = "forward_backward") -> str:
     for v in variables:
         check_identifier(str(v.name), "variable")
     adj = adjoint_names(d)
-    like: dict[tuple[Any, Any], str] = {}
-    for v in variables:
+    like: dict[tuple[Any, Any], str] = {}  # a shape -> a variable of it, once defined
+    for v in d.inputs:
         if is_matrix(v):
             like.setdefault(tuple(v.shape), str(v.name))
     p = CodePrinter(adj, numpy=True, like=like)
@@ -349,6 +349,9 @@ def python_code(d: Derivation, name: str = "forward_backward") -> str:
     body.append("# forward pass: one line per intermediate")
     for eq in d.forward:
         body.append(f"{eq.lhs.name} = {p.doprint(eq.rhs)}")
+        if is_matrix(eq.lhs):  # defined from here on (never np.ones_like of itself)
+            like.setdefault(tuple(eq.lhs.shape), str(eq.lhs.name))
+            p.like = like
     body.append("")
     body.append("# backward pass: adjoints in reverse, += where a variable is used twice")
     referenced = any(d.adjoints[d.output] in e.rhs.free_symbols for e in d.backward)
