@@ -182,3 +182,15 @@ COMPOSITES: dict[str, tuple[int, Build]] = {
     "hardtanh": (1, _hardtanh),
     "leaky_relu": (2, _leaky_relu),
 }
+
+# where each is defined and differentiable, in words (docs/vocabulary.md); the rest follows
+# from the primitives it is written with
+DOMAINS = {
+    "log1p": "x > −1", "log2": "x > 0", "log10": "x > 0", "rsqrt": "x > 0",
+    "reciprocal": "x ≠ 0", "cbrt": "all x; its derivative x ≠ 0", "logit": "0 < x < 1",
+    "sinc": "its written-out form is 0/0 at 0", "power": "x > 0 for a variable exponent",
+    "clip": "kinks at the bounds", "hardtanh": "kinks at ±1", "leaky_relu": "a kink at 0",
+    "elu": "a kink at 0 unless α = 1", "where": "C of zeros and ones",
+    "arctan2": "(y, x) ≠ (0, 0)", "atan2": "(y, x) ≠ (0, 0)", "hypot": "(x, y) ≠ (0, 0)",
+    "diagonal": "square X", "softsign": "a kink at 0 (its derivative is continuous)",
+}

@@ -30,7 +30,8 @@ class Rule:
     ``node``, the SymPy class of its graph node (built from the operands); ``shape``, which
     returns why operands of these shapes are refused (None: accepted); and ``on_scalar``,
     what the call means on scalars (None: refused). ``aliases``: the other spellings the
-    text accepts (mathematics' ``asin`` for NumPy's ``arcsin``).
+    text accepts (mathematics' ``asin`` for NumPy's ``arcsin``). ``domain``: where it is
+    defined and differentiable, in words (``nondiff`` is the same for the numeric check).
     """
 
     name: str
@@ -52,3 +53,4 @@ class Rule:
     aliases: tuple[str, ...] = ()  # other names the text may call it by (asin for arcsin)
     params_of: Callable[[sp.Basic], tuple[tuple[str, Any], ...]] | None = None  # node → params
     operands: int = 0  # how many of the node's arguments are operands (0: all; the rest params)
+    domain: str = ""  # where it is defined and differentiable, for people (docs/vocabulary.md)

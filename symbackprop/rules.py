@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import mpmath
@@ -395,6 +396,27 @@ RULES: dict[str, Rule] = {
                  matrix_vjp=lambda g, out, a: (g,), arity=0, role="affine", node=Item),
     **LINALG,
 }
+
+# where each primitive is defined and differentiable, in words (the table of docs/vocabulary.md;
+# ``nondiff`` says the same to the numeric check)
+DOMAINS = {
+    "log": "x > 0", "sqrt": "x ≥ 0; its derivative x > 0", "tan": "x ≠ π/2 + kπ",
+    "abs": "a kink at 0", "relu": "a kink at 0", "sign": "a jump at 0 (derivative 0 elsewhere)",
+    "max": "a kink where the operands tie", "min": "a kink where the operands tie",
+    "arcsin": "|x| ≤ 1; its derivative |x| < 1", "arccos": "|x| ≤ 1; its derivative |x| < 1",
+    "arccosh": "x ≥ 1; its derivative x > 1", "arctanh": "|x| < 1", "erfinv": "|x| < 1",
+    "i0e": "a kink at 0",
+    "i1e": "the derivative's formula is 0/0 at 0 (the engine gives ½ there)",
+    "pow": "x > 0 for a fractional or variable exponent; x ≠ 0 for a negative one",
+    "det": "square X", "inv": "square, invertible X", "logdet": "square X, det X > 0",
+    "trace": "square X", "norm2": "X ≠ 0", "norm1": "a kink where an entry is 0",
+    "prod": "the formula (∏X) ⊘ X is 0/0 where an entry is 0 (the engine is exact)",
+    "prod_axis": "the formula is 0/0 where an entry is 0 (the engine is exact)",
+    "max_axis": "a kink where two entries tie for the maximum",
+    "min_axis": "a kink where two entries tie for the minimum",
+    "cross_entropy": "y a distribution in each column (one-hot targets)",
+}
+RULES = {n: replace(r, domain=DOMAINS[n]) if n in DOMAINS else r for n, r in RULES.items()}
 
 ELEMENTWISE = frozenset(n for n, r in RULES.items() if r.matrix_vjp is None)
 BY_NODE = {r.node: r for r in RULES.values() if r.node is not None}  # matrix primitives' nodes

@@ -1,0 +1,121 @@
+"""Build docs/vocabulary.md: every function the text language knows, its other spellings,
+how the derivation writes it, its derivative as the library derives it, and its domain.
+
+    python -m tools.vocabulary            # writes docs/vocabulary.md
+
+Each row is derived from a small input (``SAMPLES``, or ``f(x)``), so the notation and the
+derivative are what the library prints today; ``tests/test_vocabulary.py`` rebuilds the page
+and fails when the committed one differs or a function of the text has no row.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import symbackprop as sbp
+from symbackprop.composites import COMPOSITES
+from symbackprop.composites import DOMAINS as COMPOSITE_DOMAINS
+from symbackprop.emit.latex import symbol_table
+from symbackprop.emit.printer import expr_latex
+from symbackprop.rules import RULES
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = ROOT / "docs" / "vocabulary.md"
+
+V, M, S = (3, 1), (3, 3), (2, 3)
+# an input that uses the function (default ``f(x)``), its shapes, and the variable whose
+# derivative the row shows
+SAMPLES: dict[str, tuple[str, dict[str, Any], str]] = {
+    "sum": ("sum(X)", {"X": S}, "X"), "mean": ("mean(X)", {"X": S}, "X"),
+    "var": ("var(X)", {"X": S}, "X"), "prod": ("prod(X)", {"X": S}, "X"),
+    "logsumexp": ("logsumexp(x)", {"x": V}, "x"),
+    "softmax": ("sum(hadamard(a, softmax(x)))", {"x": V, "a": V}, "x"),
+    "norm2": ("norm2(X)", {"X": S}, "X"), "norm1": ("norm1(X)", {"X": S}, "X"),
+    "sqnorm": ("sqnorm(X)", {"X": S}, "X"), "trace": ("trace(X)", {"X": M}, "X"),
+    "det": ("det(X)", {"X": M}, "X"), "logdet": ("logdet(X)", {"X": M}, "X"),
+    "inv": ("sum(inv(X))", {"X": M}, "X"), "transpose": ("sum(hadamard(A, transpose(X)))",
+                                                         {"X": S, "A": (3, 2)}, "X"),
+    "mse": ("mse(o, y)", {"o": V, "y": V}, "o"),
+    "cross_entropy": ("cross_entropy(o, y)", {"o": V, "y": V}, "o"),
+    "max": ("max(x, y)", {}, "x"), "min": ("min(x, y)", {}, "x"),
+    "arctan2": ("arctan2(y, x)", {}, "x"), "atan2": ("atan2(y, x)", {}, "x"),
+    "hypot": ("hypot(x, y)", {}, "x"), "logaddexp": ("logaddexp(x, y)", {}, "x"),
+    "power": ("power(x, y)", {}, "x"), "clip": ("clip(x, a, b)", {}, "x"),
+    "leaky_relu": ("leaky_relu(x, a)", {}, "x"), "where": ("where(c, x, y)", {}, "x"),
+    "outer": ("sum(hadamard(A, outer(u, v)))", {"A": (3, 2), "u": V, "v": (2, 1)}, "u"),
+    "diag": ("sum(hadamard(A, diag(u)))", {"A": M, "u": V}, "u"),
+    "diagonal": ("sum(hadamard(u, diagonal(X)))", {"X": M, "u": V}, "X"),
+}
+AXES = {"max_axis": "max(X, axis=k)", "min_axis": "min(X, axis=k)",
+        "prod_axis": "prod(X, axis=k)"}  # the text spells these through their function
+
+
+def _cell(text: str) -> str:
+    """A table cell: a ``|`` (absolute values, norms) would end the cell."""
+    return text.replace("|", r"\|")
+
+
+def _row(name: str, aliases: str, kind: str, domain: str) -> str:
+    text, shapes, wrt = SAMPLES.get(name, (f"{name}(x)", {}, "x"))
+    d = sbp.derive(text, shapes=shapes or None, wrt=wrt)
+    names = symbol_table(d)
+    forward = r",\ ".join(f"{expr_latex(e.lhs, names)} = {expr_latex(e.rhs, names)}"
+                          for e in d.forward)
+    v = next(s for s in d.inputs if str(s.name) == wrt)
+    grad = expr_latex(d.gradient(v), names)
+    out = expr_latex(d.output, names)
+    arg = expr_latex(v, names)
+    derivative = rf"\frac{{\partial {out}}}{{\partial {arg}}} = {grad}"
+    return (f"| `{name}` | {aliases} | {kind} | `{text}` | ${_cell(forward)}$ | "
+            f"${_cell(derivative)}$ | {_cell(domain or 'all')} |")
+
+
+def page() -> str:
+    lines = [
+        "# Vocabulary",
+        "",
+        "Every function the text language knows (`derive(\"...\")`; the LaTeX reader and a "
+        "traced NumPy function know the same names), as the library writes and "
+        "differentiates it today. *Primitive* functions have a rule of their own "
+        "(`symbackprop/rules.py`, `symbackprop/linalg.py`); *written out* ones are "
+        "compositions of primitives (`symbackprop/composites.py`), and the derivation shows "
+        "what they are. Each row derives the input shown: the forward equations, and the "
+        "gradient of the output with respect to one variable written out in the inputs "
+        "(`d.gradients()`). Rebuilt by `python -m tools.vocabulary`; a test fails when "
+        "this page is not what the library does.",
+        "",
+        "Operators: `+ - * / **`, `@` (matrix product), `.T` (transpose), "
+        "`hadamard(A, B)`; constants `ones(m, n)`, `zeros(m, n)`, `eye(n)`; "
+        "`axis=0 | 1 | -1` for `sum`, `mean`, `var`, `softmax`, `logsumexp`, `max`, `min`, "
+        "`prod`. See [writing expressions](writing-expressions.md) and "
+        "[matrix calculus](matrix-calculus.md).",
+        "",
+        "| name | also | kind | input | written | derivative | domain |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    rows: list[str] = []
+    for name, rule in sorted(RULES.items()):
+        if not rule.arity:
+            continue
+        aliases = ", ".join(f"`{a}`" for a in rule.aliases)
+        kind = "primitive, element-wise" if rule.sympy is not None else "primitive"
+        rows.append(_row(name, aliases, kind, rule.domain))
+    for name in sorted(COMPOSITES):
+        rows.append(_row(name, "", "written out", COMPOSITE_DOMAINS.get(name, "")))
+    lines += rows
+    lines += ["", "Along an axis (`k` = 0: each column, a row; 1 or −1: each row, a column):", "",
+              "| name | input | domain |", "|---|---|---|"]
+    lines += [f"| `{n}` | `{t}` | {_cell(RULES[n].domain or 'all')} |" for n, t in AXES.items()]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    PAGE.write_text(page(), encoding="utf-8")
+    print(PAGE.relative_to(ROOT))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
