@@ -13,8 +13,10 @@ import sympy as sp
 from sympy import Identity, OneMatrix
 
 from . import ops
+from .algebra import is_matrix
 from .builder import Builder, Term
 from .errors import ShapeError
+from .functions import Elementwise
 from .shapes import fmt_shape, shape_of
 
 Build = Callable[..., Term]
@@ -129,6 +131,20 @@ def _where(b: Builder, c: Term, x: Term, y: Term, where: str) -> Term:
                    ops.hadamard(b, ops.sub(b, sp.S.One, c, where), y, where), where)
 
 
+def _polygamma(b: Builder, n: Term, x: Term, where: str) -> Term:
+    """ψ⁽ⁿ⁾(x), entry by entry: the order n is a whole number written in the text."""
+    if not (getattr(n, "is_Integer", False) and n >= 0):
+        raise ShapeError(f"{where}: the order of polygamma is a whole number 0, 1, 2, …, "
+                         f"not {n}")
+    if is_matrix(x):
+        return b.node(Elementwise("polygamma", n, x))
+    return b.node(sp.polygamma(n, x))
+
+
+def _psi(order: int) -> Build:
+    return lambda b, x, where: _polygamma(b, sp.Integer(order), x, where)
+
+
 def _outer(b: Builder, x: Term, y: Term, where: str) -> Term:  # x yᵀ of two vectors
     return ops.matmul(b, x, ops.transpose(b, y, where), where)
 
@@ -163,6 +179,9 @@ COMPOSITES: dict[str, tuple[int, Build]] = {
     "power": (2, _power),
     "clip": (3, _clip),
     "where": (3, _where),
+    "polygamma": (2, _polygamma),
+    "digamma": (1, _psi(0)),
+    "trigamma": (1, _psi(1)),
     "exp2": (1, _compose(_times(sp.log(2)), _f("exp"))),
     "expm1": (1, _compose(_f("exp"), _plus(-sp.S.One))),
     "log1p": (1, _compose(_plus(sp.S.One), _f("log"))),
@@ -193,4 +212,6 @@ DOMAINS = {
     "elu": "a kink at 0 unless α = 1", "where": "C of zeros and ones",
     "arctan2": "(y, x) ≠ (0, 0)", "atan2": "(y, x) ≠ (0, 0)", "hypot": "(x, y) ≠ (0, 0)",
     "diagonal": "square X", "softsign": "a kink at 0 (its derivative is continuous)",
+    "polygamma": "n = 0, 1, 2, … written as a number; x ≠ 0, −1, −2, …",
+    "digamma": "x ≠ 0, −1, −2, …", "trigamma": "x ≠ 0, −1, −2, …",
 }

@@ -371,6 +371,8 @@ class _Reader(Cursor):
         t = self.peek()
         assert t is not None
         s = t.text
+        if s in (r"\ln", r"\log") and self.texts(1) == r"\Gamma":
+            return "gammaln"  # \ln\Gamma(x): log |Γ(x)|
         if s in COMMANDS:
             return COMMANDS[s]
         if s == r"\sigma":
@@ -378,6 +380,13 @@ class _Reader(Cursor):
             while self.texts(k) in SPACING:
                 k += 1
             return "sigmoid" if self.texts(k) in OPEN or self.texts(k) in SIZES else None
+        if s == r"\psi":  # ψ(x), ψ^{(n)}(x): the digamma and polygamma functions
+            k = 1
+            if self.texts(k) == "^" and self.texts(k + 1) == "{":
+                k = self.find_close(self.i + k + 1) - self.i + 1
+            while self.texts(k) in SPACING:
+                k += 1
+            return "digamma" if self.texts(k) in OPEN or self.texts(k) in SIZES else None
         if s in (r"\operatorname", r"\mathrm", r"\text", r"\textrm", r"\mathit"):
             save = self.i
             self.take()
@@ -407,9 +416,19 @@ class _Reader(Cursor):
             self.take()
             self.expect("^")
             return join_pieces("exp(", self.group_or_token(), ")", at=t.at)
+        elif fn == "gammaln":
+            self.take()
+            self.take()  # \ln \Gamma
         else:
             self.take()
         power: Piece | None = None
+        order: str | None = None
+        if fn == "digamma" and self.is_("^"):  # ψ^{(n)}: the order, a whole number
+            self.take()
+            order = "".join(p for p, _ in self.group_or_token()).strip("() ")
+            if not order.isdigit():
+                raise self.error(t.at, f"the order of ψ is a whole number, not {order!r}")
+            fn = "polygamma"
         if self.is_("_"):  # softmax_{\text{col}}: the columns, as the text's softmax
             self.take()
             sub, at = self.script()
@@ -426,7 +445,7 @@ class _Reader(Cursor):
             args = self.arguments()
         else:  # \log x: the next factor
             args = [self.postfix(self.atom(len(self.toks)), len(self.toks))]
-        out: Piece = [(f"{fn}(", t.at)]
+        out: Piece = [(f"{fn}(" + (f"{order}, " if order is not None else ""), t.at)]
         for k, a in enumerate(args):
             out += ([(", ", t.at)] if k else []) + a
         out.append((")", t.at))

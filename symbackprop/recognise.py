@@ -247,6 +247,8 @@ def lift(expr: sp.Expr, env: dict[sp.Symbol, sp.Basic], shape: tuple[Any, Any]) 
         return expr
     if expr in env:
         return env[expr]
+    if not any(is_matrix(env[s]) for s in expr.free_symbols if s in env):
+        return expr.xreplace(env)  # a part over scalar operands stays a scalar (ψ's order)
     if isinstance(expr, sp.Add):
         parts = []
         for t in expr.args:

@@ -92,6 +92,23 @@ np_i0e = _mp(lambda v: mpmath.besseli(0, v) * mpmath.exp(-abs(v)))
 np_i1e = _mp(lambda v: mpmath.besseli(1, v) * mpmath.exp(-abs(v)))
 
 
+def _pole(x: Array) -> Array:
+    """0, −1, −2, …: the poles of Γ (and of ψ and its derivatives)."""
+    x = np.asarray(x, dtype=float)
+    return (x <= 0) & (x == np.round(x))
+
+
+def np_polygamma(n: Array, x: Array) -> Array:
+    """ψ⁽ⁿ⁾(x) (n a whole number ≥ 0; ψ⁽⁰⁾ = Γ′/Γ), by mpmath; nan at the poles."""
+    return np.vectorize(lambda k, v: math.nan if v <= 0 and v == round(v) else
+                        float(mpmath.psi(int(k), v)), otypes=[float])(n, x)
+
+
+np_gammaln = np.vectorize(  # log |Γ(x)|, as scipy's gammaln; nan at the poles
+    lambda v: math.nan if v <= 0 and v == round(v) else
+    float(mpmath.log(abs(mpmath.gamma(v)))), otypes=[float])
+
+
 def _i1e_slope(x: Array, out: Array) -> Array:
     """i1e′ = i0e − i1e (sign x + 1/x), and ½ at 0 (the limit)."""
     x = np.asarray(x, dtype=float)
@@ -355,6 +372,20 @@ RULES: dict[str, Rule] = {
                helper="def i1e(x):\n    import mpmath\n"
                       "    return np.vectorize(lambda v: float(mpmath.besseli(1, v)"
                       " * mpmath.exp(-abs(v))), otypes=[float])(x)\n"),
+    "gammaln": _ew("gammaln", np_gammaln, lambda x, out: np_polygamma(0, x), sp.loggamma,
+                   r"\ln\Gamma", nondiff=_pole, aliases=("lgamma",),
+                   helper="def gammaln(x):\n    import math\n"
+                          "    return np.vectorize(math.lgamma, otypes=[float])(x)\n"),
+    # ψ⁽ⁿ⁾(x): its first operand is the order, a whole number (the text's digamma(x) is
+    # polygamma(0, x)); its derivative in x is ψ⁽ⁿ⁺¹⁾(x), in the order nothing
+    "polygamma": Rule("polygamma", forward=np_polygamma,
+                      vjp=lambda g, out, n, x: (np.zeros_like(np.asarray(n, dtype=float)),
+                                                g * np_polygamma(np.asarray(n) + 1, x)),
+                      sympy=sp.polygamma, latex=r"\psi", arity=0, nondiff=lambda n, x: _pole(x),
+                      code="polygamma",
+                      helper="def polygamma(n, x):\n    import mpmath\n"
+                             "    return np.vectorize(lambda k, v: float(mpmath.psi(int(k), v)),"
+                             " otypes=[float])(n, x)\n"),
     "sign": _ew("sign", np.sign, lambda x, out: np.zeros_like(x), sp.sign,
                 r"\operatorname{sign}", nondiff=lambda x: x == 0),
     "max": _minmax("max"),
@@ -415,6 +446,8 @@ DOMAINS = {
     "max_axis": "a kink where two entries tie for the maximum",
     "min_axis": "a kink where two entries tie for the minimum",
     "cross_entropy": "y a distribution in each column (one-hot targets)",
+    "gammaln": "x ≠ 0, −1, −2, … (log |Γ(x)|, as scipy's gammaln)",
+    "polygamma": "n = 0, 1, 2, … a number; x ≠ 0, −1, −2, …",
 }
 RULES = {n: replace(r, domain=DOMAINS[n]) if n in DOMAINS else r for n, r in RULES.items()}
 

@@ -41,13 +41,16 @@ FORMS: dict[str, list[tuple[str, bool]]] = {
     "logsumexp": [("logsumexp(A - B) + logsumexp(u)", False)],
     "max_axis": [("sum(hadamard(C, max(A, axis=1))) + sum(max(A.T, axis=-1))", False)],
     "min_axis": [("sum(hadamard(C, min(A - B, axis=0)))", False)],
-    "prod": [("prod(x*y) + x", False), ("prod(A/2 + 1) + prod(u)", False)],
+    "prod": [("prod(2*u) + sum(u)", False), ("prod(A/2 + 1) + prod(u)", False)],
     "prod_axis": [("sum(hadamard(C, prod(A, axis=1))) + sum(prod(A.T - 1, axis=-1))", False)],
     "arcsin": [("arcsin(x*y/4)", False), ("sum(hadamard(C, asin(A/2)))", False)],
     "arccos": [("arccos(x*y/4)", False), ("sum(hadamard(C, acos(A/2)))", False)],
     "arccosh": [("arccosh(x*y + 2)", True), ("sum(hadamard(C, acosh(hadamard(A, A) + 2)))", False)],
     "arctanh": [("arctanh(x*y/4)", False), ("sum(hadamard(C, atanh(A/2)))", False)],
     "erfinv": [("erfinv(x*y/4)", False), ("sum(hadamard(C, erfinv(A/4)))", False)],
+    # ψ⁽ⁿ⁾: the order is a whole number written in the text (digamma is ψ⁽⁰⁾)
+    "polygamma": [("digamma(x*y + 1) + polygamma(2, y + 2)", True),
+                  ("sum(hadamard(C, polygamma(1, hadamard(A, A) + 1) + digamma(A + 2)))", False)],
     "max": [("max(x, y)", False), ("sum(hadamard(C, max(A, B)))", False)],
     "min": [("min(x, y)", False), ("sum(hadamard(C, min(A, B)))", False)],
 }

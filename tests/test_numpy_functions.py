@@ -44,7 +44,8 @@ def _case(name: str, matrix: bool) -> tuple[sbp.Derivation, dict[str, Any]]:
     return d, {k: v for k, v in VALUES.items() if k in names}
 
 
-STRUCTURAL = {"outer", "diag", "diagonal", "where"}  # shapes or masks of their own: below
+# shapes, masks or orders of their own: tested below
+STRUCTURAL = {"outer", "diag", "diagonal", "where", "polygamma"}
 
 
 @pytest.mark.parametrize("name", sorted(set(COMPOSITES) - STRUCTURAL))
@@ -321,3 +322,107 @@ def test_a_traced_np_prod_reads_axis_and_keepdims() -> None:
     d = sbp.derive(f, shapes={"W": (2, 3), "x": (3,)})
     assert d.check(values).ok
     assert d.evaluate(values)["W"].shape == (2, 3)
+
+
+# --------------------------------------------------------------------------------------
+# log Γ and the polygamma functions ψ⁽ⁿ⁾ (scipy.special's gammaln, digamma, polygamma)
+
+
+@pytest.mark.parametrize(("text", "points"), [
+    ("gammaln(x)", [1e-3, 0.5, 2.0, 30.0, -0.5, -2.3]),  # log|Γ| also between the poles
+    ("lgamma(x)", [0.7, 4.5]),
+    ("digamma(x)", [1e-3, 0.5, 2.0, 30.0, -0.5, -2.3]),
+    ("trigamma(x)", [0.2, 3.0, -1.5]),
+    ("polygamma(3, x)", [0.4, 6.0, -0.7]),
+])
+def test_gamma_functions_match_central_differences(text: str, points: list[float]) -> None:
+    d = sbp.derive(f"{text} * y")
+    name = text.split("(")[0]
+    for x in points:
+        values = {"x": x, "y": 1.3}
+        assert d.check(values).ok, (text, x)
+        h = 1e-6 * max(1.0, abs(x)) if abs(x) > 1e-2 else 1e-7
+        if name == "polygamma":
+            f = lambda v: source.FUNCS["polygamma"](3, v)  # noqa: E731
+        else:
+            f = source.FUNCS[name]
+        fd = 1.3 * (float(f(np.array(x + h))) - float(f(np.array(x - h)))) / (2 * h)
+        assert d.evaluate(values)["x"] == pytest.approx(fd, rel=1e-5), (text, x)
+
+
+def test_polygamma_numbers_agree_with_sympy() -> None:
+    """The engine's ψ⁽ⁿ⁾ (mpmath) and SymPy's own, and its derivative ψ⁽ⁿ⁺¹⁾."""
+    import sympy as sp
+
+    from symbackprop.rules import RULES
+
+    rule = RULES["polygamma"]
+    for n in range(4):
+        for x in (0.3, 1.7, 12.0, -2.5):
+            want = float(sp.polygamma(n, sp.Float(x)))
+            assert float(rule.forward(n, x)) == pytest.approx(want, rel=1e-12)
+            slope = float(sp.polygamma(n + 1, sp.Float(x)))
+            assert float(rule.vjp(1.0, None, n, x)[1]) == pytest.approx(slope, rel=1e-12)
+
+
+def test_gamma_functions_print_their_notation_and_run_as_code() -> None:
+    d = sbp.derive("sum(hadamard(C, gammaln(P) + digamma(P) + polygamma(2, P)))",
+                   shapes={"P": (2, 3), "C": (2, 3)})
+    tex = d.latex()
+    for piece in (r"\ln\Gamma\left(", r"\psi\left(", r"\psi^{(2)}\left(", r"\psi^{(3)}\left("):
+        assert piece in tex
+    assert r"\operatorname{polygamma}" not in tex
+    assert_latex_ok([tex])
+    values = {"P": VALUES["P"], "C": VALUES["C"]}
+    assert d.check(values).ok
+    _, grads = run_generated(d.to_python(), values)
+    for k, g in d.evaluate(values).items():
+        np.testing.assert_allclose(grads[k], g, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("text", ["polygamma(x, y)", "polygamma(-1, y)", "polygamma(1.5, y)"])
+def test_the_order_of_polygamma_is_a_whole_number(text: str) -> None:
+    with pytest.raises(sbp.ShapeError, match="whole number"):
+        sbp.derive(text)
+
+
+@pytest.mark.parametrize("x", [0.0, -1.0, -3.0])
+def test_gamma_functions_at_a_pole_are_undefined_not_a_mismatch(x: float) -> None:
+    for text in ("gammaln(x)", "digamma(x)"):
+        report = sbp.derive(text).check({"x": x})
+        assert not report.ok
+        assert "mismatch" not in str(report), report
+
+
+def test_sympy_gamma_functions_derive() -> None:
+    """SymPy's loggamma, digamma (ψ⁽⁰⁾) and polygamma, given as a SymPy expression."""
+    import sympy as sp
+
+    x, y = sp.symbols("x y", real=True)
+    d = sbp.derive(sp.loggamma(x) * sp.digamma(y) + sp.polygamma(1, x * y))
+    values = {"x": 1.4, "y": 2.2}
+    assert d.check(values).ok
+    want = float(sp.diff(sp.loggamma(x) * sp.digamma(y) + sp.polygamma(1, x * y), x)
+                 .subs({x: 1.4, y: 2.2}).evalf())
+    assert d.evaluate(values)["x"] == pytest.approx(want, rel=1e-10)
+
+
+@pytest.mark.parametrize(("tex", "means"), [
+    (r"\ln\Gamma\left(x\right)", "gammaln(x)"), (r"\log\Gamma(x)", "gammaln(x)"),
+    (r"\psi\left(x\right)", "digamma(x)"), (r"\psi^{(2)}(x)", "polygamma(2, x)"),
+    (r"\psi x", "psi*x"), (r"\Gamma x", "Gamma*x"),  # no call: a name times x, as before
+])
+def test_gamma_functions_read_from_latex(tex: str, means: str) -> None:
+    got, want = sbp.derive(tex, syntax="latex"), sbp.derive(means)
+    values = {k: v for k, v in {"x": 1.7, "psi": 0.3, "Gamma": 0.4}.items()
+              if k in {str(s.name) for s in want.inputs}}
+    assert got.evaluate(values)["x"] == pytest.approx(want.evaluate(values)["x"], rel=1e-12)
+
+
+def test_the_gamma_functions_latex_reads_back() -> None:
+    shapes = {"P": (2, 3), "C": (2, 3)}
+    d = sbp.derive("sum(hadamard(C, gammaln(P) + digamma(P) + polygamma(2, P)))", shapes=shapes)
+    back = sbp.derive(d.latex(sections="forward"), syntax="latex", shapes=shapes)
+    values = {"P": VALUES["P"], "C": VALUES["C"]}
+    for k, g in d.evaluate(values).items():
+        np.testing.assert_allclose(back.evaluate(values)[k], g, rtol=1e-12)

@@ -71,7 +71,12 @@ def test_every_primitive_derives_prints_and_checks(name: str) -> None:
         np.testing.assert_allclose(grads[k], g, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", sorted(n for n, r in RULES.items() if r.sympy is not None))
+# ψ⁽ⁿ⁾'s first operand is its order, a whole number: tested in test_numpy_functions.py
+ORDERED = {"polygamma"}
+
+
+@pytest.mark.parametrize("name", sorted(n for n, r in RULES.items()
+                                        if r.sympy is not None and n not in ORDERED))
 def test_element_wise_numbers_agree_with_sympy_and_finite_differences(name: str) -> None:
     """The engine's forward is SymPy's function; its VJP, the finite difference of it."""
     rule = RULES[name]
@@ -83,7 +88,8 @@ def test_element_wise_numbers_agree_with_sympy_and_finite_differences(name: str)
             if rule.nondiff is not None and np.any(rule.nondiff(*args)):  # log, arcsin, arcosh
                 args = tuple(into(a) for a in p[: max(rule.arity, 1)])
         assert rule.nondiff is None or not np.any(rule.nondiff(*args)), (name, args)
-        want = float(rule.sympy(*map(sp.Float, args)))
+        # the real part: log|Γ(x)| (scipy's gammaln, ours) is SymPy's loggamma's for x < 0
+        want = complex(rule.sympy(*map(sp.Float, args))).real
         assert float(rule.forward(*args)) == pytest.approx(want, rel=1e-12)
         out = rule.forward(*args)
         grads = rule.vjp(1.0, out, *args)

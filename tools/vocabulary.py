@@ -44,10 +44,12 @@ SAMPLES: dict[str, tuple[str, dict[str, Any], str]] = {
     "hypot": ("hypot(x, y)", {}, "x"), "logaddexp": ("logaddexp(x, y)", {}, "x"),
     "power": ("power(x, y)", {}, "x"), "clip": ("clip(x, a, b)", {}, "x"),
     "leaky_relu": ("leaky_relu(x, a)", {}, "x"), "where": ("where(c, x, y)", {}, "x"),
+    "polygamma": ("polygamma(2, x)", {}, "x"),
     "outer": ("sum(hadamard(A, outer(u, v)))", {"A": (3, 2), "u": V, "v": (2, 1)}, "u"),
     "diag": ("sum(hadamard(A, diag(u)))", {"A": M, "u": V}, "u"),
     "diagonal": ("sum(hadamard(u, diagonal(X)))", {"X": M, "u": V}, "X"),
 }
+ORDERS = {"polygamma", "digamma", "trigamma"}  # the polygamma primitive, spelled with its order
 AXES = {"max_axis": "max(X, axis=k)", "min_axis": "min(X, axis=k)",
         "prod_axis": "prod(X, axis=k)"}  # the text spells these through their function
 
@@ -103,7 +105,9 @@ def page() -> str:
         kind = "primitive, element-wise" if rule.sympy is not None else "primitive"
         rows.append(_row(name, aliases, kind, rule.domain))
     for name in sorted(COMPOSITES):
-        rows.append(_row(name, "", "written out", COMPOSITE_DOMAINS.get(name, "")))
+        kind = ("primitive, element-wise (ψ⁽ⁿ⁾ with its order)" if name in ORDERS
+                else "written out")
+        rows.append(_row(name, "", kind, COMPOSITE_DOMAINS.get(name, "")))
     lines += rows
     lines += ["", "Along an axis (`k` = 0: each column, a row; 1 or −1: each row, a column):", "",
               "| name | input | domain |", "|---|---|---|"]

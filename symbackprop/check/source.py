@@ -92,6 +92,32 @@ def _scaled_bessel(order: int) -> Callable[[Array], Array]:
     return f
 
 
+# Bernoulli numbers B₂, B₄, …, B₁₆ for the asymptotic series of ψ⁽ⁿ⁾
+_BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510)
+
+
+def _polygamma(n: Array, x: Array) -> Array:
+    """ψ⁽ⁿ⁾(x): shifted up by the recurrence ψ⁽ⁿ⁾(x) = ψ⁽ⁿ⁾(x + 1) − (−1)ⁿ n!/xⁿ⁺¹ until
+    x ≥ 20, then the asymptotic series (not mpmath, which the engine uses)."""
+    n = int(np.asarray(n).flat[0])
+    x = np.asarray(x, dtype=float)
+    sign, fact = (-1.0) ** n, math.factorial(n)
+    acc = np.zeros_like(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        while np.any(x < 20):
+            low = x < 20
+            acc = acc - np.where(low, sign * fact / x ** (n + 1), 0.0)
+            x = np.where(low, x + 1, x)
+        if n == 0:
+            series = np.log(x) - 1 / (2 * x)
+        else:
+            series = -sign * (math.factorial(n - 1) / x**n + fact / (2 * x ** (n + 1)))
+        for k, b2k in enumerate(_BERNOULLI, start=1):
+            term = b2k * math.factorial(2 * k + n - 1) / math.factorial(2 * k) / x ** (2 * k + n)
+            series = series - (term if n == 0 else sign * term)
+        return series + acc  # at a pole (0, −1, …) the recurrence divides by zero: inf/nan
+
+
 def _silu(x: Array) -> Array:
     return x * _sigmoid(x)
 
@@ -115,6 +141,10 @@ FUNCS: dict[str, Callable[..., Array]] = {
     "erf": _erf, "square": np.square,
     "erfc": np.vectorize(math.erfc, otypes=[float]),
     "erfinv": _erfinv, "i0e": _scaled_bessel(0), "i1e": _scaled_bessel(1),
+    "gammaln": np.vectorize(math.lgamma, otypes=[float]),
+    "lgamma": np.vectorize(math.lgamma, otypes=[float]),
+    "polygamma": _polygamma, "digamma": lambda x: _polygamma(0, x),
+    "trigamma": lambda x: _polygamma(1, x),
     # functions the text writes out in primitives (composites.py): NumPy's own here
     "exp2": np.exp2, "expm1": np.expm1, "log1p": np.log1p, "log2": np.log2, "log10": np.log10,
     "rsqrt": lambda x: 1.0 / np.sqrt(x), "reciprocal": lambda x: 1.0 / np.asarray(x),

@@ -261,6 +261,13 @@ class Printer(LatexPrinter):  # type: ignore[misc]
             return rf"{s}^{{{exp}}}" if exp else s
         return super()._print_Function(e, exp)  # type: ignore[no-any-return]
 
+    def _print_polygamma(self, e: sp.Basic, exp: str | None = None) -> str:
+        """ψ(x) for the digamma function, ψ⁽ⁿ⁾(x) for the order n."""
+        order = str(self._print(e.args[0]))
+        name = r"\psi" if order == "0" else rf"\psi^{{({order})}}"
+        s = self._call(name, e.args[1:])
+        return rf"\left({s}\right)^{{{exp}}}" if exp else s
+
     def _print_log(self, e: sp.Basic, exp: str | None = None) -> str:
         s = self._call(r"\log", e.args)
         return rf"{s}^{{{exp}}}" if exp else s
