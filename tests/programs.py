@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import mpmath
 import numpy as np
 import sympy as sp
 from hypothesis import strategies as st
@@ -39,7 +40,8 @@ MATRIX_INPUTS = ["W", "X", "B", "U", "V", "A", "v_1", "t_1", "Z", "N", "I", "E",
 CONSTANTS = [2, -1, 3, 0.5, -2, 1.5, 1, -0.5, 2.5, 0]
 VALUES = [0.7, -0.4, 1.3, -1.1, 0.25, 1.8, -0.65, 0.45, -1.6]
 SCALAR_FUNCS = ["exp", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus", "abs",
-                "arctan", "sinh", "cosh", "erf", "arcsinh", "silu", "gelu", "softsign"]
+                "arctan", "sinh", "cosh", "erf", "arcsinh", "silu", "gelu", "softsign",
+                "erfc", "expm1", "exp2", "square", "i0e", "i1e", "elu", "hardtanh"]
 
 
 @dataclass(frozen=True)
@@ -360,8 +362,10 @@ BIG = 1e4
 
 
 def _np_fn(name: str, a, guard: bool):
-    if name in ("abs", "relu") and guard and np.min(np.abs(a)) < KINK:
+    if name in ("abs", "relu", "elu", "i0e", "i1e") and guard and np.min(np.abs(a)) < KINK:
         raise BadPoint(f"{name} near 0")
+    if name == "hardtanh" and guard and np.min(np.abs(np.abs(a) - 1)) < KINK:
+        raise BadPoint("hardtanh near ±1")
     if name == "tan" and guard and np.min(np.abs(np.cos(a))) < 0.1:
         raise BadPoint("tan near a pole")
     if name in ("log", "sqrt") and guard and np.min(a) < 1e-3:
@@ -376,8 +380,21 @@ def _np_fn(name: str, a, guard: bool):
         "silu": lambda v: v / (1 + np.exp(-v)), "softsign": lambda v: v / (1 + np.abs(v)),
         "gelu": lambda v: 0.5 * v * (1 + np.vectorize(math.erf, otypes=[float])(
             np.asarray(v) / math.sqrt(2))),
+        "erfc": np.vectorize(math.erfc, otypes=[float]), "expm1": np.expm1, "exp2": np.exp2,
+        "square": np.square, "i0e": lambda v: np.i0(v) * np.exp(-np.abs(v)), "i1e": _i1e,
+        "elu": lambda v: np.where(np.asarray(v) > 0, v, np.expm1(np.minimum(v, 0))),
+        "hardtanh": lambda v: np.clip(v, -1.0, 1.0),
     }
     return table[name](a)
+
+
+def _i1e(v):
+    """e^{-|v|} I₁(v) by its power series Σ (v/2)^{2k+1} / (k! (k+1)!) (the oracle's own)."""
+    v = np.asarray(v, dtype=float)
+    total = np.zeros_like(v)
+    for k in range(40):
+        total = total + (v / 2) ** (2 * k + 1) / (math.factorial(k) * math.factorial(k + 1))
+    return total * np.exp(-np.abs(v))
 
 
 def _softmax(o):
@@ -507,7 +524,16 @@ _SP_FN = {
     "erf": sp.erf, "arcsinh": sp.asinh, "silu": lambda v: v / (1 + sp.exp(-v)),
     "softsign": lambda v: v / (1 + sp.Abs(v)),
     "gelu": lambda v: v * (1 + sp.erf(v / sp.sqrt(2))) / 2,
+    "erfc": sp.erfc, "expm1": lambda v: sp.exp(v) - 1, "exp2": lambda v: 2**v,
+    "square": lambda v: v**2, "i0e": lambda v: sp.exp(-sp.Abs(v)) * sp.besseli(0, v),
+    "i1e": lambda v: sp.exp(-sp.Abs(v)) * sp.besseli(1, v),
+    "elu": lambda v: sp.Max(v, 0) + sp.Min(sp.exp(v) - 1, 0),
+    "hardtanh": lambda v: sp.Max(-1, sp.Min(v, 1)),
 }
+
+
+# SymPy's besseli for lambdify (NumPy has only I₀): mpmath, entry by entry
+_BESSEL = {"besseli": np.vectorize(lambda n, v: float(mpmath.besseli(n, v)), otypes=[float])}
 
 
 def _sp_softmax(o):
@@ -583,7 +609,7 @@ def sympy_gradient(prog: Program, values: dict) -> dict[str, Any]:
             nums.append(float(values[n]))
     diffs = [sp.diff(expr, v) for v in flat]
     try:
-        f = sp.lambdify(flat, diffs, modules="numpy", cse=True)
+        f = sp.lambdify(flat, diffs, modules=[_BESSEL, "numpy"], cse=True)
     except (SyntaxError, RecursionError):  # min/max of sums: SymPy's Piecewise nests deeper
         at = {v: sp.Float(x) for v, x in zip(flat, nums, strict=True)}  # than Python parses
         got = [float(sp.N(d.xreplace(at))) for d in diffs]
