@@ -22,6 +22,7 @@ from sympy.core.basic import _args_sortkey
 from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from .algebra import is_matrix, rebuild
+from .functions import Pattern
 
 
 def replace_args(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
@@ -269,7 +270,7 @@ def is_leaf(e: sp.Basic) -> bool:
     if hit is None:
         hit = _LEAF[type(e)] = bool(
             e.is_Symbol or e.is_Number or e.is_NumberSymbol
-            or isinstance(e, (sp.MatrixSymbol, OneMatrix, Identity, ZeroMatrix)))
+            or isinstance(e, (sp.MatrixSymbol, OneMatrix, Identity, ZeroMatrix, Pattern)))
     return hit
 
 

@@ -21,10 +21,10 @@ from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from .algebra import is_matrix
 from .errors import UnsupportedError
-from .functions import CrossEntropy, Elementwise, Indicator, Softmax
+from .functions import CrossEntropy, Elementwise, Indicator, Pattern, Softmax
 from .limits import Limits
 from .recognise import node_operands
-from .rules import BY_NODE, BY_SYMPY, RULES, np_heaviside, np_log_softmax
+from .rules import BY_NODE, BY_SYMPY, RULES, np_heaviside, np_log_softmax, pattern_array
 from .shapes import shape_of
 from .values import check_elements, coerce_value, dim_value, limits_of, shape_size, values_by_name
 
@@ -86,7 +86,7 @@ def _children(e: sp.Basic) -> tuple[sp.Basic, ...]:
         return tuple(e.operands[0].args)
     if isinstance(e, Elementwise):
         return e.operands
-    if isinstance(e, (sp.Symbol, sp.MatrixSymbol, OneMatrix, Identity, ZeroMatrix)) or \
+    if isinstance(e, (sp.Symbol, sp.MatrixSymbol, OneMatrix, Identity, ZeroMatrix, Pattern)) or \
             e.is_Number or e.is_NumberSymbol:
         return ()
     rule = BY_NODE.get(type(e))
@@ -102,6 +102,8 @@ def _leaf_op(e: sp.Basic) -> Op:
         return lambda env: np.zeros((dim_value(e.shape[0], env), dim_value(e.shape[1], env)))
     if isinstance(e, Identity):
         return lambda env: np.eye(dim_value(e.shape[0], env))
+    if isinstance(e, Pattern):
+        return lambda env: pattern_array(e.kind, dim_value(e.shape[0], env))
     if e is sp.S.ComplexInfinity or e is sp.S.NaN:  # undefined, as d(0**x)/dx = 0**x log 0
         value = float("nan")
     elif e.is_extended_real is False:

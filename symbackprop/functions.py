@@ -230,6 +230,30 @@ class ProdAlong(_AlongAxis):
     which = "prod"
 
 
+class Pattern(MatrixExpr):  # type: ignore[misc]
+    """A constant n×n matrix of zeros and ones: ``tril``, the lower triangle of ones (so
+    ``tril x`` is the running sum of x), or ``exchange``, ones on the anti-diagonal (so
+    ``J x`` is x upside down). A leaf, like the ones matrix 𝟏 and the identity."""
+
+    KINDS = ("tril", "exchange")
+
+    def __new__(cls, kind: str | Str, n: Any) -> Pattern:
+        kind = kind if isinstance(kind, Str) else Str(kind)
+        return sp.Basic.__new__(cls, kind, sp.sympify(n))  # type: ignore[no-any-return]
+
+    @property
+    def kind(self) -> str:
+        return str(self.args[0].name)
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return (self.args[1], self.args[1])
+
+    def _sympystr(self, printer: Any) -> str:
+        n = printer._print(self.args[1])
+        return f"cumsum(eye({n}))" if self.kind == "tril" else f"flip(eye({n}), axis=0)"
+
+
 class Indicator(MatrixExpr):  # type: ignore[misc]
     """𝟙[A = B], entry by entry: where a maximum (minimum) along an axis was taken."""
 

@@ -27,6 +27,7 @@ from .algebra import is_matrix
 from .builder import Equation
 from .canonical import is_leaf
 from .errors import GraphError
+from .functions import Pattern
 from .recognise import Prim, classify
 
 
@@ -34,7 +35,7 @@ from .recognise import Prim, classify
 class Const:
     """A constant: a number, or a ones/zeros/identity matrix sized when values arrive."""
 
-    kind: str  # "number", "ones", "zeros", "eye"
+    kind: str  # "number", "ones", "zeros", "eye", "tril", "exchange"
     value: float = 0.0
     shape: tuple[sp.Expr, sp.Expr] | None = None
 
@@ -149,6 +150,8 @@ def lower(equations: Iterable[Equation], inputs: Sequence[sp.Basic]) -> Program:
             c = Const("zeros", shape=tuple(e.shape))  # type: ignore[arg-type]
         elif isinstance(e, Identity):
             c = Const("eye", shape=tuple(e.shape))  # type: ignore[arg-type]
+        elif isinstance(e, Pattern):
+            c = Const(e.kind, shape=tuple(e.shape))  # type: ignore[arg-type]
         else:
             c = Const("number", value=float(e))
         i = slot[e] = new(e)

@@ -25,7 +25,7 @@ from sympy import (
 from .algebra import is_matrix, mscale
 from .builder import MAX_FACTORS, Builder, Term
 from .errors import ShapeError, UnsupportedError
-from .functions import Elementwise, Item, MaxAlong, MinAlong, ProdAlong
+from .functions import Elementwise, Item, MaxAlong, MinAlong, Pattern, ProdAlong
 from .rules import FUNCTION_NAMES, RULES
 from .shapes import Shape, fmt_shape, shape_of
 
@@ -258,7 +258,7 @@ def constant_matrix(b: Builder, name: str, dims: list[sp.Expr], where: str) -> T
 
 CONSTANTS = {"ones": 2, "zeros": 2, "eye": 1}  # their arguments are sizes, not expressions
 AXIS_FUNCTIONS = ("sum", "mean", "var", "softmax", "logsumexp", "max", "min",
-                  "prod")  # take axis=
+                  "prod", "cumsum", "flip")  # take axis=
 
 
 def reduce_axis(b: Builder, name: str, x: Term, axis: int, where: str) -> Term:
@@ -272,6 +272,12 @@ def reduce_axis(b: Builder, name: str, x: Term, axis: int, where: str) -> Term:
     if axis not in (0, 1, -1, -2):
         raise ShapeError(f"{where}: axis must be 0, 1 or -1 for a matrix, not {axis}")
     k = axis % 2
+    if name in ("cumsum", "flip"):  # a product with a constant: cumsum(X, 0) is tril(1) X
+        if name == "flip":  # J is symmetric: J X reverses the columns' entries, X J the rows'
+            j = Pattern("exchange", sx[k])
+            return matmul(b, j, x, where) if k == 0 else matmul(b, x, j, where)
+        t = Pattern("tril", sx[k])  # running sums down the columns, or along the rows
+        return matmul(b, t, x, where) if k == 0 else matmul(b, x, transpose(b, t, where), where)
     if name in ("max", "min", "prod"):
         return b.node({"max": MaxAlong, "min": MinAlong, "prod": ProdAlong}[name](x, k))
     if name == "softmax":  # our softmax normalises columns (axis 0); rows: of the transpose
@@ -291,9 +297,24 @@ def reduce_axis(b: Builder, name: str, x: Term, axis: int, where: str) -> Term:
                  where)
 
 
+def _along_vector(name: str) -> Callable[..., Term]:
+    """``cumsum(x)``, ``flip(x)`` of a vector (NumPy's along its only axis); a matrix needs
+    ``axis=`` (NumPy would flatten it first)."""
+    def build(b: Builder, x: Term, where: str = name) -> Term:
+        s = shape_of(x)
+        if s is None:
+            return x
+        if s[0] != 1 and s[1] != 1:
+            raise ShapeError(f"{where}: {name} of a matrix needs axis=0 or axis=1 "
+                             "(NumPy flattens it first)")
+        return reduce_axis(b, name, x, 0 if s[1] == 1 else 1, where)
+    return build
+
+
 # operators that the text also spells as functions: (arity, how they build)
 OPERATORS: dict[str, tuple[int, Callable[..., Term]]] = {
-    "hadamard": (2, hadamard), "transpose": (1, transpose)}
+    "hadamard": (2, hadamard), "transpose": (1, transpose),
+    "cumsum": (1, _along_vector("cumsum")), "flip": (1, _along_vector("flip"))}
 
 
 def apply(b: Builder, name: str, args: list[Term], where: str, axis: int | None = None) -> Term:

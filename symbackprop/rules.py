@@ -116,6 +116,11 @@ def _i1e_slope(x: Array, out: Array) -> Array:
     return np.where(x == 0, 0.5, np_i0e(x) - out * (np.sign(x) + 1.0 / safe))
 
 
+def pattern_array(kind: str, n: int, dtype: Any = float) -> Array:
+    """The numbers of a ``Pattern``: the lower triangle of ones, or the exchange matrix."""
+    return np.tril(np.ones((n, n), dtype)) if kind == "tril" else np.eye(n, dtype=dtype)[::-1]
+
+
 def np_heaviside(x: Array) -> Array:
     return np.heaviside(x, 0.5)
 

@@ -503,6 +503,19 @@ def _prod(v: Traced, axes: tuple[int, ...], keepdims: bool, what: str) -> Traced
     return Traced(b, ops.transpose(b, kept, what) if k == 0 else kept, (s[1 - k],))
 
 
+def _along(b: Builder, name: str, v: Traced, axis: Any) -> Traced:
+    """``np.cumsum``/``np.flip`` of a vector, or of a matrix along ``axis`` (a product with
+    the lower triangle of ones or the exchange matrix)."""
+    s, what = v.shape_, f"np.{name}"
+    if not s:
+        return v
+    if len(s) == 2 and axis is None:
+        raise UnsupportedError(f"{what} of a matrix without axis= (NumPy flattens it): "
+                               "give axis=0 or axis=1")
+    k = _axes(axis, len(s), what)[0] if axis is not None else 0
+    return Traced(b, ops.reduce_axis(b, name, v.term, k, what), s)
+
+
 def _np_matmul(b: Builder, x: Any, y: Any) -> Traced:
     return matmul(b, x, y, "np.matmul")
 
@@ -529,6 +542,9 @@ def numpy_function(b: Builder, func: Any, args: tuple[Any, ...], kwargs: dict[st
         return _PRODUCTS[name](b, args[0], args[1])
     if name == "transpose" and len(args) == 1 and not kwargs:
         return transpose(traced(b, args[0]))
+    if name in ("cumsum", "flip") and len(args) <= 2 and set(kwargs) <= {"axis"}:
+        return _along(b, name, traced(b, args[0]),
+                      kwargs.get("axis", args[1] if len(args) > 1 else None))
     if name in COMPOSITES and name in _ELEMENTWISE_FUNCTIONS and not kwargs \
             and len(args) == COMPOSITES[name][0]:
         return composite(b, name, args)  # np.clip(x, lo, hi), np.where(c, x, y), np.sinc(x)

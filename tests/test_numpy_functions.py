@@ -426,3 +426,53 @@ def test_the_gamma_functions_latex_reads_back() -> None:
     values = {"P": VALUES["P"], "C": VALUES["C"]}
     for k, g in d.evaluate(values).items():
         np.testing.assert_allclose(back.evaluate(values)[k], g, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------
+# cumsum and flip: products with the lower triangle of ones and the exchange matrix J
+
+
+@pytest.mark.parametrize(("text", "grad"), [
+    # the gradient of sum(W ⊙ cumsum(X)) is the reversed running sum of W
+    ("sum(hadamard(W, cumsum(X, axis=0)))", lambda w: np.flip(np.cumsum(np.flip(w, 0), 0), 0)),
+    ("sum(hadamard(W, cumsum(X, axis=1)))", lambda w: np.flip(np.cumsum(np.flip(w, 1), 1), 1)),
+    ("sum(hadamard(W, flip(X, axis=0)))", lambda w: np.flip(w, 0)),
+    ("sum(hadamard(W, flip(X, axis=-1)))", lambda w: np.flip(w, 1)),
+])
+def test_cumsum_and_flip_gradients_are_the_reversed_operations(text: str, grad: Any) -> None:
+    shapes = {"X": (3, 2), "W": (3, 2)}
+    w = np.array([[1.0, -2.0], [0.5, 3.0], [4.0, -1.5]])
+    values = {"X": np.arange(6.0).reshape(3, 2) / 5 - 0.3, "W": w}
+    d = sbp.derive(text, shapes=shapes, wrt="X")
+    assert d.check(values).ok  # the witness runs NumPy's own cumsum and flip
+    np.testing.assert_allclose(d.evaluate(values)["X"], grad(w))
+    tex = d.latex()
+    assert (r"\operatorname{tril}\left(\mathbf{1}\right)" if "cumsum" in text
+            else r"\mathbf{J}") in tex
+    assert_latex_ok([tex])
+    _, grads = run_generated(d.to_python(), values)
+    np.testing.assert_allclose(grads["X"], grad(w))
+
+
+def test_cumsum_and_flip_of_a_vector_and_from_numpy() -> None:
+    d = sbp.derive("sum(hadamard(a, cumsum(u) + flip(u)))", shapes={"u": (3, 1), "a": (3, 1)},
+                   wrt="u")
+    a = np.array([[1.0], [2.0], [4.0]])
+    values = {"u": np.array([[0.3], [-0.2], [0.5]]), "a": a}
+    assert d.check(values).ok
+    np.testing.assert_allclose(d.evaluate(values)["u"],
+                               np.flip(np.cumsum(np.flip(a, 0), 0), 0) + np.flip(a, 0))
+
+    def f(W: Any, x: Any) -> Any:
+        return np.sum(np.cumsum(W, axis=1) * np.flip(W, 0)) + np.sum(np.cumsum(x) * np.flip(x))
+
+    t = sbp.derive(f, shapes={"W": (2, 3), "x": (3,)})
+    assert t.check({"W": np.array([[0.3, -1.2, 0.8], [1.1, 0.5, -0.4]]),
+                    "x": np.array([0.2, 0.7, -0.3])}).ok
+
+
+def test_cumsum_of_a_matrix_needs_an_axis() -> None:
+    with pytest.raises(sbp.ShapeError, match="axis=0 or axis=1"):
+        sbp.derive("sum(cumsum(W))", shapes={"W": (2, 3)})
+    with pytest.raises(sbp.UnsupportedError, match="axis=0 or axis=1"):
+        sbp.derive(lambda W: np.sum(np.cumsum(W)), shapes={"W": (2, 3)})

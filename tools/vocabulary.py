@@ -45,6 +45,8 @@ SAMPLES: dict[str, tuple[str, dict[str, Any], str]] = {
     "power": ("power(x, y)", {}, "x"), "clip": ("clip(x, a, b)", {}, "x"),
     "leaky_relu": ("leaky_relu(x, a)", {}, "x"), "where": ("where(c, x, y)", {}, "x"),
     "polygamma": ("polygamma(2, x)", {}, "x"),
+    "cumsum": ("sum(hadamard(a, cumsum(u)))", {"a": V, "u": V}, "u"),
+    "flip": ("sum(hadamard(a, flip(X, axis=1)))", {"a": S, "X": S}, "X"),
     "outer": ("sum(hadamard(A, outer(u, v)))", {"A": (3, 2), "u": V, "v": (2, 1)}, "u"),
     "diag": ("sum(hadamard(A, diag(u)))", {"A": M, "u": V}, "u"),
     "diagonal": ("sum(hadamard(u, diagonal(X)))", {"X": M, "u": V}, "X"),
@@ -91,7 +93,7 @@ def page() -> str:
         "Operators: `+ - * / **`, `@` (matrix product), `.T` (transpose), "
         "`hadamard(A, B)`; constants `ones(m, n)`, `zeros(m, n)`, `eye(n)`; "
         "`axis=0 | 1 | -1` for `sum`, `mean`, `var`, `softmax`, `logsumexp`, `max`, `min`, "
-        "`prod`. See [writing expressions](writing-expressions.md) and "
+        "`prod`, `cumsum`, `flip`. See [writing expressions](writing-expressions.md) and "
         "[matrix calculus](matrix-calculus.md).",
         "",
         "| name | also | kind | input | written | derivative | domain |",
@@ -104,6 +106,10 @@ def page() -> str:
         aliases = ", ".join(f"`{a}`" for a in rule.aliases)
         kind = "primitive, element-wise" if rule.sympy is not None else "primitive"
         rows.append(_row(name, aliases, kind, rule.domain))
+    for name, kind in (("cumsum", "written out: a product with tril(𝟏)"),
+                       ("flip", "written out: a product with J")):  # ops.reduce_axis
+        rows.append(_row(name, "", kind,
+                         "a vector, or a matrix with axis=0 or 1 (NumPy would flatten it)"))
     for name in sorted(COMPOSITES):
         kind = ("primitive, element-wise (ψ⁽ⁿ⁾ with its order)" if name in ORDERS
                 else "written out")

@@ -27,8 +27,9 @@ from sympy import OneMatrix
 from ..algebra import is_matrix
 from ..errors import UnsupportedError
 from ..evaluate import check_sizes
+from ..functions import Pattern
 from ..ir import Const
-from ..rules import RULES
+from ..rules import RULES, pattern_array
 from ..shapes import shape_of
 from ..values import coerce_value, dim_value, limits_of, values_by_name
 
@@ -412,8 +413,11 @@ def _materialize(c: Const, dims: Mapping[sp.Expr, int], dtype: np.dtype[Any]) ->
         return c.value
     assert c.shape is not None
     r, k = dim_value(c.shape[0], dims), dim_value(c.shape[1], dims)
-    a = {"ones": np.ones, "zeros": np.zeros}[c.kind]((r, k), dtype) if c.kind != "eye" \
-        else np.eye(r, dtype=dtype)
+    if c.kind in Pattern.KINDS:
+        a = np.array(pattern_array(c.kind, r, dtype))
+    else:
+        a = {"ones": np.ones, "zeros": np.zeros}[c.kind]((r, k), dtype) if c.kind != "eye" \
+            else np.eye(r, dtype=dtype)
     a.flags.writeable = False
     return a
 

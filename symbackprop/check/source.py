@@ -118,6 +118,12 @@ def _polygamma(n: Array, x: Array) -> Array:
         return series + acc  # at a pole (0, −1, …) the recurrence divides by zero: inf/nan
 
 
+def _along(f: Callable[..., Array], x: Array) -> Array:
+    if np.ndim(x) < 2:
+        return f(x) if np.ndim(x) else x
+    return f(x, axis=0 if np.shape(x)[1] == 1 else 1)
+
+
 def _silu(x: Array) -> Array:
     return x * _sigmoid(x)
 
@@ -141,6 +147,9 @@ FUNCS: dict[str, Callable[..., Array]] = {
     "erf": _erf, "square": np.square,
     "erfc": np.vectorize(math.erfc, otypes=[float]),
     "erfinv": _erfinv, "i0e": _scaled_bessel(0), "i1e": _scaled_bessel(1),
+    # along a vector's only axis (the text refuses a matrix without axis=, as NumPy would
+    # flatten it)
+    "cumsum": lambda x: _along(np.cumsum, x), "flip": lambda x: _along(np.flip, x),
     "gammaln": np.vectorize(math.lgamma, otypes=[float]),
     "lgamma": np.vectorize(math.lgamma, otypes=[float]),
     "polygamma": _polygamma, "digamma": lambda x: _polygamma(0, x),
@@ -182,6 +191,7 @@ AXIS_FUNCS: dict[str, Callable[..., Array]] = {
     "max": lambda x, axis: np.max(x, axis=axis, keepdims=True),
     "min": lambda x, axis: np.min(x, axis=axis, keepdims=True),
     "prod": lambda x, axis: np.prod(x, axis=axis, keepdims=True),
+    "cumsum": lambda x, axis: np.cumsum(x, axis=axis), "flip": lambda x, axis: np.flip(x, axis),
 }
 LOSSES: dict[str, Callable[[Array, Array], float]] = {"mse": _mse,
                                                        "cross_entropy": _cross_entropy}

@@ -82,6 +82,11 @@ class Printer(LatexPrinter):  # type: ignore[misc]
     def _print_Identity(self, e: Any) -> str:
         return r"\mathbf{I}"
 
+    def _print_Pattern(self, e: Any) -> str:
+        """The lower triangle of ones (a running sum is a product with it) and the exchange
+        matrix J (the reversal), as the literature names them."""
+        return r"\operatorname{tril}\left(\mathbf{1}\right)" if e.kind == "tril" else r"\mathbf{J}"
+
     # matrix operations -----------------------------------------------------------------------
     def _wrap(self, e: sp.Basic, strong: bool = False) -> str:
         s = self._print(e)
@@ -92,6 +97,9 @@ class Printer(LatexPrinter):  # type: ignore[misc]
 
     def _print_Transpose(self, e: Transpose) -> str:
         inner = e.args[0]
+        if type(inner).__name__ == "Pattern":  # Jᵀ = J; tril(1)ᵀ without parentheses
+            s = self._print(inner)
+            return s if inner.kind == "exchange" else rf"{s}^{{\top}}"
         if isinstance(inner, Inverse):  # (X⁻¹)ᵀ = X⁻ᵀ
             return rf"{self._operand(inner.args[0])}^{{-\top}}"
         s = self._print(inner)

@@ -208,6 +208,12 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
         like = self.like.get(tuple(e.shape))
         return f"np.zeros_like({like})" if like else f"np.zeros({self._dims(e)})"
 
+    def _print_Pattern(self, e: Any) -> str:
+        n = self._print(e.shape[0])
+        if not self.numpy:
+            return str(e)  # cumsum(eye(n)), flip(eye(n), axis=0): the same numbers
+        return f"np.tril(np.ones(({n}, {n})))" if e.kind == "tril" else f"np.eye({n})[::-1]"
+
     def _print_Identity(self, e: Identity) -> str:
         return f"np.eye({self._print(e.shape[0])})" if self.numpy else \
             f"eye({self._print(e.shape[0])})"
