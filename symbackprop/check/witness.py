@@ -32,7 +32,8 @@ from ..algebra import is_matrix
 from ..evaluate import compile_expr
 from ..graph import Graph
 from ..trace_function import call, numpy_shapes, parameter_names, traced_parameters
-from .source import LOSSES, Array, Runner, TextProgram, TextRunner, scalar_value
+from .numpy_functions import LOSSES
+from .source import Array, Runner, TextProgram, TextRunner, scalar_value
 
 if TYPE_CHECKING:
     from ..derivation import Derivation

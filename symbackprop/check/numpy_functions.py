@@ -1,0 +1,188 @@
+"""The witness's own NumPy function for every name of the text: NumPy's where the rule
+table spells it ``np.<name>``, and the rest written here — special functions included — by
+methods other than the engine's (which uses mpmath), so that the two can disagree."""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..rule import Rule
+from ..rules import RULES
+
+Array = Any
+
+
+def _log_softmax(o: Array) -> Array:
+    o = np.asarray(o, dtype=float)
+    m = np.max(o, axis=0, keepdims=True)
+    s = o - m
+    return s - np.log(np.sum(np.exp(s), axis=0, keepdims=True))
+
+
+def _sigmoid(x: Array) -> Array:
+    """1 / (1 + e^{-x}); e^{-x} overflows to inf below x = −709, where σ is 0 to 1e-308."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
+
+
+def _mse(o: Array, y: Array) -> float:
+    return 0.5 * float(np.sum((np.asarray(o) - np.asarray(y).reshape(np.shape(o))) ** 2))
+
+
+def _cross_entropy(o: Array, y: Array) -> float:
+    return -float(np.sum(np.asarray(y).reshape(np.shape(o)) * _log_softmax(o)))
+
+
+def transpose_of(a: Array) -> Array:
+    return np.transpose(a) if np.ndim(a) == 2 else a
+
+
+def _numpy_spelling(rule: Rule) -> Callable[..., Array]:
+    """NumPy's own function for a primitive whose declaration spells it ``np.<name>`` (not the
+    engine's forward; ``np.linalg.det`` too); to a reduction such as ``trace``, a scalar is a
+    1×1 matrix."""
+    f: Callable[..., Array] = operator.attrgetter(rule.code.removeprefix("np."))(np)
+    return (lambda x: f(np.atleast_2d(x))) if rule.role == "reduction" else f
+
+
+_erf = np.vectorize(math.erf, otypes=[float])
+
+
+def _erfinv(y: Array) -> Array:
+    """erf⁻¹ by Newton's method on math.erf, from a logarithmic first guess (not mpmath,
+    which the engine uses)."""
+    y = np.asarray(y, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = -np.log((1.0 - y) * (1.0 + y))
+        x = np.sign(y) * np.sqrt(np.maximum(w - np.log(np.maximum(w, 1e-300)), 0.0) + 0.0)
+        x = np.where(np.abs(y) < 0.5, y * math.sqrt(math.pi) / 2, x)
+        for _ in range(60):  # quadratic convergence; the loop ends long before the count
+            step = (_erf(x) - y) / (2.0 / math.sqrt(math.pi) * np.exp(-x * x))
+            x = x - step
+        return np.where(np.abs(y) == 1, np.sign(y) * np.inf, np.where(np.abs(y) > 1, np.nan, x))
+
+
+_THETA = np.linspace(0.0, math.pi, 4001)
+
+
+def _scaled_bessel(order: int) -> Callable[[Array], Array]:
+    """e^{-|x|} I_n(x) = (1/π) ∫₀^π e^{x cos θ − |x|} cos(nθ) dθ, by the trapezoidal rule
+    (spectrally accurate for this smooth periodic integrand; not mpmath, which the engine
+    uses)."""
+    def f(x: Array) -> Array:
+        x = np.asarray(x, dtype=float)
+        t = np.exp(x[..., None] * np.cos(_THETA) - np.abs(x)[..., None])  # exponent ≤ 0
+        t = t * np.cos(order * _THETA)
+        h = _THETA[1] - _THETA[0]
+        return (h * (t.sum(axis=-1) - (t[..., 0] + t[..., -1]) / 2)) / math.pi
+    return f
+
+
+# Bernoulli numbers B₂, B₄, …, B₁₆ for the asymptotic series of ψ⁽ⁿ⁾
+_BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510)
+
+
+def _polygamma(n: Array, x: Array) -> Array:
+    """ψ⁽ⁿ⁾(x): shifted up by the recurrence ψ⁽ⁿ⁾(x) = ψ⁽ⁿ⁾(x + 1) − (−1)ⁿ n!/xⁿ⁺¹ until
+    x ≥ 20, then the asymptotic series (not mpmath, which the engine uses)."""
+    n = int(np.asarray(n).flat[0])
+    x = np.asarray(x, dtype=float)
+    sign, fact = (-1.0) ** n, math.factorial(n)
+    acc = np.zeros_like(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        while np.any(x < 20):
+            low = x < 20
+            acc = acc - np.where(low, sign * fact / x ** (n + 1), 0.0)
+            x = np.where(low, x + 1, x)
+        if n == 0:
+            series = np.log(x) - 1 / (2 * x)
+        else:
+            series = -sign * (math.factorial(n - 1) / x**n + fact / (2 * x ** (n + 1)))
+        for k, b2k in enumerate(_BERNOULLI, start=1):
+            term = b2k * math.factorial(2 * k + n - 1) / math.factorial(2 * k) / x ** (2 * k + n)
+            series = series - (term if n == 0 else sign * term)
+        return series + acc  # at a pole (0, −1, …) the recurrence divides by zero: inf/nan
+
+
+def _along(f: Callable[..., Array], x: Array) -> Array:
+    if np.ndim(x) < 2:
+        return f(x) if np.ndim(x) else x
+    return f(x, axis=0 if np.shape(x)[1] == 1 else 1)
+
+
+def _silu(x: Array) -> Array:
+    return x * _sigmoid(x)
+
+
+def _logdet(a: Array) -> Array:
+    return np.log(np.linalg.det(np.atleast_2d(a)))
+
+
+def _logsumexp(a: Array) -> Array:
+    return np.logaddexp.reduce(np.ravel(a))
+
+
+# the text's functions: NumPy's by the declarations' spelling, and these written out here
+FUNCS: dict[str, Callable[..., Array]] = {
+    **{n: _numpy_spelling(r) for n, r in RULES.items() if r.arity and r.code.startswith("np.")},
+    "sigmoid": _sigmoid, "relu": lambda x: np.maximum(x, 0.0),
+    "softplus": lambda x: np.logaddexp(0.0, x), "softmax": lambda x: np.exp(_log_softmax(x)),
+    "sum": lambda x: np.sum(x) if np.ndim(x) else x, "transpose": transpose_of,
+    "mse": _mse, "cross_entropy": _cross_entropy,
+    "sqnorm": lambda x: np.sum(np.square(x)), "hadamard": np.multiply,
+    "erf": _erf, "square": np.square,
+    "erfc": np.vectorize(math.erfc, otypes=[float]),
+    "erfinv": _erfinv, "i0e": _scaled_bessel(0), "i1e": _scaled_bessel(1),
+    # along a vector's only axis (the text refuses a matrix without axis=, as NumPy would
+    # flatten it)
+    "cumsum": lambda x: _along(np.cumsum, x), "flip": lambda x: _along(np.flip, x),
+    "gammaln": np.vectorize(math.lgamma, otypes=[float]),
+    "lgamma": np.vectorize(math.lgamma, otypes=[float]),
+    "polygamma": _polygamma, "digamma": lambda x: _polygamma(0, x),
+    "trigamma": lambda x: _polygamma(1, x),
+    # functions the text writes out in primitives (composites.py): NumPy's own here
+    "exp2": np.exp2, "expm1": np.expm1, "log1p": np.log1p, "log2": np.log2, "log10": np.log10,
+    "rsqrt": lambda x: 1.0 / np.sqrt(x), "reciprocal": lambda x: 1.0 / np.asarray(x),
+    "cbrt": np.cbrt, "sinc": np.sinc, "logit": lambda x: np.log(x) - np.log1p(-x),
+    "silu": _silu, "swish": _silu,
+    "softsign": lambda x: x / (1.0 + np.abs(x)),
+    "gelu": lambda x: 0.5 * x * (1.0 + _erf(np.asarray(x) / math.sqrt(2.0))),
+    "elu": lambda x: np.where(np.asarray(x) > 0, x, np.expm1(np.minimum(x, 0.0))),
+    "hardtanh": lambda x: np.clip(x, -1.0, 1.0),
+    "leaky_relu": lambda x, a: np.where(np.asarray(x) > 0, x, a * np.asarray(x)),
+    "hypot": np.hypot, "arctan2": np.arctan2, "atan2": np.arctan2, "logaddexp": np.logaddexp,
+    "power": np.power, "clip": np.clip,
+    # NumPy's where on a condition of ones and zeros, continued linearly in the condition
+    # (a step in C moves it by X − Y, as the text's C ⊙ X + (1 − C) ⊙ Y does)
+    "where": lambda c, x, y: (np.where(np.round(c) != 0, x, y)
+                              + (np.asarray(c) - np.round(c)) * (np.asarray(x) - y)),
+    "outer": lambda x, y: np.outer(x, y),
+    "diag": lambda v: np.diag(np.ravel(v)) if np.ndim(v) < 2 or np.shape(v)[1] == 1
+    else np.diag(v).reshape(-1, 1),
+    "diagonal": lambda x: np.diagonal(x).reshape(-1, 1),
+    "norm1": lambda x: np.sum(np.abs(x)), "logdet": _logdet, "logsumexp": _logsumexp,
+}
+FUNCS.update({a: FUNCS[n] for n, r in RULES.items() for a in r.aliases if n in FUNCS})
+def _softmax_axis(x: Array, axis: int) -> Array:
+    return np.exp(x - np.logaddexp.reduce(x, axis=axis, keepdims=True))
+
+
+# the reductions along one axis (``axis=``), keeping it, as the text means them
+AXIS_FUNCS: dict[str, Callable[..., Array]] = {
+    "sum": lambda x, axis: np.sum(x, axis=axis, keepdims=True),
+    "mean": lambda x, axis: np.mean(x, axis=axis, keepdims=True),
+    "var": lambda x, axis: np.var(x, axis=axis, keepdims=True),
+    "logsumexp": lambda x, axis: np.logaddexp.reduce(x, axis=axis, keepdims=True),
+    "softmax": _softmax_axis,
+    "max": lambda x, axis: np.max(x, axis=axis, keepdims=True),
+    "min": lambda x, axis: np.min(x, axis=axis, keepdims=True),
+    "prod": lambda x, axis: np.prod(x, axis=axis, keepdims=True),
+    "cumsum": lambda x, axis: np.cumsum(x, axis=axis), "flip": lambda x, axis: np.flip(x, axis),
+}
+LOSSES: dict[str, Callable[[Array, Array], float]] = {"mse": _mse,
+                                                       "cross_entropy": _cross_entropy}
