@@ -230,6 +230,24 @@ class ProdAlong(_AlongAxis):
     which = "prod"
 
 
+class CumProd(MatrixExpr):  # type: ignore[misc]
+    """The running products down each column (``axis`` 0) or along each row (``axis`` 1)."""
+
+    def __new__(cls, arg: sp.Basic, axis: int | sp.Integer) -> CumProd:
+        return sp.Basic.__new__(cls, arg, sp.Integer(axis))  # type: ignore[no-any-return]
+
+    @property
+    def axis(self) -> int:
+        return int(self.args[1])
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return self.args[0].shape  # type: ignore[no-any-return]
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"cumprod({printer._print(self.args[0])}, axis={self.axis})"
+
+
 class Pattern(MatrixExpr):  # type: ignore[misc]
     """A constant n×n matrix of zeros and ones: ``tril``, the lower triangle of ones (so
     ``tril x`` is the running sum of x), or ``exchange``, ones on the anti-diagonal (so

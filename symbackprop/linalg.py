@@ -21,6 +21,7 @@ from sympy import Determinant, HadamardPower, Identity, Inverse, OneMatrix, Trac
 
 from .algebra import hadamard, madd, mmul, mscale, transpose
 from .functions import (
+    CumProd,
     Elementwise,
     Indicator,
     LogDet,
@@ -30,6 +31,7 @@ from .functions import (
     MinAlong,
     Norm,
     Norm1,
+    Pattern,
     Prod,
     ProdAlong,
     Softmax,
@@ -128,7 +130,38 @@ def _prod_along() -> Rule:
                 params_of=lambda e: (("axis", e.args[1]),), arity=0, operands=1)
 
 
+def _cumprod_vjp(g: Array, out: Array, a: Array, axis: float = 0.0) -> tuple[Array, ...]:
+    """∂L/∂x_j = Σ_{i ≥ j} g_i ∏_{k ≤ i, k ≠ j} x_k along the axis, exact where x_j = 0."""
+    k = int(axis)
+    x, gy = np.moveaxis(np.asarray(a, dtype=float), k, 0), np.moveaxis(np.asarray(g), k, 0)
+    out_ = np.zeros_like(x)
+    for j in range(x.shape[0]):
+        others = x.copy()
+        others[j] = 1.0  # the running products without x_j
+        run = np.cumprod(others, axis=0)
+        out_[j] = np.sum((gy * run)[j:], axis=0)
+    return (np.moveaxis(out_, 0, k),)
+
+
+def _sym_cumprod_vjp(g: sp.Basic, out: sp.Basic, a: sp.Basic, axis: Any = 0
+                     ) -> tuple[sp.Basic, ...]:
+    """(tril(𝟏)ᵀ (G ⊙ Y)) ⊘ X down the columns, ((G ⊙ Y) tril(𝟏)) ⊘ X along the rows: the
+    reversed running sum of G ⊙ Y, divided by X (0/0 where an entry is 0)."""
+    gy = hadamard(g, out)
+    if int(axis) == 0:
+        back = mmul(transpose(Pattern("tril", a.shape[0])), gy)
+    else:
+        back = mmul(gy, Pattern("tril", a.shape[1]))
+    return (hadamard(back, HadamardPower(a, -1)),)
+
+
 LINALG: dict[str, Rule] = {
+    "cumprod_axis": Rule("cumprod_axis",
+                         forward=lambda a, axis=0.0: np.cumprod(a, axis=int(axis)),
+                         vjp=_cumprod_vjp, matrix_vjp=_sym_cumprod_vjp,
+                         latex=r"\operatorname{cumprod}", node=CumProd,
+                         nondiff=lambda a, axis=0.0: np.any(np.asarray(a) == 0),
+                         params_of=lambda e: (("axis", e.args[1]),), arity=0, operands=1),
     "prod": Rule("prod", forward=lambda a: float(np.prod(a)),
                  vjp=lambda g, out, a: (g * _others(a),),
                  matrix_vjp=lambda g, out, a: (mscale(g * out, HadamardPower(a, -1)),),

@@ -25,7 +25,7 @@ from sympy import (
 from .algebra import is_matrix, mscale
 from .builder import MAX_FACTORS, Builder, Term
 from .errors import ShapeError, UnsupportedError
-from .functions import Elementwise, Item, MaxAlong, MinAlong, Pattern, ProdAlong
+from .functions import CumProd, Elementwise, Item, MaxAlong, MinAlong, Pattern, ProdAlong
 from .rules import FUNCTION_NAMES, RULES
 from .shapes import Shape, fmt_shape, shape_of
 
@@ -258,7 +258,7 @@ def constant_matrix(b: Builder, name: str, dims: list[sp.Expr], where: str) -> T
 
 CONSTANTS = {"ones": 2, "zeros": 2, "eye": 1}  # their arguments are sizes, not expressions
 AXIS_FUNCTIONS = ("sum", "mean", "var", "softmax", "logsumexp", "max", "min",
-                  "prod", "cumsum", "flip")  # take axis=
+                  "prod", "cumsum", "cumprod", "flip")  # take axis=
 
 
 def reduce_axis(b: Builder, name: str, x: Term, axis: int, where: str) -> Term:
@@ -278,6 +278,8 @@ def reduce_axis(b: Builder, name: str, x: Term, axis: int, where: str) -> Term:
             return matmul(b, j, x, where) if k == 0 else matmul(b, x, j, where)
         t = Pattern("tril", sx[k])  # running sums down the columns, or along the rows
         return matmul(b, t, x, where) if k == 0 else matmul(b, x, transpose(b, t, where), where)
+    if name == "cumprod":
+        return b.node(CumProd(x, k))
     if name in ("max", "min", "prod"):
         return b.node({"max": MaxAlong, "min": MinAlong, "prod": ProdAlong}[name](x, k))
     if name == "softmax":  # our softmax normalises columns (axis 0); rows: of the transpose
@@ -314,7 +316,8 @@ def _along_vector(name: str) -> Callable[..., Term]:
 # operators that the text also spells as functions: (arity, how they build)
 OPERATORS: dict[str, tuple[int, Callable[..., Term]]] = {
     "hadamard": (2, hadamard), "transpose": (1, transpose),
-    "cumsum": (1, _along_vector("cumsum")), "flip": (1, _along_vector("flip"))}
+    "cumsum": (1, _along_vector("cumsum")), "cumprod": (1, _along_vector("cumprod")),
+    "flip": (1, _along_vector("flip"))}
 
 
 def apply(b: Builder, name: str, args: list[Term], where: str, axis: int | None = None) -> Term:

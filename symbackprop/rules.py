@@ -448,6 +448,7 @@ DOMAINS = {
     "trace": "square X", "norm2": "X ≠ 0", "norm1": "a kink where an entry is 0",
     "prod": "the formula (∏X) ⊘ X is 0/0 where an entry is 0 (the engine is exact)",
     "prod_axis": "the formula is 0/0 where an entry is 0 (the engine is exact)",
+    "cumprod_axis": "the formula is 0/0 where an entry is 0 (the engine is exact)",
     "max_axis": "a kink where two entries tie for the maximum",
     "min_axis": "a kink where two entries tie for the minimum",
     "cross_entropy": "y a distribution in each column (one-hot targets)",

@@ -542,7 +542,7 @@ def numpy_function(b: Builder, func: Any, args: tuple[Any, ...], kwargs: dict[st
         return _PRODUCTS[name](b, args[0], args[1])
     if name == "transpose" and len(args) == 1 and not kwargs:
         return transpose(traced(b, args[0]))
-    if name in ("cumsum", "flip") and len(args) <= 2 and set(kwargs) <= {"axis"}:
+    if name in ("cumsum", "cumprod", "flip") and len(args) <= 2 and set(kwargs) <= {"axis"}:
         return _along(b, name, traced(b, args[0]),
                       kwargs.get("axis", args[1] if len(args) > 1 else None))
     if name in COMPOSITES and name in _ELEMENTWISE_FUNCTIONS and not kwargs \

@@ -42,6 +42,8 @@ FORMS: dict[str, list[tuple[str, bool]]] = {
     "max_axis": [("sum(hadamard(C, max(A, axis=1))) + sum(max(A.T, axis=-1))", False)],
     "min_axis": [("sum(hadamard(C, min(A - B, axis=0)))", False)],
     "prod": [("prod(2*u) + sum(u)", False), ("prod(A/2 + 1) + prod(u)", False)],
+    "cumprod_axis": [("sum(hadamard(C, cumprod(A, axis=0))) + sum(hadamard(E, cumprod(A.T, axis=1)))"
+                      " + sum(cumprod(u))", False)],
     "prod_axis": [("sum(hadamard(C, prod(A, axis=1))) + sum(prod(A.T - 1, axis=-1))", False)],
     "arcsin": [("arcsin(x*y/4)", False), ("sum(hadamard(C, asin(A/2)))", False)],
     "arccos": [("arccos(x*y/4)", False), ("sum(hadamard(C, acos(A/2)))", False)],

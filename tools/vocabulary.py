@@ -46,6 +46,7 @@ SAMPLES: dict[str, tuple[str, dict[str, Any], str]] = {
     "leaky_relu": ("leaky_relu(x, a)", {}, "x"), "where": ("where(c, x, y)", {}, "x"),
     "polygamma": ("polygamma(2, x)", {}, "x"),
     "cumsum": ("sum(hadamard(a, cumsum(u)))", {"a": V, "u": V}, "u"),
+    "cumprod": ("sum(hadamard(a, cumprod(u)))", {"a": V, "u": V}, "u"),
     "flip": ("sum(hadamard(a, flip(X, axis=1)))", {"a": S, "X": S}, "X"),
     "outer": ("sum(hadamard(A, outer(u, v)))", {"A": (3, 2), "u": V, "v": (2, 1)}, "u"),
     "diag": ("sum(hadamard(A, diag(u)))", {"A": M, "u": V}, "u"),
@@ -53,7 +54,7 @@ SAMPLES: dict[str, tuple[str, dict[str, Any], str]] = {
 }
 ORDERS = {"polygamma", "digamma", "trigamma"}  # the polygamma primitive, spelled with its order
 AXES = {"max_axis": "max(X, axis=k)", "min_axis": "min(X, axis=k)",
-        "prod_axis": "prod(X, axis=k)"}  # the text spells these through their function
+        "prod_axis": "prod(X, axis=k)", "cumprod_axis": "cumprod(X, axis=k)"}  # the text spells these through their function
 
 
 def _cell(text: str) -> str:
@@ -93,7 +94,7 @@ def page() -> str:
         "Operators: `+ - * / **`, `@` (matrix product), `.T` (transpose), "
         "`hadamard(A, B)`; constants `ones(m, n)`, `zeros(m, n)`, `eye(n)`; "
         "`axis=0 | 1 | -1` for `sum`, `mean`, `var`, `softmax`, `logsumexp`, `max`, `min`, "
-        "`prod`, `cumsum`, `flip`. See [writing expressions](writing-expressions.md) and "
+        "`prod`, `cumsum`, `cumprod`, `flip`. See [writing expressions](writing-expressions.md) and "
         "[matrix calculus](matrix-calculus.md).",
         "",
         "| name | also | kind | input | written | derivative | domain |",
@@ -107,6 +108,7 @@ def page() -> str:
         kind = "primitive, element-wise" if rule.sympy is not None else "primitive"
         rows.append(_row(name, aliases, kind, rule.domain))
     for name, kind in (("cumsum", "written out: a product with tril(𝟏)"),
+                       ("cumprod", "primitive (cumprod_axis)"),
                        ("flip", "written out: a product with J")):  # ops.reduce_axis
         rows.append(_row(name, "", kind,
                          "a vector, or a matrix with axis=0 or 1 (NumPy would flatten it)"))

@@ -141,6 +141,7 @@ FUNCS: dict[str, Callable[..., Array]] = {
     # along a vector's only axis (the text refuses a matrix without axis=, as NumPy would
     # flatten it)
     "cumsum": lambda x: _along(np.cumsum, x), "flip": lambda x: _along(np.flip, x),
+    "cumprod": lambda x: _along(np.cumprod, x),
     "gammaln": np.vectorize(math.lgamma, otypes=[float]),
     "lgamma": np.vectorize(math.lgamma, otypes=[float]),
     "polygamma": _polygamma, "digamma": lambda x: _polygamma(0, x),
@@ -183,6 +184,7 @@ AXIS_FUNCS: dict[str, Callable[..., Array]] = {
     "min": lambda x, axis: np.min(x, axis=axis, keepdims=True),
     "prod": lambda x, axis: np.prod(x, axis=axis, keepdims=True),
     "cumsum": lambda x, axis: np.cumsum(x, axis=axis), "flip": lambda x, axis: np.flip(x, axis),
+    "cumprod": lambda x, axis: np.cumprod(x, axis=axis),
 }
 LOSSES: dict[str, Callable[[Array, Array], float]] = {"mse": _mse,
                                                        "cross_entropy": _cross_entropy}

@@ -234,6 +234,10 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         per = r"\text{col}" if e.axis == 0 else r"\text{row}"  # the max of each column/row
         return self._call(rf"\{e.which}_{{{per}}}", e.args[:1])
 
+    def _print_CumProd(self, e: Any) -> str:
+        per = r"\text{col}" if e.axis == 0 else r"\text{row}"  # down each column / row
+        return self._call(rf"\operatorname{{cumprod}}_{{{per}}}", e.args[:1])
+
     def _print_Indicator(self, e: Any) -> str:
         a, b = (self._print(x) for x in e.args)
         return rf"\mathbf{{1}}\left[{a} = {b}\right]"

@@ -208,6 +208,11 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
         like = self.like.get(tuple(e.shape))
         return f"np.zeros_like({like})" if like else f"np.zeros({self._dims(e)})"
 
+    def _print_CumProd(self, e: Any) -> str:
+        x = self._print(e.args[0])
+        return f"np.cumprod({x}, axis={e.axis})" if self.numpy else \
+            f"cumprod({x}, axis={e.axis})"
+
     def _print_Pattern(self, e: Any) -> str:
         n = self._print(e.shape[0])
         if not self.numpy:
