@@ -213,5 +213,6 @@ DOMAINS = {
     "arctan2": "(y, x) ≠ (0, 0)", "atan2": "(y, x) ≠ (0, 0)", "hypot": "(x, y) ≠ (0, 0)",
     "diagonal": "square X", "softsign": "a kink at 0 (its derivative is continuous)",
     "polygamma": "n = 0, 1, 2, … written as a number; x ≠ 0, −1, −2, …",
-    "digamma": "x ≠ 0, −1, −2, …", "trigamma": "x ≠ 0, −1, −2, …",
+    "digamma": "x ≠ 0, −1, −2, …; its derivative x ≥ −10⁴",
+    "trigamma": "x ≠ 0, −1, −2, …, x ≥ −10⁴",
 }

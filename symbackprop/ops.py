@@ -355,4 +355,9 @@ def apply(b: Builder, name: str, args: list[Term], where: str, axis: int | None 
         return b.node(Elementwise(name, *args))
     if name in ("max", "min") and not all(_is_num(a) for a in args):
         return b.node(f(*args, evaluate=False))  # SymPy's Max compares its arguments: slow
-    return b.node(f(*args))
+    try:
+        return b.node(f(*args))
+    except (ValueError, TypeError, ArithmeticError):
+        # SymPy evaluating a number outside the domain raises (erfinv(1e300), loggamma(-3.0)):
+        # the call stays a node, and the numbers say where it is undefined
+        return b.node(f(*args, evaluate=False))

@@ -98,10 +98,22 @@ def _pole(x: Array) -> Array:
     return (x <= 0) & (x == np.round(x))
 
 
+FAR = -1e4  # below it mpmath's ψ⁽ⁿ⁾ steps up one by one (hours): ψ by reflection, the rest nan
+
+
+def _psi(k: int, v: float) -> float:
+    if v <= 0 and v == round(v):
+        return math.nan  # a pole (every float beyond 2⁵² is a whole number)
+    if v < FAR:  # ψ(x) = ψ(1 − x) − π cot(πx); no such shortcut is written for n ≥ 1
+        return float(mpmath.psi(0, 1 - v) - mpmath.pi * mpmath.cot(mpmath.pi * v)) \
+            if k == 0 else math.nan
+    return float(mpmath.psi(k, v))
+
+
 def np_polygamma(n: Array, x: Array) -> Array:
-    """ψ⁽ⁿ⁾(x) (n a whole number ≥ 0; ψ⁽⁰⁾ = Γ′/Γ), by mpmath; nan at the poles."""
-    return np.vectorize(lambda k, v: math.nan if v <= 0 and v == round(v) else
-                        float(mpmath.psi(int(k), v)), otypes=[float])(n, x)
+    """ψ⁽ⁿ⁾(x) (n a whole number ≥ 0; ψ⁽⁰⁾ = Γ′/Γ), by mpmath; nan at the poles, and for
+    n ≥ 1 below −10⁴."""
+    return np.vectorize(lambda k, v: _psi(int(k), float(v)), otypes=[float])(n, x)
 
 
 np_gammaln = np.vectorize(  # log |Γ(x)|, as scipy's gammaln; nan at the poles
@@ -453,7 +465,7 @@ DOMAINS = {
     "min_axis": "a kink where two entries tie for the minimum",
     "cross_entropy": "y a distribution in each column (one-hot targets)",
     "gammaln": "x ≠ 0, −1, −2, … (log |Γ(x)|, as scipy's gammaln)",
-    "polygamma": "n = 0, 1, 2, … a number; x ≠ 0, −1, −2, …",
+    "polygamma": "n = 0, 1, 2, … a number; x ≠ 0, −1, −2, …; for n ≥ 1, x ≥ −10⁴",
 }
 RULES = {n: replace(r, domain=DOMAINS[n]) if n in DOMAINS else r for n, r in RULES.items()}
 

@@ -134,7 +134,7 @@ def kink_within_step(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps
     (the function bends within a step: ``relu(x)`` at 1e-9) and the gradient is one of them,
     a sentence saying so; else "" (a plain mismatch)."""
     old = float(x[idx])
-    h = (old + eps) - old
+    h = exact_step(old, eps)
     with np.errstate(all="ignore"):
         base = f()
         x[idx] = old + h
@@ -153,11 +153,20 @@ def kink_within_step(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps
             f"{left:.6g} on the left, {right:.6g} on the right; the gradient is one of them)")
 
 
+def exact_step(old: float, step: float) -> float:
+    """A step that moves ``old`` exactly (``old + h − old == h``); where ``step`` is below the
+    spacing of floats at ``old`` (x = 1e300), a step of 1e-8 relative to it instead of 0."""
+    h = (old + step) - old
+    if h == 0.0 and math.isfinite(old) and old != 0.0:
+        h = (old + abs(old) * 1e-8) - old
+    return h if h != 0.0 else step
+
+
 def central(f: Callable[[], float], x: Array, idx: tuple[int, ...], step: float,
              ) -> tuple[float, float]:
     """A central difference with an exact step; and its round-off bound."""
     old = float(x[idx])
-    h = (old + step) - old
+    h = exact_step(old, step)
     x[idx] = old + h
     fp = f()
     x[idx] = old - h

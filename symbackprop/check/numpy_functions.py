@@ -92,6 +92,10 @@ def _polygamma(n: Array, x: Array) -> Array:
     x ≥ 20, then the asymptotic series (not mpmath, which the engine uses)."""
     n = int(np.asarray(n).flat[0])
     x = np.asarray(x, dtype=float)
+    far = (x < -10_000) | ~np.isfinite(x)  # the recurrence would take too many steps: mpmath
+    if np.any(far):
+        near = _polygamma(n, np.where(far, 1.0, x))
+        return np.where(far, np.vectorize(_mp_psi, otypes=[float])(n, x), near)
     sign, fact = (-1.0) ** n, math.factorial(n)
     acc = np.zeros_like(x)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -107,6 +111,14 @@ def _polygamma(n: Array, x: Array) -> Array:
             term = b2k * math.factorial(2 * k + n - 1) / math.factorial(2 * k) / x ** (2 * k + n)
             series = series - (term if n == 0 else sign * term)
         return series + acc  # at a pole (0, −1, …) the recurrence divides by zero: inf/nan
+
+
+def _mp_psi(n: int, v: float) -> float:
+    """ψ⁽ⁿ⁾ far below 0: by reflection, ψ(x) = ψ(1 − x) − π cot(πx) (the series at 1 − x);
+    nan for n ≥ 1, as the engine (no reflection is written for them) and at the poles."""
+    if n != 0 or not math.isfinite(v) or v == round(v):
+        return math.nan
+    return float(_polygamma(0, np.array(1.0 - v))) - math.pi / math.tan(math.pi * v)
 
 
 def _along(f: Callable[..., Array], x: Array) -> Array:
