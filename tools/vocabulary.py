@@ -53,8 +53,9 @@ SAMPLES: dict[str, tuple[str, dict[str, Any], str]] = {
     "diagonal": ("sum(hadamard(u, diagonal(X)))", {"X": M, "u": V}, "X"),
 }
 ORDERS = {"polygamma", "digamma", "trigamma"}  # the polygamma primitive, spelled with its order
+# the text spells these through their function
 AXES = {"max_axis": "max(X, axis=k)", "min_axis": "min(X, axis=k)",
-        "prod_axis": "prod(X, axis=k)", "cumprod_axis": "cumprod(X, axis=k)"}  # the text spells these through their function
+        "prod_axis": "prod(X, axis=k)", "cumprod_axis": "cumprod(X, axis=k)"}
 
 
 def _cell(text: str) -> str:
@@ -94,8 +95,8 @@ def page() -> str:
         "Operators: `+ - * / **`, `@` (matrix product), `.T` (transpose), "
         "`hadamard(A, B)`; constants `ones(m, n)`, `zeros(m, n)`, `eye(n)`; "
         "`axis=0 | 1 | -1` for `sum`, `mean`, `var`, `softmax`, `logsumexp`, `max`, `min`, "
-        "`prod`, `cumsum`, `cumprod`, `flip`. See [writing expressions](writing-expressions.md) and "
-        "[matrix calculus](matrix-calculus.md).",
+        "`prod`, `cumsum`, `cumprod`, `flip`. See [writing expressions](writing-expressions.md) "
+        "and [matrix calculus](matrix-calculus.md).",
         "",
         "| name | also | kind | input | written | derivative | domain |",
         "|---|---|---|---|---|---|---|",
