@@ -1,0 +1,48 @@
+"""Finite differences and their judgement (check/differences.py), asserted where the
+mutation run found them untested (issue 20 part 10): whole report rows at domain edges and
+kinks, the relative tolerance, and exact errors where finite differences are exact."""
+
+from __future__ import annotations
+
+import pytest
+
+import symbackprop as sbp
+
+HEADER = """parameter  shape   max abs error  max rel error  verdict
+---------  ------  -------------  -------------  -------"""
+TEXT = "finite differences and the forward value are of the text as written"
+
+
+def test_a_smaller_step_near_a_domain_edge_is_named() -> None:
+    assert str(sbp.derive("log(x)").check({"x": 1e-7})) == f"""\
+gradient check: ok — symbolic, engine, finite differences (eps=1e-06, atol=1e-05, rtol=0.001)
+{HEADER}
+x          scalar  0.008          8e-10          ok (finite differences at x[·]: step 1e-13 (the function is undefined a step away))
+{TEXT}"""
+
+
+def test_sqrt_at_zero_is_not_differentiable_and_no_kink_within_a_step() -> None:
+    assert str(sbp.derive("sqrt(x)").check({"x": 0.0})) == f"""\
+gradient check: FAILED — symbolic, engine, finite differences (eps=1e-06, atol=1e-05, rtol=0.001)
+{HEADER}
+x          scalar  nan            nan            not differentiable here: symbolic, engine and finite differences disagree (pow at a point where it is not differentiable in z)
+x: [·] symbolic inf, engine inf, finite differences 1292.8932188134524
+{TEXT}"""
+
+
+def test_the_relative_tolerance_scales_with_the_reference() -> None:
+    # 0.001 off at a gradient of 0.5: more than atol + rtol·0.5
+    with pytest.raises(sbp.GradcheckError) as e:
+        sbp.gradcheck("x*y", {"x": 1.0, "y": 0.5}, grad={"x": "y + 0.001", "y": "x"})
+    assert str(e.value).splitlines()[3] == (
+        "x          scalar  0.001          0.002          MISMATCH: yours disagrees")
+    assert sbp.gradcheck("x*y", {"x": 1.0, "y": 0.5}, grad={"x": "y + 0.0004", "y": "x"})
+
+
+def test_exact_finite_differences_give_zero_errors() -> None:
+    assert str(sbp.derive("x*y").check({"x": 1.0, "y": 0.0})).splitlines()[3:5] == [
+        "x          scalar  0              0              ok",
+        "y          scalar  0              0              ok"]
+    assert str(sbp.derive("x*y + y").check({"x": 1.0, "y": 2.0})).splitlines()[3:5] == [
+        "x          scalar  2.2e-10        1.1e-10        ok",
+        "y          scalar  0              0              ok"]
