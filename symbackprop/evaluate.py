@@ -26,6 +26,7 @@ from .limits import Limits
 from .recognise import node_operands
 from .rules import BY_NODE, BY_SYMPY, RULES, np_heaviside, np_log_softmax, pattern_array
 from .shapes import shape_of
+from .structural import VJP_NODES
 from .values import check_elements, coerce_value, dim_value, limits_of, shape_size, values_by_name
 
 if TYPE_CHECKING:
@@ -89,8 +90,28 @@ def _children(e: sp.Basic) -> tuple[sp.Basic, ...]:
     if isinstance(e, (sp.Symbol, sp.MatrixSymbol, OneMatrix, Identity, ZeroMatrix, Pattern)) or \
             e.is_Number or e.is_NumberSymbol:
         return ()
+    if type(e) in VJP_NODES:
+        return tuple(e.args[:2])
     rule = BY_NODE.get(type(e))
     return tuple(e.args) if rule is None else node_operands(e, rule)
+
+
+def _symbolic(v: Any) -> bool:
+    if isinstance(v, (tuple, sp.Tuple)):
+        return any(_symbolic(x) for x in v)
+    return bool(getattr(v, "free_symbols", ()))
+
+
+def _param(v: Any, env: Env | None = None) -> Any:
+    """A primitive's parameter as NumPy takes it: a float, None (a slice to the end), a
+    tuple of them, a dimension bound from ``env`` (a block's offset in ``[X; Y]``)."""
+    if v is None:
+        return None
+    if isinstance(v, (tuple, sp.Tuple)):
+        return tuple(_param(x, env) for x in v)
+    if env is not None and isinstance(v, sp.Expr) and v.free_symbols:
+        return float(dim_value(v, env))
+    return float(v)
 
 
 def _leaf_op(e: sp.Basic) -> Op:
@@ -139,8 +160,14 @@ def compile_expr(expr: sp.Basic) -> Callable[[Env], Any]:
             continue
         op = np_log_softmax if _is_log_softmax(e) else _BY_CLASS.get(type(e))
         rule = BY_NODE.get(type(e))
-        if op is not None and rule is not None and rule.params_of is not None:
-            op = partial(op, **{k: float(v) for k, v in rule.params_of(e)})  # max(X, axis=1)
+        if type(e) in VJP_NODES:
+            op = VJP_NODES[type(e)](e)
+        elif op is not None and rule is not None and rule.params_of is not None:
+            params = rule.params_of(e)
+            if any(_symbolic(v) for _, v in params):  # bound when run
+                program.append((False, _Bound(op, params), tuple(index[id(k)] for k in kids)))
+                continue
+            op = partial(op, **{k: _param(v) for k, v in params})  # max(X, axis=1)
         if op is None:
             if isinstance(e, (sp.Function, Elementwise, sp.Max, sp.Min)):
                 op = _function_op(e)
@@ -151,10 +178,23 @@ def compile_expr(expr: sp.Basic) -> Callable[[Env], Any]:
     def run(env: Env) -> Any:
         vals: list[Any] = []
         for leaf, op, idx in program:
-            vals.append(op(env) if leaf else op(*[vals[i] for i in idx]))
+            if isinstance(op, _Bound):
+                vals.append(op(env, *[vals[i] for i in idx]))
+            else:
+                vals.append(op(env) if leaf else op(*[vals[i] for i in idx]))
         return vals[-1]
 
     return run
+
+
+class _Bound:
+    """An operation whose parameters hold dimensions, bound from the values when run."""
+
+    def __init__(self, op: Op, params: tuple[tuple[str, Any], ...]) -> None:
+        self.op, self.params = op, params
+
+    def __call__(self, env: Env, *args: Any) -> Any:
+        return self.op(*args, **{k: _param(v, env) for k, v in self.params})
 
 
 # ---------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeAlias
 
 import sympy as sp
 
-from . import ops
+from . import indexing, ops
 from .builder import Builder, Term, assemble
 from .composites import COMPOSITES
 from .errors import GraphError, LimitError, ParseError, ShapeError
@@ -36,7 +36,7 @@ Syntax: TypeAlias = Literal["text", "latex"]
 # the element-wise product of matrices
 ALIASES = {a: n for n, r in RULES.items() for a in r.aliases}  # asin → arcsin, norm → norm2
 FUNCTIONS = tuple(dict.fromkeys((*(n for n, r in RULES.items() if r.arity), *ops.OPERATORS,
-                                 *ALIASES, *ops.CONSTANTS, *COMPOSITES)))
+                                 *ALIASES, *ops.CONSTANTS, *COMPOSITES, *indexing.STRUCTURAL)))
 ARITY = {**{n: r.arity for n, r in RULES.items() if r.arity > 1},
          **{n: k for n, (k, _) in ops.OPERATORS.items() if k > 1},
          **{n: k for n, (k, _) in COMPOSITES.items() if k > 1},
@@ -54,7 +54,8 @@ _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**
 _NOT_CHAINED = (ast.Pow, ast.MatMult, ast.Mod)
 _ALLOWED = (ast.Module, ast.Expr, ast.Assign, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name,
             ast.Constant, ast.Attribute, ast.Load, ast.Store, ast.USub, ast.UAdd,
-            ast.keyword, *_BINOPS)  # a keyword only as axis= of a call that allows it
+            ast.keyword, ast.Subscript, ast.Slice, ast.Tuple, ast.List,
+            *_BINOPS)  # keywords, tuples and slices only where indexing.py reads them
 
 
 
@@ -100,6 +101,8 @@ class _Parser:
         self.multiline = "\n" in text.strip() or "\r" in text.strip()
         self.starts: list[int] | None = None
         self.constants_read: set[str] = set()
+        self.static: set[int] = set()  # syntax nodes read as numbers (sizes, indices)
+        self.calls: dict[int, indexing.Call] = {}  # structural calls, read once
 
     def read(self) -> Reading:
         """The source as code of the text language: maths notation or LaTeX translated."""
@@ -280,9 +283,14 @@ class _Parser:
 
     def check(self, node: ast.AST) -> None:
         """The whitelist, checked outermost first so the error names what the user wrote."""
-        if not isinstance(node, _ALLOWED):
+        if id(node) in self.static:
+            return
+        if not isinstance(node, _ALLOWED) or isinstance(node, (ast.Slice, ast.Tuple, ast.List)):
             raise self.error(node, f"{_EXPECTED}; found {_describe(node)}")
-        if isinstance(node, ast.Call):
+        if isinstance(node, ast.Subscript) or (isinstance(node, ast.Call) and isinstance(
+                node.func, ast.Name) and node.func.id in indexing.STRUCTURAL):
+            self.check_structural(node)
+        elif isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name):
                 raise self.error(node, "only calls of a function by its name are allowed, "
                                  f"not {self.source(node.func)}(...)")
@@ -306,6 +314,29 @@ class _Parser:
         elif isinstance(node, ast.Name) and not (isinstance(node.ctx, ast.Load)
                                                  and node.id in FUNCTIONS):
             self.name_ok(node)
+
+    def check_structural(self, node: ast.Subscript | ast.Call) -> None:
+        """An index or a structural call: its static parts read (and not walked again)."""
+        try:
+            if isinstance(node, ast.Subscript):
+                indexing.read_key(node)
+                static: list[ast.AST] = [node.slice]
+            else:
+                self.calls[id(node)] = self.read_call(node)
+                static = self.calls[id(node)][3]
+                if isinstance(node.args[0], (ast.Tuple, ast.List)):  # the tuple of operands
+                    self.static.add(id(node.args[0]))
+        except indexing.StaticError as e:
+            raise self.error(e.node, f"{self.source(node)}: {e}") from None
+        for s in static:
+            self.static.update(id(n) for n in ast.walk(s))
+
+    def read_call(self, node: ast.Call) -> indexing.Call:
+        if id(node) in self.calls:
+            return self.calls[id(node)]
+        dims = {str(d): d for s in self.b.shapes.values() if s is not None for d in s
+                if isinstance(d, sp.Symbol)}
+        return indexing.read_call(node, dims)
 
     def axis_of(self, node: ast.Call) -> int | None:
         """The ``axis=`` of a call (None without one); any other keyword is refused."""
@@ -380,15 +411,17 @@ class _Parser:
             return [node.operand]
         if isinstance(node, ast.Call):
             assert isinstance(node.func, ast.Name)
+            if node.func.id in indexing.STRUCTURAL:
+                return self.read_call(node)[0]
             return [] if node.func.id in ops.CONSTANTS else list(node.args)  # sizes: not values
-        if isinstance(node, ast.Attribute):
+        if isinstance(node, (ast.Attribute, ast.Subscript)):
             return [node.value]
         return []
 
     def build(self, node: ast.AST, args: list[Term]) -> Term:
         since = len(self.b.nodes)
         out = self.build_one(node, args)
-        if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Call)):
+        if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Call, ast.Subscript)):
             self.check_value(node, out, since)
         return out
 
@@ -408,8 +441,14 @@ class _Parser:
             return args[0]
         if isinstance(node, ast.Attribute):
             return ops.transpose(b, args[0], self.source(node))
+        if isinstance(node, ast.Subscript):
+            return indexing.index(b, args[0], indexing.read_key(node), self.source(node))
         if isinstance(node, ast.Call):
             assert isinstance(node.func, ast.Name)
+            if node.func.id in indexing.STRUCTURAL:
+                _, static, kw, _ = self.read_call(node)
+                return indexing.STRUCTURAL[node.func.id][3](b, args, static, kw,
+                                                             self.source(node))
             if node.func.id in ops.CONSTANTS:
                 return ops.constant_matrix(b, node.func.id, self.sizes(node), self.source(node))
             if node.func.id in COMPOSITES:  # log1p(x) is log(1 + x), written out

@@ -39,6 +39,7 @@ from .functions import (
 )
 from .linalg import LINALG
 from .rule import Array, Rule
+from .structural import STRUCTURAL
 
 # ---------------------------------------------------------------------------------------
 # Numerically safe NumPy building blocks (shared by the engine and by ``evaluate``)
@@ -443,6 +444,7 @@ RULES: dict[str, Rule] = {
                  # the cotangent of a 1×1 matrix is written as the scalar it equals
                  matrix_vjp=lambda g, out, a: (g,), arity=0, role="affine", node=Item),
     **LINALG,
+    **STRUCTURAL,
 }
 
 # where each primitive is defined and differentiable, in words (the table of docs/vocabulary.md;

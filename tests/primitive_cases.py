@@ -53,6 +53,18 @@ FORMS: dict[str, list[tuple[str, bool]]] = {
     # ψ⁽ⁿ⁾: the order is a whole number written in the text (digamma is ψ⁽⁰⁾)
     "polygamma": [("digamma(x*y + 1) + polygamma(2, y + 2)", True),
                   ("sum(hadamard(C, polygamma(1, hadamard(A, A) + 1) + digamma(A + 2)))", False)],
+    # structural: entries moved, not computed with (indices from 0, as NumPy)
+    "slice": [("sum(hadamard(A[0:2, :], B[1:, :])) + u[2]*A[1, 0] + sum(A[::2, 1]**2)", False),
+              ("sum(hadamard(eye2, A[-2:].T)) + sum(hadamard(u[1:], u[:-1])) + sum(A[1]**2)", False)],
+    "concat": [("sum(hadamard(concatenate((A, B), axis=0), vstack((C, Y))))", False),
+               ("sum(hadamard(G, hstack((A, B)))) + sum(stack((u, 2*u), axis=1)**2)", False)],
+    "reshape": [("sum(hadamard(E, reshape(A, (2, 3)))) + sum(flatten(A)**3)", False),
+                ("sum(hadamard(u, ravel(A.T)[0:3])) + sum(reshape(u, (1, -1))**2)", False)],
+    "pad": [("sum(pad(A, ((1, 0), (2, 1)), constant_values=0.5)**2)", False),
+            ("sum(pad(u, 1)**3)", False)],
+    "kron": [("sum(kron(A, v)**2) + sum(kron(E, u.T))", False),
+             ("sum(tile(A, (2, 3))**3) + sum(repeat(A, 2, axis=1)**2) + sum(repeat(u, 3)**2)",
+              False)],
     "max": [("max(x, y)", False), ("sum(hadamard(C, max(A, B)))", False)],
     "min": [("min(x, y)", False), ("sum(hadamard(C, min(A, B)))", False)],
 }

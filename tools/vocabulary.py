@@ -51,6 +51,28 @@ SAMPLES: dict[str, tuple[str, dict[str, Any], str]] = {
     "outer": ("sum(hadamard(A, outer(u, v)))", {"A": (3, 2), "u": V, "v": (2, 1)}, "u"),
     "diag": ("sum(hadamard(A, diag(u)))", {"A": M, "u": V}, "u"),
     "diagonal": ("sum(hadamard(u, diagonal(X)))", {"X": M, "u": V}, "X"),
+    # structural (symbackprop/indexing.py): static sizes, indices and widths
+    "concatenate": ("sum(hadamard(A, concatenate((X, Y), axis=0)))",
+                    {"A": (5, 3), "X": S, "Y": M}, "X"),
+    "vstack": ("sum(hadamard(A, vstack((X, Y))))", {"A": (5, 3), "X": S, "Y": M}, "Y"),
+    "hstack": ("sum(hadamard(A, hstack((X, u))))", {"A": (3, 4), "X": M, "u": V}, "u"),
+    "stack": ("sum(hadamard(A, stack((u, v), axis=0)))", {"A": (2, 3), "u": V, "v": V}, "u"),
+    "reshape": ("sum(hadamard(A, reshape(X, (3, 2))))", {"A": (3, 2), "X": S}, "X"),
+    "flatten": ("sum(hadamard(a, flatten(X)))", {"a": (6, 1), "X": S}, "X"),
+    "ravel": ("sum(hadamard(a, ravel(X)))", {"a": (6, 1), "X": S}, "X"),
+    "kron": ("sum(hadamard(A, kron(X, Y)))", {"A": (6, 9), "X": S, "Y": M}, "X"),
+    "tile": ("sum(hadamard(A, tile(X, (2, 1))))", {"A": (4, 3), "X": S}, "X"),
+    "repeat": ("sum(hadamard(A, repeat(X, 2, axis=0)))", {"A": (4, 3), "X": S}, "X"),
+    "pad": ("sum(hadamard(A, pad(X, 1)))", {"A": (4, 5), "X": S}, "X"),
+    "X[a:b, c:d]": ("sum(hadamard(A, X[0:2, 1:]))", {"A": (2, 2), "X": M}, "X"),
+}
+STRUCTURAL_KINDS = {
+    "concatenate": "primitive (concat): a block matrix", "vstack": "primitive (concat), axis 0",
+    "hstack": "primitive (concat), axis 1", "stack": "primitive (concat) of vectors or scalars",
+    "reshape": "primitive (row by row, as NumPy)", "flatten": "primitive (reshape to a column)",
+    "ravel": "primitive (reshape to a column)", "kron": "primitive",
+    "tile": "primitive (kron): 𝟏 ⊗ X", "repeat": "primitive (kron): X ⊗ 𝟏",
+    "pad": "primitive (constant mode)",
 }
 ORDERS = {"polygamma", "digamma", "trigamma"}  # the polygamma primitive, spelled with its order
 # the text spells these through their function
@@ -95,7 +117,9 @@ def page() -> str:
         "Operators: `+ - * / **`, `@` (matrix product), `.T` (transpose), "
         "`hadamard(A, B)`; constants `ones(m, n)`, `zeros(m, n)`, `eye(n)`; "
         "`axis=0 | 1 | -1` for `sum`, `mean`, `var`, `softmax`, `logsumexp`, `max`, `min`, "
-        "`prod`, `cumsum`, `cumprod`, `flip`. See [writing expressions](writing-expressions.md) "
+        "`prod`, `cumsum`, `cumprod`, `flip`; `axis=` for `concatenate`, `stack`, `repeat`. "
+        "Static arguments (sizes, counts, indices, pad widths) are numbers written in the text. "
+        "See [writing expressions](writing-expressions.md) "
         "and [matrix calculus](matrix-calculus.md).",
         "",
         "| name | also | kind | input | written | derivative | domain |",
@@ -113,6 +137,10 @@ def page() -> str:
                        ("flip", "written out: a product with J")):  # ops.reduce_axis
         rows.append(_row(name, "", kind,
                          "a vector, or a matrix with axis=0 or 1 (NumPy would flatten it)"))
+    for name, kind in STRUCTURAL_KINDS.items():
+        rows.append(_row(name, "", kind, "all (sizes, indices and widths are numbers)"))
+    rows.append(_row("X[a:b, c:d]", "`x[i]`, `X[i]`, `X[:, j]`, `X[a:b:s]`",
+                     "primitive (slice), indices from 0", "all"))
     for name in sorted(COMPOSITES):
         kind = ("primitive, element-wise (ψ⁽ⁿ⁾ with its order)" if name in ORDERS
                 else "written out")

@@ -181,6 +181,76 @@ FUNCS: dict[str, Callable[..., Array]] = {
     "norm1": lambda x: np.sum(np.abs(x)), "logdet": _logdet, "logsumexp": _logsumexp,
 }
 FUNCS.update({a: FUNCS[n] for n, r in RULES.items() for a in r.aliases if n in FUNCS})
+
+
+# ---------------------------------------------------------------------------------------
+# The structural functions of the text, on its 2-D arrays (a vector is a column)
+
+
+def _column(a: Array) -> Array:
+    return np.reshape(a, (-1, 1))
+
+
+def _keep(k: int | slice) -> slice:
+    """An integer index as the span of one entry, so the axis is kept (X[i] is a row)."""
+    return slice(k, k + 1 if k != -1 else None) if isinstance(k, int) else k
+
+
+def text_index(x: Array, key: tuple[Any, ...]) -> Array:
+    """``x[key]`` as the text means it: along a vector's entries for one index, the row i of
+    a matrix for ``X[i]``, NumPy's for two; a single entry is a number."""
+    x = np.asarray(x)
+    if len(key) == 1:
+        k = key[0]
+        whole = 0 if isinstance(k, int) else slice(None)
+        if x.shape[1] == 1 and x.shape[0] != 1:
+            key = (k, whole)
+        elif x.shape[0] == 1 and x.shape[1] != 1:
+            key = (whole, k)
+        else:
+            key = (k, slice(None))
+    out = x[_keep(key[0]), _keep(key[1])]
+    return float(out[0, 0]) if all(isinstance(k, int) for k in key) else out
+
+
+def _stack(xs: tuple[Array, ...], axis: int = 0) -> Array:
+    if all(np.ndim(x) == 0 for x in xs):
+        return _column(np.stack(xs))
+    return np.stack([np.ravel(x) for x in xs], axis=axis)  # vectors as the 1-D they stand for
+
+
+def _hstack(xs: tuple[Array, ...]) -> Array:
+    out = np.hstack(xs)
+    return _column(out) if np.ndim(out) == 1 else out
+
+
+def _reshape(x: Array, shape: Any) -> Array:
+    dims = shape if isinstance(shape, tuple) else (shape,)
+    dims = tuple(d if isinstance(d, int) else -1 for d in dims)  # a named size: what is left
+    return np.reshape(x, dims if len(dims) == 2 else (dims[0], 1))
+
+
+def _one_d(f: Callable[..., Array]) -> Callable[..., Array]:
+    """NumPy's answer, a 1-D one read as the text's column."""
+    def g(*a: Any, **k: Any) -> Array:
+        out = f(*a, **k)
+        return _column(out) if np.ndim(out) == 1 else out
+    return g
+
+
+# name -> NumPy of (operands as a tuple or one operand, static arguments, keywords)
+STRUCTURAL_FUNCS: dict[str, Callable[..., Array]] = {
+    "concatenate": lambda xs, axis=0: np.concatenate(xs, axis=axis),
+    "stack": _stack, "vstack": lambda xs: np.vstack(xs), "hstack": _hstack,
+    "reshape": _reshape, "flatten": lambda x: _column(x) if np.ndim(x) else x,
+    "ravel": lambda x: _column(x) if np.ndim(x) else x,
+    "tile": _one_d(np.tile), "repeat": _one_d(np.repeat),
+    "pad": lambda x, widths, constant_values=0: np.pad(x, widths,
+                                                       constant_values=constant_values),
+    "kron": np.kron,
+}
+
+
 def _softmax_axis(x: Array, axis: int) -> Array:
     return np.exp(x - np.logaddexp.reduce(x, axis=axis, keepdims=True))
 

@@ -15,12 +15,13 @@ import numpy as np
 
 from ..builder import Builder
 from ..errors import UnsupportedError
+from ..indexing import STRUCTURAL, read_call, read_key
 from ..limits import Limits
 from ..ops import CONSTANTS
 from ..parse import FUNCTIONS, _Parser
 from .numpy_functions import AXIS_FUNCS as AXIS_FUNCS
 from .numpy_functions import FUNCS as FUNCS
-from .numpy_functions import LOSSES, transpose_of
+from .numpy_functions import LOSSES, STRUCTURAL_FUNCS, text_index, transpose_of
 
 Array = Any
 
@@ -279,6 +280,11 @@ class TextProgram:
             return np.negative if isinstance(node.op, ast.USub) else _same
         if isinstance(node, ast.Attribute):
             return transpose_of
+        if isinstance(node, ast.Subscript):
+            return functools.partial(text_index, key=read_key(node))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id in STRUCTURAL:
+            return _structural(node)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             axis = self.parser.axis_of(node)  # the parser read and checked it already
             if axis is not None:  # NumPy's own reduction, keeping the axis
@@ -363,13 +369,26 @@ def _same(a: Array) -> Array:
     return a
 
 
+def _structural(node: ast.Call) -> Callable[..., Array]:
+    """NumPy's function of a structural call, its static arguments given."""
+    assert isinstance(node.func, ast.Name)
+    name = node.func.id
+    _, static, kw, _ = read_call(node)
+    f = STRUCTURAL_FUNCS[name]
+    if STRUCTURAL[name][1]:  # the operands come as one tuple
+        return lambda *xs: f(xs, *static, **kw)
+    return lambda *xs: f(*xs, *static, **kw)
+
+
 def _children(node: ast.AST) -> list[ast.AST]:
     if isinstance(node, ast.BinOp):
         return [node.left, node.right]
     if isinstance(node, ast.UnaryOp):
         return [node.operand]
     if isinstance(node, ast.Call):
+        if isinstance(node.func, ast.Name) and node.func.id in STRUCTURAL:
+            return read_call(node)[0]
         return [] if _constant_call(node) is not None else list(node.args)
-    if isinstance(node, ast.Attribute):
+    if isinstance(node, (ast.Attribute, ast.Subscript)):
         return [node.value]
     return []

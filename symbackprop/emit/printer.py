@@ -31,6 +31,7 @@ from ..notation import (
 )
 from ..rules import BY_NODE, BY_SYMPY, RULES
 from ..shapes import shape_of
+from ..structural import END, FULL
 
 if TYPE_CHECKING:
     pass
@@ -237,6 +238,94 @@ class Printer(LatexPrinter):  # type: ignore[misc]
     def _print_CumProd(self, e: Any) -> str:
         per = r"\text{col}" if e.axis == 0 else r"\text{row}"  # down each column / row
         return self._call(rf"\operatorname{{cumprod}}_{{{per}}}", e.args[:1])
+
+    # structural ---------------------------------------------------------------------------
+    def _indexed(self, a: sp.Basic) -> str:
+        """``a`` ready for a subscript: a symbol braced when it has a sub- or superscript
+        (a second subscript is a TeX error), anything else in parentheses."""
+        s = str(self._print(a))
+        if isinstance(a, (sp.Symbol, sp.MatrixSymbol)) and not s.startswith(r"\frac"):
+            return f"{{{s}}}" if "_" in s or "^" in s else s
+        return rf"\left({s}\right)"  # an adjoint ∂L/∂t too: (∂L/∂t)_{0:2}
+
+    def _span(self, s: Any) -> str:
+        start, stop, step = s
+        if tuple(s) == FULL:
+            return ":"
+        if (step == 1 and stop != END and (stop - start) == 1) or (start, stop) == (-1, END):
+            return str(self._print(start))  # one entry: its index
+        out = f"{self._print(start)}:{'' if stop == END else self._print(stop)}"
+        return out + (f":{self._print(step)}" if step != 1 else "")
+
+    def _spans(self, shape: Any, rows: Any, cols: Any) -> str:
+        """The subscript of a slice: a vector's one index, a matrix's two."""
+        if shape[1] == 1 and shape[0] != 1:
+            return self._span(rows)
+        if shape[0] == 1 and shape[1] != 1:
+            return self._span(cols)
+        return rf"{self._span(rows)},\,{self._span(cols)}"
+
+    def _print_Slice(self, e: Any) -> str:
+        x = e.args[0]
+        return f"{self._indexed(x)}_{{{self._spans(x.shape, *e.spans)}}}"
+
+    def _block_matrix(self, inner: str, sizes: tuple[Any, Any, Any, Any], fill: str) -> str:
+        """``inner`` with blocks of ``fill`` before and after it along each axis (a block of
+        size 0 left out)."""
+        rb, ra, cb, ca = sizes
+        rows = [k for k, n in (("b", rb), ("m", 1), ("a", ra)) if n != 0]
+        cols = [k for k, n in (("b", cb), ("m", 1), ("a", ca)) if n != 0]
+        if rows == cols == ["m"]:
+            return inner
+        body = r" \\ ".join(" & ".join(inner if (r, c) == ("m", "m") else fill for c in cols)
+                              for r in rows)
+        return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
+
+    def _print_Embed(self, e: Any) -> str:
+        g, like = e.args[0], e.args[1]
+        rows, cols = e.spans
+        if rows[2] != 1 or cols[2] != 1:  # a strided slice: no block form
+            return rf"\operatorname{{scatter}}_{{{self._spans(like.shape, rows, cols)}}}" \
+                   rf"\left({self._print(g)}\right)"
+        sizes: list[Any] = []
+        for n, (start, stop, _) in zip(like.shape, (rows, cols), strict=True):
+            lo = start + n if start.is_negative else start
+            hi = n if stop == END else (stop + n if stop.is_negative else stop)
+            sizes += [lo, n - hi]
+        return self._block_matrix(self._print(g), tuple(sizes), r"\mathbf{0}")  # type: ignore
+
+    def _print_Pad(self, e: Any) -> str:
+        fill = e.args[2]
+        block = r"\mathbf{0}" if fill == 0 else rf"{self._print(fill)}\,\mathbf{{1}}"
+        return self._block_matrix(self._print(e.args[0]), e.widths, block)
+
+    def _print_Concat(self, e: Any) -> str:
+        sep = r" \\ " if e.axis == 0 else " & "
+        return rf"\begin{{bmatrix}} {sep.join(self._print(x) for x in e.blocks)} \end{{bmatrix}}"
+
+    def _print_Reshape(self, e: Any) -> str:
+        x = e.args[0]
+        rows, cols = e.shape
+        if cols == 1 and x.shape[1] != 1:  # row by row into a column: vec of the transpose
+            return rf"\operatorname{{vec}}\left({self._print(Transpose(x))}\right)"
+        return rf"\operatorname{{reshape}}_{{{self._print(rows)} \times {self._print(cols)}}}" \
+               rf"\left({self._print(x)}\right)"
+
+    def _print_Kron(self, e: Any) -> str:
+        """A ⊗ B; a ones factor (tile, repeat) with its size: 𝟏_{2×3} ⊗ X."""
+        return r" \otimes ".join(
+            rf"\mathbf{{1}}_{{{self._print(a.shape[0])} \times {self._print(a.shape[1])}}}"
+            if isinstance(a, OneMatrix) else self._wrap(a, strong=True) for a in e.args)
+
+    def _print_KronLeft(self, e: Any) -> str:
+        g, b = e.args
+        return rf"\left[\left\langle {self._indexed(g)}_{{(i,j)}}, {self._print(b)}" \
+               rf"\right\rangle\right]_{{i,j}}"
+
+    def _print_KronRight(self, e: Any) -> str:
+        g, a = e.args
+        weight = "" if isinstance(a, OneMatrix) else rf"{self._indexed(a)}_{{ij}}\,"
+        return rf"\sum_{{i,j}} {weight}{self._indexed(g)}_{{(i,j)}}"
 
     def _print_Indicator(self, e: Any) -> str:
         a, b = (self._print(x) for x in e.args)

@@ -35,6 +35,7 @@ from ..functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
 from ..recognise import node_operands
 from ..rules import BY_NODE, BY_SYMPY, RULES
 from ..shapes import shape_of
+from ..structural import text_span as _text_span
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
@@ -57,6 +58,16 @@ HELPERS: dict[str, str] = {
                    "    return s - np.log(np.sum(np.exp(s), axis=0, keepdims=True))\n"),
     "softmax": "def softmax(o):\n    return np.exp(log_softmax(o))\n",
 }
+HELPERS.update({  # the backward passes of slices and Kronecker products
+    "embed": ("def embed(g, like, at):\n    out = np.zeros_like(like)  # g placed at the slice\n"
+              "    out[at] = g\n    return out\n"),
+    "kron_left": ("def kron_left(g, b):  # entry (i, j): <block (i, j) of g, b>\n"
+                  "    (p, q), (r, c) = b.shape, g.shape\n"
+                  "    return np.einsum('ipjq,pq->ij', g.reshape(r // p, p, c // q, q), b)\n"),
+    "kron_right": ("def kron_right(g, a):  # the blocks of g weighted by a's entries\n"
+                   "    (m, n), (r, c) = a.shape, g.shape\n"
+                   "    return np.einsum('ipjq,ij->pq', g.reshape(m, r // m, n, c // n), a)\n"),
+})
 HELPER_NEEDS = {"softmax": ("log_softmax",)}
 BUILTINS_USED = frozenset({"float"})  # Python builtins the generated code calls
 RESERVED = frozenset({"np", "numpy", *HELPERS, "forward_backward", "grads"})
@@ -240,6 +251,47 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
     def _print_Indicator(self, e: Any) -> str:
         a, b = (self._factor(x) for x in e.args)
         return f"({a} == {b}).astype(float)" if self.numpy else f"({a} == {b})"
+
+    # structural: NumPy's spelling; the text's own in display
+    def _print_Slice(self, e: Any) -> str:
+        rows, cols = (_text_span(a) for a in e.args[1:])
+        return f"{self._factor(e.args[0])}[{rows}, {cols}]"
+
+    def _print_Embed(self, e: Any) -> str:
+        g, like = (self._print(a) for a in e.args[:2])
+        rows, cols = (_text_span(a) for a in e.args[2:])
+        if self.numpy:
+            self.used.add("embed")
+            return f"embed({g}, {like}, np.s_[{rows}, {cols}])"
+        return f"embed({g}, like={like}, at=[{rows}, {cols}])"
+
+    def _print_Concat(self, e: Any) -> str:
+        blocks = ", ".join(self._print(x) for x in e.blocks)
+        return f"{'np.' * self.numpy}concatenate(({blocks}), axis={e.axis})"
+
+    def _print_Reshape(self, e: Any) -> str:
+        r, c = (self._print(a) for a in e.args[1:])
+        return f"{'np.' * self.numpy}reshape({self._print(e.args[0])}, ({r}, {c}))"
+
+    def _print_Pad(self, e: Any) -> str:
+        rb, ra, cb, ca = e.widths
+        return f"{'np.' * self.numpy}pad({self._print(e.args[0])}, (({rb}, {ra}), ({cb}, " \
+            f"{ca})), constant_values={self._print(e.args[2])})"
+
+    def _print_Kron(self, e: Any) -> str:
+        a, b = (self._print(x) for x in e.args)
+        return f"{'np.' * self.numpy}kron({a}, {b})"
+
+    def _print_KronLeft(self, e: Any) -> str:
+        return self._helper("kron_left", e)
+
+    def _print_KronRight(self, e: Any) -> str:
+        return self._helper("kron_right", e)
+
+    def _helper(self, name: str, e: Any) -> str:
+        if self.numpy:
+            self.used.add(name)
+        return f"{name}({', '.join(self._print(a) for a in e.args)})"
 
     def _print_Item(self, e: Any) -> str:
         inner = self._print(e.args[0])

@@ -1,0 +1,391 @@
+"""Building the structural operations of the text: ``X[0:2, 1:3]``, ``concatenate``,
+``vstack``/``hstack``/``stack``, ``reshape``/``flatten``/``ravel``, ``kron``, ``tile``,
+``repeat`` and ``pad`` — each a node of a ``structural`` primitive (tiling and repeating are
+Kronecker products with a ones matrix).
+
+The text works on scalars and 2-D arrays (a vector is a column), and each operation means
+what NumPy computes on those 2-D arrays, with one convention for vectors: one index or slice
+of a vector (``x[2]``, ``x[1:3]``) runs along its entries, and ``X[i]`` of a matrix is its
+row i, kept a row ``(1, n)``. ``literal`` reads the static arguments (sizes, indices, widths)
+from the syntax tree; they are numbers, never expressions.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sympy as sp
+from sympy import OneMatrix
+
+from . import ops
+from .algebra import is_matrix
+from .builder import Builder, Term
+from .errors import ShapeError, UnsupportedError
+from .shapes import fmt_shape, shape_of
+from .structural import FULL, Concat, Kron, Pad, Reshape, Slice, Span, span
+
+Key = tuple[int | slice, ...]
+
+
+def literal(node: ast.AST, dims: dict[str, sp.Expr] | None = None) -> Any:
+    """A static argument as Python values: an int or float (a leading ``-`` allowed), None,
+    a slice of ints, a tuple (or list) of these, or a dimension named in ``dims``. Anything
+    else is a ValueError naming what it found."""
+    if isinstance(node, ast.Constant) and (node.value is None or type(node.value) in (int,
+                                                                                      float)):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and \
+            isinstance(node.operand, ast.Constant) and type(node.operand.value) in (int, float):
+        value: int | float = node.operand.value  # type: ignore[assignment]
+        return -value
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return tuple(literal(e, dims) for e in node.elts)
+    if isinstance(node, ast.Slice):
+        parts = [None if p is None else literal(p, dims) for p in (node.lower, node.upper,
+                                                                   node.step)]
+        if not all(p is None or type(p) is int for p in parts):
+            raise ValueError("a slice's bounds and step are whole numbers")
+        return slice(*parts)
+    if isinstance(node, ast.Name) and dims is not None and node.id in dims:
+        return dims[node.id]
+    raise ValueError("a number, a tuple of numbers or a slice of whole numbers")
+
+
+# ---------------------------------------------------------------------------------------
+# Slices
+
+
+def _span_of(k: int | slice, n: sp.Expr, where: str) -> tuple[Span, bool]:
+    """One axis of a key as a span of an axis of size ``n``; True for an integer index."""
+    concrete = n.is_Integer
+    if isinstance(k, int) and not isinstance(k, bool):
+        if concrete and not -int(n) <= k < int(n):
+            raise ShapeError(f"{where}: index {k} is out of range for an axis of size {n}")
+        if concrete and k < 0:
+            k += int(n)
+        return span(k, None if k == -1 else k + 1), True
+    if not isinstance(k, slice):
+        raise UnsupportedError(f"{where}: an index is a whole number or a slice, not {k!r}")
+    step = 1 if k.step is None else k.step
+    if step == 0:
+        raise ShapeError(f"{where}: a slice step cannot be zero")
+    if concrete:
+        r = range(int(n))[k]
+        if len(r) == 0:
+            raise ShapeError(f"{where}: the slice {_show(k)} of an axis of size {n} is empty")
+        if step < 0:
+            raise UnsupportedError(f"{where}: a negative step (write flip(X, axis=...))")
+        return span(r.start, None if r.stop >= int(n) else r.stop, r.step), False
+    if step != 1:
+        raise ShapeError(f"{where}: a slice with a step needs a known size, not {n}")
+    return span(k.start or 0, k.stop), False
+
+
+def _show(k: slice) -> str:
+    out = f"{'' if k.start is None else k.start}:{'' if k.stop is None else k.stop}"
+    return out + ("" if k.step is None else f":{k.step}")
+
+
+def take(b: Builder, x: Term, rows: int | slice, cols: int | slice, where: str) -> Term:
+    """``X[rows, cols]``; a single entry is the scalar it is."""
+    sx = shape_of(x)
+    assert sx is not None
+    r, r_int = _span_of(rows, sx[0], where)
+    c, c_int = _span_of(cols, sx[1], where)
+    if (r, c) == (FULL, FULL):
+        return x
+    out = b.node(Slice(x, r, c))
+    return ops.as_scalar(b, out) if r_int and c_int else out
+
+
+def index(b: Builder, x: Term, key: Key, where: str) -> Term:
+    """The text's indexing of a 2-D value: ``x[i]``/``x[a:b]`` along a vector's entries,
+    ``X[i]`` the row i of a matrix, ``X[i, j]``/``X[a:b, c:d]`` as NumPy."""
+    sx = shape_of(x)
+    if sx is None or not is_matrix(x):
+        raise ShapeError(f"{where}: a scalar cannot be indexed")
+    if not 1 <= len(key) <= 2:
+        raise ShapeError(f"{where}: {len(key)} indices for a matrix (it has 2 axes)")
+    if len(key) == 2:
+        return take(b, x, key[0], key[1], where)
+    if sx[1] == 1 and sx[0] != 1:  # a column: along its entries
+        return take(b, x, key[0], 0, where) if isinstance(key[0], int) else \
+            take(b, x, key[0], slice(None), where)
+    if sx[0] == 1 and sx[1] != 1:  # a row: along its entries
+        return take(b, x, 0, key[0], where) if isinstance(key[0], int) else \
+            take(b, x, slice(None), key[0], where)
+    return take(b, x, key[0], slice(None), where)
+
+
+# ---------------------------------------------------------------------------------------
+# Blocks
+
+
+def _as_block(b: Builder, t: Term) -> Term:
+    return t if is_matrix(t) else ops.broadcast(b, t, (sp.S.One, sp.S.One))
+
+
+def concatenate(b: Builder, xs: Sequence[Term], axis: int, where: str) -> Term:
+    """The block matrix ``[X; Y]`` (``axis`` 0) or ``[X, Y]`` (``axis`` 1)."""
+    if not xs:
+        raise ShapeError(f"{where}: nothing to join")
+    if not all(is_matrix(x) for x in xs):
+        raise ShapeError(f"{where}: a scalar cannot be joined (NumPy needs arrays; "
+                         "stack((a, b)) makes a vector of scalars)")
+    if axis not in (0, 1, -1, -2):
+        raise ShapeError(f"{where}: axis must be 0, 1 or -1 for a matrix, not {axis}")
+    k = axis % 2
+    shapes = [shape_of(x) for x in xs]
+    other = 1 - k
+    for s in shapes[1:]:
+        assert s is not None
+        assert shapes[0] is not None
+        if sp.simplify(s[other] - shapes[0][other]) != 0:
+            what = "columns" if k == 0 else "rows"
+            raise ShapeError(f"{where}: the blocks need as many {what}: "
+                             + ", ".join(fmt_shape(x) for x in shapes))
+    if len(xs) == 1:
+        return xs[0]
+    return b.node(Concat(*xs, k))
+
+
+def stack(b: Builder, xs: Sequence[Term], axis: int, where: str) -> Term:
+    """NumPy's ``stack`` with a vector as the 1-D array it stands for: scalars make a
+    vector; vectors the rows (``axis`` 0) or the columns (``axis`` 1) of a matrix."""
+    if all(not is_matrix(x) for x in xs):
+        if axis not in (0, -1):
+            raise ShapeError(f"{where}: scalars stack along axis 0")
+        return concatenate(b, [_as_block(b, x) for x in xs], 0, where)
+    shapes = [shape_of(x) for x in xs]
+    if not all(s is not None and s[1] == 1 for s in shapes):
+        raise ShapeError(f"{where}: stack makes a matrix of vectors (of matrices it would be "
+                         "3-D): " + ", ".join(fmt_shape(s) for s in shapes))
+    if axis in (0, -2):
+        return concatenate(b, [ops.transpose(b, x, where) for x in xs], 0, where)
+    if axis in (1, -1):
+        return concatenate(b, list(xs), 1, where)
+    raise ShapeError(f"{where}: axis must be 0, 1 or -1, not {axis}")
+
+
+def vstack(b: Builder, xs: Sequence[Term], where: str) -> Term:
+    return concatenate(b, [_as_block(b, x) for x in xs], 0, where)
+
+
+def hstack(b: Builder, xs: Sequence[Term], where: str) -> Term:
+    if all(not is_matrix(x) for x in xs):  # NumPy: scalars side by side are a 1-D array
+        return vstack(b, xs, where)
+    return concatenate(b, list(xs), 1, where)
+
+
+# ---------------------------------------------------------------------------------------
+# Reshapes, Kronecker products, tiling, padding
+
+
+def reshape(b: Builder, x: Term, shape: Any, where: str) -> Term:
+    """NumPy's ``reshape`` (row by row); a 1-D target ``(k,)`` is a column."""
+    sx = shape_of(x)
+    if sx is None:
+        raise ShapeError(f"{where}: a scalar cannot be reshaped")
+    dims = tuple(shape) if isinstance(shape, tuple) else (shape,)
+    if len(dims) == 1:
+        dims = (dims[0], 1)
+    if len(dims) != 2 or not all(isinstance(d, (int, sp.Expr)) and not isinstance(d, bool)
+                                 for d in dims):
+        raise ShapeError(f"{where}: the new shape has one or two sizes, not {shape!r}")
+    size = sx[0] * sx[1]
+    r, c = (sp.sympify(d) for d in dims)
+    if r == -1 and c == -1:
+        raise ShapeError(f"{where}: only one size can be -1")
+    if r == -1 or c == -1:
+        known = c if r == -1 else r
+        if known.is_Integer and size.is_Integer and (known <= 0 or size % known):
+            raise ShapeError(f"{where}: {fmt_shape(sx)} cannot be reshaped to "
+                             f"{fmt_shape((r, c))}")
+    elif sp.simplify(r * c - size) != 0:
+        raise ShapeError(f"{where}: {fmt_shape(sx)} has {size} entries, {fmt_shape((r, c))} "
+                         f"{r * c}")
+    target = Reshape(x, r, c).shape
+    if sp.simplify(target[0] - sx[0]) == 0 and sp.simplify(target[1] - sx[1]) == 0:
+        return x
+    if not (r.is_Integer or c.is_Integer):
+        raise UnsupportedError(f"{where}: a reshape to two unknown sizes; give one as a "
+                               "number or -1")
+    if not r.is_Integer and c.is_Integer:
+        r = sp.Integer(-1)
+    elif not c.is_Integer and r.is_Integer:
+        c = sp.Integer(-1)
+    return b.node(Reshape(x, r, c))
+
+
+def flatten(b: Builder, x: Term, where: str) -> Term:
+    """``flatten(X)`` / ``ravel(X)``: the entries row by row, as a column."""
+    if not is_matrix(x):
+        return x
+    return reshape(b, x, (-1,), where)
+
+
+def kron(b: Builder, x: Term, y: Term, where: str) -> Term:
+    if not is_matrix(x) or not is_matrix(y):
+        return ops.mul(b, x, y, where)  # a scalar's Kronecker product is the product
+    return b.node(Kron(x, y))
+
+
+def _count(k: Any, what: str, where: str) -> int:
+    if type(k) is not int or k < 1:
+        raise ShapeError(f"{where}: {what} is a whole number >= 1, not {k!r}")
+    return k
+
+
+def tile(b: Builder, x: Term, reps: Any, where: str) -> Term:
+    """``tile(X, (a, b))`` is ``𝟏_{a×b} ⊗ X``; ``tile(X, k)`` repeats along the last axis."""
+    reps = reps if isinstance(reps, tuple) else (reps,)
+    if len(reps) > 2 or not reps:
+        raise ShapeError(f"{where}: tile takes one or two counts (more would be n-D)")
+    counts = [_count(k, "a count", where) for k in reps]
+    a, c = (1, counts[0]) if len(counts) == 1 else counts
+    if not is_matrix(x):  # NumPy: a tiled scalar is a 1-D array (a column here)
+        return ops.broadcast(b, x, (sp.Integer(a * c), sp.S.One) if len(counts) == 1
+                             else (sp.Integer(a), sp.Integer(c)))
+    if a == c == 1:
+        return x
+    return b.node(Kron(OneMatrix(a, c), x))
+
+
+def repeat(b: Builder, x: Term, k: Any, axis: int | None, where: str) -> Term:
+    """``repeat(X, k, axis=0)`` is ``X ⊗ 𝟏_k`` (each row k times); ``axis=1`` ``X ⊗ 𝟏_kᵀ``."""
+    k = _count(k, "the count", where)
+    sx = shape_of(x)
+    if sx is None:
+        return ops.broadcast(b, x, (sp.Integer(k), sp.S.One)) if k > 1 else x
+    if axis is None:
+        if sx[1] != 1:
+            raise ShapeError(f"{where}: repeat of a matrix needs axis=0 or axis=1 (NumPy "
+                             "flattens it first)")
+        axis = 0
+    if axis not in (0, 1, -1, -2):
+        raise ShapeError(f"{where}: axis must be 0, 1 or -1 for a matrix, not {axis}")
+    if k == 1:
+        return x
+    ones = OneMatrix(k, 1) if axis % 2 == 0 else OneMatrix(1, k)
+    return b.node(Kron(x, ones))
+
+
+def _widths(w: Any, where: str) -> tuple[int, int, int, int]:
+    """NumPy's pad widths: ``w``, ``(before, after)`` or ``((rb, ra), (cb, ca))``."""
+    def pair(p: Any) -> tuple[int, int]:
+        p = p if isinstance(p, tuple) else (p, p)
+        if len(p) == 1:
+            p = (p[0], p[0])
+        if len(p) != 2 or not all(type(v) is int and v >= 0 for v in p):
+            raise ShapeError(f"{where}: a pad width is a whole number >= 0 or a pair of them, "
+                             f"not {w!r}")
+        return p[0], p[1]
+    if isinstance(w, tuple) and w and all(isinstance(p, tuple) for p in w):
+        if len(w) != 2:
+            raise ShapeError(f"{where}: pad widths for {len(w)} axes of a matrix (it has 2)")
+        return (*pair(w[0]), *pair(w[1]))
+    p = pair(w)
+    return (*p, *p)
+
+
+def pad(b: Builder, x: Term, widths: Any, fill: Any, where: str) -> Term:
+    """NumPy's ``pad`` in constant mode: X with a border of ``fill``."""
+    if not is_matrix(x):
+        raise ShapeError(f"{where}: pad needs a vector or matrix, got a scalar")
+    if type(fill) not in (int, float):
+        raise ShapeError(f"{where}: constant_values is a number, not {fill!r}")
+    w = _widths(widths, where)
+    if not any(w):
+        return x
+    return b.node(Pad(x, w, sp.Float(fill) if isinstance(fill, float) else sp.Integer(fill)))
+
+
+# ---------------------------------------------------------------------------------------
+# The text's functions: name -> (the keywords it takes, whether its operands come as one
+# tuple, how many static positional arguments follow the operand, and how it builds from
+# (builder, operands, static arguments, keywords, where))
+
+Build = Callable[[Builder, list[Term], tuple[Any, ...], dict[str, Any], str], Term]
+
+
+STRUCTURAL: dict[str, tuple[frozenset[str], bool, int, Build]] = {
+    "concatenate": (frozenset({"axis"}), True, 0,
+                    lambda b, xs, a, kw, w: concatenate(b, xs, kw.get("axis", 0), w)),
+    "stack": (frozenset({"axis"}), True, 0,
+              lambda b, xs, a, kw, w: stack(b, xs, kw.get("axis", 0), w)),
+    "vstack": (frozenset(), True, 0, lambda b, xs, a, kw, w: vstack(b, xs, w)),
+    "hstack": (frozenset(), True, 0, lambda b, xs, a, kw, w: hstack(b, xs, w)),
+    "reshape": (frozenset(), False, 1, lambda b, xs, a, kw, w: reshape(b, xs[0], a[0], w)),
+    "flatten": (frozenset(), False, 0, lambda b, xs, a, kw, w: flatten(b, xs[0], w)),
+    "ravel": (frozenset(), False, 0, lambda b, xs, a, kw, w: flatten(b, xs[0], w)),
+    "tile": (frozenset(), False, 1, lambda b, xs, a, kw, w: tile(b, xs[0], a[0], w)),
+    "repeat": (frozenset({"axis"}), False, 1,
+               lambda b, xs, a, kw, w: repeat(b, xs[0], a[0], kw.get("axis"), w)),
+    "pad": (frozenset({"constant_values"}), False, 1,
+            lambda b, xs, a, kw, w: pad(b, xs[0], a[0], kw.get("constant_values", 0), w)),
+    "kron": (frozenset(), False, -1, lambda b, xs, a, kw, w: kron(b, xs[0], xs[1], w)),
+}  # kron(A, B): two operands (-1), no static arguments
+
+
+# ---------------------------------------------------------------------------------------
+# Reading the syntax tree (shared by the parser and the witness's interpreter)
+
+
+class StaticError(ValueError):
+    """A structural call or an index written in a way the text does not accept."""
+
+    def __init__(self, node: ast.AST, message: str) -> None:
+        super().__init__(message)
+        self.node = node
+
+
+Call = tuple[list[ast.AST], tuple[Any, ...], dict[str, Any], list[ast.AST]]
+
+
+def read_call(node: ast.Call, dims: dict[str, sp.Expr] | None = None) -> Call:
+    """A structural call's operand nodes, static arguments, keywords, and the syntax nodes
+    that hold them (checked here, not walked again)."""
+    assert isinstance(node.func, ast.Name)
+    name = node.func.id
+    keywords, seq, n_static, _ = STRUCTURAL[name]
+    n_args = 2 if n_static == -1 else 1 + n_static
+    if len(node.args) != n_args:
+        raise StaticError(node, f"{name} takes {n_args} argument{'s' * (n_args > 1)}, got "
+                          f"{len(node.args)}")
+    static_nodes: list[ast.AST] = []
+    operands: list[ast.AST] = list(node.args) if n_static == -1 else [node.args[0]]
+    if seq:
+        first = node.args[0]
+        if not isinstance(first, (ast.Tuple, ast.List)) or not first.elts:
+            raise StaticError(first, f"{name} takes a tuple of arrays: {name}((A, B))")
+        operands = list(first.elts)
+    kw: dict[str, Any] = {}
+    for k in node.keywords:
+        if k.arg not in keywords:
+            allowed = ", ".join(f"{a}=" for a in sorted(keywords)) or "none"
+            raise StaticError(k, f"{name} takes no keyword {k.arg}= (its keywords: "
+                              f"{allowed})")
+        kw[k.arg] = _literal(k.value, dims)
+        static_nodes.append(k)
+    static = tuple(_literal(a, dims) for a in node.args[1:]) if n_static > 0 else ()
+    static_nodes.extend(node.args[1:] if n_static > 0 else ())
+    return operands, static, kw, static_nodes
+
+
+def _literal(node: ast.AST, dims: dict[str, sp.Expr] | None) -> Any:
+    try:
+        return literal(node, dims)
+    except ValueError as e:
+        raise StaticError(node, f"expected {e}") from None
+
+
+def read_key(node: ast.Subscript) -> Key:
+    """The index of ``X[...]``: whole numbers and slices, one or two."""
+    key = _literal(node.slice, None)
+    key = key if isinstance(key, tuple) and not isinstance(node.slice, ast.Slice) else (key,)
+    for k in key:
+        if not isinstance(k, slice) and type(k) is not int:
+            raise StaticError(node.slice, "an index is a whole number or a slice (a:b, a:b:s)")
+    return key
