@@ -272,7 +272,7 @@ def repeat(b: Builder, x: Term, k: Any, axis: int | None, where: str) -> Term:
     return b.node(Kron(x, ones))
 
 
-def _widths(w: Any, where: str) -> tuple[int, int, int, int]:
+def pad_widths(w: Any, where: str) -> tuple[int, int, int, int]:
     """NumPy's pad widths: ``w``, ``(before, after)`` or ``((rb, ra), (cb, ca))``."""
     def pair(p: Any) -> tuple[int, int]:
         p = p if isinstance(p, tuple) else (p, p)
@@ -296,7 +296,7 @@ def pad(b: Builder, x: Term, widths: Any, fill: Any, where: str) -> Term:
         raise ShapeError(f"{where}: pad needs a vector or matrix, got a scalar")
     if type(fill) not in (int, float):
         raise ShapeError(f"{where}: constant_values is a number, not {fill!r}")
-    w = _widths(widths, where)
+    w = pad_widths(widths, where)
     if not any(w):
         return x
     return b.node(Pad(x, w, sp.Float(fill) if isinstance(fill, float) else sp.Integer(fill)))
@@ -383,7 +383,11 @@ def _literal(node: ast.AST, dims: dict[str, sp.Expr] | None) -> Any:
 
 def read_key(node: ast.Subscript) -> Key:
     """The index of ``X[...]``: whole numbers and slices, one or two."""
-    key = _literal(node.slice, None)
+    try:
+        key = literal(node.slice)
+    except ValueError:
+        raise StaticError(node.slice, "an index is a whole number or a slice (a:b, a:b:s) "
+                          "written as numbers") from None
     key = key if isinstance(key, tuple) and not isinstance(node.slice, ast.Slice) else (key,)
     for k in key:
         if not isinstance(k, slice) and type(k) is not int:
