@@ -21,6 +21,7 @@ from dataclasses import fields
 from typing import Any
 
 from .emit import FORMATS
+from .emit.html import copy_katex
 from .errors import ParseError, ShapeError, SymbackpropError
 from .limits import Limits
 from .version import __version__
@@ -63,6 +64,7 @@ exit codes: 0 done (check: every gradient agrees); 1 check found a mismatch;
 _FLAGS = (("loss='mse'", "--loss mse"), ("loss='cross_entropy'", "--loss cross_entropy"),
           ("syntax='latex'", "--syntax latex"))
 _LIMIT = re.compile(r"Limits\.max_(\w+)")
+_LOSS_IN_TEXT = re.compile(r"\bloss\s*=")  # an API keyword typed into the expression
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -95,18 +97,34 @@ def _parser() -> argparse.ArgumentParser:
             lim.add_argument(flag, type=_positive, metavar="N", default=None, dest=f.name,
                              help=f"{_LIMIT_HELP[f.name]} (default {f.default:,})")
 
-    d = sub.add_parser("derive", help="print the derivation")
+    d = sub.add_parser("derive", help="print the derivation",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG)
     common(d)
-    d.add_argument("--format", choices=list(FORMATS), default="latex")
-    d.add_argument("--layout", choices=("denominator", "numerator"), default="denominator")
-    d.add_argument("--adjoint", choices=("frac", "bar", "delta"), default="frac")
+    d.add_argument("--format", choices=list(FORMATS), default="latex",
+                   help="latex (an aligned block, the default), markdown (a lecture note), "
+                   "html (a page typeset with KaTeX), json, dot (Graphviz), python (NumPy "
+                   "code) or text (Unicode, for a terminal)")
+    d.add_argument("--layout", choices=("denominator", "numerator"), default="denominator",
+                   help="the Jacobian convention of the chain (default: denominator, the "
+                   "gradient's shape)")
+    d.add_argument("--adjoint", choices=("frac", "bar", "delta"), default="frac",
+                   help="how an adjoint is written: \\frac{\\partial L}{\\partial v}, "
+                   "\\bar v, or \\delta_v (default: frac)")
     d.add_argument("--granularity", choices=("auto", "primitive", "layers", "stages"),
-                   default="auto")
+                   default="auto", help="one equation per primitive, per layer, or per stage "
+                   "you wrote (default: auto)")
+    d.add_argument("--assets", choices=("inline", "link", "cdn"), default=None,
+                   help="--format html: KaTeX inlined into the page (the default; one file "
+                   "that works offline), linked from _katex/ beside it (copied there with "
+                   "-o FILE), or linked from a CDN (a small page that needs the network)")
     d.add_argument("-o", "--output", metavar="FILE",
                    help="write to FILE instead of stdout (- is stdout)")
-    c = sub.add_parser("check", help="verify the gradients numerically; exit 1 on a mismatch")
+    c = sub.add_parser("check", help="verify the gradients numerically; exit 1 on a mismatch",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG)
     common(c)
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--seed", type=int, default=0,
+                   help="the seed of the random point the gradients are compared at "
+                   "(default: 0)")
     return p
 
 
@@ -181,11 +199,23 @@ def run(args: argparse.Namespace) -> int:
                    layout=args.layout, adjoint=args.adjoint, granularity=args.granularity,
                    limits=limits, syntax=args.syntax)
         check_sizes(d, limits=limits)  # what its numbers would hold (x @ x.T of a long x)
-        text = d.to(args.format)
-        if args.output and args.output != "-":
+        to_file = bool(args.output) and args.output != "-"
+        if args.assets is not None and args.format != "html":
+            raise ValueError(f"--assets is for --format html, not --format {args.format}")
+        if args.format == "html":
+            text = d.html(assets=args.assets or "inline")
+        else:
+            text = d.to(args.format)
+        if to_file:
             with open(args.output, "w", encoding="utf-8") as f:
                 f.write(text if text.endswith("\n") else text + "\n")
+            if args.assets == "link":
+                copy_katex(os.path.join(os.path.dirname(os.path.abspath(args.output)),
+                                        "_katex"))
         else:
+            if args.assets == "link":
+                print("symbackprop: note: the page links KaTeX from _katex/ beside it: copy it "
+                      "there (-o FILE does), or use --assets inline", file=sys.stderr)
             print(text)
             sys.stdout.flush()  # a closed pipe shows here, inside main's handler
         return 0
@@ -238,11 +268,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             msg = "the input is too large or too deep to handle; see docs/security.md"
         else:
             msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        if isinstance(e, ParseError) and e.text is not None and e.column and "\n" not in e.text:
-            msg += f": {e.text[:80]}"
-        for api, flag in _FLAGS:
+        for api, flag in _FLAGS:  # the message's words, never the user's echoed text
             msg = msg.replace(api, flag)
         msg = _LIMIT.sub(lambda m: "--max-" + m.group(1).replace("_", "-"), msg)
+        if isinstance(e, ParseError) and e.text is not None and e.column and "\n" not in e.text:
+            msg += f": {e.text[:80]}"
+        if isinstance(e, ParseError) and _LOSS_IN_TEXT.search(str(getattr(args, "text", ""))):
+            msg += "; to add a loss, use --loss mse or --loss cross_entropy"
         print(f"symbackprop: {kind}: {_printable(msg)}", file=sys.stderr)
         return 2
     except Exception as e:  # a bug of ours: still one line, and a different exit code

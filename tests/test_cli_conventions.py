@@ -141,3 +141,70 @@ def test_help_shows_examples_and_exit_codes(capsys: pytest.CaptureFixture[str]) 
     assert "examples:" in out
     assert "exit codes:" in out
     assert 'symbackprop derive "(x + y)^2" --wrt x' in out
+
+
+def _actions(parser):
+    import argparse
+
+    for a in parser._actions:
+        if isinstance(a, argparse._SubParsersAction):
+            for sub in a.choices.values():
+                yield from _actions(sub)
+        else:
+            yield parser.prog, a
+
+
+def test_every_flag_and_argument_has_help_text() -> None:
+    import argparse
+
+    from symbackprop.cli import _parser
+
+    seen = 0
+    for prog, a in _actions(_parser()):
+        seen += 1
+        assert a.help, (prog, a.dest)
+        assert a.help is not argparse.SUPPRESS, (prog, a.dest)
+        assert a.help.strip(), (prog, a.dest)
+    assert seen > 30
+
+
+@pytest.mark.parametrize("command", ["derive", "check"])
+def test_each_command_help_shows_examples_and_exit_codes(
+        command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main([command, "--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out
+    assert "exit codes:" in out
+
+
+def test_assets_is_for_html_and_a_linked_page_on_stdout_says_what_it_needs(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["derive", "x*y", "--assets", "link"]) == 2
+    assert "--assets is for --format html" in capsys.readouterr().err
+    assert main(["derive", "x*y", "--format", "html", "--assets", "link"]) == 0
+    out, err = capsys.readouterr()
+    assert '<script src="_katex/katex.min.js"></script>' in out
+    assert "_katex/ beside it" in err
+    assert main(["derive", "x*y", "--format", "html", "--assets", "cdn"]) == 0
+    out, err = capsys.readouterr()
+    assert "cdn.jsdelivr.net" in out
+    assert err == ""
+
+
+def test_a_linked_page_written_to_a_file_gets_katex_beside_it(tmp_path: Path) -> None:
+    need_katex()
+    out = tmp_path / "sub" / "note.html"
+    out.parent.mkdir()
+    assert main(["derive", "x*y", "--format", "html", "--assets", "link", "-o", str(out)]) == 0
+    assert (out.parent / "_katex" / "katex.min.css").is_file()
+    assert len(list((out.parent / "_katex" / "fonts").glob("*.woff2"))) > 10
+    assert '<link rel="stylesheet" href="_katex/katex.min.css">' in out.read_text("utf-8")
+
+
+def test_an_api_keyword_in_the_expression_gets_the_flag_and_its_echo_is_the_users(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["derive", "loss='mse'"]) == 2
+    err = capsys.readouterr().err
+    assert ": loss='mse'; to add a loss, use --loss mse or --loss cross_entropy" in err

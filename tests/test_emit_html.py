@@ -157,3 +157,36 @@ def test_cdn_assets_link_the_pinned_katex() -> None:
     assert f'src="{base}/katex.min.js"' in page
     assert "@font-face" not in page  # nothing inlined: a small page
     assert len(page) < 20_000
+
+
+@pytest.mark.parametrize("assets", ["link", "cdn"])
+def test_a_page_whose_katex_does_not_load_says_so(assets: str) -> None:
+    """Never raw TeX without a word: the render script puts this note at the page's top
+    when KaTeX is missing (tests/test_html_print.py shows it in Chromium)."""
+    from symbackprop.emit.html import no_katex_message
+
+    p = sbp.derive("(x + y)**2").html(assets=assets, katex_href="../shared/_katex")  # type: ignore[arg-type]
+    assert 'typeof katex === "undefined"' in p
+    line = next(ln for ln in p.splitlines() if ln.startswith("var SBP_NO_KATEX = "))
+    import json
+
+    said = json.loads(line.removeprefix("var SBP_NO_KATEX = ").rstrip(";"))
+    assert said == no_katex_message(assets, "../shared/_katex")  # type: ignore[arg-type]
+    want = "the network" if assets == "cdn" else "../shared/_katex/katex.min.js"
+    assert want in said
+
+
+def test_the_no_katex_note_cannot_end_its_script() -> None:
+    p = page("<p>x</p>", "t", assets="link", katex_href="</script><script>alert(1)//")
+    script = p.split("<script>\nvar SBP_NO_KATEX", 1)[1].split("</script>", 1)[0]
+    assert "<" not in script.split(";\n", 1)[0]
+    assert "alert(1)" in script  # still said, as text (\u003c escapes)
+
+
+def test_print_style_fits_wide_equations_and_keeps_code_on_the_page() -> None:
+    p = page("<p>x</p>", "t", assets="cdn")
+    style = p.split("@media print {", 1)[1].split("\n}\n", 1)[0]
+    assert ".math.display { overflow: visible;" in style
+    assert "pre { white-space: pre-wrap;" in style
+    assert "@page { margin: 2cm; }" in p  # 17cm of line on A4 and Letter: sbpFitForPrint's
+    assert "width:17cm" in p

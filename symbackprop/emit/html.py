@@ -11,9 +11,15 @@ elsewhere:
 * ``assets="inline"`` (the default): KaTeX's script and style are inlined, its fonts as
   ``data:`` URIs, so the page is one file (about 0.7 MB);
 * ``assets="link"``: the page links ``<katex_href>/katex.min.css`` and ``katex.min.js``;
-  ``copy_katex(folder)`` puts those files there (the gallery does this once for all pages);
+  ``copy_katex(folder)`` puts those files there (``symbackprop derive --format html
+  --assets link -o page.html`` copies them beside the page; the gallery does it once for all
+  pages);
 * ``assets="cdn"``: the page links KaTeX on jsDelivr, at the version the npm lock pins
   (``KATEX_VERSION``): a small page that needs the network to typeset.
+
+A linked page whose KaTeX does not load says so at its top, with the fix, instead of showing
+raw TeX without a word. Printed (or saved as PDF), a display equation wider than the page is
+scaled down to fit rather than cut at the margin.
 
 Everything that goes into the page is escaped; nothing the user typed becomes markup.
 """
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import os
 import re
 import shutil
@@ -106,11 +113,54 @@ def copy_katex(dest: str | os.PathLike[str]) -> Path:
 
 
 RENDER_SCRIPT = """\
-document.querySelectorAll(".math").forEach(function (el) {
-  var tex = el.textContent.trim();
-  if (/^\\\\[\\[(]/.test(tex)) { tex = tex.slice(2, -2); }
-  katex.render(tex, el, {displayMode: el.classList.contains("display"),
-                         throwOnError: false, strict: "ignore"});
+(function () {
+  var math = document.querySelectorAll(".math");
+  if (typeof katex === "undefined") {
+    if (math.length) {
+      var note = document.createElement("p");
+      note.className = "sbp-nokatex";
+      note.setAttribute("role", "alert");
+      note.textContent = SBP_NO_KATEX;
+      document.querySelector("main").prepend(note);
+    }
+    return;
+  }
+  math.forEach(function (el) {
+    var tex = el.textContent.trim();
+    if (/^\\\\[\\[(]/.test(tex)) { tex = tex.slice(2, -2); }
+    katex.render(tex, el, {displayMode: el.classList.contains("display"),
+                           throwOnError: false, strict: "ignore"});
+  });
+})();
+// Printing: a display equation wider than the printed line (17cm, the A4 and Letter width
+// inside @page's 2cm margins) is scaled down to fit instead of being cut at the margin.
+function sbpFitForPrint() {
+  var probe = document.createElement("div");
+  probe.style.cssText = "position:absolute;visibility:hidden;width:17cm";
+  document.body.appendChild(probe);
+  var line = probe.getBoundingClientRect().width;
+  probe.remove();
+  function width(el) {  // the typeset line's extent, not its box's
+    var left = Infinity, right = -Infinity;
+    el.querySelectorAll(".base").forEach(function (b) {
+      var r = b.getBoundingClientRect();
+      left = Math.min(left, r.left);
+      right = Math.max(right, r.right);
+    });
+    return right - left;
+  }
+  document.querySelectorAll(".math.display").forEach(function (el) {
+    el.style.fontSize = "";
+    var scale = 100;
+    for (var i = 0; i < 3 && width(el) > line; i++) {  // rules and struts scale not quite
+      scale = Math.floor(scale * line / width(el) * 100) / 100;
+      el.style.fontSize = scale + "%";
+    }
+  });
+}
+window.addEventListener("beforeprint", sbpFitForPrint);
+window.addEventListener("afterprint", function () {
+  document.querySelectorAll(".math.display").forEach(function (el) { el.style.fontSize = ""; });
 });
 """
 
@@ -124,6 +174,7 @@ h2 { font-size: 1.25rem; margin-top: 2rem; }
 pre { background: #f3f3f1; padding: .7rem 1rem; overflow-x: auto; border-radius: 4px; }
 code { font-family: "SFMono-Regular", Consolas, "Liberation Mono", monospace; font-size: .9em; }
 .note { color: #8a4b08; }
+.sbp-nokatex { background: #fff4e5; border: 1px solid #e0a040; padding: .6rem 1rem; }
 table.sbp-trace { border-collapse: collapse; margin: 1rem 0; }
 table.sbp-trace th, table.sbp-trace td { padding: .3rem .8rem; border-bottom: 1px solid #e3e3e3;
                                          text-align: left; vertical-align: middle; }
@@ -131,7 +182,35 @@ table.sbp-trace td:nth-child(n+3) { text-align: right; }
 figure.sbp-graph { margin: 1rem 0; overflow-x: auto; }
 figure.sbp-graph svg { max-width: 100%; height: auto; }
 footer { margin-top: 3rem; color: #777; font-size: .85rem; }
+@page { margin: 2cm; }
+@media print {
+  body { background: #fff; }
+  main { max-width: none; margin: 0; padding: 0; }
+  .math.display { overflow: visible; break-inside: avoid; }
+  pre { white-space: pre-wrap; overflow-wrap: anywhere; overflow: visible; }
+  figure.sbp-graph { overflow: visible; break-inside: avoid; }
+  table.sbp-trace tr { break-inside: avoid; }
+  h1, h2, h3 { break-after: avoid; }
+}
 """
+
+
+def no_katex_message(assets: Assets, katex_href: str) -> str:
+    """What a page says at its top when its KaTeX did not load (plain text)."""
+    if assets == "cdn":
+        return ("KaTeX did not load from cdn.jsdelivr.net, so the mathematics below is raw "
+                "TeX: this page needs the network (make it with assets='inline' to read it "
+                "offline).")
+    where = katex_href.rstrip("/") or "."
+    return (f"KaTeX did not load from {where}/katex.min.js, so the mathematics below is raw "
+            f"TeX: copy KaTeX there (symbackprop.emit.html.copy_katex('{where}'), or "
+            "symbackprop derive ... --format html --assets link -o PAGE copies it beside "
+            "PAGE), or make the page with assets='inline'.")
+
+
+def _script_string(text: str) -> str:
+    """``text`` as a JavaScript string literal that cannot end the ``<script>`` around it."""
+    return json.dumps(text).replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def inline_html(runs: Inline) -> str:
@@ -210,6 +289,7 @@ def page(body: str, title: str, *, assets: Assets = "inline",
         script = f'<script src="{href}/katex.min.js"{cross}></script>'
     else:
         raise ValueError(f"assets must be 'inline', 'link' or 'cdn', not {assets!r}")
+    no_katex = _script_string(no_katex_message(assets, katex_href))
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -218,7 +298,8 @@ def page(body: str, title: str, *, assets: Assets = "inline",
         f"{head_assets}\n<style>\n{PAGE_STYLE}</style>\n</head>\n<body>\n<main>\n"
         f"{body}\n"
         '<footer>Made with symbackprop; typeset with KaTeX.</footer>\n'
-        f"</main>\n{script}\n<script>\n{RENDER_SCRIPT}</script>\n</body>\n</html>\n"
+        f"</main>\n{script}\n<script>\nvar SBP_NO_KATEX = {no_katex};\n{RENDER_SCRIPT}"
+        "</script>\n</body>\n</html>\n"
     )
 
 
