@@ -7,8 +7,9 @@
 
 from .builder import Equation
 from .check.gradcheck import gradcheck
+from .check.report import CheckReport
 from .derivation import Options
-from .derive import Derivation, derive, parse_latex
+from .derive import Derivation, Trace, derive, parse_latex
 from .errors import (
     GradcheckError,
     GraphError,
@@ -25,6 +26,7 @@ from .parse import parse
 from .version import __version__ as __version__
 
 __all__ = [
+    "CheckReport",
     "Derivation",
     "Equation",
     "GradcheckError",
@@ -36,6 +38,7 @@ __all__ = [
     "ParseError",
     "ShapeError",
     "SymbackpropError",
+    "Trace",
     "UnsupportedError",
     "derive",
     "gradcheck",

@@ -23,6 +23,8 @@ from .algebra import is_matrix
 from .builder import Builder, Equation, Granularity, check_name, make_symbol
 from .canonical import replace_args
 from .check.compare import check
+from .check.engine import ATOL, EPS, MAX_COORDS, RTOL
+from .check.report import CheckReport
 from .derivation import NOT_SCALAR, Options
 from .emit import emitter
 from .emit.jupyter import derivation_html_repr, derivation_mimebundle, trace_mimebundle
@@ -47,14 +49,18 @@ class Trace(evaluate.Trace):
     """The evaluation trace (``d.trace(values)``), which shows itself as a table: ``print``,
     ``latex()``, ``markdown()``, ``html()`` and in Jupyter."""
 
-    def latex(self, **kw: Any) -> str:
-        return trace_latex(self, **kw)
+    def latex(self, *, digits: int = 4) -> str:
+        """One LaTeX ``array`` (put it in display math); values to ``digits`` significant
+        digits."""
+        return trace_latex(self, digits=digits)
 
-    def markdown(self, **kw: Any) -> str:
-        return trace_markdown(self, **kw)
+    def markdown(self, *, digits: int = 4) -> str:
+        """A Markdown table, math inline; values to ``digits`` significant digits."""
+        return trace_markdown(self, digits=digits)
 
-    def html(self, **kw: Any) -> str:
-        return trace_html(self, **kw)
+    def html(self, *, digits: int = 4) -> str:
+        """An HTML ``<table>`` with math in ``math`` spans (typeset by the page's KaTeX)."""
+        return trace_html(self, digits=digits)
 
     def __str__(self) -> str:
         return trace_text(self)
@@ -133,8 +139,16 @@ class Derivation(record.Derivation):
         t = trace_of(self, values)
         return Trace(t.derivation, t.rows)
 
-    def check(self, values: Mapping[str, Any] | None = None, seed: int = 0, **kw: Any) -> Any:
-        return check(self, values, seed=seed, **kw)
+    def check(self, values: Mapping[str, Any] | None = None, seed: int = 0, *,
+              eps: float = EPS, atol: float = ATOL, rtol: float = RTOL,
+              max_coords: int = MAX_COORDS, attempts: int = 4) -> CheckReport:
+        """The gradients compared three ways: symbolic, an independent NumPy backprop, and
+        central finite differences (step ``eps``) of the source as written. ``values``: the
+        point (default: random, from ``seed``, redrawn up to ``attempts`` times off kinks);
+        a gradient agrees within ``atol + rtol * |reference|``; at most ``max_coords``
+        coordinates per parameter are differenced. ``report.ok`` says whether all agree."""
+        return check(self, values, seed=seed, eps=eps, atol=atol, rtol=rtol,
+                     max_coords=max_coords, attempts=attempts)
 
     def _repr_latex_(self) -> str:
         return f"$$\n{self.latex()}\n$$"

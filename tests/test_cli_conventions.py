@@ -208,3 +208,31 @@ def test_an_api_keyword_in_the_expression_gets_the_flag_and_its_echo_is_the_user
     assert main(["derive", "loss='mse'"]) == 2
     err = capsys.readouterr().err
     assert ": loss='mse'; to add a loss, use --loss mse or --loss cross_entropy" in err
+
+
+def test_check_and_the_trace_tables_take_named_options_with_docstrings() -> None:
+    """Issue 17 part 3: no **kw behind check() or Trace's tables; check() says it returns
+    a CheckReport, and a misspelt option is a TypeError naming it."""
+    import inspect
+    import typing
+
+    d = sbp.derive("x*y")
+    t = d.trace({"x": 1 / 3, "y": 2.0})
+    for obj, method in [(d, "check"), (t, "latex"), (t, "markdown"), (t, "html")]:
+        f = getattr(obj, method)
+        params = inspect.signature(f).parameters.values()
+        assert all(p.kind is not p.VAR_KEYWORD for p in params), method
+        assert f.__doc__, method
+        assert len(f.__doc__.split()) > 5, method
+        wrong = {"atl": 1e-3} if method == "check" else {"digit": 3}
+        with pytest.raises(TypeError, match=next(iter(wrong))):
+            f(**wrong)
+    hints = typing.get_type_hints(type(d).check)
+    assert hints["return"] is sbp.CheckReport
+    report = d.check(atol=1e-4, rtol=0.0, max_coords=3)
+    assert isinstance(report, sbp.CheckReport)
+    assert report.ok
+    assert "0.33" in t.markdown(digits=2)
+    assert "0.3333333" in t.markdown(digits=8)
+    assert t.latex(digits=2) != t.latex(digits=8)
+    assert isinstance(t, sbp.Trace)
