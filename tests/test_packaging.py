@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VERSION = sbp.__version__
 PINNED = json.loads((ROOT / "package-lock.json").read_text(encoding="utf-8"))[
     "packages"]["node_modules/katex"]["version"]
+_RELATIVE = re.compile(r"\]\((?![a-z][a-z0-9+.-]*:|#)[^)]*\)", re.IGNORECASE)
 _NO_INDEX = ("Could not find a version", "No matching distribution", "Failed to establish",
              "Network is unreachable", "Temporary failure in name resolution")
 
@@ -119,6 +121,10 @@ def test_the_wheel_has_the_licence_metadata_and_no_repository_tools(
     assert "Keywords:" in text
     assert "Classifier: Typing :: Typed" in text
     assert "Description-Content-Type: text/markdown" in text
+    description = text.split("\n\n", 1)[1]
+    assert description.startswith("# symbackprop\n\n```bash\npip install symbackprop\n")
+    assert description.index("pip install symbackprop") < description.index('pip install -e ".[dev]"')
+    assert not _RELATIVE.findall(description)  # nothing that only works in the repository
 
 
 def test_the_sdist_carries_katex_once_and_the_licence(dist: dict[str, Path]) -> None:
@@ -182,3 +188,42 @@ def test_html_from_the_installed_wheel_typesets_offline(installed: Path, tmp_pat
     assert (tmp_path / "_katex" / "fonts").is_dir()
     dom = dump_dom(tmp_path / "linked.html")
     assert_typeset(dom, 3)
+
+
+# ---------------------------------------------------------------------------------------
+# the description PyPI shows (hatch_build.py's metadata hook)
+
+
+def _pypi_readme():
+    try:
+        import hatchling  # noqa: F401
+    except ImportError:
+        _missing("hatchling is not installed (pip install -e '.[dev]')")
+    sys.path.insert(0, str(ROOT))
+    try:
+        from hatch_build import pypi_readme
+    finally:
+        sys.path.remove(str(ROOT))
+    return pypi_readme
+
+
+def test_the_pypi_description_puts_pip_install_first_and_resolves_links() -> None:
+    pypi_readme = _pypi_readme()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    # the README's own first commands stay the development install and the tests
+    first = readme.split("```bash\n", 1)[1].split("```", 1)[0].splitlines()
+    assert first == ['pip install -e ".[dev]" && symbackprop derive "(x + y)**2" --wrt x',
+                     "python -m pytest"]
+    src = "https://example.org/sbp"
+    text = pypi_readme(readme, src)
+    assert text.startswith("# symbackprop\n\n```bash\npip install symbackprop\n")
+    assert f"[docs/layouts.md]({src}/blob/HEAD/docs/layouts.md)" in text
+    assert f"]({src}/raw/HEAD/docs/img/seed-network-page.png)" in text
+    assert not _RELATIVE.findall(text)
+    plain = pypi_readme(readme, None)
+    assert not _RELATIVE.findall(plain)
+    assert "docs/img/seed-network-page.png" not in plain  # no broken picture
+    assert "`docs/layouts.md`" in plain
+    # an absolute link stays; a relative one names its file
+    assert pypi_readme("# t\n\nsee [a](b.md) and [c](https://x.org/c)\n", None).endswith(
+        "\nsee a (`b.md`) and [c](https://x.org/c)\n")
