@@ -141,6 +141,16 @@ def _polygamma(b: Builder, n: Term, x: Term, where: str) -> Term:
     return b.node(sp.polygamma(n, x))
 
 
+def _besseli(b: Builder, n: Term, x: Term, where: str) -> Term:
+    """I_n(x), entry by entry: the order n is a whole number written in the text."""
+    if not (getattr(n, "is_Integer", False) and n >= 0):
+        raise ShapeError(f"{where}: the order of besseli is a whole number 0, 1, 2, …, "
+                         f"not {n}")
+    if is_matrix(x):
+        return b.node(Elementwise("besseli", n, x))
+    return b.node(sp.besseli(n, x))
+
+
 def _psi(order: int) -> Build:
     return lambda b, x, where: _polygamma(b, sp.Integer(order), x, where)
 
@@ -180,6 +190,7 @@ COMPOSITES: dict[str, tuple[int, Build]] = {
     "clip": (3, _clip),
     "where": (3, _where),
     "polygamma": (2, _polygamma),
+    "besseli": (2, _besseli),
     "digamma": (1, _psi(0)),
     "trigamma": (1, _psi(1)),
     "exp2": (1, _compose(_times(sp.log(2)), _f("exp"))),
@@ -213,6 +224,7 @@ DOMAINS = {
     "arctan2": "(y, x) ≠ (0, 0)", "atan2": "(y, x) ≠ (0, 0)", "hypot": "(x, y) ≠ (0, 0)",
     "diagonal": "square X", "softsign": "a kink at 0 (its derivative is continuous)",
     "polygamma": "n = 0, 1, 2, … written as a number; x ≠ 0, −1, −2, …",
+    "besseli": "n = 0, 1, 2, … written as a number; all x",
     "digamma": "x ≠ 0, −1, −2, …; its derivative x ≥ −10⁴",
     "trigamma": "x ≠ 0, −1, −2, …, x ≥ −10⁴",
 }

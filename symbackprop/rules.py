@@ -117,6 +117,8 @@ def np_polygamma(n: Array, x: Array) -> Array:
     return np.vectorize(lambda k, v: _psi(int(k), float(v)), otypes=[float])(n, x)
 
 
+np_besseli = np.vectorize(  # I_n(x) for a whole number n (I_{-n} = I_n), by mpmath
+    lambda n, v: float(mpmath.besseli(abs(int(n)), float(v))), otypes=[float])
 np_gammaln = np.vectorize(  # log |Γ(x)|, as scipy's gammaln; nan at the poles
     lambda v: math.nan if v <= 0 and v == round(v) else
     float(mpmath.log(abs(mpmath.gamma(v)))), otypes=[float])
@@ -404,6 +406,16 @@ RULES: dict[str, Rule] = {
                       helper="def polygamma(n, x):\n    import mpmath\n"
                              "    return np.vectorize(lambda k, v: float(mpmath.psi(int(k), v)),"
                              " otypes=[float])(n, x)\n"),
+    # I_n(x), the modified Bessel function (SymPy's besseli; i0e(x) = e^{-|x|} I_0(x)): the
+    # order is a whole number; the derivative in x is (I_{n-1}(x) + I_{n+1}(x))/2
+    "besseli": Rule("besseli", forward=np_besseli,
+                    vjp=lambda g, out, n, x: (np.zeros_like(np.asarray(n, dtype=float)),
+                                              g * (np_besseli(np.asarray(n) - 1, x)
+                                                   + np_besseli(np.asarray(n) + 1, x)) / 2),
+                    sympy=sp.besseli, latex="I", arity=0, code="besseli",
+                    helper="def besseli(n, x):\n    import mpmath\n"
+                           "    return np.vectorize(lambda k, v: float(mpmath.besseli(int(k), v)),"
+                           " otypes=[float])(n, x)\n"),
     "sign": _ew("sign", np.sign, lambda x, out: np.zeros_like(x), sp.sign,
                 r"\operatorname{sign}", nondiff=lambda x: x == 0),
     "max": _minmax("max"),
@@ -468,6 +480,7 @@ DOMAINS = {
     "cross_entropy": "y a distribution in each column (one-hot targets)",
     "gammaln": "x ≠ 0, −1, −2, … (log |Γ(x)|, as scipy's gammaln)",
     "polygamma": "n = 0, 1, 2, … a number; x ≠ 0, −1, −2, …; for n ≥ 1, x ≥ −10⁴",
+    "besseli": "n = 0, 1, 2, … a number; all x (I_n(x) overflows a float beyond |x| ≈ 713)",
 }
 RULES = {n: replace(r, domain=DOMAINS[n]) if n in DOMAINS else r for n, r in RULES.items()}
 

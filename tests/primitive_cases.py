@@ -65,6 +65,9 @@ FORMS: dict[str, list[tuple[str, bool]]] = {
     "kron": [("sum(kron(A, v)**2) + sum(kron(E, u.T))", False),
              ("sum(tile(A, (2, 3))**3) + sum(repeat(A, 2, axis=1)**2) + sum(repeat(u, 3)**2)",
               False)],
+    # I_n: the order is a whole number written in the text (SymPy's besseli)
+    "besseli": [("besseli(0, x*y) + besseli(2, y)", False),
+                ("sum(hadamard(C, besseli(1, A) + besseli(0, 2*A)))", False)],
     "max": [("max(x, y)", False), ("sum(hadamard(C, max(A, B)))", False)],
     "min": [("min(x, y)", False), ("sum(hadamard(C, min(A, B)))", False)],
 }

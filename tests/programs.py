@@ -66,6 +66,18 @@ class Ex:
             return f"{a[0].text()}.T"
         if self.op in ("+", "-", "*", "/", "**", "@"):
             return f"({a[0].text()} {self.op} {a[1].text()})"
+        if ":" in self.op:  # structural, its static numbers in the op: slice:r0:c0, pad:...
+            kind, *n = self.op.split(":")
+            k = [int(v) for v in n]
+            if kind == "slice":
+                r, c = self.shape  # type: ignore[misc]
+                return f"{a[0].text()}[{k[0]}:{k[0] + r}, {k[1]}:{k[1] + c}]"
+            if kind == "concat":
+                return f"concatenate(({a[0].text()}, {a[1].text()}), axis={k[0]})"
+            return f"pad({a[0].text()}, (({k[0]}, {k[1]}), ({k[2]}, {k[3]})), " \
+                "constant_values=0.5)"
+        if self.op == "reshape":
+            return f"reshape({a[0].text()}, {self.shape})"
         return f"{self.op}({', '.join(x.text() for x in a)})"
 
     def nodes(self):
@@ -137,6 +149,7 @@ class _Gen:
     draw: Any  # hypothesis' draw
     matrix: bool
     dims: list[int]
+    structural: bool = False  # slices, blocks, reshapes, Kronecker products, padding
     inputs: dict[str, Shape] = field(default_factory=dict)
     targets: set[str] = field(default_factory=set)
     stages: list[tuple[str, Ex]] = field(default_factory=list)
@@ -268,6 +281,8 @@ class _Gen:
                        "num+", "/", "**", "maxnum", "neg", "maxmin", "log", "@", "@",
                        "scale", "col"])
         m = lambda shape=s: self.expr(shape, d)  # noqa: E731
+        if self.structural and self.draw(st.integers(0, 3)) == 0:
+            return self.structure(s, m)
         if k in ("+", "-"):
             return Ex(k, (m(), m()), s)
         if k == "fn":
@@ -309,11 +324,36 @@ class _Gen:
             return Ex(self.pick(["max", "min"]), (m(), m()), s)
         return Ex("neg", (m(),), s)
 
+    def structure(self, s: tuple[int, int], m: Any) -> Ex:
+        """A structural operation whose result has shape ``s``."""
+        k = self.pick(["slice", "concat", "reshape", "kron", "pad"])
+        r, c = s
+        if k == "slice":
+            er, ec = self.draw(st.integers(0, 2)), self.draw(st.integers(0, 2))
+            r0, c0 = self.draw(st.integers(0, er)), self.draw(st.integers(0, ec))
+            return Ex(f"slice:{r0}:{c0}", (m((r + er, c + ec)),), s)
+        if k == "concat" and max(s) >= 2:
+            axis = 0 if r >= 2 and (c < 2 or self.draw(st.booleans())) else 1
+            cut = self.draw(st.integers(1, s[axis] - 1))
+            first, second = ((cut, c), (r - cut, c)) if axis == 0 else ((r, cut), (r, c - cut))
+            return Ex(f"concat:{axis}", (m(first), m(second)), s)
+        if k == "reshape":
+            return Ex("reshape", (m(self.pick([(c, r), (r * c, 1), (1, r * c)])),), s)
+        if k == "pad" and max(s) >= 2:
+            rb = self.draw(st.integers(0, r - 1))
+            ra = self.draw(st.integers(0, r - 1 - rb))
+            cb = self.draw(st.integers(0, c - 1))
+            ca = self.draw(st.integers(0, c - 1 - cb))
+            return Ex(f"pad:{rb}:{ra}:{cb}:{ca}", (m((r - rb - ra, c - cb - ca)),), s)
+        return Ex("kron", (m((r, 1)), m((1, c))), s)
+
 
 @st.composite
-def programs(draw, matrix: bool = False) -> Program:
-    """A random program: 2–8 stages, the last a scalar named by the user."""
-    g = _Gen(draw, matrix, draw(st.lists(st.integers(1, 3), min_size=3, max_size=3)))
+def programs(draw, matrix: bool = False, structural: bool = False) -> Program:
+    """A random program: 2–8 stages, the last a scalar named by the user; ``structural``
+    also draws slices, blocks, reshapes, Kronecker products and padding."""
+    g = _Gen(draw, matrix, draw(st.lists(st.integers(1, 3), min_size=3, max_size=3)),
+             structural)
     n = draw(st.integers(2, 8))
     g.new_input(g.shape() if matrix and draw(st.booleans()) else None)
     for i in range(n):
@@ -388,6 +428,40 @@ def _np_fn(name: str, a, guard: bool):
     return table[name](a)
 
 
+def _np_structure(e: Ex, x: list) -> Any:
+    kind, *n = e.op.split(":")
+    k = [int(v) for v in n]
+    if kind == "slice":
+        return x[0][k[0]:k[0] + e.shape[0], k[1]:k[1] + e.shape[1]]  # type: ignore[index]
+    if kind == "concat":
+        return np.concatenate(x, axis=k[0])
+    if kind == "pad":
+        return np.pad(x[0], ((k[0], k[1]), (k[2], k[3])), constant_values=0.5)
+    if kind == "reshape":
+        return np.reshape(x[0], e.shape)
+    return np.kron(x[0], x[1])
+
+
+def _sp_structure(e: Ex, x: list) -> Any:
+    kind, *n = e.op.split(":")
+    k = [int(v) for v in n]
+    r, c = e.shape  # type: ignore[misc]
+    if kind == "slice":
+        return x[0][k[0]:k[0] + r, k[1]:k[1] + c]
+    if kind == "concat":
+        return sp.Matrix.vstack(*x) if k[0] == 0 else sp.Matrix.hstack(*x)
+    if kind == "pad":
+        inner = x[0]
+        return sp.Matrix(r, c, lambda i, j: inner[i - k[0], j - k[2]]
+                         if k[0] <= i < r - k[1] and k[2] <= j < c - k[3] else sp.Rational(1, 2))
+    if kind == "reshape":
+        flat = [x[0][i, j] for i in range(x[0].shape[0]) for j in range(x[0].shape[1])]
+        return sp.Matrix(r, c, flat)  # row by row
+    a, b = x
+    p, q = b.shape
+    return sp.Matrix(r, c, lambda i, j: a[i // p, j // q] * b[i % p, j % q])
+
+
 def _i1e(v):
     """e^{-|v|} I₁(v) by its power series Σ (v/2)^{2k+1} / (k! (k+1)!) (the oracle's own)."""
     v = np.asarray(v, dtype=float)
@@ -439,6 +513,8 @@ def forward(prog: Program, values: dict, guard: bool = False) -> float:
             r = np.power(x[0], x[1])
         elif e.op == "hadamard":
             r = x[0] * x[1]
+        elif e.op.startswith(("slice:", "concat:", "pad:")) or e.op in ("reshape", "kron"):
+            r = _np_structure(e, x)
         elif e.op in ("max", "min"):
             if guard and np.min(np.abs(np.subtract(x[0], x[1]))) < KINK:
                 raise BadPoint(f"{e.op} near a tie")
@@ -581,6 +657,8 @@ def sympy_expr(prog: Program, plain: bool = False):
             return sum(v ** 2 for v in x[0])
         if e.op == "trace":
             return x[0].trace()
+        if e.op.startswith(("slice:", "concat:", "pad:")) or e.op in ("reshape", "kron"):
+            return _sp_structure(e, x)
         if e.op == "softmax":
             return _sp_softmax(x[0])
         if e.op == "mse":

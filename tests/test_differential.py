@@ -173,7 +173,7 @@ def judge(text: str, prog: Program, point: dict, **kw) -> None:
 def test_gradients_agree_with_the_oracles(matrix, data):
     """evaluate() of a random program, with default options, equals sympy.diff and finite
     differences; when it does not, d.check() must not say ok."""
-    prog = data.draw(programs(matrix), label="program")
+    prog = data.draw(programs(matrix, structural=matrix), label="program")
     point = data.draw(points(prog), label="point")
     judge(prog.text(), prog, point)
 
@@ -225,7 +225,7 @@ def graph_of(prog: Program):
 def test_variants_keep_the_gradient(matrix, data):
     """Inlining, renaming stages (to pi, E, v_1, ...), extracting a stage, and every
     granularity/layout/adjoint give evaluate() the same numbers as the program as drawn."""
-    prog = data.draw(programs(matrix), label="program")
+    prog = data.draw(programs(matrix, structural=matrix), label="program")
     point = data.draw(points(prog), label="point")
     try:
         forward(prog, point, guard=True)
@@ -272,7 +272,7 @@ def test_documented_programs_and_options_are_not_refused(matrix, data):
     """Every generated program uses only what the README documents, so no option and no
     rewrite may raise a SymbackpropError (e.g. granularity='layers': no rule for
     'MatrixSymbol')."""
-    prog = data.draw(programs(matrix), label="program")
+    prog = data.draw(programs(matrix, structural=matrix), label="program")
     point = data.draw(points(prog), label="point")
     drawn: tuple[str, Any, Any, dict, dict] = ("as drawn", prog.text(), prog.shapes(), {}, point)
     for what, source, shapes, kw, values in [drawn, *variants(prog, point, data)]:

@@ -45,7 +45,7 @@ def _case(name: str, matrix: bool) -> tuple[sbp.Derivation, dict[str, Any]]:
 
 
 # shapes, masks or orders of their own: tested below
-STRUCTURAL = {"outer", "diag", "diagonal", "where", "polygamma"}
+STRUCTURAL = {"outer", "diag", "diagonal", "where", "polygamma", "besseli"}
 
 
 @pytest.mark.parametrize("name", sorted(set(COMPOSITES) - STRUCTURAL))
@@ -530,3 +530,40 @@ def test_special_values_end_in_a_report(text: str, x: float) -> None:
     values = {"x": x, "y": 1.0, "u": np.array([[x], [0.5]])}
     report = d.check({k: v for k, v in values.items() if k in {str(s.name) for s in d.inputs}})
     assert isinstance(report.ok, bool)
+
+
+# --------------------------------------------------------------------------------------
+# I_n, the modified Bessel function of the first kind (SymPy's besseli)
+
+
+def test_besseli_numbers_agree_with_sympy_and_the_witness() -> None:
+    """The engine's I_n (mpmath), SymPy's own, the witness's (a trapezoidal integral) and
+    the derivative (I_{n-1} + I_{n+1})/2 against central differences of SymPy's."""
+    import sympy as sp
+
+    from symbackprop.rules import RULES
+
+    rule = RULES["besseli"]
+    for n in range(4):
+        for x in (-3.5, -0.2, 0.0, 0.9, 12.0):
+            want = float(sp.besseli(n, sp.Float(x)))
+            assert float(rule.forward(n, x)) == pytest.approx(want, rel=1e-12, abs=1e-300)
+            assert float(source.FUNCS["besseli"](n, np.array(x))) == pytest.approx(
+                want, rel=1e-9, abs=1e-12)
+            h = 1e-6
+            fd = (float(sp.besseli(n, sp.Float(x + h))) - float(sp.besseli(n, sp.Float(x - h)))
+                  ) / (2 * h)
+            assert float(rule.vjp(1.0, None, n, x)[1]) == pytest.approx(fd, rel=1e-6, abs=1e-9)
+
+
+def test_besseli_from_sympy_text_and_latex() -> None:
+    import sympy as sp
+
+    x = sp.Symbol("x", real=True)
+    d = sbp.derive(sp.exp(-sp.Abs(x)) * sp.besseli(0, x) + x)  # i0e written out, as SymPy has it
+    assert d.check({"x": 0.7}).ok
+    tex = sbp.derive("besseli(2, x)").latex()
+    assert r"I_{2}\left(x\right)" in tex
+    assert_latex_ok([tex])
+    with pytest.raises(sbp.ShapeError, match="the order of besseli is a whole number"):
+        sbp.derive("besseli(0.5, x)")

@@ -71,8 +71,9 @@ def test_every_primitive_derives_prints_and_checks(name: str) -> None:
         np.testing.assert_allclose(grads[k], g, rtol=1e-10, atol=1e-12)
 
 
-# ψ⁽ⁿ⁾'s first operand is its order, a whole number: tested in test_numpy_functions.py
-ORDERED = {"polygamma"}
+# ψ⁽ⁿ⁾'s and I_n's first operand is the order, a whole number: tested in
+# test_numpy_functions.py
+ORDERED = {"polygamma", "besseli"}
 
 
 @pytest.mark.parametrize("name", sorted(n for n, r in RULES.items()

@@ -44,7 +44,7 @@ SAMPLES: dict[str, tuple[str, dict[str, Any], str]] = {
     "hypot": ("hypot(x, y)", {}, "x"), "logaddexp": ("logaddexp(x, y)", {}, "x"),
     "power": ("power(x, y)", {}, "x"), "clip": ("clip(x, a, b)", {}, "x"),
     "leaky_relu": ("leaky_relu(x, a)", {}, "x"), "where": ("where(c, x, y)", {}, "x"),
-    "polygamma": ("polygamma(2, x)", {}, "x"),
+    "polygamma": ("polygamma(2, x)", {}, "x"), "besseli": ("besseli(1, x)", {}, "x"),
     "cumsum": ("sum(hadamard(a, cumsum(u)))", {"a": V, "u": V}, "u"),
     "cumprod": ("sum(hadamard(a, cumprod(u)))", {"a": V, "u": V}, "u"),
     "flip": ("sum(hadamard(a, flip(X, axis=1)))", {"a": S, "X": S}, "X"),
@@ -74,7 +74,8 @@ STRUCTURAL_KINDS = {
     "tile": "primitive (kron): 𝟏 ⊗ X", "repeat": "primitive (kron): X ⊗ 𝟏",
     "pad": "primitive (constant mode)",
 }
-ORDERS = {"polygamma", "digamma", "trigamma"}  # the polygamma primitive, spelled with its order
+# the polygamma and besseli primitives, spelled with their order
+ORDERS = {"polygamma", "digamma", "trigamma", "besseli"}
 # the text spells these through their function
 AXES = {"max_axis": "max(X, axis=k)", "min_axis": "min(X, axis=k)",
         "prod_axis": "prod(X, axis=k)", "cumprod_axis": "cumprod(X, axis=k)"}
@@ -142,7 +143,7 @@ def page() -> str:
     rows.append(_row("X[a:b, c:d]", "`x[i]`, `X[i]`, `X[:, j]`, `X[a:b:s]`",
                      "primitive (slice), indices from 0", "all"))
     for name in sorted(COMPOSITES):
-        kind = ("primitive, element-wise (ψ⁽ⁿ⁾ with its order)" if name in ORDERS
+        kind = ("primitive, element-wise, with its order" if name in ORDERS
                 else "written out")
         rows.append(_row(name, "", kind, COMPOSITE_DOMAINS.get(name, "")))
     lines += rows

@@ -70,6 +70,11 @@ def _erfinv(y: Array) -> Array:
 _THETA = np.linspace(0.0, math.pi, 4001)
 
 
+def _besseli(n: Array, x: Array) -> Array:
+    """I_n(x) = e^{|x|} · (e^{-|x|} I_n(x)), the scaled integral below."""
+    return np.exp(np.abs(x)) * _scaled_bessel(int(n))(x)
+
+
 def _scaled_bessel(order: int) -> Callable[[Array], Array]:
     """e^{-|x|} I_n(x) = (1/π) ∫₀^π e^{x cos θ − |x|} cos(nθ) dθ, by the trapezoidal rule
     (spectrally accurate for this smooth periodic integrand; not mpmath, which the engine
@@ -150,6 +155,7 @@ FUNCS: dict[str, Callable[..., Array]] = {
     "erf": _erf, "square": np.square,
     "erfc": np.vectorize(math.erfc, otypes=[float]),
     "erfinv": _erfinv, "i0e": _scaled_bessel(0), "i1e": _scaled_bessel(1),
+    "besseli": _besseli,
     # along a vector's only axis (the text refuses a matrix without axis=, as NumPy would
     # flatten it)
     "cumsum": lambda x: _along(np.cumsum, x), "flip": lambda x: _along(np.flip, x),
