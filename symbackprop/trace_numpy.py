@@ -25,6 +25,7 @@ import sympy as sp
 from sympy import MatMul, OneMatrix
 
 from . import ops
+from . import trace_structural as structural
 from .algebra import is_matrix
 from .builder import Builder, Term
 from .canonical import is_leaf
@@ -144,8 +145,17 @@ class Traced:
                                "sum() of an array): use np.sum or whole-array operations")
 
     def __getitem__(self, key: Any) -> Any:
-        raise UnsupportedError("indexing or slicing a traced value (x[i], x[:, j]): the "
-                               "trace has no per-entry operations")
+        return Traced(self.b, *structural.index(self.b, (self.term, self.shape_), key))
+
+    def reshape(self, *shape: Any, **kw: Any) -> Traced:
+        if kw:
+            raise UnsupportedError(f"x.reshape with {', '.join(kw)} (row by row is traced)")
+        return _structural(self.b, "reshape", (self, shape[0] if len(shape) == 1 else shape))
+
+    def flatten(self) -> Traced:
+        return _structural(self.b, "reshape", (self, -1))
+
+    ravel = flatten
 
     def __setitem__(self, key: Any, value: Any) -> None:
         raise UnsupportedError("assigning into a traced value (x[i] = ...)")
@@ -154,7 +164,8 @@ class Traced:
         if name.startswith("_"):  # protocols probe these (SymPy's _op_priority, NumPy's)
             raise AttributeError(name)
         raise UnsupportedError(f"the attribute .{name} of a traced value has no rule "
-                               "(the trace knows .T, .sum() and .mean())")
+                               "(the trace knows .T, .sum(), .mean(), .reshape(), "
+                               ".flatten() and .ravel())")
 
     def _sympy_(self) -> sp.Basic:
         return self.term
@@ -524,6 +535,49 @@ _PRODUCTS: dict[str, Callable[[Builder, Any, Any], Traced]] = {
     "dot": dot, "inner": inner, "vdot": vdot, "outer": outer, "matmul": _np_matmul}
 
 
+_STRUCTURAL = ("concatenate", "stack", "vstack", "hstack", "reshape", "ravel", "kron", "tile",
+               "repeat", "pad")
+
+
+def _structural(b: Builder, name: str, args: tuple[Any, ...],
+                kwargs: dict[str, Any] | None = None) -> Traced:
+    """``np.concatenate``, ``np.reshape``, ``np.pad`` …: NumPy's signature read here, the
+    operation built by ``trace_structural``."""
+    kw = dict(kwargs or {})
+
+    def value(v: Any) -> tuple[Term, NpShape]:
+        t = traced(b, v)
+        return t.term, t.shape_
+
+    def arg(i: int, key: str, default: Any = None) -> Any:
+        return args[i] if len(args) > i else kw.pop(key, default)
+
+    if name in ("concatenate", "stack", "vstack", "hstack"):
+        items = [value(v) for v in args[0]]
+        if name in ("concatenate", "stack"):
+            axis = arg(1, "axis", 0)
+            out = (structural.concatenate if name == "concatenate" else structural.stack)(
+                b, items, axis)
+        else:
+            out = (structural.vstack if name == "vstack" else structural.hstack)(b, items)
+    elif name in ("reshape", "ravel"):
+        shape = -1 if name == "ravel" else arg(1, "newshape", kw.pop("shape", None))
+        if kw.pop("order", "C") != "C":
+            raise UnsupportedError(f"np.{name} with an order other than 'C'")
+        out = structural.reshape(b, value(args[0]), shape)
+    elif name == "kron":
+        out = structural.kron(b, value(args[0]), value(args[1]))
+    elif name == "tile":
+        out = structural.tile(b, value(args[0]), arg(1, "reps"))
+    elif name == "repeat":
+        out = structural.repeat(b, value(args[0]), arg(1, "repeats"), arg(2, "axis"))
+    else:
+        out = structural.pad(b, value(args[0]), arg(1, "pad_width"), kw)
+    if kw and name != "pad":
+        raise UnsupportedError(f"np.{name} with {', '.join(kw)} has no rule")
+    return Traced(b, *out)
+
+
 def numpy_function(b: Builder, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
                    ) -> Any:
     """``np.sum(W, 0)``, ``np.dot(a, b)``, ``np.inner`` … reached through
@@ -545,6 +599,8 @@ def numpy_function(b: Builder, func: Any, args: tuple[Any, ...], kwargs: dict[st
     if name in ("cumsum", "cumprod", "flip") and len(args) <= 2 and set(kwargs) <= {"axis"}:
         return _along(b, name, traced(b, args[0]),
                       kwargs.get("axis", args[1] if len(args) > 1 else None))
+    if name in _STRUCTURAL:
+        return _structural(b, name, args, dict(kwargs))
     if name in COMPOSITES and name in _ELEMENTWISE_FUNCTIONS and not kwargs \
             and len(args) == COMPOSITES[name][0]:
         return composite(b, name, args)  # np.clip(x, lo, hi), np.where(c, x, y), np.sinc(x)
