@@ -127,6 +127,27 @@ def test_the_wheel_has_the_licence_metadata_and_no_repository_tools(
     assert not _RELATIVE.findall(description)  # nothing that only works in the repository
 
 
+def test_the_description_renders_as_pypi_renders_it(dist: dict[str, Path]) -> None:
+    """readme_renderer is what PyPI runs on an upload's description (twine check too)."""
+    try:
+        from readme_renderer.markdown import render, variants
+    except ImportError:
+        _missing("readme-renderer is not installed (pip install -e '.[dev]')")
+    if not variants:  # without the [md] extra render() only warns and returns None
+        _missing("readme-renderer has no Markdown renderer (pip install 'readme-renderer[md]')")
+    with zipfile.ZipFile(dist["wheel"]) as z:
+        meta = z.read(next(n for n in z.namelist() if n.endswith(".dist-info/METADATA")))
+    html = render(meta.decode("utf-8").split("\n\n", 1)[1])
+    assert html is not None
+    assert html.startswith('<h1 id="user-content-symbackprop">symbackprop')
+    assert html.index("install<span") < html.index("-e")  # pip install symbackprop first
+    hrefs = re.findall(r'<a href="([^"]*)"', html)
+    assert hrefs
+    assert all(h.startswith(("https://", "#")) for h in hrefs), hrefs
+    assert "<img" not in html or all(
+        src.startswith("https://") for src in re.findall(r'<img src="([^"]*)"', html))
+
+
 def test_the_sdist_carries_katex_once_and_the_licence(dist: dict[str, Path]) -> None:
     with tarfile.open(dist["sdist"]) as t:
         names = [n.split("/", 1)[1] for n in t.getnames() if "/" in n]
