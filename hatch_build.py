@@ -52,7 +52,7 @@ def katex_files(root: Path) -> dict[Path, str]:
     return files
 
 
-class CustomBuildHook(BuildHookInterface):  # type: ignore[misc]
+class CustomBuildHook(BuildHookInterface):  # type: ignore[misc,type-arg]
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         if version == "editable":
             return

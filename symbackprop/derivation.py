@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import sympy as sp
 
@@ -20,11 +20,14 @@ from .graph import Graph
 from .notation import AdjointStyle, Layout
 from .shapes import fmt_shape, shape_of
 from .sweep import Backward, Term, jacobian, reverse_sweep
+from .tangents import Tangents, forward_sweep
 
 if TYPE_CHECKING:
     from .limits import Limits
     from .paper import Reading
     from .parse import Syntax
+
+Mode = Literal["reverse", "forward"]
 
 NOT_SCALAR = ("the output is {shape}; backpropagation needs a scalar: pass loss='mse' or "
                "loss='cross_entropy', or write sum(...)")
@@ -40,12 +43,15 @@ class Options:
     names: Mapping[str, str] = field(default_factory=dict)
     max_paths: int = 12
     syntax: Syntax = "text"
+    mode: Mode = "reverse"
 
     def __post_init__(self) -> None:
         if self.layout not in ("numerator", "denominator"):
             raise ValueError(f"layout must be 'numerator' or 'denominator', not {self.layout!r}")
         if self.adjoint not in ("frac", "bar", "delta"):
             raise ValueError(f"adjoint must be 'frac', 'bar' or 'delta', not {self.adjoint!r}")
+        if self.mode not in ("reverse", "forward"):
+            raise ValueError(f"mode must be 'reverse' or 'forward', not {self.mode!r}")
         if self.syntax not in ("text", "latex"):
             raise ValueError(f"syntax must be 'text' or 'latex', not {self.syntax!r}")
         if self.granularity not in ("auto", "primitive", "layers", "stages"):
@@ -79,10 +85,13 @@ class Derivation:
     def __init__(self, graph: Graph, wrt: Sequence[sp.Basic], options: Options,
                  loss: str | None = None, source: Any = None,
                  limits: Limits | None = None, reading: Reading | None = None) -> None:
-        if is_matrix(graph.output):
-            raise ShapeError(NOT_SCALAR.format(shape=fmt_shape(shape_of(graph.output))))
         wrt = tuple(wrt)
-        sweep = reverse_sweep(graph, wrt)
+        if not is_matrix(graph.output):
+            sweep = reverse_sweep(graph, wrt)
+        elif options.mode == "forward":  # tangents need no scalar: no reverse sweep then
+            sweep = Backward({}, {}, {}, (), [], graph)
+        else:
+            raise ShapeError(NOT_SCALAR.format(shape=fmt_shape(shape_of(graph.output))))
         fields = {
             "graph": graph, "wrt": wrt, "options": options, "loss": loss, "source": source,
             "limits": limits,  # evaluate and check size their arrays by it (None: defaults)
@@ -118,6 +127,25 @@ class Derivation:
     def readings(self) -> tuple[str, ...]:
         """How implicit products in the text were read (``"'W1x' read as W1·x"``)."""
         return self.reading.notes if self.reading is not None else ()
+
+    @property
+    def tangent_sweep(self) -> Tangents:
+        """The forward sweep (made when first asked): ``tangents`` (variable → v̇) and the
+        tangent ``equations``."""
+        found: Tangents | None = self.__dict__.get("_tangents")
+        if found is None:
+            found = self.__dict__["_tangents"] = forward_sweep(self.graph, self.wrt)
+        return found
+
+    @property
+    def tangents(self) -> dict[sp.Basic, sp.Basic]:
+        """Each variable that depends on ``wrt`` → its tangent symbol v̇."""
+        return self.tangent_sweep.tangents
+
+    @property
+    def tangent_equations(self) -> tuple[Equation, ...]:
+        """``v̇ = …`` for every intermediate that depends on ``wrt``, in computing order."""
+        return self.tangent_sweep.equations
 
     def adjoint_of(self, v: sp.Basic) -> sp.Basic:
         return self.adjoints[v]

@@ -25,7 +25,7 @@ from .canonical import replace_args
 from .check.compare import check
 from .check.engine import ATOL, EPS, MAX_COORDS, RTOL
 from .check.report import CheckReport
-from .derivation import NOT_SCALAR, Options
+from .derivation import NOT_SCALAR, Mode, Options
 from .emit import emitter
 from .emit.jupyter import derivation_html_repr, derivation_mimebundle, trace_mimebundle
 from .emit.problem import problem_latex
@@ -126,18 +126,29 @@ class Derivation(record.Derivation):
         """The JSON document (``schema: "symbackprop.derivation/1"``)."""
         return self.to("json", indent=indent)
 
-    def to_dot(self, trace: Trace | None = None, *, use_package: bool | None = None) -> str:
-        """Graphviz DOT of the computation graph, with the trace's values when given."""
-        return self.to("dot", trace=trace, use_package=use_package)
+    def to_dot(self, trace: Trace | None = None, *, use_package: bool | None = None,
+               rankdir: Literal["LR", "TB"] = "LR") -> str:
+        """Graphviz DOT of the computation graph, with the trace's values when given;
+        ``rankdir="TB"`` lays it out top to bottom (narrower for a long chain)."""
+        return self.to("dot", trace=trace, use_package=use_package, rankdir=rankdir)
 
     def evaluate(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """The gradients as numbers, from the symbolic equations compiled one by one."""
         return evaluate_gradients(self, values)
 
-    def trace(self, values: Mapping[str, Any]) -> Trace:
-        """Every input's and intermediate's value and adjoint at ``values``, as a table."""
-        t = trace_of(self, values)
+    def trace(self, values: Mapping[str, Any],
+              tangents: Mapping[str, Any] | None = None) -> Trace:
+        """Every input's and intermediate's value and adjoint at ``values``, as a table.
+        ``tangents``: the direction ẋ of the ``wrt`` inputs (name → number or array; a
+        missing one is 0), which adds each variable's tangent v̇ (forward mode) as a
+        column and as ``rows[i].tangent``."""
+        t = trace_of(self, values, tangents)
         return Trace(t.derivation, t.rows)
+
+    def jvp(self, values: Mapping[str, Any], tangents: Mapping[str, Any]) -> Any:
+        """The output's tangent at ``values`` along ``tangents`` (a Jacobian-vector
+        product, by the tangent equations): a number, or an array for a matrix output."""
+        return self.trace(values, tangents).rows[-1].tangent
 
     def check(self, values: Mapping[str, Any] | None = None, seed: int = 0, *,
               eps: float = EPS, atol: float = ATOL, rtol: float = RTOL,
@@ -250,7 +261,8 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
            loss: Loss | None = None, names: Mapping[str, str] | None = None,
            layout: Layout = "denominator", adjoint: AdjointStyle = "frac",
            granularity: Granularity = "auto", output: str | None = None,
-           limits: Limits | None = None, syntax: Syntax = "text") -> Derivation:
+           limits: Limits | None = None, syntax: Syntax = "text",
+           mode: Mode = "reverse") -> Derivation:
     """Derive the gradients of ``source`` (text, SymPy expression, Graph or Python function).
 
     ``wrt``: a symbol, a name, or a list of them (None: every input). ``shapes`` maps names to
@@ -263,9 +275,12 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
     ``syntax``: how text is written: ``"text"`` (``W2@sigmoid(W1@x + b1)``, also with paper
     notation: ``W2·σ(W1x + b1)``, ``(x+y)^2``) or ``"latex"`` (``\\mathbf{W}_2\\sigma(...)``);
     ``d.readings`` says how implicit products were read. See docs/writing-expressions.md.
+    ``mode``: ``"reverse"`` prints the backward (adjoint) equations; ``"forward"`` the
+    tangent equations v̇ = … of forward mode (an output need not be a scalar then;
+    ``d.trace(values, tangents=...)``, ``d.jvp(...)``). Both modes have every equation.
     """
     opts = Options(layout=layout, adjoint=adjoint, granularity=granularity,
-                   names=dict(names or {}), syntax=syntax)
+                   names=dict(names or {}), syntax=syntax, mode=mode)
     for k, v in opts.names.items():
         check_name(k, "names key")
         check_name(v, "names value")
@@ -276,7 +291,7 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
         if loss is not None:
             _attach_loss(b, loss)
         b.output = ops.as_scalar(b, b.output)  # a 1×1 output (xᵀAx) is the scalar it is
-        if is_matrix(b.output):  # before any work on the graph
+        if is_matrix(b.output) and mode != "forward":  # before any work on the graph
             raise ShapeError(NOT_SCALAR.format(shape=fmt_shape(shape_of(b.output))))
         g = decompose(b, granularity, output_name=output)
         if opts.names:

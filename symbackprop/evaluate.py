@@ -389,6 +389,7 @@ class TraceRow:
     equation: sp.Basic | None  # the right-hand side; None for an input
     value: Any
     adjoint: Any  # None where the output does not depend on this variable through wrt
+    tangent: Any = None  # v̇ along the trace's tangents (None: none given, or v̇ is none)
 
 
 @dataclass(frozen=True)
@@ -412,10 +413,40 @@ class Trace:
         raise KeyError(name)
 
 
-def trace(d: Derivation, values: Mapping[Any, Any]) -> Trace:
+def trace(d: Derivation, values: Mapping[Any, Any],
+          tangents: Mapping[Any, Any] | None = None) -> Trace:
     env = run_all(d, values)
-    rows = [TraceRow(str(s.name), s, None, env[s], env.get(d.adjoints.get(s, None)))
-            for s in d.inputs]
+    if tangents is not None:
+        run_tangents(d, env, tangents)
+    tan = d.tangents if tangents is not None else {}
+    rows = [TraceRow(str(s.name), s, None, env[s], env.get(d.adjoints.get(s, None)),
+                     env.get(tan.get(s, None))) for s in d.inputs]
     rows += [TraceRow(str(eq.lhs.name), eq.lhs, eq.rhs, env[eq.lhs],
-                      env.get(d.adjoints.get(eq.lhs, None))) for eq in d.forward]
+                      env.get(d.adjoints.get(eq.lhs, None)), env.get(tan.get(eq.lhs, None)))
+             for eq in d.forward]
     return Trace(d, tuple(rows))
+
+
+def run_tangents(d: Derivation, env: Env, tangents: Mapping[Any, Any]) -> None:
+    """The tangent equations at the primal values in ``env``, the inputs' tangents from
+    ``tangents`` (name → number or array shaped as the input; a missing one is 0)."""
+    if not isinstance(tangents, Mapping):
+        raise TypeError(f"tangents must map names to numbers or arrays, not "
+                        f"{type(tangents).__name__}")
+    given = values_by_name(tangents)
+    wrt = {str(v.name) for v in d.wrt}
+    unknown = sorted(set(given) - wrt)
+    if unknown:
+        raise ValueError(f"tangents for {', '.join(unknown)}, which are not among wrt "
+                         f"({', '.join(sorted(wrt)) or 'none'})")
+    dims: dict[sp.Expr, int] = {k: v for k, v in env.items() if isinstance(v, int)}
+    for v in d.wrt:
+        name = str(v.name)
+        t = given.get(name, 0.0)
+        if name not in given and shape_of(v) is not None:
+            t = np.zeros(np.shape(env[v]))
+        env[d.tangents[v]] = coerce_value(f"the tangent of {name}", t, shape_of(v),
+                                          np.dtype(np.float64), dims, limits=limits_of(d))
+    with np.errstate(all="ignore"):
+        for eq in d.tangent_equations:
+            env[eq.lhs] = _as_shape(_program(d, eq)(env), eq.lhs, env)

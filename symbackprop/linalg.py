@@ -93,7 +93,17 @@ def _along(which: str) -> Rule:
     def ties(a: Array, axis: float = 0.0) -> Array:
         return np.sum(a == pick(a, axis=int(axis), keepdims=True), axis=int(axis)) > 1
 
+    def matrix_jvp(dots: Any, out: sp.Basic, a: sp.Basic, axis: Any = 0) -> sp.Basic:
+        """The tangent of the entry where the extreme is taken (no ties: a kink there)."""
+        m, n = a.shape
+        if int(axis) == 0:
+            return mmul(OneMatrix(1, m), hadamard(Indicator(a, mmul(OneMatrix(m, 1), out)),
+                                                  dots[0]))
+        return mmul(hadamard(Indicator(a, mmul(out, OneMatrix(1, n))), dots[0]),
+                    OneMatrix(n, 1))
+
     return Rule(f"{which}_axis", forward=forward, vjp=vjp, matrix_vjp=matrix_vjp,
+                matrix_jvp=matrix_jvp,
                 latex=rf"\{which}", role="reduction", node=node, nondiff=ties,
                 params_of=lambda e: (("axis", e.args[1]),), arity=0, operands=1)
 
@@ -122,8 +132,16 @@ def _prod_along() -> Rule:
                    ) -> tuple[sp.Basic, ...]:
         return (hadamard(spread(g, a, axis), spread(out, a, axis), HadamardPower(a, -1)),)
 
+    def matrix_jvp(dots: Any, out: sp.Basic, a: sp.Basic, axis: Any = 0) -> sp.Basic:
+        """Ẏ = Y ⊙ (the sum along the axis of Ẋ ⊘ X)."""
+        m, n = a.shape
+        ratio = hadamard(dots[0], HadamardPower(a, -1))
+        total = mmul(OneMatrix(1, m), ratio) if int(axis) == 0 else mmul(ratio, OneMatrix(n, 1))
+        return hadamard(out, total)
+
     return Rule("prod_axis", forward=lambda a, axis=0.0: np.prod(a, axis=int(axis),
                                                                  keepdims=True),
+                matrix_jvp=matrix_jvp,
                 vjp=lambda g, out, a, axis=0.0: (g * _others(a, int(axis)),),
                 matrix_vjp=matrix_vjp, latex=r"\prod", role="reduction", node=ProdAlong,
                 nondiff=lambda a, axis=0.0: np.any(a == 0),
@@ -155,10 +173,19 @@ def _sym_cumprod_vjp(g: sp.Basic, out: sp.Basic, a: sp.Basic, axis: Any = 0
     return (hadamard(back, HadamardPower(a, -1)),)
 
 
+def _sym_cumprod_jvp(dots: Any, out: sp.Basic, a: sp.Basic, axis: Any = 0) -> sp.Basic:
+    """Ẏ = Y ⊙ (the running sum of Ẋ ⊘ X along the axis)."""
+    ratio = hadamard(dots[0], HadamardPower(a, -1))
+    if int(axis) == 0:
+        return hadamard(out, mmul(Pattern("tril", a.shape[0]), ratio))
+    return hadamard(out, mmul(ratio, transpose(Pattern("tril", a.shape[1]))))
+
+
 LINALG: dict[str, Rule] = {
     "cumprod_axis": Rule("cumprod_axis",
                          forward=lambda a, axis=0.0: np.cumprod(a, axis=int(axis)),
                          vjp=_cumprod_vjp, matrix_vjp=_sym_cumprod_vjp,
+                         matrix_jvp=_sym_cumprod_jvp,
                          latex=r"\operatorname{cumprod}", node=CumProd,
                          nondiff=lambda a, axis=0.0: np.any(np.asarray(a) == 0),
                          params_of=lambda e: (("axis", e.args[1]),), arity=0, operands=1),
@@ -184,6 +211,7 @@ LINALG: dict[str, Rule] = {
                 vjp=lambda g, out, a: (-(out.T @ g @ out.T),),
                 matrix_vjp=lambda g, out, a: (mscale(-1, mmul(transpose(out), g,
                                                               transpose(out))),),
+                matrix_jvp=lambda dots, out, a: mscale(-1, mmul(out, dots[0], out)),
                 latex=r"^{-1}", code="np.linalg.inv", node=Inverse, shape=_square("inv"),
                 operands=1, on_scalar=lambda a: sp.Pow(a, -1)),
     "logdet": Rule("logdet", forward=_np_logdet,

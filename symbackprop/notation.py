@@ -102,6 +102,18 @@ def adjoint_latex(var: str, output: str, style: AdjointStyle) -> str:
     return rf"\frac{{\partial {output}}}{{\partial {var}}}"
 
 
+_BASE = re.compile(r"(\\[A-Za-z]+\{[^{}]*\}|\\[A-Za-z]+|[A-Za-z0-9])(.*)", re.S)
+
+
+def tangent_latex(var: str) -> str:
+    r"""The tangent v̇ of a variable, the dot on its base letter (``\dot{t}_{1}``,
+    ``\dot{\mathbf{W}}^{(1)}``), as the forward-mode literature writes it."""
+    m = _BASE.fullmatch(var)
+    if m is None:
+        return rf"\dot{{{var}}}"
+    return rf"\dot{{{m.group(1)}}}{m.group(2)}"
+
+
 def partial_latex(num: str, den: str) -> str:
     return rf"\frac{{\partial {num}}}{{\partial {den}}}"
 

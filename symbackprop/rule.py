@@ -54,3 +54,7 @@ class Rule:
     params_of: Callable[[sp.Basic], tuple[tuple[str, Any], ...]] | None = None  # node → params
     operands: int = 0  # how many of the node's arguments are operands (0: all; the rest params)
     domain: str = ""  # where it is defined and differentiable, for people (docs/vocabulary.md)
+    # forward mode: (operands' tangents, None for a constant; out; operands; params) → the
+    # output's tangent. Element-wise primitives and reductions to a scalar need none
+    # (tangents.py writes theirs from the partials and the VJP); other matrix primitives do.
+    matrix_jvp: Callable[..., sp.Basic] | None = None

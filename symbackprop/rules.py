@@ -269,6 +269,18 @@ def _sym_softmax_vjp(g: sp.Basic, p: sp.Basic, o: sp.Basic) -> tuple[sp.Basic, .
     return (hadamard(p, madd(g, mscale(-1, mmul(ones_col, ones_row, hadamard(p, g))))),)
 
 
+def jvp_sum(*parts: sp.Basic | None) -> sp.Basic:
+    """The sum of a JVP's terms, the constant operands' (None) left out."""
+    kept = [p for p in parts if p is not None]
+    return kept[0] if len(kept) == 1 else madd(*kept)
+
+
+def _matmul_jvp(dots: Any, out: sp.Basic, a: sp.Basic, b: sp.Basic) -> sp.Basic:
+    """(AB)˙ = Ȧ B + A Ḃ (a scalar times a matrix is a product too)."""
+    da, db = dots
+    return jvp_sum(None if da is None else mmul(da, b), None if db is None else mmul(a, db))
+
+
 def _sym_mse_vjp(g: sp.Basic, out: sp.Basic, o: sp.Basic, y: sp.Basic) -> tuple[sp.Basic, ...]:
     diff = madd(o, mscale(-1, y))
     return (mscale(g, diff), mscale(-g, diff))
@@ -422,10 +434,10 @@ RULES: dict[str, Rule] = {
     "min": _minmax("min"),
     # matrix primitives: VJPs in matrix form
     "matmul": Rule("matmul", forward=_matmul_forward, vjp=_matmul_vjp, arity=0, role="affine",
-                   matrix_vjp=_sym_matmul_vjp, jacobian=_jac_matmul),
+                   matrix_vjp=_sym_matmul_vjp, jacobian=_jac_matmul, matrix_jvp=_matmul_jvp),
     "transpose": Rule("transpose", forward=lambda a: a.T, vjp=lambda g, out, a: (g.T,),
                       matrix_vjp=lambda g, out, a: (transpose(g),), role="affine",
-                      latex=r"\top"),
+                      latex=r"\top", matrix_jvp=lambda dots, out, a: transpose(dots[0])),
     "sum": Rule("sum", forward=lambda a: float(np.sum(a)),
                 vjp=lambda g, out, a: (np.full_like(a, g),),
                 matrix_vjp=_sym_sum_vjp, latex=r"\operatorname{sum}", role="reduction",
@@ -434,7 +446,8 @@ RULES: dict[str, Rule] = {
     "softmax": Rule("softmax", forward=np_softmax, vjp=_softmax_vjp,
                     matrix_vjp=_sym_softmax_vjp, latex=r"\operatorname{softmax}",
                     jacobian=lambda p, o, k: _softmax_jacobian(p) if _is_column(o) else None,
-                    node=Softmax),
+                    node=Softmax,  # its Jacobian diag(p) − p pᵀ is symmetric: JVP = VJP
+                    matrix_jvp=lambda dots, p, o: _sym_softmax_vjp(dots[0], p, o)[0]),
     "mse": Rule("mse", forward=_mse_forward,
                 vjp=lambda g, out, o, y: (g * (o - y), -g * (o - y)),
                 matrix_vjp=_sym_mse_vjp, arity=2, role="reduction", latex=r"\operatorname{mse}",
@@ -454,7 +467,8 @@ RULES: dict[str, Rule] = {
     "item": Rule("item", forward=lambda a: float(np.reshape(a, -1)[0]),
                  vjp=lambda g, out, a: (np.full_like(a, g),),
                  # the cotangent of a 1×1 matrix is written as the scalar it equals
-                 matrix_vjp=lambda g, out, a: (g,), arity=0, role="affine", node=Item),
+                 matrix_vjp=lambda g, out, a: (g,), arity=0, role="affine", node=Item,
+                 matrix_jvp=lambda dots, out, a: Item(dots[0])),
     **LINALG,
     **STRUCTURAL,
 }

@@ -24,6 +24,7 @@ import sympy as sp
 from sympy.core.symbol import Str
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
+from .algebra import madd
 from .rule import Array, Rule
 
 END = Str("end")  # a stop at the end of its axis (NumPy's None); not a number
@@ -259,6 +260,10 @@ def _unpad(g: Array, widths: Any) -> Array:
     return np.asarray(g)[rb:r - ra, cb:c - ca]
 
 
+def _four(w: Any) -> tuple[int, int, int, int]:
+    return (int(w[0]), int(w[1]), int(w[2]), int(w[3]))
+
+
 def _pad_span(before: int, after: int) -> Span:
     return span(before, -after if after else None)
 
@@ -290,6 +295,20 @@ def _sym_pad_vjp(g: sp.Basic, out: sp.Basic, x: sp.Basic, widths: Any = (0, 0, 0
     return (Slice(g, _pad_span(rb, ra), _pad_span(cb, ca)),)
 
 
+def _concat_jvp(dots: Any, out: sp.Basic, *xs: sp.Basic, axis: Any = 0) -> sp.Basic:
+    """The block matrix of the blocks' tangents (a constant block's is 0)."""
+    blocks = [sp.ZeroMatrix(*x.shape) if d is None else d for d, x in zip(dots, xs, strict=True)]
+    return Concat(*blocks, int(axis))
+
+
+def _kron_jvp(dots: Any, out: sp.Basic, a: sp.Basic, b: sp.Basic) -> sp.Basic:
+    """(A ⊗ B)˙ = Ȧ ⊗ B + A ⊗ Ḃ."""
+    da, db = dots
+    parts = [Kron(da, b)] if da is not None else []
+    parts += [Kron(a, db)] if db is not None else []
+    return parts[0] if len(parts) == 1 else madd(*parts)
+
+
 def _np_concat_vjp(g: Array, out: Array, *xs: Array, axis: float = 0.0) -> tuple[Array, ...]:
     k = int(axis)
     return tuple(_blocks(g, k, [np.shape(x)[k] for x in xs]))
@@ -316,14 +335,17 @@ STRUCTURAL: dict[str, Rule] = {
                                                                        _slice(cols)],
                   vjp=lambda g, out, a, rows, cols: (np_embed(g, a, rows, cols),),
                   matrix_vjp=_sym_slice_vjp, latex=r"X_{a:b,\,c:d}", node=Slice,
+                  matrix_jvp=lambda dots, out, a, rows, cols: Slice(dots[0], _ends(rows),
+                                                                    _ends(cols)),
                   params_of=_spans, arity=0, operands=1),
     "concat": Rule("concat", forward=lambda *xs, axis=0.0: np.concatenate(xs, axis=int(axis)),
-                   vjp=_np_concat_vjp, matrix_vjp=_sym_concat_vjp,
+                   vjp=_np_concat_vjp, matrix_vjp=_sym_concat_vjp, matrix_jvp=_concat_jvp,
                    latex=r"\begin{bmatrix} X \\ Y \end{bmatrix}", node=Concat,
                    params_of=lambda e: (("axis", e.args[-1]),), arity=0, operands=-1),
     "reshape": Rule("reshape", forward=_np_reshape,
                     vjp=lambda g, out, a, shape=(-1, 1): (np.reshape(g, np.shape(a)),),
                     matrix_vjp=lambda g, out, a, shape=(-1, 1): (Reshape(g, *a.shape),),
+                    matrix_jvp=lambda dots, out, a, shape=(-1, 1): Reshape(dots[0], *shape),
                     latex=r"\operatorname{reshape}", node=Reshape,
                     params_of=lambda e: (("shape", (e.args[1], e.args[2])),), arity=0,
                     operands=1),
@@ -333,11 +355,14 @@ STRUCTURAL: dict[str, Rule] = {
                     constant_values=fill),
                 vjp=lambda g, out, a, widths=(0, 0, 0, 0), fill=0.0: (_unpad(g, widths),),
                 matrix_vjp=_sym_pad_vjp, latex=r"\operatorname{pad}", node=Pad,
+                matrix_jvp=lambda dots, out, a, widths=(0, 0, 0, 0), fill=0: Pad(
+                    dots[0], _four(widths), 0),
                 params_of=lambda e: (("widths", tuple(e.args[1])), ("fill", e.args[2])),
                 arity=0, operands=1),
     "kron": Rule("kron", forward=lambda a, b: np.kron(a, b),
                  vjp=lambda g, out, a, b: (np_kron_left(g, b), np_kron_right(g, a)),
                  matrix_vjp=lambda g, out, a, b: (KronLeft(g, b), KronRight(g, a)),
+                 matrix_jvp=_kron_jvp,
                  latex=r"\otimes", node=Kron, arity=0),
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import os
 import re
 from pathlib import Path
 
@@ -190,3 +191,24 @@ def test_print_style_fits_wide_equations_and_keeps_code_on_the_page() -> None:
     assert "pre { white-space: pre-wrap;" in style
     assert "@page { margin: 2cm; }" in p  # 17cm of line on A4 and Letter: sbpFitForPrint's
     assert "width:17cm" in p
+
+
+def test_a_page_lays_a_wide_graph_out_top_to_bottom_when_that_is_narrower() -> None:
+    """Issue 17 part 1: left to right when it fits the line, else the narrower layout."""
+    from symbackprop.emit.dot import have_dot, render_svg, render_svg_to_fit, svg_size
+
+    if not have_dot():
+        if os.environ.get("SYMBACKPROP_REQUIRE_TOOLS") == "1":
+            pytest.fail("Graphviz dot is required in CI but missing")
+        pytest.skip("Graphviz dot not installed")
+    chain = sbp.derive("exp(sin(cos(tanh(sigmoid(x*y)))))")
+    lr, tb = (svg_size(render_svg(chain, rankdir=r)) for r in ("LR", "TB"))
+    assert tb[0] < lr[0]
+    assert svg_size(render_svg_to_fit(chain, width=lr[0] + 1)) == lr  # fits: as it was
+    assert svg_size(render_svg_to_fit(chain, width=lr[0] - 1)) == tb
+    page = chain.html(graph=True)
+    shown = svg_size(page[page.index('<figure class="sbp-graph">'):])
+    assert shown == (lr if lr[0] <= 720 else tb)
+    assert "rankdir=TB" in chain.to_dot(rankdir="TB")
+    with pytest.raises(ValueError, match="rankdir must be 'LR' or 'TB'"):
+        chain.to_dot(rankdir="RL")  # type: ignore[arg-type]

@@ -8,15 +8,27 @@ fails instead.
 from __future__ import annotations
 
 import json
+import os
 import re
 from html import unescape
 from pathlib import Path
 
+import pytest
 from latex_tools import need_katex
 from test_html_chromium import assert_typeset, browser, dump_dom
 
 import symbackprop as sbp
 from symbackprop.cli import main
+
+
+def need_dot() -> None:
+    from symbackprop.emit.dot import have_dot
+
+    if not have_dot():
+        if os.environ.get("SYMBACKPROP_REQUIRE_TOOLS") == "1":
+            pytest.fail("Graphviz dot is required in CI but missing")
+        pytest.skip("Graphviz dot not installed (Debian: apt-get install graphviz)")
+
 
 # After the page's own scripts: run what printing runs, and record each display's typeset
 # width and scale, and the printed line's width, where --dump-dom can read them.
@@ -85,3 +97,42 @@ def test_the_command_line_copies_katex_beside_a_linked_page(tmp_path: Path) -> N
     dom = dump_dom(out)
     assert "sbp-nokatex" not in dom.split("<main>", 1)[1].split("</main>", 1)[0]
     assert_typeset(dom, 3)
+
+
+_GRAPH = """<script>
+var out = [];
+document.querySelectorAll("figure.sbp-graph").forEach(function (fig) {
+  var svg = fig.querySelector("svg");
+  out.push({natural: parseFloat(svg.getAttribute("width")) * 4 / 3,
+            shown: svg.getBoundingClientRect().width,
+            room: fig.clientWidth, scrolls: fig.scrollWidth > fig.clientWidth});
+});
+document.body.setAttribute("data-graphs", JSON.stringify(out));
+</script>
+</body>"""
+
+
+def _graphs(page: str, tmp_path: Path) -> list[dict[str, float]]:
+    path = tmp_path / "graph.html"
+    path.write_text(page.replace("</body>", _GRAPH, 1), encoding="utf-8")
+    dom = dump_dom(path)
+    return json.loads(unescape(re.search(r'data-graphs="([^"]*)"', dom).group(1)))  # type: ignore[union-attr]
+
+
+def test_a_wide_graph_stays_readable_and_a_small_one_keeps_its_size(tmp_path: Path) -> None:
+    """Issue 17 part 1: the graph readable at page width: never below 3/4 of dot's size
+    (the figure scrolls across instead), and a graph that fits is not enlarged."""
+    browser()
+    need_katex()
+    need_dot()
+    wide = sbp.derive("sum(tanh(W3@tanh(W2@tanh(W1@x + b1) + b2) + b3)) + lam*sqnorm(W1)",
+                      shapes={"W1": (5, 4), "x": (4, 1), "b1": (5, 1), "W2": (5, 5),
+                              "b2": (5, 1), "W3": (3, 5), "b3": (3, 1)})
+    (g,) = _graphs(wide.html(graph=True), tmp_path)
+    assert g["natural"] * 0.75 > g["room"], g  # too wide for the line even laid out TB
+    assert abs(g["shown"] - 0.75 * g["natural"]) < 2, g
+    assert g["scrolls"], g
+    (g,) = _graphs(sbp.derive("(x + y)**2").html(graph=True), tmp_path)
+    assert g["natural"] < g["room"], g
+    assert abs(g["shown"] - g["natural"]) < 2, g
+    assert not g["scrolls"], g

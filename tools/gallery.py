@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from symbackprop.derive import Derivation, derive
-from symbackprop.emit.dot import derivation_dot, run_dot
-from symbackprop.emit.html import blocks_html, copy_katex, page, svg_inline
+from symbackprop.emit.dot import derivation_dot, render_svg_to_fit, run_dot
+from symbackprop.emit.html import LINE_PT, blocks_html, copy_katex, page, svg_inline
 from symbackprop.emit.markdown import Block, blocks_markdown, document, fence
 from symbackprop.emit.trace import trace_html, trace_markdown
 
@@ -128,7 +128,7 @@ def example_pages(ex: Example) -> dict[str, str]:
     """The files of one example: ``slug.md``, ``slug.html``, ``slug.svg``."""
     d = ex.derive()
     t = d.trace(ex.point(d))
-    svg = _strip_svg(run_dot(derivation_dot(d, t), "svg").decode("utf-8"))
+    svg = _strip_svg(render_svg_to_fit(d, t, width=LINE_PT))  # as d.html(graph=True) lays it out
     code = d.to_python()
     blocks = document(d, title=ex.title)
     intro = Block("para", ((ex.blurb, False),))

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import sympy as sp
 
@@ -93,6 +94,8 @@ def graph_parts(d: Derivation, trace: Trace | None = None
             lines.append(("s", "value " + value_text(row.value, with_shape=False)))
             if row.adjoint is not None:
                 lines.append(("s", "adjoint " + value_text(row.adjoint, with_shape=False)))
+            if row.tangent is not None:
+                lines.append(("s", "tangent " + value_text(row.tangent, with_shape=False)))
         attrs = {"label": _label(lines)}
         if s == d.output:
             attrs.update(shape="box", style="rounded,filled", fillcolor="#fdf0e3", peripheries="2")
@@ -137,17 +140,28 @@ def _attrs(a: dict[str, str]) -> str:
 
 
 def _plain_dot(nodes: list[tuple[str, dict[str, str]]],
-               edges: list[tuple[str, str, dict[str, str]]]) -> str:
-    lines = ["digraph backprop {", f"\tgraph [{_attrs(GRAPH_ATTR)}]",
+               edges: list[tuple[str, str, dict[str, str]]],
+               graph_attr: dict[str, str]) -> str:
+    lines = ["digraph backprop {", f"\tgraph [{_attrs(graph_attr)}]",
              f"\tnode [{_attrs(NODE_ATTR)}]", f"\tedge [{_attrs(EDGE_ATTR)}]"]
     lines += [f"\t{_quote(n)} [{_attrs(a)}]" for n, a in nodes]
     lines += [f"\t{_quote(t)} -> {_quote(h)} [{_attrs(a)}]" for t, h, a in edges]
     return "\n".join(lines) + "\n}\n"
 
 
+Rankdir = Literal["LR", "TB"]
+
+
 def derivation_dot(d: Derivation, trace: Trace | None = None, *,
-                   use_package: bool | None = None) -> str:
-    """The computation graph as DOT text (``trace``: show values and adjoints on the nodes)."""
+                   use_package: bool | None = None, rankdir: Rankdir = "LR") -> str:
+    """The computation graph as DOT text (``trace``: show values and adjoints on the nodes).
+
+    ``rankdir``: "LR" (inputs on the left, the default) or "TB" (inputs on top: narrower
+    for a long chain, which a page then shows larger); ``use_package``: build the text with
+    the ``graphviz`` package (None: when it is installed)."""
+    if rankdir not in ("LR", "TB"):
+        raise ValueError(f"rankdir must be 'LR' or 'TB', not {rankdir!r}")
+    graph_attr = {**GRAPH_ATTR, "rankdir": rankdir}
     nodes, edges = graph_parts(d, trace)
     if use_package is None or use_package:
         try:
@@ -156,14 +170,14 @@ def derivation_dot(d: Derivation, trace: Trace | None = None, *,
             if use_package:
                 raise
         else:
-            g = graphviz.Digraph("backprop", graph_attr=GRAPH_ATTR, node_attr=NODE_ATTR,
+            g = graphviz.Digraph("backprop", graph_attr=graph_attr, node_attr=NODE_ATTR,
                                  edge_attr=EDGE_ATTR)
             for n, a in nodes:
                 g.node(n, **a)
             for t, h, a in edges:
                 g.edge(t, h, **a)
             return str(g.source)
-    return _plain_dot(nodes, edges)
+    return _plain_dot(nodes, edges, graph_attr)
 
 
 def dot_program() -> str:
@@ -190,8 +204,31 @@ def run_dot(source: str, fmt: str = "svg") -> bytes:
     return proc.stdout
 
 
-def render_svg(d: Derivation, trace: Trace | None = None) -> str:
-    return run_dot(derivation_dot(d, trace), "svg").decode("utf-8")
+def render_svg(d: Derivation, trace: Trace | None = None, *, rankdir: Rankdir = "LR") -> str:
+    return run_dot(derivation_dot(d, trace, rankdir=rankdir), "svg").decode("utf-8")
+
+
+_SVG_SIZE = re.compile(r'<svg[^>]*?\swidth="([\d.]+)pt"[^>]*?\sheight="([\d.]+)pt"')
+
+
+def svg_size(svg: str) -> tuple[float, float]:
+    """The width and height, in points, ``dot`` gave an SVG picture."""
+    m = _SVG_SIZE.search(svg)
+    if m is None:
+        raise ValueError("not an SVG picture from dot (no width and height in pt)")
+    return float(m.group(1)), float(m.group(2))
+
+
+def render_svg_to_fit(d: Derivation, trace: Trace | None = None, *,
+                      width: float = 672.0) -> str:
+    """The graph as SVG for a page whose line is ``width`` points: left to right when that
+    fits, else whichever of left-to-right and top-to-bottom is narrower (a page scrolls
+    down, not across, and a narrower picture is shown larger)."""
+    wide = render_svg(d, trace, rankdir="LR")
+    if svg_size(wide)[0] <= width:
+        return wide
+    tall = render_svg(d, trace, rankdir="TB")
+    return tall if svg_size(tall)[0] < svg_size(wide)[0] else wide
 
 
 def render(d: Derivation, path: str | os.PathLike[str], format: str | None = None,

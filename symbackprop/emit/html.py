@@ -132,6 +132,15 @@ RENDER_SCRIPT = """\
                            throwOnError: false, strict: "ignore"});
   });
 })();
+// A graph wider than the line is shown at no less than 3/4 of dot's size (its figure
+// scrolls across) rather than shrunk until its labels cannot be read.
+document.querySelectorAll("figure.sbp-graph svg").forEach(function (svg) {
+  var natural = parseFloat(svg.getAttribute("width")) * 4 / 3;  // dot writes points
+  if (natural && svg.parentNode.clientWidth < 0.75 * natural) {
+    svg.style.maxWidth = "none";
+    svg.style.width = (0.75 * natural).toFixed(1) + "px";
+  }
+});
 // Printing: a display equation wider than the printed line (17cm, the A4 and Letter width
 // inside @page's 2cm margins) is scaled down to fit instead of being cut at the margin.
 function sbpFitForPrint() {
@@ -189,6 +198,7 @@ footer { margin-top: 3rem; color: #777; font-size: .85rem; }
   .math.display { overflow: visible; break-inside: avoid; }
   pre { white-space: pre-wrap; overflow-wrap: anywhere; overflow: visible; }
   figure.sbp-graph { overflow: visible; break-inside: avoid; }
+  figure.sbp-graph svg { max-width: 100% !important; width: auto !important; }
   table.sbp-trace tr { break-inside: avoid; }
   h1, h2, h3 { break-after: avoid; }
 }
@@ -211,6 +221,9 @@ def no_katex_message(assets: Assets, katex_href: str) -> str:
 def _script_string(text: str) -> str:
     """``text`` as a JavaScript string literal that cannot end the ``<script>`` around it."""
     return json.dumps(text).replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+LINE_PT = 720.0  # main's line on screen (60rem of 16px) in points: where a graph fits
 
 
 def inline_html(runs: Inline) -> str:
@@ -255,10 +268,10 @@ def derivation_fragment(d: Derivation, *, sections: Sequence[str] = SECTIONS, le
     parts = [blocks_html(document(d, sections, level, title))]
     h2 = min(level + 1, 6)
     if graph:
-        from .dot import GraphvizNotFound, render_svg
+        from .dot import GraphvizNotFound, render_svg_to_fit
 
         try:
-            svg = render_svg(d, trace=trace)
+            svg = render_svg_to_fit(d, trace, width=LINE_PT)
         except GraphvizNotFound:
             if graph != "auto":
                 raise

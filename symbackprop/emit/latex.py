@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import weakref
+from collections import ChainMap
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from ..notation import (
     nabla_latex,
     partial_latex,
     symbol_latex,
+    tangent_latex,
 )
 from ..rules import RULES
 from .printer import SymbolTable, expr_latex, kind_of
@@ -53,6 +55,19 @@ def symbol_table(d: Derivation) -> SymbolTable:
         else:
             names[a] = adjoint_latex(names[v], out, d.options.adjoint)
     return names
+
+
+def tangent_table(d: Derivation) -> Mapping[sp.Basic, str]:
+    """``symbol_table`` with the tangents v̇ of forward mode (the forward sweep is run
+    when first asked)."""
+    names = symbol_table(d)
+    return ChainMap({t: tangent_latex(names[v]) for v, t in d.tangents.items()}, names)
+
+
+def tangent_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
+    """v̇ = … for each intermediate that depends on the chosen inputs (forward mode)."""
+    names = tangent_table(d)
+    return [f"{names[eq.lhs]} &= {_fmt(d, names, eq.rhs)}" for eq in d.tangent_equations]
 
 
 def _delta_layers(d: Derivation) -> dict[sp.Basic, int]:
@@ -270,7 +285,7 @@ def matrix_chain_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str
     return lines
 
 
-LATEX_SECTIONS = ("forward", "partials", "backward", "recursion", "chain")
+LATEX_SECTIONS = ("forward", "partials", "backward", "recursion", "chain", "tangents")
 
 
 def derivation_latex(d: Derivation, sections: Sequence[str] | None = None,
@@ -284,22 +299,25 @@ def derivation_latex(d: Derivation, sections: Sequence[str] | None = None,
         if unknown:
             raise ValueError(f"unknown sections {unknown}; choose from "
                              f"{', '.join(LATEX_SECTIONS)}")
+    if sections is None and d.options.mode == "forward":
+        sections = ("forward", "tangents")
     if sections is None:
         sections = ("forward", "backward", "chain") if d.is_matrix or needs_backward(d) \
             else ("forward", "chain")
         if d.is_matrix and _layer_count(d) >= 2:
             sections = ("forward", "backward", "recursion", "chain")
-    titled = d.is_matrix or len(sections) > 2
+    titled = d.is_matrix or len(sections) > 2 or "tangents" in sections
     blocks: list[list[str]] = []
     titles = {
         "forward": "forward", "partials": "local derivatives", "backward": "backward",
         "recursion": "recursion over the layers",
         "chain": f"chain rule ({d.options.layout} layout)" if d.is_matrix else "chain rule",
+        "tangents": "tangents (forward mode)",
     }
     for sec in sections:
         body = {"forward": forward_lines, "partials": partial_lines,
                 "backward": backward_lines, "recursion": recursion_lines,
-                "chain": chain_lines}[sec](d, names)
+                "chain": chain_lines, "tangents": tangent_lines}[sec](d, names)
         if not body:
             continue
         if titled:

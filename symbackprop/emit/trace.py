@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..notation import adjoint_latex
+from ..notation import adjoint_latex, tangent_latex
 from .latex import symbol_table
 from .printer import expr_latex
 
@@ -109,17 +109,28 @@ def value_text(v: Any, digits: int = 4, with_shape: bool = True) -> str:
     return "[" + "; ".join(lines) + "]" + shape
 
 
+def has_tangents(t: Trace) -> bool:
+    """Whether the trace was made with tangents (forward mode): a tangent column then."""
+    return any(r.tangent is not None for r in t.rows)
+
+
 def trace_text(t: Trace, digits: int = 4) -> str:
     """The trace as a plain-text table (``print(d.trace(values))``): each variable, its
-    definition, its value and its adjoint."""
+    definition, its value and its adjoint (and its tangent, when the trace has them)."""
     out = str(t.derivation.output.name)
-    head = ("variable", "definition", "value", f"∂{out}/∂·")
-    body = [(r.name, "input" if r.equation is None else _sstr(r.equation),
-             value_text(r.value, digits), value_text(r.adjoint, digits)) for r in t.rows]
-    widths = [max(len(x[i]) for x in (head, *body)) for i in range(3)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(x[:3], widths, strict=True)) + "  " + x[3]
+    tangents = has_tangents(t)
+    head: tuple[str, ...] = ("variable", "definition", "value", f"∂{out}/∂·")
+    body: list[tuple[str, ...]] = [
+        (r.name, "input" if r.equation is None else _sstr(r.equation),
+         value_text(r.value, digits), value_text(r.adjoint, digits)) for r in t.rows]
+    if tangents:
+        head += ("tangent ·̇",)
+        body = [(*b, value_text(r.tangent, digits)) for b, r in zip(body, t.rows, strict=True)]
+    n = len(head) - 1
+    widths = [max(len(x[i]) for x in (head, *body)) for i in range(n)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(x[:n], widths, strict=True)) + "  " + x[n]
              for x in (head, *body)]
-    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * len(head[3]))
+    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * len(head[n]))
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -128,8 +139,8 @@ def _sstr(e: Any, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _cells(t: Trace) -> list[tuple[str, str, Any, Any]]:
-    """(variable LaTeX, definition LaTeX, value, adjoint) per row."""
+def _cells(t: Trace) -> list[tuple[str, str, Any, Any, Any]]:
+    """(variable LaTeX, definition LaTeX, value, adjoint, tangent) per row."""
     d = t.derivation
     names = symbol_table(d)
     out = []
@@ -137,7 +148,7 @@ def _cells(t: Trace) -> list[tuple[str, str, Any, Any]]:
         var = names.get(row.symbol, expr_latex(row.symbol))
         definition = r"\text{input}" if row.equation is None else \
             f"{var} = {expr_latex(row.equation, names)}"
-        out.append((var, definition, row.value, row.adjoint))
+        out.append((var, definition, row.value, row.adjoint, row.tangent))
     return out
 
 
@@ -147,15 +158,25 @@ def _header(t: Trace) -> tuple[str, str]:
     return names[d.output], adjoint_latex("v", names[d.output], d.options.adjoint)
 
 
+TANGENT = tangent_latex("v")  # the tangent column's heading, v̇
+
+
 def trace_latex(t: Trace, digits: int = 4) -> str:
-    """The trace as one LaTeX ``array`` (put it in display math)."""
+    """The trace as one LaTeX ``array`` (put it in display math); a tangent column v̇ when
+    the trace has tangents (forward mode)."""
     _, adj = _header(t)
-    rows = [r"\text{variable} & \text{definition} & \text{value} & " + rf"{adj} \\ \hline"]
-    for var, definition, value, adjoint in _cells(t):
+    tangents = has_tangents(t)
+    extra = rf" & {TANGENT}" if tangents else ""
+    rows = [r"\text{variable} & \text{definition} & \text{value} & "
+            + rf"{adj}{extra} \\ \hline"]
+    for var, definition, value, adjoint, tangent in _cells(t):
+        cell = f" & {value_latex(tangent, digits)}" if tangents else ""
         rows.append(f"{var} & {definition} & {value_latex(value, digits)} & "
-                    rf"{value_latex(adjoint, digits)} \\")
+                    rf"{value_latex(adjoint, digits)}{cell} \\")
     rows[-1] = rows[-1].removesuffix(r" \\")
-    return "\\begin{array}{llrr}\n" + "\n".join("  " + r for r in rows) + "\n\\end{array}"
+    cols = "llrrr" if tangents else "llrr"
+    return f"\\begin{{array}}{{{cols}}}\n" + "\n".join("  " + r for r in rows) + \
+        "\n\\end{array}"
 
 
 def _md_math(tex: str) -> str:
@@ -167,12 +188,15 @@ def _md_math(tex: str) -> str:
 def trace_markdown(t: Trace, digits: int = 4) -> str:
     """The trace as a Markdown table (math inline, values as text)."""
     _, adj = _header(t)
-    lines = [f"| variable | definition | value | adjoint {_md_math(adj)} |",
-             "|:--|:--|--:|--:|"]
-    for var, definition, value, adjoint in _cells(t):
+    tangents = has_tangents(t)
+    extra = f" tangent {_md_math(TANGENT)} |" if tangents else ""
+    lines = [f"| variable | definition | value | adjoint {_md_math(adj)} |{extra}",
+             "|:--|:--|--:|--:|" + ("--:|" if tangents else "")]
+    for var, definition, value, adjoint, tangent in _cells(t):
         d = "input" if definition == r"\text{input}" else _md_math(definition)
+        cell = f" {value_text(tangent, digits)} |" if tangents else ""
         lines.append(f"| {_md_math(var)} | {d} | {value_text(value, digits)} | "
-                     f"{value_text(adjoint, digits)} |")
+                     f"{value_text(adjoint, digits)} |{cell}")
     return "\n".join(lines) + "\n"
 
 
@@ -186,14 +210,17 @@ def math_span(tex: str, display: bool = False) -> str:
 def trace_html(t: Trace, digits: int = 4) -> str:
     """The trace as an HTML ``<table>``; math in ``math`` spans, values typeset as LaTeX."""
     _, adj = _header(t)
+    tangents = has_tangents(t)
+    extra = f"<th>tangent {math_span(TANGENT)}</th>" if tangents else ""
     head = ("<thead><tr><th>variable</th><th>definition</th><th>value</th>"
-            f"<th>adjoint {math_span(adj)}</th></tr></thead>")
+            f"<th>adjoint {math_span(adj)}</th>{extra}</tr></thead>")
     body = []
-    for var, definition, value, adjoint in _cells(t):
+    for var, definition, value, adjoint, tangent in _cells(t):
         d = "input" if definition == r"\text{input}" else math_span(definition)
+        cell = f"<td>{math_span(value_latex(tangent, digits))}</td>" if tangents else ""
         body.append(f"<tr><td>{math_span(var)}</td><td>{d}</td>"
                     f"<td>{math_span(value_latex(value, digits))}</td>"
-                    f"<td>{math_span(value_latex(adjoint, digits))}</td></tr>")
+                    f"<td>{math_span(value_latex(adjoint, digits))}</td>{cell}</tr>")
     return (f'<table class="sbp-trace">\n{head}\n<tbody>\n' + "\n".join(body)
             + "\n</tbody>\n</table>")
 
