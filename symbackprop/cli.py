@@ -65,6 +65,27 @@ _FLAGS = (("loss='mse'", "--loss mse"), ("loss='cross_entropy'", "--loss cross_e
           ("syntax='latex'", "--syntax latex"))
 _LIMIT = re.compile(r"Limits\.max_(\w+)")
 _LOSS_IN_TEXT = re.compile(r"\bloss\s*=")  # an API keyword typed into the expression
+# characters pasted from documents that look like an operator the text language has
+_LOOKALIKE = {"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+              "\u2015": "-", "\ufe63": "-", "\uff0d": "-", "\u2217": "*", "\u204e": "*",
+              "\uff0a": "*", "\u2044": "/", "\u2215": "/", "\uff0f": "/", "\uff0b": "+"}
+_REFUSED = re.compile(r"character '(.)' \(U\+[0-9A-F]+\) is not allowed")
+_MODULE_CALL = re.compile(r"\b(?:np|numpy|math|torch|sp|sympy)\.\w+\s*\(")
+_CALL_NAMED = re.compile(r"^\s*[A-Za-z_]\w*\s*\([^()]*\)\s*=(?!=)")
+
+
+def _hint(e: ParseError, text: str) -> str:
+    """A hint in the words of someone pasting from a paper, MATLAB or NumPy code."""
+    m = _REFUSED.search(str(e))
+    if m and m.group(1) in _LOOKALIKE:
+        return f"; did you mean {_LOOKALIKE[m.group(1)]!r}?"
+    if ".^" in text:
+        return "; a power is ** or ^ (.^ is MATLAB's)"
+    if _MODULE_CALL.search(text):
+        return "; write a function by its name alone, as in sin(x)"
+    if any(_CALL_NAMED.match(line) for line in re.split(r"[;\n]", text)):
+        return "; a stage is named without arguments, as in f = x**2"
+    return ""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -273,8 +294,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         msg = _LIMIT.sub(lambda m: "--max-" + m.group(1).replace("_", "-"), msg)
         if isinstance(e, ParseError) and e.text is not None and e.column and "\n" not in e.text:
             msg += f": {e.text[:80]}"
-        if isinstance(e, ParseError) and _LOSS_IN_TEXT.search(str(getattr(args, "text", ""))):
+        text = str(getattr(args, "text", None) or "")
+        if isinstance(e, ParseError) and _LOSS_IN_TEXT.search(text):
             msg += "; to add a loss, use --loss mse or --loss cross_entropy"
+        elif isinstance(e, ParseError):
+            msg += _hint(e, text)
         print(f"symbackprop: {kind}: {_printable(msg)}", file=sys.stderr)
         return 2
     except Exception as e:  # a bug of ours: still one line, and a different exit code

@@ -236,3 +236,31 @@ def test_check_and_the_trace_tables_take_named_options_with_docstrings() -> None
     assert "0.3333333" in t.markdown(digits=8)
     assert t.latex(digits=2) != t.latex(digits=8)
     assert isinstance(t, sbp.Trace)
+
+
+@pytest.mark.parametrize(("text", "hint"), [
+    ("x – y", "did you mean '-'?"),  # an en dash from a word processor
+    ("x — y", "did you mean '-'?"),
+    ("x ∗ y", "did you mean '*'?"),
+    ("x ⁄ y", "did you mean '/'?"),
+    ("x.^2", "a power is ** or ^ (.^ is MATLAB's)"),
+    ("np.sin(x) + y", "write a function by its name alone, as in sin(x)"),
+    ("f(x) = x**2", "a stage is named without arguments, as in f = x**2"),
+    ("t = x*y; g(t) = t**2", "a stage is named without arguments, as in f = x**2"),
+])
+def test_errors_hint_in_the_words_of_what_was_pasted(
+        text: str, hint: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["derive", text]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.rstrip().endswith(hint), err
+    assert f": {text}; " in err  # the user's text, as typed, before the hint
+
+
+@pytest.mark.parametrize("text", ["x ** ", "sin x", "x @ y"])
+def test_no_hint_where_none_applies(text: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["derive", text]) == 2
+    err = capsys.readouterr().err
+    assert "did you mean" not in err
+    assert "MATLAB" not in err
+    assert "named without arguments" not in err
