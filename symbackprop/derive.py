@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
+import numpy as np
 import sympy as sp
 
 from . import derivation as record
@@ -148,7 +149,10 @@ class Derivation(record.Derivation):
     def jvp(self, values: Mapping[str, Any], tangents: Mapping[str, Any]) -> Any:
         """The output's tangent at ``values`` along ``tangents`` (a Jacobian-vector
         product, by the tangent equations): a number, or an array for a matrix output."""
-        return self.trace(values, tangents).rows[-1].tangent
+        last = self.trace(values, tangents).rows[-1]
+        if last.tangent is None:  # the output does not depend on wrt: its tangent is 0
+            return np.zeros_like(last.value) if np.ndim(last.value) else 0.0
+        return last.tangent
 
     def check(self, values: Mapping[str, Any] | None = None, seed: int = 0, *,
               eps: float = EPS, atol: float = ATOL, rtol: float = RTOL,

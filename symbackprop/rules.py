@@ -426,8 +426,8 @@ RULES: dict[str, Rule] = {
                                                    + np_besseli(np.asarray(n) + 1, x)) / 2),
                     sympy=sp.besseli, latex="I", arity=0, code="besseli",
                     helper="def besseli(n, x):\n    import mpmath\n"
-                           "    return np.vectorize(lambda k, v: float(mpmath.besseli(int(k), v)),"
-                           " otypes=[float])(n, x)\n"),
+                           "    return np.vectorize(lambda k, v: float(mpmath.besseli("
+                           "abs(int(k)), v)), otypes=[float])(n, x)\n"),
     "sign": _ew("sign", np.sign, lambda x, out: np.zeros_like(x), sp.sign,
                 r"\operatorname{sign}", nondiff=lambda x: x == 0),
     "max": _minmax("max"),
