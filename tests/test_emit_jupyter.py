@@ -40,7 +40,8 @@ def test_trace_reprs() -> None:
     assert set(b) == {"text/plain", "text/latex", "text/markdown", "text/html"}
     assert b["text/latex"] == f"$$\n{t.latex()}\n$$"
     assert t._repr_html_() == t.html()
-    assert "t: value=1.25, adjoint=2.5" in b["text/plain"]
+    assert b["text/plain"] == str(t)  # the table print(t) shows
+    assert "t         x + y       1.25   2.5" in b["text/plain"]
 
 
 def test_no_ipython_needed(monkeypatch: pytest.MonkeyPatch) -> None:

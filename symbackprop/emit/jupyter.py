@@ -14,7 +14,7 @@ from .dot import have_dot, render_svg
 from .html import derivation_fragment, svg_inline
 from .latex import derivation_latex
 from .markdown import derivation_markdown
-from .trace import trace_html, trace_latex, trace_markdown, value_text
+from .trace import trace_html, trace_latex, trace_markdown, trace_text
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
@@ -58,8 +58,7 @@ def derivation_mimebundle(d: Derivation, include: Container[str] | None = None,
 def trace_mimebundle(t: Trace, include: Container[str] | None = None,
                      exclude: Container[str] | None = None) -> dict[str, Any]:
     bundle: dict[str, Any] = {
-        "text/plain": "\n".join(f"{r.name}: value={value_text(r.value)}, "
-                                f"adjoint={value_text(r.adjoint)}" for r in t.rows),
+        "text/plain": trace_text(t),  # the table print(t) shows (a console, nbconvert's text)
         "text/latex": f"$$\n{trace_latex(t)}\n$$",
         "text/markdown": trace_markdown(t),
         "text/html": trace_html(t),
