@@ -45,7 +45,12 @@ def replace_args(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
         return e  # nothing of e is replaced
     if e.has(*_COMPARING):
         return _replace_without_comparing(e, mapping)
-    return e.xreplace(mapping)
+    try:
+        return e.xreplace(mapping)
+    except TypeError:  # SymPy's Pow factors its exponent, and fails on a matrix reduction
+        return rebuild(e, mapping.get,  # in it (x ** sum(2 + P)): such terms unevaluated
+                       lambda x, args: x.func(*args, evaluate=False)
+                       if type(x) in (sp.Pow, sp.Mul, sp.Add) else x.func(*args))
 
 
 def _canonical_sort(args: list[sp.Basic]) -> None:

@@ -105,6 +105,11 @@ def decompose(b: Builder, granularity: Granularity = "auto",
     kinds = {eq.lhs: _node_prim(eq.rhs) for eq in nodes}  # once: a wide node is O(width)
     for eq in nodes:
         s, kind = eq.lhs, kinds[eq.lhs]
+        if kind in _REDUCTIONS and any(kinds.get(c) not in ("add", "mul", None)
+                                       for c in consumers.get(s, [])):
+            # sum(A + 2) inside x**s, exp(s), …: SymPy's scalar simplifications of the
+            # consumer reach into an inlined matrix sum and raise; its operands stay named
+            cut.update(o for o in classify(eq.rhs).operands if o in by_lhs and is_matrix(o))
         if granularity == "stages":
             continue
         if uses.get(s, 0) > 1:

@@ -107,3 +107,25 @@ def test_canonical_sort_is_sympys_order(spec: list[tuple[str, int, int]]) -> Non
     canonical._canonical_sort(fast)
     slow = sorted(syms, key=_args_sortkey)
     assert [(s.name, s.assumptions0) for s in fast] == [(s.name, s.assumptions0) for s in slow]
+
+
+@pytest.mark.parametrize("text", ["(1 + x**2) ** sum(2 + P1)", "x ** sum(2 + P1)",
+                                  "exp(sum(P1 - 1)) * sqrt(1 + sum(2*P1)**2)"])
+@pytest.mark.parametrize("granularity", ["auto", "stages", "layers", "primitive"])
+def test_a_matrix_sum_inside_a_power_builds_by_let_and_derives(text: str,
+                                                              granularity: str) -> None:
+    """SymPy's Pow factors its exponent and raised TypeError on sum(2 + P) inlined there
+    (found by the differential fuzzer through Graph.let): the stage builds, and every
+    granularity keeps the matrix sum a stage of its own and gets the gradient right."""
+    import numpy as np
+
+    import symbackprop as sbp
+
+    shapes = {"P1": (1, 3)}
+    g = sbp.Graph(shapes=shapes).let("h", text)
+    values = {"x": 0.3, "P1": np.array([[0.1, -0.2, 0.3]])}
+    d = sbp.derive(g, granularity=granularity)  # type: ignore[arg-type]
+    assert d.check(values).ok
+    want = sbp.derive(text, shapes=shapes).evaluate(values)
+    for k, v in d.evaluate(values).items():
+        np.testing.assert_allclose(v, want[k], rtol=1e-12)
