@@ -165,3 +165,18 @@ def test_wrong_tangents_are_refused(tangents: Any, error: type, message: str) ->
 def test_mode_is_checked() -> None:
     with pytest.raises(ValueError, match="mode must be 'reverse' or 'forward'"):
         sbp.derive("x*y", mode="sideways")  # type: ignore[arg-type]
+
+
+def test_the_forward_mode_page_shows_what_the_library_prints() -> None:
+    """docs/forward-mode.md's LaTeX blocks and table are the library's output, not pasted."""
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "forward-mode.md").read_text(
+        encoding="utf-8")
+    d = sbp.derive("log(x1) + x1*x2 - sin(x2)", mode="forward", granularity="primitive")
+    assert d.latex() in page
+    assert d.trace({"x1": 2.0, "x2": 5.0}, tangents={"x1": 1.0}).markdown() in page
+    dn = sbp.derive("W2@sigmoid(W1@x + b1) + b2", wrt=["W1", "x"], mode="forward",
+                    shapes={"W1": (3, 2), "x": (2, 1), "b1": (3, 1), "W2": (1, 3),
+                            "b2": (1, 1)})
+    assert dn.latex() in page
