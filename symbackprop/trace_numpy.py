@@ -152,7 +152,10 @@ class Traced:
             raise UnsupportedError(f"x.reshape with {', '.join(kw)} (row by row is traced)")
         return _structural(self.b, "reshape", (self, shape[0] if len(shape) == 1 else shape))
 
-    def flatten(self) -> Traced:
+    def flatten(self, order: str = "C") -> Traced:
+        if order != "C":
+            raise UnsupportedError(f"x.flatten/.ravel with order={order!r} (row by row, 'C', "
+                                   "is traced)")
         return _structural(self.b, "reshape", (self, -1))
 
     ravel = flatten

@@ -72,10 +72,12 @@ def test_1d_and_column_are_different_arrays() -> None:
 @pytest.mark.parametrize(("f", "message"), [
     (lambda W: W.shape[0] * np.sum(W), r"\.shape"),
     (lambda W: len(W) * np.sum(W), r"len\(\)"),
-    (lambda W: W[0, 0], "indexing"),
-    (lambda W: np.sum(W[:, 1]), "slicing"),
+    (lambda W: np.sum(W[[0, 1]]), "only whole numbers and slices"),  # fancy indexing
+    (lambda W: np.sum(W[None]), "only whole numbers and slices"),
+    (lambda W: np.sum(W[W > 0]), "comparison"),  # a boolean mask
     (lambda W: sum(W), "iterating"),
-    (lambda W: np.sum(W.reshape(-1)), r"\.reshape"),
+    (lambda W: np.sum(W.reshape(3, 3, 1)), "1-D and 2-D arrays"),
+    (lambda W: np.sum(W.ravel(order="F")), r"\.ravel"),
     (lambda W, x: np.sum(max(W, x)), r"max\(\) of an array"),
     (lambda W: np.sum(np.sum(W, axis=0, dtype=float)), "dtype"),
     (lambda W: np.sum(np.transpose(W, (1, 0))), "np.transpose"),
