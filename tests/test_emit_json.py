@@ -13,7 +13,7 @@ from symbackprop.emit.json import SCHEMA, derivation_dict
 SYM = {"W1": ("m", "n"), "x": ("n", 1), "b1": ("m", 1), "W2": ("k", "m"), "b2": ("k", 1),
        "y": ("k", 1)}
 KEYS = ["schema", "source", "options", "readings", "loss", "output", "inputs", "forward", "partials",
-        "backward", "gradients", "latex"]
+        "backward", "gradients", "latex", "tangents"]  # tangents: added for forward mode
 
 
 def test_seed_scalar_document() -> None:
@@ -22,7 +22,7 @@ def test_seed_scalar_document() -> None:
     assert doc["schema"] == SCHEMA
     assert doc["source"] == "(x + y)**2"
     assert doc["options"] == {"layout": "denominator", "adjoint": "frac", "granularity": "auto",
-                              "syntax": "text"}
+                              "syntax": "text", "mode": "reverse"}
     assert doc["output"] == {"name": "z", "shape": None, "kind": "scalar", "latex": "z"}
     assert doc["inputs"] == [
         {"name": "x", "shape": None, "kind": "scalar", "latex": "x", "wrt": True},

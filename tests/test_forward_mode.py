@@ -180,3 +180,30 @@ def test_the_forward_mode_page_shows_what_the_library_prints() -> None:
                     shapes={"W1": (3, 2), "x": (2, 1), "b1": (3, 1), "W2": (1, 3),
                             "b2": (1, 1)})
     assert dn.latex() in page
+
+
+def test_every_format_writes_forward_mode() -> None:
+    """Markdown and HTML have a tangents section (and no backward pass by default), JSON the
+    tangent equations; a non-scalar output works in every format."""
+    import json
+
+    d = sbp.derive("log(x1) + x1*x2 - sin(x2)", mode="forward")
+    md = d.markdown()
+    assert md.startswith("# Forward mode: $z$ with respect to $x_{1}$ and $x_{2}$")
+    assert "## Tangents (forward mode)" in md
+    assert r"\dot{t}_{2} &= \dot{x}_{1} x_{2} + \dot{x}_{2} x_{1}" in md
+    assert "## Backward pass" not in md
+    assert "## Backward pass" in d.markdown(sections=("forward", "backward"))
+    doc = json.loads(d.to_json())
+    assert doc["options"]["mode"] == "forward"
+    assert [t["variable"] for t in doc["tangents"]] == ["t_1", "t_2", "t_3", "z"]
+    assert doc["tangents"][1]["rhs"] == "dot:x1*x2 + dot:x2*x1"
+    assert json.loads(sbp.derive("x1*x2").to_json())["tangents"] == []
+    m = sbp.derive("A@exp(x)", wrt="x", shapes={"A": (4, 3), "x": (3, 1)}, mode="forward")
+    assert r"\dot{\mathbf{L}} &= \mathbf{A}\dot{\mathbf{h}}" in m.markdown()
+    assert r"\dot{\mathbf{h}} &= \mathbf{h} \odot \dot{\mathbf{x}}" in m.latex()
+    assert "Tangents (forward mode)" in m.html()
+    mdoc = json.loads(m.to_json())
+    assert mdoc["gradients"] == [] and mdoc["backward"] == []  # noqa: PT018
+    assert "forward_tangent" in m.to_python()
+    assert_latex_ok([m.latex()])

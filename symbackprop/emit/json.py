@@ -16,7 +16,8 @@ The document (keys in this order; additions only in later minor versions)::
       "partials": [{"of": "z", "wrt": "t", "expr": "2*t", "latex": "..."}, ...],
       "backward": [{"variable": "t", "rhs": "2*t", "latex": "..."}, ...],
       "gradients": [{"wrt": "x", "expr": "2*(x + y)", "latex": "..."}, ...],
-      "latex": "\\begin{aligned} ... \\end{aligned}"
+      "latex": "\\begin{aligned} ... \\end{aligned}",
+      "tangents": [{"variable": "t", "rhs": "dot:x + dot:y", "latex": "..."}, ...]
     }
 
 * ``shape``: ``null`` for a scalar, else ``[rows, cols]``, each an integer or a dimension's
@@ -30,6 +31,8 @@ The document (keys in this order; additions only in later minor versions)::
 * ``gradients``: each wrt variable's gradient written in the inputs; ``expr`` and ``latex``
   are ``null`` when that expression would be too big to read (see ``MAX_EXPANDED``).
 * ``latex``: ``d.latex()``, the whole derivation as one ``aligned`` block.
+* ``tangents`` (``mode="forward"``; else empty): the tangent equations in computing order,
+  ``dot:v`` standing for the tangent v̇; ``options.mode`` is ``"reverse"`` or ``"forward"``.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ import sympy as sp
 
 from ..notation import partial_latex
 from ..shapes import shape_of
-from .latex import MAX_EXPANDED, derivation_latex, symbol_table
+from .latex import MAX_EXPANDED, derivation_latex, symbol_table, tangent_table
 from .printer import expr_latex, kind_of
 from .python import text_printer
 
@@ -76,7 +79,8 @@ def derivation_dict(d: Derivation) -> dict[str, Any]:
         "schema": SCHEMA,
         "source": d.source if isinstance(d.source, str) else None,
         "options": {"layout": d.options.layout, "adjoint": d.options.adjoint,
-                    "granularity": d.options.granularity, "syntax": d.options.syntax},
+                    "granularity": d.options.granularity, "syntax": d.options.syntax,
+                    "mode": d.options.mode},
         "readings": list(d.reading.notes) if d.reading is not None else [],
         "loss": d.loss,
         "output": var(d.output),
@@ -93,8 +97,17 @@ def derivation_dict(d: Derivation) -> dict[str, Any]:
                      for eq in d.backward],
         "gradients": [],
         "latex": derivation_latex(d),
+        "tangents": [],  # added in 1.x: forward mode
     }
+    if d.options.mode == "forward":
+        tnames = tangent_table(d)
+        by_tangent = {t: v for v, t in d.tangents.items()}
+        doc["tangents"] = [{"variable": str(by_tangent[eq.lhs].name), "rhs": text(eq.rhs),
+                            "latex": f"{tnames[eq.lhs]} = {expr_latex(eq.rhs, tnames)}"}
+                           for eq in d.tangent_equations]
     for v in d.wrt:
+        if v not in d.adjoints:  # forward mode of a non-scalar output: no reverse sweep
+            continue
         small = d.expanded_size(v) <= MAX_EXPANDED
         g = d.gradients[v] if small else None
         head = partial_latex(names[d.output], names[v])

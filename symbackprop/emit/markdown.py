@@ -25,6 +25,7 @@ from .latex import (
     forward_lines,
     partial_lines,
     symbol_table,
+    tangent_lines,
 )
 from .printer import expr_latex
 from .problem import problem_parts
@@ -32,7 +33,9 @@ from .problem import problem_parts
 if TYPE_CHECKING:
     from ..derivation import Derivation
 
-SECTIONS = ("problem", "forward", "partials", "backward", "result")
+SECTIONS = ("problem", "forward", "partials", "tangents", "backward", "result")
+REVERSE = ("problem", "forward", "partials", "backward", "result")  # the default
+FORWARD = ("problem", "forward", "tangents")  # the default of mode="forward"
 
 
 def aligned(lines: Sequence[str]) -> str:
@@ -75,7 +78,8 @@ MAX_MATRIX_INPUTS = 48  # nodes: a deeper network's gradients, written in the in
 def gradient_lines(d: Derivation, names: dict[sp.Basic, str]) -> list[str]:
     """Every gradient written in the inputs, when all of them are small enough to read."""
     limit = MAX_MATRIX_INPUTS if d.is_matrix else MAX_EXPANDED
-    if any(d.expanded_size(v) > limit for v in d.wrt):
+    if any(v not in d.adjoints for v in d.wrt) or any(d.expanded_size(v) > limit
+                                                      for v in d.wrt):
         return []
     lines = []
     for v in d.wrt:
@@ -117,9 +121,11 @@ LOSS_WORDS = {"mse": "the mean-squared-error loss", "cross_entropy": "the softma
               "cross-entropy loss"}
 
 
-def document(d: Derivation, sections: Sequence[str] = SECTIONS, level: int = 1,
+def document(d: Derivation, sections: Sequence[str] | None = None, level: int = 1,
              title: str | None = None) -> list[Block]:
     """The lecture note as blocks (see ``derivation_markdown``)."""
+    if sections is None or sections is SECTIONS:
+        sections = FORWARD if d.options.mode == "forward" else REVERSE
     if isinstance(sections, str):  # one section by name, not its letters
         sections = (sections,)
     unknown = [s for s in sections if s not in SECTIONS]
@@ -135,8 +141,9 @@ def document(d: Derivation, sections: Sequence[str] = SECTIONS, level: int = 1,
     def heading(text: Inline, sub: int = 1) -> Block:
         return Block("heading", text, level=level + sub)
 
+    what = "Forward mode: " if d.options.mode == "forward" else "Backpropagation: "
     blocks = [Block("heading", _p(title) if title is not None else
-                    _p("Backpropagation: ", (out,), " with respect to ", *wrt), level=level)]
+                    _p(what, (out,), " with respect to ", *wrt), level=level)]
 
     if "problem" in sections:
         blocks.append(heading(_p("Problem")))
@@ -181,6 +188,17 @@ def document(d: Derivation, sections: Sequence[str] = SECTIONS, level: int = 1,
         if lines:
             blocks.append(heading(_p("Local derivatives")))
             blocks.append(Block("para", _p(text)))
+            blocks.append(Block("math", tex=aligned(lines)))
+
+    if "tangents" in sections:
+        lines = tangent_lines(d, names)
+        if lines:
+            blocks.append(heading(_p("Tangents (forward mode)")))
+            blocks.append(Block("para", _p(
+                "Each variable that depends on ", *wrt, " gets a tangent, its derivative along "
+                "a direction given by the tangents of ", *wrt, "; the equations are visited "
+                "in the order of the forward pass, each tangent from the tangents of its "
+                "arguments (a Jacobian-vector product):")))
             blocks.append(Block("math", tex=aligned(lines)))
 
     if "backward" in sections:
@@ -237,13 +255,14 @@ def blocks_markdown(blocks: Sequence[Block]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def derivation_markdown(d: Derivation, sections: Sequence[str] = SECTIONS, level: int = 1,
+def derivation_markdown(d: Derivation, sections: Sequence[str] | None = None, level: int = 1,
                         title: str | None = None) -> str:
     """The derivation as a Markdown lecture note (``level``: the top heading's level).
 
     ``sections``: any of ``problem``, ``forward``, ``partials`` (local derivatives),
-    ``backward``, ``result``, in that order. ``title`` replaces the first heading's text
-    (plain text: escaped, as ``html(title=...)`` escapes it).
+    ``tangents`` (forward mode), ``backward``, ``result``, in that order; by default all but
+    ``tangents``, or ``problem``, ``forward``, ``tangents`` in forward mode. ``title``
+    replaces the first heading's text (plain text: escaped, as ``html(title=...)`` escapes it).
     """
     return blocks_markdown(document(d, sections, level,
                                     None if title is None else markdown_text(title)))
