@@ -15,10 +15,8 @@ import sympy as sp
 
 from .algebra import is_matrix, tidy
 from .builder import Equation, Granularity, substitute, tree_size
-from .errors import ShapeError
 from .graph import Graph
 from .notation import AdjointStyle, Layout
-from .shapes import fmt_shape, shape_of
 from .sweep import Backward, Term, jacobian, reverse_sweep
 from .tangents import Tangents, forward_sweep
 
@@ -88,10 +86,8 @@ class Derivation:
         wrt = tuple(wrt)
         if not is_matrix(graph.output):
             sweep = reverse_sweep(graph, wrt)
-        elif options.mode == "forward":  # tangents need no scalar: no reverse sweep then
+        else:  # a Jacobian (jacobians.py): tangents, or the sweeps of ⟨G, y⟩, give it
             sweep = Backward({}, {}, {}, (), [], graph)
-        else:
-            raise ShapeError(NOT_SCALAR.format(shape=fmt_shape(shape_of(graph.output))))
         fields = {
             "graph": graph, "wrt": wrt, "options": options, "loss": loss, "source": source,
             "limits": limits,  # evaluate and check size their arrays by it (None: defaults)
@@ -127,6 +123,11 @@ class Derivation:
     def readings(self) -> tuple[str, ...]:
         """How implicit products in the text were read (``"'W1x' read as W1·x"``)."""
         return self.reading.notes if self.reading is not None else ()
+
+    @property
+    def is_jacobian(self) -> bool:
+        """Whether the output is not a scalar: the derivation is of a Jacobian then."""
+        return is_matrix(self.output)
 
     @property
     def tangent_sweep(self) -> Tangents:

@@ -26,16 +26,17 @@ from .canonical import replace_args
 from .check.compare import check
 from .check.engine import ATOL, EPS, MAX_COORDS, RTOL
 from .check.report import CheckReport
-from .derivation import NOT_SCALAR, Mode, Options
+from .derivation import Mode, Options
 from .emit import emitter
 from .emit.jupyter import derivation_html_repr, derivation_mimebundle, trace_mimebundle
 from .emit.problem import problem_latex
 from .emit.trace import trace_html, trace_latex, trace_markdown, trace_text
 from .errors import GraphError, ShapeError
-from .evaluate import evaluate_gradients
+from .evaluate import bind_values, evaluate_gradients
 from .evaluate import trace as trace_of
 from .graph import Graph
 from .grouping import decompose
+from .jacobians import jacobian_values, scalarised, seed_symbol, sweeps
 from .limits import DEFAULT_LIMITS, Limits
 from .notation import AdjointStyle, Layout
 from .parse import Syntax, parse_program
@@ -134,8 +135,22 @@ class Derivation(record.Derivation):
         return self.to("dot", trace=trace, use_package=use_package, rankdir=rankdir)
 
     def evaluate(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """The gradients as numbers, from the symbolic equations compiled one by one."""
+        """The gradients as numbers, from the symbolic equations compiled one by one. For a
+        non-scalar output (a Jacobian), each wrt variable's Jacobian ∂vec(y)/∂vec(v) as an
+        ``(output size, input size)`` array in numerator layout (its transpose in
+        denominator layout), vec column by column, by the cheaper kind of sweep
+        (``d.sweeps(values)`` says which)."""
+        if self.is_jacobian:
+            return jacobian_values(self, values)
         return evaluate_gradients(self, values)
+
+    def sweeps(self, values: Mapping[str, Any] | None = None) -> tuple[str, int]:
+        """How ``evaluate`` computes a Jacobian: ``("forward", n)`` sweeps, one per input
+        entry, or ``("reverse", m)``, one per output entry, whichever is fewer (symbolic
+        sizes are bound from ``values``)."""
+        dims = {} if values is None else {k: v for k, v in bind_values(self, values).items()
+                                          if isinstance(v, int)}
+        return sweeps(self, dims)
 
     def trace(self, values: Mapping[str, Any],
               tangents: Mapping[str, Any] | None = None) -> Trace:
@@ -161,7 +176,20 @@ class Derivation(record.Derivation):
         central finite differences (step ``eps``) of the source as written. ``values``: the
         point (default: random, from ``seed``, redrawn up to ``attempts`` times off kinks);
         a gradient agrees within ``atol + rtol * |reference|``; at most ``max_coords``
-        coordinates per parameter are differenced. ``report.ok`` says whether all agree."""
+        coordinates per parameter are differenced. ``report.ok`` says whether all agree.
+        For a non-scalar output ``y`` (a Jacobian), the gradients of ``⟨G, y⟩`` are checked,
+        ``G`` drawn at random (from ``seed``) unless ``values`` gives it: a random
+        projection of every Jacobian."""
+        if self.is_jacobian:
+            s = scalarised(self)
+            g = str(seed_symbol(self).name)
+            if values is not None and g not in values:
+                shape = [int(dim) for dim in self.output.shape] if all(
+                    dim.is_Integer for dim in self.output.shape) else None
+                if shape is not None:
+                    values = {**values, g: np.random.default_rng(seed).normal(size=shape)}
+            return check(s, values, seed=seed, eps=eps, atol=atol, rtol=rtol,
+                         max_coords=max_coords, attempts=attempts)
         return check(self, values, seed=seed, eps=eps, atol=atol, rtol=rtol,
                      max_coords=max_coords, attempts=attempts)
 
@@ -295,8 +323,6 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
         if loss is not None:
             _attach_loss(b, loss)
         b.output = ops.as_scalar(b, b.output)  # a 1×1 output (xᵀAx) is the scalar it is
-        if is_matrix(b.output) and mode != "forward":  # before any work on the graph
-            raise ShapeError(NOT_SCALAR.format(shape=fmt_shape(shape_of(b.output))))
         g = decompose(b, granularity, output_name=output)
         if opts.names:
             g = _rename(g, opts.names)

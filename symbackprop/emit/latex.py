@@ -17,6 +17,7 @@ from ..functions import (
     Elementwise,
     ElementwiseDerivative,
 )
+from ..jacobians import closed_form, layout_form, sweeps
 from ..notation import (
     LAYOUT_NOTE,
     adjoint_latex,
@@ -68,6 +69,53 @@ def tangent_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
     """v̇ = … for each intermediate that depends on the chosen inputs (forward mode)."""
     names = tangent_table(d)
     return [f"{names[eq.lhs]} &= {_fmt(d, names, eq.rhs)}" for eq in d.tangent_equations]
+
+
+def jacobian_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
+    """∂y/∂v of a non-scalar output: the product of the local Jacobians along the path and
+    its closed matrix form (numerator layout; transposed in denominator layout), or the
+    shape of ∂vec(y)/∂vec(v) where a local Jacobian has no clean form; then how
+    ``evaluate`` computes the numbers."""
+    out = d.output
+    lines = []
+    for v in d.wrt:
+        closed = closed_form(d, v)
+        if closed is None:
+            m, n = (_entries(x) for x in (out, v))
+            head = partial_latex(rf"\operatorname{{vec}} {names[out]}",
+                                 rf"\operatorname{{vec}} {names[v]}")
+            size = rf"{m} \times {n}" if d.options.layout == "numerator" else \
+                rf"{n} \times {m}"
+            lines.append(rf"{head} &: {size}\text{{, no closed matrix form (numbers by "
+                         r"sweeps)}")
+            continue
+        head = partial_latex(names[out], names[v])
+        paths = d.paths(v)
+        steps = ""
+        if len(paths) == 1 and len(paths[0]) > 2:
+            edges = [partial_latex(names[u], names[w]) for w, u in pairwise(paths[0])][::-1]
+            if d.options.layout == "denominator":
+                edges = [rf"\left({e}\right)^{{\top}}" for e in edges[::-1]]
+            steps = f" = {''.join(edges)}"
+        lines.append(f"{head} &{steps} = {_fmt(d, names, layout_form(d, closed))}")
+    try:
+        kind, count = sweeps(d)
+    except (TypeError, ValueError):  # symbolic sizes: counted when evaluated
+        kind, count = None, 0
+    if kind is not None:
+        each = "input" if kind == "forward" else "output"
+        lines.append(rf"&\scriptstyle \text{{numbers: {count} {kind} sweep"
+                     rf"{'s' * (count != 1)}, one per {each} entry}}")
+    lines.append(r"&\scriptstyle \text{numerator layout: row } i \text{ is output entry } i"
+                 if d.options.layout == "numerator" else
+                 r"&\scriptstyle \text{denominator layout: the transpose, column } i "
+                 r"\text{ is output entry } i")
+    return lines
+
+
+def _entries(v: sp.Basic) -> str:
+    shape = v.shape if is_matrix(v) else (1, 1)
+    return str(expr_latex(sp.Mul(*shape)))
 
 
 def _delta_layers(d: Derivation) -> dict[sp.Basic, int]:
@@ -285,7 +333,8 @@ def matrix_chain_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str
     return lines
 
 
-LATEX_SECTIONS = ("forward", "partials", "backward", "recursion", "chain", "tangents")
+LATEX_SECTIONS = ("forward", "partials", "backward", "recursion", "chain", "tangents",
+                  "jacobian")
 
 
 def derivation_latex(d: Derivation, sections: Sequence[str] | None = None,
@@ -301,23 +350,27 @@ def derivation_latex(d: Derivation, sections: Sequence[str] | None = None,
                              f"{', '.join(LATEX_SECTIONS)}")
     if sections is None and d.options.mode == "forward":
         sections = ("forward", "tangents")
+    if sections is None and d.is_jacobian:
+        sections = ("forward", "jacobian")
     if sections is None:
         sections = ("forward", "backward", "chain") if d.is_matrix or needs_backward(d) \
             else ("forward", "chain")
         if d.is_matrix and _layer_count(d) >= 2:
             sections = ("forward", "backward", "recursion", "chain")
-    titled = d.is_matrix or len(sections) > 2 or "tangents" in sections
+    titled = d.is_matrix or len(sections) > 2 or "tangents" in sections or "jacobian" in sections
     blocks: list[list[str]] = []
     titles = {
         "forward": "forward", "partials": "local derivatives", "backward": "backward",
         "recursion": "recursion over the layers",
         "chain": f"chain rule ({d.options.layout} layout)" if d.is_matrix else "chain rule",
         "tangents": "tangents (forward mode)",
+        "jacobian": f"Jacobian ({d.options.layout} layout)",
     }
     for sec in sections:
         body = {"forward": forward_lines, "partials": partial_lines,
                 "backward": backward_lines, "recursion": recursion_lines,
-                "chain": chain_lines, "tangents": tangent_lines}[sec](d, names)
+                "chain": chain_lines, "tangents": tangent_lines,
+                "jacobian": jacobian_lines}[sec](d, names)
         if not body:
             continue
         if titled:

@@ -23,6 +23,7 @@ from .latex import (
     backward_lines,
     chain_lines,
     forward_lines,
+    jacobian_lines,
     partial_lines,
     symbol_table,
     tangent_lines,
@@ -33,9 +34,10 @@ from .problem import problem_parts
 if TYPE_CHECKING:
     from ..derivation import Derivation
 
-SECTIONS = ("problem", "forward", "partials", "tangents", "backward", "result")
+SECTIONS = ("problem", "forward", "partials", "tangents", "backward", "result", "jacobian")
 REVERSE = ("problem", "forward", "partials", "backward", "result")  # the default
 FORWARD = ("problem", "forward", "tangents")  # the default of mode="forward"
+JACOBIAN = ("problem", "forward", "jacobian")  # the default for a non-scalar output
 
 
 def aligned(lines: Sequence[str]) -> str:
@@ -125,7 +127,8 @@ def document(d: Derivation, sections: Sequence[str] | None = None, level: int = 
              title: str | None = None) -> list[Block]:
     """The lecture note as blocks (see ``derivation_markdown``)."""
     if sections is None or sections is SECTIONS:
-        sections = FORWARD if d.options.mode == "forward" else REVERSE
+        sections = FORWARD if d.options.mode == "forward" else \
+            JACOBIAN if d.is_jacobian else REVERSE
     if isinstance(sections, str):  # one section by name, not its letters
         sections = (sections,)
     unknown = [s for s in sections if s not in SECTIONS]
@@ -141,7 +144,8 @@ def document(d: Derivation, sections: Sequence[str] | None = None, level: int = 
     def heading(text: Inline, sub: int = 1) -> Block:
         return Block("heading", text, level=level + sub)
 
-    what = "Forward mode: " if d.options.mode == "forward" else "Backpropagation: "
+    what = "Forward mode: " if d.options.mode == "forward" else \
+        "Jacobian: " if d.is_jacobian else "Backpropagation: "
     blocks = [Block("heading", _p(title) if title is not None else
                     _p(what, (out,), " with respect to ", *wrt), level=level)]
 
@@ -200,6 +204,15 @@ def document(d: Derivation, sections: Sequence[str] | None = None, level: int = 
                 "in the order of the forward pass, each tangent from the tangents of its "
                 "arguments (a Jacobian-vector product):")))
             blocks.append(Block("math", tex=aligned(lines)))
+
+    if "jacobian" in sections and d.is_jacobian:
+        blocks.append(heading(_p("Jacobian")))
+        blocks.append(Block("para", _p(
+            "The output ", (out,), " is not a scalar: its derivative is a matrix, the product "
+            "of the local Jacobians along each path from ", *wrt, " to it, summed over the "
+            "paths (written out where each has a clean form; as numbers, ",
+            "forward sweeps give a column each, reverse sweeps a row each):")))
+        blocks.append(Block("math", tex=aligned(jacobian_lines(d, names))))
 
     if "backward" in sections:
         lines = backward_lines(d, names)
@@ -260,8 +273,10 @@ def derivation_markdown(d: Derivation, sections: Sequence[str] | None = None, le
     """The derivation as a Markdown lecture note (``level``: the top heading's level).
 
     ``sections``: any of ``problem``, ``forward``, ``partials`` (local derivatives),
-    ``tangents`` (forward mode), ``backward``, ``result``, in that order; by default all but
-    ``tangents``, or ``problem``, ``forward``, ``tangents`` in forward mode. ``title``
+    ``tangents`` (forward mode), ``backward``, ``result``, ``jacobian`` (a non-scalar output),
+    in that order; by default the first three and the last two but ``jacobian``; ``problem``,
+    ``forward``, ``tangents`` in forward mode; ``problem``, ``forward``, ``jacobian`` for a
+    Jacobian. ``title``
     replaces the first heading's text (plain text: escaped, as ``html(title=...)`` escapes it).
     """
     return blocks_markdown(document(d, sections, level,

@@ -32,6 +32,7 @@ from sympy.printing.str import StrPrinter
 from ..algebra import is_matrix
 from ..errors import UnsupportedError
 from ..functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
+from ..jacobians import scalarised
 from ..recognise import node_operands
 from ..rules import BY_NODE, BY_SYMPY, RULES
 from ..shapes import shape_of
@@ -425,6 +426,9 @@ def python_code(d: Derivation, name: str = "forward_backward") -> str:
         fname = "forward_tangent" if name == "forward_backward" else \
             check_identifier(name, "function name")
         return _tangent_code(d, fname)
+    if d.is_jacobian:  # the vector-Jacobian product: the gradients of <G, y> for a given G
+        s = scalarised(d)
+        return python_code(s, "vector_jacobian" if name == "forward_backward" else name)
     fname = name if name == "forward_backward" else check_identifier(name, "function name")
     variables = [*d.inputs, *(e.lhs for e in d.forward)]
     for v in variables:

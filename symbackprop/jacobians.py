@@ -1,0 +1,140 @@
+"""Jacobians of a non-scalar output: in closed matrix form where the local Jacobians of a path
+have one, and as numbers by the cheaper kind of sweep.
+
+An output ``y`` with ``m`` entries and inputs with ``n`` entries in all have an ``m × n``
+Jacobian. Forward mode gives one column per sweep (the tangent of ``y`` along one input
+entry), reverse mode one row per sweep (the gradient of ``⟨G, y⟩`` for a one-hot ``G``), so
+``evaluate`` runs ``n`` forward sweeps when ``n ≤ m`` and ``m`` reverse sweeps otherwise, and
+says which (``sweeps``). Matrices are vectorised column by column (vec, as the Matrix
+Cookbook does): entry ``(i, j)`` of an ``r × c`` matrix is position ``i + j r``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import sympy as sp
+from sympy import HadamardProduct
+
+from .algebra import is_matrix, madd, mmul, transpose
+from .builder import Equation, make_symbol
+from .functions import SumAll
+from .graph import Graph
+from .shapes import shape_of
+
+if TYPE_CHECKING:
+    from .derivation import Derivation
+
+Sweeps = tuple[Literal["forward", "reverse"], int]
+
+
+def _size(v: sp.Basic, dims: Mapping[Any, int]) -> int:
+    shape = shape_of(v)
+    if shape is None:
+        return 1
+    return int(sp.sympify(shape[0] * shape[1]).xreplace(
+        {k: sp.Integer(x) for k, x in dims.items() if isinstance(k, sp.Symbol)}))
+
+
+def sweeps(d: Derivation, dims: Mapping[Any, int] | None = None) -> Sweeps:
+    """The cheaper side: ``("forward", n)`` sweeps, one per input entry, when ``n`` is at most
+    the output's ``m`` entries, else ``("reverse", m)``."""
+    dims = dims or {}
+    n = sum(_size(v, dims) for v in d.wrt)
+    m = _size(d.output, dims)
+    return ("forward", n) if n <= m else ("reverse", m)
+
+
+def seed_symbol(d: Derivation) -> sp.Basic:
+    """``G``, the cotangent a reverse sweep of a non-scalar output starts from: a name that
+    no input or stage has (``G``, else ``G_1``, …), so generated code can take it."""
+    taken = {str(s.name) for s in (*d.inputs, *(eq.lhs for eq in d.forward))}
+    name = next(n for n in ("G", *(f"G_{k}" for k in range(1, len(taken) + 2)))
+                if n not in taken)
+    return make_symbol(name, shape_of(d.output))
+
+
+def scalarised(d: Derivation) -> Derivation:
+    """The derivation of ``⟨G, y⟩ = sum(G ⊙ y)`` for the seed ``G``: its gradients are the
+    vector-Jacobian products ``Jᵀ vec(G)`` (made when first asked)."""
+    found: Derivation | None = d.__dict__.get("_scalarised")
+    if found is None:
+        g = seed_symbol(d)
+        taken = {str(s.name) for s in (*d.inputs, *(eq.lhs for eq in d.forward))}
+        out = make_symbol(next(n for n in ("L", "ell", "vjp", "L_1") if n not in taken), None)
+        eqs = (*d.forward, Equation(out, SumAll(HadamardProduct(g, d.output))))
+        graph = Graph(eqs, dict(d.graph.shapes))
+        found = d.__dict__["_scalarised"] = type(d)(graph, d.wrt, d.options, source=graph,
+                                                   limits=d.limits)
+    return found
+
+
+def closed_form(d: Derivation, v: sp.Basic) -> sp.Basic | None:
+    """∂y/∂v in numerator layout as a matrix expression: the sum over the paths from ``v`` to
+    the output of the products of the local Jacobians (None where one has no clean form:
+    a matrix parameter, a scalar in the path)."""
+    paths = d.paths(v)
+    if not paths or len(paths) > d.options.max_paths:
+        return None
+    total: list[sp.Basic] = []
+    for path in paths:
+        acc: sp.Basic | None = None
+        for w, u in pairwise(path):  # edge w → u: ∂u/∂w
+            j = d.jacobian(u, w)
+            if j is None:
+                return None
+            acc = j if acc is None else mmul(j, acc)
+        if acc is not None:
+            total.append(acc)
+    if not total:
+        return None
+    return total[0] if len(total) == 1 else madd(*total)
+
+
+def jacobian_values(d: Derivation, values: Mapping[Any, Any]) -> dict[str, Any]:
+    """Each wrt variable's Jacobian ∂vec(y)/∂vec(v) as an ``(m, n_v)`` array (numerator
+    layout; denominator layout gives its transpose), by the cheaper kind of sweep."""
+    from .evaluate import bind_values, evaluate_gradients, run_all, run_tangents
+
+    env = bind_values(d, values)
+    dims = {k: v for k, v in env.items() if isinstance(v, int)}
+    kind, _ = sweeps(d, dims)
+    m = _size(d.output, dims)
+    out: dict[str, Any] = {}
+    if kind == "forward":
+        base = run_all(d, values)
+        for v in d.wrt:
+            shape = np.shape(base[v]) if is_matrix(v) else ()
+            cols = []
+            for j in range(_size(v, dims)):
+                e = np.zeros(int(np.prod(shape)) if shape else 1)
+                e[j] = 1.0
+                tangent = e.reshape(shape, order="F") if shape else float(e[0])
+                env_j = dict(base)
+                run_tangents(d, env_j, {str(v.name): tangent})
+                t = env_j.get(d.tangents.get(d.output, None), np.zeros(m))
+                cols.append(np.ravel(np.asarray(t, dtype=float), order="F"))
+            out[str(v.name)] = np.stack(cols, axis=1) if cols else np.zeros((m, 0))
+    else:
+        s = scalarised(d)
+        seed = str(seed_symbol(d).name)
+        yshape = np.shape(run_all(d, values)[d.output])
+        rows: dict[str, list[Any]] = {str(v.name): [] for v in d.wrt}
+        for k in range(m):
+            g = np.zeros(m)
+            g[k] = 1.0
+            grads = evaluate_gradients(s, {**values, seed: g.reshape(yshape, order="F")})
+            for name, row in rows.items():
+                row.append(np.ravel(np.asarray(grads[name], dtype=float), order="F"))
+        out = {name: np.stack(r, axis=0) for name, r in rows.items()}
+    if d.options.layout == "denominator":
+        out = {k: j.T for k, j in out.items()}
+    return out
+
+
+def layout_form(d: Derivation, j: sp.Basic) -> sp.Basic:
+    """A numerator-layout Jacobian in the derivation's layout."""
+    return transpose(j) if d.options.layout == "denominator" else j
