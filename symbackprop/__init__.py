@@ -21,6 +21,7 @@ from .errors import (
 )
 from .functions import relu, sigmoid, softplus
 from .graph import Graph, validate
+from .hessians import hessian
 from .limits import Limits
 from .parse import parse
 from .version import __version__ as __version__
@@ -42,6 +43,7 @@ __all__ = [
     "UnsupportedError",
     "derive",
     "gradcheck",
+    "hessian",
     "parse",
     "parse_latex",
     "relu",

@@ -169,6 +169,14 @@ class Derivation(record.Derivation):
             return np.zeros_like(last.value) if np.ndim(last.value) else 0.0
         return last.tangent
 
+    def hvp(self, values: Mapping[str, Any], direction: Any) -> Any:
+        """For a derivation of one variable's gradient (``sbp.hessian``): the Hessian times
+        ``direction``, the gradient's tangent along it (forward over reverse), without the
+        matrix; shaped like the variable."""
+        if len(self.wrt) != 1:
+            raise ValueError("hvp needs a derivation in one variable (sbp.hessian(..., wrt=))")
+        return self.jvp(values, {str(self.wrt[0].name): direction})
+
     def check(self, values: Mapping[str, Any] | None = None, seed: int = 0, *,
               eps: float = EPS, atol: float = ATOL, rtol: float = RTOL,
               max_coords: int = MAX_COORDS, attempts: int = 4) -> CheckReport:

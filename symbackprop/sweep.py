@@ -155,6 +155,16 @@ def _edge_jacobian(p: Any, node: sp.Basic, k: int) -> sp.Basic | None:
         return mmul(c, Identity(o.shape[0]))
     if p.name in FUNCTION_NAMES and len(p.operands) == 1:
         return DiagJacobian(ElementwiseDerivative(p.name, o))
+    if p.name == "mul" and all(e == 1 for e in p.kw["exps"]):
+        # c · s · x (scalars times a vector): c s I; a ⊙ x: diag(a) (the other factors)
+        others = [f for i, f in enumerate(p.operands) if i != k]
+        scalars = [f for f in others if not is_matrix(f)]
+        vectors = [f for f in others if is_matrix(f)]
+        if all(shape_of(f) == o.shape for f in vectors):
+            c = sp.Mul(p.kw["coeff"], *scalars)
+            body = Identity(o.shape[0]) if not vectors else DiagJacobian(
+                vectors[0] if len(vectors) == 1 else hadamard(*vectors))
+            return mmul(c, body) if c != 1 else body
     rule = RULES[p.name]
     if rule.jacobian is not None:
         return rule.jacobian(node, *p.operands, k)

@@ -1,0 +1,99 @@
+"""Hessians by forward over reverse (``sbp.hessian``): the closed forms of the literature where
+the local Jacobians give them, the numbers against formulas written here and central
+differences of the gradient, Hessian-vector products, matrix parameters in vec order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from latex_tools import assert_latex_ok
+
+import symbackprop as sbp
+
+RNG = np.random.default_rng(5)
+
+
+def _fd_hessian(text: str, shapes: dict[str, Any], values: dict[str, Any], name: str,
+                h: float = 1e-6) -> np.ndarray:
+    """Central differences of the reverse-mode gradient, vec column by column."""
+    d = sbp.derive(text, wrt=name, shapes=shapes)
+    base = np.asarray(values[name], dtype=float)
+    cols = []
+    for j in range(base.size):
+        e = np.zeros(base.size)
+        e[j] = h
+        step = e.reshape(base.shape, order="F")
+        hi = d.evaluate({**values, name: base + step})[name]
+        lo = d.evaluate({**values, name: base - step})[name]
+        cols.append(np.ravel((hi - lo) / (2 * h), order="F"))
+    return np.stack(cols, axis=1)
+
+
+def test_a_quadratic_form_has_the_hessian_half_a_plus_a_transpose() -> None:
+    shapes = {"x": (3, 1), "A": (3, 3)}
+    h = sbp.hessian("0.5*x.T@A@x", wrt="x", shapes=shapes)
+    tex = h.latex()
+    assert r"\frac{\partial \mathbf{g}_{x}}{\partial \mathbf{x}} & = 0.5\,\left(\mathbf{A}" \
+        r"^{\top} + \mathbf{A}\right)" in tex
+    assert_latex_ok([tex])
+    A, x, v = RNG.normal(size=(3, 3)), RNG.normal(size=(3, 1)), RNG.normal(size=(3, 1))
+    np.testing.assert_allclose(h.evaluate({"x": x, "A": A})["x"], 0.5 * (A + A.T))
+    np.testing.assert_allclose(h.hvp({"x": x, "A": A}, v), 0.5 * (A + A.T) @ v)
+
+
+def test_least_squares_has_the_hessian_two_a_transpose_a() -> None:
+    shapes = {"x": (3, 1), "A": (4, 3), "b": (4, 1)}
+    h = sbp.hessian("sqnorm(A@x - b)", wrt="x", shapes=shapes)
+    assert r"= 2\,\mathbf{A}^{\top}\mathbf{A}" in h.latex()
+    values = {"x": RNG.normal(size=(3, 1)), "A": RNG.normal(size=(4, 3)),
+              "b": RNG.normal(size=(4, 1))}
+    np.testing.assert_allclose(h.evaluate(values)["x"], 2 * values["A"].T @ values["A"],
+                               rtol=1e-12)
+    assert h.check(values).ok
+
+
+def test_logistic_regression_hessian_is_x_t_diag_x() -> None:
+    text = "sum(log(1 + exp(-hadamard(y, X@w))))"
+    shapes = {"w": (3, 1), "X": (6, 3), "y": (6, 1)}
+    values = {"w": RNG.normal(size=(3, 1)), "X": RNG.normal(size=(6, 3)),
+              "y": RNG.choice([-1.0, 1.0], size=(6, 1))}
+    h = sbp.hessian(text, wrt="w", shapes=shapes)
+    got = h.evaluate(values)["w"]
+    m = (values["y"] * (values["X"] @ values["w"]))[:, 0]
+    s = 1 / (1 + np.exp(-m))
+    want = values["X"].T @ np.diag(s * (1 - s)) @ values["X"]  # y² = 1
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+    np.testing.assert_allclose(got, _fd_hessian(text, shapes, values, "w"), rtol=1e-5,
+                               atol=1e-8)
+    v = RNG.normal(size=(3, 1))
+    np.testing.assert_allclose(h.hvp(values, v), want @ v, rtol=1e-10)
+
+
+def test_a_matrix_parameter_in_vec_order() -> None:
+    text = "sum(sigmoid(W@x)) + sqnorm(W)"
+    shapes = {"W": (2, 3), "x": (3, 1)}
+    values = {"W": RNG.normal(size=(2, 3)), "x": RNG.normal(size=(3, 1))}
+    h = sbp.hessian(text, wrt="W", shapes=shapes)
+    got = h.evaluate(values)["W"]
+    assert got.shape == (6, 6)
+    np.testing.assert_allclose(got, _fd_hessian(text, shapes, values, "W"), rtol=1e-5,
+                               atol=1e-8)
+    np.testing.assert_allclose(got, got.T, atol=1e-12)  # a Hessian is symmetric
+
+
+def test_a_scalar_variable_has_its_second_derivative() -> None:
+    h = sbp.hessian("x**3*y + sin(x)", wrt="x")
+    x, y = 0.7, -1.3
+    assert h.evaluate({"x": x, "y": y})["x"] == pytest.approx(6 * x * y - np.sin(x))
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"source": "x*y", "wrt": ["x", "y"]}, "hessian takes one variable"),
+    ({"source": "A@x", "wrt": "x", "shapes": {"A": (2, 2), "x": (2, 1)}},
+     "hessian needs a scalar output"),
+])
+def test_refusals(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        sbp.hessian(**kwargs)
