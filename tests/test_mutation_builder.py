@@ -93,3 +93,12 @@ def test_an_equation_is_its_two_sides() -> None:
     assert hash(eq) == hash(sbp.Equation(z, x * y + x))
     lhs, rhs = eq
     assert (lhs, rhs) == (z, x * y + x)
+
+
+def test_a_constant_stage_of_symbolic_size_reads_no_input() -> None:
+    # ones(n, n) and eye(n) have the dimension n among their arguments: n is no input
+    for text, rhs in (("o = ones(n, n); sum(o@X)", "1"), ("o = eye(n); sum(o@X)", "I")):
+        d = sbp.derive(text, shapes={"X": ("n", 2)})
+        assert [str(s) for s in d.graph.inputs] == ["X"]
+        first = d.forward[0]
+        assert (str(first.lhs), str(first.rhs), first.atoms) == ("o", rhs, ())

@@ -157,3 +157,28 @@ def test_a_derivation_without_a_source_is_checked_against_its_graph() -> None:
     assert report.ok
     assert report.notes == ("finite differences are of the graph (the source is not known)",)
     assert check(d).values == d.check().values == d.check(seed=0).values  # seed 0 by default
+
+
+def test_inputs_the_graph_lost_keep_their_shapes_for_the_source() -> None:
+    # SymPy cancels sum(X@v) - sum(X@v): the graph reads c only; the text still multiplies
+    d = sbp.derive("sum(X@v) - sum(X@v) + c", shapes={"X": (2, 3), "v": (3, 1)})
+    assert [str(s) for s in d.graph.inputs] == ["c"]
+    # a matrix given is kept as it is; a 1-D vector for text is a column
+    given = {"X": np.arange(6.0).reshape(2, 3), "v": np.array([1.0, 2.0, 3.0]), "c": 0.5}
+    report = d.check(given)
+    assert report.ok
+    assert report.failures == ()
+    # drawn at random: each with the shape the text gives it
+    drawn = d.check()
+    assert drawn.ok
+    assert drawn.failures == ()
+
+
+def test_random_values_by_default_are_the_first_attempt() -> None:
+    d = sbp.derive(NET, shapes=SYMBOLIC, loss="mse")
+    first, second = random_values(d, 0, 0), random_values(d, 0, 1)
+    default = random_values(d)
+    assert default.keys() == first.keys()
+    for k in first:
+        np.testing.assert_array_equal(default[k], first[k])
+    assert not all(np.array_equal(first[k], second[k]) for k in first)

@@ -46,3 +46,24 @@ def test_exact_finite_differences_give_zero_errors() -> None:
     assert str(sbp.derive("x*y + y").check({"x": 1.0, "y": 2.0})).splitlines()[3:5] == [
         "x          scalar  2.2e-10        1.1e-10        ok",
         "y          scalar  0              0              ok"]
+
+
+def test_a_kink_within_a_step_where_the_gradient_is_the_left_slope() -> None:
+    # relu(x) + x at x = -1e-9: slope 1 on the left, 2 on the right; the gradient is 1
+    report = sbp.derive("relu(x) + x").check({"x": -1e-9})
+    assert not report.ok
+    assert str(report).splitlines()[3] == (
+        "x          scalar  0.5            0.33           not differentiable here: finite "
+        "differences disagrees (a kink within the finite-difference step at [·] (slopes 1 on "
+        "the left, 1.999 on the right; the gradient is one of them))")
+
+
+def test_the_second_opinion_steps_ten_times_eps() -> None:
+    # a kink 1.05e-5 to the right: central differences at 1e-6 and 1e-5 both see the slope
+    # 1e-8 (steady), so a gradient of 0, within atol, is 1 off in relative terms
+    with pytest.raises(sbp.GradcheckError) as e:
+        sbp.gradcheck("1e-8*x + relu(x - 1.05e-5)", {"x": 0.0}, grad={"x": "0"})
+    assert str(e.value).splitlines()[3] == (
+        "x          scalar  1e-08          1              MISMATCH: yours and finite "
+        "differences disagree (yours at [·] is within atol but 1 off in relative terms "
+        "(finite differences 1e-08))")

@@ -76,3 +76,31 @@ def test_tolerances_are_frozen() -> None:
     with pytest.raises(FrozenInstanceError):
         tol.atol = 1.0  # type: ignore[misc]
     assert (tol.eps, tol.atol, tol.rtol, tol.seed, tol.max_coords) == (1e-6, 1e-5, 1e-3, 0, 32)
+
+
+@pytest.mark.parametrize(("text", "values", "verdict"), [
+    ("sqrt(x)", {"x": -1.0}, "undefined here (sqrt of a negative number in z)"),
+    ("x**0.5 + y", {"x": -1.0, "y": 1.0}, "undefined here (sqrt of a negative number in t)"),
+    ("log(x)", {"x": 0.0}, "undefined here (log of zero in z)"),
+    ("sum(sqrt(x))", {"x": -np.ones((3, 2))}, "undefined here (sqrt of a negative number in h)"),
+    ("max(x, y)", {"x": 1.0, "y": 1.0}, "ok (agree at max with a tie in z)"),
+    ("min(x, y)*2", {"x": 1.0, "y": 1.0}, "ok (agree at min with a tie in t)"),
+])
+def test_the_engine_names_the_step_and_what_went_wrong(text: str, values: dict[str, Any],
+                                                       verdict: str) -> None:
+    report = sbp.derive(text, shapes={"x": np.shape(values["x"])}).check(values)
+    assert report.ok == verdict.startswith("ok")
+    assert report["x"].verdict == verdict
+
+
+def test_one_coordinate_is_enough() -> None:
+    from symbackprop.check.engine import Tolerances
+
+    assert Tolerances(max_coords=1).max_coords == 1
+    d = sbp.derive("sum(hadamard(X, X))", shapes={"X": (3, 2)})
+    report = d.check(max_coords=1)
+    assert report.ok
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match=rf"^max_coords must be a whole number >= 1, not "
+                                             rf"{bad}$"):
+            Tolerances(max_coords=bad)

@@ -55,3 +55,22 @@ def test_trace_rows_are_frozen() -> None:
     assert (row.name, float(row.value), float(row.adjoint)) == ("x", 2.0, 3.0)
     with pytest.raises(FrozenInstanceError):
         row.value = 5.0  # type: ignore[misc]
+
+
+def test_a_term_larger_than_its_equation_is_named() -> None:
+    # one stage: L = sum(x x^T) holds a 3x3 term though L is a number
+    d = sbp.derive("sum(x@x.T)", shapes={"x": (3, 1)}, granularity="stages")
+    assert [(str(e.lhs), str(e.rhs)) for e in d.forward] == [("L", "sumall(x*x.T)")]
+    with pytest.raises(sbp.LimitError) as e:
+        check_sizes(d, limits=sbp.Limits(max_elements=8))
+    assert str(e.value) == "a term of the equation of L has 9 entries, more than 8 " \
+                           "(Limits.max_elements)"
+    assert check_sizes(d, limits=sbp.Limits(max_elements=20)) == 20
+
+
+def test_a_reshape_to_symbolic_sizes_is_bound_when_run() -> None:
+    d = sbp.derive("sum(reshape(X, (-1, 1))**2)", shapes={"X": ("n", "m")})
+    assert str(d.forward[0].rhs) == "reshape(X, (-1, 1))"
+    X = np.arange(6.0).reshape(3, 2)
+    np.testing.assert_array_equal(d.evaluate({"X": X})["X"], 2 * X)
+    np.testing.assert_array_equal(d.evaluate({"X": X.T})["X"], 2 * X.T)

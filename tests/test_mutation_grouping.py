@@ -108,3 +108,9 @@ def test_an_output_name_is_not_given_to_a_layer() -> None:
 def test_with_every_base_taken_fresh_names_are_numbered_t() -> None:
     assert forward("t*v*u*s*w + sin(t*v*u*s*w)") == [
         ("t_1", "s*t*u*v*w"), ("t_2", "sin(t_1)"), ("z", "t_1 + t_2")]
+
+
+def test_the_penalty_stage_is_apart_from_every_name_the_user_writes() -> None:
+    # its own symbol is private; the user's scalar XX_R stays a term of the loss
+    assert forward(f"{NET_MSE} + lam/2*sqnorm(W1) + XX_R") == [
+        *NET_EQS, ("R", "lam*sqnorm(W1)/2"), ("L", "R + XX_R + mse(o, y)")]

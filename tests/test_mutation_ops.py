@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+import sympy as sp
 
 import symbackprop as sbp
 from symbackprop import ops
@@ -85,3 +86,20 @@ def test_a_matrix_divided_by_a_one_by_one_is_scaled() -> None:
     ("tanh(-x)", "-tanh(x)"), ("max(-x, 2)", "Max(2, -x)")])
 def test_a_function_of_a_negated_argument_is_simplified_by_sympy(text: str, rhs: str) -> None:
     assert forward(text) == [("z", rhs)]
+
+
+def test_a_factor_of_zero_is_no_division_by_zero() -> None:
+    a = sp.Symbol("a", real=True)
+    assert sbp.parse("a*0*c") == 0
+    assert sbp.parse("0*a/c") == 0
+    assert sbp.parse("a/c*c") == a
+    with pytest.raises(sbp.ShapeError, match=r"^a/0: division by zero$"):
+        sbp.parse("a/0")
+
+
+def test_a_matrix_power_up_to_32_is_products() -> None:
+    d = sbp.derive("sum(A^32)", shapes={"A": (2, 2)})
+    assert len(d.forward) == 32  # 31 products and the sum
+    assert str(d.forward[-2].rhs) == "t_30*A"
+    with pytest.raises(sbp.UnsupportedError, match=r"^A\*\*33: a matrix power above 32$"):
+        sbp.parse("sum(A^33)", shapes={"A": (2, 2)})

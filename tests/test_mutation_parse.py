@@ -72,3 +72,94 @@ def test_the_program_readers_read_text_by_default() -> None:
     assert out == b.nodes[-1].lhs
     assert b.reading.code == "x*y"
     assert str(parse_program("x^2").nodes[-1].rhs) == "x**2"
+
+
+def _error(text: str, shapes: dict[str, tuple[int, int]] | None = None,
+           limits: sbp.Limits | None = None) -> tuple[type, str]:
+    with pytest.raises((sbp.ParseError, sbp.ShapeError, sbp.LimitError)) as e:
+        sbp.parse(text, shapes, limits=limits)
+    return type(e.value), str(e.value)
+
+
+def test_an_import_of_either_kind_is_refused_by_name() -> None:
+    for text in ("import os", "from os import path"):
+        assert _error(text) == (sbp.ParseError, f"{EXPECTED}; found an import (column 1)")
+
+
+def test_the_two_syntaxes() -> None:
+    x = sp.Symbol("x", real=True)
+    assert sbp.parse(r"\sigma\left(x\right)", syntax="latex") == sbp.parse("sigmoid(x)")
+    assert sbp.parse("sigmoid(x)", syntax="text").args == (x,)
+    with pytest.raises(ValueError, match=r"^syntax must be 'text' or 'latex', not 'tex'$"):
+        sbp.parse("x", syntax="tex")  # type: ignore[arg-type]
+
+
+def _forward(text: str) -> list[tuple[str, str]]:
+    d = sbp.derive(text, shapes={"A": (2, 2)})
+    return [(str(e.lhs), str(e.rhs)) for e in d.forward]
+
+
+def test_a_caret_on_a_square_matrix_is_the_matrix_power_on_any_line() -> None:
+    assert _forward("sum(A^2)") == [("t", "A*A"), ("L", "sumall(t)")]
+    assert _forward("sum(A**2)") == [("t", "HadamardPower(A, 2)"), ("L", "sumall(t)")]
+    assert _forward("B = A^2\nsum(B)") == [("B", "A*A"), ("L", "sumall(B)")]
+    assert _forward("C = A + A\nB = C^2\nD = C**2\nsum(B + D)") == [
+        ("C", "A + A"), ("B", "C*C"), ("D", "HadamardPower(C, 2)"), ("L", "sumall(B + D)")]
+
+
+def test_a_shape_error_quotes_its_own_line() -> None:
+    shapes = {"W": (2, 3), "v": (2, 1)}
+    assert _error("u = v + v\nt = W@u\nsum(t)", shapes) == (sbp.ShapeError,
+                                                         "W@u: (2, 3) @ (2, 1)")
+    assert _error("t = W@v\nu = t + t\nsum(u)", shapes) == (sbp.ShapeError,
+                                                         "W@v: (2, 3) @ (2, 1)")
+
+
+def test_quoted_source_of_48_characters_is_whole() -> None:
+    for n, quoted in ((44, "W@(" + "v" * 44 + ")"), (45, "W@(" + "v" * 42 + "...")):
+        name = "v" * n
+        assert _error(f"W@({name})", {"W": (2, 3), name: (2, 1)}) == (
+            sbp.ShapeError, f"{quoted}: (2, 3) @ (2, 1)")
+
+
+def test_syntax_nodes_are_the_limit_names_and_numbers_at_it_pass() -> None:
+    # three names at max_nodes=3 pass the count of names and numbers; the syntax nodes do not
+    assert _error("a + b + c", limits=sbp.Limits(max_nodes=3)) == (
+        sbp.LimitError, "more than 3 syntax nodes (Limits.max_nodes) (column 1)")
+    assert _error("a + b + c + 1", limits=sbp.Limits(max_nodes=3)) == (
+        sbp.LimitError, "more than 3 names and numbers (Limits.max_nodes)")
+
+
+def test_only_brackets_count_towards_the_depth() -> None:
+    deep = "(" * 101 + "x" + ")" * 101
+    for prefix in ("", "XX*", "XXXX + "):
+        assert _error(prefix + deep) == (
+            sbp.LimitError,
+            f"brackets nested more than 100 deep (Limits.max_depth) (column {len(prefix) + 101})")
+
+
+def test_a_syntax_error_points_at_its_column() -> None:
+    assert _error("x + * y") == (sbp.ParseError, f"invalid syntax; {EXPECTED} (column 5)")
+    with pytest.raises(sbp.ParseError) as e:
+        sbp.parse("x + * y")
+    assert e.value.column == 5
+
+
+@pytest.mark.parametrize("text", ["sum(X, keepdims=1)", "sum(X, axis=0, keepdims=1)",
+                                  "exp(X, axis=0)"])
+def test_the_only_keyword_is_axis_of_a_reduction(text: str) -> None:
+    kind, message = _error(text, {"X": (3, 2)})
+    assert kind is sbp.ParseError
+    assert message.startswith("the only keyword argument is axis=, of sum, mean, ")
+    assert message.endswith(" (column 8)")
+
+
+def test_the_entries_of_a_constant_are_rows_times_columns() -> None:
+    assert str(sbp.parse("sum(ones(3, 2) + X)", {"X": (3, 2)},
+                         limits=sbp.Limits(max_elements=8))) == "sumall(X + 1)"
+    assert _error("sum(ones(3, 3) + X)", {"X": (3, 3)}, sbp.Limits(max_elements=8)) == (
+        sbp.LimitError, "ones(3, 3) has 9 entries; the limit is 8 (Limits.max_elements) "
+                        "(column 5)")
+    assert _error("sum(eye(3) + X)", {"X": (3, 3)}, sbp.Limits(max_elements=8)) == (
+        sbp.LimitError, "eye(3) has 9 entries; the limit is 8 (Limits.max_elements) "
+                        "(column 5)")

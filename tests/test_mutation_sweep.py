@@ -53,3 +53,10 @@ def test_the_reverse_sweep_is_a_frozen_record() -> None:
         (str(e.lhs), str(e.rhs)) for e in d.backward]
     with pytest.raises(FrozenInstanceError):
         record.backward = ()  # type: ignore[misc]
+
+
+def test_a_partial_that_shares_a_factor_with_its_adjoint() -> None:
+    # x*log(x) in one stage: the adjoint of log(x) is x, its partial 1/x; x * (1/x) is 1
+    d = sbp.derive("u = x*log(x) + y; u")
+    assert str(d.partials[(d.output, d.wrt[1])]) == "log(x) + 1"
+    assert d.evaluate({"x": 2.0, "y": 0.5})["x"] == pytest.approx(math.log(2.0) + 1)

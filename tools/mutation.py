@@ -293,6 +293,126 @@ EXCLUDED: dict[tuple[str, str, str, str], str] = {
      "v = ⟦v * rng.choice([-1.0, 1.0], size)⟧",
      "(v / rng.choice([-1.0, 1.0], size))"):
         "dividing by +1 or -1 is multiplying by it",
+    ("check/differences.py", "fd_point",
+     "x[idx] = old + ⟦2 * side⟧ * h",
+     "(2 / side)"):
+        "side is +1 or -1: dividing by it is multiplying by it",
+    ("check/differences.py", "kink_within_step",
+     '⟦return ""⟧',
+     "return None"):
+        "its one caller reads the sentence as a condition (`if kink:`): '' and None are both "
+        "false",
+    ("check/engine.py", "Step",
+     "@dataclass(frozen=⟦True⟧, slots=True)",
+     "False"):
+        "nothing assigns to a Step's fields or hashes a Step: frozen only guards",
+    ("check/engine.py", "_domain_message",
+     'what = ⟦"NaN"⟧ if np.any(np.isnan(val)) else "inf"',
+     "'XXNaN'"):
+        "`what` is only compared with 'inf'; the NaN message names NaN itself",
+    ("ops.py", "mul_many",
+     "acc = factors[0][1] if factors[0][0] > 0 else div(b, sp.S.One, factors[⟦0⟧][1], where)",
+     "1"):
+        "the first factor of a chain always has the sign +1 (parse._chain): the division "
+        "branch is never taken",
+    ("ops.py", "mul_many",
+     "if e < ⟦0⟧ and _is_num(t) and t.is_zero:",
+     "1"):
+        "a sign is +1 or -1: e < 1 is e < 0",
+    ("ops.py", "mul",
+     "if ⟦is_matrix(x) or is_matrix(y)⟧:",
+     "(is_matrix(x) and is_matrix(y))"):
+        "a scalar times a matrix then falls to b.node(sp.Mul(x, y)): SymPy's Mul of a scalar "
+        "and a matrix is the same MatMul (and Mul(1, W) is W)",
+    ("ops.py", "mul",
+     "⟦return b.node(MatMul(s, m))⟧",
+     "pass"):
+        "b.node(sp.Mul(x, y)) below builds the same MatMul of the scalar and the matrix",
+    ("parse.py", "<module>",
+     "**{n: k for n, (k, _) in COMPOSITES.items() if ⟦k > 1⟧},",
+     "(k >= 1)"):
+        "ARITY is read with .get(name, 1) and no composite of arity 1 has another entry: an "
+        "entry of 1 is the default",
+    ("parse.py", "_Parser.error",
+     'line = getattr(node, "lineno", ⟦1⟧) if node is not None else 1',
+     "2"):
+        "every node given to error() (statements, expressions, keywords) has a lineno on the "
+        "Pythons supported",
+    ("parse.py", "_refuse_warned",
+     'if m.end() < len(code) and (code[m.end()].isalpha() or code[m.end()] == ⟦"_"⟧):',
+     "'XX_'"):
+        "no code reaches it with a number followed by _: the number pattern takes the _ of "
+        "2_ and 1e5_, and the text reader reads 1j_ as 1*j_ first",
+    ("recognise.py", "_const_value",
+     "if ⟦e.is_Number or e.is_NumberSymbol⟧:",
+     "(e.is_Number and e.is_NumberSymbol)"):
+        "a number term then becomes an operand 1 with the number as its coefficient: the same "
+        "sum, and a constant operand has no adjoint (every output compared on a corpus)",
+    ("recognise.py", "_const_value",
+     "⟦return e⟧",
+     "pass"):
+        "a number term then becomes an operand 1 with the number as its coefficient: the same "
+        "sum, and a constant operand has no adjoint (every output compared on a corpus)",
+    ("recognise.py", "_const_value",
+     "⟦return sp.S.One⟧",
+     "return None"):
+        "a 𝟏 term then becomes an operand of its own: the same sum, and a constant operand "
+        "has no adjoint (every output compared on a corpus)",
+    ("recognise.py", "_const_value",
+     "⟦return c⟧",
+     "return None"):
+        "a c·𝟏 term then becomes an operand with the coefficient c: the same sum, and a "
+        "constant operand has no adjoint (every output compared on a corpus)",
+    ("recognise.py", "<module>",
+     'OUT = sp.Symbol(⟦"_out"⟧, real=True)',
+     "'XX_out'"):
+        "OUT occurs only in partials over the placeholders and is replaced before any user "
+        "symbol is near it: its name is never compared",
+    ("recognise.py", "<module>",
+     'OUT = sp.Symbol("_out", real=⟦True⟧)',
+     "False"):
+        "OUT is substituted for the node's own value before any simplification that reads "
+        "assumptions (every output compared on a corpus)",
+    ("recognise.py", "_local_partials",
+     "if p.name == ⟦\"mul\"⟧: # c·Π x_k^e_k: e_j x_j^(e_j − 1) times the rest, what sp.diff "
+     "gives",
+     "'XXmul'"):
+        "sp.diff of the template then gives the same partials (the fast path only)",
+    ("sweep.py", "vjp",
+     "c = SumAll(c) if is_matrix(c) else ⟦c * sp.Mul(*node.shape)⟧",
+     "(c / sp.Mul(*node.shape))"):
+        "not reachable: the front ends lift a scalar operand of a matrix element-wise node to "
+        "s·𝟏 first, so the contribution is a matrix (no test of the whole suite takes it)",
+    ("builder.py", "Builder.bind",
+     "if is_leaf(term) or ⟦term in self.names⟧ or term not in self._node_lhs:",
+     "(term not in self.names)"):
+        "names and _node_lhs hold symbols, which are leaves: is_leaf(term) decides for them and "
+        "any other term is in neither",
+    ("builder.py", "substitute.leaf",
+     "return e if ⟦not e.args or is_leaf(e)⟧ else None",
+     "(not e.args and is_leaf(e))"):
+        "a leaf with arguments (a 𝟏 or I with its sizes) is rebuilt from its unchanged "
+        "arguments as the same leaf",
+    ("builder.py", "assemble",
+     "if ⟦a in b.temps⟧:",
+     "(a not in b.temps)"):
+        "no node then counts as used once and every one is built eagerly: SymPy flattens the "
+        "nested sums and products to the same expression (the gathering is an optimisation)",
+    ("builder.py", "assemble",
+     "uses[a] = ⟦uses.get(a, 0) + 1⟧",
+     "(uses.get(a, 0) - 1)"):
+        "no node then counts as used once and every one is built eagerly: SymPy flattens the "
+        "nested sums and products to the same expression (the gathering is an optimisation)",
+    ("builder.py", "assemble",
+     "uses[a] = uses.get(a, 0) + ⟦1⟧",
+     "2"):
+        "no node then counts as used once and every one is built eagerly: SymPy flattens the "
+        "nested sums and products to the same expression (the gathering is an optimisation)",
+    ("evaluate.py", "<module>",
+     '⟦"Abs"⟧: np.abs, "Max": lambda *a: reduce(np.maximum, a),',
+     "'XXAbs'"):
+        "BY_SYMPY maps sp.Abs to the rule abs, whose forward is np.abs: the entry by class name "
+        "is never read",
 }
 
 
