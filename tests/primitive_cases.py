@@ -57,12 +57,14 @@ FORMS: dict[str, list[tuple[str, bool]]] = {
     "slice": [("sum(hadamard(A[0:2, :], B[1:, :])) + u[2]*A[1, 0] + sum(A[::2, 1]**2)", False),
               ("sum(hadamard(eye2, A[-2:].T)) + sum(hadamard(u[1:], u[:-1])) + sum(A[1]**2)", False)],
     "concat": [("sum(hadamard(concatenate((A, B), axis=0), vstack((C, Y))))", False),
-               ("sum(hadamard(G, hstack((A, B)))) + sum(stack((u, 2*u), axis=1)**2)", False)],
+               ("sum(hadamard(G, hstack((A, B)))) + sum(stack((u, 2*u), axis=1)**2)", False),
+               ("sum(stack((x, x*y))**3) + sum(vstack((y, 2*x))**2)", False)],  # of scalars
     "reshape": [("sum(hadamard(E, reshape(A, (2, 3)))) + sum(flatten(A)**3)", False),
                 ("sum(hadamard(u, ravel(A.T)[0:3])) + sum(reshape(u, (1, -1))**2)", False)],
     "pad": [("sum(pad(A, ((1, 0), (2, 1)), constant_values=0.5)**2)", False),
             ("sum(pad(u, 1)**3)", False)],
-    "kron": [("sum(kron(A, v)**2) + sum(kron(E, u.T))", False),
+    "kron": [("sum(kron(A, v)**2) + sum(kron(E, u.T)) + kron(x, y)**2", False),
+             ("sum(tile(x, 3)**2) + sum(repeat(y, 2)**3) + sum(kron(u, x*v))", False),
              ("sum(tile(A, (2, 3))**3) + sum(repeat(A, 2, axis=1)**2) + sum(repeat(u, 3)**2)",
               False)],
     # I_n: the order is a whole number written in the text (SymPy's besseli)
