@@ -78,12 +78,23 @@ def mmul(*args: sp.Basic) -> sp.Basic:
         elif a != 1:
             flat.append(a)
     if len([a for a in flat if is_matrix(a)]) > 1:
-        flat = [a for a in flat if not isinstance(a, Identity)]
+        kept = [a for a in flat if not isinstance(a, Identity)]
+        # I·I·c is c I, never the scalar c: keep one identity when nothing else is a matrix
+        flat = kept if any(is_matrix(a) for a in kept) else \
+            [*kept, next(a for a in flat if isinstance(a, Identity))]
     if any(isinstance(a, ZeroMatrix) or a == 0 for a in flat):
         shape = (_first_matrix(args).shape[0], _first_matrix(args[::-1]).shape[1])
         return ZeroMatrix(*shape)
     scalars = [a for a in flat if not is_matrix(a)]
-    mats = [a for a in flat if is_matrix(a)]
+    mats: list[sp.Basic] = []
+    for a in flat:  # diag(a) diag(b) is diag(a ⊙ b)
+        if not is_matrix(a):
+            continue
+        if mats and isinstance(a, DiagJacobian) and isinstance(mats[-1], DiagJacobian) \
+                and a.args[0].shape == mats[-1].args[0].shape:
+            mats[-1] = DiagJacobian(hadamard(mats[-1].args[0], a.args[0]))
+        else:
+            mats.append(a)
     if not mats:
         return sp.Mul(*scalars)
     coeff = sp.Mul(*scalars)

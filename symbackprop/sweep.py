@@ -155,16 +155,17 @@ def _edge_jacobian(p: Any, node: sp.Basic, k: int) -> sp.Basic | None:
         return mmul(c, Identity(o.shape[0]))
     if p.name in FUNCTION_NAMES and len(p.operands) == 1:
         return DiagJacobian(ElementwiseDerivative(p.name, o))
-    if p.name == "mul" and all(e == 1 for e in p.kw["exps"]):
-        # c · s · x (scalars times a vector): c s I; a ⊙ x: diag(a) (the other factors)
-        others = [f for i, f in enumerate(p.operands) if i != k]
-        scalars = [f for f in others if not is_matrix(f)]
-        vectors = [f for f in others if is_matrix(f)]
-        if all(shape_of(f) == o.shape for f in vectors):
-            c = sp.Mul(p.kw["coeff"], *scalars)
-            body = Identity(o.shape[0]) if not vectors else DiagJacobian(
-                vectors[0] if len(vectors) == 1 else hadamard(*vectors))
-            return mmul(c, body) if c != 1 else body
+    if p.name in ELEMENTWISE and all(not is_matrix(f) or f.shape == o.shape
+                                     for f in p.operands):
+        # entry by entry: diag of the partial written over the vectors (c s x: c s I,
+        # a ⊙ x: diag(a), g ⊘ z: −diag(g ⊘ z²))
+        ops = p.operands
+        env = dict(zip(placeholders(len(ops)), ops, strict=True))
+        env[OUT] = node
+        d = lift(partials_of(p.name, p.params, len(ops))[k], env, node.shape)
+        if not is_matrix(d):
+            return mmul(d, Identity(o.shape[0])) if d != 1 else Identity(o.shape[0])
+        return DiagJacobian(d)
     rule = RULES[p.name]
     if rule.jacobian is not None:
         return rule.jacobian(node, *p.operands, k)

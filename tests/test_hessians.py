@@ -97,3 +97,21 @@ def test_a_scalar_variable_has_its_second_derivative() -> None:
 def test_refusals(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         sbp.hessian(**kwargs)
+
+
+def test_logistic_regression_prints_x_transpose_diag_x() -> None:
+    """With softplus, every local Jacobian is clean: the Hessian reads Xᵀ diag(…) X, the
+    consecutive diagonal factors merged into one."""
+    text = "sum(softplus(-hadamard(y, X@w)))"
+    shapes = {"w": (3, 1), "X": (6, 3), "y": (6, 1)}
+    h = sbp.hessian(text, wrt="w", shapes=shapes)
+    tex = h.latex()
+    assert r"= \mathbf{X}^{\top}\operatorname{diag}\left(\mathbf{y} \odot" in tex
+    assert r"\sigma'\left(-\mathbf{t}^{(2)}\right) \odot \mathbf{y}\right)\mathbf{X}" in tex
+    assert_latex_ok([tex])
+    values = {"w": RNG.normal(size=(3, 1)), "X": RNG.normal(size=(6, 3)),
+              "y": RNG.choice([-1.0, 1.0], size=(6, 1))}
+    m = (values["y"] * (values["X"] @ values["w"]))[:, 0]
+    s = 1 / (1 + np.exp(-m))
+    np.testing.assert_allclose(h.evaluate(values)["w"],
+                               values["X"].T @ np.diag(s * (1 - s)) @ values["X"], rtol=1e-10)
