@@ -62,7 +62,7 @@ BAD: dict[str, Callable[[], Any]] = {
     "derive-function": lambda: sbp.derive(sp.Function("f")(X)),
     "derive-complex": lambda: sbp.derive(sp.I * X),
     "derive-integral": lambda: sbp.derive(sp.Integral(X, X)),
-    "derive-matrix-output": lambda: sbp.derive("W@x", shapes={"W": (2, 2), "x": (2,)}),
+    "derive-matrix-output-mismatch": lambda: sbp.derive("W@x", shapes={"W": (2, 2), "x": (3,)}),
     "wrt-missing": lambda: sbp.derive("x*y", wrt="z"),
     "wrt-int": lambda: sbp.derive("x*y", wrt=[3]),
     "wrt-none-in-list": lambda: sbp.derive("x*y", wrt=[None]),
@@ -145,7 +145,7 @@ def test_cli_bad_input_is_one_line_and_debug_shows_the_traceback(
         capsys: pytest.CaptureFixture[str]) -> None:
     for argv in (["derive", "x*y", "--wrt", "q"], ["derive", "sum(W@x)", "--shape", "W=3x4",
                                                   "--shape", "x=3"], ["check", "log(0)"],
-                 ["derive", "W@x", "--shape", "W=2x2", "--shape", "x=2"]):
+                 ["derive", "W@x", "--shape", "W=2x2", "--shape", "x=3"]):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1
