@@ -374,10 +374,16 @@ def assemble(b: Builder, term: Term, limits: Limits | None = None) -> sp.Basic:
     value: dict[sp.Basic, sp.Basic] = {}
     pending: dict[sp.Basic, tuple[type, list[sp.Basic]]] = {}  # single-use sums and products
 
+    def made(cls: type, args: list[sp.Basic]) -> sp.Basic:
+        try:
+            return cls(*args)  # type: ignore[no-any-return]
+        except TypeError:  # SymPy's powers factor an exponent holding sum(A + 2) and raise
+            return cls(*args, evaluate=False)  # type: ignore[no-any-return]
+
     def realize(a: sp.Basic) -> sp.Basic:
         if a in pending:
             cls, args = pending.pop(a)
-            value[a] = cls(*args)
+            value[a] = made(cls, args)
         return value.get(a, a)
 
     def substituted(e: sp.Basic) -> sp.Basic:
@@ -405,7 +411,7 @@ def assemble(b: Builder, term: Term, limits: Limits | None = None) -> sp.Basic:
             if uses.get(eq.lhs, 0) == 1 and eq.lhs is not term:
                 pending[eq.lhs] = (cls, args)
             else:
-                value[eq.lhs] = cls(*args)
+                value[eq.lhs] = made(cls, args)
         return realize(term) if term in value or term in pending else substituted(term)
     except RecursionError:
         raise LimitError("the expression is too deep to build as one SymPy expression; "

@@ -110,7 +110,8 @@ def test_canonical_sort_is_sympys_order(spec: list[tuple[str, int, int]]) -> Non
 
 
 @pytest.mark.parametrize("text", ["(1 + x**2) ** sum(2 + P1)", "x ** sum(2 + P1)",
-                                  "exp(sum(P1 - 1)) * sqrt(1 + sum(2*P1)**2)"])
+                                  "exp(sum(P1 - 1)) * sqrt(1 + sum(2*P1)**2)",
+                                  "((1 + x**2) ** sum((P1 - 2) / exp(P1))) * sum(P1)"])
 @pytest.mark.parametrize("granularity", ["auto", "stages", "layers", "primitive"])
 def test_a_matrix_sum_inside_a_power_builds_by_let_and_derives(text: str,
                                                               granularity: str) -> None:
