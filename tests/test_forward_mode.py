@@ -184,6 +184,13 @@ def test_the_forward_mode_page_shows_what_the_library_prints() -> None:
                     shapes={"W1": (3, 2), "x": (2, 1), "b1": (3, 1), "W2": (1, 3),
                             "b2": (1, 1)})
     assert dn.latex() in page
+    j = sbp.derive("A@exp(x)", wrt="x", shapes={"A": (4, 3), "x": (3, 1)}, layout="numerator")
+    assert j.latex() in page
+    h = sbp.hessian("0.5*x.T@A@x", wrt="x", shapes={"x": (3, 1), "A": (3, 3)})
+    assert h.latex() in page
+    hl = sbp.hessian("sum(softplus(-hadamard(y, X@w)))", wrt="w",
+                     shapes={"w": (3, 1), "X": (6, 3), "y": (6, 1)})
+    assert hl.latex() in page
 
 
 def test_every_format_writes_forward_mode() -> None:
