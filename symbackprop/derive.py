@@ -36,7 +36,7 @@ from .evaluate import bind_values, evaluate_gradients
 from .evaluate import trace as trace_of
 from .graph import Graph
 from .grouping import decompose
-from .jacobians import jacobian_values, scalarised, seed_symbol, sweeps
+from .jacobians import gradient_graph, jacobian_values, scalarised, seed_symbol, sweeps
 from .limits import DEFAULT_LIMITS, Limits
 from .notation import AdjointStyle, Layout
 from .parse import Syntax, parse_program
@@ -302,7 +302,7 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
            layout: Layout = "denominator", adjoint: AdjointStyle = "frac",
            granularity: Granularity = "auto", output: str | None = None,
            limits: Limits | None = None, syntax: Syntax = "text",
-           mode: Mode = "reverse") -> Derivation:
+           mode: Mode = "reverse", order: int = 1) -> Derivation:
     """Derive the gradients of ``source`` (text, SymPy expression, Graph or Python function).
 
     ``wrt``: a symbol, a name, or a list of them (None: every input). ``shapes`` maps names to
@@ -318,7 +318,22 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
     ``mode``: ``"reverse"`` prints the backward (adjoint) equations; ``"forward"`` the
     tangent equations v̇ = … of forward mode (an output need not be a scalar then;
     ``d.trace(values, tangents=...)``, ``d.jvp(...)``). Both modes have every equation.
+    ``order=2``: the Hessian in one ``wrt`` variable (``sbp.hessian``): the gradient's
+    equations differentiated again, forward over reverse.
     """
+    if order == 2:
+        first = derive(source, wrt, shapes=shapes, loss=loss, names=names, adjoint=adjoint,
+                       granularity=granularity, output=output, limits=limits, syntax=syntax)
+        if len(first.wrt) != 1:
+            raise ValueError("a Hessian (order=2, sbp.hessian) takes one variable: wrt='x' "
+                             "(the Hessian in two is a block of the Hessian in both stacked)")
+        if first.is_jacobian:
+            raise ValueError("a Hessian (order=2, sbp.hessian) needs a scalar output (pass "
+                             "loss=, or write sum(...))")
+        return derive(gradient_graph(first, first.wrt[0]), wrt=str(first.wrt[0].name),
+                      layout=layout, limits=limits, mode=mode)
+    if order != 1:
+        raise ValueError(f"order must be 1 or 2, not {order!r}")
     opts = Options(layout=layout, adjoint=adjoint, granularity=granularity,
                    names=dict(names or {}), syntax=syntax, mode=mode)
     for k, v in opts.names.items():

@@ -72,6 +72,28 @@ def scalarised(d: Derivation) -> Derivation:
     return found
 
 
+def gradient_graph(d: Derivation, v: sp.Basic) -> Graph:
+    """Forward over reverse: the forward equations and the backward equations up to ``v``'s
+    adjoint, the adjoints renamed ``g_<name>`` (a fresh name where that is taken), the
+    gradient of ``v`` the output — a graph whose Jacobian in ``v`` is the Hessian."""
+    taken = {str(s.name) for s in (*d.inputs, *(eq.lhs for eq in d.forward))}
+    renamed: dict[sp.Basic, sp.Basic] = {}
+    for u, a in d.adjoints.items():
+        name = f"g_{str(u.name).replace('_', '')}"  # g_t3 for t_3: one subscript
+        k = 1
+        while name in taken:
+            name, k = f"g{k}_{u.name}", k + 1
+        taken.add(name)
+        renamed[a] = make_symbol(name, shape_of(a))
+    target = d.adjoints[v]
+    eqs: list[Equation] = list(d.forward)
+    for eq in d.backward:
+        eqs.append(Equation(renamed[eq.lhs], eq.rhs.xreplace(renamed)))
+        if eq.lhs == target:
+            break
+    return Graph(tuple(eqs), dict(d.graph.shapes))
+
+
 def closed_form(d: Derivation, v: sp.Basic) -> sp.Basic | None:
     """∂y/∂v in numerator layout as a matrix expression: the sum over the paths from ``v`` to
     the output of the products of the local Jacobians (None where one has no clean form:

@@ -90,13 +90,23 @@ def test_a_scalar_variable_has_its_second_derivative() -> None:
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"source": "x*y", "wrt": ["x", "y"]}, "hessian takes one variable"),
+    ({"source": "x*y", "wrt": ["x", "y"]}, "takes one variable"),
     ({"source": "A@x", "wrt": "x", "shapes": {"A": (2, 2), "x": (2, 1)}},
-     "hessian needs a scalar output"),
+     "needs a scalar output"),
 ])
 def test_refusals(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         sbp.hessian(**kwargs)
+    with pytest.raises(ValueError, match=message):
+        sbp.derive(**kwargs, order=2)
+    with pytest.raises(ValueError, match="order must be 1 or 2"):
+        sbp.derive("x*y", order=3)
+
+
+def test_order_two_is_the_hessian() -> None:
+    shapes = {"x": (3, 1), "A": (3, 3)}
+    h = sbp.derive("0.5*x.T@A@x", wrt="x", shapes=shapes, order=2, layout="numerator")
+    assert h.latex() == sbp.hessian("0.5*x.T@A@x", wrt="x", shapes=shapes).latex()
 
 
 def test_logistic_regression_prints_x_transpose_diag_x() -> None:
