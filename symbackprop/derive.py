@@ -28,7 +28,12 @@ from .check.engine import ATOL, EPS, MAX_COORDS, RTOL
 from .check.report import CheckReport
 from .derivation import Mode, Options
 from .emit import emitter
-from .emit.jupyter import derivation_html_repr, derivation_mimebundle, trace_mimebundle
+from .emit.jupyter import (
+    Compact,
+    derivation_html_repr,
+    derivation_mimebundle,
+    trace_mimebundle,
+)
 from .emit.problem import problem_latex
 from .emit.trace import trace_html, trace_latex, trace_markdown, trace_text
 from .errors import GraphError, ShapeError
@@ -212,6 +217,11 @@ class Derivation(record.Derivation):
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return derivation_mimebundle(self, include, exclude)
+
+    def compact(self, sections: Sequence[str] | str | None = None) -> Compact:
+        """The derivation to show by its equations alone in a notebook cell: one aligned
+        block (``d.latex(sections)``), without the lecture note's headings and prose."""
+        return Compact(self, sections)
 
     def to_python(self, name: str = "forward_backward") -> str:
         """A NumPy function ``name(**inputs) -> (output, {name: gradient})``, staged like the

@@ -26,6 +26,7 @@ CELLS = [
     "t",
     "print(t)",
     "d.check()",
+    "d.compact('backward')",
 ]
 
 
@@ -70,6 +71,10 @@ def test_the_notebook_shows_each_object_in_forms_every_exporter_reads(notebook: 
     (report,) = _outputs(notebook, 3)
     assert report.data["text/plain"].startswith("<CheckReport ok")
     assert "<table" in report.data["text/html"]
+    (compact,) = _outputs(notebook, 4)
+    assert set(compact.data) == {"text/plain", "text/latex", "text/markdown"}
+    assert r"\textbf{backward}" in compact.data["text/latex"]
+    assert r"\textbf{forward}" not in compact.data["text/latex"]
 
 
 def test_the_notebook_exports_to_html_and_latex(notebook: Any) -> None:
@@ -82,5 +87,23 @@ def test_the_notebook_exports_to_html_and_latex(notebook: Any) -> None:
     assert "Backpropagation" in page
     assert r"\begin{aligned}" in tex  # the derivation as its own LaTeX
     assert r"\begin{array}{llrr}" in tex  # the trace as its own LaTeX table
+    assert tex.count(r"\textbf{backward}") == 2  # the note's and the compact display's
     assert not resources.get("outputs")  # no picture converted (Inkscape) or written
     assert r"\includegraphics" not in tex.split(r"\begin{document}", 1)[1]
+
+
+def test_compact_shows_the_equations_alone() -> None:
+    """Issue 17 part 4: a compact display, the aligned block without the note's prose."""
+    import symbackprop as sbp
+
+    d = sbp.derive("(x + y)**2", wrt="x")
+    c = d.compact()
+    bundle = c._repr_mimebundle_()
+    assert bundle["text/latex"] == f"$$\n{d.latex()}\n$$" == c._repr_latex_()
+    assert "text/html" not in bundle  # the notebook's math renderer takes the LaTeX
+    assert bundle["text/plain"] == repr(c) == d.to("text")
+    assert "Forward pass" in d._repr_mimebundle_()["text/markdown"]
+    assert "Forward pass" not in bundle["text/markdown"]
+    assert c._repr_mimebundle_(include=["text/latex"]).keys() == {"text/latex"}
+    with pytest.raises(ValueError, match="choose from"):
+        d.compact("f")

@@ -7,13 +7,14 @@ exists) and the graph alone as ``image/svg+xml``.
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .dot import have_dot, render_svg
 from .html import derivation_fragment, svg_inline
 from .latex import derivation_latex
 from .markdown import derivation_markdown
+from .text import derivation_text
 from .trace import trace_html, trace_latex, trace_markdown, trace_text
 
 if TYPE_CHECKING:
@@ -64,3 +65,25 @@ def trace_mimebundle(t: Trace, include: Container[str] | None = None,
         "text/html": trace_html(t),
     }
     return _filter(bundle, include, exclude)
+
+
+class Compact:
+    """A derivation shown by its equations alone (``d.compact()``): one aligned block, no
+    headings or prose, for a notebook that shows many derivations. LaTeX only (no HTML), so
+    the notebook's own math renderer and nbconvert's LaTeX export take it as it is."""
+
+    def __init__(self, d: Derivation, sections: Sequence[str] | str | None = None) -> None:
+        self.latex = derivation_latex(d, sections)  # a wrong section name fails here
+        self.text = derivation_text(d)
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_latex_(self) -> str:
+        return f"$$\n{self.latex}\n$$"
+
+    def _repr_mimebundle_(self, include: Container[str] | None = None,
+                          exclude: Container[str] | None = None) -> dict[str, Any]:
+        bundle = {"text/plain": self.text, "text/latex": self._repr_latex_(),
+                  "text/markdown": self._repr_latex_()}
+        return _filter(bundle, include, exclude)
