@@ -114,3 +114,14 @@ def test_the_penalty_stage_is_apart_from_every_name_the_user_writes() -> None:
     # its own symbol is private; the user's scalar XX_R stays a term of the loss
     assert forward(f"{NET_MSE} + lam/2*sqnorm(W1) + XX_R") == [
         *NET_EQS, ("R", "lam*sqnorm(W1)/2"), ("L", "R + XX_R + mse(o, y)")]
+
+
+@pytest.mark.parametrize(("text", "equations"), [
+    # a matrix reduction inside a sum or a product stays whole in one stage ...
+    ("sum(A + W) + c", [("L", "c + sumall(A + W)")]),
+    ("c*sum(A + W)", [("L", "c*sumall(A + W)")]),
+    # ... inside a function SymPy would simplify into it, its operand is named
+    ("exp(sum(A + W))", [("t", "A + W"), ("L", "exp(sumall(t))")]),
+])
+def test_a_reduction_in_one_stage(text: str, equations: list[tuple[str, str]]) -> None:
+    assert forward(text, granularity="stages") == equations

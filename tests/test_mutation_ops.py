@@ -103,3 +103,7 @@ def test_a_matrix_power_up_to_32_is_products() -> None:
     assert str(d.forward[-2].rhs) == "t_30*A"
     with pytest.raises(sbp.UnsupportedError, match=r"^A\*\*33: a matrix power above 32$"):
         sbp.parse("sum(A^33)", shapes={"A": (2, 2)})
+    assert str(sbp.parse("sum(A^1)", shapes={"A": (2, 2)})) == "sumall(A)"
+    with pytest.raises(sbp.UnsupportedError, match=r"^A\*\*0: the power 0 of a square matrix "
+                                                   r"is not a primitive yet"):
+        sbp.parse("sum(A^0)", shapes={"A": (2, 2)})

@@ -60,3 +60,21 @@ def test_a_partial_that_shares_a_factor_with_its_adjoint() -> None:
     d = sbp.derive("u = x*log(x) + y; u")
     assert str(d.partials[(d.output, d.wrt[1])]) == "log(x) + 1"
     assert d.evaluate({"x": 2.0, "y": 0.5})["x"] == pytest.approx(math.log(2.0) + 1)
+
+
+S = {"x": (3, 1), "a": (3, 1), "u": (3, 1)}
+
+
+@pytest.mark.parametrize(("text", "jacobian"), [
+    # c · s · x: c s I; a ⊙ x: diag(a); a ⊙ u ⊙ x in one node: diag(a ⊙ u)
+    ("sum(relu(s*x))", r"\nabla_{\mathbf{x}} \mathbf{z} = s\,\mathbf{I}, \quad "),
+    ("sum(relu(2*s*x))", r"\nabla_{\mathbf{x}} \mathbf{z} = 2 s\,\mathbf{I}, \quad "),
+    ("sum(relu(2*x))", r"\nabla_{\mathbf{x}} \mathbf{z} = 2\,\mathbf{I}, \quad "),
+    ("sum(relu(hadamard(a, x)))",
+     r"\nabla_{\mathbf{x}} \mathbf{t} = \operatorname{diag}\left(\mathbf{a}\right), \quad "),
+    ("t = hadamard(a, hadamard(u, x)); sum(relu(t))",
+     r"\nabla_{\mathbf{x}} \mathbf{t} = \operatorname{diag}\left(\mathbf{a} \odot \mathbf{u}"
+     r"\right) \\"),
+])
+def test_the_jacobian_of_a_product_with_a_vector(text: str, jacobian: str) -> None:
+    assert jacobian in sbp.derive(text, shapes=S, wrt="x").latex(sections="chain")
