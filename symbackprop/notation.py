@@ -64,6 +64,8 @@ def symbol_latex(name: str, kind: Kind = "scalar") -> str:
     m = _SPLIT.match(name)
     if not m:
         head, _, tail = name.partition("_")
+        if not tail:  # W1x: letters, digits and letters, no underscore: the name upright
+            return _base(head, kind)
         return rf"{_base(head, kind)}_{{\mathrm{{{escape_text(tail)}}}}}"
     letters, digits, sub = m.groups()
     out = _base(letters, kind)

@@ -76,6 +76,15 @@ def test_symbol_latex_escapes_anything_else(name: str) -> None:
         assert tex.count("{") == tex.count("}")
 
 
+@pytest.mark.parametrize(("name", "scalar", "matrix"), [
+    ("W1x", r"\mathrm{W1x}", r"\mathbf{W1x}"),  # no empty subscript _{\mathrm{}}
+    ("a1b", r"\mathrm{a1b}", r"\mathbf{a1b}"),
+])
+def test_names_with_digits_inside_print_upright(name: str, scalar: str, matrix: str) -> None:
+    assert symbol_latex(name, "scalar") == scalar
+    assert symbol_latex(name, "matrix") == matrix
+
+
 def test_escape_text() -> None:
     assert escape_text("\\input{/etc/passwd}") == "?input\\{/etc/passwd\\}"
     assert escape_text("<b>&#$%_") == "?b?\\&\\#\\$\\%\\_"
