@@ -163,3 +163,15 @@ def test_the_entries_of_a_constant_are_rows_times_columns() -> None:
     assert _error("sum(eye(3) + X)", {"X": (3, 3)}, sbp.Limits(max_elements=8)) == (
         sbp.LimitError, "eye(3) has 9 entries; the limit is 8 (Limits.max_elements) "
                         "(column 5)")
+
+
+@pytest.mark.parametrize(("text", "equations"), [
+    ("sum(concatenate((X, Y), axis=0))",
+     [("t", "concatenate((X, Y), axis=0)"), ("L", "sumall(t)")]),
+    ("sum(vstack([X, Y]))", [("t", "concatenate((X, Y), axis=0)"), ("L", "sumall(t)")]),
+    ("sum(concatenate((X, 2*Y)))",
+     [("t_1", "2*Y"), ("t_2", "concatenate((X, t_1), axis=0)"), ("L", "sumall(t_2)")]),
+])
+def test_a_tuple_of_operands_is_read_once(text: str, equations: list[tuple[str, str]]) -> None:
+    d = sbp.derive(text, shapes={"X": (2, 3), "Y": (1, 3)})
+    assert [(str(e.lhs), str(e.rhs)) for e in d.forward] == equations
