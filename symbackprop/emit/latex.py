@@ -294,7 +294,75 @@ def _in_intermediates(d: Derivation, e: sp.Basic) -> sp.Basic:
     return e.xreplace(d.adjoints_in_intermediates())
 
 
+LONG_PATH = 4  # edges: a longer chain is written as the recursion over the intermediates
+
+
+def _chain_recursion(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
+    """The chain rule of a deep graph, linear in its depth: each intermediate's gradient
+    from its consumers' (∇_h L = (∇_h h') ∇_{h'} L, output side first), then each
+    parameter's from the intermediates it feeds, as Nielsen and Goodfellow write
+    backpropagation; each local Jacobian with a clean form named once."""
+    layout = d.options.layout
+    out = d.output
+    order = {eq.lhs: i for i, eq in enumerate(d.forward)}
+    users = d._users()
+    reaches: dict[sp.Basic, bool] = {out: True}
+    for eq in reversed(d.forward):
+        reaches[eq.lhs] = eq.lhs is out or any(reaches.get(u, False)
+                                              for u in users.get(eq.lhs, []))
+
+    def grad(u: sp.Basic) -> str:
+        return nabla_latex(names[out], names[u]) if layout == "denominator" else \
+            partial_latex(names[out], names[u])
+
+    def local(a: sp.Basic, b: sp.Basic) -> str:
+        return rf"\left({nabla_latex(names[b], names[a])}\right)" if layout == "denominator" \
+            else partial_latex(names[b], names[a])
+
+    shown: set[tuple[sp.Basic, sp.Basic]] = set()
+
+    def line(v: sp.Basic, pending: list[sp.Basic]) -> str | None:
+        consumers = [u for u in dict.fromkeys(users.get(v, [])) if reaches.get(u, False)]
+        if all(u is out for u in consumers):
+            return None  # ∇_v L is the last equation's own derivative: no product to write
+        terms, named = [], []
+        for u in consumers:
+            if u is out:
+                terms.append(local(v, u))
+            else:
+                pending.append(u)
+                terms.append(local(v, u) + grad(u) if layout == "denominator"
+                             else grad(u) + r"\," + local(v, u))
+            j = d.jacobian(u, v) if is_matrix(u) and (v, u) not in shown else None
+            shown.add((v, u))
+            if j is not None:
+                if layout == "denominator":
+                    lhs, j = nabla_latex(names[u], names[v]), transpose(j)
+                else:
+                    lhs = partial_latex(names[u], names[v])
+                named.append(f"{lhs} = {_fmt(d, names, j)}")
+        text = f"{grad(v)} &= " + " + ".join(terms)
+        return text + "".join(rf", \quad {n}" for n in named)
+
+    params: list[str] = []
+    pending: list[sp.Basic] = []
+    for v in d.wrt:
+        written = line(v, pending)
+        if written is not None:
+            params.append(written)
+    inner: dict[sp.Basic, str | None] = {}
+    while pending:
+        u = pending.pop()
+        if u not in inner:
+            inner[u] = None
+            inner[u] = line(u, pending)
+    ordered = sorted(inner, key=lambda u: -order[u])  # the output side first, as computed
+    return [t for u in ordered if (t := inner[u]) is not None] + params
+
+
 def matrix_chain_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
+    if any(len(p) - 1 > LONG_PATH for v in d.wrt for p in d.paths(v)):
+        return _chain_recursion(d, names)
     lines = []
     shown: set[tuple[sp.Basic, sp.Basic]] = set()
     layout = d.options.layout
