@@ -45,3 +45,21 @@ def test_a_deep_chain_is_written_as_the_recursion() -> None:
     short = _network(2).latex()  # a short path keeps the seed's whole product
     assert r"\left(\nabla_{\mathbf{W}^{(1)}} \mathbf{h}^{(1)}\right)\left(\nabla_{\mathbf{h}" \
         r"^{(1)}} \mathbf{h}^{(2)}\right)\left(\nabla_{\mathbf{h}^{(2)}} L\right)" in short
+
+
+def test_the_shared_product_is_named_delta_once_per_layer() -> None:
+    """∂L/∂h ⊙ h ⊙ (1 − h), used by ∂L/∂W, ∂L/∂b and ∂L/∂h_prev, is δ⁽ˡ⁾ on a line of its
+    own (Nielsen, Goodfellow), not written three times."""
+    from latex_tools import assert_latex_ok
+
+    tex = _network(3).latex()
+    for k in (1, 2, 3):
+        assert tex.count(rf"\boldsymbol{{\delta}}^{{({k})}} &= \frac{{\partial L}}"
+                         rf"{{\partial \mathbf{{h}}^{{({k})}}}} \odot") == 1
+    assert r"\frac{\partial L}{\partial \mathbf{W}^{(3)}} &= \boldsymbol{\delta}^{(3)}" \
+        r"\mathbf{h}^{(2)\top}, \qquad \frac{\partial L}{\partial \mathbf{b}^{(3)}} = " \
+        r"\boldsymbol{\delta}^{(3)}" in tex
+    assert r"\frac{\partial L}{\partial \mathbf{h}^{(2)}} &= \mathbf{W}^{(3)\top}" \
+        r"\boldsymbol{\delta}^{(3)}" in tex
+    assert tex.count(r"\odot \mathbf{h}^{(2)} \odot") == 1  # once, in δ⁽²⁾'s line
+    assert_latex_ok([tex])

@@ -11,8 +11,10 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
+from sympy import HadamardProduct
 
 from ..algebra import is_matrix, transpose
+from ..builder import make_symbol
 from ..functions import (
     Elementwise,
     ElementwiseDerivative,
@@ -197,15 +199,51 @@ def partial_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
             for (u, v), p in d.partials.items()]
 
 
+def _shared_deltas(d: Derivation, names: Mapping[sp.Basic, str]
+                   ) -> dict[sp.Basic, tuple[sp.Basic, str]]:
+    """The products ``∂L/∂h ⊙ h ⊙ (1 − h)`` that several backward equations use, each named
+    once, δ⁽ˡ⁾ as Nielsen and Goodfellow write it: term → (its symbol, its LaTeX name)."""
+    if not d.is_matrix or d.options.adjoint == "delta":
+        return {}
+    adjoint_of = {a: v for v, a in d.adjoints.items()}
+    uses: dict[sp.Basic, int] = {}
+    for eq in d.backward:
+        found = {e for e in sp.preorder_traversal(eq.rhs)
+                 if isinstance(e, HadamardProduct) and any(a in adjoint_of for a in e.args)}
+        for e in found:
+            uses[e] = uses.get(e, 0) + 1
+    shared: dict[sp.Basic, tuple[sp.Basic, str]] = {}
+    for e, n in uses.items():
+        if n < 2:
+            continue
+        v = adjoint_of[next(a for a in e.args if a in adjoint_of)]
+        m = re.search(r"\^\{\((\d+)\)\}", names[v])
+        tex = rf"\boldsymbol{{\delta}}^{{({m.group(1)})}}" if m else \
+            rf"\boldsymbol{{\delta}}_{{{names[v]}}}"
+        shared[e] = (make_symbol(f"delta:{v.name}", e.shape), tex)
+    return shared
+
+
 def backward_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
-    """One line per step of the sweep; parameters completed by the same step share a line."""
+    """One line per step of the sweep; parameters completed by the same step share a line; a
+    product several of them use is named δ on a line of its own, before its first use."""
     by_lhs = {eq.lhs: eq for eq in d.backward}
+    shared = _shared_deltas(d, names)
+    if shared:
+        names = ChainMap({sym: tex for sym, tex in shared.values()}, dict(names))
+    swap = {e: sym for e, (sym, _) in shared.items()}
+    written: set[sp.Basic] = set()
     lines = []
     for group in d.groups[1:]:
         parts = []
         for v in group:
             eq = by_lhs[d.adjoints[v]]
-            rhs = _fmt(d, names, eq.rhs)
+            rhs_e = eq.rhs.xreplace(swap) if swap else eq.rhs
+            for e, sym in swap.items():
+                if sym not in written and e != rhs_e and sym in rhs_e.free_symbols:
+                    written.add(sym)
+                    lines.append(f"{names[sym]} &= {_fmt(d, names, e)}")
+            rhs = _fmt(d, names, rhs_e)
             extra = _derivative_form(d, names, v)
             parts.append((names[eq.lhs], f"{extra} = {rhs}" if extra else rhs))
         head, first = parts[0]
