@@ -154,13 +154,20 @@ class Derivation:
     def paths(self, v: sp.Basic, limit: int | None = None) -> list[list[sp.Basic]]:
         """Every path ``v → … → output`` through the equations (up to ``limit`` of them)."""
         limit = self.options.max_paths if limit is None else limit
+        memo: dict[tuple[sp.Basic, int], list[list[sp.Basic]]] = self.__dict__.setdefault(
+            "_paths", {})  # the printers ask for a variable's paths more than once
+        hit = memo.get((v, limit))
+        if hit is not None:
+            return [list(p) for p in hit]
         users = self._users()
+        out = self.output
         found: list[list[sp.Basic]] = []
+        memo[(v, limit)] = found
         # depth first; a partial path is a linked list (node, rest), so a step costs O(1)
         stack: list[tuple[sp.Basic, Any]] = [(v, None)]
         while stack:
             here = stack.pop()
-            if here[0] == self.output:
+            if here[0] is out:  # the equations hold the output itself (eq.lhs)
                 path = []
                 link: Any = here
                 while link is not None:
@@ -168,10 +175,10 @@ class Derivation:
                     link = link[1]
                 found.append(path[::-1])
                 if len(found) > limit:
-                    return found
+                    return [list(p) for p in found]
                 continue
             stack.extend((u, here) for u in reversed(users.get(here[0], [])))
-        return found
+        return [list(p) for p in found]
 
     def _users(self) -> dict[sp.Basic, list[sp.Basic]]:
         """For each variable, the equations that use it (built once per derivation)."""

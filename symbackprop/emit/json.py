@@ -29,7 +29,8 @@ The document (keys in this order; additions only in later minor versions)::
   are differentiated as vector-Jacobian products and have none).
 * ``backward``: the adjoint equations in the order the reverse sweep completes them.
 * ``gradients``: each wrt variable's gradient written in the inputs; ``expr`` and ``latex``
-  are ``null`` when that expression would be too big to read (see ``MAX_EXPANDED``).
+  are ``null`` when that expression would be too big to read, or all of them together
+  (see ``emit.latex.expanded``).
 * ``latex``: ``d.latex()``, the whole derivation as one ``aligned`` block.
 * ``tangents`` (``mode="forward"``; else empty): the tangent equations in computing order,
   ``dot:v`` standing for the tangent v̇; ``options.mode`` is ``"reverse"`` or ``"forward"``.
@@ -44,7 +45,7 @@ import sympy as sp
 
 from ..notation import partial_latex
 from ..shapes import shape_of
-from .latex import MAX_EXPANDED, derivation_latex, symbol_table, tangent_table
+from .latex import derivation_latex, expanded, symbol_table, tangent_table
 from .printer import expr_latex, kind_of
 from .python import text_printer
 
@@ -108,7 +109,7 @@ def derivation_dict(d: Derivation) -> dict[str, Any]:
     for v in d.wrt:
         if v not in d.adjoints:  # forward mode of a non-scalar output: no reverse sweep
             continue
-        small = d.expanded_size(v) <= MAX_EXPANDED
+        small = expanded(d, v)
         g = d.gradients[v] if small else None
         head = partial_latex(names[d.output], names[v])
         doc["gradients"].append({

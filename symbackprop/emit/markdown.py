@@ -19,9 +19,9 @@ import sympy as sp
 
 from ..notation import adjoint_latex, partial_latex
 from .latex import (
-    MAX_EXPANDED,
     backward_lines,
     chain_lines,
+    expanded,
     forward_lines,
     jacobian_lines,
     partial_lines,
@@ -79,9 +79,9 @@ MAX_MATRIX_INPUTS = 48  # nodes: a deeper network's gradients, written in the in
 
 def gradient_lines(d: Derivation, names: dict[sp.Basic, str]) -> list[str]:
     """Every gradient written in the inputs, when all of them are small enough to read."""
-    limit = MAX_MATRIX_INPUTS if d.is_matrix else MAX_EXPANDED
-    if any(v not in d.adjoints for v in d.wrt) or any(d.expanded_size(v) > limit
-                                                      for v in d.wrt):
+    if any(v not in d.adjoints for v in d.wrt) or any(
+            d.expanded_size(v) > MAX_MATRIX_INPUTS if d.is_matrix else not expanded(d, v)
+            for v in d.wrt):
         return []
     lines = []
     for v in d.wrt:
