@@ -39,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     print("network    derive (ms)  latex (ms)  latex/derive  characters")
     for size in SIZES:
         net = cases.scalar_network(*size)
-        derive_s, _ = _median(lambda net=net: sbp.derive(net.loss, wrt=net.params), args.repeats)
+        def derive(net: Any = net) -> Any:
+            return sbp.derive(net.loss, wrt=net.params)
+        derive_s, _ = _median(derive, args.repeats)
         d = sbp.derive(net.loss, wrt=net.params)
 
         def fresh(d: Any = d) -> str:  # a new derivation's printing, nothing cached
