@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sympy as sp
-from sympy import Identity, OneMatrix
+from sympy import Identity, OneMatrix, ZeroMatrix
 
 from . import ops
 from .algebra import is_matrix
@@ -178,6 +178,61 @@ def _diagonal(b: Builder, x: Term, where: str) -> Term:
                       where)
 
 
+# losses ---------------------------------------------------------------------------------
+
+
+def _zero_like(t: Term) -> Term:
+    """0, or the zero matrix 𝟎 of t's shape (max(𝟎, M) as the notes write it, not 0·𝟏)."""
+    shape = shape_of(t)
+    return sp.S.Zero if shape is None else ZeroMatrix(*shape)
+
+
+def _multiclass_hinge(b: Builder, s: Term, y: Term, where: str) -> Term:
+    """The multiclass SVM loss of CS231n, summed over the batch: scores S and one-hot
+    targets Y (classes down, samples across, as ``cross_entropy``); Σᵢ Σ_{j≠yᵢ} max(0,
+    s_j − s_{yᵢ} + 1). The correct class's score is the column sum of Y ⊙ S; the margins
+    M = S − 𝟏 s_yᵀ + 1 (of the correct class, 1 > 0, so no kink there) are masked by
+    1 − Y, so the backward pass shows the indicator 𝟙[M > 0] of the positive margins."""
+    if not (is_matrix(s) and is_matrix(y)) or shape_of(s) != shape_of(y):
+        raise ShapeError(f"{where}: the scores and the one-hot targets as matrices of one "
+                         f"shape (classes down, samples across), not "
+                         f"{fmt_shape(shape_of(s))} and {fmt_shape(shape_of(y))}")
+    correct = ops.reduce_axis(b, "sum", ops.hadamard(b, y, s, where), 0, where)
+    margins = ops.add(b, ops.sub(b, s, correct, where), sp.S.One, where)
+    hinge = ops.apply(b, "max", [_zero_like(margins), margins], where)
+    return ops.apply(b, "sum", [ops.hadamard(b, ops.sub(b, sp.S.One, y, where), hinge, where)],
+                     where)
+
+
+def _hinge(b: Builder, s: Term, y: Term, where: str) -> Term:
+    """The binary hinge loss max(0, 1 − y s) of a score s and a label y = ±1, entry by
+    entry (``sum``/``mean`` it over a batch)."""
+    margin = ops.sub(b, sp.S.One, ops.hadamard(b, y, s, where), where)
+    return ops.apply(b, "max", [_zero_like(margin), margin], where)
+
+
+def _logistic_loss(b: Builder, s: Term, y: Term, where: str) -> Term:
+    """log(1 + e^{−y s}) = softplus(−y s) of a score s and a label y = ±1, entry by entry;
+    its derivative in s is −y σ(−y s)."""
+    return ops.apply(b, "softplus", [ops.neg(b, ops.hadamard(b, y, s, where), where)], where)
+
+
+def _huber(b: Builder, a: Term, delta: Term, where: str) -> Term:
+    """Huber's function of a residual a: ½a² for |a| ≤ δ, δ(|a| − ½δ) beyond, entry by
+    entry, written ½a² − ½ReLU(|a| − δ)² (the square less the square of the excess past δ);
+    its derivative a − sign(a) ReLU(|a| − δ) is clip(a, −δ, δ)."""
+    excess = ops.apply(b, "relu", [ops.sub(b, ops.apply(b, "abs", [a], where), delta, where)],
+                       where)
+    return ops.mul(b, sp.S.Half, ops.sub(b, _sq(b, a, where), _sq(b, excess, where), where),
+                   where)
+
+
+def _mse_loss(b: Builder, o: Term, y: Term, where: str) -> Term:
+    """PyTorch's mse_loss: mean((o − y)²), the mean over every entry (``mse`` is
+    ½‖o − y‖², the sum)."""
+    return ops.apply(b, "mean", [_sq(b, ops.sub(b, o, y, where), where)], where)
+
+
 COMPOSITES: dict[str, tuple[int, Build]] = {
     "outer": (2, _outer),
     "diag": (1, _diag),
@@ -211,6 +266,13 @@ COMPOSITES: dict[str, tuple[int, Build]] = {
     "elu": (1, _elu),
     "hardtanh": (1, _hardtanh),
     "leaky_relu": (2, _leaky_relu),
+    # losses
+    "multiclass_hinge": (2, _multiclass_hinge),
+    "svm_loss": (2, _multiclass_hinge),
+    "hinge": (2, _hinge),
+    "logistic_loss": (2, _logistic_loss),
+    "huber": (2, _huber),
+    "mse_loss": (2, _mse_loss),
 }
 
 # where each is defined and differentiable, in words (docs/vocabulary.md); the rest follows
@@ -227,4 +289,8 @@ DOMAINS = {
     "besseli": "n = 0, 1, 2, … written as a number; all x",
     "digamma": "x ≠ 0, −1, −2, …; its derivative x ≥ −10⁴",
     "trigamma": "x ≠ 0, −1, −2, …, x ≥ −10⁴",
+    "multiclass_hinge": "S, Y of one shape, Y one-hot in each column; a kink where a margin "
+                        "is 0", "svm_loss": "as multiclass_hinge",
+    "hinge": "y = ±1; a kink where y s = 1", "logistic_loss": "y = ±1 (any y works)",
+    "huber": "δ > 0 (scipy.special.huber takes δ first); its derivative has kinks at ±δ",
 }

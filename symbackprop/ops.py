@@ -39,8 +39,11 @@ def _is_num(t: Term) -> bool:
 
 
 def broadcast(b: Builder, t: Term, shape: tuple[sp.Expr, sp.Expr]) -> Term:
-    """A scalar spread over a matrix: c·𝟏 (a constant) or the node s·𝟏."""
+    """A scalar spread over a matrix: c·𝟏 (a constant; 0 is the zero matrix 𝟎, so that
+    np.maximum(0, M) prints max(𝟎, M)) or the node s·𝟏."""
     if _is_num(t):
+        if t == 0:
+            return ZeroMatrix(*shape)
         return MatMul(t, OneMatrix(*shape)) if t != 1 else OneMatrix(*shape)
     return b.node(MatMul(t, OneMatrix(*shape)))
 

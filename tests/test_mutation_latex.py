@@ -67,7 +67,8 @@ def test_one_section_by_name_and_unknown_sections() -> None:
 @pytest.mark.parametrize(("text", "product"), [
     # a factor that is a sum gets parentheses; a sum inside a function's parentheses does not
     ("tanh(x)**3", r"3 t^{2} \cdot \left(1 - t^{2}\right)"),
-    ("max(x, y) + min(x, 2)", r"1 \cdot H\left(x - y\right) + 1 \cdot H\left(2 - x\right)"),
+    ("max(x, y) + min(x, 2)", r"1 \cdot \mathbf{1}\left[{x - y > 0}\right] + 1 \cdot "
+                              r"\mathbf{1}\left[{2 - x > 0}\right]"),
     ("t = X*y + X*X; sin(t)", r"\cos\left(t\right) \cdot \left(2 X + y\right)"),
     ("t = x*y; sin(t)*t + x",
      r"\left(t \cos\left(t\right) + \sin\left(t\right)\right) \cdot y + 1"),
@@ -95,7 +96,8 @@ def test_twelve_paths_are_written_out_thirteen_are_not() -> None:
     tex = thirteen.latex()
     assert r"&\textbf{backward} \\" in tex
     assert (r"\frac{\partial z}{\partial x} &= \frac{\partial z}{\partial t_{1}} "
-            r"\cos\left(x\right) + \frac{\partial z}{\partial t_{10}} H\left(x\right) + ") in tex
+            r"\cos\left(x\right) + \frac{\partial z}{\partial t_{10}} \mathbf{1}\left[{x > 0}\right]"
+            r" + ") in tex
     assert r"\,\frac{\partial t_{12}}{\partial x}" not in tex
 
 

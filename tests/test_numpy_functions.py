@@ -27,7 +27,8 @@ VALUES = {
 
 SECOND = {"leaky_relu": ", a", "hypot": ", C", "arctan2": ", P", "atan2": ", P",
           "logaddexp": ", C", "power": ", C", "clip": ", -0.5, a + 0.4",
-          "where": ", C, P"}  # scalar: x → a
+          "where": ", C, P", "hinge": ", C", "logistic_loss": ", C", "huber": ", a + 0.4",
+          "mse_loss": ", C"}  # scalar: x → a
 
 
 def _case(name: str, matrix: bool) -> tuple[sbp.Derivation, dict[str, Any]]:
@@ -45,7 +46,8 @@ def _case(name: str, matrix: bool) -> tuple[sbp.Derivation, dict[str, Any]]:
 
 
 # shapes, masks or orders of their own: tested below
-STRUCTURAL = {"outer", "diag", "diagonal", "where", "polygamma", "besseli"}
+STRUCTURAL = {"outer", "diag", "diagonal", "where", "polygamma", "besseli",
+              "multiclass_hinge", "svm_loss"}  # losses: tests/test_losses.py
 
 
 @pytest.mark.parametrize("name", sorted(set(COMPOSITES) - STRUCTURAL))

@@ -74,6 +74,25 @@ IDENTITIES = (
              "sum(max(S, axis=1))", {"S": (3, 4)}, "S"),
     Identity("log-sum-exp", r"\nabla_x \operatorname{logsumexp}(x) = \operatorname{softmax}(x)",
              "logsumexp(x)", {"x": (4, 1)}, "x"),
+    # losses (composites.py): the kinks' derivatives are the indicators 𝟏[m > 0]
+    Identity("softmax cross-entropy over a batch",
+             r"\nabla_W \tfrac1N \textstyle\sum_i -\log \operatorname{softmax}(W x_i)_{y_i}"
+             r" = \tfrac1N (\operatorname{softmax}(WX) - Y) X^\top",
+             "cross_entropy(W@X, Y) / 4", {"W": (3, 2), "X": (2, 4), "Y": (3, 4)}, "W",
+             {"W": np.array([[0.5, -1.0], [0.3, 0.8], [-0.2, 0.1]]),
+              "X": np.array([[1.0, -0.5, 0.3, 2.0], [0.2, 1.1, -0.7, 0.4]]),
+              "Y": np.eye(3)[:, [0, 2, 1, 2]]}),
+    Identity("multiclass SVM (CS231n)",
+             r"\nabla_{s_j} \textstyle\sum_{k \ne y} \max(0, s_k - s_y + 1)"
+             r" = \mathbf{1}[s_j - s_y + 1 > 0]\ (j \ne y),\ "
+             r"\nabla_{s_y} = -\textstyle\sum_{j \ne y} \mathbf{1}[s_j - s_y + 1 > 0]",
+             "multiclass_hinge(S, Y)", {"S": (3, 4), "Y": (3, 4)}, "S",
+             {"S": np.array([[0.5, -1.0, 2.0, 0.1], [0.3, 0.8, -0.4, 0.6],
+                             [-0.2, 0.1, 1.5, -0.9]]), "Y": np.eye(3)[:, [0, 2, 1, 2]]}),
+    Identity("binary hinge", r"\nabla_s \max(0, 1 - ys) = -y\,\mathbf{1}[1 - ys > 0]",
+             "sum(hinge(s, y))", {"s": (4, 1), "y": (4, 1)}, "s",
+             {"s": np.array([[0.3], [-2.0], [1.7], [0.4]]),
+              "y": np.array([[1.0], [-1.0], [1.0], [-1.0]])}),
 )
 
 
@@ -115,7 +134,14 @@ def page() -> str:
         "operation, written out in the forward pass (`μ 1ᵀ`) and summed back in the "
         "backward pass;",
         "* `ones(m, n)`, `zeros(m, n)`, `eye(n)`, with whole numbers or dimensions named in "
-        "`shapes`.",
+        "`shapes`;",
+        "* the losses `cross_entropy(O, Y)` and `mse(O, Y)` (sums over the batch; divide by "
+        "N for the mean), `mse_loss(O, Y)` (PyTorch's: `mean((O - Y)**2)`), "
+        "`multiclass_hinge(S, Y)` (`svm_loss`: CS231n's multiclass SVM loss of scores S and "
+        "one-hot targets Y, classes down and samples across, summed over the batch), and "
+        "entry by entry `hinge(s, y)`, `logistic_loss(s, y)` (labels ±1) and `huber(a, delta)`; "
+        "written out in primitives, so the backward pass names the margins and their "
+        "indicator `𝟏[m > 0]` (ReLU′ and the max's derivative print as that indicator too).",
         "",
         "Sums in the backward pass are written as the book writes them: equal terms merged "
         "and a factor every term shares taken out (`Aᵀx + Ax` is `(Aᵀ + A)x`), a rewriting "

@@ -51,6 +51,11 @@ SAMPLES: dict[str, tuple[str, dict[str, Any], str]] = {
     "outer": ("sum(hadamard(A, outer(u, v)))", {"A": (3, 2), "u": V, "v": (2, 1)}, "u"),
     "diag": ("sum(hadamard(A, diag(u)))", {"A": M, "u": V}, "u"),
     "diagonal": ("sum(hadamard(u, diagonal(X)))", {"X": M, "u": V}, "X"),
+    # losses: scores and one-hot targets (classes down, samples across), labels ±1
+    "multiclass_hinge": ("multiclass_hinge(S, Y)", {"S": S, "Y": S}, "S"),
+    "svm_loss": ("svm_loss(S, Y)", {"S": S, "Y": S}, "S"),
+    "hinge": ("hinge(s, y)", {}, "s"), "logistic_loss": ("logistic_loss(s, y)", {}, "s"),
+    "huber": ("huber(a, delta)", {}, "a"), "mse_loss": ("mse_loss(o, y)", {"o": V, "y": V}, "o"),
     # structural (symbackprop/indexing.py): static sizes, indices and widths
     "concatenate": ("sum(hadamard(A, concatenate((X, Y), axis=0)))",
                     {"A": (5, 3), "X": S, "Y": M}, "X"),

@@ -144,6 +144,20 @@ def _logsumexp(a: Array) -> Array:
     return np.logaddexp.reduce(np.ravel(a))
 
 
+def _multiclass_hinge(s: Array, y: Array) -> float:
+    """CS231n's vectorised SVM loss over the columns: the margins against the correct
+    class's score, the correct class's own left out (y one-hot; a relaxed y weighs them)."""
+    s, y = np.asarray(s, dtype=float), np.asarray(y, dtype=float)
+    correct = np.sum(y * s, axis=0, keepdims=True)
+    return float(np.sum((1.0 - y) * np.maximum(0.0, s - correct + 1.0)))
+
+
+def _huber(a: Array, delta: Array) -> Array:
+    """Huber's function, piece by piece: ½a² inside [−δ, δ], δ(|a| − ½δ) outside."""
+    a = np.asarray(a, dtype=float)
+    return np.where(np.abs(a) <= delta, 0.5 * a * a, delta * (np.abs(a) - 0.5 * delta))
+
+
 # the text's functions: NumPy's by the declarations' spelling, and these written out here
 FUNCS: dict[str, Callable[..., Array]] = {
     **{n: _numpy_spelling(r) for n, r in RULES.items() if r.arity and r.code.startswith("np.")},
@@ -185,6 +199,11 @@ FUNCS: dict[str, Callable[..., Array]] = {
     else np.diag(v).reshape(-1, 1),
     "diagonal": lambda x: np.diagonal(x).reshape(-1, 1),
     "norm1": lambda x: np.sum(np.abs(x)), "logdet": _logdet, "logsumexp": _logsumexp,
+    # losses (composites.py), as the course notes and PyTorch compute them
+    "multiclass_hinge": _multiclass_hinge, "svm_loss": _multiclass_hinge,
+    "hinge": lambda s, y: np.maximum(0.0, 1.0 - np.asarray(y) * s),
+    "logistic_loss": lambda s, y: np.logaddexp(0.0, -np.asarray(y) * s),
+    "huber": _huber, "mse_loss": lambda o, y: np.mean(np.square(np.asarray(o) - y)),
 }
 FUNCS.update({a: FUNCS[n] for n, r in RULES.items() for a in r.aliases if n in FUNCS})
 

@@ -166,8 +166,11 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         return rf"{name}\left({', '.join(self._print(a) for a in args)}\right)"
 
     def _print_Heaviside(self, e: sp.Basic, exp: str | None = None) -> str:
-        s = self._call(r"H", e.args[:1])
-        return rf"{s}^{{{exp}}}" if exp else s
+        """The step as the indicator course notes write, 𝟏[x > 0] (as the argmax's 𝟏[X = M]
+        below), so ReLU′ and a hinge loss's backward pass read 𝟏[m > 0]. The condition is
+        one group, so a product's factor 𝟏[x − y > 0] is not taken for a sum."""
+        s = rf"\mathbf{{1}}\left[{{{self._print(e.args[0])} > 0}}\right]"
+        return rf"{{{s}}}^{{{exp}}}" if exp else s
 
     def _print_Elementwise(self, e: Elementwise) -> str:
         f = scalar_function(e.name)
