@@ -78,3 +78,13 @@ S = {"x": (3, 1), "a": (3, 1), "u": (3, 1)}
 ])
 def test_the_jacobian_of_a_product_with_a_vector(text: str, jacobian: str) -> None:
     assert jacobian in sbp.derive(text, shapes=S, wrt="x").latex(sections="chain")
+
+
+@pytest.mark.parametrize(("text", "jacobian"), [
+    ("sum(relu(2*x))", "2*I"), ("sum(relu(x/2))", "(1/2)*I"), ("sum(relu(x - a))", "I"),
+    ("sum(relu(hadamard(a, x)))", "DiagJacobian(a)")])
+def test_an_edge_jacobian_is_square_in_the_vectors_size(text: str, jacobian: str) -> None:
+    d = sbp.derive(text, shapes=S, wrt="x")
+    j = d.jacobian(d.forward[0].lhs, d.wrt[0])
+    assert str(j) == jacobian
+    assert j.shape == (3, 3)
