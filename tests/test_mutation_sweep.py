@@ -86,5 +86,6 @@ def test_the_jacobian_of_a_product_with_a_vector(text: str, jacobian: str) -> No
 def test_an_edge_jacobian_is_square_in_the_vectors_size(text: str, jacobian: str) -> None:
     d = sbp.derive(text, shapes=S, wrt="x")
     j = d.jacobian(d.forward[0].lhs, d.wrt[0])
+    assert j is not None
     assert str(j) == jacobian
     assert j.shape == (3, 3)
