@@ -21,7 +21,15 @@ from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from .algebra import is_matrix
 from .errors import UnsupportedError
-from .functions import CrossEntropy, Elementwise, Indicator, Pattern, Softmax
+from .functions import (
+    CrossEntropy,
+    DiagJacobian,
+    Elementwise,
+    ElementwiseDerivative,
+    Indicator,
+    Pattern,
+    Softmax,
+)
 from .limits import Limits
 from .recognise import node_operands
 from .rules import BY_NODE, BY_SYMPY, RULES, np_heaviside, np_log_softmax, pattern_array
@@ -37,23 +45,60 @@ Op = Callable[..., Any]
 
 
 def _prod(*xs: Any) -> Any:
-    out = xs[0]
+    out = _dense(xs[0])
     for x in xs[1:]:
-        out = out * x
+        out = out * _dense(x)
     return out
+
+
+class Diag:
+    """diag(v) as the column v it scales by: ``A diag(v)`` scales A's columns and ``diag(v) B``
+    B's rows, never an n × n matrix (a Jacobian's closed form, Xᵀ diag(…) X)."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v: Any) -> None:
+        self.v = np.reshape(np.asarray(v, dtype=float), (-1, 1))
+
+    def dense(self) -> Any:
+        return np.diagflat(self.v)
+
+
+def _times2(a: Any, b: Any) -> Any:
+    if isinstance(a, Diag) and isinstance(b, Diag):
+        return Diag(a.v * b.v)
+    if isinstance(b, Diag):
+        return a * b.v.T if np.ndim(a) == 2 else Diag(a * b.v)
+    if isinstance(a, Diag):
+        return a.v * b if np.ndim(b) == 2 else Diag(a.v * b)
+    return a @ b if np.ndim(a) == 2 and np.ndim(b) == 2 else a * b
 
 
 def _matmul(*xs: Any) -> Any:
     out = xs[0]
     for x in xs[1:]:
-        out = out @ x if np.ndim(out) == 2 and np.ndim(x) == 2 else out * x
+        out = _times2(out, x)
     return out
 
 
+def _dense(x: Any) -> Any:
+    return x.dense() if isinstance(x, Diag) else x
+
+
+def _derivative(name: str) -> Op:
+    """f′ of an element-wise primitive, by its rule's VJP with a cotangent of ones."""
+    rule = RULES[name]
+
+    def op(x: Any) -> Any:
+        x = np.asarray(x, dtype=float)
+        return rule.vjp(np.ones_like(x), rule.forward(x), x)[0]
+    return op
+
+
 def _sum(*xs: Any) -> Any:
-    out = xs[0]
+    out = _dense(xs[0])
     for x in xs[1:]:
-        out = out + x
+        out = out + _dense(x)
     return out
 
 
@@ -64,9 +109,11 @@ _NUMPY_FUNCS.update({"Heaviside": lambda x, *h: np_heaviside(x), "sign": np.sign
                      "Min": lambda *a: reduce(np.minimum, a)})
 _BY_CLASS: dict[type, Op] = {
     sp.Add: _sum, MatAdd: _sum, sp.Mul: _prod, HadamardProduct: _prod, MatMul: _matmul,
-    sp.Pow: np.power, HadamardPower: np.power, Transpose: lambda a: np.transpose(a),
+    sp.Pow: np.power, HadamardPower: np.power,
+    Transpose: lambda a: a if isinstance(a, Diag) else np.transpose(a),
     **{r.node: r.forward for r in RULES.values() if r.node is not None},
     Indicator: lambda a, b: (np.asarray(a) == np.asarray(b)).astype(float),
+    DiagJacobian: Diag,
 }
 
 
@@ -92,6 +139,8 @@ def _children(e: sp.Basic) -> tuple[sp.Basic, ...]:
         return ()
     if type(e) in VJP_NODES:
         return tuple(e.args[:2])
+    if isinstance(e, ElementwiseDerivative):
+        return (e.args[1],)
     rule = BY_NODE.get(type(e))
     return tuple(e.args) if rule is None else node_operands(e, rule)
 
@@ -162,6 +211,8 @@ def compile_expr(expr: sp.Basic) -> Callable[[Env], Any]:
         rule = BY_NODE.get(type(e))
         if type(e) in VJP_NODES:
             op = VJP_NODES[type(e)](e)
+        elif isinstance(e, ElementwiseDerivative):
+            op = _derivative(e.name)
         elif op is not None and rule is not None and rule.params_of is not None:
             params = rule.params_of(e)
             if any(_symbolic(v) for _, v in params):  # bound when run
@@ -182,7 +233,7 @@ def compile_expr(expr: sp.Basic) -> Callable[[Env], Any]:
                 vals.append(op(env, *[vals[i] for i in idx]))
             else:
                 vals.append(op(env) if leaf else op(*[vals[i] for i in idx]))
-        return vals[-1]
+        return _dense(vals[-1])
 
     return run
 

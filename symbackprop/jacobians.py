@@ -28,7 +28,7 @@ from .shapes import shape_of
 if TYPE_CHECKING:
     from .derivation import Derivation
 
-Sweeps = tuple[Literal["forward", "reverse"], int]
+Sweeps = tuple[Literal["closed form", "forward", "reverse"], int]
 
 
 def _size(v: sp.Basic, dims: Mapping[Any, int]) -> int:
@@ -40,8 +40,11 @@ def _size(v: sp.Basic, dims: Mapping[Any, int]) -> int:
 
 
 def sweeps(d: Derivation, dims: Mapping[Any, int] | None = None) -> Sweeps:
-    """The cheaper side: ``("forward", n)`` sweeps, one per input entry, when ``n`` is at most
-    the output's ``m`` entries, else ``("reverse", m)``."""
+    """How the numbers are made: ``("closed form", 1)`` when every wrt variable's Jacobian
+    has one (evaluated once), else the cheaper side: ``("forward", n)`` sweeps, one per input
+    entry, when ``n`` is at most the output's ``m`` entries, else ``("reverse", m)``."""
+    if d.wrt and all(closed_form(d, v) is not None for v in d.wrt):
+        return ("closed form", 1)
     dims = dims or {}
     n = sum(_size(v, dims) for v in d.wrt)
     m = _size(d.output, dims)
@@ -116,17 +119,26 @@ def closed_form(d: Derivation, v: sp.Basic) -> sp.Basic | None:
     return total[0] if len(total) == 1 else madd(*total)
 
 
-def jacobian_values(d: Derivation, values: Mapping[Any, Any]) -> dict[str, Any]:
+def jacobian_values(d: Derivation, values: Mapping[Any, Any],
+                    method: Literal["closed form", "forward", "reverse"] | None = None
+                    ) -> dict[str, Any]:
     """Each wrt variable's Jacobian ∂vec(y)/∂vec(v) as an ``(m, n_v)`` array (numerator
-    layout; denominator layout gives its transpose), by the cheaper kind of sweep."""
-    from .evaluate import bind_values, evaluate_gradients, run_all, run_tangents
+    layout; denominator layout gives its transpose): from the closed forms where every
+    variable has one, else by the cheaper kind of sweep (``method`` forces one)."""
+    from .evaluate import bind_values, compile_expr, evaluate_gradients, run_all, run_tangents
 
     env = bind_values(d, values)
     dims = {k: v for k, v in env.items() if isinstance(v, int)}
-    kind, _ = sweeps(d, dims)
+    kind, _ = sweeps(d, dims) if method is None else (method, 0)
     m = _size(d.output, dims)
     out: dict[str, Any] = {}
-    if kind == "forward":
+    if kind == "closed form":
+        base = run_all(d, values)
+        for v in d.wrt:
+            form = closed_form(d, v)
+            assert form is not None
+            out[str(v.name)] = np.asarray(compile_expr(form)(base), dtype=float)
+    elif kind == "forward":
         base = run_all(d, values)
         for v in d.wrt:
             shape = np.shape(base[v]) if is_matrix(v) else ()

@@ -12,6 +12,7 @@ import pytest
 from latex_tools import assert_latex_ok
 
 import symbackprop as sbp
+from symbackprop.jacobians import jacobian_values
 
 RNG = np.random.default_rng(11)
 
@@ -36,14 +37,17 @@ def test_a_exp_x_is_a_diag_exp_x() -> None:
     A, x = RNG.normal(size=(4, 3)), RNG.normal(size=(3, 1))
     d = sbp.derive("A@exp(x)", wrt="x", shapes={"A": (4, 3), "x": (3, 1)}, layout="numerator")
     assert d.is_jacobian
-    assert d.sweeps({"A": A, "x": x}) == ("forward", 3)  # 3 input entries < 4 output entries
+    assert d.sweeps({"A": A, "x": x}) == ("closed form", 1)
     J = d.evaluate({"A": A, "x": x})["x"]
     np.testing.assert_allclose(J, A @ np.diag(np.exp(x[:, 0])), rtol=1e-12)
+    for method in ("forward", "reverse"):  # the sweeps give the same numbers
+        swept = jacobian_values(d, {"A": A, "x": x}, method=method)["x"]  # type: ignore[arg-type]
+        np.testing.assert_allclose(swept, J, rtol=1e-12)
     tex = d.latex()
     assert r"\frac{\partial \mathbf{L}}{\partial \mathbf{x}} & = \frac{\partial \mathbf{L}}" \
         r"{\partial \mathbf{h}}\frac{\partial \mathbf{h}}{\partial \mathbf{x}} = \mathbf{A}" \
         r"\operatorname{diag}\left(\exp'\left(\mathbf{x}\right)\right)" in tex
-    assert r"\text{numbers: 3 forward sweeps, one per input entry}" in tex
+    assert r"\text{numbers: the closed form, evaluated once}" in tex
     assert_latex_ok([tex])
     den = sbp.derive("A@exp(x)", wrt="x", shapes={"A": (4, 3), "x": (3, 1)})
     np.testing.assert_allclose(den.evaluate({"A": A, "x": x})["x"], J.T)  # the transpose
@@ -60,7 +64,8 @@ def test_a_layer_s_jacobians_by_either_sweep_match_central_differences(wrt: list
     values = {k: RNG.normal(size=s) for k, s in SHAPES.items()}
     d = sbp.derive(NET, wrt=wrt, shapes=SHAPES, layout="numerator")
     n = sum(int(np.prod(SHAPES[k])) for k in wrt)
-    assert d.sweeps(values) == (("forward", n) if n <= 2 else ("reverse", 2))
+    assert d.sweeps(values) == (("closed form", 1) if wrt == ["x"] else
+                                ("forward", n) if n <= 2 else ("reverse", 2))
     got = d.evaluate(values)
     for k in wrt:
         assert got[k].shape == (2, int(np.prod(SHAPES[k])))
@@ -130,3 +135,16 @@ def test_a_scalar_output_is_unchanged() -> None:
     assert not d.is_jacobian
     got = d.evaluate({"W": np.ones((2, 2)), "x": np.ones((2, 1))})
     assert got["W"].shape == (2, 2)
+
+
+def test_a_diagonal_factor_is_a_scaling() -> None:
+    """The closed form's diag(v) is evaluated as the column it scales by (evaluate.Diag):
+    X^T diag(v) X without an n × n matrix, the same numbers as the dense product."""
+    from symbackprop.evaluate import Diag, _matmul, _sum
+
+    X, v = RNG.normal(size=(5, 3)), RNG.normal(size=(5, 1))
+    got = _matmul(X.T, Diag(v), X)
+    assert isinstance(got, np.ndarray)
+    np.testing.assert_allclose(got, X.T @ np.diag(v[:, 0]) @ X, rtol=1e-12)
+    np.testing.assert_allclose(_matmul(2.0, Diag(v), Diag(v)).dense(), 2 * np.diag(v[:, 0] ** 2))
+    np.testing.assert_allclose(_sum(Diag(v), np.eye(5)), np.diag(v[:, 0]) + np.eye(5))

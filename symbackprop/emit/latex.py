@@ -104,7 +104,9 @@ def jacobian_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
         kind, count = sweeps(d)
     except (TypeError, ValueError):  # symbolic sizes: counted when evaluated
         kind, count = None, 0
-    if kind is not None:
+    if kind == "closed form":
+        lines.append(r"&\scriptstyle \text{numbers: the closed form, evaluated once}")
+    elif kind is not None:
         each = "input" if kind == "forward" else "output"
         lines.append(rf"&\scriptstyle \text{{numbers: {count} {kind} sweep"
                      rf"{'s' * (count != 1)}, one per {each} entry}}")
