@@ -217,16 +217,6 @@ def _logistic_loss(b: Builder, s: Term, y: Term, where: str) -> Term:
     return ops.apply(b, "softplus", [ops.neg(b, ops.hadamard(b, y, s, where), where)], where)
 
 
-def _huber(b: Builder, a: Term, delta: Term, where: str) -> Term:
-    """Huber's function of a residual a: ½a² for |a| ≤ δ, δ(|a| − ½δ) beyond, entry by
-    entry, written ½a² − ½ReLU(|a| − δ)² (the square less the square of the excess past δ);
-    its derivative a − sign(a) ReLU(|a| − δ) is clip(a, −δ, δ)."""
-    excess = ops.apply(b, "relu", [ops.sub(b, ops.apply(b, "abs", [a], where), delta, where)],
-                       where)
-    return ops.mul(b, sp.S.Half, ops.sub(b, _sq(b, a, where), _sq(b, excess, where), where),
-                   where)
-
-
 def _mse_loss(b: Builder, o: Term, y: Term, where: str) -> Term:
     """PyTorch's mse_loss: mean((o − y)²), the mean over every entry (``mse`` is
     ½‖o − y‖², the sum)."""
@@ -271,7 +261,6 @@ COMPOSITES: dict[str, tuple[int, Build]] = {
     "svm_loss": (2, _multiclass_hinge),
     "hinge": (2, _hinge),
     "logistic_loss": (2, _logistic_loss),
-    "huber": (2, _huber),
     "mse_loss": (2, _mse_loss),
 }
 
@@ -292,5 +281,4 @@ DOMAINS = {
     "multiclass_hinge": "S, Y of one shape, Y one-hot in each column; a kink where a margin "
                         "is 0", "svm_loss": "as multiclass_hinge",
     "hinge": "y = ±1; a kink where y s = 1", "logistic_loss": "y = ±1 (any y works)",
-    "huber": "δ > 0 (scipy.special.huber takes δ first); its derivative has kinks at ±δ",
 }

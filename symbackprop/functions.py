@@ -87,6 +87,34 @@ class softplus(sp.Function):  # type: ignore[misc]
         return self.args[0].is_real  # type: ignore[no-any-return]
 
 
+class huber(sp.Function):  # type: ignore[misc]
+    """Huber's function of a residual a with threshold δ: ½a² for |a| ≤ δ, δ(|a| − ½δ)
+    beyond (once differentiable); its derivative in a is clip(a, −δ, δ), written
+    min(δ, max(−δ, a)), and in δ the excess ReLU(|a| − δ)."""
+
+    @classmethod
+    def eval(cls, a: sp.Expr, delta: sp.Expr) -> sp.Expr | None:
+        if a.is_Number and delta.is_Number:
+            return a**2 / 2 if abs(a) <= delta else delta * (abs(a) - delta / 2)
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        a, delta = self.args
+        if argindex == 1:
+            return sp.Min(sp.Max(a, -delta, evaluate=False), delta, evaluate=False)
+        return relu(sp.Abs(a) - delta)
+
+    def _eval_rewrite_as_Piecewise(self, a: sp.Expr, delta: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return sp.Piecewise((a**2 / 2, sp.Abs(a) <= delta),
+                            (delta * (sp.Abs(a) - delta / 2), True))
+
+    def _eval_evalf(self, prec: int) -> sp.Expr | None:
+        return self._eval_rewrite_as_Piecewise(*self.args)._eval_evalf(prec)  # type: ignore
+
+    def _eval_is_real(self) -> bool | None:
+        return self.args[0].is_real  # type: ignore[no-any-return]
+
+
 class i0e(sp.Function):  # type: ignore[misc]
     """e^{-|x|} I₀(x), the exponentially scaled modified Bessel function of order 0 (finite
     where I₀ overflows); its derivative is i1e(x) − sign(x) i0e(x) (a kink at 0)."""

@@ -353,8 +353,8 @@ def apply(b: Builder, name: str, args: list[Term], where: str, axis: int | None 
         raise UnsupportedError(f"{where}: no rule for the function {name!r}")
     f = RULES[name].sympy
     if any(is_matrix(a) for a in args):
-        if len(args) == 2:
-            args = list(_fit(b, args[0], args[1], where, ","))
+        if len(args) == 2 and not (name == "huber" and shape_of(args[1]) is None):
+            args = list(_fit(b, args[0], args[1], where, ","))  # huber(A, δ): δ stays a scalar
         return b.node(Elementwise(name, *args))
     if name in ("max", "min") and not all(_is_num(a) for a in args):
         return b.node(f(*args, evaluate=False))  # SymPy's Max compares its arguments: slow

@@ -265,7 +265,7 @@ def lift(expr: sp.Expr, env: dict[sp.Symbol, sp.Basic], shape: tuple[Any, Any]) 
         if not is_matrix(base):
             return base ** expr.args[1]
         return HadamardPower(base, expr.args[1])
-    if isinstance(expr, sp.Function):
+    if isinstance(expr, (sp.Function, sp.Min, sp.Max)):  # min and max: huber′ is a clip
         args = [lift(a, env, shape) for a in expr.args]
         name = BY_SYMPY.get(type(expr), type(expr).__name__)
         if not any(map(is_matrix, args)):

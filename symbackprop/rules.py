@@ -31,6 +31,7 @@ from .functions import (
     Softmax,
     SqNorm,
     SumAll,
+    huber,
     i0e,
     i1e,
     relu,
@@ -227,6 +228,19 @@ def _minmax(which: str) -> Rule:
 
     return Rule(which, forward=pick, vjp=vjp, sympy=sym, latex=rf"\{which}",
                 nondiff=lambda a, b: a == b, arity=2, code=f"np.{pick.__name__}")
+
+
+def np_huber(a: Array, delta: Array) -> Array:
+    """½a² inside [−δ, δ], δ(|a| − ½δ) outside."""
+    a = np.asarray(a, dtype=float)
+    inside = np.abs(a) <= delta
+    return np.where(inside, 0.5 * a * a, delta * (np.abs(a) - 0.5 * delta))
+
+
+def _huber_vjp(g: Array, out: Array, a: Array, delta: Array) -> tuple[Array, ...]:
+    """clip(a, −δ, δ) in a; the excess max(|a| − δ, 0) in δ."""
+    return (_sum_to(g * np.clip(a, -delta, delta), a),
+            _sum_to(g * np.maximum(np.abs(a) - delta, 0.0), delta))
 
 
 def _matmul_forward(a: Array, b: Array) -> Array:
@@ -432,6 +446,12 @@ RULES: dict[str, Rule] = {
                 r"\operatorname{sign}", nondiff=lambda x: x == 0),
     "max": _minmax("max"),
     "min": _minmax("min"),
+    # Huber's function of a residual and a threshold δ (the loss of robust regression)
+    "huber": Rule("huber", forward=np_huber, vjp=_huber_vjp, sympy=huber,
+                  latex=r"\operatorname{huber}", arity=2, code="huber",
+                  helper="def huber(a, delta):\n    a = np.asarray(a, dtype=float)\n"
+                         "    return np.where(np.abs(a) <= delta, 0.5 * a * a,"
+                         " delta * (np.abs(a) - 0.5 * delta))\n"),
     # matrix primitives: VJPs in matrix form
     "matmul": Rule("matmul", forward=_matmul_forward, vjp=_matmul_vjp, arity=0, role="affine",
                    matrix_vjp=_sym_matmul_vjp, jacobian=_jac_matmul, matrix_jvp=_matmul_jvp),
@@ -495,6 +515,7 @@ DOMAINS = {
     "gammaln": "x ≠ 0, −1, −2, … (log |Γ(x)|, as scipy's gammaln)",
     "polygamma": "n = 0, 1, 2, … a number; x ≠ 0, −1, −2, …; for n ≥ 1, x ≥ −10⁴",
     "besseli": "n = 0, 1, 2, … a number; all x (I_n(x) overflows a float beyond |x| ≈ 713)",
+    "huber": "δ > 0 (scipy.special.huber takes δ first); its derivative has kinks at ±δ",
 }
 RULES = {n: replace(r, domain=DOMAINS[n]) if n in DOMAINS else r for n, r in RULES.items()}
 

@@ -72,6 +72,9 @@ FORMS: dict[str, list[tuple[str, bool]]] = {
                 ("sum(hadamard(C, besseli(1, A) + besseli(0, 2*A)))", False)],
     "max": [("max(x, y)", False), ("sum(hadamard(C, max(A, B)))", False)],
     "min": [("min(x, y)", False), ("sum(hadamard(C, min(A, B)))", False)],
+    # Huber's function: a residual and a threshold δ > 0 (its derivative clip(a, −δ, δ))
+    "huber": [("huber(x - 1, y*y + 0.5)", False),
+              ("sum(hadamard(C, huber(A, 0.5))) + sum(huber(B, x*x + 0.2))", False)],
 }
 POSITIVE = {"log", "sqrt"}  # element-wise functions whose values must be positive
 for _f, _rule in RULES.items():  # every unary element-wise function: from the table itself

@@ -222,7 +222,7 @@ def _huber(a: np.ndarray, delta: float) -> np.ndarray:
 @pytest.mark.parametrize("points", [
     [0.3, -2.0, 1.7, -0.1, 0.05],
     [1.001, -0.999, 0.251, -0.249, 3.0],  # just off ±δ (for δ = 1 and δ = ¼)
-    [1.0, -1.0, 0.25, -0.25, 0.0],  # on ±δ, and 0 (where the written-out form has |a|)
+    [1.0, -1.0, 0.25, -0.25, 0.0],  # on ±δ, and 0
 ])
 def test_the_huber_loss(delta: float, points: list[float]) -> None:
     a = np.array(points).reshape(-1, 1)
@@ -249,9 +249,28 @@ def test_huber_as_pytorch_s_huber_loss_and_its_latex() -> None:
     np.testing.assert_allclose(d.evaluate(values)["o"], np.clip(o - y, -1, 1) / 4, atol=1e-12)
     _no_mismatch(d.check(values))
     tex = d.latex()
-    assert r"\operatorname{ReLU}" in tex
-    assert INDICATOR in tex
-    assert_latex_ok([tex, sbp.derive("huber(a, delta)").latex()])
+    assert (r"\frac{\partial L}{\partial \mathbf{z}} &= \frac{\partial L}{\partial \mathbf{h}}"
+            r" \odot \min\left(1, \max\left(\mathbf{z}, -1\right)\right)") in tex
+    scalar = sbp.derive("huber(a, delta)").latex()
+    assert r"\operatorname{huber}\left(a, \delta\right)" in scalar
+    assert r"\min\left(\delta, \max\left(a, - \delta\right)\right)" in scalar  # clip(a, −δ, δ)
+    assert_latex_ok([tex, scalar])
+
+
+def test_huber_keeps_a_scalar_threshold_and_runs_as_code() -> None:
+    """huber(A, δ) of a matrix: δ stays the scalar it is (not δ𝟏), its gradient the sum of
+    the excesses; the generated code and the engine agree with the formula."""
+    a = np.array([[0.5, -2.0, 1.0], [3.0, -0.2, 0.0]])
+    values = {"A": a, "delta": 1.0}
+    d = sbp.derive("sum(huber(A, delta))", shapes={"A": (2, 3)})
+    assert r"\operatorname{huber}\left(\mathbf{A}, \delta\right)" in d.latex()
+    got = d.evaluate(values)
+    np.testing.assert_allclose(got["A"], np.clip(a, -1, 1), atol=1e-12)
+    assert got["delta"] == pytest.approx(3.0)
+    _no_mismatch(d.check(values))
+    _, grads = run_generated(d.to_python(), values)
+    for k, g in got.items():
+        np.testing.assert_allclose(grads[k], g, rtol=1e-10, atol=1e-12)
 
 
 # --------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ VALUES = {
 
 SECOND = {"leaky_relu": ", a", "hypot": ", C", "arctan2": ", P", "atan2": ", P",
           "logaddexp": ", C", "power": ", C", "clip": ", -0.5, a + 0.4",
-          "where": ", C, P", "hinge": ", C", "logistic_loss": ", C", "huber": ", a + 0.4",
+          "where": ", C, P", "hinge": ", C", "logistic_loss": ", C",
           "mse_loss": ", C"}  # scalar: x → a
 
 

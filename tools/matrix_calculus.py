@@ -93,6 +93,12 @@ IDENTITIES = (
              "sum(hinge(s, y))", {"s": (4, 1), "y": (4, 1)}, "s",
              {"s": np.array([[0.3], [-2.0], [1.7], [0.4]]),
               "y": np.array([[1.0], [-1.0], [1.0], [-1.0]])}),
+    Identity("Huber (PyTorch's huber_loss)",
+             r"\nabla_o \operatorname{mean}(\operatorname{huber}_\delta(o - y))"
+             r" = \tfrac1n \operatorname{clip}(o - y, -\delta, \delta)",
+             "mean(huber(o - y, 1))", {"o": (4, 1), "y": (4, 1)}, "o",
+             {"o": np.array([[0.3], [-2.0], [1.7], [0.4]]),
+              "y": np.array([[0.1], [0.5], [-0.2], [0.9]])}),
 )
 
 
@@ -139,9 +145,10 @@ def page() -> str:
         "N for the mean), `mse_loss(O, Y)` (PyTorch's: `mean((O - Y)**2)`), "
         "`multiclass_hinge(S, Y)` (`svm_loss`: CS231n's multiclass SVM loss of scores S and "
         "one-hot targets Y, classes down and samples across, summed over the batch), and "
-        "entry by entry `hinge(s, y)`, `logistic_loss(s, y)` (labels ±1) and `huber(a, delta)`; "
-        "written out in primitives, so the backward pass names the margins and their "
-        "indicator `𝟏[m > 0]` (ReLU′ and the max's derivative print as that indicator too).",
+        "entry by entry `hinge(s, y)`, `logistic_loss(s, y)` (labels ±1), written out in "
+        "primitives, so the backward pass names the margins and their indicator `𝟏[m > 0]` "
+        "(ReLU′ and the max's derivative print as that indicator too), and the primitive "
+        "`huber(a, delta)`, whose derivative is the clip `min(δ, max(a, −δ))`.",
         "",
         "Sums in the backward pass are written as the book writes them: equal terms merged "
         "and a factor every term shares taken out (`Aᵀx + Ax` is `(Aᵀ + A)x`), a rewriting "
