@@ -100,7 +100,14 @@ def gradient_graph(d: Derivation, v: sp.Basic) -> Graph:
 def closed_form(d: Derivation, v: sp.Basic) -> sp.Basic | None:
     """∂y/∂v in numerator layout as a matrix expression: the sum over the paths from ``v`` to
     the output of the products of the local Jacobians (None where one has no clean form:
-    a matrix parameter, a scalar in the path)."""
+    a matrix parameter, a scalar in the path; found once per variable)."""
+    memo: dict[sp.Basic, sp.Basic | None] = d.__dict__.setdefault("_closed_forms", {})
+    if v not in memo:
+        memo[v] = _closed_form(d, v)
+    return memo[v]
+
+
+def _closed_form(d: Derivation, v: sp.Basic) -> sp.Basic | None:
     paths = d.paths(v)
     if not paths or len(paths) > d.options.max_paths:
         return None
@@ -125,21 +132,22 @@ def jacobian_values(d: Derivation, values: Mapping[Any, Any],
     """Each wrt variable's Jacobian ∂vec(y)/∂vec(v) as an ``(m, n_v)`` array (numerator
     layout; denominator layout gives its transpose): from the closed forms where every
     variable has one, else by the cheaper kind of sweep (``method`` forces one)."""
-    from .evaluate import bind_values, compile_expr, evaluate_gradients, run_all, run_tangents
+    from .evaluate import compile_expr, evaluate_gradients, run_all, run_tangents
 
-    env = bind_values(d, values)
-    dims = {k: v for k, v in env.items() if isinstance(v, int)}
+    base = run_all(d, values)  # the values checked and bound once, every forward value
+    dims = {k: v for k, v in base.items() if isinstance(v, int)}
     kind, _ = sweeps(d, dims) if method is None else (method, 0)
     m = _size(d.output, dims)
     out: dict[str, Any] = {}
     if kind == "closed form":
-        base = run_all(d, values)
+        programs: dict[sp.Basic, Any] = d.__dict__.setdefault("_closed_programs", {})
         for v in d.wrt:
-            form = closed_form(d, v)
-            assert form is not None
-            out[str(v.name)] = np.asarray(compile_expr(form)(base), dtype=float)
+            if v not in programs:  # compiled once per derivation
+                form = closed_form(d, v)
+                assert form is not None
+                programs[v] = compile_expr(form)
+            out[str(v.name)] = np.asarray(programs[v](base), dtype=float)
     elif kind == "forward":
-        base = run_all(d, values)
         for v in d.wrt:
             shape = np.shape(base[v]) if is_matrix(v) else ()
             cols = []
@@ -155,7 +163,7 @@ def jacobian_values(d: Derivation, values: Mapping[Any, Any],
     else:
         s = scalarised(d)
         seed = str(seed_symbol(d).name)
-        yshape = np.shape(run_all(d, values)[d.output])
+        yshape = np.shape(base[d.output])
         rows: dict[str, list[Any]] = {str(v.name): [] for v in d.wrt}
         for k in range(m):
             g = np.zeros(m)
