@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import sympy as sp
-from sympy import HadamardProduct
+from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix, ZeroMatrix
 
-from .algebra import is_matrix, madd, mmul, transpose
+from .algebra import hadamard, is_matrix, madd, mmul, rebuild, transpose
 from .builder import Equation, make_symbol
 from .functions import SumAll
 from .graph import Graph
@@ -90,11 +90,37 @@ def gradient_graph(d: Derivation, v: sp.Basic) -> Graph:
         renamed[a] = make_symbol(name, shape_of(a))
     target = d.adjoints[v]
     eqs: list[Equation] = list(d.forward)
+    known: dict[sp.Basic, sp.Basic] = {}  # adjoints that are constants or another's name
     for eq in d.backward:
-        eqs.append(Equation(renamed[eq.lhs], eq.rhs.xreplace(renamed)))
+        rhs = eq.rhs.xreplace(renamed)
+        if known:  # 1 ⊙ σ(z) is σ(z): rebuilt with the constructors that drop units
+            rhs = rebuild(rhs, known.get, _constructor)
+        if eq.lhs != target and (_constant(rhs) or rhs in renamed.values()):
+            known[renamed[eq.lhs]] = rhs  # ∂L/∂L = 1, g_h = g_t: no stage of its own
+            continue
+        eqs.append(Equation(renamed[eq.lhs], rhs))
         if eq.lhs == target:
             break
     return Graph(tuple(eqs), dict(d.graph.shapes))
+
+
+def _constant(e: sp.Basic) -> bool:
+    if getattr(e, "is_Number", False):
+        return True
+    if isinstance(e, (OneMatrix, ZeroMatrix)):
+        return True
+    return isinstance(e, MatMul) and len(e.args) == 2 and e.args[0].is_Number and \
+        isinstance(e.args[1], OneMatrix)
+
+
+def _constructor(x: sp.Basic, args: list[sp.Basic]) -> sp.Basic:
+    if isinstance(x, HadamardProduct):
+        return hadamard(*args)
+    if isinstance(x, MatMul):
+        return mmul(*args)
+    if isinstance(x, MatAdd):
+        return madd(*args)
+    return x.func(*args)
 
 
 def closed_form(d: Derivation, v: sp.Basic) -> sp.Basic | None:

@@ -188,7 +188,7 @@ def test_the_forward_mode_page_shows_what_the_library_prints() -> None:
     assert j.latex() in page
     h = sbp.hessian("0.5*x.T@A@x", wrt="x", shapes={"x": (3, 1), "A": (3, 3)})
     assert h.latex() in page
-    hl = sbp.hessian("sum(softplus(-hadamard(y, X@w)))", wrt="w",
+    hl = sbp.hessian("sum(softplus(X@w) - hadamard(y, X@w))", wrt="w",
                      shapes={"w": (3, 1), "X": (6, 3), "y": (6, 1)})
     assert hl.latex() in page
 

@@ -125,3 +125,21 @@ def test_logistic_regression_prints_x_transpose_diag_x() -> None:
     s = 1 / (1 + np.exp(-m))
     np.testing.assert_allclose(h.evaluate(values)["w"],
                                values["X"].T @ np.diag(s * (1 - s)) @ values["X"], rtol=1e-10)
+
+
+def test_logistic_regression_with_labels_0_1_is_the_textbook_form() -> None:
+    """L = Σ log(1 + eᶻ) − y ⊙ z: gradient Xᵀ(σ(z) − y), Hessian Xᵀ diag(σ'(z)) X — the
+    constant seed ∂L/∂L = 1 and its aliases substituted, not stages."""
+    h = sbp.hessian("sum(softplus(X@w) - hadamard(y, X@w))", wrt="w",
+                    shapes={"w": (3, 1), "X": (6, 3), "y": (6, 1)})
+    tex = h.latex()
+    assert r"\mathbf{g}_{z} &= \sigma\left(\mathbf{z}\right) - \mathbf{y}" in tex
+    assert r"= \mathbf{X}^{\top}\operatorname{diag}\left(\sigma'\left(\mathbf{z}\right)" \
+        r"\right)\mathbf{X}" in tex
+    assert r"&= \mathbf{1}" not in tex  # no constant stage
+    values = {"w": RNG.normal(size=(3, 1)), "X": RNG.normal(size=(6, 3)),
+              "y": RNG.choice([0.0, 1.0], size=(6, 1))}
+    z = (values["X"] @ values["w"])[:, 0]
+    s = 1 / (1 + np.exp(-z))
+    np.testing.assert_allclose(h.evaluate(values)["w"],
+                               values["X"].T @ np.diag(s * (1 - s)) @ values["X"], rtol=1e-10)
