@@ -1,6 +1,6 @@
 """Run every benchmark, print the tables, write docs/performance.md and docs/performance.png.
 
-    python -m benchmarks [--quick] [--only symbolic,scaling,emit,engine,check]
+    python -m benchmarks [--quick] [--only symbolic,scaling,emit,engine,check,hessian]
                          [--sympy-timeout 150] [--no-write]
 
 Each figure is a ratio against a baseline measured in the same process (or in a child forked
@@ -21,7 +21,7 @@ from typing import Any
 
 from . import report
 
-PARTS = ("engine", "check", "symbolic", "scaling", "emit")
+PARTS = ("engine", "check", "symbolic", "scaling", "emit", "hessian")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -45,6 +45,19 @@ def run_engine(quick: bool) -> tuple[str, float | None]:
     except Exception as e:  # another engineer's script: report, do not stop
         return f"`bench_engine.main` failed: {type(e).__name__}: {e}\n\n{buf.getvalue()}", None
     return "```text\n" + buf.getvalue().rstrip() + "\n```", float(ratio) if ratio else None
+
+
+def run_hessian(quick: bool) -> str:
+    """``benchmarks/bench_hessian.py``: the symbolic Hessian against the frameworks."""
+    from . import bench_hessian
+
+    argv = ["--sizes", "100,300", "--repeats", "3"] if quick else []
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        bench_hessian.main(argv)
+    return ("Logistic regression, m = 2,000 samples, float64, one thread; each Hessian first "
+            "compared with a closed form written by hand; times as ratios of that hand-written "
+            "NumPy (`python -m benchmarks.bench_hessian`).\n\n" + buf.getvalue().rstrip())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,6 +127,11 @@ def main(argv: list[str] | None = None) -> int:
         results["emit"] = em
         sections["emit"] = report.emission_table(em)
         print("\n## 3. Emission\n\n" + sections["emit"], flush=True)
+
+    if "hessian" in parts:
+        log("6. second order ...")
+        sections["hessian"] = run_hessian(args.quick)
+        print("\n## 6. Second order\n\n" + sections["hessian"], flush=True)
 
     elapsed = time.perf_counter() - t_start
     results["machine"] = report.machine()  # as it was at the end of the run

@@ -401,7 +401,8 @@ def document(sections: dict[str, str], results: dict[str, Any], *, command: str,
     titled = [("size", "1. Size of the derivation"), ("time", "2. Time to derive"),
               ("scaling", "2b. Time per graph node: linear growth"), ("emit", "3. Emission"),
               ("engine", "4. Numeric engine (`benchmarks/bench_engine.py`)"),
-              ("check", "5. Checks at scale")]
+              ("check", "5. Checks at scale"),
+              ("hessian", "6. Second order (`benchmarks/bench_hessian.py`)")]
     for key, title in titled:
         if key in sections:
             parts.append(f"## {title}\n\n{sections[key]}\n")
