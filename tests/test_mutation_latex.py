@@ -121,6 +121,7 @@ def test_a_chain_of_twelve_is_written_out_thirteen_is_not() -> None:
 
 
 def test_the_network_in_full_denominator_layout() -> None:
+    # paths of six edges (more than 4): the chain is written as the recursion, output side first
     tex = sbp.derive(NET3, shapes=SH3, loss="mse", wrt=["W1"]).latex()
     assert tex == r"""\begin{aligned}
   &\textbf{forward} \\
@@ -141,7 +142,11 @@ def test_the_network_in_full_denominator_layout() -> None:
   \frac{\partial L}{\partial \mathbf{z}^{(2)}} &= \left(\mathbf{W}^{(3)\top}\,\frac{\partial L}{\partial \mathbf{o}}\right) \odot \tanh'\left(\mathbf{z}^{(2)}\right) \\
   \frac{\partial L}{\partial \mathbf{z}^{(1)}} &= \left(\mathbf{W}^{(2)\top}\,\frac{\partial L}{\partial \mathbf{z}^{(2)}}\right) \odot \sigma'\left(\mathbf{z}^{(1)}\right) \\[6pt]
   &\textbf{chain rule (denominator layout)} \\
-  \nabla_{\mathbf{W}^{(1)}} L &= \left(\nabla_{\mathbf{W}^{(1)}} \mathbf{z}^{(1)}\right)\left(\nabla_{\mathbf{z}^{(1)}} \mathbf{h}^{(1)}\right)\left(\nabla_{\mathbf{h}^{(1)}} \mathbf{z}^{(2)}\right)\left(\nabla_{\mathbf{z}^{(2)}} \mathbf{h}^{(2)}\right)\left(\nabla_{\mathbf{h}^{(2)}} \mathbf{o}\right)\left(\nabla_{\mathbf{o}} L\right), \quad \nabla_{\mathbf{z}^{(1)}} \mathbf{h}^{(1)} = \operatorname{diag}\left(\sigma'\left(\mathbf{z}^{(1)}\right)\right), \quad \nabla_{\mathbf{h}^{(1)}} \mathbf{z}^{(2)} = \mathbf{W}^{(2)\top}, \quad \nabla_{\mathbf{z}^{(2)}} \mathbf{h}^{(2)} = \operatorname{diag}\left(\tanh'\left(\mathbf{z}^{(2)}\right)\right), \quad \nabla_{\mathbf{h}^{(2)}} \mathbf{o} = \mathbf{W}^{(3)\top} \\
+  \nabla_{\mathbf{h}^{(2)}} L &= \left(\nabla_{\mathbf{h}^{(2)}} \mathbf{o}\right)\nabla_{\mathbf{o}} L, \quad \nabla_{\mathbf{h}^{(2)}} \mathbf{o} = \mathbf{W}^{(3)\top} \\
+  \nabla_{\mathbf{z}^{(2)}} L &= \left(\nabla_{\mathbf{z}^{(2)}} \mathbf{h}^{(2)}\right)\nabla_{\mathbf{h}^{(2)}} L, \quad \nabla_{\mathbf{z}^{(2)}} \mathbf{h}^{(2)} = \operatorname{diag}\left(\tanh'\left(\mathbf{z}^{(2)}\right)\right) \\
+  \nabla_{\mathbf{h}^{(1)}} L &= \left(\nabla_{\mathbf{h}^{(1)}} \mathbf{z}^{(2)}\right)\nabla_{\mathbf{z}^{(2)}} L, \quad \nabla_{\mathbf{h}^{(1)}} \mathbf{z}^{(2)} = \mathbf{W}^{(2)\top} \\
+  \nabla_{\mathbf{z}^{(1)}} L &= \left(\nabla_{\mathbf{z}^{(1)}} \mathbf{h}^{(1)}\right)\nabla_{\mathbf{h}^{(1)}} L, \quad \nabla_{\mathbf{z}^{(1)}} \mathbf{h}^{(1)} = \operatorname{diag}\left(\sigma'\left(\mathbf{z}^{(1)}\right)\right) \\
+  \nabla_{\mathbf{W}^{(1)}} L &= \left(\nabla_{\mathbf{W}^{(1)}} \mathbf{z}^{(1)}\right)\nabla_{\mathbf{z}^{(1)}} L \\
   &\scriptstyle \text{denominator layout: } \tfrac{\partial L}{\partial \mathbf{W}} \text{ has the shape of } \mathbf{W}
 \end{aligned}"""
 
