@@ -498,9 +498,11 @@ def derivation_latex(d: Derivation, sections: Sequence[str] | None = None,
             continue
         if titled:
             body = [rf"&\textbf{{{titles[sec]}}}", *body]
+        if sec == "chain" and d.is_matrix:  # the layout's note ends the chain rule's block
+            body.append(rf"&\scriptstyle {LAYOUT_NOTE[d.options.layout]}")
         blocks.append(body)
-    if d.is_matrix and "chain" in sections:
-        blocks[-1].append(rf"&\scriptstyle {LAYOUT_NOTE[d.options.layout]}")
+    if not blocks:  # every section asked for is empty (a chain of direct edges only)
+        blocks.append([r"&\text{(nothing to show in these sections)}"])
     rows: list[str] = []
     for i, block in enumerate(blocks):
         for j, line in enumerate(block):
