@@ -15,7 +15,8 @@ from .paper import column_of, describe, split_name
 
 GREEK = {latex: name for name, latex in _GREEK_LATEX.items() if latex.startswith("\\")}
 GREEK.update({r"\varepsilon": "epsilon", r"\vartheta": "theta", r"\varphi": "phi",
-              r"\varrho": "rho"})
+              r"\varrho": "rho",
+              r"\pi": "pi"})  # the number π, as pi in text (unless the name is bound)
 # control sequences that name a function, and \operatorname{...} names (case as written or
 # lower-cased) that do
 COMMANDS = {r"\exp": "exp", r"\log": "log", r"\ln": "log", r"\sin": "sin", r"\cos": "cos",
@@ -31,7 +32,7 @@ OPERATORS = {"relu": "relu", "sigmoid": "sigmoid", "softplus": "softplus", "sum"
               "logsumexp": "logsumexp", "logdet": "logdet", "inv": "inv", "arcsin": "arcsin",
               "arccos": "arccos", "arctan": "arctan", "sinh": "sinh", "cosh": "cosh",
               "arsinh": "arcsinh", "arcosh": "arccosh", "artanh": "arctanh", "erfc": "erfc",
-              "erfinv": "erfinv", "i0e": "i0e", "i1e": "i1e"}
+              "erfinv": "erfinv", "i0e": "i0e", "i1e": "i1e", "huber": "huber"}
 # f^{-1}(x) is the inverse function where the vocabulary has it (erf⁻¹, sin⁻¹ = arcsin)
 INVERSES = {"erf": "erfinv", "sin": "arcsin", "cos": "arccos", "tan": "arctan",
             "sinh": "arcsinh", "cosh": "arccosh", "tanh": "arctanh"}

@@ -68,6 +68,16 @@ def test_the_seed_network_as_written_on_paper(source: str, syntax: Any) -> None:
     same_gradients(d, ref)
 
 
+def test_pi_reads_as_the_number_unless_the_name_is_bound() -> None:
+    """``\\pi`` is what the printer writes for π (found by the round-trip fuzzer)."""
+    import math
+
+    d = sbp.derive(r"\sin(\pi x) + \pi^2", syntax="latex")
+    assert d.evaluate({"x": 0.25})["x"] == pytest.approx(math.pi * math.cos(math.pi / 4))
+    bound = sbp.derive(r"\pi + x", syntax="latex", shapes={"pi": (2, 1), "x": (2, 1)})
+    assert {str(s.name) for s in bound.inputs} == {"pi", "x"}
+
+
 def test_parse_latex_gives_a_graph_that_derive_takes() -> None:
     g = sbp.parse_latex(r"W^{(2)}\sigma\left(W^{(1)}x+b^{(1)}\right)+b^{(2)}", shapes=NET)
     assert isinstance(g, sbp.Graph)
