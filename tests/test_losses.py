@@ -353,3 +353,11 @@ def test_relu_s_derivative_prints_the_indicator() -> None:
     d = sbp.derive("relu(x)")
     assert r"\mathbf{1}\left[{x > 0}\right]" in d.latex()
     assert_latex_ok([d.latex()])
+
+
+def test_huber_s_latex_reads_back() -> None:
+    d = sbp.derive("huber(x, y*y + 1)")
+    back = sbp.derive(d.latex(sections="forward"), syntax="latex")
+    values = {"x": 2.5, "y": 0.3}
+    for k, g in d.evaluate(values).items():
+        assert back.evaluate(values)[k] == pytest.approx(g, rel=1e-12)
