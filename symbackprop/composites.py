@@ -17,6 +17,7 @@ from .algebra import is_matrix
 from .builder import Builder, Term
 from .errors import ShapeError
 from .functions import Elementwise
+from .rules import MAX_ORDER
 from .shapes import fmt_shape, shape_of
 
 Build = Callable[..., Term]
@@ -132,10 +133,11 @@ def _where(b: Builder, c: Term, x: Term, y: Term, where: str) -> Term:
 
 
 def _polygamma(b: Builder, n: Term, x: Term, where: str) -> Term:
-    """ψ⁽ⁿ⁾(x), entry by entry: the order n is a whole number written in the text."""
-    if not (getattr(n, "is_Integer", False) and n >= 0):
+    """ψ⁽ⁿ⁾(x), entry by entry: the order n is a whole number written in the text, at most
+    ``rules.MAX_ORDER`` (the numeric ψ⁽ⁿ⁾ costs time and memory growing with n)."""
+    if not (getattr(n, "is_Integer", False) and 0 <= n <= MAX_ORDER):
         raise ShapeError(f"{where}: the order of polygamma is a whole number 0, 1, 2, …, "
-                         f"not {n}")
+                         f"{MAX_ORDER}, not {n}")
     if is_matrix(x):
         return b.node(Elementwise("polygamma", n, x))
     return b.node(sp.polygamma(n, x))
@@ -274,7 +276,7 @@ DOMAINS = {
     "elu": "a kink at 0 unless α = 1", "where": "C of zeros and ones",
     "arctan2": "(y, x) ≠ (0, 0)", "atan2": "(y, x) ≠ (0, 0)", "hypot": "(x, y) ≠ (0, 0)",
     "diagonal": "square X", "softsign": "a kink at 0 (its derivative is continuous)",
-    "polygamma": "n = 0, 1, 2, … written as a number; x ≠ 0, −1, −2, …",
+    "polygamma": "n = 0, 1, …, 1000 written as a number; x ≠ 0, −1, −2, …",
     "besseli": "n = 0, 1, 2, … written as a number; all x",
     "digamma": "x ≠ 0, −1, −2, …; its derivative x ≥ −10⁴",
     "trigamma": "x ≠ 0, −1, −2, …, x ≥ −10⁴",

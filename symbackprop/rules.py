@@ -101,9 +101,12 @@ def _pole(x: Array) -> Array:
 
 
 FAR = -1e4  # below it mpmath's ψ⁽ⁿ⁾ steps up one by one (hours): ψ by reflection, the rest nan
+MAX_ORDER = 1_000  # mpmath's ψ⁽ⁿ⁾ costs time and memory growing with n (n = 10⁶: minutes)
 
 
 def _psi(k: int, v: float) -> float:
+    if k > MAX_ORDER + 1:  # the order the text may write, and its derivative's
+        return math.nan
     if v <= 0 and v == round(v):
         return math.nan  # a pole (every float beyond 2⁵² is a whole number)
     if v < FAR:  # ψ(x) = ψ(1 − x) − π cot(πx); no such shortcut is written for n ≥ 1
@@ -513,7 +516,7 @@ DOMAINS = {
     "min_axis": "a kink where two entries tie for the minimum",
     "cross_entropy": "y a distribution in each column (one-hot targets)",
     "gammaln": "x ≠ 0, −1, −2, … (log |Γ(x)|, as scipy's gammaln)",
-    "polygamma": "n = 0, 1, 2, … a number; x ≠ 0, −1, −2, …; for n ≥ 1, x ≥ −10⁴",
+    "polygamma": "n = 0, 1, …, 1000 a number; x ≠ 0, −1, −2, …; for n ≥ 1, x ≥ −10⁴",
     "besseli": "n = 0, 1, 2, … a number; all x (I_n(x) overflows a float beyond |x| ≈ 713)",
     "huber": "δ > 0 (scipy.special.huber takes δ first); its derivative has kinks at ±δ",
 }

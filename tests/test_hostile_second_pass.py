@@ -26,6 +26,20 @@ def test_a_number_too_large_for_float64_is_a_clear_value_error(value: Any) -> No
         d.evaluate({"x": value})
 
 
+@pytest.mark.parametrize("order", ["1001", "10**6", "10**30"])
+def test_a_polygamma_order_beyond_the_limit_is_refused_at_entry(order: str) -> None:
+    """mpmath's ψ⁽ⁿ⁾ costs time and memory growing with n: 10**30 exhausted CI's memory."""
+    with pytest.raises(sbp.ShapeError, match=r"order of polygamma .* 1000, not"):
+        sbp.derive(f"polygamma({order}, x)")
+
+
+def test_a_sympy_polygamma_of_a_huge_order_evaluates_to_nan_not_forever() -> None:
+    x = sp.Symbol("x")
+    d = sbp.derive(sp.polygamma(10**30, x), wrt="x")
+    assert np.isnan(d.evaluate({"x": 0.5})["x"])
+    assert not d.check().ok
+
+
 @pytest.mark.parametrize(("kw", "err", "match"), [
     ({"eps": 0}, ValueError, "eps must be a finite number > 0"),
     ({"eps": -1e-6}, ValueError, "eps"),
