@@ -22,6 +22,7 @@ from typing import Any
 
 from .emit import FORMATS
 from .emit.html import copy_katex
+from .emit.sections import SECTIONS, chosen
 from .errors import ParseError, ShapeError, SymbackpropError
 from .limits import Limits
 from .version import __version__
@@ -138,6 +139,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="--format html: KaTeX inlined into the page (the default; one file "
                    "that works offline), linked from _katex/ beside it (copied there with "
                    "-o FILE), or linked from a CDN (a small page that needs the network)")
+    d.add_argument("--sections", metavar="NAME[,NAME]", default=None,
+                   help="--format latex, markdown or html: the sections to print, in order, "
+                   f"from {', '.join(SECTIONS)} (default: the format's own choice)")
     d.add_argument("-o", "--output", metavar="FILE",
                    help="write to FILE instead of stdout (- is stdout)")
     c = sub.add_parser("check", help="verify the gradients numerically; exit 1 on a mismatch",
@@ -223,8 +227,15 @@ def run(args: argparse.Namespace) -> int:
         to_file = bool(args.output) and args.output != "-"
         if args.assets is not None and args.format != "html":
             raise ValueError(f"--assets is for --format html, not --format {args.format}")
+        sections = None if args.sections is None else \
+            chosen([s.strip() for s in args.sections.split(",")])
+        if sections is not None and args.format not in ("latex", "markdown", "html"):
+            raise ValueError(f"--sections is for --format latex, markdown or html, not "
+                             f"--format {args.format}")
         if args.format == "html":
-            text = d.html(assets=args.assets or "inline")
+            text = d.html(sections, assets=args.assets or "inline")
+        elif sections is not None:
+            text = d.latex(sections) if args.format == "latex" else d.markdown(sections)
         else:
             text = d.to(args.format)
         if to_file:

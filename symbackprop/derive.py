@@ -105,15 +105,18 @@ class Derivation(record.Derivation):
 
     def latex(self, sections: Sequence[str] | str | None = None, *,
               environment: bool = True) -> str:
-        """One ``aligned`` block (no ``$$``). ``sections``: any of ``forward``, ``partials``,
-        ``backward``, ``recursion``, ``chain`` (default: what this derivation needs);
-        ``environment=False`` gives the rows without ``\\begin{aligned}``."""
+        """One ``aligned`` block (no ``$$``). ``sections``: names from the one vocabulary of
+        every format (``problem``, ``forward``, ``partials``, ``tangents``, ``backward``,
+        ``recursion``, ``chain``, ``result``, ``jacobian``; another is an ``OptionError``),
+        default: what this derivation needs; ``environment=False`` gives the rows without
+        ``\\begin{aligned}``."""
         return self.to("latex", sections=sections, environment=environment)
 
     def markdown(self, sections: Sequence[str] | str | None = None, *, level: int = 1,
                  title: str | None = None) -> str:
-        """A lecture note. ``sections``: any of ``problem``, ``forward``, ``partials``,
-        ``backward``, ``result`` (default: all); ``level``: the heading level; ``title``."""
+        """A lecture note. ``sections``: names as for ``latex()`` (default: problem, forward
+        pass, local derivatives, backward pass, result); ``level``: the heading level;
+        ``title``."""
         kw: dict[str, Any] = {"level": level, "title": title}
         return self.to("markdown", **kw, **({"sections": sections} if sections else {}))
 
@@ -121,7 +124,8 @@ class Derivation(record.Derivation):
              values: Mapping[str, Any] | None = None, trace: Trace | None = None,
              graph: bool | str = False, assets: Literal["inline", "link", "cdn"] = "inline",
              katex_href: str = "_katex", title: str | None = None) -> str:
-        """A standalone page typeset with KaTeX (offline). ``values`` or ``trace`` add the
+        """A standalone page typeset with KaTeX (offline); ``sections`` as for ``markdown()``.
+        ``values`` or ``trace`` add the
         evaluation table; ``graph`` the computation graph (``True``, or ``"auto"``);
         ``assets="link"`` links ``katex_href`` instead of inlining KaTeX, ``"cdn"`` links
         KaTeX on jsDelivr at the pinned version."""

@@ -7,6 +7,7 @@
     │   └── LimitError                text over a resource limit (Limits)
     ├── ShapeError (ValueError)       operands that do not fit; a name with two shapes
     ├── GraphError (ValueError)       not a valid Wengert list; a name that is not an identifier
+    ├── OptionError (ValueError)      an option value outside its choices; .choices lists them
     ├── UnsupportedError (NotImplementedError)   a primitive or construct with no rule
     └── GradcheckError (AssertionError)          a gradient that disagrees with the numbers
 
@@ -57,6 +58,14 @@ class LimitError(ParseError):
 
     The message names the limit (``Limits.max_depth``, ...) so a caller can raise it.
     """
+
+
+class OptionError(SymbackpropError, ValueError):
+    """An option value outside its vocabulary (a section name); ``choices`` lists the valid ones."""
+
+    def __init__(self, message: str, choices: tuple[str, ...] = ()) -> None:
+        self.choices = choices
+        super().__init__(message)
 
 
 class GraphError(SymbackpropError, ValueError):

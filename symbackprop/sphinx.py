@@ -16,13 +16,13 @@ read by the safe parser. Options: ``:wrt:`` names (commas or spaces), ``:shapes:
 ``NAME=RxC`` items separated by spaces, ``:loss:`` ``mse`` or ``cross_entropy``,
 ``:layout:``, ``:adjoint:`` (``frac``, ``bar``, ``delta``), ``:granularity:``, ``:names:``
 ``OLD=NEW`` items, ``:syntax:`` ``latex`` for LaTeX input, ``:label:`` (numbered, for
-``:eq:`label```), ``:name:`` (a target for ``:ref:``), ``:show:`` any of ``forward``,
-``partials``, ``backward``, ``chain`` (alias ``result``), ``trace``, ``graph`` (default: the
-derivation as ``d.latex()`` shows it), ``:values:`` ``x=1.5 y=-0.25`` for the trace (other
-inputs: random, ``:seed:``). The output is docutils ``math_block`` nodes, shown by whichever
-math renderer the project uses (MathJax, KaTeX, imgmath; LaTeX for PDF), and the graph a
-``sphinx.ext.graphviz`` node. A bad expression is a build warning at the directive's line,
-not a crash. Sizes are checked against ``Limits.max_elements`` (``:shapes:`` and what the
+``:eq:`label```), ``:name:`` (a target for ``:ref:``), ``:show:`` any of the section names
+every format takes (``forward``, ``backward``, ``chain``, ``result``, …), ``trace``, ``graph``
+(default: the derivation as ``d.latex()`` shows it), ``:values:`` ``x=1.5 y=-0.25`` for the
+trace (other inputs: random, ``:seed:``). The output is docutils ``math_block`` nodes, shown by
+whichever math renderer the project uses (MathJax, KaTeX, imgmath; LaTeX for PDF), and the
+graph a ``sphinx.ext.graphviz`` node. A bad expression is a build warning at the directive's
+line, not a crash. Sizes are checked against ``Limits.max_elements`` (``:shapes:`` and what the
 derivation's numbers would hold) before anything is allocated: over the limit, or out of
 memory, the page gets a warning and a placeholder paragraph, and the build goes on.
 """
@@ -42,13 +42,14 @@ from sphinx.util.docutils import SphinxDirective
 from .cli import parse_shape
 from .derive import Derivation, derive
 from .emit.latex import derivation_latex
+from .emit.sections import SECTIONS
 from .errors import LimitError, SymbackpropError
 from .evaluate import check_sizes, cross_entropy_targets
 from .values import check_shape_sizes
 
 logger = logging.getLogger(__name__)
 
-SHOW = ("forward", "partials", "backward", "chain", "result", "trace", "graph")
+SHOW = (*SECTIONS, "trace", "graph")  # the sections of every format, and two of its own
 
 
 def _names(text: str) -> list[str]:
@@ -163,8 +164,7 @@ class BackpropDirective(SphinxDirective):
                        syntax=self.options.get("syntax", "text"))
             check_sizes(d)
             out: list[nodes.Node] = []
-            sections = tuple("chain" if s == "result" else s for s in show
-                             if s not in ("trace", "graph"))
+            sections = tuple(s for s in show if s not in ("trace", "graph"))
             if not show:
                 out.append(self._math(derivation_latex(d)))
             elif sections:

@@ -59,8 +59,9 @@ def test_one_section_by_name_and_unknown_sections() -> None:
   \frac{\partial z}{\partial x} &= \frac{\partial z}{\partial x} = y \\
   \frac{\partial z}{\partial y} &= \frac{\partial z}{\partial y} = x
 \end{aligned}"""
-    with pytest.raises(ValueError, match=r"unknown sections \['chains'\]; choose from forward, "
-                                         r"partials, backward, recursion, chain"):
+    with pytest.raises(ValueError, match=r"unknown sections \['chains'\]; choose from problem, "
+                                         r"forward, partials, tangents, backward, recursion, "
+                                         r"chain, result, jacobian$"):
         d.latex(sections=["chains"])
 
 

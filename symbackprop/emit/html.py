@@ -37,7 +37,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from .markdown import SECTIONS, Block, Inline, document
+from .markdown import Block, Inline, document
 from .trace import math_span, trace_html
 
 if TYPE_CHECKING:
@@ -256,7 +256,8 @@ def svg_inline(svg: str) -> str:
     return svg[start:].strip() if start >= 0 else ""
 
 
-def derivation_fragment(d: Derivation, *, sections: Sequence[str] = SECTIONS, level: int = 1,
+def derivation_fragment(d: Derivation, *, sections: Sequence[str] | str | None = None,
+                        level: int = 1,
                         title: str | None = None, trace: Trace | None = None,
                         graph: bool | str = False) -> str:
     """The derivation's HTML body (no page around it): for Jupyter and for ``derivation_html``.
@@ -325,7 +326,7 @@ def page_title(d: Derivation) -> str:
     return f"Backpropagation: {src} (wrt {wrt})"
 
 
-def derivation_html(d: Derivation, *, sections: Sequence[str] = SECTIONS,
+def derivation_html(d: Derivation, *, sections: Sequence[str] | str | None = None,
                     trace: Trace | None = None,
                     graph: bool | str = False, assets: Assets = "inline",
                     katex_href: str = "_katex", title: str | None = None) -> str:

@@ -14,7 +14,7 @@ import sympy as sp
 from sympy import HadamardProduct
 
 from ..algebra import is_matrix, transpose
-from ..builder import make_symbol
+from ..builder import make_symbol, substitute, tree_size
 from ..functions import (
     Elementwise,
     ElementwiseDerivative,
@@ -30,6 +30,7 @@ from ..notation import (
 )
 from ..rules import RULES
 from .printer import SymbolTable, expr_latex, kind_of
+from .sections import chosen
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
@@ -150,10 +151,10 @@ def recursion_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
         inner = _fmt(d, names, terms[0].value)
         deriv = _fmt(d, names, ElementwiseDerivative(rhs.name, z))
         lines.append(rf"{names[d.adjoints[z]]} &= \left({inner}\right) \odot {deriv}")
-    return lines[::-1] if _layer_count(d) >= 2 else []
+    return lines[::-1] if layer_count(d) >= 2 else []
 
 
-def _layer_count(d: Derivation) -> int:
+def layer_count(d: Derivation) -> int:
     return sum(1 for eq in d.forward if isinstance(eq.rhs, Elementwise))
 
 
@@ -456,21 +457,62 @@ def matrix_chain_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str
     return lines
 
 
-LATEX_SECTIONS = ("forward", "partials", "backward", "recursion", "chain", "tangents",
-                  "jacobian")
+MAX_MATRIX_INPUTS = 48  # nodes: a deeper network's gradients, written in the inputs, only
+# repeat its forward pass; the backward equations are the readable form
 
 
-def derivation_latex(d: Derivation, sections: Sequence[str] | None = None,
-                     environment: bool = True) -> str:
-    """The derivation as one ``aligned`` block (without ``$$``)."""
+def gradient_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
+    """Every gradient written in the inputs, when all of them are small enough to read."""
+    if any(v not in d.adjoints for v in d.wrt) or any(
+            d.expanded_size(v) > MAX_MATRIX_INPUTS if d.is_matrix else not expanded(d, v)
+            for v in d.wrt):
+        return []
+    lines = []
+    for v in d.wrt:
+        head = partial_latex(names[d.output], names[v])
+        lines.append(rf"{head} &= {expr_latex(d.gradients[v], names)}")
+    return lines
+
+
+MAX_PROBLEM = 200  # nodes: a larger output, written in the inputs, is not shown whole
+
+
+def _size(d: Derivation) -> int:
+    """Nodes of the output written out in the inputs (counted, not built)."""
+    sizes: dict[sp.Basic, int] = {}
+    for eq in d.forward:
+        sizes[eq.lhs] = tree_size(eq.rhs, sizes)
+    return sizes.get(d.output, 1)
+
+
+def output_in_inputs(d: Derivation) -> str | None:
+    """``z = (x + y)^{2}``: the output written in the inputs, or None when that is too big."""
+    if len(d.forward) == 1:
+        return None  # the forward pass already says it
+    if _size(d) > MAX_PROBLEM:
+        return None
+    value: dict[sp.Basic, sp.Basic] = {}
+    for eq in d.forward:
+        value[eq.lhs] = substitute(eq.rhs, value)
     names = symbol_table(d)
-    if isinstance(sections, str):  # one section by name, not its letters
-        sections = (sections,)
-    if sections is not None:
-        unknown = [s for s in sections if s not in LATEX_SECTIONS]
-        if unknown:
-            raise ValueError(f"unknown sections {unknown}; choose from "
-                             f"{', '.join(LATEX_SECTIONS)}")
+    return f"{names[d.output]} = {expr_latex(value[d.output], names)}"
+
+
+
+def problem_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
+    """The output written in the inputs, as the problem statement shows it (none when the
+    forward pass is one equation or the output is too big to read)."""
+    line = output_in_inputs(d)
+    return [] if line is None else [line.replace(" = ", " &= ", 1)]
+
+
+def derivation_latex(d: Derivation, sections: Sequence[str] | str | None = None,
+                     environment: bool = True) -> str:
+    """The derivation as one ``aligned`` block (without ``$$``); ``sections`` from the one
+    vocabulary of ``emit.sections`` (``problem``: the output written in the inputs;
+    ``result``: the chain rule and the gradients written in the inputs)."""
+    names = symbol_table(d)
+    sections = chosen(sections)
     if sections is None and d.options.mode == "forward":
         sections = ("forward", "tangents")
     if sections is None and d.is_jacobian:
@@ -478,11 +520,12 @@ def derivation_latex(d: Derivation, sections: Sequence[str] | None = None,
     if sections is None:
         sections = ("forward", "backward", "chain") if d.is_matrix or needs_backward(d) \
             else ("forward", "chain")
-        if d.is_matrix and _layer_count(d) >= 2:
+        if d.is_matrix and layer_count(d) >= 2:
             sections = ("forward", "backward", "recursion", "chain")
     titled = d.is_matrix or len(sections) > 2 or "tangents" in sections or "jacobian" in sections
     blocks: list[list[str]] = []
     titles = {
+        "problem": "problem", "result": "result",
         "forward": "forward", "partials": "local derivatives", "backward": "backward",
         "recursion": "recursion over the layers",
         "chain": f"chain rule ({d.options.layout} layout)" if d.is_matrix else "chain rule",
@@ -490,15 +533,19 @@ def derivation_latex(d: Derivation, sections: Sequence[str] | None = None,
         "jacobian": f"Jacobian ({d.options.layout} layout)",
     }
     for sec in sections:
-        body = {"forward": forward_lines, "partials": partial_lines,
-                "backward": backward_lines, "recursion": recursion_lines,
-                "chain": chain_lines, "tangents": tangent_lines,
-                "jacobian": jacobian_lines}[sec](d, names)
+        # "result" is the chain rule (unless asked for on its own too) and the gradients
+        chain = chain_lines(d, names) if sec == "chain" or (sec == "result" and \
+            "chain" not in sections) else []
+        body = chain + {"problem": problem_lines, "result": gradient_lines,
+                        "forward": forward_lines, "partials": partial_lines,
+                        "backward": backward_lines, "recursion": recursion_lines,
+                        "chain": lambda d, names: [], "tangents": tangent_lines,
+                        "jacobian": jacobian_lines}[sec](d, names)
         if not body:
             continue
         if titled:
             body = [rf"&\textbf{{{titles[sec]}}}", *body]
-        if sec == "chain" and d.is_matrix:  # the layout's note ends the chain rule's block
+        if chain and d.is_matrix:  # the layout's note ends the chain rule's block
             body.append(rf"&\scriptstyle {LAYOUT_NOTE[d.options.layout]}")
         blocks.append(body)
     if not blocks:  # every section asked for is empty (a chain of direct edges only)

@@ -21,20 +21,22 @@ from ..notation import adjoint_latex, partial_latex
 from .latex import (
     backward_lines,
     chain_lines,
-    expanded,
     forward_lines,
+    gradient_lines,
     jacobian_lines,
+    layer_count,
     partial_lines,
+    recursion_lines,
     symbol_table,
     tangent_lines,
 )
 from .printer import expr_latex
 from .problem import problem_parts
+from .sections import chosen
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
 
-SECTIONS = ("problem", "forward", "partials", "tangents", "backward", "result", "jacobian")
 REVERSE = ("problem", "forward", "partials", "backward", "result")  # the default
 FORWARD = ("problem", "forward", "tangents")  # the default of mode="forward"
 JACOBIAN = ("problem", "forward", "jacobian")  # the default for a non-scalar output
@@ -73,23 +75,6 @@ def local_jacobian_lines(d: Derivation, names: dict[sp.Basic, str]) -> list[str]
     return lines
 
 
-MAX_MATRIX_INPUTS = 48  # nodes: a deeper network's gradients, written in the inputs, only
-# repeat its forward pass; the backward equations are the readable form
-
-
-def gradient_lines(d: Derivation, names: dict[sp.Basic, str]) -> list[str]:
-    """Every gradient written in the inputs, when all of them are small enough to read."""
-    if any(v not in d.adjoints for v in d.wrt) or any(
-            d.expanded_size(v) > MAX_MATRIX_INPUTS if d.is_matrix else not expanded(d, v)
-            for v in d.wrt):
-        return []
-    lines = []
-    for v in d.wrt:
-        head = partial_latex(names[d.output], names[v])
-        lines.append(rf"{head} &= {expr_latex(d.gradients[v], names)}")
-    return lines
-
-
 # ---------------------------------------------------------------------------------------
 # The document: a list of blocks, written out as Markdown here and as HTML in emit/html.py
 
@@ -123,17 +108,15 @@ LOSS_WORDS = {"mse": "the mean-squared-error loss", "cross_entropy": "the softma
               "cross-entropy loss"}
 
 
-def document(d: Derivation, sections: Sequence[str] | None = None, level: int = 1,
+def document(d: Derivation, sections: Sequence[str] | str | None = None, level: int = 1,
              title: str | None = None) -> list[Block]:
     """The lecture note as blocks (see ``derivation_markdown``)."""
-    if sections is None or sections is SECTIONS:
+    sections = chosen(sections)
+    if sections is None:
         sections = FORWARD if d.options.mode == "forward" else \
             JACOBIAN if d.is_jacobian else REVERSE
-    if isinstance(sections, str):  # one section by name, not its letters
-        sections = (sections,)
-    unknown = [s for s in sections if s not in SECTIONS]
-    if unknown:
-        raise ValueError(f"unknown sections {unknown}; choose from {', '.join(SECTIONS)}")
+        if sections is REVERSE and d.is_matrix and layer_count(d) >= 2:  # as latex() does
+            sections = (*REVERSE[:-1], "recursion", "result")
     if not 1 <= level <= 5:
         raise ValueError("level must be between 1 and 5")
     names = symbol_table(d)
@@ -225,10 +208,19 @@ def document(d: Derivation, sections: Sequence[str] | None = None, level: int = 
                 "variable is used more than once):")))
             blocks.append(Block("math", tex=aligned(lines)))
 
-    if "result" in sections:
-        blocks.append(heading(_p("Result")))
+    if "recursion" in sections:
+        lines = recursion_lines(d, names)
+        if lines:
+            blocks.append(heading(_p("Recursion over the layers")))
+            blocks.append(Block("para", _p(
+                "Each layer's gradient comes from the next layer's, one Jacobian at a time; the "
+                "parameters' gradients below refer to it:")))
+            blocks.append(Block("math", tex=aligned(lines)))
+
+    if "chain" in sections or "result" in sections:
         chain = chain_lines(d, names)
         if chain:
+            blocks.append(heading(_p("Chain rule" if "result" not in sections else "Result")))
             if d.is_matrix:
                 blocks.append(Block("para", _p(
                     f"The chain rule, as a product of local Jacobians in {d.options.layout} "
@@ -238,11 +230,12 @@ def document(d: Derivation, sections: Sequence[str] | None = None, level: int = 
                     "The chain rule multiplies the local derivatives along every path from a "
                     "variable to ", (out,), ", and adds the paths:")))
             blocks.append(Block("math", tex=aligned(chain)))
-        if d.is_matrix:
-            grads = gradient_lines(d, names)
-            if grads:
-                blocks.append(Block("para", _p("Written in the inputs:")))
-                blocks.append(Block("math", tex=aligned(grads)))
+        elif "result" in sections:
+            blocks.append(heading(_p("Result")))
+        grads = gradient_lines(d, names) if "result" in sections and d.is_matrix else []
+        if grads:
+            blocks.append(Block("para", _p("Written in the inputs:")))
+            blocks.append(Block("math", tex=aligned(grads)))
     return blocks
 
 

@@ -15,39 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
-from ..builder import substitute, tree_size
-from .latex import symbol_table
+from .latex import output_in_inputs, symbol_table
 from .printer import expr_latex
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
 
-MAX_PROBLEM = 200  # nodes: a larger output, written in the inputs, is not shown whole
-
-
 class SourceUnavailable(ValueError):
     """A Python function whose source latexify-py cannot show (with the reason)."""
-
-
-def _size(d: Derivation) -> int:
-    """Nodes of the output written out in the inputs (counted, not built)."""
-    sizes: dict[sp.Basic, int] = {}
-    for eq in d.forward:
-        sizes[eq.lhs] = tree_size(eq.rhs, sizes)
-    return sizes.get(d.output, 1)
-
-
-def output_in_inputs(d: Derivation) -> str | None:
-    """``z = (x + y)^{2}``: the output written in the inputs, or None when that is too big."""
-    if len(d.forward) == 1:
-        return None  # the forward pass already says it
-    if _size(d) > MAX_PROBLEM:
-        return None
-    value: dict[sp.Basic, sp.Basic] = {}
-    for eq in d.forward:
-        value[eq.lhs] = substitute(eq.rhs, value)
-    names = symbol_table(d)
-    return f"{names[d.output]} = {expr_latex(value[d.output], names)}"
 
 
 def function_latex(fn: Any) -> str:
