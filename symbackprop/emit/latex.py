@@ -315,6 +315,14 @@ def scalar_chain_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str
             s = printed[e] = _factor(_fmt(d, names, e))
         return s
 
+    symbols: dict[tuple[sp.Basic, sp.Basic], str] = {}  # ∂b/∂a, written once per link
+
+    def partial_name(a: sp.Basic, b: sp.Basic) -> str:
+        s = symbols.get((a, b))
+        if s is None:
+            s = symbols[(a, b)] = _partial(d, names, b, a)
+        return s
+
     for v in d.wrt:
         paths = d.paths(v)
         head = _partial(d, names, out, v)
@@ -328,12 +336,10 @@ def scalar_chain_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str
             lines.append(rf"{head} &= {_fmt(d, names, adj.rhs)}" + (f" = {final}" if small
                                                                        else ""))
             continue
-        symbolic = " + ".join(r"\,".join(_partial(d, names, b, a) for a, b in
-                                         reversed(list(pairwise(p))))
-                              for p in paths)
-        values = _signed_sum([_product([partial_value(d.partials[(b, a)])
-                                        for a, b in reversed(list(pairwise(p)))])
-                              for p in paths])
+        links = [list(pairwise(p))[::-1] for p in paths]
+        symbolic = " + ".join(r"\,".join(partial_name(a, b) for a, b in ls) for ls in links)
+        values = _signed_sum([_product([partial_value(d.partials[(b, a)]) for a, b in ls])
+                              for ls in links])
         steps = [symbolic, values]
         if len(paths) > 1 and small:
             adj = backward[d.adjoints[v]]

@@ -1,0 +1,51 @@
+"""The printer's fast paths for sums and products of plain symbols (issue 22 part 2: a
+scalarised network's forward pass is thousands of them) print exactly what SymPy's general
+``_print_Add`` / ``_print_Mul`` print."""
+
+from __future__ import annotations
+
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sympy.printing.latex import LatexPrinter
+
+from symbackprop.emit.printer import Printer
+
+NAMES = ["x", "y", "z", "w_1", "w_2", "b", "a10", "a2", "W", "x1", "x10", "x2", "alpha", "h_1",
+         "Z", "beta_3"]
+SYMS = [sp.Symbol(n) for n in NAMES]
+
+
+class General(Printer):  # our printer without the two fast paths
+    _print_Add = LatexPrinter._print_Add
+    _print_Mul = LatexPrinter._print_Mul
+
+
+products = st.lists(st.sampled_from(SYMS), min_size=1, max_size=4, unique=True).map(
+    lambda fs: sp.Mul(*fs))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(products, min_size=1, max_size=12))
+def test_a_sum_of_symbol_products_prints_as_sympy_prints_it(terms: list[sp.Expr]) -> None:
+    e = sp.Add(*terms)
+    assert Printer().doprint(e) == General().doprint(e)
+
+
+def test_a_long_sum_keeps_the_order_of_its_arguments_as_before() -> None:
+    """Over 200 terms SymPy's ordering is skipped (``_as_ordered_terms``): the fast path too."""
+    ws, xs = sp.symbols("w0:240"), sp.symbols("x0:240")
+    e = sp.Add(*[w * x for w, x in zip(ws, xs, strict=True)])
+    assert Printer().doprint(e) == General().doprint(e)
+
+
+@given(st.lists(st.sampled_from(SYMS), min_size=2, max_size=6, unique=True))
+def test_a_product_of_symbols_prints_as_sympy_prints_it(fs: list[sp.Symbol]) -> None:
+    e = sp.Mul(*fs)
+    assert Printer({fs[0]: r"\theta"}).doprint(e) == General({fs[0]: r"\theta"}).doprint(e)
+
+
+def test_anything_else_takes_the_general_path() -> None:
+    x, y = sp.symbols("x y")
+    for e in (2 * x * y, x**2 * y, x - y, x * y + 1, -x * y + x, x / y, sp.sin(x) * y):
+        assert Printer().doprint(e) == General().doprint(e)
