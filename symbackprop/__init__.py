@@ -25,6 +25,7 @@ from .graph import Graph, validate
 from .hessians import hessian
 from .limits import Limits
 from .parse import parse
+from .torch_bridge import TorchDerivation, from_torch
 from .version import __version__ as __version__
 
 __all__ = [
@@ -41,9 +42,11 @@ __all__ = [
     "ParseError",
     "ShapeError",
     "SymbackpropError",
+    "TorchDerivation",
     "Trace",
     "UnsupportedError",
     "derive",
+    "from_torch",
     "gradcheck",
     "hessian",
     "parse",

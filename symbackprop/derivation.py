@@ -6,7 +6,7 @@ it and adds the API's outputs (``latex()``, ``evaluate()``, ``check()``, ...) on
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -147,6 +147,12 @@ class Derivation:
     def tangent_equations(self) -> tuple[Equation, ...]:
         """``v̇ = …`` for every intermediate that depends on ``wrt``, in computing order."""
         return self.tangent_sweep.equations
+
+    def analytic_witnesses(self) -> tuple[tuple[str, Callable[[Mapping[str, Any]],
+                                                              Mapping[str, Any]]], ...]:
+        """Further gradients ``check()`` compares, as (name, gradients of the values by
+        input name): none here; ``from_torch``'s derivation adds torch.autograd."""
+        return ()
 
     def adjoint_of(self, v: sp.Basic) -> sp.Basic:
         return self.adjoints[v]

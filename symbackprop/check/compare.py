@@ -18,7 +18,7 @@ row says so instead of a bogus mismatch. Checks run in float64.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -275,7 +275,19 @@ def check(d: Derivation, values: Mapping[str, Any] | None = None, seed: int = 0,
         issues = engine.diagnose(list(slots))
         if not issues:
             break
-    return _report(engine, slots, vals, {"symbolic": _symbolic(d, vals)}, issues, tol, source)
+    subjects = {"symbolic": _symbolic(d, vals)}
+    for name, gradients in d.analytic_witnesses():  # torch.autograd for from_torch
+        subjects[name] = _other(gradients, vals)
+    return _report(engine, slots, vals, subjects, issues, tol, source)
+
+
+def _other(gradients: Callable[[Mapping[str, Any]], Mapping[str, Any]],
+           vals: Mapping[str, Any]) -> Mapping[str, Any] | Exception:
+    try:
+        with np.errstate(all="ignore"):
+            return gradients(vals)
+    except Exception as e:  # another framework may raise anything: the report says it
+        return e
 
 
 def _numpy_shaped(vals: dict[str, Any], source: Witness) -> dict[str, Any]:
