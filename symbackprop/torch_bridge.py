@@ -166,7 +166,9 @@ class _Walk:
                 out = node.args[0]
                 break
             v = self.node(node, env)
-            if uses[node] > 1 and not v.text.isidentifier() and v.kind != "num":
+            residual = _fname(node) in ("operator.add", "torch.add", "Tensor.add") and all(
+                hasattr(a, "op") and env[a].kind == "act" for a in node.args[:2])
+            if (uses[node] > 1 or residual) and not v.text.isidentifier() and v.kind != "num":
                 name = self.fresh("r")
                 self.stages.append(f"{name} = {v.text}")
                 v = _Val(name, v.kind, v.shape)
@@ -200,6 +202,9 @@ class _Walk:
             return self.parameter(node.target, "W")
         if node.op == "call_module":
             return self.module(node, [arg(a) for a in node.args], node.kwargs)
+        if node.op == "call_function" and node.target is getattr and node.args[1] in (
+                "T", "mT") and hasattr(node.args[0], "op"):  # x.T
+            return _transpose(self, [env[node.args[0]]], {}, node)
         if node.op in ("call_function", "call_method"):
             fn = _FUNCTIONS.get(_fname(node))
             if fn is None:
@@ -720,7 +725,11 @@ def from_torch(module: Any, example_inputs: Any, loss: Any = None, *,
     loss_fn = _loss_callable(loss)
     if loss_fn is not None:
         o = "o"
-        walk.stages.append(f"{o} = {out.text}")
+        last = walk.stages[-1].split(" = ", 1) if walk.stages else ["", ""]
+        if last[0] == out.text:  # the output is already a stage: call it o
+            walk.stages[-1] = f"{o} = {last[1]}"
+        else:
+            walk.stages.append(f"{o} = {out.text}")
         y = walk.target(_Val(o, "act", out.shape), None)
         if isinstance(loss, torch.nn.Module):
             lv = _loss(walk, loss, [_Val(o, "act", out.shape), y], _NoNode())

@@ -1,0 +1,393 @@
+"""sbp.from_torch: a PyTorch module's derivation, its gradients under the module's own keys
+compared with p.grad, torch.autograd as the check's fourth witness, and the refusals."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch", reason="from_torch needs PyTorch (pip install '.[torch]')")
+
+import torch
+import torch.nn.functional as F
+from latex_tools import assert_latex_ok
+from torch import nn
+
+import symbackprop as sbp
+
+SEED_SHAPES = {"W1": (4, 3), "x": (3, 1), "b1": (4, 1), "W2": (2, 4), "b2": (2, 1),
+               "y": (2, 1)}
+
+
+def seed_model() -> Any:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(3, 4), nn.Sigmoid(), nn.Linear(4, 2))
+
+
+class Residual(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.fc2, self.out = nn.Linear(4, 4), nn.Linear(4, 4), nn.Linear(4, 3)
+
+    def forward(self, x: Any) -> Any:
+        h = x + torch.tanh(self.fc1(x))
+        h = h + F.relu(self.fc2(h))
+        return self.out(h)
+
+
+class Normed(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc, self.ln, self.bn, self.o = nn.Linear(4, 5), nn.LayerNorm(5), \
+            nn.BatchNorm1d(5), nn.Linear(5, 2)
+
+    def forward(self, x: Any) -> Any:
+        return self.o(self.bn(F.gelu(self.ln(self.fc(x)))))
+
+
+class Functional(nn.Module):
+    """Parameters used directly, through torch.nn.functional, @ and *."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(4, 3) / 2)
+        self.u = nn.Parameter(torch.randn(3, 3) / 2)
+        self.s = nn.Parameter(torch.randn(3))
+
+    def forward(self, x: Any) -> Any:
+        h = F.sigmoid(F.linear(x, self.w.t()))  # type: ignore[attr-defined]
+        return F.softmax((h @ self.u) * self.s + 0.5 * h, dim=-1)
+
+
+class Attention(nn.Module):
+    """One head of self-attention over a sequence of tokens (the rows of x), with a residual."""
+
+    def __init__(self, d: int) -> None:
+        super().__init__()
+        self.q, self.k, self.v = (nn.Linear(d, d, bias=False) for _ in range(3))
+        self.scale = d ** -0.5
+
+    def forward(self, x: Any) -> Any:
+        a = F.softmax(self.q(x) @ self.k(x).T * self.scale, dim=-1)
+        return x + a @ self.v(x)
+
+
+def _models() -> list[tuple[str, Any, Any, int]]:
+    torch.manual_seed(1)
+    return [
+        ("mlp relu tanh gelu", nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 5),
+                                             nn.Tanh(), nn.Linear(5, 3), nn.GELU()),
+         nn.MSELoss(), 4),
+        ("residual block", Residual(), nn.CrossEntropyLoss(), 5),
+        ("softmax + cross-entropy sum", nn.Sequential(nn.Linear(4, 3), nn.Dropout(0.3)).eval(),
+         nn.CrossEntropyLoss(reduction="sum"), 3),
+        ("layer and batch norm", Normed(), nn.MSELoss(reduction="sum"), 6),
+        ("functional forms", Functional(), F.mse_loss, 2),
+        ("self-attention", Attention(4), nn.MSELoss(reduction="sum"), 3),
+    ]
+
+
+def _grad(p: Any) -> Any:
+    assert p.grad is not None
+    return p.grad.numpy()
+
+
+def _target(loss: Any, out: Any) -> Any:
+    if isinstance(loss, nn.CrossEntropyLoss):
+        return torch.randint(0, out.shape[1], (out.shape[0],))
+    return torch.randn(out.shape)
+
+
+def test_the_seed_network_prints_the_seeds_derivation() -> None:
+    model = seed_model()
+    d = sbp.from_torch(model, torch.randn(1, 3), loss=nn.MSELoss(reduction="sum"))
+    tex = d.latex()
+    for line in (r"\mathbf{z} &= \mathbf{W}^{(1)}\mathbf{x} + \mathbf{b}^{(1)}",
+                 r"\mathbf{h} &= \sigma\left(\mathbf{z}\right)",
+                 r"\mathbf{o} &= \mathbf{W}^{(2)}\mathbf{h} + \mathbf{b}^{(2)}",
+                 r"\frac{\partial L}{\partial \mathbf{W}^{(2)}} &= \frac{\partial L}{\partial "
+                 r"\mathbf{o}}\,\mathbf{h}^{\top}",
+                 r"\frac{\partial L}{\partial \mathbf{h}} \odot \mathbf{h} \odot \left("
+                 r"\mathbf{1} - \mathbf{h}\right)",
+                 r"\frac{\partial L}{\partial \mathbf{W}^{(1)}} &= \frac{\partial L}{\partial "
+                 r"\mathbf{z}}\,\mathbf{x}^{\top}",
+                 "one sample per column"):
+        assert line in tex
+    # the same derivation as the text a user would type for MSELoss(reduction="sum")
+    text = sbp.derive("o = W2@sigmoid(W1@x + b1) + b2; L = sqnorm(o - y)", wrt=[
+        "W1", "b1", "W2", "b2"], shapes=SEED_SHAPES, granularity="layers")
+    assert tex.startswith(text.latex().removesuffix("\n\\end{aligned}"))
+    assert [str(s.name) for s in d.wrt] == ["W1", "b1", "W2", "b2"]
+    assert {n: k.key for n, k in d.keys.items()} == {
+        "x": "x", "W1": "0.weight", "b1": "0.bias", "W2": "2.weight", "b2": "2.bias", "y": "y"}
+    report = d.check()
+    assert report.ok, str(report)
+    assert report.witnesses == ("symbolic", "torch.autograd", "engine", "finite differences")
+    assert "torch.autograd" in str(report)
+
+
+@pytest.mark.parametrize("convention", ["column", "row"])
+@pytest.mark.parametrize("case", range(6))
+def test_gradients_equal_p_grad(case: int, convention: str) -> None:
+    name, model, loss, batch = _models()[case]
+    x = torch.randn(batch, 4)
+    d = sbp.from_torch(model, x, loss=loss, convention=convention)  # type: ignore[arg-type]
+    report = d.check()
+    assert report.ok, f"{name}\n{report}"
+    assert "torch.autograd" in report.witnesses
+    for trial in range(2):
+        torch.manual_seed(10 + trial)
+        x = torch.randn(batch, 4)
+        y = _target(loss, model(x))
+        model.zero_grad()
+        loss(model(x), y).backward()
+        grads = d.evaluate({**dict(model.named_parameters()), "x": x, "y": y})
+        assert set(grads) == {n for n, _ in model.named_parameters()}
+        for key, p in model.named_parameters():
+            assert grads[key].shape == tuple(p.shape), key
+            np.testing.assert_allclose(grads[key], _grad(p), rtol=1e-4, atol=1e-5,
+                                       err_msg=f"{name}: {key}")
+        # arrays as well as tensors, and class probabilities as well as indices
+        if isinstance(loss, nn.CrossEntropyLoss):
+            onehot = np.eye(model(x).shape[1])[y.numpy()]
+            again = d.evaluate({**{k: p.detach().numpy() for k, p in model.named_parameters()},
+                                "x": x.numpy(), "y": onehot})
+            for key in grads:
+                np.testing.assert_allclose(again[key], grads[key], rtol=1e-12)
+
+
+def test_gradient_of_the_input_in_pytorchs_shape() -> None:
+    model = seed_model()
+    x = torch.randn(5, 3, requires_grad=True)
+    y = torch.randn(5, 2)
+    d = sbp.from_torch(model, x, loss=nn.MSELoss(), wrt=["x", "0.weight"])
+    nn.MSELoss()(model(x), y).backward()
+    g = d.evaluate({**dict(model.named_parameters()), "x": x, "y": y})
+    assert set(g) == {"x", "0.weight"}
+    np.testing.assert_allclose(g["x"], _grad(x), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(g["0.weight"], _grad(model[0].weight), rtol=1e-4, atol=1e-6)
+
+
+def test_the_torch_witness_catches_a_misreading() -> None:
+    """A derivation that is not the module's (softmax along the wrong axis) agrees with
+    itself three ways; torch.autograd, which runs the module's own layers, disagrees."""
+    model = nn.Sequential(nn.Linear(3, 4), nn.Softmax(dim=1))
+    good = sbp.from_torch(model, torch.randn(3, 3), loss=nn.MSELoss(reduction="sum"))
+    assert "softmax(W1@x + b1)" in good.text
+    wrong = sbp.derive(good.text.replace("softmax(W1@x + b1)", "softmax(W1@x + b1, axis=1)"),
+                       wrt=[str(s.name) for s in good.wrt],
+                       shapes={str(s.name): tuple(s.shape) for s in good.inputs},
+                       granularity="layers")
+    gm, loss, masks = good.__dict__["_torch"]
+    lying = sbp.TorchDerivation(wrong, good.keys, "column", gm, loss, masks)
+    report = lying.check()
+    assert not report.ok
+    assert all("torch.autograd" in r.disagree for r in report.rows if r.name == "W1")
+    assert good.check().ok
+
+
+def test_names_and_the_row_convention_are_stated() -> None:
+    model = seed_model()
+    d = sbp.from_torch(model, torch.randn(2, 3), loss=nn.MSELoss(), convention="row",
+                       names={"0.weight": "Win", "2.weight": "Wout", "h": "a"})
+    assert d.text == "o = (sigmoid(x@Win.T + b1))@Wout.T + b2; L = mse_loss(o, y)"
+    tex = d.latex()
+    assert r"\mathbf{x}\mathbf{W}^{\top} + \mathbf{b}" in tex
+    assert "one sample per row" in tex
+    assert r"\mathbf{a} &= \sigma\left(\mathbf{z}\right)" in tex
+    assert "one sample per row" in d.markdown()
+    assert d.check().ok
+    with pytest.raises(sbp.GraphError, match="names value"):
+        sbp.from_torch(model, torch.randn(2, 3), loss=nn.MSELoss(), names={"0.bias": "b 1"})
+
+
+def test_dropout_in_training_mode_takes_the_mask() -> None:
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Dropout(0.5), nn.Linear(4, 1))
+    d = sbp.from_torch(model, torch.randn(4, 3), loss=nn.MSELoss())
+    assert "hadamard(m1, tanh(W1@x + b1)) / 0.5" in d.text
+    assert d.keys["m1"].key == "2.mask"
+    assert d.keys["m1"].shape == (4, 4)
+    assert d.check().ok
+    # the mask PyTorch drew, read back from the layer's output: the same gradients
+    x, y = torch.randn(4, 3), torch.randn(4, 1)
+    h = torch.tanh(model[0](x)).detach()
+    torch.manual_seed(5)
+    dropped = model[2](h)
+    mask = (dropped != 0).double()
+    torch.manual_seed(5)
+    model.zero_grad()
+    nn.MSELoss()(model(x), y).backward()
+    g = d.evaluate({**dict(model.named_parameters()), "x": x, "y": y, "2.mask": mask})
+    for key, p in model.named_parameters():
+        np.testing.assert_allclose(g[key], _grad(p), rtol=1e-4, atol=1e-6)
+
+
+def test_a_module_with_side_effects_runs_once_under_fx() -> None:
+    """forward appends to a list and __getattr__ counts lookups: tracing runs forward once
+    (on proxies); evaluate and check (with its torch witness) run neither again."""
+    calls: list[str] = []
+    lookups: list[str] = []
+
+    class Sneaky(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(3, 2)
+
+        def __getattr__(self, name: str) -> Any:
+            lookups.append(name)
+            return super().__getattr__(name)
+
+        def forward(self, x: Any) -> Any:
+            calls.append(type(x).__name__)
+            return torch.sigmoid(self.fc(x))
+
+    model = Sneaky()
+    d = sbp.from_torch(model, torch.randn(2, 3), loss=nn.MSELoss())
+    assert calls == ["Proxy"]
+    seen = len(lookups)
+    x, y = torch.randn(2, 3), torch.randn(2, 2)
+    d.evaluate({**dict(model.named_parameters()), "x": x, "y": y})
+    assert d.check().ok
+    assert calls == ["Proxy"]
+    assert len(lookups) == seen
+
+
+class Features(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU())
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x: Any) -> Any:
+        return self.head(self.features(x).flatten(1))
+
+
+class Exp(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.block = nn.Sequential(nn.Linear(3, 3))
+
+    def forward(self, x: Any) -> Any:
+        return torch.exp(self.block(x)).sum()
+
+
+@pytest.mark.parametrize(("model", "example", "message"), [
+    (lambda: Features(), (1, 1, 4, 4),
+     r"Conv2d at 'features\.0' is not supported yet \(conv2d is issue 14's primitive\)"),
+    (lambda: nn.Sequential(nn.Linear(4, 4), nn.MaxPool2d(2)), (2, 4),
+     r"MaxPool2d at '1' is not supported yet \(maxpool2d is issue 14's primitive\)"),
+    (lambda: nn.Sequential(nn.AvgPool2d(2)), (2, 4), r"AvgPool2d at '0'.*issue 14"),
+    (lambda: nn.TransformerEncoderLayer(4, 2, 8, batch_first=True), (2, 4),
+     r"TransformerEncoderLayer \(the module itself\).*multi-head attention is issue 14's"),
+    (lambda: nn.Sequential(nn.Linear(4, 4), nn.TransformerEncoderLayer(4, 2, 8)), (2, 4),
+     r"TransformerEncoderLayer at '1' is not supported yet \(multi-head attention"),
+    (lambda: nn.Sequential(nn.MultiheadAttention(4, 2)), (2, 4),
+     r"MultiheadAttention at '0'"),
+    (lambda: Exp(), (2, 3), r"torch\.exp in the module's forward is not supported yet"),
+    (lambda: nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3)).eval(), (2, 3),
+     r"BatchNorm1d at '1' in eval mode"),
+    (lambda: nn.Sequential(nn.Linear(3, 3), nn.GELU(approximate="tanh")), (2, 3),
+     r"GELU\(approximate='tanh'\) at '1'"),
+    (lambda: nn.Sequential(nn.Linear(3, 3), nn.ELU()), (2, 3), r"ELU at '1'"),
+])
+def test_refusals_are_typed_and_name_the_module_path(model: Any, example: tuple[int, ...],
+                                                     message: str) -> None:
+    if len(example) == 4:
+        x = torch.randn(*example)
+        with pytest.raises((sbp.UnsupportedError, sbp.ShapeError), match=message):
+            sbp.from_torch(model(), x, loss=nn.MSELoss())
+        return
+    with pytest.raises(sbp.UnsupportedError, match=message):
+        sbp.from_torch(model(), torch.randn(*example), loss=nn.MSELoss())
+
+
+def test_a_layer_with_hooks_or_its_own_forward_is_refused() -> None:
+    hooked = nn.Sequential(nn.Linear(3, 3))
+    hooked[0].register_forward_hook(lambda m, i, o: o * 2)
+    with pytest.raises(sbp.UnsupportedError, match="Linear at '0' has its own forward or hooks"):
+        sbp.from_torch(hooked, torch.randn(2, 3), loss=nn.MSELoss())
+    patched = nn.Sequential(nn.Linear(3, 3))
+    patched[0].forward = lambda x: x  # type: ignore[method-assign]
+    with pytest.raises(sbp.UnsupportedError, match="Linear at '0'"):
+        sbp.from_torch(patched, torch.randn(2, 3), loss=nn.MSELoss())
+
+
+class Branchy(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x: Any) -> Any:
+        return self.fc(x) if x.sum() > 0 else x
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(sbp.UnsupportedError, match=r"torch\.fx cannot trace Branchy"):
+        sbp.from_torch(Branchy(), torch.randn(2, 3), loss=nn.MSELoss())
+    with pytest.raises(TypeError, match=r"torch\.nn\.Module"):
+        sbp.from_torch(lambda x: x, torch.randn(1, 3))
+    with pytest.raises(sbp.ShapeError, match="pass loss="):
+        sbp.from_torch(seed_model(), torch.randn(1, 3))
+    with pytest.raises(sbp.UnsupportedError, match="loss="):
+        sbp.from_torch(seed_model(), torch.randn(1, 3), loss=nn.L1Loss())
+    with pytest.raises(sbp.UnsupportedError, match="reduction='none'"):
+        sbp.from_torch(seed_model(), torch.randn(1, 3), loss=nn.MSELoss(reduction="none"))
+    d = sbp.from_torch(seed_model(), torch.randn(2, 3), loss=nn.CrossEntropyLoss())
+    with pytest.raises(sbp.ShapeError, match=r"0\.weight has shape \(3, 4\)"):
+        d.evaluate({"0.weight": np.zeros((3, 4))})
+    with pytest.raises(ValueError, match="class indices"):
+        d.evaluate({"y": np.array([0, 7])})
+
+
+def test_latex_passes_katex_and_pdflatex() -> None:
+    outs = []
+    for _, model, loss, batch in _models():
+        for convention in ("column", "row"):
+            d = sbp.from_torch(model, torch.randn(batch, 4), loss=loss, convention=convention)
+            outs.append(d.latex())
+    outs.append(sbp.from_torch(seed_model(), torch.randn(1, 3),
+                               loss=nn.MSELoss(reduction="sum")).latex())
+    assert_latex_ok(outs)
+
+
+def test_the_core_imports_and_checks_without_torch() -> None:
+    """Without torch the package imports and check() has its three witnesses, as before."""
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "import symbackprop as sbp\n"
+            "d = sbp.derive('W2@sigmoid(W1@x + b1) + b2', loss='mse', shapes={'W1': (4, 3), "
+            "'x': (3, 1), 'b1': (4, 1), 'W2': (2, 4), 'b2': (2, 1)})\n"
+            "r = d.check(); assert r.ok\n"
+            "print(', '.join(r.witnesses))\n"
+            "try:\n    sbp.from_torch(None, None)\nexcept ImportError as e:\n"
+            "    print('ImportError', e.name)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out == ["symbolic, engine, finite differences", "ImportError torch"]
+
+
+def test_the_from_pytorch_page_shows_what_the_library_prints(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/from-pytorch.md's Python blocks run (in order, in one namespace), and what they
+    make — derivations, texts, reports, refusals — is what the page shows."""
+    import re
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "from-pytorch.md").read_text(
+        encoding="utf-8")
+    ns: dict[str, Any] = {}
+    for block in re.findall(r"```python\n(.*?)```", page, re.S):
+        exec(block, ns)  # the page's own code, from this repository
+    d, r, att = ns["d"], ns["r"], ns["att"]
+    assert capsys.readouterr().out.strip() == d.latex()
+    for shown in (d.latex(), d.text, str(ns["report"]).splitlines()[0], r.text,
+                  r.latex(sections="backward"), att.text, att.latex(sections="forward"),
+                  ns["refused_transformer"], ns["refused_cnn"]):
+        assert shown in page
+    assert ns["report"].ok
+    assert att.check().ok
+    assert_latex_ok([r.latex(), att.latex()])
