@@ -154,6 +154,69 @@ def recursion_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
     return lines[::-1] if layer_count(d) >= 2 else []
 
 
+_STEP = re.compile(r"\^\{\((\d+)\)")  # a numbered name's superscript: h3 -> h^{(3)}
+
+
+def _relative(tex: str, base: int) -> str:
+    """Step numbers written relative to ``t = base``: ``h^{(3)}`` -> ``h^{(t-1)}`` at 4."""
+    def one(m: re.Match[str]) -> str:
+        k = int(m.group(1)) - base
+        return "^{(t" + ("" if k == 0 else f"+{k}" if k > 0 else f"{k}") + ")"
+    return _STEP.sub(one, tex)
+
+
+def _top_level_terms(tex: str) -> list[str]:
+    """``a + b + c`` split at the plus signs outside every bracket and brace."""
+    terms, depth, start, i = [], 0, 0, 0
+    while i < len(tex):
+        if tex.startswith((r"\left", "{"), i):
+            depth += 1
+        elif tex.startswith((r"\right", "}"), i):
+            depth -= 1
+        elif depth == 0 and tex.startswith(" + ", i):
+            terms.append(tex[start:i])
+            start = i + 3
+            i += 3
+            continue
+        i += 1
+    return [*terms, tex[start:]]
+
+
+def _steps(ks: list[int]) -> str:
+    return rf"t = {ks[0]}, \dots, {ks[-1]}" if len(ks) > 2 else f"t = {ks[0]}, {ks[-1]}"
+
+
+def general_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
+    r"""The general step of a recurrence: backward equations that three or more numbered
+    steps share once their numbers are written relative to t (``δ⁽ᵗ⁾ = ∂L/∂h⁽ᵗ⁾ ⊙ …``,
+    ``∂L/∂h⁽ᵗ⁻¹⁾ = W_hᵀ δ⁽ᵗ⁾``), and a sum over the steps as ``\sum_t`` (``∂L/∂W_h =
+    Σ_t δ⁽ᵗ⁾ h⁽ᵗ⁻¹⁾ᵀ``): backpropagation through time, or through the layers, written once."""
+    groups: dict[str, list[int]] = {}
+    sums: list[str] = []
+    for line in backward_lines(d, names):
+        for eq in line.split(r", \qquad "):  # equations of one step share a line
+            eq = eq if "&=" in eq else eq.replace(" = ", " &= ", 1)
+            lhs, _, rhs = eq.partition("&=")
+            at = [int(k) for k in _STEP.findall(lhs)]
+            if at:
+                groups.setdefault(_relative(eq, at[0]), []).append(at[0])
+                continue
+            terms = _top_level_terms(rhs.strip())
+            steps = [[int(k) for k in _STEP.findall(t)] for t in terms]
+            if len(terms) < 3 or not all(steps):
+                continue
+            bases = [max(k) for k in steps]
+            shapes = {_relative(t, b) for t, b in zip(terms, bases, strict=True)}
+            if len(shapes) == 1 and bases == list(range(bases[0], bases[0] + len(bases))):
+                sums.append(rf"{lhs}&= \sum_{{t={bases[0]}}}^{{{bases[-1]}}} {shapes.pop()}")
+    return [rf"{eq} \quad ({_steps(ks)})" for eq, ks in groups.items() if len(ks) >= 3] + sums
+
+
+def recursion_section(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
+    """The recursion over the layers, then the general step of the backward pass."""
+    return recursion_lines(d, names) + general_lines(d, names)
+
+
 def layer_count(d: Derivation) -> int:
     return sum(1 for eq in d.forward if isinstance(eq.rhs, Elementwise))
 
@@ -215,14 +278,20 @@ def _shared_deltas(d: Derivation, names: Mapping[sp.Basic, str]
                  if isinstance(e, HadamardProduct) and any(a in adjoint_of for a in e.args)}
         for e in found:
             uses[e] = uses.get(e, 0) + 1
+    found = [(e, adjoint_of[next(a for a in e.args if a in adjoint_of)])
+             for e, n in uses.items() if n >= 2]
+    layer = {v: re.search(r"\^\{\((\d+)\)\}", names[v]) for _, v in found}
+    taken = [m.group(1) for m in layer.values() if m]
     shared: dict[sp.Basic, tuple[sp.Basic, str]] = {}
-    for e, n in uses.items():
-        if n < 2:
-            continue
-        v = adjoint_of[next(a for a in e.args if a in adjoint_of)]
-        m = re.search(r"\^\{\((\d+)\)\}", names[v])
-        tex = rf"\boldsymbol{{\delta}}^{{({m.group(1)})}}" if m else \
-            rf"\boldsymbol{{\delta}}_{{{names[v]}}}"
+    for e, v in found:
+        m = layer[v]
+        if m and len(set(taken)) == len(taken):  # δ⁽ˡ⁾: one a layer, in every layer
+            tex = rf"\boldsymbol{{\delta}}^{{({m.group(1)})}}"
+        elif m:  # several in a step somewhere (an LSTM's gates): δ_f⁽ᵗ⁾, δ_g⁽ᵗ⁾ everywhere
+            base = names[v][:m.start()] + names[v][m.end():]
+            tex = rf"\boldsymbol{{\delta}}_{{{base}}}^{{({m.group(1)})}}"
+        else:
+            tex = rf"\boldsymbol{{\delta}}_{{{names[v]}}}"
         shared[e] = (make_symbol(f"delta:{v.name}", e.shape), tex)
     return shared
 
@@ -533,7 +602,8 @@ def derivation_latex(d: Derivation, sections: Sequence[str] | str | None = None,
     titles = {
         "problem": "problem", "result": "result",
         "forward": "forward", "partials": "local derivatives", "backward": "backward",
-        "recursion": "recursion over the layers",
+        "recursion": "recursion over the layers" if recursion_lines(d, names) else
+                     "the general step",
         "chain": f"chain rule ({d.options.layout} layout)" if d.is_matrix else "chain rule",
         "tangents": "tangents (forward mode)",
         "jacobian": f"Jacobian ({d.options.layout} layout)",
@@ -544,7 +614,7 @@ def derivation_latex(d: Derivation, sections: Sequence[str] | str | None = None,
             "chain" not in sections) else []
         body = chain + {"problem": problem_lines, "result": gradient_lines,
                         "forward": forward_lines, "partials": partial_lines,
-                        "backward": backward_lines, "recursion": recursion_lines,
+                        "backward": backward_lines, "recursion": recursion_section,
                         "chain": lambda d, names: [], "tangents": tangent_lines,
                         "jacobian": jacobian_lines}[sec](d, names)
         if not body:

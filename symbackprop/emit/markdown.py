@@ -22,6 +22,7 @@ from .latex import (
     backward_lines,
     chain_lines,
     forward_lines,
+    general_lines,
     gradient_lines,
     jacobian_lines,
     layer_count,
@@ -209,13 +210,20 @@ def document(d: Derivation, sections: Sequence[str] | str | None = None, level: 
             blocks.append(Block("math", tex=aligned(lines)))
 
     if "recursion" in sections:
-        lines = recursion_lines(d, names)
+        lines, steps = recursion_lines(d, names), general_lines(d, names)
         if lines:
             blocks.append(heading(_p("Recursion over the layers")))
             blocks.append(Block("para", _p(
                 "Each layer's gradient comes from the next layer's, one Jacobian at a time; the "
                 "parameters' gradients below refer to it:")))
             blocks.append(Block("math", tex=aligned(lines)))
+        if steps:
+            blocks.append(heading(_p("The general step")))
+            blocks.append(Block("para", _p(
+                "The backward equations repeat from step to step (layer to layer, or time "
+                "step to time step); written once with the step t, and the parameters' "
+                "gradients as sums over the steps:")))
+            blocks.append(Block("math", tex=aligned(steps)))
 
     if "chain" in sections or "result" in sections:
         chain = chain_lines(d, names)
