@@ -138,7 +138,12 @@ class _Walk:
     # the walk -------------------------------------------------------------------------
     def run(self, example: Sequence[Any]) -> _Val:
         nodes = list(self.gm.graph.nodes)
-        uses = {n: len(n.users) for n in nodes}
+        uses: dict[Any, int] = {}  # occurrences, not users: x * x uses x twice
+        for n in nodes:
+            for a in (*n.args, *n.kwargs.values()):
+                for b in (a if isinstance(a, (list, tuple)) else (a,)):
+                    if hasattr(b, "op"):
+                        uses[b] = uses.get(b, 0) + 1
         placeholders = [n for n in nodes if n.op == "placeholder"]
         if len(placeholders) != len(example):
             raise ValueError(f"the module's forward takes {len(placeholders)} inputs, "
@@ -168,7 +173,8 @@ class _Walk:
             v = self.node(node, env)
             residual = _fname(node) in ("operator.add", "torch.add", "Tensor.add") and all(
                 hasattr(a, "op") and env[a].kind == "act" for a in node.args[:2])
-            if (uses[node] > 1 or residual) and not v.text.isidentifier() and v.kind != "num":
+            shared = uses.get(node, 0) > 1 or residual
+            if shared and not v.text.isidentifier() and v.kind != "num":
                 name = self.fresh("r")
                 self.stages.append(f"{name} = {v.text}")
                 v = _Val(name, v.kind, v.shape)
@@ -179,6 +185,8 @@ class _Walk:
         return env[out]
 
     def where(self, node: Any) -> str:
+        if isinstance(node, _NoNode):
+            return "in loss="
         stack = node.meta.get("nn_module_stack") or {}
         path = next(reversed(stack)) if stack else ""
         return f"at {path!r}" if path else "in the module's forward"
@@ -248,6 +256,8 @@ class _Walk:
         if type(m) is nn.Dropout:
             if not m.training or m.p == 0:
                 return a
+            if m.p >= 1:
+                raise UnsupportedError(f"Dropout(p={m.p}) at {path!r} drops everything")
             name = self.symbol(f"{path}.mask", a.shape, "transpose", "m", False)
             self.masks[path] = (name, float(m.p))
             return _Val(f"hadamard({name}, {a.text}) / {1 - float(m.p)!r}", "act", a.shape)

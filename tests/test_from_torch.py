@@ -327,6 +327,25 @@ class Branchy(nn.Module):
         return self.fc(x) if x.sum() > 0 else x
 
 
+class Squares(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x: Any) -> Any:
+        y = self.fc(x)
+        for _ in range(30):
+            y = y * y * 0.5
+        return y
+
+
+def test_a_value_used_twice_is_a_stage() -> None:
+    """y * y uses y twice: it is named once (r1, r2, ...), so the text grows linearly."""
+    d = sbp.from_torch(Squares(), torch.randn(2, 3), loss=nn.MSELoss())
+    assert d.text.count("hadamard") == 30
+    assert "r30 = (hadamard(r29, r29))*0.5" in d.text
+
+
 def test_bad_arguments() -> None:
     with pytest.raises(sbp.UnsupportedError, match=r"torch\.fx cannot trace Branchy"):
         sbp.from_torch(Branchy(), torch.randn(2, 3), loss=nn.MSELoss())
