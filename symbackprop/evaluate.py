@@ -30,11 +30,12 @@ from .functions import (
     Pattern,
     Softmax,
 )
+from .layers import VJP_NODES as LAYER_VJP_NODES
 from .limits import Limits
 from .recognise import node_operands
 from .rules import BY_NODE, BY_SYMPY, RULES, np_heaviside, np_log_softmax, pattern_array
 from .shapes import shape_of
-from .structural import VJP_NODES
+from .structural import VJP_NODES as STRUCTURAL_VJP_NODES
 from .values import check_elements, coerce_value, dim_value, limits_of, shape_size, values_by_name
 
 if TYPE_CHECKING:
@@ -107,6 +108,7 @@ _NUMPY_FUNCS: dict[str, Op] = {name: r.forward for name, r in RULES.items()
 _NUMPY_FUNCS.update({"Heaviside": lambda x, *h: np_heaviside(x), "sign": np.sign,
                      "Abs": np.abs, "Max": lambda *a: reduce(np.maximum, a),
                      "Min": lambda *a: reduce(np.minimum, a)})
+VJP_NODES: dict[type, Any] = {**STRUCTURAL_VJP_NODES, **LAYER_VJP_NODES}  # only in VJPs
 _BY_CLASS: dict[type, Op] = {
     sp.Add: _sum, MatAdd: _sum, sp.Mul: _prod, HadamardProduct: _prod, MatMul: _matmul,
     sp.Pow: np.power, HadamardPower: np.power,

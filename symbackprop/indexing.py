@@ -23,6 +23,7 @@ from . import ops
 from .algebra import is_matrix
 from .builder import Builder, Term
 from .errors import ShapeError, UnsupportedError
+from .layers import Standardise
 from .shapes import fmt_shape, shape_of
 from .structural import FULL, Concat, Kron, Pad, Reshape, Slice, Span, span
 
@@ -302,6 +303,27 @@ def pad(b: Builder, x: Term, widths: Any, fill: Any, where: str) -> Term:
     return b.node(Pad(x, w, sp.Float(fill) if isinstance(fill, float) else sp.Integer(fill)))
 
 
+def normalisation(b: Builder, xs: list[Term], axis: int, eps: Any, where: str) -> Term:
+    """Batch (``axis`` 1: each feature, a row, over the batch; columns are samples) or layer
+    normalisation (``axis`` 0: each sample, a column, over its features) in training mode:
+    γ1ᵀ ⊙ X̂ + β1ᵀ, X̂ the primitive ``Standardise`` (its VJP the literature's compact form)."""
+    x, gamma, beta = xs
+    sx = shape_of(x)
+    if sx is None or shape_of(gamma) != (sx[0], 1) or shape_of(beta) != (sx[0], 1):
+        raise ShapeError(f"{where}: X of (features, samples) and γ, β columns of its rows, "
+                         f"not {', '.join(fmt_shape(shape_of(t)) for t in xs)}")
+    if type(eps) not in (int, float) or not eps > 0:
+        raise ShapeError(f"{where}: eps is a number > 0, not {eps!r}")
+    xhat = b.node(Standardise(x, axis, float(eps)))
+    if xhat not in b.names:  # a stage X̂ of its own, so that the backward pass ends with
+        stem = b.names.get(x, getattr(x, "name", ""))  # ∂L/∂X in terms of ∂L/∂X̂
+        stem = stem[0] if stem[:1].isalpha() and len(stem) == 1 else "X"
+        name = next(n for n in (f"{stem}hat{k or ''}" for k in range(len(b.symbols) + 2))
+                    if n not in b.symbols)
+        xhat = b.bind(name, xhat)
+    return ops.add(b, ops.hadamard(b, gamma, xhat, where), beta, where)
+
+
 # ---------------------------------------------------------------------------------------
 # The text's functions: name -> (the keywords it takes, whether its operands come as one
 # tuple, how many static positional arguments follow the operand, and how it builds from
@@ -325,8 +347,12 @@ STRUCTURAL: dict[str, tuple[frozenset[str], bool, int, Build]] = {
                lambda b, xs, a, kw, w: repeat(b, xs[0], a[0], kw.get("axis"), w)),
     "pad": (frozenset({"constant_values"}), False, 1,
             lambda b, xs, a, kw, w: pad(b, xs[0], a[0], kw.get("constant_values", 0), w)),
-    "kron": (frozenset(), False, -1, lambda b, xs, a, kw, w: kron(b, xs[0], xs[1], w)),
-}  # kron(A, B): two operands (-1), no static arguments
+    "kron": (frozenset(), False, -2, lambda b, xs, a, kw, w: kron(b, xs[0], xs[1], w)),
+    "batchnorm": (frozenset({"eps"}), False, -3,
+                  lambda b, xs, a, kw, w: normalisation(b, xs, 1, kw.get("eps", 1e-5), w)),
+    "layernorm": (frozenset({"eps"}), False, -3,
+                  lambda b, xs, a, kw, w: normalisation(b, xs, 0, kw.get("eps", 1e-5), w)),
+}  # kron(A, B): two operands (-2), no static arguments; batchnorm(X, γ, β): three
 
 
 # ---------------------------------------------------------------------------------------
@@ -350,12 +376,12 @@ def read_call(node: ast.Call, dims: dict[str, sp.Expr] | None = None) -> Call:
     assert isinstance(node.func, ast.Name)
     name = node.func.id
     keywords, seq, n_static, _ = STRUCTURAL[name]
-    n_args = 2 if n_static == -1 else 1 + n_static
+    n_args = -n_static if n_static < 0 else 1 + n_static  # −k: k operands, nothing static
     if len(node.args) != n_args:
         raise StaticError(node, f"{name} takes {n_args} argument{'s' * (n_args > 1)}, got "
                           f"{len(node.args)}")
     static_nodes: list[ast.AST] = []
-    operands: list[ast.AST] = list(node.args) if n_static == -1 else [node.args[0]]
+    operands: list[ast.AST] = list(node.args) if n_static < 0 else [node.args[0]]
     if seq:
         first = node.args[0]
         if not isinstance(first, (ast.Tuple, ast.List)) or not first.elts:

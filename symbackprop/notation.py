@@ -3,7 +3,7 @@
 * ``W1`` (a matrix) → ``\\mathbf{W}^{(1)}``; ``b2`` (a vector) → ``\\mathbf{b}^{(2)}``;
   ``Wh`` (a matrix) → ``\\mathbf{W}_{h}`` (a capital with a lowercase tail is a subscript);
   ``x1`` (a scalar) → ``x_{1}``; ``t_3`` → ``t_{3}``; ``alpha`` → ``\\alpha``;
-  ``lam`` → ``\\lambda``.
+  ``lam`` → ``\\lambda``; ``Xhat`` → ``\\hat{\\mathbf{X}}``.
 * adjoints: ``"frac"`` → ``\\frac{\\partial L}{\\partial \\mathbf{h}}``,
   ``"bar"`` → ``\\bar{\\mathbf{h}}``, ``"delta"`` → ``\\delta_{\\mathbf{h}}``
   (``\\boldsymbol{\\delta}^{(l)}`` for a layer's pre-activation ``z<l>``).
@@ -34,6 +34,7 @@ GREEK = {
 _SPLIT = re.compile(r"([A-Za-z]+?)_?(\d+)?(?:_([A-Za-z0-9]+))?\Z")
 _TAIL = re.compile(r"([A-Z])([a-z]{1,3})(\d*)\Z")
 _SAFE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+_HAT = re.compile(r"([A-Za-z])hat(\d*)\Z")
 
 LAYOUT_NOTE = {
     "denominator": r"\text{denominator layout: } \tfrac{\partial L}{\partial \mathbf{W}} "
@@ -56,6 +57,11 @@ def symbol_latex(name: str, kind: Kind = "scalar") -> str:
     """LaTeX for a variable name; anything that is not a plain identifier is escaped."""
     if not _SAFE.match(name):
         return rf"\text{{{escape_text(name)}}}"
+    hat = _HAT.match(name)
+    if hat:  # Xhat, xhat1: the hat the notes put on a standardised X (batch normalisation)
+        digits = hat.group(2)
+        return rf"\hat{{{_base(hat.group(1), kind)}}}" + (
+            (f"_{{{digits}}}" if kind == "scalar" else rf"^{{({digits})}}") if digits else "")
     cap = _TAIL.match(name)
     if cap and kind != "scalar" and name not in GREEK and cap.group(1) + cap.group(2) \
             not in GREEK:  # Wh, Wxh: a capital matrix name with a lowercase tail (W_h)

@@ -26,6 +26,7 @@ from .algebra import is_matrix, mscale
 from .builder import MAX_FACTORS, Builder, Term
 from .errors import ShapeError, UnsupportedError
 from .functions import CumProd, Elementwise, Item, MaxAlong, MinAlong, Pattern, ProdAlong
+from .layers import SoftmaxRows
 from .rules import FUNCTION_NAMES, RULES
 from .shapes import Shape, fmt_shape, shape_of
 
@@ -285,10 +286,10 @@ def reduce_axis(b: Builder, name: str, x: Term, axis: int, where: str) -> Term:
         return b.node(CumProd(x, k))
     if name in ("max", "min", "prod"):
         return b.node({"max": MaxAlong, "min": MinAlong, "prod": ProdAlong}[name](x, k))
-    if name == "softmax":  # our softmax normalises columns (axis 0); rows: of the transpose
-        if k == 0:
+    if name == "softmax":  # our softmax normalises columns (axis 0); rows: a primitive of
+        if k == 0:           # their own, whose VJP is A ⊙ (G − (G ⊙ A) 1 1ᵀ) (attention's)
             return apply(b, "softmax", [x], where)
-        return transpose(b, apply(b, "softmax", [transpose(b, x, where)], where), where)
+        return b.node(SoftmaxRows(x))
     if name == "sum":
         ones = OneMatrix(1, sx[0]) if k == 0 else OneMatrix(sx[1], 1)
         return matmul(b, ones, x, where) if k == 0 else matmul(b, x, ones, where)

@@ -38,6 +38,7 @@ from .functions import (
     sigmoid,
     softplus,
 )
+from .layers import LAYERS
 from .linalg import LINALG
 from .rule import Array, Rule
 from .structural import STRUCTURAL
@@ -494,6 +495,7 @@ RULES: dict[str, Rule] = {
                  matrix_jvp=lambda dots, out, a: Item(dots[0])),
     **LINALG,
     **STRUCTURAL,
+    **LAYERS,
 }
 
 # where each primitive is defined and differentiable, in words (the table of docs/vocabulary.md;

@@ -72,6 +72,12 @@ FORMS: dict[str, list[tuple[str, bool]]] = {
                 ("sum(hadamard(C, besseli(1, A) + besseli(0, 2*A)))", False)],
     "max": [("max(x, y)", False), ("sum(hadamard(C, max(A, B)))", False)],
     "min": [("min(x, y)", False), ("sum(hadamard(C, min(A, B)))", False)],
+    # the layers of issue 14: batch and layer normalisation's X̂ (columns are samples), and
+    # attention's softmax of each row
+    "standardise": [("sum(hadamard(C, batchnorm(A, u, 2*u, eps=0.01)))"
+                     " + sum(hadamard(C, layernorm(A, u, u)))", False)],
+    "softmax_rows": [("sum(hadamard(C, softmax(A, axis=1))) + sum(hadamard(E, softmax(A.T, axis=-1)))",
+                      False)],
     # Huber's function: a residual and a threshold δ > 0 (its derivative clip(a, −δ, δ))
     "huber": [("huber(x - 1, y*y + 0.5)", False),
               ("sum(hadamard(C, huber(A, 0.5))) + sum(huber(B, x*x + 0.2))", False)],

@@ -264,7 +264,17 @@ def _one_d(f: Callable[..., Array]) -> Callable[..., Array]:
 
 
 # name -> NumPy of (operands as a tuple or one operand, static arguments, keywords)
+def _normalised(x: Array, gamma: Array, beta: Array, axis: int, eps: float) -> Array:
+    """γ ⊙ (x − mean) / √(var + ε) + β along an axis (Ioffe and Szegedy's equations)."""
+    x = np.asarray(x, dtype=float)
+    centred = x - x.mean(axis=axis, keepdims=True)
+    xhat = centred / np.sqrt((centred * centred).mean(axis=axis, keepdims=True) + eps)
+    return np.reshape(gamma, (-1, 1)) * xhat + np.reshape(beta, (-1, 1))
+
+
 STRUCTURAL_FUNCS: dict[str, Callable[..., Array]] = {
+    "batchnorm": lambda x, g, b, eps=1e-5: _normalised(x, g, b, 1, eps),  # over the batch
+    "layernorm": lambda x, g, b, eps=1e-5: _normalised(x, g, b, 0, eps),  # over the features
     "concatenate": lambda xs, axis=0: np.concatenate(xs, axis=axis),
     "stack": _stack, "vstack": lambda xs: np.vstack(xs), "hstack": _hstack,
     "reshape": _reshape, "flatten": lambda x: _column(x) if np.ndim(x) else x,
