@@ -70,6 +70,17 @@ SAMPLES: dict[str, tuple[str, dict[str, Any], str]] = {
     "repeat": ("sum(hadamard(A, repeat(X, 2, axis=0)))", {"A": (4, 3), "X": S}, "X"),
     "pad": ("sum(hadamard(A, pad(X, 1)))", {"A": (4, 5), "X": S}, "X"),
     "X[a:b, c:d]": ("sum(hadamard(A, X[0:2, 1:]))", {"A": (2, 2), "X": M}, "X"),
+    # the layers of issue 14: features down, samples across
+    "batchnorm": ("sum(hadamard(A, batchnorm(X, g, b)))",
+                  {"A": S, "X": S, "g": (2, 1), "b": (2, 1)}, "X"),
+    "layernorm": ("sum(hadamard(A, layernorm(X, g, b, eps=0.01)))",
+                  {"A": S, "X": S, "g": (2, 1), "b": (2, 1)}, "X"),
+}
+LAYERS = {  # the layers of issue 14 (symbackprop/layers.py)
+    "batchnorm": "primitive (standardise along axis 1, each feature over the batch), "
+                 "then γ𝟏ᵀ ⊙ X̂ + β𝟏ᵀ; `eps=` (default 1e-5)",
+    "layernorm": "primitive (standardise along axis 0, each sample over its features), "
+                 "then γ𝟏ᵀ ⊙ X̂ + β𝟏ᵀ; `eps=` (default 1e-5)",
 }
 STRUCTURAL_KINDS = {
     "concatenate": "primitive (concat): a block matrix", "vstack": "primitive (concat), axis 0",
@@ -83,7 +94,8 @@ STRUCTURAL_KINDS = {
 ORDERS = {"polygamma", "digamma", "trigamma", "besseli"}
 # the text spells these through their function
 AXES = {"max_axis": "max(X, axis=k)", "min_axis": "min(X, axis=k)",
-        "prod_axis": "prod(X, axis=k)", "cumprod_axis": "cumprod(X, axis=k)"}
+        "prod_axis": "prod(X, axis=k)", "cumprod_axis": "cumprod(X, axis=k)",
+        "softmax_rows": "softmax(X, axis=1)"}
 
 
 def _cell(text: str) -> str:
@@ -145,6 +157,9 @@ def page() -> str:
                          "a vector, or a matrix with axis=0 or 1 (NumPy would flatten it)"))
     for name, kind in STRUCTURAL_KINDS.items():
         rows.append(_row(name, "", kind, "all (sizes, indices and widths are numbers)"))
+    for name, kind in LAYERS.items():
+        rows.append(_row(name, "", kind, "X (features, samples), γ and β columns of its rows; "
+                                         "ε > 0"))
     rows.append(_row("X[a:b, c:d]", "`x[i]`, `X[i]`, `X[:, j]`, `X[a:b:s]`",
                      "primitive (slice), indices from 0", "all"))
     for name in sorted(COMPOSITES):
