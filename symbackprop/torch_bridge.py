@@ -232,10 +232,12 @@ class _Walk:
                 m._forward_hooks or m._forward_pre_hooks:
             raise UnsupportedError(f"{kind} at {path!r} has its own forward or hooks, which "
                                    "torch.fx does not record: not supported")
+        nn = torch.nn
+        if isinstance(m, (nn.MSELoss, nn.CrossEntropyLoss)) and len(args) == 2 and not kwargs:
+            return _loss(self, m, args, node)
         if len(args) != 1 or kwargs:
             raise UnsupportedError(f"{kind} at {path!r} called with {len(args)} arguments")
         a = args[0]
-        nn = torch.nn
         if type(m) is nn.Linear:
             k = max(self.counts.get("W", 0), self.counts.get("b", 0)) + 1
             self.counts["W"] = self.counts["b"] = k - 1
@@ -271,8 +273,6 @@ class _Walk:
                 raise UnsupportedError(f"BatchNorm1d at {path!r} in eval mode (running "
                                        "statistics) is not supported yet: training mode is")
             return self.norm(node, a, 1 if self.col else 0, m, path)
-        if isinstance(m, (nn.MSELoss, nn.CrossEntropyLoss)):
-            return _loss(self, m, args, node)
         raise UnsupportedError(f"{kind} at {path!r} is not supported yet")
 
     def norm(self, node: Any, a: _Val, axis: int, m: Any, path: str) -> _Val:
@@ -511,14 +511,19 @@ class TorchDerivation(Derivation):
         object.__setattr__(self, "_torch", (gm, loss, dict(masks)))
 
     # values between the module's terms and ours -----------------------------------------
-    def to_ours(self, values: Mapping[str, Any]) -> dict[str, Any]:
+    def to_ours(self, values: Mapping[str, Any], complete: bool = True) -> dict[str, Any]:
         """Values under the module's keys (tensors or arrays, PyTorch's shapes) as the
         derivation's inputs (our names, our shapes); a key that is already one of our names
-        and not a module key is taken as it is."""
+        and not a module key is taken as it is. ``complete``: every input must be given."""
         if not isinstance(values, Mapping):
             raise TypeError(f"values must map the module's keys to tensors or arrays, not "
                             f"{type(values).__name__}")
         by_key = {k.key: n for n, k in self.keys.items()}
+        missing = [k.key for n, k in self.keys.items() if k.key not in values and n not in values
+                   and n in {str(s.name) for s in self.inputs}]
+        if missing and complete:
+            raise ValueError(f"values: missing {', '.join(missing)} (the module's keys: "
+                             f"{', '.join(by_key)})")
         out: dict[str, Any] = {}
         for key, v in values.items():
             if key not in by_key:
@@ -573,7 +578,7 @@ class TorchDerivation(Derivation):
               tangents: Mapping[str, Any] | None = None) -> Trace:
         """``Derivation.trace`` with ``values`` and ``tangents`` under the module's keys."""
         return super().trace(self.to_ours(values),
-                             None if tangents is None else self.to_ours(tangents))
+                             None if tangents is None else self.to_ours(tangents, False))
 
     def analytic_witnesses(self) -> tuple[tuple[str, Callable[[Mapping[str, Any]],
                                                               Mapping[str, Any]]], ...]:
@@ -640,7 +645,11 @@ def _array(v: Any) -> np.ndarray:
     if hasattr(v, "detach") and hasattr(v, "cpu"):  # a torch.Tensor, without importing torch
         v = v.detach().cpu().numpy()
     a = np.asarray(v)
-    return a if a.dtype.kind in "iu" else np.asarray(a, dtype=np.float64)
+    if a.dtype.kind in "iu":
+        return a
+    if a.dtype.kind not in "fb":
+        raise TypeError(f"values must be tensors, arrays or numbers, not {a.dtype} data")
+    return np.asarray(a, dtype=np.float64)
 
 
 def _has_torch() -> bool:

@@ -173,6 +173,31 @@ def test_gradient_of_the_input_in_pytorchs_shape() -> None:
     np.testing.assert_allclose(g["0.weight"], _grad(model[0].weight), rtol=1e-4, atol=1e-6)
 
 
+class WithLoss(nn.Module):
+    """A module that computes its own loss from its two inputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 4)
+        self.loss = nn.CrossEntropyLoss()
+
+    def forward(self, x: Any, target: Any) -> Any:
+        return self.loss(torch.tanh(self.fc(x)), target) + F.mse_loss(x @ self.fc.weight.T,
+                                                                      target)
+
+
+def test_a_module_that_returns_its_loss() -> None:
+    model = WithLoss()
+    x, target = torch.randn(3, 3), torch.softmax(torch.randn(3, 4), dim=1)
+    d = sbp.from_torch(model, (x, target))
+    assert {k.key for k in d.keys.values()} == {"x", "target", "fc.weight", "fc.bias"}
+    assert d.check().ok
+    model(x, target).backward()
+    g = d.evaluate({**dict(model.named_parameters()), "x": x, "target": target})
+    for key, p in model.named_parameters():
+        np.testing.assert_allclose(g[key], _grad(p), rtol=1e-4, atol=1e-6)
+
+
 def test_the_torch_witness_catches_a_misreading() -> None:
     """A derivation that is not the module's (softmax along the wrong axis) agrees with
     itself three ways; torch.autograd, which runs the module's own layers, disagrees."""
@@ -357,11 +382,18 @@ def test_bad_arguments() -> None:
         sbp.from_torch(seed_model(), torch.randn(1, 3), loss=nn.L1Loss())
     with pytest.raises(sbp.UnsupportedError, match="reduction='none'"):
         sbp.from_torch(seed_model(), torch.randn(1, 3), loss=nn.MSELoss(reduction="none"))
-    d = sbp.from_torch(seed_model(), torch.randn(2, 3), loss=nn.CrossEntropyLoss())
+    model = seed_model()
+    d = sbp.from_torch(model, torch.randn(2, 3), loss=nn.CrossEntropyLoss())
+    params = {k: p.detach() for k, p in model.named_parameters()}
     with pytest.raises(sbp.ShapeError, match=r"0\.weight has shape \(3, 4\)"):
-        d.evaluate({"0.weight": np.zeros((3, 4))})
+        d.evaluate({**params, "0.weight": np.zeros((3, 4)), "x": np.zeros((2, 3)),
+                    "y": np.array([0, 1])})
     with pytest.raises(ValueError, match="class indices"):
-        d.evaluate({"y": np.array([0, 7])})
+        d.evaluate({**params, "x": np.zeros((2, 3)), "y": np.array([0, 7])})
+    with pytest.raises(ValueError, match=r"values: missing 2\.bias, y"):
+        d.evaluate({k: v for k, v in params.items() if k != "2.bias"} | {"x": np.zeros((2, 3))})
+    with pytest.raises(TypeError, match="tensors, arrays or numbers"):
+        d.evaluate({**params, "x": "abc", "y": np.array([0, 1])})
 
 
 def test_latex_passes_katex_and_pdflatex() -> None:
