@@ -725,8 +725,8 @@ def from_torch(module: Any, example_inputs: Any, loss: Any = None, *,
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"from_torch takes a torch.nn.Module, not {type(module).__name__}")
     example = (example_inputs,) if isinstance(example_inputs, torch.Tensor) else \
-        tuple(example_inputs)
-    if not all(isinstance(t, torch.Tensor) for t in example):
+        tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) else ()
+    if not example or not all(isinstance(t, torch.Tensor) for t in example):
         raise TypeError("example_inputs must be a tensor or a tuple of tensors")
     if convention not in ("column", "row"):
         raise ValueError(f"convention must be 'column' or 'row', not {convention!r}")

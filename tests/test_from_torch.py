@@ -376,6 +376,12 @@ def test_bad_arguments() -> None:
         sbp.from_torch(Branchy(), torch.randn(2, 3), loss=nn.MSELoss())
     with pytest.raises(TypeError, match=r"torch\.nn\.Module"):
         sbp.from_torch(lambda x: x, torch.randn(1, 3))
+    for bad in (5, [np.zeros((1, 3))], ()):
+        with pytest.raises(TypeError, match="example_inputs must be a tensor"):
+            sbp.from_torch(seed_model(), bad)
+    with pytest.raises(ValueError, match="convention must be 'column' or 'row'"):
+        sbp.from_torch(seed_model(), torch.randn(1, 3), loss=nn.MSELoss(),
+                       convention="diagonal")  # type: ignore[arg-type]
     with pytest.raises(sbp.ShapeError, match="pass loss="):
         sbp.from_torch(seed_model(), torch.randn(1, 3))
     with pytest.raises(sbp.UnsupportedError, match="loss="):
