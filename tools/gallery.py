@@ -74,6 +74,19 @@ NET = {"W1": (4, 3), "x": (3, 1), "b1": (4, 1), "W2": (2, 4), "b2": (2, 1), "y":
 DEEP = {"W1": (4, 3), "x": (3, 1), "b1": (4, 1), "W2": (4, 4), "b2": (4, 1), "W3": (2, 4),
         "b3": (2, 1), "y": (2, 1), "lam": ()}
 
+RNN = {"Wh": (3, 3), "Wx": (3, 2), "b": (3, 1), "h0": (3, 1), "v": (3, 1),
+       **{f"x{t}": (2, 1) for t in range(1, 5)}}
+LSTM = {"h0": (3, 1), "c0": (3, 1), "x": (2, 1),
+        **{f"{m}_{k}": (3, 3) if m == "W" else (3, 2) if m == "U" else (3, 1)
+           for k in "fiog" for m in "WUb"}}
+
+
+def _rnn_source(steps: int) -> str:
+    """``h1 = tanh(Wh@h0 + Wx@x1 + b); …; L = vᵀ h_T``: the loop unrolled as named stages."""
+    stages = [f"h{t} = tanh(Wh@h{t - 1} + Wx@x{t} + b)" for t in range(1, steps + 1)]
+    return "; ".join([*stages, f"L = v.T@h{steps}"])
+
+
 EXAMPLES: tuple[Example, ...] = (
     Example("seed-scalar", "The chain rule on (x + y)²",
             "The seed's scalar example: two intermediates and one path.",
@@ -116,6 +129,19 @@ EXAMPLES: tuple[Example, ...] = (
             "sum(softplus(-hadamard(y, X@w)))", wrt=("w",),
             shapes={"X": (5, 3), "w": (3, 1), "y": (5, 1)},
             values={"y": np.array([[1.0], [-1.0], [1.0], [1.0], [-1.0]])}),
+    Example("rnn-bptt", "Backpropagation through time",
+            "A tanh recurrent net unrolled over four steps with shared weights, the loss on "
+            "the last state: the backward pass per step, then its general step — "
+            "∂L/∂h⁽ᵗ⁾ = W_hᵀ δ⁽ᵗ⁺¹⁾ and ∂L/∂W_h = Σ_t δ⁽ᵗ⁾ h⁽ᵗ⁻¹⁾ᵀ.",
+            _rnn_source(4), wrt=("Wh", "Wx", "b"), shapes=RNN),
+    Example("lstm-step", "One LSTM step",
+            "An LSTM cell: forget, input and output gates, the candidate g and the cell "
+            "state c; the loss is the sum of the new hidden state.",
+            "; ".join([*(f"{k} = {a}(W_{k}@h0 + U_{k}@x + b_{k})" for k, a in (
+                ("f", "sigmoid"), ("i", "sigmoid"), ("o", "sigmoid"), ("g", "tanh"))),
+                "c = hadamard(f, c0) + hadamard(i, g)", "h = hadamard(o, tanh(c))",
+                "L = sum(h)"]),
+            wrt=("W_f", "W_i", "W_o", "W_g", "c0", "h0"), shapes=LSTM),
 )
 
 
