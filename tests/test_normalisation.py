@@ -136,9 +136,9 @@ def test_the_backward_pass_ends_with_the_compact_form(layer: str, n: str) -> Non
             r" + \boldsymbol{\beta}\mathbf{1}^{\top}") in forward
     assert (r"\frac{\partial L}{\partial \hat{\mathbf{X}}} &= \frac{\partial L}{\partial "
             r"\mathbf{Y}} \odot \boldsymbol{\gamma}\mathbf{1}^{\top}") in tex
-    others = [sbp.derive(f"Y = {layer}(X, gamma, beta); L = sum(hadamard(Y, R))",
-                         shapes=SHAPES, wrt=WRT, **kw).latex()
-              for kw in ({"layout": "numerator"}, {"adjoint": "bar"})]
+    text = f"Y = {layer}(X, gamma, beta); L = sum(hadamard(Y, R))"
+    others = [sbp.derive(text, shapes=SHAPES, wrt=WRT, layout="numerator").latex(),
+              sbp.derive(text, shapes=SHAPES, wrt=WRT, adjoint="bar").latex()]
     assert_latex_ok([tex, *others])
 
 
@@ -179,3 +179,17 @@ def test_bad_shapes_and_eps_are_shape_errors(text: str, match: str) -> None:
 def test_another_keyword_is_a_parse_error() -> None:
     with pytest.raises(sbp.ParseError, match="eps="):
         sbp.derive("sum(batchnorm(X, gamma, beta, momentum=0.1))", shapes=SHAPES)
+
+
+def test_the_layers_page_is_what_the_library_does() -> None:
+    """docs/layers.md: each derivation printed by the library today and checked three ways
+    (``tools.layers`` raises when a check fails), its math accepted by KaTeX and pdflatex."""
+    import re
+
+    from tools.layers import EXAMPLES, PAGE, page
+
+    fresh = page()
+    assert fresh == PAGE.read_text(encoding="utf-8"), "run python -m tools.layers"
+    blocks = re.findall(r"^\$\$\n(.+?)\n\$\$$", fresh, re.S | re.M)
+    assert len(blocks) == len(EXAMPLES)
+    assert_latex_ok(blocks)
