@@ -429,10 +429,12 @@ class _Reader(Cursor):
             if not order.isdigit():
                 raise self.error(t.at, f"the order of ψ is a whole number, not {order!r}")
             fn = "polygamma"
+        rows = False
         if self.is_("_"):  # softmax_{\text{col}}: the columns, as the text's softmax
-            self.take()
+            self.take()  # (softmax_{\text{row}}: the rows, axis=1)
             sub, at = self.script()
-            if fn != "softmax" or "col" not in sub:
+            rows = fn == "softmax" and "row" in sub
+            if fn != "softmax" or ("col" not in sub and not rows):
                 raise self.error(at, f"a subscript on {fn} is not read")
         if self.is_("^"):  # \sin^{2}(x): the power of the value
             self.take()
@@ -448,7 +450,7 @@ class _Reader(Cursor):
         out: Piece = [(f"{fn}(" + (f"{order}, " if order is not None else ""), t.at)]
         for k, a in enumerate(args):
             out += ([(", ", t.at)] if k else []) + a
-        out.append((")", t.at))
+        out.append((", axis=1)" if rows else ")", t.at))
         if power is not None:
             out = join_pieces("(", out, ")", ("\0**", t.at), "(", power, ")", at=t.at)
         return out

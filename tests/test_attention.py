@@ -165,3 +165,16 @@ def test_a_traced_numpy_attention_derives_the_same() -> None:
     _ok(d.check(values))
     for name, g in want.items():
         np.testing.assert_allclose(d.evaluate(values)[name], g, rtol=1e-9, atol=1e-12)
+
+
+def test_the_printed_forward_pass_reads_back() -> None:
+    """softmax_{row} in LaTeX input is softmax(·, axis=1): the derivation reads back and gives
+    the same numbers."""
+    d = sbp.derive(ATTENTION.format(d=DK), shapes=SHAPES, wrt=["Q", "K", "V"])
+    back = sbp.derive(d.latex(sections="forward"), syntax="latex", shapes=SHAPES,
+                      wrt=["Q", "K", "V"])
+    assert back.latex() == d.latex()
+    values = _values(8)
+    got, want = back.evaluate(values), d.evaluate(values)
+    for name in want:
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-12)
