@@ -276,8 +276,15 @@ class _Walk:
         raise UnsupportedError(f"{kind} at {path!r} is not supported yet")
 
     def norm(self, node: Any, a: _Val, axis: int, m: Any, path: str) -> _Val:
-        """(a − mean) / √(var + ε) along ``axis`` (the biased variance, as PyTorch's), then
-        γ ⊙ · + β."""
+        """In the column convention with γ and β, the primitive (``layernorm`` over each
+        column, ``batchnorm`` along each row); else (a − mean) / √(var + ε) along ``axis``
+        (the biased variance, as PyTorch's), then γ ⊙ · + β."""
+        affine = getattr(m, "weight", None) is not None and getattr(m, "bias", None) is not None
+        if self.col and affine:
+            g = self.parameter(f"{path}.weight", "gamma").text
+            b = self.parameter(f"{path}.bias", "beta").text
+            fn = "layernorm" if axis == 0 else "batchnorm"
+            return _Val(f"{fn}({a.text}, {g}, {b}, eps={float(m.eps)!r})", "act", a.shape)
         if not a.text.isidentifier():
             name = self.fresh("r")
             self.stages.append(f"{name} = {a.text}")

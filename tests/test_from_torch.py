@@ -89,6 +89,9 @@ def _models() -> list[tuple[str, Any, Any, int]]:
         ("layer and batch norm", Normed(), nn.MSELoss(reduction="sum"), 6),
         ("functional forms", Functional(), F.mse_loss, 2),
         ("self-attention", Attention(4), nn.MSELoss(reduction="sum"), 3),
+        ("layer norm without gamma and beta",
+         nn.Sequential(nn.Linear(4, 5), nn.LayerNorm(5, elementwise_affine=False),
+                       nn.Sigmoid(), nn.Linear(5, 2)), nn.MSELoss(), 3),
     ]
 
 
@@ -132,7 +135,7 @@ def test_the_seed_network_prints_the_seeds_derivation() -> None:
 
 
 @pytest.mark.parametrize("convention", ["column", "row"])
-@pytest.mark.parametrize("case", range(6))
+@pytest.mark.parametrize("case", range(7))
 def test_gradients_equal_p_grad(case: int, convention: str) -> None:
     name, model, loss, batch = _models()[case]
     x = torch.randn(batch, 4)
