@@ -63,3 +63,15 @@ def test_the_shared_product_is_named_delta_once_per_layer() -> None:
         r"\boldsymbol{\delta}^{(3)}" in tex
     assert tex.count(r"\odot \mathbf{h}^{(2)} \odot") == 1  # once, in δ⁽²⁾'s line
     assert_latex_ok([tex])
+
+
+def test_under_the_delta_notation_no_shared_product_is_named_delta() -> None:
+    """adjoint="delta" writes every adjoint δ_v: a shared product named δ⁽ˡ⁾ too would read
+    as one of them, so it stays written out."""
+    d = _network(3)
+    shapes = {str(s.name): tuple(s.shape) for s in d.inputs}
+    plain = sbp.derive(d.source, shapes=shapes, loss="mse")
+    delta = sbp.derive(d.source, shapes=shapes, loss="mse", adjoint="delta")
+    assert r"\boldsymbol{\delta}^{(3)} &=" in plain.latex()
+    assert r"\boldsymbol{\delta}" not in delta.latex()
+    assert r"\delta_{\mathbf{h}^{(3)}} \odot \mathbf{h}^{(3)} \odot" in delta.latex()

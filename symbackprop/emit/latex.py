@@ -360,6 +360,8 @@ def expanded(d: Derivation, v: sp.Basic) -> bool:
         total = d.__dict__["_expanded_total"] = sum(
             d.expanded_size(w) for w in d.wrt if w in d.adjoints)
     return bool(total <= MAX_EXPANDED_TOTAL)
+
+
 MAX_CHAIN = 12  # equations: a longer path is shown through the backward equations instead
 
 
