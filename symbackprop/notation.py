@@ -116,6 +116,12 @@ _BASE = re.compile(r"(\\[A-Za-z]+\{[^{}]*\}|\\[A-Za-z]+|[A-Za-z0-9])(.*)", re.S)
 def tangent_latex(var: str) -> str:
     r"""The tangent v̇ of a variable, the dot on its base letter (``\dot{t}_{1}``,
     ``\dot{\mathbf{W}}^{(1)}``), as the forward-mode literature writes it."""
+    if var.startswith("\\hat{"):  # \hat{\mathbf{X}}^{(2)}: the dot over the hat
+        depth = 0
+        for k, ch in enumerate(var):
+            depth += (ch == "{") - (ch == "}")
+            if ch == "}" and depth == 0:
+                return rf"\dot{{{var[:k + 1]}}}{var[k + 1:]}"
     m = _BASE.fullmatch(var)
     if m is None:
         return rf"\dot{{{var}}}"

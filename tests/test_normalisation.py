@@ -193,3 +193,28 @@ def test_the_layers_page_is_what_the_library_does() -> None:
     blocks = re.findall(r"^\$\$\n(.+?)\n\$\$$", fresh, re.S | re.M)
     assert len(blocks) == len(EXAMPLES)
     assert_latex_ok(blocks)
+
+
+def test_forward_mode_and_the_jacobian_of_a_layer_normalised_vector() -> None:
+    """The tangent of X̂ is its VJP's formula with Ẋ (the Jacobian of each column is
+    symmetric); the Jacobian of layernorm(x, γ, β) for one sample is the literature's
+    (1/D) diag(γ) σ⁻¹ (D I − 𝟏𝟏ᵀ − x̂ x̂ᵀ)."""
+    values = _values(6)
+    text = "Y = layernorm(X, gamma, beta); L = sum(hadamard(Y, R))"
+    d = sbp.derive(text, shapes=SHAPES, wrt="X", mode="forward")
+    _ok(d.check(values))
+    tex = d.latex()
+    assert r"\dot{\hat{\mathbf{X}}} &= \frac{1}{3}" in tex
+    assert_latex_ok([tex])
+    want = _reference(values["X"], values["gamma"], values["beta"], values["R"], 0, 1e-5)[1]
+    np.testing.assert_allclose(sbp.derive(text, shapes=SHAPES, wrt="X").evaluate(values)["X"],
+                               want["X"], rtol=1e-10, atol=1e-12)
+    x, gamma, beta = values["X"][:, :1], values["gamma"], values["beta"]
+    jac = sbp.derive("layernorm(x, gamma, beta)", shapes={"x": (D, 1), "gamma": (D, 1),
+                                                         "beta": (D, 1)}, wrt="x")
+    _ok(jac.check({"x": x, "gamma": gamma, "beta": beta}))
+    inv = 1 / np.sqrt(x.var() + 1e-5)
+    xhat = (x - x.mean()) * inv
+    want_j = np.diag(gamma[:, 0]) @ (inv / D * (D * np.eye(D) - np.ones((D, D)) - xhat @ xhat.T))
+    got = jac.evaluate({"x": x, "gamma": gamma, "beta": beta})["x"]
+    np.testing.assert_allclose(got, want_j.T, rtol=1e-10, atol=1e-12)  # denominator layout
