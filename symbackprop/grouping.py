@@ -110,6 +110,8 @@ def decompose(b: Builder, granularity: Granularity = "auto",
             # sum(A + 2) inside x**s, exp(s), …: SymPy's scalar simplifications of the
             # consumer reach into an inlined matrix sum and raise; its operands stay named
             cut.update(o for o in classify(eq.rhs).operands if o in by_lhs and is_matrix(o))
+        if kind == "standardise":  # X̂ of batch or layer normalisation: a stage of its own,
+            cut.add(s)              # so that the backward pass ends with ∂L/∂X in ∂L/∂X̂
         if granularity == "stages":
             continue
         if uses.get(s, 0) > 1:
@@ -252,7 +254,7 @@ def _choose_names(eqs: list[Equation], b: Builder, output_name: str | None,
                 break
     rest = [eq for eq in eqs if eq.lhs not in names]
     if any(is_matrix(eq.lhs) for eq in eqs):
-        names.update(_layer_names(eqs, rest, taken))
+        names.update(_layer_names(eqs, rest, taken, b.names))
     rest = [eq for eq in rest if eq.lhs not in names]
     names.update(zip((eq.lhs for eq in rest), fresh_names(len(rest), taken), strict=True))
     return names
@@ -274,9 +276,10 @@ def fresh_names(count: int, taken: set[str]) -> list[str]:
     return out
 
 
-def _layer_names(eqs: list[Equation], rest: list[Equation], taken: set[str]) -> dict[sp.Basic,
-                                                                                      str]:
-    """z / h / o for pre-activations, activations and the network output; indexed by layer."""
+def _layer_names(eqs: list[Equation], rest: list[Equation], taken: set[str],
+                 user: Mapping[sp.Basic, str]) -> dict[sp.Basic, str]:
+    """z / h / o for pre-activations, activations and the network output, indexed by layer;
+    X̂ (``Xhat``, ``Hhat`` for a stage H) for a standardised matrix."""
     by_lhs = {eq.lhs: eq for eq in eqs}
     role: dict[sp.Basic, str] = {}
     for eq in eqs:
@@ -289,6 +292,10 @@ def _layer_names(eqs: list[Equation], rest: list[Equation], taken: set[str]) -> 
                     role.setdefault(o, "z")
         elif kind == "softmax":
             role[eq.lhs] = "p"
+        elif kind == "standardise":
+            o = classify(eq.rhs).operands[0]
+            stem = user.get(o, str(getattr(o, "name", "")))
+            role[eq.lhs] = (stem if len(stem) == 1 and stem.isalpha() else "X") + "hat"
         for node in _subnodes(eq.rhs):
             if _node_prim(node) in ("mse", "cross_entropy"):
                 o = classify(node).operands[0]

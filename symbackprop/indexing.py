@@ -314,13 +314,7 @@ def normalisation(b: Builder, xs: list[Term], axis: int, eps: Any, where: str) -
                          f"not {', '.join(fmt_shape(shape_of(t)) for t in xs)}")
     if type(eps) not in (int, float) or not eps > 0:
         raise ShapeError(f"{where}: eps is a number > 0, not {eps!r}")
-    xhat = b.node(Standardise(x, axis, float(eps)))
-    if xhat not in b.names:  # a stage X̂ of its own, so that the backward pass ends with
-        stem = b.names.get(x, getattr(x, "name", ""))  # ∂L/∂X in terms of ∂L/∂X̂
-        stem = stem[0] if stem[:1].isalpha() and len(stem) == 1 else "X"
-        name = next(n for n in (f"{stem}hat{k or ''}" for k in range(len(b.symbols) + 2))
-                    if n not in b.symbols)
-        xhat = b.bind(name, xhat)
+    xhat = b.node(Standardise(x, axis, float(eps)))  # a stage X̂ (grouping.decompose)
     return ops.add(b, ops.hadamard(b, gamma, xhat, where), beta, where)
 
 
