@@ -358,10 +358,19 @@ def _unary(fn: str) -> Callable[..., _Val]:
 
 
 def _gelu(w: _Walk, args: list[_Val], kw: Mapping[str, Any], node: Any) -> _Val:
-    if kw.get("approximate", "none") != "none":
-        raise UnsupportedError(f"GELU(approximate={kw['approximate']!r}) {w.where(node)} is "
-                               "not supported yet (the erf form is)")
-    return _Val(f"gelu({args[0].text})", args[0].kind, args[0].shape)
+    a = args[0]
+    how = kw.get("approximate", "none")
+    if how == "none":
+        return _Val(f"gelu({a.text})", a.kind, a.shape)
+    if how != "tanh":
+        raise UnsupportedError(f"GELU(approximate={how!r}) {w.where(node)}")
+    if not a.text.isidentifier():  # used three times: a stage
+        name = w.fresh("r")
+        w.stages.append(f"{name} = {a.text}")
+        a = _Val(name, a.kind, a.shape)
+    t = a.text  # PyTorch's tanh form: ½ a (1 + tanh(√(2/π) (a + 0.044715 a³)))
+    return _Val(f"0.5*hadamard({t}, 1 + tanh(sqrt(2/pi)*({t} + 0.044715*{t}**3)))", a.kind,
+                a.shape)
 
 
 def _softmax(w: _Walk, args: list[_Val], kw: Mapping[str, Any], node: Any) -> _Val:
