@@ -121,6 +121,12 @@ def test_bptt_agrees_with_numpy_written_here_and_with_the_witnesses(cell: str) -
     assert_latex_ok([d.latex(), d.latex(sbp.emit.sections.SECTIONS)])
 
 
+def _at(tex: str, t: int) -> str:
+    """A general line's step numbers at step ``t``: ``h^{(t-1)}`` -> ``h^{(3)}`` at 4."""
+    return re.sub(r"\^\{\(t([+-]\d+)?\)",
+                  lambda k: "^{(" + str(t + int(k.group(1) or 0)) + ")", tex)
+
+
 def _general(d: sbp.Derivation) -> list[str]:
     rows = d.latex("recursion", environment=False).splitlines()
     return [r.strip().removesuffix(r" \\") for r in rows if "textbf" not in r]
@@ -159,14 +165,11 @@ def test_the_general_step_at_each_t_is_a_printed_step(cell: str) -> None:
             a, b = sorted((int(m.group(1)), int(m.group(2))))
             body = line[:m.start()].replace(" &= ", " = ")
             for t in range(a, b + 1):
-                eq = re.sub(r"\^\{\(t([+-]\d+)?\)", lambda k, t=t: "^{(" + str(
-                    t + int(k.group(1) or 0)) + ")", body)
-                assert eq in backward, (cell, eq)
+                assert _at(body, t) in backward, (cell, t, body)
         else:
             assert s is not None
             a, b, term = int(s.group(1)), int(s.group(2)), s.group(3)
-            terms = [re.sub(r"\^\{\(t([+-]\d+)?\)", lambda k, t=t: "^{(" + str(
-                t + int(k.group(1) or 0)) + ")", term) for t in range(a, b + 1)]
+            terms = [_at(term, t) for t in range(a, b + 1)]
             assert " + ".join(terms) in backward, (cell, line)
 
 

@@ -278,12 +278,12 @@ def _shared_deltas(d: Derivation, names: Mapping[sp.Basic, str]
                  if isinstance(e, HadamardProduct) and any(a in adjoint_of for a in e.args)}
         for e in found:
             uses[e] = uses.get(e, 0) + 1
-    found = [(e, adjoint_of[next(a for a in e.args if a in adjoint_of)])
-             for e, n in uses.items() if n >= 2]
-    layer = {v: re.search(r"\^\{\((\d+)\)\}", names[v]) for _, v in found}
+    products = [(e, adjoint_of[next(a for a in e.args if a in adjoint_of)])
+                for e, n in uses.items() if n >= 2]
+    layer = {v: re.search(r"\^\{\((\d+)\)\}", names[v]) for _, v in products}
     taken = [m.group(1) for m in layer.values() if m]
     shared: dict[sp.Basic, tuple[sp.Basic, str]] = {}
-    for e, v in found:
+    for e, v in products:
         m = layer[v]
         if m and len(set(taken)) == len(taken):  # δ⁽ˡ⁾: one a layer, in every layer
             tex = rf"\boldsymbol{{\delta}}^{{({m.group(1)})}}"
