@@ -309,9 +309,9 @@ def normalisation(b: Builder, xs: list[Term], axis: int, eps: Any, where: str) -
     γ1ᵀ ⊙ X̂ + β1ᵀ, X̂ the primitive ``Standardise`` (its VJP the literature's compact form)."""
     x, gamma, beta = xs
     sx = shape_of(x)
-    if sx is None or shape_of(gamma) != (sx[0], 1) or shape_of(beta) != (sx[0], 1):
-        raise ShapeError(f"{where}: X of (features, samples) and γ, β columns of its rows, "
-                         f"not {', '.join(fmt_shape(shape_of(t)) for t in xs)}")
+    if sx is None or any(shape_of(t) not in (None, (1, 1), (sx[0], 1)) for t in (gamma, beta)):
+        raise ShapeError(f"{where}: X of (features, samples) and γ, β columns of its rows "
+                         f"(or scalars), not {', '.join(fmt_shape(shape_of(t)) for t in xs)}")
     if type(eps) not in (int, float) or not eps > 0:
         raise ShapeError(f"{where}: eps is a number > 0, not {eps!r}")
     xhat = b.node(Standardise(x, axis, float(eps)))  # a stage X̂ (grouping.decompose)

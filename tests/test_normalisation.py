@@ -218,3 +218,13 @@ def test_forward_mode_and_the_jacobian_of_a_layer_normalised_vector() -> None:
     want_j = np.diag(gamma[:, 0]) @ (inv / D * (D * np.eye(D) - np.ones((D, D)) - xhat @ xhat.T))
     got = jac.evaluate({"x": x, "gamma": gamma, "beta": beta})["x"]
     np.testing.assert_allclose(got, want_j.T, rtol=1e-10, atol=1e-12)  # denominator layout
+
+
+def test_scalar_gamma_and_beta_broadcast() -> None:
+    """γ and β may be scalars (or 1×1), one scale and shift for every feature."""
+    values = {"X": _values(7)["X"], "R": _values(7)["R"], "c": 0.7, "s": np.array([[1.5]])}
+    d = sbp.derive("sum(hadamard(R, batchnorm(X, c, s)))", shapes={**SHAPES, "s": (1, 1)})
+    _ok(d.check(values))
+    gamma, beta = np.full((D, 1), 0.7), np.full((D, 1), 1.5)
+    want = _reference(values["X"], gamma, beta, values["R"], 1, 1e-5)[1]
+    np.testing.assert_allclose(d.evaluate(values)["X"], want["X"], rtol=1e-10, atol=1e-12)
