@@ -193,7 +193,8 @@ LAYERS: dict[str, Rule] = {
                         matrix_vjp=_sym_standardise_vjp,
                         matrix_jvp=lambda dots, out, x, **p: _sym_standardise_vjp(
                             dots[0], out, x, **p)[0],
-                        latex=r"\oslash", node=Standardise, arity=0, operands=1,
+                        latex=r"\operatorname{standardise}", node=Standardise, arity=0,
+                        operands=1,
                         params_of=lambda e: (("axis", e.args[1]), ("eps", e.args[2])),
                         code="standardise",
                         helper="def standardise(x, axis, eps):\n"
@@ -203,7 +204,8 @@ LAYERS: dict[str, Rule] = {
     "softmax_rows": Rule("softmax_rows", forward=np_softmax_rows, vjp=_softmax_rows_vjp,
                          matrix_vjp=_sym_softmax_rows_vjp,
                          matrix_jvp=lambda dots, a, s: _sym_softmax_rows_vjp(dots[0], a, s)[0],
-                         latex=r"\operatorname{softmax}", node=SoftmaxRows, arity=0,
+                         latex=r"\operatorname{softmax}_{\text{row}}", node=SoftmaxRows,
+                         arity=0,
                          code="softmax_rows",
                          helper="def softmax_rows(s):\n"
                                 "    e = np.exp(s - np.max(s, axis=1, keepdims=True))\n"
