@@ -11,8 +11,10 @@ hypothesis, printed as text for ``sbp.derive``, and given meaning here twice:
 Nothing here imports symbackprop. Semantics follow the README ("What you can write") and
 DESIGN ("Operators"): ``*`` between two matrices is the matrix product, a scalar times a
 matrix scales it, ``+ - / **`` and functions act entry by entry with scalars and (m, 1)
-columns spread, ``softmax`` normalises each column, ``sum`` adds every entry, ``sqnorm`` adds
-the squares, ``mse(o, y) = ½ Σ (o − y)²`` and ``cross_entropy(o, y) = −Σ y ⊙ log softmax(o)``.
+columns spread, ``softmax`` normalises each column (``axis=1``: each row), ``batchnorm``
+standardises each row and ``layernorm`` each column (ε = 1e-5) before γ and β, ``sum`` adds
+every entry, ``sqnorm`` adds the squares, ``mse(o, y) = ½ Σ (o − y)²`` and
+``cross_entropy(o, y) = −Σ y ⊙ log softmax(o)``.
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ class Ex:
                 "constant_values=0.5)"
         if self.op == "reshape":
             return f"reshape({a[0].text()}, {self.shape})"
+        if self.op == "softmax_rows":
+            return f"softmax({a[0].text()}, axis=1)"
         return f"{self.op}({', '.join(x.text() for x in a)})"
 
     def nodes(self):
@@ -149,7 +153,8 @@ class _Gen:
     draw: Any  # hypothesis' draw
     matrix: bool
     dims: list[int]
-    structural: bool = False  # slices, blocks, reshapes, Kronecker products, padding
+    structural: bool = False  # slices, blocks, reshapes, Kronecker products, padding; the
+    # row softmax, batch and layer normalisation (the layers of issue 14)
     inputs: dict[str, Shape] = field(default_factory=dict)
     targets: set[str] = field(default_factory=set)
     stages: list[tuple[str, Ex]] = field(default_factory=list)
@@ -279,7 +284,7 @@ class _Gen:
     def mat(self, s: tuple[int, int], d: int) -> Ex:
         k = self.pick(["+", "fn", "scale", "@", "-", "hadamard", "col", "T", "softmax",
                        "num+", "/", "**", "maxnum", "neg", "maxmin", "log", "@", "@",
-                       "scale", "col"])
+                       "scale", "col", *(["softmax_rows", "norm"] if self.structural else [])])
         m = lambda shape=s: self.expr(shape, d)  # noqa: E731
         if self.structural and self.draw(st.integers(0, 3)) == 0:
             return self.structure(s, m)
@@ -304,7 +309,12 @@ class _Gen:
                       (col, m()), s)
         if k == "T":
             return Ex(self.pick(["T", "transpose"]), (m((s[1], s[0])),), s)
-        if k == "softmax":
+        if k in ("softmax", "softmax_rows"):
+            return Ex(k, (m(),), s)
+        if k == "norm":  # batch (each row) or layer normalisation (each column), γ and β columns
+            kinds = [n for n, a in NORMS.items() if s[a] >= 2]  # a row or column of one: σ = 0
+            if kinds:
+                return Ex(self.pick(kinds), (m(), m((s[0], 1)), m((s[0], 1))), s)
             return Ex("softmax", (m(),), s)
         if k == "num+":
             return Ex(self.pick(["+", "-"]), (self.num(), m()) if self.draw(st.booleans())
@@ -336,7 +346,8 @@ class _Gen:
             axis = 0 if r >= 2 and (c < 2 or self.draw(st.booleans())) else 1
             cut = self.draw(st.integers(1, s[axis] - 1))
             first, second = ((cut, c), (r - cut, c)) if axis == 0 else ((r, cut), (r, c - cut))
-            return Ex(f"concat:{axis}", (m(first), m(second)), s)
+            if (1, 1) not in (first, second):  # a 1×1 product is a scalar: NumPy joins arrays
+                return Ex(f"concat:{axis}", (m(first), m(second)), s)
         if k == "reshape":
             return Ex("reshape", (m(self.pick([(c, r), (r * c, 1), (1, r * c)])),), s)
         if k == "pad" and max(s) >= 2:
@@ -351,7 +362,8 @@ class _Gen:
 @st.composite
 def programs(draw, matrix: bool = False, structural: bool = False) -> Program:
     """A random program: 2–8 stages, the last a scalar named by the user; ``structural``
-    also draws slices, blocks, reshapes, Kronecker products and padding."""
+    also draws slices, blocks, reshapes, Kronecker products, padding, the row softmax and
+    batch and layer normalisation."""
     g = _Gen(draw, matrix, draw(st.lists(st.integers(1, 3), min_size=3, max_size=3)),
              structural)
     n = draw(st.integers(2, 8))
@@ -471,6 +483,10 @@ def _i1e(v):
     return total * np.exp(-np.abs(v))
 
 
+NORMS = {"batchnorm": 1, "layernorm": 0}  # the axis their statistics are taken along
+EPS = 1e-5  # their default ε
+
+
 def _softmax(o):
     e = np.exp(o - o.max(axis=0, keepdims=True))
     return e / e.sum(axis=0, keepdims=True)
@@ -527,6 +543,15 @@ def forward(prog: Program, values: dict, guard: bool = False) -> float:
             r = float(np.trace(x[0])) if np.ndim(x[0]) == 2 else x[0]
         elif e.op == "softmax":
             r = _softmax(x[0])
+        elif e.op == "softmax_rows":
+            r = _softmax(x[0].T).T
+        elif e.op in NORMS:
+            k = NORMS[e.op]
+            centred = x[0] - x[0].mean(axis=k, keepdims=True)
+            var = (centred * centred).mean(axis=k, keepdims=True)
+            if guard and np.min(var) < KINK:
+                raise BadPoint(f"{e.op} of a near-constant row or column")
+            r = x[1] * (centred / np.sqrt(var + EPS)) + x[2]
         elif e.op == "mse":
             r = float(0.5 * np.sum((x[0] - x[1]) ** 2))
         elif e.op == "cross_entropy":
@@ -617,6 +642,19 @@ def _sp_softmax(o):
     return sp.Matrix(o.shape[0], o.shape[1], lambda i, j: sp.exp(o[i, j]) / cols[j])
 
 
+def _sp_norm(x, gamma, beta, axis: int):
+    """γ ⊙ (x − μ)/√(σ² + ε) + β with the statistics of each row (axis 1) or column."""
+    v = x if axis == 1 else x.T
+    rows = []
+    for i in range(v.shape[0]):
+        row = list(v.row(i))
+        mu = sum(row) / len(row)
+        var = sum((p - mu) ** 2 for p in row) / len(row)
+        rows.append([(p - mu) / sp.sqrt(var + sp.nsimplify(EPS)) for p in row])
+    xhat = sp.Matrix(rows) if axis == 1 else sp.Matrix(rows).T
+    return sp.Matrix(x.shape[0], x.shape[1], lambda i, j: gamma[i] * xhat[i, j] + beta[i])
+
+
 def sympy_expr(prog: Program, plain: bool = False):
     """The output as one SymPy expression of the input symbols (stages inlined); ``plain``:
     scalar inputs as ``Symbol(name, real=True)``, what a user would pass to ``sbp.derive``
@@ -661,6 +699,10 @@ def sympy_expr(prog: Program, plain: bool = False):
             return _sp_structure(e, x)
         if e.op == "softmax":
             return _sp_softmax(x[0])
+        if e.op == "softmax_rows":
+            return _sp_softmax(x[0].T).T
+        if e.op in NORMS:
+            return _sp_norm(x[0], x[1], x[2], NORMS[e.op])
         if e.op == "mse":
             return sp.Rational(1, 2) * sum((p - q) ** 2 for p, q in zip(x[0], x[1], strict=False))
         if e.op == "cross_entropy":
