@@ -290,7 +290,7 @@ def _layer_names(eqs: list[Equation], rest: list[Equation], taken: set[str],
             for o in ops:
                 if o in by_lhs and _is_affine(by_lhs[o].rhs):
                     role.setdefault(o, "z")
-        elif kind == "softmax":
+        elif kind in ("softmax", "softmax_rows"):
             role[eq.lhs] = "p"
         elif kind == "standardise":
             o = classify(eq.rhs).operands[0]
