@@ -222,7 +222,7 @@ def test_forward_mode_and_the_jacobian_of_a_layer_normalised_vector() -> None:
 
 def test_scalar_gamma_and_beta_broadcast() -> None:
     """γ and β may be scalars (or 1×1), one scale and shift for every feature."""
-    values = {"X": _values(7)["X"], "R": _values(7)["R"], "c": 0.7, "s": np.array([[1.5]])}
+    values: dict[str, Any] = {"X": _values(7)["X"], "R": _values(7)["R"], "c": 0.7, "s": np.array([[1.5]])}
     d = sbp.derive("sum(hadamard(R, batchnorm(X, c, s)))", shapes={**SHAPES, "s": (1, 1)})
     _ok(d.check(values))
     gamma, beta = np.full((D, 1), 0.7), np.full((D, 1), 1.5)
