@@ -1,0 +1,255 @@
+"""The n-D primitives of the numeric side: ``conv2d``, ``maxpool2d``, ``avgpool2d``,
+``einsum``, ``transpose``, ``reshape`` and ``flatten`` — each one ``Rule`` (``TENSORS``) with
+a NumPy forward and a VJP written by hand, and its rule in index notation for the printers.
+
+They are not in ``rules.RULES`` yet: the front ends and the grouping are still rank 2
+(``shapes.py``), so no text spells them; the engine's steps, the witnesses' loops and the
+benchmark (``benchmarks/bench_conv.py``) use them as they are.
+
+Layouts are the frameworks': NCHW for images, (F, C, kh, kw) for filters, cross-correlation
+(no kernel flip). Convolution runs as im2col on a strided view (one matrix product each way);
+the VJP of an einsum is an einsum with the output's indices put in the operand's place;
+max pooling sends each gradient to the first maximum of its window, as PyTorch and JAX do,
+and ``maxpool_ties`` says where a window's maximum is not unique (a kink).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .errors import ShapeError, UnsupportedError
+from .rule import Array, Rule
+
+
+def _pair(v: Any, what: str) -> tuple[int, int]:
+    """A stride, padding or size: one int for both axes, or (height, width)."""
+    items = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
+    if len(items) != 2 or not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool)
+                                  for i in items):
+        raise ShapeError(f"{what} must be an int or a pair of ints, not {v!r}")
+    return int(items[0]), int(items[1])
+
+
+def _windows(x: Array, kh: int, kw: int, sh: int, sw: int) -> Array:
+    """The (N, C, Ho, Wo, kh, kw) view of x's windows, no copy."""
+    return sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+
+
+def _out_size(n: int, k: int, s: int, p: int, what: str) -> int:
+    if s < 1 or p < 0:
+        raise ShapeError(f"{what}: stride must be ≥ 1 and padding ≥ 0")
+    if n + 2 * p < k:
+        raise ShapeError(f"{what}: a window of {k} does not fit an axis of {n} (padding {p})")
+    return (n + 2 * p - k) // s + 1
+
+
+def _pad(x: Array, ph: int, pw: int) -> Array:
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
+
+
+# ---------------------------------------------------------------------------------------
+# Convolution: Y[n,f,h,w] = b[f] + Σ_{c,i,j} W[f,c,i,j] X̃[n,c,s_h h+i,s_w w+j]
+
+
+def conv2d_shape(x: tuple[int, ...], w: tuple[int, ...], stride: Any = 1, padding: Any = 0
+                 ) -> tuple[int, int, int, int]:
+    """The output's shape, or a ``ShapeError`` saying why the operands do not fit."""
+    if len(x) != 4 or len(w) != 4:
+        raise ShapeError(f"conv2d takes X of shape (N, C, H, W) and W of shape (F, C, kh, kw), "
+                         f"not {x} and {w}")
+    if x[1] != w[1]:
+        raise ShapeError(f"conv2d: X has {x[1]} channels but W expects {w[1]}")
+    (sh, sw), (ph, pw) = _pair(stride, "stride"), _pair(padding, "padding")
+    return (x[0], w[0], _out_size(x[2], w[2], sh, ph, "conv2d"),
+            _out_size(x[3], w[3], sw, pw, "conv2d"))
+
+
+def conv2d(x: Array, w: Array, b: Array | None = None, stride: Any = 1, padding: Any = 0
+           ) -> Array:
+    conv2d_shape(np.shape(x), np.shape(w), stride, padding)
+    (sh, sw), (ph, pw) = _pair(stride, "stride"), _pair(padding, "padding")
+    cols = _windows(_pad(np.asarray(x, dtype=float), ph, pw), w.shape[2], w.shape[3], sh, sw)
+    y = np.tensordot(cols, w, axes=((1, 4, 5), (1, 2, 3)))  # (N, Ho, Wo, F)
+    if b is not None:
+        y = y + np.reshape(b, (-1,))
+    return np.ascontiguousarray(y.transpose(0, 3, 1, 2))
+
+
+def conv2d_vjp(g: Array, out: Array, x: Array, w: Array, b: Array | None = None,
+               stride: Any = 1, padding: Any = 0) -> tuple[Array, ...]:
+    """∂L/∂W[f,c,i,j] = Σ_{n,h,w} G[n,f,h,w] X̃[n,c,s_h h+i,s_w w+j]; ∂L/∂X̃ is G's columns
+    G·W scattered back onto the windows they came from (col2im), the padding cut off;
+    ∂L/∂b[f] = Σ_{n,h,w} G[n,f,h,w]."""
+    (sh, sw), (ph, pw) = _pair(stride, "stride"), _pair(padding, "padding")
+    kh, kw = w.shape[2], w.shape[3]
+    xp = _pad(np.asarray(x, dtype=float), ph, pw)
+    ho, wo = g.shape[2], g.shape[3]
+    dw = np.tensordot(g, _windows(xp, kh, kw, sh, sw), axes=((0, 2, 3), (0, 2, 3)))
+    dcols = np.tensordot(g, w, axes=((1,), (0,)))  # (N, Ho, Wo, C, kh, kw)
+    dxp = np.zeros_like(xp)
+    for i in range(kh):
+        for j in range(kw):
+            dxp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += \
+                dcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+    dx = dxp[:, :, ph:xp.shape[2] - ph, pw:xp.shape[3] - pw]
+    grads: tuple[Array, ...] = (dx, dw)
+    if b is not None:
+        grads += (g.sum(axis=(0, 2, 3)).reshape(np.shape(b)),)
+    return grads
+
+
+# ---------------------------------------------------------------------------------------
+# Pooling
+
+
+def pool2d_shape(x: tuple[int, ...], size: Any, stride: Any = None) -> tuple[int, int, int, int]:
+    if len(x) != 4:
+        raise ShapeError(f"pooling takes X of shape (N, C, H, W), not {x}")
+    kh, kw = _pair(size, "size")
+    sh, sw = _pair(size if stride is None else stride, "stride")
+    if kh < 1 or kw < 1:
+        raise ShapeError("pooling: the window size must be ≥ 1")
+    return (x[0], x[1], _out_size(x[2], kh, sh, 0, "pooling"),
+            _out_size(x[3], kw, sw, 0, "pooling"))
+
+
+def _pool_windows(x: Array, size: Any, stride: Any) -> tuple[Array, tuple[int, ...]]:
+    pool2d_shape(np.shape(x), size, stride)
+    kh, kw = _pair(size, "size")
+    sh, sw = _pair(size if stride is None else stride, "stride")
+    return _windows(np.asarray(x, dtype=float), kh, kw, sh, sw), (kh, kw, sh, sw)
+
+
+def maxpool2d(x: Array, size: Any = 2, stride: Any = None) -> Array:
+    win, _ = _pool_windows(x, size, stride)
+    return win.max(axis=(4, 5))
+
+
+def _scatter(x: Array, per_tap: Any, geometry: tuple[int, ...], ho: int, wo: int) -> Array:
+    """Σ over the window's taps (i, j) of ``per_tap(i, j)`` (an (N, C, Ho, Wo) array) added
+    where that tap read X: the adjoint of taking windows (overlapping windows add)."""
+    kh, kw, sh, sw = geometry
+    dx = np.zeros(np.shape(x))
+    for i in range(kh):
+        for j in range(kw):
+            dx[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += per_tap(i, j)
+    return dx
+
+
+def maxpool2d_vjp(g: Array, out: Array, x: Array, size: Any = 2, stride: Any = None
+                  ) -> tuple[Array, ...]:
+    """Each window's gradient goes to its first maximum (row-major order in the window)."""
+    win, geometry = _pool_windows(x, size, stride)
+    kh, kw = geometry[:2]
+    first = win.reshape(*win.shape[:4], kh * kw).argmax(axis=4)
+    ho, wo = g.shape[2], g.shape[3]
+    return (_scatter(x, lambda i, j: np.where(first == i * kw + j, g, 0.0), geometry, ho, wo),)
+
+
+def maxpool_ties(x: Array, size: Any = 2, stride: Any = None) -> Array:
+    """True where a window's maximum is taken more than once: max pooling has a kink there
+    (the gradient is the first maximum's by convention, not a derivative)."""
+    win, _ = _pool_windows(x, size, stride)
+    top = win.max(axis=(4, 5), keepdims=True)
+    return (win == top).sum(axis=(4, 5)) > 1  # type: ignore[no-any-return]
+
+
+def avgpool2d(x: Array, size: Any = 2, stride: Any = None) -> Array:
+    win, _ = _pool_windows(x, size, stride)
+    return win.mean(axis=(4, 5))
+
+
+def avgpool2d_vjp(g: Array, out: Array, x: Array, size: Any = 2, stride: Any = None
+                  ) -> tuple[Array, ...]:
+    _, geometry = _pool_windows(x, size, stride)
+    share = g / (geometry[0] * geometry[1])
+    return (_scatter(x, lambda i, j: share, geometry, g.shape[2], g.shape[3]),)
+
+
+# ---------------------------------------------------------------------------------------
+# einsum: the VJP of operand k is an einsum of the cotangent and the other operands with
+# the output's indices in operand k's place: for C = einsum("ij,jk->ik", A, B),
+# ∂L/∂A = einsum("ik,jk->ij", G, B).
+
+_SPEC = re.compile(r"([a-z]*(?:,[a-z]*)*)->([a-z]*)\Z")
+
+
+def einsum_spec(spec: str, ranks: tuple[int, ...]) -> tuple[list[str], str]:
+    """The operands' and the output's index letters, or why the spec is refused: explicit
+    ``->`` only, one lowercase letter per axis, no ellipsis, no index repeated within one
+    operand (a diagonal), every output index bound by an operand and used once."""
+    m = _SPEC.match(spec.replace(" ", "")) if isinstance(spec, str) else None
+    if m is None:
+        raise UnsupportedError(f"einsum spec {spec!r}: write 'ij,jk->ik' (lowercase letters, "
+                               "an explicit '->', no '...')")
+    ins, out = m.group(1).split(","), m.group(2)
+    if len(ins) != len(ranks):
+        raise ShapeError(f"einsum {spec!r} names {len(ins)} operands but has {len(ranks)}")
+    for s, r in zip(ins, ranks, strict=True):
+        if len(s) != r:
+            raise ShapeError(f"einsum {spec!r}: {s!r} has {len(s)} indices for rank {r}")
+        if len(set(s)) != len(s):
+            raise UnsupportedError(f"einsum {spec!r}: an index repeated in {s!r} (a diagonal)")
+    if len(set(out)) != len(out) or not set(out) <= set("".join(ins)):
+        raise ShapeError(f"einsum {spec!r}: each output index once, each bound by an operand")
+    return ins, out
+
+
+def einsum(spec: str, *xs: Array) -> Array:
+    ins, out = einsum_spec(spec, tuple(np.ndim(x) for x in xs))
+    return np.einsum(f"{','.join(ins)}->{out}", *xs, optimize=len(xs) > 2)
+
+
+def einsum_vjp(g: Array, out: Array, spec: str, *xs: Array) -> tuple[Array, ...]:
+    ins, res = einsum_spec(spec, tuple(np.ndim(x) for x in xs))
+    grads = []
+    for k, s in enumerate(ins):
+        others = [(t, x) for i, (t, x) in enumerate(zip(ins, xs, strict=True)) if i != k]
+        letters = set(res).union(*(set(t) for t, _ in others))
+        kept = "".join(c for c in s if c in letters)  # an index of x_k alone is broadcast
+        d = np.einsum(",".join([res, *(t for t, _ in others)]) + "->" + kept,
+                      g, *(x for _, x in others))
+        if kept != s:  # put the missing axes where s has them, then fill them
+            d = np.broadcast_to(np.expand_dims(d, [i for i, c in enumerate(s) if c not in kept]),
+                                np.shape(xs[k]))
+        grads.append(np.array(d, dtype=float))
+    return tuple(grads)
+
+
+# ---------------------------------------------------------------------------------------
+# Moving entries: transpose, reshape, flatten
+
+
+def transpose_vjp(g: Array, out: Array, x: Array, axes: Any = None) -> tuple[Array, ...]:
+    axes = tuple(reversed(range(np.ndim(x)))) if axes is None else tuple(axes)
+    return (np.transpose(g, np.argsort(axes)),)
+
+
+def flatten(x: Array, start: int = 1) -> Array:
+    """The axes from ``start`` on made one (``nn.Flatten``'s default keeps the batch axis)."""
+    s = np.shape(x)
+    return np.reshape(x, (*s[:start], int(np.prod(s[start:], dtype=int))))
+
+
+TENSORS: dict[str, Rule] = {
+    "conv2d": Rule("conv2d", forward=conv2d, vjp=conv2d_vjp, latex=r"\operatorname{conv2d}",
+                   arity=0, code="conv2d"),
+    "maxpool2d": Rule("maxpool2d", forward=maxpool2d, vjp=maxpool2d_vjp, nondiff=maxpool_ties,
+                      latex=r"\operatorname{maxpool}", arity=0, code="maxpool2d",
+                      domain="differentiable where each window's maximum is unique"),
+    "avgpool2d": Rule("avgpool2d", forward=avgpool2d, vjp=avgpool2d_vjp,
+                      latex=r"\operatorname{avgpool}", arity=0, code="avgpool2d"),
+    "einsum": Rule("einsum", forward=einsum, vjp=einsum_vjp, arity=0, code="np.einsum"),
+    "transpose": Rule("transpose", forward=lambda x, axes=None: np.transpose(x, axes),
+                      vjp=transpose_vjp, arity=0, code="np.transpose"),
+    "reshape": Rule("reshape", forward=lambda x, shape: np.reshape(x, shape),
+                    vjp=lambda g, out, x, shape: (np.reshape(g, np.shape(x)),), arity=0,
+                    code="np.reshape"),
+    "flatten": Rule("flatten", forward=flatten,
+                    vjp=lambda g, out, x, start=1: (np.reshape(g, np.shape(x)),), arity=0,
+                    code="flatten"),
+}

@@ -1,0 +1,106 @@
+"""einsum, transpose, reshape and flatten of ``symbackprop.tensors``: each VJP against
+central differences and against the definition written here with loops or NumPy."""
+
+from __future__ import annotations
+
+from itertools import product
+from typing import Any
+
+import numpy as np
+import pytest
+
+from symbackprop.errors import ShapeError, UnsupportedError
+from symbackprop.tensors import TENSORS
+
+RNG = np.random.default_rng(11)
+
+
+def central(f: Any, xs: list[Any], k: int, g: Any, eps: float = 1e-6) -> Any:
+    d = np.zeros_like(xs[k])
+    for idx in np.ndindex(xs[k].shape):
+        e = np.zeros_like(xs[k])
+        e[idx] = eps
+        up = [x + e if i == k else x for i, x in enumerate(xs)]
+        down = [x - e if i == k else x for i, x in enumerate(xs)]
+        d[idx] = (np.sum(g * f(*up)) - np.sum(g * f(*down))) / (2 * eps)
+    return d
+
+
+CASES = [
+    ("ij,jk->ik", [(3, 4), (4, 2)]),
+    ("bhqd,bhkd->bhqk", [(2, 3, 4, 5), (2, 3, 6, 5)]),  # attention scores per head
+    ("bhqk,bhkd->bhqd", [(2, 3, 4, 6), (2, 3, 6, 5)]),
+    ("ij,j->", [(3, 4), (4,)]),
+    ("ijk->kji", [(2, 3, 4)]),
+    ("ij,kl->ijkl", [(2, 3), (2, 2)]),
+    ("ijk,ik->j", [(2, 3, 4), (2, 4)]),  # i and k summed, j kept
+    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
+    ("ij,k->i", [(2, 3), (4,)]),  # k summed away and in no other operand: broadcast back
+]
+
+
+@pytest.mark.parametrize(("spec", "shapes"), CASES)
+def test_einsum_vjp_against_differences(spec: str, shapes: list[tuple[int, ...]]) -> None:
+    xs = [RNG.standard_normal(s) for s in shapes]
+    rule = TENSORS["einsum"]
+    y = rule.forward(spec, *xs)
+    np.testing.assert_allclose(y, np.einsum(spec, *xs), atol=1e-12)
+    g = RNG.standard_normal(np.shape(y))
+    grads = rule.vjp(g, y, spec, *xs)
+    assert len(grads) == len(xs)
+    for k, d in enumerate(grads):
+        assert d.shape == xs[k].shape
+        np.testing.assert_allclose(d, central(lambda *v: rule.forward(spec, *v), xs, k, g),
+                                   atol=1e-6)
+
+
+def test_einsum_vjp_is_the_swapped_einsum_by_loops() -> None:
+    """For C = Σ_j A_ij B_jk: ∂L/∂A_ij = Σ_k G_ik B_jk, ∂L/∂B_jk = Σ_i G_ik A_ij."""
+    a, b = RNG.standard_normal((3, 4)), RNG.standard_normal((4, 2))
+    g = RNG.standard_normal((3, 2))
+    da, db = TENSORS["einsum"].vjp(g, None, "ij,jk->ik", a, b)
+    for i, j in product(range(3), range(4)):
+        assert da[i, j] == pytest.approx(sum(g[i, k] * b[j, k] for k in range(2)))
+    for j, k in product(range(4), range(2)):
+        assert db[j, k] == pytest.approx(sum(g[i, k] * a[i, j] for i in range(3)))
+
+
+@pytest.mark.parametrize(("spec", "shapes", "error", "match"), [
+    ("ij,jk", [(2, 2), (2, 2)], UnsupportedError, "explicit"),
+    ("...i->i", [(2, 2)], UnsupportedError, "explicit"),
+    ("ii->i", [(2, 2)], UnsupportedError, "diagonal"),
+    ("ij->k", [(2, 2)], ShapeError, "bound"),
+    ("ij->ii", [(2, 2)], ShapeError, "once"),
+    ("ij,jk->ik", [(2, 2)], ShapeError, "operands"),
+    ("ijk->i", [(2, 2)], ShapeError, "rank"),
+    ("IJ->I", [(2, 2)], UnsupportedError, "lowercase"),
+])
+def test_einsum_refusals_are_typed(spec: str, shapes: list[tuple[int, ...]], error: type,
+                                   match: str) -> None:
+    with pytest.raises(error, match=match):
+        TENSORS["einsum"].forward(spec, *(np.zeros(s) for s in shapes))
+
+
+@pytest.mark.parametrize(("name", "params", "shape"), [
+    ("transpose", {"axes": (0, 2, 3, 1)}, (2, 3, 4, 5)),
+    ("transpose", {"axes": (2, 0, 1)}, (2, 3, 4)),
+    ("transpose", {}, (2, 3, 4)),
+    ("reshape", {"shape": (6, -1)}, (2, 3, 4, 5)),
+    ("flatten", {}, (2, 3, 4, 5)),
+    ("flatten", {"start": 2}, (2, 3, 4, 5)),
+])
+def test_moving_entries(name: str, params: dict[str, Any], shape: tuple[int, ...]) -> None:
+    x = RNG.standard_normal(shape)
+    rule = TENSORS[name]
+    y = rule.forward(x, **params)
+    if name == "transpose":
+        want = np.transpose(x, params.get("axes"))
+    elif name == "reshape":
+        want = x.reshape(params["shape"])
+    else:
+        want = x.reshape(*shape[:params.get("start", 1)], -1)
+    np.testing.assert_array_equal(y, want)
+    g = RNG.standard_normal(y.shape)
+    (d,) = rule.vjp(g, y, x, **params)
+    np.testing.assert_allclose(d, central(lambda v: rule.forward(v, **params), [x], 0, g),
+                               atol=1e-6)
