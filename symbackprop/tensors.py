@@ -1,16 +1,15 @@
 """The n-D primitives of the numeric side: ``conv2d``, ``maxpool2d``, ``avgpool2d``,
 ``einsum``, ``transpose``, ``reshape`` and ``flatten`` — each one ``Rule`` (``TENSORS``) with
-a NumPy forward and a VJP written by hand, and its rule in index notation for the printers.
+a NumPy forward and a VJP written by hand, and its rule in index notation (``index_rule``).
 
 They are not in ``rules.RULES`` yet: the front ends and the grouping are still rank 2
-(``shapes.py``), so no text spells them; the engine's steps, the witnesses' loops and the
-benchmark (``benchmarks/bench_conv.py``) use them as they are.
+(``shapes.py``), so no text spells them; tests and ``benchmarks/bench_conv.py`` call them.
 
 Layouts are the frameworks': NCHW for images, (F, C, kh, kw) for filters, cross-correlation
-(no kernel flip). Convolution runs as im2col on a strided view (one matrix product each way);
-the VJP of an einsum is an einsum with the output's indices put in the operand's place;
-max pooling sends each gradient to the first maximum of its window, as PyTorch and JAX do,
-and ``maxpool_ties`` says where a window's maximum is not unique (a kink).
+(no kernel flip). Convolution runs as im2col (the columns copied tap by tap, one matrix
+product each way); the VJP of an einsum is an einsum with the output's indices put in the
+operand's place; max pooling sends each gradient to the first maximum of its window, as
+PyTorch and JAX do, and ``maxpool_ties`` says where a window's maximum is not unique (a kink).
 """
 
 from __future__ import annotations
@@ -68,37 +67,58 @@ def conv2d_shape(x: tuple[int, ...], w: tuple[int, ...], stride: Any = 1, paddin
             _out_size(x[3], w[3], sw, pw, "conv2d"))
 
 
+def _taps(kh: int, kw: int, sh: int, sw: int, ho: int, wo: int) -> Any:
+    """Each tap (i, j) of the window with the slices of X̃ it reads for all outputs."""
+    for i in range(kh):
+        for j in range(kw):
+            yield i, j, (slice(None), slice(None), slice(i, i + sh * (ho - 1) + 1, sh),
+                         slice(j, j + sw * (wo - 1) + 1, sw))
+
+
+def _im2col(xp: Array, kh: int, kw: int, sh: int, sw: int, ho: int, wo: int) -> Array:
+    """cols[(c,i,j), (n,h,w)] = X̃[n,c,s_h h+i,s_w w+j], copied tap by tap (each copy a
+    strided block, so it runs at memory speed)."""
+    n, c = xp.shape[:2]
+    cols = np.empty((c, kh, kw, n, ho, wo))
+    for i, j, at in _taps(kh, kw, sh, sw, ho, wo):
+        cols[:, i, j] = xp[at].transpose(1, 0, 2, 3)
+    return cols.reshape(c * kh * kw, n * ho * wo)
+
+
+def _geometry(x: Array, w: Array, stride: Any, padding: Any) -> tuple[int, ...]:
+    _, _, ho, wo = conv2d_shape(np.shape(x), np.shape(w), stride, padding)
+    return (*_pair(stride, "stride"), *_pair(padding, "padding"), ho, wo)
+
+
 def conv2d(x: Array, w: Array, b: Array | None = None, stride: Any = 1, padding: Any = 0
            ) -> Array:
-    conv2d_shape(np.shape(x), np.shape(w), stride, padding)
-    (sh, sw), (ph, pw) = _pair(stride, "stride"), _pair(padding, "padding")
-    cols = _windows(_pad(np.asarray(x, dtype=float), ph, pw), w.shape[2], w.shape[3], sh, sw)
-    y = np.tensordot(cols, w, axes=((1, 4, 5), (1, 2, 3)))  # (N, Ho, Wo, F)
+    sh, sw, ph, pw, ho, wo = _geometry(x, w, stride, padding)
+    f, _, kh, kw = w.shape
+    cols = _im2col(_pad(np.asarray(x, dtype=float), ph, pw), kh, kw, sh, sw, ho, wo)
+    y = np.reshape(w, (f, -1)) @ cols  # (F, N·Ho·Wo)
     if b is not None:
-        y = y + np.reshape(b, (-1,))
-    return np.ascontiguousarray(y.transpose(0, 3, 1, 2))
+        y += np.reshape(b, (-1, 1))
+    return np.ascontiguousarray(y.reshape(f, -1, ho, wo).transpose(1, 0, 2, 3))
 
 
 def conv2d_vjp(g: Array, out: Array, x: Array, w: Array, b: Array | None = None,
                stride: Any = 1, padding: Any = 0) -> tuple[Array, ...]:
-    """∂L/∂W[f,c,i,j] = Σ_{n,h,w} G[n,f,h,w] X̃[n,c,s_h h+i,s_w w+j]; ∂L/∂X̃ is G's columns
-    G·W scattered back onto the windows they came from (col2im), the padding cut off;
-    ∂L/∂b[f] = Σ_{n,h,w} G[n,f,h,w]."""
-    (sh, sw), (ph, pw) = _pair(stride, "stride"), _pair(padding, "padding")
-    kh, kw = w.shape[2], w.shape[3]
+    """∂L/∂W[f,c,i,j] = Σ_{n,h,w} G[n,f,h,w] X̃[n,c,s_h h+i,s_w w+j] (G times the columns);
+    ∂L/∂X̃ is Wᵀ G, the columns' cotangent, added back onto the windows they came from
+    (col2im), the padding cut off; ∂L/∂b[f] = Σ_{n,h,w} G[n,f,h,w]."""
+    sh, sw, ph, pw, ho, wo = _geometry(x, w, stride, padding)
+    f, c, kh, kw = w.shape
     xp = _pad(np.asarray(x, dtype=float), ph, pw)
-    ho, wo = g.shape[2], g.shape[3]
-    dw = np.tensordot(g, _windows(xp, kh, kw, sh, sw), axes=((0, 2, 3), (0, 2, 3)))
-    dcols = np.tensordot(g, w, axes=((1,), (0,)))  # (N, Ho, Wo, C, kh, kw)
+    g2 = np.ascontiguousarray(np.transpose(g, (1, 0, 2, 3))).reshape(f, -1)
+    dw = (g2 @ _im2col(xp, kh, kw, sh, sw, ho, wo).T).reshape(w.shape)
+    dcols = (np.reshape(w, (f, -1)).T @ g2).reshape(c, kh, kw, -1, ho, wo)
     dxp = np.zeros_like(xp)
-    for i in range(kh):
-        for j in range(kw):
-            dxp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += \
-                dcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+    for i, j, at in _taps(kh, kw, sh, sw, ho, wo):
+        dxp[at] += dcols[:, i, j].transpose(1, 0, 2, 3)
     dx = dxp[:, :, ph:xp.shape[2] - ph, pw:xp.shape[3] - pw]
     grads: tuple[Array, ...] = (dx, dw)
     if b is not None:
-        grads += (g.sum(axis=(0, 2, 3)).reshape(np.shape(b)),)
+        grads += (g2.sum(axis=1).reshape(np.shape(b)),)
     return grads
 
 
@@ -117,7 +137,8 @@ def pool2d_shape(x: tuple[int, ...], size: Any, stride: Any = None) -> tuple[int
             _out_size(x[3], kw, sw, 0, "pooling"))
 
 
-def _pool_windows(x: Array, size: Any, stride: Any) -> tuple[Array, tuple[int, ...]]:
+def _pool_windows(x: Array, size: Any, stride: Any
+                  ) -> tuple[Array, tuple[int, int, int, int]]:
     pool2d_shape(np.shape(x), size, stride)
     kh, kw = _pair(size, "size")
     sh, sw = _pair(size if stride is None else stride, "stride")
@@ -129,14 +150,14 @@ def maxpool2d(x: Array, size: Any = 2, stride: Any = None) -> Array:
     return win.max(axis=(4, 5))
 
 
-def _scatter(x: Array, per_tap: Any, geometry: tuple[int, ...], ho: int, wo: int) -> Array:
+def _scatter(x: Array, per_tap: Any, geometry: tuple[int, int, int, int], ho: int, wo: int
+             ) -> Array:
     """Σ over the window's taps (i, j) of ``per_tap(i, j)`` (an (N, C, Ho, Wo) array) added
     where that tap read X: the adjoint of taking windows (overlapping windows add)."""
     kh, kw, sh, sw = geometry
     dx = np.zeros(np.shape(x))
-    for i in range(kh):
-        for j in range(kw):
-            dx[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += per_tap(i, j)
+    for i, j, at in _taps(kh, kw, sh, sw, ho, wo):
+        dx[at] += per_tap(i, j)
     return dx
 
 
