@@ -274,3 +274,91 @@ TENSORS: dict[str, Rule] = {
                     vjp=lambda g, out, x, start=1: (np.reshape(g, np.shape(x)),), arity=0,
                     code="flatten"),
 }
+
+
+# ---------------------------------------------------------------------------------------
+# Index notation: each rule's forward and backward equations, sums written out (no Einstein
+# convention), in the derivations' LaTeX (bold names, ∂L/∂· for a cotangent).
+
+Equation = tuple[str, str]  # (left-hand side, right-hand side), LaTeX
+_LETTERS = re.compile(r"[A-Za-z]+\Z")
+
+
+def _t(name: str, idx: str = "") -> str:
+    if not _LETTERS.match(name):
+        raise UnsupportedError(f"index notation takes names of letters only, not {name!r}")
+    return rf"\mathbf{{{name}}}_{{{idx}}}" if idx else rf"\mathbf{{{name}}}"
+
+
+def _adj(name: str, idx: str) -> str:
+    return rf"\frac{{\partial L}}{{\partial {_t(name, idx)}}}"
+
+
+def _at(s: int, var: str, tap: str) -> str:
+    """The input row of output row ``var`` at tap ``tap``: s·var + tap."""
+    return f"{var}+{tap}" if s == 1 else f"{s}{var}+{tap}"
+
+
+def conv2d_index(out: str, x: str, w: str, b: str | None = None, stride: Any = 1,
+                 padding: Any = 0) -> tuple[list[Equation], list[Equation]]:
+    """Y_{n,f,h,w} = b_f + Σ_{c,i,j} W_{f,c,i,j} X̃_{n,c,s h+i,s w+j}, then the three
+    cotangents; for stride 1, ∂L/∂X̃ is also the full correlation with W turned by 180°."""
+    (sh, sw), (ph, pw) = _pair(stride, "stride"), _pair(padding, "padding")
+    xt = rf"\tilde{{{_t(x)}}}" if ph or pw else _t(x)
+    xin = rf"{xt}_{{n,c,{_at(sh, 'h', 'i')},{_at(sw, 'w', 'j')}}}"
+    fwd: list[Equation] = []
+    if ph or pw:
+        fwd.append((xt, rf"\operatorname{{pad}}_{{{ph},{pw}}}\left({_t(x)}\right)"))
+    bias = f"{_t(b, 'f')} + " if b else ""
+    fwd.append((_t(out, "n,f,h,w"), rf"{bias}\sum_{{c,i,j}} {_t(w, 'f,c,i,j')}\, {xin}"))
+    eqs: list[Equation] = []
+    g = _adj(out, "n,f,h,w")
+    eqs.append((_adj(w, "f,c,i,j"), rf"\sum_{{n,h,w}} {g}\, {xin}"))
+    if b:
+        eqs.append((_adj(b, "f"), rf"\sum_{{n,h,w}} {g}"))
+    lhs = rf"\frac{{\partial L}}{{\partial {xt}_{{n,c,u,v}}}}"
+    rhs = (rf"\sum_{{f}} \sum_{{\substack{{h,i:\ {_at(sh, 'h', 'i')}=u \\ "
+           rf"w,j:\ {_at(sw, 'w', 'j')}=v}}}} {g}\, {_t(w, 'f,c,i,j')}")
+    if sh == sw == 1:
+        rhs += (rf" = \sum_{{f}} \left(\frac{{\partial L}}{{\partial {_t(out, 'n,f')}}} "
+                rf"\star_{{\text{{full}}}} \operatorname{{rot180}}\left({_t(w, 'f,c')}\right)"
+                rf"\right)_{{u,v}}")
+    eqs.append((lhs, rhs))
+    if ph or pw:
+        eqs.append((_adj(x, "n,c,u,v"),
+                    rf"\frac{{\partial L}}{{\partial {xt}_{{n,c,u+{ph},v+{pw}}}}}"))
+    return fwd, eqs
+
+
+def pool2d_index(kind: str, out: str, x: str, size: Any = 2, stride: Any = None
+                 ) -> tuple[list[Equation], list[Equation]]:
+    """P_{n,c,h,w} = max (or mean) of X over the window at (s h, s w); max pooling's
+    cotangent goes to a_{n,c,h,w}, the window's first maximum in row-major order."""
+    kh, kw = _pair(size, "size")
+    sh, sw = _pair(size if stride is None else stride, "stride")
+    xin = rf"{_t(x)}_{{n,c,{_at(sh, 'h', 'i')},{_at(sw, 'w', 'j')}}}"
+    win = rf"0 \le i < {kh},\ 0 \le j < {kw}"
+    g = _adj(out, "n,c,h,w")
+    hit = rf"\substack{{h,i:\ {_at(sh, 'h', 'i')}=u \\ w,j:\ {_at(sw, 'w', 'j')}=v}}"
+    if kind == "max":
+        first = (rf"\operatorname*{{argmax}}_{{(i,j):\ {win}}} {xin}"
+                 rf"\ \text{{(the first in row-major order)}}")
+        return ([(_t(out, "n,c,h,w"), rf"\max_{{{win}}} {xin}"),
+                 (r"\mathbf{a}_{n,c,h,w}", first)],
+                [(_adj(x, "n,c,u,v"), rf"\sum_{{{hit}}} {g}\, "
+                  r"\mathbf{1}\left[{(i,j) = \mathbf{a}_{n,c,h,w}}\right]")])
+    if kind != "avg":
+        raise UnsupportedError(f"pooling is 'max' or 'avg', not {kind!r}")
+    return ([(_t(out, "n,c,h,w"), rf"\frac{{1}}{{{kh * kw}}} \sum_{{{win}}} {xin}")],
+            [(_adj(x, "n,c,u,v"), rf"\frac{{1}}{{{kh * kw}}} \sum_{{{hit}}} {g}")])
+
+
+def index_latex(forward: list[Equation], backward: list[Equation]) -> str:
+    """One ``aligned`` block, as the derivations lay out theirs: forward, then backward."""
+    rows = [r"&\textbf{forward} \\"]
+    rows += [rf"{lhs} &= {rhs} \\" for lhs, rhs in forward]
+    rows[-1] += "[6pt]"
+    rows.append(r"&\textbf{backward} \\")
+    rows += [rf"{lhs} &= {rhs} \\" for lhs, rhs in backward]
+    rows[-1] = rows[-1][:-3]
+    return "\\begin{aligned}\n  " + "\n  ".join(rows) + "\n\\end{aligned}"

@@ -9,9 +9,16 @@ from typing import Any
 
 import numpy as np
 import pytest
+from latex_tools import assert_latex_ok
 
-from symbackprop.errors import ShapeError
-from symbackprop.tensors import TENSORS, maxpool_ties
+from symbackprop.errors import ShapeError, UnsupportedError
+from symbackprop.tensors import (
+    TENSORS,
+    conv2d_index,
+    index_latex,
+    maxpool_ties,
+    pool2d_index,
+)
 
 RNG = np.random.default_rng(7)
 
@@ -157,3 +164,55 @@ def test_pool_refusals_are_shape_errors() -> None:
         TENSORS["avgpool2d"].forward(np.zeros((1, 1, 4, 1)), 2)
     with pytest.raises(ShapeError, match="size"):
         TENSORS["avgpool2d"].forward(np.zeros((1, 1, 4, 4)), 0)
+
+
+def full_correlation_rot180(g: Any, w: Any) -> Any:
+    """Σ_f (G_{n,f} ⋆_full rot180(W_{f,c})): G padded by k−1 on each side, correlated with
+    the kernel turned by 180°, by loops (the stride-1 line of the index notation)."""
+    n_, f_, ho, wo = g.shape
+    _, c_, kh, kw = w.shape
+    gp = np.zeros((n_, f_, ho + 2 * (kh - 1), wo + 2 * (kw - 1)))
+    gp[:, :, kh - 1:kh - 1 + ho, kw - 1:kw - 1 + wo] = g
+    rot = w[:, :, ::-1, ::-1]
+    out = np.zeros((n_, c_, ho + kh - 1, wo + kw - 1))
+    for n, c, u, v in product(range(n_), range(c_), range(out.shape[2]), range(out.shape[3])):
+        out[n, c, u, v] = np.sum(gp[n, :, u:u + kh, v:v + kw] * rot[:, c])
+    return out
+
+
+def test_stride_one_input_gradient_is_the_full_correlation_with_rot180() -> None:
+    x, w = RNG.standard_normal((2, 3, 6, 5)), RNG.standard_normal((4, 3, 3, 2))
+    rule = TENSORS["conv2d"]
+    y = rule.forward(x, w, padding=1)
+    g = RNG.standard_normal(y.shape)
+    dx, _ = rule.vjp(g, y, x, w, padding=1)
+    np.testing.assert_allclose(full_correlation_rot180(g, w)[:, :, 1:-1, 1:-1], dx, atol=1e-12)
+    _, back = conv2d_index("Y", "X", "W", padding=1)
+    assert any(r"\operatorname{rot180}" in rhs for _, rhs in back)
+
+
+@pytest.mark.parametrize(("stride", "padding"), [(1, 0), (2, 1), ((2, 3), (0, 1))])
+def test_conv_index_notation_reads_the_geometry(stride: Any, padding: Any) -> None:
+    fwd, back = conv2d_index("Y", "X", "W", "b", stride=stride, padding=padding)
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    padded = padding != 0
+    tap = (f"{sh}h+i" if sh > 1 else "h+i", f"{sw}w+j" if sw > 1 else "w+j")
+    assert f"_{{n,c,{tap[0]},{tap[1]}}}" in fwd[-1][1]
+    assert (r"\tilde{\mathbf{X}}" in fwd[-1][1]) == padded
+    assert len(fwd) == 1 + padded
+    assert len(back) == 3 + padded  # W, b, X-tilde, and X when padded
+    assert any(r"\operatorname{rot180}" in rhs for _, rhs in back) == (sh == sw == 1)
+
+
+def test_index_notation_is_valid_latex() -> None:
+    blocks = [index_latex(*conv2d_index("Y", "X", "W", "b", stride=s, padding=p))
+              for s, p in [(1, 0), (2, 1)]]
+    blocks += [index_latex(*pool2d_index(k, "P", "Y", 3, 2)) for k in ("max", "avg")]
+    assert_latex_ok(blocks)
+
+
+def test_index_notation_refuses_other_names_and_kinds() -> None:
+    with pytest.raises(UnsupportedError, match="letters"):
+        conv2d_index("Y_1", "X", "W")
+    with pytest.raises(UnsupportedError, match="max"):
+        pool2d_index("min", "P", "Y")
