@@ -216,3 +216,14 @@ def test_index_notation_refuses_other_names_and_kinds() -> None:
         conv2d_index("Y_1", "X", "W")
     with pytest.raises(UnsupportedError, match="max"):
         pool2d_index("min", "P", "Y")
+
+
+def test_the_tensors_page_is_what_the_code_prints() -> None:
+    """docs/tensors.md: rebuilt (``tools.tensors`` raises when its numeric check fails), the
+    committed page the same, its math accepted by KaTeX and pdflatex."""
+    from tools.tensors import PAGE, latex_blocks, page
+    fresh = page()
+    assert fresh == PAGE.read_text(encoding="utf-8"), "run python -m tools.tensors"
+    blocks = latex_blocks(fresh)
+    assert len(blocks) == 2
+    assert_latex_ok(blocks)
