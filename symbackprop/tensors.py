@@ -1,6 +1,7 @@
 """The n-D primitives of the numeric side: ``conv2d``, ``maxpool2d``, ``avgpool2d``,
-``einsum``, ``transpose``, ``reshape`` and ``flatten`` — each one ``Rule`` (``TENSORS``) with
-a NumPy forward and a VJP written by hand, and its rule in index notation (``index_rule``).
+``einsum``, ``transpose``, ``reshape``, ``flatten``, ``softmax`` along an axis and spatial
+``batchnorm2d`` — each one ``Rule`` (``TENSORS``) with a NumPy forward and a VJP written by
+hand; convolution and pooling also in index notation (``conv2d_index``, ``pool2d_index``).
 
 They are not in ``rules.RULES`` yet: the front ends and the grouping are still rank 2
 (``shapes.py``), so no text spells them; tests and ``benchmarks/bench_conv.py`` call them.
@@ -256,6 +257,60 @@ def flatten(x: Array, start: int = 1) -> Array:
     return np.reshape(x, (*s[:start], int(np.prod(s[start:], dtype=int))))
 
 
+# ---------------------------------------------------------------------------------------
+# Along an axis: the softmax (multi-head attention's, axis=-1) and spatial batch
+# normalisation (statistics over axes (0, 2, 3), one per channel)
+
+
+def softmax(x: Array, axis: int = -1) -> Array:
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def softmax_vjp(g: Array, out: Array, x: Array, axis: int = -1) -> tuple[Array, ...]:
+    """∂L/∂S = A ⊙ (∂L/∂A − Σ_axis(∂L/∂A ⊙ A)), A the softmax (recomputed when not given)."""
+    a = softmax(x, axis) if out is None else out
+    return (a * (g - np.sum(g * a, axis=axis, keepdims=True)),)
+
+
+def _bn_stats(x: Array, eps: float) -> tuple[Array, Array]:
+    if np.ndim(x) != 4:
+        raise ShapeError(f"batchnorm2d takes X of shape (N, C, H, W), not {np.shape(x)}")
+    mu = x.mean(axis=(0, 2, 3), keepdims=True)
+    sigma = np.sqrt(x.var(axis=(0, 2, 3), keepdims=True) + eps)
+    return (x - mu) / sigma, sigma
+
+
+def _per_channel(v: Array, c: int, what: str) -> Array:
+    if np.size(v) != c:
+        raise ShapeError(f"batchnorm2d: {what} needs one entry per channel ({c}), "
+                         f"not shape {np.shape(v)}")
+    return np.reshape(v, (1, c, 1, 1))
+
+
+def batchnorm2d(x: Array, gamma: Array, beta: Array, eps: float = 1e-5) -> Array:
+    """Y = γ_c X̂ + β_c, X̂ standardised per channel over the batch and the image (training
+    mode, the biased variance, as the frameworks)."""
+    xhat, _ = _bn_stats(np.asarray(x, dtype=float), eps)
+    c = xhat.shape[1]
+    return _per_channel(gamma, c, "gamma") * xhat + _per_channel(beta, c, "beta")
+
+
+def batchnorm2d_vjp(g: Array, out: Array, x: Array, gamma: Array, beta: Array,
+                    eps: float = 1e-5) -> tuple[Array, ...]:
+    """The compact form over the M = N·H·W entries of a channel: ∂L/∂X = (1/M) σ⁻¹ ⊙
+    (M ∂L/∂X̂ − Σ ∂L/∂X̂ − X̂ ⊙ Σ(∂L/∂X̂ ⊙ X̂)), ∂L/∂X̂ = γ ∂L/∂Y; ∂L/∂γ = Σ ∂L/∂Y ⊙ X̂;
+    ∂L/∂β = Σ ∂L/∂Y (sums over axes 0, 2, 3)."""
+    xhat, sigma = _bn_stats(np.asarray(x, dtype=float), eps)
+    m = xhat.size // xhat.shape[1]
+    dxhat = g * _per_channel(gamma, xhat.shape[1], "gamma")
+    axes = (0, 2, 3)
+    dx = (m * dxhat - dxhat.sum(axis=axes, keepdims=True)
+          - xhat * (dxhat * xhat).sum(axis=axes, keepdims=True)) / (m * sigma)
+    return (dx, (g * xhat).sum(axis=axes).reshape(np.shape(gamma)),
+            g.sum(axis=axes).reshape(np.shape(beta)))
+
+
 TENSORS: dict[str, Rule] = {
     "conv2d": Rule("conv2d", forward=conv2d, vjp=conv2d_vjp, latex=r"\operatorname{conv2d}",
                    arity=0, code="conv2d"),
@@ -270,6 +325,9 @@ TENSORS: dict[str, Rule] = {
     "reshape": Rule("reshape", forward=lambda x, shape: np.reshape(x, shape),
                     vjp=lambda g, out, x, shape: (np.reshape(g, np.shape(x)),), arity=0,
                     code="np.reshape"),
+    "softmax": Rule("softmax", forward=softmax, vjp=softmax_vjp, arity=0, code="softmax"),
+    "batchnorm2d": Rule("batchnorm2d", forward=batchnorm2d, vjp=batchnorm2d_vjp, arity=0,
+                        code="batchnorm2d"),
     "flatten": Rule("flatten", forward=flatten,
                     vjp=lambda g, out, x, start=1: (np.reshape(g, np.shape(x)),), arity=0,
                     code="flatten"),

@@ -227,3 +227,38 @@ def test_the_tensors_page_is_what_the_code_prints() -> None:
     blocks = latex_blocks(fresh)
     assert len(blocks) == 2
     assert_latex_ok(blocks)
+
+
+def test_against_pytorch() -> None:
+    """A fourth witness where PyTorch is installed: conv2d, both poolings (a tied window
+    included: the gradient goes where PyTorch sends it) and spatial batch normalisation,
+    forward and backward, against torch.nn.functional and autograd."""
+    torch = pytest.importorskip("torch")
+    fn = torch.nn.functional
+    x, w, b = RNG.standard_normal((2, 3, 7, 6)), RNG.standard_normal((4, 3, 3, 2)), \
+        RNG.standard_normal(4)
+    x[0, 0, 0, :2] = 5.0  # a tie in the first 2x2 window of maxpool(x)
+    assert maxpool_ties(x, 2)[0, 0, 0, 0]
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    cases = [
+        ("conv2d", (x, w, b), {"stride": 2, "padding": 1}, (tx, tw, tb),
+         lambda: fn.conv2d(tx, tw, tb, stride=2, padding=1)),
+        ("maxpool2d", (x,), {"size": 2}, (tx,), lambda: fn.max_pool2d(tx, 2)),
+        ("maxpool2d", (x,), {"size": 3, "stride": 1}, (tx,), lambda: fn.max_pool2d(tx, 3, 1)),
+        ("avgpool2d", (x,), {"size": 3, "stride": 2}, (tx,), lambda: fn.avg_pool2d(tx, 3, 2)),
+        ("batchnorm2d", (x, b[:3], w[0, :, 0, 0]), {},
+         (tx,), lambda: fn.batch_norm(tx, None, None, torch.tensor(b[:3]),
+                                      torch.tensor(w[0, :, 0, 0]), training=True)),
+    ]
+    for name, args, params, leaves, run in cases:
+        rule = TENSORS[name]
+        y = rule.forward(*args, **params)
+        ty = run()  # type: ignore[no-untyped-call]
+        np.testing.assert_allclose(y, ty.detach().numpy(), atol=1e-10, err_msg=name)
+        g = RNG.standard_normal(y.shape)
+        for t in leaves:
+            t.grad = None
+        ty.backward(torch.tensor(g))
+        grads = rule.vjp(g, y, *args, **params)
+        for got, t in zip(grads, leaves, strict=False):
+            np.testing.assert_allclose(got, t.grad.numpy(), atol=1e-10, err_msg=name)

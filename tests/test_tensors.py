@@ -104,3 +104,59 @@ def test_moving_entries(name: str, params: dict[str, Any], shape: tuple[int, ...
     (d,) = rule.vjp(g, y, x, **params)
     np.testing.assert_allclose(d, central(lambda v: rule.forward(v, **params), [x], 0, g),
                                atol=1e-6)
+
+
+def test_multi_head_attention_with_einsum() -> None:
+    """S = Q Kᵀ/√d per head (an einsum), A = softmax(S, axis=-1), O = A V (an einsum): the
+    rules' VJPs chained by hand against central differences of Σ R ⊙ O in Q, K and V."""
+    b, h, t, s, d = 2, 3, 4, 5, 2
+    q, k, v = (RNG.standard_normal(sh) for sh in ((b, h, t, d), (b, h, s, d), (b, h, s, d)))
+    r = RNG.standard_normal((b, h, t, d))
+    es, sm = TENSORS["einsum"], TENSORS["softmax"]
+
+    def out(q: Any, k: Any, v: Any) -> Any:
+        a = sm.forward(es.forward("bhqd,bhkd->bhqk", q, k) / np.sqrt(d), axis=-1)
+        return es.forward("bhqk,bhkd->bhqd", a, v)
+
+    scores = es.forward("bhqd,bhkd->bhqk", q, k) / np.sqrt(d)
+    a = sm.forward(scores, axis=-1)
+    o = es.forward("bhqk,bhkd->bhqd", a, v)
+    da, dv = es.vjp(r, o, "bhqk,bhkd->bhqd", a, v)
+    (ds,) = sm.vjp(da, a, scores, axis=-1)
+    dq, dk = es.vjp(ds / np.sqrt(d), None, "bhqd,bhkd->bhqk", q, k)
+    for i, got in enumerate((dq, dk, dv)):
+        np.testing.assert_allclose(got, central(out, [q, k, v], i, r), atol=1e-6)
+
+
+def test_softmax_along_each_axis() -> None:
+    x = RNG.standard_normal((2, 3, 4))
+    rule = TENSORS["softmax"]
+    for axis in (0, 1, -1):
+        y = rule.forward(x, axis=axis)
+        np.testing.assert_allclose(y.sum(axis=axis), 1.0)
+        g = RNG.standard_normal(y.shape)
+        (d,) = rule.vjp(g, None, x, axis=axis)
+        np.testing.assert_allclose(
+            d, central(lambda v, a=axis: rule.forward(v, axis=a), [x], 0, g), atol=1e-6)
+
+
+def test_spatial_batchnorm() -> None:
+    """Statistics per channel over axes (0, 2, 3), written here from the definition; the
+    compact-form VJP against central differences in X, γ and β."""
+    x = RNG.standard_normal((3, 2, 4, 5)) * 2 + 1
+    gamma, beta = RNG.standard_normal(2), RNG.standard_normal(2)
+    rule = TENSORS["batchnorm2d"]
+    y = rule.forward(x, gamma, beta)
+    for c in range(2):
+        xc = x[:, c]
+        want = gamma[c] * (xc - xc.mean()) / np.sqrt(((xc - xc.mean()) ** 2).mean() + 1e-5)
+        np.testing.assert_allclose(y[:, c], want + beta[c], atol=1e-12)
+    g = RNG.standard_normal(y.shape)
+    grads = rule.vjp(g, y, x, gamma, beta)
+    for i, got in enumerate(grads):
+        np.testing.assert_allclose(got, central(rule.forward, [x, gamma, beta], i, g),
+                                   atol=1e-5)
+    with pytest.raises(ShapeError, match="one entry per channel"):
+        rule.forward(x, np.ones(3), beta)
+    with pytest.raises(ShapeError, match="N, C, H, W"):
+        rule.forward(x[0], gamma, beta)

@@ -33,7 +33,13 @@ frameworks' cross-correlation (no kernel flip). The primitives live in
 * `avgpool2d(X, size, stride=size)`;
 * `einsum(spec, *operands)`, whose VJP for an operand is the einsum of the cotangent and
   the other operands with the output's indices in that operand's place; `transpose`,
-  `reshape`, `flatten`.
+  `reshape`, `flatten`;
+* `softmax(X, axis=-1)` and spatial `batchnorm2d(X, gamma, beta, eps=1e-5)` (statistics per
+  channel over axes 0, 2, 3; the compact-form VJP), for multi-head attention written with
+  einsum and for convolutional nets.
+
+Tests check each against loops written from the definitions, central differences and, where
+installed, PyTorch (`tests/test_conv.py`, `tests/test_tensors.py`).
 
 `derive()` does not take them yet: its front ends, grouping and printers are rank 2, and
 shapes of rank 3 or more are refused (`docs/architecture.md`, "Not yet"). What is here is the
