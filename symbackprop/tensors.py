@@ -27,7 +27,8 @@ from .rule import Array, Rule
 
 def _pair(v: Any, what: str) -> tuple[int, int]:
     """A stride, padding or size: one int for both axes, or (height, width)."""
-    items = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
+    items = (v, v) if isinstance(v, (int, np.integer)) else \
+        tuple(v) if isinstance(v, (tuple, list)) else ()
     if len(items) != 2 or not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool)
                                   for i in items):
         raise ShapeError(f"{what} must be an int or a pair of ints, not {v!r}")
@@ -94,6 +95,7 @@ def _geometry(x: Array, w: Array, stride: Any, padding: Any) -> tuple[int, ...]:
 def conv2d(x: Array, w: Array, b: Array | None = None, stride: Any = 1, padding: Any = 0
            ) -> Array:
     sh, sw, ph, pw, ho, wo = _geometry(x, w, stride, padding)
+    w = np.asarray(w, dtype=float)
     f, _, kh, kw = w.shape
     cols = _im2col(_pad(np.asarray(x, dtype=float), ph, pw), kh, kw, sh, sw, ho, wo)
     y = np.reshape(w, (f, -1)) @ cols  # (F, N·Ho·Wo)
@@ -108,6 +110,7 @@ def conv2d_vjp(g: Array, out: Array, x: Array, w: Array, b: Array | None = None,
     ∂L/∂X̃ is Wᵀ G, the columns' cotangent, added back onto the windows they came from
     (col2im), the padding cut off; ∂L/∂b[f] = Σ_{n,h,w} G[n,f,h,w]."""
     sh, sw, ph, pw, ho, wo = _geometry(x, w, stride, padding)
+    w = np.asarray(w, dtype=float)
     f, c, kh, kw = w.shape
     xp = _pad(np.asarray(x, dtype=float), ph, pw)
     g2 = np.ascontiguousarray(np.transpose(g, (1, 0, 2, 3))).reshape(f, -1)
@@ -221,8 +224,17 @@ def einsum_spec(spec: str, ranks: tuple[int, ...]) -> tuple[list[str], str]:
     return ins, out
 
 
+def _einsum_sizes(spec: str, ins: list[str], xs: tuple[Array, ...]) -> None:
+    sizes: dict[str, int] = {}
+    for s, x in zip(ins, xs, strict=True):
+        for c, n in zip(s, np.shape(x), strict=True):
+            if sizes.setdefault(c, n) != n:
+                raise ShapeError(f"einsum {spec!r}: index {c} has sizes {sizes[c]} and {n}")
+
+
 def einsum(spec: str, *xs: Array) -> Array:
     ins, out = einsum_spec(spec, tuple(np.ndim(x) for x in xs))
+    _einsum_sizes(spec, ins, xs)
     return np.einsum(f"{','.join(ins)}->{out}", *xs, optimize=len(xs) > 2)
 
 
@@ -246,14 +258,42 @@ def einsum_vjp(g: Array, out: Array, spec: str, *xs: Array) -> tuple[Array, ...]
 # Moving entries: transpose, reshape, flatten
 
 
+def _axes(x: Array, axes: Any) -> tuple[int, ...]:
+    """The permutation, NumPy's default (all axes reversed) for None; else why not."""
+    rank = np.ndim(x)
+    if axes is None:
+        return tuple(reversed(range(rank)))
+    items = tuple(axes) if isinstance(axes, (tuple, list)) else ()
+    if sorted(int(a) % rank if isinstance(a, (int, np.integer)) and -rank <= a < rank else -1
+              for a in items) != list(range(rank)):
+        raise ShapeError(f"transpose: axes {axes!r} are not a permutation of {rank} axes")
+    return tuple(int(a) % rank for a in items)
+
+
+def transpose(x: Array, axes: Any = None) -> Array:
+    return np.transpose(x, _axes(x, axes))
+
+
+def reshape(x: Array, shape: Any) -> Array:
+    items = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+    size = np.size(x)
+    ok = all(isinstance(d, (int, np.integer)) and (d > 0 or d == -1) for d in items) \
+        and items.count(-1) <= 1
+    known = int(np.prod([d for d in items if d != -1], dtype=int)) if ok else 0
+    if not ok or (size % known if -1 in items else size != known):
+        raise ShapeError(f"reshape: {np.shape(x)} ({size} entries) cannot become {shape!r}")
+    return np.reshape(x, items)
+
+
 def transpose_vjp(g: Array, out: Array, x: Array, axes: Any = None) -> tuple[Array, ...]:
-    axes = tuple(reversed(range(np.ndim(x)))) if axes is None else tuple(axes)
-    return (np.transpose(g, np.argsort(axes)),)
+    return (np.transpose(g, np.argsort(_axes(x, axes))),)
 
 
 def flatten(x: Array, start: int = 1) -> Array:
     """The axes from ``start`` on made one (``nn.Flatten``'s default keeps the batch axis)."""
     s = np.shape(x)
+    if not isinstance(start, (int, np.integer)) or not 0 <= start < max(len(s), 1):
+        raise ShapeError(f"flatten: start {start!r} is not an axis of a rank-{len(s)} array")
     return np.reshape(x, (*s[:start], int(np.prod(s[start:], dtype=int))))
 
 
@@ -320,9 +360,9 @@ TENSORS: dict[str, Rule] = {
     "avgpool2d": Rule("avgpool2d", forward=avgpool2d, vjp=avgpool2d_vjp,
                       latex=r"\operatorname{avgpool}", arity=0, code="avgpool2d"),
     "einsum": Rule("einsum", forward=einsum, vjp=einsum_vjp, arity=0, code="np.einsum"),
-    "transpose": Rule("transpose", forward=lambda x, axes=None: np.transpose(x, axes),
+    "transpose": Rule("transpose", forward=transpose,
                       vjp=transpose_vjp, arity=0, code="np.transpose"),
-    "reshape": Rule("reshape", forward=lambda x, shape: np.reshape(x, shape),
+    "reshape": Rule("reshape", forward=reshape,
                     vjp=lambda g, out, x, shape: (np.reshape(g, np.shape(x)),), arity=0,
                     code="np.reshape"),
     "softmax": Rule("softmax", forward=softmax, vjp=softmax_vjp, arity=0, code="softmax"),

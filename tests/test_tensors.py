@@ -160,3 +160,33 @@ def test_spatial_batchnorm() -> None:
         rule.forward(x, np.ones(3), beta)
     with pytest.raises(ShapeError, match="N, C, H, W"):
         rule.forward(x[0], gamma, beta)
+
+
+@pytest.mark.parametrize(("name", "args", "params", "match"), [
+    ("einsum", ("ij,jk->ik", np.zeros((2, 3)), np.zeros((4, 2))), {}, "sizes 3 and 4"),
+    ("einsum", (3, np.zeros((2, 3))), {}, "explicit"),
+    ("transpose", (np.zeros((2, 3, 4)),), {"axes": (0, 0, 1)}, "permutation"),
+    ("transpose", (np.zeros((2, 3, 4)),), {"axes": (0, 1)}, "permutation"),
+    ("transpose", (np.zeros((2, 3, 4)),), {"axes": (0, 1, 3)}, "permutation"),
+    ("transpose", (np.zeros((2, 3, 4)),), {"axes": 5}, "permutation"),
+    ("reshape", (np.zeros((2, 3, 4)),), {"shape": (5, -1)}, "cannot become"),
+    ("reshape", (np.zeros((2, 3, 4)),), {"shape": (2, 3)}, "cannot become"),
+    ("reshape", (np.zeros((2, 3, 4)),), {"shape": (-1, -1)}, "cannot become"),
+    ("reshape", (np.zeros((2, 3, 4)),), {"shape": (0, 24)}, "cannot become"),
+    ("flatten", (np.zeros((2, 3, 4)),), {"start": 3}, "not an axis"),
+    ("conv2d", (np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 2, 2))), {"stride": 1.5}, "pair"),
+    ("maxpool2d", (np.zeros((1, 1, 4, 4)),), {"size": "2"}, "pair"),
+])
+def test_bad_arguments_are_shape_errors(name: str, args: tuple[Any, ...],
+                                        params: dict[str, Any], match: str) -> None:
+    """The error contract (tests/test_errors.py): our own typed error, never NumPy's."""
+    with pytest.raises((ShapeError, UnsupportedError), match=match):
+        TENSORS[name].forward(*args, **params)
+
+
+def test_negative_axes_and_minus_one() -> None:
+    x = RNG.standard_normal((2, 3, 4))
+    assert TENSORS["transpose"].forward(x, axes=(-1, 0, 1)).shape == (4, 2, 3)
+    (d,) = TENSORS["transpose"].vjp(np.ones((4, 2, 3)), None, x, axes=(-1, 0, 1))
+    assert d.shape == x.shape
+    assert TENSORS["reshape"].forward(x, shape=(-1, 4)).shape == (6, 4)
