@@ -449,6 +449,32 @@ def pool2d_index(kind: str, out: str, x: str, size: Any = 2, stride: Any = None
             [(_adj(x, "n,c,u,v"), rf"\frac{{1}}{{{kh * kw}}} \sum_{{{hit}}} {g}")])
 
 
+def einsum_index(spec: str, out: str, operands: tuple[str, ...]
+                 ) -> tuple[list[Equation], list[Equation]]:
+    """The einsum written out, O_{..} = Σ_{summed} Π operands, and each operand's cotangent:
+    the same product with ∂L/∂O in the operand's place, summed over the indices it lacks."""
+    parts = spec.replace(" ", "").split("->")[0].split(",") if isinstance(spec, str) else []
+    ins, res = einsum_spec(spec, tuple(len(t) for t in parts))
+    if len(operands) != len(ins):
+        raise ShapeError(f"einsum {spec!r} takes {len(ins)} operands, not {len(operands)} names")
+
+    def line(factors: list[str], letters: str, keep: str) -> str:
+        summed = "".join(dict.fromkeys(c for c in letters if c not in keep))
+        body = r"\, ".join(factors)
+        return rf"\sum_{{{','.join(summed)}}} {body}" if summed else body
+
+    fwd = [(_t(out, ",".join(res)), line([_t(n, ",".join(t)) for n, t in zip(
+        operands, ins, strict=True)], "".join(ins), res))]
+    back = []
+    for k, (name, s) in enumerate(zip(operands, ins, strict=True)):
+        others = [(n, t) for i, (n, t) in enumerate(zip(operands, ins, strict=True)) if i != k]
+        factors = [_adj(out, ",".join(res))]
+        factors += [_t(n, ",".join(t)) for n, t in others]
+        letters = res + "".join(t for _, t in others)
+        back.append((_adj(name, ",".join(s)), line(factors, letters, s)))
+    return fwd, back
+
+
 def index_latex(forward: list[Equation], backward: list[Equation]) -> str:
     """One ``aligned`` block, as the derivations lay out theirs: forward, then backward."""
     rows = [r"&\textbf{forward} \\"]

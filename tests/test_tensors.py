@@ -3,14 +3,16 @@ central differences and against the definition written here with loops or NumPy.
 
 from __future__ import annotations
 
+import re
 from itertools import product
 from typing import Any
 
 import numpy as np
 import pytest
+from latex_tools import assert_latex_ok
 
 from symbackprop.errors import ShapeError, UnsupportedError
-from symbackprop.tensors import TENSORS
+from symbackprop.tensors import TENSORS, einsum_index, index_latex
 
 RNG = np.random.default_rng(11)
 
@@ -26,7 +28,7 @@ def central(f: Any, xs: list[Any], k: int, g: Any, eps: float = 1e-6) -> Any:
     return d
 
 
-CASES = [
+CASES: list[tuple[str, list[tuple[int, ...]]]] = [
     ("ij,jk->ik", [(3, 4), (4, 2)]),
     ("bhqd,bhkd->bhqk", [(2, 3, 4, 5), (2, 3, 6, 5)]),  # attention scores per head
     ("bhqk,bhkd->bhqd", [(2, 3, 4, 6), (2, 3, 6, 5)]),
@@ -190,3 +192,44 @@ def test_negative_axes_and_minus_one() -> None:
     (d,) = TENSORS["transpose"].vjp(np.ones((4, 2, 3)), None, x, axes=(-1, 0, 1))
     assert d.shape == x.shape
     assert TENSORS["reshape"].forward(x, shape=(-1, 4)).shape == (6, 4)
+
+
+@pytest.mark.parametrize(("spec", "shapes"), CASES)
+def test_einsum_index_notation_is_what_the_vjp_computes(spec: str,
+                                                        shapes: list[tuple[int, ...]]) -> None:
+    """Each printed line read back into numbers: the indices of its factors (the subscripts
+    in the LaTeX) run through np.einsum give the forward value and each hand-written VJP;
+    the sum's letters are the ones the factors have and the left-hand side lacks (an index
+    of the left-hand side that no factor has: the line does not depend on it)."""
+    names = tuple("ABCDE"[:len(shapes)])
+    xs = [RNG.standard_normal(s) for s in shapes]
+    rule = TENSORS["einsum"]
+    y = rule.forward(spec, *xs)
+    g = RNG.standard_normal(np.shape(y))
+    grads = rule.vjp(g, y, spec, *xs)
+    fwd, back = einsum_index(spec, "O", names)
+    values = {r"\mathbf{O}": g, **{rf"\mathbf{{{n}}}": x for n, x in zip(names, xs, strict=True)}}
+
+    def read(lhs: str, rhs: str, shape: tuple[int, ...]) -> Any:
+        factors = re.findall(r"(\\mathbf\{\w\})(?:_\{([a-z,]*)\})?", rhs)
+        out = (re.findall(r"_\{([a-z,]*)\}", lhs) or [""])[-1].replace(",", "")
+        letters = [f[1].replace(",", "") for f in factors]
+        summed = re.match(r"\\sum_\{([a-z,]*)\}", rhs)
+        assert set(summed.group(1).split(",") if summed else []) == \
+            set("".join(letters)) - set(out)
+        kept = "".join(c for c in out if c in "".join(letters))
+        v = np.einsum(",".join(letters) + "->" + kept, *(values[f[0]] for f in factors))
+        missing = [i for i, c in enumerate(out) if c not in kept]
+        return np.broadcast_to(np.expand_dims(v, missing), shape)
+
+    np.testing.assert_allclose(read(*fwd[0], np.shape(y)), y, atol=1e-12)
+    assert len(back) == len(xs)
+    for (lhs, rhs), d in zip(back, grads, strict=True):
+        np.testing.assert_allclose(read(lhs, rhs, d.shape), d, atol=1e-12)
+
+
+def test_einsum_index_notation_is_valid_latex() -> None:
+    assert_latex_ok([index_latex(*einsum_index(spec, "O", tuple("ABC"[:len(shapes)])))
+                     for spec, shapes in CASES])
+    with pytest.raises(ShapeError, match="names"):
+        einsum_index("ij,jk->ik", "O", ("A",))
