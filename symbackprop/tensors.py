@@ -475,6 +475,19 @@ def einsum_index(spec: str, out: str, operands: tuple[str, ...]
     return fwd, back
 
 
+def softmax_index(out: str, x: str, lead: str, axis: str
+                  ) -> tuple[list[Equation], list[Equation]]:
+    """The softmax along the index ``axis`` (the others, ``lead``, fixed) and its VJP,
+    ∂L/∂S = A ⊙ (∂L/∂A − Σ_axis ∂L/∂A ⊙ A), with a primed index for the sum."""
+    if not re.fullmatch(r"[a-z]*", lead) or not re.fullmatch(r"[a-z]", axis) or axis in lead:
+        raise UnsupportedError(f"softmax_index: indices {lead!r} and {axis!r}")
+    at, sums = ",".join([*lead, axis]), ",".join([*lead, axis + "'"])
+    fwd = [(_t(out, at), rf"\frac{{\exp {_t(x, at)}}}{{\sum_{{{axis}'}} \exp {_t(x, sums)}}}")]
+    back = [(_adj(x, at), rf"{_t(out, at)} \left({_adj(out, at)} - \sum_{{{axis}'}} "
+             rf"{_adj(out, sums)}\, {_t(out, sums)}\right)")]
+    return fwd, back
+
+
 def index_latex(forward: list[Equation], backward: list[Equation]) -> str:
     """One ``aligned`` block, as the derivations lay out theirs: forward, then backward."""
     rows = [r"&\textbf{forward} \\"]

@@ -14,13 +14,20 @@ from typing import Any
 
 import numpy as np
 
-from symbackprop.tensors import TENSORS, conv2d_index, index_latex, pool2d_index
+from symbackprop.tensors import (
+    TENSORS,
+    conv2d_index,
+    einsum_index,
+    index_latex,
+    pool2d_index,
+    softmax_index,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "tensors.md"
 SIZES = {"N": 2, "C": 3, "H": 6, "W": 6, "F": 4, "k": 3}
 
-INTRO = """# Tensors: convolution and pooling
+INTRO = """# Tensors: convolution, pooling and multi-head attention
 
 Images are NCHW (`X` is (N, C, H, W)), filters (F, C, kh, kw); a convolution is the
 frameworks' cross-correlation (no kernel flip). The primitives live in
@@ -98,6 +105,65 @@ def section(title: str, words: str, stride: int, padding: int) -> str:
                       _check_layer(stride, padding), ""])
 
 
+SCORES, MIX = "bhqd,bhkd->bhqk", "bhqk,bhkd->bhqd"
+
+
+def _check_attention() -> str:
+    """L = Σ R ⊙ O for O = softmax(Q Kᵀ/√D, axis=-1) V per head: the rules' VJPs chained by
+    hand against central differences in every entry of Q, K and V; raises when they differ."""
+    rng = np.random.default_rng(1)
+    b, h, t, k, d = 2, 2, 3, 4, 2
+    q, kk, v = rng.normal(size=(b, h, t, d)), rng.normal(size=(b, h, k, d)), \
+        rng.normal(size=(b, h, k, d))
+    r = rng.normal(size=(b, h, t, d))
+    es, sm = TENSORS["einsum"], TENSORS["softmax"]
+
+    def run(q: Any, kk: Any, v: Any) -> tuple[Any, Any, Any]:
+        s = es.forward(SCORES, q, kk) / np.sqrt(d)
+        a = sm.forward(s, axis=-1)
+        return s, a, es.forward(MIX, a, v)
+
+    s, a, o = run(q, kk, v)
+    da, dv = es.vjp(r, o, MIX, a, v)
+    (ds,) = sm.vjp(da, a, s, axis=-1)
+    dq, dk = es.vjp(ds / np.sqrt(d), None, SCORES, q, kk)
+    worst = 0.0
+    for slot, g in enumerate((dq, dk, dv)):
+        xs = [q, kk, v]
+        for idx in np.ndindex(g.shape):
+            up, down = [x.copy() for x in xs], [x.copy() for x in xs]
+            up[slot][idx] += 1e-6
+            down[slot][idx] -= 1e-6
+            diff = float(np.sum(r * run(*up)[2]) - np.sum(r * run(*down)[2])) / 2e-6
+            worst = max(worst, abs(diff - g[idx]))
+    if worst > 1e-5:
+        raise AssertionError(f"attention: the VJPs and central differences differ by {worst}")
+    return (f"Checked at {b} batches, {h} heads, {t} queries, {k} keys, width D = "
+            f"{d}, `L = Σ R ⊙ O`: the hand-written VJPs chained and central differences of "
+            "`L` in every entry of `Q`, `K` and `V` agree to 1e-5.")
+
+
+def attention_section() -> str:
+    sf, sb = einsum_index(SCORES, "T", ("Q", "K"))
+    af, ab = softmax_index("A", "S", "bhq", "k")
+    of, ob = einsum_index(MIX, "O", ("A", "V"))
+    scale = (r"\mathbf{S}_{b,h,q,k}", r"\frac{1}{\sqrt{D}}\, \mathbf{T}_{b,h,q,k}")
+    unscale = (r"\frac{\partial L}{\partial \mathbf{T}_{b,h,q,k}}",
+               r"\frac{1}{\sqrt{D}}\, \frac{\partial L}{\partial \mathbf{S}_{b,h,q,k}}")
+    code = (f'einsum_index("{SCORES}", "T", ("Q", "K"))\n'
+            'softmax_index("A", "S", "bhq", "k")\n'
+            f'einsum_index("{MIX}", "O", ("A", "V"))')
+    words = ("Batches `b`, heads `h`, queries `q`, keys `k`, the width `D` (its index `d`): "
+             "the scores are an einsum, the softmax runs along the keys (`axis=-1`), and the "
+             "output is an einsum again. Each einsum's backward lines are einsums with `∂L/∂` "
+             "of its output in the operand's place; the scaling by `1/√D` is written by hand here. "
+             "Printed by")
+    return "\n".join(["## Multi-head attention with einsum", "", words, "", "```python", code,
+                      "```", "", "$$", index_latex([*sf, scale, *af, *of],
+                                                   [*ob, *ab, unscale, *sb]),
+                      "$$", "", _check_attention(), ""])
+
+
 def page() -> str:
     return INTRO + "\n" + "\n".join([
         section("Convolution and max pooling, stride 1",
@@ -106,6 +172,7 @@ def page() -> str:
         section("Strided convolution",
                 "With stride 2 each input entry is read by the taps `i` with `2h + i = u`: "
                 "the sum over them replaces the full correlation.", 2, 1),
+        attention_section(),
     ])
 
 
