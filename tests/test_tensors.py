@@ -12,7 +12,7 @@ import pytest
 from latex_tools import assert_latex_ok
 
 from symbackprop.errors import ShapeError, UnsupportedError
-from symbackprop.tensors import TENSORS, einsum_index, index_latex
+from symbackprop.tensors import TENSORS, einsum_index, index_latex, softmax_index
 
 RNG = np.random.default_rng(11)
 
@@ -233,3 +233,13 @@ def test_einsum_index_notation_is_valid_latex() -> None:
                      for spec, shapes in CASES])
     with pytest.raises(ShapeError, match="names"):
         einsum_index("ij,jk->ik", "O", ("A",))
+
+
+def test_softmax_index_names_its_axis_and_refuses_a_clash() -> None:
+    (fwd,), (back,) = softmax_index("A", "S", "bhq", "k")
+    assert fwd[0] == r"\mathbf{A}_{b,h,q,k}"
+    assert r"\sum_{k'}" in fwd[1] and r"\mathbf{S}_{b,h,q,k'}" in fwd[1]
+    assert r"\mathbf{A}_{b,h,q,k'}" in back[1]
+    for lead, axis in (("bhq", "q"), ("bh", "kk"), ("B", "k")):
+        with pytest.raises(UnsupportedError, match="indices"):
+            softmax_index("A", "S", lead, axis)
