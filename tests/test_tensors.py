@@ -238,7 +238,8 @@ def test_einsum_index_notation_is_valid_latex() -> None:
 def test_softmax_index_names_its_axis_and_refuses_a_clash() -> None:
     (fwd,), (back,) = softmax_index("A", "S", "bhq", "k")
     assert fwd[0] == r"\mathbf{A}_{b,h,q,k}"
-    assert r"\sum_{k'}" in fwd[1] and r"\mathbf{S}_{b,h,q,k'}" in fwd[1]
+    assert r"\sum_{k'}" in fwd[1]
+    assert r"\mathbf{S}_{b,h,q,k'}" in fwd[1]
     assert r"\mathbf{A}_{b,h,q,k'}" in back[1]
     for lead, axis in (("bhq", "q"), ("bh", "kk"), ("B", "k")):
         with pytest.raises(UnsupportedError, match="indices"):
