@@ -31,7 +31,7 @@ from ..functions import Pattern
 from ..ir import Const
 from ..rules import RULES, pattern_array
 from ..shapes import shape_of
-from ..values import coerce_value, dim_value, limits_of, values_by_name
+from ..values import check_assumptions, coerce_value, dim_value, limits_of, values_by_name
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
@@ -180,6 +180,54 @@ def _add2_vjp(g: Array, out: Array, a: Array, b: Array) -> tuple[Array, ...]:
     return (ga, gb)
 
 
+def _affine(a: Array, b: Array, c: Array) -> Array:
+    """``A B + c 1ᵀ`` in one buffer: the product, then the column added in place (the
+    three steps matmul, broadcast and add, fused when planning)."""
+    t = a @ b
+    t += c
+    return t
+
+
+def _affine_vjp(need: tuple[bool, ...]) -> Callable[..., tuple[Array, ...]]:
+    na, nb, nc = need
+
+    def vjp(g: Array, out: Array, a: Array, b: Array, c: Array) -> tuple[Array, ...]:
+        return (g @ b.T if na else None, a.T @ g if nb else None,
+                np.add.reduce(g, axis=1, keepdims=True) if nc else None)
+
+    return vjp
+
+
+def _cross_entropy_pair(need: tuple[bool, ...],
+                        ) -> tuple[Callable[..., Array], Callable[..., tuple[Array, ...]]]:
+    """−Σ y ⊙ log softmax(o) whose VJP reuses the forward's log softmax when it is given
+    the same logits object (a fresh pair per engine; otherwise it recomputes)."""
+    seen: list[Any] = [None, None]  # the logits, their log softmax
+
+    def forward(o: Array, y: Array) -> Array:
+        if np.ndim(o) != 2:
+            return RULES["cross_entropy"].forward(o, y)
+        s = o - np.maximum.reduce(o, axis=0, keepdims=True)
+        e = np.exp(s)
+        s -= np.log(np.add.reduce(e, axis=0, keepdims=True))
+        seen[0], seen[1] = o, s
+        return -float(np.vdot(y, s))
+
+    def vjp(g: Array, out: Array, o: Array, y: Array) -> tuple[Array, ...]:
+        if seen[0] is not o or need[1]:
+            return RULES["cross_entropy"].vjp(g, out, o, y)  # type: ignore[no-any-return]
+        logp = seen[1]
+        seen[0] = seen[1] = None
+        p = np.exp(logp)  # exact for any y; softmax(o) − y when each column sums to 1
+        p *= np.add.reduce(y, axis=0, keepdims=True)
+        p -= y
+        if g != 1.0:
+            p *= g
+        return (p, None)
+
+    return forward, vjp
+
+
 @dataclass(frozen=True, slots=True)
 class Issue:
     """Something that makes a gradient undefined or ambiguous at the point checked."""
@@ -219,6 +267,7 @@ class Engine:
         self.wrt_slots = tuple(self.input_slots[self.inputs.index(w)] for w in self.wrt)
         self._backward_program()
         self._const_cache: dict[tuple[Any, ...], list[Array]] = {}
+        self._last: tuple[np.dtype[Any], tuple[Any, ...], list[Array]] | None = None
 
     def _step(self, name: str, e: sp.Basic, operands: tuple[sp.Basic, ...], kw: dict[str, Any],
               out: int, args: tuple[int, ...], where: str) -> Step:
@@ -243,22 +292,52 @@ class Engine:
         shapes = (shape_of(e), *(shape_of(o) for o in operands))
         return Step(name, out, args, fwd, vjp, params, where, shapes, fresh)
 
+    def _fused(self) -> list[Step]:
+        """The tape as run: ``A B + c 1ᵀ`` (a matmul, a broadcast column and their sum, the
+        two only read by the sum) becomes one affine step."""
+        users: dict[int, list[int]] = {}
+        for k, s in enumerate(self.steps):
+            for a in s.args:
+                users.setdefault(a, []).append(k)
+        produced = {s.out: k for k, s in enumerate(self.steps)}
+        gone: set[int] = set()
+        fused: dict[int, Step] = {}
+        for k, s in enumerate(self.steps):
+            if s.forward is not _add2 or not self._same_shape(s) or len(set(s.args)) != 2:
+                continue
+            parts = [self.steps[produced[a]] if a in produced else None for a in s.args]
+            if any(p is None or users[p.out] != [k] or p.out == self.out_slot for p in parts):
+                continue
+            mm = [p for p in parts if p is not None and p.name == "matmul" and p.fresh]
+            bc = [p for p in parts if p is not None and p.forward is _bcast_forward]
+            if len(mm) != 1 or len(bc) != 1:
+                continue
+            m, b = mm[0], bc[0]
+            fused[k] = Step("affine", s.out, (*m.args, b.args[0]), _affine,
+                            _affine_vjp((True, True, True)),
+                            {}, s.where, (s.shapes[0], *m.shapes[1:], b.shapes[1]), True)
+            gone.update((produced[m.out], produced[b.out]))
+        return [fused.get(k, s) for k, s in enumerate(self.steps) if k not in gone]
+
     def _backward_program(self) -> None:
         """The backward tape (only what leads to a wrt input), then the forward tape with
         each intermediate released after its last use when backward does not read it, and a
         sum written into a fresh operand nobody else sees."""
+        steps = self._fused()
         wanted = set(self.wrt)
         need = [bool(dep & wanted) for dep in self.deps]
         reads: set[int] = {self.out_slot}
         prog = []
-        for s in reversed(self.steps):
+        forwards: dict[int, Callable[..., Array]] = {}
+        for s in reversed(steps):
             if not need[s.out]:
                 continue
             mask = tuple(need[a] for a in s.args)
             vjp = s.vjp
-            if s.name == "matmul" and vjp is not _bcast_vjp:
-                vjp = _matmul_vjp(mask)
-                reads.update(a for a, other in zip(s.args, mask[::-1], strict=True) if other)
+            if s.name in ("matmul", "affine") and vjp is not _bcast_vjp:
+                vjp = (_matmul_vjp if s.name == "matmul" else _affine_vjp)(mask)
+                reads.update(a for a, other in zip(s.args[:2], mask[1::-1], strict=True)
+                             if other)
             elif vjp is _bcast_vjp:
                 pass
             elif vjp is _add2_vjp and self._same_shape(s):
@@ -266,21 +345,23 @@ class Engine:
             elif s.name in _FAST and vjp is _FAST[s.name][1]:
                 reads.add(s.out)
             else:
+                if s.name == "cross_entropy" and not s.params:
+                    forwards[s.out], vjp = _cross_entropy_pair(mask)
                 reads.update((s.out, *s.args))
             prog.append((vjp, s.out, s.args, tuple(zip(s.args, mask, strict=True))))
         self._backward_prog = tuple(prog)
         users: dict[int, list[int]] = {}
-        for k, s in enumerate(self.steps):
+        for k, s in enumerate(steps):
             for a in s.args:
                 users.setdefault(a, []).append(k)
-        produced = {s.out: s for s in self.steps}
-        drops: list[list[int]] = [[] for _ in self.steps]
+        produced = {s.out: s for s in steps}
+        drops: list[list[int]] = [[] for _ in steps]
         for slot, ks in users.items():
             if slot in produced and slot not in reads:
                 drops[ks[-1]].append(slot)
         fwd_prog = []
-        for k, s in enumerate(self.steps):
-            fwd = s.forward
+        for k, s in enumerate(steps):
+            fwd = forwards.get(s.out, s.forward)
             if fwd is _add2 and self._same_shape(s):
                 for pos, a in enumerate(s.args):
                     src = produced.get(a)
@@ -296,6 +377,9 @@ class Engine:
     # binding values ---------------------------------------------------------------------
     def bind(self, values: Mapping[str, Any], dtype: Any = None) -> list[Array]:
         """The slot list with the inputs (checked, as arrays of ``dtype``) and the constants."""
+        again = self._bind_again(values, dtype)
+        if again is not None:
+            return again
         by_name = values_by_name(values)
         missing = [n for n in self.inputs if n not in by_name]
         if missing:
@@ -322,6 +406,31 @@ class Engine:
             self._const_cache[key] = consts
         for (i, _), v in zip(self.consts, consts, strict=True):
             slots[i] = v
+        self._last = (dtype, tuple(np.shape(slots[i]) for i in self.input_slots), consts)
+        return slots
+
+    def _bind_again(self, values: Mapping[str, Any], dtype: Any) -> list[Array] | None:
+        """Arrays keyed by name of the dtype and shapes of the last bind (a training loop):
+        copied and checked for assumptions only, as ``coerce_value`` would; None otherwise."""
+        last = self._last
+        if last is None or not all(type(k) is str for k in values):
+            return None
+        want, shapes, consts = last
+        if dtype is None:
+            kinds = {v.dtype for v in values.values() if isinstance(v, np.ndarray | np.floating)}
+            dtype = np.float32 if kinds == {np.dtype(np.float32)} else np.float64
+        if np.dtype(dtype) != want:
+            return None
+        slots: list[Array] = [None] * self._nslots
+        for name, sym, i, shape in zip(self.inputs, self.input_symbols, self.input_slots, shapes,
+                                       strict=True):
+            v = values.get(name)
+            if type(v) is not np.ndarray or v.ndim != 2 or v.dtype != want or v.shape != shape:
+                return None
+            slots[i] = v.copy()  # nothing handed back aliases the caller's array
+            check_assumptions(name, sym, slots[i])
+        for (i, _), c in zip(self.consts, consts, strict=True):
+            slots[i] = c
         return slots
 
     # running ----------------------------------------------------------------------------
