@@ -42,6 +42,9 @@ def to_shape(name: str, s: Any) -> Shape:
         raise ShapeError(f"shape of {name!r} must be (rows, cols), (n,) or (), not {s!r}") from None
     if len(items) == 1:
         items = (items[0], 1)
+    if len(items) > 2:  # the numeric side is in tensors.py; the IR is rank 2 (issue 14)
+        raise ShapeError(f"shape of {name!r} has {len(items)} axes: derive takes scalars, "
+                         f"vectors and matrices, not yet tensors of rank 3 or more ({s!r})")
     if len(items) != 2:
         raise ShapeError(f"shape of {name!r} must be (rows, cols), (n,) or (), not {s!r}")
     return (dim(items[0]), dim(items[1]))

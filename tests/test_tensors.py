@@ -244,3 +244,11 @@ def test_softmax_index_names_its_axis_and_refuses_a_clash() -> None:
     for lead, axis in (("bhq", "q"), ("bh", "kk"), ("B", "k")):
         with pytest.raises(UnsupportedError, match="indices"):
             softmax_index("A", "S", lead, axis)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 8, 8), (2, 3, 4), []])
+def test_derive_refuses_rank_three_and_more_by_name(shape: Any) -> None:
+    """Until the IR takes tensors: a typed refusal that says what is missing."""
+    import symbackprop as sbp
+    with pytest.raises(ShapeError, match="3 or more" if shape else "rows, cols"):
+        sbp.derive("sum(X)", shapes={"X": shape})
