@@ -16,6 +16,7 @@ PyTorch and JAX do, and ``maxpool_ties`` says where a window's maximum is not un
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -69,7 +70,8 @@ def conv2d_shape(x: tuple[int, ...], w: tuple[int, ...], stride: Any = 1, paddin
             _out_size(x[3], w[3], sw, pw, "conv2d"))
 
 
-def _taps(kh: int, kw: int, sh: int, sw: int, ho: int, wo: int) -> Any:
+def _taps(kh: int, kw: int, sh: int, sw: int, ho: int, wo: int
+          ) -> Iterator[tuple[int, int, tuple[slice, ...]]]:
     """Each tap (i, j) of the window with the slices of X̃ it reads for all outputs."""
     for i in range(kh):
         for j in range(kw):
@@ -100,6 +102,8 @@ def conv2d(x: Array, w: Array, b: Array | None = None, stride: Any = 1, padding:
     cols = _im2col(_pad(np.asarray(x, dtype=float), ph, pw), kh, kw, sh, sw, ho, wo)
     y = np.reshape(w, (f, -1)) @ cols  # (F, N·Ho·Wo)
     if b is not None:
+        if np.size(b) != f:
+            raise ShapeError(f"conv2d: b needs one entry per filter ({f}), not {np.shape(b)}")
         y += np.reshape(b, (-1, 1))
     return np.ascontiguousarray(y.reshape(f, -1, ho, wo).transpose(1, 0, 2, 3))
 

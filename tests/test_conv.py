@@ -166,6 +166,11 @@ def test_pool_refusals_are_shape_errors() -> None:
         TENSORS["avgpool2d"].forward(np.zeros((1, 1, 4, 4)), 0)
 
 
+def test_conv2d_bias_needs_one_entry_per_filter() -> None:
+    with pytest.raises(ShapeError, match="one entry per filter"):
+        TENSORS["conv2d"].forward(np.zeros((1, 2, 4, 4)), np.zeros((3, 2, 2, 2)), np.zeros(2))
+
+
 def full_correlation_rot180(g: Any, w: Any) -> Any:
     """Σ_f (G_{n,f} ⋆_full rot180(W_{f,c})): G padded by k−1 on each side, correlated with
     the kernel turned by 180°, by loops (the stride-1 line of the index notation)."""
