@@ -53,6 +53,13 @@ def test_rebinding_copies_and_still_checks() -> None:
     slots = engine.bind(v)
     assert all(not np.shares_memory(slots[i], v[n])
                for n, i in zip(engine.inputs, engine.input_slots, strict=True))
+    before = {k: a.copy() for k, a in v.items()}
+    _, grads = engine.value_and_grad(v)  # the run's inputs are read-only views
+    for k, a in v.items():
+        np.testing.assert_array_equal(a, before[k])
+        assert a.flags.writeable
+    assert all(g.flags.writeable and not any(np.shares_memory(g, a) for a in v.values())
+               for g in grads.values())
     with pytest.raises(sbp.ShapeError):  # another shape: bound afresh, checked again
         engine.bind({**v, "x": v["x"][:, :3]})
     with pytest.raises(ValueError, match="no value for x"):

@@ -409,9 +409,12 @@ class Engine:
         self._last = (dtype, tuple(np.shape(slots[i]) for i in self.input_slots), consts)
         return slots
 
-    def _bind_again(self, values: Mapping[str, Any], dtype: Any) -> list[Array] | None:
+    def _bind_again(self, values: Mapping[str, Any], dtype: Any, copy: bool = True,
+                    ) -> list[Array] | None:
         """Arrays keyed by name of the dtype and shapes of the last bind (a training loop):
-        copied and checked for assumptions only, as ``coerce_value`` would; None otherwise."""
+        checked for assumptions only, as ``coerce_value`` would, and copied (or, for a run
+        that writes into no input, read-only views: a write would raise, and ``_grads``
+        copies a read-only gradient); None otherwise."""
         last = self._last
         if last is None or not all(type(k) is str for k in values):
             return None
@@ -427,7 +430,11 @@ class Engine:
             v = values.get(name)
             if type(v) is not np.ndarray or v.ndim != 2 or v.dtype != want or v.shape != shape:
                 return None
-            slots[i] = v.copy()  # nothing handed back aliases the caller's array
+            if copy:
+                slots[i] = v.copy()  # nothing handed back aliases the caller's array
+            else:
+                slots[i] = v.view()
+                slots[i].flags.writeable = False
             check_assumptions(name, sym, slots[i])
         for (i, _), c in zip(self.consts, consts, strict=True):
             slots[i] = c
@@ -471,19 +478,19 @@ class Engine:
 
     def value_and_grad(self, values: Mapping[str, Any], dtype: Any = None,
                        ) -> tuple[Any, dict[str, Array]]:
-        slots = self.bind(values, dtype)
+        slots = self._bind_again(values, dtype, copy=False) or self.bind(values, dtype)
         with np.errstate(all="ignore"):
             value = self.forward_slots(slots)
             adj = self.backward_slots(slots)
-        return value, self._grads(adj, slots)
+        return _own(value), self._grads(adj, slots)
 
     def gradients(self, values: Mapping[str, Any], dtype: Any = None) -> dict[str, Array]:
         return self.value_and_grad(values, dtype)[1]
 
     def value(self, values: Mapping[str, Any], dtype: Any = None) -> Any:
-        slots = self.bind(values, dtype)
+        slots = self._bind_again(values, dtype, copy=False) or self.bind(values, dtype)
         with np.errstate(all="ignore"):
-            return self.forward_slots(slots)
+            return _own(self.forward_slots(slots))
 
     def _grads(self, adj: list[Array], slots: list[Array]) -> dict[str, Array]:
         out: dict[str, Array] = {}
@@ -515,6 +522,13 @@ class Engine:
                 elif rule.nondiff is not None and np.any(rule.nondiff(*args, **s.params)):
                     issues.append(Issue("kink", f"{_kink_message(s)} in {s.where}", inputs))
         return issues
+
+
+def _own(value: Any) -> Any:
+    """A value handed back: a read-only array (an input's view, a constant) copied."""
+    if isinstance(value, np.ndarray) and not value.flags.writeable:
+        return value.copy()
+    return value
 
 
 def _materialize(c: Const, dims: Mapping[sp.Expr, int], dtype: np.dtype[Any]) -> Array:
