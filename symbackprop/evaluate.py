@@ -314,6 +314,10 @@ _COMPILED: weakref.WeakKeyDictionary[Any, dict[Any, Callable[[Env], Any]]] = \
     weakref.WeakKeyDictionary()
 
 
+_SIZES_OK: weakref.WeakKeyDictionary[Any, set[tuple[Any, ...]]] = weakref.WeakKeyDictionary()
+_TARGETS: weakref.WeakKeyDictionary[Any, tuple[sp.Basic, ...]] = weakref.WeakKeyDictionary()
+
+
 def _node_shapes(d: Derivation, eq: Any) -> tuple[Any, ...]:
     """The distinct shapes of the matrix nodes of one right-hand side (cached per equation)."""
     cache = _NODE_SHAPES.setdefault(d, {})
@@ -337,20 +341,22 @@ def check_cross_entropy_targets(d: Derivation, env: Env) -> None:
     gradient only when each column of the target ``y`` sums to 1 (one-hot or probabilities;
     the general one is ``softmax(o) ⊙ 1ᵀy − y``): other targets are refused, not given a
     wrong gradient."""
-    for eq in d.forward:
-        for node in _cross_entropies(eq.rhs):
-            y = node.args[1]
-            value = env[y] if y in env else compile_expr(y)(env)
-            sums = np.sum(np.asarray(value, dtype=float), axis=0)
-            with np.errstate(invalid="ignore"):
-                bad = np.flatnonzero(np.abs(sums - 1.0) > CE_TOLERANCE)
-            if bad.size:
-                where = f"column {bad[0]} of {y}" if np.ndim(value) == 2 and \
-                    np.shape(value)[1] > 1 else str(y)
-                raise ValueError(
-                    f"cross_entropy target {y}: each column must sum to 1 (one-hot or "
-                    f"probabilities), but {where} sums to {float(np.ravel(sums)[bad[0]]):.6g}; "
-                    "the gradient printed for this loss, softmax(o) - y, holds only then")
+    nodes = _TARGETS.get(d)
+    if nodes is None:
+        nodes = _TARGETS[d] = tuple(n for eq in d.forward for n in _cross_entropies(eq.rhs))
+    for node in nodes:
+        y = node.args[1]
+        value = env[y] if y in env else compile_expr(y)(env)
+        sums = np.sum(np.asarray(value, dtype=float), axis=0)
+        with np.errstate(invalid="ignore"):
+            bad = np.flatnonzero(np.abs(sums - 1.0) > CE_TOLERANCE)
+        if bad.size:
+            where = f"column {bad[0]} of {y}" if np.ndim(value) == 2 and \
+                np.shape(value)[1] > 1 else str(y)
+            raise ValueError(
+                f"cross_entropy target {y}: each column must sum to 1 (one-hot or "
+                f"probabilities), but {where} sums to {float(np.ravel(sums)[bad[0]]):.6g}; "
+                "the gradient printed for this loss, softmax(o) - y, holds only then")
 
 
 def cross_entropy_targets(d: Derivation) -> set[sp.Basic]:
@@ -410,7 +416,11 @@ def bind_values(d: Derivation, values: Mapping[Any, Any],
     for s in d.inputs:
         env[s] = coerce_value(str(s.name), by_name[str(s.name)], shape_of(s), np.dtype(dtype),
                               dims, symbol=s, limits=limits)
-    check_sizes(d, dims, limits)
+    key = (limits, *sorted((str(k), v) for k, v in dims.items()))
+    checked = _SIZES_OK.setdefault(d, set())
+    if key not in checked:  # a training loop checks its sizes once
+        check_sizes(d, dims, limits)
+        checked.add(key)
     env.update(dims)
     return env
 
