@@ -232,6 +232,15 @@ class Derivation(record.Derivation):
         derivation."""
         return self.to("python", name=name)
 
+    def to_torch(self, name: str = "ForwardBackward") -> str:
+        """The source of a ``torch.autograd.Function`` whose ``backward`` is this backward
+        pass, one line per adjoint (``name.apply(*inputs)`` runs it)."""
+        return self.to("torch", name=name)
+
+    def to_jax(self, name: str = "forward_backward") -> str:
+        """The source of a ``jax.custom_vjp`` function whose VJP is this backward pass."""
+        return self.to("jax", name=name)
+
     def problem_latex(self) -> str:
         return problem_latex(self)
 

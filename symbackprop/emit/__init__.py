@@ -17,6 +17,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "html": ("html", "derivation_html"),
     "dot": ("dot", "derivation_dot"),
     "python": ("python", "python_code"),
+    "torch": ("frameworks", "torch_code"), "jax": ("frameworks", "jax_code"),
     "text": ("text", "derivation_text"),
 }
 

@@ -419,6 +419,46 @@ def _tangent_code(d: Derivation, fname: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def staged_lines(d: Derivation, p: CodePrinter, adj: Mapping[sp.Basic, str],
+                 like: dict[tuple[Any, Any], str],
+                 zeros_like: str) -> tuple[list[str], list[str]]:
+    """The forward pass, one line per intermediate, and the backward pass in reverse
+    (``+=`` at forks): shared by the NumPy and the framework generators."""
+    body = ["", "# forward pass: one line per intermediate"]
+    for eq in d.forward:
+        body.append(f"{eq.lhs.name} = {p.doprint(eq.rhs)}")
+        if is_matrix(eq.lhs):  # defined from here on (never np.ones_like of itself)
+            like.setdefault(tuple(eq.lhs.shape), str(eq.lhs.name))
+            p.like = like
+    forward, body = body, ["", "# backward pass: adjoints in reverse, += where a variable is "
+                           "used twice"]
+    referenced = any(d.adjoints[d.output] in e.rhs.free_symbols for e in d.backward)
+    if referenced:
+        body.append(f"{adj[d.adjoints[d.output]]} = 1.0")
+    forks = {v for v, ts in d.terms.items() if len(ts) > 1}
+    started: set[sp.Basic] = set()
+    for eq in reversed(d.forward):
+        for v in eq.atoms:
+            term = next((t for t in d.terms.get(v, []) if t.consumer == eq.lhs), None)
+            if term is None:
+                continue
+            dv = adj[d.adjoints[v]]
+            p.like = {**like, tuple(v.shape): str(v.name)} if is_matrix(v) else like
+            code = p.doprint(term.value)
+            if v not in forks:
+                body.append(f"{dv} = {code}")
+                continue
+            if v not in started:
+                started.add(v)
+                body.append(f"{dv} = {zeros_like}({v.name})")
+            body.append(f"{dv} += {code}  # through {eq.lhs.name}")
+    for v in d.wrt:
+        if v not in d.terms:
+            body.append(f"{adj[d.adjoints[v]]} = {zeros_like}({v.name})"
+                        f"  # {d.output.name} does not depend on {v.name}")
+    return forward, body
+
+
 def python_code(d: Derivation, name: str = "forward_backward") -> str:
     """A NumPy function computing the output and the gradients, staged like the maths (in
     forward mode, ``forward_tangent``: the output and its tangent)."""
@@ -454,39 +494,8 @@ def python_code(d: Derivation, name: str = "forward_backward") -> str:
         else:
             body.append(f"{s.name} = np.asarray({s.name}, dtype={flt})")
     body.extend(_dimension_lines(d.inputs, {str(v.name) for v in variables}))
-    body.append("")
-    body.append("# forward pass: one line per intermediate")
-    for eq in d.forward:
-        body.append(f"{eq.lhs.name} = {p.doprint(eq.rhs)}")
-        if is_matrix(eq.lhs):  # defined from here on (never np.ones_like of itself)
-            like.setdefault(tuple(eq.lhs.shape), str(eq.lhs.name))
-            p.like = like
-    body.append("")
-    body.append("# backward pass: adjoints in reverse, += where a variable is used twice")
-    referenced = any(d.adjoints[d.output] in e.rhs.free_symbols for e in d.backward)
-    if referenced:
-        body.append(f"{adj[d.adjoints[d.output]]} = 1.0")
-    forks = {v for v, ts in d.terms.items() if len(ts) > 1}
-    started: set[sp.Basic] = set()
-    for eq in reversed(d.forward):
-        for v in eq.atoms:
-            term = next((t for t in d.terms.get(v, []) if t.consumer == eq.lhs), None)
-            if term is None:
-                continue
-            dv = adj[d.adjoints[v]]
-            p.like = {**like, tuple(v.shape): str(v.name)} if is_matrix(v) else like
-            code = p.doprint(term.value)
-            if v not in forks:
-                body.append(f"{dv} = {code}")
-                continue
-            if v not in started:
-                started.add(v)
-                body.append(f"{dv} = np.zeros_like({v.name})")
-            body.append(f"{dv} += {code}  # through {eq.lhs.name}")
-    for v in d.wrt:
-        if v not in d.terms:
-            body.append(f"{adj[d.adjoints[v]]} = np.zeros_like({v.name})"
-                        f"  # {d.output.name} does not depend on {v.name}")
+    forward, backward = staged_lines(d, p, adj, like, "np.zeros_like")
+    body += forward + backward
     grads = ", ".join(f"{str(v.name)!r}: {adj[d.adjoints[v]]}" for v in d.wrt)
     body.append(f"return {d.output.name}, {{{grads}}}")
     used = set(p.used)

@@ -1,0 +1,317 @@
+"""Generated framework code: the derivation as a ``torch.autograd.Function`` or a
+``jax.custom_vjp`` whose backward pass is ours, one line per adjoint.
+
+The printer is the NumPy one (``python.CodePrinter``) with the array namespace swapped:
+each element-wise primitive maps to the framework's function of the same maths, and a
+primitive without one is refused by name (UnsupportedError), never written as wrong code.
+As with ``to_python``, the only user text written is identifiers checked by
+``check_identifier``; this module only writes text, it never runs it.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+
+from ..algebra import is_matrix
+from ..errors import UnsupportedError
+from ..recognise import node_operands
+from ..rules import BY_NODE
+from ..shapes import shape_of
+from .python import (
+    FUNCS,
+    CodePrinter,
+    _dimension_lines,
+    adjoint_names,
+    check_identifier,
+    staged_lines,
+)
+
+if TYPE_CHECKING:
+    from ..derivation import Derivation
+
+# our primitive (or SymPy's spelling) -> the framework's function; absent: refused
+_TORCH = {
+    "exp": "torch.exp", "log": "torch.log", "sqrt": "torch.sqrt", "abs": "torch.abs",
+    "sin": "torch.sin", "cos": "torch.cos", "tan": "torch.tan", "tanh": "torch.tanh",
+    "sigmoid": "torch.sigmoid", "relu": "torch.relu",
+    "softplus": "torch.nn.functional.softplus", "arcsin": "torch.arcsin",
+    "arccos": "torch.arccos", "arctan": "torch.arctan", "arcsinh": "torch.arcsinh",
+    "arccosh": "torch.arccosh", "arctanh": "torch.arctanh", "sinh": "torch.sinh",
+    "cosh": "torch.cosh", "erf": "torch.special.erf", "erfc": "torch.special.erfc",
+    "erfinv": "torch.special.erfinv", "i0e": "torch.special.i0e", "i1e": "torch.special.i1e",
+    "gammaln": "torch.special.gammaln", "sign": "torch.sign", "max": "torch.maximum",
+    "min": "torch.minimum", "Abs": "torch.abs", "Max": "torch.maximum",
+    "Min": "torch.minimum", "Heaviside": "step", "prod": "torch.prod",
+    "trace": "torch.trace", "det": "torch.linalg.det", "inv": "torch.linalg.inv",
+    "norm2": "torch.linalg.norm", "mean": "torch.mean",
+    "polygamma": "torch.special.polygamma",  # (n, x), n an integer
+}
+_JAX = {
+    **{k: v.replace("torch.", "jnp.") for k, v in _TORCH.items()
+       if v.count(".") == 1 or v.startswith("torch.linalg.")},
+    "softplus": "jax.nn.softplus", "sigmoid": "jax.nn.sigmoid", "relu": "jax.nn.relu",
+    "erf": "jax.scipy.special.erf", "erfc": "jax.scipy.special.erfc",
+    "erfinv": "jax.scipy.special.erfinv", "i0e": "jax.scipy.special.i0e",
+    "i1e": "jax.scipy.special.i1e", "gammaln": "jax.scipy.special.gammaln",
+    "polygamma": "jax.scipy.special.polygamma",
+    "Heaviside": "step",
+    "var": "jnp.var",  # NumPy's population variance (torch.var is the sample one)
+}
+
+# (namespace, spellings, helpers, the ``keepdims`` keyword, the axis keyword)
+_TORCH_HELPERS = {"step": "def step(x: torch.Tensor) -> torch.Tensor:\n"
+                          "    return torch.heaviside(x, torch.full_like(x, 0.5))  # relu'\n",
+                  "log_softmax": "def log_softmax(o: torch.Tensor) -> torch.Tensor:\n"
+                                 "    return torch.log_softmax(o, dim=0)  # per column\n"}
+_JAX_HELPERS = {"step": "def step(x: jax.Array) -> jax.Array:\n"
+                        "    return jnp.heaviside(x, 0.5)  # the derivative of relu\n",
+                "log_softmax": "def log_softmax(o: jax.Array) -> jax.Array:\n"
+                               "    return jax.nn.log_softmax(o, axis=0)  # per column\n"}
+
+
+class FrameworkPrinter(CodePrinter):
+    """The NumPy printer with ``xp`` (``torch`` or ``jnp``) in place of ``np``; ``ref`` is
+    an input whose dtype new arrays take."""
+
+    def __init__(self, names: Any, xp: str, ref: str | None, like: Any) -> None:
+        super().__init__(names, numpy=True, like=like)
+        self.xp = xp
+        self.table = _TORCH if xp == "torch" else _JAX
+        self.ref = ref
+
+    def _func(self, name: str, args: list[str]) -> str:
+        if name not in self.table:
+            known = FUNCS.get(name, (None, name))[1]
+            raise UnsupportedError(f"no {self.framework} code for the primitive {known}")
+        if name == "Heaviside":
+            args = args[:1]
+            self.used.add("step")
+        code = self.table[name]
+        out = f"{code}({args[0]}, {args[1]})" if len(args) > 1 else f"{code}({args[0]})"
+        for a in args[2:]:
+            out = f"{code}({out}, {a})"
+        return out
+
+    @property
+    def framework(self) -> str:
+        return "PyTorch" if self.xp == "torch" else "JAX"
+
+    def _refuse(self, e: Any) -> str:
+        raise UnsupportedError(f"no {self.framework} code for {type(e).__name__}")
+
+    _print_CumProd = _print_Pattern = _print_Slice = _print_Embed = _print_Concat = _refuse
+    _print_Reshape = _print_Pad = _print_Kron = _print_KronLeft = _print_KronRight = _refuse
+    _print_Item = _refuse
+
+    def _print_Basic(self, e: Any) -> str:
+        rule = BY_NODE.get(type(e))
+        name = rule.name if rule is not None else type(e).__name__
+        if rule is None or name not in self.table:
+            raise UnsupportedError(f"no {self.framework} code for the primitive {name}")
+        args = ", ".join(self._print(a) for a in node_operands(e, rule))
+        return f"{self.table[name]}({args})"
+
+    def _print(self, e: Any, **kw: Any) -> str:
+        if isinstance(e, sp.Expr) and e.is_number and not e.is_Rational \
+                and not isinstance(e, sp.NumberSymbol):
+            return repr(float(e))  # 2/sqrt(pi): a number, not a framework call on a float
+        return super()._print(e, **kw)  # type: ignore[no-any-return]
+
+    _print_Inverse = _print_Basic
+
+    def _print_Exp1(self, e: Any) -> str:
+        self.used.add("math")
+        return "math.e" if self.xp == "torch" else "jnp.e"
+
+    def _print_Pi(self, e: Any) -> str:
+        self.used.add("math")
+        return "math.pi" if self.xp == "torch" else "jnp.pi"
+
+    def _new(self, what: str, dims: str) -> str:
+        if self.ref is None:
+            raise UnsupportedError(f"no {self.framework} code for a constant array without "
+                                   "an array input")
+        device = f", device={self.ref}.device" if self.xp == "torch" else ""
+        return f"{self.xp}.{what}({dims}, dtype={self.ref}.dtype{device})"
+
+    def _print_OneMatrix(self, e: Any) -> str:
+        like = self.like.get(tuple(e.shape))
+        return f"{self.xp}.ones_like({like})" if like else self._new("ones", self._dims(e))
+
+    def _print_ZeroMatrix(self, e: Any) -> str:
+        like = self.like.get(tuple(e.shape))
+        return f"{self.xp}.zeros_like({like})" if like else self._new("zeros", self._dims(e))
+
+    def _print_Identity(self, e: Any) -> str:
+        return self._new("eye", self._print(e.shape[0]))
+
+    def _print__AlongAxis(self, e: Any) -> str:
+        x = self._print(e.args[0])
+        if self.xp == "jnp":
+            return f"jnp.{e.which}({x}, axis={e.axis}, keepdims=True)"
+        which = {"max": "amax", "min": "amin"}.get(e.which, e.which)
+        return f"torch.{which}({x}, dim={e.axis}, keepdim=True)"
+
+    def _print_Indicator(self, e: Any) -> str:
+        a, b = (self._factor(x) for x in e.args)
+        cast = "to" if self.xp == "torch" else "astype"
+        return f"({a} == {b}).{cast}({a}.dtype)"
+
+    def _print_Softmax(self, e: Any) -> str:
+        self.used.add("log_softmax")
+        return f"{self.xp}.exp(log_softmax({self._print(e.args[0])}))"
+
+    def _print_SumAll(self, e: Any) -> str:
+        return f"{self.xp}.sum({self._print(e.args[0])})"
+
+    def _print_SqNorm(self, e: Any) -> str:
+        return f"{self.xp}.sum({self._factor(e.args[0])}**2)"
+
+    def _print_MSE(self, e: Any) -> str:
+        o, y = (self._print(a) for a in e.args)
+        return f"0.5*{self.xp}.sum(({o} - {y})**2)"
+
+    def _print_CrossEntropy(self, e: Any) -> str:
+        self.used.add("log_softmax")
+        return f"-{self.xp}.sum({self._factor(e.args[1])}*log_softmax({self._print(e.args[0])}))"
+
+
+def _parts(d: Derivation, xp: str) -> tuple[list[str], list[str], list[str], dict[Any, str],
+                                             FrameworkPrinter]:
+    """The names of the inputs, the forward and the backward lines, the adjoints' names."""
+    if d.options.mode == "forward" or d.is_jacobian:
+        raise UnsupportedError("framework code is written for a scalar output in reverse "
+                               "mode; use to_python() for forward mode or a Jacobian")
+    variables = [*d.inputs, *(e.lhs for e in d.forward)]
+    for v in variables:
+        check_identifier(str(v.name), "variable")
+    clash = {"torch", "jax", "jnp", "math", "ctx", "g", "step", "log_softmax"}
+    for v in variables:
+        if str(v.name) in clash:
+            raise ValueError(f"variable {v.name!r} cannot be used in generated framework code")
+    adj = adjoint_names(d)
+    if clash & set(adj.values()):
+        raise ValueError("cannot name the adjoints in generated framework code")
+    like: dict[tuple[Any, Any], str] = {}
+    for s in d.inputs:
+        if is_matrix(s):
+            like.setdefault(tuple(s.shape), str(s.name))
+    ref = next((str(s.name) for s in d.inputs if is_matrix(s)), None)
+    p = FrameworkPrinter(adj, xp, ref, like)
+    dims = _dimension_lines(d.inputs, {str(v.name) for v in variables})
+    forward, backward = staged_lines(d, p, adj, like, f"{xp}.zeros_like")
+    return [str(s.name) for s in d.inputs], dims + forward[1:], dims + backward, adj, p
+
+
+def _wrap(head: str, items: list[str], tail: str, indent: int,
+          tuple_: bool = False) -> list[str]:
+    """``head(items)tail`` on one line if it fits in 99 columns, else one item a line;
+    ``tuple_``: a tuple of one keeps its comma."""
+    one = " " * indent + head + ", ".join(items) + "," * (tuple_ and len(items) == 1) + tail
+    if len(one) <= 99:
+        return [one]
+    pad = " " * (indent + 4)
+    return [" " * indent + head, *(f"{pad}{i}," for i in items), " " * indent + tail]
+
+
+def _indent(lines: list[str], n: int) -> list[str]:
+    return [(" " * n + ln) if ln else "" for ln in lines]
+
+
+def _helpers(p: FrameworkPrinter, table: dict[str, str]) -> list[str]:
+    out: list[str] = []
+    for h in table:
+        if h in p.used:
+            out += [table[h].rstrip("\n"), "", ""]
+    return out
+
+
+def _shapes_doc(d: Derivation, indent: int) -> list[str]:
+    parts = []
+    for s in d.inputs:
+        shape = shape_of(s)
+        parts.append(f"{s.name}: " + ("scalar" if shape is None else
+                                      f"({shape[0]}, {shape[1]})"))
+    text = "Shapes (columns are vectors): " + ", ".join(parts) + "."
+    return textwrap.wrap(text, 99 - indent, initial_indent=" " * indent,
+                         subsequent_indent=" " * indent)
+
+
+def torch_code(d: Derivation, name: str = "ForwardBackward") -> str:
+    """A ``torch.autograd.Function`` named ``name``: ``forward`` is the forward pass and
+    ``backward`` the derived adjoints, scaled by the incoming gradient ``g``."""
+    fname = name if name == "ForwardBackward" else check_identifier(name, "class name")
+    args, forward, backward, adj, p = _parts(d, "torch")
+    out = str(d.output.name)
+    saved = [*args, *(str(e.lhs.name) for e in d.forward)]
+    grads = [f"g*{adj[d.adjoints[s]]}" if s in d.wrt else "None" for s in d.inputs]
+    lines = [*(["import math", ""] if "math" in p.used else []), "import torch",
+             "from torch.autograd.function import FunctionCtx", "", ""]
+    lines += _helpers(p, _TORCH_HELPERS)
+    params = [f"{a}: torch.Tensor" for a in args]
+    lines += [
+        f"class {fname}(torch.autograd.Function):",
+        f'    """{out} and, in backward, its gradients (generated by symbackprop).',
+        "",
+        *_shapes_doc(d, 4),
+        '    """',
+        "",
+        "    @staticmethod",
+        *_wrap("def forward(", ["ctx: FunctionCtx", *params], ") -> torch.Tensor:", 4),
+        *_indent(forward, 8),
+        *_wrap("ctx.save_for_backward(", saved, ")", 8),
+        f"        return {out}",
+        "",
+        "    @staticmethod",
+        "    def backward(ctx: FunctionCtx, g: torch.Tensor) -> tuple[torch.Tensor | None, ...]:",
+        *_wrap("(", saved, ") = ctx.saved_tensors", 8, True),
+        *_indent(backward, 8),
+        *_wrap("return (", grads, ")", 8, True),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def jax_code(d: Derivation, name: str = "forward_backward") -> str:
+    """A ``jax.custom_vjp`` function ``name`` whose VJP is the derived backward pass;
+    inputs not in ``wrt`` get a zero cotangent (held constant)."""
+    fname = name if name == "forward_backward" else check_identifier(name, "function name")
+    args, forward, backward, adj, p = _parts(d, "jnp")
+    out = str(d.output.name)
+    saved = [*args, *(str(e.lhs.name) for e in d.forward)]
+    grads = [f"g*{adj[d.adjoints[s]]}" if s in d.wrt else f"jnp.zeros_like({s.name})"
+             for s in d.inputs]
+    held = [str(s.name) for s in d.inputs if s not in d.wrt]
+    params = [f"{a}: jax.Array" for a in args]
+    lines = ["import jax", "import jax.numpy as jnp", "", ""]
+    lines += _helpers(p, _JAX_HELPERS)
+    lines += [
+        "@jax.custom_vjp",
+        *_wrap(f"def {fname}(", params, ") -> jax.Array:", 0),
+        f'    """{out} (generated by symbackprop); its VJP is the derived backward pass.',
+        "",
+        *_shapes_doc(d, 4),
+        *([f"    Held constant (zero cotangent): {', '.join(held)}."] if held else []),
+        '    """',
+        *_wrap(f"return {fname}_fwd(", args, ")[0]", 4),
+        "",
+        "",
+        *_wrap(f"def {fname}_fwd(", params, ") -> tuple[jax.Array, tuple[jax.Array, ...]]:",
+               0),
+        *_indent(forward, 4),
+        *_wrap(f"return {out}, (", saved, ")", 4, True),
+        "",
+        "",
+        f"def {fname}_bwd(res: tuple[jax.Array, ...], g: jax.Array) -> "
+        "tuple[jax.Array, ...]:",
+        *_wrap("(", saved, ") = res", 4, True),
+        *_indent(backward, 4),
+        *_wrap("return (", grads, ")", 4, True),
+        "",
+        "",
+        f"{fname}.defvjp({fname}_fwd, {fname}_bwd)",
+    ]
+    return "\n".join(lines) + "\n"
+
