@@ -196,3 +196,20 @@ def test_every_registry_primitive_generates_working_code_or_is_refused_by_name(
                         modes=["rev"])
             got = float(jax.grad(fn)(jax.numpy.asarray(x0)))
         assert got == pytest.approx(float(d.evaluate({"x": x0})["x"]), rel=1e-9)
+
+
+def test_the_docs_torch_example_is_what_its_command_prints(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/index.md's ``--format torch`` block is that command's output, verbatim."""
+    import shlex
+    from pathlib import Path
+
+    from symbackprop.cli import main
+
+    page = (Path(__file__).parent.parent / "docs" / "index.md").read_text(encoding="utf-8")
+    found = re.search(r"```console\n\$ (symbackprop [^`]*?--format torch)\n```\n\n```python\n"
+                      r"(.*?)```", page, re.S)
+    assert found is not None
+    argv = shlex.split(found.group(1).replace("\\\n", " "))
+    assert main(argv[1:]) == 0
+    assert capsys.readouterr().out.rstrip("\n") + "\n" == found.group(2)
