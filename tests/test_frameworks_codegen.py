@@ -27,8 +27,12 @@ from jax.test_util import check_grads  # noqa: E402  (after the skip)
 NET = {"W1": (4, 3), "x": (3, 1), "b1": (4, 1), "W2": (2, 4), "b2": (2, 1), "y": (2, 1)}
 SEED = ("W2@sigmoid(W1@x + b1) + b2", {"shapes": NET, "loss": "mse",
                                        "wrt": ["W1", "b1", "W2", "b2"]})
+LONG = ("a = x*y; b = a + a; c = b*sin(a)/x + max(x, y) + min(x, y) + sqrt(y) + log(x)"
+        " + relu(a) + sigmoid(y)/y + abs(x)**3 - tan(y) + cos(x) + softplus(x*y) + tanh(x)"
+        " + exp(-y)")  # long lines, wrapped at top-level + and -
 CASES: list[tuple[str, dict[str, Any]]] = [
     ("(x + y)**2", {"wrt": "x"}),
+    (LONG, {}),
     ("a = x*y; b = a + a; b*sin(a)/x + max(x, y) + sqrt(y) + log(x) + tanh(x) + exp(-y)", {}),
     SEED,
     ("W@X + b", {"shapes": {"W": (3, 4), "X": (4, 5), "b": (3, 1), "y": (3, 5)},
@@ -37,7 +41,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
      {"shapes": {"W1": (4, 3), "X": (3, "B"), "b1": (4, 1), "W2": (2, 4), "b2": (2, 1),
                  "y": (2, "B")}, "loss": "mse", "wrt": ["W1", "b1", "W2", "b2"]}),
 ]
-IDS = ["scalar", "scalar-fork", "seed-network", "softmax-xent", "batch-B"]
+IDS = ["scalar", "long-lines", "scalar-fork", "seed-network", "softmax-xent", "batch-B"]
 
 
 def load(code: str, name: str) -> Any:
@@ -127,12 +131,13 @@ def test_generated_code_is_formatted_and_typed() -> None:
     """ruff finds nothing (PEP 8, 99 columns) and every def is annotated."""
     import subprocess
     import sys
-    d = sbp.derive(SEED[0], **SEED[1])  # type: ignore[arg-type]
-    for code in (d.to_torch(), d.to_jax()):
-        r = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated",
-                            "--line-length", "99", "--select", "E,W,F,ANN", "-"],
-                           input=code, capture_output=True, text=True, check=False)
-        assert r.returncode == 0, r.stdout + code
+    for text, kw in CASES:
+        d = sbp.derive(text, **kw)
+        for code in (d.to_torch(), d.to_jax()):
+            r = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated",
+                                "--line-length", "99", "--select", "E,W,F,ANN", "-"],
+                               input=code, capture_output=True, text=True, check=False)
+            assert r.returncode == 0, r.stdout + code
 
 
 def test_names_are_validated_identifiers() -> None:

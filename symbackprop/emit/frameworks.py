@@ -217,8 +217,36 @@ def _wrap(head: str, items: list[str], tail: str, indent: int,
     return [" " * indent + head, *(f"{pad}{i}," for i in items), " " * indent + tail]
 
 
+def _fit(line: str, n: int) -> list[str]:
+    """A statement longer than 99 columns at indent ``n`` as ``v = (`` and its sum's terms,
+    a few a line, each break before a top-level ``+`` or ``-`` (PEP 8)."""
+    words = line.split(" ", 2)
+    if n + len(line) <= 99 or len(words) < 3 or words[1] not in ("=", "+="):
+        return [line]
+    code, _, comment = line.partition("  # ")
+    op = f" {words[1]} "
+    lhs, rhs = code.split(op, 1)
+    terms, depth, start = [], 0, 0
+    for i, ch in enumerate(rhs):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if depth == 0 and i > start and rhs[i - 1:i + 2] in (" + ", " - "):
+            terms.append(rhs[start:i - 1])
+            start = i
+    terms.append(rhs[start:])
+    if len(terms) == 1:
+        return [line]
+    out = [f"{lhs}{op}(" + (f"  # {comment}" if comment else "")]
+    for t in terms:
+        if out[-1].startswith("    ") and n + len(out[-1]) + 1 + len(t) <= 99:
+            out[-1] += " " + t
+        else:
+            out.append("    " + t)
+    return [*out, ")"]
+
+
 def _indent(lines: list[str], n: int) -> list[str]:
-    return [(" " * n + ln) if ln else "" for ln in lines]
+    return [(" " * n + part) if part else "" for ln in lines for part in _fit(ln, n)]
 
 
 def _helpers(p: FrameworkPrinter, table: dict[str, str]) -> list[str]:
