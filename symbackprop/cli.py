@@ -125,7 +125,8 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--format", choices=list(FORMATS), default="latex",
                    help="latex (an aligned block, the default), markdown (a lecture note), "
                    "html (a page typeset with KaTeX), json, dot (Graphviz), python (NumPy "
-                   "code) or text (Unicode, for a terminal)")
+                   "code), torch or jax (an autograd.Function / a custom_vjp with the derived "
+                   "backward) or text (Unicode, for a terminal)")
     d.add_argument("--layout", choices=("denominator", "numerator"), default="denominator",
                    help="the Jacobian convention of the chain (default: denominator, the "
                    "gradient's shape)")
