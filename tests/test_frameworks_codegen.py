@@ -156,6 +156,8 @@ def test_names_are_validated_identifiers() -> None:
         d.to_torch(name="F(): import os")
     with pytest.raises(ValueError, match="cannot be used"):
         sbp.derive("torch*x").to_torch()
+    with pytest.raises(ValueError, match="name of a variable"):
+        sbp.derive("forward_backward_fwd*x").to_jax()
 
 
 POINT = {"arccosh": 1.7, "erfinv": 0.3, "arcsin": 0.3, "arccos": 0.3, "arctanh": 0.3}

@@ -307,6 +307,9 @@ def jax_code(d: Derivation, name: str = "forward_backward") -> str:
     inputs not in ``wrt`` get a zero cotangent (held constant)."""
     fname = name if name == "forward_backward" else check_identifier(name, "function name")
     args, forward, backward, adj, p = _parts(d, "jnp")
+    taken = {str(v.name) for v in (*d.inputs, *(e.lhs for e in d.forward))} | set(adj.values())
+    if taken & {fname, f"{fname}_fwd", f"{fname}_bwd"}:
+        raise ValueError(f"the function name {fname!r} is the name of a variable: pass another")
     out = str(d.output.name)
     saved = [*args, *(str(e.lhs.name) for e in d.forward)]
     grads = [f"g*{adj[d.adjoints[s]]}" if s in d.wrt else f"jnp.zeros_like({s.name})"
