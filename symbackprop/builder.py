@@ -343,6 +343,10 @@ def substitute(expr: sp.Basic, value: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
     def build(e: sp.Basic, args: list[sp.Basic]) -> sp.Basic:
         if all(x is y for x, y in zip(args, e.args, strict=True)):
             new = e
+        elif isinstance(e, sp.Mul) and all(
+                a.is_commutative and not isinstance(a, sp.Add) and not is_matrix(a)
+                for a in args):  # scalars: (−x)·x is −x²; a sum stays as written, 2(x + y)
+            new = sp.Mul(*args)
         elif isinstance(e, (sp.Add, sp.Mul, sp.Pow, sp.Max, sp.Min)) or (
                 isinstance(e, sp.Function) and not isinstance(e, sp.MatrixExpr)):
             new = e.func(*args, evaluate=False)  # Max/Min: SymPy compares args

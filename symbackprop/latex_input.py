@@ -176,19 +176,30 @@ class _Reader(Cursor):
         return join_pieces("(", out, ")", at=out[0][1] if out else self.at())
 
     def term(self, end: int) -> Piece:
+        """Products joined by ⊙ and ⊘, which bind more loosely than the products themselves,
+        as the printer writes them: ``a ⊙ W x`` is a ⊙ (W x), ``W x ⊙ a`` is (W x) ⊙ a."""
+        first = self.product(end)
+        out: Piece = []
+        while not self.stop(end):
+            t = self.peek()
+            assert t is not None
+            op = PRODUCT.get(t.text)
+            if op not in ("%", "oslash"):
+                break
+            self.take()
+            rhs = self.product(end)  # left to right, as % is: (a) % (b) % ((c)**(-1))
+            out += join_pieces(" % (", rhs, ")" if op == "%" else ")**(-1)", at=t.at)
+        return join_pieces("(", first, ")", out, at=first[0][1]) if out else first
+
+    def product(self, end: int) -> Piece:
         out = self.factor(end)
         while not self.stop(end):
             t = self.peek()
             assert t is not None
-            if t.text in PRODUCT:
+            if t.text in PRODUCT and PRODUCT[t.text] not in ("%", "oslash"):
                 self.take()
-                op = PRODUCT[t.text]
-                rhs = self.factor(end)
-                if op == "oslash":  # a ⊘ b: the element-wise quotient
-                    out = join_pieces("(", out, " % ((", rhs, ")**(-1)))", at=t.at)
-                else:  # in place: a long product stays linear
-                    out.append((f" {op} ", t.at))
-                    out += rhs
+                out.append((f" {PRODUCT[t.text]} ", t.at))  # in place: a long product
+                out += self.factor(end)  # stays linear
             elif self.starts_atom(t):
                 out.append((" * ", t.at))  # juxtaposition
                 out += self.factor(end)
@@ -305,6 +316,10 @@ class _Reader(Cursor):
             digit = self.texts(2)
             self.i += 4
             return [(f"({digit})", t.at)]  # 𝟏: ones, spread by the operation that uses it
+        if s in (r"\mathrm", r"\mathrm ") and self.texts(1) == "{" and self.texts(2) == "e" \
+                and self.texts(3) == "}":
+            self.i += 4
+            return [("exp(1)", t.at)]  # the upright e of ISO 80000-2: Euler's number
         fn = self.function_name()
         if fn is not None:
             return self.call(fn, t)

@@ -28,6 +28,8 @@ from sympy.printing.latex import LatexPrinter
 
 from ..algebra import is_matrix
 from ..functions import (
+    MSE,
+    CrossEntropy,
     DiagJacobian,
     Elementwise,
     ElementwiseDerivative,
@@ -85,6 +87,21 @@ class Printer(LatexPrinter):  # type: ignore[misc]
                 keys.sort(key=lambda k: (*k, len(gens)))
             return " + ".join(" ".join(self._print(gens[i]) for i in k) for k in keys)
         return super()._print_Add(expr, order)  # type: ignore[no-any-return]
+
+    def _print(self, expr: Any, **kwargs: Any) -> str:
+        if expr is sp.E:  # upright, as ISO 80000-2 writes it: an italic e is a variable
+            return r"\mathrm{e}"  # (SymPy's E prints itself, before any _print_ method)
+        return super()._print(expr, **kwargs)  # type: ignore[no-any-return]
+
+    def _needs_add_brackets(self, expr: Any) -> bool:
+        if isinstance(expr, CrossEntropy):  # λ + (−yᵀ log softmax(o)), never λ + −yᵀ …
+            return True
+        return super()._needs_add_brackets(expr)  # type: ignore[no-any-return]
+
+    def _needs_mul_brackets(self, expr: Any, first: bool = False, last: bool = False) -> bool:
+        if isinstance(expr, MSE) and not first:  # 2 (½‖o − y‖²), never the mixed number 2½
+            return True
+        return super()._needs_mul_brackets(expr, first, last)  # type: ignore[no-any-return]
 
     def _print_Mul(self, expr: sp.Mul) -> str:
         # a product of plain symbols (w x, a scalarised network's every term) as SymPy writes
