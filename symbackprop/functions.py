@@ -14,7 +14,6 @@ from typing import Any
 import sympy as sp
 from sympy.core.symbol import Str
 from sympy.matrices.expressions.matexpr import MatrixExpr
-from sympy.printing.precedence import PRECEDENCE
 
 from .errors import UnsupportedError
 
@@ -368,19 +367,13 @@ class SumAll(_MatrixReduction):
 class SqNorm(_MatrixReduction):
     """The squared Frobenius norm ‖W‖², the usual weight-decay term."""
 
-    precedence = PRECEDENCE["Pow"]  # printed as a power: (‖W‖²)³, never ‖W‖²^3
-
 
 class MSE(_MatrixReduction):
     """½‖o − y‖²: half the summed squared error (summed over a batch too)."""
 
-    precedence = PRECEDENCE["Mul"]  # printed as the product ½‖o − y‖²
-
 
 class CrossEntropy(_MatrixReduction):
     """−Σ y ⊙ log softmax(o): softmax cross-entropy of logits o against targets y (per column)."""
-
-    precedence = PRECEDENCE["Add"]  # printed with a leading minus: bracketed in a product
 
 
 class Norm(_MatrixReduction):

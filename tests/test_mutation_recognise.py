@@ -25,7 +25,7 @@ def test_an_unknown_sympy_function_is_named_with_its_call() -> None:
 
 
 @pytest.mark.parametrize(("text", "product"), [
-    ("exp(x)*exp(x)", r"2 t \cdot t = 2 \left(e^{x}\right)^{2}"),  # exp' is exp: its output
+    ("exp(x)*exp(x)", r"2 t \cdot t = 2 e^{2 x}"),  # exp' is exp: its output
     ("sqrt(x*x + y*y)", r"\frac{1}{2 z} \cdot 1 \cdot 2 x"),         # sqrt' = 1/(2 sqrt)
 ])
 def test_partials_reuse_the_output_of_their_node(text: str, product: str) -> None:

@@ -25,6 +25,7 @@ from sympy import (
     default_sort_key,
 )
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
 
 from ..algebra import is_matrix
 from ..functions import (
@@ -34,6 +35,7 @@ from ..functions import (
     Elementwise,
     ElementwiseDerivative,
     Softmax,
+    SqNorm,
     scalar_function,
 )
 from ..notation import (
@@ -101,7 +103,17 @@ class Printer(LatexPrinter):  # type: ignore[misc]
     def _needs_mul_brackets(self, expr: Any, first: bool = False, last: bool = False) -> bool:
         if isinstance(expr, MSE) and not first:  # 2 (½‖o − y‖²), never the mixed number 2½
             return True
+        if isinstance(expr, CrossEntropy):  # its leading minus: 2 (−yᵀ log softmax(o))
+            return True
         return super()._needs_mul_brackets(expr, first, last)  # type: ignore[no-any-return]
+
+    def parenthesize(self, item: Any, level: int, is_neg: bool = False,
+                     strict: bool = False) -> str:
+        # ‖W‖², ½‖o − y‖² and −yᵀ log softmax(o) end in a power or start with a sign: as a
+        # base of a power they are bracketed, (‖W‖²)³, never the double superscript ‖W‖²^3
+        if isinstance(item, (SqNorm, MSE, CrossEntropy)) and level >= PRECEDENCE["Pow"]:
+            return rf"\left({self._print(item)}\right)"
+        return super().parenthesize(item, level, is_neg, strict)  # type: ignore[no-any-return]
 
     def _print_Mul(self, expr: sp.Mul) -> str:
         # a product of plain symbols (w x, a scalarised network's every term) as SymPy writes
