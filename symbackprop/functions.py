@@ -13,9 +13,16 @@ from typing import Any
 
 import sympy as sp
 from sympy.core.symbol import Str
+from sympy.core.sympify import _sympify
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from .errors import UnsupportedError
+
+
+def number(x: Any) -> sp.Expr:
+    """An int, float or SymPy expression as SymPy's: SymPy's strict conversion, which refuses
+    a string (no text ever reaches SymPy's parser from here)."""
+    return _sympify(x)  # type: ignore[no-any-return]
 
 
 class sigmoid(sp.Function):  # type: ignore[misc]
@@ -285,7 +292,7 @@ class Pattern(MatrixExpr):  # type: ignore[misc]
 
     def __new__(cls, kind: str | Str, n: Any) -> Pattern:
         kind = kind if isinstance(kind, Str) else Str(kind)
-        return sp.Basic.__new__(cls, kind, sp.sympify(n))  # type: ignore[no-any-return]
+        return sp.Basic.__new__(cls, kind, number(n))  # type: ignore[no-any-return]
 
     @property
     def kind(self) -> str:

@@ -23,6 +23,7 @@ from . import ops
 from .algebra import is_matrix
 from .builder import Builder, Term
 from .errors import ShapeError, UnsupportedError
+from .functions import number
 from .layers import Standardise
 from .shapes import fmt_shape, shape_of
 from .structural import FULL, Concat, Kron, Pad, Reshape, Slice, Span, span
@@ -196,7 +197,7 @@ def reshape(b: Builder, x: Term, shape: Any, where: str) -> Term:
                                  for d in dims):
         raise ShapeError(f"{where}: the new shape has one or two sizes, not {shape!r}")
     size = sx[0] * sx[1]
-    r, c = (sp.sympify(d) for d in dims)
+    r, c = (number(d) for d in dims)
     if r == -1 and c == -1:
         raise ShapeError(f"{where}: only one size can be -1")
     if r == -1 or c == -1:

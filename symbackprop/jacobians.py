@@ -21,7 +21,7 @@ from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix, ZeroMatrix
 
 from .algebra import hadamard, is_matrix, madd, mmul, rebuild, transpose
 from .builder import Equation, make_symbol
-from .functions import SumAll
+from .functions import SumAll, number
 from .graph import Graph
 from .shapes import shape_of
 
@@ -35,7 +35,7 @@ def _size(v: sp.Basic, dims: Mapping[Any, int]) -> int:
     shape = shape_of(v)
     if shape is None:
         return 1
-    return int(sp.sympify(shape[0] * shape[1]).xreplace(
+    return int(number(shape[0] * shape[1]).xreplace(
         {k: sp.Integer(x) for k, x in dims.items() if isinstance(k, sp.Symbol)}))
 
 

@@ -25,6 +25,7 @@ from sympy.core.symbol import Str
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from .algebra import madd
+from .functions import number
 from .rule import Array, Rule
 
 END = Str("end")  # a stop at the end of its axis (NumPy's None); not a number
@@ -33,7 +34,7 @@ FULL: Span = (sp.S.Zero, END, sp.S.One)
 
 
 def span(start: Any, stop: Any, step: Any = 1) -> Span:
-    return (sp.sympify(start), END if stop is None else sp.sympify(stop), sp.sympify(step))
+    return (number(start), END if stop is None else number(stop), number(step))
 
 
 def extent(n: Any, s: Span) -> sp.Expr:
@@ -131,8 +132,8 @@ class Reshape(MatrixExpr):  # type: ignore[misc]
     matrix; one of the two may be −1 (what the size leaves)."""
 
     def __new__(cls, x: sp.Basic, rows: Any, cols: Any) -> Reshape:
-        return sp.Basic.__new__(cls, x, sp.sympify(rows),  # type: ignore[no-any-return]
-                                sp.sympify(cols))
+        return sp.Basic.__new__(cls, x, number(rows),  # type: ignore[no-any-return]
+                                number(cols))
 
     @property
     def shape(self) -> tuple[Any, Any]:
@@ -155,7 +156,7 @@ class Pad(MatrixExpr):  # type: ignore[misc]
 
     def __new__(cls, x: sp.Basic, widths: tuple[int, int, int, int], fill: Any) -> Pad:
         return sp.Basic.__new__(cls, x, sp.Tuple(*widths),  # type: ignore[no-any-return]
-                                sp.sympify(fill))
+                                number(fill))
 
     @property
     def widths(self) -> tuple[int, int, int, int]:
