@@ -22,7 +22,6 @@ from .latex import (
     backward_lines,
     chain_lines,
     forward_lines,
-    general_lines,
     gradient_lines,
     jacobian_lines,
     layer_count,
@@ -33,6 +32,7 @@ from .latex import (
 )
 from .printer import expr_latex
 from .problem import problem_parts
+from .recurrence import general_lines
 from .sections import chosen
 
 if TYPE_CHECKING:
@@ -210,7 +210,7 @@ def document(d: Derivation, sections: Sequence[str] | str | None = None, level: 
             blocks.append(Block("math", tex=aligned(lines)))
 
     if "recursion" in sections:
-        lines, steps = recursion_lines(d, names), general_lines(d, names)
+        lines, steps = recursion_lines(d, names), general_lines(backward_lines(d, names))
         if lines:
             blocks.append(heading(_p("Recursion over the layers")))
             blocks.append(Block("para", _p(
