@@ -316,7 +316,7 @@ class _Reader(Cursor):
             digit = self.texts(2)
             self.i += 4
             return [(f"({digit})", t.at)]  # 𝟏: ones, spread by the operation that uses it
-        if s in (r"\mathrm", r"\mathrm ") and self.texts(1) == "{" and self.texts(2) == "e" \
+        if s == r"\mathrm" and self.texts(1) == "{" and self.texts(2) == "e" \
                 and self.texts(3) == "}":
             self.i += 4
             return [("exp(1)", t.at)]  # the upright e of ISO 80000-2: Euler's number

@@ -526,6 +526,11 @@ def problem_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
     return [] if line is None else [line.replace(" = ", " &= ", 1)]
 
 
+SECTION_LINES = {"problem": problem_lines, "forward": forward_lines, "partials": partial_lines,
+                 "backward": backward_lines, "recursion": recursion_section,
+                 "tangents": tangent_lines, "jacobian": jacobian_lines}
+
+
 def derivation_latex(d: Derivation, sections: Sequence[str] | str | None = None,
                      environment: bool = True) -> str:
     """The derivation as one ``aligned`` block (without ``$$``); ``sections`` from the one
@@ -555,13 +560,10 @@ def derivation_latex(d: Derivation, sections: Sequence[str] | str | None = None,
     }
     for sec in sections:
         # "result" is the chain rule (unless asked for on its own too) and the gradients
-        chain = chain_lines(d, names) if sec == "chain" or (sec == "result" and \
-            "chain" not in sections) else []
-        body = chain + {"problem": problem_lines, "result": gradient_lines,
-                        "forward": forward_lines, "partials": partial_lines,
-                        "backward": backward_lines, "recursion": recursion_section,
-                        "chain": lambda d, names: [], "tangents": tangent_lines,
-                        "jacobian": jacobian_lines}[sec](d, names)
+        with_chain = sec == "chain" or (sec == "result" and "chain" not in sections)
+        chain = chain_lines(d, names) if with_chain else []
+        body = chain + (gradient_lines(d, names) if sec == "result" else [] if sec == "chain"
+                        else SECTION_LINES[sec](d, names))
         if not body:
             continue
         if titled:
