@@ -199,7 +199,12 @@ def variants(prog: Program, point: dict, data) -> list[tuple[str, object, dict, 
             for g in GRANULARITIES[1:]]
     out += [(f"layout={lay!r}, adjoint={adj!r}", text, shapes, {"layout": lay, "adjoint": adj},
              point) for lay, adj in NOTATIONS[1:]]
-    free = [n for n in pool if n not in prog.inputs and n not in dict(prog.stages)]
+    try:  # names derive() gives the stages it makes (o for a loss's operand) are taken too
+        made = {str(eq.lhs.name) for eq in sbp.derive(text, shapes=shapes).forward}
+    except sbp.SymbackpropError:
+        made = set()
+    free = [n for n in pool if n not in prog.inputs and n not in dict(prog.stages)
+            and n not in made]
     names = dict(zip([n for n, _ in prog.stages], free, strict=False))
     out.append((f"names={names!r}", text, shapes, {"names": names}, point))
     out.append(("Graph().let(...) per stage", lambda: graph_of(prog), shapes, {}, point))
