@@ -1,0 +1,309 @@
+"""Tracing a PyTorch module with torch.fx and walking the recorded graph into text of the
+text language.
+
+``trace`` records the module: its ``forward`` runs once, on fx's proxies (never on
+numbers). The recorded graph module takes the layers and parameters from the module's own
+registries (``named_modules``, ``named_parameters``), not by attribute lookup, so a
+``__getattr__`` of the user's runs only where ``forward`` itself asks for an attribute.
+``Walk.run`` writes each node as text: layers here (``Walk.module``), calls through the table
+in ``torch_calls``; a call is taken only when its target is the very function of torch or
+``operator`` whose name it has. Anything else raises ``UnsupportedError`` naming the op and
+the module path.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .builder import check_name
+from .errors import ShapeError, UnsupportedError
+from .torch_calls import (
+    FUNCTIONS,
+    NoNode,
+    Val,
+    fname,
+    gelu,
+    linear,
+    module_loss,
+    softmax,
+    transpose,
+)
+from .torch_keys import Convention, Key
+
+# refusals that name the issue where the primitive comes (the layers issue)
+LATER = {
+    "Conv1d": "conv1d is issue 14's primitive", "Conv2d": "conv2d is issue 14's primitive",
+    "MaxPool2d": "maxpool2d is issue 14's primitive",
+    "AvgPool2d": "avgpool2d is issue 14's primitive",
+    "MultiheadAttention": "multi-head attention is issue 14's",
+    "TransformerEncoderLayer": "multi-head attention is issue 14's",
+    "TransformerDecoderLayer": "multi-head attention is issue 14's",
+    "Transformer": "multi-head attention is issue 14's",
+    "BatchNorm2d": "4-D activations come with issue 14",
+}
+ACTIVATIONS = {"ReLU": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
+
+
+class Walk:
+    """The walk over fx's graph: each node's text (``run``), the inputs' keys and
+    shapes, the stages written so far."""
+
+    def __init__(self, gm: Any, convention: Convention, names: Mapping[str, str]) -> None:
+        self.gm, self.col = gm, convention == "column"
+        self.names = dict(names)
+        self.keys: dict[str, Key] = {}  # our name -> the module's key
+        self.shapes: dict[str, tuple[int, int]] = {}
+        self.stages: list[str] = []
+        self.counts: dict[str, int] = {}
+        self.by_key: dict[str, str] = {}
+        self.params: list[str] = []  # our names of the parameters, in order of use
+        self.masks: dict[str, tuple[str, float]] = {}  # module path -> (mask name, p)
+
+    # names ----------------------------------------------------------------------------
+    def fresh(self, letter: str) -> str:
+        k = self.counts.get(letter, 0) + 1
+        taken = set(self.keys) | set(self.names.values())
+        while f"{letter}{k}" in taken:
+            k += 1
+        self.counts[letter] = k
+        return f"{letter}{k}"
+
+    def symbol(self, key: str, shape: tuple[int, ...], how: str, letter: str,
+               param: bool) -> str:
+        if key in self.by_key:
+            return self.by_key[key]
+        name = check_name(self.names[key], "names value") if key in self.names else \
+            letter if letter in ("x", "y") else self.fresh(letter)
+        if name in self.keys:
+            raise ValueError(f"names: {name!r} would name both {self.keys[name].key!r} and "
+                             f"{key!r}")
+        self.keys[name], self.by_key[key] = Key(key, shape, how), name
+        self.shapes[name] = self.keys[name].ours(self.col)
+        if param:
+            self.params.append(name)
+        return name
+
+    def parameter(self, key: str, letter: str) -> Val:
+        p = self.gm.get_parameter(key)
+        shape = tuple(p.shape)
+        if len(shape) == 2:
+            name = self.symbol(key, shape, "same", letter, p.requires_grad)
+            return Val(f"{name}.T" if self.col else name, "act", shape)
+        if len(shape) == 1:
+            how = "column" if self.col else "row"
+            name = self.symbol(key, shape, how, "b" if letter == "W" else letter,
+                               p.requires_grad)
+            return Val(name, "vec", shape)
+        raise UnsupportedError(f"parameter {key!r} has shape {shape}: from_torch takes 1-D "
+                               f"and 2-D parameters (n-D arrays come with issue 14)")
+
+    # the walk -------------------------------------------------------------------------
+    def run(self, example: Sequence[Any]) -> Val:
+        nodes = list(self.gm.graph.nodes)
+        uses: dict[Any, int] = {}  # occurrences, not users: x * x uses x twice
+        for n in nodes:
+            for a in (*n.args, *n.kwargs.values()):
+                for b in (a if isinstance(a, (list, tuple)) else (a,)):
+                    if hasattr(b, "op"):
+                        uses[b] = uses.get(b, 0) + 1
+        placeholders = [n for n in nodes if n.op == "placeholder"]
+        if len(placeholders) != len(example):
+            raise ValueError(f"the module's forward takes {len(placeholders)} inputs, "
+                             f"example_inputs gives {len(example)}")
+        for node in nodes:  # a CNN is refused for its first convolution, not its input
+            kind = type(self.gm.get_submodule(node.target)).__name__ \
+                if node.op == "call_module" else ""
+            if kind in LATER:
+                raise UnsupportedError(f"{kind} at {node.target!r} is not supported yet "
+                                       f"({LATER[kind]})")
+        env: dict[Any, Val] = {}
+        out: Any = None
+        for node in nodes:
+            if node.op == "placeholder":
+                t = example[placeholders.index(node)]
+                key = "x" if len(placeholders) == 1 else check_name(node.name, "input name")
+                shape = tuple(t.shape)
+                if len(shape) != 2:
+                    raise ShapeError(f"from_torch takes inputs of shape (batch, features); "
+                                     f"{key} is {shape}")
+                env[node] = Val(self.symbol(key, shape, "transpose", key, False), "act",
+                                 shape)
+                continue
+            if node.op == "output":
+                out = node.args[0]
+                break
+            v = self.node(node, env)
+            residual = fname(node) in ("operator.add", "torch.add", "Tensor.add") and all(
+                hasattr(a, "op") and env[a].kind == "act" for a in node.args[:2])
+            shared = uses.get(node, 0) > 1 or residual
+            if shared and not v.text.isidentifier() and v.kind != "num":
+                name = self.fresh("r")
+                self.stages.append(f"{name} = {v.text}")
+                v = Val(name, v.kind, v.shape)
+            env[node] = v
+        if not hasattr(out, "op") or out not in env:
+            raise UnsupportedError("the module returns "
+                                   f"{type(out).__name__}: from_torch needs one tensor")
+        return env[out]
+
+    def where(self, node: Any) -> str:
+        if isinstance(node, NoNode):
+            return "in loss="
+        stack = node.meta.get("nn_module_stack") or {}
+        path = next(reversed(stack)) if stack else ""
+        return f"at {path!r}" if path else "in the module's forward"
+
+    def node(self, node: Any, env: Mapping[Any, Val]) -> Val:
+        def arg(a: Any) -> Val:
+            if hasattr(a, "op"):
+                return env[a]
+            if isinstance(a, (int, float)) and not isinstance(a, bool):
+                return Val(repr(float(a)) if isinstance(a, float) else str(a), "num", ())
+            shown = f" {a!r}" if isinstance(a, (str, bool, type(None))) else ""  # no user repr
+            raise UnsupportedError(f"{type(a).__name__} argument{shown} of {_what(node)} "
+                                   f"{self.where(node)} is not supported")
+
+        if node.op == "get_attr":
+            try:
+                self.gm.get_parameter(node.target)
+            except AttributeError:
+                raise UnsupportedError(f"{node.target!r} {self.where(node)} is not a "
+                                       "parameter: buffers and constants are not supported "
+                                       "yet") from None
+            return self.parameter(node.target, "W")
+        if node.op == "call_module":
+            return self.module(node, [arg(a) for a in node.args], node.kwargs)
+        if node.op == "call_function" and node.target is getattr and node.args[1] in (
+                "T", "mT") and hasattr(node.args[0], "op"):  # x.T
+            return transpose(self, [env[node.args[0]]], {}, node)
+        if node.op in ("call_function", "call_method"):
+            fn = FUNCTIONS.get(fname(node))
+            if fn is None:
+                raise UnsupportedError(f"{fname(node)} {self.where(node)} is not supported "
+                                       f"yet")
+            if node.op == "call_function" and not genuine(node):
+                raise UnsupportedError(f"a function named {fname(node)} {self.where(node)} "
+                                       "is not torch's own: not supported")
+            kwargs = {k: (arg(a) if hasattr(a, "op") else a) for k, a in node.kwargs.items()}
+            return fn(self, [arg(a) for a in node.args], kwargs, node)
+        raise UnsupportedError(f"fx node {node.op} {self.where(node)} is not supported")
+
+    def module(self, node: Any, args: list[Val], kwargs: Mapping[str, Any]) -> Val:
+        import torch
+
+        path = node.target
+        m = self.gm.get_submodule(path)
+        kind = type(m).__name__
+        if type(m).__module__.split(".")[0] != "torch" or "forward" in vars(m) or \
+                m._forward_hooks or m._forward_pre_hooks:
+            raise UnsupportedError(f"{kind} at {path!r} has its own forward or hooks, which "
+                                   "torch.fx does not record: not supported")
+        nn = torch.nn
+        if isinstance(m, (nn.MSELoss, nn.CrossEntropyLoss)) and len(args) == 2 and not kwargs:
+            return module_loss(self, m, args, node)
+        if len(args) != 1 or kwargs:
+            raise UnsupportedError(f"{kind} at {path!r} called with {len(args)} arguments")
+        a = args[0]
+        if type(m) is nn.Linear:
+            k = max(self.counts.get("W", 0), self.counts.get("b", 0)) + 1
+            self.counts["W"] = self.counts["b"] = k - 1
+            w = self.parameter(f"{path}.weight", "W")
+            return linear(self, a, w, self.parameter(f"{path}.bias", "b")
+                           if m.bias is not None else None, node)
+        if kind in ACTIVATIONS and type(m).__module__.startswith("torch.nn"):
+            return Val(f"{ACTIVATIONS[kind]}({a.text})", a.kind, a.shape)
+        if type(m) is nn.GELU:
+            return gelu(self, [a], {"approximate": m.approximate}, node)
+        if type(m) is nn.Softmax:
+            return softmax(self, [a], {"dim": m.dim}, node)
+        if type(m) is nn.Flatten:
+            if len(a.shape) == 2 and m.start_dim in (1, -1):
+                return a
+            raise UnsupportedError(f"Flatten at {path!r} of a {a.shape} activation: "
+                                   "n-D activations come with issue 14")
+        if type(m) is nn.Dropout:
+            if not m.training or m.p == 0:
+                return a
+            if m.p >= 1:
+                raise UnsupportedError(f"Dropout(p={m.p}) at {path!r} drops everything")
+            name = self.symbol(f"{path}.mask", a.shape, "transpose", "m", False)
+            self.masks[path] = (name, float(m.p))
+            return Val(f"hadamard({name}, {a.text}) / {1 - float(m.p)!r}", "act", a.shape)
+        if type(m) is nn.LayerNorm:
+            if tuple(m.normalized_shape) != a.shape[-1:]:
+                raise UnsupportedError(f"LayerNorm at {path!r} over {tuple(m.normalized_shape)}"
+                                       f" of a {a.shape} activation: only over the features")
+            return self.norm(node, a, 0 if self.col else 1, m, path)
+        if type(m) is nn.BatchNorm1d:
+            if not m.training:
+                raise UnsupportedError(f"BatchNorm1d at {path!r} in eval mode (running "
+                                       "statistics) is not supported yet: training mode is")
+            return self.norm(node, a, 1 if self.col else 0, m, path)
+        raise UnsupportedError(f"{kind} at {path!r} is not supported yet")
+
+    def norm(self, node: Any, a: Val, axis: int, m: Any, path: str) -> Val:
+        """In the column convention with γ and β, the primitive (``layernorm`` over each
+        column, ``batchnorm`` along each row); else (a − mean) / √(var + ε) along ``axis``
+        (the biased variance, as PyTorch's), then γ ⊙ · + β."""
+        affine = getattr(m, "weight", None) is not None and getattr(m, "bias", None) is not None
+        if self.col and affine:
+            g = self.parameter(f"{path}.weight", "gamma").text
+            b = self.parameter(f"{path}.bias", "beta").text
+            fn = "layernorm" if axis == 0 else "batchnorm"
+            return Val(f"{fn}({a.text}, {g}, {b}, eps={float(m.eps)!r})", "act", a.shape)
+        if not a.text.isidentifier():
+            name = self.fresh("r")
+            self.stages.append(f"{name} = {a.text}")
+            a = Val(name, a.kind, a.shape)
+        t = a.text
+        text = f"({t} - mean({t}, axis={axis})) / sqrt(var({t}, axis={axis}) + {float(m.eps)!r})"
+        if getattr(m, "weight", None) is not None:
+            g = self.parameter(f"{path}.weight", "gamma").text
+            text = f"hadamard({g}, {text})"
+        if getattr(m, "bias", None) is not None:
+            text = f"{text} + {self.parameter(f'{path}.bias', 'beta').text}"
+        return Val(text, "act", a.shape)
+
+    def target(self, o: Val, node: Any) -> Val:
+        if o.kind != "act":
+            raise UnsupportedError(f"a loss of a {o.shape} output {self.where(node)}")
+        return Val(self.symbol("y", o.shape, "target", "y", False), "act", o.shape)
+
+
+def trace(module: Any) -> Any:
+    """The module as torch.fx records it (a ``GraphModule`` over the module's own layers and
+    parameters); a module fx cannot trace raises ``UnsupportedError`` with fx's reason."""
+    import torch.fx
+
+    try:
+        graph = torch.fx.Tracer().trace(module)
+    except Exception as e:  # the module's own forward, on fx's proxies, may raise anything
+        raise UnsupportedError(f"torch.fx cannot trace {type(module).__name__}: "
+                               f"{type(e).__name__}: {e}") from e
+    own: dict[str, Any] = {}
+    for table in (module.named_modules(remove_duplicate=False),
+                  module.named_parameters(remove_duplicate=False),
+                  module.named_buffers(remove_duplicate=False)):
+        own.update(table)
+    for node in graph.nodes:
+        if node.op in ("call_module", "get_attr") and node.target not in own:
+            raise UnsupportedError(f"{node.target!r} is not a parameter or a layer of the "
+                                   "module: tensor constants are not supported yet")
+    return torch.fx.GraphModule(own, graph, "Traced")
+
+
+def genuine(node: Any) -> bool:
+    """Whether a call's target is the function of ``torch``, ``torch.nn.functional`` or
+    ``operator`` that its name says (a function of the user's named ``relu`` is not)."""
+    import torch
+    import torch.nn.functional as F
+
+    where, _, name = fname(node).partition(".")
+    home = {"torch": torch, "F": F, "operator": operator}.get(where)
+    return home is not None and getattr(home, name, None) is node.target
+
+
+def _what(node: Any) -> str:
+    return node.target if isinstance(node.target, str) else fname(node)

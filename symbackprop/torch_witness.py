@@ -1,0 +1,60 @@
+"""torch.autograd as a witness: the traced module run by fx's interpreter over
+``torch.nn``'s own layers, in float64, at the point of our choosing.
+
+The interpreter runs fx's recorded graph, not the module's Python ``forward``; parameters,
+Dropout masks and buffers are the ones given here (float64 copies of the module's buffers,
+so BatchNorm's running statistics are not touched).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+WITNESS = "torch.autograd"
+
+
+def has_torch() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def run(gm: Any, tensors: Mapping[str, Any], masks: Mapping[str, tuple[str, float]],
+        loss: Any = None) -> Any:
+    """The traced module's output (and ``loss(output, tensors["y"])`` when given) with the
+    tensors by the module's keys: parameters, inputs, masks (``"<path>.mask"``)."""
+    placeholders = list(gm.graph.find_nodes(op="placeholder"))
+    inputs = [tensors[n.name if len(placeholders) > 1 else "x"] for n in placeholders]
+    out = _interpreter(gm, tensors, masks).run(*inputs)
+    return out if loss is None else loss(out, tensors["y"])
+
+
+def _interpreter_base() -> type:
+    import torch.fx
+
+    return torch.fx.Interpreter  # type: ignore[no-any-return]
+
+
+def _interpreter(gm: Any, tensors: Mapping[str, Any],
+                 masks: Mapping[str, tuple[str, float]]) -> Any:
+    import torch
+    from torch.func import functional_call
+
+    class Run(_interpreter_base()):  # type: ignore[misc]
+        def get_attr(self, target: str, args: Any, kwargs: Any) -> Any:
+            return tensors[target]
+
+        def call_module(self, target: str, args: Any, kwargs: Any) -> Any:
+            m = gm.get_submodule(target)
+            if target in masks:  # Dropout in training mode: the given mask
+                p = masks[target][1]
+                return args[0] * tensors[f"{target}.mask"] / (1 - p)
+            own = {n: tensors[f"{target}.{n}"] for n, _ in m.named_parameters()}
+            own |= {n: b.detach().clone().to(torch.float64) if b.is_floating_point()
+                    else b.detach().clone() for n, b in m.named_buffers()}
+            return functional_call(m, own, tuple(args), dict(kwargs))
+
+    return Run(gm)
