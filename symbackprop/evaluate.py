@@ -34,9 +34,18 @@ from .layers import VJP_NODES as LAYER_VJP_NODES
 from .limits import Limits
 from .recognise import node_operands
 from .rules import BY_NODE, BY_SYMPY, RULES, np_heaviside, np_log_softmax, pattern_array
-from .shapes import shape_of
+from .shapes import Extent, shape_of
 from .structural import VJP_NODES as STRUCTURAL_VJP_NODES
-from .values import check_elements, coerce_value, dim_value, limits_of, shape_size, values_by_name
+from .tensor_nodes import TENSOR_RULES, TensorVJP
+from .values import (
+    array_shape,
+    check_elements,
+    coerce_value,
+    dim_value,
+    limits_of,
+    shape_size,
+    values_by_name,
+)
 
 if TYPE_CHECKING:
     from .derivation import Derivation
@@ -126,6 +135,15 @@ def _function_op(e: sp.Basic) -> Op:
     raise UnsupportedError(f"no NumPy form for {name}")
 
 
+def _tensor_vjp(e: TensorVJP) -> Op:
+    """One operand's cotangent of an n-D primitive, by the rule's hand-written VJP."""
+    vjp, k, params = TENSOR_RULES[e.op].vjp, e.k, e.node.params
+
+    def run(g: Any, out: Any, *xs: Any) -> Any:
+        return vjp(g, out, *xs, **params)[k]
+    return run
+
+
 def _is_log_softmax(e: sp.Basic) -> bool:
     """log softmax(o), computed as one shifted log-sum-exp so large logits stay finite."""
     return isinstance(e, Elementwise) and e.name == "log" and isinstance(e.operands[0], Softmax)
@@ -136,11 +154,13 @@ def _children(e: sp.Basic) -> tuple[sp.Basic, ...]:
         return tuple(e.operands[0].args)
     if isinstance(e, Elementwise):
         return e.operands
-    if isinstance(e, (sp.Symbol, sp.MatrixSymbol, OneMatrix, Identity, ZeroMatrix, Pattern)) or \
-            e.is_Number or e.is_NumberSymbol:
+    if isinstance(e, (sp.Symbol, sp.MatrixSymbol, OneMatrix, Identity, ZeroMatrix, Pattern,
+                      Extent)) or e.is_Number or e.is_NumberSymbol:
         return ()
     if type(e) in VJP_NODES:
         return tuple(e.args[:2])
+    if isinstance(e, TensorVJP):  # the cotangent, the output, the operands
+        return tuple(e.args[2:-1])
     if isinstance(e, ElementwiseDerivative):
         return (e.args[1],)
     rule = BY_NODE.get(type(e))
@@ -156,8 +176,8 @@ def _symbolic(v: Any) -> bool:
 def _param(v: Any, env: Env | None = None) -> Any:
     """A primitive's parameter as NumPy takes it: a float, None (a slice to the end), a
     tuple of them, a dimension bound from ``env`` (a block's offset in ``[X; Y]``)."""
-    if v is None:
-        return None
+    if v is None or isinstance(v, str):  # einsum's subscripts
+        return v
     if isinstance(v, (tuple, sp.Tuple)):
         return tuple(_param(x, env) for x in v)
     if env is not None and isinstance(v, sp.Expr) and v.free_symbols:
@@ -169,11 +189,13 @@ def _leaf_op(e: sp.Basic) -> Op:
     if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
         return lambda env: env[e]
     if isinstance(e, OneMatrix):
-        return lambda env: np.ones((dim_value(e.shape[0], env), dim_value(e.shape[1], env)))
+        return lambda env: np.ones(array_shape(e.shape, env))
     if isinstance(e, ZeroMatrix):
-        return lambda env: np.zeros((dim_value(e.shape[0], env), dim_value(e.shape[1], env)))
+        return lambda env: np.zeros(array_shape(e.shape, env))
     if isinstance(e, Identity):
         return lambda env: np.eye(dim_value(e.shape[0], env))
+    if isinstance(e, Extent):  # a tensor's number of entries (mean's 1/N)
+        return lambda env: float(dim_value(e, env))
     if isinstance(e, Pattern):
         return lambda env: pattern_array(e.kind, dim_value(e.shape[0], env))
     if e is sp.S.ComplexInfinity or e is sp.S.NaN:  # undefined, as d(0**x)/dx = 0**x log 0
@@ -213,6 +235,8 @@ def compile_expr(expr: sp.Basic) -> Callable[[Env], Any]:
         rule = BY_NODE.get(type(e))
         if type(e) in VJP_NODES:
             op = VJP_NODES[type(e)](e)
+        elif isinstance(e, TensorVJP):
+            op = _tensor_vjp(e)
         elif isinstance(e, ElementwiseDerivative):
             op = _derivative(e.name)
         elif op is not None and rule is not None and rule.params_of is not None:
@@ -391,7 +415,7 @@ def _as_shape(v: Any, like: sp.Basic, env: Env) -> Any:
     shape = shape_of(like)
     if shape is None:
         return float(np.asarray(v).reshape(()))
-    target = (dim_value(shape[0], env), dim_value(shape[1], env))
+    target = array_shape(shape, env)
     return np.broadcast_to(np.asarray(v, dtype=float), target).copy()
 
 

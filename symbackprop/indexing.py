@@ -19,13 +19,13 @@ from typing import Any
 import sympy as sp
 from sympy import OneMatrix
 
-from . import ops
+from . import ops, tensor_nodes
 from .algebra import is_matrix
 from .builder import Builder, Term
 from .errors import ShapeError, UnsupportedError
 from .functions import number
 from .layers import Standardise
-from .shapes import fmt_shape, shape_of
+from .shapes import axes_of, fmt_shape, shape_of, tensor_dims
 from .structural import FULL, Concat, Kron, Pad, Reshape, Slice, Span, span
 
 Key = tuple[int | slice, ...]
@@ -191,6 +191,8 @@ def reshape(b: Builder, x: Term, shape: Any, where: str) -> Term:
     if sx is None:
         raise ShapeError(f"{where}: a scalar cannot be reshaped")
     dims = tuple(shape) if isinstance(shape, tuple) else (shape,)
+    if tensor_dims(sx) is not None or len(dims) > 2:  # to or from a tensor of rank ≥ 3
+        return _tensor_reshape(b, x, dims, where)
     if len(dims) == 1:
         dims = (dims[0], 1)
     if len(dims) != 2 or not all(isinstance(d, (int, sp.Expr)) and not isinstance(d, bool)
@@ -221,11 +223,60 @@ def reshape(b: Builder, x: Term, shape: Any, where: str) -> Term:
     return b.node(Reshape(x, r, c))
 
 
+def _tensor_reshape(b: Builder, x: Term, dims: tuple[Any, ...], where: str) -> Term:
+    if not all(isinstance(d, (int, sp.Expr)) and not isinstance(d, bool) for d in dims):
+        raise ShapeError(f"{where}: a shape is a tuple of sizes, not {dims!r}")
+    target = [number(d) for d in dims]
+    if -1 in target:  # the size it leaves, as an axis of its own (a name stays a name)
+        at = target.index(-1)
+        target[at] = tensor_nodes.make("reshape_nd", [x], shape=tuple(target)).axes[at]
+    if tuple(target) == axes_of(shape_of(x)):
+        return x
+    return b.node(tensor_nodes.make("reshape_nd", [x],
+                                    shape=tensor_nodes.reshape_param(tuple(target))))
+
+
 def flatten(b: Builder, x: Term, where: str) -> Term:
     """``flatten(X)`` / ``ravel(X)``: the entries row by row, as a column."""
     if not is_matrix(x):
         return x
     return reshape(b, x, (-1,), where)
+
+
+# ---------------------------------------------------------------------------------------
+# The n-D primitives (tensor_nodes.py): NCHW images, (F, C, kh, kw) filters, NumPy's einsum
+
+
+def _tensor_call(op: str, **fixed: Any) -> Build:
+    def build(b: Builder, xs: list[Term], static: tuple[Any, ...], kw: dict[str, Any],
+              where: str) -> Term:
+        if any(not is_matrix(x) for x in xs):
+            raise ShapeError(f"{where}: {op} takes arrays, not scalars")
+        params = {**fixed, **kw}
+        if op == "einsum":
+            params["spec"] = static[0]
+        elif static:
+            params[tensor_nodes.SPECS[op].params[0]] = static[0]
+        try:
+            return b.node(tensor_nodes.make(op, list(xs), **params))
+        except ShapeError as e:
+            raise ShapeError(f"{where}: {e}") from None
+    return build
+
+
+def transpose_call(b: Builder, xs: list[Term], static: tuple[Any, ...], kw: dict[str, Any],
+                   where: str) -> Term:
+    """``transpose(X)`` is ``X.T``; ``transpose(X, axes)`` permutes a tensor's axes (a
+    matrix's (1, 0) is its transpose, (0, 1) itself)."""
+    x = xs[0]
+    if not static or tensor_dims(shape_of(x)) is None:
+        if static and is_matrix(x) and tuple(static[0]) in ((0, 1), (-2, -1)):
+            return x
+        if static and (not is_matrix(x) or tuple(static[0]) not in ((1, 0), (-1, -2))):
+            raise ShapeError(f"{where}: axes {static[0]!r} of a "
+                             f"{fmt_shape(shape_of(x))} array")
+        return ops.transpose(b, x, where)
+    return _tensor_call("transpose_axes")(b, xs, (), {"axes": static[0]}, where)
 
 
 def kron(b: Builder, x: Term, y: Term, where: str) -> Term:
@@ -342,12 +393,23 @@ STRUCTURAL: dict[str, tuple[frozenset[str], bool, int, Build]] = {
                lambda b, xs, a, kw, w: repeat(b, xs[0], a[0], kw.get("axis"), w)),
     "pad": (frozenset({"constant_values"}), False, 1,
             lambda b, xs, a, kw, w: pad(b, xs[0], a[0], kw.get("constant_values", 0), w)),
+    # kron(A, B): two operands (-2), no static arguments; batchnorm(X, γ, β): three
     "kron": (frozenset(), False, -2, lambda b, xs, a, kw, w: kron(b, xs[0], xs[1], w)),
     "batchnorm": (frozenset({"eps"}), False, -3,
                   lambda b, xs, a, kw, w: normalisation(b, xs, 1, kw.get("eps", 1e-5), w)),
     "layernorm": (frozenset({"eps"}), False, -3,
                   lambda b, xs, a, kw, w: normalisation(b, xs, 0, kw.get("eps", 1e-5), w)),
-}  # kron(A, B): two operands (-2), no static arguments; batchnorm(X, γ, β): three
+    "conv2d": (frozenset({"stride", "padding"}), False, -2,
+               _tensor_call("conv2d", stride=1, padding=0)),
+    "maxpool2d": (frozenset({"stride"}), False, 1, _tensor_call("maxpool2d", stride=None)),
+    "avgpool2d": (frozenset({"stride"}), False, 1, _tensor_call("avgpool2d", stride=None)),
+    "einsum": (frozenset(), False, 0, _tensor_call("einsum")),
+    "transpose": (frozenset(), False, 1, transpose_call),
+    "batchnorm2d": (frozenset({"eps"}), False, -3, _tensor_call("batchnorm2d", eps=1e-5)),
+}
+# calls whose positional arguments vary: conv2d(X, W) or conv2d(X, W, b); einsum(spec,
+# *operands), its spec a string first; transpose(X) or transpose(X, axes)
+VARIADIC = {"conv2d": (2, 3), "einsum": (2, 9), "transpose": (1, 2)}
 
 
 # ---------------------------------------------------------------------------------------
@@ -372,11 +434,21 @@ def read_call(node: ast.Call, dims: dict[str, sp.Expr] | None = None) -> Call:
     name = node.func.id
     keywords, seq, n_static, _ = STRUCTURAL[name]
     n_args = -n_static if n_static < 0 else 1 + n_static  # −k: k operands, nothing static
-    if len(node.args) != n_args:
-        raise StaticError(node, f"{name} takes {n_args} argument{'s' * (n_args > 1)}, got "
+    lo, hi = VARIADIC.get(name, (n_args, n_args))
+    if not lo <= len(node.args) <= hi:
+        want = f"{lo}" if lo == hi else f"{lo} to {hi}"
+        raise StaticError(node, f"{name} takes {want} argument{'s' * (hi > 1)}, got "
                           f"{len(node.args)}")
     static_nodes: list[ast.AST] = []
     operands: list[ast.AST] = list(node.args) if n_static < 0 else [node.args[0]]
+    if name == "einsum":  # the spec, a string, then the operands
+        spec = node.args[0]
+        if not isinstance(spec, ast.Constant) or not isinstance(spec.value, str):
+            raise StaticError(spec, 'einsum takes its subscripts first, as a string: '
+                              'einsum("ij,jk->ik", A, B)')
+        if node.keywords:
+            raise StaticError(node.keywords[0], "einsum takes no keyword arguments")
+        return list(node.args[1:]), (spec.value,), {}, [spec]
     if seq:
         first = node.args[0]
         if not isinstance(first, (ast.Tuple, ast.List)) or not first.elts:

@@ -22,13 +22,14 @@ from sympy import (
     ZeroMatrix,
 )
 
+from . import tensor_nodes
 from .algebra import is_matrix, mscale
 from .builder import MAX_FACTORS, Builder, Term
 from .errors import ShapeError, UnsupportedError
 from .functions import CumProd, Elementwise, Item, MaxAlong, MinAlong, Pattern, ProdAlong
 from .layers import SoftmaxRows
 from .rules import FUNCTION_NAMES, RULES
-from .shapes import Shape, fmt_shape, shape_of
+from .shapes import Shape, fmt_shape, shape_of, tensor_dims
 
 
 def _err(where: str, a: Shape, op: str, b: Shape, hint: str = "") -> ShapeError:
@@ -140,8 +141,11 @@ def mul_many(b: Builder, factors: list[tuple[int, Term]], where: str = "a * b") 
 
 
 def mul(b: Builder, x: Term, y: Term, where: str = "a * b") -> Term:
-    """Scalar times scalar, scalar times matrix, or (as in SymPy) matrix times matrix."""
+    """Scalar times scalar, scalar times matrix, (as in SymPy) matrix times matrix, or (as
+    in NumPy) a tensor of rank ≥ 3 times one of its shape, entry by entry."""
     if is_matrix(x) and is_matrix(y):
+        if tensor_dims(x.shape) or tensor_dims(y.shape):
+            return hadamard(b, x, y, where)
         return matmul(b, x, y, where)
     if _is_num(x) and _is_num(y):
         return x * y
@@ -155,6 +159,9 @@ def mul(b: Builder, x: Term, y: Term, where: str = "a * b") -> Term:
 
 def matmul(b: Builder, x: Term, y: Term, where: str = "a @ b") -> Term:
     sx, sy = shape_of(x), shape_of(y)
+    if tensor_dims(sx) or tensor_dims(sy):
+        raise _err(where, sx, "@", sy, " (a tensor of rank 3 or more has no matrix product: "
+                   "write the contraction with einsum)")
     # a scalar stands for the 1×1 matrix it may have come from: (xᵀy) @ zᵀ
     if (sx is None and sy is not None and sy[0] == 1) or (
             sy is None and sx is not None and sx[1] == 1):
@@ -248,6 +255,8 @@ def hadamard(b: Builder, x: Term, y: Term, where: str = "hadamard(a, b)") -> Ter
 def transpose(b: Builder, x: Term, where: str = "a.T") -> Term:
     if not is_matrix(x):
         return x
+    if tensor_dims(x.shape) is not None:  # NumPy's .T of a tensor: its axes reversed
+        return b.node(tensor_nodes.make("transpose_axes", [x], axes=None))
     if isinstance(x, Transpose):
         return x.args[0]
     return b.node(Transpose(x))
@@ -273,6 +282,13 @@ def reduce_axis(b: Builder, name: str, x: Term, axis: int, where: str) -> Term:
     sx = shape_of(x)
     if sx is None:
         raise ShapeError(f"{where}: axis= needs a vector or matrix, got a scalar")
+    axes = tensor_dims(sx)
+    if axes is not None:  # a tensor of rank ≥ 3: the softmax along any axis is a primitive
+        if name != "softmax":
+            raise UnsupportedError(f"{where}: {name} along an axis of a rank-{len(axes)} "
+                                   "tensor is not a primitive; write it with einsum (a sum "
+                                   "over an index) or reshape")
+        return b.node(tensor_nodes.make("softmax_axis", [x], axis=axis))
     if axis not in (0, 1, -1, -2):
         raise ShapeError(f"{where}: axis must be 0, 1 or -1 for a matrix, not {axis}")
     k = axis % 2

@@ -42,6 +42,7 @@ from .layers import LAYERS
 from .linalg import LINALG
 from .rule import Array, Rule
 from .structural import STRUCTURAL
+from .tensor_nodes import TENSOR_RULES
 
 # ---------------------------------------------------------------------------------------
 # Numerically safe NumPy building blocks (shared by the engine and by ``evaluate``)
@@ -495,6 +496,7 @@ RULES: dict[str, Rule] = {
                  matrix_jvp=lambda dots, out, a: Item(dots[0])),
     **LINALG,
     **STRUCTURAL,
+    **TENSOR_RULES,
     **LAYERS,
 }
 

@@ -1,5 +1,11 @@
 """Shapes, in one place: a dimension (an int, or a name for a symbolic size), a shape
-``(rows, cols)`` or ``None`` for a scalar, and how a shape is read and written."""
+``(rows, cols)`` or ``None`` for a scalar, and how a shape is read and written.
+
+A tensor of rank 3 or more, ``(N, C, H, W)``, is a matrix of shape ``(Extent(N, C, H, W), 1)``
+to SymPy: one dimension that keeps the axes. SymPy's shape checks then hold element-wise
+sums and products to equal n-D shapes, a tensor never mixes with a matrix that happens to
+have as many entries, and every intermediate named from a tensor is a tensor again; the
+n-D primitives (``tensor_nodes.py``) read the axes back with ``tensor_dims``."""
 
 from __future__ import annotations
 
@@ -12,6 +18,64 @@ from .algebra import is_matrix
 from .errors import ShapeError
 
 Shape = tuple[sp.Expr, sp.Expr] | None  # None: a scalar
+
+
+class Extent(sp.Expr):  # type: ignore[misc]
+    """The number of entries of a tensor of rank ≥ 3, keeping its axes (see above); never
+    multiplied out, so two tensors of the same size but other axes stay apart."""
+
+    is_integer = True
+    is_positive = True
+    is_nonnegative = True
+    is_finite = True
+    is_real = True
+    is_commutative = True
+
+    def __new__(cls, *dims: sp.Expr) -> Extent:
+        return sp.Expr.__new__(cls, *(sp.Integer(d) if isinstance(d, int) else d  # type: ignore[no-any-return]
+                                      for d in dims))
+
+    @property
+    def size(self) -> sp.Expr:
+        return sp.Mul(*self.args)
+
+    def _eval_evalf(self, prec: int) -> sp.Expr:
+        return self.size._eval_evalf(prec)
+
+    def __int__(self) -> int:
+        return int(self.size)
+
+    def _sympystr(self, printer: Any) -> str:
+        return "*".join(printer._print(d) for d in self.args)
+
+    def _latex(self, printer: Any) -> str:
+        return " ".join(printer._print(d) for d in self.args) if not self.size.is_Integer \
+            else printer._print(self.size)
+
+
+def tensor_dims(shape: Any) -> tuple[sp.Expr, ...] | None:
+    """The axes of a tensor's shape ``(Extent(...), 1)``; None for a matrix or a scalar."""
+    if shape is not None and isinstance(shape[0], Extent):
+        return tuple(shape[0].args)
+    return None
+
+
+def tensor_shape(dims: Any) -> tuple[sp.Expr, sp.Expr]:
+    """The SymPy shape of a value with these axes: rank ≥ 3 an ``Extent``, else a matrix's
+    (a 1-D ``(n,)`` is a column, as everywhere in the text)."""
+    dims = tuple(sp.Integer(d) if isinstance(d, int) else d for d in dims)
+    if len(dims) >= 3:
+        return (Extent(*dims), sp.S.One)
+    if len(dims) == 2:
+        return (dims[0], dims[1])
+    if len(dims) == 1:
+        return (dims[0], sp.S.One)
+    raise ShapeError("a tensor primitive gives a scalar here; use sum(...)")
+
+
+def axes_of(shape: Any) -> tuple[sp.Expr, ...]:
+    """Every shape as its axes: a tensor's, a matrix's two, a scalar's none."""
+    return () if shape is None else tensor_dims(shape) or tuple(shape)
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 
@@ -42,9 +106,8 @@ def to_shape(name: str, s: Any) -> Shape:
         raise ShapeError(f"shape of {name!r} must be (rows, cols), (n,) or (), not {s!r}") from None
     if len(items) == 1:
         items = (items[0], 1)
-    if len(items) > 2:  # the numeric side is in tensors.py; the IR is rank 2 (issue 14)
-        raise ShapeError(f"shape of {name!r} has {len(items)} axes: derive takes scalars, "
-                         f"vectors and matrices, not yet tensors of rank 3 or more ({s!r})")
+    if len(items) > 2:
+        return (Extent(*(dim(d) for d in items)), sp.S.One)
     if len(items) != 2:
         raise ShapeError(f"shape of {name!r} must be (rows, cols), (n,) or (), not {s!r}")
     return (dim(items[0]), dim(items[1]))
@@ -55,4 +118,6 @@ def shape_of(t: Any) -> Shape:
 
 
 def fmt_shape(s: Shape) -> str:
-    return "scalar" if s is None else f"({s[0]}, {s[1]})"
+    if s is None:
+        return "scalar"
+    return "(" + ", ".join(str(d) for d in axes_of(s)) + ")"

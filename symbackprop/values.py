@@ -13,7 +13,7 @@ import sympy as sp
 
 from .errors import LimitError, ShapeError
 from .limits import DEFAULT_LIMITS, Limits
-from .shapes import fmt_shape
+from .shapes import Extent, Shape, axes_of, fmt_shape
 
 if TYPE_CHECKING:
     pass
@@ -25,6 +25,8 @@ def dim_value(d: sp.Expr, env: Mapping[Any, Any]) -> int:
     """A dimension's size from the sizes bound so far (``n`` or ``2*n`` with ``n`` bound)."""
     if d.is_Integer:
         return int(d)
+    if isinstance(d, Extent):
+        return int(np.prod([dim_value(x, env) for x in d.args]))
     v = env.get(d)
     if v is None:
         v = d.xreplace({k: sp.Integer(x) for k, x in env.items() if isinstance(k, sp.Symbol)
@@ -33,6 +35,11 @@ def dim_value(d: sp.Expr, env: Mapping[Any, Any]) -> int:
             raise ShapeError(f"the dimension {d} is not known from the values")
         return int(v)
     return int(v)
+
+
+def array_shape(shape: Shape, env: Mapping[Any, Any]) -> tuple[int, ...]:
+    """The NumPy shape of a value of this shape: a tensor's axes, a matrix's two, ()."""
+    return tuple(dim_value(d, env) for d in axes_of(shape))
 
 
 def values_by_name(values: Mapping[Any, Any]) -> dict[str, Any]:
@@ -82,11 +89,12 @@ def coerce_value(name: str, v: Any, shape: Any, dtype: np.dtype[Any],
         if a.size != 1:
             raise ShapeError(f"{name} is a scalar but its value has shape {a.shape}")
         return dtype.type(a.reshape(()))
-    if a.ndim == 1:
+    axes = axes_of(shape)
+    if a.ndim == 1 and len(axes) == 2:
         a = a.reshape(-1, 1)
-    if a.ndim != 2:
+    if a.ndim != len(axes):
         raise ShapeError(f"{name} is {fmt_shape(shape)} but its value has shape {a.shape}")
-    for want, got in zip(shape, a.shape, strict=True):
+    for want, got in zip(axes, a.shape, strict=True):
         if want.is_Integer:
             if int(want) != got:
                 raise ShapeError(f"{name} is {fmt_shape(shape)} but its value has shape "

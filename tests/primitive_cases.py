@@ -12,7 +12,8 @@ from __future__ import annotations
 from symbackprop.rules import RULES
 
 M = {"A": (3, 2), "B": (3, 2), "C": (3, 2), "D": (2, 4), "E": (2, 3), "G": (3, 4),
-     "Y": (3, 2), "u": (3, 1), "v": (2, 1), "eye2": (2, 2)}
+     "Y": (3, 2), "u": (3, 1), "v": (2, 1), "eye2": (2, 2),
+     "T": (2, 3, 5, 5), "K": (4, 3, 3, 3), "k": (4,)}  # an NCHW image batch, filters, bias
 
 # every primitive in scalar and matrix form; True where the values must be positive
 FORMS: dict[str, list[tuple[str, bool]]] = {
@@ -53,6 +54,19 @@ FORMS: dict[str, list[tuple[str, bool]]] = {
     # ψ⁽ⁿ⁾: the order is a whole number written in the text (digamma is ψ⁽⁰⁾)
     "polygamma": [("digamma(x*y + 1) + polygamma(2, y + 2)", True),
                   ("sum(hadamard(C, polygamma(1, hadamard(A, A) + 1) + digamma(A + 2)))", False)],
+    # n-D: images T of shape (N, C, H, W), filters K (F, C, kh, kw), per-channel columns
+    "conv2d": [("sum(sin(conv2d(T, K, k, stride=2, padding=1))) + sum(conv2d(T, K)**2)", False)],
+    "maxpool2d": [("sum(maxpool2d(T, 2) * maxpool2d(T, 2)) + sum(sin(maxpool2d(T, 3, stride=1)))",
+                   False)],
+    "avgpool2d": [("sum(avgpool2d(T, 2)**2) + sum(cos(avgpool2d(T, (2, 3), stride=1)))", False)],
+    "einsum": [("sum(sin(einsum('nchw,fc->nfhw', T, E))) + sum(hadamard(G, einsum('ij,jk->ik', A, D)))"
+                " + sum(hadamard(u, einsum('ij,j->i', A, v))) + sum(einsum('nchw->nc', T)**2)", False)],
+    "transpose_axes": [("sum(transpose(T, (0, 2, 3, 1)) * sin(transpose(T, (0, 2, 3, 1)))) + sum(T.T**3)",
+                        False)],
+    "reshape_nd": [("sum(sin(reshape(T, (2, -1)))) + sum(flatten(T)**2) + sum(reshape(A, (3, 2, 1))**3)",
+                    False)],
+    "softmax_axis": [("sum(sin(T) * softmax(T, axis=1)) + sum(softmax(T, axis=-1)**2)", False)],
+    "batchnorm2d": [("sum(sin(T) * batchnorm2d(T, u, 2*u))", False)],
     # structural: entries moved, not computed with (indices from 0, as NumPy)
     "slice": [("sum(hadamard(A[0:2, :], B[1:, :])) + u[2]*A[1, 0] + sum(A[::2, 1]**2)", False),
               ("sum(hadamard(eye2, A[-2:].T)) + sum(hadamard(u[1:], u[:-1])) + sum(A[1]**2)", False)],

@@ -26,8 +26,8 @@ import sympy as sp
 
 from ..errors import ShapeError, SymbackpropError
 from ..evaluate import evaluate_gradients
-from ..shapes import shape_of
-from ..values import dim_value
+from ..shapes import axes_of, shape_of
+from ..values import array_shape
 from .differences import (
     central,
     close,
@@ -216,11 +216,11 @@ def random_values(d: Derivation, seed: int = 0, attempt: int = 0,
         if shape is None:
             size: tuple[int, ...] = ()
         else:
-            for x in shape:
+            for x in axes_of(shape):
                 if not x.is_Integer and x not in dims:
                     for k in x.free_symbols:
                         dims.setdefault(k, _SIZES[len(dims) % len(_SIZES)])
-            size = tuple(dim_value(x, dims) for x in shape)
+            size = array_shape(shape, dims)
         v = rng.uniform(0.3, 1.3, size)
         if attempt % 2 == 0 and not (s.is_nonnegative or s.is_nonpositive):
             v = v * rng.choice([-1.0, 1.0], size)

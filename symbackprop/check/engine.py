@@ -31,7 +31,14 @@ from ..functions import Pattern
 from ..ir import Const
 from ..rules import RULES, pattern_array
 from ..shapes import shape_of
-from ..values import check_assumptions, coerce_value, dim_value, limits_of, values_by_name
+from ..values import (
+    array_shape,
+    check_assumptions,
+    coerce_value,
+    dim_value,
+    limits_of,
+    values_by_name,
+)
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
@@ -535,12 +542,12 @@ def _materialize(c: Const, dims: Mapping[sp.Expr, int], dtype: np.dtype[Any]) ->
     if c.kind == "number":
         return c.value
     assert c.shape is not None
-    r, k = dim_value(c.shape[0], dims), dim_value(c.shape[1], dims)
+    r = dim_value(c.shape[0], dims)
     if c.kind in Pattern.KINDS:
         a = np.array(pattern_array(c.kind, r, dtype))
     else:
-        a = {"ones": np.ones, "zeros": np.zeros}[c.kind]((r, k), dtype) if c.kind != "eye" \
-            else np.eye(r, dtype=dtype)
+        a = {"ones": np.ones, "zeros": np.zeros}[c.kind](array_shape(c.shape, dims), dtype) \
+            if c.kind != "eye" else np.eye(r, dtype=dtype)
     a.flags.writeable = False
     return a
 

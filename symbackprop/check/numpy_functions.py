@@ -252,7 +252,57 @@ def _hstack(xs: tuple[Array, ...]) -> Array:
 def _reshape(x: Array, shape: Any) -> Array:
     dims = shape if isinstance(shape, tuple) else (shape,)
     dims = tuple(d if isinstance(d, int) else -1 for d in dims)  # a named size: what is left
-    return np.reshape(x, dims if len(dims) == 2 else (dims[0], 1))
+    return np.reshape(x, dims if len(dims) != 1 else (dims[0], 1))
+
+
+# The n-D primitives, written here apart from the engine's (tensors.py): convolution and
+# pooling tap by tap over strided views, no im2col; NCHW images, (F, C, kh, kw) filters.
+
+
+def _two(v: Any) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def _tap_views(x: Array, kh: int, kw: int, stride: Any) -> list[tuple[int, int, Array]]:
+    """For each tap (i, j) of a kh×kw window, the (N, C, Ho, Wo) entries it reads."""
+    sh, sw = _two(stride)
+    ho, wo = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+    return [(i, j, x[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw])
+            for i in range(kh) for j in range(kw)]
+
+
+def _conv2d(x: Array, w: Array, b: Array | None = None, stride: Any = 1, padding: Any = 0
+            ) -> Array:
+    ph, pw = _two(padding)
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    y = sum(np.einsum("nchw,fc->nfhw", v, w[:, :, i, j])
+            for i, j, v in _tap_views(xp, w.shape[2], w.shape[3], stride))
+    return y if b is None else y + np.reshape(b, (1, -1, 1, 1))
+
+
+def _pool(x: Array, size: Any, stride: Any, how: str) -> Array:
+    kh, kw = _two(size)
+    views = [v for _, _, v in _tap_views(x, kh, kw, size if stride is None else stride)]
+    return np.maximum.reduce(views) if how == "max" else sum(views) / (kh * kw)
+
+
+def _einsum(*args: Any) -> Array:
+    *xs, spec = args
+    ins = spec.replace(" ", "").split("->")[0].split(",")
+    out = np.einsum(spec, *(np.ravel(x) if len(t) == 1 else x for t, x in zip(ins, xs,
+                                                                              strict=True)))
+    return _column(out) if np.ndim(out) == 1 else out
+
+
+def _transpose(x: Array, axes: Any = None) -> Array:
+    return np.transpose(x, axes)
+
+
+def _batchnorm2d(x: Array, g: Array, b: Array, eps: float = 1e-5) -> Array:
+    mu = np.mean(x, axis=(0, 2, 3), keepdims=True)
+    var = np.mean((x - mu) ** 2, axis=(0, 2, 3), keepdims=True)
+    return np.reshape(g, (1, -1, 1, 1)) * (x - mu) / np.sqrt(var + eps) + \
+        np.reshape(b, (1, -1, 1, 1))
 
 
 def _one_d(f: Callable[..., Array]) -> Callable[..., Array]:
@@ -283,6 +333,10 @@ STRUCTURAL_FUNCS: dict[str, Callable[..., Array]] = {
     "pad": lambda x, widths, constant_values=0: np.pad(x, widths,
                                                        constant_values=constant_values),
     "kron": np.kron,
+    "conv2d": _conv2d, "einsum": _einsum, "transpose": _transpose,
+    "maxpool2d": lambda x, size, stride=None: _pool(x, size, stride, "max"),
+    "avgpool2d": lambda x, size, stride=None: _pool(x, size, stride, "avg"),
+    "batchnorm2d": _batchnorm2d,
 }
 
 

@@ -35,7 +35,7 @@ from ..functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
 from ..jacobians import scalarised
 from ..recognise import node_operands
 from ..rules import BY_NODE, BY_SYMPY, RULES
-from ..shapes import shape_of
+from ..shapes import Extent, axes_of, shape_of, tensor_dims
 from ..structural import text_span as _text_span
 
 if TYPE_CHECKING:
@@ -206,7 +206,11 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
         return f"{self._factor(e.args[0])}.T"
 
     def _dims(self, e: sp.Basic) -> str:
-        return f"({self._print(e.shape[0])}, {self._print(e.shape[1])})"
+        axes = [self._print(d) for d in axes_of(tuple(e.shape))]
+        return f"({', '.join(axes)})"
+
+    def _print_Extent(self, e: Extent) -> str:  # a tensor's number of entries
+        return "(" + "*".join(self._print(d) for d in e.args) + ")"
 
     def _print_OneMatrix(self, e: OneMatrix) -> str:
         if not self.numpy:
@@ -369,14 +373,16 @@ def _dimension_lines(inputs: Any, names: set[str]) -> list[str]:
     bound: set[str] = set()
     for s in inputs:
         shape = shape_of(s)
-        for k, dim in enumerate(shape or ()):
+        tensor = tensor_dims(shape) is not None
+        for k, dim in enumerate(axes_of(shape)):
             if not isinstance(dim, sp.Symbol) or str(dim) in bound:
                 continue
             n = check_identifier(str(dim), "dimension")
             if n in names:
                 raise ValueError(f"the dimension {n} has the name of a variable: rename one "
                                  "for generated code")
-            axis = "0" if shape is not None and shape[1] == 1 and k == 0 else str(k)
+            axis = "0" if shape is not None and not tensor and shape[1] == 1 and k == 0 \
+                else str(k)
             lines.append(f"{n} = {s.name}.shape[{axis}]  # a dimension, from the array")
             bound.add(n)
     return lines

@@ -56,6 +56,8 @@ def _corner(v: Any) -> tuple[Any, Index | None, Index]:
     """A value as a float array and the rows/columns to show (all, or 0, 1, … when large);
     rows is None for a scalar, returned as a 0-d array."""
     a = np.asarray(v, dtype=float)
+    if a.ndim > 2:  # a tensor: the matrix at index 0 of its leading axes (_lead says so)
+        a = a[(0,) * (a.ndim - 2)]
     if a.ndim == 0 or (a.size == 1 and a.ndim < 2):
         return a.reshape(()), None, []
     if a.ndim == 1:
@@ -63,6 +65,14 @@ def _corner(v: Any) -> tuple[Any, Index | None, Index]:
     rows: Index = list(range(a.shape[0])) if a.shape[0] <= FULL else [0, 1, None]
     cols: Index = list(range(a.shape[1])) if a.shape[1] <= FULL else [0, 1, None]
     return a, rows, cols
+
+
+def _lead(v: Any, sep: str, at: str = ", at ") -> str | None:
+    """A tensor's whole shape and which of its matrices the corner shows; None for others."""
+    shape = np.shape(v)
+    if len(shape) <= 2:
+        return None
+    return sep.join(map(str, shape)) + at + ",".join(["0"] * (len(shape) - 2) + [":", ":"])
 
 
 def value_latex(v: Any, digits: int = 4) -> str:
@@ -86,7 +96,10 @@ def value_latex(v: Any, digits: int = 4) -> str:
                 cells.append(number_latex(a[r, c], digits))
         lines.append(" & ".join(cells))
     body = r"\left[\begin{smallmatrix}" + r" \\ ".join(lines) + r"\end{smallmatrix}\right]"
-    if None in rows or None in cols:
+    lead = _lead(v, r"\times ", r",\ \text{at}\ ")
+    if lead is not None:
+        body += rf"_{{{lead}}}"
+    elif None in rows or None in cols:
         body += rf"_{{{a.shape[0]}\times {a.shape[1]}}}"
     return body
 
@@ -105,7 +118,8 @@ def value_text(v: Any, digits: int = 4, with_shape: bool = True) -> str:
             continue
         lines.append(", ".join("…" if c is None else number_text(a[r, c], digits)
                                for c in cols))
-    shape = f" ({a.shape[0]}×{a.shape[1]})" if with_shape else ""
+    lead = _lead(v, "×")
+    shape = "" if not with_shape else f" ({lead})" if lead else f" ({a.shape[0]}×{a.shape[1]})"
     return "[" + "; ".join(lines) + "]" + shape
 
 

@@ -1,0 +1,419 @@
+"""The n-D primitives in the graph: convolution, pooling, ``einsum``, transposing and
+reshaping axes, the softmax along an axis and spatial batch normalisation, each a node
+class of its own (``TensorOp``) and one ``Rule`` of the table (``TENSOR_RULES``, taken into
+``rules.RULES``), with the NumPy of ``tensors.py`` as the engine's step.
+
+A node's arguments are its operands, then one ``Tuple`` of its parameters (``SPECS[op]``
+names them); its shape is ``shapes.tensor_shape`` of its output's axes, so a tensor of rank
+≥ 3 is a matrix of shape ``(Extent(N, C, H, W), 1)`` to SymPy (see ``shapes.py``) and a
+rank-2 output (``reshape(X, (N, -1))``, ``einsum("nchw->nc", X)``) is a matrix as any other.
+
+The backward pass is written with the same nodes where the literature does: an einsum's
+cotangent is an einsum (the output's indices in the operand's place), a transpose's is the
+inverse transpose, a reshape's the reshape back. Convolution, pooling, the softmax and
+batch normalisation have a cotangent that is no primitive of ours: ``TensorVJP`` stands
+for it (printed in index notation; evaluated with the rule's hand-written VJP, which finite
+differences check independently).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+import sympy as sp
+from sympy.core.symbol import Str
+from sympy.matrices.expressions.matexpr import MatrixExpr
+
+from . import tensors
+from .errors import ShapeError, UnsupportedError
+from .rule import Array, Rule
+from .shapes import axes_of, tensor_shape
+
+Axes = tuple[Any, ...]
+
+
+def to_python(v: Any) -> Any:
+    """A parameter as Python holds it: ints, floats, strings and tuples of them."""
+    if isinstance(v, (tuple, sp.Tuple)):
+        return tuple(to_python(x) for x in v)
+    if isinstance(v, Str):
+        return str(v.name)
+    if isinstance(v, sp.Integer):
+        return int(v)
+    if isinstance(v, sp.Float):
+        return float(v)
+    return v
+
+
+def _to_sympy(v: Any) -> Any:
+    if isinstance(v, (tuple, list)):
+        return sp.Tuple(*(_to_sympy(x) for x in v))
+    if isinstance(v, str):
+        return Str(v)
+    if v is None:
+        return Str("none")
+    return sp.sympify(v, strict=True) if isinstance(v, (int, float)) else v
+
+
+def _axes(e: sp.Basic) -> Axes:
+    return axes_of(tuple(e.shape)) if getattr(e, "is_Matrix", False) else ()
+
+
+class TensorOp(MatrixExpr):  # type: ignore[misc]
+    """One n-D primitive applied: ``op`` names it in ``SPECS``; the arguments are the
+    operands, then a ``Tuple`` of the parameters in ``SPECS[op].params`` order."""
+
+    op = ""
+
+    def __new__(cls, *args: Any) -> TensorOp:
+        *xs, params = args
+        if not isinstance(params, sp.Tuple):
+            params = sp.Tuple(*(_to_sympy(v) for v in params))
+        return sp.Basic.__new__(cls, *xs, params)  # type: ignore[no-any-return]
+
+    @property
+    def operands(self) -> tuple[sp.Basic, ...]:
+        return tuple(self.args[:-1])
+
+    @property
+    def params(self) -> dict[str, Any]:
+        p = {k: to_python(v) for k, v in zip(SPECS[self.op].params, self.args[-1],
+                                               strict=True)}
+        return {k: None if v == "none" else v for k, v in p.items()}
+
+    @property
+    def axes(self) -> Axes:
+        return SPECS[self.op].axes(tuple(map(_axes, self.operands)), **self.params)
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return tensor_shape(self.axes)
+
+    def _sympystr(self, printer: Any) -> str:
+        xs = [printer._print(x) for x in self.operands]
+        if self.op == "einsum":
+            xs.insert(0, repr(self.params["spec"]))
+        kw = [f"{k}={v!r}" for k, v in self.params.items() if k != "spec" and v is not None]
+        return f"{self.op}({', '.join(xs + kw)})"
+
+
+class TensorVJP(MatrixExpr):  # type: ignore[misc]
+    """∂L/∂(operand ``k``) of the n-D primitive ``op`` at cotangent ``g`` and output ``out``:
+    arguments ``(Str(op), k, g, out, *operands, params)``, shaped as operand ``k``."""
+
+    def __new__(cls, op: str, k: int, g: sp.Basic, out: sp.Basic, *rest: Any) -> TensorVJP:
+        return sp.Basic.__new__(cls, Str(op), sp.Integer(k), g,  # type: ignore[no-any-return]
+                                out, *rest)
+
+    @property
+    def op(self) -> str:
+        return str(self.args[0].name)
+
+    @property
+    def k(self) -> int:
+        return int(self.args[1])
+
+    @property
+    def operands(self) -> tuple[sp.Basic, ...]:
+        return tuple(self.args[4:-1])
+
+    @property
+    def node(self) -> TensorOp:
+        """The forward node whose cotangent this is (rebuilt, for the printers)."""
+        return NODES[self.op](*self.operands, self.args[-1])
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return self.operands[self.k].shape  # type: ignore[no-any-return]
+
+    def _sympystr(self, printer: Any) -> str:
+        g = printer._print(self.args[2])
+        return f"vjp_{self.op}[{self.k}]({g}, {', '.join(map(printer._print, self.operands))})"
+
+
+# ---------------------------------------------------------------------------------------
+# Shapes: each op's output axes from its operands' axes, or a ShapeError saying why not
+
+
+def _ints(axes: Axes, upto: int, what: str) -> tuple[int, ...]:
+    """The axes from ``upto`` on as numbers (a batch axis before them may be a name)."""
+    if not all(getattr(d, "is_Integer", isinstance(d, int)) for d in axes[upto:]):
+        raise ShapeError(f"{what} needs numbers for the axes after the batch, not "
+                         f"{tuple(axes)}")
+    return tuple(int(d) for d in axes[upto:])
+
+
+def _image(x: Axes, what: str) -> Axes:
+    if len(x) != 4:
+        raise ShapeError(f"{what} takes X of shape (N, C, H, W), not {tuple(x)}")
+    return (x[0], *_ints(x, 1, what))
+
+
+def _column_of(v: Axes, n: Any, what: str) -> None:
+    if tuple(v) not in ((n, 1), (n,)):
+        raise ShapeError(f"{what} has one entry per channel: shape ({n},), not {tuple(v)}")
+
+
+def _conv_axes(xs: tuple[Axes, ...], stride: Any = 1, padding: Any = 0) -> Axes:
+    if len(xs) not in (2, 3):
+        raise ShapeError("conv2d takes X, W and an optional bias b")
+    x = _image(xs[0], "conv2d")
+    w = _ints(xs[1], 0, "conv2d's filters W")
+    out = tensors.conv2d_shape((1, *x[1:]), w, stride, padding)
+    if len(xs) == 3:
+        _column_of(xs[2], w[0], "conv2d's bias b")
+    return (x[0], *out[1:])
+
+
+def _pool_axes(xs: tuple[Axes, ...], size: Any = 2, stride: Any = None) -> Axes:
+    x = _image(xs[0], "pooling")
+    return (x[0], *tensors.pool2d_shape((1, *x[1:]), size, stride)[1:])
+
+
+def einsum_letters(spec: str, ranks: tuple[int, ...]) -> tuple[list[str], str]:
+    """The operands' and the output's index letters (``tensors.einsum_spec``)."""
+    return tensors.einsum_spec(spec, ranks)
+
+
+def _einsum_ranks(xs: tuple[Axes, ...], spec: str) -> tuple[Axes, ...]:
+    """Each operand's axes as the spec reads it: a column (n, 1) is (n,) for one letter."""
+    parts = spec.replace(" ", "").split("->")[0].split(",")
+    if len(parts) != len(xs):
+        raise ShapeError(f"einsum {spec!r} names {len(parts)} operands but has {len(xs)}")
+    return tuple(x[:1] if len(p) == 1 and len(x) == 2 and x[1] == 1 else x
+                 for p, x in zip(parts, xs, strict=True))
+
+
+def _einsum_axes(xs: tuple[Axes, ...], spec: str = "") -> Axes:
+    if not xs or any(not x for x in xs):
+        raise ShapeError("einsum takes arrays (a scalar factor multiplies the result)")
+    xs = _einsum_ranks(xs, spec)
+    ins, out = einsum_letters(spec, tuple(map(len, xs)))
+    size: dict[str, Any] = {}
+    for letters, x in zip(ins, xs, strict=True):
+        for c, n in zip(letters, x, strict=True):
+            if size.setdefault(c, n) != n:
+                raise ShapeError(f"einsum {spec!r}: index {c} is {size[c]} and {n}")
+    if not out:
+        raise UnsupportedError(f"einsum {spec!r} gives a scalar: write sum(...) of the "
+                               "product instead")
+    return tuple(size[c] for c in out)
+
+
+def _perm(n: int, axes: Any) -> tuple[int, ...]:
+    items = tuple(reversed(range(n))) if axes is None else tuple(axes)
+    if sorted(int(a) % n if type(a) is int and -n <= a < n else -1 for a in items) \
+            != list(range(n)):
+        raise ShapeError(f"transpose: axes {axes!r} are not a permutation of {n} axes")
+    return tuple(int(a) % n for a in items)
+
+
+def _transpose_axes(xs: tuple[Axes, ...], axes: Any = None) -> Axes:
+    x = xs[0]
+    return tuple(x[a] for a in _perm(len(x), axes))
+
+
+def _reshape_axes(xs: tuple[Axes, ...], shape: Any = (-1,)) -> Axes:
+    size = sp.Mul(*xs[0])
+    known = sp.Mul(*(d for d in shape if d != -1))
+    if list(shape).count(-1) > 1 or any(d != -1 and not getattr(d, "is_positive", d > 0)
+                                        for d in shape):
+        raise ShapeError(f"reshape: {tuple(shape)} is not a shape (one size may be -1)")
+    rest = sp.simplify(size / known)
+    if -1 in shape:
+        if rest.is_Integer is False and rest.is_integer is not True and rest.is_Rational:
+            raise ShapeError(f"reshape: {tuple(xs[0])} cannot become {tuple(shape)}")
+        return tuple(rest if d == -1 else d for d in shape)
+    if rest != 1:
+        raise ShapeError(f"reshape: {tuple(xs[0])} has {size} entries, {tuple(shape)} "
+                         f"{known}")
+    return tuple(shape)
+
+
+def _softmax_axes(xs: tuple[Axes, ...], axis: int = -1) -> Axes:
+    if not -len(xs[0]) <= axis < len(xs[0]):
+        raise ShapeError(f"softmax: axis {axis} of a rank-{len(xs[0])} tensor")
+    return xs[0]
+
+
+def _bn_axes(xs: tuple[Axes, ...], eps: float = 1e-5) -> Axes:
+    x = _image(xs[0], "batchnorm2d")
+    for v, what in zip(xs[1:], ("gamma", "beta"), strict=True):
+        _column_of(v, x[1], f"batchnorm2d's {what}")
+    return xs[0]
+
+
+# ---------------------------------------------------------------------------------------
+# The engine's NumPy, in our layout (a vector is a column (n, 1), as everywhere)
+
+
+def _pair(v: Any) -> Any:
+    return tuple(int(x) for x in v) if isinstance(v, (tuple, list)) else int(v)
+
+
+def _operands(spec: str, xs: tuple[Array, ...]) -> list[Array]:
+    parts = spec.replace(" ", "").split("->")[0].split(",")
+    return [np.ravel(x) if len(p) == 1 else np.asarray(x, dtype=float)
+            for p, x in zip(parts, xs, strict=True)]
+
+
+def _ours(y: Array) -> Array:
+    return np.reshape(y, (-1, 1)) if np.ndim(y) == 1 else y
+
+
+def np_einsum(*xs: Array, spec: str = "") -> Array:
+    return _ours(tensors.einsum(spec, *_operands(spec, xs)))
+
+
+def np_einsum_vjp(g: Array, out: Array, *xs: Array, spec: str = "") -> tuple[Array, ...]:
+    res = spec.replace(" ", "").split("->")[1]
+    gs = np.ravel(g) if len(res) == 1 else g
+    grads = tensors.einsum_vjp(gs, out, spec, *_operands(spec, xs))
+    return tuple(np.reshape(d, np.shape(x)) for d, x in zip(grads, xs, strict=True))
+
+
+def _conv(f: Callable[..., Any]) -> Callable[..., Any]:
+    def run(*args: Array, stride: Any = 1, padding: Any = 0) -> Any:
+        return f(*args, stride=_pair(stride), padding=_pair(padding))
+    return run
+
+
+def _pool(f: Callable[..., Any]) -> Callable[..., Any]:
+    def run(*args: Array, size: Any = 2, stride: Any = None) -> Any:
+        return f(*args, size=_pair(size), stride=None if stride is None else _pair(stride))
+    return run
+
+
+def np_reshape(x: Array, shape: Any = (-1,)) -> Array:
+    return _ours(np.reshape(x, tuple(int(d) for d in shape)))
+
+
+def np_transpose(x: Array, axes: Any = None) -> Array:
+    return np.transpose(x, None if axes is None else tuple(int(a) for a in axes))
+
+
+def _softmax_vjp(g: Array, out: Array, x: Array, axis: Any = -1) -> tuple[Array, ...]:
+    return tensors.softmax_vjp(g, out, x, int(axis))
+
+
+# ---------------------------------------------------------------------------------------
+# The symbolic VJPs
+
+
+def _generic(op: str) -> Callable[..., tuple[sp.Basic, ...]]:
+    def vjp(g: sp.Basic, out: sp.Basic, *xs: sp.Basic, **params: Any) -> tuple[sp.Basic, ...]:
+        p = sp.Tuple(*(_to_sympy(params[k]) for k in SPECS[op].params))
+        return tuple(TensorVJP(op, k, g, out, *xs, p) for k in range(len(xs)))
+    return vjp
+
+
+def _einsum_sym_vjp(g: sp.Basic, out: sp.Basic, *xs: sp.Basic, spec: str = ""
+                    ) -> tuple[sp.Basic, ...]:
+    """For operand k: einsum of ∂L/∂O and the other operands, the output's indices in k's
+    place — when every index of k appears there once; else the generic cotangent."""
+    ins, res = einsum_letters(spec, tuple(map(len, _einsum_ranks(tuple(map(_axes, xs)),
+                                                                spec))))
+    grads: list[sp.Basic] = []
+    for k, s in enumerate(ins):
+        others = [(t, x) for i, (t, x) in enumerate(zip(ins, xs, strict=True)) if i != k]
+        letters = set(res).union(*(set(t) for t, _ in others))
+        if len(set(s)) == len(s) and set(s) <= letters:
+            back = ",".join([res, *(t for t, _ in others)]) + "->" + s
+            grads.append(NODES["einsum"](g, *(x for _, x in others), (back,)))
+        else:
+            grads.append(TensorVJP("einsum", k, g, out, *xs, sp.Tuple(Str(spec))))
+    return tuple(grads)
+
+
+def _transpose_sym_vjp(g: sp.Basic, out: sp.Basic, x: sp.Basic, axes: Any = None
+                       ) -> tuple[sp.Basic, ...]:
+    perm = _perm(len(_axes(x)), axes)
+    return (NODES["transpose_axes"](g, (tuple(int(i) for i in np.argsort(perm)),)),)
+
+
+def reshape_param(axes: Axes) -> tuple[Any, ...]:
+    """A target shape as the engine takes it: numbers, a size that is a name as -1."""
+    named = [d for d in axes if not getattr(d, "is_Integer", isinstance(d, int))]
+    if len(named) > 1:
+        raise UnsupportedError(f"a reshape to {tuple(axes)}: more than one size is a name; "
+                               "give all but one as numbers")
+    return tuple(-1 if d in named else int(d) for d in axes)
+
+
+def _reshape_sym_vjp(g: sp.Basic, out: sp.Basic, x: sp.Basic, shape: Any = (-1,)
+                     ) -> tuple[sp.Basic, ...]:
+    return (NODES["reshape_nd"](g, (reshape_param(_axes(x)),)),)
+
+
+class Spec(NamedTuple):
+    """One n-D primitive: its parameters (names, in the node's order), output axes, NumPy
+    forward and VJP in our layout, symbolic VJP, and name in LaTeX."""
+
+    params: tuple[str, ...]
+    axes: Callable[..., Axes]
+    forward: Callable[..., Array]
+    vjp: Callable[..., tuple[Array, ...]]
+    sym_vjp: Callable[..., tuple[sp.Basic, ...]] | None
+    latex: str
+    nondiff: Callable[..., Array] | None = None
+    domain: str = ""
+
+
+SPECS: dict[str, Spec] = {
+    "conv2d": Spec(("stride", "padding"), _conv_axes, _conv(tensors.conv2d),
+                   lambda g, out, *xs, **kw: _conv(tensors.conv2d_vjp)(g, out, *xs, **kw),
+                   None, r"\operatorname{conv2d}"),
+    "maxpool2d": Spec(("size", "stride"), _pool_axes, _pool(tensors.maxpool2d),
+                      lambda g, out, x, **kw: _pool(tensors.maxpool2d_vjp)(g, out, x, **kw),
+                      None, r"\operatorname{maxpool}",
+                      nondiff=lambda x, **kw: _pool(tensors.maxpool_ties)(x, **kw),
+                      domain="differentiable where each window's maximum is unique"),
+    "avgpool2d": Spec(("size", "stride"), _pool_axes, _pool(tensors.avgpool2d),
+                      lambda g, out, x, **kw: _pool(tensors.avgpool2d_vjp)(g, out, x, **kw),
+                      None, r"\operatorname{avgpool}"),
+    "einsum": Spec(("spec",), _einsum_axes, np_einsum, np_einsum_vjp, _einsum_sym_vjp,
+                   r"\operatorname{einsum}"),
+    "transpose_axes": Spec(("axes",), _transpose_axes, np_transpose,
+                           lambda g, out, x, axes=None: (np.transpose(g, np.argsort(
+                               _perm(np.ndim(x), None if axes is None else tuple(
+                                   int(a) for a in axes)))),),
+                           _transpose_sym_vjp, r"\operatorname{transpose}"),
+    "reshape_nd": Spec(("shape",), _reshape_axes, np_reshape,
+                       lambda g, out, x, shape=(-1,): (np.reshape(g, np.shape(x)),),
+                       _reshape_sym_vjp, r"\operatorname{reshape}"),
+    "softmax_axis": Spec(("axis",), _softmax_axes,
+                         lambda x, axis=-1: tensors.softmax(x, int(axis)), _softmax_vjp,
+                         None, r"\operatorname{softmax}"),
+    "batchnorm2d": Spec(("eps",), _bn_axes,
+                        lambda x, g, b, eps=1e-5: tensors.batchnorm2d(x, g, b, float(eps)),
+                        lambda gr, out, x, g, b, eps=1e-5: tensors.batchnorm2d_vjp(
+                            gr, out, x, g, b, float(eps)),
+                        None, r"\operatorname{BN}"),
+}
+
+NODES: dict[str, type[TensorOp]] = {
+    op: type("".join(w.capitalize() for w in op.split("_")) + "Node", (TensorOp,), {"op": op})
+    for op in SPECS}
+
+
+def _params_of(e: sp.Basic) -> tuple[tuple[str, Any], ...]:
+    return tuple(e.params.items())
+
+
+TENSOR_RULES: dict[str, Rule] = {
+    op: Rule(op, forward=s.forward, vjp=s.vjp, matrix_vjp=s.sym_vjp or _generic(op),
+             latex=s.latex, node=NODES[op], params_of=_params_of, operands=-1, arity=0,
+             nondiff=s.nondiff, domain=s.domain)
+    for op, s in SPECS.items()}
+
+
+def make(op: str, operands: list[sp.Basic], **params: Any) -> TensorOp:
+    """The node of ``op`` on these operands, its shape checked now (a ShapeError here names
+    the mismatch before anything is built on it)."""
+    spec = SPECS[op]
+    values = {k: params.get(k) for k in spec.params}
+    node = NODES[op](*operands, tuple(values[k] for k in spec.params))
+    node.axes  # noqa: B018 - raises ShapeError for operands that do not fit
+    return node
