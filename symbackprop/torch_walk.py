@@ -149,11 +149,7 @@ class Walk:
         return env[out]
 
     def where(self, node: Any) -> str:
-        if isinstance(node, NoNode):
-            return "in loss="
-        stack = node.meta.get("nn_module_stack") or {}
-        path = next(reversed(stack)) if stack else ""
-        return f"at {path!r}" if path else "in the module's forward"
+        return where(node)
 
     def node(self, node: Any, env: Mapping[Any, Val]) -> Val:
         def arg(a: Any) -> Val:
@@ -183,9 +179,6 @@ class Walk:
             if fn is None:
                 raise UnsupportedError(f"{fname(node)} {self.where(node)} is not supported "
                                        f"yet")
-            if node.op == "call_function" and not genuine(node):
-                raise UnsupportedError(f"a function named {fname(node)} {self.where(node)} "
-                                       "is not torch's own: not supported")
             kwargs = {k: (arg(a) if hasattr(a, "op") else a) for k, a in node.kwargs.items()}
             return fn(self, [arg(a) for a in node.args], kwargs, node)
         raise UnsupportedError(f"fx node {node.op} {self.where(node)} is not supported")
@@ -287,10 +280,15 @@ def trace(module: Any) -> Any:
                   module.named_parameters(remove_duplicate=False),
                   module.named_buffers(remove_duplicate=False)):
         own.update(table)
-    for node in graph.nodes:
+    for node in graph.nodes:  # before fx writes code for the graph: it would name them
         if node.op in ("call_module", "get_attr") and node.target not in own:
             raise UnsupportedError(f"{node.target!r} is not a parameter or a layer of the "
                                    "module: tensor constants are not supported yet")
+        if node.op == "call_function" and node.target is not getattr and not genuine(node):
+            if fname(node) in FUNCTIONS:
+                raise UnsupportedError(f"a function named {fname(node)} {where(node)} is not "
+                                       "torch's own: not supported")
+            raise UnsupportedError(f"{fname(node)} {where(node)} is not supported yet")
     return torch.fx.GraphModule(own, graph, "Traced")
 
 
@@ -307,3 +305,12 @@ def genuine(node: Any) -> bool:
 
 def _what(node: Any) -> str:
     return node.target if isinstance(node.target, str) else fname(node)
+
+
+def where(node: Any) -> str:
+    """Where a node is, for errors: its module path, or the forward, or ``loss=``."""
+    if isinstance(node, NoNode):
+        return "in loss="
+    stack = node.meta.get("nn_module_stack") or {}
+    path = next(reversed(stack)) if stack else ""
+    return f"at {path!r}" if path else "in the module's forward"

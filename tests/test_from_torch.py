@@ -256,34 +256,105 @@ def test_dropout_in_training_mode_takes_the_mask() -> None:
         np.testing.assert_allclose(g[key], _grad(p), rtol=1e-4, atol=1e-6)
 
 
-def test_a_module_with_side_effects_runs_once_under_fx() -> None:
-    """forward appends to a list and __getattr__ counts lookups: tracing runs forward once
-    (on proxies); evaluate and check (with its torch witness) run neither again."""
-    calls: list[str] = []
-    lookups: list[str] = []
+def fake_relu(x: Any) -> Any:
+    """A function of the user's that says it is torch.relu; fx records it as a call."""
+    effects.append("fake_relu")
+    return torch.relu(x) * 2
 
-    class Sneaky(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.fc = nn.Linear(3, 2)
 
-        def __getattr__(self, name: str) -> Any:
-            lookups.append(name)
-            return super().__getattr__(name)
+fake_relu.__name__, fake_relu.__module__ = "relu", "torch"
+effects: list[str] = []
+torch.fx.wrap("fake_relu")
 
-        def forward(self, x: Any) -> Any:
-            calls.append(type(x).__name__)
-            return torch.sigmoid(self.fc(x))
 
-    model = Sneaky()
-    d = sbp.from_torch(model, torch.randn(2, 3), loss=nn.MSELoss())
-    assert calls == ["Proxy"]
-    seen = len(lookups)
-    x, y = torch.randn(2, 3), torch.randn(2, 2)
-    d.evaluate({**dict(model.named_parameters()), "x": x, "y": y})
-    assert d.check().ok
-    assert calls == ["Proxy"]
-    assert len(lookups) == seen
+class Trap(nn.Module):
+    """Side effects everywhere: ``__getattr__`` logs each name and raises for any but its
+    own layer; ``forward`` appends to a list and writes a file."""
+
+    def __init__(self, diary: Path, inner: nn.Module | None = None) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+        self.diary = str(diary)
+        if inner is not None:
+            self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        effects.append(f"getattr {name}")
+        if name not in ("fc", "inner"):
+            raise RuntimeError(f"trap sprung by {name!r}")
+        return super().__getattr__(name)
+
+    def forward(self, x: Any) -> Any:
+        effects.append(f"forward {type(x).__name__}")
+        with open(self.diary, "a") as f:
+            f.write("forward\n")
+        h = torch.tanh(self.fc(x))
+        return self.inner(h) if "inner" in self._modules else h
+
+
+def test_a_malicious_module_runs_nothing_but_one_forward(tmp_path: Path) -> None:
+    """As docs/from-pytorch.md says: from_torch runs the module's forward once (on fx's
+    proxies) and nothing else of the user's — its __getattr__ is asked exactly what one
+    call of the module asks it, the file is written once per forward; evaluate, check (with
+    torch.autograd), trace, the printers and the generated code run none of it again."""
+    diary = tmp_path / "forward.log"
+    model = Trap(diary, inner=Trap(diary))
+    x, y = torch.randn(2, 3), torch.randn(2, 3)
+    effects.clear()
+    model(x)  # one call of the module, on numbers: the side effects it has
+    assert effects == ["forward Tensor", "getattr fc", "getattr inner", "forward Tensor",
+                       "getattr fc"]
+    one_call = [e.replace("Tensor", "Proxy") for e in effects]  # fx calls it on proxies
+    effects.clear()
+    diary.write_text("")
+    d = sbp.from_torch(model, x, loss=nn.MSELoss())
+    assert effects == one_call
+    assert diary.read_text() == "forward\n" * 2  # the outer and the inner forward, once
+    values = {**dict(model.named_parameters()), "x": x, "y": y}
+    d.evaluate(values)
+    report = d.check()
+    assert report.ok, report
+    assert "torch.autograd" in report.witnesses
+    d.trace(values)
+    d.latex(), d.markdown(), d.to_json(), d.to_python(), d.to_torch(), d.to_jax()
+    assert effects == one_call
+    assert diary.read_text() == "forward\n" * 2
+
+
+class Pretender(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x: Any) -> Any:
+        return fake_relu(self.fc(x))
+
+
+class Loss:
+    """Not a loss: a trap in every dunder that a membership test or a message might call."""
+
+    def __eq__(self, other: object) -> bool:
+        effects.append("__eq__")
+        return False
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        effects.append("__repr__")
+        return "Loss()"
+
+
+def test_a_function_that_pretends_to_be_torchs_is_refused_without_running() -> None:
+    """A function of the user's named relu in module torch is not torch.relu: refused (the
+    torch witness would otherwise run it); a loss= object is refused by its type's name,
+    without its __eq__ or __repr__ running."""
+    effects.clear()
+    with pytest.raises(sbp.UnsupportedError, match=r"a function named torch\.relu .* is not "
+                                                    "torch's own"):
+        sbp.from_torch(Pretender(), torch.randn(2, 3), loss=nn.MSELoss())
+    with pytest.raises(sbp.UnsupportedError, match="loss= of type Loss is not supported"):
+        sbp.from_torch(seed_model(), torch.randn(2, 3), loss=Loss())
+    assert effects == []
 
 
 class Features(nn.Module):
