@@ -237,3 +237,87 @@ def test_nan_everywhere_is_not_ok() -> None:
     assert report["x"].status == "domain"
     with pytest.raises(sbp.GradcheckError):
         sbp.gradcheck(lambda x: np.log(-1 - x**2), {"x": 0.5})
+
+
+# --- a derivation as f; from PyTorch, torch.autograd as a witness (issue 16) -------------
+
+
+def test_a_derivation_is_checked_as_it_is() -> None:
+    d = sbp.derive("sigmoid(w*x + b)", wrt=["w", "b"])
+    assert sbp.gradcheck(d, POINT) is True
+    assert sbp.gradcheck(d, POINT, grad=lambda w, x, b: {"w": right(w, x, b)["w"]})
+    with pytest.raises(sbp.GradcheckError, match="for b"):
+        sbp.gradcheck(d, POINT, grad=lambda w, x, b: {k: wrong_b(w, x, b)[k] for k in "wb"})
+    with pytest.raises(ValueError, match=r"x: not an input of f that is differentiated "
+                                         r"\(wrt: w, b\)"):
+        sbp.gradcheck(d, POINT, grad=right)
+
+
+def _torch() -> Any:
+    return pytest.importorskip("torch", reason="the torch witness needs PyTorch "
+                                               "(pip install '.[torch]')")
+
+
+def _seed(torch: Any) -> tuple[Any, Any, dict[str, Any]]:
+    """The seed network, its from_torch derivation, and a point under the module's keys."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Sigmoid(),
+                                torch.nn.Linear(4, 2))
+    d = sbp.from_torch(model, torch.randn(5, 3), loss=torch.nn.MSELoss(reduction="sum"))
+    values = {**dict(model.named_parameters()), "x": torch.randn(5, 3), "y": torch.randn(5, 2)}
+    return model, d, values
+
+
+def hand_backward(**v: Any) -> dict[str, Any]:
+    """The seed network's backward written by hand in PyTorch's layout (a sample per row),
+    returning tensors under the module's keys, as p.grad."""
+    torch = _torch()
+    x, y = v["x"], v["y"]
+    h = torch.sigmoid(x @ v["0.weight"].T + v["0.bias"])
+    o = h @ v["2.weight"].T + v["2.bias"]
+    do = 2 * (o - y)
+    dz = (do @ v["2.weight"]) * h * (1 - h)
+    return {"2.weight": do.T @ h, "2.bias": do.sum(0), "0.weight": dz.T @ x,
+            "0.bias": dz.sum(0)}
+
+
+def test_from_torch_derivations_have_torch_autograd_as_a_witness() -> None:
+    torch = _torch()
+    model, d, values = _seed(torch)
+    assert sbp.gradcheck(d, values) is True
+    assert sbp.gradcheck(d, values, grad=hand_backward) is True
+    # the witnesses of the user's gradient include torch.autograd: a wrong one names them
+    wrong = lambda **v: {**hand_backward(**v), "2.bias": 2 * hand_backward(**v)["2.bias"]}  # noqa: E731
+    with pytest.raises(sbp.GradcheckError, match=r"for b2 \(your gradient vs torch\.autograd, "
+                                                 r"engine, finite differences") as info:
+        sbp.gradcheck(d, values, grad=wrong)
+    assert "b2 is 2.bias" in str(info.value)
+    # tensors that require a gradient, in PyTorch's shapes; a transposed weight is refused
+    with pytest.raises(sbp.ShapeError, match=r"0\.weight has shape \(3, 4\)"):
+        sbp.gradcheck(d, values, grad=lambda **v: {"0.weight": v["0.weight"].T})
+    with pytest.raises(TypeError, match=r"through its derivation: gradcheck\(sbp\.from_torch"):
+        sbp.gradcheck(model, values)
+
+
+def test_the_torch_witness_in_gradcheck_catches_a_misreading() -> None:
+    """A derivation that misreads the module (softmax along the wrong axis) agrees with its
+    own engine and finite differences; gradcheck fails it through torch.autograd alone."""
+    torch = _torch()
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Softmax(dim=1))
+    good = sbp.from_torch(model, torch.randn(3, 3), loss=torch.nn.MSELoss(reduction="sum"))
+    wrong = sbp.derive(good.text.replace("softmax(W1@x + b1)", "softmax(W1@x + b1, axis=1)"),
+                       wrt=[str(s.name) for s in good.wrt],
+                       shapes={str(s.name): tuple(s.shape) for s in good.inputs},
+                       granularity="layers")
+    gm, loss, masks = good.__dict__["_torch"]
+    lying = sbp.TorchDerivation(wrong, good.keys, "column", gm, loss, masks)
+    values = {**dict(model.named_parameters()), "x": torch.randn(3, 3), "y": torch.randn(3, 4)}
+    assert sbp.gradcheck(good, values)
+    assert sbp.gradcheck(sbp.derive(good.text, wrt=[str(s.name) for s in good.wrt],
+                                    shapes={str(s.name): tuple(s.shape) for s in good.inputs}),
+                         good.to_ours(values))
+    with pytest.raises(sbp.GradcheckError, match=r"MISMATCH: torch\.autograd disagrees"):
+        sbp.gradcheck(lying, values)
+    ours = lying.evaluate(values)  # the lying derivation's own gradient, given as the user's
+    with pytest.raises(sbp.GradcheckError, match=r"W1 .* MISMATCH: torch\.autograd disagrees"):
+        sbp.gradcheck(lying, values, grad=lambda **v: ours)

@@ -1,9 +1,11 @@
 """``gradcheck(f, inputs, grad=None)``: a gradient checked against the numbers, as
-``torch.autograd.gradcheck`` does, for text, a SymPy expression or a Python function."""
+``torch.autograd.gradcheck`` does, for text, a SymPy expression, a Python function or a
+derivation (``from_torch``'s adds torch.autograd as a witness)."""
 
 from __future__ import annotations
 
 import copy
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,8 +17,9 @@ from ..errors import GradcheckError, ShapeError
 from ..evaluate import compile_expr
 from ..parse import parse
 from ..shapes import shape_of, to_shape
+from ..torch_bridge import TorchDerivation
 from ..values import values_by_name
-from .compare import _report, check
+from .compare import _other, _report, check
 from .engine import ATOL, EPS, MAX_COORDS, RTOL, Engine, Tolerances
 from .report import CheckReport, _digits, _join
 from .witness import witness
@@ -29,31 +32,60 @@ def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float
     ``raise_exception=False`` as in ``torch.autograd.gradcheck``, return False).
 
     ``f``: a SymPy expression, text, or a plain Python function of scalars/arrays (traced with
-    SymPy symbols). ``inputs``: ``{name: value}`` (every input of ``f``). ``grad``: None (check
-    symbackprop's own derivation), a callable ``grad(**inputs) -> {name: array}``, or a dict
-    ``{name: expression or text}``; only the names it returns are checked.
+    SymPy symbols), each derived with respect to every input; or a ``Derivation``, checked
+    as it is (its ``wrt``). ``inputs``: ``{name: value}`` (every input of ``f``). ``grad``:
+    None (check symbackprop's own derivation), a callable ``grad(**inputs) -> {name:
+    array}``, or a dict ``{name: expression or text}``; only the names it returns are
+    checked.
+
+    From PyTorch: ``f = sbp.from_torch(model, x, loss=...)``; then ``inputs`` and the names
+    and arrays (or tensors) ``grad`` returns are the module's keys in PyTorch's shapes, as
+    ``p.grad``, and torch.autograd on the module is a witness beside the engine and finite
+    differences — a hand-written ``backward`` is checked against all three.
     """
     __tracebackhide__ = True  # pytest shows the caller's line, not ours
-    values = {k: copy.deepcopy(v) for k, v in values_by_name(inputs).items()}  # ours
-    shapes = None if isinstance(f, sp.Basic) else {k: _value_shape(k, v, callable(f))
-                                                   for k, v in values.items()}
-    d = derive(f, shapes=shapes)
+    d, values = _derivation(f, inputs)
     tol = Tolerances(eps, atol, rtol, seed, max_coords)
     if grad is None:
         report = check(d, values, seed, eps=eps, atol=atol, rtol=rtol, max_coords=max_coords)
         label = "symbackprop's derivation"
     else:
-        user = _user_gradient(d, grad, values)
+        user = _user_gradient(d, grad, values, inputs)
         engine = Engine(d, wrt=list(user))
         slots = engine.bind(values, np.float64)
         issues = engine.diagnose(list(slots))
-        report = _report(engine, slots, values, {"yours": user}, issues, tol, witness(d))
+        subjects: dict[str, Any] = {"yours": user}
+        for name, gradients in d.analytic_witnesses():  # torch.autograd for from_torch
+            subjects[name] = _other(gradients, values)
+        report = _report(engine, slots, values, subjects, issues, tol, witness(d))
         label = "your gradient"
     if report.ok:
         return True
     if not raise_exception:
         return False
-    raise GradcheckError(_failure_message(report, label), report.rows)
+    message = _failure_message(report, label)
+    if isinstance(d, TorchDerivation):
+        message += "\nthe module's keys: " + ", ".join(
+            f"{n} is {k.key}" for n, k in d.keys.items() if n != k.key)
+    raise GradcheckError(message, report.rows)
+
+
+def _derivation(f: Any, inputs: Mapping[Any, Any]) -> tuple[Derivation, dict[str, Any]]:
+    """The derivation to check and the values in its terms (copies: nothing of the caller's
+    moves): ``f`` itself when it is one, else ``f`` derived with respect to every input."""
+    torch = sys.modules.get("torch")  # a module was given only if torch is imported
+    if torch is not None and isinstance(f, torch.nn.Module):
+        raise TypeError("gradcheck takes a PyTorch module through its derivation: "
+                        "gradcheck(sbp.from_torch(module, example_inputs, loss=...), values)")
+    by_name = values_by_name(inputs)
+    if isinstance(f, TorchDerivation):
+        by_name = f.to_ours(by_name)
+    values = {k: copy.deepcopy(v) for k, v in by_name.items()}
+    if isinstance(f, Derivation):
+        return f, values
+    shapes = None if isinstance(f, sp.Basic) else {k: _value_shape(k, v, callable(f))
+                                                   for k, v in values.items()}
+    return derive(f, shapes=shapes), values
 
 
 def _value_shape(name: str, v: Any, numpy: bool = False) -> Any:
@@ -68,10 +100,14 @@ def _value_shape(name: str, v: Any, numpy: bool = False) -> Any:
     return to_shape(name, a.shape) if a.ndim else None
 
 
-def _user_gradient(d: Derivation, grad: Any, values: Mapping[str, Any]) -> dict[str, Any]:
-    names = [str(s.name) for s in d.inputs]
+def _user_gradient(d: Derivation, grad: Any, values: Mapping[str, Any],
+                   inputs: Mapping[Any, Any]) -> dict[str, Any]:
+    """The user's gradients by our names, in our shapes; ``inputs`` as the caller gave them
+    (a module's keys for ``from_torch``'s derivation)."""
+    names = [str(s.name) for s in d.wrt]
     if callable(grad):  # on copies: a callback that writes into its arguments moves nothing
-        out = grad(**{k: copy.deepcopy(v) for k, v in values.items()})
+        given = values_by_name(inputs) if isinstance(d, TorchDerivation) else values
+        out = grad(**{k: copy.deepcopy(v) for k, v in given.items()})
         if not isinstance(out, Mapping):
             raise TypeError(f"grad(**inputs) must return a dict {{name: array}}, "
                             f"not {type(out).__name__}")
@@ -81,10 +117,12 @@ def _user_gradient(d: Derivation, grad: Any, values: Mapping[str, Any]) -> dict[
                for k, e in grad.items()}
     else:
         raise TypeError(f"grad must be a callable or a dict, not {type(grad).__name__}")
+    if isinstance(d, TorchDerivation):  # the module's keys and PyTorch's shapes, as p.grad
+        out = d.to_ours(out, complete=False)
     unknown = [k for k in out if k not in names]
     if unknown:
-        raise ValueError(f"grad names {', '.join(unknown)}: not an input of f "
-                         f"(inputs: {', '.join(names)})")
+        raise ValueError(f"grad names {', '.join(unknown)}: not an input of f that is "
+                         f"differentiated (wrt: {', '.join(names)})")
     if not out:
         raise ValueError("grad gives no gradient to check")
     return out
