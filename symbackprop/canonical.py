@@ -144,7 +144,12 @@ def times_symbol(g: sp.Basic, e: sp.Basic, absent: bool = False) -> sp.Basic | N
     factors, the coefficient stays first, the rest is sorted by SymPy's key. None when ``e``
     is a number other than a plain finite one (then SymPy multiplies), or when ``g`` occurs
     in ``e`` (not looked for when the caller knows it is ``absent``)."""
-    if type(g) is not sp.Symbol or not getattr(e, "is_commutative", False):
+    if type(g) is not sp.Symbol:
+        return None
+    if type(e) is sp.Symbol and _plain(e) and _plain(g) and e.name != g.name:
+        # the common case (the adjoint times an operand): two factors, sorted by name
+        return sp.Mul._from_args((e, g) if e.name < g.name else (g, e), True)
+    if not getattr(e, "is_commutative", False):
         return None
     if e.is_Number:
         if e.is_zero or not e.is_finite or e is sp.S.NaN:
@@ -192,6 +197,11 @@ def _resorted(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic | N
         return e
     head = [new[0]] if args[0].is_Number else []
     rest = new[len(head):]
+    if all(map(_plain, rest)):  # the common case, decided by the names alone
+        if len({b.name for b in rest}) != len(rest):
+            return None
+        rest.sort(key=_name)
+        return type(e)._from_args(head + rest, True)  # type: ignore[attr-defined]
     if any(b.is_Number or not b.is_commutative for b in rest):
         return None
     # nothing combines when no two operands share what SymPy collects them by: the term

@@ -53,8 +53,9 @@ def _uses(nodes: list[Equation]) -> dict[sp.Basic, int]:
     lhs = {eq.lhs for eq in nodes}
     count: dict[sp.Basic, int] = {}
     for eq in nodes:
-        for a in occurrences(eq.rhs):  # with repeats: t used twice in one rhs counts 2
-            if a in lhs:
+        atoms = eq.atoms  # when they are the arguments, each occurs once: no walk
+        for a in atoms if eq.rhs.args == atoms else occurrences(eq.rhs):
+            if a in lhs:  # with repeats: t used twice in one rhs counts 2
                 count[a] = count.get(a, 0) + 1
     return count
 
@@ -147,7 +148,8 @@ def decompose(b: Builder, granularity: Granularity = "auto",
             inlined[eq.lhs] = rhs
     _name_direct_terms(eqs, b)
     # a matrix among the operands (their atoms are the nodes' atoms, less the inlined nodes)
-    lossy = any(is_matrix(a) and a not in inlined for eq in nodes for a in eq.atoms)
+    lossy = any(type(a) is not sp.Symbol and is_matrix(a) and a not in inlined
+                for eq in nodes for a in eq.atoms)
     names = _choose_names(eqs, b, output_name, lossy)
     renamed = {eq.lhs: make_symbol(names[eq.lhs], shape_of(eq.lhs)) for eq in eqs}
     final = tuple(Equation(renamed[eq.lhs], replace_args(eq.rhs, renamed)) for eq in eqs)

@@ -73,6 +73,22 @@ def classify(e: sp.Basic) -> Prim:
 
 
 def _classify(e: sp.Basic) -> Prim:
+    cls = type(e)
+    if (cls is sp.Mul or cls is sp.Add) and all(type(a) is sp.Symbol for a in e.args):
+        return _of_symbols(e)
+    return _read(e)
+
+
+def _of_symbols(e: sp.Basic) -> Prim:
+    """A sum or product of symbols (most nodes of a scalarised network): what ``_read``
+    gives, every coefficient and exponent 1, without asking each term for them."""
+    ones = (sp.S.One,) * len(e.args)
+    if type(e) is sp.Add:
+        return Prim("add", e.args, (("coeffs", ones), ("const", sp.S.Zero)))
+    return Prim("mul", e.args, (("coeff", sp.S.One), ("exps", ones)))
+
+
+def _read(e: sp.Basic) -> Prim:
     if isinstance(e, (sp.Add, MatAdd)):
         coeffs, ops, const = [], [], sp.S.Zero
         for term in e.args:

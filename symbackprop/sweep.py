@@ -94,6 +94,26 @@ def vjp(nodes: Sequence[tuple[sp.Basic, Prim]], rhs: sp.Basic, out: sp.Basic, g:
     return result
 
 
+def _one_node(node: tuple[sp.Basic, Prim], rhs: sp.Basic, out: sp.Basic,
+              needed: set[sp.Basic]) -> dict[sp.Basic, list[sp.Basic]] | None:
+    """``vjp`` of a scalar equation that is one element-wise node over leaves (most are), with
+    the adjoint 1: each needed operand's local partial, without the walk; None otherwise."""
+    e, p = node
+    if e is not rhs or p.name not in ELEMENTWISE:
+        return None
+    ops = p.operands
+    env: dict[sp.Basic, sp.Basic] | None = None
+    result: dict[sp.Basic, list[sp.Basic]] = {}
+    for o, d in zip(ops, partials_of(p.name, p.params, len(ops)), strict=True):
+        if o not in needed:  # a leaf: a needed symbol, or nothing to pass back to
+            continue
+        if not d.is_Number and env is None:  # a partial in the operands
+            env = dict(zip(placeholders(len(ops)), ops, strict=True))
+            env[OUT] = out
+        result.setdefault(o, []).append(d if env is None else replace_args(d, env))
+    return result
+
+
 def nodes_of(rhs: sp.Basic) -> list[tuple[sp.Basic, Prim]]:
     """The primitive nodes of one right-hand side, children first: most equations are one
     node over symbols, read without a walk."""
@@ -220,6 +240,7 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
         index[v] = len(syms)
         syms.append(v)
     uses = [[index[a] for a in eq.atoms] for eq in eqs]  # each equation's operands, once
+    mat = [is_matrix(s) for s in syms]
     inputs_from = n
     # which variables lie on a path from some wrt variable to the output ...
     depends = [False] * len(syms)
@@ -241,6 +262,7 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
     is_needed = [d and lv for d, lv in zip(depends, live, strict=True)]
     needed = {syms[i] for i, k in enumerate(is_needed) if k}
     adjoints: dict[sp.Basic, sp.Basic] = {}
+    adj: list[sp.Basic] = [sp.S.One] * len(syms)  # the adjoints again, by position
     terms: dict[sp.Basic, list[Term]] = {}
     partials: dict[tuple[sp.Basic, sp.Basic], sp.Basic] = {}
     backward: list[Equation] = []
@@ -253,24 +275,28 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
         if is_needed[i]:  # a consumer the sweep never visits does not count
             for a in uses[i]:
                 consumers_left[a] += 1
+    scalars_only = not any(mat)
     for i in range(n - 1, -1, -1):
         if not is_needed[i]:
             continue
         eq = eqs[i]
-        g = sp.S.One if i == n - 1 else adjoints[eq.lhs]
-        scalar_eq = not is_matrix(eq.lhs) and not any(is_matrix(syms[a]) for a in uses[i])
-        if scalar_eq:
-            flows = vjp(nodes_of(eq.rhs), eq.rhs, eq.lhs, sp.S.One, needed)
+        lhs, use = eq.lhs, uses[i]
+        g = adj[i]  # 1 for the output (its own adjoint is 1)
+        if scalars_only or not (mat[i] or any(mat[a] for a in use)):  # a scalar equation
+            nodes = nodes_of(eq.rhs)
+            flows = _one_node(nodes[0], eq.rhs, lhs, needed) if len(nodes) == 1 else None
+            if flows is None:
+                flows = vjp(nodes, eq.rhs, lhs, sp.S.One, needed)
             for v, parts in flows.items():
                 partial = parts[0] if len(parts) == 1 else sp.Add(*parts)
-                partials[(eq.lhs, v)] = partial
-                terms.setdefault(v, []).append(Term(eq.lhs, _times(g, partial, True), partial))
+                partials[(lhs, v)] = partial
+                terms.setdefault(v, []).append(Term(lhs, _times(g, partial, True), partial))
         else:
-            flows = vjp(nodes_of(eq.rhs), eq.rhs, eq.lhs, g, needed)
+            flows = vjp(nodes_of(eq.rhs), eq.rhs, lhs, g, needed)
             for v, parts in flows.items():
-                terms.setdefault(v, []).append(Term(eq.lhs, madd(*parts)))
+                terms.setdefault(v, []).append(Term(lhs, madd(*parts)))
         done: list[int] = []
-        for a in uses[i]:
+        for a in use:
             if is_needed[a]:
                 consumers_left[a] -= 1
                 if consumers_left[a] == 0:
@@ -279,15 +305,21 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
         done_inputs = [a for a in done if a >= inputs_from]
         for a in done_inputs + [a for a in done if a < inputs_from]:
             v = syms[a]
-            adjoints[v] = adjoint_symbol(v)
+            adjoints[v] = adj[a] = make_symbol(f"d:{v.name}", v.shape if mat[a] else None)
             # terms in the order their consumers are computed: the main path first
             mine = terms.get(v, [])
             mine.reverse()  # the sweep met the consumers last first
             terms[v] = mine
+            if len(mine) == 1 and not mat[a]:
+                total = mine[0].value  # one scalar term: madd and collect keep it as it is,
+                if type(total) is sp.Add or total.is_Number:  # unless a sum or a number
+                    total = madd(total)
+                backward.append(Equation(adj[a], total))
+                continue
             # the Cookbook's form of a matrix sum: Aᵀx + Ax is (Aᵀ + A)x
             values = [t.value for t in mine]
             total = sum_of(values) if len(values) > 1 else None
-            backward.append(Equation(adjoints[v], total if total is not None
+            backward.append(Equation(adj[a], total if total is not None
                                      else collect(madd(*values))))
         if done_inputs:
             groups.append([syms[a] for a in done_inputs])

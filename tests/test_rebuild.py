@@ -1,6 +1,9 @@
 """The fast rebuild of sums and products (``canonical._resorted``) is exactly what the slow
 path builds (SymPy's ``xreplace``; for max, min and the step, the rebuild that never asks
-SymPy to compare): checked on every call while random programs are derived."""
+SymPy to compare): checked on every call while random programs are derived. So are the other
+fast paths: a product by an adjoint, a sum of unlike terms, the reading of a sum or product
+of symbols (``recognise._of_symbols``) and the sweep through a one-node equation
+(``sweep._one_node``, against ``vjp``)."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from programs import programs
 from sympy.core.basic import _args_sortkey
 
 import symbackprop as sbp
-from symbackprop import canonical, sweep
+from symbackprop import canonical, recognise, sweep
 
 CALLS: list[int] = []
 
@@ -44,6 +47,37 @@ def _checked_sum(real: Any) -> Any:
     return shadow
 
 
+def _checked_symbols(real: Any) -> Any:
+    def shadow(e: sp.Basic) -> recognise.Prim:
+        fast = real(e)
+        assert fast == recognise._read(e), e
+        CALLS.append(1)
+        return fast
+    return shadow
+
+
+def _checked_node(real: Any) -> Any:
+    def shadow(node: Any, rhs: sp.Basic, out: sp.Basic, needed: set[sp.Basic]) -> Any:
+        fast = real(node, rhs, out, needed)
+        if fast is not None:
+            slow = sweep.vjp([node], rhs, out, sp.S.One, needed)
+            assert list(fast) == list(slow), rhs
+            assert [sp.srepr(v) for v in fast.values()] == [sp.srepr(v) for v in slow.values()]
+            CALLS.append(1)
+        return fast
+    return shadow
+
+
+def _shadow_fast_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(canonical, "_resorted", _checked(canonical._resorted))
+    monkeypatch.setattr(canonical, "_unevaluated", _checked(canonical._unevaluated))
+    monkeypatch.setattr(sweep, "times_symbol", _checked_times(canonical.times_symbol))
+    monkeypatch.setattr(sweep, "sum_of", _checked_sum(canonical.sum_of))
+    monkeypatch.setattr(recognise, "_of_symbols", _checked_symbols(recognise._of_symbols))
+    monkeypatch.setattr(sweep, "_one_node", _checked_node(sweep._one_node))
+    CALLS.clear()
+
+
 def _checked(real: Any) -> Any:
     def shadow(e: sp.Basic, mapping: Any) -> sp.Basic | None:
         fast = real(e, mapping)
@@ -60,11 +94,7 @@ def _checked(real: Any) -> Any:
 
 @pytest.mark.parametrize("matrix", [False, True])
 def test_fast_rebuild_equals_xreplace(matrix: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(canonical, "_resorted", _checked(canonical._resorted))
-    monkeypatch.setattr(canonical, "_unevaluated", _checked(canonical._unevaluated))
-    monkeypatch.setattr(sweep, "times_symbol", _checked_times(canonical.times_symbol))
-    monkeypatch.setattr(sweep, "sum_of", _checked_sum(canonical.sum_of))
-    CALLS.clear()
+    _shadow_fast_paths(monkeypatch)
 
     @settings(max_examples=200, deadline=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -82,11 +112,7 @@ def test_fast_rebuild_equals_xreplace(matrix: bool, monkeypatch: pytest.MonkeyPa
 def test_the_scalarised_network_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
     from benchmarks.cases import scalar_network
 
-    monkeypatch.setattr(canonical, "_resorted", _checked(canonical._resorted))
-    monkeypatch.setattr(canonical, "_unevaluated", _checked(canonical._unevaluated))
-    monkeypatch.setattr(sweep, "times_symbol", _checked_times(canonical.times_symbol))
-    monkeypatch.setattr(sweep, "sum_of", _checked_sum(canonical.sum_of))
-    CALLS.clear()
+    _shadow_fast_paths(monkeypatch)
     net = scalar_network(2, 3, 1)
     sbp.derive(net.loss, wrt=net.params)
     assert CALLS
