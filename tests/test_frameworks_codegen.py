@@ -91,26 +91,20 @@ def check_torch(d: sbp.Derivation, vals: dict[str, np.ndarray]) -> None:
                                        atol=1e-12)
 
 
-def check_jax(d: sbp.Derivation, vals: dict[str, np.ndarray]) -> None:
-    """check_grads (reverse mode) on the generated custom_vjp; its gradients are
-    d.evaluate's."""
+def check_jax(d: sbp.Derivation, vals: dict[str, np.ndarray],
+              every: sbp.Derivation | None = None) -> None:
+    """check_grads (reverse mode) on the generated custom_vjp in every input, not only
+    ``wrt``; its gradients are d.evaluate's, and those of the inputs outside ``wrt`` are
+    ``every``'s (the same source derived with respect to every input)."""
     fn = load(d.to_jax(), "forward_backward")
     names = [str(s.name) for s in d.inputs]
-    wrt = [i for i, n in enumerate(names) if n in {str(v.name) for v in d.wrt}]
     args = [jax.numpy.asarray(vals[n]) for n in names]
-
-    def of_wrt(*w: Any) -> Any:  # the held inputs fixed: their cotangent is declared zero
-        full = list(args)
-        for i, x in zip(wrt, w, strict=True):
-            full[i] = x
-        return fn(*full)
-
-    check_grads(of_wrt, [args[i] for i in wrt], order=1,  # type: ignore[no-untyped-call]
-                modes=["rev"])
-    got = jax.grad(of_wrt, argnums=tuple(range(len(wrt))))(*[args[i] for i in wrt])
-    grads = d.evaluate(vals)
-    for i, g in zip(wrt, got, strict=True):
-        np.testing.assert_allclose(np.asarray(g), grads[names[i]], rtol=1e-8, atol=1e-12)
+    check_grads(fn, args, order=1, modes=["rev"])  # type: ignore[no-untyped-call]
+    got = jax.grad(fn, argnums=tuple(range(len(args))))(*args)
+    grads = {**(every.evaluate(vals) if every is not None else {}), **d.evaluate(vals)}
+    assert set(grads) == set(names)
+    for n, g in zip(names, got, strict=True):
+        np.testing.assert_allclose(np.asarray(g), grads[n], rtol=1e-8, atol=1e-12)
 
 
 @pytest.mark.parametrize(("text", "kw"), CASES, ids=IDS)
@@ -124,7 +118,10 @@ def test_torch_function_passes_gradcheck_and_matches_evaluate(text: str,
 def test_jax_custom_vjp_passes_check_grads_and_matches_evaluate(text: str,
                                                                 kw: dict[str, Any]) -> None:
     d = sbp.derive(text, **kw)
-    check_jax(d, keep_positive(d, sized(d)))
+    every = sbp.derive(text, **{k: v for k, v in kw.items() if k != "wrt"})
+    check_jax(d, keep_positive(d, sized(d)), every)
+    code = d.to_jax()
+    assert "zeros_like" not in code[code.rindex("return ("):]  # no made-up zero cotangent
 
 
 def test_the_backward_is_ours_one_line_per_adjoint() -> None:
