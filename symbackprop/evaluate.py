@@ -36,7 +36,7 @@ from .recognise import node_operands
 from .rules import BY_NODE, BY_SYMPY, RULES, np_heaviside, np_log_softmax, pattern_array
 from .shapes import Extent, shape_of
 from .structural import VJP_NODES as STRUCTURAL_VJP_NODES
-from .tensor_nodes import TENSOR_RULES, TensorVJP
+from .tensor_nodes import NUMERIC_JVPS, TENSOR_RULES, TensorJVP, TensorVJP
 from .values import (
     array_shape,
     check_elements,
@@ -161,6 +161,8 @@ def _children(e: sp.Basic) -> tuple[sp.Basic, ...]:
         return tuple(e.args[:2])
     if isinstance(e, TensorVJP):  # the cotangent, the output, the operands
         return tuple(e.args[2:-1])
+    if isinstance(e, TensorJVP):  # the tangent, the output, the operands
+        return tuple(e.args[1:-1])
     if isinstance(e, ElementwiseDerivative):
         return (e.args[1],)
     rule = BY_NODE.get(type(e))
@@ -237,6 +239,8 @@ def compile_expr(expr: sp.Basic) -> Callable[[Env], Any]:
             op = VJP_NODES[type(e)](e)
         elif isinstance(e, TensorVJP):
             op = _tensor_vjp(e)
+        elif isinstance(e, TensorJVP):
+            op = partial(NUMERIC_JVPS[e.op], **e.node.params)
         elif isinstance(e, ElementwiseDerivative):
             op = _derivative(e.name)
         elif op is not None and rule is not None and rule.params_of is not None:

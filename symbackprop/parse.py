@@ -29,6 +29,7 @@ from .limits import DEFAULT_LIMITS, Limits, constants, number_problem, number_te
 from .notation import GREEK as NOTATION_GREEK
 from .paper import Reading, column_of, describe, read_text
 from .rules import RULES
+from .shapes import axes_of
 
 Syntax: TypeAlias = Literal["text", "latex"]
 
@@ -103,6 +104,7 @@ class _Parser:
         self.constants_read: set[str] = set()
         self.static: set[int] = set()  # syntax nodes read as numbers (sizes, indices)
         self.calls: dict[int, indexing.Call] = {}  # structural calls, read once
+        self.dim_names: dict[str, sp.Expr] = {}  # sizes named elsewhere (the witness's)
 
     def read(self) -> Reading:
         """The source as code of the text language: maths notation or LaTeX translated."""
@@ -334,8 +336,9 @@ class _Parser:
     def read_call(self, node: ast.Call) -> indexing.Call:
         if id(node) in self.calls:
             return self.calls[id(node)]
-        dims = {str(d): d for s in self.b.shapes.values() if s is not None for d in s
+        dims = {str(d): d for s in self.b.shapes.values() for d in axes_of(s)
                 if isinstance(d, sp.Symbol)}
+        dims.update(self.dim_names)
         return indexing.read_call(node, dims)
 
     def axis_of(self, node: ast.Call) -> int | None:

@@ -27,6 +27,7 @@ from sympy.core.symbol import Str
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from . import tensors
+from .algebra import madd
 from .errors import ShapeError, UnsupportedError
 from .rule import Array, Rule
 from .shapes import axes_of, tensor_shape
@@ -103,8 +104,10 @@ class TensorVJP(MatrixExpr):  # type: ignore[misc]
     """∂L/∂(operand ``k``) of the n-D primitive ``op`` at cotangent ``g`` and output ``out``:
     arguments ``(Str(op), k, g, out, *operands, params)``, shaped as operand ``k``."""
 
-    def __new__(cls, op: str, k: int, g: sp.Basic, out: sp.Basic, *rest: Any) -> TensorVJP:
-        return sp.Basic.__new__(cls, Str(op), sp.Integer(k), g,  # type: ignore[no-any-return]
+    def __new__(cls, op: str | Str, k: int, g: sp.Basic, out: sp.Basic, *rest: Any
+                ) -> TensorVJP:
+        name = op if isinstance(op, Str) else Str(op)
+        return sp.Basic.__new__(cls, name, sp.Integer(k), g,  # type: ignore[no-any-return]
                                 out, *rest)
 
     @property
@@ -131,6 +134,36 @@ class TensorVJP(MatrixExpr):  # type: ignore[misc]
     def _sympystr(self, printer: Any) -> str:
         g = printer._print(self.args[2])
         return f"vjp_{self.op}[{self.k}]({g}, {', '.join(map(printer._print, self.operands))})"
+
+
+class TensorJVP(MatrixExpr):  # type: ignore[misc]
+    """The tangent of an n-D primitive whose tangent is no primitive of ours (max pooling:
+    the tangent at each window's first maximum): ``(Str(op), dot, out, *operands, params)``,
+    shaped as the output."""
+
+    def __new__(cls, op: str | Str, dot: sp.Basic, out: sp.Basic, *rest: Any) -> TensorJVP:
+        name = op if isinstance(op, Str) else Str(op)
+        return sp.Basic.__new__(cls, name, dot, out, *rest)  # type: ignore[no-any-return]
+
+    @property
+    def op(self) -> str:
+        return str(self.args[0].name)
+
+    @property
+    def operands(self) -> tuple[sp.Basic, ...]:
+        return tuple(self.args[3:-1])
+
+    @property
+    def node(self) -> TensorOp:
+        return NODES[self.op](*self.operands, self.args[-1])
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return self.args[2].shape  # type: ignore[no-any-return]
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"jvp_{self.op}({printer._print(self.args[1])}, " \
+            f"{', '.join(map(printer._print, self.operands))})"
 
 
 # ---------------------------------------------------------------------------------------
@@ -298,6 +331,19 @@ def _softmax_vjp(g: Array, out: Array, x: Array, axis: Any = -1) -> tuple[Array,
     return tensors.softmax_vjp(g, out, x, int(axis))
 
 
+def np_maxpool_jvp(dot: Array, out: Array, x: Array, size: Any = 2, stride: Any = None
+                   ) -> Array:
+    """Each window's tangent at its first maximum (the one the VJP sends the gradient to)."""
+    size, stride = _pair(size), None if stride is None else _pair(stride)
+    kh, kw = (size, size) if isinstance(size, int) else size
+    sh, sw = (kh, kw) if stride is None else (stride, stride) if isinstance(stride, int) \
+        else stride
+    win = tensors._windows(np.asarray(x, dtype=float), kh, kw, sh, sw)
+    first = win.reshape(*win.shape[:4], kh * kw).argmax(axis=4)[..., None]
+    dwin = tensors._windows(np.asarray(dot, dtype=float), kh, kw, sh, sw)
+    return np.take_along_axis(dwin.reshape(*dwin.shape[:4], kh * kw), first, axis=4)[..., 0]
+
+
 # ---------------------------------------------------------------------------------------
 # The symbolic VJPs
 
@@ -347,6 +393,66 @@ def _reshape_sym_vjp(g: sp.Basic, out: sp.Basic, x: sp.Basic, shape: Any = (-1,)
     return (NODES["reshape_nd"](g, (reshape_param(_axes(x)),)),)
 
 
+def _zeros(x: sp.Basic) -> sp.Basic:
+    return sp.ZeroMatrix(*x.shape)
+
+
+def _total(parts: list[sp.Basic]) -> sp.Basic:
+    return parts[0] if len(parts) == 1 else madd(*parts)
+
+
+def _einsum_jvp(dots: Any, out: sp.Basic, *xs: sp.Basic, spec: str = "") -> sp.Basic:
+    """Multilinear: the sum over operands of the einsum with that operand's tangent."""
+    return _total([NODES["einsum"](*(d if i == k else x for i, x in enumerate(xs)), (spec,))
+                   for k, d in enumerate(dots) if d is not None])
+
+
+def _linear_jvp(op: str) -> Callable[..., sp.Basic]:
+    """A linear primitive's tangent: the primitive of the tangent."""
+    def jvp(dots: Any, out: sp.Basic, x: sp.Basic, **params: Any) -> sp.Basic:
+        return NODES[op](dots[0], tuple(params[k] for k in SPECS[op].params))
+    return jvp
+
+
+def _conv_jvp(dots: Any, out: sp.Basic, *xs: sp.Basic, stride: Any = 1, padding: Any = 0
+              ) -> sp.Basic:
+    """Bilinear in X and W, affine in b: conv(Ẋ, W) + conv(X, Ẇ, ḃ) (0 for a constant)."""
+    p, parts = (stride, padding), []
+    if dots[0] is not None:
+        parts.append(NODES["conv2d"](dots[0], xs[1], p))
+    if any(d is not None for d in dots[1:]):
+        rest = [d if d is not None else _zeros(x) for d, x in zip(dots[1:], xs[1:],
+                                                                  strict=True)]
+        parts.append(NODES["conv2d"](xs[0], *rest, p))
+    return _total(parts)
+
+
+def _softmax_jvp(dots: Any, out: sp.Basic, x: sp.Basic, axis: Any = -1) -> sp.Basic:
+    """The softmax's Jacobian diag(a) − a aᵀ (per slice) is symmetric: its JVP is its VJP."""
+    return TensorVJP("softmax_axis", 0, dots[0], out, x, sp.Tuple(_to_sympy(axis)))
+
+
+def _bn_jvp(dots: Any, out: sp.Basic, x: sp.Basic, g: sp.Basic, b: sp.Basic,
+            eps: Any = 1e-5) -> sp.Basic:
+    """In X the Jacobian γ_c σ_c⁻¹ (I − 11ᵀ/M − X̂X̂ᵀ/M) per channel is symmetric (its JVP is
+    its VJP); in γ and β the layer is linear: BN with γ̇, β̇ in their place."""
+    parts = []
+    if dots[0] is not None:
+        parts.append(TensorVJP("batchnorm2d", 0, dots[0], out, x, g, b,
+                               sp.Tuple(_to_sympy(eps))))
+    if dots[1] is not None or dots[2] is not None:
+        dg, db = (d if d is not None else _zeros(v) for d, v in zip(dots[1:], (g, b),
+                                                                     strict=True))
+        parts.append(NODES["batchnorm2d"](x, dg, db, (eps,)))
+    return _total(parts)
+
+
+def _maxpool_jvp(dots: Any, out: sp.Basic, x: sp.Basic, size: Any = 2, stride: Any = None
+                 ) -> sp.Basic:
+    return TensorJVP("maxpool2d", dots[0], out, x, sp.Tuple(_to_sympy(size),
+                                                            _to_sympy(stride)))
+
+
 class Spec(NamedTuple):
     """One n-D primitive: its parameters (names, in the node's order), output axes, NumPy
     forward and VJP in our layout, symbolic VJP, and name in LaTeX."""
@@ -357,6 +463,7 @@ class Spec(NamedTuple):
     vjp: Callable[..., tuple[Array, ...]]
     sym_vjp: Callable[..., tuple[sp.Basic, ...]] | None
     latex: str
+    sym_jvp: Callable[..., sp.Basic] | None = None
     nondiff: Callable[..., Array] | None = None
     domain: str = ""
 
@@ -364,38 +471,44 @@ class Spec(NamedTuple):
 SPECS: dict[str, Spec] = {
     "conv2d": Spec(("stride", "padding"), _conv_axes, _conv(tensors.conv2d),
                    lambda g, out, *xs, **kw: _conv(tensors.conv2d_vjp)(g, out, *xs, **kw),
-                   None, r"\operatorname{conv2d}"),
+                   None, r"\operatorname{conv2d}", _conv_jvp),
     "maxpool2d": Spec(("size", "stride"), _pool_axes, _pool(tensors.maxpool2d),
                       lambda g, out, x, **kw: _pool(tensors.maxpool2d_vjp)(g, out, x, **kw),
-                      None, r"\operatorname{maxpool}",
+                      None, r"\operatorname{maxpool}", _maxpool_jvp,
                       nondiff=lambda x, **kw: _pool(tensors.maxpool_ties)(x, **kw),
                       domain="differentiable where each window's maximum is unique"),
     "avgpool2d": Spec(("size", "stride"), _pool_axes, _pool(tensors.avgpool2d),
                       lambda g, out, x, **kw: _pool(tensors.avgpool2d_vjp)(g, out, x, **kw),
-                      None, r"\operatorname{avgpool}"),
+                      None, r"\operatorname{avgpool}", _linear_jvp("avgpool2d")),
     "einsum": Spec(("spec",), _einsum_axes, np_einsum, np_einsum_vjp, _einsum_sym_vjp,
-                   r"\operatorname{einsum}"),
+                   r"\operatorname{einsum}", _einsum_jvp),
     "transpose_axes": Spec(("axes",), _transpose_axes, np_transpose,
                            lambda g, out, x, axes=None: (np.transpose(g, np.argsort(
                                _perm(np.ndim(x), None if axes is None else tuple(
                                    int(a) for a in axes)))),),
-                           _transpose_sym_vjp, r"\operatorname{transpose}"),
+                           _transpose_sym_vjp, r"\operatorname{transpose}",
+                           _linear_jvp("transpose_axes")),
     "reshape_nd": Spec(("shape",), _reshape_axes, np_reshape,
                        lambda g, out, x, shape=(-1,): (np.reshape(g, np.shape(x)),),
-                       _reshape_sym_vjp, r"\operatorname{reshape}"),
+                       _reshape_sym_vjp, r"\operatorname{reshape}",
+                       _linear_jvp("reshape_nd")),
     "softmax_axis": Spec(("axis",), _softmax_axes,
                          lambda x, axis=-1: tensors.softmax(x, int(axis)), _softmax_vjp,
-                         None, r"\operatorname{softmax}"),
+                         None, r"\operatorname{softmax}", _softmax_jvp),
     "batchnorm2d": Spec(("eps",), _bn_axes,
                         lambda x, g, b, eps=1e-5: tensors.batchnorm2d(x, g, b, float(eps)),
                         lambda gr, out, x, g, b, eps=1e-5: tensors.batchnorm2d_vjp(
                             gr, out, x, g, b, float(eps)),
-                        None, r"\operatorname{BN}"),
+                        None, r"\operatorname{BN}", _bn_jvp),
 }
 
 NODES: dict[str, type[TensorOp]] = {
     op: type("".join(w.capitalize() for w in op.split("_")) + "Node", (TensorOp,), {"op": op})
     for op in SPECS}
+
+
+# the NumPy of the tangents that are nodes of their own (TensorJVP)
+NUMERIC_JVPS: dict[str, Callable[..., Array]] = {"maxpool2d": np_maxpool_jvp}
 
 
 def _params_of(e: sp.Basic) -> tuple[tuple[str, Any], ...]:
@@ -405,7 +518,7 @@ def _params_of(e: sp.Basic) -> tuple[tuple[str, Any], ...]:
 TENSOR_RULES: dict[str, Rule] = {
     op: Rule(op, forward=s.forward, vjp=s.vjp, matrix_vjp=s.sym_vjp or _generic(op),
              latex=s.latex, node=NODES[op], params_of=_params_of, operands=-1, arity=0,
-             nondiff=s.nondiff, domain=s.domain)
+             nondiff=s.nondiff, domain=s.domain, matrix_jvp=s.sym_jvp)
     for op, s in SPECS.items()}
 
 

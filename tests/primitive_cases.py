@@ -13,7 +13,7 @@ from symbackprop.rules import RULES
 
 M = {"A": (3, 2), "B": (3, 2), "C": (3, 2), "D": (2, 4), "E": (2, 3), "G": (3, 4),
      "Y": (3, 2), "u": (3, 1), "v": (2, 1), "eye2": (2, 2),
-     "T": (2, 3, 5, 5), "K": (4, 3, 3, 3), "k": (4,)}  # an NCHW image batch, filters, bias
+     "T": (2, 3, 5, 5), "K": (4, 3, 3, 3), "k": (4, 1)}  # an NCHW image batch, filters, bias
 
 # every primitive in scalar and matrix form; True where the values must be positive
 FORMS: dict[str, list[tuple[str, bool]]] = {

@@ -246,9 +246,17 @@ def test_softmax_index_names_its_axis_and_refuses_a_clash() -> None:
             softmax_index("A", "S", lead, axis)
 
 
-@pytest.mark.parametrize("shape", [(2, 3, 8, 8), (2, 3, 4), []])
-def test_derive_refuses_rank_three_and_more_by_name(shape: Any) -> None:
-    """Until the IR takes tensors: a typed refusal that says what is missing."""
+@pytest.mark.parametrize("shape", [(2, 3, 8, 8), (2, 3, 4), ("N", 3, 2, 2)])
+def test_derive_takes_rank_three_and_more(shape: Any) -> None:
+    """A tensor's shape is kept whole: its gradient has the array's axes."""
     import symbackprop as sbp
-    with pytest.raises(ShapeError, match="3 or more" if shape else "rows, cols"):
-        sbp.derive("sum(X)", shapes={"X": shape})
+    d = sbp.derive("sum(X**2)", shapes={"X": shape})
+    x = np.random.default_rng(0).normal(size=tuple(2 if d == "N" else d for d in shape))
+    np.testing.assert_allclose(d.evaluate({"X": x})["X"], 2 * x)
+    assert d.check({"X": x}).ok
+
+
+def test_an_empty_shape_is_refused() -> None:
+    import symbackprop as sbp
+    with pytest.raises(ShapeError, match="rows, cols"):
+        sbp.derive("sum(X)", shapes={"X": []})

@@ -75,6 +75,27 @@ SAMPLES: dict[str, tuple[str, dict[str, Any], str]] = {
                   {"A": S, "X": S, "g": (2, 1), "b": (2, 1)}, "X"),
     "layernorm": ("sum(hadamard(A, layernorm(X, g, b, eps=0.01)))",
                   {"A": S, "X": S, "g": (2, 1), "b": (2, 1)}, "X"),
+    # tensors of rank ≥ 3 (symbackprop/tensor_nodes.py): NCHW images, (F, C, kh, kw) filters
+    "conv2d": ("sum(sin(conv2d(X, W, b, padding=1)))",
+               {"X": (2, 3, 4, 4), "W": (2, 3, 3, 3), "b": (2,)}, "W"),
+    "maxpool2d": ("sum(sin(maxpool2d(X, 2)))", {"X": (1, 2, 4, 4)}, "X"),
+    "avgpool2d": ("sum(sin(avgpool2d(X, 2, stride=1)))", {"X": (1, 2, 4, 4)}, "X"),
+    "einsum": ("sum(sin(einsum('nchw,fc->nfhw', X, W)))", {"X": (2, 3, 2, 2), "W": (4, 3)},
+               "W"),
+    "batchnorm2d": ("sum(sin(batchnorm2d(X, g, b)))",
+                    {"X": (2, 3, 2, 2), "g": (3,), "b": (3,)}, "X"),
+}
+TENSORS = {  # name -> (kind, domain)
+    "conv2d": ("primitive: cross-correlation, `stride=`, `padding=`; the bias is optional",
+               "X (N, C, H, W), W (F, C, kh, kw), b (F,); sizes after N are numbers"),
+    "maxpool2d": ("primitive: the window's maximum, `stride=` (default the size)",
+                  "X (N, C, H, W); differentiable where each window's maximum is unique"),
+    "avgpool2d": ("primitive: the window's mean, `stride=` (default the size)",
+                  "X (N, C, H, W)"),
+    "einsum": ("primitive: NumPy's subscripts (`'ij,jk->ik'`, no `...`)",
+               "arrays of any rank; the result is not a scalar (write sum(...))"),
+    "batchnorm2d": ("primitive: spatial batch normalisation (per channel over N, H, W), "
+                    "`eps=`", "X (N, C, H, W), γ and β of one entry per channel"),
 }
 LAYERS = {  # the layers of issue 14 (symbackprop/layers.py)
     "batchnorm": "primitive (standardise along axis 1, each feature over the batch), "
@@ -157,6 +178,8 @@ def page() -> str:
                          "a vector, or a matrix with axis=0 or 1 (NumPy would flatten it)"))
     for name, kind in STRUCTURAL_KINDS.items():
         rows.append(_row(name, "", kind, "all (sizes, indices and widths are numbers)"))
+    for name, (kind, domain) in TENSORS.items():
+        rows.append(_row(name, "", kind, domain))
     for name, kind in LAYERS.items():
         rows.append(_row(name, "", kind, "X (features, samples), γ and β columns of its rows; "
                                          "ε > 0"))

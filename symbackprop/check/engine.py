@@ -97,8 +97,8 @@ class Step:
 def _num(v: Any) -> Any:
     if isinstance(v, tuple):
         return tuple(_num(x) for x in v)
-    if v is None:
-        return None
+    if v is None or isinstance(v, str):  # einsum's subscripts
+        return v
     try:
         return float(v)
     except TypeError:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+import sympy as sp
 
 from ..builder import Builder
 from ..errors import UnsupportedError
@@ -86,6 +87,8 @@ class TextRunner(Runner):
     def __init__(self, program: TextProgram, arrays: dict[str, Array]) -> None:
         super().__init__(arrays)
         self.program = program
+        program.sizes = {n: int(np.shape(arrays[i])[a]) for n, (i, a) in program.dims.items()
+                         if i in arrays}
         self.values: list[list[Array] | None] = [None] * len(program.stages)
         self.plans: dict[str, list[list[tuple[int, list[int]]]]] = {}
         self.sides: dict[tuple[int, int], tuple[list[Array], list[Array]]] = {}
@@ -159,6 +162,8 @@ class TextProgram:
 
         # the parser's whitelist; derive() applied the caller's limits to this text already
         parser = _Parser(text, Builder(), limits or accepted, reading=reading)
+        parser.dim_names = {n: sp.Symbol(n) for n in self.dims}  # reshape(X, (N, -1))
+        self.sizes: dict[str, int] = {}  # their values, bound by the runner from the arrays
         tree = parser.tree()
         self.parser = parser  # which ** are powers as mathematics reads them
         self.loss, self.names = loss, dict(names)
@@ -284,7 +289,7 @@ class TextProgram:
             return functools.partial(text_index, key=read_key(node))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
                 node.func.id in STRUCTURAL:
-            return _structural(node)
+            return _structural(node, self)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             axis = self.parser.axis_of(node)  # the parser read and checked it already
             if axis is not None:  # NumPy's own reduction, keeping the axis
@@ -369,15 +374,32 @@ def _same(a: Array) -> Array:
     return a
 
 
-def _structural(node: ast.Call) -> Callable[..., Array]:
-    """NumPy's function of a structural call, its static arguments given."""
+def _structural(node: ast.Call, prog: TextProgram) -> Callable[..., Array]:
+    """NumPy's function of a structural call, its static arguments given (a size named in
+    them, ``reshape(X, (N, -1))``, read from the arrays when it runs)."""
     assert isinstance(node.func, ast.Name)
     name = node.func.id
-    _, static, kw, _ = read_call(node)
+    _, static, kw, _ = read_call(node, {n: sp.Symbol(n) for n in prog.dims})
     f = STRUCTURAL_FUNCS[name]
+
+    def sized(v: Any) -> Any:
+        if isinstance(v, tuple):
+            return tuple(sized(x) for x in v)
+        return prog.sizes[str(v)] if isinstance(v, sp.Symbol) else v
+
     if STRUCTURAL[name][1]:  # the operands come as one tuple
-        return lambda *xs: f(xs, *static, **kw)
-    return lambda *xs: f(*xs, *static, **kw)
+        return lambda *xs: f(xs, *sized(static), **kw)
+    return lambda *xs: f(*xs, *sized(static), **kw)
+
+
+class _AnyName(dict[str, sp.Expr]):
+    """Every name a size, for reading a call's operands (its sizes are read when run)."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __missing__(self, key: str) -> sp.Expr:
+        return sp.Symbol(key)
 
 
 def _children(node: ast.AST) -> list[ast.AST]:
@@ -387,7 +409,7 @@ def _children(node: ast.AST) -> list[ast.AST]:
         return [node.operand]
     if isinstance(node, ast.Call):
         if isinstance(node.func, ast.Name) and node.func.id in STRUCTURAL:
-            return read_call(node)[0]
+            return read_call(node, _AnyName())[0]
         return [] if _constant_call(node) is not None else list(node.args)
     if isinstance(node, (ast.Attribute, ast.Subscript)):
         return [node.value]

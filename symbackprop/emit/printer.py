@@ -45,6 +45,7 @@ from ..notation import (
 from ..rules import BY_NODE, BY_SYMPY, RULES
 from ..shapes import shape_of
 from ..structural import END, FULL
+from .index_notation import node_latex
 
 if TYPE_CHECKING:
     pass
@@ -435,6 +436,15 @@ class Printer(LatexPrinter):  # type: ignore[misc]
     def _print_log(self, e: sp.Basic, exp: str | None = None) -> str:
         s = self._call(r"\log", e.args)
         return rf"{s}^{{{exp}}}" if exp else s
+
+    def _print_TensorOp(self, e: Any) -> str:
+        return node_latex(e, self._print)
+
+    def _print_TensorVJP(self, e: Any) -> str:
+        return node_latex(e, self._print)
+
+    def _print_TensorJVP(self, e: Any) -> str:
+        return node_latex(e, self._print)
 
     def _print_Str(self, e: Any) -> str:
         return rf"\text{{{e.name}}}"

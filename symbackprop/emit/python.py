@@ -37,6 +37,7 @@ from ..recognise import node_operands
 from ..rules import BY_NODE, BY_SYMPY, RULES
 from ..shapes import Extent, axes_of, shape_of, tensor_dims
 from ..structural import text_span as _text_span
+from ..tensor_nodes import TensorJVP, TensorOp, TensorVJP
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
@@ -68,8 +69,17 @@ HELPERS.update({  # the backward passes of slices and Kronecker products
     "kron_right": ("def kron_right(g, a):  # the blocks of g weighted by a's entries\n"
                    "    (m, n), (r, c) = a.shape, g.shape\n"
                    "    return np.einsum('ipjq,ij->pq', g.reshape(m, r // m, n, c // n), a)\n"),
+    # the n-D primitives run with symbackprop's own NumPy (tensor_nodes.py), imported
+    "tensor_op": ("from symbackprop.tensor_nodes import TENSOR_RULES\n\n\n"
+                  "def tensor_op(name, *xs, **params):\n"
+                  "    return TENSOR_RULES[name].forward(*xs, **params)\n"),
+    "tensor_vjp": ("def tensor_vjp(name, k, g, out, *xs, **params):  # dL/d(operand k)\n"
+                   "    return TENSOR_RULES[name].vjp(g, out, *xs, **params)[k]\n"),
+    "tensor_jvp": ("from symbackprop.tensor_nodes import NUMERIC_JVPS\n\n\n"
+                   "def tensor_jvp(name, dot, out, *xs, **params):  # the output's tangent\n"
+                   "    return NUMERIC_JVPS[name](dot, out, *xs, **params)\n"),
 })
-HELPER_NEEDS = {"softmax": ("log_softmax",)}
+HELPER_NEEDS = {"softmax": ("log_softmax",), "tensor_vjp": ("tensor_op",)}
 BUILTINS_USED = frozenset({"float"})  # Python builtins the generated code calls
 RESERVED = frozenset({"np", "numpy", *HELPERS, "forward_backward", "grads"})
 
@@ -342,6 +352,27 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
             raise UnsupportedError(f"no code form for {type(e).__name__}")
         return super()._print_Basic(e)  # type: ignore[no-any-return]
 
+    def _tensor_call(self, head: list[str], e: Any) -> str:
+        node = e if isinstance(e, TensorOp) else e.node
+        kw = [f"{k}={v!r}" for k, v in node.params.items()]  # numbers, einsum's checked spec
+        if not self.numpy:
+            return f"{node.op}({', '.join(head + kw)})"
+        helper = "tensor_vjp" if isinstance(e, TensorVJP) else \
+            "tensor_jvp" if isinstance(e, TensorJVP) else "tensor_op"
+        self.used.add(helper)
+        return f"{helper}({', '.join([repr(node.op), *head, *kw])})"
+
+    def _print_TensorJVP(self, e: Any) -> str:
+        return self._tensor_call([self._print(a) for a in e.args[1:-1]], e)
+
+    def _print_TensorOp(self, e: Any) -> str:
+        return self._tensor_call([self._print(x) for x in e.operands], e)
+
+    def _print_TensorVJP(self, e: Any) -> str:
+        args = [str(e.k), *(self._print(a) for a in e.args[2:4]),
+                *(self._print(x) for x in e.operands)]
+        return self._tensor_call(args, e)
+
     _print_Inverse = _print_Basic  # StrPrinter's X**(-1) is no call: inv(X)
 
     def emptyPrinter(self, e: Any) -> str:  # SymPy's name
@@ -388,6 +419,11 @@ def _dimension_lines(inputs: Any, names: set[str]) -> list[str]:
     return lines
 
 
+def _column(s: sp.Basic) -> bool:
+    """A column vector (a tensor's shape (Extent, 1) is not one)."""
+    return is_matrix(s) and s.shape[1] == 1 and tensor_dims(tuple(s.shape)) is None
+
+
 def _tangent_code(d: Derivation, fname: str) -> str:
     """Forward mode: a NumPy function of the inputs and the wrt inputs' tangents
     (``dot_x``) that returns the output and its tangent, the tangent equations one line
@@ -402,9 +438,9 @@ def _tangent_code(d: Derivation, fname: str) -> str:
     p = CodePrinter(tan, numpy=True)
     args = [str(s.name) for s in d.inputs] + [tan[d.tangents[v]] for v in d.wrt]
     body = [f"{s.name} = np.asarray({s.name}, dtype=float)" + (
-        ".reshape(-1, 1)" if is_matrix(s) and s.shape[1] == 1 else "") for s in d.inputs]
+        ".reshape(-1, 1)" if _column(s) else "") for s in d.inputs]
     body += [f"{tan[d.tangents[v]]} = np.asarray({tan[d.tangents[v]]}, dtype=float)"
-             + (".reshape(-1, 1)" if is_matrix(v) and v.shape[1] == 1 else "") for v in d.wrt]
+             + (".reshape(-1, 1)" if _column(v) else "") for v in d.wrt]
     body.extend(_dimension_lines(d.inputs, {str(v.name) for v in variables}))
     body += ["", "# forward pass: one line per intermediate"]
     body += [f"{eq.lhs.name} = {p.doprint(eq.rhs)}" for eq in d.forward]
@@ -494,6 +530,8 @@ def python_code(d: Derivation, name: str = "forward_backward") -> str:
         shape = shape_of(s)
         if shape is None:
             body.append(f"{s.name} = {flt}({s.name})")
+        elif tensor_dims(shape) is not None:
+            body.append(f"{s.name} = np.asarray({s.name}, dtype={flt})  # a tensor")
         elif shape[1] == 1:
             body.append(f"{s.name} = np.asarray({s.name}, dtype={flt}).reshape(-1, 1)"
                         "  # a column vector")
