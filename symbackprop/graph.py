@@ -9,6 +9,7 @@ from typing import Any
 
 import sympy as sp
 
+from .algebra import is_matrix
 from .builder import Builder, Equation, assemble, atoms_in_order, check_name, make_symbol
 from .canonical import replace_args
 from .errors import GraphError, ShapeError
@@ -129,6 +130,8 @@ class Graph:
 
 def validate(g: Graph) -> None:
     """Every name bound once, never used before it is bound, shapes consistent."""
+    if _valid(g.equations):
+        return
     bound: set[sp.Basic] = set()
     names: dict[str, sp.Basic] = {}
     later = {eq.lhs for eq in g.equations}
@@ -149,3 +152,26 @@ def validate(g: Graph) -> None:
                              f"but its right side is {fmt_shape(shape_of(eq.rhs))}")
         bound.add(eq.lhs)
         names.setdefault(str(eq.lhs.name), eq.lhs)
+
+
+def _valid(eqs: tuple[Equation, ...]) -> bool:
+    """``validate``'s checks on a graph of scalar symbols, in one pass with a dictionary of
+    positions; False when it is anything else, or breaks a rule (then ``validate`` looks
+    equation by equation and says which)."""
+    at: dict[sp.Basic, int] = {}
+    for i, eq in enumerate(eqs):
+        if type(eq.lhs) is not sp.Symbol or eq.lhs in at or is_matrix(eq.rhs):
+            return False
+        at[eq.lhs] = i
+    names: dict[str, sp.Basic] = {}
+    for i, eq in enumerate(eqs):
+        for a in eq.atoms:
+            if at.get(a, -1) >= i:  # used before it is bound (or by its own equation)
+                return False
+            other = names.setdefault(a.name, a)
+            if other is not a and other != a:
+                return False
+        other = names.setdefault(eq.lhs.name, eq.lhs)
+        if other is not eq.lhs and other != eq.lhs:
+            return False
+    return True

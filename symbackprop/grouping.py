@@ -49,15 +49,31 @@ def _is_scaled_term(rhs: sp.Basic) -> bool:
     return p is not None and len(p.operands) == 1 and p.kw["exps"] == (1,)
 
 
-def _uses(nodes: list[Equation]) -> dict[sp.Basic, int]:
-    lhs = {eq.lhs for eq in nodes}
+def _uses(nodes: list[Equation], by_lhs: Mapping[sp.Basic, Equation]
+          ) -> tuple[dict[sp.Basic, int], dict[sp.Basic, list[sp.Basic]], set[int]]:
+    """How often each node occurs in the others (t used twice in one rhs counts 2), the
+    nodes that use it, in order, and (by ``id``) the equations over inputs alone."""
     count: dict[sp.Basic, int] = {}
+    consumers: dict[sp.Basic, list[sp.Basic]] = {}
+    over_inputs: set[int] = set()
     for eq in nodes:
-        atoms = eq.atoms  # when they are the arguments, each occurs once: no walk
-        for a in atoms if eq.rhs.args == atoms else occurrences(eq.rhs):
-            if a in lhs:  # with repeats: t used twice in one rhs counts 2
+        atoms = eq.atoms
+        reads = False
+        for a in atoms:
+            if a in by_lhs:
+                consumers.setdefault(a, []).append(eq.lhs)
+                reads = True
+        if not reads:
+            over_inputs.add(id(eq))
+        if eq.rhs.args == atoms:  # the arguments are the atoms: each occurs once, no walk
+            for a in atoms:
+                if a in by_lhs:
+                    count[a] = count.get(a, 0) + 1
+            continue
+        for a in occurrences(eq.rhs):
+            if a in by_lhs:
                 count[a] = count.get(a, 0) + 1
-    return count
+    return count, consumers, over_inputs
 
 
 def _subnodes(expr: sp.Basic) -> Iterator[sp.Basic]:
@@ -93,16 +109,10 @@ def decompose(b: Builder, granularity: Granularity = "auto",
         out = b.node(out) if not is_leaf(out) else b._temp(shape_of(out))
         if out not in b._node_lhs:
             b.append(Equation(out, term))
-    nodes = _reachable(b.nodes, out)
+    nodes, by_lhs = _reachable(b.nodes, out)
     granularity = choose_granularity(b, granularity)
-    uses = _uses(nodes)
-    by_lhs = {eq.lhs: eq for eq in nodes}
+    uses, consumers, over_inputs = _uses(nodes, by_lhs)
     cut: set[sp.Basic] = {out} | {s for s in b.names if s in by_lhs}
-    consumers: dict[sp.Basic, list[sp.Basic]] = {}
-    for eq in nodes:
-        for a in eq.atoms:
-            if a in by_lhs:
-                consumers.setdefault(a, []).append(eq.lhs)
     kinds = {eq.lhs: _node_prim(eq.rhs) for eq in nodes}  # once: a wide node is O(width)
     for eq in nodes:
         s, kind = eq.lhs, kinds[eq.lhs]
@@ -123,7 +133,7 @@ def decompose(b: Builder, granularity: Granularity = "auto",
             pkind = kinds[parent] if parent is not None else ""
             same = kind in ("add", "mul") and pkind == kind and not is_matrix(s) and (
                 kind == "add" or len(classify(eq.rhs).operands) < MAX_FACTORS)
-            if not (same or (_is_scaled_term(eq.rhs) and pkind == "add")):
+            if not (same or (pkind == "add" and kind == "mul" and _is_scaled_term(eq.rhs))):
                 cut.add(s)
             continue
         # layers: cut at non-affine matrix nodes and at their non-leaf operands
@@ -152,7 +162,9 @@ def decompose(b: Builder, granularity: Granularity = "auto",
                 for eq in nodes for a in eq.atoms)
     names = _choose_names(eqs, b, output_name, lossy)
     renamed = {eq.lhs: make_symbol(names[eq.lhs], shape_of(eq.lhs)) for eq in eqs}
-    final = tuple(Equation(renamed[eq.lhs], replace_args(eq.rhs, renamed)) for eq in eqs)
+    # an equation over inputs alone (W·x, kept as the builder made it) has nothing to rename
+    final = tuple(Equation(renamed[eq.lhs], eq.rhs if id(eq) in over_inputs
+                           else replace_args(eq.rhs, renamed)) for eq in eqs)
     g = Graph(final, dict(b.shapes))
     validate(g)
     return g
@@ -209,7 +221,9 @@ def _inline(rhs: sp.Basic, inlined: dict[sp.Basic, sp.Basic], eqs: list[Equation
                                f"({type(e).__name__}: {e})") from e
 
 
-def _reachable(nodes: list[Equation], out: sp.Basic) -> list[Equation]:
+def _reachable(nodes: list[Equation], out: sp.Basic
+               ) -> tuple[list[Equation], dict[sp.Basic, Equation]]:
+    """The nodes the output uses, in order, and the same by their left sides."""
     by_lhs = {eq.lhs: eq for eq in nodes}
     need = {out}
     stack = [out]
@@ -219,7 +233,10 @@ def _reachable(nodes: list[Equation], out: sp.Basic) -> list[Equation]:
             if a in by_lhs and a not in need:
                 need.add(a)
                 stack.append(a)
-    return [eq for eq in nodes if eq.lhs in need]
+    if len(need) == len(nodes):  # the common case: every node is used
+        return nodes, by_lhs
+    kept = [eq for eq in nodes if eq.lhs in need]
+    return kept, {eq.lhs: eq for eq in kept}
 
 
 def rebuild(rhs: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:

@@ -81,11 +81,19 @@ def _classify(e: sp.Basic) -> Prim:
 
 def _of_symbols(e: sp.Basic) -> Prim:
     """A sum or product of symbols (most nodes of a scalarised network): what ``_read``
-    gives, every coefficient and exponent 1, without asking each term for them."""
-    ones = (sp.S.One,) * len(e.args)
-    if type(e) is sp.Add:
-        return Prim("add", e.args, (("coeffs", ones), ("const", sp.S.Zero)))
-    return Prim("mul", e.args, (("coeff", sp.S.One), ("exps", ones)))
+    gives, every coefficient and exponent 1, without asking each term for them. Nodes of one
+    kind and arity share one ``params`` object (the sweep finds their partials once)."""
+    key = (type(e), len(e.args))
+    params = _SYMBOL_PARAMS.get(key)
+    if params is None:
+        ones = (sp.S.One,) * len(e.args)
+        params = _SYMBOL_PARAMS[key] = ((("coeffs", ones), ("const", sp.S.Zero))
+                                        if type(e) is sp.Add else
+                                        (("coeff", sp.S.One), ("exps", ones)))
+    return Prim("add" if type(e) is sp.Add else "mul", e.args, params)
+
+
+_SYMBOL_PARAMS: dict[tuple[type, int], tuple[tuple[str, Any], ...]] = {}
 
 
 def _read(e: sp.Basic) -> Prim:

@@ -94,23 +94,50 @@ def vjp(nodes: Sequence[tuple[sp.Basic, Prim]], rhs: sp.Basic, out: sp.Basic, g:
     return result
 
 
+Plan = tuple[tuple[tuple[str, Any], ...], tuple[sp.Basic, ...], tuple[int | None, ...],
+             tuple[sp.Symbol, ...]]
+
+
+def _plan(p: Prim, plans: dict[tuple[str, int, int], Plan]) -> Plan:
+    """The local partials of ``p``'s primitive (``partials_of``), where each is an operand
+    itself (its position; -1 for the output) and the placeholders, found once per sweep and
+    distinct ``params`` object: nodes read alike share theirs (``recognise._of_symbols``)."""
+    key = (p.name, id(p.params), len(p.operands))
+    hit = plans.get(key)
+    if hit is None or hit[0] is not p.params:  # the plan holds params: its id stays its own
+        n = len(p.operands)
+        partials = partials_of(p.name, p.params, n)
+        ph = placeholders(n)
+        where = tuple(-1 if d is OUT else next((j for j, x in enumerate(ph) if d is x), None)
+                      for d in partials)
+        hit = plans[key] = (p.params, partials, where, ph)
+    return hit
+
+
 def _one_node(node: tuple[sp.Basic, Prim], rhs: sp.Basic, out: sp.Basic,
-              needed: set[sp.Basic]) -> dict[sp.Basic, list[sp.Basic]] | None:
+              needed: set[sp.Basic], plans: dict[tuple[str, int, int], Plan]
+              ) -> dict[sp.Basic, list[sp.Basic]] | None:
     """``vjp`` of a scalar equation that is one element-wise node over leaves (most are), with
     the adjoint 1: each needed operand's local partial, without the walk; None otherwise."""
     e, p = node
     if e is not rhs or p.name not in ELEMENTWISE:
         return None
     ops = p.operands
+    _, partials, where, ph = _plan(p, plans)
     env: dict[sp.Basic, sp.Basic] | None = None
     result: dict[sp.Basic, list[sp.Basic]] = {}
-    for o, d in zip(ops, partials_of(p.name, p.params, len(ops)), strict=True):
+    for k, o in enumerate(ops):
         if o not in needed:  # a leaf: a needed symbol, or nothing to pass back to
             continue
-        if not d.is_Number and env is None:  # a partial in the operands
-            env = dict(zip(placeholders(len(ops)), ops, strict=True))
-            env[OUT] = out
-        result.setdefault(o, []).append(d if env is None else replace_args(d, env))
+        j, d = where[k], partials[k]
+        if j is not None:  # ∂(x·y)/∂x is y: the operand itself
+            d = ops[j] if j >= 0 else out
+        elif not d.is_Number:  # a partial in the operands
+            if env is None:
+                env = dict(zip(ph, ops, strict=True))
+                env[OUT] = out
+            d = replace_args(d, env)
+        result.setdefault(o, []).append(d)
     return result
 
 
@@ -276,6 +303,7 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
             for a in uses[i]:
                 consumers_left[a] += 1
     scalars_only = not any(mat)
+    plans: dict[tuple[str, int, int], Plan] = {}
     for i in range(n - 1, -1, -1):
         if not is_needed[i]:
             continue
@@ -284,13 +312,15 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
         g = adj[i]  # 1 for the output (its own adjoint is 1)
         if scalars_only or not (mat[i] or any(mat[a] for a in use)):  # a scalar equation
             nodes = nodes_of(eq.rhs)
-            flows = _one_node(nodes[0], eq.rhs, lhs, needed) if len(nodes) == 1 else None
+            flows = (_one_node(nodes[0], eq.rhs, lhs, needed, plans) if len(nodes) == 1
+                     else None)
             if flows is None:
                 flows = vjp(nodes, eq.rhs, lhs, sp.S.One, needed)
             for v, parts in flows.items():
                 partial = parts[0] if len(parts) == 1 else sp.Add(*parts)
                 partials[(lhs, v)] = partial
-                terms.setdefault(v, []).append(Term(lhs, _times(g, partial, True), partial))
+                value = g if partial is sp.S.One else _times(g, partial, True)
+                terms.setdefault(v, []).append(Term(lhs, value, partial))
         else:
             flows = vjp(nodes_of(eq.rhs), eq.rhs, lhs, g, needed)
             for v, parts in flows.items():

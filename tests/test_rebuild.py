@@ -57,8 +57,9 @@ def _checked_symbols(real: Any) -> Any:
 
 
 def _checked_node(real: Any) -> Any:
-    def shadow(node: Any, rhs: sp.Basic, out: sp.Basic, needed: set[sp.Basic]) -> Any:
-        fast = real(node, rhs, out, needed)
+    def shadow(node: Any, rhs: sp.Basic, out: sp.Basic, needed: set[sp.Basic],
+               plans: Any) -> Any:
+        fast = real(node, rhs, out, needed, plans)
         if fast is not None:
             slow = sweep.vjp([node], rhs, out, sp.S.One, needed)
             assert list(fast) == list(slow), rhs
