@@ -19,6 +19,7 @@ from .errors import UnsupportedError
 from .functions import Elementwise, scalar_function
 from .rule import Rule
 from .rules import BY_NODE, BY_SYMPY, RULES
+from .tensor_nodes import TensorJVP, TensorVJP
 
 
 class Prim(NamedTuple):
@@ -161,6 +162,11 @@ def _read(e: sp.Basic) -> Prim:
     if rule is not None:
         params = rule.params_of(e) if rule.params_of is not None else ()
         return Prim(rule.name, node_operands(e, rule), params)
+    if isinstance(e, (TensorVJP, TensorJVP)):
+        raise UnsupportedError(f"a derivative of the {e.op} cotangent (second order through "
+                               f"{e.op}): not a primitive yet; Hessians and forward-over-"
+                               "reverse stop at convolution, pooling, the softmax along an "
+                               "axis and batchnorm2d")
     if isinstance(e, (sp.Max, sp.Min)):  # max(a, b, c) is max(max(a, b), c)
         first = e.args[0] if len(e.args) == 2 else e.func(*e.args[:-1], evaluate=False)
         return Prim("max" if isinstance(e, sp.Max) else "min", (first, e.args[-1]))

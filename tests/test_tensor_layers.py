@@ -208,3 +208,12 @@ def test_pytorch_agrees_on_spatial_batch_normalisation() -> None:
         grad = t[k].grad
         assert grad is not None
         np.testing.assert_allclose(got[k], grad.numpy(), rtol=1e-8, atol=1e-10)
+
+
+def test_second_order_through_a_convolution_is_refused_by_name() -> None:
+    with pytest.raises(UnsupportedError, match="second order through conv2d"):
+        sbp.hessian("sum(sin(conv2d(X, W)))", shapes={"X": (1, 1, 3, 3), "W": (1, 1, 2, 2)},
+                    wrt=["W"])
+    h = sbp.hessian("sum(sin(einsum('nchw,fc->nfhw', X, W)))",  # einsum's cotangent is one
+                    shapes={"X": (1, 2, 2, 2), "W": (3, 2)}, wrt=["W"])
+    assert h.check().ok
