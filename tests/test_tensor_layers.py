@@ -217,3 +217,34 @@ def test_second_order_through_a_convolution_is_refused_by_name() -> None:
     h = sbp.hessian("sum(sin(einsum('nchw,fc->nfhw', X, W)))",  # einsum's cotangent is one
                     shapes={"X": (1, 2, 2, 2), "W": (3, 2)}, wrt=["W"])
     assert h.check().ok
+
+
+def _naive_pool_grad(x: Any, g: Any, k: int, s: int, how: str) -> Any:
+    """∂L/∂X of pooling, loop by loop: each window's gradient to its first maximum, or
+    shared equally."""
+    out = np.zeros_like(x)
+    n, c, ho, wo = g.shape
+    for a in range(n):
+        for b in range(c):
+            for h in range(ho):
+                for w in range(wo):
+                    win = x[a, b, s * h:s * h + k, s * w:s * w + k]
+                    if how == "max":
+                        i, j = divmod(int(np.argmax(win)), k)  # the first, row by row
+                        out[a, b, s * h + i, s * w + j] += g[a, b, h, w]
+                    else:
+                        out[a, b, s * h:s * h + k, s * w:s * w + k] += g[a, b, h, w] / k**2
+    return out
+
+
+@pytest.mark.parametrize(("how", "k", "s"), [("max", 2, 2), ("max", 3, 1), ("avg", 2, 1),
+                                             ("avg", 3, 2)])
+def test_pooling_gradients_match_a_naive_loop(how: str, k: int, s: int) -> None:
+    x = RNG.normal(size=(2, 3, 7, 6))
+    ho, wo = (7 - k) // s + 1, (6 - k) // s + 1
+    g = RNG.normal(size=(2, 3, ho, wo))
+    d = sbp.derive(f"sum({how}pool2d(X, {k}, stride={s}) * G)",
+                   shapes={"X": x.shape, "G": g.shape}, wrt=["X"])
+    got = d.evaluate({"X": x, "G": g})["X"]
+    np.testing.assert_allclose(got, _naive_pool_grad(x, g, k, s, how), rtol=1e-12, atol=1e-14)
+    assert d.check({"X": x, "G": g}).ok
