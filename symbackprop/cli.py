@@ -29,13 +29,16 @@ from .version import __version__
 
 
 def parse_shape(spec: str) -> tuple[str, tuple[Any, ...]]:
-    """``W1=4x3``, ``x=3`` (a column vector), ``W=mxn`` or ``W=m,n``, ``lam=scalar``."""
+    """``W1=4x3``, ``x=3`` (a column vector), ``W=mxn`` or ``W=m,n``, ``lam=scalar``; a
+    tensor ``X=Nx3x32x32`` or ``X=(N,3,32,32)``."""
     name, sep, dims = spec.partition("=")
     if not sep or not name.strip() or not dims.strip():
         raise ShapeError(f"--shape {spec!r}: expected NAME=ROWSxCOLS, e.g. W1=4x3 or x=3")
     dims = dims.strip()
     if dims == "scalar":
         return name.strip(), ()
+    if dims.startswith("(") and dims.endswith(")"):  # Python's spelling: (2, 3, 8, 8)
+        dims = dims[1:-1].rstrip(",")
     parts = dims.split(",") if "," in dims else dims.split("x")
     out: list[Any] = []
     for p in parts:
@@ -46,8 +49,6 @@ def parse_shape(spec: str) -> tuple[str, tuple[Any, ...]]:
             out.append(p)
         else:
             raise ShapeError(f"--shape {spec!r}: {p!r} is neither a size nor a name")
-    if len(out) > 2:
-        raise ShapeError(f"--shape {spec!r}: at most two dimensions")
     return name.strip(), tuple(out)
 
 

@@ -73,6 +73,8 @@ def test_debug_shows_the_traceback() -> None:
 @pytest.mark.parametrize(("spec", "want"), [
     ("W1=4x3", ("W1", (4, 3))), ("x=3", ("x", (3,))), ("W=mxn", ("W", ("m", "n"))),
     ("lam=scalar", ("lam", ())), ("X=3xB", ("X", (3, "B"))),
+    ("X=Nx3x8x8", ("X", ("N", 3, 8, 8))), ("K=(4, 3, 3, 3)", ("K", (4, 3, 3, 3))),
+    ("b=(4,)", ("b", (4,))),
 ])
 def test_shape_specs(spec: str, want: tuple[str, tuple[object, ...]]) -> None:
     assert parse_shape(spec) == want
@@ -92,3 +94,10 @@ def test_a_closed_pipe_exits_quietly() -> None:
     assert first.startswith(b"# ")
     assert err == ""
     assert code == 141  # as a program killed by SIGPIPE: 128 + 13
+
+
+def test_a_convolution_checks_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check", "sum(relu(conv2d(X, K, stride=2)))", "--shape", "X=Nx2x5x5",
+                 "--shape", "K=3x2x3x3"])
+    assert code == 0
+    assert "ok" in capsys.readouterr().out
