@@ -31,6 +31,7 @@ from symbackprop.emit.dot import derivation_dot, render_svg_to_fit, run_dot
 from symbackprop.emit.html import LINE_PT, blocks_html, copy_katex, page, svg_inline
 from symbackprop.emit.markdown import Block, blocks_markdown, document, fence
 from symbackprop.emit.trace import trace_html, trace_markdown
+from symbackprop.shapes import axes_of
 
 DOCS = Path("docs")
 
@@ -45,6 +46,7 @@ class Example:
     shapes: Mapping[str, Any] = field(default_factory=dict)
     loss: str | None = None
     values: Mapping[str, Any] = field(default_factory=dict)  # missing ones: random, seeded
+    reading: str = ""  # which textbook form the backward lines are, in a sentence or two
 
     def derive(self) -> Derivation:
         return derive(self.source, wrt=list(self.wrt) if self.wrt else None,
@@ -58,8 +60,8 @@ class Example:
             name = str(s.name)
             if name in self.values:
                 out[name] = self.values[name]
-            elif hasattr(s, "shape"):
-                out[name] = np.round(rng.normal(size=tuple(int(k) for k in s.shape)), 2)
+            elif hasattr(s, "shape"):  # a tensor's axes, not SymPy's (entries, 1)
+                out[name] = np.round(rng.normal(size=tuple(int(k) for k in axes_of(s.shape))), 2)
             else:
                 out[name] = round(float(rng.normal()), 2)
         return out
@@ -79,6 +81,17 @@ RNN = {"Wh": (3, 3), "Wx": (3, 2), "b": (3, 1), "h0": (3, 1), "v": (3, 1),
 LSTM = {"h0": (3, 1), "c0": (3, 1), "x": (2, 1),
         **{f"{m}_{k}": (3, 3) if m == "W" else (3, 2) if m == "U" else (3, 1)
            for k in "fiog" for m in "WUb"}}
+
+CNN = {"X": (2, 3, 8, 8), "K1": (4, 3, 3, 3), "c1": (4,), "K2": (6, 4, 3, 3), "c2": (6,),
+       "W": (5, 24), "b": (5,), "y": (5, 2)}
+NORM = {"X": (3, 5), "gamma": (3, 1), "beta": (3, 1), "R": (3, 5)}
+MHA = {"X": (2, 3, 4), **{f"W{k}": (2, 4, 2) for k in "qkv"}, "Wo": (2, 2, 4), "D": (),
+       "R": (2, 3, 4)}
+
+
+def _small(shape: tuple[int, ...], seed: int) -> Any:
+    """Weights N(0, 0.3²), rounded: a network whose softmax is not saturated at the trace."""
+    return np.round(0.3 * np.random.default_rng(seed).normal(size=shape), 2)
 
 
 def _rnn_source(steps: int) -> str:
@@ -142,6 +155,74 @@ EXAMPLES: tuple[Example, ...] = (
                 "c = hadamard(f, c0) + hadamard(i, g)", "h = hadamard(o, tanh(c))",
                 "L = sum(h)"]),
             wrt=("W_f", "W_i", "W_o", "W_g", "c0", "h0"), shapes=LSTM),
+    Example("small-cnn", "A small convolutional network",
+            "Two 3×3 convolutions (padding 1) with ReLU, max pooling then average pooling, "
+            "flattened into a linear layer with softmax cross-entropy; images are NCHW, "
+            "filters (F, C, kh, kw), and the tensors print in index notation.",
+            "z1 = conv2d(X, K1, c1, padding=1)\nh1 = relu(z1)\np1 = maxpool2d(h1, 2)\n"
+            "z2 = conv2d(p1, K2, c2, padding=1)\nh2 = relu(z2)\np2 = avgpool2d(h2, 2)\n"
+            "f = reshape(p2, (2, -1))\no = W@f.T + b@ones(1, 2)",
+            wrt=("K1", "c1", "K2", "c2", "W", "b"), shapes=CNN, loss="cross_entropy",
+            values={"y": np.eye(5)[:, [1, 3]],
+                    **{k: _small(CNN[k], i) for i, k in enumerate(("K1", "K2", "W"))}},
+            reading="A filter's gradient ∂L/∂K is the correlation of the padded input with "
+            "∂L/∂z, summed over the batch and the image, and its bias's is the sum of ∂L/∂z; "
+            "the gradient of a convolution's input (∂L/∂p⁽¹⁾) is the full correlation of "
+            "∂L/∂z with the filter turned by 180° (stride 1), written as the sum over the "
+            "taps that read each entry. Max pooling routes each gradient to the first maximum "
+            "of its window (after the ReLU a window of zeros is a tie: the check names it), "
+            "average pooling gives each entry a quarter, and reshape's backward reshapes back."),
+    Example("batch-norm", "Batch normalisation",
+            "Training mode, columns are samples: each feature (a row) is standardised over "
+            "the batch, then scaled by γ and shifted by β.",
+            "Y = batchnorm(X, gamma, beta); L = sum(hadamard(Y, R))",
+            wrt=("X", "gamma", "beta"), shapes=NORM,
+            reading="∂L/∂X is the compact form of the course notes, (1/N) σ⁻¹ ⊙ (N ∂L/∂X̂ − "
+            "Σ ∂L/∂X̂ − X̂ ⊙ Σ(∂L/∂X̂ ⊙ X̂)) with the sums along each row (over the N = 5 "
+            "samples) and ∂L/∂X̂ = ∂L/∂Y ⊙ γ; ∂L/∂γ and ∂L/∂β are the row sums of ∂L/∂Y ⊙ X̂ "
+            "and ∂L/∂Y. How the rule is collected: docs/layers.md."),
+    Example("layer-norm", "Layer normalisation",
+            "Each sample (a column) is standardised over its features, then scaled by γ and "
+            "shifted by β per feature.",
+            "Y = layernorm(X, gamma, beta); L = sum(hadamard(Y, R))",
+            wrt=("X", "gamma", "beta"), shapes=NORM,
+            reading="The same compact form as batch normalisation's with the statistics of "
+            "each column: the sums run down the columns (1 1ᵀ ∂L/∂X̂, over the d = 3 "
+            "features); γ and β act per feature, so their gradients are still row sums."),
+    Example("spatial-batch-norm", "Spatial batch normalisation",
+            "batchnorm2d on an (N, C, H, W) tensor: each channel is standardised over the "
+            "batch and the image (axes 0, 2, 3), then scaled by γ_c and shifted by β_c.",
+            "Y = batchnorm2d(X, gamma, beta); L = sum(Y * R)", wrt=("X", "gamma", "beta"),
+            shapes={"X": (2, 3, 2, 2), "gamma": (3,), "beta": (3,), "R": (2, 3, 2, 2)},
+            reading="Batch normalisation's compact form per channel c, its sums over the "
+            "M = NHW entries of the channel: ∂L/∂X = γ_c/(M σ_c) (M ∂L/∂Y − Σ ∂L/∂Y − "
+            "X̂ Σ ∂L/∂Y X̂), with ∂L/∂γ_c = Σ ∂L/∂Y X̂ and ∂L/∂β_c = Σ ∂L/∂Y."),
+    Example("attention", "Scaled dot-product attention",
+            "One head, a query per row: S = QKᵀ/√d, A = softmax(S, axis=1) (each row), "
+            "O = AV.",
+            "S = Q@K.T/sqrt(d); A = softmax(S, axis=1); O = A@V; L = sum(hadamard(O, R))",
+            wrt=("Q", "K", "V"),
+            shapes={"Q": (3, 4), "K": (4, 4), "V": (4, 2), "R": (3, 2), "d": ()},
+            values={"d": 4.0},
+            reading="The row softmax's backward pass ∂L/∂S = A ⊙ (∂L/∂A − (∂L/∂A ⊙ A) 1 1ᵀ), "
+            "each row's Jacobian diag(a) − aaᵀ applied to that row; the matrix products' "
+            "∂L/∂A = ∂L/∂O Vᵀ and ∂L/∂V = Aᵀ ∂L/∂O, then ∂L/∂Q = ∂L/∂S K/√d and "
+            "∂L/∂K = ∂L/∂Sᵀ Q/√d."),
+    Example("multi-head-attention", "Multi-head attention with einsum",
+            "Batches b, heads h, positions t, model width m, head width D: the projections, "
+            "the scores and the output are einsums over (B, H, T, D) tensors, and the "
+            "softmax runs along the keys (axis=-1).",
+            "Q = einsum('btm,hmd->bhtd', X, Wq)\nK = einsum('btm,hmd->bhtd', X, Wk)\n"
+            "V = einsum('btm,hmd->bhtd', X, Wv)\n"
+            "S = einsum('bhqd,bhkd->bhqk', Q, K)/sqrt(D)\nA = softmax(S, axis=-1)\n"
+            "O = einsum('bhqk,bhkd->bhqd', A, V)\nY = einsum('bhtd,hdm->btm', O, Wo)\n"
+            "L = sum(Y * R)",
+            wrt=("Wq", "Wk", "Wv", "Wo", "X"), shapes=MHA, values={"D": 2.0},
+            reading="Each einsum's backward line is an einsum again, with ∂L/∂ of its output "
+            "in the operand's place and the operand's indices as the result (∂L/∂V_bhkd = "
+            "Σ_q ∂L/∂O_bhqd A_bhqk); the softmax along the last axis has the row softmax's "
+            "backward pass on every (b, h, q), and X, used by three projections, collects "
+            "three contractions."),
 )
 
 
@@ -150,10 +231,19 @@ def _strip_svg(svg: str) -> str:
     return re.sub(r"<!-- Generated by graphviz version [^>]*-->\n", "", svg)
 
 
+CHECK_WORDS = (" at the point of the trace below: the symbolic backward pass, the independent "
+               "NumPy engine and central finite differences of the input as written, compared "
+               "entry by entry.")
+
+
 def example_pages(ex: Example) -> dict[str, str]:
     """The files of one example: ``slug.md``, ``slug.html``, ``slug.svg``."""
     d = ex.derive()
-    t = d.trace(ex.point(d))
+    point = ex.point(d)
+    t = d.trace(point)
+    report = d.check(point)
+    if not report.ok:  # a page shows only a derivation the witnesses agree with
+        raise AssertionError(f"{ex.slug}: the check fails at the trace's point\n{report}")
     svg = _strip_svg(render_svg_to_fit(d, t, width=LINE_PT))  # as d.html(graph=True) lays it out
     code = d.to_python()
     blocks = document(d, title=ex.title)
@@ -161,6 +251,13 @@ def example_pages(ex: Example) -> dict[str, str]:
     blocks.insert(1, intro)
 
     md = [blocks_markdown(blocks).rstrip("\n")]
+    extra_html = []
+    if ex.reading:
+        md += ["## The textbook form", ex.reading]
+        extra_html += ["<h2>The textbook form</h2>", f"<p>{html.escape(ex.reading)}</p>"]
+    md += ["## Numeric check", f"`d.check(values)`{CHECK_WORDS}", fence(str(report))]
+    extra_html += ["<h2>Numeric check</h2>", f"<p><code>d.check(values)</code>{CHECK_WORDS}</p>",
+                   f"<pre><code>{html.escape(str(report))}</code></pre>"]
     md.append("## Computation graph")
     md.append("Forward edges in blue; backward edges dashed in red, each labelled with its "
               "local derivative; values and adjoints at the point of the trace below.")
@@ -174,7 +271,7 @@ def example_pages(ex: Example) -> dict[str, str]:
     md.append(fence(code.rstrip("\n"), "python"))
     md.append(f"[This page as HTML]({ex.slug}.html) · [all examples](index.md)")
 
-    body = [blocks_html(blocks),
+    body = [blocks_html(blocks), *extra_html,
             "<h2>Computation graph</h2>",
             "<p>Forward edges in blue; backward edges dashed in red, each labelled with its "
             "local derivative.</p>",
