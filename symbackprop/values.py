@@ -177,7 +177,7 @@ def shape_size(shape: Any, dims: Mapping[sp.Expr, int]) -> int | None:
         return 1
     n = 1
     for x in shape:
-        x = sp.Integer(x) if isinstance(x, int) else x
+        x = sp.Integer(x) if isinstance(x, int) else x.size if isinstance(x, Extent) else x
         if not x.is_Integer:
             x = x.xreplace({k: sp.Integer(v) for k, v in dims.items()})
             if not x.is_Integer:

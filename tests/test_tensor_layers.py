@@ -248,3 +248,11 @@ def test_pooling_gradients_match_a_naive_loop(how: str, k: int, s: int) -> None:
     got = d.evaluate({"X": x, "G": g})["X"]
     np.testing.assert_allclose(got, _naive_pool_grad(x, g, k, s, how), rtol=1e-12, atol=1e-14)
     assert d.check({"X": x, "G": g}).ok
+
+
+def test_a_tensor_too_large_to_hold_is_refused_before_it_is_made() -> None:
+    """Sizes of tensors count against Limits.max_elements like matrices' (an outer product
+    of four vectors of 1000 would be 10¹² entries)."""
+    d = sbp.derive("sum(einsum('i,j,k,l->ijkl', a, a, a, a))", shapes={"a": (1000,)})
+    with pytest.raises(sbp.LimitError, match="1,000,000,000,000 entries"):
+        d.check()
