@@ -1,6 +1,6 @@
 """Run every benchmark, print the tables, write docs/performance.md and docs/performance.png.
 
-    python -m benchmarks [--quick] [--only symbolic,scaling,emit,engine,check,hessian]
+    python -m benchmarks [--quick] [--only symbolic,scaling,emit,print,engine,check,hessian]
                          [--sympy-timeout 150] [--no-write]
 
 Each figure is a ratio against a baseline measured in the same process (or in a child forked
@@ -21,7 +21,7 @@ from typing import Any
 
 from . import report
 
-PARTS = ("engine", "check", "symbolic", "scaling", "emit", "hessian")
+PARTS = ("engine", "check", "symbolic", "scaling", "emit", "print", "hessian")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -109,8 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         results["symbolic"] = cases
         sections["size"] = report.size_table(cases)
         sections["time"] = report.time_table(cases)
+        sections["per_parameter"] = report.per_parameter_table(cases)
         print("\n## 1. Size of the derivation\n\n" + sections["size"], flush=True)
         print("\n## 2. Time to derive\n\n" + sections["time"], flush=True)
+        print("\n## 2a. Derive per parameter\n\n" + sections["per_parameter"], flush=True)
     if "scaling" in parts:
         from . import bench_scaling
 
@@ -127,6 +129,14 @@ def main(argv: list[str] | None = None) -> int:
         results["emit"] = em
         sections["emit"] = report.emission_table(em)
         print("\n## 3. Emission\n\n" + sections["emit"], flush=True)
+    if "print" in parts:
+        from . import bench_print
+
+        log("3b. printing against deriving ...")
+        pc = bench_print.run(repeats=3 if args.quick else 5, log=log)
+        results["print"] = pc
+        sections["print"] = report.print_table(pc)
+        print("\n## 3b. Printing against deriving\n\n" + sections["print"], flush=True)
 
     if "hessian" in parts:
         log("6. second order ...")
@@ -155,6 +165,9 @@ def write(sections: dict[str, str], results: dict[str, Any], parts: list[str], c
     if "symbolic" in results:
         sections["size"] = report.size_table(results["symbolic"])
         sections["time"] = report.time_table(results["symbolic"])
+        sections["per_parameter"] = report.per_parameter_table(results["symbolic"])
+    if "print" in results:
+        sections["print"] = report.print_table(results["print"])
     if "scaling" in results:
         sections["scaling"] = report.scaling_table(results["scaling"])
     if "emit" in results:

@@ -18,7 +18,7 @@ from symbackprop.graph import Graph
 
 CHAIN_DEPTHS = (5, 20, 100, 1_000)
 DAG_DEPTHS = (5, 10, 20, 50, 200)
-NETWORK_SIZES = ((2, 3, 1), (4, 8, 2), (8, 16, 4), (16, 32, 4), (32, 64, 8))
+NETWORK_SIZES = ((2, 3, 1), (4, 8, 2), (8, 16, 4), (16, 32, 4), (32, 64, 10))
 
 
 def x_y(real: bool = True) -> tuple[sp.Symbol, sp.Symbol]:

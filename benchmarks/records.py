@@ -46,6 +46,22 @@ class Emission:
 
 
 @dataclass
+class PrintCost:
+    """``d.latex()`` of a scalarised network against its ``derive`` (issue 22 part 2)."""
+
+    size: str
+    params: int
+    derive: float
+    latex: float
+    chars: int
+    repeats: int
+
+    @property
+    def ratio(self) -> float:
+        return self.latex / self.derive
+
+
+@dataclass
 class Point:
     family: str
     size: str
