@@ -13,10 +13,12 @@ from typing import Any
 import numpy as np
 import pytest
 import sympy as sp
+from primitive_cases import FORMS, M
 
 import symbackprop as sbp
+from symbackprop.check import random_values
 from symbackprop.emit.frameworks import _JAX, _TORCH
-from symbackprop.errors import SymbackpropError, UnsupportedError
+from symbackprop.errors import UnsupportedError
 from symbackprop.rules import RULES
 
 torch = pytest.importorskip("torch", reason="the [torch] extra is not installed")
@@ -157,51 +159,30 @@ def test_names_are_validated_identifiers() -> None:
         sbp.derive("forward_backward_fwd*x").to_jax()
 
 
-POINT = {"arccosh": 1.7, "erfinv": 0.3, "arcsin": 0.3, "arccos": 0.3, "arctanh": 0.3}
-X22 = np.array([[1.9, 0.3], [0.4, 1.4]])  # positive, well conditioned: log, det, inv
-
-
-SPELLED = {"add": "x + y", "mul": "x*y", "pow": "x**y", "matmul": "sum(X@Y)",
-           "mse": "mse(X, Y)", "polygamma": "polygamma(1, x)", "besseli": "besseli(1, x)"}
-
-
-def probe(name: str) -> sbp.Derivation | None:
-    """The first of f(x), f(x, y), sum(f(X)), f(X) (X 2×2) or the spelling in SPELLED that
-    derives to a scalar of some input."""
-    square = {"X": (2, 2), "Y": (2, 2)}
-    forms = [(f"{name}(x)", None), (f"{name}(x, y)", None), (f"sum({name}(X))", square),
-             (f"{name}(X)", square), (SPELLED.get(name, ""), square)]
-    for text, shapes in forms:
-        try:
-            d = sbp.derive(text, shapes=shapes)
-        except SymbackpropError:  # not this primitive's form: try the next
-            continue
-        if not d.is_jacobian and d.wrt:
-            return d
-    return None
-
-
 @pytest.mark.parametrize("name", sorted(RULES))
 def test_every_registry_primitive_generates_working_code_or_is_refused_by_name(
         name: str) -> None:
-    """Each primitive of the registry, on a scalar or a 2×2: the generated code passes
-    gradcheck / check_grads and agrees with d.evaluate, or is refused naming it."""
-    d = probe(name)
-    if d is None:
-        pytest.skip(f"{name} has no form f(x), f(x, y) or f(X) that derives to a scalar")
-    vals = {str(s.name): X22 + k if hasattr(s, "shape") else
-            np.asarray(POINT.get(name, 0.7 + 0.6 * k)) for k, s in enumerate(d.inputs)}
-    for xp, table, check in (("torch", _TORCH, check_torch), ("jax", _JAX, check_jax)):
-        err = ""
-        try:
-            d.to_torch() if xp == "torch" else d.to_jax()
-        except UnsupportedError as e:
-            err = str(e)
-        if err:
-            assert name in err
-            assert name not in table
-        else:
-            check(d, vals)
+    """Every form of each primitive in the one table of cases (``primitive_cases.FORMS``,
+    as test_registry.py runs them): the generated code passes gradcheck / check_grads and
+    agrees with d.evaluate, or is refused naming the primitive — never code that calls a
+    NumPy helper it does not define."""
+    for text, positive in FORMS[name]:
+        d = sbp.derive(text, shapes=M)
+        vals = {k: np.asarray(v) for k, v in
+                random_values(d, 0, attempt=1 if positive else 0).items()}
+        for xp, table in (("torch", _TORCH), ("jax", _JAX)):
+            err = ""
+            try:
+                d.to_torch() if xp == "torch" else d.to_jax()
+            except UnsupportedError as e:
+                err = str(e)
+            if err:
+                assert name in err or "constant array" in err, (text, err)
+                assert name not in table
+            elif xp == "torch":
+                check_torch(d, vals)
+            else:
+                check_jax(d, vals, sbp.derive(text, shapes=M))
 
 
 def test_the_docs_torch_example_is_what_its_command_prints(

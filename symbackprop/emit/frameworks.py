@@ -21,6 +21,7 @@ from ..errors import UnsupportedError
 from ..recognise import node_operands
 from ..rules import BY_NODE
 from ..shapes import shape_of
+from ..tensor_nodes import TensorOp
 from .python import (
     FUNCS,
     CodePrinter,
@@ -101,7 +102,9 @@ class FrameworkPrinter(CodePrinter):
         return "PyTorch" if self.xp == "torch" else "JAX"
 
     def _refuse(self, e: Any) -> str:
-        raise UnsupportedError(f"no {self.framework} code for {type(e).__name__}")
+        rule = BY_NODE.get(type(e))
+        name = rule.name if rule is not None else type(e).__name__
+        raise UnsupportedError(f"no {self.framework} code for the primitive {name}")
 
     _print_CumProd = _print_Pattern = _print_Slice = _print_Embed = _print_Concat = _refuse
     _print_Reshape = _print_Pad = _print_Kron = _print_KronLeft = _print_KronRight = _refuse
@@ -122,6 +125,10 @@ class FrameworkPrinter(CodePrinter):
         return super()._print(e, **kw)  # type: ignore[no-any-return]
 
     _print_Inverse = _print_Basic
+
+    def _tensor_call(self, head: list[str], e: Any) -> str:
+        node = e if isinstance(e, TensorOp) else e.node  # a TensorOp, or a VJP / JVP of one
+        raise UnsupportedError(f"no {self.framework} code for the primitive {node.op}")
 
     def _print_Exp1(self, e: Any) -> str:
         self.used.add("math")
@@ -204,6 +211,11 @@ def _parts(d: Derivation, xp: str) -> tuple[list[str], list[str], list[str], dic
     p = FrameworkPrinter(adj, xp, ref, like)
     dims = _dimension_lines(d.inputs, {str(v.name) for v in variables})
     forward, backward = staged_lines(d, p, adj, like, f"{xp}.zeros_like")
+    ours = _TORCH_HELPERS if xp == "torch" else _JAX_HELPERS
+    numpy_only = sorted(p.used - set(ours) - {"math"})  # the NumPy code's helpers
+    if numpy_only:
+        raise UnsupportedError(f"no {p.framework} code for the primitive "
+                               f"{', '.join(numpy_only)}")
     return [str(s.name) for s in d.inputs], dims + forward[1:], dims + backward, adj, p
 
 
