@@ -376,6 +376,18 @@ class Exp(nn.Module):
         return torch.exp(self.block(x)).sum()
 
 
+class Constant(nn.Module):
+    """A plain tensor attribute (fx records it as a constant) and a buffer, used directly."""
+
+    def __init__(self, buffer: bool) -> None:
+        super().__init__()
+        self.fc, self.c, self.buffer = nn.Linear(3, 3), torch.ones(3), buffer
+        self.register_buffer("buf", torch.ones(3))
+
+    def forward(self, x: Any) -> Any:
+        return self.fc(x) + (self.buf if self.buffer else self.c)
+
+
 @pytest.mark.parametrize(("model", "example", "message"), [
     (lambda: Features(), (1, 1, 4, 4),
      r"Conv2d at 'features\.0' is not supported yet \(conv2d is issue 14's primitive\)"),
@@ -394,6 +406,10 @@ class Exp(nn.Module):
     (lambda: nn.Sequential(nn.Linear(3, 3), nn.LayerNorm((3, 3))), (2, 3),
      r"LayerNorm at '1' over \(3, 3\)"),
     (lambda: nn.Sequential(nn.Linear(3, 3), nn.ELU()), (2, 3), r"ELU at '1'"),
+    (lambda: Constant(False), (2, 3),
+     r"'c' is not a parameter or a layer of the module: tensor constants are not supported"),
+    (lambda: Constant(True), (2, 3), r"'buf' in the module's forward is not a parameter: "
+                                     r"buffers and constants are not supported yet"),
 ])
 def test_refusals_are_typed_and_name_the_module_path(model: Any, example: tuple[int, ...],
                                                      message: str) -> None:
