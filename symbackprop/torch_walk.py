@@ -298,8 +298,8 @@ def genuine(node: Any) -> bool:
     import torch
     import torch.nn.functional as F
 
-    where, _, name = fname(node).partition(".")
-    home = {"torch": torch, "F": F, "operator": operator}.get(where)
+    prefix, _, name = fname(node).partition(".")
+    home = {"torch": torch, "F": F, "operator": operator}.get(prefix)
     return home is not None and getattr(home, name, None) is node.target
 
 
