@@ -1,5 +1,5 @@
-"""Build docs/tensors.md: a convolution and max-pooling layer in index notation, printed by
-``symbackprop.tensors`` and checked in numbers when the page is built.
+"""Build docs/tensors.md: what derive() takes of tensors of rank ≥ 3, how their derivations
+print and how they are checked, every example on the page made by running it.
 
     python -m tools.tensors            # writes docs/tensors.md
 
@@ -14,166 +14,252 @@ from typing import Any
 
 import numpy as np
 
-from symbackprop.tensors import (
-    TENSORS,
-    conv2d_index,
-    einsum_index,
-    index_latex,
-    pool2d_index,
-    softmax_index,
-)
+import symbackprop as sbp
+from symbackprop.shapes import axes_of
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "tensors.md"
-SIZES = {"N": 2, "C": 3, "H": 6, "W": 6, "F": 4, "k": 3}
 
-INTRO = """# Tensors: convolution, pooling and multi-head attention
+INTRO = """# Tensors: convolution, pooling, einsum and multi-head attention
 
-Images are NCHW (`X` is (N, C, H, W)), filters (F, C, kh, kw); a convolution is the
-frameworks' cross-correlation (no kernel flip). The primitives live in
-`symbackprop/tensors.py`, each with a NumPy forward and a hand-written VJP:
+`derive()` takes shapes of any rank. A shape of two entries is a matrix and one entry
+(`(n,)`) a column, as everywhere in the text; a shape of three or more, such as
+`(N, C, H, W)`, is a tensor. Tensors take the element-wise functions, `+ - * /` between
+tensors of the same shape and with scalars, `sum(X)` and `mean(X)` of all their entries, and
+the functions below. Their derivations print in index notation; the numeric side (the
+engine, the witness, `d.check()`) runs on n-D arrays. Every example on this page is made by
+running it: rebuilt by `python -m tools.tensors`, and a test fails when the page is not what
+the code prints.
 
-* `conv2d(X, W, b=None, stride=1, padding=0)`, by im2col (one matrix product each way);
-* `maxpool2d(X, size, stride=size)`: each window's gradient goes to its first maximum in
-  row-major order, as PyTorch and JAX do; `maxpool_ties` marks the windows whose maximum is
-  not unique (a kink: there the gradient is a convention, not a derivative);
-* `avgpool2d(X, size, stride=size)`;
-* `einsum(spec, *operands)`, whose VJP for an operand is the einsum of the cotangent and
-  the other operands with the output's indices in that operand's place; `transpose`,
-  `reshape`, `flatten`;
-* `softmax(X, axis=-1)` and spatial `batchnorm2d(X, gamma, beta, eps=1e-5)` (statistics per
-  channel over axes 0, 2, 3; the compact-form VJP), for multi-head attention written with
-  einsum and for convolutional nets.
+Images are NCHW, filters `(F, C, kh, kw)`, and a convolution is the frameworks'
+cross-correlation (no kernel flip). The sizes after the batch must be numbers for
+convolution and pooling; the batch `N` may be a name, bound from the values. In `einsum`
+every operand is spelled with one lowercase letter per axis and the output after an
+explicit `->`; an operand with one letter is a vector (declared `(n,)` or `(n, 1)`), one
+with two a matrix. `X.T` reverses all the axes of a tensor, as NumPy does.
+"""
 
-Tests check each against loops written from the definitions, central differences and, where
-installed, PyTorch (`tests/test_conv.py`, `tests/test_tensors.py`).
+# (text of the call, shapes, what to know); the result's shape is derived
+CALLS: tuple[tuple[str, dict[str, Any], str], ...] = (
+    ("conv2d(X, K, b, padding=1)", {"X": ("N", 3, 8, 8), "K": (4, 3, 3, 3), "b": (4,)},
+     "`b` (one per filter) is optional; `stride=1`, `padding=0` by default"),
+    ("conv2d(X, K, stride=2)", {"X": ("N", 3, 8, 8), "K": (4, 3, 3, 3)},
+     "output size `(H + 2 padding − kh) // stride + 1`"),
+    ("maxpool2d(X, 2)", {"X": ("N", 3, 8, 8)},
+     "windows `size × size`, `stride=size` by default; the gradient goes to the first "
+     "maximum"),
+    ("avgpool2d(X, 3, stride=1)", {"X": ("N", 3, 8, 8)}, "each entry gets `1/size²`"),
+    ("einsum('nchw,fc->nfhw', X, E)", {"X": ("N", 3, 8, 8), "E": (4, 3)},
+     "any contraction, to a tensor, a matrix or a vector"),
+    ("einsum('nchw,c->nhw', X, v)", {"X": ("N", 3, 8, 8), "v": (3,)},
+     "a one-letter operand is a vector"),
+    ("transpose(X, (0, 2, 3, 1))", {"X": ("N", 3, 8, 8)}, "NumPy's `axes`; `X.T` reverses them"),
+    ("reshape(X, (N, -1))", {"X": ("N", 3, 8, 8)},
+     "row-major, as NumPy; one size may be `-1`, one a name"),
+    ("flatten(X)", {"X": (2, 3, 8, 8)}, "every entry, row-major, as a column"),
+    ("softmax(X, axis=1)", {"X": ("N", 3, 8, 8)}, "along one axis; `axis=-1` is the last"),
+    ("batchnorm2d(X, gamma, beta, eps=1e-5)", {"X": ("N", 3, 8, 8), "gamma": (3,),
+                                               "beta": (3,)},
+     "training mode: each channel over axes 0, 2, 3"),
+)
 
-`derive()` does not take them yet: its front ends, grouping and printers are rank 2, and
-shapes of rank 3 or more are refused (`docs/architecture.md`, "Not yet"). What is here is the
-numeric side and the index notation the derivations will print. Sums are written out (no
-Einstein convention); `w` is an output column, `u, v` an input position, `i, j` a tap.
+
+def _shape(s: Any) -> str:
+    return "(" + ", ".join(str(d) for d in s) + ("," if len(s) == 1 else "") + ")"
+
+
+def calls_table() -> str:
+    """Each call derived as ``Y = call; L = sum(sin(Y))``: the shape of ``Y`` read back."""
+    rows = ["| call | shapes | result | |", "|:--|:--|:--|:--|"]
+    for text, shapes, words in CALLS:
+        d = sbp.derive(f"Y = {text}; L = sum(sin(Y))", shapes=shapes)
+        y = next(eq.lhs for eq in d.forward if str(eq.lhs) == "Y")
+        given = ", ".join(f"{k} {_shape(v)}" for k, v in shapes.items())
+        rows.append(f"| `{text}` | {given} | {_shape(axes_of(y.shape))} | {words} |")
+    return "\n".join(rows)
+
+
+LAYER = "Z = conv2d(X, K, b, padding=1); H = relu(Z); P = maxpool2d(H, 2); L = sum(P * R)"
+LAYER_SHAPES = {"X": ("N", 3, 6, 6), "K": (4, 3, 3, 3), "b": (4,), "R": ("N", 4, 3, 3)}
+
+PRINTING = """## How a derivation prints
+
+A convolution, a ReLU and max pooling, with `L = Σ P ⊙ R`:
+
+```python
+sbp.derive("{layer}",
+           shapes={shapes}, wrt=["X", "K", "b"])
+```
+
+$$
+{latex}
+$$
+
+* `[ … ]_{{n,f,h,w}}` is the tensor whose `(n, f, h, w)` entry is `…`: the indices after
+  the bracket run over the axes of the result, in order. Sums are written out (no Einstein
+  convention), and a second index over the same axis is primed (`n'`, `l'`).
+* `(pad_{{1,1}}(X))_{{n,c,h+i,w+j}}` reads the input padded by one on each side: `i, j` are
+  the filter's taps, `h, w` the output position, `u, v` an input position. With `stride=2`
+  the rows read are `2h + i`.
+* The filter's cotangent `∂L/∂K` is the correlation of the padded input with `∂L/∂Z`
+  over the batch and the image; the input's sums over the taps that read each entry
+  (`h + i = u + 1`), which for stride 1 is the full correlation of `∂L/∂Z` with the filter
+  turned by 180°.
+* Max pooling's cotangent is `1[(i, j) = argmax^first …]`: each window sends its gradient
+  to its first maximum in row-major order, as PyTorch and JAX do.
+* Element-wise steps (`ReLU`, `⊙`) print as for matrices, and a result of rank ≤ 2 (such as
+  `reshape(P, (N, -1))`) is a matrix again, in matrix notation.
+"""
+
+MHA = ("S = einsum('bhqd,bhkd->bhqk', Q, K) / sqrt(D); A = softmax(S, axis=-1); "
+       "O = einsum('bhqk,bhkd->bhqd', A, V); L = sum(O * G)")
+MHA_SHAPES = {"Q": (2, 2, 3, 2), "K": (2, 2, 4, 2), "V": (2, 2, 4, 2), "G": (2, 2, 3, 2),
+              "D": ()}
+
+ATTENTION = """## Multi-head attention with einsum
+
+Batches `b`, heads `h`, queries `q`, keys `k`, the head width `D` (a scalar of the text,
+its index `d`). Each einsum's cotangent is an einsum again, with `∂L/∂` of its output in
+the operand's place; the softmax along the last axis has the row softmax's backward pass on
+every `(b, h, q)`:
+
+```python
+sbp.derive("{text}",
+           shapes={shapes}, wrt=["Q", "K", "V"])
+```
+
+$$
+{latex}
+$$
+
+{checked}
+
+The gallery derives whole layers: [a small CNN](gallery/small-cnn.md), [multi-head
+attention with its projections](gallery/multi-head-attention.md) and [spatial batch
+normalisation](gallery/spatial-batch-norm.md).
+"""
+
+TIE = "L = sum(maxpool2d(X, 2) * G)"
+TIE_VALUES = {"X": [[[[1.0, 1.0, 0.0, 2.0], [0.0, 1.0, 0.0, -1.0]]]],
+              "G": [[[[3.0, 5.0]]]]}
+
+NUMBERS = """## Numbers: evaluate, the witnesses and d.check()
+
+`d.evaluate(values)` takes and returns arrays of the declared shapes (a `(n,)` input comes
+back as the column `(n, 1)`); `d.trace(values)` shows a tensor by a corner of its first
+matrix. `d.check(values)` compares three witnesses that share no code: the symbolic
+backward pass evaluated equation by equation, the independent NumPy engine (hand-written
+VJPs: convolution by im2col, pooling by windows) and central finite differences of the text
+as written, which the witness runs with NumPy loops of its own, tap by tap. {layer_check}
+
+A tie in a max-pooling window is a kink: there the gradient is a convention (the first
+maximum), not a derivative, and `d.check()` says so instead of reporting a mismatch:
+
+```python
+d = sbp.derive("{tie}", shapes={{"X": (1, 1, 2, 4), "G": (1, 1, 1, 2)}},
+               wrt=["X"])
+values = {{"X": np.array({x}),
+          "G": np.array({g})}}
+d.evaluate(values)["X"]
+```
+
+```text
+{gradient}
+```
+
+`print(d.check(values))`:
+
+```text
+{report}
+```
 
 `python -m benchmarks.bench_conv` times conv2d forward + backward against an im2col NumPy
 reference written in the benchmark (N=32, C=16, 32×32, F=32, 3×3; target ≤ 1.5×).
-Rebuilt by `python -m tools.tensors`; a test fails when this page is not what the code
-prints.
 """
 
-
-def _check_layer(stride: int, padding: int) -> str:
-    """L = Σ R ⊙ maxpool2d(conv2d(X, W, b)): the rules' VJPs chained by hand against central
-    differences of L in every entry of X, W and b; raises when they disagree."""
-    rng = np.random.default_rng(0)
-    n, c, h, w, f, k = SIZES.values()
-    x, wt, b = rng.normal(size=(n, c, h, w)), rng.normal(size=(f, c, k, k)), rng.normal(size=f)
-    conv, pool = TENSORS["conv2d"], TENSORS["maxpool2d"]
-    geo = {"stride": stride, "padding": padding}
-    y = conv.forward(x, wt, b, **geo)
-    p = pool.forward(y, 2)
-    r = rng.normal(size=p.shape)
-    if pool.nondiff is not None and np.any(pool.nondiff(y, 2)):
-        raise AssertionError("a tie in a pooling window: draw other numbers")
-    (gy,) = pool.vjp(r, p, y, 2)
-    grads = conv.vjp(gy, y, x, wt, b, **geo)
-
-    def loss(xs: list[Any]) -> float:
-        return float(np.sum(r * pool.forward(conv.forward(*xs, **geo), 2)))
-
-    worst = 0.0
-    for slot, g in enumerate(grads):
-        xs = [x, wt, b]
-        for idx in np.ndindex(xs[slot].shape):
-            up, down = [a.copy() for a in xs], [a.copy() for a in xs]
-            up[slot][idx] += 1e-6
-            down[slot][idx] -= 1e-6
-            worst = max(worst, abs((loss(up) - loss(down)) / 2e-6 - g[idx]))
-    if worst > 1e-5:
-        raise AssertionError(f"conv + pool: the VJPs and central differences differ by {worst}")
-    return (f"Checked at N = {n}, C = {c}, H = W = {h}, F = {f}, 3×3 filters, stride {stride}, "
-            f"padding {padding}, 2×2 pooling, `L = Σ R ⊙ P`: the hand-written VJPs chained "
-            "and central differences of `L` in every entry of `X`, `W` and `b` agree to 1e-5.")
+# (text, shapes, the reason the refusal has), each refused with a typed error
+REFUSED: tuple[tuple[str, dict[str, Any], str], ...] = (
+    ("sum(X @ Y)", {"X": (2, 3, 4), "Y": (2, 4, 3)},
+     "`@` is the matrix product; which axes a product of tensors contracts is for `einsum` "
+     "to say."),
+    ("sum(X, axis=1)", {"X": (2, 3, 4)},
+     "a reduction along axes of a tensor is no primitive (the softmax along an axis is the "
+     "one exception): write the sum over an index with `einsum`."),
+    ("sum(X * c)", {"X": (2, 3, 4), "c": (3, 1, 1)},
+     "tensors meet element-wise only at the same shape: no broadcasting between tensors."),
+    ("sum(conv2d(X, K))", {"X": ("N", 3, "H", 8), "K": (4, 3, 3, 3)},
+     "the image's size must be a number: the windows are laid out when the graph is built."),
+    ("sum(einsum('ij,jk', A, B))", {"A": (2, 3), "B": (3, 2)},
+     "every index is written out, the output's after `->` (the derivation prints them "
+     "all): NumPy's implicit output and `...` are not read."),
+    ("einsum('ijk,ijk->', X, X)", {"X": (2, 3, 4)},
+     "a scalar einsum is a sum: write `sum(...)` of the product."),
+)
+HESSIAN = ("sum(conv2d(X, K) ** 2)", {"X": (1, 2, 4, 4), "K": (2, 2, 3, 3)}, "K")
 
 
-def section(title: str, words: str, stride: int, padding: int) -> str:
-    cf, cb = conv2d_index("Y", "X", "W", "b", stride=stride, padding=padding)
-    pf, pb = pool2d_index("max", "P", "Y", 2)
-    code = (f'forward, backward = conv2d_index("Y", "X", "W", "b", stride={stride}, '
-            f'padding={padding})\npool_forward, pool_backward = pool2d_index("max", "P", "Y", 2)'
-            "\nindex_latex(forward + pool_forward, pool_backward + backward)")
-    return "\n".join([f"## {title}", "", f"{words} Printed by", "", "```python", code, "```", "",
-                      "$$", index_latex(cf + pf, pb + cb), "$$", "",
-                      _check_layer(stride, padding), ""])
+def _refusal(run: Any) -> str:
+    try:
+        run()
+    except sbp.SymbackpropError as e:
+        return f"{type(e).__name__}: {e}"
+    raise AssertionError("accepted, but the page says it is refused")
 
 
-SCORES, MIX = "bhqd,bhkd->bhqk", "bhqk,bhkd->bhqd"
+def refused() -> str:
+    out = ["## What is refused, and why", "",
+           "Each of these raises a typed error (the message below is the library's):", ""]
+    for text, shapes, why in REFUSED:
+        msg = _refusal(lambda t=text, s=shapes: sbp.derive(t, shapes=s))
+        out += [f"* `{text}` with {', '.join(f'{k} {_shape(v)}' for k, v in shapes.items())}: "
+                f"{why}", "", "  ```text", f"  {msg}", "  ```", ""]
+    text, shapes, wrt = HESSIAN
+    msg = _refusal(lambda: sbp.hessian(text, wrt, shapes=shapes))
+    out += [f"* `sbp.hessian(\"{text}\", \"{wrt}\", ...)`: the cotangents of convolution, "
+            "pooling, the softmax along an axis and `batchnorm2d` are nodes of their own "
+            "(printed in index notation), with no derivative of their own yet; einsum, "
+            "transpose and reshape go through. Forward mode (`mode=\"forward\"`) works "
+            "through all of them.", "", "  ```text", f"  {msg}", "  ```", ""]
+    return "\n".join(out)
 
 
-def _check_attention() -> str:
-    """L = Σ R ⊙ O for O = softmax(Q Kᵀ/√D, axis=-1) V per head: the rules' VJPs chained by
-    hand against central differences in every entry of Q, K and V; raises when they differ."""
-    rng = np.random.default_rng(1)
-    b, h, t, k, d = 2, 2, 3, 4, 2
-    q, kk, v = rng.normal(size=(b, h, t, d)), rng.normal(size=(b, h, k, d)), \
-        rng.normal(size=(b, h, k, d))
-    r = rng.normal(size=(b, h, t, d))
-    es, sm = TENSORS["einsum"], TENSORS["softmax"]
-
-    def run(q: Any, kk: Any, v: Any) -> tuple[Any, Any, Any]:
-        s = es.forward(SCORES, q, kk) / np.sqrt(d)
-        a = sm.forward(s, axis=-1)
-        return s, a, es.forward(MIX, a, v)
-
-    s, a, o = run(q, kk, v)
-    da, dv = es.vjp(r, o, MIX, a, v)
-    (ds,) = sm.vjp(da, a, s, axis=-1)
-    dq, dk = es.vjp(ds / np.sqrt(d), None, SCORES, q, kk)
-    worst = 0.0
-    for slot, g in enumerate((dq, dk, dv)):
-        xs = [q, kk, v]
-        for idx in np.ndindex(g.shape):
-            up, down = [x.copy() for x in xs], [x.copy() for x in xs]
-            up[slot][idx] += 1e-6
-            down[slot][idx] -= 1e-6
-            diff = float(np.sum(r * run(*up)[2]) - np.sum(r * run(*down)[2])) / 2e-6
-            worst = max(worst, abs(diff - g[idx]))
-    if worst > 1e-5:
-        raise AssertionError(f"attention: the VJPs and central differences differ by {worst}")
-    return (f"Checked at {b} batches, {h} heads, {t} queries, {k} keys, width D = "
-            f"{d}, `L = Σ R ⊙ O`: the hand-written VJPs chained and central differences of "
-            "`L` in every entry of `Q`, `K` and `V` agree to 1e-5.")
+def _random(d: sbp.Derivation, seed: int, n: int) -> dict[str, Any]:
+    """Every input N(0, 1), the named batch N set to n."""
+    rng = np.random.default_rng(seed)
+    return {str(s.name): rng.normal(size=tuple(n if str(k) == "N" else int(k)
+                                               for k in axes_of(s.shape)))
+            if hasattr(s, "shape") else 2.0 for s in d.inputs}
 
 
-def attention_section() -> str:
-    sf, sb = einsum_index(SCORES, "T", ("Q", "K"))
-    af, ab = softmax_index("A", "S", "bhq", "k")
-    of, ob = einsum_index(MIX, "O", ("A", "V"))
-    scale = (r"\mathbf{S}_{b,h,q,k}", r"\frac{1}{\sqrt{D}}\, \mathbf{T}_{b,h,q,k}")
-    unscale = (r"\frac{\partial L}{\partial \mathbf{T}_{b,h,q,k}}",
-               r"\frac{1}{\sqrt{D}}\, \frac{\partial L}{\partial \mathbf{S}_{b,h,q,k}}")
-    code = (f'einsum_index("{SCORES}", "T", ("Q", "K"))\n'
-            'softmax_index("A", "S", "bhq", "k")\n'
-            f'einsum_index("{MIX}", "O", ("A", "V"))')
-    words = ("Batches `b`, heads `h`, queries `q`, keys `k`, the width `D` (its index `d`): "
-             "the scores are an einsum, the softmax runs along the keys (`axis=-1`), and the "
-             "output is an einsum again. Each einsum's backward lines are einsums with `∂L/∂` "
-             "of its output in the operand's place; the scaling by `1/√D` is written by hand here. "
-             "Printed by")
-    return "\n".join(["## Multi-head attention with einsum", "", words, "", "```python", code,
-                      "```", "", "$$", index_latex([*sf, scale, *af, *of],
-                                                   [*ob, *ab, unscale, *sb]),
-                      "$$", "", _check_attention(), ""])
+def _checked(d: sbp.Derivation, values: dict[str, Any], where: str) -> str:
+    report = d.check(values)
+    if not report.ok:
+        raise AssertionError(f"{where}: {report}")
+    return (f"Checked at {where}: the symbolic backward pass, the NumPy engine and finite "
+            f"differences agree for {', '.join(r.name for r in report.rows)}.")
 
 
 def page() -> str:
-    return INTRO + "\n" + "\n".join([
-        section("Convolution and max pooling, stride 1",
-                "With stride 1 the input's cotangent is also the full correlation of "
-                "`∂L/∂Y` with the filter turned by 180° (the last form of its line).", 1, 1),
-        section("Strided convolution",
-                "With stride 2 each input entry is read by the taps `i` with `2h + i = u`: "
-                "the sum over them replaces the full correlation.", 2, 1),
-        attention_section(),
-    ])
+    layer = sbp.derive(LAYER, shapes=LAYER_SHAPES, wrt=["X", "K", "b"])
+    mha = sbp.derive(MHA, shapes=MHA_SHAPES, wrt=["Q", "K", "V"])
+    tie = sbp.derive(TIE, shapes={"X": (1, 1, 2, 4), "G": (1, 1, 1, 2)}, wrt=["X"])
+    tie_values = {k: np.array(v) for k, v in TIE_VALUES.items()}
+    sections = [
+        INTRO, "## What the text accepts", "", calls_table(), "",
+        PRINTING.format(layer=LAYER, shapes=LAYER_SHAPES,
+                        latex=layer.latex(sections=["forward", "backward"])),
+        ATTENTION.format(text=MHA, shapes=MHA_SHAPES,
+                         latex=mha.latex(sections=["forward", "backward"]),
+                         checked=_checked(mha, _random(mha, 1, 2), "D = 2 (every input "
+                                          "N(0, 1))")),
+        NUMBERS.format(layer_check=_checked(layer, _random(layer, 0, 2),
+                                            "N = 2 for the layer above"),
+                       tie=TIE, x=TIE_VALUES["X"], g=TIE_VALUES["G"],
+                       gradient=np.array2string(tie.evaluate(tie_values)["X"]),
+                       report=str(tie.check(tie_values))),
+        refused(),
+    ]
+    return "\n".join(sections).rstrip("\n") + "\n"
 
 
 def latex_blocks(text: str) -> list[str]:
