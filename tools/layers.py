@@ -75,7 +75,10 @@ are samples: `X` is (features, samples), `γ` and `β` are columns of one entry 
 Every derivation below is printed by the library from the input shown and checked by
 `d.check()` (the symbolic backward pass, the independent NumPy engine and central finite
 differences of the text as written); rebuilt by `python -m tools.layers`, and a test fails
-when this page is not what the library does.
+when this page is not what the library does. [The gallery](gallery/index.md) has batch
+normalisation, layer normalisation and attention with their traces and graphs; the same
+layers on tensors of rank ≥ 3 (`batchnorm2d` over `(N, C, H, W)`, multi-head attention with
+`einsum` and `softmax(S, axis=-1)`) are in [Tensors](tensors.md).
 
 * `batchnorm(X, gamma, beta, eps=1e-5)`: `γ1ᵀ ⊙ X̂ + β1ᵀ`, `X̂ = (X − μ1ᵀ) ⊘ (σ1ᵀ)` with
   the mean `μ` and `σ = √(var + ε)` of each row (a feature, over the batch; training mode);
