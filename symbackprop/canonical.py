@@ -14,6 +14,7 @@ input or constant.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import attrgetter
 from typing import Any
 
 import sympy as sp
@@ -66,8 +67,7 @@ def _canonical_sort(args: list[sp.Basic]) -> None:
         args.sort(key=_args_sortkey)
 
 
-def _name(a: sp.Basic) -> str:
-    return a.name  # type: ignore[no-any-return]
+_name = attrgetter("name")  # a symbol's name, read in C (a sort key is called per operand)
 
 
 def _symbol_key(a: sp.Basic) -> tuple[Any, ...]:
@@ -198,7 +198,7 @@ def _resorted(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic | N
     head = [new[0]] if args[0].is_Number else []
     rest = new[len(head):]
     if all(map(_plain, rest)):  # the common case, decided by the names alone
-        if len({b.name for b in rest}) != len(rest):
+        if len(set(map(_name, rest))) != len(rest):
             return None
         rest.sort(key=_name)
         return type(e)._from_args(head + rest, True)  # type: ignore[attr-defined]

@@ -58,21 +58,20 @@ def _uses(nodes: list[Equation], by_lhs: Mapping[sp.Basic, Equation]
     over_inputs: set[int] = set()
     for eq in nodes:
         atoms = eq.atoms
+        once = eq.rhs.args == atoms  # the arguments are the atoms: each occurs once, no walk
         reads = False
         for a in atoms:
             if a in by_lhs:
                 consumers.setdefault(a, []).append(eq.lhs)
                 reads = True
+                if once:
+                    count[a] = count.get(a, 0) + 1
         if not reads:
             over_inputs.add(id(eq))
-        if eq.rhs.args == atoms:  # the arguments are the atoms: each occurs once, no walk
-            for a in atoms:
+        elif not once:
+            for a in occurrences(eq.rhs):
                 if a in by_lhs:
                     count[a] = count.get(a, 0) + 1
-            continue
-        for a in occurrences(eq.rhs):
-            if a in by_lhs:
-                count[a] = count.get(a, 0) + 1
     return count, consumers, over_inputs
 
 

@@ -304,6 +304,15 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
                 consumers_left[a] += 1
     scalars_only = not any(mat)
     plans: dict[tuple[str, int, int], Plan] = {}
+    of_symbols: dict[tuple[type, int], Plan] = {}  # the plan of a sum or product of n symbols
+    listed: list[list[Term] | None] = [None] * len(syms)  # each variable's terms (in terms)
+
+    def add_term(a: int, v: sp.Basic, t: Term) -> None:
+        mine = listed[a]
+        if mine is None:  # the first term of v: terms lists it from here on
+            mine = listed[a] = terms[v] = []
+        mine.append(t)
+
     for i in range(n - 1, -1, -1):
         if not is_needed[i]:
             continue
@@ -311,35 +320,70 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
         lhs, use = eq.lhs, uses[i]
         g = adj[i]  # 1 for the output (its own adjoint is 1)
         if scalars_only or not (mat[i] or any(mat[a] for a in use)):  # a scalar equation
-            nodes = nodes_of(eq.rhs)
-            flows = (_one_node(nodes[0], eq.rhs, lhs, needed, plans) if len(nodes) == 1
-                     else None)
-            if flows is None:
-                flows = vjp(nodes, eq.rhs, lhs, sp.S.One, needed)
-            for v, parts in flows.items():
-                partial = parts[0] if len(parts) == 1 else sp.Add(*parts)
-                partials[(lhs, v)] = partial
-                value = g if partial is sp.S.One else _times(g, partial, True)
-                terms.setdefault(v, []).append(Term(lhs, value, partial))
+            rhs = eq.rhs
+            cls = type(rhs)
+            if (cls is sp.Add or cls is sp.Mul) and rhs.args == eq.atoms:
+                # a sum or product of distinct symbols (most equations of a scalarised
+                # network): operand k is variable use[k], its partial from the plan
+                args = rhs.args
+                plan = of_symbols.get((cls, len(args)))
+                if plan is None:
+                    plan = of_symbols[cls, len(args)] = _plan(classify(rhs), plans)
+                _, ds, where, ph = plan
+                env: dict[sp.Basic, sp.Basic] | None = None
+                for k, a in enumerate(use):
+                    if not is_needed[a]:
+                        continue
+                    j, partial = where[k], ds[k]
+                    if j is not None:  # ∂(x·y)/∂x is y: the operand itself
+                        partial = args[j] if j >= 0 else lhs
+                    elif not partial.is_Number:  # ∂(x·y·z)/∂x is y·z
+                        if env is None:
+                            env = dict(zip(ph, args, strict=True))
+                            env[OUT] = lhs
+                        partial = replace_args(partial, env)
+                    v = args[k]
+                    partials[(lhs, v)] = partial
+                    value = g if partial is sp.S.One else _times(g, partial, True)
+                    add_term(a, v, Term(lhs, value, partial))
+            else:
+                nodes = nodes_of(rhs)
+                flows = (_one_node(nodes[0], rhs, lhs, needed, plans) if len(nodes) == 1
+                         else None)
+                if flows is None:
+                    flows = vjp(nodes, rhs, lhs, sp.S.One, needed)
+                for v, parts in flows.items():
+                    partial = parts[0] if len(parts) == 1 else sp.Add(*parts)
+                    partials[(lhs, v)] = partial
+                    value = g if partial is sp.S.One else _times(g, partial, True)
+                    add_term(index[v], v, Term(lhs, value, partial))
         else:
             flows = vjp(nodes_of(eq.rhs), eq.rhs, lhs, g, needed)
             for v, parts in flows.items():
-                terms.setdefault(v, []).append(Term(lhs, madd(*parts)))
+                add_term(index[v], v, Term(lhs, madd(*parts)))
         done: list[int] = []
         for a in use:
             if is_needed[a]:
                 consumers_left[a] -= 1
                 if consumers_left[a] == 0:
                     done.append(a)
-        # inputs completed here share a line; each intermediate gets its own
-        done_inputs = [a for a in done if a >= inputs_from]
-        for a in done_inputs + [a for a in done if a < inputs_from]:
+        if len(done) == 1:  # the common case: one line, whether an input or not
+            order = done
+            groups.append([syms[done[0]]])
+        else:  # inputs completed here share a line; each intermediate gets its own
+            done_inputs = [a for a in done if a >= inputs_from]
+            order = done_inputs + [a for a in done if a < inputs_from]
+            if done_inputs:
+                groups.append([syms[a] for a in done_inputs])
+            groups.extend([syms[a]] for a in done if a < inputs_from)
+        for a in order:
             v = syms[a]
             adjoints[v] = adj[a] = make_symbol(f"d:{v.name}", v.shape if mat[a] else None)
             # terms in the order their consumers are computed: the main path first
-            mine = terms.get(v, [])
+            mine = listed[a]
+            if mine is None:
+                mine = terms[v] = []
             mine.reverse()  # the sweep met the consumers last first
-            terms[v] = mine
             if len(mine) == 1 and not mat[a]:
                 total = mine[0].value  # one scalar term: madd and collect keep it as it is,
                 if type(total) is sp.Add or total.is_Number:  # unless a sum or a number
@@ -351,9 +395,6 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
             total = sum_of(values) if len(values) > 1 else None
             backward.append(Equation(adj[a], total if total is not None
                                      else collect(madd(*values))))
-        if done_inputs:
-            groups.append([syms[a] for a in done_inputs])
-        groups.extend([syms[a]] for a in done if a < inputs_from)
     for v in wrt:
         if v not in adjoints:  # a wrt variable the output does not depend on
             adjoints[v] = adjoint_symbol(v)
