@@ -49,29 +49,32 @@ def _is_scaled_term(rhs: sp.Basic) -> bool:
     return p is not None and len(p.operands) == 1 and p.kw["exps"] == (1,)
 
 
-def _uses(nodes: list[Equation], by_lhs: Mapping[sp.Basic, Equation]
-          ) -> tuple[dict[sp.Basic, int], dict[sp.Basic, list[sp.Basic]], set[int]]:
-    """How often each node occurs in the others (t used twice in one rhs counts 2), the
-    nodes that use it, in order, and (by ``id``) the equations over inputs alone."""
-    count: dict[sp.Basic, int] = {}
-    consumers: dict[sp.Basic, list[sp.Basic]] = {}
+def _uses(nodes: list[Equation], at: Mapping[sp.Basic, int]
+          ) -> tuple[list[int], list[list[int]], set[int]]:
+    """By position: how often each node occurs in the others (t used twice in one rhs
+    counts 2), the nodes that use it, in order, and (by ``id``) the equations over inputs
+    alone."""
+    count = [0] * len(nodes)
+    consumers: list[list[int]] = [[] for _ in nodes]
     over_inputs: set[int] = set()
-    for eq in nodes:
+    for i, eq in enumerate(nodes):
         atoms = eq.atoms
         once = eq.rhs.args == atoms  # the arguments are the atoms: each occurs once, no walk
         reads = False
         for a in atoms:
-            if a in by_lhs:
-                consumers.setdefault(a, []).append(eq.lhs)
+            j = at.get(a)
+            if j is not None:
+                consumers[j].append(i)
                 reads = True
                 if once:
-                    count[a] = count.get(a, 0) + 1
+                    count[j] += 1
         if not reads:
             over_inputs.add(id(eq))
         elif not once:
             for a in occurrences(eq.rhs):
-                if a in by_lhs:
-                    count[a] = count.get(a, 0) + 1
+                j = at.get(a)
+                if j is not None:
+                    count[j] += 1
     return count, consumers, over_inputs
 
 
@@ -108,50 +111,56 @@ def decompose(b: Builder, granularity: Granularity = "auto",
         out = b.node(out) if not is_leaf(out) else b._temp(shape_of(out))
         if out not in b._node_lhs:
             b.append(Equation(out, term))
-    nodes, by_lhs = _reachable(b.nodes, out)
+    nodes, at = _reachable(b.nodes, out)
     granularity = choose_granularity(b, granularity)
-    uses, consumers, over_inputs = _uses(nodes, by_lhs)
-    cut: set[sp.Basic] = {out} | {s for s in b.names if s in by_lhs}
-    kinds = {eq.lhs: _node_prim(eq.rhs) for eq in nodes}  # once: a wide node is O(width)
-    for eq in nodes:
-        s, kind = eq.lhs, kinds[eq.lhs]
-        if kind in _REDUCTIONS and any(kinds.get(c) not in ("add", "mul", None)
-                                       for c in consumers.get(s, [])):
+    uses, consumers, over_inputs = _uses(nodes, at)  # by position, as cut and kinds
+    cut = [False] * len(nodes)
+    for s in (out, *b.names):
+        if s in at:
+            cut[at[s]] = True
+    kinds = [_node_prim(eq.rhs) for eq in nodes]  # once: a wide node is O(width)
+
+    def cut_matrix_operands(rhs: sp.Basic) -> None:
+        for o in classify(rhs).operands:
+            j = at.get(o)
+            if j is not None and is_matrix(o):
+                cut[j] = True
+
+    for i, eq in enumerate(nodes):
+        s, kind, mine = eq.lhs, kinds[i], consumers[i]
+        if kind in _REDUCTIONS and any(kinds[c] not in ("add", "mul") for c in mine):
             # sum(A + 2) inside x**s, exp(s), …: SymPy's scalar simplifications of the
             # consumer reach into an inlined matrix sum and raise; its operands stay named
-            cut.update(o for o in classify(eq.rhs).operands if o in by_lhs and is_matrix(o))
+            cut_matrix_operands(eq.rhs)
         if kind == "standardise":  # X̂ of batch or layer normalisation: a stage of its own,
-            cut.add(s)              # so that the backward pass ends with ∂L/∂X in ∂L/∂X̂
+            cut[i] = True          # so that the backward pass ends with ∂L/∂X in ∂L/∂X̂
         if granularity == "stages":
             continue
-        if uses.get(s, 0) > 1:
-            cut.add(s)
+        if uses[i] > 1:
+            cut[i] = True
             continue
         if granularity == "primitive":
-            parent = consumers.get(s, [None])[0]
-            pkind = kinds[parent] if parent is not None else ""
+            pkind = kinds[mine[0]] if mine else ""
             same = kind in ("add", "mul") and pkind == kind and not is_matrix(s) and (
                 kind == "add" or len(classify(eq.rhs).operands) < MAX_FACTORS)
             if not (same or (pkind == "add" and kind == "mul" and _is_scaled_term(eq.rhs))):
-                cut.add(s)
+                cut[i] = True
             continue
         # layers: cut at non-affine matrix nodes and at their non-leaf operands
         if is_matrix(s) and not _is_affine(eq.rhs):
-            cut.add(s)
-        if kind == "matmul" and any(kinds.get(c) == "matmul" and shape_of(c) != (1, 1)
-                                    for c in consumers.get(s, [])):
-            cut.add(s)  # W2 (W1 x): a product of products reads better (and SymPy's MatMul
-            # shape is exponential in its nesting depth); a form xᵀAx stays whole
+            cut[i] = True
+        if kind == "matmul" and any(kinds[c] == "matmul" and shape_of(nodes[c].lhs) != (1, 1)
+                                    for c in mine):
+            cut[i] = True  # W2 (W1 x): a product of products reads better (and SymPy's
+            # MatMul shape is exponential in its nesting depth); a form xᵀAx stays whole
         if kind != "?" and not _is_affine(eq.rhs) and (is_matrix(s) or kind in _REDUCTIONS):
-            for o in classify(eq.rhs).operands:
-                if o in by_lhs and is_matrix(o):
-                    cut.add(o)
+            cut_matrix_operands(eq.rhs)
     # inline the nodes that are not cut, in topological order
     inlined: dict[sp.Basic, sp.Basic] = {}
     eqs: list[Equation] = []
-    for eq in nodes:
+    for i, eq in enumerate(nodes):
         rhs = _inline(eq.rhs, inlined, eqs)
-        if eq.lhs in cut:
+        if cut[i]:
             eqs.append(eq if rhs is eq.rhs else Equation(eq.lhs, rhs))
         else:
             inlined[eq.lhs] = rhs
@@ -221,21 +230,24 @@ def _inline(rhs: sp.Basic, inlined: dict[sp.Basic, sp.Basic], eqs: list[Equation
 
 
 def _reachable(nodes: list[Equation], out: sp.Basic
-               ) -> tuple[list[Equation], dict[sp.Basic, Equation]]:
-    """The nodes the output uses, in order, and the same by their left sides."""
-    by_lhs = {eq.lhs: eq for eq in nodes}
-    need = {out}
-    stack = [out]
+               ) -> tuple[list[Equation], dict[sp.Basic, int]]:
+    """The nodes the output uses, in order, and their positions by left side."""
+    at = {eq.lhs: i for i, eq in enumerate(nodes)}
+    need = [False] * len(nodes)
+    stack = [at[out]]
+    need[stack[0]] = True
+    found = 1
     while stack:
-        s = stack.pop()
-        for a in by_lhs[s].atoms:
-            if a in by_lhs and a not in need:
-                need.add(a)
-                stack.append(a)
-    if len(need) == len(nodes):  # the common case: every node is used
-        return nodes, by_lhs
-    kept = [eq for eq in nodes if eq.lhs in need]
-    return kept, {eq.lhs: eq for eq in kept}
+        for a in nodes[stack.pop()].atoms:
+            j = at.get(a)
+            if j is not None and not need[j]:
+                need[j] = True
+                stack.append(j)
+                found += 1
+    if found == len(nodes):  # the common case: every node is used
+        return nodes, at
+    kept = [eq for eq, k in zip(nodes, need, strict=True) if k]
+    return kept, {eq.lhs: i for i, eq in enumerate(kept)}
 
 
 def rebuild(rhs: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
