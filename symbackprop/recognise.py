@@ -101,6 +101,10 @@ def _read(e: sp.Basic) -> Prim:
     if isinstance(e, (sp.Add, MatAdd)):
         coeffs, ops, const = [], [], sp.S.Zero
         for term in e.args:
+            if type(term) is sp.Symbol or (type(term) is sp.Mul and not term.args[0].is_Number):
+                coeffs.append(sp.S.One)  # x, or x·y: coefficient 1 (what as_coeff_Mul says)
+                ops.append(term)
+                continue
             c0 = _const_value(term)
             if c0 is not None:
                 const += c0

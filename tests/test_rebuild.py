@@ -157,3 +157,21 @@ def test_a_matrix_sum_inside_a_power_builds_by_let_and_derives(text: str,
     want = sbp.derive(text, shapes=shapes).evaluate(values)
     for k, v in d.evaluate(values).items():
         np.testing.assert_allclose(v, want[k], rtol=1e-12)
+
+
+_X, _Y, _Z, _W = (sp.Symbol(n, real=True) for n in "xyzw")
+
+
+@pytest.mark.parametrize("term", [_X, _X * _Y, sp.sin(_X) * _Y, _X * _Y * _Z, sp.exp(_X) * _Y,
+                                  _X**2 * _Y, sp.sqrt(_X) * _Y / _Z, sp.pi * _X, 2 * _X,
+                                  -_X * _Y, _X / 2], ids=str)
+def test_a_term_read_without_asking_has_coefficient_one(term: sp.Expr) -> None:
+    """``recognise._read`` takes a symbol or a product led by a non-number as a term of
+    coefficient 1 without asking it: what the general reading says (a product led by a
+    number, 2x or −xy, is left to it)."""
+    fast = type(term) is sp.Symbol or (type(term) is sp.Mul and not term.args[0].is_Number)
+    general = (recognise._const_value(term) is None
+               and recognise._split_coeff(term) == (sp.S.One, term))
+    assert fast <= general  # fast implies the general reading agrees
+    p = recognise._read(sp.Add(term, _W))
+    assert dict(zip(p.operands, p.kw["coeffs"], strict=True))[_W] is sp.S.One
