@@ -136,6 +136,30 @@ def test_canonical_sort_is_sympys_order(spec: list[tuple[str, int, int]]) -> Non
     assert [(s.name, s.assumptions0) for s in fast] == [(s.name, s.assumptions0) for s in slow]
 
 
+def _other_terms() -> list[sp.Basic]:
+    x, y = sp.Symbol("x", real=True), sp.Symbol("y")
+    return [-x, 2 * y, x**2, sp.sin(x), sp.exp(y), x * y, sp.Integer(3), sp.Rational(1, 2),
+            sp.Dummy("d"), sp.sqrt(x), -x * y, sp.Function("f")(x), sp.pi]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "x_0", "x_10", "x_9", "W", "d:t", "_0"]),
+                          st.integers(0, 3), st.integers(0, len(_ASSUMPTIONS) - 1)),
+                min_size=0, max_size=7),
+       st.lists(st.integers(0, len(_other_terms()) - 1), min_size=1, max_size=4, unique=True))
+def test_canonical_sort_of_symbols_among_other_terms(spec: list[tuple[str, int, int]],
+                                                     others: list[int]) -> None:
+    """Symbols among other terms (the −y of o − y) are sorted as ``Basic.compare`` sorts
+    them: a block of symbols among the rest, wherever the classes put it."""
+    syms = list(dict.fromkeys(sp.Symbol(f"{n}{i}", **_ASSUMPTIONS[k]) for n, i, k in spec))
+    terms = _other_terms()
+    items = list(dict.fromkeys([*syms, *(terms[k] for k in others)]))
+    fast = list(reversed(items))
+    canonical._canonical_sort(fast)
+    slow = sorted(items, key=_args_sortkey)
+    assert [sp.srepr(a) for a in fast] == [sp.srepr(a) for a in slow]
+
+
 @pytest.mark.parametrize("text", ["(1 + x**2) ** sum(2 + P1)", "x ** sum(2 + P1)",
                                   "exp(sum(P1 - 1)) * sqrt(1 + sum(2*P1)**2)",
                                   "((1 + x**2) ** sum((P1 - 2) / exp(P1))) * sum(P1)"])
