@@ -15,10 +15,18 @@ columns spread, ``softmax`` normalises each column (``axis=1``: each row), ``bat
 standardises each row and ``layernorm`` each column (ε = 1e-5) before γ and β, ``sum`` adds
 every entry, ``sqnorm`` adds the squares, ``mse(o, y) = ½ Σ (o − y)²`` and
 ``cross_entropy(o, y) = −Σ y ⊙ log softmax(o)``.
+
+Tensor programs (issue 14 part B, docs/tensors.md) also draw shapes of rank 3 and 4 (NCHW):
+``+ - * /`` and functions entry by entry on equal shapes, ``conv2d`` (cross-correlation,
+zero padding), max and average pooling, ``einsum``, ``transpose(X, axes)``, ``reshape`` and
+``flatten`` (row by row, as NumPy), ``softmax(X, axis=k)`` and ``batchnorm2d`` (statistics
+per channel over N, H, W). Each oracle writes them its own way: the NumPy forward pass a loop
+over output pixels, SymPy a loop over every index of the definition.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +36,7 @@ import numpy as np
 import sympy as sp
 from hypothesis import strategies as st
 
-Shape = tuple[int, int] | None  # None: a scalar
+Shape = tuple[int, ...] | None  # None: a scalar; (rows, cols), or 3 or 4 axes
 
 # Tricky names first come from the issue: SymPy constants (pi E I N S beta gamma), the
 # library's generated names (t_1 v_1 t v z), and the names of the losses (L y).
@@ -50,7 +58,8 @@ SCALAR_FUNCS = ["exp", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus
 class Ex:
     """A node: ``op`` is num, in, ref, neg, T, transpose, an operator or a function name;
     ``args`` holds the children (or the number / name of a leaf); ``shape`` is None for a
-    scalar, else (rows, cols)."""
+    scalar, else (rows, cols) or a tensor's axes. A tensor primitive keeps its static
+    numbers in the op after a colon (``conv2d:sh:sw:ph:pw``, ``einsum:ij,jk->ik``)."""
 
     op: str
     args: tuple = ()
@@ -58,6 +67,8 @@ class Ex:
 
     def text(self) -> str:
         a = self.args
+        if self.op.split(":")[0] in TENSOR_OPS:
+            return _tensor_text(self)
         if self.op == "num":
             return str(a[0]) if a[0] >= 0 else f"({a[0]})"
         if self.op in ("in", "ref"):
@@ -119,7 +130,7 @@ class Program:
     def text(self) -> str:
         return self.sep.join(f"{n} = {e.text()}" for n, e in self.stages)
 
-    def shapes(self) -> dict[str, tuple[int, int]]:
+    def shapes(self) -> dict[str, tuple[int, ...]]:
         return {n: s for n, s in self.inputs.items() if s is not None}
 
     def inlined(self) -> Ex:
@@ -143,6 +154,48 @@ class Program:
             size[n] = sum(size[x.args[0]] if x.op == "ref" else 1 for x in e.nodes())
         return size[self.stages[-1][0]]
 
+    def has_tensors(self) -> bool:
+        return any(s is not None and len(s) > 2 for s in self.inputs.values())
+
+    def sympy_work(self) -> int:
+        """About how many nodes ``sympy.diff`` walks for the SymPy oracle: the size of one
+        entry of the inlined output (a convolution's entry holds C·kh·kw products, a batch
+        norm's every entry of its channel...) times the number of input entries."""
+        size: dict[str, int] = {}
+        for n, e in self.stages:
+            size[n] = _entry_size(e, size)
+        return size[self.stages[-1][0]] * sum(math.prod(s or (1,)) for s in self.inputs.values())
+
+
+def _entry_size(e: Ex, stages: dict[str, int]) -> int:
+    kind, _, arg = e.op.partition(":")
+    if kind in ("num", "in"):
+        return 1
+    if kind == "ref":
+        return stages[e.args[0]]
+    xs = [_entry_size(c, stages) for c in e.args]
+    shapes: list[tuple[int, ...]] = [c.shape or (1,) for c in e.args]
+    if kind in ("*", "@") and all(len(v) == 2 for v in shapes):  # a matrix product
+        return shapes[0][1] * sum(xs)
+    if kind in ("sum", "sqnorm", "mean", "mse", "cross_entropy", "trace"):
+        return math.prod(shapes[0]) * sum(xs)
+    if kind in ("softmax", "softmax_rows", "softmax_axis", *NORMS):
+        axis = {"softmax": 0, "softmax_rows": 1, "softmax_axis": int(arg or 0)}.get(kind)
+        along = shapes[0][axis] if axis is not None else shapes[0][NORMS[kind]]
+        return 3 * along * xs[0] + sum(xs[1:])
+    if kind == "conv2d":
+        return math.prod(shapes[1][1:]) * (xs[0] + xs[1]) + sum(xs[2:])
+    if kind in ("maxpool2d", "avgpool2d"):
+        return int(arg.split(":")[0]) * int(arg.split(":")[1]) * xs[0]
+    if kind == "einsum":
+        ins, out = arg.split("->")
+        size = {c: n for p, v in zip(ins.split(","), shapes, strict=True)
+                for c, n in zip(p, v, strict=False)}
+        return math.prod(n for c, n in size.items() if c not in out) * sum(xs)
+    if kind == "batchnorm2d":
+        return 3 * (math.prod(shapes[0]) // shapes[0][1]) * xs[0] + xs[1] + xs[2]
+    return sum(xs) + 1
+
 
 # ---------------------------------------------------------------------------------------
 # The generator
@@ -155,6 +208,7 @@ class _Gen:
     dims: list[int]
     structural: bool = False  # slices, blocks, reshapes, Kronecker products, padding; the
     # row softmax, batch and layer normalisation (the layers of issue 14)
+    tdims: list[int] | None = None  # N, C, H, W, F of a tensor program (issue 14 part B)
     inputs: dict[str, Shape] = field(default_factory=dict)
     targets: set[str] = field(default_factory=set)
     stages: list[tuple[str, Ex]] = field(default_factory=list)
@@ -183,8 +237,17 @@ class _Gen:
         return Ex("num", (self.pick(CONSTANTS),))
 
     def shape(self) -> Shape:
+        if self.tdims is not None and self.draw(st.integers(0, 2)) > 0:
+            return self.tshape()
+        return self.mshape()
+
+    def mshape(self) -> tuple[int, int]:
         d = self.dims
         return self.pick([(d[0], d[1]), (d[0], 1), (d[1], d[2]), (d[0], d[2]), (d[2], d[1])])
+
+    def tshape(self) -> tuple[int, ...]:
+        n, c, h, w, f = self.tdims  # type: ignore[misc]
+        return self.pick([(n, c, h, w), (n, c, h, w), (n, f, h, w), (c, h, w), (n, c, w, h)])
 
     def leaf(self, shape: Shape, allow_num: bool = True) -> Ex:
         """An earlier stage (most recent first), an input, a transpose, a constant, or a new
@@ -193,9 +256,9 @@ class _Gen:
                           if e.shape == shape]
         opts += [Ex("in", (n,), s) for n, s in self.inputs.items()
                  if s == shape and n not in self.targets]
-        if shape is not None and shape[0] != shape[1]:
+        if shape is not None and shape != shape[::-1]:  # .T reverses every axis
             opts += [Ex("T", (Ex("in", (n,), s),), shape) for n, s in self.inputs.items()
-                     if s == (shape[1], shape[0]) and n not in self.targets]
+                     if s == shape[::-1] and n not in self.targets]
         if shape is None and allow_num:
             opts.append(self.num())
         opts.append(None)  # type: ignore[arg-type]  # None: a new input
@@ -235,15 +298,21 @@ class _Gen:
             return self.leaf(shape)
         if shape is None:
             return self.scalar(depth - 1)
-        return self.mat(shape, depth - 1)
+        if len(shape) > 2:
+            return self.tensor(shape, depth - 1)
+        return self.mat((shape[0], shape[1]), depth - 1)
 
     def scalar(self, d: int) -> Ex:
         kinds = ["+", "*", "fn", "-", "/", "**", "neg", "log", "sqrt", "maxmin", "pow",
                  "reduce"]
         if self.matrix:
             kinds += ["sum", "sqnorm", "mse", "cross_entropy", "sum", "trace"]
+        if self.tdims is not None:
+            kinds += ["tensor"] * 6
         k = self.pick(kinds)
         e = lambda: self.expr(None, d)  # noqa: E731
+        if k == "tensor":
+            return self.reduce_tensor(d)
         if k in ("+", "-"):
             return Ex(k, (e(), e()))
         if k == "*":
@@ -268,7 +337,7 @@ class _Gen:
             return Ex(k, (self.positive(e()),))
         if k == "maxmin":
             return Ex(self.pick(["max", "min"]), (e(), e()))
-        s = self.shape()
+        s = self.mshape() if k in ("trace", "cross_entropy") else self.shape()
         if k == "trace":  # of a square matrix: a square shape, or a product A Aᵀ-like
             assert s is not None
             s = (s[0], s[0])
@@ -284,19 +353,18 @@ class _Gen:
     def mat(self, s: tuple[int, int], d: int) -> Ex:
         k = self.pick(["+", "fn", "scale", "@", "-", "hadamard", "col", "T", "softmax",
                        "num+", "/", "**", "maxnum", "neg", "maxmin", "log", "@", "@",
-                       "scale", "col", *(["softmax_rows", "norm"] if self.structural else [])])
+                       "scale", "col", *(["softmax_rows", "norm"] if self.structural else []),
+                       *(["einsum", "from tensor"] * 2 if self.tdims is not None else [])])
         m = lambda shape=s: self.expr(shape, d)  # noqa: E731
         if self.structural and self.draw(st.integers(0, 3)) == 0:
             return self.structure(s, m)
-        if k in ("+", "-"):
-            return Ex(k, (m(), m()), s)
-        if k == "fn":
-            return Ex(self.pick(SCALAR_FUNCS), (m(),), s)
-        if k == "log":
-            return Ex(self.pick(["log", "sqrt"]), (self.positive(m()),), s)
-        if k == "scale":  # a scalar stage, reduction or number times a matrix
-            c = self.expr(None, d)
-            return Ex("*", (c, m()) if self.draw(st.booleans()) else (m(), c), s)
+        if k in ("+", "-", "fn", "log", "scale", "num+", "/", "**", "maxnum", "maxmin"):
+            return self.elementwise(k, s, d)
+        if k == "einsum":
+            return self.einsum(s, d)
+        if k == "from tensor":  # a tensor's entries, row by row, as this matrix
+            views = [v for v in reshapes(s) if len(v) > 2]
+            return self.reshape(s, self.pick(views), d) if views else self.einsum(s, d)
         if k == "@":
             inner = self.pick(sorted(set(self.dims)))
             a, b = m((s[0], inner)), m((inner, s[1]))
@@ -316,6 +384,20 @@ class _Gen:
             if kinds:
                 return Ex(self.pick(kinds), (m(), m((s[0], 1)), m((s[0], 1))), s)
             return Ex("softmax", (m(),), s)
+        return Ex("neg", (m(),), s)
+
+    def elementwise(self, k: str, s: tuple[int, ...], d: int) -> Ex:
+        """An element-wise kind of ``mat`` at shape ``s`` (a matrix or a tensor's axes)."""
+        m = lambda shape=s: self.expr(shape, d)  # noqa: E731
+        if k in ("+", "-"):
+            return Ex(k, (m(), m()), s)
+        if k == "fn":
+            return Ex(self.pick(SCALAR_FUNCS), (m(),), s)
+        if k == "log":
+            return Ex(self.pick(["log", "sqrt"]), (self.positive(m()),), s)
+        if k == "scale":  # a scalar stage, reduction or number times a matrix
+            c = self.expr(None, d)
+            return Ex("*", (c, m()) if self.draw(st.booleans()) else (m(), c), s)
         if k == "num+":
             return Ex(self.pick(["+", "-"]), (self.num(), m()) if self.draw(st.booleans())
                       else (m(), self.num()), s)
@@ -330,9 +412,8 @@ class _Gen:
         if k == "maxnum":
             return Ex(self.pick(["max", "min"]), (m(), self.num()) if self.draw(st.booleans())
                       else (self.num(), m()), s)
-        if k == "maxmin":
-            return Ex(self.pick(["max", "min"]), (m(), m()), s)
-        return Ex("neg", (m(),), s)
+        assert k == "maxmin", k
+        return Ex(self.pick(["max", "min"]), (m(), m()), s)
 
     def structure(self, s: tuple[int, int], m: Any) -> Ex:
         """A structural operation whose result has shape ``s``."""
@@ -358,22 +439,227 @@ class _Gen:
             return Ex(f"pad:{rb}:{ra}:{cb}:{ca}", (m((r - rb - ra, c - cb - ca)),), s)
         return Ex("kron", (m((r, 1)), m((1, c))), s)
 
+    # -- tensors (issue 14 part B) ------------------------------------------------------
+
+    def tensor(self, s: tuple[int, ...], d: int) -> Ex:
+        """An expression with these axes (rank 3 or 4): element-wise, or an n-D primitive."""
+        kinds = ["+", "-", "fn", "log", "scale", "num+", "/", "**", "maxnum", "maxmin", "*",
+                 "neg", "einsum", "einsum", "permute", "T", "reshape", "reshape", "softmax",
+                 "softmax"]
+        if len(s) == 4:
+            kinds += ["conv2d"] * 4 + ["pool"] * 3 + (["bn"] * 2 if s[0] * s[2] * s[3] >= 2
+                                                      else [])
+        k = self.pick(kinds)
+        m = lambda shape=s: self.expr(shape, d)  # noqa: E731
+        if k in ("+", "-", "fn", "log", "scale", "num+", "/", "**", "maxnum", "maxmin"):
+            return self.elementwise(k, s, d)
+        if k == "*":  # entry by entry, as NumPy's * of two arrays
+            return Ex(self.pick(["*", "hadamard"]), (m(), m()), s)
+        if k == "neg":
+            return Ex("neg", (m(),), s)
+        if k == "einsum":
+            return self.einsum(s, d)
+        if k == "permute":
+            perm = self.draw(st.permutations(range(len(s))))
+            source = [0] * len(s)
+            for i, p in enumerate(perm):
+                source[p] = s[i]
+            return Ex("permute:" + ",".join(map(str, perm)), (m(tuple(source)),), s)
+        if k == "T":
+            return Ex(self.pick(["T", "transpose"]), (m(s[::-1]),), s)
+        if k == "reshape":
+            return self.reshape(s, self.pick(reshapes(s)), d)
+        if k == "softmax":
+            return Ex(f"softmax_axis:{self.pick(softmax_axes(len(s)))}", (m(),), s)
+        if k == "conv2d":
+            return self.conv2d(s, d)
+        if k == "pool":
+            return self.pool(s, d)
+        eps = self.pick(["", "", "0.01"])  # batchnorm2d: γ and β one entry per channel
+        return Ex(f"batchnorm2d:{eps}", (m(), m((s[1], 1)), m((s[1], 1))), s)
+
+    def reduce_tensor(self, d: int) -> Ex:
+        """A scalar from a tensor: sum, mean or sqnorm, a loss of it reshaped to a matrix,
+        or its flattened column against another."""
+        ts = self.tshape()
+        t = self.expr(ts, d)
+        how = self.pick(["sum", "sum", "mean", "sqnorm", "mse", "cross_entropy", "flatten"])
+        if how in ("sum", "mean", "sqnorm"):
+            return Ex(how, (t,))
+        size = math.prod(ts)
+        if how == "flatten":
+            col = Ex("flatten", (t,), (size, 1))
+            return Ex("sum", (Ex("hadamard", (col, self.expr((size, 1), d)), (size, 1)),))
+        ms = self.pick([(ts[0], size // ts[0]), (size // ts[-1], ts[-1])])
+        o = Ex(f"reshape_nd:{self.pick(['', '0', '1'])}", (t,), ms)
+        if how == "mse":
+            return Ex("mse", (o, self.expr(ms, d)) if self.draw(st.booleans()) else
+                      (self.expr(ms, d), o))
+        target = self.new_input(ms)
+        self.targets.add(target.args[0])
+        return Ex("cross_entropy", (o, target))
+
+    def reshape(self, s: tuple[int, ...], source: tuple[int, ...], d: int) -> Ex:
+        """``reshape(X, s)`` of an expression of shape ``source``; maybe one size -1."""
+        minus = self.pick([""] + [str(i) for i in range(len(s))])
+        if len(source) == 2 and source[1] == 1 and self.draw(st.booleans()):
+            return Ex(f"reshape_nd:{minus}", (self.flat(source[0], d),), s)
+        return Ex(f"reshape_nd:{minus}", (self.expr(source, d),), s)
+
+    def flat(self, n: int, d: int) -> Ex:
+        """A column of n entries: a tensor flattened, when one of that size is drawn."""
+        ts = self.tshape()
+        if math.prod(ts) == n:
+            return Ex("flatten", (self.expr(ts, d),), (n, 1))
+        return self.expr((n, 1), d)
+
+    def einsum(self, s: tuple[int, ...], d: int) -> Ex:
+        """``einsum`` with random valid subscripts giving shape ``s`` (a column (n, 1) may
+        be one index): 1-3 operands of rank 1-4, each output index in some operand, 0-2
+        indices summed over, in any order (contractions, outer products, transposes,
+        reductions)."""
+        out_axes = s[:1] if len(s) == 2 and s[1] == 1 and self.draw(st.booleans()) else s
+        letters = self.draw(st.permutations("abcdefghijkmnpqrstuvwxyz"))
+        size = dict(zip(letters, out_axes, strict=False))
+        out = "".join(letters[:len(out_axes)])
+        for c in letters[len(out_axes):len(out_axes) + self.draw(st.integers(0, 2))]:
+            size[c] = self.draw(st.integers(1, 3))
+        every = list(size)
+        parts: list[list[str]] = []
+        for _ in range(self.draw(st.integers(1, 3))):
+            chosen = self.draw(st.lists(st.sampled_from(every), min_size=1, max_size=4,
+                                        unique=True))
+            parts.append(chosen)
+        for c in every:  # every index bound: a missing one goes where there is room
+            if not any(c in p for p in parts):
+                room = [p for p in parts if len(p) < 4]
+                if not room:
+                    parts.append([])
+                    room = [parts[-1]]
+                room[self.draw(st.integers(0, len(room) - 1))].append(c)
+        ops = []
+        for p in parts:
+            shape = tuple(size[c] for c in p)
+            ops.append(self.expr(shape if len(shape) > 1 else (shape[0], 1), d))
+        spec = ",".join("".join(p) for p in parts) + "->" + out
+        return Ex(f"einsum:{spec}", tuple(ops), s)
+
+    def conv2d(self, s: tuple[int, ...], d: int) -> Ex:
+        """``conv2d`` giving (N, F, Ho, Wo): random taps, stride and zero padding; the input's
+        size from them (a remainder the stride skips included), at most 6 a side."""
+        n, f, ho, wo = s
+        geometry = []
+        for out in (ho, wo):
+            k, st_, pad = (self.draw(st.integers(1, 3)), self.pick([1, 1, 2]),
+                           self.draw(st.integers(0, 1)))
+            size = (out - 1) * st_ + k - 2 * pad + self.draw(st.integers(0, st_ - 1))
+            if not 1 <= size <= 6:
+                st_, pad, size = 1, 0, out - 1 + k
+            geometry.append((k, st_, pad, size))
+        (kh, sh, ph, h), (kw, sw, pw, w) = geometry
+        c = self.pick(sorted({self.tdims[1], self.tdims[4], 1}))  # type: ignore[index]
+        x = self.expr((n, c, h, w), d)
+        filters = self.expr((f, c, kh, kw), 0 if self.draw(st.booleans()) else d)
+        bias = (self.expr((f, 1), d),) if self.draw(st.booleans()) else ()
+        return Ex(f"conv2d:{sh}:{sw}:{ph}:{pw}", (x, filters, *bias), s)
+
+    def pool(self, s: tuple[int, ...], d: int) -> Ex:
+        """Max or average pooling giving (N, C, Ho, Wo): random window and stride (the
+        window's size when not written)."""
+        n, c, ho, wo = s
+        kind = self.pick(["maxpool2d", "avgpool2d"])
+        kh, kw = self.draw(st.integers(1, 3)), self.draw(st.integers(1, 3))
+        sh, sw = (kh, kw) if self.draw(st.booleans()) else (self.draw(st.integers(1, 3)),
+                                                            self.draw(st.integers(1, 3)))
+        h = (ho - 1) * sh + kh + self.draw(st.integers(0, sh - 1))
+        w = (wo - 1) * sw + kw + self.draw(st.integers(0, sw - 1))
+        if h > 6 or w > 6:
+            sh, sw, h, w = kh, kw, ho * kh, wo * kw
+        return Ex(f"{kind}:{kh}:{kw}:{sh}:{sw}", (self.expr((n, c, h, w), d),), s)
+
+
+def reshapes(s: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Shapes of rank 2-4 with as many entries as ``s`` (not ``s``): adjacent axes merged,
+    an axis split, a 1 put in, the axes reversed; a rank-1 result as a column (n, 1)."""
+    out: list[tuple[int, ...]] = [s[::-1]]
+    for i in range(len(s) - 1):
+        out.append((*s[:i], s[i] * s[i + 1], *s[i + 2:]))
+    for i, n in enumerate(s):
+        out += [(*s[:i], a, n // a, *s[i + 1:]) for a in range(2, n) if n % a == 0]
+    out += [(*s[:i], 1, *s[i:]) for i in range(len(s) + 1)]
+    shapes = [(v[0], 1) if len(v) == 1 else v for v in out]
+    return sorted({v for v in shapes if 2 <= len(v) <= 4 and v != s})
+
+
+def softmax_axes(rank: int) -> list[int]:
+    """The axes ``softmax(X, axis=k)`` is drawn along. The parser takes |k| <= 2 only (a
+    rank-4 axis=3 or -3 is refused: tests/test_tensor_fuzz.py's xfail), so those only."""
+    return [a for a in range(-rank, rank) if -3 < a < 3]
+
+
+TENSOR_OPS = ("conv2d", "maxpool2d", "avgpool2d", "einsum", "permute", "reshape_nd",
+              "softmax_axis", "batchnorm2d", "flatten", "mean")
+
+
+def _tensor_text(e: Ex) -> str:
+    kind, _, arg = e.op.partition(":")
+    xs = [x.text() for x in e.args]
+    if kind == "conv2d":
+        sh, sw, ph, pw = arg.split(":")
+        kw = [f"stride={_pair_text(sh, sw)}"] if (sh, sw) != ("1", "1") else []
+        kw += [f"padding={_pair_text(ph, pw)}"] if (ph, pw) != ("0", "0") else []
+        return f"conv2d({', '.join(xs + kw)})"
+    if kind in ("maxpool2d", "avgpool2d"):
+        kh, kw_, sh, sw = arg.split(":")
+        stride = f", stride={_pair_text(sh, sw)}" if (sh, sw) != (kh, kw_) else ""
+        return f"{kind}({xs[0]}, {_pair_text(kh, kw_)}{stride})"
+    if kind == "einsum":
+        return f"einsum({arg!r}, {', '.join(xs)})"
+    if kind == "permute":
+        return f"transpose({xs[0]}, ({arg.replace(',', ', ')}))"
+    if kind == "reshape_nd":
+        sizes = [str(-1 if arg and i == int(arg) else n) for i, n in enumerate(e.shape or ())]
+        return f"reshape({xs[0]}, ({', '.join(sizes)}))"
+    if kind == "softmax_axis":
+        return f"softmax({xs[0]}, axis={arg})"
+    if kind == "batchnorm2d" and arg:
+        return f"batchnorm2d({', '.join(xs)}, eps={arg})"
+    return f"{kind}({', '.join(xs)})"
+
+
+def _pair_text(a: str, b: str) -> str:
+    return a if a == b else f"({a}, {b})"
+
 
 @st.composite
-def programs(draw, matrix: bool = False, structural: bool = False) -> Program:
+def programs(draw, matrix: bool = False, structural: bool = False, tensor: bool = False
+             ) -> Program:
     """A random program: 2–8 stages, the last a scalar named by the user; ``structural``
     also draws slices, blocks, reshapes, Kronecker products, padding, the row softmax and
-    batch and layer normalisation."""
-    g = _Gen(draw, matrix, draw(st.lists(st.integers(1, 3), min_size=3, max_size=3)),
-             structural)
+    batch and layer normalisation; ``tensor`` (with matrices) shapes of rank 3 and 4 and
+    the n-D primitives, the first input a tensor."""
+    g = _Gen(draw, matrix or tensor, draw(st.lists(st.integers(1, 3), min_size=3,
+                                                   max_size=3)), structural)
+    if tensor:  # N, C, H, W, F: small, so that SymPy's diff of every entry stays quick
+        g.tdims = [draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 3)),
+                   draw(st.integers(1, 3)), draw(st.integers(1, 2))]
     n = draw(st.integers(2, 8))
-    g.new_input(g.shape() if matrix and draw(st.booleans()) else None)
+    if tensor:
+        g.new_input(g.tshape())
+    else:
+        g.new_input(g.shape() if matrix and draw(st.booleans()) else None)
     for i in range(n):
         last = i == n - 1
-        shape = None if last or not matrix or draw(st.integers(0, 2)) == 0 else g.shape()
+        if tensor:  # mostly tensor stages; the output reduces a tensor
+            shape = None if last or draw(st.integers(0, 4)) == 0 else g.shape()
+        else:
+            shape = None if last or not matrix or draw(st.integers(0, 2)) == 0 else g.shape()
         depth = draw(st.integers(0 if not last else 1, 3))
         # the output of a matrix program reduces a matrix
-        e = g.scalar(depth) if last and matrix else g.expr(shape, depth)
+        if last and tensor:
+            e = g.reduce_tensor(depth)
+        else:
+            e = g.scalar(depth) if last and matrix else g.expr(shape, depth)
         if g.stages and (last or draw(st.integers(0, 3)) > 0):
             e = g.chain(e)
         name = g.fresh(ORDINARY_STAGES + TRICKY, "s")
@@ -394,6 +680,9 @@ def points(draw, prog: Program) -> dict[str, object]:
             for j in range(shape[1]):
                 y[draw(st.integers(0, shape[0] - 1)), j] = 1.0
             vals[name] = y
+        elif len(shape) > 2:  # distinct values (a window's maximum must be unique)
+            rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+            vals[name] = np.round(rng.uniform(-1.6, 1.6, shape), 3)
         else:
             entries = draw(st.lists(st.sampled_from(VALUES), min_size=shape[0] * shape[1],
                                     max_size=shape[0] * shape[1]))
@@ -487,9 +776,62 @@ NORMS = {"batchnorm": 1, "layernorm": 0}  # the axis their statistics are taken 
 EPS = 1e-5  # their default ε
 
 
-def _softmax(o):
-    e = np.exp(o - o.max(axis=0, keepdims=True))
-    return e / e.sum(axis=0, keepdims=True)
+def _softmax(o, axis: int = 0):
+    e = np.exp(o - o.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+MAX_GAP = 1e-3  # a pooling window whose two largest entries are closer is a kink
+
+
+def _np_tensor(e: Ex, x: list, guard: bool) -> Any:
+    """The n-D primitives in NumPy, one output pixel at a time (the library works tap by
+    tap or through windows; this oracle shares neither)."""
+    kind, _, arg = e.op.partition(":")
+    k = [int(v) for v in arg.split(":")] if kind in ("conv2d", "maxpool2d", "avgpool2d") \
+        else []
+    out = np.zeros(e.shape or ())
+    if kind == "conv2d":
+        sh, sw, ph, pw = k
+        xp = np.pad(x[0], ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+        _, _, kh, kw = x[1].shape
+        for h, w in np.ndindex(*out.shape[2:]):
+            patch = xp[:, :, h * sh:h * sh + kh, w * sw:w * sw + kw]
+            out[:, :, h, w] = np.tensordot(patch, x[1], axes=([1, 2, 3], [1, 2, 3]))
+        return out + (x[2].reshape(1, -1, 1, 1) if len(x) == 3 else 0)
+    if kind in ("maxpool2d", "avgpool2d"):
+        kh, kw, sh, sw = k
+        for h, w in np.ndindex(*out.shape[2:]):
+            win = x[0][:, :, h * sh:h * sh + kh, w * sw:w * sw + kw].reshape(*out.shape[:2], -1)
+            if kind == "avgpool2d":
+                out[:, :, h, w] = win.mean(axis=2)
+                continue
+            top = np.sort(win, axis=2)
+            if guard and win.shape[2] > 1 and np.min(top[..., -1] - top[..., -2]) < MAX_GAP:
+                raise BadPoint("max pooling near a tie")
+            out[:, :, h, w] = top[..., -1]
+        return out
+    if kind == "einsum":
+        ins = arg.split("->")[0].split(",")
+        r = np.einsum(arg, *(np.ravel(v) if len(i) == 1 else v for i, v in zip(ins, x,
+                                                                                strict=True)))
+        return np.reshape(r, e.shape)
+    if kind == "permute":
+        return np.transpose(x[0], [int(i) for i in arg.split(",")])
+    if kind in ("reshape_nd", "flatten"):
+        return np.reshape(x[0], e.shape)
+    if kind == "softmax_axis":
+        return _softmax(x[0], int(arg))
+    if kind == "mean":
+        return float(np.mean(x[0]))
+    assert kind == "batchnorm2d", kind
+    centred = x[0] - x[0].mean(axis=(0, 2, 3), keepdims=True)
+    var = (centred * centred).mean(axis=(0, 2, 3), keepdims=True)
+    if guard and np.min(var) < KINK:
+        raise BadPoint("batchnorm2d of a near-constant channel")
+    c = x[0].shape[1]
+    eps = float(arg) if arg else EPS
+    return x[1].reshape(1, c, 1, 1) * centred / np.sqrt(var + eps) + x[2].reshape(1, c, 1, 1)
 
 
 def forward(prog: Program, values: dict, guard: bool = False) -> float:
@@ -506,12 +848,14 @@ def forward(prog: Program, values: dict, guard: bool = False) -> float:
         if e.op == "ref":
             return env[a[0]]
         x = [ev(c) for c in a]
-        if e.op == "neg":
+        if e.op.split(":")[0] in TENSOR_OPS:
+            r = _np_tensor(e, x, guard)
+        elif e.op == "neg":
             r = -x[0]
         elif e.op == "pos":
             r = x[0]
         elif e.op in ("T", "transpose"):
-            r = x[0].T if np.ndim(x[0]) == 2 else x[0]
+            r = x[0].T if np.ndim(x[0]) >= 2 else x[0]
         elif e.op == "+":
             r = x[0] + x[1]
         elif e.op == "-":
@@ -596,6 +940,11 @@ def fd_gradient(prog: Program, values: dict, rel: float = 1e-5) -> dict[str, Any
 def _sym(name: str, shape: Shape):
     if shape is None:
         return sp.Symbol(f"in_{name}", real=True)
+    if len(shape) > 2:  # a tensor: a NumPy array of SymPy symbols
+        out = np.empty(shape, dtype=object)
+        for idx in np.ndindex(*shape):
+            out[idx] = sp.Symbol(f"in_{name}[{','.join(map(str, idx))}]", real=True)
+        return out
     return sp.Matrix(shape[0], shape[1],
                      lambda i, j: sp.Symbol(f"in_{name}[{i},{j}]", real=True))
 
@@ -609,6 +958,8 @@ def _spread(x, shape):
 
 
 def _elementwise(f, *xs):
+    if any(isinstance(x, np.ndarray) for x in xs):  # tensors of equal shapes, or a scalar
+        return np.frompyfunc(f, len(xs), 1)(*xs)
     mats = [x for x in xs if isinstance(x, sp.MatrixBase)]
     if not mats:
         return f(*xs)
@@ -655,6 +1006,86 @@ def _sp_norm(x, gamma, beta, axis: int):
     return sp.Matrix(x.shape[0], x.shape[1], lambda i, j: gamma[i] * xhat[i, j] + beta[i])
 
 
+def _arr(x) -> np.ndarray:
+    """A value as a NumPy array of SymPy entries (a matrix keeps its two axes)."""
+    return x if isinstance(x, np.ndarray) else np.array(x.tolist(), dtype=object)
+
+
+def _val(a: np.ndarray):
+    """An array back as the oracle holds values: rank ≤ 2 a sympy.Matrix (rank 1 a column)."""
+    if a.ndim > 2:
+        return a
+    return sp.Matrix(a.reshape(a.shape[0], -1).tolist())
+
+
+def _sp_tensor(e: Ex, x: list):
+    """The n-D primitives in SymPy, entry by entry from their definitions."""
+    kind, _, arg = e.op.partition(":")
+    shape = e.shape or ()
+    out = np.empty(shape, dtype=object)
+    if kind == "conv2d":  # Y[n,f,h,w] = b[f] + Σ_{c,i,j} W[f,c,i,j] X[n,c,sh h+i−ph,sw w+j−pw]
+        sh, sw, ph, pw = (int(v) for v in arg.split(":"))
+        xs, ws = _arr(x[0]), _arr(x[1])
+        _, c, kh, kw = ws.shape
+
+        def at(n, ch, r, q):  # X with zeros around it
+            r, q = r - ph, q - pw
+            inside = 0 <= r < xs.shape[2] and 0 <= q < xs.shape[3]
+            return xs[n, ch, r, q] if inside else sp.S.Zero
+
+        for n, f, h, w in np.ndindex(*shape):
+            out[n, f, h, w] = sp.Add(*(ws[f, ch, i, j] * at(n, ch, sh * h + i, sw * w + j)
+                                       for ch, i, j in np.ndindex(c, kh, kw)))
+            if len(x) == 3:
+                out[n, f, h, w] += x[2][f]
+        return out
+    if kind in ("maxpool2d", "avgpool2d"):
+        kh, kw, sh, sw = (int(v) for v in arg.split(":"))
+        xs = _arr(x[0])
+        for n, ch, h, w in np.ndindex(*shape):
+            win = [xs[n, ch, sh * h + i, sw * w + j] for i, j in np.ndindex(kh, kw)]
+            out[n, ch, h, w] = sp.Max(*win) if kind == "maxpool2d" else sp.Add(*win) / len(win)
+        return out
+    if kind == "einsum":  # every index assignment, its product added to the output's entry
+        ins, res = arg.split("->")
+        parts = ins.split(",")
+        ops = [_arr(v).reshape(-1) if len(p) == 1 else _arr(v) for p, v in zip(parts, x,
+                                                                                strict=True)]
+        size = {c: n for p, v in zip(parts, ops, strict=True) for c, n in zip(p, v.shape,
+                                                                              strict=True)}
+        letters = sorted(size)
+        terms: dict[tuple, list] = {}
+        for idx in itertools.product(*(range(size[c]) for c in letters)):
+            index = dict(zip(letters, idx, strict=True))
+            terms.setdefault(tuple(index[c] for c in res), []).append(
+                sp.Mul(*(v[tuple(index[c] for c in p)] for p, v in zip(parts, ops,
+                                                                       strict=True))))
+        got = np.empty(tuple(size[c] for c in res), dtype=object)
+        for key, ts in terms.items():
+            got[key] = sp.Add(*ts)
+        return _val(got.reshape(shape))
+    if kind == "permute":
+        return _val(np.transpose(_arr(x[0]), [int(i) for i in arg.split(",")]))
+    if kind in ("reshape_nd", "flatten"):
+        return _val(_arr(x[0]).reshape(shape))
+    if kind == "softmax_axis":
+        ex = np.frompyfunc(sp.exp, 1, 1)(_arr(x[0]))
+        return _val(ex / ex.sum(axis=int(arg), keepdims=True))
+    if kind == "mean":
+        entries = list(_arr(x[0]).ravel())
+        return sp.Add(*entries) / len(entries)
+    assert kind == "batchnorm2d", kind  # per channel c over n, h, w: γ_c x̂ + β_c
+    xs = _arr(x[0])
+    eps = sp.nsimplify(float(arg) if arg else EPS)
+    for ch in range(shape[1]):
+        entries = list(xs[:, ch].ravel())
+        mu = sp.Add(*entries) / len(entries)
+        sd = sp.sqrt(sp.Add(*((v - mu) ** 2 for v in entries)) / len(entries) + eps)
+        for n, h, w in np.ndindex(shape[0], shape[2], shape[3]):
+            out[n, ch, h, w] = x[1][ch] * (xs[n, ch, h, w] - mu) / sd + x[2][ch]
+    return out
+
+
 def sympy_expr(prog: Program, plain: bool = False):
     """The output as one SymPy expression of the input symbols (stages inlined); ``plain``:
     scalar inputs as ``Symbol(name, real=True)``, what a user would pass to ``sbp.derive``
@@ -672,15 +1103,21 @@ def sympy_expr(prog: Program, plain: bool = False):
         if e.op == "ref":
             return env[a[0]]
         x = [ev(c) for c in a]
+        if e.op.split(":")[0] in TENSOR_OPS:
+            return _sp_tensor(e, x)
+        if e.op in ("sum", "sqnorm", "mse", "cross_entropy") and isinstance(x[0], np.ndarray):
+            x = [sp.Matrix(list(v.ravel())) for v in x]  # every entry, row by row
         if e.op == "neg":
             return -x[0]
         if e.op == "pos":
             return x[0]
-        if not isinstance(x[0], sp.MatrixBase) and e.op in ("T", "transpose", "sum", "sqnorm",
+        if e.op == "*" and any(isinstance(v, np.ndarray) for v in x):
+            return _elementwise(lambda p, q: p * q, *x)
+        if not isinstance(x[0], sp.MatrixBase | np.ndarray) and e.op in ("T", "transpose", "sum", "sqnorm",
                                                            "trace"):
             return x[0] ** 2 if e.op == "sqnorm" else x[0]
         if e.op in ("T", "transpose"):
-            return x[0].T
+            return x[0].T  # a tensor's .T reverses its axes, as NumPy's
         if e.op in ("+", "-"):
             return _elementwise(lambda p, q: p + q if e.op == "+" else p - q, *x)
         if e.op in ("*", "@"):
@@ -721,26 +1158,29 @@ def sympy_gradient(prog: Program, values: dict) -> dict[str, Any]:
     flat: list[sp.Symbol] = []
     nums: list[float] = []
     for n, s in syms.items():
-        if isinstance(s, sp.MatrixBase):
-            flat += list(s)
+        if isinstance(s, sp.MatrixBase | np.ndarray):
+            flat += list(s) if isinstance(s, sp.MatrixBase) else list(s.ravel())
             nums += list(np.asarray(values[n], dtype=float).reshape(s.shape).ravel())
         else:
             flat.append(s)
             nums.append(float(values[n]))
     diffs = [sp.diff(expr, v) for v in flat]
-    try:
-        f = sp.lambdify(flat, diffs, modules=[_BESSEL, "numpy"], cse=True)
-    except (SyntaxError, RecursionError):  # min/max of sums: SymPy's Piecewise nests deeper
-        at = {v: sp.Float(x) for v, x in zip(flat, nums, strict=True)}  # than Python parses
-        got = [float(sp.N(d.xreplace(at))) for d in diffs]
-    else:
-        with np.errstate(all="ignore"):
-            got = [float(v) for v in f(*nums)]
+    at = {v: sp.Float(x) for v, x in zip(flat, nums, strict=True)}
+    if any(isinstance(s, np.ndarray) for s in syms.values()):  # lambdify of the derivative
+        got = [float(sp.N(d.xreplace(at))) for d in diffs]  # of a pooling window's Max:
+    else:  # minutes (82 s for 9 windows of 4), substitution 0.1 s
+        try:
+            f = sp.lambdify(flat, diffs, modules=[_BESSEL, "numpy"], cse=True)
+        except (SyntaxError, RecursionError):  # min/max of sums: SymPy's Piecewise nests
+            got = [float(sp.N(d.xreplace(at))) for d in diffs]  # deeper than Python parses
+        else:
+            with np.errstate(all="ignore"):
+                got = [float(v) for v in f(*nums)]
     out: dict[str, object] = {}
     k = 0
     for n, s in syms.items():
-        if isinstance(s, sp.MatrixBase):
-            size = s.shape[0] * s.shape[1]
+        if isinstance(s, sp.MatrixBase | np.ndarray):
+            size = math.prod(s.shape)
             out[n] = np.array(got[k:k + size]).reshape(s.shape)
             k += size
         else:
@@ -810,7 +1250,7 @@ def from_text(text: str, shapes: dict[str, tuple[int, int]]) -> Program:
         if isinstance(node, ast.Name):
             if node.id in bound:
                 return Ex("ref", (node.id,), bound[node.id])
-            shape = (shapes[node.id][0], shapes[node.id][1]) if node.id in shapes else None
+            shape = _as_shape(shapes[node.id]) if node.id in shapes else None
             inputs[node.id] = shape
             return Ex("in", (node.id,), shape)
         if isinstance(node, ast.UnaryOp):
@@ -830,8 +1270,11 @@ def from_text(text: str, shapes: dict[str, tuple[int, int]]) -> Program:
             return Ex(op, (a, b), _shape_of(op, a.shape, b.shape))
         assert isinstance(node, ast.Call)
         assert isinstance(node.func, ast.Name)
-        args = tuple(mk(x) for x in node.args)
         f = node.func.id
+        tensor = _tensor_call(f, node, mk)
+        if tensor is not None:
+            return tensor
+        args = tuple(mk(x) for x in node.args)
         if f in ("sum", "sqnorm", "mse", "cross_entropy", "trace"):
             shape = None
         elif f == "transpose":
@@ -854,9 +1297,71 @@ def from_text(text: str, shapes: dict[str, tuple[int, int]]) -> Program:
     return Program(inputs, tuple(stages))
 
 
+def _as_shape(s) -> Shape:
+    return (s[0], 1) if len(s) == 1 else tuple(s)
+
+
+def _pair(v) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def _tensor_call(f: str, node, mk) -> Ex | None:
+    """A call of an n-D primitive read back with its shape (None: not one). Static
+    arguments are literals (ast.literal_eval of the node: never code)."""
+    import ast
+
+    kw = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+    if f == "einsum":
+        spec = ast.literal_eval(node.args[0])
+        xs = tuple(mk(a) for a in node.args[1:])
+        ins, out = spec.replace(" ", "").split("->")
+        size = {c: n for p, x in zip(ins.split(","), xs, strict=True)
+                for c, n in zip(p, x.shape, strict=False)}
+        dims = tuple(size[c] for c in out)
+        return Ex(f"einsum:{spec}", xs, _as_shape(dims))
+    if f not in ("conv2d", "maxpool2d", "avgpool2d", "transpose", "reshape", "flatten",
+                 "softmax", "batchnorm2d", "mean") or (f == "transpose" and len(node.args) < 2):
+        return None
+    x = mk(node.args[0])
+    rest = node.args[1:]
+    if f == "conv2d":
+        xs = (x, *(mk(a) for a in rest))
+        (sh, sw), (ph, pw) = _pair(kw.get("stride", 1)), _pair(kw.get("padding", 0))
+        n, _, h, w = x.shape  # type: ignore[misc]
+        fo, _, kh, kw_ = xs[1].shape  # type: ignore[misc]
+        return Ex(f"conv2d:{sh}:{sw}:{ph}:{pw}", xs,
+                  (n, fo, (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw_) // sw + 1))
+    if f in ("maxpool2d", "avgpool2d"):
+        kh, kw_ = _pair(ast.literal_eval(rest[0]))
+        sh, sw = _pair(kw.get("stride", (kh, kw_)))
+        n, c, h, w = x.shape  # type: ignore[misc]
+        return Ex(f"{f}:{kh}:{kw_}:{sh}:{sw}", (x,), (n, c, (h - kh) // sh + 1,
+                                                      (w - kw_) // sw + 1))
+    if f == "transpose":
+        perm = ast.literal_eval(rest[0])
+        return Ex("permute:" + ",".join(map(str, perm)), (x,),
+                  tuple(x.shape[i] for i in perm))  # type: ignore[index]
+    if f == "reshape":
+        sizes = list(ast.literal_eval(rest[0]))
+        minus = str(sizes.index(-1)) if -1 in sizes else ""
+        if minus:
+            sizes[int(minus)] = math.prod(x.shape or ()) // -math.prod(sizes)
+        return Ex(f"reshape_nd:{minus}", (x,), _as_shape(sizes))
+    if f == "flatten":
+        return Ex("flatten", (x,), (math.prod(x.shape or ()), 1))
+    if f == "softmax":
+        axis = kw.get("axis", 0)
+        if x.shape is not None and len(x.shape) > 2:
+            return Ex(f"softmax_axis:{axis}", (x,), x.shape)
+        return Ex("softmax_rows" if axis in (1, -1) else "softmax", (x,), x.shape)
+    if f == "batchnorm2d":
+        return Ex(f"batchnorm2d:{kw.get('eps', '')}", (x, *(mk(a) for a in rest)), x.shape)
+    return Ex("mean", (x,))
+
+
 def _shape_of(op: str, a: Shape, b: Shape) -> Shape:
-    if a is not None and b is not None and op in ("*", "@"):
+    if a is not None and b is not None and op in ("*", "@") and len(a) == len(b) == 2:
         return (a[0], b[1])
     if a is None or b is None:
         return a or b
-    return a if a[1] >= b[1] else b  # a column spreads over a batch
+    return a if len(a) > 2 or a[1] >= b[1] else b  # a column spreads over a batch

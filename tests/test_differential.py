@@ -11,8 +11,11 @@ Failures are named by their exception class, so hypothesis reports each class on
 ``VariantChangesGradient`` (a metamorphic rewrite changed the numbers) and ``Refused`` (a
 typed error for a program or option the library documents as supported).
 
-Budget: ``SYMBACKPROP_FUZZ_PROGRAMS`` (default 600 programs over all the tests here, about
-a minute when nothing fails) and ``SYMBACKPROP_FUZZ_SEED`` (default: derandomized, the same
+Each test runs on scalar, matrix and tensor programs (shapes of rank 3 and 4: convolution,
+pooling, einsum, transposes, reshapes, the softmax along an axis, spatial batch norm).
+
+Budget: ``SYMBACKPROP_FUZZ_PROGRAMS`` (default 600 programs per kind of program over all the
+tests here, about two minutes when nothing fails) and ``SYMBACKPROP_FUZZ_SEED`` (default: derandomized, the same
 programs on every run). See docs/testing.md, "The differential fuzzer".
 """
 
@@ -47,6 +50,9 @@ import symbackprop as sbp
 BUDGET = int(os.environ.get("SYMBACKPROP_FUZZ_PROGRAMS", "600"))
 SEED = os.environ.get("SYMBACKPROP_FUZZ_SEED")
 MAX_INLINED = 300  # nodes of the inlined output: beyond it SymPy's diff gets slow
+MAX_SYMPY_WORK = 400_000  # Program.sympy_work of a tensor program: 0.7-2.5 s at 688,000,
+# 12-28 s beyond 10⁶ (a batch norm of a convolution: every entry holds its whole channel)
+KINDS = ["scalar", "matrix", "tensor"]
 
 for _name, _share in (("gradients", 0.5), ("variants", 0.3), ("refusals", 0.2)):
     settings.register_profile(
@@ -110,6 +116,8 @@ def oracles(prog: Program, point: dict) -> tuple[dict, dict]:
         discard(str(e))
     if prog.inlined_size() > MAX_INLINED:
         discard("too large to inline")
+    if prog.has_tensors() and prog.sympy_work() > MAX_SYMPY_WORK:
+        discard("too large for sympy.diff entry by entry")
     sym, fd = sympy_gradient(prog, point), fd_gradient(prog, point)
     if not all(np.all(np.isfinite(sym[n])) and close(fd[n], sym[n]) for n in prog.inputs):
         discard(f"the oracles disagree: {sym} {fd}")
@@ -163,17 +171,23 @@ def judge(text: str, prog: Program, point: dict, **kw) -> None:
                   + "\n  ".join(bad))
 
 
+def draw_program(data, kind: str) -> Program:
+    """A scalar, matrix (with the structural operations) or tensor program."""
+    return data.draw(programs(kind == "matrix", structural=kind == "matrix",
+                              tensor=kind == "tensor"), label="program")
+
+
 # ---------------------------------------------------------------------------------------
 # 1. gradients against the oracles
 
 
-@pytest.mark.parametrize("matrix", [False, True], ids=["scalar", "matrix"])
+@pytest.mark.parametrize("kind", KINDS)
 @fuzz("gradients")
 @given(data=st.data())
-def test_gradients_agree_with_the_oracles(matrix, data):
+def test_gradients_agree_with_the_oracles(kind, data):
     """evaluate() of a random program, with default options, equals sympy.diff and finite
     differences; when it does not, d.check() must not say ok."""
-    prog = data.draw(programs(matrix, structural=matrix), label="program")
+    prog = draw_program(data, kind)
     point = data.draw(points(prog), label="point")
     judge(prog.text(), prog, point)
 
@@ -208,9 +222,10 @@ def variants(prog: Program, point: dict, data) -> list[tuple[str, object, dict, 
     names = dict(zip([n for n, _ in prog.stages], free, strict=False))
     out.append((f"names={names!r}", text, shapes, {"names": names}, point))
     out.append(("Graph().let(...) per stage", lambda: graph_of(prog), shapes, {}, point))
-    if any(s[1] == 1 for s in shapes.values()):  # README: a vector may be (n,), in both places
-        flat_shapes = {n: (s[0],) if s[1] == 1 else s for n, s in shapes.items()}
-        flat = {n: np.ravel(v) if shapes.get(n, (0, 0))[1] == 1 else v for n, v in point.items()}
+    vectors = {n for n, s in shapes.items() if len(s) == 2 and s[1] == 1}
+    if vectors:  # README: a vector may be (n,), in both places
+        flat_shapes = {n: (s[0],) if n in vectors else s for n, s in shapes.items()}
+        flat = {n: np.ravel(v) if n in vectors else v for n, v in point.items()}
         out.append(("vectors as (n,)", text, flat_shapes, {}, flat))
     if not shapes:
         out.append(("a SymPy expression", lambda: sympy_expr(prog, plain=True)[0], {}, {}, point))
@@ -224,13 +239,13 @@ def graph_of(prog: Program):
     return g
 
 
-@pytest.mark.parametrize("matrix", [False, True], ids=["scalar", "matrix"])
+@pytest.mark.parametrize("kind", KINDS)
 @fuzz("variants")
 @given(data=st.data())
-def test_variants_keep_the_gradient(matrix, data):
+def test_variants_keep_the_gradient(kind, data):
     """Inlining, renaming stages (to pi, E, v_1, ...), extracting a stage, and every
     granularity/layout/adjoint give evaluate() the same numbers as the program as drawn."""
-    prog = data.draw(programs(matrix, structural=matrix), label="program")
+    prog = draw_program(data, kind)
     point = data.draw(points(prog), label="point")
     try:
         forward(prog, point, guard=True)
@@ -270,14 +285,14 @@ def test_variants_keep_the_gradient(matrix, data):
 # 3. refusals of documented programs and options
 
 
-@pytest.mark.parametrize("matrix", [False, True], ids=["scalar", "matrix"])
+@pytest.mark.parametrize("kind", KINDS)
 @fuzz("refusals")
 @given(data=st.data())
-def test_documented_programs_and_options_are_not_refused(matrix, data):
+def test_documented_programs_and_options_are_not_refused(kind, data):
     """Every generated program uses only what the README documents, so no option and no
     rewrite may raise a SymbackpropError (e.g. granularity='layers': no rule for
     'MatrixSymbol')."""
-    prog = data.draw(programs(matrix, structural=matrix), label="program")
+    prog = draw_program(data, kind)
     point = data.draw(points(prog), label="point")
     drawn: tuple[str, Any, Any, dict, dict] = ("as drawn", prog.text(), prog.shapes(), {}, point)
     for what, source, shapes, kw, values in [drawn, *variants(prog, point, data)]:
