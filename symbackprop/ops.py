@@ -9,6 +9,7 @@ in SymPy); the element-wise product is ``hadamard(a, b)``; ``**`` on a matrix is
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import sympy as sp
 from sympy import (
@@ -29,7 +30,7 @@ from .errors import ShapeError, UnsupportedError
 from .functions import CumProd, Elementwise, Item, MaxAlong, MinAlong, Pattern, ProdAlong
 from .layers import SoftmaxRows
 from .rules import FUNCTION_NAMES, RULES
-from .shapes import Shape, fmt_shape, shape_of, tensor_dims
+from .shapes import Shape, axes_of, fmt_shape, shape_of, tensor_dims, tensor_shape
 
 
 def _err(where: str, a: Shape, op: str, b: Shape, hint: str = "") -> ShapeError:
@@ -53,7 +54,8 @@ def broadcast(b: Builder, t: Term, shape: tuple[sp.Expr, sp.Expr]) -> Term:
 def _fit(b: Builder, x: Term, y: Term, where: str, op: str) -> tuple[Term, Term]:
     """Bring two operands of an element-wise operation to one shape, or raise ShapeError."""
     shape = _joint_shape(shape_of(x), shape_of(y), where, op)
-    return _spread(b, x, shape), _spread(b, y, shape)
+    like = x if shape_of(x) == shape else y
+    return _spread(b, x, shape, like), _spread(b, y, shape, like)
 
 
 def _joint_shape(sx: Shape, sy: Shape, where: str, op: str) -> Shape:
@@ -64,6 +66,14 @@ def _joint_shape(sx: Shape, sy: Shape, where: str, op: str) -> Shape:
         return sx
     if sx is None:
         return sy
+    if tensor_dims(sx) is not None or tensor_dims(sy) is not None:  # NumPy's rule, n-D
+        both = tensor_nodes.broadcast_axes(axes_of(sx), axes_of(sy))
+        if both is None:
+            raise _err(where, sx, op, sy)
+        if both not in (axes_of(sx), axes_of(sy)):
+            raise _err(where, sx, op, sy, " (each operand would need broadcasting: bring one "
+                       "to the result's shape first)")
+        return tensor_shape(both)
     if sx[0] == sy[0] and 1 in (sx[1], sy[1]):
         return sx if sy[1] == 1 else sy
     if sx[1] == sy[1] and 1 in (sx[0], sy[0]):
@@ -73,12 +83,15 @@ def _joint_shape(sx: Shape, sy: Shape, where: str, op: str) -> Shape:
     raise _err(where, sx, op, sy)
 
 
-def _spread(b: Builder, t: Term, shape: Shape) -> Term:
+def _spread(b: Builder, t: Term, shape: Shape, like: Term = None) -> Term:
     """``t`` brought to ``shape``, written out as a person writes it: c·𝟏 for a scalar,
-    ``μ 1ᵀ`` for a column against (m, n), ``1 μ`` for a row."""
+    ``μ 1ᵀ`` for a column against (m, n), ``1 μ`` for a row; against a tensor, NumPy's
+    broadcast to ``like`` (an operand of that shape)."""
     st = shape_of(t)
     if st == shape or shape is None:
         return t
+    if st is not None and tensor_dims(shape) is not None:
+        return b.node(tensor_nodes.make("broadcast", [t, like]))
     if st is None or (st == (1, 1) and 1 not in shape):
         return broadcast(b, as_scalar(b, t), shape)
     if st[1] == 1 and st[0] == shape[0]:
@@ -95,7 +108,8 @@ def add_many(b: Builder, terms: list[tuple[int, Term]], where: str = "a + b") ->
     if shape is None:
         return b.node(sp.Add(*[t if sign > 0 else -t for sign, t in terms]))
     const = sp.Add(*[t if sign > 0 else -t for sign, t in terms if _is_num(t)])
-    parts = [_spread(b, t, shape) for _, t in terms if not _is_num(t)]
+    like = next(t for _, t in terms if shape_of(t) == shape)
+    parts = [_spread(b, t, shape, like) for _, t in terms if not _is_num(t)]
     signs = [sign for sign, t in terms if not _is_num(t)]
     body = [p if sign > 0 else mscale(-1, p) for sign, p in zip(signs, parts, strict=True)]
     if const != 0:
@@ -274,7 +288,7 @@ AXIS_FUNCTIONS = ("sum", "mean", "var", "softmax", "logsumexp", "max", "min",
                   "prod", "cumsum", "cumprod", "flip")  # take axis=
 
 
-def reduce_axis(b: Builder, name: str, x: Term, axis: int, where: str) -> Term:
+def reduce_axis(b: Builder, name: str, x: Term, axis: Any, where: str) -> Term:
     """``sum``, ``mean``, ``var``, ``softmax``, ``logsumexp`` along one axis of a matrix,
     written with ones vectors as the literature writes them: ``sum(X, axis=1)`` is ``X 1``,
     ``axis=0`` is ``1ᵀ X``; ``max`` and ``min`` are primitives of their own. The result
@@ -283,12 +297,10 @@ def reduce_axis(b: Builder, name: str, x: Term, axis: int, where: str) -> Term:
     if sx is None:
         raise ShapeError(f"{where}: axis= needs a vector or matrix, got a scalar")
     axes = tensor_dims(sx)
-    if axes is not None:  # a tensor of rank ≥ 3: the softmax along any axis is a primitive
-        if name != "softmax":
-            raise UnsupportedError(f"{where}: {name} along an axis of a rank-{len(axes)} "
-                                   "tensor is not a primitive; write it with einsum (a sum "
-                                   "over an index) or reshape")
-        return b.node(tensor_nodes.make("softmax_axis", [x], axis=axis))
+    if axes is not None:  # a tensor of rank ≥ 3
+        return _reduce_tensor(b, name, x, axes, axis, where)
+    if not isinstance(axis, int):
+        raise ShapeError(f"{where}: axis= of a matrix is one axis, 0, 1 or -1, not {axis}")
     if axis not in (0, 1, -1, -2):
         raise ShapeError(f"{where}: axis must be 0, 1 or -1 for a matrix, not {axis}")
     k = axis % 2
@@ -319,6 +331,32 @@ def reduce_axis(b: Builder, name: str, x: Term, axis: int, where: str) -> Term:
                  where)
 
 
+def _reduce_tensor(b: Builder, name: str, x: Term, axes: tuple[sp.Expr, ...], axis: Any,
+                   where: str) -> Term:
+    """``sum``, ``mean``, ``var`` over an axis or a tuple of axes of a tensor, keeping them
+    (length 1, as ``keepdims``), and the softmax along one axis; NumPy's axes."""
+    try:
+        kept = tensor_nodes.reduced(len(axes), axis)
+    except ShapeError as e:
+        raise ShapeError(f"{where}: {e}") from None
+    if name == "softmax":
+        if len(kept) != 1:
+            raise ShapeError(f"{where}: the softmax is along one axis, not {axis}")
+        return b.node(tensor_nodes.make("softmax_axis", [x], axis=kept[0]))
+    if name == "sum":
+        return b.node(tensor_nodes.make("sum_axes", [x], axes=kept))
+    if name == "mean":
+        count = sp.Mul(*(axes[i] for i in kept))
+        return mul(b, sp.S.One / count, _reduce_tensor(b, "sum", x, axes, kept, where), where)
+    if name == "var":
+        centred = sub(b, x, _reduce_tensor(b, "mean", x, axes, kept, where), where)
+        return _reduce_tensor(b, "mean", power(b, centred, sp.Integer(2), where), axes, kept,
+                              where)
+    raise UnsupportedError(f"{where}: {name} along axes of a rank-{len(axes)} tensor is not a "
+                           "primitive (sum, mean, var and softmax are); write it with einsum "
+                           "or reshape")
+
+
 def _along_vector(name: str) -> Callable[..., Term]:
     """``cumsum(x)``, ``flip(x)`` of a vector (NumPy's along its only axis); a matrix needs
     ``axis=`` (NumPy would flatten it first)."""
@@ -340,7 +378,12 @@ OPERATORS: dict[str, tuple[int, Callable[..., Term]]] = {
     "flip": (1, _along_vector("flip"))}
 
 
-def apply(b: Builder, name: str, args: list[Term], where: str, axis: int | None = None) -> Term:
+# the matrix primitives that mean the same of a tensor: reductions over all its entries
+WHOLE_TENSOR = frozenset({"sum", "mean", "var", "sqnorm", "mse", "logsumexp", "prod", "norm1",
+                          "norm2"})
+
+
+def apply(b: Builder, name: str, args: list[Term], where: str, axis: Any = None) -> Term:
     """A named function: element-wise (on scalars or entry by entry), or a matrix primitive;
     ``axis`` for the functions that reduce along one (``AXIS_FUNCTIONS``)."""
     if axis is not None:
@@ -361,6 +404,11 @@ def apply(b: Builder, name: str, args: list[Term], where: str, axis: int | None 
                 raise ShapeError(f"{where}: {name} needs a vector or matrix, got a scalar")
             e = rule.on_scalar(*args)
             return e if any(e is a for a in args) else b.node(e)
+        if name not in WHOLE_TENSOR and any(is_matrix(a) and tensor_dims(a.shape) is not None
+                                            for a in args):
+            hint = " (along an axis: axis=k)" if name == "softmax" else ""
+            raise ShapeError(f"{where}: {name} takes a vector or a matrix, not a tensor of "
+                             f"rank 3 or more{hint}")
         why = rule.shape(*map(shape_of, args)) if rule.shape is not None else None
         if why is not None:
             raise ShapeError(f"{where}: {' vs '.join(fmt_shape(shape_of(a)) for a in args)} "

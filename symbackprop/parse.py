@@ -298,6 +298,7 @@ class _Parser:
                                  f"not {self.source(node.func)}(...)")
             if node.keywords:
                 self.axis_of(node)
+                self.static.update(id(n) for k in node.keywords for n in ast.walk(k.value))
             if node.func.id not in FUNCTIONS:
                 raise self.error(node.func, f"unknown function {node.func.id!r}; the functions "
                                  "are " + ", ".join(FUNCTIONS))
@@ -341,8 +342,9 @@ class _Parser:
         dims.update(self.dim_names)
         return indexing.read_call(node, dims)
 
-    def axis_of(self, node: ast.Call) -> int | None:
-        """The ``axis=`` of a call (None without one); any other keyword is refused."""
+    def axis_of(self, node: ast.Call) -> int | tuple[int, ...] | None:
+        """The ``axis=`` of a call (None without one): an int, or a tuple of them for a
+        tensor (``axis=(0, 2, 3)``); any other keyword is refused."""
         if not node.keywords:
             return None
         kw = node.keywords[0]
@@ -351,12 +353,17 @@ class _Parser:
         if name not in ops.AXIS_FUNCTIONS or len(node.keywords) > 1 or kw.arg != "axis":
             raise self.error(kw, "the only keyword argument is axis=, of "
                              + ", ".join(ops.AXIS_FUNCTIONS))
-        v = kw.value
-        sign = 1
+        if isinstance(kw.value, ast.Tuple) and kw.value.elts:
+            return tuple(self._one_axis(e) for e in kw.value.elts)
+        return self._one_axis(kw.value)
+
+    def _one_axis(self, v: ast.AST) -> int:
+        node, sign = v, 1
         if isinstance(v, ast.UnaryOp) and isinstance(v.op, ast.USub):
             sign, v = -1, v.operand
-        if not (isinstance(v, ast.Constant) and type(v.value) is int and v.value < 3):
-            raise self.error(kw.value, "axis= takes 0, 1 or -1 (the axis of a matrix)")
+        if not (isinstance(v, ast.Constant) and type(v.value) is int and v.value < 64):
+            raise self.error(node, "axis= takes an axis, 0, 1 or -1 for a matrix, or a tuple "
+                             "of axes of a tensor: axis=(0, 2, 3)")
         return sign * v.value
 
     def sizes(self, node: ast.Call) -> list[sp.Expr]:

@@ -271,6 +271,40 @@ def _softmax_axes(xs: tuple[Axes, ...], axis: int = -1) -> Axes:
     return xs[0]
 
 
+def reduced(n: int, axes: Any) -> tuple[int, ...]:
+    """An axis or a tuple of them, of a rank-n tensor, as sorted non-negative ints."""
+    items = tuple(axes) if isinstance(axes, (tuple, list)) else (axes,)
+    if not items or any(type(a) is not int or not -n <= a < n for a in items) or \
+            len({a % n for a in items}) != len(items):
+        raise ShapeError(f"axis={axes!r} is not a set of axes of a rank-{n} tensor")
+    return tuple(sorted(a % n for a in items))
+
+
+def _sum_axes(xs: tuple[Axes, ...], axes: Any = ()) -> Axes:
+    x = xs[0]
+    kept = reduced(len(x), axes)
+    return tuple(sp.S.One if i in kept else d for i, d in enumerate(x))
+
+
+def broadcast_axes(x: Axes, y: Axes) -> Axes | None:
+    """NumPy's broadcast of two shapes (axes aligned from the right; a 1 stretches), or None."""
+    n = max(len(x), len(y))
+    a, b = (1,) * (n - len(x)) + tuple(x), (1,) * (n - len(y)) + tuple(y)
+    out = []
+    for p, q in zip(a, b, strict=True):
+        if p != q and p != 1 and q != 1:
+            return None
+        out.append(q if p == 1 else p)
+    return tuple(sp.Integer(d) if isinstance(d, int) else d for d in out)
+
+
+def _broadcast(xs: tuple[Axes, ...]) -> Axes:
+    x, like = xs
+    if broadcast_axes(x, like) != tuple(like):
+        raise ShapeError(f"{tuple(x)} does not broadcast to {tuple(like)}")
+    return like
+
+
 def _bn_axes(xs: tuple[Axes, ...], eps: float = 1e-5) -> Axes:
     x = _image(xs[0], "batchnorm2d")
     for v, what in zip(xs[1:], ("gamma", "beta"), strict=True):
@@ -317,6 +351,23 @@ def _pool(f: Callable[..., Any]) -> Callable[..., Any]:
     def run(*args: Array, size: Any = 2, stride: Any = None) -> Any:
         return f(*args, size=_pair(size), stride=None if stride is None else _pair(stride))
     return run
+
+
+def np_sum_axes(x: Array, axes: Any = ()) -> Array:
+    return np.sum(x, axis=tuple(int(a) for a in axes), keepdims=True)
+
+
+def np_broadcast(x: Array, like: Array) -> Array:
+    return np.broadcast_to(x, np.shape(like)).copy()
+
+
+def np_broadcast_vjp(g: Array, out: Array, x: Array, like: Array) -> tuple[Array, ...]:
+    """The cotangent summed over the axes the broadcast stretched or added, back to x's
+    shape; ``like`` gave only the shape."""
+    lead = np.ndim(g) - np.ndim(x)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(np.shape(x))
+                                      if n == 1 and np.shape(g)[lead + i] != 1)
+    return (np.reshape(np.sum(g, axis=axes), np.shape(x)), np.zeros(np.shape(like)))
 
 
 def np_reshape(x: Array, shape: Any = (-1,)) -> Array:
@@ -377,6 +428,20 @@ def _transpose_sym_vjp(g: sp.Basic, out: sp.Basic, x: sp.Basic, axes: Any = None
                        ) -> tuple[sp.Basic, ...]:
     perm = _perm(len(_axes(x)), axes)
     return (NODES["transpose_axes"](g, (tuple(int(i) for i in np.argsort(perm)),)),)
+
+
+def _broadcast_sym_vjp(g: sp.Basic, out: sp.Basic, x: sp.Basic, like: sp.Basic
+                       ) -> tuple[sp.Basic | None, ...]:
+    """Summed over the stretched axes (a reshape after, where the broadcast added axes);
+    ``like`` is read for its shape only: no cotangent."""
+    ax, lk = _axes(x), _axes(like)
+    lead = len(lk) - len(ax)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(ax)
+                                      if n == 1 and lk[lead + i] != 1)
+    total = NODES["sum_axes"](g, (axes,)) if axes else g
+    if lead:
+        total = NODES["reshape_nd"](total, (reshape_param(ax),))
+    return (total, None)
 
 
 def reshape_param(axes: Axes) -> tuple[Any, ...]:
@@ -488,6 +553,14 @@ SPECS: dict[str, Spec] = {
                                    int(a) for a in axes)))),),
                            _transpose_sym_vjp, r"\operatorname{transpose}",
                            _linear_jvp("transpose_axes")),
+    "sum_axes": Spec(("axes",), _sum_axes, np_sum_axes,
+                     lambda g, out, x, axes=(): (np.broadcast_to(g, np.shape(x)).copy(),),
+                     lambda g, out, x, axes=(): (NODES["broadcast"](g, x, ()),),
+                     r"\operatorname{sum}", _linear_jvp("sum_axes")),
+    "broadcast": Spec((), _broadcast, np_broadcast, np_broadcast_vjp, _broadcast_sym_vjp,
+                      r"\operatorname{broadcast}",
+                      lambda dots, out, x, like: _zeros(out) if dots[0] is None
+                      else NODES["broadcast"](dots[0], like, ())),
     "reshape_nd": Spec(("shape",), _reshape_axes, np_reshape,
                        lambda g, out, x, shape=(-1,): (np.reshape(g, np.shape(x)),),
                        _reshape_sym_vjp, r"\operatorname{reshape}",

@@ -67,6 +67,9 @@ FORMS: dict[str, list[tuple[str, bool]]] = {
                     False)],
     "softmax_axis": [("sum(sin(T) * softmax(T, axis=1)) + sum(softmax(T, axis=-1)**2)", False)],
     "batchnorm2d": [("sum(sin(T) * batchnorm2d(T, u, 2*u))", False)],
+    "sum_axes": [("sum(sin(sum(T, axis=(0, 2)))) + sum(mean(T, axis=1)**2) + sum(var(T, axis=(2, 3)))",
+                  False)],
+    "broadcast": [("sum(sin(T - mean(T, axis=(0, 2, 3)))) + sum(T * reshape(u, (1, 3, 1, 1)))", False)],
     # structural: entries moved, not computed with (indices from 0, as NumPy)
     "slice": [("sum(hadamard(A[0:2, :], B[1:, :])) + u[2]*A[1, 0] + sum(A[::2, 1]**2)", False),
               ("sum(hadamard(eye2, A[-2:].T)) + sum(hadamard(u[1:], u[:-1])) + sum(A[1]**2)", False)],

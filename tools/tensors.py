@@ -24,9 +24,11 @@ INTRO = """# Tensors: convolution, pooling, einsum and multi-head attention
 
 `derive()` takes shapes of any rank. A shape of two entries is a matrix and one entry
 (`(n,)`) a column, as everywhere in the text; a shape of three or more, such as
-`(N, C, H, W)`, is a tensor. Tensors take the element-wise functions, `+ - * /` between
-tensors of the same shape and with scalars, `sum(X)` and `mean(X)` of all their entries, and
-the functions below. Their derivations print in index notation; the numeric side (the
+`(N, C, H, W)`, is a tensor. Tensors take the element-wise functions, `+ - * /` with
+NumPy's broadcasting (a scalar, or an operand whose axes of length 1 stretch to the other's
+shape: `X - mean(X, axis=(0, 2, 3))`), `sum`, `mean` and `var` of all their entries or over
+an axis or a tuple of axes (kept with length 1, as `keepdims=True`), and the functions
+below. Their derivations print in index notation; the numeric side (the
 engine, the witness, `d.check()`) runs on n-D arrays. Every example on this page is made by
 running it: rebuilt by `python -m tools.tensors`, and a test fails when the page is not what
 the code prints.
@@ -58,6 +60,11 @@ CALLS: tuple[tuple[str, dict[str, Any], str], ...] = (
      "row-major, as NumPy; one size may be `-1`, one a name"),
     ("flatten(X)", {"X": (2, 3, 8, 8)}, "every entry, row-major, as a column"),
     ("softmax(X, axis=1)", {"X": ("N", 3, 8, 8)}, "along one axis; `axis=-1` is the last"),
+    ("mean(X, axis=(0, 2, 3))", {"X": ("N", 3, 8, 8)},
+     "`sum`, `mean`, `var` over axes, kept with length 1; the sum's cotangent is spread back "
+     "by broadcasting"),
+    ("X * reshape(g, (1, 3, 1, 1))", {"X": ("N", 3, 8, 8), "g": (3,)},
+     "NumPy's broadcasting, printed as the spread entry `[g_{·,j,·,·}]_{i,j,k,l}`"),
     ("batchnorm2d(X, gamma, beta, eps=1e-5)", {"X": ("N", 3, 8, 8), "gamma": (3,),
                                                "beta": (3,)},
      "training mode: each channel over axes 0, 2, 3"),
@@ -182,11 +189,12 @@ REFUSED: tuple[tuple[str, dict[str, Any], str], ...] = (
     ("sum(X @ Y)", {"X": (2, 3, 4), "Y": (2, 4, 3)},
      "`@` is the matrix product; which axes a product of tensors contracts is for `einsum` "
      "to say."),
-    ("sum(X, axis=1)", {"X": (2, 3, 4)},
-     "a reduction along axes of a tensor is no primitive (the softmax along an axis is the "
-     "one exception): write the sum over an index with `einsum`."),
-    ("sum(X * c)", {"X": (2, 3, 4), "c": (3, 1, 1)},
-     "tensors meet element-wise only at the same shape: no broadcasting between tensors."),
+    ("sum(max(X, axis=1))", {"X": (2, 3, 4)},
+     "of the reductions along axes of a tensor, `sum`, `mean`, `var` and the softmax are "
+     "primitives; write others with `einsum` or `reshape`."),
+    ("sum(X * c)", {"X": (2, 1, 4), "c": (1, 3, 4)},
+     "broadcasting spreads one operand to the other's shape; when both would need it, "
+     "bring one to the result's shape first."),
     ("sum(conv2d(X, K))", {"X": ("N", 3, "H", 8), "K": (4, 3, 3, 3)},
      "the image's size must be a number: the windows are laid out when the graph is built."),
     ("sum(einsum('ij,jk', A, B))", {"A": (2, 3), "B": (3, 2)},

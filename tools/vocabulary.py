@@ -156,7 +156,10 @@ def page() -> str:
         "Operators: `+ - * / **`, `@` (matrix product), `.T` (transpose), "
         "`hadamard(A, B)`; constants `ones(m, n)`, `zeros(m, n)`, `eye(n)`; "
         "`axis=0 | 1 | -1` for `sum`, `mean`, `var`, `softmax`, `logsumexp`, `max`, `min`, "
-        "`prod`, `cumsum`, `cumprod`, `flip`; `axis=` for `concatenate`, `stack`, `repeat`. "
+        "`prod`, `cumsum`, `cumprod`, `flip`; of a tensor (rank ≥ 3), an axis or a tuple of "
+        "axes, `axis=(0, 2, 3)`, for `sum`, `mean`, `var` (kept with length 1) and one axis "
+        "for `softmax`, and NumPy's broadcasting in `+ - * /`; `axis=` for `concatenate`, "
+        "`stack`, `repeat`. "
         "Static arguments (sizes, counts, indices, pad widths) are numbers written in the text. "
         "See [writing expressions](writing-expressions.md) "
         "and [matrix calculus](matrix-calculus.md).",

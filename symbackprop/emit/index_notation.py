@@ -140,6 +140,27 @@ def _softmax(pr: Print, xs: list[str], params: dict[str, Any], k: int | None, g:
                    rf"{_at(a, summed)}\right)", at)
 
 
+def _sum_axes(xs: list[str], params: dict[str, Any], ranks: tuple[int, ...]) -> str:
+    """The sum over some axes, kept with length 1 (written ·): [Σ_{i,k} X_{i,j,k}]_{·,j,·}."""
+    n = ranks[0]
+    idx = LETTERS[:n]
+    summed = [idx[a] for a in params["axes"]]
+    kept = ",".join(r"\cdot" if c in summed else c for c in idx)
+    return _tensor(rf"\sum_{{{','.join(summed)}}} {_at(xs[0], ','.join(idx))}", kept)
+
+
+def _broadcast(xs: list[str], ranks: tuple[int, ...], x_axes: tuple[Any, ...],
+               out_axes: tuple[Any, ...]) -> str:
+    """NumPy's broadcast: each output entry reads x at its own index, 0 along an axis of
+    length 1 that was stretched, and no index for an axis x lacks: [x_{·,j,·}]_{i,j,k}."""
+    n = len(out_axes)
+    idx = LETTERS[:n]
+    lead = n - len(x_axes)
+    at = [r"\cdot" if d == 1 and out_axes[lead + i] != 1 else idx[lead + i]
+          for i, d in enumerate(x_axes)]
+    return _tensor(_at(xs[0], ",".join(at)) if at else xs[0], ",".join(idx))
+
+
 def _bn(pr: Print, xs: list[str], params: dict[str, Any], k: int | None, g: str) -> str:
     x, gamma, beta = xs
     eps = pr(params["eps"])
@@ -198,6 +219,10 @@ def node_latex(e: TensorOp | TensorVJP | TensorJVP, pr: Print) -> str:
         return _transpose(pr, xs, params, k, g, ranks)
     if op == "reshape_nd":
         return _reshape(pr, xs, params, k, g, node.axes)
+    if op == "sum_axes":
+        return _sum_axes(xs, params, ranks)
+    if op == "broadcast":
+        return _broadcast(xs, ranks, _operand_axes(node)[0], node.axes)
     if op == "softmax_axis":
         return _softmax(pr, xs, params, k, g, ranks, pr(e.args[3]) if k is not None else "")
     return _bn(pr, xs, params, k, g)
