@@ -45,6 +45,7 @@ from .emit.latex import derivation_latex
 from .emit.sections import SECTIONS
 from .errors import LimitError, SymbackpropError
 from .evaluate import check_sizes, cross_entropy_targets
+from .shapes import axes_of
 from .values import check_shape_sizes
 
 logger = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ def point(d: Derivation, given: dict[str, float], seed: int) -> dict[str, Any]:
             out[name] = given[name]
         elif hasattr(s, "shape"):
             try:
-                shape = tuple(int(k) for k in s.shape)
+                shape = tuple(int(k) for k in axes_of(tuple(s.shape)))  # a tensor's axes
             except TypeError:
                 raise ValueError(f"the trace needs numeric shapes; {name} is {s.shape}") \
                     from None

@@ -294,3 +294,13 @@ def test_spatial_batch_normalisation_written_out_agrees_with_the_primitive() -> 
 def test_what_a_tensor_does_not_mean_is_refused(text: str, match: str) -> None:
     with pytest.raises(ShapeError, match=match):
         sbp.derive(text, shapes={"X": (2, 1, 4), "Z": (1, 3, 4)})
+
+
+def test_the_docs_directives_trace_a_tensor_at_its_own_axes() -> None:
+    """The Sphinx directive's (and MkDocs') random point has each tensor's axes."""
+    pytest.importorskip("sphinx")
+    from symbackprop.sphinx import point
+    d = sbp.derive("sum(relu(conv2d(X, W)))", shapes={"X": (1, 2, 4, 4), "W": (2, 2, 3, 3)})
+    p = point(d, {}, 0)
+    assert {k: np.shape(v) for k, v in p.items()} == {"X": (1, 2, 4, 4), "W": (2, 2, 3, 3)}
+    assert "(1×2×4×4, at 0,0,:,:)" in str(d.trace(p))
