@@ -407,6 +407,19 @@ STRUCTURAL: dict[str, tuple[frozenset[str], bool, int, Build]] = {
     "transpose": (frozenset(), False, 1, transpose_call),
     "batchnorm2d": (frozenset({"eps"}), False, -3, _tensor_call("batchnorm2d", eps=1e-5)),
 }
+# the calls that take tensors of rank ≥ 3; the others move a matrix's rows and columns
+TENSOR_CALLS = frozenset({"reshape", "flatten", "ravel", "transpose", "conv2d", "maxpool2d",
+                          "avgpool2d", "einsum", "batchnorm2d"})
+
+
+def matrices_only(what: str, xs: Sequence[Term], where: str) -> None:
+    """Refuse a tensor of rank ≥ 3 where only rows and columns have a meaning so far."""
+    for x in xs:
+        if is_matrix(x) and tensor_dims(x.shape) is not None:
+            raise UnsupportedError(f"{where}: {what} of a tensor of rank 3 or more is not a "
+                                   "primitive yet (reshape it to a matrix, or use einsum)")
+
+
 # calls whose positional arguments vary: conv2d(X, W) or conv2d(X, W, b); einsum(spec,
 # *operands), its spec a string first; transpose(X) or transpose(X, axes)
 VARIADIC = {"conv2d": (2, 3), "einsum": (2, 9), "transpose": (1, 2)}

@@ -38,6 +38,7 @@ from .functions import (
     Var,
 )
 from .rule import Array, Rule
+from .shapes import Extent
 
 
 def _square(name: str) -> Callable[[tuple[Any, Any] | None], str | None]:
@@ -64,7 +65,7 @@ def _sym_var_vjp(g: sp.Basic, out: sp.Basic, x: sp.Basic) -> tuple[sp.Basic, ...
 
 
 def _sym_logsumexp_vjp(g: sp.Basic, out: sp.Basic, x: sp.Basic) -> tuple[sp.Basic, ...]:
-    if x.shape[1] == 1:  # of a vector: the softmax, as the book writes it
+    if x.shape[1] == 1 and not isinstance(x.shape[0], Extent):  # a vector: the softmax
         return (mscale(g, Softmax(x)),)
     shifted = madd(x, mscale(-out, OneMatrix(*x.shape)))
     return (mscale(g, Elementwise("exp", shifted)),)

@@ -452,10 +452,13 @@ class _Parser:
         if isinstance(node, ast.Attribute):
             return ops.transpose(b, args[0], self.source(node))
         if isinstance(node, ast.Subscript):
+            indexing.matrices_only("an index", args, self.source(node))
             return indexing.index(b, args[0], indexing.read_key(node), self.source(node))
         if isinstance(node, ast.Call):
             assert isinstance(node.func, ast.Name)
             if node.func.id in indexing.STRUCTURAL:
+                if node.func.id not in indexing.TENSOR_CALLS:
+                    indexing.matrices_only(node.func.id, args, self.source(node))
                 _, static, kw, _ = self.read_call(node)
                 return indexing.STRUCTURAL[node.func.id][3](b, args, static, kw,
                                                              self.source(node))

@@ -41,6 +41,7 @@ from .functions import (
 from .layers import LAYERS
 from .linalg import LINALG
 from .rule import Array, Rule
+from .shapes import Extent
 from .structural import STRUCTURAL
 from .tensor_nodes import TENSOR_RULES
 
@@ -354,7 +355,9 @@ def _same_matrices(name: str) -> Callable[..., str | None]:
 
 
 def _is_column(x: sp.Basic) -> bool:
-    return bool(getattr(x, "is_Matrix", False) and x.shape[1] == 1)
+    """A column vector (a tensor's shape, (Extent, 1), is not one)."""
+    return bool(getattr(x, "is_Matrix", False) and x.shape[1] == 1
+                and not isinstance(x.shape[0], Extent))
 
 
 RULES: dict[str, Rule] = {

@@ -37,6 +37,7 @@ from .builder import Builder, check_name
 from .errors import UnsupportedError
 from .functions import relu, sigmoid, softplus
 from .rules import RULES
+from .shapes import tensor_dims
 from .trace_numpy import Traced
 
 # math / builtins / SymPy functions a traced function may call, by the primitive they mean
@@ -246,6 +247,11 @@ def function_builder(f: Callable[..., Any], shapes: Mapping[str, Any] | None = N
     with contextlib.suppress(TypeError):  # not weakly referenceable: random values are columns
         _TRACED[f] = (names, one_d)
     b = Builder(shapes)
+    tensors = [k for k, v in b.shapes.items() if tensor_dims(v) is not None]
+    if tensors:
+        raise UnsupportedError(f"a traced NumPy function takes scalars, vectors and matrices; "
+                               f"{', '.join(tensors)} has rank 3 or more: write the function "
+                               "in the text (conv2d, einsum, ... take tensors; docs/tensors.md)")
     args = {}
     for n in names:
         t = b.lookup(n)

@@ -304,3 +304,22 @@ def test_the_docs_directives_trace_a_tensor_at_its_own_axes() -> None:
     p = point(d, {}, 0)
     assert {k: np.shape(v) for k, v in p.items()} == {"X": (1, 2, 4, 4), "W": (2, 2, 3, 3)}
     assert "(1×2×4×4, at 0,0,:,:)" in str(d.trace(p))
+
+
+@pytest.mark.parametrize("text", ["sum(T[0])", "sum(concatenate((T, T), axis=0))",
+                                  "sum(kron(T, A))", "sum(pad(T, 1))", "sum(tile(T, 2))"])
+def test_moving_rows_and_columns_of_a_tensor_is_refused_by_name(text: str) -> None:
+    with pytest.raises(UnsupportedError, match="tensor of rank 3 or more"):
+        sbp.derive(text, shapes={"T": (2, 3, 2, 2), "A": (2, 2)})
+
+
+@pytest.mark.parametrize("text", ["logsumexp(T)", "norm2(T)", "prod(T/2 + 1)", "var(T)",
+                                  "sqnorm(T) + norm1(T)"])
+def test_reductions_over_every_entry_of_a_tensor(text: str) -> None:
+    """logsumexp's gradient of a tensor is exp(T − L), not a column's softmax."""
+    assert sbp.derive(text, shapes={"T": (2, 3, 2, 2)}).check(seed=3).ok
+
+
+def test_a_traced_numpy_function_of_a_tensor_is_refused_by_name() -> None:
+    with pytest.raises(UnsupportedError, match="rank 3 or more"):
+        sbp.derive(lambda X: np.sum(X.sum(axis=1)), shapes={"X": (2, 3, 4)})
