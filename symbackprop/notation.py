@@ -19,7 +19,7 @@ from typing import Literal
 
 AdjointStyle = Literal["frac", "bar", "delta"]
 Layout = Literal["numerator", "denominator"]
-Kind = Literal["scalar", "vector", "matrix"]
+Kind = Literal["scalar", "vector", "matrix", "tensor"]
 
 GREEK = {
     "alpha": r"\alpha", "beta": r"\beta", "gamma": r"\gamma", "delta": r"\delta",

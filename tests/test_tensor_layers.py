@@ -323,3 +323,11 @@ def test_reductions_over_every_entry_of_a_tensor(text: str) -> None:
 def test_a_traced_numpy_function_of_a_tensor_is_refused_by_name() -> None:
     with pytest.raises(UnsupportedError, match="rank 3 or more"):
         sbp.derive(lambda X: np.sum(X.sum(axis=1)), shapes={"X": (2, 3, 4)})
+
+
+def test_json_gives_a_tensor_its_axes_and_kind() -> None:
+    import json
+    d = sbp.derive("sum(relu(conv2d(X, W)))", shapes={"X": ("N", 2, 4, 4), "W": (2, 2, 3, 3)})
+    inputs = json.loads(d.to_json())["inputs"]
+    assert [(i["shape"], i["kind"]) for i in inputs] == [(["N", 2, 4, 4], "tensor"),
+                                                         ([2, 2, 3, 3], "tensor")]

@@ -20,8 +20,9 @@ The document (keys in this order; additions only in later minor versions)::
       "tangents": [{"variable": "t", "rhs": "dot:x + dot:y", "latex": "..."}, ...]
     }
 
-* ``shape``: ``null`` for a scalar, else ``[rows, cols]``, each an integer or a dimension's
-  name (``"m"``); ``kind`` is ``"scalar"``, ``"vector"`` (a column) or ``"matrix"``.
+* ``shape``: ``null`` for a scalar, else ``[rows, cols]`` (a tensor's axes, ``[N, C, H, W]``),
+  each an integer or a dimension's name (``"m"``); ``kind`` is ``"scalar"``, ``"vector"`` (a
+  column), ``"matrix"`` or ``"tensor"`` (rank ≥ 3).
 * Expression strings use symbackprop's own text syntax (``W1 @ x + b1``, ``tanh(z)``, ``*``
   element-wise, ``x.T``, ``sum``, ``sqnorm``, ``mse``, ``cross_entropy``, ``ones(m, 1)``);
   in ``backward`` and ``gradients``, ``d:v`` stands for the adjoint ∂output/∂v.
@@ -44,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 
 from ..notation import partial_latex
-from ..shapes import shape_of
+from ..shapes import axes_of, shape_of
 from .latex import derivation_latex, expanded, symbol_table, tangent_table
 from .printer import expr_latex, kind_of
 from .python import text_printer
@@ -61,7 +62,7 @@ def _dim(x: sp.Expr) -> int | str:
 
 def shape_json(s: sp.Basic) -> list[int | str] | None:
     shape = shape_of(s)
-    return None if shape is None else [_dim(shape[0]), _dim(shape[1])]
+    return None if shape is None else [_dim(d) for d in axes_of(shape)]
 
 
 def derivation_dict(d: Derivation) -> dict[str, Any]:

@@ -43,7 +43,7 @@ from ..notation import (
     symbol_latex,
 )
 from ..rules import BY_NODE, BY_SYMPY, RULES
-from ..shapes import shape_of
+from ..shapes import shape_of, tensor_dims
 from ..structural import END, FULL
 from .index_notation import node_latex
 
@@ -58,6 +58,8 @@ def kind_of(s: sp.Basic) -> Kind:
     shape = shape_of(s)
     if shape is None:
         return "scalar"
+    if tensor_dims(shape) is not None:
+        return "tensor"
     return "vector" if shape[1] == 1 else "matrix"
 
 
