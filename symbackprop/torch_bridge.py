@@ -15,6 +15,9 @@ Conventions: PyTorch computes on a batch of rows, ``x`` of shape (batch, in) and
 sample per column, so a ``Linear`` reads ``z = W x + b`` as the seed's derivation does;
 ``"row"`` keeps PyTorch's ``x Wᵀ + b``. Weights keep PyTorch's shape either way; a 1-D
 parameter (a bias) is a column in the column convention, a row in the row convention.
+Tensors of rank ≥ 3 (images NCHW, filters, attention's (B, H, T, D)) keep PyTorch's layout
+in both, written with the text's tensor functions (``conv2d``, ``einsum``, ...); a 2-D
+result of them (``Flatten``) is an activation again.
 
 ``TorchDerivation.evaluate`` takes the module's own keys (``"0.weight"``, ``"x"``, ``"y"``)
 with tensors or arrays in PyTorch's shapes and returns gradients under the same keys and
@@ -162,9 +165,10 @@ def from_torch(module: Any, example_inputs: Any, loss: Any = None, *,
                granularity: Any = "layers") -> TorchDerivation:
     """The derivation of a PyTorch module's backward pass.
 
-    ``example_inputs``: a tensor (or a tuple of tensors) of shape (batch, features): the
-    shapes. ``loss``: ``torch.nn.MSELoss`` or ``CrossEntropyLoss`` (an instance, reduction
-    ``"mean"`` or ``"sum"``), ``F.mse_loss`` or ``F.cross_entropy``, against a target ``y``
+    ``example_inputs``: a tensor (or a tuple of tensors) of shape (batch, features), or
+    of rank ≥ 3 (images (N, C, H, W), tokens (B, T, D)): the shapes. ``loss``:
+    ``torch.nn.MSELoss`` or ``CrossEntropyLoss`` (an instance, reduction ``"mean"`` or
+    ``"sum"``), ``F.mse_loss`` or ``F.cross_entropy``, against a target ``y``
     shaped like the output (class probabilities; ``evaluate`` also takes class indices), or
     None when the module returns a scalar. ``names`` maps the module's keys (``"0.weight"``)
     to our names (default ``W1``, ``b1``, ... in order of use); other keys rename

@@ -10,19 +10,24 @@ table cannot write raises ``UnsupportedError`` naming it and where it is.
 
 from __future__ import annotations
 
+import math
 import operator
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from . import tensors
 from .errors import UnsupportedError
 
 
 @dataclass(slots=True)
 class Val:
     text: str  # the value in our layout, as text of the text language
-    kind: str  # act (2-D), vec (a 1-D parameter), num (a Python number), scalar (0-D)
-    shape: tuple[int, ...]  # PyTorch's shape
+    kind: str  # act (2-D), nd (rank >= 3, PyTorch's layout), vec (a 1-D parameter),
+    # num (a Python number), ints (a tuple of them), shape (a tensor's .shape), scalar (0-D)
+    shape: tuple[int, ...]  # PyTorch's shape (ints, shape: the numbers themselves)
+    before: str = ""  # a reshape's operand in PyTorch's layout: reshapes in a row are one
 
 
 class Writer(Protocol):
@@ -64,7 +69,7 @@ def _functional() -> tuple[Any, ...]:
     import torch.nn.functional as F
 
     return tuple(getattr(F, n) for n in ("relu", "gelu", "linear", "softmax", "sigmoid",
-                                         "tanh"))
+                                         "tanh", "conv2d", "max_pool2d", "avg_pool2d"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -84,7 +89,14 @@ def _t(text: str) -> str:
 
 
 def linear(w: Writer, a: Val, weight: Val, bias: Val | None, node: Any) -> Val:
-    """x Wᵀ + b; in the column convention (x Wᵀ)ᵀ = W xᵀ, with our text of W being Wᵀ."""
+    """x Wᵀ + b; in the column convention (x Wᵀ)ᵀ = W xᵀ, with our text of W being Wᵀ. A
+    tensor of rank >= 3 (tokens (B, T, D)) goes through as a (B T, D) matrix, as PyTorch's
+    Linear acts on the last axis."""
+    if a.kind == "nd" and weight.kind == "act":
+        lead = a.shape[:-1]
+        flat = linear(w, reshaped(w, a, (math.prod(lead), a.shape[-1]), node), weight, bias,
+                      node)
+        return reshaped(w, flat, (*lead, weight.shape[0]), node)
     if a.kind != "act" or weight.kind != "act":
         raise UnsupportedError(f"linear of a {a.shape} input {w.where(node)}")
     text = f"{_t(weight.text)}@{_paren(a)}" if w.col else f"{_paren(a)}@{_t(weight.text)}"
@@ -120,6 +132,11 @@ def gelu(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
 def softmax(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
     a = args[0]
     dim = kw.get("dim", args[1].text if len(args) > 1 else None)
+    if a.kind == "nd":  # PyTorch's layout: the same axis
+        if dim is None or not -len(a.shape) <= int(dim) < len(a.shape):
+            raise UnsupportedError(f"softmax over dim {dim} of a {a.shape} tensor "
+                                   f"{w.where(node)}: give dim")
+        return Val(f"softmax({a.text}, axis={int(dim)})", "nd", a.shape)
     dim = 1 if dim is None else int(dim)  # PyTorch's implicit dim of a 2-D input
     if a.kind != "act" or dim not in (0, 1, -1, -2):
         raise UnsupportedError(f"softmax over dim {dim} of a {a.shape} tensor {w.where(node)}")
@@ -133,13 +150,25 @@ def _add(sign: str) -> Callable[..., Val]:
         a, b = args[:2]
         if kw.get("alpha", 1) != 1 or len(args) > 2:
             raise UnsupportedError(f"{fname(node)} with alpha {w.where(node)}")
+        _same_layout(w, a, b, node)
         right = _paren(b) if sign == "-" else b.text
         return Val(f"{a.text} {sign} {right}", _kind(a, b), _bshape(a, b))
     return build
 
 
 def _kind(a: Val, b: Val) -> str:
-    return "act" if "act" in (a.kind, b.kind) else a.kind if a.kind != "num" else b.kind
+    kinds = (a.kind, b.kind)
+    return "nd" if "nd" in kinds else "act" if "act" in kinds else a.kind if a.kind != "num" \
+        else b.kind
+
+
+def _same_layout(w: Writer, a: Val, b: Val, node: Any) -> None:
+    """A tensor of rank >= 3 meets another only at its own shape, or a number: PyTorch's
+    broadcasting of a (C, 1, 1) parameter or a 2-D value is not written."""
+    if "nd" in (a.kind, b.kind) and "num" not in (a.kind, b.kind) and a.shape != b.shape:
+        raise UnsupportedError(f"{fname(node)} of a {a.shape} and a {b.shape} tensor "
+                               f"{w.where(node)}: broadcasting between tensors is not "
+                               "supported")
 
 
 def _bshape(a: Val, b: Val) -> tuple[int, ...]:
@@ -150,6 +179,7 @@ def _mul(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
     a, b = args[:2]
     if "num" in (a.kind, b.kind):
         return Val(f"{_paren(a)}*{_paren(b)}", _kind(a, b), _bshape(a, b))
+    _same_layout(w, a, b, node)
     return Val(f"hadamard({a.text}, {b.text})", _kind(a, b), _bshape(a, b))
 
 
@@ -166,6 +196,8 @@ def _neg(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
 
 def _matmul(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
     a, b = args[:2]
+    if "nd" in (a.kind, b.kind) and {a.kind, b.kind} <= {"nd", "act"}:
+        return _batched_matmul(w, a, b, node)
     if a.kind != "act" or b.kind != "act":
         raise UnsupportedError(f"{fname(node)} of {a.shape} and {b.shape} {w.where(node)}: "
                                "only 2-D operands")
@@ -175,6 +207,11 @@ def _matmul(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val
 
 def transpose(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
     a = args[0]
+    if a.kind == "nd" and len(args) == 3:  # swap two axes
+        i, j = (_int(x, w, node) % len(a.shape) for x in args[1:])
+        perm = list(range(len(a.shape)))
+        perm[i], perm[j] = j, i
+        return permuted(w, a, tuple(perm), node)
     dims = [int(x.text) % 2 for x in args[1:]]
     if a.kind != "act" or (dims and sorted(dims) != [0, 1]):
         raise UnsupportedError(f"{fname(node)} of a {a.shape} tensor {w.where(node)}")
@@ -229,6 +266,270 @@ def loss_text(w: Writer, name: str, o: Val, y: Val, reduction: str, node: Any,
     return Val(text, "scalar", ())
 
 
+# ---------------------------------------------------------------------------------------
+# Tensors of rank >= 3 (the n-D primitives of docs/tensors.md): their text keeps PyTorch's
+# layout (NCHW, (B, H, T, D)); a 2-D result is an activation again, transposed in the column
+# convention, so a Linear after a Flatten reads W x + b as everywhere.
+
+
+def _name(node: Any) -> str:
+    """A call's name, or "the layer" for a module (its path follows in the message)."""
+    return fname(node) if getattr(node, "op", "") in ("call_function", "call_method") \
+        else "the layer"
+
+
+def torch_text(w: Writer, v: Val) -> str:
+    """A value's text in PyTorch's layout (a 1-D parameter as a column, as ``einsum``
+    and ``conv2d`` take it)."""
+    if (v.kind == "act" and w.col) or (v.kind == "vec" and not w.col):
+        return _t(v.text)
+    return v.text
+
+
+def as_val(w: Writer, text: str, shape: tuple[int, ...], node: Any) -> Val:
+    """A result written in PyTorch's layout as one of ours."""
+    if len(shape) >= 3:
+        return Val(text, "nd", shape)
+    if len(shape) == 2:
+        return Val(_t(text) if w.col else text, "act", shape)
+    raise UnsupportedError(f"{_name(node)} {w.where(node)} gives a {shape} tensor: only "
+                           "results of rank 2 or more are supported")
+
+
+def _int(v: Any, w: Writer, node: Any) -> int:
+    """An int argument: a Python int, or a number fx recorded (``x.size(0)``)."""
+    if isinstance(v, Val) and v.kind == "num" and v.text.lstrip("-").isdigit():
+        return int(v.text)
+    if isinstance(v, int) and not isinstance(v, bool):
+        return v
+    raise UnsupportedError(f"{_name(node)} {w.where(node)}: an argument that is not an int")
+
+
+def _ints(v: Any, w: Writer, node: Any) -> tuple[int, ...]:
+    """An int or a tuple of them, as fx records a stride, a size or dims."""
+    if isinstance(v, Val) and v.kind in ("ints", "shape"):
+        return v.shape
+    if isinstance(v, (tuple, list)):
+        return tuple(_int(x, w, node) for x in v)
+    return (_int(v, w, node),)
+
+
+def _pair(v: Any, w: Writer, node: Any, what: str, fn: str) -> tuple[int, int]:
+    if isinstance(v, str):
+        raise UnsupportedError(f"{fn} with {what}={v!r} {w.where(node)}: give {what} as "
+                               "numbers")
+    p = _ints(v, w, node)
+    if len(p) == 1:
+        return p[0], p[0]
+    if len(p) != 2:
+        raise UnsupportedError(f"{fn} with {what}={p} {w.where(node)}")
+    return p[0], p[1]
+
+
+def _only(w: Writer, fn: str, what: str, v: Any, ok: int, node: Any) -> None:
+    """Refuses ``what`` unless it is ``ok`` (an int, or every entry of a pair)."""
+    got = _ints(v, w, node)
+    if set(got) != {ok}:
+        shown = got[0] if len(got) == 1 else got
+        raise UnsupportedError(f"{fn} with {what}={shown} {w.where(node)} is not supported: "
+                               f"{what} {ok} only")
+
+
+def _pair_text(p: tuple[int, int]) -> str:
+    return str(p[0]) if p[0] == p[1] else f"({p[0]}, {p[1]})"
+
+
+def permuted(w: Writer, a: Val, perm: tuple[int, ...], node: Any) -> Val:
+    if sorted(perm) != list(range(len(a.shape))):
+        raise UnsupportedError(f"{_name(node)} by {perm} of a {a.shape} tensor "
+                               f"{w.where(node)}")
+    if perm == tuple(range(len(perm))):
+        return a
+    shape = tuple(a.shape[i] for i in perm)
+    return as_val(w, f"transpose({torch_text(w, a)}, {perm})", shape, node)
+
+
+def reshaped(w: Writer, a: Val, shape: tuple[int, ...], node: Any) -> Val:
+    """``reshape`` in PyTorch's (row-major) order; one size may be -1."""
+    size = math.prod(a.shape)
+    known = math.prod(d for d in shape if d != -1)
+    if shape.count(-1) == 1 and known and size % known == 0:
+        shape = tuple(size // known if d == -1 else d for d in shape)
+    if math.prod(shape) != size or any(d < 1 for d in shape) or a.kind not in ("act", "nd"):
+        raise UnsupportedError(f"{_name(node)} of a {a.shape} {a.kind} to {shape} "
+                               f"{w.where(node)}")
+    if shape == a.shape:
+        return a
+    source = a.before or torch_text(w, a)
+    v = as_val(w, f"reshape({source}, {shape})", shape, node)
+    v.before = source
+    return v
+
+
+def _reshape(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    shape = kw.get("shape", args[1:] if len(args) > 2 else args[1] if len(args) > 1 else ())
+    return reshaped(w, args[0], _ints(shape, w, node), node)
+
+
+def _flatten(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    a = args[0]
+    start = _int(kw.get("start_dim", args[1] if len(args) > 1 else 0), w, node)
+    end = _int(kw.get("end_dim", args[2] if len(args) > 2 else -1), w, node)
+    return flattened(w, a, start, end, node)
+
+
+def flattened(w: Writer, a: Val, start: int, end: int, node: Any) -> Val:
+    """``torch.flatten(a, start, end)``: axes ``start`` to ``end`` made one."""
+    n = len(a.shape)
+    s, e = start % n, end % n
+    if s > e:
+        raise UnsupportedError(f"flatten from dim {start} to {end} {w.where(node)}")
+    return reshaped(w, a, (*a.shape[:s], math.prod(a.shape[s:e + 1]), *a.shape[e + 1:]),
+                    node)
+
+
+def _permute(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    dims = kw.get("dims", args[1:] if len(args) > 2 else args[1] if len(args) > 1 else ())
+    perm = tuple(d % len(args[0].shape) for d in _ints(dims, w, node))
+    if args[0].kind == "act" and perm == (1, 0):
+        return Val(_t(args[0].text), "act", args[0].shape[::-1])
+    return permuted(w, args[0], perm, node)
+
+
+def _size(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    """``x.size(k)`` is a number of the example's shape (the shapes are the example's)."""
+    a = args[0]
+    dim = kw.get("dim", args[1] if len(args) > 1 else None)
+    if dim is None:
+        return Val("", "shape", a.shape)
+    return Val(str(a.shape[_int(dim, w, node)]), "num", ())
+
+
+def _getitem(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    a, k = args[:2]
+    if a.kind != "shape":
+        raise UnsupportedError(f"indexing a tensor {w.where(node)} is not supported yet")
+    return Val(str(a.shape[_int(k, w, node)]), "num", ())
+
+
+_SPEC = re.compile(r"[a-z]+(?:,[a-z]+)*->[a-z]+\Z")
+
+
+def einsum_text(w: Writer, spec: str, xs: list[Val], node: Any) -> Val:
+    """``torch.einsum``: lowercase letters, every operand's, and the output's after an
+    explicit ``->`` (what ``einsum`` of the text reads); the spec is checked before it is
+    written into the text."""
+    spec = spec.replace(" ", "")
+    if not _SPEC.match(spec):
+        raise UnsupportedError(f"torch.einsum spec {spec!r} {w.where(node)}: write it with "
+                               "lowercase letters and an explicit '->' (no '...')")
+    ins, out = spec.split("->")
+    size: dict[str, int] = {}
+    for letters, x in zip(ins.split(","), xs, strict=False):
+        if x.kind not in ("act", "nd", "vec") or len(letters) != len(x.shape):
+            raise UnsupportedError(f"torch.einsum {spec!r} {w.where(node)}: {letters!r} "
+                                   f"for a {x.shape} operand")
+        for c, n in zip(letters, x.shape, strict=True):
+            if size.setdefault(c, n) != n:
+                raise UnsupportedError(f"torch.einsum {spec!r} {w.where(node)}: index {c} "
+                                       f"is {size[c]} and {n}")
+    if len(ins.split(",")) != len(xs) or not set(out) <= set(size):
+        raise UnsupportedError(f"torch.einsum {spec!r} {w.where(node)} with {len(xs)} "
+                               "operands")
+    text = f"einsum('{spec}', {', '.join(torch_text(w, x) for x in xs)})"
+    return as_val(w, text, tuple(size[c] for c in out), node)
+
+
+def _einsum(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    if not args or args[0].kind != "str":
+        raise UnsupportedError(f"torch.einsum {w.where(node)} without a spec")
+    return einsum_text(w, args[0].text, args[1:], node)
+
+
+def _batched_matmul(w: Writer, a: Val, b: Val, node: Any) -> Val:
+    """``a @ b`` with a tensor of rank >= 3: an einsum over the last axis of ``a`` and the
+    second last of ``b``, the batch axes shared (not broadcast)."""
+    batch = a.shape[:-2] if len(a.shape) >= len(b.shape) else b.shape[:-2]
+    if any(len(x.shape) > 2 and x.shape[:-2] != batch for x in (a, b)):
+        raise UnsupportedError(f"{_name(node)} of {a.shape} and {b.shape} {w.where(node)}: "
+                               "broadcasting batch axes is not supported")
+    lead = "abcdefgh"[:len(batch)]
+    sa = (lead if len(a.shape) > 2 else "") + "ij"
+    sb = (lead if len(b.shape) > 2 else "") + "jk"
+    return einsum_text(w, f"{sa},{sb}->{lead}ik", [a, b], node)
+
+
+def conv_text(w: Writer, x: Val, weight: Val, bias: Val | None, kw: Mapping[str, Any],
+              node: Any) -> Val:
+    """``conv2d`` (NCHW, cross-correlation as PyTorch's): stride and zero padding, an int
+    or a pair; dilation, groups and other padding modes are refused by name."""
+    if x.kind != "nd" or len(x.shape) != 4 or weight.kind != "nd":
+        raise UnsupportedError(f"conv2d of a {x.shape} input {w.where(node)}: (N, C, H, W) "
+                               "only")
+    for what, ok in (("dilation", 1), ("groups", 1)):
+        _only(w, "conv2d", what, kw.get(what, ok), ok, node)
+    if kw.get("padding_mode", "zeros") != "zeros":
+        raise UnsupportedError(f"conv2d with padding_mode={kw['padding_mode']!r} "
+                               f"{w.where(node)}: zero padding only")
+    stride = _pair(kw.get("stride", 1), w, node, "stride", "conv2d")
+    padding = _pair(kw.get("padding", 0), w, node, "padding", "conv2d")
+    shape = tensors.conv2d_shape(x.shape, weight.shape, stride, padding)
+    parts = [x.text, weight.text, *([torch_text(w, bias)] if bias is not None else [])]
+    parts += [f"stride={_pair_text(stride)}"] * (stride != (1, 1))
+    parts += [f"padding={_pair_text(padding)}"] * (padding != (0, 0))
+    return Val(f"conv2d({', '.join(parts)})", "nd", shape)
+
+
+def pool_text(w: Writer, how: str, x: Val, kw: Mapping[str, Any], node: Any) -> Val:
+    """``maxpool2d`` / ``avgpool2d``: a window and a stride (the window's by default), no
+    padding, no dilation; ``ceil_mode`` only where no window hangs over the edge (then it
+    changes nothing, nor does ``count_include_pad``)."""
+    if x.kind != "nd" or len(x.shape) != 4:
+        raise UnsupportedError(f"{how}pool2d of a {x.shape} input {w.where(node)}: "
+                               "(N, C, H, W) only")
+    size = _pair(kw["kernel_size"], w, node, "kernel_size", f"{how}pool2d")
+    stride = kw.get("stride")
+    stride = size if stride is None or stride == [] else \
+        _pair(stride, w, node, "stride", f"{how}pool2d")
+    for what, ok in (("padding", 0), ("dilation", 1)):
+        _only(w, f"{how}pool2d", what, kw.get(what, ok), ok, node)
+    if kw.get("return_indices") or kw.get("divisor_override") is not None:
+        what = "return_indices" if kw.get("return_indices") else "divisor_override"
+        raise UnsupportedError(f"{how}pool2d with {what} {w.where(node)} is not supported")
+    shape = tensors.pool2d_shape(x.shape, size, stride)
+    if kw.get("ceil_mode") and any((n - k) % s for n, k, s in zip(x.shape[2:], size, stride,
+                                                                   strict=True)):
+        raise UnsupportedError(f"{how}pool2d with ceil_mode=True {w.where(node)}: a window "
+                               "would hang over the edge; not supported")
+    parts = [x.text, _pair_text(size)] + [f"stride={_pair_text(stride)}"] * (stride != size)
+    return Val(f"{how}pool2d({', '.join(parts)})", "nd", shape)
+
+
+def _named(names: tuple[str, ...], args: list[Val], kw: Mapping[str, Any]) -> dict[str, Any]:
+    """Positional arguments after the input by their names, merged with the keywords."""
+    return {**dict(zip(names, args[1:], strict=False)), **kw}
+
+
+def _f_conv2d(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    k = _named(("weight", "bias", "stride", "padding", "dilation", "groups"), args, kw)
+    bias = k.get("bias")
+    return conv_text(w, args[0], k["weight"], None if getattr(bias, "kind", "") == "none"
+                     else bias, k, node)
+
+
+def _f_pool(how: str) -> Callable[..., Val]:
+    names = ("kernel_size", "stride", "padding") + (
+        ("dilation", "ceil_mode", "return_indices") if how == "max" else
+        ("ceil_mode", "count_include_pad", "divisor_override"))
+
+    def build(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+        k = {n: (v.shape if isinstance(v, Val) and v.kind == "ints" else
+                 _int(v, w, node) if isinstance(v, Val) and v.kind == "num" else v)
+             for n, v in _named(names, args, kw).items()}
+        return pool_text(w, how, args[0], k, node)
+    return build
+
+
 FUNCTIONS: dict[str, Callable[..., Val]] = {
     **{f"{p}.{n}": _unary(n) for p in ("F", "torch", "Tensor") for n in ("relu", "sigmoid",
                                                                           "tanh")},
@@ -244,4 +545,14 @@ FUNCTIONS: dict[str, Callable[..., Val]] = {
     "torch.sum": _reduce("sum"), "Tensor.sum": _reduce("sum"),
     "torch.mean": _reduce("mean"), "Tensor.mean": _reduce("mean"),
     "F.mse_loss": _f_loss("mse_loss"), "F.cross_entropy": _f_loss("cross_entropy"),
+    "F.conv2d": _f_conv2d, "F.max_pool2d": _f_pool("max"), "F.avg_pool2d": _f_pool("avg"),
+    "torch.conv2d": _f_conv2d, "torch.einsum": _einsum,
+    "torch.flatten": _flatten, "Tensor.flatten": _flatten, "Tensor.view": _reshape,
+    "Tensor.reshape": _reshape, "torch.reshape": _reshape, "Tensor.permute": _permute,
+    "torch.permute": _permute, "Tensor.size": _size, "operator.getitem": _getitem,
 }
+# calls that take a None, a string or a tuple of ints among their arguments (the others
+# refuse them by name)
+LOOSE = frozenset({"F.conv2d", "torch.conv2d", "F.max_pool2d", "F.avg_pool2d",
+                   "torch.einsum", "Tensor.view", "Tensor.reshape", "torch.reshape",
+                   "Tensor.permute", "torch.permute"})

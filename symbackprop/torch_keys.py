@@ -3,7 +3,8 @@
 Each input of the derivation is one of the module's keys (``"0.weight"``, ``"x"``, ``"y"``,
 ``"2.mask"``) with PyTorch's shape. PyTorch computes on a batch of rows; in the column
 convention our activations are transposed (a sample per column) and a 1-D parameter (a
-bias) is a column, in the row convention a row. Weights keep PyTorch's shape either way.
+bias) is a column, in the row convention a row. Weights, filters and tensors of rank >= 3
+(images, tokens) keep PyTorch's shape either way.
 These functions move arrays between the two without importing torch.
 """
 
@@ -30,8 +31,9 @@ class Key:
     shape: tuple[int, ...]
     how: str
 
-    def ours(self, column: bool) -> tuple[int, int]:
-        """Our shape of the input (``column``: the column convention)."""
+    def ours(self, column: bool) -> tuple[int, ...]:
+        """Our shape of the input (``column``: the column convention); a tensor of rank
+        >= 3 keeps PyTorch's."""
         s = self.shape
         if self.how in ("transpose", "target"):
             return (s[1], s[0]) if column else (s[0], s[1])
@@ -39,7 +41,7 @@ class Key:
             return (s[0], 1)
         if self.how == "row":
             return (1, s[0])
-        return (s[0], s[1])
+        return s
 
     def transposed(self, column: bool) -> bool:
         return self.how in ("transpose", "target") and column

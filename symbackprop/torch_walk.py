@@ -21,27 +21,30 @@ from .builder import check_name
 from .errors import ShapeError, UnsupportedError
 from .torch_calls import (
     FUNCTIONS,
+    LOOSE,
     NoNode,
     Val,
+    conv_text,
+    flattened,
     fname,
     gelu,
     linear,
     module_loss,
+    pool_text,
     softmax,
+    torch_text,
     transpose,
 )
 from .torch_keys import Convention, Key
 
-# refusals that name the issue where the primitive comes (the layers issue)
+# layers refused by name, with the reason and what to write instead
+_MHA = ("nn.MultiheadAttention runs one fused call (F.multi_head_attention_forward, with "
+        "packed projections and masks) that fx records whole; write the block with "
+        "nn.Linear, view/transpose, @ or torch.einsum and F.softmax(dim=-1)")
 LATER = {
-    "Conv1d": "conv1d is issue 14's primitive", "Conv2d": "conv2d is issue 14's primitive",
-    "MaxPool2d": "maxpool2d is issue 14's primitive",
-    "AvgPool2d": "avgpool2d is issue 14's primitive",
-    "MultiheadAttention": "multi-head attention is issue 14's",
-    "TransformerEncoderLayer": "multi-head attention is issue 14's",
-    "TransformerDecoderLayer": "multi-head attention is issue 14's",
-    "Transformer": "multi-head attention is issue 14's",
-    "BatchNorm2d": "4-D activations come with issue 14",
+    "Conv1d": "conv1d is no primitive: conv2d is",
+    "MultiheadAttention": _MHA, "TransformerEncoderLayer": _MHA,
+    "TransformerDecoderLayer": _MHA, "Transformer": _MHA,
 }
 ACTIVATIONS = {"ReLU": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
 
@@ -54,7 +57,7 @@ class Walk:
         self.gm, self.col = gm, convention == "column"
         self.names = dict(names)
         self.keys: dict[str, Key] = {}  # our name -> the module's key
-        self.shapes: dict[str, tuple[int, int]] = {}
+        self.shapes: dict[str, tuple[int, ...]] = {}
         self.stages: list[str] = []
         self.counts: dict[str, int] = {}
         self.by_key: dict[str, str] = {}
@@ -88,6 +91,8 @@ class Walk:
     def parameter(self, key: str, letter: str) -> Val:
         p = self.gm.get_parameter(key)
         shape = tuple(p.shape)
+        if len(shape) >= 3:  # a filter (F, C, kh, kw): PyTorch's layout
+            return Val(self.symbol(key, shape, "same", letter, p.requires_grad), "nd", shape)
         if len(shape) == 2:
             name = self.symbol(key, shape, "same", letter, p.requires_grad)
             return Val(f"{name}.T" if self.col else name, "act", shape)
@@ -96,8 +101,8 @@ class Walk:
             name = self.symbol(key, shape, how, "b" if letter == "W" else letter,
                                p.requires_grad)
             return Val(name, "vec", shape)
-        raise UnsupportedError(f"parameter {key!r} has shape {shape}: from_torch takes 1-D "
-                               f"and 2-D parameters (n-D arrays come with issue 14)")
+        raise UnsupportedError(f"parameter {key!r} has shape {shape}: a scalar parameter is "
+                               "not supported")
 
     # the walk -------------------------------------------------------------------------
     def run(self, example: Sequence[Any]) -> Val:
@@ -125,18 +130,19 @@ class Walk:
                 t = example[placeholders.index(node)]
                 key = "x" if len(placeholders) == 1 else check_name(node.name, "input name")
                 shape = tuple(t.shape)
-                if len(shape) != 2:
-                    raise ShapeError(f"from_torch takes inputs of shape (batch, features); "
-                                     f"{key} is {shape}")
-                env[node] = Val(self.symbol(key, shape, "transpose", key, False), "act",
-                                 shape)
+                if len(shape) < 2:
+                    raise ShapeError(f"from_torch takes inputs of shape (batch, features) "
+                                     f"or (batch, ...) of rank 3 or more; {key} is {shape}")
+                nd = len(shape) > 2  # images (N, C, H, W), tokens (B, T, D): as PyTorch's
+                env[node] = Val(self.symbol(key, shape, "same" if nd else "transpose", key,
+                                            False), "nd" if nd else "act", shape)
                 continue
             if node.op == "output":
                 out = node.args[0]
                 break
             v = self.node(node, env)
             residual = fname(node) in ("operator.add", "torch.add", "Tensor.add") and all(
-                hasattr(a, "op") and env[a].kind == "act" for a in node.args[:2])
+                hasattr(a, "op") and env[a].kind in ("act", "nd") for a in node.args[:2])
             shared = uses.get(node, 0) > 1 or residual
             if shared and not v.text.isidentifier() and v.kind != "num":
                 name = self.fresh("r")
@@ -152,11 +158,19 @@ class Walk:
         return where(node)
 
     def node(self, node: Any, env: Mapping[Any, Val]) -> Val:
+        loose = node.op != "call_module" and fname(node) in LOOSE
+
         def arg(a: Any) -> Val:
             if hasattr(a, "op"):
                 return env[a]
             if isinstance(a, (int, float)) and not isinstance(a, bool):
                 return Val(repr(float(a)) if isinstance(a, float) else str(a), "num", ())
+            if loose and (a is None or isinstance(a, str)):  # a bias left out, a spec
+                return Val(a or "", "none" if a is None else "str", ())
+            if loose and isinstance(a, (tuple, list)) and all(
+                    type(b) is int or (hasattr(b, "op") and env[b].kind == "num") for b in a):
+                return Val("", "ints", tuple(b if type(b) is int else int(env[b].text)
+                                             for b in a))
             shown = f" {a!r}" if isinstance(a, (str, bool, type(None))) else ""  # no user repr
             raise UnsupportedError(f"{type(a).__name__} argument{shown} of {_what(node)} "
                                    f"{self.where(node)} is not supported")
@@ -174,6 +188,9 @@ class Walk:
         if node.op == "call_function" and node.target is getattr and node.args[1] in (
                 "T", "mT") and hasattr(node.args[0], "op"):  # x.T
             return transpose(self, [env[node.args[0]]], {}, node)
+        if node.op == "call_function" and node.target is getattr and \
+                node.args[1] == "shape" and hasattr(node.args[0], "op"):  # x.shape
+            return Val("", "shape", env[node.args[0]].shape)
         if node.op in ("call_function", "call_method"):
             fn = FUNCTIONS.get(fname(node))
             if fn is None:
@@ -200,8 +217,7 @@ class Walk:
             raise UnsupportedError(f"{kind} at {path!r} called with {len(args)} arguments")
         a = args[0]
         if type(m) is nn.Linear:
-            k = max(self.counts.get("W", 0), self.counts.get("b", 0)) + 1
-            self.counts["W"] = self.counts["b"] = k - 1
+            self.sync_counts()
             w = self.parameter(f"{path}.weight", "W")
             return linear(self, a, w, self.parameter(f"{path}.bias", "b")
                            if m.bias is not None else None, node)
@@ -212,10 +228,21 @@ class Walk:
         if type(m) is nn.Softmax:
             return softmax(self, [a], {"dim": m.dim}, node)
         if type(m) is nn.Flatten:
-            if len(a.shape) == 2 and m.start_dim in (1, -1):
-                return a
-            raise UnsupportedError(f"Flatten at {path!r} of a {a.shape} activation: "
-                                   "n-D activations come with issue 14")
+            return flattened(self, a, m.start_dim, m.end_dim, node)
+        if type(m) is nn.Conv2d:
+            self.sync_counts()
+            w = self.parameter(f"{path}.weight", "W")
+            b = self.parameter(f"{path}.bias", "b") if m.bias is not None else None
+            return conv_text(self, a, w, b, {
+                "stride": m.stride, "padding": m.padding, "dilation": m.dilation,
+                "groups": m.groups, "padding_mode": m.padding_mode}, node)
+        if type(m) in (nn.MaxPool2d, nn.AvgPool2d):
+            how = "max" if type(m) is nn.MaxPool2d else "avg"
+            keys = ("kernel_size", "stride", "padding", "ceil_mode") + (
+                ("dilation", "return_indices") if how == "max" else ("divisor_override",))
+            return pool_text(self, how, a, {k: getattr(m, k) for k in keys}, node)
+        if type(m) is nn.BatchNorm2d:
+            return self.batchnorm2d(node, a, m, path)
         if type(m) is nn.Dropout:
             if not m.training or m.p == 0:
                 return a
@@ -235,6 +262,25 @@ class Walk:
                                        "statistics) is not supported yet: training mode is")
             return self.norm(node, a, 1 if self.col else 0, m, path)
         raise UnsupportedError(f"{kind} at {path!r} is not supported yet")
+
+    def sync_counts(self) -> None:
+        """A layer's weight and bias share its number (W2 and b2)."""
+        k = max(self.counts.get("W", 0), self.counts.get("b", 0))
+        self.counts["W"] = self.counts["b"] = k
+
+    def batchnorm2d(self, node: Any, a: Val, m: Any, path: str) -> Val:
+        """Training mode (or no running statistics): ``batchnorm2d``, each channel over the
+        batch and the image with the biased variance, as PyTorch's. Eval mode is refused:
+        there it is an affine map of constants (the running statistics), not this layer."""
+        if m.track_running_stats and not m.training:
+            raise UnsupportedError(f"BatchNorm2d at {path!r} in eval mode (running "
+                                   "statistics) is not supported: training mode is")
+        if m.weight is None or m.bias is None or a.kind != "nd" or len(a.shape) != 4:
+            raise UnsupportedError(f"BatchNorm2d at {path!r} without gamma and beta "
+                                   f"(affine=False) or of a {a.shape} input: not supported")
+        g = torch_text(self, self.parameter(f"{path}.weight", "gamma"))
+        b = torch_text(self, self.parameter(f"{path}.bias", "beta"))
+        return Val(f"batchnorm2d({a.text}, {g}, {b}, eps={float(m.eps)!r})", "nd", a.shape)
 
     def norm(self, node: Any, a: Val, axis: int, m: Any, path: str) -> Val:
         """In the column convention with γ and β, the primitive (``layernorm`` over each

@@ -389,17 +389,16 @@ class Constant(nn.Module):
 
 
 @pytest.mark.parametrize(("model", "example", "message"), [
-    (lambda: Features(), (1, 1, 4, 4),
-     r"Conv2d at 'features\.0' is not supported yet \(conv2d is issue 14's primitive\)"),
     (lambda: nn.Sequential(nn.Linear(4, 4), nn.MaxPool2d(2)), (2, 4),
-     r"MaxPool2d at '1' is not supported yet \(maxpool2d is issue 14's primitive\)"),
-    (lambda: nn.Sequential(nn.AvgPool2d(2)), (2, 4), r"AvgPool2d at '0'.*issue 14"),
+     r"maxpool2d of a \(2, 4\) input at '1': \(N, C, H, W\) only"),
+    (lambda: nn.Sequential(nn.AvgPool2d(2)), (2, 4), r"avgpool2d of a \(2, 4\) input at '0'"),
     (lambda: nn.TransformerEncoderLayer(4, 2, 8, batch_first=True), (2, 4),
-     r"TransformerEncoderLayer \(the module itself\).*multi-head attention is issue 14's"),
+     r"TransformerEncoderLayer \(the module itself\).*fused call.*write the block with"),
     (lambda: nn.Sequential(nn.Linear(4, 4), nn.TransformerEncoderLayer(4, 2, 8)), (2, 4),
-     r"TransformerEncoderLayer at '1' is not supported yet \(multi-head attention"),
+     r"TransformerEncoderLayer at '1' is not supported yet \(nn\.MultiheadAttention runs"),
     (lambda: nn.Sequential(nn.MultiheadAttention(4, 2)), (2, 4),
-     r"MultiheadAttention at '0'"),
+     r"MultiheadAttention at '0' is not supported yet \(nn\.MultiheadAttention runs one "
+     r"fused call \(F\.multi_head_attention_forward"),
     (lambda: Exp(), (2, 3), r"torch\.exp in the module's forward is not supported yet"),
     (lambda: nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3)).eval(), (2, 3),
      r"BatchNorm1d at '1' in eval mode"),
@@ -529,12 +528,189 @@ def test_the_from_pytorch_page_shows_what_the_library_prints(
     ns: dict[str, Any] = {}
     for block in re.findall(r"```python\n(.*?)```", page, re.S):
         exec(block, ns)  # the page's own code, from this repository
-    d, r, att = ns["d"], ns["r"], ns["att"]
+    d, r, att, c, mha = ns["d"], ns["r"], ns["att"], ns["c"], ns["mha"]
     assert capsys.readouterr().out.strip() == d.latex()
     for shown in (d.latex(), d.text, str(ns["report"]).splitlines()[0], r.text,
                   r.latex(sections="backward"), att.text, att.latex(sections="forward"),
-                  ns["refused_transformer"], ns["refused_cnn"]):
+                  ns["refused_transformer"], c.text, c.latex(sections=("forward", "backward")),
+                  str(ns["cnn_report"]).splitlines()[0], mha.latex(sections="forward")):
         assert shown in page
     assert ns["report"].ok
+    assert ns["cnn_report"].ok
     assert att.check().ok
-    assert_latex_ok([r.latex(), att.latex()])
+    assert mha.check().ok
+    assert_latex_ok([r.latex(), att.latex(), c.latex(), mha.latex()])
+
+
+# ---------------------------------------------------------------------------------------
+# Tensors of rank >= 3: convolution, pooling, batch normalisation, attention over heads
+
+
+def small_cnn() -> Any:
+    """The issue's CNN: Conv2d, ReLU, MaxPool2d, Conv2d, ReLU, AvgPool2d, Flatten, Linear."""
+    torch.manual_seed(2)
+    return nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(3, 4, 3, stride=(1, 2), padding=(1, 0)), nn.ReLU(),
+                         nn.AvgPool2d(2, stride=1), nn.Flatten(), nn.Linear(8, 3))
+
+
+class FunctionalCNN(nn.Module):
+    """F.conv2d without a bias and with positional stride and padding, BatchNorm2d in
+    training mode, F.max_pool2d, x.view(x.size(0), -1), a filter as a bare parameter."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c = nn.Conv2d(2, 3, 3, bias=False)
+        self.bn = nn.BatchNorm2d(3)
+        self.w = nn.Parameter(torch.randn(3, 3, 2, 2) / 2)
+        self.fc = nn.Linear(12, 2)
+
+    def forward(self, x: Any) -> Any:
+        h = F.relu(self.bn(self.c(x)))
+        h = F.max_pool2d(F.conv2d(h, self.w, None, 1, 1), kernel_size=2)
+        return self.fc(torch.tanh(h).view(h.size(0), -1))
+
+
+class HeadsAttention(nn.Module):
+    """Multi-head self-attention on tokens (B, T, D): projections by nn.Linear, heads split
+    with view and transpose to (B, H, T, D), scores with torch.einsum, softmax(dim=-1),
+    the values by @, the heads merged by reshape, a residual sum."""
+
+    def __init__(self, d: int = 4, heads: int = 2) -> None:
+        super().__init__()
+        self.h, self.dh = heads, d // heads
+        self.q, self.k, self.v, self.o = (nn.Linear(d, d) for _ in range(4))
+
+    def split(self, t: Any, b: Any, n: Any) -> Any:
+        return t.view(b, n, self.h, self.dh).transpose(1, 2)
+
+    def forward(self, x: Any) -> Any:
+        b, n = x.size(0), x.shape[1]
+        q, k, v = (self.split(f(x), b, n) for f in (self.q, self.k, self.v))
+        a = F.softmax(torch.einsum("bhqd,bhkd->bhqk", q, k) * self.dh ** -0.5, dim=-1)
+        z = (a @ v).permute(0, 2, 1, 3).reshape(b, n, -1)
+        return torch.flatten(x + self.o(z), 1)
+
+
+TENSOR_MODELS = [
+    ("small cnn", small_cnn, (2, 1, 6, 10), nn.CrossEntropyLoss()),
+    ("functional cnn with batchnorm2d", FunctionalCNN, (3, 2, 5, 5), nn.MSELoss()),
+    ("multi-head attention", HeadsAttention, (2, 3, 4), nn.MSELoss(reduction="sum")),
+    ("features", Features, (2, 1, 4, 4), nn.CrossEntropyLoss(reduction="sum")),
+]
+
+
+@pytest.mark.parametrize("convention", ["column", "row"])
+@pytest.mark.parametrize("case", range(len(TENSOR_MODELS)))
+def test_cnn_and_attention_gradients_equal_p_grad(case: int, convention: str) -> None:
+    """Four witnesses agree at a random point, and at the module's own parameters the
+    gradients under its keys are p.grad (the input's too, in PyTorch's shape)."""
+    name, make, shape, loss = TENSOR_MODELS[case]
+    torch.manual_seed(case)
+    model = make().double()  # float64, so p.grad compares to 1e-9
+    x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    keys = [k for k, _ in model.named_parameters()]
+    d = sbp.from_torch(model, x, loss=loss, convention=convention,  # type: ignore[arg-type]
+                       wrt=[*keys, "x"])
+    report = d.check()
+    assert report.ok, f"{name}\n{report}"
+    assert "torch.autograd" in report.witnesses
+    y = _target(loss, model(x))
+    model.zero_grad()
+    loss(model(x), y).backward()
+    grads = d.evaluate({**dict(model.named_parameters()), "x": x, "y": y})
+    assert grads["x"].shape == shape
+    np.testing.assert_allclose(grads["x"], _grad(x), rtol=1e-6, atol=1e-9)
+    for key, p in model.named_parameters():
+        assert grads[key].shape == tuple(p.shape), key
+        np.testing.assert_allclose(grads[key], _grad(p), rtol=1e-6, atol=1e-9,
+                                   err_msg=f"{name}: {key}")
+
+
+def test_the_cnn_reads_as_the_text_of_the_tensor_primitives() -> None:
+    """Images and filters keep PyTorch's NCHW layout; Flatten is reshape to (N, -1), and the
+    Linear after it reads W f + b on the transposed rows (the column convention)."""
+    d = sbp.from_torch(small_cnn(), torch.randn(2, 1, 6, 10), loss=nn.CrossEntropyLoss())
+    assert d.text == (
+        "o = W3@((reshape(avgpool2d(relu(conv2d(maxpool2d(relu(conv2d(x, W1, b1, padding=1)),"
+        " 2), W2, b2, stride=(1, 2), padding=(1, 0))), 2, stride=1), (2, 8))).T) + b3; "
+        "L = cross_entropy(o, y) / 2")
+    assert {n: (k.key, k.shape) for n, k in d.keys.items() if n.startswith("W")} == {
+        "W1": ("0.weight", (3, 1, 3, 3)), "W2": ("3.weight", (4, 3, 3, 3)),
+        "W3": ("7.weight", (3, 8))}
+    tex = d.latex()
+    assert r"\sum_{c,i,j} {\mathbf{W}^{(1)}}_{f,c,i,j}" in tex
+    assert r"\operatorname*{argmax}^{\text{first}}" in tex
+    assert_latex_ok([tex])
+
+
+def test_attention_with_matmul_reads_as_einsum() -> None:
+    """``a @ v`` of two (B, H, T, D) tensors is an einsum over the shared batch axes; the
+    heads' split and merge are reshape and transpose of the text."""
+    d = sbp.from_torch(HeadsAttention(), torch.randn(2, 3, 4), loss=nn.MSELoss())
+    assert "einsum('bhqd,bhkd->bhqk', transpose(reshape(" in d.text
+    assert "einsum('abij,abjk->abik', softmax(" in d.text
+    assert ", axis=-1)" in d.text
+    assert "(0, 2, 1, 3)" in d.text
+    assert_latex_ok([d.latex()])
+
+
+class Pool(nn.Module):
+    def __init__(self, layer: nn.Module) -> None:
+        super().__init__()
+        self.c, self.layer = nn.Conv2d(1, 2, 1), layer
+
+    def forward(self, x: Any) -> Any:
+        return self.layer(self.c(x)).flatten(1)
+
+
+class Spec(nn.Module):
+    def __init__(self, spec: str) -> None:
+        super().__init__()
+        self.spec, self.w = spec, nn.Parameter(torch.randn(2, 2))
+
+    def forward(self, x: Any) -> Any:
+        return torch.einsum(self.spec, x, self.w).flatten(1)
+
+
+class Broadcast(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.c, self.s = nn.Conv2d(1, 2, 1), nn.Parameter(torch.ones(2, 1, 1))
+
+    def forward(self, x: Any) -> Any:
+        return (self.c(x) * self.s).flatten(1)
+
+
+@pytest.mark.parametrize(("model", "message"), [
+    (lambda: nn.Sequential(nn.Conv2d(1, 2, 3, dilation=2)),
+     r"conv2d with dilation=\(2, 2\) at '0' is not supported: dilation 1 only"),
+    (lambda: Pool(nn.Conv2d(2, 2, 3, groups=2)), r"conv2d with groups=2 at 'layer'"),
+    (lambda: nn.Sequential(nn.Conv2d(1, 2, 3, padding="same")),
+     r"conv2d with padding='same' at '0': give padding as numbers"),
+    (lambda: nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, padding_mode="reflect")),
+     r"padding_mode='reflect' at '0': zero padding only"),
+    (lambda: Pool(nn.MaxPool2d(2, padding=1)), r"maxpool2d with padding=1 at 'layer'"),
+    (lambda: Pool(nn.MaxPool2d(2, dilation=2)), r"maxpool2d with dilation=2"),
+    (lambda: Pool(nn.MaxPool2d(3, stride=2, ceil_mode=True)),
+     r"ceil_mode=True at 'layer': a window would hang over the edge"),
+    (lambda: Pool(nn.AvgPool2d(2, divisor_override=3)), r"avgpool2d with divisor_override"),
+    (lambda: Pool(nn.BatchNorm2d(2).eval()), r"BatchNorm2d at 'layer' in eval mode \(running "
+                                             r"statistics\) is not supported: training mode"),
+    (lambda: Spec("...i,ij->...j"), r"torch\.einsum spec '\.\.\.i,ij->\.\.\.j' .*explicit"),
+    (lambda: Spec("nchw,wv->nchv'); import os; ('"), r"torch\.einsum spec .*lowercase"),
+    (lambda: Broadcast(), r"operator\.mul of a \(2, 2, 4, 4\) and a \(2, 1, 1\) tensor .*"
+                          r"broadcasting between tensors"),
+    (lambda: nn.Sequential(nn.Conv1d(1, 1, 2)), r"Conv1d.*conv1d is no primitive"),
+])
+def test_tensor_layers_that_do_not_fit_are_refused_by_name(model: Any, message: str) -> None:
+    with pytest.raises(sbp.UnsupportedError, match=message):
+        sbp.from_torch(model(), torch.randn(2, 1, 4, 4), loss=nn.MSELoss())
+
+
+def test_ceil_mode_where_no_window_hangs_over_is_read() -> None:
+    """ceil_mode changes nothing when the windows tile the image: read, and checked."""
+    d = sbp.from_torch(Pool(nn.MaxPool2d(2, ceil_mode=True)), torch.randn(2, 1, 4, 4),
+                       loss=nn.MSELoss())
+    assert "maxpool2d(conv2d(x, W1, b1), 2)" in d.text
+    assert d.check().ok
