@@ -592,9 +592,8 @@ def reshapes(s: tuple[int, ...]) -> list[tuple[int, ...]]:
 
 
 def softmax_axes(rank: int) -> list[int]:
-    """The axes ``softmax(X, axis=k)`` is drawn along. The parser takes |k| <= 2 only (a
-    rank-4 axis=3 or -3 is refused: tests/test_tensor_fuzz.py's xfail), so those only."""
-    return [a for a in range(-rank, rank) if -3 < a < 3]
+    """The axes ``softmax(X, axis=k)`` is drawn along: any, counted from either end."""
+    return list(range(-rank, rank))
 
 
 TENSOR_OPS = ("conv2d", "maxpool2d", "avgpool2d", "einsum", "permute", "reshape_nd",

@@ -1,0 +1,244 @@
+"""derive() of the n-D primitives over random geometry (issue 14 part B): convolution (N, C,
+H, W, F, taps, stride, padding, with or without a bias), max and average pooling (window,
+stride), and random einsum subscripts.
+
+Each program is ``L = sum(G ⊙ op(...))`` with a cotangent ``G`` that is an input too, so the
+gradients are the primitive's VJP at ``G`` and ``∂L/∂G`` is its forward value. Both are
+compared with loops written here from the definitions (the library works tap by tap, by
+windows and with np.einsum), and each derivation must also pass ``d.check()`` (the engine
+and finite differences), run as generated Python with the same numbers, and agree in
+forward mode (``d.jvp`` along a random direction is the gradient's inner product with it);
+a few print LaTeX that KaTeX and pdflatex accept."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from latex_tools import assert_latex_ok
+from test_emit_python import run_generated
+
+import symbackprop as sbp
+
+FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# ---------------------------------------------------------------------------------------
+# References: loops from the definitions, forward value and VJP at G together
+
+
+def conv_loops(x: Any, w: Any, b: Any, g: Any, stride: tuple[int, int],
+               padding: tuple[int, int]) -> dict[str, Any]:
+    """Y[n,f,h,v] = b[f] + Σ_{c,i,j} W[f,c,i,j] X[n,c,sh·h+i−ph,sw·v+j−pw] (0 outside X),
+    and the gradients of Σ G ⊙ Y, entry by entry."""
+    (sh, sw), (ph, pw) = stride, padding
+    _, c_, h_, w_ = x.shape
+    f_, _, kh, kw = w.shape
+    y = np.zeros(g.shape)
+    grads = {"X": np.zeros_like(x), "W": np.zeros_like(w), "b": np.zeros((f_, 1))}
+    for n, f, h, v in itertools.product(*map(range, g.shape)):
+        y[n, f, h, v] = 0.0 if b is None else b[f, 0]
+        grads["b"][f, 0] += g[n, f, h, v]
+        for c, i, j in itertools.product(range(c_), range(kh), range(kw)):
+            r, q = sh * h + i - ph, sw * v + j - pw
+            if 0 <= r < h_ and 0 <= q < w_:
+                y[n, f, h, v] += w[f, c, i, j] * x[n, c, r, q]
+                grads["W"][f, c, i, j] += g[n, f, h, v] * x[n, c, r, q]
+                grads["X"][n, c, r, q] += g[n, f, h, v] * w[f, c, i, j]
+    return {**grads, "G": y}
+
+
+def pool_loops(kind: str, x: Any, g: Any, size: tuple[int, int], stride: tuple[int, int]
+               ) -> dict[str, Any]:
+    """Each window's maximum (its gradient to the first maximum, row by row) or mean."""
+    y, dx = np.zeros(g.shape), np.zeros_like(x)
+    for n, c, h, v in itertools.product(*map(range, g.shape)):
+        taps = [(stride[0] * h + i, stride[1] * v + j) for i in range(size[0])
+                for j in range(size[1])]
+        if kind == "maxpool2d":
+            best = taps[0]
+            for t in taps:
+                if x[n, c, t[0], t[1]] > x[n, c, best[0], best[1]]:
+                    best = t
+            y[n, c, h, v] = x[n, c, best[0], best[1]]
+            dx[n, c, best[0], best[1]] += g[n, c, h, v]
+        else:
+            for r, q in taps:
+                y[n, c, h, v] += x[n, c, r, q] / len(taps)
+                dx[n, c, r, q] += g[n, c, h, v] / len(taps)
+    return {"X": dx, "G": y}
+
+
+def einsum_loops(parts: list[str], out: str, xs: list[Any], g: Any) -> list[Any]:
+    """Every assignment of the indices: its product added to the output's entry, and G's
+    entry times the other factors to each operand's entry."""
+    size = {c: n for p, x in zip(parts, xs, strict=True) for c, n in zip(p, x.shape,
+                                                                         strict=True)}
+    letters = sorted(size)
+    y = np.zeros(tuple(size[c] for c in out))
+    grads = [np.zeros_like(x) for x in xs]
+    for idx in itertools.product(*(range(size[c]) for c in letters)):
+        at = dict(zip(letters, idx, strict=True))
+        factors = [x[tuple(at[c] for c in p)] for p, x in zip(parts, xs, strict=True)]
+        o = tuple(at[c] for c in out)
+        y[o] += np.prod(factors)
+        for k, p in enumerate(parts):
+            others = np.prod([v for i, v in enumerate(factors) if i != k])
+            grads[k][tuple(at[c] for c in p)] += g[o] * others
+    return [*grads, y]
+
+
+# ---------------------------------------------------------------------------------------
+# What every case must pass besides its loops
+
+
+@dataclass(frozen=True)
+class Case:
+    text: str
+    shapes: dict[str, tuple[int, ...]]
+    values: dict[str, Any]
+
+
+def pair(draw: Any, a: int, b: int, default: int | None) -> tuple[str, tuple[int, int]]:
+    """A stride, padding or window: written as one int when both sides agree (or left out
+    at its default), else as a pair."""
+    v = (draw(st.integers(a, b)), draw(st.integers(a, b)))
+    if v[0] != v[1] or draw(st.booleans()):
+        return (f"({v[0]}, {v[1]})" if v[0] != v[1] or draw(st.booleans()) else str(v[0])), v
+    return ("" if v[0] == default else str(v[0])), v
+
+
+def derived(case: Case, want: dict[str, Any]) -> sbp.Derivation:
+    """The derivation of ``case``, after every check but the loops (``want``)."""
+    d = sbp.derive(case.text, shapes=case.shapes)
+    got = d.evaluate(case.values)
+    for name, w in want.items():
+        np.testing.assert_allclose(got[name], w, rtol=1e-9, atol=1e-11, err_msg=name)
+    report = d.check(case.values)
+    assert report.ok, report
+    _, generated = run_generated(d.to_python(), case.values)
+    for name in want:
+        np.testing.assert_allclose(generated[name], got[name], rtol=1e-9, atol=1e-11)
+    rng = np.random.default_rng(1)
+    dirs = {n: rng.standard_normal(np.shape(v)) for n, v in case.values.items()}
+    jvp = sbp.derive(case.text, shapes=case.shapes, mode="forward").jvp(case.values, dirs)
+    along = sum(float(np.sum(np.reshape(got[n], np.shape(dirs[n])) * dirs[n]))
+                for n in case.values)
+    assert float(jvp) == pytest.approx(along, rel=1e-9, abs=1e-9)
+    return d
+
+
+def values_for(shapes: dict[str, tuple[int, ...]], seed: int) -> dict[str, Any]:
+    """Distinct entries (no pooling window has a tie), in [-1.5, 1.5)."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, shape in shapes.items():
+        n = int(np.prod(shape))
+        out[name] = (rng.permutation(n) / n * 3 - 1.5).reshape(shape)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Strategies
+
+
+@st.composite
+def conv_cases(draw: Any) -> tuple[Case, dict[str, Any]]:
+    n, c, f = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    _, (kh, kw) = pair(draw, 1, 3, None)
+    stride_text, stride = pair(draw, 1, 3, 1)
+    padding_text, padding = pair(draw, 0, 2, 0)
+    h = draw(st.integers(max(1, kh - 2 * padding[0]), 6))
+    w = draw(st.integers(max(1, kw - 2 * padding[1]), 6))
+    ho, wo = (h + 2 * padding[0] - kh) // stride[0] + 1, (w + 2 * padding[1] - kw) // stride[1] + 1
+    bias = draw(st.booleans())
+    shapes: dict[str, tuple[int, ...]] = {"X": (n, c, h, w), "W": (f, c, kh, kw),
+                                          "G": (n, f, ho, wo)}
+    if bias:
+        shapes["b"] = (f, 1)
+    args = ["X", "W", *(["b"] if bias else []),
+            *([f"stride={stride_text}"] if stride_text else []),
+            *([f"padding={padding_text}"] if padding_text else [])]
+    case = Case(f"L = sum(hadamard(G, conv2d({', '.join(args)})))", shapes,
+                values_for(shapes, draw(st.integers(0, 2**16))))
+    v = case.values
+    want = conv_loops(v["X"], v["W"], v.get("b"), v["G"], stride, padding)
+    return case, want if bias else {k: x for k, x in want.items() if k != "b"}
+
+
+@st.composite
+def pool_cases(draw: Any) -> tuple[Case, dict[str, Any]]:
+    kind = draw(st.sampled_from(["maxpool2d", "avgpool2d"]))
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    size_text, size = pair(draw, 1, 3, None)
+    stride_text, stride = pair(draw, 1, 3, None)
+    if stride == size and draw(st.booleans()):
+        stride_text = ""  # the default stride is the window
+    h, w = draw(st.integers(size[0], 7)), draw(st.integers(size[1], 7))
+    shapes: dict[str, tuple[int, ...]] = {
+        "X": (n, c, h, w),
+        "G": (n, c, (h - size[0]) // stride[0] + 1, (w - size[1]) // stride[1] + 1)}
+    written = f", stride={stride_text}" if stride_text else ""
+    case = Case(f"L = sum(hadamard(G, {kind}(X, {size_text}{written})))", shapes,
+                values_for(shapes, draw(st.integers(0, 2**16))))
+    return case, pool_loops(kind, case.values["X"], case.values["G"], size, stride)
+
+
+@st.composite
+def einsum_cases(draw: Any) -> tuple[Case, dict[str, Any]]:
+    """1-3 operands of rank 1-4 over 1-5 indices of sizes 1-3; the output any 1-4 of them
+    (each once), so indices are contracted, reduced, broadcast or transposed."""
+    letters = draw(st.permutations("abcdefghijk"))[:draw(st.integers(1, 5))]
+    size = {c: draw(st.integers(1, 3)) for c in letters}
+    parts = [draw(st.lists(st.sampled_from(letters), min_size=1, max_size=4, unique=True))
+             for _ in range(draw(st.integers(1, 3)))]
+    bound = set().union(*parts)
+    out = draw(st.lists(st.sampled_from(sorted(bound)), min_size=1, max_size=4, unique=True))
+    names = ["A", "B", "C"][:len(parts)]
+    shapes = {n: tuple(size[c] for c in p) for n, p in zip(names, parts, strict=True)}
+    shapes["G"] = tuple(size[c] for c in out)
+    values = values_for(shapes, draw(st.integers(0, 2**16)))
+    spec = ",".join("".join(p) for p in parts) + "->" + "".join(out)
+    case = Case(f"L = sum(hadamard(G, einsum('{spec}', {', '.join(names)})))", shapes, values)
+    *grads, y = einsum_loops(["".join(p) for p in parts], "".join(out),
+                             [values[n] for n in names], values["G"])
+    want = dict(zip(names, grads, strict=True))
+    want["G"] = y
+    # a vector is a column (n, 1) to the library: its gradient too
+    return case, {n: (v.reshape(-1, 1) if np.ndim(v) == 1 else v) for n, v in want.items()}
+
+
+# ---------------------------------------------------------------------------------------
+# The tests
+
+
+@FUZZ
+@given(conv_cases())
+def test_conv2d_of_random_geometry(case_want: tuple[Case, dict[str, Any]]) -> None:
+    derived(*case_want)
+
+
+@FUZZ
+@given(pool_cases())
+def test_pooling_of_random_geometry(case_want: tuple[Case, dict[str, Any]]) -> None:
+    derived(*case_want)
+
+
+@FUZZ
+@given(einsum_cases())
+def test_einsum_of_random_subscripts(case_want: tuple[Case, dict[str, Any]]) -> None:
+    derived(*case_want)
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(conv=conv_cases(), pool=pool_cases(), einsum=einsum_cases())
+def test_latex_of_a_sample_passes_katex_and_pdflatex(conv: Any, pool: Any, einsum: Any
+                                                     ) -> None:
+    """Index notation for whatever geometry was drawn (sums, strides, paddings, windows)."""
+    assert_latex_ok([sbp.derive(c.text, shapes=c.shapes).latex() for c, _ in (conv, pool,
+                                                                                 einsum)])
