@@ -305,6 +305,11 @@ def _resolve_wrt(wrt: Any, inputs: Sequence[sp.Basic]) -> list[sp.Basic]:
     out: list[sp.Basic] = []
     seen: set[sp.Basic] = set()  # a set: a list lookup per parameter is quadratic
     for w in items:
+        if type(w) is sp.Symbol and by_name.get(w.name) is w:  # the input itself
+            if w not in seen:
+                seen.add(w)
+                out.append(w)
+            continue
         name = str(w.name) if isinstance(w, (sp.Symbol, sp.MatrixSymbol)) else w
         if not isinstance(name, str):
             raise TypeError(f"wrt takes symbols or names, not {type(w).__name__}")

@@ -19,7 +19,7 @@ from .builder import MAX_FACTORS, Builder, Equation, Granularity, make_symbol, o
 from .canonical import is_leaf, replace_args
 from .errors import GraphError, UnsupportedError
 from .graph import Graph, validate
-from .recognise import classify
+from .recognise import Prim, classify
 from .rules import FUNCTION_NAMES, RULES
 from .shapes import shape_of
 
@@ -43,10 +43,10 @@ def _is_affine(rhs: sp.Basic) -> bool:
     return False
 
 
-def _is_scaled_term(rhs: sp.Basic) -> bool:
-    """``c·v``: a number times one operand, read as a term of the sum it feeds."""
-    p = classify(rhs) if _node_prim(rhs) == "mul" else None
-    return p is not None and len(p.operands) == 1 and p.kw["exps"] == (1,)
+def _is_scaled_term(p: Prim) -> bool:
+    """``c·v`` (``p`` a mul): a number times one operand, read as a term of the sum it
+    feeds."""
+    return len(p.operands) == 1 and p.kw["exps"] == (1,)
 
 
 def _uses(nodes: list[Equation], at: Mapping[sp.Basic, int]
@@ -143,7 +143,8 @@ def decompose(b: Builder, granularity: Granularity = "auto",
             pkind = kinds[mine[0]] if mine else ""
             same = kind in ("add", "mul") and pkind == kind and not is_matrix(s) and (
                 kind == "add" or len(classify(eq.rhs).operands) < MAX_FACTORS)
-            if not (same or (pkind == "add" and kind == "mul" and _is_scaled_term(eq.rhs))):
+            if not (same or (pkind == "add" and kind == "mul"
+                             and _is_scaled_term(classify(eq.rhs)))):
                 cut[i] = True
             continue
         # layers: cut at non-affine matrix nodes and at their non-leaf operands
@@ -169,7 +170,8 @@ def decompose(b: Builder, granularity: Granularity = "auto",
     lossy = any(type(a) is not sp.Symbol and is_matrix(a) and a not in inlined
                 for eq in nodes for a in eq.atoms)
     names = _choose_names(eqs, b, output_name, lossy)
-    renamed = {eq.lhs: make_symbol(names[eq.lhs], shape_of(eq.lhs)) for eq in eqs}
+    renamed = {eq.lhs: make_symbol(name, eq.lhs.shape if is_matrix(eq.lhs) else None)
+               for eq, name in zip(eqs, names, strict=True)}
     # an equation over inputs alone (W·x, kept as the builder made it) has nothing to rename
     final = tuple(Equation(renamed[eq.lhs], eq.rhs if id(eq) in over_inputs
                            else replace_args(eq.rhs, renamed)) for eq in eqs)
@@ -266,28 +268,28 @@ def rebuild(rhs: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
 
 
 def _choose_names(eqs: list[Equation], b: Builder, output_name: str | None,
-                  lossy: bool) -> dict[sp.Basic, str]:
-    """The user's names, then the output's (``L`` when matrices are about: a loss), layer
-    names, and fresh ones."""
+                  lossy: bool) -> list[str]:
+    """The name of each equation (in order): the user's names, then the output's (``L``
+    when matrices are about: a loss), layer names, and fresh ones."""
     taken = {str(s.name) for s in b.inputs} | set(b.names.values())
-    names: dict[sp.Basic, str] = {}
-    for eq in eqs:
-        if eq.lhs in b.names:
-            names[eq.lhs] = b.names[eq.lhs]
-    out = eqs[-1].lhs
-    if out not in names:
+    names: list[str | None] = ([b.names.get(eq.lhs) for eq in eqs] if b.names
+                               else [None] * len(eqs))
+    if names[-1] is None:
         for cand in ([output_name] if output_name else []) + (["L"] if lossy else []) + [
                 "z", "f", "F", "out"]:
             if cand and cand not in taken:
-                names[out] = cand
+                names[-1] = cand
                 taken.add(cand)
                 break
-    rest = [eq for eq in eqs if eq.lhs not in names]
+    rest = [i for i, name in enumerate(names) if name is None]
     if any(is_matrix(eq.lhs) for eq in eqs):
-        names.update(_layer_names(eqs, rest, taken, b.names))
-    rest = [eq for eq in rest if eq.lhs not in names]
-    names.update(zip((eq.lhs for eq in rest), fresh_names(len(rest), taken), strict=True))
-    return names
+        layers = _layer_names(eqs, [eqs[i] for i in rest], taken, b.names)
+        for i in rest:
+            names[i] = layers.get(eqs[i].lhs)
+        rest = [i for i in rest if names[i] is None]
+    for i, name in zip(rest, fresh_names(len(rest), taken), strict=True):
+        names[i] = name
+    return names  # type: ignore[return-value]  # every one named by now
 
 
 def fresh_names(count: int, taken: set[str]) -> list[str]:
