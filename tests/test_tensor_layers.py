@@ -102,6 +102,7 @@ def test_the_input_cotangent_is_the_full_correlation_with_the_turned_filter() ->
          "G": RNG.normal(size=(2, 4, 4, 4))}
     np.testing.assert_allclose(d.evaluate(v)["X"], _full_correlation_rot180(v["G"], v["W"]),
                                rtol=1e-12, atol=1e-12)
+    assert r"\star_{\text{full}} \operatorname{rot180}" in d.latex()  # and it says so
 
 
 MHA = """

@@ -62,7 +62,12 @@ def _conv(pr: Print, xs: list[str], params: dict[str, Any], k: int | None, g: st
         return _tensor(rf"\sum_{{n,h,w}} {gy}", "f")
     u, v = ("u", "v") if not (ph or pw) else (f"u+{ph}", f"v+{pw}")
     hit = rf"\substack{{h,i:\ {_row(sh, 'h', 'i')}={u} \\ w,j:\ {_row(sw, 'w', 'j')}={v}}}"
-    return _tensor(rf"\sum_{{f}} \sum_{{{hit}}} {gy}\, {_at(w, 'f,c,i,j')}", "n,c,u,v")
+    out = _tensor(rf"\sum_{{f}} \sum_{{{hit}}} {gy}\, {_at(w, 'f,c,i,j')}", "n,c,u,v")
+    if sh == sw == 1:  # the textbook's form: the full correlation with the turned filter
+        full = (rf"\left({_at(g, 'n,f')} \star_{{\text{{full}}}} "
+                rf"\operatorname{{rot180}}\left({_at(w, 'f,c')}\right)\right)_{{{u},{v}}}")
+        out += " = " + _tensor(rf"\sum_{{f}} {full}", "n,c,u,v")
+    return out
 
 
 def _pool(kind: str) -> Callable[..., str]:
