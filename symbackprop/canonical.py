@@ -63,6 +63,10 @@ def _canonical_sort(args: list[sp.Basic]) -> None:
         args.sort(key=_name)
     elif _PLAIN_KEY is not None and all(type(a) is sp.Symbol for a in args):
         args.sort(key=_symbol_key)
+    elif all(type(a) is sp.Mul and all(map(_plain, a.args)) for a in args):
+        # products of plain symbols (an adjoint's terms ∂L/∂u·w): ``compare`` orders them
+        # by their number of factors, then factor by factor, by name
+        args.sort(key=_product_key)
     elif _PLAIN_KEY is not None and sum(type(a) is sp.Symbol for a in args) > 1:
         # symbols and a few other terms (o − y: −y is a product): ``compare`` orders objects
         # of two classes by the classes alone, so the symbols form one block, sorted as
@@ -80,6 +84,10 @@ def _canonical_sort(args: list[sp.Basic]) -> None:
 
 
 _name = attrgetter("name")  # a symbol's name, read in C (a sort key is called per operand)
+
+
+def _product_key(a: sp.Basic) -> tuple[int, tuple[str, ...]]:
+    return len(a.args), tuple(map(_name, a.args))
 
 
 def _symbol_key(a: sp.Basic) -> tuple[Any, ...]:

@@ -160,6 +160,20 @@ def test_canonical_sort_of_symbols_among_other_terms(spec: list[tuple[str, int, 
     assert [sp.srepr(a) for a in fast] == [sp.srepr(a) for a in slow]
 
 
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.lists(st.sampled_from(["a", "b", "x_0", "x_10", "x_9", "d:t_1", "d:t_12",
+                                          "_0", "W1_0_1"]), min_size=2, max_size=4,
+                         unique=True), min_size=1, max_size=6))
+def test_canonical_sort_of_products_of_symbols(spec: list[list[str]]) -> None:
+    """Products of plain real symbols (an adjoint's terms) sort as ``Basic.compare`` sorts
+    them."""
+    terms = list(dict.fromkeys(sp.Mul(*(sp.Symbol(n, real=True) for n in names))
+                               for names in spec))
+    fast = list(reversed(terms))
+    canonical._canonical_sort(fast)
+    assert [sp.srepr(a) for a in fast] == [sp.srepr(a) for a in sorted(terms, key=_args_sortkey)]
+
+
 @pytest.mark.parametrize("text", ["(1 + x**2) ** sum(2 + P1)", "x ** sum(2 + P1)",
                                   "exp(sum(P1 - 1)) * sqrt(1 + sum(2*P1)**2)",
                                   "((1 + x**2) ** sum((P1 - 2) / exp(P1))) * sum(P1)"])
