@@ -62,7 +62,8 @@ def trace_mimebundle(t: Trace, include: Container[str] | None = None,
         "text/plain": trace_text(t),  # the table print(t) shows (a console, nbconvert's text)
         "text/latex": f"$$\n{trace_latex(t)}\n$$",
         "text/markdown": trace_markdown(t),
-        "text/html": trace_html(t),
+        # MathJax 2 (nbconvert's pages) breaks a plain span in a table cell over lines
+        "text/html": trace_html(t, inline_blocks=True),
     }
     return _filter(bundle, include, exclude)
 

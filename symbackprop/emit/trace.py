@@ -214,27 +214,38 @@ def trace_markdown(t: Trace, digits: int = 4) -> str:
     return "\n".join(lines) + "\n"
 
 
-def math_span(tex: str, display: bool = False) -> str:
-    """TeX for the page's renderer (KaTeX on our pages, MathJax in Jupyter), HTML-escaped."""
+def math_span(tex: str, display: bool = False, *, inline_block: bool = False) -> str:
+    """TeX for the page's renderer (KaTeX on our pages, MathJax in Jupyter), HTML-escaped;
+    ``inline_block`` for a table cell that MathJax 2 must not break (see ``trace_html``)."""
     if display:
         return f'<div class="math display">\\[{html.escape(tex)}\\]</div>'
-    return f'<span class="math inline">\\({html.escape(tex)}\\)</span>'
+    style = ' style="display:inline-block"' if inline_block else ""
+    return f'<span class="math inline"{style}>\\({html.escape(tex)}\\)</span>'
 
 
-def trace_html(t: Trace, digits: int = 4) -> str:
-    """The trace as an HTML ``<table>``; math in ``math`` spans, values typeset as LaTeX."""
+def trace_html(t: Trace, digits: int = 4, *, inline_blocks: bool = False) -> str:
+    """The trace as an HTML ``<table>``; math in ``math`` spans, values typeset as LaTeX.
+
+    ``inline_blocks`` puts each formula in an inline-block, for the notebook's HTML:
+    nbconvert's pages turn MathJax 2's automatic line breaking on, which measures a cell
+    before the table is laid out and broke ``z = W x + b`` over three lines at every page
+    width; an inline-block measures as no width, and MathJax then takes the page's."""
+
+    def span(tex: str) -> str:
+        return math_span(tex, inline_block=inline_blocks)
+
     _, adj = _header(t)
     tangents = has_tangents(t)
-    extra = f"<th>tangent {math_span(TANGENT)}</th>" if tangents else ""
+    extra = f"<th>tangent {span(TANGENT)}</th>" if tangents else ""
     head = ("<thead><tr><th>variable</th><th>definition</th><th>value</th>"
-            f"<th>adjoint {math_span(adj)}</th>{extra}</tr></thead>")
+            f"<th>adjoint {span(adj)}</th>{extra}</tr></thead>")
     body = []
     for var, definition, value, adjoint, tangent in _cells(t):
-        d = "input" if definition == r"\text{input}" else math_span(definition)
-        cell = f"<td>{math_span(value_latex(tangent, digits))}</td>" if tangents else ""
-        body.append(f"<tr><td>{math_span(var)}</td><td>{d}</td>"
-                    f"<td>{math_span(value_latex(value, digits))}</td>"
-                    f"<td>{math_span(value_latex(adjoint, digits))}</td>{cell}</tr>")
+        d = "input" if definition == r"\text{input}" else span(definition)
+        cell = f"<td>{span(value_latex(tangent, digits))}</td>" if tangents else ""
+        body.append(f"<tr><td>{span(var)}</td><td>{d}</td>"
+                    f"<td>{span(value_latex(value, digits))}</td>"
+                    f"<td>{span(value_latex(adjoint, digits))}</td>{cell}</tr>")
     return (f'<table class="sbp-trace">\n{head}\n<tbody>\n' + "\n".join(body)
             + "\n</tbody>\n</table>")
 
