@@ -14,12 +14,14 @@ import numpy as np
 import pytest
 import sympy as sp
 from primitive_cases import FORMS, M
+from test_tensor_layers import CNN, CNN_SHAPES, CNN_WRT, MHA, MHA_SHAPES
 
 import symbackprop as sbp
 from symbackprop.check import random_values
 from symbackprop.emit.frameworks import _JAX, _TORCH
 from symbackprop.errors import UnsupportedError
 from symbackprop.rules import RULES
+from symbackprop.shapes import axes_of, shape_of
 
 torch = pytest.importorskip("torch", reason="the [torch] extra is not installed")
 jax = pytest.importorskip("jax", reason="the [jax] extra is not installed")
@@ -57,9 +59,9 @@ def sized(d: sbp.Derivation, batch: int = 5) -> dict[str, np.ndarray]:
     columns sum to 1 (the printed softmax(o) - y is the gradient only then)."""
     rng = np.random.default_rng(1)
     out = {}
-    for s in d.inputs:
-        shape = tuple(int(k.subs({b: batch for b in k.free_symbols})) for k in s.shape) \
-            if hasattr(s, "shape") else ()
+    for s in d.inputs:  # a tensor's axes, a matrix's two, a scalar's none
+        shape = tuple(int(k.subs({b: batch for b in k.free_symbols}))
+                      for k in axes_of(shape_of(s)))
         out[str(s.name)] = np.asarray(rng.normal(size=shape))
     if any("CrossEntropy" in sp.srepr(e.rhs) for e in d.forward):
         y = np.abs(out["y"])
@@ -200,3 +202,81 @@ def test_the_docs_torch_example_is_what_its_command_prints(
     argv = shlex.split(found.group(1).replace("\\\n", " "))
     assert main(argv[1:]) == 0
     assert capsys.readouterr().out.rstrip("\n") + "\n" == found.group(2)
+
+
+# ---------------------------------------------------------------------------------------
+# The n-D primitives: the frameworks' own forwards, and a cotangent that is no primitive of
+# ours as that one call's VJP (torch.func.vjp / jax.vjp)
+
+HEADS = """
+Q = reshape(einsum('btd,ed->bte', X, Wq), (2, 3, 2, 2))
+K = reshape(einsum('btd,ed->bte', X, Wk), (2, 3, 2, 2))
+V = reshape(einsum('btd,ed->bte', X, Wv), (2, 3, 2, 2))
+S = einsum('bqhd,bkhd->bhqk', Q, K) / 2
+A = softmax(S, axis=-1)
+O = transpose(einsum('bhqk,bkhd->bhqd', A, V), (0, 2, 1, 3))
+Z = reshape(O, (6, 4))
+L = sum(hadamard(tanh(Z @ Wo.T), G))
+"""
+TENSOR_CASES: list[tuple[str, dict[str, Any]]] = [
+    (CNN, {"shapes": CNN_SHAPES, "loss": "cross_entropy", "wrt": CNN_WRT}),
+    (MHA, {"shapes": MHA_SHAPES, "wrt": ["Q", "K", "V"]}),
+    (HEADS, {"shapes": {"X": (2, 3, 4), "Wq": (4, 4), "Wk": (4, 4), "Wv": (4, 4),
+                        "Wo": (5, 4), "G": (6, 5)}}),
+    ("n = batchnorm2d(X, gamma, b, eps=0.001); L = sum(sin(n) * G) + sum(hadamard(einsum("
+     "'nchw,c->n', n, v), u)) + sum(hadamard(flatten(X.T), f))",
+     {"shapes": {"X": (3, 2, 2, 3), "gamma": (2,), "b": (2,), "G": (3, 2, 2, 3), "v": (2,),
+                 "u": (3,), "f": (36,)}}),
+]
+TENSOR_IDS = ["cnn", "attention-einsum", "multi-head-projections", "batchnorm2d-einsum-vector"]
+
+
+@pytest.mark.parametrize(("text", "kw"), TENSOR_CASES, ids=TENSOR_IDS)
+def test_tensor_primitives_pass_gradcheck_and_check_grads(text: str, kw: dict[str, Any]
+                                                          ) -> None:
+    """A CNN (conv2d, max and average pooling, reshape), multi-head attention (einsum,
+    softmax along the last axis, transpose of axes) and spatial batch normalisation:
+    torch.autograd.gradcheck and jax check_grads on the generated code, whose gradients are
+    d.evaluate's."""
+    d = sbp.derive(text, **kw)
+    vals = sized(d, 2)
+    check_torch(d, vals)
+    check_jax(d, vals, sbp.derive(text, **{k: v for k, v in kw.items() if k != "wrt"}))
+
+
+def test_a_tensor_cotangent_is_the_primitives_vjp_and_says_so() -> None:
+    """Convolution's and pooling's cotangents call the framework's VJP of that one call (the
+    comment says so); an einsum's cotangent is an einsum again, written out."""
+    d = sbp.derive(CNN, **TENSOR_CASES[0][1])  # type: ignore[arg-type]
+    for code, call in ((d.to_torch(), "torch.func.vjp("), (d.to_jax(), "jax.vjp(")):
+        assert "# the framework's own VJP of this one primitive call, not the index form" \
+            in code
+        assert call in code
+        assert "vjp(conv2d, 1, dz1, X, K1, c1, stride=1, padding=1)" in code
+        assert "vjp(maxpool2d, 0, dp1, h1, size=2)" in code
+    d = sbp.derive(MHA, **TENSOR_CASES[1][1])  # type: ignore[arg-type]
+    for code in (d.to_torch(), d.to_jax()):
+        assert "dV = einsum(dO, A, spec='bhqd,bhqk->bhkd')" in code
+        assert "dS = vjp(softmax_axis, 0, dA, S, axis=3)" in code
+
+
+@pytest.mark.parametrize(("text", "kw"), TENSOR_CASES, ids=TENSOR_IDS)
+def test_tensor_code_is_formatted_and_typed(text: str, kw: dict[str, Any]) -> None:
+    import subprocess
+    import sys
+    d = sbp.derive(text, **kw)
+    for code in (d.to_torch(), d.to_jax()):  # E741: the user's O (attention's output)
+        r = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated",
+                            "--line-length", "99", "--select", "E,W,F,ANN", "--ignore",
+                            "E741", "-"],
+                           input=code, capture_output=True, text=True, check=False)
+        assert r.returncode == 0, r.stdout + code
+
+
+def test_a_variable_named_as_a_helper_is_refused() -> None:
+    """The helpers' names that the text allows as variables (vjp, pair) are refused."""
+    d = sbp.derive("vjp = conv2d(X, W); L = sum(sin(vjp))",
+                   shapes={"X": (1, 1, 3, 3), "W": (1, 1, 2, 2)})
+    for emit in (d.to_torch, d.to_jax):
+        with pytest.raises(ValueError, match=r"'vjp' cannot be used .*\(a helper's name\)"):
+            emit()

@@ -4,6 +4,11 @@
 The printer is the NumPy one (``python.CodePrinter``) with the array namespace swapped:
 each element-wise primitive maps to the framework's function of the same maths, and a
 primitive without one is refused by name (UnsupportedError), never written as wrong code.
+The n-D primitives (conv2d, pooling, einsum, transpose and reshape of axes, the softmax
+along an axis, batchnorm2d) are written with the framework's own forward (``_TENSOR_TORCH``,
+``_TENSOR_JAX``); a cotangent that is no primitive of ours (``TensorVJP``) is that one
+call's VJP by ``torch.func.vjp`` / ``jax.vjp``, as the generated code says, not our index
+form. An einsum's, a transpose's and a reshape's cotangents are those primitives again.
 As with ``to_python``, the only user text written is identifiers checked by
 ``check_identifier``; this module only writes text, it never runs it.
 """
@@ -20,8 +25,8 @@ from ..derivation import Derivation as Record
 from ..errors import UnsupportedError
 from ..recognise import node_operands
 from ..rules import BY_NODE
-from ..shapes import shape_of
-from ..tensor_nodes import TensorOp
+from ..shapes import fmt_shape, shape_of
+from ..tensor_nodes import TensorOp, TensorVJP
 from .python import (
     FUNCS,
     CodePrinter,
@@ -72,6 +77,100 @@ _JAX_HELPERS = {"step": "def step(x: jax.Array) -> jax.Array:\n"
                         "    return jnp.heaviside(x, 0.5)  # the derivative of relu\n",
                 "log_softmax": "def log_softmax(o: jax.Array) -> jax.Array:\n"
                                "    return jax.nn.log_softmax(o, axis=0)  # per column\n"}
+
+# the n-D primitives in our layout (a vector is a column (n, 1), a bias one entry per
+# channel), written with the framework's own functions; ``vjp`` is one call's cotangent
+_VJP_DOC = ("    # the framework's own VJP of this one primitive call, not the index form of "
+            "the derivation\n")
+_TENSOR_TORCH = {
+    "conv2d": ("def conv2d(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None,\n"
+               "           stride: int | tuple[int, int] = 1,\n"
+               "           padding: int | tuple[int, int] = 0) -> torch.Tensor:\n"
+               "    bias = None if b is None else b.reshape(-1)\n"
+               "    return torch.nn.functional.conv2d(x, w, bias, stride=stride, "
+               "padding=padding)\n"),
+    "maxpool2d": ("def maxpool2d(x: torch.Tensor, size: int | tuple[int, int],\n"
+                  "              stride: int | tuple[int, int] | None = None) -> torch.Tensor:\n"
+                  "    return torch.nn.functional.max_pool2d(x, size, stride=stride)\n"),
+    "avgpool2d": ("def avgpool2d(x: torch.Tensor, size: int | tuple[int, int],\n"
+                  "              stride: int | tuple[int, int] | None = None) -> torch.Tensor:\n"
+                  "    return torch.nn.functional.avg_pool2d(x, size, stride=stride)\n"),
+    "einsum": ("def einsum(*xs: torch.Tensor, spec: str) -> torch.Tensor:\n"
+               "    ins, out = spec.split(\"->\")  # a one-letter operand is a column\n"
+               "    ys = [x.reshape(-1) if len(p) == 1 else x for p, x in "
+               "zip(ins.split(\",\"), xs)]\n"
+               "    y = torch.einsum(spec, *ys)\n"
+               "    return y.reshape(-1, 1) if len(out) == 1 else y\n"),
+    "transpose_axes": ("def transpose_axes(x: torch.Tensor, axes: tuple[int, ...] | None = None"
+                       ") -> torch.Tensor:\n"
+                       "    return x.permute(*(range(x.dim() - 1, -1, -1) if axes is None "
+                       "else axes))\n"),
+    "reshape_nd": ("def reshape_nd(x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:\n"
+                   "    y = x.reshape(shape)  # row-major; a vector is a column\n"
+                   "    return y.reshape(-1, 1) if y.dim() == 1 else y\n"),
+    "softmax_axis": ("def softmax_axis(x: torch.Tensor, axis: int) -> torch.Tensor:\n"
+                     "    return torch.softmax(x, dim=axis)\n"),
+    "batchnorm2d": ("def batchnorm2d(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor,\n"
+                    "                eps: float = 1e-05) -> torch.Tensor:  # training mode\n"
+                    "    return torch.nn.functional.batch_norm(\n"
+                    "        x, None, None, gamma.reshape(-1), beta.reshape(-1), training=True, "
+                    "eps=eps)\n"),
+    "vjp": ("def vjp(f: Callable[..., torch.Tensor], k: int, g: torch.Tensor, *xs: torch.Tensor,\n"
+            "        **params: object) -> torch.Tensor:\n"
+            + _VJP_DOC +
+            "    return torch.func.vjp(lambda *a: f(*a, **params), *xs)[1](g)[k]\n"),
+}
+_TENSOR_JAX = {
+    "pair": ("def pair(v: int | tuple[int, int]) -> tuple[int, int]:\n"
+             "    return (v, v) if isinstance(v, int) else (v[0], v[1])\n"),
+    "conv2d": ("def conv2d(x: jax.Array, w: jax.Array, b: jax.Array | None = None,\n"
+               "           stride: int | tuple[int, int] = 1,\n"
+               "           padding: int | tuple[int, int] = 0) -> jax.Array:\n"
+               "    (ph, pw) = pair(padding)  # cross-correlation, NCHW, as PyTorch's\n"
+               "    y = jax.lax.conv_general_dilated(\n"
+               "        x, w, pair(stride), [(ph, ph), (pw, pw)],\n"
+               "        dimension_numbers=(\"NCHW\", \"OIHW\", \"NCHW\"),\n"
+               "        precision=jax.lax.Precision.HIGHEST)\n"
+               "    return y if b is None else y + b.reshape(1, -1, 1, 1)\n"),
+    "maxpool2d": ("def maxpool2d(x: jax.Array, size: int | tuple[int, int],\n"
+                  "              stride: int | tuple[int, int] | None = None) -> jax.Array:\n"
+                  "    k, s = pair(size), pair(size if stride is None else stride)\n"
+                  "    return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 1, *k), "
+                  "(1, 1, *s), \"VALID\")\n"),
+    "avgpool2d": ("def avgpool2d(x: jax.Array, size: int | tuple[int, int],\n"
+                  "              stride: int | tuple[int, int] | None = None) -> jax.Array:\n"
+                  "    k, s = pair(size), pair(size if stride is None else stride)\n"
+                  "    total = jax.lax.reduce_window(x, 0.0, jax.lax.add, (1, 1, *k), "
+                  "(1, 1, *s), \"VALID\")\n"
+                  "    return total / (k[0] * k[1])\n"),
+    "einsum": ("def einsum(*xs: jax.Array, spec: str) -> jax.Array:\n"
+               "    ins, out = spec.split(\"->\")  # a one-letter operand is a column\n"
+               "    ys = [x.reshape(-1) if len(p) == 1 else x for p, x in "
+               "zip(ins.split(\",\"), xs)]\n"
+               "    y = jnp.einsum(spec, *ys)\n"
+               "    return y.reshape(-1, 1) if len(out) == 1 else y\n"),
+    "transpose_axes": ("def transpose_axes(x: jax.Array, axes: tuple[int, ...] | None = None) "
+                       "-> jax.Array:\n"
+                       "    return jnp.transpose(x, axes)\n"),
+    "reshape_nd": ("def reshape_nd(x: jax.Array, shape: tuple[int, ...]) -> jax.Array:\n"
+                   "    y = jnp.reshape(x, shape)  # row-major; a vector is a column\n"
+                   "    return y.reshape(-1, 1) if y.ndim == 1 else y\n"),
+    "softmax_axis": ("def softmax_axis(x: jax.Array, axis: int) -> jax.Array:\n"
+                     "    return jax.nn.softmax(x, axis=axis)\n"),
+    "batchnorm2d": ("def batchnorm2d(x: jax.Array, gamma: jax.Array, beta: jax.Array,\n"
+                    "                eps: float = 1e-05) -> jax.Array:  # training mode\n"
+                    "    mean = jnp.mean(x, axis=(0, 2, 3), keepdims=True)\n"
+                    "    var = jnp.var(x, axis=(0, 2, 3), keepdims=True)  # biased, as PyTorch's\n"
+                    "    xhat = (x - mean) / jnp.sqrt(var + eps)\n"
+                    "    return xhat * gamma.reshape(1, -1, 1, 1) + beta.reshape(1, -1, 1, 1)\n"),
+    "vjp": ("def vjp(f: Callable[..., jax.Array], k: int, g: jax.Array, *xs: jax.Array,\n"
+            "        **params: object) -> jax.Array:\n"
+            + _VJP_DOC +
+            "    return jax.vjp(lambda *a: f(*a, **params), *xs)[1](g)[k]\n"),
+}
+_TORCH_HELPERS.update(_TENSOR_TORCH)
+_JAX_HELPERS.update(_TENSOR_JAX)
+_NEEDS = {"maxpool2d": ("pair",), "avgpool2d": ("pair",), "conv2d": ("pair",)}
 
 
 class FrameworkPrinter(CodePrinter):
@@ -127,8 +226,20 @@ class FrameworkPrinter(CodePrinter):
     _print_Inverse = _print_Basic
 
     def _tensor_call(self, head: list[str], e: Any) -> str:
+        """``conv2d(X, W, b, stride=1, padding=1)``; a cotangent ``vjp(conv2d, k, g, X, W,
+        b, ...)`` (the primitive's output, which the VJP recomputes, left out)."""
         node = e if isinstance(e, TensorOp) else e.node  # a TensorOp, or a VJP / JVP of one
-        raise UnsupportedError(f"no {self.framework} code for the primitive {node.op}")
+        if not isinstance(e, (TensorOp, TensorVJP)):  # a tangent: forward mode, refused
+            raise UnsupportedError(f"no {self.framework} code for the primitive {node.op}")
+        self.used.add(node.op)
+        if self.xp == "jnp":
+            self.used.update(_NEEDS.get(node.op, ()))
+        kw = [f"{k}={v!r}" for k, v in node.params.items() if v is not None]
+        if isinstance(e, TensorVJP):
+            self.used.add("vjp")
+            head = [node.op, head[0], head[1], *head[3:]]  # f, k, g, operands
+            return f"vjp({', '.join(head + kw)})"
+        return f"{node.op}({', '.join(head + kw)})"
 
     def _print_Exp1(self, e: Any) -> str:
         self.used.add("math")
@@ -216,6 +327,10 @@ def _parts(d: Derivation, xp: str) -> tuple[list[str], list[str], list[str], dic
     if numpy_only:
         raise UnsupportedError(f"no {p.framework} code for the primitive "
                                f"{', '.join(numpy_only)}")
+    taken = sorted(p.used & {str(v.name) for v in variables})
+    if taken:
+        raise ValueError(f"variable {taken[0]!r} cannot be used in generated framework code "
+                         "(a helper's name)")
     return [str(s.name) for s in d.inputs], dims + forward[1:], dims + backward, adj, p
 
 
@@ -274,8 +389,7 @@ def _shapes_doc(d: Derivation, indent: int) -> list[str]:
     parts = []
     for s in d.inputs:
         shape = shape_of(s)
-        parts.append(f"{s.name}: " + ("scalar" if shape is None else
-                                      f"({shape[0]}, {shape[1]})"))
+        parts.append(f"{s.name}: {fmt_shape(shape)}")
     text = "Shapes (columns are vectors): " + ", ".join(parts) + "."
     return textwrap.wrap(text, 99 - indent, initial_indent=" " * indent,
                          subsequent_indent=" " * indent)
@@ -289,8 +403,9 @@ def torch_code(d: Derivation, name: str = "ForwardBackward") -> str:
     out = str(d.output.name)
     saved = [*args, *(str(e.lhs.name) for e in d.forward)]
     grads = [f"g*{adj[d.adjoints[s]]}" if s in d.wrt else "None" for s in d.inputs]
-    lines = [*(["import math", ""] if "math" in p.used else []), "import torch",
-             "from torch.autograd.function import FunctionCtx", "", ""]
+    lines = [*(["import math", ""] if "math" in p.used else []),
+             *(["from collections.abc import Callable", ""] if "vjp" in p.used else []),
+             "import torch", "from torch.autograd.function import FunctionCtx", "", ""]
     lines += _helpers(p, _TORCH_HELPERS)
     params = [f"{a}: torch.Tensor" for a in args]
     lines += [
@@ -365,6 +480,7 @@ def jax_code(d: Derivation, name: str = "forward_backward") -> str:
         f"{fname}.defvjp({fname}_fwd, {fname}_bwd)",
     ]
     uses_jnp = any("jnp." in ln for ln in lines)  # (x + y)**2 needs none
-    head = ["import jax", *(["import jax.numpy as jnp"] if uses_jnp else []), "", ""]
+    head = [*(["from collections.abc import Callable", ""] if "vjp" in p.used else []),
+            "import jax", *(["import jax.numpy as jnp"] if uses_jnp else []), "", ""]
     return "\n".join(head + lines) + "\n"
 
