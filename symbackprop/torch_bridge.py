@@ -35,6 +35,7 @@ from .check.report import CheckReport
 from .derive import Derivation, Trace, derive
 from .errors import ShapeError, UnsupportedError
 from .notation import Layout
+from .shapes import axes_of, shape_of
 from .torch_calls import NoNode, Val, loss_text, module_loss
 from .torch_keys import Convention, Key, as_array, from_torch_gradient, to_ours, to_torch
 from .torch_walk import LATER, Walk, trace
@@ -89,10 +90,10 @@ class TorchDerivation(Derivation):
                         self.convention == "column")
 
     def our_shape(self, name: str) -> tuple[int, ...]:
-        """The shape of our input ``name`` (``()`` for a scalar)."""
+        """The shape of our input ``name`` (``()`` for a scalar; a tensor's axes)."""
         for s in self.inputs:
             if str(s.name) == name:
-                return tuple(int(k) for k in s.shape) if hasattr(s, "shape") else ()
+                return tuple(int(k) for k in axes_of(shape_of(s)))
         raise KeyError(name)
 
     # the API with the module's keys ------------------------------------------------------

@@ -13,6 +13,7 @@ the module path.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -31,6 +32,7 @@ from .torch_calls import (
     linear,
     module_loss,
     pool_text,
+    reshaped,
     softmax,
     torch_text,
     transpose,
@@ -248,13 +250,20 @@ class Walk:
                 return a
             if m.p >= 1:
                 raise UnsupportedError(f"Dropout(p={m.p}) at {path!r} drops everything")
-            name = self.symbol(f"{path}.mask", a.shape, "transpose", "m", False)
+            nd = a.kind == "nd"  # a tensor's mask keeps PyTorch's layout, as the tensor
+            name = self.symbol(f"{path}.mask", a.shape, "same" if nd else "transpose", "m",
+                               False)
             self.masks[path] = (name, float(m.p))
-            return Val(f"hadamard({name}, {a.text}) / {1 - float(m.p)!r}", "act", a.shape)
+            return Val(f"hadamard({name}, {a.text}) / {1 - float(m.p)!r}", a.kind, a.shape)
         if type(m) is nn.LayerNorm:
             if tuple(m.normalized_shape) != a.shape[-1:]:
                 raise UnsupportedError(f"LayerNorm at {path!r} over {tuple(m.normalized_shape)}"
                                        f" of a {a.shape} activation: only over the features")
+            if a.kind == "nd":  # tokens (B, T, D): each token of the (B T, D) matrix
+                lead = a.shape[:-1]
+                flat = reshaped(self, a, (math.prod(lead), a.shape[-1]), node)
+                return reshaped(self, self.norm(node, flat, 0 if self.col else 1, m, path),
+                                a.shape, node)
             return self.norm(node, a, 0 if self.col else 1, m, path)
         if type(m) is nn.BatchNorm1d:
             if not m.training:

@@ -535,6 +535,11 @@ def test_the_from_pytorch_page_shows_what_the_library_prints(
                   ns["refused_transformer"], c.text, c.latex(sections=("forward", "backward")),
                   str(ns["cnn_report"]).splitlines()[0], mha.latex(sections="forward")):
         assert shown in page
+    code = c.to_torch()  # the generated backward's lines the page shows
+    shown_code = re.search(r"```text\n(dW2 = vjp.*?)```", page, re.S)
+    assert shown_code is not None
+    for line in shown_code.group(1).splitlines():
+        assert f"        {line}\n" in code
     assert ns["report"].ok
     assert ns["cnn_report"].ok
     assert att.check().ok
@@ -592,11 +597,28 @@ class HeadsAttention(nn.Module):
         return torch.flatten(x + self.o(z), 1)
 
 
+class Block(nn.Module):
+    """A pre-LN Transformer block on tokens (B, T, D): x + attention(LN(x)), then + an MLP
+    (Linear, GELU, Linear, Dropout) of LN(h); LayerNorm and Linear act on the last axis."""
+
+    def __init__(self, d: int = 4, heads: int = 2) -> None:
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.att = HeadsAttention(d, heads)
+        self.mlp = nn.Sequential(nn.Linear(d, 2 * d), nn.GELU(), nn.Linear(2 * d, d),
+                                 nn.Dropout(0.25))
+
+    def forward(self, x: Any) -> Any:
+        h = x + self.att(self.ln1(x)).view(x.shape)
+        return torch.flatten(h + self.mlp(self.ln2(h)), 1)
+
+
 TENSOR_MODELS = [
     ("small cnn", small_cnn, (2, 1, 6, 10), nn.CrossEntropyLoss()),
     ("functional cnn with batchnorm2d", FunctionalCNN, (3, 2, 5, 5), nn.MSELoss()),
     ("multi-head attention", HeadsAttention, (2, 3, 4), nn.MSELoss(reduction="sum")),
     ("features", Features, (2, 1, 4, 4), nn.CrossEntropyLoss(reduction="sum")),
+    ("transformer block", lambda: Block().eval(), (2, 3, 4), nn.MSELoss()),
 ]
 
 
@@ -714,3 +736,39 @@ def test_ceil_mode_where_no_window_hangs_over_is_read() -> None:
                        loss=nn.MSELoss())
     assert "maxpool2d(conv2d(x, W1, b1), 2)" in d.text
     assert d.check().ok
+
+
+def test_a_transformer_block_in_training_mode_takes_the_dropout_mask() -> None:
+    """Dropout of tokens (B, T, D) in training mode: the mask keeps PyTorch's layout
+    (``"mlp.3.mask"``), and torch.autograd, given the same mask, agrees."""
+    d = sbp.from_torch(Block(), torch.randn(2, 3, 4), loss=nn.MSELoss())
+    mask = next(n for n, k in d.keys.items() if k.key == "mlp.3.mask")
+    assert d.keys[mask].shape == d.our_shape(mask) == (2, 3, 4)
+    report = d.check()
+    assert report.ok, report
+    assert "torch.autograd" in report.witnesses
+
+
+def test_the_cnns_generated_function_passes_gradcheck_and_gives_p_grad() -> None:
+    """d.to_torch() of the CNN from torch.nn: gradcheck passes on the generated Function
+    (the code is made here from trusted inputs and run), and its gradients, moved to the
+    module's keys, are p.grad."""
+    model = small_cnn().double()
+    x = torch.randn(2, 1, 6, 10, dtype=torch.float64)
+    y = torch.tensor([2, 0])
+    d = sbp.from_torch(model, x, loss=nn.CrossEntropyLoss())
+    ns: dict[str, Any] = {}
+    exec(compile(d.to_torch(), "<generated>", "exec"), ns)  # trusted: made from this test
+    ours = d.to_ours({**dict(model.named_parameters()), "x": x, "y": y})
+    wrt = {str(s.name) for s in d.wrt}
+    args = [torch.tensor(ours[str(s.name)], requires_grad=str(s.name) in wrt)
+            for s in d.inputs]
+    assert torch.autograd.gradcheck(ns["ForwardBackward"].apply, args)
+    ns["ForwardBackward"].apply(*args).backward()
+    model.zero_grad()
+    nn.CrossEntropyLoss()(model(x), y).backward()
+    for s, a in zip(d.inputs, args, strict=True):
+        if str(s.name) in wrt:
+            key = d.keys[str(s.name)].key
+            np.testing.assert_allclose(d.to_torch_layout(str(s.name), _grad(a)),
+                                       _grad(model.get_parameter(key)), rtol=1e-9, atol=1e-12)
