@@ -119,7 +119,7 @@ class Walk:
         if len(placeholders) != len(example):
             raise ValueError(f"the module's forward takes {len(placeholders)} inputs, "
                              f"example_inputs gives {len(example)}")
-        for node in nodes:  # a CNN is refused for its first convolution, not its input
+        for node in nodes:  # a layer refused by name is named before any shape is read
             kind = type(self.gm.get_submodule(node.target)).__name__ \
                 if node.op == "call_module" else ""
             if kind in LATER:

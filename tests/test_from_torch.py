@@ -704,7 +704,14 @@ class Broadcast(nn.Module):
         return (self.c(x) * self.s).flatten(1)
 
 
+class FusedAttention(nn.Module):
+    def forward(self, x: Any) -> Any:
+        return F.scaled_dot_product_attention(x, x, x).flatten(1)
+
+
 @pytest.mark.parametrize(("model", "message"), [
+    (lambda: FusedAttention(), r"torch\.scaled_dot_product_attention in the module's forward "
+                               r"is not supported yet"),
     (lambda: nn.Sequential(nn.Conv2d(1, 2, 3, dilation=2)),
      r"conv2d with dilation=\(2, 2\) at '0' is not supported: dilation 1 only"),
     (lambda: Pool(nn.Conv2d(2, 2, 3, groups=2)), r"conv2d with groups=2 at 'layer'"),
