@@ -145,9 +145,23 @@ def softmax(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val
                 a.shape)
 
 
+def _sizes(op: Callable[[int, int], int]) -> Callable[[Val, Val], Val | None]:
+    """Arithmetic on two sizes fx recorded (``x.size(0) * x.size(1)``): a number again."""
+    def on(a: Val, b: Val) -> Val | None:
+        if a.kind == b.kind == "num" and all(v.text.lstrip("-").isdigit() for v in (a, b)):
+            return Val(str(op(int(a.text), int(b.text))), "num", ())
+        return None
+    return on
+
+
 def _add(sign: str) -> Callable[..., Val]:
+    sizes = _sizes(operator.add if sign == "+" else operator.sub)
+
     def build(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
         a, b = args[:2]
+        size = sizes(a, b)
+        if size is not None:
+            return size
         if kw.get("alpha", 1) != 1 or len(args) > 2:
             raise UnsupportedError(f"{fname(node)} with alpha {w.where(node)}")
         _same_layout(w, a, b, node)
@@ -177,10 +191,20 @@ def _bshape(a: Val, b: Val) -> tuple[int, ...]:
 
 def _mul(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
     a, b = args[:2]
+    size = _sizes(operator.mul)(a, b)
+    if size is not None:
+        return size
     if "num" in (a.kind, b.kind):
         return Val(f"{_paren(a)}*{_paren(b)}", _kind(a, b), _bshape(a, b))
     _same_layout(w, a, b, node)
     return Val(f"hadamard({a.text}, {b.text})", _kind(a, b), _bshape(a, b))
+
+
+def _floordiv(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    size = _sizes(lambda m, n: m // n if n else 0)(*args[:2])
+    if size is None or args[1].text == "0":
+        raise UnsupportedError(f"{fname(node)} {w.where(node)}: only of two sizes")
+    return size
 
 
 def _div(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
@@ -538,7 +562,8 @@ FUNCTIONS: dict[str, Callable[..., Val]] = {
     "operator.add": _add("+"), "torch.add": _add("+"), "Tensor.add": _add("+"),
     "operator.sub": _add("-"), "torch.sub": _add("-"), "Tensor.sub": _add("-"),
     "operator.mul": _mul, "torch.mul": _mul, "Tensor.mul": _mul,
-    "operator.truediv": _div, "operator.neg": _neg, "torch.neg": _neg,
+    "operator.truediv": _div, "operator.floordiv": _floordiv, "operator.neg": _neg,
+    "torch.neg": _neg,
     "operator.matmul": _matmul, "torch.matmul": _matmul, "torch.mm": _matmul,
     "Tensor.matmul": _matmul, "Tensor.t": transpose, "Tensor.transpose": transpose,
     "torch.t": transpose, "torch.transpose": transpose,

@@ -146,7 +146,7 @@ class Walk:
             residual = fname(node) in ("operator.add", "torch.add", "Tensor.add") and all(
                 hasattr(a, "op") and env[a].kind in ("act", "nd") for a in node.args[:2])
             shared = uses.get(node, 0) > 1 or residual
-            if shared and not v.text.isidentifier() and v.kind != "num":
+            if shared and not v.text.isidentifier() and v.kind in ("act", "nd", "vec", "scalar"):
                 name = self.fresh("r")
                 self.stages.append(f"{name} = {v.text}")
                 v = Val(name, v.kind, v.shape)
@@ -170,7 +170,8 @@ class Walk:
             if loose and (a is None or isinstance(a, str)):  # a bias left out, a spec
                 return Val(a or "", "none" if a is None else "str", ())
             if loose and isinstance(a, (tuple, list)) and all(
-                    type(b) is int or (hasattr(b, "op") and env[b].kind == "num") for b in a):
+                    type(b) is int or (hasattr(b, "op") and env[b].kind == "num"
+                                       and env[b].text.lstrip("-").isdigit()) for b in a):
                 return Val("", "ints", tuple(b if type(b) is int else int(env[b].text)
                                              for b in a))
             shown = f" {a!r}" if isinstance(a, (str, bool, type(None))) else ""  # no user repr

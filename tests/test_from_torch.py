@@ -779,3 +779,25 @@ def test_the_cnns_generated_function_passes_gradcheck_and_gives_p_grad() -> None
             key = d.keys[str(s.name)].key
             np.testing.assert_allclose(d.to_torch_layout(str(s.name), _grad(a)),
                                        _grad(model.get_parameter(key)), rtol=1e-9, atol=1e-12)
+
+
+class Sizes(nn.Module):
+    """Sizes read from the input (x.shape, x.size(k)) and arithmetic on them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x: Any) -> Any:
+        s = x.shape
+        h = self.fc(x.reshape(s[0] * s[1], s[2])).view(s)
+        return h.view(x.size(0), (x.size(-1) // 2) * 2 * s[1] - 0)
+
+
+def test_sizes_from_the_input_are_the_examples_numbers() -> None:
+    """fx records x.shape[k], x.size(k) and * // + - of them; they are the example's
+    numbers, and reshapes in a row are one."""
+    d = sbp.from_torch(Sizes(), torch.randn(2, 3, 4), loss=nn.MSELoss())
+    assert d.text == ("o = (reshape((W1@((reshape(x, (6, 4))).T) + b1).T, (2, 12))).T; "
+                      "L = mse_loss(o, y)")
+    assert d.check().ok
