@@ -20,26 +20,51 @@ already exponential as a tree (2,045 operations at depth 10 for 30 in the graph)
 not finish depth 20 within the limit, and it dies of a `RecursionError` on the 1,000-deep
 chain; `derive` does both in milliseconds, equation by equation.
 
-**Time: the 4-8-2 target (≥ 50× per-parameter `sympy.diff`) is met.** Per-parameter
-`sympy.diff` of the 4-8-2 network takes about 0.4 s of CPU here, not the 2.4 s in the issue:
-same expression (the issue's tree-size ratios, 19× and 58×, come out exactly, with SymPy's
-`sigmoid` or with `1/(1 + exp(-z))`; differentiating by `MatrixSymbol(...).as_explicit()`
-elements takes about 0.8 s). The derivation (69 forward and 128 backward equations) costs
-about 7 ms, ~35 µs an equation. What it cost before (11–12 ms, 35–37×) was not one hot spot
-but SymPy building canonical objects from scratch after every cache clear: a fresh function
-call made a new `FiniteSet` of its argument counts, a fresh real `Symbol` re-derived its
-assumptions, a sum of unlike terms went through `Add`'s flattening, and sorting a product's
-factors compared them pair by pair. Each of these now has a fast path that builds exactly what
-SymPy builds (`tests/test_rebuild.py` compares every fast result with SymPy's own constructor
-on random programs), and the program of primitive nodes is lowered only when the numeric
-engine asks for it. Three more measurements of the same pair in one process each
-(`bench_symbolic.run_ours` against `sympy_job`, as the benchmark runs them) gave 50–53×: on
-this shared machine the ratio moves by about ±10% from run to run. The ratio grows with size
-because per-parameter `diff` is quadratic (every parameter walks the whole expression) and
-the sweep is linear: about 200× at 8-16-4 and 700× at 16-32-4, whose whole gradient (676
-parameters) takes about 0.06 s (target < 1 s). `symengine` (C++) `diff` + `cse` is faster than we are up
-to 8-16-4 and slower from 16-32-4 on (its `cse` grows faster than linearly); it gives no
-readable chain of named equations.
+**Time: issue 22's 4-8-2 target (≥ 100× per-parameter `sympy.diff`) is missed: 69× in
+this run.** Per-parameter `sympy.diff` of the 4-8-2 network takes about 0.28 s of CPU here,
+not the 2.4 s in the issue: same expression (the issue's tree-size ratios, 19× and 58×, come
+out exactly, with SymPy's `sigmoid` or with `1/(1 + exp(-z))`; differentiating by
+`MatrixSymbol(...).as_explicit()` elements takes about twice as long). Our derivation of it
+(69 forward and 128 backward equations) took 4.1 ms in this run, on a machine whose load
+average stayed above 4 throughout (other sessions' test suites); the quietest of 18 runs
+minutes later took 3.4 ms (58 µs a parameter), and 100× needs about 2.8 ms against this
+run's `sympy.diff`. The ratio grows with size because
+per-parameter `diff` is quadratic (every parameter walks the whole expression) and the sweep
+is linear: 316× at 8-16-4 and 949× at 16-32-4, whose whole gradient (676 parameters) takes
+about 0.03 s (target < 1 s). Earlier rounds (listed below) took the fixed costs out of
+SymPy's constructors: a fresh function call made a new `FiniteSet` of its argument counts, a
+fresh real `Symbol` re-derived its assumptions, a sum of unlike terms went through `Add`'s
+flattening; each now has a fast path that builds exactly what SymPy builds
+(`tests/test_rebuild.py` compares every fast result with SymPy's own constructor on random
+programs).
+
+**Derive per parameter (issue 22 part 4, section 2a).** Before this round the scalarised
+derive cost 79 / 64 / 60 µs a parameter at 4-8-2 / 8-16-4 / 32-64-10, after it 58 / 45 /
+39 µs (`python -m benchmarks.bench_derive` on `95d6c2b` and on `452b975`, run alternately,
+twice each, minimum of 18 CPU times; medians 42–46 µs at 32-64-10): the ≤ 40 µs target is
+reached at 32-64-10 only when the machine is quiet (44 µs in this run's medians) and not at
+the smaller sizes, where equations that are not a weight's (sums, activations, the loss)
+and a fixed ~0.25 ms a call (cold caches after the harness's `gc.collect()`) weigh more.
+The profile was flat because the waste was spread over every equation: asking SymPy (a
+Python-level `__hash__` per dictionary lookup, `classify`, `Basic.compare`) for what the
+equation's position already says. The sweep now pushes a sum or product of distinct symbols
+(most equations of a scalarised network) back by positions — operand k is the variable
+`use[k]`, its partial from one plan per kind and arity — and keeps each variable's terms by
+position; `grouping` keeps its cuts, uses, consumers and names by position; a sum's terms
+are read without asking each one; and the sorts that went through `Basic.compare` (the
+output sums' −y terms, 4,000 calls at 32-64-10; the hidden adjoints' products, 1,600) are
+keyed by names, in the order `compare` gives (tests in `tests/test_rebuild.py`). What is
+left is about a third each in the builder (`Builder.add_expr`: per node a shape check, a
+size check per argument, `_binarize`, `classify`, a temporary symbol, an `Equation`, and per
+input `adopt`'s name check), in grouping (renaming every node, atoms, `validate`) and in the
+sweep (the adjoint symbols, equations and terms it returns). symengine's `diff` + `cse` is
+level with us at 4-8-2 (0.96×, target ≥ 0.5) and slower from 8-16-4 on (3.7× at 8-16-4,
+95× at 32-64-10: it is quadratic); it gives no readable chain of named equations.
+
+**Printing against deriving (issue 22 part 2, section 3b).** `latex()` of a scalarised
+network costs 1.8–2.8× its `derive` up to 16-32-8 and 3.3× at 32-64-10 (10.2 million
+characters), over the ≤ 3 target there: `derive` got about 30% faster in this round and
+printing did not change.
 
 **Time per node** stays within 2× from 100 to 100,000 nodes in all three families (the
 plot). Python's cycle collector used to make it step up by ~1.45× between 1,000 and 3,000
@@ -70,10 +95,19 @@ step at 32-64-10 is Python dispatch of eight steps each way (about 15 µs of 180
 784-512-10 the engine is within noise of the hand step (the matrix products are 85% of it).
 PyTorch eager and `jax.jit` are faster than the hand-written NumPy step at 784-512-10 (their
 fused sigmoid and log-softmax kernels), so there the engine does not lead them; at 32-64-10
-it is about level with both (jax.jit 1.04, PyTorch 1.12 in the run shown; these ratios move by several percent from run to run here). `d.evaluate` now
+it is about level with both (jax.jit 1.04, PyTorch 1.12 in the 11:22 run; these ratios move by several percent from run to run here). `d.evaluate` now
 checks the sizes of a derivation once per set of dimensions; the rest of its gap is the
 equations run as written (each backward value materialised to its shape, constants made
 each call).
+
+Before and after planning the tape (issue 22 part 3), float64, engine / hand-written step, the
+same bench script run in one process each on the code before (`55e0673`) and after (from
+the run of that change, 2026-12-04 11:22, which section 4 showed until the next full run):
+
+| network, batch 256 | before | after | target | `d.evaluate` before → after | PyTorch eager | `jax.jit` |
+| :--- | ---: | ---: | ---: | ---: | ---: | ---: |
+| 32-64-10 | 1.600 | **1.081** | ≤ 1.15 | 3.18 → 2.74 | 1.12 | 1.04 |
+| 784-512-10 | 1.315 | **0.960** | ≤ 1.05 | 1.74 → 1.73 | 0.86 | 0.91 |
 
 **Checks at scale.** `d.check()` on the 784-512-10 network (407,050 parameters) compares
 three witnesses: the symbolic gradients (`d.evaluate`, about two steps), the engine (one
@@ -105,4 +139,6 @@ are CPU time, SymPy's cache cleared, minimum of 9 runs unless said.
 | `Lowering reads a one-node equation without walking it; …` | the program walk, atoms and `madd` per equation | 4-8-2 9.5 → 8.2 ms |
 | `The sweep reads each equation's primitive nodes itself; …` | the program of primitive nodes is lowered when the engine first asks | within noise for derive; a printed-only derivation never lowers |
 | `Function calls over a new symbol keep the function's own nargs, …` | SymPy made a new `FiniteSet` per function call once its cache was cleared; a sum of unlike terms flattened; symbol lists sorted by pairwise `compare` | 4-8-2 8.2 → 6.8 ms |
+| `Faster scalarised derive (issue 22 part 4)`, parts 1–3; `grouping.decompose keeps its bookkeeping by position`; `grouping: names chosen by position, …`; `recognise: a sum's term that is a symbol …` | the sweep read every equation through `classify`, `vjp` and sets of symbols; grouping kept cuts, uses, consumers and names in dictionaries of symbols (a Python `__hash__` per lookup); each `W·x` term of a sum was asked for its constant and coefficient | 32-64-10: 60 → 42 µs a parameter (CPU, min of 9, the two commits run in the same minutes) |
+| `canonical: symbols among a few other terms …`; `canonical: products of plain symbols …` | sorts through `Basic.compare`: the output sums' −y terms, the hidden adjoints' products | `Basic.compare` calls in one 32-64-10 derive: 4,048 → 118. All rows of this round: 79 / 64 / 60 → 58 / 45 / 39 µs a parameter at 4-8-2 / 8-16-4 / 32-64-10 (`python -m benchmarks.bench_derive` on `95d6c2b` and `452b975`, alternate runs, min of 18) |
 """
