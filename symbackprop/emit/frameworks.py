@@ -23,6 +23,7 @@ import sympy as sp
 from ..algebra import is_matrix
 from ..derivation import Derivation as Record
 from ..errors import UnsupportedError
+from ..layers import InvStd
 from ..recognise import node_operands
 from ..rules import BY_NODE
 from ..shapes import fmt_shape, shape_of
@@ -168,6 +169,22 @@ _TENSOR_JAX = {
             + _VJP_DOC +
             "    return jax.vjp(lambda *a: f(*a, **params), *xs)[1](g)[k]\n"),
 }
+# the layers whose backward the derivation writes in matrix form (layers.py): forwards only
+_TENSOR_TORCH |= {
+    "standardise": ("def standardise(x: torch.Tensor, axis: int, eps: float) -> torch.Tensor:\n"
+                    "    mu = torch.mean(x, dim=axis, keepdim=True)\n"
+                    "    var = torch.var(x, dim=axis, keepdim=True, unbiased=False)\n"
+                    "    return (x - mu) / torch.sqrt(var + eps)\n"),
+    "softmax_rows": ("def softmax_rows(s: torch.Tensor) -> torch.Tensor:\n"
+                     "    return torch.softmax(s, dim=1)\n"),
+}
+_TENSOR_JAX |= {
+    "standardise": ("def standardise(x: jax.Array, axis: int, eps: float) -> jax.Array:\n"
+                    "    mu = jnp.mean(x, axis=axis, keepdims=True)\n"
+                    "    return (x - mu) / jnp.sqrt(jnp.var(x, axis=axis, keepdims=True) + eps)\n"),
+    "softmax_rows": ("def softmax_rows(s: jax.Array) -> jax.Array:\n"
+                     "    return jax.nn.softmax(s, axis=1)\n"),
+}
 _TORCH_HELPERS.update(_TENSOR_TORCH)
 _JAX_HELPERS.update(_TENSOR_JAX)
 _NEEDS = {"maxpool2d": ("pair",), "avgpool2d": ("pair",), "conv2d": ("pair",)}
@@ -221,6 +238,11 @@ class FrameworkPrinter(CodePrinter):
         if isinstance(e, sp.Expr) and e.is_number and not e.is_Rational \
                 and not isinstance(e, sp.NumberSymbol):
             return repr(float(e))  # 2/sqrt(pi): a number, not a framework call on a float
+        if isinstance(e, InvStd):  # its own code form is NumPy's: σ⁻¹ along the axis
+            x, eps, k = self._print(e.args[0]), float(e.args[1]), e.axis
+            var = f"torch.var({x}, dim={k}, keepdim=True, unbiased=False)" if \
+                self.xp == "torch" else f"jnp.var({x}, axis={k}, keepdims=True)"
+            return f"(1.0 / {self.xp}.sqrt({var} + {eps!r}))"
         return super()._print(e, **kw)  # type: ignore[no-any-return]
 
     _print_Inverse = _print_Basic
