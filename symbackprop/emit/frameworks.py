@@ -9,6 +9,8 @@ along an axis, batchnorm2d) are written with the framework's own forward (``_TEN
 ``_TENSOR_JAX``); a cotangent that is no primitive of ours (``TensorVJP``) is that one
 call's VJP by ``torch.func.vjp`` / ``jax.vjp``, as the generated code says, not our index
 form. An einsum's, a transpose's and a reshape's cotangents are those primitives again.
+Normalisation's ``standardise`` and the row softmax get forwards only: their backward is
+the derivation's matrix form.
 As with ``to_python``, the only user text written is identifiers checked by
 ``check_identifier``; this module only writes text, it never runs it.
 """
