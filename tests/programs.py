@@ -177,7 +177,9 @@ def _entry_size(e: Ex, stages: dict[str, int]) -> int:
     shapes: list[tuple[int, ...]] = [c.shape or (1,) for c in e.args]
     if kind in ("*", "@") and all(len(v) == 2 for v in shapes):  # a matrix product
         return shapes[0][1] * sum(xs)
-    if kind in ("sum", "sqnorm", "mean", "mse", "cross_entropy", "trace"):
+    if kind == "cross_entropy":  # each entry's log-softmax holds its whole column
+        return math.prod(shapes[0]) * shapes[0][0] * sum(xs)
+    if kind in ("sum", "sqnorm", "mean", "mse", "trace"):
         return math.prod(shapes[0]) * sum(xs)
     if kind in ("softmax", "softmax_rows", "softmax_axis", *NORMS):
         axis = {"softmax": 0, "softmax_rows": 1, "softmax_axis": int(arg or 0)}.get(kind)
@@ -192,8 +194,10 @@ def _entry_size(e: Ex, stages: dict[str, int]) -> int:
         size = {c: n for p, v in zip(ins.split(","), shapes, strict=True)
                 for c, n in zip(p, v, strict=False)}
         return math.prod(n for c, n in size.items() if c not in out) * sum(xs)
-    if kind == "batchnorm2d":
-        return 3 * (math.prod(shapes[0]) // shapes[0][1]) * xs[0] + xs[1] + xs[2]
+    if kind == "batchnorm2d":  # (x − μ)/σ: its derivatives are many times its size
+        return 10 * (math.prod(shapes[0]) // shapes[0][1]) * xs[0] + xs[1] + xs[2]
+    if kind == "reduce":
+        return 3 * math.prod(shapes[0][a] for a in _axes_of(arg.split(":")[1])) * xs[0]
     return sum(xs) + 1
 
 
@@ -445,7 +449,8 @@ class _Gen:
         """An expression with these axes (rank 3 or 4): element-wise, or an n-D primitive."""
         kinds = ["+", "-", "fn", "log", "scale", "num+", "/", "**", "maxnum", "maxmin", "*",
                  "neg", "einsum", "einsum", "permute", "T", "reshape", "reshape", "softmax",
-                 "softmax"]
+                 "softmax", "broadcast", "broadcast", "broadcast",
+                 *(["reduce"] * 2 if 1 in s else [])]
         if len(s) == 4:
             kinds += ["conv2d"] * 4 + ["pool"] * 3 + (["bn"] * 2 if s[0] * s[2] * s[3] >= 2
                                                       else [])
@@ -459,6 +464,10 @@ class _Gen:
             return Ex("neg", (m(),), s)
         if k == "einsum":
             return self.einsum(s, d)
+        if k == "broadcast":
+            return self.broadcast(s, d)
+        if k == "reduce":
+            return self.reduction(s, d)
         if k == "permute":
             perm = self.draw(st.permutations(range(len(s))))
             source = [0] * len(s)
@@ -477,6 +486,39 @@ class _Gen:
             return self.pool(s, d)
         eps = self.pick(["", "", "0.01"])  # batchnorm2d: γ and β one entry per channel
         return Ex(f"batchnorm2d:{eps}", (m(), m((s[1], 1)), m((s[1], 1))), s)
+
+    def broadcast(self, s: tuple[int, ...], d: int) -> Ex:
+        """An operator between an operand of shape ``s`` and one that NumPy's broadcasting
+        stretches to it: some axes of length 1, maybe leading axes left out (rank ≥ 2, so a
+        column (n, 1) is never a vector (n,)); often a reduction over those axes, as in
+        ``X - mean(X, axis=(0, 2, 3))``."""
+        flags = self.draw(st.lists(st.booleans(), min_size=len(s), max_size=len(s)))
+        small = tuple(1 if one else n for one, n in zip(flags, s, strict=True))
+        small = small[self.draw(st.integers(0, len(s) - 2)):]
+        if len(small) > 2 and 1 in small and self.draw(st.booleans()):
+            b = self.reduction(small, d)
+        else:
+            b = self.expr(small, d)
+        op = self.pick(["+", "-", "*", "hadamard", "/", "max", "min"])
+        a = self.expr(s, d)
+        if op == "/":
+            return Ex("/", (a, self.positive(b)) if self.draw(st.booleans()) else
+                      (b, self.positive(a)), s)
+        return Ex(op, (a, b) if self.draw(st.booleans()) else (b, a), s)
+
+    def reduction(self, s: tuple[int, ...], d: int) -> Ex:
+        """``sum``, ``mean`` or ``var`` over axes that ``s`` has of length 1 (kept, as
+        keepdims=True), written ``axis=k``, ``axis=(k,)`` or a tuple, counted from either
+        end."""
+        ones = [i for i, n in enumerate(s) if n == 1]
+        axes = sorted(self.draw(st.lists(st.sampled_from(ones), min_size=1, unique=True)))
+        source = tuple(self.draw(st.integers(1, 3)) if i in axes else n
+                       for i, n in enumerate(s))
+        written = ",".join(str(a - len(s) if self.draw(st.booleans()) else a) for a in axes)
+        if len(axes) == 1 and self.draw(st.booleans()):
+            written += ","  # a tuple of one axis
+        how = self.pick(["sum", "mean", "var"])
+        return Ex(f"reduce:{how}:{written}", (self.expr(source, d),), s)
 
     def reduce_tensor(self, d: int) -> Ex:
         """A scalar from a tensor: sum, mean or sqnorm, a loss of it reshaped to a matrix,
@@ -597,7 +639,7 @@ def softmax_axes(rank: int) -> list[int]:
 
 
 TENSOR_OPS = ("conv2d", "maxpool2d", "avgpool2d", "einsum", "permute", "reshape_nd",
-              "softmax_axis", "batchnorm2d", "flatten", "mean")
+              "softmax_axis", "batchnorm2d", "flatten", "mean", "reduce")
 
 
 def _tensor_text(e: Ex) -> str:
@@ -621,6 +663,10 @@ def _tensor_text(e: Ex) -> str:
         return f"reshape({xs[0]}, ({', '.join(sizes)}))"
     if kind == "softmax_axis":
         return f"softmax({xs[0]}, axis={arg})"
+    if kind == "reduce":
+        how, axes = arg.split(":")
+        written = axes if "," not in axes else f"({axes.replace(',', ', ').strip()})"
+        return f"{how}({xs[0]}, axis={written})"
     if kind == "batchnorm2d" and arg:
         return f"batchnorm2d({', '.join(xs)}, eps={arg})"
     return f"{kind}({', '.join(xs)})"
@@ -783,6 +829,10 @@ def _softmax(o, axis: int = 0):
 MAX_GAP = 1e-3  # a pooling window whose two largest entries are closer is a kink
 
 
+def _axes_of(written: str) -> tuple[int, ...]:
+    return tuple(int(a) for a in written.split(",") if a)
+
+
 def _np_tensor(e: Ex, x: list, guard: bool) -> Any:
     """The n-D primitives in NumPy, one output pixel at a time (the library works tap by
     tap or through windows; this oracle shares neither)."""
@@ -823,6 +873,9 @@ def _np_tensor(e: Ex, x: list, guard: bool) -> Any:
         return _softmax(x[0], int(arg))
     if kind == "mean":
         return float(np.mean(x[0]))
+    if kind == "reduce":
+        how, axes = arg.split(":")
+        return getattr(np, how)(x[0], axis=_axes_of(axes), keepdims=True)
     assert kind == "batchnorm2d", kind
     centred = x[0] - x[0].mean(axis=(0, 2, 3), keepdims=True)
     var = (centred * centred).mean(axis=(0, 2, 3), keepdims=True)
@@ -957,8 +1010,9 @@ def _spread(x, shape):
 
 
 def _elementwise(f, *xs):
-    if any(isinstance(x, np.ndarray) for x in xs):  # tensors of equal shapes, or a scalar
-        return np.frompyfunc(f, len(xs), 1)(*xs)
+    if any(isinstance(x, np.ndarray) for x in xs):  # tensors, NumPy's broadcasting
+        return np.frompyfunc(f, len(xs), 1)(*(_arr(x) if isinstance(x, sp.MatrixBase) else x
+                                              for x in xs))
     mats = [x for x in xs if isinstance(x, sp.MatrixBase)]
     if not mats:
         return f(*xs)
@@ -981,6 +1035,37 @@ _SP_FN = {
     "elu": lambda v: sp.Max(v, 0) + sp.Min(sp.exp(v) - 1, 0),
     "hardtanh": lambda v: sp.Max(-1, sp.Min(v, 1)),
 }
+
+
+class _Max(sp.Function):  # type: ignore[misc]
+    """max of the arguments for tensor programs, where SymPy's Max is too slow: its
+    derivative builds Max of the other arguments, comparing sums symbolically (3.5 s for the
+    60 derivatives of one pooled convolution). A number once every argument is one;
+    ∂/∂aᵢ = 1[aᵢ > the others] (no ties: those points are discarded)."""
+
+    sign = 1
+
+    @classmethod
+    def eval(cls, *args):  # type: ignore[no-untyped-def]
+        if len(args) == 1:
+            return args[0]
+        if all(a.is_Number for a in args):
+            return max(args, key=lambda a: cls.sign * a)
+        return None
+
+    def fdiff(self, argindex: int = 1):  # type: ignore[no-untyped-def]
+        a = self.args[argindex - 1]
+        rest = type(self)(*self.args[:argindex - 1], *self.args[argindex:])
+        return sp.Heaviside(self.sign * (a - rest))
+
+
+class _Min(_Max):  # type: ignore[misc]
+    sign = -1
+
+
+_SP_FN_TENSOR = {**_SP_FN, "max": _Max, "min": _Min, "relu": lambda v: _Max(v, 0),
+                 "elu": lambda v: _Max(v, 0) + _Min(sp.exp(v) - 1, 0),
+                 "hardtanh": lambda v: _Max(-1, _Min(v, 1))}
 
 
 # SymPy's besseli for lambdify (NumPy has only I₀): mpmath, entry by entry
@@ -1043,7 +1128,7 @@ def _sp_tensor(e: Ex, x: list):
         xs = _arr(x[0])
         for n, ch, h, w in np.ndindex(*shape):
             win = [xs[n, ch, sh * h + i, sw * w + j] for i, j in np.ndindex(kh, kw)]
-            out[n, ch, h, w] = sp.Max(*win) if kind == "maxpool2d" else sp.Add(*win) / len(win)
+            out[n, ch, h, w] = _Max(*win) if kind == "maxpool2d" else sp.Add(*win) / len(win)
         return out
     if kind == "einsum":  # every index assignment, its product added to the output's entry
         ins, res = arg.split("->")
@@ -1073,6 +1158,14 @@ def _sp_tensor(e: Ex, x: list):
     if kind == "mean":
         entries = list(_arr(x[0]).ravel())
         return sp.Add(*entries) / len(entries)
+    if kind == "reduce":  # over the axes, each kept with length 1
+        how, written = arg.split(":")
+        xs, axes = _arr(x[0]), _axes_of(written)
+        count = math.prod(xs.shape[a] for a in axes)
+        mean = xs.sum(axis=axes, keepdims=True) / count
+        if how == "var":
+            return ((xs - mean) ** 2).sum(axis=axes, keepdims=True) / count
+        return mean * count if how == "sum" else mean
     assert kind == "batchnorm2d", kind  # per channel c over n, h, w: γ_c x̂ + β_c
     xs = _arr(x[0])
     eps = sp.nsimplify(float(arg) if arg else EPS)
@@ -1092,6 +1185,7 @@ def sympy_expr(prog: Program, plain: bool = False):
     syms = {n: sp.Symbol(n, real=True) if plain and s is None else _sym(n, s)
             for n, s in prog.inputs.items()}
     env: dict[str, object] = {}
+    functions = _SP_FN_TENSOR if prog.has_tensors() else _SP_FN
 
     def ev(e: Ex):
         a = e.args
@@ -1144,7 +1238,7 @@ def sympy_expr(prog: Program, plain: bool = False):
         if e.op == "cross_entropy":
             s = _sp_softmax(x[0])
             return -sum(q * sp.log(p) for p, q in zip(s, x[1], strict=False))
-        return _elementwise(_SP_FN[e.op], *x)
+        return _elementwise(functions[e.op], *x)
 
     for n, e in prog.stages:
         env[n] = ev(e)
@@ -1319,10 +1413,19 @@ def _tensor_call(f: str, node, mk) -> Ex | None:
         dims = tuple(size[c] for c in out)
         return Ex(f"einsum:{spec}", xs, _as_shape(dims))
     if f not in ("conv2d", "maxpool2d", "avgpool2d", "transpose", "reshape", "flatten",
-                 "softmax", "batchnorm2d", "mean") or (f == "transpose" and len(node.args) < 2):
+                 "softmax", "batchnorm2d", "mean", "sum", "var") \
+            or (f == "transpose" and len(node.args) < 2):
         return None
     x = mk(node.args[0])
     rest = node.args[1:]
+    if f in ("sum", "mean", "var"):
+        if "axis" not in kw or x.shape is None or len(x.shape) < 3:
+            return None if f != "mean" else Ex("mean", (x,))
+        axes = kw["axis"] if isinstance(kw["axis"], tuple) else (kw["axis"],)
+        written = ",".join(map(str, axes)) + ("," if isinstance(kw["axis"], tuple)
+                                              and len(axes) == 1 else "")
+        return Ex(f"reduce:{f}:{written}", (x,), tuple(
+            1 if i in axes or i - len(x.shape) in axes else n for i, n in enumerate(x.shape)))
     if f == "conv2d":
         xs = (x, *(mk(a) for a in rest))
         (sh, sw), (ph, pw) = _pair(kw.get("stride", 1)), _pair(kw.get("padding", 0))
@@ -1363,4 +1466,6 @@ def _shape_of(op: str, a: Shape, b: Shape) -> Shape:
         return (a[0], b[1])
     if a is None or b is None:
         return a or b
-    return a if len(a) > 2 or a[1] >= b[1] else b  # a column spreads over a batch
+    if len(a) > 2 or len(b) > 2:  # NumPy's broadcasting
+        return tuple(int(n) for n in np.broadcast_shapes(a, b))
+    return a if a[1] >= b[1] else b  # a column spreads over a batch
