@@ -228,8 +228,8 @@ def _minmax(which: str) -> Rule:
     sym = sp.Max if which == "max" else sp.Min
 
     def vjp(g: Array, out: Array, a: Array, b: Array) -> tuple[Array, ...]:
-        first = (a > b) if which == "max" else (a < b)
-        w = np.where(a == b, 0.5, first.astype(float))
+        first = np.greater(a, b) if which == "max" else np.less(a, b)  # Python floats too
+        w = np.where(np.equal(a, b), 0.5, np.asarray(first, dtype=float))
         return (_sum_to(g * w, a), _sum_to(g * (1 - w), b))
 
     return Rule(which, forward=pick, vjp=vjp, sympy=sym, latex=rf"\{which}",

@@ -332,3 +332,10 @@ def test_json_gives_a_tensor_its_axes_and_kind() -> None:
     inputs = json.loads(d.to_json())["inputs"]
     assert [(i["shape"], i["kind"]) for i in inputs] == [(["N", 2, 4, 4], "tensor"),
                                                          ([2, 2, 3, 3], "tensor")]
+
+
+def test_max_and_min_vjp_take_python_floats() -> None:
+    """The engine may hand a scalar max two Python floats (bools have no astype)."""
+    from symbackprop.rules import RULES
+    assert RULES["max"].vjp(1.0, 2.0, 2.0, 1.0) == (1.0, 0.0)
+    assert RULES["min"].vjp(1.0, 1.0, 1.0, 1.0) == (0.5, 0.5)
