@@ -78,8 +78,8 @@ class Trace(evaluate.Trace):
     def _repr_markdown_(self) -> str:
         return self.markdown()
 
-    def _repr_html_(self) -> str:
-        return self.html()
+    def _repr_html_(self) -> str:  # as the notebook's bundle: formulas kept whole
+        return trace_html(self, inline_blocks=True)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return trace_mimebundle(self, include, exclude)
