@@ -339,3 +339,12 @@ def test_max_and_min_vjp_take_python_floats() -> None:
     from symbackprop.rules import RULES
     assert RULES["max"].vjp(1.0, 2.0, 2.0, 1.0) == (1.0, 0.0)
     assert RULES["min"].vjp(1.0, 1.0, 1.0, 1.0) == (0.5, 0.5)
+
+
+def test_padding_on_one_axis_prints_no_plus_zero() -> None:
+    d = sbp.derive("L = sum(conv2d(X, W, padding=(1, 0)) * G)",
+                   shapes={"X": (1, 1, 4, 4), "W": (1, 1, 3, 3), "G": (1, 1, 4, 2)}, wrt=["X"])
+    tex = d.latex()
+    assert "+0" not in tex
+    assert r"h+i=u+1 \\ w,j:\ w+j=v}" in tex
+    assert d.check().ok

@@ -60,7 +60,7 @@ def _conv(pr: Print, xs: list[str], params: dict[str, Any], k: int | None, g: st
         return _tensor(rf"\sum_{{n,h,w}} {gy}\, {xin}", "f,c,i,j")
     if k == 2:
         return _tensor(rf"\sum_{{n,h,w}} {gy}", "f")
-    u, v = ("u", "v") if not (ph or pw) else (f"u+{ph}", f"v+{pw}")
+    u, v = (f"u+{ph}" if ph else "u"), (f"v+{pw}" if pw else "v")
     hit = rf"\substack{{h,i:\ {_row(sh, 'h', 'i')}={u} \\ w,j:\ {_row(sw, 'w', 'j')}={v}}}"
     out = _tensor(rf"\sum_{{f}} \sum_{{{hit}}} {gy}\, {_at(w, 'f,c,i,j')}", "n,c,u,v")
     if sh == sw == 1:  # the textbook's form: the full correlation with the turned filter
