@@ -11,13 +11,12 @@ them. Nothing here walks a deep SymPy tree recursively.
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 import sympy as sp
-from sympy import HadamardProduct, MatAdd, MatMul
+from sympy import HadamardProduct, MatAdd, MatMul, Symbol
 
 from .algebra import is_matrix, rebuild
 from .canonical import PROBE, is_leaf, replace_args
@@ -30,7 +29,6 @@ Term: TypeAlias = Any  # a SymPy leaf, node symbol, or small inline expression o
 Granularity = Literal["auto", "primitive", "layers", "stages"]
 
 MAX_FACTORS = 32  # a longer product is split into nodes of this many (a partial lists the rest)
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +54,10 @@ class Equation:
 
 
 def check_name(name: str, what: str = "name") -> str:
-    if not isinstance(name, str) or not _NAME.match(name) or name.startswith("_"):
+    # an ASCII identifier not starting with _ is exactly [A-Za-z][A-Za-z0-9_]*: string
+    # methods in C instead of the regex (every input symbol of a SymPy expression is checked)
+    if not (isinstance(name, str) and name.isascii() and name.isidentifier()
+            and name[0] != "_"):
         raise GraphError(f"{what} {name!r} must be a plain identifier (letters, digits, _)")
     return name
 
@@ -195,15 +196,19 @@ class Builder:
         return sym
 
     # nodes ------------------------------------------------------------------------------
-    def node(self, rhs: sp.Basic) -> Term:
-        """The node computing ``rhs`` (shared if it exists), or ``rhs`` itself for a leaf."""
+    def node(self, rhs: sp.Basic, atoms: tuple[sp.Basic, ...] | None = None) -> Term:
+        """The node computing ``rhs`` (shared if it exists), or ``rhs`` itself for a leaf;
+        ``atoms``, when the caller knows them, spares the equation finding them."""
         if is_leaf(rhs):
             return rhs
         have = self._memo.get(rhs)
         if have is not None:
             return have
         lhs = self._temp(shape_of(rhs))
-        self.append(Equation(lhs, rhs))
+        eq = Equation(lhs, rhs)
+        if atoms is not None:
+            object.__setattr__(eq, "_atoms", atoms)
+        self.append(eq)
         self._memo[rhs] = lhs
         return lhs
 
@@ -255,9 +260,21 @@ class Builder:
                 memo[id(e)] = _bounded_number(e, max_int_bits)
                 continue
             if not ready:
+                args = e.args
+                cls = type(e)
+                if (cls is sp.Add or cls is sp.Mul) and all(type(a) is Symbol for a in args):
+                    # a scalar sum or product of symbols (most nodes of a scalarised network):
+                    # no shapes or numbers to check, nothing to split, its operands are its
+                    # arguments and stay themselves, so e is the node's right-hand side
+                    for a in args:
+                        if id(a) not in memo:
+                            memo[id(a)] = a if a in self.temps else self.adopt(a)
+                    memo[id(e)] = self.node(e, tuple(dict.fromkeys(args)))
+                    continue
                 _check_shapes(e)
-                for a in e.args:  # numbers folded into a node's parameters (2·x) too
-                    _bounded_number(a, max_int_bits)
+                for a in args:  # numbers folded into a node's parameters (2·x) too
+                    if a.is_Rational:
+                        _bounded_number(a, max_int_bits)
                 e2 = _binarize(e)
                 if e2 is not e:
                     alias[id(e)] = e2
