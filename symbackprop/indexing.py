@@ -250,6 +250,9 @@ def flatten(b: Builder, x: Term, where: str) -> Term:
 def _tensor_call(op: str, **fixed: Any) -> Build:
     def build(b: Builder, xs: list[Term], static: tuple[Any, ...], kw: dict[str, Any],
               where: str) -> Term:
+        if op in ("conv2d", "batchnorm2d"):  # a bias, γ or β of one channel may be a
+            xs = [x if k == 0 or is_matrix(x) else ops.broadcast(b, x, (sp.S.One, sp.S.One))
+                  for k, x in enumerate(xs)]  # scalar (a 1×1 product became one): (1, 1)
         if any(not is_matrix(x) for x in xs):
             raise ShapeError(f"{where}: {op} takes arrays, not scalars")
         params = {**fixed, **kw}

@@ -86,8 +86,12 @@ def np_erfc(x: Array) -> Array:
 
 
 def _mp(f: Callable[[Any], Any]) -> Callable[[Array], Array]:
-    """An mpmath function (SymPy's own numerics) entry by entry, as float64."""
-    return np.vectorize(lambda v: float(f(float(v))), otypes=[float])
+    """An mpmath function (SymPy's own numerics) entry by entry, as float64; at ±inf its
+    limit, 0 for the scaled Bessel functions (mpmath's besseli fails on an infinity)."""
+    def one(v: Any) -> float:
+        v = float(v)
+        return float(f(v)) if math.isfinite(v) else math.nan if math.isnan(v) else 0.0
+    return np.vectorize(one, otypes=[float])
 
 
 np_erfinv = np.vectorize(  # ±1 → ±inf; outside [−1, 1]: nan

@@ -182,3 +182,16 @@ def test_a_wrong_gradient_near_a_kink_is_still_a_mismatch() -> None:
         sbp.gradcheck("relu(x)", {"x": 1e-9}, grad=lambda x: {"x": 3.0})
     assert [r.status for r in e.value.rows] == ["mismatch"]
     assert d.check({"x": 0.25}).ok
+
+
+def test_the_scaled_bessel_functions_at_an_infinity_are_their_limit() -> None:
+    """CI drew i0e(1e300 ** pi): 1e300**π overflows to inf and mpmath's besseli raised a
+    TypeError from inside; at ±inf both functions tend to 0."""
+    import numpy as np
+
+    from symbackprop.rules import np_i0e, np_i1e
+    x = np.array([np.inf, -np.inf, np.nan])
+    np.testing.assert_array_equal(np_i0e(x), [0.0, 0.0, np.nan])
+    np.testing.assert_array_equal(np_i1e(x), [0.0, 0.0, np.nan])
+    d = sbp.derive("i0e((1e300 ** pi))")
+    assert d.trace({}).rows[-1].value == 0.0

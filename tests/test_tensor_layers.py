@@ -348,3 +348,14 @@ def test_padding_on_one_axis_prints_no_plus_zero() -> None:
     assert "+0" not in tex
     assert r"h+i=u+1 \\ w,j:\ w+j=v}" in tex
     assert d.check().ok
+
+
+def test_a_scalar_bias_or_scale_of_one_channel() -> None:
+    """CI's fuzzer drew conv2d(W, W, (P1 + P1) @ P1): a 1×1 product is a scalar to the
+    text, and a bias of one filter may be one; so may batchnorm2d's γ and β of one channel."""
+    d = sbp.derive("sum(conv2d(X, W, (P @ P.T)))",
+                   shapes={"X": (2, 2, 4, 4), "W": (1, 2, 3, 3), "P": (1, 2)})
+    assert d.check().ok
+    assert sbp.derive("sum(sin(batchnorm2d(X, 2*s, s)))", shapes={"X": (3, 1, 2, 2)}).check().ok
+    with pytest.raises(ShapeError, match="one entry per channel"):
+        sbp.derive("sum(conv2d(X, W, s))", shapes={"X": (2, 2, 4, 4), "W": (3, 2, 3, 3)})
