@@ -23,7 +23,7 @@ from sympy import (
     ZeroMatrix,
 )
 
-from . import tensor_nodes
+from . import tensor_axes, tensor_nodes
 from .algebra import is_matrix, mscale
 from .builder import MAX_FACTORS, Builder, Term
 from .errors import ShapeError, UnsupportedError
@@ -67,7 +67,7 @@ def _joint_shape(sx: Shape, sy: Shape, where: str, op: str) -> Shape:
     if sx is None:
         return sy
     if tensor_dims(sx) is not None or tensor_dims(sy) is not None:  # NumPy's rule, n-D
-        both = tensor_nodes.broadcast_axes(axes_of(sx), axes_of(sy))
+        both = tensor_axes.broadcast_axes(axes_of(sx), axes_of(sy))
         if both is None:
             raise _err(where, sx, op, sy)
         if both not in (axes_of(sx), axes_of(sy)):
@@ -336,7 +336,7 @@ def _reduce_tensor(b: Builder, name: str, x: Term, axes: tuple[sp.Expr, ...], ax
     """``sum``, ``mean``, ``var`` over an axis or a tuple of axes of a tensor, keeping them
     (length 1, as ``keepdims``), and the softmax along one axis; NumPy's axes."""
     try:
-        kept = tensor_nodes.reduced(len(axes), axis)
+        kept = tensor_axes.reduced(len(axes), axis)
     except ShapeError as e:
         raise ShapeError(f"{where}: {e}") from None
     if name == "softmax":

@@ -28,9 +28,24 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from . import tensors
 from .algebra import madd
-from .errors import ShapeError, UnsupportedError
+from .errors import UnsupportedError
+from .functions import number
 from .rule import Array, Rule
 from .shapes import axes_of, tensor_shape
+from .tensor_axes import (
+    bn_axes,
+    broadcast_like,
+    conv_axes,
+    einsum_axes,
+    einsum_letters,
+    einsum_ranks,
+    perm,
+    pool_axes,
+    reshape_axes,
+    softmax_axes,
+    sum_axes,
+    transpose_axes,
+)
 
 Axes = tuple[Any, ...]
 
@@ -55,7 +70,7 @@ def _to_sympy(v: Any) -> Any:
         return Str(v)
     if v is None:
         return Str("none")
-    return sp.sympify(v, strict=True) if isinstance(v, (int, float)) else v
+    return number(v) if isinstance(v, (int, float)) else v
 
 
 def _axes(e: sp.Basic) -> Axes:
@@ -167,152 +182,6 @@ class TensorJVP(MatrixExpr):  # type: ignore[misc]
 
 
 # ---------------------------------------------------------------------------------------
-# Shapes: each op's output axes from its operands' axes, or a ShapeError saying why not
-
-
-def _ints(axes: Axes, upto: int, what: str) -> tuple[int, ...]:
-    """The axes from ``upto`` on as numbers (a batch axis before them may be a name)."""
-    if not all(getattr(d, "is_Integer", isinstance(d, int)) for d in axes[upto:]):
-        raise ShapeError(f"{what} needs numbers for the axes after the batch, not "
-                         f"{tuple(axes)}")
-    return tuple(int(d) for d in axes[upto:])
-
-
-def _image(x: Axes, what: str) -> Axes:
-    if len(x) != 4:
-        raise ShapeError(f"{what} takes X of shape (N, C, H, W), not {tuple(x)}")
-    return (x[0], *_ints(x, 1, what))
-
-
-def _column_of(v: Axes, n: Any, what: str) -> None:
-    if tuple(v) not in ((n, 1), (n,)):
-        raise ShapeError(f"{what} has one entry per channel: shape ({n},), not {tuple(v)}")
-
-
-def _conv_axes(xs: tuple[Axes, ...], stride: Any = 1, padding: Any = 0) -> Axes:
-    if len(xs) not in (2, 3):
-        raise ShapeError("conv2d takes X, W and an optional bias b")
-    x = _image(xs[0], "conv2d")
-    w = _ints(xs[1], 0, "conv2d's filters W")
-    out = tensors.conv2d_shape((1, *x[1:]), w, stride, padding)
-    if len(xs) == 3:
-        _column_of(xs[2], w[0], "conv2d's bias b")
-    return (x[0], *out[1:])
-
-
-def _pool_axes(xs: tuple[Axes, ...], size: Any = 2, stride: Any = None) -> Axes:
-    x = _image(xs[0], "pooling")
-    return (x[0], *tensors.pool2d_shape((1, *x[1:]), size, stride)[1:])
-
-
-def einsum_letters(spec: str, ranks: tuple[int, ...]) -> tuple[list[str], str]:
-    """The operands' and the output's index letters (``tensors.einsum_spec``)."""
-    return tensors.einsum_spec(spec, ranks)
-
-
-def _einsum_ranks(xs: tuple[Axes, ...], spec: str) -> tuple[Axes, ...]:
-    """Each operand's axes as the spec reads it: a column (n, 1) is (n,) for one letter."""
-    parts = spec.replace(" ", "").split("->")[0].split(",")
-    if len(parts) != len(xs):
-        raise ShapeError(f"einsum {spec!r} names {len(parts)} operands but has {len(xs)}")
-    return tuple(x[:1] if len(p) == 1 and len(x) == 2 and x[1] == 1 else x
-                 for p, x in zip(parts, xs, strict=True))
-
-
-def _einsum_axes(xs: tuple[Axes, ...], spec: str = "") -> Axes:
-    if not xs or any(not x for x in xs):
-        raise ShapeError("einsum takes arrays (a scalar factor multiplies the result)")
-    xs = _einsum_ranks(xs, spec)
-    ins, out = einsum_letters(spec, tuple(map(len, xs)))
-    size: dict[str, Any] = {}
-    for letters, x in zip(ins, xs, strict=True):
-        for c, n in zip(letters, x, strict=True):
-            if size.setdefault(c, n) != n:
-                raise ShapeError(f"einsum {spec!r}: index {c} is {size[c]} and {n}")
-    if not out:
-        raise UnsupportedError(f"einsum {spec!r} gives a scalar: write sum(...) of the "
-                               "product instead")
-    return tuple(size[c] for c in out)
-
-
-def _perm(n: int, axes: Any) -> tuple[int, ...]:
-    items = tuple(reversed(range(n))) if axes is None else tuple(axes)
-    if sorted(int(a) % n if type(a) is int and -n <= a < n else -1 for a in items) \
-            != list(range(n)):
-        raise ShapeError(f"transpose: axes {axes!r} are not a permutation of {n} axes")
-    return tuple(int(a) % n for a in items)
-
-
-def _transpose_axes(xs: tuple[Axes, ...], axes: Any = None) -> Axes:
-    x = xs[0]
-    return tuple(x[a] for a in _perm(len(x), axes))
-
-
-def _reshape_axes(xs: tuple[Axes, ...], shape: Any = (-1,)) -> Axes:
-    size = sp.Mul(*xs[0])
-    known = sp.Mul(*(d for d in shape if d != -1))
-    if list(shape).count(-1) > 1 or any(d != -1 and not getattr(d, "is_positive", d > 0)
-                                        for d in shape):
-        raise ShapeError(f"reshape: {tuple(shape)} is not a shape (one size may be -1)")
-    rest = sp.simplify(size / known)
-    if -1 in shape:
-        if rest.is_Integer is False and rest.is_integer is not True and rest.is_Rational:
-            raise ShapeError(f"reshape: {tuple(xs[0])} cannot become {tuple(shape)}")
-        return tuple(rest if d == -1 else d for d in shape)
-    if rest != 1:
-        raise ShapeError(f"reshape: {tuple(xs[0])} has {size} entries, {tuple(shape)} "
-                         f"{known}")
-    return tuple(shape)
-
-
-def _softmax_axes(xs: tuple[Axes, ...], axis: int = -1) -> Axes:
-    if not -len(xs[0]) <= axis < len(xs[0]):
-        raise ShapeError(f"softmax: axis {axis} of a rank-{len(xs[0])} tensor")
-    return xs[0]
-
-
-def reduced(n: int, axes: Any) -> tuple[int, ...]:
-    """An axis or a tuple of them, of a rank-n tensor, as sorted non-negative ints."""
-    items = tuple(axes) if isinstance(axes, (tuple, list)) else (axes,)
-    if not items or any(type(a) is not int or not -n <= a < n for a in items) or \
-            len({a % n for a in items}) != len(items):
-        raise ShapeError(f"axis={axes!r} is not a set of axes of a rank-{n} tensor")
-    return tuple(sorted(a % n for a in items))
-
-
-def _sum_axes(xs: tuple[Axes, ...], axes: Any = ()) -> Axes:
-    x = xs[0]
-    kept = reduced(len(x), axes)
-    return tuple(sp.S.One if i in kept else d for i, d in enumerate(x))
-
-
-def broadcast_axes(x: Axes, y: Axes) -> Axes | None:
-    """NumPy's broadcast of two shapes (axes aligned from the right; a 1 stretches), or None."""
-    n = max(len(x), len(y))
-    a, b = (1,) * (n - len(x)) + tuple(x), (1,) * (n - len(y)) + tuple(y)
-    out = []
-    for p, q in zip(a, b, strict=True):
-        if p != q and p != 1 and q != 1:
-            return None
-        out.append(q if p == 1 else p)
-    return tuple(sp.Integer(d) if isinstance(d, int) else d for d in out)
-
-
-def _broadcast(xs: tuple[Axes, ...]) -> Axes:
-    x, like = xs
-    if broadcast_axes(x, like) != tuple(like):
-        raise ShapeError(f"{tuple(x)} does not broadcast to {tuple(like)}")
-    return like
-
-
-def _bn_axes(xs: tuple[Axes, ...], eps: float = 1e-5) -> Axes:
-    x = _image(xs[0], "batchnorm2d")
-    for v, what in zip(xs[1:], ("gamma", "beta"), strict=True):
-        _column_of(v, x[1], f"batchnorm2d's {what}")
-    return xs[0]
-
-
-# ---------------------------------------------------------------------------------------
 # The engine's NumPy, in our layout (a vector is a column (n, 1), as everywhere)
 
 
@@ -410,7 +279,7 @@ def _einsum_sym_vjp(g: sp.Basic, out: sp.Basic, *xs: sp.Basic, spec: str = ""
                     ) -> tuple[sp.Basic, ...]:
     """For operand k: einsum of ∂L/∂O and the other operands, the output's indices in k's
     place — when every index of k appears there once; else the generic cotangent."""
-    ins, res = einsum_letters(spec, tuple(map(len, _einsum_ranks(tuple(map(_axes, xs)),
+    ins, res = einsum_letters(spec, tuple(map(len, einsum_ranks(tuple(map(_axes, xs)),
                                                                 spec))))
     grads: list[sp.Basic] = []
     for k, s in enumerate(ins):
@@ -426,8 +295,8 @@ def _einsum_sym_vjp(g: sp.Basic, out: sp.Basic, *xs: sp.Basic, spec: str = ""
 
 def _transpose_sym_vjp(g: sp.Basic, out: sp.Basic, x: sp.Basic, axes: Any = None
                        ) -> tuple[sp.Basic, ...]:
-    perm = _perm(len(_axes(x)), axes)
-    return (NODES["transpose_axes"](g, (tuple(int(i) for i in np.argsort(perm)),)),)
+    order = perm(len(_axes(x)), axes)
+    return (NODES["transpose_axes"](g, (tuple(int(i) for i in np.argsort(order)),)),)
 
 
 def _broadcast_sym_vjp(g: sp.Basic, out: sp.Basic, x: sp.Basic, like: sp.Basic
@@ -534,41 +403,41 @@ class Spec(NamedTuple):
 
 
 SPECS: dict[str, Spec] = {
-    "conv2d": Spec(("stride", "padding"), _conv_axes, _conv(tensors.conv2d),
+    "conv2d": Spec(("stride", "padding"), conv_axes, _conv(tensors.conv2d),
                    lambda g, out, *xs, **kw: _conv(tensors.conv2d_vjp)(g, out, *xs, **kw),
                    None, r"\operatorname{conv2d}", _conv_jvp),
-    "maxpool2d": Spec(("size", "stride"), _pool_axes, _pool(tensors.maxpool2d),
+    "maxpool2d": Spec(("size", "stride"), pool_axes, _pool(tensors.maxpool2d),
                       lambda g, out, x, **kw: _pool(tensors.maxpool2d_vjp)(g, out, x, **kw),
                       None, r"\operatorname{maxpool}", _maxpool_jvp,
                       nondiff=lambda x, **kw: _pool(tensors.maxpool_ties)(x, **kw),
                       domain="differentiable where each window's maximum is unique"),
-    "avgpool2d": Spec(("size", "stride"), _pool_axes, _pool(tensors.avgpool2d),
+    "avgpool2d": Spec(("size", "stride"), pool_axes, _pool(tensors.avgpool2d),
                       lambda g, out, x, **kw: _pool(tensors.avgpool2d_vjp)(g, out, x, **kw),
                       None, r"\operatorname{avgpool}", _linear_jvp("avgpool2d")),
-    "einsum": Spec(("spec",), _einsum_axes, np_einsum, np_einsum_vjp, _einsum_sym_vjp,
+    "einsum": Spec(("spec",), einsum_axes, np_einsum, np_einsum_vjp, _einsum_sym_vjp,
                    r"\operatorname{einsum}", _einsum_jvp),
-    "transpose_axes": Spec(("axes",), _transpose_axes, np_transpose,
+    "transpose_axes": Spec(("axes",), transpose_axes, np_transpose,
                            lambda g, out, x, axes=None: (np.transpose(g, np.argsort(
-                               _perm(np.ndim(x), None if axes is None else tuple(
+                               perm(np.ndim(x), None if axes is None else tuple(
                                    int(a) for a in axes)))),),
                            _transpose_sym_vjp, r"\operatorname{transpose}",
                            _linear_jvp("transpose_axes")),
-    "sum_axes": Spec(("axes",), _sum_axes, np_sum_axes,
+    "sum_axes": Spec(("axes",), sum_axes, np_sum_axes,
                      lambda g, out, x, axes=(): (np.broadcast_to(g, np.shape(x)).copy(),),
                      lambda g, out, x, axes=(): (NODES["broadcast"](g, x, ()),),
                      r"\operatorname{sum}", _linear_jvp("sum_axes")),
-    "broadcast": Spec((), _broadcast, np_broadcast, np_broadcast_vjp, _broadcast_sym_vjp,
+    "broadcast": Spec((), broadcast_like, np_broadcast, np_broadcast_vjp, _broadcast_sym_vjp,
                       r"\operatorname{broadcast}",
                       lambda dots, out, x, like: _zeros(out) if dots[0] is None
                       else NODES["broadcast"](dots[0], like, ())),
-    "reshape_nd": Spec(("shape",), _reshape_axes, np_reshape,
+    "reshape_nd": Spec(("shape",), reshape_axes, np_reshape,
                        lambda g, out, x, shape=(-1,): (np.reshape(g, np.shape(x)),),
                        _reshape_sym_vjp, r"\operatorname{reshape}",
                        _linear_jvp("reshape_nd")),
-    "softmax_axis": Spec(("axis",), _softmax_axes,
+    "softmax_axis": Spec(("axis",), softmax_axes,
                          lambda x, axis=-1: tensors.softmax(x, int(axis)), _softmax_vjp,
                          None, r"\operatorname{softmax}", _softmax_jvp),
-    "batchnorm2d": Spec(("eps",), _bn_axes,
+    "batchnorm2d": Spec(("eps",), bn_axes,
                         lambda x, g, b, eps=1e-5: tensors.batchnorm2d(x, g, b, float(eps)),
                         lambda gr, out, x, g, b, eps=1e-5: tensors.batchnorm2d_vjp(
                             gr, out, x, g, b, float(eps)),

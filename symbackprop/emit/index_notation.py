@@ -17,7 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..shapes import axes_of
-from ..tensor_nodes import TensorJVP, TensorOp, TensorVJP, einsum_letters
+from ..tensor_axes import einsum_letters
+from ..tensor_nodes import TensorJVP, TensorOp, TensorVJP
 from ..tensors import _pair
 
 Print = Callable[[Any], str]
