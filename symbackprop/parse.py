@@ -353,23 +353,20 @@ class _Parser:
         if name not in ops.AXIS_FUNCTIONS or len(node.keywords) > 1 or kw.arg != "axis":
             raise self.error(kw, "the only keyword argument is axis=, of "
                              + ", ".join(ops.AXIS_FUNCTIONS))
-        if isinstance(kw.value, ast.Tuple) and kw.value.elts:
-            return tuple(self._one_axis(e) for e in kw.value.elts)
-        return self._one_axis(kw.value)
-
-    def _one_axis(self, v: ast.AST) -> int:
-        node, sign = v, 1
-        if isinstance(v, ast.UnaryOp) and isinstance(v.op, ast.USub):
-            sign, v = -1, v.operand
-        if not (isinstance(v, ast.Constant) and type(v.value) is int and v.value < 64):
-            raise self.error(node, "axis= takes an axis, 0, 1 or -1 for a matrix, or a tuple "
-                             "of axes of a tensor: axis=(0, 2, 3)")
-        return sign * v.value
+        try:
+            axis = indexing.literal(kw.value)  # an int, or a tuple of them
+        except ValueError:
+            axis = None
+        items = axis if isinstance(axis, tuple) and axis else (axis,)
+        if not all(type(a) is int and abs(a) < 64 for a in items):
+            raise self.error(kw.value, "axis= takes an axis, 0, 1 or -1 for a matrix, or a "
+                             "tuple of axes of a tensor: axis=(0, 2, 3)")
+        return axis  # type: ignore[no-any-return]
 
     def sizes(self, node: ast.Call) -> list[sp.Expr]:
         """The sizes given to ``ones``, ``zeros`` or ``eye``: whole numbers, or the names
         of dimensions that ``shapes`` declares (``ones(n, 1)``)."""
-        dims = {str(d): d for s in self.b.shapes.values() if s is not None for d in s
+        dims = {str(d): d for s in self.b.shapes.values() for d in axes_of(s)
                 if isinstance(d, sp.Symbol)}
         out: list[sp.Expr] = []
         for a in node.args:

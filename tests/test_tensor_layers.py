@@ -359,3 +359,9 @@ def test_a_scalar_bias_or_scale_of_one_channel() -> None:
     assert sbp.derive("sum(sin(batchnorm2d(X, 2*s, s)))", shapes={"X": (3, 1, 2, 2)}).check().ok
     with pytest.raises(ShapeError, match="one entry per channel"):
         sbp.derive("sum(conv2d(X, W, s))", shapes={"X": (2, 2, 4, 4), "W": (3, 2, 3, 3)})
+
+
+def test_a_batch_size_named_only_in_a_tensor_shape() -> None:
+    """N appears in no matrix: the parser and the witness read it from the tensor's axes."""
+    d = sbp.derive("sum(ones(1, N) @ reshape(X, (N, -1)))", shapes={"X": ("N", 2, 2, 2)})
+    assert d.check().ok

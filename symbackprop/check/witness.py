@@ -31,6 +31,7 @@ import sympy as sp
 from ..algebra import is_matrix
 from ..evaluate import compile_expr
 from ..graph import Graph
+from ..shapes import axes_of
 from ..trace_function import call, numpy_shapes, parameter_names, traced_parameters
 from .numpy_functions import LOSSES
 from .source import Array, Runner, TextProgram, TextRunner, scalar_value
@@ -157,7 +158,7 @@ def _witness(d: Derivation) -> Witness | None:
         declared = set(d.graph.shapes)
         # where each named dimension can be read from the values: (input, axis)
         where = {str(k): (ren(str(s.name)), i) for s in d.inputs if is_matrix(s)
-                 for i, k in enumerate(s.shape) if isinstance(k, sp.Symbol)}
+                 for i, k in enumerate(axes_of(tuple(s.shape))) if isinstance(k, sp.Symbol)}
         prog = TextProgram(src, loss, names, declared, reading=d.reading, dims=where)
         return Witness(TEXT, prog.inputs, lambda a: TextRunner(prog, a))
     if isinstance(src, Graph):
