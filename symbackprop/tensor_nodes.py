@@ -255,10 +255,7 @@ def np_maxpool_jvp(dot: Array, out: Array, x: Array, size: Any = 2, stride: Any 
                    ) -> Array:
     """Each window's tangent at its first maximum (the one the VJP sends the gradient to)."""
     size, stride = _pair(size), None if stride is None else _pair(stride)
-    kh, kw = (size, size) if isinstance(size, int) else size
-    sh, sw = (kh, kw) if stride is None else (stride, stride) if isinstance(stride, int) \
-        else stride
-    win = tensors._windows(np.asarray(x, dtype=float), kh, kw, sh, sw)
+    win, (kh, kw, sh, sw) = tensors._pool_windows(x, size, stride)  # as the forward's
     first = win.reshape(*win.shape[:4], kh * kw).argmax(axis=4)[..., None]
     dwin = tensors._windows(np.asarray(dot, dtype=float), kh, kw, sh, sw)
     return np.take_along_axis(dwin.reshape(*dwin.shape[:4], kh * kw), first, axis=4)[..., 0]

@@ -71,11 +71,15 @@ def _conv(pr: Print, xs: list[str], params: dict[str, Any], k: int | None, g: st
     return out
 
 
+def _geometry(params: dict[str, Any]) -> tuple[int, int, int, int]:
+    """A pooling window's size and stride (the stride is the size unless given)."""
+    stride = params["size"] if params["stride"] is None else params["stride"]
+    return (*_pair(params["size"], "size"), *_pair(stride, "stride"))
+
+
 def _pool(kind: str) -> Callable[..., str]:
     def latex(pr: Print, xs: list[str], params: dict[str, Any], k: int | None, g: str) -> str:
-        kh, kw = _pair(params["size"], "size")
-        stride = params["size"] if params["stride"] is None else params["stride"]
-        sh, sw = _pair(stride, "stride")
+        kh, kw, sh, sw = _geometry(params)
         xin = _at(xs[0], f"n,c,{_row(sh, 'h', 'i')},{_row(sw, 'w', 'j')}")
         win = rf"0 \le i < {kh},\ 0 \le j < {kw}"
         if k is None:
@@ -193,8 +197,7 @@ def _bn(pr: Print, xs: list[str], params: dict[str, Any], k: int | None, g: str)
 def _maxpool_tangent(e: TensorJVP, pr: Print) -> str:
     """Max pooling's tangent: each window's tangent at its first maximum."""
     params = e.node.params
-    kh, kw = _pair(params["size"], "size")
-    sh, sw = _pair(params["size"] if params["stride"] is None else params["stride"], "stride")
+    kh, kw, sh, sw = _geometry(params)
     x, dot = pr(e.operands[0]), pr(e.args[1])
     ip, jp = "i'", "j'"
     at = _at(x, f"n,c,{_row(sh, 'h', ip)},{_row(sw, 'w', jp)}")
