@@ -1,7 +1,8 @@
 """Timing, operation counts and time-limited child processes for the benchmarks.
 
 * ``median_time``: the median of several runs, SymPy's cache cleared before each one (a warm
-  cache would time dictionary look-ups, not derivations), garbage collected outside the clock.
+  cache would time dictionary look-ups, not derivations), garbage collected outside the clock (and
+  frozen after, so that the collection does not leave the CPU caches cold).
 * ``ops``: the operations of one expression written out as a tree. It counts what a
   tree-walking ``count_ops`` would, but walks each *distinct* node once (memoised on the
   node), so it is linear in the DAG even when the tree it measures is exponential.
@@ -35,6 +36,10 @@ def timed(fn: Callable[[], Any], *, fresh: bool = True) -> tuple[float, Any]:
     if fresh:
         clear_cache()
     gc.collect()
+    # what survived is frozen: the next collection walks only the objects made since, not
+    # SymPy's whole heap, whose walk evicted the CPU caches and added ~0.25 ms to every run
+    # after it (a cost of the harness: 4 µs a parameter of the 4-8-2 network's derive)
+    gc.freeze()
     t0 = CLOCK()
     out = fn()
     return CLOCK() - t0, out

@@ -81,13 +81,15 @@ def _shares_assumptions() -> bool:
 
 _SHARED = ("_assumptions", "_assumptions_orig", "_assumptions0")
 _REAL = PROBE  # the symbol whose assumption objects every intermediate shares
+_SHARED_VALUES = tuple(getattr(_REAL, a, None) for a in _SHARED)
 
 
-def _assumed(name: str) -> sp.Basic:
-    obj = sp.Expr.__new__(sp.Symbol)
+def _assumed(name: str, _new: Callable[[type], Any] = sp.Expr.__new__,
+             _shared: tuple[Any, ...] = _SHARED_VALUES) -> sp.Basic:
+    obj = _new(sp.Symbol)
     obj.name = name
-    for a in _SHARED:  # the same objects SymPy's cached constructor hands every real symbol
-        setattr(obj, a, getattr(_REAL, a))
+    # the same objects SymPy's cached constructor hands every real symbol (_SHARED's order)
+    obj._assumptions, obj._assumptions_orig, obj._assumptions0 = _shared
     return obj
 
 

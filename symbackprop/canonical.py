@@ -54,6 +54,58 @@ def replace_args(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
                        if type(x) in (sp.Pow, sp.Mul, sp.Add) else x.func(*args))
 
 
+def substitute(template: sp.Basic, env: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
+    """``replace_args(template, env)`` for a rule's local partial (placeholders → operands).
+
+    Most partials hold one placeholder (σ' is ``out·(1 − out)``, tanh' ``1 − out²``). When
+    it becomes a plain real symbol, the result is the template's own tree with the symbol
+    swapped, built without SymPy's evaluation: the two symbols have the same assumptions, so
+    nothing evaluates differently, and every comparison SymPy's canonical order makes sees
+    the same name on both sides, so no order changes (``tests/test_rebuild.py`` compares).
+    """
+    one = _ONE_SYMBOL.get(template)
+    if one is None:
+        free = template.free_symbols
+        only = next(iter(free)) if len(free) == 1 else None
+        one = only if only is not None and _plain(only) else False
+        if len(_ONE_SYMBOL) > 4096:  # a bound for a long-lived process with many exponents
+            _ONE_SYMBOL.clear()
+        _ONE_SYMBOL[template] = one
+    if one is not False:
+        new = env.get(one)
+        if new is not None and _plain(new):
+            fast = _swapped(template, one, new)
+            if fast is not None:
+                return fast
+    return replace_args(template, env)
+
+
+_ONE_SYMBOL: dict[sp.Basic, Any] = {}  # a template -> its one plain symbol, or False
+
+
+def _swapped(e: sp.Basic, old: sp.Basic, new: sp.Basic) -> sp.Basic | None:
+    """``e`` with ``old`` replaced by ``new`` node by node, for ``substitute``; None at a node
+    that is not a sum, product, power or plainly built function."""
+    if e is old:
+        return new
+    if e.is_Atom:
+        return None if type(e) is sp.Symbol else e  # another symbol: not ours to swap
+    args: list[sp.Basic] = []
+    for a in e.args:
+        b = _swapped(a, old, new)
+        if b is None:
+            return None
+        args.append(b)
+    cls = type(e)
+    if cls is sp.Add or cls is sp.Mul:
+        return cls._from_args(args, True)  # type: ignore[attr-defined]
+    if cls is sp.Pow:
+        return sp.Pow(args[0], args[1], evaluate=False)
+    if isinstance(e, sp.Function) and len(args) == 1 and _builds_plainly(cls):
+        return _applied(e, args[0])
+    return None
+
+
 def _canonical_sort(args: list[sp.Basic]) -> None:
     """Sort operands as SymPy's flattening does (``Basic.compare``). Plain real symbols
     compare by name alone (their class and assumptions are the same), so a list of them is

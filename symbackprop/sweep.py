@@ -19,7 +19,7 @@ from sympy.matrices.expressions.special import Identity
 
 from .algebra import collect, hadamard, is_matrix, madd, mmul
 from .builder import Equation, make_symbol, occurrences
-from .canonical import is_leaf, replace_args, sum_of, times_symbol
+from .canonical import is_leaf, replace_args, substitute, sum_of, times_symbol
 from .functions import DiagJacobian, ElementwiseDerivative, SumAll
 from .graph import Graph
 from .ir import Program, lower, walk
@@ -78,7 +78,7 @@ def vjp(nodes: Sequence[tuple[sp.Basic, Prim]], rhs: sp.Basic, out: sp.Basic, g:
                     if not is_matrix(o):  # a scalar spread over the matrix: sum it back
                         c = SumAll(c) if is_matrix(c) else c * sp.Mul(*node.shape)
                 else:
-                    c = _times(gn, replace_args(d, env) if env is not None else d)
+                    c = _times(gn, substitute(d, env) if env is not None else d)
                 contribs.append(c)
         else:
             rule = RULES[n.name]
@@ -136,7 +136,7 @@ def _one_node(node: tuple[sp.Basic, Prim], rhs: sp.Basic, out: sp.Basic,
             if env is None:
                 env = dict(zip(ph, ops, strict=True))
                 env[OUT] = out
-            d = replace_args(d, env)
+            d = substitute(d, env)
         result.setdefault(o, []).append(d)
     return result
 

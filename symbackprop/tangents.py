@@ -19,7 +19,7 @@ import sympy as sp
 
 from .algebra import hadamard, is_matrix, madd, mscale
 from .builder import Equation, make_symbol
-from .canonical import is_leaf, replace_args
+from .canonical import is_leaf, substitute
 from .errors import UnsupportedError
 from .functions import SumAll
 from .graph import Graph
@@ -84,7 +84,7 @@ def _node_jvp(p: Prim, node: sp.Basic, here: sp.Basic, dots: tuple[sp.Basic | No
                 slope = lift(d, env, node.shape)
                 parts.append(hadamard(slope, dot) if is_matrix(dot) else mscale(dot, slope))
             else:
-                parts.append(dot if d == 1 else _times(replace_args(d, env), dot))
+                parts.append(dot if d == 1 else _times(substitute(d, env), dot))
         return _total(parts, node)
     rule = RULES[p.name]
     kw = dict(p.params)

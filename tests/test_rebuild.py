@@ -8,6 +8,7 @@ of symbols (``recognise._of_symbols``) and the sweep through a one-node equation
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Any
 
 import pytest
@@ -18,7 +19,8 @@ from programs import programs
 from sympy.core.basic import _args_sortkey
 
 import symbackprop as sbp
-from symbackprop import canonical, recognise, sweep
+from symbackprop import canonical, recognise, sweep, tangents
+from symbackprop.rules import ELEMENTWISE
 
 CALLS: list[int] = []
 
@@ -69,6 +71,18 @@ def _checked_node(real: Any) -> Any:
     return shadow
 
 
+def _checked_substitute(real: Any) -> Any:
+    def shadow(template: sp.Basic, env: Any) -> sp.Basic:
+        fast = real(template, env)
+        slow = (canonical._replace_without_comparing(template, env)
+                if template.has(*canonical._COMPARING) else template.xreplace(dict(env)))
+        assert fast == slow, (template, env)
+        assert sp.srepr(fast) == sp.srepr(slow)
+        CALLS.append(1)
+        return fast
+    return shadow
+
+
 def _shadow_fast_paths(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(canonical, "_resorted", _checked(canonical._resorted))
     monkeypatch.setattr(canonical, "_unevaluated", _checked(canonical._unevaluated))
@@ -76,6 +90,8 @@ def _shadow_fast_paths(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sweep, "sum_of", _checked_sum(canonical.sum_of))
     monkeypatch.setattr(recognise, "_of_symbols", _checked_symbols(recognise._of_symbols))
     monkeypatch.setattr(sweep, "_one_node", _checked_node(sweep._one_node))
+    monkeypatch.setattr(sweep, "substitute", _checked_substitute(canonical.substitute))
+    monkeypatch.setattr(tangents, "substitute", _checked_substitute(canonical.substitute))
     CALLS.clear()
 
 
@@ -213,3 +229,40 @@ def test_a_term_read_without_asking_has_coefficient_one(term: sp.Expr) -> None:
     assert fast <= general  # fast implies the general reading agrees
     p = recognise._read(sp.Add(term, _W))
     assert dict(zip(p.operands, p.kw["coeffs"], strict=True))[_W] is sp.S.One
+
+
+def _templates() -> list[tuple[str, sp.Basic]]:
+    """Every element-wise primitive's local partials (with a few exponents for powers)."""
+    out = []
+    for name in sorted(ELEMENTWISE):
+        for params in ((("exp", 3),), (("exp", sp.Rational(-1, 2)),), ()) if name == "pow" \
+                else ((),):
+            for arity in (1, 2, 3):
+                with contextlib.suppress(Exception):
+                    for d in recognise.partials_of(name, params, arity):
+                        if d.free_symbols:
+                            out.append((name, d))
+    return out
+
+
+@pytest.mark.parametrize(("name", "template"), _templates(), ids=lambda v: str(v)[:30])
+def test_substituting_a_partial_is_xreplace(name: str, template: sp.Basic) -> None:
+    """The swap of a partial's one placeholder (``canonical.substitute``) builds exactly
+    what ``xreplace`` builds, for names that sort before and after the placeholder's, and
+    for an operand that is no plain real symbol (then it steps aside)."""
+    first, *rest = sorted(template.free_symbols, key=str)
+    others = {p: sp.Symbol(f"q_{k}", real=True) for k, p in enumerate(rest)}
+    for new in (sp.Symbol("a", real=True), sp.Symbol("t_12", real=True),
+                sp.Symbol("zz", real=True), sp.Symbol("p", positive=True), sp.Integer(2)):
+        env = {first: new, **others}
+        try:  # what the slow path builds (max, min and the step without comparing)
+            slow = (canonical._replace_without_comparing(template, env)
+                    if template.has(*canonical._COMPARING) else template.xreplace(env))
+        except ValueError as e:  # a number where a derivative's variable stands: SymPy
+            with pytest.raises(ValueError, match=re.escape(str(e)[:20])):  # refuses; the
+                # swap steps aside, and SymPy refuses the same
+                canonical.substitute(template, env)
+            continue
+        fast = canonical.substitute(template, env)
+        assert fast == slow, (template, new)
+        assert sp.srepr(fast) == sp.srepr(slow)
