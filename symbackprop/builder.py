@@ -82,6 +82,7 @@ def _shares_assumptions() -> bool:
 _SHARED = ("_assumptions", "_assumptions_orig", "_assumptions0")
 _REAL = PROBE  # the symbol whose assumption objects every intermediate shares
 _SHARED_VALUES = tuple(getattr(_REAL, a, None) for a in _SHARED)
+_NO_EXPONENT = sp.Expr.as_base_exp  # a factor read as itself to the power 1 (not x⁻¹, eˣ)
 
 
 def _assumed(name: str, _new: Callable[[type], Any] = sp.Expr.__new__,
@@ -273,6 +274,12 @@ class Builder:
                             memo[id(a)] = a if a in self.temps else self.adopt(a)
                     memo[id(e)] = self.node(e, tuple(dict.fromkeys(args)))
                     continue
+                if (cls is sp.Mul or cls is sp.Add) and _operands_are_args(cls, args):
+                    # no numbers, nothing to split or check here (the operands are visited)
+                    ops_of[id(e)] = args
+                    stack.append((e, True))
+                    stack.extend((o, False) for o in reversed(args) if id(o) not in memo)
+                    continue
                 _check_shapes(e)
                 for a in args:  # numbers folded into a node's parameters (2·x) too
                     if a.is_Rational:
@@ -295,6 +302,16 @@ class Builder:
             rhs = e if all(v is o for o, v in new.items()) else replace_args(e, new)
             memo[id(e)] = self.node(rhs)
         return memo[id(expr)]
+
+
+def _operands_are_args(cls: type, args: tuple[sp.Basic, ...]) -> bool:
+    """Whether ``classify`` reads a scalar sum or product's operands as its arguments, each
+    with coefficient and exponent 1 (``w·σ(z)``, ``b + w·x``; not ``2x``, ``x⁻¹`` or ``eˣ``)."""
+    if cls is sp.Mul:
+        return all(type(a) is Symbol or (type(a).as_base_exp is _NO_EXPONENT
+                                         and not a.is_Number) for a in args)
+    return all(type(a) is Symbol or (type(a) is sp.Mul and not a.args[0].is_Number)
+               for a in args)
 
 
 def _bounded_number(e: sp.Basic, max_int_bits: int) -> sp.Basic:

@@ -8,6 +8,7 @@ of symbols (``recognise._of_symbols``) and the sweep through a one-node equation
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 from typing import Any
 
@@ -266,3 +267,33 @@ def test_substituting_a_partial_is_xreplace(name: str, template: sp.Basic) -> No
         fast = canonical.substitute(template, env)
         assert fast == slow, (template, new)
         assert sp.srepr(fast) == sp.srepr(slow)
+
+
+_FACTORS = [sp.Symbol("a", real=True), sp.Symbol("b"), sp.sin(sp.Symbol("a", real=True)),
+            sp.exp(sp.Symbol("b")), sp.exp(-1), sp.pi, sp.Symbol("a", real=True) ** -1,
+            sp.Symbol("b") ** 2, sp.sqrt(sp.Symbol("c")), sp.Symbol("c") + 1,
+            3 * sp.Symbol("c"), -sp.Symbol("d"), sp.Integer(2), sp.Rational(1, 3),
+            sp.Symbol("c") * sp.Symbol("d"), sp.tanh(sp.Symbol("c") * 2)]
+
+
+def test_operands_read_as_arguments_are_what_classify_reads() -> None:
+    """The builder's shortcut (``_operands_are_args``) claims a sum's or product's operands
+    are its arguments with coefficient and exponent 1: whenever it says so (for every sum and
+    product of two or three of the factors above), ``classify`` reads exactly that."""
+    from symbackprop.builder import _operands_are_args
+
+    claimed = 0
+    for k in (2, 3):
+        for picks in itertools.product(_FACTORS, repeat=k):
+            for op in (sp.Add, sp.Mul):
+                e = op(*picks)
+                if type(e) is not op or not _operands_are_args(op, e.args):
+                    continue
+                claimed += 1
+                p = recognise._read(e)
+                assert p.operands == e.args, e
+                if op is sp.Mul:
+                    assert (p.kw["coeff"], set(p.kw["exps"])) == (1, {1}), e
+                else:
+                    assert (p.kw["const"], set(p.kw["coeffs"])) == (0, {1}), e
+    assert claimed > 100
