@@ -27,8 +27,9 @@ from .errors import GraphError, LimitError, ParseError, ShapeError
 from .latex_input import read_latex
 from .limits import DEFAULT_LIMITS, Limits, constants, number_problem, number_text, power_problem
 from .notation import GREEK as NOTATION_GREEK
-from .paper import Reading, column_of, describe, read_text
+from .paper import Reading, column_of, read_text
 from .rules import RULES
+from .screen import ATOM, EXPECTED, screen
 from .shapes import axes_of
 
 Syntax: TypeAlias = Literal["text", "latex"]
@@ -57,14 +58,7 @@ _ALLOWED = (ast.Module, ast.Expr, ast.Assign, ast.BinOp, ast.UnaryOp, ast.Call, 
             ast.Constant, ast.Attribute, ast.Load, ast.Store, ast.USub, ast.UAdd,
             ast.keyword, ast.Subscript, ast.Slice, ast.Tuple, ast.List,
             *_BINOPS)  # keywords, tuples and slices only where indexing.py reads them
-
-
-
 _NEWLINE = re.compile(r"\r\n|\r|\n")
-_NOT_ASCII = re.compile(r"[^ -~\n\t\r]")
-# names and numbers: each is at least one syntax node, so more of them than max_nodes is over
-# the limit; counted without building a list (the text may be long when max_length is raised)
-_ATOM = re.compile(r"[A-Za-z_]\w*|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][-+]?\d+)?")
 
 
 def _describe(node: ast.AST) -> str:
@@ -81,8 +75,7 @@ def _describe(node: ast.AST) -> str:
     return names.get(type(node), f"'{type(node).__name__}'")
 
 
-_EXPECTED = ("expected an expression: numbers, names, + - * / ** @, unary -, .T "
-             "and calls such as sigmoid(z)")
+_EXPECTED = EXPECTED
 
 
 class _Parser:
@@ -216,31 +209,15 @@ class _Parser:
         if len(text) > lim.max_length:
             raise LimitError(f"text is {len(text):,} characters; the limit is "
                              f"{lim.max_length:,} (Limits.max_length)")
-        for atoms, _ in enumerate(_ATOM.finditer(text), 1):
+        for atoms, _ in enumerate(ATOM.finditer(text), 1):
             if atoms > lim.max_nodes:
                 raise LimitError(f"more than {lim.max_nodes:,} names and numbers "
                                  "(Limits.max_nodes)", text=text)
         code = self.read().code
-        bad = _NOT_ASCII.search(code)
-        if bad is not None:  # pragma: no cover - the readers refuse such characters first
-            raise self.code_error(bad.start(), f"character {describe(bad.group())} is not "
-                                  "allowed")
-        for atoms, _ in enumerate(_ATOM.finditer(code), 1):
-            if atoms > lim.max_nodes:
-                raise LimitError(f"more than {lim.max_nodes:,} names and numbers "
-                                 "(Limits.max_nodes)", text=text)
-        depth = 0
-        for i, ch in enumerate(code):
-            if ch in "([{":
-                depth += 1
-                if depth > lim.max_depth:
-                    raise self.code_error(i, f"brackets nested more than {lim.max_depth} deep "
-                                          "(Limits.max_depth)", LimitError)
-            elif ch in ")]}":
-                depth -= 1
-        warned = _refuse_warned(code)  # so that ast.parse has nothing to warn about
-        if warned is not None:
-            raise self.code_error(*warned)
+        refused = screen(code, lim)  # so that ast.parse meets nothing it would warn about
+        if refused is not None:
+            at, why, cls = refused
+            raise (cls(why, text=text) if at is None else self.code_error(at, why, cls))
         try:
             tree = ast.parse(code, mode="exec")
         except SyntaxError as e:
@@ -535,27 +512,6 @@ class _Parser:
                 if a.is_extended_real is False or a.is_finite is False or a is sp.S.NaN:
                     raise self.error(node, f"{self.source(node)} is not a finite real number "
                                      f"(it is {number_text(a)})")
-
-
-# What Python's tokenizer only *warns* about, refused before ast.parse sees it: a number
-# run into a name or keyword ("1if", "2x") and backslashes (invalid escapes). Turning
-# the warnings into errors with warnings.catch_warnings() changed the process-wide filters,
-# which is not thread-safe (parsing in 8 threads left 'error' filters behind).
-_BACKSLASH = re.compile(r"\\")
-_NUMBER = re.compile(r"(?<![\w.])(?:0[xXbBoO][0-9a-fA-F_]*|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)"
-                     r"(?:[eE][-+]?\d[\d_]*)?[jJ]?)")
-
-
-def _refuse_warned(code: str) -> tuple[int, str] | None:
-    """Where and why the code would make Python's tokenizer warn, if it would."""
-    slash = _BACKSLASH.search(code)  # escapes, line continuations: never part of maths here
-    if slash is not None:
-        return slash.start(), f"a backslash is not allowed; {_EXPECTED}"
-    for m in _NUMBER.finditer(code):  # greedy: 1e5 is one number, 1ex is 1 then ex
-        if m.end() < len(code) and (code[m.end()].isalpha() or code[m.end()] == "_"):
-            return m.end(), ("a number directly followed by a name: write the product with * "
-                             f"(2*x); {_EXPECTED}")
-    return None
 
 
 def _chain(node: ast.AST) -> list[tuple[int, ast.AST]] | None:

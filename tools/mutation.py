@@ -93,6 +93,9 @@ CORE: dict[str, tuple[str, ...]] = {
     "parse.py": ("tests/test_parse.py", "tests/test_errors.py", "tests/test_parse_hygiene.py",
                  "tests/test_injection.py", "tests/test_text_assertions.py",
                  "tests/test_hostile_second_pass.py", "tests/test_limits.py"),
+    "screen.py": ("tests/test_parse.py", "tests/test_errors.py",
+                  "tests/test_parse_hygiene.py", "tests/test_limits.py",
+                  "tests/test_hostile_second_pass.py"),
     "evaluate.py": ("tests/test_values.py", "tests/test_network.py", "tests/test_emit_trace.py",
                     "tests/test_numeric.py", "tests/test_registry.py", "tests/test_errors.py",
                     "tests/test_emit_python.py", "tests/test_hostile_second_pass.py"),
@@ -166,7 +169,7 @@ EXCLUDED: dict[tuple[str, str, str, str], str] = {
      "return realize(term) if term in value or ⟦term in pending⟧ else substituted(term)",
      "(term not in pending)"):
         "realize(term) and substituted(term) give the same expression for a node symbol",
-    ("parse.py", "<module>",
+    ("screen.py", "<module>",
      '_NOT_ASCII = re.compile(⟦r"[^ -~\\n\\t\\r]"⟧)',
      "'XX[^ -~\\\\n\\\\t\\\\r]'"):
         "the check it feeds is unreachable: the text and LaTeX readers refuse such characters "
@@ -339,7 +342,7 @@ EXCLUDED: dict[tuple[str, str, str, str], str] = {
      "2"):
         "every node given to error() (statements, expressions, keywords) has a lineno on the "
         "Pythons supported",
-    ("parse.py", "_refuse_warned",
+    ("screen.py", "screen",
      'if m.end() < len(code) and (code[m.end()].isalpha() or code[m.end()] == ⟦"_"⟧):',
      "'XX_'"):
         "no code reaches it with a number followed by _: the number pattern takes the _ of "
