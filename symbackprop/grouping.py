@@ -156,6 +156,12 @@ def decompose(b: Builder, granularity: Granularity = "auto",
             # MatMul shape is exponential in its nesting depth); a form xᵀAx stays whole
         if kind != "?" and not _is_affine(eq.rhs) and (is_matrix(s) or kind in _REDUCTIONS):
             cut_matrix_operands(eq.rhs)
+    for eq in nodes:
+        # a name the user gave is an equation of its own over the node it names (h1 = _3):
+        # a node nothing else uses is written in it (h1 = σ(z1), not h = σ(z1); h1 = h)
+        j = at.get(eq.rhs)
+        if j is not None and uses[j] == 1 and nodes[j].lhs not in b.names:
+            cut[j] = False
     # inline the nodes that are not cut, in topological order
     inlined: dict[sp.Basic, sp.Basic] = {}
     eqs: list[Equation] = []

@@ -97,6 +97,24 @@ def test_layers_accepts_alias_stages(granularity):
         assert d.check({"B": np.arange(4.0).reshape(2, 2) / 4}).ok
 
 
+@pytest.mark.parametrize("granularity", ["auto", "primitive", "layers", "stages"])
+def test_a_named_stage_is_the_node_it_names_not_a_copy_of_it(granularity):
+    """``h1 = sigmoid(z1)`` at every granularity: the node named h1 is the equation h1, never
+    ``h = σ(z1); h1 = h`` (a copy, with a trivial line in the backward pass); a name given to
+    another name stays the user's own copy."""
+    sh = {"W1": (3, 2), "x": (2, 1), "b1": (3, 1), "W2": (1, 3), "b2": (1, 1)}
+    d = sbp.derive("z1 = W1@x + b1; h1 = sigmoid(z1); W2@h1 + b2", shapes=sh,
+                   granularity=granularity)
+    rhs = {str(e.lhs): e.rhs for e in d.forward}
+    assert str(rhs["h1"]) == "sigmoid(z1)"
+    assert not any(e.rhs in {f.lhs for f in d.forward} for e in d.forward)  # no copies
+    d = sbp.derive("z = x*y; h = sin(z); h*x", granularity=granularity)
+    assert [str(e.lhs) for e in d.forward][:2] == ["z", "h"]
+    assert str(d.forward[1].rhs) == "sin(z)"
+    d = sbp.derive("a = x*y; b = a; b*x", granularity=granularity)
+    assert str({str(e.lhs): e.rhs for e in d.forward}["b"]) == "a"
+
+
 @pytest.mark.parametrize(
     ("text", "want"),
     [
