@@ -138,6 +138,24 @@ def test_the_backward_is_ours_one_line_per_adjoint() -> None:
         assert not re.search(r"\bnp\.", code)
 
 
+def test_torch_refuses_the_gradient_of_an_input_outside_wrt_instead_of_none() -> None:
+    """A None in backward's answer for an input that needs a gradient reads, to PyTorch, as
+    no gradient at all: the Function refuses by name, and works once the input is detached
+    (or derived with it in wrt)."""
+    d = sbp.derive("sum(tanh(W@x))", wrt="W", shapes={"W": (2, 3), "x": (3, 1)})
+    fn = load(d.to_torch(), "ForwardBackward")
+    rng = np.random.default_rng(0)
+    w = torch.tensor(rng.normal(size=(2, 3)), requires_grad=True)
+    x = torch.tensor(rng.normal(size=(3, 1)), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"x needs a gradient.*derive with x in wrt"):
+        fn.apply(w, x).backward()
+    fn.apply(w, x.detach()).backward()
+    np.testing.assert_allclose(w.grad.numpy(), d.evaluate(
+        {"W": w.detach().numpy(), "x": x.detach().numpy()})["W"], rtol=1e-12)
+    both = sbp.derive("sum(tanh(W@x))", shapes={"W": (2, 3), "x": (3, 1)})
+    assert torch.autograd.gradcheck(load(both.to_torch(), "ForwardBackward").apply, (w, x))
+
+
 def test_generated_code_is_formatted_and_typed() -> None:
     """ruff finds nothing (PEP 8, 99 columns) and every def is annotated."""
     import subprocess

@@ -448,10 +448,25 @@ def torch_code(d: Derivation, name: str = "ForwardBackward") -> str:
         "    @staticmethod",
         "    def backward(ctx: FunctionCtx, g: torch.Tensor) -> tuple[torch.Tensor | None, ...]:",
         *_wrap("(", saved, ") = ctx.saved_tensors", 8, True),
+        *_outside_wrt(d, args),
         *_indent(backward, 8),
         *_wrap("return (", grads, ")", 8, True),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _outside_wrt(d: Derivation, args: list[str]) -> list[str]:
+    """Backward's refusal when PyTorch asks the gradient of an input outside ``wrt``: a
+    None for it would read as no gradient at all, silently."""
+    out: list[str] = []
+    for k, (s, a) in enumerate(zip(d.inputs, args, strict=True)):
+        if s not in d.wrt:
+            out += [f"        if ctx.needs_input_grad[{k}]:",
+                    f'            raise RuntimeError("{a} needs a gradient, but the derivation '
+                    'is not "',
+                    f'                               "with respect to {a}: derive with {a} in wrt '
+                    f'(or detach {a})")']
+    return out
 
 
 def every_input(d: Derivation) -> Derivation:
