@@ -126,11 +126,17 @@ def decompose(b: Builder, granularity: Granularity = "auto",
             if j is not None and is_matrix(o):
                 cut[j] = True
 
+    # a node whose value reaches a consumer other than a sum or product, through sums and
+    # products only (5 ** (4 + s)): the node may end up inlined inside it
+    beyond = [False] * len(nodes)
+    for i in reversed(range(len(nodes)) if _REDUCTIONS.intersection(kinds) else ()):
+        beyond[i] = any(kinds[c] not in ("add", "mul") or beyond[c] for c in consumers[i])
     for i, eq in enumerate(nodes):
         s, kind, mine = eq.lhs, kinds[i], consumers[i]
-        if kind in _REDUCTIONS and any(kinds[c] not in ("add", "mul") for c in mine):
-            # sum(A + 2) inside x**s, exp(s), …: SymPy's scalar simplifications of the
-            # consumer reach into an inlined matrix sum and raise; its operands stay named
+        if kind in _REDUCTIONS and beyond[i]:
+            # sum(A + 2) inside x**s, exp(s), 5 ** (4 + s), …: SymPy's scalar simplifications
+            # of the consumer (Pow's factor_terms of its exponent) reach into an inlined
+            # matrix sum and raise; its operands stay named
             cut_matrix_operands(eq.rhs)
         if kind == "standardise":  # X̂ of batch or layer normalisation: a stage of its own,
             cut[i] = True          # so that the backward pass ends with ∂L/∂X in ∂L/∂X̂
