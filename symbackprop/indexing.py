@@ -105,6 +105,7 @@ def take(b: Builder, x: Term, rows: int | slice, cols: int | slice, where: str) 
 def index(b: Builder, x: Term, key: Key, where: str) -> Term:
     """The text's indexing of a 2-D value: ``x[i]``/``x[a:b]`` along a vector's entries,
     ``X[i]`` the row i of a matrix, ``X[i, j]``/``X[a:b, c:d]`` as NumPy."""
+    x = ops.as_matrix(b, x)
     sx = shape_of(x)
     if sx is None or not is_matrix(x):
         raise ShapeError(f"{where}: a scalar cannot be indexed")
@@ -133,6 +134,7 @@ def concatenate(b: Builder, xs: Sequence[Term], axis: int, where: str) -> Term:
     """The block matrix ``[X; Y]`` (``axis`` 0) or ``[X, Y]`` (``axis`` 1)."""
     if not xs:
         raise ShapeError(f"{where}: nothing to join")
+    xs = [ops.as_matrix(b, x) for x in xs]
     if not all(is_matrix(x) for x in xs):
         raise ShapeError(f"{where}: a scalar cannot be joined (NumPy needs arrays; "
                          "stack((a, b)) makes a vector of scalars)")
@@ -187,6 +189,7 @@ def hstack(b: Builder, xs: Sequence[Term], where: str) -> Term:
 
 def reshape(b: Builder, x: Term, shape: Any, where: str) -> Term:
     """NumPy's ``reshape`` (row by row); a 1-D target ``(k,)`` is a column."""
+    x = ops.as_matrix(b, x)
     sx = shape_of(x)
     if sx is None:
         raise ShapeError(f"{where}: a scalar cannot be reshaped")
@@ -348,6 +351,7 @@ def pad_widths(w: Any, where: str) -> tuple[int, int, int, int]:
 
 def pad(b: Builder, x: Term, widths: Any, fill: Any, where: str) -> Term:
     """NumPy's ``pad`` in constant mode: X with a border of ``fill``."""
+    x = ops.as_matrix(b, x)
     if not is_matrix(x):
         raise ShapeError(f"{where}: pad needs a vector or matrix, got a scalar")
     if type(fill) not in (int, float):

@@ -201,6 +201,19 @@ def as_scalar(b: Builder, x: Term) -> Term:
     return x
 
 
+def as_matrix(b: Builder, x: Term) -> Term:
+    """A scalar that ``matmul`` made of a 1×1 product as that product again: padding,
+    joining, indexing and reshaping need its two axes (NumPy keeps them)."""
+    rhs = None if is_matrix(x) else _definition(b, x)
+    if isinstance(rhs, Item) and isinstance(_definition(b, rhs.args[0]), MatMul):
+        return rhs.args[0]
+    return x
+
+
+def _definition(b: Builder, x: Term) -> sp.Basic | None:
+    return next((eq.rhs for eq in reversed(b.nodes) if eq.lhs == x), None)
+
+
 def div(b: Builder, x: Term, y: Term, where: str = "a / b") -> Term:
     if is_matrix(y) and shape_of(y) == (1, 1) and shape_of(x) != (1, 1):
         y = as_scalar(b, y)  # x / (aᵀb): a division by the scalar it is

@@ -247,7 +247,7 @@ def test_latex_of_a_sample_passes_katex_and_pdflatex(conv: Any, pool: Any, einsu
 
 # ---------------------------------------------------------------------------------------
 # Found by SYMBACKPROP_FUZZ_PROGRAMS=2000 python -m pytest tests/test_differential.py
-# (matrix programs; kept here until they are fixed)
+# (matrix programs)
 
 
 def test_a_number_to_the_power_of_a_sum_over_gelu_derives() -> None:
@@ -275,11 +275,23 @@ def test_a_function_of_a_sum_over_a_compound_matrix_derives(text: str) -> None:
             {"W": w}).ok
 
 
-@pytest.mark.xfail(strict=True, reason="Graph.let: after a stage that uses v (h = v), pad of a "
-                   "1x1 product v @ v.T is refused ('pad needs a vector or matrix, got a "
-                   "scalar'); the same text, and the let without h, derive")
 def test_pad_of_a_one_by_one_product_in_a_later_let_derives() -> None:
+    """In a later let v is no input of that stage's builder, so v @ v.T was read as the
+    scalar vᵀv, which pad refused; a product read as a scalar is the 1×1 matrix again."""
     shapes = {"v": (1, 2)}
     g = sbp.Graph(shapes=shapes).let("h", "v").let("L", "sum(pad(v @ v.T, 1))")
     d = sbp.derive(g, shapes=shapes)
-    assert d.check({"v": np.array([[0.7, -0.4]])}).ok
+    v = np.array([[0.7, -0.4]])
+    assert d.check({"v": v}).ok
+    np.testing.assert_allclose(d.evaluate({"v": v})["v"], 2 * v, rtol=1e-14)  # L = v·v
+
+
+@pytest.mark.parametrize("expr", ["sum(pad(tanh(v) @ v.T, 1))", "(tanh(v) @ v.T)[0, 0]",
+                                  "sum(concatenate([tanh(v) @ v.T, v @ v.T], axis=1))",
+                                  "sum(hstack([tanh(v) @ v.T, v]))",
+                                  "sum(reshape(tanh(v) @ v.T, (1, 1)))"])
+def test_a_one_by_one_product_read_as_a_scalar_pads_joins_and_indexes(expr: str) -> None:
+    """Not an input's product (tanh(v) @ v.T): text and a later let alike."""
+    shapes, v = {"v": (1, 2)}, np.array([[0.7, -0.4]])
+    for source in (f"L = {expr}", sbp.Graph(shapes=shapes).let("h", "v").let("L", expr)):
+        assert sbp.derive(source, shapes=shapes).check({"v": v}).ok
