@@ -1053,6 +1053,11 @@ class _Max(sp.Function):  # type: ignore[misc]
             return max(args, key=lambda a: cls.sign * a)
         return None
 
+    def _eval_evalf(self, prec):  # type: ignore[no-untyped-def]
+        # max(2, gelu(0.7)) at a point: erf(0.35·√2) is a number but no Number until evalf
+        args = [a.evalf(prec) for a in self.args]
+        return type(self)(*args) if all(a.is_Number for a in args) else None
+
     def fdiff(self, argindex: int = 1):  # type: ignore[no-untyped-def]
         a = self.args[argindex - 1]
         rest = type(self)(*self.args[:argindex - 1], *self.args[argindex:])
