@@ -256,6 +256,7 @@ def _tensor_call(op: str, **fixed: Any) -> Build:
         if op in ("conv2d", "batchnorm2d"):  # a bias, γ or β of one channel may be a
             xs = [x if k == 0 or is_matrix(x) else ops.broadcast(b, x, (sp.S.One, sp.S.One))
                   for k, x in enumerate(xs)]  # scalar (a 1×1 product became one): (1, 1)
+        xs = [ops.as_matrix(b, x) for x in xs]
         if any(not is_matrix(x) for x in xs):
             raise ShapeError(f"{where}: {op} takes arrays, not scalars")
         params = {**fixed, **kw}

@@ -306,6 +306,7 @@ def reduce_axis(b: Builder, name: str, x: Term, axis: Any, where: str) -> Term:
     written with ones vectors as the literature writes them: ``sum(X, axis=1)`` is ``X 1``,
     ``axis=0`` is ``1ᵀ X``; ``max`` and ``min`` are primitives of their own. The result
     keeps its axis (a column or a row), so that it broadcasts back against X (``X − μ 1ᵀ``)."""
+    x = as_matrix(b, x)
     sx = shape_of(x)
     if sx is None:
         raise ShapeError(f"{where}: axis= needs a vector or matrix, got a scalar")
@@ -412,6 +413,8 @@ def apply(b: Builder, name: str, args: list[Term], where: str, axis: Any = None)
         return operator(b, *args, where=where)
     rule = RULES[name]
     if rule.node is not None:  # a matrix primitive, as its rule declares it
+        if rule.on_scalar is None:
+            args = [as_matrix(b, a) for a in args]
         if not any(is_matrix(a) for a in args):
             if rule.on_scalar is None:
                 raise ShapeError(f"{where}: {name} needs a vector or matrix, got a scalar")

@@ -357,6 +357,10 @@ REGRESSIONS = [
     # of 2 and gelu(0.7) (a number, no Number: erf of 0.35·√2) could not be evaluated
     ("L = sum(W) * sum(max(2, gelu(P1)))", {"W": (1, 1, 1, 1), "P1": (1, 1)},
      {"W": np.array([[[[0.438]]]]), "P1": np.array([[0.7]])}, {}),
+    # the same seed: softmax(W.T @ W, axis=1) refused the 1x1 product (not of an input, so
+    # read as a scalar) as 'axis= needs a vector or matrix'
+    ("s4 = kron(W, softmax((W.T @ W), axis=1)); L = 4 + sum(s4)", {"W": (2, 1)},
+     {"W": np.array([[0.7], [0.7]])}, {}),
 ]
 
 

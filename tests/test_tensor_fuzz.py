@@ -289,7 +289,10 @@ def test_pad_of_a_one_by_one_product_in_a_later_let_derives() -> None:
 @pytest.mark.parametrize("expr", ["sum(pad(tanh(v) @ v.T, 1))", "(tanh(v) @ v.T)[0, 0]",
                                   "sum(concatenate([tanh(v) @ v.T, v @ v.T], axis=1))",
                                   "sum(hstack([tanh(v) @ v.T, v]))",
-                                  "sum(reshape(tanh(v) @ v.T, (1, 1)))"])
+                                  "sum(reshape(tanh(v) @ v.T, (1, 1)))",
+                                  "sum(softmax(v @ tanh(v).T, axis=1))",
+                                  "sum(cumsum(v @ tanh(v).T, axis=0))",
+                                  "mse(v @ tanh(v).T, v[0:1, 1:2])"])
 def test_a_one_by_one_product_read_as_a_scalar_pads_joins_and_indexes(expr: str) -> None:
     """Not an input's product (tanh(v) @ v.T): text and a later let alike."""
     shapes, v = {"v": (1, 2)}, np.array([[0.7, -0.4]])
