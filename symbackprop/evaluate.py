@@ -130,6 +130,8 @@ _BY_CLASS: dict[type, Op] = {
 
 def _function_op(e: sp.Basic) -> Op:
     name = e.name if isinstance(e, Elementwise) else BY_SYMPY.get(type(e), type(e).__name__)
+    if isinstance(e, (sp.Max, sp.Min)) and len(e.args) > 2:  # SymPy merged max(x, max(y, z)):
+        name = type(e).__name__  # np.maximum(a, b, c) would write max(a, b) into c
     if name in _NUMPY_FUNCS:
         return _NUMPY_FUNCS[name]
     raise UnsupportedError(f"no NumPy form for {name}")
