@@ -126,14 +126,16 @@ def decompose(b: Builder, granularity: Granularity = "auto",
             if j is not None and is_matrix(o):
                 cut[j] = True
 
-    # a node whose value reaches a consumer other than a sum or product, through sums and
-    # products only (5 ** (4 + s)): the node may end up inlined inside it
+    # a node whose value reaches a consumer other than a sum, product or copy, through
+    # scalar sums and products (5 ** (4 + s)): the node may end up inlined inside it
     beyond = [False] * len(nodes)
     for i in reversed(range(len(nodes)) if _REDUCTIONS.intersection(kinds) else ()):
-        beyond[i] = any(kinds[c] not in ("add", "mul") or beyond[c] for c in consumers[i])
+        beyond[i] = any(not is_leaf(nodes[c].rhs) if kinds[c] not in ("add", "mul") else
+                        beyond[c] and not is_matrix(nodes[c].lhs) for c in consumers[i])
     for i, eq in enumerate(nodes):
         s, kind, mine = eq.lhs, kinds[i], consumers[i]
-        if kind in _REDUCTIONS and beyond[i]:
+        if kind in _REDUCTIONS and (beyond[i] or any(kinds[c] not in ("add", "mul")
+                                                     for c in mine)):
             # sum(A + 2) inside x**s, exp(s), 5 ** (4 + s), …: SymPy's scalar simplifications
             # of the consumer (Pow's factor_terms of its exponent) reach into an inlined
             # matrix sum and raise; its operands stay named
