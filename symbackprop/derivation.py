@@ -186,6 +186,34 @@ class Derivation:
             stack.extend((u, here) for u in reversed(users.get(here[0], [])))
         return [list(p) for p in found]
 
+    def path_shape(self, v: sp.Basic) -> tuple[int, int]:
+        """How many paths lead from ``v`` to the output (counted up to ``max_paths + 1``)
+        and how many nodes the longest has: what ``paths`` would show, without listing
+        them (one pass over the graph, output side first; the printers ask for every
+        parameter)."""
+        shape: dict[sp.Basic, tuple[int, int]] | None = self.__dict__.get("_path_shape")
+        users = self._users()
+        cap = self.options.max_paths + 1
+        if shape is None:
+            shape = self.__dict__["_path_shape"] = {self.output: (1, 1)}
+            for eq in reversed(self.forward):
+                if eq.lhs is not self.output:
+                    shape[eq.lhs] = self._shape_from(eq.lhs, users, shape, cap)
+        hit = shape.get(v)
+        if hit is None:
+            hit = shape[v] = self._shape_from(v, users, shape, cap)
+        return hit
+
+    @staticmethod
+    def _shape_from(v: sp.Basic, users: Mapping[sp.Basic, list[sp.Basic]],
+                    shape: Mapping[sp.Basic, tuple[int, int]], cap: int) -> tuple[int, int]:
+        count = longest = 0
+        for u in users.get(v, ()):
+            n, length = shape.get(u, (0, 0))
+            if n:
+                count, longest = min(count + n, cap), max(longest, length + 1)
+        return count, longest
+
     def _users(self) -> dict[sp.Basic, list[sp.Basic]]:
         """For each variable, the equations that use it (built once per derivation)."""
         users: dict[sp.Basic, list[sp.Basic]] | None = self.__dict__.get("_users_map")

@@ -5,6 +5,9 @@ paths and chain length, the parentheses of a factor, the titles and the line bre
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from programs import programs
 
 import symbackprop as sbp
 
@@ -201,3 +204,19 @@ def test_an_empty_chain_section_is_no_index_error() -> None:
     tex = sbp.derive("sum(A)", shapes={"A": (2, 2)}).latex(sections="chain")
     assert tex.startswith("\\begin{aligned}\n")
     assert r"\text{(nothing to show in these sections)}" in tex
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_path_shape_counts_what_paths_lists(data: st.DataObject) -> None:
+    """The printers read how many paths a variable has and how long the longest is from
+    ``path_shape`` (one pass over the graph), not by listing them: the two agree, with the
+    count capped one past ``max_paths`` as ``paths`` stops there."""
+    kind = data.draw(st.sampled_from(["scalar", "matrix"]))
+    prog = data.draw(programs(kind == "matrix"))
+    d = sbp.derive(prog.text(), shapes=prog.shapes())
+    for v in (*d.wrt, *(eq.lhs for eq in d.forward)):
+        listed = d.paths(v)
+        assert d.path_shape(v) == (len(listed), max(map(len, listed), default=0))
+    many = _sum_of_functions(13)  # thirteen paths: counted as max_paths + 1, as listed
+    assert many.path_shape(many.wrt[0]) == (13, 3) == (len(many.paths(many.wrt[0])), 3)

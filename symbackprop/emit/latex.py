@@ -310,52 +310,58 @@ MAX_CHAIN = 12  # equations: a longer path is shown through the backward equatio
 
 def needs_backward(d: Derivation) -> bool:
     """A scalar derivation whose chain lines lean on the backward (adjoint) equations."""
-    for v in d.wrt:
-        paths = d.paths(v)
-        if paths and (len(paths) > d.options.max_paths or max(map(len, paths)) > MAX_CHAIN):
-            return True
-    return False
+    return any(_leans_on_backward(d, v) for v in d.wrt)
+
+
+def _leans_on_backward(d: Derivation, v: sp.Basic) -> bool:
+    """``v``'s paths are too many or one is too long to write out as products."""
+    count, longest = d.path_shape(v)
+    return bool(count) and (count > d.options.max_paths or longest > MAX_CHAIN)
 
 
 def scalar_chain_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
     lines = []
     out = d.output
     backward = {e.lhs: e for e in d.backward}
-    printed: dict[sp.Basic, str] = {}  # a local partial lies on the paths of many parameters
+    users = d._users()
+    # Each path's product, written from the output side, is a suffix that every path
+    # through its first node shares: the products of a node's paths are built once, from
+    # its consumers' (a hidden unit's ten paths serve the 32 weights into it).
+    symbolic: dict[sp.Basic, list[str]] = {out: [""]}  # ∂z/∂t₁₇ ∂t₁₇/∂t₁₆ …
+    values: dict[sp.Basic, list[str]] = {out: [""]}  # ½ · 2t₁₆ · …
 
-    def partial_value(e: sp.Basic) -> str:
-        s = printed.get(e)
-        if s is None:
-            s = printed[e] = _factor(_fmt(d, names, e))
-        return s
-
-    symbols: dict[tuple[sp.Basic, sp.Basic], str] = {}  # ∂b/∂a, written once per link
-
-    def partial_name(a: sp.Basic, b: sp.Basic) -> str:
-        s = symbols.get((a, b))
-        if s is None:
-            s = symbols[(a, b)] = _partial(d, names, b, a)
-        return s
+    def products(v: sp.Basic) -> tuple[list[str], list[str]]:
+        if v not in symbolic:
+            sym: list[str] = []
+            val: list[str] = []
+            for u in users.get(v, ()):
+                if not d.path_shape(u)[0]:
+                    continue
+                us, uv = products(u)
+                link = _partial(d, names, u, v)
+                f = _factor(_fmt(d, names, d.partials[(u, v)]))
+                g = rf"\left({f}\right)" if f.startswith("-") else f
+                sym.extend(f"{s}\\,{link}" if s else link for s in us)
+                val.extend(f"{s} \\cdot {g}" if s else f for s in uv)
+            symbolic[v], values[v] = sym, val
+        return symbolic[v], values[v]
 
     for v in d.wrt:
-        paths = d.paths(v)
+        count = d.path_shape(v)[0]
         head = _partial(d, names, out, v)
         small = expanded(d, v)
         final = _fmt(d, names, d.gradients[v]) if small else ""
-        if not paths:
+        if not count:
             lines.append(f"{head} &= 0")
             continue
-        if len(paths) > d.options.max_paths or max(map(len, paths)) > MAX_CHAIN:
+        if _leans_on_backward(d, v):
             adj = backward[d.adjoints[v]]
             lines.append(rf"{head} &= {_fmt(d, names, adj.rhs)}" + (f" = {final}" if small
                                                                        else ""))
             continue
-        links = [list(pairwise(p))[::-1] for p in paths]
-        symbolic = " + ".join(r"\,".join(partial_name(a, b) for a, b in ls) for ls in links)
-        values = _signed_sum([_product([partial_value(d.partials[(b, a)]) for a, b in ls])
-                              for ls in links])
-        steps = [symbolic, values]
-        if len(paths) > 1 and small:
+        sym, val = products(v)
+        steps = [" + ".join(sym), _signed_sum(val)]
+        if count > 1 and small:
             adj = backward[d.adjoints[v]]
             steps.append(_fmt(d, names, _in_intermediates(d, adj.rhs)))
         if small:

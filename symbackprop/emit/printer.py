@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import ChainMap
 from collections.abc import Mapping, MutableMapping
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any, cast
 
 import sympy as sp
@@ -22,7 +23,6 @@ from sympy import (
     MatMul,
     OneMatrix,
     Transpose,
-    default_sort_key,
 )
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
@@ -82,15 +82,25 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         # a sum of products of plain symbols (a scalarised layer's w₁x₁ + … + b) in SymPy's
         # order — lex on the exponent vectors over the sorted symbols, descending — without
         # its monomial machinery: the sorted index lists, a longer one before its prefix
-        terms = [a.args if type(a) is sp.Mul else (a,) for a in expr.args]
+        # (a term −y, SymPy's Mul(−1, y), orders as y and is written " - y" after the first)
+        signs, terms = [], []
+        for a in expr.args:
+            t = a.args if type(a) is sp.Mul else (a,)
+            signs.append(type(a) is not sp.Mul or t[0] is not sp.S.NegativeOne)
+            terms.append(t if signs[-1] else t[1:])
         if order is None and self.order is None and all(
-                type(f) is sp.Symbol for t in terms for f in t):
-            gens = sorted({f for t in terms for f in t}, key=default_sort_key)
+                type(f) is sp.Symbol and f.is_commutative for t in terms for f in t):
+            # a Symbol's sort key is its name's (SymPy's Symbol.sort_key)
+            gens = sorted({f for t in terms for f in t}, key=_name)
             at = {g: i for i, g in enumerate(gens)}
-            keys = [sorted(at[f] for f in t) for t in terms]
+            keys = [(sorted(at[f] for f in t), plus) for t, plus in zip(terms, signs, strict=True)]
             if len(terms) <= 200:  # longer sums keep their order (_as_ordered_terms)
-                keys.sort(key=lambda k: (*k, len(gens)))
-            return " + ".join(" ".join(self._print(gens[i]) for i in k) for k in keys)
+                keys.sort(key=lambda k: (*k[0], len(gens)))
+            twins = any(a.name == b.name for a, b in pairwise(gens))  # one sort key
+            if keys[0][1] and not twins:  # one that starts with a minus is SymPy's to write
+                written = [self._print_Symbol(g) for g in gens]
+                return "".join((" + " if plus else " - ") * bool(j) + " ".join(
+                    written[i] for i in k) for j, (k, plus) in enumerate(keys))
         return super()._print_Add(expr, order)  # type: ignore[no-any-return]
 
     def _print(self, expr: Any, **kwargs: Any) -> str:
@@ -122,7 +132,7 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         # a product of plain symbols (w x, a scalarised network's every term) as SymPy writes
         # it, without its general machinery (fractions, signs, brackets): 5x faster
         if all(type(a) is sp.Symbol for a in expr.args):
-            return " ".join(self._print(a) for a in expr.as_ordered_factors())
+            return " ".join(map(self._print_Symbol, _symbol_factors(expr)))
         return super()._print_Mul(expr)  # type: ignore[no-any-return]
 
     # symbols ------------------------------------------------------------------------------
@@ -488,10 +498,41 @@ def expr_latex(e: sp.Basic, names: Mapping[sp.Basic, str] | None = None) -> str:
         got = memo.get(e)
         if got is not None:
             return got
-    out: str = Printer(names).doprint(e)
+    out = _plain_product(e, names)
+    if out is None:
+        out = Printer(names).doprint(e)
     if memo is not None:
         memo[e] = out
     return out
+
+
+def _name(s: sp.Symbol) -> str:
+    return str(s.name)
+
+
+def _symbol_factors(e: sp.Mul) -> list[sp.Symbol]:
+    """A product of Symbols' factors in ``as_ordered_factors``' order: the commutative ones
+    sorted by their sort key, which for a Symbol orders as its name, the others after them
+    as they stand (SymPy's sort keys are slow to build)."""
+    if all(a.is_commutative for a in e.args):
+        return sorted(e.args, key=_name)
+    return e.as_ordered_factors()  # type: ignore[no-any-return]
+
+
+def _plain_product(e: sp.Basic, names: Mapping[sp.Basic, str] | None) -> str | None:
+    """A symbol, or a product of symbols, as ``Printer`` writes it, without making one: a
+    scalarised network's equations are mostly ``t = w x`` and ``∂z/∂w = ∂z/∂t x``, and
+    a printer's set-up and dispatch cost more than writing them."""
+    t = type(e)
+    if t is sp.Symbol:
+        factors: Any = (e,)
+    elif t is sp.Mul and all(type(a) is sp.Symbol for a in e.args):
+        factors = _symbol_factors(e)
+    else:
+        return None
+    table = names or {}
+    return " ".join(table[f] if f in table else symbol_latex(str(f.name), "scalar")
+                    for f in factors)
 
 
 class SymbolTable(dict[sp.Basic, str]):
