@@ -158,10 +158,12 @@ def concatenate(b: Builder, xs: Sequence[Term], axis: int, where: str) -> Term:
 def stack(b: Builder, xs: Sequence[Term], axis: int, where: str) -> Term:
     """NumPy's ``stack`` with a vector as the 1-D array it stands for: scalars make a
     vector; vectors the rows (``axis`` 0) or the columns (``axis`` 1) of a matrix."""
-    if all(not is_matrix(x) for x in xs):
+    blocks = [ops.as_matrix(b, x) for x in xs]  # a 1×1 product that reads as a scalar
+    if all(not is_matrix(x) for x in xs) and not all(is_matrix(x) for x in blocks):
         if axis not in (0, -1):
             raise ShapeError(f"{where}: scalars stack along axis 0")
         return concatenate(b, [_as_block(b, x) for x in xs], 0, where)
+    xs = blocks  # beside a matrix, or with only such products, each is its 1×1 matrix
     shapes = [shape_of(x) for x in xs]
     if not all(s is not None and s[1] == 1 for s in shapes):
         raise ShapeError(f"{where}: stack makes a matrix of vectors (of matrices it would be "

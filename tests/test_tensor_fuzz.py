@@ -298,3 +298,17 @@ def test_a_one_by_one_product_read_as_a_scalar_pads_joins_and_indexes(expr: str)
     shapes, v = {"v": (1, 2)}, np.array([[0.7, -0.4]])
     for source in (f"L = {expr}", sbp.Graph(shapes=shapes).let("h", "v").let("L", expr)):
         assert sbp.derive(source, shapes=shapes).check({"v": v}).ok
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_a_one_by_one_product_stacks_beside_a_matrix(axis: int) -> None:
+    """stack([tanh(v) @ v.T, v @ v.T]) was refused as 'scalar, (1, 1)': the first read as
+    the scalar it stands for, the second as the 1×1 matrix; beside a matrix both are one.
+    L = tanh(v)·v + v·v, so ∇_v L = tanh(v) + v ⊙ (1 − tanh²v) + 2v."""
+    shapes, v = {"v": (1, 2)}, np.array([[0.7, -0.4]])
+    expr = f"sum(stack([tanh(v) @ v.T, v @ v.T], axis={axis}))"
+    want = np.tanh(v) + v * (1 - np.tanh(v) ** 2) + 2 * v
+    for source in (f"L = {expr}", sbp.Graph(shapes=shapes).let("h", "v").let("L", expr)):
+        d = sbp.derive(source, shapes=shapes)
+        assert d.check({"v": v}).ok
+        np.testing.assert_allclose(d.evaluate({"v": v})["v"], want, rtol=1e-13)
