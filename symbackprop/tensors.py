@@ -209,8 +209,9 @@ _SPEC = re.compile(r"([a-z]*(?:,[a-z]*)*)->([a-z]*)\Z")
 
 def einsum_spec(spec: str, ranks: tuple[int, ...]) -> tuple[list[str], str]:
     """The operands' and the output's index letters, or why the spec is refused: explicit
-    ``->`` only, one lowercase letter per axis, no ellipsis, no index repeated within one
-    operand (a diagonal), every output index bound by an operand and used once."""
+    ``->`` only, one lowercase letter per axis, no ellipsis, every output index bound by an
+    operand and used once. An index repeated within one operand reads its diagonal
+    (``'ii->i'``, ``'ij,jj->i'``), as NumPy's does."""
     m = _SPEC.match(spec.replace(" ", "")) if isinstance(spec, str) else None
     if m is None:
         raise UnsupportedError(f"einsum spec {spec!r}: write 'ij,jk->ik' (lowercase letters, "
@@ -221,8 +222,6 @@ def einsum_spec(spec: str, ranks: tuple[int, ...]) -> tuple[list[str], str]:
     for s, r in zip(ins, ranks, strict=True):
         if len(s) != r:
             raise ShapeError(f"einsum {spec!r}: {s!r} has {len(s)} indices for rank {r}")
-        if len(set(s)) != len(s):
-            raise UnsupportedError(f"einsum {spec!r}: an index repeated in {s!r} (a diagonal)")
     if len(set(out)) != len(out) or not set(out) <= set("".join(ins)):
         raise ShapeError(f"einsum {spec!r}: each output index once, each bound by an operand")
     return ins, out
@@ -248,12 +247,19 @@ def einsum_vjp(g: Array, out: Array, spec: str, *xs: Array) -> tuple[Array, ...]
     for k, s in enumerate(ins):
         others = [(t, x) for i, (t, x) in enumerate(zip(ins, xs, strict=True)) if i != k]
         letters = set(res).union(*(set(t) for t, _ in others))
-        kept = "".join(c for c in s if c in letters)  # an index of x_k alone is broadcast
+        once = "".join(dict.fromkeys(s))  # a repeated index: the diagonal it reads
+        kept = "".join(c for c in once if c in letters)  # an index of x_k alone is broadcast
         d = np.einsum(",".join([res, *(t for t, _ in others)]) + "->" + kept,
                       g, *(x for _, x in others))
-        if kept != s:  # put the missing axes where s has them, then fill them
-            d = np.broadcast_to(np.expand_dims(d, [i for i, c in enumerate(s) if c not in kept]),
-                                np.shape(xs[k]))
+        size = dict(zip(s, np.shape(xs[k]), strict=True))
+        if kept != once:  # put the missing axes where once has them, then fill them
+            d = np.broadcast_to(np.expand_dims(d, [i for i, c in enumerate(once)
+                                                   if c not in kept]),
+                                tuple(size[c] for c in once))
+        if once != s:  # only the diagonal was read: the rest of x_k has no gradient
+            full = np.zeros(np.shape(xs[k]))
+            np.einsum(f"{s}->{once}", full)[...] = d  # NumPy's diagonal view is writeable
+            d = full
         grads.append(np.array(d, dtype=float))
     return tuple(grads)
 
@@ -453,6 +459,23 @@ def pool2d_index(kind: str, out: str, x: str, size: Any = 2, stride: Any = None
             [(_adj(x, "n,c,u,v"), rf"\frac{{1}}{{{kh * kw}}} \sum_{{{hit}}} {g}")])
 
 
+def diagonal_indices(s: str) -> tuple[str, str]:
+    r"""An operand's indices for its cotangent, and the Kronecker deltas that put it on the
+    diagonal an index repeated in ``s`` read: ``"ii"`` → ``("i,i'", r"\delta_{ii'}")`` —
+    the entries off the diagonal have no gradient."""
+    seen: dict[str, int] = {}
+    idx, deltas = [], []
+    for c in s:
+        if c in seen:
+            seen[c] += 1
+            idx.append(c + "'" * (seen[c] - 1))
+            deltas.append(rf"\delta_{{{c}{idx[-1]}}}")
+        else:
+            seen[c] = 1
+            idx.append(c)
+    return ",".join(idx), r"\, ".join(deltas)
+
+
 def einsum_index(spec: str, out: str, operands: tuple[str, ...]
                  ) -> tuple[list[Equation], list[Equation]]:
     """The einsum written out, O_{..} = Σ_{summed} Π operands, and each operand's cotangent:
@@ -475,7 +498,9 @@ def einsum_index(spec: str, out: str, operands: tuple[str, ...]
         factors = [_adj(out, ",".join(res))]
         factors += [_t(n, ",".join(t)) for n, t in others]
         letters = res + "".join(t for _, t in others)
-        back.append((_adj(name, ",".join(s)), line(factors, letters, s)))
+        idx, deltas = diagonal_indices(s)
+        back.append((_adj(name, idx), (f"{deltas}\\, " if deltas else "")
+                     + line(factors, letters, s)))
     return fwd, back
 
 

@@ -60,7 +60,10 @@ FORMS: dict[str, list[tuple[str, bool]]] = {
                    False)],
     "avgpool2d": [("sum(avgpool2d(T, 2)**2) + sum(cos(avgpool2d(T, (2, 3), stride=1)))", False)],
     "einsum": [("sum(sin(einsum('nchw,fc->nfhw', T, E))) + sum(hadamard(G, einsum('ij,jk->ik', A, D)))"
-                " + sum(hadamard(u, einsum('ij,j->i', A, v))) + sum(einsum('nchw->nc', T)**2)", False)],
+                " + sum(hadamard(u, einsum('ij,j->i', A, v))) + sum(einsum('nchw->nc', T)**2)", False),
+               # an index repeated within an operand reads its diagonal
+               ("sum(sin(einsum('nchh->nch', T))) + sum(hadamard(v, einsum('ii->i', D @ D.T)))"
+                " + sum(einsum('ij,jj->i', A, eye2 + E @ A))", False)],
     "transpose_axes": [("sum(transpose(T, (0, 2, 3, 1)) * sin(transpose(T, (0, 2, 3, 1)))) + sum(T.T**3)",
                         False)],
     "reshape_nd": [("sum(sin(reshape(T, (2, -1)))) + sum(flatten(T)**2) + sum(reshape(A, (3, 2, 1))**3)",

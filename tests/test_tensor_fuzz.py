@@ -193,10 +193,13 @@ def pool_cases(draw: Any) -> tuple[Case, dict[str, Any]]:
 @st.composite
 def einsum_cases(draw: Any) -> tuple[Case, dict[str, Any]]:
     """1-3 operands of rank 1-4 over 1-5 indices of sizes 1-3; the output any 1-4 of them
-    (each once), so indices are contracted, reduced, broadcast or transposed."""
+    (each once), so indices are contracted, reduced, broadcast or transposed; an index may
+    repeat within an operand (its diagonal, 'ii->i')."""
     letters = draw(st.permutations("abcdefghijk"))[:draw(st.integers(1, 5))]
     size = {c: draw(st.integers(1, 3)) for c in letters}
-    parts = [draw(st.lists(st.sampled_from(letters), min_size=1, max_size=4, unique=True))
+    diagonals = draw(st.booleans())
+    parts = [draw(st.lists(st.sampled_from(letters), min_size=1, max_size=4,
+                           unique=not diagonals))
              for _ in range(draw(st.integers(1, 3)))]
     bound = set().union(*parts)
     out = draw(st.lists(st.sampled_from(sorted(bound)), min_size=1, max_size=4, unique=True))
@@ -216,6 +219,29 @@ def einsum_cases(draw: Any) -> tuple[Case, dict[str, Any]]:
 
 # ---------------------------------------------------------------------------------------
 # The tests
+
+
+@pytest.mark.parametrize(("spec", "parts"), [
+    ("ii->i", [(3, 3)]), ("bii->bi", [(2, 3, 3)]), ("iji->ij", [(3, 2, 3)]),
+    ("iiji->ij", [(2, 2, 3, 2)]), ("ij,jj->i", [(2, 3), (3, 3)]),
+    ("ii,ij->j", [(3, 3), (3, 2)]), ("aab,bcc->ac", [(2, 2, 3), (3, 2, 2)])])
+def test_an_index_repeated_in_an_operand_reads_its_diagonal(
+        spec: str, parts: list[tuple[int, ...]]) -> None:
+    """'ii->i' as NumPy reads it: the forward value, the gradient (zero off the diagonal),
+    check(), the generated code and the tangents against the loops over every index; the
+    cotangent printed with a Kronecker delta."""
+    ins, out = spec.split("->")
+    names = ["A", "B"][:len(parts)]
+    shapes = dict(zip(names, parts, strict=True))
+    size = {c: n for p, s in zip(ins.split(","), parts, strict=True)
+            for c, n in zip(p, s, strict=True)}
+    shapes["G"] = tuple(size[c] for c in out)
+    values = values_for(shapes, 7)
+    case = Case(f"L = sum(hadamard(G, einsum('{spec}', {', '.join(names)})))", shapes, values)
+    *grads, y = einsum_loops(ins.split(","), out, [values[n] for n in names], values["G"])
+    want = {**dict(zip(names, grads, strict=True)), "G": y}
+    d = derived(case, {n: (v.reshape(-1, 1) if np.ndim(v) == 1 else v) for n, v in want.items()})
+    assert r"\delta_{" in d.latex()
 
 
 @FUZZ

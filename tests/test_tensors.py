@@ -70,7 +70,7 @@ def test_einsum_vjp_is_the_swapped_einsum_by_loops() -> None:
 @pytest.mark.parametrize(("spec", "shapes", "error", "match"), [
     ("ij,jk", [(2, 2), (2, 2)], UnsupportedError, "explicit"),
     ("...i->i", [(2, 2)], UnsupportedError, "explicit"),
-    ("ii->i", [(2, 2)], UnsupportedError, "diagonal"),
+    ("ii->i", [(2, 3)], ShapeError, "index i has sizes 2 and 3"),  # a diagonal: square
     ("ij->k", [(2, 2)], ShapeError, "bound"),
     ("ij->ii", [(2, 2)], ShapeError, "once"),
     ("ij,jk->ik", [(2, 2)], ShapeError, "operands"),

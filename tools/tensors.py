@@ -55,6 +55,9 @@ CALLS: tuple[tuple[str, dict[str, Any], str], ...] = (
      "any contraction, to a tensor, a matrix or a vector"),
     ("einsum('nchw,c->nhw', X, v)", {"X": ("N", 3, 8, 8), "v": (3,)},
      "a one-letter operand is a vector"),
+    ("einsum('bii->bi', X)", {"X": ("N", 4, 4)},
+     "an index repeated within an operand reads its diagonal, as NumPy's; the cotangent is "
+     "printed with a Kronecker delta, `[δ_{ii'} (∂L/∂O)_{b,i}]_{b,i,i'}`"),
     ("transpose(X, (0, 2, 3, 1))", {"X": ("N", 3, 8, 8)}, "NumPy's `axes`; `X.T` reverses them"),
     ("reshape(X, (N, -1))", {"X": ("N", 3, 8, 8)},
      "row-major, as NumPy; one size may be `-1`, one a name"),
@@ -224,10 +227,11 @@ def refused() -> str:
     text, shapes, wrt = HESSIAN
     msg = _refusal(lambda: sbp.hessian(text, wrt, shapes=shapes))
     out += [f"* `sbp.hessian(\"{text}\", \"{wrt}\", ...)`: the cotangents of convolution, "
-            "pooling, the softmax along an axis and `batchnorm2d` are nodes of their own "
-            "(printed in index notation), with no derivative of their own yet; einsum, "
-            "transpose and reshape go through. Forward mode (`mode=\"forward\"`) works "
-            "through all of them.", "", "  ```text", f"  {msg}", "  ```", ""]
+            "pooling, the softmax along an axis, `batchnorm2d` and an einsum that reads a "
+            "diagonal are nodes of their own (printed in index notation), with no derivative "
+            "of their own yet; other einsums, transpose and reshape go through. Forward mode "
+            "(`mode=\"forward\"`) works through all of them.", "", "  ```text", f"  {msg}",
+            "  ```", ""]
     return "\n".join(out)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from ..shapes import axes_of
 from ..tensor_axes import einsum_letters
 from ..tensor_nodes import TensorJVP, TensorOp, TensorVJP
-from ..tensors import _pair
+from ..tensors import _pair, diagonal_indices
 
 Print = Callable[[Any], str]
 LETTERS = "ijklmpqrs"  # the indices of a tensor with no layout of its own (transpose, softmax)
@@ -113,7 +113,8 @@ def _einsum(pr: Print, xs: list[str], params: dict[str, Any], k: int | None, g: 
     others = [(x, t) for i, (x, t) in enumerate(zip(xs, ins, strict=True)) if i != k]
     factors = [_at(g, ",".join(res)), *(_at(x, ",".join(t)) for x, t in others)]
     letters = res + "".join(t for _, t in others)
-    return _tensor(line(factors, letters, ins[k]), ",".join(ins[k]))
+    idx, deltas = diagonal_indices(ins[k])  # a repeated index read a diagonal: δ_{ii'}
+    return _tensor((f"{deltas}\\, " if deltas else "") + line(factors, letters, ins[k]), idx)
 
 
 def _transpose(pr: Print, xs: list[str], params: dict[str, Any], k: int | None, g: str,
