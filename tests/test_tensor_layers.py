@@ -118,8 +118,10 @@ def test_multi_head_attention_with_einsum_and_the_softmax_along_the_last_axis() 
     d = sbp.derive(MHA, shapes=MHA_SHAPES, wrt=["Q", "K", "V"])
     assert d.check().ok
     tex = d.latex()
-    # the softmax's VJP, A ⊙ (∂L/∂A − Σ_k' ∂L/∂A ⊙ A), and the einsums' cotangents
-    assert r"\sum_{l'} \left(\frac{\partial L}{\partial \mathbf{A}}\right)_{i,j,k,l'}" in tex
+    # the softmax's VJP, A ⊙ (∂L/∂A − Σ_k' ∂L/∂A ⊙ A), and the einsums' cotangents; the
+    # softmax of the scores writes them with the letters their einsum gave them (b,h,q,k)
+    assert r"\sum_{k'} \left(\frac{\partial L}{\partial \mathbf{A}}\right)_{b,h,q,k'}" in tex
+    assert r"\frac{\exp {\mathbf{S}}_{b,h,q,k}}{\sum_{k'} \exp {\mathbf{S}}_{b,h,q,k'}}" in tex
     assert r"\frac{\partial L}{\partial \mathbf{V}} &= \left[\sum_{q}" in tex
     assert_latex_ok([tex])
     f = sbp.derive(MHA, shapes=MHA_SHAPES, wrt=["Q", "K", "V"], mode="forward")

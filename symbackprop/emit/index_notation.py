@@ -136,10 +136,10 @@ def _reshape(pr: Print, xs: list[str], params: dict[str, Any], k: int | None, g:
 
 
 def _softmax(pr: Print, xs: list[str], params: dict[str, Any], k: int | None, g: str,
-             ranks: tuple[int, ...] = (), out: str = "") -> str:
+             ranks: tuple[int, ...] = (), out: str = "", letters: str = "") -> str:
     n = ranks[0]
     axis = int(params["axis"]) % n
-    idx = list(LETTERS[:n])
+    idx = list(letters or LETTERS[:n])
     at = ",".join(idx)
     summed = ",".join(c + "'" if i == axis else c for i, c in enumerate(idx))
     s = idx[axis] + "'"
@@ -151,10 +151,11 @@ def _softmax(pr: Print, xs: list[str], params: dict[str, Any], k: int | None, g:
                    rf"{_at(a, summed)}\right)", at)
 
 
-def _sum_axes(xs: list[str], params: dict[str, Any], ranks: tuple[int, ...]) -> str:
+def _sum_axes(xs: list[str], params: dict[str, Any], ranks: tuple[int, ...],
+              letters: str = "") -> str:
     """The sum over some axes, kept with length 1 (written ·): [Σ_{i,k} X_{i,j,k}]_{·,j,·}."""
     n = ranks[0]
-    idx = LETTERS[:n]
+    idx = letters or LETTERS[:n]
     summed = [idx[a] for a in params["axes"]]
     kept = ",".join(r"\cdot" if c in summed else c for c in idx)
     return _tensor(rf"\sum_{{{','.join(summed)}}} {_at(xs[0], ','.join(idx))}", kept)
@@ -208,8 +209,11 @@ def _maxpool_tangent(e: TensorJVP, pr: Print) -> str:
         rf"0 \le j' < {kw}}} {at}")
 
 
-def node_latex(e: TensorOp | TensorVJP | TensorJVP, pr: Print) -> str:
-    """A forward node, one operand's cotangent, or a tangent, in index notation."""
+def node_latex(e: TensorOp | TensorVJP | TensorJVP, pr: Print,
+               letters_of: Callable[[Any], str | None] = lambda x: None) -> str:
+    """A forward node, one operand's cotangent, or a tangent, in index notation; a node
+    that keeps its operand's axes writes them with the operand's letters (``letters_of``,
+    an einsum's) where it has them."""
     if isinstance(e, TensorJVP):
         return _maxpool_tangent(e, pr)
     node = e.node if isinstance(e, TensorVJP) else e
@@ -229,12 +233,15 @@ def node_latex(e: TensorOp | TensorVJP | TensorJVP, pr: Print) -> str:
         return _transpose(pr, xs, params, k, g, ranks)
     if op == "reshape_nd":
         return _reshape(pr, xs, params, k, g, node.axes)
+    own = letters_of(node.operands[0]) or ""
+    own = own if len(own) == ranks[0] and len(set(own)) == len(own) else ""
     if op == "sum_axes":
-        return _sum_axes(xs, params, ranks)
+        return _sum_axes(xs, params, ranks, own)
     if op == "broadcast":
         return _broadcast(xs, ranks, _operand_axes(node)[0], node.axes)
     if op == "softmax_axis":
-        return _softmax(pr, xs, params, k, g, ranks, pr(e.args[3]) if k is not None else "")
+        return _softmax(pr, xs, params, k, g, ranks, pr(e.args[3]) if k is not None else "",
+                        own)
     return _bn(pr, xs, params, k, g)
 
 

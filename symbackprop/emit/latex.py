@@ -29,6 +29,7 @@ from ..notation import (
     tangent_latex,
 )
 from ..rules import RULES
+from ..tensor_nodes import TensorOp
 from .printer import SymbolTable, expr_latex, kind_of
 from .recurrence import general_lines
 from .sections import chosen
@@ -52,6 +53,7 @@ def symbol_table(d: Derivation) -> SymbolTable:
     names = _TABLES[d] = SymbolTable()
     for s in (*d.inputs, *(eq.lhs for eq in d.forward)):
         names[s] = symbol_latex(str(s.name), kind_of(s))
+    names.letters.update(_index_letters(d))
     out = names[d.output]
     layers = _delta_layers(d) if d.options.adjoint == "delta" else {}
     for v, a in d.adjoints.items():
@@ -60,6 +62,25 @@ def symbol_table(d: Derivation) -> SymbolTable:
         else:
             names[a] = adjoint_latex(names[v], out, d.options.adjoint)
     return names
+
+
+def _index_letters(d: Derivation) -> dict[sp.Basic, str]:
+    """The letters an einsum wrote each tensor's entries with, kept by what keeps its
+    axes (a scaling, an element-wise function, the softmax along an axis): the attention
+    scores S = [Σ_d Q_{b,h,q,d} K_{b,h,k,d}]_{b,h,q,k} / √D and A = softmax(S) read b,h,q,k."""
+    letters: dict[sp.Basic, str] = {}
+    for eq in d.forward if d.is_matrix else ():
+        if kind_of(eq.lhs) != "tensor":
+            continue
+        made = [e for e in sp.preorder_traversal(eq.rhs)
+                if isinstance(e, TensorOp) and e.op == "einsum" and e.shape == eq.lhs.shape]
+        if made:
+            letters[eq.lhs] = str(made[0].params["spec"]).replace(" ", "").split("->")[1]
+            continue
+        kept = [letters[a] for a in eq.atoms if a in letters and a.shape == eq.lhs.shape]
+        if kept:
+            letters[eq.lhs] = kept[0]
+    return letters
 
 
 def tangent_table(d: Derivation) -> Mapping[sp.Basic, str]:

@@ -450,13 +450,24 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         return rf"{s}^{{{exp}}}" if exp else s
 
     def _print_TensorOp(self, e: Any) -> str:
-        return node_latex(e, self._print)
+        return node_latex(e, self._print, self._letters)
 
     def _print_TensorVJP(self, e: Any) -> str:
-        return node_latex(e, self._print)
+        return node_latex(e, self._print, self._letters)
 
     def _print_TensorJVP(self, e: Any) -> str:
-        return node_latex(e, self._print)
+        return node_latex(e, self._print, self._letters)
+
+    def _letters(self, x: sp.Basic) -> str | None:
+        """The index letters ``x``'s entries are written with, if an einsum gave them."""
+        stack: list[Any] = [self.names]
+        while stack:  # the derivation's table, under the views the printer layers on it
+            m = stack.pop()
+            if isinstance(m, SymbolTable):
+                return m.letters.get(x)
+            if isinstance(m, ChainMap):
+                stack.extend(m.maps)
+        return None
 
     def _print_Str(self, e: Any) -> str:
         return rf"\text{{{e.name}}}"
@@ -548,3 +559,6 @@ class SymbolTable(dict[sp.Basic, str]):
     def __init__(self) -> None:
         super().__init__()
         self.memo: dict[sp.Basic, str] = {}
+        # a tensor's index letters where an einsum wrote them (S = [Σ_d Q_{b,h,q,d} …]_{b,h,q,k}),
+        # so that the softmax of S and its cotangent read S_{b,h,q,k}, not S_{i,j,k,l}
+        self.letters: dict[sp.Basic, str] = {}
