@@ -221,12 +221,18 @@ class Builder:
         return lhs
 
     def bind(self, name: str, term: Term) -> sp.Basic:
-        """Name a stage. A leaf or an already named node gets an alias equation of its own."""
+        """Name a stage. A leaf or an already named node gets an alias equation of its own;
+        a node just built is built as the alias from then on, so that a later use of the same
+        expression (the mean inside var(X) after mu = mean(X)) reads the name."""
         check_name(name, "stage name")
         if name in self.symbols:
             raise GraphError(f"{name!r} is bound twice (or is also an input)")
         if is_leaf(term) or term in self.names or term not in self._node_lhs:
             lhs = self._temp(shape_of(term))
+            last = self.nodes[-1] if self.nodes else None
+            if last is not None and last.lhs == term and term not in self.names \
+                    and self._memo.get(last.rhs) == term:
+                self._memo[last.rhs] = lhs
             self.append(Equation(lhs, term))
             term = lhs
         self.names[term] = name

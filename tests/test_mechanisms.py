@@ -115,6 +115,33 @@ def test_a_named_stage_is_the_node_it_names_not_a_copy_of_it(granularity):
     assert str({str(e.lhs): e.rhs for e in d.forward}["b"]) == "a"
 
 
+@pytest.mark.parametrize("granularity", ["auto", "primitive", "layers", "stages"])
+@pytest.mark.parametrize(("text", "shapes"), [
+    ("mu = mean(X, axis=(0, 2, 3)); v = var(X, axis=(0, 2, 3)); L = sum(v) + sum(mu**2)",
+     {"X": (2, 3, 2, 2)}),
+    ("mu = mean(X, axis=1); v = var(X, axis=1); L = sum(hadamard(v, mu))", {"X": (3, 4)}),
+    ("s = 2*sin(x); t = 2*sin(x) + y; s*t", {}),
+])
+def test_a_later_use_of_a_named_expression_reads_the_name(granularity, text, shapes):
+    """After ``mu = mean(X)``, the mean inside ``var(X)`` (the same expression, built again)
+    is the node named mu: v = mean((X − μ)²), not the mean written out once more; the
+    gradient flows to X through μ as Ioffe and Szegedy write batch normalisation's."""
+    d = sbp.derive(text, shapes=shapes, granularity=granularity)
+    by_name = {str(e.lhs): e for e in d.forward}
+    first, second = (by_name[s.split(" =")[0].strip()] for s in text.split(";")[:2])
+    assert not isinstance(first.rhs, (sp.Symbol, sp.MatrixSymbol))  # mu = t_2: a copy
+    reads, todo = set(), [second]
+    while todo:  # everything the second stage reads, through the equations
+        for a in todo.pop().atoms:
+            if a not in reads and str(a) in by_name:
+                reads.add(a)
+                todo.append(by_name[str(a)])
+    assert first.lhs in reads, f"{second.lhs} recomputes {first.lhs}"
+    rng = np.random.default_rng(0)
+    values = {k: rng.standard_normal(v) for k, v in shapes.items()} or {"x": 0.3, "y": -0.7}
+    assert d.check(values).ok
+
+
 @pytest.mark.parametrize(
     ("text", "want"),
     [
