@@ -19,7 +19,7 @@ from typing import Any
 import sympy as sp
 from sympy import OneMatrix
 
-from . import ops, tensor_nodes
+from . import ops, tensor_axes, tensor_nodes, tensors
 from .algebra import is_matrix
 from .builder import Builder, Term
 from .errors import ShapeError, UnsupportedError
@@ -263,14 +263,35 @@ def _tensor_call(op: str, **fixed: Any) -> Build:
             raise ShapeError(f"{where}: {op} takes arrays, not scalars")
         params = {**fixed, **kw}
         if op == "einsum":
-            params["spec"] = static[0]
-        elif static:
+            return _einsum_call(b, xs, static[0], where)
+        if static:
             params[tensor_nodes.SPECS[op].params[0]] = static[0]
         try:
             return b.node(tensor_nodes.make(op, list(xs), **params))
         except ShapeError as e:
             raise ShapeError(f"{where}: {e}") from None
     return build
+
+
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _einsum_call(b: Builder, xs: list[Term], spec: Any, where: str) -> Term:
+    """NumPy's einsum, its subscripts made explicit (``tensors.explicit_spec``); a scalar
+    result (``'ii'``, ``'ij,ij->'``) is the sum over one of its indices of the einsum that
+    keeps that index."""
+    axes = tuple(axes_of(shape_of(x)) for x in xs)
+    try:
+        ranks = tuple(map(len, tensor_axes.einsum_ranks(axes, spec))) \
+            if isinstance(spec, str) else ()
+        spec = tensors.explicit_spec(spec, ranks)
+        ins, arrow, res = spec.partition("->") if isinstance(spec, str) else ("", "", "")
+        if arrow and not res and ins[:1].isalpha() and set(ins) <= set(_LOWER + ","):
+            one = b.node(tensor_nodes.make("einsum", list(xs), spec=f"{ins}->{ins[0]}"))
+            return ops.apply(b, "sum", [one], where)
+        return b.node(tensor_nodes.make("einsum", list(xs), spec=spec))
+    except ShapeError as e:
+        raise ShapeError(f"{where}: {e}") from None
 
 
 def transpose_call(b: Builder, xs: list[Term], static: tuple[Any, ...], kw: dict[str, Any],

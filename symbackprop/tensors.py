@@ -207,6 +207,40 @@ def avgpool2d_vjp(g: Array, out: Array, x: Array, size: Any = 2, stride: Any = N
 _SPEC = re.compile(r"([a-z]*(?:,[a-z]*)*)->([a-z]*)\Z")
 
 
+def explicit_spec(spec: str, ranks: tuple[int, ...]) -> str:
+    """NumPy's shorter ways of writing subscripts, as the explicit form the derivation
+    prints: without ``->`` the output is the indices used once, in alphabetical order
+    (``'ij,jk'`` is ``'ij,jk->ik'``); ``...`` stands for the axes an operand's letters leave,
+    aligned from the right and written with letters the spec does not use (``'...ij,...jk'``
+    of two rank-3 operands is ``'aij,ajk->aik'``). Anything else is left for
+    ``einsum_spec`` to refuse."""
+    if not isinstance(spec, str):
+        return spec
+    s = spec.replace(" ", "")
+    lhs, arrow, out = s.partition("->")
+    parts = lhs.split(",")
+    if len(parts) != len(ranks) or s.count("->") > 1 or any(
+            p.count("...") > 1 or "." in p.replace("...", "") for p in (*parts, out)):
+        return spec
+    ell = ""
+    if "..." in s:
+        left = [r - len(p.replace("...", "")) for p, r in zip(parts, ranks, strict=True)
+                if "..." in p]
+        free = [c for c in "abcdefghijklmnopqrstuvwxyz" if c not in s]
+        width = max(left, default=0)
+        if min(left, default=0) < 0 or width > len(free):
+            return spec
+        ell = "".join(free[:width])
+        parts = [p.replace("...", ell[width - (r - len(p) + 3):]) if "..." in p else p
+                 for p, r in zip(parts, ranks, strict=True)]
+        out = out.replace("...", ell) if arrow else out
+    if not arrow:
+        letters = "".join(parts)
+        out = ell + "".join(sorted(c for c in set(letters) - set(ell)
+                                   if letters.count(c) == 1))
+    return ",".join(parts) + "->" + out
+
+
 def einsum_spec(spec: str, ranks: tuple[int, ...]) -> tuple[list[str], str]:
     """The operands' and the output's index letters, or why the spec is refused: explicit
     ``->`` only, one lowercase letter per axis, no ellipsis, every output index bound by an
@@ -214,8 +248,8 @@ def einsum_spec(spec: str, ranks: tuple[int, ...]) -> tuple[list[str], str]:
     (``'ii->i'``, ``'ij,jj->i'``), as NumPy's does."""
     m = _SPEC.match(spec.replace(" ", "")) if isinstance(spec, str) else None
     if m is None:
-        raise UnsupportedError(f"einsum spec {spec!r}: write 'ij,jk->ik' (lowercase letters, "
-                               "an explicit '->', no '...')")
+        raise UnsupportedError(f"einsum spec {spec!r}: write 'ij,jk->ik' or 'ij,jk' "
+                               "(lowercase letters, '...' at most once an operand)")
     ins, out = m.group(1).split(","), m.group(2)
     if len(ins) != len(ranks):
         raise ShapeError(f"einsum {spec!r} names {len(ins)} operands but has {len(ranks)}")
@@ -236,12 +270,14 @@ def _einsum_sizes(spec: str, ins: list[str], xs: tuple[Array, ...]) -> None:
 
 
 def einsum(spec: str, *xs: Array) -> Array:
+    spec = explicit_spec(spec, tuple(np.ndim(x) for x in xs))
     ins, out = einsum_spec(spec, tuple(np.ndim(x) for x in xs))
     _einsum_sizes(spec, ins, xs)
     return np.einsum(f"{','.join(ins)}->{out}", *xs, optimize=len(xs) > 2)
 
 
 def einsum_vjp(g: Array, out: Array, spec: str, *xs: Array) -> tuple[Array, ...]:
+    spec = explicit_spec(spec, tuple(np.ndim(x) for x in xs))
     ins, res = einsum_spec(spec, tuple(np.ndim(x) for x in xs))
     grads = []
     for k, s in enumerate(ins):

@@ -440,13 +440,14 @@ _SPEC = re.compile(r"[a-z]+(?:,[a-z]+)*->[a-z]+\Z")
 
 
 def einsum_text(w: Writer, spec: str, xs: list[Val], node: Any) -> Val:
-    """``torch.einsum``: lowercase letters, every operand's, and the output's after an
-    explicit ``->`` (what ``einsum`` of the text reads); the spec is checked before it is
+    """``torch.einsum``: lowercase letters, its implicit output and ``...`` made explicit
+    as NumPy reads them (``tensors.explicit_spec``); the spec is checked before it is
     written into the text."""
-    spec = spec.replace(" ", "")
+    spec = tensors.explicit_spec(spec.replace(" ", ""), tuple(len(x.shape) for x in xs))
     if not _SPEC.match(spec):
         raise UnsupportedError(f"torch.einsum spec {spec!r} {w.where(node)}: write it with "
-                               "lowercase letters and an explicit '->' (no '...')")
+                               "lowercase letters, giving a tensor (a scalar einsum is a "
+                               "sum of a product)")
     ins, out = spec.split("->")
     size: dict[str, int] = {}
     for letters, x in zip(ins.split(","), xs, strict=False):

@@ -221,6 +221,36 @@ def einsum_cases(draw: Any) -> tuple[Case, dict[str, Any]]:
 # The tests
 
 
+@pytest.mark.parametrize(("short", "spec", "parts"), [
+    ("ij,jk", "ij,jk->ik", [(2, 3), (3, 2)]), ("bij,bjk", "bij,bjk->ik", [(2, 3, 2), (2, 2, 3)]),
+    ("ji", "ji->ij", [(2, 3)]), ("...ij,...jk", "aij,ajk->aik", [(2, 3, 2), (2, 2, 3)]),
+    ("...ij,jk->...ik", "abij,jk->abik", [(2, 1, 3, 2), (2, 3)]),
+    ("ab...,b", "abc,b->ca", [(2, 3, 2), (3,)]), ("...ii->...i", "aii->ai", [(2, 3, 3)]),
+    ("ii", "ii->", [(3, 3)]), ("ij,ij->", "ij,ij->", [(2, 3), (2, 3)]),
+    ("i,i", "i,i->", [(3,), (3,)]), ("...,...", "ab,ab->ab", [(2, 3), (2, 3)])])
+def test_numpys_short_subscripts_are_read_as_numpy_reads_them(
+        short: str, spec: str, parts: list[tuple[int, ...]]) -> None:
+    """The implicit output (the indices used once, in alphabetical order), '...' (the axes
+    the letters leave, from the right) and a scalar result, as NumPy's einsum reads them:
+    ``spec`` is NumPy's reading (asserted with NumPy), the loops over it the gradient."""
+    ins, out = spec.split("->")
+    names = ["A", "B"][:len(parts)]
+    shapes = dict(zip(names, parts, strict=True))
+    size = {c: n for p, s in zip(ins.split(","), parts, strict=True)
+            for c, n in zip(p, s, strict=True)}
+    shapes["G"] = tuple(size[c] for c in out)
+    values = values_for(shapes, 3)
+    xs = [values[n] for n in names]
+    np.testing.assert_array_equal(np.einsum(short, *xs), np.einsum(spec, *xs))
+    call = f"einsum('{short}', {', '.join(names)})"
+    text = f"L = sum(hadamard(G, {call}))" if out else f"L = G * {call}"
+    *grads, y = einsum_loops(ins.split(","), out, xs, values["G"])
+    want = {**dict(zip(names, grads, strict=True)), "G": y}
+    d = derived(Case(text, shapes, values),
+                {n: (v.reshape(-1, 1) if np.ndim(v) == 1 else v) for n, v in want.items()})
+    assert "..." not in d.latex()  # every index written out
+
+
 @pytest.mark.parametrize(("spec", "parts"), [
     ("ii->i", [(3, 3)]), ("bii->bi", [(2, 3, 3)]), ("iji->ij", [(3, 2, 3)]),
     ("iiji->ij", [(2, 2, 3, 2)]), ("ij,jj->i", [(2, 3), (3, 3)]),

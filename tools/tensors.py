@@ -35,10 +35,13 @@ the code prints.
 
 Images are NCHW, filters `(F, C, kh, kw)`, and a convolution is the frameworks'
 cross-correlation (no kernel flip). The sizes after the batch must be numbers for
-convolution and pooling; the batch `N` may be a name, bound from the values. In `einsum`
-every operand is spelled with one lowercase letter per axis and the output after an
-explicit `->`; an operand with one letter is a vector (declared `(n,)` or `(n, 1)`), one
-with two a matrix. `X.T` reverses all the axes of a tensor, as NumPy does.
+convolution and pooling; the batch `N` may be a name, bound from the values. `einsum`
+reads its subscripts as NumPy does: one lowercase letter per axis, the output after `->`
+or, without it, the indices used once in alphabetical order, `...` for the axes the
+letters leave, a repeated index for a diagonal and a scalar result as a sum; the
+derivation prints every index written out. An operand with one letter is a vector
+(declared `(n,)` or `(n, 1)`), one with two a matrix. `X.T` reverses all the axes of a
+tensor, as NumPy does.
 """
 
 # (text of the call, shapes, what to know); the result's shape is derived
@@ -200,11 +203,12 @@ REFUSED: tuple[tuple[str, dict[str, Any], str], ...] = (
      "bring one to the result's shape first."),
     ("sum(conv2d(X, K))", {"X": ("N", 3, "H", 8), "K": (4, 3, 3, 3)},
      "the image's size must be a number: the windows are laid out when the graph is built."),
-    ("sum(einsum('ij,jk', A, B))", {"A": (2, 3), "B": (3, 2)},
-     "every index is written out, the output's after `->` (the derivation prints them "
-     "all): NumPy's implicit output and `...` are not read."),
-    ("einsum('ijk,ijk->', X, X)", {"X": (2, 3, 4)},
-     "a scalar einsum is a sum: write `sum(...)` of the product."),
+    ("sum(einsum('i..j', A))", {"A": (2, 3)},
+     "NumPy's implicit output (`'ij,jk'`), `...` and a scalar result (`'ii'`, "
+     "`'ij,ij->'`) are read, and printed with every index written out; subscripts NumPy "
+     "would refuse are refused."),
+    ("sum(einsum('ij,jk->ik', A, B))", {"A": (2, 3), "B": (2, 2)},
+     "an index has one size in every operand that uses it."),
 )
 HESSIAN = ("sum(conv2d(X, K) ** 2)", {"X": (1, 2, 4, 4), "K": (2, 2, 3, 3)}, "K")
 
