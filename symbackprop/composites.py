@@ -81,6 +81,42 @@ def _elu(b: Builder, x: Term, where: str) -> Term:  # x for x > 0, e^x − 1 bel
     return ops.add(b, ops.apply(b, "relu", [x], where), below, where)
 
 
+# SELU's constants (Klambauer et al., 2017), to the digits PyTorch uses
+SELU_ALPHA = sp.Float("1.6732632423543772848170429916717", 17)
+SELU_SCALE = sp.Float("1.0507009873554804934193349852946", 17)
+
+
+def _selu(b: Builder, x: Term, where: str) -> Term:  # λ x for x > 0, λ α (e^x − 1) below
+    below = ops.mul(b, SELU_ALPHA, ops.apply(b, "min", [ops.sub(
+        b, ops.apply(b, "exp", [x], where), sp.S.One, where), sp.S.Zero], where), where)
+    return ops.mul(b, SELU_SCALE, ops.add(b, ops.apply(b, "relu", [x], where), below, where),
+                   where)
+
+
+def _mish(b: Builder, x: Term, where: str) -> Term:  # x tanh(softplus(x)) (Misra, 2019)
+    soft = ops.apply(b, "tanh", [ops.apply(b, "softplus", [x], where)], where)
+    return ops.hadamard(b, x, soft, where)
+
+
+def _logsigmoid(b: Builder, x: Term, where: str) -> Term:  # log σ(x) = −softplus(−x)
+    return ops.neg(b, ops.apply(b, "softplus", [ops.neg(b, x, where)], where), where)
+
+
+def _std(b: Builder, x: Term, where: str) -> Term:  # √var(x), NumPy's (ddof = 0)
+    return ops.apply(b, "sqrt", [ops.apply(b, "var", [x], where)], where)
+
+
+def _dot(b: Builder, x: Term, y: Term, where: str) -> Term:
+    """NumPy's dot: the inner product xᵀy of two vectors (columns here), the matrix
+    product otherwise, a product with a scalar."""
+    sx, sy = shape_of(x), shape_of(y)
+    if sx is not None and sy is not None and sx[1] == sy[1] == 1:
+        return ops.apply(b, "sum", [ops.hadamard(b, x, y, where)], where)
+    if sx is None or sy is None:
+        return ops.mul(b, x, y, where)
+    return ops.matmul(b, x, y, where)
+
+
 def _hardtanh(b: Builder, x: Term, where: str) -> Term:
     return ops.apply(b, "min", [ops.apply(b, "max", [x, -sp.S.One], where), sp.S.One], where)
 
@@ -219,6 +255,23 @@ def _logistic_loss(b: Builder, s: Term, y: Term, where: str) -> Term:
     return ops.apply(b, "softplus", [ops.neg(b, ops.hadamard(b, y, s, where), where)], where)
 
 
+def _binary_cross_entropy(b: Builder, p: Term, y: Term, where: str) -> Term:
+    """PyTorch's binary_cross_entropy: the mean of −(y log p + (1 − y) log(1 − p)) over
+    every entry, of probabilities p and targets y in [0, 1]."""
+    one = ops.hadamard(b, y, ops.apply(b, "log", [p], where), where)
+    other = ops.hadamard(b, ops.sub(b, sp.S.One, y, where), ops.apply(
+        b, "log", [ops.sub(b, sp.S.One, p, where)], where), where)
+    return ops.neg(b, ops.apply(b, "mean", [ops.add(b, one, other, where)], where), where)
+
+
+def _bce_with_logits(b: Builder, s: Term, y: Term, where: str) -> Term:
+    """PyTorch's binary_cross_entropy_with_logits: the mean of softplus(s) − y s, the same
+    loss of p = σ(s) written without σ (so that a large |s| costs no precision)."""
+    entry = ops.sub(b, ops.apply(b, "softplus", [s], where), ops.hadamard(b, y, s, where),
+                    where)
+    return ops.apply(b, "mean", [entry], where)
+
+
 def _mse_loss(b: Builder, o: Term, y: Term, where: str) -> Term:
     """PyTorch's mse_loss: mean((o − y)²), the mean over every entry (``mse`` is
     ½‖o − y‖², the sum)."""
@@ -258,12 +311,22 @@ COMPOSITES: dict[str, tuple[int, Build]] = {
     "elu": (1, _elu),
     "hardtanh": (1, _hardtanh),
     "leaky_relu": (2, _leaky_relu),
+    "selu": (1, _selu),
+    "mish": (1, _mish),
+    "logsigmoid": (1, _logsigmoid),
+    "log_sigmoid": (1, _logsigmoid),
+    "std": (1, _std),
+    "dot": (2, _dot),
+    "maximum": (2, lambda b, x, y, where: ops.apply(b, "max", [x, y], where)),
+    "minimum": (2, lambda b, x, y, where: ops.apply(b, "min", [x, y], where)),
     # losses
     "multiclass_hinge": (2, _multiclass_hinge),
     "svm_loss": (2, _multiclass_hinge),
     "hinge": (2, _hinge),
     "logistic_loss": (2, _logistic_loss),
     "mse_loss": (2, _mse_loss),
+    "binary_cross_entropy": (2, _binary_cross_entropy),
+    "binary_cross_entropy_with_logits": (2, _bce_with_logits),
 }
 
 # where each is defined and differentiable, in words (docs/vocabulary.md); the rest follows
@@ -283,4 +346,8 @@ DOMAINS = {
     "multiclass_hinge": "S, Y of one shape, Y one-hot in each column; a kink where a margin "
                         "is 0", "svm_loss": "as multiclass_hinge",
     "hinge": "y = ±1; a kink where y s = 1", "logistic_loss": "y = ±1 (any y works)",
+    "selu": "a kink at 0", "std": "not all entries equal (√ at 0)",
+    "maximum": "a kink where x = y", "minimum": "a kink where x = y",
+    "binary_cross_entropy": "0 < p < 1; the mean over the entries, as PyTorch's",
+    "binary_cross_entropy_with_logits": "all s; the mean over the entries, as PyTorch's",
 }

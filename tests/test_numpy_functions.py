@@ -17,7 +17,8 @@ from symbackprop.check import source
 from symbackprop.composites import COMPOSITES
 from symbackprop.parse import FUNCTIONS
 
-POSITIVE = {"log1p", "log2", "log10", "rsqrt", "reciprocal", "logit", "power"}  # domain
+POSITIVE = {"log1p", "log2", "log10", "rsqrt", "reciprocal", "logit", "power",
+            "binary_cross_entropy"}  # domain
 VALUES = {
     "P": np.array([[0.15, 0.3, 0.45], [0.2, 0.35, 0.1]]),  # in (0, ½): logit, logs, roots
     "B": np.array([[-1.3, 0.6, -0.4], [1.2, -0.45, 0.7]]),  # both signs, past ±1
@@ -28,7 +29,9 @@ VALUES = {
 SECOND = {"leaky_relu": ", a", "hypot": ", C", "arctan2": ", P", "atan2": ", P",
           "logaddexp": ", C", "power": ", C", "clip": ", -0.5, a + 0.4",
           "where": ", C, P", "hinge": ", C", "logistic_loss": ", C",
-          "mse_loss": ", C"}  # scalar: x → a
+          "mse_loss": ", C", "maximum": ", C", "minimum": ", C",
+          "binary_cross_entropy": ", C", "binary_cross_entropy_with_logits": ", C",
+          }  # scalar: x → a
 
 
 def _case(name: str, matrix: bool) -> tuple[sbp.Derivation, dict[str, Any]]:
@@ -47,7 +50,8 @@ def _case(name: str, matrix: bool) -> tuple[sbp.Derivation, dict[str, Any]]:
 
 # shapes, masks or orders of their own: tested below
 STRUCTURAL = {"outer", "diag", "diagonal", "where", "polygamma", "besseli",
-              "multiclass_hinge", "svm_loss"}  # losses: tests/test_losses.py
+              "multiclass_hinge", "svm_loss",  # losses: tests/test_losses.py
+              "dot", "std"}  # below: a matrix product, and √0 of one number
 
 
 @pytest.mark.parametrize("name", sorted(set(COMPOSITES) - STRUCTURAL))
@@ -70,6 +74,13 @@ def test_every_composite_derives_checks_prints_and_runs(name: str, matrix: bool)
     ("silu(x)", lambda x: 1 / (1 + np.exp(-x)) * (1 + x * (1 - 1 / (1 + np.exp(-x))))),
     ("softsign(x)", lambda x: 1 / (1 + abs(x)) ** 2), ("cbrt(x)", lambda x: abs(x) ** (-2 / 3) / 3),
     ("leaky_relu(x, 0.1)", lambda x: 1.0 if x > 0 else 0.1),
+    # SELU (Klambauer et al.): λ above 0, λα eˣ below; log σ(x): σ(−x); Mish (Misra):
+    # tanh(sp(x)) + x sech²(sp(x)) σ(x), sp the softplus
+    ("selu(x)", lambda x: 1.0507009873554805 * (1.0 if x > 0 else 1.6732632423543772
+                                                 * np.exp(x))),
+    ("logsigmoid(x)", lambda x: 1 / (1 + np.exp(x))),
+    ("mish(x)", lambda x: np.tanh(np.log1p(np.exp(x))) + x / np.cosh(np.log1p(np.exp(x))) ** 2
+     / (1 + np.exp(-x))),
 ])
 @pytest.mark.parametrize("x", [0.7, -0.4])
 def test_derivatives_are_the_known_ones(text: str, want: Any, x: float) -> None:
@@ -77,6 +88,29 @@ def test_derivatives_are_the_known_ones(text: str, want: Any, x: float) -> None:
         x = -x
     got = sbp.derive(text).evaluate({"x": x})["x"]
     assert got == pytest.approx(want(x), rel=1e-12)
+
+
+def test_std_and_dot_as_numpy_reads_them() -> None:
+    """std is NumPy's (ddof 0), ∂σ/∂X = (X − μ)/(n σ); dot is the inner product of two
+    vectors, the matrix product of matrices, as np.dot."""
+    x = np.asarray(VALUES["B"])
+    d = sbp.derive("std(X)", shapes={"X": (2, 3)})
+    assert d.check({"X": x}).ok
+    np.testing.assert_allclose(d.evaluate({"X": x})["X"],
+                               (x - x.mean()) / (x.size * x.std()), rtol=1e-12)
+    u, v = np.array([[0.3], [-1.2], [0.5]]), np.array([[1.1], [0.4], [-0.7]])
+    d = sbp.derive("dot(u, v) * dot(v, v)", shapes={"u": (3, 1), "v": (3, 1)})
+    got = d.evaluate({"u": u, "v": v})
+    vv, uv = float((v.T @ v)[0, 0]), float((u.T @ v)[0, 0])
+    np.testing.assert_allclose(got["u"], v * vv, rtol=1e-12)
+    np.testing.assert_allclose(got["v"], u * vv + 2 * v * uv,
+                               rtol=1e-12)
+    d = sbp.derive("sum(hadamard(G, dot(A, B)))", shapes={"A": (2, 3), "B": (3, 4),
+                                                           "G": (2, 4)})
+    a, b, g = VALUES["B"], np.arange(12.0).reshape(3, 4) / 7, np.ones((2, 4))
+    got = d.evaluate({"A": a, "B": b, "G": g})
+    np.testing.assert_allclose(got["A"], g @ b.T, rtol=1e-12)
+    assert d.check({"A": a, "B": b, "G": g}).ok
 
 
 def test_the_inverse_hyperbolic_functions_and_erfc() -> None:
@@ -569,3 +603,25 @@ def test_besseli_from_sympy_text_and_latex() -> None:
     assert_latex_ok([tex])
     with pytest.raises(sbp.ShapeError, match="the order of besseli is a whole number"):
         sbp.derive("besseli(0.5, x)")
+
+
+@pytest.mark.parametrize(("text", "torch_loss"), [
+    ("sum(hadamard(C, selu(B)))", lambda F, b, c, p: (c * F.selu(b)).sum()),
+    ("sum(hadamard(C, mish(B)))", lambda F, b, c, p: (c * F.mish(b)).sum()),
+    ("sum(hadamard(C, logsigmoid(B)))", lambda F, b, c, p: (c * F.logsigmoid(b)).sum()),
+    ("binary_cross_entropy(P, (C + 0.5) / 2)",
+     lambda F, b, c, p: F.binary_cross_entropy(p, (c + 0.5) / 2)),
+    ("binary_cross_entropy_with_logits(B, C + 0.5)",
+     lambda F, b, c, p: F.binary_cross_entropy_with_logits(b, c + 0.5)),
+])
+def test_activations_and_losses_are_pytorchs(text: str, torch_loss: Any) -> None:
+    """A fourth witness: the gradients are torch.autograd's of torch.nn.functional's own."""
+    torch = pytest.importorskip("torch")
+    values = {k: VALUES[k] for k in ("B", "C", "P")}
+    d = sbp.derive(text, shapes={k: (2, 3) for k in values})
+    got = d.evaluate(values)
+    ts = {k: torch.tensor(v, requires_grad=True) for k, v in values.items()}
+    torch_loss(torch.nn.functional, ts["B"], ts["C"], ts["P"]).backward()
+    for k in got:
+        assert ts[k].grad is not None
+        np.testing.assert_allclose(got[k], ts[k].grad.numpy(), rtol=1e-12, atol=1e-14)

@@ -56,6 +56,11 @@ SAMPLES: dict[str, tuple[str, dict[str, Any], str]] = {
     "svm_loss": ("svm_loss(S, Y)", {"S": S, "Y": S}, "S"),
     "hinge": ("hinge(s, y)", {}, "s"), "logistic_loss": ("logistic_loss(s, y)", {}, "s"),
     "huber": ("huber(a, delta)", {}, "a"), "mse_loss": ("mse_loss(o, y)", {"o": V, "y": V}, "o"),
+    "binary_cross_entropy": ("binary_cross_entropy(p, y)", {"p": V, "y": V}, "p"),
+    "binary_cross_entropy_with_logits": ("binary_cross_entropy_with_logits(s, y)",
+                                         {"s": V, "y": V}, "s"),
+    "std": ("std(X)", {"X": S}, "X"), "dot": ("dot(u, v)", {"u": V, "v": V}, "u"),
+    "maximum": ("maximum(x, y)", {}, "x"), "minimum": ("minimum(x, y)", {}, "x"),
     # structural (symbackprop/indexing.py): static sizes, indices and widths
     "concatenate": ("sum(hadamard(A, concatenate((X, Y), axis=0)))",
                     {"A": (5, 3), "X": S, "Y": M}, "X"),

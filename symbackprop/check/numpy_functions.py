@@ -152,6 +152,13 @@ def _multiclass_hinge(s: Array, y: Array) -> float:
     return float(np.sum((1.0 - y) * np.maximum(0.0, s - correct + 1.0)))
 
 
+def _dot(x: Array, y: Array) -> Array:
+    """NumPy's dot, a vector (a column of the text's) read as NumPy's 1-D array."""
+    def flat(a: Array) -> Array:
+        return np.ravel(a) if np.ndim(a) == 2 and np.shape(a)[1] == 1 else a
+    return np.dot(flat(x), flat(y))
+
+
 def _huber(a: Array, delta: Array) -> Array:
     """Huber's function, piece by piece: ½a² inside [−δ, δ], δ(|a| − ½δ) outside."""
     a = np.asarray(a, dtype=float)
@@ -204,6 +211,17 @@ FUNCS: dict[str, Callable[..., Array]] = {
     "hinge": lambda s, y: np.maximum(0.0, 1.0 - np.asarray(y) * s),
     "logistic_loss": lambda s, y: np.logaddexp(0.0, -np.asarray(y) * s),
     "huber": _huber, "mse_loss": lambda o, y: np.mean(np.square(np.asarray(o) - y)),
+    "selu": lambda x: 1.0507009873554804934 * np.where(
+        np.asarray(x) > 0, x, 1.6732632423543772848 * np.expm1(np.minimum(x, 0.0))),
+    "mish": lambda x: np.asarray(x) * np.tanh(np.logaddexp(0.0, x)),
+    "logsigmoid": lambda x: -np.logaddexp(0.0, -np.asarray(x)),
+    "log_sigmoid": lambda x: -np.logaddexp(0.0, -np.asarray(x)),
+    "std": lambda x: np.std(x), "maximum": np.maximum, "minimum": np.minimum,
+    "dot": _dot,
+    "binary_cross_entropy": lambda p, y: float(np.mean(
+        -(np.asarray(y) * np.log(p) + (1.0 - np.asarray(y)) * np.log1p(-np.asarray(p))))),
+    "binary_cross_entropy_with_logits": lambda s, y: float(np.mean(
+        np.logaddexp(0.0, s) - np.asarray(y) * s)),
 }
 FUNCS.update({a: FUNCS[n] for n, r in RULES.items() for a in r.aliases if n in FUNCS})
 
