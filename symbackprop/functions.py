@@ -25,6 +25,25 @@ def number(x: Any) -> sp.Expr:
     return _sympify(x)  # type: ignore[no-any-return]
 
 
+class step(sp.Function):  # type: ignore[misc]
+    """𝟏[x > 0], NumPy's ``x > 0`` as a number (0 at 0, unlike SymPy's Heaviside, ½ there):
+    what a comparison of the text is. Its derivative is 0 wherever it has one."""
+
+    @classmethod
+    def eval(cls, x: sp.Expr) -> sp.Expr | None:
+        if x.is_extended_positive:
+            return sp.S.One
+        if x.is_extended_nonpositive:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.S.Zero
+
+    def _eval_is_real(self) -> bool | None:
+        return self.args[0].is_real  # type: ignore[no-any-return]
+
+
 class sigmoid(sp.Function):  # type: ignore[misc]
     """The logistic function 1 / (1 + e^-x); its derivative is sigmoid(x) (1 - sigmoid(x))."""
 

@@ -39,7 +39,8 @@ GREEK.pop("ς", None)
 PRODUCT = "·⋅×∙"
 HADAMARD = "⊙∘"
 SPACES = "\u00a0\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f"
-_SIMPLE = {**dict.fromkeys(PRODUCT, "*"), **dict.fromkeys(HADAMARD, "%"), "−": "-", "÷": "/"}
+_SIMPLE = {**dict.fromkeys(PRODUCT, "*"), **dict.fromkeys(HADAMARD, "%"), "−": "-", "÷": "/",
+           "≥": ">=", "≤": "<="}
 _NUMBER = re.compile(r"0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|"
                      r"(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][-+]?\d[\d_]*)?")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -211,7 +212,7 @@ class _Lexer:
         if ch.isascii():
             return f"character {ch!r} is not allowed"
         return (f"character {describe(ch)} is not allowed: names are ASCII letters, digits "
-                "and _, or Greek letters; operators are ASCII or · × ⊙ ∘ − ÷ ᵀ √ ‖ "
+                "and _, or Greek letters; operators are ASCII or · × ⊙ ∘ − ÷ ≥ ≤ ᵀ √ ‖ "
                 "(look-alike letters such as fullwidth, Cyrillic or Greek capitals that look "
                 "Latin are refused)")
 

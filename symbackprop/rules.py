@@ -37,6 +37,7 @@ from .functions import (
     relu,
     sigmoid,
     softplus,
+    step,
 )
 from .layers import LAYERS
 from .linalg import LINALG
@@ -456,6 +457,12 @@ RULES: dict[str, Rule] = {
                            "abs(int(k)), v)), otypes=[float])(n, x)\n"),
     "sign": _ew("sign", np.sign, lambda x, out: np.zeros_like(x), sp.sign,
                 r"\operatorname{sign}", nondiff=lambda x: x == 0),
+    # 𝟏[x > 0]: a comparison of the text (a > b is step(a − b)), 0 at 0 as NumPy's
+    "step": Rule("step", forward=lambda x: np.heaviside(x, 0.0),
+                 vjp=lambda g, out, x: (np.zeros_like(np.asarray(g * x, dtype=float)),),
+                 sympy=step, latex=r"\mathbf{1}", nondiff=lambda x: x == 0,
+                 code="step_gt0", helper="def step_gt0(x):\n    return np.heaviside(x, 0.0)"
+                                         "  # 1[x > 0], as NumPy's x > 0\n"),
     "max": _minmax("max"),
     "min": _minmax("min"),
     # Huber's function of a residual and a threshold δ (the loss of robust regression)
@@ -512,6 +519,7 @@ RULES: dict[str, Rule] = {
 DOMAINS = {
     "log": "x > 0", "sqrt": "x ≥ 0; its derivative x > 0", "tan": "x ≠ π/2 + kπ",
     "abs": "a kink at 0", "relu": "a kink at 0", "sign": "a jump at 0 (derivative 0 elsewhere)",
+    "step": "a jump at 0 (derivative 0 elsewhere); a > b is step(a − b)",
     "max": "a kink where the operands tie", "min": "a kink where the operands tie",
     "arcsin": "|x| ≤ 1; its derivative |x| < 1", "arccos": "|x| ≤ 1; its derivative |x| < 1",
     "arccosh": "x ≥ 1; its derivative x > 1", "arctanh": "|x| < 1", "erfinv": "|x| < 1",

@@ -156,7 +156,8 @@ HOSTILE: dict[str, str] = {
     # operators outside the whitelist
     "if-else": f"x if {OPEN} else y",
     "and": f"x and {OPEN}",
-    "compare": "x < y",
+    "compare-equal": "x == y",  # x < y is 𝟏[x < y]; == has no derivative to speak of
+    "compare-chained": "x < y < z",
     "invert": "~x",
     "not": "not x",
     "modulo": "x % y",

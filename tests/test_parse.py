@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -53,3 +54,38 @@ def test_stages_by_newline_and_semicolon_agree() -> None:
 def test_unknown_names_are_inputs_not_functions() -> None:
     e = sbp.parse("alpha * beta + lam")
     assert {str(s) for s in e.free_symbols} == {"alpha", "beta", "lam"}
+
+
+@pytest.mark.parametrize(("text", "values", "want"), [
+    # NumPy's where(x > 0, x, 0.1 x): the leaky ReLU, slope 1 or 0.1
+    ("where(x > 0, x, 0.1*x) * y", {"x": 0.7, "y": 1.3}, {"x": 1.3, "y": 0.7}),
+    ("where(x > 0, x, 0.1*x) * y", {"x": -0.7, "y": 1.3}, {"x": 0.13, "y": -0.07}),
+    ("(x >= y) * x + (x < y) * y", {"x": 0.3, "y": 0.5}, {"x": 0.0, "y": 1.0}),  # max
+    ("(x <= y) * x**2 + (y < x) * y**2", {"x": 0.3, "y": 0.5}, {"x": 0.6, "y": 0.0}),
+])
+def test_a_comparison_is_the_number_numpy_makes_of_it(text, values, want):
+    """a > b is 𝟏[a − b > 0] (0 or 1, NumPy's boolean as a number), derivative 0 where it
+    has one; the gradient flows through what the comparison selects."""
+    d = sbp.derive(text)
+    assert d.check(values).ok
+    got = d.evaluate(values)
+    for k, v in want.items():
+        assert got[k] == pytest.approx(v, abs=1e-12)
+
+
+def test_comparisons_tie_as_numpy_does_and_read_back():
+    """At a tie x > y is 0 and x >= y is 1, as NumPy's; matrices compare entry by entry;
+    the derivation writes 𝟏[a > b] as the user compared."""
+    a = np.array([[0.5, -1.0], [2.0, 0.5]])
+    for text, want in (("x > y", a > 0.5), ("x >= y", a >= 0.5), ("x < y", a < 0.5),
+                       ("x <= y", a <= 0.5)):
+        d = sbp.derive(f"sum(hadamard(W, {text.replace('x', 'A').replace('y', 'B')}))",
+                       shapes={"A": (2, 2), "B": (2, 2), "W": (2, 2)})
+        values = {"A": a, "B": np.full((2, 2), 0.5), "W": np.ones((2, 2))}
+        np.testing.assert_array_equal(d.evaluate(values)["W"], want.astype(float))
+    assert r"\mathbf{1}\left[{x > y}\right]" in sbp.derive("(x > y) * x").latex()
+    for paper, text in (("(x ≥ y)·x", "(x >= y) * x"), ("(x ≤ y)·x", "(x <= y) * x")):
+        assert sbp.derive(paper).forward == sbp.derive(text).forward  # paper notation
+    for bad, match in (("x < y < z", "two values at a time"), ("x == y", "measure 0")):
+        with pytest.raises(sbp.ParseError, match=match):
+            sbp.derive(bad)

@@ -41,6 +41,10 @@ _BINOPS: dict[type, Callable[[Array, Array], Array]] = {
 }
 
 
+_COMPARE: dict[type, Callable[[Array, Array], Array]] = {
+    ast.Gt: np.greater, ast.Lt: np.less, ast.GtE: np.greater_equal, ast.LtE: np.less_equal}
+
+
 def _math_power(x: Array, k: Array) -> Array:
     """``X^k`` as mathematics reads it: of a square matrix (not a vector) the matrix power."""
     x = np.asarray(x)
@@ -285,6 +289,9 @@ class TextProgram:
             return np.negative if isinstance(node.op, ast.USub) else _same
         if isinstance(node, ast.Attribute):
             return transpose_of
+        if isinstance(node, ast.Compare):  # NumPy's boolean, as the number 0 or 1
+            test = _COMPARE[type(node.ops[0])]
+            return lambda x, y: np.asarray(test(x, y), dtype=float)
         if isinstance(node, ast.Subscript):
             return functools.partial(text_index, key=read_key(node))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
@@ -413,4 +420,6 @@ def _children(node: ast.AST) -> list[ast.AST]:
         return [] if _constant_call(node) is not None else list(node.args)
     if isinstance(node, (ast.Attribute, ast.Subscript)):
         return [node.value]
+    if isinstance(node, ast.Compare):
+        return [node.left, node.comparators[0]]
     return []

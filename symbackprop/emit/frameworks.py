@@ -54,7 +54,7 @@ _TORCH = {
     "erfinv": "torch.special.erfinv", "i0e": "torch.special.i0e", "i1e": "torch.special.i1e",
     "gammaln": "torch.special.gammaln", "sign": "torch.sign", "max": "torch.maximum",
     "min": "torch.minimum", "Abs": "torch.abs", "Max": "torch.maximum",
-    "Min": "torch.minimum", "Heaviside": "step", "prod": "torch.prod",
+    "Min": "torch.minimum", "Heaviside": "step", "step": "step_gt0", "prod": "torch.prod",
     "trace": "torch.trace", "det": "torch.linalg.det", "inv": "torch.linalg.inv",
     "norm2": "torch.linalg.norm", "mean": "torch.mean",
     "polygamma": "torch.special.polygamma",  # (n, x), n an integer
@@ -67,17 +67,21 @@ _JAX = {
     "erfinv": "jax.scipy.special.erfinv", "i0e": "jax.scipy.special.i0e",
     "i1e": "jax.scipy.special.i1e", "gammaln": "jax.scipy.special.gammaln",
     "polygamma": "jax.scipy.special.polygamma",
-    "Heaviside": "step",
+    "Heaviside": "step", "step": "step_gt0",
     "var": "jnp.var",  # NumPy's population variance (torch.var is the sample one)
 }
 
 # (namespace, spellings, helpers, the ``keepdims`` keyword, the axis keyword)
 _TORCH_HELPERS = {"step": "def step(x: torch.Tensor) -> torch.Tensor:\n"
                           "    return torch.heaviside(x, torch.full_like(x, 0.5))  # relu'\n",
+                  "step_gt0": "def step_gt0(x: torch.Tensor) -> torch.Tensor:\n"
+                              "    return (x > 0).to(x.dtype)  # a comparison of the text\n",
                   "log_softmax": "def log_softmax(o: torch.Tensor) -> torch.Tensor:\n"
                                  "    return torch.log_softmax(o, dim=0)  # per column\n"}
 _JAX_HELPERS = {"step": "def step(x: jax.Array) -> jax.Array:\n"
                         "    return jnp.heaviside(x, 0.5)  # the derivative of relu\n",
+                "step_gt0": "def step_gt0(x: jax.Array) -> jax.Array:\n"
+                            "    return (x > 0).astype(x.dtype)  # a comparison of the text\n",
                 "log_softmax": "def log_softmax(o: jax.Array) -> jax.Array:\n"
                                "    return jax.nn.log_softmax(o, axis=0)  # per column\n"}
 
@@ -208,8 +212,9 @@ class FrameworkPrinter(CodePrinter):
             raise UnsupportedError(f"no {self.framework} code for the primitive {known}")
         if name == "Heaviside":
             args = args[:1]
-            self.used.add("step")
         code = self.table[name]
+        if code in ("step", "step_gt0"):  # written by a helper of ours
+            self.used.add(code)
         out = f"{code}({args[0]}, {args[1]})" if len(args) > 1 else f"{code}({args[0]})"
         for a in args[2:]:
             out = f"{code}({out}, {a})"

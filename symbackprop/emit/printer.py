@@ -245,6 +245,16 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         s = rf"\mathbf{{1}}\left[{{{self._print(e.args[0])} > 0}}\right]"
         return rf"{{{s}}}^{{{exp}}}" if exp else s
 
+    def _print_step(self, e: sp.Basic, exp: str | None = None) -> str:
+        """A comparison of the text, 𝟏[a > b] (step(a − b) written as the user compared)."""
+        x = e.args[0]
+        terms = sp.Add.make_args(x)
+        neg = [-t for t in terms if t.could_extract_minus_sign()]
+        pos = [t for t in terms if not t.could_extract_minus_sign()]
+        left, right = (sp.Add(*pos), sp.Add(*neg)) if pos and neg else (x, sp.S.Zero)
+        s = rf"\mathbf{{1}}\left[{{{self._print(left)} > {self._print(right)}}}\right]"
+        return rf"{{{s}}}^{{{exp}}}" if exp else s
+
     def _print_Elementwise(self, e: Elementwise) -> str:
         f = scalar_function(e.name)
         ph = tuple(sp.Symbol(f"_arg{i}") for i in range(len(e.operands)))
