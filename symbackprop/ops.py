@@ -194,6 +194,16 @@ def matmul(b: Builder, x: Term, y: Term, where: str = "a @ b") -> Term:
     return product if x in b.inputs else as_scalar(b, product)
 
 
+def compare(b: Builder, op: str, x: Term, y: Term, where: str) -> Term:
+    """``x > y`` as NumPy's number: 𝟏[x − y > 0], the primitive ``step``; ``x >= y`` is
+    1 − 𝟏[y − x > 0] (1 at a tie, as NumPy's); ``<`` and ``<=`` the same turned round."""
+    if op in ("<", "<="):
+        x, y = y, x
+    if op in (">", "<"):
+        return apply(b, "step", [sub(b, x, y, where)], where)
+    return sub(b, sp.S.One, apply(b, "step", [sub(b, y, x, where)], where), where)
+
+
 def as_scalar(b: Builder, x: Term) -> Term:
     """A 1×1 matrix as the scalar it is: a scalar wherever one is meant."""
     if shape_of(x) == (1, 1):

@@ -55,23 +55,13 @@ _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**
            ast.MatMult: "@", ast.Mod: "⊙"}
 _NOT_CHAINED = (ast.Pow, ast.MatMult, ast.Mod)
 # a > b is the number 𝟏[a > b] (NumPy's boolean as 0 or 1): step(a − b), entry by entry
-_COMPARE = (ast.Gt, ast.Lt, ast.GtE, ast.LtE)
+_COMPARE = {ast.Gt: ">", ast.Lt: "<", ast.GtE: ">=", ast.LtE: "<="}
 _ALLOWED = (ast.Module, ast.Expr, ast.Assign, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name,
             ast.Constant, ast.Attribute, ast.Load, ast.Store, ast.USub, ast.UAdd,
             ast.keyword, ast.Subscript, ast.Slice, ast.Tuple, ast.List,
             ast.Compare, *_COMPARE,
             *_BINOPS)  # keywords, tuples and slices only where indexing.py reads them
 _NEWLINE = re.compile(r"\r\n|\r|\n")
-
-
-def compare(b: Builder, op: type, x: Term, y: Term, where: str) -> Term:
-    """``x > y`` as NumPy's number: 𝟏[x − y > 0]; ``x >= y`` is 1 − 𝟏[y − x > 0] (1 at a
-    tie, as NumPy's); ``<`` and ``<=`` the same turned round."""
-    if op in (ast.Lt, ast.LtE):
-        x, y = y, x
-    if op in (ast.Gt, ast.Lt):
-        return ops.apply(b, "step", [ops.sub(b, x, y, where)], where)
-    return ops.sub(b, sp.S.One, ops.apply(b, "step", [ops.sub(b, y, x, where)], where), where)
 
 
 def _describe(node: ast.AST) -> str:
@@ -301,7 +291,7 @@ class _Parser:
             if len(node.ops) != 1:
                 raise self.error(node, "compare two values at a time: (a < b) * (b < c), "
                                  "not a < b < c")
-            if not isinstance(node.ops[0], _COMPARE):
+            if type(node.ops[0]) not in _COMPARE:
                 raise self.error(node, "a comparison is >, <, >= or <= (== and != have no "
                                  "derivative to speak of: they hold on a set of measure 0)")
         elif isinstance(node, ast.Attribute) and node.attr != "T":
@@ -448,7 +438,8 @@ class _Parser:
         if isinstance(node, ast.Attribute):
             return ops.transpose(b, args[0], self.source(node))
         if isinstance(node, ast.Compare):
-            return compare(b, type(node.ops[0]), args[0], args[1], self.source(node))
+            return ops.compare(b, _COMPARE[type(node.ops[0])], args[0], args[1],
+                               self.source(node))
         if isinstance(node, ast.Subscript):
             indexing.matrices_only("an index", args, self.source(node))
             return indexing.index(b, args[0], indexing.read_key(node), self.source(node))

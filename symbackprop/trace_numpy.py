@@ -119,11 +119,19 @@ class Traced:
             "a traced value used as a condition (if/while/and/or on an argument): the gradient "
             "is traced once, symbolically; write np.maximum/np.minimum/abs instead of branches")
 
-    def _compare(self, o: Any) -> Any:
-        raise UnsupportedError(
-            "a comparison of traced values: write np.maximum(a, b) or max(a, b) instead")
+    # a comparison is NumPy's number 0 or 1 (for np.where(x > 0, x, 0.1 * x)); an ``if`` on
+    # it is still a branch on a traced value (__bool__)
+    def __lt__(self, o: Any) -> Traced:
+        return binary(self.b, "<", self, o)
 
-    __lt__ = __le__ = __gt__ = __ge__ = _compare
+    def __le__(self, o: Any) -> Traced:
+        return binary(self.b, "<=", self, o)
+
+    def __gt__(self, o: Any) -> Traced:
+        return binary(self.b, ">", self, o)
+
+    def __ge__(self, o: Any) -> Traced:
+        return binary(self.b, ">=", self, o)
 
     def __float__(self) -> float:
         raise UnsupportedError(
@@ -287,6 +295,8 @@ def binary(b: Builder, op: str, x: Any, y: Any) -> Traced:
         t = ops.power(b, a, c, where)
     elif op in ("max", "min"):
         t = ops.apply(b, op, [a, c], where)
+    elif op in ("<", "<=", ">", ">="):
+        t = ops.compare(b, op, a, c, where)
     else:  # pragma: no cover - callers pass the operators above
         raise UnsupportedError(f"no rule for {op}")
     return Traced(b, t, shape)

@@ -110,6 +110,19 @@ def test_defaults_are_constants_not_inputs() -> None:
     assert d.evaluate({"x": 2.0}) == {"x": pytest.approx(12.0)}
 
 
+def test_a_comparison_is_numpys_number_in_a_traced_function() -> None:
+    """np.where(x > 0, x, 0.1 x) (a leaky ReLU) and (x >= y) x + (x < y) y (a max) trace as
+    the text's comparisons; the function itself is the witness."""
+    d = sbp.derive(lambda x, y: np.sum(np.where(x > 0, x, 0.1 * x) * y),
+                   shapes={"x": (3, 1), "y": (3, 1)})
+    x, y = np.array([[0.5], [-1.0], [2.0]]), np.array([[1.0], [2.0], [3.0]])
+    assert d.check({"x": x, "y": y}).ok
+    np.testing.assert_allclose(d.evaluate({"x": x, "y": y})["x"], np.where(x > 0, 1, 0.1) * y)
+    d = sbp.derive(lambda x, y: (x >= y) * x + (x < y) * y)
+    assert d.evaluate({"x": 0.3, "y": 0.5}) == {"x": 0.0, "y": 1.0}
+    assert d.evaluate({"x": 0.7, "y": 0.5}) == {"x": 1.0, "y": 0.0}
+
+
 def test_math_module_is_left_alone() -> None:
     _scalar_expr(lambda x: math.exp(x))
     assert math.exp(0.0) == 1.0
@@ -117,7 +130,7 @@ def test_math_module_is_left_alone() -> None:
 
 
 @pytest.mark.parametrize(("f", "message"), [
-    (lambda x: x if x > 0 else -x, "comparison"),
+    (lambda x: x if x > 0 else -x, "condition"),  # x > 0 is a number; the if is a branch
     (lambda x: 1.0 if x else 0.0, "condition"),
     (lambda x: math.erf(x), "float"),
     (lambda x: np.diff(x), "np.diff"),

@@ -74,7 +74,7 @@ def test_1d_and_column_are_different_arrays() -> None:
     (lambda W: len(W) * np.sum(W), r"len\(\)"),
     (lambda W: np.sum(W[[0, 1]]), "only whole numbers and slices"),  # fancy indexing
     (lambda W: np.sum(W[None]), "only whole numbers and slices"),
-    (lambda W: np.sum(W[W > 0]), "comparison"),  # a boolean mask
+    (lambda W: np.sum(W[W > 0]), "only whole numbers and slices"),  # a boolean mask
     (lambda W: sum(W), "iterating"),
     (lambda W: np.sum(W.reshape(3, 3, 1)), "1-D and 2-D arrays"),
     (lambda W: np.sum(W.ravel(order="F")), r"\.ravel"),
