@@ -194,6 +194,18 @@ def matmul(b: Builder, x: Term, y: Term, where: str = "a @ b") -> Term:
     return product if x in b.inputs else as_scalar(b, product)
 
 
+def _extreme(b: Builder, name: str, x: Term, where: str) -> Term:
+    """max(X) or min(X) of every entry, as NumPy's: along the columns, then the row that
+    leaves (a scalar is its own)."""
+    s = shape_of(x)
+    if s is None:
+        return x
+    for axis in (0, 1):
+        if s[axis] != 1:
+            x = reduce_axis(b, name, x, axis, where)
+    return as_scalar(b, x)
+
+
 def compare(b: Builder, op: str, x: Term, y: Term, where: str) -> Term:
     """``x > y`` as NumPy's number: 𝟏[x − y > 0], the primitive ``step``; ``x >= y`` is
     1 − 𝟏[y − x > 0] (1 at a tie, as NumPy's); ``<`` and ``<=`` the same turned round."""
@@ -415,6 +427,8 @@ def apply(b: Builder, name: str, args: list[Term], where: str, axis: Any = None)
             raise ShapeError(f"{where}: {name} takes no axis (the functions that do: "
                              f"{', '.join(AXIS_FUNCTIONS)})")
         return reduce_axis(b, name, args[0], axis, where)
+    if name in ("max", "min") and len(args) == 1:  # NumPy's max(X): the largest entry
+        return _extreme(b, name, args[0], where)
     arity, operator = OPERATORS[name] if name in OPERATORS else (RULES[name].arity, None)
     if len(args) != arity:
         raise ShapeError(f"{where}: {name} takes {arity} argument{'s' * (arity > 1)}, "

@@ -284,6 +284,8 @@ class _Parser:
                                  "are " + ", ".join(FUNCTIONS))
             # along an axis, every reduction takes the one matrix (max(X, axis=1))
             arity = 1 if node.keywords else ARITY.get(ALIASES.get(node.func.id, node.func.id), 1)
+            if node.func.id in ("max", "min") and len(node.args) == 1:
+                arity = 1  # NumPy's max(X): the largest entry
             if len(node.args) != arity:
                 raise self.error(node, f"{node.func.id} takes {arity} argument"
                                  f"{'s' if arity > 1 else ''}, got {len(node.args)}")

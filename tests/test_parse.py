@@ -26,7 +26,7 @@ X, Y = sp.symbols("x y", real=True)
     ("x.sin(y)", 1, "only calls of a function by its name"),
     ("x if y else z", 1, "found if/else"),
     ("exp(x) + sin(x, y)", 10, "sin takes 1 argument, got 2"),
-    ("max(x)", 1, "max takes 2 arguments, got 1"),
+    ("max(x, y, z)", 1, "max takes 2 arguments, got 3"),  # max(X): the largest entry
     ("x + __class__", 5, "reserved"),
 ])
 def test_errors_name_the_column(text: str, column: int, fragment: str) -> None:
@@ -89,3 +89,16 @@ def test_comparisons_tie_as_numpy_does_and_read_back():
     for bad, match in (("x < y < z", "two values at a time"), ("x == y", "measure 0")):
         with pytest.raises(sbp.ParseError, match=match):
             sbp.derive(bad)
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_of_one_array_is_its_largest_entry(name):
+    """max(X) as NumPy's np.max: the largest entry, whose gradient is 1 there and 0 elsewhere
+    (max(a, b) stays the larger of each pair)."""
+    x = np.array([[0.3, -1.2], [2.5, 0.7], [-0.4, 1.1]])
+    d = sbp.derive(f"{name}(X) * 3", shapes={"X": (3, 2)})
+    assert d.check({"X": x}).ok
+    want = np.zeros_like(x)
+    want[np.unravel_index(np.argmax(x) if name == "max" else np.argmin(x), x.shape)] = 3.0
+    np.testing.assert_array_equal(d.evaluate({"X": x})["X"], want)
+    assert sbp.derive(f"{name}(x) * y").evaluate({"x": 0.5, "y": 2.0}) == {"x": 2.0, "y": 0.5}

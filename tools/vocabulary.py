@@ -164,7 +164,9 @@ def page() -> str:
         "`prod`, `cumsum`, `cumprod`, `flip`; of a tensor (rank ≥ 3), an axis or a tuple of "
         "axes, `axis=(0, 2, 3)`, for `sum`, `mean`, `var` (kept with length 1) and one axis "
         "for `softmax`, and NumPy's broadcasting in `+ - * /`; `axis=` for `concatenate`, "
-        "`stack`, `repeat`. "
+        "`stack`, `repeat`; `max(X)` and `min(X)` of one array are its largest and "
+        "smallest entry (NumPy's `np.max`), `max(a, b)` the larger of each pair; a "
+        "comparison `a > b` (`<`, `>=`, `<=`) is the number 0 or 1, as NumPy's boolean. "
         "Static arguments (sizes, counts, indices, pad widths) are numbers written in the text. "
         "See [writing expressions](writing-expressions.md) "
         "and [matrix calculus](matrix-calculus.md).",

@@ -170,6 +170,9 @@ FUNCS: dict[str, Callable[..., Array]] = {
     **{n: _numpy_spelling(r) for n, r in RULES.items() if r.arity and r.code.startswith("np.")},
     "sigmoid": _sigmoid, "relu": lambda x: np.maximum(x, 0.0),
     "step": lambda x: np.asarray(np.greater(x, 0.0), dtype=float),  # what x > 0 is
+    # max(X) is the largest entry (NumPy's np.max), max(a, b) the larger of each pair
+    "max": lambda x, *y: np.maximum(x, *y) if y else np.max(x),
+    "min": lambda x, *y: np.minimum(x, *y) if y else np.min(x),
     "softplus": lambda x: np.logaddexp(0.0, x), "softmax": lambda x: np.exp(_log_softmax(x)),
     "sum": lambda x: np.sum(x) if np.ndim(x) else x, "transpose": transpose_of,
     "mse": _mse, "cross_entropy": _cross_entropy,
