@@ -320,7 +320,7 @@ def constant_matrix(b: Builder, name: str, dims: list[sp.Expr], where: str) -> T
 
 CONSTANTS = {"ones": 2, "zeros": 2, "eye": 1}  # their arguments are sizes, not expressions
 AXIS_FUNCTIONS = ("sum", "mean", "var", "softmax", "logsumexp", "max", "min",
-                  "prod", "cumsum", "cumprod", "flip")  # take axis=
+                  "prod", "cumsum", "cumprod", "flip", "log_softmax")  # take axis=
 
 
 def reduce_axis(b: Builder, name: str, x: Term, axis: Any, where: str) -> Term:
@@ -332,6 +332,10 @@ def reduce_axis(b: Builder, name: str, x: Term, axis: Any, where: str) -> Term:
     sx = shape_of(x)
     if sx is None:
         raise ShapeError(f"{where}: axis= needs a vector or matrix, got a scalar")
+    if name == "log_softmax":  # X − logsumexp(X) along the axis, spread back over it
+        if tensor_dims(sx) is not None:  # (of a tensor, the log of its softmax primitive)
+            return apply(b, "log", [reduce_axis(b, "softmax", x, axis, where)], where)
+        return sub(b, x, reduce_axis(b, "logsumexp", x, axis, where), where)
     axes = tensor_dims(sx)
     if axes is not None:  # a tensor of rank ≥ 3
         return _reduce_tensor(b, name, x, axes, axis, where)
@@ -407,9 +411,17 @@ def _along_vector(name: str) -> Callable[..., Term]:
     return build
 
 
+def _log_softmax(b: Builder, x: Term, where: str = "log_softmax") -> Term:
+    """log softmax of a vector, or of each column of a matrix (the softmax's own axis); a
+    scalar's is 0. Along another axis: ``log_softmax(X, axis=1)``."""
+    if not is_matrix(x):
+        return sp.S.Zero
+    return reduce_axis(b, "log_softmax", x, 0, where)
+
+
 # operators that the text also spells as functions: (arity, how they build)
 OPERATORS: dict[str, tuple[int, Callable[..., Term]]] = {
-    "hadamard": (2, hadamard), "transpose": (1, transpose),
+    "hadamard": (2, hadamard), "transpose": (1, transpose), "log_softmax": (1, _log_softmax),
     "cumsum": (1, _along_vector("cumsum")), "cumprod": (1, _along_vector("cumprod")),
     "flip": (1, _along_vector("flip"))}
 

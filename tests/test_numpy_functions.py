@@ -625,3 +625,27 @@ def test_activations_and_losses_are_pytorchs(text: str, torch_loss: Any) -> None
     for k in got:
         assert ts[k].grad is not None
         np.testing.assert_allclose(got[k], ts[k].grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(("text", "dim"), [
+    ("sum(hadamard(C, log_softmax(B)))", 0), ("sum(hadamard(C, log_softmax(B, axis=0)))", 0),
+    ("sum(hadamard(C, log_softmax(B, axis=1)))", 1),
+    ("sum(hadamard(C, log_softmax(B, axis=-1)))", 1)])
+def test_log_softmax_is_pytorchs(text: str, dim: int) -> None:
+    """log_softmax of each column (the softmax's own axis) or along axis=: the value and
+    the gradient of torch.nn.functional.log_softmax, and check() ok."""
+    torch = pytest.importorskip("torch")
+    values = {k: np.asarray(VALUES[k]) for k in ("B", "C")}
+    d = sbp.derive(text, shapes={"B": (2, 3), "C": (2, 3)})
+    assert d.check(values).ok
+    b = torch.tensor(values["B"], requires_grad=True)
+    (torch.tensor(values["C"]) * torch.log_softmax(b, dim=dim)).sum().backward()
+    assert b.grad is not None
+    np.testing.assert_allclose(d.evaluate(values)["B"], b.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_log_softmax_of_a_tensor_along_an_axis() -> None:
+    x = np.linspace(-1.0, 1.3, 24).reshape(2, 3, 4)
+    d = sbp.derive("sum(hadamard(Y, log_softmax(X, axis=1)))", shapes={"X": (2, 3, 4),
+                                                                    "Y": (2, 3, 4)})
+    assert d.check({"X": x, "Y": np.cos(x)}).ok

@@ -32,6 +32,7 @@ SAMPLES: dict[str, tuple[str, dict[str, Any], str]] = {
     "var": ("var(X)", {"X": S}, "X"), "prod": ("prod(X)", {"X": S}, "X"),
     "logsumexp": ("logsumexp(x)", {"x": V}, "x"),
     "softmax": ("sum(hadamard(a, softmax(x)))", {"x": V, "a": V}, "x"),
+    "log_softmax": ("sum(hadamard(a, log_softmax(x)))", {"x": V, "a": V}, "x"),
     "norm2": ("norm2(X)", {"X": S}, "X"), "norm1": ("norm1(X)", {"X": S}, "X"),
     "sqnorm": ("sqnorm(X)", {"X": S}, "X"), "trace": ("trace(X)", {"X": M}, "X"),
     "det": ("det(X)", {"X": M}, "X"), "logdet": ("logdet(X)", {"X": M}, "X"),
@@ -160,7 +161,8 @@ def page() -> str:
         "",
         "Operators: `+ - * / **`, `@` (matrix product), `.T` (transpose), "
         "`hadamard(A, B)`; constants `ones(m, n)`, `zeros(m, n)`, `eye(n)`; "
-        "`axis=0 | 1 | -1` for `sum`, `mean`, `var`, `softmax`, `logsumexp`, `max`, `min`, "
+        "`axis=0 | 1 | -1` for `sum`, `mean`, `var`, `softmax`, `log_softmax`, `logsumexp`, "
+        "`max`, `min`, "
         "`prod`, `cumsum`, `cumprod`, `flip`; of a tensor (rank ≥ 3), an axis or a tuple of "
         "axes, `axis=(0, 2, 3)`, for `sum`, `mean`, `var` (kept with length 1) and one axis "
         "for `softmax`, and NumPy's broadcasting in `+ - * /`; `axis=` for `concatenate`, "
@@ -186,6 +188,8 @@ def page() -> str:
                        ("flip", "written out: a product with J")):  # ops.reduce_axis
         rows.append(_row(name, "", kind,
                          "a vector, or a matrix with axis=0 or 1 (NumPy would flatten it)"))
+    rows.append(_row("log_softmax", "", "written out: x − logsumexp(x), of each column as "
+                     "the softmax, or along axis=k", "all"))
     for name, kind in STRUCTURAL_KINDS.items():
         rows.append(_row(name, "", kind, "all (sizes, indices and widths are numbers)"))
     for name, (kind, domain) in TENSORS.items():

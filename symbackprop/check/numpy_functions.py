@@ -170,6 +170,7 @@ FUNCS: dict[str, Callable[..., Array]] = {
     **{n: _numpy_spelling(r) for n, r in RULES.items() if r.arity and r.code.startswith("np.")},
     "sigmoid": _sigmoid, "relu": lambda x: np.maximum(x, 0.0),
     "step": lambda x: np.asarray(np.greater(x, 0.0), dtype=float),  # what x > 0 is
+    "log_softmax": lambda x: _log_softmax(x) if np.ndim(x) else 0.0 * x,
     # max(X) is the largest entry (NumPy's np.max), max(a, b) the larger of each pair
     "max": lambda x, *y: np.maximum(x, *y) if y else np.max(x),
     "min": lambda x, *y: np.minimum(x, *y) if y else np.min(x),
@@ -378,6 +379,7 @@ AXIS_FUNCS: dict[str, Callable[..., Array]] = {
     "prod": lambda x, axis: np.prod(x, axis=axis, keepdims=True),
     "cumsum": lambda x, axis: np.cumsum(x, axis=axis), "flip": lambda x, axis: np.flip(x, axis),
     "cumprod": lambda x, axis: np.cumprod(x, axis=axis),
+    "log_softmax": lambda x, axis: x - np.logaddexp.reduce(x, axis=axis, keepdims=True),
 }
 LOSSES: dict[str, Callable[[Array, Array], float]] = {"mse": _mse,
                                                        "cross_entropy": _cross_entropy}
