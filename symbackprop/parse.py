@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import difflib
 import keyword
 import re
 import sys
@@ -274,14 +275,21 @@ class _Parser:
             self.check_structural(node)
         elif isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name):
+                f = node.func
+                hint = f" (write {f.attr}(...): the text's functions go without a module)" \
+                    if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and \
+                    f.attr in FUNCTIONS and f.value.id in ("np", "numpy", "math", "torch",
+                                                           "F", "jnp", "sp") else ""
                 raise self.error(node, "only calls of a function by its name are allowed, "
-                                 f"not {self.source(node.func)}(...)")
+                                 f"not {self.source(node.func)}(...){hint}")
             if node.keywords:
                 self.axis_of(node)
                 self.static.update(id(n) for k in node.keywords for n in ast.walk(k.value))
             if node.func.id not in FUNCTIONS:
-                raise self.error(node.func, f"unknown function {node.func.id!r}; the functions "
-                                 "are " + ", ".join(FUNCTIONS))
+                near = difflib.get_close_matches(node.func.id, FUNCTIONS, n=3, cutoff=0.75)
+                mean = f" (did you mean {' or '.join(map(repr, near))}?)" if near else ""
+                raise self.error(node.func, f"unknown function {node.func.id!r}{mean}; the "
+                                 "functions are " + ", ".join(FUNCTIONS))
             # along an axis, every reduction takes the one matrix (max(X, axis=1))
             arity = 1 if node.keywords else ARITY.get(ALIASES.get(node.func.id, node.func.id), 1)
             if node.func.id in ("max", "min") and len(node.args) == 1:

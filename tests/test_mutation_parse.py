@@ -45,6 +45,19 @@ def test_an_unknown_function_lists_the_functions() -> None:
     assert {"exp", "sigmoid", "hadamard", "zeros", "eye"} <= set(names.split(", "))
 
 
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("sigmod(x)", "unknown function 'sigmod' (did you mean 'sigmoid' or 'logsigmoid'?); the "
+                  "functions are exp, "),
+    ("np.tanh(x)", "not np.tanh(...) (write tanh(...): the text's functions go without a "
+                   "module)"),
+    ("x.sum()", "not x.sum(...) (column 1)"),  # no module, no hint
+])
+def test_a_misspelt_or_qualified_function_gets_a_hint(text: str, fragment: str) -> None:
+    with pytest.raises(sbp.ParseError) as e:
+        sbp.parse(text)
+    assert fragment in str(e.value)
+
+
 def test_quoted_source_is_shortened_beyond_96_characters() -> None:
     def message(text: str) -> str:
         with pytest.raises(sbp.ShapeError) as e:
