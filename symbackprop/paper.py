@@ -149,6 +149,11 @@ class _Lexer:
             elif self.toks and self.toks[-1].kind == "norm" and text.startswith(("_2", "_F"), i) \
                     and not (text[i + 2:i + 3].isalnum() or text[i + 2:i + 3] == "_"):
                 i += 2  # ‖v‖_2, ‖A‖_F: the 2-norm and the Frobenius norm
+            elif ch in "'\"" and "\\" not in text[i:text.find(ch, i + 1)] \
+                    and text.find(ch, i + 1) > 0:  # einsum's subscripts, verbatim: their
+                j = text.find(ch, i + 1)  # letters are no names to split into products
+                self.add("string", text[i:j + 1], i)
+                i = j + 1
             elif ch in "\r\n":
                 self.add("newline", "\n", i)
                 i += 2 if text.startswith("\r\n", i) else 1

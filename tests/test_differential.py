@@ -361,6 +361,10 @@ REGRESSIONS = [
     # read as a scalar) as 'axis= needs a vector or matrix'
     ("s4 = kron(W, softmax((W.T @ W), axis=1)); L = 4 + sum(s4)", {"W": (2, 1)},
      {"W": np.array([[0.7], [0.7]])}, {}),
+    # SYMBACKPROP_FUZZ_SEED=6: the paper-notation reader split the letters of einsum's
+    # subscripts 'uh->uh' into the product u·h of the stages u and h ('u*h->u*h', refused)
+    ("h = exp(einsum('uh->uh', P1)); u = sum(W) + sum(h)", {"W": (1, 1, 1, 1), "P1": (1, 1)},
+     {"W": np.array([[[[0.438]]]]), "P1": np.array([[0.7]])}, {}),
 ]
 
 
