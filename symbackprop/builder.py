@@ -20,7 +20,8 @@ from sympy import HadamardProduct, MatAdd, MatMul, Symbol
 
 from .algebra import is_matrix, rebuild
 from .canonical import PROBE, is_leaf, replace_args
-from .errors import GraphError, LimitError, ShapeError
+from .errors import GraphError, LimitError, ShapeError, UnsupportedError
+from .functions import step
 from .limits import DEFAULT_LIMITS, Limits
 from .recognise import classify
 from .shapes import Shape, fmt_shape, shape_of, to_shape
@@ -359,7 +360,33 @@ def _binarize(e: sp.Basic) -> sp.Basic:
         for a in e.args[2:]:
             acc = e.func(acc, a, evaluate=False)
         return acc
+    if isinstance(e, sp.Piecewise):
+        return _piecewise(e)
     return e
+
+
+def _piecewise(e: sp.Piecewise) -> sp.Basic:
+    """SymPy's Piecewise((x, a > b), …, (y, True)) as the text's where(a > b, x, …): each
+    branch x·𝟏[a > b] + (1 − 𝟏[a > b])·(the rest), a comparison being NumPy's 0 or 1."""
+    *branches, (acc, last) = e.args
+    if last is not sp.true:
+        raise UnsupportedError(f"{e}: a Piecewise ends with an (expression, True) branch")
+    for x, c in reversed(branches):
+        s = _indicator(c, e)
+        acc = s * x + (1 - s) * acc
+    return acc
+
+
+def _indicator(c: sp.Basic, e: sp.Basic) -> sp.Expr:
+    """𝟏[a > b] (``a > b``), 1 − 𝟏[b > a] (``a >= b``), and the same turned round."""
+    if isinstance(c, (sp.StrictGreaterThan, sp.StrictLessThan)):
+        a, b = (c.lhs, c.rhs) if isinstance(c, sp.StrictGreaterThan) else (c.rhs, c.lhs)
+        return step(a - b)
+    if isinstance(c, (sp.GreaterThan, sp.LessThan)):
+        a, b = (c.lhs, c.rhs) if isinstance(c, sp.GreaterThan) else (c.rhs, c.lhs)
+        return 1 - step(b - a)
+    raise UnsupportedError(f"{e}: a Piecewise condition is one comparison >, <, >= or <=, "
+                           f"not {c}")
 
 
 def occurrences(expr: sp.Basic) -> Iterator[sp.Basic]:

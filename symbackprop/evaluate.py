@@ -125,6 +125,11 @@ _BY_CLASS: dict[type, Op] = {
     **{r.node: r.forward for r in RULES.values() if r.node is not None},
     Indicator: lambda a, b: (np.asarray(a) == np.asarray(b)).astype(float),
     DiagJacobian: Diag,
+    # SymPy's Piecewise((x, c), …, (y, True)) as a user gave it (the witness of SymPy input):
+    # the first branch whose condition holds
+    sp.Piecewise: lambda *v: np.select(list(v[1:-1:2]), list(v[0:-1:2]), default=v[-1]),
+    sp.StrictGreaterThan: np.greater, sp.StrictLessThan: np.less,
+    sp.GreaterThan: np.greater_equal, sp.LessThan: np.less_equal,
 }
 
 
@@ -167,6 +172,8 @@ def _children(e: sp.Basic) -> tuple[sp.Basic, ...]:
         return tuple(e.args[1:-1])
     if isinstance(e, ElementwiseDerivative):
         return (e.args[1],)
+    if isinstance(e, sp.Piecewise):  # x₁, c₁, x₂, c₂, …, y (the last condition is True)
+        return tuple(a for x, c in e.args for a in (x, c))[:-1]
     rule = BY_NODE.get(type(e))
     return tuple(e.args) if rule is None else node_operands(e, rule)
 

@@ -38,6 +38,9 @@ from .latex_lexer import (
 from .limits import Limits
 from .paper import Reading, column_of, describe
 
+# the comparisons 𝟏[…] may hold, as the text writes them
+_COMPARE = {">": ">", "<": "<", r"\geq": ">=", r"\ge": ">=", r"\leq": "<=", r"\le": "<="}
+
 
 class _Reader(Cursor):
     """The maths: statements, sums, products, powers, groups, functions, norms."""
@@ -315,6 +318,10 @@ class _Reader(Cursor):
                 and self.texts(2) in ("1", "0") and self.texts(3) == "}":
             digit = self.texts(2)
             self.i += 4
+            if digit == "1":
+                indicator = self.indicator(t.at)
+                if indicator is not None:
+                    return indicator
             return [(f"({digit})", t.at)]  # 𝟏: ones, spread by the operation that uses it
         if s == r"\mathrm" and self.texts(1) == "{" and self.texts(2) == "e" \
                 and self.texts(3) == "}":
@@ -324,6 +331,39 @@ class _Reader(Cursor):
         if fn is not None:
             return self.call(fn, t)
         return self.name_atom(end)
+
+    def indicator(self, at: int) -> Piece | None:
+        r"""𝟏[a > b] (``\mathbf{1}\left[{a > b}\right]``, as the derivations print a
+        comparison): the text's a > b, NumPy's number 0 or 1; ``\geq``, ``<``, ``\leq``
+        too. None (and nothing read) when no bracket follows 𝟏."""
+        start = self.i
+        if self.is_(r"\left"):
+            self.take()
+        if not self.is_("["):
+            self.i = start
+            return None
+        self.take()
+        stop, j = self.matching("[", "]")
+        lo, hi = self.i, stop
+        while lo < hi and self.toks[lo].text.isspace():
+            lo += 1
+        while hi > lo and self.toks[hi - 1].text.isspace():
+            hi -= 1
+        if hi - lo >= 2 and self.toks[lo].text == "{" and self.toks[hi - 1].text == "}":
+            lo, hi = lo + 1, hi - 1
+        depth, cut = 0, None
+        for k in range(lo, hi):
+            s = self.toks[k].text
+            depth += s in ("{", "(", "[") or s in SIZES
+            depth -= s in ("}", ")", "]") or s in CLOSE_SIZES
+            if depth == 0 and s in _COMPARE:
+                cut = k
+                break
+        if cut is None:
+            raise self.error(at, "𝟏[…] holds one comparison: \\mathbf{1}\\left[a > b\\right]")
+        left, right = self.expr_span(lo, cut), self.expr_span(cut + 1, hi)
+        self.i = j + 1
+        return join_pieces("(", left, f" {_COMPARE[self.toks[cut].text]} ", right, ")", at=at)
 
     def bracketed(self, end: int) -> Piece:
         t = self.take()

@@ -93,6 +93,8 @@ class Ex:
             return f"reshape({a[0].text()}, {self.shape})"
         if self.op == "softmax_rows":
             return f"softmax({a[0].text()}, axis=1)"
+        if self.op == "where_gt":
+            return f"where({a[0].text()} > {a[1].text()}, {a[2].text()}, {a[3].text()})"
         return f"{self.op}({', '.join(x.text() for x in a)})"
 
     def nodes(self):
@@ -340,6 +342,8 @@ class _Gen:
         if k in ("log", "sqrt"):
             return Ex(k, (self.positive(e()),))
         if k == "maxmin":
+            if self.draw(st.integers(0, 3)) == 0:  # NumPy's where(a > b, x, y)
+                return Ex("where_gt", (e(), e(), e(), e()))
             return Ex(self.pick(["max", "min"]), (e(), e()))
         s = self.mshape() if k in ("trace", "cross_entropy") else self.shape()
         if k == "trace":  # of a square matrix: a square shape, or a product A Aᵀ-like
@@ -417,6 +421,8 @@ class _Gen:
             return Ex(self.pick(["max", "min"]), (m(), self.num()) if self.draw(st.booleans())
                       else (self.num(), m()), s)
         assert k == "maxmin", k
+        if self.draw(st.integers(0, 3)) == 0:  # NumPy's where(a > b, x, y), entry by entry
+            return Ex("where_gt", (m(), m(), m(), m()), s)
         return Ex(self.pick(["max", "min"]), (m(), m()), s)
 
     def structure(self, s: tuple[int, int], m: Any) -> Ex:
@@ -927,6 +933,10 @@ def forward(prog: Program, values: dict, guard: bool = False) -> float:
             r = x[0] * x[1]
         elif e.op.startswith(("slice:", "concat:", "pad:")) or e.op in ("reshape", "kron"):
             r = _np_structure(e, x)
+        elif e.op == "where_gt":
+            if guard and np.min(np.abs(np.subtract(x[0], x[1]))) < KINK:
+                raise BadPoint("a comparison near a tie")
+            r = np.where(np.greater(x[0], x[1]), x[2], x[3])
         elif e.op in ("max", "min"):
             if guard and np.min(np.abs(np.subtract(x[0], x[1]))) < KINK:
                 raise BadPoint(f"{e.op} near a tie")
@@ -1022,6 +1032,7 @@ def _elementwise(f, *xs):
 
 
 _SP_FN = {
+    "where_gt": lambda a, b, x, y: sp.Piecewise((x, a > b), (y, True)),
     "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "abs": sp.Abs, "sin": sp.sin,
     "cos": sp.cos, "tan": sp.tan, "tanh": sp.tanh, "sigmoid": lambda v: 1 / (1 + sp.exp(-v)),
     "relu": lambda v: sp.Max(v, 0), "softplus": lambda v: sp.log(1 + sp.exp(v)),

@@ -82,7 +82,7 @@ BAD: dict[str, Callable[[], Any]] = {
     "missing-shape": lambda: sbp.derive("sum(W@x)", shapes={"W": (3, 3)}),
     "two-shapes": lambda: sbp.derive(sp.Trace(sp.MatrixSymbol("W", 2, 2)),
                                      shapes={"W": (3, 3)}),
-    "arity": lambda: sbp.derive("max(x)"),
+    "arity": lambda: sbp.derive("max(x, y, z)"),  # max(X) alone is its largest entry
     "evaluate-missing": lambda: D.evaluate({"x": 1}),
     "evaluate-text": lambda: D.evaluate({"x": "abc", "y": 2}),
     "evaluate-object": lambda: D.evaluate({"x": object(), "y": 2}),

@@ -86,6 +86,9 @@ def test_comparisons_tie_as_numpy_does_and_read_back():
     assert r"\mathbf{1}\left[{x > y}\right]" in sbp.derive("(x > y) * x").latex()
     for paper, text in (("(x ≥ y)·x", "(x >= y) * x"), ("(x ≤ y)·x", "(x <= y) * x")):
         assert sbp.derive(paper).forward == sbp.derive(text).forward  # paper notation
+    for tex, text in ((r"\mathbf{1}\left[{x > y}\right] x", "(x > y) * x"),
+                      (r"\mathbf{1}[x \geq y^{2}] \cdot x", "(x >= y**2) * x")):
+        assert sbp.derive(tex, syntax="latex").forward == sbp.derive(text).forward  # LaTeX
     for bad, match in (("x < y < z", "two values at a time"), ("x == y", "measure 0")):
         with pytest.raises(sbp.ParseError, match=match):
             sbp.derive(bad)

@@ -48,3 +48,30 @@ def test_the_number_limit_can_be_raised():
 def test_an_unknown_function_is_unsupported_not_a_key_error(expr):
     with pytest.raises(sbp.UnsupportedError):
         sbp.derive(expr)
+
+
+_y = sp.Symbol("y", real=True)
+
+
+@pytest.mark.parametrize("expr", [
+    sp.Piecewise((x**2, x > _y), (2 * _y, True)) * x,
+    sp.Piecewise((x, x >= 0), (x / 10, True)) * _y,  # a leaky ReLU
+    sp.Piecewise((sp.sin(x), x < -1), (x, x <= 1), (sp.cos(x), True)) + _y,
+])
+@pytest.mark.parametrize("at", [(0.7, 0.3), (-1.7, 0.3), (1.5, 2.0)])
+def test_a_piecewise_expression_derives_as_sympy_differentiates_it(expr, at):
+    """Piecewise((x, a > b), …, (y, True)) is the text's where: each branch times 𝟏[a > b]
+    (the comparison NumPy's 0 or 1); sympy.diff of the Piecewise agrees, and check() (the
+    expression as given, on numbers) says ok."""
+    d = sbp.derive(expr, wrt=[x, _y])
+    point = {"x": at[0], "y": at[1]}
+    got = d.evaluate(point)
+    for s in (x, _y):
+        want = float(sp.diff(expr, s).subs({x: at[0], _y: at[1]}))
+        assert got[str(s)] == pytest.approx(want, rel=1e-12, abs=1e-12)
+    assert d.check(point).ok
+
+
+def test_a_piecewise_condition_is_one_comparison():
+    with pytest.raises(sbp.UnsupportedError, match="one comparison"):
+        sbp.derive(sp.Piecewise((x, sp.And(x > 0, _y > 0)), (_y, True)))

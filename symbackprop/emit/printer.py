@@ -251,7 +251,7 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         terms = sp.Add.make_args(x)
         neg = [-t for t in terms if t.could_extract_minus_sign()]
         pos = [t for t in terms if not t.could_extract_minus_sign()]
-        left, right = (sp.Add(*pos), sp.Add(*neg)) if pos and neg else (x, sp.S.Zero)
+        left, right = (sp.Add(*pos), sp.Add(*neg)) if neg else (x, sp.S.Zero)  # 0 > x
         s = rf"\mathbf{{1}}\left[{{{self._print(left)} > {self._print(right)}}}\right]"
         return rf"{{{s}}}^{{{exp}}}" if exp else s
 
