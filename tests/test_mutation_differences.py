@@ -4,6 +4,9 @@ kinks, the relative tolerance, and exact errors where finite differences are exa
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import pytest
 
 import symbackprop as sbp
@@ -67,3 +70,19 @@ def test_the_second_opinion_steps_ten_times_eps() -> None:
         "x          scalar  1e-08          1              MISMATCH: yours and finite "
         "differences disagree (yours at [·] is within atol but 1 off in relative terms "
         "(finite differences 1e-08))")
+
+
+def test_a_few_ulps_off_a_flat_zero_are_the_witness_rounding_not_a_slope() -> None:
+    """A function exactly flat at both finite-difference steps (the differences are exactly
+    0), and a gradient 2.8e-17 from its Float coefficients (0.666666666666667 − 0.5 −
+    0.16666…): ok; the same 2.8e-17 against a steady slope of 1e-8 is still refused (above)."""
+    def f(a0: Any) -> Any:  # found by tests/test_trace_numpy.py's random NumPy programs
+        return np.sum(a0 + -a0) + (np.sum(a0) + np.sum(-a0) + np.mean(a0)
+                                   + np.sum(np.mean(-a0, keepdims=True))) * 0.5
+
+    values = {"a0": np.array([-1.13696169, -0.76978671, -0.54097352])}
+    d = sbp.derive(f, shapes={"a0": (3,)})
+    assert 0 < np.max(np.abs(d.evaluate(values)["a0"])) < 1e-15  # rounding, not 0
+    assert d.check(values).ok
+    with pytest.raises(sbp.GradcheckError, match="relative terms"):
+        sbp.gradcheck("1e-8*x + relu(x - 1.05e-5)", {"x": 0.0}, grad={"x": "3e-17"})
