@@ -32,6 +32,7 @@ from .paper import Reading, column_of, read_text
 from .rules import RULES
 from .screen import ATOM, EXPECTED, screen
 from .shapes import axes_of
+from .spelling import numpy_spelling
 
 Syntax: TypeAlias = Literal["text", "latex"]
 
@@ -254,6 +255,7 @@ class _Parser:
             if d > lim.max_depth and not isinstance(node, _MARKS):
                 raise self.error(node, f"nested more than {lim.max_depth} deep "
                                  "(Limits.max_depth)", LimitError)
+            numpy_spelling(node, FUNCTIONS)
             self.check(node)
             for child in reversed(list(ast.iter_child_nodes(node))):
                 flat = (isinstance(node, ast.BinOp) and child is node.left
@@ -275,13 +277,8 @@ class _Parser:
             self.check_structural(node)
         elif isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name):
-                f = node.func
-                hint = f" (write {f.attr}(...): the text's functions go without a module)" \
-                    if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and \
-                    f.attr in FUNCTIONS and f.value.id in ("np", "numpy", "math", "torch",
-                                                           "F", "jnp", "sp") else ""
                 raise self.error(node, "only calls of a function by its name are allowed, "
-                                 f"not {self.source(node.func)}(...){hint}")
+                                 f"not {self.source(node.func)}(...)")
             if node.keywords:
                 self.axis_of(node)
                 self.static.update(id(n) for k in node.keywords for n in ast.walk(k.value))

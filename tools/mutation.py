@@ -93,6 +93,7 @@ CORE: dict[str, tuple[str, ...]] = {
     "parse.py": ("tests/test_parse.py", "tests/test_errors.py", "tests/test_parse_hygiene.py",
                  "tests/test_injection.py", "tests/test_text_assertions.py",
                  "tests/test_hostile_second_pass.py", "tests/test_limits.py"),
+    "spelling.py": ("tests/test_parse.py", "tests/test_mutation_parse.py"),
     "screen.py": ("tests/test_parse.py", "tests/test_errors.py",
                   "tests/test_parse_hygiene.py", "tests/test_limits.py",
                   "tests/test_hostile_second_pass.py"),

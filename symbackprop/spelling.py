@@ -1,0 +1,48 @@
+"""NumPy's spellings of the text's functions: code pasted from NumPy reads as the text.
+
+``np.tanh(x)``, ``np.linalg.norm(v)``, ``np.pi`` and the array methods ``X.sum(axis=0)``,
+``X.reshape(2, 3)``, ``A.dot(B)`` are renamed, in the syntax tree, to the text's
+``tanh(x)``, ``norm(v)``, ``pi``, ``sum(X, axis=0)``, ``reshape(X, (2, 3))``,
+``dot(A, B)`` before the parser's whitelist checks the node. Nothing is evaluated and no
+other attribute is read: what is not renamed is refused by the whitelist as before.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Collection
+
+_MODULES = frozenset({"np", "numpy", "math", "torch", "jnp", "F", "sp"})
+_METHODS = frozenset({"sum", "mean", "var", "std", "max", "min", "prod", "cumsum", "cumprod",
+                      "dot", "flatten", "ravel", "transpose", "reshape"})
+
+
+def numpy_spelling(node: ast.AST, functions: Collection[str]) -> None:
+    """NumPy's spellings read as the text's, in place, before the whitelist sees them:
+    ``np.tanh(x)`` is ``tanh(x)``, ``np.pi`` is ``pi``, and the array methods
+    ``X.sum(axis=0)``, ``X.reshape(2, 3)``, ``A.dot(B)`` are ``sum(X, axis=0)``,
+    ``reshape(X, (2, 3))``, ``dot(A, B)``. Nothing is evaluated: names are renamed."""
+    for field, value in ast.iter_fields(node):
+        if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) and \
+                value.value.id in _MODULES and value.attr == "pi":
+            setattr(node, field, ast.copy_location(ast.Name("pi", ast.Load()), value))
+        elif isinstance(value, list):
+            value[:] = [ast.copy_location(ast.Name("pi", ast.Load()), v)
+                        if isinstance(v, ast.Attribute) and isinstance(v.value, ast.Name)
+                        and v.value.id in _MODULES and v.attr == "pi" else v for v in value]
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+        return
+    f = node.func
+    module = f.value
+    if isinstance(module, ast.Attribute) and module.attr == "linalg":  # np.linalg.inv(A)
+        module = module.value
+    if isinstance(module, ast.Name) and module.id in _MODULES:
+        if f.attr in functions:
+            node.func = ast.copy_location(ast.Name(f.attr, ast.Load()), f)
+        return
+    if f.attr in _METHODS:
+        args = list(node.args)
+        if f.attr == "reshape" and len(args) > 1:  # X.reshape(2, 3): the shape as one tuple
+            args = [ast.copy_location(ast.Tuple(args, ast.Load()), args[0])]
+        node.func = ast.copy_location(ast.Name(f.attr, ast.Load()), f)
+        node.args = [f.value, *args]
