@@ -208,11 +208,16 @@ class Builder:
         have = self._memo.get(rhs)
         if have is not None:
             return have
-        lhs = self._temp(shape_of(rhs))
+        # _temp and append written out: a node is made per operation of the expression
+        nodes = self.nodes
+        lhs = (make_symbol(f"_{len(nodes)}", tuple(rhs.shape)) if rhs.is_Matrix
+               else _real_symbol(f"_{len(nodes)}"))
+        self.temps.add(lhs)
         eq = Equation(lhs, rhs)
         if atoms is not None:
             object.__setattr__(eq, "_atoms", atoms)
-        self.append(eq)
+        nodes.append(eq)
+        self._node_lhs.add(lhs)
         self._memo[rhs] = lhs
         return lhs
 

@@ -15,7 +15,15 @@ import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul
 
 from .algebra import is_matrix, mmul
-from .builder import MAX_FACTORS, Builder, Equation, Granularity, make_symbol, occurrences
+from .builder import (
+    MAX_FACTORS,
+    Builder,
+    Equation,
+    Granularity,
+    _real_symbol,
+    make_symbol,
+    occurrences,
+)
 from .canonical import is_leaf, replace_args
 from .errors import GraphError, UnsupportedError
 from .graph import Graph, validate
@@ -28,10 +36,19 @@ _REDUCTIONS = frozenset(n for n, r in RULES.items() if r.role == "reduction")
 
 
 def _node_prim(rhs: sp.Basic) -> str:
+    cls = type(rhs)
+    if (cls is sp.Add or cls is sp.Mul) and _of_symbols(rhs):
+        return "add" if cls is sp.Add else "mul"  # what classify says, without its record
     try:
         return classify(rhs).name
     except UnsupportedError:
         return "?"
+
+
+def _of_symbols(rhs: sp.Basic) -> bool:
+    """A sum or product whose arguments are all symbols: each is an operand, with
+    coefficient and exponent 1 (``recognise._of_symbols``), so it is never a scaled term."""
+    return all(type(a) is sp.Symbol for a in rhs.args)
 
 
 def _is_affine(rhs: sp.Basic) -> bool:
@@ -151,7 +168,7 @@ def decompose(b: Builder, granularity: Granularity = "auto",
             pkind = kinds[mine[0]] if mine else ""
             same = kind in ("add", "mul") and pkind == kind and not is_matrix(s) and (
                 kind == "add" or len(classify(eq.rhs).operands) < MAX_FACTORS)
-            if not (same or (pkind == "add" and kind == "mul"
+            if not (same or (pkind == "add" and kind == "mul" and not _of_symbols(eq.rhs)
                              and _is_scaled_term(classify(eq.rhs)))):
                 cut[i] = True
             continue
@@ -184,8 +201,8 @@ def decompose(b: Builder, granularity: Granularity = "auto",
     lossy = any(type(a) is not sp.Symbol and is_matrix(a) and a not in inlined
                 for eq in nodes for a in eq.atoms)
     names = _choose_names(eqs, b, output_name, lossy)
-    renamed = {eq.lhs: make_symbol(name, eq.lhs.shape if is_matrix(eq.lhs) else None)
-               for eq, name in zip(eqs, names, strict=True)}
+    renamed = {eq.lhs: make_symbol(name, eq.lhs.shape) if is_matrix(eq.lhs)
+               else _real_symbol(name) for eq, name in zip(eqs, names, strict=True)}
     # an equation over inputs alone (W·x, kept as the builder made it) has nothing to rename
     final = tuple(Equation(renamed[eq.lhs], eq.rhs if id(eq) in over_inputs
                            else replace_args(eq.rhs, renamed)) for eq in eqs)

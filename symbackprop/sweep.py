@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import sympy as sp
+from sympy import Symbol
 from sympy.matrices.expressions.special import Identity
 
 from .algebra import collect, hadamard, is_matrix, madd, mmul
-from .builder import Equation, make_symbol, occurrences
-from .canonical import is_leaf, replace_args, substitute, sum_of, times_symbol
+from .builder import Equation, _real_symbol, make_symbol, occurrences
+from .canonical import _plain, is_leaf, replace_args, substitute, sum_of, times_symbol
 from .functions import DiagJacobian, ElementwiseDerivative, SumAll
 from .graph import Graph
 from .ir import Program, lower, walk
@@ -267,7 +268,7 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
         index[v] = len(syms)
         syms.append(v)
     uses = [[index[a] for a in eq.atoms] for eq in eqs]  # each equation's operands, once
-    mat = [is_matrix(s) for s in syms]
+    mat = [type(s) is not Symbol and is_matrix(s) for s in syms]
     inputs_from = n
     # which variables lie on a path from some wrt variable to the output ...
     depends = [False] * len(syms)
@@ -275,7 +276,7 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
         if v in index:
             depends[index[v]] = True
     for i in range(n):
-        if any(depends[a] for a in uses[i]):
+        if any(map(depends.__getitem__, uses[i])):
             depends[i] = True
     # ... and which the output still uses: inlining can let SymPy cancel every use of a
     # stage (t - (t - z) is z), and a stage nobody uses must not hold back the adjoint
@@ -306,6 +307,7 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
     plans: dict[tuple[str, int, int], Plan] = {}
     of_symbols: dict[tuple[type, int], Plan] = {}  # the plan of a sum or product of n symbols
     listed: list[list[Term] | None] = [None] * len(syms)  # each variable's terms (in terms)
+    one, mul2, new_term = sp.S.One, sp.Mul._from_args, tuple.__new__  # read once, not per term
 
     def add_term(a: int, v: sp.Basic, t: Term) -> None:
         mine = listed[a]
@@ -344,8 +346,20 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
                         partial = replace_args(partial, env)
                     v = args[k]
                     partials[(lhs, v)] = partial
-                    value = g if partial is sp.S.One else _times(g, partial, True)
-                    add_term(a, v, Term(lhs, value, partial))
+                    if partial is one:
+                        value = g
+                    elif type(partial) is Symbol and type(g) is Symbol and _plain(partial) \
+                            and _plain(g) and partial.name != g.name:
+                        # an operand times the adjoint (most terms): two factors by name,
+                        # as times_symbol's own first case
+                        value = mul2((partial, g) if partial.name < g.name else (g, partial),
+                                     True)
+                    else:
+                        value = _times(g, partial, True)
+                    mine = listed[a]
+                    if mine is None:
+                        mine = listed[a] = terms[v] = []
+                    mine.append(new_term(Term, (lhs, value, partial)))
             else:
                 nodes = nodes_of(rhs)
                 flows = (_one_node(nodes[0], rhs, lhs, needed, plans) if len(nodes) == 1
@@ -378,7 +392,8 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
             groups.extend([syms[a]] for a in done if a < inputs_from)
         for a in order:
             v = syms[a]
-            adjoints[v] = adj[a] = make_symbol(f"d:{v.name}", v.shape if mat[a] else None)
+            adjoints[v] = adj[a] = (make_symbol(f"d:{v.name}", v.shape) if mat[a]
+                                    else _real_symbol(f"d:{v.name}"))
             # terms in the order their consumers are computed: the main path first
             mine = listed[a]
             if mine is None:
