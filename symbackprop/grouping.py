@@ -66,11 +66,12 @@ def _is_scaled_term(p: Prim) -> bool:
     return len(p.operands) == 1 and p.kw["exps"] == (1,)
 
 
-def _uses(nodes: list[Equation], at: Mapping[sp.Basic, int]
+def _uses(nodes: list[Equation], at: Mapping[sp.Basic, int],
+          positions: list[list[int | None]] | None = None
           ) -> tuple[list[int], list[list[int]], set[int]]:
     """By position: how often each node occurs in the others (t used twice in one rhs
     counts 2), the nodes that use it, in order, and (by ``id``) the equations over inputs
-    alone."""
+    alone. ``positions``: each node's atoms' positions, when ``_reachable`` found them."""
     count = [0] * len(nodes)
     consumers: list[list[int]] = [[] for _ in nodes]
     over_inputs: set[int] = set()
@@ -78,8 +79,7 @@ def _uses(nodes: list[Equation], at: Mapping[sp.Basic, int]
         atoms = eq.atoms
         once = eq.rhs.args == atoms  # the arguments are the atoms: each occurs once, no walk
         reads = False
-        for a in atoms:
-            j = at.get(a)
+        for j in (positions[i] if positions is not None else map(at.get, atoms)):
             if j is not None:
                 consumers[j].append(i)
                 reads = True
@@ -128,9 +128,9 @@ def decompose(b: Builder, granularity: Granularity = "auto",
         out = b.node(out) if not is_leaf(out) else b._temp(shape_of(out))
         if out not in b._node_lhs:
             b.append(Equation(out, term))
-    nodes, at = _reachable(b.nodes, out)
+    nodes, at, positions = _reachable(b.nodes, out)
     granularity = choose_granularity(b, granularity)
-    uses, consumers, over_inputs = _uses(nodes, at)  # by position, as cut and kinds
+    uses, consumers, over_inputs = _uses(nodes, at, positions)  # by position, as cut
     cut = [False] * len(nodes)
     for s in (out, *b.names):
         if s in at:
@@ -184,7 +184,7 @@ def decompose(b: Builder, granularity: Granularity = "auto",
     for eq in nodes:
         # a name the user gave is an equation of its own over the node it names (h1 = _3):
         # a node nothing else uses is written in it (h1 = σ(z1), not h = σ(z1); h1 = h)
-        j = at.get(eq.rhs)
+        j = at.get(eq.rhs) if isinstance(eq.rhs, (sp.Symbol, sp.MatrixSymbol)) else None
         if j is not None and uses[j] == 1 and nodes[j].lhs not in b.names:
             cut[j] = False
     # inline the nodes that are not cut, in topological order
@@ -203,12 +203,32 @@ def decompose(b: Builder, granularity: Granularity = "auto",
     names = _choose_names(eqs, b, output_name, lossy)
     renamed = {eq.lhs: make_symbol(name, eq.lhs.shape) if is_matrix(eq.lhs)
                else _real_symbol(name) for eq, name in zip(eqs, names, strict=True)}
-    # an equation over inputs alone (W·x, kept as the builder made it) has nothing to rename
-    final = tuple(Equation(renamed[eq.lhs], eq.rhs if id(eq) in over_inputs
-                           else replace_args(eq.rhs, renamed)) for eq in eqs)
+    final = tuple(_renamed(eq, renamed, id(eq) in over_inputs) for eq in eqs)
     g = Graph(final, dict(b.shapes))
     validate(g)
     return g
+
+
+def _renamed(eq: Equation, renamed: Mapping[sp.Basic, sp.Basic], over_inputs: bool
+             ) -> Equation:
+    """``eq`` with its symbols renamed, and its atoms when they are known without a walk:
+    an equation over inputs alone (W·x, kept as the builder made it) keeps its own; a sum or
+    product of distinct symbols is one again (renaming is one-to-one), its arguments its
+    atoms."""
+    lhs = renamed[eq.lhs]
+    if over_inputs:
+        new = Equation(lhs, eq.rhs)
+        atoms = eq.atoms
+    else:
+        rhs, old = replace_args(eq.rhs, renamed), eq.rhs
+        new = Equation(lhs, rhs)
+        cls = type(rhs)
+        if not ((cls is sp.Add or cls is sp.Mul) and type(old) is cls
+                and len(rhs.args) == len(old.args) and old.args == eq.atoms):
+            return new
+        atoms = rhs.args
+    object.__setattr__(new, "_atoms", atoms)
+    return new
 
 
 def _name_direct_terms(eqs: list[Equation], b: Builder) -> None:
@@ -263,24 +283,27 @@ def _inline(rhs: sp.Basic, inlined: dict[sp.Basic, sp.Basic], eqs: list[Equation
 
 
 def _reachable(nodes: list[Equation], out: sp.Basic
-               ) -> tuple[list[Equation], dict[sp.Basic, int]]:
-    """The nodes the output uses, in order, and their positions by left side."""
+               ) -> tuple[list[Equation], dict[sp.Basic, int], list[list[int | None]] | None]:
+    """The nodes the output uses, in order, their positions by left side, and the positions
+    of each one's atoms (None for an input) when every node is used (for ``_uses``)."""
     at = {eq.lhs: i for i, eq in enumerate(nodes)}
     need = [False] * len(nodes)
+    positions: list[list[int | None]] = [[] for _ in nodes]
     stack = [at[out]]
     need[stack[0]] = True
     found = 1
     while stack:
-        for a in nodes[stack.pop()].atoms:
-            j = at.get(a)
+        i = stack.pop()
+        positions[i] = mine = list(map(at.get, nodes[i].atoms))
+        for j in mine:
             if j is not None and not need[j]:
                 need[j] = True
                 stack.append(j)
                 found += 1
     if found == len(nodes):  # the common case: every node is used
-        return nodes, at
+        return nodes, at, positions
     kept = [eq for eq, k in zip(nodes, need, strict=True) if k]
-    return kept, {eq.lhs: i for i, eq in enumerate(kept)}
+    return kept, {eq.lhs: i for i, eq in enumerate(kept)}, None
 
 
 def rebuild(rhs: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:

@@ -272,9 +272,10 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
     inputs_from = n
     # which variables lie on a path from some wrt variable to the output ...
     depends = [False] * len(syms)
-    for v in wrt:
-        if v in index:
-            depends[index[v]] = True
+    wrt_at = [index.get(v) for v in wrt]
+    for j in wrt_at:
+        if j is not None:
+            depends[j] = True
     for i in range(n):
         if any(map(depends.__getitem__, uses[i])):
             depends[i] = True
@@ -410,8 +411,9 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
             total = sum_of(values) if len(values) > 1 else None
             backward.append(Equation(adj[a], total if total is not None
                                      else collect(madd(*values))))
-    for v in wrt:
-        if v not in adjoints:  # a wrt variable the output does not depend on
+    for v, j in zip(wrt, wrt_at, strict=True):
+        # a wrt variable the output does not depend on (a needed one has its adjoint)
+        if (j is None or not is_needed[j]) and v not in adjoints:
             adjoints[v] = adjoint_symbol(v)
             zero = sp.S.Zero if not is_matrix(v) else sp.ZeroMatrix(*v.shape)
             backward.append(Equation(adjoints[v], zero))
