@@ -72,7 +72,7 @@ _LOOKALIKE = {"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u201
               "\u2015": "-", "\ufe63": "-", "\uff0d": "-", "\u2217": "*", "\u204e": "*",
               "\uff0a": "*", "\u2044": "/", "\u2215": "/", "\uff0f": "/", "\uff0b": "+"}
 _REFUSED = re.compile(r"character '(.)' \(U\+[0-9A-F]+\) is not allowed")
-_MODULE_CALL = re.compile(r"\b(?:np|numpy|math|torch|sp|sympy)\.\w+\s*\(")
+_MODULE_CALL = re.compile(r"\b(?:np|numpy|math|torch|sp|sympy|scipy|jax|jnp|F)(?:\.\w+)+\s*\(")
 _CALL_NAMED = re.compile(r"^\s*[A-Za-z_]\w*\s*\([^()]*\)\s*=(?!=)")
 
 

@@ -385,7 +385,8 @@ RULES: dict[str, Rule] = {
     "tanh": _ew("tanh", np.tanh, lambda x, out: 1.0 - out * out, sp.tanh, r"\tanh", reuse=True),
     "sigmoid": _ew("sigmoid", np_sigmoid, lambda x, out: out * (1.0 - out), sigmoid, r"\sigma",
                    reuse=True, helper="def sigmoid(x):\n    return 0.5 * (1.0 + np.tanh(0.5 * x))"
-                                      "  # 1 / (1 + exp(-x)), no overflow\n"),
+                                      "  # 1 / (1 + exp(-x)), no overflow\n",
+                   aliases=("expit",)),  # SciPy's name
     "relu": _ew("relu", np_relu, lambda x, out: np_heaviside(x), relu,
                 r"\operatorname{ReLU}", nondiff=lambda x: x == 0,
                 helper="def relu(x):\n    return np.maximum(x, 0.0)\n"),

@@ -12,7 +12,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Collection
 
-_MODULES = frozenset({"np", "numpy", "math", "torch", "jnp", "F", "sp"})
+_MODULES = frozenset({"np", "numpy", "math", "torch", "jnp", "F", "sp", "scipy", "jax"})
+_SUBMODULES = frozenset({"linalg", "special", "nn", "functional", "numpy"})  # jax.numpy
 _METHODS = frozenset({"sum", "mean", "var", "std", "max", "min", "prod", "cumsum", "cumprod",
                       "dot", "flatten", "ravel", "transpose", "reshape"})
 
@@ -34,8 +35,8 @@ def numpy_spelling(node: ast.AST, functions: Collection[str]) -> None:
         return
     f = node.func
     module = f.value
-    if isinstance(module, ast.Attribute) and module.attr == "linalg":  # np.linalg.inv(A)
-        module = module.value
+    while isinstance(module, ast.Attribute) and module.attr in _SUBMODULES:
+        module = module.value  # np.linalg.inv(A), scipy.special.expit(x), torch.nn.functional
     if isinstance(module, ast.Name) and module.id in _MODULES:
         if f.attr in functions:
             node.func = ast.copy_location(ast.Name(f.attr, ast.Load()), f)

@@ -247,7 +247,8 @@ def test_check_and_the_trace_tables_take_named_options_with_docstrings() -> None
     ("x ∗ y", "did you mean '*'?"),
     ("x ⁄ y", "did you mean '/'?"),
     ("x.^2", "a power is ** or ^ (.^ is MATLAB's)"),
-    ("np.sin(x) + y", "write a function by its name alone, as in sin(x)"),
+    ("np.foo(x) + y", "write a function by its name alone, as in sin(x)"),
+    ("scipy.special.foo(x) + y", "write a function by its name alone, as in sin(x)"),
     ("f(x) = x**2", "a stage is named without arguments, as in f = x**2"),
     ("t = x*y; g(t) = t**2", "a stage is named without arguments, as in f = x**2"),
 ])
