@@ -10,6 +10,7 @@ them. Nothing here walks a deep SymPy tree recursively.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from .canonical import PROBE, is_leaf, replace_args
 from .errors import GraphError, LimitError, ShapeError, UnsupportedError
 from .functions import step
 from .limits import DEFAULT_LIMITS, Limits
-from .recognise import classify
+from .recognise import classify, split_coeff
 from .shapes import Shape, fmt_shape, shape_of, to_shape
 
 Term: TypeAlias = Any  # a SymPy leaf, node symbol, or small inline expression over them
@@ -52,6 +53,23 @@ class Equation:
         if self._atoms is None:
             object.__setattr__(self, "_atoms", tuple(atoms_in_order(self.rhs)))
         return self._atoms  # type: ignore[return-value]
+
+
+_SLOT_SETTERS: tuple[Callable[[Any, Any], None], ...] = tuple(
+    Equation.__dict__[k].__set__ for k in ("lhs", "rhs", "_atoms"))
+
+
+def equation(lhs: sp.Basic, rhs: sp.Basic, atoms: tuple[sp.Basic, ...] | None = None,
+             _new: Callable[[type], Any] = object.__new__,
+             _set: tuple[Callable[[Any, Any], None], ...] = _SLOT_SETTERS) -> Equation:
+    """``Equation(lhs, rhs)``, its atoms when known, set through the slots themselves: the
+    frozen dataclass's ``__init__`` goes through ``object.__setattr__`` per field, and a
+    derivation makes a few equations per node."""
+    eq: Equation = _new(Equation)
+    _set[0](eq, lhs)
+    _set[1](eq, rhs)
+    _set[2](eq, atoms)
+    return eq
 
 
 def check_name(name: str, what: str = "name") -> str:
@@ -213,9 +231,7 @@ class Builder:
         lhs = (make_symbol(f"_{len(nodes)}", tuple(rhs.shape)) if rhs.is_Matrix
                else _real_symbol(f"_{len(nodes)}"))
         self.temps.add(lhs)
-        eq = Equation(lhs, rhs)
-        if atoms is not None:
-            object.__setattr__(eq, "_atoms", atoms)
+        eq = equation(lhs, rhs, atoms)
         nodes.append(eq)
         self._node_lhs.add(lhs)
         self._memo[rhs] = lhs
@@ -310,10 +326,28 @@ class Builder:
                 continue
             ops = ops_of[id(e)]
             new = {o: memo[id(o)] for o in ops}
+            if isinstance(e, (sp.Add, MatAdd)):
+                _scaled_terms(e, new)
             # operands that stay themselves (leaves): e is already the node's right-hand side
             rhs = e if all(v is o for o, v in new.items()) else replace_args(e, new)
             memo[id(e)] = self.node(rhs)
         return memo[id(expr)]
+
+
+def _scaled_terms(e: sp.Basic, new: dict[sp.Basic, sp.Basic]) -> None:
+    """A sum's terms c·(a product) by c times the product's node: ``classify`` reads
+    x − a·b·c as x and the operand a·b·c, which is no argument of the sum (−1·a·b·c is, the
+    product flattened into it), so replacing arguments would leave the product inside the
+    node. (c·sin(x) holds its operand as an argument: replace_args reaches it.)"""
+    ids = set(map(id, e.args))
+    if all(id(o) in ids for o in new):  # the common case: each operand is a term
+        return
+    for t in e.args:
+        if t not in new and not t.is_Atom:
+            c, rest = split_coeff(t)
+            v = new.get(rest, rest)
+            if v is not rest and type(rest) is type(t):  # flattened: c·a·b is Mul(c, a, b)
+                new[t] = c * v
 
 
 def _operands_are_args(cls: type, args: tuple[sp.Basic, ...]) -> bool:
@@ -383,15 +417,37 @@ def _piecewise(e: sp.Piecewise) -> sp.Basic:
 
 
 def _indicator(c: sp.Basic, e: sp.Basic) -> sp.Expr:
-    """𝟏[a > b] (``a > b``), 1 − 𝟏[b > a] (``a >= b``), and the same turned round."""
-    if isinstance(c, (sp.StrictGreaterThan, sp.StrictLessThan)):
-        a, b = (c.lhs, c.rhs) if isinstance(c, sp.StrictGreaterThan) else (c.rhs, c.lhs)
-        return step(a - b)
-    if isinstance(c, (sp.GreaterThan, sp.LessThan)):
-        a, b = (c.lhs, c.rhs) if isinstance(c, sp.GreaterThan) else (c.rhs, c.lhs)
-        return 1 - step(b - a)
-    raise UnsupportedError(f"{e}: a Piecewise condition is one comparison >, <, >= or <=, "
-                           f"not {c}")
+    """𝟏[c] for a comparison or a logic formula over comparisons, in the step primitive:
+    𝟏[a > b] = step(a − b), 𝟏[a ≥ b] = 1 − step(b − a), 𝟏[a = b] = 1 − both, 𝟏[¬c] = 1 − 𝟏[c],
+    𝟏[c ∧ d] = 𝟏[c]·𝟏[d], ITE(c, d, f) = 𝟏[c]·𝟏[d] + (1 − 𝟏[c])·𝟏[f] (SymPy folds nested
+    Piecewise conditions into these); its slope is 0 almost everywhere, as NumPy's where."""
+    if c is sp.true or c is sp.false:
+        return sp.Integer(int(bool(c)))
+    if isinstance(c, sp.core.relational.Relational) and not isinstance(c, (sp.Eq, sp.Ne)):
+        a, b = c.lhs, c.rhs
+        if isinstance(c, (sp.StrictLessThan, sp.LessThan)):
+            a, b = b, a
+        strict = isinstance(c, (sp.StrictGreaterThan, sp.StrictLessThan))
+        return step(a - b) if strict else 1 - step(b - a)
+    if isinstance(c, (sp.Eq, sp.Ne)):
+        eq = 1 - step(c.lhs - c.rhs) - step(c.rhs - c.lhs)
+        return eq if isinstance(c, sp.Eq) else 1 - eq
+    logic = (sp.Not, sp.And, sp.Or, sp.Xor, sp.Implies, sp.ITE)
+    parts = [_indicator(a, e) for a in c.args] if isinstance(c, logic) else []
+    if isinstance(c, sp.Not):
+        return 1 - parts[0]
+    if isinstance(c, sp.And):
+        return sp.Mul(*parts)
+    if isinstance(c, sp.Or):
+        return 1 - sp.Mul(*(1 - p for p in parts))
+    if isinstance(c, sp.Xor):
+        return functools.reduce(lambda p, q: p + q - 2 * p * q, parts)
+    if isinstance(c, sp.Implies):
+        return 1 - parts[0] * (1 - parts[1])
+    if isinstance(c, sp.ITE):
+        return parts[0] * parts[1] + (1 - parts[0]) * parts[2]
+    raise UnsupportedError(f"{e}: a Piecewise condition is a comparison (>, <, >=, <=, ==, "
+                           f"!=) or And, Or, Not, Xor, Implies, ITE of them, not {c}")
 
 
 def occurrences(expr: sp.Basic) -> Iterator[sp.Basic]:

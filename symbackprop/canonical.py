@@ -111,15 +111,20 @@ def _canonical_sort(args: list[sp.Basic]) -> None:
     compare by name alone (their class and assumptions are the same), so a list of them is
     sorted by name without the comparison calls; symbols of any assumptions compare by the
     length of their hashable content, then by it (name first), as ``Basic.compare`` does."""
-    if all(_plain(a) for a in args):
+    # map over C-level tests rather than generators: this runs for every product the sweep
+    # makes of an adjoint and a partial that is not one symbol
+    if all(map(_plain, args)):
         args.sort(key=_name)
-    elif _PLAIN_KEY is not None and all(type(a) is sp.Symbol for a in args):
+        return
+    kinds = list(map(type, args))
+    n_symbols = kinds.count(sp.Symbol)
+    if _PLAIN_KEY is not None and n_symbols == len(args):
         args.sort(key=_symbol_key)
-    elif all(type(a) is sp.Mul and all(map(_plain, a.args)) for a in args):
+    elif kinds.count(sp.Mul) == len(args) and all(map(_plain_product, args)):
         # products of plain symbols (an adjoint's terms ∂L/∂u·w): ``compare`` orders them
         # by their number of factors, then factor by factor, by name
         args.sort(key=_product_key)
-    elif _PLAIN_KEY is not None and sum(type(a) is sp.Symbol for a in args) > 1:
+    elif _PLAIN_KEY is not None and n_symbols > 1:
         # symbols and a few other terms (o − y: −y is a product): ``compare`` orders objects
         # of two classes by the classes alone, so the symbols form one block, sorted as
         # above, among the rest sorted by ``compare`` (a whole sort by it called it 4,000
@@ -129,10 +134,26 @@ def _canonical_sort(args: list[sp.Basic]) -> None:
         if any(type(a).__name__ == "Symbol" for a in rest):  # a namesake class: no shortcut
             args.sort(key=_args_sortkey)
             return
-        before = [a for a in rest if _cmp_name(type(a), sp.Symbol) < 0]  # a prefix of rest
+        before = [a for a in rest if _before_symbol(type(a))]  # a prefix of rest
         args[:] = before + symbols + rest[len(before):]
     else:
         args.sort(key=_args_sortkey)
+
+
+def _plain_product(a: sp.Basic) -> bool:
+    return all(map(_plain, a.args))
+
+
+_BEFORE: dict[type, bool] = {}
+
+
+def _before_symbol(cls: type) -> bool:
+    """Whether ``compare`` puts objects of ``cls`` before symbols (by class name: asked once
+    per class)."""
+    hit = _BEFORE.get(cls)
+    if hit is None:
+        hit = _BEFORE[cls] = _cmp_name(cls, sp.Symbol) < 0
+    return hit
 
 
 _name = attrgetter("name")  # a symbol's name, read in C (a sort key is called per operand)

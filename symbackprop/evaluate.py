@@ -130,6 +130,11 @@ _BY_CLASS: dict[type, Op] = {
     sp.Piecewise: lambda *v: np.select(list(v[1:-1:2]), list(v[0:-1:2]), default=v[-1]),
     sp.StrictGreaterThan: np.greater, sp.StrictLessThan: np.less,
     sp.GreaterThan: np.greater_equal, sp.LessThan: np.less_equal,
+    sp.Eq: np.equal, sp.Ne: np.not_equal, sp.Not: np.logical_not,
+    sp.And: lambda *a: reduce(np.logical_and, a), sp.Or: lambda *a: reduce(np.logical_or, a),
+    sp.Xor: lambda *a: reduce(np.logical_xor, a),
+    sp.Implies: lambda a, b: np.logical_or(np.logical_not(a), b),
+    sp.ITE: lambda c, a, b: np.where(c, a, b),
 }
 
 
@@ -209,6 +214,9 @@ def _leaf_op(e: sp.Basic) -> Op:
         return lambda env: float(dim_value(e, env))
     if isinstance(e, Pattern):
         return lambda env: pattern_array(e.kind, dim_value(e.shape[0], env))
+    if e is sp.true or e is sp.false:  # a constant inside a Piecewise's condition
+        flag = bool(e)
+        return lambda env: flag
     if e is sp.S.ComplexInfinity or e is sp.S.NaN:  # undefined, as d(0**x)/dx = 0**x log 0
         value = float("nan")
     elif e.is_extended_real is False:

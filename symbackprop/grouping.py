@@ -10,6 +10,7 @@ it (the differential fuzzer checks every granularity against the same oracles).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from operator import is_not
 
 import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul
@@ -21,10 +22,11 @@ from .builder import (
     Equation,
     Granularity,
     _real_symbol,
+    equation,
     make_symbol,
     occurrences,
 )
-from .canonical import is_leaf, replace_args
+from .canonical import _name, _plain, is_leaf, replace_args
 from .errors import GraphError, UnsupportedError
 from .graph import Graph, validate
 from .recognise import Prim, classify
@@ -217,18 +219,23 @@ def _renamed(eq: Equation, renamed: Mapping[sp.Basic, sp.Basic], over_inputs: bo
     atoms."""
     lhs = renamed[eq.lhs]
     if over_inputs:
-        new = Equation(lhs, eq.rhs)
-        atoms = eq.atoms
-    else:
-        rhs, old = replace_args(eq.rhs, renamed), eq.rhs
-        new = Equation(lhs, rhs)
-        cls = type(rhs)
-        if not ((cls is sp.Add or cls is sp.Mul) and type(old) is cls
-                and len(rhs.args) == len(old.args) and old.args == eq.atoms):
-            return new
-        atoms = rhs.args
-    object.__setattr__(new, "_atoms", atoms)
-    return new
+        return equation(lhs, eq.rhs, eq.atoms)
+    old = eq.rhs
+    cls = type(old)
+    if (cls is sp.Add or cls is sp.Mul) and old.args == eq.atoms:
+        args = [renamed.get(a, a) for a in old.args]
+        if not any(map(is_not, args, old.args)):  # nothing renamed: as replace_args
+            return equation(lhs, old, eq.atoms)
+        if all(map(_plain, args)) and len(set(map(_name, args))) == len(args):
+            # what replace_args builds (canonical._resorted): nothing combines, the
+            # arguments are sorted by name
+            args.sort(key=_name)
+            return equation(lhs, cls._from_args(args, True), tuple(args))
+    rhs = replace_args(old, renamed)
+    if ((cls is sp.Add or cls is sp.Mul) and type(rhs) is cls
+            and len(rhs.args) == len(old.args) and old.args == eq.atoms):
+        return equation(lhs, rhs, rhs.args)
+    return equation(lhs, rhs)
 
 
 def _name_direct_terms(eqs: list[Equation], b: Builder) -> None:

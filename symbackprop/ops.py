@@ -227,6 +227,8 @@ def as_matrix(b: Builder, x: Term) -> Term:
     """A scalar that ``matmul`` made of a 1×1 product as that product again: padding,
     joining, indexing and reshaping need its two axes (NumPy keeps them)."""
     rhs = None if is_matrix(x) else _definition(b, x)
+    while isinstance(rhs, sp.Symbol) and not is_matrix(rhs):  # a named stage: h = _2
+        rhs = _definition(b, rhs)
     if isinstance(rhs, Item) and isinstance(_definition(b, rhs.args[0]), MatMul):
         return rhs.args[0]
     return x

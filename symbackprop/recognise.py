@@ -109,7 +109,7 @@ def _read(e: sp.Basic) -> Prim:
             if c0 is not None:
                 const += c0
                 continue
-            c, rest = _split_coeff(term)
+            c, rest = split_coeff(term)
             coeffs.append(c)
             ops.append(rest)
         return Prim("add", tuple(ops), (("coeffs", tuple(coeffs)), ("const", const)))
@@ -185,7 +185,7 @@ def node_operands(e: sp.Basic, rule: Rule) -> tuple[sp.Basic, ...]:
     return tuple(e.args[:rule.operands] if rule.operands else e.args)
 
 
-def _split_coeff(term: sp.Basic) -> tuple[sp.Expr, sp.Basic]:
+def split_coeff(term: sp.Basic) -> tuple[sp.Expr, sp.Basic]:
     if isinstance(term, MatMul):
         c, mats = term.as_coeff_matrices()
         scalars = [a for a in term.args if not getattr(a, "is_Matrix", False) and not a.is_Number]

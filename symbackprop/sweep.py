@@ -16,10 +16,10 @@ from typing import Any, NamedTuple
 
 import sympy as sp
 from sympy import Symbol
-from sympy.matrices.expressions.special import Identity
+from sympy.matrices.expressions.special import Identity, OneMatrix
 
-from .algebra import collect, hadamard, is_matrix, madd, mmul
-from .builder import Equation, _real_symbol, make_symbol, occurrences
+from .algebra import collect, hadamard, is_matrix, madd, mmul, mscale
+from .builder import Equation, _real_symbol, equation, make_symbol, occurrences
 from .canonical import _plain, is_leaf, replace_args, substitute, sum_of, times_symbol
 from .functions import DiagJacobian, ElementwiseDerivative, SumAll
 from .graph import Graph
@@ -39,6 +39,10 @@ class Term(NamedTuple):
 
 # ---------------------------------------------------------------------------------------
 # Vector-Jacobian products through one equation's right-hand side
+
+
+# operands whose rules take a scalar cotangent as it is (ḡ·xᵀ): the others, ḡ·𝟙 (1×1)
+_LINEAR = (sp.MatMul, sp.MatAdd, sp.Transpose)
 
 
 def _depends(e: sp.Basic, needed: set[sp.Basic]) -> bool:
@@ -91,6 +95,8 @@ def vjp(nodes: Sequence[tuple[sp.Basic, Prim]], rhs: sp.Basic, out: sp.Basic, g:
             if o in needed:
                 result.setdefault(o, []).append(c)
             elif not is_leaf(o):
+                if is_matrix(o) and not is_matrix(c) and not isinstance(o, _LINEAR):
+                    c = mscale(c, OneMatrix(*o.shape))  # Item(σ(H)) of a 1×1: ḡ·𝟙 into σ
                 cot.setdefault(o, []).append(c)
     return result
 
@@ -404,7 +410,7 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
                 total = mine[0].value  # one scalar term: madd and collect keep it as it is,
                 if type(total) is sp.Add or total.is_Number:  # unless a sum or a number
                     total = madd(total)
-                backward.append(Equation(adj[a], total))
+                backward.append(equation(adj[a], total))
                 continue
             # the Cookbook's form of a matrix sum: Aᵀx + Ax is (Aᵀ + A)x
             values = [t.value for t in mine]

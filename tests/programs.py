@@ -1032,7 +1032,8 @@ def _elementwise(f, *xs):
 
 
 _SP_FN = {
-    "where_gt": lambda a, b, x, y: sp.Piecewise((x, a > b), (y, True)),
+    # unevaluated: Piecewise.eval recursed without end on some drawn conditions (SymPy 1.14)
+    "where_gt": lambda a, b, x, y: sp.Piecewise((x, a > b), (y, True), evaluate=False),
     "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "abs": sp.Abs, "sin": sp.sin,
     "cos": sp.cos, "tan": sp.tan, "tanh": sp.tanh, "sigmoid": lambda v: 1 / (1 + sp.exp(-v)),
     "relu": lambda v: sp.Max(v, 0), "softplus": lambda v: sp.log(1 + sp.exp(v)),

@@ -17,10 +17,12 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from programs import programs
+from sympy import MatAdd
 from sympy.core.basic import _args_sortkey
 
 import symbackprop as sbp
 from symbackprop import canonical, recognise, sweep, tangents
+from symbackprop.functions import SumAll
 from symbackprop.rules import ELEMENTWISE
 
 CALLS: list[int] = []
@@ -226,7 +228,7 @@ def test_a_term_read_without_asking_has_coefficient_one(term: sp.Expr) -> None:
     number, 2x or −xy, is left to it)."""
     fast = type(term) is sp.Symbol or (type(term) is sp.Mul and not term.args[0].is_Number)
     general = (recognise._const_value(term) is None
-               and recognise._split_coeff(term) == (sp.S.One, term))
+               and recognise.split_coeff(term) == (sp.S.One, term))
     assert fast <= general  # fast implies the general reading agrees
     p = recognise._read(sp.Add(term, _W))
     assert dict(zip(p.operands, p.kw["coeffs"], strict=True))[_W] is sp.S.One
@@ -297,3 +299,34 @@ def test_operands_read_as_arguments_are_what_classify_reads() -> None:
                 else:
                     assert (p.kw["const"], set(p.kw["coeffs"])) == (0, {1}), e
     assert claimed > 100
+
+
+_P = sp.Symbol("p", real=True)
+_A, _B, _M = sp.MatrixSymbol("A", 2, 4), sp.MatrixSymbol("B", 4, 3), sp.MatrixSymbol("X", 2, 3)
+
+
+@pytest.mark.parametrize(("expr", "product"), [
+    (_X - (_P + 3 * _X) * (_X + 1) * sp.sin(_X), sp.Mul),
+    (_X - 2 * _Y * sp.sin(_X) * sp.exp(_Y), sp.Mul),
+    (-_X * (_P + 3 * _X) * sp.Piecewise((-_X - 2, _X < 2 * _X), (2 * _X, True)) + sp.sinh(_X),
+     sp.Mul),
+    (SumAll(_M - 2 * _A * _B), sp.MatMul)], ids=str)
+def test_a_scaled_product_in_a_sum_is_a_node_of_its_own(expr: sp.Basic, product: type[sp.Basic]
+                                                         ) -> None:
+    """x − a·b·c given in SymPy: the sum's argument is −1·(a·b·c), the operand ``classify``
+    reads is a·b·c, so replacing the sum's arguments by the operands' nodes left the product
+    inside the sum (one stage even at granularity='primitive', and a Piecewise factor was
+    never made a where: 'no rule for Piecewise'; the differential fuzzer found it). Each
+    product is an equation, every sum reads nodes, and check() says ok."""
+    import numpy as np
+
+    d = sbp.derive(expr, granularity="primitive")
+    assert any(isinstance(eq.rhs, product) and len(eq.rhs.args) >= 2 for eq in d.forward)
+    sums = [eq.rhs for eq in d.forward if isinstance(eq.rhs, (sp.Add, MatAdd))]
+    assert sums
+    assert all(isinstance(recognise.split_coeff(t)[1], (sp.Symbol, sp.MatrixSymbol))
+               for e in sums for t in e.args if not t.is_Number)
+    rng = np.random.default_rng(0)
+    values = {str(a): rng.normal(size=a.shape) if isinstance(a, sp.MatrixSymbol)
+              else float(rng.normal()) for a in expr.free_symbols}
+    assert d.check(values).ok

@@ -368,3 +368,18 @@ def test_a_one_by_one_product_stacks_beside_a_matrix(axis: int) -> None:
         d = sbp.derive(source, shapes=shapes)
         assert d.check({"v": v}).ok
         np.testing.assert_allclose(d.evaluate({"v": v})["v"], want, rtol=1e-13)
+
+
+@pytest.mark.parametrize("text", ["p = W[0:1, 0:1]; h = p @ W; L = softmax(h)",
+                                  "h = W @ W; L = softmax(h)", "h = W @ W; L = log_softmax(h)",
+                                  "p = W[0:1, 0:1]; h = p @ W; L = mse(W, h)"])
+def test_a_named_one_by_one_product_is_a_matrix_to_a_matrix_function(text: str) -> None:
+    """Found by the differential fuzzer (seed 8): a stage naming a 1×1 product was an alias
+    that ``as_matrix`` did not follow, and the output Item(softmax(h)) of a named stage gave
+    softmax's rule a scalar cotangent ('Mix of Matrix and Scalar symbols'). softmax of one
+    entry is 1, so its gradient is 0; mse(W, W²) = ½(w − w²)² has (w − w²)(1 − 2w)."""
+    w = np.array([[0.3]])
+    d = sbp.derive(text, shapes={"W": (1, 1)})
+    assert d.check({"W": w}).ok
+    want = (0.3 - 0.09) * (1 - 0.6) if "mse" in text else 0.0
+    np.testing.assert_allclose(d.evaluate({"W": w})["W"], [[want]], atol=1e-15)
