@@ -358,8 +358,10 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
         if first.is_jacobian:
             raise ValueError("a Hessian (order=2, sbp.hessian) needs a scalar output (pass "
                              "loss=, or write sum(...))")
-        return derive(gradient_graph(first, first.wrt[0]), wrt=str(first.wrt[0].name),
-                      layout=layout, limits=limits, mode=mode)
+        h = derive(gradient_graph(first, first.wrt[0]), wrt=str(first.wrt[0].name),
+                   layout=layout, limits=limits, mode=mode)
+        evaluate.carry_targets(h, first)
+        return h
     if order != 1:
         raise ValueError(f"order must be 1 or 2, not {order!r}")
     opts = Options(layout=layout, adjoint=adjoint, granularity=granularity,

@@ -85,8 +85,24 @@ def _times2(a: Any, b: Any) -> Any:
 
 
 def _matmul(*xs: Any) -> Any:
-    out = xs[0]
-    for x in xs[1:]:
+    """A product of matrices, scalar factors (−1 of −Wᵀ diag(…) W) applied once, to a diagonal
+    or the smallest matrix, not to every partial product."""
+    c, mats = 1.0, []
+    for x in xs:
+        if isinstance(x, Diag) or np.ndim(x) == 2:
+            mats.append(x)
+        else:
+            c = c * x
+    if not mats:
+        return c
+    if c != 1.0 or not isinstance(c, float):  # a 0-d array or NumPy scalar: its dtype kept
+        k = next((i for i, m in enumerate(mats) if isinstance(m, Diag)), None)
+        if k is None:
+            k = min(range(len(mats)), key=lambda i: np.size(mats[i]))
+        m = mats[k]
+        mats[k] = Diag(c * m.v) if isinstance(m, Diag) else c * m
+    out = mats[0]
+    for x in mats[1:]:
         out = _times2(out, x)
     return out
 
@@ -381,15 +397,27 @@ def _node_shapes(d: Derivation, eq: Any) -> tuple[Any, ...]:
     return got
 
 
+def carry_targets(d: Derivation, first: Derivation) -> None:
+    """A Hessian's derivation (and a Jacobian's scalarised one) checks the cross-entropy
+    targets of the derivation it came from: its equations hold ``softmax(o) − y``, no
+    cross-entropy node, and that gradient (so the Hessian) is right only for targets whose
+    columns sum to 1."""
+    _TARGETS[d] = _target_nodes(first)
+
+
+def _target_nodes(d: Derivation) -> tuple[sp.Basic, ...]:
+    nodes = _TARGETS.get(d)
+    if nodes is None:
+        nodes = _TARGETS[d] = tuple(n for eq in d.forward for n in _cross_entropies(eq.rhs))
+    return nodes
+
+
 def check_cross_entropy_targets(d: Derivation, env: Env) -> None:
     """The printed backward step of softmax cross-entropy, ``softmax(o) − y``, is the
     gradient only when each column of the target ``y`` sums to 1 (one-hot or probabilities;
     the general one is ``softmax(o) ⊙ 1ᵀy − y``): other targets are refused, not given a
     wrong gradient."""
-    nodes = _TARGETS.get(d)
-    if nodes is None:
-        nodes = _TARGETS[d] = tuple(n for eq in d.forward for n in _cross_entropies(eq.rhs))
-    for node in nodes:
+    for node in _target_nodes(d):
         y = node.args[1]
         value = env[y] if y in env else compile_expr(y)(env)
         sums = np.sum(np.asarray(value, dtype=float), axis=0)

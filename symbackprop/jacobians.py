@@ -72,6 +72,9 @@ def scalarised(d: Derivation) -> Derivation:
         graph = Graph(eqs, dict(d.graph.shapes))
         found = d.__dict__["_scalarised"] = type(d)(graph, d.wrt, d.options, source=graph,
                                                    limits=d.limits)
+        from .evaluate import carry_targets
+
+        carry_targets(found, d)  # a Hessian's: the targets of the gradient it came from
     return found
 
 
@@ -158,22 +161,18 @@ def jacobian_values(d: Derivation, values: Mapping[Any, Any],
     """Each wrt variable's Jacobian ∂vec(y)/∂vec(v) as an ``(m, n_v)`` array (numerator
     layout; denominator layout gives its transpose): from the closed forms where every
     variable has one, else by the cheaper kind of sweep (``method`` forces one)."""
-    from .evaluate import compile_expr, evaluate_gradients, run_all, run_tangents
+    from .evaluate import evaluate_gradients, run_all, run_tangents
 
+    plan = _closed_plan(d) if method in (None, "closed form") else None
+    if plan is not None:
+        out = _closed_values(d, values, *plan)
+        return {k: j.T for k, j in out.items()} if d.options.layout == "denominator" else out
     base = run_all(d, values)  # the values checked and bound once, every forward value
     dims = {k: v for k, v in base.items() if isinstance(v, int)}
     kind, _ = sweeps(d, dims) if method is None else (method, 0)
     m = _size(d.output, dims)
-    out: dict[str, Any] = {}
-    if kind == "closed form":
-        programs: dict[sp.Basic, Any] = d.__dict__.setdefault("_closed_programs", {})
-        for v in d.wrt:
-            if v not in programs:  # compiled once per derivation
-                form = closed_form(d, v)
-                assert form is not None
-                programs[v] = compile_expr(form)
-            out[str(v.name)] = np.asarray(programs[v](base), dtype=float)
-    elif kind == "forward":
+    out = {}
+    if kind == "forward":
         for v in d.wrt:
             shape = np.shape(base[v]) if is_matrix(v) else ()
             cols = []
@@ -201,6 +200,47 @@ def jacobian_values(d: Derivation, values: Mapping[Any, Any],
     if d.options.layout == "denominator":
         out = {k: j.T for k, j in out.items()}
     return out
+
+
+ClosedPlan = tuple[tuple[Equation, ...], tuple[tuple[str, Any], ...]]
+
+
+def _closed_plan(d: Derivation) -> ClosedPlan | None:
+    """The forward equations the closed forms read (in order) and each wrt variable's
+    compiled closed form, made once per derivation; None when one has no closed form."""
+    from .evaluate import _cross_entropies, compile_expr
+
+    if "_closed_plan" not in d.__dict__:
+        forms = [closed_form(d, v) for v in d.wrt]
+        plan: ClosedPlan | None = None
+        if d.wrt and all(f is not None for f in forms):
+            need = set().union(*(f.free_symbols for f in forms if f is not None),
+                               *(ce.args[1].free_symbols for eq in d.forward
+                                 for ce in _cross_entropies(eq.rhs)))  # targets checked
+            eqs = []
+            for eq in reversed(d.forward):  # what the forms read, and what that reads
+                if eq.lhs in need:
+                    eqs.append(eq)
+                    need |= eq.rhs.free_symbols
+            programs = tuple((str(v.name), compile_expr(f))
+                             for v, f in zip(d.wrt, forms, strict=True))
+            plan = (tuple(reversed(eqs)), programs)
+        d.__dict__["_closed_plan"] = plan
+    return d.__dict__["_closed_plan"]  # type: ignore[no-any-return]
+
+
+def _closed_values(d: Derivation, values: Mapping[Any, Any], eqs: tuple[Equation, ...],
+                   programs: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    """The closed forms as numbers (numerator layout): the values checked and bound, then
+    only the forward values they read (a Hessian's needs none of the gradient's last steps)."""
+    from .evaluate import _program, bind_values, check_cross_entropy_targets
+
+    env = bind_values(d, values)
+    with np.errstate(all="ignore"):
+        for eq in eqs:
+            env[eq.lhs] = _program(d, eq)(env)
+        check_cross_entropy_targets(d, env)
+    return {name: np.asarray(run(env), dtype=float) for name, run in programs}
 
 
 def layout_form(d: Derivation, j: sp.Basic) -> sp.Basic:

@@ -143,3 +143,29 @@ def test_logistic_regression_with_labels_0_1_is_the_textbook_form() -> None:
     s = 1 / (1 + np.exp(-z))
     np.testing.assert_allclose(h.evaluate(values)["w"],
                                values["X"].T @ np.diag(s * (1 - s)) @ values["X"], rtol=1e-10)
+
+
+@pytest.mark.parametrize("wrt", ["x", "W"])
+def test_a_cross_entropy_hessian_checks_the_targets_of_its_gradient(wrt: str) -> None:
+    """The Hessian differentiates the printed gradient softmax(o) − y, right only when y's
+    columns sum to 1; its equations hold no cross-entropy node, so evaluate, hvp and check()
+    took any y and gave a wrong Hessian (check() said ok: the graph agreed with itself).
+    They refuse it as the first derivation does; for a one-hot y, ∂²/∂x² is
+    Wᵀ(diag(p) − ppᵀ)W with p = softmax(Wx)."""
+    shapes = {"x": (3, 1), "W": (3, 3), "y": (3, 1)}
+    h = sbp.hessian("cross_entropy(W@x, y)", wrt=wrt, shapes=shapes)
+    rng = np.random.default_rng(1)
+    v = {"x": rng.normal(size=(3, 1)), "W": rng.normal(size=(3, 3)),
+         "y": np.array([[0.2], [0.3], [0.9]])}
+    with pytest.raises(ValueError, match="must sum to 1"):
+        h.evaluate(v)
+    with pytest.raises(ValueError, match="must sum to 1"):
+        h.hvp(v, {wrt: np.ones(shapes[wrt])})
+    assert not h.check(v).ok
+    v["y"] = np.array([[0.0], [1.0], [0.0]])
+    assert h.check(v).ok
+    if wrt == "x":
+        z = v["W"] @ v["x"]
+        p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+        want = v["W"].T @ (np.diagflat(p) - p @ p.T) @ v["W"]
+        np.testing.assert_allclose(h.evaluate(v)["x"], want, rtol=1e-12, atol=1e-14)
