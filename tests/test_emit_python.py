@@ -188,3 +188,20 @@ def test_inputs_named_like_builtins_work() -> None:
     _, gm = run_generated(dm.to_python(), {"float": np.ones((2, 2))})
     assert np.array_equal(gm["float"], np.ones((2, 2)))
     assert "x = float(x)" in sbp.derive("x*y").to_python()  # the usual spelling stays
+
+
+def test_generated_code_refuses_a_target_whose_columns_do_not_sum_to_one() -> None:
+    """The backward step softmax(o) − y is the gradient only for targets whose columns sum
+    to 1: evaluate refuses other targets, and so does the generated code (it returned a
+    wrong gradient without a word); a target of probabilities gives evaluate's numbers."""
+    d = sbp.derive("W@X + b", shapes={"W": (3, 4), "X": (4, 5), "b": (3, 1), "y": (3, 5)},
+                   loss="cross_entropy")
+    values = point(d)
+    bad = dict(values, y=2 * values["y"])  # columns summing to 2
+    with pytest.raises(ValueError, match="must sum to 1"):
+        d.evaluate(bad)
+    with pytest.raises(ValueError, match="must sum to 1"):
+        run_generated(d.to_python(), bad)
+    _, grads = run_generated(d.to_python(), values)
+    for k, g in d.evaluate(values).items():
+        np.testing.assert_allclose(grads[k], g, rtol=1e-12, atol=1e-14)

@@ -156,6 +156,21 @@ def test_torch_refuses_the_gradient_of_an_input_outside_wrt_instead_of_none() ->
     assert torch.autograd.gradcheck(load(both.to_torch(), "ForwardBackward").apply, (w, x))
 
 
+def test_torch_refuses_a_target_whose_columns_do_not_sum_to_one() -> None:
+    """backward's softmax(o) − y is the gradient only for such targets: the Function refuses
+    others as evaluate does, and agrees with evaluate for probabilities."""
+    d = sbp.derive("W@X + b", wrt=["W", "b"], loss="cross_entropy",
+                   shapes={"W": (3, 4), "X": (4, 5), "b": (3, 1), "y": (3, 5)})
+    fn = load(d.to_torch(), "ForwardBackward")
+    values = sized(d)
+    w = torch.tensor(values["W"], requires_grad=True)
+    args = (w, *(torch.tensor(values[k]) for k in ("X", "b")))
+    with pytest.raises(ValueError, match="must sum to 1"):
+        fn.apply(*args, torch.tensor(2 * values["y"])).backward()
+    fn.apply(*args, torch.tensor(values["y"])).backward()
+    np.testing.assert_allclose(w.grad.numpy(), d.evaluate(values)["W"], rtol=1e-12)
+
+
 def test_generated_code_is_formatted_and_typed() -> None:
     """ruff finds nothing (PEP 8, 99 columns) and every def is annotated."""
     import subprocess

@@ -473,7 +473,7 @@ def staged_lines(d: Derivation, p: CodePrinter, adj: Mapping[sp.Basic, str],
             like.setdefault(tuple(eq.lhs.shape), str(eq.lhs.name))
             p.like = like
     forward, body = body, ["", "# backward pass: adjoints in reverse, += where a variable is "
-                           "used twice"]
+                           "used twice", *_target_checks(d, p)]
     referenced = any(d.adjoints[d.output] in e.rhs.free_symbols for e in d.backward)
     if referenced:
         body.append(f"{adj[d.adjoints[d.output]]} = 1.0")
@@ -499,6 +499,29 @@ def staged_lines(d: Derivation, p: CodePrinter, adj: Mapping[sp.Basic, str],
             body.append(f"{adj[d.adjoints[v]]} = {zeros_like}({v.name})"
                         f"  # {d.output.name} does not depend on {v.name}")
     return forward, body
+
+
+def _target_checks(d: Derivation, p: CodePrinter) -> list[str]:
+    """The refusal ``evaluate`` makes, in the code: the backward step softmax(o) − y of a
+    cross-entropy is its gradient only when each column of y sums to 1, and code that took
+    any y would return a wrong gradient without a word. (Not in JAX's VJP: it runs traced,
+    where a Python ``if`` on an array cannot.)"""
+    xp = getattr(p, "xp", "np")
+    if xp == "jnp":
+        return []
+    axis = "dim" if xp == "torch" else "axis"
+    out: list[str] = []
+    for eq in d.forward:
+        for ce in (n for n in sp.preorder_traversal(eq.rhs) if isinstance(n, CrossEntropy)):
+            y = ce.args[1]
+            if not is_matrix(y):
+                continue
+            code = p.doprint(y)
+            first = repr(f"cross_entropy target {code}: each column must sum to 1 (one-hot or ")
+            rest = repr(f"probabilities): softmax(o) - {code} is the gradient only then")
+            out += [f"if {xp}.any({xp}.abs({xp}.sum({code}, {axis}=0) - 1.0) > 1e-06):",
+                    f"    raise ValueError({first}", f"                     {rest})"]
+    return out
 
 
 def python_code(d: Derivation, name: str = "forward_backward") -> str:
