@@ -1284,8 +1284,12 @@ def sympy_gradient(prog: Program, values: dict) -> dict[str, Any]:
         except (SyntaxError, RecursionError):  # min/max of sums: SymPy's Piecewise nests
             got = [float(sp.N(d.xreplace(at))) for d in diffs]  # deeper than Python parses
         else:
-            with np.errstate(all="ignore"):
-                got = [float(v) for v in f(*nums)]
+            try:
+                with np.errstate(all="ignore"):
+                    got = [float(v) for v in f(*nums)]
+            except TypeError:  # a Piecewise compared inside a condition: lambdify's select
+                # got a 0.0/1.0 array where it wants booleans (fuzz seed 12)
+                got = [float(sp.N(d.xreplace(at))) for d in diffs]
     out: dict[str, object] = {}
     k = 0
     for n, s in syms.items():
