@@ -20,51 +20,40 @@ already exponential as a tree (2,045 operations at depth 10 for 30 in the graph)
 not finish depth 20 within the limit, and it dies of a `RecursionError` on the 1,000-deep
 chain; `derive` does both in milliseconds, equation by equation.
 
-**Time: issue 22's 4-8-2 target (≥ 100× per-parameter `sympy.diff`) is missed: 69× in
-this run.** Per-parameter `sympy.diff` of the 4-8-2 network takes about 0.28 s of CPU here,
-not the 2.4 s in the issue: same expression (the issue's tree-size ratios, 19× and 58×, come
-out exactly, with SymPy's `sigmoid` or with `1/(1 + exp(-z))`; differentiating by
-`MatrixSymbol(...).as_explicit()` elements takes about twice as long). Our derivation of it
-(69 forward and 128 backward equations) took 4.1 ms in this run, on a machine whose load
-average stayed above 4 throughout (other sessions' test suites); the quietest of 18 runs
-minutes later took 3.4 ms (58 µs a parameter), and 100× needs about 2.8 ms against this
-run's `sympy.diff`. The ratio grows with size because
-per-parameter `diff` is quadratic (every parameter walks the whole expression) and the sweep
-is linear: 316× at 8-16-4 and 949× at 16-32-4, whose whole gradient (676 parameters) takes
-about 0.03 s (target < 1 s). Earlier rounds (listed below) took the fixed costs out of
-SymPy's constructors: a fresh function call made a new `FiniteSet` of its argument counts, a
-fresh real `Symbol` re-derived its assumptions, a sum of unlike terms went through `Add`'s
-flattening; each now has a fast path that builds exactly what SymPy builds
-(`tests/test_rebuild.py` compares every fast result with SymPy's own constructor on random
-programs).
+**Time: issue 22's 4-8-2 target (≥ 100× per-parameter `sympy.diff`) is met: 104× in this
+run** (243 ms against 2.35 ms; 69× in the run of 2026-12-04, on a machine with a load
+average above 4, whose derive took 4.1 ms). Per-parameter `sympy.diff` of the 4-8-2 network
+takes about 0.25 s of CPU here, not the 2.4 s in the issue: same expression (the issue's
+tree-size ratios, 19× and 58×, come out exactly, with SymPy's `sigmoid` or with
+`1/(1 + exp(-z))`; differentiating by `MatrixSymbol(...).as_explicit()` elements takes about
+twice as long). The ratio grows with size because per-parameter `diff` is quadratic (every
+parameter walks the whole expression) and the sweep is linear: 410× at 8-16-4 and 1,416× at
+16-32-4, whose whole gradient (676 parameters) takes about 0.02 s (target < 1 s).
 
-**Derive per parameter (issue 22 part 4, section 2a).** Before this round the scalarised
-derive cost 79 / 64 / 60 µs a parameter at 4-8-2 / 8-16-4 / 32-64-10, after it 58 / 45 /
-39 µs (`python -m benchmarks.bench_derive` on `95d6c2b` and on `452b975`, run alternately,
-twice each, minimum of 18 CPU times; medians 42–46 µs at 32-64-10): the ≤ 40 µs target is
-reached at 32-64-10 only when the machine is quiet (44 µs in this run's medians) and not at
-the smaller sizes, where equations that are not a weight's (sums, activations, the loss)
-and a fixed ~0.25 ms a call (cold caches after the harness's `gc.collect()`) weigh more.
-The profile was flat because the waste was spread over every equation: asking SymPy (a
-Python-level `__hash__` per dictionary lookup, `classify`, `Basic.compare`) for what the
-equation's position already says. The sweep now pushes a sum or product of distinct symbols
-(most equations of a scalarised network) back by positions — operand k is the variable
-`use[k]`, its partial from one plan per kind and arity — and keeps each variable's terms by
-position; `grouping` keeps its cuts, uses, consumers and names by position; a sum's terms
-are read without asking each one; and the sorts that went through `Basic.compare` (the
-output sums' −y terms, 4,000 calls at 32-64-10; the hidden adjoints' products, 1,600) are
-keyed by names, in the order `compare` gives (tests in `tests/test_rebuild.py`). What is
-left is about a third each in the builder (`Builder.add_expr`: per node a shape check, a
-size check per argument, `_binarize`, `classify`, a temporary symbol, an `Equation`, and per
-input `adopt`'s name check), in grouping (renaming every node, atoms, `validate`) and in the
-sweep (the adjoint symbols, equations and terms it returns). symengine's `diff` + `cse` is
-level with us at 4-8-2 (0.96×, target ≥ 0.5) and slower from 8-16-4 on (3.7× at 8-16-4,
-95× at 32-64-10: it is quadratic); it gives no readable chain of named equations.
+**Derive per parameter (issue 22 part 4, section 2a): met from 8-16-4 on, at the line at
+4-8-2.** 40.5 µs a parameter at 4-8-2 in this run (target ≤ 40), 31 / 26 / 28 µs at 8-16-4 /
+16-32-4 / 32-64-10; `python -m benchmarks.bench_derive --repeats 15` a few minutes later on
+the same machine gave 38.7 µs (median; min 36.9) at 4-8-2, 30.0 at 8-16-4 and 23.9 at
+32-64-10, so 4-8-2 sits within run-to-run noise of the target. 2-3-1 (13 parameters, 54 µs)
+is shown but not judged: the issue sets the target at its sizes, 4-8-2 and up, and at 13
+parameters the fixed cost of a call (about 0.25 ms with cold caches after the harness's
+`gc.collect()`) is most of the time. Earlier rounds (the table below) took 79 / 64 / 60 µs
+down to 58 / 45 / 39 µs at 4-8-2 / 8-16-4 / 32-64-10 by keeping the sweep's and grouping's
+bookkeeping by position instead of asking SymPy (a Python-level `__hash__` per lookup,
+`classify`, `Basic.compare`) what an equation's position already says; the last two
+commits before this run (`c24e850`, `b0fadaf`: a node's temporary made inline, an operand
+times its adjoint written as the two-factor product directly, a renamed sum of distinct
+symbols carrying its arguments as its atoms) took 5–7% more. What is left is flat: about a
+third each in the builder, in grouping (renaming every node, `validate`) and in the sweep
+(the adjoint symbols, equations and terms it returns). symengine's `diff` + `cse` is slower
+than us from 4-8-2 on in this run (1.33× at 4-8-2, target ≥ 0.5; 4.7× at 8-16-4, 149× at
+32-64-10: it is quadratic), and gives no readable chain of named equations.
 
-**Printing against deriving (issue 22 part 2, section 3b).** `latex()` of a scalarised
-network costs 1.8–2.8× its `derive` up to 16-32-8 and 3.3× at 32-64-10 (10.2 million
-characters), over the ≤ 3 target there: `derive` got about 30% faster in this round and
-printing did not change.
+**Printing against deriving (issue 22 part 2, section 3b): met.** `latex()` of a scalarised
+network costs 1.4–1.5× its `derive` up to 16-32-8 and 1.9× at 32-64-10 (10.2 million
+characters; target ≤ 3), and the cost grows with size: gradients are written out in the
+inputs only while all of them stay under 2,000 nodes (the seed's and a 2-2-1 network's are;
+4-8-2's, 10,000 nodes of SymPy trees, made `latex()` 25× its `derive`).
 
 **Time per node** stays within 2× from 100 to 100,000 nodes in all three families (the
 plot). Python's cycle collector used to make it step up by ~1.45× between 1,000 and 3,000
@@ -76,10 +65,23 @@ this shared 2-core machine (CPU time still feels them through the shared caches)
 **Emission** is linear: the chain's time per equation is flat from 100 to 10,000
 equations in LaTeX, Markdown and JSON. For networks the output per equation grows with
 the width (each weight's chain-rule line has one path per output), so the table gives the
-time per character, which falls slightly from 8-16-4 (678 equations) to 32-64-8 (8,042
-equations): the spread in the table is the smallest case's fixed costs, not growth. The
-2-3-1 and 4-8-2 derivations also print every gradient written out in the inputs (SymPy
-trees, ordered term by term), about 5× the cost per character of the equations.
+time per character, which *falls* from 8-16-4 (678 equations) to 32-64-8 (8,042
+equations), to 0.47× in LaTeX: the summary's "within 2.13× ✗" is that spread, the smallest
+case's fixed costs, not growth (the largest case is the cheapest per character).
+
+**Second order (issue 22 part 5, section 6): met at n = 1000, not everywhere below.** The
+evaluated symbolic Hessian is 1.03–1.08× the hand-written closed form at n = 1000 for all
+three functions; at n = 300 1.12× and 1.21×, and 1.40× for ½xᵀAx + Σ softplus(Wx) (0.98–1.27×
+in the quick runs of `--only hessian` the same afternoon: the 1–1.5 ms hand form is noisy
+here); 1.29× for logistic regression at n = 100, and 2.0–2.3× for the two functions with a
+square W, where the hand form takes 40–60 µs and `h.evaluate(values)` adds about 50 µs a
+call (checking and binding the values, running the closed form's dozen NumPy operations one
+by one). `evaluate` now runs only the forward values the closed form reads and applies a
+product's scalar factors once (sum tanh(Wx), n = 100: 109 → ~90 µs). jitted JAX is 5.2–5.4×
+the hand form at n = 100 and 1.6–3.2× from 300 on, so the evaluated Hessian is 2.3–2.6×
+faster than it at n = 100 and 1.4–2.2× from 300 on, with no compile time; PyTorch is
+20–170× and autograd 21–250×. Reaching 1.3× at n = 100 needs a compiled callable without the
+per-call checks (not done).
 
 **Numeric engine** (section 4) is `benchmarks/bench_engine.py`: the engine's forward +
 backward step in float64 and float32 against the hand-written NumPy step, at 32-64-10 and

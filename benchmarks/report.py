@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Sequence
 from typing import Any
 
+from .cases import n_params
 from .measure import fmt_ratio, fmt_time
 from .records import Case, CheckCost, Emission, Point, PrintCost
 
@@ -115,11 +116,18 @@ def per_parameter_table(cases: Sequence[Case]) -> str:
             se_cell = f"**{fmt_ratio(r, 2)}**"
             want = _symengine_target(c)
             se_mark = f"{mark(r >= want[0])} {want[1]}" if want else ""
+        judged = mark(per <= PER_PARAM_TARGET) if _per_parameter_judged(c) else "(not a target)"
         rows.append([c.name, f"{c.params:,}", fmt_time(c.ours.seconds),
-                     f"**{per * 1e6:.1f} µs**", mark(per <= PER_PARAM_TARGET), se_cell, se_mark])
+                     f"**{per * 1e6:.1f} µs**", judged, se_cell, se_mark])
     return table(["case", "params", "our derive", "per parameter",
                   f"≤ {PER_PARAM_TARGET * 1e6:.0f} µs", "symengine diff + cse / ours",
                   "target"], rows, "lrrrclc")
+
+
+def _per_parameter_judged(c: Case) -> bool:
+    """Issue 22 part 4 sets ≤ 40 µs a parameter at its sizes, 4-8-2 (58 parameters) and up;
+    2-3-1's 13 parameters are shown, but there a call's fixed cost is most of the time."""
+    return c.params >= n_params(SMALL)
 
 
 def _per_parameter_status(cases: Sequence[Case]) -> list[str]:
@@ -127,10 +135,12 @@ def _per_parameter_status(cases: Sequence[Case]) -> list[str]:
     if not nets:
         return []
     per = {c.name.removeprefix("network "): c.ours.seconds / c.params for c in nets}
-    ok = all(v <= PER_PARAM_TARGET for v in per.values())
+    ok = all(c.ours.seconds / c.params <= PER_PARAM_TARGET for c in nets
+             if _per_parameter_judged(c))
     out = ["- Derive per parameter (scalarised networks): "
            + ", ".join(f"{v * 1e6:.0f} µs at {k}" for k, v in per.items())
-           + f" {mark(ok)} target ≤ {PER_PARAM_TARGET * 1e6:.0f} µs."]
+           + f" {mark(ok)} target ≤ {PER_PARAM_TARGET * 1e6:.0f} µs from 4-8-2 on (the "
+           "issue's sizes; 2-3-1 shown for its fixed cost)."]
     se = []
     for c in nets:
         want = _symengine_target(c)
