@@ -171,6 +171,23 @@ def test_torch_refuses_a_target_whose_columns_do_not_sum_to_one() -> None:
     np.testing.assert_allclose(w.grad.numpy(), d.evaluate(values)["W"], rtol=1e-12)
 
 
+def test_jax_gives_nan_gradients_for_a_target_whose_columns_do_not_sum_to_one() -> None:
+    """JAX's VJP runs traced (no Python ``if`` on an array): a target the printed
+    softmax(o) − y is not the gradient for becomes NaN, so no gradient is silently wrong;
+    probabilities give evaluate's gradient, under jit."""
+    d = sbp.derive("W@X + b", wrt=["W", "b"], loss="cross_entropy",
+                   shapes={"W": (3, 4), "X": (4, 5), "b": (3, 1), "y": (3, 5)})
+    f = load(d.to_jax(), "forward_backward")
+    values = sized(d)
+    args = [values[k] for k in ("W", "X", "b")]
+    grad = jax.jit(jax.grad(f, argnums=(0, 2)))
+    g_w, _ = grad(*args, values["y"])
+    np.testing.assert_allclose(np.asarray(g_w), d.evaluate(values)["W"], rtol=1e-12)
+    g_w, g_b = grad(*args, 2 * values["y"])
+    assert np.isnan(np.asarray(g_w)).all()
+    assert np.isnan(np.asarray(g_b)).all()
+
+
 def test_generated_code_is_formatted_and_typed() -> None:
     """ruff finds nothing (PEP 8, 99 columns) and every def is annotated."""
     import subprocess

@@ -504,11 +504,9 @@ def staged_lines(d: Derivation, p: CodePrinter, adj: Mapping[sp.Basic, str],
 def _target_checks(d: Derivation, p: CodePrinter) -> list[str]:
     """The refusal ``evaluate`` makes, in the code: the backward step softmax(o) − y of a
     cross-entropy is its gradient only when each column of y sums to 1, and code that took
-    any y would return a wrong gradient without a word. (Not in JAX's VJP: it runs traced,
-    where a Python ``if`` on an array cannot.)"""
+    any y would return a wrong gradient without a word. JAX's VJP runs traced, where a
+    Python ``if`` on an array cannot: there such a target becomes NaN, so every gradient is."""
     xp = getattr(p, "xp", "np")
-    if xp == "jnp":
-        return []
     axis = "dim" if xp == "torch" else "axis"
     out: list[str] = []
     for eq in d.forward:
@@ -517,6 +515,14 @@ def _target_checks(d: Derivation, p: CodePrinter) -> list[str]:
             if not is_matrix(y):
                 continue
             code = p.doprint(y)
+            if xp == "jnp":
+                if not isinstance(y, sp.MatrixSymbol):  # a name can be rebound, not a sum
+                    continue
+                out += [f"# NaN gradients for a target {code} whose columns do not sum to 1:",
+                        "# softmax(o) - y is the gradient only then",
+                        f"{code} = jnp.where(jnp.all(jnp.abs(jnp.sum({code}, axis=0) - 1.0) "
+                        f"<= 1e-06), {code}, jnp.nan)"]
+                continue
             first = repr(f"cross_entropy target {code}: each column must sum to 1 (one-hot or ")
             rest = repr(f"probabilities): softmax(o) - {code} is the gradient only then")
             out += [f"if {xp}.any({xp}.abs({xp}.sum({code}, {axis}=0) - 1.0) > 1e-06):",
