@@ -402,10 +402,12 @@ def carry_targets(d: Derivation, first: Derivation) -> None:
     targets of the derivation it came from: its equations hold ``softmax(o) − y``, no
     cross-entropy node, and that gradient (so the Hessian) is right only for targets whose
     columns sum to 1."""
-    _TARGETS[d] = _target_nodes(first)
+    _TARGETS[d] = cross_entropy_nodes(first)
 
 
-def _target_nodes(d: Derivation) -> tuple[sp.Basic, ...]:
+def cross_entropy_nodes(d: Derivation) -> tuple[sp.Basic, ...]:
+    """The cross-entropy nodes whose targets ``d``'s numbers depend on: its own, or those of
+    the derivation it was made from (``carry_targets``)."""
     nodes = _TARGETS.get(d)
     if nodes is None:
         nodes = _TARGETS[d] = tuple(n for eq in d.forward for n in _cross_entropies(eq.rhs))
@@ -417,7 +419,7 @@ def check_cross_entropy_targets(d: Derivation, env: Env) -> None:
     gradient only when each column of the target ``y`` sums to 1 (one-hot or probabilities;
     the general one is ``softmax(o) ⊙ 1ᵀy − y``): other targets are refused, not given a
     wrong gradient."""
-    for node in _target_nodes(d):
+    for node in cross_entropy_nodes(d):
         y = node.args[1]
         value = env[y] if y in env else compile_expr(y)(env)
         sums = np.sum(np.asarray(value, dtype=float), axis=0)

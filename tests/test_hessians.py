@@ -162,8 +162,17 @@ def test_a_cross_entropy_hessian_checks_the_targets_of_its_gradient(wrt: str) ->
     with pytest.raises(ValueError, match="must sum to 1"):
         h.hvp(v, {wrt: np.ones(shapes[wrt])})
     assert not h.check(v).ok
+    code: dict[str, Any] = {}
+    exec(compile(h.to_python(), "<generated>", "exec"), code)  # trusted: made here
+    g = np.arange(1.0, 1.0 + v[wrt].size).reshape(v[wrt].shape)  # G: the gradient's shape
+    with pytest.raises(ValueError, match="must sum to 1"):  # the generated VJP code too
+        code["vector_jacobian"](**v, G=g)
     v["y"] = np.array([[0.0], [1.0], [0.0]])
     assert h.check(v).ok
+    _, vjp = code["vector_jacobian"](**v, G=g)
+    np.testing.assert_allclose(np.ravel(vjp[wrt], order="F"),
+                               h.evaluate(v)[wrt].T @ np.ravel(g, order="F"), rtol=1e-12,
+                               atol=1e-14)
     if wrt == "x":
         z = v["W"] @ v["x"]
         p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()

@@ -31,6 +31,7 @@ from sympy.printing.str import StrPrinter
 
 from ..algebra import is_matrix
 from ..errors import UnsupportedError
+from ..evaluate import cross_entropy_nodes
 from ..functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
 from ..jacobians import scalarised
 from ..recognise import node_operands
@@ -509,24 +510,22 @@ def _target_checks(d: Derivation, p: CodePrinter) -> list[str]:
     xp = getattr(p, "xp", "np")
     axis = "dim" if xp == "torch" else "axis"
     out: list[str] = []
-    for eq in d.forward:
-        for ce in (n for n in sp.preorder_traversal(eq.rhs) if isinstance(n, CrossEntropy)):
-            y = ce.args[1]
-            if not is_matrix(y):
-                continue
-            code = p.doprint(y)
-            if xp == "jnp":
-                if not isinstance(y, sp.MatrixSymbol):  # a name can be rebound, not a sum
-                    continue
+    for ce in cross_entropy_nodes(d):  # a Hessian's: those of the gradient it came from
+        y = ce.args[1]
+        if not is_matrix(y):
+            continue
+        code = p.doprint(y)
+        if xp == "jnp":
+            if isinstance(y, sp.MatrixSymbol):  # a name can be rebound, not a sum
                 out += [f"# NaN gradients for a target {code} whose columns do not sum to 1:",
                         "# softmax(o) - y is the gradient only then",
                         f"{code} = jnp.where(jnp.all(jnp.abs(jnp.sum({code}, axis=0) - 1.0) "
                         f"<= 1e-06), {code}, jnp.nan)"]
-                continue
-            first = repr(f"cross_entropy target {code}: each column must sum to 1 (one-hot or ")
-            rest = repr(f"probabilities): softmax(o) - {code} is the gradient only then")
-            out += [f"if {xp}.any({xp}.abs({xp}.sum({code}, {axis}=0) - 1.0) > 1e-06):",
-                    f"    raise ValueError({first}", f"                     {rest})"]
+            continue
+        first = repr(f"cross_entropy target {code}: each column must sum to 1 (one-hot or ")
+        rest = repr(f"probabilities): softmax(o) - {code} is the gradient only then")
+        out += [f"if {xp}.any({xp}.abs({xp}.sum({code}, {axis}=0) - 1.0) > 1e-06):",
+                f"    raise ValueError({first}", f"                     {rest})"]
     return out
 
 
