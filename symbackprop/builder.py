@@ -166,6 +166,8 @@ class Builder:
             self.shapes[check_name(k, "shape name")] = to_shape(k, v)
         self.symbols: dict[str, sp.Basic] = {}  # inputs and named stages, by name
         self.inputs: dict[sp.Basic, None] = {}
+        # inputs the derived graph keeps though its output may not read them (Graph.keep)
+        self.kept: tuple[sp.Basic, ...] = ()
         self.nodes: list[Equation] = []
         self.names: dict[sp.Basic, str] = {}  # node symbol -> user stage name
         self._memo: dict[sp.Basic, sp.Basic] = {}
@@ -401,6 +403,11 @@ def _binarize(e: sp.Basic) -> sp.Basic:
         return acc
     if isinstance(e, sp.Piecewise):
         return _piecewise(e)
+    if isinstance(e, sp.Heaviside):  # H(a) = 𝟏[a > 0] + H(0)·𝟏[a = 0], H(0) = ½ unless given:
+        # in the step primitive, as SymPy writes the slope of max(a, b) and of relu (the
+        # gradient that a Hessian differentiates again)
+        a, h0 = e.args[0], e.args[1] if len(e.args) > 1 else sp.S.Half
+        return step(a) + h0 * (1 - step(a) - step(-a))
     return e
 
 

@@ -258,7 +258,7 @@ def _to_builder(source: Any, shapes: Mapping[str, Any] | None,
     if isinstance(source, Graph):
         g = source
         if shapes:
-            g = Graph(g.equations, {**g.shapes, **shapes})
+            g = Graph(g.equations, {**g.shapes, **shapes}, keep=g.keep)
         return g.to_builder(bits)
     if isinstance(source, sp.Basic):
         b = Builder(shapes)
@@ -295,6 +295,17 @@ def _attach_loss(b: Builder, loss: str) -> None:
     b.shapes["y"] = shape_of(o)
     y = b.lookup("y")
     b.output = ops.apply(b, loss, [o, y], f"{loss}(output, y)")
+
+
+def _asked_inputs(wrt: Any, b: Builder) -> tuple[sp.Basic, ...]:
+    """The inputs of the expression as written that ``wrt`` names: they stay inputs of the
+    graph when SymPy cancels them (x - x + y, 0*x): the gradient in them is 0, not an
+    error (the Hessian of a function linear in x is that case)."""
+    if wrt is None:
+        return ()
+    items: Iterable[Any] = [wrt] if isinstance(wrt, (str, sp.Basic)) else wrt
+    names = {str(w.name) if isinstance(w, (sp.Symbol, sp.MatrixSymbol)) else w for w in items}
+    return tuple(s for s in b.inputs if str(s.name) in names)
 
 
 def _resolve_wrt(wrt: Any, inputs: Sequence[sp.Basic]) -> list[sp.Basic]:
@@ -376,6 +387,7 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
         if loss is not None:
             _attach_loss(b, loss)
         b.output = ops.as_scalar(b, b.output)  # a 1×1 output (xᵀAx) is the scalar it is
+        b.kept = (*b.kept, *_asked_inputs(wrt, b))
         g = decompose(b, granularity, output_name=output)
         if opts.names:
             g = _rename(g, opts.names)
@@ -415,5 +427,5 @@ def _rename(g: Graph, names: Mapping[str, str]) -> Graph:
     if clash:
         raise GraphError(f"names: {clash[0]!r} would name two variables")
     eqs = tuple(Equation(new.get(e.lhs, e.lhs), replace_args(e.rhs, new)) for e in g.equations)
-    return Graph(eqs, g.shapes).validate()
+    return Graph(eqs, g.shapes, keep=tuple(new.get(k, k) for k in g.keep)).validate()
 

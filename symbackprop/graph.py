@@ -36,6 +36,9 @@ class Graph:
                                                     compare=False)
     _inputs: tuple[sp.Basic, ...] | None = field(default=None, init=False, repr=False,
                                                  compare=False)
+    # inputs a derivation of this graph keeps though the output does not read them (a
+    # Hessian's variable when the gradient does not depend on it: its Hessian is 0)
+    keep: tuple[sp.Basic, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.equations, tuple):
@@ -68,7 +71,8 @@ class Graph:
 
     @property
     def inputs(self) -> tuple[sp.Basic, ...]:
-        """The symbols the equations use but do not bind, in order of first use (found once)."""
+        """The symbols the equations use but do not bind, in order of first use, then those
+        in ``keep`` (found once)."""
         if self._inputs is None:
             bound = {eq.lhs for eq in self.equations}
             seen: dict[sp.Basic, None] = {}
@@ -76,6 +80,8 @@ class Graph:
                 for a in eq.atoms:
                     if a not in bound:
                         seen.setdefault(a, None)
+            for a in self.keep:
+                seen.setdefault(a, None)
             object.__setattr__(self, "_inputs", tuple(seen))
         return self._inputs  # type: ignore[return-value]
 
@@ -115,6 +121,7 @@ class Graph:
         b = Builder(self.shapes)
         for s in self.inputs:
             b.adopt(s)
+        b.kept = self.keep
         stage: dict[sp.Basic, sp.Basic] = {}
         for eq in self.equations:
             term = b.add_expr(replace_args(eq.rhs, stage), max_int_bits)

@@ -69,7 +69,7 @@ def scalarised(d: Derivation) -> Derivation:
         taken = {str(s.name) for s in (*d.inputs, *(eq.lhs for eq in d.forward))}
         out = make_symbol(next(n for n in ("L", "ell", "vjp", "L_1") if n not in taken), None)
         eqs = (*d.forward, Equation(out, SumAll(HadamardProduct(g, d.output))))
-        graph = Graph(eqs, dict(d.graph.shapes))
+        graph = Graph(eqs, dict(d.graph.shapes), keep=d.graph.keep)
         found = d.__dict__["_scalarised"] = type(d)(graph, d.wrt, d.options, source=graph,
                                                    limits=d.limits)
         from .evaluate import carry_targets
@@ -104,7 +104,9 @@ def gradient_graph(d: Derivation, v: sp.Basic) -> Graph:
         eqs.append(Equation(renamed[eq.lhs], rhs))
         if eq.lhs == target:
             break
-    return Graph(tuple(eqs), dict(d.graph.shapes))
+    # f linear in v (x + y, aᵀx): the gradient may not read v, which stays an input all the
+    # same, so that the Hessian is 0 rather than "not an input"
+    return Graph(tuple(eqs), dict(d.graph.shapes), keep=(v,))
 
 
 def _constant(e: sp.Basic) -> bool:

@@ -178,3 +178,44 @@ def test_a_cross_entropy_hessian_checks_the_targets_of_its_gradient(wrt: str) ->
         p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
         want = v["W"].T @ (np.diagflat(p) - p @ p.T) @ v["W"]
         np.testing.assert_allclose(h.evaluate(v)["x"], want, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(("text", "wrt", "shapes"), [
+    ("x + x", "x", {}), ("3*x + y**2", "x", {}), ("x**2*y", "y", {}),
+    ("sum(A@x)", "x", {"A": (2, 3), "x": (3, 1)}),
+    ("sum(W@x) + sum(W@W)", "x", {"W": (3, 3), "x": (3, 1)})])
+def test_a_function_linear_in_the_variable_has_the_hessian_zero(
+        text: str, wrt: str, shapes: dict[str, Any]) -> None:
+    """The gradient of a function linear in ``wrt`` does not read it, and the Hessian's
+    derivation refused: "wrt='x' is not an input of the expression" (found by a Hessian
+    fuzz run). The variable stays an input (Graph.keep): the Hessian is the n × n zero, its
+    Hessian-vector products are 0, check() agrees, and the generated code runs."""
+    h = sbp.hessian(text, wrt=wrt, shapes=shapes)
+    rng = np.random.default_rng(2)
+    values = {str(s.name): rng.normal(size=shapes[str(s.name)]) if str(s.name) in shapes
+              else float(rng.normal()) for s in h.inputs}
+    n = int(np.prod(shapes[wrt])) if wrt in shapes else 1
+    got = np.asarray(h.evaluate(values)[wrt], dtype=float).reshape(n, n)
+    np.testing.assert_array_equal(got, np.zeros((n, n)))
+    np.testing.assert_array_equal(np.asarray(h.hvp(values, values[wrt]), dtype=float),
+                                  np.zeros_like(np.asarray(values[wrt], dtype=float)))
+    assert h.check(values).ok
+    code: dict[str, Any] = {}
+    exec(compile(h.to_python(), "<generated>", "exec"), code)  # trusted: made here
+    assert_latex_ok([h.latex()])
+
+
+@pytest.mark.parametrize(("x", "y", "want_xx"), [(0.7, 0.2, 2.0), (-0.7, 0.2, 0.0),
+                                                 (0.7, 0.5, 0.0), (1.3, -0.4, 2.0)])
+def test_the_hessian_through_max_relu_and_abs(x: float, y: float, want_xx: float) -> None:
+    """Their slopes are SymPy's Heaviside and sign in the gradient, which the Hessian's
+    derivation refused ("no rule for 'Heaviside'"); H(a) is read in the step primitive.
+    f = max(x, 2y)·x + relu(x)·|y| is x² + x|y| where x > 2y (∂²f/∂x² = 2), else 2xy
+    + relu(x)|y| (0); ∂²f/∂y² is 0 off the kinks."""
+    f = "max(x, 2*y)*x + relu(x)*abs(y)"
+    point = {"x": x, "y": y}
+    hx, hy = sbp.hessian(f, wrt="x"), sbp.hessian(f, wrt="y")
+    assert hx.evaluate(point)["x"] == pytest.approx(want_xx, abs=1e-15)
+    assert hy.evaluate(point)["y"] == pytest.approx(0.0, abs=1e-15)
+    assert hx.check(point).ok
+    assert hy.check(point).ok

@@ -22,7 +22,8 @@ def _net() -> Graph:
 def test_a_graph_is_a_small_frozen_record() -> None:
     g = _net()
     assert not hasattr(g, "__dict__")  # slots: a let chain makes one graph per stage
-    assert list(inspect.signature(Graph).parameters) == ["equations", "shapes", "_index"]
+    assert list(inspect.signature(Graph).parameters) == ["equations", "shapes", "_index",
+                                                          "keep"]  # Graph.keep: see test_hessians
     with pytest.raises(AttributeError):
         g.shapes = {}  # type: ignore[misc]
     before = repr(g)

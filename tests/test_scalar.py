@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -157,6 +158,21 @@ def test_validate_rejects_use_before_bind_and_double_binding() -> None:
         sbp.Graph((sbp.Equation(t, u + X), sbp.Equation(u, sp.sin(X)))).validate()
     with pytest.raises(sbp.GraphError, match="bound twice"):
         sbp.Graph((sbp.Equation(t, X + 1), sbp.Equation(t, X + 2))).validate()
+
+
+@pytest.mark.parametrize(("text", "wrt", "want"), [
+    ("x - x + y", "x", {"x": 0.0}), ("0*x + y**2", ["x", "y"], {"x": 0.0, "y": 4.0}),
+    ("h = x; y*2 + h - x", "x", {"x": 0.0})])
+def test_an_input_that_cancels_has_the_gradient_zero(text: str, wrt: Any,
+                                                    want: dict[str, float]) -> None:
+    """SymPy cancels x in x − x + y, and wrt='x' was refused as "not an input of the
+    expression" though the text reads x: its gradient is 0 (as sympy.diff and JAX say), the
+    derivation keeps x as an input, and check() agrees."""
+    d = sbp.derive(text, wrt=wrt)
+    values = {"x": 1.0, "y": 2.0}
+    assert d.evaluate(values) == pytest.approx(want)
+    assert d.check(values).ok
+    assert "x" in {str(s.name) for s in d.inputs}
 
 
 def test_wrt_by_symbol_name_and_list() -> None:

@@ -64,6 +64,8 @@ _y = sp.Symbol("y", real=True)
                  (x**3, True)) + _y,
     sp.Piecewise((sp.exp(x), sp.ITE(x > _y, _y > 0, x < -1)), (_y * x, True), evaluate=False),
     sp.Piecewise((x * _y, sp.Eq(x, 2 * _y)), (x + _y, sp.Ne(_y, 0.3)), (_y, True)),
+    # SymPy's Heaviside (½ at 0 unless given): the step primitive, exact at 0 as well
+    sp.Heaviside(x) * x**2 + sp.Heaviside(_y - 1, 1) * sp.sin(x * _y),
 ])
 @pytest.mark.parametrize("at", [(0.7, 0.3), (-1.7, 0.3), (1.5, 2.0)])
 def test_a_piecewise_expression_derives_as_sympy_differentiates_it(expr, at):
