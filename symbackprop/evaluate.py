@@ -402,7 +402,11 @@ def carry_targets(d: Derivation, first: Derivation) -> None:
     targets of the derivation it came from: its equations hold ``softmax(o) − y``, no
     cross-entropy node, and that gradient (so the Hessian) is right only for targets whose
     columns sum to 1."""
-    _TARGETS[d] = cross_entropy_nodes(first)
+    known = {*d.inputs, *(eq.lhs for eq in d.forward)}
+    # a target the new derivation does not read cannot make its numbers wrong (the gradient
+    # in x of x + cross_entropy(P, W) has no W): only those it reads are checked
+    _TARGETS[d] = tuple(n for n in cross_entropy_nodes(first)
+                        if n.args[1].free_symbols <= known)
 
 
 def cross_entropy_nodes(d: Derivation) -> tuple[sp.Basic, ...]:
