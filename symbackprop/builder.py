@@ -168,6 +168,8 @@ class Builder:
         self.inputs: dict[sp.Basic, None] = {}
         # inputs the derived graph keeps though its output may not read them (Graph.keep)
         self.kept: tuple[sp.Basic, ...] = ()
+        # the right side of a stage of an earlier Graph.let (looked up only when asked)
+        self.earlier: Callable[[sp.Basic], sp.Basic | None] | None = None
         self.nodes: list[Equation] = []
         self.names: dict[sp.Basic, str] = {}  # node symbol -> user stage name
         self._memo: dict[sp.Basic, sp.Basic] = {}

@@ -91,6 +91,10 @@ class Graph:
     def __iter__(self) -> Iterator[Equation]:
         return iter(self.equations)
 
+    def definition(self, s: sp.Basic) -> sp.Basic | None:
+        """The right side of the stage ``s`` (None for an input)."""
+        return next((eq.rhs for eq in reversed(self.equations) if eq.lhs == s), None)
+
     def let(self, name: str, expr: str | sp.Basic, *, limits: Limits | None = None,
             syntax: Syntax = "text") -> Graph:
         """A new graph with one more stage ``name = expr`` (cost: this stage only).
@@ -102,6 +106,7 @@ class Graph:
         if self.symbol(name) is not None:
             raise GraphError(f"{name!r} is bound twice (or is also an input)")
         b = Builder(self.shapes, resolve=self.symbol)
+        b.earlier = self.definition
         if isinstance(expr, str):
             term = parse_into(b, expr, limits, syntax)
         elif isinstance(expr, sp.Basic):

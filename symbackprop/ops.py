@@ -231,11 +231,40 @@ def as_matrix(b: Builder, x: Term) -> Term:
         rhs = _definition(b, rhs)
     if isinstance(rhs, Item) and isinstance(_definition(b, rhs.args[0]), MatMul):
         return rhs.args[0]
+    if rhs is None and isinstance(x, sp.Expr) and not isinstance(x, sp.Symbol):
+        rhs = x  # an inline expression (2·s)
+    if rhs is not None and _reads_one_by_one(b, rhs):  # (1 + (W@p)**2)**0.5, W and p 1×1:
+        return b.node(mscale(x, OneMatrix(1, 1)))  # NumPy keeps (1, 1) through arithmetic
     return x
 
 
+def _reads_one_by_one(b: Builder, rhs: sp.Basic, depth: int = 0) -> bool:
+    """Whether a scalar node is arithmetic on a 1×1 product read as a scalar (``Item``):
+    NumPy keeps such a value (1, 1) until something reduces it. The walk goes through scalar
+    operands only, so a reduction (sum, trace: matrix operands) ends it, as an input does."""
+    while isinstance(rhs, sp.Symbol):  # a named stage: h = _3
+        rhs = _definition(b, rhs)
+        if rhs is None:  # an input
+            return False
+    if isinstance(rhs, Item):
+        return True
+    if depth > 32 or is_matrix(rhs):
+        return False
+    for a in rhs.args:
+        if isinstance(a, sp.Symbol):
+            d = _definition(b, a)
+            if d is not None and _reads_one_by_one(b, d, depth + 1):
+                return True
+        elif isinstance(a, sp.Expr) and not a.is_Number and _reads_one_by_one(b, a, depth + 1):
+            return True
+    return False
+
+
 def _definition(b: Builder, x: Term) -> sp.Basic | None:
-    return next((eq.rhs for eq in reversed(b.nodes) if eq.lhs == x), None)
+    found = next((eq.rhs for eq in reversed(b.nodes) if eq.lhs == x), None)
+    if found is None and b.earlier is not None and isinstance(x, (sp.Symbol, sp.MatrixSymbol)):
+        return b.earlier(x)  # a stage of an earlier Graph.let
+    return found
 
 
 def div(b: Builder, x: Term, y: Term, where: str = "a / b") -> Term:

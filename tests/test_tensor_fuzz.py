@@ -383,3 +383,28 @@ def test_a_named_one_by_one_product_is_a_matrix_to_a_matrix_function(text: str) 
     assert d.check({"W": w}).ok
     want = (0.3 - 0.09) * (1 - 0.6) if "mse" in text else 0.0
     np.testing.assert_allclose(d.evaluate({"W": w})["W"], [[want]], atol=1e-15)
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    # L = 3w³ (pad adds zeros), so ∂L/∂w = 9w²
+    ("h = W; s1 = h @ kron(W, W); L = sum(reshape(s1, (1, 1))) + sum(pad(2*s1, 1))",
+     9 * 0.49),
+    # softmax of one entry is 1; sin(w²) reshaped: 2w·cos(w²)
+    ("L = sum(softmax(exp(W@W) + 1, axis=0)) + sum(reshape(sin(W@W), (1, 1)))",
+     2 * 0.7 * np.cos(0.49))])
+def test_arithmetic_on_a_one_by_one_product_stays_a_matrix_where_one_is_needed(
+        text: str, want: float) -> None:
+    """NumPy keeps a 1×1 product (1, 1) through arithmetic (2·s, exp(s) + 1): reshape, pad
+    and softmax along an axis refused it as a scalar (SYMBACKPROP_FUZZ_SEED=13, also per
+    stage through Graph.let). A declared scalar is still refused there."""
+    shapes, w = {"W": (1, 1)}, np.array([[0.7]])
+    stages = [s.split(" = ", 1) for s in text.split("; ")]
+    g = sbp.Graph(shapes=shapes)
+    for name, expr in stages:
+        g = g.let(name, expr)
+    for source in (text, g):
+        d = sbp.derive(source, shapes=shapes)
+        assert d.check({"W": w}).ok
+        np.testing.assert_allclose(d.evaluate({"W": w})["W"], [[want]], rtol=1e-12)
+    with pytest.raises(sbp.ShapeError, match="got a scalar"):
+        sbp.derive("s = x*2; L = sum(pad(s, 1))")
