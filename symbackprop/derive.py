@@ -297,14 +297,19 @@ def _attach_loss(b: Builder, loss: str) -> None:
     b.output = ops.apply(b, loss, [o, y], f"{loss}(output, y)")
 
 
+def _wrt_items(wrt: Any) -> Iterable[Any]:
+    """``wrt`` as a collection: one name or symbol, or several."""
+    return [wrt] if isinstance(wrt, (str, sp.Basic)) else wrt  # type: ignore[no-any-return]
+
+
 def _asked_inputs(wrt: Any, b: Builder) -> tuple[sp.Basic, ...]:
     """The inputs of the expression as written that ``wrt`` names: they stay inputs of the
     graph when SymPy cancels them (x - x + y, 0*x): the gradient in them is 0, not an
     error (the Hessian of a function linear in x is that case)."""
     if wrt is None:
         return ()
-    items: Iterable[Any] = [wrt] if isinstance(wrt, (str, sp.Basic)) else wrt
-    names = {str(w.name) if isinstance(w, (sp.Symbol, sp.MatrixSymbol)) else w for w in items}
+    names = {str(w.name) if isinstance(w, (sp.Symbol, sp.MatrixSymbol)) else w
+             for w in _wrt_items(wrt)}
     return tuple(s for s in b.inputs if str(s.name) in names)
 
 
@@ -312,7 +317,7 @@ def _resolve_wrt(wrt: Any, inputs: Sequence[sp.Basic]) -> list[sp.Basic]:
     by_name = {str(s.name): s for s in inputs}
     if wrt is None:
         return list(inputs)
-    items: Iterable[Any] = [wrt] if isinstance(wrt, (str, sp.Basic)) else wrt
+    items = _wrt_items(wrt)
     out: list[sp.Basic] = []
     seen: set[sp.Basic] = set()  # a set: a list lookup per parameter is quadratic
     for w in items:

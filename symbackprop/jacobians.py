@@ -210,15 +210,15 @@ ClosedPlan = tuple[tuple[Equation, ...], tuple[tuple[str, Any], ...]]
 def _closed_plan(d: Derivation) -> ClosedPlan | None:
     """The forward equations the closed forms read (in order) and each wrt variable's
     compiled closed form, made once per derivation; None when one has no closed form."""
-    from .evaluate import _cross_entropies, compile_expr
+    from .evaluate import compile_expr, cross_entropy_nodes
 
     if "_closed_plan" not in d.__dict__:
         forms = [closed_form(d, v) for v in d.wrt]
         plan: ClosedPlan | None = None
         if d.wrt and all(f is not None for f in forms):
             need = set().union(*(f.free_symbols for f in forms if f is not None),
-                               *(ce.args[1].free_symbols for eq in d.forward
-                                 for ce in _cross_entropies(eq.rhs)))  # targets checked
+                               *(ce.args[1].free_symbols  # the targets checked
+                                 for ce in cross_entropy_nodes(d)))
             eqs = []
             for eq in reversed(d.forward):  # what the forms read, and what that reads
                 if eq.lhs in need:

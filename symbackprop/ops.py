@@ -226,9 +226,7 @@ def as_scalar(b: Builder, x: Term) -> Term:
 def as_matrix(b: Builder, x: Term) -> Term:
     """A scalar that ``matmul`` made of a 1×1 product as that product again: padding,
     joining, indexing and reshaping need its two axes (NumPy keeps them)."""
-    rhs = None if is_matrix(x) else _definition(b, x)
-    while isinstance(rhs, sp.Symbol) and not is_matrix(rhs):  # a named stage: h = _2
-        rhs = _definition(b, rhs)
+    rhs = None if is_matrix(x) else _resolved(b, x)
     if isinstance(rhs, Item) and isinstance(_definition(b, rhs.args[0]), MatMul):
         return rhs.args[0]
     if rhs is None and isinstance(x, sp.Expr) and not isinstance(x, sp.Symbol):
@@ -242,10 +240,9 @@ def _reads_one_by_one(b: Builder, rhs: sp.Basic, depth: int = 0) -> bool:
     """Whether a scalar node is arithmetic on a 1×1 product read as a scalar (``Item``):
     NumPy keeps such a value (1, 1) until something reduces it. The walk goes through scalar
     operands only, so a reduction (sum, trace: matrix operands) ends it, as an input does."""
-    while isinstance(rhs, sp.Symbol):  # a named stage: h = _3
-        rhs = _definition(b, rhs)
-        if rhs is None:  # an input
-            return False
+    rhs = _resolved(b, rhs) if isinstance(rhs, sp.Symbol) else rhs
+    if rhs is None:  # an input
+        return False
     if isinstance(rhs, Item):
         return True
     if depth > 32 or is_matrix(rhs):
@@ -258,6 +255,15 @@ def _reads_one_by_one(b: Builder, rhs: sp.Basic, depth: int = 0) -> bool:
         elif isinstance(a, sp.Expr) and not a.is_Number and _reads_one_by_one(b, a, depth + 1):
             return True
     return False
+
+
+def _resolved(b: Builder, x: Term) -> sp.Basic | None:
+    """The right side of the scalar node ``x``, through named stages (h = _2); None for an
+    input."""
+    rhs = _definition(b, x)
+    while isinstance(rhs, sp.Symbol):
+        rhs = _definition(b, rhs)
+    return rhs
 
 
 def _definition(b: Builder, x: Term) -> sp.Basic | None:
