@@ -161,3 +161,14 @@ def _grow(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 @given(st.recursive(leaf, _grow, max_leaves=10))
 def test_whitelisted_expressions(text: str) -> None:
     answer(text)
+
+
+def test_a_product_sympy_cannot_split_into_a_fraction_prints() -> None:
+    """Found by test_whitelisted_expressions (a CI run): SymPy's LaTeX printer splits a
+    product with fraction(), which substituted into min(-1, 1/x) and raised ValueError ('zoo'
+    is not comparable). The product prints factor by factor, and KaTeX and pdflatex take it."""
+    from latex_tools import assert_latex_ok
+
+    text = "(x ** min((-1), (x ** (-1))))"
+    answer(text)
+    assert_latex_ok([sbp.derive(text).latex()])

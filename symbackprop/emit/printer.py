@@ -133,7 +133,11 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         # it, without its general machinery (fractions, signs, brackets): 5x faster
         if all(type(a) is sp.Symbol for a in expr.args):
             return " ".join(map(self._print_Symbol, _symbol_factors(expr)))
-        return super()._print_Mul(expr)  # type: ignore[no-any-return]
+        try:
+            return super()._print_Mul(expr)  # type: ignore[no-any-return]
+        except (ValueError, TypeError):  # SymPy's fraction() substitutes into the factors and
+            # can compare Min(-1, zoo) (x**min(-1, 1/x), a hostile fuzz case): factor by factor
+            return r" \cdot ".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in expr.args)
 
     # symbols ------------------------------------------------------------------------------
     def _print_Symbol(self, e: sp.Symbol, style: str = "plain") -> str:
