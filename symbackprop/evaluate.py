@@ -475,12 +475,13 @@ def _as_shape(v: Any, like: sp.Basic, env: Env) -> Any:
 
 
 def bind_values(d: Derivation, values: Mapping[Any, Any],
-                dtype: Any = np.float64) -> Env:
+                dtype: Any = np.float64, copy: bool = True) -> Env:
     """Check and convert the user's values: every input given, shapes agree, dims bound,
     and the arrays the equations will make within ``Limits.max_elements``.
 
     Values for names the expression does not use are ignored (one dict can serve several
-    derivations); a missing one is an error naming it.
+    derivations); a missing one is an error naming it. ``copy=False``: read-only views of
+    arrays already of ``dtype`` (see ``coerce_value``).
     """
     if not isinstance(values, Mapping):
         raise TypeError(f"values must map names to numbers or arrays, not "
@@ -494,7 +495,7 @@ def bind_values(d: Derivation, values: Mapping[Any, Any],
     dims: dict[sp.Expr, int] = {}
     for s in d.inputs:
         env[s] = coerce_value(str(s.name), by_name[str(s.name)], shape_of(s), np.dtype(dtype),
-                              dims, symbol=s, limits=limits)
+                              dims, symbol=s, limits=limits, copy=copy)
     key = (limits, *sorted((str(k), v) for k, v in dims.items()))
     checked = _SIZES_OK.setdefault(d, set())
     if key not in checked:  # a training loop checks its sizes once

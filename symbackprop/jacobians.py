@@ -234,15 +234,25 @@ def _closed_plan(d: Derivation) -> ClosedPlan | None:
 def _closed_values(d: Derivation, values: Mapping[Any, Any], eqs: tuple[Equation, ...],
                    programs: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
     """The closed forms as numbers (numerator layout): the values checked and bound, then
-    only the forward values they read (a Hessian's needs none of the gradient's last steps)."""
+    only the forward values they read (a Hessian's needs none of the gradient's last steps).
+    The inputs are read in place, not copied (a large X of Xᵀ diag(…) X is most of a call's
+    memory traffic); a result that is an input, or a view of one (the Jacobian A of A@x), is
+    copied, so nothing handed back aliases the caller's array."""
     from .evaluate import _program, bind_values, check_cross_entropy_targets
 
-    env = bind_values(d, values)
+    env = bind_values(d, values, copy=False)
     with np.errstate(all="ignore"):
         for eq in eqs:
             env[eq.lhs] = _program(d, eq)(env)
         check_cross_entropy_targets(d, env)
-    return {name: np.asarray(run(env), dtype=float) for name, run in programs}
+    inputs = [env[s] for s in d.inputs if isinstance(env[s], np.ndarray)]
+    out = {}
+    for name, run in programs:
+        r = np.asarray(run(env), dtype=float)
+        if not r.flags.writeable or any(np.may_share_memory(r, a) for a in inputs):
+            r = r.copy()
+        out[name] = r
+    return out
 
 
 def layout_form(d: Derivation, j: sp.Basic) -> sp.Basic:

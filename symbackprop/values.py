@@ -65,7 +65,7 @@ _NUMERIC_KINDS = frozenset("biuf")
 
 def coerce_value(name: str, v: Any, shape: Any, dtype: np.dtype[Any],
                  dims: dict[sp.Expr, int], *, symbol: sp.Basic | None = None,
-                 limits: Limits | None = None) -> Any:
+                 limits: Limits | None = None, copy: bool = True) -> Any:
     """One user value as ``dtype``: a scalar, or a 2-D array of the declared shape (a vector
     may come as ``(n,)``); symbolic dimensions are bound in ``dims`` and must agree.
 
@@ -74,10 +74,18 @@ def coerce_value(name: str, v: Any, shape: Any, dtype: np.dtype[Any],
     ``limits.max_elements`` entries (LimitError), and a value that contradicts the
     ``symbol``'s SymPy assumptions (``positive=True`` given -2: the derivation may have used
     them, e.g. ``sqrt(x**2) = x``).
+
+    ``copy=False`` is for a run that writes into no input and hands back nothing that
+    aliases one: an array of the right dtype comes back as a read-only view (a write would
+    raise, never change the caller's array), saving a copy of a large input per call.
     """
     a = _numeric_array(name, v, limits or DEFAULT_LIMITS)
     try:
-        a = np.array(a, dtype=dtype)  # a copy: nothing we hand back aliases the caller's array
+        if copy or a.dtype != dtype:  # a copy: nothing we hand back aliases the caller's array
+            a = np.array(a, dtype=dtype)
+        else:
+            a = a.view()
+            a.flags.writeable = False
     except OverflowError:
         raise ValueError(f"the value of {name} is too large for {dtype} (largest "
                          f"{np.finfo(dtype).max:.3g})") from None

@@ -148,3 +148,27 @@ def test_a_diagonal_factor_is_a_scaling() -> None:
     np.testing.assert_allclose(got, X.T @ np.diag(v[:, 0]) @ X, rtol=1e-12)
     np.testing.assert_allclose(_matmul(2.0, Diag(v), Diag(v)).dense(), 2 * np.diag(v[:, 0] ** 2))
     np.testing.assert_allclose(_sum(Diag(v), np.eye(5)), np.diag(v[:, 0]) + np.eye(5))
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_a_closed_form_reads_the_inputs_in_place_and_hands_back_its_own_arrays(
+        layout: str) -> None:
+    """The closed form reads the caller's arrays without copying them (a large X of
+    Xᵀ diag(…) X), so a result that is an input, or a view of one (A of A@x, Aᵀ in the
+    denominator layout), must come back as a copy: writing into it leaves A unchanged."""
+    A, x = RNG.normal(size=(4, 3)), RNG.normal(size=(3, 1))
+    keep = A.copy()
+    d = sbp.derive("A@x", wrt="x", shapes={"A": (4, 3), "x": (3, 1)},
+                   layout=layout)  # type: ignore[arg-type]
+    J = d.evaluate({"A": A, "x": x})["x"]
+    np.testing.assert_array_equal(J, A if layout == "numerator" else A.T)
+    assert J.flags.writeable
+    assert not np.may_share_memory(J, A)
+    J[...] = 0.0
+    np.testing.assert_array_equal(A, keep)
+    h = sbp.hessian("0.5*x.T@A@x", wrt="x", shapes={"A": (3, 3), "x": (3, 1)})
+    S = RNG.normal(size=(3, 3))
+    H = h.evaluate({"A": S, "x": x})["x"]
+    np.testing.assert_allclose(H, 0.5 * (S + S.T))
+    assert H.flags.writeable
+    assert not np.may_share_memory(H, S)
