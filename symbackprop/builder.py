@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 import sympy as sp
-from sympy import HadamardProduct, MatAdd, MatMul, Symbol
+from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix, Symbol
 
-from .algebra import is_matrix, rebuild
+from .algebra import is_matrix, madd, mscale, rebuild
 from .canonical import PROBE, is_leaf, replace_args
 from .errors import GraphError, LimitError, ShapeError, UnsupportedError
-from .functions import step
+from .functions import Elementwise, step
 from .limits import DEFAULT_LIMITS, Limits
 from .recognise import classify, split_coeff
 from .shapes import Shape, fmt_shape, shape_of, to_shape
@@ -410,6 +410,12 @@ def _binarize(e: sp.Basic) -> sp.Basic:
         # gradient that a Hessian differentiates again)
         a, h0 = e.args[0], e.args[1] if len(e.args) > 1 else sp.S.Half
         return step(a) + h0 * (1 - step(a) - step(-a))
+    if isinstance(e, Elementwise) and e.name == "Heaviside":  # the same, entry by entry
+        a = e.operands[0]  # (relu′ of a matrix, lifted from SymPy's scalar slope)
+        h0 = e.operands[1] if len(e.operands) > 1 else sp.S.Half
+        up, down = Elementwise("step", a), Elementwise("step", mscale(-1, a))
+        return madd(up, mscale(h0, madd(OneMatrix(*a.shape), mscale(-1, up),
+                                        mscale(-1, down))))
     return e
 
 

@@ -26,7 +26,6 @@ from .functions import (
     DiagJacobian,
     Elementwise,
     ElementwiseDerivative,
-    Indicator,
     Pattern,
     Softmax,
 )
@@ -35,7 +34,6 @@ from .limits import Limits
 from .recognise import node_operands
 from .rules import BY_NODE, BY_SYMPY, RULES, np_heaviside, np_log_softmax, pattern_array
 from .shapes import Extent, shape_of
-from .structural import VJP_NODES as STRUCTURAL_VJP_NODES
 from .tensor_nodes import NUMERIC_JVPS, TENSOR_RULES, TensorJVP, TensorVJP
 from .values import (
     array_shape,
@@ -133,13 +131,12 @@ _NUMPY_FUNCS: dict[str, Op] = {name: r.forward for name, r in RULES.items()
 _NUMPY_FUNCS.update({"Heaviside": lambda x, *h: np_heaviside(x), "sign": np.sign,
                      "Abs": np.abs, "Max": lambda *a: reduce(np.maximum, a),
                      "Min": lambda *a: reduce(np.minimum, a)})
-VJP_NODES: dict[type, Any] = {**STRUCTURAL_VJP_NODES, **LAYER_VJP_NODES}  # only in VJPs
+VJP_NODES: dict[type, Any] = LAYER_VJP_NODES  # only in VJPs
 _BY_CLASS: dict[type, Op] = {
     sp.Add: _sum, MatAdd: _sum, sp.Mul: _prod, HadamardProduct: _prod, MatMul: _matmul,
     sp.Pow: np.power, HadamardPower: np.power,
     Transpose: lambda a: a if isinstance(a, Diag) else np.transpose(a),
     **{r.node: r.forward for r in RULES.values() if r.node is not None},
-    Indicator: lambda a, b: (np.asarray(a) == np.asarray(b)).astype(float),
     DiagJacobian: Diag,
     # SymPy's Piecewise((x, c), …, (y, True)) as a user gave it (the witness of SymPy input):
     # the first branch whose condition holds

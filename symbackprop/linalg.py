@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from sympy import Determinant, HadamardPower, Identity, Inverse, OneMatrix, Trace
+from sympy import Determinant, HadamardPower, Identity, Inverse, OneMatrix, Trace, ZeroMatrix
 
 from .algebra import hadamard, madd, mmul, mscale, transpose
 from .functions import (
@@ -202,6 +202,14 @@ LINALG: dict[str, Rule] = {
                   latex=r"\operatorname{tr}", role="reduction", code="np.trace", node=Trace,
                   shape=_square("trace"), on_scalar=lambda a: a),
     "max_axis": _along("max"),
+    # 𝟙[A = B], which only max's and min's backward pass writes: piecewise constant, so a
+    # Hessian through max(X, axis=k) passes nothing back through it (ties are max's kinks)
+    "indicator": Rule("indicator",
+                      forward=lambda a, b: (np.asarray(a) == np.asarray(b)).astype(float),
+                      vjp=lambda g, out, a, b: (np.zeros(np.shape(a)), np.zeros(np.shape(b))),
+                      matrix_vjp=lambda g, out, a, b: (None, None),
+                      matrix_jvp=lambda dots, out, a, b: ZeroMatrix(*out.shape),
+                      node=Indicator, arity=0),
     "min_axis": _along("min"),
     "det": Rule("det", forward=lambda a: float(np.linalg.det(a)),
                 vjp=lambda g, out, a: (g * out * np.linalg.inv(a).T,),

@@ -16,7 +16,6 @@ negative index counted from the end; the engine's NumPy beside each is written b
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -302,14 +301,6 @@ def _concat_jvp(dots: Any, out: sp.Basic, *xs: sp.Basic, axis: Any = 0) -> sp.Ba
     return Concat(*blocks, int(axis))
 
 
-def _kron_jvp(dots: Any, out: sp.Basic, a: sp.Basic, b: sp.Basic) -> sp.Basic:
-    """(A ⊗ B)˙ = Ȧ ⊗ B + A ⊗ Ḃ."""
-    da, db = dots
-    parts = [Kron(da, b)] if da is not None else []
-    parts += [Kron(a, db)] if db is not None else []
-    return parts[0] if len(parts) == 1 else madd(*parts)
-
-
 def _np_concat_vjp(g: Array, out: Array, *xs: Array, axis: float = 0.0) -> tuple[Array, ...]:
     k = int(axis)
     return tuple(_blocks(g, k, [np.shape(x)[k] for x in xs]))
@@ -327,8 +318,40 @@ def _numbers(s: Any) -> tuple[Any, ...]:
     return tuple(None if v == END else v for v in s)
 
 
-def _spans(e: sp.Basic) -> tuple[tuple[str, Any], ...]:
-    return (("rows", _numbers(e.args[1])), ("cols", _numbers(e.args[2])))
+# The nodes a backward pass writes, as primitives of their own: a Hessian differentiates the
+# gradient again, through them. Each is linear in the cotangent (the Kronecker ones bilinear),
+# so its VJP is the structural operation it undoes: a slice's scatter is undone by the slice,
+# ⟨G_(i,j), B⟩ by the Kronecker product, Σ a_ij G_(i,j) by a ⊗ and a ⟨·,·⟩.
+
+
+def _embed_vjp(c: Array, out: Array, g: Array, like: Array, rows: Any, cols: Any
+               ) -> tuple[Array, ...]:
+    return (np.asarray(c)[_slice(rows), _slice(cols)], np.zeros(np.shape(like)))
+
+
+def _sym_embed_vjp(c: sp.Basic, out: sp.Basic, g: sp.Basic, like: sp.Basic, rows: Any,
+                   cols: Any) -> tuple[sp.Basic | None, ...]:
+    return (Slice(c, _ends(rows), _ends(cols)), None)  # like: read for its shape only
+
+
+def _sym_embed_jvp(dots: Any, out: sp.Basic, g: sp.Basic, like: sp.Basic, rows: Any,
+                   cols: Any) -> sp.Basic:
+    return Embed(dots[0], like, _ends(rows), _ends(cols)) if dots[0] is not None \
+        else sp.ZeroMatrix(*out.shape)
+
+
+def _bilinear_jvp(node: Any) -> Callable[..., sp.Basic]:
+    """(f(G, B))˙ = f(Ġ, B) + f(G, Ḃ), for f linear in each operand ((A ⊗ B)˙ too)."""
+    def jvp(dots: Any, out: sp.Basic, g: sp.Basic, b: sp.Basic) -> sp.Basic:
+        dg, db = dots
+        parts = ([node(dg, b)] if dg is not None else []) + \
+            ([node(g, db)] if db is not None else [])
+        return parts[0] if len(parts) == 1 else madd(*parts)
+    return jvp
+
+
+def _spans_after(k: int) -> Callable[[sp.Basic], tuple[tuple[str, Any], ...]]:
+    return lambda e: (("rows", _numbers(e.args[k])), ("cols", _numbers(e.args[k + 1])))
 
 
 STRUCTURAL: dict[str, Rule] = {
@@ -338,7 +361,7 @@ STRUCTURAL: dict[str, Rule] = {
                   matrix_vjp=_sym_slice_vjp, latex=r"X_{a:b,\,c:d}", node=Slice,
                   matrix_jvp=lambda dots, out, a, rows, cols: Slice(dots[0], _ends(rows),
                                                                     _ends(cols)),
-                  params_of=_spans, arity=0, operands=1),
+                  params_of=_spans_after(1), arity=0, operands=1),
     "concat": Rule("concat", forward=lambda *xs, axis=0.0: np.concatenate(xs, axis=int(axis)),
                    vjp=_np_concat_vjp, matrix_vjp=_sym_concat_vjp, matrix_jvp=_concat_jvp,
                    latex=r"\begin{bmatrix} X \\ Y \end{bmatrix}", node=Concat,
@@ -363,12 +386,18 @@ STRUCTURAL: dict[str, Rule] = {
     "kron": Rule("kron", forward=lambda a, b: np.kron(a, b),
                  vjp=lambda g, out, a, b: (np_kron_left(g, b), np_kron_right(g, a)),
                  matrix_vjp=lambda g, out, a, b: (KronLeft(g, b), KronRight(g, a)),
-                 matrix_jvp=_kron_jvp,
+                 matrix_jvp=_bilinear_jvp(Kron),
                  latex=r"\otimes", node=Kron, arity=0),
+    # only a backward pass writes these (a slice's scatter, A ⊗ B's two cotangents)
+    "embed": Rule("embed", forward=np_embed, vjp=_embed_vjp, matrix_vjp=_sym_embed_vjp,
+                  matrix_jvp=_sym_embed_jvp, node=Embed, params_of=_spans_after(2), arity=0,
+                  operands=2),
+    "kron_left": Rule("kron_left", forward=np_kron_left,
+                      vjp=lambda c, out, g, b: (np.kron(c, b), np_kron_right(g, c)),
+                      matrix_vjp=lambda c, out, g, b: (Kron(c, b), KronRight(g, c)),
+                      matrix_jvp=_bilinear_jvp(KronLeft), node=KronLeft, arity=0),
+    "kron_right": Rule("kron_right", forward=np_kron_right,
+                       vjp=lambda c, out, g, a: (np.kron(a, c), np_kron_left(g, c)),
+                       matrix_vjp=lambda c, out, g, a: (Kron(a, c), KronLeft(g, c)),
+                       matrix_jvp=_bilinear_jvp(KronRight), node=KronRight, arity=0),
 }
-
-# the nodes only a backward pass writes: node -> its NumPy function of its two operands
-# (for ``evaluate``)
-VJP_NODES: dict[type, Callable[[Any], Callable[..., Array]]] = {
-    Embed: lambda e: partial(np_embed, rows=_numbers(e.args[2]), cols=_numbers(e.args[3])),
-    KronLeft: lambda e: np_kron_left, KronRight: lambda e: np_kron_right}

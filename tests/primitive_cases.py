@@ -102,6 +102,15 @@ FORMS: dict[str, list[tuple[str, bool]]] = {
     "huber": [("huber(x - 1, y*y + 0.5)", False),
               ("sum(hadamard(C, huber(A, 0.5))) + sum(huber(B, x*x + 0.2))", False)],
 }
+# Nodes only a backward pass writes (a slice's scatter, A ⊗ B's cotangents, max's 𝟙[X = M]):
+# primitives a Hessian differentiates through. Each case is a text and the variable of its
+# Hessian, whose gradient holds the node.
+SECOND_ORDER: dict[str, tuple[str, str]] = {
+    "embed": ("sum(A[0:2, ::2]**3) + sum(sin(A[1:]))*A[2, 1] + sum(A[-1]**2)", "A"),
+    "kron_left": ("sum(hadamard(kron(u.T, v), kron(u.T, v))) + sum(kron(u, u)**3)", "u"),
+    "kron_right": ("sum(kron(v, u)**3) + sum(tile(u, (2, 3))**3) + sum(repeat(u, 2)**3)", "u"),
+    "indicator": ("sum(max(A, axis=0)**2) + sum(min(A**2, axis=1)**3)", "A"),
+}
 POSITIVE = {"log", "sqrt"}  # element-wise functions whose values must be positive
 for _f, _rule in RULES.items():  # every unary element-wise function: from the table itself
     if _rule.sympy is not None and _rule.arity == 1 and _f not in FORMS:

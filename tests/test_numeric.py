@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from primitive_cases import FORMS, M
+from primitive_cases import FORMS, SECOND_ORDER, M
 
 import symbackprop as sbp
 from symbackprop.check import CheckReport, Engine, Tolerances, backprop, check, random_values
@@ -17,7 +17,20 @@ CASES = [(name, text, pos) for name, forms in FORMS.items() for text, pos in for
 
 
 def test_every_primitive_has_a_case() -> None:
-    assert set(FORMS) == set(RULES)
+    assert set(FORMS) | set(SECOND_ORDER) == set(RULES)
+    assert not set(FORMS) & set(SECOND_ORDER)
+
+
+@pytest.mark.parametrize("prim", sorted(SECOND_ORDER))
+def test_a_node_of_the_backward_pass_is_differentiated_again(prim: str) -> None:
+    """The engine runs the Hessian's graph through the node by the rule's NumPy VJP, and
+    the check compares it with the symbolic Hessian and finite differences."""
+    text, wrt = SECOND_ORDER[prim]
+    h = sbp.hessian(text, wrt=wrt, shapes=M)
+    assert prim in {s.name for s in Engine(h).steps}
+    for seed in (0, 1):
+        report = h.check(random_values(h, seed), seed=seed)
+        assert report.ok, str(report)
 
 
 @pytest.mark.parametrize(("prim", "text", "positive"), CASES,

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from latex_tools import assert_latex_ok, need_katex
-from primitive_cases import FORMS, M
+from primitive_cases import FORMS, SECOND_ORDER, M
 from test_emit_python import run_generated
 
 import symbackprop as sbp
@@ -30,15 +30,35 @@ SH = {"A": (3, 2), "B": (3, 2), "W": (2, 3), "x": (3, 1), "y": (2, 1)}
 
 def _case(name: str) -> tuple[sbp.Derivation, dict[str, Any]]:
     """The primitive's last form in the one table of cases (the matrix one where there is
-    one), derived, and values for it."""
+    one), derived, and values for it; for a node only a backward pass writes, the Hessian
+    whose gradient holds it."""
+    if name in SECOND_ORDER:
+        text, wrt = SECOND_ORDER[name]
+        h = sbp.hessian(text, wrt=wrt, shapes=M)
+        return h, random_values(h, 0)
     text, positive = FORMS[name][-1]  # the matrix form where there is one
     d = sbp.derive(text, shapes=M)
     return d, random_values(d, 0, attempt=1 if positive else 0)
 
 
 def test_every_primitive_has_a_case() -> None:
-    assert set(FORMS) == set(RULES), "primitives without a case: " + \
-        ", ".join(sorted(set(RULES) - set(FORMS)))
+    cases = set(FORMS) | set(SECOND_ORDER)
+    assert cases == set(RULES), "primitives without a case: " + \
+        ", ".join(sorted(set(RULES) - cases))
+
+
+def _generated_jacobian(code: str, values: dict[str, Any], wrt: str, m: int) -> np.ndarray:
+    """A Jacobian's generated ``vector_jacobian``, run once per row (G = each unit vector)."""
+    env: dict[str, Any] = {}
+    exec(compile(code, "<generated>", "exec"), env)  # trusted: generated here
+    shape = np.shape(values[wrt])
+    rows = []
+    for k in range(m):
+        g = np.zeros(m)
+        g[k] = 1.0
+        _, grads = env["vector_jacobian"](**values, G=g.reshape(shape, order="F"))
+        rows.append(np.ravel(grads[wrt], order="F"))
+    return np.array(rows)
 
 
 @pytest.mark.parametrize("name", sorted(RULES))
@@ -66,6 +86,11 @@ def test_every_primitive_derives_prints_and_checks(name: str) -> None:
         assert fallback in spelled or fallback not in tex, f"no LaTeX printer for {cls}"
     assert_latex_ok([tex])
     got = d.evaluate(values)
+    if d.is_jacobian:  # a Hessian (SECOND_ORDER): its vector-Jacobian code, row by row
+        (w, want), = got.items()
+        gen = _generated_jacobian(d.to_python(), values, w, len(want))
+        np.testing.assert_allclose(gen, want, rtol=1e-10, atol=1e-12)
+        return
     _, grads = run_generated(d.to_python(), values)  # the generated code, run
     for k, g in got.items():
         np.testing.assert_allclose(grads[k], g, rtol=1e-10, atol=1e-12)
