@@ -48,6 +48,7 @@ from .parse import Syntax, parse_program
 from .recognise import remembered
 from .shapes import fmt_shape, shape_of
 from .trace_function import function_builder
+from .values import array_shape
 
 Loss = Literal["mse", "cross_entropy"]
 
@@ -200,11 +201,9 @@ class Derivation(record.Derivation):
         if self.is_jacobian:
             s = scalarised(self)
             g = str(seed_symbol(self).name)
-            if values is not None and g not in values:
-                shape = [int(dim) for dim in self.output.shape] if all(
-                    dim.is_Integer for dim in self.output.shape) else None
-                if shape is not None:
-                    values = {**values, g: np.random.default_rng(seed).normal(size=shape)}
+            if values is not None and g not in values:  # its shape: dims bound by values
+                shape = array_shape(shape_of(seed_symbol(self)), bind_values(self, values))
+                values = {**values, g: np.random.default_rng(seed).normal(size=shape)}
             return check(s, values, seed=seed, eps=eps, atol=atol, rtol=rtol,
                          max_coords=max_coords, attempts=attempts)
         return check(self, values, seed=seed, eps=eps, atol=atol, rtol=rtol,

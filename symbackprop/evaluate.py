@@ -29,7 +29,6 @@ from .functions import (
     Pattern,
     Softmax,
 )
-from .layers import VJP_NODES as LAYER_VJP_NODES
 from .limits import Limits
 from .recognise import node_operands
 from .rules import BY_NODE, BY_SYMPY, RULES, np_heaviside, np_log_softmax, pattern_array
@@ -131,7 +130,6 @@ _NUMPY_FUNCS: dict[str, Op] = {name: r.forward for name, r in RULES.items()
 _NUMPY_FUNCS.update({"Heaviside": lambda x, *h: np_heaviside(x), "sign": np.sign,
                      "Abs": np.abs, "Max": lambda *a: reduce(np.maximum, a),
                      "Min": lambda *a: reduce(np.minimum, a)})
-VJP_NODES: dict[type, Any] = LAYER_VJP_NODES  # only in VJPs
 _BY_CLASS: dict[type, Op] = {
     sp.Add: _sum, MatAdd: _sum, sp.Mul: _prod, HadamardProduct: _prod, MatMul: _matmul,
     sp.Pow: np.power, HadamardPower: np.power,
@@ -182,8 +180,6 @@ def _children(e: sp.Basic) -> tuple[sp.Basic, ...]:
     if isinstance(e, (sp.Symbol, sp.MatrixSymbol, OneMatrix, Identity, ZeroMatrix, Pattern,
                       Extent)) or e.is_Number or e.is_NumberSymbol:
         return ()
-    if type(e) in VJP_NODES:
-        return tuple(e.args[:2])
     if isinstance(e, TensorVJP):  # the cotangent, the output, the operands
         return tuple(e.args[2:-1])
     if isinstance(e, TensorJVP):  # the tangent, the output, the operands
@@ -265,9 +261,7 @@ def compile_expr(expr: sp.Basic) -> Callable[[Env], Any]:
             continue
         op = np_log_softmax if _is_log_softmax(e) else _BY_CLASS.get(type(e))
         rule = BY_NODE.get(type(e))
-        if type(e) in VJP_NODES:
-            op = VJP_NODES[type(e)](e)
-        elif isinstance(e, TensorVJP):
+        if isinstance(e, TensorVJP):
             op = _tensor_vjp(e)
         elif isinstance(e, TensorJVP):
             op = partial(NUMERIC_JVPS[e.op], **e.node.params)

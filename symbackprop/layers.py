@@ -183,6 +183,35 @@ def _sym_standardise_vjp(g: sp.Basic, xhat: sp.Basic, x: sp.Basic, axis: Any = 1
     return (mscale(1 / n, hadamard(_spread(InvStd(x, eps, k), x, k), inner)),)
 
 
+def np_inv_std(x: Array, eps: float = 1e-5, axis: float = 1.0) -> Array:
+    return 1.0 / np.sqrt(np.var(x, axis=int(axis), keepdims=True) + eps)
+
+
+def _inv_std_vjp(g: Array, s: Array, x: Array, eps: float = 1e-5, axis: float = 1.0
+                 ) -> tuple[Array, ...]:
+    """s = (var + ε)^(−½): ∂L/∂X = −(1/N) (g s² spread) ⊙ X̂, as (X − μ) s = X̂."""
+    k = int(axis)
+    xhat = (x - np.mean(x, axis=k, keepdims=True)) * s
+    return (-(g * s * s) * xhat / x.shape[k],)
+
+
+def _sym_inv_std_vjp(g: sp.Basic, s: sp.Basic, x: sp.Basic, eps: Any = 1e-5, axis: Any = 1
+                     ) -> tuple[sp.Basic, ...]:
+    k = int(axis)
+    return (mscale(-1 / x.shape[k], hadamard(_spread(hadamard(g, s, s), x, k),
+                                              Standardise(x, k, eps))),)
+
+
+def _sym_inv_std_jvp(dots: Any, s: sp.Basic, x: sp.Basic, eps: Any = 1e-5, axis: Any = 1
+                     ) -> sp.Basic:
+    """ṡ = −(1/N) s² ⊙ (the sums along the axis of X̂ ⊙ Ẋ)."""
+    k = int(axis)
+    m, n = x.shape
+    t = hadamard(Standardise(x, k, eps), dots[0])
+    total = mmul(t, OneMatrix(n, 1)) if k == 1 else mmul(OneMatrix(1, m), t)
+    return mscale(-1 / x.shape[k], hadamard(s, s, total))
+
+
 def _sym_softmax_rows_vjp(g: sp.Basic, a: sp.Basic, s: sp.Basic) -> tuple[sp.Basic, ...]:
     return (hadamard(a, madd(g, mscale(-1, _sum_spread(hadamard(g, a), 1)))),)
 
@@ -210,8 +239,10 @@ LAYERS: dict[str, Rule] = {
                          helper="def softmax_rows(s):\n"
                                 "    e = np.exp(s - np.max(s, axis=1, keepdims=True))\n"
                                 "    return e / np.sum(e, axis=1, keepdims=True)\n"),
+    # σ⁻¹ along the axis, which only standardise's backward pass writes: a Hessian through
+    # batch or layer normalisation differentiates it
+    "inv_std": Rule("inv_std", forward=np_inv_std, vjp=_inv_std_vjp,
+                    matrix_vjp=_sym_inv_std_vjp, matrix_jvp=_sym_inv_std_jvp, node=InvStd,
+                    arity=0, operands=1,
+                    params_of=lambda e: (("eps", e.args[1]), ("axis", e.args[2]))),
 }
-
-# nodes written only in VJPs: how ``evaluate`` computes them from their first two arguments
-VJP_NODES: dict[type, Any] = {InvStd: lambda e: lambda x, eps: 1.0 / np.sqrt(
-    np.var(x, axis=e.axis, keepdims=True) + float(eps))}

@@ -110,6 +110,8 @@ SECOND_ORDER: dict[str, tuple[str, str]] = {
     "kron_left": ("sum(hadamard(kron(u.T, v), kron(u.T, v))) + sum(kron(u, u)**3)", "u"),
     "kron_right": ("sum(kron(v, u)**3) + sum(tile(u, (2, 3))**3) + sum(repeat(u, 2)**3)", "u"),
     "indicator": ("sum(max(A, axis=0)**2) + sum(min(A**2, axis=1)**3)", "A"),
+    "inv_std": ("sum(hadamard(C, batchnorm(A, u, 2*u, eps=0.01))**2)"
+                " + sum(hadamard(C, layernorm(A, u, u)))", "A"),
 }
 POSITIVE = {"log", "sqrt"}  # element-wise functions whose values must be positive
 for _f, _rule in RULES.items():  # every unary element-wise function: from the table itself

@@ -235,15 +235,20 @@ THROUGH_STRUCTURE = [
     ("sum(relu(X)**3) + sum(abs(X)**3) + sum(hadamard(relu(X[0]), X[1]))",
      {"X": (3, 2)}, "X"),
     ("sum(pad(x, 1)**3) + sum(concatenate((x, x**2))**2)", {"x": (3, 1)}, "x"),
+    # σ⁻¹ of batch and layer normalisation's backward pass
+    ("sum(hadamard(C, batchnorm(X, g, b, eps=0.01))**2)", {"X": (2, 3), "C": (2, 3),
+                                                           "g": (2, 1), "b": (2, 1)}, "X"),
+    ("sum(sin(layernorm(X, g, b)))", {"X": (3, 2), "g": (3, 1), "b": (3, 1)}, "g"),
+    ("sum(sin(layernorm(X, g, b)))", {"X": (3, 2), "g": (3, 1), "b": (3, 1)}, "X"),
 ]
 
 
 @pytest.mark.parametrize(("text", "shapes", "wrt"), THROUGH_STRUCTURE)
-def test_the_hessian_through_slices_kron_max_along_an_axis_and_relu_of_a_matrix(
+def test_the_hessian_through_slices_kron_max_relu_and_normalisation(
         text: str, shapes: dict[str, Any], wrt: str) -> None:
     """The gradient holds the nodes a backward pass writes (a slice's scatter, kron's two
-    cotangents, max's 𝟙[X = M], relu′ = H(X) entry by entry), which the Hessian refused
-    ("no rule for 'KronLeft'"). Every way to the numbers agrees with central differences
+    cotangents, max's 𝟙[X = M], relu′ = H(X) entry by entry, batch and layer
+    normalisation's σ⁻¹), which the Hessian refused ("no rule for 'KronLeft'"). Every way to the numbers agrees with central differences
     of the first-order gradient: evaluate, both sweeps, hvp, and the generated code."""
     from symbackprop.jacobians import jacobian_values
 
@@ -269,3 +274,22 @@ def test_the_hessian_through_slices_kron_max_along_an_axis_and_relu_of_a_matrix(
         rows.append(np.ravel(grads[wrt], order="F"))
     np.testing.assert_allclose(np.array(rows), want, rtol=1e-6, atol=1e-7)
     assert_latex_ok([h.latex()])
+
+
+def test_a_hessian_with_named_dimensions_or_of_a_tensor_is_checked_at_given_values() -> None:
+    """h.check() scalarises the Hessian as ⟨G, ∇f⟩ and runs the gradient's equations as its
+    witness: 𝟏ₙ there needs n bound from the values ("the dimension n is not known from the
+    values", even at random values), and G's shape for a tensor variable is a product of
+    numbers, 2·3·5·5, not an Integer (with values given: "no value for G")."""
+    h = sbp.hessian("sum(sin(x))*sum(x**2)", wrt="x", shapes={"x": ("n", 1)})
+    x = np.arange(1.0, 4.0).reshape(3, 1)
+    assert h.check({"x": x}).ok
+    assert h.check().ok
+    s, c = np.sin(x), np.cos(x)
+    want = -np.diagflat(s) * np.sum(x**2) + 2 * (c @ x.T + x @ c.T) \
+        + 2 * np.sum(s) * np.eye(3)
+    np.testing.assert_allclose(h.evaluate({"x": x})["x"], want, rtol=1e-12)
+    t = sbp.hessian("sum(sin(reshape(T, (2, -1)))) + sum(flatten(T)**2)", wrt="T",
+                    shapes={"T": (2, 3, 1, 2)})
+    report = t.check({"T": RNG.normal(size=(2, 3, 1, 2))})
+    assert report.ok, str(report)

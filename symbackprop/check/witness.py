@@ -79,6 +79,10 @@ class ExprRunner(Runner):
         for s, n in self.symbols.items():
             v = self.arrays[n]
             env[s] = float(v) if np.ndim(v) == 0 else v
+            if is_matrix(s):  # a named dimension (n of 𝟏ₙ in a Hessian's gradient), by value
+                for k, size in zip(axes_of(tuple(s.shape)), np.shape(v), strict=False):
+                    if isinstance(k, sp.Symbol):
+                        env[k] = size
         out: Any = None
         for lhs, prog in self.programs:
             out = prog(env)
