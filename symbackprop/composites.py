@@ -126,6 +126,43 @@ def _leaky_relu(b: Builder, x: Term, a: Term, where: str) -> Term:  # x above 0,
     return ops.add(b, ops.apply(b, "relu", [x], where), below, where)
 
 
+def _relu6(b: Builder, x: Term, where: str) -> Term:  # min(max(x, 0), 6)
+    return ops.apply(b, "min", [ops.apply(b, "relu", [x], where), sp.Integer(6)], where)
+
+
+def _hardsigmoid(b: Builder, x: Term, where: str) -> Term:  # relu6(x + 3)/6 (PyTorch, JAX)
+    return ops.mul(b, sp.Rational(1, 6), _relu6(b, ops.add(b, x, sp.Integer(3), where), where),
+                   where)
+
+
+def _hardswish(b: Builder, x: Term, where: str) -> Term:  # x relu6(x + 3)/6 (MobileNetV3)
+    return ops.hadamard(b, x, _hardsigmoid(b, x, where), where)
+
+
+def _softshrink(b: Builder, x: Term, where: str) -> Term:
+    """PyTorch's softshrink with λ = ½: x − λ above λ, x + λ below −λ, 0 between; x minus
+    its clip to [−λ, λ]."""
+    half = sp.S.Half
+    return ops.sub(b, x, _clip(b, x, -half, half, where), where)
+
+
+def _hardshrink(b: Builder, x: Term, where: str) -> Term:  # x where |x| > ½ (PyTorch's λ)
+    keep = ops.compare(b, ">", ops.apply(b, "abs", [x], where), sp.S.Half, where)
+    return ops.hadamard(b, x, keep, where)
+
+
+def _tanhshrink(b: Builder, x: Term, where: str) -> Term:  # x − tanh(x)
+    return ops.sub(b, x, ops.apply(b, "tanh", [x], where), where)
+
+
+def _xlogy(b: Builder, x: Term, y: Term, where: str) -> Term:  # x log y (SciPy, PyTorch)
+    return ops.hadamard(b, x, ops.apply(b, "log", [y], where), where)
+
+
+def _over(name: str) -> Build:  # sec, csc, cot, sech, csch, coth: 1/cos, 1/sin, …
+    return _compose(_f(name), _to_the(-sp.S.One))
+
+
 def _sq(b: Builder, x: Term, where: str) -> Term:
     return ops.power(b, x, sp.Integer(2), where)
 
@@ -310,6 +347,26 @@ COMPOSITES: dict[str, tuple[int, Build]] = {
     "gelu": (1, _gelu),
     "elu": (1, _elu),
     "hardtanh": (1, _hardtanh),
+    "relu6": (1, _relu6),
+    "hardsigmoid": (1, _hardsigmoid),
+    "hard_sigmoid": (1, _hardsigmoid),
+    "hardswish": (1, _hardswish),
+    "hard_swish": (1, _hardswish),
+    "celu": (1, _elu),  # PyTorch's celu with α = 1 is elu
+    "softshrink": (1, _softshrink),
+    "hardshrink": (1, _hardshrink),
+    "tanhshrink": (1, _tanhshrink),
+    "xlogy": (2, _xlogy),
+    "sec": (1, _over("cos")),
+    "csc": (1, _over("sin")),
+    "cot": (1, _over("tan")),
+    "sech": (1, _over("cosh")),
+    "csch": (1, _over("sinh")),
+    "coth": (1, _over("tanh")),
+    "deg2rad": (1, _times(sp.pi / 180)),
+    "radians": (1, _times(sp.pi / 180)),
+    "rad2deg": (1, _times(180 / sp.pi)),
+    "degrees": (1, _times(180 / sp.pi)),
     "leaky_relu": (2, _leaky_relu),
     "selu": (1, _selu),
     "mish": (1, _mish),
@@ -347,6 +404,11 @@ DOMAINS = {
                         "is 0", "svm_loss": "as multiclass_hinge",
     "hinge": "y = ±1; a kink where y s = 1", "logistic_loss": "y = ±1 (any y works)",
     "selu": "a kink at 0", "std": "not all entries equal (√ at 0)",
+    "relu6": "kinks at 0 and 6", "hardsigmoid": "kinks at ±3", "hard_sigmoid": "kinks at ±3",
+    "hardswish": "kinks at ±3", "hard_swish": "kinks at ±3", "celu": "a kink at 0 (α = 1)",
+    "softshrink": "kinks at ±½ (λ = ½)", "hardshrink": "jumps at ±½ (λ = ½)",
+    "xlogy": "y > 0", "sec": "cos x ≠ 0", "csc": "sin x ≠ 0", "cot": "tan x ≠ 0, ±∞",
+    "csch": "x ≠ 0", "coth": "x ≠ 0",
     "maximum": "a kink where x = y", "minimum": "a kink where x = y",
     "binary_cross_entropy": "0 < p < 1; the mean over the entries, as PyTorch's",
     "binary_cross_entropy_with_logits": "all s; the mean over the entries, as PyTorch's",

@@ -22,7 +22,8 @@ GREEK.update({r"\varepsilon": "epsilon", r"\vartheta": "theta", r"\varphi": "phi
 COMMANDS = {r"\exp": "exp", r"\log": "log", r"\ln": "log", r"\sin": "sin", r"\cos": "cos",
              r"\tan": "tan", r"\tanh": "tanh", r"\max": "max", r"\min": "min", r"\det": "det",
              r"\arcsin": "arcsin", r"\arccos": "arccos", r"\arctan": "arctan",
-             r"\sinh": "sinh", r"\cosh": "cosh"}
+             r"\sinh": "sinh", r"\cosh": "cosh", r"\sec": "sec", r"\csc": "csc",
+             r"\cot": "cot", r"\coth": "coth"}
 OPERATORS = {"relu": "relu", "sigmoid": "sigmoid", "softplus": "softplus", "sum": "sum",
               "softmax": "softmax", "tr": "trace", "trace": "trace", "mse": "mse",
               "ce": "cross_entropy", "sqnorm": "sqnorm", "tanh": "tanh", "exp": "exp",
@@ -32,7 +33,9 @@ OPERATORS = {"relu": "relu", "sigmoid": "sigmoid", "softplus": "softplus", "sum"
               "logsumexp": "logsumexp", "logdet": "logdet", "inv": "inv", "arcsin": "arcsin",
               "arccos": "arccos", "arctan": "arctan", "sinh": "sinh", "cosh": "cosh",
               "arsinh": "arcsinh", "arcosh": "arccosh", "artanh": "arctanh", "erfc": "erfc",
-              "erfinv": "erfinv", "i0e": "i0e", "i1e": "i1e", "huber": "huber"}
+              "erfinv": "erfinv", "i0e": "i0e", "i1e": "i1e", "huber": "huber",
+              "sec": "sec", "csc": "csc", "cot": "cot", "coth": "coth", "sech": "sech",
+              "csch": "csch"}
 # f^{-1}(x) is the inverse function where the vocabulary has it (erf⁻¹, sin⁻¹ = arcsin)
 INVERSES = {"erf": "erfinv", "sin": "arcsin", "cos": "arccos", "tan": "arctan",
             "sinh": "arcsinh", "cosh": "arccosh", "tanh": "arctanh"}

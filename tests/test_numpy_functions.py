@@ -18,7 +18,7 @@ from symbackprop.composites import COMPOSITES
 from symbackprop.parse import FUNCTIONS
 
 POSITIVE = {"log1p", "log2", "log10", "rsqrt", "reciprocal", "logit", "power",
-            "binary_cross_entropy"}  # domain
+            "binary_cross_entropy", "xlogy"}  # domain
 VALUES = {
     "P": np.array([[0.15, 0.3, 0.45], [0.2, 0.35, 0.1]]),  # in (0, ½): logit, logs, roots
     "B": np.array([[-1.3, 0.6, -0.4], [1.2, -0.45, 0.7]]),  # both signs, past ±1
@@ -26,7 +26,7 @@ VALUES = {
 }
 
 
-SECOND = {"leaky_relu": ", a", "hypot": ", C", "arctan2": ", P", "atan2": ", P",
+SECOND = {"leaky_relu": ", a", "xlogy": ", P", "hypot": ", C", "arctan2": ", P", "atan2": ", P",
           "logaddexp": ", C", "power": ", C", "clip": ", -0.5, a + 0.4",
           "where": ", C, P", "hinge": ", C", "logistic_loss": ", C",
           "mse_loss": ", C", "maximum": ", C", "minimum": ", C",
@@ -88,6 +88,33 @@ def test_derivatives_are_the_known_ones(text: str, want: Any, x: float) -> None:
         x = -x
     got = sbp.derive(text).evaluate({"x": x})["x"]
     assert got == pytest.approx(want(x), rel=1e-12)
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    # PyTorch's activations with their default constants (λ = ½, α = 1)
+    ("relu6(x)", lambda x: 1.0 if 0 < x < 6 else 0.0),
+    ("hardsigmoid(x)", lambda x: 1 / 6 if -3 < x < 3 else 0.0),
+    ("hardswish(x)", lambda x: (2 * x + 3) / 6 if -3 < x < 3 else (1.0 if x > 3 else 0.0)),
+    ("celu(x)", lambda x: 1.0 if x > 0 else np.exp(x)),
+    ("softshrink(x)", lambda x: 1.0 if abs(x) > 0.5 else 0.0),
+    ("hardshrink(x)", lambda x: 1.0 if abs(x) > 0.5 else 0.0),
+    ("tanhshrink(x)", lambda x: np.tanh(x) ** 2),
+    ("xlogy(x, 2.5)", lambda x: np.log(2.5)), ("xlogy(3, x**2)", lambda x: 6 / x),
+    ("sec(x)", lambda x: np.tan(x) / np.cos(x)), ("csc(x)", lambda x: -1 / (np.sin(x)
+                                                                          * np.tan(x))),
+    ("cot(x)", lambda x: -1 / np.sin(x) ** 2), ("deg2rad(x)", lambda x: np.pi / 180),
+    ("degrees(x)", lambda x: 180 / np.pi), ("sech(x)", lambda x: -np.tanh(x) / np.cosh(x)),
+    ("csch(x)", lambda x: -1 / (np.sinh(x) * np.tanh(x))),
+    ("coth(x)", lambda x: -1 / np.sinh(x) ** 2),
+])
+@pytest.mark.parametrize("x", [-7.0, -3.4, -0.7, -0.2, 0.3, 2.2, 4.1, 6.5])
+def test_pytorch_activations_and_the_reciprocal_trigonometric_functions(
+        text: str, want: Any, x: float) -> None:
+    """Each region of the piecewise ones (below, between and above their kinks), against
+    the derivative as the literature states it; check() agrees with all three witnesses."""
+    d = sbp.derive(text)
+    assert d.evaluate({"x": x})["x"] == pytest.approx(want(x), rel=1e-12, abs=1e-15)
+    assert d.check({"x": x}).ok
 
 
 def test_std_and_dot_as_numpy_reads_them() -> None:
@@ -223,6 +250,18 @@ def test_special_functions_print_their_names_and_read_back() -> None:
 ])
 def test_a_function_to_the_minus_one_is_its_inverse_where_there_is_one(tex: str, means: str,
                                                                          ) -> None:
+    values = {"x": 0.3}
+    got = sbp.derive(tex, syntax="latex").evaluate(values)["x"]
+    want = sbp.derive(means).evaluate(values)["x"]
+    assert got == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.parametrize(("tex", "means"), [
+    (r"\sec(x)", "1/cos(x)"), (r"\csc x", "1/sin(x)"), (r"\cot{x}", "cos(x)/sin(x)"),
+    (r"\coth(x)", "cosh(x)/sinh(x)"), (r"\sec^{2}(x)", "cos(x)**-2"),
+    (r"\operatorname{sech}(x)", "1/cosh(x)"), (r"\operatorname{csch}(x)", "1/sinh(x)"),
+])
+def test_the_reciprocal_trigonometric_functions_in_latex(tex: str, means: str) -> None:
     values = {"x": 0.3}
     got = sbp.derive(tex, syntax="latex").evaluate(values)["x"]
     want = sbp.derive(means).evaluate(values)["x"]

@@ -45,6 +45,7 @@ SAMPLES: dict[str, tuple[str, dict[str, Any], str]] = {
     "hypot": ("hypot(x, y)", {}, "x"), "logaddexp": ("logaddexp(x, y)", {}, "x"),
     "power": ("power(x, y)", {}, "x"), "clip": ("clip(x, a, b)", {}, "x"),
     "leaky_relu": ("leaky_relu(x, a)", {}, "x"), "where": ("where(c, x, y)", {}, "x"),
+    "xlogy": ("xlogy(x, y)", {}, "y"),
     "polygamma": ("polygamma(2, x)", {}, "x"), "besseli": ("besseli(1, x)", {}, "x"),
     "cumsum": ("sum(hadamard(a, cumsum(u)))", {"a": V, "u": V}, "u"),
     "cumprod": ("sum(hadamard(a, cumprod(u)))", {"a": V, "u": V}, "u"),

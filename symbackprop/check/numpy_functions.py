@@ -159,6 +159,12 @@ def _dot(x: Array, y: Array) -> Array:
     return np.dot(flat(x), flat(y))
 
 
+def _hardsigmoid(x: Array) -> Array:
+    """PyTorch's: 0 below −3, 1 above 3, x/6 + ½ between."""
+    return np.where(np.asarray(x) <= -3, 0.0, np.where(np.asarray(x) >= 3, 1.0,
+                                                        np.asarray(x) / 6.0 + 0.5))
+
+
 def _huber(a: Array, delta: Array) -> Array:
     """Huber's function, piece by piece: ½a² inside [−δ, δ], δ(|a| − ½δ) outside."""
     a = np.asarray(a, dtype=float)
@@ -199,6 +205,22 @@ FUNCS: dict[str, Callable[..., Array]] = {
     "gelu": lambda x: 0.5 * x * (1.0 + _erf(np.asarray(x) / math.sqrt(2.0))),
     "elu": lambda x: np.where(np.asarray(x) > 0, x, np.expm1(np.minimum(x, 0.0))),
     "hardtanh": lambda x: np.clip(x, -1.0, 1.0),
+    "relu6": lambda x: np.clip(x, 0.0, 6.0),
+    "hardsigmoid": _hardsigmoid, "hard_sigmoid": _hardsigmoid,
+    "hardswish": lambda x: np.asarray(x) * _hardsigmoid(x),
+    "hard_swish": lambda x: np.asarray(x) * _hardsigmoid(x),
+    "celu": lambda x: np.maximum(x, 0.0) + np.minimum(0.0, np.expm1(x)),
+    "softshrink": lambda x: np.where(np.asarray(x) > 0.5, np.asarray(x) - 0.5, np.where(
+        np.asarray(x) < -0.5, np.asarray(x) + 0.5, 0.0)),
+    "hardshrink": lambda x: np.where(np.abs(x) > 0.5, x, 0.0),
+    "tanhshrink": lambda x: np.asarray(x) - np.tanh(x),
+    "xlogy": lambda x, y: np.asarray(x) * np.log(y),
+    "sec": lambda x: 1.0 / np.cos(x), "csc": lambda x: 1.0 / np.sin(x),
+    "cot": lambda x: np.cos(x) / np.sin(x),
+    "sech": lambda x: 1.0 / np.cosh(x), "csch": lambda x: 1.0 / np.sinh(x),
+    "coth": lambda x: np.cosh(x) / np.sinh(x),
+    "deg2rad": np.deg2rad, "radians": np.radians, "rad2deg": np.rad2deg,
+    "degrees": np.degrees,
     "leaky_relu": lambda x, a: np.where(np.asarray(x) > 0, x, a * np.asarray(x)),
     "hypot": np.hypot, "arctan2": np.arctan2, "atan2": np.arctan2, "logaddexp": np.logaddexp,
     "power": np.power, "clip": np.clip,
