@@ -401,6 +401,46 @@ def normalisation(b: Builder, xs: list[Term], axis: int, eps: Any, where: str) -
     return ops.add(b, ops.hadamard(b, gamma, xhat, where), beta, where)
 
 
+def norm(b: Builder, x: Term, order: Any, where: str) -> Term:
+    """NumPy's ``norm(x, ord)``. Of a vector (a column or a row): √Σx² (ord None, 2 or
+    'fro'), Σ|x| (1), max |x| (inf), min |x| (−inf), (Σ|x|ᵖ)^(1/p) (any other p > 0). Of a
+    matrix: Frobenius (None, 'fro'), the largest column sum of |X| (1, −1 the smallest)
+    and row sum (inf, −inf); the spectral and nuclear norms (2, −2, 'nuc') have no rule."""
+    shape = shape_of(x)
+    if order is None:
+        return ops.apply(b, "norm2", [x], where)
+    inf = float("inf")
+    if shape is None:
+        return ops.apply(b, "abs", [x], where)
+    if tensor_dims(x.shape) is not None:
+        raise ShapeError(f"{where}: ord= is for a vector or a matrix (NumPy's too), not a "
+                         f"tensor of shape {fmt_shape(shape)}")
+    if order == "fro" or (order == 2 and 1 in shape):
+        return ops.apply(b, "norm2", [x], where)
+    if order in (2, -2, "nuc"):
+        raise UnsupportedError(f"{where}: the {'nuclear' if order == 'nuc' else 'spectral'} "
+                               "norm of a matrix is not a primitive yet (ord='fro' is "
+                               "the Frobenius norm)")
+    if type(order) not in (int, float) or order == 0 or order != order:
+        raise ShapeError(f"{where}: ord is None, a nonzero number, inf, -inf, 'fro' or "
+                         f"'nuc', not {order!r}")
+    big = "max" if order > 0 else "min"
+    size = ops.apply(b, "abs", [x], where)
+    if 1 not in shape:  # a matrix: the largest (smallest) column or row sum of |X|
+        if abs(order) not in (1, inf):
+            raise ShapeError(f"{where}: a matrix's ord is None, 'fro', 1, -1, inf or -inf "
+                             f"(NumPy's), not {order!r}")
+        sums = ops.reduce_axis(b, "sum", size, 0 if abs(order) == 1 else 1, where)
+        return ops.apply(b, big, [sums], where)
+    if abs(order) == inf:
+        return ops.apply(b, big, [size], where)
+    if order == 1:
+        return ops.apply(b, "norm1", [x], where)
+    p = number(order)
+    total = ops.apply(b, "sum", [ops.power(b, size, p, where)], where)
+    return ops.power(b, total, 1 / p, where)
+
+
 # ---------------------------------------------------------------------------------------
 # The text's functions: name -> (the keywords it takes, whether its operands come as one
 # tuple, how many static positional arguments follow the operand, and how it builds from
@@ -437,10 +477,13 @@ STRUCTURAL: dict[str, tuple[frozenset[str], bool, int, Build]] = {
     "einsum": (frozenset(), False, 0, _tensor_call("einsum")),
     "transpose": (frozenset(), False, 1, transpose_call),
     "batchnorm2d": (frozenset({"eps"}), False, -3, _tensor_call("batchnorm2d", eps=1e-5)),
+    # norm(x) or norm(x, ord), NumPy's: the order a number, inf or a name of a norm
+    "norm": (frozenset({"ord"}), False, 1,
+             lambda b, xs, a, kw, w: norm(b, xs[0], _order(a, kw, w), w)),
 }
 # the calls that take tensors of rank ≥ 3; the others move a matrix's rows and columns
 TENSOR_CALLS = frozenset({"reshape", "flatten", "ravel", "transpose", "conv2d", "maxpool2d",
-                          "avgpool2d", "einsum", "batchnorm2d"})
+                          "avgpool2d", "einsum", "batchnorm2d", "norm"})
 
 
 def matrices_only(what: str, xs: Sequence[Term], where: str) -> None:
@@ -453,7 +496,39 @@ def matrices_only(what: str, xs: Sequence[Term], where: str) -> None:
 
 # calls whose positional arguments vary: conv2d(X, W) or conv2d(X, W, b); einsum(spec,
 # *operands), its spec a string first; transpose(X) or transpose(X, axes)
-VARIADIC = {"conv2d": (2, 3), "einsum": (2, 9), "transpose": (1, 2)}
+VARIADIC = {"conv2d": (2, 3), "einsum": (2, 9), "transpose": (1, 2), "norm": (1, 2)}
+
+
+def _order(static: tuple[Any, ...], kw: dict[str, Any], where: str) -> Any:
+    if static and "ord" in kw:
+        raise ShapeError(f"{where}: the order is given twice (as an argument and as ord=)")
+    return static[0] if static else kw.get("ord")
+
+
+_INF = {"inf": float("inf"), "Inf": float("inf"), "infty": float("inf")}
+
+
+def _norm_order(node: ast.AST) -> Any:
+    """A norm's order as NumPy writes it: a number, None, inf (np.inf, math.inf, inf), -inf
+    or the string 'fro' or 'nuc'."""
+    sign = 1.0
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        sign, node = -1.0, node.operand
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and sign > 0:
+        return node.value
+    name = node.attr if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+        and node.value.id in ("np", "numpy", "math", "torch", "jnp") else \
+        node.id if isinstance(node, ast.Name) else None
+    if name in _INF:
+        return sign * _INF[name]
+    why = "an order: a number, None, inf, -inf, 'fro' or 'nuc'"
+    try:
+        value = literal(node)
+    except ValueError:
+        raise ValueError(why) from None
+    if value is not None and type(value) not in (int, float):
+        raise ValueError(why)
+    return value if value is None or sign > 0 else -value
 
 
 # ---------------------------------------------------------------------------------------
@@ -499,16 +574,24 @@ def read_call(node: ast.Call, dims: dict[str, sp.Expr] | None = None) -> Call:
             raise StaticError(first, f"{name} takes a tuple of arrays: {name}((A, B))")
         operands = list(first.elts)
     kw: dict[str, Any] = {}
+    read = _order_literal if name == "norm" else _literal
     for k in node.keywords:
         if k.arg not in keywords:
             allowed = ", ".join(f"{a}=" for a in sorted(keywords)) or "none"
             raise StaticError(k, f"{name} takes no keyword {k.arg}= (its keywords: "
                               f"{allowed})")
-        kw[k.arg] = _literal(k.value, dims)
+        kw[k.arg] = read(k.value, dims)
         static_nodes.append(k)
-    static = tuple(_literal(a, dims) for a in node.args[1:]) if n_static > 0 else ()
+    static = tuple(read(a, dims) for a in node.args[1:]) if n_static > 0 else ()
     static_nodes.extend(node.args[1:] if n_static > 0 else ())
     return operands, static, kw, static_nodes
+
+
+def _order_literal(node: ast.AST, dims: dict[str, sp.Expr] | None) -> Any:
+    try:
+        return _norm_order(node)
+    except ValueError as e:
+        raise StaticError(node, f"expected {e}") from None
 
 
 def _literal(node: ast.AST, dims: dict[str, sp.Expr] | None) -> Any:

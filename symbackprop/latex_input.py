@@ -409,9 +409,17 @@ class _Reader(Cursor):
         if self.is_("_"):
             self.take()
             sub, at = self.script()
-            if sub.replace(" ", "") not in ("2", "F", r"\mathrm{F}", r"\text{F}"):
-                raise self.error(at, f"the norm _{{{sub}}} is not read (the 2-norm and "
-                                 "the Frobenius norm are)")
+            order = sub.replace(" ", "")
+            if order != "2" and (order in (r"\infty", r"\inf")
+                                 or re.fullmatch(r"[1-9][0-9]?", order)):
+                # ‖x‖₁, ‖x‖_∞, ‖x‖_p: NumPy's orders (of a matrix ‖X‖₁ and ‖X‖_∞ are the
+                # largest column and row sums, as in the literature)
+                ord_text = "inf" if order.startswith(r"\inf") else order
+                return join_pieces("norm(", inner, f", {ord_text})", at=t.at)  # a power after
+            if order not in ("2", "F", r"\mathrm{F}", r"\text{F}"):
+                raise self.error(at, f"the norm _{{{sub}}} is not read (the 1-, 2- and "
+                                 "∞-norms, a p-norm of a whole number p, and the Frobenius "
+                                 "norm are)")
         if self.is_("^"):
             save = self.i
             self.take()

@@ -117,6 +117,11 @@ def _math_letter(ch: str) -> str | None:
     return None
 
 
+# a norm's order after its closing bar: ‖v‖₁, ‖v‖₃, ‖v‖_1, ‖v‖_{1}, ‖v‖_∞, ‖v‖_inf
+_NORM_ORDER = re.compile(r"(?:_\{?([13-9]|[1-9][0-9]|∞|inf)\}?(?![A-Za-z0-9_])|([₁₃-₉]))")
+_SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
 @dataclass(slots=True)
 class _Tok:
     kind: str  # name, number, op, space, newline, sup (an exponent), norm, abs
@@ -149,6 +154,13 @@ class _Lexer:
             elif self.toks and self.toks[-1].kind == "norm" and text.startswith(("_2", "_F"), i) \
                     and not (text[i + 2:i + 3].isalnum() or text[i + 2:i + 3] == "_"):
                 i += 2  # ‖v‖_2, ‖A‖_F: the 2-norm and the Frobenius norm
+            elif self.toks and self.toks[-1].kind == "norm" and _NORM_ORDER.match(text, i):
+                m = _NORM_ORDER.match(text, i)  # ‖v‖₁, ‖v‖_1, ‖v‖_∞: NumPy's order
+                assert m is not None
+                order = m.group(1) or m.group(2)
+                self.toks[-1].text = "‖" + ("inf" if order in ("∞", "inf") else
+                                            order.translate(_SUBSCRIPT_DIGITS))
+                i = m.end()
             elif ch in "'\"" and "\\" not in text[i:text.find(ch, i + 1)] \
                     and text.find(ch, i + 1) > 0:  # einsum's subscripts, verbatim: their
                 j = text.find(ch, i + 1)  # letters are no names to split into products
@@ -422,8 +434,12 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
         if t.kind in ("norm", "abs"):
             if closing:
                 kind, index, _ = opened.pop()
-                last = _square_ends(toks, following, nxt_at) if kind == "norm" else None
-                out.append((")", t.at))
+                order = t.text[1:] if kind == "norm" else ""
+                last = _square_ends(toks, following, nxt_at) \
+                    if kind == "norm" and not order else None
+                if order:  # ‖v‖₁: norm(v, 1)
+                    out[index] = ("norm(", out[index][1])
+                out.append((f", {order})" if order else ")", t.at))
                 if last is not None:  # ‖v‖², ‖v‖^2, ‖v‖^{2}: the squared norm
                     out[index] = ("sqnorm(", out[index][1])
                     k = last

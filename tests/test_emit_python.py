@@ -205,3 +205,19 @@ def test_generated_code_refuses_a_target_whose_columns_do_not_sum_to_one() -> No
     _, grads = run_generated(d.to_python(), values)
     for k, g in d.evaluate(values).items():
         np.testing.assert_allclose(grads[k], g, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("text", ["max(abs(x))", "min(x**2) + max(x)", "norm(x, np.inf)",
+                                  "sum(max(X, axis=0))*max(abs(X[0]))"])
+def test_the_adjoint_of_a_one_by_one_taken_as_a_number_is_an_array(text: str) -> None:
+    """L = t.item() of the 1×1 max of a vector: its adjoint is the number 1, which the code
+    wrote as ``dt = 1`` and then used in ``np.ones_like(h) @ dt`` (a ValueError from
+    matmul); it is the 1×1 array now."""
+    values = {"x": np.array([[0.4], [-1.3], [0.9]]),
+              "X": np.array([[0.5, -1.2, 0.3], [-0.7, 0.25, 1.1]])}
+    d = sbp.derive(text, shapes={"x": (3, 1), "X": (2, 3)})
+    used = {str(s.name) for s in d.inputs}
+    values = {k: v for k, v in values.items() if k in used}
+    _, grads = run_generated(d.to_python(), values)
+    for k, g in d.evaluate(values).items():
+        np.testing.assert_allclose(grads[k], g, rtol=1e-12)

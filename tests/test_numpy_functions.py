@@ -688,3 +688,88 @@ def test_log_softmax_of_a_tensor_along_an_axis() -> None:
     d = sbp.derive("sum(hadamard(Y, log_softmax(X, axis=1)))", shapes={"X": (2, 3, 4),
                                                                     "Y": (2, 3, 4)})
     assert d.check({"X": x, "Y": np.cos(x)}).ok
+
+
+NORM_X = np.array([[0.4], [-1.3], [0.9]])
+NORM_M = np.array([[0.5, -1.2, 0.3], [-0.7, 0.25, 1.1]])  # column sums 1.2, 1.45, 1.4
+
+
+def _at(a: np.ndarray, idx: tuple[int, int], v: float) -> np.ndarray:
+    out = np.zeros_like(a)
+    out[idx] = v
+    return out
+
+
+@pytest.mark.parametrize(("text", "value", "want"), [
+    ("norm(x, 2)", NORM_X, NORM_X / np.linalg.norm(NORM_X)),
+    ("norm(x)", NORM_X, NORM_X / np.linalg.norm(NORM_X)),
+    ("norm(x, 1)", NORM_X, np.sign(NORM_X)),
+    ("norm(x, np.inf)", NORM_X, _at(NORM_X, (1, 0), -1.0)),
+    ("norm(x, ord=-np.inf)", NORM_X, _at(NORM_X, (0, 0), 1.0)),
+    ("norm(x, 3)", NORM_X, np.sign(NORM_X) * np.abs(NORM_X) ** 2
+     / np.sum(np.abs(NORM_X) ** 3) ** (2 / 3)),
+    ("norm(x.T, 1)", NORM_X, np.sign(NORM_X)),  # a row is a vector too, as NumPy's 1-D
+    ("norm(X, 'fro')", NORM_M, NORM_M / np.linalg.norm(NORM_M)),
+    ("np.linalg.norm(X, ord=1)", NORM_M,  # the largest column sum of |X|: column 1
+     np.where(np.arange(3) == 1, np.sign(NORM_M), 0.0)),
+    ("norm(X, np.inf)", NORM_M,  # the largest row sum of |X|: row 1
+     np.where(np.arange(2)[:, None] == 1, np.sign(NORM_M), 0.0)),
+    ("norm(X, -1)", NORM_M, np.where(np.arange(3) == 0, np.sign(NORM_M), 0.0)),
+])
+def test_norm_takes_numpy_s_orders(text: str, value: np.ndarray, want: np.ndarray) -> None:
+    """np.linalg.norm(x, ord): each order's gradient as the literature states it, checked
+    against the witness's own np.linalg.norm, in generated code and in LaTeX."""
+    name = "x" if value.shape[1] == 1 else "X"
+    d = sbp.derive(text, shapes={name: value.shape})
+    np.testing.assert_allclose(d.evaluate({name: value})[name], want, rtol=1e-12)
+    assert d.check({name: value}).ok
+    _, grads = run_generated(d.to_python(), {name: value})
+    np.testing.assert_allclose(grads[name], want, rtol=1e-12)
+    assert_latex_ok([d.latex()])
+
+
+@pytest.mark.parametrize(("text", "error", "message"), [
+    ("norm(X, 2)", sbp.UnsupportedError, "spectral norm of a matrix is not a primitive"),
+    ("norm(X, 'nuc')", sbp.UnsupportedError, "nuclear norm"),
+    ("norm(x, 0)", sbp.ShapeError, "ord is None, a nonzero number"),
+    ("norm(X, 3)", sbp.ShapeError, "a matrix's ord is None, 'fro', 1, -1, inf or -inf"),
+    ("norm(x, 1, ord=2)", sbp.ShapeError, "given twice"),
+    ("norm(x, y)", sbp.ParseError, "an order: a number, None, inf"),
+    ("norm(T, 1)", sbp.ShapeError, "not a tensor"),
+])
+def test_norm_refuses_orders_it_has_no_rule_for(text: str, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        sbp.derive(text, shapes={"x": (3, 1), "X": (2, 3), "T": (2, 2, 2)})
+
+
+@pytest.mark.parametrize(("tex", "means"), [
+    (r"\|x\|_1", "norm(x, 1)"), (r"\left\lVert x \right\rVert_{\infty}", "norm(x, np.inf)"),
+    (r"\|x\|_3^3", "norm(x, 3)**3"), (r"\|x\|_1^{2}", "norm(x, 1)**2"),
+    (r"\|X\|_1", "norm(X, 1)"), (r"\|X\|_\infty", "norm(X, np.inf)"),
+    (r"\|x\|_2^2", "sum(x**2)"),
+])
+def test_the_norms_a_paper_writes(tex: str, means: str) -> None:
+    """‖x‖₁, ‖x‖_∞, ‖x‖_p and a matrix's ‖X‖₁ (largest column sum) read as NumPy's
+    orders; ‖x‖_p with p a letter says what is read."""
+    shapes = {"x": (3, 1), "X": (2, 3)}
+    values = {"x": NORM_X, "X": NORM_M}
+    got, want = sbp.derive(tex, syntax="latex", shapes=shapes), sbp.derive(means, shapes=shapes)
+    name = str(want.wrt[0].name)
+    np.testing.assert_allclose(got.evaluate({name: values[name]})[name],
+                               want.evaluate({name: values[name]})[name], rtol=1e-12)
+    with pytest.raises(sbp.ParseError, match="a p-norm of a whole number p"):
+        sbp.derive(r"\|x\|_p", syntax="latex", shapes=shapes)
+
+
+@pytest.mark.parametrize(("text", "means"), [
+    ("‖x‖₁", "norm(x, 1)"), ("‖x‖_∞", "norm(x, np.inf)"), ("‖x‖_{1}²", "norm(x, 1)**2"),
+    ("‖x‖₃ + ‖x‖_inf", "norm(x, 3) + norm(x, np.inf)"), ("‖X‖₁", "norm(X, 1)"),
+    ("‖x‖₂²", "sum(x**2)"),
+])
+def test_the_norms_in_paper_notation(text: str, means: str) -> None:
+    shapes = {"x": (3, 1), "X": (2, 3)}
+    values = {"x": NORM_X, "X": NORM_M}
+    got, want = sbp.derive(text, shapes=shapes), sbp.derive(means, shapes=shapes)
+    name = str(want.wrt[0].name)
+    np.testing.assert_allclose(got.evaluate({name: values[name]})[name],
+                               want.evaluate({name: values[name]})[name], rtol=1e-12)

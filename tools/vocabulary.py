@@ -46,6 +46,7 @@ SAMPLES: dict[str, tuple[str, dict[str, Any], str]] = {
     "power": ("power(x, y)", {}, "x"), "clip": ("clip(x, a, b)", {}, "x"),
     "leaky_relu": ("leaky_relu(x, a)", {}, "x"), "where": ("where(c, x, y)", {}, "x"),
     "xlogy": ("xlogy(x, y)", {}, "y"),
+    "norm(x, ord)": ("norm(u, 3)", {"u": V}, "u"),
     "polygamma": ("polygamma(2, x)", {}, "x"), "besseli": ("besseli(1, x)", {}, "x"),
     "cumsum": ("sum(hadamard(a, cumsum(u)))", {"a": V, "u": V}, "u"),
     "cumprod": ("sum(hadamard(a, cumprod(u)))", {"a": V, "u": V}, "u"),
@@ -193,6 +194,9 @@ def page() -> str:
                      "the softmax, or along axis=k", "all"))
     for name, kind in STRUCTURAL_KINDS.items():
         rows.append(_row(name, "", kind, "all (sizes, indices and widths are numbers)"))
+    rows.append(_row("norm(x, ord)", "`ord=`", "NumPy's orders: None, 2, 'fro' are norm2, 1 "
+                     "norm1; inf, -inf and p of a vector, 1 and inf of a matrix written out",
+                     "x ≠ 0; a matrix's 2 and 'nuc' (spectral, nuclear) have no rule"))
     for name, (kind, domain) in TENSORS.items():
         rows.append(_row(name, "", kind, domain))
     for name, kind in LAYERS.items():

@@ -367,6 +367,17 @@ def _normalised(x: Array, gamma: Array, beta: Array, axis: int, eps: float) -> A
     return np.reshape(gamma, (-1, 1)) * xhat + np.reshape(beta, (-1, 1))
 
 
+def _norm(x: Array, order: Any) -> Array:
+    """NumPy's norm; a column or a row of the text is NumPy's 1-D vector."""
+    a = np.asarray(x, dtype=float)
+    if order is None:
+        return np.sqrt(np.sum(a * a))
+    if a.ndim == 2 and 1 in a.shape:
+        return np.linalg.norm(np.ravel(a), "fro" if order == "fro" else order) \
+            if order != "fro" else np.sqrt(np.sum(a * a))
+    return np.linalg.norm(a, order)
+
+
 STRUCTURAL_FUNCS: dict[str, Callable[..., Array]] = {
     "batchnorm": lambda x, g, b, eps=1e-5: _normalised(x, g, b, 1, eps),  # over the batch
     "layernorm": lambda x, g, b, eps=1e-5: _normalised(x, g, b, 0, eps),  # over the features
@@ -382,6 +393,7 @@ STRUCTURAL_FUNCS: dict[str, Callable[..., Array]] = {
     "maxpool2d": lambda x, size, stride=None: _pool(x, size, stride, "max"),
     "avgpool2d": lambda x, size, stride=None: _pool(x, size, stride, "avg"),
     "batchnorm2d": _batchnorm2d,
+    "norm": lambda x, order=None, ord=None: _norm(x, ord if order is None else order),
 }
 
 

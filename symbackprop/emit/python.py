@@ -488,6 +488,8 @@ def staged_lines(d: Derivation, p: CodePrinter, adj: Mapping[sp.Basic, str],
             dv = adj[d.adjoints[v]]
             p.like = {**like, tuple(v.shape): str(v.name)} if is_matrix(v) else like
             code = p.doprint(term.value)
+            if is_matrix(v) and not is_matrix(term.value):  # a number into a 1×1 (of .item())
+                code = f"{zeros_like}({v.name}) + {code}"
             if v not in forks:
                 body.append(f"{dv} = {code}")
                 continue
