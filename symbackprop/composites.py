@@ -117,6 +117,60 @@ def _dot(b: Builder, x: Term, y: Term, where: str) -> Term:
     return ops.matmul(b, x, y, where)
 
 
+def _inner(b: Builder, x: Term, y: Term, where: str) -> Term:
+    """NumPy's inner: xᵀy of two vectors (columns here, NumPy's 1-D), A Bᵀ of matrices (the
+    sums over their last axes), a product with a scalar."""
+    sx, sy = shape_of(x), shape_of(y)
+    if sx is not None and sy is not None and sx[1] == sy[1] == 1:
+        return _dot(b, x, y, where)
+    if sx is None or sy is None:
+        return ops.mul(b, x, y, where)
+    return ops.matmul(b, x, ops.transpose(b, y, where), where)
+
+
+def _vdot(b: Builder, x: Term, y: Term, where: str) -> Term:  # Σ xᵢⱼ yᵢⱼ, of any shapes alike
+    if shape_of(x) != shape_of(y):
+        raise ShapeError(f"{where}: vdot takes two arrays of one shape, not "
+                         f"{fmt_shape(shape_of(x))} and {fmt_shape(shape_of(y))}")
+    return ops.apply(b, "sum", [ops.hadamard(b, x, y, where)], where) if is_matrix(x) \
+        else ops.mul(b, x, y, where)
+
+
+def _solve(b: Builder, a: Term, y: Term, where: str) -> Term:
+    """NumPy's linalg.solve(A, b): the x of A x = b, A⁻¹ b (the derivation shows the
+    inverse; the numbers come from it too)."""
+    if not is_matrix(a):
+        return ops.div(b, y, a, where)
+    sa = shape_of(a)
+    if sa is None or sa[0] != sa[1]:
+        raise ShapeError(f"{where}: solve takes a square matrix first, not {fmt_shape(sa)}")
+    return ops.matmul(b, ops.apply(b, "inv", [a], where), y, where)
+
+
+MAX_MATRIX_POWER = 64  # X·X·…·X, one product per factor in the derivation
+
+
+def matrix_power(b: Builder, x: Term, k: Term, where: str) -> Term:
+    """NumPy's linalg.matrix_power(X, k): k a whole number written in the text; X⁰ = I,
+    X⁻ᵏ = (X⁻¹)ᵏ; one matrix product per factor."""
+    if not (getattr(k, "is_Integer", False) and abs(int(k)) <= MAX_MATRIX_POWER):
+        raise ShapeError(f"{where}: the power of matrix_power is a whole number written in "
+                         f"the text, at most {MAX_MATRIX_POWER} in size, not {k}")
+    if not is_matrix(x):
+        return ops.power(b, x, k, where)
+    sx = shape_of(x)
+    if sx is None or sx[0] != sx[1]:
+        raise ShapeError(f"{where}: matrix_power takes a square matrix, not {fmt_shape(sx)}")
+    n = int(k)
+    if n == 0:
+        return Identity(sx[0])
+    base = x if n > 0 else ops.apply(b, "inv", [x], where)
+    out = base
+    for _ in range(abs(n) - 1):
+        out = ops.matmul(b, out, base, where)
+    return out
+
+
 def _hardtanh(b: Builder, x: Term, where: str) -> Term:
     return ops.apply(b, "min", [ops.apply(b, "max", [x, -sp.S.One], where), sp.S.One], where)
 
@@ -374,6 +428,18 @@ COMPOSITES: dict[str, tuple[int, Build]] = {
     "log_sigmoid": (1, _logsigmoid),
     "std": (1, _std),
     "dot": (2, _dot),
+    "inner": (2, _inner),
+    "vdot": (2, _vdot),
+    "solve": (2, _solve),
+    "matrix_power": (2, matrix_power),
+    # NumPy's ufuncs by name: the text's operators (multiply is ⊙, as NumPy's *)
+    "add": (2, lambda b, x, y, where: ops.add(b, x, y, where)),
+    "subtract": (2, lambda b, x, y, where: ops.sub(b, x, y, where)),
+    "multiply": (2, lambda b, x, y, where: ops.hadamard(b, x, y, where)),
+    "divide": (2, lambda b, x, y, where: ops.div(b, x, y, where)),
+    "true_divide": (2, lambda b, x, y, where: ops.div(b, x, y, where)),
+    "negative": (1, lambda b, x, where: ops.neg(b, x, where)),
+    "matmul": (2, lambda b, x, y, where: ops.matmul(b, x, y, where)),
     "maximum": (2, lambda b, x, y, where: ops.apply(b, "max", [x, y], where)),
     "minimum": (2, lambda b, x, y, where: ops.apply(b, "min", [x, y], where)),
     # losses
@@ -410,6 +476,9 @@ DOMAINS = {
     "xlogy": "y > 0", "sec": "cos x ≠ 0", "csc": "sin x ≠ 0", "cot": "tan x ≠ 0, ±∞",
     "csch": "x ≠ 0", "coth": "x ≠ 0",
     "maximum": "a kink where x = y", "minimum": "a kink where x = y",
+    "solve": "A invertible", "matrix_power": "square X; k a whole number, |k| ≤ 64 "
+                                             "(X invertible for k < 0)",
+    "divide": "y ≠ 0", "true_divide": "y ≠ 0", "vdot": "x, y of one shape",
     "binary_cross_entropy": "0 < p < 1; the mean over the entries, as PyTorch's",
     "binary_cross_entropy_with_logits": "all s; the mean over the entries, as PyTorch's",
 }

@@ -83,6 +83,11 @@ def _describe(node: ast.AST) -> str:
 _EXPECTED = EXPECTED
 
 
+def _keeps_dims(k: ast.keyword) -> bool:
+    """``keepdims=True``: a reduction along an axis keeps it in the text already."""
+    return k.arg == "keepdims" and isinstance(k.value, ast.Constant) and k.value.value is True
+
+
 class _Parser:
     def __init__(self, text: str, b: Builder, limits: Limits, syntax: Syntax = "text",
                  reading: Reading | None = None) -> None:
@@ -288,7 +293,8 @@ class _Parser:
                 raise self.error(node.func, f"unknown function {node.func.id!r}{mean}; the "
                                  "functions are " + ", ".join(FUNCTIONS))
             # along an axis, every reduction takes the one matrix (max(X, axis=1))
-            arity = 1 if node.keywords else ARITY.get(ALIASES.get(node.func.id, node.func.id), 1)
+            arity = 1 if self.axis_of(node) is not None else \
+                ARITY.get(ALIASES.get(node.func.id, node.func.id), 1)
             if node.func.id in ("max", "min") and len(node.args) == 1:
                 arity = 1  # NumPy's max(X): the largest entry
             if len(node.args) != arity:
@@ -341,12 +347,17 @@ class _Parser:
         tensor (``axis=(0, 2, 3)``); any other keyword is refused."""
         if not node.keywords:
             return None
-        kw = node.keywords[0]
         assert isinstance(node.func, ast.Name)
         name = ALIASES.get(node.func.id, node.func.id)
-        if name not in ops.AXIS_FUNCTIONS or len(node.keywords) > 1 or kw.arg != "axis":
+        keywords = [k for k in node.keywords  # keepdims=True: what the text does already
+                    if not (_keeps_dims(k) and name in ops.AXIS_FUNCTIONS)]
+        if not keywords:
+            return None
+        kw = keywords[0]
+        if name not in ops.AXIS_FUNCTIONS or len(keywords) > 1 or kw.arg != "axis":
             raise self.error(kw, "the only keyword argument is axis=, of "
-                             + ", ".join(ops.AXIS_FUNCTIONS))
+                             + ", ".join(ops.AXIS_FUNCTIONS)
+                             + " (keepdims=True is what they do already)")
         try:
             axis = indexing.literal(kw.value)  # an int, or a tuple of them
         except ValueError:

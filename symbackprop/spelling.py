@@ -14,6 +14,8 @@ from collections.abc import Collection
 
 _MODULES = frozenset({"np", "numpy", "math", "torch", "jnp", "F", "sp", "scipy", "jax"})
 _SUBMODULES = frozenset({"linalg", "special", "nn", "functional", "numpy"})  # jax.numpy
+# NumPy's other names of the text's functions (np.amax is np.max)
+_SYNONYMS = {"amax": "max", "amin": "min", "absolute": "abs", "fabs": "abs"}
 _METHODS = frozenset({"sum", "mean", "var", "std", "max", "min", "prod", "cumsum", "cumprod",
                       "dot", "flatten", "ravel", "transpose", "reshape"})
 
@@ -38,8 +40,9 @@ def numpy_spelling(node: ast.AST, functions: Collection[str]) -> None:
     while isinstance(module, ast.Attribute) and module.attr in _SUBMODULES:
         module = module.value  # np.linalg.inv(A), scipy.special.expit(x), torch.nn.functional
     if isinstance(module, ast.Name) and module.id in _MODULES:
-        if f.attr in functions:
-            node.func = ast.copy_location(ast.Name(f.attr, ast.Load()), f)
+        name = _SYNONYMS.get(f.attr, f.attr)
+        if name in functions:
+            node.func = ast.copy_location(ast.Name(name, ast.Load()), f)
         return
     if f.attr in _METHODS:
         args = list(node.args)

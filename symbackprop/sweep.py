@@ -101,6 +101,15 @@ def vjp(nodes: Sequence[tuple[sp.Basic, Prim]], rhs: sp.Basic, out: sp.Basic, g:
     return result
 
 
+def _lifted(parts: list[sp.Basic], v: sp.Basic) -> list[sp.Basic]:
+    """What flows into a 1×1 matrix read both as a number (max(x), its .item()) and as a
+    matrix (sum(x)): the numbers times 𝟏, so the terms can be added."""
+    if len(parts) < 2 or not is_matrix(v) or all(map(is_matrix, parts)) \
+            or not any(map(is_matrix, parts)):
+        return parts
+    return [c if is_matrix(c) else mscale(c, OneMatrix(*v.shape)) for c in parts]
+
+
 Plan = tuple[tuple[tuple[str, Any], ...], tuple[sp.Basic, ...], tuple[int | None, ...],
              tuple[sp.Symbol, ...]]
 
@@ -374,14 +383,16 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
                 if flows is None:
                     flows = vjp(nodes, rhs, lhs, sp.S.One, needed)
                 for v, parts in flows.items():
-                    partial = parts[0] if len(parts) == 1 else sp.Add(*parts)
+                    parts = _lifted(parts, v)
+                    partial = parts[0] if len(parts) == 1 else \
+                        madd(*parts) if is_matrix(parts[0]) else sp.Add(*parts)
                     partials[(lhs, v)] = partial
                     value = g if partial is sp.S.One else _times(g, partial, True)
                     add_term(index[v], v, Term(lhs, value, partial))
         else:
             flows = vjp(nodes_of(eq.rhs), eq.rhs, lhs, g, needed)
             for v, parts in flows.items():
-                add_term(index[v], v, Term(lhs, madd(*parts)))
+                add_term(index[v], v, Term(lhs, madd(*_lifted(parts, v))))
         done: list[int] = []
         for a in use:
             if is_needed[a]:
@@ -413,7 +424,7 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
                 backward.append(equation(adj[a], total))
                 continue
             # the Cookbook's form of a matrix sum: Aᵀx + Ax is (Aᵀ + A)x
-            values = [t.value for t in mine]
+            values = _lifted([t.value for t in mine], v)
             total = sum_of(values) if len(values) > 1 else None
             backward.append(Equation(adj[a], total if total is not None
                                      else collect(madd(*values))))

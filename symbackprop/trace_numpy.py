@@ -25,6 +25,7 @@ import sympy as sp
 from sympy import MatMul, OneMatrix
 
 from . import ops
+from . import trace_linalg as linalg
 from . import trace_structural as structural
 from .algebra import is_matrix
 from .builder import Builder, Term
@@ -51,6 +52,11 @@ class Traced:
 
     def __repr__(self) -> str:
         return f"Traced({self.term}, shape={self.shape_})"
+
+    @property
+    def value(self) -> tuple[Term, NpShape]:
+        """(term, NumPy shape), as ``trace_structural`` and ``trace_linalg`` take it."""
+        return self.term, self.shape_
 
     # arithmetic ---------------------------------------------------------------------------
     def __add__(self, o: Any) -> Traced:
@@ -386,23 +392,6 @@ def outer(b: Builder, x: Any, y: Any) -> Traced:
 # reductions
 
 
-def _axes(axis: Any, ndim: int, what: str) -> tuple[int, ...]:
-    if axis is None:
-        return tuple(range(ndim))
-    items = axis if isinstance(axis, tuple) else (axis,)
-    out = []
-    for a in items:
-        if isinstance(a, bool) or not isinstance(a, int):
-            raise UnsupportedError(f"{what} with axis={axis!r}: the axis must be an int")
-        if not -ndim <= a < ndim:
-            raise ShapeError(f"{what}: axis {a} is out of bounds for an array of dimension "
-                             f"{ndim}")
-        out.append(a % ndim)
-    if len(set(out)) != len(out):
-        raise ShapeError(f"{what}: a repeated axis in {axis!r}")
-    return tuple(sorted(out))
-
-
 def reduce(v: Traced, how: str, axis: Any, keepdims: Any, kw: dict[str, Any]) -> Traced:
     """``sum``/``mean``/``prod`` over ``axis`` (None: all), with ``keepdims``; other keywords
     refused."""
@@ -414,11 +403,11 @@ def reduce(v: Traced, how: str, axis: Any, keepdims: Any, kw: dict[str, Any]) ->
     b, s = v.b, v.shape_
     if not s and axis is not None:  # NumPy's answer depends on float vs 0-d array: refuse
         raise UnsupportedError(f"{what} of a scalar with axis={axis!r}")
-    axes = _axes(axis, len(s), what)
+    axes = linalg.axes_of(axis, len(s), what)
     count = sp.Mul(*[s[a] for a in axes]) if axes else sp.S.One
     t = v.term
     if how == "prod":
-        return _prod(v, axes, keepdims, what)
+        return Traced(b, *linalg.along(b, "prod", v.value, axis, keepdims, what))
     if not s:
         out: Traced = v
     elif len(axes) == len(s):  # everything
@@ -511,22 +500,6 @@ def composite(b: Builder, name: str, inputs: tuple[Any, ...] | list[Any]) -> Tra
     return Traced(b, term, shape)
 
 
-def _prod(v: Traced, axes: tuple[int, ...], keepdims: bool, what: str) -> Traced:
-    """``np.prod``: of every entry (a scalar), or of each column / row of a matrix."""
-    b, s = v.b, v.shape_
-    if not s:
-        return v
-    if len(axes) == len(s):
-        if keepdims:
-            raise UnsupportedError(f"{what} of every entry with keepdims=True")
-        return Traced(b, ops.apply(b, "prod", [v.term], what), ())
-    k = axes[0]
-    kept = ops.reduce_axis(b, "prod", v.term, k, what)  # a row (k = 0) or a column
-    if keepdims:
-        return Traced(b, kept, (sp.Integer(1), s[1]) if k == 0 else (s[0], sp.Integer(1)))
-    return Traced(b, ops.transpose(b, kept, what) if k == 0 else kept, (s[1 - k],))
-
-
 def _along(b: Builder, name: str, v: Traced, axis: Any) -> Traced:
     """``np.cumsum``/``np.flip`` of a vector, or of a matrix along ``axis`` (a product with
     the lower triangle of ones or the exchange matrix)."""
@@ -536,7 +509,7 @@ def _along(b: Builder, name: str, v: Traced, axis: Any) -> Traced:
     if len(s) == 2 and axis is None:
         raise UnsupportedError(f"{what} of a matrix without axis= (NumPy flattens it): "
                                "give axis=0 or axis=1")
-    k = _axes(axis, len(s), what)[0] if axis is not None else 0
+    k = linalg.axes_of(axis, len(s), what)[0] if axis is not None else 0
     return Traced(b, ops.reduce_axis(b, name, v.term, k, what), s)
 
 
@@ -559,8 +532,7 @@ def _structural(b: Builder, name: str, args: tuple[Any, ...],
     kw = dict(kwargs or {})
 
     def value(v: Any) -> tuple[Term, NpShape]:
-        t = traced(b, v)
-        return t.term, t.shape_
+        return traced(b, v).value
 
     def arg(i: int, key: str, default: Any = None) -> Any:
         return args[i] if len(args) > i else kw.pop(key, default)
@@ -591,6 +563,24 @@ def _structural(b: Builder, name: str, args: tuple[Any, ...],
     return Traced(b, *out)
 
 
+def _linalg(b: Builder, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """np.linalg's functions, np.trace, np.max, np.var … (``trace_linalg``): NumPy's
+    positional parameters read by name, keywords left at None dropped, others refused."""
+    count, allowed, run = linalg.FUNCTIONS[name]
+    extra = linalg.POSITIONAL.get(name, ())
+    if len(args) > count + len(extra):
+        raise UnsupportedError(f"np.{name} with {len(args)} arguments has no rule")
+    kw = dict(zip(extra, args[count:], strict=False)) | dict(kwargs)
+    kw = {k: v for k, v in kw.items() if v is not None or k not in ("out", "dtype")}
+    if set(kw) - allowed:
+        raise UnsupportedError(f"np.{name} with {', '.join(sorted(set(kw) - allowed))} "
+                               "has no rule")
+    out = run(b, [traced(b, a).value for a in args[:count]], kw)
+    if isinstance(out[0], tuple):  # slogdet: (sign, log |det|)
+        return tuple(Traced(b, *v) for v in out)
+    return Traced(b, *out)
+
+
 def numpy_function(b: Builder, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
                    ) -> Any:
     """``np.sum(W, 0)``, ``np.dot(a, b)``, ``np.inner`` … reached through
@@ -617,5 +607,7 @@ def numpy_function(b: Builder, func: Any, args: tuple[Any, ...], kwargs: dict[st
     if name in COMPOSITES and name in _ELEMENTWISE_FUNCTIONS and not kwargs \
             and len(args) == COMPOSITES[name][0]:
         return composite(b, name, args)  # np.clip(x, lo, hi), np.where(c, x, y), np.sinc(x)
+    if name in linalg.FUNCTIONS:
+        return _linalg(b, name, args, kwargs)
     extra = f" with {', '.join(kwargs)}" if kwargs else ""
     raise UnsupportedError(f"np.{name}{extra} has no rule")

@@ -26,7 +26,8 @@ VALUES = {
 }
 
 
-SECOND = {"leaky_relu": ", a", "xlogy": ", P", "hypot": ", C", "arctan2": ", P", "atan2": ", P",
+SECOND = {"leaky_relu": ", a", "xlogy": ", P", "add": ", C", "subtract": ", C",
+          "multiply": ", C", "divide": ", C", "true_divide": ", C", "hypot": ", C", "arctan2": ", P", "atan2": ", P",
           "logaddexp": ", C", "power": ", C", "clip": ", -0.5, a + 0.4",
           "where": ", C, P", "hinge": ", C", "logistic_loss": ", C",
           "mse_loss": ", C", "maximum": ", C", "minimum": ", C",
@@ -51,7 +52,8 @@ def _case(name: str, matrix: bool) -> tuple[sbp.Derivation, dict[str, Any]]:
 # shapes, masks or orders of their own: tested below
 STRUCTURAL = {"outer", "diag", "diagonal", "where", "polygamma", "besseli",
               "multiclass_hinge", "svm_loss",  # losses: tests/test_losses.py
-              "dot", "std"}  # below: a matrix product, and √0 of one number
+              "dot", "std",  # below: a matrix product, and √0 of one number
+              "inner", "vdot", "solve", "matrix_power", "matmul"}  # below: linear algebra
 
 
 @pytest.mark.parametrize("name", sorted(set(COMPOSITES) - STRUCTURAL))
@@ -773,3 +775,81 @@ def test_the_norms_in_paper_notation(text: str, means: str) -> None:
     name = str(want.wrt[0].name)
     np.testing.assert_allclose(got.evaluate({name: values[name]})[name],
                                want.evaluate({name: values[name]})[name], rtol=1e-12)
+
+
+SQ = np.array([[1.4, -0.3, 0.2], [0.5, 1.1, -0.4], [0.1, 0.6, 0.9]])
+V3 = np.array([[0.3], [-1.2], [0.5]])
+W3 = np.array([[1.1], [0.4], [-0.7]])
+
+
+@pytest.mark.parametrize(("text", "name", "want"), [
+    # d/dX of sum(X³) = Σ_k (Xᵏ)ᵀ 𝟏𝟏ᵀ (X^{2-k})ᵀ, k = 0, 1, 2
+    ("sum(matrix_power(X, 3))", "X", lambda: sum(
+        np.linalg.matrix_power(SQ, k).T @ np.ones((3, 3)) @ np.linalg.matrix_power(SQ, 2 - k).T
+        for k in range(3))),
+    # d tr(X⁻²)/dX = −2 (X⁻³)ᵀ
+    ("trace(matrix_power(X, -2))", "X", lambda: -2 * np.linalg.matrix_power(
+        np.linalg.inv(SQ), 3).T),
+    # d (wᵀ A⁻¹ v)/dA = −A⁻ᵀ w vᵀ A⁻ᵀ ... as ∂/∂A of wᵀ solve(A, v)
+    ("np.linalg.solve(X, v).T @ w", "X", lambda: -np.linalg.inv(SQ).T @ W3 @ (
+        np.linalg.inv(SQ) @ V3).T),
+    ("np.inner(v, w) * np.vdot(X, X)", "X", lambda: 2 * SQ * float((V3.T @ W3)[0, 0])),
+    ("sum(np.inner(X, X))", "X", lambda: 2 * np.ones((3, 3)) @ SQ),
+    ("sum(np.matmul(X, v))", "v", lambda: SQ.T @ np.ones((3, 1))),
+])
+def test_numpy_linear_algebra_by_name(text: str, name: str, want: Any) -> None:
+    """np.linalg.solve, matrix_power, inner, vdot and matmul, written out in primitives
+    (A⁻¹b, X·X·X, A Bᵀ, Σ X ⊙ Y): gradients as the matrix cookbook states them, checked
+    against the witness's own NumPy functions and run in generated code."""
+    values = {"X": SQ, "v": V3, "w": W3}
+    d = sbp.derive(text, wrt=name, shapes={"X": (3, 3), "v": (3, 1), "w": (3, 1)})
+    used = {str(s.name) for s in d.inputs}
+    values = {k: v for k, v in values.items() if k in used}
+    np.testing.assert_allclose(d.evaluate(values)[name], want(), rtol=1e-10)
+    assert d.check(values).ok
+    _, grads = run_generated(d.to_python(), values)
+    np.testing.assert_allclose(grads[name], want(), rtol=1e-10)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("sum(matrix_power(X, k))", "a whole number written in the text"),
+    ("sum(matrix_power(X, 65))", "at most 64"),
+    ("sum(matrix_power(B, 2))", "square matrix"),
+    ("sum(solve(B, v))", "square matrix first"),
+    ("vdot(X, v)", "two arrays of one shape"),
+])
+def test_numpy_linear_algebra_refusals(text: str, message: str) -> None:
+    with pytest.raises(sbp.ShapeError, match=message):
+        sbp.derive(text, shapes={"X": (3, 3), "v": (3, 1), "B": (3, 2)})
+
+
+@pytest.mark.parametrize(("text", "means"), [
+    ("np.amax(x) + np.amin(X, axis=0).sum()", "max(x) + sum(min(X, axis=0))"),
+    ("np.sum(X, axis=1, keepdims=True).sum() + np.absolute(x).sum()",
+     "sum(sum(X, axis=1)) + sum(abs(x))"),
+])
+def test_numpy_synonyms_and_keepdims(text: str, means: str) -> None:
+    shapes = {"x": (3, 1), "X": (2, 3)}
+    values = {"x": V3, "X": NORM_M}
+    got, want = sbp.derive(text, shapes=shapes).evaluate(values), \
+        sbp.derive(means, shapes=shapes).evaluate(values)
+    for k in want:
+        np.testing.assert_allclose(got[k], want[k], rtol=1e-12)
+
+
+@pytest.mark.parametrize("text", ["max(x) + sum(x)", "max(x)*sum(x) + x.T@x",
+                                  "max(x) + sum(abs(x)) + sum(x)", "min(x)*sum(sin(x))**2"])
+@pytest.mark.parametrize("granularity", ["auto", "primitive", "layers", "stages"])
+def test_a_one_by_one_read_as_a_number_and_as_a_matrix(text: str, granularity: str) -> None:
+    """max(x) of a 1×1 x is x read as a number (its .item()), sum(x) reads it as a matrix:
+    the two adjoint terms were a number and a matrix, and adding them raised SymPy's
+    TypeError ("Mix of Matrix and Scalar symbols"); the number is lifted to its 1×1 now."""
+    d = sbp.derive(text, shapes={"x": (1, 1)}, granularity=granularity)  # type: ignore[arg-type]
+    x = np.array([[0.7]])
+    want = {"max(x) + sum(x)": 2.0, "max(x)*sum(x) + x.T@x": 4 * 0.7,
+            "max(x) + sum(abs(x)) + sum(x)": 3.0,
+            "min(x)*sum(sin(x))**2": np.sin(0.7) ** 2 + 2 * 0.7 * np.sin(0.7) * np.cos(0.7)}
+    np.testing.assert_allclose(d.evaluate({"x": x})["x"], [[want[text]]], rtol=1e-12)
+    assert d.check({"x": x}).ok
+    _, grads = run_generated(d.to_python(), {"x": x})
+    np.testing.assert_allclose(grads["x"], [[want[text]]], rtol=1e-12)

@@ -244,7 +244,14 @@ FUNCS: dict[str, Callable[..., Array]] = {
     "logsigmoid": lambda x: -np.logaddexp(0.0, -np.asarray(x)),
     "log_sigmoid": lambda x: -np.logaddexp(0.0, -np.asarray(x)),
     "std": lambda x: np.std(x), "maximum": np.maximum, "minimum": np.minimum,
-    "dot": _dot,
+    "dot": _dot, "inner": lambda x, y: _dot(x, y) if np.ndim(x) == 2 and np.shape(x)[1] == 1
+    and np.ndim(y) == 2 and np.shape(y)[1] == 1 else np.inner(x, y),
+    "vdot": lambda x, y: np.vdot(x, y), "solve": lambda a, y: np.linalg.solve(a, y)
+    if np.ndim(a) else np.asarray(y) / a,
+    "matrix_power": lambda x, k: np.linalg.matrix_power(x, int(k)) if np.ndim(x)
+    else np.power(x, k),
+    "add": np.add, "subtract": np.subtract, "multiply": np.multiply, "divide": np.divide,
+    "true_divide": np.true_divide, "negative": np.negative, "matmul": np.matmul,
     "binary_cross_entropy": lambda p, y: float(np.mean(
         -(np.asarray(y) * np.log(p) + (1.0 - np.asarray(y)) * np.log1p(-np.asarray(p))))),
     "binary_cross_entropy_with_logits": lambda s, y: float(np.mean(
