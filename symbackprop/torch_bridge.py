@@ -206,7 +206,10 @@ def from_torch(module: Any, example_inputs: Any, loss: Any = None, *,
             walk.stages[-1] = f"{o} = {last[1]}"
         else:
             walk.stages.append(f"{o} = {out.text}")
-        y = walk.target(Val(o, "act", out.shape), None)
+        if out.kind not in ("act", "nd"):
+            raise ShapeError(f"the module returns a {out.shape} value, which loss= compares "
+                             "with no target: pass loss=None for a module that returns its loss")
+        y = walk.target(Val(o, "act", out.shape), NoNode())
         if isinstance(loss, torch.nn.Module):
             lv = module_loss(walk, loss, [Val(o, "act", out.shape), y], NoNode())
         else:

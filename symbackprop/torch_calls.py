@@ -60,8 +60,9 @@ def fname(node: Any) -> str:
         return type(t).__name__
     if mod == "_operator" or any(t is f for f in vars(operator).values()):
         return f"operator.{name}"
-    if mod.startswith("torch.nn.functional") or any(t is f for f in _functional()):
-        return f"F.{name}"
+    if mod.startswith(("torch.nn.functional", "torch._C._nn")) or \
+            any(t is f for f in _functional()):
+        return f"F.{name}"  # F.softplus is torch._C._nn.softplus
     return f"torch.{name}" if mod.startswith("torch") or mod == "" else f"{mod}.{name}"
 
 
@@ -105,11 +106,90 @@ def linear(w: Writer, a: Val, weight: Val, bias: Val | None, node: Any) -> Val:
     return Val(text, "act", (a.shape[0], weight.shape[0]))
 
 
-def _unary(fn: str) -> Callable[..., Val]:
+# PyTorch's element-wise activations with parameters: name -> the parameters after the input,
+# with PyTorch's defaults (the text has each parameterless one under PyTorch's name)
+ACTIVATION_PARAMS: dict[str, tuple[tuple[str, float | None], ...]] = {
+    "elu": (("alpha", 1.0),), "celu": (("alpha", 1.0),),
+    "leaky_relu": (("negative_slope", 0.01),),
+    "hardtanh": (("min_val", -1.0), ("max_val", 1.0)),
+    "softplus": (("beta", 1.0), ("threshold", 20.0)),
+    "softshrink": (("lambd", 0.5),), "hardshrink": (("lambd", 0.5),),
+    "threshold": (("threshold", None), ("value", None)),
+}
+PLAIN_ACTIVATIONS = ("relu", "sigmoid", "tanh", "relu6", "hardsigmoid", "hardswish", "silu",
+                     "mish", "selu", "softsign", "logsigmoid", "tanhshrink", "exp", "log",
+                     "sin", "cos", "sqrt", "abs", "square")
+
+
+def _number(v: Any, w: Writer, node: Any) -> float:
+    if isinstance(v, Val) and v.kind == "num":
+        return float(v.text)
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    raise UnsupportedError(f"{_name(node)} {w.where(node)}: a parameter that is not a number")
+
+
+def _once(w: Writer, a: Val) -> Val:
+    """A value read more than once in a formula: a stage of its own (unless a name)."""
+    if a.text.isidentifier():
+        return a
+    name = w.fresh("r")
+    w.stages.append(f"{name} = {a.text}")
+    return Val(name, a.kind, a.shape)
+
+
+def activation(w: Writer, name: str, a: Val, params: Mapping[str, float], node: Any) -> Val:
+    """f(a) entry by entry, PyTorch's parameters written into the formula: elu with α as
+    relu(a) + α min(eᵃ − 1, 0), softplus with β as softplus(β a)/β (PyTorch's switch to a
+    above ``threshold`` differs from it by less than e⁻²⁰), softshrink as a − clip(a, −λ, λ),
+    hardshrink as a ⊙ 𝟏[|a| > λ], threshold as where(a > t, a, v)."""
+    p = dict(params)
+    if name in PLAIN_ACTIVATIONS:
+        return Val(f"{name}({a.text})", a.kind, a.shape)
+    if name == "leaky_relu":
+        return Val(f"leaky_relu({a.text}, {p['negative_slope']!r})", a.kind, a.shape)
+    if name == "hardtanh":
+        return Val(f"clip({a.text}, {p['min_val']!r}, {p['max_val']!r})", a.kind, a.shape)
+    if name == "softplus":
+        beta = p["beta"]
+        return Val(f"softplus({a.text})" if beta == 1 else
+                   f"softplus({beta!r}*{_paren(a)})/{beta!r}", a.kind, a.shape)
+    if name in ("elu", "celu") and p["alpha"] == 1:
+        return Val(f"elu({a.text})", a.kind, a.shape)
+    a = _once(w, a)
+    x = a.text
+    if name == "elu":
+        text = f"relu({x}) + {p['alpha']!r}*min(exp({x}) - 1, 0)"
+    elif name == "celu":
+        alpha = p["alpha"]
+        text = f"relu({x}) + min({alpha!r}*(exp({x}/{alpha!r}) - 1), 0)"
+    elif name == "softshrink":
+        text = f"{x} - clip({x}, {-p['lambd']!r}, {p['lambd']!r})"
+    elif name == "hardshrink":
+        text = f"hadamard({x}, abs({x}) > {p['lambd']!r})"
+    else:  # threshold
+        text = f"where({x} > {p['threshold']!r}, {x}, {p['value']!r})"
+    return Val(text, a.kind, a.shape)
+
+
+def _activation(name: str) -> Callable[..., Val]:
+    """F.<name>, torch.<name>, Tensor.<name>: the parameters by position or by name."""
+    names = tuple(n for n, _ in ACTIVATION_PARAMS.get(name, ()))
+
     def build(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
-        if kw.get("inplace"):
+        k = _named((*names, "inplace"), args, kw)
+        if k.pop("inplace", False):
             raise UnsupportedError(f"{fname(node)}(inplace=True) {w.where(node)}")
-        return Val(f"{fn}({args[0].text})", args[0].kind, args[0].shape)
+        extra = set(k) - set(names)
+        if extra:
+            raise UnsupportedError(f"{fname(node)} with {', '.join(sorted(extra))} "
+                                   f"{w.where(node)}")
+        params = {}
+        for n, default in ACTIVATION_PARAMS.get(name, ()):
+            if n not in k and default is None:
+                raise UnsupportedError(f"{fname(node)} without {n} {w.where(node)}")
+            params[n] = _number(k[n], w, node) if n in k else float(default)  # type: ignore
+        return activation(w, name, args[0], params, node)
     return build
 
 
@@ -120,29 +200,32 @@ def gelu(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
         return Val(f"gelu({a.text})", a.kind, a.shape)
     if how != "tanh":
         raise UnsupportedError(f"GELU(approximate={how!r}) {w.where(node)}")
-    if not a.text.isidentifier():  # used three times: a stage
-        name = w.fresh("r")
-        w.stages.append(f"{name} = {a.text}")
-        a = Val(name, a.kind, a.shape)
+    a = _once(w, a)  # used three times
     t = a.text  # PyTorch's tanh form: ½ a (1 + tanh(√(2/π) (a + 0.044715 a³)))
     return Val(f"0.5*hadamard({t}, 1 + tanh(sqrt(2/pi)*({t} + 0.044715*{t}**3)))", a.kind,
                 a.shape)
 
 
-def softmax(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+def softmax(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any,
+            log: bool = False) -> Val:
+    """softmax (log_softmax with ``log``) along PyTorch's ``dim``."""
+    f = "log_softmax" if log else "softmax"
     a = args[0]
     dim = kw.get("dim", args[1].text if len(args) > 1 else None)
     if a.kind == "nd":  # PyTorch's layout: the same axis
         if dim is None or not -len(a.shape) <= int(dim) < len(a.shape):
             raise UnsupportedError(f"softmax over dim {dim} of a {a.shape} tensor "
                                    f"{w.where(node)}: give dim")
-        return Val(f"softmax({a.text}, axis={int(dim)})", "nd", a.shape)
+        return Val(f"{f}({a.text}, axis={int(dim)})", "nd", a.shape)
     dim = 1 if dim is None else int(dim)  # PyTorch's implicit dim of a 2-D input
     if a.kind != "act" or dim not in (0, 1, -1, -2):
         raise UnsupportedError(f"softmax over dim {dim} of a {a.shape} tensor {w.where(node)}")
     axis = (1 - dim % 2) if w.col else dim % 2  # ours is transposed in the column convention
-    return Val(f"softmax({a.text})" if axis == 0 else f"softmax({a.text}, axis=1)", "act",
-                a.shape)
+    return Val(f"{f}({a.text})" if axis == 0 else f"{f}({a.text}, axis=1)", "act", a.shape)
+
+
+def log_softmax(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    return softmax(w, args, kw, node, log=True)
 
 
 def _sizes(op: Callable[[int, int], int]) -> Callable[[Val, Val], Val | None]:
@@ -556,8 +639,11 @@ def _f_pool(how: str) -> Callable[..., Val]:
 
 
 FUNCTIONS: dict[str, Callable[..., Val]] = {
-    **{f"{p}.{n}": _unary(n) for p in ("F", "torch", "Tensor") for n in ("relu", "sigmoid",
-                                                                          "tanh")},
+    **{f"{p}.{n}": _activation(n) for p in ("F", "torch", "Tensor")
+       for n in (*PLAIN_ACTIVATIONS, *ACTIVATION_PARAMS)},
+    **{f"{p}.log_softmax": log_softmax for p in ("F", "torch", "Tensor")},
+    "F.log_sigmoid": _activation("logsigmoid"),  # F.logsigmoid's own name
+    "F._threshold": _activation("threshold"),  # F.threshold's
     "F.gelu": gelu, "F.softmax": softmax, "torch.softmax": softmax,
     "Tensor.softmax": softmax, "F.linear": _f_linear,
     "operator.add": _add("+"), "torch.add": _add("+"), "Tensor.add": _add("+"),

@@ -21,15 +21,18 @@ from typing import Any
 from .builder import check_name
 from .errors import ShapeError, UnsupportedError
 from .torch_calls import (
+    ACTIVATION_PARAMS,
     FUNCTIONS,
     LOOSE,
     NoNode,
     Val,
+    activation,
     conv_text,
     flattened,
     fname,
     gelu,
     linear,
+    log_softmax,
     module_loss,
     pool_text,
     reshaped,
@@ -48,7 +51,15 @@ LATER = {
     "MultiheadAttention": _MHA, "TransformerEncoderLayer": _MHA,
     "TransformerDecoderLayer": _MHA, "Transformer": _MHA,
 }
-ACTIVATIONS = {"ReLU": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
+# activation layers: class -> the function (its parameters are the layer's attributes of the
+# same names: ELU.alpha, LeakyReLU.negative_slope, Softplus.beta, Hardtanh.min_val, ...)
+ACTIVATIONS = {"ReLU": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "ReLU6": "relu6",
+               "Hardswish": "hardswish", "Hardsigmoid": "hardsigmoid", "SiLU": "silu",
+               "Mish": "mish", "SELU": "selu", "Softsign": "softsign",
+               "LogSigmoid": "logsigmoid", "Tanhshrink": "tanhshrink", "ELU": "elu",
+               "CELU": "celu", "LeakyReLU": "leaky_relu", "Hardtanh": "hardtanh",
+               "Softplus": "softplus", "Softshrink": "softshrink", "Hardshrink": "hardshrink",
+               "Threshold": "threshold"}
 
 
 class Walk:
@@ -225,7 +236,13 @@ class Walk:
             return linear(self, a, w, self.parameter(f"{path}.bias", "b")
                            if m.bias is not None else None, node)
         if kind in ACTIVATIONS and type(m).__module__.startswith("torch.nn"):
-            return Val(f"{ACTIVATIONS[kind]}({a.text})", a.kind, a.shape)
+            f = ACTIVATIONS[kind]
+            return activation(self, f, a, {n: float(getattr(m, n))
+                                           for n, _ in ACTIVATION_PARAMS.get(f, ())}, node)
+        if type(m) is nn.Identity:
+            return a
+        if type(m) is nn.LogSoftmax:
+            return log_softmax(self, [a], {"dim": m.dim}, node)
         if type(m) is nn.GELU:
             return gelu(self, [a], {"approximate": m.approximate}, node)
         if type(m) is nn.Softmax:
@@ -355,8 +372,8 @@ def genuine(node: Any) -> bool:
     import torch.nn.functional as F
 
     prefix, _, name = fname(node).partition(".")
-    home = {"torch": torch, "F": F, "operator": operator}.get(prefix)
-    return home is not None and getattr(home, name, None) is node.target
+    homes = {"torch": (torch,), "F": (F, torch._C._nn), "operator": (operator,)}.get(prefix, ())
+    return any(getattr(home, name, None) is node.target for home in homes)
 
 
 def _what(node: Any) -> str:

@@ -399,12 +399,12 @@ class Constant(nn.Module):
     (lambda: nn.Sequential(nn.MultiheadAttention(4, 2)), (2, 4),
      r"MultiheadAttention at '0' is not supported yet \(nn\.MultiheadAttention runs one "
      r"fused call \(F\.multi_head_attention_forward"),
-    (lambda: Exp(), (2, 3), r"torch\.exp in the module's forward is not supported yet"),
+    (lambda: nn.Sequential(nn.Linear(3, 3), nn.RReLU()), (2, 3), r"RReLU at '1'"),
     (lambda: nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3)).eval(), (2, 3),
      r"BatchNorm1d at '1' in eval mode"),
     (lambda: nn.Sequential(nn.Linear(3, 3), nn.LayerNorm((3, 3))), (2, 3),
      r"LayerNorm at '1' over \(3, 3\)"),
-    (lambda: nn.Sequential(nn.Linear(3, 3), nn.ELU()), (2, 3), r"ELU at '1'"),
+    (lambda: nn.Sequential(nn.Linear(3, 3), nn.PReLU()), (2, 3), r"PReLU at '1'"),
     (lambda: Constant(False), (2, 3),
      r"'c' is not a parameter or a layer of the module: tensor constants are not supported"),
     (lambda: Constant(True), (2, 3), r"'buf' in the module's forward is not a parameter: "
@@ -419,6 +419,15 @@ def test_refusals_are_typed_and_name_the_module_path(model: Any, example: tuple[
         return
     with pytest.raises(sbp.UnsupportedError, match=message):
         sbp.from_torch(model(), torch.randn(*example), loss=nn.MSELoss())
+
+
+def test_a_module_that_returns_a_number_takes_no_loss() -> None:
+    """loss= of a module whose forward ends in .sum(): an IndexError from the target's
+    shape before."""
+    with pytest.raises(sbp.ShapeError, match=r"returns a \(\) value.*pass loss=None"):
+        sbp.from_torch(Exp(), torch.randn(2, 3), loss=nn.MSELoss())
+    d = sbp.from_torch(Exp().double(), torch.randn(2, 3, dtype=torch.float64))
+    assert d.check().ok
 
 
 def test_a_layer_with_hooks_or_its_own_forward_is_refused() -> None:
@@ -710,7 +719,7 @@ class FusedAttention(nn.Module):
 
 
 @pytest.mark.parametrize(("model", "message"), [
-    (lambda: FusedAttention(), r"torch\.scaled_dot_product_attention in the module's forward "
+    (lambda: FusedAttention(), r"F\.scaled_dot_product_attention in the module's forward "
                                r"is not supported yet"),
     (lambda: nn.Sequential(nn.Conv2d(1, 2, 3, dilation=2)),
      r"conv2d with dilation=\(2, 2\) at '0' is not supported: dilation 1 only"),
@@ -811,3 +820,67 @@ def test_sizes_from_the_input_are_the_examples_numbers() -> None:
     assert d.text == ("o = (reshape((W1@((reshape(x, (6, 4))).T) + b1).T, (2, 12))).T; "
                       "L = mse_loss(o, y)")
     assert d.check().ok
+
+
+ACTIVATION_LAYERS = [
+    nn.ReLU6(), nn.Hardswish(), nn.Hardsigmoid(), nn.SiLU(), nn.Mish(), nn.SELU(),
+    nn.Softsign(), nn.LogSigmoid(), nn.Tanhshrink(), nn.ELU(), nn.ELU(alpha=0.5),
+    nn.CELU(alpha=2.0), nn.LeakyReLU(), nn.LeakyReLU(0.2), nn.Hardtanh(-2.0, 0.5),
+    nn.Softplus(), nn.Softplus(beta=2.0), nn.Softshrink(0.3), nn.Hardshrink(),
+    nn.Threshold(0.1, -1.0), nn.Identity(), nn.LogSoftmax(dim=1), nn.ReLU(inplace=True),
+]
+ACTIVATION_CALLS = [
+    lambda h: F.elu(h, alpha=0.5), lambda h: F.leaky_relu(h, 0.2),
+    lambda h: F.softplus(h, beta=2.0), lambda h: F.hardtanh(h, -0.5, 0.5),
+    lambda h: F.softshrink(h, 0.3), lambda h: F.threshold(h, 0.2, -1.0),
+    lambda h: F.celu(h, alpha=1.5), F.logsigmoid, F.silu, F.mish, F.relu6, F.hardswish,
+    lambda h: F.log_softmax(h, dim=1), lambda h: torch.log_softmax(h, dim=-1),
+    lambda h: h.exp() + h.sigmoid() + torch.tanh(h) + torch.square(h) + torch.abs(h),
+]
+
+
+class Around(nn.Module):
+    """Linear, a function of the activations, Linear."""
+
+    def __init__(self, f: Any) -> None:
+        super().__init__()
+        self.f, self.l1, self.l2 = f, nn.Linear(3, 4), nn.Linear(4, 2)
+
+    def forward(self, x: Any) -> Any:
+        return self.l2(self.f(self.l1(x)))
+
+
+@pytest.mark.parametrize("convention", ["column", "row"])
+@pytest.mark.parametrize("case", range(len(ACTIVATION_LAYERS) + len(ACTIVATION_CALLS)))
+def test_pytorch_s_activations_as_layers_and_as_calls(case: int, convention: str) -> None:
+    """Every activation layer of torch.nn with its parameters (ELU's α, Softplus's β,
+    Hardtanh's bounds, LeakyReLU's slope, ...) and the same as F./torch. calls in a
+    forward: before, 'ReLU6 at '1' is not supported yet'. The gradients are p.grad, and the
+    check's witnesses (torch.autograd among them) agree."""
+    torch.manual_seed(case)
+    if case < len(ACTIVATION_LAYERS):
+        model: nn.Module = nn.Sequential(nn.Linear(3, 4), ACTIVATION_LAYERS[case],
+                                         nn.Linear(4, 2))
+    else:
+        model = Around(ACTIVATION_CALLS[case - len(ACTIVATION_LAYERS)])
+    model = model.double()
+    x = torch.randn(5, 3, dtype=torch.float64)
+    d = sbp.from_torch(model, x, loss=nn.MSELoss(), convention=convention)  # type: ignore
+    report = d.check()
+    assert report.ok, str(report)
+    assert "torch.autograd" in report.witnesses
+    y = torch.randn(5, 2, dtype=torch.float64)
+    model.zero_grad()
+    nn.MSELoss()(model(x), y).backward()
+    grads = d.evaluate({**dict(model.named_parameters()), "x": x, "y": y})
+    for key, p in model.named_parameters():
+        np.testing.assert_allclose(grads[key], _grad(p), rtol=1e-6, atol=1e-9, err_msg=key)
+
+
+def test_an_activation_in_place_as_a_call_and_prelu_are_refused_by_name() -> None:
+    with pytest.raises(sbp.UnsupportedError, match=r"F\.elu\(inplace=True\)"):
+        sbp.from_torch(Around(lambda h: F.elu(h, 1.0, True)), torch.randn(2, 3),
+                       loss=nn.MSELoss())
+    with pytest.raises(sbp.UnsupportedError, match="PReLU"):
+        sbp.from_torch(nn.Sequential(nn.Linear(3, 4), nn.PReLU()), torch.randn(2, 3),
+                       loss=nn.MSELoss())
