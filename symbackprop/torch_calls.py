@@ -129,7 +129,7 @@ def _number(v: Any, w: Writer, node: Any) -> float:
     raise UnsupportedError(f"{_name(node)} {w.where(node)}: a parameter that is not a number")
 
 
-def _once(w: Writer, a: Val) -> Val:
+def once(w: Writer, a: Val) -> Val:
     """A value read more than once in a formula: a stage of its own (unless a name)."""
     if a.text.isidentifier():
         return a
@@ -156,7 +156,7 @@ def activation(w: Writer, name: str, a: Val, params: Mapping[str, float], node: 
                    f"softplus({beta!r}*{_paren(a)})/{beta!r}", a.kind, a.shape)
     if name in ("elu", "celu") and p["alpha"] == 1:
         return Val(f"elu({a.text})", a.kind, a.shape)
-    a = _once(w, a)
+    a = once(w, a)
     x = a.text
     if name == "elu":
         text = f"relu({x}) + {p['alpha']!r}*min(exp({x}) - 1, 0)"
@@ -200,7 +200,7 @@ def gelu(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
         return Val(f"gelu({a.text})", a.kind, a.shape)
     if how != "tanh":
         raise UnsupportedError(f"GELU(approximate={how!r}) {w.where(node)}")
-    a = _once(w, a)  # used three times
+    a = once(w, a)  # used three times
     t = a.text  # PyTorch's tanh form: ½ a (1 + tanh(√(2/π) (a + 0.044715 a³)))
     return Val(f"0.5*hadamard({t}, 1 + tanh(sqrt(2/pi)*({t} + 0.044715*{t}**3)))", a.kind,
                 a.shape)

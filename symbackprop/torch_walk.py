@@ -34,6 +34,7 @@ from .torch_calls import (
     linear,
     log_softmax,
     module_loss,
+    once,
     pool_text,
     reshaped,
     softmax,
@@ -241,6 +242,13 @@ class Walk:
                                            for n, _ in ACTIVATION_PARAMS.get(f, ())}, node)
         if type(m) is nn.Identity:
             return a
+        if type(m) is nn.PReLU:  # max(0, a) + w min(0, a), w one slope or one per feature
+            if a.kind != "act":
+                raise UnsupportedError(f"PReLU at {path!r} of a {a.shape} input: only of "
+                                       "(batch, features)")
+            slope = self.parameter(f"{path}.weight", "a").text
+            a = once(self, a)
+            return Val(f"relu({a.text}) + hadamard({slope}, min({a.text}, 0))", "act", a.shape)
         if type(m) is nn.LogSoftmax:
             return log_softmax(self, [a], {"dim": m.dim}, node)
         if type(m) is nn.GELU:

@@ -404,7 +404,8 @@ class Constant(nn.Module):
      r"BatchNorm1d at '1' in eval mode"),
     (lambda: nn.Sequential(nn.Linear(3, 3), nn.LayerNorm((3, 3))), (2, 3),
      r"LayerNorm at '1' over \(3, 3\)"),
-    (lambda: nn.Sequential(nn.Linear(3, 3), nn.PReLU()), (2, 3), r"PReLU at '1'"),
+    (lambda: nn.Sequential(nn.Conv2d(1, 2, 3), nn.PReLU()), (1, 1, 4, 4),
+     r"PReLU at '1' of a \(1, 2, 2, 2\) input"),
     (lambda: Constant(False), (2, 3),
      r"'c' is not a parameter or a layer of the module: tensor constants are not supported"),
     (lambda: Constant(True), (2, 3), r"'buf' in the module's forward is not a parameter: "
@@ -828,6 +829,7 @@ ACTIVATION_LAYERS = [
     nn.CELU(alpha=2.0), nn.LeakyReLU(), nn.LeakyReLU(0.2), nn.Hardtanh(-2.0, 0.5),
     nn.Softplus(), nn.Softplus(beta=2.0), nn.Softshrink(0.3), nn.Hardshrink(),
     nn.Threshold(0.1, -1.0), nn.Identity(), nn.LogSoftmax(dim=1), nn.ReLU(inplace=True),
+    nn.PReLU(), nn.PReLU(4, 0.1),  # a learned slope: one, or one per feature
 ]
 ACTIVATION_CALLS = [
     lambda h: F.elu(h, alpha=0.5), lambda h: F.leaky_relu(h, 0.2),
@@ -877,10 +879,10 @@ def test_pytorch_s_activations_as_layers_and_as_calls(case: int, convention: str
         np.testing.assert_allclose(grads[key], _grad(p), rtol=1e-6, atol=1e-9, err_msg=key)
 
 
-def test_an_activation_in_place_as_a_call_and_prelu_are_refused_by_name() -> None:
+def test_an_activation_in_place_as_a_call_and_rrelu_are_refused_by_name() -> None:
     with pytest.raises(sbp.UnsupportedError, match=r"F\.elu\(inplace=True\)"):
         sbp.from_torch(Around(lambda h: F.elu(h, 1.0, True)), torch.randn(2, 3),
                        loss=nn.MSELoss())
-    with pytest.raises(sbp.UnsupportedError, match="PReLU"):
-        sbp.from_torch(nn.Sequential(nn.Linear(3, 4), nn.PReLU()), torch.randn(2, 3),
+    with pytest.raises(sbp.UnsupportedError, match="RReLU"):  # random slopes
+        sbp.from_torch(nn.Sequential(nn.Linear(3, 4), nn.RReLU()), torch.randn(2, 3),
                        loss=nn.MSELoss())
