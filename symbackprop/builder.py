@@ -26,6 +26,7 @@ from .functions import Elementwise, step
 from .limits import DEFAULT_LIMITS, Limits
 from .recognise import classify, split_coeff
 from .shapes import Shape, fmt_shape, shape_of, to_shape
+from .tensor_nodes import TensorVJP, expand_einsum_vjp
 
 Term: TypeAlias = Any  # a SymPy leaf, node symbol, or small inline expression over them
 Granularity = Literal["auto", "primitive", "layers", "stages"]
@@ -410,6 +411,8 @@ def _binarize(e: sp.Basic) -> sp.Basic:
         # gradient that a Hessian differentiates again)
         a, h0 = e.args[0], e.args[1] if len(e.args) > 1 else sp.S.Half
         return step(a) + h0 * (1 - step(a) - step(-a))
+    if isinstance(e, TensorVJP) and e.op == "einsum":  # a Hessian through nchw->nc
+        return expand_einsum_vjp(e) or e
     if isinstance(e, Elementwise) and e.name == "Heaviside":  # the same, entry by entry
         a = e.operands[0]  # (relu′ of a matrix, lifted from SymPy's scalar slope)
         h0 = e.operands[1] if len(e.operands) > 1 else sp.S.Half

@@ -170,8 +170,7 @@ def _read(e: sp.Basic) -> Prim:
         raise UnsupportedError(f"a derivative of the {e.op} cotangent (second order through "
                                f"{e.op}): not a primitive yet; Hessians and forward-over-"
                                "reverse stop at convolution, pooling, the softmax along an "
-                               "axis, batchnorm2d and an einsum that sums an index away "
-                               "or reads a diagonal")
+                               "axis, batchnorm2d and an einsum that reads a diagonal")
     if isinstance(e, (sp.Max, sp.Min)):  # max(a, b, c) is max(max(a, b), c)
         first = e.args[0] if len(e.args) == 2 else e.func(*e.args[:-1], evaluate=False)
         return Prim("max" if isinstance(e, sp.Max) else "min", (first, e.args[-1]))

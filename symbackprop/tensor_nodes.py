@@ -290,6 +290,31 @@ def _einsum_sym_vjp(g: sp.Basic, out: sp.Basic, *xs: sp.Basic, spec: str = ""
     return tuple(grads)
 
 
+def expand_einsum_vjp(e: TensorVJP) -> sp.Basic | None:
+    """An einsum cotangent written in index notation (``TensorVJP``) for an operand whose
+    indices include some that neither the output nor another operand has (``nchw->nc``),
+    as primitives a Hessian differentiates again: the einsum over the indices it shares,
+    reshaped with 1s where the others were and broadcast back to the operand's shape (the
+    cotangent spread over the summed axes). None when it cannot be written so: a repeated
+    index (a diagonal), no index shared, more than one size that is a name."""
+    spec, k, g, xs = str(e.args[-1][0]), e.k, e.args[2], e.operands
+    ins, res = einsum_letters(spec, tuple(map(len, einsum_ranks(tuple(map(_axes, xs)),
+                                                                spec))))
+    s = ins[k]
+    others = [(t, x) for i, (t, x) in enumerate(zip(ins, xs, strict=True)) if i != k]
+    letters = set(res).union(*(set(t) for t, _ in others))
+    kept = "".join(c for c in s if c in letters)
+    shape = tuple(n if c in letters else 1 for c, n in zip(s, _axes(xs[k]), strict=True))
+    if len(set(s)) != len(s) or not kept or \
+            sum(1 for n in shape if not getattr(n, "is_Integer", True)) > 1:
+        return None
+    t = g if not others and kept == res else NODES["einsum"](
+        g, *(x for _, x in others), (",".join([res, *(t for t, _ in others)]) + "->" + kept,))
+    if len(kept) < len(s):
+        t = NODES["reshape_nd"](t, (reshape_param(shape),))
+    return NODES["broadcast"](t, xs[k], ())
+
+
 def _transpose_sym_vjp(g: sp.Basic, out: sp.Basic, x: sp.Basic, axes: Any = None
                        ) -> tuple[sp.Basic, ...]:
     order = perm(len(_axes(x)), axes)

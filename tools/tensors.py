@@ -231,10 +231,11 @@ def refused() -> str:
     text, shapes, wrt = HESSIAN
     msg = _refusal(lambda: sbp.hessian(text, wrt, shapes=shapes))
     out += [f"* `sbp.hessian(\"{text}\", \"{wrt}\", ...)`: the cotangents of convolution, "
-            "pooling, the softmax along an axis, `batchnorm2d` and an einsum that sums an "
-            "index away or reads a diagonal are nodes of their own (printed in index "
-            "notation), with no derivative of their own yet; other einsums, transpose and "
-            "reshape go through. Forward mode "
+            "pooling, the softmax along an axis, `batchnorm2d` and an einsum that reads a "
+            "diagonal are nodes of their own (printed in index notation), with no "
+            "derivative of their own yet; other einsums (one that sums an index away too: "
+            "its cotangent is an einsum broadcast back), transpose and reshape go through. "
+            "Forward mode "
             "(`mode=\"forward\"`) works through all of them.", "", "  ```text", f"  {msg}",
             "  ```", ""]
     return "\n".join(out)

@@ -115,6 +115,10 @@ _TENSOR_TORCH = {
     "reshape_nd": ("def reshape_nd(x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:\n"
                    "    y = x.reshape(shape)  # row-major; a vector is a column\n"
                    "    return y.reshape(-1, 1) if y.dim() == 1 else y\n"),
+    "broadcast": ("def broadcast(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:\n"
+                  "    return torch.broadcast_to(x, like.shape)  # NumPy's rule\n"),
+    "sum_axes": ("def sum_axes(x: torch.Tensor, axes: tuple[int, ...]) -> torch.Tensor:\n"
+                 "    return x.sum(dim=axes, keepdim=True)\n"),
     "softmax_axis": ("def softmax_axis(x: torch.Tensor, axis: int) -> torch.Tensor:\n"
                      "    return torch.softmax(x, dim=axis)\n"),
     "batchnorm2d": ("def batchnorm2d(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor,\n"
@@ -162,6 +166,10 @@ _TENSOR_JAX = {
     "reshape_nd": ("def reshape_nd(x: jax.Array, shape: tuple[int, ...]) -> jax.Array:\n"
                    "    y = jnp.reshape(x, shape)  # row-major; a vector is a column\n"
                    "    return y.reshape(-1, 1) if y.ndim == 1 else y\n"),
+    "broadcast": ("def broadcast(x: jax.Array, like: jax.Array) -> jax.Array:\n"
+                  "    return jnp.broadcast_to(x, like.shape)  # NumPy's rule\n"),
+    "sum_axes": ("def sum_axes(x: jax.Array, axes: tuple[int, ...]) -> jax.Array:\n"
+                 "    return jnp.sum(x, axis=axes, keepdims=True)\n"),
     "softmax_axis": ("def softmax_axis(x: jax.Array, axis: int) -> jax.Array:\n"
                      "    return jax.nn.softmax(x, axis=axis)\n"),
     "batchnorm2d": ("def batchnorm2d(x: jax.Array, gamma: jax.Array, beta: jax.Array,\n"
