@@ -31,10 +31,10 @@ parameter walks the whole expression) and the sweep is linear: 410× at 8-16-4 a
 16-32-4, whose whole gradient (676 parameters) takes about 0.02 s (target < 1 s).
 
 **Derive per parameter (issue 22 part 4, section 2a): met from 8-16-4 on, at the line at
-4-8-2.** 40.5 µs a parameter at 4-8-2 in this run (target ≤ 40), 31 / 26 / 28 µs at 8-16-4 /
-16-32-4 / 32-64-10; `python -m benchmarks.bench_derive --repeats 15` a few minutes later on
-the same machine gave 38.7 µs (median; min 36.9) at 4-8-2, 30.0 at 8-16-4 and 23.9 at
-32-64-10, so 4-8-2 sits within run-to-run noise of the target. 2-3-1 (13 parameters, 54 µs)
+4-8-2.** 40.0 µs a parameter at 4-8-2 in this run (2026-12-05, evening; target ≤ 40, the
+table's ✗ is the rounding), 30 / 24 / 25 µs at 8-16-4 / 16-32-4 / 32-64-10; an earlier run's
+40.5 µs was followed by `python -m benchmarks.bench_derive --repeats 15` on the same machine
+at 38.7 µs (median; min 36.9) at 4-8-2, so 4-8-2 sits within run-to-run noise of the target. 2-3-1 (13 parameters, 54 µs)
 is shown but not judged: the issue sets the target at its sizes, 4-8-2 and up, and at 13
 parameters the fixed cost of a call (about 0.25 ms with cold caches after the harness's
 `gc.collect()`) is most of the time. Earlier rounds (the table below) took 79 / 64 / 60 µs
@@ -69,19 +69,17 @@ time per character, which *falls* from 8-16-4 (678 equations) to 32-64-8 (8,042
 equations), to 0.47× in LaTeX: the summary's "within 2.13× ✗" is that spread, the smallest
 case's fixed costs, not growth (the largest case is the cheapest per character).
 
-**Second order (issue 22 part 5, section 6): met at n = 1000, not everywhere below.** The
-evaluated symbolic Hessian is 1.03–1.08× the hand-written closed form at n = 1000 for all
-three functions; at n = 300 1.12× and 1.21×, and 1.40× for ½xᵀAx + Σ softplus(Wx) (0.98–1.27×
-in the quick runs of `--only hessian` the same afternoon: the 1–1.5 ms hand form is noisy
-here); 1.29× for logistic regression at n = 100, and 2.0–2.3× for the two functions with a
-square W, where the hand form takes 40–60 µs and `h.evaluate(values)` adds about 50 µs a
-call (checking and binding the values, running the closed form's dozen NumPy operations one
-by one). `evaluate` now runs only the forward values the closed form reads and applies a
-product's scalar factors once (sum tanh(Wx), n = 100: 109 → ~90 µs). jitted JAX is 5.2–5.4×
-the hand form at n = 100 and 1.6–3.2× from 300 on, so the evaluated Hessian is 2.3–2.6×
-faster than it at n = 100 and 1.4–2.2× from 300 on, with no compile time; PyTorch is
-20–170× and autograd 21–250×. Reaching 1.3× at n = 100 needs a compiled callable without the
-per-call checks (not done).
+**Second order (issue 22 part 5, section 6): met from n = 300 on and for logistic
+regression at every size; not at n = 100 with a square W.** The evaluated symbolic Hessian is
+0.98–1.10× the hand-written closed form at n = 1000 and 1.03–1.29× at n = 300 for all three
+functions, and 1.18× for logistic regression at n = 100 (2.21× before the closed form read
+the inputs in place instead of copying a 2000 × 100 X every call). For the two functions with
+a square W at n = 100 it is 1.95–1.99×: the hand form takes 46–66 µs and `h.evaluate(values)`
+adds about 45 µs a call (checking and binding the values, running the closed form's dozen
+NumPy operations one by one). jitted JAX is 4.8–8.1× the hand form at n = 100 and 1.4–3.0×
+from 300 on, so the evaluated Hessian is 2.4–4.1× faster than it at n = 100 and 1.4–2.3×
+from 300 on, with no compile time; PyTorch is 19–143× and autograd 21–213×. Reaching 1.3×
+at n = 100 needs a compiled callable without the per-call checks (not done).
 
 **Numeric engine** (section 4) is `benchmarks/bench_engine.py`: the engine's forward +
 backward step in float64 and float32 against the hand-written NumPy step, at 32-64-10 and
