@@ -31,15 +31,16 @@ from typing import Any
 
 import numpy as np
 
+from .check.compare import random_values
 from .check.report import CheckReport
 from .derive import Derivation, Trace, derive
 from .errors import ShapeError, UnsupportedError
 from .notation import Layout
 from .shapes import axes_of, shape_of
-from .torch_calls import NoNode, Val, loss_text, module_loss
+from .torch_calls import LOSS_MODULES, NoNode, Val, loss_text, module_loss
 from .torch_keys import Convention, Key, as_array, from_torch_gradient, to_ours, to_torch
 from .torch_walk import LATER, Walk, trace
-from .torch_witness import WITNESS, has_torch, run
+from .torch_witness import WITNESS, has_torch, loss_name, run
 
 
 class TorchDerivation(Derivation):
@@ -109,6 +110,19 @@ class TorchDerivation(Derivation):
         """``Derivation.check`` with ``values`` under the module's keys; torch.autograd is
         the fourth witness. The rows name our variables (``keys`` maps them)."""
         ours = None if values is None else self.to_ours(values)
+        name = loss_name(self.__dict__["_torch"][1])
+        if ours is None and name in ("binary_cross_entropy", "nll_loss"):
+            # the targets PyTorch takes: probabilities in [0, 1], one class per sample
+            ours = random_values(self, seed)
+            rng = np.random.default_rng([seed, 11])
+            shape = np.shape(ours["y"])
+            if name == "binary_cross_entropy":
+                ours["y"] = rng.uniform(0.05, 0.95, shape)
+            else:
+                hot = np.eye(shape[1])[rng.integers(0, shape[1], shape[0])] if \
+                    self.convention == "row" else np.eye(shape[0])[:, rng.integers(
+                        0, shape[0], shape[1])]
+                ours["y"] = hot
         return super().check(ours, seed, **kw)
 
     def trace(self, values: Mapping[str, Any],
@@ -168,11 +182,12 @@ def from_torch(module: Any, example_inputs: Any, loss: Any = None, *,
 
     ``example_inputs``: a tensor (or a tuple of tensors) of shape (batch, features), or
     of rank ≥ 3 (images (N, C, H, W), tokens (B, T, D)): the shapes. ``loss``:
-    ``torch.nn.MSELoss`` or ``CrossEntropyLoss`` (an instance, reduction ``"mean"`` or
-    ``"sum"``), ``F.mse_loss`` or ``F.cross_entropy``, against a target ``y``
-    shaped like the output (class probabilities; ``evaluate`` also takes class indices), or
-    None when the module returns a scalar. ``names`` maps the module's keys (``"0.weight"``)
-    to our names (default ``W1``, ``b1``, ... in order of use); other keys rename
+    ``torch.nn.MSELoss``, ``CrossEntropyLoss``, ``L1Loss``, ``SmoothL1Loss``, ``HuberLoss``,
+    ``BCELoss``, ``BCEWithLogitsLoss`` or ``NLLLoss`` (an instance, reduction ``"mean"`` or
+    ``"sum"``) or the same as ``F``'s function, against a target ``y`` shaped like the
+    output (class probabilities; ``evaluate`` also takes class indices for a cross-entropy or
+    NLL), or None when the module returns a scalar. ``names`` maps the module's keys
+    (``"0.weight"``) to our names (default ``W1``, ``b1``, ... in order of use); other keys rename
     intermediates as ``derive``'s ``names``. ``convention``: ``"column"`` (z = W x + b, a
     sample per column) or ``"row"`` (PyTorch's x Wᵀ + b). ``wrt``: module keys (default:
     every parameter that requires a gradient). ``layout``, ``granularity``: as ``derive``.
@@ -244,12 +259,12 @@ def _loss_callable(loss: Any) -> Any:
     import torch
     import torch.nn.functional as F
 
-    if type(loss) in (torch.nn.MSELoss, torch.nn.CrossEntropyLoss) or any(
-            loss is f for f in (F.mse_loss, F.cross_entropy)):
+    if any(type(loss) is getattr(torch.nn, n) for n in LOSS_MODULES) or any(
+            loss is getattr(F, f) for f in LOSS_MODULES.values()):
         return loss
     raise UnsupportedError(f"loss= of type {type(loss).__name__} is not supported yet: "
-                           "torch.nn.MSELoss, torch.nn.CrossEntropyLoss, F.mse_loss or "
-                           "F.cross_entropy")
+                           + ", ".join(f"torch.nn.{n}" for n in LOSS_MODULES) + ", or "
+                           + ", ".join(f"F.{f}" for f in LOSS_MODULES.values()))
 
 
 __all__ = ["Key", "TorchDerivation", "from_torch"]

@@ -345,20 +345,51 @@ def _f_loss(name: str) -> Callable[..., Val]:
     return build
 
 
+# PyTorch's loss layers: class -> the functional's name
+LOSS_MODULES = {"MSELoss": "mse_loss", "CrossEntropyLoss": "cross_entropy",
+                "L1Loss": "l1_loss", "SmoothL1Loss": "smooth_l1_loss",
+                "HuberLoss": "huber_loss", "BCELoss": "binary_cross_entropy",
+                "BCEWithLogitsLoss": "binary_cross_entropy_with_logits",
+                "NLLLoss": "nll_loss"}
+
+
 def module_loss(w: Writer, m: Any, args: list[Val], node: Any) -> Val:
-    name = "mse_loss" if type(m).__name__ == "MSELoss" else "cross_entropy"
-    extra = {"weight": getattr(m, "weight", None),
-             "label_smoothing": getattr(m, "label_smoothing", 0.0)}
+    name = LOSS_MODULES[type(m).__name__]
+    extra = {k: getattr(m, k) for k in ("weight", "pos_weight", "label_smoothing", "beta",
+                                         "delta") if hasattr(m, k)}
     return loss_text(w, name, args[0], args[1], m.reduction, node, extra)
+
+
+def _entries(name: str, o: str, y: str, extra: Mapping[str, Any]) -> str:
+    """An entry-wise loss of output o and target y (of one shape), before the reduction."""
+    if name == "l1_loss":
+        return f"abs({o} - {y})"
+    if name in ("huber_loss", "smooth_l1_loss"):  # PyTorch's: SmoothL1 is Huber / β
+        k = float(extra.get("delta" if name == "huber_loss" else "beta", 1.0))
+        if k <= 0:
+            return f"abs({o} - {y})"
+        return f"huber({o} - {y}, {k!r})" + ("" if name == "huber_loss" else f" / {k!r}")
+    if name == "binary_cross_entropy":
+        return f"-(hadamard({y}, log({o})) + hadamard(1 - {y}, log(1 - {o})))"
+    return f"softplus({o}) - hadamard({y}, {o})"  # with logits: log(1 + eᵒ) − y o
 
 
 def loss_text(w: Writer, name: str, o: Val, y: Val, reduction: str, node: Any,
                extra: Mapping[str, Any]) -> Val:
     if reduction not in ("mean", "sum") or extra.get("weight") is not None or \
-            extra.get("label_smoothing", 0.0) or o.kind != "act":
+            extra.get("pos_weight") is not None or extra.get("label_smoothing", 0.0) or \
+            o.kind != "act":
         raise UnsupportedError(f"{name}(reduction={reduction!r}) {w.where(node)}: only "
                                "reduction 'mean' or 'sum', no class weights, no label "
                                "smoothing, of a (batch, n) output")
+    if name in ("l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
+                "binary_cross_entropy_with_logits"):
+        o = once(w, o)
+        entries = _entries(name, o.text, _paren(y), extra)
+        return Val(f"{'mean' if reduction == 'mean' else 'sum'}({entries})", "scalar", ())
+    if name == "nll_loss":  # log-probabilities o, one-hot y: −Σ y ⊙ o (over the batch)
+        text = f"-sum(hadamard({y.text}, {o.text}))"
+        return Val(f"{text} / {o.shape[0]}" if reduction == "mean" else text, "scalar", ())
     if name == "mse_loss":
         text = f"sqnorm({o.text} - {_paren(y)})" if reduction == "sum" else \
             f"mse_loss({o.text}, {y.text})"
@@ -656,7 +687,7 @@ FUNCTIONS: dict[str, Callable[..., Val]] = {
     "torch.t": transpose, "torch.transpose": transpose,
     "torch.sum": _reduce("sum"), "Tensor.sum": _reduce("sum"),
     "torch.mean": _reduce("mean"), "Tensor.mean": _reduce("mean"),
-    "F.mse_loss": _f_loss("mse_loss"), "F.cross_entropy": _f_loss("cross_entropy"),
+    **{f"F.{n}": _f_loss(n) for n in LOSS_MODULES.values()},
     "F.conv2d": _f_conv2d, "F.max_pool2d": _f_pool("max"), "F.avg_pool2d": _f_pool("avg"),
     "torch.conv2d": _f_conv2d, "torch.einsum": _einsum,
     "torch.flatten": _flatten, "Tensor.flatten": _flatten, "Tensor.view": _reshape,

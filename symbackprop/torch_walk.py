@@ -24,6 +24,7 @@ from .torch_calls import (
     ACTIVATION_PARAMS,
     FUNCTIONS,
     LOOSE,
+    LOSS_MODULES,
     NoNode,
     Val,
     activation,
@@ -226,7 +227,8 @@ class Walk:
             raise UnsupportedError(f"{kind} at {path!r} has its own forward or hooks, which "
                                    "torch.fx does not record: not supported")
         nn = torch.nn
-        if isinstance(m, (nn.MSELoss, nn.CrossEntropyLoss)) and len(args) == 2 and not kwargs:
+        if kind in LOSS_MODULES and type(m) is getattr(nn, kind) and len(args) == 2 \
+                and not kwargs:
             return module_loss(self, m, args, node)
         if len(args) != 1 or kwargs:
             raise UnsupportedError(f"{kind} at {path!r} called with {len(args)} arguments")

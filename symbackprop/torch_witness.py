@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .torch_calls import LOSS_MODULES
+
 WITNESS = "torch.autograd"
 
 
@@ -29,7 +31,17 @@ def run(gm: Any, tensors: Mapping[str, Any], masks: Mapping[str, tuple[str, floa
     placeholders = list(gm.graph.find_nodes(op="placeholder"))
     inputs = [tensors[n.name if len(placeholders) > 1 else "x"] for n in placeholders]
     out = _interpreter(gm, tensors, masks).run(*inputs)
-    return out if loss is None else loss(out, tensors["y"])
+    if loss is None:
+        return out
+    y = tensors["y"]
+    if loss_name(loss) == "nll_loss":  # our one-hot target as the class indices it takes
+        y = y.argmax(dim=1)
+    return loss(out, y)
+
+
+def loss_name(loss: Any) -> str:
+    """The functional's name of a loss (a layer, or F's function itself)."""
+    return LOSS_MODULES.get(type(loss).__name__, getattr(loss, "__name__", ""))
 
 
 def _interpreter_base() -> type:
