@@ -888,11 +888,11 @@ def test_an_activation_in_place_as_a_call_and_rrelu_are_refused_by_name() -> Non
                        loss=nn.MSELoss())
 
 
-LOSSES = [nn.L1Loss(), nn.L1Loss(reduction="sum"), nn.SmoothL1Loss(), nn.SmoothL1Loss(beta=0.5),
-          nn.HuberLoss(delta=0.7), nn.BCEWithLogitsLoss(), nn.BCEWithLogitsLoss(reduction="sum"),
-          nn.BCELoss(), nn.NLLLoss(), nn.NLLLoss(reduction="sum"), F.l1_loss,
-          F.smooth_l1_loss, F.huber_loss, F.binary_cross_entropy_with_logits,
-          F.binary_cross_entropy, F.nll_loss]
+LOSSES: list[Any] = [
+    nn.L1Loss(), nn.L1Loss(reduction="sum"), nn.SmoothL1Loss(), nn.SmoothL1Loss(beta=0.5),
+    nn.HuberLoss(delta=0.7), nn.BCEWithLogitsLoss(), nn.BCEWithLogitsLoss(reduction="sum"),
+    nn.BCELoss(), nn.NLLLoss(), nn.NLLLoss(reduction="sum"), F.l1_loss, F.smooth_l1_loss,
+    F.huber_loss, F.binary_cross_entropy_with_logits, F.binary_cross_entropy, F.nll_loss]
 
 
 @pytest.mark.parametrize("convention", ["column", "row"])
