@@ -331,11 +331,24 @@ def _f_linear(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> V
 
 
 def _reduce(fn: str) -> Callable[..., Val]:
+    """sum / mean of every entry, or along ``dim`` of a tensor of rank >= 3 (global average
+    pooling, ``x.mean(dim=(2, 3))``): the text's reduction keeps the axes, a reshape drops
+    them unless ``keepdim``."""
     def build(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
-        if len(args) > 1 or kw:
+        k = _named(("dim", "keepdim"), args, kw)
+        dim, keep = k.pop("dim", None), k.pop("keepdim", False)
+        a = args[0]
+        if dim is None and not k and not keep:
+            return Val(f"{fn}({a.text})", "scalar", ())
+        if k or a.kind != "nd" or dim is None or not isinstance(keep, bool):
             raise UnsupportedError(f"{fname(node)} along a dim {w.where(node)}: only of "
-                                   "every entry")
-        return Val(f"{fn}({args[0].text})", "scalar", ())
+                                   "every entry, or along dims of a tensor of rank 3 or more")
+        dims = tuple(sorted({d % len(a.shape) for d in _ints(dim, w, node)}))
+        kept = tuple(1 if i in dims else n for i, n in enumerate(a.shape))
+        v = Val(f"{fn}({a.text}, axis={dims if len(dims) > 1 else dims[0]})", "nd", kept)
+        if keep:
+            return v
+        return reshaped(w, v, tuple(n for i, n in enumerate(a.shape) if i not in dims), node)
     return build
 
 
@@ -619,6 +632,34 @@ def conv_text(w: Writer, x: Val, weight: Val, bias: Val | None, kw: Mapping[str,
     return Val(f"conv2d({', '.join(parts)})", "nd", shape)
 
 
+def adaptive_pool_text(w: Writer, how: str, x: Val, size: Any, node: Any) -> Val:
+    """``AdaptiveAvgPool2d`` / ``AdaptiveMaxPool2d`` whose output size divides the input's:
+    the pooling with windows of input / output (``AdaptiveAvgPool2d(1)``: global average
+    pooling). Windows that would overlap (a size that does not divide) are refused."""
+    if x.kind != "nd" or len(x.shape) != 4:
+        raise UnsupportedError(f"adaptive {how} pooling of a {x.shape} input {w.where(node)}: "
+                               "(N, C, H, W) only")
+    sizes = (size, size) if isinstance(size, int) or size is None else tuple(size)
+    out = tuple(n if s is None else _int(s, w, node) for n, s in zip(x.shape[2:], sizes,
+                                                                        strict=True))
+    if any(n % o for n, o in zip(x.shape[2:], out, strict=True)):
+        raise UnsupportedError(f"adaptive {how} pooling of {x.shape[2:]} to {out} "
+                               f"{w.where(node)}: only to a size that divides the input's")
+    window = tuple(n // o for n, o in zip(x.shape[2:], out, strict=True))
+    return pool_text(w, how, x, {"kernel_size": window, "stride": window}, node)
+
+
+def _f_adaptive(how: str) -> Callable[..., Val]:
+    def build(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+        k = _named(("output_size", "return_indices"), args, kw)
+        if k.get("return_indices"):
+            raise UnsupportedError(f"{fname(node)} with return_indices {w.where(node)}")
+        size = k.get("output_size")
+        size = size.shape if isinstance(size, Val) and size.kind == "ints" else size
+        return adaptive_pool_text(w, how, args[0], size, node)
+    return build
+
+
 def pool_text(w: Writer, how: str, x: Val, kw: Mapping[str, Any], node: Any) -> Val:
     """``maxpool2d`` / ``avgpool2d``: a window and a stride (the window's by default), no
     padding, no dilation; ``ceil_mode`` only where no window hangs over the edge (then it
@@ -689,6 +730,7 @@ FUNCTIONS: dict[str, Callable[..., Val]] = {
     "torch.mean": _reduce("mean"), "Tensor.mean": _reduce("mean"),
     **{f"F.{n}": _f_loss(n) for n in LOSS_MODULES.values()},
     "F.conv2d": _f_conv2d, "F.max_pool2d": _f_pool("max"), "F.avg_pool2d": _f_pool("avg"),
+    "F.adaptive_avg_pool2d": _f_adaptive("avg"), "F.adaptive_max_pool2d": _f_adaptive("max"),
     "torch.conv2d": _f_conv2d, "torch.einsum": _einsum,
     "torch.flatten": _flatten, "Tensor.flatten": _flatten, "Tensor.view": _reshape,
     "Tensor.reshape": _reshape, "torch.reshape": _reshape, "Tensor.permute": _permute,
@@ -697,5 +739,7 @@ FUNCTIONS: dict[str, Callable[..., Val]] = {
 # calls that take a None, a string or a tuple of ints among their arguments (the others
 # refuse them by name)
 LOOSE = frozenset({"F.conv2d", "torch.conv2d", "F.max_pool2d", "F.avg_pool2d",
+                   "F.adaptive_avg_pool2d", "F.adaptive_max_pool2d", "torch.sum", "Tensor.sum",
+                   "torch.mean", "Tensor.mean",
                    "torch.einsum", "Tensor.view", "Tensor.reshape", "torch.reshape",
                    "Tensor.permute", "torch.permute"})

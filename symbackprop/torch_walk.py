@@ -28,6 +28,7 @@ from .torch_calls import (
     NoNode,
     Val,
     activation,
+    adaptive_pool_text,
     conv_text,
     flattened,
     fname,
@@ -271,6 +272,11 @@ class Walk:
             keys = ("kernel_size", "stride", "padding", "ceil_mode") + (
                 ("dilation", "return_indices") if how == "max" else ("divisor_override",))
             return pool_text(self, how, a, {k: getattr(m, k) for k in keys}, node)
+        if type(m) in (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d):
+            if getattr(m, "return_indices", False):
+                raise UnsupportedError(f"{kind} at {path!r} with return_indices")
+            how = "avg" if type(m) is nn.AdaptiveAvgPool2d else "max"
+            return adaptive_pool_text(self, how, a, m.output_size, node)
         if type(m) is nn.BatchNorm2d:
             return self.batchnorm2d(node, a, m, path)
         if type(m) is nn.Dropout:

@@ -920,3 +920,63 @@ def test_pytorch_s_other_losses(case: int, convention: str) -> None:
     grads = d.evaluate({**dict(model.named_parameters()), "x": x, "y": y})
     for key, p in model.named_parameters():
         np.testing.assert_allclose(grads[key], _grad(p), rtol=1e-6, atol=1e-9, err_msg=key)
+
+
+class GlobalPool(nn.Module):
+    """Global average pooling written in the forward: x.mean(dim=(2, 3)), or torch.sum."""
+
+    def __init__(self, how: str) -> None:
+        super().__init__()
+        self.how, self.c, self.l = how, nn.Conv2d(1, 2, 3), nn.Linear(2, 3)
+
+    def forward(self, x: Any) -> Any:
+        h = torch.relu(self.c(x))
+        h = h.mean(dim=(2, 3)) if self.how == "mean" else torch.sum(h, (2, 3))
+        return self.l(h)
+
+
+class FunctionalAdaptive(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.c, self.l = nn.Conv2d(1, 2, 3), nn.Linear(8, 3)
+
+    def forward(self, x: Any) -> Any:
+        return self.l(torch.flatten(F.adaptive_avg_pool2d(self.c(x), (2, 2)), 1))
+
+
+POOLING_MODELS: list[Any] = [
+    lambda: nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          nn.Linear(2, 3)),
+    lambda: nn.Sequential(nn.Conv2d(1, 2, 3), nn.AdaptiveAvgPool2d((2, 2)), nn.Flatten(),
+                          nn.Linear(8, 3)),
+    lambda: nn.Sequential(nn.Conv2d(1, 2, 3), nn.AdaptiveMaxPool2d((2, None)), nn.Flatten(),
+                          nn.Linear(16, 3)),
+    lambda: GlobalPool("mean"), lambda: GlobalPool("sum"), FunctionalAdaptive,
+]
+
+
+@pytest.mark.parametrize("convention", ["column", "row"])
+@pytest.mark.parametrize("case", range(len(POOLING_MODELS)))
+def test_adaptive_pooling_and_reductions_along_dims(case: int, convention: str) -> None:
+    """AdaptiveAvgPool2d / AdaptiveMaxPool2d to a size that divides the input's (the pooling
+    with windows input / output; global average pooling at 1) and x.mean(dim=(2, 3)): before,
+    'AdaptiveAvgPool2d at '2' is not supported yet', 'Tensor.mean along a dim'."""
+    torch.manual_seed(case)
+    model = POOLING_MODELS[case]().double()
+    x = torch.randn(2, 1, 6, 6, dtype=torch.float64)
+    d = sbp.from_torch(model, x, loss=nn.MSELoss(), convention=convention)  # type: ignore
+    report = d.check()
+    assert report.ok, str(report)
+    y = torch.randn(2, 3, dtype=torch.float64)
+    model.zero_grad()
+    nn.MSELoss()(model(x), y).backward()
+    grads = d.evaluate({**dict(model.named_parameters()), "x": x, "y": y})
+    for key, p in model.named_parameters():
+        np.testing.assert_allclose(grads[key], _grad(p), rtol=1e-6, atol=1e-9, err_msg=key)
+
+
+def test_adaptive_pooling_whose_windows_would_overlap_is_refused() -> None:
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.AdaptiveAvgPool2d(3), nn.Flatten(),
+                          nn.Linear(18, 3))
+    with pytest.raises(sbp.UnsupportedError, match="only to a size that divides"):
+        sbp.from_torch(model, torch.randn(2, 1, 6, 6), loss=nn.MSELoss())
