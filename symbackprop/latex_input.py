@@ -120,8 +120,9 @@ class _Reader(Cursor):
         return name, j + 1
 
     def statement_code(self, end: int) -> Piece:
-        # a heading row such as \textbf{forward}: no maths in it
-        if self.texts(0) in (r"\textbf", r"\text") and self.eq_at(end) is None:
+        # a heading row such as \textbf{forward}: no maths in it (\text{ReLU}(x) is maths)
+        if self.texts(0) in (r"\textbf", r"\text") and self.eq_at(end) is None \
+                and self.group_end(self.i + 1) >= end:
             self.i = end
             return []
         eq = self.eq_at(end)
@@ -140,6 +141,17 @@ class _Reader(Cursor):
             raise self.error(t.at, f"unexpected {t.text!r}" + (
                 ": one '=' per equation" if t.text == "=" else ""))
         return out + body
+
+    def group_end(self, j: int) -> int:
+        """The index after the braced group that starts at token ``j`` (or ``j + 1``)."""
+        if j >= len(self.toks) or self.toks[j].text != "{":
+            return j + 1
+        depth = 0
+        for k in range(j, len(self.toks)):
+            depth += {"{": 1, "}": -1}.get(self.toks[k].text, 0)
+            if depth == 0:
+                return k + 1
+        return len(self.toks)
 
     def eq_at(self, end: int) -> int | None:
         depth = 0

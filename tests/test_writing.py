@@ -463,3 +463,19 @@ def _paper_property(matrix: bool):
 
 test_random_scalar_programs_on_paper = _paper_property(False)
 test_random_matrix_programs_on_paper = _paper_property(True)
+
+
+@pytest.mark.parametrize(("tex", "means"), [
+    (r"\text{ReLU}(Wx + b)", "relu(W@x + b)"), (r"\text{softmax}(Wx)", "softmax(W@x)"),
+    (r"\textbf{forward} \\ h = \text{ReLU}(Wx + b)", "h = relu(W@x + b)"),
+])
+def test_a_function_named_in_text_is_maths_not_a_heading(tex: str, means: str) -> None:
+    """\\text{ReLU}(x) as the only statement was taken for a heading row such as
+    \\textbf{forward} ("no equation in the LaTeX"); a heading is a text group alone."""
+    shapes = {"x": (3, 1), "W": (2, 3), "b": (2, 1)}
+    got = sbp.derive(tex, syntax="latex", shapes=shapes)
+    want = sbp.derive(means, shapes=shapes)
+    values = {"x": np.ones((3, 1)), "W": np.arange(6.0).reshape(2, 3) / 5 - 0.4,
+              "b": np.array([[0.1], [-0.2]])}
+    for k, g in want.evaluate(values).items():
+        np.testing.assert_allclose(got.evaluate(values)[k], g, rtol=1e-12)
