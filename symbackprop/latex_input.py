@@ -206,20 +206,27 @@ class _Reader(Cursor):
             out += join_pieces(" % (", rhs, ")" if op == "%" else ")**(-1)", at=t.at)
         return join_pieces("(", first, ")", out, at=first[0][1]) if out else first
 
-    def product(self, end: int) -> Piece:
+    def product(self, end: int, entrywise: bool = False) -> Piece:
+        """Factors side by side or joined by \\cdot, \\times; ``entrywise``, and within
+        the summand of Σᵢ in index notation: their product entry by entry."""
+        entrywise = entrywise or bool(self.indices)  # inside Σᵢ, nested ones too
         out = self.factor(end)
         while not self.stop(end):
             t = self.peek()
             assert t is not None
-            if t.text in PRODUCT and PRODUCT[t.text] not in ("%", "oslash"):
+            joined = t.text in PRODUCT and PRODUCT[t.text] not in ("%", "oslash")
+            if not joined and not self.starts_atom(t):
+                break
+            if joined:
                 self.take()
+            if entrywise and (not joined or PRODUCT[t.text] == "*"):
+                out = join_pieces("hadamard(", out, ", ", self.factor(end), ")", at=t.at)
+            elif joined:
                 out.append((f" {PRODUCT[t.text]} ", t.at))  # in place: a long product
                 out += self.factor(end)  # stays linear
-            elif self.starts_atom(t):
+            else:
                 out.append((" * ", t.at))  # juxtaposition
                 out += self.factor(end)
-            else:
-                break
         return out
 
     def factor(self, end: int) -> Piece:
@@ -308,6 +315,8 @@ class _Reader(Cursor):
             return self.bracketed(end)
         if s in NORMS or s in ABS:
             return self.bars(end)
+        if s == r"\sum":
+            return self.summation(end)
         if s in (r"\frac", r"\tfrac", r"\dfrac", r"\cfrac"):
             self.take()
             num = self.argument()
@@ -343,6 +352,38 @@ class _Reader(Cursor):
         if fn is not None:
             return self.call(fn, t)
         return self.name_atom(end)
+
+    def summation(self, end: int) -> Piece:
+        r"""``\sum x``: the sum of x's entries. ``\sum_i``, ``\sum_{i=1}^{n}``: index
+        notation, the summand's names subscripted by i (``x_i``, ``\hat{y}_i``) read as the
+        vectors, their products entry by entry, then summed: Σᵢ (yᵢ − ŷᵢ)² is
+        sum((y − ŷ)**2), Σᵢ wᵢ xᵢ is sum(w ⊙ x). A summand that no index reaches is refused
+        (Σᵢ c is n·c, not c)."""
+        t = self.take()
+        index = ""
+        if self.is_("_"):
+            self.take()
+            raw, at = self.script()
+            index = raw.split("=")[0].replace(" ", "").strip("{}")
+            if not re.fullmatch(r"[a-z]", index):
+                raise self.error(at, f"\\sum_{{{raw}}}: the index of a sum is one letter "
+                                 "(\\sum_i, \\sum_{i=1}^{n})")
+        if self.is_("^"):
+            self.take()
+            self.script()  # the range's end: every entry
+        if not index:
+            return join_pieces("sum(", self.product(end), ")", at=t.at)
+        self.indices.append(index)
+        before, self.indexed = self.indexed, 0
+        try:
+            body = self.product(end)
+            if not self.indexed:
+                raise self.error(t.at, f"\\sum_{index}: no name of the summand has the index "
+                                 f"{index} (x_{index}); a sum of a constant is not read")
+        finally:
+            self.indices.pop()
+            self.indexed = before
+        return join_pieces("sum(", body, ")", at=t.at)
 
     def indicator(self, at: int) -> Piece | None:
         r"""𝟏[a > b] (``\mathbf{1}\left[{a > b}\right]``, as the derivations print a

@@ -96,6 +96,8 @@ class Cursor:
         self.i = 0
         self.depth = 0
         self.notes: list[str] = []
+        self.indices: list[str] = []  # the indices of the sums being read (\sum_i)
+        self.indexed = 0  # names read with one of those indices as subscript (x_i)
 
     def error(self, at: int, message: str, cls: type[ParseError] = ParseError) -> ParseError:
         return cls(message, column=column_of(self.text, at), text=self.text)
@@ -257,6 +259,9 @@ class Cursor:
                 raw, at = self.script()
                 sub = re.sub(r"\\(?:mathrm|text|mathit)\{([^{}]*)\}", r"\1", raw).replace(" ", "")
                 sub = GREEK.get(sub, sub)
+                if sub and set(sub) <= set(self.indices):  # x_i in Σ_i: the vector x
+                    self.indexed += 1
+                    continue
                 if not re.fullmatch(r"[A-Za-z0-9]+", sub):
                     raise self.error(at, f"the subscript {raw!r} is not part of a name we read")
                 subs.append(sub)

@@ -287,7 +287,7 @@ def test_latex_spellings(latex: str, text: str) -> None:
     (r"\begin{document} x \end{document}", "document", 1),
     (r"\left( x + y", "never closed", 6),
     (r"x = y = z", "one '='", 7),
-    (r"\sum_{i} x_i", r"\sum", 1),
+    (r"\prod_{i} x_i", r"\prod", 1),
     (r"x + \mathbf{W}_{\alpha\beta}", "subscript", 16),
 ])
 def test_latex_that_is_not_maths_is_refused_with_its_column(latex: str, fragment: str,
@@ -479,3 +479,33 @@ def test_a_function_named_in_text_is_maths_not_a_heading(tex: str, means: str) -
               "b": np.array([[0.1], [-0.2]])}
     for k, g in want.evaluate(values).items():
         np.testing.assert_allclose(got.evaluate(values)[k], g, rtol=1e-12)
+
+
+@pytest.mark.parametrize(("tex", "means"), [
+    (r"\sum_i x_i^2", "sum(x**2)"), (r"\sum x", "sum(x)"),
+    (r"\frac{1}{2}\sum_{i=1}^{n} (y_i - \hat{y}_i)^2", "0.5*sum((y - yhat)**2)"),
+    (r"\sum_i w_i x_i + \sum_j y_j^3", "sum(hadamard(w, x)) + sum(y**3)"),
+    (r"\sum_i \log(1 + e^{-y_i x_i})", "sum(log(1 + exp(-hadamard(y, x))))"),
+    (r"-\sum_i y_i \log \hat{y}_i", "-sum(hadamard(y, log(yhat)))"),
+])
+def test_sums_in_index_notation(tex: str, means: str) -> None:
+    """Σ as papers write losses: the summand's names subscripted by the index are the
+    vectors, their products entry by entry (before: '\\sum is not read')."""
+    shapes = {k: (3, 1) for k in ("x", "y", "yhat", "w")}
+    values = {"x": np.array([[0.3], [1.2], [-0.7]]), "y": np.array([[0.5], [-0.4], [0.9]]),
+              "yhat": np.array([[0.1], [0.2], [0.3]]), "w": np.array([[1.0], [2.0], [-1.0]])}
+    got, want = sbp.derive(tex, syntax="latex", shapes=shapes), sbp.derive(means, shapes=shapes)
+    used = {str(s.name) for s in want.inputs}
+    v = {k: a for k, a in values.items() if k in used}
+    for k, g in want.evaluate(v).items():
+        np.testing.assert_allclose(got.evaluate(v)[k], g, rtol=1e-12)
+    assert got.check(v).ok
+
+
+@pytest.mark.parametrize(("tex", "message"), [
+    (r"\sum_i c", "no name of the summand has the index i"),
+    (r"\sum_{ij} A_{ij}", "the index of a sum is one letter"),
+])
+def test_sums_that_are_not_read(tex: str, message: str) -> None:
+    with pytest.raises(sbp.ParseError, match=message):
+        sbp.derive(tex, syntax="latex", shapes={"A": (3, 3)})
