@@ -100,6 +100,15 @@ def _grad(p: Any) -> Any:
     return p.grad.numpy()
 
 
+def _equals_p_grad(d: Any, model: Any, loss: Any, x: Any, y: Any) -> None:
+    """The derivation's gradients at the module's parameters are p.grad of loss(model(x), y)."""
+    model.zero_grad()
+    loss(model(x), y).backward()
+    grads = d.evaluate({**dict(model.named_parameters()), "x": x, "y": y})
+    for key, p in model.named_parameters():
+        np.testing.assert_allclose(grads[key], _grad(p), rtol=1e-6, atol=1e-9, err_msg=key)
+
+
 def _target(loss: Any, out: Any) -> Any:
     if isinstance(loss, nn.CrossEntropyLoss):
         return torch.randint(0, out.shape[1], (out.shape[0],))
@@ -871,12 +880,7 @@ def test_pytorch_s_activations_as_layers_and_as_calls(case: int, convention: str
     report = d.check()
     assert report.ok, str(report)
     assert "torch.autograd" in report.witnesses
-    y = torch.randn(5, 2, dtype=torch.float64)
-    model.zero_grad()
-    nn.MSELoss()(model(x), y).backward()
-    grads = d.evaluate({**dict(model.named_parameters()), "x": x, "y": y})
-    for key, p in model.named_parameters():
-        np.testing.assert_allclose(grads[key], _grad(p), rtol=1e-6, atol=1e-9, err_msg=key)
+    _equals_p_grad(d, model, nn.MSELoss(), x, torch.randn(5, 2, dtype=torch.float64))
 
 
 def test_an_activation_in_place_as_a_call_and_rrelu_are_refused_by_name() -> None:
@@ -915,11 +919,7 @@ def test_pytorch_s_other_losses(case: int, convention: str) -> None:
     assert "torch.autograd" in report.witnesses
     y = torch.randint(0, 2, (5,)) if name in ("NLLLoss", "nll_loss") else \
         torch.rand(5, 2, dtype=torch.float64)
-    model.zero_grad()
-    loss(model(x), y).backward()
-    grads = d.evaluate({**dict(model.named_parameters()), "x": x, "y": y})
-    for key, p in model.named_parameters():
-        np.testing.assert_allclose(grads[key], _grad(p), rtol=1e-6, atol=1e-9, err_msg=key)
+    _equals_p_grad(d, model, loss, x, y)
 
 
 class GlobalPool(nn.Module):
@@ -967,12 +967,7 @@ def test_adaptive_pooling_and_reductions_along_dims(case: int, convention: str) 
     d = sbp.from_torch(model, x, loss=nn.MSELoss(), convention=convention)  # type: ignore
     report = d.check()
     assert report.ok, str(report)
-    y = torch.randn(2, 3, dtype=torch.float64)
-    model.zero_grad()
-    nn.MSELoss()(model(x), y).backward()
-    grads = d.evaluate({**dict(model.named_parameters()), "x": x, "y": y})
-    for key, p in model.named_parameters():
-        np.testing.assert_allclose(grads[key], _grad(p), rtol=1e-6, atol=1e-9, err_msg=key)
+    _equals_p_grad(d, model, nn.MSELoss(), x, torch.randn(2, 3, dtype=torch.float64))
 
 
 def test_adaptive_pooling_whose_windows_would_overlap_is_refused() -> None:
