@@ -33,7 +33,7 @@ def _square(v: Value, what: str) -> Any:
     return shape[0]
 
 
-def axes_of(axis: Any, ndim: int, what: str) -> tuple[int, ...]:
+def numpy_axes(axis: Any, ndim: int, what: str) -> tuple[int, ...]:
     """NumPy's ``axis=`` (None: all; an int or a tuple of them) as sorted axes."""
     if axis is None:
         return tuple(range(ndim))
@@ -61,7 +61,7 @@ def along(b: Builder, how: str, v: Value, axis: Any, keepdims: Any, what: str) -
         if axis is not None:  # NumPy's answer depends on float vs 0-d array: refuse
             raise UnsupportedError(f"{what} of a scalar with axis={axis!r}")
         return (sp.S.Zero, ()) if how == "var" else v
-    axes = axes_of(axis, len(s), what)
+    axes = numpy_axes(axis, len(s), what)
     if len(axes) == len(s):
         if keepdims:
             raise UnsupportedError(f"{what} of every entry with keepdims=True")

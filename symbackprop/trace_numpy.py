@@ -403,7 +403,7 @@ def reduce(v: Traced, how: str, axis: Any, keepdims: Any, kw: dict[str, Any]) ->
     b, s = v.b, v.shape_
     if not s and axis is not None:  # NumPy's answer depends on float vs 0-d array: refuse
         raise UnsupportedError(f"{what} of a scalar with axis={axis!r}")
-    axes = linalg.axes_of(axis, len(s), what)
+    axes = linalg.numpy_axes(axis, len(s), what)
     count = sp.Mul(*[s[a] for a in axes]) if axes else sp.S.One
     t = v.term
     if how == "prod":
@@ -509,7 +509,7 @@ def _along(b: Builder, name: str, v: Traced, axis: Any) -> Traced:
     if len(s) == 2 and axis is None:
         raise UnsupportedError(f"{what} of a matrix without axis= (NumPy flattens it): "
                                "give axis=0 or axis=1")
-    k = linalg.axes_of(axis, len(s), what)[0] if axis is not None else 0
+    k = linalg.numpy_axes(axis, len(s), what)[0] if axis is not None else 0
     return Traced(b, ops.reduce_axis(b, name, v.term, k, what), s)
 
 
