@@ -30,6 +30,8 @@ import numpy as np  # noqa: E402
 import symbackprop as sbp  # noqa: E402
 from symbackprop.check import Engine  # noqa: E402
 
+from .measure import per_call  # noqa: E402
+
 TARGETS = {"32-64-10": 1.15, "784-512-10": 1.05}  # engine / hand, float64
 
 
@@ -57,13 +59,6 @@ def matmuls_only(W1: Any, W2: Any, x: Any, h: Any, do: Any, dz: Any) -> None:
     do @ h.T
     W2.T @ do
     dz @ x.T
-
-
-def timeit(fn: Callable[[], Any], number: int) -> float:
-    t0 = time.perf_counter()
-    for _ in range(number):
-        fn()
-    return (time.perf_counter() - t0) / number
 
 
 def autograd_step(values: dict[str, Any]) -> Callable[[], Any] | None:
@@ -212,13 +207,13 @@ def run_size(size: str, args: argparse.Namespace) -> float:
             return hand_step(**values)
 
         for fn in (hand, *peers.values()):  # warm up
-            timeit(fn, 2)
+            per_call(fn, 2)
         times: dict[str, list[float]] = {k: [] for k in peers}
         t_hand: list[float] = []
         for _ in range(args.repeats):  # interleaved, so drift hits all alike
-            t_hand.append(timeit(hand, n))
+            t_hand.append(per_call(hand, n))
             for k, fn in peers.items():
-                times[k].append(timeit(fn, n))
+                times[k].append(per_call(fn, n))
         m_hand = statistics.median(t_hand)
         print(f"| hand-written NumPy (the baseline) | {np.dtype(dtype).name} | "
               f"{m_hand * 1e3:.3f} ms | 1 |")
@@ -235,7 +230,7 @@ def run_size(size: str, args: argparse.Namespace) -> float:
             do = rng.standard_normal((OUT, B))
             mm = {"W1": values["W1"], "W2": values["W2"], "x": values["x"], "h": h, "do": do,
                   "dz": z}
-            t_mm = [timeit(lambda mm=mm: matmuls_only(**mm), n)  # type: ignore[misc]
+            t_mm = [per_call(lambda mm=mm: matmuls_only(**mm), n)  # type: ignore[misc]
                     for _ in range(args.repeats)]
             share = statistics.median(t_mm) / m_hand
     print()

@@ -12,8 +12,9 @@ Three functions of x (n entries; float64, one thread):
 * ``logistic``: logistic regression Σ softplus(−y ⊙ Xw), m samples; by hand
   Xᵀ diag(σ(1 − σ)) X.
 
-Each row is the median time of one full Hessian, every result first compared with the hand
-form, shown as a ratio of that hand-written NumPy: symbackprop's ``sbp.hessian(...)`` derived
+Each row is the median time of one full Hessian (blocks of calls of about 5 ms, symbackprop
+and the hand form taking turns), every result first compared with the hand form, shown as a
+ratio of that hand-written NumPy: symbackprop's ``sbp.hessian(...)`` derived
 once (its time in its own column), then ``h.evaluate(values)`` (the closed form the derivation
 prints, compiled from its equations, a diagonal as a scaling); ``jax.jit(jax.hessian(f))``
 (compile time in its own column), HIPS ``autograd.hessian`` and
@@ -43,6 +44,7 @@ import numpy as np  # noqa: E402
 
 import symbackprop as sbp  # noqa: E402
 
+from .measure import interleaved  # noqa: E402
 from .report import HESSIAN_TARGET as TARGET  # noqa: E402
 
 
@@ -164,18 +166,21 @@ def run(names: list[str], sizes: list[int], samples: int, repeats: int,
         for n in sizes:
             values = case.data(rng, n, samples)
             want = case.hand(values)
-            t_hand, _ = _median(partial(case.hand, values), repeats)
             shapes = {k: v.shape for k, v in values.items()}
             t_derive, h = _median(partial(sbp.hessian, case.text, wrt=case.wrt,
                                           shapes=shapes), 1)
             h.evaluate(values)  # the first call compiles the closed form: timed apart
-            t_ours, got = _median(partial(_evaluate, h, values, case.wrt), repeats)
+            got = _evaluate(h, values, case.wrt)
             np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10)
+            times = interleaved({"hand": partial(case.hand, values),
+                                 "ours": partial(_evaluate, h, values, case.wrt)}, repeats)
+            t_hand, t_ours = times["hand"], times["ours"]
             r = t_ours / t_hand
             worst = max(worst, r)
             cells = []
             for peer, (job, compile_s) in (_peers(case, values) if peers else {}).items():
-                t, res = _median(job, repeats)
+                res = job()
+                t = interleaved({peer: job}, repeats)[peer]
                 np.testing.assert_allclose(np.asarray(res), want, rtol=1e-7, atol=1e-9)
                 cells.append(f"{peer} | {compile_s:.2f} | {t / t_hand:.2f}×")
             cells = cells or ["none run | | "]

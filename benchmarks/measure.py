@@ -3,6 +3,8 @@
 * ``median_time``: the median of several runs, SymPy's cache cleared before each one (a warm
   cache would time dictionary look-ups, not derivations), garbage collected outside the clock (and
   frozen after, so that the collection does not leave the CPU caches cold).
+* ``interleaved``: the median time per call of jobs that take turns, in blocks of calls
+  (the numeric benchmarks' ratios to hand-written NumPy).
 * ``ops``: the operations of one expression written out as a tree. It counts what a
   tree-walking ``count_ops`` would, but walks each *distinct* node once (memoised on the
   node), so it is linear in the DAG even when the tree it measures is exponential.
@@ -56,6 +58,32 @@ def median_time(fn: Callable[[], Any], repeats: int = 5, budget: float = 30.0,
         if sum(times) + t > budget:
             break
     return statistics.median(times), len(times), out
+
+
+def per_call(fn: Callable[[], Any], number: int) -> float:
+    """Seconds per call of ``fn``, over ``number`` calls in a row (wall clock)."""
+    t0 = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - t0) / number
+
+
+def interleaved(jobs: dict[str, Callable[[], Any]], repeats: int,
+                block: float = 0.005) -> dict[str, float]:
+    """Each job's median seconds per call over ``repeats`` rounds, the jobs taking turns in
+    every round (drift on a shared machine hits all alike), each turn a block of calls
+    lasting about ``block`` seconds (one call of tens of µs is timer noise and cold caches)."""
+    def number(fn: Callable[[], Any]) -> int:
+        if per_call(fn, 1) >= block:  # a slow job: one call a turn, no more calibration
+            return 1
+        return max(1, int(block / max(per_call(fn, 3), 1e-9)))
+
+    numbers = {k: number(fn) for k, fn in jobs.items()}
+    times: dict[str, list[float]] = {k: [] for k in jobs}
+    for _ in range(max(1, repeats)):
+        for k, fn in jobs.items():
+            times[k].append(per_call(fn, numbers[k]))
+    return {k: statistics.median(ts) for k, ts in times.items()}
 
 
 def own_ops(e: sp.Basic) -> int:

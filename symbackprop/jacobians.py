@@ -26,6 +26,7 @@ from .graph import Graph
 from .shapes import shape_of
 
 if TYPE_CHECKING:
+    from .closed_program import ClosedProgram
     from .derivation import Derivation
 
 Sweeps = tuple[Literal["closed form", "forward", "reverse"], int]
@@ -163,12 +164,12 @@ def jacobian_values(d: Derivation, values: Mapping[Any, Any],
     """Each wrt variable's Jacobian ∂vec(y)/∂vec(v) as an ``(m, n_v)`` array (numerator
     layout; denominator layout gives its transpose): from the closed forms where every
     variable has one, else by the cheaper kind of sweep (``method`` forces one)."""
-    from .evaluate import evaluate_gradients, run_all, run_tangents
-
     plan = _closed_plan(d) if method in (None, "closed form") else None
     if plan is not None:
-        out = _closed_values(d, values, *plan)
+        out = plan(values)
         return {k: j.T for k, j in out.items()} if d.options.layout == "denominator" else out
+    from .evaluate import evaluate_gradients, run_all, run_tangents
+
     base = run_all(d, values)  # the values checked and bound once, every forward value
     dims = {k: v for k, v in base.items() if isinstance(v, int)}
     kind, _ = sweeps(d, dims) if method is None else (method, 0)
@@ -204,17 +205,15 @@ def jacobian_values(d: Derivation, values: Mapping[Any, Any],
     return out
 
 
-ClosedPlan = tuple[tuple[Equation, ...], tuple[tuple[str, Any], ...]]
-
-
-def _closed_plan(d: Derivation) -> ClosedPlan | None:
-    """The forward equations the closed forms read (in order) and each wrt variable's
-    compiled closed form, made once per derivation; None when one has no closed form."""
-    from .evaluate import compile_expr, cross_entropy_nodes
-
+def _closed_plan(d: Derivation) -> ClosedProgram | None:
+    """The closed forms compiled with the forward equations they read (in order), made once
+    per derivation; None when a wrt variable has no closed form."""
     if "_closed_plan" not in d.__dict__:
+        from .closed_program import ClosedProgram
+        from .evaluate import cross_entropy_nodes
+
         forms = [closed_form(d, v) for v in d.wrt]
-        plan: ClosedPlan | None = None
+        plan: ClosedProgram | None = None
         if d.wrt and all(f is not None for f in forms):
             need = set().union(*(f.free_symbols for f in forms if f is not None),
                                *(ce.args[1].free_symbols  # the targets checked
@@ -224,35 +223,10 @@ def _closed_plan(d: Derivation) -> ClosedPlan | None:
                 if eq.lhs in need:
                     eqs.append(eq)
                     need |= eq.rhs.free_symbols
-            programs = tuple((str(v.name), compile_expr(f))
-                             for v, f in zip(d.wrt, forms, strict=True))
-            plan = (tuple(reversed(eqs)), programs)
+            plan = ClosedProgram(d, tuple(reversed(eqs)), tuple(
+                (str(v.name), f) for v, f in zip(d.wrt, forms, strict=True)))
         d.__dict__["_closed_plan"] = plan
     return d.__dict__["_closed_plan"]  # type: ignore[no-any-return]
-
-
-def _closed_values(d: Derivation, values: Mapping[Any, Any], eqs: tuple[Equation, ...],
-                   programs: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
-    """The closed forms as numbers (numerator layout): the values checked and bound, then
-    only the forward values they read (a Hessian's needs none of the gradient's last steps).
-    The inputs are read in place, not copied (a large X of Xᵀ diag(…) X is most of a call's
-    memory traffic); a result that is an input, or a view of one (the Jacobian A of A@x), is
-    copied, so nothing handed back aliases the caller's array."""
-    from .evaluate import _program, bind_values, check_cross_entropy_targets
-
-    env = bind_values(d, values, copy=False)
-    with np.errstate(all="ignore"):
-        for eq in eqs:
-            env[eq.lhs] = _program(d, eq)(env)
-        check_cross_entropy_targets(d, env)
-    inputs = [env[s] for s in d.inputs if isinstance(env[s], np.ndarray)]
-    out = {}
-    for name, run in programs:
-        r = np.asarray(run(env), dtype=float)
-        if not r.flags.writeable or any(np.may_share_memory(r, a) for a in inputs):
-            r = r.copy()
-        out[name] = r
-    return out
 
 
 def layout_form(d: Derivation, j: sp.Basic) -> sp.Basic:

@@ -58,3 +58,7 @@ class Rule:
     # output's tangent. Element-wise primitives and reductions to a scalar need none
     # (tangents.py writes theirs from the partials and the VJP); other matrix primitives do.
     matrix_jvp: Callable[..., sp.Basic] | None = None
+    # f′(x, out) of a unary element-wise primitive: its VJP without the cotangent (a
+    # Hessian's diag(f″) evaluated without multiplying by ones)
+    derivative: Callable[[Array, Array], Array] | None = None
+    prime: Callable[[Array], Array] | None = None  # f′(x) from x alone, where that is cheaper

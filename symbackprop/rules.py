@@ -57,6 +57,12 @@ def np_sigmoid(x: Array) -> Array:
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+def np_sigmoid_prime(x: Array) -> Array:
+    """σ′ = e^{-|x|} / (1 + e^{-|x|})², without forming σ: half the operations of σ (1 − σ)."""
+    e = np.exp(-np.abs(x))
+    return e / ((1.0 + e) * (1.0 + e))
+
+
 def np_softplus(x: Array) -> Array:
     return np.logaddexp(0.0, x)
 
@@ -167,13 +173,15 @@ def _sum_to(g: Array, like: Array) -> Array:
 def _ew(name: str, f: Callable[[Array], Array], df: Callable[[Array, Array], Array],
         sym: Any, latex: str, reuse: bool = False,
         nondiff: Callable[..., Array] | None = None, helper: str = "",
-        aliases: tuple[str, ...] = ()) -> Rule:
+        aliases: tuple[str, ...] = (), prime: Callable[[Array], Array] | None = None) -> Rule:
     """A unary element-wise function: ``df(x, out)`` is its derivative; generated code
     calls ``np.<name>``, or a function ``<name>`` defined by ``helper``."""
     return Rule(
         name,
         forward=f,
         vjp=lambda g, out, x: (g * df(x, out),),
+        derivative=df,
+        prime=prime,
         sympy=sym,
         latex=latex,
         reuse_output=reuse,
@@ -386,7 +394,7 @@ RULES: dict[str, Rule] = {
     "sigmoid": _ew("sigmoid", np_sigmoid, lambda x, out: out * (1.0 - out), sigmoid, r"\sigma",
                    reuse=True, helper="def sigmoid(x):\n    return 0.5 * (1.0 + np.tanh(0.5 * x))"
                                       "  # 1 / (1 + exp(-x)), no overflow\n",
-                   aliases=("expit",)),  # SciPy's name
+                   aliases=("expit",), prime=np_sigmoid_prime),  # expit: SciPy's name
     "relu": _ew("relu", np_relu, lambda x, out: np_heaviside(x), relu,
                 r"\operatorname{ReLU}", nondiff=lambda x: x == 0,
                 helper="def relu(x):\n    return np.maximum(x, 0.0)\n"),

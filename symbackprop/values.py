@@ -158,10 +158,16 @@ _ASSUMPTIONS: tuple[tuple[str, Callable[[Any], Any], str], ...] = (
 )
 
 
+def assumes_values(symbol: sp.Basic) -> bool:
+    """Whether ``check_assumptions`` can refuse a value of ``symbol``."""
+    return isinstance(symbol, sp.Symbol) and any(
+        getattr(symbol, f"is_{key}") is True for key, _, _ in _ASSUMPTIONS)
+
+
 def check_assumptions(name: str, symbol: sp.Basic, a: Any) -> None:
     """A ValueError when ``a`` breaks what SymPy was told about ``symbol`` (NaN passes: the
     numeric check reports it as not finite)."""
-    if not isinstance(symbol, sp.Symbol):
+    if not assumes_values(symbol):
         return
     with np.errstate(invalid="ignore"):
         for key, test, words in _ASSUMPTIONS:
