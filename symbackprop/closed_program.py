@@ -18,16 +18,9 @@ import numpy as np
 import sympy as sp
 from sympy import MatAdd, MatMul
 
-from .evaluate import (
-    Env,
-    Step,
-    Steps,
-    bind_values,
-    check_cross_entropy_targets,
-    cross_entropy_nodes,
-    dense_value,
-)
+from .evaluate import bind_values, check_cross_entropy_targets, cross_entropy_nodes
 from .functions import DiagJacobian
+from .programs import Env, Step, Steps, dense_value
 from .shapes import shape_of
 from .values import assumes_values
 

@@ -15,9 +15,9 @@ from sympy import MatAdd, MatMul, MatrixSymbol, Transpose
 import symbackprop as sbp
 from symbackprop.closed_program import factored
 from symbackprop.errors import ShapeError
-from symbackprop.evaluate import Diag, Steps, _sum, compile_expr
 from symbackprop.functions import DiagJacobian, Elementwise, ElementwiseDerivative
 from symbackprop.jacobians import _closed_plan
+from symbackprop.programs import Diag, Steps, _sum, compile_expr
 from symbackprop.rules import np_sigmoid, np_sigmoid_prime
 
 RNG = np.random.default_rng(7)
@@ -103,7 +103,8 @@ def test_repeated_calls_never_write_an_input_or_hand_back_a_view_of_one(layout: 
                    layout=layout)  # type: ignore[arg-type]
     for _ in range(3):
         J = d.evaluate({"A": A, "x": x})["x"]
-        assert J.flags.writeable and not np.may_share_memory(J, A)
+        assert J.flags.writeable
+        assert not np.may_share_memory(J, A)
         J[...] = 0.0
         np.testing.assert_array_equal(A, keep)
     assert A.flags.writeable  # the caller's array keeps its own flags

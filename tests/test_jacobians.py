@@ -138,9 +138,9 @@ def test_a_scalar_output_is_unchanged() -> None:
 
 
 def test_a_diagonal_factor_is_a_scaling() -> None:
-    """The closed form's diag(v) is evaluated as the column it scales by (evaluate.Diag):
+    """The closed form's diag(v) is evaluated as the column it scales by (programs.Diag):
     X^T diag(v) X without an n × n matrix, the same numbers as the dense product."""
-    from symbackprop.evaluate import Diag, _matmul, _sum
+    from symbackprop.programs import Diag, _matmul, _sum
 
     X, v = RNG.normal(size=(5, 3)), RNG.normal(size=(5, 1))
     got = _matmul(X.T, Diag(v), X)

@@ -14,8 +14,8 @@ import sympy as sp
 
 from ..derive import Derivation, derive
 from ..errors import GradcheckError, ShapeError
-from ..evaluate import compile_expr
 from ..parse import parse
+from ..programs import compile_expr
 from ..shapes import shape_of, to_shape
 from ..torch_bridge import TorchDerivation
 from ..values import values_by_name

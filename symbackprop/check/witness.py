@@ -29,8 +29,8 @@ import numpy as np
 import sympy as sp
 
 from ..algebra import is_matrix
-from ..evaluate import compile_expr
 from ..graph import Graph
+from ..programs import compile_expr
 from ..shapes import axes_of
 from ..trace_function import call, numpy_shapes, parameter_names, traced_parameters
 from .numpy_functions import LOSSES
