@@ -37,8 +37,9 @@ from .derive import Derivation, Trace, derive
 from .errors import ShapeError, UnsupportedError
 from .notation import Layout
 from .shapes import axes_of, shape_of
-from .torch_calls import LOSS_MODULES, NoNode, Val, loss_text, module_loss
+from .torch_calls import LOSS_MODULES, loss_text, module_loss
 from .torch_keys import Convention, Key, as_array, from_torch_gradient, to_ours, to_torch
+from .torch_values import NoNode, Val
 from .torch_walk import LATER, Walk, trace
 from .torch_witness import WITNESS, has_torch, loss_name, run
 

@@ -25,25 +25,25 @@ from .torch_calls import (
     FUNCTIONS,
     LOOSE,
     LOSS_MODULES,
-    NoNode,
-    Val,
     activation,
-    adaptive_pool_text,
-    conv_text,
-    flattened,
-    fname,
     gelu,
     linear,
     log_softmax,
     module_loss,
     once,
-    pool_text,
-    reshaped,
     softmax,
-    torch_text,
     transpose,
 )
 from .torch_keys import Convention, Key
+from .torch_tensors import (
+    adaptive_pool_text,
+    conv_text,
+    flattened,
+    pool_text,
+    reshaped,
+    torch_text,
+)
+from .torch_values import NoNode, Val, fname
 
 # layers refused by name, with the reason and what to write instead
 _MHA = ("nn.MultiheadAttention runs one fused call (F.multi_head_attention_forward, with "

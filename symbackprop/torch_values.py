@@ -1,0 +1,67 @@
+"""What the PyTorch walk and its table of calls share: a value written as text (``Val``),
+what a call needs of the walk (``Writer``), and a call's name as the table spells it."""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(slots=True)
+class Val:
+    text: str  # the value in our layout, as text of the text language
+    kind: str  # act (2-D), nd (rank >= 3, PyTorch's layout), vec (a 1-D parameter),
+    # num (a Python number), ints (a tuple of them), shape (a tensor's .shape), scalar (0-D)
+    shape: tuple[int, ...]  # PyTorch's shape (ints, shape: the numbers themselves)
+    before: str = ""  # a reshape's operand in PyTorch's layout: reshapes in a row are one
+
+
+class Writer(Protocol):
+    """What a call needs of the walk: the convention, the stages written so far, fresh
+    names, and where a node is (for errors)."""
+
+    col: bool
+    stages: list[str]
+
+    def fresh(self, letter: str) -> str: ...
+
+    def where(self, node: Any) -> str: ...
+
+
+class NoNode:
+    """The node of a loss given as ``loss=``, outside the module."""
+
+    meta: dict[str, Any] = {}  # noqa: RUF012
+
+
+def fname(node: Any) -> str:
+    """A call's name as the table spells it: ``torch.relu``, ``F.linear``, ``Tensor.sum``,
+    ``operator.add`` (identity, not ``==``, decides: a target's own ``__eq__`` never runs)."""
+    t = node.target
+    if node.op == "call_method":
+        return f"Tensor.{t}"
+    mod = getattr(t, "__module__", None) or ""
+    name = getattr(t, "__name__", type(t).__name__)
+    if not isinstance(mod, str) or not isinstance(name, str):
+        return type(t).__name__
+    if mod == "_operator" or any(t is f for f in vars(operator).values()):
+        return f"operator.{name}"
+    if mod.startswith(("torch.nn.functional", "torch._C._nn")) or \
+            any(t is f for f in _functional()):
+        return f"F.{name}"  # F.softplus is torch._C._nn.softplus
+    return f"torch.{name}" if mod.startswith("torch") or mod == "" else f"{mod}.{name}"
+
+
+def _functional() -> tuple[Any, ...]:
+    import torch.nn.functional as F
+
+    return tuple(getattr(F, n) for n in ("relu", "gelu", "linear", "softmax", "sigmoid",
+                                         "tanh", "conv2d", "max_pool2d", "avg_pool2d"))
+
+
+def transposed_text(text: str) -> str:
+    """The transpose of a value's text: ``W1.T`` of ``W1``, and ``W1`` of ``W1.T``."""
+    if text.endswith(".T") and text[:-2].isidentifier():
+        return text[:-2]
+    return f"{text}.T" if text.isidentifier() else f"({text}).T"
