@@ -149,7 +149,9 @@ class Derivation(record.Derivation):
         non-scalar output (a Jacobian), each wrt variable's Jacobian ∂vec(y)/∂vec(v) as an
         ``(output size, input size)`` array in numerator layout (its transpose in
         denominator layout), vec column by column, by the cheaper kind of sweep
-        (``d.sweeps(values)`` says which)."""
+        (``d.sweeps(values)`` says which). A Jacobian or Hessian in closed form checks the
+        values once: a later call with values of the same signature (a dict of the same
+        names, float64 arrays of the same shapes) skips the checks."""
         if self.is_jacobian:
             return jacobian_values(self, values)
         return evaluate_gradients(self, values)
