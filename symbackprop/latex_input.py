@@ -600,9 +600,19 @@ class _Reader(Cursor):
     def name_atom(self, end: int) -> Piece:
         self.skip_spacing()  # bare letters (xy: x times y, as TeX reads them), not \mathbf{W}
         letters = re.fullmatch(r"[A-Za-z]", self.texts(0)) is not None
-        name, at = self.base_name()
-        name, transposed = self.scripts(name)
+        base, at = self.base_name()
+        name, transposed = self.scripts(base)
         if not letters:
+            return join_pieces("(", name, ").T", at=at) if transposed else [(name, at)]
+        sub, index = self.last_scripts
+        if sub.isalpha() and not self.known(name):
+            # a letter subscript names a variable (x_i, w_{ij}, W_h): never x·i, as run
+            # together into xi it would read; TeX sets it on the last letter (xy_i is x·y_i)
+            if len(base) > 1:
+                raise self.error(at, f"{base}_{sub} is not read: write {base[:-1]}\\,"
+                                     f"{base[-1]}_{{{sub}}} for a product, or "
+                                     f"\\mathrm{{{base}}}_{{{sub}}} for one name")
+            name = f"{base}_{sub}{index}"
             return join_pieces("(", name, ").T", at=at) if transposed else [(name, at)]
         out = self.name_product(name, at)
         return join_pieces("(", out, ").T", at=at) if transposed else out

@@ -98,6 +98,7 @@ class Cursor:
         self.notes: list[str] = []
         self.indices: list[str] = []  # the indices of the sums being read (\sum_i)
         self.indexed = 0  # names read with one of those indices as subscript (x_i)
+        self.last_scripts = ("", "")  # the subscript and index the last name was read with
 
     def error(self, at: int, message: str, cls: type[ParseError] = ParseError) -> ParseError:
         return cls(message, column=column_of(self.text, at), text=self.text)
@@ -279,6 +280,7 @@ class Cursor:
                 else:
                     self.i = save
             break
+        self.last_scripts = (subs[0] if subs else "", index)
         return self.pick(name, subs[0] if subs else "", index), transposed
 
     def pick(self, base: str, sub: str, index: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from latex_tools import assert_latex_ok
 
 import symbackprop as sbp
 from symbackprop.cli import main
@@ -509,3 +510,26 @@ def test_sums_in_index_notation(tex: str, means: str) -> None:
 def test_sums_that_are_not_read(tex: str, message: str) -> None:
     with pytest.raises(sbp.ParseError, match=message):
         sbp.derive(tex, syntax="latex", shapes={"A": (3, 3)})
+
+
+@pytest.mark.parametrize(("tex", "names"), [
+    (r"x_i + y", {"x_i", "y"}), (r"w_{ij} x", {"w_ij", "x"}), (r"W_h h", {"W_h", "h"}),
+    (r"x_\alpha^2", {"x_alpha"}), (r"W_h^{(2)} x", {"W_h2", "x"}),
+    (r"x_1 + y", {"x1", "y"}),  # a digit subscript joins the name, as before
+    (r"x\,y_{i}", {"x", "y_i"}),  # the script is on the last letter
+])
+def test_a_letter_subscript_names_one_variable(tex: str, names: set[str]) -> None:
+    """Outside a sum, x_i is the variable x_i (before: x·i, the name run together into xi
+    and read as TeX reads xi); w_{ij} is one name, not w·i·j."""
+    d = sbp.derive(tex, syntax="latex")
+    assert {str(s.name) for s in d.inputs} == names
+    assert_latex_ok([d.latex()])
+
+
+def test_a_letter_subscript_on_several_letters_is_refused() -> None:
+    with pytest.raises(sbp.ParseError, match=r"xy_i is not read: write x\\,y_\{i\}"):
+        sbp.derive(r"xy_i + 1", syntax="latex")
+    d = sbp.derive(r"\mathrm{xy}_i + 1", syntax="latex")  # the way to one name it suggests
+    assert [str(s.name) for s in d.inputs] == ["xyi"]
+    d = sbp.derive(r"W_h h", syntax="latex", shapes={"Wh": (2, 2), "h": (2, 1)})
+    assert {str(s.name) for s in d.inputs} == {"Wh", "h"}  # a declared name is chosen
