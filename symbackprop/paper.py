@@ -36,6 +36,10 @@ for _n in _GREEK_NAMES:
 GREEK.update({"ϵ": "epsilon", "ϑ": "theta", "ϕ": "phi", "ϱ": "rho", "ϖ": "Pi"})
 GREEK.pop("ς", None)
 
+# names a letter subscript must not run into: the text reads pi as π and prints a Greek
+# letter's name as the letter (pᵢ run together would be π, xᵢ would print as ξ)
+_READ_OTHERWISE = frozenset({"pi", *NOTATION_GREEK})
+
 PRODUCT = "·⋅×∙"
 HADAMARD = "⊙∘"
 SPACES = "\u00a0\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f"
@@ -243,7 +247,8 @@ class _Lexer:
 
     def name(self, i: int) -> int:
         """A name: an ASCII identifier, or one Greek letter with digits; subscripts join it
-        (``W₁`` is ``W1``, ``Wₕ`` is ``Wh``), ``⁽¹⁾`` right after it too (``W⁽¹⁾``)."""
+        (``W₁`` is ``W1``, ``Wₕ`` is ``Wh``; ``xᵢ`` is ``x_i``, as ``xi`` would be ξ), ``⁽¹⁾``
+        right after it too (``W⁽¹⁾``)."""
         text, start = self.text, i
         ch = _math_letter(text[i]) or text[i]
         if ch in GREEK:
@@ -271,7 +276,10 @@ class _Lexer:
         while i < len(text):  # subscripts, then an index in superscript parentheses
             s = _sup_sub(text[i])
             if s is not None and s[0] == "sub" and (s[1].isalnum() or s[1] == "_"):
-                word += s[1]
+                joined = word + s[1]
+                if s[1].isalpha() and (joined in _READ_OTHERWISE or keyword.iskeyword(joined)):
+                    joined = f"{word}_{s[1]}"  # xᵢ is x_i, pᵢ is p_i
+                word = joined
                 i += 1
                 continue
             if text[i] == "⁽":

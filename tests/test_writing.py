@@ -533,3 +533,19 @@ def test_a_letter_subscript_on_several_letters_is_refused() -> None:
     assert [str(s.name) for s in d.inputs] == ["xyi"]
     d = sbp.derive(r"W_h h", syntax="latex", shapes={"Wh": (2, 2), "h": (2, 1)})
     assert {str(s.name) for s in d.inputs} == {"Wh", "h"}  # a declared name is chosen
+
+
+@pytest.mark.parametrize(("paper", "names", "latex"), [
+    ("pᵢ * y", {"p_i", "y"}, "p_{i}"),  # before: π·y, the subscript run into pi
+    ("xᵢ + y", {"x_i", "y"}, "x_{i}"),  # before: the name xi, printed ξ
+    ("xᵢⱼ + 1", {"x_ij"}, r"x_{\mathrm{ij}}"),
+    ("Wₕ h + W₁ h", {"Wh", "W1", "h"}, r"\mathrm{Wh} h"),  # run together where safe
+])
+def test_a_paper_subscript_never_makes_pi_or_a_greek_letter(paper: str, names: set[str],
+                                                            latex: str) -> None:
+    d = sbp.derive(paper)
+    assert {str(s.name) for s in d.inputs} == names
+    tex = d.latex()
+    assert latex in tex
+    assert r"\pi" not in tex
+    assert r"\xi" not in tex
