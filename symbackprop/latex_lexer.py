@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from .errors import LimitError, ParseError
 from .limits import Limits
 from .notation import GREEK as _GREEK_LATEX
-from .paper import column_of, describe, split_name
+from .paper import column_of, describe, split_name, subscripted
 
 GREEK = {latex: name for name, latex in _GREEK_LATEX.items() if latex.startswith("\\")}
 GREEK.update({r"\varepsilon": "epsilon", r"\vartheta": "theta", r"\varphi": "phi",
@@ -292,7 +292,9 @@ class Cursor:
         else:
             candidates = [base + sub + index, base + index + sub, f"{base}{index}_{sub}",
                           f"{base}_{sub}{index}"]
-        return next((n for n in candidates if self.known(n)), candidates[0])
+        # undeclared: run together, unless that makes pi or a Greek name (\mathbf{p}_i is p_i)
+        return next((n for n in candidates if self.known(n)),
+                    subscripted(base, sub) + index if sub else candidates[0])
 
     def name_product(self, name: str, at: int) -> Piece:
         """A name, or the product it stands for (``W1x`` with ``W1`` and ``x`` declared)."""

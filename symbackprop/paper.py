@@ -40,6 +40,18 @@ GREEK.pop("ς", None)
 # letter's name as the letter (pᵢ run together would be π, xᵢ would print as ξ)
 _READ_OTHERWISE = frozenset({"pi", *NOTATION_GREEK})
 
+
+
+def subscripted(base: str, sub: str) -> str:
+    """A name with a subscript run together (``W₁`` is ``W1``, ``Wₕ`` is ``Wh``), or joined
+    by ``_`` where running it together would make pi, a Greek letter's name or a keyword
+    (``pᵢ`` is ``p_i``, not π; ``xᵢ`` is ``x_i``, not ξ)."""
+    joined = base + sub
+    if sub[:1].isalpha() and (joined in _READ_OTHERWISE or keyword.iskeyword(joined)):
+        return f"{base}_{sub}"
+    return joined
+
+
 PRODUCT = "·⋅×∙"
 HADAMARD = "⊙∘"
 SPACES = "\u00a0\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f"
@@ -276,10 +288,7 @@ class _Lexer:
         while i < len(text):  # subscripts, then an index in superscript parentheses
             s = _sup_sub(text[i])
             if s is not None and s[0] == "sub" and (s[1].isalnum() or s[1] == "_"):
-                joined = word + s[1]
-                if s[1].isalpha() and (joined in _READ_OTHERWISE or keyword.iskeyword(joined)):
-                    joined = f"{word}_{s[1]}"  # xᵢ is x_i, pᵢ is p_i
-                word = joined
+                word = subscripted(word, s[1])
                 i += 1
                 continue
             if text[i] == "⁽":

@@ -517,6 +517,9 @@ def test_sums_that_are_not_read(tex: str, message: str) -> None:
     (r"x_\alpha^2", {"x_alpha"}), (r"W_h^{(2)} x", {"W_h2", "x"}),
     (r"x_1 + y", {"x1", "y"}),  # a digit subscript joins the name, as before
     (r"x\,y_{i}", {"x", "y_i"}),  # the script is on the last letter
+    (r"\mathbf{p}_i y", {"p_i", "y"}),  # before: π·y (the name pi)
+    (r"\mathbf{x}_i + y", {"x_i", "y"}),  # before: xi, printed ξ
+    (r"\mathbf{W}_h \mathbf{h}", {"Wh", "h"}),  # bold names run together where safe
 ])
 def test_a_letter_subscript_names_one_variable(tex: str, names: set[str]) -> None:
     """Outside a sum, x_i is the variable x_i (before: x·i, the name run together into xi
