@@ -82,7 +82,8 @@ def symbol_latex(name: str, kind: Kind = "scalar") -> str:
         else:
             out += rf"^{{({digits})}}"
     if sub:
-        subs.append(sub if len(sub) == 1 or sub.isdigit() else rf"\mathrm{{{sub}}}")
+        subs.append(sub if len(sub) == 1 or sub.isdigit() else GREEK[sub]
+                    if sub in GREEK and sub != "omicron" else rf"\mathrm{{{sub}}}")
     if subs:
         out += "_{" + ",".join(subs) + "}"
     return out

@@ -552,3 +552,14 @@ def test_a_paper_subscript_never_makes_pi_or_a_greek_letter(paper: str, names: s
     assert latex in tex
     assert r"\pi" not in tex
     assert r"\xi" not in tex
+
+
+@pytest.mark.parametrize(("name", "tex"), [
+    ("x_alpha", r"x_{\alpha}"), ("w_lam", r"w_{\lambda}"), ("x_ij", r"x_{\mathrm{ij}}"),
+    ("x_i", "x_{i}"),
+])
+def test_a_greek_subscript_prints_as_the_letter(name: str, tex: str) -> None:
+    """x_\\alpha in LaTeX is the name x_alpha; it prints as it was written, x_{\\alpha}."""
+    from symbackprop.notation import symbol_latex
+
+    assert symbol_latex(name) == tex
