@@ -146,12 +146,7 @@ class _Reader(Cursor):
         """The index after the braced group that starts at token ``j`` (or ``j + 1``)."""
         if j >= len(self.toks) or self.toks[j].text != "{":
             return j + 1
-        depth = 0
-        for k in range(j, len(self.toks)):
-            depth += {"{": 1, "}": -1}.get(self.toks[k].text, 0)
-            if depth == 0:
-                return k + 1
-        return len(self.toks)
+        return self.find_close(j) + 1
 
     def eq_at(self, end: int) -> int | None:
         depth = 0
