@@ -54,7 +54,8 @@ class TorchDerivation(Derivation):
     text: str
 
     def __init__(self, d: Derivation, keys: Mapping[str, Key], convention: Convention,
-                 gm: Any, loss: Any, masks: Mapping[str, tuple[str, float]]) -> None:
+                 gm: Any, loss: Any, masks: Mapping[str, tuple[str, float]],
+                 buffers: Sequence[str] = ()) -> None:
         # the record derive made, as it is (a second sweep would only repeat it)
         for k, v in vars(d).items():
             object.__setattr__(self, k, v)
@@ -62,15 +63,19 @@ class TorchDerivation(Derivation):
         object.__setattr__(self, "convention", convention)
         object.__setattr__(self, "text", d.source)
         object.__setattr__(self, "_torch", (gm, loss, dict(masks)))
+        object.__setattr__(self, "_buffers", tuple(buffers))
 
     # values between the module's terms and ours -----------------------------------------
     def to_ours(self, values: Mapping[str, Any], complete: bool = True) -> dict[str, Any]:
         """Values under the module's keys (tensors or arrays, PyTorch's shapes) as the
         derivation's inputs (our names, our shapes); a key that is already one of our names
-        and not a module key is taken as it is. ``complete``: every input must be given."""
+        and not a module key is taken as it is. ``complete``: every input must be given;
+        running statistics (BatchNorm in eval mode) not given are the module's own."""
         if not isinstance(values, Mapping):
             raise TypeError(f"values must map the module's keys to tensors or arrays, not "
                             f"{type(values).__name__}")
+        if complete:
+            values = {**self.module_buffers(values), **values}
         by_key = {k.key: n for n, k in self.keys.items()}
         missing = [k.key for n, k in self.keys.items() if k.key not in values and n not in values
                    and n in {str(s.name) for s in self.inputs}]
@@ -85,6 +90,13 @@ class TorchDerivation(Derivation):
             name = by_key[key]
             out[name] = to_ours(self.keys[name], as_array(v), self.convention == "column")
         return out
+
+    def module_buffers(self, given: Mapping[str, Any] = {}) -> dict[str, Any]:
+        """The module's running statistics under their keys (BatchNorm in eval mode), those
+        not in ``given`` (by key or by our name)."""
+        gm = self.__dict__["_torch"][0]
+        keys = [(n, self.keys[n].key) for n in self.__dict__["_buffers"]]
+        return {k: gm.get_buffer(k) for n, k in keys if k not in given and n not in given}
 
     def to_torch_layout(self, name: str, value: Any) -> np.ndarray:
         """One of our arrays (a value or a gradient of our input ``name``) in PyTorch's shape."""
@@ -112,9 +124,13 @@ class TorchDerivation(Derivation):
         the fourth witness. The rows name our variables (``keys`` maps them)."""
         ours = None if values is None else self.to_ours(values)
         name = loss_name(self.__dict__["_torch"][1])
-        if ours is None and name in ("binary_cross_entropy", "nll_loss"):
+        special = name in ("binary_cross_entropy", "nll_loss")
+        if ours is None and (special or self.__dict__["_buffers"]):
+            # random values, with the module's running statistics (a variance is positive)
+            ours = {**random_values(self, seed),
+                    **self.to_ours(self.module_buffers(), complete=False)}
+        if ours is not None and special and values is None:
             # the targets PyTorch takes: probabilities in [0, 1], one class per sample
-            ours = random_values(self, seed)
             rng = np.random.default_rng([seed, 11])
             shape = np.shape(ours["y"])
             if name == "binary_cross_entropy":
@@ -249,7 +265,7 @@ def from_torch(module: Any, example_inputs: Any, loss: Any = None, *,
         wrt_names = [by_key[k] for k in wrt]
     d = derive(text, wrt=wrt_names, shapes=walk.shapes, names=rename, layout=layout,
                granularity=granularity)
-    return TorchDerivation(d, walk.keys, convention, gm, loss_fn, walk.masks)
+    return TorchDerivation(d, walk.keys, convention, gm, loss_fn, walk.masks, walk.buffers)
 
 
 def _loss_callable(loss: Any) -> Any:

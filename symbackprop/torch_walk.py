@@ -79,6 +79,7 @@ class Walk:
         self.by_key: dict[str, str] = {}
         self.params: list[str] = []  # our names of the parameters, in order of use
         self.masks: dict[str, tuple[str, float]] = {}  # module path -> (mask name, p)
+        self.buffers: list[str] = []  # our names of running statistics (inputs, not wrt)
 
     # names ----------------------------------------------------------------------------
     def fresh(self, letter: str) -> str:
@@ -300,9 +301,8 @@ class Walk:
                                 a.shape, node)
             return self.norm(node, a, 0 if self.col else 1, m, path)
         if type(m) is nn.BatchNorm1d:
-            if not m.training:
-                raise UnsupportedError(f"BatchNorm1d at {path!r} in eval mode (running "
-                                       "statistics) is not supported yet: training mode is")
+            if _running(m):
+                return self.running_norm(a, m, path)
             return self.norm(node, a, 1 if self.col else 0, m, path)
         raise UnsupportedError(f"{kind} at {path!r} is not supported yet")
 
@@ -313,17 +313,51 @@ class Walk:
 
     def batchnorm2d(self, node: Any, a: Val, m: Any, path: str) -> Val:
         """Training mode (or no running statistics): ``batchnorm2d``, each channel over the
-        batch and the image with the biased variance, as PyTorch's. Eval mode is refused:
-        there it is an affine map of constants (the running statistics), not this layer."""
-        if m.track_running_stats and not m.training:
-            raise UnsupportedError(f"BatchNorm2d at {path!r} in eval mode (running "
-                                   "statistics) is not supported: training mode is")
+        batch and the image with the biased variance, as PyTorch's. Eval mode is an affine
+        map of the running statistics (``running_norm``)."""
+        if _running(m):
+            return self.running_norm(a, m, path)
         if m.weight is None or m.bias is None or a.kind != "nd" or len(a.shape) != 4:
             raise UnsupportedError(f"BatchNorm2d at {path!r} without gamma and beta "
                                    f"(affine=False) or of a {a.shape} input: not supported")
         g = torch_text(self, self.parameter(f"{path}.weight", "gamma"))
         b = torch_text(self, self.parameter(f"{path}.bias", "beta"))
         return Val(f"batchnorm2d({a.text}, {g}, {b}, eps={float(m.eps)!r})", "nd", a.shape)
+
+    def running_norm(self, a: Val, m: Any, path: str) -> Val:
+        """BatchNorm in eval mode: (a − μ) / √(σ² + ε), then γ ⊙ · + β, each feature (or
+        channel, axis 1 of a tensor) with PyTorch's running statistics μ and σ². They are
+        inputs (``<path>.running_mean``, ``<path>.running_var``) that no gradient is taken
+        in; ``evaluate`` and ``check`` read them from the module when not given."""
+        if a.kind not in ("act", "nd") or a.shape[1] != m.num_features:
+            raise UnsupportedError(f"{type(m).__name__} at {path!r} of a {a.shape} input: "
+                                   "not supported")
+        vecs = [self.buffer(f"{path}.running_mean", "mu"),
+                self.buffer(f"{path}.running_var", "v")]
+        if m.weight is not None:
+            vecs.append(self.parameter(f"{path}.weight", "gamma"))
+        if m.bias is not None:
+            vecs.append(self.parameter(f"{path}.bias", "beta"))
+        if a.kind == "nd":  # each channel's number spread over the batch and the image
+            spread = (1, a.shape[1], *[1] * (len(a.shape) - 2))
+            texts = [f"reshape({v.text}, {spread})" for v in vecs]
+        else:
+            texts = [v.text for v in vecs]
+        t = a.text if a.text.isidentifier() else f"({a.text})"
+        text = f"({t} - {texts[0]}) / sqrt({texts[1]} + {float(m.eps)!r})"
+        if m.weight is not None:
+            text = f"hadamard({texts[2]}, {text})" if a.kind == "act" else \
+                f"{text} * {texts[2]}"
+        if m.bias is not None:
+            text = f"{text} + {texts[-1]}"
+        return Val(text, a.kind, a.shape)
+
+    def buffer(self, key: str, letter: str) -> Val:
+        """A 1-D buffer (running statistics) as an input, a column or row like a bias."""
+        shape = tuple(self.gm.get_buffer(key).shape)
+        name = self.symbol(key, shape, "column" if self.col else "row", letter, False)
+        self.buffers.append(name)
+        return Val(name, "vec", shape)
 
     def norm(self, node: Any, a: Val, axis: int, m: Any, path: str) -> Val:
         """In the column convention with γ and β, the primitive (``layernorm`` over each
@@ -352,6 +386,12 @@ class Walk:
         if o.kind != "act":
             raise UnsupportedError(f"a loss of a {o.shape} output {self.where(node)}")
         return Val(self.symbol("y", o.shape, "target", "y", False), "act", o.shape)
+
+
+def _running(m: Any) -> bool:
+    """Whether a BatchNorm normalises by its running statistics (eval mode with them), as
+    PyTorch decides: not in training mode, nor without running statistics."""
+    return not m.training and m.running_mean is not None and m.running_var is not None
 
 
 def trace(module: Any) -> Any:

@@ -2,8 +2,8 @@
 ``torch.nn``'s own layers, in float64, at the point of our choosing.
 
 The interpreter runs fx's recorded graph, not the module's Python ``forward``; parameters,
-Dropout masks and buffers are the ones given here (float64 copies of the module's buffers,
-so BatchNorm's running statistics are not touched).
+Dropout masks and running statistics are the ones given here (float64 copies of the module's
+buffers for those not given, so the module's own are never touched).
 """
 
 from __future__ import annotations
@@ -65,8 +65,10 @@ def _interpreter(gm: Any, tensors: Mapping[str, Any],
                 p = masks[target][1]
                 return args[0] * tensors[f"{target}.mask"] / (1 - p)
             own = {n: tensors[f"{target}.{n}"] for n, _ in m.named_parameters()}
-            own |= {n: b.detach().clone().to(torch.float64) if b.is_floating_point()
-                    else b.detach().clone() for n, b in m.named_buffers()}
+            # buffers: the given running statistics, else copies of the module's own
+            own |= {n: tensors.get(f"{target}.{n}", b).detach().clone().to(torch.float64)
+                    if b.is_floating_point() else b.detach().clone()
+                    for n, b in m.named_buffers()}
             return functional_call(m, own, tuple(args), dict(kwargs))
 
     return Run(gm)

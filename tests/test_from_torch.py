@@ -409,8 +409,6 @@ class Constant(nn.Module):
      r"MultiheadAttention at '0' is not supported yet \(nn\.MultiheadAttention runs one "
      r"fused call \(F\.multi_head_attention_forward"),
     (lambda: nn.Sequential(nn.Linear(3, 3), nn.RReLU()), (2, 3), r"RReLU at '1'"),
-    (lambda: nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3)).eval(), (2, 3),
-     r"BatchNorm1d at '1' in eval mode"),
     (lambda: nn.Sequential(nn.Linear(3, 3), nn.LayerNorm((3, 3))), (2, 3),
      r"LayerNorm at '1' over \(3, 3\)"),
     (lambda: nn.Sequential(nn.Conv2d(1, 2, 3), nn.PReLU()), (1, 1, 4, 4),
@@ -743,8 +741,6 @@ class FusedAttention(nn.Module):
     (lambda: Pool(nn.MaxPool2d(3, stride=2, ceil_mode=True)),
      r"ceil_mode=True at 'layer': a window would hang over the edge"),
     (lambda: Pool(nn.AvgPool2d(2, divisor_override=3)), r"avgpool2d with divisor_override"),
-    (lambda: Pool(nn.BatchNorm2d(2).eval()), r"BatchNorm2d at 'layer' in eval mode \(running "
-                                             r"statistics\) is not supported: training mode"),
     (lambda: Spec("nchw,hw->"), r"torch\.einsum spec 'nchw,hw->' .*giving a tensor"),
     (lambda: Spec("nchw,wv->nchv'); import os; ('"), r"torch\.einsum spec .*lowercase"),
     (lambda: Broadcast(), r"operator\.mul of a \(2, 2, 4, 4\) and a \(2, 1, 1\) tensor .*"
@@ -975,3 +971,79 @@ def test_adaptive_pooling_whose_windows_would_overlap_is_refused() -> None:
                           nn.Linear(18, 3))
     with pytest.raises(sbp.UnsupportedError, match="only to a size that divides"):
         sbp.from_torch(model, torch.randn(2, 1, 6, 6), loss=nn.MSELoss())
+
+
+class Eval2d(nn.Module):
+    def __init__(self, affine: bool) -> None:
+        super().__init__()
+        self.c, self.bn = nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3, affine=affine)
+        self.fc = nn.Linear(12, 2)
+
+    def forward(self, x: Any) -> Any:
+        return self.fc(torch.flatten(F.relu(self.bn(self.c(x))), 1))
+
+
+class Eval1dOfTensor(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.bn, self.fc = nn.BatchNorm1d(3), nn.Linear(12, 2)
+
+    def forward(self, x: Any) -> Any:
+        return self.fc(torch.flatten(torch.tanh(self.bn(x)), 1))
+
+
+EVAL_NORMS: list[tuple[str, Any, tuple[int, ...]]] = [
+    ("BatchNorm1d", lambda: nn.Sequential(nn.Linear(4, 5), nn.BatchNorm1d(5), nn.Tanh(),
+                                          nn.Linear(5, 2)), (6, 4)),
+    ("BatchNorm1d without gamma and beta",
+     lambda: nn.Sequential(nn.Linear(4, 5), nn.BatchNorm1d(5, affine=False), nn.Tanh(),
+                           nn.Linear(5, 2)), (6, 4)),
+    ("BatchNorm1d of (N, C, L)", Eval1dOfTensor, (2, 3, 4)),
+    ("BatchNorm2d", lambda: Eval2d(True), (3, 2, 4, 4)),
+    ("BatchNorm2d without gamma and beta", lambda: Eval2d(False), (3, 2, 4, 4)),
+]
+
+
+@pytest.mark.parametrize("convention", ["column", "row"])
+@pytest.mark.parametrize("case", range(len(EVAL_NORMS)))
+def test_batchnorm_in_eval_mode_uses_the_running_statistics(case: int, convention: str
+                                                             ) -> None:
+    """Eval mode: (a − μ)/√(σ² + ε), γ ⊙ · + β with PyTorch's running statistics, which are
+    inputs under their buffer keys (no gradient in them), taken from the module when a
+    call does not give them; the torch witness runs on the same statistics."""
+    name, make, shape = EVAL_NORMS[case]
+    torch.manual_seed(3)
+    model = make()
+    for _ in range(3):  # running statistics away from their initial 0 and 1
+        model(torch.randn(*shape) * 2 + 1)
+    model.eval()
+    x = torch.randn(*shape)
+    d = sbp.from_torch(model, x, loss=nn.MSELoss(), convention=convention)  # type: ignore[arg-type]
+    buffers = {k for k, _ in model.named_buffers() if "running" in k}
+    assert len(buffers) == 2
+    assert buffers <= {k.key for k in d.keys.values()}
+    assert not buffers & {d.keys[str(s.name)].key for s in d.wrt}
+    report = d.check()
+    assert report.ok, f"{name}\n{report}"
+    assert "torch.autograd" in report.witnesses
+    y = torch.randn(model(x).shape)
+    model.zero_grad()
+    nn.MSELoss()(model(x), y).backward()
+    grads = d.evaluate({**dict(model.named_parameters()), "x": x, "y": y})
+    assert set(grads) == {k for k, _ in model.named_parameters()}
+    for key, p in model.named_parameters():
+        np.testing.assert_allclose(grads[key], _grad(p), rtol=1e-4, atol=1e-6, err_msg=key)
+    # statistics given in the call are the ones used, by both witnesses
+    given = {k: b * 0.5 + 0.25 for k, b in model.named_buffers() if "running" in k}
+    point = {**dict(model.named_parameters()), **given, "x": x, "y": y}
+    assert d.check(point).ok
+    with torch.no_grad():
+        for k, b in model.named_buffers():
+            if k in given:
+                b.copy_(given[k])
+    model.zero_grad()
+    nn.MSELoss()(model(x), y).backward()
+    again = d.evaluate(point)
+    for key, p in model.named_parameters():
+        np.testing.assert_allclose(again[key], _grad(p), rtol=1e-4, atol=1e-6, err_msg=key)
+    assert_latex_ok([d.latex()])
