@@ -390,7 +390,8 @@ FUNCTIONS: dict[str, Callable[..., Val]] = {
 }
 # calls that take a None, a string or a tuple of ints among their arguments (the others
 # refuse them by name)
-LOOSE = frozenset({"F.conv2d", "torch.conv2d", "F.max_pool2d", "F.avg_pool2d",
+LOOSE = frozenset({"F.conv2d", "torch.conv2d", "F.conv1d", "torch.conv1d",
+                   "F.max_pool2d", "F.avg_pool2d",
                    "F.adaptive_avg_pool2d", "F.adaptive_max_pool2d", "torch.sum", "Tensor.sum",
                    "torch.mean", "Tensor.mean",
                    "torch.einsum", "Tensor.view", "Tensor.reshape", "torch.reshape",

@@ -205,24 +205,51 @@ def batched_matmul(w: Writer, a: Val, b: Val, node: Any) -> Val:
 
 
 def conv_text(w: Writer, x: Val, weight: Val, bias: Val | None, kw: Mapping[str, Any],
-              node: Any) -> Val:
+              node: Any, fn: str = "conv2d") -> Val:
     """``conv2d`` (NCHW, cross-correlation as PyTorch's): stride and zero padding, an int
-    or a pair; dilation, groups and other padding modes are refused by name."""
+    or a pair; dilation, groups and other padding modes are refused by name (as ``fn``'s)."""
     if x.kind != "nd" or len(x.shape) != 4 or weight.kind != "nd":
         raise UnsupportedError(f"conv2d of a {x.shape} input {w.where(node)}: (N, C, H, W) "
                                "only")
     for what, ok in (("dilation", 1), ("groups", 1)):
-        _only(w, "conv2d", what, kw.get(what, ok), ok, node)
+        _only(w, fn, what, kw.get(what, ok), ok, node)
     if kw.get("padding_mode", "zeros") != "zeros":
-        raise UnsupportedError(f"conv2d with padding_mode={kw['padding_mode']!r} "
+        raise UnsupportedError(f"{fn} with padding_mode={kw['padding_mode']!r} "
                                f"{w.where(node)}: zero padding only")
-    stride = _pair(kw.get("stride", 1), w, node, "stride", "conv2d")
-    padding = _pair(kw.get("padding", 0), w, node, "padding", "conv2d")
+    stride = _pair(kw.get("stride", 1), w, node, "stride", fn)
+    padding = _pair(kw.get("padding", 0), w, node, "padding", fn)
     shape = tensors.conv2d_shape(x.shape, weight.shape, stride, padding)
     parts = [x.text, weight.text, *([torch_text(w, bias)] if bias is not None else [])]
     parts += [f"stride={_pair_text(stride)}"] * (stride != (1, 1))
     parts += [f"padding={_pair_text(padding)}"] * (padding != (0, 0))
     return Val(f"conv2d({', '.join(parts)})", "nd", shape)
+
+
+def conv1d_text(w: Writer, x: Val, weight: Val, bias: Val | None, kw: Mapping[str, Any],
+                node: Any) -> Val:
+    """``Conv1d`` as ``conv2d`` of one-row images: the input (N, C, L) as (N, C, 1, L), the
+    filter (F, C, k) as (F, C, 1, k), stride, padding and dilation along the row; the
+    result (N, F, 1, L') as (N, F, L')."""
+    if x.kind != "nd" or len(x.shape) != 3 or weight.kind != "nd" or len(weight.shape) != 3:
+        raise UnsupportedError(f"conv1d of a {x.shape} input {w.where(node)}: (N, C, L) only")
+
+    def along_row(what: str, default: int) -> Any:
+        v = kw.get(what, default)
+        if isinstance(v, str):
+            return v  # conv2d refuses it by name
+        got = ints_arg(v, w, node)
+        if len(got) != 1:
+            raise UnsupportedError(f"conv1d with {what}={got} {w.where(node)}")
+        return (0 if what == "padding" else 1, got[0])
+
+    for what, ok in (("dilation", 1), ("groups", 1)):  # refused here, in conv1d's terms
+        _only(w, "conv1d", what, kw.get(what, ok), ok, node)
+    row = {k: along_row(k, d) for k, d in (("stride", 1), ("padding", 0))}
+    (n, c, length), (f, _, k) = x.shape, weight.shape
+    image = conv_text(w, reshaped(w, x, (n, c, 1, length), node),
+                      reshaped(w, weight, (f, c, 1, k), node), bias, {**kw, **row}, node,
+                      "conv1d")
+    return reshaped(w, image, (n, f, image.shape[3]), node)
 
 
 def adaptive_pool_text(w: Writer, how: str, x: Val, size: Any, node: Any) -> Val:
@@ -290,6 +317,13 @@ def _f_conv2d(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> V
                      else bias, k, node)
 
 
+def _f_conv1d(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    k = named_args(("weight", "bias", "stride", "padding", "dilation", "groups"), args, kw)
+    bias = k.get("bias")
+    return conv1d_text(w, args[0], k["weight"], None if getattr(bias, "kind", "") == "none"
+                       else bias, k, node)
+
+
 def _f_pool(how: str) -> Callable[..., Val]:
     names = ("kernel_size", "stride", "padding") + (
         ("dilation", "ceil_mode", "return_indices") if how == "max" else
@@ -306,7 +340,8 @@ def _f_pool(how: str) -> Callable[..., Val]:
 TENSOR_CALLS: dict[str, Callable[..., Val]] = {
     "F.conv2d": _f_conv2d, "F.max_pool2d": _f_pool("max"), "F.avg_pool2d": _f_pool("avg"),
     "F.adaptive_avg_pool2d": _f_adaptive("avg"), "F.adaptive_max_pool2d": _f_adaptive("max"),
-    "torch.conv2d": _f_conv2d, "torch.einsum": _einsum,
+    "torch.conv2d": _f_conv2d, "F.conv1d": _f_conv1d, "torch.conv1d": _f_conv1d,
+    "torch.einsum": _einsum,
     "torch.flatten": _flatten, "Tensor.flatten": _flatten, "Tensor.view": _reshape,
     "Tensor.reshape": _reshape, "torch.reshape": _reshape, "Tensor.permute": _permute,
     "torch.permute": _permute, "Tensor.size": _size, "operator.getitem": _getitem,

@@ -37,6 +37,7 @@ from .torch_calls import (
 from .torch_keys import Convention, Key
 from .torch_tensors import (
     adaptive_pool_text,
+    conv1d_text,
     conv_text,
     flattened,
     pool_text,
@@ -50,7 +51,6 @@ _MHA = ("nn.MultiheadAttention runs one fused call (F.multi_head_attention_forwa
         "packed projections and masks) that fx records whole; write the block with "
         "nn.Linear, view/transpose, @ or torch.einsum and F.softmax(dim=-1)")
 LATER = {
-    "Conv1d": "conv1d is no primitive: conv2d is",
     "MultiheadAttention": _MHA, "TransformerEncoderLayer": _MHA,
     "TransformerDecoderLayer": _MHA, "Transformer": _MHA,
 }
@@ -266,6 +266,13 @@ class Walk:
             w = self.parameter(f"{path}.weight", "W")
             b = self.parameter(f"{path}.bias", "b") if m.bias is not None else None
             return conv_text(self, a, w, b, {
+                "stride": m.stride, "padding": m.padding, "dilation": m.dilation,
+                "groups": m.groups, "padding_mode": m.padding_mode}, node)
+        if type(m) is nn.Conv1d:
+            self.sync_counts()
+            w = self.parameter(f"{path}.weight", "W")
+            b = self.parameter(f"{path}.bias", "b") if m.bias is not None else None
+            return conv1d_text(self, a, w, b, {
                 "stride": m.stride, "padding": m.padding, "dilation": m.dilation,
                 "groups": m.groups, "padding_mode": m.padding_mode}, node)
         if type(m) in (nn.MaxPool2d, nn.AvgPool2d):

@@ -630,7 +630,24 @@ class Block(nn.Module):
         return torch.flatten(h + self.mlp(self.ln2(h)), 1)
 
 
+class Sequence1d(nn.Module):
+    """nn.Conv1d with stride and padding, one without a bias, F.conv1d with positional
+    arguments and a bare filter, over (N, C, L) sequences."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1 = nn.Conv1d(2, 3, 3, stride=2, padding=1)
+        self.c2 = nn.Conv1d(3, 2, 2, bias=False)
+        self.w = nn.Parameter(torch.randn(2, 2, 1))
+        self.fc = nn.Linear(6, 2)
+
+    def forward(self, x: Any) -> Any:
+        h = F.relu(self.c2(torch.tanh(self.c1(x))))
+        return self.fc(torch.flatten(F.conv1d(h, self.w, None, 1, 0), 1))
+
+
 TENSOR_MODELS = [
+    ("conv1d", Sequence1d, (3, 2, 7), nn.MSELoss()),
     ("small cnn", small_cnn, (2, 1, 6, 10), nn.CrossEntropyLoss()),
     ("functional cnn with batchnorm2d", FunctionalCNN, (3, 2, 5, 5), nn.MSELoss()),
     ("multi-head attention", HeadsAttention, (2, 3, 4), nn.MSELoss(reduction="sum")),
@@ -745,11 +762,26 @@ class FusedAttention(nn.Module):
     (lambda: Spec("nchw,wv->nchv'); import os; ('"), r"torch\.einsum spec .*lowercase"),
     (lambda: Broadcast(), r"operator\.mul of a \(2, 2, 4, 4\) and a \(2, 1, 1\) tensor .*"
                           r"broadcasting between tensors"),
-    (lambda: nn.Sequential(nn.Conv1d(1, 1, 2)), r"Conv1d.*conv1d is no primitive"),
+    (lambda: nn.Sequential(nn.Conv1d(1, 1, 2)),
+     r"conv1d of a \(2, 1, 4, 4\) input at '0': \(N, C, L\) only"),
 ])
 def test_tensor_layers_that_do_not_fit_are_refused_by_name(model: Any, message: str) -> None:
     with pytest.raises(sbp.UnsupportedError, match=message):
         sbp.from_torch(model(), torch.randn(2, 1, 4, 4), loss=nn.MSELoss())
+
+
+@pytest.mark.parametrize(("layer", "message"), [
+    (nn.Conv1d(2, 2, 3, groups=2), r"conv1d with groups=2 at '0' is not supported"),
+    (nn.Conv1d(2, 2, 3, dilation=2), r"conv1d with dilation=2 at '0' is not supported"),
+    (nn.Conv1d(2, 2, 3, padding="same"), r"conv1d with padding='same' at '0': give padding"),
+    (nn.Conv1d(2, 2, 3, padding=1, padding_mode="circular"),
+     r"conv1d with padding_mode='circular' at '0': zero padding only"),
+])
+def test_conv1d_options_that_do_not_fit_are_refused_in_its_terms(layer: Any, message: str
+                                                                ) -> None:
+    with pytest.raises(sbp.UnsupportedError, match=message):
+        sbp.from_torch(nn.Sequential(layer, nn.Flatten()), torch.randn(2, 2, 6),
+                       loss=nn.MSELoss())
 
 
 @pytest.mark.parametrize("spec", ["...i,ij->...j", "nchw,wv", "...w,wv"])
