@@ -40,7 +40,7 @@ from .shapes import axes_of, shape_of
 from .torch_calls import LOSS_MODULES, loss_text, module_loss
 from .torch_keys import Convention, Key, as_array, from_torch_gradient, to_ours, to_torch
 from .torch_values import NoNode, Val
-from .torch_walk import LATER, Walk, trace
+from .torch_walk import LATER, Walk, module_tensor, trace
 from .torch_witness import WITNESS, has_torch, loss_name, run
 
 
@@ -70,7 +70,7 @@ class TorchDerivation(Derivation):
         """Values under the module's keys (tensors or arrays, PyTorch's shapes) as the
         derivation's inputs (our names, our shapes); a key that is already one of our names
         and not a module key is taken as it is. ``complete``: every input must be given;
-        running statistics (BatchNorm in eval mode) not given are the module's own."""
+        buffers (running statistics, ``register_buffer``) not given are the module's own."""
         if not isinstance(values, Mapping):
             raise TypeError(f"values must map the module's keys to tensors or arrays, not "
                             f"{type(values).__name__}")
@@ -92,11 +92,13 @@ class TorchDerivation(Derivation):
         return out
 
     def module_buffers(self, given: Mapping[str, Any] = {}) -> dict[str, Any]:
-        """The module's running statistics under their keys (BatchNorm in eval mode), those
-        not in ``given`` (by key or by our name)."""
+        """The module's buffers that the derivation reads (running statistics of BatchNorm in
+        eval mode, buffers of the forward) under their keys, those not in ``given`` (by key
+        or by our name)."""
         gm = self.__dict__["_torch"][0]
-        keys = [(n, self.keys[n].key) for n in self.__dict__["_buffers"]]
-        return {k: gm.get_buffer(k) for n, k in keys if k not in given and n not in given}
+        names = {k.key: n for n, k in self.keys.items()}
+        return {k: module_tensor(gm, k) for k in self.__dict__["_buffers"]
+                if k not in given and names[k] not in given}
 
     def to_torch_layout(self, name: str, value: Any) -> np.ndarray:
         """One of our arrays (a value or a gradient of our input ``name``) in PyTorch's shape."""
@@ -126,7 +128,7 @@ class TorchDerivation(Derivation):
         name = loss_name(self.__dict__["_torch"][1])
         special = name in ("binary_cross_entropy", "nll_loss")
         if ours is None and (special or self.__dict__["_buffers"]):
-            # random values, with the module's running statistics (a variance is positive)
+            # random values, with the module's buffers (a running variance is positive)
             ours = {**random_values(self, seed),
                     **self.to_ours(self.module_buffers(), complete=False)}
         if ours is not None and special and values is None:

@@ -26,6 +26,7 @@ from .torch_tensors import (
     named_args,
     permuted,
     reshaped,
+    torch_text,
 )
 from .torch_values import Val, Writer, fname, transposed_text
 
@@ -197,7 +198,7 @@ def _add(sign: str) -> Callable[..., Val]:
             return size
         if kw.get("alpha", 1) != 1 or len(args) > 2:
             raise UnsupportedError(f"{fname(node)} with alpha {w.where(node)}")
-        _same_layout(w, a, b, node)
+        a, b = _aligned(w, a, b, node)
         right = _paren(b) if sign == "-" else b.text
         return Val(f"{a.text} {sign} {right}", _kind(a, b), _bshape(a, b))
     return build
@@ -209,17 +210,39 @@ def _kind(a: Val, b: Val) -> str:
         else b.kind
 
 
-def _same_layout(w: Writer, a: Val, b: Val, node: Any) -> None:
-    """A tensor of rank >= 3 meets another only at its own shape, or a number: PyTorch's
-    broadcasting of a (C, 1, 1) parameter or a 2-D value is not written."""
-    if "nd" in (a.kind, b.kind) and "num" not in (a.kind, b.kind) and a.shape != b.shape:
+def _aligned(w: Writer, a: Val, b: Val, node: Any) -> tuple[Val, Val]:
+    """The operands of an element-wise ``+ - * /`` as the text takes them. Of 2-D values
+    our layout broadcasts as PyTorch's (transposed or not); with a tensor of rank >= 3, an
+    operand that PyTorch broadcasts to the other's shape (a (C, 1, 1) parameter, a bias
+    (D,), a (T, D) table) is written in PyTorch's layout with leading axes of length 1,
+    which the text broadcasts as NumPy does. Both operands broadcast: refused."""
+    if "num" in (a.kind, b.kind) or "scalar" in (a.kind, b.kind) or a.shape == b.shape:
+        return a, b
+    rank = max(len(a.shape), len(b.shape))
+    sa, sb = ((1,) * (rank - len(v.shape)) + v.shape for v in (a, b))
+    if any(m != n and 1 not in (m, n) for m, n in zip(sa, sb, strict=True)):
         raise UnsupportedError(f"{fname(node)} of a {a.shape} and a {b.shape} tensor "
-                               f"{w.where(node)}: broadcasting between tensors is not "
-                               "supported")
+                               f"{w.where(node)}: the shapes do not broadcast")
+    if _bshape(a, b) not in (sa, sb):
+        raise UnsupportedError(f"{fname(node)} of a {a.shape} and a {b.shape} tensor "
+                               f"{w.where(node)}: broadcasting both operands is not "
+                               "supported (bring one to the result's shape first)")
+    if "nd" not in (a.kind, b.kind):
+        return a, b
+
+    def spread(v: Val, shape: tuple[int, ...]) -> Val:
+        if shape == v.shape:
+            return v
+        return Val(f"reshape({torch_text(w, v)}, {shape})", "nd", shape)
+
+    return spread(a, sa), spread(b, sb)
 
 
 def _bshape(a: Val, b: Val) -> tuple[int, ...]:
-    return a.shape if len(a.shape) >= len(b.shape) else b.shape
+    """PyTorch's broadcast shape of two operands (a number's is ``()``)."""
+    rank = max(len(a.shape), len(b.shape))
+    sa, sb = ((1,) * (rank - len(v.shape)) + v.shape for v in (a, b))
+    return tuple(map(max, sa, sb))
 
 
 def _mul(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
@@ -229,7 +252,7 @@ def _mul(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
         return size
     if "num" in (a.kind, b.kind):
         return Val(f"{_paren(a)}*{_paren(b)}", _kind(a, b), _bshape(a, b))
-    _same_layout(w, a, b, node)
+    a, b = _aligned(w, a, b, node)
     return Val(f"hadamard({a.text}, {b.text})", _kind(a, b), _bshape(a, b))
 
 
@@ -241,10 +264,24 @@ def _floordiv(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> V
 
 
 def _div(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
-    a, b = args[:2]
-    if b.kind != "num":
-        raise UnsupportedError(f"division by a tensor {w.where(node)} is not supported yet")
-    return Val(f"{_paren(a)} / {_paren(b)}", a.kind, a.shape)
+    """``a / b`` entry by entry (a number, a value of the same layout, or one PyTorch
+    broadcasts)."""
+    if kw.get("rounding_mode") is not None:
+        raise UnsupportedError(f"{fname(node)} with rounding_mode {w.where(node)}: its "
+                               "gradient is 0 almost everywhere; not supported")
+    a, b = _aligned(w, args[0], args[1], node)
+    return Val(f"{_paren(a)} / {_paren(b)}", _kind(a, b), _bshape(a, b))
+
+
+def _pow(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    """``a ** c`` entry by entry, ``c`` a number (the text's ``**`` of an array is
+    element-wise, as PyTorch's)."""
+    a, c = args[:2]
+    if c.kind != "num" or a.kind == "num":
+        raise UnsupportedError(f"{fname(node)} {w.where(node)}: only a tensor to the power "
+                               "of a number")
+    exponent = c.text if not c.text.startswith("-") else f"({c.text})"
+    return Val(f"{_paren(a)}**{exponent}", a.kind, a.shape)
 
 
 def _neg(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
@@ -290,16 +327,36 @@ def _reduce(fn: str) -> Callable[..., Val]:
         a = args[0]
         if dim is None and not k and not keep:
             return Val(f"{fn}({a.text})", "scalar", ())
-        if k or a.kind != "nd" or dim is None or not isinstance(keep, bool):
+        if k or a.kind not in ("nd", "act") or dim is None or not isinstance(keep, bool):
             raise UnsupportedError(f"{fname(node)} along a dim {w.where(node)}: only of "
-                                   "every entry, or along dims of a tensor of rank 3 or more")
+                                   "every entry, or along dims of a tensor of rank 2 or more")
         dims = tuple(sorted({d % len(a.shape) for d in ints_arg(dim, w, node)}))
+        if a.kind == "act":
+            return _reduce_matrix(w, fn, a, dims, keep, node)
         kept = tuple(1 if i in dims else n for i, n in enumerate(a.shape))
         v = Val(f"{fn}({a.text}, axis={dims if len(dims) > 1 else dims[0]})", "nd", kept)
         if keep:
             return v
         return reshaped(w, v, tuple(n for i, n in enumerate(a.shape) if i not in dims), node)
     return build
+
+
+def _reduce_matrix(w: Writer, fn: str, a: Val, dims: tuple[int, ...], keep: bool,
+                   node: Any) -> Val:
+    """sum / mean of a (batch, features) value along one dim: the text's reduction along
+    our axis (the other one in the column convention); kept, a (batch, 1) or (1, features)
+    value; else a 1-D one, written as a bias is (a column, or a row in the row convention)."""
+    if len(dims) == 2:
+        if keep:
+            raise UnsupportedError(f"{fname(node)} along both dims with keepdim "
+                                   f"{w.where(node)} is not supported")
+        return Val(f"{fn}({a.text})", "scalar", ())
+    d = dims[0]
+    ours = 1 - d if w.col else d
+    text = f"{fn}({a.text}, axis={ours})"
+    if keep:
+        return Val(text, "act", (1, a.shape[1]) if d == 0 else (a.shape[0], 1))
+    return Val(f"({text}).T" if d == 1 else text, "vec", (a.shape[1 - d],))
 
 
 def _f_loss(name: str) -> Callable[..., Val]:
@@ -378,7 +435,9 @@ FUNCTIONS: dict[str, Callable[..., Val]] = {
     "operator.add": _add("+"), "torch.add": _add("+"), "Tensor.add": _add("+"),
     "operator.sub": _add("-"), "torch.sub": _add("-"), "Tensor.sub": _add("-"),
     "operator.mul": _mul, "torch.mul": _mul, "Tensor.mul": _mul,
-    "operator.truediv": _div, "operator.floordiv": _floordiv, "operator.neg": _neg,
+    "operator.truediv": _div, "torch.div": _div, "Tensor.div": _div,
+    "operator.floordiv": _floordiv, "operator.neg": _neg,
+    "operator.pow": _pow, "torch.pow": _pow, "Tensor.pow": _pow,
     "torch.neg": _neg,
     "operator.matmul": _matmul, "torch.matmul": _matmul, "torch.mm": _matmul,
     "Tensor.matmul": _matmul, "Tensor.t": transpose, "Tensor.transpose": transpose,

@@ -79,7 +79,7 @@ class Walk:
         self.by_key: dict[str, str] = {}
         self.params: list[str] = []  # our names of the parameters, in order of use
         self.masks: dict[str, tuple[str, float]] = {}  # module path -> (mask name, p)
-        self.buffers: list[str] = []  # our names of running statistics (inputs, not wrt)
+        self.buffers: list[str] = []  # the keys of buffers read (inputs, never wrt)
 
     # names ----------------------------------------------------------------------------
     def fresh(self, letter: str) -> str:
@@ -105,21 +105,35 @@ class Walk:
             self.params.append(name)
         return name
 
-    def parameter(self, key: str, letter: str) -> Val:
-        p = self.gm.get_parameter(key)
-        shape = tuple(p.shape)
+    def parameter(self, key: str, letter: str, buffer: bool = False) -> Val:
+        """A parameter (or, ``buffer``, a buffer: an input never differentiated, that
+        ``evaluate`` and ``check`` take from the module unless given) in our layout."""
+        p = module_tensor(self.gm, key) if buffer else self.gm.get_parameter(key)
+        shape, param = tuple(p.shape), p.requires_grad and not buffer
+        if buffer and shape and key not in self.by_key:
+            self.buffers.append(key)
         if len(shape) >= 3:  # a filter (F, C, kh, kw): PyTorch's layout
-            return Val(self.symbol(key, shape, "same", letter, p.requires_grad), "nd", shape)
+            return Val(self.symbol(key, shape, "same", letter, param), "nd", shape)
         if len(shape) == 2:
-            name = self.symbol(key, shape, "same", letter, p.requires_grad)
+            name = self.symbol(key, shape, "same", letter, param)
             return Val(f"{name}.T" if self.col else name, "act", shape)
         if len(shape) == 1:
             how = "column" if self.col else "row"
-            name = self.symbol(key, shape, how, "b" if letter == "W" else letter,
-                               p.requires_grad)
+            name = self.symbol(key, shape, how, "b" if letter == "W" else letter, param)
             return Val(name, "vec", shape)
-        raise UnsupportedError(f"parameter {key!r} has shape {shape}: a scalar parameter is "
+        what = "buffer" if buffer else "parameter"
+        raise UnsupportedError(f"{what} {key!r} has shape {shape}: a scalar {what} is "
                                "not supported")
+
+    def constant(self, node: Any) -> Val:
+        """A buffer the forward reads (``self.register_buffer``): a floating-point one is an
+        input that is never differentiated; a plain tensor attribute is refused."""
+        key = node.target
+        b = module_tensor(self.gm, key)
+        if b is None or not b.is_floating_point():
+            raise UnsupportedError(f"{key!r} {self.where(node)} is not a parameter or a "
+                                   "floating-point buffer or tensor: not supported")
+        return self.parameter(key, "c", buffer=True)
 
     # the walk -------------------------------------------------------------------------
     def run(self, example: Sequence[Any]) -> Val:
@@ -197,9 +211,7 @@ class Walk:
             try:
                 self.gm.get_parameter(node.target)
             except AttributeError:
-                raise UnsupportedError(f"{node.target!r} {self.where(node)} is not a "
-                                       "parameter: buffers and constants are not supported "
-                                       "yet") from None
+                return self.constant(node)
             return self.parameter(node.target, "W")
         if node.op == "call_module":
             return self.module(node, [arg(a) for a in node.args], node.kwargs)
@@ -339,8 +351,8 @@ class Walk:
         if a.kind not in ("act", "nd") or a.shape[1] != m.num_features:
             raise UnsupportedError(f"{type(m).__name__} at {path!r} of a {a.shape} input: "
                                    "not supported")
-        vecs = [self.buffer(f"{path}.running_mean", "mu"),
-                self.buffer(f"{path}.running_var", "v")]
+        vecs = [self.parameter(f"{path}.running_mean", "mu", buffer=True),
+                self.parameter(f"{path}.running_var", "v", buffer=True)]
         if m.weight is not None:
             vecs.append(self.parameter(f"{path}.weight", "gamma"))
         if m.bias is not None:
@@ -358,13 +370,6 @@ class Walk:
         if m.bias is not None:
             text = f"{text} + {texts[-1]}"
         return Val(text, a.kind, a.shape)
-
-    def buffer(self, key: str, letter: str) -> Val:
-        """A 1-D buffer (running statistics) as an input, a column or row like a bias."""
-        shape = tuple(self.gm.get_buffer(key).shape)
-        name = self.symbol(key, shape, "column" if self.col else "row", letter, False)
-        self.buffers.append(name)
-        return Val(name, "vec", shape)
 
     def norm(self, node: Any, a: Val, axis: int, m: Any, path: str) -> Val:
         """In the column convention with γ and β, the primitive (``layernorm`` over each
@@ -395,6 +400,18 @@ class Walk:
         return Val(self.symbol("y", o.shape, "target", "y", False), "act", o.shape)
 
 
+def module_tensor(gm: Any, key: str) -> Any:
+    """The buffer ``key`` of the traced module, or the tensor constant fx kept under that
+    name (an attribute of the graph module: ``trace`` put it there); None otherwise."""
+    import torch
+
+    try:
+        return gm.get_buffer(key)
+    except AttributeError:
+        v = vars(gm).get(key)
+        return v if isinstance(v, torch.Tensor) else None
+
+
 def _running(m: Any) -> bool:
     """Whether a BatchNorm normalises by its running statistics (eval mode with them), as
     PyTorch decides: not in training mode, nor without running statistics."""
@@ -404,6 +421,7 @@ def _running(m: Any) -> bool:
 def trace(module: Any) -> Any:
     """The module as torch.fx records it (a ``GraphModule`` over the module's own layers and
     parameters); a module fx cannot trace raises ``UnsupportedError`` with fx's reason."""
+    import torch
     import torch.fx
 
     try:
@@ -417,9 +435,16 @@ def trace(module: Any) -> Any:
                   module.named_buffers(remove_duplicate=False)):
         own.update(table)
     for node in graph.nodes:  # before fx writes code for the graph: it would name them
+        if node.op == "get_attr" and node.target not in own:
+            # a tensor fx met in the forward (a plain tensor attribute, or one computed from
+            # buffers) is kept on the module under the name it gave it, never a user's
+            constant = vars(module).get(node.target)
+            if isinstance(constant, torch.Tensor) and not isinstance(constant,
+                                                                     torch.nn.Parameter):
+                own[node.target] = constant
         if node.op in ("call_module", "get_attr") and node.target not in own:
             raise UnsupportedError(f"{node.target!r} is not a parameter or a layer of the "
-                                   "module: tensor constants are not supported yet")
+                                   "module: not supported")
         if node.op == "call_function" and node.target is not getattr and not genuine(node):
             if fname(node) in FUNCTIONS:
                 raise UnsupportedError(f"a function named {fname(node)} {where(node)} is not "

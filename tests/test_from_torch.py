@@ -385,6 +385,23 @@ class Exp(nn.Module):
         return torch.exp(self.block(x)).sum()
 
 
+class TwoSided(nn.Module):
+    """PyTorch broadcasts (5, 1) ⊙ (1, 4) to an outer product: refused, as are a keepdim sum
+    of every entry and a division that rounds."""
+
+    def __init__(self, both_dims: bool = False, rounding: bool = False) -> None:
+        super().__init__()
+        self.fc, self.both_dims, self.rounding = nn.Linear(3, 4), both_dims, rounding
+
+    def forward(self, x: Any) -> Any:
+        h = self.fc(x)
+        if self.both_dims:
+            return h * h.sum(dim=(0, 1), keepdim=True)
+        if self.rounding:
+            return h.div(2.0 + h, rounding_mode="floor")
+        return h.sum(dim=1, keepdim=True) * h.sum(dim=0, keepdim=True)
+
+
 class Constant(nn.Module):
     """A plain tensor attribute (fx records it as a constant) and a buffer, used directly."""
 
@@ -413,10 +430,10 @@ class Constant(nn.Module):
      r"LayerNorm at '1' over \(3, 3\)"),
     (lambda: nn.Sequential(nn.Conv2d(1, 2, 3), nn.PReLU()), (1, 1, 4, 4),
      r"PReLU at '1' of a \(1, 2, 2, 2\) input"),
-    (lambda: Constant(False), (2, 3),
-     r"'c' is not a parameter or a layer of the module: tensor constants are not supported"),
-    (lambda: Constant(True), (2, 3), r"'buf' in the module's forward is not a parameter: "
-                                     r"buffers and constants are not supported yet"),
+    (lambda: TwoSided(), (5, 3), r"operator\.mul of a \(5, 1\) and a \(1, 4\) tensor in "
+                                 r"the module's forward: broadcasting both operands"),
+    (lambda: TwoSided(both_dims=True), (5, 3), r"Tensor\.sum along both dims with keepdim"),
+    (lambda: TwoSided(rounding=True), (5, 3), r"Tensor\.div with rounding_mode"),
 ])
 def test_refusals_are_typed_and_name_the_module_path(model: Any, example: tuple[int, ...],
                                                      message: str) -> None:
@@ -730,12 +747,16 @@ class Spec(nn.Module):
 
 
 class Broadcast(nn.Module):
-    def __init__(self) -> None:
+    """A (C, 1, 1) scale of a convolution's channels; ``both``: the input (N, 1, H, W) times a
+    (3, 1, 1) parameter, which PyTorch broadcasts both ways."""
+
+    def __init__(self, both: bool = False) -> None:
         super().__init__()
-        self.c, self.s = nn.Conv2d(1, 2, 1), nn.Parameter(torch.ones(2, 1, 1))
+        self.c, self.s = nn.Conv2d(1, 2, 1), nn.Parameter(torch.ones(3 if both else 2, 1, 1))
+        self.both = both
 
     def forward(self, x: Any) -> Any:
-        return (self.c(x) * self.s).flatten(1)
+        return ((x if self.both else self.c(x)) * self.s).flatten(1)
 
 
 class FusedAttention(nn.Module):
@@ -760,8 +781,8 @@ class FusedAttention(nn.Module):
     (lambda: Pool(nn.AvgPool2d(2, divisor_override=3)), r"avgpool2d with divisor_override"),
     (lambda: Spec("nchw,hw->"), r"torch\.einsum spec 'nchw,hw->' .*giving a tensor"),
     (lambda: Spec("nchw,wv->nchv'); import os; ('"), r"torch\.einsum spec .*lowercase"),
-    (lambda: Broadcast(), r"operator\.mul of a \(2, 2, 4, 4\) and a \(2, 1, 1\) tensor .*"
-                          r"broadcasting between tensors"),
+    (lambda: Broadcast(both=True), r"operator\.mul of a \(2, 1, 4, 4\) and a \(3, 1, 1\) "
+                                   r"tensor .*broadcasting both operands"),
     (lambda: nn.Sequential(nn.Conv1d(1, 1, 2)),
      r"conv1d of a \(2, 1, 4, 4\) input at '0': \(N, C, L\) only"),
 ])
@@ -1079,3 +1100,104 @@ def test_batchnorm_in_eval_mode_uses_the_running_statistics(case: int, conventio
     for key, p in model.named_parameters():
         np.testing.assert_allclose(again[key], _grad(p), rtol=1e-4, atol=1e-6, err_msg=key)
     assert_latex_ok([d.latex()])
+
+
+class Projected(nn.Module):
+    """A 2-D buffer used as a fixed projection."""
+
+    P: torch.Tensor
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 4)
+        self.register_buffer("P", torch.randn(4, 2))
+
+    def forward(self, x: Any) -> Any:
+        return torch.tanh(self.fc(x)) @ self.P
+
+
+class Positions(nn.Module):
+    """A (T, D) table of positions added to tokens (B, T, D): PyTorch's broadcasting."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.register_buffer("pe", torch.randn(3, 4))
+
+    def forward(self, x: Any) -> Any:
+        return torch.flatten(self.fc(x + self.pe), 1)
+
+
+class Masked(nn.Module):
+    """A causal mask buffer; fx folds ``1e4 * (1 - m)`` into a tensor constant of its own."""
+
+    m: torch.Tensor
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.q = nn.Linear(4, 4)
+        self.register_buffer("m", torch.tril(torch.ones(3, 3)))
+
+    def forward(self, x: Any) -> Any:
+        a = self.q(x) @ x.transpose(1, 2)
+        return torch.flatten(F.softmax(a * self.m - 1e4 * (1 - self.m), dim=-1) @ x, 1)
+
+
+class Arithmetic(nn.Module):
+    """Powers, division by tensors (a parameter, a value, a (T, 1) parameter of tokens),
+    torch.div and sums and means along one dim of a (batch, features) value."""
+
+    def __init__(self, tokens: bool) -> None:
+        super().__init__()
+        self.fc, self.g = nn.Linear(4, 4), nn.Linear(4, 4)
+        self.s = nn.Parameter(torch.rand(4) + 1)
+        self.t = nn.Parameter(torch.rand(3, 1) + 1)
+        self.tokens = tokens
+
+    def forward(self, x: Any) -> Any:
+        h = self.fc(x)
+        if self.tokens:
+            return torch.flatten(h / self.s / self.t - self.t * x ** 2, 1)
+        u = torch.sigmoid(self.g(x)) + 1
+        v = h / u + torch.div(2, self.s + 1) - h.mean(dim=0) + h.pow(3) / 10
+        return v * h.sum(dim=-1, keepdim=True) + h.mean(0, keepdim=True) ** -1
+
+
+CONSTANTS: list[tuple[str, Any, tuple[int, ...], set[str]]] = [
+    ("a 1-D buffer", lambda: Constant(True), (2, 3), {"buf"}),
+    ("a plain tensor attribute", lambda: Constant(False), (2, 3), {"c"}),
+    ("a 2-D buffer", Projected, (2, 3), {"P"}),
+    ("a (T, D) buffer broadcast", Positions, (2, 3, 4), {"pe"}),
+    ("a mask and fx's constant", Masked, (2, 3, 4), {"m", "_tensor_constant0"}),
+    ("a (C, 1, 1) parameter broadcast", Broadcast, (2, 1, 4, 4), set()),
+    ("arithmetic", lambda: Arithmetic(False), (5, 4), set()),
+    ("arithmetic of tokens", lambda: Arithmetic(True), (2, 3, 4), set()),
+]
+
+
+@pytest.mark.parametrize("convention", ["column", "row"])
+@pytest.mark.parametrize("case", range(len(CONSTANTS)))
+def test_buffers_constants_and_broadcasting(case: int, convention: str) -> None:
+    """Buffers and tensor constants the forward reads are inputs that no gradient is taken
+    in, given from the module; PyTorch's broadcasting, powers, division by tensors and
+    reductions along a dim are written out. Four witnesses agree, and p.grad matches."""
+    name, make, shape, constants = CONSTANTS[case]
+    torch.manual_seed(case)
+    model = make()
+    x = torch.randn(*shape)
+    d = sbp.from_torch(model, x, loss=nn.MSELoss(), convention=convention)  # type: ignore[arg-type]
+    keys = {k.key for k in d.keys.values()}
+    assert constants <= keys, name
+    assert not constants & {d.keys[str(s.name)].key for s in d.wrt}
+    report = d.check()
+    assert report.ok, f"{name}\n{report}"
+    assert "torch.autograd" in report.witnesses
+    y = torch.randn(model(x).shape)
+    model.zero_grad()
+    nn.MSELoss()(model(x), y).backward()
+    grads = d.evaluate({**dict(model.named_parameters()), "x": x, "y": y})
+    used = {k: p for k, p in model.named_parameters() if p.grad is not None}
+    assert set(grads) == set(used)
+    for key, p in used.items():
+        np.testing.assert_allclose(grads[key], _grad(p), rtol=1e-4, atol=1e-6,
+                                   err_msg=f"{name}: {key}")
