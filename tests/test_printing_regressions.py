@@ -67,3 +67,22 @@ def test_cross_entropy_in_a_sum_is_bracketed() -> None:
     assert "+ -" not in tex
     assert r"\lambda + \left(-\mathbf{y}^{\top}" in tex
     assert_latex_ok([tex])
+
+
+def test_a_power_of_a_one_by_one_product_is_bracketed_and_reads_back() -> None:
+    """xᵀx prints as the product itself: as the base of a power it was x^T x^{2}, which
+    reads as xᵀ(x²) (a held-out case); now (xᵀx)², in the forward and backward sections."""
+    sh = {"x": (3, 1), "A": (3, 3), "a": (3, 1)}
+    rng = np.random.default_rng(1)
+    values = {k: rng.uniform(0.5, 1.5, v) for k, v in sh.items()}
+    for text, base in [("(x.T@x)**2", r"\mathbf{x}^{\top}\mathbf{x}"),
+                       ("(x.T@A@x)**0.5", r"\mathbf{x}^{\top}\mathbf{A}\mathbf{x}"),
+                       ("2*(a.T@x)**3 + 1/(x.T@x)", r"\mathbf{x}^{\top}\mathbf{x}")]:
+        d = sbp.derive(text, wrt="x", shapes=sh)
+        tex = d.latex()
+        assert rf"\left({base}\right)^{{" in tex, text
+        assert rf"{base}^{{" not in tex.replace(rf"\left({base}\right)^{{", ""), text
+        back = sbp.derive(d.latex(sections="forward"), syntax="latex", wrt="x", shapes=sh)
+        np.testing.assert_allclose(back.evaluate(values)["x"], d.evaluate(values)["x"],
+                                   rtol=1e-12, err_msg=text)
+        assert_latex_ok([tex])

@@ -34,6 +34,7 @@ from ..functions import (
     DiagJacobian,
     Elementwise,
     ElementwiseDerivative,
+    Item,
     Softmax,
     SqNorm,
     scalar_function,
@@ -125,6 +126,10 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         # ‖W‖², ½‖o − y‖² and −yᵀ log softmax(o) end in a power or start with a sign: as a
         # base of a power they are bracketed, (‖W‖²)³, never the double superscript ‖W‖²^3
         if isinstance(item, (SqNorm, MSE, CrossEntropy)) and level >= PRECEDENCE["Pow"]:
+            return rf"\left({self._print(item)}\right)"
+        # the entry of a 1×1 product prints as the product: as a base, (xᵀx)², never xᵀx²
+        if isinstance(item, Item) and level >= PRECEDENCE["Pow"] and \
+                not isinstance(item.args[0], sp.MatrixSymbol):
             return rf"\left({self._print(item)}\right)"
         return super().parenthesize(item, level, is_neg, strict)  # type: ignore[no-any-return]
 
