@@ -19,9 +19,11 @@ from collections.abc import Callable, Iterable
 from .errors import LimitError, ParseError
 from .latex_lexer import (
     ABS,
+    ACCENTS,
     CLOSE_SIZES,
     COMMANDS,
     ENVIRONMENTS,
+    GREEK,
     INVERSES,
     NORMS,
     OPEN,
@@ -29,6 +31,7 @@ from .latex_lexer import (
     PRODUCT,
     SIZES,
     SPACING,
+    STYLE,
     TRANSPOSE,
     Cursor,
     Piece,
@@ -556,8 +559,18 @@ class _Reader(Cursor):
         nxt = self.peek()
         if nxt is not None and (nxt.text in OPEN or nxt.text in SIZES):
             args = self.arguments()
-        else:  # \log x: the next factor
-            args = [self.postfix(self.atom(len(self.toks)), len(self.toks))]
+        else:  # \log x: the next factor; \sin 2x, \cos 2\pi t: a number and the names after it
+            arg = self.postfix(self.atom(len(self.toks)), len(self.toks))
+            if len(arg) == 1 and re.fullmatch(r"\d+(\.\d+)?|\.\d+", arg[0][0]) and \
+                    self.starts_name():
+                start = self.i
+                while self.starts_name():
+                    arg = join_pieces(arg, " * ", self.postfix(self.atom(len(self.toks)),
+                                                              len(self.toks)), at=t.at)
+                seen = self.text[self.toks[start - 1].at:self.toks[self.i - 1].at + len(
+                    self.toks[self.i - 1].text)]
+                self.notes.append(f"'{t.text} {seen}' read as {fn}({seen}), of the product")
+            args = [arg]
         out: Piece = [(f"{fn}(" + (f"{order}, " if order is not None else ""), t.at)]
         for k, a in enumerate(args):
             out += ([(", ", t.at)] if k else []) + a
@@ -565,6 +578,15 @@ class _Reader(Cursor):
         if power is not None:
             out = join_pieces("(", out, ")", ("\0**", t.at), "(", power, ")", at=t.at)
         return out
+
+    def starts_name(self) -> bool:
+        r"""Whether a name (a letter, a Greek letter, ``\mathbf{x}``, ``\hat{y}``) comes next,
+        and no function."""
+        t = self.peek()
+        if t is None or not (re.fullmatch(r"[A-Za-z]", t.text[0]) or t.text in GREEK
+                             or t.text in STYLE or t.text in ACCENTS):
+            return False
+        return self.function_name() is None
 
     def arguments(self) -> list[Piece]:
         t = self.take()

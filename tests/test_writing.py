@@ -266,7 +266,17 @@ LATEX_SPELLINGS = [
      "yhat + xbar*xtilde + sum(vhat.T@v)"),
     (r"\operatorname{sum}(\mathbf{v}^\mathsf{T}\mathbf{A}\mathbf{v})", "sum(v.T@A@v)"),
     (r"t = x + y; \quad z = t^{2}", "t = x + y; z = t**2"),
+    # after a number, the argument is the monomial (a held-out case read sin(2)·x)
+    (r"\sin 2x + \cos 3\theta + \tanh 0.5 y^2", "sin(2*x) + cos(3*theta) + tanh(0.5*y**2)"),
+    (r"\sin 2\pi x \cos x + \log 2 \sin y - \sin 2 \cdot x",
+     "sin(2*pi*x)*cos(x) + log(2)*sin(y) - sin(2)*x"),
 ]
+
+
+def test_a_functions_monomial_argument_is_in_the_readings() -> None:
+    d = sbp.derive(r"\sin 2x", syntax="latex")
+    assert d.readings == (r"'\sin 2x' read as sin(2x), of the product",)
+    assert sbp.derive(r"\sin x y", syntax="latex").readings == ()
 
 
 @pytest.mark.parametrize(("latex", "text"), LATEX_SPELLINGS)
