@@ -257,6 +257,9 @@ class _Reader(Cursor):
         raw_flat = raw.replace(" ", "")
         if raw_flat in TRANSPOSE or raw_flat in ("{T}",):
             return join_pieces("(", base, ").T", at=caret.at)
+        inner = raw_flat[1:-1] if raw_flat[:1] == "{" and raw_flat[-1:] == "}" else raw_flat
+        if inner[:1] == "-" and inner[1:] in TRANSPOSE:  # X^{-\top}: (X⁻¹)ᵀ, as printed
+            return join_pieces("((", base, ")", ("\0**", caret.at), "(-1)).T", at=caret.at)
         m = re.fullmatch(r"\\circ(.+)", raw_flat)
         if m:  # X^{\circ 2}: the element-wise (Hadamard) power
             self.i = start

@@ -318,16 +318,19 @@ def paper_power(b: Builder, x: Term, y: Term, where: str = "a ^ b") -> Term:
                          "and needs a square matrix (for the element-wise power write "
                          r"X**2, or X^{\circ 2} in LaTeX)")
     k = y if _is_num(y) else None
-    if k is None or not k.is_Integer or k < 1:
-        what = "the inverse" if k == -1 else f"the power {y}"
-        raise UnsupportedError(f"{where}: {what} of a square matrix is not a primitive yet "
-                               "(positive integer powers are matrix products; for the "
-                               "element-wise power write X**k)")
-    if k > MAX_MATRIX_POWER:
-        raise UnsupportedError(f"{where}: a matrix power above {MAX_MATRIX_POWER}")
-    acc = x
-    for _ in range(int(k) - 1):
-        acc = matmul(b, acc, x, where)
+    if k is None or not k.is_Integer:
+        shown = f"{float(y):g}" if getattr(y, "is_Float", False) else y
+        raise UnsupportedError(f"{where}: the power {shown} of a square matrix is not read "
+                               "(whole powers are matrix products, X^{-1} the inverse; for "
+                               "the element-wise power write X**k)")
+    if abs(k) > MAX_MATRIX_POWER:
+        raise UnsupportedError(f"{where}: a matrix power above {MAX_MATRIX_POWER} in size")
+    if k == 0:
+        return Identity(sx[0])
+    base = x if k > 0 else apply(b, "inv", [x], where)  # X⁻ᵏ = (X⁻¹)ᵏ
+    acc = base
+    for _ in range(abs(int(k)) - 1):
+        acc = matmul(b, acc, base, where)
     return acc
 
 

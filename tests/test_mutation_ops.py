@@ -101,9 +101,14 @@ def test_a_matrix_power_up_to_32_is_products() -> None:
     d = sbp.derive("sum(A^32)", shapes={"A": (2, 2)})
     assert len(d.forward) == 32  # 31 products and the sum
     assert str(d.forward[-2].rhs) == "t_30*A"
-    with pytest.raises(sbp.UnsupportedError, match=r"^A\*\*33: a matrix power above 32$"):
-        sbp.parse("sum(A^33)", shapes={"A": (2, 2)})
+    for k in (33, -33):
+        with pytest.raises(sbp.UnsupportedError,
+                           match=rf"^A\*\*{k}: a matrix power above 32 in size$"):
+            sbp.parse(f"sum(A^{k})", shapes={"A": (2, 2)})
     assert str(sbp.parse("sum(A^1)", shapes={"A": (2, 2)})) == "sumall(A)"
-    with pytest.raises(sbp.UnsupportedError, match=r"^A\*\*0: the power 0 of a square matrix "
-                                                   r"is not a primitive yet"):
-        sbp.parse("sum(A^0)", shapes={"A": (2, 2)})
+    assert str(sbp.parse("sum(A^0)", shapes={"A": (2, 2)})) == "sumall(I)"  # the identity
+    d = sbp.derive("sum(A^0 @ A) + sum(A^-2)", shapes={"A": (2, 2)})
+    assert d.check().ok
+    with pytest.raises(sbp.UnsupportedError, match=r"^A\*\*0.5: the power 0.5 of a square "
+                                                   r"matrix is not read"):
+        sbp.parse("sum(A^0.5)", shapes={"A": (2, 2)})

@@ -221,8 +221,24 @@ def test_errors_point_at_what_was_typed() -> None:
 
 
 def test_a_matrix_power_reads_as_mathematics() -> None:
-    with pytest.raises(sbp.UnsupportedError, match="inverse"):
-        sbp.parse("A^-1", SH)
+    """X⁻¹ is the inverse (it was refused, though inv is a primitive and the derivations
+    print it so), X^{-2} its square, X^{-\top} its transpose; never entry by entry."""
+    sh = {"X": (3, 3), "a": (3, 1), "b": (3, 1)}
+    rng = np.random.default_rng(2)
+    values = {"X": 2 * np.eye(3) + rng.uniform(0, 0.3, (3, 3)), "a": rng.normal(size=(3, 1)),
+              "b": rng.normal(size=(3, 1))}
+    for written, syntax, text in [
+            ("aᵀ X⁻¹ b", "text", "a.T@inv(X)@b"), ("a.T@X^-2@b", "text", "a.T@inv(X)@inv(X)@b"),
+            (r"\mathbf{a}^\top \mathbf{X}^{-1} \mathbf{b}", "latex", "a.T@inv(X)@b"),
+            (r"\mathbf{a}^\top \mathbf{X}^{-\top} \mathbf{b}", "latex", "a.T@inv(X).T@b"),
+            (r"a^{T} X^{0} b + a^T X^{-T} b", "latex", "a.T@b + a.T@inv(X).T@b")]:
+        d = sbp.derive(written, wrt=["X", "a"], shapes=sh, syntax=syntax)  # type: ignore[arg-type]
+        ref = sbp.derive(text, wrt=["X", "a"], shapes=sh)
+        for k in ("X", "a"):
+            np.testing.assert_allclose(d.evaluate(values)[k], ref.evaluate(values)[k],
+                                       rtol=1e-12, err_msg=written)
+    with pytest.raises(sbp.UnsupportedError, match=r"the power 0\.5 of a square matrix"):
+        sbp.parse("A^0.5", SH)
     with pytest.raises(sbp.ShapeError, match="square"):
         sbp.parse("C^2", {"C": (2, 3)})
     assert sbp.parse("C**2", {"C": (2, 3)}) is not None  # ** stays element-wise
