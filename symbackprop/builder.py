@@ -18,14 +18,16 @@ from typing import Any, Literal, TypeAlias
 
 import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix, Symbol
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .algebra import is_matrix, madd, mscale, rebuild
 from .canonical import PROBE, is_leaf, replace_args
 from .errors import GraphError, LimitError, ShapeError, UnsupportedError
-from .functions import Elementwise, step
+from .functions import Elementwise, Item, step
 from .limits import DEFAULT_LIMITS, Limits
 from .recognise import classify, split_coeff
 from .shapes import Shape, fmt_shape, shape_of, to_shape
+from .structural import Slice
 from .tensor_nodes import TensorVJP, expand_einsum_vjp
 
 Term: TypeAlias = Any  # a SymPy leaf, node symbol, or small inline expression over them
@@ -411,6 +413,19 @@ def _binarize(e: sp.Basic) -> sp.Basic:
         # gradient that a Hessian differentiates again)
         a, h0 = e.args[0], e.args[1] if len(e.args) > 1 else sp.S.Half
         return step(a) + h0 * (1 - step(a) - step(-a))
+    rewrite = _REWRITES.get(type(e))
+    if rewrite is not None:  # SymPy's own spellings of what the text composes
+        return rewrite(*e.args)
+    if type(e) is sp.MatPow and e.exp.is_Integer and e.base.is_square \
+            and 0 < abs(int(e.exp)) <= 32:  # X², X⁻²: products of X or of X⁻¹ (an Inverse
+        # is a MatPow of its own class: the rules hold it)
+        base = e.base if e.exp > 0 else sp.Inverse(e.base)
+        return _binarize(MatMul(*[base] * abs(int(e.exp)))) if abs(e.exp) > 1 else base
+    if isinstance(e, MatrixElement) and e.i.is_Integer and e.j.is_Integer:  # X[i, j]
+        m, i, j = e.parent, e.i, e.j
+        if m.shape == (1, 1):
+            return Item(m)
+        return Item(Slice(m, sp.Tuple(i, i + 1, 1), sp.Tuple(j, j + 1, 1)))
     if isinstance(e, TensorVJP) and e.op == "einsum":  # a Hessian through nchw->nc
         return expand_einsum_vjp(e) or e
     if isinstance(e, Elementwise) and e.name == "Heaviside":  # the same, entry by entry
@@ -420,6 +435,16 @@ def _binarize(e: sp.Basic) -> sp.Basic:
         return madd(up, mscale(h0, madd(OneMatrix(*a.shape), mscale(-1, up),
                                         mscale(-1, down))))
     return e
+
+
+# SymPy functions the rules do not hold, as the compositions the text writes for them
+_REWRITES: dict[type, Callable[..., sp.Basic]] = {
+    sp.sec: lambda x: 1 / sp.cos(x), sp.csc: lambda x: 1 / sp.sin(x),
+    sp.cot: lambda x: 1 / sp.tan(x), sp.sech: lambda x: 1 / sp.cosh(x),
+    sp.csch: lambda x: 1 / sp.sinh(x), sp.coth: lambda x: 1 / sp.tanh(x),
+    # the angle of (x, y), 2 arctan(y / (r + x)): composites' arctan2
+    sp.atan2: lambda y, x: 2 * sp.atan(y / (sp.sqrt(x**2 + y**2) + x)),
+}
 
 
 def _piecewise(e: sp.Piecewise) -> sp.Basic:

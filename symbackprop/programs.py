@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
+from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, MatPow, OneMatrix, Transpose
+from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
 from .algebra import is_matrix
@@ -148,13 +149,21 @@ _NUMPY_FUNCS: dict[str, Op] = {name: r.forward for name, r in RULES.items()
                                if r.sympy is not None}
 _NUMPY_FUNCS.update({"Heaviside": lambda x, *h: np_heaviside(x), "sign": np.sign,
                      "Abs": np.abs, "Max": lambda *a: reduce(np.maximum, a),
-                     "Min": lambda *a: reduce(np.minimum, a)})
+                     "Min": lambda *a: reduce(np.minimum, a),
+                     # SymPy's own functions that the builder rewrites (the source witness
+                     # evaluates them as given)
+                     "sec": lambda x: 1 / np.cos(x), "csc": lambda x: 1 / np.sin(x),
+                     "cot": lambda x: 1 / np.tan(x), "sech": lambda x: 1 / np.cosh(x),
+                     "csch": lambda x: 1 / np.sinh(x), "coth": lambda x: 1 / np.tanh(x),
+                     "atan2": np.arctan2})
 _BY_CLASS: dict[type, Op] = {
     sp.Add: _sum, MatAdd: _sum, sp.Mul: _prod, HadamardProduct: _prod, MatMul: _matmul,
     sp.Pow: np.power, HadamardPower: np.power,
     Transpose: lambda a: a if isinstance(a, Diag) else np.transpose(a),
     **{r.node: r.forward for r in RULES.values() if r.node is not None},
     DiagJacobian: Diag,
+    MatPow: lambda a, k: np.linalg.matrix_power(a, int(k)),
+    MatrixElement: lambda m, i, j: m[int(i), int(j)],
     # SymPy's Piecewise((x, c), …, (y, True)) as a user gave it (the witness of SymPy input):
     # the first branch whose condition holds
     sp.Piecewise: lambda *v: np.select(list(v[1:-1:2]), list(v[0:-1:2]), default=v[-1]),

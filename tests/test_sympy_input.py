@@ -84,3 +84,33 @@ def test_a_piecewise_expression_derives_as_sympy_differentiates_it(expr, at):
 def test_a_piecewise_condition_is_comparisons_in_logic():
     with pytest.raises(sbp.UnsupportedError, match=r"a comparison .* or And, Or"):
         sbp.derive(sp.Piecewise((x, sp.Contains(x, sp.Interval(0, 1))), (_y, True)))
+
+
+_X, _v = sp.MatrixSymbol("X", 2, 2), sp.MatrixSymbol("v", 2, 1)
+
+
+@pytest.mark.parametrize("expr", [
+    # SymPy's own functions of the vocabulary that the rules compose (were 'no rule for')
+    sp.sec(x) * _y + sp.csc(_y) - sp.cot(x * _y),
+    sp.coth(x) * sp.sech(_y) + sp.csch(x + 2),
+    sp.atan2(_y, x) + sp.atan2(-x, -_y) ** 2,
+])
+def test_sympys_reciprocal_functions_and_atan2_derive_as_sympy_differentiates(expr):
+    d = sbp.derive(expr, wrt=[x, _y])
+    assert d.check().ok
+    for at in [(0.7, 0.3), (-1.1, 0.6), (0.4, -1.3)]:
+        point = dict(zip((x, _y), at, strict=True))
+        got = d.evaluate({"x": at[0], "y": at[1]})
+        for s in (x, _y):
+            assert got[str(s)] == pytest.approx(float(sp.diff(expr, s).subs(point)), rel=1e-9)
+
+
+@pytest.mark.parametrize("expr", [
+    sp.Trace(_X**2), sp.Trace(_X**3) + sp.Trace(_X**-2),  # MatPow: products, of X⁻¹ too
+    2 * _X[0, 1] + _X[1, 1] ** 2,  # entries: X[i, j] as the text's slice
+    (_v.T * _X * _v)[0, 0],  # SymPy writes the entry of a product out in entries
+])
+def test_matrix_powers_and_entries_of_sympy_input(expr):
+    d = sbp.derive(expr)
+    report = d.check()
+    assert report.ok, str(report)
