@@ -58,7 +58,7 @@ class _Reader(Cursor):
                 codes.append(piece)
         if not codes:
             raise self.error(0, "no equation in the LaTeX")
-        code, origin, powers = "", [], []
+        code, origin, powers, ones = "", [], [], []
         for k, piece in enumerate(codes):
             if k:
                 code += "\n"
@@ -67,9 +67,13 @@ class _Reader(Cursor):
                 if frag == "\0**":  # a power as mathematics reads it
                     powers.append(len(code))
                     frag = "**"
+                elif frag == "\0 * ":  # a product with a ones vector it sizes
+                    ones.append(len(code) + 1)
+                    frag = " * "
                 code += frag
                 origin.extend([at] * len(frag))
-        return Reading(code, tuple(origin), tuple(self.notes), frozenset(powers))
+        return Reading(code, tuple(origin), tuple(self.notes), frozenset(powers),
+                       frozenset(ones))
 
     def split(self) -> list[tuple[int, int]]:
         """Statements: separated by \\\\ or ; (delimiters and environments dropped)."""
@@ -209,6 +213,7 @@ class _Reader(Cursor):
         the summand of Σᵢ in index notation: their product entry by entry."""
         entrywise = entrywise or bool(self.indices)  # inside Σᵢ, nested ones too
         out = self.factor(end)
+        last = out  # the factor read last
         while not self.stop(end):
             t = self.peek()
             assert t is not None
@@ -219,13 +224,24 @@ class _Reader(Cursor):
                 self.take()
             if entrywise and (not joined or PRODUCT[t.text] == "*"):
                 out = join_pieces("hadamard(", out, ", ", self.factor(end), ")", at=t.at)
-            elif joined:
-                out.append((f" {PRODUCT[t.text]} ", t.at))  # in place: a long product
-                out += self.factor(end)  # stays linear
-            else:
-                out.append((" * ", t.at))  # juxtaposition
-                out += self.factor(end)
+                continue
+            op = PRODUCT[t.text] if joined else "*"  # juxtaposition is a product
+            row = self.ones(last) == "row"
+            last = self.factor(end)
+            # X𝟏, 𝟏ᵀX: a ones vector the product sizes (the sum along an axis, as the
+            # derivations print it); b𝟏ᵀ, 𝟏bᵀ are the number 1, spread by the sum around
+            sized = op == "*" and (row or self.ones(last) == "column")
+            out.append(("\0 * " if sized else f" {op} ", t.at))  # in place: a long product
+            out += last  # stays linear
         return out
+
+    def ones(self, piece: Piece) -> str | None:
+        """Whether ``piece`` is LaTeX's 𝟏 (``"column"``) or 𝟏ᵀ (``"row"``)."""
+        code = "".join(p for p, _ in piece)
+        if code not in ("(1)", "((1)).T") or not any(
+                p == "(1)" and at in self.ones_at for p, at in piece):
+            return None
+        return "column" if code == "(1)" else "row"
 
     def factor(self, end: int) -> Piece:
         self.skip_spacing()
@@ -344,6 +360,7 @@ class _Reader(Cursor):
                 indicator = self.indicator(t.at)
                 if indicator is not None:
                     return indicator
+                self.ones_at.add(t.at)
             return [(f"({digit})", t.at)]  # 𝟏: ones, spread by the operation that uses it
         if s == r"\mathrm" and self.texts(1) == "{" and self.texts(2) == "e" \
                 and self.texts(3) == "}":

@@ -96,6 +96,7 @@ class Cursor:
         self.i = 0
         self.depth = 0
         self.notes: list[str] = []
+        self.ones_at: set[int] = set()  # where a 𝟏 (\mathbf{1}) was read
         self.indices: list[str] = []  # the indices of the sums being read (\sum_i)
         self.indexed = 0  # names read with one of those indices as subscript (x_i)
         self.last_scripts = ("", "")  # the subscript and index the last name was read with

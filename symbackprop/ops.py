@@ -171,6 +171,20 @@ def mul(b: Builder, x: Term, y: Term, where: str = "a * b") -> Term:
     return b.node(sp.Mul(x, y))
 
 
+def times_ones(b: Builder, x: Term, y: Term, where: str = "a * b") -> Term:
+    """LaTeX's X𝟏 (``y`` the 𝟏, read as the number 1) or c𝟏ᵀY (``x`` what precedes Y, its
+    𝟏ᵀ read as 1): the ones vector sized by the matrix it multiplies, the sum of X's rows
+    or Y's columns; by a scalar, or a vector along it, the number 1, spread by the
+    operation around."""
+    sx, sy = shape_of(x), shape_of(y)
+    if y == 1:
+        if sx is not None and not tensor_dims(sx) and sx[1] != 1:
+            return matmul(b, x, OneMatrix(sx[1], 1), where)
+    elif sy is not None and not tensor_dims(sy) and sy[0] != 1:
+        return mul(b, x, matmul(b, OneMatrix(1, sy[0]), y, where), where)
+    return mul(b, x, y, where)
+
+
 def matmul(b: Builder, x: Term, y: Term, where: str = "a @ b") -> Term:
     sx, sy = shape_of(x), shape_of(y)
     if tensor_dims(sx) or tensor_dims(sy):

@@ -76,6 +76,8 @@ class Reading:
     notes: tuple[str, ...] = ()
     powers: frozenset[int] = frozenset()  # offsets of each ``**`` that is a power as
     # mathematics reads it (a matrix power of a square matrix); any other ``**`` is NumPy's
+    ones: frozenset[int] = frozenset()  # offsets of each ``*`` with a ones vector that the
+    # product sizes (LaTeX's X𝟏, 𝟏ᵀX: sums along an axis); a 𝟏 elsewhere is the number 1
 
     def source_offset(self, line: int, col: int) -> int | None:
         """The offset in the source of the code's 1-based (line, column), if known."""

@@ -130,8 +130,15 @@ class _Parser:
 
     def paper_power(self, node: ast.BinOp) -> bool:
         """Whether this ``**`` was written ``^`` or as a superscript (see paper.py)."""
-        powers = self.read().powers
-        if not powers:
+        return self.marked(node, "**", self.read().powers)
+
+    def ones_product(self, node: ast.BinOp) -> bool:
+        """Whether this ``*`` multiplies by a ones vector that it sizes (LaTeX's X𝟏)."""
+        return self.marked(node, "*", self.read().ones)
+
+    def marked(self, node: ast.BinOp, op: str, offsets: frozenset[int]) -> bool:
+        """Whether the operator ``op`` of ``node`` is at one of the reading's ``offsets``."""
+        if not offsets:
             return False
         if self.starts is None:
             self.starts = [0] + [m.end() for m in _NEWLINE.finditer(self.code)]
@@ -140,8 +147,8 @@ class _Parser:
             right = self.starts[node.right.lineno - 1] + node.right.col_offset
         except (AttributeError, IndexError, TypeError):  # pragma: no cover
             return False
-        at = self.code.find("**", left, right)
-        return at in powers
+        at = self.code.find(op, left, right)
+        return at in offsets
 
     def code_error(self, offset: int, message: str, cls: type[ParseError] = ParseError
                    ) -> ParseError:
@@ -413,8 +420,21 @@ class _Parser:
             values[id(node)] = self.build(node, [values[id(c)] for c in self.children(node)])
         return values[id(root)]
 
-    def children(self, node: ast.AST) -> list[ast.AST]:
+    def chain(self, node: ast.AST) -> list[tuple[int, ast.AST]] | None:
+        """``_chain``, unless a product in it multiplies by a ones vector it sizes (X𝟏 is
+        not X times the number 1: that product is a node of its own)."""
         chain = _chain(node)
+        if chain is None or not self.read().ones:
+            return chain
+        cur = node
+        while isinstance(cur, ast.BinOp) and isinstance(cur.op, (ast.Mult, ast.Div)):
+            if isinstance(cur.op, ast.Mult) and self.ones_product(cur):
+                return None
+            cur = cur.left
+        return chain
+
+    def children(self, node: ast.AST) -> list[ast.AST]:
+        chain = self.chain(node)
         if chain is not None:
             return [operand for _, operand in chain]
         if isinstance(node, ast.BinOp):
@@ -475,7 +495,7 @@ class _Parser:
                 return COMPOSITES[node.func.id][1](b, *args, where=self.source(node))
             return ops.apply(b, ALIASES.get(node.func.id, node.func.id), args,
                              self.source(node), axis=self.axis_of(node))
-        chain = _chain(node)
+        chain = self.chain(node)
         if chain is not None:  # a + b - c … or a * b / c …: one n-ary node, built once
             signs = [sign for sign, _ in chain]
             where = self.source(node)
@@ -496,7 +516,7 @@ class _Parser:
             elif op is ast.Sub:
                 out = ops.sub(b, x, y, where)
             elif op is ast.Mult:
-                out = ops.mul(b, x, y, where)
+                out = (ops.times_ones if self.ones_product(node) else ops.mul)(b, x, y, where)
             elif op is ast.Div:
                 out = ops.div(b, x, y, where)
             elif op is ast.Pow:

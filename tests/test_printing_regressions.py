@@ -86,3 +86,37 @@ def test_a_power_of_a_one_by_one_product_is_bracketed_and_reads_back() -> None:
         np.testing.assert_allclose(back.evaluate(values)["x"], d.evaluate(values)["x"],
                                    rtol=1e-12, err_msg=text)
         assert_latex_ok([tex])
+
+
+def test_a_sum_along_an_axis_reads_back_as_printed() -> None:
+    """The derivations print a sum along an axis with ones vectors, X𝟏 and 𝟏ᵀX; the reader
+    took each 𝟏 for the number 1, so logsumexp, log_softmax, mean and var along an axis read
+    back as other functions, silently (a held-out case). Now a 𝟏 that a product sizes is the
+    ones vector; b𝟏ᵀ in a sum and c𝟏 stay the number spread."""
+    sh = {"X": (3, 4), "W": (3, 4), "x": (4, 1), "b": (3, 1), "v": (4, 1)}
+    rng = np.random.default_rng(3)
+    values = {k: rng.uniform(0.5, 1.5, s) for k, s in sh.items()}
+    for text in ["sum(logsumexp(X, axis=1))", "sum(log_softmax(X, axis=1)**2)",
+                 "sum((X - mean(X, axis=1))**2)", "sum(var(X, axis=0))",
+                 "sum(sin(X - mean(X, axis=0)))", "sum(sqrt(var(X, axis=1) + 1))",
+                 "sum(hadamard(tanh(W@x + b), sum(X, axis=1)))"]:
+        d = sbp.derive(text, shapes=sh)
+        tex = d.latex(sections="forward")
+        assert r"\mathbf{1}" in tex, text
+        wrt = [str(s.name) for s in d.wrt]
+        back = sbp.derive(tex, syntax="latex", shapes=sh, wrt=wrt)
+        for k in wrt:
+            np.testing.assert_allclose(back.evaluate(values)[k], d.evaluate(values)[k],
+                                       rtol=1e-10, err_msg=text)
+    # the ones vector sized by what it multiplies, and the number where nothing sizes it
+    sizes = {"X": (3, 4), "b": (3, 1), "x": (4, 1)}
+    for latex, text in [(r"\mathbf{x}^\top \mathbf{1}", "sum(x)"),
+                        (r"\operatorname{sum}(\mathbf{1}^{\top}\mathbf{X})", "sum(X)"),
+                        (r"\operatorname{sum}(\mathbf{X} + \mathbf{b}\mathbf{1}^{\top} "
+                         r"+ 2\,\mathbf{1})", "sum(X + b + 2)")]:
+        got = sbp.derive(latex, syntax="latex", shapes=sizes)
+        want = sbp.derive(text, shapes=sizes)
+        names = [str(s.name) for s in want.wrt]
+        for k in names:
+            np.testing.assert_allclose(got.evaluate(values)[k], want.evaluate(values)[k],
+                                       err_msg=latex)
