@@ -11,19 +11,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .derivation import Mode
 from .derive import Derivation, Loss, derive
 from .limits import Limits
 from .notation import Layout
+from .parse import Syntax
 
 
 def hessian(source: Any, wrt: Any, *, shapes: Mapping[str, Any] | None = None,
             loss: Loss | None = None, layout: Layout = "numerator",
-            limits: Limits | None = None) -> Derivation:
+            limits: Limits | None = None, syntax: Syntax = "text",
+            mode: Mode = "reverse") -> Derivation:
     """The Hessian of a scalar ``source`` in one variable ``wrt``: the derivation of its
     gradient's Jacobian (forward over reverse; ``derive(..., order=2)`` in numerator
     layout). ``h.latex()`` shows the gradient's equations and the Hessian in closed form
     where one exists; ``h.evaluate(values)[name]`` is the ``(n, n)`` matrix for an
     ``n``-entry parameter (matrices vectorised column by column), the second derivative for
-    a scalar; ``h.hvp(values, v)`` a Hessian-vector product, without the matrix."""
+    a scalar; ``h.hvp(values, v)`` a Hessian-vector product, without the matrix.
+    ``syntax`` and ``mode`` as ``derive``'s (``syntax="latex"`` reads LaTeX)."""
     return derive(source, wrt=wrt, shapes=shapes, loss=loss, layout=layout, limits=limits,
-                  order=2)
+                  syntax=syntax, mode=mode, order=2)

@@ -328,3 +328,19 @@ def test_the_hessian_through_an_einsum_that_sums_an_index_away(
     np.testing.assert_allclose(np.sort(np.linalg.eigvalsh(got.reshape(want.shape))),
                                np.sort(np.linalg.eigvalsh((want + want.T) / 2)),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_hessian_reads_latex_and_takes_the_mode() -> None:
+    """sbp.hessian(..., syntax="latex") (a TypeError before: only derive(order=2) took it)."""
+    sh = {"A": (4, 3), "x": (3, 1), "b": (4, 1)}
+    rng = np.random.default_rng(4)
+    values = {"A": rng.normal(size=(4, 3)), "x": rng.normal(size=(3, 1)),
+              "b": rng.normal(size=(4, 1))}
+    h = sbp.hessian(r"\frac{1}{2}\|\mathbf{A}\mathbf{x}-\mathbf{b}\|^2", wrt="x", shapes=sh,
+                    syntax="latex")
+    np.testing.assert_allclose(h.evaluate(values)["x"], values["A"].T @ values["A"],
+                               rtol=1e-12)
+    forward = sbp.hessian("0.5*sqnorm(A@x - b)", wrt="x", shapes=sh, mode="forward")
+    assert forward.options.mode == "forward"
+    np.testing.assert_allclose(forward.evaluate(values)["x"], values["A"].T @ values["A"],
+                               rtol=1e-12)
