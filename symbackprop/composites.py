@@ -75,10 +75,17 @@ def _gelu(b: Builder, x: Term, where: str) -> Term:  # x Φ(x), Φ(x) = (1 + erf
     return ops.hadamard(b, x, phi, where)
 
 
-def _elu(b: Builder, x: Term, where: str) -> Term:  # x for x > 0, e^x − 1 below
+def _elu(b: Builder, x: Term, alpha: Term = sp.S.One, where: str = "") -> Term:
+    """x for x > 0, α(eˣ − 1) below (α = 1 unless given)."""
     below = ops.apply(b, "min", [ops.sub(b, ops.apply(b, "exp", [x], where), sp.S.One, where),
                                  sp.S.Zero], where)
-    return ops.add(b, ops.apply(b, "relu", [x], where), below, where)
+    return ops.add(b, ops.apply(b, "relu", [x], where), ops.mul(b, alpha, below, where), where)
+
+
+def _celu(b: Builder, x: Term, alpha: Term = sp.S.One, where: str = "") -> Term:
+    """PyTorch's celu: x for x > 0, α(e^{x/α} − 1) below (elu when α = 1)."""
+    return _elu(b, x, where=where) if alpha == 1 else ops.mul(
+        b, alpha, _elu(b, ops.div(b, x, alpha, where), where=where), where)
 
 
 # SELU's constants (Klambauer et al., 2017), to the digits PyTorch uses
@@ -406,7 +413,7 @@ COMPOSITES: dict[str, tuple[int, Build]] = {
     "hard_sigmoid": (1, _hardsigmoid),
     "hardswish": (1, _hardswish),
     "hard_swish": (1, _hardswish),
-    "celu": (1, _elu),  # PyTorch's celu with α = 1 is elu
+    "celu": (1, _celu),
     "softshrink": (1, _softshrink),
     "hardshrink": (1, _hardshrink),
     "tanhshrink": (1, _tanhshrink),
@@ -454,6 +461,9 @@ COMPOSITES: dict[str, tuple[int, Build]] = {
 
 # where each is defined and differentiable, in words (docs/vocabulary.md); the rest follows
 # from the primitives it is written with
+# composites that take more arguments than their count, when given (elu(x, alpha))
+MOST_ARGS = {"elu": 2, "celu": 2}
+
 DOMAINS = {
     "log1p": "x > −1", "log2": "x > 0", "log10": "x > 0", "rsqrt": "x > 0",
     "reciprocal": "x ≠ 0", "cbrt": "all x; its derivative x ≠ 0", "logit": "0 < x < 1",
@@ -471,7 +481,8 @@ DOMAINS = {
     "hinge": "y = ±1; a kink where y s = 1", "logistic_loss": "y = ±1 (any y works)",
     "selu": "a kink at 0", "std": "not all entries equal (√ at 0)",
     "relu6": "kinks at 0 and 6", "hardsigmoid": "kinks at ±3", "hard_sigmoid": "kinks at ±3",
-    "hardswish": "kinks at ±3", "hard_swish": "kinks at ±3", "celu": "a kink at 0 (α = 1)",
+    "hardswish": "kinks at ±3", "hard_swish": "kinks at ±3",
+    "celu": "switches at 0 (its slope is continuous)",
     "softshrink": "kinks at ±½ (λ = ½)", "hardshrink": "jumps at ±½ (λ = ½)",
     "xlogy": "y > 0", "sec": "cos x ≠ 0", "csc": "sin x ≠ 0", "cot": "tan x ≠ 0, ±∞",
     "csch": "x ≠ 0", "coth": "x ≠ 0",

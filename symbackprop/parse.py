@@ -23,7 +23,7 @@ import sympy as sp
 
 from . import indexing, ops
 from .builder import Builder, Term, assemble
-from .composites import COMPOSITES
+from .composites import COMPOSITES, MOST_ARGS
 from .errors import GraphError, LimitError, ParseError, ShapeError
 from .latex_input import read_latex
 from .limits import DEFAULT_LIMITS, Limits, constants, number_problem, number_text, power_problem
@@ -304,9 +304,11 @@ class _Parser:
                 ARITY.get(ALIASES.get(node.func.id, node.func.id), 1)
             if node.func.id in ("max", "min") and len(node.args) == 1:
                 arity = 1  # NumPy's max(X): the largest entry
-            if len(node.args) != arity:
-                raise self.error(node, f"{node.func.id} takes {arity} argument"
-                                 f"{'s' if arity > 1 else ''}, got {len(node.args)}")
+            most = MOST_ARGS.get(node.func.id, arity)
+            if not arity <= len(node.args) <= most:
+                count = f"{arity} or {most}" if most > arity else str(arity)
+                raise self.error(node, f"{node.func.id} takes {count} argument"
+                                 f"{'s' if most > 1 else ''}, got {len(node.args)}")
         elif isinstance(node, ast.Compare):
             if len(node.ops) != 1:
                 raise self.error(node, "compare two values at a time: (a < b) * (b < c), "

@@ -105,16 +105,12 @@ def activation(w: Writer, name: str, a: Val, params: Mapping[str, float], node: 
         beta = p["beta"]
         return Val(f"softplus({a.text})" if beta == 1 else
                    f"softplus({beta!r}*{_paren(a)})/{beta!r}", a.kind, a.shape)
-    if name in ("elu", "celu") and p["alpha"] == 1:
-        return Val(f"elu({a.text})", a.kind, a.shape)
+    if name in ("elu", "celu"):  # the text's, α given unless 1
+        alpha = "" if p["alpha"] == 1 else f", {p['alpha']!r}"
+        return Val(f"{'elu' if not alpha else name}({a.text}{alpha})", a.kind, a.shape)
     a = once(w, a)
     x = a.text
-    if name == "elu":
-        text = f"relu({x}) + {p['alpha']!r}*min(exp({x}) - 1, 0)"
-    elif name == "celu":
-        alpha = p["alpha"]
-        text = f"relu({x}) + min({alpha!r}*(exp({x}/{alpha!r}) - 1), 0)"
-    elif name == "softshrink":
+    if name == "softshrink":
         text = f"{x} - clip({x}, {-p['lambd']!r}, {p['lambd']!r})"
     elif name == "hardshrink":
         text = f"hadamard({x}, abs({x}) > {p['lambd']!r})"

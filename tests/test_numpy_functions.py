@@ -76,6 +76,9 @@ def test_every_composite_derives_checks_prints_and_runs(name: str, matrix: bool)
     ("silu(x)", lambda x: 1 / (1 + np.exp(-x)) * (1 + x * (1 - 1 / (1 + np.exp(-x))))),
     ("softsign(x)", lambda x: 1 / (1 + abs(x)) ** 2), ("cbrt(x)", lambda x: abs(x) ** (-2 / 3) / 3),
     ("leaky_relu(x, 0.1)", lambda x: 1.0 if x > 0 else 0.1),
+    # ELU with its α (Clevert et al.): 1 above 0, α eˣ below; CELU (Barron): e^{x/α} below
+    ("elu(x, 0.5)", lambda x: 1.0 if x > 0 else 0.5 * np.exp(x)),
+    ("celu(x, 2)", lambda x: 1.0 if x > 0 else np.exp(x / 2)),
     # SELU (Klambauer et al.): λ above 0, λα eˣ below; log σ(x): σ(−x); Mish (Misra):
     # tanh(sp(x)) + x sech²(sp(x)) σ(x), sp the softplus
     ("selu(x)", lambda x: 1.0507009873554805 * (1.0 if x > 0 else 1.6732632423543772
