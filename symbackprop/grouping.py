@@ -335,6 +335,12 @@ def _choose_names(eqs: list[Equation], b: Builder, output_name: str | None,
     taken = {str(s.name) for s in b.inputs} | set(b.names.values())
     names: list[str | None] = ([b.names.get(eq.lhs) for eq in eqs] if b.names
                                else [None] * len(eqs))
+    if output_name and names[-1] != output_name:  # never ignored without a word
+        why = f"the text names it {names[-1]!r}" if names[-1] is not None else \
+            f"{output_name!r} is already a name of the expression" if output_name in taken \
+            else ""
+        if why:
+            raise GraphError(f"output={output_name!r} cannot name the output: {why}")
     if names[-1] is None:
         for cand in ([output_name] if output_name else []) + (["L"] if lossy else []) + [
                 "z", "f", "F", "out"]:

@@ -125,3 +125,16 @@ def test_the_penalty_stage_is_apart_from_every_name_the_user_writes() -> None:
 ])
 def test_a_reduction_in_one_stage(text: str, equations: list[tuple[str, str]]) -> None:
     assert forward(text, granularity="stages") == equations
+
+
+def test_an_output_name_that_cannot_be_given_is_an_error_not_ignored() -> None:
+    """output= was dropped without a word when the text names its output or the name is
+    taken (a held-out case: output="h" for a stage h)."""
+    with pytest.raises(sbp.GraphError, match=r"output='J' cannot name the output: the text "
+                                             r"names it 'L'"):
+        sbp.derive("h = tanh(x); L = h**2", output="J")
+    with pytest.raises(sbp.GraphError, match=r"'h' is already a name of the expression"):
+        sbp.derive("h = tanh(x); h**2", output="h")
+    assert [str(e.lhs) for e in sbp.derive("h = tanh(x); L = h**2", output="L").forward] == [
+        "h", "L"]
+    assert str(sbp.derive("h = tanh(x); h**2", output="J").output) == "J"
