@@ -401,6 +401,7 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
     prev: _Tok | None = None  # the last token that is not a space
     opened: list[tuple[str, int, int]] = []  # open norms and absolute values: kind, out index
     powers: list[int] = []  # code offsets of the ** that are powers as mathematics reads them
+    divisor: _Tok | None = None  # the last number written right after a /
     k = 0
     while k < len(toks):
         t = toks[k]
@@ -428,6 +429,11 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
             if prev is not None and prev.kind == "number" and t.kind == "number":
                 raise ParseError("two numbers side by side: write the operator between them",
                                  column=column_of(text, t.at), text=text)
+            if prev is not None and prev is divisor:  # 1/2x: (1/2)·x, as Python reads it
+                after = "(…)" if t.text == "(" else t.text
+                notes.append(f"'/{prev.text}{after}' read as a division by {prev.text}, then "
+                             f"a product with {after} (write /({prev.text}*{after}) to "
+                             "divide by both)")
             out.append(("*", t.at))  # implicit multiplication
         if t.kind == "name" and t.text == "e" and not declared("e") and nxt is not None \
                 and nxt.kind == "op" and nxt.text == "**" and nxt.call:
@@ -474,6 +480,8 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
             out.extend((c, t.at) for c in ("**" if t.kind == "op" else f"**({t.text})"))
         else:
             out.extend((c, t.at) for c in t.text)
+        if t.kind == "number" and prev is not None and prev.kind == "op" and prev.text == "/":
+            divisor = t  # a number right after /
         prev = t
         k += 1
     if opened:

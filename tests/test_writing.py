@@ -184,6 +184,16 @@ def test_implicit_products_are_recorded() -> None:
     assert sbp.derive("W1x + 1", wrt="W1x").readings == ()  # undeclared: a name
 
 
+def test_a_product_after_a_divisor_says_the_division_comes_first() -> None:
+    """1/2x is (1/2)·x, as Python reads it; many read 1/(2x): the reading says which."""
+    d = sbp.derive("1/2x", wrt="x")
+    assert d.evaluate({"x": 3.0})["x"] == 0.5
+    assert d.readings == ("'/2x' read as a division by 2, then a product with x (write "
+                          "/(2*x) to divide by both)",)
+    assert "/(4*(…))" in sbp.derive("3/4(x + 1)").readings[0]
+    assert sbp.derive("1/2*x").readings == sbp.derive("2x/3").readings == ()
+
+
 def test_an_ambiguous_split_lists_its_readings() -> None:
     shapes = {"a": (2, 2), "ab": (2, 2), "b": (2, 2), "ba": (2, 2)}
     with pytest.raises(sbp.ParseError) as e:
