@@ -41,6 +41,9 @@ from .latex_lexer import (
 from .limits import Limits
 from .paper import Reading, column_of, describe
 
+# the functions along an axis that the derivations print with _{\text{col}} or _{\text{row}}
+ALONG_AXIS = frozenset({"softmax", "log_softmax", "max", "min", "prod", "cumprod"})
+
 # the comparisons 𝟏[…] may hold, as the text writes them
 _COMPARE = {">": ">", "<": "<", r"\geq": ">=", r"\ge": ">=", r"\leq": "<=", r"\le": "<="}
 
@@ -509,6 +512,9 @@ class _Reader(Cursor):
             return "gammaln"  # \ln\Gamma(x): log |Γ(x)|
         if s in COMMANDS:
             return COMMANDS[s]
+        if s == r"\prod" and re.match(r"\\prod\s*_\s*\{\s*\\text\s*\{\s*(?:row|col)\s*\}\s*\}",
+                                     self.text[t.at:]):
+            return "prod"  # \prod_{\text{row}}(X): the product along each row, as printed
         if s == r"\sigma":
             k = 1
             while self.texts(k) in SPACING:
@@ -563,13 +569,15 @@ class _Reader(Cursor):
             if not order.isdigit():
                 raise self.error(t.at, f"the order of ψ is a whole number, not {order!r}")
             fn = "polygamma"
-        rows = False
-        if self.is_("_"):  # softmax_{\text{col}}: the columns, as the text's softmax
-            self.take()  # (softmax_{\text{row}}: the rows, axis=1)
+        axis = ""
+        if self.is_("_"):  # softmax_{\text{col}}, \max_{\text{row}}: along each column (axis
+            self.take()  # 0) or each row (axis 1), as the derivations print them
             sub, at = self.script()
-            rows = fn == "softmax" and "row" in sub
-            if fn != "softmax" or ("col" not in sub and not rows):
+            along = "row" if "row" in sub else "col" if "col" in sub else None
+            if fn not in ALONG_AXIS or along is None:
                 raise self.error(at, f"a subscript on {fn} is not read")
+            # softmax normalises the columns unless told: its column form is the plain one
+            axis = ", axis=1" if along == "row" else "" if fn == "softmax" else ", axis=0"
         if self.is_("^"):  # \sin^{2}(x): the power of the value
             self.take()
             power = self.group_or_token()
@@ -594,7 +602,7 @@ class _Reader(Cursor):
         out: Piece = [(f"{fn}(" + (f"{order}, " if order is not None else ""), t.at)]
         for k, a in enumerate(args):
             out += ([(", ", t.at)] if k else []) + a
-        out.append((", axis=1)" if rows else ")", t.at))
+        out.append((f"{axis})", t.at))
         if power is not None:
             out = join_pieces("(", out, ")", ("\0**", t.at), "(", power, ")", at=t.at)
         return out

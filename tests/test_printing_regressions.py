@@ -120,3 +120,21 @@ def test_a_sum_along_an_axis_reads_back_as_printed() -> None:
         for k in names:
             np.testing.assert_allclose(got.evaluate(values)[k], want.evaluate(values)[k],
                                        err_msg=latex)
+
+
+def test_functions_along_an_axis_read_back_with_their_subscripts() -> None:
+    r"""max, min, prod and cumprod along an axis print as \max_{\text{row}}, \prod_{\text{col}},
+    \operatorname{cumprod}_{\text{col}}: the reader refused the subscript (or read a name
+    cumprodcol); now each is the function along that axis, as softmax_{\text{row}} was."""
+    sh = {"X": (3, 4)}
+    values = {"X": np.random.default_rng(5).uniform(0.5, 1.5, (3, 4))}
+    for text in ["sum(max(X, axis=1)**2)", "sum(max(X, axis=0)**2) + sum(min(X, axis=0))",
+                 "sum(prod(X, axis=1)) + sum(prod(X, axis=0)**2)",
+                 "sum(cumprod(X, axis=0)) + sum(cumprod(X, axis=1)**2)",
+                 "sum(softmax(X, axis=1)**2) + sum(log_softmax(X, axis=0)**2)"]:
+        d = sbp.derive(text, shapes=sh)
+        tex = d.latex(sections="forward")
+        assert r"_{\text{" in tex, text
+        back = sbp.derive(tex, syntax="latex", shapes=sh)
+        np.testing.assert_allclose(back.evaluate(values)["X"], d.evaluate(values)["X"],
+                                   rtol=1e-10, err_msg=text)
