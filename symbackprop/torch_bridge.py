@@ -91,11 +91,11 @@ class TorchDerivation(Derivation):
             out[name] = to_ours(self.keys[name], as_array(v), self.convention == "column")
         return out
 
-    def module_buffers(self, given: Mapping[str, Any] = {}) -> dict[str, Any]:
+    def module_buffers(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The module's buffers that the derivation reads (running statistics of BatchNorm in
         eval mode, buffers of the forward) under their keys, those not in ``given`` (by key
         or by our name)."""
-        gm = self.__dict__["_torch"][0]
+        gm, given = self.__dict__["_torch"][0], given or {}
         names = {k.key: n for n, k in self.keys.items()}
         return {k: module_tensor(gm, k) for k in self.__dict__["_buffers"]
                 if k not in given and names[k] not in given}
