@@ -70,7 +70,8 @@ class sigmoid(sp.Function):  # type: ignore[misc]
 
 
 class relu(sp.Function):  # type: ignore[misc]
-    """max(x, 0); its derivative is the Heaviside step (undefined at 0, SymPy says 1/2)."""
+    """max(x, 0); its derivative is the step 𝟏[x > 0], 0 at the kink, as the derivation
+    prints it and as PyTorch, JAX and TensorFlow take it (SymPy's Heaviside says ½ there)."""
 
     @classmethod
     def eval(cls, x: sp.Expr) -> sp.Expr | None:
@@ -79,7 +80,7 @@ class relu(sp.Function):  # type: ignore[misc]
         return None
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
-        return sp.Heaviside(self.args[0])
+        return step(self.args[0])
 
     def _eval_rewrite_as_Max(self, x: sp.Expr, **kwargs: Any) -> sp.Expr:
         return sp.Max(x, 0)

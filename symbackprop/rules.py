@@ -155,6 +155,8 @@ def pattern_array(kind: str, n: int, dtype: Any = float) -> Array:
 
 
 def np_heaviside(x: Array) -> Array:
+    """SymPy's Heaviside (½ at 0): the slope of max(a, b) as SymPy writes it, ½ at a tie as
+    PyTorch's maximum has it."""
     return np.heaviside(x, 0.5)
 
 
@@ -395,7 +397,7 @@ RULES: dict[str, Rule] = {
                    reuse=True, helper="def sigmoid(x):\n    return 0.5 * (1.0 + np.tanh(0.5 * x))"
                                       "  # 1 / (1 + exp(-x)), no overflow\n",
                    aliases=("expit",), prime=np_sigmoid_prime),  # expit: SciPy's name
-    "relu": _ew("relu", np_relu, lambda x, out: np_heaviside(x), relu,
+    "relu": _ew("relu", np_relu, lambda x, out: np.heaviside(x, 0.0), relu,
                 r"\operatorname{ReLU}", nondiff=lambda x: x == 0,
                 helper="def relu(x):\n    return np.maximum(x, 0.0)\n"),
     "softplus": _ew("softplus", np_softplus, lambda x, out: np_sigmoid(x), softplus,

@@ -1201,3 +1201,26 @@ def test_buffers_constants_and_broadcasting(case: int, convention: str) -> None:
     for key, p in used.items():
         np.testing.assert_allclose(grads[key], _grad(p), rtol=1e-4, atol=1e-6,
                                    err_msg=f"{name}: {key}")
+
+
+def test_relu_at_its_kink_is_pytorchs_and_the_printed_step() -> None:
+    """ReLU′(0) was ½ (SymPy's Heaviside) while the derivation prints 𝟏[z > 0] and PyTorch
+    takes 0: a zero-initialised layer's gradients differed from p.grad (a held-out case).
+    Now 0, in evaluate and in the generated code."""
+    torch.manual_seed(0)
+    first = nn.Linear(3, 4)
+    nn.init.zeros_(first.weight)
+    nn.init.zeros_(first.bias)
+    model = nn.Sequential(first, nn.ReLU(), nn.Linear(4, 2)).double()
+    x, y = torch.randn(5, 3, dtype=torch.float64), torch.randn(5, 2, dtype=torch.float64)
+    d = sbp.from_torch(model, x, loss=nn.MSELoss())
+    nn.MSELoss()(model(x), y).backward()
+    grads = d.evaluate({**dict(model.named_parameters()), "x": x, "y": y})
+    for key, p in model.named_parameters():
+        np.testing.assert_allclose(grads[key], _grad(p), atol=1e-12, err_msg=key)
+    assert r"\mathbf{1}\left[{\mathbf{z} > 0}\right]" in d.latex()
+    s = sbp.derive("relu(x)", wrt="x")
+    assert s.evaluate({"x": 0.0})["x"] == 0.0
+    namespace: dict[str, Any] = {}
+    exec(s.to_python(), namespace)  # our own generated code
+    assert namespace["forward_backward"](x=0.0)[1]["x"] == 0.0

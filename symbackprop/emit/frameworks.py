@@ -73,13 +73,13 @@ _JAX = {
 
 # (namespace, spellings, helpers, the ``keepdims`` keyword, the axis keyword)
 _TORCH_HELPERS = {"step": "def step(x: torch.Tensor) -> torch.Tensor:\n"
-                          "    return torch.heaviside(x, torch.full_like(x, 0.5))  # relu'\n",
+                          "    return torch.heaviside(x, torch.full_like(x, 0.5))  # max's slope\n",
                   "step_gt0": "def step_gt0(x: torch.Tensor) -> torch.Tensor:\n"
                               "    return (x > 0).to(x.dtype)  # a comparison of the text\n",
                   "log_softmax": "def log_softmax(o: torch.Tensor) -> torch.Tensor:\n"
                                  "    return torch.log_softmax(o, dim=0)  # per column\n"}
 _JAX_HELPERS = {"step": "def step(x: jax.Array) -> jax.Array:\n"
-                        "    return jnp.heaviside(x, 0.5)  # the derivative of relu\n",
+                        "    return jnp.heaviside(x, 0.5)  # SymPy's Heaviside: max's slope\n",
                 "step_gt0": "def step_gt0(x: jax.Array) -> jax.Array:\n"
                             "    return (x > 0).astype(x.dtype)  # a comparison of the text\n",
                 "log_softmax": "def log_softmax(o: jax.Array) -> jax.Array:\n"

@@ -55,7 +55,7 @@ FUNCS: dict[str, tuple[str, str]] = {
 
 HELPERS: dict[str, str] = {
     **{r.code: r.helper for r in RULES.values() if r.helper},
-    "step": "def step(x):\n    return np.heaviside(x, 0.5)  # the derivative of relu\n",
+    "step": "def step(x):\n    return np.heaviside(x, 0.5)  # SymPy's Heaviside: max's slope\n",
     "log_softmax": ("def log_softmax(o):\n"
                    "    s = o - np.max(o, axis=0, keepdims=True)  # per column, shifted\n"
                    "    return s - np.log(np.sum(np.exp(s), axis=0, keepdims=True))\n"),
