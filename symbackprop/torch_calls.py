@@ -90,10 +90,11 @@ def once(w: Writer, a: Val) -> Val:
 
 
 def activation(w: Writer, name: str, a: Val, params: Mapping[str, float], node: Any) -> Val:
-    """f(a) entry by entry, PyTorch's parameters written into the formula: elu with α as
-    relu(a) + α min(eᵃ − 1, 0), softplus with β as softplus(β a)/β (PyTorch's switch to a
-    above ``threshold`` differs from it by less than e⁻²⁰), softshrink as a − clip(a, −λ, λ),
-    hardshrink as a ⊙ 𝟏[|a| > λ], threshold as where(a > t, a, v)."""
+    """f(a) entry by entry, PyTorch's parameters written into the formula: elu(a, α),
+    softplus with β as softplus(β a)/β and PyTorch's switch to a where β a > ``threshold``
+    (left out at a threshold of 20 or more, where the two differ by less than e⁻²⁰),
+    softshrink as a − clip(a, −λ, λ), hardshrink as a ⊙ 𝟏[|a| > λ], threshold as
+    where(a > t, a, v)."""
     p = dict(params)
     if name in PLAIN_ACTIVATIONS:
         return Val(f"{name}({a.text})", a.kind, a.shape)
@@ -102,9 +103,14 @@ def activation(w: Writer, name: str, a: Val, params: Mapping[str, float], node: 
     if name == "hardtanh":
         return Val(f"clip({a.text}, {p['min_val']!r}, {p['max_val']!r})", a.kind, a.shape)
     if name == "softplus":
-        beta = p["beta"]
-        return Val(f"softplus({a.text})" if beta == 1 else
-                   f"softplus({beta!r}*{_paren(a)})/{beta!r}", a.kind, a.shape)
+        beta, limit = p["beta"], p["threshold"]
+        if limit < 20:
+            a = once(w, a)
+        scaled = a.text if beta == 1 else f"{beta!r}*{_paren(a)}"
+        text = f"softplus({a.text})" if beta == 1 else f"softplus({scaled})/{beta!r}"
+        if limit < 20:  # PyTorch's linear branch, far enough in to matter
+            text = f"where({scaled} > {limit!r}, {a.text}, {text})"
+        return Val(text, a.kind, a.shape)
     if name in ("elu", "celu"):  # the text's, α given unless 1
         alpha = "" if p["alpha"] == 1 else f", {p['alpha']!r}"
         return Val(f"{'elu' if not alpha else name}({a.text}{alpha})", a.kind, a.shape)

@@ -886,12 +886,14 @@ ACTIVATION_LAYERS = [
     nn.Softsign(), nn.LogSigmoid(), nn.Tanhshrink(), nn.ELU(), nn.ELU(alpha=0.5),
     nn.CELU(alpha=2.0), nn.LeakyReLU(), nn.LeakyReLU(0.2), nn.Hardtanh(-2.0, 0.5),
     nn.Softplus(), nn.Softplus(beta=2.0), nn.Softshrink(0.3), nn.Hardshrink(),
+    nn.Softplus(beta=1.0, threshold=0.5),  # PyTorch's linear branch, well inside the data
     nn.Threshold(0.1, -1.0), nn.Identity(), nn.LogSoftmax(dim=1), nn.ReLU(inplace=True),
     nn.PReLU(), nn.PReLU(4, 0.1),  # a learned slope: one, or one per feature
 ]
 ACTIVATION_CALLS = [
     lambda h: F.elu(h, alpha=0.5), lambda h: F.leaky_relu(h, 0.2),
     lambda h: F.softplus(h, beta=2.0), lambda h: F.hardtanh(h, -0.5, 0.5),
+    lambda h: F.softplus(h, beta=3.0, threshold=1.0),
     lambda h: F.softshrink(h, 0.3), lambda h: F.threshold(h, 0.2, -1.0),
     lambda h: F.celu(h, alpha=1.5), F.logsigmoid, F.silu, F.mish, F.relu6, F.hardswish,
     lambda h: F.log_softmax(h, dim=1), lambda h: torch.log_softmax(h, dim=-1),
