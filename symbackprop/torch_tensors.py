@@ -275,7 +275,8 @@ def _f_adaptive(how: str) -> Callable[..., Val]:
         if k.get("return_indices"):
             raise UnsupportedError(f"{fname(node)} with return_indices {w.where(node)}")
         size = k.get("output_size")
-        size = size.shape if isinstance(size, Val) and size.kind == "ints" else size
+        if isinstance(size, Val):  # (1, 1) as ints, 1 as a number fx recorded
+            size = size.shape if size.kind == "ints" else int_arg(size, w, node)
         return adaptive_pool_text(w, how, args[0], size, node)
     return build
 

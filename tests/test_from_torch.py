@@ -663,8 +663,23 @@ class Sequence1d(nn.Module):
         return self.fc(torch.flatten(F.conv1d(h, self.w, None, 1, 0), 1))
 
 
+class AdaptiveInt(nn.Module):
+    """F.adaptive_avg_pool2d(h, 1), the global average pooling of a ResNet's head, and
+    F.adaptive_max_pool2d with an int size (a TypeError before: only a pair was read)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c, self.fc, self.g = nn.Conv2d(2, 3, 3), nn.Linear(12, 2), nn.Linear(3, 2)
+
+    def forward(self, x: Any) -> Any:
+        h = torch.tanh(self.c(x))
+        return self.fc(torch.flatten(F.adaptive_max_pool2d(h, output_size=2), 1)) + \
+            self.g(torch.flatten(F.adaptive_avg_pool2d(h, 1), 1))
+
+
 TENSOR_MODELS = [
     ("conv1d", Sequence1d, (3, 2, 7), nn.MSELoss()),
+    ("global pooling by F. with an int size", AdaptiveInt, (2, 2, 6, 6), nn.MSELoss()),
     ("small cnn", small_cnn, (2, 1, 6, 10), nn.CrossEntropyLoss()),
     ("functional cnn with batchnorm2d", FunctionalCNN, (3, 2, 5, 5), nn.MSELoss()),
     ("multi-head attention", HeadsAttention, (2, 3, 4), nn.MSELoss(reduction="sum")),
