@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from latex_tools import assert_latex_ok
 
+import symbackprop as sbp
 from symbackprop.errors import ShapeError, UnsupportedError
 from symbackprop.tensors import TENSORS, einsum_index, index_latex, softmax_index
 
@@ -193,6 +194,17 @@ def test_negative_axes_and_minus_one() -> None:
     (d,) = TENSORS["transpose"].vjp(np.ones((4, 2, 3)), None, x, axes=(-1, 0, 1))
     assert d.shape == x.shape
     assert TENSORS["reshape"].forward(x, shape=(-1, 4)).shape == (6, 4)
+
+
+def test_the_transpose_of_a_tensor_reverses_every_axis_in_every_witness() -> None:
+    """X.T of a rank-3 tensor: the derivation reversed every axis, as NumPy does, but the
+    text's own evaluation (the finite differences' witness) left the tensor as it was, so
+    check() failed a correct derivation (a held-out case)."""
+    d = sbp.derive("L = sum(X.T * G)", shapes={"X": (2, 3, 4), "G": (4, 3, 2)}, wrt=["X"])
+    values = {"X": RNG.standard_normal((2, 3, 4)), "G": RNG.standard_normal((4, 3, 2))}
+    np.testing.assert_allclose(d.evaluate(values)["X"], values["G"].transpose(2, 1, 0))
+    report = d.check(values)
+    assert report.ok, str(report)
 
 
 @pytest.mark.parametrize(("spec", "shapes"), CASES)

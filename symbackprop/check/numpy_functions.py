@@ -39,7 +39,8 @@ def _cross_entropy(o: Array, y: Array) -> float:
 
 
 def transpose_of(a: Array) -> Array:
-    return np.transpose(a) if np.ndim(a) == 2 else a
+    """``a.T`` as NumPy reads it: every axis reversed (of a tensor too); a number as it is."""
+    return np.transpose(a) if np.ndim(a) >= 2 else a
 
 
 def _numpy_spelling(rule: Rule) -> Callable[..., Array]:
