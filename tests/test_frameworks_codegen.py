@@ -206,6 +206,21 @@ def test_names_are_validated_identifiers() -> None:
         d.to_torch(name="F(): import os")
     with pytest.raises(ValueError, match="cannot be used"):
         sbp.derive("torch*x").to_torch()
+
+
+def test_a_variable_named_as_the_generated_codes_own_is_a_typed_error_that_says_how() -> None:
+    """An input g (a gate, γ) or np clashed with the generated code's names with a bare
+    ValueError (a held-out case): now a GraphError naming the rename that works."""
+    sh = {"W": (3, 2), "x": (2, 1), "g": (3, 1)}
+    d = sbp.derive("sum(hadamard(tanh(W@x), g))", shapes=sh, wrt=["W"])
+    for write in (d.to_torch, d.to_jax):
+        with pytest.raises(sbp.GraphError, match=r"'g' cannot be used .* names=\{'g': 'g_1'\}"):
+            write()
+    renamed = sbp.derive("sum(hadamard(tanh(W@x), g))", shapes=sh, wrt=["W"],
+                         names={"g": "g_1"})
+    assert "g_1" in renamed.to_torch()
+    with pytest.raises(sbp.GraphError, match=r"names=\{'np': 'np_1'\}"):
+        sbp.derive("np*x", wrt=["x"]).to_python()
     with pytest.raises(ValueError, match="name of a variable"):
         sbp.derive("forward_backward_fwd*x").to_jax()
 

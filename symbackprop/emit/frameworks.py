@@ -24,7 +24,7 @@ import sympy as sp
 
 from ..algebra import is_matrix
 from ..derivation import Derivation as Record
-from ..errors import UnsupportedError
+from ..errors import GraphError, UnsupportedError
 from ..layers import InvStd
 from ..recognise import node_operands
 from ..rules import BY_NODE
@@ -347,10 +347,10 @@ def _parts(d: Derivation, xp: str) -> tuple[list[str], list[str], list[str], dic
     clash = {"torch", "jax", "jnp", "math", "ctx", "g", "step", "log_softmax"}
     for v in variables:
         if str(v.name) in clash:
-            raise ValueError(f"variable {v.name!r} cannot be used in generated framework code")
+            raise _clash(str(v.name), "a name the generated code uses")
     adj = adjoint_names(d)
     if clash & set(adj.values()):
-        raise ValueError("cannot name the adjoints in generated framework code")
+        raise GraphError("cannot name the adjoints in generated framework code")
     like: dict[tuple[Any, Any], str] = {}
     for s in d.inputs:
         if is_matrix(s):
@@ -366,9 +366,13 @@ def _parts(d: Derivation, xp: str) -> tuple[list[str], list[str], list[str], dic
                                f"{', '.join(numpy_only)}")
     taken = sorted(p.used & {str(v.name) for v in variables})
     if taken:
-        raise ValueError(f"variable {taken[0]!r} cannot be used in generated framework code "
-                         "(a helper's name)")
+        raise _clash(taken[0], "a helper's name")
     return [str(s.name) for s in d.inputs], dims + forward[1:], dims + backward, adj, p
+
+
+def _clash(name: str, why: str) -> GraphError:
+    return GraphError(f"variable {name!r} cannot be used in generated framework code ({why}): "
+                      f"rename it, derive(..., names={{{name!r}: {name + '_1'!r}}})")
 
 
 def _wrap(head: str, items: list[str], tail: str, indent: int,

@@ -30,7 +30,7 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from ..algebra import is_matrix
-from ..errors import UnsupportedError
+from ..errors import GraphError, UnsupportedError
 from ..evaluate import cross_entropy_nodes
 from ..functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
 from ..jacobians import scalarised
@@ -86,10 +86,14 @@ RESERVED = frozenset({"np", "numpy", *HELPERS, "forward_backward", "grads"})
 
 
 def check_identifier(name: str, what: str = "name") -> str:
-    """``name`` if it can be written into Python code as a variable, else ValueError."""
+    """``name`` if it can be written into Python code as a variable, else GraphError (a
+    ValueError) with the way to rename it."""
     if not isinstance(name, str) or not _IDENT.match(name) or keyword.iskeyword(name) \
             or name in RESERVED or name.startswith("__"):
-        raise ValueError(f"{what} {name!r} cannot be used as a variable in generated code")
+        hint = f": rename it, derive(..., names={{{name!r}: {name + '_1'!r}}})" \
+            if isinstance(name, str) and _IDENT.match(name) else ""
+        raise GraphError(f"{what} {name!r} cannot be used as a variable in generated "
+                         f"code{hint}")
     return name
 
 
