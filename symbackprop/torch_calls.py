@@ -69,7 +69,7 @@ ACTIVATION_PARAMS: dict[str, tuple[tuple[str, float | None], ...]] = {
 }
 PLAIN_ACTIVATIONS = ("relu", "sigmoid", "tanh", "relu6", "hardsigmoid", "hardswish", "silu",
                      "mish", "selu", "softsign", "logsigmoid", "tanhshrink", "exp", "log",
-                     "sin", "cos", "sqrt", "abs", "square")
+                     "sin", "cos", "sqrt", "abs", "square", "erf")
 
 
 def _number(v: Any, w: Writer, node: Any) -> float:
@@ -326,6 +326,8 @@ def _reduce(fn: str) -> Callable[..., Val]:
     def build(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
         k = named_args(("dim", "keepdim"), args, kw)
         dim, keep = k.pop("dim", None), k.pop("keepdim", False)
+        if isinstance(keep, Val) and keep.kind == "bool":  # torch.sum(x, 1, True)
+            keep = keep.text == "True"
         a = args[0]
         if dim is None and not k and not keep:
             return Val(f"{fn}({a.text})", "scalar", ())
@@ -359,6 +361,53 @@ def _reduce_matrix(w: Writer, fn: str, a: Val, dims: tuple[int, ...], keep: bool
     if keep:
         return Val(text, "act", (1, a.shape[1]) if d == 0 else (a.shape[0], 1))
     return Val(f"({text}).T" if d == 1 else text, "vec", (a.shape[1 - d],))
+
+
+def _clamp(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    """torch.clamp(a, min, max) (either may be None): clip(a, lo, hi), max(a, lo) or
+    min(a, hi); a bound is a number."""
+    name = fname(node)
+    k = named_args(("min", "max"), args, kw)
+    if name.endswith("clamp_min"):
+        k = {"min": k.pop("min", None)}
+    elif name.endswith("clamp_max"):
+        k = {"max": k.pop("min", k.pop("max", None))}
+    lo, hi = (k.get(b) for b in ("min", "max"))
+    lo, hi = (None if v is None or (isinstance(v, Val) and v.kind == "none")
+              else _number(v, w, node) for v in (lo, hi))
+    a = args[0]
+    if lo is not None and hi is not None:
+        return Val(f"clip({a.text}, {lo!r}, {hi!r})", a.kind, a.shape)
+    if lo is not None:
+        return Val(f"max({a.text}, {lo!r})", a.kind, a.shape)
+    if hi is not None:
+        return Val(f"min({a.text}, {hi!r})", a.kind, a.shape)
+    raise UnsupportedError(f"{name} without a bound {w.where(node)}")
+
+
+def _same(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    """.clone(), .contiguous(): the value itself."""
+    if kw:
+        raise UnsupportedError(f"{fname(node)} with {', '.join(kw)} {w.where(node)}")
+    return args[0]
+
+
+def _dropout(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    """F.dropout(a, p, training=False) is a itself; in training mode its random mask is an
+    input of its own (nn.Dropout), not of a call."""
+    k = named_args(("p", "training", "inplace"), args, kw)
+    training = k.get("training", True)
+    if isinstance(training, Val):
+        training = training.text == "True"
+    if training and _number(k.get("p", 0.5), w, node) != 0:
+        raise UnsupportedError(f"{fname(node)} in training mode {w.where(node)}: use "
+                               "nn.Dropout, whose mask is given as '<path>.mask'")
+    return args[0]
+
+
+def _rsqrt(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    a = args[0]
+    return Val(f"sqrt({a.text})**(-1)", a.kind, a.shape)
 
 
 def _f_loss(name: str) -> Callable[..., Val]:
@@ -398,12 +447,22 @@ def _entries(name: str, o: str, y: str, extra: Mapping[str, Any]) -> str:
 
 def loss_text(w: Writer, name: str, o: Val, y: Val, reduction: str, node: Any,
                extra: Mapping[str, Any]) -> Val:
-    if reduction not in ("mean", "sum") or extra.get("weight") is not None or \
-            extra.get("pos_weight") is not None or extra.get("label_smoothing", 0.0) or \
-            o.kind != "act":
-        raise UnsupportedError(f"{name}(reduction={reduction!r}) {w.where(node)}: only "
-                               "reduction 'mean' or 'sum', no class weights, no label "
-                               "smoothing, of a (batch, n) output")
+    refused = [what for what, no in (
+        (f"reduction={reduction!r}", reduction not in ("mean", "sum")),
+        ("class weights", extra.get("weight") is not None),
+        ("pos_weight", extra.get("pos_weight") is not None),
+        (f"a {o.shape} output", o.kind != "act")) if no]
+    if refused:
+        raise UnsupportedError(f"{name} with {', '.join(refused)} {w.where(node)}: only "
+                               "reduction 'mean' or 'sum', no class weights, of a (batch, n) "
+                               "output")
+    smoothing = float(extra.get("label_smoothing", 0.0) or 0.0)
+    if smoothing:
+        if name != "cross_entropy":
+            raise UnsupportedError(f"{name} with label_smoothing {w.where(node)}")
+        # the target mixed with the uniform distribution, as PyTorch's: (1 − ε) y + ε / C
+        y = Val(f"({1 - smoothing!r}*{_paren(y)} + {smoothing / o.shape[1]!r})", y.kind,
+                y.shape)
     if name in ("l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
                 "binary_cross_entropy_with_logits"):
         o = once(w, o)
@@ -416,13 +475,13 @@ def loss_text(w: Writer, name: str, o: Val, y: Val, reduction: str, node: Any,
         text = f"sqnorm({o.text} - {_paren(y)})" if reduction == "sum" else \
             f"mse_loss({o.text}, {y.text})"
         return Val(text, "scalar", ())
-    if w.col:
+    if w.col and not smoothing:  # the primitive: its target's columns sum to 1
         text = f"cross_entropy({o.text}, {y.text})"
-    else:  # one sample per row: −Σ y ⊙ log softmax along each row
-        text = f"-sum(hadamard({y.text}, log(softmax({o.text}, axis=1))))"
+    else:  # −Σ y ⊙ log softmax along each sample (a column, or a row)
+        along = "" if w.col else ", axis=1"
+        text = f"-sum(hadamard({y.text}, log(softmax({o.text}{along}))))"
     if reduction == "mean":
-        text = f"{text} / {o.shape[0]}" if w.col else f"-sum(hadamard({y.text}, log(softmax(" \
-            f"{o.text}, axis=1)))) / {o.shape[0]}"
+        text = f"{text} / {o.shape[0]}"
     return Val(text, "scalar", ())
 
 
@@ -446,6 +505,11 @@ FUNCTIONS: dict[str, Callable[..., Val]] = {
     "torch.t": transpose, "torch.transpose": transpose,
     "torch.sum": _reduce("sum"), "Tensor.sum": _reduce("sum"),
     "torch.mean": _reduce("mean"), "Tensor.mean": _reduce("mean"),
+    "torch.logsumexp": _reduce("logsumexp"), "Tensor.logsumexp": _reduce("logsumexp"),
+    **{f"{p}.{n}": _clamp for p in ("torch", "Tensor")
+       for n in ("clamp", "clip", "clamp_min", "clamp_max")},
+    "Tensor.clone": _same, "Tensor.contiguous": _same, "F.dropout": _dropout,
+    "torch.rsqrt": _rsqrt, "Tensor.rsqrt": _rsqrt,
     **{f"F.{n}": _f_loss(n) for n in LOSS_MODULES.values()},
     **TENSOR_CALLS,
 }
@@ -454,6 +518,8 @@ FUNCTIONS: dict[str, Callable[..., Val]] = {
 LOOSE = frozenset({"F.conv2d", "torch.conv2d", "F.conv1d", "torch.conv1d",
                    "F.max_pool2d", "F.avg_pool2d",
                    "F.adaptive_avg_pool2d", "F.adaptive_max_pool2d", "torch.sum", "Tensor.sum",
-                   "torch.mean", "Tensor.mean",
+                   "torch.mean", "Tensor.mean", "torch.logsumexp", "Tensor.logsumexp",
+                   *(f"{p}.{n}" for p in ("torch", "Tensor")
+                     for n in ("clamp", "clip", "clamp_min", "clamp_max")), "F.dropout",
                    "torch.einsum", "Tensor.view", "Tensor.reshape", "torch.reshape",
                    "Tensor.permute", "torch.permute"})

@@ -198,6 +198,8 @@ class Walk:
                 return Val(repr(float(a)) if isinstance(a, float) else str(a), "num", ())
             if loose and (a is None or isinstance(a, str)):  # a bias left out, a spec
                 return Val(a or "", "none" if a is None else "str", ())
+            if loose and isinstance(a, bool):  # keepdim by position
+                return Val(str(a), "bool", ())
             if loose and isinstance(a, (tuple, list)) and all(
                     type(b) is int or (hasattr(b, "op") and env[b].kind == "num"
                                        and env[b].text.lstrip("-").isdigit()) for b in a):

@@ -949,6 +949,20 @@ def test_pytorch_s_activations_as_layers_and_as_calls(case: int, convention: str
     _equals_p_grad(d, model, nn.MSELoss(), x, torch.randn(5, 2, dtype=torch.float64))
 
 
+def test_dropout_as_a_call_in_training_mode_is_refused_by_name() -> None:
+    class Drop(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.l = nn.Linear(3, 2)
+
+        def forward(self, x: Any) -> Any:
+            return F.dropout(self.l(x), 0.5, training=self.training)
+
+    with pytest.raises(sbp.UnsupportedError, match=r"F\.dropout in training mode .*nn\.Dropout"):
+        sbp.from_torch(Drop(), torch.randn(5, 3), loss=nn.MSELoss())
+    assert sbp.from_torch(Drop().eval(), torch.randn(5, 3), loss=nn.MSELoss()).check().ok
+
+
 def test_an_activation_in_place_as_a_call_and_rrelu_are_refused_by_name() -> None:
     with pytest.raises(sbp.UnsupportedError, match=r"F\.elu\(inplace=True\)"):
         sbp.from_torch(Around(lambda h: F.elu(h, 1.0, True)), torch.randn(2, 3),
@@ -986,6 +1000,22 @@ def test_pytorch_s_other_losses(case: int, convention: str) -> None:
     y = torch.randint(0, 2, (5,)) if name in ("NLLLoss", "nll_loss") else \
         torch.rand(5, 2, dtype=torch.float64)
     _equals_p_grad(d, model, loss, x, y)
+
+
+@pytest.mark.parametrize("convention", ["column", "row"])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_cross_entropy_with_label_smoothing(reduction: str, convention: str) -> None:
+    """CrossEntropyLoss(label_smoothing=ε): the target mixed with the uniform distribution,
+    (1 − ε) y + ε/C, as PyTorch's (refused before, with a message naming the reduction);
+    class indices and probabilities as targets."""
+    torch.manual_seed(7)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 3)).double()
+    x = torch.randn(5, 3, dtype=torch.float64)
+    loss = nn.CrossEntropyLoss(label_smoothing=0.1, reduction=reduction)
+    d = sbp.from_torch(model, x, loss=loss, convention=convention)  # type: ignore[arg-type]
+    assert d.check().ok
+    _equals_p_grad(d, model, loss, x, torch.randint(0, 3, (5,)))
+    _equals_p_grad(d, model, loss, x, torch.softmax(torch.randn(5, 3, dtype=torch.float64), 1))
 
 
 class GlobalPool(nn.Module):
@@ -1180,6 +1210,29 @@ class Arithmetic(nn.Module):
         return v * h.sum(dim=-1, keepdim=True) + h.mean(0, keepdim=True) ** -1
 
 
+class Calls(nn.Module):
+    """Calls a forward makes on (batch, features) values: clamp in its four spellings,
+    clone, contiguous, F.dropout out of training, rsqrt, erf, logsumexp along a dim,
+    keepdim by position."""
+
+    def __init__(self, case: int) -> None:
+        super().__init__()
+        self.l, self.o, self.case = nn.Linear(3, 4), nn.Linear(4, 2), case
+
+    def forward(self, x: Any) -> Any:
+        h = self.l(x)
+        if self.case == 0:
+            h = torch.clamp(h, -0.3, 0.4) + h.clamp(min=0.1) + torch.clamp(h, max=0.2) + \
+                h.clamp_min(-0.2) + h.clip(-0.5, 0.5)
+        elif self.case == 1:
+            h = F.dropout(h.clone().contiguous(), 0.5, training=False) + \
+                torch.rsqrt(h**2 + 1) + torch.erf(h)
+        else:
+            h = h - torch.logsumexp(h, dim=1, keepdim=True) + torch.logsumexp(h, 0) + \
+                h * torch.sum(h, 1, True)
+        return self.o(h)
+
+
 CONSTANTS: list[tuple[str, Any, tuple[int, ...], set[str]]] = [
     ("a 1-D buffer", lambda: Constant(True), (2, 3), {"buf"}),
     ("a plain tensor attribute", lambda: Constant(False), (2, 3), {"c"}),
@@ -1189,15 +1242,19 @@ CONSTANTS: list[tuple[str, Any, tuple[int, ...], set[str]]] = [
     ("a (C, 1, 1) parameter broadcast", Broadcast, (2, 1, 4, 4), set()),
     ("arithmetic", lambda: Arithmetic(False), (5, 4), set()),
     ("arithmetic of tokens", lambda: Arithmetic(True), (2, 3, 4), set()),
+    ("clamp and clip", lambda: Calls(0), (5, 3), set()),
+    ("clone, dropout out of training, rsqrt, erf", lambda: Calls(1), (5, 3), set()),
+    ("logsumexp along a dim, keepdim by position", lambda: Calls(2), (5, 3), set()),
 ]
 
 
 @pytest.mark.parametrize("convention", ["column", "row"])
 @pytest.mark.parametrize("case", range(len(CONSTANTS)))
-def test_buffers_constants_and_broadcasting(case: int, convention: str) -> None:
+def test_buffers_constants_broadcasting_and_calls(case: int, convention: str) -> None:
     """Buffers and tensor constants the forward reads are inputs that no gradient is taken
-    in, given from the module; PyTorch's broadcasting, powers, division by tensors and
-    reductions along a dim are written out. Four witnesses agree, and p.grad matches."""
+    in, given from the module; PyTorch's broadcasting, powers, division by tensors,
+    reductions along a dim, clamp, rsqrt, erf, logsumexp are written out (held-out models
+    refused them). Four witnesses agree, and p.grad matches."""
     name, make, shape, constants = CONSTANTS[case]
     torch.manual_seed(case)
     model = make()
