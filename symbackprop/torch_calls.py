@@ -410,6 +410,62 @@ def _rsqrt(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
     return Val(f"sqrt({a.text})**(-1)", a.kind, a.shape)
 
 
+def indexed(w: Writer, a: Val, key: Any, node: Any) -> Val:
+    """``a[key]`` of a (batch, features) value: slices with a positive step and ints, each
+    axis in PyTorch's terms, written as the text's slice of our layout (the axes swapped in
+    the column convention); an int drops its axis as PyTorch does (a 1-D result written as
+    a bias is, an entry as a number)."""
+    key = key if isinstance(key, tuple) else (key,)
+    if len(key) > 2 or any(k is Ellipsis for k in key):
+        raise UnsupportedError(f"indexing {a.shape} with {key!r} {w.where(node)}")
+    key = (*key, slice(None))[:2]
+    parts: list[str] = []
+    for k, n in zip(key, a.shape, strict=True):
+        if isinstance(k, int) and not isinstance(k, bool) and -n <= k < n:
+            parts.append(str(k % n))
+            continue
+        if not isinstance(k, slice) or not all(
+                v is None or (isinstance(v, int) and not isinstance(v, bool))
+                for v in (k.start, k.stop, k.step)):
+            raise UnsupportedError(f"indexing with {k!r} {w.where(node)}: only ints and "
+                                   "slices written as numbers")
+        start, stop, step = k.indices(n)
+        if step < 1 or stop <= start:
+            raise UnsupportedError(f"the slice {k!r} {w.where(node)}: an empty or reversed "
+                                   "slice is not supported")
+        parts.append(f"{start}:{stop}" + (f":{step}" if step != 1 else ""))
+    kept = [len(range(*k.indices(n))) if isinstance(k, slice) else None
+            for k, n in zip(key, a.shape, strict=True)]
+    ours = parts[::-1] if w.col else parts
+    text = f"{a.text if a.text.isidentifier() else f'({a.text})'}[{', '.join(ours)}]"
+    if None not in kept:
+        return Val(text, "act", (kept[0], kept[1]))  # type: ignore[arg-type]
+    if kept == [None, None]:
+        return Val(text, "scalar", ())
+    dropped = kept.index(None)  # the other axis stays, as a column or row like a bias
+    return Val(f"({text}).T" if dropped == 1 else text, "vec",
+               tuple(k for k in kept if k is not None))
+
+
+def concatenated(w: Writer, parts: list[Val], dim: Any, node: Any) -> Val:
+    """torch.cat of (batch, features) values along ``dim``: the text's concatenate along
+    our axis (the other one in the column convention)."""
+    if not parts or any(p.kind != "act" for p in parts) or isinstance(dim, bool) or \
+            not isinstance(dim, int) or not -2 <= dim < 2:
+        shapes = ", ".join(str(p.shape) for p in parts)
+        raise UnsupportedError(f"{fname(node)} of {shapes} along {dim!r} {w.where(node)}: "
+                               "only of (batch, features) values")
+    d = dim % 2
+    if any(p.shape[1 - d] != parts[0].shape[1 - d] for p in parts):
+        raise UnsupportedError(f"{fname(node)} of {', '.join(str(p.shape) for p in parts)} "
+                               f"along {dim} {w.where(node)}: the other axis differs")
+    axis = 1 - d if w.col else d
+    shape = list(parts[0].shape)
+    shape[d] = sum(p.shape[d] for p in parts)
+    items = ", ".join(p.text for p in parts)
+    return Val(f"concatenate(({items},), axis={axis})", "act", (shape[0], shape[1]))
+
+
 def _f_loss(name: str) -> Callable[..., Val]:
     def build(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
         return loss_text(w, name, args[0], args[1], kw.get("reduction", "mean"), node, kw)

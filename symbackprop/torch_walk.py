@@ -26,7 +26,9 @@ from .torch_calls import (
     LOOSE,
     LOSS_MODULES,
     activation,
+    concatenated,
     gelu,
+    indexed,
     linear,
     log_softmax,
     module_loss,
@@ -223,6 +225,14 @@ class Walk:
         if node.op == "call_function" and node.target is getattr and \
                 node.args[1] == "shape" and hasattr(node.args[0], "op"):  # x.shape
             return Val("", "shape", env[node.args[0]].shape)
+        if node.op == "call_function" and fname(node) == "operator.getitem" and \
+                hasattr(node.args[0], "op") and env[node.args[0]].kind == "act":
+            return indexed(self, env[node.args[0]], node.args[1], node)  # x[:, :3]
+        if node.op == "call_function" and fname(node) in ("torch.cat", "torch.concat") and \
+                node.args and isinstance(node.args[0], (list, tuple)) and \
+                set(node.kwargs) <= {"dim"}:
+            dim = node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else 0)
+            return concatenated(self, [arg(a) for a in node.args[0]], dim, node)
         if node.op in ("call_function", "call_method"):
             fn = FUNCTIONS.get(fname(node))
             if fn is None:

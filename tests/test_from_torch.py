@@ -1233,6 +1233,21 @@ class Calls(nn.Module):
         return self.o(h)
 
 
+class Slices(nn.Module):
+    """x[:, :4], x[:, ::2], x[1, :2], x[:, 3], x[0, 0] and torch.cat along either dim (a
+    held-out tester found slicing refused as 'tuple argument of operator.getitem')."""
+
+    def __init__(self, case: int) -> None:
+        super().__init__()
+        self.l, self.o, self.case = nn.Linear(3, 6), nn.Linear(4, 2), case
+
+    def forward(self, x: Any) -> Any:
+        h = torch.tanh(self.l(x))
+        if self.case == 0:
+            return self.o(torch.cat([h[:, ::2], h[:, 1:2]], dim=1)) + h[1, :2] * h[0, 0]
+        return torch.cat([self.o(h[:, 2:]) * h[:, 0:1], x[:, :2]], 0)[:5] + h[:, 3].sum()
+
+
 CONSTANTS: list[tuple[str, Any, tuple[int, ...], set[str]]] = [
     ("a 1-D buffer", lambda: Constant(True), (2, 3), {"buf"}),
     ("a plain tensor attribute", lambda: Constant(False), (2, 3), {"c"}),
@@ -1245,6 +1260,8 @@ CONSTANTS: list[tuple[str, Any, tuple[int, ...], set[str]]] = [
     ("clamp and clip", lambda: Calls(0), (5, 3), set()),
     ("clone, dropout out of training, rsqrt, erf", lambda: Calls(1), (5, 3), set()),
     ("logsumexp along a dim, keepdim by position", lambda: Calls(2), (5, 3), set()),
+    ("slices and torch.cat along the features", lambda: Slices(0), (5, 3), set()),
+    ("slices and torch.cat along the batch", lambda: Slices(1), (5, 3), set()),
 ]
 
 
