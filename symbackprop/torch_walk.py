@@ -96,8 +96,11 @@ class Walk:
                param: bool) -> str:
         if key in self.by_key:
             return self.by_key[key]
+        taken = set(self.keys) | set(self.names.values())
+        # x, y, and an input's own name (x1, x2 of a forward(x1, x2)) as they are
+        own = letter in ("x", "y") or (letter == key and key not in taken)
         name = check_name(self.names[key], "names value") if key in self.names else \
-            letter if letter in ("x", "y") else self.fresh(letter)
+            letter if own else self.fresh(letter)
         if name in self.keys:
             raise ValueError(f"names: {name!r} would name both {self.keys[name].key!r} and "
                              f"{key!r}")

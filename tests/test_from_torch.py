@@ -203,6 +203,7 @@ def test_a_module_that_returns_its_loss() -> None:
     x, target = torch.randn(3, 3), torch.softmax(torch.randn(3, 4), dim=1)
     d = sbp.from_torch(model, (x, target))
     assert {k.key for k in d.keys.values()} == {"x", "target", "fc.weight", "fc.bias"}
+    assert "target" in d.keys  # an input's own name (it was target1), its key too
     assert d.check().ok
     model(x, target).backward()
     g = d.evaluate({**dict(model.named_parameters()), "x": x, "target": target})
