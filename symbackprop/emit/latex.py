@@ -387,8 +387,10 @@ def scalar_chain_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str
             steps.append(_fmt(d, names, _in_intermediates(d, adj.rhs)))
         if small:
             steps.append(final)
-        dedup = [s for i, s in enumerate(steps) if i == 0 or s != steps[i - 1]]
-        lines.append(f"{head} &= " + " = ".join(dedup))
+        # one link straight to the output is the derivative itself: ∂z/∂x = cos x, never
+        # ∂z/∂x = ∂z/∂x = cos x
+        dedup = [s for i, s in enumerate(steps) if s != head and (i == 0 or s != steps[i - 1])]
+        lines.append(f"{head} &= " + " = ".join(dedup or steps))
     return lines
 
 
