@@ -134,6 +134,10 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--adjoint", choices=("frac", "bar", "delta"), default="frac",
                    help="how an adjoint is written: \\frac{\\partial L}{\\partial v}, "
                    "\\bar v, or \\delta_v (default: frac)")
+    d.add_argument("--mode", choices=("reverse", "forward"), default="reverse",
+                   help="reverse: the backward (adjoint) equations; forward: the tangent "
+                   "equations of forward mode, one per --wrt variable's direction "
+                   "(default: reverse)")
     d.add_argument("--granularity", choices=("auto", "primitive", "layers", "stages"),
                    default="auto", help="one equation per primitive, per layer, or per stage "
                    "you wrote (default: auto)")
@@ -224,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "derive":
         d = derive(args.text, wrt=args.wrt, shapes=shapes or None, loss=args.loss,
                    layout=args.layout, adjoint=args.adjoint, granularity=args.granularity,
-                   limits=limits, syntax=args.syntax)
+                   limits=limits, syntax=args.syntax, mode=args.mode)
         check_sizes(d, limits=limits)  # what its numbers would hold (x @ x.T of a long x)
         to_file = bool(args.output) and args.output != "-"
         if args.assets is not None and args.format != "html":

@@ -40,6 +40,14 @@ def test_symbolic_shapes_and_layout(capsys: pytest.CaptureFixture[str]) -> None:
     assert "numerator layout" in capsys.readouterr().out
 
 
+def test_forward_mode_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """--mode forward prints the tangent equations (the mode had no flag)."""
+    assert main(["derive", "sin(x*y)", "--wrt", "x", "--mode", "forward"]) == 0
+    out = capsys.readouterr().out
+    assert r"\textbf{tangents (forward mode)}" in out
+    assert r"\dot{z} &= \dot{t} \cos\left(t\right)" in out
+
+
 def test_output_file(tmp_path: Path) -> None:
     target = tmp_path / "out.tex"
     assert main(["derive", "x*y", "-o", str(target)]) == 0
