@@ -337,6 +337,10 @@ class Walk:
         if type(m) is nn.BatchNorm1d:
             if _running(m):
                 return self.running_norm(a, m, path)
+            if a.kind == "nd" and len(a.shape) == 3:  # (N, C, L), after a Conv1d: each
+                n, c, length = a.shape  # channel over the batch and the length, as the
+                image = reshaped(self, a, (n, c, 1, length), node)  # images' batchnorm2d
+                return reshaped(self, self.batchnorm2d(node, image, m, path), a.shape, node)
             return self.norm(node, a, 1 if self.col else 0, m, path)
         raise UnsupportedError(f"{kind} at {path!r} is not supported yet")
 

@@ -664,6 +664,18 @@ class Sequence1d(nn.Module):
         return self.fc(torch.flatten(F.conv1d(h, self.w, None, 1, 0), 1))
 
 
+class Normed1d(nn.Module):
+    """nn.Conv1d then nn.BatchNorm1d in training mode over (N, C, L): each channel over the
+    batch and the length (refused before, advising a reshape a user cannot write)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c, self.bn, self.fc = nn.Conv1d(2, 3, 3), nn.BatchNorm1d(3), nn.Linear(15, 2)
+
+    def forward(self, x: Any) -> Any:
+        return self.fc(torch.flatten(torch.tanh(self.bn(self.c(x))), 1))
+
+
 class AdaptiveInt(nn.Module):
     """F.adaptive_avg_pool2d(h, 1), the global average pooling of a ResNet's head, and
     F.adaptive_max_pool2d with an int size (a TypeError before: only a pair was read)."""
@@ -681,6 +693,7 @@ class AdaptiveInt(nn.Module):
 TENSOR_MODELS = [
     ("conv1d", Sequence1d, (3, 2, 7), nn.MSELoss()),
     ("global pooling by F. with an int size", AdaptiveInt, (2, 2, 6, 6), nn.MSELoss()),
+    ("conv1d and batchnorm1d of (N, C, L)", Normed1d, (4, 2, 7), nn.MSELoss()),
     ("small cnn", small_cnn, (2, 1, 6, 10), nn.CrossEntropyLoss()),
     ("functional cnn with batchnorm2d", FunctionalCNN, (3, 2, 5, 5), nn.MSELoss()),
     ("multi-head attention", HeadsAttention, (2, 3, 4), nn.MSELoss(reduction="sum")),
