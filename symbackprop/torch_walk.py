@@ -307,6 +307,8 @@ class Walk:
             keys = ("kernel_size", "stride", "padding", "ceil_mode") + (
                 ("dilation", "return_indices") if how == "max" else ("divisor_override",))
             return pool_text(self, how, a, {k: getattr(m, k) for k in keys}, node)
+        if type(m) in (nn.MaxPool1d, nn.AvgPool1d, nn.AdaptiveAvgPool1d, nn.AdaptiveMaxPool1d):
+            return self.pool1d(node, a, m, path)
         if type(m) in (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d):
             if getattr(m, "return_indices", False):
                 raise UnsupportedError(f"{kind} at {path!r} with return_indices")
@@ -343,6 +345,37 @@ class Walk:
                 return reshaped(self, self.batchnorm2d(node, image, m, path), a.shape, node)
             return self.norm(node, a, 1 if self.col else 0, m, path)
         raise UnsupportedError(f"{kind} at {path!r} is not supported yet")
+
+    def pool1d(self, node: Any, a: Val, m: Any, path: str) -> Val:
+        """1-D pooling of (N, C, L) as the 2-D pooling of one-row images: windows (1, k)
+        and strides (1, s), the result reshaped back."""
+        import torch
+
+        nn = torch.nn
+        if a.kind != "nd" or len(a.shape) != 3:
+            raise UnsupportedError(f"{type(m).__name__} at {path!r} of a {a.shape} input: "
+                                   "(N, C, L) only")
+        n, c, length = a.shape
+        image = reshaped(self, a, (n, c, 1, length), node)
+        if type(m) in (nn.AdaptiveAvgPool1d, nn.AdaptiveMaxPool1d):
+            if getattr(m, "return_indices", False):
+                raise UnsupportedError(f"{type(m).__name__} at {path!r} with return_indices")
+            how = "avg" if type(m) is nn.AdaptiveAvgPool1d else "max"
+            size = m.output_size if isinstance(m.output_size, int) else m.output_size[0]
+            out = adaptive_pool_text(self, how, image, (1, size), node)
+        else:
+            how = "max" if type(m) is nn.MaxPool1d else "avg"
+            one = {k: (getattr(m, k) if isinstance(getattr(m, k), int) else getattr(m, k)[0])
+                   for k in ("kernel_size", "stride", "padding")}
+            keys = {"kernel_size": (1, one["kernel_size"]), "stride": (1, one["stride"]),
+                    "padding": (0, one["padding"]), "ceil_mode": m.ceil_mode}
+            if how == "max":
+                keys |= {"dilation": (1, m.dilation if isinstance(m.dilation, int)
+                                      else m.dilation[0]), "return_indices": m.return_indices}
+            else:
+                keys |= {"divisor_override": None}
+            out = pool_text(self, how, image, keys, node)
+        return reshaped(self, out, (n, c, out.shape[3]), node)
 
     def sync_counts(self) -> None:
         """A layer's weight and bias share its number (W2 and b2)."""

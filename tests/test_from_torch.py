@@ -676,6 +676,22 @@ class Normed1d(nn.Module):
         return self.fc(torch.flatten(torch.tanh(self.bn(self.c(x))), 1))
 
 
+class Pools1d(nn.Module):
+    """MaxPool1d, AvgPool1d with a stride, AdaptiveAvgPool1d(1) and AdaptiveMaxPool1d over
+    sequences (N, C, L) (refused before) as the 2-D pooling of one-row images."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c = nn.Conv1d(2, 3, 3)
+        self.pools = nn.ModuleList([nn.MaxPool1d(2), nn.AvgPool1d(3, stride=2),
+                                    nn.AdaptiveAvgPool1d(1), nn.AdaptiveMaxPool1d(2)])
+        self.fc = nn.Linear(3 * (4 + 3 + 1 + 2), 2)
+
+    def forward(self, x: Any) -> Any:
+        h = torch.tanh(self.c(x))
+        return self.fc(torch.cat([torch.flatten(p(h), 1) for p in self.pools], dim=1))
+
+
 class AdaptiveInt(nn.Module):
     """F.adaptive_avg_pool2d(h, 1), the global average pooling of a ResNet's head, and
     F.adaptive_max_pool2d with an int size (a TypeError before: only a pair was read)."""
@@ -694,6 +710,7 @@ TENSOR_MODELS = [
     ("conv1d", Sequence1d, (3, 2, 7), nn.MSELoss()),
     ("global pooling by F. with an int size", AdaptiveInt, (2, 2, 6, 6), nn.MSELoss()),
     ("conv1d and batchnorm1d of (N, C, L)", Normed1d, (4, 2, 7), nn.MSELoss()),
+    ("1-D pooling", Pools1d, (2, 2, 10), nn.MSELoss()),
     ("small cnn", small_cnn, (2, 1, 6, 10), nn.CrossEntropyLoss()),
     ("functional cnn with batchnorm2d", FunctionalCNN, (3, 2, 5, 5), nn.MSELoss()),
     ("multi-head attention", HeadsAttention, (2, 3, 4), nn.MSELoss(reduction="sum")),
