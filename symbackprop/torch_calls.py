@@ -279,6 +279,8 @@ def _pow(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
     """``a ** c`` entry by entry, ``c`` a number (the text's ``**`` of an array is
     element-wise, as PyTorch's)."""
     a, c = args[:2]
+    if a.kind == c.kind == "num":  # x.size(-1) ** -0.5: a number
+        return Val(repr(float(a.text) ** float(c.text)), "num", ())
     if c.kind != "num" or a.kind == "num":
         raise UnsupportedError(f"{fname(node)} {w.where(node)}: only a tensor to the power "
                                "of a number")

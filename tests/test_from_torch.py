@@ -1260,7 +1260,7 @@ class Calls(nn.Module):
                 torch.rsqrt(h**2 + 1) + torch.erf(h)
         else:
             h = h - torch.logsumexp(h, dim=1, keepdim=True) + torch.logsumexp(h, 0) + \
-                h * torch.sum(h, 1, True)
+                h * torch.sum(h, 1, True) * x.size(-1) ** -0.5  # a size's power: a number
         return self.o(h)
 
 
