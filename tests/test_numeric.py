@@ -213,12 +213,22 @@ def test_the_random_direction_catches_an_entry_no_coordinate_sampled() -> None:
 
 
 def test_kink_where_witnesses_agree_is_ok_with_a_note() -> None:
-    d = sbp.derive("relu(x)*y + abs(w) + max(x, v)")
-    report = d.check({"x": 0.0, "y": 2.0, "w": 0.0, "v": 0.0})
+    d = sbp.derive("abs(w) + max(x, v)")
+    report = d.check({"x": 0.0, "w": 0.0, "v": 0.0})
     assert report.ok, str(report)
-    assert "ReLU at 0" in report["x"].verdict
+    assert "max with a tie" in report["x"].verdict
     assert "abs at 0" in report["w"].verdict
     assert "max with a tie" in report["v"].verdict
+
+
+def test_relu_at_its_kink_is_not_differentiable_here_with_both_slopes() -> None:
+    """ReLU′(0) is 0 (PyTorch's, the printed 𝟏[z > 0]); central differences say ½, the
+    mean of the slopes: never ok at the kink, and the row names the two slopes."""
+    report = sbp.derive("relu(x)*y").check({"x": 0.0, "y": 2.0})
+    assert not report.ok
+    assert "not differentiable here" in report["x"].verdict
+    assert "ReLU at 0" in report["x"].verdict
+    assert "slopes 0 on the left, 2 on the right" in report["x"].verdict
 
 
 def test_kink_where_witnesses_disagree_says_not_differentiable() -> None:
