@@ -1221,6 +1221,22 @@ class Masked(nn.Module):
         return torch.flatten(F.softmax(a * self.m - 1e4 * (1 - self.m), dim=-1) @ x, 1)
 
 
+class CausalMask(nn.Module):
+    """A causal mask of −∞ above the diagonal, a buffer added to attention scores: an
+    infinite constant (check() refused it as a non-finite input)."""
+
+    mask: torch.Tensor
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.q = nn.Linear(4, 4)
+        self.register_buffer("mask", torch.triu(torch.full((3, 3), float("-inf")), 1))
+
+    def forward(self, x: Any) -> Any:
+        return torch.flatten(F.softmax(self.q(x) @ x.transpose(1, 2) + self.mask, dim=-1) @ x,
+                             1)
+
+
 class Arithmetic(nn.Module):
     """Powers, division by tensors (a parameter, a value, a (T, 1) parameter of tokens),
     torch.div and sums and means along one dim of a (batch, features) value."""
@@ -1285,6 +1301,7 @@ CONSTANTS: list[tuple[str, Any, tuple[int, ...], set[str]]] = [
     ("a 2-D buffer", Projected, (2, 3), {"P"}),
     ("a (T, D) buffer broadcast", Positions, (2, 3, 4), {"pe"}),
     ("a mask and fx's constant", Masked, (2, 3, 4), {"m", "_tensor_constant0"}),
+    ("a causal mask of −∞", CausalMask, (2, 3, 4), {"mask"}),
     ("a (C, 1, 1) parameter broadcast", Broadcast, (2, 1, 4, 4), set()),
     ("arithmetic", lambda: Arithmetic(False), (5, 4), set()),
     ("arithmetic of tokens", lambda: Arithmetic(True), (2, 3, 4), set()),

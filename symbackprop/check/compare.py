@@ -366,8 +366,12 @@ def _report(engine: Engine, slots: list[Array], vals: Mapping[str, Any],
             tol: Tolerances, source: Witness | None = None) -> CheckReport:
     eps, atol, rtol = tol.eps, tol.atol, tol.rtol
     notes = []
+    # NaN anywhere, or an infinite entry of a variable differentiated in; an infinite
+    # constant (a causal mask's −∞ before a softmax) is a value like any other
+    wrt = set(engine.wrt)
     bad_inputs = [n for n, i in zip(engine.inputs, engine.input_slots, strict=True)
-                  if not np.all(np.isfinite(slots[i]))]
+                  if np.any(np.isnan(slots[i])) or (n in wrt and not np.all(np.isfinite(
+                      slots[i])))]
     witnesses = (*subjects, "engine", FD)
     if bad_inputs:
         notes.append(f"input {_join(bad_inputs)} contains NaN or inf: nothing checked")
