@@ -347,6 +347,57 @@ def _reduce(fn: str) -> Callable[..., Val]:
     return build
 
 
+def _spread(fn: str) -> Callable[..., Val]:
+    """.var / .std (torch.var, torch.std) of every entry or along one dim of a (batch,
+    features) value, with PyTorch's correction (1 unless ``unbiased=False`` or
+    ``correction=0``): the text's population variance times n / (n − correction)."""
+    def build(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+        k = named_args(("dim", "unbiased", "keepdim"), args, kw)
+        dim, keep = k.pop("dim", None), k.pop("keepdim", False)
+        unbiased = k.pop("unbiased", True)
+        correction = k.pop("correction", None)
+        keep, unbiased = (v.text == "True" if isinstance(v, Val) and v.kind == "bool" else v
+                          for v in (keep, unbiased))
+        corr = (1 if unbiased else 0) if correction is None else _number(correction, w, node)
+        a = args[0]
+        if k or a.kind not in ("act", "vec") or not isinstance(keep, bool):
+            raise UnsupportedError(f"{fname(node)} {w.where(node)}: of every entry or along "
+                                   "one dim of a (batch, features) value")
+        if dim is None:
+            n = math.prod(a.shape)
+            v = Val(f"var({a.text})", "scalar", ())
+        else:
+            dims = tuple(sorted({d % len(a.shape) for d in ints_arg(dim, w, node)}))
+            if len(dims) != 1 or a.kind != "act":
+                raise UnsupportedError(f"{fname(node)} along {dim} {w.where(node)}: along one "
+                                       "dim of a (batch, features) value")
+            n = a.shape[dims[0]]
+            v = _reduce_matrix(w, "var", a, dims, keep, node)
+        if n - corr <= 0:
+            raise UnsupportedError(f"{fname(node)} of {n} entries with correction {corr} "
+                                   f"{w.where(node)}: no variance")
+        text = f"{n / (n - corr)!r}*{_paren(v)}" if corr else v.text
+        return Val(f"sqrt({text})" if fn == "std" else text, v.kind, v.shape)
+    return build
+
+
+def _normalize(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    """F.normalize(a, p=2, dim=1, eps): a / max(‖a‖₂ along dim, eps) of a (batch, features)
+    value (cosine similarity, contrastive losses)."""
+    k = named_args(("p", "dim", "eps"), args, kw)
+    p, dim, eps = (_number(k.get(n, d), w, node) for n, d in (("p", 2.0), ("dim", 1),
+                                                               ("eps", 1e-12)))
+    a = args[0]
+    if p != 2 or a.kind != "act" or dim not in (0, 1, -1, -2):
+        raise UnsupportedError(f"{fname(node)} with p={p:g}, dim={dim:g} of a {a.shape} value "
+                               f"{w.where(node)}: the 2-norm along a dim of a (batch, features) "
+                               "value")
+    a = once(w, a)
+    ours = (1 - int(dim) % 2) if w.col else int(dim) % 2
+    text = f"{a.text} / max(sqrt(sum({a.text}**2, axis={ours})), {eps!r})"
+    return Val(text, "act", a.shape)
+
+
 def _reduce_matrix(w: Writer, fn: str, a: Val, dims: tuple[int, ...], keep: bool,
                    node: Any) -> Val:
     """sum / mean of a (batch, features) value along one dim: the text's reduction along
@@ -567,6 +618,8 @@ FUNCTIONS: dict[str, Callable[..., Val]] = {
     **{f"{p}.{n}": _clamp for p in ("torch", "Tensor")
        for n in ("clamp", "clip", "clamp_min", "clamp_max")},
     "Tensor.clone": _same, "Tensor.contiguous": _same, "F.dropout": _dropout,
+    "torch.var": _spread("var"), "Tensor.var": _spread("var"), "torch.std": _spread("std"),
+    "Tensor.std": _spread("std"), "F.normalize": _normalize,
     "torch.rsqrt": _rsqrt, "Tensor.rsqrt": _rsqrt,
     **{f"F.{n}": _f_loss(n) for n in LOSS_MODULES.values()},
     **TENSOR_CALLS,
@@ -579,5 +632,6 @@ LOOSE = frozenset({"F.conv2d", "torch.conv2d", "F.conv1d", "torch.conv1d",
                    "torch.mean", "Tensor.mean", "torch.logsumexp", "Tensor.logsumexp",
                    *(f"{p}.{n}" for p in ("torch", "Tensor")
                      for n in ("clamp", "clip", "clamp_min", "clamp_max")), "F.dropout",
+                   "torch.var", "Tensor.var", "torch.std", "Tensor.std",
                    "torch.einsum", "Tensor.view", "Tensor.reshape", "torch.reshape",
                    "Tensor.permute", "torch.permute"})

@@ -1274,9 +1274,15 @@ class Calls(nn.Module):
         elif self.case == 1:
             h = F.dropout(h.clone().contiguous(), 0.5, training=False) + \
                 torch.rsqrt(h**2 + 1) + torch.erf(h)
-        else:
+        elif self.case == 2:
             h = h - torch.logsumexp(h, dim=1, keepdim=True) + torch.logsumexp(h, 0) + \
                 h * torch.sum(h, 1, True) * x.size(-1) ** -0.5  # a size's power: a number
+        else:  # PyTorch's corrected variance and deviation; the 2-norm's normalisation
+            h = torch.tanh(h)
+            h = h * h.var(dim=1, keepdim=True) + h.std(0) + h.var(1, unbiased=False,
+                                                                 keepdim=True) + \
+                h * torch.std(h) + torch.var(h, dim=0, correction=0) + F.normalize(h, dim=1) \
+                + F.normalize(h, p=2, dim=0)
         return self.o(h)
 
 
@@ -1308,6 +1314,7 @@ CONSTANTS: list[tuple[str, Any, tuple[int, ...], set[str]]] = [
     ("clamp and clip", lambda: Calls(0), (5, 3), set()),
     ("clone, dropout out of training, rsqrt, erf", lambda: Calls(1), (5, 3), set()),
     ("logsumexp along a dim, keepdim by position", lambda: Calls(2), (5, 3), set()),
+    ("var, std and F.normalize", lambda: Calls(3), (5, 3), set()),
     ("slices and torch.cat along the features", lambda: Slices(0), (5, 3), set()),
     ("slices and torch.cat along the batch", lambda: Slices(1), (5, 3), set()),
 ]
