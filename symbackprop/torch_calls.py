@@ -17,26 +17,20 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import UnsupportedError
+from .torch_matrices import normalize, reduce, spread
 from .torch_tensors import (
     TENSOR_CALLS,
     batched_matmul,
-    call_name,
     int_arg,
-    ints_arg,
     named_args,
     permuted,
     reshaped,
     torch_text,
 )
-from .torch_values import Val, Writer, fname, transposed_text
+from .torch_values import Val, Writer, fname, number, once, paren, transposed_text
 
 # ---------------------------------------------------------------------------------------
 # The table: fx calls -> text
-
-
-def _paren(v: Val) -> str:
-    atom = v.text.isidentifier() or (v.kind == "num" and not v.text.startswith("-"))
-    return v.text if atom else f"({v.text})"
 
 
 def linear(w: Writer, a: Val, weight: Val, bias: Val | None, node: Any) -> Val:
@@ -51,7 +45,7 @@ def linear(w: Writer, a: Val, weight: Val, bias: Val | None, node: Any) -> Val:
     if a.kind != "act" or weight.kind != "act":
         raise UnsupportedError(f"linear of a {a.shape} input {w.where(node)}")
     wt = transposed_text(weight.text)
-    text = f"{wt}@{_paren(a)}" if w.col else f"{_paren(a)}@{wt}"
+    text = f"{wt}@{paren(a)}" if w.col else f"{paren(a)}@{wt}"
     if bias is not None:
         text += f" + {bias.text}"
     return Val(text, "act", (a.shape[0], weight.shape[0]))
@@ -72,23 +66,6 @@ PLAIN_ACTIVATIONS = ("relu", "sigmoid", "tanh", "relu6", "hardsigmoid", "hardswi
                      "sin", "cos", "sqrt", "abs", "square", "erf")
 
 
-def _number(v: Any, w: Writer, node: Any) -> float:
-    if isinstance(v, Val) and v.kind == "num":
-        return float(v.text)
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v)
-    raise UnsupportedError(f"{call_name(node)} {w.where(node)}: a parameter that is not a number")
-
-
-def once(w: Writer, a: Val) -> Val:
-    """A value read more than once in a formula: a stage of its own (unless a name)."""
-    if a.text.isidentifier():
-        return a
-    name = w.fresh("r")
-    w.stages.append(f"{name} = {a.text}")
-    return Val(name, a.kind, a.shape)
-
-
 def activation(w: Writer, name: str, a: Val, params: Mapping[str, float], node: Any) -> Val:
     """f(a) entry by entry, PyTorch's parameters written into the formula: elu(a, α),
     softplus with β as softplus(β a)/β and PyTorch's switch to a where β a > ``threshold``
@@ -106,7 +83,7 @@ def activation(w: Writer, name: str, a: Val, params: Mapping[str, float], node: 
         beta, limit = p["beta"], p["threshold"]
         if limit < 20:
             a = once(w, a)
-        scaled = a.text if beta == 1 else f"{beta!r}*{_paren(a)}"
+        scaled = a.text if beta == 1 else f"{beta!r}*{paren(a)}"
         text = f"softplus({a.text})" if beta == 1 else f"softplus({scaled})/{beta!r}"
         if limit < 20:  # PyTorch's linear branch, far enough in to matter
             text = f"where({scaled} > {limit!r}, {a.text}, {text})"
@@ -141,7 +118,7 @@ def _activation(name: str) -> Callable[..., Val]:
         for n, default in ACTIVATION_PARAMS.get(name, ()):
             if n not in k and default is None:
                 raise UnsupportedError(f"{fname(node)} without {n} {w.where(node)}")
-            params[n] = _number(k[n], w, node) if n in k else float(default)  # type: ignore
+            params[n] = number(k[n], w, node) if n in k else float(default)  # type: ignore
         return activation(w, name, args[0], params, node)
     return build
 
@@ -201,7 +178,7 @@ def _add(sign: str) -> Callable[..., Val]:
         if kw.get("alpha", 1) != 1 or len(args) > 2:
             raise UnsupportedError(f"{fname(node)} with alpha {w.where(node)}")
         a, b = _aligned(w, a, b, node)
-        right = _paren(b) if sign == "-" else b.text
+        right = paren(b) if sign == "-" else b.text
         return Val(f"{a.text} {sign} {right}", _kind(a, b), _bshape(a, b))
     return build
 
@@ -253,7 +230,7 @@ def _mul(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
     if size is not None:
         return size
     if "num" in (a.kind, b.kind):
-        return Val(f"{_paren(a)}*{_paren(b)}", _kind(a, b), _bshape(a, b))
+        return Val(f"{paren(a)}*{paren(b)}", _kind(a, b), _bshape(a, b))
     a, b = _aligned(w, a, b, node)
     return Val(f"hadamard({a.text}, {b.text})", _kind(a, b), _bshape(a, b))
 
@@ -272,7 +249,7 @@ def _div(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
         raise UnsupportedError(f"{fname(node)} with rounding_mode {w.where(node)}: its "
                                "gradient is 0 almost everywhere; not supported")
     a, b = _aligned(w, args[0], args[1], node)
-    return Val(f"{_paren(a)} / {_paren(b)}", _kind(a, b), _bshape(a, b))
+    return Val(f"{paren(a)} / {paren(b)}", _kind(a, b), _bshape(a, b))
 
 
 def _pow(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
@@ -285,11 +262,11 @@ def _pow(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
         raise UnsupportedError(f"{fname(node)} {w.where(node)}: only a tensor to the power "
                                "of a number")
     exponent = c.text if not c.text.startswith("-") else f"({c.text})"
-    return Val(f"{_paren(a)}**{exponent}", a.kind, a.shape)
+    return Val(f"{paren(a)}**{exponent}", a.kind, a.shape)
 
 
 def _neg(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
-    return Val(f"-{_paren(args[0])}", args[0].kind, args[0].shape)
+    return Val(f"-{paren(args[0])}", args[0].kind, args[0].shape)
 
 
 def _matmul(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
@@ -299,7 +276,7 @@ def _matmul(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val
     if a.kind != "act" or b.kind != "act":
         raise UnsupportedError(f"{fname(node)} of {a.shape} and {b.shape} {w.where(node)}: "
                                "only 2-D operands")
-    text = f"{_paren(b)}@{_paren(a)}" if w.col else f"{_paren(a)}@{_paren(b)}"
+    text = f"{paren(b)}@{paren(a)}" if w.col else f"{paren(a)}@{paren(b)}"
     return Val(text, "act", (a.shape[0], b.shape[1]))
 
 
@@ -321,101 +298,6 @@ def _f_linear(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> V
     return linear(w, args[0], args[1], bias, node)
 
 
-def _reduce(fn: str) -> Callable[..., Val]:
-    """sum / mean of every entry, or along ``dim`` of a tensor of rank >= 3 (global average
-    pooling, ``x.mean(dim=(2, 3))``): the text's reduction keeps the axes, a reshape drops
-    them unless ``keepdim``."""
-    def build(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
-        k = named_args(("dim", "keepdim"), args, kw)
-        dim, keep = k.pop("dim", None), k.pop("keepdim", False)
-        if isinstance(keep, Val) and keep.kind == "bool":  # torch.sum(x, 1, True)
-            keep = keep.text == "True"
-        a = args[0]
-        if dim is None and not k and not keep:
-            return Val(f"{fn}({a.text})", "scalar", ())
-        if k or a.kind not in ("nd", "act") or dim is None or not isinstance(keep, bool):
-            raise UnsupportedError(f"{fname(node)} along a dim {w.where(node)}: only of "
-                                   "every entry, or along dims of a tensor of rank 2 or more")
-        dims = tuple(sorted({d % len(a.shape) for d in ints_arg(dim, w, node)}))
-        if a.kind == "act":
-            return _reduce_matrix(w, fn, a, dims, keep, node)
-        kept = tuple(1 if i in dims else n for i, n in enumerate(a.shape))
-        v = Val(f"{fn}({a.text}, axis={dims if len(dims) > 1 else dims[0]})", "nd", kept)
-        if keep:
-            return v
-        return reshaped(w, v, tuple(n for i, n in enumerate(a.shape) if i not in dims), node)
-    return build
-
-
-def _spread(fn: str) -> Callable[..., Val]:
-    """.var / .std (torch.var, torch.std) of every entry or along one dim of a (batch,
-    features) value, with PyTorch's correction (1 unless ``unbiased=False`` or
-    ``correction=0``): the text's population variance times n / (n − correction)."""
-    def build(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
-        k = named_args(("dim", "unbiased", "keepdim"), args, kw)
-        dim, keep = k.pop("dim", None), k.pop("keepdim", False)
-        unbiased = k.pop("unbiased", True)
-        correction = k.pop("correction", None)
-        keep, unbiased = (v.text == "True" if isinstance(v, Val) and v.kind == "bool" else v
-                          for v in (keep, unbiased))
-        corr = (1 if unbiased else 0) if correction is None else _number(correction, w, node)
-        a = args[0]
-        if k or a.kind not in ("act", "vec") or not isinstance(keep, bool):
-            raise UnsupportedError(f"{fname(node)} {w.where(node)}: of every entry or along "
-                                   "one dim of a (batch, features) value")
-        if dim is None:
-            n = math.prod(a.shape)
-            v = Val(f"var({a.text})", "scalar", ())
-        else:
-            dims = tuple(sorted({d % len(a.shape) for d in ints_arg(dim, w, node)}))
-            if len(dims) != 1 or a.kind != "act":
-                raise UnsupportedError(f"{fname(node)} along {dim} {w.where(node)}: along one "
-                                       "dim of a (batch, features) value")
-            n = a.shape[dims[0]]
-            v = _reduce_matrix(w, "var", a, dims, keep, node)
-        if n - corr <= 0:
-            raise UnsupportedError(f"{fname(node)} of {n} entries with correction {corr} "
-                                   f"{w.where(node)}: no variance")
-        text = f"{n / (n - corr)!r}*{_paren(v)}" if corr else v.text
-        return Val(f"sqrt({text})" if fn == "std" else text, v.kind, v.shape)
-    return build
-
-
-def _normalize(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
-    """F.normalize(a, p=2, dim=1, eps): a / max(‖a‖₂ along dim, eps) of a (batch, features)
-    value (cosine similarity, contrastive losses)."""
-    k = named_args(("p", "dim", "eps"), args, kw)
-    p, dim, eps = (_number(k.get(n, d), w, node) for n, d in (("p", 2.0), ("dim", 1),
-                                                               ("eps", 1e-12)))
-    a = args[0]
-    if p != 2 or a.kind != "act" or dim not in (0, 1, -1, -2):
-        raise UnsupportedError(f"{fname(node)} with p={p:g}, dim={dim:g} of a {a.shape} value "
-                               f"{w.where(node)}: the 2-norm along a dim of a (batch, features) "
-                               "value")
-    a = once(w, a)
-    ours = (1 - int(dim) % 2) if w.col else int(dim) % 2
-    text = f"{a.text} / max(sqrt(sum({a.text}**2, axis={ours})), {eps!r})"
-    return Val(text, "act", a.shape)
-
-
-def _reduce_matrix(w: Writer, fn: str, a: Val, dims: tuple[int, ...], keep: bool,
-                   node: Any) -> Val:
-    """sum / mean of a (batch, features) value along one dim: the text's reduction along
-    our axis (the other one in the column convention); kept, a (batch, 1) or (1, features)
-    value; else a 1-D one, written as a bias is (a column, or a row in the row convention)."""
-    if len(dims) == 2:
-        if keep:
-            raise UnsupportedError(f"{fname(node)} along both dims with keepdim "
-                                   f"{w.where(node)} is not supported")
-        return Val(f"{fn}({a.text})", "scalar", ())
-    d = dims[0]
-    ours = 1 - d if w.col else d
-    text = f"{fn}({a.text}, axis={ours})"
-    if keep:
-        return Val(text, "act", (1, a.shape[1]) if d == 0 else (a.shape[0], 1))
-    return Val(f"({text}).T" if d == 1 else text, "vec", (a.shape[1 - d],))
-
-
 def _clamp(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
     """torch.clamp(a, min, max) (either may be None): clip(a, lo, hi), max(a, lo) or
     min(a, hi); a bound is a number."""
@@ -427,7 +309,7 @@ def _clamp(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
         k = {"max": k.pop("min", k.pop("max", None))}
     lo, hi = (k.get(b) for b in ("min", "max"))
     lo, hi = (None if v is None or (isinstance(v, Val) and v.kind == "none")
-              else _number(v, w, node) for v in (lo, hi))
+              else number(v, w, node) for v in (lo, hi))
     a = args[0]
     if lo is not None and hi is not None:
         return Val(f"clip({a.text}, {lo!r}, {hi!r})", a.kind, a.shape)
@@ -452,7 +334,7 @@ def _dropout(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Va
     training = k.get("training", True)
     if isinstance(training, Val):
         training = training.text == "True"
-    if training and _number(k.get("p", 0.5), w, node) != 0:
+    if training and number(k.get("p", 0.5), w, node) != 0:
         raise UnsupportedError(f"{fname(node)} in training mode {w.where(node)}: use "
                                "nn.Dropout, whose mask is given as '<path>.mask'")
     return args[0]
@@ -461,62 +343,6 @@ def _dropout(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Va
 def _rsqrt(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
     a = args[0]
     return Val(f"sqrt({a.text})**(-1)", a.kind, a.shape)
-
-
-def indexed(w: Writer, a: Val, key: Any, node: Any) -> Val:
-    """``a[key]`` of a (batch, features) value: slices with a positive step and ints, each
-    axis in PyTorch's terms, written as the text's slice of our layout (the axes swapped in
-    the column convention); an int drops its axis as PyTorch does (a 1-D result written as
-    a bias is, an entry as a number)."""
-    key = key if isinstance(key, tuple) else (key,)
-    if len(key) > 2 or any(k is Ellipsis for k in key):
-        raise UnsupportedError(f"indexing {a.shape} with {key!r} {w.where(node)}")
-    key = (*key, slice(None))[:2]
-    parts: list[str] = []
-    for k, n in zip(key, a.shape, strict=True):
-        if isinstance(k, int) and not isinstance(k, bool) and -n <= k < n:
-            parts.append(str(k % n))
-            continue
-        if not isinstance(k, slice) or not all(
-                v is None or (isinstance(v, int) and not isinstance(v, bool))
-                for v in (k.start, k.stop, k.step)):
-            raise UnsupportedError(f"indexing with {k!r} {w.where(node)}: only ints and "
-                                   "slices written as numbers")
-        start, stop, step = k.indices(n)
-        if step < 1 or stop <= start:
-            raise UnsupportedError(f"the slice {k!r} {w.where(node)}: an empty or reversed "
-                                   "slice is not supported")
-        parts.append(f"{start}:{stop}" + (f":{step}" if step != 1 else ""))
-    kept = [len(range(*k.indices(n))) if isinstance(k, slice) else None
-            for k, n in zip(key, a.shape, strict=True)]
-    ours = parts[::-1] if w.col else parts
-    text = f"{a.text if a.text.isidentifier() else f'({a.text})'}[{', '.join(ours)}]"
-    if None not in kept:
-        return Val(text, "act", (kept[0], kept[1]))  # type: ignore[arg-type]
-    if kept == [None, None]:
-        return Val(text, "scalar", ())
-    dropped = kept.index(None)  # the other axis stays, as a column or row like a bias
-    return Val(f"({text}).T" if dropped == 1 else text, "vec",
-               tuple(k for k in kept if k is not None))
-
-
-def concatenated(w: Writer, parts: list[Val], dim: Any, node: Any) -> Val:
-    """torch.cat of (batch, features) values along ``dim``: the text's concatenate along
-    our axis (the other one in the column convention)."""
-    if not parts or any(p.kind != "act" for p in parts) or isinstance(dim, bool) or \
-            not isinstance(dim, int) or not -2 <= dim < 2:
-        shapes = ", ".join(str(p.shape) for p in parts)
-        raise UnsupportedError(f"{fname(node)} of {shapes} along {dim!r} {w.where(node)}: "
-                               "only of (batch, features) values")
-    d = dim % 2
-    if any(p.shape[1 - d] != parts[0].shape[1 - d] for p in parts):
-        raise UnsupportedError(f"{fname(node)} of {', '.join(str(p.shape) for p in parts)} "
-                               f"along {dim} {w.where(node)}: the other axis differs")
-    axis = 1 - d if w.col else d
-    shape = list(parts[0].shape)
-    shape[d] = sum(p.shape[d] for p in parts)
-    items = ", ".join(p.text for p in parts)
-    return Val(f"concatenate(({items},), axis={axis})", "act", (shape[0], shape[1]))
 
 
 def _f_loss(name: str) -> Callable[..., Val]:
@@ -570,18 +396,18 @@ def loss_text(w: Writer, name: str, o: Val, y: Val, reduction: str, node: Any,
         if name != "cross_entropy":
             raise UnsupportedError(f"{name} with label_smoothing {w.where(node)}")
         # the target mixed with the uniform distribution, as PyTorch's: (1 − ε) y + ε / C
-        y = Val(f"({1 - smoothing!r}*{_paren(y)} + {smoothing / o.shape[1]!r})", y.kind,
+        y = Val(f"({1 - smoothing!r}*{paren(y)} + {smoothing / o.shape[1]!r})", y.kind,
                 y.shape)
     if name in ("l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
                 "binary_cross_entropy_with_logits"):
         o = once(w, o)
-        entries = _entries(name, o.text, _paren(y), extra)
+        entries = _entries(name, o.text, paren(y), extra)
         return Val(f"{'mean' if reduction == 'mean' else 'sum'}({entries})", "scalar", ())
     if name == "nll_loss":  # log-probabilities o, one-hot y: −Σ y ⊙ o (over the batch)
         text = f"-sum(hadamard({y.text}, {o.text}))"
         return Val(f"{text} / {o.shape[0]}" if reduction == "mean" else text, "scalar", ())
     if name == "mse_loss":
-        text = f"sqnorm({o.text} - {_paren(y)})" if reduction == "sum" else \
+        text = f"sqnorm({o.text} - {paren(y)})" if reduction == "sum" else \
             f"mse_loss({o.text}, {y.text})"
         return Val(text, "scalar", ())
     if w.col and not smoothing:  # the primitive: its target's columns sum to 1
@@ -612,14 +438,14 @@ FUNCTIONS: dict[str, Callable[..., Val]] = {
     "operator.matmul": _matmul, "torch.matmul": _matmul, "torch.mm": _matmul,
     "Tensor.matmul": _matmul, "Tensor.t": transpose, "Tensor.transpose": transpose,
     "torch.t": transpose, "torch.transpose": transpose,
-    "torch.sum": _reduce("sum"), "Tensor.sum": _reduce("sum"),
-    "torch.mean": _reduce("mean"), "Tensor.mean": _reduce("mean"),
-    "torch.logsumexp": _reduce("logsumexp"), "Tensor.logsumexp": _reduce("logsumexp"),
+    "torch.sum": reduce("sum"), "Tensor.sum": reduce("sum"),
+    "torch.mean": reduce("mean"), "Tensor.mean": reduce("mean"),
+    "torch.logsumexp": reduce("logsumexp"), "Tensor.logsumexp": reduce("logsumexp"),
     **{f"{p}.{n}": _clamp for p in ("torch", "Tensor")
        for n in ("clamp", "clip", "clamp_min", "clamp_max")},
     "Tensor.clone": _same, "Tensor.contiguous": _same, "F.dropout": _dropout,
-    "torch.var": _spread("var"), "Tensor.var": _spread("var"), "torch.std": _spread("std"),
-    "Tensor.std": _spread("std"), "F.normalize": _normalize,
+    "torch.var": spread("var"), "Tensor.var": spread("var"), "torch.std": spread("std"),
+    "Tensor.std": spread("std"), "F.normalize": normalize,
     "torch.rsqrt": _rsqrt, "Tensor.rsqrt": _rsqrt,
     **{f"F.{n}": _f_loss(n) for n in LOSS_MODULES.values()},
     **TENSOR_CALLS,

@@ -13,13 +13,7 @@ from typing import Any
 
 from . import tensors
 from .errors import UnsupportedError
-from .torch_values import Val, Writer, fname, transposed_text
-
-
-def call_name(node: Any) -> str:
-    """A call's name, or "the layer" for a module (its path follows in the message)."""
-    return fname(node) if getattr(node, "op", "") in ("call_function", "call_method") \
-        else "the layer"
+from .torch_values import Val, Writer, call_name, fname, transposed_text
 
 
 def torch_text(w: Writer, v: Val) -> str:

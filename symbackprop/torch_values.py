@@ -7,6 +7,8 @@ import operator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .errors import UnsupportedError
+
 
 @dataclass(slots=True)
 class Val:
@@ -65,3 +67,34 @@ def transposed_text(text: str) -> str:
     if text.endswith(".T") and text[:-2].isidentifier():
         return text[:-2]
     return f"{text}.T" if text.isidentifier() else f"({text}).T"
+
+
+def call_name(node: Any) -> str:
+    """A call's name, or "the layer" for a module (its path follows in the message)."""
+    return fname(node) if getattr(node, "op", "") in ("call_function", "call_method") \
+        else "the layer"
+
+
+def paren(v: Val) -> str:
+    """A value's text as an operand: a name or a number as it is, else in parentheses."""
+    atom = v.text.isidentifier() or (v.kind == "num" and not v.text.startswith("-"))
+    return v.text if atom else f"({v.text})"
+
+
+def number(v: Any, w: Writer, node: Any) -> float:
+    """A parameter given as a number (a Python one, or one fx recorded)."""
+    if isinstance(v, Val) and v.kind == "num":
+        return float(v.text)
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    raise UnsupportedError(f"{call_name(node)} {w.where(node)}: a parameter that is not a "
+                           "number")
+
+
+def once(w: Writer, a: Val) -> Val:
+    """A value read more than once in a formula: a stage of its own (unless a name)."""
+    if a.text.isidentifier():
+        return a
+    name = w.fresh("r")
+    w.stages.append(f"{name} = {a.text}")
+    return Val(name, a.kind, a.shape)

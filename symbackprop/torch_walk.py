@@ -26,17 +26,15 @@ from .torch_calls import (
     LOOSE,
     LOSS_MODULES,
     activation,
-    concatenated,
     gelu,
-    indexed,
     linear,
     log_softmax,
     module_loss,
-    once,
     softmax,
     transpose,
 )
 from .torch_keys import Convention, Key
+from .torch_matrices import concatenated, indexed
 from .torch_tensors import (
     adaptive_pool_text,
     conv1d_text,
@@ -46,7 +44,7 @@ from .torch_tensors import (
     reshaped,
     torch_text,
 )
-from .torch_values import NoNode, Val, fname
+from .torch_values import NoNode, Val, fname, once
 
 # layers refused by name, with the reason and what to write instead
 _MHA = ("nn.MultiheadAttention runs one fused call (F.multi_head_attention_forward, with "

@@ -1,0 +1,167 @@
+"""fx's calls on (batch, features) values along an axis, written as text: sums, means and
+log-sum-exps along a dim (``reduce``; of tensors of rank >= 3 too), PyTorch's corrected
+variance and deviation (``spread``), ``F.normalize``, slices (``indexed``) and ``torch.cat``
+(``concatenated``). In the column convention our value is the transpose of PyTorch's, so
+PyTorch's dim d is our axis 1 − d; a 1-D result is written as a bias is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .errors import UnsupportedError
+from .torch_tensors import ints_arg, named_args, reshaped
+from .torch_values import Val, Writer, fname, number, once, paren
+
+
+def reduce(fn: str) -> Callable[..., Val]:
+    """sum / mean of every entry, or along ``dim`` of a tensor of rank >= 3 (global average
+    pooling, ``x.mean(dim=(2, 3))``): the text's reduction keeps the axes, a reshape drops
+    them unless ``keepdim``."""
+    def build(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+        k = named_args(("dim", "keepdim"), args, kw)
+        dim, keep = k.pop("dim", None), k.pop("keepdim", False)
+        if isinstance(keep, Val) and keep.kind == "bool":  # torch.sum(x, 1, True)
+            keep = keep.text == "True"
+        a = args[0]
+        if dim is None and not k and not keep:
+            return Val(f"{fn}({a.text})", "scalar", ())
+        if k or a.kind not in ("nd", "act") or dim is None or not isinstance(keep, bool):
+            raise UnsupportedError(f"{fname(node)} along a dim {w.where(node)}: only of "
+                                   "every entry, or along dims of a tensor of rank 2 or more")
+        dims = tuple(sorted({d % len(a.shape) for d in ints_arg(dim, w, node)}))
+        if a.kind == "act":
+            return _reduce_matrix(w, fn, a, dims, keep, node)
+        kept = tuple(1 if i in dims else n for i, n in enumerate(a.shape))
+        v = Val(f"{fn}({a.text}, axis={dims if len(dims) > 1 else dims[0]})", "nd", kept)
+        if keep:
+            return v
+        return reshaped(w, v, tuple(n for i, n in enumerate(a.shape) if i not in dims), node)
+    return build
+
+
+def spread(fn: str) -> Callable[..., Val]:
+    """.var / .std (torch.var, torch.std) of every entry or along one dim of a (batch,
+    features) value, with PyTorch's correction (1 unless ``unbiased=False`` or
+    ``correction=0``): the text's population variance times n / (n − correction)."""
+    def build(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+        k = named_args(("dim", "unbiased", "keepdim"), args, kw)
+        dim, keep = k.pop("dim", None), k.pop("keepdim", False)
+        unbiased = k.pop("unbiased", True)
+        correction = k.pop("correction", None)
+        keep, unbiased = (v.text == "True" if isinstance(v, Val) and v.kind == "bool" else v
+                          for v in (keep, unbiased))
+        corr = (1 if unbiased else 0) if correction is None else number(correction, w, node)
+        a = args[0]
+        if k or a.kind not in ("act", "vec") or not isinstance(keep, bool):
+            raise UnsupportedError(f"{fname(node)} {w.where(node)}: of every entry or along "
+                                   "one dim of a (batch, features) value")
+        if dim is None:
+            n = math.prod(a.shape)
+            v = Val(f"var({a.text})", "scalar", ())
+        else:
+            dims = tuple(sorted({d % len(a.shape) for d in ints_arg(dim, w, node)}))
+            if len(dims) != 1 or a.kind != "act":
+                raise UnsupportedError(f"{fname(node)} along {dim} {w.where(node)}: along one "
+                                       "dim of a (batch, features) value")
+            n = a.shape[dims[0]]
+            v = _reduce_matrix(w, "var", a, dims, keep, node)
+        if n - corr <= 0:
+            raise UnsupportedError(f"{fname(node)} of {n} entries with correction {corr} "
+                                   f"{w.where(node)}: no variance")
+        text = f"{n / (n - corr)!r}*{paren(v)}" if corr else v.text
+        return Val(f"sqrt({text})" if fn == "std" else text, v.kind, v.shape)
+    return build
+
+
+def normalize(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    """F.normalize(a, p=2, dim=1, eps): a / max(‖a‖₂ along dim, eps) of a (batch, features)
+    value (cosine similarity, contrastive losses)."""
+    k = named_args(("p", "dim", "eps"), args, kw)
+    p, dim, eps = (number(k.get(n, d), w, node) for n, d in (("p", 2.0), ("dim", 1),
+                                                               ("eps", 1e-12)))
+    a = args[0]
+    if p != 2 or a.kind != "act" or dim not in (0, 1, -1, -2):
+        raise UnsupportedError(f"{fname(node)} with p={p:g}, dim={dim:g} of a {a.shape} value "
+                               f"{w.where(node)}: the 2-norm along a dim of a (batch, features) "
+                               "value")
+    a = once(w, a)
+    ours = (1 - int(dim) % 2) if w.col else int(dim) % 2
+    text = f"{a.text} / max(sqrt(sum({a.text}**2, axis={ours})), {eps!r})"
+    return Val(text, "act", a.shape)
+
+
+def _reduce_matrix(w: Writer, fn: str, a: Val, dims: tuple[int, ...], keep: bool,
+                   node: Any) -> Val:
+    """sum / mean of a (batch, features) value along one dim: the text's reduction along
+    our axis (the other one in the column convention); kept, a (batch, 1) or (1, features)
+    value; else a 1-D one, written as a bias is (a column, or a row in the row convention)."""
+    if len(dims) == 2:
+        if keep:
+            raise UnsupportedError(f"{fname(node)} along both dims with keepdim "
+                                   f"{w.where(node)} is not supported")
+        return Val(f"{fn}({a.text})", "scalar", ())
+    d = dims[0]
+    ours = 1 - d if w.col else d
+    text = f"{fn}({a.text}, axis={ours})"
+    if keep:
+        return Val(text, "act", (1, a.shape[1]) if d == 0 else (a.shape[0], 1))
+    return Val(f"({text}).T" if d == 1 else text, "vec", (a.shape[1 - d],))
+
+
+def indexed(w: Writer, a: Val, key: Any, node: Any) -> Val:
+    """``a[key]`` of a (batch, features) value: slices with a positive step and ints, each
+    axis in PyTorch's terms, written as the text's slice of our layout (the axes swapped in
+    the column convention); an int drops its axis as PyTorch does (a 1-D result written as
+    a bias is, an entry as a number)."""
+    key = key if isinstance(key, tuple) else (key,)
+    if len(key) > 2 or any(k is Ellipsis for k in key):
+        raise UnsupportedError(f"indexing {a.shape} with {key!r} {w.where(node)}")
+    key = (*key, slice(None))[:2]
+    parts: list[str] = []
+    for k, n in zip(key, a.shape, strict=True):
+        if isinstance(k, int) and not isinstance(k, bool) and -n <= k < n:
+            parts.append(str(k % n))
+            continue
+        if not isinstance(k, slice) or not all(
+                v is None or (isinstance(v, int) and not isinstance(v, bool))
+                for v in (k.start, k.stop, k.step)):
+            raise UnsupportedError(f"indexing with {k!r} {w.where(node)}: only ints and "
+                                   "slices written as numbers")
+        start, stop, step = k.indices(n)
+        if step < 1 or stop <= start:
+            raise UnsupportedError(f"the slice {k!r} {w.where(node)}: an empty or reversed "
+                                   "slice is not supported")
+        parts.append(f"{start}:{stop}" + (f":{step}" if step != 1 else ""))
+    kept = [len(range(*k.indices(n))) if isinstance(k, slice) else None
+            for k, n in zip(key, a.shape, strict=True)]
+    ours = parts[::-1] if w.col else parts
+    text = f"{a.text if a.text.isidentifier() else f'({a.text})'}[{', '.join(ours)}]"
+    if None not in kept:
+        return Val(text, "act", (kept[0], kept[1]))  # type: ignore[arg-type]
+    if kept == [None, None]:
+        return Val(text, "scalar", ())
+    dropped = kept.index(None)  # the other axis stays, as a column or row like a bias
+    return Val(f"({text}).T" if dropped == 1 else text, "vec",
+               tuple(k for k in kept if k is not None))
+
+
+def concatenated(w: Writer, parts: list[Val], dim: Any, node: Any) -> Val:
+    """torch.cat of (batch, features) values along ``dim``: the text's concatenate along
+    our axis (the other one in the column convention)."""
+    if not parts or any(p.kind != "act" for p in parts) or isinstance(dim, bool) or \
+            not isinstance(dim, int) or not -2 <= dim < 2:
+        shapes = ", ".join(str(p.shape) for p in parts)
+        raise UnsupportedError(f"{fname(node)} of {shapes} along {dim!r} {w.where(node)}: "
+                               "only of (batch, features) values")
+    d = dim % 2
+    if any(p.shape[1 - d] != parts[0].shape[1 - d] for p in parts):
+        raise UnsupportedError(f"{fname(node)} of {', '.join(str(p.shape) for p in parts)} "
+                               f"along {dim} {w.where(node)}: the other axis differs")
+    axis = 1 - d if w.col else d
+    shape = list(parts[0].shape)
+    shape[d] = sum(p.shape[d] for p in parts)
+    items = ", ".join(p.text for p in parts)
+    return Val(f"concatenate(({items},), axis={axis})", "act", (shape[0], shape[1]))
