@@ -15,6 +15,7 @@ import sympy as sp
 
 from .algebra import is_matrix, tidy
 from .builder import Equation, Granularity, substitute, tree_size
+from .errors import OptionError
 from .graph import Graph
 from .notation import AdjointStyle, Layout
 from .sweep import Backward, Term, jacobian, reverse_sweep
@@ -44,17 +45,20 @@ class Options:
     mode: Mode = "reverse"
 
     def __post_init__(self) -> None:
-        if self.layout not in ("numerator", "denominator"):
-            raise ValueError(f"layout must be 'numerator' or 'denominator', not {self.layout!r}")
-        if self.adjoint not in ("frac", "bar", "delta"):
-            raise ValueError(f"adjoint must be 'frac', 'bar' or 'delta', not {self.adjoint!r}")
-        if self.mode not in ("reverse", "forward"):
-            raise ValueError(f"mode must be 'reverse' or 'forward', not {self.mode!r}")
-        if self.syntax not in ("text", "latex"):
-            raise ValueError(f"syntax must be 'text' or 'latex', not {self.syntax!r}")
-        if self.granularity not in ("auto", "primitive", "layers", "stages"):
-            raise ValueError("granularity must be 'auto', 'primitive', 'layers' or 'stages', "
-                             f"not {self.granularity!r}")
+        for option, choices in (("layout", ("numerator", "denominator")),
+                                ("adjoint", ("frac", "bar", "delta")),
+                                ("mode", ("reverse", "forward")), ("syntax", ("text", "latex")),
+                                ("granularity", ("auto", "primitive", "layers", "stages"))):
+            value = getattr(self, option)
+            if value not in choices:
+                raise OptionError(f"{option} must be {_one_of(choices)}, not {value!r}",
+                                  choices)
+
+
+def _one_of(choices: tuple[str, ...]) -> str:
+    """'a', 'b' or 'c'."""
+    quoted = [repr(c) for c in choices]
+    return ", ".join(quoted[:-1]) + f" or {quoted[-1]}"
 
 
 class Derivation:

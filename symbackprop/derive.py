@@ -36,7 +36,7 @@ from .emit.jupyter import (
 )
 from .emit.problem import problem_latex
 from .emit.trace import trace_html, trace_latex, trace_markdown, trace_text
-from .errors import GraphError, ShapeError
+from .errors import GraphError, OptionError, ShapeError
 from .evaluate import bind_values, evaluate_gradients
 from .evaluate import trace as trace_of
 from .graph import Graph
@@ -281,7 +281,8 @@ def parse_latex(text: str, shapes: Mapping[str, Any] | None = None, *,
 
 def _attach_loss(b: Builder, loss: str) -> None:
     if loss not in ("mse", "cross_entropy"):
-        raise ValueError(f"loss must be 'mse' or 'cross_entropy', not {loss!r}")
+        raise OptionError(f"loss must be 'mse' or 'cross_entropy', not {loss!r}",
+                          ("mse", "cross_entropy"))
     o = b.output
     if not is_matrix(o):
         raise ShapeError(f"loss={loss!r} needs a vector or matrix output, "
@@ -332,7 +333,8 @@ def _resolve_wrt(wrt: Any, inputs: Sequence[sp.Basic]) -> list[sp.Basic]:
             raise TypeError(f"wrt takes symbols or names, not {type(w).__name__}")
         if name not in by_name:
             known = ", ".join(sorted(by_name)) or "none"
-            raise ValueError(f"wrt={name!r} is not an input of the expression (inputs: {known})")
+            raise OptionError(f"wrt={name!r} is not an input of the expression (inputs: "
+                              f"{known})", tuple(sorted(by_name)))
         if isinstance(w, sp.MatrixSymbol) and shape_of(w) != shape_of(by_name[name]):
             raise ShapeError(f"wrt {name} is {fmt_shape(shape_of(w))} but the expression has "
                              f"{fmt_shape(shape_of(by_name[name]))}")
@@ -370,17 +372,17 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
         first = derive(source, wrt, shapes=shapes, loss=loss, names=names, adjoint=adjoint,
                        granularity=granularity, output=output, limits=limits, syntax=syntax)
         if len(first.wrt) != 1:
-            raise ValueError("a Hessian (order=2, sbp.hessian) takes one variable: wrt='x' "
+            raise OptionError("a Hessian (order=2, sbp.hessian) takes one variable: wrt='x' "
                              "(the Hessian in two is a block of the Hessian in both stacked)")
         if first.is_jacobian:
-            raise ValueError("a Hessian (order=2, sbp.hessian) needs a scalar output (pass "
+            raise OptionError("a Hessian (order=2, sbp.hessian) needs a scalar output (pass "
                              "loss=, or write sum(...))")
         h = derive(gradient_graph(first, first.wrt[0]), wrt=str(first.wrt[0].name),
                    layout=layout, limits=limits, mode=mode)
         evaluate.carry_targets(h, first)
         return h
     if order != 1:
-        raise ValueError(f"order must be 1 or 2, not {order!r}")
+        raise OptionError(f"order must be 1 or 2, not {order!r}", ("1", "2"))
     opts = Options(layout=layout, adjoint=adjoint, granularity=granularity,
                    names=dict(names or {}), syntax=syntax, mode=mode)
     for k, v in opts.names.items():
@@ -424,8 +426,8 @@ def _rename(g: Graph, names: Mapping[str, str]) -> Graph:
     syms = {str(s.name): s for s in (*g.inputs, *(e.lhs for e in g.equations))}
     unknown = [k for k in names if k not in syms]
     if unknown:
-        raise ValueError(f"names: {', '.join(unknown)} not in the graph "
-                         f"(variables: {', '.join(syms)})")
+        raise OptionError(f"names: {', '.join(unknown)} not in the graph "
+                          f"(variables: {', '.join(syms)})", tuple(syms))
     new = {syms[k]: make_symbol(v, shape_of(syms[k])) for k, v in names.items()}
     targets = [v for v in names.values()]
     clash = [v for v in targets if v in syms and v not in names] or (

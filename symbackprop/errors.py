@@ -11,8 +11,9 @@
     ├── UnsupportedError (NotImplementedError)   a primitive or construct with no rule
     └── GradcheckError (AssertionError)          a gradient that disagrees with the numbers
 
-Arguments of the wrong type or with an unknown option value (``derive(3)``, ``wrt="q"``,
-``layout="sideways"``, ``values`` missing a name) raise ``TypeError`` / ``ValueError`` from
+An unknown option value (``wrt="q"``, ``layout="sideways"``, ``loss=``, ``order=``,
+``names=``, a format) is an ``OptionError`` listing the choices. Arguments of the wrong type
+(``derive(3)``) and ``values`` missing a name raise ``TypeError`` / ``ValueError`` from
 symbackprop's own code, with a message. Nothing else escapes for bad input: no ``KeyError``,
 ``AttributeError``, ``IndexError`` or ``RecursionError``, and no ``TypeError``/``ValueError``
 from inside SymPy or NumPy (``tests/test_errors.py`` holds us to that). See docs/security.md.

@@ -152,3 +152,28 @@ def test_cli_bad_input_is_one_line_and_debug_shows_the_traceback(
         assert "Traceback" not in err
     with pytest.raises(sbp.ShapeError):
         main(["--debug", "derive", "sum(W@x)", "--shape", "W=3x4", "--shape", "x=3"])
+
+
+@pytest.mark.parametrize(("kw", "choices"), [
+    ({"layout": "row"}, ("numerator", "denominator")),
+    ({"adjoint": "hat"}, ("frac", "bar", "delta")),
+    ({"granularity": "layer"}, ("auto", "primitive", "layers", "stages")),
+    ({"mode": "backward"}, ("reverse", "forward")),
+    ({"loss": "l2"}, ("mse", "cross_entropy")),
+    ({"order": 3}, ("1", "2")),
+    ({"wrt": "Q"}, ("W", "x")),
+])
+def test_an_unknown_option_value_is_an_option_error_with_its_choices(kw: dict[str, Any],
+                                                                    choices: tuple[str, ...]
+                                                                    ) -> None:
+    """They were bare ValueErrors (a held-out tester's list); OptionError is still one."""
+    with pytest.raises(sbp.OptionError) as e:
+        sbp.derive("sum(W@x)", shapes={"W": (2, 2), "x": (2, 1)}, **kw)
+    assert e.value.choices == choices
+    assert isinstance(e.value, ValueError)
+
+
+def test_an_unknown_format_is_an_option_error() -> None:
+    with pytest.raises(sbp.OptionError, match="the formats are latex") as e:
+        sbp.derive("x*y").to("yaml")
+    assert "json" in e.value.choices

@@ -9,6 +9,8 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import OptionError
+
 # name -> (module in symbackprop.emit, function of (Derivation, **options) -> str)
 FORMATS: dict[str, tuple[str, str]] = {
     "latex": ("latex", "derivation_latex"),
@@ -23,9 +25,10 @@ FORMATS: dict[str, tuple[str, str]] = {
 
 
 def emitter(fmt: str) -> Callable[..., str]:
-    """The function that writes a derivation as ``fmt``; ValueError naming the formats."""
+    """The function that writes a derivation as ``fmt``; OptionError naming the formats."""
     if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; the formats are {', '.join(FORMATS)}")
+        raise OptionError(f"unknown format {fmt!r}; the formats are {', '.join(FORMATS)}",
+                          tuple(FORMATS))
     module, name = FORMATS[fmt]
     f: Any = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     return f  # type: ignore[no-any-return]
