@@ -355,9 +355,11 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
     ``wrt``: a symbol, a name, or a list of them (None: every input). ``shapes`` maps names to
     ``(rows, cols)`` (``(n,)`` for a column vector; dimensions may be names). ``loss`` appends
     ``L = ½‖o − y‖²`` (``"mse"``) or softmax cross-entropy against a target ``y``. ``names``
-    renames variables in the output (``{"t": "u"}``). ``layout`` and ``adjoint`` choose the
-    notation. ``granularity``: ``"primitive"`` (an equation per operation), ``"layers"``
-    (z, h, o of a network), ``"stages"`` (the stages the user named), or ``"auto"``.
+    renames variables (``{"t": "u"}``; an input renamed is given to ``evaluate`` and ``wrt``
+    under its new name). ``output`` names the output when the text does not. ``layout`` and
+    ``adjoint`` choose the notation. ``granularity``: ``"primitive"`` (an equation per
+    operation), ``"layers"`` (z, h, o of a network), ``"stages"`` (the stages the user named),
+    or ``"auto"``.
     ``limits``: resource limits for text (``sbp.Limits``; the defaults suit a web service).
     ``syntax``: how text is written: ``"text"`` (``W2@sigmoid(W1@x + b1)``, also with paper
     notation: ``W2·σ(W1x + b1)``, ``(x+y)^2``) or ``"latex"`` (``\\mathbf{W}_2\\sigma(...)``);
