@@ -34,7 +34,7 @@ def test_partials_reuse_the_output_of_their_node(text: str, product: str) -> Non
 
 def test_the_partial_of_x_to_the_y_is_defined_at_zero() -> None:
     d = sbp.derive("x**y")
-    assert r"\frac{\partial z}{\partial x} &= \frac{\partial z}{\partial x} = x^{y - 1} y" \
+    assert r"\frac{\partial z}{\partial x} &= x^{y - 1} y" \
         in d.latex()
     # SymPy's own x**y*y/x is 0/0 there
     assert d.evaluate({"x": 0.0, "y": 2.0})["x"] == 0.0
@@ -58,4 +58,4 @@ def test_a_scaled_matrix_keeps_its_coefficient_in_the_jacobian() -> None:
 ])
 def test_a_power_reuses_its_output_only_for_a_square_root(text: str, partial: str) -> None:
     assert sbp.derive(text).latex(sections="chain").splitlines()[1] == (
-        r"  \frac{\partial z}{\partial x} &= \frac{\partial z}{\partial x} = " + partial)
+        r"  \frac{\partial z}{\partial x} &= " + partial)
