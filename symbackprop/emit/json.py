@@ -23,9 +23,11 @@ The document (keys in this order; additions only in later minor versions)::
 * ``shape``: ``null`` for a scalar, else ``[rows, cols]`` (a tensor's axes, ``[N, C, H, W]``),
   each an integer or a dimension's name (``"m"``); ``kind`` is ``"scalar"``, ``"vector"`` (a
   column), ``"matrix"`` or ``"tensor"`` (rank ≥ 3).
-* Expression strings use symbackprop's own text syntax (``W1 @ x + b1``, ``tanh(z)``, ``*``
-  element-wise, ``x.T``, ``sum``, ``sqnorm``, ``mse``, ``cross_entropy``, ``ones(m, 1)``);
-  in ``backward`` and ``gradients``, ``d:v`` stands for the adjoint ∂output/∂v.
+* Expression strings are written close to the text language (``W1 @ x + b1``, ``tanh(z)``,
+  ``x.T``, ``sum``, ``sqnorm``, ``mse``, ``cross_entropy``, ``ones(m, 1)``), but ``*``
+  between matrices is element-wise in them, where the text writes ``hadamard``: they are
+  for reading and for other programs, not text to derive again. In ``backward`` and
+  ``gradients``, ``d:v`` stands for the adjoint ∂output/∂v.
 * ``partials`` lists the local partial derivatives of scalar equations (matrix equations
   are differentiated as vector-Jacobian products and have none).
 * ``backward``: the adjoint equations in the order the reverse sweep completes them.
