@@ -286,18 +286,12 @@ class Walk:
             return softmax(self, [a], {"dim": m.dim}, node)
         if type(m) is nn.Flatten:
             return flattened(self, a, m.start_dim, m.end_dim, node)
-        if type(m) is nn.Conv2d:
+        if type(m) in (nn.Conv1d, nn.Conv2d):
             self.sync_counts()
             w = self.parameter(f"{path}.weight", "W")
             b = self.parameter(f"{path}.bias", "b") if m.bias is not None else None
-            return conv_text(self, a, w, b, {
-                "stride": m.stride, "padding": m.padding, "dilation": m.dilation,
-                "groups": m.groups, "padding_mode": m.padding_mode}, node)
-        if type(m) is nn.Conv1d:
-            self.sync_counts()
-            w = self.parameter(f"{path}.weight", "W")
-            b = self.parameter(f"{path}.bias", "b") if m.bias is not None else None
-            return conv1d_text(self, a, w, b, {
+            write = conv1d_text if type(m) is nn.Conv1d else conv_text
+            return write(self, a, w, b, {
                 "stride": m.stride, "padding": m.padding, "dilation": m.dilation,
                 "groups": m.groups, "padding_mode": m.padding_mode}, node)
         if type(m) in (nn.MaxPool2d, nn.AvgPool2d):

@@ -1104,6 +1104,25 @@ def test_adaptive_pooling_whose_windows_would_overlap_is_refused() -> None:
         sbp.from_torch(model, torch.randn(2, 1, 6, 6), loss=nn.MSELoss())
 
 
+def _checked_against_p_grad(d: Any, model: Any, x: Any, name: str) -> Any:
+    """check() ok with torch.autograd among its witnesses, and the gradients under the
+    module's keys equal p.grad of an MSE loss (every parameter the loss reaches); the
+    target drawn."""
+    report = d.check()
+    assert report.ok, f"{name}\n{report}"
+    assert "torch.autograd" in report.witnesses
+    y = torch.randn(model(x).shape)
+    model.zero_grad()
+    nn.MSELoss()(model(x), y).backward()
+    grads = d.evaluate({**dict(model.named_parameters()), "x": x, "y": y})
+    used = {k: p for k, p in model.named_parameters() if p.grad is not None}
+    assert set(grads) == set(used)
+    for key, p in used.items():
+        np.testing.assert_allclose(grads[key], _grad(p), rtol=1e-4, atol=1e-6,
+                                   err_msg=f"{name}: {key}")
+    return y
+
+
 class Eval2d(nn.Module):
     def __init__(self, affine: bool) -> None:
         super().__init__()
@@ -1154,16 +1173,8 @@ def test_batchnorm_in_eval_mode_uses_the_running_statistics(case: int, conventio
     assert len(buffers) == 2
     assert buffers <= {k.key for k in d.keys.values()}
     assert not buffers & {d.keys[str(s.name)].key for s in d.wrt}
-    report = d.check()
-    assert report.ok, f"{name}\n{report}"
-    assert "torch.autograd" in report.witnesses
-    y = torch.randn(model(x).shape)
-    model.zero_grad()
-    nn.MSELoss()(model(x), y).backward()
-    grads = d.evaluate({**dict(model.named_parameters()), "x": x, "y": y})
-    assert set(grads) == {k for k, _ in model.named_parameters()}
-    for key, p in model.named_parameters():
-        np.testing.assert_allclose(grads[key], _grad(p), rtol=1e-4, atol=1e-6, err_msg=key)
+    y = _checked_against_p_grad(d, model, x, name)
+    assert all(p.grad is not None for p in model.parameters())  # every one checked
     # statistics given in the call are the ones used, by both witnesses
     given = {k: b * 0.5 + 0.25 for k, b in model.named_buffers() if "running" in k}
     point = {**dict(model.named_parameters()), **given, "x": x, "y": y}
@@ -1335,18 +1346,7 @@ def test_buffers_constants_broadcasting_and_calls(case: int, convention: str) ->
     keys = {k.key for k in d.keys.values()}
     assert constants <= keys, name
     assert not constants & {d.keys[str(s.name)].key for s in d.wrt}
-    report = d.check()
-    assert report.ok, f"{name}\n{report}"
-    assert "torch.autograd" in report.witnesses
-    y = torch.randn(model(x).shape)
-    model.zero_grad()
-    nn.MSELoss()(model(x), y).backward()
-    grads = d.evaluate({**dict(model.named_parameters()), "x": x, "y": y})
-    used = {k: p for k, p in model.named_parameters() if p.grad is not None}
-    assert set(grads) == set(used)
-    for key, p in used.items():
-        np.testing.assert_allclose(grads[key], _grad(p), rtol=1e-4, atol=1e-6,
-                                   err_msg=f"{name}: {key}")
+    _checked_against_p_grad(d, model, x, name)
 
 
 def test_relu_at_its_kink_is_pytorchs_and_the_printed_step() -> None:
