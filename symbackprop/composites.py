@@ -168,14 +168,7 @@ def matrix_power(b: Builder, x: Term, k: Term, where: str) -> Term:
     sx = shape_of(x)
     if sx is None or sx[0] != sx[1]:
         raise ShapeError(f"{where}: matrix_power takes a square matrix, not {fmt_shape(sx)}")
-    n = int(k)
-    if n == 0:
-        return Identity(sx[0])
-    base = x if n > 0 else ops.apply(b, "inv", [x], where)
-    out = base
-    for _ in range(abs(n) - 1):
-        out = ops.matmul(b, out, base, where)
-    return out
+    return ops.whole_power(b, x, int(k), where)
 
 
 def _hardtanh(b: Builder, x: Term, where: str) -> Term:

@@ -339,11 +339,17 @@ def paper_power(b: Builder, x: Term, y: Term, where: str = "a ^ b") -> Term:
                                "the element-wise power write X**k)")
     if abs(k) > MAX_MATRIX_POWER:
         raise UnsupportedError(f"{where}: a matrix power above {MAX_MATRIX_POWER} in size")
+    return whole_power(b, x, int(k), where)
+
+
+def whole_power(b: Builder, x: Term, k: int, where: str) -> Term:
+    """Xᵏ of a square matrix, k a whole number: X⁰ = I, X⁻ᵏ = (X⁻¹)ᵏ; one matrix product
+    per factor."""
     if k == 0:
-        return Identity(sx[0])
-    base = x if k > 0 else apply(b, "inv", [x], where)  # X⁻ᵏ = (X⁻¹)ᵏ
+        return Identity(shape_of(x)[0])  # type: ignore[index]
+    base = x if k > 0 else apply(b, "inv", [x], where)
     acc = base
-    for _ in range(abs(int(k)) - 1):
+    for _ in range(abs(k) - 1):
         acc = matmul(b, acc, base, where)
     return acc
 
