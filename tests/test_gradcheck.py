@@ -135,7 +135,7 @@ def test_a_network_with_a_wrong_bias_gradient() -> None:
         do = p - y
         dz = (W2.T @ do) * h * (1 - h)
         db1 = dz.sum(axis=1, keepdims=True) if bias_sum else dz[:, :1]
-        return {"W1": dz @ x.T, "b1": db1, "W2": do @ h.T, "b2": do.sum(1)}
+        return {"W1": dz @ x.T, "b1": db1, "W2": do @ h.T, "b2": do.sum(1, keepdims=True)}
 
     assert sbp.gradcheck(f, vals, grad=backward)
     with pytest.raises(sbp.GradcheckError) as info:

@@ -45,9 +45,22 @@ def test_user_gradients_of_the_wrong_shape() -> None:
     with pytest.raises(sbp.ShapeError,
                        match=r"your gradient of W has shape \(3, 2\), expected \(2, 3\)"):
         sbp.gradcheck("sum(hadamard(W, W))", {"W": W}, grad=lambda W: {"W": (2 * W).T})
-    # a vector's gradient given as a row is the same numbers: taken as the column
+    # the same numbers in another shape are still wrong, as in torch.autograd.gradcheck: a
+    # row for a column, or a column for a 1-D array, broadcasts an update w - lr*g to a matrix
     v = np.ones((3, 1))
-    assert sbp.gradcheck("sum(v*2)", {"v": v}, grad=lambda v: {"v": 2 * np.ones((1, 3))})
+    with pytest.raises(sbp.ShapeError, match=r"gradient of v has shape \(1, 3\), expected "
+                                             r"\(3, 1\)"):
+        sbp.gradcheck("sum(v*2)", {"v": v}, grad=lambda v: {"v": 2 * np.ones((1, 3))})
+    assert sbp.gradcheck("sum(v*2)", {"v": v}, grad=lambda v: {"v": 2 * np.ones((3, 1))})
+    w, x = np.array([1.0, 2.0, 3.0]), np.array([0.5, -1.0, 2.0])
+    with pytest.raises(sbp.ShapeError, match=r"gradient of w has shape \(3, 1\), expected "
+                                             r"\(3,\)"):
+        sbp.gradcheck(lambda w, x: np.sum(np.sin(w * x)), {"w": w, "x": x},
+                      grad=lambda w, x: {"w": (np.cos(w * x) * x).reshape(-1, 1)})
+    assert sbp.gradcheck(lambda w, x: np.sum(np.sin(w * x)), {"w": w, "x": x},
+                         grad=lambda w, x: {"w": np.cos(w * x) * x})
+    # a number for a scalar input, as a float or a 0-d array
+    assert sbp.gradcheck("w*x", {"w": 1.0, "x": 2.0}, grad=lambda w, x: {"w": np.float64(x)})
 
 
 @pytest.mark.parametrize(("text", "over"), [

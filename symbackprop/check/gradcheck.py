@@ -112,6 +112,7 @@ def _user_gradient(d: Derivation, grad: Any, values: Mapping[str, Any],
             raise TypeError(f"grad(**inputs) must return a dict {{name: array}}, "
                             f"not {type(out).__name__}")
         out = {str(getattr(k, "name", k)): v for k, v in out.items()}
+        _same_shapes(out, given)
     elif isinstance(grad, Mapping):
         out = {str(getattr(k, "name", k)): _evaluate_expr(k, e, d, values)
                for k, e in grad.items()}
@@ -126,6 +127,20 @@ def _user_gradient(d: Derivation, grad: Any, values: Mapping[str, Any],
     if not out:
         raise ValueError("grad gives no gradient to check")
     return out
+
+
+def _same_shapes(out: Mapping[str, Any], given: Mapping[str, Any]) -> None:
+    """A callback's gradient has its input's shape exactly, as ``torch.autograd.gradcheck``
+    asks: a (3, 1) gradient of a (3,) array would broadcast the update ``w - lr * g`` into a
+    3×3 matrix, so it is wrong even though its numbers are right. (A gradient written as text
+    or SymPy is evaluated in our shapes; its shape is not the user's to get wrong.)"""
+    for k, g in out.items():
+        if k not in given:
+            continue  # an unknown name: named by the caller's check
+        want, got = tuple(np.shape(given[k])), tuple(np.shape(g))
+        if got != want:
+            raise ShapeError(f"your gradient of {k} has shape {got}, expected {want} (the shape "
+                             f"of {k} as given: a gradient has its input's shape exactly)")
 
 
 def _evaluate_expr(name: Any, e: Any, d: Derivation, values: Mapping[str, Any]) -> Any:
