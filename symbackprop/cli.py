@@ -16,6 +16,7 @@ import contextlib
 import os
 import re
 import sys
+import traceback
 from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
@@ -299,8 +300,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _pipe_closed()
     except (SymbackpropError, ValueError, TypeError, KeyError, OSError, RecursionError,
             MemoryError) as e:
-        if args.debug:
-            raise
+        if args.debug:  # the traceback, and still the exit code of bad input
+            traceback.print_exc()
+            return 2
         kind = type(e).__name__ if isinstance(e, SymbackpropError) else "error"
         if isinstance(e, (RecursionError, MemoryError)):
             msg = "the input is too large or too deep to handle; see docs/security.md"
@@ -320,7 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except Exception as e:  # a bug of ours: still one line, and a different exit code
         if args.debug:
-            raise
+            traceback.print_exc()
+            return 3
         print(f"symbackprop: internal error: {type(e).__name__}: "
               f"{_printable(str(e).strip()[:200].splitlines()[0] if str(e).strip() else '')} "
               "(--debug shows the traceback; please report it)", file=sys.stderr)

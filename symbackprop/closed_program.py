@@ -22,7 +22,7 @@ from .evaluate import bind_values, check_cross_entropy_targets, cross_entropy_no
 from .functions import DiagJacobian
 from .programs import Env, Step, Steps, dense_value
 from .shapes import shape_of
-from .values import assumes_values
+from .values import assumes_values, check_elements, limits_of, shape_size
 
 if TYPE_CHECKING:
     from .builder import Equation
@@ -42,6 +42,7 @@ class ClosedProgram:
         for eq in equations:
             steps.read_as(eq.lhs, steps.add(eq.rhs))
         self.outputs = tuple((name, steps.add(factored(f))) for name, f in forms)
+        self.shapes = tuple((name, shape_of(f)) for name, f in forms)
         self.slots = steps.slots
         # each step's value is dropped after the last step that reads it, so a large
         # temporary's memory is free for the next one (as in code written by hand), not held
@@ -71,6 +72,10 @@ class ClosedProgram:
             env = bind_values(self.d, values, copy=False)
             args = [env[s] for s in self.d.inputs]
             dims = {k: v for k, v in env.items() if isinstance(v, int)}
+            for name, shape in self.shapes:  # the result itself, before it is made
+                n = shape_size(shape, dims)
+                if n is not None:
+                    check_elements(f"the Jacobian in {name}", n, limits_of(self.d))
             if self.fast and type(values) is dict and all(type(k) is str for k in values):
                 self.signature = (frozenset(values), tuple(
                     None if s else np.shape(a) for s, a in zip(self.scalar, args, strict=True)),

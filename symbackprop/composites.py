@@ -75,17 +75,28 @@ def _gelu(b: Builder, x: Term, where: str) -> Term:  # x Φ(x), Φ(x) = (1 + erf
     return ops.hadamard(b, x, phi, where)
 
 
+def _above(b: Builder, x: Term, below: Callable[[Term], Term], where: str) -> Term:
+    """x where x > 0, ``below(s)`` elsewhere, as PyTorch's ELU family: at 0 the slope is the
+    branch below's. ``s`` is x where x ≤ 0 and 0 above, so the branch not taken is never
+    evaluated at a large x (e^{800} would make its zero gradient 0 · ∞ = NaN)."""
+    c = ops.compare(b, ">", x, sp.S.Zero, where)
+    s = ops.apply(b, "where", [c, sp.S.Zero, x], where)
+    return ops.apply(b, "where", [c, x, below(s)], where)
+
+
 def _elu(b: Builder, x: Term, alpha: Term = sp.S.One, where: str = "") -> Term:
     """x for x > 0, α(eˣ − 1) below (α = 1 unless given)."""
-    below = ops.apply(b, "min", [ops.sub(b, ops.apply(b, "exp", [x], where), sp.S.One, where),
-                                 sp.S.Zero], where)
-    return ops.add(b, ops.apply(b, "relu", [x], where), ops.mul(b, alpha, below, where), where)
+    return _above(b, x, lambda s: ops.mul(b, alpha, ops.sub(
+        b, ops.apply(b, "exp", [s], where), sp.S.One, where), where), where)
 
 
 def _celu(b: Builder, x: Term, alpha: Term = sp.S.One, where: str = "") -> Term:
     """PyTorch's celu: x for x > 0, α(e^{x/α} − 1) below (elu when α = 1)."""
-    return _elu(b, x, where=where) if alpha == 1 else ops.mul(
-        b, alpha, _elu(b, ops.div(b, x, alpha, where), where=where), where)
+    if alpha == 1:
+        return _elu(b, x, where=where)
+    return _above(b, x, lambda s: ops.mul(b, alpha, ops.sub(
+        b, ops.apply(b, "exp", [ops.div(b, s, alpha, where)], where), sp.S.One, where), where),
+        where)
 
 
 # SELU's constants (Klambauer et al., 2017), to the digits PyTorch uses
@@ -94,10 +105,7 @@ SELU_SCALE = sp.Float("1.0507009873554804934193349852946", 17)
 
 
 def _selu(b: Builder, x: Term, where: str) -> Term:  # λ x for x > 0, λ α (e^x − 1) below
-    below = ops.mul(b, SELU_ALPHA, ops.apply(b, "min", [ops.sub(
-        b, ops.apply(b, "exp", [x], where), sp.S.One, where), sp.S.Zero], where), where)
-    return ops.mul(b, SELU_SCALE, ops.add(b, ops.apply(b, "relu", [x], where), below, where),
-                   where)
+    return ops.mul(b, SELU_SCALE, _elu(b, x, SELU_ALPHA, where), where)
 
 
 def _mish(b: Builder, x: Term, where: str) -> Term:  # x tanh(softplus(x)) (Misra, 2019)
@@ -176,8 +184,8 @@ def _hardtanh(b: Builder, x: Term, where: str) -> Term:
 
 
 def _leaky_relu(b: Builder, x: Term, a: Term, where: str) -> Term:  # x above 0, a·x below
-    below = ops.mul(b, a, ops.apply(b, "min", [x, sp.S.Zero], where), where)
-    return ops.add(b, ops.apply(b, "relu", [x], where), below, where)
+    c = ops.compare(b, ">", x, sp.S.Zero, where)
+    return ops.apply(b, "where", [c, x, ops.mul(b, a, x, where)], where)
 
 
 def _relu6(b: Builder, x: Term, where: str) -> Term:  # min(max(x, 0), 6)
@@ -249,14 +257,6 @@ def _power(b: Builder, x: Term, y: Term, where: str) -> Term:
 
 def _clip(b: Builder, x: Term, lo: Term, hi: Term, where: str) -> Term:
     return ops.apply(b, "min", [ops.apply(b, "max", [x, lo], where), hi], where)
-
-
-def _where(b: Builder, c: Term, x: Term, y: Term, where: str) -> Term:
-    """``where(C, X, Y)`` with a condition C of ones and zeros (true and false): C ⊙ X +
-    (1 − C) ⊙ Y, entry by entry with NumPy's broadcasting; its gradient reaches X where C
-    holds and Y elsewhere (in C, the relaxation's X − Y)."""
-    return ops.add(b, ops.hadamard(b, c, x, where),
-                   ops.hadamard(b, ops.sub(b, sp.S.One, c, where), y, where), where)
 
 
 def _polygamma(b: Builder, n: Term, x: Term, where: str) -> Term:
@@ -379,7 +379,6 @@ COMPOSITES: dict[str, tuple[int, Build]] = {
     "logaddexp": (2, _logaddexp),
     "power": (2, _power),
     "clip": (3, _clip),
-    "where": (3, _where),
     "polygamma": (2, _polygamma),
     "besseli": (2, _besseli),
     "digamma": (1, _psi(0)),
@@ -462,7 +461,7 @@ DOMAINS = {
     "reciprocal": "x ≠ 0", "cbrt": "all x; its derivative x ≠ 0", "logit": "0 < x < 1",
     "sinc": "its written-out form is 0/0 at 0", "power": "x > 0 for a variable exponent",
     "clip": "kinks at the bounds", "hardtanh": "kinks at ±1", "leaky_relu": "a kink at 0",
-    "elu": "a kink at 0 unless α = 1", "where": "C of zeros and ones",
+    "elu": "a kink at 0 unless α = 1",
     "arctan2": "(y, x) ≠ (0, 0)", "atan2": "(y, x) ≠ (0, 0)", "hypot": "(x, y) ≠ (0, 0)",
     "diagonal": "square X", "softsign": "a kink at 0 (its derivative is continuous)",
     "polygamma": "n = 0, 1, …, 1000 written as a number; x ≠ 0, −1, −2, …",

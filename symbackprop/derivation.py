@@ -18,7 +18,7 @@ from .builder import Equation, Granularity, substitute, tree_size
 from .errors import OptionError
 from .graph import Graph
 from .notation import AdjointStyle, Layout
-from .sweep import Backward, Term, jacobian, reverse_sweep
+from .sweep import Backward, Term, is_step, jacobian, reverse_sweep
 from .tangents import Tangents, forward_sweep
 
 if TYPE_CHECKING:
@@ -219,11 +219,14 @@ class Derivation:
         return count, longest
 
     def _users(self) -> dict[sp.Basic, list[sp.Basic]]:
-        """For each variable, the equations that use it (built once per derivation)."""
+        """For each variable, the equations that use it and pass a derivative back to it (a
+        comparison passes none: ``sweep.is_step``), built once per derivation."""
         users: dict[sp.Basic, list[sp.Basic]] | None = self.__dict__.get("_users_map")
         if users is None:
             users = self.__dict__["_users_map"] = {}
             for eq in self.forward:
+                if is_step(eq.rhs):
+                    continue
                 for a in eq.atoms:
                     users.setdefault(a, []).append(eq.lhs)
         return users

@@ -288,9 +288,11 @@ def _attach_loss(b: Builder, loss: str) -> None:
         raise ShapeError(f"loss={loss!r} needs a vector or matrix output, "
                          f"but the expression is a scalar")
     declared = b.shapes.get("y")
-    if "y" in b.symbols and shape_of(b.symbols["y"]) != shape_of(o):
-        raise ShapeError(f"the loss target y is {fmt_shape(shape_of(b.symbols['y']))} but the "
-                         f"output is {fmt_shape(shape_of(o))}")
+    if "y" in b.symbols:  # the target would be the user's own y: mse(y, y), silently 0
+        what = "an input" if b.symbols["y"] in b.inputs else "a stage"
+        raise GraphError(f"loss={loss!r} compares the output with a target named y, but the "
+                         f"expression already has y ({what}): rename that y, or write the "
+                         f"loss in the expression with a target of another name")
     if declared is not None and declared != shape_of(o):
         raise ShapeError(f"shapes gives y as {fmt_shape(declared)} but the output is "
                          f"{fmt_shape(shape_of(o))}")
@@ -301,7 +303,18 @@ def _attach_loss(b: Builder, loss: str) -> None:
 
 def _wrt_items(wrt: Any) -> Iterable[Any]:
     """``wrt`` as a collection: one name or symbol, or several."""
-    return [wrt] if isinstance(wrt, (str, sp.Basic)) else wrt  # type: ignore[no-any-return]
+    if isinstance(wrt, (str, sp.Basic)):
+        return [wrt]
+    if not isinstance(wrt, Iterable):
+        raise TypeError(f"wrt takes a name, a symbol or a list of them, not "
+                        f"{type(wrt).__name__}")
+    return wrt  # type: ignore[no-any-return]
+
+
+def _names(names: Any) -> dict[str, str]:
+    if names is not None and not isinstance(names, Mapping):
+        raise TypeError(f"names takes a dict {{old: new}}, not {type(names).__name__}")
+    return dict(names or {})
 
 
 def _asked_inputs(wrt: Any, b: Builder) -> tuple[sp.Basic, ...]:
@@ -354,7 +367,8 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
 
     ``wrt``: a symbol, a name, or a list of them (None: every input). ``shapes`` maps names to
     ``(rows, cols)`` (``(n,)`` for a column vector; dimensions may be names). ``loss`` appends
-    ``L = ½‖o − y‖²`` (``"mse"``) or softmax cross-entropy against a target ``y``. ``names``
+    ``L = ½‖o − y‖²`` (``"mse"``) or softmax cross-entropy against a new input ``y`` (a
+    source with a ``y`` of its own is a ``GraphError``: rename it). ``names``
     renames variables (``{"t": "u"}``; an input renamed is given to ``evaluate`` and ``wrt``
     under its new name). ``output`` names the output when the text does not. ``layout`` and
     ``adjoint`` choose the notation. ``granularity``: ``"primitive"`` (an equation per
@@ -386,7 +400,7 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
     if order != 1:
         raise OptionError(f"order must be 1 or 2, not {order!r}", ("1", "2"))
     opts = Options(layout=layout, adjoint=adjoint, granularity=granularity,
-                   names=dict(names or {}), syntax=syntax, mode=mode)
+                   names=_names(names), syntax=syntax, mode=mode)
     for k, v in opts.names.items():
         check_name(k, "names key")
         check_name(v, "names value")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import sympy as sp
+from sympy.core.logic import fuzzy_and
 from sympy.core.symbol import Str
 from sympy.core.sympify import _sympify
 from sympy.matrices.expressions.matexpr import MatrixExpr
@@ -140,6 +141,31 @@ class huber(sp.Function):  # type: ignore[misc]
 
     def _eval_is_real(self) -> bool | None:
         return self.args[0].is_real  # type: ignore[no-any-return]
+
+
+class where(sp.Function):  # type: ignore[misc]
+    """NumPy's ``where(c, x, y)`` on a condition c of ones and zeros: x where c is 1, y where
+    it is 0, continued linearly in c between (c x + (1 − c) y, so ∂/∂c is x − y). A primitive,
+    not that sum: the branch not taken may be infinite (a mask of −∞), and 0 · ∞ is NaN."""
+
+    @classmethod
+    def eval(cls, c: sp.Expr, x: sp.Expr, y: sp.Expr) -> sp.Expr | None:
+        if c is sp.S.One or x == y:
+            return x
+        if c is sp.S.Zero:
+            return y
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        c, x, y = self.args
+        return (x - y, c, 1 - c)[argindex - 1]
+
+    def _eval_evalf(self, prec: int) -> sp.Expr | None:
+        c, x, y = self.args
+        return (c * x + (1 - c) * y)._eval_evalf(prec)  # type: ignore[no-any-return]
+
+    def _eval_is_real(self) -> bool | None:
+        return fuzzy_and(a.is_real for a in self.args)  # type: ignore[no-any-return]
 
 
 class i0e(sp.Function):  # type: ignore[misc]

@@ -23,7 +23,8 @@ from .algebra import hadamard, is_matrix, madd, mmul, rebuild, transpose
 from .builder import Equation, make_symbol
 from .functions import SumAll, number
 from .graph import Graph
-from .shapes import shape_of
+from .shapes import Extent, shape_of
+from .values import check_elements, limits_of
 
 if TYPE_CHECKING:
     from .closed_program import ClosedProgram
@@ -79,6 +80,15 @@ def scalarised(d: Derivation) -> Derivation:
     return found
 
 
+def _sized(e: sp.Basic) -> sp.Basic:
+    """A tensor's number of entries used as a number (mean's 1/N) as that number: as a
+    factor of a stage it would read as an input; in a shape it stays the tensor's Extent."""
+    if not e.has(Extent):
+        return e
+    return e.replace(lambda a: isinstance(a, sp.Pow) and isinstance(a.base, Extent),
+                     lambda a: a.base.size ** a.exp)
+
+
 def gradient_graph(d: Derivation, v: sp.Basic) -> Graph:
     """Forward over reverse: the forward equations and the backward equations up to ``v``'s
     adjoint, the adjoints renamed ``g_<name>`` (a fresh name where that is taken), the
@@ -96,7 +106,7 @@ def gradient_graph(d: Derivation, v: sp.Basic) -> Graph:
     eqs: list[Equation] = list(d.forward)
     known: dict[sp.Basic, sp.Basic] = {}  # adjoints that are constants or another's name
     for eq in d.backward:
-        rhs = eq.rhs.xreplace(renamed)
+        rhs = _sized(eq.rhs.xreplace(renamed))
         if known:  # 1 ⊙ σ(z) is σ(z): rebuilt with the constructors that drop units
             rhs = rebuild(rhs, known.get, _constructor)
         if eq.lhs != target and (_constant(rhs) or rhs in renamed.values()):
@@ -174,6 +184,8 @@ def jacobian_values(d: Derivation, values: Mapping[Any, Any],
     dims = {k: v for k, v in base.items() if isinstance(v, int)}
     kind, _ = sweeps(d, dims) if method is None else (method, 0)
     m = _size(d.output, dims)
+    for v in d.wrt:  # the result itself, before its rows or columns are made
+        check_elements(f"the Jacobian in {v.name}", m * _size(v, dims), limits_of(d))
     out = {}
     if kind == "forward":
         for v in d.wrt:

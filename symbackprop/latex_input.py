@@ -217,6 +217,7 @@ class _Reader(Cursor):
         entrywise = entrywise or bool(self.indices)  # inside Σᵢ, nested ones too
         out = self.factor(end)
         last = out  # the factor read last
+        divided = False  # whether the factor read last was a divisor (a/2 b)
         while not self.stop(end):
             t = self.peek()
             assert t is not None
@@ -225,6 +226,12 @@ class _Reader(Cursor):
                 break
             if joined:
                 self.take()
+            elif divided:  # a/2b: as Python reads it, (a/2)·b; say so, as the text does
+                div = "".join(p for p, _ in last).strip("()")
+                self.notes.append(f"'/{div} …' read as a division by {div}, then a product "
+                                  f"with what follows (write \\frac{{…}}{{{div}\\,…}} to "
+                                  "divide by both)")
+            divided = joined and PRODUCT[t.text] == "/"
             if entrywise and (not joined or PRODUCT[t.text] == "*"):
                 out = join_pieces("hadamard(", out, ", ", self.factor(end), ")", at=t.at)
                 continue
@@ -635,6 +642,13 @@ class _Reader(Cursor):
         self.i = j + 1
         return args
 
+    def opens_next(self) -> bool:
+        """Whether a bracket comes next (spacing aside): a call, if a function came before."""
+        k = 0
+        while self.texts(k) in SPACING:
+            k += 1
+        return self.texts(k) in OPEN or self.texts(k) in SIZES
+
     def expr_span(self, start: int, stop: int) -> Piece:
         self.i = start
         out = self.expr(stop)
@@ -645,8 +659,18 @@ class _Reader(Cursor):
     def name_atom(self, end: int) -> Piece:
         self.skip_spacing()  # bare letters (xy: x times y, as TeX reads them), not \mathbf{W}
         letters = re.fullmatch(r"[A-Za-z]", self.texts(0)) is not None
+        operator = self.texts(0) == r"\operatorname"
         base, at = self.base_name()
         name, transposed = self.scripts(base)
+        if operator and self.opens_next():  # \operatorname{RMS}(a): a function, and unknown
+            raise self.error(at, f"\\operatorname{{{base}}} is not a function we read: write "
+                                 "it out (the vocabulary: docs/vocabulary.md), or name its "
+                                 "value as a variable")
+        if not self.known(name) and not transposed and self.opens_next() and (
+                not letters or len(name) == 1):
+            # f(x), \Gamma(x): no function of that name, so TeX's product f·(x); say so
+            self.notes.append(f"'{name}(…)' read as {name}·(…), a product: {name} is no "
+                              "function we know")
         if not letters:
             return join_pieces("(", name, ").T", at=at) if transposed else [(name, at)]
         sub, index = self.last_scripts
@@ -660,7 +684,19 @@ class _Reader(Cursor):
             name = f"{base}_{sub}{index}"
             return join_pieces("(", name, ").T", at=at) if transposed else [(name, at)]
         out = self.name_product(name, at)
-        return join_pieces("(", out, ").T", at=at) if transposed else out
+        if transposed:
+            return join_pieces("(", out, ").T", at=at)
+        if len(out) == 1 and " * " in out[0][0]:
+            # a run of letters is a product, and a superscript after it is its last letter's
+            # (TeX sets it there): ax^2 is a·x², xy^\top is x·yᵀ
+            *first, last = out[0][0].split(" * ")
+            if last == "e" and not self.known("e") and self.is_("^"):  # xe^{y}: x·exp(y)
+                self.take()
+                tail = join_pieces("exp(", self.group_or_token(), ")", at=at)
+            else:
+                tail = self.postfix([(last, at)], end)
+            return join_pieces(" * ".join(first) + " * ", tail, at=at)
+        return out
 
 
 def read_latex(text: str, known: Callable[[str], bool], functions: Iterable[str],

@@ -35,7 +35,7 @@ OPERATORS = {"relu": "relu", "sigmoid": "sigmoid", "softplus": "softplus", "sum"
               "arsinh": "arcsinh", "arcosh": "arccosh", "artanh": "arctanh", "erfc": "erfc",
               "erfinv": "erfinv", "i0e": "i0e", "i1e": "i1e", "huber": "huber",
               "sec": "sec", "csc": "csc", "cot": "cot", "coth": "coth", "sech": "sech",
-              "csch": "csch", "prod": "prod", "cumprod": "cumprod"}
+              "csch": "csch", "prod": "prod", "cumprod": "cumprod", "where": "where"}
 # f^{-1}(x) is the inverse function where the vocabulary has it (erf⁻¹, sin⁻¹ = arcsin)
 INVERSES = {"erf": "erfinv", "sin": "arcsin", "cos": "arccos", "tan": "arctan",
             "sinh": "arcsinh", "cosh": "arccosh", "tanh": "arctanh"}
@@ -278,6 +278,11 @@ class Cursor:
                     transposed = bool(m.group(2))  # W^{(1)\top}: the index, then a transpose
                     if not transposed:
                         continue
+                elif re.fullmatch(r"[(\[][A-Za-z][A-Za-z0-9+\-]*[)\]]", raw.replace(" ", "")):
+                    # W^{(l)}, h^{(t-1)}, x^{(i)}: an index in the literature, never a power
+                    raise self.error(save, f"{name}^{{{raw}}} is not read: a superscript in "
+                                     "parentheses is a layer, step or sample index; give it "
+                                     f"as a number ({name}^{{(1)}}), one name per layer")
                 else:
                     self.i = save
             break

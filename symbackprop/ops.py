@@ -392,6 +392,13 @@ def reduce_axis(b: Builder, name: str, x: Term, axis: Any, where: str) -> Term:
     sx = shape_of(x)
     if sx is None:
         raise ShapeError(f"{where}: axis= needs a vector or matrix, got a scalar")
+    if name in ("softmax", "log_softmax") and tensor_dims(sx) is None \
+            and isinstance(axis, int) and axis in (0, 1, -1, -2) and sx[axis % 2] == 1 \
+            and sx[1 - axis % 2] != 1:  # (a 1×1's is constant on either axis)
+        other = "axis=1" if axis % 2 == 0 else "axis=0"
+        raise ShapeError(f"{where}: {name} along an axis of length 1 is constant (1, or 0 for "
+                         f"log_softmax) and its gradient 0, for {fmt_shape(sx)}: {other} "
+                         "normalises the other axis")
     if name == "log_softmax":  # X − logsumexp(X) along the axis, spread back over it
         if tensor_dims(sx) is not None:  # (of a tensor, the log of its softmax primitive)
             return apply(b, "log", [reduce_axis(b, "softmax", x, axis, where)], where)
@@ -476,6 +483,9 @@ def _log_softmax(b: Builder, x: Term, where: str = "log_softmax") -> Term:
     scalar's is 0. Along another axis: ``log_softmax(X, axis=1)``."""
     if not is_matrix(x):
         return sp.S.Zero
+    if tensor_dims(shape_of(x)) is not None:  # as softmax: no default axis for a tensor
+        raise ShapeError(f"{where}: log_softmax takes a vector or a matrix, not a tensor of "
+                         "rank 3 or more (along an axis: axis=k)")
     return reduce_axis(b, "log_softmax", x, 0, where)
 
 
@@ -532,6 +542,12 @@ def apply(b: Builder, name: str, args: list[Term], where: str, axis: Any = None)
     if any(is_matrix(a) for a in args):
         if len(args) == 2 and not (name == "huber" and shape_of(args[1]) is None):
             args = list(_fit(b, args[0], args[1], where, ","))  # huber(A, δ): δ stays a scalar
+        elif len(args) > 2:  # where(C, X, Y): every operand in the one shape
+            shape = shape_of(args[0])
+            for a in args[1:]:
+                shape = _joint_shape(shape, shape_of(a), where, ",")
+            like = next(a for a in args if shape_of(a) == shape)
+            args = [_spread(b, a, shape, like) for a in args]
         return b.node(Elementwise(name, *args))
     if name in ("max", "min") and not all(_is_num(a) for a in args):
         return b.node(f(*args, evaluate=False))  # SymPy's Max compares its arguments: slow

@@ -52,8 +52,8 @@ class Diag:
     def __init__(self, v: Any) -> None:
         if type(v) is np.ndarray and v.dtype == np.float64 and v.ndim == 2 and v.shape[1] == 1:
             self.v = v  # already the column (a step's own value)
-        else:
-            self.v = np.reshape(np.asarray(v, dtype=float), (-1, 1))
+        else:  # vec: column by column (first index fastest), as every Jacobian's order
+            self.v = np.reshape(np.asarray(v, dtype=float), (-1, 1), order="F")
 
     def dense(self) -> Any:
         return np.diagflat(self.v)

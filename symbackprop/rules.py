@@ -38,6 +38,7 @@ from .functions import (
     sigmoid,
     softplus,
     step,
+    where,
 )
 from .layers import LAYERS
 from .linalg import LINALG
@@ -264,6 +265,23 @@ def _huber_vjp(g: Array, out: Array, a: Array, delta: Array) -> tuple[Array, ...
             _sum_to(g * np.maximum(np.abs(a) - delta, 0.0), delta))
 
 
+def np_where(c: Array, x: Array, y: Array) -> Array:
+    """x where c is 1, y where c is 0, c x + (1 − c) y between: the branch not taken is never
+    multiplied (it may be ±∞, a mask)."""
+    c, x, y = np.asarray(c, dtype=float), np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    with np.errstate(invalid="ignore"):
+        blend = c * x + (1.0 - c) * y
+    return np.where(c == 1.0, x, np.where(c == 0.0, y, blend))
+
+
+def _where_vjp(g: Array, out: Array, c: Array, x: Array, y: Array) -> tuple[Array, ...]:
+    """x − y in c (the linear continuation), c in x and 1 − c in y: where c is 0 or 1 the
+    branch not taken gets exactly 0, even when its value is infinite."""
+    c = np.asarray(c, dtype=float)
+    return (_sum_to(g * (np.asarray(x, dtype=float) - y), c), _sum_to(g * c, x),
+            _sum_to(g * (1.0 - c), y))
+
+
 def _matmul_forward(a: Array, b: Array) -> Array:
     return a @ b
 
@@ -364,9 +382,24 @@ def _same_matrices(name: str) -> Callable[..., str | None]:
     def check(o: Any, y: Any) -> str | None:
         if o is None or o != y:
             return f"{name} needs the output and target as matrices of one shape"
+        if name == "cross_entropy" and o[0] == 1 and o[1] != 1:  # a row of one-class
+            # columns (a batch of one logit each): each column's softmax is 1
+            return (f"{name} takes a class per row; with one row the softmax of each column "
+                    "is 1, the loss 0 and every gradient 0: for two classes write the logits "
+                    "as two rows, or use binary_cross_entropy_with_logits(s, y)")
         return None
 
     return check
+
+
+def _softmax_shape(o: Any) -> str | None:
+    """A row's softmax of each column is 1 everywhere (its gradient 0): refused, not 0 (a
+    1×1's is 1 too, but no axis is wrong there)."""
+    if o is not None and len(o) == 2 and o[0] == 1 and o[1] != 1:
+        return ("softmax normalises each column; the columns of a row have one entry, so "
+                "every value would be 1 and every gradient 0: softmax(x, axis=1) for the "
+                "row's softmax, or a column (n, 1)")
+    return None
 
 
 def _is_column(x: sp.Basic) -> bool:
@@ -482,6 +515,13 @@ RULES: dict[str, Rule] = {
                   helper="def huber(a, delta):\n    a = np.asarray(a, dtype=float)\n"
                          "    return np.where(np.abs(a) <= delta, 0.5 * a * a,"
                          " delta * (np.abs(a) - 0.5 * delta))\n"),
+    "where": Rule("where", forward=np_where, vjp=_where_vjp, sympy=where,
+                  latex=r"\operatorname{where}", arity=3, code="where",
+                  helper="def where(c, x, y):  # c of ones and zeros; 0 * inf is never formed\n"
+                         "    c = np.asarray(c, dtype=float)\n"
+                         "    with np.errstate(invalid='ignore'):\n"
+                         "        blend = c * x + (1.0 - c) * y\n"
+                         "    return np.where(c == 1.0, x, np.where(c == 0.0, y, blend))\n"),
     # matrix primitives: VJPs in matrix form
     "matmul": Rule("matmul", forward=_matmul_forward, vjp=_matmul_vjp, arity=0, role="affine",
                    matrix_vjp=_sym_matmul_vjp, jacobian=_jac_matmul, matrix_jvp=_matmul_jvp),
@@ -496,7 +536,8 @@ RULES: dict[str, Rule] = {
     "softmax": Rule("softmax", forward=np_softmax, vjp=_softmax_vjp,
                     matrix_vjp=_sym_softmax_vjp, latex=r"\operatorname{softmax}",
                     jacobian=lambda p, o, k: _softmax_jacobian(p) if _is_column(o) else None,
-                    node=Softmax,  # its Jacobian diag(p) − p pᵀ is symmetric: JVP = VJP
+                    node=Softmax, shape=_softmax_shape,  # its Jacobian diag(p) − p pᵀ is
+                    # symmetric: JVP = VJP
                     matrix_jvp=lambda dots, p, o: _sym_softmax_vjp(dots[0], p, o)[0]),
     "mse": Rule("mse", forward=_mse_forward,
                 vjp=lambda g, out, o, y: (g * (o - y), -g * (o - y)),
@@ -549,6 +590,8 @@ DOMAINS = {
     "polygamma": "n = 0, 1, …, 1000 a number; x ≠ 0, −1, −2, …; for n ≥ 1, x ≥ −10⁴",
     "besseli": "n = 0, 1, 2, … a number; all x (I_n(x) overflows a float beyond |x| ≈ 713)",
     "huber": "δ > 0 (scipy.special.huber takes δ first); its derivative has kinks at ±δ",
+    "where": "C of zeros and ones (a comparison: where(x > 0, x, y)); the branch not taken may "
+             "be infinite",
 }
 RULES = {n: replace(r, domain=DOMAINS[n]) if n in DOMAINS else r for n, r in RULES.items()}
 

@@ -21,7 +21,7 @@ from sympy.matrices.expressions.special import Identity, OneMatrix
 from .algebra import collect, hadamard, is_matrix, madd, mmul, mscale
 from .builder import Equation, _real_symbol, equation, make_symbol, occurrences
 from .canonical import _plain, is_leaf, replace_args, substitute, sum_of, times_symbol
-from .functions import DiagJacobian, ElementwiseDerivative, SumAll
+from .functions import DiagJacobian, Elementwise, ElementwiseDerivative, SumAll, step
 from .graph import Graph
 from .ir import Program, lower, walk
 from .recognise import OUT, Prim, classify, lift, partials_of, placeholders
@@ -268,6 +268,12 @@ class Backward:
         return self._program[0]
 
 
+def is_step(rhs: sp.Basic) -> bool:
+    """A comparison (𝟏[a > b]): its derivative is 0 wherever it has one, so nothing flows
+    back through it, and the sweep does not write an adjoint that only ever meets a 0."""
+    return type(rhs) is step or (type(rhs) is Elementwise and rhs.name == "step")
+
+
 def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
     """One reverse sweep over the equations the output uses, for the variables ``wrt``.
 
@@ -292,7 +298,7 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
         if j is not None:
             depends[j] = True
     for i in range(n):
-        if any(map(depends.__getitem__, uses[i])):
+        if any(map(depends.__getitem__, uses[i])) and not is_step(eqs[i].rhs):
             depends[i] = True
     # ... and which the output still uses: inlining can let SymPy cancel every use of a
     # stage (t - (t - z) is z), and a stage nobody uses must not hold back the adjoint
@@ -300,7 +306,7 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
     live = [False] * len(syms)
     live[n - 1] = True
     for i in range(n - 1, -1, -1):
-        if live[i]:
+        if live[i] and depends[i]:  # (a comparison passes nothing back: see is_step)
             for a in uses[i]:
                 live[a] = True
     is_needed = [d and lv for d, lv in zip(depends, live, strict=True)]

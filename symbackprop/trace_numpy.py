@@ -146,6 +146,14 @@ class Traced:
 
     __int__ = __index__ = __complex__ = __float__  # type: ignore[assignment]
 
+    def _whole(self, *a: Any) -> Any:
+        raise UnsupportedError(
+            "//, %, divmod, round, floor, ceil or trunc of a traced value: a step function, "
+            "whose derivative is 0 where it has one; these have no rule")
+
+    __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = __divmod__ = __rdivmod__ = _whole
+    __round__ = __floor__ = __ceil__ = __trunc__ = _whole
+
     def __array__(self, *a: Any, **k: Any) -> Any:
         raise UnsupportedError("a traced value turned into a NumPy array (np.asarray, "
                                "np.array or an unsupported NumPy function)")
@@ -452,7 +460,7 @@ _UFUNCS: dict[str, str] = {
 _UFUNCS.update({r.code[3:]: n for n, r in RULES.items()
                 if r.sympy is not None and r.arity == 1 and r.code.startswith("np.")
                 and r.code[3:] not in _UFUNCS})
-# NumPy array functions (not ufuncs) that are element-wise composites of the text
+# NumPy array functions (not ufuncs) that are element-wise in the text (composites or not)
 _ELEMENTWISE_FUNCTIONS = frozenset({"clip", "where", "sinc"})
 # NumPy array functions: (positional parameter names after the array, keywords allowed)
 _REDUCE_ARGS = ("axis", "dtype", "out", "keepdims")
@@ -496,7 +504,9 @@ def composite(b: Builder, name: str, inputs: tuple[Any, ...] | list[Any]) -> Tra
                                f"{' and '.join(_fmt(s) for s in sorted(shapes, key=str))}: "
                                "give them one shape")
     shape = shapes.pop() if shapes else ()
-    term = COMPOSITES[name][1](b, *[x.term for x in xs], where=f"np.{name}(...)")
+    terms, where = [x.term for x in xs], f"np.{name}(...)"
+    term = (COMPOSITES[name][1](b, *terms, where=where) if name in COMPOSITES
+            else ops.apply(b, name, terms, where))  # a primitive: np.where
     return Traced(b, term, shape)
 
 
@@ -604,8 +614,8 @@ def numpy_function(b: Builder, func: Any, args: tuple[Any, ...], kwargs: dict[st
                       kwargs.get("axis", args[1] if len(args) > 1 else None))
     if name in _STRUCTURAL:
         return _structural(b, name, args, dict(kwargs))
-    if name in COMPOSITES and name in _ELEMENTWISE_FUNCTIONS and not kwargs \
-            and len(args) == COMPOSITES[name][0]:
+    if name in _ELEMENTWISE_FUNCTIONS and not kwargs and len(args) == (
+            COMPOSITES[name][0] if name in COMPOSITES else RULES[name].arity):
         return composite(b, name, args)  # np.clip(x, lo, hi), np.where(c, x, y), np.sinc(x)
     if name in linalg.FUNCTIONS:
         return _linalg(b, name, args, kwargs)

@@ -354,6 +354,9 @@ class _Gen:
             return Ex(k, (m(),))
         if k == "mse":
             return Ex("mse", (m(), m()))
+        assert s is not None  # (cross_entropy's is a matrix shape)
+        if s[0] == 1 and s[1] != 1:  # one class per column: refused (its softmax is 1)
+            return Ex("mse", (m(), m()))
         target = self.new_input(s)
         self.targets.add(target.args[0])
         return Ex("cross_entropy", (m(), target))
@@ -386,12 +389,12 @@ class _Gen:
         if k == "T":
             return Ex(self.pick(["T", "transpose"]), (m((s[1], s[0])),), s)
         if k in ("softmax", "softmax_rows"):
-            return Ex(k, (m(),), s)
+            return Ex(_softmax_along(k, s), (m(),), s)
         if k == "norm":  # batch (each row) or layer normalisation (each column), γ and β columns
             kinds = [n for n, a in NORMS.items() if s[a] >= 2]  # a row or column of one: σ = 0
             if kinds:
                 return Ex(self.pick(kinds), (m(), m((s[0], 1)), m((s[0], 1))), s)
-            return Ex("softmax", (m(),), s)
+            return Ex(_softmax_along("softmax", s), (m(),), s)
         return Ex("neg", (m(),), s)
 
     def elementwise(self, k: str, s: tuple[int, ...], d: int) -> Ex:
@@ -540,7 +543,7 @@ class _Gen:
             return Ex("sum", (Ex("hadamard", (col, self.expr((size, 1), d)), (size, 1)),))
         ms = self.pick([(ts[0], size // ts[0]), (size // ts[-1], ts[-1])])
         o = Ex(f"reshape_nd:{self.pick(['', '0', '1'])}", (t,), ms)
-        if how == "mse":
+        if how == "mse" or (ms[0] == 1 and ms[1] != 1):  # (one class per column: refused)
             return Ex("mse", (o, self.expr(ms, d)) if self.draw(st.booleans()) else
                       (self.expr(ms, d), o))
         target = self.new_input(ms)
@@ -637,6 +640,16 @@ def reshapes(s: tuple[int, ...]) -> list[tuple[int, ...]]:
     out += [(*s[:i], 1, *s[i:]) for i in range(len(s) + 1)]
     shapes = [(v[0], 1) if len(v) == 1 else v for v in out]
     return sorted({v for v in shapes if 2 <= len(v) <= 4 and v != s})
+
+
+def _softmax_along(kind: str, s: tuple[int, ...]) -> str:
+    """The softmax of a row is along the row, of a column along the column: along an axis of
+    length 1 with the other longer it is constant, and refused."""
+    if kind == "softmax" and s[0] == 1 and s[1] != 1:
+        return "softmax_rows"
+    if kind == "softmax_rows" and s[1] == 1 and s[0] != 1:
+        return "softmax"
+    return kind
 
 
 def softmax_axes(rank: int) -> list[int]:

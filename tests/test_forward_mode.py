@@ -16,6 +16,7 @@ from primitive_cases import FORMS, M
 from programs import points, programs
 
 import symbackprop as sbp
+from symbackprop.check.engine import Engine
 
 RNG = np.random.default_rng(3)
 
@@ -127,7 +128,15 @@ def test_random_programs_forward_equals_reverse_along_a_direction(data: Any) -> 
                    if r.value is not None), default=0.0)
     if not np.isfinite(big) or big > 1e6:
         return
+    if not np.isfinite(got) and _flagged(d, point):
+        return  # a partial whose formula is 0/0 at a point its rule flags (i1e′ at 0)
     assert got == pytest.approx(want, rel=1e-6, abs=1e-7 * max(1.0, abs(want))), prog.text()
+
+
+def _flagged(d: sbp.Derivation, point: dict[str, Any]) -> bool:
+    """Whether the engine's forward run meets a kink or a point off a rule's domain."""
+    engine = Engine(d)
+    return bool(engine.diagnose(engine.bind(point, np.float64)))
 
 
 def test_a_matrix_output_has_tangents_the_jacobian_times_the_direction() -> None:

@@ -43,8 +43,12 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("z1 = W1@X + b1; o = W2@relu(z1) + b2",  # a symbolic batch B
      {"shapes": {"W1": (4, 3), "X": (3, "B"), "b1": (4, 1), "W2": (2, 4), "b2": (2, 1),
                  "y": (2, "B")}, "loss": "mse", "wrt": ["W1", "b1", "W2", "b2"]}),
+    # numbers where PyTorch wants tensors: a function of a number, a constant stage (kept by
+    # save_for_backward), where with a number (held-out cases crashed in torch)
+    ("max(0, 1 - x) + x*sqrt(2/pi) + x*exp(2) + clip(x, 0, 1)*y + where(x > y, 2, x)", {}),
 ]
-IDS = ["scalar", "long-lines", "scalar-fork", "seed-network", "softmax-xent", "batch-B"]
+IDS = ["scalar", "long-lines", "scalar-fork", "seed-network", "softmax-xent", "batch-B",
+       "numbers"]
 
 
 def load(code: str, name: str) -> Any:

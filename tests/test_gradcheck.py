@@ -321,3 +321,22 @@ def test_the_torch_witness_in_gradcheck_catches_a_misreading() -> None:
     ours = lying.evaluate(values)  # the lying derivation's own gradient, given as the user's
     with pytest.raises(sbp.GradcheckError, match=r"W1 .* MISMATCH: torch\.autograd disagrees"):
         sbp.gradcheck(lying, values, grad=lambda **v: ours)
+
+
+def test_tiny_inputs_are_differenced_with_a_step_their_size() -> None:
+    """At x = 1e-5 the step 1e-6 is a tenth of x and 1e-5 reaches 0: the second opinion
+    also tries steps eps·|x| (a held-out case failed log x there). A wrong gradient is still
+    caught at that size."""
+    assert sbp.gradcheck("log(x)", {"x": 1e-5}, grad={"x": 1e5})
+    assert sbp.gradcheck("x**-3", {"x": 1e-5}, grad={"x": -3e20})
+    x = np.random.default_rng(0).normal(size=(6, 1)) * 1e-5
+    assert sbp.gradcheck("norm2(x)", {"x": x})
+    for text, wrong in (("log(x)", 1.01e5), ("1/x", -1.01e10)):
+        with pytest.raises(sbp.GradcheckError):
+            sbp.gradcheck(text, {"x": 1e-5}, grad={"x": wrong})
+
+
+def test_a_gradient_in_text_reads_an_input_named_pi_as_that_input() -> None:
+    assert sbp.gradcheck("pi*x", {"x": 1.5, "pi": 3.0}, grad={"x": "pi"})
+    with pytest.raises(sbp.GradcheckError):
+        sbp.gradcheck("pi*x", {"x": 1.5, "pi": 3.0}, grad={"x": "3.14159"})

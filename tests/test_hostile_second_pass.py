@@ -164,8 +164,9 @@ def test_every_element_wise_derivative_renders(name: str, shape: Any) -> None:
 # --- part 7: a kink within the finite-difference step is a kink, not a mismatch -----------
 
 @pytest.mark.parametrize(("text", "point"), [
-    ("relu(x)", {"x": 1e-9}), ("relu(x)", {"x": -1e-9}), ("abs(x - 1)", {"x": 1 + 1e-9}),
-    ("max(x, y)", {"x": 0.5, "y": 0.5 + 1e-9}), ("sum(relu(W))", {"W": [[1e-9], [0.4]]}),
+    ("relu(x - 2)", {"x": 2 + 1e-9}), ("relu(x - 2)", {"x": 2 - 1e-9}),
+    ("abs(x - 1)", {"x": 1 + 1e-9}), ("max(x, y)", {"x": 1.5, "y": 1.5 + 1e-9}),
+    ("sum(relu(W - 3))", {"W": [[3 + 1e-9], [0.4]]}),
 ])
 def test_a_kink_within_the_step_is_reported_as_a_kink(text: str, point: dict[str, Any]) -> None:
     shapes = {"W": (2, 1)} if "W" in text else None
@@ -173,6 +174,16 @@ def test_a_kink_within_the_step_is_reported_as_a_kink(text: str, point: dict[str
     assert not report.ok  # finite differences cannot confirm it: never "ok"
     assert {r.status for r in report.rows} <= {"kink", "ok"}
     assert "kink within the finite-difference step" in str(report)
+
+
+@pytest.mark.parametrize("x", [1e-9, -1e-9])
+def test_a_kink_closer_than_the_step_to_a_small_entry_is_resolved_by_a_step_its_size(
+        x: float) -> None:
+    """An entry below 1 in size gets a second opinion at steps eps·|x|: relu at ±1e-9 is
+    differentiable there, and a step of 1e-15 confirms its slope (ok, with a note)."""
+    report = sbp.derive("relu(x)").check({"x": x})
+    assert report.ok, report
+    assert "re-taken" in str(report)
 
 
 def test_a_wrong_gradient_near_a_kink_is_still_a_mismatch() -> None:

@@ -361,3 +361,33 @@ def test_huber_s_latex_reads_back() -> None:
     values = {"x": 2.5, "y": 0.3}
     for k, g in d.evaluate(values).items():
         assert back.evaluate(values)[k] == pytest.approx(g, rel=1e-12)
+
+
+@pytest.mark.parametrize("text", ["h = W@x + b; y = tanh(h)", "W@x + y"])
+@pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
+def test_a_loss_never_takes_the_expressions_own_y_as_its_target(text: str, loss: str) -> None:
+    """loss= appends a target named y; a y of the expression (a stage or an input) made it
+    mse(y, y), every gradient 0 (a held-out case). Now a GraphError that says to rename."""
+    shapes = {"W": (2, 3), "x": (3, 1), "b": (2, 1), "y": (2, 1)}
+    with pytest.raises(sbp.GraphError, match="already has y"):
+        sbp.derive(text, shapes=shapes, loss=loss)  # type: ignore[arg-type]
+    renamed = text.replace("y", "h2")  # the target is y
+    d = sbp.derive(renamed, shapes={**shapes, "h2": (2, 1)}, loss=loss)  # type: ignore[arg-type]
+    assert "y" in {str(s.name) for s in d.inputs}
+
+
+@pytest.mark.parametrize(("text", "shapes", "loss", "hint"), [
+    ("p = softmax(x@W); -sum(hadamard(y, log(p)))", {"x": (1, 4), "W": (4, 3), "y": (1, 3)},
+     None, "axis=1"),
+    ("w.T@X", {"w": (3, 1), "X": (3, 4)}, "cross_entropy", "binary_cross_entropy_with_logits"),
+    ("sum(log_softmax(x))", {"x": (1, 4)}, None, "axis=1"),
+    ("sum(softmax(x, axis=1))", {"x": (4, 1)}, None, "axis=0"),
+])
+def test_a_softmax_over_one_entry_is_refused_not_zero(text: str, shapes: Any, loss: Any,
+                                                      hint: str) -> None:
+    """The softmax of each column of a row is 1 and its gradient 0: a row-vector softmax or a
+    one-class cross-entropy gave zero gradients silently (held-out cases); now a ShapeError
+    that names the axis that works."""
+    with pytest.raises(sbp.ShapeError, match=hint):
+        sbp.derive(text, shapes=shapes, loss=loss)
+    assert sbp.derive("sum(softmax(x, axis=1))", shapes={"x": (1, 4)}).check().ok

@@ -52,8 +52,9 @@ def test_exact_finite_differences_give_zero_errors() -> None:
 
 
 def test_a_kink_within_a_step_where_the_gradient_is_the_left_slope() -> None:
-    # relu(x) + x at x = -1e-9: slope 1 on the left, 2 on the right; the gradient is 1
-    report = sbp.derive("relu(x) + x").check({"x": -1e-9})
+    # relu(x - 2) + x at x = 2 - 1e-9: slope 1 on the left, 2 on the right; the gradient is 1
+    # (at an entry below 1 in size a step of its size would resolve the kink)
+    report = sbp.derive("relu(x - 2) + x").check({"x": 2 - 1e-9})
     assert not report.ok
     assert str(report).splitlines()[3] == (
         "x          scalar  0.5            0.33           not differentiable here: finite "

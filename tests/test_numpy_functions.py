@@ -856,3 +856,43 @@ def test_a_one_by_one_read_as_a_number_and_as_a_matrix(text: str, granularity: s
     assert d.check({"x": x}).ok
     _, grads = run_generated(d.to_python(), {"x": x})
     np.testing.assert_allclose(grads["x"], [[want[text]]], rtol=1e-12)
+
+
+def test_where_never_multiplies_the_branch_not_taken() -> None:
+    """where is a primitive, not C ⊙ X + (1 − C) ⊙ Y: a mask of −∞ in the branch not taken
+    gave NaN everywhere (0 · ∞). Softmax of a causal mask made with where: every witness
+    agrees and the masked weights get no gradient."""
+    shapes = {"X": (3, 3), "M": (3, 3), "N": (3, 3), "R": (3, 3)}
+    d = sbp.derive("sum(hadamard(R, softmax(where(M, X, N), axis=1)))", shapes=shapes,
+                   wrt=["X"])
+    rng = np.random.default_rng(3)
+    values = {"X": rng.normal(size=(3, 3)), "M": np.tril(np.ones((3, 3))),
+              "N": np.full((3, 3), -np.inf), "R": rng.normal(size=(3, 3))}
+    report = d.check(values)
+    assert report.ok, report
+    got = d.evaluate(values)["X"]
+    s = np.where(values["M"] == 1, values["X"], -np.inf)
+    a = np.exp(s - s.max(axis=1, keepdims=True))
+    a /= a.sum(axis=1, keepdims=True)
+    r = values["R"]
+    want = a * (r - np.sum(r * a, axis=1, keepdims=True))  # the row softmax's VJP
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    assert np.all(got[values["M"] == 0] == 0)
+
+
+@pytest.mark.parametrize(("text", "slopes"), [
+    # (slope at 0, slope at 800): PyTorch's at 0 is the branch below's (α for elu, the
+    # negative slope for leaky_relu); at 800 the branch below must not overflow into NaN
+    ("elu(x)", (1.0, 1.0)), ("elu(x, 2)", (2.0, 1.0)), ("celu(x, 2)", (1.0, 1.0)),
+    ("leaky_relu(x, 0.1)", (0.1, 1.0)), ("leaky_relu(x, 1)", (1.0, 1.0)),
+    ("selu(x)", (1.0507009873554805 * 1.6732632423543772, 1.0507009873554805)),
+])
+def test_the_elu_family_at_zero_and_far_above_it(text: str, slopes: tuple[float, float]) -> None:
+    """Written with where(x > 0, x, below(x)), the branch below evaluated at min(x, 0): at 0
+    the slope is PyTorch's (held-out cases gave ½, from a min's tie), at x = 800 it is
+    the slope above (e^800 made 0 · ∞ = NaN)."""
+    d = sbp.derive(text)
+    for x, want in zip((0.0, 800.0), slopes, strict=True):
+        assert d.evaluate({"x": x})["x"] == pytest.approx(want, rel=1e-12)
+    assert d.check({"x": 800.0}).ok
+    assert d.check({"x": -0.7}).ok

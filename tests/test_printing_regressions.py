@@ -4,6 +4,7 @@ be unambiguous, KaTeX-valid and read back to the same numbers."""
 from __future__ import annotations
 
 import numpy as np
+import sympy as sp
 from latex_tools import assert_latex_ok
 
 import symbackprop as sbp
@@ -151,3 +152,21 @@ def test_a_derivative_straight_to_the_output_is_written_once() -> None:
     chain = sbp.derive("(x + y)**2", wrt="x").latex()  # the seed's chain stays as it was
     assert r"&= \frac{\partial z}{\partial t}\,\frac{\partial t}{\partial x} = 2 t \cdot 1" in chain
     assert_latex_ok([tex, both])
+
+
+def test_a_comparison_passes_nothing_back_so_it_gets_no_adjoint() -> None:
+    """𝟏[a > b] has derivative 0 wherever it has one: the sweep writes no adjoint for it and
+    no chain through it (before, ∂z/∂x printed a path times 0, and elu's where(x > 0, …)
+    an adjoint of its condition)."""
+    d = sbp.derive("(x > y)*y")
+    step = next(e.lhs for e in d.forward if "step" in sp.srepr(e.rhs))
+    assert step not in d.adjoints
+    tex = d.latex()
+    assert r"\frac{\partial z}{\partial x} &= 0" in tex
+    assert r"\frac{\partial z}{\partial y} &= t_{2} = \mathbf{1}\left[{x > y}\right]" in tex
+    assert d.check().ok
+    assert d.evaluate({"x": 0.7, "y": 0.3}) == {"x": 0.0, "y": 1.0}
+    m = sbp.derive("sum(elu(X, 0.5))", shapes={"X": (2, 3)})
+    cond = next(e.lhs for e in m.forward if "step" in sp.srepr(e.rhs))
+    assert cond not in m.adjoints  # where's condition: no ∂L/∂h line
+    assert r"\frac{\partial L}{\partial \mathbf{h}}" not in m.latex()

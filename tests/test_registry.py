@@ -106,7 +106,7 @@ ORDERED = {"polygamma", "besseli"}
 def test_element_wise_numbers_agree_with_sympy_and_finite_differences(name: str) -> None:
     """The engine's forward is SymPy's function; its VJP, the finite difference of it."""
     rule = RULES[name]
-    points = [np.array(v) for v in ((0.37, 1.4), (1.9, 0.6), (-0.8, 0.25))]
+    points = [np.array(v) for v in ((0.37, 1.4, -0.6), (1.9, 0.6, 0.3), (-0.8, 0.25, 2.1))]
     h = 1e-6
     for p in points:
         args = tuple(p[: max(rule.arity, 1)])

@@ -232,3 +232,14 @@ def test_a_chain_with_one_changed_operand_matches_a_full_run(text: str) -> None:
             for n in moved:
                 runner.array(n).flat[0] -= 0.25
                 runner.run(n)
+
+
+def test_an_unused_stage_reading_an_input_in_wrt_is_no_disagreement() -> None:
+    """wrt keeps B as an input (its gradient 0) though the output never reads it: the graph
+    does not read B either, so the graph and the text as written agree (a held-out case was
+    a false 'the graph reads B, which the text as written does not')."""
+    d = sbp.derive("u = sin(B); L = sum(hadamard(A, A))", shapes={"A": (2, 2), "B": (2, 2)},
+                   wrt=["A", "B"])
+    report = d.check({"A": np.eye(2), "B": np.ones((2, 2))})
+    assert report.ok, report
+    np.testing.assert_array_equal(d.evaluate({"A": np.eye(2), "B": np.ones((2, 2))})["B"], 0)

@@ -6,6 +6,7 @@ Every spelling is judged by its gradients against the ``@`` spelling (the NumPy 
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from typing import Any
@@ -296,7 +297,40 @@ LATEX_SPELLINGS = [
     (r"\sin 2x + \cos 3\theta + \tanh 0.5 y^2", "sin(2*x) + cos(3*theta) + tanh(0.5*y**2)"),
     (r"\sin 2\pi x \cos x + \log 2 \sin y - \sin 2 \cdot x",
      "sin(2*pi*x)*cos(x) + log(2)*sin(y) - sin(2)*x"),
+    # a superscript after a run of letters is its last letter's, as TeX sets it (a held-out
+    # case read ax^2 as (ax)², and the Transformer's QK^T as (QK)ᵀ)
+    (r"ax^2 + bx + c + xy^{2}z + xe^{-y}", "a*x**2 + b*x + c + x*y**2*z + x*exp(-y)"),
+    (r"\operatorname{sum}\left(\frac{AB^T}{\sqrt{3}}\right)", "sum(A@B.T/sqrt(3))"),
+    (r"\operatorname{sum}(\operatorname{where}(\mathbf{1}[\mathbf{A} > 0], \mathbf{A}, 2\mathbf{A}))",
+     "sum(where(A > 0, A, 2*A))"),
 ]
+
+
+def test_a_division_then_a_product_is_in_the_readings() -> None:
+    d = sbp.derive(r"a/2b", syntax="latex")
+    assert d.evaluate({"a": 3.0, "b": 5.0})["b"] == 1.5  # (a/2)·b, as Python reads it
+    assert d.readings[-1].startswith("'/2 …' read as a division by 2, then a product")
+    assert sbp.derive(r"a/(2b) + a/b", syntax="latex").readings == ()
+
+
+def test_a_name_before_a_bracket_is_a_product_and_the_readings_say_so() -> None:
+    d = sbp.derive(r"f(x) + \Gamma(y)", syntax="latex")
+    assert {str(s.name) for s in d.inputs} == {"f", "x", "Gamma", "y"}
+    assert d.readings == ("'f(…)' read as f·(…), a product: f is no function we know",
+                          "'Gamma(…)' read as Gamma·(…), a product: Gamma is no function we "
+                          "know")
+    assert sbp.derive(r"\mathbf{W}(\mathbf{x} + \mathbf{b})", syntax="latex",
+                      shapes={"W": (2, 3), "x": (3, 1), "b": (3, 1)}).readings == ()
+
+
+@pytest.mark.parametrize(("latex", "fragment"), [
+    (r"\operatorname{RMS}(\mathbf{a})", r"\operatorname{RMS} is not a function we read"),
+    (r"\mathbf{W}^{(l)}\mathbf{x}", "W^{(l)} is not read: a superscript in parentheses"),
+    (r"\mathbf{h}^{(t-1)}", "h^{(t-1)} is not read"),
+])
+def test_an_unknown_function_or_a_letter_index_is_refused(latex: str, fragment: str) -> None:
+    with pytest.raises(sbp.ParseError, match=re.escape(fragment)):
+        sbp.derive(latex, syntax="latex")
 
 
 def test_a_functions_monomial_argument_is_in_the_readings() -> None:

@@ -315,7 +315,9 @@ def _source_problems(engine: Engine, source: Witness, slots: list[Array],
     input the source depends on (an input SymPy rightly cancelled, as in x - x, may go)."""
     what = source.kind
     lost = [n for n in source.inputs if n not in engine.inputs]
-    extra = [n for n in engine.inputs if n not in source.inputs]
+    read = {a for s in engine.steps for a in s.args} | {engine.out_slot}
+    extra = [n for n, i in zip(engine.inputs, engine.input_slots, strict=True)
+             if n not in source.inputs and i in read]  # (wrt keeps an input nothing reads)
     if extra:
         return [f"the graph and the source disagree: the graph reads {_join(extra)}, which "
                 f"{what} does not"], None
@@ -332,6 +334,9 @@ def _source_problems(engine: Engine, source: Witness, slots: list[Array],
             getattr(x, "is_Integer", isinstance(x, int)) for x in shape) else ()
         coerced[n] = rng.uniform(0.3, 1.3, size) * rng.choice([-1.0, 1.0], size)
     runner = source.runner({k: v for k, v in vals.items() if k not in lost}, coerced)
+    for n in engine.inputs:  # an input kept for wrt that neither reads: differenced, slope 0
+        if n not in source.inputs:
+            runner.arrays[n] = np.array(coerced[n], dtype=np.float64)
     try:
         with np.errstate(all="ignore"):
             want = runner.run(None)

@@ -86,13 +86,23 @@ def judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
     fd = series[FD]
     second: dict[int, tuple[float, float, float]] = {}
 
+    used: dict[int, float] = {}  # the step of each second opinion
+
     def opinion(k: int) -> tuple[float, float, float]:
         if k not in second:
-            d1, n1 = central(f, x, coords[k], eps)
-            d2, _ = central(f, x, coords[k], 10 * eps)
-            steady = math.isfinite(d1) and math.isfinite(d2) and \
-                abs(d1 - d2) <= 0.1 * rtol * max(abs(d1), abs(d2)) + n1
-            second[k] = (d1, n1, abs(d1 - d2) + n1) if steady else (d1, n1, math.nan)
+            # the steps eps and 10 eps; for an entry below 1 in size, also eps·|x| and
+            # 10 eps·|x| (log x at x = 1e-5: a step of 1e-6 is a tenth of x, 1e-5 reaches 0)
+            size = abs(float(x[coords[k]]))
+            for h in (eps, eps * size) if 0.0 < size < 1.0 else (eps,):
+                d1, n1 = central(f, x, coords[k], h)
+                d2, _ = central(f, x, coords[k], 10 * h)
+                steady = math.isfinite(d1) and math.isfinite(d2) and \
+                    abs(d1 - d2) <= 0.1 * rtol * max(abs(d1), abs(d2)) + n1
+                if k not in second or steady:
+                    second[k] = (d1, n1, abs(d1 - d2) + n1) if steady else (d1, n1, math.nan)
+                    used[k] = h
+                if steady:
+                    break
         return second[k]
 
     out: dict[str, Array] = {}
@@ -121,7 +131,7 @@ def judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
             elif spread == spread and abs(ak - d1) <= atol + rtol * abs(d1):
                 ok[k] = True
                 notes.append(f"finite differences re-taken at [{index_text(coords[k])}] with "
-                             f"step {eps:g} (the step scaled by |x| was too coarse)")
+                             f"step {used[k]:.2g} (the step scaled by |x| was too coarse)")
             elif straddled is not None:
                 kink = kink_within_step(f, x, coords[k], eps, ak, atol, rtol)
                 if kink:

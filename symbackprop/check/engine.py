@@ -73,6 +73,9 @@ class Tolerances:
         if isinstance(self.max_coords, bool) or not isinstance(self.max_coords, int) \
                 or self.max_coords < 1:
             raise ValueError(f"max_coords must be a whole number >= 1, not {self.max_coords!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) \
+                or self.seed < 0:
+            raise ValueError(f"seed must be a whole number >= 0, not {self.seed!r}")
 
 
 # ---------------------------------------------------------------------------------------

@@ -111,11 +111,10 @@ def _user_gradient(d: Derivation, grad: Any, values: Mapping[str, Any],
         if not isinstance(out, Mapping):
             raise TypeError(f"grad(**inputs) must return a dict {{name: array}}, "
                             f"not {type(out).__name__}")
-        out = {str(getattr(k, "name", k)): v for k, v in out.items()}
+        out = _by_name(out)
         _same_shapes(out, given)
     elif isinstance(grad, Mapping):
-        out = {str(getattr(k, "name", k)): _evaluate_expr(k, e, d, values)
-               for k, e in grad.items()}
+        out = {k: _evaluate_expr(k, e, d, values) for k, e in _by_name(grad).items()}
     else:
         raise TypeError(f"grad must be a callable or a dict, not {type(grad).__name__}")
     if isinstance(d, TorchDerivation):  # the module's keys and PyTorch's shapes, as p.grad
@@ -126,6 +125,18 @@ def _user_gradient(d: Derivation, grad: Any, values: Mapping[str, Any],
                          f"differentiated (wrt: {', '.join(names)})")
     if not out:
         raise ValueError("grad gives no gradient to check")
+    return out
+
+
+def _by_name(grad: Mapping[Any, Any]) -> dict[str, Any]:
+    """The gradients by name; a name given twice (as text and as a SymPy symbol) is an
+    error, never a silent choice of one of them (the other would go unchecked)."""
+    out: dict[str, Any] = {}
+    for k, v in grad.items():
+        name = str(getattr(k, "name", k))
+        if name in out:
+            raise ValueError(f"grad gives {name} twice (as {name!r} and as a symbol)")
+        out[name] = v
     return out
 
 
@@ -147,7 +158,7 @@ def _evaluate_expr(name: Any, e: Any, d: Derivation, values: Mapping[str, Any]) 
     """A gradient written as text or a SymPy expression, evaluated at the values."""
     shapes = {str(s.name): shape_of(s) for s in d.inputs}
     if isinstance(e, str):
-        expr = parse(e, shapes={k: v for k, v in shapes.items() if v is not None})
+        expr = parse(e, shapes=shapes)  # scalars too: an input named pi is not π
     elif isinstance(e, sp.Basic):
         expr = e
     else:  # a number or an array: taken as the value itself

@@ -137,6 +137,13 @@ def _silu(x: Array) -> Array:
     return x * _sigmoid(x)
 
 
+def _where(c: Any, x: Any, y: Any) -> Any:
+    c = np.asarray(c, dtype=float)
+    with np.errstate(invalid="ignore"):
+        between = c * x + (1.0 - c) * np.asarray(y)
+    return np.where(c == 1.0, x, np.where(c == 0.0, y, between))
+
+
 def _logdet(a: Array) -> Array:
     return np.log(np.linalg.det(np.atleast_2d(a)))
 
@@ -226,9 +233,8 @@ FUNCS: dict[str, Callable[..., Array]] = {
     "hypot": np.hypot, "arctan2": np.arctan2, "atan2": np.arctan2, "logaddexp": np.logaddexp,
     "power": np.power, "clip": np.clip,
     # NumPy's where on a condition of ones and zeros, continued linearly in the condition
-    # (a step in C moves it by X − Y, as the text's C ⊙ X + (1 − C) ⊙ Y does)
-    "where": lambda c, x, y: (np.where(np.round(c) != 0, x, y)
-                              + (np.asarray(c) - np.round(c)) * (np.asarray(x) - y)),
+    # (C X + (1 − C) Y between); the branch not taken is never multiplied (it may be −∞)
+    "where": _where,
     "outer": lambda x, y: np.outer(x, y),
     "diag": lambda v: np.diag(np.ravel(v)) if np.ndim(v) < 2 or np.shape(v)[1] == 1
     else np.diag(v).reshape(-1, 1),

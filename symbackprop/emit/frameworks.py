@@ -27,7 +27,7 @@ from ..derivation import Derivation as Record
 from ..errors import GraphError, UnsupportedError
 from ..layers import InvStd
 from ..recognise import node_operands
-from ..rules import BY_NODE
+from ..rules import BY_NODE, BY_SYMPY
 from ..shapes import fmt_shape, shape_of
 from ..tensor_nodes import TensorOp, TensorVJP
 from .python import (
@@ -58,6 +58,7 @@ _TORCH = {
     "trace": "torch.trace", "det": "torch.linalg.det", "inv": "torch.linalg.inv",
     "norm2": "torch.linalg.norm", "mean": "torch.mean",
     "polygamma": "torch.special.polygamma",  # (n, x), n an integer
+    "where": "where",  # a helper: the condition holds ones and zeros
 }
 _JAX = {
     **{k: v.replace("torch.", "jnp.") for k, v in _TORCH.items()
@@ -69,6 +70,7 @@ _JAX = {
     "polygamma": "jax.scipy.special.polygamma",
     "Heaviside": "step", "step": "step_gt0",
     "var": "jnp.var",  # NumPy's population variance (torch.var is the sample one)
+    "where": "where",
 }
 
 # (namespace, spellings, helpers, the ``keepdims`` keyword, the axis keyword)
@@ -77,13 +79,22 @@ _TORCH_HELPERS = {"step": "def step(x: torch.Tensor) -> torch.Tensor:\n"
                   "step_gt0": "def step_gt0(x: torch.Tensor) -> torch.Tensor:\n"
                               "    return (x > 0).to(x.dtype)  # a comparison of the text\n",
                   "log_softmax": "def log_softmax(o: torch.Tensor) -> torch.Tensor:\n"
-                                 "    return torch.log_softmax(o, dim=0)  # per column\n"}
+                                 "    return torch.log_softmax(o, dim=0)  # per column\n",
+                  "where": "def where(c: torch.Tensor, x: torch.Tensor, y: torch.Tensor"
+                           ") -> torch.Tensor:\n"
+                           "    c = torch.as_tensor(c)  # ones and zeros\n"
+                           "    return torch.where(c == 1, x, torch.where(c == 0, y, "
+                           "c * x + (1 - c) * y))\n"}
 _JAX_HELPERS = {"step": "def step(x: jax.Array) -> jax.Array:\n"
                         "    return jnp.heaviside(x, 0.5)  # SymPy's Heaviside: max's slope\n",
                 "step_gt0": "def step_gt0(x: jax.Array) -> jax.Array:\n"
                             "    return (x > 0).astype(x.dtype)  # a comparison of the text\n",
                 "log_softmax": "def log_softmax(o: jax.Array) -> jax.Array:\n"
-                               "    return jax.nn.log_softmax(o, axis=0)  # per column\n"}
+                               "    return jax.nn.log_softmax(o, axis=0)  # per column\n",
+                "where": "def where(c: jax.Array, x: jax.Array, y: jax.Array) -> jax.Array:\n"
+                         "    c = jnp.asarray(c)  # ones and zeros\n"
+                         "    return jnp.where(c == 1, x, jnp.where(c == 0, y, "
+                         "c * x + (1 - c) * y))\n"}
 
 # the n-D primitives in our layout (a vector is a column (n, 1), a bias one entry per
 # channel), written with the framework's own functions; ``vjp`` is one call's cotangent
@@ -221,16 +232,41 @@ class FrameworkPrinter(CodePrinter):
         if name == "Heaviside":
             args = args[:1]
         code = self.table[name]
-        if code in ("step", "step_gt0"):  # written by a helper of ours
+        if code in ("step", "step_gt0", "where"):  # written by a helper of ours
             self.used.add(code)
+        if name not in ("Max", "Min", "max", "min"):
+            return f"{code}({', '.join(args)})"  # where(c, x, y): one call
         out = f"{code}({args[0]}, {args[1]})" if len(args) > 1 else f"{code}({args[0]})"
-        for a in args[2:]:
+        for a in args[2:]:  # Max(a, b, c): pairwise
             out = f"{code}({out}, {a})"
         return out
 
     @property
     def framework(self) -> str:
         return "PyTorch" if self.xp == "torch" else "JAX"
+
+    # PyTorch's functions take tensors, not Python numbers (torch.maximum(0, t), torch.sqrt
+    # of a constant stage), and save_for_backward keeps tensors only: numbers there become
+    # tensors of the first input's dtype
+    first = ""
+
+    def _as_tensor(self, code: str) -> str:
+        return f"torch.as_tensor({code}, dtype={self.first}.dtype)"
+
+    def _print_Function(self, e: sp.Function) -> str:
+        name = BY_SYMPY.get(type(e), type(e).__name__)
+        args = [self._as_tensor(self._print(a)) if self.xp == "torch" and self.first
+                and a.is_number and not (name == "polygamma" and k == 0) else self._print(a)
+                for k, a in enumerate(e.args)]
+        return self._func(name, args)
+
+    _print_Max = _print_Min = _print_Heaviside = _print_Abs = _print_sign = _print_Function
+
+    def stage(self, rhs: sp.Basic) -> str:
+        code = self.doprint(rhs)
+        if self.xp == "torch" and self.first and rhs.is_number:
+            return self._as_tensor(code)
+        return code  # type: ignore[no-any-return]
 
     def _refuse(self, e: Any) -> str:
         rule = BY_NODE.get(type(e))
@@ -357,6 +393,7 @@ def _parts(d: Derivation, xp: str) -> tuple[list[str], list[str], list[str], dic
             like.setdefault(tuple(s.shape), str(s.name))
     ref = next((str(s.name) for s in d.inputs if is_matrix(s)), None)
     p = FrameworkPrinter(adj, xp, ref, like)
+    p.first = str(d.inputs[0].name) if d.inputs else ""
     dims = _dimension_lines(d.inputs, {str(v.name) for v in variables})
     forward, backward = staged_lines(d, p, adj, like, f"{xp}.zeros_like")
     ours = _TORCH_HELPERS if xp == "torch" else _JAX_HELPERS

@@ -147,6 +147,8 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
             return f"{plain}({', '.join(args)})"
         if code in HELPERS:
             self.used.add(code)
+        if name not in ("Max", "Min", "max", "min"):
+            return f"{code}({', '.join(args)})"  # where(c, x, y): one call
         out = f"{code}({args[0]}, {args[1]})" if len(args) > 1 else f"{code}({args[0]})"
         for a in args[2:]:  # Max(a, b, c) → np.maximum(np.maximum(a, b), c)
             out = f"{code}({out}, {a})"
@@ -155,6 +157,10 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
     def _print_Function(self, e: sp.Function) -> str:
         name = BY_SYMPY.get(type(e), type(e).__name__)  # SymPy's asin is our arcsin
         return self._func(name, [self._print(a) for a in e.args])
+
+    def stage(self, rhs: sp.Basic) -> str:
+        """A forward stage's right side (a framework may need a constant as an array)."""
+        return self.doprint(rhs)  # type: ignore[no-any-return]
 
     # StrPrinter has its own forms for these; ours are all calls
     _print_Max = _print_Min = _print_Heaviside = _print_Abs = _print_sign = _print_Function
@@ -473,7 +479,7 @@ def staged_lines(d: Derivation, p: CodePrinter, adj: Mapping[sp.Basic, str],
     (``+=`` at forks): shared by the NumPy and the framework generators."""
     body = ["", "# forward pass: one line per intermediate"]
     for eq in d.forward:
-        body.append(f"{eq.lhs.name} = {p.doprint(eq.rhs)}")
+        body.append(f"{eq.lhs.name} = {p.stage(eq.rhs)}")
         if is_matrix(eq.lhs):  # defined from here on (never np.ones_like of itself)
             like.setdefault(tuple(eq.lhs.shape), str(eq.lhs.name))
             p.like = like
