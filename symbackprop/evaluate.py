@@ -211,6 +211,13 @@ def bind_values(d: Derivation, values: Mapping[Any, Any],
     for s in d.inputs:
         env[s] = coerce_value(str(s.name), by_name[str(s.name)], shape_of(s), np.dtype(dtype),
                               dims, symbol=s, limits=limits, copy=copy)
+    if dims:  # sum(z)/n with z (n, 1): the input n and the dimension n must be one number
+        sizes = {str(k): v for k, v in dims.items()}
+        for s in d.inputs:
+            n = sizes.get(str(s.name))
+            if n is not None and shape_of(s) is None and float(env[s]) != n:
+                raise ValueError(f"{s.name} is {float(env[s]):g}, but it also names a "
+                                 f"dimension, which the values make {n}")
     key = (limits, *sorted((str(k), v) for k, v in dims.items()))
     checked = _SIZES_OK.setdefault(d, set())
     if key not in checked:  # a training loop checks its sizes once

@@ -338,6 +338,11 @@ class _Reader(Cursor):
             return [(s, t.at)]
         if s == "{":
             return self.braced()
+        if s == r"\langle" or (s in SIZES and self.texts(1) == r"\langle"):
+            args = self.arguments()  # ⟨a, b⟩: the inner product, entry by entry (aᵀb, and
+            if len(args) != 2:       # of matrices tr(AᵀB), the Frobenius one)
+                raise self.error(t.at, "⟨…⟩ is an inner product of two: \\langle a, b \\rangle")
+            return join_pieces("sum(hadamard(", args[0], ", ", args[1], "))", at=t.at)
         if s in OPEN or s in SIZES:
             return self.bracketed(end)
         if s in NORMS or s in ABS:
@@ -626,7 +631,7 @@ class _Reader(Cursor):
     def arguments(self) -> list[Piece]:
         t = self.take()
         opener = self.take().text if t.text in SIZES else t.text
-        close = OPEN.get(opener)
+        close = OPEN.get(opener) or {r"\langle": r"\rangle"}.get(opener)
         if close is None:
             raise self.error(t.at, f"{opener!r} does not open the arguments")
         stop, j = self.matching(opener, close)

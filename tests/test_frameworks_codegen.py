@@ -368,3 +368,11 @@ def test_a_transformer_block_from_torch_nn_passes_gradcheck_and_check_grads() ->
     vals = sized(plain)
     check_torch(plain, vals)
     check_jax(plain, vals, sbp.derive(d.text, shapes=shapes, granularity="layers"))
+
+
+def test_a_refusal_names_the_users_operation_not_our_node() -> None:
+    """'no PyTorch code for the primitive Pattern' named a node of ours (a held-out note)."""
+    with pytest.raises(UnsupportedError, match="primitive cumsum or flip"):
+        sbp.derive("sum(hadamard(cumsum(x), x))", shapes={"x": (3, 1)}).to_torch()
+    with pytest.raises(UnsupportedError, match=r"item \(a 1×1 product used as a number"):
+        sbp.derive("x.T@A@x", shapes={"x": (3, 1), "A": (3, 3)}).to_jax()

@@ -175,8 +175,8 @@ def test_bad_arguments_are_clear_errors() -> None:
         sbp.gradcheck("w*x", {"w": 1.0, "x": 2.0}, grad=3)
     with pytest.raises(ValueError, match="no value for x"):
         sbp.gradcheck("w*x", {"w": 1.0})
-    with pytest.raises(sbp.ShapeError, match="3 dimensions"):
-        sbp.gradcheck("sum(W)", {"W": np.zeros((2, 2, 2))})
+    with pytest.raises(sbp.ShapeError, match="3 dimensions; a traced NumPy function"):
+        sbp.gradcheck(lambda W: np.sum(W), {"W": np.zeros((2, 2, 2))})
     with pytest.raises(sbp.ShapeError, match="gradient of W has shape"):
         sbp.gradcheck("sum(W)", {"W": np.ones((2, 3))}, grad=lambda W: {"W": np.ones((3, 3))})
 
@@ -340,3 +340,22 @@ def test_a_gradient_in_text_reads_an_input_named_pi_as_that_input() -> None:
     assert sbp.gradcheck("pi*x", {"x": 1.5, "pi": 3.0}, grad={"x": "pi"})
     with pytest.raises(sbp.GradcheckError):
         sbp.gradcheck("pi*x", {"x": 1.5, "pi": 3.0}, grad={"x": "3.14159"})
+
+
+def test_a_tensor_input_is_checked_when_f_is_text() -> None:
+    """derive takes tensors of rank 3 and more; gradcheck refused them (a held-out case)."""
+    X = np.random.default_rng(0).normal(size=(2, 3, 2))
+    assert sbp.gradcheck("sum(sin(X))", {"X": X})
+    assert sbp.gradcheck("sum(sin(X))", {"X": X}, grad=lambda X: {"X": np.cos(X)})
+    with pytest.raises(sbp.GradcheckError):
+        sbp.gradcheck("sum(sin(X))", {"X": X},
+                      grad=lambda X: {"X": np.cos(X).transpose(1, 0, 2).reshape(2, 3, 2)})
+
+
+def test_a_vector_valued_f_is_checked_as_d_check_does() -> None:
+    """Without grad, the gradient of ⟨G, f⟩ at a random G (it was 'your function could not be
+    evaluated': its value is no number); with a grad, an UnsupportedError up front."""
+    assert sbp.gradcheck(lambda x: np.sin(x), {"x": np.array([0.3, 0.5])})
+    assert sbp.gradcheck("A@tanh(x)", {"A": np.ones((3, 2)), "x": np.array([[0.3], [0.5]])})
+    with pytest.raises(sbp.UnsupportedError, match=r"the value of f is \(2, 1\)"):
+        sbp.gradcheck("sin(x)", {"x": np.array([[0.3], [0.5]])}, grad={"x": "cos(x)"})

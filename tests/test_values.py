@@ -131,3 +131,13 @@ def test_cross_entropy_written_in_the_text_is_checked_too() -> None:
     d = sbp.derive("cross_entropy(W@x, t)", shapes={**SH, "t": (2, 2)})
     with pytest.raises(ValueError, match="cross_entropy target t"):
         d.evaluate({**VALS, "t": np.ones((2, 2))})
+
+
+def test_an_input_named_as_a_dimension_must_be_its_size() -> None:
+    """sum(z)/n with z (n, 1): the scalar input n and the dimension n are read apart; values
+    that make them differ (n = 5 for a z of 3 entries) were used as given, silently."""
+    d = sbp.derive("sum(z)/n", shapes={"z": ("n", 1)})
+    with pytest.raises(ValueError, match="n is 5, but it also names a dimension"):
+        d.evaluate({"z": np.ones((3, 1)), "n": 5.0})
+    np.testing.assert_allclose(d.evaluate({"z": np.ones((3, 1)), "n": 3.0})["z"], 1 / 3)
+    assert d.check().ok  # random values: n is the size drawn for the dimension

@@ -235,6 +235,9 @@ def random_values(d: Derivation, seed: int = 0, attempt: int = 0,
         elif str(s.name) in weights and size and size[1] > 1:
             v = v / np.sqrt(size[1])  # W x stays O(1): no saturated activations
         values[str(s.name)] = float(v) if not size else v
+    for k, n in dims.items():  # a scalar input named as a dimension (sum(z)/n) is its size
+        if str(k) in values and np.ndim(values[str(k)]) == 0:
+            values[str(k)] = float(n)
     return values
 
 

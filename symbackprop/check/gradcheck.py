@@ -13,10 +13,10 @@ import numpy as np
 import sympy as sp
 
 from ..derive import Derivation, derive
-from ..errors import GradcheckError, ShapeError
+from ..errors import GradcheckError, ShapeError, UnsupportedError
 from ..parse import parse
 from ..programs import compile_expr
-from ..shapes import shape_of, to_shape
+from ..shapes import fmt_shape, shape_of, to_shape
 from ..torch_bridge import TorchDerivation
 from ..values import values_by_name
 from .compare import _other, _report, check
@@ -46,7 +46,14 @@ def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float
     __tracebackhide__ = True  # pytest shows the caller's line, not ours
     d, values = _derivation(f, inputs)
     tol = Tolerances(eps, atol, rtol, seed, max_coords)
-    if grad is None:
+    if d.is_jacobian and grad is not None:
+        raise UnsupportedError(f"gradcheck checks a gradient of a scalar function, and the "
+                               f"value of f is {fmt_shape(shape_of(d.output))}: give grad "
+                               "for a scalar of it, such as sum(G ⊙ f)")
+    if d.is_jacobian:  # the gradient of ⟨G, f⟩ at a random G, as d.check() does
+        report = d.check(values, seed, eps=eps, atol=atol, rtol=rtol, max_coords=max_coords)
+        label = "symbackprop's derivation"
+    elif grad is None:
         report = check(d, values, seed, eps=eps, atol=atol, rtol=rtol, max_coords=max_coords)
         label = "symbackprop's derivation"
     else:
@@ -92,10 +99,10 @@ def _value_shape(name: str, v: Any, numpy: bool = False) -> Any:
     """The shape of a value: NumPy's own for a traced function (``(3,)`` and ``(3, 1)`` are
     different arrays there), else a column for a 1-D value."""
     a = np.asarray(v)
-    if a.ndim > 2:
-        raise ShapeError(f"{name} has {a.ndim} dimensions; symbackprop handles scalars, "
-                         f"vectors and matrices")
-    if numpy and a.ndim:
+    if a.ndim > 2 and numpy:
+        raise ShapeError(f"{name} has {a.ndim} dimensions; a traced NumPy function takes "
+                         "scalars, vectors and matrices (write f as text for tensors)")
+    if (numpy and a.ndim) or a.ndim > 2:  # a tensor as text: its own axes
         return tuple(a.shape)
     return to_shape(name, a.shape) if a.ndim else None
 

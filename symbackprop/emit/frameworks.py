@@ -271,6 +271,10 @@ class FrameworkPrinter(CodePrinter):
     def _refuse(self, e: Any) -> str:
         rule = BY_NODE.get(type(e))
         name = rule.name if rule is not None else type(e).__name__
+        # the user's words, not our nodes': cumsum and flip are products with a pattern, a
+        # 1×1 product used as a number is an item
+        name = {"Pattern": "cumsum or flip", "item": "item (a 1×1 product used as a number, "
+                "as xᵀAx)"}.get(name, name)
         raise UnsupportedError(f"no {self.framework} code for the primitive {name}")
 
     _print_CumProd = _print_Pattern = _print_Slice = _print_Embed = _print_Concat = _refuse
