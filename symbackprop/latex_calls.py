@@ -1,0 +1,300 @@
+"""LaTeX input's calls: what takes arguments or a script after it — functions (``\\sin x``,
+``\\operatorname{ReLU}(z)``, ``\\sigma(z)``, ``e^{x}``, ``\\psi^{(n)}``), sums (``\\sum_i x_i^2``),
+norms and absolute values (``\\|v\\|_2^2``, ``|x|``), 𝟏[a > b] and ⟨a, b⟩. A part of the reader
+(``latex_input._Reader`` adds the statements, sums, products, powers and names, which these
+read their arguments with)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from .latex_lexer import (
+    ABS,
+    ACCENTS,
+    CLOSE_SIZES,
+    COMMANDS,
+    GREEK,
+    INVERSES,
+    NORMS,
+    OPEN,
+    OPERATORS,
+    SIZES,
+    SPACING,
+    STYLE,
+    Cursor,
+    Piece,
+    Tok,
+    join_pieces,
+)
+
+# the functions along an axis that the derivations print with _{\text{col}} or _{\text{row}}
+ALONG_AXIS = frozenset({"softmax", "log_softmax", "max", "min", "prod", "cumprod"})
+
+# the comparisons 𝟏[…] may hold, as the text writes them
+_COMPARE = {">": ">", "<": "<", r"\geq": ">=", r"\ge": ">=", r"\leq": "<=", r"\le": "<="}
+
+
+class Calls(Cursor):
+    """Functions and their arguments, sums, norms, 𝟏[…]; the expressions inside are read by
+    the reader's own methods (declared here, defined by ``latex_input._Reader``)."""
+
+    expr: Callable[[int], Piece]
+    product: Callable[..., Piece]
+    postfix: Callable[[Piece, int], Piece]
+    atom: Callable[[int], Piece]
+    group_or_token: Callable[..., Piece]
+    expr_span: Callable[[int, int], Piece]
+
+    def summation(self, end: int) -> Piece:
+        r"""``\sum x``: the sum of x's entries. ``\sum_i``, ``\sum_{i=1}^{n}``: index
+        notation, the summand's names subscripted by i (``x_i``, ``\hat{y}_i``) read as the
+        vectors, their products entry by entry, then summed: Σᵢ (yᵢ − ŷᵢ)² is
+        sum((y − ŷ)**2), Σᵢ wᵢ xᵢ is sum(w ⊙ x). A summand that no index reaches is refused
+        (Σᵢ c is n·c, not c)."""
+        t = self.take()
+        index = ""
+        if self.is_("_"):
+            self.take()
+            raw, at = self.script()
+            index = raw.split("=")[0].replace(" ", "").strip("{}")
+            if not re.fullmatch(r"[a-z]", index):
+                raise self.error(at, f"\\sum_{{{raw}}}: the index of a sum is one letter "
+                                 "(\\sum_i, \\sum_{i=1}^{n})")
+        if self.is_("^"):
+            self.take()
+            self.script()  # the range's end: every entry
+        if not index:
+            return join_pieces("sum(", self.product(end), ")", at=t.at)
+        self.indices.append(index)
+        before, self.indexed = self.indexed, 0
+        try:
+            body = self.product(end)
+            if not self.indexed:
+                raise self.error(t.at, f"\\sum_{index}: no name of the summand has the index "
+                                 f"{index} (x_{index}); a sum of a constant is not read")
+        finally:
+            self.indices.pop()
+            self.indexed = before
+        return join_pieces("sum(", body, ")", at=t.at)
+
+    def indicator(self, at: int) -> Piece | None:
+        r"""𝟏[a > b] (``\mathbf{1}\left[{a > b}\right]``, as the derivations print a
+        comparison): the text's a > b, NumPy's number 0 or 1; ``\geq``, ``<``, ``\leq``
+        too. None (and nothing read) when no bracket follows 𝟏."""
+        start = self.i
+        if self.is_(r"\left"):
+            self.take()
+        if not self.is_("["):
+            self.i = start
+            return None
+        self.take()
+        stop, j = self.matching("[", "]")
+        lo, hi = self.i, stop
+        while lo < hi and self.toks[lo].text.isspace():
+            lo += 1
+        while hi > lo and self.toks[hi - 1].text.isspace():
+            hi -= 1
+        if hi - lo >= 2 and self.toks[lo].text == "{" and self.toks[hi - 1].text == "}":
+            lo, hi = lo + 1, hi - 1
+        depth, cut = 0, None
+        for k in range(lo, hi):
+            s = self.toks[k].text
+            depth += s in ("{", "(", "[") or s in SIZES
+            depth -= s in ("}", ")", "]") or s in CLOSE_SIZES
+            if depth == 0 and s in _COMPARE:
+                cut = k
+                break
+        if cut is None:
+            raise self.error(at, "𝟏[…] holds one comparison: \\mathbf{1}\\left[a > b\\right]")
+        left, right = self.expr_span(lo, cut), self.expr_span(cut + 1, hi)
+        self.i = j + 1
+        return join_pieces("(", left, f" {_COMPARE[self.toks[cut].text]} ", right, ")", at=at)
+
+    def bars(self, end: int) -> Piece:
+        """``\\|v\\|``, ``\\|v\\|_2^2``, ``\\left\\lVert v \\right\\rVert^{2}``, ``|x|``."""
+        t = self.take()
+        if t.text in SIZES:
+            t = self.take()
+        norm = t.text in NORMS
+        closers = NORMS if norm else ABS
+        depth, j = 0, self.i
+        while j < len(self.toks):  # the closing bar at this level
+            s = self.toks[j].text
+            if s in ("{", "(", "[") or (s in SIZES and j + 1 < len(self.toks)
+                                        and self.toks[j + 1].text in OPEN):
+                depth += 1
+            elif s in ("}", ")", "]") or (s in CLOSE_SIZES and j + 1 < len(self.toks)
+                                          and self.toks[j + 1].text in ("}", ")", "]")):
+                depth -= 1
+            elif s in closers and depth == 0 and j > self.i:
+                break
+            j += 1
+        else:
+            raise self.error(t.at, f"{t.text} is never closed")
+        stop = j - 1 if self.toks[j - 1].text in CLOSE_SIZES else j
+        inner = self.expr(stop)
+        self.i = j + 1
+        if not norm:
+            return join_pieces("abs(", inner, ")", at=t.at)
+        if self.is_("_"):
+            self.take()
+            sub, at = self.script()
+            order = sub.replace(" ", "")
+            if order != "2" and (order in (r"\infty", r"\inf")
+                                 or re.fullmatch(r"[1-9][0-9]?", order)):
+                # ‖x‖₁, ‖x‖_∞, ‖x‖_p: NumPy's orders (of a matrix ‖X‖₁ and ‖X‖_∞ are the
+                # largest column and row sums, as in the literature)
+                ord_text = "inf" if order.startswith(r"\inf") else order
+                return join_pieces("norm(", inner, f", {ord_text})", at=t.at)  # a power after
+            if order not in ("2", "F", r"\mathrm{F}", r"\text{F}"):
+                raise self.error(at, f"the norm _{{{sub}}} is not read (the 1-, 2- and "
+                                 "∞-norms, a p-norm of a whole number p, and the Frobenius "
+                                 "norm are)")
+        if self.is_("^"):
+            save = self.i
+            self.take()
+            raw, _ = self.script()
+            if raw.replace(" ", "") == "2":
+                return join_pieces("sqnorm(", inner, ")", at=t.at)
+            self.i = save
+        return join_pieces("norm2(", inner, ")", at=t.at)
+
+    def function_name(self) -> str | None:
+        """The primitive a control sequence (or ``\\operatorname{...}``) names, if any."""
+        t = self.peek()
+        assert t is not None
+        s = t.text
+        if s in (r"\ln", r"\log") and self.texts(1) == r"\Gamma":
+            return "gammaln"  # \ln\Gamma(x): log |Γ(x)|
+        if s in COMMANDS:
+            return COMMANDS[s]
+        if s == r"\prod" and re.match(r"\\prod\s*_\s*\{\s*\\text\s*\{\s*(?:row|col)\s*\}\s*\}",
+                                     self.text[t.at:]):
+            return "prod"  # \prod_{\text{row}}(X): the product along each row, as printed
+        if s == r"\sigma":
+            k = 1
+            while self.texts(k) in SPACING:
+                k += 1
+            return "sigmoid" if self.texts(k) in OPEN or self.texts(k) in SIZES else None
+        if s == r"\psi":  # ψ(x), ψ^{(n)}(x): the digamma and polygamma functions
+            k = 1
+            if self.texts(k) == "^" and self.texts(k + 1) == "{":
+                k = self.find_close(self.i + k + 1) - self.i + 1
+            while self.texts(k) in SPACING:
+                k += 1
+            return "digamma" if self.texts(k) in OPEN or self.texts(k) in SIZES else None
+        if s in (r"\operatorname", r"\mathrm", r"\text", r"\textrm", r"\mathit"):
+            save = self.i
+            self.take()
+            raw, _ = self.raw_group()
+            self.i = save
+            name = OPERATORS.get(raw) or OPERATORS.get(raw.lower())
+            if name is not None and name in self.functions:
+                return name
+        word, n = self.word()
+        if word in OPERATORS and OPERATORS[word] in self.functions and not self.known(word):
+            nxt = self.peek(n)
+            if nxt is not None and (nxt.text in OPEN or nxt.text in SIZES):
+                return OPERATORS[word]  # sin(x) written without a backslash
+        if s == "e" and not self.known("e") and self.peek(1) is not None \
+                and self.peek(1).text == "^":  # type: ignore[union-attr]
+            return "exp"
+        return None
+
+    def call(self, fn: str, t: Tok) -> Piece:
+        word, n = self.word()
+        if n > 1 and word in OPERATORS:
+            self.i += n
+        elif t.text in (r"\operatorname", r"\mathrm", r"\text", r"\textrm", r"\mathit"):
+            self.take()
+            self.raw_group()
+        elif fn == "exp" and t.text == "e":
+            self.take()
+            self.expect("^")
+            return join_pieces("exp(", self.group_or_token(), ")", at=t.at)
+        elif fn == "gammaln":
+            self.take()
+            self.take()  # \ln \Gamma
+        else:
+            self.take()
+        power: Piece | None = None
+        order: str | None = None
+        if fn == "digamma" and self.is_("^"):  # ψ^{(n)}: the order, a whole number
+            self.take()
+            order = "".join(p for p, _ in self.group_or_token()).strip("() ")
+            if not order.isdigit():
+                raise self.error(t.at, f"the order of ψ is a whole number, not {order!r}")
+            fn = "polygamma"
+        axis = ""
+        if self.is_("_"):  # softmax_{\text{col}}, \max_{\text{row}}: along each column (axis
+            self.take()  # 0) or each row (axis 1), as the derivations print them
+            sub, at = self.script()
+            along = "row" if "row" in sub else "col" if "col" in sub else None
+            if fn not in ALONG_AXIS or along is None:
+                raise self.error(at, f"a subscript on {fn} is not read")
+            # softmax normalises the columns unless told: its column form is the plain one
+            axis = ", axis=1" if along == "row" else "" if fn == "softmax" else ", axis=0"
+        if self.is_("^"):  # \sin^{2}(x): the power of the value
+            self.take()
+            power = self.group_or_token()
+            if fn in INVERSES and "".join(p for p, _ in power).strip("() ") == "-1":
+                fn, power = INVERSES[fn], None  # \operatorname{erf}^{-1}, \sin^{-1}: inverses
+        self.skip_spacing()
+        nxt = self.peek()
+        if nxt is not None and (nxt.text in OPEN or nxt.text in SIZES):
+            args = self.arguments()
+        else:  # \log x: the next factor; \sin 2x, \cos 2\pi t: a number and the names after it
+            arg = self.postfix(self.atom(len(self.toks)), len(self.toks))
+            if len(arg) == 1 and re.fullmatch(r"\d+(\.\d+)?|\.\d+", arg[0][0]) and \
+                    self.starts_name():
+                start = self.i
+                while self.starts_name():
+                    arg = join_pieces(arg, " * ", self.postfix(self.atom(len(self.toks)),
+                                                              len(self.toks)), at=t.at)
+                seen = self.text[self.toks[start - 1].at:self.toks[self.i - 1].at + len(
+                    self.toks[self.i - 1].text)]
+                self.notes.append(f"'{t.text} {seen}' read as {fn}({seen}), of the product")
+            args = [arg]
+        out: Piece = [(f"{fn}(" + (f"{order}, " if order is not None else ""), t.at)]
+        for k, a in enumerate(args):
+            out += ([(", ", t.at)] if k else []) + a
+        out.append((f"{axis})", t.at))
+        if power is not None:
+            out = join_pieces("(", out, ")", ("\0**", t.at), "(", power, ")", at=t.at)
+        return out
+
+    def starts_name(self) -> bool:
+        r"""Whether a name (a letter, a Greek letter, ``\mathbf{x}``, ``\hat{y}``) comes next,
+        and no function."""
+        t = self.peek()
+        if t is None or not (re.fullmatch(r"[A-Za-z]", t.text[0]) or t.text in GREEK
+                             or t.text in STYLE or t.text in ACCENTS):
+            return False
+        return self.function_name() is None
+
+    def arguments(self) -> list[Piece]:
+        t = self.take()
+        opener = self.take().text if t.text in SIZES else t.text
+        close = OPEN.get(opener) or {r"\langle": r"\rangle"}.get(opener)
+        if close is None:
+            raise self.error(t.at, f"{opener!r} does not open the arguments")
+        stop, j = self.matching(opener, close)
+        args, depth, start = [], 0, self.i
+        for k in range(self.i, stop):
+            s = self.toks[k].text
+            depth += s in ("{", "(", "[", r"\left")
+            depth -= s in ("}", ")", "]", r"\right")
+            if s == "," and depth == 0:
+                args.append(self.expr_span(start, k))
+                start = k + 1
+        args.append(self.expr_span(start, stop))
+        self.i = j + 1
+        return args
+
+    def opens_next(self) -> bool:
+        """Whether a bracket comes next (spacing aside): a call, if a function came before."""
+        k = 0
+        while self.texts(k) in SPACING:
+            k += 1
+        return self.texts(k) in OPEN or self.texts(k) in SIZES
