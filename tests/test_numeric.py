@@ -393,3 +393,14 @@ def test_random_expression_trees(text: str, seed: int) -> None:
     d = sbp.derive(text)
     report = d.check(seed=seed)
     assert all(r.ok or r.status in ("kink", "domain") for r in report.rows), (text, str(report))
+
+
+def test_a_product_with_a_zero_entry_is_named_a_formula_problem_not_a_kink() -> None:
+    """prod is differentiable where an entry is 0 (the engine's gradient is exact), but the
+    printed (∏X) ⊘ X is 0/0 there: check() said 'not differentiable here' (a held-out note)."""
+    X = np.array([[0.0, 2.0], [3.0, 4.0]])
+    report = sbp.derive("prod(X)", shapes={"X": (2, 2)}).check({"X": X})
+    assert [r.status for r in report.rows] == ["formula"]
+    assert report.rows[0].verdict.startswith("the printed formula is 0/0 here")
+    exact = backprop(sbp.derive("prod(X)", shapes={"X": (2, 2)}), {"X": X})["X"]
+    np.testing.assert_array_equal(exact, [[24.0, 0.0], [0.0, 0.0]])

@@ -157,7 +157,8 @@ def _row(name: str, shape: tuple[int, ...] | None, grads: Mapping[str, Array],
     checked = f"{len(coords)} of {size} coordinates and 1 random direction" if direction else ""
     finite = all(np.all(np.isfinite(s)) for s in series.values())
     mine = [s for s in issues if name in s.inputs]
-    kinks = [s.message for s in mine if s.kind == "kink"]
+    kinks = [s.message for s in mine if s.kind in ("kink", "formula")]
+    formula = bool(kinks) and all(s.kind == "formula" for s in mine if s.kind != "domain")
     domain = [s.message for s in (mine if finite else issues) if s.kind == "domain"]
     extra = list(dict.fromkeys(fd_notes))[:3]
     if all(pairs.values()) and finite:
@@ -172,7 +173,7 @@ def _row(name: str, shape: tuple[int, ...] | None, grads: Mapping[str, Array],
     disagree = tuple(w for w in names if score[w] < best) if best else tuple(names)
     worst = _worst(series, coords, atol, rtol)
     if kinks:
-        return Row(name, shape, "kink", abs_err, rel_err, disagree,
+        return Row(name, shape, "formula" if formula else "kink", abs_err, rel_err, disagree,
                    "; ".join(dict.fromkeys(kinks)), worst, checked)
     return Row(name, shape, "mismatch", abs_err, rel_err, disagree, "; ".join(extra), worst,
                checked)

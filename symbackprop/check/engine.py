@@ -242,7 +242,8 @@ def _cross_entropy_pair(need: tuple[bool, ...],
 class Issue:
     """Something that makes a gradient undefined or ambiguous at the point checked."""
 
-    kind: str  # "domain" (NaN/inf appears) or "kink" (not differentiable there)
+    kind: str  # "domain" (NaN/inf appears), "kink" (not differentiable there) or "formula"
+    # (differentiable, but the printed formula is 0/0 there: prod with an entry 0)
     message: str
     inputs: frozenset[str]  # the inputs upstream of where it happens
 
@@ -530,7 +531,8 @@ class Engine:
                     issues.append(Issue("domain", f"{_domain_message(s, args, val)} in "
                                                   f"{s.where}", inputs))
                 elif rule.nondiff is not None and np.any(rule.nondiff(*args, **s.params)):
-                    issues.append(Issue("kink", f"{_kink_message(s)} in {s.where}", inputs))
+                    kind = "formula" if s.name in _FORMULA_ONLY else "kink"
+                    issues.append(Issue(kind, f"{_kink_message(s)} in {s.where}", inputs))
         return issues
 
 
@@ -573,9 +575,17 @@ def _domain_message(s: Step, args: list[Array], val: Array) -> str:
     return f"{s.name} gives NaN"
 
 
+_ZERO_OVER_ZERO = "where an entry is 0 (the engine's value is exact)"
+# primitives whose flagged points are differentiable: only the printed formula is 0/0 there
+_FORMULA_ONLY = frozenset({"prod", "prod_axis", "cumprod_axis", "i1e"})
+
+
 def _kink_message(s: Step) -> str:
     return {"relu": "ReLU at 0", "abs": "abs at 0", "max": "max with a tie",
             "min": "min with a tie", "sqrt": "sqrt at 0", "log": "log at 0",
+            "prod": f"prod {_ZERO_OVER_ZERO}", "prod_axis": f"prod {_ZERO_OVER_ZERO}",
+            "cumprod_axis": f"cumprod {_ZERO_OVER_ZERO}",
+            "i1e": "i1e at 0 (the engine gives ½)",
             }.get(s.name, f"{s.name} at a point where it is not differentiable")
 
 

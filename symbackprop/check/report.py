@@ -22,7 +22,7 @@ class Row:
 
     name: str
     shape: tuple[int, ...] | None
-    status: str  # ok | mismatch | kink | domain | nonfinite | unavailable
+    status: str  # ok | mismatch | kink | formula | domain | nonfinite | unavailable
     max_abs_error: float
     max_rel_error: float
     disagree: tuple[str, ...] = ()  # the witnesses out of line with the others
@@ -39,6 +39,7 @@ class Row:
         if self.status == "ok":
             return "ok" + (f" ({self.note})" if self.note else "")
         head = {"mismatch": "MISMATCH", "kink": "not differentiable here",
+                "formula": "the printed formula is 0/0 here",
                 "domain": "undefined here", "nonfinite": "input not finite",
                 "unavailable": "not checked"}[self.status]
         who = f": {_join(self.disagree)} disagree{'s' * (len(self.disagree) == 1)}" \
