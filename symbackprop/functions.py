@@ -144,28 +144,29 @@ class huber(sp.Function):  # type: ignore[misc]
 
 
 class where(sp.Function):  # type: ignore[misc]
-    """NumPy's ``where(c, x, y)`` on a condition c of ones and zeros: x where c is 1, y where
-    it is 0, continued linearly in c between (c x + (1 − c) y, so ∂/∂c is x − y). A primitive,
-    not that sum: the branch not taken may be infinite (a mask of −∞), and 0 · ∞ is NaN."""
+    """NumPy's ``where(c, x, y)``: x where c is not 0, y where it is (a comparison's 0 or 1, or
+    any number, as NumPy and PyTorch read a condition). No gradient flows into c; ∂/∂x is
+    where(c, 1, 0). A primitive, not c x + (1 − c) y: the branch not taken may be infinite (a
+    mask of −∞, and 0 · ∞ is NaN), and a condition of 2 ((x > 0) + (y > 0)) still picks x."""
 
     @classmethod
     def eval(cls, c: sp.Expr, x: sp.Expr, y: sp.Expr) -> sp.Expr | None:
-        if c is sp.S.One or x == y:
+        if x == y:
             return x
-        if c is sp.S.Zero:
-            return y
+        if c.is_Number:
+            return y if c.is_zero else x
         return None
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
-        c, x, y = self.args
-        return (x - y, c, 1 - c)[argindex - 1]
+        c = self.args[0]
+        return (sp.S.Zero, where(c, 1, 0), where(c, 0, 1))[argindex - 1]
 
     def _eval_evalf(self, prec: int) -> sp.Expr | None:
         c, x, y = self.args
-        return (c * x + (1 - c) * y)._eval_evalf(prec)  # type: ignore[no-any-return]
+        return sp.Piecewise((y, sp.Eq(c, 0)), (x, True))._eval_evalf(prec)  # type: ignore
 
     def _eval_is_real(self) -> bool | None:
-        return fuzzy_and(a.is_real for a in self.args)  # type: ignore[no-any-return]
+        return fuzzy_and(a.is_real for a in self.args[1:])  # type: ignore[no-any-return]
 
 
 class i0e(sp.Function):  # type: ignore[misc]

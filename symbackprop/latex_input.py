@@ -299,6 +299,8 @@ class _Reader(Calls):
             return [(t.text[0], t.at)]
         if re.fullmatch(r"\d+(\.\d+)?", t.text):
             return [(t.text, t.at)]
+        if re.fullmatch(r"[A-Za-z]", t.text) and not self.is_("_"):
+            return [(t.text, t.at)]  # a^bc is a^b times c, as in TeX: one letter
         self.i -= 1
         return self.atom(len(self.toks))
 

@@ -266,20 +266,19 @@ def _huber_vjp(g: Array, out: Array, a: Array, delta: Array) -> tuple[Array, ...
 
 
 def np_where(c: Array, x: Array, y: Array) -> Array:
-    """x where c is 1, y where c is 0, c x + (1 − c) y between: the branch not taken is never
+    """NumPy's where: x where c is not 0, y where it is; the branch not taken is never
     multiplied (it may be ±∞, a mask)."""
-    c, x, y = np.asarray(c, dtype=float), np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    with np.errstate(invalid="ignore"):
-        blend = c * x + (1.0 - c) * y
-    return np.where(c == 1.0, x, np.where(c == 0.0, y, blend))
+    return np.where(np.asarray(c, dtype=float) != 0.0, np.asarray(x, dtype=float),
+                    np.asarray(y, dtype=float))
 
 
 def _where_vjp(g: Array, out: Array, c: Array, x: Array, y: Array) -> tuple[Array, ...]:
-    """x − y in c (the linear continuation), c in x and 1 − c in y: where c is 0 or 1 the
+    """Nothing into c (a condition); g where c is not 0 into x, g where it is into y: the
     branch not taken gets exactly 0, even when its value is infinite."""
-    c = np.asarray(c, dtype=float)
-    return (_sum_to(g * (np.asarray(x, dtype=float) - y), c), _sum_to(g * c, x),
-            _sum_to(g * (1.0 - c), y))
+    on = np.asarray(c, dtype=float) != 0.0
+    g = np.asarray(g, dtype=float)
+    return (_sum_to(np.zeros_like(g), c), _sum_to(np.where(on, g, 0.0), x),
+            _sum_to(np.where(on, 0.0, g), y))
 
 
 def _matmul_forward(a: Array, b: Array) -> Array:
@@ -517,11 +516,8 @@ RULES: dict[str, Rule] = {
                          " delta * (np.abs(a) - 0.5 * delta))\n"),
     "where": Rule("where", forward=np_where, vjp=_where_vjp, sympy=where,
                   latex=r"\operatorname{where}", arity=3, code="where",
-                  helper="def where(c, x, y):  # c of ones and zeros; 0 * inf is never formed\n"
-                         "    c = np.asarray(c, dtype=float)\n"
-                         "    with np.errstate(invalid='ignore'):\n"
-                         "        blend = c * x + (1.0 - c) * y\n"
-                         "    return np.where(c == 1.0, x, np.where(c == 0.0, y, blend))\n"),
+                  helper="def where(c, x, y):  # NumPy's: x where c is not 0\n"
+                         "    return np.where(np.asarray(c) != 0, x, y)\n"),
     # matrix primitives: VJPs in matrix form
     "matmul": Rule("matmul", forward=_matmul_forward, vjp=_matmul_vjp, arity=0, role="affine",
                    matrix_vjp=_sym_matmul_vjp, jacobian=_jac_matmul, matrix_jvp=_matmul_jvp),
@@ -590,8 +586,8 @@ DOMAINS = {
     "polygamma": "n = 0, 1, …, 1000 a number; x ≠ 0, −1, −2, …; for n ≥ 1, x ≥ −10⁴",
     "besseli": "n = 0, 1, 2, … a number; all x (I_n(x) overflows a float beyond |x| ≈ 713)",
     "huber": "δ > 0 (scipy.special.huber takes δ first); its derivative has kinks at ±δ",
-    "where": "C of zeros and ones (a comparison: where(x > 0, x, y)); the branch not taken may "
-             "be infinite",
+    "where": "x where c ≠ 0, as NumPy's (a comparison: where(x > 0, x, y)); no gradient into "
+             "c; the branch not taken may be infinite",
 }
 RULES = {n: replace(r, domain=DOMAINS[n]) if n in DOMAINS else r for n, r in RULES.items()}
 

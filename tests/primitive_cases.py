@@ -101,8 +101,8 @@ FORMS: dict[str, list[tuple[str, bool]]] = {
     # Huber's function: a residual and a threshold δ > 0 (its derivative clip(a, −δ, δ))
     "huber": [("huber(x - 1, y*y + 0.5)", False),
               ("sum(hadamard(C, huber(A, 0.5))) + sum(huber(B, x*x + 0.2))", False)],
-    # NumPy's where on a comparison, and on a condition given as an input (continued linearly
-    # in it between 0 and 1), a scalar branch spread over a matrix
+    # NumPy's where on a comparison, and on a condition given as an input (x where it is not
+    # 0, no gradient into it), a scalar branch spread over a matrix
     "where": [("where(x > y, x*y, sin(x))", False),
               ("sum(hadamard(C, where(A > B, exp(A), B*x))) + sum(where(Y, A, x*x))", False)],
 }

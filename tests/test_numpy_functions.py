@@ -279,7 +279,9 @@ def test_special_functions_at_their_corner_say_so(text: str, x: float) -> None:
     check names the point (as it does for relu at 0), never a bare ok or a mismatch."""
     report = sbp.derive(text).check({"x": x})
     assert report.ok or text == "i1e(x)", report  # i1e: the formula is nan, the engine ½
-    assert text.split("(")[0] + " at a point" in str(report), str(report)
+    name = text.split("(")[0]
+    said = f"{name} at 0 (the engine gives ½)" if name == "i1e" else f"{name} at a point"
+    assert said in str(report), str(report)
     assert "mismatch" not in str(report)
 
 
@@ -385,7 +387,8 @@ def test_prod_with_a_zero_entry_the_engine_is_exact_and_the_formula_says_where()
     x = np.array([[1.3, 0.0, 0.9], [0.4, 2.0, -1.1]])
     d = sbp.derive("prod(X)", shapes={"X": (2, 3)})
     report = d.check({"X": x})
-    assert "prod at a point" in str(report)
+    assert "prod where an entry is 0 (the engine's value is exact)" in str(report)
+    assert [r.status for r in report.rows] == ["formula"]
     assert "mismatch" not in str(report)
     from symbackprop.check.engine import Engine
     _, grads = Engine(d).value_and_grad({"X": x})
@@ -856,6 +859,22 @@ def test_a_one_by_one_read_as_a_number_and_as_a_matrix(text: str, granularity: s
     assert d.check({"x": x}).ok
     _, grads = run_generated(d.to_python(), {"x": x})
     np.testing.assert_allclose(grads["x"], [[want[text]]], rtol=1e-12)
+
+
+def test_where_is_numpys_for_any_condition() -> None:
+    """x where the condition is not 0, as NumPy and PyTorch: (x > 0) + (y > 0), an 'or',
+    is 2, and picked x·y (it blended 2xy − (x + y) before, and check() agreed: a held-out
+    case); no gradient flows into the condition."""
+    d = sbp.derive("where((x > 0) + (y > 0), x*y, x + y)", wrt=["x", "y"])
+    assert d.evaluate({"x": 1.0, "y": 2.0}) == {"x": 2.0, "y": 1.0}
+    assert d.check({"x": 1.0, "y": 2.0}).ok
+    c = sbp.derive("sum(where(C, X, Y))", shapes={"C": (2, 2), "X": (2, 2), "Y": (2, 2)})
+    vals = {"C": np.array([[2.0, 0.0], [-0.5, 0.0]]), "X": np.ones((2, 2)),
+            "Y": np.zeros((2, 2))}
+    got = c.evaluate(vals)
+    np.testing.assert_array_equal(got["X"], [[1, 0], [1, 0]])
+    np.testing.assert_array_equal(got["C"], 0)
+    assert c.check(vals).ok
 
 
 def test_where_never_multiplies_the_branch_not_taken() -> None:

@@ -138,10 +138,7 @@ def _silu(x: Array) -> Array:
 
 
 def _where(c: Any, x: Any, y: Any) -> Any:
-    c = np.asarray(c, dtype=float)
-    with np.errstate(invalid="ignore"):
-        between = c * x + (1.0 - c) * np.asarray(y)
-    return np.where(c == 1.0, x, np.where(c == 0.0, y, between))
+    return np.where(np.asarray(c, dtype=float) != 0.0, x, y)
 
 
 def _logdet(a: Array) -> Array:
@@ -232,8 +229,8 @@ FUNCS: dict[str, Callable[..., Array]] = {
     "leaky_relu": lambda x, a: np.where(np.asarray(x) > 0, x, a * np.asarray(x)),
     "hypot": np.hypot, "arctan2": np.arctan2, "atan2": np.arctan2, "logaddexp": np.logaddexp,
     "power": np.power, "clip": np.clip,
-    # NumPy's where on a condition of ones and zeros, continued linearly in the condition
-    # (C X + (1 − C) Y between); the branch not taken is never multiplied (it may be −∞)
+    # NumPy's where: x where c is not 0; the branch not taken is never multiplied (it may be
+    # −∞)
     "where": _where,
     "outer": lambda x, y: np.outer(x, y),
     "diag": lambda v: np.diag(np.ravel(v)) if np.ndim(v) < 2 or np.shape(v)[1] == 1

@@ -58,7 +58,7 @@ _TORCH = {
     "trace": "torch.trace", "det": "torch.linalg.det", "inv": "torch.linalg.inv",
     "norm2": "torch.linalg.norm", "mean": "torch.mean",
     "polygamma": "torch.special.polygamma",  # (n, x), n an integer
-    "where": "where",  # a helper: the condition holds ones and zeros
+    "where": "where",  # a helper: NumPy's where, x where the condition is not 0
 }
 _JAX = {
     **{k: v.replace("torch.", "jnp.") for k, v in _TORCH.items()
@@ -82,9 +82,9 @@ _TORCH_HELPERS = {"step": "def step(x: torch.Tensor) -> torch.Tensor:\n"
                                  "    return torch.log_softmax(o, dim=0)  # per column\n",
                   "where": "def where(c: torch.Tensor, x: torch.Tensor, y: torch.Tensor"
                            ") -> torch.Tensor:\n"
-                           "    c = torch.as_tensor(c)  # ones and zeros\n"
-                           "    return torch.where(c == 1, x, torch.where(c == 0, y, "
-                           "c * x + (1 - c) * y))\n"}
+                           "    c = torch.as_tensor(c)  # NumPy's where: x where c is not 0\n"
+                           "    return torch.where(c != 0, torch.as_tensor(x, dtype=c.dtype),\n"
+                           "                       torch.as_tensor(y, dtype=c.dtype))\n"}
 _JAX_HELPERS = {"step": "def step(x: jax.Array) -> jax.Array:\n"
                         "    return jnp.heaviside(x, 0.5)  # SymPy's Heaviside: max's slope\n",
                 "step_gt0": "def step_gt0(x: jax.Array) -> jax.Array:\n"
@@ -92,9 +92,7 @@ _JAX_HELPERS = {"step": "def step(x: jax.Array) -> jax.Array:\n"
                 "log_softmax": "def log_softmax(o: jax.Array) -> jax.Array:\n"
                                "    return jax.nn.log_softmax(o, axis=0)  # per column\n",
                 "where": "def where(c: jax.Array, x: jax.Array, y: jax.Array) -> jax.Array:\n"
-                         "    c = jnp.asarray(c)  # ones and zeros\n"
-                         "    return jnp.where(c == 1, x, jnp.where(c == 0, y, "
-                         "c * x + (1 - c) * y))\n"}
+                         "    return jnp.where(jnp.asarray(c) != 0, x, y)  # NumPy's\n"}
 
 # the n-D primitives in our layout (a vector is a column (n, 1), a bias one entry per
 # channel), written with the framework's own functions; ``vjp`` is one call's cotangent
@@ -256,7 +254,8 @@ class FrameworkPrinter(CodePrinter):
     def _print_Function(self, e: sp.Function) -> str:
         name = BY_SYMPY.get(type(e), type(e).__name__)
         args = [self._as_tensor(self._print(a)) if self.xp == "torch" and self.first
-                and a.is_number and not (name == "polygamma" and k == 0) else self._print(a)
+                and a.is_number and not (name == "polygamma" and k == 0) and name != "where"
+                else self._print(a)  # (where's helper takes numbers itself)
                 for k, a in enumerate(e.args)]
         return self._func(name, args)
 
