@@ -425,6 +425,14 @@ class _Reader(Calls):
                                      f"\\mathrm{{{base}}}_{{{sub}}} for one name")
             name = f"{base}_{sub}{index}"
             return join_pieces("(", name, ").T", at=at) if transposed else [(name, at)]
+        if sub.isdigit() and len(base) > 1 and base.isalpha() and not self.known(name) \
+                and not self.known(base):
+            # xy_1: TeX sets the subscript on the last letter, x·y₁ (never the name xy1)
+            last = self.pick(base[-1], sub, index)
+            head = self.name_product(base[:-1], at)
+            self.notes.append(f"'{base}_{sub}' read as {'·'.join(base[:-1])}·{last}")
+            tail = [(f"({last}).T", at)] if transposed else self.postfix([(last, at)], end)
+            return join_pieces(head, " * ", tail, at=at)
         out = self.name_product(name, at)
         if transposed:
             return join_pieces("(", out, ").T", at=at)

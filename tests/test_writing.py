@@ -301,6 +301,7 @@ LATEX_SPELLINGS = [
     # case read ax^2 as (ax)², and the Transformer's QK^T as (QK)ᵀ)
     (r"ax^2 + bx + c + xy^{2}z + xe^{-y}", "a*x**2 + b*x + c + x*y**2*z + x*exp(-y)"),
     (r"a^bc + e^xy + x^{ab}", "a**b*c + exp(x)*y + x**(a*b)"),  # a superscript is one letter
+    (r"xy_1 + ab_2^2 + w_1x_1", "x*y1 + a*b2**2 + w1*x1"),  # and a subscript the last letter's
     (r"\operatorname{sum}\left(\frac{AB^T}{\sqrt{3}}\right)", "sum(A@B.T/sqrt(3))"),
     (r"\langle A, B \rangle + \left\langle v, v \right\rangle", "sum(hadamard(A, B)) + v.T@v"),
     (r"\operatorname{sum}(\operatorname{where}(\mathbf{1}[\mathbf{A} > 0], \mathbf{A}, 2\mathbf{A}))",
