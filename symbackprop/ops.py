@@ -29,7 +29,7 @@ from .builder import MAX_FACTORS, Builder, Term
 from .errors import ShapeError, UnsupportedError
 from .functions import CumProd, Elementwise, Item, MaxAlong, MinAlong, Pattern, ProdAlong
 from .layers import SoftmaxRows
-from .rules import FUNCTION_NAMES, RULES
+from .rules import FUNCTION_NAMES, RULES, constant_softmax
 from .shapes import Shape, axes_of, fmt_shape, shape_of, tensor_dims, tensor_shape
 
 
@@ -393,12 +393,10 @@ def reduce_axis(b: Builder, name: str, x: Term, axis: Any, where: str) -> Term:
     if sx is None:
         raise ShapeError(f"{where}: axis= needs a vector or matrix, got a scalar")
     if name in ("softmax", "log_softmax") and tensor_dims(sx) is None \
-            and isinstance(axis, int) and axis in (0, 1, -1, -2) and sx[axis % 2] == 1 \
-            and sx[1 - axis % 2] != 1:  # (a 1×1's is constant on either axis)
-        other = "axis=1" if axis % 2 == 0 else "axis=0"
-        raise ShapeError(f"{where}: {name} along an axis of length 1 is constant (1, or 0 for "
-                         f"log_softmax) and its gradient 0, for {fmt_shape(sx)}: {other} "
-                         "normalises the other axis")
+            and axis in (0, 1, -1, -2):
+        why = constant_softmax(sx, axis % 2)
+        if why is not None:
+            raise ShapeError(f"{where}: {why}")
     if name == "log_softmax":  # X − logsumexp(X) along the axis, spread back over it
         if tensor_dims(sx) is not None:  # (of a tensor, the log of its softmax primitive)
             return apply(b, "log", [reduce_axis(b, "softmax", x, axis, where)], where)

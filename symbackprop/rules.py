@@ -43,7 +43,7 @@ from .functions import (
 from .layers import LAYERS
 from .linalg import LINALG
 from .rule import Array, Rule
-from .shapes import Extent
+from .shapes import Extent, fmt_shape
 from .structural import STRUCTURAL
 from .tensor_nodes import TENSOR_RULES
 
@@ -381,8 +381,8 @@ def _same_matrices(name: str) -> Callable[..., str | None]:
     def check(o: Any, y: Any) -> str | None:
         if o is None or o != y:
             return f"{name} needs the output and target as matrices of one shape"
-        if name == "cross_entropy" and o[0] == 1 and o[1] != 1:  # a row of one-class
-            # columns (a batch of one logit each): each column's softmax is 1
+        if name == "cross_entropy" and constant_softmax(o) is not None:  # one class per
+            # column (a batch of one logit each): each column's softmax is 1
             return (f"{name} takes a class per row; with one row the softmax of each column "
                     "is 1, the loss 0 and every gradient 0: for two classes write the logits "
                     "as two rows, or use binary_cross_entropy_with_logits(s, y)")
@@ -391,14 +391,15 @@ def _same_matrices(name: str) -> Callable[..., str | None]:
     return check
 
 
-def _softmax_shape(o: Any) -> str | None:
-    """A row's softmax of each column is 1 everywhere (its gradient 0): refused, not 0 (a
-    1×1's is 1 too, but no axis is wrong there)."""
-    if o is not None and len(o) == 2 and o[0] == 1 and o[1] != 1:
-        return ("softmax normalises each column; the columns of a row have one entry, so "
-                "every value would be 1 and every gradient 0: softmax(x, axis=1) for the "
-                "row's softmax, or a column (n, 1)")
-    return None
+def constant_softmax(shape: Any, axis: int = 0) -> str | None:
+    """Why a matrix's softmax along ``axis`` is refused: along an axis of length 1, the other
+    longer (a row's softmax of each column), it is 1 everywhere and its gradient 0. A 1×1's
+    is 1 too, but no axis is wrong there."""
+    if shape is None or len(shape) != 2 or shape[axis] != 1 or shape[1 - axis] == 1:
+        return None
+    other = "axis=1" if axis == 0 else "axis=0"
+    return (f"a softmax along an axis of length 1 is 1 everywhere and its gradient 0, for "
+            f"{fmt_shape(shape)}: {other} normalises the other axis")
 
 
 def _is_column(x: sp.Basic) -> bool:
@@ -532,7 +533,7 @@ RULES: dict[str, Rule] = {
     "softmax": Rule("softmax", forward=np_softmax, vjp=_softmax_vjp,
                     matrix_vjp=_sym_softmax_vjp, latex=r"\operatorname{softmax}",
                     jacobian=lambda p, o, k: _softmax_jacobian(p) if _is_column(o) else None,
-                    node=Softmax, shape=_softmax_shape,  # its Jacobian diag(p) − p pᵀ is
+                    node=Softmax, shape=constant_softmax,  # its Jacobian diag(p) − p pᵀ is
                     # symmetric: JVP = VJP
                     matrix_jvp=lambda dots, p, o: _sym_softmax_vjp(dots[0], p, o)[0]),
     "mse": Rule("mse", forward=_mse_forward,

@@ -5,6 +5,7 @@ derivation (``from_torch``'s adds torch.autograd as a witness)."""
 from __future__ import annotations
 
 import copy
+import functools
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -50,11 +51,9 @@ def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float
         raise UnsupportedError(f"gradcheck checks a gradient of a scalar function, and the "
                                f"value of f is {fmt_shape(shape_of(d.output))}: give grad "
                                "for a scalar of it, such as sum(G ⊙ f)")
-    if d.is_jacobian:  # the gradient of ⟨G, f⟩ at a random G, as d.check() does
-        report = d.check(values, seed, eps=eps, atol=atol, rtol=rtol, max_coords=max_coords)
-        label = "symbackprop's derivation"
-    elif grad is None:
-        report = check(d, values, seed, eps=eps, atol=atol, rtol=rtol, max_coords=max_coords)
+    if grad is None:  # a vector-valued f: the gradient of ⟨G, f⟩ at a random G, as d.check()
+        checker = d.check if d.is_jacobian else functools.partial(check, d)
+        report = checker(values, seed, eps=eps, atol=atol, rtol=rtol, max_coords=max_coords)
         label = "symbackprop's derivation"
     else:
         user = _user_gradient(d, grad, values, inputs)

@@ -35,6 +35,7 @@ from .python import (
     CodePrinter,
     _dimension_lines,
     adjoint_names,
+    call,
     check_identifier,
     staged_lines,
 )
@@ -232,12 +233,7 @@ class FrameworkPrinter(CodePrinter):
         code = self.table[name]
         if code in ("step", "step_gt0", "where"):  # written by a helper of ours
             self.used.add(code)
-        if name not in ("Max", "Min", "max", "min"):
-            return f"{code}({', '.join(args)})"  # where(c, x, y): one call
-        out = f"{code}({args[0]}, {args[1]})" if len(args) > 1 else f"{code}({args[0]})"
-        for a in args[2:]:  # Max(a, b, c): pairwise
-            out = f"{code}({out}, {a})"
-        return out
+        return call(code, name, args)
 
     @property
     def framework(self) -> str:
@@ -248,24 +244,22 @@ class FrameworkPrinter(CodePrinter):
     # tensors of the first input's dtype
     first = ""
 
-    def _as_tensor(self, code: str) -> str:
-        return f"torch.as_tensor({code}, dtype={self.first}.dtype)"
+    def _number(self, e: sp.Basic, code: str) -> str:
+        """``code`` of ``e``, as a tensor when PyTorch needs one (e a number)."""
+        if self.xp == "torch" and self.first and e.is_number:
+            return f"torch.as_tensor({code}, dtype={self.first}.dtype)"
+        return code
 
     def _print_Function(self, e: sp.Function) -> str:
         name = BY_SYMPY.get(type(e), type(e).__name__)
-        args = [self._as_tensor(self._print(a)) if self.xp == "torch" and self.first
-                and a.is_number and not (name == "polygamma" and k == 0) and name != "where"
-                else self._print(a)  # (where's helper takes numbers itself)
-                for k, a in enumerate(e.args)]
-        return self._func(name, args)
+        if name in ("where", "polygamma"):  # where's helper takes numbers; ψ's order is an int
+            return self._func(name, [self._print(a) for a in e.args])
+        return self._func(name, [self._number(a, self._print(a)) for a in e.args])
 
     _print_Max = _print_Min = _print_Heaviside = _print_Abs = _print_sign = _print_Function
 
     def stage(self, rhs: sp.Basic) -> str:
-        code = self.doprint(rhs)
-        if self.xp == "torch" and self.first and rhs.is_number:
-            return self._as_tensor(code)
-        return code  # type: ignore[no-any-return]
+        return self._number(rhs, self.doprint(rhs))
 
     def _refuse(self, e: Any) -> str:
         rule = BY_NODE.get(type(e))

@@ -97,6 +97,17 @@ def check_identifier(name: str, what: str = "name") -> str:
     return name
 
 
+def call(code: str, name: str, args: list[str]) -> str:
+    """``code(args)``; SymPy's n-ary Max and Min pairwise, as NumPy's maximum takes two:
+    Max(a, b, c) → np.maximum(np.maximum(a, b), c)."""
+    if name not in ("Max", "Min", "max", "min") or len(args) < 3:
+        return f"{code}({', '.join(args)})"
+    out = f"{code}({args[0]}, {args[1]})"
+    for a in args[2:]:
+        out = f"{code}({out}, {a})"
+    return out
+
+
 class CodePrinter(StrPrinter):  # type: ignore[misc]
     """Expressions as NumPy code (``numpy=True``) or as plain symbackprop text."""
 
@@ -147,12 +158,7 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
             return f"{plain}({', '.join(args)})"
         if code in HELPERS:
             self.used.add(code)
-        if name not in ("Max", "Min", "max", "min"):
-            return f"{code}({', '.join(args)})"  # where(c, x, y): one call
-        out = f"{code}({args[0]}, {args[1]})" if len(args) > 1 else f"{code}({args[0]})"
-        for a in args[2:]:  # Max(a, b, c) → np.maximum(np.maximum(a, b), c)
-            out = f"{code}({out}, {a})"
-        return out
+        return call(code, name, args)
 
     def _print_Function(self, e: sp.Function) -> str:
         name = BY_SYMPY.get(type(e), type(e).__name__)  # SymPy's asin is our arcsin
