@@ -37,6 +37,7 @@ from .python import (
     adjoint_names,
     call,
     check_identifier,
+    rename_hint,
     staged_lines,
 )
 
@@ -406,7 +407,7 @@ def _parts(d: Derivation, xp: str) -> tuple[list[str], list[str], list[str], dic
 
 def _clash(name: str, why: str) -> GraphError:
     return GraphError(f"variable {name!r} cannot be used in generated framework code ({why}): "
-                      f"rename it, derive(..., names={{{name!r}: {name + '_1'!r}}})")
+                      f"{rename_hint(name)}")
 
 
 def _wrap(head: str, items: list[str], tail: str, indent: int,

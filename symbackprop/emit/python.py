@@ -85,25 +85,25 @@ BUILTINS_USED = frozenset({"float"})  # Python builtins the generated code calls
 RESERVED = frozenset({"np", "numpy", *HELPERS, "forward_backward", "grads"})
 
 
+def rename_hint(name: str) -> str:
+    return f"rename it, derive(..., names={{{name!r}: {name + '_1'!r}}})"
+
+
 def check_identifier(name: str, what: str = "name") -> str:
     """``name`` if it can be written into Python code as a variable, else GraphError (a
     ValueError) with the way to rename it."""
     if not isinstance(name, str) or not _IDENT.match(name) or keyword.iskeyword(name) \
             or name in RESERVED or name.startswith("__"):
-        hint = f": rename it, derive(..., names={{{name!r}: {name + '_1'!r}}})" \
-            if isinstance(name, str) and _IDENT.match(name) else ""
-        raise GraphError(f"{what} {name!r} cannot be used as a variable in generated "
-                         f"code{hint}")
+        hint = f": {rename_hint(name)}" if isinstance(name, str) and _IDENT.match(name) else ""
+        raise GraphError(f"{what} {name!r} cannot be used as a variable in generated code{hint}")
     return name
 
 
 def call(code: str, name: str, args: list[str]) -> str:
-    """``code(args)``; SymPy's n-ary Max and Min pairwise, as NumPy's maximum takes two:
-    Max(a, b, c) → np.maximum(np.maximum(a, b), c)."""
-    if name not in ("Max", "Min", "max", "min") or len(args) < 3:
-        return f"{code}({', '.join(args)})"
-    out = f"{code}({args[0]}, {args[1]})"
-    for a in args[2:]:
+    """``code(args)``; SymPy's n-ary Max and Min pairwise (NumPy's maximum takes two)."""
+    pairwise = name in ("Max", "Min", "max", "min")
+    out = f"{code}({', '.join(args[:2] if pairwise else args)})"
+    for a in args[2:] if pairwise else ():
         out = f"{code}({out}, {a})"
     return out
 
