@@ -353,12 +353,15 @@ def matmul(b: Builder, x: Any, y: Any, name: str) -> Traced:
     if k1 != k2:
         hint = " (for the element-wise product write a * b)" if sx == sy else ""
         raise ShapeError(f"{where}: the inner dimensions differ{hint}")
+    # a (1, 1) value whose term is a number (std(x, keepdims=True) of a column) is a 1×1 here
+    mx, my = (ops.broadcast(b, t.term, (1, 1)) if len(t.shape_) == 2 and not is_matrix(t.term)
+              else t.term for t in (tx, ty))
     if len(sx) == 2 and len(sy) == 1:  # (m, n) @ (n,) -> (m,)
-        return Traced(b, ops.matmul(b, tx.term, ty.term, where), (sx[0],))
+        return Traced(b, ops.matmul(b, mx, my, where), (sx[0],))
     if len(sx) == 1:  # (n,) @ (n, k) -> (k,) = (Wᵀ x)
-        wt = ops.transpose(b, ty.term, where)
-        return Traced(b, ops.matmul(b, wt, tx.term, where), (sy[1],))
-    return Traced(b, ops.matmul(b, tx.term, ty.term, where), (sx[0], sy[1]))
+        wt = ops.transpose(b, my, where)
+        return Traced(b, ops.matmul(b, wt, mx, where), (sy[1],))
+    return Traced(b, ops.matmul(b, mx, my, where), (sx[0], sy[1]))
 
 
 def dot(b: Builder, x: Any, y: Any) -> Traced:

@@ -218,3 +218,16 @@ def test_most_random_programs_are_traced_not_refused() -> None:
     if not OUTCOMES:
         pytest.skip("the property test did not run first")
     assert OUTCOMES.get("traced", 0) > 3 * OUTCOMES.get("refused", 0), OUTCOMES
+
+
+def test_a_one_by_one_reduction_kept_as_a_matrix_multiplies_with_at() -> None:
+    """np.std(x, axis=0, keepdims=True) of a column is (1, 1); its term was a number, and
+    `u @ u` of it was refused as 'scalar @ scalar' (the random NumPy programs found it)."""
+    def f(x: Any) -> Any:
+        u = np.std(x, axis=0, keepdims=True).T
+        return np.sum(u @ u)
+
+    x = np.array([[0.5], [1.3], [1.4]])
+    d = sbp.derive(f, shapes={"x": (3, 1)})
+    np.testing.assert_allclose(d.evaluate({"x": x})["x"], 2 * (x - x.mean()) / 3, rtol=1e-12)
+    assert d.check({"x": x}).ok
