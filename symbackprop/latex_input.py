@@ -299,7 +299,11 @@ class _Reader(Calls):
             return [(t.text[0], t.at)]
         if re.fullmatch(r"\d+(\.\d+)?", t.text):
             return [(t.text, t.at)]
-        if re.fullmatch(r"[A-Za-z]", t.text) and not self.is_("_"):
+        if re.fullmatch(r"[A-Za-z]", t.text):
+            if self.is_("_"):  # e^x_1: TeX sets e₁ˣ, which is never what was meant here
+                raise self.error(t.at, f"^{t.text}_… is not read: TeX sets the subscript on "
+                                 f"the base, not on {t.text}; write ^{{{t.text}_…}} for a "
+                                 "subscripted exponent")
             return [(t.text, t.at)]  # a^bc is a^b times c, as in TeX: one letter
         self.i -= 1
         return self.atom(len(self.toks))

@@ -283,6 +283,17 @@ class Cursor:
                     raise self.error(save, f"{name}^{{{raw}}} is not read: a superscript in "
                                      "parentheses is a layer, step or sample index; give it "
                                      f"as a number ({name}^{{(1)}}), one name per layer")
+                elif self.is_("_") and not subs:
+                    # a^x_1: TeX sets the subscript on the base whichever comes first (a₁ˣ),
+                    # so the subscript is read first and the power after it
+                    after = self.i
+                    self.take()
+                    sub_raw, _ = self.script()
+                    self.toks[save:self.i] = self.toks[after:self.i] + self.toks[save:after]
+                    self.i = save
+                    self.notes.append(f"'{name}^{{{raw}}}_{{{sub_raw}}}' read as "
+                                      f"{name}_{{{sub_raw}}}^{{{raw}}}, as TeX sets it")
+                    continue
                 else:
                     self.i = save
             break

@@ -302,6 +302,10 @@ LATEX_SPELLINGS = [
     (r"ax^2 + bx + c + xy^{2}z + xe^{-y}", "a*x**2 + b*x + c + x*y**2*z + x*exp(-y)"),
     (r"a^bc + e^xy + x^{ab}", "a**b*c + exp(x)*y + x**(a*b)"),  # a superscript is one letter
     (r"xy_1 + ab_2^2 + w_1x_1", "x*y1 + a*b2**2 + w1*x1"),  # and a subscript the last letter's
+    # a subscript after a superscript is the base's, as TeX sets it (a held-out case read
+    # a^x_1 as a^(x₁))
+    (r"a^x_1 + b^{2}_{1} + \operatorname{sum}(\mathbf{W}^\top_1 \mathbf{u})",
+     "a1**x + b1**2 + sum(W1.T@u)"),
     (r"\operatorname{sum}\left(\frac{AB^T}{\sqrt{3}}\right)", "sum(A@B.T/sqrt(3))"),
     (r"\langle A, B \rangle + \left\langle v, v \right\rangle", "sum(hadamard(A, B)) + v.T@v"),
     (r"\operatorname{sum}(\operatorname{where}(\mathbf{1}[\mathbf{A} > 0], \mathbf{A}, 2\mathbf{A}))",
@@ -330,10 +334,17 @@ def test_a_name_before_a_bracket_is_a_product_and_the_readings_say_so() -> None:
     (r"\operatorname{RMS}(\mathbf{a})", r"\operatorname{RMS} is not a function we read"),
     (r"\mathbf{W}^{(l)}\mathbf{x}", "W^{(l)} is not read: a superscript in parentheses"),
     (r"\mathbf{h}^{(t-1)}", "h^{(t-1)} is not read"),
+    (r"e^x_1", "^x_… is not read: TeX sets the subscript on the base"),
 ])
 def test_an_unknown_function_or_a_letter_index_is_refused(latex: str, fragment: str) -> None:
     with pytest.raises(sbp.ParseError, match=re.escape(fragment)):
         sbp.derive(latex, syntax="latex")
+
+
+def test_a_subscript_after_a_superscript_is_in_the_readings() -> None:
+    d = sbp.derive(r"a^x_1 + a_1^x", syntax="latex")
+    assert d.readings == ("'a^{x}_{1}' read as a_{1}^{x}, as TeX sets it",)
+    assert d.evaluate({"a1": 2.0, "x": 3.0})["x"] == pytest.approx(2 * 8 * np.log(2))
 
 
 def test_a_functions_monomial_argument_is_in_the_readings() -> None:
