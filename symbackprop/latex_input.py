@@ -32,7 +32,7 @@ from .latex_lexer import (
     join_pieces,
 )
 from .limits import Limits
-from .paper import Reading, column_of, describe
+from .paper import Reading, column_of, describe, split_name
 
 
 class _Reader(Calls):
@@ -417,9 +417,14 @@ class _Reader(Calls):
             # f(x), \Gamma(x): no function of that name, so TeX's product f·(x); say so
             self.notes.append(f"'{name}(…)' read as {name}·(…), a product: {name} is no "
                               "function we know")
-        if not letters:
-            return join_pieces("(", name, ").T", at=at) if transposed else [(name, at)]
         sub, index = self.last_scripts
+        if not letters:
+            if self.known(name) or sub or index or not split_name(name, self.known):
+                return join_pieces("(", name, ").T", at=at) if transposed else [(name, at)]
+            # \mathbf{Wx} with W and x declared (and Wx not): W·x, as W1x is, and one group
+            # for a superscript after it (\mathbf{Wx}^\top is (Wx)ᵀ)
+            out = join_pieces("(", self.name_product(name, at), ")", at=at)
+            return join_pieces("(", out, ").T", at=at) if transposed else out
         if sub.isalpha() and not self.known(name):
             # a letter subscript names a variable (x_i, w_{ij}, W_h): never x·i, as run
             # together into xi it would read; TeX sets it on the last letter (xy_i is x·y_i)

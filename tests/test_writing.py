@@ -307,6 +307,10 @@ LATEX_SPELLINGS = [
     (r"a^x_1 + b^{2}_{1} + \operatorname{sum}(\mathbf{W}^\top_1 \mathbf{u})",
      "a1**x + b1**2 + sum(W1.T@u)"),
     (r"\operatorname{sum}\left(\frac{AB^T}{\sqrt{3}}\right)", "sum(A@B.T/sqrt(3))"),
+    # a bold run of declared names is their product, one group (a held-out case read
+    # \mathbf{Wx} as an undeclared name Wx)
+    (r"\operatorname{sum}(\mathbf{Av}^\top \mathbf{A}) + \mathbf{out}",
+     "sum((A@v).T@A) + out"),
     (r"\langle A, B \rangle + \left\langle v, v \right\rangle", "sum(hadamard(A, B)) + v.T@v"),
     (r"\operatorname{sum}(\operatorname{where}(\mathbf{1}[\mathbf{A} > 0], \mathbf{A}, 2\mathbf{A}))",
      "sum(where(A > 0, A, 2*A))"),
@@ -339,6 +343,13 @@ def test_a_name_before_a_bracket_is_a_product_and_the_readings_say_so() -> None:
 def test_an_unknown_function_or_a_letter_index_is_refused(latex: str, fragment: str) -> None:
     with pytest.raises(sbp.ParseError, match=re.escape(fragment)):
         sbp.derive(latex, syntax="latex")
+
+
+def test_a_bold_product_is_in_the_readings() -> None:
+    d = sbp.derive(r"\operatorname{sum}(\mathbf{Wx})", syntax="latex",
+                   shapes={"W": (2, 3), "x": (3, 1)})
+    assert d.readings == ("'Wx' read as W·x",)
+    assert sbp.derive(r"\mathbf{Wx}", syntax="latex").readings == ()  # one name: Wx
 
 
 def test_a_subscript_after_a_superscript_is_in_the_readings() -> None:
