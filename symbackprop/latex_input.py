@@ -205,6 +205,7 @@ class _Reader(Calls):
         entrywise = entrywise or bool(self.indices)  # inside Σᵢ, nested ones too
         out = self.factor(end)
         last = out  # the factor read last
+        last_at, last_end = 0, 0  # where it is in the source
         divided = False  # whether the factor read last was a divisor (a/2 b)
         while not self.stop(end):
             t = self.peek()
@@ -215,7 +216,7 @@ class _Reader(Calls):
             if joined:
                 self.take()
             elif divided:  # a/2b: as Python reads it, (a/2)·b; say so, as the text does
-                div = "".join(p for p, _ in last).strip("()")
+                div = re.sub(r"(\s|\\[,;:! ]|\\q?quad)+$", "", self.text[last_at:last_end])
                 self.notes.append(f"'/{div} …' read as a division by {div}, then a product "
                                   f"with what follows (write \\frac{{…}}{{{div}\\,…}} to "
                                   "divide by both)")
@@ -225,7 +226,10 @@ class _Reader(Calls):
                 continue
             op = PRODUCT[t.text] if joined else "*"  # juxtaposition is a product
             row = self.ones(last) == "row"
+            self.skip_spacing()
+            last_at = self.at()
             last = self.factor(end)
+            last_end = self.end_of_last()
             # X𝟏, 𝟏ᵀX: a ones vector the product sizes (the sum along an axis, as the
             # derivations print it); b𝟏ᵀ, 𝟏bᵀ are the number 1, spread by the sum around
             sized = op == "*" and (row or self.ones(last) == "column")

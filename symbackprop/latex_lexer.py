@@ -116,6 +116,11 @@ class Cursor:
         t = self.peek()
         return t.at if t is not None else len(self.text)
 
+    def end_of_last(self) -> int:
+        """Where the token read last ends in the source."""
+        t = self.toks[self.i - 1]
+        return t.at + len(t.text)
+
     def take(self) -> Tok:
         t = self.peek()
         if t is None:

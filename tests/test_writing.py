@@ -322,6 +322,10 @@ def test_a_division_then_a_product_is_in_the_readings() -> None:
     assert d.evaluate({"a": 3.0, "b": 5.0})["b"] == 1.5  # (a/2)·b, as Python reads it
     assert d.readings[-1].startswith("'/2 …' read as a division by 2, then a product")
     assert sbp.derive(r"a/(2b) + a/b", syntax="latex").readings == ()
+    # the divisor as written, never the reader's own code (x/2^3y showed '2)\0**(3')
+    assert sbp.derive(r"x/2^3y + x / \, \sqrt{y} \, z", syntax="latex").readings == tuple(
+        f"'/{div} …' read as a division by {div}, then a product with what follows (write "
+        f"\\frac{{…}}{{{div}\\,…}} to divide by both)" for div in ("2^3", r"\sqrt{y}"))
 
 
 def test_a_name_before_a_bracket_is_a_product_and_the_readings_say_so() -> None:
