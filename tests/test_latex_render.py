@@ -65,6 +65,9 @@ def _corpus() -> list[str]:
     out.append(sbp.derive("sum(W.T@x) + sum(transpose(x))", shapes={"W": (3, 2),
                                                                     "x": (3, 1)}).latex())
     out.append(sbp.derive("sum(max(a, b)) * s", shapes={"a": (2, 1), "b": (2, 1)}).latex())
+    # a power of a 1×1 entry named with an index: (t⁽³⁾)³, never the double superscript
+    # \mathbf{t}^{(3)}^{3} that neither KaTeX nor pdflatex takes (a held-out case)
+    out.append(sbp.derive("X[0, 1]*X[1, 0] + X[1, 1]**3", shapes={"X": (2, 2)}).latex())
     e = sp.Symbol("x")
     for _ in range(60):
         e = sp.sin(e, evaluate=False)

@@ -127,10 +127,12 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         # base of a power they are bracketed, (‖W‖²)³, never the double superscript ‖W‖²^3
         if isinstance(item, (SqNorm, MSE, CrossEntropy)) and level >= PRECEDENCE["Pow"]:
             return rf"\left({self._print(item)}\right)"
-        # the entry of a 1×1 product prints as the product: as a base, (xᵀx)², never xᵀx²
-        if isinstance(item, Item) and level >= PRECEDENCE["Pow"] and \
-                not isinstance(item.args[0], sp.MatrixSymbol):
-            return rf"\left({self._print(item)}\right)"
+        # the entry of a 1×1 product prints as the product: as a base, (xᵀx)², never xᵀx²;
+        # a 1×1 variable's name with an index, (t⁽³⁾)³, never the double superscript t^{(3)}^3
+        if isinstance(item, Item) and level >= PRECEDENCE["Pow"]:
+            text = self._print(item)
+            if not isinstance(item.args[0], sp.MatrixSymbol) or "^" in text:
+                return rf"\left({text}\right)"
         return super().parenthesize(item, level, is_neg, strict)  # type: ignore[no-any-return]
 
     def _print_Mul(self, expr: sp.Mul) -> str:
