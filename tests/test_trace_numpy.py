@@ -231,3 +231,13 @@ def test_a_one_by_one_reduction_kept_as_a_matrix_multiplies_with_at() -> None:
     d = sbp.derive(f, shapes={"x": (3, 1)})
     np.testing.assert_allclose(d.evaluate({"x": x})["x"], 2 * (x - x.mean()) / 3, rtol=1e-12)
     assert d.check({"x": x}).ok
+
+
+def test_an_entry_of_a_one_by_one_product_is_indexed() -> None:
+    """(x.T @ x)[0, 0], the usual scalar of a column: the product was held as its one entry,
+    and indexing it failed an assertion (a held-out case)."""
+    x = np.array([[0.5], [-1.3], [2.0]])
+    for f in (lambda x: (x.T @ x)[0, 0], lambda x: (x.T @ x)[0][0], lambda x: np.sum((x.T @ x)[0])):
+        d = sbp.derive(f, shapes={"x": (3, 1)})
+        np.testing.assert_allclose(d.evaluate({"x": x})["x"], 2 * x, rtol=1e-12)
+        assert d.check({"x": x}).ok
