@@ -24,7 +24,7 @@ from .algebra import is_matrix
 from .builder import Builder, Equation, Granularity, check_name, make_symbol
 from .canonical import replace_args
 from .check.compare import check
-from .check.engine import ATOL, EPS, MAX_COORDS, RTOL
+from .check.engine import ATOL, ATTEMPTS, EPS, MAX_COORDS, RTOL
 from .check.report import CheckReport
 from .derivation import Mode, Options
 from .emit import emitter
@@ -191,10 +191,11 @@ class Derivation(record.Derivation):
 
     def check(self, values: Mapping[str, Any] | None = None, seed: int = 0, *,
               eps: float = EPS, atol: float = ATOL, rtol: float = RTOL,
-              max_coords: int = MAX_COORDS, attempts: int = 4) -> CheckReport:
+              max_coords: int = MAX_COORDS, attempts: int = ATTEMPTS) -> CheckReport:
         """The gradients compared three ways: symbolic, an independent NumPy backprop, and
         central finite differences (step ``eps``) of the source as written. ``values``: the
-        point (default: random, from ``seed``, redrawn up to ``attempts`` times off kinks);
+        point (default: random, from ``seed``, redrawn up to ``attempts`` times off kinks,
+        then one input at a time from other ranges into the functions' domains);
         a gradient agrees within ``atol + rtol * |reference|``; at most ``max_coords``
         coordinates per parameter are differenced. ``report.ok`` says whether all agree.
         For a non-scalar output ``y`` (a Jacobian), the gradients of ``⟨G, y⟩`` are checked,

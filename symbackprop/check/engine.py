@@ -47,6 +47,7 @@ Array = Any
 EPS, ATOL, RTOL = 1e-6, 1e-5, 1e-3
 FD = "finite differences"
 MAX_COORDS = 32  # parameters with more entries get a random subset plus a random direction
+ATTEMPTS = 4  # random points drawn, at most, for one off every kink and in the domain
 
 
 
