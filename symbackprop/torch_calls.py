@@ -345,8 +345,16 @@ def _rsqrt(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
     return Val(f"sqrt({a.text})**(-1)", a.kind, a.shape)
 
 
+# the keywords of PyTorch's losses that loss_text reads (it refuses what it cannot write)
+_LOSS_KEYWORDS = frozenset({"reduction", "weight", "pos_weight", "label_smoothing", "beta",
+                            "delta", "ignore_index"})
+
+
 def _f_loss(name: str) -> Callable[..., Val]:
     def build(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+        other = [k for k, v in kw.items() if k not in _LOSS_KEYWORDS and v is not None]
+        if other:  # size_average=, reduce= (deprecated): never dropped silently
+            raise UnsupportedError(f"{name} with {', '.join(other)} {w.where(node)}")
         return loss_text(w, name, args[0], args[1], kw.get("reduction", "mean"), node, kw)
     return build
 
@@ -361,8 +369,7 @@ LOSS_MODULES = {"MSELoss": "mse_loss", "CrossEntropyLoss": "cross_entropy",
 
 def module_loss(w: Writer, m: Any, args: list[Val], node: Any) -> Val:
     name = LOSS_MODULES[type(m).__name__]
-    extra = {k: getattr(m, k) for k in ("weight", "pos_weight", "label_smoothing", "beta",
-                                         "delta") if hasattr(m, k)}
+    extra = {k: getattr(m, k) for k in _LOSS_KEYWORDS if hasattr(m, k)}
     return loss_text(w, name, args[0], args[1], m.reduction, node, extra)
 
 
@@ -386,11 +393,14 @@ def loss_text(w: Writer, name: str, o: Val, y: Val, reduction: str, node: Any,
         (f"reduction={reduction!r}", reduction not in ("mean", "sum")),
         ("class weights", extra.get("weight") is not None),
         ("pos_weight", extra.get("pos_weight") is not None),
+        # the samples of that class left out, and the mean over the others: not written yet
+        (f"ignore_index={extra.get('ignore_index')!r}",
+         extra.get("ignore_index", -100) not in (-100, None)),
         (f"a {o.shape} output", o.kind != "act")) if no]
     if refused:
         raise UnsupportedError(f"{name} with {', '.join(refused)} {w.where(node)}: only "
-                               "reduction 'mean' or 'sum', no class weights, of a (batch, n) "
-                               "output")
+                               "reduction 'mean' or 'sum', no class weights or ignored "
+                               "index, of a (batch, n) output")
     smoothing = float(extra.get("label_smoothing", 0.0) or 0.0)
     if smoothing:
         if name != "cross_entropy":

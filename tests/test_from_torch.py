@@ -512,6 +512,26 @@ def test_bad_arguments() -> None:
         sbp.from_torch(seed_model(), torch.randn(1, 3), loss=nn.KLDivLoss())
     with pytest.raises(sbp.UnsupportedError, match="reduction='none'"):
         sbp.from_torch(seed_model(), torch.randn(1, 3), loss=nn.MSELoss(reduction="none"))
+    # ignore_index leaves those samples out and takes the mean over the rest: it was dropped
+    # silently, every gradient wrong (a held-out case); so are deprecated keywords
+    for loss in (nn.CrossEntropyLoss(ignore_index=1), nn.NLLLoss(ignore_index=0)):
+        with pytest.raises(sbp.UnsupportedError, match="ignore_index="):
+            sbp.from_torch(seed_model(), torch.randn(2, 3), loss=loss)
+    sbp.from_torch(seed_model(), torch.randn(2, 3), loss=nn.CrossEntropyLoss(ignore_index=-100))
+
+    class OwnLoss(nn.Module):
+        def __init__(self, **kw: Any) -> None:
+            super().__init__()
+            self.layer, self.kw = nn.Linear(3, 2), kw
+
+        def forward(self, x: Any, y: Any) -> Any:
+            return F.cross_entropy(self.layer(x), y, **self.kw)
+
+    x2, y2 = torch.randn(4, 3), torch.softmax(torch.randn(4, 2), 1)
+    for kw, message in (({"ignore_index": 1}, "ignore_index=1"),
+                        ({"size_average": False}, "cross_entropy with size_average")):
+        with pytest.raises(sbp.UnsupportedError, match=message):
+            sbp.from_torch(OwnLoss(**kw), (x2, y2))
     model = seed_model()
     d = sbp.from_torch(model, torch.randn(2, 3), loss=nn.CrossEntropyLoss())
     params = {k: p.detach() for k, p in model.named_parameters()}
