@@ -355,14 +355,22 @@ class Pattern(MatrixExpr):  # type: ignore[misc]
 
 
 class Indicator(MatrixExpr):  # type: ignore[misc]
-    """𝟙[A = B], entry by entry: where a maximum (minimum) along an axis was taken."""
+    """𝟙[A = B], entry by entry: where a maximum (minimum) along an axis was taken; with
+    ``axis``, shared among ties along it (each divided by their number, as NumPy, JAX and
+    the engine share max's slope: 𝟙 alone gives a tie's slope twice, no subgradient)."""
 
-    def __new__(cls, a: sp.Basic, b: sp.Basic) -> Indicator:
-        return sp.Basic.__new__(cls, a, b)  # type: ignore[no-any-return]
+    def __new__(cls, a: sp.Basic, b: sp.Basic, axis: Any = None) -> Indicator:
+        if axis is None:
+            return sp.Basic.__new__(cls, a, b)  # type: ignore[no-any-return]
+        return sp.Basic.__new__(cls, a, b, sp.Integer(axis))  # type: ignore[no-any-return]
 
     @property
     def shape(self) -> tuple[Any, Any]:
         return self.args[0].shape  # type: ignore[no-any-return]
+
+    @property
+    def axis(self) -> int | None:
+        return int(self.args[2]) if len(self.args) > 2 else None
 
     def _sympystr(self, printer: Any) -> str:
         return f"({printer._print(self.args[0])} == {printer._print(self.args[1])})"

@@ -89,24 +89,29 @@ def _along(which: str) -> Rule:
 
         def spread(v: sp.Basic) -> sp.Basic:  # a row over the rows, a column over the columns
             return mmul(OneMatrix(m, 1), v) if int(axis) == 0 else mmul(v, OneMatrix(1, n))
-        return (hadamard(spread(g), Indicator(a, spread(out))),)
+        return (hadamard(spread(g), Indicator(a, spread(out), axis)),)
 
     def ties(a: Array, axis: float = 0.0) -> Array:
         return np.sum(a == pick(a, axis=int(axis), keepdims=True), axis=int(axis)) > 1
 
     def matrix_jvp(dots: Any, out: sp.Basic, a: sp.Basic, axis: Any = 0) -> sp.Basic:
-        """The tangent of the entry where the extreme is taken (no ties: a kink there)."""
+        """The tangent of the entry where the extreme is taken (at ties, their mean)."""
         m, n = a.shape
         if int(axis) == 0:
-            return mmul(OneMatrix(1, m), hadamard(Indicator(a, mmul(OneMatrix(m, 1), out)),
+            return mmul(OneMatrix(1, m), hadamard(Indicator(a, mmul(OneMatrix(m, 1), out), 0),
                                                   dots[0]))
-        return mmul(hadamard(Indicator(a, mmul(out, OneMatrix(1, n))), dots[0]),
+        return mmul(hadamard(Indicator(a, mmul(out, OneMatrix(1, n)), 1), dots[0]),
                     OneMatrix(n, 1))
 
     return Rule(f"{which}_axis", forward=forward, vjp=vjp, matrix_vjp=matrix_vjp,
                 matrix_jvp=matrix_jvp,
                 latex=rf"\{which}", role="reduction", node=node, nondiff=ties,
                 params_of=lambda e: (("axis", e.args[1]),), arity=0, operands=1)
+
+
+def _indicator(a: Array, b: Array, axis: float | None = None) -> Array:
+    hit = (np.asarray(a) == np.asarray(b)).astype(float)
+    return hit if axis is None else hit / np.sum(hit, axis=int(axis), keepdims=True)
 
 
 def _others(a: Array, axis: int | None = None) -> Array:
@@ -204,12 +209,13 @@ LINALG: dict[str, Rule] = {
     "max_axis": _along("max"),
     # 𝟙[A = B], which only max's and min's backward pass writes: piecewise constant, so a
     # Hessian through max(X, axis=k) passes nothing back through it (ties are max's kinks)
-    "indicator": Rule("indicator",
-                      forward=lambda a, b: (np.asarray(a) == np.asarray(b)).astype(float),
-                      vjp=lambda g, out, a, b: (np.zeros(np.shape(a)), np.zeros(np.shape(b))),
-                      matrix_vjp=lambda g, out, a, b: (None, None),
-                      matrix_jvp=lambda dots, out, a, b: ZeroMatrix(*out.shape),
-                      node=Indicator, arity=0),
+    # (with an axis, ties along it share: each entry divided by their number)
+    "indicator": Rule("indicator", forward=_indicator,
+                      vjp=lambda g, out, a, b, **_: (np.zeros(np.shape(a)), np.zeros(np.shape(b))),
+                      matrix_vjp=lambda g, out, a, b, **_: (None, None),
+                      matrix_jvp=lambda dots, out, a, b, **_: ZeroMatrix(*out.shape),
+                      node=Indicator, arity=0, operands=2,
+                      params_of=lambda e: (("axis", e.args[2]),) if len(e.args) > 2 else ()),
     "min_axis": _along("min"),
     "det": Rule("det", forward=lambda a: float(np.linalg.det(a)),
                 vjp=lambda g, out, a: (g * out * np.linalg.inv(a).T,),

@@ -580,8 +580,9 @@ DOMAINS = {
     "prod": "the formula (∏X) ⊘ X is 0/0 where an entry is 0 (the engine is exact)",
     "prod_axis": "the formula is 0/0 where an entry is 0 (the engine is exact)",
     "cumprod_axis": "the formula is 0/0 where an entry is 0 (the engine is exact)",
-    "max_axis": "a kink where two entries tie for the maximum",
-    "min_axis": "a kink where two entries tie for the minimum",
+    "max_axis": "a kink where two entries tie for the maximum (they share its slope, as "
+                "NumPy's and JAX's)",
+    "min_axis": "a kink where two entries tie for the minimum (they share its slope)",
     "cross_entropy": "y a distribution in each column (one-hot targets)",
     "gammaln": "x ≠ 0, −1, −2, … (log |Γ(x)|, as scipy's gammaln)",
     "polygamma": "n = 0, 1, …, 1000 a number; x ≠ 0, −1, −2, …; for n ≥ 1, x ≥ −10⁴",

@@ -25,6 +25,7 @@ from symbackprop.shapes import axes_of, shape_of
 torch = pytest.importorskip("torch", reason="the [torch] extra is not installed")
 jax = pytest.importorskip("jax", reason="the [jax] extra is not installed")
 jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp  # noqa: E402
 from jax.test_util import check_grads  # noqa: E402  (after the skip)
 
 NET = {"W1": (4, 3), "x": (3, 1), "b1": (4, 1), "W2": (2, 4), "b2": (2, 1), "y": (2, 1)}
@@ -376,3 +377,32 @@ def test_a_refusal_names_the_users_operation_not_our_node() -> None:
         sbp.derive("sum(hadamard(cumsum(x), x))", shapes={"x": (3, 1)}).to_torch()
     with pytest.raises(UnsupportedError, match=r"item \(a 1×1 product used as a number"):
         sbp.derive("x.T@A@x", shapes={"x": (3, 1), "A": (3, 3)}).to_jax()
+
+
+def test_ties_of_a_max_share_its_slope_in_every_witness_and_printer() -> None:
+    """At a tie max(X, axis=k) is not differentiable; NumPy, JAX and the engine share the
+    slope among the tied entries (a subgradient). The printed 𝟙[X = max] gave each the
+    whole slope, twice the gradient in total (a held-out case: max pooling, np.max)."""
+    text = "sum(max(X, axis=1)) + sum(min(X, axis=0)) + sum(max(v, axis=0))"
+    d = sbp.derive(text, shapes={"X": (2, 3), "v": (3, 1)})
+    X = np.array([[0.0, 0.0, 1.0], [2.0, 2.0, -1.0]])
+    v = np.array([[1.0], [1.0], [0.0]])
+
+    def reference(X: Any, v: Any) -> Any:
+        return jnp.sum(jnp.max(X, axis=1)) + jnp.sum(jnp.min(X, axis=0)) + jnp.max(v)
+
+    want = [np.asarray(g) for g in jax.grad(reference, argnums=(0, 1))(X, v)]
+    np.testing.assert_allclose(want[0], [[1.0, 1.0, 1.0], [0.5, 0.5, 1.0]])
+    got = d.evaluate({"X": X, "v": v})
+    for name, w in zip(("X", "v"), want, strict=True):
+        np.testing.assert_allclose(got[name], w, rtol=1e-12)
+    _, numpy_grads = load(d.to_python(), "forward_backward")(X, v)
+    args = [torch.tensor(a, requires_grad=True) for a in (X, v)]
+    load(d.to_torch(), "ForwardBackward").apply(*args).backward()
+    jax_grads = jax.grad(load(d.to_jax(), "forward_backward"), argnums=(0, 1))(X, v)
+    for k, name in enumerate(("X", "v")):
+        for g in (numpy_grads[name], args[k].grad.numpy(), np.asarray(jax_grads[k])):
+            np.testing.assert_allclose(g, want[k], rtol=1e-12)
+    # forward mode: the tangent at a tie is the mean of the tied entries' tangents
+    assert sbp.derive("max(v)", shapes={"v": (3, 1)}).jvp(
+        {"v": v}, {"v": np.array([[2.0], [4.0], [8.0]])}) == pytest.approx(3.0)

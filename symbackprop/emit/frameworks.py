@@ -87,6 +87,10 @@ _TORCH_HELPERS = {"step": "def step(x: torch.Tensor) -> torch.Tensor:\n"
                            "    c = torch.as_tensor(c)  # NumPy's where: x where c is not 0\n"
                            "    return torch.where(c != 0, torch.as_tensor(x, dtype=c.dtype),\n"
                            "                       torch.as_tensor(y, dtype=c.dtype))\n"}
+_TORCH_HELPERS["shared"] = (
+    "def shared(hit: torch.Tensor, axis: int, dtype: torch.dtype) -> torch.Tensor:\n"
+    "    hit = hit.to(dtype)  # where the max is, ties sharing its slope\n"
+    "    return hit / hit.sum(dim=axis, keepdim=True)\n")
 _JAX_HELPERS = {"step": "def step(x: jax.Array) -> jax.Array:\n"
                         "    return jnp.heaviside(x, 0.5)  # SymPy's Heaviside: max's slope\n",
                 "step_gt0": "def step_gt0(x: jax.Array) -> jax.Array:\n"
@@ -94,7 +98,11 @@ _JAX_HELPERS = {"step": "def step(x: jax.Array) -> jax.Array:\n"
                 "log_softmax": "def log_softmax(o: jax.Array) -> jax.Array:\n"
                                "    return jax.nn.log_softmax(o, axis=0)  # per column\n",
                 "where": "def where(c: jax.Array, x: jax.Array, y: jax.Array) -> jax.Array:\n"
-                         "    return jnp.where(jnp.asarray(c) != 0, x, y)  # NumPy's\n"}
+                         "    return jnp.where(jnp.asarray(c) != 0, x, y)  # NumPy's\n",
+                "shared": "def shared(hit: jax.Array, axis: int, dtype: jnp.dtype) -> jax.Array:\n"
+                          "    hit = hit.astype(dtype)  # where the max is, ties sharing its "
+                          "slope\n"
+                          "    return hit / jnp.sum(hit, axis=axis, keepdims=True)\n"}
 
 # the n-D primitives in our layout (a vector is a column (n, 1), a bias one entry per
 # channel), written with the framework's own functions; ``vjp`` is one call's cotangent
@@ -346,7 +354,10 @@ class FrameworkPrinter(CodePrinter):
         return f"torch.{which}({x}, dim={e.axis}, keepdim=True)"
 
     def _print_Indicator(self, e: Any) -> str:
-        a, b = (self._factor(x) for x in e.args)
+        a, b = (self._factor(x) for x in e.args[:2])
+        if e.axis is not None:
+            self.used.add("shared")
+            return f"shared({a} == {b}, {e.axis}, {a}.dtype)"
         cast = "to" if self.xp == "torch" else "astype"
         return f"({a} == {b}).{cast}({a}.dtype)"
 

@@ -424,8 +424,8 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         weight = "" if isinstance(a, OneMatrix) else rf"{self._indexed(a)}_{{ij}}\,"
         return rf"\sum_{{i,j}} {weight}{self._indexed(g)}_{{(i,j)}}"
 
-    def _print_Indicator(self, e: Any) -> str:
-        a, b = (self._print(x) for x in e.args)
+    def _print_Indicator(self, e: Any) -> str:  # ties shared: docs/vocabulary.md says so
+        a, b = (self._print(x) for x in e.args[:2])
         return rf"\mathbf{{1}}\left[{a} = {b}\right]"
 
     def _print_Item(self, e: Any) -> str:

@@ -60,6 +60,9 @@ HELPERS: dict[str, str] = {
                    "    s = o - np.max(o, axis=0, keepdims=True)  # per column, shifted\n"
                    "    return s - np.log(np.sum(np.exp(s), axis=0, keepdims=True))\n"),
     "softmax": "def softmax(o):\n    return np.exp(log_softmax(o))\n",
+    "shared": ("def shared(hit, axis):  # where the max is, ties sharing its slope\n"
+               "    hit = hit.astype(float)\n"
+               "    return hit / np.sum(hit, axis=axis, keepdims=True)\n"),
 }
 HELPERS.update({  # the backward passes of slices and Kronecker products
     "embed": ("def embed(g, like, at):\n    out = np.zeros_like(like)  # g placed at the slice\n"
@@ -281,8 +284,13 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
         return f"{e.which}({x}, axis={e.axis})"
 
     def _print_Indicator(self, e: Any) -> str:
-        a, b = (self._factor(x) for x in e.args)
-        return f"({a} == {b}).astype(float)" if self.numpy else f"({a} == {b})"
+        a, b = (self._factor(x) for x in e.args[:2])
+        if not self.numpy:
+            return f"({a} == {b})"
+        if e.axis is None:
+            return f"({a} == {b}).astype(float)"
+        self.used.add("shared")
+        return f"shared({a} == {b}, {e.axis})"
 
     # structural: NumPy's spelling; the text's own in display
     def _print_Slice(self, e: Any) -> str:
