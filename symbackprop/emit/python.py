@@ -195,7 +195,9 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
     # matrices --------------------------------------------------------------------------
     def _factor(self, a: sp.Basic) -> str:
         s = self._print(a)
-        if isinstance(a, (MatAdd, sp.Add, HadamardProduct, MatMul)) or (
+        # a power too: x**2 before .T or [i, j], or as a base ((x**2)**3: ** is right-assoc)
+        if isinstance(a, (MatAdd, sp.Add, HadamardProduct, MatMul, HadamardPower, sp.Pow,
+                          sp.MatPow)) or (
                 isinstance(a, sp.Mul) and a.could_extract_minus_sign()) or s.startswith("-"):
             return f"({s})"
         return str(s)
