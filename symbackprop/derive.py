@@ -145,7 +145,8 @@ class Derivation(record.Derivation):
         return self.to("dot", trace=trace, use_package=use_package, rankdir=rankdir)
 
     def evaluate(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """The gradients as numbers, from the symbolic equations compiled one by one. For a
+        """The gradients as numbers, from the symbolic equations compiled one by one, each in
+        the shape of the value given (a 1-D array's gradient is 1-D). For a
         non-scalar output (a Jacobian), each wrt variable's Jacobian ∂vec(y)/∂vec(v) as an
         ``(output size, input size)`` array in numerator layout (its transpose in
         denominator layout), vec column by column, by the cheaper kind of sweep

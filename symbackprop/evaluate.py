@@ -240,8 +240,17 @@ def run_all(d: Derivation, values: Mapping[Any, Any]) -> Env:
 
 
 def evaluate_gradients(d: Derivation, values: Mapping[Any, Any]) -> dict[str, Any]:
+    """Each wrt input's gradient, in the shape of the value given for it: a 1-D array's is
+    1-D (the graph's column would broadcast ``x - lr * g`` into a matrix)."""
     env = run_all(d, values)
-    return {str(v.name): env[d.adjoints[v]] for v in d.wrt}
+    given = {str(getattr(k, "name", k)): v for k, v in values.items()}
+    out: dict[str, Any] = {}
+    for v in d.wrt:
+        g, raw = env[d.adjoints[v]], given.get(str(v.name))
+        if np.ndim(raw) == 1 and np.ndim(g) == 2 and np.size(g) == np.size(raw):
+            g = np.reshape(g, np.shape(raw))
+        out[str(v.name)] = g
+    return out
 
 
 # ---------------------------------------------------------------------------------------

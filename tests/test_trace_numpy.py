@@ -241,3 +241,18 @@ def test_an_entry_of_a_one_by_one_product_is_indexed() -> None:
         d = sbp.derive(f, shapes={"x": (3, 1)})
         np.testing.assert_allclose(d.evaluate({"x": x})["x"], 2 * x, rtol=1e-12)
         assert d.check({"x": x}).ok
+
+
+def test_a_gradient_has_the_shape_of_the_value_given() -> None:
+    """A (3,) array's gradient is (3,), as jax.grad's: the graph's column (3, 1) came back,
+    and an update x - lr * g broadcast it into a 3×3 matrix (a held-out case)."""
+    W = np.array([[0.5, -1.0, 0.3], [0.2, 0.1, -0.4]])
+    x = np.array([0.3, -0.2, 0.9])
+    d = sbp.derive(lambda x, W: np.sum(np.tanh(W @ x)), shapes={"x": (3,), "W": (2, 3)})
+    g = d.evaluate({"x": x, "W": W})
+    assert g["x"].shape == (3,)
+    assert g["W"].shape == (2, 3)
+    np.testing.assert_allclose(g["x"], W.T @ (1 - np.tanh(W @ x) ** 2), rtol=1e-12)
+    text = sbp.derive("sum(tanh(W @ x))", shapes={"x": (3, 1), "W": (2, 3)})
+    assert text.evaluate({"x": x, "W": W})["x"].shape == (3,)  # as given
+    assert text.evaluate({"x": x.reshape(3, 1), "W": W})["x"].shape == (3, 1)

@@ -369,7 +369,7 @@ class FrameworkPrinter(CodePrinter):
         return f"{self.xp}.sum({self._print(e.args[0])})"
 
     def _print_SqNorm(self, e: Any) -> str:
-        return f"{self.xp}.sum({self._factor(e.args[0])}**2)"
+        return f"{self.xp}.sum({self._base(e.args[0])}**2)"
 
     def _print_MSE(self, e: Any) -> str:
         o, y = (self._print(a) for a in e.args)

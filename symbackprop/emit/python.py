@@ -195,12 +195,16 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
     # matrices --------------------------------------------------------------------------
     def _factor(self, a: sp.Basic) -> str:
         s = self._print(a)
-        # a power too: x**2 before .T or [i, j], or as a base ((x**2)**3: ** is right-assoc)
-        if isinstance(a, (MatAdd, sp.Add, HadamardProduct, MatMul, HadamardPower, sp.Pow,
-                          sp.MatPow)) or (
+        if isinstance(a, (MatAdd, sp.Add, HadamardProduct, MatMul)) or (
                 isinstance(a, sp.Mul) and a.could_extract_minus_sign()) or s.startswith("-"):
             return f"({s})"
         return str(s)
+
+    def _base(self, a: sp.Basic) -> str:
+        """An operand before .T, [i, j] or **: a power bracketed too (x**2.T is a syntax
+        error, x**2**3 is x**8 in Python)."""
+        s = self._factor(a)
+        return f"({s})" if isinstance(a, (HadamardPower, sp.Pow, sp.MatPow)) else s
 
     def _print_MatMul(self, e: MatMul) -> str:
         coeff = sp.Mul(*[a for a in e.args if not is_matrix(a)])
@@ -232,10 +236,10 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
 
     def _print_HadamardPower(self, e: HadamardPower) -> str:
         base, ex = e.args
-        return f"{self._factor(base)}**{self.parenthesize(ex, PRECEDENCE['Pow'], strict=True)}"
+        return f"{self._base(base)}**{self.parenthesize(ex, PRECEDENCE['Pow'], strict=True)}"
 
     def _print_Transpose(self, e: Transpose) -> str:
-        return f"{self._factor(e.args[0])}.T"
+        return f"{self._base(e.args[0])}.T"
 
     def _dims(self, e: sp.Basic) -> str:
         axes = [self._print(d) for d in axes_of(tuple(e.shape))]
@@ -297,7 +301,7 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
     # structural: NumPy's spelling; the text's own in display
     def _print_Slice(self, e: Any) -> str:
         rows, cols = (_text_span(a) for a in e.args[1:])
-        return f"{self._factor(e.args[0])}[{rows}, {cols}]"
+        return f"{self._base(e.args[0])}[{rows}, {cols}]"
 
     def _print_Embed(self, e: Any) -> str:
         g, like = (self._print(a) for a in e.args[:2])
@@ -344,7 +348,7 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
 
     def _print_SqNorm(self, e: SqNorm) -> str:
         a = self._print(e.args[0])
-        return f"np.sum({self._factor(e.args[0])}**2)" if self.numpy else f"sqnorm({a})"
+        return f"np.sum({self._base(e.args[0])}**2)" if self.numpy else f"sqnorm({a})"
 
     def _print_MSE(self, e: MSE) -> str:
         o, y = (self._print(a) for a in e.args)
