@@ -246,7 +246,7 @@ def evaluate_gradients(d: Derivation, values: Mapping[Any, Any]) -> dict[str, An
     given = {str(getattr(k, "name", k)): v for k, v in values.items()}
     out: dict[str, Any] = {}
     for v in d.wrt:
-        g, raw = env[d.adjoints[v]], given.get(str(v.name))
+        g, raw = env[d.adjoints[v]], given.get(str(v.name), 0.0)
         if np.ndim(raw) == 1 and np.ndim(g) == 2 and np.size(g) == np.size(raw):
             g = np.reshape(g, np.shape(raw))
         out[str(v.name)] = g
