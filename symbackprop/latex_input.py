@@ -473,7 +473,12 @@ def read_latex(text: str, known: Callable[[str], bool], functions: Iterable[str]
                          column=column_of(text, at), text=text)
     for ch, why in (("%", "a LaTeX comment (%) is not read: remove it"),
                     ("#", "'#' (a macro parameter) is not read"),
-                    ("@", "'@' is not maths")):
+                    ("@", "'@' is not maths"),
+                    # a whole derivation pasted back: its forward section is what reads
+                    ("\\partial", "derivatives (\\partial) are not read: paste the forward "
+                                    "stages only, as d.latex(sections=\"forward\") prints them"),
+                    ("\\nabla", "gradients (\\nabla) are not read: paste the forward "
+                                  "stages only, as d.latex(sections=\"forward\") prints them")):
         if ch in text:
             at = text.index(ch)
             raise ParseError(why, column=column_of(text, at), text=text)

@@ -343,6 +343,8 @@ def test_a_name_before_a_bracket_is_a_product_and_the_readings_say_so() -> None:
     (r"\mathbf{W}^{(l)}\mathbf{x}", "W^{(l)} is not read: a superscript in parentheses"),
     (r"\mathbf{h}^{(t-1)}", "h^{(t-1)} is not read"),
     (r"e^x_1", "^x_… is not read: TeX sets the subscript on the base"),
+    (sbp.derive("(x + y)**2").latex(), 'paste the forward stages only, as '
+                                        'd.latex(sections="forward") prints them'),
 ])
 def test_an_unknown_function_or_a_letter_index_is_refused(latex: str, fragment: str) -> None:
     with pytest.raises(sbp.ParseError, match=re.escape(fragment)):
