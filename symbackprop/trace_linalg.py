@@ -63,9 +63,11 @@ def along(b: Builder, how: str, v: Value, axis: Any, keepdims: Any, what: str) -
         return (sp.S.Zero, ()) if how == "var" else v
     axes = numpy_axes(axis, len(s), what)
     if len(axes) == len(s):
-        if keepdims:
-            raise UnsupportedError(f"{what} of every entry with keepdims=True")
-        return ops.apply(b, how, [t], what), ()
+        whole = ops.apply(b, how, [t], what)
+        if keepdims:  # (1,) or (1, 1), as NumPy keeps it
+            one = sp.Integer(1)
+            return ops.broadcast(b, whole, (one, one)), (one,) * len(s)
+        return whole, ()
     k = axes[0]
     kept = ops.reduce_axis(b, how, t, k, what)  # a row (k = 0) or a column
     if keepdims:
@@ -127,9 +129,15 @@ def _spread(std: bool) -> Callable[[Builder, list[Value], dict[str, Any]], Value
     """``np.var`` (NumPy's, ddof 0) and ``np.std``, its square root."""
     def run(b: Builder, vs: list[Value], kw: dict[str, Any]) -> Value:
         what = "np.std" if std else "np.var"
-        if kw.pop("ddof", 0) != 0:
-            raise UnsupportedError(f"{what} with ddof other than 0 has no rule")
-        t, s = along(b, "var", vs[0], kw.pop("axis", None), kw.pop("keepdims", False), what)
+        ddof, axis = kw.pop("ddof", 0), kw.pop("axis", None)
+        t, s = along(b, "var", vs[0], axis, kw.pop("keepdims", False), what)
+        if ddof != 0:  # the sum of squares over n − ddof, not n
+            shape = vs[0][1]
+            n = sp.Mul(*[shape[a] for a in numpy_axes(axis, len(shape), what)])
+            if not isinstance(ddof, int) or isinstance(ddof, bool) or not n.is_Integer \
+                    or not 0 <= ddof < n:
+                raise UnsupportedError(f"{what} with ddof={ddof!r} of {n} entries")
+            t = ops.mul(b, sp.Rational(n, n - ddof), t, what)
         return (ops.apply(b, "sqrt", [t], what) if std else t), s
     return run
 

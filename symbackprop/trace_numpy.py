@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sympy as sp
-from sympy import MatMul, OneMatrix
+from sympy import Identity, MatMul, OneMatrix, ZeroMatrix
 
 from . import ops
 from . import trace_linalg as linalg
@@ -33,6 +33,7 @@ from .canonical import is_leaf
 from .composites import COMPOSITES
 from .errors import GraphError, ShapeError, UnsupportedError
 from .rules import RULES
+from .shapes import shape_of
 
 NpShape = tuple[Any, ...]
 
@@ -158,9 +159,55 @@ class Traced:
         raise UnsupportedError("a traced value turned into a NumPy array (np.asarray, "
                                "np.array or an unsupported NumPy function)")
 
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """NumPy's shape, as whole numbers (a dimension given by name is refused)."""
+        if not all(getattr(d, "is_Integer", False) for d in self.shape_):
+            raise UnsupportedError(f"the shape of a traced value with a named dimension "
+                                   f"{_fmt(self.shape_)}: give numeric shapes")
+        return tuple(int(d) for d in self.shape_)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape_)
+
+    @property
+    def size(self) -> int:
+        out = 1
+        for d in self.shape:
+            out *= d
+        return out
+
     def __len__(self) -> int:
-        raise UnsupportedError("len() of a traced value: the trace has no loops over "
-                               "entries; write the computation with whole-array operations")
+        if not self.shape_:
+            raise UnsupportedError("len() of a traced scalar (NumPy: len() of unsized object)")
+        return self.shape[0]
+
+    def _numpy(self, name: str, *args: Any, **kw: Any) -> Any:
+        import numpy as np
+
+        return getattr(np, name)(self, *args, **kw)  # through __array_function__
+
+    def max(self, *args: Any, **kw: Any) -> Any:
+        return self._numpy("max", *args, **kw)
+
+    def min(self, *args: Any, **kw: Any) -> Any:
+        return self._numpy("min", *args, **kw)
+
+    def prod(self, *args: Any, **kw: Any) -> Any:
+        return self._numpy("prod", *args, **kw)
+
+    def var(self, *args: Any, **kw: Any) -> Any:
+        return self._numpy("var", *args, **kw)
+
+    def std(self, *args: Any, **kw: Any) -> Any:
+        return self._numpy("std", *args, **kw)
+
+    def cumsum(self, *args: Any, **kw: Any) -> Any:
+        return self._numpy("cumsum", *args, **kw)
+
+    def cumprod(self, *args: Any, **kw: Any) -> Any:
+        return self._numpy("cumprod", *args, **kw)
 
     def __iter__(self) -> Any:
         raise UnsupportedError("iterating over a traced value (a for loop, unpacking, "
@@ -189,8 +236,9 @@ class Traced:
         if name.startswith("_"):  # protocols probe these (SymPy's _op_priority, NumPy's)
             raise AttributeError(name)
         raise UnsupportedError(f"the attribute .{name} of a traced value has no rule "
-                               "(the trace knows .T, .sum(), .mean(), .reshape(), "
-                               ".flatten() and .ravel())")
+                               "(the trace knows .T, .shape, .size, .ndim, .sum(), .mean(), "
+                               ".max(), .min(), .prod(), .var(), .std(), .cumsum(), "
+                               ".cumprod(), .reshape(), .flatten() and .ravel())")
 
     def _sympy_(self) -> sp.Basic:
         return self.term
@@ -221,12 +269,34 @@ def _const(v: Any) -> sp.Basic:
         if math.isfinite(f) and f == int(f) and abs(f) < 2**53:
             return sp.Integer(int(f))
         return sp.Float(f)
-    if isinstance(v, np.ndarray):
-        if v.ndim == 0:
-            return _const(v[()])
-        raise UnsupportedError(f"a NumPy array constant of shape {v.shape} inside the "
-                               "function: pass it as an argument")
+    if isinstance(v, np.ndarray) and v.ndim == 0:
+        return _const(v[()])
     raise UnsupportedError(f"a {type(v).__name__} in a traced function")
+
+
+def _array(v: Any) -> tuple[sp.Basic, NpShape]:
+    """A NumPy array made inside the function: one number throughout (np.zeros, np.ones,
+    np.full) is c·𝟏, a multiple of the identity (np.eye) c·I; others are refused (the
+    graph has no table of numbers: pass such an array as an argument)."""
+    import numpy as np
+
+    refused = UnsupportedError(f"a NumPy array constant of shape {v.shape} inside the "
+                               "function that is not one number throughout or a multiple of "
+                               "np.eye: pass it as an argument")
+    if v.ndim > 2 or v.size == 0 or v.dtype.kind not in "iuf":
+        raise refused
+    a = v.astype(float).reshape(v.shape[0], -1)
+    r, c = a.shape
+    shape = (sp.Integer(r), sp.Integer(c))
+    first = a[0, 0]
+    if np.all(a == first):
+        term: sp.Basic = ZeroMatrix(*shape) if first == 0 else OneMatrix(*shape) \
+            if first == 1 else MatMul(_const(first), OneMatrix(*shape))
+    elif r == c and np.all(a == first * np.eye(r)):
+        term = Identity(r) if first == 1 else MatMul(_const(first), Identity(r))
+    else:
+        raise refused
+    return term, tuple(sp.Integer(n) for n in v.shape)
 
 
 def traced(b: Builder, v: Any) -> Traced:
@@ -238,6 +308,10 @@ def traced(b: Builder, v: Any) -> Traced:
     if isinstance(v, sp.Basic):
         t = v if is_leaf(v) and v.is_Number else b.add_expr(v)
         return Traced(b, t)
+    import numpy as np
+
+    if isinstance(v, np.ndarray) and v.ndim:
+        return Traced(b, *_array(v))
     return Traced(b, _const(v))
 
 
@@ -608,6 +682,15 @@ def numpy_function(b: Builder, func: Any, args: tuple[Any, ...], kwargs: dict[st
                 kw.pop(k, None)
         axis, keepdims = kw.pop("axis", None), kw.pop("keepdims", False)
         return reduce(traced(b, args[0]), name, axis, keepdims, kw)
+    if name in ("zeros_like", "ones_like", "full_like") and not kwargs and \
+            len(args) == 1 + (name == "full_like"):
+        v = traced(b, args[0])  # a constant of its shape: np.maximum(x, np.zeros_like(x))
+        c = _const(args[1]) if name == "full_like" else sp.Integer(name == "ones_like")
+        if not v.shape_:
+            return Traced(b, c)
+        shape = shape_of(v.term)
+        assert shape is not None  # a traced array's term is a matrix
+        return Traced(b, ops.broadcast(b, c, shape), v.shape_)
     if name in _PRODUCTS and len(args) == 2 and not kwargs:
         return _PRODUCTS[name](b, args[0], args[1])
     if name == "transpose" and len(args) == 1 and not kwargs:
