@@ -35,6 +35,7 @@ for _n in _GREEK_NAMES:
     GREEK[unicodedata.lookup(f"GREEK {_case} LETTER {_uname}")] = _n
 GREEK.update({"ϵ": "epsilon", "ϑ": "theta", "ϕ": "phi", "ϱ": "rho", "ϖ": "Pi"})
 GREEK.pop("ς", None)
+GREEK["∞"] = "inf"  # not a letter: read as the name inf, which is ∞ unless bound
 
 # names a letter subscript must not run into: the text reads pi as π and prints a Greek
 # letter's name as the letter (pᵢ run together would be π, xᵢ would print as ξ)

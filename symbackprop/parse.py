@@ -207,6 +207,7 @@ class _Parser:
                                      f"{name!r} is already {what}: each name is bound once, "
                                      "before it is used")
                 term = self.expr(stmt.value)
+                self.check_finite(stmt.value, term)
                 try:
                     result = self.b.bind(name, term)
                 except GraphError as e:
@@ -216,6 +217,7 @@ class _Parser:
                     raise self.error(stmt, "only the last line may be a bare expression; "
                                      "name the others ('t = ...')")
                 result = self.expr(stmt.value)
+                self.check_finite(stmt.value, result)
             else:
                 raise self.error(stmt, f"{_EXPECTED}; found {_describe(stmt)}")
         assert result is not None
@@ -468,6 +470,9 @@ class _Parser:
             if name == "pi" and not self.bound(name):
                 self.constants_read.add(name)  # π, unless the user gave the name a meaning
                 return sp.pi
+            if name == "inf" and not self.bound(name):
+                self.constants_read.add(name)  # ∞: a branch of where only (check_value)
+                return sp.oo
             return b.lookup(name)
         if isinstance(node, ast.Constant):
             return self.constant(node)
@@ -557,16 +562,43 @@ class _Parser:
         if why is not None:
             raise self.error(node, why, LimitError)
 
+    def check_finite(self, node: ast.AST, value: Term) -> None:
+        """∞ (``inf``) is a branch of where only: a stage or the output that is ∞ is not."""
+        if _infinite(value):
+            raise self.error(node, f"{self.source(node)} is infinite: inf is read only as a "
+                             "branch of where (a mask: where(M, S, -inf))")
+
     def check_value(self, node: ast.AST, out: Term, since: int) -> None:
         """No complex, infinite or undefined constant (``log(0)``, ``sqrt(-1)``, ``0**-1``)."""
         self.check_number(node, out)
+        if _infinite(out):  # inf, -inf: where it is used is checked (a branch of where)
+            return
         exprs = [out, *(eq.rhs for eq in self.b.nodes[since:])]
         for e in exprs:
-            for a in constants(e):
+            for a in constants(_without_masked(e)):
                 self.check_number(node, a)
                 if a.is_extended_real is False or a.is_finite is False or a is sp.S.NaN:
+                    hint = "; inf is read only as a branch of where (a mask: where(M, S, " \
+                        "-inf))" if a in (sp.oo, -sp.oo) and "inf" in self.constants_read else ""
                     raise self.error(node, f"{self.source(node)} is not a finite real number "
-                                     f"(it is {number_text(a)})")
+                                     f"(it is {number_text(a)}){hint}")
+
+
+def _without_masked(e: sp.Basic) -> sp.Basic:
+    """``e`` without a where's infinite branch (where(M, S, -inf): a mask), the one place
+    where ∞ is a value: nothing is computed with it, and no gradient flows into it."""
+    if getattr(e, "name", type(e).__name__) != "where":
+        return e
+    first = len(e.args) - 2  # where(c, x, y), or Elementwise("where", c, x, y)
+    return type(e)(*[sp.S.Zero if k >= first and _infinite(a) else a
+                     for k, a in enumerate(e.args)])
+
+
+def _infinite(a: sp.Basic) -> bool:
+    """±∞, or ±∞ spread to a matrix (a scalar branch of a matrix where)."""
+    if type(a) is sp.MatMul and len(a.args) == 2 and type(a.args[1]) is sp.OneMatrix:
+        a = a.args[0]
+    return a in (sp.oo, -sp.oo)
 
 
 def _chain(node: ast.AST) -> list[tuple[int, ast.AST]] | None:

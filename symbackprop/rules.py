@@ -589,7 +589,8 @@ DOMAINS = {
     "besseli": "n = 0, 1, 2, … a number; all x (I_n(x) overflows a float beyond |x| ≈ 713)",
     "huber": "δ > 0 (scipy.special.huber takes δ first); its derivative has kinks at ±δ",
     "where": "x where c ≠ 0, as NumPy's (a comparison: where(x > 0, x, y)); no gradient into "
-             "c; the branch not taken may be infinite",
+             "c; a branch may be ±∞ (inf, ∞, \\infty: a mask, where(M, S, -inf)), the one "
+             "place ∞ is read",
 }
 RULES = {n: replace(r, domain=DOMAINS[n]) if n in DOMAINS else r for n, r in RULES.items()}
 

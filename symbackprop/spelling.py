@@ -22,17 +22,20 @@ _METHODS = frozenset({"sum", "mean", "var", "std", "max", "min", "prod", "cumsum
 
 def numpy_spelling(node: ast.AST, functions: Collection[str]) -> None:
     """NumPy's spellings read as the text's, in place, before the whitelist sees them:
-    ``np.tanh(x)`` is ``tanh(x)``, ``np.pi`` is ``pi``, and the array methods
+    ``np.tanh(x)`` is ``tanh(x)``, ``np.pi`` is ``pi`` (``np.inf`` ``inf``), and the array methods
     ``X.sum(axis=0)``, ``X.reshape(2, 3)``, ``A.dot(B)`` are ``sum(X, axis=0)``,
     ``reshape(X, (2, 3))``, ``dot(A, B)``. Nothing is evaluated: names are renamed."""
+    def constant(v: object) -> object:  # np.pi, math.inf: the names pi, inf
+        if isinstance(v, ast.Attribute) and isinstance(v.value, ast.Name) and \
+                v.value.id in _MODULES and v.attr in ("pi", "inf"):
+            return ast.copy_location(ast.Name(v.attr, ast.Load()), v)
+        return v
+
     for field, value in ast.iter_fields(node):
-        if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) and \
-                value.value.id in _MODULES and value.attr == "pi":
-            setattr(node, field, ast.copy_location(ast.Name("pi", ast.Load()), value))
-        elif isinstance(value, list):
-            value[:] = [ast.copy_location(ast.Name("pi", ast.Load()), v)
-                        if isinstance(v, ast.Attribute) and isinstance(v.value, ast.Name)
-                        and v.value.id in _MODULES and v.attr == "pi" else v for v in value]
+        if isinstance(value, list):
+            value[:] = [constant(v) for v in value]
+        elif constant(value) is not value:
+            setattr(node, field, constant(value))
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
         return
     f = node.func

@@ -6,6 +6,7 @@ constant (a large negative number where −∞ is meant) and as a 0/1 Hadamard m
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -134,6 +135,42 @@ def test_an_additive_mask_of_a_large_negative_constant(seed: int) -> None:
     a = next(r.value for r in d.trace(values) if str(r.name) == "A")
     assert np.all(np.asarray(a)[values["M"] < 0] == 0)
     np.testing.assert_array_equal(d.evaluate(values)["V"][T:], 0)  # keys no query sees
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_causal_mask_of_minus_infinity_in_where(seed: int) -> None:
+    """where(C, S, -inf), as the literature writes the mask: ∞ is read as a branch of where
+    (nothing flows into it, exp(−∞) = 0), in the text, paper notation (−∞) and LaTeX
+    (-\\infty); the same gradients as the additive mask, and the code runs."""
+    shapes = {**SHAPES, "C": (T, S_)}
+    values = {**_values(seed), "C": np.tril(np.ones((T, S_)))}
+    loss, want = _attention(values["Q"], values["K"], values["V"], values["R"],
+                            add=_causal(-np.inf))
+    text = ("S = where(C, Q @ K.T / sqrt(4), {inf}); A = softmax(S, axis=1); O = A @ V; "
+            "L = sum(hadamard(O, R))")
+    for inf in ("-inf", "−∞"):
+        d = sbp.derive(text.format(inf=inf), shapes=shapes, wrt=["Q", "K", "V"])
+        _agrees(d, values, want, loss)
+        back = sbp.derive(d.latex(sections="forward"), syntax="latex", shapes=shapes,
+                          wrt=["Q", "K", "V"])
+        for name, g in back.evaluate(values).items():
+            np.testing.assert_allclose(g, want[name], rtol=1e-10, atol=1e-12)
+    assert r"-\infty" in d.latex()
+    assert_latex_ok([d.latex()])
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("inf", "inf is read only as a branch of where"),
+    ("a = -inf; a * x", "inf is read only as a branch of where"),
+    ("x + inf", "x + inf is infinite: inf is read only as a branch of where"),
+    ("sum(v + inf)", "not a finite real number (it is oo); inf is read only as a branch of "
+                     "where"),
+    ("sum(where(v > 0, v, -inf * ones(3, 1)))", "inf is read only as a branch of where"),
+])
+def test_infinity_anywhere_but_a_branch_of_where_is_refused(text: str, message: str) -> None:
+    with pytest.raises(sbp.ParseError, match=re.escape(message)):
+        sbp.derive(text, shapes={"v": (3, 1)})
+    assert sbp.derive("inf = 2; inf * x").evaluate({"inf": 2.0, "x": 1.0})["x"] == 2.0
 
 
 @pytest.mark.parametrize("seed", [0, 1])

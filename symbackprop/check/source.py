@@ -25,6 +25,7 @@ from .numpy_functions import FUNCS as FUNCS
 from .numpy_functions import LOSSES, STRUCTURAL_FUNCS, text_index, transpose_of
 
 Array = Any
+_NUMBERS = {"pi": np.pi, "inf": np.inf}  # names the text reads as numbers unless declared
 
 
 def _times(a: Array, b: Array) -> Array:
@@ -173,7 +174,7 @@ class TextProgram:
         self.loss, self.names = loss, dict(names)
         self.functions = frozenset(FUNCTIONS)
         stages: list[tuple[str | None, ast.expr, frozenset[str]]] = []
-        self.constants: set[int] = set()  # ids of Name nodes that mean π
+        self.constants: dict[int, float] = {}  # ids of Name nodes that mean π or ∞
         self.stages: list[tuple[str | None, Tape, frozenset[str]]] = []
         stage_deps: dict[str, frozenset[str]] = {}
         inputs: dict[str, None] = {}
@@ -192,8 +193,8 @@ class TextProgram:
                     continue
                 if n.id in stage_deps:
                     deps |= stage_deps[n.id]
-                elif n.id == "pi" and "pi" not in declared:
-                    self.constants.add(id(n))
+                elif n.id in _NUMBERS and n.id not in declared:
+                    self.constants[id(n)] = _NUMBERS[n.id]
                 else:
                     inputs.setdefault(self.rename(n.id), None)
                     deps |= {self.rename(n.id)}
@@ -273,7 +274,8 @@ class TextProgram:
         if isinstance(node, ast.Name):
             name, renamed = node.id, self.rename(node.id)
             if id(node) in self.constants:
-                return lambda env, arrays: np.pi
+                number = self.constants[id(node)]
+                return lambda env, arrays: number
             return lambda env, arrays: env[name] if name in env else arrays[renamed]
         if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
             value = float(node.value)

@@ -143,6 +143,12 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
     def _print_Pi(self, e: Any) -> str:
         return "np.pi" if self.numpy else "pi"
 
+    def _print_Infinity(self, e: Any) -> str:  # a masked branch of where (where(M, S, -inf))
+        return 'float("inf")' if self.numpy else "inf"  # the same in PyTorch's and JAX's code
+
+    def _print_NegativeInfinity(self, e: Any) -> str:
+        return f"-{self._print_Infinity(e)}"
+
     def _print_NumberSymbol(self, e: Any) -> str:
         """SymPy's other named constants (EulerGamma, GoldenRatio, Catalan, ...): NumPy has
         no name for them, so the code holds their value."""
