@@ -402,10 +402,11 @@ def normalisation(b: Builder, xs: list[Term], axis: int, eps: Any, where: str) -
 
 
 def norm(b: Builder, x: Term, order: Any, where: str) -> Term:
-    """NumPy's ``norm(x, ord)``. Of a vector (a column or a row): √Σx² (ord None, 2 or
-    'fro'), Σ|x| (1), max |x| (inf), min |x| (−inf), (Σ|x|ᵖ)^(1/p) (any other p > 0). Of a
-    matrix: Frobenius (None, 'fro'), the largest column sum of |X| (1, −1 the smallest)
-    and row sum (inf, −inf); the spectral and nuclear norms (2, −2, 'nuc') have no rule."""
+    """NumPy's ``norm(x, ord)``. Of a vector (a column): √Σx² (ord None, 2 or 'fro'),
+    Σ|x| (1), max |x| (inf), min |x| (−inf), (Σ|x|ᵖ)^(1/p) (any other p > 0). Of a matrix,
+    a (1, n) row too, as NumPy reads a 2-D array: Frobenius (None, 'fro'), the largest
+    column sum of |X| (1, −1 the smallest) and row sum (inf, −inf), a row's 2-norm its
+    Euclidean one; the spectral and nuclear norms (2, −2, 'nuc') have no rule."""
     shape = shape_of(x)
     if order is None:
         return ops.apply(b, "norm2", [x], where)
@@ -426,7 +427,7 @@ def norm(b: Builder, x: Term, order: Any, where: str) -> Term:
                          f"'nuc', not {order!r}")
     big = "max" if order > 0 else "min"
     size = ops.apply(b, "abs", [x], where)
-    if 1 not in shape:  # a matrix: the largest (smallest) column or row sum of |X|
+    if shape[1] != 1:  # a matrix or a row: the largest (smallest) column or row sum of |X|
         if abs(order) not in (1, inf):
             raise ShapeError(f"{where}: a matrix's ord is None, 'fro', 1, -1, inf or -inf "
                              f"(NumPy's), not {order!r}")

@@ -323,3 +323,22 @@ def test_the_numbers_do_not_depend_on_how_it_is_written(whole: str, staged: str,
         for k in want:
             np.testing.assert_allclose(got[k], want[k], rtol=1e-10, atol=1e-12)
         assert v.check(values).ok
+
+
+@pytest.mark.parametrize("order", ["1", "inf", "-1", "-inf", "2", "'fro'", "None"])
+def test_the_norm_of_a_row_is_numpys_norm_of_a_2d_array(order: str) -> None:
+    """NumPy reads a (1, n) row as a matrix: its 1-norm is the largest column sum (the
+    largest |x_j|), its inf-norm the row sum. The text read a row as a vector and swapped
+    them, and check() agreed, its witness reading the row the same way (a held-out case)."""
+    import numpy as np
+
+    row = np.array([[0.5, -2.0, 1.0]])
+    ord_ = {"1": 1, "inf": np.inf, "-1": -1, "-inf": -np.inf, "2": 2, "'fro'": "fro",
+            "None": None}[order]
+    d = sbp.derive(f"norm(r, {order})", shapes={"r": (1, 3)})
+    assert float(d.trace({"r": row})["L"].value) == pytest.approx(np.linalg.norm(row, ord_))
+    h = 1e-6
+    fd = [(np.linalg.norm(row + h * e, ord_) - np.linalg.norm(row - h * e, ord_)) / (2 * h)
+          for e in np.eye(3)[:, None, :]]
+    np.testing.assert_allclose(d.evaluate({"r": row})["r"].ravel(), fd, atol=1e-8)
+    assert d.check({"r": row}).ok

@@ -203,7 +203,8 @@ def page() -> str:
     for name, kind in STRUCTURAL_KINDS.items():
         rows.append(_row(name, "", kind, "all (sizes, indices and widths are numbers)"))
     rows.append(_row("norm(x, ord)", "`ord=`", "NumPy's orders: None, 2, 'fro' are norm2, 1 "
-                     "norm1; inf, -inf and p of a vector, 1 and inf of a matrix written out",
+                     "norm1; inf, -inf and p of a vector (a column), 1 and inf of a matrix or "
+                     "a (1, n) row (2-D, as NumPy reads it) written out",
                      "x ≠ 0; a matrix's 2 and 'nuc' (spectral, nuclear) have no rule"))
     for name, (kind, domain) in TENSORS.items():
         rows.append(_row(name, "", kind, domain))

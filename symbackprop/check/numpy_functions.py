@@ -379,11 +379,12 @@ def _normalised(x: Array, gamma: Array, beta: Array, axis: int, eps: float) -> A
 
 
 def _norm(x: Array, order: Any) -> Array:
-    """NumPy's norm; a column or a row of the text is NumPy's 1-D vector."""
+    """NumPy's norm; a column of the text is NumPy's 1-D vector, a row a 2-D array (its
+    1-norm the largest column sum, as NumPy's)."""
     a = np.asarray(x, dtype=float)
     if order is None:
         return np.sqrt(np.sum(a * a))
-    if a.ndim == 2 and 1 in a.shape:
+    if a.ndim == 2 and a.shape[1] == 1:
         return np.linalg.norm(np.ravel(a), "fro" if order == "fro" else order) \
             if order != "fro" else np.sqrt(np.sum(a * a))
     return np.linalg.norm(a, order)
