@@ -333,8 +333,8 @@ def test_the_norm_of_a_row_is_numpys_norm_of_a_2d_array(order: str) -> None:
     import numpy as np
 
     row = np.array([[0.5, -2.0, 1.0]])
-    ord_ = {"1": 1, "inf": np.inf, "-1": -1, "-inf": -np.inf, "2": 2, "'fro'": "fro",
-            "None": None}[order]
+    ord_: Any = {"1": 1, "inf": np.inf, "-1": -1, "-inf": -np.inf, "2": 2, "'fro'": "fro",
+                 "None": None}[order]
     d = sbp.derive(f"norm(r, {order})", shapes={"r": (1, 3)})
     assert float(d.trace({"r": row})["L"].value) == pytest.approx(np.linalg.norm(row, ord_))
     h = 1e-6
