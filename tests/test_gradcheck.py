@@ -364,3 +364,18 @@ def test_a_vector_valued_f_is_checked_as_d_check_does() -> None:
     assert sbp.gradcheck("A@tanh(x)", {"A": np.ones((3, 2)), "x": np.array([[0.3], [0.5]])})
     with pytest.raises(sbp.UnsupportedError, match=r"the value of f is \(2, 1\)"):
         sbp.gradcheck("sin(x)", {"x": np.array([[0.3], [0.5]])}, grad={"x": "cos(x)"})
+
+
+def test_a_gradient_of_the_wrong_shape_is_false_without_raising() -> None:
+    """raise_exception=False returns False for a gradient of the wrong shape (a transposed
+    one), as for a wrong one; an unknown name is an OptionError listing the inputs (held-out
+    cases: a ShapeError, and a plain ValueError)."""
+    W = np.arange(6.0).reshape(2, 3)
+    transposed = lambda W: {"W": 2 * W.T}  # noqa: E731
+    assert sbp.gradcheck("sum(hadamard(W, W))", {"W": W}, grad=transposed,
+                         raise_exception=False) is False
+    with pytest.raises(sbp.ShapeError, match="has shape"):
+        sbp.gradcheck("sum(hadamard(W, W))", {"W": W}, grad=transposed)
+    with pytest.raises(sbp.OptionError, match="grad names Q") as info:
+        sbp.gradcheck("sum(sin(W))", {"W": W}, grad=lambda W: {"Q": W})
+    assert info.value.choices == ("W",)

@@ -419,3 +419,14 @@ def test_a_product_with_a_zero_entry_is_named_a_formula_problem_not_a_kink() -> 
     assert report.rows[0].verdict.startswith("the printed formula is 0/0 here")
     exact = backprop(sbp.derive("prod(X)", shapes={"X": (2, 2)}), {"X": X})["X"]
     np.testing.assert_array_equal(exact, [[24.0, 0.0], [0.0, 0.0]])
+
+
+def test_a_matrix_product_with_an_entry_is_checked() -> None:
+    """u @ w[1]: the derivation reads the entry as the 1×1 matrix it came from, and the
+    check's witness of the text now does too (it could not evaluate the text, so check()
+    failed a correct gradient; a held-out case)."""
+    u, w = np.array([[0.5], [-1.0], [2.0], [0.3]]), np.array([[0.2], [1.5], [-0.7]])
+    d = sbp.derive("sum(u @ w[1])", wrt=["u", "w"], shapes={"u": (4, 1), "w": (3, 1)})
+    report = d.check({"u": u, "w": w})
+    assert report.ok, str(report)
+    np.testing.assert_allclose(d.evaluate({"u": u, "w": w})["w"], [[0.0], [u.sum()], [0.0]])

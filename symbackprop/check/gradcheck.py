@@ -14,7 +14,7 @@ import numpy as np
 import sympy as sp
 
 from ..derive import Derivation, derive
-from ..errors import GradcheckError, ShapeError, UnsupportedError
+from ..errors import GradcheckError, OptionError, ShapeError, UnsupportedError
 from ..parse import parse
 from ..programs import compile_expr
 from ..shapes import fmt_shape, shape_of, to_shape
@@ -30,7 +30,8 @@ def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float
               atol: float = ATOL, rtol: float = RTOL, seed: int = 0,
               max_coords: int = MAX_COORDS, raise_exception: bool = True) -> bool:
     """True when the gradient agrees with the numbers; else raise ``GradcheckError`` (or, with
-    ``raise_exception=False`` as in ``torch.autograd.gradcheck``, return False).
+    ``raise_exception=False`` as in ``torch.autograd.gradcheck``, return False; a gradient
+    of the wrong shape too, else a ``ShapeError``).
 
     ``f``: a SymPy expression, text, or a plain Python function of scalars/arrays (traced with
     SymPy symbols), each derived with respect to every input; or a ``Derivation``, checked
@@ -56,7 +57,12 @@ def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float
         report = checker(values, seed, eps=eps, atol=atol, rtol=rtol, max_coords=max_coords)
         label = "symbackprop's derivation"
     else:
-        user = _user_gradient(d, grad, values, inputs)
+        try:
+            user = _user_gradient(d, grad, values, inputs)
+        except ShapeError:  # a gradient of the wrong shape is a wrong gradient
+            if raise_exception:
+                raise
+            return False
         engine = Engine(d, wrt=list(user))
         slots = engine.bind(values, np.float64)
         issues = engine.diagnose(list(slots))
@@ -136,8 +142,8 @@ def _user_gradient(d: Derivation, grad: Any, values: Mapping[str, Any],
         out = d.to_ours(out, complete=False)
     unknown = [k for k in out if k not in names]
     if unknown:
-        raise ValueError(f"grad names {', '.join(unknown)}: not an input of f that is "
-                         f"differentiated (wrt: {', '.join(names)})")
+        raise OptionError(f"grad names {', '.join(unknown)}: not an input of f that is "
+                          f"differentiated (wrt: {', '.join(names)})", tuple(names))
     if not out:
         raise ValueError("grad gives no gradient to check")
     return out

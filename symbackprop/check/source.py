@@ -28,6 +28,14 @@ Array = Any
 _NUMBERS = {"pi": np.pi, "inf": np.inf}  # names the text reads as numbers unless declared
 
 
+def _matmul(a: Array, b: Array) -> Array:
+    """``@`` of the text: a scalar beside a column's 1 or a row's 1 is the 1×1 matrix it
+    may have come from (``u @ w[1]``, ``(xᵀy) @ zᵀ``), as ``ops.matmul`` reads it."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return np.multiply(a, b)
+    return np.matmul(a, b)
+
+
 def _times(a: Array, b: Array) -> Array:
     """``*`` of the text: the matrix product between two matrices, else element-wise; a 1×1
     matrix (xᵀy) is the scalar it is."""
@@ -38,7 +46,7 @@ def _times(a: Array, b: Array) -> Array:
 
 _BINOPS: dict[type, Callable[[Array, Array], Array]] = {
     ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: _times, ast.Div: np.divide,
-    ast.Pow: np.power, ast.MatMult: np.matmul, ast.Mod: np.multiply,
+    ast.Pow: np.power, ast.MatMult: _matmul, ast.Mod: np.multiply,
 }
 
 
