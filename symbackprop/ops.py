@@ -80,6 +80,10 @@ def _joint_shape(sx: Shape, sy: Shape, where: str, op: str) -> Shape:
         return sx if sy[0] == 1 else sy
     if sy == (1, 1) or sx == (1, 1):
         return sx if sy == (1, 1) else sy
+    if sx[0] == 1 and sy[1] == 1:  # a row and a column: both spread, 𝟏 r − c 𝟏ᵀ
+        return (sy[0], sx[1])
+    if sx[1] == 1 and sy[0] == 1:
+        return (sx[0], sy[1])
     raise _err(where, sx, op, sy)
 
 
@@ -108,7 +112,7 @@ def add_many(b: Builder, terms: list[tuple[int, Term]], where: str = "a + b") ->
     if shape is None:
         return b.node(sp.Add(*[t if sign > 0 else -t for sign, t in terms]))
     const = sp.Add(*[t if sign > 0 else -t for sign, t in terms if _is_num(t)])
-    like = next(t for _, t in terms if shape_of(t) == shape)
+    like = next((t for _, t in terms if shape_of(t) == shape), None)
     parts = [_spread(b, t, shape, like) for _, t in terms if not _is_num(t)]
     signs = [sign for sign, t in terms if not _is_num(t)]
     body = [p if sign > 0 else mscale(-1, p) for sign, p in zip(signs, parts, strict=True)]
@@ -544,7 +548,7 @@ def apply(b: Builder, name: str, args: list[Term], where: str, axis: Any = None)
             shape = shape_of(args[0])
             for a in args[1:]:
                 shape = _joint_shape(shape, shape_of(a), where, ",")
-            like = next(a for a in args if shape_of(a) == shape)
+            like = next((a for a in args if shape_of(a) == shape), None)
             args = [_spread(b, a, shape, like) for a in args]
         return b.node(Elementwise(name, *args))
     if name in ("max", "min") and not all(_is_num(a) for a in args):

@@ -342,3 +342,21 @@ def test_the_norm_of_a_row_is_numpys_norm_of_a_2d_array(order: str) -> None:
           for e in np.eye(3)[:, None, :]]
     np.testing.assert_allclose(d.evaluate({"r": row})["r"].ravel(), fd, atol=1e-8)
     assert d.check({"r": row}).ok
+
+
+def test_a_row_against_a_column_broadcasts_both() -> None:
+    """r − c with r (1, 3) and c (2, 1) is NumPy's (2, 3) matrix, 𝟏 r − c 𝟏ᵀ, in every
+    element-wise operation; it was a ShapeError (a held-out case)."""
+    import numpy as np
+
+    r, c = np.array([[0.5, -1.0, 2.0]]), np.array([[0.3], [-0.7]])
+    d = sbp.derive("sum(hadamard(tanh(r - c), where(c > 0, r, 2*c)))",
+                   shapes={"r": (1, 3), "c": (2, 1)})
+    g = d.evaluate({"r": r, "c": c})
+    t, wsel = np.tanh(r - c), np.where(c > 0, r, 2 * c)
+    dt = (1 - t**2) * wsel
+    np.testing.assert_allclose(g["r"], dt.sum(0, keepdims=True)
+                               + (t * (c > 0)).sum(0, keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(g["c"], -dt.sum(1, keepdims=True)
+                               + (2 * t * (c <= 0)).sum(1, keepdims=True), rtol=1e-12)
+    assert d.check({"r": r, "c": c}).ok

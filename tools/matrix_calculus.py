@@ -137,8 +137,8 @@ def page() -> str:
         "where the extreme was taken, `𝟏[X = m 1ᵀ]`), the axis kept so that the result "
         "broadcasts back (`X - mean(X, axis=1)`);",
         "* NumPy's broadcasting of scalars, 1×1, columns and rows in every element-wise "
-        "operation, written out in the forward pass (`μ 1ᵀ`) and summed back in the "
-        "backward pass;",
+        "operation, a row against a column too (`r - c` is `𝟏 r − c 𝟏ᵀ`), written out in the "
+        "forward pass (`μ 1ᵀ`) and summed back in the backward pass;",
         "* `ones(m, n)`, `zeros(m, n)`, `eye(n)`, with whole numbers or dimensions named in "
         "`shapes`;",
         "* the losses `cross_entropy(O, Y)` and `mse(O, Y)` (sums over the batch; divide by "
