@@ -10,7 +10,10 @@ along an axis, batchnorm2d) are written with the framework's own forward (``_TEN
 call's VJP by ``torch.func.vjp`` / ``jax.vjp``, as the generated code says, not our index
 form. An einsum's, a transpose's and a reshape's cotangents are those primitives again.
 Normalisation's ``standardise`` and the row softmax get forwards only: their backward is
-the derivation's matrix form.
+the derivation's matrix form. The structural primitives (an item, slices and their scatter
+back, blocks, reshapes, padding, Kronecker products, cumsum's and flip's pattern matrices)
+mirror the NumPy code's semantics with the framework's calls (JAX's scatter is
+``.at[...].set``; PyTorch's writes into fresh zeros in a helper).
 As with ``to_python``, the only user text written is identifiers checked by
 ``check_identifier``; this module only writes text, it never runs it.
 """
@@ -29,6 +32,8 @@ from ..layers import InvStd
 from ..recognise import node_operands
 from ..rules import BY_NODE, BY_SYMPY
 from ..shapes import fmt_shape, shape_of
+from ..structural import END, FULL
+from ..structural import text_span as _text_span
 from ..tensor_nodes import TensorOp, TensorVJP
 from .python import (
     FUNCS,
@@ -61,6 +66,9 @@ _TORCH = {
     "norm2": "torch.linalg.norm", "mean": "torch.mean",
     "polygamma": "torch.special.polygamma",  # (n, x), n an integer
     "where": "where",  # a helper: NumPy's where, x where the condition is not 0
+    # helpers (below), as NumPy's: logdet NaN unless det > 0, var the population variance
+    "huber": "huber", "norm1": "norm1", "logdet": "logdet", "logsumexp": "logsumexp",
+    "var": "var",
 }
 _JAX = {
     **{k: v.replace("torch.", "jnp.") for k, v in _TORCH.items()
@@ -72,7 +80,8 @@ _JAX = {
     "polygamma": "jax.scipy.special.polygamma",
     "Heaviside": "step", "step": "step_gt0",
     "var": "jnp.var",  # NumPy's population variance (torch.var is the sample one)
-    "where": "where",
+    "where": "where", "huber": "huber", "norm1": "norm1", "logdet": "logdet",
+    "logsumexp": "jax.scipy.special.logsumexp",  # over every entry
 }
 
 # (namespace, spellings, helpers, the ``keepdims`` keyword, the axis keyword)
@@ -87,6 +96,45 @@ _TORCH_HELPERS = {"step": "def step(x: torch.Tensor) -> torch.Tensor:\n"
                            "    c = torch.as_tensor(c)  # NumPy's where: x where c is not 0\n"
                            "    return torch.where(c != 0, torch.as_tensor(x, dtype=c.dtype),\n"
                            "                       torch.as_tensor(y, dtype=c.dtype))\n"}
+_TORCH_HELPERS |= {
+    "huber": ("def huber(a: torch.Tensor, delta: torch.Tensor | float) -> torch.Tensor:\n"
+              "    return torch.where(torch.abs(a) <= delta, 0.5 * a * a,\n"
+              "                       delta * (torch.abs(a) - 0.5 * delta))\n"),
+    "norm1": ("def norm1(a: torch.Tensor) -> torch.Tensor:\n"
+              "    return torch.sum(torch.abs(a))\n"),
+    "logdet": ("def logdet(a: torch.Tensor) -> torch.Tensor:\n"
+               "    sign, value = torch.linalg.slogdet(a)  # NaN unless det(a) > 0\n"
+               "    return torch.where(sign > 0, value, torch.full_like(value, torch.nan))\n"),
+    "logsumexp": ("def logsumexp(a: torch.Tensor) -> torch.Tensor:\n"
+                  "    return torch.logsumexp(a.reshape(-1), dim=0)  # over every entry\n"),
+    "var": ("def var(a: torch.Tensor) -> torch.Tensor:\n"
+            "    return torch.var(a, unbiased=False)  # NumPy's population variance\n"),
+    # cumsum and flip are products with these (the NumPy code's np.tril(np.ones((n, n))) and
+    # np.eye(n)[::-1]: PyTorch has no negative step)
+    "tril_ones": ("def tril_ones(n: int, like: torch.Tensor) -> torch.Tensor:  # 1 where i >= j\n"
+                  "    return torch.tril(torch.ones((n, n), dtype=like.dtype, device=like.device))"
+                  "\n"),
+    "flip_eye": ("def flip_eye(n: int, like: torch.Tensor) -> torch.Tensor:  # the exchange "
+                 "matrix\n"
+                 "    return torch.flip(torch.eye(n, dtype=like.dtype, device=like.device), "
+                 "dims=(0,))\n"),
+    # the backward passes of slices and Kronecker products, as the NumPy code's
+    "embed": ("def embed(g: torch.Tensor, like: torch.Tensor, at: tuple[slice, slice]"
+              ") -> torch.Tensor:\n"
+              "    out = torch.zeros_like(like)  # g placed at the slice\n"
+              "    out[at] = g\n"
+              "    return out\n"),
+    "kron_left": ("def kron_left(g: torch.Tensor, b: torch.Tensor) -> torch.Tensor:\n"
+                  "    (p, q), (r, c) = b.shape, g.shape  # entry (i, j): <block (i, j) of g, "
+                  "b>\n"
+                  "    return torch.einsum(\"ipjq,pq->ij\", g.reshape(r // p, p, c // q, q), "
+                  "b)\n"),
+    "kron_right": ("def kron_right(g: torch.Tensor, a: torch.Tensor) -> torch.Tensor:\n"
+                   "    (m, n), (r, c) = a.shape, g.shape  # g's blocks weighted by a's "
+                   "entries\n"
+                   "    return torch.einsum(\"ipjq,ij->pq\", g.reshape(m, r // m, n, c // n), "
+                   "a)\n"),
+}
 _TORCH_HELPERS["shared"] = (
     "def shared(hit: torch.Tensor, axis: int, dtype: torch.dtype) -> torch.Tensor:\n"
     "    hit = hit.to(dtype)  # where the max is, ties sharing its slope\n"
@@ -102,7 +150,31 @@ _JAX_HELPERS = {"step": "def step(x: jax.Array) -> jax.Array:\n"
                 "shared": "def shared(hit: jax.Array, axis: int, dtype: jnp.dtype) -> jax.Array:\n"
                           "    hit = hit.astype(dtype)  # where the max is, ties sharing its "
                           "slope\n"
-                          "    return hit / jnp.sum(hit, axis=axis, keepdims=True)\n"}
+                          "    return hit / jnp.sum(hit, axis=axis, keepdims=True)\n",
+                "huber": ("def huber(a: jax.Array, delta: jax.Array | float) -> jax.Array:\n"
+                          "    return jnp.where(jnp.abs(a) <= delta, 0.5 * a * a,\n"
+                          "                     delta * (jnp.abs(a) - 0.5 * delta))\n"),
+                "norm1": ("def norm1(a: jax.Array) -> jax.Array:\n"
+                          "    return jnp.sum(jnp.abs(a))\n"),
+                "logdet": ("def logdet(a: jax.Array) -> jax.Array:\n"
+                           "    sign, value = jnp.linalg.slogdet(a)  # NaN unless det(a) > 0\n"
+                           "    return jnp.where(sign > 0, value, jnp.nan)\n"),
+                "tril_ones": ("def tril_ones(n: int, like: jax.Array) -> jax.Array:  # 1 where "
+                              "i >= j\n"
+                              "    return jnp.tril(jnp.ones((n, n), dtype=like.dtype))\n"),
+                "flip_eye": ("def flip_eye(n: int, like: jax.Array) -> jax.Array:  # the "
+                             "exchange matrix\n"
+                             "    return jnp.flip(jnp.eye(n, dtype=like.dtype), axis=0)\n"),
+                "kron_left": ("def kron_left(g: jax.Array, b: jax.Array) -> jax.Array:\n"
+                              "    (p, q), (r, c) = b.shape, g.shape  # entry (i, j): <block "
+                              "(i, j) of g, b>\n"
+                              "    return jnp.einsum(\"ipjq,pq->ij\", g.reshape(r // p, p, "
+                              "c // q, q), b)\n"),
+                "kron_right": ("def kron_right(g: jax.Array, a: jax.Array) -> jax.Array:\n"
+                               "    (m, n), (r, c) = a.shape, g.shape  # g's blocks weighted "
+                               "by a's entries\n"
+                               "    return jnp.einsum(\"ipjq,ij->pq\", g.reshape(m, r // m, "
+                               "n, c // n), a)\n")}
 
 # the n-D primitives in our layout (a vector is a column (n, 1), a bias one entry per
 # channel), written with the framework's own functions; ``vjp`` is one call's cotangent
@@ -240,9 +312,13 @@ class FrameworkPrinter(CodePrinter):
         if name == "Heaviside":
             args = args[:1]
         code = self.table[name]
-        if code in ("step", "step_gt0", "where"):  # written by a helper of ours
+        if code in self.helpers:  # written by a helper of ours
             self.used.add(code)
         return call(code, name, args)
+
+    @property
+    def helpers(self) -> dict[str, str]:
+        return _TORCH_HELPERS if self.xp == "torch" else _JAX_HELPERS
 
     @property
     def framework(self) -> str:
@@ -261,27 +337,81 @@ class FrameworkPrinter(CodePrinter):
 
     def _print_Function(self, e: sp.Function) -> str:
         name = BY_SYMPY.get(type(e), type(e).__name__)
-        if name in ("where", "polygamma"):  # where's helper takes numbers; ψ's order is an int
-            return self._func(name, [self._print(a) for a in e.args])
-        return self._func(name, [self._number(a, self._print(a)) for a in e.args])
+        return self._clamp(name, e.args) or self._func(name, self._operands(name, e.args))
+
+    def _clamp(self, name: str, args: Any) -> str | None:
+        """PyTorch's max / min of a tensor and a number (torch.maximum takes tensors only):
+        ``torch.clamp(t, min=c)`` / ``torch.clamp(t, max=c)``."""
+        numbers = [a for a in args if a.is_number]
+        if self.xp != "torch" or name.lower() not in ("max", "min") or len(args) != 2 \
+                or len(numbers) != 1:
+            return None
+        other = args[1] if args[0] is numbers[0] else args[0]
+        bound = "min" if name.lower() == "max" else "max"  # max(t, c): t bounded below by c
+        return f"torch.clamp({self._print(other)}, {bound}={self._print(numbers[0])})"
+
+    def _operands(self, name: str, args: Any) -> list[str]:
+        if name in ("where", "huber", "polygamma"):  # helpers take numbers; ψ's order an int
+            return [self._print(a) for a in args]
+        return [self._number(a, self._print(a)) for a in args]
+
+    def _print_Elementwise(self, e: Any) -> str:  # max(A, 0.5) of a matrix: a tensor 0.5
+        if e.name in ("pow", "add", "mul"):
+            return super()._print_Elementwise(e)  # type: ignore[no-any-return]
+        return self._clamp(e.name, e.operands) or \
+            self._func(e.name, self._operands(e.name, e.operands))
 
     _print_Max = _print_Min = _print_Heaviside = _print_Abs = _print_sign = _print_Function
 
     def stage(self, rhs: sp.Basic) -> str:
         return self._number(rhs, self.doprint(rhs))
 
-    def _refuse(self, e: Any) -> str:
-        rule = BY_NODE.get(type(e))
-        name = rule.name if rule is not None else type(e).__name__
-        # the user's words, not our nodes': cumsum and flip are products with a pattern, a
-        # 1×1 product used as a number is an item
-        name = {"Pattern": "cumsum or flip", "item": "item (a 1×1 product used as a number, "
-                "as xᵀAx)"}.get(name, name)
-        raise UnsupportedError(f"no {self.framework} code for the primitive {name}")
+    # the structural primitives, as the NumPy code writes them (python.CodePrinter)
+    def _print_Item(self, e: Any) -> str:  # a 0-d array: .item() would leave the framework
+        return f"{self._base(e.args[0])}.reshape(())"
 
-    _print_CumProd = _print_Pattern = _print_Slice = _print_Embed = _print_Concat = _refuse
-    _print_Reshape = _print_Pad = _print_Kron = _print_KronLeft = _print_KronRight = _refuse
-    _print_Item = _refuse
+    def _print_CumProd(self, e: Any) -> str:
+        axis = "dim" if self.xp == "torch" else "axis"
+        return f"{self.xp}.cumprod({self._print(e.args[0])}, {axis}={e.axis})"
+
+    def _print_Pattern(self, e: Any) -> str:  # cumsum's and flip's constant matrices
+        which = "tril_ones" if e.kind == "tril" else "flip_eye"
+        self.used.add(which)
+        return f"{which}({self._print(e.shape[0])}, {self._like()})"
+
+    def _print_Slice(self, e: Any) -> str:  # positive steps only (the text's)
+        rows, cols = (_text_span(a) for a in e.args[1:])
+        return f"{self._base(e.args[0])}[{rows}, {cols}]"
+
+    def _print_Embed(self, e: Any) -> str:
+        g, like = (self._print(a) for a in e.args[:2])
+        if self.xp == "jnp":
+            rows, cols = (_text_span(a) for a in e.args[2:])
+            return f"jnp.zeros_like({like}).at[{rows}, {cols}].set({g})"
+        self.used.add("embed")
+        at = ", ".join(_slice_code(a) for a in e.args[2:])
+        return f"embed({g}, {like}, ({at}))"
+
+    def _print_Concat(self, e: Any) -> str:
+        blocks = ", ".join(self._print(x) for x in e.blocks)
+        if self.xp == "torch":
+            return f"torch.cat(({blocks}), dim={e.axis})"
+        return f"jnp.concatenate(({blocks}), axis={e.axis})"
+
+    def _print_Reshape(self, e: Any) -> str:  # row by row, as NumPy's
+        r, c = (self._print(a) for a in e.args[1:])
+        return f"{self.xp}.reshape({self._print(e.args[0])}, ({r}, {c}))"
+
+    def _print_Pad(self, e: Any) -> str:
+        rb, ra, cb, ca = e.widths
+        x, fill = self._print(e.args[0]), float(e.args[2])
+        if self.xp == "torch":  # the last axis's widths first
+            return f"torch.nn.functional.pad({x}, ({cb}, {ca}, {rb}, {ra}), value={fill!r})"
+        return f"jnp.pad({x}, (({rb}, {ra}), ({cb}, {ca})), constant_values={fill!r})"
+
+    def _print_Kron(self, e: Any) -> str:
+        a, b = (self._print(x) for x in e.args)
+        return f"{self.xp}.kron({a}, {b})"
 
     def _print_Basic(self, e: Any) -> str:
         rule = BY_NODE.get(type(e))
@@ -289,11 +419,13 @@ class FrameworkPrinter(CodePrinter):
         if rule is None or name not in self.table:
             raise UnsupportedError(f"no {self.framework} code for the primitive {name}")
         args = ", ".join(self._print(a) for a in node_operands(e, rule))
+        if self.table[name] in self.helpers:
+            self.used.add(self.table[name])
         return f"{self.table[name]}({args})"
 
     def _print(self, e: Any, **kw: Any) -> str:
-        if isinstance(e, sp.Expr) and e.is_number and not e.is_Rational \
-                and not isinstance(e, sp.NumberSymbol):
+        if isinstance(e, sp.Expr) and e.is_number and not e.is_Rational and e.is_finite \
+                and not isinstance(e, sp.NumberSymbol):  # ∞ is float("inf"), as NumPy's code
             return repr(float(e))  # 2/sqrt(pi): a number, not a framework call on a float
         if isinstance(e, InvStd):  # its own code form is NumPy's: σ⁻¹ along the axis
             x, eps, k = self._print(e.args[0]), float(e.args[1]), e.axis
@@ -328,10 +460,15 @@ class FrameworkPrinter(CodePrinter):
         self.used.add("math")
         return "math.pi" if self.xp == "torch" else "jnp.pi"
 
-    def _new(self, what: str, dims: str) -> str:
+    def _like(self) -> str:
+        """The input whose dtype (and device) a constant array takes."""
         if self.ref is None:
             raise UnsupportedError(f"no {self.framework} code for a constant array without "
                                    "an array input")
+        return self.ref
+
+    def _new(self, what: str, dims: str) -> str:
+        self._like()
         device = f", device={self.ref}.device" if self.xp == "torch" else ""
         return f"{self.xp}.{what}({dims}, dtype={self.ref}.dtype{device})"
 
@@ -378,6 +515,14 @@ class FrameworkPrinter(CodePrinter):
     def _print_CrossEntropy(self, e: Any) -> str:
         self.used.add("log_softmax")
         return f"-{self.xp}.sum({self._factor(e.args[1])}*log_softmax({self._print(e.args[0])}))"
+
+
+def _slice_code(s: Any) -> str:
+    """A span as Python's ``slice(start, stop, step)`` (``None`` for the end)."""
+    start, stop, step = s
+    if (start, stop, step) == FULL:
+        return "slice(None)"
+    return f"slice({start}, {None if stop == END else stop}" + (f", {step})" if step != 1 else ")")
 
 
 def _parts(d: Derivation, xp: str) -> tuple[list[str], list[str], list[str], dict[Any, str],
@@ -434,30 +579,69 @@ def _wrap(head: str, items: list[str], tail: str, indent: int,
 
 def _fit(line: str, n: int) -> list[str]:
     """A statement longer than 99 columns at indent ``n`` as ``v = (`` and its sum's terms,
-    a few a line, each break before a top-level ``+`` or ``-`` (PEP 8)."""
+    a few a line, each break before a top-level ``+`` or ``-`` (PEP 8); a product's factors
+    so, before a top-level ``*``, when it is no sum."""
     words = line.split(" ", 2)
     if n + len(line) <= 99 or len(words) < 3 or words[1] not in ("=", "+="):
         return [line]
     code, _, comment = line.partition("  # ")
     op = f" {words[1]} "
     lhs, rhs = code.split(op, 1)
-    terms, depth, start = [], 0, 0
-    for i, ch in enumerate(rhs):
-        depth += ch in "([{"
-        depth -= ch in ")]}"
-        if depth == 0 and i > start and rhs[i - 1:i + 2] in (" + ", " - "):
-            terms.append(rhs[start:i - 1])
-            start = i
-    terms.append(rhs[start:])
+    terms = _top_level(rhs, lambda i: rhs[i - 1:i + 2] in (" + ", " - "), 1)
+    if len(terms) == 1:  # a product, broken before a * (not a **)
+        terms = _top_level(rhs, lambda i: rhs[i] == "*" and "*" not in rhs[i - 1:i + 2:2], 0)
     if len(terms) == 1:
         return [line]
     out = [f"{lhs}{op}(" + (f"  # {comment}" if comment else "")]
     for t in terms:
-        if out[-1].startswith("    ") and n + len(out[-1]) + 1 + len(t) <= 99:
-            out[-1] += " " + t
+        sep = "" if t.startswith("*") else " "
+        if out[-1].startswith("    ") and n + len(out[-1]) + len(sep) + len(t) <= 99:
+            out[-1] += sep + t
         else:
-            out.append("    " + t)
+            out += ["    " + part for part in _broken(t, 99 - n - 4)]
     return [*out, ")"]
+
+
+def _broken(term: str, width: int) -> list[str]:
+    """A term still longer than ``width`` (a bracket's contents: (dp − (dp⊙p) @ 𝟏 @ 𝟏ᵀ) of a
+    row softmax), broken before an inner `` @ ``, `` + ``, `` - `` (a piece still too long
+    after its ``, ``): inside the statement's brackets any break is Python, and each
+    continuation is indented once more."""
+    if len(term) <= width:
+        return [term]
+    pieces = _split(term, lambda t, i: t[i:i + 3] in (" @ ", " + ", " - "))
+    pieces = [q for p in pieces for q in (
+        [p] if len(p) <= width else _split(p, lambda t, i: t[i - 1:i + 1] == ", "))]
+    lines = [pieces[0]]
+    for p in pieces[1:]:
+        if len(lines[-1]) + 1 + len(p) <= width:
+            lines[-1] += " " + p
+        else:
+            lines.append("    " + p)
+    return lines
+
+
+def _split(text: str, at: Any) -> list[str]:
+    """``text`` cut at each space where ``at(text, i)`` (the space dropped)."""
+    pieces, start = [], 0
+    for i in range(1, len(text) - 2):
+        if text[i] == " " and at(text, i):
+            pieces.append(text[start:i])
+            start = i + 1
+    return [*pieces, text[start:]]
+
+
+def _top_level(rhs: str, breaks: Any, gap: int) -> list[str]:
+    """``rhs`` cut before each character at bracket depth 0 where ``breaks(i)``, the
+    ``gap`` characters before it (a space) dropped."""
+    terms, depth, start = [], 0, 0
+    for i, ch in enumerate(rhs):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if depth == 0 and i > start and breaks(i):
+            terms.append(rhs[start:i - gap])
+            start = i
+    return [*terms, rhs[start:]]
 
 
 def _indent(lines: list[str], n: int) -> list[str]:
