@@ -243,12 +243,12 @@ def from_torch(module: Any, example_inputs: Any, loss: Any = None, *,
         if out.kind not in ("act", "nd"):
             raise ShapeError(f"the module returns a {out.shape} value, which loss= compares "
                              "with no target: pass loss=None for a module that returns its loss")
-        y = walk.target(Val(o, "act", out.shape), NoNode())
+        ov = Val(o, out.kind, out.shape)  # (batch, n), or a tensor (B, T, D) as PyTorch's
+        y = walk.target(ov, NoNode())
         if isinstance(loss, torch.nn.Module):
-            lv = module_loss(walk, loss, [Val(o, "act", out.shape), y], NoNode())
+            lv = module_loss(walk, loss, [ov, y], NoNode())
         else:
-            lv = loss_text(walk, loss.__name__, Val(o, "act", out.shape), y, "mean",
-                           NoNode(), {})
+            lv = loss_text(walk, loss.__name__, ov, y, "mean", NoNode(), {})
         out = lv
     elif out.kind != "scalar":
         raise ShapeError(f"the module returns a {out.shape} tensor: pass loss= "

@@ -202,12 +202,12 @@ def _aligned(w: Writer, a: Val, b: Val, node: Any) -> tuple[Val, Val]:
     if any(m != n and 1 not in (m, n) for m, n in zip(sa, sb, strict=True)):
         raise UnsupportedError(f"{fname(node)} of a {a.shape} and a {b.shape} tensor "
                                f"{w.where(node)}: the shapes do not broadcast")
+    if "nd" not in (a.kind, b.kind):  # 2-D: the text spreads a row and a column both
+        return a, b
     if _bshape(a, b) not in (sa, sb):
         raise UnsupportedError(f"{fname(node)} of a {a.shape} and a {b.shape} tensor "
                                f"{w.where(node)}: broadcasting both operands is not "
                                "supported (bring one to the result's shape first)")
-    if "nd" not in (a.kind, b.kind):
-        return a, b
 
     def spread(v: Val, shape: tuple[int, ...]) -> Val:
         if shape == v.shape:
@@ -233,6 +233,81 @@ def _mul(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
         return Val(f"{paren(a)}*{paren(b)}", _kind(a, b), _bshape(a, b))
     a, b = _aligned(w, a, b, node)
     return Val(f"hadamard({a.text}, {b.text})", _kind(a, b), _bshape(a, b))
+
+
+# masks: PyTorch's bool tensors as the text's numbers 0 and 1 ---------------------------
+
+
+def _is(w: Writer, a: Val, b: Val, node: Any, equal: bool) -> Val:
+    """a == b (or a != b) as 0 or 1: (a >= b) − (a > b); of a mask and 0 or 1, the mask or
+    1 − mask."""
+    if b.mask and not a.mask:
+        a, b = b, a
+    if a.mask and b.kind == "num" and b.text in ("0", "1", "0.0", "1.0"):
+        same = (float(b.text) == 1) == equal
+        return a if same else Val(f"1 - {paren(a)}", a.kind, a.shape, mask=True)
+    a, b = _aligned(w, a, b, node)
+    x, y = paren(a), paren(b)
+    text = f"({x} >= {y}) - ({x} > {y})" if equal else f"1 - ({x} >= {y}) + ({x} > {y})"
+    return Val(text, _kind(a, b), _bshape(a, b), mask=True)
+
+
+def _compare(op: str) -> Callable[..., Val]:
+    """``a > b`` (``<``, ``>=``, ``<=``, ``==``, ``!=``) entry by entry, PyTorch's bool
+    tensor as the text's comparison: a number 0 or 1, through which nothing flows back."""
+    def build(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+        a, b = args[:2]
+        if op in ("==", "!="):
+            return _is(w, a, b, node, op == "==")
+        a, b = _aligned(w, a, b, node)
+        return Val(f"{paren(a)} {op} {paren(b)}", _kind(a, b), _bshape(a, b), mask=True)
+    return build
+
+
+def _logical(op: str) -> Callable[..., Val]:
+    """``~m``, ``m & n``, ``m | n`` (and ``torch.logical_*``), ``.bool()``: of masks, 1 − m,
+    m ⊙ n, m + n − m ⊙ n; any other value first compared with 0, as PyTorch reads it."""
+    def build(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+        zero = Val("0", "num", ())
+        ms = [a if a.mask else _is(w, a, zero, node, False) for a in args[:1 if op in (
+            "not", "bool") else 2]]
+        if op == "bool":
+            return ms[0]
+        if op == "not":
+            return Val(f"1 - {paren(ms[0])}", ms[0].kind, ms[0].shape, mask=True)
+        a, b = _aligned(w, ms[0], ms[1], node)
+        both = f"hadamard({a.text}, {b.text})" if "num" not in (a.kind, b.kind) else \
+            f"{paren(a)}*{paren(b)}"
+        text = both if op == "and" else f"{paren(a)} + {paren(b)} - {paren(Val(both, '', ()))}"
+        return Val(text, _kind(a, b), _bshape(a, b), mask=True)
+    return build
+
+
+_COMPARISONS = {"gt": ">", "lt": "<", "ge": ">=", "le": "<=", "eq": "==", "ne": "!=",
+                "greater": ">", "less": "<", "greater_equal": ">=", "less_equal": "<=",
+                "not_equal": "!="}
+
+
+def _where(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    """``torch.where(c, a, b)`` and ``x.masked_fill(m, v)`` (v where m, else x): the text's
+    where, whose branches may be ±∞ (a causal mask)."""
+    if fname(node).endswith("masked_fill"):
+        x, m, v = args[0], args[1], args[2] if len(args) > 2 else kw.get("value")
+    elif len(args) == 3:
+        m, v, x = args
+    else:
+        raise UnsupportedError(f"{fname(node)} with {len(args)} arguments {w.where(node)}: "
+                               "only torch.where(condition, x, y)")
+    if not isinstance(v, Val):
+        raise UnsupportedError(f"{fname(node)} {w.where(node)}: a value that is not a "
+                               "number or a tensor")
+    # every operand in one layout: the condition against the branches' result (a (T, T)
+    # mask's text is its transpose in the column convention, a (B, T, T) score's is not)
+    v, x = _aligned(w, v, x, node)
+    m = _aligned(w, m, Val("", _kind(v, x), _bshape(v, x)), node)[0]
+    v, x = _aligned(w, v, m, node)[0], _aligned(w, x, m, node)[0]
+    out = Val("", _kind(v, x), _bshape(v, x))
+    return Val(f"where({m.text}, {v.text}, {x.text})", _kind(m, out), _bshape(m, out))
 
 
 def _floordiv(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
@@ -373,8 +448,14 @@ def module_loss(w: Writer, m: Any, args: list[Val], node: Any) -> Val:
     return loss_text(w, name, args[0], args[1], m.reduction, node, extra)
 
 
+_ENTRY_WISE = ("l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
+               "binary_cross_entropy_with_logits")
+
+
 def _entries(name: str, o: str, y: str, extra: Mapping[str, Any]) -> str:
     """An entry-wise loss of output o and target y (of one shape), before the reduction."""
+    if name == "mse_loss":  # of a tensor: the text's mse_loss takes matrices
+        return f"({o} - {y})**2"
     if name == "l1_loss":
         return f"abs({o} - {y})"
     if name in ("huber_loss", "smooth_l1_loss"):  # PyTorch's: SmoothL1 is Huber / β
@@ -396,7 +477,9 @@ def loss_text(w: Writer, name: str, o: Val, y: Val, reduction: str, node: Any,
         # the samples of that class left out, and the mean over the others: not written yet
         (f"ignore_index={extra.get('ignore_index')!r}",
          extra.get("ignore_index", -100) not in (-100, None)),
-        (f"a {o.shape} output", o.kind != "act")) if no]
+        # a tensor (B, T, D): the entry-wise losses only (a class axis is PyTorch's 1)
+        (f"a {o.shape} output", o.kind != "act" and not (o.kind == "nd" and name in (
+            "mse_loss", *_ENTRY_WISE)))) if no]
     if refused:
         raise UnsupportedError(f"{name} with {', '.join(refused)} {w.where(node)}: only "
                                "reduction 'mean' or 'sum', no class weights or ignored "
@@ -408,8 +491,7 @@ def loss_text(w: Writer, name: str, o: Val, y: Val, reduction: str, node: Any,
         # the target mixed with the uniform distribution, as PyTorch's: (1 − ε) y + ε / C
         y = Val(f"({1 - smoothing!r}*{paren(y)} + {smoothing / o.shape[1]!r})", y.kind,
                 y.shape)
-    if name in ("l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
-                "binary_cross_entropy_with_logits"):
+    if name in _ENTRY_WISE or (name == "mse_loss" and o.kind == "nd"):
         o = once(w, o)
         entries = _entries(name, o.text, paren(y), extra)
         return Val(f"{'mean' if reduction == 'mean' else 'sum'}({entries})", "scalar", ())
@@ -454,6 +536,20 @@ FUNCTIONS: dict[str, Callable[..., Val]] = {
     **{f"{p}.{n}": _clamp for p in ("torch", "Tensor")
        for n in ("clamp", "clip", "clamp_min", "clamp_max")},
     "Tensor.clone": _same, "Tensor.contiguous": _same, "F.dropout": _dropout,
+    "Tensor.float": _same, "Tensor.double": _same,  # a mask as numbers: the values it has
+    **{f"{p}.{n}": _compare(op) for p, names in (
+        ("operator", ("gt", "lt", "ge", "le", "eq", "ne")),
+        ("torch", ("gt", "lt", "ge", "le", "eq", "ne", "greater", "less", "greater_equal",
+                   "less_equal", "not_equal")),
+        ("Tensor", ("gt", "lt", "ge", "le", "eq", "ne", "greater", "less", "greater_equal",
+                    "less_equal", "not_equal")))
+       for n, op in ((n, _COMPARISONS[n]) for n in names)},
+    **{f"{p}.{n}": _logical(op) for p, n, op in (
+        ("operator", "invert", "not"), ("operator", "and_", "and"), ("operator", "or_", "or"),
+        *((q, f"logical_{o}", o) for q in ("torch", "Tensor") for o in ("not", "and", "or")),
+        ("Tensor", "bool", "bool"), ("Tensor", "__and__", "and"), ("Tensor", "__or__", "or"),
+        ("Tensor", "__invert__", "not"))},
+    "torch.where": _where, "Tensor.masked_fill": _where, "torch.masked_fill": _where,
     "torch.var": spread("var"), "Tensor.var": spread("var"), "torch.std": spread("std"),
     "Tensor.std": spread("std"), "F.normalize": normalize,
     "torch.rsqrt": _rsqrt, "Tensor.rsqrt": _rsqrt,

@@ -17,6 +17,7 @@ class Val:
     # num (a Python number), ints (a tuple of them), shape (a tensor's .shape), scalar (0-D)
     shape: tuple[int, ...]  # PyTorch's shape (ints, shape: the numbers themselves)
     before: str = ""  # a reshape's operand in PyTorch's layout: reshapes in a row are one
+    mask: bool = False  # known to be 0 or 1 (a comparison, a bool buffer): ~m is 1 − m
 
 
 class Writer(Protocol):

@@ -133,10 +133,12 @@ class Walk:
         input that is never differentiated; a plain tensor attribute is refused."""
         key = node.target
         b = module_tensor(self.gm, key)
-        if b is None or not b.is_floating_point():
+        if b is None or not (b.is_floating_point() or b.dtype == torch_bool()):
             raise UnsupportedError(f"{key!r} {self.where(node)} is not a parameter or a "
-                                   "floating-point buffer or tensor: not supported")
-        return self.parameter(key, "c", buffer=True)
+                                   "floating-point or bool buffer or tensor: not supported")
+        v = self.parameter(key, "c", buffer=True)
+        v.mask = b.dtype == torch_bool()  # a bool mask: its numbers 0 and 1
+        return v
 
     # the walk -------------------------------------------------------------------------
     def run(self, example: Sequence[Any]) -> Val:
@@ -439,9 +441,17 @@ class Walk:
         return Val(text, "act", a.shape)
 
     def target(self, o: Val, node: Any) -> Val:
+        if o.kind == "nd":  # a tensor's target: its shape, in PyTorch's layout as it is
+            return Val(self.symbol("y", o.shape, "same", "y", False), "nd", o.shape)
         if o.kind != "act":
             raise UnsupportedError(f"a loss of a {o.shape} output {self.where(node)}")
         return Val(self.symbol("y", o.shape, "target", "y", False), "act", o.shape)
+
+
+def torch_bool() -> Any:
+    import torch
+
+    return torch.bool
 
 
 def module_tensor(gm: Any, key: str) -> Any:

@@ -57,6 +57,9 @@ def _interpreter(gm: Any, tensors: Mapping[str, Any],
 
     class Run(_interpreter_base()):  # type: ignore[misc]
         def get_attr(self, target: str, args: Any, kwargs: Any) -> Any:
+            own = super().get_attr(target, args, kwargs)
+            if isinstance(own, torch.Tensor) and own.dtype == torch.bool:
+                return tensors[target] != 0  # a mask, given as our numbers 0 and 1
             return tensors[target]
 
         def call_module(self, target: str, args: Any, kwargs: Any) -> Any:
