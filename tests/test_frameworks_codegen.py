@@ -18,7 +18,7 @@ from test_tensor_layers import CNN, CNN_SHAPES, CNN_WRT, MHA, MHA_SHAPES
 
 import symbackprop as sbp
 from symbackprop.check import random_values
-from symbackprop.emit.frameworks import _JAX, _TORCH
+from symbackprop.emit.framework_tables import JAX, TORCH
 from symbackprop.errors import UnsupportedError
 from symbackprop.shapes import axes_of, shape_of
 
@@ -300,7 +300,7 @@ def test_every_registry_primitive_generates_working_code_or_is_refused_by_name(
         d = sbp.derive(text, shapes=M)
         vals = {k: np.asarray(v) for k, v in
                 random_values(d, 0, attempt=1 if positive else 0).items()}
-        for xp, table in (("torch", _TORCH), ("jax", _JAX)):
+        for xp, table in (("torch", TORCH), ("jax", JAX)):
             err = ""
             try:
                 d.to_torch() if xp == "torch" else d.to_jax()
