@@ -232,7 +232,7 @@ class Derivation(record.Derivation):
 
     def to_python(self, name: str = "forward_backward") -> str:
         """A NumPy function ``name(**inputs) -> (output, {name: gradient})``, staged like the
-        derivation."""
+        derivation; a vector's gradient is a column (``evaluate`` gives the shape given)."""
         return self.to("python", name=name)
 
     def to_torch(self, name: str = "ForwardBackward") -> str:
