@@ -26,6 +26,7 @@ shapes, so they compare one to one with ``p.grad`` (``torch_keys`` moves the arr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -161,9 +162,10 @@ class TorchDerivation(Derivation):
 
         gm, loss, masks = self.__dict__["_torch"]
         wrt = {str(s.name) for s in self.wrt}
+        inputs = {str(s.name) for s in self.inputs}  # a layer the output never reaches: none
         t = {n: torch.tensor(self.to_torch_layout(n, values[n]), dtype=torch.float64,
-                             requires_grad=n in wrt) for n in self.keys}
-        by_key = {k.key: t[n] for n, k in self.keys.items()}
+                             requires_grad=n in wrt) for n in self.keys if n in inputs}
+        by_key = {k.key: t[n] for n, k in self.keys.items() if n in t}
         with torch.enable_grad():
             run(gm, by_key, masks, loss).backward()
         column = self.convention == "column"
@@ -257,8 +259,9 @@ def from_torch(module: Any, example_inputs: Any, loss: Any = None, *,
     text = "; ".join([*walk.stages, f"L = {out.text}"])
     by_key = {k.key: n for n, k in walk.keys.items()}
     rename = {k: v for k, v in (names or {}).items() if k not in by_key}
-    if wrt is None:
-        wrt_names = walk.params
+    if wrt is None:  # every parameter the output reaches (a layer computed but unused: none)
+        reached = _reached(walk.stages, out.text)
+        wrt_names = [n for n in walk.params if n in reached]
     else:
         unknown = [k for k in wrt if k not in by_key]
         if unknown:
@@ -268,6 +271,20 @@ def from_torch(module: Any, example_inputs: Any, loss: Any = None, *,
     d = derive(text, wrt=wrt_names, shapes=walk.shapes, names=rename, layout=layout,
                granularity=granularity)
     return TorchDerivation(d, walk.keys, convention, gm, loss_fn, walk.masks, walk.buffers)
+
+
+def _reached(stages: list[str], out: str) -> set[str]:
+    """The names the output's text reads, through the stages it reads."""
+    defs = dict(stage.split(" = ", 1) for stage in stages)
+    seen: set[str] = set()
+    todo = [out]
+    while todo:
+        for name in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", todo.pop()):
+            if name not in seen:
+                seen.add(name)
+                if name in defs:
+                    todo.append(defs[name])
+    return seen
 
 
 def _loss_callable(loss: Any) -> Any:

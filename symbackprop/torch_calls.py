@@ -63,7 +63,11 @@ ACTIVATION_PARAMS: dict[str, tuple[tuple[str, float | None], ...]] = {
 }
 PLAIN_ACTIVATIONS = ("relu", "sigmoid", "tanh", "relu6", "hardsigmoid", "hardswish", "silu",
                      "mish", "selu", "softsign", "logsigmoid", "tanhshrink", "exp", "log",
-                     "sin", "cos", "sqrt", "abs", "square", "erf")
+                     "sin", "cos", "sqrt", "abs", "square", "erf",
+                     # torch's element-wise maths of the same names as the text's
+                     "log1p", "expm1", "exp2", "log2", "log10", "reciprocal", "sign", "tan",
+                     "sinh", "cosh", "arcsin", "arccos", "arctan", "asin", "acos", "atan",
+                     "arcsinh", "arccosh", "arctanh", "erfc")
 
 
 def activation(w: Writer, name: str, a: Val, params: Mapping[str, float], node: Any) -> Val:
@@ -310,6 +314,23 @@ def _where(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
     return Val(f"where({m.text}, {v.text}, {x.text})", _kind(m, out), _bshape(m, out))
 
 
+def _extreme(fn: str) -> Callable[..., Val]:
+    """``torch.maximum(a, b)`` (``minimum``) entry by entry: the text's max(a, b)."""
+    def build(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+        if len(args) != 2 or kw:
+            raise UnsupportedError(f"{fname(node)} {w.where(node)}: only of two tensors")
+        a, b = _aligned(w, args[0], args[1], node)
+        return Val(f"{fn}({a.text}, {b.text})", _kind(a, b), _bshape(a, b))
+    return build
+
+
+def _math_sqrt(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    """``math.sqrt(d)`` of a number fx recorded (the attention scale √d of a size)."""
+    if len(args) != 1 or args[0].kind != "num" or float(args[0].text) < 0:
+        raise UnsupportedError(f"{fname(node)} {w.where(node)}: only of a number")
+    return Val(repr(math.sqrt(float(args[0].text))), "num", ())
+
+
 def _floordiv(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
     size = _sizes(lambda m, n: m // n if n else 0)(*args[:2])
     if size is None or args[1].text == "0":
@@ -550,6 +571,11 @@ FUNCTIONS: dict[str, Callable[..., Val]] = {
         ("Tensor", "bool", "bool"), ("Tensor", "__and__", "and"), ("Tensor", "__or__", "or"),
         ("Tensor", "__invert__", "not"))},
     "torch.where": _where, "Tensor.masked_fill": _where, "torch.masked_fill": _where,
+    "torch.maximum": _extreme("max"), "Tensor.maximum": _extreme("max"),
+    "torch.minimum": _extreme("min"), "Tensor.minimum": _extreme("min"),
+    **{f"{p}.{n}": reduce("max" if n == "amax" else "min") for p in ("torch", "Tensor")
+       for n in ("amax", "amin")},
+    "math.sqrt": _math_sqrt, "torch.bmm": _matmul, "Tensor.bmm": _matmul,
     "torch.var": spread("var"), "Tensor.var": spread("var"), "torch.std": spread("std"),
     "Tensor.std": spread("std"), "F.normalize": normalize,
     "torch.rsqrt": _rsqrt, "Tensor.rsqrt": _rsqrt,

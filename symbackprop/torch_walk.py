@@ -514,7 +514,8 @@ def genuine(node: Any) -> bool:
     import torch.nn.functional as F
 
     prefix, _, name = fname(node).partition(".")
-    homes = {"torch": (torch,), "F": (F, torch._C._nn), "operator": (operator,)}.get(prefix, ())
+    homes = {"torch": (torch,), "F": (F, torch._C._nn), "operator": (operator,),
+             "math": (math,)}.get(prefix, ())
     return any(getattr(home, name, None) is node.target for home in homes)
 
 

@@ -58,6 +58,9 @@ def _interpreter(gm: Any, tensors: Mapping[str, Any],
     class Run(_interpreter_base()):  # type: ignore[misc]
         def get_attr(self, target: str, args: Any, kwargs: Any) -> Any:
             own = super().get_attr(target, args, kwargs)
+            if target not in tensors:  # read by no part of the output: the module's own
+                return own.detach().clone().to(torch.float64) if isinstance(
+                    own, torch.Tensor) and own.is_floating_point() else own
             if isinstance(own, torch.Tensor) and own.dtype == torch.bool:
                 return tensors[target] != 0  # a mask, given as our numbers 0 and 1
             return tensors[target]
@@ -67,7 +70,10 @@ def _interpreter(gm: Any, tensors: Mapping[str, Any],
             if target in masks:  # Dropout in training mode: the given mask
                 p = masks[target][1]
                 return args[0] * tensors[f"{target}.mask"] / (1 - p)
-            own = {n: tensors[f"{target}.{n}"] for n, _ in m.named_parameters()}
+            # a parameter the derivation does not read (a layer whose value the output
+            # never reaches) runs with the module's own value
+            own = {n: tensors[f"{target}.{n}"] if f"{target}.{n}" in tensors else
+                   p.detach().clone().to(torch.float64) for n, p in m.named_parameters()}
             # buffers: the given running statistics, else copies of the module's own
             own |= {n: tensors.get(f"{target}.{n}", b).detach().clone().to(torch.float64)
                     if b.is_floating_point() else b.detach().clone()

@@ -3,6 +3,7 @@ compared with p.grad, torch.autograd as the check's fourth witness, and the refu
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -1460,3 +1461,50 @@ def test_a_column_times_a_row_broadcasts_both() -> None:
     x = torch.randn(5, 3, dtype=torch.float64)
     d = sbp.from_torch(model, x, loss=nn.MSELoss())
     _equals_p_grad(d, model, nn.MSELoss(), x, torch.randn(5, 4, dtype=torch.float64))
+
+
+class _Calls(nn.Module):
+    """Calls held-out PyTorch code made that were refused; ``g`` is computed and unused in
+    some (a layer the output never reaches: no gradient, as p.grad is None)."""
+
+    def __init__(self, how: str) -> None:
+        super().__init__()
+        self.f, self.g, self.how = nn.Linear(4, 5), nn.Linear(4, 5), how
+
+    def forward(self, x: Any) -> Any:
+        h, g = self.f(x), self.g(x)
+        if self.how == "maths":
+            return torch.log1p(torch.sigmoid(h)) + torch.expm1(0.1 * g).atan() + h.reciprocal()
+        if self.how == "maximum":
+            return torch.maximum(h, g) - torch.minimum(h, 0.5 * g)
+        if self.how == "amax":  # g unused
+            return h - torch.amax(h, dim=-1, keepdim=True) + h.amin(dim=0, keepdim=True)
+        if self.how == "sqrt":  # the attention scale of a size, g unused
+            return h / math.sqrt(h.size(-1))
+        return torch.bmm(h, g.transpose(1, 2))
+
+
+@pytest.mark.parametrize(("how", "shape"), [("maths", (3, 4)), ("maths", (2, 3, 4)),
+                                            ("maximum", (3, 4)), ("amax", (3, 4)),
+                                            ("sqrt", (3, 4)), ("sqrt", (2, 3, 4)),
+                                            ("bmm", (2, 3, 4))])
+def test_element_wise_maths_extremes_and_sizes(how: str, shape: tuple[int, ...]) -> None:
+    """torch.log1p/expm1/atan/reciprocal, torch.maximum/minimum, amax/amin, math.sqrt of a
+    size and torch.bmm; a layer whose value the output never reaches is left out of wrt
+    (it was an OptionError) and the torch.autograd witness runs it with the module's own
+    values (a KeyError before)."""
+    torch.manual_seed(6)
+    model = _Calls(how).double()
+    x = torch.randn(*shape, dtype=torch.float64)
+    d = sbp.from_torch(model, x, loss=nn.MSELoss())
+    y = torch.randn(model(x).shape, dtype=torch.float64)
+    model.zero_grad()
+    nn.MSELoss()(model(x), y).backward()
+    grads = d.evaluate({**dict(model.named_parameters()), "x": x, "y": y})
+    used = {k: p for k, p in model.named_parameters() if p.grad is not None}
+    assert set(grads) == set(used)
+    for key, p in used.items():
+        np.testing.assert_allclose(grads[key], _grad(p), rtol=1e-6, atol=1e-9, err_msg=key)
+    report = d.check({**dict(model.named_parameters()), "x": x, "y": y})
+    assert report.ok, str(report)
+    assert "torch.autograd" in report.witnesses
