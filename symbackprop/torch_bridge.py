@@ -211,7 +211,8 @@ def from_torch(module: Any, example_inputs: Any, loss: Any = None, *,
     (``"0.weight"``) to our names (default ``W1``, ``b1``, ... in order of use); other keys rename
     intermediates as ``derive``'s ``names``. ``convention``: ``"column"`` (z = W x + b, a
     sample per column) or ``"row"`` (PyTorch's x Wᵀ + b). ``wrt``: module keys (default:
-    every parameter that requires a gradient). ``layout``, ``granularity``: as ``derive``.
+    every parameter that requires a gradient and that the output reaches). ``layout``,
+    ``granularity``: as ``derive``.
 
     The module's ``forward`` runs once, as torch.fx traces it (on proxies); nothing else of
     the user's runs. Unsupported layers and calls raise ``UnsupportedError`` naming them and
