@@ -148,6 +148,51 @@ def indexed(w: Writer, a: Val, key: Any, node: Any) -> Val:
                tuple(k for k in kept if k is not None))
 
 
+def tensor_indexed(w: Writer, a: Val, key: Any, node: Any) -> Val:
+    """``a[key]`` of a tensor of rank >= 3 along one axis (``h[:, -1]``, ``x[:, t, :]``,
+    ``x[:, :3]`` of images): the tensor as the matrix (axes before, the rest) in PyTorch's
+    row-major order, a slice of its columns, and that reshaped to the result."""
+    key = key if isinstance(key, tuple) else (key,)
+    if key.count(Ellipsis) == 1:  # x[..., :3]: the ellipsis as full slices
+        at = key.index(Ellipsis)
+        key = key[:at] + (slice(None),) * (len(a.shape) - len(key) + 1) + key[at + 1:]
+    if len(key) > len(a.shape) or Ellipsis in key:
+        raise UnsupportedError(f"indexing {a.shape} with {key!r} {w.where(node)}")
+    key = key + (slice(None),) * (len(a.shape) - len(key))
+    moved = [k for k, (part, n) in enumerate(zip(key, a.shape, strict=True))
+             if not (isinstance(part, slice) and part.indices(n) == (0, n, 1))]
+    if len(moved) > 1:  # one axis at a time, the last first: the others keep their places
+        for k in reversed(moved):
+            one = tuple(part if i == k else slice(None) for i, part in enumerate(key))
+            a = tensor_indexed(w, a, one, node) if a.kind == "nd" else \
+                indexed(w, a, one[:len(a.shape)], node)
+        return a
+    if not moved:
+        return a
+    k = moved[0]
+    n, inner = a.shape[k], math.prod(a.shape[k + 1:])
+    part = key[k]
+    if isinstance(part, int) and not isinstance(part, bool) and -n <= part < n:
+        start, stop, step, size = part % n, part % n + 1, 1, None
+    elif isinstance(part, slice) and all(
+            v is None or (isinstance(v, int) and not isinstance(v, bool))
+            for v in (part.start, part.stop, part.step)):
+        start, stop, step = part.indices(n)
+        size = len(range(start, stop, step))
+        if step < 1 or size < 1 or (step > 1 and inner > 1):
+            raise UnsupportedError(f"the slice {part!r} of {a.shape} {w.where(node)}: only "
+                                   "a contiguous, non-empty one")
+    else:
+        raise UnsupportedError(f"indexing with {part!r} {w.where(node)}: only ints and "
+                               "slices written as numbers")
+    outer = math.prod(a.shape[:k])
+    matrix = reshaped(w, a, (outer, n * inner), node)
+    cols = slice(start * inner, stop * inner if step == 1 else stop, step)
+    taken = indexed(w, matrix, (slice(None), cols), node)
+    shape = a.shape[:k] + (() if size is None else (size,)) + a.shape[k + 1:]
+    return reshaped(w, taken, shape, node)
+
+
 def concatenated(w: Writer, parts: list[Val], dim: Any, node: Any) -> Val:
     """torch.cat of (batch, features) values along ``dim``: the text's concatenate along
     our axis (the other one in the column convention)."""

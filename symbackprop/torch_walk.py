@@ -34,7 +34,7 @@ from .torch_calls import (
     transpose,
 )
 from .torch_keys import Convention, Key
-from .torch_matrices import concatenated, indexed
+from .torch_matrices import concatenated, indexed, tensor_indexed
 from .torch_tensors import (
     adaptive_pool_text,
     conv1d_text,
@@ -231,6 +231,9 @@ class Walk:
         if node.op == "call_function" and fname(node) == "operator.getitem" and \
                 hasattr(node.args[0], "op") and env[node.args[0]].kind == "act":
             return indexed(self, env[node.args[0]], node.args[1], node)  # x[:, :3]
+        if node.op == "call_function" and fname(node) == "operator.getitem" and \
+                hasattr(node.args[0], "op") and env[node.args[0]].kind == "nd":
+            return tensor_indexed(self, env[node.args[0]], node.args[1], node)  # h[:, -1]
         if node.op == "call_function" and fname(node) in ("torch.cat", "torch.concat") and \
                 node.args and isinstance(node.args[0], (list, tuple)) and \
                 set(node.kwargs) <= {"dim"}:

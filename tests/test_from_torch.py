@@ -1508,3 +1508,38 @@ def test_element_wise_maths_extremes_and_sizes(how: str, shape: tuple[int, ...])
     report = d.check({**dict(model.named_parameters()), "x": x, "y": y})
     assert report.ok, str(report)
     assert "torch.autograd" in report.witnesses
+
+
+class _Indexed(nn.Module):
+    """Indexing a tensor of rank >= 3 as RNN, last-token pooling and channel code writes it
+    (it was refused: 'tuple argument of operator.getitem')."""
+
+    def __init__(self, how: str) -> None:
+        super().__init__()
+        self.f, self.how = nn.Linear(4, 5), how
+
+    def forward(self, x: Any) -> Any:
+        if self.how == "channel":  # images (N, C, H, W): a channel, flattened
+            return torch.tanh(self.f(x[:, 1].reshape(x.shape[0], -1)))
+        h = torch.tanh(self.f(x))
+        if self.how == "last":
+            return h[:, -1]
+        if self.how == "step":
+            return h[:, 1, :] * 2 + h[:, 0]
+        if self.how == "ellipsis":
+            return h[..., 1:3].sum(dim=-1)
+        return h[1:, 0:2, 1:4]  # three axes, one after another
+
+
+@pytest.mark.parametrize(("how", "shape"), [("last", (2, 3, 4)), ("step", (2, 3, 4)),
+                                            ("ellipsis", (2, 3, 4)), ("channel", (2, 3, 2, 2)),
+                                            ("three", (3, 3, 4))])
+def test_indexing_a_tensor_along_its_axes(how: str, shape: tuple[int, ...]) -> None:
+    torch.manual_seed(7)
+    model = _Indexed(how).double()
+    x = torch.randn(*shape, dtype=torch.float64)
+    d = sbp.from_torch(model, x, loss=nn.MSELoss())
+    _equals_p_grad(d, model, nn.MSELoss(), x, torch.randn(model(x).shape, dtype=torch.float64))
+    values = {**dict(model.named_parameters()), "x": x,
+              "y": torch.randn(model(x).shape, dtype=torch.float64)}
+    assert d.check(values).ok
