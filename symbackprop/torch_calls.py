@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import UnsupportedError
-from .torch_matrices import normalize, reduce, spread
+from .torch_matrices import normalize, pieces, reduce, spread
 from .torch_tensors import (
     TENSOR_CALLS,
     batched_matmul,
@@ -576,6 +576,7 @@ FUNCTIONS: dict[str, Callable[..., Val]] = {
     **{f"{p}.{n}": reduce("max" if n == "amax" else "min") for p in ("torch", "Tensor")
        for n in ("amax", "amin")},
     "math.sqrt": _math_sqrt, "torch.bmm": _matmul, "Tensor.bmm": _matmul,
+    **{f"{p}.{n}": pieces for p in ("torch", "Tensor") for n in ("chunk", "split")},
     "torch.var": spread("var"), "Tensor.var": spread("var"), "torch.std": spread("std"),
     "Tensor.std": spread("std"), "F.normalize": normalize,
     "torch.rsqrt": _rsqrt, "Tensor.rsqrt": _rsqrt,
@@ -592,4 +593,4 @@ LOOSE = frozenset({"F.conv2d", "torch.conv2d", "F.conv1d", "torch.conv1d",
                      for n in ("clamp", "clip", "clamp_min", "clamp_max")), "F.dropout",
                    "torch.var", "Tensor.var", "torch.std", "Tensor.std",
                    "torch.einsum", "Tensor.view", "Tensor.reshape", "torch.reshape",
-                   "Tensor.permute", "torch.permute"})
+                   "Tensor.permute", "torch.permute", "Tensor.split", "torch.split"})

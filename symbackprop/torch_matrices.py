@@ -193,6 +193,31 @@ def tensor_indexed(w: Writer, a: Val, key: Any, node: Any) -> Val:
     return reshaped(w, taken, shape, node)
 
 
+def pieces(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    """``x.chunk(n, dim)`` and ``x.split(size or sizes, dim)`` (a packed q, k, v): the
+    slices along ``dim``, each a value of its own; the tuple's items are read by index."""
+    chunk = fname(node).endswith("chunk")
+    k = named_args(("chunks" if chunk else "split_size_or_sections", "dim"), args, kw)
+    how = k.get("chunks" if chunk else "split_size_or_sections", k.get("split_size"))
+    a, dim = args[0], ints_arg(k.get("dim", 0), w, node)[0] % len(args[0].shape)
+    n = a.shape[dim]
+    sizes: list[int] = list(ints_arg(how, w, node))
+    if chunk or len(sizes) == 1:
+        step = -(-n // sizes[0]) if chunk else sizes[0]
+        sizes = [min(step, n - s) for s in range(0, n, step)]
+    if sum(sizes) != n or min(sizes) < 1:
+        raise UnsupportedError(f"{fname(node)} of {a.shape} into {sizes} {w.where(node)}")
+    a = once(w, a)
+    out, start = [], 0
+    for size in sizes:
+        key = tuple(slice(start, start + size) if i == dim else slice(None)
+                    for i in range(len(a.shape)))
+        out.append(tensor_indexed(w, a, key, node) if a.kind == "nd" else
+                   indexed(w, a, key, node))
+        start += size
+    return Val("", "parts", a.shape, parts=tuple(out))
+
+
 def concatenated(w: Writer, parts: list[Val], dim: Any, node: Any) -> Val:
     """torch.cat of (batch, features) values along ``dim``: the text's concatenate along
     our axis (the other one in the column convention)."""

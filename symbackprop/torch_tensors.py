@@ -134,6 +134,24 @@ def _permute(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Va
     return permuted(w, args[0], perm, node)
 
 
+def _unsqueeze(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    """``x.unsqueeze(d)``: an axis of length 1 inserted, a reshape."""
+    a = args[0]
+    d = int_arg(kw.get("dim", args[1] if len(args) > 1 else None), w, node)
+    d = d % (len(a.shape) + 1)
+    return reshaped(w, a, (*a.shape[:d], 1, *a.shape[d:]), node)
+
+
+def _squeeze(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    """``x.squeeze(d)`` (every axis of length 1 without ``d``): a reshape to rank 2 or more."""
+    a = args[0]
+    dim = kw.get("dim", args[1] if len(args) > 1 else None)
+    dims = {d % len(a.shape) for d in ((int_arg(dim, w, node),) if dim is not None
+                                       else range(len(a.shape)))}
+    return reshaped(w, a, tuple(n for i, n in enumerate(a.shape)
+                                if not (i in dims and n == 1)), node)
+
+
 def _size(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
     """``x.size(k)`` is a number of the example's shape (the shapes are the example's)."""
     a = args[0]
@@ -145,6 +163,8 @@ def _size(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
 
 def _getitem(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
     a, k = args[:2]
+    if a.kind == "parts":  # q, k, v = qkv.chunk(3, dim=-1)
+        return a.parts[int_arg(k, w, node)]
     if a.kind != "shape":
         raise UnsupportedError(f"indexing a tensor {w.where(node)} is not supported yet")
     return Val(str(a.shape[int_arg(k, w, node)]), "num", ())
@@ -340,4 +360,6 @@ TENSOR_CALLS: dict[str, Callable[..., Val]] = {
     "torch.flatten": _flatten, "Tensor.flatten": _flatten, "Tensor.view": _reshape,
     "Tensor.reshape": _reshape, "torch.reshape": _reshape, "Tensor.permute": _permute,
     "torch.permute": _permute, "Tensor.size": _size, "operator.getitem": _getitem,
+    "Tensor.unsqueeze": _unsqueeze, "torch.unsqueeze": _unsqueeze,
+    "Tensor.squeeze": _squeeze, "torch.squeeze": _squeeze,
 }

@@ -18,6 +18,7 @@ class Val:
     shape: tuple[int, ...]  # PyTorch's shape (ints, shape: the numbers themselves)
     before: str = ""  # a reshape's operand in PyTorch's layout: reshapes in a row are one
     mask: bool = False  # known to be 0 or 1 (a comparison, a bool buffer): ~m is 1 − m
+    parts: tuple[Val, ...] = ()  # of kind "parts": the pieces of x.chunk / x.split
 
 
 class Writer(Protocol):

@@ -1543,3 +1543,36 @@ def test_indexing_a_tensor_along_its_axes(how: str, shape: tuple[int, ...]) -> N
     values = {**dict(model.named_parameters()), "x": x,
               "y": torch.randn(model(x).shape, dtype=torch.float64)}
     assert d.check(values).ok
+
+
+class _Packed(nn.Module):
+    """A packed q, k, v projection split three ways (it was refused), and an axis put in
+    and taken out again."""
+
+    def __init__(self, how: str) -> None:
+        super().__init__()
+        self.qkv, self.how = nn.Linear(4, 12), how
+
+    def forward(self, x: Any) -> Any:
+        h = self.qkv(x)
+        if self.how == "split":
+            q, k, v = torch.split(h, 4, dim=-1)
+        elif self.how == "sections":
+            q, k, v = h.split([4, 4, 4], dim=-1)
+        else:
+            q, k, v = h.chunk(3, dim=-1)
+        out = torch.softmax(q @ k.transpose(-2, -1), dim=-1) @ v
+        return (2 * out.unsqueeze(1)).squeeze(1) if self.how == "unsqueeze" else out
+
+
+@pytest.mark.parametrize(("how", "shape"), [("chunk", (3, 4)), ("chunk", (2, 3, 4)),
+                                            ("split", (2, 3, 4)), ("sections", (3, 4)),
+                                            ("unsqueeze", (2, 3, 4)), ("unsqueeze", (3, 4))])
+def test_chunk_split_unsqueeze_and_squeeze(how: str, shape: tuple[int, ...]) -> None:
+    torch.manual_seed(8)
+    model = _Packed(how).double()
+    x = torch.randn(*shape, dtype=torch.float64)
+    d = sbp.from_torch(model, x, loss=nn.MSELoss())
+    y = torch.randn(model(x).shape, dtype=torch.float64)
+    _equals_p_grad(d, model, nn.MSELoss(), x, y)
+    assert d.check({**dict(model.named_parameters()), "x": x, "y": y}).ok
