@@ -427,8 +427,10 @@ RULES: dict[str, Rule] = {
     "tan": _ew("tan", np.tan, lambda x, out: 1.0 + out * out, sp.tan, r"\tan", reuse=True),
     "tanh": _ew("tanh", np.tanh, lambda x, out: 1.0 - out * out, sp.tanh, r"\tanh", reuse=True),
     "sigmoid": _ew("sigmoid", np_sigmoid, lambda x, out: out * (1.0 - out), sigmoid, r"\sigma",
-                   reuse=True, helper="def sigmoid(x):\n    return 0.5 * (1.0 + np.tanh(0.5 * x))"
-                                      "  # 1 / (1 + exp(-x)), no overflow\n",
+                   reuse=True, helper="def sigmoid(x):  # 1 / (1 + exp(-x)): only exp(-|x|) "
+                                      "is made\n    e = np.exp(-np.abs(x))\n"
+                                      "    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))"
+                                      "\n",
                    aliases=("expit",), prime=np_sigmoid_prime),  # expit: SciPy's name
     "relu": _ew("relu", np_relu, lambda x, out: np.heaviside(x, 0.0), relu,
                 r"\operatorname{ReLU}", nondiff=lambda x: x == 0,

@@ -28,6 +28,7 @@ import sympy as sp
 from ..algebra import is_matrix
 from ..derivation import Derivation as Record
 from ..errors import GraphError, UnsupportedError
+from ..functions import Softmax
 from ..layers import InvStd
 from ..recognise import node_operands
 from ..rules import BY_NODE, BY_SYMPY
@@ -117,7 +118,8 @@ class FrameworkPrinter(CodePrinter):
         return [self._number(a, self._print(a)) for a in args]
 
     def _print_Elementwise(self, e: Any) -> str:  # max(A, 0.5) of a matrix: a tensor 0.5
-        if e.name in ("pow", "add", "mul"):
+        if e.name in ("pow", "add", "mul") or (e.name == "log" and isinstance(
+                e.operands[0], Softmax)):  # log softmax: one log_softmax call
             return super()._print_Elementwise(e)  # type: ignore[no-any-return]
         return self._clamp(e.name, e.operands) or \
             self._func(e.name, self._operands(e.name, e.operands))

@@ -196,6 +196,10 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
         if e.name in ("add", "mul"):
             sym = " + " if e.name == "add" else "*"
             return sym.join(self.parenthesize(o, PRECEDENCE["Mul"]) for o in ops)
+        if self.numpy and e.name == "log" and isinstance(ops[0], Softmax):
+            # one shifted log-sum-exp: log of a softmax that underflowed to 0 would be −∞
+            self.used.add("log_softmax")  # (cross_entropy's gradient in y, −log softmax(o))
+            return f"log_softmax({self._print(ops[0].args[0])})"
         return self._func(e.name, [self._print(o) for o in ops])
 
     # matrices --------------------------------------------------------------------------
@@ -594,8 +598,8 @@ def python_code(d: Derivation, name: str = "forward_backward") -> str:
     body: list[str] = []
     for s in d.inputs:
         shape = shape_of(s)
-        if shape is None:
-            body.append(f"{s.name} = {flt}({s.name})")
+        if shape is None:  # NumPy's float: x**2 at 1e300 is inf (Python's float raises)
+            body.append(f"{s.name} = np.float64({s.name})")
         elif tensor_dims(shape) is not None:
             body.append(f"{s.name} = np.asarray({s.name}, dtype={flt})  # a tensor")
         elif shape[1] == 1:
