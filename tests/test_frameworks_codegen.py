@@ -472,3 +472,22 @@ def test_ties_of_a_max_share_its_slope_in_every_witness_and_printer() -> None:
     # forward mode: the tangent at a tie is the mean of the tied entries' tangents
     assert sbp.derive("max(v)", shapes={"v": (3, 1)}).jvp(
         {"v": v}, {"v": np.array([[2.0], [4.0], [8.0]])}) == pytest.approx(3.0)
+
+
+def test_generated_code_stays_finite_at_extreme_logits() -> None:
+    """cross_entropy's gradient in y is −log softmax(o): written log(softmax(o)) it was ∞
+    where the softmax underflowed (o = ±800) in all three backends; the NumPy sigmoid helper
+    lost log σ(−40) to −∞ (held-out cases)."""
+    d = sbp.derive("cross_entropy(o, y)", wrt=["o", "y"], shapes={"o": (2, 1), "y": (2, 1)})
+    o, y = np.array([[800.0], [-800.0]]), np.array([[1.0], [0.0]])
+    want = d.evaluate({"o": o, "y": y})["y"]
+    np.testing.assert_allclose(want, [[0.0], [1600.0]])
+    np.testing.assert_allclose(load(d.to_python(), "forward_backward")(o, y)[1]["y"], want)
+    ot, yt = (torch.tensor(a, requires_grad=True) for a in (o, y))
+    load(d.to_torch(), "ForwardBackward").apply(ot, yt).backward()
+    np.testing.assert_allclose(yt.grad.numpy(), want)
+    got = jax.grad(load(d.to_jax(), "forward_backward"), argnums=1)(o, y)
+    np.testing.assert_allclose(np.asarray(got), want)
+    value, grads = load(sbp.derive("log(sigmoid(x))").to_python(), "forward_backward")(-40.0)
+    assert value == pytest.approx(-40.0)
+    assert grads["x"] == pytest.approx(1.0)
