@@ -48,11 +48,15 @@ TORCH_HELPERS = {"step": "def step(x: torch.Tensor) -> torch.Tensor:\n"
                               "    return (x > 0).to(x.dtype)  # a comparison of the text\n",
                   "log_softmax": "def log_softmax(o: torch.Tensor) -> torch.Tensor:\n"
                                  "    return torch.log_softmax(o, dim=0)  # per column\n",
-                  "where": "def where(c: torch.Tensor, x: torch.Tensor, y: torch.Tensor"
-                           ") -> torch.Tensor:\n"
+                  "where": "def where(c: torch.Tensor, x: torch.Tensor | float,\n"
+                           "          y: torch.Tensor | float) -> torch.Tensor:\n"
                            "    c = torch.as_tensor(c)  # NumPy's where: x where c is not 0\n"
-                           "    return torch.where(c != 0, torch.as_tensor(x, dtype=c.dtype),\n"
-                           "                       torch.as_tensor(y, dtype=c.dtype))\n"}
+                           "    floats = [t for t in (x, y, c) if isinstance(t, torch.Tensor)\n"
+                           "              and t.is_floating_point()]  # a bool mask: x's dtype\n"
+                           "    dtype = floats[0].dtype if floats else torch.get_default_dtype()"
+                           "\n"
+                           "    return torch.where(c != 0, torch.as_tensor(x, dtype=dtype),\n"
+                           "                       torch.as_tensor(y, dtype=dtype))\n"}
 TORCH_HELPERS |= {
     "huber": ("def huber(a: torch.Tensor, delta: torch.Tensor | float) -> torch.Tensor:\n"
               "    return torch.where(torch.abs(a) <= delta, 0.5 * a * a,\n"
