@@ -181,6 +181,8 @@ def _add(sign: str) -> Callable[..., Val]:
             return size
         if kw.get("alpha", 1) != 1 or len(args) > 2:
             raise UnsupportedError(f"{fname(node)} with alpha {w.where(node)}")
+        if sign == "+" and a.mask and b.mask:  # bool + bool is PyTorch's or: True + True is True
+            return _logical("or")(w, [a, b], {}, node)
         a, b = _aligned(w, a, b, node)
         right = paren(b) if sign == "-" else b.text
         return Val(f"{a.text} {sign} {right}", _kind(a, b), _bshape(a, b))
@@ -252,7 +254,7 @@ def _is(w: Writer, a: Val, b: Val, node: Any, equal: bool) -> Val:
         return a if same else Val(f"1 - {paren(a)}", a.kind, a.shape, mask=True)
     a, b = _aligned(w, a, b, node)
     x, y = paren(a), paren(b)
-    text = f"({x} >= {y}) - ({x} > {y})" if equal else f"1 - ({x} >= {y}) + ({x} > {y})"
+    text = f"(({x} >= {y}) - ({x} > {y}))" if equal else f"(1 - ({x} >= {y}) + ({x} > {y}))"
     return Val(text, _kind(a, b), _bshape(a, b), mask=True)
 
 
@@ -264,7 +266,8 @@ def _compare(op: str) -> Callable[..., Val]:
         if op in ("==", "!="):
             return _is(w, a, b, node, op == "==")
         a, b = _aligned(w, a, b, node)
-        return Val(f"{paren(a)} {op} {paren(b)}", _kind(a, b), _bshape(a, b), mask=True)
+        # in brackets: (h > 0) + (h < 1) is never the chained h > 0 + h < 1
+        return Val(f"({paren(a)} {op} {paren(b)})", _kind(a, b), _bshape(a, b), mask=True)
     return build
 
 

