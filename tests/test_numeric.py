@@ -253,6 +253,10 @@ def test_random_values_step_off_kinks_and_out_of_domains() -> None:
     ("sum(logit(x)) + sum(arccosh(z))", {"x": (6, 1), "z": (6, 1)}),
     ("sum(log(x - 3))", {"x": (5, 1)}),
     ("log(x - 3) + log(1 - y) + log(-z) + arctanh(w)", None),
+    ("sum(log(x)) + log(1 - sum(x))", {"x": (3, 1)}),  # a simplex
+    ("log(1 - x.T@x) + sum(arcsin(2*x))", {"x": (20, 1)}),
+    ("sum(log(1 - x)) + sum(log(x - 0.5))", {"x": (3, 1)}),
+    ("sum(log(y - x)) + sum(log(z - y))", {"x": (3, 1), "y": (3, 1), "z": (3, 1)}),
 ])
 def test_random_values_find_a_domain_one_input_at_a_time(text: str, shapes: Any) -> None:
     """A vector's binary cross-entropy needs every p in (0, 1), log(x − 3) needs x > 3: no

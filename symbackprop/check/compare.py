@@ -200,8 +200,10 @@ def _worst(series: Mapping[str, Array], coords: list[tuple[int, ...]], atol: flo
 _SIZES = (3, 2, 4, 5, 6, 7)
 # where the random draws (signed and positive, 0.3 to 1.3 in size) leave a function
 # undefined, one input at a time is drawn from these instead: probabilities (log(1 − p)),
-# (−1, 1) (arctanh), above 1 (arccosh), above 3 (log(x − 3)), negative (log(−x)), large
-_RANGES = ((0.05, 0.95), (-0.9, 0.9), (1.2, 2.5), (3.2, 8.0), (-1.3, -0.3), (8.0, 30.0))
+# (−1, 1) (arctanh), above 1 (arccosh), above 3 (log(x − 3)), negative (log(−x)), large,
+# small (a simplex, log(1 − xᵀx)), between ½ and 1
+_RANGES = ((0.05, 0.95), (-0.9, 0.9), (1.2, 2.5), (3.2, 8.0), (-1.3, -0.3), (8.0, 30.0),
+           (0.02, 0.3), (-0.2, 0.2), (0.55, 0.95))
 
 
 def random_values(d: Derivation, seed: int = 0, attempt: int = 0,
@@ -266,7 +268,7 @@ def check(d: Derivation, values: Mapping[str, Any] | None = None, seed: int = 0,
     ``values`` maps input names to numbers or arrays; when None, seeded random values are
     drawn (redrawn up to ``attempts`` times to stay off kinks and out of domain trouble;
     then, if every draw leaves a step undefined, one input at a time from other ranges:
-    probabilities, (−1, 1), above 1, above 3, negative, large).
+    probabilities, (−1, 1), above 1, above 3, negative, large, small, (½, 1)).
     The source as the user wrote it (text, function, SymPy expression, Graph) gives the finite
     differences and a forward value that must equal the graph's.
     """
@@ -312,7 +314,7 @@ def _into_domain(d: Derivation, engine: Engine, source: Witness | None, vals: di
 
     rng = np.random.default_rng([seed, ATTEMPTS])
     slots = engine.bind(vals, np.float64)
-    for s in d.inputs:
+    for s in [*d.inputs, *d.inputs]:  # twice: log(y − x) + log(z − y) needs y before z
         name = str(s.name)
         if s.is_integer or s.is_zero or name not in vals:
             continue
