@@ -402,7 +402,8 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
     prev: _Tok | None = None  # the last token that is not a space
     opened: list[tuple[str, int, int]] = []  # open norms and absolute values: kind, out index
     powers: list[int] = []  # code offsets of the ** that are powers as mathematics reads them
-    divisor: _Tok | None = None  # the last number written right after a /
+    divisor: _Tok | None = None  # the last number or name written right after a /
+    divided = ""  # and the divisor as written (yᵀ: the name and its postfix)
     k = 0
     while k < len(toks):
         t = toks[k]
@@ -432,8 +433,8 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
                                  column=column_of(text, t.at), text=text)
             if prev is not None and prev is divisor:  # 1/2x: (1/2)·x, as Python reads it
                 after = "(…)" if t.text == "(" else t.text
-                notes.append(f"'/{prev.text}{after}' read as a division by {prev.text}, then "
-                             f"a product with {after} (write /({prev.text}*{after}) to "
+                notes.append(f"'/{divided}{after}' read as a division by {divided}, then "
+                             f"a product with {after} (write /({divided}*{after}) to "
                              "divide by both)")
             out.append(("*", t.at))  # implicit multiplication
         if t.kind == "name" and t.text == "e" and not declared("e") and nxt is not None \
@@ -443,6 +444,18 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
             prev = _Tok("op", ")", t.at)
             k += 1
             continue
+        if t.kind == "name" and len(t.text) > 1 and t.text.endswith("e") and \
+                not declared(t.text) and not declared("e") and nxt is not None and \
+                nxt.kind == "op" and nxt.text == "**" and nxt.call:
+            head = t.text[:-1]  # xe^x, ae^{bx}: x·e^x, as on paper (TeX's letters)
+            heads = [[head]] if len(head) == 1 or declared(head) else \
+                split_name(head, declared)
+            if len(heads) == 1:
+                notes.append(f"'{t.text}^' read as {'·'.join(heads[0])}·e^ (the exponential)")
+                out.extend((c, t.at) for c in "*".join(heads[0]) + "*exp(1)")
+                prev = _Tok("op", ")", t.at)
+                k += 1
+                continue
         if t.kind == "name" and not t.call and not declared(t.text) \
                 and t.text not in _KEYWORDS:
             ways = split_name(t.text, declared) if t.text not in funcs else []
@@ -453,6 +466,11 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
                                  column=column_of(text, t.at), text=text)
             if ways:
                 notes.append(f"{t.text!r} read as {'·'.join(ways[0])}")
+                if prev is not None and prev.kind == "op" and prev.text == "/":  # a/bc
+                    first, rest = ways[0][0], "·".join(ways[0][1:])
+                    notes.append(f"'/{t.text}' read as a division by {first}, then a product "
+                                 f"with {rest} (write /({'*'.join(ways[0])}) to divide by "
+                                 "all)")
                 out.extend((c, t.at) for c in "*".join(ways[0]))
                 prev = t
                 k += 1
@@ -481,8 +499,14 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
             out.extend((c, t.at) for c in ("**" if t.kind == "op" else f"**({t.text})"))
         else:
             out.extend((c, t.at) for c in t.text)
-        if t.kind == "number" and prev is not None and prev.kind == "op" and prev.text == "/":
-            divisor = t  # a number right after /
+        if t.kind in ("number", "name") and prev is not None and prev.kind == "op" and \
+                prev.text == "/":
+            divisor, divided = t, t.text  # a number or a name right after / (a/b c)
+        elif prev is not None and prev is divisor and (t.kind == "sup" or (
+                t.kind == "op" and t.text == ".") or (prev.text == "." and t.text == "T")):
+            # x/y²z, x/yᵀAy: the divisor y², yᵀ (ᵀ is the tokens . T)
+            divisor = t
+            divided += {".": "", "T": "ᵀ"}.get(t.text, "") if t.kind != "sup" else f"^{t.text}"
         prev = t
         k += 1
     if opened:

@@ -6,6 +6,7 @@ Every spelling is judged by its gradients against the ``@`` spelling (the NumPy 
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import sys
@@ -193,6 +194,25 @@ def test_a_product_after_a_divisor_says_the_division_comes_first() -> None:
                           "/(2*x) to divide by both)",)
     assert "/(4*(…))" in sbp.derive("3/4(x + 1)").readings[0]
     assert sbp.derive("1/2*x").readings == sbp.derive("2x/3").readings == ()
+    # a name divisor too, and a run of names split after it (a/bc was a·c/b with the one
+    # note "'bc' read as b·c", which reads as a/(b·c); held-out cases)
+    scalars = {"a": (), "b": (), "c": ()}
+    assert sbp.derive("a/bc", shapes=scalars).readings[-1] == (
+        "'/bc' read as a division by b, then a product with c (write /(b*c) to divide by all)")
+    assert sbp.derive("a/b c", shapes=scalars).readings == (
+        "'/bc' read as a division by b, then a product with c (write /(b*c) to divide by both)",)
+    assert sbp.derive("x/yᵀAy", shapes={"x": (), "y": (3, 1), "A": (3, 3)}).readings[0] == (
+        "'/yᵀAy' read as a division by yᵀ, then a product with Ay (write /(yᵀ*Ay) to divide "
+        "by both)")
+
+
+def test_a_letter_before_e_to_a_power_is_a_product_with_the_exponential() -> None:
+    """xe^x is x·eˣ, as on paper (it was the new name xe to the power x, with no note)."""
+    d = sbp.derive("xe^x + ae^{b x}")
+    assert d.readings == ("'xe^' read as x·e^ (the exponential)",
+                          "'ae^' read as a·e^ (the exponential)")
+    assert d.evaluate({"x": 1.0, "a": 2.0, "b": 0.5})["x"] == pytest.approx(2 * math.e + math.exp(0.5))
+    assert sbp.derive("xe + 1").readings == ()  # no power: the name xe
 
 
 def test_an_ambiguous_split_lists_its_readings() -> None:
