@@ -241,9 +241,11 @@ def _arctan2(b: Builder, y: Term, x: Term, where: str) -> Term:
     return ops.mul(b, sp.Integer(2), half, where)
 
 
-def _logaddexp(b: Builder, x: Term, y: Term, where: str) -> Term:  # log(eˣ + eʸ)
-    total = ops.add(b, ops.apply(b, "exp", [x], where), ops.apply(b, "exp", [y], where), where)
-    return ops.apply(b, "log", [total], where)
+def _logaddexp(b: Builder, x: Term, y: Term, where: str) -> Term:
+    """log(eˣ + eʸ) as y + softplus(x − y): the same number, finite at x, y = 800, 799 (the
+    written-out sum overflowed), its slopes σ(x − y) and 1 − σ(x − y)."""
+    diff = ops.sub(b, x, y, where)
+    return ops.add(b, y, ops.apply(b, "softplus", [diff], where), where)
 
 
 def _power(b: Builder, x: Term, y: Term, where: str) -> Term:

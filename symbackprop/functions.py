@@ -306,6 +306,13 @@ class MinAlong(_AlongAxis):
     which = "min"
 
 
+class LogSumExpAlong(_AlongAxis):
+    """log Σ exp of each column (``axis`` 0) or row (``axis`` 1), computed shifted by its
+    largest entry (written out as log(X 1) it overflowed at 800)."""
+
+    which = "logsumexp"
+
+
 class ProdAlong(_AlongAxis):
     """The product of each column (``axis`` 0) or of each row (``axis`` 1)."""
 

@@ -26,6 +26,7 @@ from .functions import (
     Indicator,
     LogDet,
     LogSumExp,
+    LogSumExpAlong,
     MaxAlong,
     Mean,
     MinAlong,
@@ -154,6 +155,40 @@ def _prod_along() -> Rule:
                 params_of=lambda e: (("axis", e.args[1]),), arity=0, operands=1)
 
 
+def np_logsumexp_along(a: Array, axis: float = 0.0) -> Array:
+    """log Σ exp along the axis (kept), shifted by the largest entry: finite at ±800, −∞ for
+    a column of −∞ (a mask)."""
+    k = int(axis)
+    m = np.max(a, axis=k, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        return m + np.log(np.sum(np.exp(a - m), axis=k, keepdims=True))
+
+
+def _logsumexp_along() -> Rule:
+    """logsumexp(X, axis=k): its cotangent spreads along the axis as the softmax there,
+    exp(X − out); the tangent is the sum along the axis of that softmax ⊙ Ẋ."""
+    def spread(v: sp.Basic, a: sp.Basic, axis: Any) -> sp.Basic:
+        m, n = a.shape
+        return mmul(OneMatrix(m, 1), v) if int(axis) == 0 else mmul(v, OneMatrix(1, n))
+
+    def weights(out: sp.Basic, a: sp.Basic, axis: Any) -> sp.Basic:
+        return Elementwise("exp", madd(a, mscale(-1, spread(out, a, axis))))
+
+    def matrix_jvp(dots: Any, out: sp.Basic, a: sp.Basic, axis: Any = 0) -> sp.Basic:
+        m, n = a.shape
+        both = hadamard(weights(out, a, axis), dots[0])
+        return mmul(OneMatrix(1, m), both) if int(axis) == 0 else mmul(both, OneMatrix(n, 1))
+
+    return Rule("logsumexp_axis", forward=np_logsumexp_along,
+                vjp=lambda g, out, a, axis=0.0: (g * np.exp(a - out),),
+                matrix_vjp=lambda g, out, a, axis=0: (
+                    hadamard(spread(g, a, axis), weights(out, a, axis)),),
+                matrix_jvp=matrix_jvp, latex=r"\operatorname{logsumexp}", role="reduction",
+                node=LogSumExpAlong, params_of=lambda e: (("axis", e.args[1]),), arity=0,
+                operands=1)
+
+
 def _cumprod_vjp(g: Array, out: Array, a: Array, axis: float = 0.0) -> tuple[Array, ...]:
     """∂L/∂x_j = Σ_{i ≥ j} g_i ∏_{k ≤ i, k ≠ j} x_k along the axis, exact where x_j = 0."""
     k = int(axis)
@@ -201,6 +236,7 @@ LINALG: dict[str, Rule] = {
                  latex=r"\prod", role="reduction", code="np.prod", node=Prod,
                  nondiff=lambda a: np.any(np.asarray(a) == 0), on_scalar=lambda a: a),
     "prod_axis": _prod_along(),
+    "logsumexp_axis": _logsumexp_along(),
     "trace": Rule("trace", forward=lambda a: float(np.trace(a)),
                   vjp=lambda g, out, a: (g * np.eye(a.shape[0]),),
                   matrix_vjp=lambda g, out, a: (mscale(g, Identity(a.shape[0])),),

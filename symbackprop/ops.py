@@ -27,7 +27,16 @@ from . import tensor_axes, tensor_nodes
 from .algebra import is_matrix, mscale
 from .builder import MAX_FACTORS, Builder, Term
 from .errors import ShapeError, UnsupportedError
-from .functions import CumProd, Elementwise, Item, MaxAlong, MinAlong, Pattern, ProdAlong
+from .functions import (
+    CumProd,
+    Elementwise,
+    Item,
+    LogSumExpAlong,
+    MaxAlong,
+    MinAlong,
+    Pattern,
+    ProdAlong,
+)
 from .layers import SoftmaxRows
 from .rules import FUNCTION_NAMES, RULES, constant_softmax
 from .shapes import Shape, axes_of, fmt_shape, shape_of, tensor_dims, tensor_shape
@@ -435,9 +444,7 @@ def reduce_axis(b: Builder, name: str, x: Term, axis: Any, where: str) -> Term:
     if name == "var":
         centred = sub(b, x, reduce_axis(b, "mean", x, k, where), where)
         return reduce_axis(b, "mean", power(b, centred, sp.Integer(2), where), k, where)
-    # logsumexp
-    return apply(b, "log", [reduce_axis(b, "sum", apply(b, "exp", [x], where), k, where)],
-                 where)
+    return b.node(LogSumExpAlong(x, k))  # logsumexp, shifted: finite at 800
 
 
 def _reduce_tensor(b: Builder, name: str, x: Term, axes: tuple[sp.Expr, ...], axis: Any,

@@ -249,7 +249,8 @@ class FrameworkPrinter(CodePrinter):
     def _print__AlongAxis(self, e: Any) -> str:
         x = self._print(e.args[0])
         if self.xp == "jnp":
-            return f"jnp.{e.which}({x}, axis={e.axis}, keepdims=True)"
+            xp = "jax.scipy.special" if e.which == "logsumexp" else "jnp"
+            return f"{xp}.{e.which}({x}, axis={e.axis}, keepdims=True)"
         which = {"max": "amax", "min": "amin"}.get(e.which, e.which)
         return f"torch.{which}({x}, dim={e.axis}, keepdim=True)"
 

@@ -330,7 +330,8 @@ class Printer(LatexPrinter):  # type: ignore[misc]
 
     def _print__AlongAxis(self, e: Any) -> str:
         per = r"\text{col}" if e.axis == 0 else r"\text{row}"  # the max of each column/row
-        return self._call(rf"\{e.which}_{{{per}}}", e.args[:1])
+        name = r"\operatorname{logsumexp}" if e.which == "logsumexp" else rf"\{e.which}"
+        return self._call(rf"{name}_{{{per}}}", e.args[:1])
 
     def _print_CumProd(self, e: Any) -> str:
         per = r"\text{col}" if e.axis == 0 else r"\text{row}"  # down each column / row

@@ -60,6 +60,11 @@ HELPERS: dict[str, str] = {
                    "    s = o - np.max(o, axis=0, keepdims=True)  # per column, shifted\n"
                    "    return s - np.log(np.sum(np.exp(s), axis=0, keepdims=True))\n"),
     "softmax": "def softmax(o):\n    return np.exp(log_softmax(o))\n",
+    "logsumexp_along": ("def logsumexp_along(x, axis):  # shifted by the largest entry\n"
+                        "    m = np.max(x, axis=axis, keepdims=True)\n"
+                        "    m = np.where(np.isfinite(m), m, 0.0)\n"
+                        "    return m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))"
+                        "\n"),
     "shared": ("def shared(hit, axis):  # where the max is, ties sharing its slope\n"
                "    hit = hit.astype(float)\n"
                "    return hit / np.sum(hit, axis=axis, keepdims=True)\n"),
@@ -295,6 +300,9 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
 
     def _print__AlongAxis(self, e: Any) -> str:
         x = self._print(e.args[0])
+        if self.numpy and e.which == "logsumexp":
+            self.used.add("logsumexp_along")
+            return f"logsumexp_along({x}, {e.axis})"
         if self.numpy:
             return f"np.{e.which}({x}, axis={e.axis}, keepdims=True)"
         return f"{e.which}({x}, axis={e.axis})"
