@@ -386,8 +386,6 @@ COMPOSITES: dict[str, tuple[int, Build]] = {
     "digamma": (1, _psi(0)),
     "trigamma": (1, _psi(1)),
     "exp2": (1, _compose(_times(sp.log(2)), _f("exp"))),
-    "expm1": (1, _compose(_f("exp"), _plus(-sp.S.One))),
-    "log1p": (1, _compose(_plus(sp.S.One), _f("log"))),
     "log2": (1, _compose(_f("log"), _times(1 / sp.log(2)))),
     "log10": (1, _compose(_f("log"), _times(1 / sp.log(10)))),
     "square": (1, _to_the(sp.Integer(2))),
@@ -459,7 +457,7 @@ COMPOSITES: dict[str, tuple[int, Build]] = {
 MOST_ARGS = {"elu": 2, "celu": 2}
 
 DOMAINS = {
-    "log1p": "x > −1", "log2": "x > 0", "log10": "x > 0", "rsqrt": "x > 0",
+    "log2": "x > 0", "log10": "x > 0", "rsqrt": "x > 0",
     "reciprocal": "x ≠ 0", "cbrt": "all x; its derivative x ≠ 0", "logit": "0 < x < 1",
     "sinc": "its written-out form is 0/0 at 0", "power": "x > 0 for a variable exponent",
     "clip": "kinks at the bounds", "hardtanh": "kinks at ±1", "leaky_relu": "a kink at 0",

@@ -19,6 +19,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 from sympy import OneMatrix
+from sympy.codegen.cfunctions import expm1, log1p
 
 from .algebra import hadamard, madd, mmul, mscale, transpose
 from .functions import (
@@ -456,6 +457,11 @@ RULES: dict[str, Rule] = {
                 sp.erfc, r"\operatorname{erfc}",
                 helper="def erfc(x):\n    import math\n"
                        "    return np.vectorize(math.erfc, otypes=[float])(x)\n"),
+    # log(1 + x) and eˣ − 1 to the last digit near 0 (written out, log1p(1e-20) was 0)
+    "log1p": _ew("log1p", np.log1p, lambda x, out: 1.0 / (1.0 + x), log1p,
+                 r"\operatorname{log1p}"),
+    "expm1": _ew("expm1", np.expm1, lambda x, out: out + 1.0, expm1, r"\operatorname{expm1}",
+                 reuse=True),
     "sinh": _ew("sinh", np.sinh, lambda x, out: np.cosh(x), sp.sinh, r"\sinh"),
     "cosh": _ew("cosh", np.cosh, lambda x, out: np.sinh(x), sp.cosh, r"\cosh"),
     "erf": _ew("erf", np_erf, lambda x, out: 2.0 / np.sqrt(np.pi) * np.exp(-x * x), sp.erf,
@@ -574,6 +580,7 @@ DOMAINS = {
     "max": "a kink where the operands tie", "min": "a kink where the operands tie",
     "arcsin": "|x| ≤ 1; its derivative |x| < 1", "arccos": "|x| ≤ 1; its derivative |x| < 1",
     "arccosh": "x ≥ 1; its derivative x > 1", "arctanh": "|x| < 1", "erfinv": "|x| < 1",
+    "log1p": "x > −1",
     "i0e": "a kink at 0",
     "i1e": "the derivative's formula is 0/0 at 0 (the engine gives ½ there)",
     "pow": "x > 0 for a fractional or variable exponent; x ≠ 0 for a negative one",

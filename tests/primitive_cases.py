@@ -46,6 +46,8 @@ FORMS: dict[str, list[tuple[str, bool]]] = {
     "cumprod_axis": [("sum(hadamard(C, cumprod(A, axis=0))) + sum(hadamard(E, cumprod(A.T, axis=1)))"
                       " + sum(cumprod(u))", False)],
     "prod_axis": [("sum(hadamard(C, prod(A, axis=1))) + sum(prod(A.T - 1, axis=-1))", False)],
+    "log1p": [("log1p(x*y/4) + sum(hadamard(C, log1p(A**2)))", False)],
+    "expm1": [("expm1(x*y/4) + sum(hadamard(C, expm1(A/2)))", False)],
     "logsumexp_axis": [("sum(hadamard(C, logsumexp(A, axis=1))) + sum(logsumexp(A.T - B.T, "
                         "axis=0)**2) + sum(hadamard(C, log_softmax(A, axis=1)))", False)],
     "arcsin": [("arcsin(x*y/4)", False), ("sum(hadamard(C, asin(A/2)))", False)],

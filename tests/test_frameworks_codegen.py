@@ -537,3 +537,19 @@ def test_log_sum_exps_stay_finite_at_800(text: str, reference: Any) -> None:
         for g in (got[name], code[name], tensors[name].grad.numpy(), np.asarray(jax_grads[k])):
             np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12, err_msg=name)
     assert d.check(vals).ok
+
+
+def test_log1p_and_expm1_keep_their_digits_near_zero() -> None:
+    """Written out as log(1 + x) and exp(x) − 1 they lost every digit near 0: the gradient
+    of log1p(x)/x at 1e-10 was −828 for −0.5 (a held-out case); now primitives, np.log1p and
+    np.expm1 in evaluate and in every backend."""
+    d = sbp.derive("log1p(x)/x - expm1(x)/x")
+    x = 1e-10
+    want = -0.5 - 0.5
+    assert d.evaluate({"x": x})["x"] == pytest.approx(want, abs=1e-6)
+    assert load(d.to_python(), "forward_backward")(x)[1]["x"] == pytest.approx(want, abs=1e-6)
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    load(d.to_torch(), "ForwardBackward").apply(xt).backward()
+    assert float(xt.grad) == pytest.approx(want, abs=1e-6)
+    assert float(jax.grad(load(d.to_jax(), "forward_backward"))(x)) == pytest.approx(
+        want, abs=1e-6)

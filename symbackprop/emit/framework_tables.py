@@ -15,6 +15,7 @@ TORCH = {
     "arccos": "torch.arccos", "arctan": "torch.arctan", "arcsinh": "torch.arcsinh",
     "arccosh": "torch.arccosh", "arctanh": "torch.arctanh", "sinh": "torch.sinh",
     "cosh": "torch.cosh", "erf": "torch.special.erf", "erfc": "torch.special.erfc",
+    "log1p": "torch.log1p", "expm1": "torch.expm1",
     "erfinv": "torch.special.erfinv", "i0e": "torch.special.i0e", "i1e": "torch.special.i1e",
     "gammaln": "torch.special.gammaln", "sign": "torch.sign", "max": "torch.maximum",
     "min": "torch.minimum", "Abs": "torch.abs", "Max": "torch.maximum",
