@@ -378,3 +378,16 @@ def test_the_hessian_of_a_tensors_mean_and_variance() -> None:
     np.testing.assert_allclose(v, 2 / n * (np.eye(n) - np.ones((n, n)) / n), atol=1e-15)
     np.testing.assert_array_equal(
         sbp.hessian("mean(X)", "X", shapes={"X": (2, 3, 2)}).evaluate({"X": X})["X"], 0)
+
+
+def test_a_cross_entropy_hessian_checks_with_its_own_random_values() -> None:
+    """check() without values drew a target whose columns did not sum to 1 for a Hessian
+    (its softmax(o) − y came from the loss), so the symbolic column was unavailable and the
+    check FAILED for a correct Hessian (a held-out case)."""
+    for h in (sbp.hessian("cross_entropy(W@X, Y)", wrt="W",
+                          shapes={"W": (3, 4), "X": (4, 5), "Y": (3, 5)}),
+              sbp.hessian("W@X", wrt="W", loss="cross_entropy",
+                          shapes={"W": (3, 4), "X": (4, 5)})):
+        report = h.check()
+        assert report.ok, str(report)
+        assert "symbolic" in report.witnesses

@@ -25,7 +25,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ShapeError, SymbackpropError
-from ..evaluate import evaluate_gradients
+from ..evaluate import cross_entropy_nodes, evaluate_gradients
 from ..shapes import axes_of, shape_of
 from ..values import array_shape
 from .differences import (
@@ -215,7 +215,9 @@ def random_values(d: Derivation, seed: int = 0, attempt: int = 0,
     rng = np.random.default_rng([seed, attempt])
     dims: dict[sp.Expr, int] = {}
     engine = engine or Engine(d)
-    targets = _ce_targets(engine)
+    # a cross-entropy's target, also one a Hessian's softmax(o) − y carries from its loss
+    targets = _ce_targets(engine) | {str(getattr(n.args[1], "name", "")) for n in
+                                     cross_entropy_nodes(d)}
     weights = _left_factors(engine)
     values: dict[str, Array] = {}
     for s in d.inputs:
