@@ -185,10 +185,21 @@ class Derivation(record.Derivation):
     def hvp(self, values: Mapping[str, Any], direction: Any) -> Any:
         """For a derivation of one variable's gradient (``sbp.hessian``): the Hessian times
         ``direction``, the gradient's tangent along it (forward over reverse), without the
-        matrix; shaped like the variable."""
+        matrix; shaped like the variable as given (``direction`` an array, or ``{name:
+        array}`` as ``jvp`` takes it)."""
         if len(self.wrt) != 1:
             raise ValueError("hvp needs a derivation in one variable (sbp.hessian(..., wrt=))")
-        return self.jvp(values, {str(self.wrt[0].name): direction})
+        name = str(self.wrt[0].name)
+        if isinstance(direction, Mapping):
+            if set(map(str, direction)) != {name}:
+                raise ValueError(f"hvp's direction is along {name} only, not "
+                                 f"{', '.join(map(str, direction))}")
+            direction = next(iter(direction.values()))
+        out = self.jvp(values, {name: direction})
+        given = next((v for k, v in values.items() if str(getattr(k, "name", k)) == name), 0.0)
+        if np.ndim(given) == 1 and np.size(out) == np.size(given):  # a 1-D variable's: 1-D
+            out = np.reshape(out, np.shape(given))
+        return out
 
     def check(self, values: Mapping[str, Any] | None = None, seed: int = 0, *,
               eps: float = EPS, atol: float = ATOL, rtol: float = RTOL,

@@ -260,6 +260,12 @@ def function_builder(f: Callable[..., Any], shapes: Mapping[str, Any] | None = N
         result = call(_with_shims(f), args)
     except RecursionError:
         raise UnsupportedError("the traced function recursed too deeply") from None
+    except ValueError as e:  # NumPy's, for z[0] = x[0] of a traced x
+        if "setting an array element with a sequence" not in str(e):
+            raise
+        raise UnsupportedError("assigning a traced value into a NumPy array (z[i] = x[i]): "
+                               "build the array with np.stack, np.concatenate or np.where"
+                               ) from None
     if isinstance(result, (tuple, list, dict)):
         raise UnsupportedError("the traced function must return one value, not a "
                                f"{type(result).__name__}")

@@ -140,6 +140,16 @@ class Traced:
     def __ge__(self, o: Any) -> Traced:
         return binary(self.b, ">=", self, o)
 
+    def __eq__(self, o: Any) -> Traced:  # type: ignore[override]
+        """NumPy's == as its number 0 or 1: (a >= b) − (a > b); != is 1 minus it."""
+        b = self.b
+        return binary(b, "-", binary(b, ">=", self, o), binary(b, ">", self, o))
+
+    def __ne__(self, o: Any) -> Traced:  # type: ignore[override]
+        return binary(self.b, "-", 1, self.__eq__(o))
+
+    __hash__ = object.__hash__  # an identity, as before == was defined
+
     def __float__(self) -> float:
         raise UnsupportedError(
             "float() of a traced value (a math function we do not know, or a conversion): "

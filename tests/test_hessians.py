@@ -391,3 +391,15 @@ def test_a_cross_entropy_hessian_checks_with_its_own_random_values() -> None:
         report = h.check()
         assert report.ok, str(report)
         assert "symbolic" in report.witnesses
+
+
+def test_hvp_takes_a_dict_and_keeps_a_1d_variables_shape() -> None:
+    """h.hvp(values, {"x": v}) as jvp takes it raised a TypeError; a 1-D variable's product
+    came back as a column (held-out cases)."""
+    h = sbp.hessian("sum(x**3)", wrt="x", shapes={"x": (3,)})
+    x, v = np.array([1.0, 2.0, 3.0]), np.ones(3)
+    np.testing.assert_allclose(h.hvp({"x": x}, v), 6 * x)
+    np.testing.assert_allclose(h.hvp({"x": x}, {"x": v}), 6 * x)
+    assert h.hvp({"x": x.reshape(3, 1)}, v.reshape(3, 1)).shape == (3, 1)
+    with pytest.raises(ValueError, match="along x only"):
+        h.hvp({"x": x}, {"y": v})

@@ -290,3 +290,31 @@ def test_common_numpy_idioms_are_traced() -> None:
         assert d.check({"X": X}).ok
     with pytest.raises(sbp.UnsupportedError, match="named dimension"):
         sbp.derive(lambda X: np.sum(X) / X.shape[0], shapes={"X": ("n", 2)})
+
+
+def test_equality_of_traced_values_is_numpys_number() -> None:
+    """np.where(M == 0, ...) and M != 0 were refused ('a boolean in arithmetic', == being
+    Python's identity); z[0] = x[0] into a NumPy array raised NumPy's ValueError (held-out
+    cases)."""
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    M = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+    S = np.array([[0.5, -1.0, 0.3], [1.2, 0.1, -0.4]])
+
+    def f(M: Any, S: Any, xp: Any = np) -> Any:
+        return xp.sum(xp.exp(xp.where(M == 0, -xp.inf, S))) + xp.sum(xp.where(M != 0, S, 2 * S))
+
+    d = sbp.derive(f, shapes={"M": (2, 3), "S": (2, 3)})
+    np.testing.assert_allclose(d.evaluate({"M": M, "S": S})["S"],
+                               jax.grad(lambda M, S: f(M, S, jnp), argnums=1)(M, S), rtol=1e-12)
+    assert d.check({"M": M, "S": S}).ok
+
+    def assigned(x: Any) -> Any:
+        z = np.zeros(5)
+        z[0] = x[0]
+        return np.sum(z)
+
+    with pytest.raises(sbp.UnsupportedError, match="assigning a traced value"):
+        sbp.derive(assigned, shapes={"x": (3,)})

@@ -89,6 +89,9 @@ def _derivation(f: Any, inputs: Mapping[Any, Any]) -> tuple[Derivation, dict[str
     if torch is not None and isinstance(f, torch.nn.Module):
         raise TypeError("gradcheck takes a PyTorch module through its derivation: "
                         "gradcheck(sbp.from_torch(module, example_inputs, loss=...), values)")
+    if not isinstance(inputs, Mapping) or not inputs:
+        raise TypeError("gradcheck(f, inputs): inputs maps every input of f to its value "
+                        f"({{'x': 0.5, 'W': array}}), not {inputs!r:.60}")
     by_name = values_by_name(inputs)
     if isinstance(f, TorchDerivation):
         by_name = f.to_ours(by_name)
