@@ -384,6 +384,7 @@ def test_a_gradient_of_the_wrong_shape_is_false_without_raising() -> None:
 def test_inputs_that_are_no_mapping_are_a_typed_error() -> None:
     """gradcheck(f, None, grad=...) raised AttributeError, and {} the user's own TypeError
     from grad (held-out cases)."""
+    bad: Any
     for bad in (None, {}, [1.0]):
         with pytest.raises(TypeError, match="inputs maps every input of f to its value"):
             sbp.gradcheck("x**2", bad, grad=lambda x: {"x": 2 * x})  # type: ignore[arg-type]
