@@ -418,7 +418,8 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
             prev = None
             k += 1
             continue
-        if t.kind == "name" and nxt is not None and nxt.kind == "op" and nxt.text == "(":
+        if t.kind == "name" and nxt is not None and nxt.kind == "op" and nxt.text == "(" and \
+                not (prev is not None and prev.kind == "op" and prev.text == "."):  # xᵀ(…)
             alias = ALIASES.get(t.text, t.text.lower())
             if t.text not in funcs and alias in funcs and not declared(t.text):
                 notes.append(f"{t.text!r} read as {alias}")  # ReLU(x), ln(x), tr(A)

@@ -147,6 +147,8 @@ TEXT_SPELLINGS = [
     ("σ(x) + sigma", "sigmoid(x) + sigma"),
     ("√x + √(x + y)", "sqrt(x) + sqrt(x + y)"),
     ("|x − y| + (x)(y) + 2(x + 1)", "abs(x - y) + x*y + 2*(x + 1)"),
+    # a transpose before a bracket is a product (it was read as a call x.T(…))
+    ("vᵀ(A + Aᵀ)v + v^T(A)v", "v.T@(A + A.T)@v + v.T@A@v"),
     ("x₁ + x₂ + 𝐱", "x1 + x2 + x"),
     ("(y − ŷ)² + x̄ + y\u0302 + ẋ", "(y - yhat)**2 + xbar + yhat + xdot"),
     ("e^x + e^{-x} + e^(2y) + 3e^-y", "exp(x) + exp(-x) + exp(2*y) + 3*exp(-y)"),
