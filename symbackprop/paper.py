@@ -419,7 +419,7 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
             k += 1
             continue
         if t.kind == "name" and nxt is not None and nxt.kind == "op" and nxt.text == "(" and \
-                not (prev is not None and prev.kind == "op" and prev.text == "."):  # xᵀ(…)
+                not (t.text == "T" and prev is not None and prev.text == "."):  # xᵀ(…): a product
             alias = ALIASES.get(t.text, t.text.lower())
             if t.text not in funcs and alias in funcs and not declared(t.text):
                 notes.append(f"{t.text!r} read as {alias}")  # ReLU(x), ln(x), tr(A)
