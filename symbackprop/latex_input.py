@@ -422,8 +422,8 @@ class _Reader(Calls):
             self.notes.append(f"'{name}(…)' read as {name}·(…), a product: {name} is no "
                               "function we know")
         sub, index = self.last_scripts
-        if not letters:
-            if self.known(name) or sub or index or not split_name(name, self.known):
+        if not letters:  # (\mathbf{Wx}_1 with W and x1 declared: W·x1, as Wx1 in text)
+            if self.known(name) or not split_name(name, self.known):
                 return join_pieces("(", name, ").T", at=at) if transposed else [(name, at)]
             # \mathbf{Wx} with W and x declared (and Wx not): W·x, as W1x is, and one group
             # for a superscript after it (\mathbf{Wx}^\top is (Wx)ᵀ)

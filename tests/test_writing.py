@@ -378,6 +378,11 @@ def test_a_bold_product_is_in_the_readings() -> None:
                    shapes={"W": (2, 3), "x": (3, 1)})
     assert d.readings == ("'Wx' read as W·x",)
     assert sbp.derive(r"\mathbf{Wx}", syntax="latex").readings == ()  # one name: Wx
+    # with a subscript too: 1ᵀ W x₁ (it was 1ᵀ times the new scalar Wx1; a held-out case)
+    d = sbp.derive(r"\mathbf{1}^\top\mathbf{Wx}_1", syntax="latex",
+                   shapes={"W": (3, 3), "x1": (3, 1)})
+    assert d.readings == ("'Wx1' read as W·x1",)
+    assert d.evaluate({"W": np.eye(3), "x1": np.ones((3, 1))})["x1"].ravel().tolist() == [1] * 3
 
 
 def test_a_subscript_after_a_superscript_is_in_the_readings() -> None:
