@@ -29,7 +29,7 @@ from .latex_lexer import (
 )
 
 # the functions along an axis that the derivations print with _{\text{col}} or _{\text{row}}
-ALONG_AXIS = frozenset({"softmax", "log_softmax", "max", "min", "prod", "cumprod"})
+ALONG_AXIS = frozenset({"softmax", "log_softmax", "max", "min", "prod", "cumprod", "logsumexp"})
 
 # the comparisons 𝟏[…] may hold, as the text writes them
 _COMPARE = {">": ">", "<": "<", r"\geq": ">=", r"\ge": ">=", r"\leq": "<=", r"\le": "<="}
