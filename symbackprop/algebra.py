@@ -14,7 +14,7 @@ import sympy as sp
 from sympy import HadamardProduct, Inverse, MatAdd, MatMul, OneMatrix, Transpose
 from sympy.matrices.expressions.special import Identity, ZeroMatrix
 
-from .functions import DiagJacobian
+from .functions import DiagJacobian, Elementwise
 
 
 def is_matrix(e: Any) -> bool:
@@ -170,8 +170,29 @@ def hadamard(*args: sp.Basic) -> sp.Basic:
             coeff *= a
     if not mats:  # only constants and c·𝟏: the coefficient, spread over the shape once
         return coeff if shape is None else mscale(coeff, OneMatrix(*shape))
+    for k, m in enumerate(mats):  # G ⊙ where(C, 1, 0): where(C, G, 0), a select, as NumPy's
+        side = _selector(m)  # and jax's VJP of where: a NaN of G where C is 0 stays out
+        if side is not None and len(mats) > 1:
+            rest = mats[:k] + mats[k + 1:]
+            kept = rest[0] if len(rest) == 1 else HadamardProduct(*rest)
+            cond = m.operands[0]
+            picked = Elementwise("where", cond, kept, sp.S.Zero) if side else \
+                Elementwise("where", cond, sp.S.Zero, kept)
+            return mscale(coeff, picked)
     body = mats[0] if len(mats) == 1 else HadamardProduct(*mats)
     return mscale(coeff, body)
+
+
+def _selector(m: sp.Basic) -> bool | None:
+    """Whether ``m`` is where(C, 1, 0) (True) or where(C, 0, 1) (False), a where's slope."""
+    if not (isinstance(m, Elementwise) and m.name == "where" and len(m.operands) == 3):
+        return None
+    on, off = m.operands[1:]
+    if on == 1 and off == 0:
+        return True
+    if on == 0 and off == 1:
+        return False
+    return None
 
 
 def collect(e: sp.Basic) -> sp.Basic:

@@ -215,3 +215,26 @@ def test_the_printed_forward_pass_reads_back() -> None:
     got, want = back.evaluate(values), d.evaluate(values)
     for name in want:
         np.testing.assert_allclose(got[name], want[name], rtol=1e-12)
+
+
+def test_a_fully_masked_column_passes_no_nan_back() -> None:
+    """A column of −∞ has a NaN softmax; sliced away, the loss is finite and jax and torch
+    give its scores the gradient 0 (their where is a select). The backward pass wrote
+    dh ⊙ where(M, 1, 0), NaN · 0 = NaN (a held-out case); now where(M, dh, 0)."""
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)  # type: ignore[no-untyped-call]
+    M = np.tril(np.ones((4, 4)))
+    M[:, 2] = 0
+    S = np.random.default_rng(0).normal(size=(4, 4))
+    d = sbp.derive("sum(sin(softmax(where(M, S, -inf))[:, 0:2]))", wrt="S",
+                   shapes={"M": (4, 4), "S": (4, 4)})
+    got = d.evaluate({"M": M, "S": S})["S"]
+
+    def reference(S: Any) -> Any:
+        A = jax.nn.softmax(jnp.where(M > 0, S, -jnp.inf), axis=0)
+        return jnp.sum(jnp.sin(A[:, 0:2]))
+
+    np.testing.assert_allclose(got, jax.grad(reference)(S), rtol=1e-12)
+    assert not np.isnan(got).any()
