@@ -110,6 +110,18 @@ def _equals_p_grad(d: Any, model: Any, loss: Any, x: Any, y: Any) -> None:
         np.testing.assert_allclose(grads[key], _grad(p), rtol=1e-6, atol=1e-9, err_msg=key)
 
 
+def _derives_as_torch(model: Any, x: Any) -> Any:
+    """from_torch's derivation of ``model`` at ``x`` under an MSE loss: its gradients are
+    p.grad at a drawn target, and check() passes with torch.autograd among its witnesses."""
+    d = sbp.from_torch(model, x, loss=nn.MSELoss())
+    y = torch.randn(model(x).shape, dtype=torch.float64)
+    _equals_p_grad(d, model, nn.MSELoss(), x, y)
+    report = d.check({**dict(model.named_parameters()), "x": x, "y": y})
+    assert report.ok, str(report)
+    assert "torch.autograd" in report.witnesses
+    return d
+
+
 def _target(loss: Any, out: Any) -> Any:
     if isinstance(loss, nn.CrossEntropyLoss):
         return torch.randint(0, out.shape[1], (out.shape[0],))
@@ -1430,14 +1442,9 @@ def test_masks_of_bool_buffers_comparisons_and_where(how: str, batch: tuple[int,
     torch.manual_seed(3)
     model = _MaskedAttention(how).double()
     x = torch.randn(*batch, 4, 6, dtype=torch.float64)
-    d = sbp.from_torch(model, x, loss=nn.MSELoss())
+    d = _derives_as_torch(model, x)
     if how in ("== 0", "~bool", "and"):
         assert "-inf" in d.text
-    y = torch.randn(*batch, 4, 6, dtype=torch.float64)
-    _equals_p_grad(d, model, nn.MSELoss(), x, y)
-    report = d.check({**dict(model.named_parameters()), "x": x, "y": y})
-    assert report.ok, str(report)
-    assert "torch.autograd" in report.witnesses
 
 
 @pytest.mark.parametrize("loss", [nn.MSELoss(), nn.L1Loss(reduction="sum"),
@@ -1537,12 +1544,7 @@ class _Indexed(nn.Module):
 def test_indexing_a_tensor_along_its_axes(how: str, shape: tuple[int, ...]) -> None:
     torch.manual_seed(7)
     model = _Indexed(how).double()
-    x = torch.randn(*shape, dtype=torch.float64)
-    d = sbp.from_torch(model, x, loss=nn.MSELoss())
-    _equals_p_grad(d, model, nn.MSELoss(), x, torch.randn(model(x).shape, dtype=torch.float64))
-    values = {**dict(model.named_parameters()), "x": x,
-              "y": torch.randn(model(x).shape, dtype=torch.float64)}
-    assert d.check(values).ok
+    _derives_as_torch(model, torch.randn(*shape, dtype=torch.float64))
 
 
 class _Packed(nn.Module):
@@ -1570,12 +1572,7 @@ class _Packed(nn.Module):
                                             ("unsqueeze", (2, 3, 4)), ("unsqueeze", (3, 4))])
 def test_chunk_split_unsqueeze_and_squeeze(how: str, shape: tuple[int, ...]) -> None:
     torch.manual_seed(8)
-    model = _Packed(how).double()
-    x = torch.randn(*shape, dtype=torch.float64)
-    d = sbp.from_torch(model, x, loss=nn.MSELoss())
-    y = torch.randn(model(x).shape, dtype=torch.float64)
-    _equals_p_grad(d, model, nn.MSELoss(), x, y)
-    assert d.check({**dict(model.named_parameters()), "x": x, "y": y}).ok
+    _derives_as_torch(_Packed(how).double(), torch.randn(*shape, dtype=torch.float64))
 
 
 class _BoolArithmetic(nn.Module):
@@ -1595,8 +1592,4 @@ def test_arithmetic_of_bool_tensors_is_pytorchs() -> None:
     ParseError; held-out cases)."""
     torch.manual_seed(9)
     model = _BoolArithmetic().double()
-    x = torch.randn(6, 3, dtype=torch.float64)
-    d = sbp.from_torch(model, x, loss=nn.MSELoss())
-    y = torch.randn(6, 4, dtype=torch.float64)
-    _equals_p_grad(d, model, nn.MSELoss(), x, y)
-    assert d.check({**dict(model.named_parameters()), "x": x, "y": y}).ok
+    _derives_as_torch(model, torch.randn(6, 3, dtype=torch.float64))
