@@ -193,32 +193,6 @@ class Traced:
             raise UnsupportedError("len() of a traced scalar (NumPy: len() of unsized object)")
         return self.shape[0]
 
-    def _numpy(self, name: str, *args: Any, **kw: Any) -> Any:
-        import numpy as np
-
-        return getattr(np, name)(self, *args, **kw)  # through __array_function__
-
-    def max(self, *args: Any, **kw: Any) -> Any:
-        return self._numpy("max", *args, **kw)
-
-    def min(self, *args: Any, **kw: Any) -> Any:
-        return self._numpy("min", *args, **kw)
-
-    def prod(self, *args: Any, **kw: Any) -> Any:
-        return self._numpy("prod", *args, **kw)
-
-    def var(self, *args: Any, **kw: Any) -> Any:
-        return self._numpy("var", *args, **kw)
-
-    def std(self, *args: Any, **kw: Any) -> Any:
-        return self._numpy("std", *args, **kw)
-
-    def cumsum(self, *args: Any, **kw: Any) -> Any:
-        return self._numpy("cumsum", *args, **kw)
-
-    def cumprod(self, *args: Any, **kw: Any) -> Any:
-        return self._numpy("cumprod", *args, **kw)
-
     def __iter__(self) -> Any:
         raise UnsupportedError("iterating over a traced value (a for loop, unpacking, "
                                "sum() of an array): use np.sum or whole-array operations")
@@ -259,6 +233,20 @@ class Traced:
 
     def __array_function__(self, func: Any, types_: Any, args: Any, kwargs: Any) -> Any:
         return numpy_function(self.b, func, args, kwargs)
+
+
+def _as_method(name: str) -> Callable[..., Any]:
+    """``x.max(axis=1)`` as ``np.max(x, axis=1)``: through ``__array_function__``."""
+    def method(self: Traced, *args: Any, **kw: Any) -> Any:
+        import numpy as np
+
+        return getattr(np, name)(self, *args, **kw)
+    method.__name__ = name
+    return method
+
+
+for _name in ("max", "min", "prod", "var", "std", "cumsum", "cumprod"):
+    setattr(Traced, _name, _as_method(_name))
 
 
 # ---------------------------------------------------------------------------------------
