@@ -207,8 +207,15 @@ def matmul(b: Builder, x: Term, y: Term, where: str = "a @ b") -> Term:
     if (sx is None and sy is not None and sy[0] == 1) or (
             sy is None and sx is not None and sx[1] == 1):
         return mul(b, x, y, where)
+    if sx is None and sy is None:  # (1, 1) @ (1, 1) of two 1×1 products, as NumPy's
+        xm, ym = as_matrix(b, x), as_matrix(b, y)
+        if is_matrix(xm) and is_matrix(ym):
+            return matmul(b, xm, ym, where)
     if sx is None or sy is None:
-        hint = " (a name without a shape is a scalar: give its shape, or use * for a scalar)"
+        named = all(isinstance(t, sp.Symbol) and t in b.inputs for t in (x, y) if
+                    shape_of(t) is None)
+        hint = " (a name without a shape is a scalar: give its shape, or use * for a " \
+            "scalar)" if named else " (a 1×1 value is a scalar here: use * for it)"
         raise _err(where, sx, "@", sy, hint)
     if sx[1] != sy[0]:
         hint = ""

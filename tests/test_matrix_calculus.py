@@ -360,3 +360,17 @@ def test_a_row_against_a_column_broadcasts_both() -> None:
     np.testing.assert_allclose(g["c"], -dt.sum(1, keepdims=True)
                                + (2 * t * (c <= 0)).sum(1, keepdims=True), rtol=1e-12)
     assert d.check({"r": r, "c": c}).ok
+
+
+def test_a_product_of_two_one_by_one_values_is_numpys() -> None:
+    """(1, 1) @ (1, 1), of two 1×1 products or reductions, is NumPy's (1, 1) product; it was
+    'scalar @ scalar (a name without a shape is a scalar...)', a misleading hint for stages
+    (a held-out case). A sum of every entry is a number, and @ of it says to use *."""
+    import numpy as np
+
+    v = np.array([[1.0], [2.0], [4.0]])
+    d = sbp.derive("o = v.T @ v; o @ o", shapes={"v": (3, 1)})
+    np.testing.assert_allclose(d.evaluate({"v": v})["v"], 4 * 21.0 * v)
+    assert sbp.derive("s1 = var(v, axis=0); sum(s1 @ s1)", shapes={"v": (3, 1)}).check().ok
+    with pytest.raises(sbp.ShapeError, match=r"a 1×1 value is a scalar here: use \*"):
+        sbp.derive("a = sum(v); a @ a", shapes={"v": (3, 1)})
