@@ -36,6 +36,7 @@ for _n in _GREEK_NAMES:
 GREEK.update({"ϵ": "epsilon", "ϑ": "theta", "ϕ": "phi", "ϱ": "rho", "ϖ": "Pi"})
 GREEK.pop("ς", None)
 GREEK["∞"] = "inf"  # not a letter: read as the name inf, which is ∞ unless bound
+GREEK["π"] = "pi"  # the number π unless the name pi is bound (2πσ²)
 
 # names a letter subscript must not run into: the text reads pi as π and prints a Greek
 # letter's name as the letter (pᵢ run together would be π, xᵢ would print as ξ)
@@ -170,9 +171,13 @@ class _Lexer:
             if ch in " \t" or ch in SPACES:
                 self.add("space", " ", i)
                 i += 1
-            elif self.toks and self.toks[-1].kind == "norm" and text.startswith(("_2", "_F"), i) \
-                    and not (text[i + 2:i + 3].isalnum() or text[i + 2:i + 3] == "_"):
-                i += 2  # ‖v‖_2, ‖A‖_F: the 2-norm and the Frobenius norm
+            elif self.toks and (self.toks[-1].kind == "norm" or (
+                    self.toks[-1].kind == "sup" and len(self.toks) > 1 and
+                    self.toks[-2].kind == "norm")) and text.startswith(("_2", "_F", "₂"), i) \
+                    and not (text[i + 2:i + 3].isascii() and (
+                        text[i + 2:i + 3].isalnum() or text[i + 2:i + 3] == "_")):
+                # ‖v‖_2, ‖A‖_F (the 2-norm, Frobenius), ‖A‖_F², and ‖A‖²_F, ‖x − y‖²₂
+                i += 1 if text[i] == "₂" else 2
             elif self.toks and self.toks[-1].kind == "norm" and _NORM_ORDER.match(text, i):
                 m = _NORM_ORDER.match(text, i)  # ‖v‖₁, ‖v‖_1, ‖v‖_∞: NumPy's order
                 assert m is not None

@@ -147,6 +147,8 @@ TEXT_SPELLINGS = [
     ("σ(x) + sigma", "sigmoid(x) + sigma"),
     ("√x + √(x + y)", "sqrt(x) + sqrt(x + y)"),
     ("|x − y| + (x)(y) + 2(x + 1)", "abs(x - y) + x*y + 2*(x + 1)"),
+    # π, and a norm's subscript after its square (they were refused; held-out cases)
+    ("2πσ² + ‖A‖_F² + ‖A‖²_F + ‖v − u‖²₂", "2*pi*sigma**2 + 3*sqnorm(A) - sqnorm(A) + sqnorm(v - u)"),
     # a transpose before a bracket is a product (it was read as a call x.T(…))
     ("vᵀ(A + Aᵀ)v + v^T(A)v", "v.T@(A + A.T)@v + v.T@A@v"),
     ("x₁ + x₂ + 𝐱", "x1 + x2 + x"),
