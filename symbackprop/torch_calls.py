@@ -285,7 +285,7 @@ def _logical(op: str) -> Callable[..., Val]:
         a, b = _aligned(w, ms[0], ms[1], node)
         both = f"hadamard({a.text}, {b.text})" if "num" not in (a.kind, b.kind) else \
             f"{paren(a)}*{paren(b)}"
-        text = both if op == "and" else f"{paren(a)} + {paren(b)} - {paren(Val(both, '', ()))}"
+        text = both if op == "and" else f"{paren(a)} + {paren(b)} - ({both})"
         return Val(text, _kind(a, b), _bshape(a, b), mask=True)
     return build
 
