@@ -373,9 +373,10 @@ def _broken(term: str, width: int) -> list[str]:
     continuation is indented once more."""
     if len(term) <= width:
         return [term]
-    pieces = _split(term, lambda t, i: t[i:i + 3] in (" @ ", " + ", " - "))
-    pieces = [q for p in pieces for q in (
-        [p] if len(p) <= width else _split(p, lambda t, i: t[i - 1:i + 1] == ", "))]
+    pieces = _top_level(term, lambda i: term[i - 1:i + 2] in (" @ ", " + ", " - "), 1,
+                        anywhere=True)
+    pieces = [q for p in pieces for q in ([p] if len(p) <= width else _top_level(
+        p, lambda i, p=p: p[i - 2:i] == ", ", 1, anywhere=True))]
     lines = [pieces[0]]
     for p in pieces[1:]:
         if len(lines[-1]) + 1 + len(p) <= width:
@@ -385,24 +386,14 @@ def _broken(term: str, width: int) -> list[str]:
     return lines
 
 
-def _split(text: str, at: Any) -> list[str]:
-    """``text`` cut at each space where ``at(text, i)`` (the space dropped)."""
-    pieces, start = [], 0
-    for i in range(1, len(text) - 2):
-        if text[i] == " " and at(text, i):
-            pieces.append(text[start:i])
-            start = i + 1
-    return [*pieces, text[start:]]
-
-
-def _top_level(rhs: str, breaks: Any, gap: int) -> list[str]:
-    """``rhs`` cut before each character at bracket depth 0 where ``breaks(i)``, the
-    ``gap`` characters before it (a space) dropped."""
+def _top_level(rhs: str, breaks: Any, gap: int, anywhere: bool = False) -> list[str]:
+    """``rhs`` cut before each character at bracket depth 0 (``anywhere``: at any depth)
+    where ``breaks(i)``, the ``gap`` characters before it (a space) dropped."""
     terms, depth, start = [], 0, 0
     for i, ch in enumerate(rhs):
         depth += ch in "([{"
         depth -= ch in ")]}"
-        if depth == 0 and i > start and breaks(i):
+        if (depth == 0 or anywhere) and i > start and breaks(i):
             terms.append(rhs[start:i - gap])
             start = i
     return [*terms, rhs[start:]]
