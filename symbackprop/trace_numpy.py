@@ -1,19 +1,17 @@
-"""NumPy's semantics for traced values: shapes, broadcasting, the matmul family, reductions.
+"""A traced value of a NumPy function (``Traced``), the constants met in it, and NumPy's
+operators, ufuncs and array functions on it, each dispatched to the module that holds its
+meaning.
 
 A ``Traced`` value carries its NumPy shape beside its graph term: ``()`` a scalar (a SymPy
-scalar), ``(n,)`` a 1-D array (a column ``(n, 1)`` in the graph), ``(r, c)`` a matrix. Every
-operation computes the shape NumPy would give and builds the graph so the numbers are NumPy's:
-
-* broadcasting lines up trailing axes, so a 1-D ``x`` against a matrix is a *row*
-  (``1 xᵀ`` in the graph) and ``(3,) * (3, 1)`` is an outer product; size-1 axes spread by
-  a product with a ones matrix;
-* ``@``/``matmul``/``dot``/``inner``/``vdot``/``outer`` follow NumPy's rules for 1-D and 2-D
-  operands (``x @ y`` of 1-D arrays is the inner product; ``x.T`` of a 1-D array is ``x``);
-* ``sum``/``mean`` honour ``axis`` and ``keepdims``.
+scalar), ``(n,)`` a 1-D array (a column ``(n, 1)`` in the graph), ``(r, c)`` a matrix.
+NumPy's arithmetic (broadcasting, the matmul family, sums and means along axes) is in
+``trace_arrays``, its structural functions (indexing, concatenate, reshape, pad …) in
+``trace_structural``, its linear algebra, extremes and spreads in ``trace_linalg``; all three
+take and return ``(term, NumPy shape)`` values, wrapped here.
 
 What cannot be reproduced exactly is refused with ``UnsupportedError`` naming the call or
-construct (``.shape``, ``len()``, indexing, iteration, other keywords); a shape NumPy would
-reject is a ``ShapeError`` naming both shapes. Nothing here approximates.
+construct (iteration, assignment, other keywords); a shape NumPy would reject is a
+``ShapeError`` naming both shapes. Nothing here approximates.
 """
 
 from __future__ import annotations
@@ -25,13 +23,14 @@ import sympy as sp
 from sympy import Identity, MatMul, OneMatrix, ZeroMatrix
 
 from . import ops
+from . import trace_arrays as arrays
 from . import trace_linalg as linalg
 from . import trace_structural as structural
 from .algebra import is_matrix
 from .builder import Builder, Term
 from .canonical import is_leaf
 from .composites import COMPOSITES
-from .errors import GraphError, ShapeError, UnsupportedError
+from .errors import GraphError, UnsupportedError
 from .rules import RULES
 from .shapes import shape_of
 
@@ -313,79 +312,16 @@ def traced(b: Builder, v: Any) -> Traced:
     return Traced(b, _const(v))
 
 
-def _fmt(shape: NpShape) -> str:
-    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+_fmt = arrays.fmt
 
 
 # ---------------------------------------------------------------------------------------
-# broadcasting
-
-
-def broadcast_shape(sx: NpShape, sy: NpShape, where: str) -> NpShape:
-    """NumPy's rule: trailing axes line up; each pair is equal or one of them is 1."""
-    n = max(len(sx), len(sy))
-    px = (sp.Integer(1),) * (n - len(sx)) + tuple(sx)
-    py = (sp.Integer(1),) * (n - len(sy)) + tuple(sy)
-    out = []
-    for a, c in zip(px, py, strict=True):
-        if a == c or c == 1:
-            out.append(a)
-        elif a == 1:
-            out.append(c)
-        else:
-            raise ShapeError(f"{where}: shapes {_fmt(sx)} and {_fmt(sy)} do not broadcast "
-                             "(NumPy lines up the last axes)")
-    return tuple(out)
-
-
-def spread(v: Traced, shape: NpShape) -> Term:
-    """``v``'s term brought to the NumPy shape ``shape`` (a scalar stays a scalar)."""
-    b, t, s = v.b, v.term, v.shape_
-    if s == tuple(shape) or not s:
-        return t
-    if len(shape) == 1:  # (1,) against (n,): a (1, 1) term spread down a column
-        return b.node(MatMul(OneMatrix(shape[0], 1), t))
-    rows, cols = shape
-    if len(s) == 1:  # a 1-D array is a row against a matrix
-        t, s = ops.transpose(b, t, "a 1-D array as a row"), (sp.Integer(1), s[0])
-    if s[0] == 1 and rows != 1:
-        t = b.node(MatMul(OneMatrix(rows, 1), t))
-    if s[1] == 1 and cols != 1:
-        t = b.node(MatMul(t, OneMatrix(1, cols)))
-    return t
+# NumPy's arithmetic (``trace_arrays``) on values met in the function
 
 
 def binary(b: Builder, op: str, x: Any, y: Any) -> Traced:
-    """An element-wise operation with NumPy broadcasting."""
-    tx, ty = traced(b, x), traced(b, y)
-    where = f"a {op} b" if op not in ("max", "min") else f"np.{op}imum(a, b)"
-    shape = broadcast_shape(tx.shape_, ty.shape_, where)
-    a, c = spread(tx, shape), spread(ty, shape)
-    if op == "+":
-        t = ops.add(b, a, c, where)
-    elif op == "-":
-        t = ops.sub(b, a, c, where)
-    elif op == "*":
-        t = ops.hadamard(b, a, c, where) if is_matrix(a) and is_matrix(c) else \
-            ops.mul(b, a, c, where)
-    elif op == "/":
-        if is_matrix(c) and not is_matrix(a):
-            a = ops.broadcast(b, a, tuple(c.shape))
-        t = ops.div(b, a, c, where)
-    elif op == "**":
-        if is_matrix(c):
-            raise UnsupportedError(f"{where} with an array exponent has no rule")
-        if is_matrix(a) and not getattr(c, "is_Number", False):
-            raise UnsupportedError(f"{where}: an element-wise power of an array needs a "
-                                   "number as exponent")
-        t = ops.power(b, a, c, where)
-    elif op in ("max", "min"):
-        t = ops.apply(b, op, [a, c], where)
-    elif op in ("<", "<=", ">", ">="):
-        t = ops.compare(b, op, a, c, where)
-    else:  # pragma: no cover - callers pass the operators above
-        raise UnsupportedError(f"no rule for {op}")
-    return Traced(b, t, shape)
+    """An element-wise operator or comparison with NumPy broadcasting."""
+    return Traced(b, *arrays.binary(b, op, traced(b, x).value, traced(b, y).value))
 
 
 def unary(b: Builder, name: str, x: Any) -> Traced:
@@ -394,130 +330,15 @@ def unary(b: Builder, name: str, x: Any) -> Traced:
 
 
 def transpose(v: Traced) -> Traced:
-    """``.T``: a 1-D array or a scalar is its own transpose in NumPy."""
-    if len(v.shape_) < 2:
-        return v
-    return Traced(v.b, ops.transpose(v.b, v.term, "x.T"), (v.shape_[1], v.shape_[0]))
-
-
-# ---------------------------------------------------------------------------------------
-# the matmul family
-
-
-def _inner1d(b: Builder, x: Traced, y: Traced, where: str) -> Traced:
-    if x.shape_ != y.shape_:
-        raise ShapeError(f"{where}: shapes {_fmt(x.shape_)} and {_fmt(y.shape_)} are not "
-                         "aligned")
-    return Traced(b, ops.apply(b, "sum", [ops.hadamard(b, x.term, y.term, where)], where), ())
+    return Traced(v.b, *arrays.transpose(v.b, v.value))
 
 
 def matmul(b: Builder, x: Any, y: Any, name: str) -> Traced:
-    """``x @ y`` as NumPy defines it for 1-D and 2-D operands (``name`` is for messages)."""
-    tx, ty = traced(b, x), traced(b, y)
-    sx, sy = tx.shape_, ty.shape_
-    where = f"{name}: {_fmt(sx)} @ {_fmt(sy)}" if name != "@" else f"{_fmt(sx)} @ {_fmt(sy)}"
-    if not sx or not sy:
-        raise ShapeError(f"{where}: matmul of a scalar (NumPy refuses it; use *)")
-    if len(sx) == 1 and len(sy) == 1:
-        return _inner1d(b, tx, ty, where)
-    k1 = sx[-1]
-    k2 = sy[0]
-    if k1 != k2:
-        hint = " (for the element-wise product write a * b)" if sx == sy else ""
-        raise ShapeError(f"{where}: the inner dimensions differ{hint}")
-    # a (1, 1) value whose term is a number (std(x, keepdims=True) of a column) is a 1×1 here
-    mx, my = (ops.broadcast(b, t.term, (1, 1)) if len(t.shape_) == 2 and not is_matrix(t.term)
-              else t.term for t in (tx, ty))
-    if len(sx) == 2 and len(sy) == 1:  # (m, n) @ (n,) -> (m,)
-        return Traced(b, ops.matmul(b, mx, my, where), (sx[0],))
-    if len(sx) == 1:  # (n,) @ (n, k) -> (k,) = (Wᵀ x)
-        wt = ops.transpose(b, my, where)
-        return Traced(b, ops.matmul(b, wt, mx, where), (sy[1],))
-    return Traced(b, ops.matmul(b, mx, my, where), (sx[0], sy[1]))
-
-
-def dot(b: Builder, x: Any, y: Any) -> Traced:
-    tx, ty = traced(b, x), traced(b, y)
-    if not tx.shape_ or not ty.shape_:
-        return binary(b, "*", tx, ty)
-    return matmul(b, tx, ty, "np.dot")
-
-
-def inner(b: Builder, x: Any, y: Any) -> Traced:
-    """np.inner: a sum over the last axes of both."""
-    tx, ty = traced(b, x), traced(b, y)
-    if not tx.shape_ or not ty.shape_:
-        return binary(b, "*", tx, ty)
-    if len(ty.shape_) == 2:
-        return matmul(b, tx, transpose(ty), "np.inner")
-    return matmul(b, tx, ty, "np.inner")
-
-
-def vdot(b: Builder, x: Any, y: Any) -> Traced:
-    """np.vdot: both flattened, then the inner product (same shapes only: no reshapes here)."""
-    tx, ty = traced(b, x), traced(b, y)
-    if tx.shape_ != ty.shape_:
-        raise UnsupportedError(f"np.vdot of shapes {_fmt(tx.shape_)} and {_fmt(ty.shape_)}: "
-                               "only equal shapes are traced (flattening is not)")
-    return reduce(binary(b, "*", tx, ty), "sum", None, False, {})
-
-
-def outer(b: Builder, x: Any, y: Any) -> Traced:
-    tx, ty = traced(b, x), traced(b, y)
-    if len(tx.shape_) != 1 or len(ty.shape_) != 1:
-        raise UnsupportedError(f"np.outer of shapes {_fmt(tx.shape_)} and {_fmt(ty.shape_)}: "
-                               "only two 1-D arrays are traced (flattening is not)")
-    row = ops.transpose(b, ty.term, "np.outer")
-    return Traced(b, ops.matmul(b, tx.term, row, "np.outer"), (tx.shape_[0], ty.shape_[0]))
-
-
-# ---------------------------------------------------------------------------------------
-# reductions
+    return Traced(b, *arrays.matmul(b, traced(b, x).value, traced(b, y).value, name))
 
 
 def reduce(v: Traced, how: str, axis: Any, keepdims: Any, kw: dict[str, Any]) -> Traced:
-    """``sum``/``mean``/``prod`` over ``axis`` (None: all), with ``keepdims``; other keywords
-    refused."""
-    what = f"np.{how}"
-    if kw:
-        raise UnsupportedError(f"{what} with {', '.join(kw)} has no rule")
-    if not isinstance(keepdims, bool):
-        raise UnsupportedError(f"{what} with keepdims={keepdims!r}")
-    b, s = v.b, v.shape_
-    if not s and axis is not None:  # NumPy's answer depends on float vs 0-d array: refuse
-        raise UnsupportedError(f"{what} of a scalar with axis={axis!r}")
-    axes = linalg.numpy_axes(axis, len(s), what)
-    count = sp.Mul(*[s[a] for a in axes]) if axes else sp.S.One
-    t = v.term
-    if how == "prod":
-        return Traced(b, *linalg.along(b, "prod", v.value, axis, keepdims, what))
-    if not s:
-        out: Traced = v
-    elif len(axes) == len(s):  # everything
-        total = ops.apply(b, "sum", [t], what)
-        if not keepdims:
-            out = Traced(b, total, ())
-        elif len(s) == 1:  # (1,): 1ᵀ x as a (1, 1) term
-            out = Traced(b, b.node(MatMul(OneMatrix(1, s[0]), t)), (sp.Integer(1),))
-        else:
-            row = b.node(MatMul(OneMatrix(1, s[0]), t))
-            out = Traced(b, b.node(MatMul(row, OneMatrix(s[1], 1))),
-                         (sp.Integer(1), sp.Integer(1)))
-    elif axes == (0,):  # a matrix down its columns
-        if keepdims:
-            out = Traced(b, b.node(MatMul(OneMatrix(1, s[0]), t)), (sp.Integer(1), s[1]))
-        else:
-            tt = ops.transpose(b, t, what)
-            out = Traced(b, b.node(MatMul(tt, OneMatrix(s[0], 1))), (s[1],))
-    else:  # axes == (1,): along each row
-        col = b.node(MatMul(t, OneMatrix(s[1], 1)))
-        out = Traced(b, col, (s[0], sp.Integer(1)) if keepdims else (s[0],))
-    if how == "mean":
-        if not count.is_Integer:
-            raise UnsupportedError(f"the mean over {count} entries: give numeric shapes")
-        if count != 1:
-            out = binary(b, "/", out, int(count))
-    return out
+    return Traced(v.b, *arrays.reduce(v.b, v.value, how, axis, keepdims, kw))
 
 
 # ---------------------------------------------------------------------------------------
@@ -583,27 +404,6 @@ def composite(b: Builder, name: str, inputs: tuple[Any, ...] | list[Any]) -> Tra
     term = (COMPOSITES[name][1](b, *terms, where=where) if name in COMPOSITES
             else ops.apply(b, name, terms, where))  # a primitive: np.where
     return Traced(b, term, shape)
-
-
-def _along(b: Builder, name: str, v: Traced, axis: Any) -> Traced:
-    """``np.cumsum``/``np.flip`` of a vector, or of a matrix along ``axis`` (a product with
-    the lower triangle of ones or the exchange matrix)."""
-    s, what = v.shape_, f"np.{name}"
-    if not s:
-        return v
-    if len(s) == 2 and axis is None:
-        raise UnsupportedError(f"{what} of a matrix without axis= (NumPy flattens it): "
-                               "give axis=0 or axis=1")
-    k = linalg.numpy_axes(axis, len(s), what)[0] if axis is not None else 0
-    return Traced(b, ops.reduce_axis(b, name, v.term, k, what), s)
-
-
-def _np_matmul(b: Builder, x: Any, y: Any) -> Traced:
-    return matmul(b, x, y, "np.matmul")
-
-
-_PRODUCTS: dict[str, Callable[[Builder, Any, Any], Traced]] = {
-    "dot": dot, "inner": inner, "vdot": vdot, "outer": outer, "matmul": _np_matmul}
 
 
 _STRUCTURAL = ("concatenate", "stack", "vstack", "hstack", "reshape", "ravel", "kron", "tile",
@@ -689,13 +489,14 @@ def numpy_function(b: Builder, func: Any, args: tuple[Any, ...], kwargs: dict[st
         shape = shape_of(v.term)
         assert shape is not None  # a traced array's term is a matrix
         return Traced(b, ops.broadcast(b, c, shape), v.shape_)
-    if name in _PRODUCTS and len(args) == 2 and not kwargs:
-        return _PRODUCTS[name](b, args[0], args[1])
+    if name in arrays.PRODUCTS and len(args) == 2 and not kwargs:
+        return Traced(b, *arrays.PRODUCTS[name](b, traced(b, args[0]).value,
+                                                traced(b, args[1]).value))
     if name == "transpose" and len(args) == 1 and not kwargs:
         return transpose(traced(b, args[0]))
     if name in ("cumsum", "cumprod", "flip") and len(args) <= 2 and set(kwargs) <= {"axis"}:
-        return _along(b, name, traced(b, args[0]),
-                      kwargs.get("axis", args[1] if len(args) > 1 else None))
+        axis = kwargs.get("axis", args[1] if len(args) > 1 else None)
+        return Traced(b, *arrays.scan(b, name, traced(b, args[0]).value, axis))
     if name in _STRUCTURAL:
         return _structural(b, name, args, dict(kwargs))
     if name in _ELEMENTWISE_FUNCTIONS and not kwargs and len(args) == (
