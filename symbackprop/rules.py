@@ -408,19 +408,23 @@ def _is_column(x: sp.Basic) -> bool:
     return bool(getattr(x, "is_Matrix", False) and x.shape[1] == 1
                 and not isinstance(x.shape[0], Extent))
 
+# a root's argument this small is 0 up to rounding: the variance of equal entries comes out
+# as ~1e-32 (their mean is rounded), and the witnesses' slopes there are rounding noise
+_ROUNDED_ZERO = 1e-20
 
 RULES: dict[str, Rule] = {
     # element-wise: partials from SymPy's diff of the template
     "add": Rule("add", forward=_add_forward, vjp=_add_vjp, arity=0, role="affine"),
     "mul": Rule("mul", forward=_mul_forward, vjp=_mul_vjp, arity=0),
     "pow": Rule("pow", forward=_pow_forward, vjp=_pow_vjp, arity=0,
-                nondiff=lambda x, *r, exp=None: ((x == 0) if float(exp).is_integer() else x <= 0)
+                nondiff=lambda x, *r, exp=None: ((x == 0) if float(exp).is_integer()
+                                                 else x <= _ROUNDED_ZERO)
                 if exp is not None and exp < 1 else np.zeros_like(x, dtype=bool)),
     "exp": _ew("exp", np.exp, lambda x, out: out, sp.exp, r"\exp", reuse=True),
     "log": _ew("log", np.log, lambda x, out: 1.0 / x, sp.log, r"\log",
                nondiff=lambda x: x <= 0),
     "sqrt": _ew("sqrt", np.sqrt, lambda x, out: 0.5 / out, sp.sqrt, r"\sqrt",
-                nondiff=lambda x: x <= 0),
+                nondiff=lambda x: x <= _ROUNDED_ZERO),
     "abs": _ew("abs", np.abs, lambda x, out: np.sign(x), sp.Abs, r"\lvert",
                nondiff=lambda x: x == 0),
     "sin": _ew("sin", np.sin, lambda x, out: np.cos(x), sp.sin, r"\sin"),

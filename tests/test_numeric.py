@@ -242,6 +242,19 @@ def test_kink_where_witnesses_disagree_says_not_differentiable() -> None:
     assert "MISMATCH" not in str(report)
 
 
+def test_std_of_equal_entries_is_a_kink_though_their_variance_rounds_above_zero() -> None:
+    """max(A, c) clamps a column to c: its entries are equal, but their mean is rounded, so
+    the variance under std's root is ~1e-32, not 0, and the witnesses' slopes there are
+    rounding noise (the symbolic one NaN). The root's argument is 0 up to rounding: a kink,
+    never a MISMATCH blamed on one witness."""
+    c = 1.46861816630596
+    a = np.array([[-1.2, 1.0, 1.4], [-0.9, 1.2, 1.3], [1.0, -1.1, 1.04]])
+    d = sbp.derive("sum(sqrt(var(max(A, c), axis=0)))", shapes={"A": (3, 3)})
+    report = d.check({"A": a, "c": c})
+    assert report["A"].status == "kink", str(report)
+    assert "sqrt at 0" in report["A"].verdict
+
+
 def test_random_values_step_off_kinks_and_out_of_domains() -> None:
     for text in ("log(x) + sqrt(y)", "relu(x) + abs(y)", "log(x - y)"):
         report = sbp.derive(text).check()
