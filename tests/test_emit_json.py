@@ -123,3 +123,23 @@ def test_a_power_before_a_transpose_is_bracketed() -> None:
         expr = json.loads(d.to_json())["gradients"][0]["expr"]
         assert written in expr, expr
         ast.parse(expr.replace("d:", "d_"))  # Python's syntax: ** . @ as the text's
+
+
+@pytest.mark.parametrize("text", ["(x.T@A@x)/(x.T@x)", "log(x.T@x) * (x.T@A@x)",
+                                  "sum(exp(x)) / (1 + x.T@A@x)**2"])
+def test_a_gradients_text_reads_back_to_its_numbers(text: str) -> None:
+    """The ``expr`` of a gradient is the text's syntax: read back, it has the gradient's
+    numbers. A 1×1 factor (xᵀx) lost its brackets ("1/x.T @ x*A @ x", a held-out case),
+    which the text and Python both read as another product."""
+    import numpy as np
+
+    from symbackprop.check import Engine
+
+    shapes = {"x": (3, 1), "A": (3, 3)}
+    d = sbp.derive(text, wrt="x", shapes=shapes)
+    rng = np.random.default_rng(1)
+    vals = {"x": rng.uniform(0.3, 1.0, (3, 1)), "A": rng.normal(size=(3, 3))}
+    expr = json.loads(d.to_json())["gradients"][0]["expr"]
+    again = sbp.derive(expr, shapes=shapes)
+    got = Engine(again).value({k: vals[k] for k in map(str, again.inputs)})
+    np.testing.assert_allclose(np.reshape(got, (3, 1)), d.evaluate(vals)["x"], rtol=1e-10)

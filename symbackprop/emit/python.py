@@ -358,8 +358,9 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
         return f"{name}({', '.join(self._print(a) for a in e.args)})"
 
     def _print_Item(self, e: Any) -> str:
-        inner = self._print(e.args[0])
-        return f"({inner}).item()" if self.numpy else inner  # the text reads 1×1 as scalar
+        if self.numpy:
+            return f"({self._print(e.args[0])}).item()"
+        return self._factor(e.args[0])  # the text reads a 1×1 as a scalar, kept in brackets
 
     def _print_SumAll(self, e: SumAll) -> str:
         return f"{'np.sum' if self.numpy else 'sum'}({self._print(e.args[0])})"
