@@ -17,6 +17,7 @@ import keyword
 import re
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Literal, TypeAlias
 
 import sympy as sp
@@ -28,7 +29,7 @@ from .errors import GraphError, LimitError, ParseError, ShapeError
 from .latex_input import read_latex
 from .limits import DEFAULT_LIMITS, Limits, constants, number_problem, number_text, power_problem
 from .notation import GREEK as NOTATION_GREEK
-from .paper import Reading, column_of, read_text
+from .paper import Reading, column_of, hadamard_last, read_text
 from .rules import RULES
 from .screen import ATOM, EXPECTED, screen
 from .shapes import axes_of
@@ -257,6 +258,10 @@ class _Parser:
             raise LimitError("too deep for Python's parser: a chain of thousands of operators "
                              "or unary signs at one level; split it into stages "
                              "('s1 = ...; s2 = s1 + ...')", text=text) from None
+        if "%" in code and hadamard_last(tree):  # ⊙ after the products around it, as on paper
+            self.reading = replace(self.read(), notes=(
+                *self.read().notes, "⊙ read after the products beside it (y ⊙ Xw is "
+                "y ⊙ (X·w)): bracket a product to multiply first"))
         count = 0
         stack: list[tuple[ast.AST, int]] = [(tree, 0)]
         while stack:

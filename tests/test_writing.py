@@ -693,3 +693,27 @@ def test_a_greek_subscript_prints_as_the_letter(name: str, tex: str) -> None:
     from symbackprop.notation import symbol_latex
 
     assert symbol_latex(name) == tex
+
+
+MATS = {"A": (3, 3), "B": (3, 3), "C": (3, 3), "X": (3, 3), "y": (3, 1), "w": (3, 1)}
+
+
+@pytest.mark.parametrize(("paper", "text", "regrouped"), [
+    ("sum(A ⊙ B C)", "sum(hadamard(A, B@C))", True),
+    ("sum(A ⊙ BC)", "sum(hadamard(A, B@C))", True),
+    ("sum(B·C ⊙ A)", "sum(hadamard(B@C, A))", True),
+    ("sum(-y ⊙ Xw)", "sum(hadamard(-y, X@w))", True),
+    ("sum(A ⊙ (B ⊙ C) X)", "sum(hadamard(A, hadamard(B, C)@X))", True),
+    ("sum(A ⊙ B C ⊙ X + B ⊙ C)", "sum(hadamard(hadamard(A, B@C), X) + hadamard(B, C))",
+     True),
+    ("sum((A ⊙ B) C)", "sum(hadamard(A, B)@C)", False),
+    ("a = A ⊙ B\nsum(a C)", "sum(hadamard(A, B)@C)", False),
+])
+def test_hadamard_comes_after_the_products_beside_it(paper: str, text: str,
+                                                     regrouped: bool) -> None:
+    """On paper, and in LaTeX's \\odot, y ⊙ Xw is y ⊙ (X·w); Python's % (the code ⊙ reads
+    into) would group (y ⊙ X)·w, which the text did silently (a held-out case). Brackets
+    still group first, and a regrouping is a reading."""
+    d = sbp.derive(paper, shapes=MATS)
+    same_gradients(d, sbp.derive(text, shapes=MATS))
+    assert any("⊙ read after the products" in r for r in d.readings) == regrouped
