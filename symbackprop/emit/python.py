@@ -32,7 +32,7 @@ from sympy.printing.str import StrPrinter
 from ..algebra import is_matrix
 from ..errors import GraphError, UnsupportedError
 from ..evaluate import cross_entropy_nodes
-from ..functions import MSE, CrossEntropy, Elementwise, Softmax, SqNorm, SumAll
+from ..functions import MSE, CrossEntropy, Elementwise, Item, Softmax, SqNorm, SumAll
 from ..jacobians import scalarised
 from ..recognise import node_operands
 from ..rules import BY_NODE, BY_SYMPY, RULES
@@ -229,7 +229,8 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
             return body
         if coeff == -1:
             return f"-{body}"
-        c = self._print(coeff)
+        c = self.parenthesize(coeff, PRECEDENCE["Mul"]) if isinstance(coeff, Item) \
+            else self._print(coeff)
         if isinstance(coeff, sp.Add):
             c = f"({c})"
         return f"{c}*{body}"
@@ -360,7 +361,14 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
     def _print_Item(self, e: Any) -> str:
         if self.numpy:
             return f"({self._print(e.args[0])}).item()"
-        return self._factor(e.args[0])  # the text reads a 1×1 as a scalar, kept in brackets
+        return self._print(e.args[0])  # the text reads a 1×1 as a scalar (see parenthesize)
+
+    def parenthesize(self, item: Any, level: int, strict: bool = False) -> str:
+        """An operand: a 1×1 product (an ``Item``) in the text is bracketed whatever the
+        operator's precedence, or ``a/(x.T @ x)`` would read ``a/x.T @ x``."""
+        if not self.numpy and isinstance(item, Item):
+            return self._factor(item.args[0])
+        return super().parenthesize(item, level, strict)  # type: ignore[no-any-return]
 
     def _print_SumAll(self, e: SumAll) -> str:
         return f"{'np.sum' if self.numpy else 'sum'}({self._print(e.args[0])})"
