@@ -137,6 +137,7 @@ class Calls(Cursor):
         self.i = j + 1
         if not norm:
             return join_pieces("abs(", inner, ")", at=t.at)
+        mark = ""  # ‖X‖₂ of a matrix is the spectral norm: the parser refuses it
         if self.is_("_"):
             self.take()
             sub, at = self.script()
@@ -147,6 +148,7 @@ class Calls(Cursor):
                 # largest column and row sums, as in the literature)
                 ord_text = "inf" if order.startswith(r"\inf") else order
                 return join_pieces("norm(", inner, f", {ord_text})", at=t.at)  # a power after
+            mark = "\0" if order == "2" else ""
             if order not in ("2", "F", r"\mathrm{F}", r"\text{F}"):
                 raise self.error(at, f"the norm _{{{sub}}} is not read (the 1-, 2- and "
                                  "∞-norms, a p-norm of a whole number p, and the Frobenius "
@@ -156,9 +158,9 @@ class Calls(Cursor):
             self.take()
             raw, _ = self.script()
             if raw.replace(" ", "") == "2":
-                return join_pieces("sqnorm(", inner, ")", at=t.at)
+                return join_pieces(mark + "sqnorm(", inner, ")", at=t.at)
             self.i = save
-        return join_pieces("norm2(", inner, ")", at=t.at)
+        return join_pieces(mark + "norm2(", inner, ")", at=t.at)
 
     def function_name(self) -> str | None:
         """The primitive a control sequence (or ``\\operatorname{...}``) names, if any."""
@@ -212,7 +214,9 @@ class Calls(Cursor):
         elif fn == "exp" and t.text == "e":
             self.take()
             self.expect("^")
-            return join_pieces("exp(", self.group_or_token(), ")", at=t.at)
+            caret = self.toks[self.i - 1].at  # a power as mathematics reads it: e^X of a
+            return join_pieces("exp(1)", ("\0**", caret), "(", self.group_or_token(), ")",
+                               at=t.at)  # square matrix is refused (ops.paper_power)
         elif fn == "gammaln":
             self.take()
             self.take()  # \ln \Gamma

@@ -49,7 +49,7 @@ class _Reader(Calls):
                 codes.append(piece)
         if not codes:
             raise self.error(0, "no equation in the LaTeX")
-        code, origin, powers, ones = "", [], [], []
+        code, origin, powers, ones, spectral = "", [], [], [], []
         for k, piece in enumerate(codes):
             if k:
                 code += "\n"
@@ -61,10 +61,13 @@ class _Reader(Calls):
                 elif frag == "\0 * ":  # a product with a ones vector it sizes
                     ones.append(len(code) + 1)
                     frag = " * "
+                elif frag in ("\0norm2(", "\0sqnorm("):  # ‖X‖₂: of a matrix, spectral
+                    spectral.append(len(code))
+                    frag = frag[1:]
                 code += frag
                 origin.extend([at] * len(frag))
         return Reading(code, tuple(origin), tuple(self.notes), frozenset(powers),
-                       frozenset(ones))
+                       frozenset(ones), frozenset(spectral))
 
     def split(self) -> list[tuple[int, int]]:
         """Statements: separated by \\\\ or ; (delimiters and environments dropped)."""
@@ -455,7 +458,8 @@ class _Reader(Calls):
             *first, last = out[0][0].split(" * ")
             if last == "e" and not self.known("e") and self.is_("^"):  # xe^{y}: x·exp(y)
                 self.take()
-                tail = join_pieces("exp(", self.group_or_token(), ")", at=at)
+                tail = join_pieces("exp(1)", ("\0**", at), "(", self.group_or_token(), ")",
+                                   at=at)
             else:
                 tail = self.postfix([(last, at)], end)
             return join_pieces(" * ".join(first) + " * ", tail, at=at)

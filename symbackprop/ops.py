@@ -343,6 +343,13 @@ def paper_power(b: Builder, x: Term, y: Term, where: str = "a ^ b") -> Term:
     """A power as mathematics reads it (``^``, ``x²``, LaTeX ``X^{2}``): of a square matrix
     that is not a vector, the matrix power; of anything else, the element-wise power."""
     sx = shape_of(x)
+    if x is sp.E and is_matrix(y):  # eˣ of an array: element-wise, but of a square matrix
+        sy = shape_of(y)  # the literature's e^X is the matrix exponential
+        if sy is not None and sy[0] == sy[1] and sy[0] != 1:
+            raise UnsupportedError(f"{where}: e^X of a square matrix is the matrix "
+                                   "exponential, which is not a primitive; write exp(X) for "
+                                   "the element-wise exponential")
+        return apply(b, "exp", [y], where)
     if sx is None or 1 in sx:
         return power(b, x, y, where)
     if is_matrix(y):

@@ -82,6 +82,8 @@ class Reading:
     # mathematics reads it (a matrix power of a square matrix); any other ``**`` is NumPy's
     ones: frozenset[int] = frozenset()  # offsets of each ``*`` with a ones vector that the
     # product sizes (LaTeX's X𝟏, 𝟏ᵀX: sums along an axis); a 𝟏 elsewhere is the number 1
+    spectral: frozenset[int] = frozenset()  # offsets of each norm2(/sqnorm( written with the
+    # subscript 2 (‖X‖₂): of a matrix that is the spectral norm, which is refused
 
     def source_offset(self, line: int, col: int) -> int | None:
         """The offset in the source of the code's 1-based (line, column), if known."""
@@ -151,6 +153,7 @@ class _Tok:
     at: int  # offset in the source
     end: int = -1
     call: bool = False  # a name called as a function
+    two: bool = False  # a closing ‖ with the subscript 2 (‖X‖₂: of a matrix, spectral)
 
 
 class _Lexer:
@@ -179,6 +182,8 @@ class _Lexer:
                     and not (text[i + 2:i + 3].isascii() and (
                         text[i + 2:i + 3].isalnum() or text[i + 2:i + 3] == "_")):
                 # ‖v‖_2, ‖A‖_F (the 2-norm, Frobenius), ‖A‖_F², and ‖A‖²_F, ‖x − y‖²₂
+                bar = self.toks[-1] if self.toks[-1].kind == "norm" else self.toks[-2]
+                bar.two = text[i] == "₂" or text[i + 1] == "2"
                 i += 1 if text[i] == "₂" else 2
             elif self.toks and self.toks[-1].kind == "norm" and _NORM_ORDER.match(text, i):
                 m = _NORM_ORDER.match(text, i)  # ‖v‖₁, ‖v‖_1, ‖v‖_∞: NumPy's order
@@ -222,7 +227,8 @@ class _Lexer:
                 self.add("norm", "‖", i)
                 i += 1
             elif self.toks and self.toks[-1].kind == "norm" and ch in "₂":
-                i += 1  # ‖v‖₂: the 2-norm is the norm
+                self.toks[-1].two = True  # ‖v‖₂: the 2-norm is the norm (of a vector)
+                i += 1
             elif ch == "|":
                 self.add("abs", "|", i)
                 i += 1
@@ -409,6 +415,7 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
     prev: _Tok | None = None  # the last token that is not a space
     opened: list[tuple[str, int, int]] = []  # open norms and absolute values: kind, out index
     powers: list[int] = []  # code offsets of the ** that are powers as mathematics reads them
+    spectral: list[int] = []  # the pieces of out that open a norm written ‖…‖₂
     divisor: _Tok | None = None  # the last number or name written right after a /
     divided = ""  # and the divisor as written (yᵀ: the name and its postfix)
     k = 0
@@ -495,6 +502,8 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
                 if last is not None:  # ‖v‖², ‖v‖^2, ‖v‖^{2}: the squared norm
                     out[index] = ("sqnorm(", out[index][1])
                     k = last
+                if t.two:
+                    spectral.append(index)
                 prev = _Tok("op", ")", t.at)
             else:
                 opened.append((t.kind, len(out), t.at))
@@ -521,11 +530,16 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
         kind, _, at = opened[-1]
         raise ParseError(f"{'‖' if kind == 'norm' else '|'} is not closed",
                          column=column_of(text, at), text=text)
-    code, origin = [], []
-    for piece, at in out:
+    code: list[str] = []
+    origin: list[int] = []
+    marked: list[int] = []
+    for j, (piece, at) in enumerate(out):
+        if j in spectral:
+            marked.append(len(origin))
         code.append(piece)
         origin.extend([at] * len(piece))
-    return Reading("".join(code), tuple(origin), tuple(notes), frozenset(powers))
+    return Reading("".join(code), tuple(origin), tuple(notes), frozenset(powers),
+                   spectral=frozenset(marked))
 
 
 _PRODUCTS = (ast.Mult, ast.Div, ast.MatMult, ast.Mod)

@@ -32,7 +32,7 @@ from .notation import GREEK as NOTATION_GREEK
 from .paper import Reading, column_of, hadamard_last, read_text
 from .rules import RULES
 from .screen import ATOM, EXPECTED, screen
-from .shapes import axes_of
+from .shapes import axes_of, shape_of
 from .spelling import numpy_spelling
 
 Syntax: TypeAlias = Literal["text", "latex"]
@@ -150,6 +150,21 @@ class _Parser:
             return False
         at = self.code.find(op, left, right)
         return at in offsets
+
+    def check_spectral(self, node: ast.Call, x: Term) -> None:
+        """‖X‖₂ of a matrix (not a vector): the literature's spectral norm, which has no rule,
+        or ML papers' ℓ2 weight decay ‖W‖₂², the Frobenius norm. Read as the latter, never
+        silently: a reading says so."""
+        if self.starts is None:
+            self.starts = [0] + [m.end() for m in _NEWLINE.finditer(self.code)]
+        at = self.starts[node.lineno - 1] + node.col_offset
+        shape = shape_of(x) if at in self.read().spectral else None
+        if shape is not None and shape[0] != 1 and shape[1] != 1:
+            note = (f"‖{self.source(node.args[0])}‖₂ of a matrix read as the Frobenius norm "
+                    "‖·‖_F, as ML papers' ℓ2 weight decay means it (the spectral norm, the "
+                    "largest singular value, is not a primitive)")
+            if note not in self.read().notes:
+                self.reading = replace(self.read(), notes=(*self.read().notes, note))
 
     def code_error(self, offset: int, message: str, cls: type[ParseError] = ParseError
                    ) -> ParseError:
@@ -505,6 +520,8 @@ class _Parser:
                 return ops.constant_matrix(b, node.func.id, self.sizes(node), self.source(node))
             if node.func.id in COMPOSITES:  # log1p(x) is log(1 + x), written out
                 return COMPOSITES[node.func.id][1](b, *args, where=self.source(node))
+            if node.func.id in ("norm2", "sqnorm") and self.read().spectral:
+                self.check_spectral(node, args[0])
             return ops.apply(b, ALIASES.get(node.func.id, node.func.id), args,
                              self.source(node), axis=self.axis_of(node))
         chain = self.chain(node)

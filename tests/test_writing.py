@@ -717,3 +717,48 @@ def test_hadamard_comes_after_the_products_beside_it(paper: str, text: str,
     d = sbp.derive(paper, shapes=MATS)
     same_gradients(d, sbp.derive(text, shapes=MATS))
     assert any("⊙ read after the products" in r for r in d.readings) == regrouped
+
+
+@pytest.mark.parametrize("source", [r"\mathbf{1}^\top\mathbf{x}",
+                                    r"\mathbf{1}^\top\mathbf{X}^{-1}\mathbf{1}",
+                                    r"\mathbf{x}^\top\mathbf{X}\mathbf{1}",
+                                    r"2\cdot\mathbf{1}^\top\mathbf{X}\mathbf{x}"])
+def test_check_reads_latexs_ones_vector_as_the_derivation_does(source: str) -> None:
+    """𝟏ᵀX𝟏 is a sum; check()'s witness of the text as written read each 𝟏 as the number 1
+    and FAILED every such derivation ('the source's value has shape (3, 3)'), a held-out
+    case."""
+    d = sbp.derive(source, syntax="latex", shapes={"X": (3, 3), "x": (3, 1)})
+    report = d.check({"X": np.eye(3) * 3 + 0.1, "x": np.full((3, 1), 0.5)})
+    assert report.ok, str(report)
+
+
+@pytest.mark.parametrize(("source", "syntax", "squared"), [
+    ("‖W‖₂²", "text", True), ("‖W‖_2", "text", False), (r"\|\mathbf{W}\|_2^2", "latex", True)])
+def test_a_matrixs_two_norm_is_read_as_frobenius_with_a_reading(source: str, syntax: Any,
+                                                                squared: bool) -> None:
+    """‖W‖₂ of a matrix is the literature's spectral norm, or ML papers' ℓ2 weight decay
+    (Frobenius); it was read as the latter silently (a held-out case). A vector's ‖x‖₂ has
+    no reading to note."""
+    d = sbp.derive(source, syntax=syntax, shapes={"W": (3, 2)})
+    assert any("read as the Frobenius norm" in r for r in d.readings), d.readings
+    w = np.arange(6.0).reshape(3, 2)
+    want = 2 * w if squared else w / np.sqrt(np.sum(w**2))
+    np.testing.assert_allclose(d.evaluate({"W": w})["W"], want, rtol=1e-12)
+    assert sbp.derive("‖x‖₂", shapes={"x": (3, 1)}).readings == ()
+
+
+@pytest.mark.parametrize(("source", "syntax"), [("sum(e^X)", "text"),
+                                                (r"\mathbf{1}^\top e^{\mathbf{X}}\mathbf{1}",
+                                                 "latex")])
+def test_e_to_a_square_matrix_is_the_matrix_exponential_refused(source: str,
+                                                                syntax: Any) -> None:
+    """e^X of a square matrix is the literature's matrix exponential: LaTeX read it
+    element-wise silently, paper notation raised a ShapeError of exp(1)**X. Of a vector or
+    a non-square matrix e^x is element-wise, the only reading it has."""
+    with pytest.raises(sbp.UnsupportedError, match="matrix exponential"):
+        sbp.derive(source, syntax=syntax, shapes={"X": (3, 3)})
+    for src, syn in (("sum(e^Y)", "text"), (r"\mathbf{1}^\top e^{\mathbf{x}}", "latex")):
+        d = sbp.derive(src, syntax=syn,  # type: ignore[arg-type]
+                       shapes={"Y": (2, 3), "x": (3, 1)})
+        same_gradients(d, sbp.derive("sum(exp(Y))" if "Y" in src else "sum(exp(x))",
+                                     shapes={"Y": (2, 3), "x": (3, 1)}))

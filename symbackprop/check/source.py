@@ -44,6 +44,16 @@ def _times(a: Array, b: Array) -> Array:
     return np.multiply(a, b)
 
 
+def _times_ones(a: Array, b: Array) -> Array:
+    """LaTeX's X𝟏 (``b`` the 𝟏, the number 1) or 𝟏ᵀY (``a``'s 𝟏ᵀ the number 1): the ones
+    vector the matrix beside it sizes, as ``ops.times_ones`` reads it."""
+    if np.ndim(b) == 0 and b == 1 and np.ndim(a) == 2 and np.shape(a)[1] != 1:
+        return a @ np.ones((np.shape(a)[1], 1))
+    if np.ndim(b) == 2 and np.shape(b)[0] != 1 and not (np.ndim(b) == 0 and b == 1):
+        return np.multiply(a, np.ones((1, np.shape(b)[0])) @ b)
+    return _times(a, b)
+
+
 _BINOPS: dict[type, Callable[[Array, Array], Array]] = {
     ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: _times, ast.Div: np.divide,
     ast.Pow: np.power, ast.MatMult: _matmul, ast.Mod: np.multiply,
@@ -237,6 +247,9 @@ class TextProgram:
         while stack:
             node, ready = stack.pop()
             chain, kids = _chain(node)
+            if chain is not None and chain.product and self.parser.read().ones and \
+                    self.parser.chain(node) is None:  # X𝟏: a product with a ones vector
+                chain, kids = None, _children(node)
             if not ready and kids:
                 stack.append((node, True))
                 stack.extend((c, False) for c in reversed(kids))
@@ -294,6 +307,8 @@ class TextProgram:
         if isinstance(node, ast.BinOp):
             if isinstance(node.op, ast.Pow) and self.parser.paper_power(node):
                 return _math_power
+            if isinstance(node.op, ast.Mult) and self.parser.ones_product(node):
+                return _times_ones
             return _BINOPS[type(node.op)]
         if isinstance(node, ast.UnaryOp):
             return np.negative if isinstance(node.op, ast.USub) else _same
