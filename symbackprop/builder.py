@@ -442,8 +442,6 @@ _REWRITES: dict[type, Callable[..., sp.Basic]] = {
     sp.sec: lambda x: 1 / sp.cos(x), sp.csc: lambda x: 1 / sp.sin(x),
     sp.cot: lambda x: 1 / sp.tan(x), sp.sech: lambda x: 1 / sp.cosh(x),
     sp.csch: lambda x: 1 / sp.sinh(x), sp.coth: lambda x: 1 / sp.tanh(x),
-    # the angle of (x, y), 2 arctan(y / (r + x)): composites' arctan2
-    sp.atan2: lambda y, x: 2 * sp.atan(y / (sp.sqrt(x**2 + y**2) + x)),
 }
 
 

@@ -233,14 +233,6 @@ def _hypot(b: Builder, x: Term, y: Term, where: str) -> Term:  # √(x² + y²)
     return ops.apply(b, "sqrt", [ops.add(b, _sq(b, x, where), _sq(b, y, where), where)], where)
 
 
-def _arctan2(b: Builder, y: Term, x: Term, where: str) -> Term:
-    """The angle of (x, y): 2 arctan(y / (r + x)), r = √(x² + y²) (defined off the
-    negative x axis, where atan2 jumps)."""
-    r = _hypot(b, x, y, where)
-    half = ops.apply(b, "arctan", [ops.div(b, y, ops.add(b, r, x, where), where)], where)
-    return ops.mul(b, sp.Integer(2), half, where)
-
-
 def _logaddexp(b: Builder, x: Term, y: Term, where: str) -> Term:
     """log(eˣ + eʸ) as y + softplus(x − y): the same number, finite at x, y = 800, 799 (the
     written-out sum overflowed), its slopes σ(x − y) and 1 − σ(x − y)."""
@@ -376,8 +368,6 @@ COMPOSITES: dict[str, tuple[int, Build]] = {
     "diag": (1, _diag),
     "diagonal": (1, _diagonal),
     "hypot": (2, _hypot),
-    "arctan2": (2, _arctan2),
-    "atan2": (2, _arctan2),
     "logaddexp": (2, _logaddexp),
     "power": (2, _power),
     "clip": (3, _clip),
@@ -462,7 +452,7 @@ DOMAINS = {
     "sinc": "its written-out form is 0/0 at 0", "power": "x > 0 for a variable exponent",
     "clip": "kinks at the bounds", "hardtanh": "kinks at ±1", "leaky_relu": "a kink at 0",
     "elu": "a kink at 0 unless α = 1",
-    "arctan2": "(y, x) ≠ (0, 0)", "atan2": "(y, x) ≠ (0, 0)", "hypot": "(x, y) ≠ (0, 0)",
+    "hypot": "(x, y) ≠ (0, 0)",
     "diagonal": "square X", "softsign": "a kink at 0 (its derivative is continuous)",
     "polygamma": "n = 0, 1, …, 1000 written as a number; x ≠ 0, −1, −2, …",
     "besseli": "n = 0, 1, 2, … written as a number; all x",

@@ -253,6 +253,11 @@ def _minmax(which: str) -> Rule:
                 nondiff=lambda a, b: a == b, arity=2, code=f"np.{pick.__name__}")
 
 
+def _atan2_vjp(g: Array, out: Array, y: Array, x: Array) -> tuple[Array, ...]:
+    r2 = np.multiply(x, x) + np.multiply(y, y)  # ∂/∂y = x/r², ∂/∂x = −y/r², exact near
+    return (_sum_to(g * x / r2, y), _sum_to(-g * y / r2, x))  # the negative x axis too
+
+
 def np_huber(a: Array, delta: Array) -> Array:
     """½a² inside [−δ, δ], δ(|a| − ½δ) outside."""
     a = np.asarray(a, dtype=float)
@@ -521,6 +526,13 @@ RULES: dict[str, Rule] = {
                                          "  # 1[x > 0], as NumPy's x > 0\n"),
     "max": _minmax("max"),
     "min": _minmax("min"),
+    # the angle of (x, y): a primitive, as its written-out forms lose every digit near the
+    # negative x axis (2 arctan(y/(r + x)): r + x cancels); it jumps across that axis
+    "arctan2": Rule("arctan2", forward=np.arctan2, vjp=_atan2_vjp, sympy=sp.atan2,
+                    latex=r"\operatorname{atan2}", arity=2, code="np.arctan2",
+                    nondiff=lambda y, x: (np.asarray(y) == 0) & (np.asarray(x) <= 0),
+                    aliases=("atan2",), domain="off the negative x axis and (0, 0), where "
+                    "it jumps by 2π"),
     # Huber's function of a residual and a threshold δ (the loss of robust regression)
     "huber": Rule("huber", forward=np_huber, vjp=_huber_vjp, sympy=huber,
                   latex=r"\operatorname{huber}", arity=2, code="huber",

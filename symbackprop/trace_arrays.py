@@ -79,7 +79,8 @@ def spread(b: Builder, v: Value, shape: NpShape) -> Term:
 
 def binary(b: Builder, op: str, x: Value, y: Value) -> Value:
     """An element-wise operator or comparison with NumPy broadcasting."""
-    where = f"a {op} b" if op not in ("max", "min") else f"np.{op}imum(a, b)"
+    where = f"np.{op}imum(a, b)" if op in ("max", "min") else \
+        "np.arctan2(y, x)" if op == "arctan2" else f"a {op} b"
     shape = broadcast_shape(x[1], y[1], where)
     a, c = spread(b, x, shape), spread(b, y, shape)
     if op == "+":
@@ -100,7 +101,7 @@ def binary(b: Builder, op: str, x: Value, y: Value) -> Value:
             raise UnsupportedError(f"{where}: an element-wise power of an array needs a "
                                    "number as exponent")
         t = ops.power(b, a, c, where)
-    elif op in ("max", "min"):
+    elif op in ("max", "min", "arctan2"):
         t = ops.apply(b, op, [a, c], where)
     elif op in ("<", "<=", ">", ">="):
         t = ops.compare(b, op, a, c, where)

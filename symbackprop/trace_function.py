@@ -44,6 +44,7 @@ from .trace_numpy import Traced
 _FUNCS: dict[Any, str] = {
     math.exp: "exp", math.log: "log", math.sqrt: "sqrt", math.sin: "sin", math.cos: "cos",
     math.tan: "tan", math.tanh: "tanh", math.fabs: "abs", math.pow: "pow",
+    math.atan2: "arctan2", sp.atan2: "arctan2",
     builtins.abs: "abs", builtins.max: "max", builtins.min: "min", builtins.pow: "pow",
     builtins.sum: "sum",
     sp.exp: "exp", sp.log: "log", sp.sqrt: "sqrt", sp.sin: "sin", sp.cos: "cos",
@@ -59,7 +60,7 @@ def _call(b: Builder, name: str, args: list[Any]) -> Traced:
         if len(args) != 2:
             raise UnsupportedError("pow with a modulus")
         return tn.binary(b, "**", args[0], args[1])
-    if name in ("max", "min"):
+    if name in ("max", "min", "arctan2"):
         return tn.binary(b, name, args[0], args[1])
     (x,) = args
     return tn.unary(b, name, x)

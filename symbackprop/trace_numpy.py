@@ -351,6 +351,7 @@ _UFUNCS: dict[str, str] = {
     "fmax": "max", "fmin": "min", "add": "+", "subtract": "-", "multiply": "*",
     "divide": "/", "true_divide": "/", "power": "**", "float_power": "**", "negative": "neg",
     "positive": "pos", "matmul": "@", "square": "square", "reciprocal": "reciprocal",
+    "arctan2": "arctan2",
 }
 # and every element-wise primitive of the table spelled np.<name> (np.arcsin, np.sinh, …)
 _UFUNCS.update({r.code[3:]: n for n, r in RULES.items()
@@ -375,7 +376,7 @@ def numpy_ufunc(b: Builder, ufunc: Any, method: str, inputs: tuple[Any, ...],
     op, args = _UFUNCS[name], list(inputs)
     if op == "@":
         return matmul(b, args[0], args[1], "np.matmul")
-    if op in ("+", "-", "*", "/", "**", "max", "min"):
+    if op in ("+", "-", "*", "/", "**", "max", "min", "arctan2"):
         return binary(b, op, args[0], args[1])
     x = traced(b, args[0])
     if op == "neg":
@@ -391,7 +392,7 @@ def numpy_ufunc(b: Builder, ufunc: Any, method: str, inputs: tuple[Any, ...],
 
 def composite(b: Builder, name: str, inputs: tuple[Any, ...] | list[Any]) -> Traced:
     """A NumPy function the text writes out in primitives (``composites.py``: np.log1p,
-    np.hypot, np.arctan2, …), on operands of one shape or scalars (other shapes are refused:
+    np.hypot, …), on operands of one shape or scalars (other shapes are refused:
     the composite's own arithmetic would not broadcast as NumPy does)."""
     xs = [traced(b, a) for a in inputs]
     shapes = {x.shape_ for x in xs if x.shape_ != ()}

@@ -103,6 +103,8 @@ FORMS: dict[str, list[tuple[str, bool]]] = {
     "softmax_rows": [("sum(hadamard(C, softmax(A, axis=1))) + sum(hadamard(E, softmax(A.T, axis=-1)))",
                       False)],
     # Huber's function: a residual and a threshold δ > 0 (its derivative clip(a, −δ, δ))
+    "arctan2": [("arctan2(x - 1, y*y + 0.5)", False),
+                ("sum(hadamard(C, arctan2(A, B))) + sum(arctan2(x, B))", False)],
     "huber": [("huber(x - 1, y*y + 0.5)", False),
               ("sum(hadamard(C, huber(A, 0.5))) + sum(huber(B, x*x + 0.2))", False)],
     # NumPy's where on a comparison, and on a condition given as an input (x where it is not

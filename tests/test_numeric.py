@@ -447,3 +447,18 @@ def test_a_matrix_product_with_an_entry_is_checked() -> None:
     report = d.check({"u": u, "w": w})
     assert report.ok, str(report)
     np.testing.assert_allclose(d.evaluate({"u": u, "w": w})["w"], [[0.0], [u.sum()], [0.0]])
+
+
+@pytest.mark.parametrize(("y", "x"), [(2e-7, -1.0), (1e-8, -1.0), (-3e-5, -2.5), (1.0, 1e-9),
+                                      (0.3, -0.4)])
+def test_arctan2_is_exact_near_the_negative_x_axis(y: float, x: float) -> None:
+    """arctan2 written out as 2 arctan(y/(r + x)) lost every digit near the negative x axis
+    (r + x cancels): at (2e-7, −1) ∂/∂y was −1.0008 and check() said ok; at 1e-8 NaN. A
+    primitive: x/r² and −y/r², as NumPy's value."""
+    d = sbp.derive("arctan2(y, x)")
+    g = d.evaluate({"y": y, "x": x})
+    r2 = x * x + y * y
+    assert g["y"] == pytest.approx(x / r2, rel=1e-14)
+    assert g["x"] == pytest.approx(-y / r2, rel=1e-14)
+    assert float(Engine(d).value({"y": y, "x": x})) == np.arctan2(y, x)
+    assert d.check({"y": y, "x": x}).ok
