@@ -42,7 +42,7 @@ from .torch_calls import LOSS_MODULES, loss_text, module_loss
 from .torch_keys import Convention, Key, as_array, from_torch_gradient, to_ours, to_torch
 from .torch_values import NoNode, Val
 from .torch_walk import LATER, Walk, module_tensor, trace
-from .torch_witness import WITNESS, has_torch, loss_name, run
+from .torch_witness import WITNESS, has_torch, input_keys, run
 
 
 class TorchDerivation(Derivation):
@@ -56,7 +56,8 @@ class TorchDerivation(Derivation):
 
     def __init__(self, d: Derivation, keys: Mapping[str, Key], convention: Convention,
                  gm: Any, loss: Any, masks: Mapping[str, tuple[str, float]],
-                 buffers: Sequence[str] = ()) -> None:
+                 buffers: Sequence[str] = (), targets: Mapping[str, str] | None = None
+                 ) -> None:
         # the record derive made, as it is (a second sweep would only repeat it)
         for k, v in vars(d).items():
             object.__setattr__(self, k, v)
@@ -65,6 +66,8 @@ class TorchDerivation(Derivation):
         object.__setattr__(self, "text", d.source)
         object.__setattr__(self, "_torch", (gm, loss, dict(masks)))
         object.__setattr__(self, "_buffers", tuple(buffers))
+        # inputs that are a loss's targets: "probability" (BCE) or "one-hot" (class indices)
+        object.__setattr__(self, "_targets", dict(targets or {}))
 
     # values between the module's terms and ours -----------------------------------------
     def to_ours(self, values: Mapping[str, Any], complete: bool = True) -> dict[str, Any]:
@@ -83,12 +86,15 @@ class TorchDerivation(Derivation):
         if missing and complete:
             raise ValueError(f"values: missing {', '.join(missing)} (the module's keys: "
                              f"{', '.join(by_key)})")
+        used = {str(s.name) for s in self.inputs}
         out: dict[str, Any] = {}
         for key, v in values.items():
             if key not in by_key:
                 out[key] = as_array(v)
                 continue
             name = by_key[key]
+            if name not in used:  # an input the output never reads: it has no role
+                continue
             out[name] = to_ours(self.keys[name], as_array(v), self.convention == "column")
         return out
 
@@ -126,23 +132,22 @@ class TorchDerivation(Derivation):
         """``Derivation.check`` with ``values`` under the module's keys; torch.autograd is
         the fourth witness. The rows name our variables (``keys`` maps them)."""
         ours = None if values is None else self.to_ours(values)
-        name = loss_name(self.__dict__["_torch"][1])
-        special = name in ("binary_cross_entropy", "nll_loss")
-        if ours is None and (special or self.__dict__["_buffers"]):
-            # random values, with the module's buffers (a running variance is positive)
+        used = {str(s.name) for s in self.inputs}
+        targets = {n: how for n, how in self.__dict__["_targets"].items() if n in used}
+        if ours is None and (targets or self.__dict__["_buffers"]):
+            # random values, with the module's buffers (a running variance is positive) and
+            # the targets PyTorch takes: probabilities in (0, 1), one class per sample
             ours = {**random_values(self, seed),
                     **self.to_ours(self.module_buffers(), complete=False)}
-        if ours is not None and special and values is None:
-            # the targets PyTorch takes: probabilities in [0, 1], one class per sample
             rng = np.random.default_rng([seed, 11])
-            shape = np.shape(ours["y"])
-            if name == "binary_cross_entropy":
-                ours["y"] = rng.uniform(0.05, 0.95, shape)
-            else:
-                hot = np.eye(shape[1])[rng.integers(0, shape[1], shape[0])] if \
-                    self.convention == "row" else np.eye(shape[0])[:, rng.integers(
-                        0, shape[0], shape[1])]
-                ours["y"] = hot
+            for n, how in targets.items():
+                shape = np.shape(ours[n])
+                if how == "probability":
+                    ours[n] = rng.uniform(0.05, 0.95, shape)
+                else:  # one-hot along the classes: our axis 0 in the column convention
+                    axis = 0 if self.convention == "column" else 1
+                    hot = np.eye(shape[axis])[rng.integers(0, shape[axis], shape[1 - axis])]
+                    ours[n] = hot.T if axis == 0 else hot
         return super().check(ours, seed, **kw)
 
     def trace(self, values: Mapping[str, Any],
@@ -163,9 +168,15 @@ class TorchDerivation(Derivation):
         gm, loss, masks = self.__dict__["_torch"]
         wrt = {str(s.name) for s in self.wrt}
         inputs = {str(s.name) for s in self.inputs}  # a layer the output never reaches: none
+        placeholders = input_keys(gm)
         t = {n: torch.tensor(self.to_torch_layout(n, values[n]), dtype=torch.float64,
                              requires_grad=n in wrt) for n in self.keys if n in inputs}
         by_key = {k.key: t[n] for n, k in self.keys.items() if n in t}
+        for n, k in self.keys.items():
+            if k.how == "target" and k.key in placeholders and n in t:
+                by_key[k.key] = t[n].argmax(dim=1)  # class indices, as the module took them
+            elif n not in t and k.key in placeholders:  # a forward input the output never
+                by_key[k.key] = torch.zeros(k.shape, dtype=torch.float64)  # reads: any value
         with torch.enable_grad():
             run(gm, by_key, masks, loss).backward()
         column = self.convention == "column"
@@ -271,7 +282,8 @@ def from_torch(module: Any, example_inputs: Any, loss: Any = None, *,
         wrt_names = [by_key[k] for k in wrt]
     d = derive(text, wrt=wrt_names, shapes=walk.shapes, names=rename, layout=layout,
                granularity=granularity)
-    return TorchDerivation(d, walk.keys, convention, gm, loss_fn, walk.masks, walk.buffers)
+    return TorchDerivation(d, walk.keys, convention, gm, loss_fn, walk.masks, walk.buffers,
+                           walk.targets)
 
 
 def _reached(stages: list[str], out: str) -> set[str]:

@@ -16,12 +16,21 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .errors import UnsupportedError
-from .torch_matrices import normalize, pieces, reduce, spread
+from .errors import ShapeError, UnsupportedError
+from .torch_matrices import (
+    cosine_similarity,
+    layer_norm,
+    norm,
+    normalize,
+    pieces,
+    reduce,
+    spread,
+)
 from .torch_tensors import (
     TENSOR_CALLS,
     batched_matmul,
     int_arg,
+    ints_arg,
     named_args,
     permuted,
     reshaped,
@@ -179,6 +188,11 @@ def _add(sign: str) -> Callable[..., Val]:
         size = sizes(a, b)
         if size is not None:
             return size
+        if "zeros" in (a.kind, b.kind) and _bshape(a, b) in (a.shape, b.shape):
+            other = b if a.kind == "zeros" else a  # 0 + b, a + 0, a − 0: the other
+            if other.kind != "zeros" and (sign == "+" or b.kind == "zeros") and \
+                    other.shape == _bshape(a, b):
+                return other
         if kw.get("alpha", 1) != 1 or len(args) > 2:
             raise UnsupportedError(f"{fname(node)} with alpha {w.where(node)}")
         if sign == "+" and a.mask and b.mask:  # bool + bool is PyTorch's or: True + True is True
@@ -419,6 +433,20 @@ def _clamp(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
     raise UnsupportedError(f"{name} without a bound {w.where(node)}")
 
 
+def _zeros(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    """``x.new_zeros(B, H)``, ``torch.zeros_like(x)`` (sizes read from the input are the
+    example's): zeros, taken only as a recurrent cell's state or added."""
+    if set(kw) - {"dtype", "device", "requires_grad"} or kw.get("requires_grad"):
+        raise UnsupportedError(f"{fname(node)} with {', '.join(kw)} {w.where(node)}")
+    if fname(node).endswith("zeros_like"):
+        shape = args[0].shape
+    else:
+        size = kw.get("size", args[1] if len(args) == 2 else args[1:])
+        shape = ints_arg(size.shape if isinstance(size, Val) and size.kind in (
+            "ints", "shape") else size, w, node)
+    return Val("0", "zeros", tuple(shape))
+
+
 def _same(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
     """.clone(), .contiguous(): the value itself."""
     if kw:
@@ -508,6 +536,16 @@ def loss_text(w: Writer, name: str, o: Val, y: Val, reduction: str, node: Any,
         raise UnsupportedError(f"{name} with {', '.join(refused)} {w.where(node)}: only "
                                "reduction 'mean' or 'sum', no class weights or ignored "
                                "index, of a (batch, n) output")
+    if y.kind == "classes":  # class indices (B,): the one-hot target they are
+        if name not in ("cross_entropy", "nll_loss"):
+            raise UnsupportedError(f"{name} of class indices {w.where(node)}: only a "
+                                   "cross-entropy or NLL loss takes them")
+        if o.kind != "act" or y.shape[0] != o.shape[0]:
+            raise ShapeError(f"{name} of a {o.shape} output and {y.shape} class indices "
+                             f"{w.where(node)}")
+        y = w.one_hot(y, o.shape[1], node)
+    if y.text.isidentifier() and name in ("binary_cross_entropy", "nll_loss"):
+        w.targets[y.text] = "probability" if name == "binary_cross_entropy" else "one-hot"
     smoothing = float(extra.get("label_smoothing", 0.0) or 0.0)
     if smoothing:
         if name != "cross_entropy":
@@ -559,6 +597,10 @@ FUNCTIONS: dict[str, Callable[..., Val]] = {
     "torch.logsumexp": reduce("logsumexp"), "Tensor.logsumexp": reduce("logsumexp"),
     **{f"{p}.{n}": _clamp for p in ("torch", "Tensor")
        for n in ("clamp", "clip", "clamp_min", "clamp_max")},
+    "F.layer_norm": layer_norm, "F.cosine_similarity": cosine_similarity,
+    "torch.cosine_similarity": cosine_similarity,
+    "Tensor.norm": norm, "torch.norm": norm,
+    "Tensor.new_zeros": _zeros, "torch.zeros_like": _zeros,
     "Tensor.clone": _same, "Tensor.contiguous": _same, "F.dropout": _dropout,
     "Tensor.float": _same, "Tensor.double": _same,  # a mask as numbers: the values it has
     **{f"{p}.{n}": _compare(op) for p, names in (
@@ -596,4 +638,5 @@ LOOSE = frozenset({"F.conv2d", "torch.conv2d", "F.conv1d", "torch.conv1d",
                      for n in ("clamp", "clip", "clamp_min", "clamp_max")), "F.dropout",
                    "torch.var", "Tensor.var", "torch.std", "Tensor.std",
                    "torch.einsum", "Tensor.view", "Tensor.reshape", "torch.reshape",
-                   "Tensor.permute", "torch.permute", "Tensor.split", "torch.split"})
+                   "Tensor.permute", "torch.permute", "Tensor.split", "torch.split",
+                   "Tensor.new_zeros", "F.layer_norm", "Tensor.norm", "torch.norm"})

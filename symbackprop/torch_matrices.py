@@ -235,3 +235,95 @@ def concatenated(w: Writer, parts: list[Val], dim: Any, node: Any) -> Val:
     shape[d] = sum(p.shape[d] for p in parts)
     items = ", ".join(p.text for p in parts)
     return Val(f"concatenate(({items},), axis={axis})", "act", (shape[0], shape[1]))
+
+
+def stacked(w: Writer, parts: list[Val], dim: Any, node: Any) -> Val:
+    """torch.stack of values of one shape S along a new axis k: the values as the matrices
+    (S[:k], S[k:]) side by side, a (S[:k], n S[k:]) matrix, reshaped to (S[:k], n, S[k:])."""
+    shape = parts[0].shape if parts else ()
+    if not parts or any(p.kind not in ("act", "nd") or p.shape != shape for p in parts) or \
+            isinstance(dim, bool) or not isinstance(dim, int) or \
+            not -len(shape) - 1 <= dim <= len(shape):
+        shapes = ", ".join(str(p.shape) for p in parts)
+        raise UnsupportedError(f"{fname(node)} of {shapes} along {dim!r} {w.where(node)}: "
+                               "only of values of one shape, of rank 2 or more")
+    k = dim % (len(shape) + 1)
+    outer, inner = math.prod(shape[:k]), math.prod(shape[k:])
+    side = concatenated(w, [reshaped(w, p, (outer, inner), node) for p in parts], 1, node)
+    return reshaped(w, side, (*shape[:k], len(parts), *shape[k:]), node)
+
+
+def _along(w: Writer, a: Val, dim: Any, node: Any) -> int:
+    """PyTorch's one dim of a (batch, features) value."""
+    d = ints_arg(dim, w, node)
+    if a.kind != "act" or len(d) != 1 or not -2 <= d[0] < 2:
+        raise UnsupportedError(f"{fname(node)} along {dim!r} of a {a.shape} value "
+                               f"{w.where(node)}: along one dim of a (batch, features) value")
+    return d[0] % 2
+
+
+def norm(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    """``x.norm()``, ``x.norm(dim=k, keepdim=...)``, ``torch.norm`` (the 2-norm): the square
+    root of the sum of squares, of every entry or along one dim of a (batch, features)
+    value."""
+    k = {n: v for n, v in named_args(("p", "dim", "keepdim"), args, kw).items()
+         if not (n in ("out", "dtype") and v is None)}  # torch.norm's, left out
+    p = k.pop("p", 2)
+    dim, keep = k.pop("dim", None), k.pop("keepdim", False)
+    keep = keep.text == "True" if isinstance(keep, Val) and keep.kind == "bool" else keep
+    a = args[0]
+    if p == "fro" or (isinstance(p, Val) and p.kind == "str" and p.text == "fro"):
+        p = 2  # of a matrix or along one dim, the 2-norm
+    if k or number(p, w, node) != 2 or not isinstance(keep, bool):
+        raise UnsupportedError(f"{fname(node)} {w.where(node)}: only the 2-norm")
+    squares = Val(f"{paren(a)}**2", a.kind, a.shape)
+    if dim is None and not keep:
+        return Val(f"sqrt(sum({squares.text}))", "scalar", ())
+    v = _reduce_matrix(w, "sum", squares, (_along(w, a, dim, node),), keep, node)
+    return Val(f"sqrt({v.text})", v.kind, v.shape)
+
+
+def cosine_similarity(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    """``F.cosine_similarity(a, b, dim, eps)`` of (batch, features) values: Σ a ⊙ b along
+    dim over max(‖a‖, eps) max(‖b‖, eps), as PyTorch's."""
+    k = named_args(("x2", "dim", "eps"), args, kw)
+    a, b = args[0], k.get("x2")
+    eps = number(k.get("eps", 1e-8), w, node)
+    if not isinstance(b, Val) or b.kind != "act" or b.shape != a.shape:
+        raise UnsupportedError(f"{fname(node)} {w.where(node)}: of two (batch, features) "
+                               "values of one shape")
+    d = (_along(w, a, k.get("dim", 1), node),)
+    a, b = once(w, a), once(w, b)
+    dot, na, nb = (_reduce_matrix(w, "sum", Val(t, "act", a.shape), d, False, node).text
+                   for t in (f"hadamard({a.text}, {b.text})", f"{a.text}**2", f"{b.text}**2"))
+    text = f"{dot} / hadamard(max(sqrt({na}), {eps!r}), max(sqrt({nb}), {eps!r}))"
+    return Val(text, "vec", (a.shape[1 - d[0]],))
+
+
+def layer_norm(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+    """``F.layer_norm(a, (D,), weight, bias, eps)`` over the last axis: of (batch, D) the
+    text's ``layernorm`` in the column convention with both γ and β, else (a − mean) /
+    √(var + ε), γ ⊙ · + β; of tokens (B, T, D), each token of the (B T, D) matrix."""
+    k = named_args(("normalized_shape", "weight", "bias", "eps"), args, kw)
+    a, shape = args[0], ints_arg(k.get("normalized_shape"), w, node)
+    g, b = (v if isinstance(v, Val) and v.kind == "vec" else None
+            for v in (k.get("weight"), k.get("bias")))
+    eps = number(k.get("eps", 1e-5), w, node)
+    if shape != a.shape[-1:] or a.kind not in ("act", "nd") or any(
+            isinstance(v, Val) and v.kind not in ("vec", "none") for v in (
+                k.get("weight"), k.get("bias"))):
+        raise UnsupportedError(f"{fname(node)} over {shape} of a {a.shape} value "
+                               f"{w.where(node)}: only over the last axis")
+    if a.kind == "nd":
+        flat = reshaped(w, a, (math.prod(a.shape[:-1]), a.shape[-1]), node)
+        return reshaped(w, layer_norm(w, [flat, *args[1:]], kw, node), a.shape, node)
+    if w.col and g is not None and b is not None:
+        return Val(f"layernorm({a.text}, {g.text}, {b.text}, eps={eps!r})", "act", a.shape)
+    a = once(w, a)
+    ax = 0 if w.col else 1
+    text = f"({a.text} - mean({a.text}, axis={ax})) / sqrt(var({a.text}, axis={ax}) + {eps!r})"
+    if g is not None:
+        text = f"hadamard({g.text}, {text})"
+    if b is not None:
+        text = f"{text} + {b.text}"
+    return Val(text, "act", a.shape)

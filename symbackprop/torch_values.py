@@ -27,10 +27,13 @@ class Writer(Protocol):
 
     col: bool
     stages: list[str]
+    targets: dict[str, str]  # a loss's target input -> "probability" or "one-hot"
 
     def fresh(self, letter: str) -> str: ...
 
     def where(self, node: Any) -> str: ...
+
+    def one_hot(self, y: Val, classes: int, node: Any) -> Val: ...
 
 
 class NoNode:

@@ -34,7 +34,7 @@ from .torch_calls import (
     transpose,
 )
 from .torch_keys import Convention, Key
-from .torch_matrices import concatenated, indexed, tensor_indexed
+from .torch_matrices import concatenated, indexed, stacked, tensor_indexed
 from .torch_tensors import (
     adaptive_pool_text,
     conv1d_text,
@@ -80,6 +80,7 @@ class Walk:
         self.params: list[str] = []  # our names of the parameters, in order of use
         self.masks: dict[str, tuple[str, float]] = {}  # module path -> (mask name, p)
         self.buffers: list[str] = []  # the keys of buffers read (inputs, never wrt)
+        self.targets: dict[str, str] = {}  # a loss's target input -> probability, one-hot
 
     # names ----------------------------------------------------------------------------
     def fresh(self, letter: str) -> str:
@@ -166,6 +167,12 @@ class Walk:
                 t = example[placeholders.index(node)]
                 key = "x" if len(placeholders) == 1 else check_name(node.name, "input name")
                 shape = tuple(t.shape)
+                if len(shape) == 1 and not (t.is_floating_point() or t.is_complex()):
+                    # class indices (B,): a cross-entropy's target, one-hot once the loss
+                    # that reads it gives the number of classes (``one_hot``)
+                    name = self.symbol(key, shape, "classes", key, False)
+                    env[node] = Val(name, "classes", shape)
+                    continue
                 if len(shape) < 2:
                     raise ShapeError(f"from_torch takes inputs of shape (batch, features) "
                                      f"or (batch, ...) of rank 3 or more; {key} is {shape}")
@@ -193,10 +200,29 @@ class Walk:
     def where(self, node: Any) -> str:
         return where(node)
 
+    def one_hot(self, y: Val, classes: int, node: Any) -> Val:
+        """Class indices (B,) given as a forward input, as the one-hot (B, classes) target
+        they are: ``evaluate`` takes the indices, the torch witness gives them back."""
+        old = self.keys[y.text]
+        self.keys[y.text] = Key(old.key, (y.shape[0], classes), "target")
+        self.shapes[y.text] = self.keys[y.text].ours(self.col)
+        self.targets[y.text] = "one-hot"
+        return Val(y.text, "act", (y.shape[0], classes))
+
     def node(self, node: Any, env: Mapping[Any, Val]) -> Val:
         loose = node.op != "call_module" and fname(node) in LOOSE
 
         def arg(a: Any) -> Val:
+            if hasattr(a, "op") and env[a].kind == "classes" and not _takes_classes(
+                    self.gm, node):
+                raise UnsupportedError(f"class indices {env[a].text!r} read by "
+                                       f"{_what(node)} {self.where(node)}: only as the "
+                                       "target of a cross-entropy or NLL loss")
+            if hasattr(a, "op") and env[a].kind == "zeros" and fname(node) not in (
+                    "operator.add", "torch.add", "Tensor.add"):
+                raise UnsupportedError(f"a tensor of zeros read by {_what(node)} "
+                                       f"{self.where(node)}: only as a recurrent cell's "
+                                       "state (nn.RNNCell, GRUCell, LSTMCell) or added")
             if hasattr(a, "op"):
                 return env[a]
             if isinstance(a, (int, float)) and not isinstance(a, bool):
@@ -220,6 +246,9 @@ class Walk:
             except AttributeError:
                 return self.constant(node)
             return self.parameter(node.target, "W")
+        if node.op == "call_module" and type(self.gm.get_submodule(node.target)).__name__ in (
+                "RNNCell", "GRUCell", "LSTMCell"):
+            return self.cell(node, env)
         if node.op == "call_module":
             return self.module(node, [arg(a) for a in node.args], node.kwargs)
         if node.op == "call_function" and node.target is getattr and node.args[1] in (
@@ -234,11 +263,15 @@ class Walk:
         if node.op == "call_function" and fname(node) == "operator.getitem" and \
                 hasattr(node.args[0], "op") and env[node.args[0]].kind == "nd":
             return tensor_indexed(self, env[node.args[0]], node.args[1], node)  # h[:, -1]
-        if node.op == "call_function" and fname(node) in ("torch.cat", "torch.concat") and \
+        if node.op == "call_function" and fname(node) in ("torch.cat", "torch.concat",
+                                                          "torch.stack") and \
                 node.args and isinstance(node.args[0], (list, tuple)) and \
                 set(node.kwargs) <= {"dim"}:
             dim = node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else 0)
-            return concatenated(self, [arg(a) for a in node.args[0]], dim, node)
+            parts = [arg(a) for a in node.args[0]]
+            if fname(node) == "torch.stack":
+                return stacked(self, parts, dim, node)
+            return concatenated(self, parts, dim, node)
         if node.op in ("call_function", "call_method"):
             fn = FUNCTIONS.get(fname(node))
             if fn is None:
@@ -252,12 +285,8 @@ class Walk:
         import torch
 
         path = node.target
-        m = self.gm.get_submodule(path)
+        m = _plain_layer(self.gm, path)
         kind = type(m).__name__
-        if type(m).__module__.split(".")[0] != "torch" or "forward" in vars(m) or \
-                m._forward_hooks or m._forward_pre_hooks:
-            raise UnsupportedError(f"{kind} at {path!r} has its own forward or hooks, which "
-                                   "torch.fx does not record: not supported")
         nn = torch.nn
         if kind in LOSS_MODULES and type(m) is getattr(nn, kind) and len(args) == 2 \
                 and not kwargs:
@@ -342,6 +371,79 @@ class Walk:
                 return reshaped(self, self.batchnorm2d(node, image, m, path), a.shape, node)
             return self.norm(node, a, 1 if self.col else 0, m, path)
         raise UnsupportedError(f"{kind} at {path!r} is not supported yet")
+
+    def cell(self, node: Any, env: Mapping[Any, Val]) -> Val:
+        """``nn.RNNCell``, ``GRUCell``, ``LSTMCell`` of (batch, features), with a state or
+        without (None, or zeros: a state of zeros), written out as PyTorch computes them:
+        the gates ``x W_ihᵀ + b_ih + h W_hhᵀ + b_hh``, sliced in PyTorch's order (r, z, n;
+        i, f, g, o), through sigmoid and tanh. An LSTM's result is the pair (h, c)."""
+        path = node.target
+        m = _plain_layer(self.gm, path)
+        kind = type(m).__name__
+        args = [*node.args, *(node.kwargs[k] for k in ("hx",) if k in node.kwargs)]
+        lstm = kind == "LSTMCell"
+        if len(args) not in (1, 2) or set(node.kwargs) - {"hx"} or \
+                not hasattr(args[0], "op") or env[args[0]].kind != "act":
+            raise UnsupportedError(f"{kind} at {path!r}: only of a (batch, features) input "
+                                   "and a state")
+        x, given = env[args[0]], args[1] if len(args) > 1 else None
+        states = list(given) if lstm and isinstance(given, (tuple, list)) else [given]
+        if lstm and given is not None and len(states) != 2:
+            raise UnsupportedError(f"LSTMCell at {path!r}: the state is the pair (h, c)")
+        vals: list[Val | None] = []
+        for v in states:
+            if v is not None and not hasattr(v, "op"):
+                raise UnsupportedError(f"{kind} at {path!r}: a state of "
+                                       f"{type(v).__name__} is not supported")
+            s = None if v is None or env[v].kind == "zeros" else env[v]
+            if s is not None and (s.kind != "act" or s.shape != (x.shape[0], m.hidden_size)):
+                raise UnsupportedError(f"{kind} at {path!r}: a state of shape {s.shape}")
+            vals.append(s)
+        h, c = [*vals, None, None][:2]
+        bias = m.bias
+        self.sync_counts()
+        gi = once(self, linear(self, x, self.parameter(f"{path}.weight_ih", "W"),
+                               self.parameter(f"{path}.bias_ih", "b") if bias else None, node))
+        self.sync_counts()
+        w_hh = self.parameter(f"{path}.weight_hh", "W")
+        b_hh = self.parameter(f"{path}.bias_hh", "b") if bias else None
+        gh = once(self, linear(self, h, w_hh, b_hh, node)) if h is not None else b_hh
+        size = m.hidden_size
+
+        def gate(v: Val, k: int) -> Val:  # gate k of PyTorch's stacked gates
+            if v.kind == "vec":  # a bias, alone when there is no state
+                rows = f"{k * size}:{(k + 1) * size}"
+                return Val(f"{v.text}[{rows}, 0:1]" if self.col else f"{v.text}[0:1, {rows}]",
+                           "vec", (size,))
+            return indexed(self, v, (slice(None), slice(k * size, (k + 1) * size)), node)
+
+        def part(v: Val | None, k: int) -> Val | None:
+            return None if v is None else gate(v, k)
+
+        def plus(*vs: Val | None) -> str:
+            return " + ".join(v.text for v in vs if v is not None)
+
+        shape = (x.shape[0], size)
+        if kind == "RNNCell":
+            f = "tanh" if m.nonlinearity == "tanh" else "relu"
+            return Val(f"{f}({plus(gi, gh)})", "act", shape)
+        if kind == "GRUCell":
+            r = once(self, Val(f"sigmoid({plus(part(gi, 0), part(gh, 0))})", "act", shape))
+            z = once(self, Val(f"sigmoid({plus(part(gi, 1), part(gh, 1))})", "act", shape))
+            hn = part(gh, 2)
+            inner = plus(part(gi, 2), None if hn is None else
+                         Val(f"hadamard({r.text}, {hn.text})", "act", shape))
+            text = f"hadamard(1 - {z.text}, tanh({inner}))"
+            return Val(text + (f" + hadamard({z.text}, {h.text})" if h is not None else ""),
+                       "act", shape)
+        g = once(self, Val(plus(gi, gh), "act", (x.shape[0], 4 * size)))
+        i, forget, u, o = (gate(g, k) for k in range(4))
+        cell = f"hadamard(sigmoid({i.text}), tanh({u.text}))"
+        if c is not None:
+            cell = f"hadamard(sigmoid({forget.text}), {c.text}) + {cell}"
+        c2 = once(self, Val(cell, "act", shape))
+        h2 = Val(f"hadamard(sigmoid({o.text}), tanh({c2.text}))", "act", shape)
+        return Val("", "parts", shape, parts=(h2, c2))
 
     def pool1d(self, node: Any, a: Val, m: Any, path: str) -> Val:
         """1-D pooling of (N, C, L) as the 2-D pooling of one-row images: windows (1, k)
@@ -520,6 +622,24 @@ def genuine(node: Any) -> bool:
     homes = {"torch": (torch,), "F": (F, torch._C._nn), "operator": (operator,),
              "math": (math,)}.get(prefix, ())
     return any(getattr(home, name, None) is node.target for home in homes)
+
+
+def _plain_layer(gm: Any, path: str) -> Any:
+    """The layer at ``path``, if it is torch's own, without a forward of its own or hooks
+    (fx records the layer without them)."""
+    m = gm.get_submodule(path)
+    if type(m).__module__.split(".")[0] != "torch" or "forward" in vars(m) or \
+            m._forward_hooks or m._forward_pre_hooks:
+        raise UnsupportedError(f"{type(m).__name__} at {path!r} has its own forward or "
+                               "hooks, which torch.fx does not record: not supported")
+    return m
+
+
+def _takes_classes(gm: Any, node: Any) -> bool:
+    """Whether a node is a loss that takes class indices as its target."""
+    if node.op == "call_module":
+        return type(gm.get_submodule(node.target)).__name__ in ("CrossEntropyLoss", "NLLLoss")
+    return node.op == "call_function" and fname(node) in ("F.cross_entropy", "F.nll_loss")
 
 
 def _what(node: Any) -> str:

@@ -28,8 +28,7 @@ def run(gm: Any, tensors: Mapping[str, Any], masks: Mapping[str, tuple[str, floa
         loss: Any = None) -> Any:
     """The traced module's output (and ``loss(output, tensors["y"])`` when given) with the
     tensors by the module's keys: parameters, inputs, masks (``"<path>.mask"``)."""
-    placeholders = list(gm.graph.find_nodes(op="placeholder"))
-    inputs = [tensors[n.name if len(placeholders) > 1 else "x"] for n in placeholders]
+    inputs = [tensors[k] for k in input_keys(gm)]
     out = _interpreter(gm, tensors, masks).run(*inputs)
     if loss is None:
         return out
@@ -37,6 +36,12 @@ def run(gm: Any, tensors: Mapping[str, Any], masks: Mapping[str, tuple[str, floa
     if loss_name(loss) == "nll_loss":  # our one-hot target as the class indices it takes
         y = y.argmax(dim=1)
     return loss(out, y)
+
+
+def input_keys(gm: Any) -> list[str]:
+    """The keys of the forward's inputs, in order: ``"x"`` for one, else fx's names."""
+    placeholders = list(gm.graph.find_nodes(op="placeholder"))
+    return [n.name if len(placeholders) > 1 else "x" for n in placeholders]
 
 
 def loss_name(loss: Any) -> str:
