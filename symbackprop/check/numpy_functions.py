@@ -418,6 +418,7 @@ AXIS_FUNCS: dict[str, Callable[..., Array]] = {
     "sum": lambda x, axis: np.sum(x, axis=axis, keepdims=True),
     "mean": lambda x, axis: np.mean(x, axis=axis, keepdims=True),
     "var": lambda x, axis: np.var(x, axis=axis, keepdims=True),
+    "std": lambda x, axis: np.std(x, axis=axis, keepdims=True),
     "logsumexp": lambda x, axis: np.logaddexp.reduce(x, axis=axis, keepdims=True),
     "softmax": _softmax_axis,
     "max": lambda x, axis: np.max(x, axis=axis, keepdims=True),
