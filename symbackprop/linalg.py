@@ -155,6 +155,25 @@ def _prod_along() -> Rule:
                 params_of=lambda e: (("axis", e.args[1]),), arity=0, operands=1)
 
 
+def np_inv(a: Array) -> Array:
+    """A⁻¹, or NaN throughout for a singular A (NumPy raises LinAlgError): undefined there,
+    as log of a negative number is, for check() to name."""
+    try:
+        return np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        return np.full(np.shape(a), np.nan)
+
+
+def cofactors(a: Array) -> Array:
+    """∂det(A)/∂A, the matrix of cofactors: det(A)·A⁻ᵀ where A is invertible, and defined
+    for a singular A too (jax's value there). From the SVD A = U S Vᵀ: det(U) det(V) ·
+    U diag(∏_{j≠i} s_j) Vᵀ."""
+    a = np.asarray(a, dtype=float)
+    u, sv, vt = np.linalg.svd(a)
+    others = np.array([np.prod(np.delete(sv, i)) for i in range(len(sv))])
+    return float(np.linalg.det(u) * np.linalg.det(vt)) * (u * others) @ vt
+
+
 def np_logsumexp_along(a: Array, axis: float = 0.0) -> Array:
     """log Σ exp along the axis (kept), shifted by the largest entry: finite at ±800, −∞ for
     a column of −∞ (a mask)."""
@@ -254,11 +273,12 @@ LINALG: dict[str, Rule] = {
                       params_of=lambda e: (("axis", e.args[2]),) if len(e.args) > 2 else ()),
     "min_axis": _along("min"),
     "det": Rule("det", forward=lambda a: float(np.linalg.det(a)),
-                vjp=lambda g, out, a: (g * out * np.linalg.inv(a).T,),
+                vjp=lambda g, out, a: (g * cofactors(a),),
                 matrix_vjp=lambda g, out, a: (mscale(g * out, transpose(Inverse(a))),),
                 latex=r"\det", role="reduction", code="np.linalg.det", node=Determinant,
-                shape=_square("det"), on_scalar=lambda a: a),
-    "inv": Rule("inv", forward=lambda a: np.linalg.inv(a),
+                shape=_square("det"), on_scalar=lambda a: a,
+                nondiff=lambda a: np.linalg.matrix_rank(a) < np.shape(a)[0]),
+    "inv": Rule("inv", forward=np_inv,
                 vjp=lambda g, out, a: (-(out.T @ g @ out.T),),
                 matrix_vjp=lambda g, out, a: (mscale(-1, mmul(transpose(out), g,
                                                               transpose(out))),),
@@ -266,7 +286,7 @@ LINALG: dict[str, Rule] = {
                 latex=r"^{-1}", code="np.linalg.inv", node=Inverse, shape=_square("inv"),
                 operands=1, on_scalar=lambda a: sp.Pow(a, -1)),
     "logdet": Rule("logdet", forward=_np_logdet,
-                   vjp=lambda g, out, a: (g * np.linalg.inv(a).T,),
+                   vjp=lambda g, out, a: (g * np_inv(a).T,),
                    matrix_vjp=lambda g, out, a: (mscale(g, transpose(Inverse(a))),),
                    latex=r"\log\det", role="reduction", node=LogDet, shape=_square("logdet"),
                    nondiff=lambda a: np.linalg.det(a) <= 0, on_scalar=sp.log,

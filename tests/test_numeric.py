@@ -481,3 +481,26 @@ def test_an_output_whose_rounding_drowns_a_small_step_is_judged_at_wider_steps(
     good = d.evaluate(point)[wrt]
     bad = good * (1.005 if np.ndim(good) == 0 else np.array([[1.0], [1.005], [1.0]]))
     assert not sbp.gradcheck(d, point, grad=lambda **kw: {wrt: bad}, raise_exception=False)
+
+
+def test_a_singular_matrix_is_a_point_of_the_derivation_not_numpys_linalgerror() -> None:
+    """det, inv and logdet at a singular matrix raised NumPy's LinAlgError from trace,
+    evaluate and check (a held-out case). The engine's ∂det/∂A there is the matrix of
+    cofactors (jax's [[4, −2], [−2, 1]]); the printed det(A)·A⁻ᵀ is 0·∞, which check()
+    says; inv and logdet are undefined there."""
+    a = np.array([[1.0, 2.0], [2.0, 4.0]])
+    d = sbp.derive("det(A)", shapes={"A": (2, 2)})
+    d.trace({"A": a})
+    np.testing.assert_allclose(Engine(d).gradients({"A": a})["A"], [[4.0, -2.0], [-2.0, 1.0]],
+                               atol=1e-12)
+    report = d.check({"A": a})
+    assert report["A"].status == "formula", str(report)
+    assert "det of a singular matrix" in report["A"].verdict
+    rng = np.random.default_rng(3)
+    b = rng.normal(size=(3, 3))
+    g = Engine(sbp.derive("det(B)", shapes={"B": (3, 3)})).gradients({"B": b})["B"]
+    np.testing.assert_allclose(g, np.linalg.det(b) * np.linalg.inv(b).T, rtol=1e-10)
+    for text, why in (("sum(inv(A))", "inverse of a singular matrix"), ("logdet(A)", "logdet")):
+        report = sbp.derive(text, shapes={"A": (2, 2)}).check({"A": a})
+        assert report["A"].status == "domain", str(report)
+        assert why in report["A"].verdict

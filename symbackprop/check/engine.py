@@ -564,6 +564,8 @@ def _domain_message(s: Step, args: list[Array], val: Array) -> str:
         return "log of zero" if np.all(np.asarray(args[0]) >= 0) else "log of a negative number"
     if s.name == "sqrt":
         return "sqrt of a negative number"
+    if s.name == "inv":
+        return "inverse of a singular matrix"
     if (s.name == "mul" and any(e < 0 for e in s.params["exps"])) or (
             s.name == "pow" and (s.params.get("exp") or 0) < 0):
         return "division by zero"
@@ -578,7 +580,7 @@ def _domain_message(s: Step, args: list[Array], val: Array) -> str:
 
 _ZERO_OVER_ZERO = "where an entry is 0 (the engine's value is exact)"
 # primitives whose flagged points are differentiable: only the printed formula is 0/0 there
-_FORMULA_ONLY = frozenset({"prod", "prod_axis", "cumprod_axis", "i1e"})
+_FORMULA_ONLY = frozenset({"prod", "prod_axis", "cumprod_axis", "i1e", "det"})
 
 
 def _kink_message(s: Step) -> str:
@@ -587,6 +589,8 @@ def _kink_message(s: Step) -> str:
             "prod": f"prod {_ZERO_OVER_ZERO}", "prod_axis": f"prod {_ZERO_OVER_ZERO}",
             "cumprod_axis": f"cumprod {_ZERO_OVER_ZERO}",
             "i1e": "i1e at 0 (the engine gives ½)",
+            "det": "det of a singular matrix (the printed det(X)·X⁻ᵀ is 0·∞ there; the "
+                   "engine gives the cofactors)",
             }.get(s.name, f"{s.name} at a point where it is not differentiable")
 
 

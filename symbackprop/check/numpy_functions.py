@@ -142,7 +142,8 @@ def _where(c: Any, x: Any, y: Any) -> Any:
 
 
 def _logdet(a: Array) -> Array:
-    return np.log(np.linalg.det(np.atleast_2d(a)))
+    sign, value = np.linalg.slogdet(np.atleast_2d(a))  # as the engine's: det X > 0 only
+    return value if sign > 0 else np.nan
 
 
 def _logsumexp(a: Array) -> Array:
@@ -261,6 +262,18 @@ FUNCS: dict[str, Callable[..., Array]] = {
     "binary_cross_entropy_with_logits": lambda s, y: float(np.mean(
         np.logaddexp(0.0, s) - np.asarray(y) * s)),
 }
+_inv = FUNCS["inv"]
+
+
+def _inv_or_nan(x: Array) -> Array:
+    """NumPy's inverse; of a singular matrix NaN throughout, as the engine's (undefined)."""
+    try:
+        return _inv(x)
+    except np.linalg.LinAlgError:
+        return np.full(np.shape(x), np.nan)
+
+
+FUNCS["inv"] = _inv_or_nan
 FUNCS.update({a: FUNCS[n] for n, r in RULES.items() for a in r.aliases if n in FUNCS})
 
 
