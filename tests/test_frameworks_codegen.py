@@ -553,3 +553,100 @@ def test_log1p_and_expm1_keep_their_digits_near_zero() -> None:
     assert float(xt.grad) == pytest.approx(want, abs=1e-6)
     assert float(jax.grad(load(d.to_jax(), "forward_backward"))(x)) == pytest.approx(
         want, abs=1e-6)
+
+
+# Traced NumPy functions with 1-D parameters (a bias of shape (n,)): to_python reshapes each
+# vector into a column, and the framework code now does too, so it takes the function's own
+# arrays. Each function is written once for NumPy, PyTorch and JAX (``xp``).
+def bias_tanh(xp: Any) -> Any:
+    def f(X: Any, W: Any, b: Any) -> Any:
+        return xp.sum(xp.tanh(X @ W + b) ** 2)
+    return f
+
+
+def mlp(xp: Any) -> Any:
+    def f(X: Any, W1: Any, b1: Any, W2: Any, b2: Any, Y: Any) -> Any:
+        return 0.5 * xp.sum((xp.tanh(X @ W1 + b1) @ W2 + b2 - Y) ** 2)
+    return f
+
+
+def logistic(xp: Any) -> Any:
+    def f(X: Any, w: Any, c: Any, y: Any) -> Any:
+        return xp.sum(xp.log1p(xp.exp(-y * (X @ w + c))))
+    return f
+
+
+def layer(xp: Any) -> Any:
+    def f(W: Any, x: Any, b: Any, v: Any) -> Any:
+        return xp.sum(xp.tanh(W @ x + b) * v) + xp.sum(b * b) * xp.sum(x)
+    return f
+
+
+def inner_outer(xp: Any) -> Any:
+    def f(A: Any, u: Any, v: Any) -> Any:
+        return xp.sum(xp.outer(u, v) * A) + xp.dot(u, v) ** 2
+    return f
+
+
+VECTOR_CASES: list[tuple[Any, dict[str, Any], list[str]]] = [
+    # the batch equals the bias length: JAX's ones_like(b) @ b.T of a 1-D b was a dot
+    # product, silently wrong numbers (a held-out case)
+    (bias_tanh, {"X": (3, 2), "W": (2, 3), "b": (3,)}, ["W", "b"]),
+    (mlp, {"X": (5, 4), "W1": (4, 3), "b1": (3,), "W2": (3, 2), "b2": (2,), "Y": (5, 2)},
+     ["W1", "b1", "W2", "b2"]),
+    (logistic, {"X": (5, 4), "w": (4,), "c": (), "y": (5,)}, ["w", "c"]),
+    (layer, {"W": (3, 4), "x": (4,), "b": (3,), "v": (3,)}, ["W", "b", "v"]),
+    (inner_outer, {"A": (3, 3), "u": (3,), "v": (3,)}, ["u", "v"]),
+]
+VECTOR_IDS = ["batch-equals-bias", "mlp", "logistic", "matrix-vector", "inner-outer"]
+
+
+@pytest.mark.parametrize(("make", "shapes", "wrt"), VECTOR_CASES, ids=VECTOR_IDS)
+def test_framework_code_takes_the_traced_functions_1d_arrays(
+        make: Any, shapes: dict[str, tuple[int, ...]], wrt: list[str]) -> None:
+    """Given the traced function's own 1-D arrays, the PyTorch and JAX code return its value,
+    and gradients of the shapes given equal to d.evaluate's and to torch autograd's / jax.grad's
+    of the same function (JAX's under jit too); given columns, to_python's columns."""
+    d = sbp.derive(make(np), wrt=wrt, shapes=shapes)
+    rng = np.random.default_rng(3)
+    vals = {k: rng.normal(size=s) for k, s in shapes.items()}
+    names = [str(s.name) for s in d.inputs]  # the generated code's order: first use
+    value, want = make(np)(**vals), d.evaluate(vals)
+    # PyTorch: the generated Function against autograd of the function written in torch
+    fn = load(d.to_torch(), "ForwardBackward")
+    args = [torch.tensor(vals[n], requires_grad=n in wrt) for n in names]
+    assert torch.autograd.gradcheck(fn.apply, args)
+    out = fn.apply(*args)
+    out.backward()
+    ref = [torch.tensor(vals[n], requires_grad=n in wrt) for n in names]
+    auto = torch.autograd.grad(make(torch)(**dict(zip(names, ref, strict=True))),
+                               [r for r in ref if r.requires_grad])
+    assert float(out.detach()) == pytest.approx(float(value), rel=1e-12)
+    for n, a, g in zip([n for n in names if n in wrt], [a for a in args if a.requires_grad],
+                       auto, strict=True):
+        np.testing.assert_allclose(a.grad.numpy(), want[n], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(a.grad.numpy(), g.numpy(), rtol=1e-10, atol=1e-12)
+    # JAX: the generated custom_vjp against jax.grad of the function written in jnp, in every
+    # input (each gets its derived cotangent)
+    g_fn = load(d.to_jax(), "forward_backward")
+    every = tuple(range(len(names)))
+    ref_grads = jax.grad(lambda *a: make(jnp)(**dict(zip(names, a, strict=True))),
+                         argnums=every)(*(vals[n] for n in names))
+    for run in (jax.value_and_grad(g_fn, argnums=every),
+                jax.jit(jax.value_and_grad(g_fn, argnums=every))):
+        v, grads = run(*(vals[n] for n in names))
+        assert float(v) == pytest.approx(float(value), rel=1e-12)
+        for n, g, r in zip(names, grads, ref_grads, strict=True):
+            np.testing.assert_allclose(np.asarray(g), np.asarray(r), rtol=1e-10, atol=1e-12)
+            if n in wrt:
+                np.testing.assert_allclose(np.asarray(g), want[n], rtol=1e-10, atol=1e-12)
+    # columns, as to_python takes and returns them: the same numbers, as columns
+    cols = {n: v.reshape(-1, 1) if v.ndim == 1 else v for n, v in vals.items()}
+    _, py = load(d.to_python(), "forward_backward")(**vals)
+    args = [torch.tensor(cols[n], requires_grad=n in wrt) for n in names]
+    fn.apply(*args).backward()
+    grads = jax.grad(g_fn, argnums=every)(*(cols[n] for n in names))
+    for n, a, g in zip(names, args, grads, strict=True):
+        if n in wrt:
+            np.testing.assert_allclose(a.grad.numpy(), py[n], rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(np.asarray(g), py[n], rtol=1e-10, atol=1e-12)

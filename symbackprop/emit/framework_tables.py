@@ -13,6 +13,7 @@ TORCH = {
     "sigmoid": "torch.sigmoid", "relu": "torch.relu",
     "softplus": "torch.nn.functional.softplus", "arcsin": "torch.arcsin",
     "arccos": "torch.arccos", "arctan": "torch.arctan", "arcsinh": "torch.arcsinh",
+    "arctan2": "torch.atan2", "atan2": "torch.atan2",
     "arccosh": "torch.arccosh", "arctanh": "torch.arctanh", "sinh": "torch.sinh",
     "cosh": "torch.cosh", "erf": "torch.special.erf", "erfc": "torch.special.erfc",
     "log1p": "torch.log1p", "expm1": "torch.expm1",
@@ -40,6 +41,7 @@ JAX = {
     "var": "jnp.var",  # NumPy's population variance (torch.var is the sample one)
     "where": "where", "huber": "huber", "norm1": "norm1", "logdet": "logdet",
     "logsumexp": "jax.scipy.special.logsumexp",  # over every entry
+    "arctan2": "jnp.arctan2", "atan2": "jnp.arctan2",
 }
 
 # (namespace, spellings, helpers, the ``keepdims`` keyword, the axis keyword)
