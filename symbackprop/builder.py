@@ -171,6 +171,7 @@ class Builder:
         self.inputs: dict[sp.Basic, None] = {}
         # inputs the derived graph keeps though its output may not read them (Graph.keep)
         self.kept: tuple[sp.Basic, ...] = ()
+        self.order: tuple[sp.Basic, ...] = ()  # inputs first, in this order (a signature's)
         # the right side of a stage of an earlier Graph.let (looked up only when asked)
         self.earlier: Callable[[sp.Basic], sp.Basic | None] | None = None
         self.nodes: list[Equation] = []

@@ -39,6 +39,9 @@ class Graph:
     # inputs a derivation of this graph keeps though the output does not read them (a
     # Hessian's variable when the gradient does not depend on it: its Hessian is 0)
     keep: tuple[sp.Basic, ...] = field(default=(), repr=False, compare=False)
+    # inputs that come first, in this order (a traced function's parameters, in its
+    # signature's order: generated code takes them so)
+    order: tuple[sp.Basic, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.equations, tuple):
@@ -72,7 +75,7 @@ class Graph:
     @property
     def inputs(self) -> tuple[sp.Basic, ...]:
         """The symbols the equations use but do not bind, in order of first use, then those
-        in ``keep`` (found once)."""
+        in ``keep`` (found once); those in ``order`` first, in its order."""
         if self._inputs is None:
             bound = {eq.lhs for eq in self.equations}
             seen: dict[sp.Basic, None] = {}
@@ -82,7 +85,8 @@ class Graph:
                         seen.setdefault(a, None)
             for a in self.keep:
                 seen.setdefault(a, None)
-            object.__setattr__(self, "_inputs", tuple(seen))
+            first = tuple(a for a in self.order if a in seen)
+            object.__setattr__(self, "_inputs", first + tuple(a for a in seen if a not in first))
         return self._inputs  # type: ignore[return-value]
 
     def __len__(self) -> int:

@@ -206,7 +206,8 @@ def decompose(b: Builder, granularity: Granularity = "auto",
     renamed = {eq.lhs: make_symbol(name, eq.lhs.shape) if is_matrix(eq.lhs)
                else _real_symbol(name) for eq, name in zip(eqs, names, strict=True)}
     final = tuple(_renamed(eq, renamed, id(eq) in over_inputs) for eq in eqs)
-    g = Graph(final, dict(b.shapes), keep=b.kept)  # kept: an input though not read
+    g = Graph(final, dict(b.shapes), keep=b.kept,  # kept: an input though not read
+              order=b.order)
     validate(g)
     return g
 

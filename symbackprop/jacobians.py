@@ -71,7 +71,7 @@ def scalarised(d: Derivation) -> Derivation:
         taken = {str(s.name) for s in (*d.inputs, *(eq.lhs for eq in d.forward))}
         out = make_symbol(next(n for n in ("L", "ell", "vjp", "L_1") if n not in taken), None)
         eqs = (*d.forward, Equation(out, SumAll(HadamardProduct(g, d.output))))
-        graph = Graph(eqs, dict(d.graph.shapes), keep=d.graph.keep)
+        graph = Graph(eqs, dict(d.graph.shapes), keep=d.graph.keep, order=d.graph.order)
         found = d.__dict__["_scalarised"] = type(d)(graph, d.wrt, d.options, source=graph,
                                                    limits=d.limits)
         from .evaluate import carry_targets

@@ -257,6 +257,7 @@ def function_builder(f: Callable[..., Any], shapes: Mapping[str, Any] | None = N
     for n in names:
         t = b.lookup(n)
         args[n] = Traced(b, t, (t.shape[0],) if n in one_d else None)
+    b.order = tuple(a.term for a in args.values())  # generated code takes them in this order
     try:
         result = call(_with_shims(f), args)
     except RecursionError:
