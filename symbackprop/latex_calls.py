@@ -31,6 +31,10 @@ from .latex_lexer import (
 # the functions along an axis that the derivations print with _{\text{col}} or _{\text{row}}
 ALONG_AXIS = frozenset({"softmax", "log_softmax", "max", "min", "prod", "cumprod", "logsumexp"})
 
+# functions of a matrix that take the whole product after them when written without brackets:
+# tr AX is tr(AX), det AB is det(AB), as on paper
+MATRIX_OPERATORS = frozenset({"trace", "det", "logdet"})
+
 # the comparisons 𝟏[…] may hold, as the text writes them
 _COMPARE = {">": ">", "<": "<", r"\geq": ">=", r"\ge": ">=", r"\leq": "<=", r"\le": "<="}
 
@@ -40,14 +44,18 @@ class Calls(Cursor):
     the reader's own methods (declared here, defined by ``latex_input._Reader``)."""
 
     expr: Callable[[int], Piece]
+    term: Callable[[int], Piece]
     product: Callable[..., Piece]
+    factors: int  # how many factors the product (or term) read last had
     postfix: Callable[[Piece, int], Piece]
     atom: Callable[[int], Piece]
     group_or_token: Callable[..., Piece]
     expr_span: Callable[[int, int], Piece]
 
     def summation(self, end: int) -> Piece:
-        r"""``\sum x``: the sum of x's entries. ``\sum_i``, ``\sum_{i=1}^{n}``: index
+        r"""``\sum x``: the sum of x's entries; ``\sum A \odot B`` of the whole product term
+        after it, up to the next + or − (``-\sum Y \odot \log P`` is −Σ(Y ⊙ log P)).
+        ``\sum_i``, ``\sum_{i=1}^{n}``: index
         notation, the summand's names subscripted by i (``x_i``, ``\hat{y}_i``) read as the
         vectors, their products entry by entry, then summed: Σᵢ (yᵢ − ŷᵢ)² is
         sum((y − ŷ)**2), Σᵢ wᵢ xᵢ is sum(w ⊙ x). A summand that no index reaches is refused
@@ -64,12 +72,22 @@ class Calls(Cursor):
         if self.is_("^"):
             self.take()
             self.script()  # the range's end: every entry
+        # a sum without brackets runs over the whole product after it, up to the next + or
+        # − at this level (Σ Y ⊙ log P is Σ(Y ⊙ log P)), within its own statement
+        end = next((j for j in range(self.i, end) if self.toks[j].text == ";"), end)
         if not index:
-            return join_pieces("sum(", self.product(end), ")", at=t.at)
+            start = self.i
+            body = self.term(end)
+            if self.factors > 1:
+                seen = self.seen(start)
+                self.notes.append(f"'\\sum {seen}' read as the sum of the whole product "
+                                  f"{seen}, up to the next + or − (bracket the sum to end "
+                                  "it sooner: (\\sum …) …)")
+            return join_pieces("sum(", body, ")", at=t.at)
         self.indices.append(index)
         before, self.indexed = self.indexed, 0
         try:
-            body = self.product(end)
+            body = self.term(end)
             if not self.indexed:
                 raise self.error(t.at, f"\\sum_{index}: no name of the summand has the index "
                                  f"{index} (x_{index}); a sum of a constant is not read")
@@ -204,7 +222,11 @@ class Calls(Cursor):
             return "exp"
         return None
 
-    def call(self, fn: str, t: Tok) -> Piece:
+    def seen(self, start: int) -> str:
+        """The source from token ``start`` to the end of the token read last."""
+        return self.text[self.toks[start].at:self.end_of_last()].strip()
+
+    def call(self, fn: str, t: Tok, end: int | None = None) -> Piece:
         word, n = self.word()
         if n > 1 and word in OPERATORS:
             self.i += n
@@ -245,17 +267,29 @@ class Calls(Cursor):
             if fn in INVERSES and "".join(p for p, _ in power).strip("() ") == "-1":
                 fn, power = INVERSES[fn], None  # \operatorname{erf}^{-1}, \sin^{-1}: inverses
         self.skip_spacing()
+        end = len(self.toks) if end is None else end
         nxt = self.peek()
-        if nxt is not None and (nxt.text in OPEN or nxt.text in SIZES):
-            args = self.arguments()
+        if nxt is not None and (nxt.text in OPEN or (nxt.text in SIZES and (
+                self.texts(1) in OPEN or self.texts(1) == r"\langle"))):
+            args = self.arguments()  # (not \left|: \log\left|x\right| is log of |x|)
+        elif fn in MATRIX_OPERATORS:
+            # \operatorname{tr} A X, \det A B: of the whole product after it, as on paper,
+            # up to the next + or −, a division, ⊙ or another function (\det A \det B)
+            start = self.i
+            args = [self.product(end, argument=True)]
+            if self.factors > 1:
+                seen = self.seen(start)
+                whole = self.text[t.at:self.end_of_last()].strip()
+                self.notes.append(f"'{whole}' read as {fn}({seen}), of the product that "
+                                  "follows (bracket the argument to end it sooner)")
         else:  # \log x: the next factor; \sin 2x, \cos 2\pi t: a number and the names after it
-            arg = self.postfix(self.atom(len(self.toks)), len(self.toks))
+            arg = self.postfix(self.atom(end), end)
             if len(arg) == 1 and re.fullmatch(r"\d+(\.\d+)?|\.\d+", arg[0][0]) and \
                     self.starts_name():
                 start = self.i
                 while self.starts_name():
-                    arg = join_pieces(arg, " * ", self.postfix(self.atom(len(self.toks)),
-                                                              len(self.toks)), at=t.at)
+                    arg = join_pieces(arg, " * ", self.postfix(self.atom(end), end),
+                                      at=t.at)
                 seen = self.text[self.toks[start - 1].at:self.toks[self.i - 1].at + len(
                     self.toks[self.i - 1].text)]
                 self.notes.append(f"'{t.text} {seen}' read as {fn}({seen}), of the product")

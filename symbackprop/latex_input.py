@@ -39,6 +39,8 @@ class _Reader(Calls):
     """The maths: statements, sums, products, powers, groups and names (the calls, norms and
     sums are ``latex_calls.Calls``')."""
 
+    factors = 1  # how many factors the product (or term) read last had
+
     def document(self) -> Reading:
         statements = self.split()
         codes: list[Piece] = []
@@ -190,6 +192,7 @@ class _Reader(Calls):
         """Products joined by ⊙ and ⊘, which bind more loosely than the products themselves,
         as the printer writes them: ``a ⊙ W x`` is a ⊙ (W x), ``W x ⊙ a`` is (W x) ⊙ a."""
         first = self.product(end)
+        factors = self.factors
         out: Piece = []
         while not self.stop(end):
             t = self.peek()
@@ -199,14 +202,20 @@ class _Reader(Calls):
                 break
             self.take()
             rhs = self.product(end)  # left to right, as % is: (a) % (b) % ((c)**(-1))
+            factors += self.factors
             out += join_pieces(" % (", rhs, ")" if op == "%" else ")**(-1)", at=t.at)
+        self.factors = factors
         return join_pieces("(", first, ")", out, at=first[0][1]) if out else first
 
-    def product(self, end: int, entrywise: bool = False) -> Piece:
+    def product(self, end: int, entrywise: bool = False, argument: bool = False) -> Piece:
         """Factors side by side or joined by \\cdot, \\times; ``entrywise``, and within
-        the summand of Σᵢ in index notation: their product entry by entry."""
+        the summand of Σᵢ in index notation: their product entry by entry. The ``argument``
+        of a function written without brackets (``\\operatorname{tr} A X``) stops at a
+        division and before another function or sum (``\\det A \\det B``). How many
+        factors were read is left in ``self.factors``."""
         entrywise = entrywise or bool(self.indices)  # inside Σᵢ, nested ones too
         out = self.factor(end)
+        factors = 1
         last = out  # the factor read last
         last_at, last_end = 0, 0  # where it is in the source
         divided = False  # whether the factor read last was a divisor (a/2 b)
@@ -216,6 +225,9 @@ class _Reader(Calls):
             joined = t.text in PRODUCT and PRODUCT[t.text] not in ("%", "oslash")
             if not joined and not self.starts_atom(t):
                 break
+            if argument and (PRODUCT.get(t.text) == "/" or self.calls_next(joined)):
+                break
+            factors += 1
             if joined:
                 self.take()
             elif divided:  # a/2b: as Python reads it, (a/2)·b; say so, as the text does
@@ -238,7 +250,21 @@ class _Reader(Calls):
             sized = op == "*" and (row or self.ones(last) == "column")
             out.append(("\0 * " if sized else f" {op} ", t.at))  # in place: a long product
             out += last  # stays linear
+        self.factors = factors
         return out
+
+    def calls_next(self, joined: bool) -> bool:
+        """Whether a function or a sum comes next (after the product operator, if
+        ``joined``)."""
+        save = self.i
+        try:
+            if joined:
+                self.take()
+            self.skip_spacing()
+            return self.peek() is not None and (
+                self.texts(0) == r"\sum" or self.function_name() is not None)
+        finally:
+            self.i = save
 
     def ones(self, piece: Piece) -> str | None:
         """Whether ``piece`` is LaTeX's 𝟏 (``"column"``) or 𝟏ᵀ (``"row"``)."""
@@ -384,7 +410,7 @@ class _Reader(Calls):
             return [("exp(1)", t.at)]  # the upright e of ISO 80000-2: Euler's number
         fn = self.function_name()
         if fn is not None:
-            return self.call(fn, t)
+            return self.call(fn, t, end)
         return self.name_atom(end)
 
     def bracketed(self, end: int) -> Piece:

@@ -3,7 +3,8 @@
 * ``W1`` (a matrix) → ``\\mathbf{W}^{(1)}``; ``b2`` (a vector) → ``\\mathbf{b}^{(2)}``;
   ``Wh`` (a matrix) → ``\\mathbf{W}_{h}`` (a capital with a lowercase tail is a subscript);
   ``x1`` (a scalar) → ``x_{1}``; ``t_3`` → ``t_{3}``; ``alpha`` → ``\\alpha``;
-  ``lam`` → ``\\lambda``; ``Xhat`` → ``\\hat{\\mathbf{X}}``.
+  ``lam`` → ``\\lambda``, ``Lam`` → ``\\Lambda`` (SymPy's ``Lambda`` is a reserved name);
+  ``Xhat`` → ``\\hat{\\mathbf{X}}``.
 * adjoints: ``"frac"`` → ``\\frac{\\partial L}{\\partial \\mathbf{h}}``,
   ``"bar"`` → ``\\bar{\\mathbf{h}}``, ``"delta"`` → ``\\delta_{\\mathbf{h}}``
   (``\\boldsymbol{\\delta}^{(l)}`` for a layer's pre-activation ``z<l>``).
@@ -27,7 +28,7 @@ GREEK = {
     "iota": r"\iota", "kappa": r"\kappa", "lam": r"\lambda", "mu": r"\mu", "nu": r"\nu",
     "xi": r"\xi", "rho": r"\rho", "sigma": r"\sigma", "tau": r"\tau", "phi": r"\phi",
     "chi": r"\chi", "psi": r"\psi", "omega": r"\omega", "Gamma": r"\Gamma",
-    "Delta": r"\Delta", "Theta": r"\Theta", "Lambda": r"\Lambda", "Xi": r"\Xi", "Pi": r"\Pi",
+    "Delta": r"\Delta", "Theta": r"\Theta", "Lam": r"\Lambda", "Xi": r"\Xi", "Pi": r"\Pi",
     "Sigma": r"\Sigma", "Phi": r"\Phi", "Psi": r"\Psi", "Omega": r"\Omega",
     "Upsilon": r"\Upsilon", "upsilon": r"\upsilon", "omicron": "o",
 }

@@ -5,13 +5,16 @@ powers, ``·`` ``×`` ``⋅`` for the product, ``⊙`` ``∘`` for the element-w
 ``^T`` for a transpose, ``σ(...)`` for the sigmoid, Greek letters and sub/superscript digits in
 names (``λ``, ``W₁``, ``W⁽¹⁾``), ``−`` (U+2212) for minus, ``√``, ``‖v‖²`` and ``|x|``, and
 implicit multiplication: ``W1 x``, ``2x``, and ``W1x`` when it splits in exactly one way into
-declared names. ``read_text`` turns all of that into plain ASCII code of the text language, with
-one operator Python's parser has and the text refuses when typed, ``%`` (the element-wise
-product); a ``**`` that stands for ``^`` or a superscript is listed in ``Reading.powers``: it
-is a power as mathematics reads it (of a square matrix, the matrix power; of anything else,
-element-wise), where a typed ``**`` is NumPy's element-wise power. Each character of the
-code remembers the character of the source it came from, so errors point at what the user
-typed. Nothing is evaluated.
+declared names; ``tr AX``, ``det X``, ``log det X`` (a matrix function without brackets, of
+the product after it), and the ones vector ``𝟏`` (``𝟏ᵀX𝟏``, as LaTeX's ``\\mathbf{1}``). The
+indentation every line shares is dropped, as ``textwrap.dedent`` drops it. ``read_text``
+turns all of that into plain ASCII code of the text language, with one operator Python's
+parser has and the text refuses when typed, ``%`` (the element-wise product); a ``**`` that
+stands for ``^`` or a superscript is listed in ``Reading.powers``: it is a power as
+mathematics reads it (of a square matrix, the matrix power; of anything else, element-wise),
+where a typed ``**`` is NumPy's element-wise power. Each character of the code remembers the
+character of the source it came from, so errors point at what the user typed. Nothing is
+evaluated.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from .notation import GREEK as NOTATION_GREEK
 
 # Greek letters that do not look like Latin ones; their names as the text language spells them
 _GREEK_NAMES = [n for n in NOTATION_GREEK if n != "omicron"]  # ο looks like o
-_UNICODE_NAMES = {"lam": "LAMDA", "Lambda": "LAMDA"}
+_UNICODE_NAMES = {"lam": "LAMDA", "Lam": "LAMDA"}  # Λ is Lam: SymPy's Lambda is reserved
 GREEK: dict[str, str] = {}
 for _n in _GREEK_NAMES:
     _case = "CAPITAL" if _n[0].isupper() else "SMALL"
@@ -57,6 +60,7 @@ def subscripted(base: str, sub: str) -> str:
 
 
 PRODUCT = "·⋅×∙"
+ONES = "\U0001d7cf\U0001d7d9"  # 𝟏 and 𝟙: the ones vector (𝟏ᵀX𝟏), as LaTeX's \mathbf{1}
 HADAMARD = "⊙∘"
 SPACES = "\u00a0\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f"
 _SIMPLE = {**dict.fromkeys(PRODUCT, "*"), **dict.fromkeys(HADAMARD, "%"), "−": "-", "÷": "/",
@@ -148,7 +152,7 @@ _SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789"
 
 @dataclass(slots=True)
 class _Tok:
-    kind: str  # name, number, op, space, newline, sup (an exponent), norm, abs
+    kind: str  # name, number, op, space, newline, sup (an exponent), norm, abs, ones (𝟏)
     text: str
     at: int  # offset in the source
     end: int = -1
@@ -170,6 +174,10 @@ class _Lexer:
         text, i, n = self.text, 0, len(self.text)
         while i < n:
             ch = text[i]
+            if ch in ONES:  # 𝟏, 𝟏ᵀ: the ones vector, as LaTeX's \mathbf{1}
+                self.add("ones", "(1)", i)
+                i += 1
+                continue
             plain = _math_letter(ch)
             if plain is not None:
                 ch = plain
@@ -288,7 +296,7 @@ class _Lexer:
             i = m.end()
         else:
             parts: list[str] = []
-            while i < len(text):
+            while i < len(text) and text[i] not in ONES:  # X𝟏 is X times 𝟏
                 c = _math_letter(text[i]) or text[i]
                 accent = _accented(c)
                 if accent is not None:  # ŷ: the letter, then its accent's name
@@ -368,13 +376,13 @@ _KEYWORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
 
 
 def _ends_operand(t: _Tok | None) -> bool:
-    return t is not None and (t.kind in ("number", "sup") or (
+    return t is not None and (t.kind in ("number", "sup", "ones") or (
         t.kind == "name" and not t.call and t.text not in _KEYWORDS) or (
         t.kind == "op" and t.text == ")"))
 
 
 def _starts_operand(t: _Tok) -> bool:
-    return (t.kind == "number" or (t.kind == "name" and t.text not in _KEYWORDS)
+    return (t.kind in ("number", "ones") or (t.kind == "name" and t.text not in _KEYWORDS)
             or (t.kind == "op" and t.text == "("))
 
 
@@ -398,6 +406,163 @@ def split_name(word: str, known: Callable[[str], bool]) -> list[list[str]]:
     return [w for w in ways.get(0, []) if len(w) > 1]
 
 
+def _indentation(text: str) -> frozenset[int]:
+    """The offsets of the indentation that every line shares (and of the whitespace of blank
+    lines), which ``textwrap.dedent`` would remove: stages indented in a triple-quoted
+    string read as written at the margin. A line indented further keeps the rest."""
+    starts = [0] + [j + 1 for j, ch in enumerate(text)
+                    if ch == "\n" or (ch == "\r" and text[j + 1:j + 2] != "\n")]
+    lines: list[tuple[int, str]] = []
+    blank: list[int] = []
+    for start in starts:
+        j = start
+        while j < len(text) and text[j] in " \t":
+            j += 1
+        if j == len(text) or text[j] in "\r\n":
+            blank.extend(range(start, j))
+        else:
+            lines.append((start, text[start:j]))
+    common = lines[0][1] if lines else ""  # the longest indentation all lines start with
+    for _, w in lines[1:]:
+        n = 0
+        while n < min(len(common), len(w)) and common[n] == w[n]:
+            n += 1
+        common = common[:n]
+    return frozenset(blank) | frozenset(
+        at for start, _ in lines for at in range(start, start + len(common)))
+
+
+# functions written without brackets, as on paper: tr AX is tr(AX), det X is det(X), of the
+# product after them; log det X and ln|det X| the logarithm of that determinant or bars
+_BARE = {"tr": "trace", "Tr": "trace", "trace": "trace", "det": "det", "logdet": "logdet"}
+_LOGS = {"log": "log", "ln": "log"}
+_ENDS_ARGUMENT = frozenset({"+", "-", ",", "=", ";", "/", "%", ">", "<", ">=", "<=", "==",
+                            "!=", ":", "["})
+
+
+def _bare_calls(toks: list[_Tok], text: str, declared: Callable[[str], bool],
+                funcs: frozenset[str], notes: list[str]) -> list[_Tok]:
+    """``tr AX``, ``det X``, ``log det X``, ``ln|det X|``: brackets put around the argument
+    of a function written without them (``tr``, ``det``, ``logdet``: the product after it,
+    up to the next + or −, a division, ⊙, a closing bracket or bar, or another function;
+    ``log``, ``ln``: a determinant or a trace so written, or the bars after it), each
+    reading noted. A declared name (``tr`` in ``shapes``) stays a name."""
+    if not any(t.kind == "name" and (t.text in _BARE or t.text in _LOGS) for t in toks):
+        return toks
+    toks = list(toks)
+    ends: dict[int, int] = {}  # a token's end in the source: where the next one starts
+    for j in range(len(toks) - 1, -1, -1):
+        later = ends.get(id(toks[j + 1]), len(text)) if j + 1 < len(toks) else len(text)
+        ends[id(toks[j])] = later if j + 1 >= len(toks) or toks[j + 1].at <= toks[j].at \
+            else toks[j + 1].at
+    found: list[str] = []
+
+    def sig(j: int) -> int:  # the first token from j that is not a space
+        while j < len(toks) and toks[j].kind == "space":
+            j += 1
+        return j
+
+    def is_call(j: int) -> bool:  # a function's name: one of these, or called
+        u = toks[j]
+        if u.kind != "name" or declared(u.text):
+            return False
+        if u.text in _BARE or u.text in _LOGS:
+            return True
+        after = sig(j + 1)
+        return after < len(toks) and toks[after].text == "(" and toks[after].kind == "op"
+
+    for k in range(len(toks) - 1, -1, -1):
+        t = toks[k]
+        if t.kind != "name" or declared(t.text):
+            continue
+        fn = _BARE.get(t.text) or _LOGS.get(t.text)
+        j = sig(k + 1)
+        if fn is None or fn not in funcs or j >= len(toks) or toks[j].text == "(":
+            continue
+        a = toks[j]
+        if fn == "log" and t.text in _LOGS:
+            if a.kind == "name" and a.text in funcs and a.text in _BARE.values() and \
+                    sig(j + 1) < len(toks) and toks[sig(j + 1)].text == "(":
+                stop = _argument_end(toks, sig(j + 1) + 1, is_call, closing=")") + 1
+            elif a.kind in ("abs", "norm"):
+                stop = _argument_end(toks, j, is_call, closing=a.kind) + 1
+            else:
+                continue  # log x: a call, as the text writes it (an error says so)
+        elif _starts_operand(a) or a.kind in ("abs", "norm"):  # tr AX, det exp(X)
+            stop = _argument_end(toks, j, is_call)
+        else:
+            continue
+        if stop > len(toks):  # ln|x with no closing bar: the reader says so
+            continue
+        last = stop - 1
+        while toks[last].kind == "space":
+            last -= 1
+        if last < j:
+            continue
+        end = ends[id(toks[last])]
+        found.append(f"'{text[t.at:end].rstrip()}' read as {fn}({text[a.at:end].rstrip()})"
+                     + (" (without brackets, of the product after it up to the next + or −)"
+                        if fn != "log" else ""))
+        close = _Tok("op", ")", toks[last].at)
+        ends[id(close)] = end
+        toks.insert(last + 1, close)
+        toks.insert(k + 1, _Tok("op", "(", t.at))
+        t.text = fn
+        t.call = True
+    notes.extend(reversed(found))
+    return toks
+
+
+def _argument_end(toks: list[_Tok], j: int, is_call: Callable[[int], bool],
+                  closing: str = "") -> int:
+    """Where the argument starting at token ``j`` of a function written without brackets
+    ends (the index after it). ``closing``: the argument is bracketed, and ends at the
+    ``)`` (the brackets open before ``j``) or the bar (opening at ``j``) that closes it."""
+    depth = 1 if closing == ")" else 0
+    bars: list[str] = []
+    prev: _Tok | None = None
+    m = j
+    while m < len(toks):
+        u = toks[m]
+        if u.kind == "space":
+            m += 1
+            continue
+        if u.kind in ("abs", "norm"):
+            if bars and bars[-1] == u.kind and _ends_operand(prev):
+                bars.pop()
+                if closing in ("abs", "norm") and not bars and depth == 0:
+                    return m
+            elif depth == 0 and not bars and _ends_operand(prev):
+                break  # |det X|: the bar that closes the one around
+            else:
+                bars.append(u.kind)
+        elif u.kind == "op" and u.text == "(":
+            depth += 1
+        elif u.kind == "op" and u.text == ")":
+            depth -= 1
+            if depth == 0 and closing == ")":
+                return m
+            if depth < 0:
+                break
+        elif depth == 0 and not bars:
+            if u.kind in ("newline", "string") or (
+                    u.kind == "op" and u.text in _ENDS_ARGUMENT and not (
+                        prev is not None and prev.kind == "op" and prev.text == "**")):
+                break
+            if u.kind == "name" and m > j and is_call(m) and not (
+                    u.text == "T" and prev is not None and prev.text == "."):
+                break  # det A det B, tr A σ(x): another function
+            if u.kind == "op" and u.text == "*":
+                after = m + 1
+                while after < len(toks) and toks[after].kind == "space":
+                    after += 1
+                if after < len(toks) and is_call(after):
+                    break  # det A · det B
+        prev = u
+        m += 1
+    return len(toks) if closing else m  # (closing: never closed)
+
+
 def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str]) -> Reading:
     """The text syntax with maths notation, as plain code of the text language."""
     funcs = frozenset(functions)
@@ -407,11 +572,15 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
     def declared(name: str) -> bool:
         return name in stage_names or known(name)
 
+    notes: list[str] = []
+    indent = _indentation(text)  # the lines' common indentation: dropped, as by dedent
+    toks = _bare_calls(toks, text, declared, funcs, notes)
     following = [len(toks)] * len(toks)  # the index of the next token that is not a space
     for j in range(len(toks) - 2, -1, -1):
         following[j] = j + 1 if toks[j + 1].kind != "space" else following[j + 1]
     out: list[tuple[str, int]] = []
-    notes: list[str] = []
+    sized: list[int] = []  # the pieces of out that are a product with a ones vector it sizes
+    ones = ""  # the operand read last is 𝟏 ("one"), 𝟏 and its ᵀ so far ("dot"), 𝟏ᵀ ("row")
     prev: _Tok | None = None  # the last token that is not a space
     opened: list[tuple[str, int, int]] = []  # open norms and absolute values: kind, out index
     powers: list[int] = []  # code offsets of the ** that are powers as mathematics reads them
@@ -424,14 +593,23 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
         nxt_at = following[k]
         nxt = toks[nxt_at] if nxt_at < len(toks) else None
         if t.kind == "space":
-            out.append((" ", t.at))
+            if t.at not in indent:
+                out.append((" ", t.at))
             k += 1
             continue
         if t.kind == "newline":
             out.append(("\n", t.at))
             prev = None
+            ones = ""
             k += 1
             continue
+        # 𝟏 (not 𝟏ᵀ) is sized by the product before it (X𝟏, X·𝟏); 𝟏ᵀ by the one after it
+        beyond = following[nxt_at] if nxt_at < len(toks) else len(toks)
+        column = t.kind == "ones" and not (nxt is not None and nxt.text == "." and
+                                           beyond < len(toks) and toks[beyond].text == "T")
+        if column and prev is not None and prev.kind == "op" and prev.text == "*":
+            sized.append(len(out) - 1 - next(j for j, (p, _) in enumerate(reversed(out))
+                                             if p == "*"))  # X·𝟏: the * before it
         if t.kind == "name" and nxt is not None and nxt.kind == "op" and nxt.text == "(" and \
                 not (t.text == "T" and prev is not None and prev.text == "."):  # xᵀ(…): a product
             alias = ALIASES.get(t.text, t.text.lower())
@@ -451,7 +629,12 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
                 notes.append(f"'/{divided}{after}' read as a division by {divided}, then "
                              f"a product with {after} (write /({divided}*{after}) to "
                              "divide by both)")
+            if column or ones == "row":  # X𝟏, 𝟏ᵀX: a product with a ones vector it sizes
+                sized.append(len(out))
             out.append(("*", t.at))  # implicit multiplication
+        row = ones == "row"  # the operand before is 𝟏ᵀ
+        ones = "one" if t.kind == "ones" else "dot" if ones == "one" and t.text == "." \
+            else "row" if ones == "dot" and t.text == "T" else ""
         if t.kind == "name" and t.text == "e" and not declared("e") and nxt is not None \
                 and nxt.kind == "op" and nxt.text == "**" and nxt.call:
             notes.append("'e^' read as the exponential")  # e^x is exp(x), as on paper
@@ -515,6 +698,8 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
             powers.append(sum(len(p) for p, _ in out))
             out.extend((c, t.at) for c in ("**" if t.kind == "op" else f"**({t.text})"))
         else:
+            if row and t.kind == "op" and t.text == "*":  # 𝟏ᵀ·X
+                sized.append(len(out))
             out.extend((c, t.at) for c in t.text)
         if t.kind in ("number", "name") and prev is not None and prev.kind == "op" and \
                 prev.text == "/":
@@ -533,13 +718,17 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
     code: list[str] = []
     origin: list[int] = []
     marked: list[int] = []
+    ones_at: list[int] = []
+    spectral_set, sized_set = set(spectral), set(sized)
     for j, (piece, at) in enumerate(out):
-        if j in spectral:
+        if j in spectral_set:
             marked.append(len(origin))
+        if j in sized_set:
+            ones_at.append(len(origin))
         code.append(piece)
         origin.extend([at] * len(piece))
     return Reading("".join(code), tuple(origin), tuple(notes), frozenset(powers),
-                   spectral=frozenset(marked))
+                   frozenset(ones_at), frozenset(marked))
 
 
 _PRODUCTS = (ast.Mult, ast.Div, ast.MatMult, ast.Mod)

@@ -762,3 +762,163 @@ def test_e_to_a_square_matrix_is_the_matrix_exponential_refused(source: str,
                        shapes={"Y": (2, 3), "x": (3, 1)})
         same_gradients(d, sbp.derive("sum(exp(Y))" if "Y" in src else "sum(exp(x))",
                                      shapes={"Y": (2, 3), "x": (3, 1)}))
+
+
+# ---------------------------------------------------------------------------------------
+# Held-out cases: Σ over a product, indented text, tr/det without brackets, |…| after a
+# function, Λ, and paper notation's ones vector
+
+SQ = {"A": (3, 3), "B": (3, 3), "W": (3, 3), "X": (3, 3), "Y": (3, 3), "x": (3, 1),
+      "y": (3, 1), "w": (3, 1), "mu": (3, 1)}
+
+
+def _used(text: str) -> dict[str, tuple[int, int]]:
+    words = set(re.findall(r"[A-Za-z]+", text))
+    return {k: v for k, v in SQ.items() if k in words}
+
+
+@pytest.mark.parametrize(("tex", "text"), [
+    (r"\sum \mathbf{A}\odot\mathbf{B}", "sum(hadamard(A, B))"),
+    (r"-\sum \mathbf{Y}\odot\log\operatorname{softmax}(\mathbf{W}\mathbf{X})",
+     "-sum(hadamard(Y, log(softmax(W@X))))"),
+    (r"\sum \mathbf{A}\mathbf{B} + \sum \mathbf{x}", "sum(A@B) + sum(x)"),
+    (r"\sum \mathbf{x}^\top \mathbf{A} \cdot \mathbf{B} - \mathbf{x}^\top\mathbf{x}",
+     "sum(x.T@A@B) - x.T@x"),
+    (r"h = \sum \mathbf{A} \mathbf{B} \\ L = h\, \mathbf{x}^\top\mathbf{x}",
+     "h = sum(A@B); L = h*(x.T@x)"),
+    (r"\sum_i w_i x_i \odot y_i", "sum(hadamard(hadamard(w, x), y))"),
+    (r"-\sum_i y_i \log \hat{y}_i", "-sum(hadamard(y, log(yhat)))"),
+])
+def test_a_sum_without_brackets_takes_the_whole_product_term(tex: str, text: str) -> None:
+    """Σ A ⊙ B is Σ(A ⊙ B): it read sum(A)·𝟏 ⊙ B, a matrix, and derive returned its Jacobian
+    silently; −Σ Y ⊙ log softmax(WX) had no gradient for W (held-out cases). The sum runs
+    to the next + or −; one that spans more than one factor is a reading."""
+    shapes = {**_used(text), **({"yhat": (3, 1)} if "yhat" in text else {})}
+    d = sbp.derive(tex, syntax="latex", shapes=shapes)
+    same_gradients(d, sbp.derive(text, shapes=shapes))
+    if "_i" not in tex:
+        assert any("the sum of the whole product" in r for r in d.readings), d.readings
+    assert_latex_ok([d.latex()])
+
+
+def test_indented_text_reads_as_written_at_the_margin() -> None:
+    """'  x + y' and a block of stages indented in a triple-quoted string were Python's
+    'unexpected indent' (held-out cases); the common indentation is dropped, as
+    textwrap.dedent does, and columns still count what was typed."""
+    same_gradients(sbp.derive("  x + y"), sbp.derive("x + y"))
+    block = """
+        h = W@x
+        L = sum(h ⊙ h)
+    """
+    shapes = {"W": (3, 3), "x": (3, 1)}
+    same_gradients(sbp.derive(block, shapes=shapes),
+                   sbp.derive("h = W@x\nL = sum(hadamard(h, h))", shapes=shapes))
+    same_gradients(sbp.derive("\th = W@x\n\n\tsum(h)", shapes=shapes),
+                   sbp.derive("sum(W@x)", shapes=shapes))
+    with pytest.raises(sbp.ParseError) as e:
+        sbp.parse("   σ(x) · · y")
+    assert e.value.column == 11  # the second ·, as typed
+    with pytest.raises(sbp.ParseError, match="unexpected indent"):
+        sbp.derive("  h = W@x\n    sum(h)", shapes=shapes)  # indented further: still wrong
+
+
+_WELL = {"A": np.array([[2.0, 0.3, 0.1], [0.2, 1.5, 0.4], [0.1, 0.2, 1.8]]),
+         "B": np.array([[1.2, -0.3, 0.2], [0.1, 1.1, 0.3], [0.4, 0.1, 0.9]]),
+         "X": np.array([[1.7, 0.2, -0.1], [0.3, 2.1, 0.2], [0.2, -0.4, 1.4]])}
+
+
+@pytest.mark.parametrize(("source", "syntax", "text"), [
+    ("tr X", "text", "trace(X)"),
+    ("tr AX", "text", "trace(A@X)"),
+    ("Tr(AX) + tr(X)", "text", "trace(A@X) + trace(X)"),
+    ("det X", "text", "det(X)"),
+    ("log det X", "text", "log(det(X))"),
+    ("logdet X + ln|det X|", "text", "logdet(X) + log(abs(det(X)))"),
+    ("|det X|", "text", "abs(det(X))"),
+    ("det A det B + tr AᵀB", "text", "det(A)*det(B) + trace(A.T@B)"),
+    ("det A · det B − tr X⁻¹A/2", "text", "det(A)*det(B) - trace(inv(X)@A)/2"),
+    ("2 tr Aᵀ(B + X) ⊙ X", "text", "2*hadamard(trace(A.T@(B + X)), X)"),
+    ("det exp(X)A − 1", "text", "det(exp(X)@A) - 1"),
+    (r"\operatorname{tr}\mathbf{A}\mathbf{X}", "latex", "trace(A@X)"),
+    (r"\det\mathbf{X}", "latex", "det(X)"),
+    (r"\log\det\mathbf{X}", "latex", "log(det(X))"),
+    (r"\log\left|\det\mathbf{X}\right|", "latex", "log(abs(det(X)))"),
+    (r"\ln|\det \mathbf{X}| - \operatorname{tr}\mathbf{X}", "latex",
+     "log(abs(det(X))) - trace(X)"),
+    (r"\det\mathbf{A}\cdot\det\mathbf{B}", "latex", "det(A)*det(B)"),
+    (r"\operatorname{tr}\mathbf{A}^\top\mathbf{B} / 2", "latex", "trace(A.T@B)/2"),
+])
+def test_a_matrix_function_without_brackets_takes_the_product_after_it(
+        source: str, syntax: Any, text: str) -> None:
+    """tr X was the product of a new input named tr and X, and \\operatorname{tr} A X was
+    tr(A)·X (held-out cases); tr, det, logdet without brackets take the product after
+    them, up to the next + or −, a division, ⊙ or another function, in both readers."""
+    shapes = {k: (3, 3) for k in ("A", "B", "X") if k in text}
+    d = sbp.derive(source, syntax=syntax, shapes=shapes)
+    want = sbp.derive(text, shapes=shapes)
+    values = {k: _WELL[k] for k in shapes}
+    for k, g in want.evaluate(values).items():
+        np.testing.assert_allclose(d.evaluate(values)[k], g, rtol=1e-9, err_msg=k)
+    assert d.check(values).ok
+    if syntax == "text" and "(" not in source.split()[0]:
+        assert any(" read as " in r and ("trace(" in r or "det(" in r) for r in d.readings)
+
+
+def test_a_declared_tr_stays_a_name_and_readings_say_what_tr_took() -> None:
+    d = sbp.derive("sum(tr X)", shapes={"tr": (3, 3), "X": (3, 3)})
+    assert {str(s.name) for s in d.inputs} == {"tr", "X"}
+    assert sbp.derive("tr AX", shapes={"A": (3, 3), "X": (3, 3)}).readings[0] == (
+        "'tr AX' read as trace(AX) (without brackets, of the product after it up to the "
+        "next + or −)")
+    d = sbp.derive(r"\operatorname{tr}\mathbf{A}\mathbf{X}", syntax="latex",
+                   shapes={"A": (3, 3), "X": (3, 3)})
+    assert d.readings[0].startswith(r"'\operatorname{tr}\mathbf{A}\mathbf{X}' read as trace(")
+    assert sbp.derive(r"\det\mathbf{X}", syntax="latex", shapes={"X": (3, 3)}).readings == ()
+    with pytest.raises(sbp.ParseError, match=r"\| is not closed"):
+        sbp.derive("ln|det X", shapes={"X": (3, 3)})
+
+
+@pytest.mark.parametrize(("tex", "text"), [
+    (r"\log\left|x\right|", "log(abs(x))"), (r"\log|x| + \sin\left|y\right|",
+                                             "log(abs(x)) + sin(abs(y))"),
+    (r"\log\left\|\mathbf{v}\right\|", "log(norm2(v))"),
+])
+def test_bars_after_a_function_open_an_absolute_value(tex: str, text: str) -> None:
+    """\\log\\left|…\\right| was "'|' does not open the arguments" (a held-out case)."""
+    shapes = {"v": (3, 1)} if "v" in text else None
+    same_gradients(sbp.derive(tex, syntax="latex", shapes=shapes),
+                   sbp.derive(text, shapes=shapes))
+
+
+def test_capital_lambda_is_a_name() -> None:
+    """Λ and \\Lambda were 'the name Lambda is reserved' (SymPy's Lambda): they are the
+    name Lam, printed \\Lambda, and read back."""
+    shapes = {"Lam": (3, 3), "x": (3, 1)}
+    ref = sbp.derive("sum(Lam@x) + lam", shapes=shapes)
+    for source, syntax in (("sum(Λx) + λ", "text"),
+                           (r"\mathbf{1}^\top\boldsymbol{\Lambda}\mathbf{x} + \lambda", "latex")):
+        same_gradients(sbp.derive(source, syntax=syntax, shapes=shapes),  # type: ignore[arg-type]
+                       ref)
+    tex = ref.latex(sections="forward")
+    assert r"\boldsymbol{\Lambda}" in tex
+    assert_latex_ok([ref.latex()])
+    same_gradients(sbp.derive(sbp.parse_latex(tex, shapes=shapes)), ref)
+
+
+@pytest.mark.parametrize(("paper", "tex", "text"), [
+    ("𝟏ᵀX𝟏", r"\mathbf{1}^\top\mathbf{X}\mathbf{1}", "sum(X)"),
+    ("𝟏ᵀ·X·𝟏 + 𝟏ᵀx", r"\mathbf{1}^\top\cdot\mathbf{X}\cdot\mathbf{1} + \mathbf{1}^\top\mathbf{x}",
+     "sum(X) + sum(x)"),
+    ("yᵀX𝟏", r"\mathbf{y}^\top\mathbf{X}\mathbf{1}", "y.T@sum(X, axis=1)"),
+    ("𝟏ᵀ(X + μ𝟏ᵀ)𝟏", r"\mathbf{1}^\top(\mathbf{X} + \boldsymbol{\mu}\mathbf{1}^\top)\mathbf{1}",
+     "sum(X + mu)"),
+    ("sum(X𝟏 ⊙ y)", r"\mathbf{1}^\top(\mathbf{X}\mathbf{1} \odot \mathbf{y})",
+     "sum(hadamard(sum(X, axis=1), y))"),
+])
+def test_the_ones_vector_in_paper_notation(paper: str, tex: str, text: str) -> None:
+    """𝟏 was an illegal character in paper notation; it is LaTeX's \\mathbf{1}: sized by the
+    product it is in (X𝟏 the sums of X's rows, 𝟏ᵀX of its columns), else the number 1."""
+    shapes = _used(text)
+    ref = sbp.derive(text, shapes=shapes)
+    same_gradients(sbp.derive(paper, shapes=shapes), ref)
+    same_gradients(sbp.derive(tex, syntax="latex", shapes=shapes), ref)
