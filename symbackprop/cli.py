@@ -6,27 +6,39 @@ The resource limits are flags (``--max-length``, ``--max-depth``, ``--max-nodes`
 ``--max-int-bits``, ``--max-exponent``, ``--max-name-length``, ``--max-elements``); shapes
 are checked against ``--max-elements`` before anything is derived. When the reader of stdout
 goes away (``symbackprop derive ... | head -1``) the command stops quietly with exit code
-141, as a program killed by SIGPIPE does.
+141, as a program killed by SIGPIPE does; when stderr is closed the message is lost but the
+exit code is still 2 or 3. An expression that starts with ``-`` goes last, after ``--``
+(``symbackprop derive --wrt x -- "-x**2"``); a file or stdin saved with a UTF-8 byte-order
+mark is read without it. What ``derive`` writes ends with one newline, on stdout as in a file.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import re
 import sys
 import traceback
 from collections.abc import Sequence
 from dataclasses import fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import sympy as sp
 
 from .emit import FORMATS
 from .emit.html import copy_katex
 from .emit.sections import SECTIONS, chosen
 from .errors import ParseError, ShapeError, SymbackpropError
 from .limits import Limits
+from .shapes import axes_of, fmt_shape, shape_of
+from .values import array_shape
 from .version import __version__
+
+if TYPE_CHECKING:
+    from .derive import Derivation
 
 
 def parse_shape(spec: str) -> tuple[str, tuple[Any, ...]]:
@@ -53,12 +65,137 @@ def parse_shape(spec: str) -> tuple[str, tuple[Any, ...]]:
     return name.strip(), tuple(out)
 
 
+# ---------------------------------------------------------------------------------------
+# The trace's point, for the Sphinx directive and the MkDocs fence: their :values:, :dims:
+
+def parse_values(text: str) -> dict[str, float]:
+    """``x=1.5 y=-0.25`` (the directive's ``:values:``, the fence's ``values:``): finite
+    numbers by name, read by ``float()`` only."""
+    out = {}
+    for item in re.split(r"[\s,;]+", text.strip()):
+        if not item:
+            continue
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValueError(f":values: {item!r}: expected NAME=NUMBER")
+        if name in out:
+            raise ValueError(f":values: gives {name} twice")
+        try:
+            number = float(value)  # float() only: never evaluates anything
+        except ValueError:
+            raise ValueError(f":values: {item!r}: {value!r} is not a number") from None
+        if not math.isfinite(number):  # 1e400 is inf; nan and inf say nothing about a step
+            raise ValueError(f":values: {item!r}: a value must be a finite number (float64 "
+                             "holds magnitudes up to about 1.8e308)")
+        out[name] = number
+    return out
+
+
+def parse_dims(text: str) -> dict[str, int]:
+    """``:dims: B=3 N=2``: the sizes of symbolic dimensions, for the trace."""
+    out = {}
+    for item in re.split(r"[\s,;]+", text.strip()):
+        if not item:
+            continue
+        name, sep, size = item.partition("=")
+        if not sep or not name or not size.strip().isdigit() or int(size) < 1:
+            raise ValueError(f":dims: {item!r}: expected NAME=SIZE with SIZE a whole number "
+                             "from 1")
+        if name in out:
+            raise ValueError(f":dims: gives {name} twice")
+        out[name] = int(size)
+    return out
+
+
+def symbolic_dims(d: Derivation) -> list[sp.Symbol]:
+    """The derivation's named dimensions (``B`` of ``X=4xB``), in the order of first use."""
+    out: list[sp.Symbol] = []
+    for s in d.inputs:
+        for x in axes_of(shape_of(s)):
+            for k in sorted(sp.sympify(x).free_symbols, key=str):
+                if k not in out:
+                    out.append(k)
+    return out
+
+
+def trace_dims(d: Derivation, given: dict[str, int]) -> dict[sp.Symbol, int]:
+    """Every named dimension's size: ``given`` (``:dims:``), the rest small sizes drawn as
+    ``check()`` draws them (3, 2, 4, ...). A name that is no dimension is an error."""
+    from .check.compare import _SIZES  # the sizes check() gives named dimensions
+
+    names = symbolic_dims(d)
+    unknown = sorted(set(given) - {str(k) for k in names})
+    if unknown:
+        raise ValueError(f":dims: {', '.join(unknown)} is not a dimension of the derivation"
+                         + (f" (its dimensions: {', '.join(map(str, names))})" if names
+                            else " (its shapes are all numeric)"))
+    dims: dict[sp.Symbol, int] = {}
+    for k in names:
+        dims[k] = given[str(k)] if str(k) in given else _SIZES[len(dims) % len(_SIZES)]
+    return dims
+
+
+def check_given(d: Derivation, given: dict[str, float],
+                dims: dict[sp.Symbol, int] | None = None) -> None:
+    """``:values:`` names scalar inputs of the derivation, and nothing else."""
+    inputs = {str(s.name): s for s in d.inputs}
+    unknown = sorted(set(given) - set(inputs))
+    if unknown:
+        hint = ("; a dimension's size goes in :dims:"
+                if any(u in {str(k) for k in dims or {}} for u in unknown) else "")
+        raise ValueError(f":values: {', '.join(unknown)} is not an input of the expression "
+                         f"(inputs: {', '.join(inputs)}){hint}")
+    for name in given:
+        shape = shape_of(inputs[name])
+        if axes_of(shape):
+            raise ValueError(f":values: {name} is an array of shape {fmt_shape(shape)}; :values: "
+                             "gives scalars, the arrays are drawn at random (:seed:)")
+
+
+def point(d: Derivation, given: dict[str, float], seed: int,
+          dims: dict[sp.Symbol, int] | None = None) -> dict[str, Any]:
+    """The trace's values: ``given``, the rest random (2 decimals); a cross-entropy target
+    gets columns that sum to 1, as its printed gradient softmax(o) - y needs. ``dims``: the
+    sizes of named dimensions (``trace_dims``); a scalar input named like a dimension
+    (``sum(z)/n``) is its size unless given. A name in ``given`` that is no input is an
+    error, as is a value for an array."""
+    rng = np.random.default_rng(seed)
+    dims = dims or {}
+    check_given(d, given, dims)
+    sizes = {str(k): n for k, n in dims.items()}
+    out: dict[str, Any] = {}
+    from .evaluate import cross_entropy_targets
+
+    targets = cross_entropy_targets(d)
+    for s in d.inputs:
+        name, shape = str(s.name), shape_of(s)
+        if name in given:
+            out[name] = given[name]
+        elif axes_of(shape):
+            try:
+                size = array_shape(shape, dims)
+            except (TypeError, ValueError, KeyError):
+                raise ValueError(f"the trace needs the size of every dimension of {name} "
+                                 f"({fmt_shape(shape)}): give it with :dims:") from None
+            out[name] = np.round(rng.normal(size=size), 2)
+            if s in targets:
+                p = np.abs(out[name]) + 0.01
+                out[name] = p / np.sum(p, axis=0, keepdims=True)
+        elif name in sizes:
+            out[name] = float(sizes[name])
+        else:
+            out[name] = round(float(rng.normal()), 2)
+    return out
+
+
 _EPILOG = """examples:
   symbackprop derive "(x + y)^2" --wrt x
   symbackprop derive "W2·σ(W1x + b1) + b2" --shape W1=4x3 --shape x=3 --shape b1=4 \\
       --shape W2=2x4 --shape b2=2 --loss mse --format markdown -o note.md
   symbackprop derive --syntax latex '\\frac{1}{2}(x + y)^2' --format text
   echo "sum(tanh(W @ X))" | symbackprop check - --shape W=3x4 --shape X=4xB
+  symbackprop derive --format text -- "-x**2"    (after --: text that starts with -)
 
 exit codes: 0 done (check: every gradient agrees); 1 check found a mismatch;
   2 the input was refused (the message says why); 3 an internal error (please report it)"""
@@ -91,8 +228,23 @@ def _hint(e: ParseError, text: str) -> str:
     return ""
 
 
+_DASH_HINT = ("; an expression that starts with '-' goes last, after -- (which ends the "
+              "flags): symbackprop derive --format text -- '-x**2'")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a hint when an expression starting with ``-`` was read as a flag."""
+
+    def error(self, message: str) -> Any:  # argparse's own: usage, the message, exit 2
+        words = message.partition("unrecognized arguments:")[2].split()
+        if any(w.startswith("-") and not re.fullmatch(r"--[a-z][a-z-]*(=.*)?", w)
+               for w in words):
+            message += _DASH_HINT
+        super().error(message)
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="symbackprop", description="Readable, verified backpropagation derivations.",
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG)
     p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -209,12 +361,24 @@ def _source_text(args: argparse.Namespace, limits: Limits) -> str:
         raise ValueError("give the expression or --file, not both")
     if args.file is not None:
         with open(args.file, encoding="utf-8") as f:
-            return f.read(limits.max_length + 1)
+            return _read_text(f, limits.max_length + 1)
     if args.text is None:
         raise ValueError("no expression: give it as an argument, - for stdin, or --file")
     if args.text == "-":
-        return sys.stdin.read(limits.max_length + 1)
+        return _read_text(sys.stdin, limits.max_length + 1)
     return str(args.text)
+
+
+BOM = "\ufeff"
+
+
+def _read_text(stream: Any, n: int) -> str:
+    """Up to ``n`` characters of ``stream``, without the byte-order mark an editor on Windows
+    puts at the start of a UTF-8 file (the mark is not counted)."""
+    text = str(stream.read(n))
+    if text.startswith(BOM):
+        text = text[1:] + str(stream.read(1))
+    return text
 
 
 def run(args: argparse.Namespace) -> int:
@@ -255,7 +419,9 @@ def run(args: argparse.Namespace) -> int:
             if args.assets == "link":
                 print("symbackprop: note: the page links KaTeX from _katex/ beside it: copy it "
                       "there (-o FILE does), or use --assets inline", file=sys.stderr)
-            print(text)
+            # one newline at the end, as -o writes; print's second write ("\n") is what
+            # meets a pipe closed during the first (a partial write raises nothing)
+            print(text.removesuffix("\n"))
             sys.stdout.flush()  # a closed pipe shows here, inside main's handler
         return 0
     d = derive(args.text, wrt=args.wrt, shapes=shapes or None, loss=args.loss, limits=limits,
@@ -291,6 +457,26 @@ def _escape_what_the_terminal_cannot_show() -> None:
                 reconfigure(errors="backslashreplace")
 
 
+def _to_stderr(line: str | None = None) -> None:
+    """A message (or, with None, the current traceback) on stderr; when stderr is closed or
+    full, nothing, so the exit code stays the documented one (it was 1, which means "check
+    found a mismatch"), and no second error when Python flushes stderr at exit."""
+    if sys.stderr is None:  # fd 2 was closed when Python started: print would use stdout
+        return
+    try:
+        if line is None:
+            traceback.print_exc(file=sys.stderr)
+        else:
+            print(line, file=sys.stderr)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+        except (OSError, ValueError):
+            pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _escape_what_the_terminal_cannot_show()
     args = _parser().parse_args(argv)
@@ -301,7 +487,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SymbackpropError, ValueError, TypeError, KeyError, OSError, RecursionError,
             MemoryError) as e:
         if args.debug:  # the traceback, and still the exit code of bad input
-            traceback.print_exc()
+            _to_stderr()
             return 2
         kind = type(e).__name__ if isinstance(e, SymbackpropError) else "error"
         if isinstance(e, (RecursionError, MemoryError)):
@@ -318,15 +504,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             msg += "; to add a loss, use --loss mse or --loss cross_entropy"
         elif isinstance(e, ParseError):
             msg += _hint(e, text)
-        print(f"symbackprop: {kind}: {_printable(msg)}", file=sys.stderr)
+        _to_stderr(f"symbackprop: {kind}: {_printable(msg)}")
         return 2
     except Exception as e:  # a bug of ours: still one line, and a different exit code
         if args.debug:
-            traceback.print_exc()
+            _to_stderr()
             return 3
-        print(f"symbackprop: internal error: {type(e).__name__}: "
-              f"{_printable(str(e).strip()[:200].splitlines()[0] if str(e).strip() else '')} "
-              "(--debug shows the traceback; please report it)", file=sys.stderr)
+        _to_stderr(f"symbackprop: internal error: {type(e).__name__}: "
+                   f"{_printable(str(e).strip()[:200].splitlines()[0] if str(e).strip() else '')} "
+                   "(--debug shows the traceback; please report it)")
         return 3
 
 

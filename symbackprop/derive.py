@@ -11,6 +11,7 @@ graph back into the inputs, and only when asked.
 from __future__ import annotations
 
 import gc
+import inspect
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -53,6 +54,51 @@ from .values import array_shape
 Loss = Literal["mse", "cross_entropy"]
 
 
+# the output methods' argument checks: a wrong type or value is an OptionError (or, for an
+# argument without a vocabulary, a TypeError) naming the parameter, never Python's own
+# message from deep inside an emitter ("'int' object is not iterable")
+def _sections_arg(method: str, sections: Any) -> Any:
+    from .emit.sections import SECTIONS
+
+    if sections is None or isinstance(sections, str):
+        return sections
+    if isinstance(sections, Iterable) and not isinstance(sections, (bytes, Mapping)):
+        return tuple(sections)  # the names themselves are checked by the emitter
+    raise OptionError(f"{method}(): sections must be a section name or a list of them, not "
+                      f"{type(sections).__name__} {sections!r:.40}; choose from "
+                      f"{', '.join(SECTIONS)}", SECTIONS)
+
+
+def _flag_arg(method: str, name: str, value: Any, choices: tuple[Any, ...]) -> None:
+    if not any(value is c or (isinstance(value, str) and value == c) for c in choices):
+        words = tuple(repr(c) if isinstance(c, str) else str(c) for c in choices)
+        raise OptionError(f"{method}(): {name} must be {_or(words)}, not {value!r:.40}",
+                          words)
+
+
+def _whole_arg(method: str, name: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+            or not low <= value <= high:
+        raise OptionError(f"{method}(): {name} must be a whole number from {low} to {high}, "
+                          f"not {value!r:.40}", tuple(str(i) for i in range(low, high + 1)))
+
+
+def _text_arg(method: str, name: str, value: Any) -> None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{method}(): {name} must be a string (or None), not "
+                        f"{type(value).__name__}")
+
+
+def _trace_arg(method: str, value: Any) -> None:
+    if value is not None and not isinstance(value, evaluate.Trace):
+        raise TypeError(f"{method}(): trace must be a trace made by d.trace(values), or None, "
+                        f"not {type(value).__name__}")
+
+
+def _or(words: Sequence[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
 class Trace(evaluate.Trace):
     """The evaluation trace (``d.trace(values)``), which shows itself as a table: ``print``,
     ``latex()``, ``markdown()``, ``html()`` and in Jupyter."""
@@ -60,14 +106,17 @@ class Trace(evaluate.Trace):
     def latex(self, *, digits: int = 4) -> str:
         """One LaTeX ``array`` (put it in display math); values to ``digits`` significant
         digits."""
+        _whole_arg("latex", "digits", digits, 1, 17)
         return trace_latex(self, digits=digits)
 
     def markdown(self, *, digits: int = 4) -> str:
         """A Markdown table, math inline; values to ``digits`` significant digits."""
+        _whole_arg("markdown", "digits", digits, 1, 17)
         return trace_markdown(self, digits=digits)
 
     def html(self, *, digits: int = 4) -> str:
         """An HTML ``<table>`` with math in ``math`` spans (typeset by the page's KaTeX)."""
+        _whole_arg("html", "digits", digits, 1, 17)
         return trace_html(self, digits=digits)
 
     def __str__(self) -> str:
@@ -98,11 +147,24 @@ class Derivation(record.Derivation):
     def to(self, fmt: str, **kw: Any) -> str:
         """The derivation as ``fmt`` (``symbackprop.emit.FORMATS``: latex, markdown, json,
         html, dot, python), with that format's options."""
+        write = emitter(fmt)
         if fmt == "html":  # the page shows the values' trace
             values = kw.pop("values", None)
-            if values is not None and kw.get("trace") is None:
+            if values is not None and kw.get("trace") is not None:
+                raise ValueError("html(): give values (the trace is made from them) or "
+                                 "trace, not both")
+            if values is not None:
                 kw["trace"] = self.trace(values)
-        return emitter(fmt)(self, **kw)
+        params = list(inspect.signature(write).parameters.values())[1:]
+        options = [p.name for p in params]
+        anything = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+        unknown = [k for k in kw if k not in options]
+        if unknown and not anything:
+            raise OptionError(f"to({fmt!r}) takes no option {', '.join(map(repr, unknown))}; "
+                              f"its options: {', '.join(options) or 'none'}", tuple(options))
+        if "sections" in kw:
+            kw["sections"] = _sections_arg(f"to({fmt!r})", kw["sections"])
+        return write(self, **kw)
 
     def latex(self, sections: Sequence[str] | str | None = None, *,
               environment: bool = True) -> str:
@@ -111,6 +173,8 @@ class Derivation(record.Derivation):
         ``recursion``, ``chain``, ``result``, ``jacobian``; another is an ``OptionError``),
         default: what this derivation needs; ``environment=False`` gives the rows without
         ``\\begin{aligned}``."""
+        sections = _sections_arg("latex", sections)
+        _flag_arg("latex", "environment", environment, (True, False))
         return self.to("latex", sections=sections, environment=environment)
 
     def markdown(self, sections: Sequence[str] | str | None = None, *, level: int = 1,
@@ -118,6 +182,9 @@ class Derivation(record.Derivation):
         """A lecture note. ``sections``: names as for ``latex()`` (default: problem, forward
         pass, local derivatives, backward pass, result); ``level``: the heading level;
         ``title``."""
+        sections = _sections_arg("markdown", sections)
+        _whole_arg("markdown", "level", level, 1, 5)
+        _text_arg("markdown", "title", title)
         kw: dict[str, Any] = {"level": level, "title": title}
         return self.to("markdown", **kw, **({"sections": sections} if sections else {}))
 
@@ -130,18 +197,29 @@ class Derivation(record.Derivation):
         evaluation table; ``graph`` the computation graph (``True``, or ``"auto"``);
         ``assets="link"`` links ``katex_href`` instead of inlining KaTeX, ``"cdn"`` links
         KaTeX on jsDelivr at the pinned version."""
+        sections = _sections_arg("html", sections)
+        _trace_arg("html", trace)
+        _flag_arg("html", "graph", graph, (True, False, "auto"))
+        _flag_arg("html", "assets", assets, ("inline", "link", "cdn"))
+        _text_arg("html", "katex_href", katex_href)
+        _text_arg("html", "title", title)
         kw: dict[str, Any] = {"values": values, "trace": trace, "graph": graph,
                               "assets": assets, "katex_href": katex_href, "title": title}
         return self.to("html", **kw, **({"sections": sections} if sections else {}))
 
     def to_json(self, indent: int | None = 2) -> str:
         """The JSON document (``schema: "symbackprop.derivation/1"``)."""
+        if indent is not None:
+            _whole_arg("to_json", "indent", indent, 0, 16)
         return self.to("json", indent=indent)
 
     def to_dot(self, trace: Trace | None = None, *, use_package: bool | None = None,
                rankdir: Literal["LR", "TB"] = "LR") -> str:
         """Graphviz DOT of the computation graph, with the trace's values when given;
         ``rankdir="TB"`` lays it out top to bottom (narrower for a long chain)."""
+        _trace_arg("to_dot", trace)
+        _flag_arg("to_dot", "use_package", use_package, (None, True, False))
+        _flag_arg("to_dot", "rankdir", rankdir, ("LR", "TB"))
         return self.to("dot", trace=trace, use_package=use_package, rankdir=rankdir)
 
     def evaluate(self, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -239,7 +317,7 @@ class Derivation(record.Derivation):
     def compact(self, sections: Sequence[str] | str | None = None) -> Compact:
         """The derivation to show by its equations alone in a notebook cell: one aligned
         block (``d.latex(sections)``), without the lecture note's headings and prose."""
-        return Compact(self, sections)
+        return Compact(self, _sections_arg("compact", sections))
 
     def to_python(self, name: str = "forward_backward") -> str:
         """A NumPy function ``name(**inputs) -> (output, {name: gradient})``, staged like the
@@ -272,7 +350,7 @@ def _to_builder(source: Any, shapes: Mapping[str, Any] | None,
     if isinstance(source, Graph):
         g = source
         if shapes:
-            g = Graph(g.equations, {**g.shapes, **shapes}, keep=g.keep)
+            g = Graph(g.equations, {**g.shapes, **shapes}, keep=g.keep, order=g.order)
         return g.to_builder(bits)
     if isinstance(source, sp.Basic):
         b = Builder(shapes)
@@ -464,5 +542,6 @@ def _rename(g: Graph, names: Mapping[str, str]) -> Graph:
     if clash:
         raise GraphError(f"names: {clash[0]!r} would name two variables")
     eqs = tuple(Equation(new.get(e.lhs, e.lhs), replace_args(e.rhs, new)) for e in g.equations)
-    return Graph(eqs, g.shapes, keep=tuple(new.get(k, k) for k in g.keep)).validate()
+    return Graph(eqs, g.shapes, keep=tuple(new.get(k, k) for k in g.keep),
+                 order=tuple(new.get(k, k) for k in g.order)).validate()
 

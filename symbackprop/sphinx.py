@@ -19,12 +19,18 @@ read by the safe parser. Options: ``:wrt:`` names (commas or spaces), ``:shapes:
 ``:eq:`label```), ``:name:`` (a target for ``:ref:``), ``:show:`` any of the section names
 every format takes (``forward``, ``backward``, ``chain``, ``result``, …), ``trace``, ``graph``
 (default: the derivation as ``d.latex()`` shows it), ``:values:`` ``x=1.5 y=-0.25`` for the
-trace (other inputs: random, ``:seed:``). The output is docutils ``math_block`` nodes, shown by
-whichever math renderer the project uses (MathJax, KaTeX, imgmath; LaTeX for PDF), and the
-graph a ``sphinx.ext.graphviz`` node. A bad expression is a build warning at the directive's
-line, not a crash. Sizes are checked against ``Limits.max_elements`` (``:shapes:`` and what the
-derivation's numbers would hold) before anything is allocated: over the limit, or out of
-memory, the page gets a warning and a placeholder paragraph, and the build goes on.
+trace's scalar inputs (finite numbers; a name that is no scalar input is an error; other
+inputs: random, from ``:seed:``), ``:dims:`` ``B=3 N=2`` the sizes of symbolic dimensions
+(``:shapes: X=4xB``) for the trace (a dimension not given gets a small size, 3, 2, 4, …, as
+``check()`` draws them; a scalar input named like a dimension, ``sum(z)/n``, is its size).
+``:values:`` or ``:dims:`` without ``:show: trace`` (or ``graph``) is a warning. The output
+is docutils ``math_block`` nodes, shown by whichever math renderer the project uses (MathJax,
+KaTeX, imgmath; LaTeX for PDF), and the graph a ``sphinx.ext.graphviz`` node; ``:name:`` is
+a target node before the first block, so ``:ref:`` resolves in HTML and in LaTeX/PDF. A bad
+expression is a build warning at the directive's line, not a crash. Sizes are checked
+against ``Limits.max_elements`` (``:shapes:``, and what the derivation's numbers would hold
+with the ``:dims:``) before anything is allocated: over the limit, or out of memory, the page
+gets a warning and a placeholder paragraph, and the build goes on.
 """
 
 from __future__ import annotations
@@ -33,24 +39,23 @@ import html
 import re
 from typing import Any, ClassVar
 
-import numpy as np
 from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from .cli import parse_shape
-from .derive import Derivation, derive
+from .cli import check_given, parse_dims, parse_shape, parse_values, point, trace_dims
+from .derive import derive
 from .emit.latex import derivation_latex
 from .emit.sections import SECTIONS
 from .errors import LimitError, SymbackpropError
-from .evaluate import check_sizes, cross_entropy_targets
-from .shapes import axes_of
+from .evaluate import check_sizes
 from .values import check_shape_sizes
 
 logger = logging.getLogger(__name__)
 
 SHOW = (*SECTIONS, "trace", "graph")  # the sections of every format, and two of its own
+__all__ = ["SHOW", "BackpropDirective", "point", "setup"]
 
 
 def _names(text: str) -> list[str]:
@@ -72,43 +77,6 @@ def _renames(text: str) -> dict[str, str]:
     return out
 
 
-def _values(text: str) -> dict[str, float]:
-    out = {}
-    for item in re.split(r"[\s,;]+", text.strip()):
-        if not item:
-            continue
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f":values: {item!r}: expected NAME=NUMBER")
-        out[name.strip()] = float(value)  # float() only: never evaluates anything
-    return out
-
-
-def point(d: Derivation, given: dict[str, float], seed: int) -> dict[str, Any]:
-    """The trace's values: ``given``, the rest random (2 decimals); a cross-entropy target
-    gets columns that sum to 1, as its printed gradient softmax(o) - y needs."""
-    rng = np.random.default_rng(seed)
-    out: dict[str, Any] = {}
-    targets = cross_entropy_targets(d)
-    for s in d.inputs:
-        name = str(s.name)
-        if name in given:
-            out[name] = given[name]
-        elif hasattr(s, "shape"):
-            try:
-                shape = tuple(int(k) for k in axes_of(tuple(s.shape)))  # a tensor's axes
-            except TypeError:
-                raise ValueError(f"the trace needs numeric shapes; {name} is {s.shape}") \
-                    from None
-            out[name] = np.round(rng.normal(size=shape), 2)
-            if s in targets:
-                p = np.abs(out[name]) + 0.01
-                out[name] = p / np.sum(p, axis=0, keepdims=True)
-        else:
-            out[name] = round(float(rng.normal()), 2)
-    return out
-
-
 class BackpropDirective(SphinxDirective):
     """``.. backprop:: EXPRESSION`` — see the module's docstring."""
 
@@ -123,6 +91,7 @@ class BackpropDirective(SphinxDirective):
         "adjoint": lambda a: directives.choice(a, ("frac", "bar", "delta")),
         "show": directives.unchanged,
         "values": directives.unchanged,
+        "dims": directives.unchanged,
         "seed": directives.nonnegative_int,
         "syntax": lambda a: directives.choice(a, ("text", "latex")),
         "granularity": lambda a: directives.choice(a, ("auto", "primitive", "layers",
@@ -171,9 +140,16 @@ class BackpropDirective(SphinxDirective):
             elif sections:
                 out.append(self._math(derivation_latex(d, sections=sections)))
             trace = None
+            given = parse_values(self.options.get("values", ""))
+            dims = trace_dims(d, parse_dims(self.options.get("dims", "")))
             if "trace" in show or ("graph" in show and "values" in self.options):
-                given = _values(self.options.get("values", ""))
-                trace = d.trace(point(d, given, self.options.get("seed", 0)))
+                check_sizes(d, dims)  # :dims: B=100000000 is refused before anything is made
+                trace = d.trace(point(d, given, self.options.get("seed", 0), dims))
+            elif "values" in self.options or "dims" in self.options:
+                check_given(d, given, dims)  # checked even when nothing shows them
+                logger.warning("backprop: :values: and :dims: are for :show: trace (or graph);"
+                               " nothing shows them here",
+                               location=(self._docname(), self.lineno))
             if "graph" in show:
                 from sphinx.ext.graphviz import graphviz
 
@@ -211,7 +187,13 @@ class BackpropDirective(SphinxDirective):
             self.state.document.note_explicit_target(target)
             out.insert(out.index(block), target)
         if "name" in self.options:
-            self.add_name(block)
+            # a target node of its own before the block, not the name on the math_block: the
+            # LaTeX writer ignores a math_block's ids (\hyperref to a label never written)
+            name = nodes.fully_normalize_name(self.options["name"])
+            target = nodes.target("", "", names=[name])
+            self.set_source_info(target)
+            self.state.document.note_explicit_target(target, target)
+            out.insert(out.index(block), target)
 
     def _placeholder(self, e: BaseException) -> list[nodes.Node]:
         """Too large to show: a warning at the directive's line, a note in its place."""

@@ -109,3 +109,71 @@ def test_a_convolution_checks_from_the_command_line(capsys: pytest.CaptureFixtur
                  "--shape", "K=3x2x3x3"])
     assert code == 0
     assert "ok" in capsys.readouterr().out
+
+
+def test_an_expression_starting_with_a_minus_gets_a_hint_and_works_after_dashes(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["derive", "-x**2"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments: -x**2" in err
+    assert "goes last, after --" in err
+    assert "-- '-x**2'" in err
+    with pytest.raises(SystemExit):  # a misspelt flag is not told about --
+        main(["derive", "x", "--frmat", "text"])
+    assert "after --" not in capsys.readouterr().err
+    assert main(["derive", "--format", "text", "--", "-x**2"]) == 0
+    assert "x" in capsys.readouterr().out
+    assert main(["derive", "--format", "json", "--", "-x**2"]) == 0
+    assert '"source": "-x**2"' in capsys.readouterr().out
+
+
+def test_a_byte_order_mark_is_dropped_from_a_file_and_stdin(tmp_path: Path) -> None:
+    f = tmp_path / "expr.txt"
+    f.write_bytes("\ufeff(x + y)**2".encode())  # Notepad's "UTF-8 with BOM"
+    r = run("derive", "--file", str(f), "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert '"source": "(x + y)**2"' in r.stdout
+    piped = subprocess.run([sys.executable, "-m", "symbackprop", "check", "-"],
+                           input="\ufeffsin(x)*y".encode(), capture_output=True, timeout=120)
+    assert piped.returncode == 0, piped.stderr
+    # the mark is not counted against --max-length, and what follows it still is
+    f.write_bytes("\ufeffx*y".encode())
+    assert run("derive", "--file", str(f), "--max-length", "3").returncode == 0
+    f.write_bytes("\ufeffx*yy".encode())
+    r = run("derive", "--file", str(f), "--max-length", "3")
+    assert r.returncode == 2
+    assert "--max-length" in r.stderr
+    f.write_bytes("x*\ufeffy".encode())  # elsewhere it is still refused, with its code point
+    r = run("derive", "--file", str(f))
+    assert r.returncode == 2
+    assert "U+FEFF" in r.stderr
+
+
+@pytest.mark.parametrize("fmt", ["text", "latex", "markdown", "json", "dot", "python"])
+def test_output_ends_with_one_newline_on_stdout_as_in_a_file(fmt: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    r = run("derive", "x*sin(y)", "--format", fmt)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.endswith("\n")
+    assert not r.stdout.endswith("\n\n")
+    assert run("derive", "x*sin(y)", "--format", fmt, "-o", str(out)).returncode == 0
+    assert out.read_text(encoding="utf-8") == r.stdout
+
+
+@pytest.mark.parametrize("where", ["closed", "full"])
+def test_an_error_on_a_closed_or_full_stderr_keeps_its_exit_code(where: str) -> None:
+    """Exit code 1 means "check found a mismatch"; failing to print the message made it 1."""
+    for args, code in ((["derive", "x*"], 2), (["--debug", "derive", "x*"], 2)):
+        cmd = [sys.executable, "-m", "symbackprop", *args]
+        if where == "closed":  # the shell closes it (no preexec_fn: a fork of a process
+            # that has loaded JAX warns, and the warning fails the test)
+            r = subprocess.run(["sh", "-c", 'exec "$0" "$@" 2>&-', *cmd],
+                               stdout=subprocess.PIPE, timeout=120, check=False)
+        else:
+            with open("/dev/full", "w") as full:
+                r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=full, timeout=120,
+                                   check=False)
+        assert r.returncode == code, (args, r.returncode)
+        assert r.stdout == b""  # the message did not move to stdout

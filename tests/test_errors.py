@@ -195,3 +195,68 @@ def test_an_unknown_format_is_an_option_error() -> None:
     with pytest.raises(sbp.OptionError, match="the formats are latex") as e:
         sbp.derive("x*y").to("yaml")
     assert "json" in e.value.choices
+
+
+# Any: the calls below pass what the signatures do not allow, on purpose
+_D: Any = sbp.derive("x*y")
+_T: Any = _D.trace({"x": 1.0, "y": 2.0})
+_SECTIONS = ("problem", "forward", "partials", "tangents", "backward", "recursion", "chain",
+             "result", "jacobian")
+
+
+@pytest.mark.parametrize(("call", "words", "choices"), [
+    (lambda: _D.latex(3), ["latex()", "sections", "int"], _SECTIONS),
+    (lambda: _D.markdown(3), ["markdown()", "sections"], _SECTIONS),
+    (lambda: _D.html(3), ["html()", "sections"], _SECTIONS),
+    (lambda: _D.compact(3.5), ["compact()", "sections", "float"], _SECTIONS),
+    (lambda: _D.to("latex", sections=7), ["to('latex')", "sections"], _SECTIONS),
+    (lambda: _D.latex(environment="no"), ["latex()", "environment", "True or False"],
+     ("True", "False")),
+    (lambda: _D.markdown(level="2"), ["markdown()", "level", "from 1 to 5"],
+     ("1", "2", "3", "4", "5")),
+    (lambda: _D.html(graph="yes"), ["html()", "graph", "'auto'"], ("True", "False", "'auto'")),
+    (lambda: _D.html(assets="offline"), ["html()", "assets", "'inline'"],
+     ("'inline'", "'link'", "'cdn'")),
+    (lambda: _D.to_dot(rankdir="RL"), ["to_dot()", "rankdir must be 'LR' or 'TB'"],
+     ("'LR'", "'TB'")),
+    (lambda: _D.to_dot(use_package="yes"), ["to_dot()", "use_package"],
+     ("None", "True", "False")),
+    (lambda: _D.to_json("  "), ["to_json()", "indent", "whole number"], None),
+    (lambda: _T.latex(digits=2.5), ["latex()", "digits", "1 to 17"], None),
+    (lambda: _D.to("latex", level=2), ["to('latex')", "'level'", "sections, environment"],
+     ("sections", "environment")),
+])
+def test_output_methods_name_the_parameter_and_its_choices(
+        call: Callable[[], Any], words: list[str], choices: tuple[str, ...] | None) -> None:
+    """d.latex(3) was Python's "'int' object is not iterable" from inside an emitter."""
+    with pytest.raises(sbp.OptionError) as info:
+        call()
+    for w in words:
+        assert w in str(info.value)
+    if choices is not None:
+        assert info.value.choices == choices
+    assert "not iterable" not in str(info.value)
+
+
+@pytest.mark.parametrize(("call", "words"), [
+    (lambda: _D.to_dot(3), ["to_dot()", "trace", "d.trace(values)", "int"]),
+    (lambda: _D.html(trace={"x": 1.0}), ["html()", "trace", "dict"]),
+    (lambda: _D.markdown(title=3), ["markdown()", "title", "string"]),
+    (lambda: _D.html(katex_href=3), ["html()", "katex_href", "string"]),
+])
+def test_output_arguments_of_the_wrong_type_are_a_type_error_naming_them(
+        call: Callable[[], Any], words: list[str]) -> None:
+    with pytest.raises(TypeError) as info:
+        call()
+    for w in words:
+        assert w in str(info.value)
+
+
+def test_output_methods_still_take_what_they_document() -> None:
+    assert _D.latex(s for s in ["forward"]) == _D.latex(["forward"]) == _D.latex("forward")
+    assert _D.to_dot(_T) == _D.to_dot(trace=_T)
+    assert _D.to_json(0).startswith("{\n")
+    assert _T.latex(digits=2)
+    assert _D.html(None, trace=_T, graph=False, assets="cdn")
+    with pytest.raises(ValueError, match=r"values .* or trace, not both"):
+        _D.html(values={"x": 1.0, "y": 2.0}, trace=_T)

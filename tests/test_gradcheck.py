@@ -388,3 +388,24 @@ def test_inputs_that_are_no_mapping_are_a_typed_error() -> None:
     for bad in (None, {}, [1.0]):
         with pytest.raises(TypeError, match="inputs maps every input of f to its value"):
             sbp.gradcheck("x**2", bad, grad=lambda x: {"x": 2 * x})  # type: ignore[arg-type]
+
+
+def test_an_exception_from_the_users_grad_is_a_failed_check() -> None:
+    """docs/security.md: an exception from a user's function during a check is a failure,
+    never an escape: GradcheckError naming it (chained), or False."""
+    with pytest.raises(sbp.GradcheckError, match=r"grad\(\*\*inputs\) raised "
+                       r"ZeroDivisionError: division by zero \(at x=1\.0\)") as info:
+        sbp.gradcheck("x**2", {"x": 1.0}, grad=lambda x: 1 / 0)
+    assert isinstance(info.value.__cause__, ZeroDivisionError)
+    assert sbp.gradcheck("x**2", {"x": 1.0}, grad=lambda x: 1 / 0,
+                         raise_exception=False) is False
+
+    def missing(W: Any, x: Any) -> dict[str, Any]:
+        known: dict[str, Any] = {}
+        return {"W": known["nope"]}
+
+    values = {"W": np.ones((2, 3)), "x": np.ones((3, 1))}
+    with pytest.raises(sbp.GradcheckError, match=r"KeyError: 'nope' \(at W=array of shape "
+                       r"\(2, 3\), x=array of shape \(3, 1\)\)"):
+        sbp.gradcheck("sum(W@x)", values, grad=missing)
+    assert sbp.gradcheck("sum(W@x)", values, grad=missing, raise_exception=False) is False

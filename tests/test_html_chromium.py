@@ -66,3 +66,38 @@ def test_a_standalone_page_works_offline(tmp_path: Path) -> None:
     page.write_text(d.html(), encoding="utf-8")  # inline KaTeX: one file, nothing fetched
     dom = dump_dom(page)
     assert_typeset(dom, 20)
+
+
+def test_a_long_derivation_is_typeset_whole(tmp_path: Path) -> None:
+    """A 150-term sum: its chain block needs about 1,800 KaTeX macro expansions (three per
+    thin space), beyond KaTeX's default maxExpand of 1000 ("Too many expansions" from 85
+    terms); the page's renderer allows expansions in proportion to each formula."""
+    browser()
+    if not have_katex():
+        pytest.skip("KaTeX not installed (npm ci)")
+    d = sbp.derive(" + ".join(f"tanh(x{i}*y{i})" for i in range(150)))
+    page = tmp_path / "long.html"
+    page.write_text(d.html(), encoding="utf-8")
+    dom = dump_dom(page)
+    assert "Too many expansions" not in dom.split("<main>", 1)[1].split("</main>", 1)[0]
+    assert_typeset(dom, 300)
+
+
+def test_the_renderer_allows_expansions_in_proportion_to_the_formula(tmp_path: Path) -> None:
+    """Independent of how our LaTeX happens to be written: one formula with 1,500 thin spaces
+    (4,500 expansions) typesets, as does a 250-line block of \\qquad."""
+    browser()
+    if not have_katex():
+        pytest.skip("KaTeX not installed (npm ci)")
+    from symbackprop.emit.html import page as make_page
+    from symbackprop.emit.trace import math_span
+
+    spaces = "a" + "".join(rf"\,b_{{{i}}}" for i in range(1500))
+    quads = r"\begin{aligned}" + r" \\ ".join(rf"x_{{{i}}} &= 1, \qquad y = 2"
+                                               for i in range(250)) + r"\end{aligned}"
+    body = math_span(spaces, display=True) + "\n" + math_span(quads, display=True)
+    out = tmp_path / "spaces.html"
+    out.write_text(make_page(body, "spaces"), encoding="utf-8")
+    dom = dump_dom(out)
+    assert "Too many expansions" not in dom.split("<main>", 1)[1].split("</main>", 1)[0]
+    assert_typeset(dom, 2)

@@ -105,3 +105,97 @@ def test_a_bad_fence_fails_the_strict_build_and_is_shown_escaped(tmp_path: Path)
 def test_fence_options_are_checked(source: str, message: str) -> None:
     with pytest.raises((ValueError, sbp.SymbackpropError), match=message):
         derivation_of(source)
+
+
+OPTIONS_PAGE = """# Every option
+
+```backprop
+z1 = W1@x + b1; h = sigmoid(z1); W2@h + b2
+shapes: W1=4x3 x=3 b1=4 W2=2x4 b2=2
+loss: mse
+granularity: stages
+names: z1=a h=g
+show: forward, trace
+seed: 3
+name: the-network
+```
+
+```backprop
+(x + y)**2
+wrt: x
+show: backward, trace, graph
+values: x=1.5 y=-0.25
+```
+
+```backprop
+sum(tanh(W @ X))
+shapes: W=3x4 X=4xB
+show: trace
+dims: B=5
+```
+
+See [the network](#the-network).
+"""
+
+
+def test_the_directives_options_work_in_a_strict_build(tmp_path: Path) -> None:
+    """howto.md says the fence takes the directive's options; names, show, values, seed
+    (and dims, name) were "is no option"."""
+    import shutil
+
+    if shutil.which("dot") is None:
+        if os.environ.get("SYMBACKPROP_REQUIRE_TOOLS") == "1":
+            pytest.fail("Graphviz dot is required in CI but missing")
+        pytest.skip("Graphviz dot not installed (show: graph)")
+    r = _build(tmp_path, OPTIONS_PAGE, strict=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    page = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    blocks = [html.unescape(m) for m in _MATH.findall(page)]
+    assert len(blocks) == 5  # forward and trace; backward and trace; the trace alone
+    assert r"\mathbf{a} &=" in blocks[0]  # names: z1=a h=g
+    assert r"\mathbf{g} &=" in blocks[0]
+    assert r"\begin{array}{llrr}" in blocks[1]
+    assert r"& 1.5 &" in blocks[3]  # values: x=1.5
+    assert r"& -0.25 &" in blocks[3]
+    assert r"\right]_{4\times 5}" in blocks[4]  # dims: B=5
+    assert '<span id="the-network"></span>' in page
+    assert 'href="#the-network"' in page
+    assert '<figure class="backprop-graph"><svg' in page
+    assert_latex_ok(blocks)
+    from symbackprop.mkdocs import fence_parts
+
+    def trace(seed: int) -> str:
+        return fence_parts(f"x*y\nshow: trace\nseed: {seed}")[0][1]
+
+    assert trace(3) == trace(3)
+    assert trace(3) != trace(4)  # seed: draws the inputs not given
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("x*y\nshow: trace\nvalues: q=3", "q is not an input of the expression"),
+    ("x*y\nshow: trace\nvalues: x=1e400", "must be a finite number"),
+    ("x*y\nshow: trace\nvalues: x=inf", "must be a finite number"),
+    ("x*y\nshow: sideways", "unknown show: sideways"),
+    ("x*y\nsections: trace", "unknown sections: trace"),
+    ("x*y\nsections: forward\nshow: trace", "sections: or show:, not both"),
+    ("x*y\nshow: trace\nseed: -1", "seed: '-1': expected a whole number"),
+    ("W@X\nshapes: W=3x4 X=4xB\nshow: trace\ndims: N=2", "N is not a dimension"),
+    ("x*y\nnames: x", "names: 'x': expected OLD=NEW"),
+    ("x*y\nwrt: x\nwrt: y", "wrt: is given twice"),
+    ("x*y\nlabel: eq", "'label: eq' is no option"),
+])
+def test_the_new_fence_options_are_checked(source: str, message: str) -> None:
+    with pytest.raises((ValueError, sbp.SymbackpropError), match=re.escape(message)):
+        derivation_of(source)
+
+
+def test_a_bad_name_or_values_without_a_trace_are_warnings(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from symbackprop.mkdocs import fence
+
+    out = fence("x*y\nname: <b>", "backprop", "backprop", {}, None)
+    assert out.startswith('<p class="backprop error">')
+    assert "<b>" not in out
+    out = fence("x*y\nvalues: x=2", "backprop", "backprop", {}, None)
+    assert '<div class="arithmatex">' in out  # shown, with a warning
+    assert "nothing shows them here" in caplog.text

@@ -121,3 +121,55 @@ def test_label_name_granularity_and_names(app: Any) -> None:
     assert r"\mathbf{a} &=" in blocks[1]  # :names: renamed z1 and h
     assert r"\mathbf{g} &=" in blocks[1]
     assert "WARNING" not in app._warning.getvalue()
+
+
+@pytest.mark.sphinx("latex", testroot="sphinx-refs-dims")
+def test_a_named_derivation_is_a_label_in_latex(app: Any) -> None:
+    """:name: gave \\hyperref[net:netfull] in the .tex with no \\label to match (the LaTeX
+    writer ignores a math_block's ids): a dangling link in the PDF."""
+    app.build()
+    tex = (Path(app.outdir) / "refs.tex").read_text(encoding="utf-8")
+    for name in ("netfull", "both"):
+        assert rf"\hyperref[\detokenize{{index:{name}}}]" in tex
+        assert rf"\label{{\detokenize{{index:{name}}}}}" in tex
+    assert r"\label{equation:index:eqy}" in tex
+    assert r"\eqref{equation:index:eqy}" in tex
+    assert "WARNING" not in app._warning.getvalue()
+
+
+@pytest.mark.sphinx("html", testroot="sphinx-refs-dims")
+def test_names_resolve_and_symbolic_dimensions_take_sizes_in_html(app: Any) -> None:
+    app.build()
+    html = (Path(app.outdir) / "index.html").read_text(encoding="utf-8")
+    assert 'id="netfull"' in html
+    assert 'href="#netfull"' in html
+    assert 'href="#both"' in html
+    assert 'id="equation-eqy"' in html
+    blocks = [unescape(b) for b in _BLOCK.findall(html)]
+    traces = [b for b in blocks if r"\begin{array}{llrr}" in b]
+    assert len(traces) == 2  # the trace needs numeric shapes: :dims:, or drawn
+    assert r"\right]_{4\times 5}" in traces[0]  # X: 4 x B with B=5
+    assert r"\right]_{3\times 5}" in traces[0]
+    # B not given: 3, the size check() draws first; n, a scalar named like the dimension
+    # of z, is that size
+    assert r"0.3333 \\ 0.3333 \\ 0.3333" in traces[1]
+    assert r"n & \text{input} & 3 &" in traces[1]
+    assert "WARNING" not in app._warning.getvalue()
+
+
+@pytest.mark.sphinx("html", testroot="sphinx-bad-values")
+def test_values_and_dims_that_name_nothing_or_are_not_finite_are_errors(app: Any) -> None:
+    """:values: q=3 was ignored and x=1e400 showed ∞; now each is a warning at its line."""
+    app.build()
+    warnings = app._warning.getvalue()
+    assert ":values: q is not an input of the expression (inputs: x, y)" in warnings
+    assert ":values: 'x=1e400': a value must be a finite number" in warnings
+    assert ":values: 'y=nan': a value must be a finite number" in warnings
+    assert ":dims: N is not a dimension of the derivation (its dimensions: B)" in warnings
+    assert ":values: B is not an input" in warnings
+    assert "a dimension's size goes in :dims:" in warnings
+    assert "backprop: LimitError" in warnings  # :dims: B=100000000, before any allocation
+    assert ":values: and :dims: are for :show: trace" in warnings
+    html = (Path(app.outdir) / "index.html").read_text(encoding="utf-8")
+    assert "∞" not in html
+    assert r"\infty" not in html

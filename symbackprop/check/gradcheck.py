@@ -38,7 +38,10 @@ def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float
     as it is (its ``wrt``). ``inputs``: ``{name: value}`` (every input of ``f``). ``grad``:
     None (check symbackprop's own derivation), a callable ``grad(**inputs) -> {name:
     array}``, or a dict ``{name: expression or text}``; only the names it returns are
-    checked.
+    checked. An exception raised by ``grad``, or by a Python ``f`` at the numbers, is a failed
+    check: a ``GradcheckError`` naming it (chained as its ``__cause__``), or False. (A
+    Python ``f`` that raises while it is traced with SymPy symbols has nothing to check: its
+    exception propagates, as from ``derive``.)
 
     From PyTorch: ``f = sbp.from_torch(model, x, loss=...)``; then ``inputs`` and the names
     and arrays (or tensors) ``grad`` returns are the module's keys in PyTorch's shapes, as
@@ -63,6 +66,10 @@ def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float
             if raise_exception:
                 raise
             return False
+        except _GradRaised as e:  # the user's grad raised: a failed check, never an escape
+            if not raise_exception:
+                return False
+            raise GradcheckError(str(e)) from e.__cause__
         engine = Engine(d, wrt=list(user))
         slots = engine.bind(values, np.float64)
         issues = engine.diagnose(list(slots))
@@ -131,7 +138,14 @@ def _user_gradient(d: Derivation, grad: Any, values: Mapping[str, Any],
     names = [str(s.name) for s in d.wrt]
     if callable(grad):  # on copies: a callback that writes into its arguments moves nothing
         given = values_by_name(inputs) if isinstance(d, TorchDerivation) else values
-        out = grad(**{k: _copy(v) for k, v in given.items()})
+        args = {k: _copy(v) for k, v in given.items()}
+        try:
+            out = grad(**args)
+        except Exception as e:  # the user's function may raise anything: the check fails
+            raise _GradRaised(
+                f"gradcheck failed: your grad(**inputs) raised {type(e).__name__}: "
+                f"{str(e).strip()[:200] or '(no message)'} (at "
+                f"{', '.join(f'{k}={_brief(v)}' for k, v in args.items())[:200]})") from e
         if not isinstance(out, Mapping):
             raise TypeError(f"grad(**inputs) must return a dict {{name: array}}, "
                             f"not {type(out).__name__}")
@@ -150,6 +164,17 @@ def _user_gradient(d: Derivation, grad: Any, values: Mapping[str, Any],
     if not out:
         raise ValueError("grad gives no gradient to check")
     return out
+
+
+class _GradRaised(Exception):
+    """The user's ``grad`` callable raised (the original is ``__cause__``): ``gradcheck``
+    turns it into a failed check, a ``GradcheckError`` or False."""
+
+
+def _brief(v: Any) -> str:
+    """A value in a message: a number as itself, an array by its shape."""
+    shape = np.shape(v)
+    return f"array of shape {shape}" if shape else f"{v!r:.20}"
 
 
 def _by_name(grad: Mapping[Any, Any]) -> dict[str, Any]:

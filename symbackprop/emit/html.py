@@ -37,6 +37,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from ..errors import OptionError
 from .markdown import Block, Inline, document
 from .trace import math_span, trace_html
 
@@ -128,8 +129,12 @@ RENDER_SCRIPT = """\
   math.forEach(function (el) {
     var tex = el.textContent.trim();
     if (/^\\\\[\\[(]/.test(tex)) { tex = tex.slice(2, -2); }
+    // maxExpand grows with the formula: KaTeX's default, 1000 macro expansions per formula,
+    // stops a long derivation (the chain block of an 85-term sum); our TeX defines no macro,
+    // so nothing can expand without end, and the bound stays linear in the text.
     katex.render(tex, el, {displayMode: el.classList.contains("display"),
-                           throwOnError: false, strict: "ignore"});
+                           throwOnError: false, strict: "ignore",
+                           maxExpand: Math.max(1000, 2 * tex.length)});
   });
 })();
 // A graph wider than the line is shown at no less than 3/4 of dot's size (its figure
@@ -302,7 +307,8 @@ def page(body: str, title: str, *, assets: Assets = "inline",
         head_assets = f'<link rel="stylesheet" href="{href}/katex.min.css"{cross}>'
         script = f'<script src="{href}/katex.min.js"{cross}></script>'
     else:
-        raise ValueError(f"assets must be 'inline', 'link' or 'cdn', not {assets!r}")
+        raise OptionError(f"assets must be 'inline', 'link' or 'cdn', not {assets!r}",
+                          ("inline", "link", "cdn"))
     no_katex = _script_string(no_katex_message(assets, katex_href))
     return (
         "<!DOCTYPE html>\n"

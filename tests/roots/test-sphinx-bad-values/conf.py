@@ -1,0 +1,3 @@
+extensions = ["symbackprop.sphinx"]
+project = "sphinx-bad-values"
+exclude_patterns = ["_build"]
