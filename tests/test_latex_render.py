@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import pytest
 import sympy as sp
 from latex_tools import assert_latex_ok
 
@@ -89,3 +90,17 @@ def test_the_seed_examples_in_shared_render_too() -> None:
 
     assert katex_errors([r"\frac{a}{b}"]) == []
     assert len(katex_errors([r"\frac{a}{"])) == 1
+
+
+@pytest.mark.parametrize("text", ["x1 + x_1 + 2*x1*x_1", "alpha1*alpha_1 + lam1*lambda1",
+                                  "sigma*sigma_ + lam_1*lambda_1"])
+def test_two_variables_never_print_as_one_symbol(text: str) -> None:
+    """x1 and x_1 both printed x_{1} (alpha1 and alpha_1 both α₁): two lines ∂z/∂x₁ with
+    different values, a held-out case. The second of a pair is written as it is spelled."""
+    from symbackprop.emit.latex import symbol_table
+
+    d = sbp.derive(text)
+    names = symbol_table(d)
+    shown = [names[s] for s in d.inputs]
+    assert len(set(shown)) == len(shown), shown
+    assert_latex_ok([d.latex()])

@@ -23,6 +23,7 @@ from ..jacobians import closed_form, layout_form, sweeps
 from ..notation import (
     LAYOUT_NOTE,
     adjoint_latex,
+    escape_text,
     nabla_latex,
     partial_latex,
     symbol_latex,
@@ -51,8 +52,14 @@ def symbol_table(d: Derivation) -> SymbolTable:
     if cached is not None:
         return cached
     names = _TABLES[d] = SymbolTable()
+    taken: dict[str, str] = {}  # LaTeX -> the name that has it
     for s in (*d.inputs, *(eq.lhs for eq in d.forward)):
-        names[s] = symbol_latex(str(s.name), kind_of(s))
+        tex = symbol_latex(str(s.name), kind_of(s))
+        if taken.setdefault(tex, str(s.name)) != str(s.name):
+            # x1 and x_1 are both x₁, alpha1 and alpha_1 both α₁: the second is written
+            # as it is spelled, so two variables never print as one
+            tex = rf"\mathrm{{{escape_text(str(s.name))}}}"
+        names[s] = tex
     names.letters.update(_index_letters(d))
     out = names[d.output]
     layers = _delta_layers(d) if d.options.adjoint == "delta" else {}
