@@ -22,8 +22,9 @@ def _net() -> Graph:
 def test_a_graph_is_a_small_frozen_record() -> None:
     g = _net()
     assert not hasattr(g, "__dict__")  # slots: a let chain makes one graph per stage
-    assert list(inspect.signature(Graph).parameters) == ["equations", "shapes", "_index",
-                                                          "keep"]  # Graph.keep: see test_hessians
+    assert list(inspect.signature(Graph).parameters) == [
+        "equations", "shapes", "_index", "keep",  # Graph.keep: see test_hessians
+        "order"]  # Graph.order: a traced function's signature (test_trace_numpy)
     with pytest.raises(AttributeError):
         g.shapes = {}  # type: ignore[misc]
     before = repr(g)
