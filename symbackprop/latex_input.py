@@ -32,7 +32,8 @@ from .latex_lexer import (
     join_pieces,
 )
 from .limits import Limits
-from .paper import Reading, column_of, describe, split_name
+from .paper import Reading, split_name
+from .paper_lexer import column_of, describe
 
 
 class _Reader(Calls):

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from .errors import LimitError, ParseError
 from .limits import Limits
 from .notation import GREEK as _GREEK_LATEX
-from .paper import column_of, describe, split_name, subscripted
+from .paper import split_name
+from .paper_lexer import column_of, describe, subscripted
 
 GREEK = {latex: name for name, latex in _GREEK_LATEX.items() if latex.startswith("\\")}
 GREEK.update({r"\varepsilon": "epsilon", r"\vartheta": "theta", r"\varphi": "phi",

@@ -29,7 +29,8 @@ from .errors import GraphError, LimitError, ParseError, ShapeError
 from .latex_input import read_latex
 from .limits import DEFAULT_LIMITS, Limits, constants, number_problem, number_text, power_problem
 from .notation import GREEK as NOTATION_GREEK
-from .paper import Reading, column_of, hadamard_last, read_text
+from .paper import Reading, hadamard_last, read_text
+from .paper_lexer import column_of
 from .rules import RULES
 from .screen import ATOM, EXPECTED, screen
 from .shapes import axes_of, shape_of

@@ -13,7 +13,7 @@ import re
 
 from .errors import LimitError, ParseError
 from .limits import Limits
-from .paper import describe
+from .paper_lexer import describe
 
 EXPECTED = ("expected an expression: numbers, names, + - * / ** @, unary -, .T "
             "and calls such as sigmoid(z)")
