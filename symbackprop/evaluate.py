@@ -19,6 +19,7 @@ import sympy as sp
 from sympy import Transpose
 
 from .algebra import is_matrix
+from .errors import OptionError
 from .functions import CrossEntropy
 from .limits import Limits
 from .programs import Env, children, compile_expr
@@ -205,7 +206,9 @@ def bind_values(d: Derivation, values: Mapping[Any, Any],
     env: Env = {}
     missing = [str(s.name) for s in d.inputs if str(s.name) not in by_name]
     if missing:
-        raise ValueError(f"no value for {', '.join(missing)}")
+        raise OptionError(f"no value for {', '.join(missing)} (the inputs: "
+                          f"{', '.join(str(s.name) for s in d.inputs)})",
+                          tuple(str(s.name) for s in d.inputs))
     limits = limits_of(d)
     dims: dict[sp.Expr, int] = {}
     for s in d.inputs:

@@ -25,7 +25,7 @@ import sympy as sp
 from sympy import OneMatrix
 
 from ..algebra import is_matrix
-from ..errors import UnsupportedError
+from ..errors import OptionError, UnsupportedError
 from ..evaluate import check_sizes
 from ..functions import Pattern
 from ..ir import Const
@@ -395,7 +395,8 @@ class Engine:
         by_name = values_by_name(values)
         missing = [n for n in self.inputs if n not in by_name]
         if missing:
-            raise ValueError(f"no value for {', '.join(missing)}")
+            raise OptionError(f"no value for {', '.join(missing)} (the inputs: "
+                              f"{', '.join(self.inputs)})", tuple(self.inputs))
         if dtype is None:
             kinds = {np.asarray(v).dtype for v in by_name.values()
                      if isinstance(v, np.ndarray | np.floating)}
