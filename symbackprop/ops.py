@@ -173,6 +173,10 @@ def mul(b: Builder, x: Term, y: Term, where: str = "a * b") -> Term:
     if is_matrix(x) and is_matrix(y):
         if tensor_dims(x.shape) or tensor_dims(y.shape):
             return hadamard(b, x, y, where)
+        if shape_of(x) == (1, 1) and shape_of(y)[0] != 1:  # type: ignore[index]
+            return mul(b, as_scalar(b, x), y, where)  # a 1×1 (a scalar declared (1, 1))
+        if shape_of(y) == (1, 1) and shape_of(x)[1] != 1:  # type: ignore[index]
+            return mul(b, x, as_scalar(b, y), where)  # scales, as the text's witness reads it
         return matmul(b, x, y, where)
     if _is_num(x) and _is_num(y):
         return x * y

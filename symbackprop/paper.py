@@ -294,6 +294,12 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
             if prev is not None and prev.kind == "number" and t.kind == "number":
                 raise ParseError("two numbers side by side: write the operator between them",
                                  column=column_of(text, t.at), text=text)
+            if prev is not None and prev.kind == "number" and t.kind == "name" and \
+                    t.text in ("j", "J") and text[t.at - 1:t.at].isdigit() and \
+                    not declared(t.text):  # 1j is Python's imaginary number, not 1·j
+                raise ParseError(f"{prev.text}{t.text}: complex numbers are not supported (for a "
+                                 f"product with a variable write {prev.text}*{t.text})",
+                                 column=column_of(text, prev.at), text=text)
             if prev is not None and prev is divisor:  # 1/2x: (1/2)·x, as Python reads it
                 after = "(…)" if t.text == "(" else t.text
                 notes.append(f"'/{divided}{after}' read as a division by {divided}, then "

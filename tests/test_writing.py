@@ -922,3 +922,29 @@ def test_the_ones_vector_in_paper_notation(paper: str, tex: str, text: str) -> N
     ref = sbp.derive(text, shapes=shapes)
     same_gradients(sbp.derive(paper, shapes=shapes), ref)
     same_gradients(sbp.derive(tex, syntax="latex", shapes=shapes), ref)
+
+
+def test_pythons_imaginary_literal_is_refused_not_a_product_with_j() -> None:
+    """1j*x read as 1·j·x, a new input j, silently (a held-out case): Python's imaginary
+    number is refused; with j declared, 2j is the product 2·j, as on paper."""
+    for text in ("1j*x", "2J + x"):
+        with pytest.raises(sbp.ParseError, match="complex numbers"):
+            sbp.derive(text)
+    d = sbp.derive("2j + x", shapes={"j": (), "x": ()})
+    same_gradients(d, sbp.derive("2*j + x"))
+    same_gradients(sbp.derive("2jx + x", shapes={"jx": ()}), sbp.derive("2*jx + x"))
+
+
+def test_a_scalar_declared_one_by_one_scales_a_matrix() -> None:
+    """x declared (1, 1) in det(A + x*B) was a ShapeError (1, 1) @ (3, 3); the text's
+    witness reads a 1×1 as the scalar it is, and so does the derivation (a held-out case)."""
+    shapes = {"A": (3, 3), "B": (3, 3), "x": (1, 1)}
+    d = sbp.derive("det(A + x*B) + sum(B*x)", shapes=shapes)
+    rng = np.random.default_rng(2)
+    vals = {"A": rng.normal(size=(3, 3)) + 3 * np.eye(3), "B": rng.normal(size=(3, 3)),
+            "x": np.array([[0.7]])}
+    ref = sbp.derive("det(A + x*B) + sum(B*x)", shapes={"A": (3, 3), "B": (3, 3)})
+    got, want = d.evaluate(vals), ref.evaluate({**vals, "x": 0.7})
+    for k in want:
+        np.testing.assert_allclose(np.ravel(got[k]), np.ravel(want[k]), rtol=1e-10)
+    assert d.check(vals).ok
