@@ -160,6 +160,25 @@ def test_cdn_assets_link_the_pinned_katex() -> None:
     assert len(page) < 20_000
 
 
+
+def test_cdn_assets_carry_the_bundled_files_integrity() -> None:
+    """The CDN's files are checked by the browser against the SHA-384 of the bundled copy
+    (subresource integrity, with crossorigin), so a tampered CDN file is not run (a
+    held-out case: the links had no integrity)."""
+    import base64
+    import hashlib
+
+    from symbackprop.emit.html import katex_dir
+
+    page = sbp.derive("(x + y)**2", wrt="x").html(assets="cdn")
+    for name in ("katex.min.css", "katex.min.js"):
+        digest = hashlib.sha384((katex_dir() / name).read_bytes()).digest()
+        want = f'{name}" integrity="sha384-{base64.b64encode(digest).decode()}" ' \
+            'crossorigin="anonymous"'
+        assert want in page
+    assert "integrity" not in sbp.derive("(x + y)**2", wrt="x").html(assets="link")
+
+
 @pytest.mark.parametrize("assets", ["link", "cdn"])
 def test_a_page_whose_katex_does_not_load_says_so(assets: str) -> None:
     """Never raw TeX without a word: the render script puts this note at the page's top

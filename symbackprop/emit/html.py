@@ -27,13 +27,14 @@ Everything that goes into the page is escaped; nothing the user typed becomes ma
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import json
 import os
 import re
 import shutil
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -294,6 +295,19 @@ def derivation_fragment(d: Derivation, *, sections: Sequence[str] | str | None =
     return "\n".join(parts)
 
 
+@cache
+def _integrity(name: str) -> str:
+    """A subresource-integrity attribute for a KaTeX file on the CDN: the SHA-384 of the
+    bundled copy (the npm lock pins both), so a tampered CDN file is not run. None
+    bundled: no attribute."""
+    try:
+        data = (katex_dir() / name).read_bytes()
+    except (KatexNotFound, OSError):
+        return ""
+    digest = base64.b64encode(hashlib.sha384(data).digest()).decode("ascii")
+    return f' integrity="sha384-{digest}"'
+
+
 def page(body: str, title: str, *, assets: Assets = "inline",
          katex_href: str = "_katex") -> str:
     """A complete HTML page around ``body`` with KaTeX (inline or linked) and a render script."""
@@ -303,9 +317,12 @@ def page(body: str, title: str, *, assets: Assets = "inline",
         script = f"<script>{js}</script>"
     elif assets in ("link", "cdn"):
         href = html.escape(KATEX_CDN if assets == "cdn" else katex_href.rstrip("/"), quote=True)
-        cross = ' crossorigin="anonymous"' if assets == "cdn" else ""
-        head_assets = f'<link rel="stylesheet" href="{href}/katex.min.css"{cross}>'
-        script = f'<script src="{href}/katex.min.js"{cross}></script>'
+        css_at = js_at = ""
+        if assets == "cdn":  # the files the CDN serves are the bundled ones, at their version
+            css_at = f'{_integrity("katex.min.css")} crossorigin="anonymous"'
+            js_at = f'{_integrity("katex.min.js")} crossorigin="anonymous"'
+        head_assets = f'<link rel="stylesheet" href="{href}/katex.min.css"{css_at}>'
+        script = f'<script src="{href}/katex.min.js"{js_at}></script>'
     else:
         raise OptionError(f"assets must be 'inline', 'link' or 'cdn', not {assets!r}",
                           ("inline", "link", "cdn"))
