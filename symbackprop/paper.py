@@ -253,7 +253,8 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
     ones = ""  # the operand read last is 𝟏 ("one"), 𝟏 and its ᵀ so far ("dot"), 𝟏ᵀ ("row")
     prev: Tok | None = None  # the last token that is not a space
     opened: list[tuple[str, int, int]] = []  # open norms and absolute values: kind, out index
-    powers: list[int] = []  # code offsets of the ** that are powers as mathematics reads them
+    powers: list[int] = []  # the pieces of out: ** that are powers as mathematics reads them
+    # (pieces, not offsets: a norm's opening piece is rewritten later, norm2( as sqnorm()
     spectral: list[int] = []  # the pieces of out that open a norm written ‖…‖₂
     divisor: Tok | None = None  # the last number or name written right after a /
     divided = ""  # and the divisor as written (yᵀ: the name and its postfix)
@@ -371,7 +372,7 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
             k += 1
             continue
         if t.kind == "sup" or (t.kind == "op" and t.call):  # ^, ², ⁻¹: remembered by offset
-            powers.append(sum(len(p) for p, _ in out))
+            powers.append(len(out))
             out.extend((c, t.at) for c in ("**" if t.kind == "op" else f"**({t.text})"))
         else:
             if row and t.kind == "op" and t.text == "*":  # 𝟏ᵀ·X
@@ -395,15 +396,18 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
     origin: list[int] = []
     marked: list[int] = []
     ones_at: list[int] = []
-    spectral_set, sized_set = set(spectral), set(sized)
+    power_at: list[int] = []
+    spectral_set, sized_set, power_set = set(spectral), set(sized), set(powers)
     for j, (piece, at) in enumerate(out):
         if j in spectral_set:
             marked.append(len(origin))
         if j in sized_set:
             ones_at.append(len(origin))
+        if j in power_set:
+            power_at.append(len(origin))
         code.append(piece)
         origin.extend([at] * len(piece))
-    return Reading("".join(code), tuple(origin), tuple(notes), frozenset(powers),
+    return Reading("".join(code), tuple(origin), tuple(notes), frozenset(power_at),
                    frozenset(ones_at), frozenset(marked))
 
 

@@ -948,3 +948,17 @@ def test_a_scalar_declared_one_by_one_scales_a_matrix() -> None:
     for k in want:
         np.testing.assert_allclose(np.ravel(got[k]), np.ravel(want[k]), rtol=1e-10)
     assert d.check(vals).ok
+
+
+@pytest.mark.parametrize(("paper", "text"), [
+    ("‖C⁻¹‖²", "sqnorm(inv(C))"), ("‖C^2‖²", "sqnorm(C@C)"), ("‖C⁻¹x‖²", "sqnorm(inv(C)@x)"),
+    ("‖C⁻¹‖_F²", "sqnorm(inv(C))"), ("‖A - C^2‖²", "sqnorm(A - C@C)"),
+    ("‖C⁻¹x‖₁ + ‖C²x‖²", "norm(inv(C)@x, 1) + sqnorm(C@C@x)"),
+])
+def test_a_power_inside_a_norm_is_a_power_as_mathematics_reads_it(paper: str,
+                                                                   text: str) -> None:
+    """The opening of a squared norm is rewritten (norm2( as sqnorm(), one character
+    longer, after the powers inside it were marked by their offsets: ‖C⁻¹‖² read Σ(1/Cᵢⱼ)²
+    with no reading and check() ok (a held-out case). Powers are marked by their pieces."""
+    shapes = {"C": (3, 3), "A": (3, 3), "x": (3, 1)}
+    same_gradients(sbp.derive(paper, shapes=shapes), sbp.derive(text, shapes=shapes))
