@@ -160,6 +160,11 @@ def _bare_calls(toks: list[Tok], text: str, declared: Callable[[str], bool],
                 continue  # log x: a call, as the text writes it (an error says so)
         elif starts_operand(a) or a.kind in ("abs", "norm"):  # tr AX, det exp(X)
             stop = _argument_end(toks, j, is_call)
+        elif a.kind == "op" and a.text in ("-", "+") and t.text in _BARE:
+            # tr −AX: a sign is no product to take (tr would be a name minus AX)
+            raise ParseError(f"'{t.text} {a.text}…': {t.text} without brackets takes the "
+                             f"product after it; write {t.text}({a.text}…) with brackets",
+                             column=column_of(text, t.at), text=text)
         else:
             continue
         if stop > len(toks):  # ln|x with no closing bar: the reader says so
@@ -171,7 +176,8 @@ def _bare_calls(toks: list[Tok], text: str, declared: Callable[[str], bool],
             continue
         end = ends[id(toks[last])]
         found.append(f"'{text[t.at:end].rstrip()}' read as {fn}({text[a.at:end].rstrip()})"
-                     + (" (without brackets, of the product after it up to the next + or −)"
+                     + (" (without brackets, of the product after it up to the next +, −, ⊙ "
+                        "or /)"
                         if fn != "log" else ""))
         close = Tok("op", ")", toks[last].at)
         ends[id(close)] = end

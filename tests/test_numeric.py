@@ -467,6 +467,7 @@ def test_arctan2_is_exact_near_the_negative_x_axis(y: float, x: float) -> None:
 @pytest.mark.parametrize(("text", "point", "wrt"), [
     ("sum(exp(x))", {"x": np.array([[25.0], [1.0], [2.0]])}, "x"),
     ("1e9*s + sin(t)", {"s": 1.3, "t": 0.4}, "t"),
+    ("exp(a) + b", {"a": 25.0, "b": 0.0}, "b"),  # a small entry beside a huge output
 ])
 def test_an_output_whose_rounding_drowns_a_small_step_is_judged_at_wider_steps(
         text: str, point: dict[str, Any], wrt: str) -> None:
@@ -504,3 +505,10 @@ def test_a_singular_matrix_is_a_point_of_the_derivation_not_numpys_linalgerror()
         report = sbp.derive(text, shapes={"A": (2, 2)}).check({"A": a})
         assert report["A"].status == "domain", str(report)
         assert why in report["A"].verdict
+
+
+def test_an_output_whose_rounding_drowns_every_step_is_said_so_never_ok() -> None:
+    """At 1e12 no step up to 0.3 resolves sin's slope: a mismatch that says why."""
+    report = sbp.derive("1e12*a + sin(b)", wrt="b").check({"a": 1.0, "b": 0.3})
+    assert report["b"].status == "mismatch"
+    assert "cannot resolve" in str(report)

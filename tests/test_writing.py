@@ -962,3 +962,12 @@ def test_a_power_inside_a_norm_is_a_power_as_mathematics_reads_it(paper: str,
     with no reading and check() ok (a held-out case). Powers are marked by their pieces."""
     shapes = {"C": (3, 3), "A": (3, 3), "x": (3, 1)}
     same_gradients(sbp.derive(paper, shapes=shapes), sbp.derive(text, shapes=shapes))
+
+
+def test_a_function_without_brackets_before_a_sign_is_refused() -> None:
+    """tr −AX made tr an input and the output a Jacobian, silently (a held-out case)."""
+    for text in ("tr -AX", "tr - AX", "Tr -AX", "det -X"):
+        with pytest.raises(sbp.ParseError, match="with brackets"):
+            sbp.derive(text, shapes={"A": (3, 3), "X": (3, 3)})
+    same_gradients(sbp.derive("tr(-AX)", shapes={"A": (3, 3), "X": (3, 3)}),
+                   sbp.derive("-trace(A@X)", shapes={"A": (3, 3), "X": (3, 3)}))

@@ -140,6 +140,11 @@ def judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
                 notes.append(f"finite differences re-taken at [{index_text(coords[k])}] with "
                              f"steps {wide[1]:.2g}, a half and a quarter of it, extrapolated "
                              "(the output's rounding drowns a small step's difference)")
+            elif second[k][1] > atol + rtol * abs(ak) and wide is None:
+                notes.append(f"finite differences cannot resolve [{index_text(coords[k])}]: "
+                             f"the output's rounding (±{second[k][1]:.2g} at a step of "
+                             f"{used[k]:.2g}) is above the tolerance at every step up to 0.3 "
+                             "of the entry")
             elif straddled is not None:
                 kink = kink_within_step(f, x, coords[k], eps, ak, atol, rtol)
                 if kink:
@@ -167,8 +172,8 @@ def drowned(f: Callable[[], float], x: Array, idx: tuple[int, ...], atol: float,
             return None
         r1, r2 = (4.0 * d2 - d1) / 3.0, (4.0 * d4 - d2) / 3.0
         half = 0.5 * (atol + rtol * abs(r2))
-        # central's bound counts 64 ulps of the output; one evaluation's own is one or two
-        if 5.0 / 3.0 * n4 / 32.0 <= half and abs(r1 - r2) <= half:
+        # central's bound counts 64 ulps of the output; one evaluation's own is about one
+        if 5.0 / 3.0 * n4 / 64.0 <= half and abs(r1 - r2) <= half:
             return r2, h
     return None
 
