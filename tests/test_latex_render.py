@@ -104,3 +104,33 @@ def test_two_variables_never_print_as_one_symbol(text: str) -> None:
     shown = [names[s] for s in d.inputs]
     assert len(set(shown)) == len(shown), shown
     assert_latex_ok([d.latex()])
+
+
+def test_a_direct_link_beside_other_paths_makes_the_left_side_a_total_derivative() -> None:
+    """z = eˣ + x printed ∂z/∂x = ∂z/∂t ∂t/∂x + ∂z/∂x, which reads as an identity (a
+    held-out case): the left side is the total derivative dz/dx; one path keeps ∂."""
+    d = sbp.derive("exp(x) + x")
+    line = d.latex().splitlines()[3]
+    assert line.startswith(r"  \frac{\mathrm{d} z}{\mathrm{d} x} &= ")
+    assert line.endswith(r"+ \frac{\partial z}{\partial x} = 1 \cdot t + 1 = t + 1 = e^{x} + 1")
+    assert r"\mathrm{d}" not in sbp.derive("(x + y)**2", wrt="x").latex()
+    assert_latex_ok([d.latex()])
+
+
+def test_a_matrix_of_ones_in_a_product_is_printed_as_the_outer_product_of_ones() -> None:
+    """∂/∂X sum(X⁻¹) = −X⁻ᵀ 𝟏𝟏ᵀ X⁻ᵀ: printed with 𝟏 alone it read back as a vector
+    (ShapeError (3, 1) @ (3, 3), a held-out case). Read back, the printed gradient has the
+    numbers."""
+    import numpy as np
+
+    from symbackprop.check import Engine
+    from symbackprop.emit.latex import symbol_table
+
+    d = sbp.derive("sum(inv(X))", shapes={"X": (3, 3)})
+    tex = expr_latex(d.gradients[d.wrt[0]], symbol_table(d))
+    assert r"\mathbf{1}\mathbf{1}^{\top}" in tex
+    again = sbp.derive(r"\mathbf{1}^\top\left(" + tex + r"\right)\mathbf{1}", syntax="latex",
+                       shapes={"X": (3, 3)})
+    x = np.eye(3) * 2 + 0.3
+    want = np.sum(d.evaluate({"X": x})["X"])
+    assert float(Engine(again).value({"X": x})) == pytest.approx(want, rel=1e-10)

@@ -388,6 +388,10 @@ def scalar_chain_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str
                                                                        else ""))
             continue
         sym, val = products(v)
+        if head in sym and len(sym) > 1:
+            # a direct link beside other paths: ∂z/∂x on the right is the explicit partial,
+            # the left the total derivative (z = eˣ + x: dz/dx = ∂z/∂t ∂t/∂x + ∂z/∂x)
+            head = head.replace(r"\partial ", r"\mathrm{d} ")
         steps = [" + ".join(sym), _signed_sum(val)]
         if count > 1 and small:
             adj = backward[d.adjoints[v]]

@@ -198,7 +198,8 @@ class Printer(LatexPrinter):  # type: ignore[misc]
     def _print_MatMul(self, e: MatMul) -> str:
         coeff = sp.Mul(*[a for a in e.args if not is_matrix(a)])
         mats = [a for a in e.args if is_matrix(a)]
-        body = _juxtapose([self._wrap(m, strong=isinstance(m, HadamardProduct)) for m in mats])
+        body = _juxtapose([r"\mathbf{1}\mathbf{1}^{\top}" if _ones_matrix(m) else
+                           self._wrap(m, strong=isinstance(m, HadamardProduct)) for m in mats])
         if coeff == 1:
             return body
         if coeff == -1:
@@ -584,3 +585,9 @@ class SymbolTable(dict[sp.Basic, str]):
         # a tensor's index letters where an einsum wrote them (S = [Σ_d Q_{b,h,q,d} …]_{b,h,q,k}),
         # so that the softmax of S and its cotangent read S_{b,h,q,k}, not S_{i,j,k,l}
         self.letters: dict[sp.Basic, str] = {}
+
+
+def _ones_matrix(m: Any) -> bool:
+    """A matrix of ones that is not a vector: in a product it is 𝟏𝟏ᵀ, as the literature
+    writes it (𝟏 there would read as a vector; alone or in a sum, 𝟏 is the number 1 spread)."""
+    return isinstance(m, OneMatrix) and m.shape[0] != 1 and m.shape[1] != 1
