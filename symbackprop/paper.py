@@ -79,7 +79,8 @@ def split_name(word: str, known: Callable[[str], bool]) -> list[list[str]]:
 def _indentation(text: str) -> frozenset[int]:
     """The offsets of the indentation that every line shares (and of the whitespace of blank
     lines), which ``textwrap.dedent`` would remove: stages indented in a triple-quoted
-    string read as written at the margin. A line indented further keeps the rest."""
+    string read as written at the margin (a first line right after the quotes aside, as
+    ``inspect.cleandoc`` reads a docstring). A line indented further keeps the rest."""
     starts = [0] + [j + 1 for j, ch in enumerate(text)
                     if ch == "\n" or (ch == "\r" and text[j + 1:j + 2] != "\n")]
     lines: list[tuple[int, str]] = []
@@ -92,6 +93,8 @@ def _indentation(text: str) -> frozenset[int]:
             blank.extend(range(start, j))
         else:
             lines.append((start, text[start:j]))
+    if len(lines) > 1 and lines[0] == (0, ""):  # """z = …\n    L = …""": the first line
+        lines = lines[1:]  # follows the quotes; the rest share theirs (inspect.cleandoc)
     common = lines[0][1] if lines else ""  # the longest indentation all lines start with
     for _, w in lines[1:]:
         n = 0

