@@ -174,5 +174,6 @@ def fence(source: str, language: str, class_name: str, options: dict[str, Any], 
         else:
             out.append(f'<figure class="{html.escape(class_name, quote=True)}-graph">{text}'
                        "</figure>")
-    anchor = f'<span id="{name}"></span>' if name else ""
-    return anchor + "\n".join(out)
+    if name:  # a block with the id (a span before a div: Markdown wraps both in a <p>)
+        return f'<div id="{name}">' + "\n".join(out) + "</div>"
+    return "\n".join(out)

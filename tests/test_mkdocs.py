@@ -158,7 +158,8 @@ def test_the_directives_options_work_in_a_strict_build(tmp_path: Path) -> None:
     assert r"& 1.5 &" in blocks[3]  # values: x=1.5
     assert r"& -0.25 &" in blocks[3]
     assert r"\right]_{4\times 5}" in blocks[4]  # dims: B=5
-    assert '<span id="the-network"></span>' in page
+    assert '<div id="the-network"><div class="arithmatex">' in page  # a block, never a
+    assert '<p><div' not in page  # span and a div that Markdown wrapped in a <p>
     assert 'href="#the-network"' in page
     assert '<figure class="backprop-graph"><svg' in page
     assert_latex_ok(blocks)
