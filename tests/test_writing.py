@@ -869,7 +869,7 @@ def test_a_declared_tr_stays_a_name_and_readings_say_what_tr_took() -> None:
     assert {str(s.name) for s in d.inputs} == {"tr", "X"}
     assert sbp.derive("tr AX", shapes={"A": (3, 3), "X": (3, 3)}).readings[0] == (
         "'tr AX' read as trace(AX) (without brackets, of the product after it up to the "
-        "next + or −)")
+        "next +, −, ⊙ or /)")
     d = sbp.derive(r"\operatorname{tr}\mathbf{A}\mathbf{X}", syntax="latex",
                    shapes={"A": (3, 3), "X": (3, 3)})
     assert d.readings[0].startswith(r"'\operatorname{tr}\mathbf{A}\mathbf{X}' read as trace(")
