@@ -14,6 +14,7 @@ import ast
 import builtins
 import difflib
 import keyword
+import os
 import re
 import sys
 from collections.abc import Mapping
@@ -255,9 +256,11 @@ class _Parser:
             at, why, cls = refused
             raise (cls(why, text=text) if at is None else self.code_error(at, why, cls))
         try:
-            tree = ast.parse(code, mode="exec")
+            # a syntax error in "exec" mode makes CPython open the named file to quote the
+            # line; os.devnull, not '<unknown>' in the working directory (a FIFO there blocks)
+            tree = ast.parse(code, filename=os.devnull, mode="exec")
         except SyntaxError as e:
-            msg = (e.msg or "invalid syntax").replace("(<unknown>, line 1)", "").strip()
+            msg = re.sub(r"\s*\([^()]*, line \d+\)", "", e.msg or "invalid syntax").strip()
             at = (sum(len(x) for x in code.splitlines(keepends=True)[:(e.lineno or 1) - 1])
                   + max((e.offset or 1) - 1, 0))
             at = min(at, max(len(code) - 1, 0))
