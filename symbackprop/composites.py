@@ -278,8 +278,17 @@ def _psi(order: int) -> Build:
     return lambda b, x, where: _polygamma(b, sp.Integer(order), x, where)
 
 
-def _outer(b: Builder, x: Term, y: Term, where: str) -> Term:  # x yᵀ of two vectors
-    return ops.matmul(b, x, ops.transpose(b, y, where), where)
+def _outer(b: Builder, x: Term, y: Term, where: str) -> Term:
+    """x yᵀ of two vectors (a row is read as the column it lists, as ``np.outer`` reads
+    it). Of a matrix NumPy's outer product flattens it and PyTorch's refuses it: so here."""
+    def column(v: Term) -> Term:
+        s = shape_of(v)
+        if s is not None and s[0] != 1 and s[1] != 1:
+            raise ShapeError(f"{where}: outer takes two vectors, not a {fmt_shape(s)} matrix "
+                             "(np.outer would flatten it; write the product, A @ B.T, or "
+                             "kron)")
+        return ops.transpose(b, v, where) if s is not None and s[0] == 1 and s[1] != 1 else v
+    return ops.matmul(b, column(x), ops.transpose(b, column(y), where), where)
 
 
 def _diag(b: Builder, v: Term, where: str) -> Term:

@@ -293,7 +293,9 @@ class _Parser:
             if d > lim.max_depth and not isinstance(node, _MARKS):
                 raise self.error(node, f"nested more than {lim.max_depth} deep "
                                  "(Limits.max_depth)", LimitError)
-            numpy_spelling(node, FUNCTIONS)
+            meant = numpy_spelling(node, FUNCTIONS)  # why a library's call is refused
+            if meant is not None:
+                raise self.error(node, meant)
             self.check(node)
             for child in reversed(list(ast.iter_child_nodes(node))):
                 flat = (isinstance(node, ast.BinOp) and child is node.left
@@ -522,6 +524,10 @@ class _Parser:
                                                              self.source(node))
             if node.func.id in ops.CONSTANTS:
                 return ops.constant_matrix(b, node.func.id, self.sizes(node), self.source(node))
+            library = getattr(node, "library_default", None)  # jax.nn.softmax(X): its rows
+            s0 = shape_of(args[0]) if library is not None and args else None
+            if s0 is not None and s0[0] != 1 and s0[1] != 1:  # a matrix: the default differs
+                raise ShapeError(f"{self.source(node)}: {library}")
             if node.func.id in COMPOSITES:  # log1p(x) is log(1 + x), written out
                 axis = self.axis_of(node)
                 if axis is not None:  # std(X, axis=0): the root of the variance along it

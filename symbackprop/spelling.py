@@ -20,11 +20,135 @@ _METHODS = frozenset({"sum", "mean", "var", "std", "max", "min", "prod", "cumsum
                       "dot", "flatten", "ravel", "transpose", "reshape"})
 
 
-def numpy_spelling(node: ast.AST, functions: Collection[str]) -> None:
+# the reductions whose second positional argument is the axis (NumPy's, SciPy's, JAX's) or
+# the dim (PyTorch's): np.sum(X, 0) is sum(X, axis=0)
+_AXIS_SECOND = frozenset({"sum", "mean", "var", "std", "prod", "cumsum", "cumprod", "max",
+                          "min", "softmax", "log_softmax", "logsumexp"})
+# where a library's default axis for a matrix is not the text's (each column): refused for a
+# matrix without one (the parser reads ``library_default`` on the call)
+_DEFAULT_AXIS = {
+    ("torch", "softmax"): "PyTorch's softmax needs dim= (F.softmax without it takes each row "
+                          "of a matrix, with a warning)",
+    ("torch", "log_softmax"): "PyTorch's log_softmax needs dim= (without it, each row of a "
+                              "matrix, with a warning)",
+    ("torch", "logsumexp"): "PyTorch's logsumexp needs dim=",
+    ("torch", "cross_entropy"): "PyTorch's cross_entropy takes a row per sample (N, C) and "
+                                "averages over them; the text's takes a column per sample "
+                                "and sums: write cross_entropy(X.T, Y.T) / N",
+    ("jax.nn", "softmax"): "jax.nn.softmax normalises each row of a matrix (axis=-1)",
+    ("jax.nn", "log_softmax"): "jax.nn.log_softmax normalises each row of a matrix (axis=-1)",
+    ("jax.nn", "logsumexp"): "jax.nn.logsumexp takes every entry of a matrix (axis=None)",
+    ("scipy", "softmax"): "scipy.special.softmax normalises every entry of a matrix together "
+                          "(axis=None)",
+    ("scipy", "log_softmax"): "scipy.special.log_softmax takes every entry of a matrix "
+                              "together (axis=None)",
+    ("scipy", "logsumexp"): "scipy.special.logsumexp takes every entry of a matrix (axis=None)",
+}
+
+
+def _family(path: list[str]) -> str:
+    """The library a dotted call names: numpy (np, jnp, jax.numpy), torch (torch, F),
+    jax.nn, scipy, math or sp."""
+    root = path[0]
+    if root in ("torch", "F"):
+        return "torch"
+    if root == "jax":
+        return "jax.nn" if "nn" in path else "numpy"
+    return "numpy" if root in ("np", "numpy", "jnp") else root
+
+
+def _is_axis(v: ast.expr) -> bool:
+    """An axis written as a literal: 1, -1, or a tuple of them."""
+    if isinstance(v, ast.UnaryOp) and isinstance(v.op, ast.USub):
+        v = v.operand
+    if isinstance(v, ast.Tuple):
+        return bool(v.elts) and all(_is_axis(e) for e in v.elts)
+    return isinstance(v, ast.Constant) and type(v.value) is int
+
+
+def _keyword(node: ast.Call, name: str) -> ast.keyword | None:
+    return next((k for k in node.keywords if k.arg == name), None)
+
+
+def _is_const(k: ast.keyword | None, *values: object) -> bool:
+    return k is not None and isinstance(k.value, ast.Constant) and any(
+        k.value.value is v or (type(k.value.value) is type(v) and k.value.value == v)
+        for v in values)
+
+
+def _library_call(node: ast.Call, family: str, called: str, name: str) -> str | None:
+    """The library's meaning of a call read as the text's ``name``, made explicit in place
+    (its axis or dim as ``axis=``, SciPy's huber(δ, r) as huber(r, δ)); why it is refused
+    where its meaning is not the text's and cannot be written as it (None: it may be read).
+    """
+    if family == "torch":  # dim= is axis=, keepdim= keepdims=
+        for k in node.keywords:
+            k.arg = {"dim": "axis", "keepdim": "keepdims"}.get(k.arg or "", k.arg)
+    if name in ("max", "min") and len(node.args) == 2 and _keyword(node, "axis") is None:
+        second = node.args[1]
+        if family == "torch" and called in ("max", "min"):
+            if _is_axis(second):  # torch.max(X, 1) is a (values, indices) pair
+                return (f"torch.{called}(X, dim) gives (values, indices); for the "
+                        f"values write torch.a{called}(X, {ast.unparse(second)})")
+            return None  # torch.max(a, b): the larger of each pair, as the text's max(a, b)
+        if family in ("numpy", "method") and not _is_axis(second):  # np.max(a, b): an error
+            pair = ("np." if family == "numpy" else "") + (  # in NumPy: b is the axis
+                "maximum" if name == "max" else "minimum")
+            return (f"NumPy's second argument is the axis; the "
+                    f"{'larger' if name == 'max' else 'smaller'} of each pair is "
+                    f"{pair}(a, b)")
+    if family == "torch" and called in ("max", "min") and _keyword(node, "axis") is not None:
+        return (f"torch.{called}(X, dim=k) gives (values, indices); for the values "
+                f"write torch.a{called}(X, dim=k)")
+    if name in _AXIS_SECOND and len(node.args) == 2 and _is_axis(node.args[1]) \
+            and _keyword(node, "axis") is None and family in ("numpy", "torch", "jax.nn",
+                                                               "scipy", "method"):
+        node.keywords.append(ast.copy_location(ast.keyword("axis", node.args[1]),
+                                               node.args[1]))
+        node.args = node.args[:1]
+    if name in ("std", "var"):
+        if family == "torch":  # Bessel's correction by default: n − 1
+            kw = _keyword(node, "unbiased") or _keyword(node, "correction")
+            if not (_is_const(_keyword(node, "unbiased"), False)
+                    or _is_const(_keyword(node, "correction"), 0)):
+                return (f"torch.{name} divides by n − 1 by default (Bessel's "
+                        f"correction); the text's {name} is NumPy's, dividing by n: write "
+                        "unbiased=False (or correction=0)")
+            node.keywords.remove(kw)  # type: ignore[arg-type]
+        ddof = _keyword(node, "ddof")
+        if ddof is not None:
+            if not _is_const(ddof, 0):
+                return (f"the text's {name} divides by n (ddof=0); ddof= other than "
+                        "0 is not read")
+            node.keywords.remove(ddof)
+    if name == "gelu":
+        approx = _keyword(node, "approximate")
+        exact = _is_const(approx, False) if family == "jax.nn" else (
+            approx is None or _is_const(approx, "none"))
+        if not exact:
+            return ("the text's gelu is the exact x·Φ(x); "
+                    + ("jax.nn.gelu is the tanh approximation unless approximate=False"
+                       if family == "jax.nn" else "the tanh approximation is not read"))
+        if approx is not None:
+            node.keywords.remove(approx)
+    if family == "scipy" and name == "huber" and len(node.args) == 2:
+        node.args = node.args[::-1]  # scipy.special.huber(delta, r)
+    default = _DEFAULT_AXIS.get((family, name))
+    if default is not None and _keyword(node, "axis") is None:
+        node.library_default = default + (  # type: ignore[attr-defined]
+            "" if name == "cross_entropy" else
+            f"; write {'dim' if family == 'torch' else 'axis'}=0 for each column or =1 for "
+            "each row")
+    return None
+
+
+def numpy_spelling(node: ast.AST, functions: Collection[str]) -> str | None:
     """NumPy's spellings read as the text's, in place, before the whitelist sees them:
     ``np.tanh(x)`` is ``tanh(x)``, ``np.pi`` is ``pi`` (``np.inf`` ``inf``), and the array methods
     ``X.sum(axis=0)``, ``X.reshape(2, 3)``, ``A.dot(B)`` are ``sum(X, axis=0)``,
-    ``reshape(X, (2, 3))``, ``dot(A, B)``. Nothing is evaluated: names are renamed."""
+    ``reshape(X, (2, 3))``, ``dot(A, B)``. A library's call means what it means there:
+    ``np.max(X, 0)`` is ``max(X, axis=0)``, ``torch.std(X)`` (n − 1) is refused. Nothing is
+    evaluated: names are renamed. Returns why the call is refused, or None."""
     def constant(v: object) -> object:  # np.pi, math.inf: the names pi, inf
         if isinstance(v, ast.Attribute) and isinstance(v.value, ast.Name) and \
                 v.value.id in _MODULES and v.attr in ("pi", "inf"):
@@ -37,19 +161,27 @@ def numpy_spelling(node: ast.AST, functions: Collection[str]) -> None:
         elif constant(value) is not value:
             setattr(node, field, constant(value))
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
-        return
+        return None
     f = node.func
     module = f.value
+    path: list[str] = []
     while isinstance(module, ast.Attribute) and module.attr in _SUBMODULES:
+        path.insert(0, module.attr)
         module = module.value  # np.linalg.inv(A), scipy.special.expit(x), torch.nn.functional
     if isinstance(module, ast.Name) and module.id in _MODULES:
         name = _SYNONYMS.get(f.attr, f.attr)
         if name in functions:
+            if module.id == "torch" and name.endswith("_with_logits") and not path:
+                return (f"torch.{name}(...) is ATen's, with no reduction; PyTorch's loss "
+                        f"(the mean) is F.{name}")
             node.func = ast.copy_location(ast.Name(name, ast.Load()), f)
-        return
+            return _library_call(node, _family([module.id, *path]), f.attr, name)
+        return None
     if f.attr in _METHODS:
         args = list(node.args)
         if f.attr == "reshape" and len(args) > 1:  # X.reshape(2, 3): the shape as one tuple
             args = [ast.copy_location(ast.Tuple(args, ast.Load()), args[0])]
         node.func = ast.copy_location(ast.Name(f.attr, ast.Load()), f)
         node.args = [f.value, *args]
+        return _library_call(node, "method", f.attr, f.attr)
+    return None
