@@ -418,7 +418,7 @@ def norm(b: Builder, x: Term, order: Any, where: str) -> Term:
                          f"tensor of shape {fmt_shape(shape)}")
     if order == "fro" or (order == 2 and 1 in shape):
         return ops.apply(b, "norm2", [x], where)
-    if order in (2, -2, "nuc"):
+    if order == "nuc" or (order in (2, -2) and 1 not in shape):  # (a vector's −2: a p)
         raise UnsupportedError(f"{where}: the {'nuclear' if order == 'nuc' else 'spectral'} "
                                "norm of a matrix is not a primitive yet (ord='fro' is "
                                "the Frobenius norm)")

@@ -716,6 +716,9 @@ def _at(a: np.ndarray, idx: tuple[int, int], v: float) -> np.ndarray:
     ("norm(x, ord=-np.inf)", NORM_X, _at(NORM_X, (0, 0), 1.0)),
     ("norm(x, 3)", NORM_X, np.sign(NORM_X) * np.abs(NORM_X) ** 2
      / np.sum(np.abs(NORM_X) ** 3) ** (2 / 3)),
+    # a vector's −2 is NumPy's p = −2, (Σ|x|⁻²)^(−1/2), not the spectral norm of a matrix
+    ("norm(x, -2)", NORM_X, np.sign(NORM_X) * np.abs(NORM_X) ** -3
+     * np.sum(np.abs(NORM_X) ** -2.0) ** (-3 / 2)),
     # a row is a 2-D array, as NumPy reads it: its 1-norm the largest column sum, |x_1|
     ("norm(x.T, 1)", NORM_X, np.where(np.arange(3)[:, None] == 1, np.sign(NORM_X), 0.0)),
     ("norm(x.T, np.inf)", NORM_X, np.sign(NORM_X)),  # and its inf-norm the row sum
