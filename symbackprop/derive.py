@@ -479,9 +479,9 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
         first = derive(source, wrt, shapes=shapes, loss=loss, names=names, adjoint=adjoint,
                        granularity=granularity, output=output, limits=limits, syntax=syntax)
         if len(first.wrt) != 1:
-            names = ", ".join(str(v.name) for v in first.wrt)
+            listed = ", ".join(str(v.name) for v in first.wrt)
             raise OptionError(f"a Hessian (order=2, sbp.hessian) takes one variable, not "
-                              f"{len(first.wrt)} ({names}): stack them in one vector (the "
+                              f"{len(first.wrt)} ({listed}): stack them in one vector (the "
                               "Hessian in two is a block of the Hessian in both stacked), or "
                               "take one at a time")
         if first.is_jacobian:
