@@ -298,6 +298,9 @@ class Lexer:
     def caret(self, i: int) -> int:
         """``^T``, ``^⊤``, ``^{T}`` are a transpose; any other ``^`` a power."""
         text = self.text
+        for form in ("^{-T}", "^{-⊤}", "^{-ᵀ}", "^-T", "^-⊤", "^-ᵀ"):  # X^{-T}: (X⁻¹)ᵀ
+            if text.startswith(form, i) and not (form == "^-T" and text[i + 3:i + 4].isalnum()):
+                return self.inverse_transpose(i, i + len(form))
         for form in ("^{T}", "^{⊤}", "^T", "^⊤", "^ᵀ"):
             if text.startswith(form, i):
                 j = i + len(form)
@@ -309,6 +312,15 @@ class Lexer:
         self.add("op", "**", i).call = True  # a power as mathematics reads it
         return i + 1
 
+    def inverse_transpose(self, i: int, end: int) -> int:
+        """``X⁻ᵀ``, ``X^{-T}``: the transpose of the inverse, read as the inverse of the
+        transpose, (Xᵀ)⁻¹ (X**(-1).T would transpose the exponent)."""
+        self.add("op", ".", i)
+        self.add("name", "T", i)
+        t = self.add("sup", "-1", i)
+        t.end = end
+        return end
+
     def superscript(self, i: int) -> int:
         """``x²``, ``x⁻¹``: a power; ``xᵀ``: a transpose."""
         text = self.text
@@ -316,6 +328,8 @@ class Lexer:
             self.add("op", ".", i)
             self.add("name", "T", i)
             return i + 1
+        if text.startswith("⁻ᵀ", i):  # X⁻ᵀ, the Cookbook's inverse transpose
+            return self.inverse_transpose(i, i + 2)
         start, body = i, ""
         while i < len(text):
             s = _sup_sub(text[i])

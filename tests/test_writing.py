@@ -266,7 +266,10 @@ def test_a_matrix_power_reads_as_mathematics() -> None:
             ("aᵀ X⁻¹ b", "text", "a.T@inv(X)@b"), ("a.T@X^-2@b", "text", "a.T@inv(X)@inv(X)@b"),
             (r"\mathbf{a}^\top \mathbf{X}^{-1} \mathbf{b}", "latex", "a.T@inv(X)@b"),
             (r"\mathbf{a}^\top \mathbf{X}^{-\top} \mathbf{b}", "latex", "a.T@inv(X).T@b"),
-            (r"a^{T} X^{0} b + a^T X^{-T} b", "latex", "a.T@b + a.T@inv(X).T@b")]:
+            (r"a^{T} X^{0} b + a^T X^{-T} b", "latex", "a.T@b + a.T@inv(X).T@b"),
+            # the Cookbook's inverse transpose in the text and paper notation (it was refused)
+            ("aᵀX⁻ᵀb", "text", "a.T@inv(X).T@b"), ("a^T X^{-T} b", "text", "a.T@inv(X).T@b"),
+            ("a^T X^-⊤ b + aᵀX⁻ᵀX⁻¹b", "text", "a.T@inv(X).T@b + a.T@inv(X).T@inv(X)@b")]:
         d = sbp.derive(written, wrt=["X", "a"], shapes=sh, syntax=syntax)  # type: ignore[arg-type]
         ref = sbp.derive(text, wrt=["X", "a"], shapes=sh)
         for k in ("X", "a"):
