@@ -17,7 +17,8 @@ The document (keys in this order; additions only in later minor versions)::
       "backward": [{"variable": "t", "rhs": "2*t", "latex": "..."}, ...],
       "gradients": [{"wrt": "x", "expr": "2*(x + y)", "latex": "..."}, ...],
       "latex": "\\begin{aligned} ... \\end{aligned}",
-      "tangents": [{"variable": "t", "rhs": "dot:x + dot:y", "latex": "..."}, ...]
+      "tangents": [{"variable": "t", "rhs": "dot:x + dot:y", "latex": "..."}, ...],
+      "jacobians": [{"wrt": "x", "shape": [4, 3], "expr": "W.T", "latex": "..."}, ...]
     }
 
 * ``shape``: ``null`` for a scalar, else ``[rows, cols]`` (a tensor's axes, ``[N, C, H, W]``),
@@ -33,22 +34,43 @@ The document (keys in this order; additions only in later minor versions)::
 * ``backward``: the adjoint equations in the order the reverse sweep completes them.
 * ``gradients``: each wrt variable's gradient written in the inputs; ``expr`` and ``latex``
   are ``null`` when that expression would be too big to read, or all of them together
-  (see ``emit.latex.expanded``).
+  (see ``emit.latex.expanded``). Empty for a non-scalar output: see ``jacobians``.
 * ``latex``: ``d.latex()``, the whole derivation as one ``aligned`` block.
 * ``tangents`` (``mode="forward"``; else empty): the tangent equations in computing order,
   ``dot:v`` standing for the tangent v̇; ``options.mode`` is ``"reverse"`` or ``"forward"``.
+* ``jacobians`` (added in 1.x; only when the output is not a scalar, ``d.is_jacobian``,
+  where ``backward`` and ``gradients`` are empty: no reverse sweep of a scalar): each wrt
+  variable's Jacobian ∂y/∂v, as ``gradients`` gives a gradient: ``expr`` and ``latex``
+  written in the inputs, in the derivation's layout (``options.layout``; a Hessian,
+  ``sbp.hessian``, is the Jacobian of the gradient ``g_v``), ``null`` where there is no
+  closed matrix form (a matrix ``v``, say) or it would be too big to read; ``shape``
+  is that of ``d.evaluate(values)[v]``: ``[entries of y, entries of v]`` in numerator
+  layout, the transpose in denominator layout. Besides the text's syntax, ``expr`` may hold
+  the display forms ``diag(v)`` (the diagonal matrix of a column) and ``f'(z)`` (the
+  derivative of the element-wise function ``f``, entry by entry).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
+from ..algebra import tidy
+from ..builder import substitute, tree_size
+from ..jacobians import closed_form, layout_form
 from ..notation import partial_latex
 from ..shapes import axes_of, shape_of
-from .latex import derivation_latex, expanded, symbol_table, tangent_table
+from .latex import (
+    MAX_EXPANDED,
+    MAX_EXPANDED_TOTAL,
+    derivation_latex,
+    expanded,
+    symbol_table,
+    tangent_table,
+)
 from .printer import expr_latex, kind_of
 from .python import text_printer
 
@@ -120,7 +142,43 @@ def derivation_dict(d: Derivation) -> dict[str, Any]:
             "expr": text(g) if g is not None else None,
             "latex": f"{head} = {expr_latex(g, names)}" if g is not None else None,
         })
+    if d.is_jacobian:
+        doc["jacobians"] = jacobians(d, text)
     return doc
+
+
+def _entries(v: sp.Basic) -> int | str:
+    return _dim(sp.Mul(*axes_of(shape_of(v))))  # a tensor's axes, not its (Extent, 1)
+
+
+def jacobians(d: Derivation, text: Callable[[sp.Basic], str]) -> list[dict[str, Any]]:
+    """The ``jacobians`` entries of a non-scalar output: each wrt variable's closed form (the
+    one ``latex()``'s Jacobian section shows), in the derivation's layout and written in the
+    inputs, when it is small enough to read (``gradients``' limits)."""
+    names = symbol_table(d)
+    sizes: dict[sp.Basic, int] = {}
+    for eq in d.forward:
+        sizes[eq.lhs] = tree_size(eq.rhs, sizes)
+    forms = {v: layout_form(d, c) for v in d.wrt if (c := closed_form(d, v)) is not None}
+    size = {v: tree_size(j, sizes) for v, j in forms.items()}
+    readable = sum(size.values()) <= MAX_EXPANDED_TOTAL
+    inputs_form: dict[sp.Basic, sp.Basic] = {}
+    if readable and forms:
+        for eq in d.forward:
+            inputs_form[eq.lhs] = substitute(eq.rhs, inputs_form)
+    out = []
+    for v in d.wrt:
+        j = tidy(substitute(forms[v], inputs_form)) if v in forms and readable \
+            and size[v] <= MAX_EXPANDED else None
+        m, n = _entries(d.output), _entries(v)
+        head = partial_latex(names[d.output], names[v])
+        out.append({
+            "wrt": str(v.name),
+            "shape": [m, n] if d.options.layout == "numerator" else [n, m],
+            "expr": text(j) if j is not None else None,
+            "latex": f"{head} = {expr_latex(j, names)}" if j is not None else None,
+        })
+    return out
 
 
 def derivation_json(d: Derivation, indent: int | None = 2) -> str:
