@@ -88,10 +88,13 @@ class Derivation:
                  loss: str | None = None, source: Any = None,
                  limits: Limits | None = None, reading: Reading | None = None) -> None:
         wrt = tuple(wrt)
+        # a named dimension read as a number (1/n) bound by an equation of its own for the
+        # sweeps and the engine: never an input (``Graph.sized``)
+        walked = graph.sized()
         if not is_matrix(graph.output):
-            sweep = reverse_sweep(graph, wrt)
+            sweep = reverse_sweep(walked, wrt)
         else:  # a Jacobian (jacobians.py): tangents, or the sweeps of ⟨G, y⟩, give it
-            sweep = Backward({}, {}, {}, (), [], graph)
+            sweep = Backward({}, {}, {}, (), [], walked)
         fields = {
             "graph": graph, "wrt": wrt, "options": options, "loss": loss, "source": source,
             "limits": limits,  # evaluate and check size their arrays by it (None: defaults)
@@ -139,7 +142,7 @@ class Derivation:
         tangent ``equations``."""
         found: Tangents | None = self.__dict__.get("_tangents")
         if found is None:
-            found = self.__dict__["_tangents"] = forward_sweep(self.graph, self.wrt)
+            found = self.__dict__["_tangents"] = forward_sweep(self.sweep.graph, self.wrt)
         return found
 
     @property

@@ -8,14 +8,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
+from sympy import OneMatrix
 
 from .algebra import is_matrix
 from .builder import Builder, Equation, assemble, atoms_in_order, check_name, make_symbol
 from .canonical import replace_args
 from .errors import GraphError, ShapeError
+from .functions import SumAll
 from .limits import Limits
 from .parse import Syntax, parse_into
-from .shapes import fmt_shape, shape_of
+from .shapes import dimensions_of, fmt_shape, shape_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,9 @@ class Graph:
                                                     compare=False)
     _inputs: tuple[sp.Basic, ...] | None = field(default=None, init=False, repr=False,
                                                  compare=False)
+    # the named dimensions the equations read as numbers (mean(X, axis=1)'s 1/n): never
+    # inputs, bound from the shapes of the values (see ``dimensions`` and ``sized``)
+    _dims: tuple[sp.Basic, ...] = field(default=(), init=False, repr=False, compare=False)
     # inputs a derivation of this graph keeps though the output does not read them (a
     # Hessian's variable when the gradient does not depend on it: its Hessian is 0)
     keep: tuple[sp.Basic, ...] = field(default=(), repr=False, compare=False)
@@ -75,7 +80,9 @@ class Graph:
     @property
     def inputs(self) -> tuple[sp.Basic, ...]:
         """The symbols the equations use but do not bind, in order of first use, then those
-        in ``keep`` (found once); those in ``order`` first, in its order."""
+        in ``keep`` (found once); those in ``order`` first, in its order. A named dimension
+        that an equation reads as a number (``dimensions``) is none of them: the values'
+        shapes give it, as they give the n of 𝟏ₙ."""
         if self._inputs is None:
             bound = {eq.lhs for eq in self.equations}
             seen: dict[sp.Basic, None] = {}
@@ -85,9 +92,33 @@ class Graph:
                         seen.setdefault(a, None)
             for a in self.keep:
                 seen.setdefault(a, None)
+            dims = dimensions_of(seen)
+            for a in dims:
+                del seen[a]
             first = tuple(a for a in self.order if a in seen)
+            object.__setattr__(self, "_dims", tuple(dims))
             object.__setattr__(self, "_inputs", first + tuple(a for a in seen if a not in first))
         return self._inputs  # type: ignore[return-value]
+
+    @property
+    def dimensions(self) -> tuple[sp.Basic, ...]:
+        """The named dimensions the equations read as numbers, not inputs: ``1/n`` of
+        ``mean(X, axis=1)`` with X (m, n), or of a Hessian's ``2/n`` (var(x)), as the
+        backward equations of ``mean(X)`` read ``1/(m n)``."""
+        _ = self.inputs
+        return self._dims
+
+    def sized(self) -> Graph:
+        """This graph with each of its ``dimensions`` bound by an equation first, ``n =
+        sum(𝟏ₙ)`` (the graph itself when there is none): what the reverse and forward
+        sweeps and the numeric engine (``ir.lower``) walk, which know a symbol only as an
+        input or as an equation's left side. 𝟏ₙ is sized when values arrive, so the engine
+        reads n from the values' shapes too; the printed equations stay this graph's."""
+        dims = self.dimensions
+        if not dims:
+            return self
+        sizes = tuple(Equation(n, SumAll(OneMatrix(n, 1))) for n in dims)
+        return Graph((*sizes, *self.equations), self.shapes, keep=self.keep, order=self.order)
 
     def __len__(self) -> int:
         return len(self.equations)
@@ -151,6 +182,9 @@ def validate(g: Graph) -> None:
     bound: set[sp.Basic] = set()
     names: dict[str, sp.Basic] = {}
     later = {eq.lhs for eq in g.equations}
+    # a scalar input named as a dimension the graph reads as a number (sum(mean(z, axis=0))
+    # * n, z (n, 1)): two symbols of one name, the values make them one number (evaluate)
+    dims = set(g.dimensions)
     for i, eq in enumerate(g.equations):
         if not isinstance(eq.lhs, (sp.Symbol, sp.MatrixSymbol)):
             raise GraphError(f"equation {i + 1}: the left side {eq.lhs} is not a symbol")
@@ -160,7 +194,8 @@ def validate(g: Graph) -> None:
             if a in later and a not in bound:
                 raise GraphError(f"equation {i + 1}: {a} is used before it is bound")
             other = names.setdefault(str(a.name), a)
-            if other is not a and other != a:
+            if other is not a and other != a and not (
+                    (a in dims or other in dims) and shape_of(a) is shape_of(other) is None):
                 raise ShapeError(f"{a.name} is used with two shapes: "
                                  f"{fmt_shape(shape_of(other))} and {fmt_shape(shape_of(a))}")
         if shape_of(eq.lhs) != shape_of(eq.rhs):

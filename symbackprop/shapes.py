@@ -76,6 +76,21 @@ def tensor_shape(dims: Any) -> tuple[sp.Expr, sp.Expr]:
 def axes_of(shape: Any) -> tuple[sp.Expr, ...]:
     """Every shape as its axes: a tensor's, a matrix's two, a scalar's none."""
     return () if shape is None else tensor_dims(shape) or tuple(shape)
+
+
+def dimensions_of(symbols: Any) -> list[sp.Symbol]:
+    """The scalar symbols among ``symbols`` that are an axis of one of the matrices among
+    them: sizes, bound from the shapes of the values given for those matrices (as
+    ``values.coerce_value`` binds them), never values of their own. A size in a coefficient
+    (``mean(X, axis=1)`` is ``(1/n)·X 1``, a Hessian of ``var(x)`` holds ``2/n``) reads the
+    dimension itself; a scalar input that only shares its name (``sum(z)/n`` in text: a
+    real ``n``, the dimension an integer one) is another symbol and stays an input."""
+    symbols = list(symbols)
+    axes = {a for s in symbols if is_matrix(s) for a in axes_of(tuple(s.shape))
+            if isinstance(a, sp.Symbol)}
+    return [s for s in symbols if s in axes] if axes else []
+
+
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 
