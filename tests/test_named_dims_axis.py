@@ -222,3 +222,11 @@ def test_cli_check_with_a_batch_dimension(capsys: pytest.CaptureFixture[str]) ->
     head = next(i for i, line in enumerate(lines) if line.startswith("parameter"))
     rows = [line.split()[0] for line in lines[head + 2:head + 5]]
     assert rows == ["W", "X", "y"], out  # B is a dimension, not a parameter
+
+
+def test_the_graph_picture_draws_no_dimension_node() -> None:
+    """The DOT graph's edges are between variables: 1/n of mean(X, axis=1) is a size."""
+    d = sbp.derive("sum(mean(X, axis=1)**2)", wrt="X", shapes={"X": ("m", "n")})
+    dot = d.to_dot()
+    assert "X -> t_1" in dot
+    assert not any(line.strip().startswith(("n ->", "m ->")) for line in dot.splitlines())

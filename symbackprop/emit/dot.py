@@ -107,8 +107,11 @@ def graph_parts(d: Derivation, trace: Trace | None = None
         nodes.append((name, attrs))
 
     edges: list[tuple[str, str, dict[str, str]]] = []
+    sizes = set(d.graph.dimensions)  # 1/n of mean(X, axis=1): a size, not a node
     for eq in d.forward:
         for v in eq.atoms:
+            if v in sizes:
+                continue
             edges.append((str(v.name), str(eq.lhs.name), {"color": FORWARD}))
     for eq in reversed(d.forward):
         u = eq.lhs
