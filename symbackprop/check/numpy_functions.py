@@ -158,11 +158,31 @@ def _multiclass_hinge(s: Array, y: Array) -> float:
     return float(np.sum((1.0 - y) * np.maximum(0.0, s - correct + 1.0)))
 
 
+def _vector(a: Array) -> bool:
+    """Whether the text's shape of ``a`` ends in 1, as its dot and inner test: a column
+    (n, 1), a 1×1 among them, a 1-D array (the column it stands for), and a tensor (the text
+    writes its shape (Extent, 1))."""
+    return np.ndim(a) == 1 or np.ndim(a) >= 3 or (np.ndim(a) == 2 and np.shape(a)[1] == 1)
+
+
 def _dot(x: Array, y: Array) -> Array:
-    """NumPy's dot, a vector (a column of the text's) read as NumPy's 1-D array."""
-    def flat(a: Array) -> Array:
-        return np.ravel(a) if np.ndim(a) == 2 and np.shape(a)[1] == 1 else a
-    return np.dot(flat(x), flat(y))
+    """``dot`` as the text defines it (composites.py), not NumPy's own: of two vectors
+    (columns) the sum of their element-wise product, a scalar's product, and the matrix
+    product of anything else: a matrix or a row times a column is a column, a column times a
+    row an outer product (NumPy's 1-D dot would flatten the column and lose its axis)."""
+    if np.ndim(x) == 0 or np.ndim(y) == 0:
+        return np.multiply(x, y)
+    if _vector(x) and _vector(y):
+        return np.sum(np.multiply(x, y))
+    return np.matmul(x, y)
+
+
+def _inner(x: Array, y: Array) -> Array:
+    """``inner`` as the text defines it: two vectors' dot, a scalar's product, else the sums
+    over the last axes, x yᵀ."""
+    if np.ndim(x) == 0 or np.ndim(y) == 0 or (_vector(x) and _vector(y)):
+        return _dot(x, y)
+    return np.matmul(x, transpose_of(y))
 
 
 def _hardsigmoid(x: Array) -> Array:
@@ -249,12 +269,7 @@ FUNCS: dict[str, Callable[..., Array]] = {
     "logsigmoid": lambda x: -np.logaddexp(0.0, -np.asarray(x)),
     "log_sigmoid": lambda x: -np.logaddexp(0.0, -np.asarray(x)),
     "std": lambda x: np.std(x), "maximum": np.maximum, "minimum": np.minimum,
-    "dot": _dot, "inner": lambda x, y: _dot(x, y) if np.ndim(x) == 2 and np.shape(x)[1] == 1
-    and np.ndim(y) == 2 and np.shape(y)[1] == 1 else np.inner(x, y),
-    "vdot": lambda x, y: np.vdot(x, y), "solve": lambda a, y: np.linalg.solve(a, y)
-    if np.ndim(a) else np.asarray(y) / a,
-    "matrix_power": lambda x, k: np.linalg.matrix_power(x, int(k)) if np.ndim(x)
-    else np.power(x, k),
+    "dot": _dot, "inner": _inner, "vdot": lambda x, y: np.vdot(x, y),
     "add": np.add, "subtract": np.subtract, "multiply": np.multiply, "divide": np.divide,
     "true_divide": np.true_divide, "negative": np.negative, "matmul": np.matmul,
     "binary_cross_entropy": lambda p, y: float(np.mean(
@@ -266,14 +281,42 @@ _inv = FUNCS["inv"]
 
 
 def _inv_or_nan(x: Array) -> Array:
-    """NumPy's inverse; of a singular matrix NaN throughout, as the engine's (undefined)."""
+    """NumPy's inverse, of a scalar too (the text's inv(s) is 1/s: NumPy's of its 1×1
+    matrix, the number again); of a singular matrix NaN throughout, as the engine's
+    (undefined)."""
+    a = np.asarray(x, dtype=float)
     try:
-        return _inv(x)
+        return np.reshape(_inv(np.reshape(a, (1, 1))), ()) if a.ndim == 0 else _inv(a)
+    except np.linalg.LinAlgError:
+        return np.full(a.shape, np.nan)
+
+
+def _solve(a: Array, y: Array) -> Array:
+    """The text's solve(A, y), A⁻¹y, by NumPy's solve: of a scalar A, y / A; of a number y
+    (beside a 1×1 A, as the text's product reads it), A⁻¹ times it; NaN where A is
+    singular, as the inverse's."""
+    if np.ndim(a) == 0:
+        return np.divide(y, a)
+    if np.ndim(y) == 0:
+        return np.multiply(_inv_or_nan(a), y)
+    try:
+        return np.linalg.solve(a, y)
+    except np.linalg.LinAlgError:
+        return np.full((np.shape(a)[0], *np.shape(y)[1:]), np.nan)
+
+
+def _matrix_power(x: Array, k: Array) -> Array:
+    """NumPy's matrix_power of a matrix (a 1×1 too); of a scalar its power, as the text's;
+    a negative power of a singular matrix NaN, as the inverse's."""
+    if np.ndim(x) == 0:
+        return np.power(x, k)
+    try:
+        return np.linalg.matrix_power(x, int(k))
     except np.linalg.LinAlgError:
         return np.full(np.shape(x), np.nan)
 
 
-FUNCS["inv"] = _inv_or_nan
+FUNCS.update({"inv": _inv_or_nan, "solve": _solve, "matrix_power": _matrix_power})
 FUNCS.update({a: FUNCS[n] for n, r in RULES.items() for a in r.aliases if n in FUNCS})
 
 
@@ -397,6 +440,8 @@ def _norm(x: Array, order: Any) -> Array:
     a = np.asarray(x, dtype=float)
     if order is None:
         return np.sqrt(np.sum(a * a))
+    if a.ndim == 0:  # a scalar's norm of any order is its size, as the text's
+        return np.abs(a)
     if a.ndim == 2 and a.shape[1] == 1:
         return np.linalg.norm(np.ravel(a), "fro" if order == "fro" else order) \
             if order != "fro" else np.sqrt(np.sum(a * a))

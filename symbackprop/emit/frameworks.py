@@ -66,6 +66,8 @@ class FrameworkPrinter(CodePrinter):
     """The NumPy printer with ``xp`` (``torch`` or ``jnp``) in place of ``np``; ``ref`` is
     an input whose dtype new arrays take."""
 
+    int_limit = 2**31  # JAX's ints are int32 unless x64 is enabled: 3e9 * x overflows
+
     def __init__(self, names: Any, xp: str, ref: str | None, like: Any) -> None:
         super().__init__(names, numpy=True, like=like)
         self.xp = xp
@@ -96,11 +98,24 @@ class FrameworkPrinter(CodePrinter):
     # tensors of the first input's dtype
     first = ""
 
+    def _dtype(self) -> str:
+        """The inputs' dtype (the first input's; the default float without any input)."""
+        if self.xp == "torch":
+            return f"{self.first}.dtype" if self.first else "torch.get_default_dtype()"
+        return f"jnp.result_type({self.first or 'float'})"  # of a Python float too
+
     def _number(self, e: sp.Basic, code: str) -> str:
         """``code`` of ``e``, as a tensor when PyTorch needs one (e a number)."""
-        if self.xp == "torch" and self.first and e.is_number:
-            return f"torch.as_tensor({code}, dtype={self.first}.dtype)"
+        if self.xp == "torch" and e.is_number:
+            return f"torch.as_tensor({code}, dtype={self._dtype()})"
         return code
+
+    def floating(self, value: sp.Basic) -> str:
+        """A constant output as an array of the inputs' dtype: JAX's grad refuses an int
+        output, PyTorch's backward a number."""
+        if self.xp == "torch":
+            return f"torch.as_tensor({self.doprint(value)}, dtype={self._dtype()})"
+        return f"jnp.asarray({self.doprint(value)}, dtype={self._dtype()})"
 
     def _print_Function(self, e: sp.Function) -> str:
         name = BY_SYMPY.get(type(e), type(e).__name__)

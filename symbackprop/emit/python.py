@@ -116,10 +116,22 @@ def call(code: str, name: str, args: list[str]) -> str:
     return out
 
 
+def float_literal(e: sp.Rational) -> str:
+    """A number as a Python float literal (beyond the floats, ``float("inf")`` signed)."""
+    try:
+        return repr(float(e))
+    except OverflowError:
+        return ("-" if e < 0 else "") + 'float("inf")'
+
+
 class CodePrinter(StrPrinter):  # type: ignore[misc]
     """Expressions as NumPy code (``numpy=True``) or as plain symbackprop text."""
 
     printmethod = "_symbackprop_code"  # not _sympystr: our classes' own str forms differ
+    # an integer this large or larger is written as the float it is in the arithmetic (a
+    # Python int times a float64 is rounded so): an exact int of 2**70 overflows PyTorch's
+    # and JAX's integer types; smaller ones stay exact and readable
+    int_limit = 2**53
 
     def __init__(self, names: Mapping[sp.Basic, str], numpy: bool = True,
                  like: Mapping[tuple[Any, Any], str] | None = None,
@@ -141,6 +153,30 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
 
     def _print_MatrixSymbol(self, e: sp.MatrixSymbol) -> str:
         return self._name(e)
+
+    def _print_Integer(self, e: sp.Integer) -> str:
+        if self.numpy and not self.display and abs(int(e)) >= self.int_limit:
+            return float_literal(e)
+        return super()._print_Integer(e)  # type: ignore[no-any-return]
+
+    def _print_Rational(self, e: sp.Rational) -> str:
+        if self.numpy and not self.display and max(abs(int(e.p)), int(e.q)) >= self.int_limit:
+            return float_literal(e)
+        return super()._print_Rational(e)  # type: ignore[no-any-return]
+
+    def _print_Mul(self, e: sp.Mul) -> str:
+        """A product; a coefficient p/q too large for exact ints one float, not p and q
+        rounded apart (their quotient: of 3**700/3**699 inf/inf)."""
+        c, rest = e.as_coeff_Mul()
+        if self.numpy and not self.display and isinstance(c, sp.Rational) and not \
+                c.is_Integer and max(abs(int(c.p)), int(c.q)) >= self.int_limit:
+            return f"{float_literal(c)}*{self.parenthesize(rest, PRECEDENCE['Mul'])}"
+        return super()._print_Mul(e)  # type: ignore[no-any-return]
+
+    def floating(self, value: sp.Basic) -> str:
+        """A number (a value of no array: an output or a gradient that cancelled to a
+        constant) as a float of the inputs' dtype, as returned code gives every value."""
+        return f"np.float64({self.doprint(value)})"
 
     def _print_Exp1(self, e: Any) -> str:
         return "np.e" if self.numpy else "E"
@@ -501,7 +537,12 @@ def _tangent_code(d: Derivation, fname: str) -> str:
              + (".reshape(-1, 1)" if _column(v) else "") for v in d.wrt]
     body.extend(_dimension_lines(d.inputs, {str(v.name) for v in variables}))
     body += ["", "# forward pass: one line per intermediate"]
-    body += [f"{eq.lhs.name} = {p.doprint(eq.rhs)}" for eq in d.forward]
+    numbers = Numbers(d)
+    for eq in d.forward:
+        code = p.doprint(eq.rhs)
+        if numbers.stage(eq.lhs, eq.rhs) and eq.lhs == d.output:
+            code = p.floating(eq.rhs)  # a constant output: a float, as evaluate's
+        body.append(f"{eq.lhs.name} = {code}")
     body += ["", "# tangents (forward mode): one line per intermediate that depends on wrt"]
     body += [f"{tan[eq.lhs]} = {p.doprint(eq.rhs)}" for eq in d.tangent_equations]
     out = d.output
@@ -519,14 +560,44 @@ def _tangent_code(d: Derivation, fname: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+class Numbers:
+    """Which variables of the code hold a plain number, not an array: the stages and the
+    adjoints whose values read no input, no array stage and no array adjoint (``z = 0``
+    of ``x - x``, ``dy = 1`` of ``y + 3``; a dimension's size is a number too). Returned
+    as they are, such values are Python ints where the inputs are floats: JAX's grad
+    refuses an int output, PyTorch's backward a non-tensor."""
+
+    def __init__(self, d: Derivation) -> None:
+        self.held = {*d.inputs, *(e.lhs for e in d.forward), *d.adjoints.values()}
+        self.numbers: set[sp.Basic] = set()
+
+    def constant(self, value: sp.Basic) -> bool:
+        """Whether ``value`` is a number (reads only variables that are numbers)."""
+        return not is_matrix(value) and not (value.free_symbols & self.held) - self.numbers
+
+    def stage(self, var: sp.Basic, value: sp.Basic) -> bool:
+        """Record ``var = value``; whether it is a number."""
+        if self.constant(value):
+            self.numbers.add(var)
+            return True
+        return False
+
+
 def staged_lines(d: Derivation, p: CodePrinter, adj: Mapping[sp.Basic, str],
                  like: dict[tuple[Any, Any], str],
                  zeros_like: str) -> tuple[list[str], list[str]]:
     """The forward pass, one line per intermediate, and the backward pass in reverse
-    (``+=`` at forks): shared by the NumPy and the framework generators."""
+    (``+=`` at forks): shared by the NumPy and the framework generators. What is returned
+    is an array of the inputs' dtype even where it cancelled to a number: a constant output
+    is ``p.floating``, an input's constant gradient ``zeros_like(input) + c``."""
+    numbers = Numbers(d)
+    inputs = set(d.inputs)
     body = ["", "# forward pass: one line per intermediate"]
     for eq in d.forward:
-        body.append(f"{eq.lhs.name} = {p.stage(eq.rhs)}")
+        code = p.stage(eq.rhs)
+        if numbers.stage(eq.lhs, eq.rhs) and eq.lhs == d.output:
+            code = p.floating(eq.rhs)  # z = 0 of x - x: a float, not Python's int
+        body.append(f"{eq.lhs.name} = {code}")
         if is_matrix(eq.lhs):  # defined from here on (never np.ones_like of itself)
             like.setdefault(tuple(eq.lhs.shape), str(eq.lhs.name))
             p.like = like
@@ -535,6 +606,7 @@ def staged_lines(d: Derivation, p: CodePrinter, adj: Mapping[sp.Basic, str],
     referenced = any(d.adjoints[d.output] in e.rhs.free_symbols for e in d.backward)
     if referenced:
         body.append(f"{adj[d.adjoints[d.output]]} = 1.0")
+        numbers.stage(d.adjoints[d.output], sp.S.One)
     forks = {v for v, ts in d.terms.items() if len(ts) > 1}
     started: set[sp.Basic] = set()
     for eq in reversed(d.forward):
@@ -547,6 +619,8 @@ def staged_lines(d: Derivation, p: CodePrinter, adj: Mapping[sp.Basic, str],
             code = p.doprint(term.value)
             if is_matrix(v) and not is_matrix(term.value):  # a number into a 1×1 (of .item())
                 code = f"{zeros_like}({v.name}) + {code}"
+            elif v not in forks and numbers.stage(d.adjoints[v], term.value) and v in inputs:
+                code = f"{zeros_like}({v.name}) + {code}"  # a gradient dy = 1: of y's dtype
             if v not in forks:
                 body.append(f"{dv} = {code}")
                 continue
