@@ -87,3 +87,14 @@ def test_a_few_ulps_off_a_flat_zero_are_the_witness_rounding_not_a_slope() -> No
     assert d.check(values).ok
     with pytest.raises(sbp.GradcheckError, match="relative terms"):
         sbp.gradcheck("1e-8*x + relu(x - 1.05e-5)", {"x": 0.0}, grad={"x": "3e-17"})
+
+
+def test_a_mean_of_entries_that_cancel_is_rounding_on_both_sides() -> None:
+    """∂L/∂G of L = G·mean(X) where X's entries sum to 0: the symbolic witness's 1.4e-17 and
+    finite differences' 2.5e-17 are both rounding of sums of order 1 (found by
+    tests/test_tensor_fuzz.py's random pooling): ok, not 'within atol but 0.5 off'."""
+    x = np.array([[-2.0, 5.0, 2.0], [-5.0, 0.0, 7.0], [-1.0, -9.0, 3.0]]) / 6
+    d = sbp.derive("L = sum(hadamard(G, avgpool2d(X, 3, stride=1)))",
+                   shapes={"X": (1, 1, 3, 3), "G": (1, 1, 1, 1)})
+    report = d.check({"X": x.reshape(1, 1, 3, 3), "G": np.full((1, 1, 1, 1), -1.5)})
+    assert report.ok, report
