@@ -34,7 +34,7 @@ from .paper import Reading, hadamard_last, read_text
 from .paper_lexer import column_of
 from .rules import RULES
 from .screen import ATOM, EXPECTED, screen
-from .shapes import axes_of, shape_of
+from .shapes import axes_of, fmt_shape, shape_of, tensor_dims
 from .spelling import numpy_spelling
 
 Syntax: TypeAlias = Literal["text", "latex"]
@@ -84,6 +84,10 @@ def _describe(node: ast.AST) -> str:
 
 
 _EXPECTED = EXPECTED
+
+
+_REDUCING = frozenset({"sum", "mean", "var", "std", "prod", "max", "min", "logsumexp",
+                       "amax", "amin"})  # an axis that goes (not cumsum, flip, softmax)
 
 
 def _keeps_dims(k: ast.keyword) -> bool:
@@ -405,6 +409,31 @@ class _Parser:
                              "tuple of axes of a tensor: axis=(0, 2, 3)")
         return axis  # type: ignore[no-any-return]
 
+    def check_library_axis(self, node: ast.Call, x: Term) -> None:
+        """A library's reduction along an axis means NumPy's, which the text's cannot say
+        of two shapes: a vector is a column here (NumPy's 1-D x has one axis: np.sum(x, -1)
+        is its total, not the column's rows), and a reduction without keepdims is 1-D, which
+        broadcasts as a row (A - np.mean(A, 1) centres the columns' entries by the rows'
+        means). Both are refused, saying how to write them."""
+        axis = self.axis_of(node)
+        s = shape_of(x)
+        if not isinstance(axis, int) or s is None or tensor_dims(s) is not None:
+            return
+        assert isinstance(node.func, ast.Name)
+        k = axis % 2
+        where = self.source(node)
+        if s[k] == 1 and s[1 - k] != 1:
+            raise ShapeError(f"{where}: along the axis of length 1 of {fmt_shape(s)}, a vector "
+                             f"the text holds as a column or a row; NumPy's axis of a 1-D "
+                             f"array is its only one: write {node.func.id}(x) for the whole "
+                             "vector")
+        keeps = any(_keeps_dims(kw) for kw in node.keywords)
+        if k == 1 and s[0] != 1 and not keeps and node.func.id in _REDUCING:
+            raise ShapeError(f"{where}: NumPy's and PyTorch's result along axis 1 is 1-D, "
+                             "which broadcasts as a row, where the text keeps a column: write "
+                             "keepdims=True (keepdim=True) for the column, or transpose it "
+                             "(.T) for NumPy's row")
+
     def sizes(self, node: ast.Call) -> list[sp.Expr]:
         """The sizes given to ``ones``, ``zeros`` or ``eye``: whole numbers, or the names
         of dimensions that ``shapes`` declares (``ones(n, 1)``)."""
@@ -528,6 +557,8 @@ class _Parser:
             s0 = shape_of(args[0]) if library is not None and args else None
             if s0 is not None and s0[0] != 1 and s0[1] != 1:  # a matrix: the default differs
                 raise ShapeError(f"{self.source(node)}: {library}")
+            if getattr(node, "library", None) is not None and args:
+                self.check_library_axis(node, args[0])
             if node.func.id in COMPOSITES:  # log1p(x) is log(1 + x), written out
                 axis = self.axis_of(node)
                 if axis is not None:  # std(X, axis=0): the root of the variance along it

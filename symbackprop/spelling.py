@@ -23,7 +23,7 @@ _METHODS = frozenset({"sum", "mean", "var", "std", "max", "min", "prod", "cumsum
 # the reductions whose second positional argument is the axis (NumPy's, SciPy's, JAX's) or
 # the dim (PyTorch's): np.sum(X, 0) is sum(X, axis=0)
 _AXIS_SECOND = frozenset({"sum", "mean", "var", "std", "prod", "cumsum", "cumprod", "max",
-                          "min", "softmax", "log_softmax", "logsumexp"})
+                          "min", "softmax", "log_softmax", "logsumexp", "flip"})
 # where a library's default axis for a matrix is not the text's (each column): refused for a
 # matrix without one (the parser reads ``library_default`` on the call)
 _DEFAULT_AXIS = {
@@ -59,7 +59,7 @@ def _family(path: list[str]) -> str:
 
 def _is_axis(v: ast.expr) -> bool:
     """An axis written as a literal: 1, -1, or a tuple of them."""
-    if isinstance(v, ast.UnaryOp) and isinstance(v.op, ast.USub):
+    if isinstance(v, ast.UnaryOp) and isinstance(v.op, (ast.USub, ast.UAdd)):
         v = v.operand
     if isinstance(v, ast.Tuple):
         return bool(v.elts) and all(_is_axis(e) for e in v.elts)
@@ -102,9 +102,12 @@ def _library_call(node: ast.Call, family: str, called: str, name: str) -> str | 
                 f"write torch.a{called}(X, dim=k)")
     if name in _AXIS_SECOND and len(node.args) == 2 and _is_axis(node.args[1]) \
             and _keyword(node, "axis") is None and family in ("numpy", "torch", "jax.nn",
-                                                               "scipy", "method"):
-        node.keywords.append(ast.copy_location(ast.keyword("axis", node.args[1]),
-                                               node.args[1]))
+                                                               "scipy", "method") \
+            and not (name == "flip" and family == "torch"):  # torch.flip(X, dims): a tuple
+        axis = node.args[1]
+        if isinstance(axis, ast.UnaryOp) and isinstance(axis.op, ast.UAdd):
+            axis = axis.operand  # np.max(X, +1)
+        node.keywords.append(ast.copy_location(ast.keyword("axis", axis), node.args[1]))
         node.args = node.args[:1]
     if name in ("std", "var"):
         if family == "torch":  # Bessel's correction by default: n − 1
@@ -133,6 +136,7 @@ def _library_call(node: ast.Call, family: str, called: str, name: str) -> str | 
             node.keywords.remove(approx)
     if family == "scipy" and name == "huber" and len(node.args) == 2:
         node.args = node.args[::-1]  # scipy.special.huber(delta, r)
+    node.library = family  # type: ignore[attr-defined]  # its axes are NumPy's (parse.py)
     default = _DEFAULT_AXIS.get((family, name))
     if default is not None and _keyword(node, "axis") is None:
         node.library_default = default + (  # type: ignore[attr-defined]

@@ -114,16 +114,20 @@ X0 = np.random.default_rng(3).normal(size=(3, 4))
 Y0 = np.random.default_rng(4).normal(size=(3, 4))
 CASES: dict[str, Callable[[np.ndarray], Any]] = {  # text → the same function in NumPy
     "sum(np.max(X, 0)**2)": lambda X: np.sum(np.max(X, 0) ** 2),
-    "sum(np.amax(X, -1)**2)": lambda X: np.sum(np.max(X, -1) ** 2),
-    "sum(X.max(1)**2)": lambda X: np.sum(X.max(1) ** 2),
+    "sum(np.amax(X, -1, keepdims=True)**2)": lambda X: np.sum(np.max(X, -1) ** 2),
+    "sum(X.max(1, keepdims=True)**2)": lambda X: np.sum(X.max(1) ** 2),
     "sum(X.min(0)**2)": lambda X: np.sum(X.min(0) ** 2),
-    "sum(np.amin(X, 1)**2)": lambda X: np.sum(np.min(X, 1) ** 2),
-    "sum(torch.amax(X, 1)**2)": lambda X: np.sum(np.max(X, 1) ** 2),
+    "sum(np.amin(X, +1, keepdims=True)**2)": lambda X: np.sum(np.min(X, 1) ** 2),
+    "sum(torch.amax(X, 1, keepdim=True)**2)": lambda X: np.sum(np.max(X, 1) ** 2),
     "sum(torch.amin(X, dim=0, keepdim=True)**2)": lambda X: np.sum(np.min(X, 0) ** 2),
     "sum(np.sum(X, 0)**2)": lambda X: np.sum(np.sum(X, 0) ** 2),
-    "sum(torch.mean(X, 1)**2)": lambda X: np.sum(np.mean(X, 1) ** 2),
+    "sum(torch.mean(X, 1, keepdim=True)**2)": lambda X: np.sum(np.mean(X, 1) ** 2),
+    "sum(sin(X - np.mean(X, 0)))": lambda X: np.sum(np.sin(X - np.mean(X, 0))),
+    "sum(sin(X - X.mean(1, keepdims=True)))": lambda X: np.sum(
+        np.sin(X - X.mean(1, keepdims=True))),
+    "sum(np.flip(X, 0) * X[0, 0])": lambda X: np.sum(np.flip(X, 0) * X[0, 0]),
     "sum(torch.sum(X, dim=0)**2)": lambda X: np.sum(np.sum(X, 0) ** 2),
-    "sum(X.sum(1)**3)": lambda X: np.sum(X.sum(1) ** 3),
+    "sum(X.sum(1, keepdims=True)**3)": lambda X: np.sum(X.sum(1) ** 3),
     "sum(np.cumsum(X, 1)**2)": lambda X: np.sum(np.cumsum(X, 1) ** 2),
     "torch.std(X, unbiased=False)": np.std,
     "torch.var(X, correction=0)": np.var,
@@ -163,6 +167,11 @@ def test_the_librarys_axis_and_options(text: str) -> None:
     ("F.cross_entropy(X, Y)", "a row per sample"),
     ("torch.binary_cross_entropy_with_logits(X, Y)", "F.binary_cross_entropy_with_logits"),
     ("sum(outer(X, Y))", "two vectors"),
+    # NumPy's 1-D results: a vector's only axis, and a reduction that broadcasts as a row
+    ("sum(sin(np.sum(X[:, 0], -1)))", "its only one"),
+    ("sum(sin(X - np.mean(X, 1)))", "keepdims=True"),
+    ("sum(X / np.sum(exp(X), axis=1))", "broadcasts as a row"),
+    ("torch.logsumexp(X[0, :].T, dim=-1)", "axis of length 1"),
 ])
 def test_what_the_library_means_otherwise_is_refused(text: str, says: str) -> None:
     with pytest.raises(REFUSED, match=None) as e:
