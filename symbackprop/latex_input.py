@@ -6,16 +6,22 @@ A small recursive-descent reader of the maths subset that derivations use (``\\f
 code of the text language (see ``paper.py`` for the two operators that the readers add), so
 the LaTeX front end builds the same graph as the text one. Exponents read as mathematics reads
 them: ``X^{2}`` of a square matrix is ``X X``, ``X^{\\circ 2}`` the element-wise power, and a
-power of a vector or scalar is element-wise. Any control sequence that is not maths
-(``\\input``, ``\\def``, ``\\catcode``, ...) is a ``ParseError`` naming it, with its column.
-Nothing is expanded or evaluated.
+power of a vector or scalar is element-wise (``e^{X}`` of a square matrix is the matrix
+exponential, refused; ``\\exp(X)`` is element-wise). The ones vector ``\\mathbf{1}`` and the
+identity ``\\mathbf{I}`` have the size that what they multiply or are added to fixes, as the
+literature writes them (``Sizes``: ``X𝟏``, ``𝟏ᵀX``, ``v − 𝟏c``, ``t ⊙ I``), or the size
+written (``\\mathbf{1}_{n}``, ``I_{n}``); one that nothing fixes is a ``ParseError``, never
+the number 1. Any control sequence that is not maths (``\\input``, ``\\def``, ``\\catcode``,
+...) is a ``ParseError`` naming it, with its column. Nothing is expanded or evaluated.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from typing import Any
 
+from .builder import Builder
 from .errors import LimitError, ParseError
 from .latex_calls import Calls
 from .latex_lexer import (
@@ -31,9 +37,12 @@ from .latex_lexer import (
     Tok,
     join_pieces,
 )
+from .latex_sizes import Sizes, dimension_names
 from .limits import Limits
 from .paper import Reading, split_name
 from .paper_lexer import column_of, describe
+
+BOLD = (r"\mathbf", r"\boldsymbol", r"\bm")
 
 
 class _Reader(Calls):
@@ -52,7 +61,12 @@ class _Reader(Calls):
                 codes.append(piece)
         if not codes:
             raise self.error(0, "no equation in the LaTeX")
-        code, origin, powers, ones, spectral = "", [], [], [], []
+        return self.assemble(codes, Sizes(self, codes).fill() if self.unsized else {})
+
+    def assemble(self, codes: list[Piece], sized: dict[int, str] | None) -> Reading:
+        """The statements as one code, each 𝟏 and I read without a size written as
+        ``sized`` says (None: as the names ``_one0``, ``_eye1``, which ``Sizes`` reads)."""
+        code, origin, powers, spectral = "", [], [], []
         for k, piece in enumerate(codes):
             if k:
                 code += "\n"
@@ -61,16 +75,15 @@ class _Reader(Calls):
                 if frag == "\0**":  # a power as mathematics reads it
                     powers.append(len(code))
                     frag = "**"
-                elif frag == "\0 * ":  # a product with a ones vector it sizes
-                    ones.append(len(code) + 1)
-                    frag = " * "
                 elif frag in ("\0norm2(", "\0sqnorm("):  # ‖X‖₂: of a matrix, spectral
                     spectral.append(len(code))
                     frag = frag[1:]
+                elif frag[:1] == "\0":  # \0one3, \0eye4: a 𝟏 or an I, sized
+                    frag = f"_{frag[1:]}" if sized is None else sized[int(frag[4:])]
                 code += frag
                 origin.extend([at] * len(frag))
         return Reading(code, tuple(origin), tuple(self.notes), frozenset(powers),
-                       frozenset(ones), frozenset(spectral))
+                       frozenset(), frozenset(spectral))
 
     def split(self) -> list[tuple[int, int]]:
         """Statements: separated by \\\\ or ; (delimiters and environments dropped)."""
@@ -217,8 +230,7 @@ class _Reader(Calls):
         entrywise = entrywise or bool(self.indices)  # inside Σᵢ, nested ones too
         out = self.factor(end)
         factors = 1
-        last = out  # the factor read last
-        last_at, last_end = 0, 0  # where it is in the source
+        last_at, last_end = 0, 0  # where the factor read last is in the source
         divided = False  # whether the factor read last was a divisor (a/2 b)
         while not self.stop(end):
             t = self.peek()
@@ -241,16 +253,12 @@ class _Reader(Calls):
                 out = join_pieces("hadamard(", out, ", ", self.factor(end), ")", at=t.at)
                 continue
             op = PRODUCT[t.text] if joined else "*"  # juxtaposition is a product
-            row = self.ones(last) == "row"
             self.skip_spacing()
             last_at = self.at()
             last = self.factor(end)
             last_end = self.end_of_last()
-            # X𝟏, 𝟏ᵀX: a ones vector the product sizes (the sum along an axis, as the
-            # derivations print it); b𝟏ᵀ, 𝟏bᵀ are the number 1, spread by the sum around
-            sized = op == "*" and (row or self.ones(last) == "column")
-            out.append(("\0 * " if sized else f" {op} ", t.at))  # in place: a long product
-            out += last  # stays linear
+            out.append((f" {op} ", t.at))  # in place: a long product stays linear
+            out += last
         self.factors = factors
         return out
 
@@ -266,14 +274,6 @@ class _Reader(Calls):
                 self.texts(0) == r"\sum" or self.function_name() is not None)
         finally:
             self.i = save
-
-    def ones(self, piece: Piece) -> str | None:
-        """Whether ``piece`` is LaTeX's 𝟏 (``"column"``) or 𝟏ᵀ (``"row"``)."""
-        code = "".join(p for p, _ in piece)
-        if code not in ("(1)", "((1)).T") or not any(
-                p == "(1)" and at in self.ones_at for p, at in piece):
-            return None
-        return "column" if code == "(1)" else "row"
 
     def factor(self, end: int) -> Piece:
         self.skip_spacing()
@@ -395,16 +395,21 @@ class _Reader(Calls):
                 body = self.braced()
                 return join_pieces("((", body, ")**(1 / ", n, "))", at=t.at)
             return join_pieces("sqrt(", self.braced(), ")", at=t.at)
-        if s in (r"\mathbf", r"\boldsymbol", r"\bm") and self.texts(1) == "{" \
-                and self.texts(2) in ("1", "0") and self.texts(3) == "}":
+        if s in BOLD and self.texts(1) == "{" and self.texts(2) in ("1", "0") \
+                and self.texts(3) == "}":
             digit = self.texts(2)
             self.i += 4
-            if digit == "1":
-                indicator = self.indicator(t.at)
-                if indicator is not None:
-                    return indicator
-                self.ones_at.add(t.at)
-            return [(f"({digit})", t.at)]  # 𝟏: ones, spread by the operation that uses it
+            if digit == "0":
+                return [("(0)", t.at)]  # 𝟎: the number 0, spread by the operation around
+            indicator = self.indicator(t.at)
+            if indicator is not None:
+                return indicator
+            return self.ones_vector(t)
+        if (s in BOLD and self.texts(1) == "{" and self.texts(2) == "I" and self.texts(3) == "}")\
+                or (s == "I" and self.texts(1) == "_"):
+            identity = self.identity(t)
+            if identity is not None:
+                return identity
         if s == r"\mathrm" and self.texts(1) == "{" and self.texts(2) == "e" \
                 and self.texts(3) == "}":
             self.i += 4
@@ -413,6 +418,52 @@ class _Reader(Calls):
         if fn is not None:
             return self.call(fn, t, end)
         return self.name_atom(end)
+
+    def ones_vector(self, t: Tok) -> Piece:
+        """𝟏 (its ``\\mathbf{1}`` read): the vector of ones, of the length that what it
+        multiplies or is added to fixes (sized when the whole text is read, ``Sizes``), or
+        of the length written, ``\\mathbf{1}_{n}`` (``\\mathbf{1}_{m \\times n}``: a matrix)."""
+        if not self.is_("_"):
+            self.unsized.append(("one", t.at))
+            return [(f"\0one{len(self.unsized) - 1}", t.at)]
+        self.take()
+        raw, at = self.script()
+        parts = [p for p in re.split(r"\\times|,", raw.replace(" ", "").strip("{}")) if p]
+        sizes = [self.size_text(p) for p in parts]
+        if len(sizes) not in (1, 2) or None in sizes:
+            raise self.error(at, f"\\mathbf{{1}}_{{{raw.strip('{}')}}}: the length of 𝟏 is a "
+                             "whole number or a dimension named in shapes (\\mathbf{1}_{n}, "
+                             "\\mathbf{1}_{m \\times n} for a matrix of ones)")
+        rows, cols = (sizes[0], "1") if len(sizes) == 1 else sizes
+        return [(f"ones({rows}, {cols})", t.at)]
+
+    def identity(self, t: Tok) -> Piece | None:
+        """\\mathbf{I}, I_{n}, \\mathbf{I}_{n}: the identity matrix, of the size that what it
+        multiplies or is added to fixes, or of the size written; None (nothing read) when I
+        is a variable: declared (or a stage), or I_{…} whose subscript is no size."""
+        start = self.i
+        bold = t.text != "I"
+        self.i += 4 if bold else 1
+        if not self.is_("_"):
+            if bold and not self.known("I"):
+                self.unsized.append(("eye", t.at))
+                return [(f"\0eye{len(self.unsized) - 1}", t.at)]
+            self.i = start
+            return None
+        self.take()
+        raw, _ = self.script()
+        sub = raw.replace(" ", "").strip("{}")
+        size = self.size_text(sub)
+        if size is None or self.known(f"I{sub}") or self.known(f"I_{sub}"):
+            self.i = start
+            return None
+        return [(f"eye({size})", t.at)]
+
+    def size_text(self, raw: str) -> str | None:
+        """A size as the text writes it: a whole number, or a dimension named in shapes."""
+        if re.fullmatch(r"[1-9]\d{0,8}", raw):
+            return raw
+        return raw if raw in dimension_names(self.builder) else None
 
     def bracketed(self, end: int) -> Piece:
         t = self.take()
@@ -494,8 +545,12 @@ class _Reader(Calls):
 
 
 def read_latex(text: str, known: Callable[[str], bool], functions: Iterable[str],
-               limits: Limits) -> Reading:
-    """LaTeX as code of the text language (see the module docstring)."""
+               limits: Limits, builder: Builder | None = None,
+               trial: Callable[[Reading, Builder], Any] | None = None) -> Reading:
+    """LaTeX as code of the text language (see the module docstring). ``builder``: the
+    parser's, whose shapes size each 𝟏 and I; ``trial``: a parser of a reading into a builder
+    of its own, whose ``expr`` gives the shapes of what holds no 𝟏 or I (``latex_sizes``);
+    without it, a 𝟏 or I that needs a size is a ParseError."""
     bad = re.search(r"[^\x20-\x7e\n\t\r]", text)
     if bad is not None:
         at = bad.start()
@@ -514,6 +569,8 @@ def read_latex(text: str, known: Callable[[str], bool], functions: Iterable[str]
             at = text.index(ch)
             raise ParseError(why, column=column_of(text, at), text=text)
     reader = _Reader(text, known, functions, limits)
+    reader.builder = builder if builder is not None else Builder()
+    reader.trial = trial
     try:
         return reader.document()
     except RecursionError:

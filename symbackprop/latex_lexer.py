@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import LimitError, ParseError
 from .limits import Limits
@@ -99,7 +100,11 @@ class Cursor:
         self.i = 0
         self.depth = 0
         self.notes: list[str] = []
-        self.ones_at: set[int] = set()  # where a 𝟏 (\mathbf{1}) was read
+        # each 𝟏 (\mathbf{1}) and I (\mathbf{I}) read without its size, and where: sized
+        # once the whole text is read, by what it multiplies or is added to (latex_input._Sizes)
+        self.unsized: list[tuple[str, int]] = []
+        self.builder: Any = None  # the parser's Builder: the shapes of the names, if known
+        self.trial: Any = None  # a parser of the code into a builder of its own (parse.py)
         self.indices: list[str] = []  # the indices of the sums being read (\sum_i)
         self.indexed = 0  # names read with one of those indices as subscript (x_i)
         self.last_scripts = ("", "")  # the subscript and index the last name was read with

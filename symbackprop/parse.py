@@ -120,7 +120,9 @@ class _Parser:
         """The source as code of the text language: maths notation or LaTeX translated."""
         if self.reading is None:
             if self.syntax == "latex":
-                self.reading = read_latex(self.text, self.bound, FUNCTIONS, self.limits)
+                self.reading = read_latex(
+                    self.text, self.bound, FUNCTIONS, self.limits, builder=self.b,
+                    trial=lambda r, b: _Parser(r.code, b, self.limits, "text", reading=r))
             else:
                 self.reading = read_text(self.text, self.bound, FUNCTIONS)
             self.code = self.reading.code

@@ -228,7 +228,9 @@ def _factor(s: str) -> str:
 
 
 def forward_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
-    return [rf"{names[eq.lhs]} &= {_fmt(d, names, eq.rhs)}" for eq in d.forward]
+    """The stages, as LaTeX input reads them back (``expr_latex``'s sized)."""
+    return [rf"{names[eq.lhs]} &= {expr_latex(eq.rhs, names, sized=True)}"
+            for eq in d.forward]
 
 
 def partial_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:

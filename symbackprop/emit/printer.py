@@ -67,11 +67,14 @@ def kind_of(s: sp.Basic) -> Kind:
 class Printer(LatexPrinter):  # type: ignore[misc]
     """SymPy's LaTeX printer with our names and our matrix notation."""
 
-    def __init__(self, names: Mapping[sp.Basic, str] | None = None) -> None:
+    def __init__(self, names: Mapping[sp.Basic, str] | None = None,
+                 sized: bool = False) -> None:
         super().__init__({"mul_symbol": None, "fold_short_frac": False})
+        self.sized = sized  # a forward stage: an outer product's edge 𝟏 with its length
         # a view, not a copy: the emitters print every equation with the whole table
         self.names: MutableMapping[sp.Basic, str] = ChainMap(
             {}, cast("dict[sp.Basic, str]", names or {}))  # writes go to the first map only
+        self._top: Any = None  # the expression printed whole (doprint's)
 
     def _as_ordered_terms(self, expr: Any, order: Any = None) -> list[Any]:
         # SymPy orders a sum through a monomial vector per term: quadratic in the terms
@@ -195,11 +198,25 @@ class Printer(LatexPrinter):  # type: ignore[misc]
             return rf"{s}^{{\top}}"
         return rf"\left({s}\right)^{{\top}}"
 
+    def doprint(self, expr: Any) -> str:
+        self._top = expr
+        return super().doprint(expr)  # type: ignore[no-any-return]
+
     def _print_MatMul(self, e: MatMul) -> str:
         coeff = sp.Mul(*[a for a in e.args if not is_matrix(a)])
-        mats = [a for a in e.args if is_matrix(a)]
-        body = _juxtapose([r"\mathbf{1}\mathbf{1}^{\top}" if _ones_matrix(m) else
-                           self._wrap(m, strong=isinstance(m, HadamardProduct)) for m in mats])
+        mats, count = _fold_ones([a for a in e.args if is_matrix(a)])
+        coeff *= count
+        if not mats:  # 𝟏ᵀ𝟏 alone: the number of entries
+            return str(self._print(coeff))
+        # a forward stage that is a product with a ones vector at its edge (𝟏uᵀ, u𝟏ᵀ, c𝟏):
+        # nothing beside that 𝟏 fixes its length, so it is written with it, 𝟏ₙ, and the
+        # stage t = 𝟏ₙuᵀ reads back with its size (elsewhere the sum or ⊙ around sizes it)
+        top = self.sized and self._top is e
+        parts = [self._ones(m, top and k == 0, top and k == len(mats) - 1)
+                 if isinstance(m, OneMatrix) else
+                 self._wrap(m, strong=isinstance(m, HadamardProduct))
+                 for k, m in enumerate(mats)]
+        body = _juxtapose(parts)
         if coeff == 1:
             return body
         if coeff == -1:
@@ -208,6 +225,17 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         if isinstance(coeff, sp.Add):
             c = rf"\left({c}\right)"
         return rf"{c}\,{body}"
+
+    def _ones(self, m: OneMatrix, first: bool, last: bool) -> str:
+        """A ones factor of a product: 𝟏, 𝟏ᵀ, or 𝟏𝟏ᵀ for a matrix of ones (𝟏 there would
+        read as a vector); a column first or a row last written with its length, 𝟏ₙ."""
+        rows, cols = m.shape
+        left = rf"\mathbf{{1}}_{{{self._print(rows)}}}" if first else r"\mathbf{1}"
+        right = rf"\mathbf{{1}}_{{{self._print(cols)}}}^{{\top}}" if last else \
+            r"\mathbf{1}^{\top}"
+        if rows != 1 and cols != 1:
+            return left + right
+        return right if rows == 1 and cols != 1 else left
 
     def _print_MatAdd(self, e: MatAdd) -> str:
         out = ""
@@ -268,6 +296,10 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         return rf"{{{s}}}^{{{exp}}}" if exp else s
 
     def _print_Elementwise(self, e: Elementwise) -> str:
+        if e.name == "exp" and _proper_matrix(e.operands[0]):
+            # e^{A} of a matrix is the matrix exponential in standard notation (and our
+            # reader refuses it as that): the element-wise one is written exp(A)
+            return self._call(r"\exp", e.operands)
         f = scalar_function(e.name)
         ph = tuple(sp.Symbol(f"_arg{i}") for i in range(len(e.operands)))
         saved = self.names
@@ -525,16 +557,20 @@ def _split_sign(t: sp.Basic) -> tuple[bool, sp.Basic]:
     return False, t
 
 
-def expr_latex(e: sp.Basic, names: Mapping[sp.Basic, str] | None = None) -> str:
-    """``e`` in LaTeX with ``names``; remembered when ``names`` is a derivation's table."""
-    memo = names.memo if isinstance(names, SymbolTable) else None
+def expr_latex(e: sp.Basic, names: Mapping[sp.Basic, str] | None = None, *,
+               sized: bool = False) -> str:
+    """``e`` in LaTeX with ``names``; remembered when ``names`` is a derivation's table.
+    ``sized``: ``e`` is a forward stage's right side, which LaTeX input reads back (a ones
+    vector at the edge of a product is written with its length, 𝟏ₙuᵀ)."""
+    memo = (names.sized_memo if sized else names.memo) if isinstance(names, SymbolTable) \
+        else None
     if memo is not None:
         got = memo.get(e)
         if got is not None:
             return got
     out = _plain_product(e, names)
     if out is None:
-        out = Printer(names).doprint(e)
+        out = Printer(names, sized).doprint(e)
     if memo is not None:
         memo[e] = out
     return out
@@ -582,12 +618,31 @@ class SymbolTable(dict[sp.Basic, str]):
     def __init__(self) -> None:
         super().__init__()
         self.memo: dict[sp.Basic, str] = {}
+        self.sized_memo: dict[sp.Basic, str] = {}  # forward stages' (expr_latex's sized)
         # a tensor's index letters where an einsum wrote them (S = [Σ_d Q_{b,h,q,d} …]_{b,h,q,k}),
         # so that the softmax of S and its cotangent read S_{b,h,q,k}, not S_{i,j,k,l}
         self.letters: dict[sp.Basic, str] = {}
 
 
-def _ones_matrix(m: Any) -> bool:
-    """A matrix of ones that is not a vector: in a product it is 𝟏𝟏ᵀ, as the literature
-    writes it (𝟏 there would read as a vector; alone or in a sum, 𝟏 is the number 1 spread)."""
-    return isinstance(m, OneMatrix) and m.shape[0] != 1 and m.shape[1] != 1
+def _fold_ones(mats: list[Any]) -> tuple[list[Any], sp.Expr]:
+    """The matrix factors of a product with each run of ones matrices as one, and the number
+    the run multiplies by: 𝟏𝟏ᵀ𝟏 is n𝟏 (printed as it stands, 𝟏ᵀ𝟏 has a length that nothing
+    fixes, and it read back as the number 1). Only lengths that are numbers fold."""
+    out: list[Any] = []
+    count: sp.Expr = sp.S.One
+    for m in mats:
+        prev = out[-1] if out else None
+        if isinstance(m, OneMatrix) and isinstance(prev, OneMatrix) and m.shape[0].is_Integer:
+            count *= m.shape[0]
+            out[-1] = OneMatrix(prev.shape[0], m.shape[1])
+        else:
+            out.append(m)
+    return [m for m in out if not (isinstance(m, OneMatrix) and m.shape == (1, 1))], count
+
+
+def _proper_matrix(a: Any) -> bool:
+    """A matrix with two dimensions other than 1 (symbolic ones too), not a vector, a 1×1
+    or a tensor: what e^{A} would be the matrix exponential of."""
+    shape = shape_of(a)
+    return shape is not None and tensor_dims(shape) is None and shape[0] != 1 \
+        and shape[1] != 1
