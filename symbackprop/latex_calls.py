@@ -86,8 +86,14 @@ class Calls(Cursor):
             return join_pieces("sum(", body, ")", at=t.at)
         self.indices.append(index)
         before, self.indexed = self.indexed, 0
+        first = self.i
         try:
             body = self.term(end)
+            if any(self.toks[k].text == r"\sum" for k in range(first, self.i)) or \
+                    (not self.indexed and any(len(i) > 1 for i in self.subscripts(first))):
+                raise self.error(t.at, f"\\sum_{index}: a sum over two indices (A_{{ij}}, "
+                                 "\\sum_i \\sum_j) is not read: write it with matrices "
+                                 "(\\mathbf{x}^\\top A \\mathbf{x}) or einsum in the text")
             if not self.indexed:
                 raise self.error(t.at, f"\\sum_{index}: no name of the summand has the index "
                                  f"{index} (x_{index}); a sum of a constant is not read")
@@ -95,6 +101,22 @@ class Calls(Cursor):
             self.indices.pop()
             self.indexed = before
         return join_pieces("sum(", body, ")", at=t.at)
+
+    def subscripts(self, start: int) -> list[str]:
+        """The subscripts written after ``_`` from token ``start`` to the one read last."""
+        out = []
+        for k in range(start, min(self.i, len(self.toks) - 1)):
+            if self.toks[k].text == "_":
+                j, parts = k + 1, []
+                if self.toks[j].text == "{":
+                    j += 1
+                    while j < self.i and self.toks[j].text != "}":
+                        parts.append(self.toks[j].text)
+                        j += 1
+                else:
+                    parts.append(self.toks[j].text)
+                out.append("".join(parts).replace(" ", ""))
+        return out
 
     def indicator(self, at: int) -> Piece | None:
         r"""𝟏[a > b] (``\mathbf{1}\left[{a > b}\right]``, as the derivations print a

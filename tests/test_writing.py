@@ -639,6 +639,9 @@ def test_sums_in_index_notation(tex: str, means: str) -> None:
 @pytest.mark.parametrize(("tex", "message"), [
     (r"\sum_i c", "no name of the summand has the index i"),
     (r"\sum_{ij} A_{ij}", "the index of a sum is one letter"),
+    # a double sum (the quadratic form xᵀAx in indices): said so, not 'no name has i'
+    (r"\sum_{i}\sum_{j} A_{ij} x_i x_j", "a sum over two indices"),
+    (r"\sum_i A_{ij}", "a sum over two indices"),
 ])
 def test_sums_that_are_not_read(tex: str, message: str) -> None:
     with pytest.raises(sbp.ParseError, match=message):
