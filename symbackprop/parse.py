@@ -115,6 +115,7 @@ class _Parser:
         self.static: set[int] = set()  # syntax nodes read as numbers (sizes, indices)
         self.calls: dict[int, indexing.Call] = {}  # structural calls, read once
         self.dim_names: dict[str, sp.Expr] = {}  # sizes named elsewhere (the witness's)
+        self.pasted: str | None = None  # a library's call in the text (np.exp(A)), if any
 
     def read(self) -> Reading:
         """The source as code of the text language: maths notation or LaTeX translated."""
@@ -302,6 +303,8 @@ class _Parser:
             meant = numpy_spelling(node, FUNCTIONS)  # why a library's call is refused
             if meant is not None:
                 raise self.error(node, meant)
+            if self.pasted is None and getattr(node, "library", None) is not None:
+                self.pasted = self.source(node)  # code pasted from NumPy: its * is ⊙
             self.check(node)
             for child in reversed(list(ast.iter_child_nodes(node))):
                 flat = (isinstance(node, ast.BinOp) and child is node.left
@@ -410,6 +413,24 @@ class _Parser:
             raise self.error(kw.value, "axis= takes an axis, 0, 1 or -1 for a matrix, or a "
                              "tuple of axes of a tensor: axis=(0, 2, 3)")
         return axis  # type: ignore[no-any-return]
+
+    def check_pasted_product(self, node: ast.AST, factors: list[Term]) -> None:
+        """``*`` between matrices is the text's matrix product, as on paper; in code written
+        with a library's calls (``np.exp(A) * A``) NumPy's and PyTorch's ``*`` is element-wise,
+        so the two readings differ and it is refused, saying how to write each (a column
+        times a row is the outer product in both)."""
+        if self.pasted is None:
+            return
+        shapes = [s for s in map(shape_of, factors)
+                  if s is not None and tensor_dims(s) is None and s != (1, 1)]
+        if len(shapes) < 2 or (len(shapes) == 2 == len(factors) and shapes[0][1] == 1
+                               and shapes[1][0] == 1):
+            return
+        raise ShapeError(f"{self.source(node)}: '*' between matrices "
+                         f"({', '.join(map(fmt_shape, shapes))}) is the matrix product in "
+                         f"the text, but this text uses a library's call ({self.pasted}), "
+                         "where * is element-wise: write hadamard(a, b) (or ⊙) for NumPy's "
+                         "*, a @ b for the product")
 
     def check_library_axis(self, node: ast.Call, x: Term) -> None:
         """A library's reduction along an axis means NumPy's, which the text's cannot say
@@ -579,6 +600,8 @@ class _Parser:
             if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
                 out = ops.add_many(b, list(zip(signs, args, strict=True)), where)
             else:
+                self.check_pasted_product(node, [a for sign, a in zip(signs, args, strict=True)
+                                                 if sign > 0])
                 out = ops.mul_many(b, list(zip(signs, args, strict=True)), where)
             self.check_number(node, out)
             return out
@@ -593,6 +616,8 @@ class _Parser:
             elif op is ast.Sub:
                 out = ops.sub(b, x, y, where)
             elif op is ast.Mult:
+                if not self.ones_product(node):
+                    self.check_pasted_product(node, [x, y])
                 out = (ops.times_ones if self.ones_product(node) else ops.mul)(b, x, y, where)
             elif op is ast.Div:
                 out = ops.div(b, x, y, where)

@@ -193,3 +193,22 @@ def test_scipy_huber_takes_delta_first() -> None:
     r = np.array([[0.3, -2.0], [1.5, -0.2]])
     d = sbp.derive("sum(scipy.special.huber(1.0, X))", wrt="X", shapes={"X": (2, 2)})
     assert np.allclose(d.evaluate({"X": r})["X"], np.clip(r, -1.0, 1.0))
+
+
+@pytest.mark.parametrize("text", ["np.sum(np.exp(X) * X)", "torch.sum(torch.sigmoid(X) * X)",
+                                  "np.sum(X * Y * X)", "X.sum(axis=0) * X"])
+def test_a_star_between_matrices_in_pasted_code_is_refused(text: str) -> None:
+    """NumPy's * is element-wise, the text's between matrices the product (as on paper):
+    in code written with a library's calls the two readings differ, so it is refused."""
+    with pytest.raises(sbp.ShapeError, match="hadamard"):
+        sbp.derive(text, shapes={"X": (3, 3), "Y": (3, 3)})
+
+
+def test_a_star_reads_as_on_paper_without_a_library_call() -> None:
+    X = np.random.default_rng(5).normal(size=(3, 3))
+    d = sbp.derive("sum(exp(X) * X)", wrt="X", shapes={"X": (3, 3)})
+    ref = sbp.derive("sum(exp(X) @ X)", wrt="X", shapes={"X": (3, 3)})
+    assert np.allclose(d.evaluate({"X": X})["X"], ref.evaluate({"X": X})["X"])
+    u, v = np.ones((3, 1)), np.arange(3.0).reshape(3, 1)  # a column times a row: one meaning
+    outer = sbp.derive("np.sum(np.exp(u) * v.T)", wrt="u", shapes={"u": (3, 1), "v": (3, 1)})
+    assert np.allclose(outer.evaluate({"u": u, "v": v})["u"], np.exp(u) * np.sum(v))
