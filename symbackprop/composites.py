@@ -261,7 +261,7 @@ def _polygamma(b: Builder, n: Term, x: Term, where: str) -> Term:
                          f"{MAX_ORDER}, not {n}")
     if is_matrix(x):
         return b.node(Elementwise("polygamma", n, x))
-    return b.node(sp.polygamma(n, x))
+    return b.node(sp.polygamma(n, ops.inexact(x)))
 
 
 def _besseli(b: Builder, n: Term, x: Term, where: str) -> Term:
@@ -271,7 +271,7 @@ def _besseli(b: Builder, n: Term, x: Term, where: str) -> Term:
                          f"not {n}")
     if is_matrix(x):
         return b.node(Elementwise("besseli", n, x))
-    return b.node(sp.besseli(n, x))
+    return b.node(sp.besseli(n, ops.inexact(x)))
 
 
 def _psi(order: int) -> Build:

@@ -37,7 +37,7 @@ from .emit.jupyter import (
 )
 from .emit.problem import problem_latex
 from .emit.trace import trace_html, trace_latex, trace_markdown, trace_text
-from .errors import GraphError, OptionError, ShapeError
+from .errors import GraphError, LimitError, OptionError, ShapeError
 from .evaluate import bind_values, evaluate_gradients
 from .evaluate import trace as trace_of
 from .graph import Graph
@@ -500,6 +500,16 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
         check_name(v, "names value")
     if output is not None:
         check_name(output, "output name")
+    try:
+        return _derive(source, wrt, shapes, loss, opts, granularity, output, limits, syntax)
+    except RecursionError:  # SymPy's own recursion, in a chain of thousands of products
+        raise LimitError("the expression is too deep for SymPy's recursion: split it into "
+                         "stages ('s1 = ...; s2 = s1 ...')") from None
+
+
+def _derive(source: Any, wrt: Any, shapes: Any, loss: Any, opts: Options, granularity: Any,
+            output: Any, limits: Any, syntax: Any) -> Derivation:
+    """The derivation of a first order (``derive``'s arguments checked)."""
     with _gc_paused(), remembered():
         b = _to_builder(source, shapes, limits, syntax)
         if loss is not None:

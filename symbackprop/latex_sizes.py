@@ -121,6 +121,7 @@ class Sizes:
         self.varies: dict[int, bool] = {}  # ids of nodes that hold a size not known yet
         self.failed = False  # the parser refused a part: it says why, when it reads it all
         self.trial: Any = None
+        self.upto = 0  # the stages (in self.rhs's order) whose shapes oracle has found
 
     def fill(self) -> dict[int, str]:
         """The code of each 𝟏 and I."""
@@ -328,11 +329,17 @@ class Sizes:
                 self.failed = True
                 return _OPAQUE
             self.trial = self.reader.trial(self.reading, trial)
+        if any(isinstance(n, ast.Name) and n.id in self.rhs and n.id not in self.shapes
+               for n in ast.walk(node)):  # the earlier stages' shapes first, in their order
+            stages = list(self.rhs)  # (each reads only those before it: no recursion down
+            while self.upto < len(stages):  # a chain of a thousand stages)
+                name = stages[self.upto]
+                self.upto += 1
+                if name not in self.shapes:
+                    self.shapes[name] = self.oracle(self.rhs[name])
         for n in ast.walk(node):  # the stages it reads: inputs of their shapes, here
             if isinstance(n, ast.Name) and n.id in self.rhs and \
                     n.id not in self.trial.b.symbols:
-                if n.id not in self.shapes:
-                    self.shapes[n.id] = self.oracle(self.rhs[n.id])
                 s = self.shapes[n.id]
                 if s is _OPAQUE:
                     return _OPAQUE

@@ -528,6 +528,12 @@ WHOLE_TENSOR = frozenset({"sum", "mean", "var", "sqnorm", "mse", "logsumexp", "p
                           "norm2"})
 
 
+def inexact(x: Term) -> Term:
+    """A large whole number (or fraction) as a float: SymPy's log Γ and ψ⁽ⁿ⁾ of one are
+    sums of as many exact terms (gammaln(10**10), digamma(10**70) did not finish)."""
+    return sp.Float(x) if getattr(x, "is_Rational", False) and abs(x) > 1000 else x
+
+
 def apply(b: Builder, name: str, args: list[Term], where: str, axis: Any = None) -> Term:
     """A named function: element-wise (on scalars or entry by entry), or a matrix primitive;
     ``axis`` for the functions that reduce along one (``AXIS_FUNCTIONS``)."""
@@ -578,6 +584,8 @@ def apply(b: Builder, name: str, args: list[Term], where: str, axis: Any = None)
         return b.node(Elementwise(name, *args))
     if name in ("max", "min") and not all(_is_num(a) for a in args):
         return b.node(f(*args, evaluate=False))  # SymPy's Max compares its arguments: slow
+    if f in (sp.loggamma, sp.polygamma):
+        args = [*args[:-1], inexact(args[-1])]
     try:
         return b.node(f(*args))
     except (ValueError, TypeError, ArithmeticError):

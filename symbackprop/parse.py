@@ -582,6 +582,8 @@ class _Parser:
                 raise ShapeError(f"{self.source(node)}: {library}")
             if getattr(node, "library", None) is not None and args:
                 self.check_library_axis(node, args[0])
+            if node.func.id == "power" and len(args) == 2:  # np.power(2, 10**10): as **
+                self.check_power(node, args[0], args[1])
             if node.func.id in COMPOSITES:  # log1p(x) is log(1 + x), written out
                 axis = self.axis_of(node)
                 if axis is not None:  # std(X, axis=0): the root of the variance along it
@@ -645,7 +647,7 @@ class _Parser:
             raise self.error(node, "the number is not finite")
         return sp.Float(v)
 
-    def check_power(self, node: ast.BinOp, x: Term, y: Term) -> None:
+    def check_power(self, node: ast.AST, x: Term, y: Term) -> None:
         """Bound ``x ** y`` before SymPy computes it: the exponent, and the result's size."""
         why = power_problem(x, y, self.limits, self.source(node))
         if why is not None:

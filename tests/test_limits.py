@@ -7,6 +7,7 @@ with tracemalloc and bounded generously, so a regression to "build it first, the
 from __future__ import annotations
 
 import contextlib
+import subprocess
 import sys
 import tracemalloc
 from collections.abc import Callable
@@ -225,3 +226,57 @@ def test_cli_shapes_are_limited_before_anything_is_made(
                  "--max-elements", "1000000"]) == 2
     assert "more than 1,000,000" in capsys.readouterr().err
     assert main(["derive", "sum(W@x)", "--shape", "W=2000x1000", "--shape", "x=1000"]) == 0
+
+
+# ---------------------------------------------------------------------------------------
+# held-out hostile cases: each finished (or hung, or raised past the error policy) before
+
+_FINISH = r'''
+import itertools, string, sys
+import symbackprop as sbp
+out = []
+for text in ["power(2, 10**10)*y", "np.power(10**70, 10**70)*y", "np.power(x, 10**70)"]:
+    try:
+        sbp.derive(text)
+        out.append("derived")
+    except sbp.LimitError:
+        out.append("limit")
+for text in ["gammaln(10**10)*y", "digamma(10**70)*y", "trigamma(10**70)*y",
+             "polygamma(2, 10**10)*y", "besseli(1, 10**10)*y"]:
+    out.append(str(sbp.derive(text).evaluate({"y": 1.0})["y"] is not None))
+names = ["".join(p) for p in itertools.product(string.ascii_lowercase, repeat=3)]
+stages = [r"q_{aaa} = \mathbf{1}^\top X"] + [
+    r"q_{%s} = q_{%s}" % (names[k], names[k - 1]) for k in range(1, 1000)]
+d = sbp.derive("; ".join(stages) + r"; q_{%s}\mathbf{1}" % names[999], syntax="latex",
+               shapes={"X": (3, 4)})
+out.append(str(len(d.forward) > 0))
+print(" ".join(out))
+'''
+
+
+def test_constants_that_sympy_would_compute_exactly_finish() -> None:
+    """np.power(2, 10**10) skipped the bound on ** (2 GB, then killed), gammaln(10**10) and
+    digamma(10**70) summed exactly without end; a chain of 1000 LaTeX stages ending in 𝟏
+    was 'nested too deeply' (the sizes of 𝟏 recursed a stage at a time). In a child
+    process, so that a regression fails rather than hangs the suite."""
+    r = subprocess.run([sys.executable, "-c", _FINISH], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split() == ["limit"] * 3 + ["True"] * 6
+
+
+def test_check_counts_sizes_before_drawing_values() -> None:
+    """check() drew random values before the size limits (MemoryError for 74 GiB, NumPy's
+    ValueError for a dimension of 10**30); evaluate refused the same: now check() too."""
+    for text, shapes in [("x * ones(100000, 1) @ ones(100000, 1).T", None),
+                         ("W @ x", {"W": (10**8, "n"), "x": ("n",)}),
+                         ("W @ x", {"W": (10**30, 3), "x": (3,)})]:
+        d = sbp.derive(text, shapes=shapes)
+        with pytest.raises(sbp.LimitError, match="max_elements"):
+            d.check()
+
+
+def test_sympys_recursion_is_a_limit_error() -> None:
+    """A flat chain of 800 1×1 products raised RecursionError from SymPy's xreplace."""
+    with pytest.raises(sbp.LimitError, match="too deep"):
+        sbp.derive(" @ ".join(["u.T @ u"] * 800), shapes={"u": (3, 1)})

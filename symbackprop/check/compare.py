@@ -25,7 +25,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ShapeError, SymbackpropError
-from ..evaluate import cross_entropy_nodes, evaluate_gradients
+from ..evaluate import check_sizes, cross_entropy_nodes, evaluate_gradients
 from ..shapes import axes_of, shape_of
 from ..values import array_shape
 from .differences import (
@@ -219,6 +219,12 @@ def random_values(d: Derivation, seed: int = 0, attempt: int = 0,
     targets = _ce_targets(engine) | {str(getattr(n.args[1], "name", "")) for n in
                                      cross_entropy_nodes(d)}
     weights = _left_factors(engine)
+    for s in d.inputs:  # the sizes first: nothing is drawn for numbers over the limits
+        for x in axes_of(shape_of(s)):
+            if not x.is_Integer and x not in dims:
+                for k in x.free_symbols:
+                    dims.setdefault(k, _SIZES[len(dims) % len(_SIZES)])
+    check_sizes(d, dims)
     values: dict[str, Array] = {}
     for s in d.inputs:
         shape = shape_of(s)
