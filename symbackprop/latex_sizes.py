@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 _HOLE = re.compile(r"_(one|eye)(\d+)\Z")  # a 𝟏 or an I in the code Sizes reads
 _OPAQUE = "opaque"  # a shape not known here: a tensor's, or what the parser refused
+_OPEN = "open"  # (settled: neither operand decides the shape alone)
 # functions whose value has their operands' shape (element-wise), or one number
 _ELEMENTWISE = frozenset({n for n, r in RULES.items() if r.sympy is not None}
                          | {a for r in RULES.values() if r.sympy is not None for a in r.aliases}
@@ -281,10 +282,9 @@ class Sizes:
             self.matter(s)
         return _OPAQUE if self.unknown(node) else self.oracle(node)
 
-    def product(self, x: Shape, y: Shape) -> Shape:
-        """``x * y`` as the parser reads it: a scalar (or a 1×1) scales, matrices multiply.
-        The length summed over matters (X𝟏, 𝟏ᵀX); the outer ones are the result's (𝟏𝟏ᵀ
-        spread against S is the number 1, as is 𝟏uᵀ against S)."""
+    def settled(self, x: Shape, y: Shape) -> Shape:
+        """x with y when one is not known here (both then matter) or a number (the other's
+        shape); _OPEN when both are arrays of known kind, for the caller to combine."""
         if x is _OPAQUE or y is _OPAQUE:
             self.matter(x)
             self.matter(y)
@@ -293,6 +293,15 @@ class Sizes:
             return y
         if _scalar(y):
             return x
+        return _OPEN
+
+    def product(self, x: Shape, y: Shape) -> Shape:
+        """``x * y`` as the parser reads it: a scalar (or a 1×1) scales, matrices multiply.
+        The length summed over matters (X𝟏, 𝟏ᵀX); the outer ones are the result's (𝟏𝟏ᵀ
+        spread against S is the number 1, as is 𝟏uᵀ against S)."""
+        plain = self.settled(x, y)
+        if plain is not _OPEN:
+            return plain
         _unify(x[1], y[0])
         self.matter((x[1], y[0]))
         return (x[0], y[1])
@@ -300,14 +309,9 @@ class Sizes:
     def entrywise(self, x: Shape, y: Shape) -> Shape:
         """``x + y``, ``x ⊙ y``: a size not known is its partner's (𝟏 + v is of v's length,
         a column's 𝟏 + a row is the number); known sizes broadcast, as NumPy's."""
-        if x is _OPAQUE or y is _OPAQUE:
-            self.matter(x)
-            self.matter(y)
-            return _OPAQUE
-        if _scalar(x):
-            return y
-        if _scalar(y):
-            return x
+        plain = self.settled(x, y)
+        if plain is not _OPEN:
+            return plain
         out = []
         for a, b in zip(x, y, strict=True):
             va, vb = _value(a), _value(b)
