@@ -59,6 +59,8 @@ _MARKS = (ast.expr_context, ast.operator, ast.unaryop)  # not counted as nodes
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
            ast.MatMult: "@", ast.Mod: "⊙"}
 _NOT_CHAINED = (ast.Pow, ast.MatMult, ast.Mod)
+# the operators whose left operand is no level of nesting (A ⊙ B ⊙ C … is flat: paper's ⊙)
+_FLAT = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.MatMult, ast.Mod)
 # a > b is the number 𝟏[a > b] (NumPy's boolean as 0 or 1): step(a − b), entry by entry
 _COMPARE = {ast.Gt: ">", ast.Lt: "<", ast.GtE: ">=", ast.LtE: "<="}
 _ALLOWED = (ast.Module, ast.Expr, ast.Assign, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name,
@@ -308,7 +310,7 @@ class _Parser:
             self.check(node)
             for child in reversed(list(ast.iter_child_nodes(node))):
                 flat = (isinstance(node, ast.BinOp) and child is node.left
-                        and type(node.op) in (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.MatMult))
+                        and type(node.op) in _FLAT)
                 # a statement and the left operand of a flat chain are not a level of
                 # nesting: sin(sin(x)) is 2 deep, as max_depth counts it
                 level = flat or isinstance(node, (ast.Module, ast.stmt))

@@ -280,3 +280,14 @@ def test_sympys_recursion_is_a_limit_error() -> None:
     """A flat chain of 800 1×1 products raised RecursionError from SymPy's xreplace."""
     with pytest.raises(sbp.LimitError, match="too deep"):
         sbp.derive(" @ ".join(["u.T @ u"] * 800), shapes={"u": (3, 1)})
+
+
+def test_a_flat_chain_of_hadamard_products_is_not_nesting() -> None:
+    """uᵀ(X ⊙ X ⊙ … ⊙ X)v of 101 factors in paper notation was 'nested more than 100 deep'
+    (the ⊙ chain counted a level a factor; the text's * chain never did)."""
+    X = np.random.default_rng(0).uniform(0.5, 1.0, (3, 3))
+    n = 150
+    d = sbp.derive("uᵀ(" + " ⊙ ".join(["X"] * n) + ")v", wrt="X",
+                   shapes={"X": (3, 3), "u": (3, 1), "v": (3, 1)})
+    g = d.evaluate({"X": X, "u": np.ones((3, 1)), "v": np.ones((3, 1))})["X"]
+    np.testing.assert_allclose(g, n * X ** (n - 1), rtol=1e-10)
