@@ -34,8 +34,8 @@ from .paper import Reading, hadamard_last, read_text
 from .paper_lexer import column_of
 from .rules import RULES
 from .screen import ATOM, EXPECTED, screen
-from .shapes import axes_of, fmt_shape, shape_of, tensor_dims
-from .spelling import numpy_spelling
+from .shapes import axes_of, shape_of
+from .spelling import library_call_problem, numpy_spelling, pasted_product_problem
 
 Syntax: TypeAlias = Literal["text", "latex"]
 
@@ -86,10 +86,6 @@ def _describe(node: ast.AST) -> str:
 
 
 _EXPECTED = EXPECTED
-
-
-_REDUCING = frozenset({"sum", "mean", "var", "std", "prod", "max", "min", "logsumexp",
-                       "amax", "amin"})  # an axis that goes (not cumsum, flip, softmax)
 
 
 def _keeps_dims(k: ast.keyword) -> bool:
@@ -417,47 +413,10 @@ class _Parser:
         return axis  # type: ignore[no-any-return]
 
     def check_pasted_product(self, node: ast.AST, factors: list[Term]) -> None:
-        """``*`` between matrices is the text's matrix product, as on paper; in code written
-        with a library's calls (``np.exp(A) * A``) NumPy's and PyTorch's ``*`` is element-wise,
-        so the two readings differ and it is refused, saying how to write each (a column
-        times a row is the outer product in both)."""
-        if self.pasted is None:
-            return
-        shapes = [s for s in map(shape_of, factors)
-                  if s is not None and tensor_dims(s) is None and s != (1, 1)]
-        if len(shapes) < 2 or (len(shapes) == 2 == len(factors) and shapes[0][1] == 1
-                               and shapes[1][0] == 1):
-            return
-        raise ShapeError(f"{self.source(node)}: '*' between matrices "
-                         f"({', '.join(map(fmt_shape, shapes))}) is the matrix product in "
-                         f"the text, but this text uses a library's call ({self.pasted}), "
-                         "where * is element-wise: write hadamard(a, b) (or ⊙) for NumPy's "
-                         "*, a @ b for the product")
-
-    def check_library_axis(self, node: ast.Call, x: Term) -> None:
-        """A library's reduction along an axis means NumPy's, which the text's cannot say
-        of two shapes: a vector is a column here (NumPy's 1-D x has one axis: np.sum(x, -1)
-        is its total, not the column's rows), and a reduction without keepdims is 1-D, which
-        broadcasts as a row (A - np.mean(A, 1) centres the columns' entries by the rows'
-        means). Both are refused, saying how to write them."""
-        axis = self.axis_of(node)
-        s = shape_of(x)
-        if not isinstance(axis, int) or s is None or tensor_dims(s) is not None:
-            return
-        assert isinstance(node.func, ast.Name)
-        k = axis % 2
-        where = self.source(node)
-        if s[k] == 1 and s[1 - k] != 1:
-            raise ShapeError(f"{where}: along the axis of length 1 of {fmt_shape(s)}, a vector "
-                             f"the text holds as a column or a row; NumPy's axis of a 1-D "
-                             f"array is its only one: write {node.func.id}(x) for the whole "
-                             "vector")
-        keeps = any(_keeps_dims(kw) for kw in node.keywords)
-        if k == 1 and s[0] != 1 and not keeps and node.func.id in _REDUCING:
-            raise ShapeError(f"{where}: NumPy's and PyTorch's result along axis 1 is 1-D, "
-                             "which broadcasts as a row, where the text keeps a column: write "
-                             "keepdims=True (keepdim=True) for the column, or transpose it "
-                             "(.T) for NumPy's row")
+        """``*`` between matrices in code written with a library's calls (spelling.py)."""
+        meant = pasted_product_problem(self.pasted, [shape_of(f) for f in factors])
+        if meant is not None:
+            raise ShapeError(f"{self.source(node)}: {meant}")
 
     def sizes(self, node: ast.Call) -> list[sp.Expr]:
         """The sizes given to ``ones``, ``zeros`` or ``eye``: whole numbers, or the names
@@ -578,12 +537,10 @@ class _Parser:
                                                              self.source(node))
             if node.func.id in ops.CONSTANTS:
                 return ops.constant_matrix(b, node.func.id, self.sizes(node), self.source(node))
-            library = getattr(node, "library_default", None)  # jax.nn.softmax(X): its rows
-            s0 = shape_of(args[0]) if library is not None and args else None
-            if s0 is not None and s0[0] != 1 and s0[1] != 1:  # a matrix: the default differs
-                raise ShapeError(f"{self.source(node)}: {library}")
-            if getattr(node, "library", None) is not None and args:
-                self.check_library_axis(node, args[0])
+            if args:  # a library's call: its default axis, its axis of a vector, keepdims
+                meant = library_call_problem(node, shape_of(args[0]), self.axis_of(node))
+                if meant is not None:
+                    raise ShapeError(f"{self.source(node)}: {meant}")
             if node.func.id == "power" and len(args) == 2:  # np.power(2, 10**10): as **
                 self.check_power(node, args[0], args[1])
             if node.func.id in COMPOSITES:  # log1p(x) is log(1 + x), written out

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Collection
+from typing import Any
+
+from .shapes import fmt_shape, tensor_dims
 
 _MODULES = frozenset({"np", "numpy", "math", "torch", "jnp", "F", "sp", "scipy", "jax"})
 _SUBMODULES = frozenset({"linalg", "special", "nn", "functional", "numpy"})  # jax.numpy
@@ -189,3 +192,55 @@ def numpy_spelling(node: ast.AST, functions: Collection[str]) -> str | None:
         node.args = [f.value, *args]
         return _library_call(node, "method", f.attr, f.attr)
     return None
+
+
+# ---------------------------------------------------------------------------------------
+# A library's meaning that only shapes tell apart from the text's (the parser asks, with them)
+
+_REDUCING = frozenset({"sum", "mean", "var", "std", "prod", "max", "min", "logsumexp"})
+# (an axis that goes: not cumsum, flip, softmax)
+
+
+def library_call_problem(node: ast.Call, shape: Any, axis: Any) -> str | None:
+    """Why a library's call (marked by ``numpy_spelling``) of an operand of ``shape`` is
+    refused, None when the text's reading is the library's: a default axis that is not the
+    text's, for a matrix (``jax.nn.softmax(X)``: its rows); NumPy's axis, which the text's
+    cannot say of two shapes: a vector is a column here (NumPy's 1-D x has one axis:
+    np.sum(x, -1) is its total, not the column's rows), and a reduction without keepdims is
+    1-D, which broadcasts as a row (A - np.mean(A, 1) centres by the wrong means)."""
+    if shape is None or tensor_dims(shape) is not None:
+        return None
+    default = getattr(node, "library_default", None)
+    if default is not None and shape[0] != 1 and shape[1] != 1:
+        return str(default)
+    if getattr(node, "library", None) is None or not isinstance(axis, int):
+        return None
+    assert isinstance(node.func, ast.Name)
+    k = axis % 2
+    if shape[k] == 1 and shape[1 - k] != 1:
+        return (f"along the axis of length 1 of {fmt_shape(shape)}, a vector the text holds "
+                "as a column or a row; NumPy's axis of a 1-D array is its only one: write "
+                f"{node.func.id}(x) for the whole vector")
+    keeps = any(k.arg == "keepdims" and isinstance(k.value, ast.Constant)
+                and k.value.value is True for k in node.keywords)
+    if k == 1 and shape[0] != 1 and not keeps and node.func.id in _REDUCING:
+        return ("NumPy's and PyTorch's result along axis 1 is 1-D, which broadcasts as a row, "
+                "where the text keeps a column: write keepdims=True (keepdim=True) for the "
+                "column, or transpose it (.T) for NumPy's row")
+    return None
+
+
+def pasted_product_problem(pasted: str | None, shapes: list[Any]) -> str | None:
+    """``*`` between matrices is the text's matrix product, as on paper; in code written
+    with a library's call (``pasted``: ``np.sum(np.exp(A) * A)``) NumPy's and PyTorch's
+    ``*`` is element-wise, so the readings differ: why it is refused, or None (a column
+    times a row is the outer product in both)."""
+    if pasted is None:
+        return None
+    mats = [s for s in shapes if s is not None and tensor_dims(s) is None and s != (1, 1)]
+    if len(mats) < 2 or (len(mats) == 2 == len(shapes) and mats[0][1] == 1
+                         and mats[1][0] == 1):
+        return None
+    return (f"'*' between matrices ({', '.join(map(fmt_shape, mats))}) is the matrix product "
+            f"in the text, but this text uses a library's call ({pasted}), where * is "
+            "element-wise: write hadamard(a, b) (or ⊙) for NumPy's *, a @ b for the product")
