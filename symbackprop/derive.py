@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import inspect
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -261,19 +262,21 @@ class Derivation(record.Derivation):
         return last.tangent
 
     def hvp(self, values: Mapping[str, Any], direction: Any) -> Any:
-        """For a derivation of one variable's gradient (``sbp.hessian``): the Hessian times
-        ``direction``, the gradient's tangent along it (forward over reverse), without the
-        matrix; shaped like the variable as given (``direction`` an array, or ``{name:
-        array}`` as ``jvp`` takes it)."""
+        """The Hessian of the output in the one ``wrt`` variable times ``direction``: the
+        gradient's tangent along it (forward over reverse), without the matrix; shaped like
+        the variable as given (``direction`` an array, or ``{name: array}`` as ``jvp`` takes
+        it). Of ``sbp.hessian``'s derivation, or of a first-order one of a scalar output
+        (its Hessian derived once, on the first call)."""
         if len(self.wrt) != 1:
-            raise ValueError("hvp needs a derivation in one variable (sbp.hessian(..., wrt=))")
+            raise OptionError(f"hvp needs a derivation in one variable, not {len(self.wrt)} "
+                              "(sbp.hessian(..., wrt=) or derive(..., wrt=) of one)")
         name = str(self.wrt[0].name)
         if isinstance(direction, Mapping):
             if set(map(str, direction)) != {name}:
-                raise ValueError(f"hvp's direction is along {name} only, not "
-                                 f"{', '.join(map(str, direction))}")
+                raise OptionError(f"hvp's direction is along {name} only, not "
+                                  f"{', '.join(map(str, direction))}")
             direction = next(iter(direction.values()))
-        out = self.jvp(values, {name: direction})
+        out = _hessian_of(self).jvp(values, {name: direction})
         given = next((v for k, v in values.items() if str(getattr(k, "name", k)) == name), 0.0)
         if np.ndim(given) == 1 and np.size(out) == np.size(given):  # a 1-D variable's: 1-D
             out = np.reshape(out, np.shape(given))
@@ -487,10 +490,7 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
         if first.is_jacobian:
             raise OptionError("a Hessian (order=2, sbp.hessian) needs a scalar output (pass "
                              "loss=, or write sum(...))")
-        h = derive(gradient_graph(first, first.wrt[0]), wrt=str(first.wrt[0].name),
-                   layout=layout, limits=limits, mode=mode)
-        evaluate.carry_targets(h, first)
-        return h
+        return _second(first, layout, limits, mode)
     if order != 1:
         raise OptionError(f"order must be 1 or 2, not {order!r}", ("1", "2"))
     opts = Options(layout=layout, adjoint=adjoint, granularity=granularity,
@@ -540,6 +540,36 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
+
+
+_HESSIANS: weakref.WeakSet[Derivation] = weakref.WeakSet()  # sbp.hessian's derivations
+_HESSIAN_OF: weakref.WeakKeyDictionary[Derivation, Derivation] = weakref.WeakKeyDictionary()
+
+
+def _second(first: Derivation, layout: Layout, limits: Limits | None, mode: Mode
+            ) -> Derivation:
+    """The Hessian's derivation of a first-order one (scalar output, one variable): its
+    gradient's equations differentiated again. It is its own Hessian for ``hvp``."""
+    h = derive(gradient_graph(first, first.wrt[0]), wrt=str(first.wrt[0].name),
+               layout=layout, limits=limits, mode=mode)
+    evaluate.carry_targets(h, first)
+    _HESSIANS.add(h)
+    return h
+
+
+def _hessian_of(d: Derivation) -> Derivation:
+    """``d`` itself if it is a Hessian's derivation, else its Hessian (made once): the
+    derivation whose tangent along v is H v. A derivation of a non-scalar output has no
+    Hessian: its ``jvp`` is the Jacobian's product, so ``hvp`` refuses rather than give it."""
+    if d in _HESSIANS:
+        return d
+    h = _HESSIAN_OF.get(d)
+    if h is None:
+        if d.is_jacobian:
+            raise OptionError("hvp needs a scalar output's derivation (sbp.hessian, or derive "
+                              "with a scalar output); for a Jacobian-vector product use jvp")
+        h = _HESSIAN_OF[d] = _second(d, d.options.layout, d.limits, d.options.mode)
+    return h
 
 
 def _rename(g: Graph, names: Mapping[str, str]) -> Graph:

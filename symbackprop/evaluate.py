@@ -148,7 +148,7 @@ def check_cross_entropy_targets(d: Derivation, env: Env) -> None:
         if bad.size:
             where = f"column {bad[0]} of {y}" if np.ndim(value) == 2 and \
                 np.shape(value)[1] > 1 else str(y)
-            raise ValueError(
+            raise OptionError(  # a value outside what the derivation holds for: typed
                 f"cross_entropy target {y}: each column must sum to 1 (one-hot or "
                 f"probabilities), but {where} sums to {float(np.ravel(sums)[bad[0]]):.6g}; "
                 "the gradient printed for this loss, softmax(o) - y, holds only then")

@@ -22,7 +22,7 @@ from sympy import OneMatrix
 from . import ops, tensor_axes, tensor_nodes, tensors
 from .algebra import is_matrix
 from .builder import Builder, Term
-from .errors import ShapeError, UnsupportedError
+from .errors import OptionError, ShapeError, UnsupportedError
 from .functions import number
 from .layers import Standardise
 from .shapes import axes_of, fmt_shape, shape_of, tensor_dims
@@ -423,8 +423,9 @@ def norm(b: Builder, x: Term, order: Any, where: str) -> Term:
                                "norm of a matrix is not a primitive yet (ord='fro' is "
                                "the Frobenius norm)")
     if type(order) not in (int, float) or order == 0 or order != order:
-        raise ShapeError(f"{where}: ord is None, a nonzero number, inf, -inf, 'fro' or "
-                         f"'nuc', not {order!r}")
+        zero = " (NumPy's ord=0 counts the nonzero entries: no gradient)" if order == 0 else ""
+        raise OptionError(f"{where}: ord is None, a nonzero number, inf, -inf, 'fro' or "
+                          f"'nuc', not {order!r}{zero}", ("None", "inf", "-inf", "fro", "nuc"))
     big = "max" if order > 0 else "min"
     size = ops.apply(b, "abs", [x], where)
     if shape[1] != 1:  # a matrix or a row: the largest (smallest) column or row sum of |X|

@@ -95,18 +95,19 @@ def coerce_value(name: str, v: Any, shape: Any, dtype: np.dtype[Any],
         check_assumptions(name, symbol, a)
     if shape is None:
         if a.size != 1:
-            raise ShapeError(f"{name} is a scalar but its value has shape {a.shape}")
+            raise ShapeError(f"{name} must be a scalar, but the value given has shape {a.shape}")
         return dtype.type(a.reshape(()))
     axes = axes_of(shape)
     if a.ndim == 1 and len(axes) == 2:
         a = a.reshape(-1, 1)
     if a.ndim != len(axes):
-        raise ShapeError(f"{name} is {fmt_shape(shape)} but its value has shape {a.shape}")
+        raise ShapeError(f"{name} must be {fmt_shape(shape)}, but the value given has shape "
+                         f"{a.shape}")
     for want, got in zip(axes, a.shape, strict=True):
         if want.is_Integer:
             if int(want) != got:
-                raise ShapeError(f"{name} is {fmt_shape(shape)} but its value has shape "
-                                 f"{a.shape}")
+                raise ShapeError(f"{name} must be {fmt_shape(shape)}, but the value given has "
+                                 f"shape {a.shape}")
         elif dims.setdefault(want, got) != got:
             raise ShapeError(f"dimension {want} is {dims[want]} elsewhere but {got} in {name} "
                              f"(shape {a.shape})")

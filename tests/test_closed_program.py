@@ -60,7 +60,7 @@ def test_a_repeated_call_skips_the_checks_and_a_new_shape_is_checked_again() -> 
 
 @pytest.mark.parametrize(("change", "error", "message"), [
     (lambda v: {k: a for k, a in v.items() if k != "y"}, ValueError, "no value for y"),
-    (lambda v: {**v, "w": np.ones((4, 1))}, ShapeError, r"w is \(3, 1\)"),
+    (lambda v: {**v, "w": np.ones((4, 1))}, ShapeError, r"w must be \(3, 1\)"),
     (lambda v: {**v, "X": v["X"][:10]}, ShapeError, "dimension m is"),
     (lambda v: {**v, sp.Symbol("w"): v["w"]}, ValueError, "w twice"),
     (lambda v: {**v, "w": "1"}, TypeError, "a string"),

@@ -403,3 +403,39 @@ def test_hvp_takes_a_dict_and_keeps_a_1d_variables_shape() -> None:
     assert h.hvp({"x": x.reshape(3, 1)}, v.reshape(3, 1)).shape == (3, 1)
     with pytest.raises(ValueError, match="along x only"):
         h.hvp({"x": x}, {"y": v})
+
+
+def test_hvp_of_a_first_order_derivation_is_the_hessians_product() -> None:
+    """``derive(...).hvp`` returned ⟨∇f, v⟩ (the output's tangent, a number) where H v was
+    asked for (held-out round H): a first-order derivation's hvp goes through its Hessian.
+    Checked against central differences of the gradient along v, and against
+    sbp.hessian's own hvp."""
+    src, shapes = "x.T@A@x + sum(sin(x))", {"x": (3, 1), "A": (3, 3)}
+    rng = np.random.default_rng(4)
+    vals = {"x": rng.normal(size=(3, 1)), "A": rng.normal(size=(3, 3))}
+    v = rng.normal(size=(3, 1))
+    d = sbp.derive(src, "x", shapes=shapes)
+    got = np.asarray(d.hvp(vals, v))
+    h = 1e-5
+
+    def grad(x: np.ndarray) -> np.ndarray:
+        return np.asarray(d.evaluate({**vals, "x": x})["x"])
+
+    want = (grad(vals["x"] + h * v) - grad(vals["x"] - h * v)) / (2 * h)
+    np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-9)
+    assert got.shape == (3, 1)
+    hess = sbp.hessian(src, "x", shapes=shapes)
+    np.testing.assert_allclose(got, hess.hvp(vals, v), rtol=1e-12)
+    np.testing.assert_allclose(d.hvp(vals, v), got, rtol=0)  # its Hessian is made once
+
+
+def test_hvp_refuses_what_has_no_hessian() -> None:
+    """A Jacobian's derivation has no Hessian: its jvp is J v, which hvp must not return
+    under another name; several variables are refused as sbp.hessian refuses them."""
+    vals = {"A": np.eye(2), "x": np.ones((2, 1)), "y": np.ones((2, 1))}
+    jac = sbp.derive("A@x", "x", shapes={"A": (2, 2), "x": (2, 1)})
+    with pytest.raises(sbp.OptionError, match="for a Jacobian-vector product use jvp"):
+        jac.hvp(vals, np.ones((2, 1)))
+    two = sbp.derive("sum(hadamard(x, y))", ["x", "y"], shapes={"x": (2, 1), "y": (2, 1)})
+    with pytest.raises(sbp.OptionError, match="one variable, not 2"):
+        two.hvp(vals, np.ones((2, 1)))

@@ -168,7 +168,7 @@ def test_value_errors_are_clear() -> None:
     # a value for a name the expression does not use is ignored, as in Derivation.evaluate
     np.testing.assert_array_equal(engine.gradients({**vals, "q": 1.0})["W1"],
                                   engine.gradients(vals)["W1"])
-    with pytest.raises(sbp.ShapeError, match=r"W1 is \(4, 3\)"):
+    with pytest.raises(sbp.ShapeError, match=r"W1 must be \(4, 3\)"):
         engine.gradients({**vals, "W1": np.zeros((3, 4))})
 
 

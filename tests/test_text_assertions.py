@@ -33,7 +33,7 @@ def test_the_delta_recursion_is_written_as_the_textbooks_write_it() -> None:
 
 
 def test_a_scalar_given_an_array_is_a_shape_error_naming_it() -> None:
-    with pytest.raises(sbp.ShapeError, match=r"x is a scalar but its value has shape \(3,\)"):
+    with pytest.raises(sbp.ShapeError, match=r"x must be a scalar, but the value given has shape \(3,\)"):
         sbp.derive("x*y").evaluate({"x": np.ones(3), "y": 1.0})
 
 
