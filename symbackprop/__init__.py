@@ -18,6 +18,7 @@ from .errors import (
     ParseError,
     ShapeError,
     SymbackpropError,
+    UncheckedGradientWarning,
     UnsupportedError,
 )
 from .functions import relu, sigmoid, softplus
@@ -44,6 +45,7 @@ __all__ = [
     "SymbackpropError",
     "TorchDerivation",
     "Trace",
+    "UncheckedGradientWarning",
     "UnsupportedError",
     "derive",
     "from_torch",

@@ -71,3 +71,8 @@ class OptionError(SymbackpropError, ValueError):
 
 class GraphError(SymbackpropError, ValueError):
     """A graph that is not a valid Wengert list: a name bound twice, used before it is bound."""
+
+
+class UncheckedGradientWarning(UserWarning):
+    """``gradcheck``'s ``grad`` left out an input whose gradient is not 0, without ``wrt=``
+    to say it is data: only the names ``grad`` returns were checked."""

@@ -69,21 +69,32 @@ def test_two_wrong_parameters_are_both_named() -> None:
         sbp.gradcheck("sigmoid(w*x + b)", POINT, grad=bad)
 
 
-def test_only_the_names_given_are_checked() -> None:
-    assert sbp.gradcheck("sigmoid(w*x + b)", POINT, grad=lambda **v: {"w": right(**v)["w"]})
+def test_names_left_out_are_named_in_a_warning_or_read_as_zero() -> None:
+    """A backward that forgot a parameter passed in silence (held-out round I): without
+    wrt=, the inputs grad leaves out whose gradient is not 0 are named in a warning; with
+    wrt=, a name left out is a claim of 0 (PyTorch's None), checked as such."""
+    only_w = lambda **v: {"w": right(**v)["w"]}  # noqa: E731
+    with pytest.warns(sbp.UncheckedGradientWarning, match=r"no gradient for x and b, whose"):
+        assert sbp.gradcheck("sigmoid(w*x + b)", POINT, grad=only_w)
+    assert sbp.gradcheck("sigmoid(w*x + b)", POINT, grad=only_w, wrt=["w"])
+    with pytest.raises(sbp.GradcheckError, match=r"(?s)for b .*no gradient for b: read as 0"):
+        sbp.gradcheck("sigmoid(w*x + b)", POINT, grad=only_w, wrt=["w", "b"])
+    assert not sbp.gradcheck("sigmoid(w*x + b)", POINT, grad=lambda **v: {}, wrt="b",
+                             raise_exception=False)
+    assert sbp.gradcheck("w + 0*b", {"w": 1.0, "b": 2.0}, grad={"w": "1"})  # b's is 0: quiet
 
 
 def test_gradient_as_text_and_expressions() -> None:
     s = "sigmoid(w*x + b)"
     good = {"w": f"{s}*(1 - {s})*x", "b": f"{s}*(1 - {s})"}
-    assert sbp.gradcheck(s, POINT, grad=good)
+    assert sbp.gradcheck(s, POINT, grad=good, wrt=["w", "b"])
     with pytest.raises(sbp.GradcheckError, match="for b"):
-        sbp.gradcheck(s, POINT, grad={**good, "b": f"{s}*(1 + {s})"})
+        sbp.gradcheck(s, POINT, grad={**good, "b": f"{s}*(1 + {s})"}, wrt=["w", "b"])
     w, x, b = sp.symbols("w x b")
     t = 1 / (1 + sp.exp(-(w * x + b)))
-    assert sbp.gradcheck(t, POINT, grad={w: sp.diff(t, w), "b": sp.diff(t, b)})
+    assert sbp.gradcheck(t, POINT, grad={w: sp.diff(t, w), "b": sp.diff(t, b)}, wrt=["w", "b"])
     with pytest.raises(sbp.GradcheckError, match="for w"):
-        sbp.gradcheck(t, POINT, grad={w: sp.diff(t, x)})
+        sbp.gradcheck(t, POINT, grad={w: sp.diff(t, x)}, wrt="w")
 
 
 def test_sympy_expression_without_a_gradient() -> None:
@@ -137,9 +148,10 @@ def test_a_network_with_a_wrong_bias_gradient() -> None:
         db1 = dz.sum(axis=1, keepdims=True) if bias_sum else dz[:, :1]
         return {"W1": dz @ x.T, "b1": db1, "W2": do @ h.T, "b2": do.sum(1, keepdims=True)}
 
-    assert sbp.gradcheck(f, vals, grad=backward)
+    params = ["W1", "b1", "W2", "b2"]
+    assert sbp.gradcheck(f, vals, grad=backward, wrt=params)
     with pytest.raises(sbp.GradcheckError) as info:
-        sbp.gradcheck(f, vals, grad=lambda **v: backward(**v, bias_sum=False))
+        sbp.gradcheck(f, vals, grad=lambda **v: backward(**v, bias_sum=False), wrt=params)
     assert str(info.value).splitlines()[0].startswith("gradcheck failed for b1 ")
 
 
@@ -152,9 +164,9 @@ def test_big_parameter_wrong_everywhere_is_caught() -> None:
         dz = 1 - np.tanh(W @ x) ** 2
         return {"W": dz @ x.T * 1.001}
 
-    assert sbp.gradcheck(f, vals, grad=lambda W, x: {"W": grad(W, x)["W"] / 1.001})
+    assert sbp.gradcheck(f, vals, grad=lambda W, x: {"W": grad(W, x)["W"] / 1.001}, wrt="W")
     with pytest.raises(sbp.GradcheckError, match="for W"):
-        sbp.gradcheck(f, vals, grad=grad, rtol=1e-4)
+        sbp.gradcheck(f, vals, grad=grad, rtol=1e-4, wrt="W")
 
 
 def test_tolerances_are_honoured() -> None:
@@ -245,7 +257,11 @@ def test_nan_everywhere_is_not_ok() -> None:
 def test_a_derivation_is_checked_as_it_is() -> None:
     d = sbp.derive("sigmoid(w*x + b)", wrt=["w", "b"])
     assert sbp.gradcheck(d, POINT) is True
-    assert sbp.gradcheck(d, POINT, grad=lambda w, x, b: {"w": right(w, x, b)["w"]})
+    with pytest.warns(sbp.UncheckedGradientWarning, match="no gradient for b"):
+        assert sbp.gradcheck(d, POINT, grad=lambda w, x, b: {"w": right(w, x, b)["w"]})
+    assert sbp.gradcheck(d, POINT, grad=lambda w, x, b: {"w": right(w, x, b)["w"]}, wrt="w")
+    with pytest.raises(sbp.OptionError, match="wrt names x: not among"):
+        sbp.gradcheck(d, POINT, wrt="x")
     with pytest.raises(sbp.GradcheckError, match="for b"):
         sbp.gradcheck(d, POINT, grad=lambda w, x, b: {k: wrong_b(w, x, b)[k] for k in "wb"})
     with pytest.raises(ValueError, match=r"x: not an input of f that is differentiated "
@@ -342,9 +358,9 @@ def test_tiny_inputs_are_differenced_with_a_step_their_size() -> None:
 
 
 def test_a_gradient_in_text_reads_an_input_named_pi_as_that_input() -> None:
-    assert sbp.gradcheck("pi*x", {"x": 1.5, "pi": 3.0}, grad={"x": "pi"})
+    assert sbp.gradcheck("pi*x", {"x": 1.5, "pi": 3.0}, grad={"x": "pi"}, wrt="x")
     with pytest.raises(sbp.GradcheckError):
-        sbp.gradcheck("pi*x", {"x": 1.5, "pi": 3.0}, grad={"x": "3.14159"})
+        sbp.gradcheck("pi*x", {"x": 1.5, "pi": 3.0}, grad={"x": "3.14159"}, wrt="x")
 
 
 def test_a_tensor_input_is_checked_when_f_is_text() -> None:

@@ -30,7 +30,7 @@ POINT = {"w": 0.3, "x": -1.2, "b": 0.5}
 
 
 def test_right(gradcheck):
-    assert gradcheck("sigmoid(w*x + b)", POINT, grad=right)
+    assert gradcheck("sigmoid(w*x + b)", POINT, grad=right, wrt=["w", "b"])
 
 
 def test_our_own_derivation(gradcheck):
@@ -39,21 +39,21 @@ def test_our_own_derivation(gradcheck):
 
 
 def test_wrong(gradcheck):
-    gradcheck("sigmoid(w*x + b)", POINT, grad=wrong)
+    gradcheck("sigmoid(w*x + b)", POINT, grad=wrong, wrt=["w", "b"])
 
 
 @pytest.mark.gradcheck(rtol=1e-9, atol=1e-12)
 def test_marker_tightens(gradcheck):
     def nearly(w, x, b):
         return {k: v * (1 + 1e-6) for k, v in right(w, x, b).items()}
-    gradcheck("sigmoid(w*x + b)", POINT, grad=nearly)
+    gradcheck("sigmoid(w*x + b)", POINT, grad=nearly, wrt=["w", "b"])
 
 
 @pytest.mark.gradcheck(rtol=1e-1)
 def test_marker_loosens(gradcheck):
     def rough(w, x, b):
         return {k: v * 1.01 for k, v in right(w, x, b).items()}
-    assert gradcheck("sigmoid(w*x + b)", POINT, grad=rough)
+    assert gradcheck("sigmoid(w*x + b)", POINT, grad=rough, wrt=["w", "b"])
 
 
 def test_report_assertion():

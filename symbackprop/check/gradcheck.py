@@ -7,14 +7,22 @@ from __future__ import annotations
 import copy
 import functools
 import sys
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
 from ..derive import Derivation, derive
-from ..errors import GradcheckError, OptionError, ShapeError, UnsupportedError
+from ..errors import (
+    GradcheckError,
+    OptionError,
+    ShapeError,
+    UncheckedGradientWarning,
+    UnsupportedError,
+)
 from ..parse import parse
 from ..programs import compile_expr
 from ..shapes import fmt_shape, shape_of, to_shape
@@ -28,7 +36,8 @@ from .witness import witness
 
 def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float = EPS,
               atol: float = ATOL, rtol: float = RTOL, seed: int = 0,
-              max_coords: int = MAX_COORDS, raise_exception: bool = True) -> bool:
+              max_coords: int = MAX_COORDS, raise_exception: bool = True,
+              wrt: Sequence[str] | str | None = None) -> bool:
     """True when the gradient agrees with the numbers; else raise ``GradcheckError`` (or, with
     ``raise_exception=False`` as in ``torch.autograd.gradcheck``, return False; a gradient
     of the wrong shape too, else a ``ShapeError``).
@@ -37,11 +46,16 @@ def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float
     SymPy symbols), each derived with respect to every input; or a ``Derivation``, checked
     as it is (its ``wrt``). ``inputs``: ``{name: value}`` (every input of ``f``). ``grad``:
     None (check symbackprop's own derivation), a callable ``grad(**inputs) -> {name:
-    array}``, or a dict ``{name: expression or text}``; only the names it returns are
-    checked. An exception raised by ``grad``, or by a Python ``f`` at the numbers, is a failed
-    check: a ``GradcheckError`` naming it (chained as its ``__cause__``), or False. (A
-    Python ``f`` that raises while it is traced with SymPy symbols has nothing to check: its
-    exception propagates, as from ``derive``.)
+    array}``, or a dict ``{name: expression or text}``. ``wrt``: the inputs whose gradients
+    are checked (default: every input; a derivation's own ``wrt``); the others are constants
+    (data), as PyTorch's inputs that do not require grad. A name of ``wrt`` that ``grad``
+    leaves out is a claim that its gradient is 0 (PyTorch's ``None``), checked as such: a
+    backward that forgets a parameter fails. Without ``wrt``, only the names ``grad``
+    returns are checked, and an input it leaves out whose gradient is not 0 is named in an
+    ``UncheckedGradientWarning``. An exception raised by ``grad``, or by a
+    Python ``f`` at the numbers, is a failed check: a ``GradcheckError`` naming it (chained
+    as its ``__cause__``), or False. (A Python ``f`` that raises while it is traced with
+    SymPy symbols has nothing to check: its exception propagates, as from ``derive``.)
 
     From PyTorch: ``f = sbp.from_torch(model, x, loss=...)``; then ``inputs`` and the names
     and arrays (or tensors) ``grad`` returns are the module's keys in PyTorch's shapes, as
@@ -49,7 +63,9 @@ def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float
     differences — a hand-written ``backward`` is checked against all three.
     """
     __tracebackhide__ = True  # pytest shows the caller's line, not ours
-    d, values = _derivation(f, inputs)
+    d, values = _derivation(f, inputs, wrt)
+    names = [str(v.name) for v in d.wrt] if wrt is None or not isinstance(f, Derivation) \
+        else [wrt] if isinstance(wrt, str) else list(wrt)  # the checked ones
     tol = Tolerances(eps, atol, rtol, seed, max_coords)
     if d.is_jacobian and grad is not None:
         raise UnsupportedError(f"gradcheck checks a gradient of a scalar function, and the "
@@ -58,10 +74,11 @@ def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float
     if grad is None:  # a vector-valued f: the gradient of ⟨G, f⟩ at a random G, as d.check()
         checker = d.check if d.is_jacobian else functools.partial(check, d)
         report = checker(values, seed, eps=eps, atol=atol, rtol=rtol, max_coords=max_coords)
+        report = replace(report, rows=tuple(r for r in report.rows if r.name in names))
         label = "symbackprop's derivation"
     else:
         try:
-            user = _user_gradient(d, grad, values, inputs)
+            user = _user_gradient(d, grad, values, inputs, names)
         except ShapeError:  # a gradient of the wrong shape is a wrong gradient
             if raise_exception:
                 raise
@@ -70,6 +87,12 @@ def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float
             if not raise_exception:
                 return False
             raise GradcheckError(str(e)) from e.__cause__
+        missing = [n for n in names if n not in user]
+        if wrt is not None:  # named: a gradient left out is 0, as PyTorch's None
+            user.update((n, np.zeros(np.shape(values[n]))) for n in missing)
+        elif missing:
+            _warn_unchecked(d, values, missing)
+            missing = []
         engine = Engine(d, wrt=list(user))
         slots = engine.bind(values, np.float64)
         issues = engine.diagnose(list(slots))
@@ -83,15 +106,40 @@ def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float
     if not raise_exception:
         return False
     message = _failure_message(report, label)
+    if grad is not None and missing:
+        message += (f"\nyour grad gives no gradient for {_join(missing)}: read as 0, as "
+                    "PyTorch reads a None gradient (pass wrt=[...] to check only some "
+                    "inputs, the others held constant)")
     if isinstance(d, TorchDerivation):
         message += "\nthe module's keys: " + ", ".join(
             f"{n} is {k.key}" for n, k in d.keys.items() if n != k.key)
     raise GradcheckError(message, report.rows)
 
 
-def _derivation(f: Any, inputs: Mapping[Any, Any]) -> tuple[Derivation, dict[str, Any]]:
+def _warn_unchecked(d: Derivation, values: Mapping[str, Any], missing: list[str]) -> None:
+    """Inputs ``grad`` gives no gradient for, without ``wrt=`` to say which are data: those
+    whose gradient at the point is not 0 are named in a warning (a backward that forgot the
+    bias would otherwise pass in silence)."""
+    engine = Engine(d, wrt=missing)
+    with np.errstate(all="ignore"):
+        grads = engine.gradients(values, np.float64)
+    moving = {n: float(np.max(np.abs(grads[n]), initial=0.0)) for n in missing}
+    moving = {n: v for n, v in moving.items() if v != 0.0}
+    if moving:
+        warnings.warn(
+            f"gradcheck: your grad gives no gradient for {_join(list(moving))}, whose "
+            f"gradient here is not 0 (largest entry "
+            f"{', '.join(f'{n}: {v:.3g}' for n, v in moving.items())}); only the names it "
+            "returns were checked. Pass wrt=[...] to name the inputs to check (a name "
+            "left out of grad is then read as 0, as PyTorch reads a None gradient)",
+            UncheckedGradientWarning, stacklevel=3)
+
+
+def _derivation(f: Any, inputs: Mapping[Any, Any], wrt: Sequence[str] | str | None = None
+                ) -> tuple[Derivation, dict[str, Any]]:
     """The derivation to check and the values in its terms (copies: nothing of the caller's
-    moves): ``f`` itself when it is one, else ``f`` derived with respect to every input."""
+    moves): ``f`` itself when it is one (``wrt`` a part of its own), else ``f`` derived with
+    respect to ``wrt`` (default every input)."""
     torch = sys.modules.get("torch")  # a module was given only if torch is imported
     if torch is not None and isinstance(f, torch.nn.Module):
         raise TypeError("gradcheck takes a PyTorch module through its derivation: "
@@ -104,10 +152,17 @@ def _derivation(f: Any, inputs: Mapping[Any, Any]) -> tuple[Derivation, dict[str
         by_name = f.to_ours(by_name)
     values = {k: _copy(v) for k, v in by_name.items()}
     if isinstance(f, Derivation):
+        if wrt is not None:
+            own = [str(v.name) for v in f.wrt]
+            asked = [wrt] if isinstance(wrt, str) else list(wrt)
+            other = [n for n in asked if n not in own]
+            if other:
+                raise OptionError(f"wrt names {_join(other)}: not among the derivation's own "
+                                  f"wrt ({_join(own)})", tuple(own))
         return f, values
     shapes = None if isinstance(f, sp.Basic) else {k: _value_shape(k, v, callable(f))
                                                    for k, v in values.items()}
-    return derive(f, shapes=shapes), values
+    return derive(f, wrt=wrt, shapes=shapes), values
 
 
 def _copy(v: Any) -> Any:
@@ -132,10 +187,9 @@ def _value_shape(name: str, v: Any, numpy: bool = False) -> Any:
 
 
 def _user_gradient(d: Derivation, grad: Any, values: Mapping[str, Any],
-                   inputs: Mapping[Any, Any]) -> dict[str, Any]:
+                   inputs: Mapping[Any, Any], names: Sequence[str]) -> dict[str, Any]:
     """The user's gradients by our names, in our shapes; ``inputs`` as the caller gave them
-    (a module's keys for ``from_torch``'s derivation)."""
-    names = [str(s.name) for s in d.wrt]
+    (a module's keys for ``from_torch``'s derivation); ``names``: those checked."""
     if callable(grad):  # on copies: a callback that writes into its arguments moves nothing
         given = values_by_name(inputs) if isinstance(d, TorchDerivation) else values
         args = {k: _copy(v) for k, v in given.items()}
@@ -172,8 +226,6 @@ def _user_gradient(d: Derivation, grad: Any, values: Mapping[str, Any],
     if unknown:
         raise OptionError(f"grad names {', '.join(unknown)}: not an input of f that is "
                           f"differentiated (wrt: {', '.join(names)})", tuple(names))
-    if not out:
-        raise ValueError("grad gives no gradient to check")
     return out
 
 
