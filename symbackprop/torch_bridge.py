@@ -1,14 +1,17 @@
 """From a PyTorch module to its derivation: ``from_torch(module, example_inputs, loss=...)``.
 
 ``torch.fx`` records the module (``torch_walk.trace``): its ``forward`` runs once, on fx's
-proxies (never on numbers), and no other code of the user's runs — a layer with hooks, or
-with a ``forward`` set on the instance, is refused, since fx records the layer without
-them. Each recorded node becomes text of the text language (``torch_walk.Walk`` for layers,
-the table in ``torch_calls`` for calls), and ``derive`` reads that text: the derivation is a
-text derivation, and its finite differences are of that text. Anything else raises
-``UnsupportedError`` naming the op and the module path. ``d.check()`` adds a fourth witness,
-torch.autograd in float64 on the traced module (``torch_witness``: fx's generated code over
-``torch.nn``'s own layers; the module's Python ``forward`` does not run again).
+proxies — a layer with hooks, or with a ``forward`` set on the instance, is refused, since
+fx records the layer without them. fx does not record a no-grad block or an in-place change
+of an aliased tensor, so ``torch_witness.check_fidelity`` runs the forward of a float64 copy
+once more, on numbers, and refuses a module whose graph it does not match; no other code of
+the user's runs. Each recorded node becomes text of the text language (``torch_walk.Walk``
+for layers, the table in ``torch_calls`` for calls), and ``derive`` reads that text: the
+derivation is a text derivation, and its finite differences are of that text. Anything
+else raises ``UnsupportedError`` naming the op and the module path. ``d.check()`` adds a
+fourth witness, torch.autograd in float64 on the traced module (``torch_witness``: fx's
+generated code over ``torch.nn``'s own layers; the module's Python ``forward`` does not run
+again).
 
 Conventions: PyTorch computes on a batch of rows, ``x`` of shape (batch, in) and
 ``x Wᵀ + b``. ``convention="column"`` (the default) writes every activation transposed, a
@@ -36,13 +39,14 @@ from .check.compare import random_values
 from .check.report import CheckReport
 from .derive import Derivation, Trace, derive
 from .errors import ShapeError, UnsupportedError
+from .evaluate import CE_TOLERANCE, cross_entropy_targets
 from .notation import Layout
 from .shapes import axes_of, shape_of
 from .torch_calls import LOSS_MODULES, loss_text, module_loss
 from .torch_keys import Convention, Key, as_array, from_torch_gradient, to_ours, to_torch
 from .torch_values import NoNode, Val
 from .torch_walk import LATER, Walk, module_tensor, trace
-from .torch_witness import WITNESS, has_torch, input_keys, run
+from .torch_witness import WITNESS, check_fidelity, has_torch, input_keys, run
 
 
 class TorchDerivation(Derivation):
@@ -96,7 +100,30 @@ class TorchDerivation(Derivation):
             if name not in used:  # an input the output never reads: it has no role
                 continue
             out[name] = to_ours(self.keys[name], as_array(v), self.convention == "column")
+        if complete:
+            self._check_targets(out)
         return out
+
+    def _check_targets(self, ours: Mapping[str, Any]) -> None:
+        """A cross-entropy target whose samples do not each sum to 1 (multi-hot, soft
+        labels), refused in PyTorch's terms (a sample is a row of the target) before
+        ``evaluate``'s own check says "column" of our transposed layout."""
+        for s in cross_entropy_targets(self):
+            name = str(s.name)
+            if name not in ours or np.ndim(ours[name]) != 2:
+                continue
+            sums = np.sum(np.asarray(ours[name], dtype=float), axis=0)  # our columns
+            with np.errstate(invalid="ignore"):
+                bad = np.flatnonzero(np.abs(sums - 1.0) > CE_TOLERANCE)
+            if bad.size:
+                key = self.keys[name].key if name in self.keys else name
+                raise UnsupportedError(
+                    f"cross_entropy target {key!r}: sample {bad[0]} (row {bad[0]} of "
+                    f"{key!r}) sums to {float(sums[bad[0]]):.6g}, not 1. The derivation's "
+                    "step softmax(o) - y is the gradient only for targets whose samples each "
+                    "sum to 1 (class indices, one-hot rows, probabilities), though PyTorch "
+                    "takes any target: give such targets, or derive with convention='row', "
+                    "whose cross-entropy is written out and holds for any target")
 
     def module_buffers(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The module's buffers that the derivation reads (running statistics of BatchNorm in
@@ -225,9 +252,10 @@ def from_torch(module: Any, example_inputs: Any, loss: Any = None, *,
     every parameter that requires a gradient and that the output reaches). ``layout``,
     ``granularity``: as ``derive``.
 
-    The module's ``forward`` runs once, as torch.fx traces it (on proxies); nothing else of
-    the user's runs. Unsupported layers and calls raise ``UnsupportedError`` naming them and
-    their module path.
+    The module's ``forward`` runs once as torch.fx traces it (on proxies), and once on a
+    float64 copy to check that fx's graph is the forward (a no-grad block or an in-place
+    change of an aliased tensor is refused); nothing else of the user's runs. Unsupported
+    layers and calls raise ``UnsupportedError`` naming them and their module path.
     """
     import torch
 
@@ -247,6 +275,7 @@ def from_torch(module: Any, example_inputs: Any, loss: Any = None, *,
     gm = trace(module)
     walk = Walk(gm, convention, names or {})
     out = walk.run(example)
+    check_fidelity(module, gm, example)  # what fx recorded is what the forward computes
     if loss_fn is not None:
         o = "o"
         last = walk.stages[-1].split(" = ", 1) if walk.stages else ["", ""]

@@ -341,6 +341,23 @@ def _extreme(fn: str) -> Callable[..., Val]:
     return build
 
 
+def _min_max(fn: str) -> Callable[..., Val]:
+    """``torch.min(a, b)`` (``max``; a 0-d tensor among them is its number) as
+    ``torch.minimum``; ``x.min()`` the least entry; along a dim (values and indices)
+    refused."""
+    both, every = _extreme(fn), reduce(fn)
+
+    def build(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
+        if len(args) == 2 and not kw and not (args[1].kind == "num" and
+                                               args[1].text.lstrip("-").isdigit()):
+            return both(w, args, kw, node)
+        if len(args) == 1 and not kw:
+            return every(w, args, kw, node)
+        raise UnsupportedError(f"{fname(node)} along a dim {w.where(node)} gives values and "
+                               f"indices: write torch.a{fn}(x, dim) for the values")
+    return build
+
+
 def _math_sqrt(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
     """``math.sqrt(d)`` of a number fx recorded (the attention scale √d of a size)."""
     if len(args) != 1 or args[0].kind != "num" or float(args[0].text) < 0:
@@ -434,17 +451,27 @@ def _clamp(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
 
 
 def _zeros(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
-    """``x.new_zeros(B, H)``, ``torch.zeros_like(x)`` (sizes read from the input are the
-    example's): zeros, taken only as a recurrent cell's state or added."""
-    if set(kw) - {"dtype", "device", "requires_grad"} or kw.get("requires_grad"):
+    """``x.new_zeros(B, H)``, ``torch.zeros_like(x)``, ``torch.zeros(x.size(0), H)`` (sizes
+    read from the input are the example's): zeros, taken only as a recurrent cell's state or
+    added. ``torch.ones(x.size(0), H)``: the text's ``ones`` in our layout."""
+    if set(kw) - {"dtype", "device", "requires_grad", "size"} or kw.get("requires_grad"):
         raise UnsupportedError(f"{fname(node)} with {', '.join(kw)} {w.where(node)}")
     if fname(node).endswith("zeros_like"):
-        shape = args[0].shape
-    else:
-        size = kw.get("size", args[1] if len(args) == 2 else args[1:])
-        shape = ints_arg(size.shape if isinstance(size, Val) and size.kind in (
-            "ints", "shape") else size, w, node)
-    return Val("0", "zeros", tuple(shape))
+        return Val("0", "zeros", args[0].shape)
+    first = 1 if fname(node).startswith("Tensor.") else 0  # x.new_zeros: after x
+    size = kw.get("size", args[first] if len(args) == first + 1 else args[first:])
+    shape = ints_arg(size, w, node)
+    if not fname(node).endswith("ones"):
+        return Val("0", "zeros", shape)
+    if len(shape) == 2:
+        text = f"ones({shape[1]}, {shape[0]})" if w.col else f"ones({shape[0]}, {shape[1]})"
+        return Val(text, "act", shape)
+    if len(shape) == 1:  # as a bias is: a column, or a row in the row convention
+        return Val(f"ones({shape[0]}, 1)" if w.col else f"ones(1, {shape[0]})", "vec", shape)
+    if len(shape) >= 3:  # PyTorch's layout, as every tensor of rank >= 3
+        return Val(f"reshape(ones({math.prod(shape[:-1])}, {shape[-1]}), {shape})", "nd",
+                   shape)
+    raise UnsupportedError(f"{fname(node)} of shape {shape} {w.where(node)}: write the number")
 
 
 def _same(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any) -> Val:
@@ -600,7 +627,8 @@ FUNCTIONS: dict[str, Callable[..., Val]] = {
     "F.layer_norm": layer_norm, "F.cosine_similarity": cosine_similarity,
     "torch.cosine_similarity": cosine_similarity,
     "Tensor.norm": norm, "torch.norm": norm,
-    "Tensor.new_zeros": _zeros, "torch.zeros_like": _zeros,
+    "Tensor.new_zeros": _zeros, "torch.zeros_like": _zeros, "torch.zeros": _zeros,
+    "torch.ones": _zeros,
     "Tensor.clone": _same, "Tensor.contiguous": _same, "F.dropout": _dropout,
     "Tensor.float": _same, "Tensor.double": _same,  # a mask as numbers: the values it has
     **{f"{p}.{n}": _compare(op) for p, names in (
@@ -618,6 +646,7 @@ FUNCTIONS: dict[str, Callable[..., Val]] = {
     "torch.where": _where, "Tensor.masked_fill": _where, "torch.masked_fill": _where,
     "torch.maximum": _extreme("max"), "Tensor.maximum": _extreme("max"),
     "torch.minimum": _extreme("min"), "Tensor.minimum": _extreme("min"),
+    **{f"{p}.{n}": _min_max(n) for p in ("torch", "Tensor") for n in ("min", "max")},
     **{f"{p}.{n}": reduce("max" if n == "amax" else "min") for p in ("torch", "Tensor")
        for n in ("amax", "amin")},
     "math.sqrt": _math_sqrt, "torch.bmm": _matmul, "Tensor.bmm": _matmul,
@@ -639,4 +668,5 @@ LOOSE = frozenset({"F.conv2d", "torch.conv2d", "F.conv1d", "torch.conv1d",
                    "torch.var", "Tensor.var", "torch.std", "Tensor.std",
                    "torch.einsum", "Tensor.view", "Tensor.reshape", "torch.reshape",
                    "Tensor.permute", "torch.permute", "Tensor.split", "torch.split",
-                   "Tensor.new_zeros", "F.layer_norm", "Tensor.norm", "torch.norm"})
+                   "Tensor.new_zeros", "torch.zeros", "torch.ones", "F.layer_norm",
+                   "Tensor.norm", "torch.norm"})

@@ -159,6 +159,12 @@ def tensor_indexed(w: Writer, a: Val, key: Any, node: Any) -> Val:
     if len(key) > len(a.shape) or Ellipsis in key:
         raise UnsupportedError(f"indexing {a.shape} with {key!r} {w.where(node)}")
     key = key + (slice(None),) * (len(a.shape) - len(key))
+    odd = [k for k in key if isinstance(k, slice) and not all(
+        v is None or (isinstance(v, int) and not isinstance(v, bool))
+        for v in (k.start, k.stop, k.step))]
+    if odd:
+        raise UnsupportedError(f"indexing with {odd[0]!r} {w.where(node)}: only ints and "
+                               "slices written as numbers")
     moved = [k for k, (part, n) in enumerate(zip(key, a.shape, strict=True))
              if not (isinstance(part, slice) and part.indices(n) == (0, n, 1))]
     if len(moved) > 1:  # one axis at a time, the last first: the others keep their places

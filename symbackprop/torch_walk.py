@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import math
 import operator
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from .builder import check_name
 from .errors import ShapeError, UnsupportedError
@@ -78,7 +81,8 @@ class Walk:
         self.counts: dict[str, int] = {}
         self.by_key: dict[str, str] = {}
         self.params: list[str] = []  # our names of the parameters, in order of use
-        self.masks: dict[str, tuple[str, float]] = {}  # module path -> (mask name, p)
+        # Dropout's calls in training mode: fx's node name -> (the mask's key, p)
+        self.masks: dict[str, tuple[str, float]] = {}
         self.buffers: list[str] = []  # the keys of buffers read (inputs, never wrt)
         self.targets: dict[str, str] = {}  # a loss's target input -> probability, one-hot
 
@@ -127,13 +131,22 @@ class Walk:
             return Val(name, "vec", shape)
         what = "buffer" if buffer else "parameter"
         raise UnsupportedError(f"{what} {key!r} has shape {shape}: a scalar {what} is "
-                               "not supported")
+                               "not supported; give it shape (1,), which PyTorch broadcasts "
+                               "alike")
 
     def constant(self, node: Any) -> Val:
-        """A buffer the forward reads (``self.register_buffer``): a floating-point one is an
-        input that is never differentiated; a plain tensor attribute is refused."""
+        """A buffer the forward reads (``self.register_buffer``), a plain tensor attribute or
+        a tensor fx kept: a floating-point or bool one is an input that is never
+        differentiated; a 0-d one that is no buffer (``torch.tensor(0.2)``) is its number."""
         key = node.target
         b = module_tensor(self.gm, key)
+        if b is not None and b.dim() == 0 and key in self.gm.meta.get("constants", ()) and \
+                not b.is_complex():
+            # torch.tensor(0.2) in the forward, which fx keeps as a tensor: its number, as
+            # written (0.2, not float32's 0.20000000298...; an int as a float, never a dim)
+            number = float(b.detach())
+            short = b.is_floating_point() and b.element_size() < 8  # float32's digits
+            return Val(str(np.float32(number)) if short else repr(number), "num", ())
         if b is None or not (b.is_floating_point() or b.dtype == torch_bool()):
             raise UnsupportedError(f"{key!r} {self.where(node)} is not a parameter or a "
                                    "floating-point or bool buffer or tensor: not supported")
@@ -245,7 +258,7 @@ class Walk:
                 self.gm.get_parameter(node.target)
             except AttributeError:
                 return self.constant(node)
-            return self.parameter(node.target, "W")
+            return self.parameter(node.target, _letter(node))
         if node.op == "call_module" and type(self.gm.get_submodule(node.target)).__name__ in (
                 "RNNCell", "GRUCell", "LSTMCell"):
             return self.cell(node, env)
@@ -257,12 +270,16 @@ class Walk:
         if node.op == "call_function" and node.target is getattr and \
                 node.args[1] == "shape" and hasattr(node.args[0], "op"):  # x.shape
             return Val("", "shape", env[node.args[0]].shape)
+        if node.op == "call_function" and node.target is getattr and node.args[1] in (
+                "device", "dtype") and hasattr(node.args[0], "op"):  # zeros(..., device=)
+            return Val("", "none", ())
         if node.op == "call_function" and fname(node) == "operator.getitem" and \
                 hasattr(node.args[0], "op") and env[node.args[0]].kind == "act":
-            return indexed(self, env[node.args[0]], node.args[1], node)  # x[:, :3]
+            return indexed(self, env[node.args[0]], self.index(node, env), node)  # x[:, :3]
         if node.op == "call_function" and fname(node) == "operator.getitem" and \
                 hasattr(node.args[0], "op") and env[node.args[0]].kind == "nd":
-            return tensor_indexed(self, env[node.args[0]], node.args[1], node)  # h[:, -1]
+            return tensor_indexed(self, env[node.args[0]], self.index(node, env),
+                                  node)  # h[:, -1]
         if node.op == "call_function" and fname(node) in ("torch.cat", "torch.concat",
                                                           "torch.stack") and \
                 node.args and isinstance(node.args[0], (list, tuple)) and \
@@ -281,6 +298,25 @@ class Walk:
             return fn(self, [arg(a) for a in node.args], kwargs, node)
         raise UnsupportedError(f"fx node {node.op} {self.where(node)} is not supported")
 
+    def index(self, node: Any, env: Mapping[Any, Val]) -> Any:
+        """The key of ``a[key]`` with the sizes fx recorded in it (``T - 1`` of
+        ``T = x.shape[1]``) as the ints they are: the shapes are the example's."""
+        def number(v: Any) -> Any:
+            if not hasattr(v, "op"):
+                return v
+            if env[v].kind == "num" and env[v].text.lstrip("-").isdigit():
+                return int(env[v].text)
+            raise UnsupportedError(f"indexing with a computed {env[v].kind} value "
+                                   f"{self.where(node)}: only ints, sizes (x.shape[1] - 1) "
+                                   "and slices of them")
+
+        def part(k: Any) -> Any:
+            if isinstance(k, slice):
+                return slice(number(k.start), number(k.stop), number(k.step))
+            return number(k)
+        key = node.args[1]
+        return tuple(part(k) for k in key) if isinstance(key, tuple) else part(key)
+
     def module(self, node: Any, args: list[Val], kwargs: Mapping[str, Any]) -> Val:
         import torch
 
@@ -288,6 +324,13 @@ class Walk:
         m = _plain_layer(self.gm, path)
         kind = type(m).__name__
         nn = torch.nn
+        idle = isinstance(m, nn.modules.dropout._DropoutNd) and (not m.training or m.p == 0)
+        if getattr(m, "inplace", False) is True and not idle and _aliased(node):
+            raise UnsupportedError(
+                f"{kind}(inplace=True) at {path!r} changes its input in place, and that "
+                "input (or a tensor it is a view of) is read elsewhere too: PyTorch changes "
+                "it there as well, which the derivation would not. Construct the layer with "
+                "inplace=False")
         if kind in LOSS_MODULES and type(m) is getattr(nn, kind) and len(args) == 2 \
                 and not kwargs:
             return module_loss(self, m, args, node)
@@ -347,10 +390,12 @@ class Walk:
                 return a
             if m.p >= 1:
                 raise UnsupportedError(f"Dropout(p={m.p}) at {path!r} drops everything")
+            # each call draws its own mask: "<path>.mask", then "<path>.mask.2", ...
+            calls = 1 + sum(k.rpartition(".mask")[0] == path for k, _ in self.masks.values())
+            key = f"{path}.mask" + (f".{calls}" if calls > 1 else "")
             nd = a.kind == "nd"  # a tensor's mask keeps PyTorch's layout, as the tensor
-            name = self.symbol(f"{path}.mask", a.shape, "same" if nd else "transpose", "m",
-                               False)
-            self.masks[path] = (name, float(m.p))
+            name = self.symbol(key, a.shape, "same" if nd else "transpose", "m", False)
+            self.masks[node.name] = (key, float(m.p))
             return Val(f"hadamard({name}, {a.text}) / {1 - float(m.p)!r}", a.kind, a.shape)
         if type(m) is nn.LayerNorm:
             if tuple(m.normalized_shape) != a.shape[-1:]:
@@ -584,7 +629,7 @@ def trace(module: Any) -> Any:
     import torch.fx
 
     try:
-        graph = torch.fx.Tracer().trace(module)
+        graph = _tracer().trace(module)
     except Exception as e:  # the module's own forward, on fx's proxies, may raise anything
         raise UnsupportedError(f"torch.fx cannot trace {type(module).__name__}: "
                                f"{type(e).__name__}: {e}") from e
@@ -593,6 +638,7 @@ def trace(module: Any) -> Any:
                   module.named_parameters(remove_duplicate=False),
                   module.named_buffers(remove_duplicate=False)):
         own.update(table)
+    kept: dict[str, Any] = {}  # the tensors fx met in the forward (and plain attributes)
     for node in graph.nodes:  # before fx writes code for the graph: it would name them
         if node.op == "get_attr" and node.target not in own:
             # a tensor fx met in the forward (a plain tensor attribute, or one computed from
@@ -600,7 +646,7 @@ def trace(module: Any) -> Any:
             constant = vars(module).get(node.target)
             if isinstance(constant, torch.Tensor) and not isinstance(constant,
                                                                      torch.nn.Parameter):
-                own[node.target] = constant
+                own[node.target] = kept[node.target] = constant
         if node.op in ("call_module", "get_attr") and node.target not in own:
             raise UnsupportedError(f"{node.target!r} is not a parameter or a layer of the "
                                    "module: not supported")
@@ -609,7 +655,46 @@ def trace(module: Any) -> Any:
                 raise UnsupportedError(f"a function named {fname(node)} {where(node)} is not "
                                        "torch's own: not supported")
             raise UnsupportedError(f"{fname(node)} {where(node)} is not supported yet")
-    return torch.fx.GraphModule(own, graph, "Traced")
+    gm = torch.fx.GraphModule(own, graph, "Traced")
+    gm.meta["constants"] = frozenset(kept)  # no user's buffer: a 0-d one is its number
+    return gm
+
+
+# torch's factories whose sizes may be fx's proxies (``torch.zeros(x.size(0), H)``, an RNN's
+# first state): fx cannot run them on proxies, so they are recorded as calls while it traces
+_FACTORIES = ("zeros", "ones")
+_PATCHING = threading.RLock()
+
+
+def _tracer() -> Any:
+    """fx's tracer, with ``torch.zeros`` and ``torch.ones`` of sizes that are fx's proxies
+    recorded as calls (as fx records ``math.sqrt`` of one); of numbers they run as ever."""
+    import torch
+    import torch.fx
+
+    def recorded(f: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            found: list[Any] = []
+            torch.fx.node.map_aggregate((args, kwargs), lambda a: found.append(a) if isinstance(
+                a, torch.fx.Proxy) else None)
+            if not found:
+                return f(*args, **kwargs)
+            return found[0].tracer.create_proxy("call_function", f, args, kwargs)
+        return call
+
+    class Tracer(torch.fx.Tracer):  # type: ignore[misc]
+        def trace(self, root: Any, concrete_args: Any = None) -> Any:
+            with _PATCHING:  # one trace at a time puts torch's own functions back
+                saved = {n: getattr(torch, n) for n in _FACTORIES}
+                try:
+                    for n, f in saved.items():
+                        setattr(torch, n, recorded(f))
+                    return super().trace(root, concrete_args)
+                finally:
+                    for n, f in saved.items():
+                        setattr(torch, n, f)
+
+    return Tracer()
 
 
 def genuine(node: Any) -> bool:
@@ -633,6 +718,42 @@ def _plain_layer(gm: Any, path: str) -> Any:
         raise UnsupportedError(f"{type(m).__name__} at {path!r} has its own forward or "
                                "hooks, which torch.fx does not record: not supported")
     return m
+
+
+# calls whose result may share its memory with their first argument (a view of it)
+_VIEWS = frozenset({"Tensor.view", "Tensor.view_as", "Tensor.reshape", "Tensor.transpose",
+                    "Tensor.permute", "Tensor.t", "Tensor.unsqueeze", "Tensor.squeeze",
+                    "Tensor.flatten", "Tensor.contiguous", "Tensor.expand", "Tensor.narrow",
+                    "operator.getitem", "torch.flatten", "torch.reshape", "torch.transpose"})
+
+
+def _aliased(node: Any) -> bool:
+    """Whether an in-place layer's input, or a tensor it is a view of, has a reader other
+    than the layer: PyTorch changes that reader's value too (fx records the same call, so
+    only this can tell). A plain ``Sequential(..., nn.ReLU(inplace=True))`` is not."""
+    user: Any = node
+    base: Any = node.args[0] if node.args else None
+    while hasattr(base, "op"):
+        if any(u is not user for u in base.users):
+            return True
+        if base.op not in ("call_method", "call_function") or fname(base) not in _VIEWS \
+                or not base.args or (fname(base) == "operator.getitem" and isinstance(
+                    base.args[1], int)):  # an item of a tuple (h, c = cell(x)), not a view
+            return False
+        user, base = base, base.args[0]
+    return False
+
+
+def _letter(node: Any) -> str:
+    """The letter of a parameter read directly: γ and β of ``F.layer_norm`` as its layer's
+    are named, else ``W`` (``b`` when it is 1-D)."""
+    users = list(node.users)
+    if len(users) == 1 and users[0].op == "call_function" and fname(users[0]) == "F.layer_norm":
+        u = users[0]
+        for k, (at, letter) in {"weight": (2, "gamma"), "bias": (3, "beta")}.items():
+            if u.kwargs.get(k) is node or (len(u.args) > at and u.args[at] is node):
+                return letter
+    return "W"
 
 
 def _takes_classes(gm: Any, node: Any) -> bool:
