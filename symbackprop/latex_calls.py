@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from .errors import ParseError
 from .latex_lexer import (
     ABS,
     ACCENTS,
@@ -27,6 +28,7 @@ from .latex_lexer import (
     Tok,
     join_pieces,
 )
+from .rules import RULES
 
 # the functions along an axis that the derivations print with _{\text{col}} or _{\text{row}}
 ALONG_AXIS = frozenset({"softmax", "log_softmax", "max", "min", "prod", "cumprod", "logsumexp"})
@@ -34,6 +36,25 @@ ALONG_AXIS = frozenset({"softmax", "log_softmax", "max", "min", "prod", "cumprod
 # functions of a matrix that take the whole product after them when written without brackets:
 # tr AX is tr(AX), det AB is det(AB), as on paper
 MATRIX_OPERATORS = frozenset({"trace", "det", "logdet"})
+
+# what to write instead of an index sum that is not read entry by entry
+VECTOR_FORM = (r"write it with vectors and matrices: \sum_i \log(1 + e^{-y_i \mathbf{w}^\top "
+               r"\mathbf{x}_i}) is \mathbf{1}^\top \log(1 + e^{-\mathbf{y} \odot "
+               r"\mathbf{X}\mathbf{w}}), \sum_i (y_i - \mathbf{w}^\top\mathbf{x}_i)^2 is "
+               r"\|\mathbf{y} - \mathbf{X}\mathbf{w}\|^2, and \sum_k W_k^2 over the entries "
+               r"of a matrix is \|\mathbf{W}\|_F^2")
+
+# functions whose value is not entry by entry: refused inside an index sum (\sum_i)
+NOT_ENTRYWISE = frozenset({n for n, r in RULES.items() if r.sympy is None} | {
+    "std", "solve", "diag", "diagonal", "outer", "inner", "dot", "vdot", "matmul",
+    "matrix_power", "cumsum", "cumprod", "flip", "log_softmax", "softmax", "trace", "det",
+    "logdet", "inv", "norm", "mse_loss", "multiclass_hinge", "svm_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits"})
+
+# names of the text that \operatorname does not call: sizes, not values, and structure
+# whose arguments are no maths (ones(n, 1), reshape(X, (2, 3)), einsum('ij', …))
+_NOT_CALLS = frozenset({"ones", "zeros", "eye", "reshape", "einsum", "pad", "tile", "repeat",
+                        "concatenate", "stack", "vstack", "hstack", "flatten", "ravel"})
 
 # the comparisons 𝟏[…] may hold, as the text writes them
 _COMPARE = {">": ">", "<": "<", r"\geq": ">=", r"\ge": ">=", r"\leq": "<=", r"\le": "<="}
@@ -100,7 +121,16 @@ class Calls(Cursor):
         finally:
             self.indices.pop()
             self.indexed = before
-        return join_pieces("sum(", body, ")", at=t.at)
+        return join_pieces("sum(", (f"\0sum<{index}", t.at), body, ("\0sum>", t.at), ")",
+                           at=t.at)
+
+    def index_sum_error(self, at: int, what: str, but: str = "") -> ParseError:
+        """``what`` (a transpose, a norm, a matrix function) inside ``\\sum_i``, whose
+        summand is read entry by entry: refused, with the vector form to write."""
+        index = self.indices[-1]
+        return self.error(at, f"\\sum_{index}: {what} inside an index sum is not read (its "
+                          f"summand is read entry by entry, x_{index} the entries of the "
+                          f"vector x{'; ' + but if but else ''}); {VECTOR_FORM}")
 
     def subscripts(self, start: int) -> list[str]:
         """The subscripts written after ``_`` from token ``start`` to the one read last."""
@@ -172,11 +202,13 @@ class Calls(Cursor):
             j += 1
         else:
             raise self.error(t.at, f"{t.text} is never closed")
+        if norm and self.indices:
+            raise self.index_sum_error(t.at, "a norm")
         stop = j - 1 if self.toks[j - 1].text in CLOSE_SIZES else j
         inner = self.expr(stop)
         self.i = j + 1
-        if not norm:
-            return join_pieces("abs(", inner, ")", at=t.at)
+        if not norm:  # (|Σ| of a square matrix is its determinant: the parser reads it)
+            return join_pieces("\0abs(", inner, ")", at=t.at)
         mark = ""  # ‖X‖₂ of a matrix is the spectral norm: the parser refuses it
         if self.is_("_"):
             self.take()
@@ -232,6 +264,9 @@ class Calls(Cursor):
             raw, _ = self.raw_group()
             self.i = save
             name = OPERATORS.get(raw) or OPERATORS.get(raw.lower())
+            if name is None and s == r"\operatorname" and raw in self.functions and \
+                    raw not in _NOT_CALLS and self.opens_after_group():
+                name = raw  # \operatorname{diag}(d), \operatorname{solve}(A, b): the text's
             if name is not None and name in self.functions:
                 return name
         word, n = self.word()
@@ -316,6 +351,9 @@ class Calls(Cursor):
                     self.toks[self.i - 1].text)]
                 self.notes.append(f"'{t.text} {seen}' read as {fn}({seen}), of the product")
             args = [arg]
+        if self.indices and (fn in NOT_ENTRYWISE or (fn in ("max", "min") and
+                                                     len(args) == 1)):
+            raise self.index_sum_error(t.at, f"{fn}, which is not entry by entry,")
         out: Piece = [(f"{fn}(" + (f"{order}, " if order is not None else ""), t.at)]
         for k, a in enumerate(args):
             out += ([(", ", t.at)] if k else []) + a
@@ -351,6 +389,17 @@ class Calls(Cursor):
         args.append(self.expr_span(start, stop))
         self.i = j + 1
         return args
+
+    def opens_after_group(self) -> bool:
+        """Whether a bracket follows the braced group after the token here
+        (``\\operatorname{diag}(``)."""
+        save = self.i
+        try:
+            self.take()
+            self.raw_group()
+            return self.opens_next()
+        finally:
+            self.i = save
 
     def opens_next(self) -> bool:
         """Whether a bracket comes next (spacing aside): a call, if a function came before."""

@@ -26,12 +26,14 @@ from .errors import LimitError, ParseError
 from .latex_calls import Calls
 from .latex_lexer import (
     ABS,
+    ACCENTS,
     CLOSE_SIZES,
     ENVIRONMENTS,
     NORMS,
     OPEN,
     PRODUCT,
     SIZES,
+    STYLE,
     TRANSPOSE,
     Piece,
     Tok,
@@ -43,6 +45,8 @@ from .paper import Reading, split_name
 from .paper_lexer import column_of, describe
 
 BOLD = (r"\mathbf", r"\boldsymbol", r"\bm")
+ROWS = (r"\mathbf{w}^\top\mathbf{x}_i and \mathbf{x}_i^\top\mathbf{w} alone are read, as "
+        r"entry i of X w, when x is declared (n, d), n ≠ d, and w (d, 1): x_i its row i")
 
 
 class _Reader(Calls):
@@ -67,6 +71,9 @@ class _Reader(Calls):
         """The statements as one code, each 𝟏 and I read without a size written as
         ``sized`` says (None: as the names ``_one0``, ``_eye1``, which ``Sizes`` reads)."""
         code, origin, powers, spectral = "", [], [], []
+        marks: dict[str, list[int]] = {"\0abs(": [], "\0entry": [], "\0row": []}
+        summands: list[tuple[int, int, str]] = []
+        opened: list[tuple[int, str]] = []  # the index sums open here: start, index
         for k, piece in enumerate(codes):
             if k:
                 code += "\n"
@@ -78,12 +85,24 @@ class _Reader(Calls):
                 elif frag in ("\0norm2(", "\0sqnorm("):  # ‖X‖₂: of a matrix, spectral
                     spectral.append(len(code))
                     frag = frag[1:]
+                elif frag in marks:  # |Σ| (abs( as bars); x_i, an entry in an index sum
+                    marks[frag].append(len(code))
+                    frag = "abs(" if frag == "\0abs(" else ""
+                elif frag.startswith("\0sum<"):  # an index sum's summand starts, and ends
+                    opened.append((len(code), frag[5:]))
+                    frag = ""
+                elif frag == "\0sum>":
+                    start, index = opened.pop()
+                    summands.append((start, len(code), index))
+                    frag = ""
                 elif frag[:1] == "\0":  # \0one3, \0eye4: a 𝟏 or an I, sized
                     frag = f"_{frag[1:]}" if sized is None else sized[int(frag[4:])]
                 code += frag
                 origin.extend([at] * len(frag))
         return Reading(code, tuple(origin), tuple(self.notes), frozenset(powers),
-                       frozenset(), frozenset(spectral))
+                       frozenset(), frozenset(spectral), frozenset(marks["\0abs("]),
+                       frozenset(marks["\0entry"]), tuple(summands),
+                       frozenset(marks["\0row"]))
 
     def split(self) -> list[tuple[int, int]]:
         """Statements: separated by \\\\ or ; (delimiters and environments dropped)."""
@@ -303,11 +322,21 @@ class _Reader(Calls):
         start = self.i
         raw, _ = self.script()
         raw_flat = raw.replace(" ", "")
+        inner = raw_flat[1:-1] if raw_flat[:1] == "{" and raw_flat[-1:] == "}" else raw_flat
+        if self.indices and (inner in TRANSPOSE or (inner[:1] == "-" and inner[1:] in
+                                                    TRANSPOSE) or _power_and_transpose(inner)):
+            row = self.row_product(base) if inner in TRANSPOSE else None
+            if row is None:  # (x_i^\top: the summand is read entry by entry)
+                raise self.index_sum_error(caret.at, "a transpose", ROWS)
+            return row
         if raw_flat in TRANSPOSE or raw_flat in ("{T}",):
             return join_pieces("(", base, ").T", at=caret.at)
-        inner = raw_flat[1:-1] if raw_flat[:1] == "{" and raw_flat[-1:] == "}" else raw_flat
         if inner[:1] == "-" and inner[1:] in TRANSPOSE:  # X^{-\top}: (X⁻¹)ᵀ, as printed
             return join_pieces("((", base, ")", ("\0**", caret.at), "(-1)).T", at=caret.at)
+        power = _power_and_transpose(inner)
+        if power is not None:  # X^{-1\top}, X^{2\top}, X^{\top 2}: (X⁻¹)ᵀ, (X²)ᵀ
+            return join_pieces("((", base, ")", ("\0**", caret.at), f"({power})).T",
+                               at=caret.at)
         m = re.fullmatch(r"\\circ(.+)", raw_flat)
         if m:  # X^{\circ 2}: the element-wise (Hadamard) power
             self.i = start
@@ -315,7 +344,54 @@ class _Reader(Calls):
             return join_pieces("(", base, ")**(", exponent, ")", at=caret.at)
         self.i = start
         exponent = self.group_or_token()
-        return join_pieces("(", base, ")", ("\0**", caret.at), "(", exponent, ")", at=caret.at)
+        # in an index sum the summand is read entry by entry: its powers too (W_k^2)
+        power = "**" if self.indices else "\0**"
+        return join_pieces("(", base, ")", (power, caret.at), "(", exponent, ")", at=caret.at)
+
+    def row_product(self, base: Piece) -> Piece | None:
+        """``\\mathbf{w}^\\top\\mathbf{x}_i`` or ``\\mathbf{x}_i^\\top\\mathbf{w}`` in
+        ``\\sum_i`` (the transpose just read), with x declared (n, d), n ≠ d, and w (d, 1):
+        the literature's sample rows, xᵢ row i of x, so the product is entry i of x·w; read
+        as ``(x @ w)``, with a reading. None (nothing read) for anything else, which the
+        caller refuses."""
+        first = [p for p, _ in base if not p.startswith("\0")]
+        save, notes, indexed = self.i, len(self.notes), self.indexed
+        entry = base[0][0] == "\0entry"
+        second: list[str] = []
+        try:
+            self.skip_spacing()
+            if self.peek() is not None and self.starts_name():
+                after = self.name_atom(len(self.toks))
+                second = [p for p, _ in after if not p.startswith("\0")]
+                if (after[0][0] == "\0entry") == entry or self.is_("^", "_", "'"):
+                    second = []
+        except ParseError:
+            second = []
+        if len(first) == 1 and len(second) == 1:
+            matrix, vector = (first[0], second[0]) if entry else (second[0], first[0])
+            m, v = self.declared_shape(matrix), self.declared_shape(vector)
+            if m is not None and v is not None and 1 not in (m[0], m[1]) and m[0] != m[1] \
+                    and tuple(v) == (m[1], 1):
+                index = self.indices[-1]
+                start = next(k for k, t in enumerate(self.toks) if t.at >= base[0][1])
+                while start and self.toks[start - 1].text in (*STYLE, *ACCENTS, "{"):
+                    start -= 1  # \mathbf{w}: from the style command
+                seen = self.text[self.toks[start].at:self.end_of_last()].strip()
+                self.notes.append(f"'{seen}' in \\sum_{index} read as entry {index} of "
+                                  f"{matrix}·{vector}: {matrix}_{index} is row {index} of the "
+                                  f"{m[0]}×{m[1]} matrix {matrix}, a vector of {m[1]}")
+                at = base[0][1]
+                return join_pieces("(", ("\0row", at), matrix, " @ ", ("\0row", at), vector,
+                                   ")", at=at)
+        self.i, self.indexed = save, indexed
+        del self.notes[notes:]
+        return None
+
+    def declared_shape(self, name: str) -> Any:
+        """The shape ``shapes`` gives ``name`` (a matrix's, a vector's), else None."""
+        shapes = getattr(self.builder, "shapes", None) or {}
+        shape = shapes.get(name)
+        return shape if shape is not None and len(shape) == 2 else None
 
     def group_or_token(self, skip_circ: bool = False) -> Piece:
         self.skip_spacing()
@@ -503,6 +579,16 @@ class _Reader(Calls):
             self.notes.append(f"'{name}(…)' read as {name}·(…), a product: {name} is no "
                               "function we know")
         sub, index = self.last_scripts
+        if self.indices:
+            if transposed:
+                raise self.index_sum_error(at, "a transpose")
+            if self.last_entry:  # x_i in \sum_i: the vector x, read entry by entry
+                if letters and len(base) > 1 and not self.known(base):
+                    raise self.error(at, f"{base}_{self.indices[-1]} is not read: write "
+                                     f"{base[:-1]}\\,{base[-1]}_{{{self.indices[-1]}}} for a "
+                                     f"product, or \\mathrm{{{base}}}_{{{self.indices[-1]}}} "
+                                     "for one name")
+                return [("\0entry", at), (name, at)]
         if not letters:  # (\mathbf{Wx}_1 with W and x1 declared: W·x1, as Wx1 in text)
             if self.known(name) or not split_name(name, self.known):
                 return join_pieces("(", name, ").T", at=at) if transposed else [(name, at)]
@@ -542,6 +628,18 @@ class _Reader(Calls):
                 tail = self.postfix([(last, at)], end)
             return join_pieces(" * ".join(first) + " * ", tail, at=at)
         return out
+
+
+def _power_and_transpose(inner: str) -> str | None:
+    """The whole power of a superscript that also transposes (``-1\\top``, ``2\\top``,
+    ``\\top 2``, as ``W^{(1)\\top}`` is an index and a transpose), else None. A plain ``T``
+    after a number is no transpose here (``e^{2T}``: T a name)."""
+    for mark in sorted(TRANSPOSE - {"T"}, key=len, reverse=True):
+        for rest in (inner[:-len(mark)] if inner.endswith(mark) else None,
+                     inner[len(mark):] if inner.startswith(mark) else None):
+            if rest is not None and re.fullmatch(r"-?\d+", rest):
+                return rest
+    return None
 
 
 def read_latex(text: str, known: Callable[[str], bool], functions: Iterable[str],

@@ -108,6 +108,7 @@ class Cursor:
         self.indices: list[str] = []  # the indices of the sums being read (\sum_i)
         self.indexed = 0  # names read with one of those indices as subscript (x_i)
         self.last_scripts = ("", "")  # the subscript and index the last name was read with
+        self.last_entry = False  # whether the last name had the index of a sum (x_i in Σᵢ)
 
     def error(self, at: int, message: str, cls: type[ParseError] = ParseError) -> ParseError:
         return cls(message, column=column_of(self.text, at), text=self.text)
@@ -268,6 +269,7 @@ class Cursor:
         subs: list[str] = []
         index = ""
         transposed = False
+        self.last_entry = False
         while True:
             if self.is_("_") and not subs:
                 self.take()
@@ -276,6 +278,7 @@ class Cursor:
                 sub = GREEK.get(sub, sub)
                 if sub and set(sub) <= set(self.indices):  # x_i in Σ_i: the vector x
                     self.indexed += 1
+                    self.last_entry = True
                     continue
                 if not re.fullmatch(r"[A-Za-z0-9]+", sub):
                     raise self.error(at, f"the subscript {raw!r} is not part of a name we read")

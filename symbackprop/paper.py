@@ -46,6 +46,14 @@ class Reading:
     # product sizes (LaTeX's X𝟏, 𝟏ᵀX: sums along an axis); a 𝟏 elsewhere is the number 1
     spectral: frozenset[int] = frozenset()  # offsets of each norm2(/sqnorm( written with the
     # subscript 2 (‖X‖₂): of a matrix that is the spectral norm, which is refused
+    bars: frozenset[int] = frozenset()  # offsets of each abs( written as bars, |Σ|: of a
+    # square matrix, the determinant (the Matrix Cookbook's, Bishop's)
+    entries: frozenset[int] = frozenset()  # offsets of each name read as the entries of a
+    # vector in an index sum (x_i in \sum_i): a matrix there is refused
+    summands: tuple[tuple[int, int, str], ...] = ()  # (start, end, index) of the code of
+    # each index sum's summand (\sum_i …): a name there is an entry (x_i) or a number
+    rows: frozenset[int] = frozenset()  # offsets of the names of each wᵀxᵢ in an index sum
+    # read as entry i of X·w (xᵢ the row i of X): the product (x @ w) is the entry
 
     def source_offset(self, line: int, col: int) -> int | None:
         """The offset in the source of the code's 1-based (line, column), if known."""
@@ -265,6 +273,7 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
     powers: list[int] = []  # the pieces of out: ** that are powers as mathematics reads them
     # (pieces, not offsets: a norm's opening piece is rewritten later, norm2( as sqnorm()
     spectral: list[int] = []  # the pieces of out that open a norm written ‖…‖₂
+    bars: list[int] = []  # the pieces of out that open an absolute value written |…|
     divisor: Tok | None = None  # the last number or name written right after a /
     divided = ""  # and the divisor as written (yᵀ: the name and its postfix)
     k = 0
@@ -312,9 +321,17 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
                                  column=column_of(text, prev.at), text=text)
             if prev is not None and prev is divisor:  # 1/2x: (1/2)·x, as Python reads it
                 after = "(…)" if t.text == "(" else t.text
+                if t.kind in ("norm", "abs"):  # λ/2‖w‖²: the bars and what they hold
+                    after = _bars_text(toks, k, text)
                 notes.append(f"'/{divided}{after}' read as a division by {divided}, then "
                              f"a product with {after} (write /({divided}*{after}) to "
                              "divide by both)")
+            if prev is not None and prev.root:  # √x y: √ took x only
+                root = text[_root_at(toks, k):t.at].rstrip()
+                after = "(…)" if t.text == "(" else text[t.at:max(t.end, t.at + 1)]
+                notes.append(f"'{root} {after}' read as √({root[1:].strip()})·{after}: √ "
+                             "without brackets takes the next name or number only (write "
+                             "√(…) around all it takes)")
             if column or ones == "row":  # X𝟏, 𝟏ᵀX: a product with a ones vector it sizes
                 sized.append(len(out))
             out.append(("*", t.at))  # implicit multiplication
@@ -376,6 +393,8 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
                 prev = Tok("op", ")", t.at)
             else:
                 opened.append((t.kind, len(out), t.at))
+                if t.kind == "abs":
+                    bars.append(len(out))
                 out.append(("norm2(" if t.kind == "norm" else "abs(", t.at))
                 prev = None
             k += 1
@@ -386,6 +405,8 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
         else:
             if row and t.kind == "op" and t.text == "*":  # 𝟏ᵀ·X
                 sized.append(len(out))
+            if t.kind == "op" and t.text == "." and out and out[-1][0][-1:].isdigit():
+                out.append((" ", t.at))  # X^2ᵀ: X**2 .T (2.T would be the number 2.)
             out.extend((c, t.at) for c in t.text)
         if t.kind in ("number", "name") and prev is not None and prev.kind == "op" and \
                 prev.text == "/":
@@ -406,10 +427,14 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
     marked: list[int] = []
     ones_at: list[int] = []
     power_at: list[int] = []
+    bars_at: list[int] = []
     spectral_set, sized_set, power_set = set(spectral), set(sized), set(powers)
+    bars_set = set(bars)
     for j, (piece, at) in enumerate(out):
         if j in spectral_set:
             marked.append(len(origin))
+        if j in bars_set:
+            bars_at.append(len(origin))
         if j in sized_set:
             ones_at.append(len(origin))
         if j in power_set:
@@ -417,7 +442,7 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
         code.append(piece)
         origin.extend([at] * len(piece))
     return Reading("".join(code), tuple(origin), tuple(notes), frozenset(power_at),
-                   frozenset(ones_at), frozenset(marked))
+                   frozenset(ones_at), frozenset(marked), frozenset(bars_at))
 
 
 _PRODUCTS = (ast.Mult, ast.Div, ast.MatMult, ast.Mod)
@@ -501,6 +526,44 @@ def _regrouped(node: ast.BinOp) -> ast.BinOp:
         out = spanning(ast.Mod(), out, seg)
     assert isinstance(out, ast.BinOp)
     return out
+
+
+def _bars_text(toks: list[Tok], k: int, text: str) -> str:
+    """The source of the bars opening at token ``k`` (``‖w‖²``, ``|x|``), up to the bar
+    that closes them and a power right after it; ``‖…‖`` if they are not closed."""
+    depth, close = 0, None
+    for j in range(k + 1, len(toks)):
+        u = toks[j]
+        if u.kind == "op" and u.text == "(":
+            depth += 1
+        elif u.kind == "op" and u.text == ")":
+            depth -= 1
+        elif u.kind == toks[k].kind and depth == 0:
+            close = j
+            break
+    if close is None:
+        return "‖…‖" if toks[k].kind == "norm" else "|…|"
+    end = close + 1  # and a power after it: ², ^2, ^{2}
+    if end < len(toks) and toks[end].kind == "sup":
+        end += 1
+    elif end + 1 < len(toks) and toks[end].text == "**" and toks[end].call:
+        end += 1
+        if toks[end].kind == "number":
+            end += 1
+        elif toks[end].text == "(":
+            depth = 0
+            while end < len(toks):
+                depth += {"(": 1, ")": -1}.get(toks[end].text, 0)
+                end += 1
+                if depth == 0:
+                    break
+    stop = toks[end].at if end < len(toks) else len(text)
+    return text[toks[k].at:stop].rstrip()
+
+
+def _root_at(toks: list[Tok], k: int) -> int:
+    """Where the √ written before token ``k`` starts in the source."""
+    return max((t.at for t in toks[:k] if t.text == "sqrt" and t.call), default=toks[k].at)
 
 
 def _square_ends(toks: list[Tok], following: list[int], at: int) -> int | None:

@@ -116,6 +116,7 @@ class Tok:
     end: int = -1
     call: bool = False  # a name called as a function
     two: bool = False  # a closing ‖ with the subscript 2 (‖X‖₂: of a matrix, spectral)
+    root: bool = False  # the ) that closes √x written without brackets
 
 
 class Lexer:
@@ -170,8 +171,11 @@ class Lexer:
                                                     and text[i + 1:i + 2].isdigit())):
                 m = _NUMBER.match(text, i)
                 assert m is not None
-                self.add("number", m.group(), i)
-                i = m.end()
+                number = m.group()
+                if number.endswith(".") and re.match(r"T(?![A-Za-z0-9_])", text[m.end():]):
+                    number = number[:-1]  # X^-1.T, 2.T: the number, then .T (not 1. T)
+                self.add("number", number, i)
+                i += len(number)
             elif (ch.isascii() and (ch.isalpha() or ch == "_")) or ch in GREEK \
                     or _accented(ch) is not None:
                 i = self.name(i)
@@ -212,6 +216,8 @@ class Lexer:
             elif ch.isascii() and ch.isprintable() and ch not in "%\\":
                 # operators, and what the parser refuses with its own message ('a', [1])
                 op = next((o for o in _OPS if text.startswith(o, i)), ch)
+                if op == "." and text.startswith(".T", i):
+                    self.transposing(i)  # √x.T
                 self.add("op", op, i)
                 i += len(op)
             else:
@@ -236,8 +242,19 @@ class Lexer:
         self.toks.append(t)
         if self.close_after and kind in ("name", "number") and not t.call:
             self.close_after = False
-            self.toks.append(Tok("op", ")", at))
+            self.toks.append(Tok("op", ")", at, root=True))
         return t
+
+    def transposing(self, i: int) -> None:
+        """A transpose comes at ``i``: refused right after √x written without brackets,
+        where it would transpose the root of x alone (√xᵀAx is no √ of xᵀAx)."""
+        if self.toks and self.toks[-1].root:
+            start = max((t.at for t in self.toks if t.text == "sqrt" and t.at < i),
+                        default=i)
+            width = 2 if self.text.startswith((".T", "^T", "^⊤", "^ᵀ", "⁻ᵀ"), i) else 1
+            raise self.error(start, f"'{self.text[start:i + width]}': √ without brackets takes "
+                             "the next name only, so the transpose would be of its root; "
+                             "write √(…) around what it takes (√(xᵀAx)), or (√x)ᵀ")
 
     def name(self, i: int) -> int:
         """A name: an ASCII identifier, or one Greek letter with digits; subscripts join it
@@ -300,12 +317,14 @@ class Lexer:
         text = self.text
         for form in ("^{-T}", "^{-⊤}", "^{-ᵀ}", "^-T", "^-⊤", "^-ᵀ"):  # X^{-T}: (X⁻¹)ᵀ
             if text.startswith(form, i) and not (form == "^-T" and text[i + 3:i + 4].isalnum()):
+                self.transposing(i)
                 return self.inverse_transpose(i, i + len(form))
         for form in ("^{T}", "^{⊤}", "^T", "^⊤", "^ᵀ"):
             if text.startswith(form, i):
                 j = i + len(form)
                 if form in ("^T",) and j < len(text) and (text[j].isalnum() or text[j] == "_"):
                     break  # ^Tx: a power of a name that starts with T
+                self.transposing(i)
                 self.add("op", ".", i)
                 self.add("name", "T", i + 1)
                 return j
@@ -325,10 +344,12 @@ class Lexer:
         """``x²``, ``x⁻¹``: a power; ``xᵀ``: a transpose."""
         text = self.text
         if text[i] == "ᵀ":
+            self.transposing(i)
             self.add("op", ".", i)
             self.add("name", "T", i)
             return i + 1
         if text.startswith("⁻ᵀ", i):  # X⁻ᵀ, the Cookbook's inverse transpose
+            self.transposing(i)
             return self.inverse_transpose(i, i + 2)
         start, body = i, ""
         while i < len(text):

@@ -27,14 +27,15 @@ from . import indexing, ops
 from .builder import Builder, Term, assemble
 from .composites import COMPOSITES, MOST_ARGS
 from .errors import GraphError, LimitError, ParseError, ShapeError
+from .latex_calls import VECTOR_FORM
 from .latex_input import read_latex
 from .limits import DEFAULT_LIMITS, Limits, constants, number_problem, number_text, power_problem
 from .notation import GREEK as NOTATION_GREEK
 from .paper import Reading, hadamard_last, read_text
-from .paper_lexer import column_of
+from .paper_lexer import ONES, column_of
 from .rules import RULES
 from .screen import ATOM, EXPECTED, screen
-from .shapes import axes_of, shape_of
+from .shapes import axes_of, fmt_shape, shape_of, tensor_dims
 from .spelling import library_call_problem, numpy_spelling, pasted_product_problem
 
 Syntax: TypeAlias = Literal["text", "latex"]
@@ -114,6 +115,9 @@ class _Parser:
         self.calls: dict[int, indexing.Call] = {}  # structural calls, read once
         self.dim_names: dict[str, sp.Expr] = {}  # sizes named elsewhere (the witness's)
         self.pasted: str | None = None  # a library's call in the text (np.exp(A)), if any
+        self.summand_shapes: dict[tuple[int, int], tuple[str, Any]] = {}  # an index sum's
+        # first vector with the index, and its shape (x_i of x (n, 1))
+        self.exponent_transposes: dict[int, str] = {}  # X**(-1).T typed: .T of the exponent
 
     def read(self) -> Reading:
         """The source as code of the text language: maths notation or LaTeX translated."""
@@ -172,6 +176,81 @@ class _Parser:
                     "largest singular value, is not a primitive)")
             if note not in self.read().notes:
                 self.reading = replace(self.read(), notes=(*self.read().notes, note))
+
+    def offset(self, node: ast.AST) -> int:
+        """Where ``node`` starts in the code."""
+        if self.starts is None:
+            self.starts = [0] + [m.end() for m in _NEWLINE.finditer(self.code)]
+        return self.starts[node.lineno - 1] + node.col_offset  # type: ignore[attr-defined]
+
+    def note(self, text: str) -> None:
+        """A reading to list in ``d.readings``, once."""
+        if text not in self.read().notes:
+            self.reading = replace(self.read(), notes=(*self.read().notes, text))
+
+    def bars(self, node: ast.Call, x: Term) -> Term:
+        """``|Σ|``, ``\\left|X\\right|``: of a square matrix (not 1×1) the determinant, as
+        the Matrix Cookbook, Bishop and Wikipedia write it; of a matrix that is not square,
+        the absolute values of its entries; of a number or a vector, those (no reading)."""
+        shape = shape_of(x)
+        where = self.source(node.args[0])
+        if shape is None or tensor_dims(shape) is not None or 1 in (shape[0], shape[1]):
+            return ops.apply(self.b, "abs", [x], self.source(node))
+        if sp.simplify(shape[0] - shape[1]) == 0:
+            self.note(f"|{where}| of a square matrix read as its determinant det({where}), "
+                      "as the Matrix Cookbook and Bishop write it (for the absolute values "
+                      f"of its entries write abs({where}), \\operatorname{{abs}} in LaTeX)")
+            at = self.offset(node)  # the code says det( too: what check() runs reads it
+            code = self.read().code
+            self.code = code[:at] + "det(" + code[at + 4:]
+            self.reading = replace(self.read(), code=self.code)
+            return ops.apply(self.b, "det", [x], self.source(node))
+        self.note(f"|{where}| of a {shape[0]}×{shape[1]} matrix (not square: no determinant) "
+                  "read as the absolute values of its entries, abs(…)")
+        return ops.apply(self.b, "abs", [x], self.source(node))
+
+    def check_summand(self, node: ast.Name, value: Term) -> None:
+        """A name in the summand of an index sum (``\\sum_i``, read entry by entry): with
+        the index (``x_i``), a vector, of one shape in the summand; without it, a number.
+        Anything else (a matrix's x_i, an unindexed w or W) is refused with the vector form
+        to write: broadcast entry by entry it would be another function, silently."""
+        at = self.offset(node)
+        inside = [(lo, hi, i) for lo, hi, i in self.read().summands if lo <= at < hi]
+        if not inside:
+            return
+        lo, hi, index = inside[-1]
+        shape = shape_of(value)
+        if shape is not None and tensor_dims(shape) is None and shape[0] == shape[1] == 1:
+            shape = None  # a 1×1 is a number
+        name = node.id
+        if at in self.read().rows:  # wᵀxᵢ: entry i of x·w, an (n, 1) entry of the summand
+            if shape is not None and 1 not in (shape[0], shape[1]):
+                self.entry_shape(node, lo, hi, index, name, (shape[0], sp.Integer(1)))
+            return
+        if at not in self.read().entries:
+            if shape is not None:
+                raise self.error(node, f"\\sum_{index}: {name} is a {_kind(shape)} without the "
+                                 f"index {index}: inside an index sum the factors without it "
+                                 f"are numbers (products are read entry by entry); {VECTOR_FORM}")
+            return
+        if shape is None:
+            return
+        if tensor_dims(shape) is not None or 1 not in (shape[0], shape[1]):
+            raise self.error(node, f"\\sum_{index}: {name}_{index} of the {_kind(shape)} {name} "
+                             f"is not read: inside an index sum a name with the index is a "
+                             f"vector, read entry by entry (a row or column of a matrix is "
+                             f"not); {VECTOR_FORM}")
+        self.entry_shape(node, lo, hi, index, name, shape)
+
+    def entry_shape(self, node: ast.Name, lo: int, hi: int, index: str, name: str,
+                    shape: Any) -> None:
+        """The vectors of one index sum have one shape (x_i, y_i both (n, 1)): a column
+        against a row would broadcast to a matrix, silently."""
+        first = self.summand_shapes.setdefault((lo, hi), (name, shape))
+        if first[1] != shape:
+            raise self.error(node, f"\\sum_{index}: {first[0]}_{index} and {name}_{index} are "
+                             f"entries of vectors of shapes {fmt_shape(first[1])} and "
+                             f"{fmt_shape(shape)}: the vectors of an index sum have one shape")
 
     def code_error(self, offset: int, message: str, cls: type[ParseError] = ParseError
                    ) -> ParseError:
@@ -282,6 +361,8 @@ class _Parser:
             raise LimitError("too deep for Python's parser: a chain of thousands of operators "
                              "or unary signs at one level; split it into stages "
                              "('s1 = ...; s2 = s1 + ...')", text=text) from None
+        if ".T" in code.replace(" ", "") and "**" in code:
+            self.transposed_powers(tree)
         if "%" in code and hadamard_last(tree):  # ⊙ after the products around it, as on paper
             self.reading = replace(self.read(), notes=(
                 *self.read().notes, "⊙ read after the products beside it (y ⊙ Xw is "
@@ -312,6 +393,95 @@ class _Parser:
                 level = flat or isinstance(node, (ast.Module, ast.stmt))
                 stack.append((child, d if level else d + 1))
         return tree
+
+    def transposed_powers(self, tree: ast.AST) -> None:
+        """``X⁻¹ᵀ``, ``X^{-1}^{T}``, ``X^(-1)^T``, ``X⁻¹.T``, ``X²ᵀ``, ``X**(-1)ᵀ`` read as
+        code ``X**(-1).T``, where Python binds ``.T`` before ``**``: the transpose would fall
+        on the exponent, a number, and vanish. On paper it is the power's, so each such
+        power is rewritten in place as ``(X**(-1)).T``. A typed ``X**(-1).T`` (NumPy's
+        ``**``, Python's ``.T``) is left as Python reads it, and refused when the exponent
+        is a number (``build_one``)."""
+        for node in list(ast.walk(tree)):
+            for field, value in ast.iter_fields(node):
+                if isinstance(value, list):
+                    value[:] = [self.power_transposed(v) for v in value]
+                elif isinstance(value, ast.BinOp):
+                    setattr(node, field, self.power_transposed(value))
+
+    def power_transposed(self, node: Any) -> Any:
+        """``node`` (a ``**`` whose exponent ends in ``.T``) as the transpose of the power,
+        when paper notation wrote it; else ``node``."""
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow)):
+            return node
+        signs: list[ast.UnaryOp] = []
+        exponent = node.right
+        while isinstance(exponent, ast.UnaryOp):  # X^-1.T: -(1 .T)
+            signs.append(exponent)
+            exponent = exponent.operand
+        if not isinstance(exponent, ast.Attribute):
+            return node
+        attrs: list[ast.Attribute] = []
+        while isinstance(exponent, ast.Attribute) and exponent.attr == "T":
+            attrs.append(exponent)
+            exponent = exponent.value
+        if not attrs:
+            return node
+        written = self.transpose_char(attrs[-1])
+        if written == "." and not self.paper_power(node):
+            self.exponent_transposes[id(attrs[-1])] = self.source(node)  # Python's reading
+            return node
+        inner: ast.expr = exponent
+        for sign in reversed(signs):  # the signs, around the exponent without its .T
+            sign.operand = inner
+            sign.end_lineno, sign.end_col_offset = inner.end_lineno, inner.end_col_offset
+            inner = sign
+        node.right = inner
+        node.end_lineno, node.end_col_offset = inner.end_lineno, inner.end_col_offset
+        out: ast.expr = node
+        for a in reversed(attrs):  # (X**(-1)).T, its span the whole
+            a.value = out
+            a.lineno, a.col_offset = node.lineno, node.col_offset
+            out = a
+        return out
+
+    def number_transposed(self, node: ast.Attribute) -> ParseError:
+        """The error for ``.T`` of a number: it has no transpose, so it would vanish."""
+        power = self.exponent_transposes.get(id(node))
+        if power is not None:
+            return self.error(node, f"{power}: Python binds .T before **, so this transposes "
+                              f"the exponent {self.source(node.value)}, a number, which has "
+                              "no transpose; bracket the power to transpose it, (X**k).T "
+                              "(inv(X).T or X⁻ᵀ for the inverse)")
+        return self.error(node, f"{self.source(node)}: a transpose of the number "
+                          f"{self.source(node.value)}, which has none; bracket what it "
+                          "transposes ((X⁻¹)ᵀ)")
+
+    def transpose_char(self, attr: ast.Attribute) -> str:
+        """The source character a ``.T`` was read from: ``.`` when typed, ``ᵀ`` or ``^``
+        (``^T``, ``^{\\top}``) in maths notation."""
+        if self.starts is None:
+            self.starts = [0] + [m.end() for m in _NEWLINE.finditer(self.code)]
+        try:
+            lo = self.starts[attr.value.end_lineno - 1] + attr.value.end_col_offset  # type: ignore
+            hi = self.starts[attr.end_lineno - 1] + attr.end_col_offset  # type: ignore
+        except (AttributeError, IndexError, TypeError):  # pragma: no cover
+            return "."
+        return self.source_char(self.code.find(".", lo, hi)) or "."
+
+    def written_at(self, node: ast.AST) -> str:
+        """The source character the code of ``node`` starts at (what the user typed)."""
+        if self.starts is None:
+            self.starts = [0] + [m.end() for m in _NEWLINE.finditer(self.code)]
+        try:
+            at = self.starts[node.lineno - 1] + node.col_offset  # type: ignore[attr-defined]
+        except (AttributeError, IndexError, TypeError):  # pragma: no cover
+            return ""
+        return self.source_char(at)
+
+    def source_char(self, at: int) -> str:
+        origin = self.read().origin
+        source = origin[at] if 0 <= at < len(origin) else at if not origin else None
+        return self.text[source] if source is not None and 0 <= source < len(self.text) else ""
 
     def check(self, node: ast.AST) -> None:
         """The whitelist, checked outermost first so the error names what the user wrote."""
@@ -354,6 +524,9 @@ class _Parser:
         elif isinstance(node, ast.Attribute) and node.attr != "T":
             raise self.error(node, f"attribute '.{node.attr}' is not allowed; only .T "
                              "(transpose)")
+        elif isinstance(node, ast.Attribute) and _number(node.value) and \
+                self.written_at(node.value) not in ("\\", *ONES):  # (𝟏ᵀ is a vector)
+            raise self.number_transposed(node)  # X⁻¹ᵀ⁻¹ᵀ, X**(-1).T: it would vanish
         elif isinstance(node, ast.Constant):
             v = node.value
             if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -512,7 +685,10 @@ class _Parser:
             if name == "inf" and not self.bound(name):
                 self.constants_read.add(name)  # ∞: a branch of where only (check_value)
                 return sp.oo
-            return b.lookup(name)
+            value = b.lookup(name)
+            if self.read().summands:
+                self.check_summand(node, value)
+            return value
         if isinstance(node, ast.Constant):
             return self.constant(node)
         if isinstance(node, ast.UnaryOp):
@@ -520,6 +696,8 @@ class _Parser:
                 return ops.neg(b, args[0], self.source(node))
             return args[0]
         if isinstance(node, ast.Attribute):
+            if id(node) in self.exponent_transposes and shape_of(args[0]) is None:
+                raise self.number_transposed(node)
             return ops.transpose(b, args[0], self.source(node))
         if isinstance(node, ast.Compare):
             return ops.compare(b, _COMPARE[type(node.ops[0])], args[0], args[1],
@@ -552,6 +730,8 @@ class _Parser:
                 return COMPOSITES[node.func.id][1](b, *args, where=self.source(node))
             if node.func.id in ("norm2", "sqnorm") and self.read().spectral:
                 self.check_spectral(node, args[0])
+            if node.func.id == "abs" and self.offset(node) in self.read().bars:
+                return self.bars(node, args[0])
             return ops.apply(b, ALIASES.get(node.func.id, node.func.id), args,
                              self.source(node), axis=self.axis_of(node))
         chain = self.chain(node)
@@ -638,6 +818,20 @@ class _Parser:
                         "-inf))" if a in (sp.oo, -sp.oo) and "inf" in self.constants_read else ""
                     raise self.error(node, f"{self.source(node)} is not a finite real number "
                                      f"(it is {number_text(a)}){hint}")
+
+
+def _kind(shape: Any) -> str:
+    """``(3, 3) matrix``, ``(3, 1) vector`` for a message."""
+    what = "tensor" if tensor_dims(shape) is not None else \
+        "vector" if 1 in (shape[0], shape[1]) else "matrix"
+    return f"{fmt_shape(shape)} {what}"
+
+
+def _number(e: ast.AST) -> bool:
+    """A number as written: ``2``, ``(-1)``, ``-1``."""
+    while isinstance(e, ast.UnaryOp):
+        e = e.operand
+    return isinstance(e, ast.Constant)
 
 
 def _without_masked(e: sp.Basic) -> sp.Basic:

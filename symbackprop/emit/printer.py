@@ -300,6 +300,10 @@ class Printer(LatexPrinter):  # type: ignore[misc]
             # e^{A} of a matrix is the matrix exponential in standard notation (and our
             # reader refuses it as that): the element-wise one is written exp(A)
             return self._call(r"\exp", e.operands)
+        if e.name == "abs" and _proper_matrix(e.operands[0]):
+            # |A| of a matrix is its determinant in standard notation (and our reader reads
+            # it as that): the absolute values of its entries are written abs(A)
+            return self._call(r"\operatorname{abs}", e.operands)
         f = scalar_function(e.name)
         ph = tuple(sp.Symbol(f"_arg{i}") for i in range(len(e.operands)))
         saved = self.names
