@@ -309,6 +309,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=0,
                    help="the seed of the random point the gradients are compared at "
                    "(default: 0)")
+    c.add_argument("--value", action="append", default=[], metavar="NAME=NUMBER",
+                   help="a scalar input's value at the point (repeatable; the arrays are "
+                   "drawn at random from --seed): x=2e6 for sqrt(x - 1e6)")
     return p
 
 
@@ -427,10 +430,30 @@ def run(args: argparse.Namespace) -> int:
     d = derive(args.text, wrt=args.wrt, shapes=shapes or None, loss=args.loss, limits=limits,
                syntax=args.syntax)
     check_sizes(d, limits=limits)
-    report = d.check(seed=args.seed)
+    given = dict(_number(v) for v in args.value)
+    try:
+        at = point(d, given, args.seed) if given else None
+    except ValueError as e:  # the Sphinx option's words, said as this command's
+        raise ValueError(str(e).replace(":values:", "--value").replace(":seed:", "--seed")
+                         ) from None
+    report = d.check(at, seed=args.seed)
     print(report)
     sys.stdout.flush()
+    if not given and any(r.status == "domain" for r in report.rows):
+        print("symbackprop: note: the points tried are outside the function's domain; give "
+              "one with --value NAME=NUMBER", file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def _number(spec: str) -> tuple[str, float]:
+    """``--value x=2e6``: a name and a number (float() of the text; nothing is evaluated)."""
+    name, eq, text = spec.partition("=")
+    try:
+        if not eq or not name.strip():
+            raise ValueError
+        return name.strip(), float(text)
+    except ValueError:
+        raise ValueError(f"--value takes NAME=NUMBER (x=2e6), not {spec!r}") from None
 
 
 SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what the shell reports for `yes | head -1`'s yes

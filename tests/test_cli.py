@@ -111,6 +111,22 @@ def test_a_convolution_checks_from_the_command_line(capsys: pytest.CaptureFixtur
     assert "ok" in capsys.readouterr().out
 
 
+def test_check_takes_a_point_in_the_domain_with_value() -> None:
+    """sqrt(x − 1e6) has no random point in its domain: check printed FAILED with no way to
+    give one (held-out round I). --value NAME=NUMBER gives it; without it a note says so."""
+    r = run("check", "sqrt(x - 1e6)")
+    assert r.returncode == 1
+    assert "--value NAME=NUMBER" in r.stderr
+    r = run("check", "sqrt(x - 1e6)", "--value", "x=2e6")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "gradient check: ok" in r.stdout
+    for bad, message in (("x", "--value takes NAME=NUMBER"), ("q=3", "--value q is not an "
+                                                                    "input")):
+        r = run("check", "sqrt(x - 1e6)", "--value", bad)
+        assert r.returncode == 2, r.stderr
+        assert message in r.stderr
+
+
 def test_an_expression_starting_with_a_minus_gets_a_hint_and_works_after_dashes(
         capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:

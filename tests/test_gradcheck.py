@@ -435,3 +435,87 @@ def test_a_grad_that_returns_no_real_numbers_is_a_failed_check(returned: Any) ->
                          raise_exception=False) is False
     with pytest.raises(sbp.GradcheckError, match="your grad"):
         sbp.gradcheck("x**2", {"x": 1.0}, grad=lambda x: returned)
+
+
+# --- held-out round I: false passes and misleading verdicts ------------------------------
+
+
+def test_a_wrong_small_gradient_fails_where_finite_differences_cannot_resolve_it() -> None:
+    """1 + Σ eˣ at x ≈ −20: finite differences of a loss of 1 are rounding noise at the
+    size of the gradient (2e-9), so a zero (or sign-flipped) gradient passed on atol; the
+    engine's exact value disagrees, and two analytic witnesses may differ only by rounding."""
+    xm = np.array([-20.0, -19.5, -20.3])
+    f = lambda x: 1.0 + np.sum(np.exp(x))  # noqa: E731
+    assert not sbp.gradcheck(f, {"x": xm}, grad=lambda x: {"x": 0 * x}, raise_exception=False)
+    assert sbp.gradcheck(f, {"x": xm}, grad=lambda x: {"x": np.exp(x)})
+    g = lambda x: 100.0 + 1e-6 * np.sum(x)  # noqa: E731
+    assert not sbp.gradcheck(g, {"x": np.ones(3)}, grad=lambda x: {"x": -1e-6 * np.ones(3)},
+                             raise_exception=False)
+    assert sbp.gradcheck(g, {"x": np.ones(3)}, grad=lambda x: {"x": 1e-6 * np.ones(3)})
+
+
+def test_float32_code_is_as_exact_as_float32() -> None:
+    """tanh's backward computed in float32 at x = 9 (1 − tanh² loses every digit there) is
+    right to float32's precision, as torch's float32 autograd gives it: not a failure."""
+    x = np.array([9.0, 0.5, -3.0])
+    assert sbp.gradcheck(lambda x: np.sum(np.tanh(x)), {"x": x},
+                         grad=lambda x: {"x": 1 - np.tanh(x.astype(np.float32)) ** 2})
+    wrong = lambda x: {"x": (1.5 - np.tanh(x.astype(np.float32)) ** 2)}  # noqa: E731
+    assert not sbp.gradcheck(lambda x: np.sum(np.tanh(x)), {"x": x}, grad=wrong,
+                             raise_exception=False)
+
+
+def test_near_a_kink_a_gradient_that_is_neither_slope_is_a_mismatch() -> None:
+    """relu(x − 2) at 2 + 1e-9: finite differences straddle the kink (0.5), and a gradient
+    of 0.5 agreed with them; it is neither slope, and the verdict says so (it blamed the
+    engine's right value of 1)."""
+    f = lambda x: np.sum(np.maximum(x - 2, 0))  # noqa: E731
+    with pytest.raises(sbp.GradcheckError, match=r"MISMATCH: yours disagrees.*neither slope"):
+        sbp.gradcheck(f, {"x": np.array([2 + 1e-9])}, grad=lambda x: {"x": np.array([0.5])})
+
+
+def test_a_wrong_entry_beside_a_tie_is_a_mismatch_not_a_kink() -> None:
+    """At a max tie, an entry where the engine and finite differences agree and yours does
+    not is plainly wrong: the tie elsewhere does not excuse it."""
+    with pytest.raises(sbp.GradcheckError, match=r"MISMATCH: yours disagrees \(plainly "
+                                                 r"wrong: yours at \[2\]"):
+        sbp.gradcheck(lambda x: np.max(x), {"x": np.array([1.0, 1.0, 0.5])},
+                      grad=lambda x: {"x": np.array([0.0, 1.0, 1.0])})
+    W = np.zeros((3, 4))  # every logit ties: smooth, though logsumexp's shift is a max
+    X = np.random.default_rng(0).normal(size=(4, 5))
+    Y = np.eye(3)[:, [0, 1, 2, 0, 1]]
+
+    def off(W: Any, X: Any, Y: Any) -> dict[str, Any]:
+        G = (np.full((3, 5), 1 / 3) - Y) @ X.T / 5
+        G[:, -1] *= 1.1
+        return {"W": G}
+    with pytest.raises(sbp.GradcheckError, match="MISMATCH: yours disagrees"):
+        sbp.gradcheck("cross_entropy(W@X, Y)", {"W": W, "X": X, "Y": Y}, grad=off, wrt="W")
+
+
+def test_a_wrong_entry_of_a_big_parameter_is_shown() -> None:
+    """W (64, 64) with one wrong entry: the sampled coordinates missed it and the table
+    showed nothing; the entries where the analytic witnesses differ are differenced too."""
+    rng = np.random.default_rng(0)
+    W, x = rng.normal(size=(64, 64)), rng.normal(size=64)
+
+    def g(W: Any, x: Any) -> dict[str, Any]:
+        G = np.outer(1 - np.tanh(W @ x) ** 2, x)
+        G[63, 5] *= 1.05
+        return {"W": G}
+    with pytest.raises(sbp.GradcheckError) as info:
+        sbp.gradcheck(lambda W, x: np.sum(np.tanh(W @ x)), {"W": W, "x": x}, grad=g, wrt="W")
+    assert "yours at [63, 5]" in str(info.value)
+    assert any(line.split()[:3] == ["W", "63,", "5"] for line in str(info.value).splitlines())
+
+
+def test_a_branch_np_where_does_not_take_is_not_undefined() -> None:
+    """softplus written with np.where: at x = 1000 exp overflows in the branch not taken,
+    and 0·∞ made the engine's gradient NaN ("undefined here") though the function and your
+    gradient are fine there; a zero cotangent now passes back 0. A wrong gradient there is
+    a mismatch, not "undefined"."""
+    f = lambda x: np.sum(np.where(x > 20, x, np.log1p(np.exp(x))))  # noqa: E731
+    x = {"x": np.array([-3.0, 1.0, 1000.0])}
+    assert sbp.gradcheck(f, x, grad=lambda x: {"x": 1 / (1 + np.exp(-x))})
+    with pytest.raises(sbp.GradcheckError, match="MISMATCH: yours disagrees"):
+        sbp.gradcheck(f, x, grad=lambda x: {"x": 1.1 / (1 + np.exp(-x))})

@@ -105,11 +105,15 @@ def compare(engine: Engine, slots: list[Array], analytic: Mapping[str, Mapping[s
                 return float(runner.run(name))
 
         base = f()
+        precision = {w: _precision(g[name]) for w, g in analytic.items()}
         grads = {w: _fix_shape(g[name], x, w, name) for w, g in analytic.items()}
         sampled = x.size > max_coords
         if sampled:  # the same picks as from the list of all coordinates, without the list
             picks = rng.choice(x.size, size=max_coords, replace=False)
-            coords = [tuple(int(i) for i in np.unravel_index(k, x.shape)) for k in sorted(picks)]
+            # and the entries where the analytic witnesses differ most, so that a wrong
+            # entry the picks miss is differenced and shown (W[63, 5] of a 64×64 W)
+            picks = np.union1d(picks, _most_apart(grads, atol, rtol))
+            coords = [tuple(int(i) for i in np.unravel_index(k, x.shape)) for k in picks]
         else:
             coords = list(np.ndindex(x.shape))
         series: dict[str, Array] = {w: np.array([g[c] for c in coords]) for w, g in grads.items()}
@@ -118,7 +122,10 @@ def compare(engine: Engine, slots: list[Array], analytic: Mapping[str, Mapping[s
         notes = [f"finite differences at {name}[{index_text(c)}]: {p[1]} (the function is "
                  f"undefined a step away)" for c, p in zip(coords, points, strict=True) if p[1]]
         straddled: list[str] = []
-        judged = judge(f, x, coords, series, eps, atol, rtol, notes, straddled)
+        wrong: dict[str, list[int]] = {}
+        at_kink = any(s.kind in ("kink", "formula") and name in s.inputs for s in issues)
+        judged = judge(f, x, coords, series, eps, atol, rtol, notes, straddled, precision,
+                       wrong, at_kink)
         direction: dict[str, float] = {}
         if sampled:
             v = rng.standard_normal(x.shape)
@@ -128,22 +135,62 @@ def compare(engine: Engine, slots: list[Array], analytic: Mapping[str, Mapping[s
         f()  # x is restored: so are the values computed from it
         here = [*issues, *(Issue("kink", m, frozenset({name})) for m in straddled)]
         rows.append(_row(name, x.shape if x.ndim else None, grads, series, direction, coords,
-                         x.size, atol, rtol, here, judged, notes))
+                         x.size, atol, rtol, here, judged, notes, precision,
+                         {w: ks for w, ks in wrong.items() if ks}))
     if source is None:
         runner.run(None)
     return rows
+
+
+def _precision(g: Any) -> float:
+    """The rounding unit of a witness's numbers: float32 code is as exact as float32."""
+    dtype = getattr(g, "dtype", None)
+    text = str(dtype)
+    for short, eps in (("float16", 2.0**-10), ("bfloat16", 2.0**-7), ("float32", 2.0**-23)):
+        if text.endswith(short):
+            return eps
+    return float(np.finfo(np.float64).eps)
+
+
+def _floor(a: Array, b: Array, unit: float) -> float:
+    """How far two analytic witnesses may differ in an entry by rounding alone: far below
+    atol (a sign-flipped gradient of 1e-6 is within atol of the right one, and finite
+    differences of a loss of 100 cannot resolve it), a little above the rounding of the
+    gradient's largest entries in the witnesses' dtype."""
+    with np.errstate(all="ignore"):
+        finite = [float(np.max(np.abs(v[np.isfinite(v)]), initial=0.0)) for v in (a, b)]
+    return max(1e-10, 64 * unit) * max(1.0, *finite)
+
+
+def _most_apart(grads: Mapping[str, Array], atol: float, rtol: float, limit: int = 3
+                ) -> Array:
+    """The flat indices (at most ``limit``) where two analytic witnesses differ most beyond
+    the tolerance: every entry of theirs is known, unlike finite differences'."""
+    arrays = [np.asarray(g, float).ravel() for g in grads.values()]
+    if len(arrays) < 2:
+        return np.array([], dtype=int)
+    with np.errstate(all="ignore"):
+        spread = np.nan_to_num(np.max(arrays, axis=0) - np.min(arrays, axis=0), nan=np.inf)
+        bad = spread > np.minimum(atol, 1e-10) + rtol * np.min(np.abs(arrays), axis=0)
+    order = np.argsort(-spread, kind="stable")
+    return np.array([k for k in order[:limit] if bad[k]], dtype=int)
 
 
 def _row(name: str, shape: tuple[int, ...] | None, grads: Mapping[str, Array],
          series: Mapping[str, Array], direction: Mapping[str, float],
          coords: list[tuple[int, ...]], size: int, atol: float, rtol: float,
          issues: Sequence[Issue], judged: Mapping[str, Array] | None = None,
-         fd_notes: Sequence[str] = ()) -> Row:
+         fd_notes: Sequence[str] = (), precision: Mapping[str, float] | None = None,
+         wrong: Mapping[str, list[int]] | None = None) -> Row:
     names = list(series)
+    unit = precision or {}
+    f64 = float(np.finfo(np.float64).eps)
 
     def agree(a: str, b: str) -> bool:
-        if FD not in (a, b):  # two analytic witnesses: every entry
-            return close(grads[a], grads[b], atol, rtol)
+        if FD not in (a, b):  # two analytic witnesses: every entry, atol only as far as
+            # rounding goes (finite differences, which atol is for, may not resolve it)
+            floor = _floor(grads[a], grads[b], max(unit.get(a, f64), unit.get(b, f64)))
+            return close(grads[a], grads[b], min(atol, floor), rtol)
         w = a if b == FD else b
         ok = bool(np.all(judged[w])) if judged is not None else \
             close(series[w], series[FD], atol, rtol)
@@ -165,16 +212,28 @@ def _row(name: str, shape: tuple[int, ...] | None, grads: Mapping[str, Array],
         note = "; ".join([*([f"agree at {_join(list(dict.fromkeys(kinks)))}"] if kinks
                             else []), *extra])
         return Row(name, shape, "ok", abs_err, rel_err, note=note, checked=checked)
-    if domain or not any(np.all(np.isfinite(s)) for s in series.values()):
+    if finite and domain:  # every witness is a number here: the NaN or inf upstream (a
+        # branch np.where does not take) explains no disagreement
+        extra = [*extra, *dict.fromkeys(domain)]
+    elif domain or not any(np.all(np.isfinite(s)) for s in series.values()):
         note = "; ".join(dict.fromkeys(domain)) or "every gradient is NaN or inf at this point"
         return Row(name, shape, "domain", abs_err, rel_err, note=note, checked=checked)
     score = {w: sum(ok for pair, ok in pairs.items() if w in pair) for w in names}
     best = max(score.values())
     disagree = tuple(w for w in names if score[w] < best) if best else tuple(names)
     worst = _worst(series, coords, atol, rtol)
-    if kinks:
+    if wrong:  # wrong where finite differences, which another witness agrees with, are sound:
+        disagree = tuple(w for w in names if w in wrong)  # no kink excuses it
+        at = ", ".join(f"{w} at [{index_text(coords[ks[0]])}]" for w, ks in wrong.items())
+        extra = [f"plainly wrong: {at}", *extra]
+    elif kinks:
         return Row(name, shape, "formula" if formula else "kink", abs_err, rel_err, disagree,
                    "; ".join(dict.fromkeys(kinks)), worst, checked)
+    elif disagree == (FD,) and len(names) > 2:
+        extra = ["the analytic witnesses agree with each other and finite differences do not "
+                 "confirm them: rounding inside the function (a value near 1e6 or 1e9) can "
+                 "drown a step's difference; check at another point, or with a larger eps",
+                 *extra]
     return Row(name, shape, "mismatch", abs_err, rel_err, disagree, "; ".join(extra), worst,
                checked)
 
@@ -463,7 +522,7 @@ def _report(engine: Engine, slots: list[Array], vals: Mapping[str, Any],
             notes.append(f"{w} gradients unavailable: {type(g).__name__}: {g}")
         else:
             analytic[w] = g
-    analytic["engine"] = engine.gradients(vals, np.float64)
+    analytic["engine"] = engine.gradients(vals, np.float64, exact_zeros=True)
     rows = compare(engine, slots, analytic, tol, issues, runner)
     if len(analytic) < len(subjects) + 1:
         rows = [Row(r.name, r.shape, "unavailable", r.max_abs_error, r.max_rel_error,

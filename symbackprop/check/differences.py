@@ -74,15 +74,26 @@ ROUNDING = 64 * float(np.finfo(float).eps)  # ~1.4e-14: an analytic gradient's o
 
 def judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
            series: Mapping[str, Array], eps: float, atol: float, rtol: float,
-           notes: list[str], straddled: list[str] | None = None) -> dict[str, Array]:
+           notes: list[str], straddled: list[str] | None = None,
+           precision: Mapping[str, float] | None = None,
+           wrong: dict[str, list[int]] | None = None, at_kink: bool = False
+           ) -> dict[str, Array]:
     """Per analytic witness and coordinate: does it agree with finite differences?
 
     ``|a − fd| ≤ atol + rtol·|fd|``, and two refinements that take a second opinion (central
     differences at the unscaled steps eps and 10·eps): an entry that passes only thanks to
     ``atol`` must also agree relatively when the second opinion is steady (two steps agree),
-    so a zero gradient for e^x at x = −20 fails; an entry that fails is accepted when the
-    steady second opinion agrees (the scaled step was too coarse: sin(x) at x = 1e5).
+    so a zero gradient for e^x at x = −20 fails (up to the rounding of the witness's own
+    dtype, ``precision``: float32 code is as exact as float32); an entry that fails is
+    accepted when the steady second opinion agrees (the scaled step was too coarse: sin(x)
+    at x = 1e5). Where a kink lies within the step but not at the point (``at_kink``: the
+    engine found none there), finite differences straddle it and an agreement with them
+    proves nothing: each witness must be one of the two slopes (at the kink itself, a tie's
+    split is a convention, and the row says the point is not differentiable).
+    ``wrong`` gets, per witness, the coordinates where it is plainly wrong: it disagrees
+    with finite differences that another witness agrees with, and no kink is near.
     """
+    precision = precision or {}
     fd = series[FD]
     second: dict[int, tuple[float, float, float]] = {}
 
@@ -123,7 +134,9 @@ def judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
                 # (a witness and a slope both at the rounding of sums of order 1: a mean of
                 # entries that cancel to 0, 1.9e-17 beside 2.5e-17, or f exactly flat and a
                 # witness a few ulps off 0, as 0.6666666666666666 − 0.5 − 0.1666…: no slope)
-                ok[k] = spread != spread or abs(ak - d1) <= rtol * abs(d1) + spread or (
+                own = 64 * precision.get(w, _ULP) * max(1.0, abs(ak), abs(d1))
+                ok[k] = spread != spread or abs(ak - d1) <= rtol * abs(d1) + spread + (
+                    own if own > ROUNDING else 0.0) or (
                     abs(d1) <= ROUNDING and abs(ak) <= ROUNDING)
                 if not ok[k]:
                     notes.append(f"{w} at [{index_text(coords[k])}] is within atol but "
@@ -133,14 +146,14 @@ def judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
                 ok[k] = True
                 notes.append(f"finite differences re-taken at [{index_text(coords[k])}] with "
                              f"step {used[k]:.2g} (the step scaled by |x| was too coarse)")
-            elif second[k][1] > 0.1 * (atol + rtol * abs(ak)) and (
+            elif (second[k][1] > 0.1 * (atol + rtol * abs(ak)) or spread != spread) and (
                     wide := drowned(f, x, coords[k], atol, rtol)) is not None and \
                     abs(ak - wide[0]) <= atol + rtol * abs(wide[0]):
                 ok[k] = True
                 fd[k] = wide[0]  # the estimate the errors are measured against
                 notes.append(f"finite differences re-taken at [{index_text(coords[k])}] with "
                              f"steps {wide[1]:.2g}, a half and a quarter of it, extrapolated "
-                             "(the output's rounding drowns a small step's difference)")
+                             "(rounding drowns a small step's difference)")
             elif second[k][1] > atol + rtol * abs(ak) and wide is None:
                 notes.append(f"finite differences cannot resolve [{index_text(coords[k])}]: "
                              f"the output's rounding (±{second[k][1]:.2g} at a step of "
@@ -153,6 +166,22 @@ def judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
                 else:
                     plain.add(k)  # this witness is not one of the slopes: a mismatch
         out[w] = ok
+    for k in () if at_kink else bends:  # finite differences straddle a kink near the
+        # point: agreeing with them proves nothing
+        for w, ok in out.items():
+            if ok[k] and not kink_within_step(f, x, coords[k], eps, float(series[w][k]), atol,
+                                              rtol):
+                ok[k] = False
+                plain.add(k)
+                notes.append(f"{w} at [{index_text(coords[k])}] is {float(series[w][k]):.6g}, "
+                             "neither slope of a kink within the finite-difference step")
+                if wrong is not None:
+                    wrong.setdefault(w, []).append(k)
+    if wrong is not None:
+        for w, ok in out.items():
+            wrong.setdefault(w, []).extend(  # (a NaN is undefined, not wrong: a 0/0
+                k for k in range(len(coords)) if not ok[k] and k not in bends and  # formula)
+                math.isfinite(float(series[w][k])) and any(v != w and out[v][k] for v in out))
     if straddled is not None:
         straddled.extend(m for k, m in sorted(bends.items()) if k not in plain)
     return out
@@ -185,18 +214,27 @@ def kink_within_step(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps
     (the function bends within a step: ``relu(x)`` at 1e-9) and the gradient is one of them,
     a sentence saying so; else "" (a plain mismatch)."""
     old = float(x[idx])
-    h = exact_step(old, eps)
-    with np.errstate(all="ignore"):
-        base = f()
-        x[idx] = old + h
-        up = f()
-        x[idx] = old - h
-        down = f()
-        x[idx] = old
-        f()
-    right, left = (up - base) / h, (base - down) / h
+
+    def slopes(step: float) -> tuple[float, float]:
+        h = exact_step(old, step)
+        with np.errstate(all="ignore"):
+            base = f()
+            x[idx] = old + h
+            up = f()
+            x[idx] = old - h
+            down = f()
+            x[idx] = old
+            f()
+        return (base - down) / h, (up - base) / h
+
+    left, right = slopes(eps)
     tol = atol + rtol * max(abs(left), abs(right))
     if not (math.isfinite(left) and math.isfinite(right)) or abs(right - left) <= tol:
+        return ""
+    # a kink's two slopes stay when the step grows; rounding's (x offset by 1e6) shrink
+    left4, right4 = slopes(4 * eps)
+    gap = abs(right - left)
+    if not (abs(left4 - left) <= 0.5 * gap and abs(right4 - right) <= 0.5 * gap):
         return ""
     if min(abs(analytic - left), abs(analytic - right)) > atol + rtol * abs(analytic):
         return ""

@@ -474,8 +474,12 @@ class Engine:
         return next((k for k, s in enumerate(self.steps) if name in self.deps[s.out]),
                     len(self.steps))
 
-    def backward_slots(self, slots: list[Array]) -> list[Array]:
-        """The adjoint of every slot after ``forward_slots`` (None where nothing flows)."""
+    def backward_slots(self, slots: list[Array], exact_zeros: bool = False) -> list[Array]:
+        """The adjoint of every slot after ``forward_slots`` (None where nothing flows).
+        ``exact_zeros`` (the check's witness): an entry whose cotangent is exactly 0 passes
+        back 0 through an element-wise step, even where the local derivative overflows —
+        the branch ``np.where`` does not take (log1p(exp(x)) at x = 1000) carries nothing,
+        where 0·∞ would say NaN."""
         adj: list[Array] = [None] * self._nslots
         adj[self.out_slot] = 1.0
         for vjp, out, args, pairs in self._backward_prog:
@@ -483,6 +487,10 @@ class Engine:
             if g is None:
                 continue
             cots = vjp(g, slots[out], *[slots[i] for i in args])
+            if exact_zeros and isinstance(g, np.ndarray):
+                cots = tuple(np.where(g == 0, 0.0, c) if isinstance(c, np.ndarray) and
+                             c.shape == g.shape and not np.all(np.isfinite(c)) else c
+                             for c in cots)
             for (i, needed), c in zip(pairs, cots, strict=True):
                 if needed and c is not None:
                     prev = adj[i]
@@ -490,15 +498,16 @@ class Engine:
         return adj
 
     def value_and_grad(self, values: Mapping[str, Any], dtype: Any = None,
-                       ) -> tuple[Any, dict[str, Array]]:
+                       exact_zeros: bool = False) -> tuple[Any, dict[str, Array]]:
         slots = self._bind_again(values, dtype, copy=False) or self.bind(values, dtype)
         with np.errstate(all="ignore"):
             value = self.forward_slots(slots)
-            adj = self.backward_slots(slots)
+            adj = self.backward_slots(slots, exact_zeros)
         return _own(value), self._grads(adj, slots)
 
-    def gradients(self, values: Mapping[str, Any], dtype: Any = None) -> dict[str, Array]:
-        return self.value_and_grad(values, dtype)[1]
+    def gradients(self, values: Mapping[str, Any], dtype: Any = None,
+                  exact_zeros: bool = False) -> dict[str, Array]:
+        return self.value_and_grad(values, dtype, exact_zeros)[1]
 
     def value(self, values: Mapping[str, Any], dtype: Any = None) -> Any:
         slots = self._bind_again(values, dtype, copy=False) or self.bind(values, dtype)
