@@ -85,6 +85,7 @@ class Walk:
         self.masks: dict[str, tuple[str, float]] = {}
         self.buffers: list[str] = []  # the keys of buffers read (inputs, never wrt)
         self.targets: dict[str, str] = {}  # a loss's target input -> probability, one-hot
+        self.tied = tied_keys(gm)  # a key -> the first key of the same tensor
 
     # names ----------------------------------------------------------------------------
     def fresh(self, letter: str) -> str:
@@ -116,6 +117,7 @@ class Walk:
     def parameter(self, key: str, letter: str, buffer: bool = False) -> Val:
         """A parameter (or, ``buffer``, a buffer: an input never differentiated, that
         ``evaluate`` and ``check`` take from the module unless given) in our layout."""
+        key = self.tied.get(key, key)  # one tensor under two keys (tied weights): one
         p = module_tensor(self.gm, key) if buffer else self.gm.get_parameter(key)
         shape, param = tuple(p.shape), p.requires_grad and not buffer
         if buffer and shape and key not in self.by_key:
@@ -633,6 +635,7 @@ def trace(module: Any) -> Any:
     except Exception as e:  # the module's own forward, on fx's proxies, may raise anything
         raise UnsupportedError(f"torch.fx cannot trace {type(module).__name__}: "
                                f"{type(e).__name__}: {e}") from e
+    _no_backward_hooks(module)
     own: dict[str, Any] = {}
     for table in (module.named_modules(remove_duplicate=False),
                   module.named_parameters(remove_duplicate=False),
@@ -697,6 +700,36 @@ def _tracer() -> Any:
     return Tracer()
 
 
+def _no_backward_hooks(module: Any) -> None:
+    """A hook on a parameter's gradient (``p.register_hook``) or a layer's backward changes
+    what ``p.grad`` holds, and the derivation is of the forward alone: refused by name."""
+    for k, p in module.named_parameters():
+        if getattr(p, "_backward_hooks", None) or getattr(p, "_post_accumulate_grad_hooks",
+                                                          None):
+            raise UnsupportedError(f"parameter {k!r} has a gradient hook (register_hook), "
+                                   "which changes p.grad but not the forward: not supported "
+                                   "(derive without it, and apply it to the gradient after)")
+    for k, m in module.named_modules():
+        if getattr(m, "_backward_hooks", None) or getattr(m, "_backward_pre_hooks", None):
+            raise UnsupportedError(f"{type(m).__name__} at {k or 'the module'!r} has a backward "
+                                   "hook, which changes the gradients but not the forward: not "
+                                   "supported")
+
+
+def tied_keys(module: Any) -> dict[str, str]:
+    """Each key of a parameter or buffer that is another key's tensor (``dec.weight =
+    enc.weight``, tied embeddings) -> that first key, as ``named_parameters()`` lists it: one
+    tensor is one input, whose gradient sums both uses."""
+    first: dict[int, str] = {}
+    tied: dict[str, str] = {}
+    for table in (module.named_parameters(remove_duplicate=False),
+                  module.named_buffers(remove_duplicate=False)):
+        for k, t in table:
+            if first.setdefault(id(t), k) != k:
+                tied[k] = first[id(t)]
+    return tied
+
+
 def genuine(node: Any) -> bool:
     """Whether a call's target is the function of ``torch``, ``torch.nn.functional`` or
     ``operator`` that its name says (a function of the user's named ``relu`` is not)."""
@@ -736,12 +769,33 @@ def _aliased(node: Any) -> bool:
     while hasattr(base, "op"):
         if any(u is not user for u in base.users):
             return True
-        if base.op not in ("call_method", "call_function") or fname(base) not in _VIEWS \
-                or not base.args or (fname(base) == "operator.getitem" and isinstance(
-                    base.args[1], int)):  # an item of a tuple (h, c = cell(x)), not a view
-            return False
+        if not (_same_tensor(base) or (base.op in ("call_method", "call_function") and
+                fname(base) in _VIEWS)) or not base.args or (
+                fname(base) == "operator.getitem" and isinstance(base.args[1], int)):
+            return False  # (an item of a tuple, h, c = cell(x), is no view)
         user, base = base, base.args[0]
     return False
+
+
+def _same_tensor(node: Any) -> bool:
+    """Whether a call may return its first argument itself: nn.Identity, a Dropout that
+    drops nothing (eval mode, p = 0), F.dropout(training=False), ``.float()``/``.to()``
+    of a tensor already of that type, ``h.T`` (a view)."""
+    import torch
+
+    if node.op == "call_module":
+        m = node.graph.owning_module.get_submodule(node.target)
+        return isinstance(m, torch.nn.Identity) or (
+            isinstance(m, torch.nn.modules.dropout._DropoutNd) and (not m.training or m.p == 0))
+    if node.op == "call_function" and node.target is getattr:
+        return node.args[1] in ("T", "mT", "H", "data")
+    name = fname(node) if node.op in ("call_method", "call_function") else ""
+    if name in ("F.dropout", "F.dropout1d", "F.dropout2d"):
+        training = node.kwargs.get("training", node.args[2] if len(node.args) > 2 else True)
+        p = node.kwargs.get("p", node.args[1] if len(node.args) > 1 else 0.5)
+        return training is False or p == 0
+    return name in ("Tensor.float", "Tensor.double", "Tensor.to", "Tensor.type",
+                    "Tensor.type_as", "Tensor.view_as")
 
 
 def _letter(node: Any) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from .errors import UnsupportedError
 from .torch_calls import LOSS_MODULES
+from .torch_walk import tied_keys
 
 WITNESS = "torch.autograd"
 
@@ -66,9 +67,12 @@ def _interpreter(gm: Any, tensors: Mapping[str, Any],
     import torch
     from torch.func import functional_call
 
+    tied = tied_keys(gm)
+
     class Run(_interpreter_base()):  # type: ignore[misc]
         def get_attr(self, target: str, args: Any, kwargs: Any) -> Any:
             own = super().get_attr(target, args, kwargs)
+            target = tied.get(target, target)
             if target not in tensors:  # read by no part of the output: the module's own
                 return own.detach().clone().to(torch.float64) if isinstance(
                     own, torch.Tensor) and own.is_floating_point() else own
@@ -87,7 +91,9 @@ def _interpreter(gm: Any, tensors: Mapping[str, Any],
             m = gm.get_submodule(target)
             # a parameter the derivation does not read (a layer whose value the output
             # never reaches) runs with the module's own value
-            own = {n: tensors[f"{target}.{n}"] if f"{target}.{n}" in tensors else
+            key = {n: tied.get(f"{target}.{n}", f"{target}.{n}")
+                   for n, _ in m.named_parameters()}  # a tied weight: its first key's
+            own = {n: tensors[key[n]] if key[n] in tensors else
                    p.detach().clone().to(torch.float64) for n, p in m.named_parameters()}
             # buffers: the given running statistics, else copies of the module's own
             own |= {n: tensors.get(f"{target}.{n}", b).detach().clone().to(torch.float64)

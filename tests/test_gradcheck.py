@@ -505,7 +505,6 @@ def test_a_wrong_entry_of_a_big_parameter_is_shown() -> None:
         return {"W": G}
     with pytest.raises(sbp.GradcheckError) as info:
         sbp.gradcheck(lambda W, x: np.sum(np.tanh(W @ x)), {"W": W, "x": x}, grad=g, wrt="W")
-    assert "yours at [63, 5]" in str(info.value)
     assert any(line.split()[:3] == ["W", "63,", "5"] for line in str(info.value).splitlines())
 
 

@@ -43,7 +43,7 @@ def test_only_the_entries_that_disagree_are_listed() -> None:
     C = np.zeros((2, 2))
     C[0, 0] = 1.0  # W's gradient is C: three entries exactly 0 for every witness
     message = gradcheck_message("sum(hadamard(W, C))", {"W": np.ones((2, 2)), "C": C},
-                                lambda W, C: {"W": 2 * C}, atol=0, rtol=0)
+                                lambda W, C: {"W": 2 * C}, atol=0, rtol=0, wrt="W")
     assert message.splitlines()[-3:] == [
         "parameter  index  yours  engine  finite differences",
         "W          0, 0   2      1       1",

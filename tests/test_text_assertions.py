@@ -56,11 +56,12 @@ def test_user_gradients_of_the_wrong_shape() -> None:
     with pytest.raises(sbp.ShapeError, match=r"gradient of w has shape \(3, 1\), expected "
                                              r"\(3,\)"):
         sbp.gradcheck(lambda w, x: np.sum(np.sin(w * x)), {"w": w, "x": x},
-                      grad=lambda w, x: {"w": (np.cos(w * x) * x).reshape(-1, 1)})
+                      grad=lambda w, x: {"w": (np.cos(w * x) * x).reshape(-1, 1)}, wrt="w")
     assert sbp.gradcheck(lambda w, x: np.sum(np.sin(w * x)), {"w": w, "x": x},
-                         grad=lambda w, x: {"w": np.cos(w * x) * x})
+                         grad=lambda w, x: {"w": np.cos(w * x) * x}, wrt="w")
     # a number for a scalar input, as a float or a 0-d array
-    assert sbp.gradcheck("w*x", {"w": 1.0, "x": 2.0}, grad=lambda w, x: {"w": np.float64(x)})
+    assert sbp.gradcheck("w*x", {"w": 1.0, "x": 2.0}, grad=lambda w, x: {"w": np.float64(x)},
+                         wrt="w")
 
 
 @pytest.mark.parametrize(("text", "over"), [

@@ -448,3 +448,69 @@ def test_a_no_grad_block_over_a_parameter_of_the_module_itself_is_refused() -> N
 
     with pytest.raises(sbp.UnsupportedError, match="gradient of 'w'"):
         sbp.from_torch(Root(), torch.randn(5, 3), loss=nn.MSELoss())
+
+
+# --- re-test round J2 ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("through", ["identity", "eval_dropout", "f_dropout", "tt", "float"])
+def test_an_in_place_layer_through_an_identity_like_call_is_refused(through: str) -> None:
+    """nn.Identity, a Dropout that drops nothing, F.dropout(training=False), h.T.T and
+    h.float() hand back h itself (or a view): ReLU(inplace=True) after them changes h, read
+    elsewhere too; the alias check looked only through views."""
+    class M(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b = nn.Linear(4, 4), nn.Linear(4, 4)
+            self.id, self.drop = nn.Identity(), nn.Dropout(0.3)
+            self.relu = nn.ReLU(inplace=True)
+
+        def forward(self, x: Any) -> Any:
+            h = self.a(x)
+            g = {"identity": lambda: self.id(h), "eval_dropout": lambda: self.drop(h),
+                 "f_dropout": lambda: F.dropout(h, 0.3, training=False),
+                 "tt": lambda: h.T.T, "float": lambda: h.float()}[through]()
+            return self.b(self.relu(g)) + h
+
+    m = M().eval()
+    with pytest.raises(sbp.UnsupportedError, match=r"ReLU\(inplace=True\).*read elsewhere"):
+        sbp.from_torch(m, torch.randn(3, 4), loss=nn.MSELoss(reduction="sum"))
+
+
+def test_tied_weights_are_one_parameter() -> None:
+    """dec.weight = enc.weight (GPT-2's tied embedding): read as two independent weights,
+    check() ok (its torch witness read dec.weight from the module), and the documented
+    dict(m.named_parameters()) lacked dec.weight. One tensor is one input now."""
+    torch.manual_seed(0)
+
+    class Tied(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.enc, self.dec = nn.Linear(6, 6), nn.Linear(6, 6)
+            self.dec.weight = self.enc.weight
+
+        def forward(self, x: Any) -> Any:
+            return self.dec(torch.tanh(self.enc(x)))
+
+    m, x, y = Tied().double(), torch.randn(5, 6, dtype=torch.float64), torch.randn(
+        5, 6, dtype=torch.float64)
+    loss = nn.MSELoss(reduction="sum")
+    d = sbp.from_torch(m, x, loss=loss)
+    vals = {**dict(m.named_parameters()), "x": x, "y": y}
+    g = d.evaluate(vals)
+    loss(m(x), y).backward()
+    assert m.enc.weight.grad is not None
+    np.testing.assert_allclose(g["enc.weight"], m.enc.weight.grad.numpy(), rtol=1e-10)
+    assert "dec.weight" not in g
+    assert d.check(vals).ok
+    right = {k: p.grad for k, p in m.named_parameters()}
+    assert sbp.gradcheck(d, vals, grad=lambda **v: right)
+
+
+def test_a_gradient_hook_is_refused() -> None:
+    """p.register_hook(lambda g: 10 * g) changes p.grad, not the forward: the derivation and
+    check() disagreed with p.grad silently."""
+    m = nn.Sequential(nn.Linear(3, 2))
+    m[0].weight.register_hook(lambda g: 10 * g)
+    with pytest.raises(sbp.UnsupportedError, match="gradient hook"):
+        sbp.from_torch(m, torch.randn(4, 3))

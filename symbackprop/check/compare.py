@@ -222,8 +222,10 @@ def _row(name: str, shape: tuple[int, ...] | None, grads: Mapping[str, Array],
     best = max(score.values())
     disagree = tuple(w for w in names if score[w] < best) if best else tuple(names)
     worst = _worst(series, coords, atol, rtol)
-    if wrong:  # wrong where finite differences, which another witness agrees with, are sound:
-        disagree = tuple(w for w in names if w in wrong)  # no kink excuses it
+    if wrong and (kinks or any("neither slope" in n for n in fd_notes)):  # wrong where
+        # finite differences are sound (another witness agrees), or neither slope of a kink
+        # near the point: a kink or tie does not excuse it
+        disagree = tuple(w for w in names if w in wrong)
         at = ", ".join(f"{w} at [{index_text(coords[ks[0]])}]" for w, ks in wrong.items())
         extra = [f"plainly wrong: {at}", *extra]
     elif kinks:
