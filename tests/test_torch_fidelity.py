@@ -510,7 +510,8 @@ def test_tied_weights_are_one_parameter() -> None:
 def test_a_gradient_hook_is_refused() -> None:
     """p.register_hook(lambda g: 10 * g) changes p.grad, not the forward: the derivation and
     check() disagreed with p.grad silently."""
-    m = nn.Sequential(nn.Linear(3, 2))
-    m[0].weight.register_hook(lambda g: 10 * g)
+    layer = nn.Linear(3, 2)
+    layer.weight.register_hook(lambda g: 10 * g)
+    m = nn.Sequential(layer)
     with pytest.raises(sbp.UnsupportedError, match="gradient hook"):
         sbp.from_torch(m, torch.randn(4, 3))
