@@ -467,9 +467,11 @@ def test_an_in_place_layer_through_an_identity_like_call_is_refused(through: str
 
         def forward(self, x: Any) -> Any:
             h = self.a(x)
-            g = {"identity": lambda: self.id(h), "eval_dropout": lambda: self.drop(h),
-                 "f_dropout": lambda: F.dropout(h, 0.3, training=False),
-                 "tt": lambda: h.T.T, "float": lambda: h.float()}[through]()
+            ways: dict[str, Any] = {
+                "identity": lambda: self.id(h), "eval_dropout": lambda: self.drop(h),
+                "f_dropout": lambda: F.dropout(h, 0.3, training=False),
+                "tt": lambda: h.T.T, "float": lambda: h.float()}
+            g = ways[through]()
             return self.b(self.relu(g)) + h
 
     m = M().eval()
@@ -511,7 +513,7 @@ def test_a_gradient_hook_is_refused() -> None:
     """p.register_hook(lambda g: 10 * g) changes p.grad, not the forward: the derivation and
     check() disagreed with p.grad silently."""
     layer = nn.Linear(3, 2)
-    layer.weight.register_hook(lambda g: 10 * g)
+    layer.weight.register_hook(lambda g: 10 * g)  # type: ignore[no-untyped-call]
     m = nn.Sequential(layer)
     with pytest.raises(sbp.UnsupportedError, match="gradient hook"):
         sbp.from_torch(m, torch.randn(4, 3))
