@@ -518,3 +518,14 @@ def test_a_branch_np_where_does_not_take_is_not_undefined() -> None:
     assert sbp.gradcheck(f, x, grad=lambda x: {"x": 1 / (1 + np.exp(-x))})
     with pytest.raises(sbp.GradcheckError, match="MISMATCH: yours disagrees"):
         sbp.gradcheck(f, x, grad=lambda x: {"x": 1.1 / (1 + np.exp(-x))})
+
+
+def test_a_big_output_does_not_drown_the_random_direction() -> None:
+    """sum(sin(w)) + 1e8 with 33 entries: the random direction's difference at eps drowned
+    in the output's rounding, and the exact gradient failed; it is re-taken at wider steps
+    with Richardson's extrapolation, and a wrong gradient still fails."""
+    w = np.random.default_rng(1).normal(size=40)
+    f = lambda w: np.sum(np.sin(w)) + 1e8  # noqa: E731
+    assert sbp.gradcheck(f, {"w": w}, grad=lambda w: {"w": np.cos(w)})
+    assert not sbp.gradcheck(f, {"w": w}, grad=lambda w: {"w": 1.01 * np.cos(w)},
+                             raise_exception=False)

@@ -32,10 +32,10 @@ from .differences import (
     central,
     close,
     errors_of,
-    fd_direction,
     fd_point,
     index_text,
     judge,
+    steady_direction,
 )
 from .engine import ATOL, ATTEMPTS, EPS, FD, MAX_COORDS, RTOL, Array, Engine, Issue, Tolerances
 from .report import CheckReport, Mismatch, Row, _join
@@ -131,7 +131,8 @@ def compare(engine: Engine, slots: list[Array], analytic: Mapping[str, Mapping[s
             v = rng.standard_normal(x.shape)
             v /= np.linalg.norm(v)
             direction = {w: float(np.sum(g * v)) for w, g in grads.items()}
-            direction[FD] = fd_direction(f, x, v, eps)
+            want = next((d for w, d in direction.items() if w != "yours"), 0.0)
+            direction[FD] = steady_direction(f, x, v, want, eps, atol, rtol)
         f()  # x is restored: so are the values computed from it
         here = [*issues, *(Issue("kink", m, frozenset({name})) for m in straddled)]
         rows.append(_row(name, x.shape if x.ndim else None, grads, series, direction, coords,

@@ -54,6 +54,27 @@ def fd_direction(f: Callable[[], float], x: Array, v: Array, eps: float) -> floa
     return (fp - fm) / (2.0 * h)
 
 
+def steady_direction(f: Callable[[], float], x: Array, v: Array, want: float, eps: float,
+                     atol: float, rtol: float) -> float:
+    """The directional difference along ``v``, re-taken where the one at ``eps`` misses
+    ``want`` (an analytic witness's vᵀ∇f): where the output's size drowns a small step's
+    difference (``sum(sin(w)) + 1e8``), Richardson's extrapolation of steps h, h/2 and h/4,
+    h from 1e-4 to 0.1 of the entries' size, taken at the first h whose two extrapolations
+    agree (as ``drowned`` for one coordinate). The plain difference where none is steady."""
+    first = fd_direction(f, x, v, eps)
+    if abs(first - want) <= atol + rtol * abs(want):
+        return first
+    for scale in (1e-4, 1e-3, 1e-2, 1e-1):
+        d1, d2, d4 = (fd_direction(f, x, v, scale / k)  # fd_direction scales by |x|
+                      for k in (1, 2, 4))
+        if not all(math.isfinite(d) for d in (d1, d2, d4)):
+            break
+        r1, r2 = (4.0 * d2 - d1) / 3.0, (4.0 * d4 - d2) / 3.0
+        if abs(r1 - r2) <= 0.5 * (atol + rtol * abs(r2)):
+            return r2
+    return first
+
+
 def close(a: Array, b: Array, atol: float, rtol: float) -> bool:
     with np.errstate(all="ignore"):
         return bool(np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
