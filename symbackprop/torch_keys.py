@@ -94,3 +94,17 @@ def from_torch_gradient(k: Key, grad: Any, our_shape: tuple[int, ...],
     if k.transposed(column):
         return g.T.copy()
     return g.reshape(our_shape)
+
+
+def tied_keys(module: Any) -> dict[str, str]:
+    """Each key of a parameter or buffer that is another key's tensor (``dec.weight =
+    enc.weight``, tied embeddings) -> that first key, as ``named_parameters()`` lists it: one
+    tensor is one input, whose gradient sums both uses."""
+    first: dict[int, str] = {}
+    tied: dict[str, str] = {}
+    for table in (module.named_parameters(remove_duplicate=False),
+                  module.named_buffers(remove_duplicate=False)):
+        for k, t in table:
+            if first.setdefault(id(t), k) != k:
+                tied[k] = first[id(t)]
+    return tied

@@ -36,7 +36,7 @@ from .torch_calls import (
     softmax,
     transpose,
 )
-from .torch_keys import Convention, Key
+from .torch_keys import Convention, Key, tied_keys
 from .torch_matrices import concatenated, indexed, stacked, tensor_indexed
 from .torch_tensors import (
     adaptive_pool_text,
@@ -714,20 +714,6 @@ def _no_backward_hooks(module: Any) -> None:
             raise UnsupportedError(f"{type(m).__name__} at {k or 'the module'!r} has a backward "
                                    "hook, which changes the gradients but not the forward: not "
                                    "supported")
-
-
-def tied_keys(module: Any) -> dict[str, str]:
-    """Each key of a parameter or buffer that is another key's tensor (``dec.weight =
-    enc.weight``, tied embeddings) -> that first key, as ``named_parameters()`` lists it: one
-    tensor is one input, whose gradient sums both uses."""
-    first: dict[int, str] = {}
-    tied: dict[str, str] = {}
-    for table in (module.named_parameters(remove_duplicate=False),
-                  module.named_buffers(remove_duplicate=False)):
-        for k, t in table:
-            if first.setdefault(id(t), k) != k:
-                tied[k] = first[id(t)]
-    return tied
 
 
 def genuine(node: Any) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import UnsupportedError
 from .torch_calls import LOSS_MODULES
-from .torch_walk import tied_keys
+from .torch_keys import tied_keys
 
 WITNESS = "torch.autograd"
 
