@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from .errors import ParseError
 from .latex_lexer import (
@@ -28,6 +29,7 @@ from .latex_lexer import (
     Tok,
     join_pieces,
 )
+from .latex_sizes import dimension_names
 from .rules import RULES
 
 # the functions along an axis that the derivations print with _{\text{col}} or _{\text{row}}
@@ -46,7 +48,7 @@ VECTOR_FORM = (r"write it with vectors and matrices: \sum_i \log(1 + e^{-y_i \ma
 
 # functions whose value is not entry by entry: refused inside an index sum (\sum_i)
 NOT_ENTRYWISE = frozenset({n for n, r in RULES.items() if r.sympy is None} | {
-    "std", "solve", "diag", "diagonal", "outer", "inner", "dot", "vdot", "matmul",
+    "std", "solve", "diag", "diagonal", "vec", "outer", "inner", "dot", "vdot", "matmul",
     "matrix_power", "cumsum", "cumprod", "flip", "log_softmax", "softmax", "trace", "det",
     "logdet", "inv", "norm", "mse_loss", "multiclass_hinge", "svm_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits"})
@@ -72,6 +74,7 @@ class Calls(Cursor):
     atom: Callable[[int], Piece]
     group_or_token: Callable[..., Piece]
     expr_span: Callable[[int, int], Piece]
+    declared_shape: Callable[[str], Any]
 
     def summation(self, end: int) -> Piece:
         r"""``\sum x``: the sum of x's entries; ``\sum A \odot B`` of the whole product term
@@ -83,16 +86,22 @@ class Calls(Cursor):
         (Σᵢ c is n·c, not c)."""
         t = self.take()
         index = ""
+        lower = upper = None  # the bounds written, \sum_{i=1}^{n}
         if self.is_("_"):
             self.take()
             raw, at = self.script()
-            index = raw.split("=")[0].replace(" ", "").strip("{}")
+            index, eq, low = raw.replace(" ", "").strip("{}").partition("=")
+            lower = low if eq else None
             if not re.fullmatch(r"[a-z]", index):
                 raise self.error(at, f"\\sum_{{{raw}}}: the index of a sum is one letter "
                                  "(\\sum_i, \\sum_{i=1}^{n})")
         if self.is_("^"):
             self.take()
-            self.script()  # the range's end: every entry
+            upper = self.script()[0].replace(" ", "").strip("{}")
+        if (lower is not None or upper is not None) and not index:
+            raise self.error(t.at, f"\\sum^{{{upper}}}: bounds without an index are not read: "
+                             "write \\sum x for the sum of all x's entries, or \\sum_{i=1}^{n} "
+                             "x_i")
         # a sum without brackets runs over the whole product after it, up to the next + or
         # − at this level (Σ Y ⊙ log P is Σ(Y ⊙ log P)), within its own statement
         end = next((j for j in range(self.i, end) if self.toks[j].text == ";"), end)
@@ -118,11 +127,91 @@ class Calls(Cursor):
             if not self.indexed:
                 raise self.error(t.at, f"\\sum_{index}: no name of the summand has the index "
                                  f"{index} (x_{index}); a sum of a constant is not read")
+            if lower is not None or upper is not None:
+                self.sum_bounds(t.at, index, lower, upper, body)
         finally:
             self.indices.pop()
             self.indexed = before
         return join_pieces("sum(", (f"\0sum<{index}", t.at), body, ("\0sum>", t.at), ")",
                            at=t.at)
+
+    def sum_bounds(self, at: int, index: str, lower: str | None, upper: str | None,
+                   body: Piece) -> None:
+        r"""``\sum_{i=1}^{n}``: bounds are read only as the whole range, 1..n or 0..n−1 with n
+        the length of the summand's vectors (a number equal to it; the dimension's name when
+        the shape is symbolic; another name, with a reading, when it is a number). Any other
+        range (a part of the sum, or past its end) is a ``ParseError`` that says to write a
+        slice: read as the whole sum it would be another function, silently."""
+        written = f"\\sum_{{{index}" + (f"={lower}" if lower is not None else "") + "}" + (
+            f"^{{{upper}}}" if upper is not None else "")
+        length, owner = self.summand_length(body)
+        if length is None:
+            raise self.error(at, f"{written}: its bounds are read only against the length of "
+                             f"a vector declared in shapes, and no {index}-indexed name of the "
+                             f"summand is declared: declare it, or write \\sum_{index} for the "
+                             "sum over every entry")
+        dims = dimension_names(self.builder) if self.builder is not None else set()
+        last = upper if upper is not None else None
+        base = 0 if lower == "0" else 1 if lower in (None, "1") else None
+        if base is None or last is None:
+            ok = base is not None  # \sum_{i=1}: no end written, every entry
+        else:
+            end = last[:-2] if base == 0 and last.endswith("-1") else None if base == 0 \
+                else last
+            n = str(length)
+            if end is None:
+                ok = last.isdigit() and int(last) == int(n) - 1 if n.isdigit() else False
+            elif end.isdigit():
+                ok = n.isdigit() and int(end) == int(n)
+            elif (re.fullmatch(r"[A-Za-z]", end) or end in dims) and end != index:
+                if not n.isdigit():
+                    ok = end == n
+                else:
+                    declared = getattr(self.builder, "shapes", None) or {}
+                    ok = end not in dims and end not in declared
+                    if ok:
+                        self.notes.append(f"'{written}' read as the sum over all {n} entries "
+                                          f"of {owner} ({end} = {n}, its length)")
+            else:
+                ok = False
+        if not ok:
+            lo, hi = lower or "1", upper or ""
+            if lo.isdigit() and hi.isdigit() and base != 0:
+                start, stop = int(lo) - 1, int(hi)
+            elif lo.isdigit() and hi.isdigit():
+                start, stop = int(lo), int(hi) + 1
+            else:
+                start = stop = -1
+            if str(length).isdigit() and stop > int(str(length)):
+                part = f"its range runs past the end of {owner}: write "
+            elif 0 <= start < stop:
+                part = (f"write the part as a slice in the text, sum over {owner}[{start}:"
+                        f"{stop}] (docs/writing-expressions.md), or ")
+            else:
+                part = ("write the part as a slice in the text, sum over "
+                        f"{owner}[a:b] (docs/writing-expressions.md), or ")
+            raise self.error(at, f"{written} over the {length} entries of {owner} is not read "
+                             "(only the whole range is, 1..n or 0..n-1): "
+                             f"{part}\\sum_{index} for the sum over every entry")
+
+    def summand_length(self, body: Piece) -> tuple[object, str]:
+        """The length of the vectors of an index sum's summand (its entries' names, x_i; a
+        data matrix's rows, x_i^\top w), from the first one declared in shapes; None if none
+        is."""
+        for k, (frag, _) in enumerate(body[:-1]):
+            if frag not in ("\0entry", "\0row"):
+                continue
+            name = body[k + 1][0]
+            shape = self.declared_shape(name)
+            if shape is None:
+                continue
+            rows, cols = shape
+            if frag == "\0row":
+                if 1 not in (rows, cols):
+                    return rows, name
+                continue
+            return (cols if rows == 1 else rows), name
+        return None, ""
 
     def index_sum_error(self, at: int, what: str, but: str = "") -> ParseError:
         """``what`` (a transpose, a norm, a matrix function) inside ``\\sum_i``, whose
@@ -213,7 +302,9 @@ class Calls(Cursor):
         if self.is_("_"):
             self.take()
             sub, at = self.script()
-            order = sub.replace(" ", "")
+            order = sub.replace(" ", "").replace(r"\,", "")
+            if order == "1,1":  # ‖X‖₁,₁: the entry-wise 1-norm (L_{1,1}), Σ|X_ij|, as the
+                return join_pieces("norm1(", inner, ")", at=t.at)  # derivations print norm1
             if order != "2" and (order in (r"\infty", r"\inf")
                                  or re.fullmatch(r"[1-9][0-9]?", order)):
                 # ‖x‖₁, ‖x‖_∞, ‖x‖_p: NumPy's orders (of a matrix ‖X‖₁ and ‖X‖_∞ are the
@@ -223,8 +314,8 @@ class Calls(Cursor):
             mark = "\0" if order == "2" else ""
             if order not in ("2", "F", r"\mathrm{F}", r"\text{F}"):
                 raise self.error(at, f"the norm _{{{sub}}} is not read (the 1-, 2- and "
-                                 "∞-norms, a p-norm of a whole number p, and the Frobenius "
-                                 "norm are)")
+                                 "∞-norms, a p-norm of a whole number p, the entry-wise "
+                                 "1-norm _{1,1} and the Frobenius norm are)")
         if self.is_("^"):
             save = self.i
             self.take()
@@ -258,11 +349,19 @@ class Calls(Cursor):
             while self.texts(k) in SPACING:
                 k += 1
             return "digamma" if self.texts(k) in OPEN or self.texts(k) in SIZES else None
+        if s == r"\prod" and self.texts(1) not in ("_", "^") and self.opens_next(1):
+            return "prod"  # \prod(X), \prod\left(X\right): its entries' product, as printed
         if s in (r"\operatorname", r"\mathrm", r"\text", r"\textrm", r"\mathit"):
             save = self.i
             self.take()
             raw, _ = self.raw_group()
             self.i = save
+            if s == r"\operatorname" and raw == "I" and "besseli" in self.functions and \
+                    self.bessel_next():
+                return "besseli"  # \operatorname{I}_{ν}(x): the modified Bessel function
+            if s == r"\operatorname" and raw == "vec" and "flatten" in self.functions and \
+                    self.opens_after_group():
+                return "vec"  # vec(X): X's columns stacked, as the derivations print flatten
             name = OPERATORS.get(raw) or OPERATORS.get(raw.lower())
             if name is None and s == r"\operatorname" and raw in self.functions and \
                     raw not in _NOT_CALLS and self.opens_after_group():
@@ -309,6 +408,13 @@ class Calls(Cursor):
             if not order.isdigit():
                 raise self.error(t.at, f"the order of ψ is a whole number, not {order!r}")
             fn = "polygamma"
+        if fn == "besseli":  # \operatorname{I}_{ν}: the order, a whole number
+            self.expect("_")
+            raw, at = self.script()
+            order = raw.replace(" ", "").strip("{}")
+            if not order.isdigit():
+                raise self.error(at, "the order of the modified Bessel function "
+                                 f"\\operatorname{{I}}_{{ν}} is a whole number, not {order!r}")
         axis = ""
         if self.is_("_"):  # softmax_{\text{col}}, \max_{\text{row}}: along each column (axis
             self.take()  # 0) or each row (axis 1), as the derivations print them
@@ -354,10 +460,15 @@ class Calls(Cursor):
         if self.indices and (fn in NOT_ENTRYWISE or (fn in ("max", "min") and
                                                      len(args) == 1)):
             raise self.index_sum_error(t.at, f"{fn}, which is not entry by entry,")
-        out: Piece = [(f"{fn}(" + (f"{order}, " if order is not None else ""), t.at)]
-        for k, a in enumerate(args):
-            out += ([(", ", t.at)] if k else []) + a
-        out.append((f"{axis})", t.at))
+        if fn == "vec":  # the columns stacked: NumPy's flatten (row by row) of the transpose
+            if len(args) != 1:
+                raise self.error(t.at, "vec takes one matrix: \\operatorname{vec}(\\mathbf{X})")
+            out: Piece = join_pieces("flatten((", args[0], ").T)", at=t.at)
+        else:
+            out = [(f"{fn}(" + (f"{order}, " if order is not None else ""), t.at)]
+            for k, a in enumerate(args):
+                out += ([(", ", t.at)] if k else []) + a
+            out.append((f"{axis})", t.at))
         if power is not None:
             out = join_pieces("(", out, ")", ("\0**", t.at), "(", power, ")", at=t.at)
         return out
@@ -401,9 +512,28 @@ class Calls(Cursor):
         finally:
             self.i = save
 
-    def opens_next(self) -> bool:
-        """Whether a bracket comes next (spacing aside): a call, if a function came before."""
-        k = 0
+    def opens_next(self, k: int = 0) -> bool:
+        """Whether a bracket comes next (spacing aside), or ``k`` tokens on: a call, if a
+        function came before."""
         while self.texts(k) in SPACING:
             k += 1
         return self.texts(k) in OPEN or self.texts(k) in SIZES
+
+    def bessel_next(self) -> bool:
+        """Whether ``\\operatorname{I}`` here has a subscript and then a bracket: the
+        modified Bessel function I_ν(x) (its upright I, as ISO 80000-2 and the derivations
+        print it, is no identity and no name)."""
+        save = self.i
+        try:
+            self.take()
+            self.raw_group()
+            if not self.is_("_"):
+                return False
+            self.take()
+            self.script()
+            if self.is_("^"):  # \operatorname{I}_{1}^{2}(x): the power of its value
+                self.take()
+                self.script()
+            return self.opens_next()
+        finally:
+            self.i = save

@@ -533,6 +533,10 @@ class _Reader(Calls):
         if size is None or self.known(f"I{sub}") or self.known(f"I_{sub}"):
             self.i = start
             return None
+        if not bold and self.opens_next():  # I_{1}(x): a product, as \mathbf{I}_{1}(x) is
+            self.notes.append(f"'I_{{{sub}}}(…)' read as the identity I_{{{sub}}} times (…); "
+                              f"the modified Bessel function is \\operatorname{{I}}_{{{sub}}}(x)"
+                              f" (besseli({sub}, x))")
         return [(f"eye({size})", t.at)]
 
     def size_text(self, raw: str) -> str | None:
@@ -573,11 +577,14 @@ class _Reader(Calls):
             raise self.error(at, f"\\operatorname{{{base}}} is not a function we read: write "
                                  "it out (the vocabulary: docs/vocabulary.md), or name its "
                                  "value as a variable")
+        bessel = re.fullmatch(r"I_?(\d+)", name)  # I_0(x): the Bessel function is upright
         if not self.known(name) and not transposed and self.opens_next() and (
-                not letters or len(name) == 1):
+                not letters or len(name) == 1 or bessel):
             # f(x), \Gamma(x): no function of that name, so TeX's product f·(x); say so
             self.notes.append(f"'{name}(…)' read as {name}·(…), a product: {name} is no "
-                              "function we know")
+                              "function we know" + (
+                                  f" (the modified Bessel function is \\operatorname{{I}}_"
+                                  f"{{{bessel.group(1)}}}(x))" if bessel else ""))
         sub, index = self.last_scripts
         if self.indices:
             if transposed:

@@ -288,7 +288,28 @@ class Cursor:
                 save = self.i
                 self.take()
                 raw, _ = self.script()
-                m = re.fullmatch(r"[(\[](\d+)[)\]](\\top|\\intercal|T)?", raw.replace(" ", ""))
+                flat = raw.replace(" ", "")
+                m = re.fullmatch(r"[(\[](\d+)[)\]](\\top|\\intercal|T)?", flat)
+                rest = re.fullmatch(r"([(\[]\d+[)\]])(.+)", flat)
+                if not m and rest and self.toks[save + 1].text == "{":
+                    # X^{(1)-1}, W^{(2)2}, X^{(1)^{-1}}: the index, then the power after it,
+                    # (X⁽¹⁾)⁻¹ (as ^{(1)\top} is the index, then a transpose)
+                    k = next(j for j in range(save + 2, self.i) if self.toks[j].text in ")]")
+                    close = self.toks[self.i - 1]
+                    power = self.toks[k + 1:self.i - 1]
+                    if power[0].text != "^":
+                        power = [Tok("^", power[0].at), Tok("{", power[0].at), *power,
+                                 Tok("}", close.at)]
+                    # as many tokens as before (the statements' ends are token positions):
+                    # the index one token, (1), and spacing after the power
+                    new = [self.toks[save], Tok(rest.group(1), self.toks[save + 2].at), *power]
+                    new += [Tok("~", close.at)] * (self.i - save - len(new))
+                    self.toks[save:self.i] = new
+                    self.i = save
+                    self.notes.append(f"'{name}^{{{raw}}}' read as ({name}^{{{rest.group(1)}}})"
+                                      f"^{{{rest.group(2).removeprefix('^').strip('{}')}}}: "
+                                      "the index, then the power")
+                    continue
                 if m:
                     index = m.group(1)
                     transposed = bool(m.group(2))  # W^{(1)\top}: the index, then a transpose

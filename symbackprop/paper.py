@@ -338,9 +338,12 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
         row = ones == "row"  # the operand before is 𝟏ᵀ
         ones = "one" if t.kind == "ones" else "dot" if ones == "one" and t.text == "." \
             else "row" if ones == "dot" and t.text == "T" else ""
-        if t.kind == "name" and t.text == "e" and not declared("e") and nxt is not None \
-                and nxt.kind == "op" and nxt.text == "**" and nxt.call:
-            notes.append("'e^' read as the exponential")  # e^x is exp(x), as on paper
+        raised = following[nxt_at] if nxt is not None and nxt.root else nxt_at
+        power = toks[raised] if raised < len(toks) else None
+        if t.kind == "name" and t.text == "e" and not declared("e") and power is not None \
+                and power.kind == "op" and power.text == "**" and power.call:
+            # e^x is exp(x), as on paper; √e^x too: (√e)^x, which is √(e^x)
+            notes.append("'e^' read as the exponential")
             out.extend((c, t.at) for c in "exp(1)")
             prev = Tok("op", ")", t.at)
             k += 1
@@ -365,6 +368,20 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
                 raise ParseError(f"{t.text!r} can be read in more than one way ({shown}): "
                                  "write the product with spaces or *",
                                  column=column_of(text, t.at), text=text)
+            if ways and nxt is not None and nxt.root:
+                # √xy, √W1x: √ takes the next name only, x (as √x y and √2xy)
+                first, rest = ways[0][0], "*".join(ways[0][1:])
+                root = text[_root_at(toks, k):t.at]
+                notes.append(f"'{root}{t.text}' read as √({first})·{'·'.join(ways[0][1:])}: "
+                             "√ without brackets takes the next name or number only, and "
+                             f"{t.text!r} is the product {'·'.join(ways[0])} (write "
+                             f"√({'·'.join(ways[0])}) for the root of the product)")
+                out.extend((c, t.at) for c in first)
+                out.append((")", nxt.at))
+                out.extend((c, t.at) for c in "*" + rest)
+                prev = Tok("name", ways[0][-1], t.at, t.end)
+                k = nxt_at + 1
+                continue
             if ways:
                 notes.append(f"{t.text!r} read as {'·'.join(ways[0])}")
                 if prev is not None and prev.kind == "op" and prev.text == "/":  # a/bc
@@ -399,6 +416,14 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
                 prev = None
             k += 1
             continue
+        if prev is not None and prev.root and (t.kind == "sup" or (
+                t.kind == "op" and t.text == "**")):  # √x²: the power is of the root
+            root = text[_root_at(toks, k):t.at].rstrip()
+            written = text[t.at:_power_end(toks, following, k, text)]
+            notes.append(f"'{root}{written}' read as ({root}){written}: √ without brackets "
+                         f"takes the next name or number only, and the power is of the "
+                         f"root (write √({root[1:].strip()}{written}) for the root of the "
+                         "power)")
         if t.kind == "sup" or (t.kind == "op" and t.call):  # ^, ², ⁻¹: remembered by offset
             powers.append(len(out))
             out.extend((c, t.at) for c in ("**" if t.kind == "op" else f"**({t.text})"))
@@ -564,6 +589,27 @@ def _bars_text(toks: list[Tok], k: int, text: str) -> str:
 def _root_at(toks: list[Tok], k: int) -> int:
     """Where the √ written before token ``k`` starts in the source."""
     return max((t.at for t in toks[:k] if t.text == "sqrt" and t.call), default=toks[k].at)
+
+
+def _power_end(toks: list[Tok], following: list[int], k: int, text: str) -> int:
+    """Where the power that starts at token ``k`` (``²``, ``^2``, ``^{-1}``, ``**2``) ends
+    in the source."""
+    t = toks[k]
+    if t.kind == "sup":
+        return t.end if t.end > t.at else t.at + 1
+    j = following[k]
+    if j < len(toks) and toks[j].text == "(":
+        depth = 0
+        while j < len(toks):
+            depth += {"(": 1, ")": -1}.get(toks[j].text, 0)
+            if depth == 0:
+                break
+            j += 1
+        return toks[j].at + 1 if j < len(toks) else len(text)
+    if j < len(toks):
+        nxt = toks[j]
+        return nxt.end if nxt.end > nxt.at else nxt.at + len(nxt.text)
+    return len(text)
 
 
 def _square_ends(toks: list[Tok], following: list[int], at: int) -> int | None:

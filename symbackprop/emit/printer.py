@@ -357,7 +357,12 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         return rf"\left\lVert {self._print(a)} \right\rVert{sub}"
 
     def _print_Norm1(self, e: Any) -> str:
-        return rf"\left\lVert {self._print(e.args[0])} \right\rVert_{{1}}"
+        """The sum of the entries' absolute values: ‖x‖₁ of a vector; of a matrix (a row
+        too) the entry-wise norm ‖X‖₁,₁ (the L_{p,q} norms' ‖vec X‖₁), as ‖X‖₁ is the
+        largest column sum there (the literature's and NumPy's ord=1, as the reader reads it)."""
+        (a,) = e.args
+        sub = "1,1" if kind_of(a) == "matrix" else "1"
+        return rf"\left\lVert {self._print(a)} \right\rVert_{{{sub}}}"
 
     def _print__MatrixReduction(self, e: Any) -> str:
         rule = BY_NODE.get(type(e))
@@ -503,6 +508,13 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         name = r"\psi" if order == "0" else rf"\psi^{{({order})}}"
         s = self._call(name, e.args[1:])
         return rf"\left({s}\right)^{{{exp}}}" if exp else s
+
+    def _print_besseli(self, e: sp.Basic, exp: str | None = None) -> str:
+        """I_ν(x) with an upright I, as ISO 80000-2 writes the Bessel functions (SymPy's
+        italic I_{1}(x) read back as the identity I₁ times x): ``\\operatorname{I}_{ν}(x)``."""
+        order, x = e.args
+        s = self._call(rf"\operatorname{{I}}_{{{self._print(order)}}}", (x,))
+        return rf"{s}^{{{exp}}}" if exp else s
 
     def _print_log(self, e: sp.Basic, exp: str | None = None) -> str:
         s = self._call(r"\log", e.args)
