@@ -158,6 +158,24 @@ def atoms_in_order(expr: sp.Basic) -> list[sp.Basic]:
 # The builder
 
 
+def _flat(rhs: sp.Basic, flat: set[sp.Basic]) -> bool:
+    """Whether a node's column is a 1-D array to NumPy, as its operands are: an
+    element-wise combination of 1-D vectors (constants and scalars beside them), or a matrix
+    times one (A @ x)."""
+    shape = shape_of(rhs)
+    if shape is None or shape[1] != 1 or shape[0] == 1:
+        return False
+    mats = [a for a in rhs.args if is_matrix(a)]
+    if type(rhs) is MatMul:
+        return bool(mats) and mats[-1] in flat
+    if type(rhs) in (MatAdd, HadamardProduct, Elementwise, sp.HadamardPower):
+        return bool(mats) and all(
+            a in flat or isinstance(a, (OneMatrix, sp.ZeroMatrix)) or (
+                type(a) is MatMul and (a.args[-1] in flat or isinstance(a.args[-1], OneMatrix)))
+            for a in mats)
+    return False
+
+
 class Builder:
     """Collects primitive nodes bottom-up; hash-conses them on their shallow right-hand side."""
 
@@ -165,8 +183,17 @@ class Builder:
                  resolve: Callable[[str], sp.Basic | None] | None = None) -> None:
         self.resolve = resolve  # names known from elsewhere (a Graph's earlier stages)
         self.shapes: dict[str, Shape] = {}
+        self.one_d: set[str] = set()  # inputs declared (n,), n ≠ 1: NumPy's 1-D arrays
         for k, v in (shapes or {}).items():
             self.shapes[check_name(k, "shape name")] = to_shape(k, v)
+            declared = self.shapes[k]
+            if (isinstance(v, (int, str)) or (isinstance(v, (tuple, list)) and len(v) == 1)) \
+                    and declared is not None and declared[0] != 1:
+                self.one_d.add(k)
+        # a library's call in the text (its source, set by the parser): its 1-D arrays are
+        # NumPy's, lined up with the last axis, where the text's column (n, 1) is not
+        self.library: str | None = None
+        self.flat: set[sp.Basic] = set()  # NumPy's 1-D vectors, held as columns (n, 1)
         self.symbols: dict[str, sp.Basic] = {}  # inputs and named stages, by name
         self.inputs: dict[sp.Basic, None] = {}
         # inputs the derived graph keeps though its output may not read them (Graph.keep)
@@ -195,6 +222,8 @@ class Builder:
         sym = make_symbol(name, self.shapes.get(name))
         self.symbols[name] = sym
         self.inputs[sym] = None
+        if name in self.one_d:
+            self.flat.add(sym)
         return sym
 
     def adopt(self, sym: sp.Basic) -> sp.Basic:
@@ -243,6 +272,8 @@ class Builder:
         nodes.append(eq)
         self._node_lhs.add(lhs)
         self._memo[rhs] = lhs
+        if self.flat and _flat(rhs, self.flat):
+            self.flat.add(lhs)
         return lhs
 
     def _temp(self, shape: Shape) -> sp.Basic:

@@ -8,17 +8,18 @@ and differentiates it link by link; no new rule is needed. ``COMPOSITES`` maps a
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import sympy as sp
 from sympy import Identity, OneMatrix, ZeroMatrix
 
-from . import ops
+from . import indexing, ops
 from .algebra import is_matrix
 from .builder import Builder, Term
 from .errors import ShapeError
 from .functions import Elementwise
 from .rules import MAX_ORDER
-from .shapes import fmt_shape, shape_of
+from .shapes import fmt_shape, shape_of, tensor_dims
 
 Build = Callable[..., Term]
 
@@ -121,25 +122,68 @@ def _std(b: Builder, x: Term, where: str) -> Term:  # √var(x), NumPy's (ddof =
     return ops.apply(b, "sqrt", [ops.apply(b, "var", [x], where)], where)
 
 
+def _axes_letters(s: tuple[sp.Expr, sp.Expr]) -> int:
+    """An operand's rank as NumPy's dot and inner see it: a tensor's own, 1 for a column
+    (the text's vector), 2 for any other matrix."""
+    axes = tensor_dims(s)
+    return len(axes) if axes is not None else 1 if s[1] == 1 else 2
+
+
+def _tensor_product(b: Builder, x: Term, y: Term, which: str, where: str) -> Term:
+    """NumPy's ``inner`` or ``dot`` where an operand is a tensor of rank ≥ 3, as the einsum
+    it is: inner sums the last axis of each (``'abc,dec->abde'``); dot the last axis of x
+    against y's only axis (a vector) or its second-to-last (``'abc,dce->abde'``)."""
+    sx, sy = shape_of(x), shape_of(y)
+    assert sx is not None
+    assert sy is not None
+    p, q = _axes_letters(sx), _axes_letters(sy)
+    if p + q > 26:
+        raise ShapeError(f"{where}: {which} of {fmt_shape(sx)} and {fmt_shape(sy)} has more "
+                         "axes than einsum has letters")
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    lx, ly = letters[:p], letters[p:p + q]
+    ax = (sx[0],) if p == 1 else tensor_dims(sx) or sx
+    ay = (sy[0],) if q == 1 else tensor_dims(sy) or sy
+    k = -1 if which == "inner" or q == 1 else -2  # y's contracted axis
+    if sp.simplify(ax[-1] - ay[k]) != 0:
+        axis = "last" if k == -1 else "second-to-last"
+        raise ShapeError(f"{where}: {fmt_shape(sx)} and {fmt_shape(sy)}: NumPy's {which} "
+                         f"sums the last axis of the first ({ax[-1]}) against the {axis} of "
+                         f"the second ({ay[k]})")
+    ly = ly[:k] + lx[-1] + (ly[k + 1:] if k == -2 else "")
+    out = lx[:-1] + (ly[:-1] if k == -1 else ly[:-2] + ly[-1:])
+    return indexing.einsum_of(b, [x, y], f"{lx},{ly}->{out}", where)
+
+
 def _dot(b: Builder, x: Term, y: Term, where: str) -> Term:
     """NumPy's dot: the inner product xᵀy of two vectors (columns here), the matrix
-    product otherwise, a product with a scalar."""
+    product otherwise, a product with a scalar; with a tensor of rank ≥ 3, NumPy's sum over
+    the last axis of x and the second-to-last of y (its only one, of a vector)."""
     sx, sy = shape_of(x), shape_of(y)
-    if sx is not None and sy is not None and sx[1] == sy[1] == 1:
-        return ops.apply(b, "sum", [ops.hadamard(b, x, y, where)], where)
     if sx is None or sy is None:
         return ops.mul(b, x, y, where)
+    if tensor_dims(sx) is not None or tensor_dims(sy) is not None:
+        return _tensor_product(b, x, y, "dot", where)
+    if sx[1] == sy[1] == 1:
+        return ops.apply(b, "sum", [ops.hadamard(b, x, y, where)], where)
     return ops.matmul(b, x, y, where)
 
 
 def _inner(b: Builder, x: Term, y: Term, where: str) -> Term:
     """NumPy's inner: xᵀy of two vectors (columns here, NumPy's 1-D), A Bᵀ of matrices (the
-    sums over their last axes), a product with a scalar."""
+    sums over their last axes), a product with a scalar; with a tensor of rank ≥ 3, the sum
+    over the last axis of each (an einsum, ``'abc,dec->abde'``)."""
     sx, sy = shape_of(x), shape_of(y)
-    if sx is not None and sy is not None and sx[1] == sy[1] == 1:
-        return _dot(b, x, y, where)
     if sx is None or sy is None:
         return ops.mul(b, x, y, where)
+    if tensor_dims(sx) is not None or tensor_dims(sy) is not None:
+        return _tensor_product(b, x, y, "inner", where)
+    if sx[1] == sy[1] == 1:
+        return _dot(b, x, y, where)
+    if sy[1] == 1:  # a matrix and a vector (NumPy's 1-D): A v, the sums over A's last axis
+        return ops.matmul(b, x, y, where)
+    if sx[1] == 1:
+        return ops.matmul(b, y, x, where)
     return ops.matmul(b, x, ops.transpose(b, y, where), where)
 
 
@@ -295,6 +339,7 @@ def _diag(b: Builder, v: Term, where: str) -> Term:
     """``diag(v)`` of a column vector: the diagonal matrix (v 1ᵀ) ⊙ I; ``diag(X)`` of a
     square matrix: its diagonal as a column, (X ⊙ I) 1 (NumPy's two meanings)."""
     shape = shape_of(v)
+    _not_a_tensor("diag", shape, where)
     if shape is None or shape[1] == 1:
         n = shape[0] if shape is not None else sp.S.One
         spread = ops.matmul(b, v, OneMatrix(1, n), where) if shape is not None else v
@@ -302,8 +347,22 @@ def _diag(b: Builder, v: Term, where: str) -> Term:
     return _diagonal(b, v, where)
 
 
+def _not_a_tensor(name: str, shape: Any, where: str) -> None:
+    """NumPy's diag and diagonal-as-a-matrix's: of a 1-D or 2-D array only."""
+    axes = tensor_dims(shape)
+    if axes is not None:
+        r = "abcdefghijklmnopqrstuvwxyz"[:len(axes) - 2]
+        numpy = (f"NumPy's diag refuses it too; the diagonals of its last two axes are "
+                 f"einsum('{r}ii->{r}i', X)") if name == "diag" else (
+            f"NumPy's diagonal of it, along axes 0 and 1, is einsum('ii{r}->{r}i', X)")
+        takes = "a vector or a square matrix" if name == "diag" else "a square matrix"
+        raise ShapeError(f"{where}: {name} takes {takes}, not a tensor {fmt_shape(shape)} "
+                         f"({numpy})")
+
+
 def _diagonal(b: Builder, x: Term, where: str) -> Term:
     shape = shape_of(x)
+    _not_a_tensor("diagonal", shape, where)
     if shape is None or shape[0] != shape[1]:
         raise ShapeError(f"{where}: the diagonal of a square matrix, not {fmt_shape(shape)}")
     return ops.matmul(b, ops.hadamard(b, x, Identity(shape[0]), where), OneMatrix(shape[1], 1),

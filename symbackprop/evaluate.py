@@ -19,7 +19,7 @@ import sympy as sp
 from sympy import Transpose
 
 from .algebra import is_matrix
-from .errors import OptionError
+from .errors import OptionError, ShapeError
 from .functions import CrossEntropy
 from .limits import Limits
 from .programs import Env, children, compile_expr
@@ -219,8 +219,9 @@ def bind_values(d: Derivation, values: Mapping[Any, Any],
         for s in d.inputs:
             n = sizes.get(str(s.name))
             if n is not None and shape_of(s) is None and float(env[s]) != n:
-                raise ValueError(f"{s.name} is {float(env[s]):g}, but it also names a "
-                                 f"dimension, which the values make {n}")
+                raise ShapeError(f"{s.name} is {float(env[s]):g}, but it also names a "
+                                 f"dimension, which the values make {n}: give {s.name} = {n} "
+                                 "(or rename the scalar)")
     key = (limits, *sorted((str(k), v) for k, v in dims.items()))
     checked = _SIZES_OK.setdefault(d, set())
     if key not in checked:  # a training loop checks its sizes once

@@ -241,6 +241,50 @@ def _tensor_reshape(b: Builder, x: Term, dims: tuple[Any, ...], where: str) -> T
                                     shape=tensor_nodes.reshape_param(tuple(target))))
 
 
+def squeeze(b: Builder, x: Term, axis: Any, where: str) -> Term:
+    """NumPy's ``squeeze``: the axes of length 1 of a tensor removed (those of ``axis``, or
+    all): (2, 1, 4) is (2, 4). A 1-D result is the row (1, n), as NumPy broadcasts a 1-D
+    array; no axis left, the one entry. A matrix stays as it is: its row or column is NumPy's
+    1-D as the text holds it. A library's reduction along axes of a tensor is read with it
+    (``np.sum(X, axis=1)`` drops the axis; ``keepdims=True`` keeps it)."""
+    x = ops.as_matrix(b, x)
+    sx = shape_of(x)
+    dims = tensor_dims(sx)
+    if dims is None:
+        if axis is not None and sx is not None:
+            for k in axis if isinstance(axis, tuple) else (axis,):
+                if type(k) is not int or not -2 <= k < 2 or sx[k % 2] != 1:
+                    raise ShapeError(f"{where}: axis {k!r} of {fmt_shape(sx)} is not an axis "
+                                     "of length 1")
+        return x
+    n = len(dims)
+    if axis is None:
+        drop = tuple(i for i, d in enumerate(dims) if d == 1)
+    else:
+        try:
+            drop = tensor_axes.reduced(n, axis)
+        except ShapeError as e:
+            raise ShapeError(f"{where}: {e}") from None
+        longer = [i for i in drop if dims[i] != 1]
+        if longer:
+            raise ShapeError(f"{where}: axis {longer[0]} of {fmt_shape(sx)} has length "
+                             f"{dims[longer[0]]}; squeeze removes axes of length 1")
+    left = tuple(d for i, d in enumerate(dims) if i not in drop)
+    if not drop:
+        return x
+    if not left:
+        return ops.apply(b, "sum", [x], where)
+    target = left if len(left) >= 2 else (sp.S.One, left[0])
+    try:
+        return b.node(tensor_nodes.make("reshape_nd", [x],
+                                        shape=tensor_nodes.reshape_param(target)))
+    except UnsupportedError:  # two sizes that are names: the sum over the axes of length 1
+        letters = _LOWER[:n]
+        kept = "".join(c for i, c in enumerate(letters) if i not in drop)
+        out = _einsum_call(b, [x], f"{letters}->{kept}", where)
+        return ops.transpose(b, out, where) if len(left) == 1 else out
+
+
 def flatten(b: Builder, x: Term, where: str) -> Term:
     """``flatten(X)`` / ``ravel(X)``: the entries row by row, as a column."""
     if not is_matrix(x):
@@ -276,22 +320,57 @@ def _tensor_call(op: str, **fixed: Any) -> Build:
 _LOWER = "abcdefghijklmnopqrstuvwxyz"
 
 
+def einsum_of(b: Builder, xs: list[Term], spec: str, where: str) -> Term:
+    """``einsum(spec, *xs)`` built as the text's einsum (NumPy's ``inner`` and ``dot`` of a
+    tensor are written with it)."""
+    return _einsum_call(b, [ops.as_matrix(b, x) for x in xs], spec, where)
+
+
 def _einsum_call(b: Builder, xs: list[Term], spec: Any, where: str) -> Term:
     """NumPy's einsum, its subscripts made explicit (``tensors.explicit_spec``); a scalar
     result (``'ii'``, ``'ij,ij->'``) is the sum over one of its indices of the einsum that
-    keeps that index."""
+    keeps that index. A refusal names the subscripts as written (and the explicit form it
+    was read as, where that differs)."""
     axes = tuple(axes_of(shape_of(x)) for x in xs)
+    written, explicit, used = spec, spec, spec
     try:
         ranks = tuple(map(len, tensor_axes.einsum_ranks(axes, spec))) \
             if isinstance(spec, str) else ()
-        spec = tensors.explicit_spec(spec, ranks)
-        ins, arrow, res = spec.partition("->") if isinstance(spec, str) else ("", "", "")
+        explicit = used = tensors.explicit_spec(spec, ranks)
+        ins, arrow, res = explicit.partition("->") if isinstance(explicit, str) else \
+            ("", "", "")
         if arrow and not res and ins[:1].isalpha() and set(ins) <= set(_LOWER + ","):
-            one = b.node(tensor_nodes.make("einsum", list(xs), spec=f"{ins}->{ins[0]}"))
+            used = f"{ins}->{ins[0]}"
+            one = b.node(tensor_nodes.make("einsum", list(xs), spec=used))
             return ops.apply(b, "sum", [one], where)
-        return b.node(tensor_nodes.make("einsum", list(xs), spec=spec))
+        return b.node(tensor_nodes.make("einsum", list(xs), spec=explicit))
     except ShapeError as e:
-        raise ShapeError(f"{where}: {e}") from None
+        raise ShapeError(f"{where}: {_einsum_message(str(e), written, explicit, used, axes)}"
+                         ) from None
+
+
+def _einsum_message(message: str, written: Any, explicit: Any, used: Any,
+                    axes: tuple[tuple[Any, ...], ...]) -> str:
+    """An einsum's refusal with the subscripts as the user wrote them: the explicit form
+    they were read as shown beside them ('...' as letters), the scalar result's internal
+    spec never; a row where one letter wants a vector, and a '...' axis of length 1 (which
+    NumPy would broadcast), said in words."""
+    if not isinstance(written, str):
+        return message
+    shown = repr(written) if explicit == written or "..." not in written else \
+        f"{written!r} (read as {explicit!r})"
+    for internal in dict.fromkeys((used, explicit)):
+        message = message.replace(f"einsum {internal!r}", f"einsum {shown}")
+    parts = written.replace(" ", "").split("->")[0].split(",")
+    rows = [fmt_shape(tuple(a)) for p, a in zip(parts, axes, strict=False)  # type: ignore[arg-type]
+            if len(p) == 1 and len(a) == 2 and a[0] == 1 and a[1] != 1]
+    if rows:
+        message += (f" (a one-letter operand is a vector, (n,) or a column (n, 1); "
+                    f"{rows[0]} is a row: transpose it)")
+    elif "..." in written and (" is 1 and " in message or message.endswith(" and 1")):
+        message += (" (NumPy broadcasts an axis of length 1 under '...'; the text's einsum "
+                    "does not: bring the operands to one shape first)")
+    return message
 
 
 def transpose_call(b: Builder, xs: list[Term], static: tuple[Any, ...], kw: dict[str, Any],
@@ -460,6 +539,8 @@ STRUCTURAL: dict[str, tuple[frozenset[str], bool, int, Build]] = {
     "hstack": (frozenset(), True, 0, lambda b, xs, a, kw, w: hstack(b, xs, w)),
     "reshape": (frozenset(), False, 1, lambda b, xs, a, kw, w: reshape(b, xs[0], a[0], w)),
     "flatten": (frozenset(), False, 0, lambda b, xs, a, kw, w: flatten(b, xs[0], w)),
+    "squeeze": (frozenset({"axis"}), False, 1,
+                lambda b, xs, a, kw, w: squeeze(b, xs[0], _axis_once(a, kw, w), w)),
     "ravel": (frozenset(), False, 0, lambda b, xs, a, kw, w: flatten(b, xs[0], w)),
     "tile": (frozenset(), False, 1, lambda b, xs, a, kw, w: tile(b, xs[0], a[0], w)),
     "repeat": (frozenset({"axis"}), False, 1,
@@ -485,20 +566,32 @@ STRUCTURAL: dict[str, tuple[frozenset[str], bool, int, Build]] = {
 }
 # the calls that take tensors of rank ≥ 3; the others move a matrix's rows and columns
 TENSOR_CALLS = frozenset({"reshape", "flatten", "ravel", "transpose", "conv2d", "maxpool2d",
-                          "avgpool2d", "einsum", "batchnorm2d", "norm"})
+                          "avgpool2d", "einsum", "batchnorm2d", "norm", "squeeze"})
 
 
 def matrices_only(what: str, xs: Sequence[Term], where: str) -> None:
     """Refuse a tensor of rank ≥ 3 where only rows and columns have a meaning so far."""
     for x in xs:
         if is_matrix(x) and tensor_dims(x.shape) is not None:
+            rank = len(tensor_dims(x.shape) or ())
+            hint = "reshape it to a matrix, or use einsum"
+            if what == "batchnorm" and rank == 4:
+                hint = ("for images (N, C, H, W), each channel over axes 0, 2, 3: "
+                        "batchnorm2d(X, gamma, beta)")
             raise UnsupportedError(f"{where}: {what} of a tensor of rank 3 or more is not a "
-                                   "primitive yet (reshape it to a matrix, or use einsum)")
+                                   f"primitive yet ({hint})")
 
 
 # calls whose positional arguments vary: conv2d(X, W) or conv2d(X, W, b); einsum(spec,
 # *operands), its spec a string first; transpose(X) or transpose(X, axes)
-VARIADIC = {"conv2d": (2, 3), "einsum": (2, 9), "transpose": (1, 2), "norm": (1, 2)}
+VARIADIC = {"conv2d": (2, 3), "einsum": (2, 9), "transpose": (1, 2), "norm": (1, 2),
+            "squeeze": (1, 2)}
+
+
+def _axis_once(static: tuple[Any, ...], kw: dict[str, Any], where: str) -> Any:
+    if static and "axis" in kw:
+        raise ShapeError(f"{where}: the axis is given twice (as an argument and as axis=)")
+    return static[0] if static else kw.get("axis")
 
 
 def _order(static: tuple[Any, ...], kw: dict[str, Any], where: str) -> Any:

@@ -60,11 +60,30 @@ def broadcast(b: Builder, t: Term, shape: tuple[sp.Expr, sp.Expr]) -> Term:
     return b.node(MatMul(t, OneMatrix(*shape)))
 
 
+def _numpy_vectors(b: Builder, terms: list[Term], where: str) -> None:
+    """In text that uses a library's call, a 1-D vector (declared ``(n,)``) beside an
+    operand of another shape (not a scalar or 1×1) is refused: NumPy would line it up with
+    the last axis, the text lines its column up with the one before (``_one_d_spread``)."""
+    if b.library is None or not b.flat:
+        return
+    for t in terms:
+        if t in b.flat:
+            st = shape_of(t)
+            for u in terms:
+                su = shape_of(u)
+                if su is not None and su != st and su != (1, 1):
+                    raise _one_d_spread(b, t, su, where)
+
+
 def _fit(b: Builder, x: Term, y: Term, where: str, op: str) -> tuple[Term, Term]:
     """Bring two operands of an element-wise operation to one shape, or raise ShapeError."""
-    shape = _joint_shape(shape_of(x), shape_of(y), where, op)
+    _numpy_vectors(b, [x, y], where)
+    try:
+        shape = _joint_shape(shape_of(x), shape_of(y), where, op)
+    except ShapeError as e:
+        raise _column_hint(b, [x, y], e) from None
     like = x if shape_of(x) == shape else y
-    return _spread(b, x, shape, like), _spread(b, y, shape, like)
+    return _spread(b, x, shape, like, where), _spread(b, y, shape, like, where)
 
 
 def _joint_shape(sx: Shape, sy: Shape, where: str, op: str) -> Shape:
@@ -96,7 +115,23 @@ def _joint_shape(sx: Shape, sy: Shape, where: str, op: str) -> Shape:
     raise _err(where, sx, op, sy)
 
 
-def _spread(b: Builder, t: Term, shape: Shape, like: Term = None) -> Term:
+def _column_hint(b: Builder, terms: list[Term], e: ShapeError) -> ShapeError:
+    """``e`` (operands that do not fit), with why when one is a vector declared ``(n,)`` and
+    another's last axis is n: the text holds it as the column (n, 1), lined up with the axis
+    before the last, where NumPy lines a 1-D array up with the last."""
+    for t in terms:
+        st = shape_of(t)
+        if t in b.flat and st is not None and any(
+                shape_of(u) is not None and axes_of(shape_of(u))[-1] == st[0]
+                for u in terms if u is not t):
+            n = st[0]
+            return ShapeError(f"{e} (a vector ({n},) is the column ({n}, 1) in the text, lined "
+                              "up with the axis before the last; NumPy lines a 1-D array up "
+                              f"with the last: write reshape(v, (1, {n})) for that)")
+    return e
+
+
+def _spread(b: Builder, t: Term, shape: Shape, like: Term = None, where: str = "") -> Term:
     """``t`` brought to ``shape``, written out as a person writes it: c·𝟏 for a scalar,
     ``μ 1ᵀ`` for a column against (m, n), ``1 μ`` for a row; against a tensor, NumPy's
     broadcast to ``like`` (an operand of that shape)."""
@@ -112,17 +147,39 @@ def _spread(b: Builder, t: Term, shape: Shape, like: Term = None) -> Term:
     return b.node(MatMul(OneMatrix(shape[0], 1), t))
 
 
+def _one_d_spread(b: Builder, t: Term, shape: Shape, where: str) -> ShapeError:
+    """A 1-D vector (declared ``(n,)``) broadcast against a matrix or a tensor, in text that
+    uses a library's call: NumPy lines it up with the last axis, the text's column (n, 1)
+    with the one before; refused, with the ways to write either."""
+    n = shape_of(t)[0]  # type: ignore[index]
+    named = t in b.inputs
+    what = f"{t.name} is NumPy's 1-D ({n},)" if named else \
+        f"a 1-D vector ({n},) (made from an input declared ({n},))"
+    fix = (f"write {t.name}.reshape(1, -1) for NumPy's reading, or declare {t.name} ({n}, 1) "
+           "for the column") if named else ("reshape it, .reshape(1, -1), for NumPy's "
+                                            f"reading, or declare the input ({n}, 1) for the "
+                                            "column")
+    return ShapeError(
+        f"{where + ': ' if where else ''}{what} broadcast against {fmt_shape(shape)}: NumPy "
+        f"lines it up with the last axis, where the text holds it as the column ({n}, 1); "
+        f"this text uses a library's call ({b.library}), so it reads as NumPy: {fix}")
+
+
 def add_many(b: Builder, terms: list[tuple[int, Term]], where: str = "a + b") -> Term:
     """``a ± b ± c …`` as one node: an n-ary sum stays one equation, built once."""
+    _numpy_vectors(b, [t for _, t in terms], where)
     shape: Shape = None
     for i, (sign, t) in enumerate(terms):
-        shape = shape_of(t) if i == 0 else _joint_shape(shape, shape_of(t), where,
-                                                        "+" if sign > 0 else "-")
+        try:
+            shape = shape_of(t) if i == 0 else _joint_shape(shape, shape_of(t), where,
+                                                            "+" if sign > 0 else "-")
+        except ShapeError as e:
+            raise _column_hint(b, [u for _, u in terms], e) from None
     if shape is None:
         return b.node(sp.Add(*[t if sign > 0 else -t for sign, t in terms]))
     const = sp.Add(*[t if sign > 0 else -t for sign, t in terms if _is_num(t)])
     like = next((t for _, t in terms if shape_of(t) == shape), None)
-    parts = [_spread(b, t, shape, like) for _, t in terms if not _is_num(t)]
+    parts = [_spread(b, t, shape, like, where) for _, t in terms if not _is_num(t)]
     signs = [sign for sign, t in terms if not _is_num(t)]
     body = [p if sign > 0 else mscale(-1, p) for sign, p in zip(signs, parts, strict=True)]
     if const != 0:
@@ -334,8 +391,10 @@ def power(b: Builder, x: Term, y: Term, where: str = "a ** b") -> Term:
         raise _err(where, shape_of(x), "**", shape_of(y), " (exponents must be scalars)")
     if is_matrix(x):
         if not _is_num(y):
-            raise UnsupportedError(f"{where}: an element-wise power of a matrix needs a "
-                                   "number as exponent")
+            what = "tensor" if tensor_dims(shape_of(x)) is not None else "matrix"
+            raise UnsupportedError(f"{where}: an element-wise power of a {what} needs a "
+                                   "number as exponent (for a variable one, x > 0, write "
+                                   "power(x, p): exp(p log x))")
         return x if y == 1 else b.node(HadamardPower(x, y))
     return b.node(sp.Pow(x, y))
 
@@ -429,8 +488,11 @@ def reduce_axis(b: Builder, name: str, x: Term, axis: Any, where: str) -> Term:
         if why is not None:
             raise ShapeError(f"{where}: {why}")
     if name == "log_softmax":  # X − logsumexp(X) along the axis, spread back over it
-        if tensor_dims(sx) is not None:  # (of a tensor, the log of its softmax primitive)
-            return apply(b, "log", [reduce_axis(b, "softmax", x, axis, where)], where)
+        if tensor_dims(sx) is not None:  # (of a tensor: its logsumexp via a matrix's)
+            lse = _tensor_logsumexp(b, x, axis, where)
+            if lse is None:  # sizes the reshapes cannot name: the log of its softmax
+                return apply(b, "log", [reduce_axis(b, "softmax", x, axis, where)], where)
+            return sub(b, x, lse, where)
         return sub(b, x, reduce_axis(b, "logsumexp", x, axis, where), where)
     axes = tensor_dims(sx)
     if axes is not None:  # a tensor of rank ≥ 3
@@ -465,6 +527,33 @@ def reduce_axis(b: Builder, name: str, x: Term, axis: Any, where: str) -> Term:
     return b.node(LogSumExpAlong(x, k))  # logsumexp, shifted: finite at 800
 
 
+def _tensor_logsumexp(b: Builder, x: Term, axis: Any, where: str) -> Term | None:
+    """log Σ exp along one axis of a tensor, kept with length 1, as the matrix's shifted
+    ``logsumexp`` (finite at logits 800 apart, where log of the softmax underflows): the
+    axis moved last, the rest flattened into the rows, and the (rows, 1) result reshaped
+    back with the axis of length 1. None where a reshape would need two sizes that are
+    names."""
+    axes = tensor_dims(shape_of(x))
+    assert axes is not None
+    try:
+        (k,) = tensor_axes.reduced(len(axes), axis)
+    except (ShapeError, ValueError):
+        raise ShapeError(f"{where}: the log_softmax is along one axis, not {axis}") from None
+    rest = [i for i in range(len(axes)) if i != k]
+    kept = tuple(sp.S.One if i == k else d for i, d in enumerate(axes))
+    rows = sp.Mul(*(axes[i] for i in rest))
+    try:
+        flat = tensor_nodes.reshape_param((rows, axes[k]))
+        back = tensor_nodes.reshape_param(kept)
+    except UnsupportedError:
+        return None
+    moved = x if k == len(axes) - 1 else b.node(tensor_nodes.make(
+        "transpose_axes", [x], axes=(*rest, k)))
+    matrix = b.node(tensor_nodes.make("reshape_nd", [moved], shape=flat))
+    lse = reduce_axis(b, "logsumexp", matrix, 1, where)
+    return b.node(tensor_nodes.make("reshape_nd", [lse], shape=back))
+
+
 def _reduce_tensor(b: Builder, name: str, x: Term, axes: tuple[sp.Expr, ...], axis: Any,
                    where: str) -> Term:
     """``sum``, ``mean``, ``var`` over an axis or a tuple of axes of a tensor, keeping them
@@ -486,9 +575,13 @@ def _reduce_tensor(b: Builder, name: str, x: Term, axes: tuple[sp.Expr, ...], ax
         centred = sub(b, x, _reduce_tensor(b, "mean", x, axes, kept, where), where)
         return _reduce_tensor(b, "mean", power(b, centred, sp.Integer(2), where), axes, kept,
                               where)
+    if name == "logsumexp" and len(kept) == 1:
+        lse = _tensor_logsumexp(b, x, kept[0], where)
+        if lse is not None:
+            return lse
     raise UnsupportedError(f"{where}: {name} along axes of a rank-{len(axes)} tensor is not a "
-                           "primitive (sum, mean, var and softmax are); write it with einsum "
-                           "or reshape")
+                           "primitive (sum, mean, var, softmax and logsumexp along one axis "
+                           "are); write it with einsum or reshape")
 
 
 def _along_vector(name: str) -> Callable[..., Term]:
@@ -576,11 +669,12 @@ def apply(b: Builder, name: str, args: list[Term], where: str, axis: Any = None)
         if len(args) == 2 and not (name == "huber" and shape_of(args[1]) is None):
             args = list(_fit(b, args[0], args[1], where, ","))  # huber(A, δ): δ stays a scalar
         elif len(args) > 2:  # where(C, X, Y): every operand in the one shape
+            _numpy_vectors(b, args, where)
             shape = shape_of(args[0])
             for a in args[1:]:
                 shape = _joint_shape(shape, shape_of(a), where, ",")
             like = next((a for a in args if shape_of(a) == shape), None)
-            args = [_spread(b, a, shape, like) for a in args]
+            args = [_spread(b, a, shape, like, where) for a in args]
         return b.node(Elementwise(name, *args))
     if name in ("max", "min") and not all(_is_num(a) for a in args):
         return b.node(f(*args, evaluate=False))  # SymPy's Max compares its arguments: slow

@@ -290,6 +290,7 @@ class _Parser:
     # ----------------------------------------------------------------------------------
     def program(self) -> Term:
         tree = self.tree()
+        self.b.library = self.pasted  # NumPy's 1-D vectors in library code (ops._numpy_vectors)
         body = tree.body
         if not body:
             raise self.error(None, "empty expression: " + _EXPECTED)

@@ -10,6 +10,7 @@ other attribute is read: what is not renamed is refused by the whitelist as befo
 from __future__ import annotations
 
 import ast
+import copy
 from collections.abc import Collection
 from typing import Any
 
@@ -146,7 +147,33 @@ def _library_call(node: ast.Call, family: str, called: str, name: str) -> str | 
             "" if name == "cross_entropy" else
             f"; write {'dim' if family == 'torch' else 'axis'}=0 for each column or =1 for "
             "each row")
+    if name in _REDUCING and _keyword(node, "axis") is not None and family in _AXIS_FAMILIES:
+        keep = _keyword(node, "keepdims")
+        if keep is None or _is_const(keep, False):
+            if keep is not None:
+                node.keywords.remove(keep)
+            _drop_axes(node)
     return None
+
+
+_AXIS_FAMILIES = frozenset({"numpy", "torch", "jax.nn", "scipy", "method"})
+
+
+def _drop_axes(node: ast.Call) -> None:
+    """A library's reduction along axes, which drops them (NumPy's, PyTorch's, JAX's without
+    keepdims), rewritten in place as the text's reduction, which keeps them with length 1,
+    inside ``squeeze`` along the same axes: ``np.sum(X, axis=1)`` is
+    ``squeeze(sum(X, axis=1), axis=1)``, of a tensor (2, 3, 4) the (2, 4) NumPy gives. (Of a
+    matrix, squeeze leaves the row or column: ``library_call_problem`` refuses what NumPy
+    would read otherwise.)"""
+    inner = ast.copy_location(ast.Call(node.func, node.args, node.keywords), node)
+    inner.library = node.library  # type: ignore[attr-defined]
+    del node.library  # type: ignore[attr-defined]
+    axis = _keyword(inner, "axis")
+    assert axis is not None
+    node.func = ast.copy_location(ast.Name("squeeze", ast.Load()), node.func)
+    node.args = [inner]
+    node.keywords = [ast.copy_location(ast.keyword("axis", copy.deepcopy(axis.value)), axis)]
 
 
 def numpy_spelling(node: ast.AST, functions: Collection[str]) -> str | None:

@@ -233,6 +233,11 @@ def explicit_spec(spec: str, ranks: tuple[int, ...]) -> str:
         ell = "".join(free[:width])
         parts = [p.replace("...", ell[width - (r - len(p) + 3):]) if "..." in p else p
                  for p, r in zip(parts, ranks, strict=True)]
+        if arrow and "..." not in out and width > 0:  # NumPy's rule
+            raise ShapeError(f"einsum {spec!r}: '...' stands for {width} "
+                             f"ax{'is' if width == 1 else 'es'} here, and NumPy refuses an "
+                             "output without '...' then: keep them in the output with "
+                             f"'...', or name them to sum them ('{','.join(parts)}->{out}')")
         out = out.replace("...", ell) if arrow else out
     if not arrow:
         letters = "".join(parts)

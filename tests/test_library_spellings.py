@@ -78,7 +78,7 @@ def test_every_shared_function_means_the_librarys(prefix: str) -> None:
         f = getattr(mod, name, None)
         if not callable(f):
             continue
-        for shape in ((4,), (3, 4)):
+        for shape in ((4,), (3, 4), (2, 3, 4)):  # a tensor: np.inner, np.transpose, ...
             if name == "transpose" and len(shape) == 1:
                 continue  # a 1-D (n,) is a column in the text, so its transpose a row
             for nargs in (1, 2):
@@ -101,6 +101,10 @@ def test_every_shared_function_means_the_librarys(prefix: str) -> None:
                     d = sbp.derive(text, wrt=names, shapes=shapes)
                     got = d.evaluate({**dict(zip(names, xs, strict=True)), "G": G})
                 except (*REFUSED, ValueError):  # ValueError: targets that are no distribution
+                    continue
+                except sbp.UnsupportedError:  # what a tensor has no rule for yet (kron)
+                    if len(shape) < 3:
+                        raise
                     continue
                 for i, n in enumerate(names):
                     ref = _central(lambda *a, f=f: call(f, *a), xs, G, i)

@@ -41,7 +41,14 @@ or, without it, the indices used once in alphabetical order, `...` for the axes 
 letters leave, a repeated index for a diagonal and a scalar result as a sum; the
 derivation prints every index written out. An operand with one letter is a vector
 (declared `(n,)` or `(n, 1)`), one with two a matrix. `X.T` reverses all the axes of a
-tensor, as NumPy does.
+tensor, as NumPy does. `log_softmax(X, axis=k)` and `logsumexp(X, axis=k)` along one
+axis are computed shifted, finite at logits 800 apart.
+
+Code spelled with a library's calls (`np.`, `torch.`, `jnp.`, `F.`, `X.sum(...)`) means
+what the library means on tensors too: `np.sum(X, axis=1)`, `torch.mean(X, dim=1)` drop
+the axis, as NumPy and PyTorch do (`squeeze`: (2, 3, 4) gives (2, 4); a 1-D result is the
+row (1, n); `keepdims=True` keeps it); and `np.inner` and `np.dot` of a tensor sum its
+last axis (`np.inner` of (a, b, c) and (d, e, c) is `einsum('abc,dec->abde')`).
 """
 
 # (text of the call, shapes, what to know); the result's shape is derived
@@ -66,6 +73,8 @@ CALLS: tuple[tuple[str, dict[str, Any], str], ...] = (
      "row-major, as NumPy; one size may be `-1`, one a name"),
     ("flatten(X)", {"X": (2, 3, 8, 8)}, "every entry, row-major, as a column"),
     ("softmax(X, axis=1)", {"X": ("N", 3, 8, 8)}, "along one axis; `axis=-1` is the last"),
+    ("squeeze(X, axis=1)", {"X": ("N", 1, 8)}, "NumPy's squeeze: axes of length 1 removed "
+     "(all, without `axis=`); a 1-D result is the row (1, n)"),
     ("mean(X, axis=(0, 2, 3))", {"X": ("N", 3, 8, 8)},
      "`sum`, `mean`, `var` over axes, kept with length 1; the sum's cotangent is spread back "
      "by broadcasting"),
@@ -196,8 +205,8 @@ REFUSED: tuple[tuple[str, dict[str, Any], str], ...] = (
      "`@` is the matrix product; which axes a product of tensors contracts is for `einsum` "
      "to say."),
     ("sum(max(X, axis=1))", {"X": (2, 3, 4)},
-     "of the reductions along axes of a tensor, `sum`, `mean`, `var` and the softmax are "
-     "primitives; write others with `einsum` or `reshape`."),
+     "of the reductions along axes of a tensor, `sum`, `mean`, `var`, the softmax and "
+     "`logsumexp` along one axis are read; write others with `einsum` or `reshape`."),
     ("sum(X * c)", {"X": (2, 1, 4), "c": (1, 3, 4)},
      "broadcasting spreads one operand to the other's shape; when both would need it, "
      "bring one to the result's shape first."),

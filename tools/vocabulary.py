@@ -100,6 +100,7 @@ SAMPLES: dict[str, tuple[str, dict[str, Any], str]] = {
                "W"),
     "batchnorm2d": ("sum(sin(batchnorm2d(X, g, b)))",
                     {"X": (2, 3, 2, 2), "g": (3,), "b": (3,)}, "X"),
+    "squeeze": ("sum(sin(squeeze(X, axis=1)))", {"X": (2, 1, 3)}, "X"),
 }
 TENSORS = {  # name -> (kind, domain)
     "conv2d": ("primitive: cross-correlation, `stride=`, `padding=`; the bias is optional",
@@ -108,10 +109,15 @@ TENSORS = {  # name -> (kind, domain)
                   "X (N, C, H, W); differentiable where each window's maximum is unique"),
     "avgpool2d": ("primitive: the window's mean, `stride=` (default the size)",
                   "X (N, C, H, W)"),
-    "einsum": ("primitive: NumPy's subscripts (`'ij,jk->ik'`, no `...`)",
+    "einsum": ("primitive: NumPy's subscripts (`'ij,jk->ik'`, `'...ij,...jk->...ik'`)",
                "arrays of any rank; the result is not a scalar (write sum(...))"),
     "batchnorm2d": ("primitive: spatial batch normalisation (per channel over N, H, W), "
                     "`eps=`", "X (N, C, H, W), γ and β of one entry per channel"),
+    "squeeze": ("written out (reshape): NumPy's squeeze of a tensor's axes of length 1, "
+                "`axis=` (default all); a 1-D result is a row (1, n), as NumPy broadcasts "
+                "it; a matrix stays as it is. A library's reduction along axes of a tensor "
+                "(`np.sum(X, axis=1)`) drops them with it",
+                "the axes removed have length 1"),
 }
 LAYERS = {  # the layers of issue 14 (symbackprop/layers.py)
     "batchnorm": "primitive (standardise along axis 1, each feature over the batch), "
@@ -175,7 +181,8 @@ def page() -> str:
         "`max`, `min`, "
         "`prod`, `cumsum`, `cumprod`, `flip`; of a tensor (rank ≥ 3), an axis or a tuple of "
         "axes, `axis=(0, 2, 3)`, for `sum`, `mean`, `var` (kept with length 1) and one axis "
-        "for `softmax`, and NumPy's broadcasting in `+ - * /`; `axis=` for `concatenate`, "
+        "for `softmax`, `log_softmax`, `logsumexp`, and NumPy's broadcasting in `+ - * /`; "
+        "`axis=` for `concatenate`, "
         "`stack`, `repeat`; `max(X)` and `min(X)` of one array are its largest and "
         "smallest entry (NumPy's `np.max`), `max(a, b)` the larger of each pair; a "
         "comparison `a > b` (`<`, `>=`, `<=`) is the number 0 or 1, as NumPy's boolean. "

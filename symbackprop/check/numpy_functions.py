@@ -165,13 +165,25 @@ def _vector(a: Array) -> bool:
     return np.ndim(a) == 1 or np.ndim(a) >= 3 or (np.ndim(a) == 2 and np.shape(a)[1] == 1)
 
 
+def _with_tensor(f: Callable[[Array, Array], Array], x: Array, y: Array) -> Array:
+    """NumPy's own ``dot`` or ``inner`` where an operand is a tensor of rank ≥ 3: a column
+    beside it is the 1-D vector it stands for; a 1-D answer is the text's column."""
+    def flat(a: Array) -> Array:
+        return np.ravel(a) if np.ndim(a) == 2 and np.shape(a)[1] == 1 else a
+    out = f(flat(x), flat(y))
+    return _column(out) if np.ndim(out) == 1 else out
+
+
 def _dot(x: Array, y: Array) -> Array:
     """``dot`` as the text defines it (composites.py), not NumPy's own: of two vectors
     (columns) the sum of their element-wise product, a scalar's product, and the matrix
     product of anything else: a matrix or a row times a column is a column, a column times a
-    row an outer product (NumPy's 1-D dot would flatten the column and lose its axis)."""
+    row an outer product (NumPy's 1-D dot would flatten the column and lose its axis). With
+    a tensor of rank ≥ 3 it is NumPy's."""
     if np.ndim(x) == 0 or np.ndim(y) == 0:
         return np.multiply(x, y)
+    if np.ndim(x) >= 3 or np.ndim(y) >= 3:
+        return _with_tensor(np.dot, x, y)
     if _vector(x) and _vector(y):
         return np.sum(np.multiply(x, y))
     return np.matmul(x, y)
@@ -179,9 +191,14 @@ def _dot(x: Array, y: Array) -> Array:
 
 def _inner(x: Array, y: Array) -> Array:
     """``inner`` as the text defines it: two vectors' dot, a scalar's product, else the sums
-    over the last axes, x yᵀ."""
+    over the last axes, x yᵀ (with a tensor of rank ≥ 3, NumPy's own)."""
+    if np.ndim(x) >= 3 or np.ndim(y) >= 3:
+        return _with_tensor(np.inner, x, y)
     if np.ndim(x) == 0 or np.ndim(y) == 0 or (_vector(x) and _vector(y)):
         return _dot(x, y)
+    if _vector(y) or _vector(x):  # a matrix and a vector: the sums over the matrix's rows
+        a, v = (x, y) if _vector(y) else (y, x)
+        return np.matmul(a, np.reshape(v, (-1, 1)))
     return np.matmul(x, transpose_of(y))
 
 
@@ -406,6 +423,14 @@ def _einsum(*args: Any) -> Array:
     return _column(out) if np.ndim(out) == 1 else out
 
 
+def _squeeze(x: Array, axis: Any = None) -> Array:
+    """NumPy's squeeze of a tensor, a 1-D answer as the row (1, n); a matrix as it is."""
+    if np.ndim(x) < 3:
+        return x
+    out = np.squeeze(x, axis=axis)
+    return np.reshape(out, (1, -1)) if np.ndim(out) == 1 else out
+
+
 def _transpose(x: Array, axes: Any = None) -> Array:
     return np.transpose(x, axes)
 
@@ -459,7 +484,7 @@ STRUCTURAL_FUNCS: dict[str, Callable[..., Array]] = {
     "pad": lambda x, widths, constant_values=0: np.pad(x, widths,
                                                        constant_values=constant_values),
     "kron": np.kron,
-    "conv2d": _conv2d, "einsum": _einsum, "transpose": _transpose,
+    "conv2d": _conv2d, "einsum": _einsum, "transpose": _transpose, "squeeze": _squeeze,
     "maxpool2d": lambda x, size, stride=None: _pool(x, size, stride, "max"),
     "avgpool2d": lambda x, size, stride=None: _pool(x, size, stride, "avg"),
     "batchnorm2d": _batchnorm2d,
