@@ -60,6 +60,7 @@ _MARKS = (ast.expr_context, ast.operator, ast.unaryop)  # not counted as nodes
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
            ast.MatMult: "@", ast.Mod: "⊙"}
 _NOT_CHAINED = (ast.Pow, ast.MatMult, ast.Mod)
+_SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 # the operators whose left operand is no level of nesting (A ⊙ B ⊙ C … is flat: paper's ⊙)
 _FLAT = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.MatMult, ast.Mod)
 # a > b is the number 𝟏[a > b] (NumPy's boolean as 0 or 1): step(a − b), entry by entry
@@ -143,6 +144,19 @@ class _Parser:
     def paper_power(self, node: ast.BinOp) -> bool:
         """Whether this ``**`` was written ``^`` or as a superscript (see paper.py)."""
         return self.marked(node, "**", self.read().powers)
+
+    def layer_not_power(self, node: ast.BinOp) -> None:
+        """``W^(1)`` written for the layer's W⁽¹⁾: a power of W, a name nobody declared,
+        while W1 is declared, is refused, never a new scalar input W (a power 1 of it)."""
+        base, k = node.left, node.right
+        if self.paper_power(node) and isinstance(base, ast.Name) and isinstance(
+                k, ast.Constant) and type(k.value) is int and 0 <= k.value < 1000:
+            layer = f"{base.id}{k.value}"
+            if base.id not in self.b.shapes and layer in self.b.shapes:
+                raise self.error(node, f"{base.id}^({k.value}) is the power {k.value} of "
+                                 f"{base.id}, which is not declared, while {layer} is: "
+                                 f"write {layer} (or {base.id}⁽{str(k.value).translate(_SUP)}⁾)"
+                                 " for the layer's")
 
     def ones_product(self, node: ast.BinOp) -> bool:
         """Whether this ``*`` multiplies by a ones vector that it sizes (LaTeX's X𝟏)."""
@@ -752,6 +766,7 @@ class _Parser:
             where = self.source(node)
             op = type(node.op)
             if op is ast.Pow:
+                self.layer_not_power(node)
                 self.check_power(node, x, y)
             if op is ast.Add:
                 out = ops.add(b, x, y, where)

@@ -229,3 +229,14 @@ def test_a_root_of_e_to_a_power_is_the_exponential() -> None:
     """Before: √e^x read e as a variable ("no value for e")."""
     readings = _scalar_grads("√e^x + y", lambda x, y: jnp.exp(x / 2) + y)
     assert "'e^' read as the exponential" in readings
+
+
+def test_a_layer_index_written_as_a_power_in_paper_notation_is_refused() -> None:
+    """W^(1) x with W1 declared read the power 1 of a new scalar input W (round J2): refused,
+    naming W1; a power of a declared name stays a power."""
+    shapes = {"W1": (3, 3), "x": (3, 1)}
+    with pytest.raises(sbp.ParseError, match=r"W\^\(1\) is the power 1 of W.*write W1 "
+                                             r"\(or W⁽¹⁾\)"):
+        sbp.derive("sum(W^(1) x)", shapes=shapes)
+    d = sbp.derive("sum(x^(2))", shapes=shapes)
+    assert [str(s) for s in d.inputs] == ["x"]
