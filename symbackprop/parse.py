@@ -166,11 +166,8 @@ class _Parser:
         """Whether the operator ``op`` of ``node`` is at one of the reading's ``offsets``."""
         if not offsets:
             return False
-        if self.starts is None:
-            self.starts = [0] + [m.end() for m in _NEWLINE.finditer(self.code)]
         try:
-            left = self.starts[node.left.end_lineno - 1] + node.left.end_col_offset  # type: ignore
-            right = self.starts[node.right.lineno - 1] + node.right.col_offset
+            left, right = self.end_offset(node.left), self.offset(node.right)
         except (AttributeError, IndexError, TypeError):  # pragma: no cover
             return False
         at = self.code.find(op, left, right)
@@ -180,22 +177,25 @@ class _Parser:
         """‖X‖₂ of a matrix (not a vector): the literature's spectral norm, which has no rule,
         or ML papers' ℓ2 weight decay ‖W‖₂², the Frobenius norm. Read as the latter, never
         silently: a reading says so."""
+        shape = shape_of(x) if self.offset(node) in self.read().spectral else None
+        if shape is not None and shape[0] != 1 and shape[1] != 1:
+            self.note(f"‖{self.source(node.args[0])}‖₂ of a matrix read as the Frobenius "
+                      "norm ‖·‖_F, as ML papers' ℓ2 weight decay means it (the spectral norm, "
+                      "the largest singular value, is not a primitive)")
+
+    def line_starts(self) -> list[int]:
+        """The offset in the code where each line starts (found once)."""
         if self.starts is None:
             self.starts = [0] + [m.end() for m in _NEWLINE.finditer(self.code)]
-        at = self.starts[node.lineno - 1] + node.col_offset
-        shape = shape_of(x) if at in self.read().spectral else None
-        if shape is not None and shape[0] != 1 and shape[1] != 1:
-            note = (f"‖{self.source(node.args[0])}‖₂ of a matrix read as the Frobenius norm "
-                    "‖·‖_F, as ML papers' ℓ2 weight decay means it (the spectral norm, the "
-                    "largest singular value, is not a primitive)")
-            if note not in self.read().notes:
-                self.reading = replace(self.read(), notes=(*self.read().notes, note))
+        return self.starts
 
     def offset(self, node: ast.AST) -> int:
         """Where ``node`` starts in the code."""
-        if self.starts is None:
-            self.starts = [0] + [m.end() for m in _NEWLINE.finditer(self.code)]
-        return self.starts[node.lineno - 1] + node.col_offset  # type: ignore[attr-defined]
+        return self.line_starts()[node.lineno - 1] + node.col_offset  # type: ignore[attr-defined]
+
+    def end_offset(self, node: ast.AST) -> int:
+        """Where ``node`` ends in the code."""
+        return self.line_starts()[node.end_lineno - 1] + node.end_col_offset  # type: ignore
 
     def note(self, text: str) -> None:
         """A reading to list in ``d.readings``, once."""
@@ -291,11 +291,8 @@ class _Parser:
 
     def source(self, node: ast.AST) -> str:
         """The text of ``node``, shortened (``ast.get_source_segment`` is O(text) a call)."""
-        if self.starts is None:  # offsets of the lines (the code is ASCII: bytes = chars)
-            self.starts = [0] + [m.end() for m in _NEWLINE.finditer(self.code)]
-        try:
-            start = self.starts[node.lineno - 1] + node.col_offset  # type: ignore[attr-defined]
-            end = self.starts[node.end_lineno - 1] + node.end_col_offset  # type: ignore
+        try:  # (the code is ASCII: offsets in bytes are in characters)
+            start, end = self.offset(node), self.end_offset(node)
         except (AttributeError, IndexError, TypeError):
             return type(node).__name__
         seg = " ".join(self.code[start:min(end, start + 96)].split())
@@ -379,9 +376,8 @@ class _Parser:
         if ".T" in code.replace(" ", "") and "**" in code:
             self.transposed_powers(tree)
         if "%" in code and hadamard_last(tree):  # ⊙ after the products around it, as on paper
-            self.reading = replace(self.read(), notes=(
-                *self.read().notes, "⊙ read after the products beside it (y ⊙ Xw is "
-                "y ⊙ (X·w)): bracket a product to multiply first"))
+            self.note("⊙ read after the products beside it (y ⊙ Xw is y ⊙ (X·w)): bracket a "
+                      "product to multiply first")
         count = 0
         stack: list[tuple[ast.AST, int]] = [(tree, 0)]
         while stack:
@@ -474,21 +470,16 @@ class _Parser:
     def transpose_char(self, attr: ast.Attribute) -> str:
         """The source character a ``.T`` was read from: ``.`` when typed, ``ᵀ`` or ``^``
         (``^T``, ``^{\\top}``) in maths notation."""
-        if self.starts is None:
-            self.starts = [0] + [m.end() for m in _NEWLINE.finditer(self.code)]
         try:
-            lo = self.starts[attr.value.end_lineno - 1] + attr.value.end_col_offset  # type: ignore
-            hi = self.starts[attr.end_lineno - 1] + attr.end_col_offset  # type: ignore
+            lo, hi = self.end_offset(attr.value), self.end_offset(attr)
         except (AttributeError, IndexError, TypeError):  # pragma: no cover
             return "."
         return self.source_char(self.code.find(".", lo, hi)) or "."
 
     def written_at(self, node: ast.AST) -> str:
         """The source character the code of ``node`` starts at (what the user typed)."""
-        if self.starts is None:
-            self.starts = [0] + [m.end() for m in _NEWLINE.finditer(self.code)]
         try:
-            at = self.starts[node.lineno - 1] + node.col_offset  # type: ignore[attr-defined]
+            at = self.offset(node)
         except (AttributeError, IndexError, TypeError):  # pragma: no cover
             return ""
         return self.source_char(at)
