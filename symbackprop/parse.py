@@ -18,37 +18,26 @@ import os
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import replace
-from typing import Any, Literal, TypeAlias
+from typing import Any
 
 import sympy as sp
 
 from . import indexing, ops
 from .builder import Builder, Term, assemble
 from .composites import COMPOSITES, MOST_ARGS
-from .errors import GraphError, LimitError, ParseError, ShapeError
-from .latex_calls import VECTOR_FORM
-from .latex_input import read_latex
+from .errors import GraphError, LimitError, ShapeError
 from .limits import DEFAULT_LIMITS, Limits, constants, number_problem, number_text, power_problem
 from .notation import GREEK as NOTATION_GREEK
-from .paper import Reading, hadamard_last, read_text
-from .paper_lexer import ONES, column_of
-from .rules import RULES
+from .paper import hadamard_last
+from .paper_lexer import ONES
+from .parse_code import ALIASES, ARITY
+from .parse_code import FUNCTIONS as FUNCTIONS  # the table and type the API names here
+from .parse_code import Syntax as Syntax
+from .parse_readings import Readings
 from .screen import ATOM, EXPECTED, screen
-from .shapes import axes_of, fmt_shape, shape_of, tensor_dims
+from .shapes import axes_of, shape_of
 from .spelling import library_call_problem, numpy_spelling, pasted_product_problem
 
-Syntax: TypeAlias = Literal["text", "latex"]
-
-# the primitives spelled as calls in the text (operators have arity 0), and hadamard(A, B),
-# the element-wise product of matrices
-ALIASES = {a: n for n, r in RULES.items() for a in r.aliases}  # asin → arcsin, norm → norm2
-FUNCTIONS = tuple(dict.fromkeys((*(n for n, r in RULES.items() if r.arity), *ops.OPERATORS,
-                                 *ALIASES, *ops.CONSTANTS, *COMPOSITES, *indexing.STRUCTURAL)))
-ARITY = {**{n: r.arity for n, r in RULES.items() if r.arity > 1},
-         **{n: k for n, (k, _) in ops.OPERATORS.items() if k > 1},
-         **{n: k for n, (k, _) in COMPOSITES.items() if k > 1},
-         **ops.CONSTANTS}  # others: 1
 _GREEK = set(NOTATION_GREEK)  # names a user may give: alpha, lam, Sigma, ...
 _RESERVED = (
     (set(dir(builtins)) | {n for n in dir(sp) if len(n) > 1 and not n.startswith("_")}
@@ -60,7 +49,6 @@ _MARKS = (ast.expr_context, ast.operator, ast.unaryop)  # not counted as nodes
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
            ast.MatMult: "@", ast.Mod: "⊙"}
 _NOT_CHAINED = (ast.Pow, ast.MatMult, ast.Mod)
-_SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 # the operators whose left operand is no level of nesting (A ⊙ B ⊙ C … is flat: paper's ⊙)
 _FLAT = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.MatMult, ast.Mod)
 # a > b is the number 𝟏[a > b] (NumPy's boolean as 0 or 1): step(a − b), entry by entry
@@ -70,7 +58,6 @@ _ALLOWED = (ast.Module, ast.Expr, ast.Assign, ast.BinOp, ast.UnaryOp, ast.Call, 
             ast.keyword, ast.Subscript, ast.Slice, ast.Tuple, ast.List,
             ast.Compare, *_COMPARE,
             *_BINOPS)  # keywords, tuples and slices only where indexing.py reads them
-_NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
 def _describe(node: ast.AST) -> str:
@@ -95,209 +82,7 @@ def _keeps_dims(k: ast.keyword) -> bool:
     return k.arg == "keepdims" and isinstance(k.value, ast.Constant) and k.value.value is True
 
 
-class _Parser:
-    def __init__(self, text: str, b: Builder, limits: Limits, syntax: Syntax = "text",
-                 reading: Reading | None = None) -> None:
-        if not isinstance(text, str):
-            raise ParseError(f"expected text (str), got {type(text).__name__}")
-        if not isinstance(limits, Limits):
-            raise TypeError(f"limits must be a symbackprop.Limits, not {type(limits).__name__}")
-        if syntax not in ("text", "latex"):
-            raise ValueError(f"syntax must be 'text' or 'latex', not {syntax!r}")
-        self.text, self.b, self.limits, self.syntax = text, b, limits, syntax
-        self.code = text  # the text language that ``text`` reads as (see paper.py)
-        self.reading: Reading | None = reading  # given: how an earlier parse read the text
-        if reading is not None:
-            self.code = reading.code
-        self.multiline = "\n" in text.strip() or "\r" in text.strip()
-        self.starts: list[int] | None = None
-        self.constants_read: set[str] = set()
-        self.static: set[int] = set()  # syntax nodes read as numbers (sizes, indices)
-        self.calls: dict[int, indexing.Call] = {}  # structural calls, read once
-        self.dim_names: dict[str, sp.Expr] = {}  # sizes named elsewhere (the witness's)
-        self.pasted: str | None = None  # a library's call in the text (np.exp(A)), if any
-        self.summand_shapes: dict[tuple[int, int], tuple[str, Any]] = {}  # an index sum's
-        # first vector with the index, and its shape (x_i of x (n, 1))
-        self.exponent_transposes: dict[int, str] = {}  # X**(-1).T typed: .T of the exponent
-
-    def read(self) -> Reading:
-        """The source as code of the text language: maths notation or LaTeX translated."""
-        if self.reading is None:
-            if self.syntax == "latex":
-                self.reading = read_latex(
-                    self.text, self.bound, FUNCTIONS, self.limits, builder=self.b,
-                    trial=lambda r, b: _Parser(r.code, b, self.limits, "text", reading=r))
-            else:
-                self.reading = read_text(self.text, self.bound, FUNCTIONS)
-            self.code = self.reading.code
-            self.multiline = "\n" in self.code.strip()
-        return self.reading
-
-    def column(self, line: int, col: int) -> tuple[int, int]:
-        """A (line, column) of the code as a (line, column) of the source, both 1-based."""
-        at = self.read().source_offset(line, col)
-        if at is None:
-            return line, col
-        line = self.text.count("\n", 0, at) + 1
-        return line, column_of(self.text, at)
-
-    def paper_power(self, node: ast.BinOp) -> bool:
-        """Whether this ``**`` was written ``^`` or as a superscript (see paper.py)."""
-        return self.marked(node, "**", self.read().powers)
-
-    def layer_not_power(self, node: ast.BinOp) -> None:
-        """``W^(1)`` written for the layer's W⁽¹⁾: a power of W, a name nobody declared,
-        while W1 is declared, is refused, never a new scalar input W (a power 1 of it)."""
-        base, k = node.left, node.right
-        if self.paper_power(node) and isinstance(base, ast.Name) and isinstance(
-                k, ast.Constant) and type(k.value) is int and 0 <= k.value < 1000:
-            layer = f"{base.id}{k.value}"
-            if base.id not in self.b.shapes and layer in self.b.shapes:
-                raise self.error(node, f"{base.id}^({k.value}) is the power {k.value} of "
-                                 f"{base.id}, which is not declared, while {layer} is: "
-                                 f"write {layer} (or {base.id}⁽{str(k.value).translate(_SUP)}⁾)"
-                                 " for the layer's")
-
-    def ones_product(self, node: ast.BinOp) -> bool:
-        """Whether this ``*`` multiplies by a ones vector that it sizes (LaTeX's X𝟏)."""
-        return self.marked(node, "*", self.read().ones)
-
-    def marked(self, node: ast.BinOp, op: str, offsets: frozenset[int]) -> bool:
-        """Whether the operator ``op`` of ``node`` is at one of the reading's ``offsets``."""
-        if not offsets:
-            return False
-        try:
-            left, right = self.end_offset(node.left), self.offset(node.right)
-        except (AttributeError, IndexError, TypeError):  # pragma: no cover
-            return False
-        at = self.code.find(op, left, right)
-        return at in offsets
-
-    def check_spectral(self, node: ast.Call, x: Term) -> None:
-        """‖X‖₂ of a matrix (not a vector): the literature's spectral norm, which has no rule,
-        or ML papers' ℓ2 weight decay ‖W‖₂², the Frobenius norm. Read as the latter, never
-        silently: a reading says so."""
-        shape = shape_of(x) if self.offset(node) in self.read().spectral else None
-        if shape is not None and shape[0] != 1 and shape[1] != 1:
-            self.note(f"‖{self.source(node.args[0])}‖₂ of a matrix read as the Frobenius "
-                      "norm ‖·‖_F, as ML papers' ℓ2 weight decay means it (the spectral norm, "
-                      "the largest singular value, is not a primitive)")
-
-    def line_starts(self) -> list[int]:
-        """The offset in the code where each line starts (found once)."""
-        if self.starts is None:
-            self.starts = [0] + [m.end() for m in _NEWLINE.finditer(self.code)]
-        return self.starts
-
-    def offset(self, node: ast.AST) -> int:
-        """Where ``node`` starts in the code."""
-        return self.line_starts()[node.lineno - 1] + node.col_offset  # type: ignore[attr-defined]
-
-    def end_offset(self, node: ast.AST) -> int:
-        """Where ``node`` ends in the code."""
-        return self.line_starts()[node.end_lineno - 1] + node.end_col_offset  # type: ignore
-
-    def note(self, text: str) -> None:
-        """A reading to list in ``d.readings``, once."""
-        if text not in self.read().notes:
-            self.reading = replace(self.read(), notes=(*self.read().notes, text))
-
-    def bars(self, node: ast.Call, x: Term) -> Term:
-        """``|Σ|``, ``\\left|X\\right|``: of a square matrix (not 1×1) the determinant, as
-        the Matrix Cookbook, Bishop and Wikipedia write it; of a matrix that is not square,
-        the absolute values of its entries; of a number or a vector, those (no reading)."""
-        shape = shape_of(x)
-        where = self.source(node.args[0])
-        if shape is None or tensor_dims(shape) is not None or 1 in (shape[0], shape[1]):
-            return ops.apply(self.b, "abs", [x], self.source(node))
-        if sp.simplify(shape[0] - shape[1]) == 0:
-            self.note(f"|{where}| of a square matrix read as its determinant det({where}), "
-                      "as the Matrix Cookbook and Bishop write it (for the absolute values "
-                      f"of its entries write abs({where}), \\operatorname{{abs}} in LaTeX)")
-            at = self.offset(node)  # the code says det( too: what check() runs reads it
-            code = self.read().code
-            self.code = code[:at] + "det(" + code[at + 4:]
-            self.reading = replace(self.read(), code=self.code)
-            return ops.apply(self.b, "det", [x], self.source(node))
-        self.note(f"|{where}| of a {shape[0]}×{shape[1]} matrix (not square: no determinant) "
-                  "read as the absolute values of its entries, abs(…)")
-        return ops.apply(self.b, "abs", [x], self.source(node))
-
-    def check_summand(self, node: ast.Name, value: Term) -> None:
-        """A name in the summand of an index sum (``\\sum_i``, read entry by entry): with
-        the index (``x_i``), a vector, of one shape in the summand; without it, a number.
-        Anything else (a matrix's x_i, an unindexed w or W) is refused with the vector form
-        to write: broadcast entry by entry it would be another function, silently."""
-        at = self.offset(node)
-        inside = [(lo, hi, i) for lo, hi, i in self.read().summands if lo <= at < hi]
-        if not inside:
-            return
-        lo, hi, index = inside[-1]
-        shape = shape_of(value)
-        if shape is not None and tensor_dims(shape) is None and shape[0] == shape[1] == 1:
-            shape = None  # a 1×1 is a number
-        name = node.id
-        if at in self.read().rows:  # wᵀxᵢ: entry i of x·w, an (n, 1) entry of the summand
-            if shape is not None and 1 not in (shape[0], shape[1]):
-                self.entry_shape(node, lo, hi, index, name, (shape[0], sp.Integer(1)))
-            return
-        if at not in self.read().entries:
-            if shape is not None:
-                raise self.error(node, f"\\sum_{index}: {name} is a {_kind(shape)} without the "
-                                 f"index {index}: inside an index sum the factors without it "
-                                 f"are numbers (products are read entry by entry); {VECTOR_FORM}")
-            return
-        if shape is None:
-            return
-        if tensor_dims(shape) is not None or 1 not in (shape[0], shape[1]):
-            raise self.error(node, f"\\sum_{index}: {name}_{index} of the {_kind(shape)} {name} "
-                             f"is not read: inside an index sum a name with the index is a "
-                             f"vector, read entry by entry (a row or column of a matrix is "
-                             f"not); {VECTOR_FORM}")
-        self.entry_shape(node, lo, hi, index, name, shape)
-
-    def entry_shape(self, node: ast.Name, lo: int, hi: int, index: str, name: str,
-                    shape: Any) -> None:
-        """The vectors of one index sum have one shape (x_i, y_i both (n, 1)): a column
-        against a row would broadcast to a matrix, silently."""
-        first = self.summand_shapes.setdefault((lo, hi), (name, shape))
-        if first[1] != shape:
-            raise self.error(node, f"\\sum_{index}: {first[0]}_{index} and {name}_{index} are "
-                             f"entries of vectors of shapes {fmt_shape(first[1])} and "
-                             f"{fmt_shape(shape)}: the vectors of an index sum have one shape")
-
-    def code_error(self, offset: int, message: str, cls: type[ParseError] = ParseError
-                   ) -> ParseError:
-        """An error at an offset of the code, shown at the source's column."""
-        code = self.code
-        line = code.count("\n", 0, offset) + 1
-        _, col = self.column(line, column_of(code, offset))
-        return cls(message, column=col, text=self.text)
-
-    def bound(self, name: str) -> bool:
-        """Whether the user gave ``name`` a meaning: a stage, a shape, an earlier stage."""
-        b = self.b
-        return (name in b.symbols or name in b.shapes
-                or (b.resolve is not None and b.resolve(name) is not None))
-
-    def error(self, node: ast.AST | None, message: str, cls: type[ParseError] = ParseError
-              ) -> ParseError:
-        col = getattr(node, "col_offset", -1) + 1 if node is not None else 0
-        line = getattr(node, "lineno", 1) if node is not None else 1
-        if col > 0:
-            line, col = self.column(line, col)
-        where = f" on line {line}" if self.multiline else ""
-        return cls(f"{message}{where}", column=max(col, 0), text=self.text)
-
-    def source(self, node: ast.AST) -> str:
-        """The text of ``node``, shortened (``ast.get_source_segment`` is O(text) a call)."""
-        try:  # (the code is ASCII: offsets in bytes are in characters)
-            start, end = self.offset(node), self.end_offset(node)
-        except (AttributeError, IndexError, TypeError):
-            return type(node).__name__
-        seg = " ".join(self.code[start:min(end, start + 96)].split())
-        return seg if len(seg) <= 48 and end - start <= 96 else seg[:45] + "..."
-
+class _Parser(Readings):
     # ----------------------------------------------------------------------------------
     def program(self) -> Term:
         tree = self.tree()
@@ -404,90 +189,6 @@ class _Parser:
                 level = flat or isinstance(node, (ast.Module, ast.stmt))
                 stack.append((child, d if level else d + 1))
         return tree
-
-    def transposed_powers(self, tree: ast.AST) -> None:
-        """``X⁻¹ᵀ``, ``X^{-1}^{T}``, ``X^(-1)^T``, ``X⁻¹.T``, ``X²ᵀ``, ``X**(-1)ᵀ`` read as
-        code ``X**(-1).T``, where Python binds ``.T`` before ``**``: the transpose would fall
-        on the exponent, a number, and vanish. On paper it is the power's, so each such
-        power is rewritten in place as ``(X**(-1)).T``. A typed ``X**(-1).T`` (NumPy's
-        ``**``, Python's ``.T``) is left as Python reads it, and refused when the exponent
-        is a number (``build_one``)."""
-        for node in list(ast.walk(tree)):
-            for field, value in ast.iter_fields(node):
-                if isinstance(value, list):
-                    value[:] = [self.power_transposed(v) for v in value]
-                elif isinstance(value, ast.BinOp):
-                    setattr(node, field, self.power_transposed(value))
-
-    def power_transposed(self, node: Any) -> Any:
-        """``node`` (a ``**`` whose exponent ends in ``.T``) as the transpose of the power,
-        when paper notation wrote it; else ``node``."""
-        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow)):
-            return node
-        signs: list[ast.UnaryOp] = []
-        exponent = node.right
-        while isinstance(exponent, ast.UnaryOp):  # X^-1.T: -(1 .T)
-            signs.append(exponent)
-            exponent = exponent.operand
-        if not isinstance(exponent, ast.Attribute):
-            return node
-        attrs: list[ast.Attribute] = []
-        while isinstance(exponent, ast.Attribute) and exponent.attr == "T":
-            attrs.append(exponent)
-            exponent = exponent.value
-        if not attrs:
-            return node
-        written = self.transpose_char(attrs[-1])
-        if written == "." and not self.paper_power(node):
-            self.exponent_transposes[id(attrs[-1])] = self.source(node)  # Python's reading
-            return node
-        inner: ast.expr = exponent
-        for sign in reversed(signs):  # the signs, around the exponent without its .T
-            sign.operand = inner
-            sign.end_lineno, sign.end_col_offset = inner.end_lineno, inner.end_col_offset
-            inner = sign
-        node.right = inner
-        node.end_lineno, node.end_col_offset = inner.end_lineno, inner.end_col_offset
-        out: ast.expr = node
-        for a in reversed(attrs):  # (X**(-1)).T, its span the whole
-            a.value = out
-            a.lineno, a.col_offset = node.lineno, node.col_offset
-            out = a
-        return out
-
-    def number_transposed(self, node: ast.Attribute) -> ParseError:
-        """The error for ``.T`` of a number: it has no transpose, so it would vanish."""
-        power = self.exponent_transposes.get(id(node))
-        if power is not None:
-            return self.error(node, f"{power}: Python binds .T before **, so this transposes "
-                              f"the exponent {self.source(node.value)}, a number, which has "
-                              "no transpose; bracket the power to transpose it, (X**k).T "
-                              "(inv(X).T or X⁻ᵀ for the inverse)")
-        return self.error(node, f"{self.source(node)}: a transpose of the number "
-                          f"{self.source(node.value)}, which has none; bracket what it "
-                          "transposes ((X⁻¹)ᵀ)")
-
-    def transpose_char(self, attr: ast.Attribute) -> str:
-        """The source character a ``.T`` was read from: ``.`` when typed, ``ᵀ`` or ``^``
-        (``^T``, ``^{\\top}``) in maths notation."""
-        try:
-            lo, hi = self.end_offset(attr.value), self.end_offset(attr)
-        except (AttributeError, IndexError, TypeError):  # pragma: no cover
-            return "."
-        return self.source_char(self.code.find(".", lo, hi)) or "."
-
-    def written_at(self, node: ast.AST) -> str:
-        """The source character the code of ``node`` starts at (what the user typed)."""
-        try:
-            at = self.offset(node)
-        except (AttributeError, IndexError, TypeError):  # pragma: no cover
-            return ""
-        return self.source_char(at)
-
-    def source_char(self, at: int) -> str:
-        origin = self.read().origin
-        source = origin[at] if 0 <= at < len(origin) else at if not origin else None
-        return self.text[source] if source is not None and 0 <= source < len(self.text) else ""
 
     def check(self, node: ast.AST) -> None:
         """The whitelist, checked outermost first so the error names what the user wrote."""
@@ -825,13 +526,6 @@ class _Parser:
                         "-inf))" if a in (sp.oo, -sp.oo) and "inf" in self.constants_read else ""
                     raise self.error(node, f"{self.source(node)} is not a finite real number "
                                      f"(it is {number_text(a)}){hint}")
-
-
-def _kind(shape: Any) -> str:
-    """``(3, 3) matrix``, ``(3, 1) vector`` for a message."""
-    what = "tensor" if tensor_dims(shape) is not None else \
-        "vector" if 1 in (shape[0], shape[1]) else "matrix"
-    return f"{fmt_shape(shape)} {what}"
 
 
 def _number(e: ast.AST) -> bool:
