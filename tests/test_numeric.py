@@ -484,6 +484,30 @@ def test_an_output_whose_rounding_drowns_a_small_step_is_judged_at_wider_steps(
     assert not sbp.gradcheck(d, point, grad=lambda **kw: {wrt: bad}, raise_exception=False)
 
 
+def test_one_steady_wide_step_is_not_enough_where_rounding_happens_inside() -> None:
+    """A softmax row masked by −1e9 (layers.md's padding): rounding of S ≈ −1e9 inside the
+    function, not of the output, drowns a step's difference, and at h = 1e-4 the three
+    steps h, h/2, h/4 rounded alike, so their two extrapolations agreed on a value 1.3% off:
+    check() FAILED JAX's gradient (a held-out case). The estimate must also agree with the
+    next wider step's; a gradient 2% off in the masked row still fails."""
+    rng = np.random.default_rng(5)
+    shapes = {"Q": (3, 4), "K": (4, 4), "V": (4, 2), "M": (3, 4), "R": (3, 2), "k": ()}
+    mask = np.zeros((3, 4))
+    mask[1, :] = -1e9
+    point = {"Q": rng.standard_normal((3, 4)), "K": rng.standard_normal((4, 4)),
+             "V": rng.standard_normal((4, 2)), "M": mask, "R": rng.standard_normal((3, 2)),
+             "k": 4.0}
+    d = sbp.derive("S = Q @ K.T / sqrt(k) + M; A = softmax(S, axis=1); O = A @ V; "
+                   "L = sum(hadamard(O, R))", wrt=["Q"], shapes=shapes)
+    report = d.check(point)
+    assert report.ok, str(report)
+    good = d.evaluate(point)["Q"]
+    bad = good.copy()
+    bad[1, 0] *= 1.02
+    assert not sbp.gradcheck(d, point, grad=lambda **kw: {"Q": bad}, wrt=["Q"],
+                             raise_exception=False)
+
+
 def test_a_singular_matrix_is_a_point_of_the_derivation_not_numpys_linalgerror() -> None:
     """det, inv and logdet at a singular matrix raised NumPy's LinAlgError from trace,
     evaluate and check (a held-out case). The engine's ∂det/∂A there is the matrix of

@@ -59,19 +59,24 @@ def steady_direction(f: Callable[[], float], x: Array, v: Array, want: float, ep
     """The directional difference along ``v``, re-taken where the one at ``eps`` misses
     ``want`` (an analytic witness's vᵀ∇f): where the output's size drowns a small step's
     difference (``sum(sin(w)) + 1e8``), Richardson's extrapolation of steps h, h/2 and h/4,
-    h from 1e-4 to 0.1 of the entries' size, taken at the first h whose two extrapolations
-    agree (as ``drowned`` for one coordinate). The plain difference where none is steady."""
+    h from 1e-4 to 0.3 of the entries' size, taken where two extrapolations agree at one h
+    and with the previous h's (as ``drowned`` for one coordinate). The plain difference
+    where none is steady."""
     first = fd_direction(f, x, v, eps)
     if abs(first - want) <= atol + rtol * abs(want):
         return first
-    for scale in (1e-4, 1e-3, 1e-2, 1e-1):
+    last: float | None = None  # the previous scale's estimate, when it was steady
+    for scale in (1e-4, 1e-3, 1e-2, 1e-1, 0.3):
         d1, d2, d4 = (fd_direction(f, x, v, scale / k)  # fd_direction scales by |x|
                       for k in (1, 2, 4))
         if not all(math.isfinite(d) for d in (d1, d2, d4)):
             break
         r1, r2 = (4.0 * d2 - d1) / 3.0, (4.0 * d4 - d2) / 3.0
-        if abs(r1 - r2) <= 0.5 * (atol + rtol * abs(r2)):
+        half = 0.5 * (atol + rtol * abs(r2))
+        steady = abs(r1 - r2) <= half
+        if steady and last is not None and abs(last - r2) <= half:
             return r2
+        last = r2 if steady else None
     return first
 
 
@@ -178,8 +183,8 @@ def judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
             elif second[k][1] > atol + rtol * abs(ak) and wide is None:
                 notes.append(f"finite differences cannot resolve [{index_text(coords[k])}]: "
                              f"the output's rounding (±{second[k][1]:.2g} at a step of "
-                             f"{used[k]:.2g}) is above the tolerance at every step up to 0.3 "
-                             "of the entry")
+                             f"{used[k]:.2g}) is above the tolerance at every step up to the "
+                             "entry's size")
             elif straddled is not None:
                 kink = kink_within_step(f, x, coords[k], eps, ak, atol, rtol)
                 if kink:
@@ -213,10 +218,13 @@ def drowned(f: Callable[[], float], x: Array, idx: tuple[int, ...], atol: float,
     """Where the output is so large that a small step's difference drowns in its rounding
     (``sum(exp(x))`` at x₀ = 25 and ∂/∂x₁, ``1e9·s + sin(t)`` and ∂/∂t): Richardson's
     extrapolation of central differences at steps h, h/2 and h/4, the first h from 1e-4 to
-    0.3 (scaled by |x|) at which rounding, and the two extrapolations' disagreement, are
-    below half the tolerance. (estimate, h), or None when no step is steady."""
+    1 (scaled by |x|) at which rounding, and the two extrapolations' disagreement, are
+    below half the tolerance, and the estimate agrees with the previous h's: one h can agree
+    with itself by chance, its rounding alike at h, h/2 and h/4 (a softmax row masked by
+    −1e9 at h = 1e-4). (estimate, h), or None when no two steps in a row are steady."""
     size = max(1.0, abs(float(x[idx])))
-    for scale in (1e-4, 1e-3, 1e-2, 1e-1, 0.3):
+    last: float | None = None  # the previous scale's estimate, when it was steady
+    for scale in (1e-4, 1e-3, 1e-2, 1e-1, 0.3, 1.0):
         h = scale * size
         (d1, _), (d2, _), (d4, n4) = (central(f, x, idx, h / k) for k in (1, 2, 4))
         if not all(math.isfinite(d) for d in (d1, d2, d4)):
@@ -224,8 +232,10 @@ def drowned(f: Callable[[], float], x: Array, idx: tuple[int, ...], atol: float,
         r1, r2 = (4.0 * d2 - d1) / 3.0, (4.0 * d4 - d2) / 3.0
         half = 0.5 * (atol + rtol * abs(r2))
         # central's bound counts 64 ulps of the output; one evaluation's own is about one
-        if 5.0 / 3.0 * n4 / 64.0 <= half and abs(r1 - r2) <= half:
+        steady = 5.0 / 3.0 * n4 / 64.0 <= half and abs(r1 - r2) <= half
+        if steady and last is not None and abs(last - r2) <= half:
             return r2, h
+        last = r2 if steady else None
     return None
 
 
