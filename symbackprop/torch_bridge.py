@@ -1,6 +1,6 @@
 """From a PyTorch module to its derivation: ``from_torch(module, example_inputs, loss=...)``.
 
-``torch.fx`` records the module (``torch_walk.trace``): its ``forward`` runs once, on fx's
+``torch.fx`` records the module (``torch_fx.trace``): its ``forward`` runs once, on fx's
 proxies — a layer with hooks, or with a ``forward`` set on the instance, is refused, since
 fx records the layer without them. fx does not record a no-grad block or an in-place change
 of an aliased tensor, so ``torch_witness.check_fidelity`` runs the forward of a float64 copy
@@ -43,9 +43,10 @@ from .evaluate import CE_TOLERANCE, cross_entropy_targets
 from .notation import Layout
 from .shapes import axes_of, shape_of
 from .torch_calls import LOSS_MODULES, loss_text, module_loss
+from .torch_fx import trace
 from .torch_keys import Convention, Key, as_array, from_torch_gradient, to_ours, to_torch
 from .torch_values import NoNode, Val
-from .torch_walk import LATER, Walk, module_tensor, trace
+from .torch_walk import LATER, Walk, module_tensor
 from .torch_witness import WITNESS, check_fidelity, has_torch, input_keys, run
 
 
