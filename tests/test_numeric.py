@@ -508,6 +508,24 @@ def test_one_steady_wide_step_is_not_enough_where_rounding_happens_inside() -> N
                              raise_exception=False)
 
 
+@pytest.mark.parametrize("x", [1e8, 1e10])
+def test_small_absolute_steps_come_before_steps_scaled_by_a_huge_x(x: float) -> None:
+    """x·y + sin(x) at x = 1e10: steps scaled by |x| (1e6 and up) average sin away and
+    agreed on 1.0, so check() called the right 1 + cos(x) a MISMATCH (CLI exit 1, a held-out
+    case). Absolute steps from 1e-4 come first and resolve it; a gradient 1% off still
+    fails; and a row judged by a re-taken difference reports its errors against that one
+    (sin(x) at 1e10 said "ok" beside a relative error of 1)."""
+    point = {"x": x, "y": 1.0}
+    d = sbp.derive("x*y + sin(x)")
+    report = d.check(point)
+    assert report.ok, str(report)
+    bad = 1.01 * (1.0 + np.cos(x))
+    assert not sbp.gradcheck("x*y + sin(x)", point, grad=lambda x, y: {"x": bad, "y": x},
+                             raise_exception=False)
+    row = sbp.derive("sin(x)").check({"x": x})["x"]
+    assert row.status == "ok" and row.max_rel_error < 1e-6, row
+
+
 def test_a_singular_matrix_is_a_point_of_the_derivation_not_numpys_linalgerror() -> None:
     """det, inv and logdet at a singular matrix raised NumPy's LinAlgError from trace,
     evaluate and check (a held-out case). The engine's ∂det/∂A there is the matrix of

@@ -170,6 +170,7 @@ def judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
                                  f"relative terms (finite differences {d1:.6g})")
             elif spread == spread and abs(ak - d1) <= atol + rtol * abs(d1):
                 ok[k] = True
+                fd[k] = d1  # the estimate the errors are measured against
                 notes.append(f"finite differences re-taken at [{index_text(coords[k])}] with "
                              f"step {used[k]:.2g} (the step scaled by |x| was too coarse)")
             elif (second[k][1] > 0.1 * (atol + rtol * abs(ak)) or spread != spread) and (
@@ -218,14 +219,16 @@ def drowned(f: Callable[[], float], x: Array, idx: tuple[int, ...], atol: float,
     """Where the output is so large that a small step's difference drowns in its rounding
     (``sum(exp(x))`` at x₀ = 25 and ∂/∂x₁, ``1e9·s + sin(t)`` and ∂/∂t): Richardson's
     extrapolation of central differences at steps h, h/2 and h/4, the first h from 1e-4 to
-    1 (scaled by |x|) at which rounding, and the two extrapolations' disagreement, are
-    below half the tolerance, and the estimate agrees with the previous h's: one h can agree
-    with itself by chance, its rounding alike at h, h/2 and h/4 (a softmax row masked by
-    −1e9 at h = 1e-4). (estimate, h), or None when no two steps in a row are steady."""
+    1, then (for |x| > 1) from 1e-4·|x| to |x|, at which rounding, and the two
+    extrapolations' disagreement, are below half the tolerance, and the estimate agrees with
+    the previous h's: one h can agree with itself by chance, its rounding alike at h, h/2
+    and h/4 (a softmax row masked by −1e9 at h = 1e-4). Small steps first: steps scaled by
+    |x| = 1e10 average sin(x) away (x·y + sin(x): 1.0 where the slope is 1 + cos x).
+    (estimate, h), or None when no two steps in a row are steady."""
     size = max(1.0, abs(float(x[idx])))
-    last: float | None = None  # the previous scale's estimate, when it was steady
-    for scale in (1e-4, 1e-3, 1e-2, 1e-1, 0.3, 1.0):
-        h = scale * size
+    scales = (1e-4, 1e-3, 1e-2, 1e-1, 0.3, 1.0)
+    last: float | None = None  # the previous step's estimate, when it was steady
+    for h in dict.fromkeys((*scales, *(s * size for s in scales))):
         (d1, _), (d2, _), (d4, n4) = (central(f, x, idx, h / k) for k in (1, 2, 4))
         if not all(math.isfinite(d) for d in (d1, d2, d4)):
             return None
