@@ -423,6 +423,10 @@ EXPRESSIONS = st.recursive(st.sampled_from(["x", "y", "z", "2", "0.5"]), _extend
 @given(EXPRESSIONS.filter(lambda t: any(v in t for v in "xyz")), st.integers(0, 3))
 def test_random_expression_trees(text: str, seed: int) -> None:
     d = sbp.derive(text)
+    if not d.wrt:  # every input cancelled (x - x): nothing to compare is refused, never ok
+        with pytest.raises(sbp.OptionError, match="nothing to compare"):
+            d.check(seed=seed)
+        return
     report = d.check(seed=seed)
     assert all(r.ok or r.status in ("kink", "domain") for r in report.rows), (text, str(report))
 
@@ -525,6 +529,18 @@ def test_small_absolute_steps_come_before_steps_scaled_by_a_huge_x(x: float) -> 
     row = sbp.derive("sin(x)").check({"x": x})["x"]
     assert row.status == "ok", row
     assert row.max_rel_error < 1e-6, row
+
+
+@pytest.mark.parametrize(("text", "wrt"), [("2*3", None), ("x - x + 1", None),
+                                           ("x*y", [])])
+def test_a_check_that_compares_nothing_is_refused_never_ok(text: str, wrt: Any) -> None:
+    """check() of '2*3', of x − x + 1 (x cancels) or with wrt=[] said "ok" (CLI exit 0)
+    with an empty table (a held-out case): no evidence, so an OptionError, as
+    torch.autograd.gradcheck refuses inputs none of which requires grad."""
+    d = sbp.derive(text, wrt=wrt)
+    with pytest.raises(sbp.OptionError, match="nothing to compare"):
+        d.check()
+    assert sbp.derive("x - x + 1", wrt="x").check().ok
 
 
 def test_a_singular_matrix_is_a_point_of_the_derivation_not_numpys_linalgerror() -> None:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sympy as sp
 
-from ..errors import ShapeError, SymbackpropError
+from ..errors import OptionError, ShapeError, SymbackpropError
 from ..evaluate import check_sizes, cross_entropy_nodes, evaluate_gradients
 from ..shapes import axes_of, shape_of
 from ..values import array_shape
@@ -345,6 +345,11 @@ def check(d: Derivation, values: Mapping[str, Any] | None = None, seed: int = 0,
     if values is not None and not isinstance(values, Mapping):
         raise TypeError(f"check(values): values must map input names to numbers or arrays, "
                         f"not {type(values).__name__}")
+    if not d.wrt:  # a check that compares nothing is no evidence (torch's gradcheck refuses)
+        raise OptionError("check() has nothing to compare: the derivation differentiates no "
+                          "input (" + ("wrt is empty" if d.inputs else "it has no inputs: "
+                                       "they cancelled, or there were none") + "); name the "
+                          "inputs to differentiate with wrt=[...]")
     engine = Engine(d)
     tol = Tolerances(eps, atol, rtol, seed, max_coords)  # refused before any work
     source = witness(d)
