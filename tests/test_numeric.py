@@ -543,6 +543,25 @@ def test_a_check_that_compares_nothing_is_refused_never_ok(text: str, wrt: Any) 
     assert sbp.derive("x - x + 1", wrt="x").check().ok
 
 
+@pytest.mark.parametrize("text", ["det(log(A))", "det(sqrt(A))", "det(logit(A))"])
+def test_a_matrix_function_of_values_out_of_a_domain_is_not_numpys_svd_error(text: str) -> None:
+    """check() at its own point raised NumPy's LinAlgError "SVD did not converge" for
+    det(log(A)) (a held-out case): det's kink test took the rank of a matrix of NaNs from
+    log of a negative draw. A step whose operands are not finite has no kink to test; the
+    check draws a point in the domain and passes."""
+    report = sbp.derive(text, shapes={"A": (2, 2)}).check()
+    assert report.ok, str(report)
+
+
+def test_a_reductions_zero_is_numpys_in_a_vjp_never_pythons_zerodivisionerror() -> None:
+    """log(var(relu(−eˣ))) is log 0 everywhere: check() raised Python's ZeroDivisionError
+    (var's value was a Python float, and log's VJP divides by it; a held-out case). The
+    engine holds NumPy's float64, so the verdict says where the function is undefined."""
+    report = sbp.derive("L = log(var(relu(-exp(v))))", shapes={"v": (3, 1)}).check()
+    assert report["v"].status == "domain", str(report)
+    assert "log of zero" in report["v"].verdict
+
+
 def test_a_singular_matrix_is_a_point_of_the_derivation_not_numpys_linalgerror() -> None:
     """det, inv and logdet at a singular matrix raised NumPy's LinAlgError from trace,
     evaluate and check (a held-out case). The engine's ∂det/∂A there is the matrix of

@@ -457,7 +457,10 @@ class Engine:
     def forward_slots(self, slots: list[Array]) -> Array:
         """Run the tape forward in place; returns the output value."""
         for fwd, out, args, drop in self._forward_prog:
-            slots[out] = fwd(*[slots[i] for i in args])
+            v = fwd(*[slots[i] for i in args])
+            # a reduction's Python float as NumPy's: 1/0 in a VJP is inf, never Python's
+            # ZeroDivisionError (log(var(relu(−eˣ))), var 0)
+            slots[out] = np.float64(v) if type(v) is float else v
             for i in drop:
                 slots[i] = None
         return slots[self.out_slot]
@@ -466,7 +469,8 @@ class Engine:
         """The tape forward from step ``start``, releasing and overwriting nothing: finite
         differences re-run only the steps that depend on the input they perturb."""
         for s in self.steps[start:]:
-            slots[s.out] = s.forward(*[slots[i] for i in s.args])
+            v = s.forward(*[slots[i] for i in s.args])
+            slots[s.out] = np.float64(v) if type(v) is float else v
         return slots[self.out_slot]
 
     def first_step(self, name: str) -> int:
@@ -538,10 +542,12 @@ class Engine:
                 slots[s.out] = val = s.forward(*args)
                 rule = RULES[s.name]
                 inputs = self.deps[s.out]
-                if not np.all(np.isfinite(val)) and all(np.all(np.isfinite(a)) for a in args):
+                finite = all(np.all(np.isfinite(a)) for a in args)
+                if not np.all(np.isfinite(val)) and finite:
                     issues.append(Issue("domain", f"{_domain_message(s, args, val)} in "
                                                   f"{s.where}", inputs))
-                elif rule.nondiff is not None and np.any(rule.nondiff(*args, **s.params)):
+                elif rule.nondiff is not None and finite and \
+                        np.any(rule.nondiff(*args, **s.params)):  # (an SVD of NaN raises)
                     kind = "formula" if s.name in _FORMULA_ONLY else "kink"
                     issues.append(Issue(kind, f"{_kink_message(s)} in {s.where}", inputs))
         return issues
