@@ -562,6 +562,21 @@ def test_a_reductions_zero_is_numpys_in_a_vjp_never_pythons_zerodivisionerror() 
     assert "log of zero" in report["v"].verdict
 
 
+def test_the_checks_own_point_keeps_the_output_small_enough_to_difference() -> None:
+    """exp(Σ T^-½)^1.5 + s at the check's own draw (T in (0.3, 1.3)) is about 1e14: no step
+    resolves ∂/∂s = 1, and check() FAILED a right gradient (a held-out case). Without
+    values, check() looks for a point where the output is below 1e8 (T drawn larger); at
+    a point the user gives, it still says it cannot resolve."""
+    text = "h0 = (T0)**(-0.5)\nL = ((exp(sum(h0)))**(1.5)) + (s1)"
+    d = sbp.derive(text, shapes={"T0": (2, 3, 3), "s1": ()})
+    report = d.check()
+    assert report.ok, str(report)
+    assert abs(float(d.evaluate(report.values)["s1"]) - 1.0) < 1e-12
+    given = d.check({"T0": np.full((2, 3, 3), 0.5), "s1": 0.2})
+    assert given["s1"].status == "mismatch"
+    assert "cannot resolve" in str(given)
+
+
 def test_a_singular_matrix_is_a_point_of_the_derivation_not_numpys_linalgerror() -> None:
     """det, inv and logdet at a singular matrix raised NumPy's LinAlgError from trace,
     evaluate and check (a held-out case). The engine's ∂det/∂A there is the matrix of
