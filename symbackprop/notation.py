@@ -46,6 +46,13 @@ LAYOUT_NOTE = {
 }
 
 
+def layout_note(layout: Layout, output: str = "L") -> str:
+    """``LAYOUT_NOTE[layout]`` with the derivation's output as it is printed (an input
+    named ``L`` renames the loss: the note then speaks of ``∂z/∂W``, never of the input)."""
+    note = LAYOUT_NOTE[layout]
+    return note.replace(r"\partial L}", rf"\partial {output}}}") if output != "L" else note
+
+
 def _base(letters: str, kind: Kind) -> str:
     if letters in GREEK:
         body = GREEK[letters]

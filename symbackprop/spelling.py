@@ -2,7 +2,7 @@
 
 ``np.tanh(x)``, ``np.linalg.norm(v)``, ``np.pi`` and the array methods ``X.sum(axis=0)``,
 ``X.reshape(2, 3)``, ``A.dot(B)`` are renamed, in the syntax tree, to the text's
-``tanh(x)``, ``norm(v)``, ``pi``, ``sum(X, axis=0)``, ``reshape(X, (2, 3))``,
+``tanh(x)``, ``norm(v)``, the number π, ``sum(X, axis=0)``, ``reshape(X, (2, 3))``,
 ``dot(A, B)`` before the parser's whitelist checks the node. Nothing is evaluated and no
 other attribute is read: what is not renamed is refused by the whitelist as before.
 """
@@ -176,16 +176,44 @@ def _drop_axes(node: ast.Call) -> None:
     node.keywords = [ast.copy_location(ast.keyword("axis", copy.deepcopy(axis.value)), axis)]
 
 
+def _number_pi(at: ast.AST) -> ast.AST:
+    """A library's π (``np.pi``, ``math.pi``, ``torch.pi``) as ``arccos(-1)``, which SymPy
+    makes the number π: the name ``pi`` would be the user's variable when one is declared
+    (the text reads ``pi`` as π only while it is not bound), and a library's constant is
+    always the number."""
+    one = ast.copy_location(ast.Constant(1), at)
+    minus = ast.copy_location(ast.UnaryOp(ast.USub(), one), at)
+    func = ast.copy_location(ast.Name("arccos", ast.Load()), at)
+    return ast.copy_location(ast.Call(func, [minus], []), at)
+
+
+def _torch_norm(node: ast.Call) -> None:
+    """``torch.norm(X, p)`` is the p-norm of every entry of X (the flattened tensor, whatever
+    its rank: p = 1 is Σ|x|, inf max |x|, 2 the Frobenius norm), not NumPy's matrix norm
+    (torch.linalg.norm's): written ``norm(flatten(X), p)``, ``p=`` as ``ord=``."""
+    for k in node.keywords:
+        if k.arg == "p":
+            k.arg = "ord"
+    given = len(node.args) > 1 or _keyword(node, "ord") is not None
+    if node.args and given:
+        x = node.args[0]
+        node.args[0] = ast.copy_location(
+            ast.Call(ast.copy_location(ast.Name("flatten", ast.Load()), x), [x], []), x)
+
+
 def numpy_spelling(node: ast.AST, functions: Collection[str]) -> str | None:
     """NumPy's spellings read as the text's, in place, before the whitelist sees them:
-    ``np.tanh(x)`` is ``tanh(x)``, ``np.pi`` is ``pi`` (``np.inf`` ``inf``), and the array methods
+    ``np.tanh(x)`` is ``tanh(x)``, ``np.pi`` is the number π (``arccos(-1)``, never a declared
+    ``pi``; ``np.inf`` is ``inf``), and the array methods
     ``X.sum(axis=0)``, ``X.reshape(2, 3)``, ``A.dot(B)`` are ``sum(X, axis=0)``,
     ``reshape(X, (2, 3))``, ``dot(A, B)``. A library's call means what it means there:
     ``np.max(X, 0)`` is ``max(X, axis=0)``, ``torch.std(X)`` (n − 1) is refused. Nothing is
     evaluated: names are renamed. Returns why the call is refused, or None."""
-    def constant(v: object) -> object:  # np.pi, math.inf: the names pi, inf
+    def constant(v: object) -> object:  # np.pi, math.inf: the number π, the name inf
         if isinstance(v, ast.Attribute) and isinstance(v.value, ast.Name) and \
                 v.value.id in _MODULES and v.attr in ("pi", "inf"):
+            if v.attr == "pi":
+                return _number_pi(v)
             return ast.copy_location(ast.Name(v.attr, ast.Load()), v)
         return v
 
@@ -209,6 +237,8 @@ def numpy_spelling(node: ast.AST, functions: Collection[str]) -> str | None:
                 return (f"torch.{name}(...) is ATen's, with no reduction; PyTorch's loss "
                         f"(the mean) is F.{name}")
             node.func = ast.copy_location(ast.Name(name, ast.Load()), f)
+            if module.id == "torch" and not path and name == "norm":
+                _torch_norm(node)
             return _library_call(node, _family([module.id, *path]), f.attr, name)
         return None
     if f.attr in _METHODS:

@@ -27,7 +27,7 @@ import sympy as sp
 
 from ..algebra import is_matrix
 from ..shapes import fmt_shape, shape_of
-from .python import CodePrinter
+from .json import JsonText
 from .trace import value_text
 
 if TYPE_CHECKING:
@@ -76,7 +76,8 @@ def graph_parts(d: Derivation, trace: Trace | None = None
     """The nodes (id, attributes) and edges (tail, head, attributes) of the picture."""
     out_name = str(d.output.name)
     adj_names = {a: f"∂{out_name}/∂{v.name}" for v, a in d.adjoints.items()}
-    text = CodePrinter(adj_names, numpy=False, display=True).doprint
+    taken = {str(s.name) for s in (*d.inputs, *(eq.lhs for eq in d.forward))}
+    text = JsonText(taken, adj_names, display=True).doprint  # exp(1), never an input's E
     rows = {r.name: r for r in trace} if trace is not None else {}
     wrt = set(d.wrt)
     rhs = {eq.lhs: eq.rhs for eq in d.forward}

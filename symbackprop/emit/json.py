@@ -28,7 +28,11 @@ The document (keys in this order; additions only in later minor versions)::
   ``x.T``, ``sum``, ``sqnorm``, ``mse``, ``cross_entropy``, ``ones(m, 1)``), but ``*``
   between matrices is element-wise in them, where the text writes ``hadamard``: they are
   for reading and for other programs, not text to derive again. In ``backward`` and
-  ``gradients``, ``d:v`` stands for the adjoint ∂output/∂v.
+  ``gradients``, ``d:v`` stands for the adjoint ∂output/∂v. A constant is never written as
+  a variable's name: Euler's number is ``exp(1)`` (a variable may be named ``E``), π is
+  ``pi`` (``arccos(-1)`` when a variable is named ``pi``), ∞ ``inf`` (``float("inf")`` when
+  a variable is named ``inf``); SymPy's other constants by name (``EulerGamma``), or by
+  their value when a variable has that name.
 * ``partials`` lists the local partial derivatives of scalar equations (matrix equations
   are differentiated as vector-Jacobian products and have none).
 * ``backward``: the adjoint equations in the order the reverse sweep completes them.
@@ -53,7 +57,7 @@ The document (keys in this order; additions only in later minor versions)::
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
@@ -72,7 +76,7 @@ from .latex import (
     tangent_table,
 )
 from .printer import expr_latex, kind_of
-from .python import text_printer
+from .python import CodePrinter
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
@@ -89,10 +93,38 @@ def shape_json(s: sp.Basic) -> list[int | str] | None:
     return None if shape is None else [_dim(d) for d in axes_of(shape)]
 
 
+class JsonText(CodePrinter):
+    """The text printer (``python.text_printer``'s) with every constant written so that no
+    variable's name stands for it (``taken``: the derivation's names)."""
+
+    def __init__(self, taken: set[str], names: Mapping[sp.Basic, str] | None = None,
+                 display: bool = False) -> None:
+        super().__init__(names or {}, numpy=False, display=display)
+        self.taken = frozenset(taken)
+
+    def _print_Exp1(self, e: Any) -> str:
+        return "exp(1)"  # never E: an input may be named E
+
+    def _print_Pi(self, e: Any) -> str:
+        return "arccos(-1)" if "pi" in self.taken else "pi"
+
+    def _print_Infinity(self, e: Any) -> str:
+        return 'float("inf")' if "inf" in self.taken else "inf"
+
+    def _print_ImaginaryUnit(self, e: Any) -> str:
+        return "sqrt(-1)" if "I" in self.taken else "I"
+
+    def _print_NumberSymbol(self, e: Any) -> str:
+        return repr(float(e)) if str(e) in self.taken else str(e)
+
+    _print_EulerGamma = _print_GoldenRatio = _print_Catalan = _print_NumberSymbol
+    _print_TribonacciConstant = _print_NumberSymbol
+
+
 def derivation_dict(d: Derivation) -> dict[str, Any]:
     """The JSON document as Python data (see the module's docstring)."""
     names = symbol_table(d)
-    p = text_printer(d)
+    p = JsonText({str(s.name) for s in (*d.inputs, *(eq.lhs for eq in d.forward))})
     text = p.doprint
     wrt = set(d.wrt)
 

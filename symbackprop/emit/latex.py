@@ -20,10 +20,11 @@ from ..functions import (
     ElementwiseDerivative,
 )
 from ..jacobians import closed_form, layout_form, sweeps
+from ..latex_lexer import COMMANDS, OPERATORS
 from ..notation import (
-    LAYOUT_NOTE,
     adjoint_latex,
     escape_text,
+    layout_note,
     nabla_latex,
     partial_latex,
     symbol_latex,
@@ -47,28 +48,99 @@ _TABLES: weakref.WeakKeyDictionary[Any, SymbolTable] = weakref.WeakKeyDictionary
 
 def symbol_table(d: Derivation) -> SymbolTable:
     """LaTeX for every symbol of a derivation: inputs, intermediates and their adjoints
-    (made once per derivation and shared by its emitters; do not modify it)."""
+    (made once per derivation and shared by its emitters; do not modify it).
+
+    One glyph never stands for two things. The rules, in order:
+
+    * **the printer's own glyphs are never a variable's**: a name whose natural LaTeX is a
+      function's (``sin_``, ``exp_``, ``log_x``: ``\\mathrm{sin}``, ``\\mathrm{log}_{x}``),
+      a constant's (``\\pi``, ``\\mathrm{e}``, ``\\mathbf{1}``, ``\\mathbf{0}``) or an
+      adjoint's (``delta1`` beside the layer errors ``\\boldsymbol{\\delta}^{(1)}`` of
+      ``adjoint="delta"``, ``delta_h`` beside ``\\delta_{h}``) is written as it is spelled
+      (``\\mathrm{sin\\_}``, ``\\mathrm{delta1}``);
+    * **a constant the reader can size yields to a variable**: with a variable printed
+      ``\\mathbf{I}`` (or ``\\mathbf{J}``) the identity (the exchange matrix) is written
+      with its size, ``\\mathbf{I}_{n}``, which the LaTeX reader reads as ``eye(n)`` even
+      with ``I`` declared; with a variable printed ``e``, ``exp(x)`` is written
+      ``\\exp\\left(x\\right)``, never ``e^{x}`` (``SymbolTable.taken`` tells the printer);
+    * **two variables never share a glyph**: of the names that would print alike (``x`` and
+      ``x_``, ``x_y`` and ``x__y``, ``Wh`` and ``W_h``, ``x1`` and ``x_1``) the one the LaTeX
+      reader reads the glyph back as keeps it — the fewest underscores, then the shortest,
+      then the first declared — and the others are written as they are spelled
+      (``\\mathrm{x\\_}``, ``\\mathrm{W\\_h}``). Such a spelling is distinct but not
+      read back (the reader's names have no trailing or double underscore, and reads
+      ``\\mathbf{W}_{h}`` as ``Wh`` when both are declared): distinct before readable.
+    """
     cached = _TABLES.get(d)
     if cached is not None:
         return cached
-    names = _TABLES[d] = SymbolTable()
-    taken: dict[str, str] = {}  # LaTeX -> the name that has it
-    for s in (*d.inputs, *(eq.lhs for eq in d.forward)):
-        tex = symbol_latex(str(s.name), kind_of(s))
-        if taken.setdefault(tex, str(s.name)) != str(s.name):
-            # x1 and x_1 are both x₁, alpha1 and alpha_1 both α₁: the second is written
-            # as it is spelled, so two variables never print as one
-            tex = rf"\mathrm{{{escape_text(str(s.name))}}}"
-        names[s] = tex
+    names = SymbolTable()
+    symbols = list(dict.fromkeys((*d.inputs, *(eq.lhs for eq in d.forward))))
+    natural = {s: symbol_latex(str(s.name), kind_of(s)) for s in symbols}
+    layers = _delta_layers(d) if d.options.adjoint == "delta" else {}
+    # the printer's glyphs: constants, the layer errors, every adjoint as the natural
+    # names would write it (a name that takes one is renamed, so its adjoint is no one's)
+    reserved = set(_CONSTANT_GLYPHS) | {rf"\boldsymbol{{\delta}}^{{({n})}}"
+                                        for n in layers.values()}
+    out_tex = natural.get(d.output, symbol_latex(str(d.output.name), kind_of(d.output)))
+    reserved |= {adjoint_latex(natural[v], out_tex, d.options.adjoint)
+                 for v in d.adjoints if v in natural and v not in layers}
+    groups: dict[str, list[sp.Basic]] = {}
+    for s in symbols:
+        groups.setdefault(natural[s], []).append(s)
+    order = {s: i for i, s in enumerate(symbols)}
+    used = set(reserved)
+    renamed: list[sp.Basic] = []
+    for tex, group in groups.items():
+        if tex in reserved or _looks_like_function(tex):
+            renamed.extend(group)
+            continue
+        owner = min(group, key=lambda s: (str(s.name).count("_"), len(str(s.name)), order[s]))
+        names[owner] = tex
+        used.add(tex)
+        renamed.extend(s for s in group if s is not owner)
+    for s in sorted(renamed, key=order.__getitem__):
+        names[s] = _spelled(str(s.name), natural[s], used)
+        used.add(names[s])
+    names.taken = frozenset(names.values())
     names.letters.update(_index_letters(d))
     out = names[d.output]
-    layers = _delta_layers(d) if d.options.adjoint == "delta" else {}
     for v, a in d.adjoints.items():
         if v in layers:
             names[a] = rf"\boldsymbol{{\delta}}^{{({layers[v]})}}"
         else:
             names[a] = adjoint_latex(names[v], out, d.options.adjoint)
+    _TABLES[d] = names
     return names
+
+
+# glyphs the printer writes for constants, whatever the derivation (the identity and the
+# exchange matrix are sized instead when a variable takes theirs, see symbol_table)
+_CONSTANT_GLYPHS = (r"\pi", r"\mathrm{e}", r"\mathbf{1}", r"\mathbf{0}", r"\infty",
+                    r"\mathbf{1}^{\top}", r"\operatorname{I}")
+# the words a reader takes for a function when they are written upright
+_FUNCTION_WORDS = frozenset({*OPERATORS, *(c.lstrip("\\") for c in COMMANDS), *RULES,
+                             "ln", "lg", "exp", "log", "diag", "vec", "tr", "det", "softmax"})
+_UPRIGHT_HEAD = re.compile(r"\\math(?:rm|bf)\{([A-Za-z]+)\}")
+
+
+def _looks_like_function(tex: str) -> bool:
+    """Whether a variable's LaTeX starts with an upright function name (``sin_`` as
+    ``\\mathrm{sin}``, ``log_x`` as ``\\mathrm{log}_{x}``: read as sin, log base x)."""
+    m = _UPRIGHT_HEAD.match(tex)
+    return m is not None and (m.group(1) in _FUNCTION_WORDS or m.group(1).lower()
+                              in _FUNCTION_WORDS)
+
+
+def _spelled(name: str, natural: str, used: set[str]) -> str:
+    """A variable's name written as it is spelled, upright (``\\mathrm{x\\_}``), or sans-serif
+    when upright is its natural form, taken, or a function's (``\\mathsf{var}``: the reader
+    takes ``\\mathrm{var}`` and ``\\mathit{var}`` for the variance, not ``\\mathsf{var}``)."""
+    body = escape_text(name)
+    for tex in (rf"\mathrm{{{body}}}", rf"\mathsf{{{body}}}", rf"\text{{{body}}}"):
+        if tex != natural and tex not in used and not _looks_like_function(tex):
+            return tex
+    return rf"\text{{{body}}}"
 
 
 def _index_letters(d: Derivation) -> dict[sp.Basic, str]:
@@ -604,14 +676,17 @@ def derivation_latex(d: Derivation, sections: Sequence[str] | str | None = None,
         # "result" is the chain rule (unless asked for on its own too) and the gradients
         with_chain = sec == "chain" or (sec == "result" and "chain" not in sections)
         chain = chain_lines(d, names) if with_chain else []
-        body = chain + (gradient_lines(d, names) if sec == "result" else [] if sec == "chain"
+        # a scalar chain rule's lines end in the gradient written in the inputs: the result
+        # is those lines (as in the Markdown), never each gradient twice
+        body = chain + ((gradient_lines(d, names) if d.is_matrix else [])
+                        if sec == "result" else [] if sec == "chain"
                         else SECTION_LINES[sec](d, names))
         if not body:
             continue
         if titled:
             body = [rf"&\textbf{{{titles[sec]}}}", *body]
         if chain and d.is_matrix:  # the layout's note ends the chain rule's block
-            body.append(rf"&\scriptstyle {LAYOUT_NOTE[d.options.layout]}")
+            body.append(rf"&\scriptstyle {layout_note(d.options.layout, names[d.output])}")
         blocks.append(body)
     if not blocks:  # every section asked for is empty (a chain of direct edges only)
         blocks.append([r"&\text{(nothing to show in these sections)}"])

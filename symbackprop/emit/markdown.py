@@ -149,8 +149,11 @@ def document(d: Derivation, sections: Sequence[str] | str | None = None, level: 
         if prob.note:
             blocks.append(Block("note", _p(f"The function's source is not shown: {prob.note}.")))
         if prob.output is not None:
-            blocks.append(Block("para", _p("We differentiate ", (out,), " with respect to ",
-                                           *wrt, ":")))
+            # the function's own variable of the output's name is another: say which
+            which = f", the value {prob.shadowed}() returns (not its local variable " \
+                f"{d.output.name})," if prob.shadowed else ""
+            blocks.append(Block("para", _p("We differentiate ", (out,), f"{which} with "
+                                           "respect to ", *wrt, ":")))
             blocks.append(Block("math", tex=prob.output))
 
     if "forward" in sections:

@@ -144,7 +144,7 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         if all(type(a) is sp.Symbol for a in expr.args):
             return " ".join(map(self._print_Symbol, _symbol_factors(expr)))
         try:
-            return super()._print_Mul(expr)  # type: ignore[no-any-return]
+            return _not_a_call(super()._print_Mul(expr))
         except (ValueError, TypeError):  # SymPy's fraction() substitutes into the factors and
             # can compare Min(-1, zoo) (x**min(-1, 1/x), a hostile fuzz case): factor by factor
             return r" \cdot ".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in expr.args)
@@ -168,12 +168,33 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         return r"\mathbf{0}"
 
     def _print_Identity(self, e: Any) -> str:
-        return r"\mathbf{I}"
+        """𝐈; 𝐈ₙ with its size when a variable prints as 𝐈 (the reader reads 𝐈ₙ as the
+        identity even with I declared)."""
+        return self._constant(r"\mathbf{I}", e.shape[0])
 
     def _print_Pattern(self, e: Any) -> str:
         """The lower triangle of ones (a running sum is a product with it) and the exchange
-        matrix J (the reversal), as the literature names them."""
-        return r"\operatorname{tril}\left(\mathbf{1}\right)" if e.kind == "tril" else r"\mathbf{J}"
+        matrix J (the reversal), as the literature names them (𝐉ₙ, with its size, when a
+        variable prints as 𝐉)."""
+        if e.kind == "tril":
+            return r"\operatorname{tril}\left(\mathbf{1}\right)"
+        return self._constant(r"\mathbf{J}", e.shape[0])
+
+    def _constant(self, glyph: str, size: Any) -> str:
+        """A square constant matrix's glyph, with its size when a variable has the glyph."""
+        return rf"{glyph}_{{{self._print(size)}}}" if glyph in self._taken() else glyph
+
+    def _taken(self) -> frozenset[str]:
+        """The glyphs the derivation's variables print as (none for a plain name map)."""
+        table = self._table()
+        return table.taken if table is not None else frozenset()
+
+    def _print_ExpBase(self, e: Any, exp: str | None = None) -> str:
+        """e^{x}; \\exp(x) when a variable prints as e (e^{x} would be its power)."""
+        if "e" not in self._taken():
+            return super()._print_ExpBase(e, exp)  # type: ignore[no-any-return]
+        s = self._call(r"\exp", e.args)
+        return rf"{s}^{{{exp}}}" if exp else s
 
     # matrix operations -----------------------------------------------------------------------
     def _wrap(self, e: sp.Basic, strong: bool = False) -> str:
@@ -224,7 +245,7 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         c = self._print(coeff)
         if isinstance(coeff, sp.Add):
             c = rf"\left({c}\right)"
-        return rf"{c}\,{body}"
+        return _not_a_call(rf"{c}\,{body}")
 
     def _ones(self, m: OneMatrix, first: bool, last: bool) -> str:
         """A ones factor of a product: 𝟏, 𝟏ᵀ, or 𝟏𝟏ᵀ for a matrix of ones (𝟏 there would
@@ -531,11 +552,16 @@ class Printer(LatexPrinter):  # type: ignore[misc]
 
     def _letters(self, x: sp.Basic) -> str | None:
         """The index letters ``x``'s entries are written with, if an einsum gave them."""
+        table = self._table()
+        return table.letters.get(x) if table is not None else None
+
+    def _table(self) -> SymbolTable | None:
+        """The derivation's table, under the views the printer layers on it."""
         stack: list[Any] = [self.names]
-        while stack:  # the derivation's table, under the views the printer layers on it
+        while stack:
             m = stack.pop()
             if isinstance(m, SymbolTable):
-                return m.letters.get(x)
+                return m
             if isinstance(m, ChainMap):
                 stack.extend(m.maps)
         return None
@@ -549,6 +575,19 @@ def softmax_latex(o: sp.Basic) -> str:
     (attention and row-major batches normalise rows; the reader must not guess)."""
     cols = o.shape[1] if is_matrix(o) else sp.S.One
     return r"\operatorname{softmax}" if cols == 1 else r"\operatorname{softmax}_{\text{col}}"
+
+
+# a variable σ, ψ or Γ (sigma, psi, Gamma) before a bracket: σ (x + y) is the sigmoid of
+# x + y on paper (and to the LaTeX reader), ψ (x) the digamma function, Γ (x) the gamma
+# function; the product is written with a dot, σ · (x + y)
+_CALL_GLYPH = re.compile(r"(?<![A-Za-z])(\\sigma|\\psi|\\Gamma)(\^\{[^{}]*\})?(?: |\\,)+"
+                         r"(?=\\left[(\[])")
+
+
+def _not_a_call(s: str) -> str:
+    """A product ``s`` with a factor σ, ψ or Γ before a bracket written ``σ · (…)``."""
+    return _CALL_GLYPH.sub(lambda m: m.group(1) + (m.group(2) or "") + r" \cdot ", s) \
+        if "\\left" in s else s
 
 
 def _juxtapose(parts: list[str]) -> str:
@@ -638,6 +677,9 @@ class SymbolTable(dict[sp.Basic, str]):
         # a tensor's index letters where an einsum wrote them (S = [Σ_d Q_{b,h,q,d} …]_{b,h,q,k}),
         # so that the softmax of S and its cotangent read S_{b,h,q,k}, not S_{i,j,k,l}
         self.letters: dict[sp.Basic, str] = {}
+        # the glyphs the derivation's variables print as: a constant whose usual glyph is
+        # one of them is written otherwise (the identity \mathbf{I}_{n}, exp(x) as \exp)
+        self.taken: frozenset[str] = frozenset()
 
 
 def _fold_ones(mats: list[Any]) -> tuple[list[Any], sp.Expr]:

@@ -8,6 +8,7 @@ a construct latexify does not know) the reason is said plainly instead of latexi
 
 from __future__ import annotations
 
+import ast
 import inspect
 import textwrap
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
+from ..notation import escape_text
 from .latex import output_in_inputs, symbol_table
 from .printer import expr_latex
 
@@ -54,17 +56,56 @@ class Problem:
     function: str | None = None  # latexify-py's LaTeX of it
     output: str | None = None  # the output written in the inputs
     note: str | None = None  # why the function is not typeset
+    # the function's name when one of its own variables has the output's name (a local z
+    # beside the output z): the output is then said to be the function's value
+    shadowed: str | None = None
+
+
+def _binds(code: str, name: str) -> bool:
+    """Whether the function's source binds ``name`` (a parameter or an assignment)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id == name:
+            return True
+        if isinstance(node, ast.arg) and node.arg == name:
+            return True
+    return False
 
 
 def problem_parts(d: Derivation) -> Problem:
-    code = function = note = None
+    """The function (source and latexify-py's LaTeX), the output written in the inputs,
+    and, where the function has a variable of the output's name (``z = w*x + b`` inside,
+    the output z outside), the function's name: the output line is then written
+    ``z = f(w, x, b) = …``, so the two z are never taken for one."""
+    code = function = note = shadowed = None
+    output = output_in_inputs(d)
     if callable(d.source) and not isinstance(d.source, (str, sp.Basic)):
         try:
             function = function_latex(d.source)
             code = textwrap.dedent(inspect.getsource(d.source)).strip()
         except SourceUnavailable as e:
             note = str(e)
-    return Problem(code, function, output_in_inputs(d), note)
+        if code is not None and _binds(code, str(d.output.name)):
+            shadowed = str(getattr(d.source, "__name__", "f"))
+            if output is not None:
+                names = symbol_table(d)
+                head, _, rest = output.partition(" = ")
+                args = ", ".join(names.get(v, escape_text(str(v))) for v in _parameters(d))
+                output = rf"{head} = \operatorname{{{escape_text(shadowed)}}}({args}) = {rest}"
+    return Problem(code, function, output, note, shadowed)
+
+
+def _parameters(d: Derivation) -> list[Any]:
+    """The function's parameters as the derivation's inputs (their names where not)."""
+    by_name = {str(v.name): v for v in d.inputs}
+    try:
+        params = list(inspect.signature(d.source).parameters)
+    except (TypeError, ValueError):
+        return list(d.inputs)
+    return [by_name.get(p, p) for p in params]
 
 
 def problem(d: Derivation) -> tuple[list[str], str | None]:

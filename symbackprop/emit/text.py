@@ -110,21 +110,32 @@ class _LabelledStr(StrPrinter):  # type: ignore[misc]
 
 def symbol_names(d: Derivation) -> dict[sp.Basic, str]:
     """Each input and intermediate as the pretty printer writes it (``x1`` is ``x₁``,
-    ``Omega`` ``Ω``); where two would look the same (``x1`` and ``x_1``), the second is
-    written as it is spelled, as ``symbol_table`` does in the LaTeX."""
+    ``Omega`` ``Ω``); where several would look the same (``x`` and ``x_``, ``x1`` and
+    ``x_1``), the one with the fewest underscores (then the shortest, then the first) keeps
+    it and the others are written as they are spelled, as ``symbol_table`` does in the
+    LaTeX: one text never stands for two variables."""
     names: dict[sp.Basic, str] = {}
-    taken: dict[str, str] = {}
     # the sweeps' graph may bind more than the forward pass shows (a dimension used as a
     # number): those too, after the forward pass's own
     swept = (*d.sweep.graph.inputs, *(eq.lhs for eq in d.sweep.graph.equations))
-    for s in (*d.inputs, *(eq.lhs for eq in d.forward), *swept, *d.adjoints):
-        if s in names:
-            continue
-        text = str(pretty_symbol(str(s.name)))
-        if taken.setdefault(text, str(s.name)) != str(s.name):
-            text = str(s.name)
-        names[s] = text
-    return names
+    symbols = list(dict.fromkeys((*d.inputs, *(eq.lhs for eq in d.forward), *swept,
+                                  *d.adjoints)))
+    order = {s: i for i, s in enumerate(symbols)}
+    groups: dict[str, list[sp.Basic]] = {}
+    for s in symbols:
+        groups.setdefault(str(pretty_symbol(str(s.name))), []).append(s)
+    used = set(groups)
+    for text, group in groups.items():
+        owner = min(group, key=lambda s: (str(s.name).count("_"), len(str(s.name)), order[s]))
+        names[owner] = text
+        for s in group:
+            if s is not owner:
+                spelled = str(s.name)
+                while spelled in used:  # never another's text
+                    spelled = f"'{spelled}'"
+                names[s] = spelled
+                used.add(spelled)
+    return {s: names[s] for s in symbols}
 
 
 def marked(v: sp.Basic, name: str, mark: str) -> str:
