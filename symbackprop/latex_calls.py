@@ -339,6 +339,11 @@ class Calls(Cursor):
             return "prod"  # \prod_{\text{row}}(X): the product along each row, as printed
         if s == r"\sigma":
             k = 1
+            if self.texts(k) == "^":  # \sigma^{2}(x): the sigmoid's value squared (call)
+                if self.known("sigma"):  # a declared sigma (a variance's) squared, times (…)
+                    return None  # (name_atom says so)
+                k += 1
+                k = (self.find_close(self.i + k) - self.i + 1) if self.texts(k) == "{" else k + 1
             while self.texts(k) in SPACING:
                 k += 1
             return "sigmoid" if self.texts(k) in OPEN or self.texts(k) in SIZES else None
@@ -378,6 +383,23 @@ class Calls(Cursor):
             return "exp"
         return None
 
+    def sigma_power(self, t: Tok, power: Piece | None) -> None:
+        """``\\sigma^{2}(x)``: σ(x)², the power of the sigmoid's value (as ``\\tanh^{2}``),
+        with a reading (σ is also a name); ``\\sigma^{-1}(x)``, the inverse function, and
+        any power but a whole number are refused with what to write."""
+        written = "".join(p for p, _ in power or []).replace(" ", "")
+        bare = written.strip("()")
+        seen = self.text[t.at:self.end_of_last()].strip()
+        if bare in ("-1", "(-1"):
+            raise self.error(t.at, f"'{seen}(…)' is not read: for the inverse of the sigmoid "
+                             "write \\operatorname{logit}(…); for 1/σ(…) write \\sigma(…)^{-1}")
+        if not re.fullmatch(r"[1-9]\d{0,2}", bare):
+            raise self.error(t.at, f"'{seen}(…)': a power of \\sigma before its bracket is read "
+                             "for a whole number only (\\sigma^{2}(x) is σ(x)²); write "
+                             "\\sigma(…)^{…} for the power of its value")
+        self.notes.append(f"'{seen}(…)' read as σ(…)^{{{bare}}}, the power of the sigmoid's "
+                          "value, as \\tanh^{2}(x) is (\\sigma a name: declare sigma)")
+
     def seen(self, start: int) -> str:
         """The source from token ``start`` to the end of the token read last."""
         return self.text[self.toks[start].at:self.end_of_last()].strip()
@@ -393,8 +415,13 @@ class Calls(Cursor):
             self.take()
             self.expect("^")
             caret = self.toks[self.i - 1].at  # a power as mathematics reads it: e^X of a
-            return join_pieces("exp(1)", ("\0**", caret), "(", self.group_or_token(), ")",
-                               at=t.at)  # square matrix is refused (ops.paper_power)
+            exponent = self.group_or_token()  # square matrix is refused (ops.paper_power)
+            if self.is_("^"):  # e^{x}^{2}: TeX's "Double superscript"
+                second = self.take()
+                if self.powers_next():
+                    raise self.double_superscript(second)
+                self.i -= 1
+            return join_pieces("exp(1)", ("\0**", caret), "(", exponent, ")", at=t.at)
         elif fn == "gammaln":
             self.take()
             self.take()  # \ln \Gamma
@@ -429,6 +456,8 @@ class Calls(Cursor):
             power = self.group_or_token()
             if fn in INVERSES and "".join(p for p, _ in power).strip("() ") == "-1":
                 fn, power = INVERSES[fn], None  # \operatorname{erf}^{-1}, \sin^{-1}: inverses
+            if t.text == r"\sigma":
+                self.sigma_power(t, power)
         self.skip_spacing()
         end = len(self.toks) if end is None else end
         nxt = self.peek()

@@ -33,6 +33,7 @@ from .latex_lexer import (
     OPEN,
     PRODUCT,
     SIZES,
+    SPACING,
     STYLE,
     TRANSPOSE,
     Piece,
@@ -45,6 +46,8 @@ from .paper import Reading, split_name
 from .paper_lexer import column_of, describe
 
 BOLD = (r"\mathbf", r"\boldsymbol", r"\bm")
+_CLOSES = {"$": "$", r"\[": r"\]", r"\(": r"\)"}  # math delimiters, each with its closer
+_OPENS = {r"\]": r"\[", r"\)": r"\("}
 ROWS = (r"\mathbf{w}^\top\mathbf{x}_i and \mathbf{x}_i^\top\mathbf{w} alone are read, as "
         r"entry i of X w, when x is declared (n, d), n ≠ d, and w (d, 1): x_i its row i")
 
@@ -107,6 +110,7 @@ class _Reader(Calls):
     def split(self) -> list[tuple[int, int]]:
         """Statements: separated by \\\\ or ; (delimiters and environments dropped)."""
         keep: list[Tok] = []
+        math: list[Tok] = []  # the math delimiters open: $, $$, \[, \(
         k = 0
         toks = self.toks
         while k < len(toks):
@@ -123,7 +127,18 @@ class _Reader(Calls):
                         k += 1
                     k += 1
                 continue
-            if t.text in ("$", r"\[", r"\]", r"\(", r"\)", "&"):
+            if t.text in ("$", r"\[", r"\]", r"\(", r"\)"):
+                self.delimiter(t, math)
+                k += 1
+                continue
+            if t.text == "&":  # an alignment point: at a line's start or beside its =
+                before = keep[-1].text if keep else ";"
+                after = next((u.text for u in toks[k + 1:] if u.text not in SPACING), "")
+                if before not in (";", "=") and after not in ("=", r"\\", r"\end", ""):
+                    raise self.error(t.at, "an alignment '&' between two terms is not read "
+                                     "(& marks where the lines of an aligned block line up, "
+                                     "at a line's start or beside its =): remove it, or "
+                                     "write the product with \\cdot")
                 k += 1
                 continue
             if t.text == r"\\":
@@ -136,6 +151,10 @@ class _Reader(Calls):
                 continue
             keep.append(t)
             k += 1
+        if math:
+            opener = math[-1]
+            raise self.error(opener.at, f"{opener.text!r} opens maths that is never closed "
+                             f"(by {_CLOSES[opener.text]!r})")
         self.toks = keep
         spans, start = [], 0
         for j, t in enumerate(keep):
@@ -144,6 +163,20 @@ class _Reader(Calls):
                 start = j + 1
         spans.append((start, len(keep)))
         return [(a, b) for a, b in spans if b > a]
+
+    def delimiter(self, t: Tok, math: list[Tok]) -> None:
+        """A math delimiter: ``$``, ``\\[``, ``\\(`` open (``$`` closes an open ``$``),
+        ``\\]`` and ``\\)`` close the one open; refused when they do not pair."""
+        if t.text == "$" and math and math[-1].text == "$":
+            math.pop()
+        elif t.text in ("$", r"\[", r"\("):
+            math.append(t)
+        elif math and _CLOSES[math[-1].text] == t.text:
+            math.pop()
+        else:
+            raise self.error(t.at, f"{t.text!r} closes maths that was not opened" + (
+                f" by {_OPENS[t.text]!r}" if not math else
+                f" ({math[-1].text!r} opened it: close it with {_CLOSES[math[-1].text]!r})"))
 
     def env_name(self, k: int) -> tuple[str, int]:
         toks = self.toks
@@ -248,6 +281,7 @@ class _Reader(Calls):
         factors were read is left in ``self.factors``."""
         entrywise = entrywise or bool(self.indices)  # inside Σᵢ, nested ones too
         out = self.factor(end)
+        number = _bare_number(out)  # whether the factor read last is a number alone
         factors = 1
         last_at, last_end = 0, 0  # where the factor read last is in the source
         divided = False  # whether the factor read last was a divisor (a/2 b)
@@ -260,6 +294,8 @@ class _Reader(Calls):
             if argument and (PRODUCT.get(t.text) == "/" or self.calls_next(joined)):
                 break
             factors += 1
+            if number and not joined and _NUMBER.fullmatch(t.text):
+                self.side_by_side(t)
             if joined:
                 self.take()
             elif divided:  # a/2b: as Python reads it, (a/2)·b; say so, as the text does
@@ -269,17 +305,34 @@ class _Reader(Calls):
                                   "divide by both)")
             divided = joined and PRODUCT[t.text] == "/"
             if entrywise and (not joined or PRODUCT[t.text] == "*"):
-                out = join_pieces("hadamard(", out, ", ", self.factor(end), ")", at=t.at)
+                nxt = self.factor(end)
+                number = _bare_number(nxt)
+                out = join_pieces("hadamard(", out, ", ", nxt, ")", at=t.at)
                 continue
             op = PRODUCT[t.text] if joined else "*"  # juxtaposition is a product
             self.skip_spacing()
             last_at = self.at()
             last = self.factor(end)
+            number = _bare_number(last)
             last_end = self.end_of_last()
             out.append((f" {op} ", t.at))  # in place: a long product stays linear
             out += last
         self.factors = factors
         return out
+
+    def side_by_side(self, t: Tok) -> None:
+        """Two numbers side by side (``2 3x``, ``1.2.3``, ``1\\,000``): refused, as the
+        text refuses them (TeX would set a product; a thousands separator is not read)."""
+        j = self.i - 1
+        while j > 0 and self.toks[j].text in SPACING:
+            j -= 1
+        before = self.toks[j]
+        hint = ""
+        if t.at > before.at + len(before.text) and re.fullmatch(r"\d{3}(\.\d+)?", t.text):
+            hint = (f" (a space as a thousands separator is not read: write "
+                    f"{before.text}{t.text} without it)")
+        raise self.error(t.at, "two numbers side by side: write the operator between them"
+                         + hint)
 
     def calls_next(self, joined: bool) -> bool:
         """Whether a function or a sum comes next (after the product operator, if
@@ -311,10 +364,15 @@ class _Reader(Calls):
                     or s in CLOSE_SIZES or s in (r"\rVert", r"\rvert", r"\}"))
 
     def postfix(self, base: Piece, end: int) -> Piece:
+        powered = False  # whether a superscript read here was a power (not a transpose)
         while not self.stop(end) and self.is_("^", "'"):
             t = self.take()
             if t.text == "'":
                 raise self.error(t.at, "a prime (') is not read: name the variable")
+            power = self.powers_next()
+            if power and powered:  # x^{2}^{3}: TeX's "Double superscript"
+                raise self.double_superscript(t)
+            powered = powered or power
             base = self.superscript(base, t)
         return base
 
@@ -437,7 +495,7 @@ class _Reader(Calls):
         t = self.peek()
         assert t is not None
         s = t.text
-        if re.fullmatch(r"\d+(\.\d+)?|\.\d+", s):
+        if _NUMBER.fullmatch(s):  # (1e-3: one number, Cursor.numbers)
             self.take()
             return [(s, t.at)]
         if s == "{":
@@ -466,8 +524,12 @@ class _Reader(Calls):
                               if self.toks[j].text == "]"), None)
                 if close is None:
                     raise self.error(t.at, "\\sqrt[ is never closed")
+                index_at = self.at()
                 n = self.expr(close)
                 self.expect("]")
+                if re.fullmatch(r"[(\s]*[-+]?[(\s]*0*\.?0*[)\s]*", "".join(p for p, _ in n)):
+                    raise self.error(index_at, "the index of a root \\sqrt[n]{…} cannot be 0 "
+                                     "(x^{1/0}): write a nonzero number, \\sqrt[3]{x}")
                 body = self.braced()
                 return join_pieces("((", body, ")**(1 / ", n, "))", at=t.at)
             return join_pieces("sqrt(", self.braced(), ")", at=t.at)
@@ -577,6 +639,16 @@ class _Reader(Calls):
             raise self.error(at, f"\\operatorname{{{base}}} is not a function we read: write "
                                  "it out (the vocabulary: docs/vocabulary.md), or name its "
                                  "value as a variable")
+        if name == "sigma" and base == "sigma" and self.toks[self.i - 1].text == r"\sigma" \
+                and self.is_("^"):  # \sigma^{2}(x) with sigma declared: sigma²·(x)
+            save = self.i
+            self.take()
+            raw, _ = self.script()
+            if self.opens_next():
+                self.notes.append(f"'\\sigma^{{{raw.strip('{}')}}}(…)' read as sigma^{{"
+                                  f"{raw.strip('{}')}}}·(…), the declared sigma (for the power "
+                                  f"of the sigmoid's value write \\sigma(…)^{{{raw.strip('{}')}}})")
+            self.i = save
         bessel = re.fullmatch(r"I_?(\d+)", name)  # I_0(x): the Bessel function is upright
         if not self.known(name) and not transposed and self.opens_next() and (
                 not letters or len(name) == 1 or bessel):
@@ -635,6 +707,14 @@ class _Reader(Calls):
                 tail = self.postfix([(last, at)], end)
             return join_pieces(" * ".join(first) + " * ", tail, at=at)
         return out
+
+
+_NUMBER = re.compile(r"(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def _bare_number(piece: Piece) -> bool:
+    """Whether a factor is a number written alone (``2``, ``1.5``, not ``2^{3}``)."""
+    return len(piece) == 1 and _NUMBER.fullmatch(piece[0][0]) is not None
 
 
 def _power_and_transpose(inner: str) -> str | None:

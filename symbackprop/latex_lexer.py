@@ -61,6 +61,7 @@ ABS = ("|", r"\lvert", r"\rvert", r"\vert")
 PRODUCT = {r"\cdot": "*", r"\times": "*", "*": "*", r"\odot": "%", r"\circ": "%",
             "/": "/", r"\oslash": "oslash", r"\div": "/"}
 TOKEN = re.compile(r"\\(?:[A-Za-z]+\*?|.)|[A-Za-z]|\d+(?:\.\d+)?|\.\d+|\s+|.", re.S)
+_E_NUMBER = re.compile(r"(\d+(?:\.\d+)?|\.\d+)([eE])([-+]?\d+)")
 TRANSPOSE = {r"\top", "T", r"\intercal", r"\mathsf{T}", r"\mathrm{T}", r"\text{T}",
               r"\mathit{T}"}
 
@@ -109,6 +110,44 @@ class Cursor:
         self.indexed = 0  # names read with one of those indices as subscript (x_i)
         self.last_scripts = ("", "")  # the subscript and index the last name was read with
         self.last_entry = False  # whether the last name had the index of a sum (x_i in Σᵢ)
+        self.toks = self.numbers(self.toks)
+
+    def numbers(self, toks: list[Tok]) -> list[Tok]:
+        """A number run into e and digits, ``1e-3``, ``2.5E4``: one number, as the text reads
+        it (TeX would set 1·e − 3), with a reading; refused when e is a declared name, where
+        it could be either. Not after ^ or _ (``x^1e3`` is x¹·e3, as TeX reads it) nor
+        within a name (``x1e3``)."""
+        out: list[Tok] = []
+        j = 0
+        while j < len(toks):
+            t = toks[j]
+            prev = out[-1] if out else None
+            m = _E_NUMBER.match(self.text, t.at)
+            if m is None or m.group(1) != t.text or (prev is not None and (
+                    prev.text in ("^", "_") or (prev.at + len(prev.text) == t.at and
+                                                prev.text.isalnum()))):
+                out.append(t)
+                j += 1
+                continue
+            k = j
+            while k < len(toks) and toks[k].at < m.end():
+                k += 1
+            if toks[k - 1].at + len(toks[k - 1].text) != m.end():  # 1e3.5: as TeX reads it
+                out.append(t)
+                j += 1
+                continue
+            letter, power = m.group(2), m.group(3)
+            if self.known_outside(letter):
+                raise self.error(t.at, f"'{m.group()}' could be the number {t.text}·10^"
+                                 f"{power} or a product with the declared {letter}: write "
+                                 f"{t.text}\\times 10^{{{power}}} for the number, "
+                                 f"{t.text}\\,{letter} … for the product")
+            self.notes.append(f"'{m.group()}' read as the number {float(m.group()):g} "
+                              f"(e-notation, as the text reads it; in LaTeX it is written "
+                              f"{t.text}\\times 10^{{{power.lstrip('+')}}})")
+            out.append(Tok(m.group(), t.at))
+            j = k
+        return out
 
     def error(self, at: int, message: str, cls: type[ParseError] = ParseError) -> ParseError:
         return cls(message, column=column_of(self.text, at), text=self.text)
@@ -214,6 +253,19 @@ class Cursor:
             word = s.startswith("\\") and s[-1].isalpha()
         self.i = close + 1
         return raw, t.at
+
+    def powers_next(self) -> bool:
+        """Whether the superscript after the ``^`` just read is a power (not a transpose)."""
+        save = self.i
+        raw, _ = self.script()
+        self.i = save
+        flat = raw.replace(" ", "")
+        return not (flat in TRANSPOSE or flat.strip("{}") in TRANSPOSE)
+
+    def double_superscript(self, caret: Tok) -> ParseError:
+        return self.error(caret.at, "a double superscript (a power of a power, x^{2}^{3}) is "
+                          "not read, as TeX refuses it: bracket what you mean, {(x^{2})}^{3} "
+                          "or x^{2^{3}}")
 
     def word(self) -> tuple[str, int]:
         """The letters that run on from here without a space, and how many tokens."""

@@ -123,7 +123,7 @@ class Lexer:
     def __init__(self, text: str) -> None:
         self.text = text
         self.toks: list[Tok] = []
-        self.close_after = False  # √x: close the call after the next name or number
+        self.close_after = 0  # √x, √√x: close as many calls after the next name or number
         self.braces: list[int] = []  # open {...} of an exponent
 
     def error(self, at: int, message: str) -> ParseError:
@@ -188,10 +188,10 @@ class Lexer:
             elif ch == "^":
                 i = self.caret(i)
             elif ch == "√":
-                self.add("name", "sqrt", i).call = True
+                self.add("name", "sqrt", i, call=True)
                 if not self.next_is_paren(i + 1):  # √x: the next name or number only
                     self.add("op", "(", i)
-                    self.close_after = True
+                    self.close_after += 1  # √√x: √(√x)
                 i += 1
             elif ch == "‖":
                 self.add("norm", "‖", i)
@@ -237,12 +237,12 @@ class Lexer:
                 "(look-alike letters such as fullwidth, Cyrillic or Greek capitals that look "
                 "Latin are refused)")
 
-    def add(self, kind: str, text: str, at: int) -> Tok:
-        t = Tok(kind, text, at)
+    def add(self, kind: str, text: str, at: int, call: bool = False) -> Tok:
+        t = Tok(kind, text, at, call=call)
         self.toks.append(t)
         if self.close_after and kind in ("name", "number") and not t.call:
-            self.close_after = False
-            self.toks.append(Tok("op", ")", at, root=True))
+            self.toks.extend(Tok("op", ")", at, root=True) for _ in range(self.close_after))
+            self.close_after = 0
         return t
 
     def transposing(self, i: int) -> None:
