@@ -99,7 +99,8 @@ class softplus(sp.Function):  # type: ignore[misc]
     @classmethod
     def eval(cls, x: sp.Expr) -> sp.Expr | None:
         if x.is_Number:
-            return sp.log(1 + sp.exp(x))
+            # x + log(1 + e^-x) beyond 30: log(1 + e^800) is 800, but ∞ in floats
+            return x + sp.log(1 + sp.exp(-x)) if x > 30 else sp.log(1 + sp.exp(x))
         return None
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:

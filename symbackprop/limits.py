@@ -53,6 +53,7 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 _FLOAT_MAX = sp.Float(sys.float_info.max)
+_HUGE = sp.Float("1e10000")
 
 
 def power_problem(x: Any, y: Any, lim: Limits, source: str) -> str | None:
@@ -82,7 +83,25 @@ def number_problem(v: Any, lim: Limits, source: str) -> str | None:
     elif getattr(v, "is_Float", False) and abs(v) > _FLOAT_MAX:
         # exp(exp(1e300)) would ask mpmath for a number with 10^300 digits in its exponent
         return f"{source} is about {number_text(v)}, beyond the range of a float"
+    elif _unevaluated_number(v):
+        # exp(1000), sinh(1000): SymPy keeps a function of an integer unevaluated, but
+        # every number made of it is ±inf (its operands were checked, one call at a time,
+        # so mpmath's 15 digits of it are cheap)
+        try:
+            size = abs(sp.Float(v.evalf(15)))
+        except (TypeError, ValueError, ArithmeticError):
+            return None
+        if size > _FLOAT_MAX:  # (mpmath's 15 digits of a number past 10^10000: its size)
+            about = f"about {number_text(size)}, " if size < _HUGE else ""
+            return f"{source} is {about}beyond the range of a float"
     return None
+
+
+def _unevaluated_number(v: Any) -> bool:
+    """A constant that is not a literal number: a call or a power of numbers (``exp(1000)``,
+    ``sinh(1000)``, ``2**(1/2)``), real, and not ±∞ (checked where it is read)."""
+    return (isinstance(v, sp.Basic) and not v.is_Atom and not getattr(v, "is_Matrix", False)
+            and v.is_number and v.is_extended_real is True and v.is_finite is not False)
 
 
 def number_text(v: sp.Basic) -> str:
@@ -98,7 +117,10 @@ def number_text(v: sp.Basic) -> str:
 
 
 def constants(e: sp.Basic) -> list[sp.Basic]:
-    """The number-like atoms of a shallow expression (numbers, I, oo, zoo, nan)."""
+    """The number-like atoms of a shallow expression (numbers, I, oo, zoo, nan), and the
+    real constants SymPy keeps unevaluated in it, whole (``exp(1000)``, ``sinh(1000)``: a
+    float's range is checked of them too, ``number_problem``; not their parts:
+    softplus(10**70), log(1 + exp(10**70)), is 1e70 though exp(10**70) is beyond it)."""
     out, stack = [], [e]
     while stack:
         a = stack.pop()
@@ -107,6 +129,8 @@ def constants(e: sp.Basic) -> list[sp.Basic]:
         if a.is_Atom:
             if a.is_number:
                 out.append(a)
+        elif _unevaluated_number(a):
+            out.append(a)
         else:
             stack.extend(a.args)
     return out

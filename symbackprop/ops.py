@@ -26,7 +26,7 @@ from sympy import (
 from . import tensor_axes, tensor_nodes
 from .algebra import is_matrix, mscale
 from .builder import MAX_FACTORS, Builder, Term
-from .errors import ShapeError, UnsupportedError
+from .errors import OptionError, ShapeError, UnsupportedError
 from .functions import (
     CumProd,
     Elementwise,
@@ -396,6 +396,12 @@ def power(b: Builder, x: Term, y: Term, where: str = "a ** b") -> Term:
                                    "number as exponent (for a variable one, x > 0, write "
                                    "power(x, p): exp(p log x))")
         return x if y == 1 else b.node(HadamardPower(x, y))
+    if getattr(x, "is_zero", False) and not _is_num(y):
+        # 0**y is 0 for y > 0, 1 at 0, ∞ below: its derivative 0**y·log 0 has no value
+        # (SymPy's log 0 is zoo, NaN in every number), as power(0, y) has none
+        raise UnsupportedError(f"{where}: a power of 0 with a variable exponent (0**y) is 0 "
+                               "for y > 0, 1 at y = 0 and infinite below: its derivative "
+                               "0**y·log 0 has no value; write 0 where y > 0")
     return b.node(sp.Pow(x, y))
 
 
@@ -627,6 +633,16 @@ def inexact(x: Term) -> Term:
     return sp.Float(x) if getattr(x, "is_Rational", False) and abs(x) > 1000 else x
 
 
+def _huber_delta(delta: Term, where: str) -> None:
+    """huber's threshold δ, when it is a number: δ > 0 (SciPy's huber is ∞ for δ < 0,
+    PyTorch's HuberLoss refuses δ ≤ 0; the formula δ(|a| − δ/2) would be a negative loss)."""
+    if not is_matrix(delta) and getattr(delta, "is_number", False) and \
+            delta.is_extended_positive is not True:
+        raise OptionError(f"{where}: huber's threshold δ is a number > 0, not "
+                          f"{sp.sstr(delta)[:30]} (scipy.special.huber(δ, r) takes δ first)",
+                          ("δ > 0",))
+
+
 def apply(b: Builder, name: str, args: list[Term], where: str, axis: Any = None) -> Term:
     """A named function: element-wise (on scalars or entry by entry), or a matrix primitive;
     ``axis`` for the functions that reduce along one (``AXIS_FUNCTIONS``)."""
@@ -643,6 +659,8 @@ def apply(b: Builder, name: str, args: list[Term], where: str, axis: Any = None)
                          f"got {len(args)}")
     if operator is not None:
         return operator(b, *args, where=where)
+    if name == "huber":
+        _huber_delta(args[1], where)
     rule = RULES[name]
     if rule.node is not None:  # a matrix primitive, as its rule declares it
         if rule.on_scalar is None:

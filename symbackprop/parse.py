@@ -14,6 +14,7 @@ import ast
 import builtins
 import difflib
 import keyword
+import math
 import os
 import re
 import sys
@@ -418,6 +419,8 @@ class _Parser(Readings):
                 if node.func.id not in indexing.TENSOR_CALLS:
                     indexing.matrices_only(node.func.id, args, self.source(node))
                 _, static, kw, _ = self.read_call(node)
+                if node.func.id == "norm":  # (Σ|x|ᵖ)^(1/p): p and 1/p are exponents
+                    self.check_norm_order(node, static[0] if static else kw.get("ord"))
                 return indexing.STRUCTURAL[node.func.id][3](b, args, static, kw,
                                                              self.source(node))
             if node.func.id in ops.CONSTANTS:
@@ -499,6 +502,14 @@ class _Parser(Readings):
         why = power_problem(x, y, self.limits, self.source(node))
         if why is not None:
             raise self.error(node, why, LimitError)
+
+    def check_norm_order(self, node: ast.AST, order: Any) -> None:
+        """norm(x, p) is (Σ|x|ᵖ)^(1/p): p and 1/p are bounded as ``**``'s exponent is."""
+        if type(order) not in (int, float) or order == 0 or not math.isfinite(order):
+            return  # None, ±inf, 'fro', 'nuc' (and 0, NaN: refused by indexing.norm)
+        p = sp.Integer(order) if type(order) is int else sp.Float(order)
+        for e in (p, 1 / p):
+            self.check_power(node, sp.Symbol("x"), e)
 
     def check_number(self, node: ast.AST, v: Term) -> None:
         """A folded constant: bounded in size (SymPy's floats have no exponent limit)."""

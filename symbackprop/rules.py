@@ -599,7 +599,8 @@ DOMAINS = {
     "log1p": "x > −1",
     "i0e": "a kink at 0",
     "i1e": "the derivative's formula is 0/0 at 0 (the engine gives ½ there)",
-    "pow": "x > 0 for a fractional or variable exponent; x ≠ 0 for a negative one",
+    "pow": "x > 0 for a fractional or variable exponent (0**y is refused: its derivative "
+           "0**y·log 0 has no value); x ≠ 0 for a negative one",
     "det": "square X", "inv": "square, invertible X", "logdet": "square X, det X > 0",
     "trace": "square X", "norm2": "X ≠ 0", "norm1": "a kink where an entry is 0",
     "prod": "the formula (∏X) ⊘ X is 0/0 where an entry is 0 (the engine is exact)",
@@ -612,7 +613,8 @@ DOMAINS = {
     "gammaln": "x ≠ 0, −1, −2, … (log |Γ(x)|, as scipy's gammaln)",
     "polygamma": "n = 0, 1, …, 1000 a number; x ≠ 0, −1, −2, …; for n ≥ 1, x ≥ −10⁴",
     "besseli": "n = 0, 1, 2, … a number; all x (I_n(x) overflows a float beyond |x| ≈ 713)",
-    "huber": "δ > 0 (scipy.special.huber takes δ first); its derivative has kinks at ±δ",
+    "huber": "δ > 0 (a number δ ≤ 0 is refused; scipy.special.huber takes δ first); its "
+             "derivative has kinks at ±δ",
     "where": "x where c ≠ 0, as NumPy's (a comparison: where(x > 0, x, y)); no gradient into "
              "c; a branch may be ±∞ (inf, ∞, \\infty: a mask, where(M, S, -inf)), the one "
              "place ∞ is read",

@@ -24,11 +24,15 @@ result of them (``Flatten``) is an activation again.
 
 ``TorchDerivation.evaluate`` takes the module's own keys (``"0.weight"``, ``"x"``, ``"y"``)
 with tensors or arrays in PyTorch's shapes and returns gradients under the same keys and
-shapes, so they compare one to one with ``p.grad`` (``torch_keys`` moves the arrays).
+shapes, so they compare one to one with ``p.grad`` (``torch_keys`` moves the arrays). The
+input's ``"x"`` and the target's ``"y"`` never take a key of the module's (a parameter
+registered as ``"x"``): the input is then keyed by the forward's argument name, the target
+``"target"`` (``Walk.free_key``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -47,7 +51,15 @@ from .torch_fx import trace
 from .torch_keys import Convention, Key, as_array, from_torch_gradient, to_ours, to_torch
 from .torch_values import NoNode, Val
 from .torch_walk import LATER, Walk, module_tensor
-from .torch_witness import WITNESS, check_fidelity, has_torch, input_keys, run
+from .torch_witness import (
+    WITNESS,
+    _float64,
+    _interpreter,
+    check_fidelity,
+    has_torch,
+    input_keys,
+    loss_name,
+)
 
 
 class TorchDerivation(Derivation):
@@ -61,8 +73,8 @@ class TorchDerivation(Derivation):
 
     def __init__(self, d: Derivation, keys: Mapping[str, Key], convention: Convention,
                  gm: Any, loss: Any, masks: Mapping[str, tuple[str, float]],
-                 buffers: Sequence[str] = (), targets: Mapping[str, str] | None = None
-                 ) -> None:
+                 buffers: Sequence[str] = (), targets: Mapping[str, str] | None = None,
+                 inputs: Sequence[str] | None = None, target: str = "y") -> None:
         # the record derive made, as it is (a second sweep would only repeat it)
         for k, v in vars(d).items():
             object.__setattr__(self, k, v)
@@ -73,6 +85,11 @@ class TorchDerivation(Derivation):
         object.__setattr__(self, "_buffers", tuple(buffers))
         # inputs that are a loss's targets: "probability" (BCE) or "one-hot" (class indices)
         object.__setattr__(self, "_targets", dict(targets or {}))
+        # the keys of the forward's inputs, in order, and of loss='s target: "x" and "y"
+        # unless the module has keys of those names (Walk.free_key)
+        object.__setattr__(self, "_inputs", tuple(input_keys(gm) if inputs is None
+                                                  else inputs))
+        object.__setattr__(self, "_target", target)
 
     # values between the module's terms and ours -----------------------------------------
     def to_ours(self, values: Mapping[str, Any], complete: bool = True) -> dict[str, Any]:
@@ -176,7 +193,15 @@ class TorchDerivation(Derivation):
                     axis = 0 if self.convention == "column" else 1
                     hot = np.eye(shape[axis])[rng.integers(0, shape[axis], shape[1 - axis])]
                     ours[n] = hot.T if axis == 0 else hot
-        return super().check(ours, seed, **kw)
+        report = super().check(ours, seed, **kw)
+        # never "ok" when nothing was compared, nor when torch.autograd could not run
+        failed = [n for n in report.notes if n.startswith(f"{WITNESS} gradients unavailable")]
+        if not report.rows:
+            failed.append("nothing was compared: the derivation differentiates in no input "
+                          "(wrt= is empty, or the output reaches no parameter)")
+        if failed:
+            return dataclasses.replace(report, failures=(*report.failures, *failed))
+        return report
 
     def trace(self, values: Mapping[str, Any],
               tangents: Mapping[str, Any] | None = None) -> Trace:
@@ -193,10 +218,9 @@ class TorchDerivation(Derivation):
         traced module run by fx's interpreter over ``torch.nn``'s own layers, then the loss."""
         import torch
 
-        gm, loss, masks = self.__dict__["_torch"]
         wrt = {str(s.name) for s in self.wrt}
         inputs = {str(s.name) for s in self.inputs}  # a layer the output never reaches: none
-        placeholders = input_keys(gm)
+        placeholders = self.__dict__["_inputs"]
         t = {n: torch.tensor(self.to_torch_layout(n, values[n]), dtype=torch.float64,
                              requires_grad=n in wrt) for n in self.keys if n in inputs}
         by_key = {k.key: t[n] for n, k in self.keys.items() if n in t}
@@ -206,10 +230,25 @@ class TorchDerivation(Derivation):
             elif n not in t and k.key in placeholders:  # a forward input the output never
                 by_key[k.key] = torch.zeros(k.shape, dtype=torch.float64)  # reads: any value
         with torch.enable_grad():
-            run(gm, by_key, masks, loss).backward()
+            self._run(by_key).backward()
         column = self.convention == "column"
         return {n: from_torch_gradient(self.keys[n], t[n].grad, self.our_shape(n), column)
                 for n in wrt}
+
+    def _run(self, tensors: Mapping[str, Any]) -> Any:
+        """The traced module's output, then the loss of it against the target, with the
+        tensors by key: the inputs' and the target's keys as the walk gave them (a module
+        with a parameter named "x" has its input under another key)."""
+        gm, loss, masks = self.__dict__["_torch"]
+        inputs = [tensors[k] for k in self.__dict__["_inputs"]]
+        with _float64():  # torch.zeros(B, H) in the forward: float64, as the rest
+            out = _interpreter(gm, tensors, masks).run(*inputs)
+        if loss is None:
+            return out
+        y = tensors[self.__dict__["_target"]]
+        if loss_name(loss) == "nll_loss":  # our one-hot target as the class indices it takes
+            y = y.argmax(dim=1)
+        return loss(out, y)
 
     def to(self, fmt: str, **kw: Any) -> str:
         """``Derivation.to``; LaTeX and Markdown end by saying which convention is used."""
@@ -313,7 +352,7 @@ def from_torch(module: Any, example_inputs: Any, loss: Any = None, *,
     d = derive(text, wrt=wrt_names, shapes=walk.shapes, names=rename, layout=layout,
                granularity=granularity)
     return TorchDerivation(d, walk.keys, convention, gm, loss_fn, walk.masks, walk.buffers,
-                           walk.targets)
+                           walk.targets, walk.input_keys, walk.target_key or "y")
 
 
 def _reached(stages: list[str], out: str) -> set[str]:

@@ -538,8 +538,13 @@ def _entries(name: str, o: str, y: str, extra: Mapping[str, Any]) -> str:
     if name == "l1_loss":
         return f"abs({o} - {y})"
     if name in ("huber_loss", "smooth_l1_loss"):  # PyTorch's: SmoothL1 is Huber / β
-        k = float(extra.get("delta" if name == "huber_loss" else "beta", 1.0))
-        if k <= 0:
+        what = "delta" if name == "huber_loss" else "beta"
+        k = float(extra.get(what, 1.0))
+        if k < 0 or (k == 0 and name == "huber_loss") or k != k:
+            # PyTorch raises for them (HuberLoss: delta > 0; SmoothL1Loss: beta ≥ 0)
+            raise UnsupportedError(f"{name} with {what}={k!r}: PyTorch's needs {what} "
+                                   f"{'> 0' if name == 'huber_loss' else '≥ 0'}")
+        if k == 0:  # SmoothL1Loss(beta=0) is the L1 loss, as PyTorch's
             return f"abs({o} - {y})"
         return f"huber({o} - {y}, {k!r})" + ("" if name == "huber_loss" else f" / {k!r}")
     if name == "binary_cross_entropy":

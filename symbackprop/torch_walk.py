@@ -42,6 +42,8 @@ from .torch_tensors import (
 )
 from .torch_values import Val, fname, once
 
+# the text's own names in from_torch's text: the output of a module given loss=, the loss
+RESERVED = {"o": "module's output (before loss=)", "L": "loss"}
 # layers refused by name, with the reason and what to write instead
 _MHA = ("nn.MultiheadAttention runs one fused call (F.multi_head_attention_forward, with "
         "packed projections and masks) that fx records whole; write the block with "
@@ -79,11 +81,32 @@ class Walk:
         self.buffers: list[str] = []  # the keys of buffers read (inputs, never wrt)
         self.targets: dict[str, str] = {}  # a loss's target input -> probability, one-hot
         self.tied = tied_keys(gm)  # a key -> the first key of the same tensor
+        # the module's own keys (parameters, buffers, tensors fx kept): an input's or a
+        # target's key never takes one of them (a parameter registered as "x")
+        self.module_keys = {k for table in (gm.named_parameters(remove_duplicate=False),
+                                            gm.named_buffers(remove_duplicate=False))
+                            for k, _ in table} | {
+            str(n.target) for n in gm.graph.nodes if n.op == "get_attr"}
+        self.input_keys: list[str] = []  # the forward's inputs' keys, in order
+        self.target_key: str | None = None  # the key of loss='s target, when there is one
 
     # names ----------------------------------------------------------------------------
+    def free_key(self, *candidates: str) -> str:
+        """The first of ``candidates`` that is no key of the module nor of an input already
+        named (else the first with a number): the key of an input or of a target, which
+        ``evaluate`` and ``check`` take beside the parameters' keys."""
+        taken = self.module_keys | set(self.by_key)
+        for c in candidates:
+            if c.isidentifier() and c not in taken:
+                return c
+        k = 2
+        while f"{candidates[0]}{k}" in taken:
+            k += 1
+        return f"{candidates[0]}{k}"
+
     def fresh(self, letter: str) -> str:
         k = self.counts.get(letter, 0) + 1
-        taken = set(self.keys) | set(self.names.values())
+        taken = set(self.keys) | set(self.names.values()) | RESERVED.keys()
         while f"{letter}{k}" in taken:
             k += 1
         self.counts[letter] = k
@@ -93,14 +116,18 @@ class Walk:
                param: bool) -> str:
         if key in self.by_key:
             return self.by_key[key]
-        taken = set(self.keys) | set(self.names.values())
-        # x, y, and an input's own name (x1, x2 of a forward(x1, x2)) as they are
-        own = letter in ("x", "y") or (letter == key and key not in taken)
+        taken = set(self.keys) | set(self.names.values()) | RESERVED.keys()
+        # x, y, and an input's own name (x1, x2 of a forward(x1, x2)) as they are, unless
+        # taken (by a name given in names=, or the text's o and L)
+        own = (letter in ("x", "y") or letter == key) and letter not in taken
         name = check_name(self.names[key], "names value") if key in self.names else \
             letter if own else self.fresh(letter)
         if name in self.keys:
             raise ValueError(f"names: {name!r} would name both {self.keys[name].key!r} and "
                              f"{key!r}")
+        if name in RESERVED:
+            raise ValueError(f"names: {name!r} is the text's name of the "
+                             f"{RESERVED[name]}: give {key!r} another name")
         self.keys[name], self.by_key[key] = Key(key, shape, how), name
         self.shapes[name] = self.keys[name].ours(self.col)
         if param:
@@ -173,7 +200,12 @@ class Walk:
         for node in nodes:
             if node.op == "placeholder":
                 t = example[placeholders.index(node)]
-                key = "x" if len(placeholders) == 1 else check_name(node.name, "input name")
+                # "x" for one input, else fx's name of it; never a key of the module's (a
+                # parameter registered as "x": the input is then the forward's argument)
+                key = check_name(self.free_key("x", str(node.target), "x_input")
+                                 if len(placeholders) == 1 else
+                                 self.free_key(node.name, f"{node.name}_input"), "input name")
+                self.input_keys.append(key)
                 shape = tuple(t.shape)
                 if len(shape) == 1 and not (t.is_floating_point() or t.is_complex()):
                     # class indices (B,): a cross-entropy's target, one-hot once the loss
@@ -586,11 +618,14 @@ class Walk:
         return Val(text, "act", a.shape)
 
     def target(self, o: Val, node: Any) -> Val:
-        if o.kind == "nd":  # a tensor's target: its shape, in PyTorch's layout as it is
-            return Val(self.symbol("y", o.shape, "same", "y", False), "nd", o.shape)
-        if o.kind != "act":
+        """loss='s target: the key "y", unless the module has a key "y" or an input of
+        that name (then "target", ...): never one of theirs."""
+        if o.kind not in ("act", "nd"):
             raise UnsupportedError(f"a loss of a {o.shape} output {self.where(node)}")
-        return Val(self.symbol("y", o.shape, "target", "y", False), "act", o.shape)
+        key = self.target_key = self.free_key("y", "target", "y_target")
+        if o.kind == "nd":  # a tensor's target: its shape, in PyTorch's layout as it is
+            return Val(self.symbol(key, o.shape, "same", "y", False), "nd", o.shape)
+        return Val(self.symbol(key, o.shape, "target", "y", False), "act", o.shape)
 
 
 def torch_bool() -> Any:

@@ -235,14 +235,15 @@ _FINISH = r'''
 import itertools, string, sys
 import symbackprop as sbp
 out = []
-for text in ["power(2, 10**10)*y", "np.power(10**70, 10**70)*y", "np.power(x, 10**70)"]:
+for text in ["power(2, 10**10)*y", "np.power(10**70, 10**70)*y", "np.power(x, 10**70)",
+             "besseli(1, 10**10)*y"]:  # I₁(10¹⁰) is beyond a float's range
     try:
         sbp.derive(text)
         out.append("derived")
     except sbp.LimitError:
         out.append("limit")
 for text in ["gammaln(10**10)*y", "digamma(10**70)*y", "trigamma(10**70)*y",
-             "polygamma(2, 10**10)*y", "besseli(1, 10**10)*y"]:
+             "polygamma(2, 10**10)*y"]:
     out.append(str(sbp.derive(text).evaluate({"y": 1.0})["y"] is not None))
 names = ["".join(p) for p in itertools.product(string.ascii_lowercase, repeat=3)]
 stages = [r"q_{aaa} = \mathbf{1}^\top X"] + [
@@ -262,7 +263,7 @@ def test_constants_that_sympy_would_compute_exactly_finish() -> None:
     r = subprocess.run([sys.executable, "-c", _FINISH], capture_output=True, text=True,
                        timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert r.stdout.split() == ["limit"] * 3 + ["True"] * 6
+    assert r.stdout.split() == ["limit"] * 4 + ["True"] * 5
 
 
 def test_check_counts_sizes_before_drawing_values() -> None:
