@@ -7,9 +7,11 @@ The resource limits are flags (``--max-length``, ``--max-depth``, ``--max-nodes`
 are checked against ``--max-elements`` before anything is derived. When the reader of stdout
 goes away (``symbackprop derive ... | head -1``) the command stops quietly with exit code
 141, as a program killed by SIGPIPE does; when stderr is closed the message is lost but the
-exit code is still 2 or 3. An expression that starts with ``-`` goes last, after ``--``
-(``symbackprop derive --wrt x -- "-x**2"``); a file or stdin saved with a UTF-8 byte-order
-mark is read without it. What ``derive`` writes ends with one newline, on stdout as in a file.
+exit code is still 2 or 3; a closed stdin (``derive -``) or stdout, or a full stdout
+(``--help > /dev/full``), is exit 2 with one line. An expression that starts with ``-`` goes
+last, after ``--`` (``symbackprop derive --wrt x -- "-x**2"``); a file or stdin saved with
+a UTF-8 byte-order mark is read without it. What ``derive`` writes ends with one newline, on
+stdout as in a file.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import contextlib
 import math
 import os
 import re
+import stat
 import sys
 import traceback
 from collections.abc import Sequence
@@ -29,7 +32,7 @@ import numpy as np
 import sympy as sp
 
 from .emit import FORMATS
-from .emit.html import copy_katex
+from .emit.html import check_katex_folder, copy_katex
 from .emit.sections import SECTIONS, chosen
 from .errors import ParseError, ShapeError, SymbackpropError
 from .limits import Limits
@@ -41,12 +44,21 @@ if TYPE_CHECKING:
     from .derive import Derivation
 
 
-def parse_shape(spec: str) -> tuple[str, tuple[Any, ...]]:
+# How each integration spells its options in messages: the command's flags, the Sphinx
+# directive's fields, the MkDocs fence's keys (an error names what the user wrote)
+COMMAND = {"shapes": "--shape", "values": "--value", "dims": "--shape", "seed": "--seed"}
+SPHINX = {"shapes": ":shapes:", "values": ":values:", "dims": ":dims:", "seed": ":seed:"}
+FENCE = {"shapes": "shapes:", "values": "values:", "dims": "dims:", "seed": "seed:"}
+
+
+def parse_shape(spec: str, spelling: dict[str, str] = COMMAND) -> tuple[str, tuple[Any, ...]]:
     """``W1=4x3``, ``x=3`` (a column vector), ``W=mxn`` or ``W=m,n``, ``lam=scalar``; a
-    tensor ``X=Nx3x32x32`` or ``X=(N,3,32,32)``."""
+    tensor ``X=Nx3x32x32`` or ``X=(N,3,32,32)``. ``spelling``: how messages name the option
+    (``--shape``, the directive's ``:shapes:``, the fence's ``shapes:``)."""
+    option = spelling["shapes"]
     name, sep, dims = spec.partition("=")
     if not sep or not name.strip() or not dims.strip():
-        raise ShapeError(f"--shape {spec!r}: expected NAME=ROWSxCOLS, e.g. W1=4x3 or x=3")
+        raise ShapeError(f"{option} {spec!r}: expected NAME=ROWSxCOLS, e.g. W1=4x3 or x=3")
     dims = dims.strip()
     if dims == "scalar":
         return name.strip(), ()
@@ -61,16 +73,17 @@ def parse_shape(spec: str) -> tuple[str, tuple[Any, ...]]:
         elif p.isidentifier():
             out.append(p)
         else:
-            raise ShapeError(f"--shape {spec!r}: {p!r} is neither a size nor a name")
+            raise ShapeError(f"{option} {spec!r}: {p!r} is neither a size nor a name")
     return name.strip(), tuple(out)
 
 
 # ---------------------------------------------------------------------------------------
 # The trace's point, for the Sphinx directive and the MkDocs fence: their :values:, :dims:
 
-def parse_values(text: str) -> dict[str, float]:
+def parse_values(text: str, spelling: dict[str, str] = SPHINX) -> dict[str, float]:
     """``x=1.5 y=-0.25`` (the directive's ``:values:``, the fence's ``values:``): finite
     numbers by name, read by ``float()`` only."""
+    option = spelling["values"]
     out = {}
     for item in re.split(r"[\s,;]+", text.strip()):
         if not item:
@@ -78,32 +91,33 @@ def parse_values(text: str) -> dict[str, float]:
         name, sep, value = item.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise ValueError(f":values: {item!r}: expected NAME=NUMBER")
+            raise ValueError(f"{option} {item!r}: expected NAME=NUMBER")
         if name in out:
-            raise ValueError(f":values: gives {name} twice")
+            raise ValueError(f"{option} gives {name} twice")
         try:
             number = float(value)  # float() only: never evaluates anything
         except ValueError:
-            raise ValueError(f":values: {item!r}: {value!r} is not a number") from None
+            raise ValueError(f"{option} {item!r}: {value!r} is not a number") from None
         if not math.isfinite(number):  # 1e400 is inf; nan and inf say nothing about a step
-            raise ValueError(f":values: {item!r}: a value must be a finite number (float64 "
+            raise ValueError(f"{option} {item!r}: a value must be a finite number (float64 "
                              "holds magnitudes up to about 1.8e308)")
         out[name] = number
     return out
 
 
-def parse_dims(text: str) -> dict[str, int]:
+def parse_dims(text: str, spelling: dict[str, str] = SPHINX) -> dict[str, int]:
     """``:dims: B=3 N=2``: the sizes of symbolic dimensions, for the trace."""
+    option = spelling["dims"]
     out = {}
     for item in re.split(r"[\s,;]+", text.strip()):
         if not item:
             continue
         name, sep, size = item.partition("=")
         if not sep or not name or not size.strip().isdigit() or int(size) < 1:
-            raise ValueError(f":dims: {item!r}: expected NAME=SIZE with SIZE a whole number "
+            raise ValueError(f"{option} {item!r}: expected NAME=SIZE with SIZE a whole number "
                              "from 1")
         if name in out:
-            raise ValueError(f":dims: gives {name} twice")
+            raise ValueError(f"{option} gives {name} twice")
         out[name] = int(size)
     return out
 
@@ -119,7 +133,8 @@ def symbolic_dims(d: Derivation) -> list[sp.Symbol]:
     return out
 
 
-def trace_dims(d: Derivation, given: dict[str, int]) -> dict[sp.Symbol, int]:
+def trace_dims(d: Derivation, given: dict[str, int],
+               spelling: dict[str, str] = SPHINX) -> dict[sp.Symbol, int]:
     """Every named dimension's size: ``given`` (``:dims:``), the rest small sizes drawn as
     ``check()`` draws them (3, 2, 4, ...). A name that is no dimension is an error."""
     from .check.compare import _SIZES  # the sizes check() gives named dimensions
@@ -127,7 +142,8 @@ def trace_dims(d: Derivation, given: dict[str, int]) -> dict[sp.Symbol, int]:
     names = symbolic_dims(d)
     unknown = sorted(set(given) - {str(k) for k in names})
     if unknown:
-        raise ValueError(f":dims: {', '.join(unknown)} is not a dimension of the derivation"
+        raise ValueError(f"{spelling['dims']} {', '.join(unknown)} is not a dimension of the "
+                         "derivation"
                          + (f" (its dimensions: {', '.join(map(str, names))})" if names
                             else " (its shapes are all numeric)"))
     dims: dict[sp.Symbol, int] = {}
@@ -137,24 +153,27 @@ def trace_dims(d: Derivation, given: dict[str, int]) -> dict[sp.Symbol, int]:
 
 
 def check_given(d: Derivation, given: dict[str, float],
-                dims: dict[sp.Symbol, int] | None = None) -> None:
+                dims: dict[sp.Symbol, int] | None = None,
+                spelling: dict[str, str] = SPHINX) -> None:
     """``:values:`` names scalar inputs of the derivation, and nothing else."""
+    option = spelling["values"]
     inputs = {str(s.name): s for s in d.inputs}
     unknown = sorted(set(given) - set(inputs))
     if unknown:
-        hint = ("; a dimension's size goes in :dims:"
+        hint = (f"; a dimension's size goes in {spelling['dims']}"
                 if any(u in {str(k) for k in dims or {}} for u in unknown) else "")
-        raise ValueError(f":values: {', '.join(unknown)} is not an input of the expression "
+        raise ValueError(f"{option} {', '.join(unknown)} is not an input of the expression "
                          f"(inputs: {', '.join(inputs)}){hint}")
     for name in given:
         shape = shape_of(inputs[name])
         if axes_of(shape):
-            raise ValueError(f":values: {name} is an array of shape {fmt_shape(shape)}; :values: "
-                             "gives scalars, the arrays are drawn at random (:seed:)")
+            raise ValueError(f"{option} {name} is an array of shape {fmt_shape(shape)}; {option} "
+                             f"gives scalars, the arrays are drawn at random ({spelling['seed']})")
 
 
 def point(d: Derivation, given: dict[str, float], seed: int,
-          dims: dict[sp.Symbol, int] | None = None) -> dict[str, Any]:
+          dims: dict[sp.Symbol, int] | None = None,
+          spelling: dict[str, str] = SPHINX) -> dict[str, Any]:
     """The trace's values: ``given``, the rest random (2 decimals); a cross-entropy target
     gets columns that sum to 1, as its printed gradient softmax(o) - y needs. ``dims``: the
     sizes of named dimensions (``trace_dims``); a scalar input named like a dimension
@@ -162,7 +181,7 @@ def point(d: Derivation, given: dict[str, float], seed: int,
     error, as is a value for an array."""
     rng = np.random.default_rng(seed)
     dims = dims or {}
-    check_given(d, given, dims)
+    check_given(d, given, dims, spelling)
     sizes = {str(k): n for k, n in dims.items()}
     out: dict[str, Any] = {}
     from .evaluate import cross_entropy_targets
@@ -177,7 +196,8 @@ def point(d: Derivation, given: dict[str, float], seed: int,
                 size = array_shape(shape, dims)
             except (TypeError, ValueError, KeyError):
                 raise ValueError(f"the trace needs the size of every dimension of {name} "
-                                 f"({fmt_shape(shape)}): give it with :dims:") from None
+                                 f"({fmt_shape(shape)}): give it with {spelling['dims']}"
+                                 ) from None
             out[name] = np.round(rng.normal(size=size), 2)
             if s in targets:
                 p = np.abs(out[name]) + 0.01
@@ -241,6 +261,18 @@ class _Parser(argparse.ArgumentParser):
                for w in words):
             message += _DASH_HINT
         super().error(message)
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        """argparse's own swallows a failed write (``--help > /dev/full`` exited 0): here
+        the error reaches ``main``, which exits 2 as for any other write that fails (a
+        closed pipe: quietly, 141)."""
+        if not message:
+            return
+        file = file or sys.stderr
+        if file is None:  # stdout and stderr both closed: nowhere to say it
+            return
+        file.write(message)
+        file.flush()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -368,6 +400,8 @@ def _source_text(args: argparse.Namespace, limits: Limits) -> str:
     if args.text is None:
         raise ValueError("no expression: give it as an argument, - for stdin, or --file")
     if args.text == "-":
+        if sys.stdin is None:  # fd 0 was closed when Python started (`<&-`)
+            raise ValueError("stdin is closed: there is no expression to read for -")
         return _read_text(sys.stdin, limits.max_length + 1)
     return str(args.text)
 
@@ -393,12 +427,14 @@ def run(args: argparse.Namespace) -> int:
     limits = _limits(args)
     args.text = _source_text(args, limits)
     check_shape_sizes(shapes, limits)  # before anything is made from them
+    to_file = args.command == "derive" and bool(args.output) and args.output != "-"
+    if not to_file:
+        _stdout()  # nowhere to write the result: refused before any work
     if args.command == "derive":
         d = derive(args.text, wrt=args.wrt, shapes=shapes or None, loss=args.loss,
                    layout=args.layout, adjoint=args.adjoint, granularity=args.granularity,
                    limits=limits, syntax=args.syntax, mode=args.mode)
         check_sizes(d, limits=limits)  # what its numbers would hold (x @ x.T of a long x)
-        to_file = bool(args.output) and args.output != "-"
         if args.assets is not None and args.format != "html":
             raise ValueError(f"--assets is for --format html, not --format {args.format}")
         sections = None if args.sections is None else \
@@ -413,47 +449,89 @@ def run(args: argparse.Namespace) -> int:
         else:
             text = d.to(args.format)
         if to_file:
-            with open(args.output, "w", encoding="utf-8") as f:
-                f.write(text if text.endswith("\n") else text + "\n")
-            if args.assets == "link":
-                copy_katex(os.path.join(os.path.dirname(os.path.abspath(args.output)),
-                                        "_katex"))
+            _write_output(args.output, text if text.endswith("\n") else text + "\n",
+                          args.assets == "link")
         else:
             if args.assets == "link":
-                print("symbackprop: note: the page links KaTeX from _katex/ beside it: copy it "
-                      "there (-o FILE does), or use --assets inline", file=sys.stderr)
+                _to_stderr("symbackprop: note: the page links KaTeX from _katex/ beside it: "
+                           "copy it there (-o FILE does), or use --assets inline")
             # one newline at the end, as -o writes; print's second write ("\n") is what
             # meets a pipe closed during the first (a partial write raises nothing)
             print(text.removesuffix("\n"))
             sys.stdout.flush()  # a closed pipe shows here, inside main's handler
         return 0
+    given = _values(args.value)  # before the work: a bad --value is refused at once
     d = derive(args.text, wrt=args.wrt, shapes=shapes or None, loss=args.loss, limits=limits,
                syntax=args.syntax)
     check_sizes(d, limits=limits)
-    given = dict(_number(v) for v in args.value)
-    try:
-        at = point(d, given, args.seed) if given else None
-    except ValueError as e:  # the Sphinx option's words, said as this command's
-        raise ValueError(str(e).replace(":values:", "--value").replace(":seed:", "--seed")
-                         ) from None
+    # named dimensions (X=3xB) get the sizes check() would draw for them
+    at = point(d, given, args.seed, trace_dims(d, {}, COMMAND), COMMAND) if given else None
     report = d.check(at, seed=args.seed)
     print(report)
     sys.stdout.flush()
     if not given and any(r.status == "domain" for r in report.rows):
-        print("symbackprop: note: the points tried are outside the function's domain; give "
-              "one with --value NAME=NUMBER", file=sys.stderr)
+        _to_stderr("symbackprop: note: the points tried are outside the function's domain; "
+                   "give one with --value NAME=NUMBER")
     return 0 if report.ok else 1
 
 
+def _stdout() -> None:
+    """stdout closed when Python started (``>&-``): sys.stdout is None, and print would
+    write nothing and still exit 0. Refused with a message, exit 2."""
+    if sys.stdout is None:
+        raise ValueError("stdout is closed: there is nowhere to write the result (use -o FILE "
+                         "for derive)")
+
+
+def _write_output(path: str, text: str, link_assets: bool) -> None:
+    """``-o FILE``; with ``--assets link`` KaTeX's files go into ``_katex/`` beside it, only
+    beside a regular file (``-o /dev/null`` made ``/dev/_katex``), never through a symbolic
+    link (a ``_katex`` link is refused before the page is written)."""
+    katex = os.path.join(os.path.dirname(os.path.abspath(path)), "_katex")
+    try:
+        regular = stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        regular = True  # open() makes a regular file
+    if link_assets and regular:
+        check_katex_folder(katex)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        regular = regular and stat.S_ISREG(os.fstat(f.fileno()).st_mode)
+    if link_assets and regular:
+        copy_katex(katex)
+    elif link_assets:
+        _to_stderr(f"symbackprop: note: {_printable(path)} is not a regular file: KaTeX's "
+                   "files are not copied beside it (the page links them from _katex/); use "
+                   "--assets inline")
+
+
 def _number(spec: str) -> tuple[str, float]:
-    """``--value x=2e6``: a name and a number (float() of the text; nothing is evaluated)."""
+    """``--value x=2e6``: a name and a finite number (float() of the text; nothing is
+    evaluated)."""
     name, eq, text = spec.partition("=")
     try:
         if not eq or not name.strip():
             raise ValueError
-        return name.strip(), float(text)
+        number = float(text)
     except ValueError:
         raise ValueError(f"--value takes NAME=NUMBER (x=2e6), not {spec!r}") from None
+    if not math.isfinite(number):  # 1e400 is inf; nan and inf say nothing about a gradient
+        raise ValueError(f"--value {spec!r}: a value must be a finite number (float64 holds "
+                         "magnitudes up to about 1.8e308)")
+    return name.strip(), number
+
+
+def _values(specs: Sequence[str]) -> dict[str, float]:
+    """Every ``--value``; a name given twice is refused (never a silent last-one-wins), as
+    ``--shape`` refuses one given twice."""
+    given: dict[str, float] = {}
+    for spec in specs:
+        name, number = _number(spec)
+        if name in given and given[name] != number:
+            raise ValueError(f"--value gives {name} twice: {given[name]!r} and {number!r}")
+        given[name] = number
+    return given
 
 
 SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what the shell reports for `yes | head -1`'s yes
@@ -502,7 +580,13 @@ def _to_stderr(line: str | None = None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _escape_what_the_terminal_cannot_show()
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except BrokenPipeError:  # --help | head -1
+        return _pipe_closed()
+    except (OSError, ValueError) as e:  # --help > /dev/full
+        _to_stderr(f"symbackprop: error: {_printable(str(e).strip() or type(e).__name__)}")
+        return 2
     try:
         return run(args)
     except BrokenPipeError:

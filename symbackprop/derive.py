@@ -402,7 +402,12 @@ def _wrt_items(wrt: Any) -> Iterable[Any]:
     if not isinstance(wrt, Iterable):
         raise TypeError(f"wrt takes a name, a symbol or a list of them, not "
                         f"{type(wrt).__name__}")
-    return wrt  # type: ignore[no-any-return]
+    items = list(wrt)
+    for w in items:  # (checked before any is hashed: [["x"]] is not Python's unhashable)
+        if not isinstance(w, (str, sp.Symbol, sp.MatrixSymbol)):
+            raise TypeError(f"wrt takes names or symbols, not {type(w).__name__} "
+                            f"({w!r:.40})")
+    return items
 
 
 def _names(names: Any) -> dict[str, str]:

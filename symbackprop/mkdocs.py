@@ -45,7 +45,7 @@ import logging
 import re
 from typing import Any
 
-from .cli import check_given, parse_dims, parse_shape, parse_values, point, trace_dims
+from .cli import FENCE, check_given, parse_dims, parse_shape, parse_values, point, trace_dims
 from .derive import derive
 from .emit.sections import SECTIONS
 from .errors import OptionError, SymbackpropError
@@ -109,7 +109,7 @@ def fence_parts(source: str) -> list[tuple[str, str]]:
     if "wrt" in opts:
         kw["wrt"] = _words(opts["wrt"])
     if "shapes" in opts:
-        kw["shapes"] = dict(parse_shape(s) for s in _words(opts["shapes"]))
+        kw["shapes"] = dict(parse_shape(s, FENCE) for s in _words(opts["shapes"]))
         check_shape_sizes(kw["shapes"])
     if "names" in opts:
         kw["names"] = _renames(opts["names"])
@@ -121,8 +121,8 @@ def fence_parts(source: str) -> list[tuple[str, str]]:
                           f"{', '.join(unknown)}; choose from {', '.join(choices)}", choices)
     d = derive(expression, **kw)
     check_sizes(d)
-    given = parse_values(opts.get("values", ""))
-    dims = trace_dims(d, parse_dims(opts.get("dims", "")))
+    given = parse_values(opts.get("values", ""), FENCE)
+    dims = trace_dims(d, parse_dims(opts.get("dims", ""), FENCE), FENCE)
     parts: list[tuple[str, str]] = []
     sections = [s for s in show if s not in ("trace", "graph")]
     if not show or sections:
@@ -130,9 +130,9 @@ def fence_parts(source: str) -> list[tuple[str, str]]:
     trace = None
     if "trace" in show or ("graph" in show and "values" in opts):
         check_sizes(d, dims)
-        trace = d.trace(point(d, given, _seed(opts.get("seed", "0")), dims))
+        trace = d.trace(point(d, given, _seed(opts.get("seed", "0")), dims, FENCE))
     elif any(k in opts for k in ("values", "dims", "seed")):
-        check_given(d, given, dims)  # checked even when nothing shows them
+        check_given(d, given, dims, FENCE)  # checked even when nothing shows them
         _seed(opts.get("seed", "0"))
         log.warning("backprop fence: values:, dims: and seed: are for show: trace (or "
                     "graph); nothing shows them here")

@@ -19,6 +19,25 @@ from .errors import ShapeError
 
 Shape = tuple[sp.Expr, sp.Expr] | None  # None: a scalar
 
+# NumPy's most axes an array may have (NPY_MAXDIMS: 64 since NumPy 2.0, 32 before); a
+# shape of more is refused where it is read, not by NumPy at the first array made from it
+def _numpy_max_rank() -> int:
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # NumPy 1.x
+        return 32
+    return int(getattr(multiarray, "MAXDIMS", 64))
+
+
+MAX_RANK = _numpy_max_rank()
+
+
+def check_rank(n: int, what: str) -> None:
+    """``what`` (a name's shape, a primitive's result) with ``n`` axes: NumPy must hold it."""
+    if n > MAX_RANK:
+        raise ShapeError(f"{what} has {n} axes; NumPy's arrays have at most {MAX_RANK} "
+                         "(numpy's MAXDIMS)")
+
 
 class Extent(sp.Expr):  # type: ignore[misc]
     """The number of entries of a tensor of rank ≥ 3, keeping its axes (see above); never
@@ -64,6 +83,7 @@ def tensor_shape(dims: Any) -> tuple[sp.Expr, sp.Expr]:
     """The SymPy shape of a value with these axes: rank ≥ 3 an ``Extent``, else a matrix's
     (a 1-D ``(n,)`` is a column, as everywhere in the text)."""
     dims = tuple(sp.Integer(d) if isinstance(d, int) else d for d in dims)
+    check_rank(len(dims), "the result")
     if len(dims) >= 3:
         return (Extent(*dims), sp.S.One)
     if len(dims) == 2:
@@ -122,6 +142,7 @@ def to_shape(name: str, s: Any) -> Shape:
     if len(items) == 1:
         items = (items[0], 1)
     if len(items) > 2:
+        check_rank(len(items), f"the shape of {name!r}")
         return (Extent(*(dim(d) for d in items)), sp.S.One)
     if len(items) != 2:
         raise ShapeError(f"shape of {name!r} must be (rows, cols), (n,) or (), not {s!r}")

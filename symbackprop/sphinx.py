@@ -44,7 +44,7 @@ from docutils.parsers.rst import directives
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from .cli import check_given, parse_dims, parse_shape, parse_values, point, trace_dims
+from .cli import SPHINX, check_given, parse_dims, parse_shape, parse_values, point, trace_dims
 from .derive import derive
 from .emit.latex import derivation_latex
 from .emit.sections import SECTIONS
@@ -55,6 +55,7 @@ from .values import check_shape_sizes
 logger = logging.getLogger(__name__)
 
 SHOW = (*SECTIONS, "trace", "graph")  # the sections of every format, and two of its own
+_TEX_SPECIAL = re.compile(r"[\\{}%#\x00-\x1f\x7f]")
 __all__ = ["SHOW", "BackpropDirective", "point", "setup"]
 
 
@@ -63,7 +64,7 @@ def _names(text: str) -> list[str]:
 
 
 def _shapes(text: str) -> dict[str, Any]:
-    return dict(parse_shape(item) for item in re.split(r"[\s;]+", text.strip()) if item)
+    return dict(parse_shape(item, SPHINX) for item in re.split(r"[\s;]+", text.strip()) if item)
 
 
 def _renames(text: str) -> dict[str, str]:
@@ -178,12 +179,18 @@ class BackpropDirective(SphinxDirective):
         if block is None:
             return
         label = self.options.get("label")
+        if label and _TEX_SPECIAL.search(label):  # the LaTeX writer puts it into \label{...}
+            raise ValueError(f":label: {label!r}: a label may not hold \\ {{ }} % # or a "
+                             "control character (LaTeX reads them)")
         if label:
             domain = self.env.get_domain("math")
             block["label"] = label
             domain.note_equation(self._docname(), label, location=block)  # type: ignore
             block["number"] = domain.get_equation_number_for(label)  # type: ignore
-            target = nodes.target("", "", ids=[f"equation-{label}"])
+            # the id as Sphinx's own ``.. math:: :label:`` makes it (and its math domain
+            # resolves ``:eq:``): make_id keeps only [a-z0-9-], so no quote or tag of a
+            # hostile label reaches the page's id or href
+            target = nodes.target("", "", ids=[nodes.make_id(f"equation-{label}")])
             self.state.document.note_explicit_target(target)
             out.insert(out.index(block), target)
         if "name" in self.options:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..builder import check_name
 from ..derive import Derivation, derive
 from ..errors import (
     GradcheckError,
@@ -160,8 +161,9 @@ def _derivation(f: Any, inputs: Mapping[Any, Any], wrt: Sequence[str] | str | No
                 raise OptionError(f"wrt names {_join(other)}: not among the derivation's own "
                                   f"wrt ({_join(own)})", tuple(own))
         return f, values
-    shapes = None if isinstance(f, sp.Basic) else {k: _value_shape(k, v, callable(f))
-                                                   for k, v in values.items()}
+    shapes = None if isinstance(f, sp.Basic) else {
+        check_name(k, "a name of inputs"): _value_shape(k, v, callable(f))  # (not "a shape")
+        for k, v in values.items()}
     return derive(f, wrt=wrt, shapes=shapes), values
 
 

@@ -24,6 +24,7 @@ As with ``to_python``, the only user text written is identifiers checked by
 
 from __future__ import annotations
 
+import ast
 import textwrap
 from typing import TYPE_CHECKING, Any
 
@@ -345,9 +346,9 @@ def _parts(d: Derivation, xp: str) -> tuple[list[str], list[str], list[str], dic
     return [str(s.name) for s in d.inputs], dims + forward[1:], dims + backward, adj, p
 
 
-def _clash(name: str, why: str) -> GraphError:
+def _clash(name: str, why: str, also: str = "") -> GraphError:
     return GraphError(f"variable {name!r} cannot be used in generated framework code ({why}): "
-                      f"{rename_hint(name)}")
+                      f"{rename_hint(name)}{also}")
 
 
 def _wrap(head: str, items: list[str], tail: str, indent: int,
@@ -493,7 +494,9 @@ def torch_code(d: Derivation, name: str = "ForwardBackward") -> str:
         *_indent(backward, 8),
         *_wrap("return (", grads, ")", 8, True),
     ]
-    return "\n".join(lines) + "\n"
+    code = "\n".join(lines) + "\n"
+    _check_scope(d, adj, code, {"forward", "backward"})
+    return code
 
 
 def _outside_wrt(d: Derivation, args: list[str]) -> list[str]:
@@ -529,8 +532,16 @@ def jax_code(d: Derivation, name: str = "forward_backward") -> str:
     taken = {str(v.name) for v in (*d.inputs, *(e.lhs for e in d.forward))} | set(adj.values())
     columns = _columns(d)
     core = f"{fname}_columns" if columns else fname  # the custom_vjp, of column vectors
-    if taken & {fname, core, f"{fname}_fwd", f"{fname}_bwd"}:
-        raise ValueError(f"the function name {fname!r} is the name of a variable: pass another")
+    defined = sorted(taken & {fname, core, f"{fname}_fwd", f"{fname}_bwd"})
+    if defined:  # the functions the code defines: fname_fwd is called inside fname's body
+        var = _variable_named(d, adj, defined[0])
+        if name == "forward_backward":
+            raise _clash(var, f"the generated function {defined[0]!r} would have the name "
+                         "of a variable" if var == defined[0] else f"its adjoint is "
+                         f"{defined[0]!r}, a function the generated code defines",
+                         ", or pass to_jax(name=...)")
+        raise GraphError(f"to_jax(name={fname!r}) defines a function {defined[0]!r}, a name "
+                         f"of the derivation (variable {var!r}): pass another name")
     out = str(d.output.name)
     saved = [*args, *(str(e.lhs.name) for e in d.forward)]
     grads = [f"g*{adj[d.adjoints[s]]}" for s in d.inputs]
@@ -573,5 +584,34 @@ def jax_code(d: Derivation, name: str = "forward_backward") -> str:
     uses_jnp = any("jnp." in ln for ln in lines)  # (x + y)**2 needs none
     head = [*(["from collections.abc import Callable", ""] if "vjp" in p.used else []),
             "import jax", *(["import jax.numpy as jnp"] if uses_jnp else []), "", ""]
-    return "\n".join(head + lines) + "\n"
+    code = "\n".join(head + lines) + "\n"
+    _check_scope(d, adj, code, {fname, core, f"{fname}_fwd", f"{fname}_bwd"})
+    return code
+
+
+def _variable_named(d: Derivation, adj: dict[Any, str], name: str) -> str:
+    """The variable ``name`` is, or whose adjoint is named ``name``."""
+    for s, a in d.adjoints.items():
+        if adj.get(a) == name:
+            return str(s.name)
+    return name
+
+
+def _check_scope(d: Derivation, adj: dict[Any, str], code: str, functions: set[str]) -> None:
+    """Every function the generated ``functions`` (those holding the derivation's
+    variables) call — a helper, another generated function (``forward_backward_fwd``), a
+    builtin (``slice``) — against the variables and adjoints there: one of them of the same
+    name would shadow it (the code would call a tensor; a variable itself is never called).
+    Only text we wrote is parsed (``ast.parse`` builds a tree; nothing runs)."""
+    called: set[str] = set()
+    for f in ast.walk(ast.parse(code)):
+        if isinstance(f, ast.FunctionDef) and f.name in functions:
+            called |= {n.func.id for st in f.body for n in ast.walk(st)
+                       if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    ours = {str(v.name) for v in (*d.inputs, *(e.lhs for e in d.forward))} | set(adj.values())
+    hit = sorted(called & ours)
+    if hit:
+        var = _variable_named(d, adj, hit[0])
+        raise _clash(var, "a name the generated code uses" if var == hit[0] else
+                     f"its adjoint is {hit[0]!r}, a name the generated code uses")
 

@@ -32,13 +32,12 @@ import html
 import json
 import os
 import re
-import shutil
 from collections.abc import Sequence
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from ..errors import OptionError
+from ..errors import OptionError, SymbackpropError
 from .markdown import Block, Inline, document
 from .trace import math_span, trace_html
 
@@ -102,15 +101,49 @@ def _inline_assets(folder: str) -> tuple[str, str]:
     return css, js
 
 
+def _refuse_link(p: Path) -> None:
+    if p.is_symlink():
+        raise SymbackpropError(
+            f"{p} is a symbolic link: KaTeX's files are not written through one (remove it, "
+            "or copy the files there yourself)")
+
+
+def check_katex_folder(dest: str | os.PathLike[str]) -> None:
+    """Refuse a ``dest`` for ``copy_katex`` that would send the files elsewhere: ``dest``, its
+    ``fonts/`` or the script or style being a symbolic link (a ``_katex`` link beside a page
+    would have the files written wherever it points)."""
+    out = Path(dest)
+    for p in (out, out / "fonts", out / "katex.min.css", out / "katex.min.js"):
+        _refuse_link(p)
+
+
+def _copy_no_follow(src: Path, dst: Path) -> None:
+    """``src``'s bytes into ``dst``, never through a symbolic link at ``dst`` (a font file
+    linked elsewhere, or a link made since the folder was checked)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    _refuse_link(dst)
+    try:
+        fd = os.open(dst, flags, 0o644)
+    except OSError:
+        _refuse_link(dst)
+        raise
+    with os.fdopen(fd, "wb") as f:
+        f.write(src.read_bytes())
+
+
 def copy_katex(dest: str | os.PathLike[str]) -> Path:
-    """Copy KaTeX's script, style and woff2 fonts into ``dest`` (for ``assets="link"``)."""
+    """Copy KaTeX's script, style and woff2 fonts into ``dest`` (for ``assets="link"``).
+    A ``dest`` that is a symbolic link (or holds one where a file goes) is refused, a
+    ``SymbackpropError``: the files land in ``dest`` or nowhere."""
     src = katex_dir()
     out = Path(dest)
+    check_katex_folder(out)
     (out / "fonts").mkdir(parents=True, exist_ok=True)
+    check_katex_folder(out)
     for name in ("katex.min.css", "katex.min.js"):
-        shutil.copyfile(src / name, out / name)
+        _copy_no_follow(src / name, out / name)
     for f in sorted((src / "fonts").glob("*.woff2")):
-        shutil.copyfile(f, out / "fonts" / f.name)
+        _copy_no_follow(f, out / "fonts" / f.name)
     return out
 
 
