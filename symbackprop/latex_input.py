@@ -387,6 +387,18 @@ class _Reader(Calls):
             if row is None:  # (x_i^\top: the summand is read entry by entry)
                 raise self.index_sum_error(caret.at, "a transpose", ROWS)
             return row
+        if inner in ("T", "-T") and self.known("T"):  # x^{T}: the power of a variable T?
+            kind = self.base_kind(base)
+            if kind == "scalar":  # a transpose of a number is no operation: the power
+                seen = self.text[base[0][1]:self.end_of_last()].strip()
+                self.notes.append(f"'{seen}' read as a power of the variable T (a transpose "
+                                  r"of a number is no operation; \top is the transpose)")
+                return join_pieces("(", base, ")", ("\0**", caret.at), f"({inner})",
+                                   at=caret.at)
+            if kind is None:
+                raise self.error(caret.at, r"^{T} here is a transpose or a power of the "
+                                 r"variable T: write ^{\top} for the transpose, "
+                                 r"^{\,T} for the power")
         if raw_flat in TRANSPOSE or raw_flat in ("{T}",):
             return join_pieces("(", base, ").T", at=caret.at)
         if inner[:1] == "-" and inner[1:] in TRANSPOSE:  # X^{-\top}: (X⁻¹)ᵀ, as printed
@@ -444,6 +456,23 @@ class _Reader(Calls):
         self.i, self.indexed = save, indexed
         del self.notes[notes:]
         return None
+
+    def base_kind(self, base: Piece) -> str | None:
+        """What a base of ^{T} is when T is a variable: "scalar" (a number, a name declared
+        a scalar or 1×1, or not declared: the text's scalar), "array" (a name declared a
+        vector or matrix), None when the reader cannot tell (a stage, an expression)."""
+        plain = "".join(p for p, _ in base if not p.startswith("\0")).strip()
+        while plain.startswith("(") and plain.endswith(")") and _balanced(plain[1:-1]):
+            plain = plain[1:-1].strip()
+        if _NUMBER.fullmatch(plain):
+            return "scalar"
+        if not plain.isidentifier() or plain in self.stages:
+            return None
+        shapes = getattr(self.builder, "shapes", None) or {}
+        if plain not in shapes:
+            return None if self.known(plain) else "scalar"
+        shape = tuple(shapes[plain]) if shapes[plain] is not None else ()
+        return "scalar" if not shape else None if all(d == 1 for d in shape) else "array"
 
     def declared_shape(self, name: str) -> Any:
         """The shape ``shapes`` gives ``name`` (a matrix's, a vector's), else None."""
@@ -760,3 +789,13 @@ def read_latex(text: str, known: Callable[[str], bool], functions: Iterable[str]
         return reader.document()
     except RecursionError:
         raise LimitError("the LaTeX is nested too deeply", text=text) from None
+
+
+def _balanced(s: str) -> bool:
+    """Whether the brackets of ``s`` pair up, never closing below its start."""
+    depth = 0
+    for c in s:
+        depth += (c == "(") - (c == ")")
+        if depth < 0:
+            return False
+    return depth == 0

@@ -39,8 +39,7 @@ _UNSIZED = {
     "one": r"the length of \mathbf{1} here is not fixed by what it multiplies or is added "
            r"to: write it, \mathbf{1}_{n} (n a whole number or a dimension named in shapes)",
     "eye": r"the size of \mathbf{I} here is not fixed by what it multiplies or is added to: "
-           r"write it, \mathbf{I}_{n} (n a whole number or a dimension named in shapes; a "
-           r"variable named I is declared in shapes)",
+           r"write it, \mathbf{I}_{n} (n a whole number or a dimension named in shapes)",
 }
 
 
@@ -156,7 +155,10 @@ class Sizes:
         if size is None or size.value is None:
             if self.failed or (kind == "one" and size is not None and not size.matters):
                 return "(1)"  # (the parser says what is wrong; a 𝟏 spread that nothing sums)
-            raise self.reader.error(at, _UNSIZED[kind])
+            why = _UNSIZED[kind]
+            if kind == "eye" and "I" not in self.b.shapes:
+                why += "; or, for a variable named I, declare it in shapes"
+            raise self.reader.error(at, why)
         n = size.value
         if n == 1 or (kind == "one" and not size.matters):
             return "(1)"
@@ -307,15 +309,19 @@ class Sizes:
         return (x[0], y[1])
 
     def entrywise(self, x: Shape, y: Shape) -> Shape:
-        """``x + y``, ``x ⊙ y``: a size not known is its partner's (𝟏 + v is of v's length,
-        a column's 𝟏 + a row is the number); known sizes broadcast, as NumPy's."""
+        """``x + y``, ``x ⊙ y``: a size not known is its partner's (𝟏 + v is of v's length);
+        known sizes broadcast, as NumPy's. A partner's length 1 fixes nothing (it
+        broadcasts): in 𝟏 ⊘ (x𝟏ᵀ) and 𝟏 − X𝟏𝟏ᵀ the row 𝟏ᵀ keeps its length open, for what
+        else fixes it, or a ParseError (never the length 1 guessed)."""
         plain = self.settled(x, y)
         if plain is not _OPEN:
             return plain
         out = []
         for a, b in zip(x, y, strict=True):
             va, vb = _value(a), _value(b)
-            if va is None or vb is None:
+            if va == 1 or vb == 1:  # one side unknown, the other 1: the unknown one's
+                out.append(a if vb == 1 else b)
+            elif va is None or vb is None:
                 _unify(a, b)
                 out.append(a)
             else:

@@ -122,6 +122,8 @@ class Printer(LatexPrinter):  # type: ignore[misc]
             return True
         if isinstance(expr, CrossEntropy):  # its leading minus: 2 (−yᵀ log softmax(o))
             return True
+        if isinstance(expr, Item) and not first and self._print(expr).startswith("-"):
+            return True  # the entry of −tᵀv after a factor: sin(a) (−tᵀv), never sin(a) − tᵀv
         return super()._needs_mul_brackets(expr, first, last)  # type: ignore[no-any-return]
 
     def parenthesize(self, item: Any, level: int, is_neg: bool = False,
@@ -137,6 +139,20 @@ class Printer(LatexPrinter):  # type: ignore[misc]
             if not isinstance(item.args[0], sp.MatrixSymbol) or "^" in text:
                 return rf"\left({text}\right)"
         return super().parenthesize(item, level, is_neg, strict)  # type: ignore[no-any-return]
+
+    def _print_Pow(self, e: sp.Pow) -> str:
+        r"""A power whose exponent is a variable printed T (or its negative): x^{\,T}, which
+        reads back as the power (x^{T} is a transpose to the reader unless T is declared and
+        x a declared scalar, x^{-T} an inverse transpose; the thin space keeps the look)."""
+        t = e.exp if isinstance(e.exp, sp.Symbol) else -e.exp  # T, or −T (X^{-T}: X⁻ᵀ)
+        if isinstance(t, sp.Symbol) and self._print(t) == "T":
+            saved = self.names
+            self.names = ChainMap({t: r"\,T"}, saved)
+            try:
+                return super()._print_Pow(e)  # type: ignore[no-any-return]
+            finally:
+                self.names = saved
+        return super()._print_Pow(e)  # type: ignore[no-any-return]
 
     def _print_Mul(self, expr: sp.Mul) -> str:
         # a product of plain symbols (w x, a scalarised network's every term) as SymPy writes
@@ -199,8 +215,8 @@ class Printer(LatexPrinter):  # type: ignore[misc]
     # matrix operations -----------------------------------------------------------------------
     def _wrap(self, e: sp.Basic, strong: bool = False) -> str:
         s = self._print(e)
-        if isinstance(e, (MatAdd, sp.Add)) or (strong and isinstance(e, (HadamardProduct,
-                                                                          MatMul, sp.Mul))):
+        if isinstance(e, (MatAdd, sp.Add)) or (strong and (isinstance(e, (
+                HadamardProduct, MatMul, sp.Mul)) or _reciprocal(e))):
             return rf"\left({s}\right)"
         return s
 
@@ -224,8 +240,18 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         return super().doprint(expr)  # type: ignore[no-any-return]
 
     def _print_MatMul(self, e: MatMul) -> str:
-        coeff = sp.Mul(*[a for a in e.args if not is_matrix(a)])
-        mats, count = _fold_ones([a for a in e.args if is_matrix(a)])
+        # a product inside a product (built unevaluated) is one product, its coefficient the
+        # whole's: t·(−B) is −t B and 2·(−u) is −2u, never t − B or 2 − u as juxtaposed
+        args: list[Any] = []
+        stack = list(reversed(e.args))
+        while stack:
+            a = stack.pop()
+            if isinstance(a, MatMul):
+                stack.extend(reversed(a.args))
+            else:
+                args.append(a)
+        coeff = sp.Mul(*[a for a in args if not is_matrix(a)])
+        mats, count = _fold_ones([a for a in args if is_matrix(a)])
         coeff *= count
         if not mats:  # 𝟏ᵀ𝟏 alone: the number of entries
             return str(self._print(coeff))
@@ -233,9 +259,11 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         # nothing beside that 𝟏 fixes its length, so it is written with it, 𝟏ₙ, and the
         # stage t = 𝟏ₙuᵀ reads back with its size (elsewhere the sum or ⊙ around sizes it)
         top = self.sized and self._top is e
+        # a factor that prints with a ⊙ or ⊘ between its parts (1 ⊘ v too) is bracketed:
+        # products bind more tightly than ⊙ and ⊘, so uᵀ1 ⊘ v reads as (uᵀ1) ⊘ v
         parts = [self._ones(m, top and k == 0, top and k == len(mats) - 1)
                  if isinstance(m, OneMatrix) else
-                 self._wrap(m, strong=isinstance(m, HadamardProduct))
+                 self._wrap(m, strong=isinstance(m, HadamardProduct) or _reciprocal(m))
                  for k, m in enumerate(mats)]
         body = _juxtapose(parts)
         if coeff == 1:
@@ -262,6 +290,10 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         out = ""
         for i, t in enumerate(e.args):
             neg, body = _split_sign(t)
+            if neg and isinstance(body, HadamardProduct):  # −((−u) ⊙ v): + u ⊙ v
+                again, inner = _split_sign(body)
+                if again:
+                    neg, body = False, inner
             s = self._wrap(body) if neg else self._print(body)  # W - (W + W)
             if i == 0:
                 out = ("-" if neg else "") + s
@@ -600,6 +632,12 @@ def _juxtapose(parts: list[str]) -> str:
     return out
 
 
+def _reciprocal(e: sp.Basic) -> bool:
+    """Whether ``e`` is the element-wise reciprocal, printed 1 ⊘ e (an operand of a product
+    or a divisor is then bracketed: u ⊘ (1 ⊘ v), never u ⊘ 1 ⊘ v, which reads as u ⊘ v)."""
+    return isinstance(e, HadamardPower) and e.args[1] == -1
+
+
 def _split_sign(t: sp.Basic) -> tuple[bool, sp.Basic]:
     if isinstance(t, MatMul):
         c = sp.Mul(*[a for a in t.args if not is_matrix(a)])
@@ -607,6 +645,11 @@ def _split_sign(t: sp.Basic) -> tuple[bool, sp.Basic]:
         if c.could_extract_minus_sign():
             return True, MatMul(-c, *mats) if -c != 1 else (mats[0] if len(mats) == 1
                                                           else MatMul(*mats))
+    elif isinstance(t, HadamardProduct):  # A − u ⊙ Av, never A + −u ⊙ Av
+        for k, a in enumerate(t.args):
+            neg, body = _split_sign(a) if isinstance(a, MatMul) else (False, a)
+            if neg:
+                return True, HadamardProduct(*t.args[:k], body, *t.args[k + 1:])
     elif isinstance(t, sp.Expr) and not is_matrix(t) and t.could_extract_minus_sign():
         return True, -t
     return False, t
