@@ -387,8 +387,11 @@ def div(b: Builder, x: Term, y: Term, where: str = "a / b") -> Term:
 
 
 def power(b: Builder, x: Term, y: Term, where: str = "a ** b") -> Term:
+    """``x ** y``, NumPy's power: element-wise, with NumPy's broadcasting. A number
+    exponent is the power itself; an array exponent (``2**v``, ``v**v``, ``X**Y``) is what
+    ``power(x, y)`` is, exp(y ⊙ log x) entry by entry, for x > 0 (``variable_power``)."""
     if is_matrix(y):
-        raise _err(where, shape_of(x), "**", shape_of(y), " (exponents must be scalars)")
+        return variable_power(b, x, y, where)
     if is_matrix(x):
         if not _is_num(y):
             what = "tensor" if tensor_dims(shape_of(x)) is not None else "matrix"
@@ -403,6 +406,24 @@ def power(b: Builder, x: Term, y: Term, where: str = "a ** b") -> Term:
                                "for y > 0, 1 at y = 0 and infinite below: its derivative "
                                "0**y·log 0 has no value; write 0 where y > 0")
     return b.node(sp.Pow(x, y))
+
+
+def variable_power(b: Builder, x: Term, y: Term, where: str) -> Term:
+    """xʸ with an array exponent, entry by entry: exp(y ⊙ log x), as ``power(x, y)`` writes
+    it (``composites``), for x > 0, where it is differentiable in both; the shapes broadcast
+    as ``hadamard``'s (a scalar over an array, a column (n, 1) against a row (1, m)). A
+    base that is a number ≤ 0 is refused: its logarithm has no real value, and NumPy's
+    (−2.0)**2.0 = 4 would be NaN here."""
+    if _is_num(x) and not x.is_positive:
+        what = "0" if x.is_zero else "a negative number"
+        raise UnsupportedError(f"{where}: a power of {what} with an array exponent: it is "
+                               "exp(y log x), entry by entry, which needs x > 0 (its "
+                               "logarithm); write the powers out where x ≤ 0")
+    try:  # the shapes as written (hadamard's error would name y ⊙ log x)
+        _joint_shape(shape_of(x), shape_of(y), where, "**")
+    except ShapeError as e:
+        raise _column_hint(b, [x, y], e) from None
+    return apply(b, "exp", [hadamard(b, y, apply(b, "log", [x], where), where)], where)
 
 
 MAX_MATRIX_POWER = 32  # X^{k} is k - 1 matrix products

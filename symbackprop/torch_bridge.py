@@ -53,12 +53,10 @@ from .torch_values import NoNode, Val
 from .torch_walk import LATER, Walk, module_tensor
 from .torch_witness import (
     WITNESS,
-    _float64,
-    _interpreter,
     check_fidelity,
     has_torch,
     input_keys,
-    loss_name,
+    run,
 )
 
 
@@ -240,15 +238,8 @@ class TorchDerivation(Derivation):
         tensors by key: the inputs' and the target's keys as the walk gave them (a module
         with a parameter named "x" has its input under another key)."""
         gm, loss, masks = self.__dict__["_torch"]
-        inputs = [tensors[k] for k in self.__dict__["_inputs"]]
-        with _float64():  # torch.zeros(B, H) in the forward: float64, as the rest
-            out = _interpreter(gm, tensors, masks).run(*inputs)
-        if loss is None:
-            return out
-        y = tensors[self.__dict__["_target"]]
-        if loss_name(loss) == "nll_loss":  # our one-hot target as the class indices it takes
-            y = y.argmax(dim=1)
-        return loss(out, y)
+        return run(gm, tensors, masks, loss, inputs=self.__dict__["_inputs"],
+                   target=self.__dict__["_target"])
 
     def to(self, fmt: str, **kw: Any) -> str:
         """``Derivation.to``; LaTeX and Markdown end by saying which convention is used."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .errors import UnsupportedError
@@ -30,16 +30,19 @@ def has_torch() -> bool:
 
 
 def run(gm: Any, tensors: Mapping[str, Any], masks: Mapping[str, tuple[str, float]],
-        loss: Any = None) -> Any:
-    """The traced module's output (and ``loss(output, tensors["y"])`` when given) with the
-    tensors by the module's keys: parameters, inputs, masks (``masks``: each Dropout call's
-    fx node name -> its mask's key, ``"<path>.mask"`` or ``"<path>.mask.2"``, ..., and p)."""
-    inputs = [tensors[k] for k in input_keys(gm)]
+        loss: Any = None, inputs: Sequence[str] | None = None, target: str = "y") -> Any:
+    """The traced module's output (and ``loss(output, tensors[target])`` when given) with
+    the tensors by the module's keys: parameters, inputs, masks (``masks``: each Dropout
+    call's fx node name -> its mask's key, ``"<path>.mask"`` or ``"<path>.mask.2"``, ...,
+    and p). ``inputs``: the keys of the forward's inputs, in order (``input_keys(gm)`` when
+    None); ``target``: the key of the loss's target. A module with a parameter named
+    ``"x"`` has its input under another key (``Walk.free_key``), the target ``"target"``."""
+    args = [tensors[k] for k in (input_keys(gm) if inputs is None else inputs)]
     with _float64():  # torch.zeros(B, H) in the forward: float64, as the rest
-        out = _interpreter(gm, tensors, masks).run(*inputs)
+        out = _interpreter(gm, tensors, masks).run(*args)
     if loss is None:
         return out
-    y = tensors["y"]
+    y = tensors[target]
     if loss_name(loss) == "nll_loss":  # our one-hot target as the class indices it takes
         y = y.argmax(dim=1)
     return loss(out, y)

@@ -245,14 +245,21 @@ class FrameworkPrinter(CodePrinter):
         return "math.pi" if self.xp == "torch" else "jnp.pi"
 
     def _like(self) -> str:
-        """The input whose dtype (and device) a constant array takes."""
-        if self.ref is None:
-            raise UnsupportedError(f"no {self.framework} code for a constant array without "
-                                   "an array input")
-        return self.ref
+        """An array whose dtype (and device) a constant array takes: the first array input;
+        without one (every input a scalar, stacked into arrays), the first input itself in
+        PyTorch (a 0-d tensor), a 0-d array of its dtype in JAX (a Python float has none)."""
+        if self.ref is not None:
+            return self.ref
+        if self.xp == "torch":
+            return self.first or "torch.zeros(())"
+        return f"jnp.zeros((), dtype={self._dtype()})"
 
     def _new(self, what: str, dims: str) -> str:
-        self._like()
+        """``xp.ones``, ``xp.zeros``, ``xp.eye`` of the inputs' dtype (and device)."""
+        if self.ref is None:  # the scalar inputs' dtype, or the default float
+            device = f", device={self.first}.device" if self.xp == "torch" and \
+                self.first else ""
+            return f"{self.xp}.{what}({dims}, dtype={self._dtype()}{device})"
         device = f", device={self.ref}.device" if self.xp == "torch" else ""
         return f"{self.xp}.{what}({dims}, dtype={self.ref}.dtype{device})"
 
