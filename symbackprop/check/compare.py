@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -384,6 +384,28 @@ def check(d: Derivation, values: Mapping[str, Any] | None = None, seed: int = 0,
     return report
 
 
+def _redraws(inputs: Sequence[sp.Basic], engine: Engine, source: Witness | None,
+             kept: list[dict[str, Any]], rng: np.random.Generator
+             ) -> Iterator[tuple[dict[str, Any], list[Array], list[Issue]]]:
+    """Each input drawn from each of ``_RANGES`` in turn (those its assumptions allow), the
+    others as the point ``kept[0]`` holds them (the caller puts a draw it keeps there): the
+    trial values, their slots and their issues."""
+    for s in inputs:
+        name = str(s.name)
+        if s.is_integer or s.is_zero or name not in kept[0]:
+            continue
+        for lo, hi in _RANGES:
+            if (s.is_nonnegative and hi <= 0) or (s.is_nonpositive and lo >= 0):
+                continue
+            vals = kept[0]
+            v = rng.uniform(lo, hi, np.shape(vals[name]))
+            trial = {**vals, name: float(v) if not np.ndim(v) else v}
+            if source is not None:
+                trial = _numpy_shaped(trial, source)
+            trial_slots = engine.bind(trial, np.float64)
+            yield trial, trial_slots, engine.diagnose(list(trial_slots))
+
+
 def _into_domain(d: Derivation, engine: Engine, source: Witness | None, vals: dict[str, Any],
                  issues: list[Issue], seed: int
                  ) -> tuple[dict[str, Any], list[Array], list[Issue]]:
@@ -395,23 +417,15 @@ def _into_domain(d: Derivation, engine: Engine, source: Witness | None, vals: di
 
     rng = np.random.default_rng([seed, ATTEMPTS])
     slots = engine.bind(vals, np.float64)
-    for s in [*d.inputs, *d.inputs]:  # twice: log(y − x) + log(z − y) needs y before z
-        name = str(s.name)
-        if s.is_integer or s.is_zero or name not in vals:
-            continue
-        for lo, hi in _RANGES:
-            if (s.is_nonnegative and hi <= 0) or (s.is_nonpositive and lo >= 0):
-                continue
-            v = rng.uniform(lo, hi, np.shape(vals[name]))
-            trial = {**vals, name: float(v) if not np.ndim(v) else v}
-            if source is not None:
-                trial = _numpy_shaped(trial, source)
-            trial_slots = engine.bind(trial, np.float64)
-            found = engine.diagnose(list(trial_slots))
-            if score(found) < score(issues):
-                vals, slots, issues = trial, trial_slots, found
-            if not any(i.kind == "domain" for i in issues):
-                return vals, slots, issues
+    # twice over the inputs: log(y − x) + log(z − y) needs y before z
+    kept = [vals]
+    for trial, trial_slots, found in _redraws([*d.inputs, *d.inputs], engine, source, kept,
+                                              rng):
+        if score(found) < score(issues):
+            vals, slots, issues = trial, trial_slots, found
+            kept[0] = vals
+        if not any(i.kind == "domain" for i in issues):
+            return vals, slots, issues
     return vals, slots, issues
 
 
@@ -438,24 +452,14 @@ def _moderate(d: Derivation, engine: Engine, source: Witness | None, vals: dict[
 
     rng = np.random.default_rng([seed, ATTEMPTS + 1])
     best = score(issues, _magnitude(engine, slots))
-    for s in d.inputs:
-        name = str(s.name)
-        if s.is_integer or s.is_zero or name not in vals:
-            continue
-        for lo, hi in _RANGES:
-            if (s.is_nonnegative and hi <= 0) or (s.is_nonpositive and lo >= 0):
-                continue
-            v = rng.uniform(lo, hi, np.shape(vals[name]))
-            trial = {**vals, name: float(v) if not np.ndim(v) else v}
-            if source is not None:
-                trial = _numpy_shaped(trial, source)
-            trial_slots = engine.bind(trial, np.float64)
-            found = engine.diagnose(list(trial_slots))
-            now = score(found, _magnitude(engine, trial_slots))
-            if now[:2] <= best[:2] and now[2] < best[2]:
-                vals, slots, issues, best = trial, trial_slots, found, now
-            if best[2] <= _LARGE:
-                return vals, slots, issues
+    kept = [vals]
+    for trial, trial_slots, found in _redraws(d.inputs, engine, source, kept, rng):
+        now = score(found, _magnitude(engine, trial_slots))
+        if now[:2] <= best[:2] and now[2] < best[2]:
+            vals, slots, issues, best = trial, trial_slots, found, now
+            kept[0] = vals
+        if best[2] <= _LARGE:
+            return vals, slots, issues
     return vals, slots, issues
 
 
