@@ -24,9 +24,9 @@ import re
 import stat
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import sympy as sp
@@ -35,6 +35,7 @@ from .emit import FORMATS
 from .emit.html import check_katex_folder, copy_katex
 from .emit.sections import SECTIONS, chosen
 from .errors import ParseError, ShapeError, SymbackpropError
+from .functions import number
 from .limits import Limits
 from .shapes import axes_of, fmt_shape, shape_of
 from .values import array_shape
@@ -127,7 +128,7 @@ def symbolic_dims(d: Derivation) -> list[sp.Symbol]:
     out: list[sp.Symbol] = []
     for s in d.inputs:
         for x in axes_of(shape_of(s)):
-            for k in sorted(sp.sympify(x).free_symbols, key=str):
+            for k in sorted(number(x).free_symbols, key=str):  # (strict: no text)
                 if k not in out:
                     out.append(k)
     return out
@@ -347,14 +348,22 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+T = TypeVar("T")
+
+
+def _once(pairs: Iterable[tuple[str, T]], flag: str, error: type[Exception]) -> dict[str, T]:
+    """``(name, value)`` pairs of a repeated flag as a dict; a name given twice with two
+    values is refused (never a silent last-one-wins), the same value twice is one."""
+    given: dict[str, T] = {}
+    for name, value in pairs:
+        if name in given and given[name] != value:
+            raise error(f"{flag} gives {name} twice: {given[name]!r} and {value!r}")
+        given[name] = value
+    return given
+
+
 def _shapes(specs: Sequence[str]) -> dict[str, tuple[Any, ...]]:
-    shapes: dict[str, tuple[Any, ...]] = {}
-    for s in specs:
-        name, dims = parse_shape(s)
-        if name in shapes and shapes[name] != dims:
-            raise ShapeError(f"--shape gives {name} twice: {shapes[name]} and {dims}")
-        shapes[name] = dims
-    return shapes
+    return _once((parse_shape(s) for s in specs), "--shape", ShapeError)
 
 
 _LIMIT_HELP = {
@@ -523,15 +532,8 @@ def _number(spec: str) -> tuple[str, float]:
 
 
 def _values(specs: Sequence[str]) -> dict[str, float]:
-    """Every ``--value``; a name given twice is refused (never a silent last-one-wins), as
-    ``--shape`` refuses one given twice."""
-    given: dict[str, float] = {}
-    for spec in specs:
-        name, number = _number(spec)
-        if name in given and given[name] != number:
-            raise ValueError(f"--value gives {name} twice: {given[name]!r} and {number!r}")
-        given[name] = number
-    return given
+    """Every ``--value``, each name once (``_once``)."""
+    return _once((_number(spec) for spec in specs), "--value", ValueError)
 
 
 SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what the shell reports for `yes | head -1`'s yes
