@@ -23,12 +23,10 @@ from typing import Any
 
 from .builder import Builder
 from .errors import LimitError, ParseError
-from .latex_calls import Calls
 from .latex_lexer import (
     ABS,
     ACCENTS,
     CLOSE_SIZES,
-    ENVIRONMENTS,
     NORMS,
     OPEN,
     PRODUCT,
@@ -41,20 +39,19 @@ from .latex_lexer import (
     join_pieces,
 )
 from .latex_sizes import Sizes, dimension_names
+from .latex_statements import Statements
 from .limits import Limits
 from .paper import Reading, split_name
 from .paper_lexer import column_of, describe
 
 BOLD = (r"\mathbf", r"\boldsymbol", r"\bm")
-_CLOSES = {"$": "$", r"\[": r"\]", r"\(": r"\)"}  # math delimiters, each with its closer
-_OPENS = {r"\]": r"\[", r"\)": r"\("}
 ROWS = (r"\mathbf{w}^\top\mathbf{x}_i and \mathbf{x}_i^\top\mathbf{w} alone are read, as "
         r"entry i of X w, when x is declared (n, d), n ≠ d, and w (d, 1): x_i its row i")
 
 
-class _Reader(Calls):
-    """The maths: statements, sums, products, powers, groups and names (the calls, norms and
-    sums are ``latex_calls.Calls``')."""
+class _Reader(Statements):
+    """The maths: products, powers, groups and names (the statements, expressions and terms
+    are ``latex_statements.Statements``', the calls, norms and sums ``latex_calls.Calls``')."""
 
     factors = 1  # how many factors the product (or term) read last had
 
@@ -69,209 +66,6 @@ class _Reader(Calls):
         if not codes:
             raise self.error(0, "no equation in the LaTeX")
         return self.assemble(codes, Sizes(self, codes).fill() if self.unsized else {})
-
-    def assemble(self, codes: list[Piece], sized: dict[int, str] | None) -> Reading:
-        """The statements as one code, each 𝟏 and I read without a size written as
-        ``sized`` says (None: as the names ``_one0``, ``_eye1``, which ``Sizes`` reads)."""
-        code, origin, powers, spectral = "", [], [], []
-        marks: dict[str, list[int]] = {"\0abs(": [], "\0entry": [], "\0row": []}
-        summands: list[tuple[int, int, str]] = []
-        opened: list[tuple[int, str]] = []  # the index sums open here: start, index
-        for k, piece in enumerate(codes):
-            if k:
-                code += "\n"
-                origin.append(piece[0][1])
-            for frag, at in piece:
-                if frag == "\0**":  # a power as mathematics reads it
-                    powers.append(len(code))
-                    frag = "**"
-                elif frag in ("\0norm2(", "\0sqnorm("):  # ‖X‖₂: of a matrix, spectral
-                    spectral.append(len(code))
-                    frag = frag[1:]
-                elif frag in marks:  # |Σ| (abs( as bars); x_i, an entry in an index sum
-                    marks[frag].append(len(code))
-                    frag = "abs(" if frag == "\0abs(" else ""
-                elif frag.startswith("\0sum<"):  # an index sum's summand starts, and ends
-                    opened.append((len(code), frag[5:]))
-                    frag = ""
-                elif frag == "\0sum>":
-                    start, index = opened.pop()
-                    summands.append((start, len(code), index))
-                    frag = ""
-                elif frag[:1] == "\0":  # \0one3, \0eye4: a 𝟏 or an I, sized
-                    frag = f"_{frag[1:]}" if sized is None else sized[int(frag[4:])]
-                code += frag
-                origin.extend([at] * len(frag))
-        return Reading(code, tuple(origin), tuple(self.notes), frozenset(powers),
-                       frozenset(), frozenset(spectral), frozenset(marks["\0abs("]),
-                       frozenset(marks["\0entry"]), tuple(summands),
-                       frozenset(marks["\0row"]))
-
-    def split(self) -> list[tuple[int, int]]:
-        """Statements: separated by \\\\ or ; (delimiters and environments dropped)."""
-        keep: list[Tok] = []
-        math: list[Tok] = []  # the math delimiters open: $, $$, \[, \(
-        k = 0
-        toks = self.toks
-        while k < len(toks):
-            t = toks[k]
-            if t.text in (r"\begin", r"\end"):
-                name, k2 = self.env_name(k)
-                if name not in ENVIRONMENTS:
-                    raise self.error(t.at, f"environment {name!r} is not read (an aligned "
-                                     "block of equations is)")
-                k = k2
-                if t.text == r"\begin" and name == "aligned" and k < len(toks) \
-                        and toks[k].text == "[":  # \begin{aligned}[t]
-                    while k < len(toks) and toks[k].text != "]":
-                        k += 1
-                    k += 1
-                continue
-            if t.text in ("$", r"\[", r"\]", r"\(", r"\)"):
-                self.delimiter(t, math)
-                k += 1
-                continue
-            if t.text == "&":  # an alignment point: at a line's start or beside its =
-                before = keep[-1].text if keep else ";"
-                after = next((u.text for u in toks[k + 1:] if u.text not in SPACING), "")
-                if before not in (";", "=") and after not in ("=", r"\\", r"\end", ""):
-                    raise self.error(t.at, "an alignment '&' between two terms is not read "
-                                     "(& marks where the lines of an aligned block line up, "
-                                     "at a line's start or beside its =): remove it, or "
-                                     "write the product with \\cdot")
-                k += 1
-                continue
-            if t.text == r"\\":
-                keep.append(Tok(";", t.at))
-                k += 1
-                if k < len(toks) and toks[k].text == "[":  # \\[6pt]
-                    while k < len(toks) and toks[k].text != "]":
-                        k += 1
-                    k += 1
-                continue
-            keep.append(t)
-            k += 1
-        if math:
-            opener = math[-1]
-            raise self.error(opener.at, f"{opener.text!r} opens maths that is never closed "
-                             f"(by {_CLOSES[opener.text]!r})")
-        self.toks = keep
-        spans, start = [], 0
-        for j, t in enumerate(keep):
-            if t.text == ";":
-                spans.append((start, j))
-                start = j + 1
-        spans.append((start, len(keep)))
-        return [(a, b) for a, b in spans if b > a]
-
-    def delimiter(self, t: Tok, math: list[Tok]) -> None:
-        """A math delimiter: ``$``, ``\\[``, ``\\(`` open (``$`` closes an open ``$``),
-        ``\\]`` and ``\\)`` close the one open; refused when they do not pair."""
-        if t.text == "$" and math and math[-1].text == "$":
-            math.pop()
-        elif t.text in ("$", r"\[", r"\("):
-            math.append(t)
-        elif math and _CLOSES[math[-1].text] == t.text:
-            math.pop()
-        else:
-            raise self.error(t.at, f"{t.text!r} closes maths that was not opened" + (
-                f" by {_OPENS[t.text]!r}" if not math else
-                f" ({math[-1].text!r} opened it: close it with {_CLOSES[math[-1].text]!r})"))
-
-    def env_name(self, k: int) -> tuple[str, int]:
-        toks = self.toks
-        if k + 1 >= len(toks) or toks[k + 1].text != "{":
-            raise self.error(toks[k].at, f"{toks[k].text} needs an environment name")
-        j, name = k + 2, ""
-        while j < len(toks) and toks[j].text != "}":
-            name += toks[j].text
-            j += 1
-        return name, j + 1
-
-    def statement_code(self, end: int) -> Piece:
-        # a heading row such as \textbf{forward}: no maths in it (\text{ReLU}(x) is maths)
-        if self.texts(0) in (r"\textbf", r"\text") and self.eq_at(end) is None \
-                and self.group_end(self.i + 1) >= end:
-            self.i = end
-            return []
-        eq = self.eq_at(end)
-        out: Piece = []
-        if eq is not None:
-            name_at = self.at()
-            name = self.name_only()
-            if self.i != eq:
-                raise self.error(self.at(), "the left side of '=' is one name")
-            self.take()
-            self.stages.add(name)
-            out = join_pieces(name, " = ", at=name_at)
-        body = self.expr(end)
-        if self.i < end:
-            t = self.toks[self.i]
-            raise self.error(t.at, f"unexpected {t.text!r}" + (
-                ": one '=' per equation" if t.text == "=" else ""))
-        return out + body
-
-    def group_end(self, j: int) -> int:
-        """The index after the braced group that starts at token ``j`` (or ``j + 1``)."""
-        if j >= len(self.toks) or self.toks[j].text != "{":
-            return j + 1
-        return self.find_close(j) + 1
-
-    def eq_at(self, end: int) -> int | None:
-        depth = 0
-        for j in range(self.i, end):
-            t = self.toks[j].text
-            if t == "{":
-                depth += 1
-            elif t == "}":
-                depth -= 1
-            elif t == "=" and depth == 0:
-                return j
-        return None
-
-    def stop(self, end: int) -> bool:
-        self.skip_spacing()
-        return self.i >= end
-
-    def expr(self, end: int) -> Piece:
-        self.nested()
-        out: Piece = []
-        first = True
-        while True:
-            if self.stop(end):
-                if first:
-                    raise self.error(self.at(), "expected an expression")
-                break
-            t = self.peek()
-            assert t is not None
-            if t.text in ("+", "-"):
-                self.take()
-                out += join_pieces(f" {t.text} " if not first else t.text, at=t.at)
-            elif not first:
-                break
-            out += self.term(end)
-            first = False
-        self.depth -= 1
-        return join_pieces("(", out, ")", at=out[0][1] if out else self.at())
-
-    def term(self, end: int) -> Piece:
-        """Products joined by ⊙ and ⊘, which bind more loosely than the products themselves,
-        as the printer writes them: ``a ⊙ W x`` is a ⊙ (W x), ``W x ⊙ a`` is (W x) ⊙ a."""
-        first = self.product(end)
-        factors = self.factors
-        out: Piece = []
-        while not self.stop(end):
-            t = self.peek()
-            assert t is not None
-            op = PRODUCT.get(t.text)
-            if op not in ("%", "oslash"):
-                break
-            self.take()
-            rhs = self.product(end)  # left to right, as % is: (a) % (b) % ((c)**(-1))
-            factors += self.factors
-            out += join_pieces(" % (", rhs, ")" if op == "%" else ")**(-1)", at=t.at)
-        self.factors = factors
-        return join_pieces("(", first, ")", out, at=first[0][1]) if out else first
 
     def product(self, end: int, entrywise: bool = False, argument: bool = False) -> Piece:
         """Factors side by side or joined by \\cdot, \\times; ``entrywise``, and within
@@ -650,13 +444,6 @@ class _Reader(Calls):
         inner = self.expr_span(self.i, stop)
         self.i = j + 1
         return inner
-
-    def expr_span(self, start: int, stop: int) -> Piece:
-        self.i = start
-        out = self.expr(stop)
-        if self.i < stop:
-            raise self.error(self.toks[self.i].at, f"unexpected {self.toks[self.i].text!r}")
-        return out
 
     def name_atom(self, end: int) -> Piece:
         self.skip_spacing()  # bare letters (xy: x times y, as TeX reads them), not \mathbf{W}
