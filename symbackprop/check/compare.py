@@ -371,7 +371,8 @@ def check(d: Derivation, values: Mapping[str, Any] | None = None, seed: int = 0,
     if not given and attempts > 1 and _magnitude(engine, slots) > _LARGE:
         vals, slots, issues = _moderate(d, engine, source, vals, slots, issues, seed)
     subjects = {"symbolic": _symbolic(d, vals)}
-    for name, gradients in d.analytic_witnesses():  # torch.autograd for from_torch
+    # torch.autograd for from_torch; with no wrt there is no gradient to witness
+    for name, gradients in d.analytic_witnesses() if d.wrt else ():
         subjects[name] = _other(gradients, vals)
     report = _report(engine, slots, vals, subjects, issues, tol, source)
     if not d.wrt and report.ok:  # only the forward values compared: no evidence of a
@@ -579,9 +580,10 @@ def _report(engine: Engine, slots: list[Array], vals: Mapping[str, Any],
     else:
         notes.append("finite differences are of the graph (the source is not known)")
     analytic: dict[str, Mapping[str, Any]] = {}
+    unavailable: list[str] = []  # a witness that could not run fails the check, rows or not
     for w, g in subjects.items():
         if isinstance(g, Exception):
-            notes.append(f"{w} gradients unavailable: {type(g).__name__}: {g}")
+            unavailable.append(f"{w} gradients unavailable: {type(g).__name__}: {g}")
         else:
             analytic[w] = g
     analytic["engine"] = engine.gradients(vals, np.float64, exact_zeros=True)
@@ -591,7 +593,8 @@ def _report(engine: Engine, slots: list[Array], vals: Mapping[str, Any],
                     note=f"only {_join(list(analytic))} and finite differences")
                 if r.ok else r for r in rows]
     witnesses = (*analytic, FD)
-    return CheckReport(tuple(rows), witnesses, eps, atol, rtol, dict(vals), tuple(notes))
+    return CheckReport(tuple(rows), witnesses, eps, atol, rtol, dict(vals), tuple(notes),
+                       tuple(unavailable))
 
 
 def _shape(a: Array) -> tuple[int, ...] | None:
