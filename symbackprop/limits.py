@@ -87,21 +87,44 @@ def number_problem(v: Any, lim: Limits, source: str) -> str | None:
         # exp(1000), sinh(1000): SymPy keeps a function of an integer unevaluated, but
         # every number made of it is ±inf (its operands were checked, one call at a time,
         # so mpmath's 15 digits of it are cheap)
-        try:
-            size = abs(sp.Float(v.evalf(15)))
-        except (TypeError, ValueError, ArithmeticError):
-            return None
+        value = _evaluated(v)
+        if value is None or not_finite(v, value) is not None:
+            return None  # a pole: not_finite says so
+        size = abs(sp.Float(value))
         if size > _FLOAT_MAX:  # (mpmath's 15 digits of a number past 10^10000: its size)
             about = f"about {number_text(size)}, " if size < _HUGE else ""
             return f"{source} is {about}beyond the range of a float"
     return None
 
 
+def not_finite(v: Any, value: sp.Basic | None = None) -> str | None:
+    """What a constant SymPy left unevaluated is when it is not a finite real number: a pole
+    of a float argument (``digamma(-3.0)``, ``polygamma(1, -1001.0)``), which SymPy neither
+    evaluates nor marks infinite (None: it is finite, or not such a constant)."""
+    if not _unevaluated_number(v):
+        return None
+    value = _evaluated(v) if value is None else value
+    if value is None:
+        return "undefined"
+    if value.is_finite is True and value.is_extended_real is True:
+        return None
+    return number_text(value)
+
+
+def _evaluated(v: sp.Basic) -> sp.Basic | None:
+    """mpmath's 15 digits of a constant (None: a pole, where mpmath raises)."""
+    try:
+        return v.evalf(15)
+    except (TypeError, ValueError, ArithmeticError):
+        return None
+
+
 def _unevaluated_number(v: Any) -> bool:
     """A constant that is not a literal number: a call or a power of numbers (``exp(1000)``,
-    ``sinh(1000)``, ``2**(1/2)``), real, and not ±∞ (checked where it is read)."""
+    ``sinh(1000)``, ``2**(1/2)``), real or of unknown reality (``digamma(-3.0)``), and not
+    ±∞ (checked where it is read)."""
     return (isinstance(v, sp.Basic) and not v.is_Atom and not getattr(v, "is_Matrix", False)
-            and v.is_number and v.is_extended_real is True and v.is_finite is not False)
+            and v.is_number and v.is_extended_real is not False and v.is_finite is not False)
 
 
 def number_text(v: sp.Basic) -> str:

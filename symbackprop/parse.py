@@ -27,7 +27,8 @@ from . import indexing, ops
 from .builder import Builder, Term, assemble
 from .composites import COMPOSITES, MOST_ARGS
 from .errors import GraphError, LimitError, ShapeError
-from .limits import DEFAULT_LIMITS, Limits, constants, number_problem, number_text, power_problem
+from .limits import (DEFAULT_LIMITS, Limits, constants, not_finite, number_problem, number_text,
+                     power_problem)
 from .notation import GREEK as NOTATION_GREEK
 from .paper import hadamard_last
 from .paper_lexer import ONES
@@ -532,11 +533,15 @@ class _Parser(Readings):
         for e in exprs:
             for a in constants(_without_masked(e)):
                 self.check_number(node, a)
+                pole = not_finite(a)
                 if a.is_extended_real is False or a.is_finite is False or a is sp.S.NaN:
                     hint = "; inf is read only as a branch of where (a mask: where(M, S, " \
                         "-inf))" if a in (sp.oo, -sp.oo) and "inf" in self.constants_read else ""
                     raise self.error(node, f"{self.source(node)} is not a finite real number "
                                      f"(it is {number_text(a)}){hint}")
+                if pole is not None:
+                    raise self.error(node, f"{self.source(node)} is not a finite real number "
+                                     f"(it is {pole})")
 
 
 def _number(e: ast.AST) -> bool:
