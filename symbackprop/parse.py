@@ -27,8 +27,15 @@ from . import indexing, ops
 from .builder import Builder, Term, assemble
 from .composites import COMPOSITES, MOST_ARGS
 from .errors import GraphError, LimitError, ShapeError
-from .limits import (DEFAULT_LIMITS, Limits, constants, not_finite, number_problem, number_text,
-                     power_problem)
+from .limits import (
+    DEFAULT_LIMITS,
+    Limits,
+    constants,
+    not_finite,
+    number_problem,
+    number_text,
+    power_problem,
+)
 from .notation import GREEK as NOTATION_GREEK
 from .paper import hadamard_last
 from .paper_lexer import ONES
