@@ -73,9 +73,13 @@ def power_problem(x: Any, y: Any, lim: Limits, source: str) -> str | None:
     return None
 
 
-def number_problem(v: Any, lim: Limits, source: str) -> str | None:
-    """Why a number is over the limits (None: it is not)."""
-    if getattr(v, "is_Rational", False):
+def number_problem(v: Any, lim: Limits, source: str, written: bool = True) -> str | None:
+    """Why a number is over the limits (None: it is not); of an integer or fraction SymPy
+    folded (not ``written``), its float's range, not its bits."""
+    if getattr(v, "is_Rational", False) and not written:
+        if abs(v) > _FLOAT_MAX:
+            return f"{source} is about {number_text(v)}, beyond the range of a float"
+    elif getattr(v, "is_Rational", False):
         bits = max(abs(v.p).bit_length(), v.q.bit_length())
         if bits > lim.max_int_bits:
             return (f"a number of {bits:,} bits; the limit is {lim.max_int_bits} "
@@ -87,7 +91,11 @@ def number_problem(v: Any, lim: Limits, source: str) -> str | None:
         # exp(1000), sinh(1000): SymPy keeps a function of an integer unevaluated, but
         # every number made of it is ±inf (its operands were checked, one call at a time,
         # so mpmath's 15 digits of it are cheap)
-        value = _evaluated(v)
+        try:
+            value = _evaluated(v)
+        except OverflowError:  # erfc(1e300): SymPy's printing and sorting would raise too
+            return (f"{source} is beyond what SymPy can evaluate (mpmath overflows); write "
+                    "its value")
         if value is None or not_finite(v, value) is not None:
             return None  # a pole: not_finite says so
         size = abs(sp.Float(value))
@@ -103,28 +111,44 @@ def not_finite(v: Any, value: sp.Basic | None = None) -> str | None:
     evaluates nor marks infinite (None: it is finite, or not such a constant)."""
     if not _unevaluated_number(v):
         return None
-    value = _evaluated(v) if value is None else value
+    try:
+        value = _evaluated(v) if value is None else value
+    except OverflowError:  # number_problem refuses it
+        return None
     if value is None:
         return "undefined"
-    if value.is_finite is True and value.is_extended_real is True:
+    if ask(value, "is_finite") is True and ask(value, "is_extended_real"):
         return None
     return number_text(value)
 
 
 def _evaluated(v: sp.Basic) -> sp.Basic | None:
-    """mpmath's 15 digits of a constant (None: a pole, where mpmath raises)."""
+    """mpmath's 15 digits of a constant (None: a pole or outside the domain, where mpmath
+    raises ValueError; OverflowError passes: a number mpmath cannot evaluate)."""
     try:
         return v.evalf(15)
+    except OverflowError:
+        raise
     except (TypeError, ValueError, ArithmeticError):
+        return None
+
+
+def ask(v: sp.Basic, fact: str) -> bool | None:
+    """SymPy's assumption ``fact`` of a constant, None where SymPy cannot tell: asking
+    evaluates the number, and mpmath overflows on some (erfc(1e300).is_extended_real), after
+    which SymPy's half-filled assumption cache raises KeyError for that object."""
+    try:
+        return getattr(v, fact)  # type: ignore[no-any-return]
+    except (ArithmeticError, ValueError, TypeError, KeyError, RecursionError):
         return None
 
 
 def _unevaluated_number(v: Any) -> bool:
     """A constant that is not a literal number: a call or a power of numbers (``exp(1000)``,
-    ``sinh(1000)``, ``2**(1/2)``), real or of unknown reality (``digamma(-3.0)``), and not
-    ±∞ (checked where it is read)."""
+    ``sinh(1000)``, ``2**(1/2)``; ``acos(2)``, ``digamma(-3.0)``: not real, or of unknown
+    reality, which ``not_finite`` tells), and not ±∞ (checked where it is read)."""
     return (isinstance(v, sp.Basic) and not v.is_Atom and not getattr(v, "is_Matrix", False)
-            and v.is_number and v.is_extended_real is not False and v.is_finite is not False)
+            and v.is_number and ask(v, "is_finite") is not False)
 
 
 def number_text(v: sp.Basic) -> str:

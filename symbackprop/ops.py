@@ -388,16 +388,12 @@ def div(b: Builder, x: Term, y: Term, where: str = "a / b") -> Term:
 
 def power(b: Builder, x: Term, y: Term, where: str = "a ** b") -> Term:
     """``x ** y``, NumPy's power: element-wise, with NumPy's broadcasting. A number
-    exponent is the power itself; an array exponent (``2**v``, ``v**v``, ``X**Y``) is what
-    ``power(x, y)`` is, exp(y ⊙ log x) entry by entry, for x > 0 (``variable_power``)."""
-    if is_matrix(y):
+    exponent is the power itself; an array exponent (``2**v``, ``v**v``, ``X**Y``), or a
+    variable one of an array (``v**t``), is what ``power(x, y)`` is, exp(y ⊙ log x) entry
+    by entry, for x > 0 (``variable_power``)."""
+    if is_matrix(y) or (is_matrix(x) and not _is_num(y)):  # v**t: exp(t log v) too
         return variable_power(b, x, y, where)
     if is_matrix(x):
-        if not _is_num(y):
-            what = "tensor" if tensor_dims(shape_of(x)) is not None else "matrix"
-            raise UnsupportedError(f"{where}: an element-wise power of a {what} needs a "
-                                   "number as exponent (for a variable one, x > 0, write "
-                                   "power(x, p): exp(p log x))")
         return x if y == 1 else b.node(HadamardPower(x, y))
     if getattr(x, "is_zero", False) and not _is_num(y):
         # 0**y is 0 for y > 0, 1 at 0, ∞ below: its derivative 0**y·log 0 has no value
@@ -538,6 +534,8 @@ def reduce_axis(b: Builder, name: str, x: Term, axis: Any, where: str) -> Term:
     if name == "cumprod":
         return b.node(CumProd(x, k))
     if name in ("max", "min", "prod"):
+        if sx[k] == 1:  # of one entry: the entry (never (∏X) ⊘ X, 0/0 where it is 0)
+            return x
         return b.node({"max": MaxAlong, "min": MinAlong, "prod": ProdAlong}[name](x, k))
     if name == "softmax":  # our softmax normalises columns (axis 0); rows: a primitive of
         if k == 0:           # their own, whose VJP is A ⊙ (G − (G ⊙ A) 1 1ᵀ) (attention's)
@@ -649,9 +647,10 @@ WHOLE_TENSOR = frozenset({"sum", "mean", "var", "sqnorm", "mse", "logsumexp", "p
 
 
 def inexact(x: Term) -> Term:
-    """A large whole number (or fraction) as a float: SymPy's log Γ and ψ⁽ⁿ⁾ of one are
-    sums of as many exact terms (gammaln(10**10), digamma(10**70) did not finish)."""
-    return sp.Float(x) if getattr(x, "is_Rational", False) and abs(x) > 1000 else x
+    """A whole number (or fraction) beyond 20 as a float: SymPy's log Γ and ψ⁽ⁿ⁾ of one are
+    exact sums and factorials that grow with it (gammaln(10**10), digamma(10**70) did not
+    finish; gammaln(1000) printed log(999!) in 2,568 digits, which a float makes ∞)."""
+    return sp.Float(x) if getattr(x, "is_Rational", False) and abs(x) > 20 else x
 
 
 def _huber_delta(delta: Term, where: str) -> None:
@@ -682,6 +681,8 @@ def apply(b: Builder, name: str, args: list[Term], where: str, axis: Any = None)
         return operator(b, *args, where=where)
     if name == "huber":
         _huber_delta(args[1], where)
+    if name == "prod" and len(args) == 1 and shape_of(args[0]) == (1, 1):
+        return as_scalar(b, args[0])  # of one entry: the entry (not (∏X) ⊘ X, 0/0 at 0)
     rule = RULES[name]
     if rule.node is not None:  # a matrix primitive, as its rule declares it
         if rule.on_scalar is None:

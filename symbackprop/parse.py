@@ -24,12 +24,13 @@ from typing import Any
 import sympy as sp
 
 from . import indexing, ops
-from .builder import Builder, Term, assemble
+from .builder import Builder, Equation, Term, assemble
 from .composites import COMPOSITES, MOST_ARGS
 from .errors import GraphError, LimitError, ShapeError
 from .limits import (
     DEFAULT_LIMITS,
     Limits,
+    ask,
     constants,
     not_finite,
     number_problem,
@@ -519,9 +520,9 @@ class _Parser(Readings):
         for e in (p, 1 / p):
             self.check_power(node, sp.Symbol("x"), e)
 
-    def check_number(self, node: ast.AST, v: Term) -> None:
+    def check_number(self, node: ast.AST, v: Term, written: bool = True) -> None:
         """A folded constant: bounded in size (SymPy's floats have no exponent limit)."""
-        why = number_problem(v, self.limits, self.source(node))
+        why = number_problem(v, self.limits, self.source(node), written)
         if why is not None:
             raise self.error(node, why, LimitError)
 
@@ -531,17 +532,36 @@ class _Parser(Readings):
             raise self.error(node, f"{self.source(node)} is infinite: inf is read only as a "
                              "branch of where (a mask: where(M, S, -inf))")
 
+    def folded(self, eq: Equation) -> sp.Basic:
+        """A node's right-hand side with the nodes of numbers it reads replaced by their
+        value: a number made across nodes (exp2(1e300) is a node 1e300·log 2, then exp of
+        it) is checked whole, as one written at once is."""
+        rhs, known = eq.rhs, self.constant_nodes
+        if not rhs.is_number:
+            free = rhs.free_symbols
+            if not free or not free <= known.keys():
+                return rhs
+            rhs = rhs.xreplace({s: known[s] for s in free})
+        known[eq.lhs] = rhs
+        return rhs
+
     def check_value(self, node: ast.AST, out: Term, since: int) -> None:
         """No complex, infinite or undefined constant (``log(0)``, ``sqrt(-1)``, ``0**-1``)."""
         self.check_number(node, out)
         if _infinite(out):  # inf, -inf: where it is used is checked (a branch of where)
             return
-        exprs = [out, *(eq.rhs for eq in self.b.nodes[since:])]
-        for e in exprs:
+        exprs = [(out, True)]
+        for eq in self.b.nodes[since:]:
+            whole = self.folded(eq)  # its integers are SymPy's (2**1000 of exp2(1000)):
+            exprs.append((eq.rhs, True))  # a float's range is checked of them, not bits
+            if whole is not eq.rhs:
+                exprs.append((whole, False))
+        for e, written in exprs:
             for a in constants(_without_masked(e)):
-                self.check_number(node, a)
+                self.check_number(node, a, written)
                 pole = not_finite(a)
-                if a.is_extended_real is False or a.is_finite is False or a is sp.S.NaN:
+                if ask(a, "is_extended_real") is False or ask(a, "is_finite") is False \
+                        or a is sp.S.NaN:
                     hint = "; inf is read only as a branch of where (a mask: where(M, S, " \
                         "-inf))" if a in (sp.oo, -sp.oo) and "inf" in self.constants_read else ""
                     raise self.error(node, f"{self.source(node)} is not a finite real number "

@@ -58,6 +58,7 @@ class CodeText:
         self.multiline = "\n" in text.strip() or "\r" in text.strip()
         self.starts: list[int] | None = None
         self.constants_read: set[str] = set()
+        self.constant_nodes: dict[sp.Basic, sp.Basic] = {}  # nodes of numbers: their value
         self.static: set[int] = set()  # syntax nodes read as numbers (sizes, indices)
         self.calls: dict[int, indexing.Call] = {}  # structural calls, read once
         self.dim_names: dict[str, sp.Expr] = {}  # sizes named elsewhere (the witness's)

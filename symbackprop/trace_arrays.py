@@ -94,12 +94,7 @@ def binary(b: Builder, op: str, x: Value, y: Value) -> Value:
         if is_matrix(c) and not is_matrix(a):
             a = ops.broadcast(b, a, tuple(c.shape))
         t = ops.div(b, a, c, where)
-    elif op == "**":
-        if is_matrix(c):
-            raise UnsupportedError(f"{where} with an array exponent has no rule")
-        if is_matrix(a) and not getattr(c, "is_Number", False):
-            raise UnsupportedError(f"{where}: an element-wise power of an array needs a "
-                                   "number as exponent")
+    elif op == "**":  # an array exponent: exp(y log x) entry by entry, as in the text
         t = ops.power(b, a, c, where)
     elif op in ("max", "min", "arctan2"):
         t = ops.apply(b, op, [a, c], where)

@@ -18,6 +18,7 @@ from typing import Any
 import sympy as sp
 
 from . import indexing, ops
+from .algebra import is_matrix
 from .builder import Builder, Term
 from .composites import matrix_power
 from .errors import ShapeError, UnsupportedError
@@ -62,6 +63,9 @@ def along(b: Builder, how: str, v: Value, axis: Any, keepdims: Any, what: str) -
             raise UnsupportedError(f"{what} of a scalar with axis={axis!r}")
         return (sp.S.Zero, ()) if how == "var" else v
     axes = numpy_axes(axis, len(s), what)
+    if not is_matrix(t):  # one entry held as a scalar (a (1,) or (1, 1) array): itself
+        return (sp.S.Zero if how == "var" else t), \
+            (s if keepdims else tuple(d for i, d in enumerate(s) if i not in axes))
     if len(axes) == len(s):
         whole = ops.apply(b, how, [t], what)
         if keepdims:  # (1,) or (1, 1), as NumPy keeps it

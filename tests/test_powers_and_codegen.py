@@ -46,6 +46,10 @@ POWERS: list[tuple[str, dict[str, tuple[int, ...]], Callable[..., Any]]] = [
     ("L = sum(c**r)", {"c": (3, 1), "r": (1, 2)}, lambda c, r: jnp.sum(c**r)),
     ("L = sum(X**v)", {"X": (3, 2), "v": (3, 1)}, lambda X, v: jnp.sum(X**v)),
     ("L = sum(v**X)", {"X": (3, 2), "v": (3, 1)}, lambda X, v: jnp.sum(v**X)),
+    # a variable scalar exponent of an array (it was refused: "needs a number")
+    ("L = sum(v**t)", {"v": (3, 1), "t": ()}, lambda v, t: jnp.sum(v**t)),
+    ("L = sum(X**(t*s))", {"X": (2, 3), "t": (), "s": ()}, lambda X, t, s: jnp.sum(X**(t * s))),
+    ("L = sum(T**t)", {"T": (2, 3, 2), "t": ()}, lambda T, t: jnp.sum(T**t)),
 ]
 
 
@@ -64,6 +68,32 @@ def test_array_exponent_is_numpys_power(text: str, shapes: dict[str, tuple[int, 
         np.testing.assert_allclose(np.asarray(grads[n]).reshape(np.shape(g)), np.asarray(g),
                                    rtol=1e-10, atol=1e-12)
     assert d.check(vals).ok
+
+
+TRACED: list[tuple[Callable[..., Any], dict[str, tuple[int, ...]], Callable[..., Any]]] = [
+    (lambda v: np.sum(2.0**v), {"v": (3,)}, lambda v: jnp.sum(2.0**v)),
+    (lambda v, w: np.sum(v**w), {"v": (3,), "w": (3,)}, lambda v, w: jnp.sum(v**w)),
+    (lambda v, t: np.sum(v**t), {"v": (3,), "t": ()}, lambda v, t: jnp.sum(v**t)),
+    (lambda X, Y: np.sum(X**Y), {"X": (2, 3), "Y": (2, 3)}, lambda X, Y: jnp.sum(X**Y)),
+    (lambda c, r: np.sum(c**r), {"c": (3, 1), "r": (1, 2)}, lambda c, r: jnp.sum(c**r)),
+]
+
+
+@pytest.mark.parametrize(("f", "shapes", "jf"), TRACED, ids=["2**v", "v**w", "v**t", "X**Y",
+                                                             "c**r"])
+def test_array_exponent_in_a_traced_numpy_function(f: Callable[..., Any],
+                                                   shapes: dict[str, tuple[int, ...]],
+                                                   jf: Callable[..., Any]) -> None:
+    """A traced NumPy function's ``**`` is the text's: ``2.0**v`` was refused there."""
+    d = sbp.derive(f, shapes=shapes)
+    names = list(shapes)
+    vals = positive(shapes, seed=5)
+    grads = d.evaluate(vals)
+    want = jax.grad(jf, argnums=tuple(range(len(names))))(*(jnp.asarray(vals[n])
+                                                           for n in names))
+    for n, g in zip(names, want, strict=True):
+        np.testing.assert_allclose(np.asarray(grads[n]).reshape(np.shape(g)), np.asarray(g),
+                                   rtol=1e-10, atol=1e-12)
 
 
 def test_array_exponent_as_power_call() -> None:
