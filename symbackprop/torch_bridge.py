@@ -41,7 +41,7 @@ import numpy as np
 from .check.compare import random_values
 from .check.report import CheckReport
 from .derive import Derivation, Trace, derive
-from .errors import ShapeError, UnsupportedError
+from .errors import OptionError, ShapeError, UnsupportedError
 from .evaluate import CE_TOLERANCE, cross_entropy_targets
 from .notation import Layout
 from .shapes import axes_of, shape_of
@@ -257,7 +257,7 @@ CONVENTION_NOTE = {
 
 def from_torch(module: Any, example_inputs: Any, loss: Any = None, *,
                names: Mapping[str, str] | None = None, convention: Convention = "column",
-               wrt: Sequence[str] | None = None, layout: Layout = "denominator",
+               wrt: str | Sequence[str] | None = None, layout: Layout = "denominator",
                granularity: Any = "layers") -> TorchDerivation:
     """The derivation of a PyTorch module's backward pass.
 
@@ -288,7 +288,8 @@ def from_torch(module: Any, example_inputs: Any, loss: Any = None, *,
     if not example or not all(isinstance(t, torch.Tensor) for t in example):
         raise TypeError("example_inputs must be a tensor or a tuple of tensors")
     if convention not in ("column", "row"):
-        raise ValueError(f"convention must be 'column' or 'row', not {convention!r}")
+        raise OptionError(f"convention must be 'column' or 'row', not {convention!r}",
+                          ("column", "row"))
     kind = type(module).__name__
     if kind in LATER:
         raise UnsupportedError(f"{kind} (the module itself) is not supported yet "
@@ -326,10 +327,12 @@ def from_torch(module: Any, example_inputs: Any, loss: Any = None, *,
         reached = _reached(walk.stages, out.text)
         wrt_names = [n for n in walk.params if n in reached]
     else:
+        if isinstance(wrt, str):  # one key, as derive takes one name
+            wrt = [wrt]
         unknown = [k for k in wrt if k not in by_key]
         if unknown:
-            raise ValueError(f"wrt: {', '.join(unknown)} not among the module's keys "
-                             f"({', '.join(by_key)})")
+            raise OptionError(f"wrt: {', '.join(map(str, unknown))} not among the module's "
+                              f"keys ({', '.join(by_key)})", tuple(by_key))
         wrt_names = [by_key[k] for k in wrt]
     d = derive(text, wrt=wrt_names, shapes=walk.shapes, names=rename, layout=layout,
                granularity=granularity)

@@ -12,6 +12,7 @@ naming it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -88,8 +89,20 @@ def _norm(b: Builder, vs: list[Value], kw: dict[str, Any]) -> Value:
     (t, s), = vs
     if len(s) > 2:
         raise UnsupportedError(f"np.linalg.norm of an array of shape {s} with ord=")
-    if len(s) == 2 and order is not None and 1 in s and order not in ("fro", 2, -2):
-        # a row or a column read as a matrix: its entries' column or row sums
+    if len(s) < 2 and isinstance(order, str):
+        raise ShapeError(f"np.linalg.norm: invalid norm order {order!r} for a vector (a 1-D "
+                         "array): 'fro' and 'nuc' are a matrix's")
+    if len(s) == 2 and order is not None and 1 in s:
+        # a row or a column read as a matrix: its one singular value is ‖x‖₂ (ord 2, -2,
+        # 'nuc', 'fro'); ord ±1, ±inf are its entries' largest or smallest column or row sum
+        if isinstance(order, str) or order in (2, -2):
+            if order not in ("fro", "nuc", 2, -2):
+                raise ShapeError(f"np.linalg.norm: invalid norm order {order!r} for a matrix")
+            return indexing.norm(b, t, None, "np.linalg.norm"), ()
+        if order not in (1, -1, math.inf, -math.inf):
+            raise ShapeError(f"np.linalg.norm: invalid norm order {order!r} for a matrix (a "
+                             f"2-D array of shape {s}): NumPy takes None, 'fro', 'nuc', ±1, "
+                             "±2 or ±inf; a vector's p-norm is of a 1-D array")
         k = 0 if abs(order) == 1 else 1
         size = ops.apply(b, "abs", [t], "np.linalg.norm")
         sums = ops.reduce_axis(b, "sum", size, k, "np.linalg.norm")

@@ -16,6 +16,7 @@ construct (iteration, assignment, other keywords); a shape NumPy would reject is
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -357,6 +358,13 @@ _UFUNCS: dict[str, str] = {
 _UFUNCS.update({r.code[3:]: n for n, r in RULES.items()
                 if r.sympy is not None and r.arity == 1 and r.code.startswith("np.")
                 and r.code[3:] not in _UFUNCS})
+# scipy.special's ufuncs, by the text's function they are (reached through
+# ``__array_ufunc__`` as NumPy's are; told apart by identity with scipy.special's own)
+_SPECIAL: dict[str, str] = {
+    "expit": "sigmoid", "erf": "erf", "erfc": "erfc", "erfinv": "erfinv",
+    "gammaln": "gammaln", "psi": "digamma", "i0e": "i0e", "i1e": "i1e", "logit": "logit",
+    "log_expit": "logsigmoid", "xlogy": "xlogy",
+}
 # NumPy array functions (not ufuncs) that are element-wise in the text (composites or not)
 _ELEMENTWISE_FUNCTIONS = frozenset({"clip", "where", "sinc"})
 # NumPy array functions: (positional parameter names after the array, keywords allowed)
@@ -367,6 +375,17 @@ def numpy_ufunc(b: Builder, ufunc: Any, method: str, inputs: tuple[Any, ...],
                 kw: dict[str, Any]) -> Any:
     """``np.exp(x)``, ``np.maximum(W, x)``, ``x + y`` … reached through ``__array_ufunc__``."""
     name = getattr(ufunc, "__name__", str(ufunc))
+    special = sys.modules.get("scipy.special")
+    if special is not None and getattr(special, name, None) is ufunc:
+        if method != "__call__" or kw or name not in _SPECIAL:
+            raise UnsupportedError(f"scipy.special.{name}"
+                                   f"{'.' + method if method != '__call__' else ''}"
+                                   f"{' with ' + ', '.join(kw) if kw else ''} has no rule "
+                                   f"(the ones that do: {', '.join(sorted(_SPECIAL))})")
+        text = _SPECIAL[name]
+        if text in COMPOSITES:
+            return composite(b, text, inputs)
+        return unary(b, text, inputs[0])
     if method == "__call__" and not kw and name not in _UFUNCS and name in COMPOSITES \
             and COMPOSITES[name][0] == len(inputs):
         return composite(b, name, inputs)

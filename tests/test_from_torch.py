@@ -521,9 +521,12 @@ def test_bad_arguments() -> None:
     for bad in (5, [np.zeros((1, 3))], ()):
         with pytest.raises(TypeError, match="example_inputs must be a tensor"):
             sbp.from_torch(seed_model(), bad)
-    with pytest.raises(ValueError, match="convention must be 'column' or 'row'"):
+    with pytest.raises(sbp.OptionError, match="convention must be 'column' or 'row'"):
         sbp.from_torch(seed_model(), torch.randn(1, 3), loss=nn.MSELoss(),
                        convention="diagonal")  # type: ignore[arg-type]
+    with pytest.raises(sbp.OptionError, match="not among the module's keys") as e:
+        sbp.from_torch(seed_model(), torch.randn(1, 3), loss=nn.MSELoss(), wrt=["0.wieght"])
+    assert "0.weight" in e.value.choices
     with pytest.raises(sbp.ShapeError, match="pass loss="):
         sbp.from_torch(seed_model(), torch.randn(1, 3))
     with pytest.raises(sbp.UnsupportedError, match="loss="):
@@ -1600,3 +1603,13 @@ def test_arithmetic_of_bool_tensors_is_pytorchs() -> None:
     torch.manual_seed(9)
     model = _BoolArithmetic().double()
     _derives_as_torch(model, torch.randn(6, 3, dtype=torch.float64))
+
+
+def test_wrt_takes_one_key_as_a_string() -> None:
+    """``wrt="0.weight"`` is that key, as ``derive`` takes one name (it was split into its
+    characters: "wrt: 0, ., w, e, i, g, h, t not among the module's keys")."""
+    one = sbp.from_torch(seed_model(), torch.randn(1, 3), loss=nn.MSELoss(), wrt="0.weight")
+    listed = sbp.from_torch(seed_model(), torch.randn(1, 3), loss=nn.MSELoss(),
+                            wrt=["0.weight"])
+    assert one.wrt == listed.wrt
+    assert len(one.wrt) == 1

@@ -369,3 +369,51 @@ def test_a_product_of_one_entry_that_is_zero_has_a_gradient() -> None:
     assert report.ok, str(report)
     g = d.evaluate({"a1": np.array([-0.54]), "a0": 1.0})
     assert np.asarray(g["a1"]).ravel() == pytest.approx([1.0])
+
+
+@pytest.mark.parametrize("shape", [(4, 1), (1, 4), (4,), (1, 1)])
+@pytest.mark.parametrize("order", [None, "fro", "nuc", 2, -2, 1, -1, np.inf, -np.inf, 3, 0.5])
+def test_linalg_norm_of_a_row_or_column_is_numpys(shape: tuple[int, ...], order: Any) -> None:
+    """A 2-D row or column is a matrix to np.linalg.norm: ord −2 is its one singular value
+    (it was the vector's −2 "norm"), ord 3 is an error (it was max |x|), 'nuc' is ‖x‖₂ (it
+    was a TypeError); a 1-D array has no 'fro'. Each is NumPy's value, or refused where
+    NumPy raises."""
+    x = np.array([0.5, -1.2, 2.0, 0.3])[: int(np.prod(shape))].reshape(shape)
+    try:
+        want = float(np.linalg.norm(x, order))
+    except ValueError:
+        with pytest.raises(sbp.SymbackpropError):
+            sbp.derive(lambda x: np.linalg.norm(x, order), shapes={"x": shape})
+        return
+    d = sbp.derive(lambda x: np.linalg.norm(x, order), shapes={"x": shape})
+    assert float(Engine(d).value({"x": x})) == pytest.approx(want, rel=1e-12)
+    report = d.check({"x": x})
+    assert report.ok, str(report)
+
+
+SPECIAL = ["expit", "erf", "erfc", "erfinv", "gammaln", "psi", "i0e", "i1e", "logit",
+           "log_expit", "xlogy"]
+
+
+@pytest.mark.parametrize("name", SPECIAL)
+def test_scipy_special_ufuncs_trace_as_the_text_functions(name: str) -> None:
+    """scipy.special's ufuncs reach the tracer as NumPy's do; they were refused as
+    "np.expit has no rule" (a module the user never wrote). Values and gradients are
+    SciPy's and finite differences'."""
+    special = pytest.importorskip("scipy.special")
+    f = getattr(special, name)
+    x = np.array([0.3, 0.6, 0.2])
+
+    def g(x: Any) -> Any:
+        return np.sum(f(x, x + 1.0) if name == "xlogy" else f(x))
+
+    d = sbp.derive(g, shapes={"x": (3,)})
+    assert float(Engine(d).value({"x": x})) == pytest.approx(float(g(x)), rel=1e-12)
+    report = d.check({"x": x})
+    assert report.ok, str(report)
+
+
+def test_a_scipy_special_ufunc_without_a_rule_is_named_as_scipys() -> None:
+    special = pytest.importorskip("scipy.special")
+    with pytest.raises(sbp.UnsupportedError, match=r"scipy\.special\.huber has no rule"):
+        sbp.derive(lambda x: np.sum(special.huber(1.0, x)), shapes={"x": (3,)})
