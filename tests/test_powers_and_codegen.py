@@ -59,15 +59,20 @@ def test_array_exponent_is_numpys_power(text: str, shapes: dict[str, tuple[int, 
     """``**`` is NumPy's power, element-wise always: an array exponent is taken (it was
     refused, "exponents must be scalars"), and the gradients are jax.grad's."""
     d = sbp.derive(text, shapes=shapes)
-    names = list(shapes)
     vals = positive(shapes)
+    assert_jax_grads(d, vals, f)
+    assert d.check(vals).ok
+
+
+def assert_jax_grads(d: Any, vals: dict[str, np.ndarray], f: Callable[..., Any]) -> None:
+    """``d``'s gradients at ``vals`` are jax.grad's of ``f`` (its parameters in order)."""
+    names = list(vals)
     grads = d.evaluate(vals)
     want = jax.grad(f, argnums=tuple(range(len(names))))(*(jnp.asarray(vals[n])
                                                           for n in names))
     for n, g in zip(names, want, strict=True):
         np.testing.assert_allclose(np.asarray(grads[n]).reshape(np.shape(g)), np.asarray(g),
                                    rtol=1e-10, atol=1e-12)
-    assert d.check(vals).ok
 
 
 TRACED: list[tuple[Callable[..., Any], dict[str, tuple[int, ...]], Callable[..., Any]]] = [
@@ -85,15 +90,7 @@ def test_array_exponent_in_a_traced_numpy_function(f: Callable[..., Any],
                                                    shapes: dict[str, tuple[int, ...]],
                                                    jf: Callable[..., Any]) -> None:
     """A traced NumPy function's ``**`` is the text's: ``2.0**v`` was refused there."""
-    d = sbp.derive(f, shapes=shapes)
-    names = list(shapes)
-    vals = positive(shapes, seed=5)
-    grads = d.evaluate(vals)
-    want = jax.grad(jf, argnums=tuple(range(len(names))))(*(jnp.asarray(vals[n])
-                                                           for n in names))
-    for n, g in zip(names, want, strict=True):
-        np.testing.assert_allclose(np.asarray(grads[n]).reshape(np.shape(g)), np.asarray(g),
-                                   rtol=1e-10, atol=1e-12)
+    assert_jax_grads(sbp.derive(f, shapes=shapes), positive(shapes, seed=5), jf)
 
 
 def test_array_exponent_as_power_call() -> None:
