@@ -278,8 +278,8 @@ class Derivation(record.Derivation):
             direction = next(iter(direction.values()))
         out = _hessian_of(self).jvp(values, {name: direction})
         given = next((v for k, v in values.items() if str(getattr(k, "name", k)) == name), 0.0)
-        if np.ndim(given) == 1 and np.size(out) == np.size(given):  # a 1-D variable's: 1-D
-            out = np.reshape(out, np.shape(given))
+        if np.ndim(given) and np.size(out) == np.size(given):  # a 1-D variable's: 1-D, a
+            out = np.reshape(out, np.shape(given))  # 1×1's: (1, 1), as evaluate's
         return out
 
     def check(self, values: Mapping[str, Any] | None = None, seed: int = 0, *,

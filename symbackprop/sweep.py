@@ -321,6 +321,7 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
     backward.append(Equation(adjoints[out], sp.S.One))
     groups.append([out])
     consumers_left = [0] * len(syms)
+    zero = [False] * len(syms)  # an adjoint no term reached: 0
     for i in range(n):
         if is_needed[i]:  # a consumer the sweep never visits does not count
             for a in uses[i]:
@@ -343,7 +344,9 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
         eq = eqs[i]
         lhs, use = eq.lhs, uses[i]
         g = adj[i]  # 1 for the output (its own adjoint is 1)
-        if scalars_only or not (mat[i] or any(mat[a] for a in use)):  # a scalar equation
+        if zero[i]:  # nothing flowed back to it (a shape donor: broadcast(c, h)), nor
+            pass     # flows on through it (its operands' terms would read its adjoint)
+        elif scalars_only or not (mat[i] or any(mat[a] for a in use)):  # a scalar equation
             rhs = eq.rhs
             cls = type(rhs)
             if (cls is sp.Add or cls is sp.Mul) and rhs.args == eq.atoms:
@@ -422,6 +425,7 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
             mine = listed[a]
             if mine is None:
                 mine = terms[v] = []
+                zero[a] = True
             mine.reverse()  # the sweep met the consumers last first
             if len(mine) == 1 and not mat[a]:
                 total = mine[0].value  # one scalar term: madd and collect keep it as it is,

@@ -198,6 +198,22 @@ class TorchDerivation(Derivation):
         return super().trace(self.to_ours(values),
                              None if tangents is None else self.to_ours(tangents, False))
 
+    def hvp(self, values: Mapping[str, Any], direction: Any) -> Any:
+        """``Derivation.hvp`` with ``values`` under the module's keys and ``direction`` a
+        tensor or array shaped as the one ``wrt`` parameter in PyTorch (or ``{key: it}``);
+        the product in that shape, as ``p.grad``."""
+        if len(self.wrt) != 1:
+            return super().hvp(values, direction)  # its error: one variable
+        name = str(self.wrt[0].name)
+        key = self.keys[name].key
+        if isinstance(direction, Mapping):
+            if set(map(str, direction)) != {key}:
+                raise OptionError(f"hvp's direction is along {key!r} only, not "
+                                  f"{', '.join(map(repr, map(str, direction)))}", (key,))
+            direction = next(iter(direction.values()))
+        ours = self.to_ours({key: direction}, False)[name]
+        return self.to_torch_layout(name, super().hvp(self.to_ours(values), ours))
+
     def analytic_witnesses(self) -> tuple[tuple[str, Callable[[Mapping[str, Any]],
                                                               Mapping[str, Any]]], ...]:
         return ((WITNESS, self.torch_gradients),) if has_torch() else ()

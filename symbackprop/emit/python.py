@@ -543,7 +543,8 @@ def _tangent_code(d: Derivation, fname: str) -> str:
         if numbers.stage(eq.lhs, eq.rhs) and eq.lhs == d.output:
             code = p.floating(eq.rhs)  # a constant output: a float, as evaluate's
         body.append(f"{eq.lhs.name} = {code}")
-    body += ["", "# tangents (forward mode): one line per intermediate that depends on wrt"]
+    body += ["", "# tangents (forward mode): one line per intermediate that depends on wrt",
+             *_target_checks(d, p)]  # a cross-entropy's tangent reads softmax(o) - y too
     body += [f"{tan[eq.lhs]} = {p.doprint(eq.rhs)}" for eq in d.tangent_equations]
     out = d.output
     dot_out = tan[d.tangents[out]] if out in d.tangents else f"np.zeros_like({out.name})"
