@@ -602,8 +602,7 @@ def test_a_traced_np_cumprod() -> None:
 
 
 @pytest.mark.parametrize("text", ["erfinv(x)", "i0e(x)", "i1e(x)", "gammaln(x)", "digamma(x)",
-                                  "polygamma(2, x)", "prod(u)", "sum(cumprod(u))", "erfinv(1e300) + x",
-                                  "gammaln(-3.0)*x", "sin(x)*y"])
+                                  "polygamma(2, x)", "prod(u)", "sum(cumprod(u))", "sin(x)*y"])
 @pytest.mark.parametrize("x", [1e300, -1e300, -1e6 + 0.5, 1e-300])
 def test_special_values_end_in_a_report(text: str, x: float) -> None:
     """Far outside where people evaluate these (a step below the spacing of floats, mpmath's
