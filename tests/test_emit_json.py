@@ -83,7 +83,7 @@ def test_every_latex_string_in_json_renders() -> None:
 def test_each_expression_is_printed_once_per_derivation(monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 11 part 6: to_json printed every equation twice, and every format again; SymPy's
     term ordering made that most of the time of a 990-factor product (24-30 s for all)."""
-    from symbackprop.emit import latex as latexmod
+    from symbackprop.emit import symbols as latexmod
     from symbackprop.emit.printer import Printer
 
     d = sbp.derive("W2@sigmoid(W1@x + b1) + b2", shapes={"W1": (4, 3), "x": (3, 1),

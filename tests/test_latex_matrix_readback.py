@@ -12,8 +12,8 @@ import pytest
 from latex_tools import assert_latex_ok
 
 import symbackprop as sbp
-from symbackprop.emit.latex import symbol_table
 from symbackprop.emit.printer import expr_latex
+from symbackprop.emit.symbols import symbol_table
 
 V, M = (3, 1), (3, 3)
 SIZES = {"n": 3, "m": 4}  # the symbolic dimensions' values

@@ -97,7 +97,7 @@ def test_the_seed_examples_in_shared_render_too() -> None:
 def test_two_variables_never_print_as_one_symbol(text: str) -> None:
     """x1 and x_1 both printed x_{1} (alpha1 and alpha_1 both α₁): two lines ∂z/∂x₁ with
     different values, a held-out case. The second of a pair is written as it is spelled."""
-    from symbackprop.emit.latex import symbol_table
+    from symbackprop.emit.symbols import symbol_table
 
     d = sbp.derive(text)
     names = symbol_table(d)
@@ -124,7 +124,7 @@ def test_a_matrix_of_ones_in_a_product_is_printed_as_the_outer_product_of_ones()
     import numpy as np
 
     from symbackprop.check import Engine
-    from symbackprop.emit.latex import symbol_table
+    from symbackprop.emit.symbols import symbol_table
 
     d = sbp.derive("sum(inv(X))", shapes={"X": (3, 3)})
     tex = expr_latex(d.gradients[d.wrt[0]], symbol_table(d))

@@ -20,7 +20,7 @@ import pytest
 from latex_tools import assert_latex_ok
 
 import symbackprop as sbp
-from symbackprop.emit.latex import symbol_table
+from symbackprop.emit.symbols import symbol_table
 
 
 def _values(d: sbp.Derivation, seed: int = 0) -> dict[str, Any]:

@@ -21,8 +21,8 @@ import pytest
 from latex_tools import assert_latex_ok
 
 import symbackprop as sbp
-from symbackprop.emit.latex import symbol_table
 from symbackprop.emit.printer import expr_latex
+from symbackprop.emit.symbols import symbol_table
 
 ROOT = Path(__file__).resolve().parent.parent
 VOCABULARY = ROOT / "docs" / "vocabulary.md"

@@ -16,8 +16,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 import symbackprop as sbp
-from symbackprop.emit.latex import symbol_table
 from symbackprop.emit.printer import expr_latex
+from symbackprop.emit.symbols import symbol_table
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "matrix-calculus.md"

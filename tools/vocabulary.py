@@ -17,8 +17,8 @@ from typing import Any
 import symbackprop as sbp
 from symbackprop.composites import COMPOSITES
 from symbackprop.composites import DOMAINS as COMPOSITE_DOMAINS
-from symbackprop.emit.latex import symbol_table
 from symbackprop.emit.printer import expr_latex
+from symbackprop.emit.symbols import symbol_table
 from symbackprop.rules import RULES
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -67,16 +67,10 @@ from ..builder import substitute, tree_size
 from ..jacobians import closed_form, layout_form
 from ..notation import partial_latex
 from ..shapes import axes_of, shape_of
-from .latex import (
-    MAX_EXPANDED,
-    MAX_EXPANDED_TOTAL,
-    derivation_latex,
-    expanded,
-    symbol_table,
-    tangent_table,
-)
+from .latex import MAX_EXPANDED, MAX_EXPANDED_TOTAL, derivation_latex, expanded
 from .printer import expr_latex, kind_of
 from .python import CodePrinter
+from .symbols import symbol_table, tangent_table
 
 if TYPE_CHECKING:
     from ..derivation import Derivation

@@ -27,13 +27,13 @@ from .latex import (
     layer_count,
     partial_lines,
     recursion_lines,
-    symbol_table,
     tangent_lines,
 )
 from .printer import expr_latex
 from .problem import problem_parts
 from .recurrence import general_lines
 from .sections import chosen
+from .symbols import symbol_table
 
 if TYPE_CHECKING:
     from ..derivation import Derivation

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 
 from ..notation import escape_text
-from .latex import output_in_inputs, symbol_table
+from .latex import output_in_inputs
 from .printer import expr_latex
+from .symbols import symbol_table
 
 if TYPE_CHECKING:
     from ..derivation import Derivation

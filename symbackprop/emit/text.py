@@ -26,7 +26,7 @@ from sympy.printing.str import StrPrinter
 from ..builder import Equation
 from ..jacobians import closed_form, layout_form, sweeps
 from ..shapes import axes_of, shape_of
-from .latex import _delta_layers
+from .symbols import delta_layers
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
@@ -165,7 +165,7 @@ def adjoint_labels(d: Derivation, names: Mapping[sp.Basic, str]) -> dict[sp.Basi
     """Each adjoint symbol's text, in the style of ``options.adjoint`` (the choices of
     ``symbol_table``: ``∂z/∂v``, ``v̄``, ``δᵥ`` or ``δ⁽ˡ⁾`` for a layer's pre-activation)."""
     style = d.options.adjoint
-    layers = _delta_layers(d) if style == "delta" else {}
+    layers = delta_layers(d) if style == "delta" else {}
     labels = {}
     for v, a in d.adjoints.items():
         name = names[v]

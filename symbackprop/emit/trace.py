@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..notation import adjoint_latex, tangent_latex
-from .latex import symbol_table
 from .printer import expr_latex
+from .symbols import symbol_table
 
 if TYPE_CHECKING:
     from ..evaluate import Trace, TraceRow
