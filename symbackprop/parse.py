@@ -541,7 +541,8 @@ class _Parser(Readings):
             free = rhs.free_symbols
             if not free or not free <= known.keys():
                 return rhs
-            rhs = rhs.xreplace({s: known[s] for s in free})
+            with sp.evaluate(False):  # SymPy would compute exp(10**9·log 2) as 2**(10**9)
+                rhs = rhs.xreplace({s: known[s] for s in free})
         known[eq.lhs] = rhs
         return rhs
 
@@ -565,7 +566,7 @@ class _Parser(Readings):
                     hint = "; inf is read only as a branch of where (a mask: where(M, S, " \
                         "-inf))" if a in (sp.oo, -sp.oo) and "inf" in self.constants_read else ""
                     raise self.error(node, f"{self.source(node)} is not a finite real number "
-                                     f"(it is {number_text(a)}){hint}")
+                                     f"(it is {pole or number_text(a)}){hint}")
                 if pole is not None:
                     raise self.error(node, f"{self.source(node)} is not a finite real number "
                                      f"(it is {pole})")
