@@ -96,9 +96,10 @@ def number_problem(v: Any, lim: Limits, source: str, written: bool = True) -> st
         except OverflowError:  # erfc(1e300): SymPy's printing and sorting would raise too
             return (f"{source} is beyond what SymPy can evaluate (mpmath overflows); write "
                     "its value")
-        if value is None or not_finite(v, value) is not None:
-            return None  # a pole: not_finite says so
-        size = abs(sp.Float(value))
+        if value is None or not getattr(value, "is_Number", False) \
+                or not_finite(v, value) is not None:
+            return None  # a pole (not_finite says so), or no number (step(e^π): ours)
+        size = abs(value)
         if size > _FLOAT_MAX:  # (mpmath's 15 digits of a number past 10^10000: its size)
             about = f"about {number_text(size)}, " if size < _HUGE else ""
             return f"{source} is {about}beyond the range of a float"
@@ -117,9 +118,11 @@ def not_finite(v: Any, value: sp.Basic | None = None) -> str | None:
         return None
     if value is None:
         return "undefined"
-    if ask(value, "is_finite") is True and ask(value, "is_extended_real"):
+    if ask(value, "is_extended_real") is False:  # complex, or zoo
+        return number_text(value)
+    if not getattr(value, "is_Number", False):  # step(e^π): a function of ours, kept whole
         return None
-    return number_text(value)
+    return None if ask(value, "is_finite") is True else number_text(value)
 
 
 def _evaluated(v: sp.Basic) -> sp.Basic | None:
