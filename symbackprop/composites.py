@@ -305,7 +305,10 @@ def _polygamma(b: Builder, n: Term, x: Term, where: str) -> Term:
                          f"{MAX_ORDER}, not {n}")
     if is_matrix(x):
         return b.node(Elementwise("polygamma", n, x))
-    return b.node(sp.polygamma(n, ops.inexact(x)))
+    e = sp.polygamma(n, ops.inexact(x))
+    if e.is_number and e.has(sp.zeta):  # ψ⁽²⁾(2) = 2 − 2ζ(3): ζ has no rule, so its value
+        e = sp.Float(e.evalf(17))
+    return b.node(e)
 
 
 def _besseli(b: Builder, n: Term, x: Term, where: str) -> Term:
