@@ -352,7 +352,8 @@ _UFUNCS: dict[str, str] = {
     "fmax": "max", "fmin": "min", "add": "+", "subtract": "-", "multiply": "*",
     "divide": "/", "true_divide": "/", "power": "**", "float_power": "**", "negative": "neg",
     "positive": "pos", "matmul": "@", "square": "square", "reciprocal": "reciprocal",
-    "arctan2": "arctan2",
+    "arctan2": "arctan2", "greater": ">", "less": "<", "greater_equal": ">=",
+    "less_equal": "<=",  # np.float64(0.5) > a: NumPy's scalar on the left calls the ufunc
 }
 # and every element-wise primitive of the table spelled np.<name> (np.arcsin, np.sinh, …)
 _UFUNCS.update({r.code[3:]: n for n, r in RULES.items()
@@ -395,7 +396,7 @@ def numpy_ufunc(b: Builder, ufunc: Any, method: str, inputs: tuple[Any, ...],
     op, args = _UFUNCS[name], list(inputs)
     if op == "@":
         return matmul(b, args[0], args[1], "np.matmul")
-    if op in ("+", "-", "*", "/", "**", "max", "min", "arctan2"):
+    if op in ("+", "-", "*", "/", "**", "max", "min", "arctan2", ">", "<", ">=", "<="):
         return binary(b, op, args[0], args[1])
     x = traced(b, args[0])
     if op == "neg":

@@ -417,3 +417,20 @@ def test_a_scipy_special_ufunc_without_a_rule_is_named_as_scipys() -> None:
     special = pytest.importorskip("scipy.special")
     with pytest.raises(sbp.UnsupportedError, match=r"scipy\.special\.huber has no rule"):
         sbp.derive(lambda x: np.sum(special.huber(1.0, x)), shapes={"x": (3,)})
+
+
+@pytest.mark.parametrize("f", [
+    lambda a: np.sum(np.where(np.float64(0.5) > a, a, 2 * a)),
+    lambda a: np.sum((np.sqrt(2.0) < a) * a),
+    lambda a: np.sum(np.greater(a, np.float64(0.2)) * a),
+    lambda a: np.sum(np.less_equal(np.float64(0.2), a) * a**2),
+], ids=["np-scalar>a", "sqrt(2)<a", "np.greater", "np.less_equal"])
+def test_a_comparison_with_a_numpy_scalar_on_the_left(f: Callable[..., Any]) -> None:
+    """``np.float64(0.5) > a`` reaches the tracer as the ufunc np.greater (a NumPy scalar's
+    own comparison): it was refused, "np.greater has no rule", where ``0.5 > a`` traced
+    (held-out tester P)."""
+    for a in (np.array([0.1, 0.6, 2.0]), np.array([1.7, 0.3, 0.9])):
+        d = sbp.derive(f, shapes={"a": (3,)})
+        assert float(Engine(d).value({"a": a})) == pytest.approx(float(f(a)), rel=1e-12)
+        report = d.check({"a": a})
+        assert report.ok, str(report)
