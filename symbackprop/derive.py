@@ -44,7 +44,7 @@ from .evaluate import trace as trace_of
 from .graph import Graph
 from .grouping import decompose
 from .jacobians import gradient_graph, jacobian_values, scalarised, seed_symbol, sweeps
-from .limits import DEFAULT_LIMITS, Limits
+from .limits import DEFAULT_LIMITS, Limits, written_out_problem
 from .notation import AdjointStyle, Layout
 from .parse import Syntax, parse_program
 from .recognise import remembered
@@ -525,8 +525,13 @@ def _derive(source: Any, wrt: Any, shapes: Any, loss: Any, opts: Options, granul
         if opts.names:
             g = _rename(g, opts.names)
         wrt_syms = _resolve_wrt(wrt, g.inputs)
-        return Derivation(g, wrt_syms, opts, loss=loss, source=source, limits=limits,
-                          reading=b.reading)
+        d = Derivation(g, wrt_syms, opts, loss=loss, source=source, limits=limits,
+                       reading=b.reading)
+        if isinstance(source, str):  # text's limits: of the numbers SymPy made as well
+            why = written_out_problem((*g.equations, *d.backward), limits or DEFAULT_LIMITS)
+            if why is not None:
+                raise LimitError(why)
+        return d
 
 
 @contextmanager

@@ -106,6 +106,19 @@ def number_problem(v: Any, lim: Limits, source: str, written: bool = True) -> st
     return None
 
 
+def written_out_problem(eqs: Any, lim: Limits) -> str | None:
+    """Why a number SymPy made of the text's, writing the stages out or differentiating
+    (the derivative of (a·2²⁵⁵)¹⁰⁰⁰ holds 2²⁵⁴⁷⁴⁵), is beyond a float's range (None: none
+    is): a float would be ∞, and Python refuses to print such an integer. Each node's own
+    numbers were checked as the text was read."""
+    for eq in eqs:
+        for v in eq.rhs.atoms(sp.Rational, sp.Float):
+            why = number_problem(v, lim, f"a number in the expression of {eq.lhs}", False)
+            if why is not None:
+                return why + " (SymPy's, of the numbers written)"
+    return None
+
+
 def not_finite(v: Any, value: sp.Basic | None = None) -> str | None:
     """What a constant SymPy left unevaluated is when it is not a finite real number: a pole
     of a float argument (``digamma(-3.0)``, ``polygamma(1, -1001.0)``), which SymPy neither

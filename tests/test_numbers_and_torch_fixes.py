@@ -421,3 +421,16 @@ def test_smooth_l1_with_beta_zero_is_the_l1_loss_as_in_pytorch() -> None:
     total.backward()
     for k, p in m.named_parameters():
         np.testing.assert_allclose(ours[k], _grad(p), rtol=1e-10, atol=1e-12)
+
+
+def test_numbers_sympy_makes_of_written_ones_are_bounded() -> None:
+    """Each node's numbers are checked as the text is read, but SymPy's exact arithmetic
+    makes larger ones of them (held-out tester P): writing the stages out, (a·1e200)² is
+    1e400·a², beyond a float (a LimitError at derive); in the derivative of (a·2²⁵⁵)¹⁰⁰⁰
+    is 2²⁵⁴⁷⁴⁵, which Python refuses to print (it raised ValueError from d.latex())."""
+    with pytest.raises(sbp.LimitError, match="beyond the range of a float"):
+        sbp.derive("(a*1e200)*(a*1e200)")
+    d = sbp.derive("(a*2**255)**1000")
+    with pytest.raises(sbp.LimitError, match="too long to print"):
+        d.latex()
+    assert "a^{3}" in sbp.derive("(a*2**255)**4").latex()  # 2¹⁰²⁰·4: exact, printed

@@ -28,6 +28,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from ..algebra import is_matrix
+from ..errors import LimitError
 from ..functions import (
     MSE,
     CrossEntropy,
@@ -166,6 +167,9 @@ class Printer(LatexPrinter):  # type: ignore[misc]
             return r" \cdot ".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in expr.args)
 
     # symbols ------------------------------------------------------------------------------
+    def _print_Rational(self, e: sp.Rational) -> str:  # (an Integer's too)
+        return super()._print_Rational(_printable(e))  # type: ignore[no-any-return]
+
     def _print_Symbol(self, e: sp.Symbol, style: str = "plain") -> str:
         if e in self.names:
             return self.names[e]
@@ -600,6 +604,19 @@ class Printer(LatexPrinter):  # type: ignore[misc]
 
     def _print_Str(self, e: Any) -> str:
         return rf"\text{{{e.name}}}"
+
+
+MAX_DIGITS = 4000  # Python refuses to write an integer of more than 4,300 digits
+
+
+def _printable(e: sp.Rational) -> sp.Rational:
+    """``e``, when its digits can be written: SymPy's exact arithmetic can make numbers of
+    any size from small ones ((a·2²⁵⁵)¹⁰⁰⁰ has 2²⁵⁵⁰⁰⁰ in its gradient)."""
+    bits = max(abs(int(e.p)).bit_length(), int(e.q).bit_length())
+    if bits * 0.30103 > MAX_DIGITS:
+        raise LimitError(f"a number of {bits:,} bits in the derivation: too long to print "
+                         f"(more than {MAX_DIGITS:,} digits); it is beyond a float too")
+    return e
 
 
 def softmax_latex(o: sp.Basic) -> str:
