@@ -425,7 +425,10 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
             mine = listed[a]
             if mine is None:
                 mine = terms[v] = []
-                zero[a] = True
+            # no term, or only zeros (a where's condition): nothing flows on through v, so
+            # that 0 · ∞ of a derivative at a kink (√ at 0) is never formed
+            zero[a] = all(t.value is sp.S.Zero or isinstance(t.value, sp.ZeroMatrix)
+                          for t in mine)
             mine.reverse()  # the sweep met the consumers last first
             if len(mine) == 1 and not mat[a]:
                 total = mine[0].value  # one scalar term: madd and collect keep it as it is,

