@@ -446,11 +446,16 @@ class Calls(Cursor):
         if self.is_("_"):  # softmax_{\text{col}}, \max_{\text{row}}: along each column (axis
             self.take()  # 0) or each row (axis 1), as the derivations print them
             sub, at = self.script()
+            base = sub.replace(" ", "").strip("{}")
             along = "row" if "row" in sub else "col" if "col" in sub else None
-            if fn not in ALONG_AXIS or along is None:
-                raise self.error(at, f"a subscript on {fn} is not read")
-            # softmax normalises the columns unless told: its column form is the plain one
-            axis = ", axis=1" if along == "row" else "" if fn == "softmax" else ", axis=0"
+            if fn == "log" and base in ("2", "10"):  # \log_2 x, \log_{10} x, as the text's
+                fn = f"log{base}"                    # log_2(x): log2, log10
+            elif fn not in ALONG_AXIS or along is None:
+                raise self.error(at, f"a subscript on {fn} is not read" + (
+                    " (a logarithm's base is 2 or 10: \\log_2, \\log_{10})"
+                    if fn == "log" else ""))
+            else:  # softmax normalises the columns unless told: its column form is plain
+                axis = ", axis=1" if along == "row" else "" if fn == "softmax" else ", axis=0"
         if self.is_("^"):  # \sin^{2}(x): the power of the value
             self.take()
             power = self.group_or_token()
