@@ -280,6 +280,15 @@ class Calls(Cursor):
         depth, j = 0, self.i
         while j < len(self.toks):  # the closing bar at this level
             s = self.toks[j].text
+            after = self.toks[j + 1].text if j + 1 < len(self.toks) else ""
+            if (s == r"\left" and after in closers) or s in (r"\lvert", r"\lVert"):
+                depth += 1  # a bar that opens: \left|, \lvert (|\left|a\right| - 2|)
+                j += 2 if s == r"\left" else 1
+                continue
+            if depth and ((s == r"\right" and after in closers) or s in (r"\rvert", r"\rVert")):
+                depth -= 1
+                j += 2 if s == r"\right" else 1
+                continue
             if s in ("{", "(", "[") or (s in SIZES and j + 1 < len(self.toks)
                                         and self.toks[j + 1].text in OPEN):
                 depth += 1

