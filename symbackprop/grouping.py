@@ -35,8 +35,6 @@ from .shapes import shape_of
 
 _AFFINE = frozenset(n for n, r in RULES.items() if r.role == "affine")
 _REDUCTIONS = frozenset(n for n, r in RULES.items() if r.role == "reduction")
-# and the entry of a 1×1 (sum(var(h, axis=1)) of a row): a matrix made a scalar, as they are
-_TO_SCALAR = _REDUCTIONS | {"item"}
 
 
 def _node_prim(rhs: sp.Basic) -> str:
@@ -150,12 +148,12 @@ def decompose(b: Builder, granularity: Granularity = "auto",
     # a node whose value reaches a consumer other than a sum, product or copy, through
     # scalar sums and products (5 ** (4 + s)): the node may end up inlined inside it
     beyond = [False] * len(nodes)
-    for i in reversed(range(len(nodes)) if _TO_SCALAR.intersection(kinds) else ()):
+    for i in reversed(range(len(nodes)) if _REDUCTIONS.intersection(kinds) else ()):
         beyond[i] = any(not is_leaf(nodes[c].rhs) if kinds[c] not in ("add", "mul") else
                         beyond[c] and not is_matrix(nodes[c].lhs) for c in consumers[i])
     for i, eq in enumerate(nodes):
         s, kind, mine = eq.lhs, kinds[i], consumers[i]
-        if kind in _TO_SCALAR and (beyond[i] or any(kinds[c] not in ("add", "mul")
+        if kind in _REDUCTIONS and (beyond[i] or any(kinds[c] not in ("add", "mul")
                                                      for c in mine)):
             # sum(A + 2) inside x**s, exp(s), 5 ** (4 + s), …: SymPy's scalar simplifications
             # of the consumer (Pow's factor_terms of its exponent) reach into an inlined

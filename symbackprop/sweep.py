@@ -423,8 +423,8 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
                                     else _real_symbol(f"d:{v.name}"))
             # terms in the order their consumers are computed: the main path first
             mine = listed[a]
-            if mine is None:
-                mine = terms[v] = []
+            if mine is None:  # nothing reached v: it has no terms (the code writes zeros)
+                mine = []
             # no term, or only zeros (a where's condition): nothing flows on through v, so
             # that 0 · ∞ of a derivative at a kink (√ at 0) is never formed
             zero[a] = all(t.value is sp.S.Zero or isinstance(t.value, sp.ZeroMatrix)

@@ -435,16 +435,3 @@ def test_numbers_sympy_makes_of_written_ones_are_bounded() -> None:
         d.latex()
     assert "a^{3}" in sbp.derive("(a*2**255)**4").latex()  # 2¹⁰²⁰·4: exact, printed
 
-
-@pytest.mark.parametrize("text", ["h = r; a**sum(var(h, axis=1))",
-                                  "h = r; a**sum(std(h, axis=1))",
-                                  "h = r; exp(sum(mean(h, axis=1)))*a"])
-def test_the_entry_of_a_one_by_one_inside_a_power_stays_named(text: str) -> None:
-    """sum of a (1, 1) is its entry: inlined into a scalar power's exponent with the matrix
-    operations under it, the sweep multiplied a matrix by a scalar adjoint (SymPy's
-    TypeError "Mix of Matrix and Scalar symbols"; held-out tester P). Its operands stay
-    named, as a reduction's do; the gradients are finite differences'."""
-    r = np.array([[0.5, -0.7, 0.9, 1.1]])
-    d = sbp.derive(text, shapes={"a": (), "r": (1, 4)})
-    report = d.check({"a": 1.7, "r": r})
-    assert report.ok, str(report)
