@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import inspect
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -271,11 +271,7 @@ class Derivation(record.Derivation):
             raise OptionError(f"hvp needs a derivation in one variable, not {len(self.wrt)} "
                               "(sbp.hessian(..., wrt=) or derive(..., wrt=) of one)")
         name = str(self.wrt[0].name)
-        if isinstance(direction, Mapping):
-            if set(map(str, direction)) != {name}:
-                raise OptionError(f"hvp's direction is along {name} only, not "
-                                  f"{', '.join(map(str, direction))}")
-            direction = next(iter(direction.values()))
+        direction = one_direction(direction, name)
         out = _hessian_of(self).jvp(values, {name: direction})
         given = next((v for k, v in values.items() if str(getattr(k, "name", k)) == name), 0.0)
         if np.ndim(given) and np.size(out) == np.size(given):  # a 1-D variable's: 1-D, a
@@ -532,6 +528,17 @@ def _derive(source: Any, wrt: Any, shapes: Any, loss: Any, opts: Options, granul
             if why is not None:
                 raise LimitError(why)
         return d
+
+
+def one_direction(direction: Any, key: str, show: Callable[[str], str] = str) -> Any:
+    """hvp's ``direction``: an array, or ``{key: array}`` along the one variable ``key``
+    (``show`` writes a key in the message)."""
+    if not isinstance(direction, Mapping):
+        return direction
+    if set(map(str, direction)) != {key}:
+        raise OptionError(f"hvp's direction is along {show(key)} only, not "
+                          f"{', '.join(show(str(k)) for k in direction)}", (key,))
+    return next(iter(direction.values()))
 
 
 @contextmanager

@@ -3,6 +3,7 @@ evaluator and the CLI (``--max-*``)."""
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from dataclasses import dataclass, fields
@@ -138,6 +139,7 @@ def not_finite(v: Any, value: sp.Basic | None = None) -> str | None:
     return None if ask(value, "is_finite") is True else number_text(value)
 
 
+@functools.lru_cache(maxsize=1024)  # number_problem and not_finite ask of one constant
 def _evaluated(v: sp.Basic) -> sp.Basic | None:
     """mpmath's 15 digits of a constant (None: a pole or outside the domain, where mpmath
     raises ValueError; OverflowError passes: a number mpmath cannot evaluate)."""

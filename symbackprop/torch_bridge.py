@@ -40,7 +40,7 @@ import numpy as np
 
 from .check.compare import random_values
 from .check.report import CheckReport
-from .derive import Derivation, Trace, derive
+from .derive import Derivation, Trace, derive, one_direction
 from .errors import OptionError, ShapeError, UnsupportedError
 from .evaluate import CE_TOLERANCE, cross_entropy_targets
 from .notation import Layout
@@ -206,11 +206,7 @@ class TorchDerivation(Derivation):
             return super().hvp(values, direction)  # its error: one variable
         name = str(self.wrt[0].name)
         key = self.keys[name].key
-        if isinstance(direction, Mapping):
-            if set(map(str, direction)) != {key}:
-                raise OptionError(f"hvp's direction is along {key!r} only, not "
-                                  f"{', '.join(map(repr, map(str, direction)))}", (key,))
-            direction = next(iter(direction.values()))
+        direction = one_direction(direction, key, repr)
         ours = self.to_ours({key: direction}, False)[name]
         return self.to_torch_layout(name, super().hvp(self.to_ours(values), ours))
 
