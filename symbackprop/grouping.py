@@ -35,6 +35,7 @@ from .shapes import shape_of
 
 _AFFINE = frozenset(n for n, r in RULES.items() if r.role == "affine")
 _REDUCTIONS = frozenset(n for n, r in RULES.items() if r.role == "reduction")
+_TO_SCALAR = _REDUCTIONS | {"item"}  # a matrix made a number: xᵀAx, sum(var(r, axis=1))
 
 
 def _node_prim(rhs: sp.Basic) -> str:
@@ -148,7 +149,7 @@ def decompose(b: Builder, granularity: Granularity = "auto",
     # a node whose value reaches a consumer other than a sum, product or copy, through
     # scalar sums and products (5 ** (4 + s)): the node may end up inlined inside it
     beyond = [False] * len(nodes)
-    for i in reversed(range(len(nodes)) if _REDUCTIONS.intersection(kinds) else ()):
+    for i in reversed(range(len(nodes)) if _TO_SCALAR.intersection(kinds) else ()):
         beyond[i] = any(not is_leaf(nodes[c].rhs) if kinds[c] not in ("add", "mul") else
                         beyond[c] and not is_matrix(nodes[c].lhs) for c in consumers[i])
     for i, eq in enumerate(nodes):
@@ -194,6 +195,11 @@ def decompose(b: Builder, granularity: Granularity = "auto",
     eqs: list[Equation] = []
     for i, eq in enumerate(nodes):
         rhs = _inline(eq.rhs, inlined, eqs)
+        if kinds[i] == "item" and beyond[i] and not _walkable(rhs):
+            o = classify(eq.rhs).operands[0]  # xᵀAx stays whole where SymPy can walk it
+            if o in inlined:
+                eqs.append(Equation(o, inlined.pop(o)))
+                rhs = _inline(eq.rhs, inlined, eqs)
         if cut[i]:
             eqs.append(eq if rhs is eq.rhs else Equation(eq.lhs, rhs))
         else:
@@ -270,6 +276,17 @@ def _name_direct_terms(eqs: list[Equation], b: Builder) -> None:
     add = type(out.rhs)
     eqs[-1:] = [Equation(sym, direct[0] if len(direct) == 1 else add(*direct)),
                 Equation(out.lhs, add(*rest, sym))]
+
+
+def _walkable(e: sp.Basic) -> bool:
+    """Whether SymPy's ``factor_terms``, which a power runs on its exponent (``a**s``, and
+    the sweep's ``s·a**(s − 1)``), can walk ``e``: it takes the numbers out of a matrix sum
+    inside (``2x − y`` in (2x − y)ᵀ(x − y)) as a scalar product and raises."""
+    try:
+        sp.factor_terms(e)
+    except (TypeError, AttributeError, ValueError):
+        return False
+    return True
 
 
 def _inline(rhs: sp.Basic, inlined: dict[sp.Basic, sp.Basic], eqs: list[Equation]) -> sp.Basic:

@@ -374,3 +374,35 @@ def test_a_product_of_two_one_by_one_values_is_numpys() -> None:
     assert sbp.derive("s1 = var(v, axis=0); sum(s1 @ s1)", shapes={"v": (3, 1)}).check().ok
     with pytest.raises(sbp.ShapeError, match=r"a 1×1 value is a scalar here: use \*"):
         sbp.derive("a = sum(v); a @ a", shapes={"v": (3, 1)})
+
+
+@pytest.mark.parametrize("text", [
+    "a**((2*x - y).T@(x - y))", "a**((x/2).T@(x - y))", "((2*x - y).T@(x - y))**a",
+    "exp((2*x - y).T@x) + a", "a**sum(var(r, axis=1))", "a**var(r, axis=1)",
+    "a**((r - 2*r)@x)", "b = a**var(r, axis=1); b + a**sum(var(r, axis=1))",
+])
+def test_a_one_by_one_with_numbers_in_a_matrix_sum_is_an_exponent(text: str) -> None:
+    """A 1×1 whose matrix sum has a number in a term ((2x − y)ᵀ(x − y), the variance of a
+    row) inside a power: SymPy's power runs factor_terms on its exponent, which cannot take
+    the 2 out of 2x − y, and raised 'Mix of Matrix and Scalar symbols' or a bare
+    AttributeError (a held-out case). The 1×1 is then a stage of its own."""
+    d = sbp.derive(text, shapes={"x": (3, 1), "y": (3, 1), "r": (1, 3)})
+    assert d.check().ok
+
+
+def test_the_power_of_a_one_by_one_has_the_textbook_gradient() -> None:
+    rng = np.random.default_rng(3)
+    x, y, a = rng.normal(size=(3, 1)), rng.normal(size=(3, 1)), 1.7
+    d = sbp.derive("a**((2*x - y).T@(x - y))", shapes={"x": (3, 1), "y": (3, 1)})
+    s = ((2 * x - y).T @ (x - y)).item()
+    got = d.evaluate({"a": a, "x": x, "y": y})
+    np.testing.assert_allclose(got["a"], s * a ** (s - 1), rtol=1e-12)
+    np.testing.assert_allclose(got["x"], a**s * np.log(a) * (2 * (x - y) + (2 * x - y)),
+                               rtol=1e-12)
+    r = rng.normal(size=(1, 3))
+    d = sbp.derive("a**sum(var(r, axis=1))", shapes={"r": (1, 3)})
+    v = r.var()
+    got = d.evaluate({"a": a, "r": r})
+    np.testing.assert_allclose(got["a"], v * a ** (v - 1), rtol=1e-12)
+    np.testing.assert_allclose(got["r"], a**v * np.log(a) * 2 * (r - r.mean()) / 3,
+                               rtol=1e-12)
