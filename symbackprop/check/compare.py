@@ -167,13 +167,16 @@ def _floor(a: Array, b: Array, unit: float) -> float:
 def _most_apart(grads: Mapping[str, Array], atol: float, rtol: float, limit: int = 3
                 ) -> Array:
     """The flat indices (at most ``limit``) where two analytic witnesses differ most beyond
-    the tolerance: every entry of theirs is known, unlike finite differences'."""
+    the tolerance: every entry of theirs is known, unlike finite differences'. Beyond 1e-10
+    of the largest entry, not of 1: a sign-flipped entry of a gradient that is 1e-11
+    throughout (e^x at x = −25) is differenced, and finite differences resolve it."""
     arrays = [np.asarray(g, float).ravel() for g in grads.values()]
     if len(arrays) < 2:
         return np.array([], dtype=int)
     with np.errstate(all="ignore"):
+        largest = max(float(np.max(np.abs(a[np.isfinite(a)]), initial=0.0)) for a in arrays)
         spread = np.nan_to_num(np.max(arrays, axis=0) - np.min(arrays, axis=0), nan=np.inf)
-        bad = spread > np.minimum(atol, 1e-10) + rtol * np.min(np.abs(arrays), axis=0)
+        bad = spread > min(atol, 1e-10 * largest) + rtol * np.min(np.abs(arrays), axis=0)
     order = np.argsort(-spread, kind="stable")
     return np.array([k for k in order[:limit] if bad[k]], dtype=int)
 
@@ -236,7 +239,8 @@ def _row(name: str, shape: tuple[int, ...] | None, grads: Mapping[str, Array],
     elif disagree == (FD,) and len(names) > 2:
         extra = ["the analytic witnesses agree with each other and finite differences do not "
                  "confirm them: rounding inside the function (a value near 1e6 or 1e9) can "
-                 "drown a step's difference; check at another point, or with a larger eps",
+                 "drown a step's difference, and a step can reach too far (a pole or a "
+                 "steep bend within it); check at another point, or with another eps",
                  *extra]
     return Row(name, shape, "mismatch", abs_err, rel_err, disagree, "; ".join(extra), worst,
                checked)
@@ -348,10 +352,13 @@ def check(d: Derivation, values: Mapping[str, Any] | None = None, seed: int = 0,
                         f"not {type(values).__name__}")
     engine = Engine(d)
     tol = Tolerances(eps, atol, rtol, seed, max_coords)  # refused before any work
+    if isinstance(attempts, bool) or not isinstance(attempts, (int, np.integer)) \
+            or attempts < 1:
+        raise OptionError(f"attempts must be a whole number >= 1, not {attempts!r}")
     source = witness(d)
     given = values is not None
     best: tuple[bool, dict[str, Any], list[Array], list[Issue]] | None = None
-    for attempt in range(1 if given else max(1, attempts)):
+    for attempt in range(1 if given else attempts):
         vals = dict(values) if values is not None else random_values(d, seed, attempt, engine)
         if not given and source is not None:
             vals = _numpy_shaped(vals, source)

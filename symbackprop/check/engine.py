@@ -69,14 +69,14 @@ class Tolerances:
             if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
                 raise TypeError(f"{name} must be a number, not {type(v).__name__}")
             if not np.isfinite(v) or v < least or (name == "eps" and v == 0):
-                raise ValueError(f"{name} must be a finite number "
+                raise OptionError(f"{name} must be a finite number "
                                  f"{'> 0' if name == 'eps' else '>= 0'}, not {v!r}")
         if isinstance(self.max_coords, bool) or not isinstance(self.max_coords, int) \
                 or self.max_coords < 1:
-            raise ValueError(f"max_coords must be a whole number >= 1, not {self.max_coords!r}")
+            raise OptionError(f"max_coords must be a whole number >= 1, not {self.max_coords!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) \
                 or self.seed < 0:
-            raise ValueError(f"seed must be a whole number >= 0, not {self.seed!r}")
+            raise OptionError(f"seed must be a whole number >= 0, not {self.seed!r}")
 
 
 # ---------------------------------------------------------------------------------------

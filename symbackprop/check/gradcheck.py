@@ -48,11 +48,13 @@ def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float
     as it is (its ``wrt``). ``inputs``: ``{name: value}`` (every input of ``f``). ``grad``:
     None (check symbackprop's own derivation), a callable ``grad(**inputs) -> {name:
     array}``, or a dict ``{name: expression or text}``. ``wrt``: the inputs whose gradients
-    are checked (default: every input; a derivation's own ``wrt``); the others are constants
-    (data), as PyTorch's inputs that do not require grad. A name of ``wrt`` that ``grad``
-    leaves out is a claim that its gradient is 0 (PyTorch's ``None``), checked as such: a
-    backward that forgets a parameter fails. Without ``wrt``, only the names ``grad``
-    returns are checked, and an input it leaves out whose gradient is not 0 is named in an
+    are checked (default: every input; a derivation's own ``wrt``; for ``from_torch``'s, the
+    module's keys or our names); the others are constants (data), as PyTorch's inputs that
+    do not require grad, and a gradient ``grad`` gives for one is not read. A name of
+    ``wrt``, or a parameter of ``from_torch``'s derivation, that ``grad`` leaves out is a
+    claim that its gradient is 0 (PyTorch's ``None``), checked as such: a backward that
+    forgets a parameter fails. Otherwise, without ``wrt``, only the names ``grad`` returns
+    are checked, and an input it leaves out whose gradient is not 0 is named in an
     ``UncheckedGradientWarning``. An exception raised by ``grad``, or by a
     Python ``f`` at the numbers, is a failed check: a ``GradcheckError`` naming it (chained
     as its ``__cause__``), or False. (A Python ``f`` that raises while it is traced with
@@ -65,8 +67,7 @@ def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float
     """
     __tracebackhide__ = True  # pytest shows the caller's line, not ours
     d, values = _derivation(f, inputs, wrt)
-    names = [str(v.name) for v in d.wrt] if wrt is None or not isinstance(f, Derivation) \
-        else [wrt] if isinstance(wrt, str) else list(wrt)  # the checked ones
+    names = _checked(f, d, wrt)
     tol = Tolerances(eps, atol, rtol, seed, max_coords)
     if d.is_jacobian and grad is not None:
         raise UnsupportedError(f"gradcheck checks a gradient of a scalar function, and the "
@@ -89,7 +90,8 @@ def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float
                 return False
             raise GradcheckError(str(e)) from e.__cause__
         missing = [n for n in names if n not in user]
-        if wrt is not None:  # named: a gradient left out is 0, as PyTorch's None
+        if wrt is not None or isinstance(d, TorchDerivation):  # named (a module's
+            # parameters, as PyTorch's requires_grad): a gradient left out is 0, as its None
             user.update((n, np.zeros(np.shape(values[n]))) for n in missing)
         elif missing:
             _warn_unchecked(d, values, missing)
@@ -156,6 +158,8 @@ def _derivation(f: Any, inputs: Mapping[Any, Any], wrt: Sequence[str] | str | No
         if wrt is not None:
             own = [str(v.name) for v in f.wrt]
             asked = [wrt] if isinstance(wrt, str) else list(wrt)
+            if isinstance(f, TorchDerivation):  # the module's keys, as grad's ("0.weight")
+                asked = [_our_name(f, n) for n in asked]
             other = [n for n in asked if n not in own]
             if other:
                 raise OptionError(f"wrt names {_join(other)}: not among the derivation's own "
@@ -165,6 +169,19 @@ def _derivation(f: Any, inputs: Mapping[Any, Any], wrt: Sequence[str] | str | No
         check_name(k, "a name of inputs"): _value_shape(k, v, callable(f))  # (not "a shape")
         for k, v in values.items()}
     return derive(f, wrt=wrt, shapes=shapes), values
+
+
+def _our_name(d: TorchDerivation, name: str) -> str:
+    """Our name of a module key (``0.weight`` is W1); a name of ours stays as it is."""
+    return next((n for n, k in d.keys.items() if k.key == name), name)
+
+
+def _checked(f: Any, d: Derivation, wrt: Sequence[str] | str | None) -> list[str]:
+    """The names whose gradients are checked, ours: ``wrt``'s, else the derivation's."""
+    if wrt is None or not isinstance(f, Derivation):
+        return [str(v.name) for v in d.wrt]
+    asked = [wrt] if isinstance(wrt, str) else list(wrt)
+    return [_our_name(f, n) for n in asked] if isinstance(f, TorchDerivation) else asked
 
 
 def _copy(v: Any) -> Any:
@@ -224,7 +241,10 @@ def _user_gradient(d: Derivation, grad: Any, values: Mapping[str, Any],
         raise TypeError(f"grad must be a callable or a dict, not {type(grad).__name__}")
     if isinstance(d, TorchDerivation):  # the module's keys and PyTorch's shapes, as p.grad
         out = d.to_ours(out, complete=False)
-    unknown = [k for k in out if k not in names]
+    inputs_of_f = {str(s.name) for s in d.inputs}
+    unknown = [k for k in out if k not in names and k not in inputs_of_f]
+    out = {k: v for k, v in out.items() if k in names}  # an input held constant: as PyTorch,
+    # a gradient for one that does not require grad is not read
     if unknown:
         raise OptionError(f"grad names {', '.join(unknown)}: not an input of f that is "
                           f"differentiated (wrt: {', '.join(names)})", tuple(names))
@@ -249,7 +269,7 @@ def _by_name(grad: Mapping[Any, Any]) -> dict[str, Any]:
     for k, v in grad.items():
         name = str(getattr(k, "name", k))
         if name in out:
-            raise ValueError(f"grad gives {name} twice (as {name!r} and as a symbol)")
+            raise OptionError(f"grad gives {name} twice (as {name!r} and as a symbol)")
         out[name] = v
     return out
 
@@ -281,7 +301,8 @@ def _evaluate_expr(name: Any, e: Any, d: Derivation, values: Mapping[str, Any]) 
     for s in expr.free_symbols | {a for a in expr.atoms(sp.MatrixSymbol)}:
         key = str(getattr(s, "name", s))
         if key not in values:
-            raise ValueError(f"the gradient given for {name} uses {key}, which has no value")
+            raise OptionError(f"the gradient given for {name} uses {key}, which has no value "
+                              "in inputs")
         v = np.asarray(values[key], dtype=float)
         env[s] = v.reshape(-1, 1) if v.ndim == 1 else (float(v) if v.ndim == 0 else v)
     with np.errstate(all="ignore"):
