@@ -488,17 +488,19 @@ class Calls(Cursor):
                 whole = self.text[t.at:self.end_of_last()].strip()
                 self.notes.append(f"'{whole}' read as {fn}({seen}), of the product that "
                                   "follows (bracket the argument to end it sooner)")
-        else:  # \log x: the next factor; \sin 2x, \cos 2\pi t: a number and the names after it
+        else:  # \log x: the next factor; \sin 2x, \cos 2\pi t, \sin \omega t, \log x y:
+            # the names side by side after it, as on paper (up to \cdot, /, + or a function)
+            self.skip_spacing()
+            start = self.i
             arg = self.postfix(self.atom(end), end)
-            if len(arg) == 1 and re.fullmatch(r"\d+(\.\d+)?|\.\d+", arg[0][0]) and \
-                    self.starts_name():
-                start = self.i
+            if self.starts_name():
                 while self.starts_name():
                     arg = join_pieces(arg, " * ", self.postfix(self.atom(end), end),
                                       at=t.at)
-                seen = self.text[self.toks[start - 1].at:self.toks[self.i - 1].at + len(
-                    self.toks[self.i - 1].text)]
-                self.notes.append(f"'{t.text} {seen}' read as {fn}({seen}), of the product")
+                seen = self.seen(start)
+                self.notes.append(f"'{self.text[t.at:self.end_of_last()].strip()}' read as "
+                                  f"{fn}({seen}), of the product (bracket the argument to "
+                                  "end it sooner)")
             args = [arg]
         if self.indices and (fn in NOT_ENTRYWISE or (fn in ("max", "min") and
                                                      len(args) == 1)):

@@ -288,7 +288,10 @@ class _Reader(Statements):
             self.i -= 1
             self.toks[self.i] = Tok(t.text[1:], t.at + 1)  # in place: spans keep their ends
             return [(t.text[0], t.at)]
-        if re.fullmatch(r"\d+(\.\d+)?", t.text):
+        if re.fullmatch(r"\d*\.\d*", t.text):  # x^2.5, x^.5: TeX sets x²·.5, x^{.}5
+            raise self.error(t.at, f"^{t.text} is not read: TeX sets only "
+                             f"'{t.text[0]}' as the exponent; write ^{{{t.text}}}")
+        if re.fullmatch(r"\d+", t.text):
             return [(t.text, t.at)]
         if re.fullmatch(r"[A-Za-z]", t.text):
             if self.is_("_"):  # e^x_1: TeX sets e₁ˣ, which is never what was meant here
@@ -371,8 +374,8 @@ class _Reader(Statements):
             identity = self.identity(t)
             if identity is not None:
                 return identity
-        if s == r"\mathrm" and self.texts(1) == "{" and self.texts(2) == "e" \
-                and self.texts(3) == "}":
+        if s in (r"\mathrm", r"\operatorname") and self.texts(1) == "{" \
+                and self.texts(2) == "e" and self.texts(3) == "}":
             self.i += 4
             return [("exp(1)", t.at)]  # the upright e of ISO 80000-2: Euler's number
         fn = self.function_name()
@@ -569,6 +572,12 @@ def read_latex(text: str, known: Callable[[str], bool], functions: Iterable[str]
         if ch in text:
             at = text.index(ch)
             raise ParseError(why, column=column_of(text, at), text=text)
+    for letter in ("epsilon", "theta", "phi", "rho"):  # one name: both would be one variable
+        both = [re.search(rf"\\{v}{letter}(?![A-Za-z])", text) for v in ("", "var")]
+        if both[0] and both[1]:
+            raise ParseError(f"\\{letter} and \\var{letter} are both read as the name "
+                             f"{letter}: write one of them, or another letter for the other",
+                             column=column_of(text, both[1].start()), text=text)
     reader = _Reader(text, known, functions, limits)
     reader.builder = builder if builder is not None else Builder()
     reader.trial = trial

@@ -13,7 +13,7 @@ from .errors import LimitError, ParseError
 from .limits import Limits
 from .notation import GREEK as _GREEK_LATEX
 from .paper import split_name
-from .paper_lexer import column_of, describe, subscripted
+from .paper_lexer import column_of, describe, layered
 
 GREEK = {latex: name for name, latex in _GREEK_LATEX.items() if latex.startswith("\\")}
 GREEK.update({r"\varepsilon": "epsilon", r"\vartheta": "theta", r"\varphi": "phi",
@@ -325,7 +325,12 @@ class Cursor:
         while True:
             if self.is_("_") and not subs:
                 self.take()
+                self.skip_spacing()
+                braced = self.is_("{")
                 raw, at = self.script()
+                if not braced and re.fullmatch(r"\d\d+|\d*\.\d*", raw):  # x_12: TeX sets x₁2
+                    raise self.error(at, f"{name}_{raw} is not read: TeX sets only "
+                                     f"'{raw[0]}' as the subscript; write {name}_{{{raw}}}")
                 sub = re.sub(r"\\(?:mathrm|text|mathit)\{([^{}]*)\}", r"\1", raw).replace(" ", "")
                 sub = GREEK.get(sub, sub)
                 if sub and set(sub) <= set(self.indices):  # x_i in Σ_i: the vector x
@@ -395,12 +400,14 @@ class Cursor:
         if not sub or not index:
             part = sub or index
             candidates = [base + part, f"{base}_{part}"] if part else [base]
+        elif sub.isdigit():  # x^{(1)}_2 beside x_{21}: x1_2, never the same name
+            candidates = [layered(base, sub, index)]
         else:
             candidates = [base + sub + index, base + index + sub, f"{base}{index}_{sub}",
                           f"{base}_{sub}{index}"]
         # undeclared: run together, unless that makes pi or a Greek name (\mathbf{p}_i is p_i)
         return next((n for n in candidates if self.known(n)),
-                    subscripted(base, sub) + index if sub else candidates[0])
+                    layered(base, sub, index) if sub else candidates[0])
 
     def name_product(self, name: str, at: int) -> Piece:
         """A name, or the product it stands for (``W1x`` with ``W1`` and ``x`` declared)."""

@@ -43,6 +43,18 @@ def subscripted(base: str, sub: str) -> str:
     return joined
 
 
+def layered(base: str, sub: str, index: str) -> str:
+    """A name with its subscripts and its layer index (``W⁽¹⁾``, LaTeX's ``W^{(1)}``), run
+    together (``Wₕ⁽¹⁾`` is ``Wh1``), except a subscript of digits beside an index: joined to
+    it by ``_``, whichever is written first (``a⁽²⁾₃`` and ``a₃⁽²⁾`` are ``a2_3``, never
+    ``a23`` or ``a32``, which ``a₂₃`` and ``a₃₂`` are)."""
+    if index and sub.isdigit():
+        return f"{base}{index}_{sub}"
+    for c in sub:
+        base = subscripted(base, c)
+    return base + index
+
+
 PRODUCT = "·⋅×∙"
 ONES = "\U0001d7cf\U0001d7d9"  # 𝟏 and 𝟙: the ones vector (𝟏ᵀX𝟏), as LaTeX's \mathbf{1}
 HADAMARD = "⊙∘"
@@ -284,23 +296,25 @@ class Lexer:
                     break
                 i += 1
             word = "".join(parts)
-        while i < len(text):  # subscripts, then an index in superscript parentheses
+        sub, index = "", ""
+        while i < len(text):  # subscripts and an index in superscript parentheses
             s = _sup_sub(text[i])
             if s is not None and s[0] == "sub" and (s[1].isalnum() or s[1] == "_"):
-                word = subscripted(word, s[1])
+                sub += s[1]
                 i += 1
                 continue
-            if text[i] == "⁽":
+            if text[i] == "⁽" and not index:
                 j, digits = i + 1, ""
                 while j < len(text) and (_sup_sub(text[j]) or ("", ""))[1].isdigit() \
                         and text[j] != "⁾":
                     digits += _sup_sub(text[j])[1]  # type: ignore[index]
                     j += 1
                 if digits and j < len(text) and text[j] == "⁾":
-                    word += digits
+                    index = digits
                     i = j + 1
                     continue
             break
+        word = layered(word, sub, index)
         if word == "sigma" and text[start] == "σ" and self.next_is_paren(i):
             word = "sigmoid"
         t = self.add("name", word, start)

@@ -462,6 +462,9 @@ class _Parser(Readings):
             else:
                 self.check_pasted_product(node, [a for sign, a in zip(signs, args, strict=True)
                                                  if sign > 0])
+                for (sign, operand), a in zip(chain, args, strict=True):
+                    if sign < 0:
+                        self.matrix_divisor(operand, a)
                 out = ops.mul_many(b, list(zip(signs, args, strict=True)), where)
             self.check_number(node, out)
             return out
@@ -481,6 +484,7 @@ class _Parser(Readings):
                     self.check_pasted_product(node, [x, y])
                 out = (ops.times_ones if self.ones_product(node) else ops.mul)(b, x, y, where)
             elif op is ast.Div:
+                self.matrix_divisor(node.right, y)
                 out = ops.div(b, x, y, where)
             elif op is ast.Pow:
                 power = ops.paper_power if self.paper_power(node) else ops.power

@@ -41,6 +41,16 @@ class Readings(CodeText):
                                  f"write {layer} (or {base.id}⁽{str(k.value).translate(_SUP)}⁾)"
                                  " for the layer's")
 
+    def matrix_divisor(self, node: ast.AST, y: Term) -> None:
+        r"""``\frac{1}{\mathbf{A}}``, ``\mathbf{B}/\mathbf{A}`` in LaTeX: a division by a
+        matrix (not a row or column) is entry by entry, as the text's ``/`` is; a reader may
+        expect the inverse, so a reading says so (in code ``/`` is NumPy's, no reading)."""
+        shape = shape_of(y) if self.syntax == "latex" else None
+        if shape is not None and tensor_dims(shape) is None and shape[0] != 1 \
+                and shape[1] != 1:
+            self.note(f"the division by {self.source(node)}, a {shape[0]}×{shape[1]} matrix, "
+                      "read entry by entry (⊘; its inverse is written ^{-1})")
+
     def check_spectral(self, node: ast.Call, x: Term) -> None:
         """‖X‖₂ of a matrix (not a vector): the literature's spectral norm, which has no rule,
         or ML papers' ℓ2 weight decay ‖W‖₂², the Frobenius norm. Read as the latter, never
