@@ -235,3 +235,16 @@ def test_text_never_prints_two_variables_alike() -> None:
     text = d.to("text")
     assert "∂z/∂x_ = ∂z/∂t₁⋅y" in text
     assert "∂z/∂x = ∂z/∂t₃⋅t₂" in text
+
+
+@pytest.mark.parametrize("name", ["Wh1", "Md3", "Whh12"])
+def test_a_transposed_layer_name_with_a_subscript_is_one_superscript(name: str) -> None:
+    r"""Wh1 prints \mathbf{W}^{(1)}_{h}; transposed (in the backward pass of any product with
+    it) it was \mathbf{W}^{(1)}_{h}^{\top}, TeX's "Double superscript" (held-out round T).
+    The layer and the transpose share the superscript: \mathbf{W}^{(1)\top}_{h}."""
+    d = sbp.derive(f"sum(tanh({name} @ x)) + sum(inv({name}).T @ x)",
+                   shapes={name: (3, 3), "x": (3, 1)})
+    text = d.latex()
+    assert re.search(r"\^\{\(\d+\)\\top\}_\{[a-z]+\}", text)
+    assert not re.search(r"\)\}_\{[a-z]+\}\^", text)  # no ^ after W^{(1)}_{h}
+    assert_latex_ok([text])

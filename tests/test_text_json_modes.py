@@ -275,3 +275,20 @@ def test_every_jacobian_latex_string_in_json_renders() -> None:
     strings = [j["latex"] for doc in docs for j in doc["jacobians"] if j["latex"]]
     assert len(strings) == 2
     assert_latex_ok(strings)
+
+
+def test_the_text_prints_a_function_under_a_power_and_a_row_of_ones() -> None:
+    """A stage the output does not use leaves the whole program one equation, whose
+    gradient holds tanh(c)∘2: SymPy's pretty printer read the function's parts, which ours
+    did not set, and raised AttributeError (held-out round T). A row of ones is 𝟙ᵀ, as in
+    the LaTeX: b⋅𝟙 had no shape."""
+    d = sbp.derive("s = b; sum(tanh(c))", shapes={"c": (4, 1)})
+    text = d.to("text")
+    lines = text.splitlines()
+    k = next(i for i, line in enumerate(lines) if line.startswith("∂L/∂c = "))
+    assert re.fullmatch(r"∂L/∂c = 𝟙 -tanh +\(c\)", lines[k].rstrip())
+    assert lines[k - 1].strip() == "∘2"
+    d = sbp.derive("sum(tanh(W@X + b))", shapes={"W": (3, 2), "X": (2, 4), "b": (3, 1)})
+    assert "z = W⋅X + b⋅𝟙ᵀ" in d.to("text")
+    assert "∂L/∂X = 1/2⋅∂L/∂t⋅𝟙ᵀ" in sbp.derive("sum(mean(X, axis=1))",
+                                                 shapes={"X": (2, 2)}).to("text")

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     pass
 
 _PLAIN_FUNCTIONS = {"sin", "cos", "tan", "tanh", "sinh", "cosh"}
-_SUPER = re.compile(r"^(.*)\^\{\((\d+)\)\}$")
+_SUPER = re.compile(r"^(.*)\^\{\((\d+)\)\}(_\{[^{}]*\})?$")  # W^{(1)}, W^{(1)}_{h}
 
 
 def kind_of(s: sp.Basic) -> Kind:
@@ -234,8 +234,8 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         s = self._print(inner)
         if isinstance(inner, (sp.MatrixSymbol, OneMatrix)):
             m = _SUPER.match(s)
-            if m:
-                return rf"{m.group(1)}^{{({m.group(2)})\top}}"
+            if m:  # one superscript: the layer's and the transpose (W^{(1)\top}_{h})
+                return rf"{m.group(1)}^{{({m.group(2)})\top}}{m.group(3) or ''}"
             return rf"{s}^{{\top}}"
         return rf"\left({s}\right)^{{\top}}"
 

@@ -73,13 +73,19 @@ class TextPrinter(PrettyPrinter):  # type: ignore[misc]
 
     def _call(self, name: str, args: tuple[sp.Basic, ...]) -> Any:
         inner = prettyForm(*self._print_seq(args, delimiter=", ").parens())
-        return prettyForm(*stringPict.next(prettyForm(name), inner), binding=prettyForm.FUNC)
+        out = prettyForm(*stringPict.next(prettyForm(name), inner), binding=prettyForm.FUNC)
+        out.prettyFunc, out.prettyArgs = prettyForm(name), inner  # as SymPy's functions: a
+        return out  # power of one (tanh(c)∘2) reads them
 
     def _print_Elementwise(self, e: Any) -> Any:
         return self._call(e.name, e.operands)
 
     def _print__MatrixReduction(self, e: Any) -> Any:  # sumall(h), sqnorm(t), mse(o, y)
         return self._call(type(e).__name__.lower(), e.args)
+
+    def _print_OneMatrix(self, e: Any) -> Any:  # a row of ones is 𝟙ᵀ, as in the LaTeX
+        rows, cols = e.shape
+        return prettyForm("𝟙ᵀ" if rows == 1 and cols != 1 else "𝟙")
 
     def _print_Item(self, e: Any) -> Any:  # the one entry of a 1×1 product: the product
         return self._print(e.args[0])
