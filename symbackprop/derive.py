@@ -441,8 +441,10 @@ def _resolve_wrt(wrt: Any, inputs: Sequence[sp.Basic]) -> list[sp.Basic]:
             raise TypeError(f"wrt takes symbols or names, not {type(w).__name__}")
         if name not in by_name:
             known = ", ".join(sorted(by_name)) or "none"
+            hint = "; λ and \\lambda are the name lam (lambda is Python's keyword)" if (
+                name == "lambda" and "lam" in by_name) else ""
             raise OptionError(f"wrt={name!r} is not an input of the expression (inputs: "
-                              f"{known})", tuple(sorted(by_name)))
+                              f"{known}{hint})", tuple(sorted(by_name)))
         if isinstance(w, sp.MatrixSymbol) and shape_of(w) != shape_of(by_name[name]):
             raise ShapeError(f"wrt {name} is {fmt_shape(shape_of(w))} but the expression has "
                              f"{fmt_shape(shape_of(by_name[name]))}")

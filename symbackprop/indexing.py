@@ -139,7 +139,7 @@ def concatenate(b: Builder, xs: Sequence[Term], axis: int, where: str) -> Term:
         raise ShapeError(f"{where}: a scalar cannot be joined (NumPy needs arrays; "
                          "stack((a, b)) makes a vector of scalars)")
     if axis not in (0, 1, -1, -2):
-        raise ShapeError(f"{where}: axis must be 0, 1 or -1 for a matrix, not {axis}")
+        raise ShapeError(f"{where}: axis must be 0, 1, -1 or -2 for a matrix, not {axis}")
     k = axis % 2
     shapes = [shape_of(x) for x in xs]
     other = 1 - k
@@ -427,7 +427,7 @@ def repeat(b: Builder, x: Term, k: Any, axis: int | None, where: str) -> Term:
                              "flattens it first)")
         axis = 0
     if axis not in (0, 1, -1, -2):
-        raise ShapeError(f"{where}: axis must be 0, 1 or -1 for a matrix, not {axis}")
+        raise ShapeError(f"{where}: axis must be 0, 1, -1 or -2 for a matrix, not {axis}")
     if k == 1:
         return x
     ones = OneMatrix(k, 1) if axis % 2 == 0 else OneMatrix(1, k)

@@ -523,7 +523,7 @@ def reduce_axis(b: Builder, name: str, x: Term, axis: Any, where: str) -> Term:
     if not isinstance(axis, int):
         raise ShapeError(f"{where}: axis= of a matrix is one axis, 0, 1 or -1, not {axis}")
     if axis not in (0, 1, -1, -2):
-        raise ShapeError(f"{where}: axis must be 0, 1 or -1 for a matrix, not {axis}")
+        raise ShapeError(f"{where}: axis must be 0, 1, -1 or -2 for a matrix, not {axis}")
     k = axis % 2
     if name in ("cumsum", "flip"):  # a product with a constant: cumsum(X, 0) is tril(1) X
         if name == "flip":  # J is symmetric: J X reverses the columns' entries, X J the rows'

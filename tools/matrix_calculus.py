@@ -132,10 +132,13 @@ def page() -> str:
         "`norm1`, `sqnorm`, `mean`, `var`, `logsumexp`, and the element-wise `arcsin`, "
         "`arccos`, `arctan` (`asin`, `acos`, `atan`), `sinh`, `cosh`, `erf`, `sign`, "
         "`square`;",
-        "* `axis=0 | 1 | -1` for `sum`, `mean`, `var`, `softmax`, `logsumexp`, written with "
+        "* `axis=0 | 1 | -1 | -2` for `sum`, `mean`, `var`, `softmax`, `logsumexp`, written with "
         "ones vectors (`sum(X, axis=1)` is `X 1`), and for `max`, `min` (the cotangent goes "
         "where the extreme was taken, `𝟏[X = m 1ᵀ]`), the axis kept so that the result "
-        "broadcasts back (`X - mean(X, axis=1)`);",
+        "broadcasts back (`X - mean(X, axis=1)`); a `softmax`, `log_softmax` or "
+        "`cross_entropy` along an axis of length 1 of a row or a column (`softmax(r)` of a "
+        "row r, each column) is 1 everywhere and its gradient 0: refused as a likely slip, "
+        "naming the other axis (of a 1×1 or a tensor it is NumPy's);",
         "* NumPy's broadcasting of scalars, 1×1, columns and rows in every element-wise "
         "operation, a row against a column too (`r - c` is `𝟏 r − c 𝟏ᵀ`), written out in the "
         "forward pass (`μ 1ᵀ`) and summed back in the backward pass;",

@@ -177,7 +177,7 @@ def page() -> str:
         "",
         "Operators: `+ - * / **`, `@` (matrix product), `.T` (transpose), "
         "`hadamard(A, B)`; constants `ones(m, n)`, `zeros(m, n)`, `eye(n)`; "
-        "`axis=0 | 1 | -1` for `sum`, `mean`, `var`, `softmax`, `log_softmax`, `logsumexp`, "
+        "`axis=0 | 1 | -1 | -2` for `sum`, `mean`, `var`, `softmax`, `log_softmax`, `logsumexp`, "
         "`max`, `min`, "
         "`prod`, `cumsum`, `cumprod`, `flip`; of a tensor (rank ≥ 3), an axis or a tuple of "
         "axes, `axis=(0, 2, 3)`, for `sum`, `mean`, `var` (kept with length 1) and one axis "
