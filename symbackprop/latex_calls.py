@@ -308,6 +308,16 @@ class Calls(Cursor):
         if not norm:  # (|Σ| of a square matrix is its determinant: the parser reads it)
             return join_pieces("\0abs(", inner, ")", at=t.at)
         mark = ""  # ‖X‖₂ of a matrix is the spectral norm: the parser refuses it
+        if self.is_("^"):  # \|v\|^2_2: TeX sets both scripts alike whichever comes first
+            save = self.i
+            self.take()
+            self.script()
+            if self.is_("_"):
+                sub_at = self.i
+                self.take()
+                self.script()
+                self.toks[save:self.i] = self.toks[sub_at:self.i] + self.toks[save:sub_at]
+            self.i = save
         if self.is_("_"):
             self.take()
             sub, at = self.script()
@@ -355,14 +365,14 @@ class Calls(Cursor):
                 k = (self.find_close(self.i + k) - self.i + 1) if self.texts(k) == "{" else k + 1
             while self.texts(k) in SPACING:
                 k += 1
-            return "sigmoid" if self.texts(k) in OPEN or self.texts(k) in SIZES else None
+            return "sigmoid" if self.texts(k) in OPEN or self.sized_open(k) else None
         if s == r"\psi":  # ψ(x), ψ^{(n)}(x): the digamma and polygamma functions
             k = 1
             if self.texts(k) == "^" and self.texts(k + 1) == "{":
                 k = self.find_close(self.i + k + 1) - self.i + 1
             while self.texts(k) in SPACING:
                 k += 1
-            return "digamma" if self.texts(k) in OPEN or self.texts(k) in SIZES else None
+            return "digamma" if self.texts(k) in OPEN or self.sized_open(k) else None
         if s == r"\prod" and self.texts(1) not in ("_", "^") and self.opens_next(1):
             return "prod"  # \prod(X), \prod\left(X\right): its entries' product, as printed
         if s in (r"\operatorname", r"\mathrm", r"\text", r"\textrm", r"\mathit"):
@@ -385,7 +395,7 @@ class Calls(Cursor):
         word, n = self.word()
         if word in OPERATORS and OPERATORS[word] in self.functions and not self.known(word):
             nxt = self.peek(n)
-            if nxt is not None and (nxt.text in OPEN or nxt.text in SIZES):
+            if nxt is not None and (nxt.text in OPEN or self.sized_open(n)):
                 return OPERATORS[word]  # sin(x) written without a backslash
         if s == "e" and not self.known("e") and self.peek(1) is not None \
                 and self.peek(1).text == "^":  # type: ignore[union-attr]
@@ -492,11 +502,8 @@ class Calls(Cursor):
             # the names side by side after it, as on paper (up to \cdot, /, + or a function)
             self.skip_spacing()
             start = self.i
-            arg = self.postfix(self.atom(end), end)
-            if self.starts_name():
-                while self.starts_name():
-                    arg = join_pieces(arg, " * ", self.postfix(self.atom(end), end),
-                                      at=t.at)
+            arg = self.product(end, argument=True, side_by_side=True)
+            if self.factors > 1:
                 seen = self.seen(start)
                 self.notes.append(f"'{self.text[t.at:self.end_of_last()].strip()}' read as "
                                   f"{fn}({seen}), of the product (bracket the argument to "
@@ -562,7 +569,18 @@ class Calls(Cursor):
         function came before."""
         while self.texts(k) in SPACING:
             k += 1
-        return self.texts(k) in OPEN or self.texts(k) in SIZES
+        return self.texts(k) in OPEN or self.sized_open(k)
+
+    def sized_open(self, k: int = 0) -> bool:
+        r"""Whether a size command ``k`` tokens on opens a bracket: ``\left`` always, ``\big``
+        (``\Big``, ``\bigg``, ``\Bigg``: either side) before ``(``, ``[``, ``\{``,
+        ``\langle`` or a bar; ``\big)`` closes one."""
+        s = self.texts(k)
+        if s not in SIZES:
+            return False
+        nxt = self.texts(k + 1)
+        return s not in CLOSE_SIZES or nxt in OPEN or nxt == r"\langle" or nxt in NORMS \
+            or nxt in ABS
 
     def bessel_next(self) -> bool:
         """Whether ``\\operatorname{I}`` here has a subscript and then a bracket: the

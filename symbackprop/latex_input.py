@@ -42,7 +42,7 @@ from .latex_sizes import Sizes, dimension_names
 from .latex_statements import Statements
 from .limits import Limits
 from .paper import Reading, split_name
-from .paper_lexer import column_of, describe
+from .paper_lexer import column_of, describe, layered
 
 BOLD = (r"\mathbf", r"\boldsymbol", r"\bm")
 ROWS = (r"\mathbf{w}^\top\mathbf{x}_i and \mathbf{x}_i^\top\mathbf{w} alone are read, as "
@@ -67,11 +67,13 @@ class _Reader(Statements):
             raise self.error(0, "no equation in the LaTeX")
         return self.assemble(codes, Sizes(self, codes).fill() if self.unsized else {})
 
-    def product(self, end: int, entrywise: bool = False, argument: bool = False) -> Piece:
+    def product(self, end: int, entrywise: bool = False, argument: bool = False,
+                side_by_side: bool = False) -> Piece:
         """Factors side by side or joined by \\cdot, \\times; ``entrywise``, and within
         the summand of Σᵢ in index notation: their product entry by entry. The ``argument``
         of a function written without brackets (``\\operatorname{tr} A X``) stops at a
-        division and before another function or sum (``\\det A \\det B``). How many
+        division and before another function or sum (``\\det A \\det B``); with
+        ``side_by_side`` (``\\sin 2(x + y)``), at ``\\cdot`` and ``\\times`` too. How many
         factors were read is left in ``self.factors``."""
         entrywise = entrywise or bool(self.indices)  # inside Σᵢ, nested ones too
         out = self.factor(end)
@@ -85,7 +87,8 @@ class _Reader(Statements):
             joined = t.text in PRODUCT and PRODUCT[t.text] not in ("%", "oslash")
             if not joined and not self.starts_atom(t):
                 break
-            if argument and (PRODUCT.get(t.text) == "/" or self.calls_next(joined)):
+            if (argument and (PRODUCT.get(t.text) == "/" or self.calls_next(joined))) or (
+                    side_by_side and joined):
                 break
             factors += 1
             if number and not joined and _NUMBER.fullmatch(t.text):
@@ -130,14 +133,16 @@ class _Reader(Statements):
 
     def calls_next(self, joined: bool) -> bool:
         """Whether a function or a sum comes next (after the product operator, if
-        ``joined``)."""
+        ``joined``); ``e^{…}`` is a power, a factor like any other (``\\log
+        \\mathbf{1}^\\top e^{\\mathbf{x}}``)."""
         save = self.i
         try:
             if joined:
                 self.take()
             self.skip_spacing()
             return self.peek() is not None and (
-                self.texts(0) == r"\sum" or self.function_name() is not None)
+                self.texts(0) == r"\sum" or self.function_name() not in (None, "exp")
+                or (self.function_name() == "exp" and self.texts(0) != "e"))
         finally:
             self.i = save
 
@@ -154,6 +159,8 @@ class _Reader(Statements):
 
     def starts_atom(self, t: Tok) -> bool:
         s = t.text
+        if s in CLOSE_SIZES and t is self.peek():  # 2\big(x + 1\big): a \big that opens
+            return self.sized_open()
         return not (s in PRODUCT or s in ("+", "-", ",", ")", "]", "}", "=", "^", "_", "'")
                     or s in CLOSE_SIZES or s in (r"\rVert", r"\rvert", r"\}"))
 
@@ -358,7 +365,14 @@ class _Reader(Statements):
                                      "(x^{1/0}): write a nonzero number, \\sqrt[3]{x}")
                 body = self.braced()
                 return join_pieces("((", body, ")**(1 / ", n, "))", at=t.at)
-            return join_pieces("sqrt(", self.braced(), ")", at=t.at)
+            if self.is_("{"):
+                return join_pieces("sqrt(", self.braced(), ")", at=t.at)
+            arg = self.group_or_token()  # \sqrt 2 x, \sqrt x: of the one token after it,
+            what = self.text[arg[0][1]:self.end_of_last()].strip() if len(arg) > 1 else \
+                arg[0][0]  # as TeX sets it
+            self.notes.append(f"'\\sqrt {what}' read as the root of {what} only (write "
+                              "\\sqrt{…} for more)")
+            return join_pieces("sqrt(", arg, ")", at=t.at)
         if s in BOLD and self.texts(1) == "{" and self.texts(2) in ("1", "0") \
                 and self.texts(3) == "}":
             digit = self.texts(2)
@@ -501,7 +515,15 @@ class _Reader(Statements):
                 raise self.error(at, f"{base}_{sub} is not read: write {base[:-1]}\\,"
                                      f"{base[-1]}_{{{sub}}} for a product, or "
                                      f"\\mathrm{{{base}}}_{{{sub}}} for one name")
-            name = f"{base}_{sub}{index}"
+            shape = (getattr(self.builder, "shapes", None) or {}).get(base)
+            if shape and not index and not self.known(name) and not (
+                    set(sub) & set(self.indices)):  # y_i beside a declared y, no sum over i
+                raise self.error(at, f"{base}_{sub} is an entry of {base} ({base} is declared "
+                                 f"{shape}) outside a sum over {sub}: a sum ends at + or −, "
+                                 f"so bracket its summand, \\sum_{sub} (…), or name the "
+                                 "scalar otherwise")
+            name = layered(base, sub, index) if index else f"{base}_{sub}"  # x^{(1)}_{i}:
+            # x1_i, never x_{i1}'s x_i1
             return join_pieces("(", name, ").T", at=at) if transposed else [(name, at)]
         if sub.isdigit() and len(base) > 1 and base.isalpha() and not self.known(name) \
                 and not self.known(base):

@@ -291,10 +291,17 @@ class Cursor:
         if s in GREEK:
             return GREEK[s], t.at
         if s in STYLE or s in ACCENTS:
-            raw, at = self.raw_group()
+            if self.is_("{"):
+                raw, at = self.raw_group()
+            else:  # \hat y, \mathbf x: of the one token after it, as TeX sets it
+                u = self.take()
+                raw, at = u.text, u.at
             raw = re.sub(r"\\(?:mathbf|boldsymbol|bm|mathrm|mathit)", "", raw)
-            raw = raw.replace(" ", "").replace("{", "").replace("}", "")
             accent = ACCENTS.get(s, "")
+            inner = next((a for a in ACCENTS if raw.startswith(a)), None)
+            if inner is not None and not accent:  # \mathbf{\hat{y}}: the accent inside
+                raw, accent = raw[len(inner):], ACCENTS[inner]
+            raw = raw.replace(" ", "").replace("{", "").replace("}", "")
             if raw in GREEK:
                 return GREEK[raw] + accent, at
             m = re.fullmatch(r"([A-Za-z][A-Za-z0-9]*)(?:_([A-Za-z0-9]+))?", raw)
@@ -333,6 +340,9 @@ class Cursor:
                                      f"'{raw[0]}' as the subscript; write {name}_{{{raw}}}")
                 sub = re.sub(r"\\(?:mathrm|text|mathit)\{([^{}]*)\}", r"\1", raw).replace(" ", "")
                 sub = GREEK.get(sub, sub)
+                layer = re.fullmatch(r"(\d+),([A-Za-z0-9]+)", sub)
+                if layer and not index:  # x_{1,2}, W_{2,h}: a layer and a subscript, as
+                    index, sub = layer.groups()  # the derivations print x1_2 and W2_h
                 if sub and set(sub) <= set(self.indices):  # x_i in Σ_i: the vector x
                     self.indexed += 1
                     self.last_entry = True
@@ -370,8 +380,7 @@ class Cursor:
                 if m:
                     index = m.group(1)
                     transposed = bool(m.group(2))  # W^{(1)\top}: the index, then a transpose
-                    if not transposed:
-                        continue
+                    continue  # (a subscript may follow: W^{(1)\top}_{h}, as Wh1ᵀ prints)
                 elif re.fullmatch(r"[(\[][A-Za-z][A-Za-z0-9+\-]*[)\]]", raw.replace(" ", "")):
                     # W^{(l)}, h^{(t-1)}, x^{(i)}: an index in the literature, never a power
                     raise self.error(save, f"{name}^{{{raw}}} is not read: a superscript in "
@@ -402,9 +411,11 @@ class Cursor:
             candidates = [base + part, f"{base}_{part}"] if part else [base]
         elif sub.isdigit():  # x^{(1)}_2 beside x_{21}: x1_2, never the same name
             candidates = [layered(base, sub, index)]
-        else:
-            candidates = [base + sub + index, base + index + sub, f"{base}{index}_{sub}",
-                          f"{base}_{sub}{index}"]
+        else:  # a declared Wh1 (W2h, W_h1) is W^{(1)}_{h}; else W1_h, never W_{h1}'s name
+            declared = getattr(self.builder, "shapes", None) or {}
+            candidates = [n for n in (base + sub + index, base + index + sub,
+                                      f"{base}_{sub}{index}") if n in declared]
+            candidates.append(layered(base, sub, index))
         # undeclared: run together, unless that makes pi or a Greek name (\mathbf{p}_i is p_i)
         return next((n for n in candidates if self.known(n)),
                     layered(base, sub, index) if sub else candidates[0])

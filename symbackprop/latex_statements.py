@@ -80,6 +80,12 @@ class Statements(Calls):
                 self.delimiter(t, math)
                 k += 1
                 continue
+            if t.text in (r"\nonumber", r"\notag"):  # a numbering mark, no maths
+                k += 1
+                continue
+            if t.text == r"\label" and k + 1 < len(toks) and toks[k + 1].text == "{":
+                k = self.find_close(k + 1) + 1  # \label{eq:loss}: a name for \ref
+                continue
             if t.text == "&":  # an alignment point: at a line's start or beside its =
                 before = keep[-1].text if keep else ";"
                 after = next((u.text for u in toks[k + 1:] if u.text not in SPACING), "")
@@ -104,6 +110,9 @@ class Statements(Calls):
             opener = math[-1]
             raise self.error(opener.at, f"{opener.text!r} opens maths that is never closed "
                              f"(by {_CLOSES[opener.text]!r})")
+        # the sentence's comma or full stop after an equation ("… = x^2,") is prose
+        keep = [t for j, t in enumerate(keep) if t.text not in (",", ".") or next(
+            (u.text for u in keep[j + 1:] if u.text not in SPACING), ";") != ";"]
         self.toks = keep
         spans, start = [], 0
         for j, t in enumerate(keep):
@@ -148,6 +157,7 @@ class Statements(Calls):
         if eq is not None:
             name_at = self.at()
             name = self.name_only()
+            self.arguments_on_the_left(name, name_at, eq)
             if self.i != eq:
                 raise self.error(self.at(), "the left side of '=' is one name")
             self.take()
@@ -159,6 +169,26 @@ class Statements(Calls):
             raise self.error(t.at, f"unexpected {t.text!r}" + (
                 ": one '=' per equation" if t.text == "=" else ""))
         return out + body
+
+    def arguments_on_the_left(self, name: str, name_at: int, eq: int) -> None:
+        r"""``\mathcal{L}(\theta) = …``, ``f(x, y) = …``: a function's name and its
+        arguments, as papers define a loss; the stage is the name (the right side says what
+        it reads), with a reading."""
+        start = self.i
+        if self.sized_open():
+            self.take()
+        if not self.is_("("):
+            self.i = start
+            return
+        self.take()
+        _, j = self.matching("(", ")")
+        if j + 1 != eq:
+            self.i = start
+            return
+        self.i = eq
+        self.notes.append(f"'{self.text[name_at:self.toks[j].at + len(self.toks[j].text)]}' "
+                          f"on the left of '=' read as the stage {name}, of what the right "
+                          "side reads")
 
     def group_end(self, j: int) -> int:
         """The index after the braced group that starts at token ``j`` (or ``j + 1``)."""

@@ -44,11 +44,11 @@ def subscripted(base: str, sub: str) -> str:
 
 
 def layered(base: str, sub: str, index: str) -> str:
-    """A name with its subscripts and its layer index (``W⁽¹⁾``, LaTeX's ``W^{(1)}``), run
-    together (``Wₕ⁽¹⁾`` is ``Wh1``), except a subscript of digits beside an index: joined to
-    it by ``_``, whichever is written first (``a⁽²⁾₃`` and ``a₃⁽²⁾`` are ``a2_3``, never
-    ``a23`` or ``a32``, which ``a₂₃`` and ``a₃₂`` are)."""
-    if index and sub.isdigit():
+    """A name with its subscripts and its layer index (``W⁽¹⁾``, LaTeX's ``W^{(1)}``): the
+    subscript run together (``W₁`` is ``W1``, ``Wₕ`` is ``Wh``), and beside an index joined
+    to it by ``_``, whichever is written first (``a⁽²⁾₃`` and ``a₃⁽²⁾`` are ``a2_3``,
+    ``x⁽¹⁾ᵢ`` is ``x1_i``), never a name a subscript alone makes (``a₂₃``, ``xᵢ₁``)."""
+    if index and sub:
         return f"{base}{index}_{sub}"
     for c in sub:
         base = subscripted(base, c)
@@ -336,8 +336,10 @@ class Lexer:
         for form in ("^{T}", "^{⊤}", "^T", "^⊤", "^ᵀ"):
             if text.startswith(form, i):
                 j = i + len(form)
-                if form in ("^T",) and j < len(text) and (text[j].isalnum() or text[j] == "_"):
-                    break  # ^Tx: a power of a name that starts with T
+                if form in ("^T",) and j < len(text) and (
+                        (text[j].isascii() and text[j].isalnum()) or text[j] == "_"):
+                    break  # ^Tx: a name that starts with T (paper_powers reads x^Tx); ^TΣ
+                    # is the transpose
                 self.transposing(i)
                 self.add("op", ".", i)
                 self.add("name", "T", i + 1)

@@ -65,6 +65,18 @@ def _names(toks: list[Tok], text: str, declared: Callable[[str], bool],
     k = 0
     while k < len(toks):
         t = toks[k]
+        if t.kind == "name" and k and toks[k - 1].kind == "op" and toks[k - 1].text == "**" \
+                and toks[k - 1].call and len(t.text) > 1 and t.text[0] == "T" \
+                and t.at == toks[k - 1].at + 1 and not declared(t.text):
+            # x^TAx, v^Tv: the transpose, then the names after it (a power of a name Tv
+            # nobody declared is no reading a paper makes)
+            rest = t.text[1:]
+            notes.append(f"'^{t.text}' read as ᵀ then {rest} (declare {t.text} for a power "
+                         f"of it)")
+            toks[k - 1:k + 1] = [Tok("op", ".", toks[k - 1].at), Tok("name", "T", t.at),
+                                 Tok("name", rest, t.at + 1, end=t.end)]
+            k += 1
+            continue
         if t.kind != "name" or t.call or t.text in KEYWORDS:
             k += 1
             continue
@@ -206,23 +218,52 @@ def _powers_and_products(toks: list[Tok], text: str, declared: Callable[[str], b
                             "(x^2)^3 or x^(2^3)")
         if not (u.kind == "op" and u.text == "**" and u.call) or n + 1 >= len(sig):
             continue
+        if prev is not None and prev.kind == "name" and prev.text == "e" and \
+                not declared("e"):
+            _exponent_of_e(sig, n, text, adjacent, declared, error)
         number = sig[n + 1]
         after = sig[n + 2] if n + 2 < len(sig) else None
         if number.kind != "number" or after is None:
             continue
-        if prev is not None and prev.kind == "name" and prev.text == "e" and \
-                not declared("e") and id(number) in adjacent and id(after) in adjacent and \
-                after.kind == "name":
-            raise error(prev.at, f"'e^{number.text}{after.text}' is not read: write "
-                        f"e^({number.text}{after.text}) for the exponential of "
-                        f"{number.text}{after.text}, or e^{number.text} {after.text} (a space) "
-                        f"for e^{number.text}·{after.text}")
         if after.kind == "op" and after.text == "/" and n + 3 < len(sig) and \
                 sig[n + 3].kind in ("number", "name"):
             den = sig[n + 3].text
             notes.append(f"'^{number.text}/{den}' read as the power {number.text}, then a "
                          f"division by {den}: ^ takes the number after it only (write "
                          f"^({number.text}/{den}) for the power {number.text}/{den})")
+
+
+_GREEK_NAMES = frozenset(GREEK.values())
+
+
+def _exponent_of_e(sig: list[Tok], n: int, text: str, adjacent: set[int],
+                   declared: Callable[[str], bool],
+                   error: Callable[[int, str], ParseError]) -> None:
+    """``e^2x``, ``e^−λt``, ``e^πx``, ``e^-kt``: e^(2x) or e²·x? ``^`` takes the one number
+    or name after it, and a paper means the whole product: refused, with both spellings
+    (``e^x``, ``e^-x``, ``e^x y`` with a space are read)."""
+    k = n + 1
+    if sig[k].kind == "op" and sig[k].text in ("-", "+") and k + 1 < len(sig) \
+            and id(sig[k + 1]) in adjacent:
+        k += 1
+    first = sig[k]
+    if first.kind not in ("number", "name") or first.call or id(first) not in adjacent:
+        return
+    after = sig[k + 1] if k + 1 < len(sig) else None
+    more = after is not None and id(after) in adjacent and after.kind in ("name", "number") \
+        and not after.call
+    split = first.kind == "name" and len(first.text) > 1 and text[first.at].isascii() \
+        and not declared(first.text) and first.text not in _GREEK_NAMES  # kt, not alpha
+    if not (more or split):
+        return
+
+    def stop(t: Tok) -> int:
+        return t.end if t.end > t.at else t.at + len(t.text)
+    written = text[sig[n + 1].at:stop(after if more and after is not None else first)]
+    head = text[sig[n + 1].at:first.at + 1 if split else stop(first)]
+    raise error(sig[n - 1].at, f"'e^{written}' is not read: write e^({written}) for the "
+                f"exponential of {written}, or e^{head} followed by a space for e^{head} "
+                "times the rest")
 
 
 def _bars_text(toks: list[Tok], k: int, text: str) -> str:

@@ -674,7 +674,7 @@ def test_sums_that_are_not_read(tex: str, message: str) -> None:
 
 @pytest.mark.parametrize(("tex", "names"), [
     (r"x_i + y", {"x_i", "y"}), (r"w_{ij} x", {"w_ij", "x"}), (r"W_h h", {"W_h", "h"}),
-    (r"x_\alpha^2", {"x_alpha"}), (r"W_h^{(2)} x", {"W_h2", "x"}),
+    (r"x_\alpha^2", {"x_alpha"}), (r"W_h^{(2)} x", {"W2_h", "x"}),
     (r"x_1 + y", {"x1", "y"}),  # a digit subscript joins the name, as before
     (r"x\,y_{i}", {"x", "y_i"}),  # the script is on the last letter
     (r"\mathbf{p}_i y", {"p_i", "y"}),  # before: π·y (the name pi)
@@ -1074,3 +1074,104 @@ def test_upright_e_and_a_matrix_divisor() -> None:
     np.testing.assert_allclose(d.evaluate(v)["A"], -(v["u"] @ v["x"].T) / v["A"] ** 2)
     assert sbp.derive(r"\frac{\mathbf{x}}{\mathbf{u}}", syntax="latex",
                       shapes=shapes).readings == ()  # of vectors: entry by entry, as Adam's
+
+
+@pytest.mark.parametrize(("latex", "text", "shapes"), [
+    (r"\|\mathbf{u}\|^2_2", "sqnorm(u)", {"u": (3, 1)}),
+    (r"\left\|\mathbf{u}\right\|^{2}_{2}", "sqnorm(u)", {"u": (3, 1)}),
+    (r"2\big(x+1\big)", "2*(x + 1)", None),
+    (r"\big(x\big)\big(y\big)", "x*y", None),
+    (r"\frac{1}{2}\big\|\mathbf{u}\big\|^2", "sqnorm(u)/2", {"u": (3, 1)}),
+    (r"\Bigl(x + y\Bigr)^2 \bigl(y\bigr)", "(x + y)**2*y", None),
+    (r"\sqrt 2 x", "sqrt(2)*x", None), (r"\sqrt x + y", "sqrt(x) + y", None),
+    (r"(\hat y - y)^2", "(yhat - y)**2", None), (r"\mathbf{\hat{y}} + y", "yhat + y", None),
+    (r"x^2 + y,", "x**2 + y", None), (r"a = x^2, \\ L = a y.", "a = x**2; L = a*y", None),
+    (r"x^2 \label{eq:loss} \nonumber", "x**2", None),
+    (r"\mathcal{L}(\theta) = \theta^2 + \theta", "L = theta**2 + theta", None),
+])
+def test_paper_latex_that_was_refused(latex: str, text: str,
+                                      shapes: dict[str, Any] | None) -> None:
+    r"""Valid LaTeX from papers, each refused with a ParseError (held-out round R): ^2_2 after
+    a norm, \big before a bracket after a factor, \sqrt and \hat of one token, an accent in
+    \mathbf, the sentence's comma or full stop, \label and \nonumber, a loss defined as
+    \mathcal{L}(\theta) = …. Each reads as the text beside it."""
+    same_gradients(sbp.derive(latex, syntax="latex", shapes=shapes),
+                   sbp.derive(text, shapes=shapes))
+
+
+def test_a_closing_big_is_no_call() -> None:
+    r"""\Big(x + y\Big)^2 read the closing \Big) as the opening of a call of y: its reading
+    said "'y(…)' read as y·(…)" (held-out round R)."""
+    assert sbp.derive(r"\Big(x + y\Big)^2", syntax="latex").readings == ()
+    assert sbp.derive(r"\sigma\big(x\big)", syntax="latex").readings == ()
+
+
+@pytest.mark.parametrize(("latex", "text", "shapes"), [
+    (r"\sin 2(x+y)", "sin(2*(x + y))", None), (r"\sin \pi(x+y)", "sin(pi*(x + y))", None),
+    (r"\sin 2\sqrt{x}", "sin(2*sqrt(x))", None), (r"\exp 2(x+y)", "exp(2*(x + y))", None),
+    (r"\sin \frac{1}{2}(x+y)", "sin((x + y)/2)", None), (r"\sin 2{x}", "sin(2*x)", None),
+    (r"\cos n\pi\frac{x}{L}", "cos(n*pi*x/L)", None), (r"\exp -x y", "exp(-x*y)", None),
+    (r"\exp -\frac{x^2}{2}", "exp(-x**2/2)", None), (r"\sin x e^{y}", "sin(x*exp(y))", None),
+    (r"\log \mathbf{1}^\top e^{\mathbf{x}}", "logsumexp(x)", {"x": (3, 1)}),
+    (r"\sum_i \log x_i y_i", "sum(log(hadamard(x, y)))", {"x": (3, 1), "y": (3, 1)}),
+    (r"\sin x \exp(y)", "sin(x)*exp(y)", None),
+])
+def test_a_function_without_brackets_takes_brackets_and_fractions_side_by_side(
+        latex: str, text: str, shapes: dict[str, Any] | None) -> None:
+    r"""\sin 2(x+y) was sin(2)·(x+y): the argument stopped at a bracket, \frac, \sqrt or a
+    group after its first factor, and \log \mathbf{1}^\top e^{\mathbf{x}} was log(1ᵀ)·eˣ = 0,
+    with no reading, and check() passed both (held-out round U). e^{…} is a power, a factor
+    like any other; \exp( … ) is a function and ends the argument."""
+    same_gradients(sbp.derive(latex, syntax="latex", shapes=shapes),
+                   sbp.derive(text, shapes=shapes))
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    (r"x^{(1)}_{i}", r"x_{i1}"), (r"W^{(1)}_{h}", r"W_{h1}"),
+    (r"\mathbf{h}^{(2)}_{t}", r"\mathbf{h}_{t2}"), ("x⁽¹⁾ᵢ", "xᵢ₁"),
+])
+def test_a_layer_index_and_a_letter_subscript_never_make_another_name(a: str, b: str) -> None:
+    """x^{(1)}_{i} and x_{i1} were both x_i1 (held-out round U): beside a layer index a
+    subscript is joined to it by _ (x1_i) unless a name so declared says otherwise."""
+    syntax: Literal["text", "latex"] = "latex" if "\\" in a or "{" in a else "text"
+    first = str(sbp.derive(a, syntax=syntax).wrt[0].name)
+    second = str(sbp.derive(b, syntax=syntax).wrt[0].name)
+    assert first != second
+    assert len(sbp.derive(f"{a} - {b}", syntax=syntax).wrt) == 2
+    shaped = sbp.derive(r"\mathbf{W}^{(1)}_{h}\mathbf{x}", syntax="latex",
+                        shapes={"Wh1": (2, 2), "x": (2, 1)})
+    assert sorted(str(v.name) for v in shaped.wrt) == ["Wh1", "x"]  # declared: read back
+
+
+def test_an_entry_outside_its_sum_is_refused() -> None:
+    r"""-\sum_i y_i \log \hat{y}_i + (1-y_i)\log(1-\hat{y}_i): the sum ends at +, and y_i
+    after it was a new scalar input beside the declared vector y (held-out round U)."""
+    shapes = {"y": (3, 1), "yhat": (3, 1)}
+    with pytest.raises(sbp.ParseError, match=r"y_i is an entry of y .* outside a sum over i"):
+        sbp.derive(r"-\sum_i y_i \log \hat{y}_i + (1-y_i)\log(1-\hat{y}_i)", syntax="latex",
+                   shapes=shapes)
+    d = sbp.derive(r"-\sum_i \left(y_i \log \hat{y}_i + (1-y_i)\log(1-\hat{y}_i)\right)",
+                   syntax="latex", shapes=shapes)
+    y, p = np.array([[1.0], [0.0], [1.0]]), np.array([[0.7], [0.2], [0.4]])
+    np.testing.assert_allclose(d.evaluate({"y": y, "yhat": p})["yhat"], -y / p + (1 - y) / (1 - p))
+    assert d.check({"y": y, "yhat": p}).ok
+
+
+@pytest.mark.parametrize("text", ["e^−λt", "e^-2x", "e^πx", "e^λt", "e^-kt", "e^2x"])
+def test_paper_e_to_a_product_is_refused(text: str) -> None:
+    """e^−λt was e^(−λ)·t, silently, and check() passed it, while e^2x was refused (held-out
+    round U): ^ takes the one number or name after it, and a paper means the product."""
+    with pytest.raises(sbp.ParseError, match=r"is not read: write e\^\("):
+        sbp.derive(text)
+
+
+@pytest.mark.parametrize(("paper", "text"), [
+    ("e^x y", "exp(x)*y"), ("e^-x", "exp(-x)"), ("e^(−λt)", "exp(-lam*t)"),
+    ("e^−λ t", "exp(-lam)*t"), ("e^alpha", "exp(alpha)"),
+    ("v^Tv", "v.T@v"), ("x^TAx", "x.T@A@x"), ("x^TΣ^{-1}x", "x.T@inv(Sigma)@x"),
+])
+def test_paper_exponentials_and_transposes(paper: str, text: str) -> None:
+    """v^Tv and x^TAx were powers of new inputs Tv and TAx, and check() passed them
+    (held-out round U): ^T before a name nobody declared is the transpose."""
+    shapes = {"v": (3, 1), "x": (3, 1), "A": (3, 3), "Sigma": (3, 3)} if "T" in paper else None
+    same_gradients(sbp.derive(paper, shapes=shapes), sbp.derive(text, shapes=shapes))
