@@ -110,6 +110,15 @@ def _first_matrix(args: tuple[sp.Basic, ...]) -> sp.Basic:
     raise ValueError("no matrix among the factors")
 
 
+def like(value: sp.Basic, symbol: sp.Basic) -> sp.Basic:
+    """``value`` standing for ``symbol`` in a matrix expression: a 1×1's cotangent is the
+    scalar it equals (∂L/∂h = 1 of L = h), and inside ∂L/∂h ⊙ h it is that scalar times 𝟏,
+    which the constructors drop (SymPy raises 'Mix of Matrix and Scalar symbols')."""
+    if is_matrix(symbol) and not is_matrix(value):
+        return mscale(value, OneMatrix(*symbol.shape))
+    return value
+
+
 def mscale(c: sp.Expr, a: sp.Basic) -> sp.Basic:
     """c·A for a scalar c (also a scalar times a scalar)."""
     if not is_matrix(a):

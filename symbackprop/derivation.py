@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import sympy as sp
 
-from .algebra import is_matrix, tidy
+from .algebra import is_matrix, like, tidy
 from .builder import Equation, Granularity, substitute, tree_size
 from .errors import OptionError
 from .graph import Graph
@@ -255,8 +255,11 @@ class Derivation:
         """Each adjoint with the other adjoints substituted: in inputs and intermediates only."""
         value: dict[sp.Basic, sp.Basic] = self.__dict__.setdefault("_adj_values", {})
         if not value:
+            into: dict[sp.Basic, sp.Basic] = {}  # what each adjoint symbol is replaced by
             for eq in self.backward:
-                value[eq.lhs] = eq.rhs.xreplace(value) if value else eq.rhs
+                rhs = eq.rhs.xreplace(into) if into else eq.rhs
+                value[eq.lhs] = rhs
+                into[eq.lhs] = like(rhs, eq.lhs)  # a 1×1's scalar cotangent, in ∂L/∂h ⊙ h
         return value
 
     def expanded_size(self, v: sp.Basic) -> int:

@@ -481,6 +481,13 @@ class Item(_MatrixReduction):
     def _sympystr(self, printer: Any) -> str:
         return str(printer._print(self.args[0]))
 
+    @property
+    def precedence(self) -> int:
+        """Its product's or sum's, as it prints as that: (c + 2)·a keeps its brackets."""
+        from sympy.printing.precedence import precedence
+
+        return int(precedence(self.args[0]))
+
 
 MATRIX_CLASSES = (Elementwise, Softmax, SumAll, SqNorm, MSE, CrossEntropy, Item, Norm, Norm1,
                   Mean, Var, LogSumExp, LogDet)

@@ -10,7 +10,7 @@ from typing import Any
 import sympy as sp
 from sympy import OneMatrix
 
-from .algebra import is_matrix
+from .algebra import is_matrix, like
 from .builder import Builder, Equation, assemble, atoms_in_order, check_name, make_symbol
 from .canonical import replace_args
 from .errors import GraphError, ShapeError
@@ -165,7 +165,8 @@ class Graph:
         stage: dict[sp.Basic, sp.Basic] = {}
         for eq in self.equations:
             term = b.add_expr(replace_args(eq.rhs, stage), max_int_bits)
-            stage[eq.lhs] = b.bind(str(eq.lhs.name), term)
+            stage[eq.lhs] = like(b.bind(str(eq.lhs.name), term), eq.lhs)  # (a 1×1's
+            # cotangent is a number: a Hessian's g_s = sum(g_t ⊙ x) of a 1×1 s)
         if self.equations:
             b.output = b.symbols[str(self.output.name)]
         return b

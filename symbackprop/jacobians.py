@@ -19,7 +19,7 @@ import numpy as np
 import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix, ZeroMatrix
 
-from .algebra import hadamard, is_matrix, madd, mmul, rebuild, transpose
+from .algebra import hadamard, is_matrix, like, madd, mmul, rebuild, transpose
 from .builder import Equation, make_symbol
 from .functions import SumAll, number
 from .graph import Graph
@@ -110,7 +110,7 @@ def gradient_graph(d: Derivation, v: sp.Basic) -> Graph:
         if known:  # 1 ⊙ σ(z) is σ(z): rebuilt with the constructors that drop units
             rhs = rebuild(rhs, known.get, _constructor)
         if eq.lhs != target and (_constant(rhs) or rhs in renamed.values()):
-            known[renamed[eq.lhs]] = rhs  # ∂L/∂L = 1, g_h = g_t: no stage of its own
+            known[renamed[eq.lhs]] = like(rhs, eq.lhs)  # ∂L/∂L = 1, g_h = g_t: no stage
             continue
         eqs.append(Equation(renamed[eq.lhs], rhs))
         if eq.lhs == target:

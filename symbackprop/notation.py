@@ -65,6 +65,8 @@ def symbol_latex(name: str, kind: Kind = "scalar") -> str:
     """LaTeX for a variable name; anything that is not a plain identifier is escaped."""
     if not _SAFE.match(name):
         return rf"\text{{{escape_text(name)}}}"
+    if name == "e" and kind == "scalar":  # a variable, never Euler's number (e^{2} reads as
+        return r"\mathit{e}"  # exp(2) back)
     hat = _HAT.match(name)
     if hat:  # Xhat, xhat1: the hat the notes put on a standardised X (batch normalisation)
         digits = hat.group(2)

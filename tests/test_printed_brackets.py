@@ -155,7 +155,9 @@ def test_a_ones_row_beside_a_column_of_ones_is_not_guessed_as_length_1() -> None
     line = next(s for s in d.latex(sections="result").splitlines()
                 if r"\partial \mathbf{A}}" in s)
     printed = line.split("&=")[1].strip().rstrip("\\").strip()
-    assert printed == r"\mathbf{1} \oslash \left(\mathbf{x}\mathbf{1}^{\top}\right)"
+    # the ones of 1 ⊘ X have X's shape, 𝟏𝟏ᵀ (a column 𝟏 once, held-out round W)
+    assert printed == (r"\mathbf{1}\mathbf{1}^{\top} \oslash "
+                       r"\left(\mathbf{x}\mathbf{1}^{\top}\right)")
     with pytest.raises(ParseError, match=r"length of \\mathbf\{1\} here is not fixed"):
         sbp.derive(printed, syntax="latex", shapes={"A": (3, 4), "x": V})
     # written with its length, or fixed by what it is multiplied with entry by entry: read

@@ -296,7 +296,9 @@ def scalar_chain_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str
                     continue
                 us, uv = products(u)
                 link = _partial(d, names, u, v)
-                f = _factor(_fmt(d, names, d.partials[(u, v)]))
+                local = d.partials.get((u, v))  # (none where nothing flows through u: its
+                # adjoint is 0, sign(x + x); the product is 0 whatever this factor is)
+                f = _factor(_fmt(d, names, local)) if local is not None else link
                 g = rf"\left({f}\right)" if f.startswith("-") else f
                 sym.extend(f"{s}\\,{link}" if s else link for s in us)
                 val.extend(f"{s} \\cdot {g}" if s else f for s in uv)

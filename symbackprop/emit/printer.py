@@ -25,7 +25,7 @@ from sympy import (
     Transpose,
 )
 from sympy.printing.latex import LatexPrinter
-from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.precedence import PRECEDENCE, precedence
 
 from ..algebra import is_matrix
 from ..errors import LimitError
@@ -160,6 +160,9 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         # it, without its general machinery (fractions, signs, brackets): 5x faster
         if all(type(a) is sp.Symbol for a in expr.args):
             return " ".join(map(self._print_Symbol, _symbol_factors(expr)))
+        if len(expr.args) == 2 and expr.args[0] == -1 and isinstance(expr.args[1], Item) \
+                and _prints_as_sum(expr.args[1].args[0]):  # −(k − 1) of a 1×1 k, never −k − 1
+            return rf"-\left({self._print(expr.args[1])}\right)"
         try:
             return _not_a_call(super()._print_Mul(expr))
         except (ValueError, TypeError):  # SymPy's fraction() substitutes into the factors and
@@ -182,6 +185,8 @@ class Printer(LatexPrinter):  # type: ignore[misc]
 
     def _print_OneMatrix(self, e: Any) -> str:
         rows, cols = e.shape
+        if rows == 1 and cols == 1:  # c + 1 of a 1×1 c: the number, which needs no length
+            return "1"
         return r"\mathbf{1}^{\top}" if rows == 1 and cols != 1 else r"\mathbf{1}"
 
     def _print_ZeroMatrix(self, e: Any) -> str:
@@ -189,7 +194,9 @@ class Printer(LatexPrinter):  # type: ignore[misc]
 
     def _print_Identity(self, e: Any) -> str:
         """𝐈; 𝐈ₙ with its size when a variable prints as 𝐈 (the reader reads 𝐈ₙ as the
-        identity even with I declared)."""
+        identity even with I declared); of size 1, the number 1."""
+        if e.shape[0] == 1:
+            return "1"
         return self._constant(r"\mathbf{I}", e.shape[0])
 
     def _print_Pattern(self, e: Any) -> str:
@@ -211,16 +218,19 @@ class Printer(LatexPrinter):  # type: ignore[misc]
 
     def _print_ExpBase(self, e: Any, exp: str | None = None) -> str:
         """e^{x}; \\exp(x) when a variable prints as e (e^{x} would be its power)."""
-        if "e" not in self._taken():
-            return super()._print_ExpBase(e, exp)  # type: ignore[no-any-return]
+        taken = self._taken()
+        if "e" not in taken and r"\mathit{e}" not in taken:  # (a scalar e prints \mathit{e}:
+            return super()._print_ExpBase(e, exp)  # type: ignore[no-any-return]  # e^{x}
+            # would read back as its power when e is declared)
         s = self._call(r"\exp", e.args)
         return rf"{s}^{{{exp}}}" if exp else s
 
     # matrix operations -----------------------------------------------------------------------
     def _wrap(self, e: sp.Basic, strong: bool = False) -> str:
         s = self._print(e)
-        if isinstance(e, (MatAdd, sp.Add)) or (strong and (isinstance(e, (
-                HadamardProduct, MatMul, sp.Mul)) or _reciprocal(e))):
+        core = e.args[0] if isinstance(e, Item) else e  # a 1×1 prints as its sum: (c + 2) x
+        if _prints_as_sum(core) or (strong and (isinstance(core, (
+                HadamardProduct, MatMul, sp.Mul)) or _reciprocal(core))):
             return rf"\left({s}\right)"
         return s
 
@@ -231,6 +241,8 @@ class Printer(LatexPrinter):  # type: ignore[misc]
             return s if inner.kind == "exchange" else rf"{s}^{{\top}}"
         if isinstance(inner, Inverse):  # (X⁻¹)ᵀ = X⁻ᵀ
             return rf"{self._operand(inner.args[0])}^{{-\top}}"
+        if isinstance(inner, OneMatrix):  # (𝟏ᵀ)ᵀ is 𝟏, never 𝟏^{⊤}^{⊤}
+            return self._print_OneMatrix(OneMatrix(inner.shape[1], inner.shape[0]))
         s = self._print(inner)
         if isinstance(inner, (sp.MatrixSymbol, OneMatrix)):
             m = _SUPER.match(s)
@@ -257,7 +269,8 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         coeff = sp.Mul(*[a for a in args if not is_matrix(a)])
         mats, count = _fold_ones([a for a in args if is_matrix(a)])
         coeff *= count
-        if not mats:  # 𝟏ᵀ𝟏 alone: the number of entries
+        mats = [m for m in mats if not (isinstance(m, OneMatrix) and m.shape == (1, 1))]
+        if not mats:  # 𝟏ᵀ𝟏 alone: the number of entries; 2·𝟏 of a 1×1: the number 2
             return str(self._print(coeff))
         # a forward stage that is a product with a ones vector at its edge (𝟏uᵀ, u𝟏ᵀ, c𝟏):
         # nothing beside that 𝟏 fixes its length, so it is written with it, 𝟏ₙ, and the
@@ -275,7 +288,10 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         if coeff == -1:
             return "-" + body
         c = self._print(coeff)
-        if isinstance(coeff, sp.Add):
+        core = coeff.args[0] if isinstance(coeff, Item) else None  # a 1×1's sum, ⊙ or ⊘:
+        if isinstance(coeff, sp.Add) or precedence(coeff) < PRECEDENCE["Mul"] or (
+                core is not None and (isinstance(core, HadamardProduct) or _reciprocal(core)
+                                      or _prints_as_sum(core))):  # (c + 2) x, (rx ⊘ eᵏ) A
             c = rf"\left({c}\right)"
         return _not_a_call(rf"{c}\,{body}")
 
@@ -327,8 +343,11 @@ class Printer(LatexPrinter):  # type: ignore[misc]
             b = rf"\left({b}\right)"
         elif "^" in b:  # \mathbf{h}^{(1)}: a second superscript needs braces
             b = f"{{{b}}}"
-        if ex == -1:
-            return rf"\mathbf{{1}} \oslash {b}"
+        if ex == -1:  # 𝟏 of the base's shape (𝟏ᵀ of a row, 𝟏𝟏ᵀ of a matrix; of a 1×1,
+            # the number 1): nothing else fixes its length when it is read back
+            one = self._print_OneMatrix(OneMatrix(*base.shape)) if base.shape[1] == 1 or \
+                base.shape[0] == 1 else self._ones(OneMatrix(*base.shape), False, False)
+            return rf"{one} \oslash {b}"
         return rf"{b}^{{\circ {self._print(ex)}}}"
 
     # functions ----------------------------------------------------------------------------
@@ -647,6 +666,20 @@ def _juxtapose(parts: list[str]) -> str:
             (r"\frac", r"\left("))
         out += (r"\," if thin else "") + p
     return out
+
+
+def _prints_as_sum(e: sp.Basic) -> bool:
+    """Whether ``e`` prints with a + or − between terms: a sum, a 1×1's (its Item), or a
+    number's sum times the 1×1 ones (2 + xᵀy of a 1×1, as a ⊙'s operand)."""
+    if isinstance(e, Item):
+        e = e.args[0]
+    if isinstance(e, (MatAdd, sp.Add)):
+        return True
+    if isinstance(e, MatMul) and all(isinstance(a, OneMatrix) and a.shape == (1, 1)
+                                     for a in e.args if is_matrix(a)):
+        scalars = [a for a in e.args if not is_matrix(a)]
+        return len(scalars) == 1 and isinstance(scalars[0], sp.Add)
+    return False
 
 
 def _reciprocal(e: sp.Basic) -> bool:

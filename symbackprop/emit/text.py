@@ -88,7 +88,8 @@ class TextPrinter(PrettyPrinter):  # type: ignore[misc]
         return prettyForm("𝟙ᵀ" if rows == 1 and cols != 1 else "𝟙")
 
     def _print_Item(self, e: Any) -> Any:  # the one entry of a 1×1 product: the product
-        return self._print(e.args[0])
+        inner = self._print(e.args[0])  # of a sum, bracketed: (c + 2⋅𝟙)⋅x
+        return prettyForm(*inner.parens()) if isinstance(e.args[0], (sp.Add, sp.MatAdd)) else inner
 
     def _print_DiagJacobian(self, e: Any) -> Any:
         return self._call("diag", e.args[:1])
