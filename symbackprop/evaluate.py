@@ -315,8 +315,10 @@ def run_tangents(d: Derivation, env: Env, tangents: Mapping[Any, Any]) -> None:
     wrt = {str(v.name) for v in d.wrt}
     unknown = sorted(set(given) - wrt)
     if unknown:
-        raise ValueError(f"tangents for {', '.join(unknown)}, which are not among wrt "
-                         f"({', '.join(sorted(wrt)) or 'none'})")
+        raise OptionError(f"tangents for {', '.join(unknown)}, which are not among wrt "
+                          f"({', '.join(sorted(wrt)) or 'none'}; an input SymPy cancels, as "
+                          "in var(a) of a number, stays one when wrt names it)",
+                          tuple(sorted(wrt)))
     dims: dict[sp.Expr, int] = {k: v for k, v in env.items() if isinstance(v, int)}
     for v in d.wrt:
         name = str(v.name)

@@ -10,6 +10,7 @@ it (the differential fuzzer checks every granularity against the same oracles).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from operator import is_not
 
 import sympy as sp
@@ -132,6 +133,7 @@ def decompose(b: Builder, granularity: Granularity = "auto",
         if out not in b._node_lhs:
             b.append(Equation(out, term))
     nodes, at, positions = _reachable(b.nodes, out)
+    _say_unused(b, at)
     granularity = choose_granularity(b, granularity)
     uses, consumers, over_inputs = _uses(nodes, at, positions)  # by position, as cut
     cut = [False] * len(nodes)
@@ -305,6 +307,18 @@ def _inline(rhs: sp.Basic, inlined: dict[sp.Basic, sp.Basic], eqs: list[Equation
     except (TypeError, NotImplementedError) as e:  # SymPy's own error: never a bare one
         raise UnsupportedError(f"SymPy cannot build {rhs} with its operands written out "
                                f"({type(e).__name__}: {e})") from e
+
+
+def _say_unused(b: Builder, at: Mapping[sp.Basic, int]) -> None:
+    """A stage the output never reads (``s = b; L = sum(c)``, a slip for ``L = sum(s)``?)
+    is left out, and the text's readings say so: nothing of it is derived."""
+    unused = [name for s, name in b.names.items() if s not in at]
+    if not unused or b.reading is None:
+        return
+    note = (f"the stage{'s' if len(unused) > 1 else ''} {', '.join(unused)}: not used by the "
+            "output, left out")
+    if note not in b.reading.notes:
+        b.reading = replace(b.reading, notes=(*b.reading.notes, note))
 
 
 def _reachable(nodes: list[Equation], out: sp.Basic

@@ -170,7 +170,7 @@ def test_every_trace_format_has_the_tangent_column() -> None:
 
 
 @pytest.mark.parametrize(("tangents", "error", "message"), [
-    ({"x": 1.0}, ValueError, "tangents for x, which are not among wrt (W)"),
+    ({"x": 1.0}, sbp.OptionError, "tangents for x, which are not among wrt (W; an input"),
     ({"W": np.ones((3, 2))}, sbp.ShapeError, "the tangent of W"),
     ({"W": "1"}, TypeError, "the value of the tangent of W is a string"),
     ([1.0], TypeError, "tangents must map names"),

@@ -592,3 +592,16 @@ def test_from_torch_parameters_left_out_fail_and_wrt_takes_the_modules_keys() ->
     assert sbp.gradcheck(d, values, grad=no_bias, wrt=["W2", "0.weight"])
     with pytest.raises(sbp.OptionError, match="not among the derivation's own wrt"):
         sbp.gradcheck(d, values, grad=no_bias, wrt=["3.weight"])
+
+
+def test_a_nan_entry_of_a_big_gradient_is_shown() -> None:
+    """A NaN at [7, 3] of a (50, 40) gradient failed the check but the table named no entry:
+    NaN's comparison with the tolerance is never true (held-out round S)."""
+    x = np.random.default_rng(0).normal(size=(50, 40))
+
+    def nan_at(x: Any) -> dict[str, Any]:
+        g = np.cos(x)
+        g[7, 3] = np.nan
+        return {"x": g}
+    with pytest.raises(sbp.GradcheckError, match=r"(?m)^x +7, 3 +nan +0\.86"):
+        sbp.gradcheck(lambda x: np.sum(np.sin(x)), {"x": x}, grad=nan_at)

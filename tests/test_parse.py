@@ -130,3 +130,12 @@ def test_numpys_spellings_are_the_texts_functions(numpy, text):
                 "os.path.exp(x)", "scipy.special.foo(x)", "np.special.__import__(x)"):
         with pytest.raises(sbp.ParseError, match="only calls of a function by its name"):
             sbp.derive(bad)
+
+
+def test_a_stage_the_output_never_reads_is_a_reading() -> None:
+    """s = b; L = sum(tanh(c)): the stage s was dropped without a word (held-out round T);
+    a slip such as h2 defined and h1 used again is easy to make, so the readings say so."""
+    d = sbp.derive("s = b; h = 2*c; L = h")
+    assert [str(e.lhs) for e in d.forward] == ["h", "L"]
+    assert d.readings == ("the stage s: not used by the output, left out",)
+    assert sbp.derive("h = x**2; L = h + 1").readings == ()

@@ -176,7 +176,8 @@ def _most_apart(grads: Mapping[str, Array], atol: float, rtol: float, limit: int
     with np.errstate(all="ignore"):
         largest = max(float(np.max(np.abs(a[np.isfinite(a)]), initial=0.0)) for a in arrays)
         spread = np.nan_to_num(np.max(arrays, axis=0) - np.min(arrays, axis=0), nan=np.inf)
-        bad = spread > min(atol, 1e-10 * largest) + rtol * np.min(np.abs(arrays), axis=0)
+        bad = (spread > min(atol, 1e-10 * largest) + rtol * np.min(np.abs(arrays), axis=0)) \
+            | np.any(np.isnan(arrays), axis=0)
     order = np.argsort(-spread, kind="stable")
     return np.array([k for k in order[:limit] if bad[k]], dtype=int)
 
@@ -255,7 +256,8 @@ def _worst(series: Mapping[str, Array], coords: list[tuple[int, ...]], atol: flo
     vals = np.array([np.asarray(s, float) for s in series.values()])
     with np.errstate(all="ignore"):
         spread = np.nan_to_num(np.max(vals, axis=0) - np.min(vals, axis=0), nan=np.inf)
-        bad = spread > atol + rtol * np.min(np.abs(vals), axis=0)
+        bad = (spread > atol + rtol * np.min(np.abs(vals), axis=0)) | np.any(
+            np.isnan(vals), axis=0)  # a NaN entry is shown (its comparison is never true)
     order = [k for k in np.argsort(-spread, kind="stable") if bad[k]][:limit]
     return tuple(Mismatch(index_text(coords[k]), tuple((w, float(s[k])) for w, s in series.items()))
                  for k in order)
