@@ -87,9 +87,11 @@ class _Reader(Statements):
             joined = t.text in PRODUCT and PRODUCT[t.text] not in ("%", "oslash")
             if not joined and not self.starts_atom(t):
                 break
-            if (argument and (PRODUCT.get(t.text) == "/" or self.calls_next(joined))) or (
-                    side_by_side and joined):
-                break
+            ones_row = side_by_side and not joined and factors == 1 and _ones_row(out)
+            if ((argument and (PRODUCT.get(t.text) == "/" or self.calls_next(joined))) or (
+                    side_by_side and joined)) and not ones_row:
+                break  # (\log \mathbf{1}^\top \exp\mathbf{x}: a function of a ones row alone
+                # is no reading; the product goes on through \exp)
             factors += 1
             if number and not joined and _NUMBER.fullmatch(t.text):
                 self.side_by_side(t)
@@ -551,6 +553,12 @@ class _Reader(Statements):
 
 
 _NUMBER = re.compile(r"(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def _ones_row(piece: Piece) -> bool:
+    """Whether ``piece`` is 𝟏ᵀ alone (a ones vector transposed, its length to be fixed)."""
+    return re.fullmatch(r"\(\x00one\d+\)\.T", "".join(p for p, _ in piece).replace(" ", "")) \
+        is not None
 
 
 def _bare_number(piece: Piece) -> bool:

@@ -1113,6 +1113,7 @@ def test_a_closing_big_is_no_call() -> None:
     (r"\cos n\pi\frac{x}{L}", "cos(n*pi*x/L)", None), (r"\exp -x y", "exp(-x*y)", None),
     (r"\exp -\frac{x^2}{2}", "exp(-x**2/2)", None), (r"\sin x e^{y}", "sin(x*exp(y))", None),
     (r"\log \mathbf{1}^\top e^{\mathbf{x}}", "logsumexp(x)", {"x": (3, 1)}),
+    (r"\log \mathbf{1}^\top \exp \mathbf{x}", "logsumexp(x)", {"x": (3, 1)}),
     (r"\sum_i \log x_i y_i", "sum(log(hadamard(x, y)))", {"x": (3, 1), "y": (3, 1)}),
     (r"\sin x \exp(y)", "sin(x)*exp(y)", None),
 ])
