@@ -184,3 +184,13 @@ def test_the_chain_rule_through_a_zero_adjoint_prints(text: str) -> None:
     assert d.markdown()
     assert d.to_dot()
     assert d.check().ok
+
+
+def test_a_power_with_a_min_in_its_exponent_prints_factor_by_factor() -> None:
+    """SymPy's fraction() asks is_constant() of an exponent such as min(z**y, -1) by
+    evaluating it at random points, which took minutes for a hostile fuzz case: such a
+    product prints factor by factor."""
+    d = sbp.derive("(min((z ** y), (y ** y)) ** min((z ** y), min(y, (-1))))")
+    tex = d.latex()
+    assert r"\min" in tex
+    assert_latex_ok([tex])

@@ -163,6 +163,11 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         if len(expr.args) == 2 and expr.args[0] == -1 and isinstance(expr.args[1], Item) \
                 and _prints_as_sum(expr.args[1].args[0]):  # −(k − 1) of a 1×1 k, never −k − 1
             return rf"-\left({self._print(expr.args[1])}\right)"
+        if any(isinstance(a, sp.Pow) and not a.exp.is_Number and a.exp.has(sp.Min, sp.Max)
+               for a in expr.args):  # SymPy's fraction() asks is_constant() of such an
+            # exponent by evaluating it at random points: min(z**y, -1) took minutes (a
+            # hostile fuzz case); factor by factor instead
+            return r" \cdot ".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in expr.args)
         try:
             return _not_a_call(super()._print_Mul(expr))
         except (ValueError, TypeError):  # SymPy's fraction() substitutes into the factors and
