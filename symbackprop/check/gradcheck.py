@@ -66,8 +66,7 @@ def gradcheck(f: Any, inputs: Mapping[str, Any], grad: Any = None, *, eps: float
     differences — a hand-written ``backward`` is checked against all three.
     """
     __tracebackhide__ = True  # pytest shows the caller's line, not ours
-    d, values = _derivation(f, inputs, wrt)
-    names = _checked(f, d, wrt)
+    d, values, names = _derivation(f, inputs, wrt)
     tol = Tolerances(eps, atol, rtol, seed, max_coords)
     if d.is_jacobian and grad is not None:
         raise UnsupportedError(f"gradcheck checks a gradient of a scalar function, and the "
@@ -139,10 +138,11 @@ def _warn_unchecked(d: Derivation, values: Mapping[str, Any], missing: list[str]
 
 
 def _derivation(f: Any, inputs: Mapping[Any, Any], wrt: Sequence[str] | str | None = None
-                ) -> tuple[Derivation, dict[str, Any]]:
-    """The derivation to check and the values in its terms (copies: nothing of the caller's
-    moves): ``f`` itself when it is one (``wrt`` a part of its own), else ``f`` derived with
-    respect to ``wrt`` (default every input)."""
+                ) -> tuple[Derivation, dict[str, Any], list[str]]:
+    """The derivation to check, the values in its terms (copies: nothing of the caller's
+    moves) and the names checked, ours: ``f`` itself when it is one (``wrt`` a part of its
+    own; for from_torch's, the module's keys or ours), else ``f`` derived with respect to
+    ``wrt`` (default every input)."""
     torch = sys.modules.get("torch")  # a module was given only if torch is imported
     if torch is not None and isinstance(f, torch.nn.Module):
         raise TypeError("gradcheck takes a PyTorch module through its derivation: "
@@ -155,33 +155,27 @@ def _derivation(f: Any, inputs: Mapping[Any, Any], wrt: Sequence[str] | str | No
         by_name = f.to_ours(by_name)
     values = {k: _copy(v) for k, v in by_name.items()}
     if isinstance(f, Derivation):
-        if wrt is not None:
-            own = [str(v.name) for v in f.wrt]
-            asked = [wrt] if isinstance(wrt, str) else list(wrt)
-            if isinstance(f, TorchDerivation):  # the module's keys, as grad's ("0.weight")
-                asked = [_our_name(f, n) for n in asked]
-            other = [n for n in asked if n not in own]
-            if other:
-                raise OptionError(f"wrt names {_join(other)}: not among the derivation's own "
-                                  f"wrt ({_join(own)})", tuple(own))
-        return f, values
+        own = [str(v.name) for v in f.wrt]
+        if wrt is None:
+            return f, values, own
+        asked = [wrt] if isinstance(wrt, str) else list(wrt)
+        if isinstance(f, TorchDerivation):  # the module's keys, as grad's ("0.weight")
+            asked = [_our_name(f, n) for n in asked]
+        other = [n for n in asked if n not in own]
+        if other:
+            raise OptionError(f"wrt names {_join(other)}: not among the derivation's own "
+                              f"wrt ({_join(own)})", tuple(own))
+        return f, values, asked
     shapes = None if isinstance(f, sp.Basic) else {
         check_name(k, "a name of inputs"): _value_shape(k, v, callable(f))  # (not "a shape")
         for k, v in values.items()}
-    return derive(f, wrt=wrt, shapes=shapes), values
+    d = derive(f, wrt=wrt, shapes=shapes)
+    return d, values, [str(v.name) for v in d.wrt]
 
 
 def _our_name(d: TorchDerivation, name: str) -> str:
     """Our name of a module key (``0.weight`` is W1); a name of ours stays as it is."""
     return next((n for n, k in d.keys.items() if k.key == name), name)
-
-
-def _checked(f: Any, d: Derivation, wrt: Sequence[str] | str | None) -> list[str]:
-    """The names whose gradients are checked, ours: ``wrt``'s, else the derivation's."""
-    if wrt is None or not isinstance(f, Derivation):
-        return [str(v.name) for v in d.wrt]
-    asked = [wrt] if isinstance(wrt, str) else list(wrt)
-    return [_our_name(f, n) for n in asked] if isinstance(f, TorchDerivation) else asked
 
 
 def _copy(v: Any) -> Any:
