@@ -566,14 +566,15 @@ def test_the_checks_own_point_keeps_the_output_small_enough_to_difference() -> N
     """exp(Σ T^-½)^1.5 + s at the check's own draw (T in (0.3, 1.3)) is about 1e14: no step
     resolves ∂/∂s = 1, and check() FAILED a right gradient (a held-out case). Without
     values, check() looks for a point where the output is below 1e8 (T drawn larger); at
-    a point the user gives, it still says it cannot resolve."""
+    a point the user gives, it still says it cannot resolve: not confirmed, never ok."""
     text = "h0 = (T0)**(-0.5)\nL = ((exp(sum(h0)))**(1.5)) + (s1)"
     d = sbp.derive(text, shapes={"T0": (2, 3, 3), "s1": ()})
     report = d.check()
     assert report.ok, str(report)
     assert abs(float(d.evaluate(report.values)["s1"]) - 1.0) < 1e-12
     given = d.check({"T0": np.full((2, 3, 3), 0.5), "s1": 0.2})
-    assert given["s1"].status == "mismatch"
+    assert given["s1"].status == "unresolved"
+    assert not given.ok
     assert "cannot resolve" in str(given)
 
 
@@ -600,8 +601,27 @@ def test_a_singular_matrix_is_a_point_of_the_derivation_not_numpys_linalgerror()
         assert why in report["A"].verdict
 
 
-def test_an_output_whose_rounding_drowns_every_step_is_said_so_never_ok() -> None:
-    """At 1e12 no step up to 0.3 resolves sin's slope: a mismatch that says why."""
-    report = sbp.derive("1e12*a + sin(b)", wrt="b").check({"a": 1.0, "b": 0.3})
-    assert report["b"].status == "mismatch"
+@pytest.mark.parametrize(("text", "point", "wrt"), [
+    ("1e12*a + sin(b)", {"b": 0.3, "a": 1.0}, "b"),
+    ("1e12 + sum(x**2)", {"x": np.array([[1.0], [2.0], [3.0]])}, "x"),
+])
+def test_an_output_whose_rounding_drowns_every_step_is_said_so_never_ok(
+        text: str, point: dict[str, Any], wrt: str) -> None:
+    """At 1e12 no step up to 0.3 resolves sin's slope: never ok, and not a MISMATCH either
+    when the analytic witnesses agree (it was, of correct gradients: a held-out case) — "not
+    confirmed", saying why. A wrong gradient there is still a mismatch: the engine
+    resolves what finite differences cannot."""
+    d = sbp.derive(text, wrt=wrt, shapes={"x": (3, 1)})
+    report = d.check(point)
+    assert not report.ok
+    assert report.verdict == "NOT CONFIRMED"
+    assert report[wrt].status == "unresolved"
+    assert not report.mismatches
     assert "cannot resolve" in str(report)
+    assert "not confirmed" in report[wrt].verdict
+    good = d.evaluate(point)[wrt]
+    with pytest.raises(sbp.GradcheckError, match="could not confirm"):
+        sbp.gradcheck(d, point, grad=lambda **kw: {wrt: good})
+    with pytest.raises(sbp.GradcheckError, match="failed for") as wrong:
+        sbp.gradcheck(d, point, grad=lambda **kw: {wrt: -good})
+    assert wrong.value.rows[0].status == "mismatch"

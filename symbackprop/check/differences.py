@@ -102,8 +102,8 @@ def judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
            series: Mapping[str, Array], eps: float, atol: float, rtol: float,
            notes: list[str], straddled: list[str] | None = None,
            precision: Mapping[str, float] | None = None,
-           wrong: dict[str, list[int]] | None = None, at_kink: bool = False
-           ) -> dict[str, Array]:
+           wrong: dict[str, list[int]] | None = None, at_kink: bool = False,
+           unresolved: set[int] | None = None) -> dict[str, Array]:
     """Per analytic witness and coordinate: does it agree with finite differences?
 
     ``|a − fd| ≤ atol + rtol·|fd|``, and two refinements that take a second opinion (central
@@ -117,7 +117,8 @@ def judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
     proves nothing: each witness must be one of the two slopes (at the kink itself, a tie's
     split is a convention, and the row says the point is not differentiable).
     ``wrong`` gets, per witness, the coordinates where it is plainly wrong: it disagrees
-    with finite differences that another witness agrees with, and no kink is near.
+    with finite differences that another witness agrees with, and no kink is near;
+    ``unresolved`` the coordinates whose differences are rounding at every step tried.
     """
     precision = precision or {}
     fd = series[FD]
@@ -182,6 +183,8 @@ def judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
                              f"steps {wide[1]:.2g}, a half and a quarter of it, extrapolated "
                              "(rounding drowns a small step's difference)")
             elif second[k][1] > atol + rtol * abs(ak) and wide is None:
+                if unresolved is not None:
+                    unresolved.add(k)
                 notes.append(f"finite differences cannot resolve [{index_text(coords[k])}]: "
                              f"the output's rounding (±{second[k][1]:.2g} at a step of "
                              f"{used[k]:.2g}) is above the tolerance at every step up to the "

@@ -305,7 +305,8 @@ def _evaluate_expr(name: Any, e: Any, d: Derivation, values: Mapping[str, Any]) 
 
 def _failure_message(report: CheckReport, label: str) -> str:
     bad = [r for r in report.rows if not r.ok]
-    lines = [f"gradcheck failed for {_join([r.name for r in bad]) if bad else 'the inputs'} "
+    verb = "could not confirm" if report.verdict == "NOT CONFIRMED" else "failed for"
+    lines = [f"gradcheck {verb} {_join([r.name for r in bad]) if bad else 'the inputs'} "
              f"({label} vs {', '.join(w for w in report.witnesses if w != 'yours')}; "
              f"eps={report.eps:g}, atol={report.atol:g}, rtol={report.rtol:g})"]
     lines += list(report.failures)

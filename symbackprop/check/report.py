@@ -22,7 +22,7 @@ class Row:
 
     name: str
     shape: tuple[int, ...] | None
-    status: str  # ok | mismatch | kink | formula | domain | nonfinite | unavailable
+    status: str  # ok | mismatch | unresolved | kink | formula | domain | nonfinite | unavailable
     max_abs_error: float
     max_rel_error: float
     disagree: tuple[str, ...] = ()  # the witnesses out of line with the others
@@ -38,12 +38,13 @@ class Row:
     def verdict(self) -> str:
         if self.status == "ok":
             return "ok" + (f" ({self.note})" if self.note else "")
-        head = {"mismatch": "MISMATCH", "kink": "not differentiable here",
+        head = {"mismatch": "MISMATCH", "unresolved": "not confirmed",
+                "kink": "not differentiable here",
                 "formula": "the printed formula is 0/0 here",
                 "domain": "undefined here", "nonfinite": "input not finite",
                 "unavailable": "not checked"}[self.status]
         who = f": {_join(self.disagree)} disagree{'s' * (len(self.disagree) == 1)}" \
-            if self.disagree else ""
+            if self.disagree and self.status != "unresolved" else ""
         return f"{head}{who}" + (f" ({self.note})" if self.note else "")
 
 
@@ -88,6 +89,17 @@ class CheckReport:
                 return r
         raise KeyError(name)
 
+    @property
+    def verdict(self) -> str:
+        """ok, FAILED, or NOT CONFIRMED when the only rows not ok are ones finite
+        differences cannot resolve (the analytic witnesses agreeing)."""
+        if self.ok:
+            return "ok"
+        if self.failures or any(r.status not in ("ok", "unresolved") for r in self.rows) \
+                or not any(r.status == "unresolved" for r in self.rows):
+            return "FAILED"
+        return "NOT CONFIRMED"
+
     def __bool__(self) -> bool:
         return self.ok
 
@@ -111,7 +123,7 @@ class CheckReport:
                 r.name, "scalar" if r.shape is None else str(r.shape), _fmt(r.max_abs_error),
                 _fmt(r.max_rel_error), r.verdict)) + "</tr>" for r in self.rows)
         notes = "".join(f"<li>{e(n)}</li>" for n in (*self.failures, *self.notes))
-        verdict = "ok" if self.ok else "FAILED"
+        verdict = self.verdict
         return (f"<div class='sbp-check'><p><b>gradient check: {verdict}</b> — "
                 f"{e(', '.join(self.witnesses))} (eps={self.eps:g}, atol={self.atol:g}, "
                 f"rtol={self.rtol:g})</p><table><thead><tr>"
@@ -119,7 +131,7 @@ class CheckReport:
                 f"</tbody></table>" + (f"<ul>{notes}</ul>" if notes else "") + "</div>")
 
     def __str__(self) -> str:
-        verdict = "ok" if self.ok else "FAILED"
+        verdict = self.verdict
         lines = [f"gradient check: {verdict} — {', '.join(self.witnesses)} "
                  f"(eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g})", self.table()]
         partial_rows = [r for r in self.rows if r.checked]
