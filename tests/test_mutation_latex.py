@@ -206,6 +206,19 @@ def test_an_empty_chain_section_is_no_index_error() -> None:
     assert r"\text{(nothing to show in these sections)}" in tex
 
 
+@pytest.mark.parametrize("sections", [["recursion"], ["recursion", "jacobian"]])
+def test_markdown_and_html_of_empty_sections_say_so(sections: list[str]) -> None:
+    """markdown() and html() of sections with nothing in them (no recursion in a scalar
+    derivation) were the title alone; they say so, as latex() does."""
+    d = sbp.derive("(x + y)**2", wrt="x")
+    md = d.markdown(sections=sections)
+    assert md.splitlines()[0].startswith("# Backpropagation")
+    assert f"*Nothing to show in the section{'s' * (len(sections) > 1)} " \
+        f"{', '.join(sections)} for this derivation.*" in md
+    assert "Nothing to show" in d.html(sections=sections)
+    assert "Nothing to show" not in d.markdown(sections=["recursion", "backward"])
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_path_shape_counts_what_paths_lists(data: st.DataObject) -> None:

@@ -247,6 +247,10 @@ def document(d: Derivation, sections: Sequence[str] | str | None = None, level: 
         if grads:
             blocks.append(Block("para", _p("Written in the inputs:")))
             blocks.append(Block("math", tex=aligned(grads)))
+    if len(blocks) == 1:  # as latex() says: never a page with its title alone
+        blocks.append(Block("note", _p(
+            f"Nothing to show in the section{'s' * (len(sections) > 1)} "
+            f"{', '.join(sections)} for this derivation.")))
     return blocks
 
 
