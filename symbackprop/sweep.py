@@ -63,7 +63,9 @@ def vjp(nodes: Sequence[tuple[sp.Basic, Prim]], rhs: sp.Basic, out: sp.Basic, g:
         parts = cot.pop(node, None)
         if not parts:
             continue
-        gn = parts[0] if len(parts) == 1 else madd(*parts)
+        # a 1×1 read as a number in one place ((yᵀx)·yᵀ) and as a matrix in another
+        # (hstack((u, yᵀx))) gets both kinds of cotangent: the numbers times 𝟏 are added
+        gn = parts[0] if len(parts) == 1 else madd(*_lifted(parts, node))
         here = out if node is rhs else node
         ops = n.operands
         deps = [o in needed if type(o) is sp.Symbol else _depends(o, needed) for o in ops]

@@ -373,6 +373,27 @@ def test_a_one_by_one_product_stacks_beside_a_matrix(axis: int) -> None:
         np.testing.assert_allclose(d.evaluate({"v": v})["v"], want, rtol=1e-13)
 
 
+@pytest.mark.parametrize("granularity", ["auto", "primitive", "stages"])
+def test_a_one_by_one_product_scales_and_stacks_in_one_equation(granularity: str) -> None:
+    """sum((yᵀx)yᵀ ⊙ σ([uᵀ, yᵀx])): yᵀx is a number where it scales yᵀ and a 1×1 matrix
+    in the stack, in one right-hand side, and its two cotangents were added as they came
+    ('Mix of Matrix and Scalar symbols', a held-out case). With s = yᵀx, p = σ([uᵀ, s]),
+    L = s·Σ_j y_j p_j, so ∇_x L = (Σ_j y_j p_j + s·y₃ p₃(1 − p₃))·y (y₃ beside s),
+    ∇_u L = s·y_{1:2} ⊙ p_{1:2} ⊙ (1 − p_{1:2})."""
+    rng = np.random.default_rng(3)
+    y, x, u = rng.standard_normal((3, 1)), rng.standard_normal((3, 1)), rng.standard_normal((2, 1))
+    d = sbp.derive("L = sum(hadamard((y.T@x)@y.T, sigmoid(hstack((u.T, y.T@x)))))",
+                   shapes={"y": (3, 1), "x": (3, 1), "u": (2, 1)},
+                   granularity=granularity)  # type: ignore[arg-type]
+    s = (y.T @ x).item()
+    p = 1 / (1 + np.exp(-np.vstack([u, [[s]]])))
+    got = d.evaluate({"y": y, "x": x, "u": u})
+    np.testing.assert_allclose(got["x"], ((y.T @ p).item() + s * y[2, 0] * p[2, 0]
+                                          * (1 - p[2, 0])) * y, rtol=1e-12)
+    np.testing.assert_allclose(got["u"], s * y[:2] * p[:2] * (1 - p[:2]), rtol=1e-12)
+    assert d.check({"y": y, "x": x, "u": u}).ok
+
+
 @pytest.mark.parametrize("text", ["p = W[0:1, 0:1]; h = p @ W; L = softmax(h)",
                                   "h = W @ W; L = softmax(h)", "h = W @ W; L = log_softmax(h)",
                                   "p = W[0:1, 0:1]; h = p @ W; L = mse(W, h)"])
