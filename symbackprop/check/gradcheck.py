@@ -4,6 +4,7 @@ derivation (``from_torch``'s adds torch.autograd as a witness)."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import sys
@@ -170,6 +171,12 @@ def _derivation(f: Any, inputs: Mapping[Any, Any], wrt: Sequence[str] | str | No
         check_name(k, "a name of inputs"): _value_shape(k, v, callable(f))  # (not "a shape")
         for k, v in values.items()}
     d = derive(f, wrt=wrt, shapes=shapes)
+    read = {str(v.name) for v in d.inputs}
+    cancelled = [k for k in values if k not in read]
+    if wrt is None and cancelled:  # an input SymPy cancelled ((a − a)² + b) is still one
+        # of f's, its gradient 0 as PyTorch's; a name f never reads stays refused below
+        with contextlib.suppress(OptionError):
+            d = derive(f, wrt=[*(str(v.name) for v in d.wrt), *cancelled], shapes=shapes)
     return d, values, [str(v.name) for v in d.wrt]
 
 
