@@ -88,12 +88,15 @@ def permuted(w: Writer, a: Val, perm: tuple[int, ...], node: Any) -> Val:
 
 
 def reshaped(w: Writer, a: Val, shape: tuple[int, ...], node: Any) -> Val:
-    """``reshape`` in PyTorch's (row-major) order; one size may be -1."""
+    """``reshape`` in PyTorch's (row-major) order; one size may be -1. A 1-D value (a
+    bias, ``h.sum(dim=1)``) is its column in PyTorch's layout: ``unsqueeze(1)`` is that
+    column, ``unsqueeze(0)`` its row."""
     size = math.prod(a.shape)
     known = math.prod(d for d in shape if d != -1)
     if shape.count(-1) == 1 and known and size % known == 0:
         shape = tuple(size // known if d == -1 else d for d in shape)
-    if math.prod(shape) != size or any(d < 1 for d in shape) or a.kind not in ("act", "nd"):
+    if math.prod(shape) != size or any(d < 1 for d in shape) or \
+            a.kind not in ("act", "nd", "vec"):
         raise UnsupportedError(f"{call_name(node)} of a {a.shape} {a.kind} to {shape} "
                                f"{w.where(node)}")
     if shape == a.shape:

@@ -460,14 +460,17 @@ class Walk:
                                    "and a state")
         x, given = env[args[0]], args[1] if len(args) > 1 else None
         states = list(given) if lstm and isinstance(given, (tuple, list)) else [given]
+        if lstm and hasattr(given, "op") and env[given].kind == "parts":
+            states = list(env[given].parts)  # an earlier step's pair, fed back as it is
         if lstm and given is not None and len(states) != 2:
             raise UnsupportedError(f"LSTMCell at {path!r}: the state is the pair (h, c)")
         vals: list[Val | None] = []
         for v in states:
-            if v is not None and not hasattr(v, "op"):
+            if v is not None and not isinstance(v, Val) and not hasattr(v, "op"):
                 raise UnsupportedError(f"{kind} at {path!r}: a state of "
                                        f"{type(v).__name__} is not supported")
-            s = None if v is None or env[v].kind == "zeros" else env[v]
+            s = v if isinstance(v, Val) else \
+                None if v is None or env[v].kind == "zeros" else env[v]
             if s is not None and (s.kind != "act" or s.shape != (x.shape[0], m.hidden_size)):
                 raise UnsupportedError(f"{kind} at {path!r}: a state of shape {s.shape}")
             vals.append(s)

