@@ -540,7 +540,7 @@ def test_an_lstm_cell_s_pair_is_fed_back_whole(convention: str) -> None:
     torch.manual_seed(0)
     model, x, y = FedBack().double(), torch.randn(3, 2, dtype=torch.float64), \
         torch.randn(3, 2, dtype=torch.float64)
-    d = sbp.from_torch(model, x, loss=nn.MSELoss(), convention=convention)
+    d = sbp.from_torch(model, x, loss=nn.MSELoss(), convention=convention)  # type: ignore[arg-type]
     assert_agrees(d, model, x, y, nn.MSELoss())
 
 
@@ -564,5 +564,5 @@ def test_a_one_d_value_unsqueezed_is_a_column_or_a_row(dim: int, at: int,
     torch.manual_seed(1)
     model, x, y = Unsqueezed(dim, at).double(), torch.randn(2, 3, dtype=torch.float64), \
         torch.randn(2, 4, dtype=torch.float64)
-    d = sbp.from_torch(model, x, loss=nn.MSELoss(), convention=convention)
+    d = sbp.from_torch(model, x, loss=nn.MSELoss(), convention=convention)  # type: ignore[arg-type]
     assert_agrees(d, model, x, y, nn.MSELoss())
