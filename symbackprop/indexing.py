@@ -91,9 +91,21 @@ def _show(k: slice) -> str:
 
 
 def take(b: Builder, x: Term, rows: int | slice, cols: int | slice, where: str) -> Term:
-    """``X[rows, cols]``; a single entry is the scalar it is."""
+    """``X[rows, cols]``; a single entry is the scalar it is. A negative step along an axis
+    of a known size (``x[::-1]``, ``X[3:0:-2]``) is the flip along it (``J X``, ``X J``)
+    sliced forward."""
     sx = shape_of(x)
     assert sx is not None
+    keys = [rows, cols]
+    for axis, k in enumerate(keys):
+        n = sx[axis]
+        if isinstance(k, slice) and isinstance(k.step, int) and k.step < 0 and n.is_Integer:
+            picked = range(int(n))[k]
+            if len(picked):  # (an empty one is refused as empty)
+                x = ops.reduce_axis(b, "flip", x, axis, where)
+                keys[axis] = slice(int(n) - 1 - picked.start, int(n) - picked[-1],
+                                   -picked.step)
+    rows, cols = keys
     r, r_int = _span_of(rows, sx[0], where)
     c, c_int = _span_of(cols, sx[1], where)
     if (r, c) == (FULL, FULL):

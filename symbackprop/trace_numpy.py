@@ -412,10 +412,16 @@ def numpy_ufunc(b: Builder, ufunc: Any, method: str, inputs: tuple[Any, ...],
 
 def composite(b: Builder, name: str, inputs: tuple[Any, ...] | list[Any]) -> Traced:
     """A NumPy function the text writes out in primitives (``composites.py``: np.log1p,
-    np.hypot, …), on operands of one shape or scalars (other shapes are refused:
-    the composite's own arithmetic would not broadcast as NumPy does)."""
+    np.hypot, …), on operands of one shape or scalars, or 2-D operands that broadcast
+    (a (3, 1) column beside a (3, 2) matrix: the text's arithmetic broadcasts 2-D values
+    as NumPy does). Other shapes are refused: a 1-D operand lines up with the last axis in
+    NumPy and with the rows in the text."""
     xs = [traced(b, a) for a in inputs]
     shapes = {x.shape_ for x in xs if x.shape_ != ()}
+    if len(shapes) > 1 and all(len(s) == 2 for s in shapes):
+        axes = [{n for n in sizes if n != 1} or {1} for sizes in zip(*shapes, strict=True)]
+        if all(len(a) == 1 for a in axes):  # NumPy's rule; else refused below
+            shapes = {tuple(a.pop() for a in axes)}
     if len(shapes) > 1:
         raise UnsupportedError(f"np.{name} of operands shaped "
                                f"{' and '.join(_fmt(s) for s in sorted(shapes, key=str))}: "

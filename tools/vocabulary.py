@@ -218,8 +218,9 @@ def page() -> str:
     for name, kind in LAYERS.items():
         rows.append(_row(name, "", kind, "X (features, samples), γ and β columns of its rows; "
                                          "ε > 0"))
-    rows.append(_row("X[a:b, c:d]", "`x[i]`, `X[i]`, `X[:, j]`, `X[a:b:s]`",
-                     "primitive (slice), indices from 0", "all"))
+    rows.append(_row("X[a:b, c:d]", "`x[i]`, `X[i]`, `X[:, j]`, `X[a:b:s]`, `x[::-1]`",
+                     "primitive (slice), indices from 0; a negative step is the flip along "
+                     "the axis, sliced forward", "all"))
     for name in sorted(COMPOSITES):
         kind = ("primitive, element-wise, with its order" if name in ORDERS
                 else "written out")
