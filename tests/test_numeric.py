@@ -286,6 +286,11 @@ def test_random_values_find_a_domain_one_input_at_a_time(text: str, shapes: Any)
     ("x/y", {"x": 1.0, "y": 0.0}, "division by zero"),
     ("sqrt(x)", {"x": -4.0}, "sqrt of a negative number"),
     ("exp(x)", {"x": 1000.0}, "overflow in exp"),
+    # a whole power overflowing was "a fractional power of a negative number" (held-out)
+    ("x*x", {"x": 1e200}, "overflow in a power"),
+    ("x**3*y", {"x": 1e200, "y": 2.0}, "overflow in a power"),
+    ("x**1.5", {"x": -1.0}, "a fractional power of a negative number"),
+    ("x**-2", {"x": 0.0}, "division by zero"),
 ])
 def test_outside_the_domain_is_reported_not_a_mismatch(text: str, values: dict[str, float],
                                                       message: str) -> None:

@@ -582,16 +582,20 @@ def _domain_message(s: Step, args: list[Array], val: Array) -> str:
         return "sqrt of a negative number"
     if s.name == "inv":
         return "inverse of a singular matrix"
-    if (s.name == "mul" and any(e < 0 for e in s.params["exps"])) or (
-            s.name == "pow" and (s.params.get("exp") or 0) < 0):
+    zero = any(np.any(np.asarray(a) == 0) for a in args)
+    if zero and ((s.name == "mul" and any(e < 0 for e in s.params["exps"])) or (
+            s.name == "pow" and (s.params.get("exp") or 0) < 0)):
         return "division by zero"
-    if s.name == "pow" and s.params.get("exp") == 0.5:
-        return "sqrt of a negative number"
-    if s.name == "pow":
-        return "a fractional power of a negative number"
+    if s.name == "pow" and what == "NaN":  # (an inf of finite operands is an overflow:
+        # x**2 at 1e200)
+        return "sqrt of a negative number" if s.params.get("exp") == 0.5 else \
+            "a fractional power of a negative number"
     if what == "inf":
-        return f"overflow in {s.name}"
+        return f"overflow in {_SPOKEN.get(s.name, s.name)}"
     return f"{s.name} gives NaN"
+
+
+_SPOKEN = {"pow": "a power", "mul": "a product", "add": "a sum"}
 
 
 _ZERO_OVER_ZERO = "where an entry is 0 (the engine's value is exact)"
