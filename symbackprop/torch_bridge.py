@@ -341,6 +341,17 @@ def from_torch(module: Any, example_inputs: Any, loss: Any = None, *,
     else:
         if isinstance(wrt, str):  # one key, as derive takes one name
             wrt = [wrt]
+        reached = _reached(walk.stages, out.text)
+        params = {k for k, _ in torch.nn.Module.named_parameters(module)}
+        unused = [k for k in wrt if (k in by_key and by_key[k] not in reached)
+                  or (k not in by_key and k in params)]
+        if unused:  # PyTorch's gradient of these is None
+            one = len(unused) == 1
+            raise OptionError(f"wrt: {', '.join(map(str, unused))}: "
+                              f"{'a parameter' if one else 'parameters'} the module's output "
+                              f"never reaches ({'its' if one else 'their'} gradient is 0, "
+                              f"PyTorch's None); leave {'it' if one else 'them'} out of wrt",
+                              tuple(by_key))
         unknown = [k for k in wrt if k not in by_key]
         if unknown:
             raise OptionError(f"wrt: {', '.join(map(str, unknown))} not among the module's "

@@ -4,6 +4,7 @@ compared with p.grad, torch.autograd as the check's fourth witness, and the refu
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -1613,6 +1614,33 @@ def test_wrt_takes_one_key_as_a_string() -> None:
                             wrt=["0.weight"])
     assert one.wrt == listed.wrt
     assert len(one.wrt) == 1
+
+
+class _Skips(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.cell, self.a, self.b = nn.RNNCell(3, 2), nn.Linear(2, 2), nn.Linear(2, 2)
+
+    def forward(self, x: Any) -> Any:
+        return self.a(self.cell(x))  # b skipped; the cell has no state: weight_hh unread
+
+
+@pytest.mark.parametrize(("wrt", "message"), [
+    (["cell.weight_hh"], "wrt: cell.weight_hh: a parameter the module's output never reaches"),
+    (["a.weight", "b.weight", "b.bias"], "wrt: b.weight, b.bias: parameters the module's "
+                                         "output never reaches"),
+    (["a.weight", "zz"], "wrt: zz not among the module's keys"),
+])
+def test_wrt_of_a_parameter_the_output_never_reaches_says_so(wrt: list[str],
+                                                             message: str) -> None:
+    """A key of a layer forward skips was 'not among the module's keys', and an RNNCell's
+    weight_hh without a state 'wrt='W2' is not an input of the expression' (our name, not
+    the key; held-out cases): both are the module's parameters, with PyTorch's None
+    gradient, and the error says so in the module's keys."""
+    with pytest.raises(sbp.OptionError, match=re.escape(message)):
+        sbp.from_torch(_Skips(), torch.randn(4, 3), loss=nn.MSELoss(), wrt=wrt)
+    assert len(sbp.from_torch(_Skips(), torch.randn(4, 3), loss=nn.MSELoss(),
+                              wrt=["a.weight", "cell.weight_ih"]).wrt) == 2
 
 
 @pytest.mark.parametrize("convention", ["column", "row"])
