@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import UnsupportedError
 from ..notation import adjoint_latex, tangent_latex
+from .json import JsonText
 from .printer import expr_latex
 from .symbols import symbol_table
 
@@ -134,8 +136,9 @@ def trace_text(t: Trace, digits: int = 4) -> str:
     out = str(t.derivation.output.name)
     tangents = has_tangents(t)
     head: tuple[str, ...] = ("variable", "definition", "value", f"∂{out}/∂·")
+    text = JsonText({str(r.name) for r in t.rows}, display=True).doprint
     body: list[tuple[str, ...]] = [
-        (r.name, "input" if r.equation is None else _sstr(r.equation),
+        (r.name, "input" if r.equation is None else _sstr(r.equation, text),
          value_text(r.value, digits), value_text(r.adjoint, digits)) for r in t.rows]
     if tangents:
         head += ("tangent ·̇",)
@@ -148,8 +151,14 @@ def trace_text(t: Trace, digits: int = 4) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _sstr(e: Any, width: int = 40) -> str:
-    text = " ".join(str(e).split())
+def _sstr(e: Any, printer: Any, width: int = 40) -> str:
+    """A definition as the JSON and the graph write it (``W1 @ x + b1 @ ones(1, 4)``,
+    ``t**2``), never SymPy's class names (``HadamardPower(t, 2)``); cut at ``width``."""
+    try:
+        written = printer(e)
+    except UnsupportedError:  # a form no printer has: SymPy's own
+        written = str(e)
+    text = " ".join(written.split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
