@@ -415,14 +415,14 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
 
     def _print_MSE(self, e: MSE) -> str:
         o, y = (self._print(a) for a in e.args)
-        return f"0.5*np.sum(({o} - {y})**2)" if self.numpy else f"mse({o}, {y})"
+        return f"(0.5*np.sum(({o} - {y})**2))" if self.numpy else f"mse({o}, {y})"
 
     def _print_CrossEntropy(self, e: CrossEntropy) -> str:
         o, y = (self._print(a) for a in e.args)
         if not self.numpy:
             return f"cross_entropy({o}, {y})"
         self.used.add("log_softmax")
-        return f"-np.sum({self._factor(e.args[1])}*log_softmax({o}))"
+        return f"(-np.sum({self._factor(e.args[1])}*log_softmax({o})))"
 
     # display-only forms (chain-rule lines, graph labels): text, never code
     def _print_ElementwiseDerivative(self, e: Any) -> str:
