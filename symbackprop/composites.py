@@ -188,6 +188,8 @@ def _inner(b: Builder, x: Term, y: Term, where: str) -> Term:
 
 
 def _vdot(b: Builder, x: Term, y: Term, where: str) -> Term:  # Σ xᵢⱼ yᵢⱼ, of any shapes alike
+    if shape_of(x) != shape_of(y):  # a 1×1 product read as a scalar beside a 1×1 (yᵀx, r x)
+        x, y = ops.as_matrix(b, x), ops.as_matrix(b, y)
     if shape_of(x) != shape_of(y):
         raise ShapeError(f"{where}: vdot takes two arrays of one shape, not "
                          f"{fmt_shape(shape_of(x))} and {fmt_shape(shape_of(y))}")

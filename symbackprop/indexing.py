@@ -192,9 +192,12 @@ def vstack(b: Builder, xs: Sequence[Term], where: str) -> Term:
 
 
 def hstack(b: Builder, xs: Sequence[Term], where: str) -> Term:
-    if all(not is_matrix(x) for x in xs):  # NumPy: scalars side by side are a 1-D array
+    """NumPy's ``hstack``: scalars side by side are a 1-D array (a column here); a 1×1
+    product read as a scalar (xᵀx) is the (1, 1) array NumPy keeps, so two make a row."""
+    blocks = [ops.as_matrix(b, x) for x in xs]
+    if all(not is_matrix(x) for x in blocks):
         return vstack(b, xs, where)
-    return concatenate(b, list(xs), 1, where)
+    return concatenate(b, [_as_block(b, x) for x in blocks], 1, where)
 
 
 # ---------------------------------------------------------------------------------------
@@ -430,6 +433,7 @@ def tile(b: Builder, x: Term, reps: Any, where: str) -> Term:
 def repeat(b: Builder, x: Term, k: Any, axis: int | None, where: str) -> Term:
     """``repeat(X, k, axis=0)`` is ``X ⊗ 𝟏_k`` (each row k times); ``axis=1`` ``X ⊗ 𝟏_kᵀ``."""
     k = _count(k, "the count", where)
+    x = ops.as_matrix(b, x)  # a 1×1 product (xᵀx) is NumPy's (1, 1): axis=1 makes a row
     sx = shape_of(x)
     if sx is None:
         return ops.broadcast(b, x, (sp.Integer(k), sp.S.One)) if k > 1 else x

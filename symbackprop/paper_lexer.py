@@ -387,7 +387,7 @@ KEYWORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
 def ends_operand(t: Tok | None) -> bool:
     return t is not None and (t.kind in ("number", "sup", "ones") or (
         t.kind == "name" and not t.call and t.text not in KEYWORDS) or (
-        t.kind == "op" and t.text == ")"))
+        t.kind == "op" and t.text in (")", "]")))  # ]: an index, ‖A[2:3, 0:3]‖²
 
 
 def starts_operand(t: Tok) -> bool:

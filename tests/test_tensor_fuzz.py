@@ -373,6 +373,40 @@ def test_a_one_by_one_product_stacks_beside_a_matrix(axis: int) -> None:
         np.testing.assert_allclose(d.evaluate({"v": v})["v"], want, rtol=1e-13)
 
 
+@pytest.mark.parametrize(("expr", "shape"), [
+    ("hstack((x.T@x, x.T@x))", (1, 2)), ("repeat(x.T@x, 3, axis=1)", (1, 3)),
+    ("vstack((x.T@x, x.T@x))", (2, 1)), ("repeat(x.T@x, 2, axis=0)", (2, 1)),
+    ("hstack((x.T@x, r@x))", (1, 2)), ("hstack((a, a))", (2, 1))])
+def test_a_one_by_one_product_joins_and_repeats_as_numpys(expr: str,
+                                                          shape: tuple[int, int]) -> None:
+    """hstack((xᵀx, xᵀx)) and repeat(xᵀx, 3, axis=1) were columns, where NumPy's (1, 1)
+    arrays make a row: sum(hadamard(hstack((xᵀx, xᵀx)), ones(2, 1))) was 2xᵀx, not 4xᵀx
+    (a held-out case, which check() caught). Scalars side by side stay a 1-D column.
+    Broadcast against ones of the other orientation, n copies of xᵀx make an n × n
+    matrix of them: the gradient is n²·2x."""
+    shapes = {"x": (3, 1), "r": (1, 3)}
+    assert tuple(sbp.derive(f"L = {expr}", shapes=shapes).forward[-1].lhs.shape) == shape
+    x, r = np.array([[0.5], [-1.0], [2.0]]), np.array([[1.0, 0.5, -0.5]])
+    d = sbp.derive(f"sum(hadamard({expr}, ones({shape[1]}, {shape[0]})))", shapes=shapes)
+    values = {k: v for k, v in {"x": x, "r": r, "a": 0.7}.items()
+              if k in {str(s.name) for s in d.inputs}}
+    assert d.check(values).ok
+    if set(values) == {"x"}:
+        n = shape[0] * shape[1]
+        np.testing.assert_allclose(d.evaluate(values)["x"], 2 * x * n * n, rtol=1e-12)
+
+
+@pytest.mark.parametrize("expr", ["vdot(y.T@x, r@x)", "vdot(r@x, y.T@x)"])
+def test_vdot_of_two_one_by_one_products_read_alike(expr: str) -> None:
+    """vdot(yᵀx, r x) was refused as 'scalar and (1, 1)' while vdot(r x, r x) was read (a
+    held-out case): both are (1, 1) in NumPy. L = (yᵀx)(r x): ∇_x L = y (r x) + rᵀ (yᵀx)."""
+    x, y, r = np.array([[0.5], [-1.0], [2.0]]), np.array([[1.0], [0.3], [-0.2]]), \
+        np.array([[1.0, 0.5, -0.5]])
+    d = sbp.derive(expr, shapes={"x": (3, 1), "y": (3, 1), "r": (1, 3)})
+    got = d.evaluate({"x": x, "y": y, "r": r})
+    np.testing.assert_allclose(got["x"], y * (r @ x) + r.T * (y.T @ x), rtol=1e-12)
+
+
 @pytest.mark.parametrize("granularity", ["auto", "primitive", "stages"])
 def test_a_one_by_one_product_scales_and_stacks_in_one_equation(granularity: str) -> None:
     """sum((yᵀx)yᵀ ⊙ σ([uᵀ, yᵀx])): yᵀx is a number where it scales yᵀ and a 1×1 matrix
