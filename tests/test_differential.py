@@ -22,6 +22,7 @@ programs on every run). See docs/testing.md, "The differential fuzzer".
 
 from __future__ import annotations
 
+import inspect
 import os
 from typing import Any
 
@@ -85,6 +86,10 @@ class VariantChangesGradient(AssertionError):
 
 class Refused(AssertionError):
     """A typed error for a documented program or option."""
+
+
+class WrongGeneratedCode(AssertionError):
+    """to_python()'s forward_backward disagrees with both oracles (evaluate() does not)."""
 
 
 GRANULARITIES = ("auto", "primitive", "layers", "stages")
@@ -159,8 +164,27 @@ def describe(text: str, prog: Program, point: dict, **kw) -> str:
         f"options: {kw}\n  " if kw else "")
 
 
+def generated(d: sbp.Derivation, point: dict) -> dict | None:
+    """The gradients of ``d.to_python()``'s forward_backward at the point (None where the
+    derivation has no code form, a documented UnsupportedError)."""
+    try:
+        code = d.to_python()
+    except sbp.UnsupportedError:
+        return None
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "<generated>", "exec"), namespace)  # trusted: made from test inputs
+    run = namespace.get("forward_backward")
+    if run is None:  # a Jacobian's code (vector_jacobian): not a gradient
+        return None
+    taken = inspect.signature(run).parameters
+    with np.errstate(all="ignore"):
+        _, grads = run(**{k: v for k, v in point.items() if k in taken})
+    return grads  # type: ignore[no-any-return]
+
+
 def judge(text: str, prog: Program, point: dict, **kw) -> None:
-    """The library's gradient of ``text`` (which means ``prog``) against the oracles."""
+    """The library's gradient of ``text`` (which means ``prog``) against the oracles, and
+    the generated code's (mse(o, u)**3 lost its brackets there alone: held-out cases)."""
     sym, fd = oracles(prog, point)
     d, got = library(text, prog, point, **kw)
     bad = wrong_entries(prog, as_shape(prog, got), sym, fd)
@@ -170,6 +194,11 @@ def judge(text: str, prog: Program, point: dict, **kw) -> None:
         verdict = "d.check() says ok" if report.ok else "d.check() says not ok"
         raise cls(f"wrong gradient ({verdict}):{describe(text, prog, point, **kw)}"
                   + "\n  ".join(bad))
+    code = generated(d, point)
+    bad = [] if code is None else wrong_entries(prog, as_shape(prog, code), sym, fd)
+    if bad:
+        raise WrongGeneratedCode(f"to_python() gives a wrong gradient:"
+                                 f"{describe(text, prog, point, **kw)}" + "\n  ".join(bad))
 
 
 def draw_program(data, kind: str) -> Program:

@@ -489,3 +489,18 @@ def test_nothing_flows_back_through_a_condition(text: str,
     g = d.evaluate({"r": r, "a": 0.3})
     np.testing.assert_array_equal(np.asarray(g["r"]), np.zeros((1, 4)))
     assert d.check({"r": r, "a": 0.3}).ok
+
+
+def test_the_hessian_of_a_linear_function_is_written_zero() -> None:
+    """sbp.hessian of sum(W@x) in x printed '3 × 3, no closed matrix form (numbers by
+    sweeps)' for what is 0 (a held-out case); a scalar output's derivation has no Jacobian
+    section of its own (it said 'no closed matrix form' of the gradient's transpose)."""
+    shapes = {"W": (2, 3), "x": (3, 1)}
+    h = sbp.hessian("sum(W@x)", wrt="x", shapes=shapes)
+    assert r"\frac{\partial \mathbf{g}_{x}}{\partial \mathbf{x}} &= \mathbf{0}" in h.latex()
+    assert "no closed matrix form" not in h.latex()
+    np.testing.assert_array_equal(h.evaluate({"W": np.ones((2, 3)), "x": np.ones((3, 1))})["x"],
+                                  np.zeros((3, 3)))
+    d = sbp.derive("sum(W@x)", wrt="x", shapes=shapes)
+    assert "nothing to show" in d.latex(sections="jacobian")
+    assert "Nothing to show" in d.markdown(sections=["jacobian"])

@@ -302,11 +302,11 @@ class FrameworkPrinter(CodePrinter):
 
     def _print_MSE(self, e: Any) -> str:
         o, y = (self._print(a) for a in e.args)
-        return f"(0.5*{self.xp}.sum(({o} - {y})**2))"
+        return f"0.5*{self.xp}.sum(({o} - {y})**2)"
 
     def _print_CrossEntropy(self, e: Any) -> str:
         self.used.add("log_softmax")
-        return f"(-{self.xp}.sum({self._factor(e.args[1])}*log_softmax({self._print(e.args[0])})))"
+        return f"-{self.xp}.sum({self._factor(e.args[1])}*log_softmax({self._print(e.args[0])}))"
 
 
 def _slice_code(s: Any) -> str:

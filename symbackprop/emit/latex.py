@@ -49,8 +49,13 @@ def jacobian_lines(d: Derivation, names: Mapping[sp.Basic, str]) -> list[str]:
     shape of ∂vec(y)/∂vec(v) where a local Jacobian has no clean form; then how
     ``evaluate`` computes the numbers."""
     out = d.output
+    if not d.is_jacobian:  # a scalar output's Jacobian is its gradient: the result says it
+        return []
     lines = []
     for v in d.wrt:
+        if not d.paths(v):  # the output does not read v (a linear function's Hessian)
+            lines.append(f"{partial_latex(names[out], names[v])} &= \\mathbf{{0}}")
+            continue
         closed = closed_form(d, v)
         if closed is None:
             m, n = (_entries(x) for x in (out, v))

@@ -401,9 +401,13 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
 
     def parenthesize(self, item: Any, level: int, strict: bool = False) -> str:
         """An operand: a 1×1 product (an ``Item``) in the text is bracketed whatever the
-        operator's precedence, or ``a/(x.T @ x)`` would read ``a/x.T @ x``."""
+        operator's precedence, or ``a/(x.T @ x)`` would read ``a/x.T @ x``; so is the code
+        of mse and cross_entropy (``0.5*np.sum(...)``, ``-np.sum(...)``: a product, which
+        SymPy takes for a call) inside any operator: mse(o, u)**3 was ½·S³."""
         if not self.numpy and isinstance(item, Item):
             return self._factor(item.args[0])
+        if self.numpy and isinstance(item, (MSE, CrossEntropy)):
+            return f"({self._print(item)})"
         return super().parenthesize(item, level, strict)  # type: ignore[no-any-return]
 
     def _print_SumAll(self, e: SumAll) -> str:
@@ -415,14 +419,14 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
 
     def _print_MSE(self, e: MSE) -> str:
         o, y = (self._print(a) for a in e.args)
-        return f"(0.5*np.sum(({o} - {y})**2))" if self.numpy else f"mse({o}, {y})"
+        return f"0.5*np.sum(({o} - {y})**2)" if self.numpy else f"mse({o}, {y})"
 
     def _print_CrossEntropy(self, e: CrossEntropy) -> str:
         o, y = (self._print(a) for a in e.args)
         if not self.numpy:
             return f"cross_entropy({o}, {y})"
         self.used.add("log_softmax")
-        return f"(-np.sum({self._factor(e.args[1])}*log_softmax({o})))"
+        return f"-np.sum({self._factor(e.args[1])}*log_softmax({o}))"
 
     # display-only forms (chain-rule lines, graph labels): text, never code
     def _print_ElementwiseDerivative(self, e: Any) -> str:
