@@ -252,3 +252,13 @@ def test_an_inlined_loss_keeps_its_brackets_in_the_code(inner: str, outer: str) 
     value, grads = run_generated(d.to_python(), given)
     assert float(value) == pytest.approx(float(d.trace(given).rows[-1].value), rel=1e-10)
     np.testing.assert_allclose(grads["W"], d.evaluate(given)["W"], rtol=1e-9, atol=1e-12)
+
+
+def test_the_vector_jacobian_code_says_what_its_output_is() -> None:
+    """Its docstring called the output 'ell', the name of the inner product it computes
+    (a held-out case); it names ⟨G, y⟩ in the derivation's names, G renamed if taken."""
+    for text, g in (("W@x", "G"), ("W@G", "G_1")):
+        d = sbp.derive(text, shapes={"W": (2, 3), "x": (3, 1), "G": (3, 1)})
+        code = d.to_python()
+        assert f'"""<{g}, L>, the output L weighted by the cotangent {g}' in code
+        assert "ell" not in code.split('"""')[1]
