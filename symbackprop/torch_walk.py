@@ -255,6 +255,10 @@ class Walk:
         def arg(a: Any) -> Val:
             if hasattr(a, "op") and env[a].kind == "classes" and not _takes_classes(
                     self.gm, node):
+                if node.op == "call_module" and type(plain_layer(self.gm, node.target)) \
+                        .__name__ == "Embedding":  # as in an nn.Sequential
+                    raise UnsupportedError(f"Embedding at {node.target!r} is not supported "
+                                           "yet (a lookup of integer indices)")
                 raise UnsupportedError(f"class indices {env[a].text!r} read by "
                                        f"{_what(node)} {self.where(node)}: only as the "
                                        "target of a cross-entropy or NLL loss")

@@ -566,3 +566,23 @@ def test_a_one_d_value_unsqueezed_is_a_column_or_a_row(dim: int, at: int,
         torch.randn(2, 4, dtype=torch.float64)
     d = sbp.from_torch(model, x, loss=nn.MSELoss(), convention=convention)  # type: ignore[arg-type]
     assert_agrees(d, model, x, y, nn.MSELoss())
+
+
+class _Embedded(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.e, self.o = nn.Embedding(5, 3), nn.Linear(3, 2)
+
+    def forward(self, x: Any) -> Any:
+        return self.o(self.e(x))
+
+
+@pytest.mark.parametrize(("model", "where"), [
+    (_Embedded(), "'e'"), (nn.Sequential(nn.Embedding(5, 3), nn.Linear(3, 2)), "'0'")])
+def test_an_embedding_is_refused_by_name_however_it_is_called(model: nn.Module,
+                                                              where: str) -> None:
+    """A module's own nn.Embedding of an index tensor said 'class indices read by e: only
+    as the target of a cross-entropy' where a Sequential's said the layer is not supported
+    (a held-out case): both name the layer now."""
+    with pytest.raises(sbp.UnsupportedError, match=f"Embedding at {where} is not supported"):
+        sbp.from_torch(model, torch.tensor([1, 2, 3]), loss=nn.MSELoss())
