@@ -110,6 +110,7 @@ class Cursor:
         self.indexed = 0  # names read with one of those indices as subscript (x_i)
         self.last_scripts = ("", "")  # the subscript and index the last name was read with
         self.last_entry = False  # whether the last name had the index of a sum (x_i in Σᵢ)
+        self.bold = False  # whether the last name was set bold (\mathbf{x}: a vector)
         self.toks = self.numbers(self.toks)
 
     def numbers(self, toks: list[Tok]) -> list[Tok]:
@@ -288,6 +289,7 @@ class Cursor:
         self.skip_spacing()
         t = self.take()
         s = t.text
+        self.bold = s in (r"\mathbf", r"\boldsymbol", r"\bm")
         if s in GREEK:
             return GREEK[s], t.at
         if s in STYLE or s in ACCENTS:
@@ -302,6 +304,9 @@ class Cursor:
             if inner is not None and not accent:  # \mathbf{\hat{y}}: the accent inside
                 raw, accent = raw[len(inner):], ACCENTS[inner]
             raw = raw.replace(" ", "").replace("{", "").replace("}", "")
+            named = raw.replace("\\_", "_")  # \mathrm{x\_1}: the name x_1 itself, as
+            if named != raw and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", named):  # printed
+                return named + accent, at  # beside x1
             if raw in GREEK:
                 return GREEK[raw] + accent, at
             m = re.fullmatch(r"([A-Za-z][A-Za-z0-9]*)(?:_([A-Za-z0-9]+))?", raw)
@@ -409,6 +414,8 @@ class Cursor:
         if not sub or not index:
             part = sub or index
             candidates = [base + part, f"{base}_{part}"] if part else [base]
+            if part and all(map(self.known, candidates)):
+                return self._one_of(candidates, sub)
         elif sub.isdigit():  # x^{(1)}_2 beside x_{21}: x1_2, never the same name
             candidates = [layered(base, sub, index)]
         else:  # a declared Wh1 (W2h, W_h1) is W^{(1)}_{h}; else W1_h, never W_{h1}'s name
@@ -419,6 +426,18 @@ class Cursor:
         # undeclared: run together, unless that makes pi or a Greek name (\mathbf{p}_i is p_i)
         return next((n for n in candidates if self.known(n)),
                     layered(base, sub, index) if sub else candidates[0])
+
+    def _one_of(self, candidates: list[str], sub: str) -> str:
+        r"""``x_{1}`` with x1 and x_1 both declared (``[x1, x_1]``), as the printer sets them:
+        the one of the kind the type says (plain a scalar, bold a vector or matrix); of one
+        kind, a plain letter subscript is the name with ``_`` (``a_{b}`` is a_b, ab prints
+        \mathrm{ab}), else the joined one (x1 is ``x_{1}``, W_h ``\mathrm{W\_h}``)."""
+        shapes = getattr(self.builder, "shapes", None) or {}
+        if all(n in shapes for n in candidates):
+            fits = [n for n in candidates if (shapes[n] is not None) == self.bold]
+            if len(fits) == 1:
+                return fits[0]
+        return candidates[1] if sub.isalpha() and not self.bold else candidates[0]
 
     def name_product(self, name: str, at: int) -> Piece:
         """A name, or the product it stands for (``W1x`` with ``W1`` and ``x`` declared)."""

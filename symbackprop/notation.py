@@ -30,7 +30,8 @@ GREEK = {
     "chi": r"\chi", "psi": r"\psi", "omega": r"\omega", "Gamma": r"\Gamma",
     "Delta": r"\Delta", "Theta": r"\Theta", "Lam": r"\Lambda", "Xi": r"\Xi", "Pi": r"\Pi",
     "Sigma": r"\Sigma", "Phi": r"\Phi", "Psi": r"\Psi", "Omega": r"\Omega",
-    "Upsilon": r"\Upsilon", "upsilon": r"\upsilon", "omicron": "o",
+    "Upsilon": r"\Upsilon", "upsilon": r"\upsilon",
+    "omicron": r"\mathrm{omicron}",  # (an o would read back as the name o)
 }
 _SPLIT = re.compile(r"([A-Za-z]+?)_?(\d+)?(?:_([A-Za-z0-9]+))?\Z")
 _TAIL = re.compile(r"([A-Z])([a-z]{1,3})(\d*)\Z")

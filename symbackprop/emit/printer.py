@@ -111,6 +111,8 @@ class Printer(LatexPrinter):  # type: ignore[misc]
     def _print(self, expr: Any, **kwargs: Any) -> str:
         if expr is sp.E:  # upright, as ISO 80000-2 writes it: an italic e is a variable
             return r"\mathrm{e}"  # (SymPy's E prints itself, before any _print_ method)
+        if expr is sp.pi:  # (so does π)
+            return self._print_Pi(expr)
         return super()._print(expr, **kwargs)  # type: ignore[no-any-return]
 
     def _needs_add_brackets(self, expr: Any) -> bool:
@@ -224,11 +226,18 @@ class Printer(LatexPrinter):  # type: ignore[misc]
     def _print_ExpBase(self, e: Any, exp: str | None = None) -> str:
         """e^{x}; \\exp(x) when a variable prints as e (e^{x} would be its power)."""
         taken = self._taken()
-        if "e" not in taken and r"\mathit{e}" not in taken:  # (a scalar e prints \mathit{e}:
+        if not taken & _E_GLYPHS:  # (a scalar e prints \mathit{e}, a vector \mathbf{e}:
             return super()._print_ExpBase(e, exp)  # type: ignore[no-any-return]  # e^{x}
             # would read back as its power when e is declared)
         s = self._call(r"\exp", e.args)
         return rf"{s}^{{{exp}}}" if exp else s
+
+    def _print_Pi(self, e: Any) -> str:
+        """π; \\arccos(-1) when a variable is named pi (its \\pi, or \\mathrm{pi}, reads back
+        as the variable: docs/writing-expressions.md), as the JSON writes arccos(-1)."""
+        if self._taken() & _PI_GLYPHS:
+            return r"\arccos\left(-1\right)"
+        return r"\pi"
 
     # matrix operations -----------------------------------------------------------------------
     def _wrap(self, e: sp.Basic, strong: bool = False) -> str:
@@ -630,6 +639,10 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         return rf"\text{{{e.name}}}"
 
 
+# how a variable named e or pi prints: beside one, exp is \exp and π is \arccos(-1)
+_E_GLYPHS = frozenset({"e", r"\mathit{e}", r"\mathbf{e}", r"\boldsymbol{e}"})
+_PI_GLYPHS = frozenset({r"\pi", r"\mathrm{pi}", r"\mathbf{pi}", r"\boldsymbol{\pi}",
+                        r"\boldsymbol{pi}", r"\mathbf{\pi}"})
 MAX_DIGITS = 4000  # Python refuses to write an integer of more than 4,300 digits
 
 
