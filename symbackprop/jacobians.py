@@ -112,7 +112,9 @@ def gradient_graph(d: Derivation, v: sp.Basic) -> Graph:
         if eq.lhs != target and (_constant(rhs) or rhs in renamed.values()):
             known[renamed[eq.lhs]] = like(rhs, eq.lhs)  # ∂L/∂L = 1, g_h = g_t: no stage
             continue
-        eqs.append(Equation(renamed[eq.lhs], rhs))
+        # a matrix adjoint that is the number 0 (sum(sign(u))): the zero matrix, so that
+        # the gradient keeps v's shape and the Hessian is a zero matrix, not a number
+        eqs.append(Equation(renamed[eq.lhs], like(rhs, eq.lhs)))
         if eq.lhs == target:
             break
     # f linear in v (x + y, aᵀx): the gradient may not read v, which stays an input all the

@@ -504,3 +504,15 @@ def test_the_hessian_of_a_linear_function_is_written_zero() -> None:
     d = sbp.derive("sum(W@x)", wrt="x", shapes=shapes)
     assert "nothing to show" in d.latex(sections="jacobian")
     assert "Nothing to show" in d.markdown(sections=["jacobian"])
+
+
+@pytest.mark.parametrize("text", ["sum(sign(u + 1))", "sum(sign(minimum(u, 1)))",
+                                  "sum(relu(minimum(u, ones(4, 1)))*0)"])
+def test_the_hessian_of_a_zero_gradient_is_a_zero_matrix(text: str) -> None:
+    """The gradient of sum(sign(u + 1)) is the number 0: its Hessian was (4, 1), the
+    generated code a forward_backward (a held-out case); it is the (4, 4) zero matrix, as
+    sum(step(u))'s, with vector_jacobian code."""
+    h = sbp.hessian(text, wrt="u", shapes={"u": (4, 1)})
+    u = np.array([[0.4], [-0.3], [1.7], [0.2]])
+    np.testing.assert_array_equal(h.evaluate({"u": u})["u"], np.zeros((4, 4)))
+    assert "def vector_jacobian(" in h.to_python()
