@@ -667,12 +667,25 @@ def test_an_inlined_loss_keeps_its_brackets_in_torch_and_jax(text: str) -> None:
     check_jax(d, vals, d)
 
 
-@pytest.mark.parametrize("text", ["sum(kron(A, B.T))", "sum(tanh(kron(A.T, B + A)))"])
+@pytest.mark.parametrize("text", ["sum(kron(A, B.T))", "sum(tanh(kron(A.T, B + A)))",
+                                  "sum(tile(A.T, (2, 1))**2)",
+                                  "sum(repeat(A.T, 2, axis=0)**2) + sum(B)"])
 def test_a_kronecker_product_of_a_transpose_runs_in_torch(text: str) -> None:
     """torch.kron of a transposed operand raises a view error in PyTorch itself (a held-out
     case: the generated Function failed on sum(kron(A, B.T))); its operands are made
     contiguous first."""
     d = sbp.derive(text, shapes={"A": (2, 2), "B": (2, 2)})
     vals = sized(d)
+    check_torch(d, vals)
+    check_jax(d, vals, d)
+
+
+def test_a_function_of_a_constant_is_given_a_tensor_in_torch() -> None:
+    """1/torch.tan(0.81): tan, exp, log, sin, cos and tanh of a constant were printed with
+    the NumPy printer's method, which gives PyTorch a float it refuses (a held-out case);
+    they take a tensor of the inputs' dtype, as every other function does."""
+    d = sbp.derive("a*tan(sigmoid(0.5) + 0.1) + exp(sigmoid(0.3))*a + log(sigmoid(0.2)) "
+                   "+ sin(sigmoid(0.2))*cos(sigmoid(0.4))*a + tanh(sigmoid(0.1))")
+    vals = {"a": np.array(0.7)}
     check_torch(d, vals)
     check_jax(d, vals, d)

@@ -146,6 +146,10 @@ class FrameworkPrinter(CodePrinter):
             self._func(e.name, self._operands(e.name, e.operands))
 
     _print_Max = _print_Min = _print_Heaviside = _print_Abs = _print_sign = _print_Function
+    # (the NumPy printer's aliases name its own _print_Function: tan of a constant was
+    # torch.tan(0.81), a float PyTorch refuses)
+    _print_exp = _print_log = _print_sin = _print_cos = _print_tan = _print_tanh = \
+        _print_Function
 
     def stage(self, rhs: sp.Basic) -> str:
         return self._number(rhs, self.doprint(rhs))
