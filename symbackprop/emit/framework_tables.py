@@ -88,6 +88,8 @@ TORCH_HELPERS |= {
               "    out = torch.zeros_like(like)  # g placed at the slice\n"
               "    out[at] = g\n"
               "    return out\n"),
+    "kron": ("def kron(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:\n"
+             "    return torch.kron(a.contiguous(), b.contiguous())  # (of a transpose too)\n"),
     "kron_left": ("def kron_left(g: torch.Tensor, b: torch.Tensor) -> torch.Tensor:\n"
                   "    (p, q), (r, c) = b.shape, g.shape  # entry (i, j): <block (i, j) of g, "
                   "b>\n"

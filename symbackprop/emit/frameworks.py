@@ -198,11 +198,11 @@ class FrameworkPrinter(CodePrinter):
         return f"jnp.pad({x}, (({rb}, {ra}), ({cb}, {ca})), constant_values={fill!r})"
 
     def _print_Kron(self, e: Any) -> str:
+        a, b = (self._print(x) for x in e.args)
         if self.xp == "torch":  # torch.kron of a transposed (non-contiguous) operand raises
-            a, b = (f"{self._base(x)}.contiguous()" for x in e.args)  # a view error
-        else:
-            a, b = (self._print(x) for x in e.args)
-        return f"{self.xp}.kron({a}, {b})"
+            self.used.add("kron")  # a view error: our kron makes them contiguous
+            return f"kron({a}, {b})"
+        return f"jnp.kron({a}, {b})"
 
     def _print_Basic(self, e: Any) -> str:
         rule = BY_NODE.get(type(e))
