@@ -359,6 +359,11 @@ def test_documented_programs_and_options_are_not_refused(kind, data):
 ONES = np.ones
 X32 = np.array([[0.7, -0.4], [1.3, 0.25], [1.8, -0.65]])
 REGRESSIONS = [
+    # the generated code of mse(o, p + p) was 0.5*np.sum((o - p + p)**2) (seed 75, the
+    # fuzzer's first WrongGeneratedCode)
+    ("h = 2; s1 = P1; s2 = (mse(reshape(W, (1, 1)), (P1 + P1)) * sum(s1))",
+     {"W": (1, 1, 1, 1), "P1": (1, 1)}, {"W": np.full((1, 1, 1, 1), 0.438),
+                                         "P1": np.full((1, 1), 0.7)}, {}),
     # a node that SymPy cancels takes the other paths of its inputs with it
     ("t = z*a; L = t - (t - z)", {}, {"z": 2.0, "a": 3.0}, {}),
     ("u = c; L = u/(u*c)", {}, {"c": 2.0}, {}),

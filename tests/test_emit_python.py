@@ -232,7 +232,8 @@ _SCALARS = ["mse(W@x, u)", "cross_entropy(W@x, y)", "logsumexp(W@x)", "norm2(W@x
             "trace(W@W.T)", "det(W@W.T + eye(3))", "logdet(W@W.T + eye(3))", "max(W@x)",
             "binary_cross_entropy(sigmoid(W@x), u)", "multiclass_hinge(W@x, y)",
             "norm(W@x, 3)", "vdot(W@x, u)", "x.T@W.T@u", "sum(huber(W@x, 1))",
-            "sum(logaddexp(W@x, u))", "sum(W@x)"]
+            "sum(logaddexp(W@x, u))", "sum(W@x)", "mse(W@x, u + u)", "mse(W@x, -u)",
+            "mse(W@x, u - W@x)"]
 
 
 @pytest.mark.parametrize("inner", _SCALARS)

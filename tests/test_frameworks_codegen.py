@@ -652,7 +652,7 @@ def test_framework_code_takes_the_traced_functions_1d_arrays(
             np.testing.assert_allclose(np.asarray(g), py[n], rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("text", ["mse(W@x, u)**3", "2/cross_entropy(W@x, y)",
+@pytest.mark.parametrize("text", ["mse(W@x, u)**3", "2/cross_entropy(W@x, y)", "mse(W@x, u + u)",
                                   "sqrt(1 + cross_entropy(W@x, y)**2)"])
 def test_an_inlined_loss_keeps_its_brackets_in_torch_and_jax(text: str) -> None:
     """to_torch and to_jax wrote mse(o, u)**3 as 0.5*sum((o − u)**2)**3, as to_python did

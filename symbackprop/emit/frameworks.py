@@ -308,7 +308,7 @@ class FrameworkPrinter(CodePrinter):
         return f"{self.xp}.sum({self._base(e.args[0])}**2)"
 
     def _print_MSE(self, e: Any) -> str:
-        o, y = (self._print(a) for a in e.args)
+        o, y = self._print(e.args[0]), self._factor(e.args[1])  # o − (p + p): bracketed
         return f"0.5*{self.xp}.sum(({o} - {y})**2)"
 
     def _print_CrossEntropy(self, e: Any) -> str:

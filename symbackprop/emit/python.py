@@ -420,7 +420,9 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
 
     def _print_MSE(self, e: MSE) -> str:
         o, y = (self._print(a) for a in e.args)
-        return f"0.5*np.sum(({o} - {y})**2)" if self.numpy else f"mse({o}, {y})"
+        if not self.numpy:
+            return f"mse({o}, {y})"
+        return f"0.5*np.sum(({o} - {self._factor(e.args[1])})**2)"  # o − (p + p): bracketed
 
     def _print_CrossEntropy(self, e: CrossEntropy) -> str:
         o, y = (self._print(a) for a in e.args)
