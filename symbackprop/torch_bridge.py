@@ -335,13 +335,12 @@ def from_torch(module: Any, example_inputs: Any, loss: Any = None, *,
     text = "; ".join([*walk.stages, f"L = {out.text}"])
     by_key = {k.key: n for n, k in walk.keys.items()}
     rename = {k: v for k, v in (names or {}).items() if k not in by_key}
+    reached = _reached(walk.stages, out.text)
     if wrt is None:  # every parameter the output reaches (a layer computed but unused: none)
-        reached = _reached(walk.stages, out.text)
         wrt_names = [n for n in walk.params if n in reached]
     else:
         if isinstance(wrt, str):  # one key, as derive takes one name
             wrt = [wrt]
-        reached = _reached(walk.stages, out.text)
         params = {k for k, _ in torch.nn.Module.named_parameters(module)}
         unused = [k for k in wrt if (k in by_key and by_key[k] not in reached)
                   or (k not in by_key and k in params)]

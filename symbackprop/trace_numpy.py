@@ -34,6 +34,7 @@ from .composites import COMPOSITES
 from .errors import GraphError, UnsupportedError
 from .rules import RULES
 from .shapes import shape_of
+from .tensor_axes import broadcast_axes
 
 NpShape = tuple[Any, ...]
 
@@ -419,9 +420,11 @@ def composite(b: Builder, name: str, inputs: tuple[Any, ...] | list[Any]) -> Tra
     xs = [traced(b, a) for a in inputs]
     shapes = {x.shape_ for x in xs if x.shape_ != ()}
     if len(shapes) > 1 and all(len(s) == 2 for s in shapes):
-        axes = [{n for n in sizes if n != 1} or {1} for sizes in zip(*shapes, strict=True)]
-        if all(len(a) == 1 for a in axes):  # NumPy's rule; else refused below
-            shapes = {tuple(a.pop() for a in axes)}
+        joint: tuple[Any, ...] | None = ()
+        for shape in shapes:
+            joint = broadcast_axes(joint, shape) if joint is not None else None
+        if joint is not None:  # NumPy's rule; else refused below
+            shapes = {tuple(int(n) for n in joint)}
     if len(shapes) > 1:
         raise UnsupportedError(f"np.{name} of operands shaped "
                                f"{' and '.join(_fmt(s) for s in sorted(shapes, key=str))}: "

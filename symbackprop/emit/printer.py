@@ -223,19 +223,23 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         table = self._table()
         return table.taken if table is not None else frozenset()
 
+    def _named(self, name: str) -> bool:
+        """Whether a variable of the derivation has this name (e, pi): the reader takes
+        ``e^{x}`` and ``\\pi`` for it then, whatever glyph it prints as."""
+        table = self._table()
+        return table is not None and name in table.variables
+
     def _print_ExpBase(self, e: Any, exp: str | None = None) -> str:
         """e^{x}; \\exp(x) when a variable prints as e (e^{x} would be its power)."""
-        taken = self._taken()
-        if not taken & _E_GLYPHS:  # (a scalar e prints \mathit{e}, a vector \mathbf{e}:
-            return super()._print_ExpBase(e, exp)  # type: ignore[no-any-return]  # e^{x}
-            # would read back as its power when e is declared)
+        if not self._named("e"):  # (e^{x} reads back as the power of a variable e)
+            return super()._print_ExpBase(e, exp)  # type: ignore[no-any-return]
         s = self._call(r"\exp", e.args)
         return rf"{s}^{{{exp}}}" if exp else s
 
     def _print_Pi(self, e: Any) -> str:
         """π; \\arccos(-1) when a variable is named pi (its \\pi, or \\mathrm{pi}, reads back
         as the variable: docs/writing-expressions.md), as the JSON writes arccos(-1)."""
-        if self._taken() & _PI_GLYPHS:
+        if self._named("pi"):
             return r"\arccos\left(-1\right)"
         return r"\pi"
 
@@ -639,10 +643,6 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         return rf"\text{{{e.name}}}"
 
 
-# how a variable named e or pi prints: beside one, exp is \exp and π is \arccos(-1)
-_E_GLYPHS = frozenset({"e", r"\mathit{e}", r"\mathbf{e}", r"\boldsymbol{e}"})
-_PI_GLYPHS = frozenset({r"\pi", r"\mathrm{pi}", r"\mathbf{pi}", r"\boldsymbol{\pi}",
-                        r"\boldsymbol{pi}", r"\mathbf{\pi}"})
 MAX_DIGITS = 4000  # Python refuses to write an integer of more than 4,300 digits
 
 
@@ -791,6 +791,7 @@ class SymbolTable(dict[sp.Basic, str]):
         # the glyphs the derivation's variables print as: a constant whose usual glyph is
         # one of them is written otherwise (the identity \mathbf{I}_{n}, exp(x) as \exp)
         self.taken: frozenset[str] = frozenset()
+        self.variables: frozenset[str] = frozenset()  # the names (e, pi: not the constants)
 
 
 def _fold_ones(mats: list[Any]) -> tuple[list[Any], sp.Expr]:

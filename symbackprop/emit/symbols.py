@@ -83,6 +83,7 @@ def symbol_table(d: Derivation) -> SymbolTable:
         names[s] = _spelled(str(s.name), natural[s], used)
         used.add(names[s])
     names.taken = frozenset(names.values())
+    names.variables = frozenset(str(s.name) for s in names)
     names.letters.update(_index_letters(d))
     out = names[d.output]
     for v, a in d.adjoints.items():
