@@ -13,15 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 from latex_tools import assert_latex_ok
 
 import symbackprop as sbp
 
+jax = pytest.importorskip("jax", reason="the [jax] extra is not installed")
 jax.config.update("jax_enable_x64", True)  # type: ignore[no-untyped-call]
+import jax.numpy as jnp  # noqa: E402  (after the skip)
 
 M = (3, 3)
 RNG = np.random.default_rng(0)

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import symbackprop as sbp
 
+jax = pytest.importorskip("jax", reason="the [jax] extra is not installed")
 jax.config.update("jax_enable_x64", True)  # type: ignore[no-untyped-call]
+import jax.numpy as jnp  # noqa: E402  (after the skip)
 
 V = {"x": 1.3, "y": 0.7, "w": -0.4}
 
