@@ -165,6 +165,7 @@ def test_cdn_assets_carry_the_bundled_files_integrity() -> None:
     """The CDN's files are checked by the browser against the SHA-384 of the bundled copy
     (subresource integrity, with crossorigin), so a tampered CDN file is not run (a
     held-out case: the links had no integrity)."""
+    need_katex()  # (d.html() typesets with KaTeX's files)
     import base64
     import hashlib
 
@@ -214,6 +215,7 @@ def test_print_style_fits_wide_equations_and_keeps_code_on_the_page() -> None:
 
 def test_a_page_lays_a_wide_graph_out_top_to_bottom_when_that_is_narrower() -> None:
     """Issue 17 part 1: left to right when it fits the line, else the narrower layout."""
+    need_katex()  # (d.html() typesets with KaTeX's files)
     from symbackprop.emit.dot import have_dot, render_svg, render_svg_to_fit, svg_size
 
     if not have_dot():

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from latex_tools import assert_latex_ok
+from latex_tools import assert_latex_ok, need_katex
 from primitive_cases import FORMS, M
 from programs import points, programs
 
@@ -212,6 +212,7 @@ def test_the_forward_mode_page_shows_what_the_library_prints() -> None:
 def test_every_format_writes_forward_mode() -> None:
     """Markdown and HTML have a tangents section (and no backward pass by default), JSON the
     tangent equations; a non-scalar output works in every format."""
+    need_katex()  # (d.html() typesets with KaTeX's files)
     import json
 
     d = sbp.derive("log(x1) + x1*x2 - sin(x2)", mode="forward")

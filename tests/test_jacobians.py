@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from latex_tools import assert_latex_ok
+from latex_tools import assert_latex_ok, need_katex
 
 import symbackprop as sbp
 from symbackprop.jacobians import jacobian_values
@@ -110,6 +110,7 @@ def test_softmax_jacobian_closed_form() -> None:
 
 
 def test_no_closed_form_says_the_shape_and_the_formats_and_code_work() -> None:
+    need_katex()  # (d.html() typesets with KaTeX's files)
     import json
 
     d = sbp.derive(NET, wrt=["W1"], shapes=SHAPES)

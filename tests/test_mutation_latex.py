@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from latex_tools import need_katex
 from programs import programs
 
 import symbackprop as sbp
@@ -210,6 +211,7 @@ def test_an_empty_chain_section_is_no_index_error() -> None:
 def test_markdown_and_html_of_empty_sections_say_so(sections: list[str]) -> None:
     """markdown() and html() of sections with nothing in them (no recursion in a scalar
     derivation) were the title alone; they say so, as latex() does."""
+    need_katex()  # (d.html() typesets with KaTeX's files)
     d = sbp.derive("(x + y)**2", wrt="x")
     md = d.markdown(sections=sections)
     assert md.splitlines()[0].startswith("# Backpropagation")

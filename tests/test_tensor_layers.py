@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from latex_tools import assert_latex_ok
+from latex_tools import assert_latex_ok, need_katex
 from test_emit_python import run_generated
 
 import symbackprop as sbp
@@ -67,6 +67,7 @@ def test_a_cnn_prints_index_notation_that_katex_and_pdflatex_accept(cnn: sbp.Der
 
 
 def test_a_cnn_in_every_format(cnn: sbp.Derivation) -> None:
+    need_katex()  # (d.html() typesets with KaTeX's files)
     values = _cnn_values(2)
     assert "conv2d" in cnn.to_json()
     assert "N×3×8×8" in cnn.to_dot()
