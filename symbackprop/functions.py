@@ -381,7 +381,8 @@ class Indicator(MatrixExpr):  # type: ignore[misc]
         return int(self.args[2]) if len(self.args) > 2 else None
 
     def _sympystr(self, printer: Any) -> str:
-        return f"({printer._print(self.args[0])} == {printer._print(self.args[1])})"
+        hit = f"{printer._print(self.args[0])} == {printer._print(self.args[1])}"
+        return f"({hit})" if self.axis is None else f"shared({hit}, axis={self.axis})"
 
 
 class DiagJacobian(MatrixExpr):  # type: ignore[misc]

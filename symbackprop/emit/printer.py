@@ -35,6 +35,7 @@ from ..functions import (
     DiagJacobian,
     Elementwise,
     ElementwiseDerivative,
+    Indicator,
     Item,
     Softmax,
     SqNorm,
@@ -262,6 +263,8 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         if isinstance(inner, OneMatrix):  # (𝟏ᵀ)ᵀ is 𝟏, never 𝟏^{⊤}^{⊤}
             return self._print_OneMatrix(OneMatrix(inner.shape[1], inner.shape[0]))
         s = self._print(inner)
+        if _bracketed(inner):
+            return rf"{s}^{{\top}}"
         if isinstance(inner, (sp.MatrixSymbol, OneMatrix)):
             m = _SUPER.match(s)
             if m:  # one superscript: the layer's and the transpose (W^{(1)\top}_{h})
@@ -373,20 +376,24 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         return rf"{name}\left({', '.join(self._print(a) for a in args)}\right)"
 
     def _print_Heaviside(self, e: sp.Basic, exp: str | None = None) -> str:
-        """The step as the indicator course notes write, 𝟏[x > 0] (as the argmax's 𝟏[X = M]
-        below), so ReLU′ and a hinge loss's backward pass read 𝟏[m > 0]. The condition is
-        one group, so a product's factor 𝟏[x − y > 0] is not taken for a sum."""
-        s = rf"\mathbf{{1}}\left[{{{self._print(e.args[0])} > 0}}\right]"
-        return rf"{{{s}}}^{{{exp}}}" if exp else s
+        """SymPy's step, H(0) = ½ (max's slope, a tie's shared): 𝟏[a > b] + ½ 𝟏[a = b] for
+        H(a − b), bracketed, so that a product's factor is not taken for a sum (with a given
+        H(0) of 0, the strict 𝟏[a > b] alone)."""
+        s = self._half_step(e.args[0], e.args[1] if len(e.args) > 1 else sp.S.Half)
+        return rf"{s}^{{{exp}}}" if exp else s
+
+    def _half_step(self, x: sp.Basic, at0: sp.Basic) -> str:
+        left, right = (self._print(a) for a in sides(x))
+        s = rf"\mathbf{{1}}\left[{{{left} > {right}}}\right]"
+        if at0 == 0:
+            return s
+        c = "" if at0 == 1 else self._print(at0).replace(r"\frac", r"\tfrac") + r"\,"
+        return rf"\left({s} + {c}\mathbf{{1}}\left[{{{left} = {right}}}\right]\right)"
 
     def _print_step(self, e: sp.Basic, exp: str | None = None) -> str:
         """A comparison of the text, 𝟏[a > b] (step(a − b) written as the user compared)."""
-        x = e.args[0]
-        terms = sp.Add.make_args(x)
-        neg = [-t for t in terms if t.could_extract_minus_sign()]
-        pos = [t for t in terms if not t.could_extract_minus_sign()]
-        left, right = (sp.Add(*pos), sp.Add(*neg)) if neg else (x, sp.S.Zero)  # 0 > x
-        s = rf"\mathbf{{1}}\left[{{{self._print(left)} > {self._print(right)}}}\right]"
+        left, right = (self._print(a) for a in sides(e.args[0]))
+        s = rf"\mathbf{{1}}\left[{{{left} > {right}}}\right]"
         return rf"{{{s}}}^{{{exp}}}" if exp else s
 
     def _print_Elementwise(self, e: Elementwise) -> str:
@@ -398,6 +405,8 @@ class Printer(LatexPrinter):  # type: ignore[misc]
             # |A| of a matrix is its determinant in standard notation (and our reader reads
             # it as that): the absolute values of its entries are written abs(A)
             return self._call(r"\operatorname{abs}", e.operands)
+        if e.name == "Heaviside":  # max's slope of matrices: 𝟏[A > B] + ½ 𝟏[A = B]
+            return self._half_step(e.operands[0], sp.S.Half)
         f = scalar_function(e.name)
         ph = tuple(sp.Symbol(f"_arg{i}") for i in range(len(e.operands)))
         saved = self.names
@@ -441,7 +450,7 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         """``a`` ready for a superscript: a symbol as it is (braced when it has one: W⁽¹⁾),
         anything else in parentheses."""
         s = str(self._print(a))
-        if not isinstance(a, (sp.Symbol, sp.MatrixSymbol)):
+        if not isinstance(a, (sp.Symbol, sp.MatrixSymbol)) and not _bracketed(a):
             return rf"\left({s}\right)"
         return f"{{{s}}}" if "^" in s else s
 
@@ -480,6 +489,8 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         s = str(self._print(a))
         if isinstance(a, (sp.Symbol, sp.MatrixSymbol)) and not s.startswith(r"\frac"):
             return f"{{{s}}}" if "_" in s or "^" in s else s
+        if _bracketed(a):
+            return s
         return rf"\left({s}\right)"  # an adjoint ∂L/∂t too: (∂L/∂t)_{0:2}
 
     def _span(self, s: Any) -> str:
@@ -561,9 +572,17 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         weight = "" if isinstance(a, OneMatrix) else rf"{self._indexed(a)}_{{ij}}\,"
         return rf"\sum_{{i,j}} {weight}{self._indexed(g)}_{{(i,j)}}"
 
-    def _print_Indicator(self, e: Any) -> str:  # ties shared: docs/vocabulary.md says so
+    def _print_Indicator(self, e: Any) -> str:
+        """𝟏[X = M]; along an axis, divided by the number of ties in each row (column) that
+        shares the slope: 𝟏[X = M] ⊘ (𝟏[X = M] 𝟏𝟏ᵀ), bracketed whole."""
         a, b = (self._print(x) for x in e.args[:2])
-        return rf"\mathbf{{1}}\left[{a} = {b}\right]"
+        hit = rf"\mathbf{{1}}\left[{a} = {b}\right]"
+        if e.axis is None:
+            return hit
+        m, n = e.shape
+        ones = self._ones(OneMatrix(n, n) if e.axis == 1 else OneMatrix(m, m), False, False)
+        count = rf"{hit}\,{ones}" if e.axis == 1 else rf"{ones}\,{hit}"
+        return rf"\left({hit} \oslash \left({count}\right)\right)"
 
     def _print_Item(self, e: Any) -> str:
         return str(self._print(e.args[0]))  # xᵀAx is a scalar: no [·]₁₁
@@ -698,6 +717,28 @@ def _prints_as_sum(e: sp.Basic) -> bool:
         scalars = [a for a in e.args if not is_matrix(a)]
         return len(scalars) == 1 and isinstance(scalars[0], sp.Add)
     return False
+
+
+def sides(x: sp.Basic) -> tuple[sp.Basic, sp.Basic]:
+    """a and b of a − b: the terms of x with a minus sign on the right (0 when none)."""
+    terms = x.args if isinstance(x, (sp.Add, MatAdd)) else (x,)
+    split = [_split_sign(t) for t in terms]
+    pos = [t for neg, t in split if not neg]
+    neg = [t for neg, t in split if neg]
+    if not neg:
+        return x, sp.S.Zero
+
+    def total(ts: list[sp.Basic]) -> sp.Basic:
+        return sp.S.Zero if not ts else ts[0] if len(ts) == 1 else \
+            MatAdd(*ts) if is_matrix(ts[0]) else sp.Add(*ts)
+    return total(pos), total(neg)
+
+
+def _bracketed(e: sp.Basic) -> bool:
+    """Whether ``e`` prints in brackets of its own: max's slope of matrices, (𝟏[A > B] +
+    ½ 𝟏[A = B]), and the shared 𝟏[X = M] along an axis."""
+    return (isinstance(e, Elementwise) and e.name == "Heaviside") or (
+        isinstance(e, Indicator) and e.axis is not None)
 
 
 def _reciprocal(e: sp.Basic) -> bool:

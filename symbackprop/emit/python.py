@@ -40,6 +40,7 @@ from ..rules import BY_NODE, BY_SYMPY, RULES
 from ..shapes import Extent, axes_of, shape_of, tensor_dims
 from ..structural import text_span as _text_span
 from ..tensor_nodes import TensorJVP, TensorOp, TensorVJP
+from .printer import sides
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
@@ -211,6 +212,30 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
             self.used.add(code)
         return call(code, name, args)
 
+    def _print_Heaviside(self, e: sp.Basic) -> str:
+        """NumPy's ``step`` helper (H(0) = ½); in the text, whose step is 𝟏[x > 0] (0 at
+        0), the mean of the strict and the non-strict comparison: ``(a > b)/2 + (a >= b)/2``
+        (with a given H(0) of 0, ``(a > b)`` alone)."""
+        if self.numpy or self.display:
+            return self._print_Function(e)
+        return self._half_step(e.args[0], e.args[1] if len(e.args) > 1 else sp.S.Half)
+
+    def _half_step(self, x: sp.Basic, at0: sp.Basic) -> str:
+        left, right = (self._factor(a) for a in sides(x))
+        if at0 == 0:
+            return f"({left} > {right})"
+        if at0 == sp.S.Half:
+            return f"({left} > {right})/2 + ({left} >= {right})/2"
+        w = self.parenthesize(at0, PRECEDENCE["Mul"])
+        return f"({left} > {right}) + {w}*(({left} >= {right}) - ({left} > {right}))"
+
+    def _sum_form(self, e: sp.Basic) -> bool:
+        """Whether the text writes ``e`` as a sum (max's slope, above): bracketed as an
+        operand."""
+        return not self.numpy and not self.display and (
+            (isinstance(e, sp.Heaviside) and (len(e.args) < 2 or e.args[1] != 0))
+            or (isinstance(e, Elementwise) and e.name == "Heaviside"))
+
     def _print_Function(self, e: sp.Function) -> str:
         name = BY_SYMPY.get(type(e), type(e).__name__)  # SymPy's asin is our arcsin
         return self._func(name, [self._print(a) for a in e.args])
@@ -220,7 +245,7 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
         return self.doprint(rhs)  # type: ignore[no-any-return]
 
     # StrPrinter has its own forms for these; ours are all calls
-    _print_Max = _print_Min = _print_Heaviside = _print_Abs = _print_sign = _print_Function
+    _print_Max = _print_Min = _print_Abs = _print_sign = _print_Function
     _print_exp = _print_log = _print_sin = _print_cos = _print_tan = _print_tanh = _print_Function
 
     def _print_Pow(self, e: sp.Pow, rational: bool = False) -> str:
@@ -238,6 +263,8 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
         if e.name in ("add", "mul"):
             sym = " + " if e.name == "add" else "*"
             return sym.join(self.parenthesize(o, PRECEDENCE["Mul"]) for o in ops)
+        if e.name == "Heaviside" and not self.numpy and not self.display:
+            return self._half_step(ops[0], sp.S.Half)
         if self.numpy and e.name == "log" and isinstance(ops[0], Softmax):
             # one shifted log-sum-exp: log of a softmax that underflowed to 0 would be −∞
             self.used.add("log_softmax")  # (cross_entropy's gradient in y, −log softmax(o))
@@ -247,7 +274,7 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
     # matrices --------------------------------------------------------------------------
     def _factor(self, a: sp.Basic) -> str:
         s = self._print(a)
-        if isinstance(a, (MatAdd, sp.Add, HadamardProduct, MatMul)) or (
+        if isinstance(a, (MatAdd, sp.Add, HadamardProduct, MatMul)) or self._sum_form(a) or (
                 isinstance(a, sp.Mul) and a.could_extract_minus_sign()) or s.startswith("-"):
             return f"({s})"
         return str(s)
@@ -268,7 +295,7 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
             return f"-{body}"
         c = self.parenthesize(coeff, PRECEDENCE["Mul"]) if isinstance(coeff, Item) \
             else self._print(coeff)
-        if isinstance(coeff, sp.Add):
+        if isinstance(coeff, sp.Add) or self._sum_form(coeff):
             c = f"({c})"
         return f"{c}*{body}"
 
@@ -346,13 +373,23 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
         return f"{e.which}({x}, axis={e.axis})"
 
     def _print_Indicator(self, e: Any) -> str:
+        """Where X = M; along an axis shared among the ties, as the engine does: in NumPy
+        the ``shared`` helper, in the text (which has no ``==``) X = M as
+        ``(X >= M) + (X <= M) - 1``, divided by its sum along the axis (times ones)."""
         a, b = (self._factor(x) for x in e.args[:2])
-        if not self.numpy:
-            return f"({a} == {b})"
+        if self.numpy:
+            if e.axis is None:
+                return f"({a} == {b}).astype(float)"
+            self.used.add("shared")
+            return f"shared({a} == {b}, {e.axis})"
+        if self.display:
+            return f"({a} == {b})" if e.axis is None else f"shared({a} == {b}, axis={e.axis})"
+        hit = f"(({a} >= {b}) + ({a} <= {b}) - 1)"
         if e.axis is None:
-            return f"({a} == {b}).astype(float)"
-        self.used.add("shared")
-        return f"shared({a} == {b}, {e.axis})"
+            return hit
+        m, n = (self._print(d) for d in e.shape)
+        count = f"{hit} @ ones({n}, {n})" if e.axis == 1 else f"ones({m}, {m}) @ {hit}"
+        return f"({hit}/({count}))"
 
     # structural: NumPy's spelling; the text's own in display
     def _print_Slice(self, e: Any) -> str:
@@ -407,6 +444,8 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
         SymPy takes for a call) inside any operator: mse(o, u)**3 was ½·S³."""
         if not self.numpy and isinstance(item, Item):
             return self._factor(item.args[0])
+        if self._sum_form(item) and level >= PRECEDENCE["Add"]:  # −y·H is Add-level
+            return f"({self._print(item)})"
         if self.numpy and isinstance(item, (MSE, CrossEntropy)):
             return f"({self._print(item)})"
         return super().parenthesize(item, level, strict)  # type: ignore[no-any-return]
