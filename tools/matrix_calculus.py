@@ -134,7 +134,8 @@ def page() -> str:
         "`square`;",
         "* `axis=0 | 1 | -1 | -2` for `sum`, `mean`, `var`, `softmax`, `logsumexp`, written with "
         "ones vectors (`sum(X, axis=1)` is `X 1`), and for `max`, `min` (the cotangent goes "
-        "where the extreme was taken, `𝟏[X = m 1ᵀ]`), the axis kept so that the result "
+        "where the extreme was taken, shared among ties, `𝟏[X = m 1ᵀ] ⊘ (𝟏[X = m 1ᵀ] 1 1ᵀ)`; "
+        "the slope of `max(a, b)` is `𝟏[a > b] + ½ 𝟏[a = b]`, ½ each at a tie), the axis kept so that the result "
         "broadcasts back (`X - mean(X, axis=1)`); a `softmax`, `log_softmax` or "
         "`cross_entropy` along an axis of length 1 of a row or a column (`softmax(r)` of a "
         "row r, each column) is 1 everywhere and its gradient 0: refused as a likely slip, "

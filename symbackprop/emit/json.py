@@ -32,7 +32,10 @@ The document (keys in this order; additions only in later minor versions)::
   a variable's name: Euler's number is ``exp(1)`` (a variable may be named ``E``), π is
   ``pi`` (``arccos(-1)`` when a variable is named ``pi``), ∞ ``inf`` (``float("inf")`` when
   a variable is named ``inf``); SymPy's other constants by name (``EulerGamma``), or by
-  their value when a variable has that name.
+  their value when a variable has that name. The slope of ``max(a, b)`` (SymPy's Heaviside,
+  ½ at a tie) is ``(a > b)/2 + (a >= b)/2`` (the text's ``step`` is 0 at 0); where a max
+  along an axis is taken, ties sharing its slope, ``(X >= M) + (X <= M) - 1`` (X = M: the
+  text has no ``==``) divided by its sum along the axis, ``(... @ ones(n, n))``.
 * ``partials`` lists the local partial derivatives of scalar equations (matrix equations
   are differentiated as vector-Jacobian products and have none).
 * ``backward``: the adjoint equations in the order the reverse sweep completes them.
