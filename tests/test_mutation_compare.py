@@ -27,10 +27,20 @@ def test_two_kinks_where_a_gradient_disagrees() -> None:
 gradcheck failed for x (your gradient vs engine, finite differences; eps=1e-06, atol=1e-05, rtol=0.001)
 parameter  shape   max abs error  max rel error  verdict
 ---------  ------  -------------  -------------  -------
-x          scalar  5              1              not differentiable here: yours, engine and finite differences disagree (ReLU at 0 in t_1; abs at 0 in t_2)
+x          scalar  5              1              MISMATCH: yours disagrees (plainly wrong: yours at [·]; yours is 5 at [·], outside the slopes -1 on the left and 2 on the right: neither slope of the kink, nor between)
 
 parameter  index  yours  engine  finite differences
 x          ·      5      0       0.5
+finite differences and the forward value are of the text as written"""
+    # between the slopes −1 and 2 (a subgradient, or a convention): not differentiable here
+    assert gradcheck_message("relu(x) + abs(x)*y", {"x": 0.0, "y": 1.0}, {"x": "1"}) == """\
+gradcheck failed for x (your gradient vs engine, finite differences; eps=1e-06, atol=1e-05, rtol=0.001)
+parameter  shape   max abs error  max rel error  verdict
+---------  ------  -------------  -------------  -------
+x          scalar  1              1              not differentiable here: yours, engine and finite differences disagree (ReLU at 0 in t_1; abs at 0 in t_2)
+
+parameter  index  yours  engine  finite differences
+x          ·      1      0       0.5
 finite differences and the forward value are of the text as written"""
     # where every witness agrees at the kinks, the row is ok and names them (ReLU′(0) is 0,
     # as PyTorch's, where central differences say ½: at ReLU's kink they never agree)

@@ -245,11 +245,12 @@ def _row(name: str, shape: tuple[int, ...] | None, grads: Mapping[str, Array],
                                   for w in names if w != FD)):
         # the analytic witnesses agree, and every entry finite differences fail is one they
         # cannot resolve (1e12 + Σx²: the output's rounding is above the tolerance at every
-        # step): not a mismatch, and not confirmed either
+        # step; (1e12 + x) − 1e12: no two steps agree): not a mismatch, nor confirmed
         return Row(name, shape, "unresolved", abs_err, rel_err, disagree, "; ".join(
             ["the analytic witnesses agree; finite differences cannot resolve the entries "
-             "here (rounding of a large output): check at a smaller output (without the "
-             "constant), or with a larger eps", *extra]), worst, checked)
+             "here (the output's rounding, or steps that never agree): check at another "
+             "point or scale, without a large constant, or with another eps", *extra]),
+            worst, checked)
     elif disagree == (FD,) and len(names) > 2:
         extra = ["the analytic witnesses agree with each other and finite differences do not "
                  "confirm them: rounding inside the function (a value near 1e6 or 1e9) can "

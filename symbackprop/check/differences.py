@@ -125,23 +125,47 @@ def judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
     second: dict[int, tuple[float, float, float]] = {}
 
     used: dict[int, float] = {}  # the step of each second opinion
+    blind: set[int] = set()  # coordinates where small steps see no change that wide ones see
 
     def opinion(k: int) -> tuple[float, float, float]:
         if k not in second:
             # the steps eps and 10 eps; for an entry below 1 in size, also eps·|x| and
-            # 10 eps·|x| (log x at x = 1e-5: a step of 1e-6 is a tenth of x, 1e-5 reaches 0)
+            # 10 eps·|x| (log x at x = 1e-5: a step of 1e-6 is a tenth of x, 1e-5 reaches 0);
+            # then eps/10 and eps/100 (sin(1e4·x): a step of 1e-6 bends 1.7e-5 off).
+            # The first steady pair whose rounding is below its size wins; else the first
+            # steady pair (rounding may cover it: an atol-sized entry of a flat f)
             size = abs(float(x[coords[k]]))
-            for h in (eps, eps * size) if 0.0 < size < 1.0 else (eps,):
+            steps = (eps, eps * size) if 0.0 < size < 1.0 else (eps,)
+            for h in (*steps, eps / 10, eps / 100):
+                if h not in steps and exact_step(float(x[coords[k]]), h) > 2 * h:
+                    break  # below the spacing of floats at x (1e10): no smaller step
                 d1, n1 = central(f, x, coords[k], h)
                 d2, _ = central(f, x, coords[k], 10 * h)
+                top = max(abs(d1), abs(d2))
                 steady = math.isfinite(d1) and math.isfinite(d2) and \
-                    abs(d1 - d2) <= 0.1 * rtol * max(abs(d1), abs(d2)) + n1
-                if k not in second or steady:
+                    abs(d1 - d2) <= 0.1 * rtol * top + n1 and not _blind(d1, d2, k)
+                clean = steady and n1 <= 0.1 * rtol * top
+                if h not in steps and not clean:
+                    continue  # a smaller step only where it settles cleanly
+                if k not in second or (steady and second[k][2] != second[k][2]) or clean:
                     second[k] = (d1, n1, abs(d1 - d2) + n1) if steady else (d1, n1, math.nan)
                     used[k] = h
-                if steady:
+                if clean:
                     break
         return second[k]
+
+    def _blind(d1: float, d2: float, k: int) -> bool:
+        """Both differences exactly 0 where a wider step sees the function change on both
+        sides: rounding inside it hides the change (log(eˣ + 1) at x = −28: 1 + eˣ is 1 a
+        step away), which is no evidence of a zero slope. (Flat on one side is a kink within
+        the wider step: relu at −1e-9 is flat.)"""
+        if d1 != 0.0 or d2 != 0.0:
+            return False
+        left, right = one_sided(f, x, coords[k], 1e-3 * max(1.0, abs(float(x[coords[k]]))))
+        if left != 0.0 and right != 0.0:
+            blind.add(k)
+            return True
+        return False
 
     out: dict[str, Array] = {}
     bends: dict[int, str] = {}  # coordinates where the failing witnesses are a one-sided slope
@@ -165,7 +189,10 @@ def judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
                 ok[k] = spread != spread or abs(ak - d1) <= rtol * abs(d1) + spread + (
                     own if own > ROUNDING else 0.0) or (
                     abs(d1) <= ROUNDING and abs(ak) <= ROUNDING)
-                if not ok[k]:
+                if not ok[k] and straddled is not None and (kink := kink_within_step(
+                        f, x, coords[k], eps, ak, second[k][1], rtol)):
+                    bends.setdefault(k, kink)  # its slopes are below atol (w·|x| at 9e-9)
+                elif not ok[k]:
                     notes.append(f"{w} at [{index_text(coords[k])}] is within atol but "
                                  f"{abs(ak - d1) / max(abs(d1), abs(ak)):.2g} off in "
                                  f"relative terms (finite differences {d1:.6g})")
@@ -189,12 +216,21 @@ def judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
                              f"the output's rounding (±{second[k][1]:.2g} at a step of "
                              f"{used[k]:.2g}) is above the tolerance at every step up to the "
                              "entry's size")
+            elif straddled is not None and (
+                    kink := kink_within_step(f, x, coords[k], eps, ak, atol, rtol)):
+                bends.setdefault(k, kink)
+            elif spread != spread and (wide is None or k in blind or abs(wide[0]) <= atol):
+                # no step settles, nor extrapolates ((1e12 + x) − 1e12), or small steps see
+                # no change, or wide ones average it to 0 (cos of 3e15 + b): no opinion
+                if unresolved is not None:
+                    unresolved.add(k)
+                notes.append(f"finite differences do not settle at [{index_text(coords[k])}]"
+                             + (": the function does not change at steps up to "
+                                f"{10 * eps:.2g} (rounding inside it), and wider steps do not "
+                                "resolve its slope" if k in blind else
+                                f": no two steps from {eps / 100:.2g} to 1 agree"))
             elif straddled is not None:
-                kink = kink_within_step(f, x, coords[k], eps, ak, atol, rtol)
-                if kink:
-                    bends.setdefault(k, kink)
-                else:
-                    plain.add(k)  # this witness is not one of the slopes: a mismatch
+                plain.add(k)  # this witness is not one of the slopes: a mismatch
         out[w] = ok
     for k in () if at_kink else bends:  # finite differences straddle a kink near the
         # point: agreeing with them proves nothing
@@ -205,6 +241,15 @@ def judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
                 plain.add(k)
                 notes.append(f"{w} at [{index_text(coords[k])}] is {float(series[w][k]):.6g}, "
                              "neither slope of a kink within the finite-difference step")
+                if wrong is not None:
+                    wrong.setdefault(w, []).append(k)
+    for k in range(len(coords)) if at_kink else ():  # a kink at the point: each witness
+        # must lie between its one-sided slopes
+        for w, ok in out.items():
+            if not ok[k] and (why := outside_slopes(f, x, coords[k], eps, float(series[w][k]),
+                                                    atol, rtol)):
+                plain.add(k)
+                notes.append(f"{w} is {why}")
                 if wrong is not None:
                     wrong.setdefault(w, []).append(k)
     if wrong is not None:
@@ -226,23 +271,32 @@ def drowned(f: Callable[[], float], x: Array, idx: tuple[int, ...], atol: float,
     extrapolations' disagreement, are below half the tolerance, and the estimate agrees with
     the previous h's: one h can agree with itself by chance, its rounding alike at h, h/2
     and h/4 (a softmax row masked by −1e9 at h = 1e-4). Small steps first: steps scaled by
-    |x| = 1e10 average sin(x) away (x·y + sin(x): 1.0 where the slope is 1 + cos x).
+    |x| = 1e10 average sin(x) away (x·y + sin(x): 1.0 where the slope is 1 + cos x). Steps
+    at which f does not change at all are no estimate unless no step changes it (flat f).
     (estimate, h), or None when no two steps in a row are steady."""
     size = max(1.0, abs(float(x[idx])))
     scales = (1e-4, 1e-3, 1e-2, 1e-1, 0.3, 1.0)
     last: float | None = None  # the previous step's estimate, when it was steady
+    flat: float | None = None  # the widest step at which f did not change at all
     for h in dict.fromkeys((*scales, *(s * size for s in scales))):
         (d1, _), (d2, _), (d4, n4) = (central(f, x, idx, h / k) for k in (1, 2, 4))
         if not all(math.isfinite(d) for d in (d1, d2, d4)):
             return None
         r1, r2 = (4.0 * d2 - d1) / 3.0, (4.0 * d4 - d2) / 3.0
         half = 0.5 * (atol + rtol * abs(r2))
+        if d1 == d2 == d4 == 0.0:  # no change at all: flat, or the change lost in rounding
+            # inside f (cos of 1e15 + b), which a wider step that sees it tells
+            if 5.0 / 3.0 * n4 / 64.0 <= half:
+                flat = h
+            last = None
+            continue
+        flat = math.nan
         # central's bound counts 64 ulps of the output; one evaluation's own is about one
         steady = 5.0 / 3.0 * n4 / 64.0 <= half and abs(r1 - r2) <= half
         if steady and last is not None and abs(last - r2) <= half:
             return r2, h
         last = r2 if steady else None
-    return None
+    return (0.0, flat) if flat is not None and flat == flat else None
 
 
 def kink_within_step(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps: float,
@@ -250,33 +304,61 @@ def kink_within_step(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps
     """Where central differences disagree: if the slopes left and right of the point differ
     (the function bends within a step: ``relu(x)`` at 1e-9) and the gradient is one of them,
     a sentence saying so; else "" (a plain mismatch)."""
-    old = float(x[idx])
-
-    def slopes(step: float) -> tuple[float, float]:
-        h = exact_step(old, step)
-        with np.errstate(all="ignore"):
-            base = f()
-            x[idx] = old + h
-            up = f()
-            x[idx] = old - h
-            down = f()
-            x[idx] = old
-            f()
-        return (base - down) / h, (up - base) / h
-
-    left, right = slopes(eps)
-    tol = atol + rtol * max(abs(left), abs(right))
-    if not (math.isfinite(left) and math.isfinite(right)) or abs(right - left) <= tol:
+    found = kink_slopes(f, x, idx, eps, atol, rtol)
+    if found is None:
         return ""
-    # a kink's two slopes stay when the step grows; rounding's (x offset by 1e6) shrink
-    left4, right4 = slopes(4 * eps)
-    gap = abs(right - left)
-    if not (abs(left4 - left) <= 0.5 * gap and abs(right4 - right) <= 0.5 * gap):
-        return ""
+    left, right = found
     if min(abs(analytic - left), abs(analytic - right)) > atol + rtol * abs(analytic):
         return ""
     return (f"a kink within the finite-difference step at [{index_text(idx)}] (slopes "
             f"{left:.6g} on the left, {right:.6g} on the right; the gradient is one of them)")
+
+
+def kink_slopes(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps: float,
+                atol: float, rtol: float) -> tuple[float, float] | None:
+    """The one-sided slopes (left, right) at the point when they differ beyond the tolerance
+    and stay when the step grows fourfold (a kink's do; rounding's, x offset by 1e6, shrink),
+    else None."""
+    left, right = one_sided(f, x, idx, eps)
+    tol = atol + rtol * max(abs(left), abs(right))
+    if not (math.isfinite(left) and math.isfinite(right)) or abs(right - left) <= tol:
+        return None
+    left4, right4 = one_sided(f, x, idx, 4 * eps)
+    gap = abs(right - left)
+    if not (abs(left4 - left) <= 0.5 * gap and abs(right4 - right) <= 0.5 * gap):
+        return None
+    return left, right
+
+
+def one_sided(f: Callable[[], float], x: Array, idx: tuple[int, ...], step: float
+              ) -> tuple[float, float]:
+    """The slopes (left, right) of one-sided differences with an exact step."""
+    old = float(x[idx])
+    h = exact_step(old, step)
+    with np.errstate(all="ignore"):
+        base = f()
+        x[idx] = old + h
+        up = f()
+        x[idx] = old - h
+        down = f()
+        x[idx] = old
+        f()
+    return (base - down) / h, (up - base) / h
+
+
+def outside_slopes(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps: float,
+                   analytic: float, atol: float, rtol: float) -> str:
+    """At a kink at the point itself: a sentence when the gradient lies outside the interval
+    of the one-sided slopes, which holds every subgradient and every tie convention (a
+    ``where`` kink's −3 where the slopes are 0.1 and 1), else ""."""
+    found = kink_slopes(f, x, idx, eps, atol, rtol)
+    if found is None or not math.isfinite(analytic):
+        return ""
+    lo, hi = sorted(found)
+    if lo - (atol + rtol * abs(lo)) <= analytic <= hi + atol + rtol * abs(hi):
+        return ""
+    return (f"{analytic:.6g} at [{index_text(idx)}], outside the slopes {found[0]:.6g} on the "
+            f"left and {found[1]:.6g} on the right: neither slope of the kink, nor between")
 
 
 def exact_step(old: float, step: float) -> float:

@@ -603,9 +603,17 @@ _ZERO_OVER_ZERO = "where an entry is 0 (the engine's value is exact)"
 _FORMULA_ONLY = frozenset({"prod", "prod_axis", "cumprod_axis", "i1e", "det"})
 
 
+def _power(s: Step) -> str:
+    """``x**0.5`` is sqrt, however SymPy spells it."""
+    p = s.params.get("exp")
+    return "sqrt" if p == 0.5 else f"a power x**{p:g}" if isinstance(p, (int, float)) \
+        else "a power"
+
+
 def _kink_message(s: Step) -> str:
     return {"relu": "ReLU at 0", "abs": "abs at 0", "max": "max with a tie",
-            "min": "min with a tie", "sqrt": "sqrt at 0", "log": "log at 0",
+            "min": "min with a tie", "sqrt": "sqrt at or within 1e-20 of 0", "log": "log at 0",
+            "pow": f"{_power(s)} at or within 1e-20 of 0",
             "prod": f"prod {_ZERO_OVER_ZERO}", "prod_axis": f"prod {_ZERO_OVER_ZERO}",
             "cumprod_axis": f"cumprod {_ZERO_OVER_ZERO}",
             "i1e": "i1e at 0 (the engine gives ½)",

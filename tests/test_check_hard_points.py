@@ -1,0 +1,108 @@
+"""check() and gradcheck where finite differences are hard (held-out round G4): a correct
+gradient is never a mismatch only because finite differences cannot see it, and a wrong one is
+never excused by that."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symbackprop as sbp
+from symbackprop.errors import GradcheckError
+
+
+def _status(report: sbp.CheckReport, name: str) -> str:
+    return next(r.status for r in report.rows if r.name == name)
+
+
+def test_a_steep_bend_is_resolved_with_a_smaller_step() -> None:
+    # sin(1e4·x) at x = 10: the step scaled by |x| is 1e-5, 1.7% off; eps/10 settles
+    assert sbp.derive("sin(10000.0*x)").check({"x": 10.0}).ok
+
+    def f(x: float) -> float:
+        return np.sin(1e4 * x)  # type: ignore[no-any-return]
+
+    sbp.gradcheck(f, {"x": 10.0}, grad=lambda x: {"x": 1e4 * np.cos(1e4 * x)})
+    with pytest.raises(GradcheckError):  # 0.5% off is still found
+        sbp.gradcheck(f, {"x": 10.0}, grad=lambda x: {"x": 1.005e4 * np.cos(1e4 * x)})
+
+
+def test_differences_hidden_by_rounding_are_no_evidence_of_a_zero_slope() -> None:
+    # log(eˣ + 1) at −28: 1 + eˣ is the same float a step away, both differences are 0
+    x = -28.0
+    true = 1.0 / (1.0 + np.exp(-x))
+    assert sbp.derive("log(exp(x) + 1)").check({"x": x}).ok
+
+    def f(x: float) -> float:
+        return np.log(np.exp(x) + 1.0)  # type: ignore[no-any-return]
+
+    sbp.gradcheck(f, {"x": x}, grad=lambda x: {"x": true})
+    # (a gradient off by less than the analytic witnesses' rounding, 1e-10, passes on
+    # atol, as in PyTorch; off by more, the engine says so)
+    with pytest.raises(GradcheckError):
+        sbp.gradcheck(f, {"x": x}, grad=lambda x: {"x": true + 1e-8})
+    # a zero where differences see the slope is still found (e^x at −20)
+    with pytest.raises(GradcheckError):
+        sbp.gradcheck(lambda x: np.exp(x), {"x": -20.0}, grad=lambda x: {"x": 0.0})
+
+
+def test_a_step_across_a_pole_is_retaken_at_the_scale_of_the_point() -> None:
+    x = np.array([[1e-20], [2e-20]])
+    assert sbp.derive("sum(1/x)", shapes={"x": (2, 1)}).check({"x": x}).ok
+    X = np.array([[2.0, 0.5], [0.3, 1.0]]) * 1e-20
+    assert sbp.derive("sum(inv(X))", shapes={"X": (2, 2)}).check({"X": X}).ok
+
+    def f(v: np.ndarray) -> float:
+        return np.sum(1.0 / v)  # type: ignore[no-any-return]
+
+    sbp.gradcheck(f, {"v": x}, grad=lambda v: {"v": -1.0 / v**2})
+    with pytest.raises(GradcheckError):
+        sbp.gradcheck(f, {"v": x}, grad=lambda v: {"v": 1.0 / v**2})
+
+
+def test_differences_that_never_settle_do_not_confirm_and_do_not_fail() -> None:
+    report = sbp.derive("(1e12 + x) - 1e12").check({"x": 0.5})
+    assert report.verdict == "NOT CONFIRMED"
+    assert not report.ok
+    assert _status(report, "x") == "unresolved"
+    assert not report.mismatches
+    assert "do not settle" in report.rows[0].note
+
+    def f(x: float) -> float:
+        return (1e12 + x) - 1e12
+
+    with pytest.raises(GradcheckError, match="could not confirm"):
+        sbp.gradcheck(f, {"x": 0.5}, grad=lambda x: {"x": 1.0})
+    with pytest.raises(GradcheckError, match="failed for"):  # the engine disagrees: wrong
+        sbp.gradcheck(f, {"x": 0.5}, grad=lambda x: {"x": 1.5})
+
+
+def test_a_gradient_outside_a_kinks_slopes_is_plainly_wrong() -> None:
+    def f(x: np.ndarray) -> float:
+        return np.sum(np.where(x > 0, x, 0.1 * x))  # type: ignore[no-any-return]
+
+    point = {"x": np.array([0.0, 1.0])}
+    for wrong in (-3.0, 0.0, 1.5):
+        report = sbp.gradcheck(f, point, grad=lambda x, g=wrong: {"x": np.array([g, 1.0])},
+                               raise_exception=False)
+        assert report is False
+        with pytest.raises(GradcheckError, match="plainly wrong"):
+            sbp.gradcheck(f, point, grad=lambda x, g=wrong: {"x": np.array([g, 1.0])})
+    for between in (0.1, 0.3, 1.0):  # a slope, or between them: not differentiable here
+        with pytest.raises(GradcheckError, match="not differentiable here") as err:
+            sbp.gradcheck(f, point, grad=lambda x, g=between: {"x": np.array([g, 1.0])})
+        assert "plainly wrong" not in str(err.value)
+
+
+def test_a_kink_within_the_step_with_slopes_below_atol_is_named() -> None:
+    report = sbp.derive("1 + w*abs(x)").check({"w": 2e-8, "x": 9e-9})
+    assert _status(report, "x") == "kink"
+    assert _status(report, "w") == "ok"
+    assert "kink within the finite-difference step" in next(
+        r.note for r in report.rows if r.name == "x")
+
+
+def test_a_power_near_zero_is_named_as_written() -> None:
+    note = sbp.derive("sqrt(x)").check({"x": 1e-100}).rows[0].note
+    assert "sqrt at or within 1e-20 of 0" in note
+    assert "pow" not in note
