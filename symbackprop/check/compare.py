@@ -546,11 +546,16 @@ def _source_problems(engine: Engine, source: Witness, slots: list[Array],
     try:
         with np.errstate(all="ignore"):
             want = runner.run(None)
-            got = float(np.asarray(engine.forward_from(list(slots)), dtype=float))
+            work = list(slots)
+            got = float(np.asarray(engine.forward_from(work), dtype=float))
+            # the rounding of the largest value on the way (a mask of −1e9 added to a whole
+            # softmax row rounds its scores to 1e-7) is as far as the two may differ
+            inner = max((float(np.max(np.abs(v[np.isfinite(v)]), initial=0.0))
+                         for v in map(np.asarray, work) if v.dtype.kind == "f"), default=0.0)
     except Exception as e:  # the user's own function may raise anything: report it
         return [f"{what} could not be evaluated at this point: {type(e).__name__}: {e}"], None
-    same = (want != want and got != got) or want == got or \
-        abs(want - got) <= 1e-9 * max(1.0, abs(want), abs(got))
+    same = (want != want and got != got) or want == got or abs(want - got) <= max(
+        1e-9 * max(1.0, abs(want), abs(got)), 64 * float(np.finfo(float).eps) * inner)
     if not same:
         who = "the trace and the function disagree" if what == FUNCTION else \
             "the graph and the source disagree"
