@@ -566,9 +566,13 @@ class Walk:
         map of the running statistics (``running_norm``)."""
         if _running(m):
             return self.running_norm(a, m, path)
-        if m.weight is None or m.bias is None or a.kind != "nd" or len(a.shape) != 4:
-            raise UnsupportedError(f"BatchNorm2d at {path!r} without gamma and beta "
-                                   f"(affine=False) or of a {a.shape} input: not supported")
+        if a.kind != "nd" or len(a.shape) != 4:
+            raise UnsupportedError(f"BatchNorm2d at {path!r} of a {a.shape} input (it takes "
+                                   "(N, C, H, W)): not supported")
+        if m.weight is None:  # affine=False: the normalisation alone, written out
+            t = a.text if a.text.isidentifier() else f"({a.text})"
+            mean, var = (f"{f}({t}, axis=(0, 2, 3))" for f in ("mean", "var"))
+            return Val(f"({t} - {mean}) / sqrt({var} + {float(m.eps)!r})", "nd", a.shape)
         g = torch_text(self, self.parameter(f"{path}.weight", "gamma"))
         b = torch_text(self, self.parameter(f"{path}.bias", "beta"))
         return Val(f"batchnorm2d({a.text}, {g}, {b}, eps={float(m.eps)!r})", "nd", a.shape)
