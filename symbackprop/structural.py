@@ -95,8 +95,8 @@ class Embed(MatrixExpr):  # type: ignore[misc]
         return self.args[1].shape  # type: ignore[no-any-return]
 
     def _sympystr(self, printer: Any) -> str:
-        return f"embed({printer._print(self.args[0])}, like={printer._print(self.args[1])}, " \
-            f"at=[{text_span(self.args[2])}, {text_span(self.args[3])}])"
+        return f"embed({printer._print(self.args[0])}, at={printer._print(self.args[1])}[" \
+            f"{text_span(self.args[2])}, {text_span(self.args[3])}])"  # valid Python
 
 
 class Concat(MatrixExpr):  # type: ignore[misc]

