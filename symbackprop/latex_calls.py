@@ -74,6 +74,7 @@ class Calls(Cursor):
     atom: Callable[[int], Piece]
     group_or_token: Callable[..., Piece]
     expr_span: Callable[[int, int], Piece]
+    unexpected: Callable[[Tok], ParseError]
     declared_shape: Callable[[str], Any]
 
     def summation(self, end: int) -> Piece:
@@ -254,7 +255,7 @@ class Calls(Cursor):
             lo += 1
         while hi > lo and self.toks[hi - 1].text.isspace():
             hi -= 1
-        if hi - lo >= 2 and self.toks[lo].text == "{" and self.toks[hi - 1].text == "}":
+        if hi - lo >= 2 and self.toks[lo].text == "{" and self.find_close(lo) == hi - 1:
             lo, hi = lo + 1, hi - 1
         depth, cut = 0, None
         for k in range(lo, hi):
@@ -264,6 +265,10 @@ class Calls(Cursor):
             if depth == 0 and s in _COMPARE:
                 cut = k
                 break
+        if cut is None and any(self.toks[k].text == "=" for k in range(lo, hi)):
+            raise self.error(at, "𝟏[a = b] is not read (the derivations print it, for the "
+                             "derivative of a max or min along an axis): only the comparisons "
+                             ">, <, \\geq and \\leq are, \\mathbf{1}\\left[a > b\\right]")
         if cut is None:
             raise self.error(at, "𝟏[…] holds one comparison: \\mathbf{1}\\left[a > b\\right]")
         left, right = self.expr_span(lo, cut), self.expr_span(cut + 1, hi)
@@ -304,6 +309,8 @@ class Calls(Cursor):
             raise self.index_sum_error(t.at, "a norm")
         stop = j - 1 if self.toks[j - 1].text in CLOSE_SIZES else j
         inner = self.expr(stop)
+        if self.i < stop:  # (\|{x}_{1} - y\|: nothing inside the bars is left unread)
+            raise self.unexpected(self.toks[self.i])
         self.i = j + 1
         if not norm:  # (|Σ| of a square matrix is its determinant: the parser reads it)
             return join_pieces("\0abs(", inner, ")", at=t.at)
@@ -351,6 +358,11 @@ class Calls(Cursor):
         s = t.text
         if s in (r"\ln", r"\log") and self.texts(1) == r"\Gamma":
             return "gammaln"  # \ln\Gamma(x): log |Γ(x)|
+        k = self.spaced(self.spaced(1) + 1)  # (the token after \log\det)
+        if s in (r"\ln", r"\log") and self.texts(self.spaced(1)) == r"\det" and (
+                self.texts(k) in OPEN or (self.texts(k) in SIZES and self.texts(k + 1) in OPEN)):
+            return "logdet"  # \log\det(X): one function of the bracket, as printed (logdet),
+            # so that a power or factor after it is of its value, as after \log(x)
         if s in COMMANDS:
             return COMMANDS[s]
         if s == r"\prod" and re.match(r"\\prod\s*_\s*\{\s*\\text\s*\{\s*(?:row|col)\s*\}\s*\}",
@@ -441,9 +453,10 @@ class Calls(Cursor):
                     raise self.double_superscript(second)
                 self.i -= 1
             return join_pieces("exp(1)", ("\0**", caret), "(", exponent, ")", at=t.at)
-        elif fn == "gammaln":
+        elif fn == "gammaln" or (fn == "logdet" and t.text in (r"\ln", r"\log")):
             self.take()
-            self.take()  # \ln \Gamma
+            self.skip_spacing()
+            self.take()  # \ln \Gamma, \log\det
         else:
             self.take()
         power: Piece | None = None
@@ -563,6 +576,12 @@ class Calls(Cursor):
             return self.opens_next()
         finally:
             self.i = save
+
+    def spaced(self, k: int) -> int:
+        """How many tokens on the first one at or after ``k`` tokens on that is no spacing."""
+        while self.texts(k) in SPACING:
+            k += 1
+        return k
 
     def opens_next(self, k: int = 0) -> bool:
         """Whether a bracket comes next (spacing aside), or ``k`` tokens on: a call, if a

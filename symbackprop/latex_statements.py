@@ -7,12 +7,28 @@ products, factors, powers and names that these read with, and ``read_latex``."""
 
 from __future__ import annotations
 
+from .errors import ParseError
 from .latex_calls import Calls
-from .latex_lexer import ENVIRONMENTS, PRODUCT, SPACING, Piece, Tok, join_pieces
+from .latex_lexer import (
+    ABS,
+    COMMANDS,
+    ENVIRONMENTS,
+    NORMS,
+    OPEN,
+    PRODUCT,
+    SIZES,
+    SPACING,
+    Piece,
+    Tok,
+    join_pieces,
+)
 from .paper import Reading
 
 _CLOSES = {"$": "$", r"\[": r"\]", r"\(": r"\)"}  # math delimiters, each with its closer
 _OPENS = {r"\]": r"\[", r"\)": r"\("}
+# what starts an expression, never a name: before an =, the = is what is not read
+_EXPRESSIONS = {*OPEN, *SIZES, *NORMS, *ABS, *COMMANDS, r"\frac", r"\tfrac", r"\dfrac",
+                r"\sqrt", r"\sum", r"\langle"}
 
 
 class Statements(Calls):
@@ -155,7 +171,12 @@ class Statements(Calls):
         eq = self.eq_at(end)
         out: Piece = []
         if eq is not None:
+            self.skip_spacing()
             name_at = self.at()
+            if self.texts(0)[:1] in "+-.0123456789" or self.texts(0) in _EXPRESSIONS:
+                # (-x = y, \frac{1}{2} x = y: the = is what is not read, not the - or \frac)
+                raise self.error(self.toks[eq].at, "unexpected '=': the left side of '=' is "
+                                 "one name (an equation y = …)")
             name = self.name_only()
             self.arguments_on_the_left(name, name_at, eq)
             if self.i != eq:
@@ -166,8 +187,9 @@ class Statements(Calls):
         body = self.expr(end)
         if self.i < end:
             t = self.toks[self.i]
-            raise self.error(t.at, f"unexpected {t.text!r}" + (
-                ": one '=' per equation" if t.text == "=" else ""))
+            if t.text != "=":
+                raise self.unexpected(t)
+            raise self.error(t.at, "unexpected '=': one '=' per equation")
         return out + body
 
     def arguments_on_the_left(self, name: str, name_at: int, eq: int) -> None:
@@ -198,11 +220,11 @@ class Statements(Calls):
 
     def eq_at(self, end: int) -> int | None:
         depth = 0
-        for j in range(self.i, end):
+        for j in range(self.i, end):  # (not an = in a bracket: \mathbf{1}\left[a = b\right])
             t = self.toks[j].text
-            if t == "{":
+            if t in ("{", "(", "["):
                 depth += 1
-            elif t == "}":
+            elif t in ("}", ")", "]"):
                 depth -= 1
             elif t == "=" and depth == 0:
                 return j
@@ -256,5 +278,14 @@ class Statements(Calls):
         self.i = start
         out = self.expr(stop)
         if self.i < stop:
-            raise self.error(self.toks[self.i].at, f"unexpected {self.toks[self.i].text!r}")
+            raise self.unexpected(self.toks[self.i])
         return out
+
+    def unexpected(self, t: Tok) -> ParseError:
+        r"""The error for a token that the expression before it leaves unread."""
+        if t.text == "_":
+            return self.error(t.at, r"a subscript after a group or a bracket is not read "
+                              r"({\mathbf{W}}_{1:,\,1:}, \left(…\right)_{1:,\,:}: a slice, as "
+                              "the derivations print it, is read in the text only: "
+                              "W[1:, 1:]); a subscript belongs to a name (x_{1})")
+        return self.error(t.at, f"unexpected {t.text!r}")
