@@ -291,6 +291,8 @@ class _Reader(Statements):
             if skip_circ:
                 self.expect(r"\circ")
             inner = self.expr(close)
+            if self.i < close:
+                raise self.unexpected(self.toks[self.i])
             self.expect("}")
             return inner
         if re.fullmatch(r"\d+", t.text) and len(t.text) > 1:  # x^23 is x^2 times 3, as in TeX
@@ -320,6 +322,8 @@ class _Reader(Statements):
         self.expect("{")
         close = self.find_close(self.i - 1)
         inner = self.expr(close)
+        if self.i < close:  # ({…}_{1} - y}: what is left unread, not the } expected)
+            raise self.unexpected(self.toks[self.i])
         self.expect("}")
         return inner
 
