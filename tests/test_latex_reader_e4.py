@@ -13,6 +13,7 @@ and gradient against an independent NumPy computation, each refusal by type and 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -191,3 +192,29 @@ def test_an_equation_still_reads_and_an_unknown_command_is_still_named() -> None
     assert (float(got["x"]), float(got["y"])) == (1.0, 0.0)
     with pytest.raises(sbp.ParseError, match=r"\\input is not read"):
         sbp.parse(r"\input = x", syntax="latex")
+
+
+
+def _inv_t(v: dict[str, Any]) -> np.ndarray:
+    return np.linalg.inv(v["X"]).T
+
+
+@pytest.mark.parametrize(("text", "wrt", "grad"), [
+    ("a*logdet(X)**2", "X", lambda v: 2 * v["a"] * _logdet(v["X"]) * _inv_t(v)),
+    ("a*logdet(X)**2", "a", lambda v: _logdet(v["X"]) ** 2),
+    ("sum(logdet(X)*A)", "X", lambda v: v["A"].sum() * _inv_t(v)),
+    ("trace(logdet(X)*A)", "X", lambda v: np.trace(v["A"]) * _inv_t(v)),
+    ("logdet(X)*a + logdet(X)**3", "X", lambda v: (v["a"] + 3 * _logdet(v["X"]) ** 2)
+     * _inv_t(v)),
+    ("logdet(X)*a + logdet(X)**3", "a", lambda v: _logdet(v["X"])),
+    ("sum(exp(logdet(X)*A))", "A", lambda v: _logdet(v["X"])
+     * np.exp(_logdet(v["X"]) * v["A"])),
+])
+def test_a_printed_gradient_with_logdet_reads_back_as_its_value(text: str, wrt: str,
+                                                                grad: Any) -> None:
+    shapes = {**SQ, "a": ()}
+    d = sbp.derive(text, shapes=shapes, wrt=wrt)
+    rhs = json.loads(d.to_json())["gradients"][0]["latex"].split(" = ", 1)[1]
+    got = _forward(sbp.derive(rhs, syntax="latex", shapes=shapes), VALUES)
+    want = grad(VALUES)
+    np.testing.assert_allclose(got.reshape(np.shape(want)), want, rtol=1e-10, atol=1e-12)
