@@ -241,7 +241,8 @@ class Calls(Cursor):
     def indicator(self, at: int) -> Piece | None:
         r"""𝟏[a > b] (``\mathbf{1}\left[{a > b}\right]``, as the derivations print a
         comparison): the text's a > b, NumPy's number 0 or 1; ``\geq``, ``<``, ``\leq``
-        too. None (and nothing read) when no bracket follows 𝟏."""
+        too, and ``=`` (a tie, as the derivations print max's slope: the text has no ==,
+        so (a >= b) + (a <= b) - 1). None (and nothing read) when no bracket follows 𝟏."""
         start = self.i
         if self.is_(r"\left"):
             self.take()
@@ -262,17 +263,16 @@ class Calls(Cursor):
             s = self.toks[k].text
             depth += s in ("{", "(", "[") or s in SIZES
             depth -= s in ("}", ")", "]") or s in CLOSE_SIZES
-            if depth == 0 and s in _COMPARE:
+            if depth == 0 and (s in _COMPARE or s == "="):
                 cut = k
                 break
-        if cut is None and any(self.toks[k].text == "=" for k in range(lo, hi)):
-            raise self.error(at, "𝟏[a = b] is not read (the derivations print it, for the "
-                             "derivative of a max or min along an axis): only the comparisons "
-                             ">, <, \\geq and \\leq are, \\mathbf{1}\\left[a > b\\right]")
         if cut is None:
             raise self.error(at, "𝟏[…] holds one comparison: \\mathbf{1}\\left[a > b\\right]")
         left, right = self.expr_span(lo, cut), self.expr_span(cut + 1, hi)
         self.i = j + 1
+        if self.toks[cut].text == "=":
+            return join_pieces("((", left, " >= ", right, ") + (", left, " <= ", right,
+                               ") - 1)", at=at)
         return join_pieces("(", left, f" {_COMPARE[self.toks[cut].text]} ", right, ")", at=at)
 
     def bars(self, end: int) -> Piece:

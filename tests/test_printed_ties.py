@@ -202,3 +202,24 @@ def test_the_changed_latex_renders() -> None:
         strings += [d.latex(), _printed(d)[1]]
     strings.append(sbp.derive("hinge(s, y)", wrt="s").latex())
     assert_latex_ok(strings)
+
+
+@pytest.mark.parametrize(("text", "shapes", "v", "point"), [
+    ("sum(max(A, A.T))", {"A": (3, 3)}, "A",
+     {"A": np.array([[1.0, 2.0, 0.5], [-1.0, 0.3, 4.0], [0.5, 2.0, -2.0]])}),
+    ("sum(max(x, y))", {"x": (3, 1), "y": (3, 1)}, "x",
+     {"x": np.array([[1.0], [2.0], [3.0]]), "y": np.array([[1.0], [0.0], [5.0]])}),
+    ("sum(max(X, axis=1))", {"X": (2, 3)}, "X",
+     {"X": np.array([[1.0, 3.0, 3.0], [2.0, -1.0, 0.0]])}),
+])
+def test_the_printed_tie_reads_back_as_the_numbers(text: str, shapes: dict[str, Any], v: str,
+                                                   point: dict[str, Any]) -> None:
+    r"""The printed gradient, 𝟏[a > b] + ½𝟏[a = b] and the shared 𝟏[X = M] ⊘ (…), read back
+    by the LaTeX reader (𝟏[a = b] was refused) gives the gradient at a tie: read as
+    G in Σ G ⊙ W, whose gradient in W is G's value."""
+    d = sbp.derive(text, shapes=shapes)
+    g = json.loads(d.to_json())["gradients"][0]["latex"].split("=", 1)[1]
+    reader = sbp.derive(rf"\sum \left({g}\right) \odot \mathbf{{W}}", syntax="latex",
+                        shapes={**shapes, "W": shapes[v]}, wrt=["W"])
+    got = reader.evaluate({**point, "W": np.ones(shapes[v])})["W"]
+    np.testing.assert_allclose(got, d.evaluate(point)[v], atol=1e-12)
