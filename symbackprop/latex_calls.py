@@ -130,6 +130,7 @@ class Calls(Cursor):
                                  f"{index} (x_{index}); a sum of a constant is not read")
             if lower is not None or upper is not None:
                 self.sum_bounds(t.at, index, lower, upper, body)
+            self.undeclared_entries(body, index)
         finally:
             self.indices.pop()
             self.indexed = before
@@ -194,6 +195,21 @@ class Calls(Cursor):
             raise self.error(at, f"{written} over the {length} entries of {owner} is not read "
                              "(only the whole range is, 1..n or 0..n-1): "
                              f"{part}\\sum_{index} for the sum over every entry")
+
+    def undeclared_entries(self, body: Piece, index: str) -> None:
+        r"""``\sum_i w_i x_i`` with x declared a vector and w undeclared: w is an input
+        vector of x's shape (every name with the index is a vector), with a reading."""
+        shapes = getattr(self.builder, "shapes", None)
+        _, owner = self.summand_length(body)
+        if shapes is None or not owner or self.declared_shape(owner) is None:
+            return
+        for k, (frag, _) in enumerate(body[:-1]):
+            name = body[k + 1][0]
+            if frag == "\0entry" and name not in shapes and not self.known(name):
+                shapes[name] = shapes[owner]
+                self.notes.append(f"'{name}_{index}' read as the entries of the vector {name}, "
+                                  f"undeclared, of {owner}'s shape {tuple(shapes[owner])} "
+                                  "(declare it in shapes for another)")
 
     def summand_length(self, body: Piece) -> tuple[object, str]:
         """The length of the vectors of an index sum's summand (its entries' names, x_i; a
@@ -368,11 +384,11 @@ class Calls(Cursor):
         if s == r"\prod" and re.match(r"\\prod\s*_\s*\{\s*\\text\s*\{\s*(?:row|col)\s*\}\s*\}",
                                      self.text[t.at:]):
             return "prod"  # \prod_{\text{row}}(X): the product along each row, as printed
+        if s in (r"\sigma", r"\psi") and self.known(s[1:]):
+            return None  # a declared sigma (psi): the name, times a bracket (name_atom says so)
         if s == r"\sigma":
             k = 1
             if self.texts(k) == "^":  # \sigma^{2}(x): the sigmoid's value squared (call)
-                if self.known("sigma"):  # a declared sigma (a variance's) squared, times (…)
-                    return None  # (name_atom says so)
                 k += 1
                 k = (self.find_close(self.i + k) - self.i + 1) if self.texts(k) == "{" else k + 1
             while self.texts(k) in SPACING:

@@ -29,6 +29,7 @@ from .latex_lexer import (
     CLOSE_SIZES,
     NORMS,
     OPEN,
+    OPERATORS,
     PRODUCT,
     SIZES,
     SPACING,
@@ -41,7 +42,7 @@ from .latex_lexer import (
 from .latex_sizes import Sizes, dimension_names
 from .latex_statements import Statements
 from .limits import Limits
-from .paper import Reading, split_name
+from .paper import Reading, declared_then_call, split_name
 from .paper_lexer import column_of, describe, layered
 
 BOLD = (r"\mathbf", r"\boldsymbol", r"\bm")
@@ -277,6 +278,29 @@ class _Reader(Statements):
         shape = tuple(shapes[plain]) if shapes[plain] is not None else ()
         return "scalar" if not shape else None if all(d == 1 for d in shape) else "array"
 
+    def word_function(self, word: str) -> str | None:
+        """``word`` if it names a function written without a backslash (``tanh``)."""
+        fn = OPERATORS.get(word)
+        return word if fn in self.functions and not self.known(word) else None
+
+    def declared_call(self, name: str, command: bool) -> None:
+        r"""A declared name that is also a function (``\sigma``, ``\psi``, ``tr``, ``tanh``)
+        before a bracket, ``\sigma(x)``, or a power and a bracket, ``\sigma^{2}(x)``: the
+        name times the bracket (the declaration wins), with a reading that says how to
+        write the function."""
+        save = self.i
+        power = ""
+        if command and self.is_("^"):
+            self.take()
+            power = "^{" + self.script()[0].strip("{}") + "}"
+        fn = {"sigma": "sigmoid", "psi": "digamma"}.get(name) or OPERATORS[name]
+        mark = "\\" if command else ""
+        if self.opens_next():
+            self.notes.append(f"'{mark}{name}{power}(…)' read as "
+                              f"{name}{power}·(…), the declared {name} times the bracket (for "
+                              f"the function write \\operatorname{{{fn}}}(…){power})")
+        self.i = save
+
     def declared_shape(self, name: str) -> Any:
         """The shape ``shapes`` gives ``name`` (a matrix's, a vector's), else None."""
         shapes = getattr(self.builder, "shapes", None) or {}
@@ -472,22 +496,24 @@ class _Reader(Statements):
         self.skip_spacing()  # bare letters (xy: x times y, as TeX reads them), not \mathbf{W}
         letters = re.fullmatch(r"[A-Za-z]", self.texts(0)) is not None
         operator = self.texts(0) == r"\operatorname"
+        command = self.texts(0) in (r"\sigma", r"\psi")  # \sigma(x), \sigma^{2}(x), tr(x)
         base, at = self.base_name()
+        split = declared_then_call(base, self.known, self.word_function) \
+            if letters and not self.known(base) and self.opens_next() else None
+        if split is not None:  # Atanh(z) with A declared: A·tanh(z)
+            heads, fn = split
+            self.notes.append(f"'{base}(…)' read as {'·'.join(heads)}·{fn}(…), the declared "
+                              f"{'·'.join(heads)} times the function {fn}")
+            self.i = next(j for j in range(self.i - 1, -1, -1)
+                          if self.toks[j].at == at + len(base) - len(fn))
+            return [(" * ".join(heads), at)]
         name, transposed = self.scripts(base)
         if operator and self.opens_next():  # \operatorname{RMS}(a): a function, and unknown
             raise self.error(at, f"\\operatorname{{{base}}} is not a function we read: write "
                                  "it out (the vocabulary: docs/vocabulary.md), or name its "
                                  "value as a variable")
-        if name == "sigma" and base == "sigma" and self.toks[self.i - 1].text == r"\sigma" \
-                and self.is_("^"):  # \sigma^{2}(x) with sigma declared: sigma²·(x)
-            save = self.i
-            self.take()
-            raw, _ = self.script()
-            if self.opens_next():
-                self.notes.append(f"'\\sigma^{{{raw.strip('{}')}}}(…)' read as sigma^{{"
-                                  f"{raw.strip('{}')}}}·(…), the declared sigma (for the power "
-                                  f"of the sigmoid's value write \\sigma(…)^{{{raw.strip('{}')}}})")
-            self.i = save
+        if name == base and self.known(name) and (command or (letters and name in OPERATORS)):
+            self.declared_call(name, command)  # with sigma (tr) declared: sigma·(x)
         bessel = re.fullmatch(r"I_?(\d+)", name)  # I_0(x): the Bessel function is upright
         if not self.known(name) and not transposed and self.opens_next() and (
                 not letters or len(name) == 1 or bessel):
@@ -556,6 +582,11 @@ class _Reader(Statements):
         return out
 
 
+# a derivative's fraction, \frac{d}{dx}, \frac{\mathrm{d}y}{\mathrm{d}x}: numerator and
+# denominator begin with d, plain or upright (groups 1 and 2)
+_D = r"(d|\\(?:mathrm|operatorname|text|textrm|mathit)\s*\{\s*d\s*\})"
+_DERIVATIVE = re.compile(r"\\[tdc]?frac\s*\{\s*" + _D + r"(?![A-Za-z]{2})[^{}]*"
+                         r"(?:\{[^{}]*\}[^{}]*)*\}\s*\{\s*" + _D + r"\s*[A-Za-z\\]")
 _NUMBER = re.compile(r"(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?")
 
 
@@ -606,6 +637,12 @@ def read_latex(text: str, known: Callable[[str], bool], functions: Iterable[str]
         if ch in text:
             at = text.index(ch)
             raise ParseError(why, column=column_of(text, at), text=text)
+    derivative = _DERIVATIVE.search(text)  # \frac{d}{dx}, \frac{\mathrm{d}y}{\mathrm{d}x}
+    if derivative is not None and (derivative.group(1) != "d" or derivative.group(2) != "d"
+                                   or not known("d")):  # (plain d: unless d is a variable)
+        raise ParseError("derivatives (\\frac{d}{dx}) are not read: paste the forward "
+                         "stages only, as d.latex(sections=\"forward\") prints them",
+                         column=column_of(text, derivative.start()), text=text)
     for letter in ("epsilon", "theta", "phi", "rho"):  # one name: both would be one variable
         both = [re.search(rf"\\{v}{letter}(?![A-Za-z])", text) for v in ("", "var")]
         if both[0] and both[1]:

@@ -99,6 +99,21 @@ def split_name(word: str, known: Callable[[str], bool]) -> list[list[str]]:
     return [w for w in ways.get(0, []) if len(w) > 1]
 
 
+def declared_then_call(word: str, declared: Callable[[str], bool],
+                       function: Callable[[str], str | None]) -> tuple[list[str], str] | None:
+    """``Atanh`` before a bracket with ``A`` declared: the declared names (or the one way
+    they split into declared names) and the function that follows them, ``(["A"], "tanh")``;
+    None if no declared head runs into a function (``function`` gives its name, or None)."""
+    for k in range(1, min(len(word), MAX_SPLIT)):
+        head, fn = word[:k], function(word[k:])
+        if fn is None:
+            continue
+        heads = [[head]] if declared(head) else split_name(head, declared)
+        if len(heads) == 1:
+            return heads[0], word[k:]
+    return None
+
+
 def _indentation(text: str) -> frozenset[int]:
     """The offsets of the indentation that every line shares (and of the whitespace of blank
     lines), which ``textwrap.dedent`` would remove: stages indented in a triple-quoted
@@ -215,6 +230,39 @@ def _bare_calls(toks: list[Tok], text: str, declared: Callable[[str], bool],
     return toks
 
 
+def _declared_calls(toks: list[Tok], text: str, declared: Callable[[str], bool],
+                    funcs: frozenset[str], notes: list[str]) -> list[Tok]:
+    """``Atanh(z)``, ``Wtanh(z)`` with ``A`` (``W``) declared and the whole name not: the
+    declared name times the function, with a reading (undeclared, ``Atanh`` is atanh)."""
+    def function(tail: str) -> str | None:
+        fn = ALIASES.get(tail, tail if tail in funcs else tail.lower())
+        return tail if fn in funcs and not declared(tail) else None
+
+    out: list[Tok] = []
+    for k, t in enumerate(toks):
+        j = k + 1
+        while j < len(toks) and toks[j].kind == "space":
+            j += 1
+        split = None
+        if t.kind == "name" and not t.call and not declared(t.text) and j < len(toks) \
+                and toks[j].text == "(" and t.end - t.at == len(t.text) \
+                and not (out and out[-1].text == "."):
+            split = declared_then_call(t.text, declared, function)
+        if split is None:
+            out.append(t)
+            continue
+        heads, fn = split
+        notes.append(f"'{t.text}(…)' read as {'·'.join(heads)}·{fn}(…), the declared "
+                     f"{'·'.join(heads)} times the function {fn}")
+        at = t.at
+        for h in heads:
+            out.append(Tok("name", h, at, at + len(h)))
+            out.append(Tok("op", "*", at + len(h)))
+            at += len(h)
+        out.append(Tok("name", fn, at, t.end))
+    return out
+
+
 def _argument_end(toks: list[Tok], j: int, is_call: Callable[[int], bool],
                   closing: str = "") -> int:
     """Where the argument starting at token ``j`` of a function written without brackets
@@ -275,6 +323,10 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
         return name in stage_names or known(name)
 
     notes: list[str] = []
+    for t in toks:  # σ(x) with sigma declared: the name (a product, with a reading below)
+        if t.kind == "name" and t.text == "sigmoid" and text[t.at] == "σ" and declared("sigma"):
+            t.text = "sigma"
+    toks = _declared_calls(toks, text, declared, funcs, notes)
     indent = _indentation(text)  # the lines' common indentation: dropped, as by dedent
     toks = _bare_calls(toks, text, declared, funcs, notes)
     toks = _names(toks, text, declared, funcs, notes)
@@ -318,10 +370,15 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
                                              if p == "*"))  # X·𝟏: the * before it
         if t.kind == "name" and nxt is not None and nxt.kind == "op" and nxt.text == "(" and \
                 not (t.text == "T" and prev is not None and prev.text == "."):  # xᵀ(…): a product
-            alias = ALIASES.get(t.text, t.text.lower())
+            alias = ALIASES.get(text[t.at] if t.text == "sigma" else t.text, t.text.lower())
             if t.text not in funcs and alias in funcs and not declared(t.text):
                 notes.append(f"{t.text!r} read as {alias}")  # ReLU(x), ln(x), tr(A)
                 t.text = alias
+            elif not t.call and declared(t.text) and alias in funcs and t.text not in funcs:
+                # σ(x), tr(x), ReLU(x) with the name declared: the name times the bracket
+                written = text[t.at:max(t.end, t.at + 1)]
+                notes.append(f"'{written}(…)' read as {t.text}·(…), the declared {t.text} "
+                             f"times the bracket (for the function write {alias}(…))")
             t.call = t.call or t.text in funcs or not declared(t.text)
         closing = t.kind in ("norm", "abs") and opened and opened[-1][0] == t.kind \
             and ends_operand(prev)

@@ -142,8 +142,9 @@ def _sigma_power(toks: list[Tok], k: int, text: str, declared: Callable[[str], b
     written = text[toks[k].at:toks[q].at].rstrip()
     at = toks[k].at
     if declared("sigma"):  # σ²(1 − ρ): the declared σ (a variance's), squared, times (…)
-        notes.append(f"'{written}(…)' read as sigma^{power}·(…), the declared sigma (for "
-                     f"the power of the sigmoid's value write σ(…)^{power})")
+        notes.append(f"'{written}(…)' read as sigma^{power}·(…), the declared sigma times "
+                     f"the bracket (for the power of the sigmoid's value write "
+                     f"sigmoid(…)^{power})")
         return toks
     if power in ("-1", "(-1)"):
         raise ParseError(f"'{written}(…)' is not read: for the inverse of the sigmoid write "

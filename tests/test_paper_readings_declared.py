@@ -1,0 +1,160 @@
+"""Paper and LaTeX notation where a declared name meets a function, and other readings a
+held-out tester found wrong: each value and gradient is compared with NumPy by hand (central
+differences of the function written out), each refusal by its type and the gist of its
+message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pytest
+
+import symbackprop as sbp
+from symbackprop.errors import ParseError
+from symbackprop.parse import Syntax
+
+
+def _numeric_grads(f: Callable[..., Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The gradient of the scalar f at ``values``, by central differences."""
+    out: dict[str, Any] = {}
+    for name, v in values.items():
+        v = np.asarray(v, dtype=float)
+        g = np.zeros_like(v)
+        for idx in np.ndindex(v.shape):
+            for sign in (1, -1):
+                w = v.copy()
+                w[idx] += sign * 1e-6
+                g[idx] += sign * float(np.sum(f(**{**values, name: w}))) / 2e-6
+        out[name] = g
+    return out
+
+
+def _agrees(src: str, f: Callable[..., Any], values: Mapping[str, Any],
+            shapes: Mapping[str, Any] | None = None, syntax: Syntax = "latex",
+            ) -> tuple[str, ...]:
+    """Derive ``src``; its value and gradient at ``values`` are f's (NumPy); its readings."""
+    shapes = shapes if shapes is not None else {
+        k: np.shape(v) or () for k, v in values.items()}
+    d = sbp.derive(src, syntax=syntax, shapes=shapes)
+    assert sorted(str(i) for i in d.inputs) == sorted(values), d.inputs
+    value = d.trace(values)[str(d.output)].value
+    np.testing.assert_allclose(np.sum(value), np.sum(f(**values)), rtol=1e-9)
+    grads = d.evaluate(values)
+    for name, g in _numeric_grads(f, values).items():
+        np.testing.assert_allclose(np.reshape(grads[name], g.shape), g, rtol=1e-5,
+                                   atol=1e-7, err_msg=name)
+    return d.readings
+
+
+def _sigmoid(z: Any) -> Any:
+    return 1 / (1 + np.exp(-z))
+
+
+# 1. a declared name that is also a function, before a bracket: the name times the bracket
+
+def test_the_normal_density_with_sigma_declared_reads_sigma_as_the_variable() -> None:
+    src = r"\frac{1}{\sigma (2\pi)^{1/2}} e^{-\frac{(x-\mu)^2}{2\sigma^2}}"
+    readings = _agrees(src, lambda sigma, x, mu: np.exp(-(x - mu) ** 2 / (2 * sigma ** 2))
+                       / (sigma * np.sqrt(2 * np.pi)),
+                       {"sigma": 0.7, "x": 1.1, "mu": 0.2})
+    assert any("the declared sigma" in r and r"\operatorname{sigmoid}" in r
+               for r in readings), readings
+
+
+@pytest.mark.parametrize(("src", "syntax"), [
+    (r"\mu + \sigma(x)", "latex"), ("μ + σ(x)", "text"),
+    (r"\mu + \sigma\left(x\right)", "latex"),
+])
+def test_a_declared_sigma_before_a_bracket_is_a_product(src: str, syntax: Syntax) -> None:
+    readings = _agrees(src, lambda mu, sigma, x: mu + sigma * x,
+                       {"mu": 0.3, "sigma": 0.7, "x": 1.1}, syntax=syntax)
+    assert any("the declared sigma times the bracket" in r and "sigmoid" in r
+               for r in readings), readings
+
+
+def test_paper_sigma_of_a_difference_with_sigma_declared() -> None:
+    readings = _agrees("σ(x − μ)", lambda sigma, x, mu: sigma * (x - mu),
+                       {"sigma": 0.7, "x": 1.1, "mu": 0.2}, syntax="text")
+    assert any("sigmoid(…)" in r for r in readings), readings
+
+
+def test_a_declared_sigma_matrix_before_a_bold_vector_is_the_matrix_product() -> None:
+    rng = np.random.default_rng(0)
+    sigma, x = rng.normal(size=(3, 3)), rng.normal(size=(3, 1))
+    _agrees(r"\mathbf{1}^\top \sigma(\mathbf{x})", lambda sigma, x: np.sum(sigma @ x),
+            {"sigma": sigma, "x": x})
+
+
+@pytest.mark.parametrize(("src", "syntax"), [(r"\psi(x)", "latex"), ("tr(x)", "text"),
+                                             ("ReLU(x)", "text")])
+def test_other_declared_function_names_before_a_bracket_are_products(
+        src: str, syntax: Syntax) -> None:
+    name = src.strip("\\").split("(")[0]
+    readings = _agrees(src, lambda **v: v[name] * v["x"], {name: 0.7, "x": 1.1},
+                       syntax=syntax)
+    assert any(f"the declared {name} times the bracket" in r for r in readings), readings
+
+
+@pytest.mark.parametrize(("src", "syntax"), [(r"\sigma^2(x)", "latex"), ("σ²(x)", "text"),
+                                             (r"\sigma^{2}(x)", "latex")])
+def test_a_power_of_a_declared_sigma_before_a_bracket_is_its_power_times_it(
+        src: str, syntax: Syntax) -> None:
+    readings = _agrees(src, lambda sigma, x: sigma ** 2 * x, {"sigma": 0.7, "x": 1.1},
+                       syntax=syntax)
+    assert any("sigmoid" in r and "the declared sigma times the bracket" in r
+               for r in readings), readings
+
+
+@pytest.mark.parametrize(("src", "syntax"), [(r"\sigma(x)", "latex"), ("σ(x)", "text"),
+                                             (r"\sigma^{2}(x)", "latex"), ("σ²(x)", "text")])
+def test_an_undeclared_sigma_before_a_bracket_stays_the_sigmoid(src: str, syntax: Syntax) -> None:
+    k = 2 if "2" in src or "²" in src else 1
+    _agrees(src, lambda x: _sigmoid(x) ** k, {"x": 0.4}, syntax=syntax)
+
+
+# 2. derivative notation is refused, as \partial and \nabla are
+
+@pytest.mark.parametrize("src", [
+    r"\frac{\mathrm{d}}{\mathrm{d}x} x^2", r"\frac{\mathrm{d}y}{\mathrm{d}x}",
+    r"\frac{d}{dx} x^2", r"\frac{dy}{dx}", r"\tfrac{d}{dx} x^2", r"\dfrac{d^2 y}{dx^2}",
+    r"\frac{\operatorname{d}}{\operatorname{d}x} x",
+])
+def test_derivative_notation_is_refused(src: str) -> None:
+    with pytest.raises(ParseError, match=r"derivatives .* are not read"):
+        sbp.derive(src, syntax="latex", shapes={"x": (), "y": ()})
+
+
+def test_a_plain_d_fraction_with_d_declared_still_reads() -> None:
+    _agrees(r"\frac{a}{dx} + \frac{d_1}{d_2}", lambda a, d, x, d_1, d_2: a / (d * x) + d_1 / d_2,
+            {"a": 0.5, "d": 1.5, "x": 0.7, "d_1": 0.3, "d_2": 1.9})
+
+
+# 3. an undeclared name with a sum's index is a vector of the summand's shape
+
+def test_an_undeclared_name_with_the_index_is_a_vector_of_the_declared_ones_shape() -> None:
+    rng = np.random.default_rng(1)
+    w, x = rng.normal(size=(3, 1)), rng.normal(size=(3, 1))
+    readings = _agrees(r"\sum_i w_i x_i", lambda w, x: np.sum(w * x), {"w": w, "x": x},
+                       shapes={"x": (3, 1)})
+    assert any("'w_i' read as the entries of the vector w" in r for r in readings), readings
+
+
+# 4. a declared name run into a function's name
+
+@pytest.mark.parametrize(("src", "syntax"), [("xᵀAtanh(z)", "text"),
+                                             (r"\mathbf{x}^\top Atanh(\mathbf{z})", "latex"),
+                                             ("x.T Wtanh(z)", "text")])
+def test_a_declared_matrix_run_into_a_function_is_the_product(src: str, syntax: Syntax) -> None:
+    rng = np.random.default_rng(2)
+    m = "W" if "W" in src else "A"
+    values = {"x": rng.normal(size=(3, 1)), m: rng.normal(size=(3, 3)),
+              "z": rng.uniform(-0.5, 0.5, size=(3, 1))}
+    readings = _agrees(src, lambda **v: v["x"].T @ v[m] @ np.tanh(v["z"]), values,
+                       syntax=syntax)
+    assert any(f"the declared {m} times the function tanh" in r for r in readings), readings
+
+
+def test_an_undeclared_prefix_keeps_the_inverse_function() -> None:
+    _agrees("Atanh(z)", lambda z: np.arctanh(z), {"z": 0.3}, syntax="text")
