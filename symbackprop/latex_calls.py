@@ -86,6 +86,8 @@ class Calls(Cursor):
         sum((y − ŷ)**2), Σᵢ wᵢ xᵢ is sum(w ⊙ x). A summand that no index reaches is refused
         (Σᵢ c is n·c, not c)."""
         t = self.take()
+        if self.texts(0) in (r"\limits", r"\nolimits"):  # \sum\limits_{i=1}^{n}: where TeX
+            self.take()                                 # sets the bounds, nothing more
         index = ""
         lower = upper = None  # the bounds written, \sum_{i=1}^{n}
         if self.is_("_"):
@@ -120,6 +122,15 @@ class Calls(Cursor):
         first = self.i
         try:
             body = self.term(end)
+            again = [k for k in range(first, self.i - 2) if self.toks[k].text == r"\sum"
+                     and self.toks[k + 1].text == "_" and index in (
+                         self.toks[k + 2].text, self.toks[k + 3].text
+                         if self.toks[k + 2].text == "{" else "")]
+            if again:  # \sum_i x_i \cdot \sum_i y_i: the first runs over the product
+                raise self.error(self.toks[again[0]].at, f"\\sum_{index} inside the summand of "
+                                 f"\\sum_{index}, which runs over the whole product after it "
+                                 "(up to the next + or −): bracket each sum, (\\sum_"
+                                 f"{index} x_{index})(\\sum_{index} y_{index})")
             if any(self.toks[k].text == r"\sum" for k in range(first, self.i)) or \
                     (not self.indexed and any(len(i) > 1 for i in self.subscripts(first))):
                 raise self.error(t.at, f"\\sum_{index}: a sum over two indices (A_{{ij}}, "
@@ -294,12 +305,23 @@ class Calls(Cursor):
     def bars(self, end: int) -> Piece:
         """``\\|v\\|``, ``\\|v\\|_2^2``, ``\\left\\lVert v \\right\\rVert^{2}``, ``|x|``."""
         t = self.take()
+        left = t.text == r"\left"
         if t.text in SIZES:
             t = self.take()
         norm = t.text in NORMS
         closers = NORMS if norm else ABS
         depth, j = 0, self.i
-        while j < len(self.toks):  # the closing bar at this level
+        while left and j < len(self.toks):  # \left\| … \right\|: the \right that matches
+            s = self.toks[j].text           # (bars between are inner ones: \|A\|_F)
+            if s == r"\right" and not depth:
+                if j + 1 < len(self.toks) and self.toks[j + 1].text in closers:
+                    j += 1
+                    break
+                raise self.error(self.toks[j].at, f"\\left{t.text} is closed by \\right"
+                                 f"{self.toks[j + 1].text if j + 1 < len(self.toks) else ''}")
+            depth += (s == r"\left") - (s == r"\right")
+            j += 1
+        while not left and j < len(self.toks):  # the closing bar at this level
             s = self.toks[j].text
             after = self.toks[j + 1].text if j + 1 < len(self.toks) else ""
             if (s == r"\left" and after in closers) or s in (r"\lvert", r"\lVert"):
@@ -319,7 +341,7 @@ class Calls(Cursor):
             elif s in closers and depth == 0 and j > self.i:
                 break
             j += 1
-        else:
+        if j >= len(self.toks):
             raise self.error(t.at, f"{t.text} is never closed")
         if norm and self.indices:
             raise self.index_sum_error(t.at, "a norm")
@@ -573,8 +595,8 @@ class Calls(Cursor):
         args, depth, start = [], 0, self.i
         for k in range(self.i, stop):
             s = self.toks[k].text
-            depth += s in ("{", "(", "[", r"\left")
-            depth -= s in ("}", ")", "]", r"\right")
+            depth += s in ("{", "(", "[", r"\left", r"\langle")  # ⟨a, b⟩ inside: one
+            depth -= s in ("}", ")", "]", r"\right", r"\rangle")  # argument
             if s == "," and depth == 0:
                 args.append(self.expr_span(start, k))
                 start = k + 1

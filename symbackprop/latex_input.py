@@ -172,7 +172,9 @@ class _Reader(Statements):
         while not self.stop(end) and self.is_("^", "'"):
             t = self.take()
             if t.text == "'":
-                raise self.error(t.at, "a prime (') is not read: name the variable")
+                raise self.error(t.at, "a prime (') is not read: name the variable, or "
+                                 "write the derivative out (\\sigma'(z) is \\sigma(z) \\odot "
+                                 "(1 - \\sigma(z)))")
             power = self.powers_next()
             if power and powered:  # x^{2}^{3}: TeX's "Double superscript"
                 raise self.double_superscript(t)
@@ -403,8 +405,8 @@ class _Reader(Statements):
             self.notes.append(f"'\\sqrt {what}' read as the root of {what} only (write "
                               "\\sqrt{…} for more)")
             return join_pieces("sqrt(", arg, ")", at=t.at)
-        if s in BOLD and self.texts(1) == "{" and self.texts(2) in ("1", "0") \
-                and self.texts(3) == "}":
+        if (s in BOLD or (s == r"\mathbb" and self.texts(2) == "1")) and self.texts(1) == "{" \
+                and self.texts(2) in ("1", "0") and self.texts(3) == "}":  # 𝟏, 𝟙: ones
             digit = self.texts(2)
             self.i += 4
             if digit == "0":
@@ -425,6 +427,10 @@ class _Reader(Statements):
         fn = self.function_name()
         if fn is not None:
             return self.call(fn, t, end)
+        if s == r"\prod":  # \prod_i x_i: a product over an index
+            raise self.error(t.at, "\\prod over an index (\\prod_i x_i) is not read: write "
+                             "\\prod(\\mathbf{x}) for the product of x's entries (prod(x) in "
+                             "the text), \\prod_{\\text{row}}, \\prod_{\\text{col}} along an axis")
         return self.name_atom(end)
 
     def ones_vector(self, t: Tok) -> Piece:
@@ -533,6 +539,14 @@ class _Reader(Statements):
                                      f"product, or \\mathrm{{{base}}}_{{{self.indices[-1]}}} "
                                      "for one name")
                 return [("\0entry", at), (name, at)]
+        shape = (getattr(self.builder, "shapes", None) or {}).get(base)
+        if sub.isdigit() and not index and shape and not self.known(name):
+            # x_1 + x_2 with x declared a vector: its entries, never new scalar inputs
+            entry = f"write {base}[{int(sub) - 1}] in the text for its entry {sub}, or " \
+                if 1 in tuple(shape) else ""
+            raise self.error(at, f"{base}_{sub} is not read: {base} is declared "
+                             f"{tuple(shape)} and its entries are not read in LaTeX: {entry}"
+                             f"declare {name} for a name of its own")
         if not letters:  # (\mathbf{Wx}_1 with W and x1 declared: W·x1, as Wx1 in text)
             if self.known(name) or not split_name(name, self.known):
                 return join_pieces("(", name, ").T", at=at) if transposed else [(name, at)]

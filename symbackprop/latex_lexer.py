@@ -19,7 +19,8 @@ GREEK = {latex: name for name, latex in _GREEK_LATEX.items() if latex.startswith
 GREEK.update({r"\varepsilon": "epsilon", r"\vartheta": "theta", r"\varphi": "phi",
               r"\varrho": "rho",
               r"\pi": "pi",  # the number π, as pi in text (unless the name is bound)
-              r"\infty": "inf"})  # ∞, as inf in text: a branch of where only
+              r"\infty": "inf",
+              r"\ell": "ell"})  # ∞, as inf in text: a branch of where only
 # control sequences that name a function, and \operatorname{...} names (case as written or
 # lower-cased) that do
 COMMANDS = {r"\exp": "exp", r"\log": "log", r"\ln": "log", r"\sin": "sin", r"\cos": "cos",

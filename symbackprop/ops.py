@@ -280,7 +280,11 @@ def matmul(b: Builder, x: Term, y: Term, where: str = "a @ b") -> Term:
         raise _err(where, sx, "@", sy, hint)
     if sx[1] != sy[0]:
         hint = ""
-        if sx == sy:
+        if sx == sy and sx[1] == 1:  # w·x of two columns: the dot product, most likely
+            hint = (" (for the dot product of two columns write a.T@b, in LaTeX "
+                    "\\mathbf{a}^\\top\\mathbf{b}; for the element-wise product "
+                    "hadamard(a, b))")
+        elif sx == sy:
             hint = " (for the element-wise product write hadamard(a, b))"
         raise _err(where, sx, "@", sy, hint)
     product = b.node(MatMul(x, y))

@@ -244,9 +244,9 @@ def _declared_calls(toks: list[Tok], text: str, declared: Callable[[str], bool],
         while j < len(toks) and toks[j].kind == "space":
             j += 1
         split = None
-        if t.kind == "name" and not t.call and not declared(t.text) and j < len(toks) \
-                and toks[j].text == "(" and t.end - t.at == len(t.text) \
-                and not (out and out[-1].text == "."):
+        if t.kind == "name" and not t.call and not declared(t.text) and t.text not in funcs \
+                and j < len(toks) and toks[j].text == "(" and t.end - t.at == len(t.text) \
+                and not (out and out[-1].text == "."):  # (vdot(X, v): a function, as typed)
             split = declared_then_call(t.text, declared, function)
         if split is None:
             out.append(t)
@@ -380,6 +380,8 @@ def read_text(text: str, known: Callable[[str], bool], functions: Iterable[str])
                 notes.append(f"'{written}(…)' read as {t.text}·(…), the declared {t.text} "
                              f"times the bracket (for the function write {alias}(…))")
             t.call = t.call or t.text in funcs or not declared(t.text)
+            if t.text == "pi" and text[t.at] == "π":  # 2π(r + 1): the number times it
+                t.call = False
         closing = t.kind in ("norm", "abs") and opened and opened[-1][0] == t.kind \
             and ends_operand(prev)
         if not closing and ends_operand(prev) and (
@@ -549,7 +551,7 @@ _PRODUCTS = (ast.Mult, ast.Div, ast.MatMult, ast.Mod)
 
 def hadamard_last(tree: ast.AST) -> bool:
     """Bind ⊙ (``%`` in the code) less tightly than the products around it, in place: on
-    paper ``y ⊙ Xw`` is y ⊙ (X·w) and ``Wᵀδ ⊙ σ′(z)`` is (Wᵀδ) ⊙ σ′(z), as LaTeX's \\odot
+    paper ``y ⊙ Xw`` is y ⊙ (X·w) and ``Wᵀδ ⊙ tanh(z)`` is (Wᵀδ) ⊙ tanh(z), as LaTeX's \\odot
     reads, where Python's ``%`` would group ``(y ⊙ X)·w``. Whether anything was regrouped.
     Iterative: a chain of thousands of operators does not recurse."""
     changed = False

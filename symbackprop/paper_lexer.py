@@ -244,6 +244,9 @@ class Lexer:
             return "a backslash is not allowed (for LaTeX input use syntax='latex')"
         if ch.isascii():
             return f"character {ch!r} is not allowed"
+        if ch in "′″":  # σ′(z): a derivative, which the readers do not take
+            return (f"a prime ({ch}) is not read: name the variable, or write the derivative "
+                    "out (σ′(z) is σ(z) ⊙ (1 − σ(z)))")
         return (f"character {describe(ch)} is not allowed: names are ASCII letters, digits "
                 "and _, or Greek letters; operators are ASCII or · × ⊙ ∘ − ÷ ≥ ≤ ᵀ √ ‖ "
                 "(look-alike letters such as fullwidth, Cyrillic or Greek capitals that look "

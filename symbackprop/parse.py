@@ -438,6 +438,8 @@ class _Parser(Readings):
                 meant = library_call_problem(node, shape_of(args[0]), self.axis_of(node))
                 if meant is not None:
                     raise ShapeError(f"{self.source(node)}: {meant}")
+            if node.func.id in ("softmax", "log_softmax") and self.axis_of(node) is None:
+                self.column_softmax(node, args[0])  # of a matrix: down each column, said
             if node.func.id == "power" and len(args) == 2:  # np.power(2, 10**10): as **
                 self.check_power(node, args[0], args[1])
             if node.func.id in COMPOSITES:  # log1p(x) is log(1 + x), written out

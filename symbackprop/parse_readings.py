@@ -61,6 +61,20 @@ class Readings(CodeText):
                       "norm ‖·‖_F, as ML papers' ℓ2 weight decay means it (the spectral norm, "
                       "the largest singular value, is not a primitive)")
 
+    def column_softmax(self, node: ast.Call, x: Term) -> None:
+        r"""``softmax(X)`` of an m×n matrix (m, n > 1) without an axis: each column (our
+        layout: classes down, samples across), where attention papers mean each row
+        (``softmax(QKᵀ/√d)V``); a reading says so, and how to write the rows."""
+        shape = shape_of(x)
+        if shape is None or tensor_dims(shape) is not None or 1 in (shape[0], shape[1]):
+            return
+        fn = node.func.id  # type: ignore[attr-defined]
+        rows = r"\operatorname{softmax}_{\text{row}}(…)" if self.syntax == "latex" \
+            else f"{fn}(…, axis=1)"
+        self.note(f"{fn}({self.source(node.args[0])}) of a {shape[0]}×{shape[1]} matrix read "
+                  f"down each column (each column normalised: classes down, samples across); "
+                  f"for each row, as attention papers mean it, write {rows}")
+
     def bars(self, node: ast.Call, x: Term) -> Term:
         """``|Σ|``, ``\\left|X\\right|``: of a square matrix (not 1×1) the determinant, as
         the Matrix Cookbook, Bishop and Wikipedia write it; of a matrix that is not square,

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import symbackprop as sbp
-from symbackprop.errors import ParseError
+from symbackprop.errors import ParseError, ShapeError
 from symbackprop.parse import Syntax
 
 
@@ -158,3 +158,141 @@ def test_a_declared_matrix_run_into_a_function_is_the_product(src: str, syntax: 
 
 def test_an_undeclared_prefix_keeps_the_inverse_function() -> None:
     _agrees("Atanh(z)", lambda z: np.arctanh(z), {"z": 0.3}, syntax="text")
+
+
+# 5. softmax of a matrix without an axis: each column, with a reading that says so
+
+@pytest.mark.parametrize(("src", "syntax", "rows"), [
+    ("sum(softmax(X) @ V)", "text", "softmax(…, axis=1)"),
+    (r"\mathbf{1}^\top\operatorname{softmax}(\mathbf{X})\mathbf{V}\mathbf{1}", "latex",
+     r"\operatorname{softmax}_{\text{row}}"),
+    ("sum(log_softmax(X) @ V)", "text", "log_softmax(…, axis=1)"),
+])
+def test_softmax_of_a_matrix_is_down_each_column_with_a_reading(
+        src: str, syntax: Syntax, rows: str) -> None:
+    rng = np.random.default_rng(3)
+    values = {"X": rng.normal(size=(4, 5)), "V": rng.normal(size=(5, 2))}
+
+    def f(X: Any, V: Any) -> Any:
+        e = np.exp(X - X.max(axis=0))
+        p = e / e.sum(axis=0)
+        return (np.log(p) if "log_" in src else p) @ V
+
+    readings = _agrees(src, f, values, syntax=syntax)
+    assert any("down each column" in r and rows in r for r in readings), readings
+
+
+def test_the_row_softmax_of_attention_reads_in_latex_without_a_reading() -> None:
+    rng = np.random.default_rng(4)
+    values = {"Q": rng.normal(size=(4, 5)), "K": rng.normal(size=(4, 5)),
+              "V": rng.normal(size=(4, 2))}
+
+    def f(Q: Any, K: Any, V: Any) -> Any:
+        s = Q @ K.T / np.sqrt(5)
+        e = np.exp(s - s.max(axis=1, keepdims=True))
+        return (e / e.sum(axis=1, keepdims=True)) @ V
+
+    readings = _agrees(r"\mathbf{1}^\top\operatorname{softmax}_{\text{row}}\left(\frac{"
+                       r"\mathbf{Q}\mathbf{K}^\top}{\sqrt{5}}\right)\mathbf{V}\mathbf{1}",
+                       f, values)
+    assert not any("softmax" in r for r in readings), readings
+
+
+def test_softmax_of_a_vector_has_no_reading() -> None:
+    readings = _agrees("sum(hadamard(softmax(x), c))", lambda x, c: np.exp(x) / np.exp(x).sum() * c,
+                       {"x": np.array([[0.1], [0.5], [-0.3]]), "c": np.array([[1.0], [2.0],
+                                                                              [3.0]])},
+                       syntax="text")
+    assert not any("softmax" in r for r in readings), readings
+
+
+# 6. an inner product inside a function's brackets
+
+@pytest.mark.parametrize(("src", "f"), [
+    (r"\sigma(\langle \mathbf{w}, \mathbf{x} \rangle + b)",
+     lambda w, x, b: _sigmoid(np.sum(w * x) + b)),
+    (r"\exp(\langle \mathbf{w}, \mathbf{x}\rangle) + b", lambda w, x, b: np.exp(np.sum(w * x)) + b),
+    (r"\exp\left(\left\langle \mathbf{w}, \mathbf{x}\right\rangle\right) b",
+     lambda w, x, b: np.exp(np.sum(w * x)) * b),
+])
+def test_an_inner_product_inside_a_functions_brackets(src: str, f: Any) -> None:
+    rng = np.random.default_rng(5)
+    _agrees(src, f, {"w": rng.normal(size=(3, 1)), "x": rng.normal(size=(3, 1)), "b": 0.2})
+
+
+# 7. common notation that was refused
+
+def test_sum_with_limits_reads_as_the_sum() -> None:
+    x = np.array([[0.5], [-1.0], [2.0]])
+    _agrees(r"\sum\limits_{i=1}^{n} x_i^2 + \sum\nolimits_i x_i",
+            lambda x: np.sum(x ** 2) + np.sum(x), {"x": x})
+
+
+def test_blackboard_one_is_the_ones_vector() -> None:
+    x = np.array([[0.5], [-1.0], [2.0]])
+    _agrees(r"\mathbb{1}^\top\mathbf{x}", lambda x: np.sum(x), {"x": x})
+
+
+@pytest.mark.parametrize(("src", "f"), [("2π(r + 1)", lambda r: 2 * np.pi * (r + 1)),
+                                        ("π(r+1)", lambda r: np.pi * (r + 1))])
+def test_pi_before_a_bracket_is_the_number_times_it(src: str, f: Any) -> None:
+    _agrees(src, f, {"r": 0.4}, syntax="text")
+
+
+def test_a_norm_inside_a_sized_norm() -> None:
+    rng = np.random.default_rng(6)
+    _agrees(r"\left\|\|\mathbf{A}\|_F\,\mathbf{v}\right\|",
+            lambda A, v: np.linalg.norm(np.linalg.norm(A) * v),
+            {"A": rng.normal(size=(3, 3)), "v": rng.normal(size=(3, 1))})
+
+
+def test_ell_is_a_name() -> None:
+    d = sbp.derive(r"\ell = -\log p", syntax="latex", shapes={"p": ()})
+    assert str(d.output) == "ell"
+    np.testing.assert_allclose(d.evaluate({"p": 0.25})["p"], -1 / 0.25)
+
+
+@pytest.mark.parametrize(("src", "syntax"), [
+    (r"\sigma(\mathbf{w}\cdot\mathbf{x} + b)", "latex"), ("w@x + b", "text")])
+def test_a_product_of_two_columns_names_the_dot_product(src: str, syntax: Syntax) -> None:
+    with pytest.raises(ShapeError, match=r"dot product .*a\.T@b"):
+        sbp.derive(src, syntax=syntax, shapes={"w": (3, 1), "x": (3, 1), "b": ()})
+
+
+@pytest.mark.parametrize(("src", "syntax"), [("Wᵀd ⊙ σ′(z)", "text"),
+                                             (r"\mathbf{W}^\top\mathbf{d}\odot\sigma'(z)", "latex")])
+def test_a_prime_is_refused_with_the_derivative_written_out(src: str, syntax: Syntax) -> None:
+    with pytest.raises(ParseError, match=r"a prime .* is not read.*1 [-−]"):
+        sbp.derive(src, syntax=syntax, shapes={"W": (3, 3), "d": (3, 1), "z": (3, 1)})
+
+
+# 8. entries of a declared vector, a second sum in a summand, a product over an index
+
+def test_a_subscripted_entry_of_a_declared_vector_is_refused() -> None:
+    with pytest.raises(ParseError, match=r"x_1 is not read: x is declared .*x\[0\].*declare x1"):
+        sbp.derive("x_1 + x_2", syntax="latex", shapes={"x": (2, 1)})
+
+
+def test_declared_subscripted_scalars_still_read() -> None:
+    _agrees("x_1 + 2 x_2", lambda x1, x2: x1 + 2 * x2, {"x1": 0.3, "x2": 0.9},
+            shapes={"x": (2, 1), "x1": (), "x2": ()})
+
+
+def test_a_second_sum_with_the_same_index_says_to_bracket_each() -> None:
+    with pytest.raises(ParseError, match=r"inside the summand of .*bracket each sum"):
+        sbp.derive(r"\sum_i x_i \cdot \sum_i y_i", syntax="latex",
+                   shapes={"x": (3, 1), "y": (3, 1)})
+    _agrees(r"(\sum_i x_i)(\sum_i y_i)", lambda x, y: np.sum(x) * np.sum(y),
+            {"x": np.array([[1.0], [2.0], [0.5]]), "y": np.array([[0.3], [-1.0], [2.0]])})
+
+
+def test_a_product_over_an_index_names_the_product_of_the_entries() -> None:
+    with pytest.raises(ParseError, match=r"\\prod over an index .*\\prod\(\\mathbf\{x\}\)"):
+        sbp.derive(r"\prod_i x_i", syntax="latex", shapes={"x": (3, 1)})
+    _agrees(r"\prod(\mathbf{x})", lambda x: np.prod(x), {"x": np.array([[1.5], [2.0], [0.5]])})
+
+
+def test_a_function_whose_name_ends_in_another_stays_itself() -> None:
+    rng = np.random.default_rng(7)
+    _agrees("vdot(v, x) + v.T@x", lambda v, x: 2 * np.sum(v * x),
+            {"v": rng.normal(size=(3, 1)), "x": rng.normal(size=(3, 1))}, syntax="text")
