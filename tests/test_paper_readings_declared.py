@@ -296,3 +296,24 @@ def test_a_function_whose_name_ends_in_another_stays_itself() -> None:
     rng = np.random.default_rng(7)
     _agrees("vdot(v, x) + v.T@x", lambda v, x: 2 * np.sum(v * x),
             {"v": rng.normal(size=(3, 1)), "x": rng.normal(size=(3, 1))}, syntax="text")
+
+
+@pytest.mark.parametrize(("text", "f"), [
+    ("sigma*sigmoid(x)", lambda sigma, x: sigma * _sigmoid(x)),
+    ("psi*digamma(x) + psi", None), ("psi*polygamma(1, x)", None),
+])
+def test_beside_a_variable_sigma_or_psi_the_printed_function_reads_back(
+        text: str, f: Any) -> None:
+    """The printer writes \\operatorname{sigmoid} (digamma, polygamma) when a variable is
+    named sigma (psi): \\sigma(x) would read back as the variable times (x)."""
+    name = "sigma" if "sigma" in text else "psi"
+    values = {name: 0.7, "x": 1.3}
+    d = sbp.derive(text, shapes={name: (), "x": ()})
+    forward = d.latex(sections="forward")
+    assert "operatorname" in forward, forward
+    back = sbp.derive(forward, syntax="latex", shapes={name: (), "x": ()})
+    assert back.readings == ()
+    for k, g in d.evaluate(values).items():
+        np.testing.assert_allclose(back.evaluate(values)[k], g, rtol=1e-12)
+    if f is not None:
+        _agrees(forward, f, values)

@@ -373,6 +373,8 @@ class Printer(LatexPrinter):  # type: ignore[misc]
 
     # functions ----------------------------------------------------------------------------
     def _call(self, name: str, args: tuple[sp.Basic, ...]) -> str:
+        if name == r"\sigma" and self._named("sigma"):  # \sigma(x) beside a variable sigma
+            name = r"\operatorname{sigmoid}"  # reads back as sigma times (x): say sigmoid
         return rf"{name}\left({', '.join(self._print(a) for a in args)}\right)"
 
     def _print_Heaviside(self, e: sp.Basic, exp: str | None = None) -> str:
@@ -620,6 +622,9 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         order = str(self._print(e.args[0]))
         name = r"\psi" if order == "0" else rf"\psi^{{({order})}}"
         s = self._call(name, e.args[1:])
+        if self._named("psi"):  # beside a variable psi, \psi(x) reads back as psi times (x)
+            s = self._call(r"\operatorname{digamma}", e.args[1:]) if order == "0" else \
+                self._call(r"\operatorname{polygamma}", e.args)
         return rf"\left({s}\right)^{{{exp}}}" if exp else s
 
     def _print_besseli(self, e: sp.Basic, exp: str | None = None) -> str:
