@@ -234,9 +234,8 @@ def _declared_calls(toks: list[Tok], text: str, declared: Callable[[str], bool],
                     funcs: frozenset[str], notes: list[str]) -> list[Tok]:
     """``Atanh(z)``, ``Wtanh(z)`` with ``A`` (``W``) declared and the whole name not: the
     declared name times the function, with a reading (undeclared, ``Atanh`` is atanh)."""
-    def function(tail: str) -> str | None:
-        fn = ALIASES.get(tail, tail if tail in funcs else tail.lower())
-        return tail if fn in funcs and not declared(tail) else None
+    def function(tail: str) -> str | None:  # as typed (ReLU with R declared: not R·eLU)
+        return tail if ALIASES.get(tail, tail) in funcs and not declared(tail) else None
 
     out: list[Tok] = []
     for k, t in enumerate(toks):

@@ -317,3 +317,10 @@ def test_beside_a_variable_sigma_or_psi_the_printed_function_reads_back(
         np.testing.assert_allclose(back.evaluate(values)[k], g, rtol=1e-12)
     if f is not None:
         _agrees(forward, f, values)
+
+
+def test_a_function_in_another_case_is_not_split_at_a_declared_letter() -> None:
+    """ReLU(x) with R declared is relu(x), never R·elu(x): the function after a declared
+    name is one spelled as typed."""
+    _agrees("ReLU(x) + R", lambda x, R: np.maximum(x, 0) + R, {"x": 0.4, "R": 1.5},
+            syntax="text")
