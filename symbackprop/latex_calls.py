@@ -524,8 +524,8 @@ class Calls(Cursor):
                 raise self.error(at, f"a subscript on {fn} is not read" + (
                     " (a logarithm's base is 2 or 10: \\log_2, \\log_{10})"
                     if fn == "log" else ""))
-            else:  # softmax normalises the columns unless told: its column form is plain
-                axis = ", axis=1" if along == "row" else "" if fn == "softmax" else ", axis=0"
+            else:  # written along the columns: no reading says the columns were taken
+                axis = ", axis=1" if along == "row" else ", axis=0"
         if self.is_("^"):  # \sin^{2}(x): the power of the value
             self.take()
             power = self.group_or_token()

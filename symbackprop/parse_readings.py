@@ -69,9 +69,11 @@ class Readings(CodeText):
         if shape is None or tensor_dims(shape) is not None or 1 in (shape[0], shape[1]):
             return
         fn = node.func.id  # type: ignore[attr-defined]
-        rows = r"\operatorname{softmax}_{\text{row}}(…)" if self.syntax == "latex" \
-            else f"{fn}(…, axis=1)"
-        self.note(f"{fn}({self.source(node.args[0])}) of a {shape[0]}×{shape[1]} matrix read "
+        latex = self.syntax == "latex"  # (its code is no source to quote)
+        rows = r"\operatorname{softmax}_{\text{row}}(…)" if latex else f"{fn}(…, axis=1)"
+        written = r"\operatorname{softmax}(…)" if latex else \
+            f"{fn}({self.source(node.args[0])})"
+        self.note(f"{written} of a {shape[0]}×{shape[1]} matrix read "
                   f"down each column (each column normalised: classes down, samples across); "
                   f"for each row, as attention papers mean it, write {rows}")
 

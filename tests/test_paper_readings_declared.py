@@ -324,3 +324,16 @@ def test_a_function_in_another_case_is_not_split_at_a_declared_letter() -> None:
     name is one spelled as typed."""
     _agrees("ReLU(x) + R", lambda x, R: np.maximum(x, 0) + R, {"x": 0.4, "R": 1.5},
             syntax="text")
+
+
+def test_softmax_written_along_the_columns_has_no_reading() -> None:
+    rng = np.random.default_rng(8)
+
+    def f(X: Any, c: Any) -> Any:
+        e = np.exp(X - X.max(axis=0))
+        return c.T @ (e / e.sum(axis=0))
+
+    readings = _agrees(r"\mathbf{c}^\top\operatorname{softmax}_{\text{col}}(\mathbf{X})"
+                       r"\mathbf{1}", f, {"X": rng.normal(size=(3, 4)),
+                                         "c": rng.normal(size=(3, 1))})
+    assert not any("softmax" in r for r in readings), readings
