@@ -142,6 +142,7 @@ class Calls(Cursor):
             if lower is not None or upper is not None:
                 self.sum_bounds(t.at, index, lower, upper, body)
             self.undeclared_entries(body, index)
+            self.some_vector(t.at, body, index)
         finally:
             self.indices.pop()
             self.indexed = before
@@ -221,6 +222,18 @@ class Calls(Cursor):
                 self.notes.append(f"'{name}_{index}' read as the entries of the vector {name}, "
                                   f"undeclared, of {owner}'s shape {tuple(shapes[owner])} "
                                   "(declare it in shapes for another)")
+
+    def some_vector(self, at: int, body: Piece, index: str) -> None:
+        r"""``\sum_i x_i^2`` with no x_i declared nor a stage: the entries would be numbers
+        and the sum a single term (x²), silently; refused, naming what to declare."""
+        shapes = getattr(self.builder, "shapes", None) or {}
+        names = [body[k + 1][0] for k, (frag, _) in enumerate(body[:-1])
+                 if frag in ("\0entry", "\0row")]
+        if names and not any(n in shapes or self.known(n) for n in names):
+            listed = ", ".join(f"{n}_{index}" for n in dict.fromkeys(names))
+            raise self.error(at, f"\\sum_{index}: no vector of the summand ({listed}) is "
+                             "declared, so its length is unknown (undeclared, each would be "
+                             f"one number): declare one in shapes, {names[0]}: (n, 1)")
 
     def summand_length(self, body: Piece) -> tuple[object, str]:
         """The length of the vectors of an index sum's summand (its entries' names, x_i; a

@@ -72,8 +72,10 @@ def test_one_section_by_name_and_unknown_sections() -> None:
 @pytest.mark.parametrize(("text", "product"), [
     # a factor that is a sum gets parentheses; a sum inside a function's parentheses does not
     ("tanh(x)**3", r"3 t^{2} \cdot \left(1 - t^{2}\right)"),
-    ("max(x, y) + min(x, 2)", r"1 \cdot \mathbf{1}\left[{x - y > 0}\right] + 1 \cdot "
-                              r"\mathbf{1}\left[{2 - x > 0}\right]"),
+    ("max(x, y) + min(x, 2)",
+     r"1 \cdot \left(\mathbf{1}\left[{x > y}\right] + \tfrac{1}{2}\,\mathbf{1}\left[{x = y}"
+     r"\right]\right) + 1 \cdot \left(\mathbf{1}\left[{2 > x}\right] + \tfrac{1}{2}\,"
+     r"\mathbf{1}\left[{2 = x}\right]\right)"),
     ("t = X*y + X*X; sin(t)", r"\cos\left(t\right) \cdot \left(2 X + y\right)"),
     ("t = x*y; sin(t)*t + x",
      r"\left(t \cos\left(t\right) + \sin\left(t\right)\right) \cdot y + 1"),

@@ -337,3 +337,15 @@ def test_softmax_written_along_the_columns_has_no_reading() -> None:
                        r"\mathbf{1}", f, {"X": rng.normal(size=(3, 4)),
                                          "c": rng.normal(size=(3, 1))})
     assert not any("softmax" in r for r in readings), readings
+
+
+@pytest.mark.parametrize("src", [r"\sum_i x_i^2", r"\sum_i w_i x_i",
+                                 r"\frac{1}{2}\sum_{i} (y_i - \hat{y}_i)^2"])
+def test_an_index_sum_with_no_vector_declared_is_refused(src: str) -> None:
+    """Nothing declared: each x_i would be one number and Σᵢ x_i² the single term x²,
+    silently (the sum vanished); refused, naming what to declare."""
+    with pytest.raises(sbp.ParseError, match=r"no vector of the summand .* is declared"):
+        sbp.parse(src, {}, syntax="latex")
+    x = np.array([[1.0], [2.0], [-3.0]])
+    d = sbp.derive(r"\sum_i x_i^2", syntax="latex", shapes={"x": (3, 1)})
+    np.testing.assert_allclose(d.evaluate({"x": x})["x"], 2 * x)
