@@ -544,6 +544,15 @@ class Calls(Cursor):
             power = self.group_or_token()
             if fn in INVERSES and "".join(p for p, _ in power).strip("() ") == "-1":
                 fn, power = INVERSES[fn], None  # \operatorname{erf}^{-1}, \sin^{-1}: inverses
+            elif "".join(p for p, _ in power).replace(" ", "").strip("()") == "-1" and \
+                    t.text != r"\sigma":  # \exp^{-1}: the inverse (log), as \sin^{-1} is
+                # arcsin, or 1/exp? refused, as \sigma^{-1} is
+                seen = self.text[t.at:self.end_of_last()].strip()
+                raise self.error(t.at, f"'{seen}(…)' is not read: ^{{-1}} on a function is "
+                                 "its inverse (\\sin^{-1} is arcsin) or the reciprocal; "
+                                 f"for 1/{fn}(…) write {seen.split('^')[0]}(…)^{{-1}}, for "
+                                 "the inverse "
+                                 "function write it by name")
             if t.text == r"\sigma":
                 self.sigma_power(t, power)
         self.skip_spacing()

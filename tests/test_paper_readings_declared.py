@@ -349,3 +349,16 @@ def test_an_index_sum_with_no_vector_declared_is_refused(src: str) -> None:
     x = np.array([[1.0], [2.0], [-3.0]])
     d = sbp.derive(r"\sum_i x_i^2", syntax="latex", shapes={"x": (3, 1)})
     np.testing.assert_allclose(d.evaluate({"x": x})["x"], 2 * x)
+
+
+@pytest.mark.parametrize("src", [r"\exp^{-1}(x)", r"\log^{-1}(x)", r"\log^{-1} x",
+                                 r"\operatorname{softplus}^{-1}(x)"])
+def test_a_function_to_the_minus_one_without_a_named_inverse_is_refused(src: str) -> None:
+    r"""\sin^{-1} is arcsin, so \exp^{-1}(x) read as e^{-x} and \log^{-1}(x) as 1/log x
+    were silent guesses between the inverse function and the reciprocal; refused."""
+    with pytest.raises(sbp.ParseError, match=r"inverse .* or the reciprocal"):
+        sbp.parse(src, {}, syntax="latex")
+    x = 0.7
+    d = sbp.derive(r"\sin^{-1}(x) + \log(x)^{-1}", syntax="latex")
+    np.testing.assert_allclose(d.evaluate({"x": x})["x"],
+                               1 / np.sqrt(1 - x**2) - 1 / (x * np.log(x) ** 2))
