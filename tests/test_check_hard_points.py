@@ -119,3 +119,41 @@ def test_a_mask_of_minus_1e9_over_a_whole_row_is_within_the_forward_rounding() -
                    shapes={"S": (1, 1, 2, 3), "M": (1, 1, 2, 3), "R": (1, 1, 2, 3)})
     report = d.check({"S": s, "M": mask, "R": r})
     assert report.ok, str(report)
+
+
+def test_a_point_where_the_step_rounds_to_a_wide_one_is_not_confirmed() -> None:
+    # at x = 1e15 the steps eps and 10·eps both round to 0.125: no pair of steps to compare
+    # (it was a MISMATCH of the right -sin(x), the chord's 0.26% off; held-out round R2)
+    report = sbp.derive("cos(x)").check({"x": 1e15})
+    assert report.verdict == "NOT CONFIRMED"
+    assert sbp.derive("cos(x)").check({"x": 1e12}).ok
+
+
+def test_neither_slope_of_a_kink_within_the_step_is_plainly_wrong() -> None:
+    """Entry [0] = −3 where a kink 1e-12 away has slopes 0 and −0.78 was excused as 'not
+    differentiable here' because another entry sits at a kink too (held-out round R2)."""
+    def f(x: np.ndarray, c: np.ndarray, w: np.ndarray) -> np.ndarray:
+        return np.sum(np.maximum(x - c - 1e-12, 0.0) * w)  # type: ignore[no-any-return]
+
+    point = {"x": np.array([0.6, 0.1]), "c": np.array([0.6, 0.1]),
+             "w": np.array([-0.78, -0.26])}
+    with pytest.raises(GradcheckError, match=r"plainly wrong: yours at \[0\]") as err:
+        sbp.gradcheck(f, point, grad=lambda **k: {"x": np.array([-3.0, 0.0])}, wrt=["x"])
+    assert "MISMATCH" in str(err.value)
+    with pytest.raises(GradcheckError, match="not differentiable here") as err:  # slopes
+        sbp.gradcheck(f, point, grad=lambda **k: {"x": np.array([0.0, 0.0])}, wrt=["x"])
+    assert "plainly wrong" not in str(err.value)
+
+
+def test_at_a_tie_a_witness_between_the_slopes_is_not_blamed() -> None:
+    """max of three equal entries: the engine's ⅓ each is a subgradient; it was called
+    'plainly wrong' because finite differences (½) agreed with a user's ½ (R2)."""
+    def f(x: np.ndarray) -> np.ndarray:
+        return np.max(x)  # type: ignore[no-any-return]
+
+    with pytest.raises(GradcheckError, match="not differentiable here") as err:
+        sbp.gradcheck(f, {"x": np.ones(3)}, grad=lambda x: {"x": np.full(3, 0.5)})
+    assert "plainly wrong" not in str(err.value)
+    assert "max with a tie" in str(err.value)
+    with pytest.raises(GradcheckError, match="plainly wrong: yours"):  # 2 is outside [0, 1]
+        sbp.gradcheck(f, {"x": np.ones(3)}, grad=lambda x: {"x": np.full(3, 2.0)})

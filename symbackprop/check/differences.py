@@ -137,8 +137,11 @@ def judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
             size = abs(float(x[coords[k]]))
             steps = (eps, eps * size) if 0.0 < size < 1.0 else (eps,)
             for h in (*steps, eps / 10, eps / 100):
-                if h not in steps and exact_step(float(x[coords[k]]), h) > 2 * h:
-                    break  # below the spacing of floats at x (1e10): no smaller step
+                if exact_step(float(x[coords[k]]), h) > 2 * h:  # below the spacing of
+                    # floats at x (1e15: a step of 1e-6 is 0.125, and 10 eps too): no pair
+                    if h in steps:
+                        continue
+                    break
                 d1, n1 = central(f, x, coords[k], h)
                 d2, _ = central(f, x, coords[k], 10 * h)
                 top = max(abs(d1), abs(d2))
@@ -152,6 +155,8 @@ def judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
                     used[k] = h
                 if clean:
                     break
+            if k not in second:  # no step is small enough at x: no second opinion
+                second[k], used[k] = (math.nan, 0.0, math.nan), eps
         return second[k]
 
     def _blind(d1: float, d2: float, k: int) -> bool:
@@ -217,8 +222,18 @@ def judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
                              f"{used[k]:.2g}) is above the tolerance at every step up to the "
                              "entry's size")
             elif straddled is not None and (
-                    kink := kink_within_step(f, x, coords[k], eps, ak, atol, rtol)):
-                bends.setdefault(k, kink)
+                    slopes := kink_slopes(f, x, coords[k], eps, atol, rtol)) is not None:
+                if min(abs(ak - slopes[0]), abs(ak - slopes[1])) <= atol + rtol * abs(ak):
+                    bends.setdefault(k, _within_step(coords[k], slopes))
+                elif at_kink:  # the kink is at the point: the slopes' interval judges below
+                    plain.add(k)
+                else:  # a kink within the step, and this witness is neither slope: wrong
+                    plain.add(k)
+                    notes.append(f"{w} at [{index_text(coords[k])}] is {ak:.6g}, neither slope "
+                                 f"of a kink within the finite-difference step ({slopes[0]:.6g}"
+                                 f" on the left, {slopes[1]:.6g} on the right)")
+                    if wrong is not None:
+                        wrong.setdefault(w, []).append(k)
             elif spread != spread and (wide is None or k in blind or abs(wide[0]) <= atol):
                 # no step settles, nor extrapolates ((1e12 + x) − 1e12), or small steps see
                 # no change, or wide ones average it to 0 (cos of 3e15 + b): no opinion
@@ -256,7 +271,11 @@ def judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
         for w, ok in out.items():
             wrong.setdefault(w, []).extend(  # (a NaN is undefined, not wrong: a 0/0
                 k for k in range(len(coords)) if not ok[k] and k not in bends and  # formula)
-                math.isfinite(float(series[w][k])) and any(v != w and out[v][k] for v in out))
+                math.isfinite(float(series[w][k])) and any(v != w and out[v][k] for v in out)
+                and not (at_kink and k not in wrong[w] and between_slopes(
+                    f, x, coords[k], eps, float(series[w][k]), atol, rtol)))
+            # (at a kink at the point a witness between the one-sided slopes is a
+            # subgradient or a tie's convention, whoever agrees with the slopes' mean)
     if straddled is not None:
         straddled.extend(m for k, m in sorted(bends.items()) if k not in plain)
     return out
@@ -279,6 +298,8 @@ def drowned(f: Callable[[], float], x: Array, idx: tuple[int, ...], atol: float,
     last: float | None = None  # the previous step's estimate, when it was steady
     flat: float | None = None  # the widest step at which f did not change at all
     for h in dict.fromkeys((*scales, *(s * size for s in scales))):
+        if exact_step(float(x[idx]), h / 4) > h / 2:  # the steps round to one (x = 1e15)
+            continue
         (d1, _), (d2, _), (d4, n4) = (central(f, x, idx, h / k) for k in (1, 2, 4))
         if not all(math.isfinite(d) for d in (d1, d2, d4)):
             return None
@@ -310,8 +331,13 @@ def kink_within_step(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps
     left, right = found
     if min(abs(analytic - left), abs(analytic - right)) > atol + rtol * abs(analytic):
         return ""
+    return _within_step(idx, found)
+
+
+def _within_step(idx: tuple[int, ...], slopes: tuple[float, float]) -> str:
     return (f"a kink within the finite-difference step at [{index_text(idx)}] (slopes "
-            f"{left:.6g} on the left, {right:.6g} on the right; the gradient is one of them)")
+            f"{slopes[0]:.6g} on the left, {slopes[1]:.6g} on the right; the gradient is one "
+            "of them)")
 
 
 def kink_slopes(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps: float,
@@ -344,6 +370,17 @@ def one_sided(f: Callable[[], float], x: Array, idx: tuple[int, ...], step: floa
         x[idx] = old
         f()
     return (base - down) / h, (up - base) / h
+
+
+def between_slopes(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps: float,
+                   analytic: float, atol: float, rtol: float) -> bool:
+    """Whether a kink is at the point in this coordinate and the gradient lies between its
+    one-sided slopes (a subgradient, or a tie's convention)."""
+    found = kink_slopes(f, x, idx, eps, atol, rtol)
+    if found is None:
+        return False
+    lo, hi = sorted(found)
+    return lo - (atol + rtol * abs(lo)) <= analytic <= hi + atol + rtol * abs(hi)
 
 
 def outside_slopes(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps: float,

@@ -612,7 +612,8 @@ def _power(s: Step) -> str:
 
 def _kink_message(s: Step) -> str:
     return {"relu": "ReLU at 0", "abs": "abs at 0", "max": "max with a tie",
-            "min": "min with a tie", "sqrt": "sqrt at or within 1e-20 of 0", "log": "log at 0",
+            "min": "min with a tie", "max_axis": "max with a tie", "min_axis": "min with a tie",
+            "sqrt": "sqrt at or within 1e-20 of 0", "log": "log at 0",
             "pow": f"{_power(s)} at or within 1e-20 of 0",
             "prod": f"prod {_ZERO_OVER_ZERO}", "prod_axis": f"prod {_ZERO_OVER_ZERO}",
             "cumprod_axis": f"cumprod {_ZERO_OVER_ZERO}",
