@@ -216,6 +216,8 @@ def children(e: sp.Basic) -> tuple[sp.Basic, ...]:
         return (e.args[1],)
     if isinstance(e, sp.Piecewise):  # x₁, c₁, x₂, c₂, …, y (the last condition is True)
         return tuple(a for x, c in e.args for a in (x, c))[:-1]
+    if isinstance(e, sp.Add) and e.args[0].is_Number:  # SymPy puts the constant first:
+        return (*e.args[1:], e.args[0])  # added last, as x − c + ε (ε lost to 1e12 first)
     rule = BY_NODE.get(type(e))
     return tuple(e.args) if rule is None else node_operands(e, rule)
 

@@ -197,10 +197,13 @@ def _ew(name: str, f: Callable[[Array], Array], df: Callable[[Array, Array], Arr
 
 
 def _add_forward(*xs: Array, coeffs: tuple[float, ...], const: float) -> Array:
-    out = const
-    for c, x in zip(coeffs, xs, strict=True):
-        out = out + (x if c == 1 else c * x)
-    return out
+    """The terms, then the constant: x − c + 1e-3 at x = c = 1e12 is 1e-3, as a program that
+    adds its epsilon last computes it (the constant first loses it to 1e12's rounding)."""
+    out: Any = 0.0
+    for k, (c, x) in enumerate(zip(coeffs, xs, strict=True)):
+        term = x if c == 1 else c * x
+        out = term if k == 0 else out + term
+    return out + const if const else out
 
 
 def _add_vjp(g: Array, out: Array, *xs: Array, coeffs: tuple[float, ...],

@@ -157,3 +157,23 @@ def test_at_a_tie_a_witness_between_the_slopes_is_not_blamed() -> None:
     assert "max with a tie" in str(err.value)
     with pytest.raises(GradcheckError, match="plainly wrong: yours"):  # 2 is outside [0, 1]
         sbp.gradcheck(f, {"x": np.ones(3)}, grad=lambda x: {"x": np.full(3, 2.0)})
+
+
+def test_a_small_constant_is_added_last_as_the_program_adds_it() -> None:
+    """x − c + 1e-3 at x = c = 1e12: SymPy puts the constant first, and 1e-3 − c + x lost
+    it to 1e12's rounding (evaluate's −1048576 where the program's gradient is −1e6;
+    held-out round R2). The check's steps round up to 1e4 there, across the pole: not
+    confirmed, and never 'plainly wrong' for both analytic witnesses."""
+    from symbackprop.check import Engine
+
+    d = sbp.derive("1/(x - c + 0.001)")
+    point = {"x": 1e12, "c": 1e12}
+    assert d.evaluate(point)["x"] == pytest.approx(-1e6, rel=1e-9)
+    assert Engine(d).gradients(point)["x"] == pytest.approx(-1e6, rel=1e-9)
+    report = d.check(point)
+    assert report.verdict == "NOT CONFIRMED"
+    assert "plainly wrong" not in str(report)
+    m = sbp.derive("sum(1/(x - m + 0.001))", shapes={"x": (3, 1), "m": (3, 1)})
+    big = {"x": np.full((3, 1), 1e12), "m": np.full((3, 1), 1e12)}
+    np.testing.assert_allclose(m.evaluate(big)["x"], -1e6, rtol=1e-9)
+    np.testing.assert_allclose(Engine(m).gradients(big)["x"], -1e6, rtol=1e-9)
