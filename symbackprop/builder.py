@@ -276,6 +276,11 @@ class Builder:
             self.flat.add(lhs)
         return lhs
 
+    def is_flat(self, t: Term) -> bool:
+        """Whether ``t`` is NumPy's 1-D vector held as the column (n, 1): an input declared
+        ``(n,)``, a node of one, or an inline form of one (``-b``)."""
+        return bool(self.flat) and (t in self.flat or (is_matrix(t) and _flat(t, self.flat)))
+
     def _temp(self, shape: Shape) -> sp.Basic:
         lhs = make_symbol(f"_{len(self.nodes)}", shape)
         self.temps.add(lhs)
@@ -295,6 +300,8 @@ class Builder:
                     and self._memo.get(last.rhs) == term:
                 self._memo[last.rhs] = lhs
             self.append(Equation(lhs, term))
+            if self.is_flat(term):  # c = b of a b declared (n,): NumPy's 1-D too
+                self.flat.add(lhs)
             term = lhs
         self.names[term] = name
         self.symbols[name] = term

@@ -345,12 +345,18 @@ def _einsum_call(b: Builder, xs: list[Term], spec: Any, where: str) -> Term:
     """NumPy's einsum, its subscripts made explicit (``tensors.explicit_spec``); a scalar
     result (``'ii'``, ``'ij,ij->'``) is the sum over one of its indices of the einsum that
     keeps that index. A refusal names the subscripts as written (and the explicit form it
-    was read as, where that differs)."""
-    axes = tuple(axes_of(shape_of(x)) for x in xs)
+    was read as, where that differs). An operand declared ``(n,)`` (NumPy's 1-D, held as
+    the column (n, 1)) has one axis, as NumPy's: ``'...c'`` of it is c alone, ``'ij'``
+    refused."""
+    flat = [b.is_flat(x) for x in xs]
+    axes = tuple(axes_of(shape_of(x))[:1] if f else axes_of(shape_of(x))
+                 for x, f in zip(xs, flat, strict=True))
     written, explicit, used = spec, spec, spec
     try:
         ranks = tuple(map(len, tensor_axes.einsum_ranks(axes, spec))) \
             if isinstance(spec, str) else ()
+        if any(flat) and isinstance(spec, str):  # one letter each for a 1-D operand
+            _one_letter(spec, [a[0] if f else None for a, f in zip(axes, flat, strict=True)])
         explicit = used = tensors.explicit_spec(spec, ranks)
         ins, arrow, res = explicit.partition("->") if isinstance(explicit, str) else \
             ("", "", "")
@@ -362,6 +368,17 @@ def _einsum_call(b: Builder, xs: list[Term], spec: Any, where: str) -> Term:
     except ShapeError as e:
         raise ShapeError(f"{where}: {_einsum_message(str(e), written, explicit, used, axes)}"
                          ) from None
+
+
+def _one_letter(spec: str, vectors: list[Any]) -> None:
+    """An operand declared ``(n,)`` (its n in ``vectors``, else None) has one axis, as
+    NumPy's 1-D array: one letter at most (an ellipsis beside it takes no axis)."""
+    parts = spec.replace(" ", "").split("->")[0].split(",")
+    for p, n in zip(parts, vectors, strict=False):  # how many: einsum_ranks checked it
+        letters = p.replace("...", "")
+        if n is not None and len(letters) > 1:
+            raise ShapeError(f"einsum {spec!r}: {p!r} has {len(letters)} indices for rank 1 "
+                             f"(a vector declared ({n},), NumPy's 1-D array)")
 
 
 def _einsum_message(message: str, written: Any, explicit: Any, used: Any,

@@ -60,24 +60,33 @@ def broadcast(b: Builder, t: Term, shape: tuple[sp.Expr, sp.Expr]) -> Term:
     return b.node(MatMul(t, OneMatrix(*shape)))
 
 
-def _numpy_vectors(b: Builder, terms: list[Term], where: str) -> None:
+def _numpy_vectors(b: Builder, terms: list[Term], where: str, op: str = ",") -> None:
     """In text that uses a library's call, a 1-D vector (declared ``(n,)``) beside an
     operand of another shape (not a scalar or 1×1) is refused: NumPy would line it up with
-    the last axis, the text lines its column up with the one before (``_one_d_spread``)."""
-    if b.library is None or not b.flat:
+    the last axis, the text lines its column up with the one before (``_one_d_spread``).
+    Beside a tensor (rank ≥ 3) it is refused in any text, whether or not the column fits:
+    whoever declared ``(n,)`` there means NumPy's reading (``_tensor_column``)."""
+    if not b.flat:
         return
-    for t in terms:
-        if t in b.flat:
-            st = shape_of(t)
-            for u in terms:
-                su = shape_of(u)
-                if su is not None and su != st and su != (1, 1):
-                    raise _one_d_spread(b, t, su, where)
+    if b.library is not None:
+        for t in terms:
+            if t in b.flat:
+                st = shape_of(t)
+                for u in terms:
+                    su = shape_of(u)
+                    if su is not None and su != st and su != (1, 1):
+                        raise _one_d_spread(b, t, su, where)
+    tensor = next((u for u in terms if is_matrix(u) and tensor_dims(u.shape) is not None),
+                  None)
+    flat = next((t for t in terms if b.is_flat(t)), None)
+    if tensor is not None and flat is not None:
+        x, y = (tensor, flat) if terms.index(tensor) < terms.index(flat) else (flat, tensor)
+        raise _err(where, shape_of(x), op, shape_of(y), _column_note(b, flat, tensor=True))
 
 
 def _fit(b: Builder, x: Term, y: Term, where: str, op: str) -> tuple[Term, Term]:
     """Bring two operands of an element-wise operation to one shape, or raise ShapeError."""
-    _numpy_vectors(b, [x, y], where)
+    _numpy_vectors(b, [x, y], where, op)
     try:
         shape = _joint_shape(shape_of(x), shape_of(y), where, op)
     except ShapeError as e:
@@ -124,11 +133,20 @@ def _column_hint(b: Builder, terms: list[Term], e: ShapeError) -> ShapeError:
         if t in b.flat and st is not None and any(
                 shape_of(u) is not None and axes_of(shape_of(u))[-1] == st[0]
                 for u in terms if u is not t):
-            n = st[0]
-            return ShapeError(f"{e} (a vector ({n},) is the column ({n}, 1) in the text, lined "
-                              "up with the axis before the last; NumPy lines a 1-D array up "
-                              f"with the last: write reshape(v, (1, {n})) for that)")
+            return ShapeError(f"{e}{_column_note(b, t)}")
     return e
+
+
+def _column_note(b: Builder, t: Term, tensor: bool = False) -> str:
+    """Why a vector declared ``(n,)`` does not line up as NumPy's 1-D array would; beside a
+    tensor (``tensor``), how to write the column reading too."""
+    n = shape_of(t)[0]  # type: ignore[index]
+    name = t.name if t in b.inputs else b.names.get(t, "v")
+    column = (f", or declare {name} ({n}, 1) for the column" if t in b.inputs else
+              f", or declare the input ({n}, 1) for the column") if tensor else ""
+    return (f" (a vector ({n},) is the column ({n}, 1) in the text, lined up with the axis "
+            "before the last; NumPy lines a 1-D array up with the last: write "
+            f"reshape({name}, (1, {n})) for that{column})")
 
 
 def _spread(b: Builder, t: Term, shape: Shape, like: Term = None, where: str = "") -> Term:
@@ -167,7 +185,8 @@ def _one_d_spread(b: Builder, t: Term, shape: Shape, where: str) -> ShapeError:
 
 def add_many(b: Builder, terms: list[tuple[int, Term]], where: str = "a + b") -> Term:
     """``a ± b ± c …`` as one node: an n-ary sum stays one equation, built once."""
-    _numpy_vectors(b, [t for _, t in terms], where)
+    _numpy_vectors(b, [t for _, t in terms], where,
+                   "-" if any(sign < 0 for sign, _ in terms[1:]) else "+")
     shape: Shape = None
     for i, (sign, t) in enumerate(terms):
         try:
@@ -295,10 +314,24 @@ def matmul(b: Builder, x: Term, y: Term, where: str = "a @ b") -> Term:
 
 def _extreme(b: Builder, name: str, x: Term, where: str) -> Term:
     """max(X) or min(X) of every entry, as NumPy's: along the columns, then the row that
-    leaves (a scalar is its own)."""
+    leaves (a scalar is its own); of a tensor, of its entries as the matrix (rows, last
+    axis), row-major."""
     s = shape_of(x)
     if s is None:
         return x
+    axes = tensor_dims(s)
+    if axes is not None:
+        try:  # and back, for its cotangent
+            rows = tensor_nodes.reshape_param((sp.Mul(*axes[:-1]), axes[-1]))
+            tensor_nodes.reshape_param(axes)
+        except UnsupportedError:
+            raise UnsupportedError(f"{where}: {name} of every entry of a tensor "
+                                   f"{fmt_shape(s)} is read through a reshape, and more "
+                                   "than one of its sizes is a name: give all but one as "
+                                   "numbers") from None
+        x = b.node(tensor_nodes.make("reshape_nd", [x], shape=rows))
+        s = shape_of(x)
+        assert s is not None
     for axis in (0, 1):
         if s[axis] != 1:
             x = reduce_axis(b, name, x, axis, where)
@@ -419,6 +452,7 @@ def variable_power(b: Builder, x: Term, y: Term, where: str) -> Term:
         raise UnsupportedError(f"{where}: a power of {what} with an array exponent: it is "
                                "exp(y log x), entry by entry, which needs x > 0 (its "
                                "logarithm); write the powers out where x ≤ 0")
+    _numpy_vectors(b, [x, y], where, "**")
     try:  # the shapes as written (hadamard's error would name y ⊙ log x)
         _joint_shape(shape_of(x), shape_of(y), where, "**")
     except ShapeError as e:

@@ -69,6 +69,8 @@ class Reading:
     # each index sum's summand (\sum_i …): a name there is an entry (x_i) or a number
     rows: frozenset[int] = frozenset()  # offsets of the names of each wᵀxᵢ in an index sum
     # read as entry i of X·w (xᵢ the row i of X): the product (x @ w) is the entry
+    vectors: frozenset[str] = frozenset()  # the inputs declared (n,): NumPy's 1-D arrays,
+    # of one axis in an einsum (held as columns (n, 1) everywhere else)
 
     def source_offset(self, line: int, col: int) -> int | None:
         """The offset in the source of the code's 1-based (line, column), if known."""

@@ -19,6 +19,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import sympy as sp
@@ -623,6 +624,8 @@ def parse_into(b: Builder, text: str, limits: Limits | None = None,
     p = _Parser(text, b, DEFAULT_LIMITS if limits is None else limits, syntax)
     out = p.program()
     b.reading = p.read()
+    if b.one_d:  # for the witness: which einsum operands are NumPy's 1-D arrays
+        b.reading = replace(b.reading, vectors=frozenset(b.one_d))
     return out
 
 

@@ -186,13 +186,14 @@ def test_a_1d_vector_against_a_tensor_in_numpy_code_is_refused() -> None:
 
 
 def test_the_texts_own_column_is_kept_and_said() -> None:
-    """Without a library's call a (n,) is the text's column, as documented; where it does
-    not fit, the message says so."""
-    X, b = RNG.standard_normal((2, 4, 4)), RNG.standard_normal(4)
-    d = sbp.derive("L = sum((X + b) ** 2)", shapes={"X": (2, 4, 4), "b": (4,)})
-    assert np.allclose(d.evaluate({"X": X, "b": b})["X"], 2 * (X + b[:, None]))
-    with pytest.raises(sbp.ShapeError, match=r"\(4,\) is the column \(4, 1\)"):
-        sbp.derive("L = sum(X + b)", shapes={"X": (2, 3, 4), "b": (4,)})
+    """Without a library's call a column declared (n, 1) is the text's column beside a
+    tensor; a (n,) there is refused, fitting or not, and the message says why."""
+    X, b = RNG.standard_normal((2, 4, 4)), RNG.standard_normal((4, 1))
+    d = sbp.derive("L = sum((X + b) ** 2)", shapes={"X": (2, 4, 4), "b": (4, 1)})
+    assert np.allclose(d.evaluate({"X": X, "b": b})["X"], 2 * (X + b))
+    for x in [(2, 3, 4), (2, 4, 4)]:
+        with pytest.raises(sbp.ShapeError, match=r"\(4,\) is the column \(4, 1\)"):
+            sbp.derive("L = sum(X + b)", shapes={"X": x, "b": (4,)})
 
 
 # 4. log_softmax along an axis of a tensor: finite at logits 800 apart

@@ -27,11 +27,17 @@ INTRO = """# Tensors: convolution, pooling, einsum and multi-head attention
 `(N, C, H, W)`, is a tensor. Tensors take the element-wise functions, `+ - * /` with
 NumPy's broadcasting (a scalar, or an operand whose axes of length 1 stretch to the other's
 shape: `X - mean(X, axis=(0, 2, 3))`), `sum`, `mean` and `var` of all their entries or over
-an axis or a tuple of axes (kept with length 1, as `keepdims=True`), and the functions
-below. Their derivations print in index notation; the numeric side (the
-engine, the witness, `d.check()`) runs on n-D arrays. Every example on this page is made by
-running it: rebuilt by `python -m tools.tensors`, and a test fails when the page is not what
-the code prints.
+an axis or a tuple of axes (kept with length 1, as `keepdims=True`), `max` and `min` of all
+their entries (the largest and smallest; tied entries share the slope, as of a matrix), and
+the functions below. Beside a tensor, in `+ - * /`, `**` or an element-wise function of
+two or three arrays, a vector declared `(n,)` (or a stage made of one entry by entry:
+`sin(b)`, `-b`, `2*b + 1`) is refused, whether or not its column (n, 1) would fit: NumPy
+lines a 1-D array up with the last axis, the text's column with the one before. Write
+`reshape(b, (1, n))` for NumPy's reading, or declare b `(n, 1)` for the column. Beside
+matrices and vectors (`W @ x + b`) it stays the column. Their derivations print in index
+notation; the numeric side (the engine, the witness, `d.check()`) runs on n-D arrays.
+Every example on this page is made by running it: rebuilt by `python -m tools.tensors`,
+and a test fails when the page is not what the code prints.
 
 Images are NCHW, filters `(F, C, kh, kw)`, and a convolution is the frameworks'
 cross-correlation (no kernel flip). The sizes after the batch must be numbers for
@@ -39,10 +45,12 @@ convolution and pooling; the batch `N` may be a name, bound from the values. `ei
 reads its subscripts as NumPy does: one lowercase letter per axis, the output after `->`
 or, without it, the indices used once in alphabetical order, `...` for the axes the
 letters leave, a repeated index for a diagonal and a scalar result as a sum; the
-derivation prints every index written out. An operand with one letter is a vector
-(declared `(n,)` or `(n, 1)`), one with two a matrix. `X.T` reverses all the axes of a
-tensor, as NumPy does. `log_softmax(X, axis=k)` and `logsumexp(X, axis=k)` along one
-axis are computed shifted, finite at logits 800 apart.
+derivation prints every index written out. An operand declared `(n,)` has one axis, as
+NumPy's 1-D array: `...` beside its letter takes none (`'...i,...i->...'` of two vectors
+is their dot product) and two letters are refused; one declared `(n, 1)` has two, and one
+letter reads it as a vector too. `X.T` reverses all the axes of a tensor, as NumPy does.
+`log_softmax(X, axis=k)` and `logsumexp(X, axis=k)` along one axis are computed shifted,
+finite at logits 800 apart.
 
 Code spelled with a library's calls (`np.`, `torch.`, `jnp.`, `F.`, `X.sum(...)`) means
 what the library means on tensors too: `np.sum(X, axis=1)`, `torch.mean(X, dim=1)` drop
@@ -65,6 +73,9 @@ CALLS: tuple[tuple[str, dict[str, Any], str], ...] = (
      "any contraction, to a tensor, a matrix or a vector"),
     ("einsum('nchw,c->nhw', X, v)", {"X": ("N", 3, 8, 8), "v": (3,)},
      "a one-letter operand is a vector"),
+    ("einsum('...ij,...j->...i', X, v)", {"X": ("N", 4, 3), "v": (3,)},
+     "an operand declared `(n,)` has one axis, as NumPy's: `...` beside its letter takes "
+     "none"),
     ("einsum('bii->bi', X)", {"X": ("N", 4, 4)},
      "an index repeated within an operand reads its diagonal, as NumPy's; the cotangent is "
      "printed with a Kronecker delta, `[δ_{ii'} (∂L/∂O)_{b,i}]_{b,i,i'}`"),
@@ -206,7 +217,11 @@ REFUSED: tuple[tuple[str, dict[str, Any], str], ...] = (
      "to say."),
     ("sum(max(X, axis=1))", {"X": (2, 3, 4)},
      "of the reductions along axes of a tensor, `sum`, `mean`, `var`, the softmax and "
-     "`logsumexp` along one axis are read; write others with `einsum` or `reshape`."),
+     "`logsumexp` along one axis are read; write others with `einsum` or `reshape`. "
+     "`max(X)` and `min(X)` of every entry are read."),
+    ("sum(X * b)", {"X": (2, 4, 4), "b": (4,)},
+     "a vector declared `(n,)` beside a tensor: NumPy lines it up with the last axis, the "
+     "text's column with the one before; refused even where the column fits, as here."),
     ("sum(X * c)", {"X": (2, 1, 4), "c": (1, 3, 4)},
      "broadcasting spreads one operand to the other's shape; when both would need it, "
      "bring one to the result's shape first."),

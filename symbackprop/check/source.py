@@ -20,6 +20,7 @@ from ..indexing import STRUCTURAL, read_call, read_key
 from ..limits import Limits
 from ..ops import CONSTANTS
 from ..parse import FUNCTIONS, _Parser
+from ..rules import FUNCTION_NAMES
 from .numpy_functions import AXIS_FUNCS as AXIS_FUNCS
 from .numpy_functions import FUNCS as FUNCS
 from .numpy_functions import LOSSES, STRUCTURAL_FUNCS, text_index, transpose_of
@@ -196,6 +197,8 @@ class TextProgram:
         self.stages: list[tuple[str | None, Tape, frozenset[str]]] = []
         stage_deps: dict[str, frozenset[str]] = {}
         inputs: dict[str, None] = {}
+        # NumPy's 1-D arrays as the text reads them (an einsum's operand of one axis)
+        self.vectors: set[str] = set(parser.read().vectors)
         for stmt in tree.body:
             node: ast.expr
             if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
@@ -218,6 +221,8 @@ class TextProgram:
                     deps |= {self.rename(n.id)}
             if name is not None:
                 stage_deps[name] = deps
+                if self.vectors and self.vector(node):
+                    self.vectors.add(name)
             stages.append((name, node, deps))
         # only what the output reads: a stage nobody uses is no part of the function
         live: set[str] = set()
@@ -232,6 +237,27 @@ class TextProgram:
         self.inputs = tuple(n for n in inputs if n in used)
         if loss is not None and self.rename("y") not in self.inputs:
             self.inputs += (self.rename("y"),)
+
+    def vector(self, node: ast.AST) -> bool:
+        """Whether ``node`` is NumPy's 1-D array: it reads one (an input declared ``(n,)``,
+        a stage that is one) and only negations, sums, products with numbers and
+        entry-wise functions of such."""
+        one = False
+        for n in ast.walk(node):
+            if isinstance(n, ast.Call):
+                if not (isinstance(n.func, ast.Name) and n.func.id in _ENTRYWISE
+                        and len(n.args) == 1 and not n.keywords):
+                    return False
+            elif isinstance(n, ast.Name):
+                if n.id in self.vectors:
+                    one = True
+                elif n.id not in _ENTRYWISE and id(n) not in self.constants:
+                    return False
+            elif isinstance(n, ast.Subscript | ast.Attribute | ast.Compare) or (
+                    isinstance(n, ast.BinOp)
+                    and not isinstance(n.op, ast.Add | ast.Sub | ast.Mult | ast.Div)):
+                return False
+        return one
 
     def rename(self, name: str) -> str:
         return self.names.get(name, name)
@@ -330,6 +356,9 @@ class TextProgram:
         raise UnsupportedError(f"{type(node).__name__} in the text")  # pragma: no cover
 
 
+_ENTRYWISE = FUNCTION_NAMES - {"max", "min", "where", "huber", "arctan2", "polygamma"}
+
+
 def _chain(node: ast.AST) -> tuple[Chain | None, list[ast.AST]]:
     """``a + b - c …`` or ``a * b * c …`` (a left spine of one kind of operator) as a chain
     and its operands; else no chain and the node's children."""
@@ -419,6 +448,10 @@ def _structural(node: ast.Call, prog: TextProgram) -> Callable[..., Array]:
             return tuple(sized(x) for x in v)
         return prog.sizes[str(v)] if isinstance(v, sp.Symbol) else v
 
+    if name == "einsum" and prog.vectors:  # NumPy's 1-D operands, of one axis
+        ones = [prog.vector(a) for a in read_call(node)[0]]
+        return lambda *xs: f(*(np.ravel(x) if one else x
+                               for x, one in zip(xs, ones, strict=True)), *static)
     if STRUCTURAL[name][1]:  # the operands come as one tuple
         return lambda *xs: f(xs, *sized(static), **kw)
     return lambda *xs: f(*xs, *sized(static), **kw)
