@@ -86,7 +86,8 @@ def test_the_svm_loss_prints_the_indicator_of_the_positive_margins() -> None:
     assert r"\mathbf{z} &= \mathbf{S} - \mathbf{1}\mathbf{t}^{(2)} + \mathbf{1}" in forward
     assert r"\max\left(\mathbf{0}, \mathbf{z}\right)" in forward  # max(0, margins)
     assert (r"\frac{\partial L}{\partial \mathbf{z}} &= \frac{\partial L}{\partial \mathbf{h}}"
-            r" \odot \mathbf{1}\left[{\mathbf{z} > 0}\right]") in tex
+            r" \odot \left(\mathbf{1}\left[{\mathbf{z} > 0}\right] + \tfrac{1}{2}\,"
+            r"\mathbf{1}\left[{\mathbf{z} = 0}\right]\right)") in tex  # ½ at a tie, as evaluated
     assert r"H\left(" not in tex
     assert_latex_ok([tex])
 
