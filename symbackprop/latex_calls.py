@@ -58,6 +58,12 @@ NOT_ENTRYWISE = frozenset({n for n, r in RULES.items() if r.sympy is None} | {
 _NOT_CALLS = frozenset({"ones", "zeros", "eye", "reshape", "einsum", "pad", "tile", "repeat",
                         "concatenate", "stack", "vstack", "hstack", "flatten", "ravel"})
 
+# the first derivatives of common functions, as a refused f^{(1)} says to write them
+_FIRST_DERIVATIVES = {"tanh": r"1 - \tanh^{2}(x)", "sin": r"\cos(x)", "cos": r"-\sin(x)",
+                      "exp": r"\exp(x)", "log": r"\frac{1}{x}",
+                      "sigmoid": r"\sigma(x) (1 - \sigma(x))",
+                      "erf": r"\frac{2}{\sqrt{\pi}} e^{-x^{2}}"}
+
 # the comparisons 𝟏[…] may hold, as the text writes them
 _COMPARE = {">": ">", "<": "<", r"\geq": ">=", r"\ge": ">=", r"\leq": "<=", r"\le": "<="}
 
@@ -76,6 +82,7 @@ class Calls(Cursor):
     expr_span: Callable[[int, int], Piece]
     unexpected: Callable[[Tok], ParseError]
     declared_shape: Callable[[str], Any]
+    bounds: dict[str, str]  # a sum's bound letter, n in \sum_{i=1}^{n}: the length it is
 
     def summation(self, end: int) -> Piece:
         r"""``\sum x``: the sum of x's entries; ``\sum A \odot B`` of the whole product term
@@ -139,6 +146,7 @@ class Calls(Cursor):
             if not self.indexed:
                 raise self.error(t.at, f"\\sum_{index}: no name of the summand has the index "
                                  f"{index} (x_{index}); a sum of a constant is not read")
+            self.index_as_value(t.at, index, body, first)
             if lower is not None or upper is not None:
                 self.sum_bounds(t.at, index, lower, upper, body)
             self.undeclared_entries(body, index)
@@ -148,6 +156,22 @@ class Calls(Cursor):
             self.indexed = before
         return join_pieces("sum(", (f"\0sum<{index}", t.at), body, ("\0sum>", t.at), ")",
                            at=t.at)
+
+    def index_as_value(self, at: int, index: str, body: Piece, first: int) -> None:
+        r"""The index of ``\sum_i`` as a number in its summand (``\sum_i i x_i``,
+        ``\gamma^t r_t``, ``\frac{1}{i}``): not read (it would be a new input, or the
+        declared i); nor an index repeated in one subscript (``x_{ii}``): refused."""
+        for k, (frag, where) in enumerate(body):
+            if not frag.startswith("\0") and (k == 0 or body[k - 1][0] not in (
+                    "\0entry", "\0row")) and re.search(rf"(?<![\w.]){index}(?!\w)", frag):
+                raise self.error(where, f"\\sum_{index}: the index {index} as a number in the "
+                                 f"summand is not read (only as a subscript, x_{index}): write "
+                                 f"the weights as a declared vector, \\sum_{index} w_{index} "
+                                 f"x_{index}")
+        if any(sub.count(index) > 1 for sub in self.subscripts(first)):
+            raise self.error(at, f"\\sum_{index}: an index repeated in one subscript "
+                             f"(x_{{{index}{index}}}, a diagonal) is not read: write "
+                             "\\operatorname{tr}(\\mathbf{X}) or \\operatorname{diag}")
 
     def sum_bounds(self, at: int, index: str, lower: str | None, upper: str | None,
                    body: Piece) -> None:
@@ -186,6 +210,8 @@ class Calls(Cursor):
                     if ok:
                         self.notes.append(f"'{written}' read as the sum over all {n} entries "
                                           f"of {owner} ({end} = {n}, its length)")
+                        if not self.known(end):  # (the other {end}s of the statement too)
+                            self.bounds[end] = n
             else:
                 ok = False
         if not ok:
@@ -407,8 +433,8 @@ class Calls(Cursor):
         t = self.peek()
         assert t is not None
         s = t.text
-        if s in (r"\ln", r"\log") and self.texts(1) == r"\Gamma":
-            return "gammaln"  # \ln\Gamma(x): log |Γ(x)|
+        if s in (r"\ln", r"\log") and self.texts(1) == r"\Gamma" and not self.known("Gamma"):
+            return "gammaln"  # \ln\Gamma(x): log |Γ(x)| (a declared Gamma: log of Γ·(x))
         k = self.spaced(self.spaced(1) + 1)  # (the token after \log\det)
         if s in (r"\ln", r"\log") and self.texts(self.spaced(1)) == r"\det" and (
                 self.texts(k) in OPEN or (self.texts(k) in SIZES and self.texts(k + 1) in OPEN)):
@@ -449,6 +475,8 @@ class Calls(Cursor):
             if s == r"\operatorname" and raw == "vec" and "flatten" in self.functions and \
                     self.opens_after_group():
                 return "vec"  # vec(X): X's columns stacked, as the derivations print flatten
+            if self.known(raw):
+                return None  # \mathrm{tr} with tr declared: the name (a declared name wins)
             name = OPERATORS.get(raw) or OPERATORS.get(raw.lower())
             if name is None and s == r"\operatorname" and raw in self.functions and \
                     raw not in _NOT_CALLS and self.opens_after_group():
@@ -481,6 +509,16 @@ class Calls(Cursor):
                              "\\sigma(…)^{…} for the power of its value")
         self.notes.append(f"'{seen}(…)' read as σ(…)^{{{bare}}}, the power of the sigmoid's "
                           "value, as \\tanh^{2}(x) is (\\sigma a name: declare sigma)")
+
+    def nth_derivative(self, t: Tok, fn: str, end: int) -> ParseError:
+        r"""``\tanh^{(1)}(x)``, ``\log^{(n)}``: the n-th derivative of the function (as
+        ``\psi^{(n)}`` is polygamma), refused as ``\sigma'`` is, with what to write."""
+        seen = self.text[t.at:end].strip()
+        first = _FIRST_DERIVATIVES.get(fn)
+        return self.error(t.at, f"'{seen}(…)' is not read: f^{{(n)}} is the n-th derivative "
+                          "of f, and derivatives are not read: write it out"
+                          + (f" (the first of {fn} at x is {first})" if first else "")
+                          + f", or {seen.split('^')[0]}(…)^{{n}} for the power of its value")
 
     def seen(self, start: int) -> str:
         """The source from token ``start`` to the end of the token read last."""
@@ -540,7 +578,10 @@ class Calls(Cursor):
             else:  # written along the columns: no reading says the columns were taken
                 axis = ", axis=1" if along == "row" else ", axis=0"
         if self.is_("^"):  # \sin^{2}(x): the power of the value
-            self.take()
+            hat = self.take()
+            nth = re.match(r"\^\s*\{\s*\(\s*(\d+|[A-Za-z])\s*\)\s*\}", self.text[hat.at:])
+            if nth:  # \tanh^{(1)}: the derivative
+                raise self.nth_derivative(t, fn, hat.at + nth.end())
             power = self.group_or_token()
             if fn in INVERSES and "".join(p for p, _ in power).strip("() ") == "-1":
                 fn, power = INVERSES[fn], None  # \operatorname{erf}^{-1}, \sin^{-1}: inverses
@@ -558,9 +599,18 @@ class Calls(Cursor):
         self.skip_spacing()
         end = len(self.toks) if end is None else end
         nxt = self.peek()
-        if nxt is not None and (nxt.text in OPEN or (nxt.text in SIZES and (
-                self.texts(1) in OPEN or self.texts(1) == r"\langle"))):
-            args = self.arguments()  # (not \left|: \log\left|x\right| is log of |x|)
+        if nxt is not None and nxt.text == "+" and t.text != "e":  # \log + x: no operand
+            seen = self.text[t.at:nxt.at].strip()
+            raise self.error(nxt.at, f"'{seen} +' is not read: {fn} written without brackets "
+                             f"has no operand before the +: write {seen}(x) + …, or drop the +")
+        if fn == "log" and t.text in (r"\ln", r"\log") and self.texts(0) == r"\Gamma":
+            self.notes.append(f"'{t.text}\\Gamma(…)' read as the log of the declared Gamma "
+                              "times (…) (undeclared, \\ln\\Gamma(x) is the log-gamma function "
+                              "gammaln)")
+        if nxt is not None and (nxt.text in OPEN or (nxt.text in SIZES and
+                                                     self.texts(1) in OPEN)):
+            args = self.arguments()  # (not \left|: \log\left|x\right| is log of |x|; not
+            # \left\langle, the inner product: the one argument, as \langle is)
         elif fn in MATRIX_OPERATORS:
             # \operatorname{tr} A X, \det A B: of the whole product after it, as on paper,
             # up to the next + or −, a division, ⊙ or another function (\det A \det B)

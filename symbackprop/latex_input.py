@@ -61,12 +61,32 @@ class _Reader(Statements):
         codes: list[Piece] = []
         for start, end in statements:
             self.i = start
+            self.bounds = {}
             piece = self.statement_code(end)
+            for letter, n in self.bounds.items():
+                piece = self.bound_elsewhere(piece, letter, n)
             if piece:
                 codes.append(piece)
         if not codes:
             raise self.error(0, "no equation in the LaTeX")
         return self.assemble(codes, Sizes(self, codes).fill() if self.unsized else {})
+
+    def bound_elsewhere(self, piece: Piece, letter: str, n: str) -> Piece:
+        r"""A statement with ``\sum_{i=1}^{n}`` whose n (undeclared) is read as the length
+        of the summand's vectors: its other n's the same number (``\frac{1}{n}\sum_{i=1}^{n}
+        x_i`` is the mean), with a reading; never a new input n."""
+        out: Piece = []
+        found = False
+        for k, (frag, at) in enumerate(piece):
+            if not frag.startswith("\0") and not frag.endswith(" = ") and (
+                    k == 0 or piece[k - 1][0] not in ("\0entry", "\0row")):
+                frag, count = re.subn(rf"(?<![\w.]){letter}(?!\w)", f"({n})", frag)
+                found = found or count > 0
+            out.append((frag, at))
+        if found:
+            self.notes.append(f"'{letter}' elsewhere in the statement read as {n}, the length "
+                              f"its \\sum's bound {letter} is")
+        return out
 
     def product(self, end: int, entrywise: bool = False, argument: bool = False,
                 side_by_side: bool = False) -> Piece:
@@ -285,7 +305,7 @@ class _Reader(Statements):
         fn = OPERATORS.get(word)
         return word if fn in self.functions and not self.known(word) else None
 
-    def declared_call(self, name: str, command: bool) -> None:
+    def declared_call(self, name: str, command: bool, upright: bool = False) -> None:
         r"""A declared name that is also a function (``\sigma``, ``\psi``, ``tr``, ``tanh``)
         before a bracket, ``\sigma(x)``, or a power and a bracket, ``\sigma^{2}(x)``: the
         name times the bracket (the declaration wins), with a reading that says how to
@@ -298,10 +318,57 @@ class _Reader(Statements):
         fn = {"sigma": "sigmoid", "psi": "digamma"}.get(name) or OPERATORS[name]
         mark = "\\" if command else ""
         if self.opens_next():
+            how = f"the function is not read while {name} is declared" if upright else \
+                f"for the function write \\operatorname{{{fn}}}(…){power}"
             self.notes.append(f"'{mark}{name}{power}(…)' read as "
-                              f"{name}{power}·(…), the declared {name} times the bracket (for "
-                              f"the function write \\operatorname{{{fn}}}(…){power})")
+                              f"{name}{power}·(…), the declared {name} times the bracket ({how})")
         self.i = save
+
+    def derivative_fraction(self, t: Tok) -> None:
+        r"""``\frac`` (read last) whose numerator and denominator both begin with d, in any
+        font or braces (``\frac{{d}y}{{d}x}``, ``\frac{\mathbf{d}y}{\mathbf{d}x}``,
+        ``\frac{d}{d{x}}``), a derivative: refused, unless d is declared (an upright d
+        always); with Δ, δ or D (a finite difference, a variation, a material derivative):
+        refused unless that name is declared."""
+        marks = [self.difference_mark(self.i)]
+        if marks[0] is None:
+            return
+        close = self.find_close(self.spaced(0) + self.i) if self.texts(self.spaced(0)) == "{" \
+            else self.i + self.spaced(0)
+        marks.append(self.difference_mark(close + 1, denominator=True))
+        if marks[1] is None or marks[0][0] != marks[1][0]:
+            return
+        name, upright = marks[0][0], marks[0][1] or marks[1][1]
+        if name == "d" and (upright or not self.known("d")):
+            raise self.error(t.at, "derivatives (\\frac{d}{dx}) are not read: paste the "
+                             "forward stages only, as d.latex(sections=\"forward\") prints them")
+        if name != "d" and not self.known(name):
+            mark = name if name == "D" else "\\" + name
+            raise self.error(t.at, f"\\frac{{{mark} y}}{{{mark} x}} is not read: a finite "
+                             "difference, a variation or a material derivative; declare "
+                             f"{name} in shapes if it is a variable")
+
+    def difference_mark(self, k: int, denominator: bool = False) -> tuple[str, bool] | None:
+        """The d (Δ, δ, D) that the argument of ``\\frac`` at token ``k`` begins with, through
+        braces and a font, and whether it is upright; None if it begins with none, or with a
+        name (d_1), or (in the ``denominator``) with d alone (a/d)."""
+        while self.texts(k - self.i) in SPACING or self.texts(k - self.i) == "{":
+            k += 1
+        upright = False
+        if self.texts(k - self.i) in STYLE and self.texts(k - self.i + 1) == "{":
+            upright = self.texts(k - self.i) in (r"\mathrm", r"\operatorname", r"\text",
+                                                  r"\textrm")
+            k += 2
+        name = {"d": "d", "D": "D", r"\Delta": "Delta", r"\delta": "delta"}.get(
+            self.texts(k - self.i))
+        k += 1
+        while self.texts(k - self.i) in SPACING or self.texts(k - self.i) == "}":
+            k += 1
+        nxt = self.texts(k - self.i)
+        if name is None or nxt in ("_", "'") or (denominator and not (
+                re.fullmatch(r"[A-Za-z({]", nxt) or nxt[:1] == "\\")):
+            return None
+        return name, upright
 
     def declared_shape(self, name: str) -> Any:
         """The shape ``shapes`` gives ``name`` (a matrix's, a vector's), else None."""
@@ -378,6 +445,7 @@ class _Reader(Statements):
             return self.summation(end)
         if s in (r"\frac", r"\tfrac", r"\dfrac", r"\cfrac"):
             self.take()
+            self.derivative_fraction(t)
             num = self.argument()
             den = self.argument()
             return join_pieces("(", num, " / ", den, ")", at=t.at)
@@ -502,6 +570,8 @@ class _Reader(Statements):
         self.skip_spacing()  # bare letters (xy: x times y, as TeX reads them), not \mathbf{W}
         letters = re.fullmatch(r"[A-Za-z]", self.texts(0)) is not None
         operator = self.texts(0) == r"\operatorname"
+        upright = self.texts(0) in (r"\operatorname", r"\mathrm", r"\text", r"\textrm",
+                                    r"\mathit")  # \mathrm{det} with det declared: the name
         command = self.texts(0) in (r"\sigma", r"\psi")  # \sigma(x), \sigma^{2}(x), tr(x)
         base, at = self.base_name()
         split = declared_then_call(base, self.known, self.word_function) \
@@ -514,12 +584,13 @@ class _Reader(Statements):
                           if self.toks[j].at == at + len(base) - len(fn))
             return [(" * ".join(heads), at)]
         name, transposed = self.scripts(base)
-        if operator and self.opens_next():  # \operatorname{RMS}(a): a function, and unknown
+        if operator and self.opens_next() and not self.known(name):  # \operatorname{RMS}(a):
             raise self.error(at, f"\\operatorname{{{base}}} is not a function we read: write "
                                  "it out (the vocabulary: docs/vocabulary.md), or name its "
                                  "value as a variable")
-        if name == base and self.known(name) and (command or (letters and name in OPERATORS)):
-            self.declared_call(name, command)  # with sigma (tr) declared: sigma·(x)
+        if name == base and self.known(name) and (command or ((letters or upright) and
+                                                              name in OPERATORS)):
+            self.declared_call(name, command, upright)  # with sigma (tr) declared: sigma·(x)
         bessel = re.fullmatch(r"I_?(\d+)", name)  # I_0(x): the Bessel function is upright
         if not self.known(name) and not transposed and self.opens_next() and (
                 not letters or len(name) == 1 or bessel):
@@ -601,6 +672,12 @@ class _Reader(Statements):
 _D = r"(d|\\(?:mathrm|operatorname|text|textrm|mathit)\s*\{\s*d\s*\})"
 _DERIVATIVE = re.compile(r"\\[tdc]?frac\s*\{\s*" + _D + r"(?![A-Za-z]{2})[^{}]*"
                          r"(?:\{[^{}]*\}[^{}]*)*\}\s*\{\s*" + _D + r"\s*[A-Za-z\\]")
+# the same with a slash, dy/dx, \mathrm{d}y/\mathrm{d}x, d\mathbf{y}/d\mathbf{x}, d/dx (group 1:
+# the first d, plain or in a font)
+_SLASH_D = r"(d|\{\s*d\s*\}|\\[a-z]+\s*\{\s*d\s*\})"
+_SLASH_DERIVATIVE = re.compile(r"(?<![A-Za-z\\])" + _SLASH_D + r"\s*(?:\{?\s*(?:\\[A-Za-z]+\s*)?"
+                               r"\{?\s*[A-Za-z]\s*\}*\s*)?/\s*" + _SLASH_D
+                               + r"\s*\{?\s*(?:\\[A-Za-z]+\s*)?\{?\s*[A-Za-z(]")
 _NUMBER = re.compile(r"(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?")
 
 
@@ -651,7 +728,7 @@ def read_latex(text: str, known: Callable[[str], bool], functions: Iterable[str]
         if ch in text:
             at = text.index(ch)
             raise ParseError(why, column=column_of(text, at), text=text)
-    derivative = _DERIVATIVE.search(text)  # \frac{d}{dx}, \frac{\mathrm{d}y}{\mathrm{d}x}
+    derivative = _DERIVATIVE.search(text) or _SLASH_DERIVATIVE.search(text)  # \frac{d}{dx}
     if derivative is not None and (derivative.group(1) != "d" or derivative.group(2) != "d"
                                    or not known("d")):  # (plain d: unless d is a variable)
         raise ParseError("derivatives (\\frac{d}{dx}) are not read: paste the forward "
