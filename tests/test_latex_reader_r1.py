@@ -12,7 +12,10 @@ by type and message.
   argument, as ``\max\langle x, y\rangle`` is;
 * 5: ``\log + x`` was log(x): a function without brackets before + is refused; a declared
   name spelled ``\mathrm{tr}``, ``\operatorname{det}`` is the name (tr·x), not the function,
-  and ``\ln\Gamma(x)`` with Gamma declared is log(Γ·x), with a reading (was gammaln(x)).
+  and ``\ln\Gamma(x)`` with Gamma declared is log(Γ·x), with a reading (was gammaln(x));
+* 6 (printer): the Euler–Mascheroni constant printed ``\gamma``, which read back as a new
+  input gamma: it prints −ψ(1) (and the golden ratio (1 + √5)/2, not φ), read back as the
+  constants.
 """
 
 from __future__ import annotations
@@ -178,3 +181,33 @@ def test_log_of_a_declared_gamma() -> None:
                       np.log(1.4))
     from math import lgamma
     assert np.isclose(_value(r"\ln\Gamma(x)", {"x": ()}, {"x": 0.7}), lgamma(0.7))
+
+
+# --- 6: printed constants read back as the constants ------------------------------------------
+EULER = 0.5772156649015329
+
+
+@pytest.mark.parametrize(("src", "shapes", "values", "expected"), [
+    ("digamma(1) + x", {"x": ()}, {"x": 0.7}, 0.7 - EULER),
+    ("x - digamma(1)", {"x": ()}, {"x": 0.7}, 0.7 + EULER),
+    ("digamma(1)*x", {"x": ()}, {"x": 0.7}, -EULER * 0.7),
+    ("digamma(1) + x + psi", {"x": (), "psi": ()}, {"x": 0.7, "psi": 2.0}, 2.7 - EULER),
+    ("digamma(1) + x", {"x": (), "gamma": ()}, {"x": 0.7, "gamma": 3.0}, 0.7 - EULER),
+])
+def test_euler_gamma_reads_back_as_the_constant(src: str, shapes: Any, values: Any,
+                                                expected: float) -> None:
+    d = sbp.derive(src, shapes=shapes)
+    back = sbp.derive(sbp.parse_latex(d.latex(sections="forward"), shapes=shapes))
+    assert [str(s) for s in back.inputs] == [str(s) for s in d.inputs]
+    got = back.trace({str(k): values[str(k)] for k in back.inputs})[str(back.output)].value
+    assert np.isclose(float(np.asarray(got)), expected)
+
+
+def test_golden_ratio_reads_back_as_the_constant() -> None:
+    import sympy as sp
+    x = sp.Symbol("x", real=True)
+    d = sbp.derive(sp.GoldenRatio * x)
+    back = sbp.derive(sbp.parse_latex(d.latex(sections="forward"), shapes={"x": ()}))
+    got = back.trace({"x": 2.0})[str(back.output)].value
+    assert [str(s) for s in back.inputs] == ["x"]
+    assert np.isclose(float(np.asarray(got)), 2.0 * (1 + 5 ** 0.5) / 2)

@@ -114,6 +114,10 @@ class Printer(LatexPrinter):  # type: ignore[misc]
             return r"\mathrm{e}"  # (SymPy's E prints itself, before any _print_ method)
         if expr is sp.pi:  # (so does π)
             return self._print_Pi(expr)
+        if expr is sp.EulerGamma:  # (and γ, which would read back as a variable gamma)
+            return self._print_EulerGamma(expr)
+        if expr is sp.GoldenRatio:  # (φ would read back as a variable phi)
+            return r"\left(\frac{1 + \sqrt{5}}{2}\right)"
         return super()._print(expr, **kwargs)  # type: ignore[no-any-return]
 
     def _needs_add_brackets(self, expr: Any) -> bool:
@@ -243,6 +247,13 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         if self._named("pi"):
             return r"\arccos\left(-1\right)"
         return r"\pi"
+
+    def _print_EulerGamma(self, e: Any) -> str:
+        """The Euler–Mascheroni constant γ as −ψ(1), which the reader reads as the constant
+        (``\\gamma`` reads back as a variable gamma); ψ spelled digamma beside a variable
+        named psi, as _print_polygamma does."""
+        psi = r"\operatorname{digamma}" if self._named("psi") else r"\psi"
+        return rf"\left(-{psi}\left(1\right)\right)"
 
     # matrix operations -----------------------------------------------------------------------
     def _wrap(self, e: sp.Basic, strong: bool = False) -> str:
