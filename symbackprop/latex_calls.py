@@ -58,6 +58,9 @@ NOT_ENTRYWISE = frozenset({n for n, r in RULES.items() if r.sympy is None} | {
 _NOT_CALLS = frozenset({"ones", "zeros", "eye", "reshape", "einsum", "pad", "tile", "repeat",
                         "concatenate", "stack", "vstack", "hstack", "flatten", "ravel"})
 
+# ^{(n)} after a function: its n-th derivative (\tanh^{(1)}), as \psi^{(n)} is polygamma
+NTH_ORDER = re.compile(r"\^\s*\{\s*\(\s*(\d+|[A-Za-z])\s*\)\s*\}")
+
 # the first derivatives of common functions, as a refused f^{(1)} says to write them
 _FIRST_DERIVATIVES = {"tanh": r"1 - \tanh^{2}(x)", "sin": r"\cos(x)", "cos": r"-\sin(x)",
                       "exp": r"\exp(x)", "log": r"\frac{1}{x}",
@@ -579,9 +582,9 @@ class Calls(Cursor):
                 axis = ", axis=1" if along == "row" else ", axis=0"
         if self.is_("^"):  # \sin^{2}(x): the power of the value
             hat = self.take()
-            nth = re.match(r"\^\s*\{\s*\(\s*(\d+|[A-Za-z])\s*\)\s*\}", self.text[hat.at:])
+            nth = NTH_ORDER.match(self.text, hat.at)
             if nth:  # \tanh^{(1)}: the derivative
-                raise self.nth_derivative(t, fn, hat.at + nth.end())
+                raise self.nth_derivative(t, fn, nth.end())
             power = self.group_or_token()
             if fn in INVERSES and "".join(p for p, _ in power).strip("() ") == "-1":
                 fn, power = INVERSES[fn], None  # \operatorname{erf}^{-1}, \sin^{-1}: inverses

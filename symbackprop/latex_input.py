@@ -23,6 +23,7 @@ from typing import Any
 
 from .builder import Builder
 from .errors import LimitError, ParseError
+from .latex_calls import NTH_ORDER
 from .latex_lexer import (
     ABS,
     ACCENTS,
@@ -583,6 +584,10 @@ class _Reader(Statements):
             self.i = next(j for j in range(self.i - 1, -1, -1)
                           if self.toks[j].at == at + len(base) - len(fn))
             return [(" * ".join(heads), at)]
+        word_fn = self.word_function(base) if letters and self.is_("^") else None
+        nth = NTH_ORDER.match(self.text, self.at())
+        if word_fn is not None and nth:  # tanh^{(1)}(x) without a backslash: as \tanh^{(1)}
+            raise self.nth_derivative(Tok(base, at), OPERATORS[word_fn], nth.end())
         name, transposed = self.scripts(base)
         if operator and self.opens_next() and not self.known(name):  # \operatorname{RMS}(a):
             raise self.error(at, f"\\operatorname{{{base}}} is not a function we read: write "

@@ -81,11 +81,13 @@ def test_a_declared_d_is_a_variable() -> None:
     (r"\tanh^{(1)}(x)", r"1 - \tanh^{2}(x)"), (r"\sin^{(1)}(x)", r"\cos(x)"),
     (r"\log^{(2)}(x)", ""), (r"\operatorname{erf}^{(1)}(x)", ""),
     (r"\operatorname{ReLU}^{(1)}(x)", ""), (r"\sigma^{(1)}(x)", ""),
+    (r"tanh^{(1)}(x)", r"1 - \tanh^{2}(x)"), (r"\sin^{(n)} x", ""),
 ])
 def test_nth_derivative_of_a_function_is_refused(src: str, hint: str) -> None:
     with pytest.raises(sbp.ParseError, match="the n-th derivative") as e:
         sbp.parse(src, {"x": ()}, syntax="latex")
     assert hint in str(e.value)
+    assert f"'{src.split('(x)')[0].split(' x')[0]}(…)' is not read" in str(e.value)
 
 
 def test_polygamma_and_powers_still_read() -> None:
