@@ -86,6 +86,7 @@ class Calls(Cursor):
     unexpected: Callable[[Tok], ParseError]
     declared_shape: Callable[[str], Any]
     bounds: dict[str, str]  # a sum's bound letter, n in \sum_{i=1}^{n}: the length it is
+    stages: set[str]
 
     def summation(self, end: int) -> Piece:
         r"""``\sum x``: the sum of x's entries; ``\sum A \odot B`` of the whole product term
@@ -213,8 +214,10 @@ class Calls(Cursor):
                     if ok:
                         self.notes.append(f"'{written}' read as the sum over all {n} entries "
                                           f"of {owner} ({end} = {n}, its length)")
-                        if not self.known(end):  # (the other {end}s of the statement too)
-                            self.bounds[end] = n
+                        if self.bounds.setdefault(end, n) != n:  # (its other uses too)
+                            raise self.error(at, f"{written}: {end} is the length of two "
+                                             f"sums' vectors, {self.bounds[end]} and {n}: "
+                                             "name the lengths apart")
             else:
                 ok = False
         if not ok:

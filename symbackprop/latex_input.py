@@ -60,33 +60,36 @@ class _Reader(Statements):
     def document(self) -> Reading:
         statements = self.split()
         codes: list[Piece] = []
+        self.bounds = {}
         for start, end in statements:
             self.i = start
-            self.bounds = {}
             piece = self.statement_code(end)
-            for letter, n in self.bounds.items():
-                piece = self.bound_elsewhere(piece, letter, n)
             if piece:
                 codes.append(piece)
+        for letter, n in self.bounds.items():
+            if letter not in self.stages:
+                codes = self.bound_elsewhere(codes, letter, n)
         if not codes:
             raise self.error(0, "no equation in the LaTeX")
         return self.assemble(codes, Sizes(self, codes).fill() if self.unsized else {})
 
-    def bound_elsewhere(self, piece: Piece, letter: str, n: str) -> Piece:
-        r"""A statement with ``\sum_{i=1}^{n}`` whose n (undeclared) is read as the length
-        of the summand's vectors: its other n's the same number (``\frac{1}{n}\sum_{i=1}^{n}
-        x_i`` is the mean), with a reading; never a new input n."""
-        out: Piece = []
+    def bound_elsewhere(self, codes: list[Piece], letter: str, n: str) -> list[Piece]:
+        r"""``\sum_{i=1}^{n}`` whose n (undeclared, no stage) is read as the length of the
+        summand's vectors: every other n of the LaTeX the same number (``\frac{1}{n}
+        \sum_{i=1}^{n} x_i`` is the mean), with a reading; never a new input n."""
+        out: list[Piece] = []
         found = False
-        for k, (frag, at) in enumerate(piece):
-            if not frag.startswith("\0") and not frag.endswith(" = ") and (
-                    k == 0 or piece[k - 1][0] not in ("\0entry", "\0row")):
-                frag, count = re.subn(rf"(?<![\w.]){letter}(?!\w)", f"({n})", frag)
-                found = found or count > 0
-            out.append((frag, at))
+        for piece in codes:
+            out.append([])
+            for k, (frag, at) in enumerate(piece):
+                if not frag.startswith("\0") and (
+                        k == 0 or piece[k - 1][0] not in ("\0entry", "\0row")):
+                    frag, count = re.subn(rf"(?<![\w.]){letter}(?!\w)", f"({n})", frag)
+                    found = found or count > 0
+                out[-1].append((frag, at))
         if found:
-            self.notes.append(f"'{letter}' elsewhere in the statement read as {n}, the length "
-                              f"its \\sum's bound {letter} is")
+            self.notes.append(f"'{letter}' elsewhere read as {n}, the length that the bound "
+                              f"{letter} of \\sum is")
         return out
 
     def product(self, end: int, entrywise: bool = False, argument: bool = False,

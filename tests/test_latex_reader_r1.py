@@ -7,7 +7,7 @@ by type and message.
 * 2: ``\tanh^{(1)}(x)``, the first derivative, was tanh(x)¹: refused, as ``\sigma'`` is;
 * 3: the index of a sum as a number in its summand (``\sum_i i x_i``) was a new input i, and
   ``x_{ii}`` read as x_i: both refused; the n of ``\frac{1}{n}\sum_{i=1}^{n} x_i``, which the
-  bound reads as the length, is that length everywhere in the statement (was a new input);
+  bound reads as the length, is that length everywhere in the LaTeX (was a new input);
 * 4: ``\max\left\langle x, y \right\rangle`` was max(x, y): the inner product, one
   argument, as ``\max\langle x, y\rangle`` is;
 * 5: ``\log + x`` was log(x): a function without brackets before + is refused; a declared
@@ -122,10 +122,18 @@ def test_the_bound_letter_is_the_length_everywhere_in_the_statement() -> None:
     src = r"\frac{1}{n}\sum_{i=1}^{n} x_i"
     d = sbp.derive(src, shapes={"x": (3, 1)}, syntax="latex")
     assert [str(s) for s in d.inputs] == ["x"]
-    assert any("elsewhere in the statement read as 3" in r for r in d.readings)
+    assert any("'n' elsewhere read as 3" in r for r in d.readings)
     assert np.isclose(_value(src, {"x": (3, 1)}, {"x": XV}), XV.mean())
     assert np.isclose(_value(r"\frac{1}{2n}\sum_{i=1}^{n} x_i^2 + n", {"x": (3, 1)}, {"x": XV}),
                       (XV ** 2).sum() / 6 + 3)
+
+
+def test_the_bound_letter_is_the_length_in_the_other_statements_too() -> None:
+    src = r"L = \frac{1}{n}\sum_{i=1}^{n} x_i \\ M = n L"
+    assert np.isclose(_value(src, {"x": (3, 1)}, {"x": XV}), XV.sum())
+    with pytest.raises(sbp.ParseError, match="n is the length of two sums' vectors, 3 and 4"):
+        sbp.parse(r"\sum_{i=1}^{n} x_i + \sum_{i=1}^{n} y_i", {"x": (3, 1), "y": (4, 1)},
+                  syntax="latex")
 
 
 def test_index_sums_that_read_still_read() -> None:
