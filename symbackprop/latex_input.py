@@ -346,9 +346,13 @@ class _Reader(Statements):
         if name == "d" and (upright or not self.known("d")):
             raise self.error(t.at, "derivatives (\\frac{d}{dx}) are not read: paste the "
                              "forward stages only, as d.latex(sections=\"forward\") prints them")
-        if name != "d" and not self.known(name):
-            mark = name if name == "D" else "\\" + name
-            raise self.error(t.at, f"\\frac{{{mark} y}}{{{mark} x}} is not read: a finite "
+        den = close + 1 + self.spaced(close + 1 - self.i) - (close + 1 - self.i)
+        if self.toks[den].text != "{":
+            return
+        stop = self.toks[self.find_close(den)].at + 1
+        if name != "d" and not self.known(name) and _ONE_NAME.fullmatch(
+                self.text[self.toks[den].at:stop]):  # (not {\delta y + 1}: a sum)
+            raise self.error(t.at, f"{self.text[t.at:stop]} is not read: a finite "
                              "difference, a variation or a material derivative; declare "
                              f"{name} in shapes if it is a variable")
 
@@ -686,6 +690,10 @@ _SLASH_D = r"(d|\{\s*d\s*\}|\\[a-z]+\s*\{\s*d\s*\})"
 _SLASH_DERIVATIVE = re.compile(r"(?<![A-Za-z\\])" + _SLASH_D + r"\s*(?:\{?\s*(?:\\[A-Za-z]+\s*)?"
                                r"\{?\s*[A-Za-z]\s*\}*\s*)?/\s*" + _SLASH_D
                                + r"\s*\{?\s*(?:\\[A-Za-z]+\s*)?\{?\s*[A-Za-z(]")
+# a denominator of Δ, δ or D and one name, {\Delta x}, {\delta \mathbf{w}}, {\mathrm{D}t}
+_ONE_NAME = re.compile(r"\{\s*(?:\\[A-Za-z]+\s*\{\s*D\s*\}|\\Delta|\\delta|D)\s*(?:[A-Za-z]|"
+                       r"\\[A-Za-z]+|\\[A-Za-z]+\s*\{\s*[A-Za-z]+\s*\}|\{[^{}]*\})"
+                       r"(?:\s*_\s*(?:\w|\{[^{}]*\}))?\s*\}")
 _NUMBER = re.compile(r"(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?")
 
 

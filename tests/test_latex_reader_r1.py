@@ -60,6 +60,12 @@ def test_difference_fractions_are_refused_unless_declared(src: str, name: str,
     assert np.isclose(_value(src, {v: () for v in values}, values), ratio)  # (Δ cancels)
 
 
+def test_a_delta_fraction_of_more_than_one_name_is_a_quotient() -> None:
+    vals = {"delta": 2.0, "x": 0.7, "y": 0.4}
+    assert np.isclose(_value(r"\frac{\delta x}{\delta y + 1}", None, vals),
+                      2.0 * 0.7 / (2.0 * 0.4 + 1))
+
+
 def test_upright_material_derivative_is_refused() -> None:
     with pytest.raises(sbp.ParseError, match="material derivative; declare D"):
         sbp.parse(r"\frac{\mathrm{D}y}{\mathrm{D}t}", None, syntax="latex")
