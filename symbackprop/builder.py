@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Set
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
@@ -158,7 +158,7 @@ def atoms_in_order(expr: sp.Basic) -> list[sp.Basic]:
 # The builder
 
 
-def _flat(rhs: sp.Basic, flat: set[sp.Basic]) -> bool:
+def _flat(rhs: sp.Basic, flat: set[sp.Basic], spreads: Set[sp.Basic] = frozenset()) -> bool:
     """Whether a node's column is a 1-D array to NumPy, as its operands are: an
     element-wise combination of 1-D vectors (constants and scalars beside them), or a matrix
     times one (A @ x)."""
@@ -168,12 +168,23 @@ def _flat(rhs: sp.Basic, flat: set[sp.Basic]) -> bool:
     mats = [a for a in rhs.args if is_matrix(a)]
     if type(rhs) is MatMul:
         return bool(mats) and mats[-1] in flat
-    if type(rhs) in (MatAdd, HadamardProduct, Elementwise, sp.HadamardPower):
-        return bool(mats) and all(
-            a in flat or isinstance(a, (OneMatrix, sp.ZeroMatrix)) or (
-                type(a) is MatMul and (a.args[-1] in flat or isinstance(a.args[-1], OneMatrix)))
-            for a in mats)
-    return False
+    # any node of the column's shape (a sum, a product, softmax(b), where, maximum) whose
+    # operands of that shape are all 1-D, the rest numbers or their spreads (b + s,
+    # b − mean(b), exp(b − s)): 1-D too
+    cols = [a for a in mats if shape_of(a) == shape and not _spread(a, spreads)]
+    return bool(cols) and all(a in flat or (type(a) is MatMul and a.args[-1] in flat)
+                              for a in cols)
+
+
+def _spread(a: sp.Basic, spreads: Set[sp.Basic] = frozenset()) -> bool:
+    """A constant column, or a number spread down one (c·𝟏, 𝟏c of a 1×1 c, −(c·𝟏)), or a
+    node that is one (``spreads``)."""
+    if isinstance(a, (OneMatrix, sp.ZeroMatrix)) or a in spreads:
+        return True
+    return type(a) is MatMul and any(isinstance(x, OneMatrix) or x in spreads
+                                     for x in a.args) and all(
+        isinstance(x, OneMatrix) or x in spreads or not is_matrix(x)
+        or shape_of(x) in (None, (1, 1)) or _spread(x, spreads) for x in a.args)
 
 
 class Builder:
@@ -194,6 +205,7 @@ class Builder:
         # NumPy's, lined up with the last axis, where the text's column (n, 1) is not
         self.library: str | None = None
         self.flat: set[sp.Basic] = set()  # NumPy's 1-D vectors, held as columns (n, 1)
+        self.spreads: set[sp.Basic] = set()  # nodes that are a number down a column (s·𝟏)
         self.symbols: dict[str, sp.Basic] = {}  # inputs and named stages, by name
         self.inputs: dict[sp.Basic, None] = {}
         # inputs the derived graph keeps though its output may not read them (Graph.keep)
@@ -272,14 +284,18 @@ class Builder:
         nodes.append(eq)
         self._node_lhs.add(lhs)
         self._memo[rhs] = lhs
-        if self.flat and _flat(rhs, self.flat):
-            self.flat.add(lhs)
+        if self.flat:
+            if _spread(rhs, self.spreads):
+                self.spreads.add(lhs)
+            elif _flat(rhs, self.flat, self.spreads):
+                self.flat.add(lhs)
         return lhs
 
     def is_flat(self, t: Term) -> bool:
         """Whether ``t`` is NumPy's 1-D vector held as the column (n, 1): an input declared
         ``(n,)``, a node of one, or an inline form of one (``-b``)."""
-        return bool(self.flat) and (t in self.flat or (is_matrix(t) and _flat(t, self.flat)))
+        return bool(self.flat) and (t in self.flat or (
+            is_matrix(t) and _flat(t, self.flat, self.spreads)))
 
     def _temp(self, shape: Shape) -> sp.Basic:
         lhs = make_symbol(f"_{len(self.nodes)}", shape)

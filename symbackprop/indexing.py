@@ -416,7 +416,7 @@ def transpose_call(b: Builder, xs: list[Term], static: tuple[Any, ...], kw: dict
         if static and (not is_matrix(x) or tuple(static[0]) not in ((1, 0), (-1, -2))):
             raise ShapeError(f"{where}: axes {static[0]!r} of a "
                              f"{fmt_shape(shape_of(x))} array")
-        return ops.transpose(b, x, where)
+        return ops.written_transpose(b, x, where)
     return _tensor_call("transpose_axes")(b, xs, (), {"axes": static[0]}, where)
 
 

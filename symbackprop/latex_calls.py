@@ -465,6 +465,8 @@ class Calls(Cursor):
             k = 1
             if self.texts(k) == "^" and self.texts(k + 1) == "{":
                 k = self.find_close(self.i + k + 1) - self.i + 1
+            elif self.texts(k) == "^":  # \psi^2(x): refused below, as \psi^{2}(x) is
+                k += 2
             while self.texts(k) in SPACING:
                 k += 1
             return "digamma" if self.texts(k) in OPEN or self.sized_open(k) else None
@@ -474,6 +476,7 @@ class Calls(Cursor):
             save = self.i
             self.take()
             raw, _ = self.raw_group()
+            raw = raw.replace("\\_", "_")  # \operatorname{log\_softmax}: TeX's underscore
             self.i = save
             if s == r"\operatorname" and raw == "I" and "besseli" in self.functions and \
                     self.bessel_next():
@@ -558,7 +561,14 @@ class Calls(Cursor):
         order: str | None = None
         if fn == "digamma" and self.is_("^"):  # ψ^{(n)}: the order, a whole number
             self.take()
+            start = self.toks[self.i].at
             order = "".join(p for p, _ in self.group_or_token()).strip("() ")
+            written = self.text[start:self.end_of_last()].replace(" ", "")
+            if not written.strip("{}").startswith("("):  # \psi^{2}(x): a power, or order 2?
+                raise self.error(t.at, f"'\\psi^{written}' is not read: write "
+                                 f"\\psi^{{({order})}}(…) for the polygamma function of "
+                                 f"order {order}, \\operatorname{{digamma}}(…)^{{{order}}} "
+                                 "for a power of the digamma function")
             if not order.isdigit():
                 raise self.error(t.at, f"the order of ψ is a whole number, not {order!r}")
             fn = "polygamma"

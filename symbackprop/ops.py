@@ -512,6 +512,19 @@ def hadamard(b: Builder, x: Term, y: Term, where: str = "hadamard(a, b)") -> Ter
     return b.node(HadamardProduct(x, y))
 
 
+def written_transpose(b: Builder, x: Term, where: str = "a.T") -> Term:
+    """``x.T`` or ``transpose(x)`` as written: in code that uses a library's call, of a
+    vector declared ``(n,)`` it is refused (NumPy's ``b.T`` of a 1-D ``b`` is ``b``, so
+    ``b @ b.T`` is the dot product there and the outer product in the text)."""
+    if b.library is not None and is_matrix(x) and b.is_flat(x):
+        n = shape_of(x)[0]  # type: ignore[index]
+        raise ShapeError(f"{where}: the transpose of a vector declared ({n},) is itself in "
+                         "NumPy (b @ b.T is the dot product), the row (1, n) in the text: "
+                         "write np.dot(b, b) for the dot product, np.outer(b, b) for the "
+                         f"outer product, or declare it ({n}, 1)")
+    return transpose(b, x, where)
+
+
 def transpose(b: Builder, x: Term, where: str = "a.T") -> Term:
     if not is_matrix(x):
         return x

@@ -416,7 +416,7 @@ class _Parser(Readings):
         if isinstance(node, ast.Attribute):
             if id(node) in self.exponent_transposes and shape_of(args[0]) is None:
                 raise self.number_transposed(node)
-            return ops.transpose(b, args[0], self.source(node))
+            return ops.written_transpose(b, args[0], self.source(node))
         if isinstance(node, ast.Compare):
             return ops.compare(b, _COMPARE[type(node.ops[0])], args[0], args[1],
                                self.source(node))

@@ -184,3 +184,31 @@ def test_max_of_a_tensor_ties_share_the_slope() -> None:
 def test_max_of_a_tensor_with_two_named_sizes_is_refused_and_said() -> None:
     with pytest.raises(sbp.UnsupportedError, match="more than one of its sizes is a name"):
         sbp.derive("L = max(X)", shapes={"X": ("N", "M", 4)})
+
+
+@pytest.mark.parametrize("inner", [
+    "b + s", "s + b", "b - s", "b - mean(b)", "b + sum(b)", "b - max(b)",
+    "b - logsumexp(b)", "softmax(b)", "log_softmax(b)", "exp(b - s)", "relu(b - s)",
+    "b**2 + s", "where(b > 0, b, s)", "maximum(b, s)"])
+@pytest.mark.parametrize("lib", ["", "np."])
+def test_a_vector_made_with_a_number_beside_a_tensor_is_refused_too(inner: str,
+                                                                     lib: str) -> None:
+    """b + s, b − mean(b), softmax(b) of a b declared (4,) are NumPy's 1-D arrays too: beside
+    a tensor they were read as the column, silently (held-out round R3: NumPy's dL/db
+    [-3.67, 0.11, -1.93, 0.62] against our [1.33, 3.00, -3.22, -5.98])."""
+    with pytest.raises(sbp.ShapeError, match=r"NumPy lines (a 1-D array|it) up with the last"):
+        sbp.derive(f"{lib}sum(X * ({inner}))", shapes={"X": (2, 4, 4), "b": (4,), "s": ()})
+
+
+def test_the_transpose_of_a_1d_vector_in_numpy_code_is_refused() -> None:
+    """NumPy's b.T of a 1-D b is b, so np.sum(b @ b.T) is the dot product; the text's is
+    the outer product (R3: gradient 2·Σb for NumPy's 2b). Refused in code that uses a
+    library's call; np.dot and np.outer say which."""
+    b = np.array([0.5, -1.0, 2.0, 0.25])
+    for text in ("np.sum(b @ b.T)", "np.sum(np.transpose(b) @ b)"):
+        with pytest.raises(sbp.ShapeError, match=r"the transpose of a vector declared"):
+            sbp.derive(text, shapes={"b": (4,)})
+    dot = sbp.derive("np.dot(b, b)", shapes={"b": (4,)})
+    np.testing.assert_allclose(dot.evaluate({"b": b})["b"], 2 * b)
+    outer = sbp.derive("np.sum(np.outer(b, b))", shapes={"b": (4,)})
+    np.testing.assert_allclose(outer.evaluate({"b": b})["b"], 2 * np.sum(b) * np.ones(4))
