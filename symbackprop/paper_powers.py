@@ -85,6 +85,11 @@ def _names(toks: list[Tok], text: str, declared: Callable[[str], bool],
             if toks[k] is not t:  # σ²(x): sigmoid(x)², read
                 k += 1
                 continue
+        elif t.text.lower() in funcs and not declared(t.text):  # tanh²(x), Tanh²(x), ReLU²(x)
+            toks = _sigma_power(toks, k, text, declared, notes, t.text.lower())
+            if toks[k] is not t:
+                k += 1
+                continue
         m = _LAYER.match(text, t.end) if t.end > t.at else None
         if m is not None and t.text not in funcs:
             index = m.group(1) or m.group(2)
@@ -123,9 +128,11 @@ def _names(toks: list[Tok], text: str, declared: Callable[[str], bool],
 
 
 def _sigma_power(toks: list[Tok], k: int, text: str, declared: Callable[[str], bool],
-                 notes: list[str]) -> list[Tok]:
+                 notes: list[str], fn: str = "") -> list[Tok]:
     """``σ²(x)``, ``σ^2(x)``, ``σ^{2}(x)``: the sigmoid's value squared, σ(x)², as
-    ``tanh²(x)`` is; ``σ⁻¹(x)`` (the inverse function) is refused with what to write."""
+    ``tanh²(x)`` is; ``σ⁻¹(x)`` (the inverse function) is refused with what to write. With
+    ``fn``, the same of that function, written in any case (``Tanh²(x)`` is tanh(x)²: it
+    was the name Tanh, squared, times x)."""
     p = _sig(toks, k + 1)
     if p >= len(toks) or not (toks[p].kind == "sup" or (toks[p].text == "**" and toks[p].call)):
         return toks
@@ -141,6 +148,16 @@ def _sigma_power(toks: list[Tok], k: int, text: str, declared: Callable[[str], b
     power = power.removeprefix("**").removeprefix("(").removesuffix(")")
     written = text[toks[k].at:toks[q].at].rstrip()
     at = toks[k].at
+    if fn:
+        if not re.fullmatch(r"[1-9]\d{0,2}", power):  # f⁻¹: the inverse or 1/f? refused
+            raise ParseError(f"'{written}(…)' is not read: a power of {fn} before its "
+                             f"bracket is read for a whole number only; write {fn}(…)^… for "
+                             "the power of its value (an inverse function by its name)",
+                             column=column_of(text, at), text=text)
+        notes.append(f"'{written}(…)' read as {fn}(…){power.translate(_RAISED)}, the power "
+                     "of its value")
+        call = Tok("name", fn, at, toks[k].end, call=True)
+        return [*toks[:k], call, *toks[q:close], *toks[p:end], *toks[close:]]
     if declared("sigma"):  # σ²(1 − ρ): the declared σ (a variance's), squared, times (…)
         notes.append(f"'{written}(…)' read as sigma^{power}·(…), the declared sigma times "
                      f"the bracket (for the power of the sigmoid's value write "
