@@ -217,6 +217,11 @@ class _Parser(Readings):
             if node.keywords:
                 self.axis_of(node)
                 self.static.update(id(n) for k in node.keywords for n in ast.walk(k.value))
+            if node.func.id in FUNCTIONS and node.func.id in self.b.shapes:
+                raise self.error(node.func, f"{node.func.id!r} is declared in shapes and is a "
+                                 f"function of the text: {node.func.id}(…) would be the "
+                                 "function and the declared variable unused; rename the "
+                                 "variable")
             if node.func.id not in FUNCTIONS:
                 near = difflib.get_close_matches(node.func.id, FUNCTIONS, n=3, cutoff=0.75)
                 mean = f" (did you mean {' or '.join(map(repr, near))}?)" if near else ""

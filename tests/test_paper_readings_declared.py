@@ -381,3 +381,13 @@ def test_a_functions_power_before_its_bracket_is_the_power_of_its_value(text: st
     assert d.evaluate({"x": 0.7})["x"] == pytest.approx(grad(0.7), rel=1e-12)
     with pytest.raises(sbp.ParseError, match="whole number only"):
         sbp.derive(text.replace("²", "⁻¹").replace("^2", "^-1"), shapes={"x": ()})
+
+
+@pytest.mark.parametrize(("text", "name"), [("tanh(x)", "tanh"), ("exp(x) + 1", "exp"),
+                                            ("sum(x)", "sum")])
+def test_a_declared_name_called_as_the_texts_function_is_refused(text: str, name: str) -> None:
+    """With tanh declared, the text's tanh(x) was the function and the declared variable
+    silently unused (held-out round R3); LaTeX refused it. Refused in the text too."""
+    with pytest.raises(sbp.ParseError, match=rf"'{name}' is declared in shapes and is a "
+                                             "function"):
+        sbp.derive(text, shapes={"x": (3, 1), name: ()})
