@@ -1,10 +1,11 @@
 """Names and powers as papers write them, read before ``paper.read_text`` reads the rest.
 
-``_names`` reads ``W^(1)`` (the layer index, as ``W⁽¹⁾``), ``σ²(x)`` (``_sigma_power``: the
-sigmoid's value squared), ``log_2(x)`` and a Greek letter that looks like a declared Latin
-one; ``_powers_and_products`` refuses a double superscript (``x^2^3``), two product signs
-in a row and ``e^2x``. ``_bars_text``, ``_root_at``, ``_power_end`` and ``_square_ends``
-find where a written norm, root or power ends in the source, for ``read_text``'s notes.
+``_names`` reads ``W^(1)`` (the layer index, as ``W⁽¹⁾``), ``σ²(x)`` and ``tanh²(x)``
+(``_function_power``: the function's value squared), ``log_2(x)`` and a Greek letter that
+looks like a declared Latin one; ``_powers_and_products`` refuses a double superscript
+(``x^2^3``), two product signs in a row and ``e^2x``. ``_bars_text``, ``_root_at``,
+``_power_end`` and ``_square_ends`` find where a written norm, root or power ends in the
+source, for ``read_text``'s notes.
 They live apart from ``paper.py`` to keep it to one concern (the reading loop) and under
 the project's module size; this module sits below ``paper.py`` and never imports it.
 """
@@ -80,13 +81,10 @@ def _names(toks: list[Tok], text: str, declared: Callable[[str], bool],
         if t.kind != "name" or t.call or t.text in KEYWORDS:
             k += 1
             continue
-        if t.text == "sigma" and text[t.at] == "σ":
-            toks = _sigma_power(toks, k, text, declared, notes)
-            if toks[k] is not t:  # σ²(x): sigmoid(x)², read
-                k += 1
-                continue
-        elif t.text.lower() in funcs and not declared(t.text):  # tanh²(x), Tanh²(x), ReLU²(x)
-            toks = _sigma_power(toks, k, text, declared, notes, t.text.lower())
+        fn = "" if t.text == "sigma" and text[t.at] == "σ" else \
+            t.text.lower() if t.text.lower() in funcs and not declared(t.text) else None
+        if fn is not None:  # σ²(x), tanh²(x), Tanh²(x), ReLU²(x): the value's power
+            toks = _function_power(toks, k, text, declared, notes, fn)
             if toks[k] is not t:
                 k += 1
                 continue
@@ -127,7 +125,7 @@ def _names(toks: list[Tok], text: str, declared: Callable[[str], bool],
     return toks
 
 
-def _sigma_power(toks: list[Tok], k: int, text: str, declared: Callable[[str], bool],
+def _function_power(toks: list[Tok], k: int, text: str, declared: Callable[[str], bool],
                  notes: list[str], fn: str = "") -> list[Tok]:
     """``σ²(x)``, ``σ^2(x)``, ``σ^{2}(x)``: the sigmoid's value squared, σ(x)², as
     ``tanh²(x)`` is; ``σ⁻¹(x)`` (the inverse function) is refused with what to write. With

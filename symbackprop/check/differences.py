@@ -225,7 +225,7 @@ def judge(f: Callable[[], float], x: Array, coords: list[tuple[int, ...]],
                              "entry's size")
             elif straddled is not None and (
                     slopes := kink_slopes(f, x, coords[k], eps, atol, rtol)) is not None:
-                if min(abs(ak - slopes[0]), abs(ak - slopes[1])) <= atol + rtol * abs(ak):
+                if _one_of(ak, slopes, atol, rtol):
                     bends.setdefault(k, _within_step(coords[k], slopes))
                 else:  # neither slope: wrong when another witness is a slope (below)
                     plain.add(k)
@@ -334,10 +334,7 @@ def kink_within_step(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps
     found = kink_slopes(f, x, idx, eps, atol, rtol)
     if found is None:
         return ""
-    left, right = found
-    if min(abs(analytic - left), abs(analytic - right)) > atol + rtol * abs(analytic):
-        return ""
-    return _within_step(idx, found)
+    return _within_step(idx, found) if _one_of(analytic, found, atol, rtol) else ""
 
 
 def _within_step(idx: tuple[int, ...], slopes: tuple[float, float]) -> str:
@@ -380,15 +377,21 @@ def one_sided(f: Callable[[], float], x: Array, idx: tuple[int, ...], step: floa
     return (base - down) / h, (up - base) / h
 
 
+def _one_of(v: float, slopes: tuple[float, float], atol: float, rtol: float) -> bool:
+    return min(abs(v - slopes[0]), abs(v - slopes[1])) <= atol + rtol * abs(v)
+
+
+def _between(v: float, slopes: tuple[float, float], atol: float, rtol: float) -> bool:
+    lo, hi = sorted(slopes)
+    return lo - (atol + rtol * abs(lo)) <= v <= hi + atol + rtol * abs(hi)
+
+
 def between_slopes(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps: float,
                    analytic: float, atol: float, rtol: float) -> bool:
     """Whether a kink is at the point in this coordinate and the gradient lies between its
     one-sided slopes (a subgradient, or a tie's convention)."""
     found = kink_slopes(f, x, idx, eps, atol, rtol)
-    if found is None:
-        return False
-    lo, hi = sorted(found)
-    return lo - (atol + rtol * abs(lo)) <= analytic <= hi + atol + rtol * abs(hi)
+    return found is not None and _between(analytic, found, atol, rtol)
 
 
 def outside_slopes(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps: float,
@@ -397,10 +400,7 @@ def outside_slopes(f: Callable[[], float], x: Array, idx: tuple[int, ...], eps: 
     of the one-sided slopes, which holds every subgradient and every tie convention (a
     ``where`` kink's −3 where the slopes are 0.1 and 1), else ""."""
     found = kink_slopes(f, x, idx, eps, atol, rtol)
-    if found is None or not math.isfinite(analytic):
-        return ""
-    lo, hi = sorted(found)
-    if lo - (atol + rtol * abs(lo)) <= analytic <= hi + atol + rtol * abs(hi):
+    if found is None or not math.isfinite(analytic) or _between(analytic, found, atol, rtol):
         return ""
     return (f"{analytic:.6g} at [{index_text(idx)}], outside the slopes {found[0]:.6g} on the "
             f"left and {found[1]:.6g} on the right: neither slope of the kink, nor between")
