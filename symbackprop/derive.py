@@ -20,8 +20,8 @@ from typing import Any, Literal
 import numpy as np
 import sympy as sp
 
+from . import broadcasting, evaluate, ops
 from . import derivation as record
-from . import evaluate, ops
 from .algebra import is_matrix
 from .builder import Builder, Equation, Granularity, check_name, make_symbol
 from .canonical import replace_args
@@ -517,7 +517,7 @@ def _derive(source: Any, wrt: Any, shapes: Any, loss: Any, opts: Options, granul
         b = _to_builder(source, shapes, limits, syntax)
         if loss is not None:
             _attach_loss(b, loss)
-        b.output = ops.as_scalar(b, b.output)  # a 1×1 output (xᵀAx) is the scalar it is
+        b.output = broadcasting.as_scalar(b, b.output)  # a 1×1 output (xᵀAx) is the scalar it is
         b.kept = (*b.kept, *_asked_inputs(wrt, b))
         g = decompose(b, granularity, output_name=output)
         if opts.names:

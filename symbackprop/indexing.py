@@ -19,7 +19,7 @@ from typing import Any
 import sympy as sp
 from sympy import OneMatrix
 
-from . import ops, tensor_axes, tensor_nodes, tensors
+from . import broadcasting, ops, tensor_axes, tensor_nodes, tensors
 from .algebra import is_matrix
 from .builder import Builder, Term
 from .errors import OptionError, ShapeError, UnsupportedError
@@ -111,7 +111,7 @@ def take(b: Builder, x: Term, rows: int | slice, cols: int | slice, where: str) 
     if (r, c) == (FULL, FULL):
         return x
     out = b.node(Slice(x, r, c))
-    return ops.as_scalar(b, out) if r_int and c_int else out
+    return broadcasting.as_scalar(b, out) if r_int and c_int else out
 
 
 def index(b: Builder, x: Term, key: Key, where: str) -> Term:
@@ -139,7 +139,7 @@ def index(b: Builder, x: Term, key: Key, where: str) -> Term:
 
 
 def _as_block(b: Builder, t: Term) -> Term:
-    return t if is_matrix(t) else ops.broadcast(b, t, (sp.S.One, sp.S.One))
+    return t if is_matrix(t) else broadcasting.broadcast(b, t, (sp.S.One, sp.S.One))
 
 
 def concatenate(b: Builder, xs: Sequence[Term], axis: int, where: str) -> Term:
@@ -315,8 +315,9 @@ def _tensor_call(op: str, **fixed: Any) -> Build:
     def build(b: Builder, xs: list[Term], static: tuple[Any, ...], kw: dict[str, Any],
               where: str) -> Term:
         if op in ("conv2d", "batchnorm2d"):  # a bias, γ or β of one channel may be a
-            xs = [x if k == 0 or is_matrix(x) else ops.broadcast(b, x, (sp.S.One, sp.S.One))
-                  for k, x in enumerate(xs)]  # scalar (a 1×1 product became one): (1, 1)
+            one = (sp.S.One, sp.S.One)  # scalar (a 1×1 product became one): (1, 1)
+            xs = [x if k == 0 or is_matrix(x) else broadcasting.broadcast(b, x, one)
+                  for k, x in enumerate(xs)]
         xs = [ops.as_matrix(b, x) for x in xs]
         if any(not is_matrix(x) for x in xs):
             raise ShapeError(f"{where}: {op} takes arrays, not scalars")
@@ -440,7 +441,7 @@ def tile(b: Builder, x: Term, reps: Any, where: str) -> Term:
     counts = [_count(k, "a count", where) for k in reps]
     a, c = (1, counts[0]) if len(counts) == 1 else counts
     if not is_matrix(x):  # NumPy: a tiled scalar is a 1-D array (a column here)
-        return ops.broadcast(b, x, (sp.Integer(a * c), sp.S.One) if len(counts) == 1
+        return broadcasting.broadcast(b, x, (sp.Integer(a * c), sp.S.One) if len(counts) == 1
                              else (sp.Integer(a), sp.Integer(c)))
     if a == c == 1:
         return x
@@ -453,7 +454,7 @@ def repeat(b: Builder, x: Term, k: Any, axis: int | None, where: str) -> Term:
     x = ops.as_matrix(b, x)  # a 1×1 product (xᵀx) is NumPy's (1, 1): axis=1 makes a row
     sx = shape_of(x)
     if sx is None:
-        return ops.broadcast(b, x, (sp.Integer(k), sp.S.One)) if k > 1 else x
+        return broadcasting.broadcast(b, x, (sp.Integer(k), sp.S.One)) if k > 1 else x
     if axis is None:
         if sx[1] != 1:
             raise ShapeError(f"{where}: repeat of a matrix needs axis=0 or axis=1 (NumPy "

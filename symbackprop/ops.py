@@ -25,6 +25,17 @@ from sympy import (
 
 from . import tensor_axes, tensor_nodes
 from .algebra import is_matrix, mscale
+from .broadcasting import (
+    as_scalar,
+    broadcast,
+    column_hint,
+    fit,
+    is_num,
+    joint_shape,
+    numpy_vectors,
+    shape_error,
+    spread,
+)
 from .builder import MAX_FACTORS, Builder, Term
 from .errors import OptionError, ShapeError, UnsupportedError
 from .functions import (
@@ -39,167 +50,26 @@ from .functions import (
 )
 from .layers import SoftmaxRows
 from .rules import FUNCTION_NAMES, RULES, constant_softmax
-from .shapes import Shape, axes_of, fmt_shape, shape_of, tensor_dims, tensor_shape
-
-
-def _err(where: str, a: Shape, op: str, b: Shape, hint: str = "") -> ShapeError:
-    return ShapeError(f"{where}: {fmt_shape(a)} {op} {fmt_shape(b)}{hint}")
-
-
-def _is_num(t: Term) -> bool:
-    return bool(getattr(t, "is_Number", False) or getattr(t, "is_NumberSymbol", False))
-
-
-def broadcast(b: Builder, t: Term, shape: tuple[sp.Expr, sp.Expr]) -> Term:
-    """A scalar spread over a matrix: c·𝟏 (a constant; 0 is the zero matrix 𝟎, so that
-    np.maximum(0, M) prints max(𝟎, M)) or the node s·𝟏."""
-    if _is_num(t):
-        if t == 0:
-            return ZeroMatrix(*shape)
-        return MatMul(t, OneMatrix(*shape)) if t != 1 else OneMatrix(*shape)
-    return b.node(MatMul(t, OneMatrix(*shape)))
-
-
-def _numpy_vectors(b: Builder, terms: list[Term], where: str, op: str = ",") -> None:
-    """In text that uses a library's call, a 1-D vector (declared ``(n,)``) beside an
-    operand of another shape (not a scalar or 1×1) is refused: NumPy would line it up with
-    the last axis, the text lines its column up with the one before (``_one_d_spread``).
-    Beside a tensor (rank ≥ 3) it is refused in any text, whether or not the column fits:
-    whoever declared ``(n,)`` there means NumPy's reading (``_tensor_column``)."""
-    if not b.flat:
-        return
-    if b.library is not None:
-        for t in terms:
-            if t in b.flat:
-                st = shape_of(t)
-                for u in terms:
-                    su = shape_of(u)
-                    if su is not None and su != st and su != (1, 1):
-                        raise _one_d_spread(b, t, su, where)
-    tensor = next((u for u in terms if is_matrix(u) and tensor_dims(u.shape) is not None),
-                  None)
-    flat = next((t for t in terms if b.is_flat(t)), None)
-    if tensor is not None and flat is not None:
-        x, y = (tensor, flat) if terms.index(tensor) < terms.index(flat) else (flat, tensor)
-        raise _err(where, shape_of(x), op, shape_of(y), _column_note(b, flat, tensor=True))
-
-
-def _fit(b: Builder, x: Term, y: Term, where: str, op: str) -> tuple[Term, Term]:
-    """Bring two operands of an element-wise operation to one shape, or raise ShapeError."""
-    _numpy_vectors(b, [x, y], where, op)
-    try:
-        shape = _joint_shape(shape_of(x), shape_of(y), where, op)
-    except ShapeError as e:
-        raise _column_hint(b, [x, y], e) from None
-    like = x if shape_of(x) == shape else y
-    return _spread(b, x, shape, like, where), _spread(b, y, shape, like, where)
-
-
-def _joint_shape(sx: Shape, sy: Shape, where: str, op: str) -> Shape:
-    """The shape of an element-wise result, as NumPy broadcasts: a scalar or a 1×1 spreads
-    over anything, a column (m, 1) over (m, n), a row (1, n) over (m, n); anything else
-    that differs is a ShapeError naming both shapes."""
-    if sx == sy or sy is None:
-        return sx
-    if sx is None:
-        return sy
-    if tensor_dims(sx) is not None or tensor_dims(sy) is not None:  # NumPy's rule, n-D
-        both = tensor_axes.broadcast_axes(axes_of(sx), axes_of(sy))
-        if both is None:
-            raise _err(where, sx, op, sy)
-        if both not in (axes_of(sx), axes_of(sy)):
-            raise _err(where, sx, op, sy, " (each operand would need broadcasting: bring one "
-                       "to the result's shape first)")
-        return tensor_shape(both)
-    if sx[0] == sy[0] and 1 in (sx[1], sy[1]):
-        return sx if sy[1] == 1 else sy
-    if sx[1] == sy[1] and 1 in (sx[0], sy[0]):
-        return sx if sy[0] == 1 else sy
-    if sy == (1, 1) or sx == (1, 1):
-        return sx if sy == (1, 1) else sy
-    if sx[0] == 1 and sy[1] == 1:  # a row and a column: both spread, 𝟏 r − c 𝟏ᵀ
-        return (sy[0], sx[1])
-    if sx[1] == 1 and sy[0] == 1:
-        return (sx[0], sy[1])
-    raise _err(where, sx, op, sy)
-
-
-def _column_hint(b: Builder, terms: list[Term], e: ShapeError) -> ShapeError:
-    """``e`` (operands that do not fit), with why when one is a vector declared ``(n,)`` and
-    another's last axis is n: the text holds it as the column (n, 1), lined up with the axis
-    before the last, where NumPy lines a 1-D array up with the last."""
-    for t in terms:
-        st = shape_of(t)
-        if t in b.flat and st is not None and any(
-                shape_of(u) is not None and axes_of(shape_of(u))[-1] == st[0]
-                for u in terms if u is not t):
-            return ShapeError(f"{e}{_column_note(b, t)}")
-    return e
-
-
-def _column_note(b: Builder, t: Term, tensor: bool = False) -> str:
-    """Why a vector declared ``(n,)`` does not line up as NumPy's 1-D array would; beside a
-    tensor (``tensor``), how to write the column reading too."""
-    n = shape_of(t)[0]  # type: ignore[index]
-    name = t.name if t in b.inputs else b.names.get(t, "v")
-    column = (f", or declare {name} ({n}, 1) for the column" if t in b.inputs else
-              f", or declare the input ({n}, 1) for the column") if tensor else ""
-    return (f" (a vector ({n},) is the column ({n}, 1) in the text, lined up with the axis "
-            "before the last; NumPy lines a 1-D array up with the last: write "
-            f"reshape({name}, (1, {n})) for that{column})")
-
-
-def _spread(b: Builder, t: Term, shape: Shape, like: Term = None, where: str = "") -> Term:
-    """``t`` brought to ``shape``, written out as a person writes it: c·𝟏 for a scalar,
-    ``μ 1ᵀ`` for a column against (m, n), ``1 μ`` for a row; against a tensor, NumPy's
-    broadcast to ``like`` (an operand of that shape)."""
-    st = shape_of(t)
-    if st == shape or shape is None:
-        return t
-    if st is not None and tensor_dims(shape) is not None:
-        return b.node(tensor_nodes.make("broadcast", [t, like]))
-    if st is None or (st == (1, 1) and 1 not in shape):
-        return broadcast(b, as_scalar(b, t), shape)
-    if st[1] == 1 and st[0] == shape[0]:
-        return b.node(MatMul(t, OneMatrix(1, shape[1])))
-    return b.node(MatMul(OneMatrix(shape[0], 1), t))
-
-
-def _one_d_spread(b: Builder, t: Term, shape: Shape, where: str) -> ShapeError:
-    """A 1-D vector (declared ``(n,)``) broadcast against a matrix or a tensor, in text that
-    uses a library's call: NumPy lines it up with the last axis, the text's column (n, 1)
-    with the one before; refused, with the ways to write either."""
-    n = shape_of(t)[0]  # type: ignore[index]
-    named = t in b.inputs
-    what = f"{t.name} is NumPy's 1-D ({n},)" if named else \
-        f"a 1-D vector ({n},) (made from an input declared ({n},))"
-    fix = (f"write {t.name}.reshape(1, -1) for NumPy's reading, or declare {t.name} ({n}, 1) "
-           "for the column") if named else ("reshape it, .reshape(1, -1), for NumPy's "
-                                            f"reading, or declare the input ({n}, 1) for the "
-                                            "column")
-    return ShapeError(
-        f"{where + ': ' if where else ''}{what} broadcast against {fmt_shape(shape)}: NumPy "
-        f"lines it up with the last axis, where the text holds it as the column ({n}, 1); "
-        f"this text uses a library's call ({b.library}), so it reads as NumPy: {fix}")
+from .shapes import Shape, fmt_shape, shape_of, tensor_dims
 
 
 def add_many(b: Builder, terms: list[tuple[int, Term]], where: str = "a + b") -> Term:
     """``a ± b ± c …`` as one node: an n-ary sum stays one equation, built once."""
-    _numpy_vectors(b, [t for _, t in terms], where,
+    numpy_vectors(b, [t for _, t in terms], where,
                    "-" if any(sign < 0 for sign, _ in terms[1:]) else "+")
     shape: Shape = None
     for i, (sign, t) in enumerate(terms):
         try:
-            shape = shape_of(t) if i == 0 else _joint_shape(shape, shape_of(t), where,
+            shape = shape_of(t) if i == 0 else joint_shape(shape, shape_of(t), where,
                                                             "+" if sign > 0 else "-")
         except ShapeError as e:
-            raise _column_hint(b, [u for _, u in terms], e) from None
+            raise column_hint(b, [u for _, u in terms], e) from None
     if shape is None:
         return b.node(sp.Add(*[t if sign > 0 else -t for sign, t in terms]))
-    const = sp.Add(*[t if sign > 0 else -t for sign, t in terms if _is_num(t)])
+    const = sp.Add(*[t if sign > 0 else -t for sign, t in terms if is_num(t)])
     like = next((t for _, t in terms if shape_of(t) == shape), None)
-    parts = [_spread(b, t, shape, like, where) for _, t in terms if not _is_num(t)]
-    signs = [sign for sign, t in terms if not _is_num(t)]
+    parts = [spread(b, t, shape, like, where) for _, t in terms if not is_num(t)]
+    signs = [sign for sign, t in terms if not is_num(t)]
     body = [p if sign > 0 else mscale(-1, p) for sign, p in zip(signs, parts, strict=True)]
     if const != 0:
         body.append(broadcast(b, const, shape))
@@ -207,13 +77,13 @@ def add_many(b: Builder, terms: list[tuple[int, Term]], where: str = "a + b") ->
 
 
 def add(b: Builder, x: Term, y: Term, where: str = "a + b") -> Term:
-    if _is_num(x) and _is_num(y):
+    if is_num(x) and is_num(y):
         return x + y
     return add_many(b, [(1, x), (1, y)], where)
 
 
 def sub(b: Builder, x: Term, y: Term, where: str = "a - b") -> Term:
-    if _is_num(x) and _is_num(y):
+    if is_num(x) and is_num(y):
         return x - y
     return add_many(b, [(1, x), (-1, y)], where)
 
@@ -234,10 +104,10 @@ def mul_many(b: Builder, factors: list[tuple[int, Term]], where: str = "a * b") 
             acc = mul(b, acc, t, where) if e > 0 else div(b, acc, t, where)
         return acc
     for e, t in factors:
-        if e < 0 and _is_num(t) and t.is_zero:
+        if e < 0 and is_num(t) and t.is_zero:
             raise ShapeError(f"{where}: division by zero")
     items = [t if e > 0 else sp.Pow(t, -1) for e, t in factors]
-    while len([t for t in items if not _is_num(t)]) > MAX_FACTORS:
+    while len([t for t in items if not is_num(t)]) > MAX_FACTORS:
         head, items = items[:MAX_FACTORS], items[MAX_FACTORS:]
         items.insert(0, b.node(sp.Mul(*head)))
     return b.node(sp.Mul(*items))
@@ -254,7 +124,7 @@ def mul(b: Builder, x: Term, y: Term, where: str = "a * b") -> Term:
         if shape_of(y) == (1, 1) and shape_of(x)[1] != 1:  # type: ignore[index]
             return mul(b, x, as_scalar(b, y), where)  # scales, as the text's witness reads it
         return matmul(b, x, y, where)
-    if _is_num(x) and _is_num(y):
+    if is_num(x) and is_num(y):
         return x * y
     if is_matrix(x) or is_matrix(y):
         s, m = (y, x) if is_matrix(x) else (x, y)
@@ -281,7 +151,7 @@ def times_ones(b: Builder, x: Term, y: Term, where: str = "a * b") -> Term:
 def matmul(b: Builder, x: Term, y: Term, where: str = "a @ b") -> Term:
     sx, sy = shape_of(x), shape_of(y)
     if tensor_dims(sx) or tensor_dims(sy):
-        raise _err(where, sx, "@", sy, " (a tensor of rank 3 or more has no matrix product: "
+        raise shape_error(where, sx, "@", sy, " (a tensor of rank 3 or more has no matrix product: "
                    "write the contraction with einsum)")
     # a scalar stands for the 1×1 matrix it may have come from: (xᵀy) @ zᵀ
     if (sx is None and sy is not None and sy[0] == 1) or (
@@ -296,7 +166,7 @@ def matmul(b: Builder, x: Term, y: Term, where: str = "a @ b") -> Term:
                     shape_of(t) is None)
         hint = " (a name without a shape is a scalar: give its shape, or use * for a " \
             "scalar)" if named else " (a 1×1 value is a scalar here: use * for it)"
-        raise _err(where, sx, "@", sy, hint)
+        raise shape_error(where, sx, "@", sy, hint)
     if sx[1] != sy[0]:
         hint = ""
         if sx == sy and sx[1] == 1:  # w·x of two columns: the dot product, most likely
@@ -305,7 +175,7 @@ def matmul(b: Builder, x: Term, y: Term, where: str = "a @ b") -> Term:
                     "hadamard(a, b))")
         elif sx == sy:
             hint = " (for the element-wise product write hadamard(a, b))"
-        raise _err(where, sx, "@", sy, hint)
+        raise shape_error(where, sx, "@", sy, hint)
     product = b.node(MatMul(x, y))
     # an inner product or a form (xᵀy, xᵀAx) is a scalar; a one-row weight matrix times a
     # vector (W2 h with W2 of shape (1, n)) stays the 1×1 layer output the user declared
@@ -346,13 +216,6 @@ def compare(b: Builder, op: str, x: Term, y: Term, where: str) -> Term:
     if op in (">", "<"):
         return apply(b, "step", [sub(b, x, y, where)], where)
     return sub(b, sp.S.One, apply(b, "step", [sub(b, y, x, where)], where), where)
-
-
-def as_scalar(b: Builder, x: Term) -> Term:
-    """A 1×1 matrix as the scalar it is: a scalar wherever one is meant."""
-    if shape_of(x) == (1, 1):
-        return b.node(Item(x))
-    return x
 
 
 def as_matrix(b: Builder, x: Term) -> Term:
@@ -411,14 +274,14 @@ def div(b: Builder, x: Term, y: Term, where: str = "a / b") -> Term:
     if is_matrix(y):  # element-wise, with NumPy's broadcasting
         if not is_matrix(x):
             return mul(b, x, b.node(HadamardPower(y, -1)), where)
-        x, y = _fit(b, x, y, where, "/")
+        x, y = fit(b, x, y, where, "/")
         return b.node(HadamardProduct(x, b.node(HadamardPower(y, -1))))
-    if _is_num(y) and y.is_zero:  # Float(0.0) == 0 is False in SymPy
+    if is_num(y) and y.is_zero:  # Float(0.0) == 0 is False in SymPy
         raise ShapeError(f"{where}: division by zero")
-    if _is_num(x) and _is_num(y):
+    if is_num(x) and is_num(y):
         return x / y
     if is_matrix(x):
-        inv = 1 / y if _is_num(y) else b.node(sp.Pow(y, -1))
+        inv = 1 / y if is_num(y) else b.node(sp.Pow(y, -1))
         return b.node(MatMul(inv, x))
     return b.node(x / y)
 
@@ -428,11 +291,11 @@ def power(b: Builder, x: Term, y: Term, where: str = "a ** b") -> Term:
     exponent is the power itself; an array exponent (``2**v``, ``v**v``, ``X**Y``), or a
     variable one of an array (``v**t``), is what ``power(x, y)`` is, exp(y ⊙ log x) entry
     by entry, for x > 0 (``variable_power``)."""
-    if is_matrix(y) or (is_matrix(x) and not _is_num(y)):  # v**t: exp(t log v) too
+    if is_matrix(y) or (is_matrix(x) and not is_num(y)):  # v**t: exp(t log v) too
         return variable_power(b, x, y, where)
     if is_matrix(x):
         return x if y == 1 else b.node(HadamardPower(x, y))
-    if getattr(x, "is_zero", False) and not _is_num(y):
+    if getattr(x, "is_zero", False) and not is_num(y):
         # 0**y is 0 for y > 0, 1 at 0, ∞ below: its derivative 0**y·log 0 has no value
         # (SymPy's log 0 is zoo, NaN in every number), as power(0, y) has none
         raise UnsupportedError(f"{where}: a power of 0 with a variable exponent (0**y) is 0 "
@@ -447,16 +310,16 @@ def variable_power(b: Builder, x: Term, y: Term, where: str) -> Term:
     as ``hadamard``'s (a scalar over an array, a column (n, 1) against a row (1, m)). A
     base that is a number ≤ 0 is refused: its logarithm has no real value, and NumPy's
     (−2.0)**2.0 = 4 would be NaN here."""
-    if _is_num(x) and not x.is_positive:
+    if is_num(x) and not x.is_positive:
         what = "0" if x.is_zero else "a negative number"
         raise UnsupportedError(f"{where}: a power of {what} with an array exponent: it is "
                                "exp(y log x), entry by entry, which needs x > 0 (its "
                                "logarithm); write the powers out where x ≤ 0")
-    _numpy_vectors(b, [x, y], where, "**")
+    numpy_vectors(b, [x, y], where, "**")
     try:  # the shapes as written (hadamard's error would name y ⊙ log x)
-        _joint_shape(shape_of(x), shape_of(y), where, "**")
+        joint_shape(shape_of(x), shape_of(y), where, "**")
     except ShapeError as e:
-        raise _column_hint(b, [x, y], e) from None
+        raise column_hint(b, [x, y], e) from None
     return apply(b, "exp", [hadamard(b, y, apply(b, "log", [x], where), where)], where)
 
 
@@ -477,12 +340,12 @@ def paper_power(b: Builder, x: Term, y: Term, where: str = "a ^ b") -> Term:
     if sx is None or 1 in sx:
         return power(b, x, y, where)
     if is_matrix(y):
-        raise _err(where, sx, "^", shape_of(y), " (exponents must be scalars)")
+        raise shape_error(where, sx, "^", shape_of(y), " (exponents must be scalars)")
     if sx[0] != sx[1]:
         raise ShapeError(f"{where}: a power of a {fmt_shape(sx)} matrix is a matrix power "
                          "and needs a square matrix (for the element-wise power write "
                          r"X**2, or X^{\circ 2} in LaTeX)")
-    k = y if _is_num(y) else None
+    k = y if is_num(y) else None
     if k is None or not k.is_Integer:
         shown = f"{float(y):g}" if getattr(y, "is_Float", False) else y
         raise UnsupportedError(f"{where}: the power {shown} of a square matrix is not read "
@@ -508,7 +371,7 @@ def whole_power(b: Builder, x: Term, k: int, where: str) -> Term:
 def hadamard(b: Builder, x: Term, y: Term, where: str = "hadamard(a, b)") -> Term:
     if not is_matrix(x) and not is_matrix(y):
         return mul(b, x, y, where)
-    x, y = _fit(b, x, y, where, "⊙")
+    x, y = fit(b, x, y, where, "⊙")
     return b.node(HadamardProduct(x, y))
 
 
@@ -758,16 +621,16 @@ def apply(b: Builder, name: str, args: list[Term], where: str, axis: Any = None)
     f = RULES[name].sympy
     if any(is_matrix(a) for a in args):
         if len(args) == 2 and not (name == "huber" and shape_of(args[1]) is None):
-            args = list(_fit(b, args[0], args[1], where, ","))  # huber(A, δ): δ stays a scalar
+            args = list(fit(b, args[0], args[1], where, ","))  # huber(A, δ): δ stays a scalar
         elif len(args) > 2:  # where(C, X, Y): every operand in the one shape
-            _numpy_vectors(b, args, where)
+            numpy_vectors(b, args, where)
             shape = shape_of(args[0])
             for a in args[1:]:
-                shape = _joint_shape(shape, shape_of(a), where, ",")
+                shape = joint_shape(shape, shape_of(a), where, ",")
             like = next((a for a in args if shape_of(a) == shape), None)
-            args = [_spread(b, a, shape, like, where) for a in args]
+            args = [spread(b, a, shape, like, where) for a in args]
         return b.node(Elementwise(name, *args))
-    if name in ("max", "min") and not all(_is_num(a) for a in args):
+    if name in ("max", "min") and not all(is_num(a) for a in args):
         return b.node(f(*args, evaluate=False))  # SymPy's Max compares its arguments: slow
     if f in (sp.loggamma, sp.polygamma):
         args = [*args[:-1], inexact(args[-1])]

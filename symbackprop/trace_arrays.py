@@ -24,7 +24,7 @@ from typing import Any
 import sympy as sp
 from sympy import MatMul, OneMatrix
 
-from . import ops
+from . import broadcasting, ops
 from . import trace_linalg as linalg
 from .algebra import is_matrix
 from .builder import Builder, Term
@@ -92,7 +92,7 @@ def binary(b: Builder, op: str, x: Value, y: Value) -> Value:
             ops.mul(b, a, c, where)
     elif op == "/":
         if is_matrix(c) and not is_matrix(a):
-            a = ops.broadcast(b, a, tuple(c.shape))
+            a = broadcasting.broadcast(b, a, tuple(c.shape))
         t = ops.div(b, a, c, where)
     elif op == "**":  # an array exponent: exp(y log x) entry by entry, as in the text
         t = ops.power(b, a, c, where)
@@ -135,7 +135,7 @@ def matmul(b: Builder, x: Value, y: Value, name: str) -> Value:
         hint = " (for the element-wise product write a * b)" if sx == sy else ""
         raise ShapeError(f"{where}: the inner dimensions differ{hint}")
     # a (1, 1) value whose term is a number (std(x, keepdims=True) of a column) is a 1×1 here
-    mx, my = (ops.broadcast(b, t, (1, 1)) if len(s) == 2 and not is_matrix(t) else t
+    mx, my = (broadcasting.broadcast(b, t, (1, 1)) if len(s) == 2 and not is_matrix(t) else t
               for t, s in (x, y))
     if len(sx) == 2 and len(sy) == 1:  # (m, n) @ (n,) -> (m,)
         return ops.matmul(b, mx, my, where), (sx[0],)

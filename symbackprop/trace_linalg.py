@@ -18,7 +18,7 @@ from typing import Any
 
 import sympy as sp
 
-from . import indexing, ops
+from . import broadcasting, indexing, ops
 from .algebra import is_matrix
 from .builder import Builder, Term
 from .composites import matrix_power
@@ -71,7 +71,7 @@ def along(b: Builder, how: str, v: Value, axis: Any, keepdims: Any, what: str) -
         whole = ops.apply(b, how, [t], what)
         if keepdims:  # (1,) or (1, 1), as NumPy keeps it
             one = sp.Integer(1)
-            return ops.broadcast(b, whole, (one, one)), (one,) * len(s)
+            return broadcasting.broadcast(b, whole, (one, one)), (one,) * len(s)
         return whole, ()
     k = axes[0]
     kept = ops.reduce_axis(b, how, t, k, what)  # a row (k = 0) or a column

@@ -23,7 +23,7 @@ from typing import Any
 import sympy as sp
 from sympy import Identity, MatMul, OneMatrix, ZeroMatrix
 
-from . import ops
+from . import broadcasting, ops
 from . import trace_arrays as arrays
 from . import trace_linalg as linalg
 from . import trace_structural as structural
@@ -518,7 +518,7 @@ def numpy_function(b: Builder, func: Any, args: tuple[Any, ...], kwargs: dict[st
             return Traced(b, c)
         shape = shape_of(v.term)
         assert shape is not None  # a traced array's term is a matrix
-        return Traced(b, ops.broadcast(b, c, shape), v.shape_)
+        return Traced(b, broadcasting.broadcast(b, c, shape), v.shape_)
     if name in arrays.PRODUCTS and len(args) == 2 and not kwargs:
         return Traced(b, *arrays.PRODUCTS[name](b, traced(b, args[0]).value,
                                                 traced(b, args[1]).value))

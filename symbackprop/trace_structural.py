@@ -17,7 +17,7 @@ from typing import Any
 
 import sympy as sp
 
-from . import indexing, ops
+from . import broadcasting, indexing, ops
 from .builder import Builder, Term
 from .errors import ShapeError, UnsupportedError
 
@@ -112,7 +112,8 @@ def stack(b: Builder, vs: Sequence[Value], axis: Any) -> Value:
 
 def vstack(b: Builder, vs: Sequence[Value]) -> Value:
     """1-D arrays as rows, scalars as 1×1 blocks, matrices as they are."""
-    terms = [_row(b, v, "np.vstack") if v[1] else ops.broadcast(b, v[0], (sp.S.One, sp.S.One))
+    one = (sp.S.One, sp.S.One)
+    terms = [_row(b, v, "np.vstack") if v[1] else broadcasting.broadcast(b, v[0], one)
              for v in vs]
     out = indexing.concatenate(b, terms, 0, "np.vstack")
     shapes = [(1, int(s[0])) if len(s) == 1 else ((1, 1) if not s else _ints(s)) for _, s in vs]
@@ -121,7 +122,7 @@ def vstack(b: Builder, vs: Sequence[Value]) -> Value:
 
 def hstack(b: Builder, vs: Sequence[Value]) -> Value:
     if all(len(s) <= 1 for _, s in vs):  # 1-D arrays and scalars: one 1-D array
-        terms = [t if s else ops.broadcast(b, t, (sp.S.One, sp.S.One)) for t, s in vs]
+        terms = [t if s else broadcasting.broadcast(b, t, (sp.S.One, sp.S.One)) for t, s in vs]
         return (indexing.concatenate(b, terms, 0, "np.hstack"),
                 (sum(int(s[0]) if s else 1 for _, s in vs),))
     if any(len(s) != 2 for _, s in vs):
@@ -172,7 +173,7 @@ def tile(b: Builder, v: Value, reps: Any) -> Value:
     full = (1,) * (nd - len(reps)) + reps
     if not shape:
         out_shape = tuple(full)
-        t = ops.broadcast(b, term, (sp.Integer(full[0]), sp.S.One) if nd == 1 else
+        t = broadcasting.broadcast(b, term, (sp.Integer(full[0]), sp.S.One) if nd == 1 else
                           (sp.Integer(full[0]), sp.Integer(full[1])))
         return t, out_shape
     if nd == 1:

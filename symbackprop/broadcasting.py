@@ -1,0 +1,164 @@
+"""Operands of an element-wise operation brought to one shape, as NumPy broadcasts and as a
+person writes it: a scalar spread as c·𝟏, a column against a matrix as ``μ 1ᵀ``, a row as
+``1 μ``, NumPy's rule between tensors; a vector declared ``(n,)`` refused where NumPy's 1-D
+reading and the text's column would differ. ``ops.py`` builds the operations on them."""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy import MatMul, OneMatrix, ZeroMatrix
+
+from . import tensor_axes, tensor_nodes
+from .algebra import is_matrix
+from .builder import Builder, Term
+from .errors import ShapeError
+from .functions import Item
+from .shapes import Shape, axes_of, fmt_shape, shape_of, tensor_dims, tensor_shape
+
+
+def shape_error(where: str, a: Shape, op: str, b: Shape, hint: str = "") -> ShapeError:
+    return ShapeError(f"{where}: {fmt_shape(a)} {op} {fmt_shape(b)}{hint}")
+
+
+def is_num(t: Term) -> bool:
+    return bool(getattr(t, "is_Number", False) or getattr(t, "is_NumberSymbol", False))
+
+
+def broadcast(b: Builder, t: Term, shape: tuple[sp.Expr, sp.Expr]) -> Term:
+    """A scalar spread over a matrix: c·𝟏 (a constant; 0 is the zero matrix 𝟎, so that
+    np.maximum(0, M) prints max(𝟎, M)) or the node s·𝟏."""
+    if is_num(t):
+        if t == 0:
+            return ZeroMatrix(*shape)
+        return MatMul(t, OneMatrix(*shape)) if t != 1 else OneMatrix(*shape)
+    return b.node(MatMul(t, OneMatrix(*shape)))
+
+
+def numpy_vectors(b: Builder, terms: list[Term], where: str, op: str = ",") -> None:
+    """In text that uses a library's call, a 1-D vector (declared ``(n,)``) beside an
+    operand of another shape (not a scalar or 1×1) is refused: NumPy would line it up with
+    the last axis, the text lines its column up with the one before (``one_d_spread``).
+    Beside a tensor (rank ≥ 3) it is refused in any text, whether or not the column fits:
+    whoever declared ``(n,)`` there means NumPy's reading."""
+    if not b.flat:
+        return
+    if b.library is not None:
+        for t in terms:
+            if t in b.flat:
+                st = shape_of(t)
+                for u in terms:
+                    su = shape_of(u)
+                    if su is not None and su != st and su != (1, 1):
+                        raise one_d_spread(b, t, su, where)
+    tensor = next((u for u in terms if is_matrix(u) and tensor_dims(u.shape) is not None),
+                  None)
+    flat = next((t for t in terms if b.is_flat(t)), None)
+    if tensor is not None and flat is not None:
+        x, y = (tensor, flat) if terms.index(tensor) < terms.index(flat) else (flat, tensor)
+        raise shape_error(where, shape_of(x), op, shape_of(y), column_note(b, flat, tensor=True))
+
+
+def fit(b: Builder, x: Term, y: Term, where: str, op: str) -> tuple[Term, Term]:
+    """Bring two operands of an element-wise operation to one shape, or raise ShapeError."""
+    numpy_vectors(b, [x, y], where, op)
+    try:
+        shape = joint_shape(shape_of(x), shape_of(y), where, op)
+    except ShapeError as e:
+        raise column_hint(b, [x, y], e) from None
+    like = x if shape_of(x) == shape else y
+    return spread(b, x, shape, like, where), spread(b, y, shape, like, where)
+
+
+def joint_shape(sx: Shape, sy: Shape, where: str, op: str) -> Shape:
+    """The shape of an element-wise result, as NumPy broadcasts: a scalar or a 1×1 spreads
+    over anything, a column (m, 1) over (m, n), a row (1, n) over (m, n); anything else
+    that differs is a ShapeError naming both shapes."""
+    if sx == sy or sy is None:
+        return sx
+    if sx is None:
+        return sy
+    if tensor_dims(sx) is not None or tensor_dims(sy) is not None:  # NumPy's rule, n-D
+        both = tensor_axes.broadcast_axes(axes_of(sx), axes_of(sy))
+        if both is None:
+            raise shape_error(where, sx, op, sy)
+        if both not in (axes_of(sx), axes_of(sy)):
+            raise shape_error(where, sx, op, sy, " (each operand would need broadcasting: "
+                              "bring one to the result's shape first)")
+        return tensor_shape(both)
+    if sx[0] == sy[0] and 1 in (sx[1], sy[1]):
+        return sx if sy[1] == 1 else sy
+    if sx[1] == sy[1] and 1 in (sx[0], sy[0]):
+        return sx if sy[0] == 1 else sy
+    if sy == (1, 1) or sx == (1, 1):
+        return sx if sy == (1, 1) else sy
+    if sx[0] == 1 and sy[1] == 1:  # a row and a column: both spread, 𝟏 r − c 𝟏ᵀ
+        return (sy[0], sx[1])
+    if sx[1] == 1 and sy[0] == 1:
+        return (sx[0], sy[1])
+    raise shape_error(where, sx, op, sy)
+
+
+def column_hint(b: Builder, terms: list[Term], e: ShapeError) -> ShapeError:
+    """``e`` (operands that do not fit), with why when one is a vector declared ``(n,)`` and
+    another's last axis is n: the text holds it as the column (n, 1), lined up with the axis
+    before the last, where NumPy lines a 1-D array up with the last."""
+    for t in terms:
+        st = shape_of(t)
+        if t in b.flat and st is not None and any(
+                shape_of(u) is not None and axes_of(shape_of(u))[-1] == st[0]
+                for u in terms if u is not t):
+            return ShapeError(f"{e}{column_note(b, t)}")
+    return e
+
+
+def column_note(b: Builder, t: Term, tensor: bool = False) -> str:
+    """Why a vector declared ``(n,)`` does not line up as NumPy's 1-D array would; beside a
+    tensor (``tensor``), how to write the column reading too."""
+    n = shape_of(t)[0]  # type: ignore[index]
+    name = t.name if t in b.inputs else b.names.get(t, "v")
+    column = (f", or declare {name} ({n}, 1) for the column" if t in b.inputs else
+              f", or declare the input ({n}, 1) for the column") if tensor else ""
+    return (f" (a vector ({n},) is the column ({n}, 1) in the text, lined up with the axis "
+            "before the last; NumPy lines a 1-D array up with the last: write "
+            f"reshape({name}, (1, {n})) for that{column})")
+
+
+def spread(b: Builder, t: Term, shape: Shape, like: Term = None, where: str = "") -> Term:
+    """``t`` brought to ``shape``, written out as a person writes it: c·𝟏 for a scalar,
+    ``μ 1ᵀ`` for a column against (m, n), ``1 μ`` for a row; against a tensor, NumPy's
+    broadcast to ``like`` (an operand of that shape)."""
+    st = shape_of(t)
+    if st == shape or shape is None:
+        return t
+    if st is not None and tensor_dims(shape) is not None:
+        return b.node(tensor_nodes.make("broadcast", [t, like]))
+    if st is None or (st == (1, 1) and 1 not in shape):
+        return broadcast(b, as_scalar(b, t), shape)
+    if st[1] == 1 and st[0] == shape[0]:
+        return b.node(MatMul(t, OneMatrix(1, shape[1])))
+    return b.node(MatMul(OneMatrix(shape[0], 1), t))
+
+
+def one_d_spread(b: Builder, t: Term, shape: Shape, where: str) -> ShapeError:
+    """A 1-D vector (declared ``(n,)``) broadcast against a matrix or a tensor, in text that
+    uses a library's call: NumPy lines it up with the last axis, the text's column (n, 1)
+    with the one before; refused, with the ways to write either."""
+    n = shape_of(t)[0]  # type: ignore[index]
+    named = t in b.inputs
+    what = f"{t.name} is NumPy's 1-D ({n},)" if named else \
+        f"a 1-D vector ({n},) (made from an input declared ({n},))"
+    fix = (f"write {t.name}.reshape(1, -1) for NumPy's reading, or declare {t.name} ({n}, 1) "
+           "for the column") if named else ("reshape it, .reshape(1, -1), for NumPy's "
+                                            f"reading, or declare the input ({n}, 1) for the "
+                                            "column")
+    return ShapeError(
+        f"{where + ': ' if where else ''}{what} broadcast against {fmt_shape(shape)}: NumPy "
+        f"lines it up with the last axis, where the text holds it as the column ({n}, 1); "
+        f"this text uses a library's call ({b.library}), so it reads as NumPy: {fix}")
+
+
+def as_scalar(b: Builder, x: Term) -> Term:
+    """A 1×1 matrix as the scalar it is: a scalar wherever one is meant."""
+    if shape_of(x) == (1, 1):
+        return b.node(Item(x))
+    return x
