@@ -77,7 +77,8 @@ from ..jacobians import closed_form, layout_form
 from ..notation import partial_latex
 from ..shapes import axes_of, shape_of
 from .latex import MAX_EXPANDED, MAX_EXPANDED_TOTAL, derivation_latex, expanded
-from .printer import expr_latex, kind_of
+from .matrix_latex import kind_of
+from .printer import expr_latex
 from .python import CodePrinter
 from .symbols import symbol_table, tangent_table
 

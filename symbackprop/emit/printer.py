@@ -24,31 +24,35 @@ from sympy import (
     OneMatrix,
     Transpose,
 )
-from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 
 from ..algebra import is_matrix
-from ..errors import LimitError
 from ..functions import (
     MSE,
     CrossEntropy,
-    DiagJacobian,
     Elementwise,
     ElementwiseDerivative,
-    Indicator,
     Item,
-    Softmax,
     SqNorm,
     scalar_function,
 )
 from ..notation import (
-    Kind,
     symbol_latex,
 )
-from ..rules import BY_NODE, BY_SYMPY, RULES
-from ..shapes import shape_of, tensor_dims
-from ..structural import END, FULL
+from ..rules import BY_SYMPY, RULES
 from .index_notation import node_latex
+from .latex_forms import (
+    fold_ones,
+    juxtapose,
+    not_a_call,
+    printable,
+    prints_as_sum,
+    proper_matrix,
+    reciprocal,
+    sides,
+    split_sign,
+)
+from .matrix_latex import MatrixLatex, bracketed, kind_of
 
 if TYPE_CHECKING:
     pass
@@ -57,16 +61,7 @@ _PLAIN_FUNCTIONS = {"sin", "cos", "tan", "tanh", "sinh", "cosh"}
 _SUPER = re.compile(r"^(.*)\^\{\((\d+)\)\}(_\{[^{}]*\})?$")  # W^{(1)}, W^{(1)}_{h}
 
 
-def kind_of(s: sp.Basic) -> Kind:
-    shape = shape_of(s)
-    if shape is None:
-        return "scalar"
-    if tensor_dims(shape) is not None:
-        return "tensor"
-    return "vector" if shape[1] == 1 else "matrix"
-
-
-class Printer(LatexPrinter):  # type: ignore[misc]
+class Printer(MatrixLatex):
     """SymPy's LaTeX printer with our names and our matrix notation."""
 
     def __init__(self, names: Mapping[sp.Basic, str] | None = None,
@@ -168,7 +163,7 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         if all(type(a) is sp.Symbol for a in expr.args):
             return " ".join(map(self._print_Symbol, _symbol_factors(expr)))
         if len(expr.args) == 2 and expr.args[0] == -1 and isinstance(expr.args[1], Item) \
-                and _prints_as_sum(expr.args[1].args[0]):  # −(k − 1) of a 1×1 k, never −k − 1
+                and prints_as_sum(expr.args[1].args[0]):  # −(k − 1) of a 1×1 k, never −k − 1
             return rf"-\left({self._print(expr.args[1])}\right)"
         if any(isinstance(a, sp.Pow) and not a.exp.is_Number and a.exp.has(sp.Min, sp.Max)
                for a in expr.args):  # SymPy's fraction() asks is_constant() of such an
@@ -176,14 +171,14 @@ class Printer(LatexPrinter):  # type: ignore[misc]
             # hostile fuzz case); factor by factor instead
             return r" \cdot ".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in expr.args)
         try:
-            return _not_a_call(super()._print_Mul(expr))
+            return not_a_call(super()._print_Mul(expr))
         except (ValueError, TypeError):  # SymPy's fraction() substitutes into the factors and
             # can compare Min(-1, zoo) (x**min(-1, 1/x), a hostile fuzz case): factor by factor
             return r" \cdot ".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in expr.args)
 
     # symbols ------------------------------------------------------------------------------
     def _print_Rational(self, e: sp.Rational) -> str:  # (an Integer's too)
-        return super()._print_Rational(_printable(e))  # type: ignore[no-any-return]
+        return super()._print_Rational(printable(e))  # type: ignore[no-any-return]
 
     def _print_Symbol(self, e: sp.Symbol, style: str = "plain") -> str:
         if e in self.names:
@@ -259,8 +254,8 @@ class Printer(LatexPrinter):  # type: ignore[misc]
     def _wrap(self, e: sp.Basic, strong: bool = False) -> str:
         s = self._print(e)
         core = e.args[0] if isinstance(e, Item) else e  # a 1×1 prints as its sum: (c + 2) x
-        if _prints_as_sum(core) or (strong and (isinstance(core, (
-                HadamardProduct, MatMul, sp.Mul)) or _reciprocal(core))):
+        if prints_as_sum(core) or (strong and (isinstance(core, (
+                HadamardProduct, MatMul, sp.Mul)) or reciprocal(core))):
             return rf"\left({s}\right)"
         return s
 
@@ -274,7 +269,7 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         if isinstance(inner, OneMatrix):  # (𝟏ᵀ)ᵀ is 𝟏, never 𝟏^{⊤}^{⊤}
             return self._print_OneMatrix(OneMatrix(inner.shape[1], inner.shape[0]))
         s = self._print(inner)
-        if _bracketed(inner):
+        if bracketed(inner):
             return rf"{s}^{{\top}}"
         if isinstance(inner, (sp.MatrixSymbol, OneMatrix)):
             m = _SUPER.match(s)
@@ -299,7 +294,7 @@ class Printer(LatexPrinter):  # type: ignore[misc]
             else:
                 args.append(a)
         coeff = sp.Mul(*[a for a in args if not is_matrix(a)])
-        mats, count = _fold_ones([a for a in args if is_matrix(a)])
+        mats, count = fold_ones([a for a in args if is_matrix(a)])
         coeff *= count
         mats = [m for m in mats if not (isinstance(m, OneMatrix) and m.shape == (1, 1))]
         if not mats:  # 𝟏ᵀ𝟏 alone: the number of entries; 2·𝟏 of a 1×1: the number 2
@@ -312,9 +307,9 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         # products bind more tightly than ⊙ and ⊘, so uᵀ1 ⊘ v reads as (uᵀ1) ⊘ v
         parts = [self._ones(m, top and k == 0, top and k == len(mats) - 1)
                  if isinstance(m, OneMatrix) else
-                 self._wrap(m, strong=isinstance(m, HadamardProduct) or _reciprocal(m))
+                 self._wrap(m, strong=isinstance(m, HadamardProduct) or reciprocal(m))
                  for k, m in enumerate(mats)]
-        body = _juxtapose(parts)
+        body = juxtapose(parts)
         if coeff == 1:
             return body
         if coeff == -1:
@@ -322,10 +317,10 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         c = self._print(coeff)
         core = coeff.args[0] if isinstance(coeff, Item) else None  # a 1×1's sum, ⊙ or ⊘:
         if isinstance(coeff, sp.Add) or precedence(coeff) < PRECEDENCE["Mul"] or (
-                core is not None and (isinstance(core, HadamardProduct) or _reciprocal(core)
-                                      or _prints_as_sum(core))):  # (c + 2) x, (rx ⊘ eᵏ) A
+                core is not None and (isinstance(core, HadamardProduct) or reciprocal(core)
+                                      or prints_as_sum(core))):  # (c + 2) x, (rx ⊘ eᵏ) A
             c = rf"\left({c}\right)"
-        return _not_a_call(rf"{c}\,{body}")
+        return not_a_call(rf"{c}\,{body}")
 
     def _ones(self, m: OneMatrix, first: bool, last: bool) -> str:
         """A ones factor of a product: 𝟏, 𝟏ᵀ, or 𝟏𝟏ᵀ for a matrix of ones (𝟏 there would
@@ -341,9 +336,9 @@ class Printer(LatexPrinter):  # type: ignore[misc]
     def _print_MatAdd(self, e: MatAdd) -> str:
         out = ""
         for i, t in enumerate(e.args):
-            neg, body = _split_sign(t)
+            neg, body = split_sign(t)
             if neg and isinstance(body, HadamardProduct):  # −((−u) ⊙ v): + u ⊙ v
-                again, inner = _split_sign(body)
+                again, inner = split_sign(body)
                 if again:
                     neg, body = False, inner
             s = self._wrap(body) if neg else self._print(body)  # W - (W + W)
@@ -410,11 +405,11 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         return rf"{{{s}}}^{{{exp}}}" if exp else s
 
     def _print_Elementwise(self, e: Elementwise) -> str:
-        if e.name == "exp" and _proper_matrix(e.operands[0]):
+        if e.name == "exp" and proper_matrix(e.operands[0]):
             # e^{A} of a matrix is the matrix exponential in standard notation (and our
             # reader refuses it as that): the element-wise one is written exp(A)
             return self._call(r"\exp", e.operands)
-        if e.name == "abs" and _proper_matrix(e.operands[0]):
+        if e.name == "abs" and proper_matrix(e.operands[0]):
             # |A| of a matrix is its determinant in standard notation (and our reader reads
             # it as that): the absolute values of its entries are written abs(A)
             return self._call(r"\operatorname{abs}", e.operands)
@@ -443,182 +438,6 @@ class Printer(LatexPrinter):  # type: ignore[misc]
         elif "^" in name:  # (erf⁻¹)′: a prime after a superscript is a double superscript
             name = rf"\left({name}\right)"
         return rf"{name}'\left({self._print(e.args[1])}\right)"
-
-    def _print_DiagJacobian(self, e: DiagJacobian) -> str:
-        return rf"\operatorname{{diag}}\left({self._print(e.args[0])}\right)"
-
-    def _print_Softmax(self, e: Softmax) -> str:
-        return self._call(softmax_latex(e.args[0]), e.args)
-
-    def _print_Determinant(self, e: Any) -> str:
-        return self._call(r"\det", e.args)
-
-    def _print_Inverse(self, e: Any) -> str:
-        a = e.args[0]  # SymPy's Inverse also holds the exponent −1
-        if isinstance(a, Transpose):  # (Xᵀ)⁻¹ = X⁻ᵀ
-            return rf"{self._operand(a.args[0])}^{{-\top}}"
-        return rf"{self._operand(a)}^{{-1}}"
-
-    def _operand(self, a: sp.Basic) -> str:
-        """``a`` ready for a superscript: a symbol as it is (braced when it has one: W⁽¹⁾),
-        anything else in parentheses."""
-        s = str(self._print(a))
-        if not isinstance(a, (sp.Symbol, sp.MatrixSymbol)) and not _bracketed(a):
-            return rf"\left({s}\right)"
-        return f"{{{s}}}" if "^" in s else s
-
-    def _print_Norm(self, e: Any) -> str:
-        (a,) = e.args
-        sub = "_{F}" if kind_of(a) == "matrix" else ""
-        return rf"\left\lVert {self._print(a)} \right\rVert{sub}"
-
-    def _print_Norm1(self, e: Any) -> str:
-        """The sum of the entries' absolute values: ‖x‖₁ of a vector; of a matrix (a row
-        too) the entry-wise norm ‖X‖₁,₁ (the L_{p,q} norms' ‖vec X‖₁), as ‖X‖₁ is the
-        largest column sum there (the literature's and NumPy's ord=1, as the reader reads it)."""
-        (a,) = e.args
-        sub = "1,1" if kind_of(a) == "matrix" else "1"
-        return rf"\left\lVert {self._print(a)} \right\rVert_{{{sub}}}"
-
-    def _print__MatrixReduction(self, e: Any) -> str:
-        rule = BY_NODE.get(type(e))
-        name = rule.latex if rule is not None and rule.latex else \
-            rf"\operatorname{{{type(e).__name__}}}"
-        return self._call(name, e.args)
-
-    def _print__AlongAxis(self, e: Any) -> str:
-        per = r"\text{col}" if e.axis == 0 else r"\text{row}"  # the max of each column/row
-        name = r"\operatorname{logsumexp}" if e.which == "logsumexp" else rf"\{e.which}"
-        return self._call(rf"{name}_{{{per}}}", e.args[:1])
-
-    def _print_CumProd(self, e: Any) -> str:
-        per = r"\text{col}" if e.axis == 0 else r"\text{row}"  # down each column / row
-        return self._call(rf"\operatorname{{cumprod}}_{{{per}}}", e.args[:1])
-
-    # structural ---------------------------------------------------------------------------
-    def _indexed(self, a: sp.Basic) -> str:
-        """``a`` ready for a subscript: a symbol braced when it has a sub- or superscript
-        (a second subscript is a TeX error), anything else in parentheses."""
-        s = str(self._print(a))
-        if isinstance(a, (sp.Symbol, sp.MatrixSymbol)) and not s.startswith(r"\frac"):
-            return f"{{{s}}}" if "_" in s or "^" in s else s
-        if _bracketed(a):
-            return s
-        return rf"\left({s}\right)"  # an adjoint ∂L/∂t too: (∂L/∂t)_{0:2}
-
-    def _span(self, s: Any) -> str:
-        start, stop, step = s
-        if tuple(s) == FULL:
-            return ":"
-        if (step == 1 and stop != END and (stop - start) == 1) or (start, stop) == (-1, END):
-            return str(self._print(start))  # one entry: its index
-        out = f"{self._print(start)}:{'' if stop == END else self._print(stop)}"
-        return out + (f":{self._print(step)}" if step != 1 else "")
-
-    def _spans(self, shape: Any, rows: Any, cols: Any) -> str:
-        """The subscript of a slice: a vector's one index, a matrix's two."""
-        if shape[1] == 1 and shape[0] != 1:
-            return self._span(rows)
-        if shape[0] == 1 and shape[1] != 1:
-            return self._span(cols)
-        return rf"{self._span(rows)},\,{self._span(cols)}"
-
-    def _print_Slice(self, e: Any) -> str:
-        x = e.args[0]
-        return f"{self._indexed(x)}_{{{self._spans(x.shape, *e.spans)}}}"
-
-    def _block_matrix(self, inner: str, sizes: tuple[Any, Any, Any, Any], fill: str) -> str:
-        """``inner`` with blocks of ``fill`` before and after it along each axis (a block of
-        size 0 left out)."""
-        rb, ra, cb, ca = sizes
-        rows = [k for k, n in (("b", rb), ("m", 1), ("a", ra)) if n != 0]
-        cols = [k for k, n in (("b", cb), ("m", 1), ("a", ca)) if n != 0]
-        if rows == cols == ["m"]:
-            return inner
-        body = r" \\ ".join(" & ".join(inner if (r, c) == ("m", "m") else fill for c in cols)
-                              for r in rows)
-        return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
-
-    def _print_Embed(self, e: Any) -> str:
-        g, like = e.args[0], e.args[1]
-        rows, cols = e.spans
-        if rows[2] != 1 or cols[2] != 1:  # a strided slice: no block form
-            return rf"\operatorname{{scatter}}_{{{self._spans(like.shape, rows, cols)}}}" \
-                   rf"\left({self._print(g)}\right)"
-        sizes: list[Any] = []
-        for n, (start, stop, _) in zip(like.shape, (rows, cols), strict=True):
-            lo = start + n if start.is_negative else start
-            hi = n if stop == END else (stop + n if stop.is_negative else stop)
-            sizes += [lo, n - hi]
-        return self._block_matrix(self._print(g), tuple(sizes), r"\mathbf{0}")  # type: ignore
-
-    def _print_Pad(self, e: Any) -> str:
-        fill = e.args[2]
-        block = r"\mathbf{0}" if fill == 0 else rf"{self._print(fill)}\,\mathbf{{1}}"
-        return self._block_matrix(self._print(e.args[0]), e.widths, block)
-
-    def _print_Concat(self, e: Any) -> str:
-        sep = r" \\ " if e.axis == 0 else " & "
-        return rf"\begin{{bmatrix}} {sep.join(self._print(x) for x in e.blocks)} \end{{bmatrix}}"
-
-    def _print_Reshape(self, e: Any) -> str:
-        x = e.args[0]
-        rows, cols = e.shape
-        if cols == 1 and x.shape[1] != 1:  # row by row into a column: vec of the transpose
-            return rf"\operatorname{{vec}}\left({self._print(Transpose(x))}\right)"
-        return rf"\operatorname{{reshape}}_{{{self._print(rows)} \times {self._print(cols)}}}" \
-               rf"\left({self._print(x)}\right)"
-
-    def _print_Kron(self, e: Any) -> str:
-        """A ⊗ B; a ones factor (tile, repeat) with its size: 𝟏_{2×3} ⊗ X."""
-        return r" \otimes ".join(
-            rf"\mathbf{{1}}_{{{self._print(a.shape[0])} \times {self._print(a.shape[1])}}}"
-            if isinstance(a, OneMatrix) else self._wrap(a, strong=True) for a in e.args)
-
-    def _print_KronLeft(self, e: Any) -> str:
-        g, b = e.args
-        return rf"\left[\left\langle {self._indexed(g)}_{{(i,j)}}, {self._print(b)}" \
-               rf"\right\rangle\right]_{{i,j}}"
-
-    def _print_KronRight(self, e: Any) -> str:
-        g, a = e.args
-        weight = "" if isinstance(a, OneMatrix) else rf"{self._indexed(a)}_{{ij}}\,"
-        return rf"\sum_{{i,j}} {weight}{self._indexed(g)}_{{(i,j)}}"
-
-    def _print_Indicator(self, e: Any) -> str:
-        """𝟏[X = M]; along an axis, divided by the number of ties in each row (column) that
-        shares the slope: 𝟏[X = M] ⊘ (𝟏[X = M] 𝟏𝟏ᵀ), bracketed whole."""
-        a, b = (self._print(x) for x in e.args[:2])
-        hit = rf"\mathbf{{1}}\left[{a} = {b}\right]"
-        if e.axis is None:
-            return hit
-        m, n = e.shape
-        ones = self._ones(OneMatrix(n, n) if e.axis == 1 else OneMatrix(m, m), False, False)
-        count = rf"{hit}\,{ones}" if e.axis == 1 else rf"{ones}\,{hit}"
-        return rf"\left({hit} \oslash \left({count}\right)\right)"
-
-    def _print_Item(self, e: Any) -> str:
-        return str(self._print(e.args[0]))  # xᵀAx is a scalar: no [·]₁₁
-
-    def _print_SumAll(self, e: Any) -> str:
-        return self._call(r"\operatorname{sum}", e.args)
-
-    def _print_SqNorm(self, e: Any) -> str:
-        (a,) = e.args
-        sub = "_{F}" if kind_of(a) == "matrix" else ""
-        return rf"\left\lVert {self._print(a)} \right\rVert{sub}^{{2}}"
-
-    def _print_MSE(self, e: Any) -> str:
-        o, y = e.args
-        diff = f"{self._print(o)} - {self._wrap(y)}"  # o − (a + b), never o − a + b
-        return rf"\tfrac{{1}}{{2}}\left\lVert {diff} \right\rVert^{{2}}"
-
-    def _print_CrossEntropy(self, e: Any) -> str:
-        o, y = e.args
-        logp = rf"\log {softmax_latex(o)}\left({self._print(o)}\right)"
-        if kind_of(o) == "vector":
-            return rf"-{self._print(Transpose(y))}\,{logp}"
-        return rf"-\operatorname{{sum}}\left({self._print(y)} \odot {logp}\right)"
 
     def _print_Function(self, e: sp.Basic, exp: str | None = None) -> str:
         name = type(e).__name__
@@ -676,108 +495,6 @@ class Printer(LatexPrinter):  # type: ignore[misc]
 
     def _print_Str(self, e: Any) -> str:
         return rf"\text{{{e.name}}}"
-
-
-MAX_DIGITS = 4000  # Python refuses to write an integer of more than 4,300 digits
-
-
-def _printable(e: sp.Rational) -> sp.Rational:
-    """``e``, when its digits can be written: SymPy's exact arithmetic can make numbers of
-    any size from small ones ((a·2²⁵⁵)¹⁰⁰⁰ has 2²⁵⁵⁰⁰⁰ in its gradient)."""
-    bits = max(abs(int(e.p)).bit_length(), int(e.q).bit_length())
-    if bits * 0.30103 > MAX_DIGITS:
-        raise LimitError(f"a number of {bits:,} bits in the derivation: too long to print "
-                         f"(more than {MAX_DIGITS:,} digits); it is beyond a float too")
-    return e
-
-
-def softmax_latex(o: sp.Basic) -> str:
-    """softmax normalises each column: a matrix that may have more than one column says so
-    (attention and row-major batches normalise rows; the reader must not guess)."""
-    cols = o.shape[1] if is_matrix(o) else sp.S.One
-    return r"\operatorname{softmax}" if cols == 1 else r"\operatorname{softmax}_{\text{col}}"
-
-
-# a variable σ, ψ or Γ (sigma, psi, Gamma) before a bracket: σ (x + y) is the sigmoid of
-# x + y on paper (and to the LaTeX reader), ψ (x) the digamma function, Γ (x) the gamma
-# function; the product is written with a dot, σ · (x + y)
-_CALL_GLYPH = re.compile(r"(?<![A-Za-z])(\\sigma|\\psi|\\Gamma)(\^\{[^{}]*\})?(?: |\\,)+"
-                         r"(?=\\left[(\[])")
-
-
-def _not_a_call(s: str) -> str:
-    """A product ``s`` with a factor σ, ψ or Γ before a bracket written ``σ · (…)``."""
-    return _CALL_GLYPH.sub(lambda m: m.group(1) + (m.group(2) or "") + r" \cdot ", s) \
-        if "\\left" in s else s
-
-
-def _juxtapose(parts: list[str]) -> str:
-    """A product written by juxtaposition; a thin space only next to fractions and brackets."""
-    out = parts[0]
-    for p in parts[1:]:
-        thin = (out.endswith((r"\right)", "}}")) and r"\frac" in out) or p.startswith(
-            (r"\frac", r"\left("))
-        out += (r"\," if thin else "") + p
-    return out
-
-
-def _prints_as_sum(e: sp.Basic) -> bool:
-    """Whether ``e`` prints with a + or − between terms: a sum, a 1×1's (its Item), or a
-    number's sum times the 1×1 ones (2 + xᵀy of a 1×1, as a ⊙'s operand)."""
-    if isinstance(e, Item):
-        e = e.args[0]
-    if isinstance(e, (MatAdd, sp.Add)):
-        return True
-    if isinstance(e, MatMul) and all(isinstance(a, OneMatrix) and a.shape == (1, 1)
-                                     for a in e.args if is_matrix(a)):
-        scalars = [a for a in e.args if not is_matrix(a)]
-        return len(scalars) == 1 and isinstance(scalars[0], sp.Add)
-    return False
-
-
-def sides(x: sp.Basic) -> tuple[sp.Basic, sp.Basic]:
-    """a and b of a − b: the terms of x with a minus sign on the right (0 when none)."""
-    terms = x.args if isinstance(x, (sp.Add, MatAdd)) else (x,)
-    split = [_split_sign(t) for t in terms]
-    pos = [t for neg, t in split if not neg]
-    neg = [t for neg, t in split if neg]
-    if not neg:
-        return x, sp.S.Zero
-
-    def total(ts: list[sp.Basic]) -> sp.Basic:
-        return sp.S.Zero if not ts else ts[0] if len(ts) == 1 else \
-            MatAdd(*ts) if is_matrix(ts[0]) else sp.Add(*ts)
-    return total(pos), total(neg)
-
-
-def _bracketed(e: sp.Basic) -> bool:
-    """Whether ``e`` prints in brackets of its own: max's slope of matrices, (𝟏[A > B] +
-    ½ 𝟏[A = B]), and the shared 𝟏[X = M] along an axis."""
-    return (isinstance(e, Elementwise) and e.name == "Heaviside") or (
-        isinstance(e, Indicator) and e.axis is not None)
-
-
-def _reciprocal(e: sp.Basic) -> bool:
-    """Whether ``e`` is the element-wise reciprocal, printed 1 ⊘ e (an operand of a product
-    or a divisor is then bracketed: u ⊘ (1 ⊘ v), never u ⊘ 1 ⊘ v, which reads as u ⊘ v)."""
-    return isinstance(e, HadamardPower) and e.args[1] == -1
-
-
-def _split_sign(t: sp.Basic) -> tuple[bool, sp.Basic]:
-    if isinstance(t, MatMul):
-        c = sp.Mul(*[a for a in t.args if not is_matrix(a)])
-        mats = [a for a in t.args if is_matrix(a)]
-        if c.could_extract_minus_sign():
-            return True, MatMul(-c, *mats) if -c != 1 else (mats[0] if len(mats) == 1
-                                                          else MatMul(*mats))
-    elif isinstance(t, HadamardProduct):  # A − u ⊙ Av, never A + −u ⊙ Av
-        for k, a in enumerate(t.args):
-            neg, body = _split_sign(a) if isinstance(a, MatMul) else (False, a)
-            if neg:
-                return True, HadamardProduct(*t.args[:k], body, *t.args[k + 1:])
-    elif isinstance(t, sp.Expr) and not is_matrix(t) and t.could_extract_minus_sign():
-        return True, -t
-    return False, t
 
 
 def expr_latex(e: sp.Basic, names: Mapping[sp.Basic, str] | None = None, *,
@@ -849,27 +566,3 @@ class SymbolTable(dict[sp.Basic, str]):
         # one of them is written otherwise (the identity \mathbf{I}_{n}, exp(x) as \exp)
         self.taken: frozenset[str] = frozenset()
         self.variables: frozenset[str] = frozenset()  # the names (e, pi: not the constants)
-
-
-def _fold_ones(mats: list[Any]) -> tuple[list[Any], sp.Expr]:
-    """The matrix factors of a product with each run of ones matrices as one, and the number
-    the run multiplies by: 𝟏𝟏ᵀ𝟏 is n𝟏 (printed as it stands, 𝟏ᵀ𝟏 has a length that nothing
-    fixes, and it read back as the number 1). Only lengths that are numbers fold."""
-    out: list[Any] = []
-    count: sp.Expr = sp.S.One
-    for m in mats:
-        prev = out[-1] if out else None
-        if isinstance(m, OneMatrix) and isinstance(prev, OneMatrix) and m.shape[0].is_Integer:
-            count *= m.shape[0]
-            out[-1] = OneMatrix(prev.shape[0], m.shape[1])
-        else:
-            out.append(m)
-    return [m for m in out if not (isinstance(m, OneMatrix) and m.shape == (1, 1))], count
-
-
-def _proper_matrix(a: Any) -> bool:
-    """A matrix with two dimensions other than 1 (symbolic ones too), not a vector, a 1×1
-    or a tensor: what e^{A} would be the matrix exponential of."""
-    shape = shape_of(a)
-    return shape is not None and tensor_dims(shape) is None and shape[0] != 1 \
-        and shape[1] != 1

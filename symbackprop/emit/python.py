@@ -40,7 +40,7 @@ from ..rules import BY_NODE, BY_SYMPY, RULES
 from ..shapes import Extent, axes_of, shape_of, tensor_dims
 from ..structural import text_span as _text_span
 from ..tensor_nodes import TensorJVP, TensorOp, TensorVJP
-from .printer import sides
+from .latex_forms import sides
 
 if TYPE_CHECKING:
     from ..derivation import Derivation

@@ -17,7 +17,8 @@ from ..latex_lexer import COMMANDS, OPERATORS
 from ..notation import adjoint_latex, escape_text, symbol_latex, tangent_latex
 from ..rules import RULES
 from ..tensor_nodes import TensorOp
-from .printer import SymbolTable, kind_of
+from .matrix_latex import kind_of
+from .printer import SymbolTable
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
