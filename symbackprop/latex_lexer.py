@@ -166,6 +166,10 @@ class Cursor:
         t = self.peek()
         return t.at if t is not None else len(self.text)
 
+    def seen(self, start: int) -> str:
+        """The source from token ``start`` to the end of the token read last."""
+        return self.text[self.toks[start].at:self.end_of_last()].strip()
+
     def end_of_last(self) -> int:
         """Where the token read last ends in the source."""
         t = self.toks[self.i - 1]

@@ -18,7 +18,7 @@ import sympy as sp
 from . import ops
 from .builder import Term
 from .errors import ParseError
-from .latex_calls import VECTOR_FORM
+from .latex_sums import VECTOR_FORM
 from .parse_code import CodeText
 from .shapes import fmt_shape, shape_of, tensor_dims
 
