@@ -90,8 +90,8 @@ CNN_SHAPES = {"X": ("N", 3, 32, 32), "K1": (8, 3, 3, 3), "c1": (8,), "K2": (16, 
 
 def cnn_check(repeats: int) -> None:
     import symbackprop as sbp
-    from symbackprop.check.compare import random_values
     from symbackprop.check.engine import Engine
+    from symbackprop.check.points import random_values
 
     wrt = ["K1", "c1", "K2", "c2", "K3", "c3", "W", "b"]
     t0 = time.process_time()

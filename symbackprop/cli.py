@@ -138,7 +138,7 @@ def trace_dims(d: Derivation, given: dict[str, int],
                spelling: dict[str, str] = SPHINX) -> dict[sp.Symbol, int]:
     """Every named dimension's size: ``given`` (``:dims:``), the rest small sizes drawn as
     ``check()`` draws them (3, 2, 4, ...). A name that is no dimension is an error."""
-    from .check.compare import _SIZES  # the sizes check() gives named dimensions
+    from .check.points import SIZES  # the sizes check() gives named dimensions
 
     names = symbolic_dims(d)
     unknown = sorted(set(given) - {str(k) for k in names})
@@ -149,7 +149,7 @@ def trace_dims(d: Derivation, given: dict[str, int],
                             else " (its shapes are all numeric)"))
     dims: dict[sp.Symbol, int] = {}
     for k in names:
-        dims[k] = given[str(k)] if str(k) in given else _SIZES[len(dims) % len(_SIZES)]
+        dims[k] = given[str(k)] if str(k) in given else SIZES[len(dims) % len(SIZES)]
     return dims
 
 

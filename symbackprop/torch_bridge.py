@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from .check.compare import random_values
+from .check.points import random_values
 from .check.report import CheckReport
 from .derive import Derivation, Trace, derive, one_direction
 from .errors import OptionError, ShapeError, UnsupportedError

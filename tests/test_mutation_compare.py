@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import symbackprop as sbp
-from symbackprop.check.compare import random_values
+from symbackprop.check.points import random_values
 
 NET = "W2@sigmoid(W1@x + b1) + b2"
 SYMBOLIC = {"W1": ("m", "n"), "x": ("n", 1), "b1": ("m", 1), "W2": ("k", "m"), "b2": ("k", 1)}
