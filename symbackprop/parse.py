@@ -24,7 +24,7 @@ from typing import Any
 
 import sympy as sp
 
-from . import indexing, ops
+from . import indexing, ops, structural_calls
 from .builder import Builder, Equation, Term, assemble
 from .composites import COMPOSITES, MOST_ARGS
 from .errors import GraphError, LimitError, ShapeError
@@ -68,7 +68,7 @@ _ALLOWED = (ast.Module, ast.Expr, ast.Assign, ast.BinOp, ast.UnaryOp, ast.Call, 
             ast.Constant, ast.Attribute, ast.Load, ast.Store, ast.USub, ast.UAdd,
             ast.keyword, ast.Subscript, ast.Slice, ast.Tuple, ast.List,
             ast.Compare, *_COMPARE,
-            *_BINOPS)  # keywords, tuples and slices only where indexing.py reads them
+            *_BINOPS)  # keywords, tuples, slices only where structural_calls.py reads them
 
 
 def _describe(node: ast.AST) -> str:
@@ -208,7 +208,7 @@ class _Parser(Readings):
         if not isinstance(node, _ALLOWED) or isinstance(node, (ast.Slice, ast.Tuple, ast.List)):
             raise self.error(node, f"{_EXPECTED}; found {_describe(node)}")
         if isinstance(node, ast.Subscript) or (isinstance(node, ast.Call) and isinstance(
-                node.func, ast.Name) and node.func.id in indexing.STRUCTURAL):
+                node.func, ast.Name) and node.func.id in structural_calls.STRUCTURAL):
             self.check_structural(node)
         elif isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name):
@@ -262,25 +262,25 @@ class _Parser(Readings):
         """An index or a structural call: its static parts read (and not walked again)."""
         try:
             if isinstance(node, ast.Subscript):
-                indexing.read_key(node)
+                structural_calls.read_key(node)
                 static: list[ast.AST] = [node.slice]
             else:
                 self.calls[id(node)] = self.read_call(node)
                 static = self.calls[id(node)][3]
                 if isinstance(node.args[0], (ast.Tuple, ast.List)):  # the tuple of operands
                     self.static.add(id(node.args[0]))
-        except indexing.StaticError as e:
+        except structural_calls.StaticError as e:
             raise self.error(e.node, f"{self.source(node)}: {e}") from None
         for s in static:
             self.static.update(id(n) for n in ast.walk(s))
 
-    def read_call(self, node: ast.Call) -> indexing.Call:
+    def read_call(self, node: ast.Call) -> structural_calls.Call:
         if id(node) in self.calls:
             return self.calls[id(node)]
         dims = {str(d): d for s in self.b.shapes.values() for d in axes_of(s)
                 if isinstance(d, sp.Symbol)}
         dims.update(self.dim_names)
-        return indexing.read_call(node, dims)
+        return structural_calls.read_call(node, dims)
 
     def axis_of(self, node: ast.Call) -> int | tuple[int, ...] | None:
         """The ``axis=`` of a call (None without one): an int, or a tuple of them for a
@@ -299,7 +299,7 @@ class _Parser(Readings):
                              + ", ".join(ops.AXIS_FUNCTIONS)
                              + " (keepdims=True is what they do already)")
         try:
-            axis = indexing.literal(kw.value)  # an int, or a tuple of them
+            axis = structural_calls.literal(kw.value)  # an int, or a tuple of them
         except ValueError:
             axis = None
         items = axis if isinstance(axis, tuple) and axis else (axis,)
@@ -382,7 +382,7 @@ class _Parser(Readings):
             return [node.operand]
         if isinstance(node, ast.Call):
             assert isinstance(node.func, ast.Name)
-            if node.func.id in indexing.STRUCTURAL:
+            if node.func.id in structural_calls.STRUCTURAL:
                 return self.read_call(node)[0]
             return [] if node.func.id in ops.CONSTANTS else list(node.args)  # sizes: not values
         if isinstance(node, (ast.Attribute, ast.Subscript)):
@@ -426,18 +426,19 @@ class _Parser(Readings):
             return ops.compare(b, _COMPARE[type(node.ops[0])], args[0], args[1],
                                self.source(node))
         if isinstance(node, ast.Subscript):
-            indexing.matrices_only("an index", args, self.source(node))
-            return indexing.index(b, args[0], indexing.read_key(node), self.source(node))
+            structural_calls.matrices_only("an index", args, self.source(node))
+            return indexing.index(b, args[0], structural_calls.read_key(node),
+                                  self.source(node))
         if isinstance(node, ast.Call):
             assert isinstance(node.func, ast.Name)
-            if node.func.id in indexing.STRUCTURAL:
-                if node.func.id not in indexing.TENSOR_CALLS:
-                    indexing.matrices_only(node.func.id, args, self.source(node))
+            if node.func.id in structural_calls.STRUCTURAL:
+                if node.func.id not in structural_calls.TENSOR_CALLS:
+                    structural_calls.matrices_only(node.func.id, args, self.source(node))
                 _, static, kw, _ = self.read_call(node)
                 if node.func.id == "norm":  # (Σ|x|ᵖ)^(1/p): p and 1/p are exponents
                     self.check_norm_order(node, static[0] if static else kw.get("ord"))
-                return indexing.STRUCTURAL[node.func.id][3](b, args, static, kw,
-                                                             self.source(node))
+                return structural_calls.STRUCTURAL[node.func.id][3](b, args, static, kw,
+                                                                    self.source(node))
             if node.func.id in ops.CONSTANTS:
                 return ops.constant_matrix(b, node.func.id, self.sizes(node), self.source(node))
             if args:  # a library's call: its default axis, its axis of a vector, keepdims

@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeAlias
 
 import sympy as sp
 
-from . import indexing, ops
+from . import ops, structural_calls
 from .builder import Builder
 from .composites import COMPOSITES
 from .errors import ParseError
@@ -31,7 +31,8 @@ Syntax: TypeAlias = Literal["text", "latex"]
 # the element-wise product of matrices
 ALIASES = {a: n for n, r in RULES.items() for a in r.aliases}  # asin → arcsin, norm → norm2
 FUNCTIONS = tuple(dict.fromkeys((*(n for n, r in RULES.items() if r.arity), *ops.OPERATORS,
-                                 *ALIASES, *ops.CONSTANTS, *COMPOSITES, *indexing.STRUCTURAL)))
+                                 *ALIASES, *ops.CONSTANTS, *COMPOSITES,
+                                 *structural_calls.STRUCTURAL)))
 ARITY = {**{n: r.arity for n, r in RULES.items() if r.arity > 1},
          **{n: k for n, (k, _) in ops.OPERATORS.items() if k > 1},
          **{n: k for n, (k, _) in COMPOSITES.items() if k > 1},
@@ -60,7 +61,7 @@ class CodeText:
         self.constants_read: set[str] = set()
         self.constant_nodes: dict[sp.Basic, sp.Basic] = {}  # nodes of numbers: their value
         self.static: set[int] = set()  # syntax nodes read as numbers (sizes, indices)
-        self.calls: dict[int, indexing.Call] = {}  # structural calls, read once
+        self.calls: dict[int, structural_calls.Call] = {}  # structural calls, read once
         self.dim_names: dict[str, sp.Expr] = {}  # sizes named elsewhere (the witness's)
         self.pasted: str | None = None  # a library's call in the text (np.exp(A)), if any
         self.summand_shapes: dict[tuple[int, int], tuple[str, Any]] = {}  # an index sum's

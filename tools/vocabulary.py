@@ -72,7 +72,7 @@ SAMPLES: dict[str, tuple[str, dict[str, Any], str]] = {
                                          {"s": V, "y": V}, "s"),
     "std": ("std(X)", {"X": S}, "X"), "dot": ("dot(u, v)", {"u": V, "v": V}, "u"),
     "maximum": ("maximum(x, y)", {}, "x"), "minimum": ("minimum(x, y)", {}, "x"),
-    # structural (symbackprop/indexing.py): static sizes, indices and widths
+    # structural (symbackprop/structural_calls.py): static sizes, indices and widths
     "concatenate": ("sum(hadamard(A, concatenate((X, Y), axis=0)))",
                     {"A": (5, 3), "X": S, "Y": M}, "X"),
     "vstack": ("sum(hadamard(A, vstack((X, Y))))", {"A": (5, 3), "X": S, "Y": M}, "Y"),

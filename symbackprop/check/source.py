@@ -16,11 +16,11 @@ import sympy as sp
 
 from ..builder import Builder
 from ..errors import UnsupportedError
-from ..indexing import STRUCTURAL, read_call, read_key
 from ..limits import Limits
 from ..ops import CONSTANTS
 from ..parse import FUNCTIONS, _Parser
 from ..rules import FUNCTION_NAMES
+from ..structural_calls import STRUCTURAL, read_call, read_key
 from .numpy_functions import AXIS_FUNCS as AXIS_FUNCS
 from .numpy_functions import FUNCS as FUNCS
 from .numpy_functions import LOSSES, STRUCTURAL_FUNCS, text_index, transpose_of
