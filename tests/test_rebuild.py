@@ -279,10 +279,11 @@ _FACTORS = [sp.Symbol("a", real=True), sp.Symbol("b"), sp.sin(sp.Symbol("a", rea
 
 
 def test_operands_read_as_arguments_are_what_classify_reads() -> None:
-    """The builder's shortcut (``_operands_are_args``) claims a sum's or product's operands
-    are its arguments with coefficient and exponent 1: whenever it says so (for every sum and
-    product of two or three of the factors above), ``classify`` reads exactly that."""
-    from symbackprop.builder import _operands_are_args
+    """The builder's shortcut (``sympy_input._operands_are_args``) claims a sum's or
+    product's operands are its arguments with coefficient and exponent 1: whenever it says so
+    (for every sum and product of two or three of the factors above), ``classify`` reads
+    exactly that."""
+    from symbackprop.sympy_input import _operands_are_args
 
     claimed = 0
     for k in (2, 3):
