@@ -20,8 +20,8 @@ import symbackprop as sbp
 from symbackprop.check import random_values, source
 from symbackprop.cli import main
 from symbackprop.emit import FORMATS
-from symbackprop.emit.python import FUNCS as CODE
-from symbackprop.emit.python import HELPERS
+from symbackprop.emit.code_printer import FUNCS as CODE
+from symbackprop.emit.code_printer import HELPERS
 from symbackprop.parse import FUNCTIONS
 from symbackprop.rules import RULES
 

@@ -1,7 +1,7 @@
 """Generated framework code: the derivation as a ``torch.autograd.Function`` or a
 ``jax.custom_vjp`` whose backward pass is ours, one line per adjoint.
 
-The printer is the NumPy one (``python.CodePrinter``) with the array namespace swapped:
+The printer is the NumPy one (``code_printer.CodePrinter``) with the array namespace swapped:
 each element-wise primitive maps to the framework's function of the same maths, and a
 primitive without one is refused by name (UnsupportedError), never written as wrong code.
 The n-D primitives (conv2d, pooling, einsum, transpose and reshape of axes, the softmax
@@ -41,6 +41,7 @@ from ..shapes import fmt_shape, shape_of
 from ..structural import END, FULL
 from ..structural import text_span as _text_span
 from ..tensor_nodes import TensorOp, TensorVJP
+from .code_printer import FUNCS, CodePrinter, call
 from .framework_tables import (
     JAX,
     JAX_HELPERS,
@@ -49,12 +50,9 @@ from .framework_tables import (
     TORCH_HELPERS,
 )
 from .python import (
-    FUNCS,
-    CodePrinter,
     _column,
     _dimension_lines,
     adjoint_names,
-    call,
     check_identifier,
     rename_hint,
     staged_lines,
@@ -154,7 +152,7 @@ class FrameworkPrinter(CodePrinter):
     def stage(self, rhs: sp.Basic) -> str:
         return self._number(rhs, self.doprint(rhs))
 
-    # the structural primitives, as the NumPy code writes them (python.CodePrinter)
+    # the structural primitives, as the NumPy code writes them (code_printer.CodePrinter)
     def _print_Item(self, e: Any) -> str:  # a 0-d array: .item() would leave the framework
         return f"{self._base(e.args[0])}.reshape(())"
 

@@ -76,10 +76,10 @@ from ..builder import substitute, tree_size
 from ..jacobians import closed_form, layout_form
 from ..notation import partial_latex
 from ..shapes import axes_of, shape_of
+from .code_printer import CodePrinter
 from .latex import MAX_EXPANDED, MAX_EXPANDED_TOTAL, derivation_latex, expanded
 from .matrix_latex import kind_of
 from .printer import expr_latex
-from .python import CodePrinter
 from .symbols import symbol_table, tangent_table
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ def shape_json(s: sp.Basic) -> list[int | str] | None:
 
 
 class JsonText(CodePrinter):
-    """The text printer (``python.text_printer``'s) with every constant written so that no
+    """The text printer (``code_printer.text_printer``'s) with every constant written so that no
     variable's name stands for it (``taken``: the derivation's names)."""
 
     def __init__(self, taken: set[str], names: Mapping[sp.Basic, str] | None = None,
