@@ -2,8 +2,8 @@
 or as plain symbackprop text, with the table of NumPy functions each primitive calls and
 the helper functions (``step``, ``log_softmax``, ``embed``, ``tensor_op``, ...) the code
 defines when it calls them. ``python.py`` lays out the NumPy function around it,
-``frameworks.py`` swaps its array namespace for PyTorch's or JAX's, and ``json.py`` writes
-the text with it. It only writes text: it never runs it."""
+``framework_printer.py`` swaps its array namespace for PyTorch's or JAX's, and ``json.py``
+writes the text with it. It only writes text: it never runs it."""
 
 from __future__ import annotations
 
