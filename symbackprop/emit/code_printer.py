@@ -27,7 +27,7 @@ from ..tensor_nodes import TensorJVP, TensorOp, TensorVJP
 from .latex_forms import sides
 
 if TYPE_CHECKING:
-    from ..derivation import Derivation
+    pass
 
 # name -> (NumPy code, plain name), from the primitives' declarations, and SymPy's own
 # spellings of them; the helpers needed are added to the module text
@@ -483,8 +483,3 @@ class CodePrinter(StrPrinter):  # type: ignore[misc]
 
     def emptyPrinter(self, e: Any) -> str:  # SymPy's name
         raise UnsupportedError(f"no code form for {type(e).__name__}")
-
-
-def text_printer(d: Derivation) -> CodePrinter:
-    """Plain text in symbackprop's own syntax (``W1 @ x + b1``); adjoints read ``d:v``."""
-    return CodePrinter({}, numpy=False)

@@ -98,8 +98,8 @@ def shape_json(s: sp.Basic) -> list[int | str] | None:
 
 
 class JsonText(CodePrinter):
-    """The text printer (``code_printer.text_printer``'s) with every constant written so that no
-    variable's name stands for it (``taken``: the derivation's names)."""
+    """The text's printer (``CodePrinter`` without NumPy) with every constant written so that
+    no variable's name stands for it (``taken``: the derivation's names)."""
 
     def __init__(self, taken: set[str], names: Mapping[sp.Basic, str] | None = None,
                  display: bool = False) -> None:
