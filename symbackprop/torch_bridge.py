@@ -45,9 +45,9 @@ from .errors import OptionError, ShapeError, UnsupportedError
 from .evaluate import CE_TOLERANCE, cross_entropy_targets
 from .notation import Layout
 from .shapes import axes_of, shape_of
-from .torch_calls import LOSS_MODULES, loss_text, module_loss
 from .torch_fx import trace
 from .torch_keys import Convention, Key, as_array, from_torch_gradient, to_ours, to_torch
+from .torch_losses import LOSS_MODULES, loss_text, module_loss
 from .torch_values import NoNode, Val
 from .torch_walk import LATER, Walk, module_tensor
 from .torch_witness import (

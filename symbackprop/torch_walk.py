@@ -19,17 +19,16 @@ from .torch_calls import (
     ACTIVATION_PARAMS,
     FUNCTIONS,
     LOOSE,
-    LOSS_MODULES,
     activation,
     gelu,
     linear,
     log_softmax,
-    module_loss,
     softmax,
     transpose,
 )
 from .torch_fx import aliased, plain_layer, where
 from .torch_keys import Convention, Key, tied_keys
+from .torch_losses import LOSS_MODULES, module_loss
 from .torch_matrices import concatenated, indexed, stacked, tensor_indexed
 from .torch_tensors import (
     adaptive_pool_text,

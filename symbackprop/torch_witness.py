@@ -15,8 +15,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .errors import UnsupportedError
-from .torch_calls import LOSS_MODULES
 from .torch_keys import tied_keys
+from .torch_losses import LOSS_MODULES
 
 WITNESS = "torch.autograd"
 
