@@ -27,9 +27,9 @@ from . import indexing, ops, structural_calls
 from .builder import Builder, Term, assemble
 from .composites import COMPOSITES, MOST_ARGS
 from .errors import GraphError, LimitError, ShapeError
+from .hadamard_precedence import hadamard_last
 from .limits import DEFAULT_LIMITS, Limits
 from .notation import GREEK as NOTATION_GREEK
-from .paper import hadamard_last
 from .paper_lexer import ONES
 from .parse_code import ALIASES, ARITY
 from .parse_code import FUNCTIONS as FUNCTIONS  # the table and type the API names here
