@@ -278,7 +278,8 @@ class Calls(Sums):
                              "for a whole number only (\\sigma^{2}(x) is σ(x)²); write "
                              "\\sigma(…)^{…} for the power of its value")
         self.notes.append(f"'{seen}(…)' read as σ(…)^{{{bare}}}, the power of the sigmoid's "
-                          "value, as \\tanh^{2}(x) is (\\sigma a name: declare sigma)")
+                          "value, entry by entry, as \\tanh^{2}(x) is (\\sigma a name: "
+                          "declare sigma)")
 
     def nth_derivative(self, t: Tok, fn: str, end: int) -> ParseError:
         r"""``\tanh^{(1)}(x)``, ``\log^{(n)}``: the n-th derivative of the function (as
@@ -417,8 +418,9 @@ class Calls(Sums):
             for k, a in enumerate(args):
                 out += ([(", ", t.at)] if k else []) + a
             out.append((f"{axis})", t.at))
-        if power is not None:
-            out = join_pieces("(", out, ")", ("\0**", t.at), "(", power, ")", at=t.at)
+        if power is not None:  # \tanh^{2}(X): its value's power, element-wise as the value
+            # of an element-wise function is (of a square matrix too: no matrix power)
+            out = join_pieces("(", out, ")", ("**", t.at), "(", power, ")", at=t.at)
         return out
 
     def starts_name(self) -> bool:

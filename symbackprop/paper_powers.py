@@ -1,11 +1,11 @@
 """Names and powers as papers write them, read before ``paper.read_text`` reads the rest.
 
 ``_names`` reads ``W^(1)`` (the layer index, as ``W⁽¹⁾``), ``σ²(x)`` and ``tanh²(x)``
-(``_function_power``: the function's value squared), ``log_2(x)`` and a Greek letter that
-looks like a declared Latin one; ``_powers_and_products`` refuses a double superscript
-(``x^2^3``), two product signs in a row and ``e^2x``. ``_bars_text``, ``_root_at``,
-``_power_end`` and ``_square_ends`` find where a written norm, root or power ends in the
-source, for ``read_text``'s notes.
+(``_function_power``: the function's value squared, entry by entry), ``log_2(x)`` and a
+Greek letter that looks like a declared Latin one; ``_powers_and_products`` refuses a
+double superscript (``x^2^3``), two product signs in a row and ``e^2x``. ``_bars_text``,
+``_root_at``, ``_power_end`` and ``_square_ends`` find where a written norm, root or power
+ends in the source, for ``read_text``'s notes.
 They live apart from ``paper.py`` to keep it to one concern (the reading loop) and under
 the project's module size; this module sits below ``paper.py`` and never imports it.
 """
@@ -153,9 +153,10 @@ def _function_power(toks: list[Tok], k: int, text: str, declared: Callable[[str]
                              "the power of its value (an inverse function by its name)",
                              column=column_of(text, at), text=text)
         notes.append(f"'{written}(…)' read as {fn}(…){power.translate(_RAISED)}, the power "
-                     "of its value")
+                     "of its value, entry by entry")
         call = Tok("name", fn, at, toks[k].end, call=True)
-        return [*toks[:k], call, *toks[q:close], *toks[p:end], *toks[close:]]
+        return [*toks[:k], call, *toks[q:close], *_value_power(toks[p], power),
+                *toks[close:]]
     if declared("sigma"):  # σ²(1 − ρ): the declared σ (a variance's), squared, times (…)
         notes.append(f"'{written}(…)' read as sigma^{power}·(…), the declared sigma times "
                      f"the bracket (for the power of the sigmoid's value write "
@@ -170,9 +171,17 @@ def _function_power(toks: list[Tok], k: int, text: str, declared: Callable[[str]
                          "whole number only (σ²(x) is σ(x)²); write σ(…)^… for the power of "
                          "its value", column=column_of(text, at), text=text)
     notes.append(f"'{written}(…)' read as σ(…){power.translate(_RAISED)}, the power of the "
-                 "sigmoid's value, as tanh²(x) is (σ a name: declare sigma)")
+                 "sigmoid's value, entry by entry, as tanh²(x) is (σ a name: declare sigma)")
     sigmoid = Tok("name", "sigmoid", at, toks[k].end, call=True)
-    return [*toks[:k], sigmoid, *toks[q:close], *toks[p:end], *toks[close:]]
+    return [*toks[:k], sigmoid, *toks[q:close], *_value_power(toks[p], power),
+            *toks[close:]]
+
+
+def _value_power(caret: Tok, power: str) -> list[Tok]:
+    """The power of a function's value, ``**`` as typed: element-wise, as the value of an
+    element-wise function is (tanh²(Q) of a square matrix Q is tanh(Q)**2, not the matrix
+    product tanh(Q)·tanh(Q); the literature's 1 − tanh²(z) is entry by entry)."""
+    return [Tok("op", "**", caret.at), Tok("number", power, caret.at)]
 
 
 def _powers_and_products(toks: list[Tok], text: str, declared: Callable[[str], bool],
