@@ -40,3 +40,32 @@ def test_a_superscript_on_a_square_matrix_stays_the_matrix_power() -> None:
     assert value(d, {"Q": Q}) == pytest.approx(np.sum(Q @ Q))
     d = sbp.derive("sum(tanh(Q)^2)", shapes={"Q": (2, 2)})
     assert value(d, {"Q": Q}) == pytest.approx(np.sum(np.tanh(Q) @ np.tanh(Q)))
+
+
+@pytest.mark.parametrize(("text", "shapes"), [
+    ("sum(inv(3*eye(1) + v0))", {"v0": (1, 1)}),
+    ("sum(sin(3*eye(1) + v0))", {"v0": (1, 1)}),
+    ("sum(sin(eye(1)*3 + v0))", {"v0": (1, 1)}),
+    ("sum(eye(1) + v0)", {"v0": (1, 1)}),
+    ("sum(sin(eye(1))) + sum(v0)", {"v0": (1, 1)}),
+    ("sum(3*ones(1, 1) + v0)", {"v0": (1, 1)}),
+    ("sum(sin(matrix_power(v0, 0))) + sum(v1)", {"v0": (2, 2), "v1": (2, 2)}),
+    ("sum(cos(eye(3)))*sum(v0)", {"v0": (2, 2)}),
+    ("sum(exp(-2*eye(2))) + sum(v0)", {"v0": (2, 2)}),
+    ("sum(inv(eye(2)*3 - v0))", {"v0": (2, 2)}),
+    ("sum(sin(eye(2)) * v0)", {"v0": (2, 2)}),
+    ("sum(sin(ones(2, 3))) + sum(v0)", {"v0": (2, 2)}),
+    ("sum(sin(ones(1, 3))) + sum(v0)", {"v0": (2, 2)}),
+])
+def test_printed_identities_and_ones_read_back(text: str,
+                                               shapes: dict[str, tuple[int, int]]) -> None:
+    """The forward section's LaTeX reads back with the same value: a 1×1 identity is
+    𝐈₁ (never ``3\\,1``), and one nothing beside it sizes is written with its size."""
+    d = sbp.derive(text, shapes=shapes)
+    printed = d.latex(sections="forward")
+    assert r"3\,1" not in printed
+    back = sbp.derive(printed, shapes=shapes, syntax="latex")
+    rng = np.random.default_rng(1)
+    values = {k: rng.uniform(0.1, 0.5, s) for k, s in shapes.items()}
+    assert value(back, {str(k): values[str(k)] for k in back.inputs}) == pytest.approx(
+        value(d, {str(k): values[str(k)] for k in d.inputs}))

@@ -18,6 +18,7 @@ import sympy as sp
 from sympy import (
     HadamardPower,
     HadamardProduct,
+    Identity,
     Inverse,
     MatAdd,
     MatMul,
@@ -192,6 +193,8 @@ class Printer(MatrixLatex):
 
     def _print_OneMatrix(self, e: Any) -> str:
         rows, cols = e.shape
+        if self.sized and (rows, cols) != (1, 1) and _loose_identity(self._top):
+            return self._ones(e, True, True)  # sin(𝟏₂𝟏₃ᵀ): nothing beside it sizes it
         if rows == 1 and cols == 1:  # c + 1 of a 1×1 c: the number, which needs no length
             return "1"
         return r"\mathbf{1}^{\top}" if rows == 1 and cols != 1 else r"\mathbf{1}"
@@ -201,8 +204,12 @@ class Printer(MatrixLatex):
 
     def _print_Identity(self, e: Any) -> str:
         """𝐈; 𝐈ₙ with its size when a variable prints as 𝐈 (the reader reads 𝐈ₙ as the
-        identity even with I declared); of size 1, the number 1."""
-        if e.shape[0] == 1:
+        identity even with I declared), or, in a forward stage, when nothing beside it
+        fixes its size (sin(𝐈₂)) or it is 1×1 (𝐈₁: a 1×1 beside it fixes no size); elsewhere,
+        of size 1, the number 1."""
+        if self.sized and (e.shape[0] == 1 or _loose_identity(self._top)):
+            return rf"\mathbf{{I}}_{{{self._print(e.shape[0])}}}"
+        if e.shape[0] == 1 and not self.sized:
             return "1"
         return self._constant(r"\mathbf{I}", e.shape[0])
 
@@ -296,7 +303,8 @@ class Printer(MatrixLatex):
         coeff = sp.Mul(*[a for a in args if not is_matrix(a)])
         mats, count = fold_ones([a for a in args if is_matrix(a)])
         coeff *= count
-        mats = [m for m in mats if not (isinstance(m, OneMatrix) and m.shape == (1, 1))]
+        mats = [m for m in mats if not (m.shape == (1, 1) and (isinstance(m, OneMatrix) or (
+            isinstance(m, Identity) and not self.sized)))]  # 3·I₁: 3, never 3 1
         if not mats:  # 𝟏ᵀ𝟏 alone: the number of entries; 2·𝟏 of a 1×1: the number 2
             return str(self._print(coeff))
         # a forward stage that is a product with a ones vector at its edge (𝟏uᵀ, u𝟏ᵀ, c𝟏):
@@ -514,6 +522,30 @@ def expr_latex(e: sp.Basic, names: Mapping[sp.Basic, str] | None = None, *,
     if memo is not None:
         memo[e] = out
     return out
+
+
+_ARITHMETIC = (sp.Add, sp.Mul, sp.Pow, MatAdd, MatMul, HadamardProduct, HadamardPower)
+
+
+def _loose_identity(e: Any) -> bool:
+    """Whether an identity (or ones) in ``e`` has no variable beside it in the sums and
+    products around it (sin(𝐈), a stage 𝐈 alone), which would fix its size when LaTeX input
+    reads it back (``latex_sizes``): then it is written with its size, 𝐈ₙ (𝟏ₙ)."""
+    def loose(node: Any) -> bool:  # node: the top of one sum or product, or an operand
+        identity = variable = False
+        inner: list[Any] = []
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if isinstance(n, (Identity, OneMatrix)):
+                identity = True
+            elif isinstance(n, _ARITHMETIC):
+                stack.extend(n.args)
+            elif isinstance(n, sp.Basic):
+                variable = variable or (is_matrix(n) and bool(n.free_symbols))
+                inner.extend(n.args)  # (a function's arguments: a sum or product of their own)
+        return (identity and not variable) or any(loose(a) for a in inner)
+    return isinstance(e, sp.Basic) and e.has(Identity, OneMatrix) and loose(e)
 
 
 def _name(s: sp.Symbol) -> str:
