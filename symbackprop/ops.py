@@ -358,14 +358,30 @@ def paper_power(b: Builder, x: Term, y: Term, where: str = "a ^ b") -> Term:
 
 def whole_power(b: Builder, x: Term, k: int, where: str) -> Term:
     """Xᵏ of a square matrix, k a whole number: X⁰ = I, X⁻ᵏ = (X⁻¹)ᵏ; one matrix product
-    per factor."""
+    per factor. X⁰ keeps the inputs X is made of inputs of the graph (their gradient 0, as
+    of 0·X)."""
     if k == 0:
+        b.kept = (*b.kept, *_inputs_in(b, x))
         return Identity(shape_of(x)[0])  # type: ignore[index]
     base = x if k > 0 else apply(b, "inv", [x], where)
     acc = base
     for _ in range(abs(k) - 1):
         acc = matmul(b, acc, base, where)
     return acc
+
+
+def _inputs_in(b: Builder, x: Term) -> list[sp.Basic]:
+    """The inputs ``x`` is made of, through the stages built so far."""
+    rhs = {eq.lhs: eq.rhs for eq in b.nodes}
+    seen: set[sp.Basic] = set()
+    stack = [x]
+    while stack:
+        for a in stack.pop().free_symbols:
+            if a not in seen:
+                seen.add(a)
+                if a in rhs:
+                    stack.append(rhs[a])
+    return [s for s in b.inputs if s in seen]
 
 
 def hadamard(b: Builder, x: Term, y: Term, where: str = "hadamard(a, b)") -> Term:

@@ -69,3 +69,24 @@ def test_printed_identities_and_ones_read_back(text: str,
     values = {k: rng.uniform(0.1, 0.5, s) for k, s in shapes.items()}
     assert value(back, {str(k): values[str(k)] for k in back.inputs}) == pytest.approx(
         value(d, {str(k): values[str(k)] for k in d.inputs}))
+
+
+@pytest.mark.parametrize("text", ["sum(sin(v0)) + sum(matrix_power(v1, 0))",
+                                  "sum(sin(v0)) + sum(v1^0)", "sum(sin(v0)) + sum(0*v1)"])
+def test_a_zeroth_matrix_power_keeps_its_input(text: str) -> None:
+    d = sbp.derive(text, shapes={"v0": (2, 2), "v1": (2, 2)})
+    assert [str(s) for s in d.inputs] == ["v0", "v1"]
+    v = {"v0": np.ones((2, 2)), "v1": np.ones((2, 2))}
+    grads = d.evaluate(v)
+    np.testing.assert_allclose(grads["v0"], np.cos(v["v0"]))
+    np.testing.assert_allclose(grads["v1"], np.zeros((2, 2)))
+
+
+def test_the_norm_of_a_zeroth_power_has_an_input_to_check() -> None:
+    X = np.array([[1.0, 2.0], [0.5, 3.0]])
+    d = sbp.derive("sqnorm(matrix_power(X, 0)) + sum(matrix_power(X @ Y, 0))",
+                   shapes={"X": (2, 2), "Y": (2, 2)})
+    assert {str(s) for s in d.inputs} == {"X", "Y"}
+    assert value(d, {"X": X, "Y": X}) == pytest.approx(2.0 + 2.0)
+    assert d.check({"X": X, "Y": X}).ok
+    np.testing.assert_allclose(d.evaluate({"X": X, "Y": X})["X"], np.zeros((2, 2)))
