@@ -446,32 +446,45 @@ def repeat(b: Builder, x: Term, k: Any, axis: int | None, where: str) -> Term:
     return b.node(Kron(x, ones))
 
 
-def pad_widths(w: Any, where: str) -> tuple[int, int, int, int]:
-    """NumPy's pad widths: ``w``, ``(before, after)`` or ``((rb, ra), (cb, ca))``."""
+def pad_widths(w: Any, where: str, axes: int = 2) -> tuple[int, int, int, int]:
+    """NumPy's pad widths, every form ``np.pad`` takes (it broadcasts them to (axes, 2)):
+    ``n``, ``(n,)``, ``(before, after)``, ``((before, after),)``, ``((n,),)`` for every
+    axis, or one pair (or ``(n,)``) per axis, ``((rb, ra), (cb, ca))``. Of a 1-D array
+    (``axes`` 1) the columns get none."""
+    def bad() -> ShapeError:
+        return ShapeError(f"{where}: a pad width is a whole number >= 0, a pair of them, or "
+                          f"one such pair per axis, not {w!r}")
+
     def pair(p: Any) -> tuple[int, int]:
-        p = p if isinstance(p, tuple) else (p, p)
+        p = tuple(p) if isinstance(p, (tuple, list)) else (p, p)
         if len(p) == 1:
             p = (p[0], p[0])
         if len(p) != 2 or not all(type(v) is int and v >= 0 for v in p):
-            raise ShapeError(f"{where}: a pad width is a whole number >= 0 or a pair of them, "
-                             f"not {w!r}")
+            raise bad()
         return p[0], p[1]
-    if isinstance(w, tuple) and w and all(isinstance(p, tuple) for p in w):
-        if len(w) != 2:
-            raise ShapeError(f"{where}: pad widths for {len(w)} axes of a matrix (it has 2)")
-        return (*pair(w[0]), *pair(w[1]))
-    p = pair(w)
-    return (*p, *p)
+    rows = w if isinstance(w, (tuple, list)) and w and all(
+        isinstance(p, (tuple, list)) for p in w) else (w,)
+    if len({len(p) if isinstance(p, (tuple, list)) else 0 for p in rows}) != 1:
+        raise bad()  # ((1, 2), (3,)): ragged, as NumPy refuses it
+    if len(rows) not in (1, axes):
+        raise ShapeError(f"{where}: pad widths for {len(rows)} axes of "
+                         f"{'a vector (it has 1)' if axes == 1 else 'a matrix (it has 2)'}")
+    first = pair(rows[0])
+    if axes == 1:
+        return (*first, 0, 0)
+    return (*first, *pair(rows[-1]))
 
 
-def pad(b: Builder, x: Term, widths: Any, fill: Any, where: str) -> Term:
-    """NumPy's ``pad`` in constant mode: X with a border of ``fill``."""
+def pad(b: Builder, x: Term, widths: Any, fill: Any, where: str,
+        axes: int | None = None) -> Term:
+    """NumPy's ``pad`` in constant mode: X with a border of ``fill``; of NumPy's 1-D vector
+    (``axes`` 1, by default for one declared ``(n,)``) its ends only."""
     x = ops.as_matrix(b, x)
     if not is_matrix(x):
         raise ShapeError(f"{where}: pad needs a vector or matrix, got a scalar")
     if type(fill) not in (int, float):
         raise ShapeError(f"{where}: constant_values is a number, not {fill!r}")
-    w = pad_widths(widths, where)
+    w = pad_widths(widths, where, axes or (1 if b.is_flat(x) else 2))
     if not any(w):
         return x
     return b.node(Pad(x, w, sp.Float(fill) if isinstance(fill, float) else sp.Integer(fill)))

@@ -214,15 +214,10 @@ def pad(b: Builder, v: Value, widths: Any, kw: dict[str, Any]) -> Value:
     if not shape:
         raise UnsupportedError("np.pad of a scalar")
     if len(shape) == 1:
-        w = widths
-        if isinstance(w, (tuple, list)) and len(w) == 1 and isinstance(w[0], (tuple, list)):
-            w = w[0]
-        rb, ra, _, _ = indexing.pad_widths(tuple(w) if isinstance(w, list) else w, "np.pad")
-        out = indexing.pad(b, term, ((rb, ra), (0, 0)), fill, "np.pad")
+        rb, ra, _, _ = indexing.pad_widths(widths, "np.pad", 1)
+        out = indexing.pad(b, term, ((rb, ra), (0, 0)), fill, "np.pad", axes=2)
         return out, (int(shape[0]) + rb + ra,)
-    w = tuple(tuple(p) if isinstance(p, list) else p for p in widths) \
-        if isinstance(widths, (tuple, list)) else widths
-    rb, ra, cb, ca = indexing.pad_widths(w, "np.pad")
+    rb, ra, cb, ca = indexing.pad_widths(widths, "np.pad")
     m, n = _ints(shape)
-    return indexing.pad(b, term, ((rb, ra), (cb, ca)), fill, "np.pad"), (m + rb + ra,
+    return indexing.pad(b, term, ((rb, ra), (cb, ca)), fill, "np.pad", axes=2), (m + rb + ra,
                                                                           n + cb + ca)

@@ -90,3 +90,38 @@ def test_the_norm_of_a_zeroth_power_has_an_input_to_check() -> None:
     assert value(d, {"X": X, "Y": X}) == pytest.approx(2.0 + 2.0)
     assert d.check({"X": X, "Y": X}).ok
     np.testing.assert_allclose(d.evaluate({"X": X, "Y": X})["X"], np.zeros((2, 2)))
+
+
+X23 = np.arange(1.0, 7.0).reshape(2, 3)
+V3 = np.array([1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("widths", [
+    1, (1,), (1, 2), ((1,),), ((1, 2),), ((1, 2), (0, 3)), ((1,), (2,)), [1, 2], [[1, 2]]])
+def test_every_pad_width_numpy_takes(widths: object) -> None:
+    for text in (f"sum(pad(X, {widths!r}, constant_values=2)**2)",
+                 f"np.sum(np.pad(X, {widths!r}, constant_values=2)**2)"):
+        d = sbp.derive(text, shapes={"X": (2, 3)})
+        want = np.sum(np.pad(X23, widths, constant_values=2) ** 2)  # type: ignore[call-overload]
+        assert value(d, {"X": X23}) == pytest.approx(want), text
+        assert d.check({"X": X23}).ok
+
+    def f(X: np.ndarray) -> np.ndarray:
+        return np.sum(np.pad(X, widths, constant_values=2) ** 2)  # type: ignore[call-overload]
+    d = sbp.derive(f, shapes={"X": (2, 3)})
+    assert value(d, {"X": X23}) == pytest.approx(f(X23))
+
+
+@pytest.mark.parametrize("widths", [1, (1,), (1, 2), ((1, 2),), ((3,),)])
+def test_the_pad_of_a_1d_vector_pads_its_ends(widths: object) -> None:
+    d = sbp.derive(f"np.sum(np.pad(v, {widths!r}, constant_values=2)**2)", shapes={"v": (3,)})
+    want = np.sum(np.pad(V3, widths, constant_values=2) ** 2)  # type: ignore[call-overload]
+    assert value(d, {"v": V3}) == pytest.approx(want)
+
+
+@pytest.mark.parametrize(("widths", "gist"), [
+    (((1, 2), (3,)), "a pad width is a whole number"), ((-1,), "a pad width is a whole"),
+    ((1, 2, 3), "a pad width is a whole"), (((1, 2), (3, 4), (5, 6)), "for 3 axes")])
+def test_pad_widths_numpy_refuses_are_refused(widths: object, gist: str) -> None:
+    with pytest.raises(sbp.ShapeError, match=gist):
+        sbp.derive(f"sum(pad(X, {widths!r}))", shapes={"X": (2, 3)})
