@@ -534,7 +534,9 @@ def norm(b: Builder, x: Term, order: Any, where: str) -> Term:
     size = ops.apply(b, "abs", [x], where)
     if shape[1] != 1:  # a matrix or a row: the largest (smallest) column or row sum of |X|
         if abs(order) not in (1, inf):
-            raise ShapeError(f"{where}: a matrix's ord is None, 'fro', 1, -1, inf or -inf "
+            row = shape[0] == 1  # (its 2-norm, ord=2, is its Euclidean one)
+            raise ShapeError(f"{where}: {'a (1, n) row' if row else 'a matrix'}'s ord is "
+                             f"None, 'fro', {'2, ' if row else ''}1, -1, inf or -inf "
                              f"(NumPy's), not {order!r}")
         sums = ops.reduce_axis(b, "sum", size, 0 if abs(order) == 1 else 1, where)
         return ops.apply(b, big, [sums], where)

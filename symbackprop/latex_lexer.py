@@ -67,6 +67,10 @@ TRANSPOSE = {r"\top", "T", r"\intercal", r"\mathsf{T}", r"\mathrm{T}", r"\text{T
               r"\mathit{T}"}
 
 
+# comparisons, read inside the indicator 𝟏[x > 0] only
+_COMPARISONS = frozenset({"<", ">", r"\geq", r"\leq", r"\ge", r"\le", r"\gt", r"\lt"})
+
+
 @dataclass(slots=True)
 class Tok:
     text: str
@@ -326,6 +330,10 @@ class Cursor:
                 word += n.text
                 self.take()
             return word, t.at
+        if s in _COMPARISONS:  # where(X > 0, …): a comparison is an indicator's
+            raise self.error(t.at, f"a comparison ({s}) is read inside the indicator only: "
+                             r"write \mathbf{1}[\mathbf{X} > 0] (1 where it holds, 0 "
+                             r"elsewhere; \operatorname{where} takes it as its condition)")
         if s.startswith("\\"):
             raise self.error(t.at, f"{s} is not read: it is not maths we know (names, "
                              "numbers, + - \\cdot \\odot \\frac \\sqrt, functions such as "

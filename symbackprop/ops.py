@@ -326,9 +326,11 @@ def variable_power(b: Builder, x: Term, y: Term, where: str) -> Term:
 MAX_MATRIX_POWER = 32  # X^{k} is k - 1 matrix products
 
 
-def paper_power(b: Builder, x: Term, y: Term, where: str = "a ^ b") -> Term:
+def paper_power(b: Builder, x: Term, y: Term, where: str = "a ^ b",
+                written: str | None = None) -> Term:
     """A power as mathematics reads it (``^``, ``x²``, LaTeX ``X^{2}``): of a square matrix
-    that is not a vector, the matrix power; of anything else, the element-wise power."""
+    that is not a vector, the matrix power; of anything else, the element-wise power.
+    ``written``: the source as the text wrote it (``X^2``), for the refusals."""
     sx = shape_of(x)
     if x is sp.E and is_matrix(y):  # eˣ of an array: element-wise, but of a square matrix
         sy = shape_of(y)  # the literature's e^X is the matrix exponential
@@ -342,9 +344,11 @@ def paper_power(b: Builder, x: Term, y: Term, where: str = "a ^ b") -> Term:
     if is_matrix(y):
         raise shape_error(where, sx, "^", shape_of(y), " (exponents must be scalars)")
     if sx[0] != sx[1]:
-        raise ShapeError(f"{where}: a power of a {fmt_shape(sx)} matrix is a matrix power "
-                         "and needs a square matrix (for the element-wise power write "
-                         r"X**2, or X^{\circ 2} in LaTeX)")
+        typed = f"type {where} (** is NumPy's power, element-wise)" if written else \
+            r"write X^{\circ 2} in LaTeX, or type X**2 in the text"
+        raise ShapeError(f"{written or where}: a power written ^ or as a superscript of a "
+                         f"{fmt_shape(sx)} matrix is a matrix power and needs a square "
+                         f"matrix (for the element-wise power {typed})")
     k = y if is_num(y) else None
     if k is None or not k.is_Integer:
         shown = f"{float(y):g}" if getattr(y, "is_Float", False) else y
@@ -358,8 +362,8 @@ def paper_power(b: Builder, x: Term, y: Term, where: str = "a ^ b") -> Term:
 
 def whole_power(b: Builder, x: Term, k: int, where: str) -> Term:
     """Xᵏ of a square matrix, k a whole number: X⁰ = I, X⁻ᵏ = (X⁻¹)ᵏ; one matrix product
-    per factor. X⁰ keeps the inputs X is made of inputs of the graph (their gradient 0, as
-    of 0·X)."""
+    per factor. X⁰ keeps the inputs X is made of as inputs of the graph (their gradient
+    0, as of 0·X)."""
     if k == 0:
         b.kept = (*b.kept, *_inputs_in(b, x))
         return Identity(shape_of(x)[0])  # type: ignore[index]

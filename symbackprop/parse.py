@@ -226,8 +226,10 @@ class _Parser(Readings, Numbers):
             most = MOST_ARGS.get(node.func.id, arity)
             if not arity <= len(node.args) <= most:
                 count = f"{arity} or {most}" if most > arity else str(arity)
+                second = _SECOND.get(node.func.id)
                 raise self.error(node, f"{node.func.id} takes {count} argument"
-                                 f"{'s' if most > 1 else ''}, got {len(node.args)}")
+                                 f"{'s' if most > 1 else ''}, got {len(node.args)}"
+                                 + (f": write {second}" if second else ""))
         elif isinstance(node, ast.Compare):
             if len(node.ops) != 1:
                 raise self.error(node, "compare two values at a time: (a < b) * (b < c), "
@@ -285,6 +287,9 @@ class _Parser(Readings, Numbers):
         if not keywords:
             return None
         kw = keywords[0]
+        if name in _SECOND and kw.arg != "axis":  # elu(X, alpha=0.5): the library's keyword
+            raise self.error(kw, f"{name}'s {kw.arg}= is not read in the text: write "
+                             f"{_SECOND[name]}")
         if name not in ops.AXIS_FUNCTIONS or len(keywords) > 1 or kw.arg != "axis":
             raise self.error(kw, "the only keyword argument is axis=, of "
                              + ", ".join(ops.AXIS_FUNCTIONS)
@@ -487,8 +492,8 @@ class _Parser(Readings, Numbers):
                 self.matrix_divisor(node.right, y)
                 out = ops.div(b, x, y, where)
             elif op is ast.Pow:
-                power = ops.paper_power if self.paper_power(node) else ops.power
-                out = power(b, x, y, where)
+                out = ops.paper_power(b, x, y, where, self.as_written(node)) \
+                    if self.paper_power(node) else ops.power(b, x, y, where)
             elif op is ast.MatMult:
                 out = ops.matmul(b, x, y, where)
             elif op is ast.Mod:
@@ -498,6 +503,16 @@ class _Parser(Readings, Numbers):
             self.check_number(node, out)
             return out
         raise self.error(node, f"{_EXPECTED}; found {_describe(node)}")  # pragma: no cover
+
+
+# what the text takes second where a library names it by keyword (F.elu(X, alpha=0.5) and
+# F.leaky_relu(X) read as these: spelling.py)
+_SECOND = {
+    "leaky_relu": "the slope below 0 second, leaky_relu(x, 0.01) (0.01 is F.leaky_relu's "
+                  "and jax.nn.leaky_relu's default)",
+    "elu": "α second, elu(x, 0.5) (α = 1 without it)",
+    "celu": "α second, celu(x, 0.5) (α = 1 without it)",
+}
 
 
 def _number(e: ast.AST) -> bool:

@@ -176,6 +176,18 @@ class CodeText:
             return ""
         return self.source_char(at)
 
+    def as_written(self, node: ast.AST) -> str | None:
+        """The source text ``node`` was read from in maths notation (``X^2``, ``X²`` for the
+        code ``X**2``); None in LaTeX or where it is not known."""
+        origin = self.read().origin
+        try:
+            start, end = self.offset(node), self.end_offset(node)
+        except (AttributeError, IndexError, TypeError):  # pragma: no cover
+            return None
+        if self.syntax == "latex" or not 0 <= start < end <= len(origin):
+            return None
+        return self.text[origin[start]:origin[end - 1] + 1].strip() or None
+
     def source_char(self, at: int) -> str:
         origin = self.read().origin
         source = origin[at] if 0 <= at < len(origin) else at if not origin else None

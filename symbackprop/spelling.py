@@ -50,6 +50,15 @@ _DEFAULT_AXIS = {
 }
 
 
+# a library's keyword for what the text takes second, and its default (PyTorch's and
+# jax.nn's documented signatures): F.elu(X, alpha=0.5) is elu(X, 0.5), F.leaky_relu(X)
+# leaky_relu(X, 0.01); the text's elu and celu take α = 1 without it
+_PARAMETER: dict[tuple[str, str], tuple[str, float | None]] = {
+    (family, name): param for family in ("torch", "jax.nn") for name, param in (
+        ("leaky_relu", ("negative_slope", 0.01)), ("elu", ("alpha", None)),
+        ("celu", ("alpha", None)))}
+
+
 def _family(path: list[str]) -> str:
     """The library a dotted call names: numpy (np, jnp, jax.numpy), torch (torch, F),
     jax.nn, scipy, math or sp."""
@@ -138,6 +147,14 @@ def _library_call(node: ast.Call, family: str, called: str, name: str) -> str | 
                        if family == "jax.nn" else "the tanh approximation is not read"))
         if approx is not None:
             node.keywords.remove(approx)
+    if (family, name) in _PARAMETER and len(node.args) == 1:
+        key, fallback = _PARAMETER[family, name]
+        given = _keyword(node, key)
+        if given is not None:
+            node.keywords.remove(given)
+            node.args.append(given.value)
+        elif fallback is not None:
+            node.args.append(ast.copy_location(ast.Constant(fallback), node))
     if family == "scipy" and name == "huber" and len(node.args) == 2:
         node.args = node.args[::-1]  # scipy.special.huber(delta, r)
     node.library = family  # type: ignore[attr-defined]  # its axes are NumPy's (parse.py)

@@ -125,3 +125,64 @@ def test_the_pad_of_a_1d_vector_pads_its_ends(widths: object) -> None:
 def test_pad_widths_numpy_refuses_are_refused(widths: object, gist: str) -> None:
     with pytest.raises(sbp.ShapeError, match=gist):
         sbp.derive(f"sum(pad(X, {widths!r}))", shapes={"X": (2, 3)})
+
+
+def test_a_power_of_a_matrix_not_square_shows_what_was_written() -> None:
+    for written in ("X^2", "X²"):
+        with pytest.raises(sbp.ShapeError) as e:
+            sbp.derive(f"sum({written})", shapes={"X": (2, 3)})
+        message = str(e.value)
+        assert message.startswith(f"{written}: a power written ^")
+        assert "element-wise power type X**" in message
+    d = sbp.derive("sum(X**2)", shapes={"X": (2, 3)})  # the spelling it recommends works
+    assert value(d, {"X": X23}) == pytest.approx(np.sum(X23 ** 2))
+
+
+SLOPE = np.array([[-1.0, 2.0, -3.0], [4.0, -5.0, 0.5]])
+
+
+@pytest.mark.parametrize(("text", "f"), [
+    ("sum(F.leaky_relu(X))", lambda x: np.where(x > 0, x, 0.01 * x)),
+    ("sum(jax.nn.leaky_relu(X))", lambda x: np.where(x > 0, x, 0.01 * x)),
+    ("sum(F.leaky_relu(X, negative_slope=0.1))", lambda x: np.where(x > 0, x, 0.1 * x)),
+    ("sum(F.elu(X, alpha=0.5))", lambda x: np.where(x > 0, x, 0.5 * (np.exp(x) - 1))),
+    ("sum(jax.nn.elu(X, alpha=2.0))", lambda x: np.where(x > 0, x, 2 * (np.exp(x) - 1))),
+    ("sum(F.celu(X, alpha=0.5))", lambda x: np.where(x > 0, x, 0.5 * (np.exp(x / 0.5) - 1))),
+])
+def test_a_librarys_parameter_keyword_and_default(
+        text: str, f: Callable[[np.ndarray], np.ndarray]) -> None:
+    d = sbp.derive(text, shapes={"X": (2, 3)})
+    assert value(d, {"X": SLOPE}) == pytest.approx(np.sum(f(SLOPE)))
+
+
+@pytest.mark.parametrize(("text", "gist"), [
+    ("sum(leaky_relu(X))", r"got 1: write the slope below 0 second, leaky_relu\(x, 0.01\)"),
+    ("sum(elu(X, alpha=0.5))", r"elu's alpha= is not read in the text: write α second"),
+    ("sum(leaky_relu(X, negative_slope=0.1))", r"negative_slope= is not read in the text"),
+])
+def test_the_texts_parameter_is_written_second(text: str, gist: str) -> None:
+    with pytest.raises(sbp.ParseError, match=gist):
+        sbp.derive(text, shapes={"X": (2, 3)})
+
+
+@pytest.mark.parametrize("condition", [r"\mathbf{X} > 0", r"\mathbf{X} \geq 0"])
+def test_a_latex_comparison_outside_the_indicator_says_to_write_it(condition: str) -> None:
+    text = r"\operatorname{sum}\left(\operatorname{where}(" + condition + \
+        r", \mathbf{X}, \mathbf{A})\right)"
+    with pytest.raises(sbp.ParseError, match=r"inside the indicator only: write "
+                       r"\\mathbf\{1\}\[\\mathbf\{X\} > 0\]"):
+        sbp.derive(text, shapes={"X": (2, 3), "A": (2, 3)}, syntax="latex")
+    written = r"\operatorname{sum}\left(\operatorname{where}(\mathbf{1}[\mathbf{X} > 0], " \
+        r"\mathbf{X}, \mathbf{A})\right)"
+    d = sbp.derive(written, shapes={"X": (2, 3), "A": (2, 3)}, syntax="latex")
+    A = np.ones((2, 3))
+    assert value(d, {"X": SLOPE, "A": A}) == pytest.approx(np.sum(np.where(SLOPE > 0, SLOPE, A)))
+
+
+def test_a_rows_ords_list_its_2_norm() -> None:
+    with pytest.raises(sbp.ShapeError, match=r"a \(1, n\) row's ord is None, 'fro', 2, 1, -1"):
+        sbp.derive("norm(X, -2)", shapes={"X": (1, 3)})
+    d = sbp.derive("norm(X, 2)", shapes={"X": (1, 3)})
+    assert value(d, {"X": SLOPE[:1]}) == pytest.approx(np.linalg.norm(SLOPE[:1], 2))
+    with pytest.raises(sbp.ShapeError, match=r"a matrix's ord is None, 'fro', 1, -1, inf"):
+        sbp.derive("norm(X, 3)", shapes={"X": (2, 3)})
