@@ -325,11 +325,13 @@ class Derivation(record.Derivation):
 
     def to_torch(self, name: str = "ForwardBackward") -> str:
         """The source of a ``torch.autograd.Function`` whose ``backward`` is this backward
-        pass, one line per adjoint (``name.apply(*inputs)`` runs it)."""
+        pass, one line per adjoint (``name.apply(*inputs)`` runs it). Any input name works:
+        the code's own names (the cotangent ``g``, ``ctx``, ``torch``, its helpers) give way."""
         return self.to("torch", name=name)
 
     def to_jax(self, name: str = "forward_backward") -> str:
-        """The source of a ``jax.custom_vjp`` function whose VJP is this backward pass."""
+        """The source of a ``jax.custom_vjp`` function whose VJP is this backward pass (any
+        input name works: the code's own names give way, as ``to_torch``'s)."""
         return self.to("jax", name=name)
 
     def problem_latex(self) -> str:
@@ -412,19 +414,26 @@ def _names(names: Any) -> dict[str, str]:
     return dict(names or {})
 
 
-def _asked_inputs(wrt: Any, b: Builder) -> tuple[sp.Basic, ...]:
-    """The inputs of the expression as written that ``wrt`` names: they stay inputs of the
-    graph when SymPy cancels them (x - x + y, 0*x): the gradient in them is 0, not an
-    error (the Hessian of a function linear in x is that case)."""
+def _asked_inputs(wrt: Any, b: Builder, renamed: Mapping[str, str]) -> tuple[sp.Basic, ...]:
+    """The inputs of the expression as written that ``wrt`` names (by its name, or by the
+    new one ``names=`` gives it): they stay inputs of the graph when SymPy cancels them
+    (x - x + y, 0*x): the gradient in them is 0, not an error (the Hessian of a function
+    linear in x is that case)."""
     if wrt is None:
         return ()
     names = {str(w.name) if isinstance(w, (sp.Symbol, sp.MatrixSymbol)) else w
              for w in _wrt_items(wrt)}
+    names |= {old for old, new in renamed.items() if new in names}
     return tuple(s for s in b.inputs if str(s.name) in names)
 
 
-def _resolve_wrt(wrt: Any, inputs: Sequence[sp.Basic]) -> list[sp.Basic]:
+def _resolve_wrt(wrt: Any, inputs: Sequence[sp.Basic],
+                 renamed: Mapping[str, str]) -> list[sp.Basic]:
+    """The inputs ``wrt`` names: by name (an input ``names=`` renamed, by either name)."""
     by_name = {str(s.name): s for s in inputs}
+    known = ", ".join(sorted(by_name)) or "none"
+    by_name |= {old: by_name[new] for old, new in renamed.items()
+                if new in by_name and old not in by_name}
     if wrt is None:
         return list(inputs)
     items = _wrt_items(wrt)
@@ -440,11 +449,10 @@ def _resolve_wrt(wrt: Any, inputs: Sequence[sp.Basic]) -> list[sp.Basic]:
         if not isinstance(name, str):
             raise TypeError(f"wrt takes symbols or names, not {type(w).__name__}")
         if name not in by_name:
-            known = ", ".join(sorted(by_name)) or "none"
             hint = "; λ and \\lambda are the name lam (lambda is Python's keyword)" if (
                 name == "lambda" and "lam" in by_name) else ""
             raise OptionError(f"wrt={name!r} is not an input of the expression (inputs: "
-                              f"{known}{hint})", tuple(sorted(by_name)))
+                              f"{known}{hint})", tuple(sorted(str(s.name) for s in inputs)))
         if isinstance(w, sp.MatrixSymbol) and shape_of(w) != shape_of(by_name[name]):
             raise ShapeError(f"wrt {name} is {fmt_shape(shape_of(w))} but the expression has "
                              f"{fmt_shape(shape_of(by_name[name]))}")
@@ -466,11 +474,11 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
     ``(rows, cols)`` (``(n,)`` for a column vector; dimensions may be names). ``loss`` appends
     ``L = ½‖o − y‖²`` (``"mse"``) or softmax cross-entropy against a new input ``y`` (a
     source with a ``y`` of its own is a ``GraphError``: rename it). ``names``
-    renames variables (``{"t": "u"}``; an input renamed is given to ``evaluate`` and ``wrt``
-    under its new name). ``output`` names the output when the text does not. ``layout`` and
-    ``adjoint`` choose the notation. ``granularity``: ``"primitive"`` (an equation per
-    operation), ``"layers"`` (z, h, o of a network), ``"stages"`` (the stages the user named),
-    or ``"auto"``.
+    renames variables (``{"t": "u"}``; an input renamed is given to ``evaluate`` under its
+    new name, to ``wrt`` under either). ``output`` names the output when the text does not.
+    ``layout`` and ``adjoint`` choose the notation. ``granularity``: ``"primitive"`` (an
+    equation per operation), ``"layers"`` (z, h, o of a network), ``"stages"`` (the stages
+    the user named), or ``"auto"``.
     ``limits``: resource limits for text (``sbp.Limits``; the defaults suit a web service).
     ``syntax``: how text is written: ``"text"`` (``W2@sigmoid(W1@x + b1)``, also with paper
     notation: ``W2·σ(W1x + b1)``, ``(x+y)^2``) or ``"latex"`` (``\\mathbf{W}_2\\sigma(...)``);
@@ -518,11 +526,11 @@ def _derive(source: Any, wrt: Any, shapes: Any, loss: Any, opts: Options, granul
         if loss is not None:
             _attach_loss(b, loss)
         b.output = broadcasting.as_scalar(b, b.output)  # a 1×1 output (xᵀAx) is the scalar it is
-        b.kept = (*b.kept, *_asked_inputs(wrt, b))
+        b.kept = (*b.kept, *_asked_inputs(wrt, b, opts.names))
         g = decompose(b, granularity, output_name=output)
         if opts.names:
             g = _rename(g, opts.names)
-        wrt_syms = _resolve_wrt(wrt, g.inputs)
+        wrt_syms = _resolve_wrt(wrt, g.inputs, opts.names)
         d = Derivation(g, wrt_syms, opts, loss=loss, source=source, limits=limits,
                        reading=b.reading)
         if isinstance(source, str):  # text's limits: of the numbers SymPy made as well

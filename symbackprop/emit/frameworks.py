@@ -23,9 +23,11 @@ from ..algebra import is_matrix
 from ..derivation import Derivation as Record
 from ..errors import GraphError, UnsupportedError
 from ..shapes import fmt_shape, shape_of
+from .framework_names import OWN, apart, swapped
 from .framework_printer import FrameworkPrinter
 from .framework_tables import JAX_HELPERS, TORCH_HELPERS
 from .python import (
+    RESERVED,
     _column,
     _dimension_lines,
     adjoint_names,
@@ -45,15 +47,10 @@ def _parts(d: Derivation, xp: str) -> tuple[list[str], list[str], list[str], dic
         raise UnsupportedError("framework code is written for a scalar output in reverse "
                                "mode; use to_python() for forward mode or a Jacobian")
     variables = [*d.inputs, *(e.lhs for e in d.forward)]
-    for v in variables:
-        check_identifier(str(v.name), "variable")
-    clash = {"torch", "jax", "jnp", "math", "ctx", "g", "step", "log_softmax"}
-    for v in variables:
-        if str(v.name) in clash:
-            raise _clash(str(v.name), "a name the generated code uses")
+    for v in variables:  # apart renamed those named as the code's own (but JAX's fname)
+        if str(v.name) not in RESERVED:
+            check_identifier(str(v.name), "variable")
     adj = adjoint_names(d)
-    if clash & set(adj.values()):
-        raise GraphError("cannot name the adjoints in generated framework code")
     like: dict[tuple[Any, Any], str] = {}
     for s in d.inputs:
         if is_matrix(s):
@@ -68,9 +65,6 @@ def _parts(d: Derivation, xp: str) -> tuple[list[str], list[str], list[str], dic
     if numpy_only:
         raise UnsupportedError(f"no {p.framework} code for the primitive "
                                f"{', '.join(numpy_only)}")
-    taken = sorted(p.used & {str(v.name) for v in variables})
-    if taken:
-        raise _clash(taken[0], "a helper's name")
     return [str(s.name) for s in d.inputs], dims + forward[1:], dims + backward, adj, p
 
 
@@ -183,6 +177,7 @@ def torch_code(d: Derivation, name: str = "ForwardBackward") -> str:
     """A ``torch.autograd.Function`` named ``name``: ``forward`` is the forward pass and
     ``backward`` the derived adjoints, scaled by the incoming gradient ``g``."""
     fname = name if name == "ForwardBackward" else check_identifier(name, "class name")
+    d, new = apart(d, OWN | RESERVED | set(TORCH_HELPERS))  # a variable g: our g is g_1
     args, forward, backward, adj, p = _parts(d, "torch")
     out = str(d.output.name)
     saved = [*args, *(str(e.lhs.name) for e in d.forward)]
@@ -224,7 +219,7 @@ def torch_code(d: Derivation, name: str = "ForwardBackward") -> str:
     ]
     code = "\n".join(lines) + "\n"
     _check_scope(d, adj, code, {"forward", "backward"})
-    return code
+    return swapped(code, new)
 
 
 def _outside_wrt(d: Derivation, args: list[str]) -> list[str]:
@@ -255,12 +250,14 @@ def jax_code(d: Derivation, name: str = "forward_backward") -> str:
     """A ``jax.custom_vjp`` function ``name`` whose VJP is the derived backward pass, with a
     derived cotangent for every input, in ``wrt`` or not (``every_input``)."""
     fname = name if name == "forward_backward" else check_identifier(name, "function name")
-    d = every_input(d)
-    args, forward, backward, adj, p = _parts(d, "jnp")
-    taken = {str(v.name) for v in (*d.inputs, *(e.lhs for e in d.forward))} | set(adj.values())
     columns = _columns(d)
     core = f"{fname}_columns" if columns else fname  # the custom_vjp, of column vectors
-    defined = sorted(taken & {fname, core, f"{fname}_fwd", f"{fname}_bwd"})
+    ours = {f"{fname}_fwd", f"{fname}_bwd", core} - {fname}  # called in a body (not fname)
+    d, new = apart(every_input(d), (OWN | RESERVED | {*JAX_HELPERS, *ours}) - {fname})
+    args, forward, backward, adj, p = _parts(d, "jnp")
+    columns = _columns(d)
+    taken = {str(v.name) for v in (*d.inputs, *(e.lhs for e in d.forward))} | set(adj.values())
+    defined = sorted(taken & ours)
     if defined:  # the functions the code defines: fname_fwd is called inside fname's body
         var = _variable_named(d, adj, defined[0])
         if name == "forward_backward":
@@ -314,7 +311,7 @@ def jax_code(d: Derivation, name: str = "forward_backward") -> str:
             "import jax", *(["import jax.numpy as jnp"] if uses_jnp else []), "", ""]
     code = "\n".join(head + lines) + "\n"
     _check_scope(d, adj, code, {fname, core, f"{fname}_fwd", f"{fname}_bwd"})
-    return code
+    return swapped(code, new)
 
 
 def _variable_named(d: Derivation, adj: dict[Any, str], name: str) -> str:

@@ -1,0 +1,132 @@
+"""Held-out findings on generated code (round I5): the generated code run and compared
+with the library's evaluate, NumPy, torch.autograd and jax.grad."""
+
+from __future__ import annotations
+
+import ast
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+import symbackprop as sbp
+
+# every name the PyTorch and JAX code uses of its own: the cotangent, ctx, res, the modules,
+# the annotations' names, helpers, the generated functions, builtins it calls (slice)
+OWN = ["g", "ctx", "res", "torch", "jax", "jnp", "math", "np", "numpy", "FunctionCtx",
+       "Callable", "step", "log_softmax", "where", "vjp", "embed", "standardise", "shared",
+       "slice", "float", "forward_backward", "forward_backward_fwd", "forward_backward_bwd",
+       "forward_backward_columns", "ForwardBackward", "tensor_op", "grads"]
+TEXT = ("sum(sin(layernorm(X, N, b))) + sum(relu(X[0:2, :])) + cross_entropy(X, Y) "
+        "+ sum(N)*pi")
+SHAPES = {"X": (3, 4), "N": (3, 1), "b": (3, 1), "Y": (3, 4)}
+
+
+def _values() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(5)
+    v = {k: rng.standard_normal(s) for k, s in SHAPES.items()}
+    v["Y"] = np.eye(3)[:, [0, 1, 2, 0]]  # one-hot columns
+    return v
+
+
+def _reference(xp: Any, X: Any, N: Any, b: Any, Y: Any) -> Any:
+    """The text written in the framework's own functions (its autodiff differentiates it)."""
+    if xp.__name__ == "torch":
+        mu, var = X.mean(0, keepdim=True), X.var(0, unbiased=False, keepdim=True)
+        log_p = xp.log_softmax(X, dim=0)
+    else:
+        import jax
+        mu, var = xp.mean(X, 0, keepdims=True), xp.var(X, 0, keepdims=True)
+        log_p = jax.nn.log_softmax(X, axis=0)
+    z = (X - mu) / xp.sqrt(var + 1e-05) * N + b
+    return (xp.sum(xp.sin(z)) + xp.sum(xp.maximum(X[0:2, :], 0 * X[0:2, :]))
+            - xp.sum(Y * log_p) + xp.sum(N) * math.pi)
+
+
+@pytest.mark.parametrize("name", OWN)
+def test_an_input_named_as_the_generated_codes_own_works_in_torch(name: str) -> None:
+    """Finding 1: to_torch refused an input g (layernorm(X, g, b) of the docs), ctx, torch,
+    a helper's name; now our names give way and the gradients are torch.autograd's."""
+    torch = pytest.importorskip("torch")
+    d = sbp.derive(TEXT, shapes=SHAPES, names={"N": name})
+    v = _values()
+    ns: dict[str, Any] = {}
+    exec(d.to_torch(), ns)  # our generated code
+    order = [str(s.name) for s in d.inputs]
+    ours = {k: torch.tensor(v["N" if k == name else k], requires_grad=True) for k in order}
+    ns["ForwardBackward"].apply(*(ours[k] for k in order)).backward()
+    ref = {k: torch.tensor(x, requires_grad=True) for k, x in v.items()}
+    _reference(torch, ref["X"], ref["N"], ref["b"], ref["Y"]).backward()
+    want = d.evaluate({(name if k == "N" else k): x for k, x in v.items()})
+    for k in order:
+        kk = "N" if k == name else k
+        assert ours[k].grad is not None
+        np.testing.assert_allclose(ours[k].grad.numpy(), ref[kk].grad.numpy(), atol=1e-10)
+        np.testing.assert_allclose(ours[k].grad.numpy(), want[k], atol=1e-10)
+
+
+@pytest.mark.parametrize("name", OWN)
+def test_an_input_named_as_the_generated_codes_own_works_in_jax(name: str) -> None:
+    """Finding 1, JAX: the gradients of the custom_vjp are jax.grad's of the same maths."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    d = sbp.derive(TEXT, shapes=SHAPES, names={"N": name})
+    v = _values()
+    ns: dict[str, Any] = {}
+    exec(d.to_jax(), ns)  # our generated code
+    order = [str(s.name) for s in d.inputs]
+    args = [jnp.asarray(v["N" if k == name else k]) for k in order]
+    got = jax.grad(ns["forward_backward"], argnums=tuple(range(len(order))))(*args)
+    want = jax.grad(lambda X, N, b, Y: _reference(jnp, X, N, b, Y), argnums=(0, 1, 2, 3))(
+        *(jnp.asarray(v[k]) for k in "XNbY"))
+    for k, gk in zip(order, got, strict=True):
+        kk = "N" if k == name else k
+        np.testing.assert_allclose(np.asarray(gk), np.asarray(want["XNbY".index(kk)]),
+                                   atol=1e-10)
+
+
+def test_the_docs_layernorm_with_a_gain_g_and_its_messages_keep_the_name() -> None:
+    """vocabulary.md's layernorm(X, g, b): the code's parameter, docstring and the
+    refusal of a gradient outside wrt say g, the user's name; our cotangent is g_1."""
+    torch = pytest.importorskip("torch")
+    sh = {"X": (3, 4), "g": (3, 1), "b": (3, 1)}
+    d = sbp.derive("sum(sin(layernorm(X, g, b)))", shapes=sh, wrt=["X"])
+    code = d.to_torch()
+    assert "g: torch.Tensor" in code
+    assert "g: (3, 1)" in code
+    assert "g_1: (3" not in code
+    assert "derive with g in wrt" in code
+    ns: dict[str, Any] = {}
+    exec(code, ns)  # our generated code
+    X, g = torch.ones(3, 4, dtype=torch.float64), torch.ones(3, 1, requires_grad=True,
+                                                            dtype=torch.float64)
+    with pytest.raises(RuntimeError, match="g needs a gradient"):
+        ns["ForwardBackward"].apply(X, g, torch.ones(3, 1, dtype=torch.float64)).backward()
+
+
+def test_wrt_takes_the_old_name_of_an_input_names_renames() -> None:
+    """wrt="g" with names={"g": "g_1"} said "wrt='g' is not an input (inputs: X, b, g_1)";
+    now either name is taken, and an unknown name still lists the inputs as they are."""
+    sh = {"X": (3, 4), "g": (3, 1), "b": (3, 1)}
+    text = "sum(sin(layernorm(X, g, b)))"
+    for wrt in (["X", "g"], ["X", "g_1"]):
+        d = sbp.derive(text, shapes=sh, wrt=wrt, names={"g": "g_1"})
+        assert [str(s.name) for s in d.wrt] == ["X", "g_1"]
+    d = sbp.derive("0*x + y", wrt=["x", "y"], names={"x": "u"})  # kept though it cancels
+    assert [str(s.name) for s in d.wrt] == ["u", "y"]
+    with pytest.raises(sbp.OptionError, match=r"inputs: X, b, g_1\)"):
+        sbp.derive(text, shapes=sh, wrt=["h"], names={"g": "g_1"})
+
+
+@pytest.mark.parametrize("text", ["b*sin(g)", "g*sin(b)", "torch*sin(a) + ctx"])
+def test_the_renamed_code_takes_the_inputs_in_their_order(text: str) -> None:
+    """Renaming g to g_1 for a moment reorders SymPy's products: the parameters stay in
+    d.inputs's order (positional calls, as apply(*inputs))."""
+    d = sbp.derive(text)
+    names = ", ".join(f"{s.name}: jax.Array" for s in d.inputs)
+    assert f"def forward_backward({names}) -> jax.Array:" in d.to_jax()
+    forward = next(f for f in ast.walk(ast.parse(d.to_torch()))
+                   if isinstance(f, ast.FunctionDef) and f.name == "forward")
+    assert [a.arg for a in forward.args.args[1:]] == [str(s.name) for s in d.inputs]
