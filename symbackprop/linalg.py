@@ -283,8 +283,11 @@ LINALG: dict[str, Rule] = {
                 matrix_vjp=lambda g, out, a: (mscale(-1, mmul(transpose(out), g,
                                                               transpose(out))),),
                 matrix_jvp=lambda dots, out, a: mscale(-1, mmul(out, dots[0], out)),
-                latex=r"^{-1}", code="np.linalg.inv", node=Inverse, shape=_square("inv"),
-                operands=1, on_scalar=lambda a: sp.Pow(a, -1)),
+                latex=r"^{-1}", node=Inverse, shape=_square("inv"),
+                operands=1, on_scalar=lambda a: sp.Pow(a, -1), code="inv",
+                helper="def inv(a):\n    try:\n        return np.linalg.inv(a)\n"
+                       "    except np.linalg.LinAlgError:  # singular: NaN, as evaluate's\n"
+                       "        return np.full(np.shape(a), np.nan)\n"),
     "logdet": Rule("logdet", forward=_np_logdet,
                    vjp=lambda g, out, a: (g * np_inv(a).T,),
                    matrix_vjp=lambda g, out, a: (mscale(g, transpose(Inverse(a))),),

@@ -606,8 +606,10 @@ DOMAINS = {
     "pow": "x > 0 for a fractional or variable exponent (0**y is refused: its derivative "
            "0**y·log 0 has no value); x ≠ 0 for a negative one",
     "det": "square X; its formula det(X)·X⁻ᵀ has no value where X is singular (NaN there, "
-           "which check() flags; the gradient is the adjugate's transpose)",
-    "inv": "square, invertible X", "logdet": "square X, det X > 0",
+           "in evaluate and in the generated code, which check() flags; the gradient is the "
+           "adjugate's transpose)",
+    "inv": "square, invertible X (NaN throughout for a singular X, in the generated code "
+           "too)", "logdet": "square X, det X > 0",
     "trace": "square X", "norm2": "X ≠ 0", "norm1": "a kink where an entry is 0",
     "prod": "the formula (∏X) ⊘ X is 0/0 where an entry is 0 (the engine is exact)",
     "prod_axis": "the formula is 0/0 where an entry is 0 (the engine is exact)",

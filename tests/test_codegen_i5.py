@@ -130,3 +130,75 @@ def test_the_renamed_code_takes_the_inputs_in_their_order(text: str) -> None:
     forward = next(f for f in ast.walk(ast.parse(d.to_torch()))
                    if isinstance(f, ast.FunctionDef) and f.name == "forward")
     assert [a.arg for a in forward.args.args[1:]] == [str(s.name) for s in d.inputs]
+
+
+SINGULAR = np.array([[1.0, 2.0], [2.0, 4.0]])
+REGULAR = np.array([[2.0, 1.0], [0.5, 3.0]])
+
+
+def _det_gradients(d: Any, A: np.ndarray) -> dict[str, np.ndarray]:
+    """det(A)'s gradient by evaluate and by the NumPy, PyTorch and JAX code."""
+    out = {"evaluate": d.evaluate({"A": A})["A"]}
+    ns: dict[str, Any] = {}
+    exec(d.to_python(), ns)  # our generated code
+    out["numpy"] = ns["forward_backward"](A)[1]["A"]
+    torch = pytest.importorskip("torch")
+    ns = {}
+    exec(d.to_torch(), ns)
+    t = torch.tensor(A, requires_grad=True)
+    ns["ForwardBackward"].apply(t).backward()
+    assert t.grad is not None
+    out["torch"] = t.grad.numpy()
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    ns = {}
+    exec(d.to_jax(), ns)
+    out["jax"] = np.asarray(jax.grad(ns["forward_backward"])(jax.numpy.asarray(A)))
+    return out
+
+
+def test_det_at_a_singular_matrix_is_nan_in_every_generated_code() -> None:
+    """Finding 2: det(X)·X⁻ᵀ at a singular X is NaN in evaluate (vocabulary.md); the NumPy
+    code raised LinAlgError, PyTorch's backward _LinAlgError. Now each is NaN, and at a
+    regular X each is evaluate's."""
+    d = sbp.derive("det(A)", shapes={"A": (2, 2)})
+    for name, grad in _det_gradients(d, SINGULAR).items():
+        assert np.isnan(grad).all(), name
+    want = np.linalg.det(REGULAR) * np.linalg.inv(REGULAR).T
+    for name, grad in _det_gradients(d, REGULAR).items():
+        np.testing.assert_allclose(grad, want, rtol=1e-12, err_msg=name)
+
+
+def test_det_at_a_singular_matrix_in_forward_mode_and_a_vjp_is_nan_where_undefined() -> None:
+    """forward_tangent and vector_jacobian raised LinAlgError too: NaN where the formula
+    needs the inverse (the tangent, dA), a number elsewhere (dx = det(A)·G)."""
+    ns: dict[str, Any] = {}
+    exec(sbp.derive("det(A)", shapes={"A": (2, 2)}, mode="forward").to_python(), ns)
+    value, tangent = ns["forward_tangent"](SINGULAR, np.ones((2, 2)))
+    assert value == pytest.approx(0.0, abs=1e-12)
+    assert np.isnan(tangent)
+    value, tangent = ns["forward_tangent"](REGULAR, np.eye(2))
+    assert tangent == pytest.approx(np.linalg.det(REGULAR) * np.trace(np.linalg.inv(REGULAR)))
+    d = sbp.derive("det(A)*x", shapes={"A": (2, 2), "x": (2, 1)})
+    ns = {}
+    exec(d.to_python(), ns)
+    x, G = np.array([[1.0], [2.0]]), np.array([[0.5], [-1.0]])
+    _, grads = ns["vector_jacobian"](SINGULAR, x, G)
+    assert np.isnan(grads["A"]).all()
+    np.testing.assert_allclose(grads["x"], np.linalg.det(SINGULAR) * G, atol=1e-12)
+    _, grads = ns["vector_jacobian"](REGULAR, x, G)
+    want = np.linalg.det(REGULAR) * np.sum(G * x) * np.linalg.inv(REGULAR).T
+    np.testing.assert_allclose(grads["A"], want, rtol=1e-12)
+
+
+def test_inv_of_a_singular_matrix_is_nan_in_the_generated_code() -> None:
+    """The helper inv (NumPy's, PyTorch's inv_ex, JAX's) gives NaN, as evaluate's inverse."""
+    d = sbp.derive("sum(inv(A))", shapes={"A": (2, 2)})
+    assert np.isnan(d.evaluate({"A": SINGULAR})["A"]).all()
+    ns: dict[str, Any] = {}
+    exec(d.to_python(), ns)
+    value, grads = ns["forward_backward"](SINGULAR)
+    assert np.isnan(value)
+    assert np.isnan(grads["A"]).all()
+    np.testing.assert_allclose(ns["forward_backward"](REGULAR)[1]["A"],
+                               d.evaluate({"A": REGULAR})["A"], rtol=1e-12)

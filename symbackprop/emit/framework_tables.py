@@ -21,7 +21,7 @@ TORCH = {
     "gammaln": "torch.special.gammaln", "sign": "torch.sign", "max": "torch.maximum",
     "min": "torch.minimum", "Abs": "torch.abs", "Max": "torch.maximum",
     "Min": "torch.minimum", "Heaviside": "step", "step": "step_gt0", "prod": "torch.prod",
-    "trace": "torch.trace", "det": "torch.linalg.det", "inv": "torch.linalg.inv",
+    "trace": "torch.trace", "det": "torch.linalg.det", "inv": "inv",
     "norm2": "torch.linalg.norm", "mean": "torch.mean",
     "polygamma": "torch.special.polygamma",  # (n, x), n an integer
     "where": "where",  # a helper: NumPy's where, x where the condition is not 0
@@ -41,7 +41,7 @@ JAX = {
     "var": "jnp.var",  # NumPy's population variance (torch.var is the sample one)
     "where": "where", "huber": "huber", "norm1": "norm1", "logdet": "logdet",
     "logsumexp": "jax.scipy.special.logsumexp",  # over every entry
-    "arctan2": "jnp.arctan2", "atan2": "jnp.arctan2",
+    "arctan2": "jnp.arctan2", "atan2": "jnp.arctan2", "inv": "inv",
 }
 
 # (namespace, spellings, helpers, the ``keepdims`` keyword, the axis keyword)
@@ -69,6 +69,9 @@ TORCH_HELPERS |= {
     "logdet": ("def logdet(a: torch.Tensor) -> torch.Tensor:\n"
                "    sign, value = torch.linalg.slogdet(a)  # NaN unless det(a) > 0\n"
                "    return torch.where(sign > 0, value, torch.full_like(value, torch.nan))\n"),
+    "inv": ("def inv(a: torch.Tensor) -> torch.Tensor:\n"
+            "    out, info = torch.linalg.inv_ex(a)  # singular: NaN, as evaluate's\n"
+            "    return torch.where(info == 0, out, torch.full_like(out, torch.nan))\n"),
     "logsumexp": ("def logsumexp(a: torch.Tensor) -> torch.Tensor:\n"
                   "    return torch.logsumexp(a.reshape(-1), dim=0)  # over every entry\n"),
     "var": ("def var(a: torch.Tensor) -> torch.Tensor:\n"
@@ -125,6 +128,9 @@ JAX_HELPERS = {"step": "def step(x: jax.Array) -> jax.Array:\n"
                 "logdet": ("def logdet(a: jax.Array) -> jax.Array:\n"
                            "    sign, value = jnp.linalg.slogdet(a)  # NaN unless det(a) > 0\n"
                            "    return jnp.where(sign > 0, value, jnp.nan)\n"),
+                "inv": ("def inv(a: jax.Array) -> jax.Array:\n"
+                        "    out = jnp.linalg.inv(a)  # singular: NaN, as evaluate's\n"
+                        "    return jnp.where(jnp.all(jnp.isfinite(out)), out, jnp.nan)\n"),
                 "tril_ones": ("def tril_ones(n: int, like: jax.Array) -> jax.Array:  # 1 where "
                               "i >= j\n"
                               "    return jnp.tril(jnp.ones((n, n), dtype=like.dtype))\n"),
