@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 import sympy as sp
@@ -167,7 +168,8 @@ class Traced:
     __round__ = __floor__ = __ceil__ = __trunc__ = _whole
 
     def __array__(self, *a: Any, **k: Any) -> Any:
-        raise UnsupportedError("a traced value turned into a NumPy array (np.asarray, "
+        raise UnsupportedError(library_call("turned a traced value into a NumPy array") or
+                               "a traced value turned into a NumPy array (np.asarray, "
                                "np.array or an unsupported NumPy function)")
 
     @property
@@ -195,7 +197,8 @@ class Traced:
         return self.shape[0]
 
     def __iter__(self) -> Any:
-        raise UnsupportedError("iterating over a traced value (a for loop, unpacking, "
+        raise UnsupportedError(library_call("iterated over a traced value") or
+                               "iterating over a traced value (a for loop, unpacking, "
                                "sum() of an array): use np.sum or whole-array operations")
 
     def __getitem__(self, key: Any) -> Any:
@@ -234,6 +237,39 @@ class Traced:
 
     def __array_function__(self, func: Any, types_: Any, args: Any, kwargs: Any) -> Any:
         return numpy_function(self.b, func, args, kwargs)
+
+
+# what to write for a library function the trace cannot enter (scipy.special's, not ufuncs)
+_INSTEAD = {"logsumexp": "np.log(np.sum(np.exp(x))), or the text's logsumexp(x)",
+            "softmax": "np.exp(x) / np.sum(np.exp(x)), or the text's softmax(x)",
+            "log_softmax": "x - np.log(np.sum(np.exp(x))), or the text's log_softmax(x)"}
+
+
+def library_call(what: str) -> str | None:
+    """The refusal naming the installed library's function (not NumPy's: scipy.special's
+    logsumexp) that ``what`` (iterated over a traced value, ...) in the user's function,
+    from the calling frames; None when the user's own code did (a for loop)."""
+    frame: FrameType | None = sys._getframe(2)
+    outer: tuple[str, str, str] | None = None
+    while frame is not None:
+        module = str(frame.f_globals.get("__name__", ""))
+        top = module.partition(".")[0]
+        if top not in ("symbackprop", "numpy"):
+            if not any(p in frame.f_code.co_filename for p in ("site-packages",
+                                                              "dist-packages")):
+                break
+            if outer is not None and top != outer[0]:
+                break
+            outer = (top, module, frame.f_code.co_name)
+        frame = frame.f_back
+    if outer is None:
+        return None
+    public = ".".join(p for p in outer[1].split(".") if not p.startswith("_"))
+    name = f"{public}.{outer[2]}"
+    instead = _INSTEAD.get(outer[2], "its maths with NumPy's functions (np.exp, np.sum, "
+                           "...), or in the text")
+    return (f"{name} {what}: the trace follows NumPy's functions, not {outer[0]}'s; "
+            f"write {instead}")
 
 
 def _as_method(name: str) -> Callable[..., Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -202,3 +203,34 @@ def test_inv_of_a_singular_matrix_is_nan_in_the_generated_code() -> None:
     assert np.isnan(grads["A"]).all()
     np.testing.assert_allclose(ns["forward_backward"](REGULAR)[1]["A"],
                                d.evaluate({"A": REGULAR})["A"], rtol=1e-12)
+
+
+@pytest.mark.parametrize(("name", "instead"), [
+    ("logsumexp", "np.log(np.sum(np.exp(x)))"), ("softmax", "np.exp(x) / np.sum(np.exp(x))"),
+    ("log_softmax", "x - np.log(np.sum(np.exp(x)))")])
+def test_a_scipy_function_the_trace_cannot_enter_is_named(name: str, instead: str) -> None:
+    """Finding 3: scipy.special.logsumexp(x) was refused as "iterating over a traced value
+    (a for loop, ...)": the user wrote no loop. The message names scipy's function and
+    the NumPy to write; that NumPy, traced, is scipy's value and gradient."""
+    special = pytest.importorskip("scipy.special")
+    f = getattr(special, name)
+    with pytest.raises(sbp.UnsupportedError, match=rf"^scipy\.special\.{name} .*"
+                       + re.escape(f"write {instead}, or the text's {name}(x)")):
+        sbp.derive(lambda x: f(x), shapes={"x": (3,)})
+    if name != "logsumexp":
+        return
+    x = np.array([0.3, -1.2, 2.0])
+    d = sbp.derive(lambda x: np.log(np.sum(np.exp(x))), shapes={"x": (3,)})
+    np.testing.assert_allclose(d.evaluate({"x": x})["x"].ravel(), special.softmax(x))
+    ns: dict[str, Any] = {}
+    exec(d.to_python(), ns)
+    assert ns["forward_backward"](x)[0] == pytest.approx(special.logsumexp(x))
+
+
+def test_a_for_loop_of_the_users_own_is_still_named_so() -> None:
+    """The user's own loop (no library in between) keeps the message about loops."""
+    def f(x: Any) -> Any:
+        return sum(x)
+
+    with pytest.raises(sbp.UnsupportedError, match=r"^iterating over a traced value \(a for"):
+        sbp.derive(f, shapes={"x": (3,)})
