@@ -234,3 +234,17 @@ def test_a_for_loop_of_the_users_own_is_still_named_so() -> None:
 
     with pytest.raises(sbp.UnsupportedError, match=r"^iterating over a traced value \(a for"):
         sbp.derive(f, shapes={"x": (3,)})
+
+
+def test_an_input_that_cancels_is_not_in_the_printed_forward_section() -> None:
+    """Finding 4, as writing-expressions.md now says: y of sin(x) + (y - y) is kept for
+    wrt (gradient 0) but no forward equation names it, so the read-back has x only."""
+    d = sbp.derive("sin(x) + (y - y)", wrt=["x", "y"])
+    assert [str(s.name) for s in d.inputs] == ["x", "y"]
+    src = d.latex(sections="forward")
+    assert "y" not in src
+    back = sbp.derive(src, syntax="latex", wrt=["x"])
+    assert [str(s.name) for s in back.inputs] == ["x"]
+    assert back.gradients == {back.inputs[0]: d.gradients[d.inputs[0]]}
+    with pytest.raises(sbp.OptionError, match=r"wrt='y' is not an input"):
+        sbp.derive(src, syntax="latex", wrt=["x", "y"])
