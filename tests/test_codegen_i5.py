@@ -248,3 +248,14 @@ def test_an_input_that_cancels_is_not_in_the_printed_forward_section() -> None:
     assert back.gradients == {back.inputs[0]: d.gradients[d.inputs[0]]}
     with pytest.raises(sbp.OptionError, match=r"wrt='y' is not an input"):
         sbp.derive(src, syntax="latex", wrt=["x", "y"])
+
+
+@pytest.mark.parametrize("dim", ["g", "ctx", "torch"])
+def test_a_dimension_named_as_the_codes_own_is_refused(dim: str) -> None:
+    """A dimension is written as a variable (g = X.shape[0]): one named g silently scaled
+    PyTorch's gradient by X's row count (it replaced the cotangent); now it is refused."""
+    d = sbp.derive("sum(sin(X))", shapes={"X": (dim, 3)})
+    for emit in (d.to_torch, d.to_jax):
+        with pytest.raises(sbp.GraphError, match=f"the dimension '{dim}'"):
+            emit()
+    assert "n = X.shape[0]" in sbp.derive("sum(sin(X))", shapes={"X": ("n", 3)}).to_torch()

@@ -11,6 +11,9 @@ parameter, the docstring, the messages) and our name is ``g_1`` — a module imp
 torch_1``, a builtin bound once (``slice_1 = slice``). A renaming of names only, the same
 in every scope, so the code means what it meant; an attribute (``.T``) and a keyword
 argument (``dim=``) are not names and stay. Only text we wrote is tokenized; nothing runs.
+A named dimension is written as a variable too (``n = X.shape[0]``) but lives in the
+shapes, not the equations: one named as ours (a dimension ``g`` would read as the
+cotangent) is refused (GraphError).
 """
 
 from __future__ import annotations
@@ -21,11 +24,14 @@ import re
 import tokenize
 from typing import TYPE_CHECKING
 
+import sympy as sp
+
 from ..builder import Equation, make_symbol
 from ..canonical import replace_args
 from ..derivation import Derivation as Record
+from ..errors import GraphError
 from ..graph import Graph
-from ..shapes import shape_of
+from ..shapes import axes_of, shape_of
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
@@ -37,6 +43,11 @@ OWN = frozenset({"torch", "jax", "jnp", "math", "np", "numpy", "ctx", "g", "res"
 def apart(d: Derivation, own: set[str] | frozenset[str]) -> tuple[Derivation, dict[str, str]]:
     """``d`` with each variable named as one of ``own`` (``OWN``, the helpers, ...) renamed
     (``g`` → ``g_1``), and the renaming {old: new}; ``d`` itself when no name is ours."""
+    dims = sorted({str(n) for s in d.inputs for n in axes_of(shape_of(s))
+                   if isinstance(n, sp.Symbol)} & own)
+    if dims:  # written as variables (n = X.shape[0]): a dimension g would be the cotangent
+        raise GraphError(f"the dimension {dims[0]!r} has the name of one the generated code "
+                         "uses: name the dimension otherwise in shapes")
     syms = [*d.inputs, *(e.lhs for e in d.forward)]
     names = {str(s.name) for s in syms}
     taken = names | own
