@@ -291,6 +291,24 @@ class Builder(SympyInput):
         return bool(self.flat) and (t in self.flat or (
             is_matrix(t) and _flat(t, self.flat, self.spreads)))
 
+    def as_numpy(self, t: Term, one_d: bool, since: int) -> Term:
+        """``t`` marked as NumPy holds it, in text that uses a library's call: a column
+        (n, 1) as the 1-D array (in ``flat``) or as 2-D. A term not built since node
+        ``since`` (an input, a node shared with another reading) gets an alias of its own."""
+        shape = shape_of(t)
+        if shape is None or not is_matrix(t) or (one_d and (shape[1] != 1 or shape[0] == 1)) \
+                or self.is_flat(t) == one_d:
+            return t
+        if not any(eq.lhs == t for eq in self.nodes[since:]) or t in self.names:
+            lhs = self._temp(shape)
+            self.append(Equation(lhs, t))
+            t = lhs
+        if one_d:
+            self.flat.add(t)
+        else:
+            self.flat.discard(t)
+        return t
+
     def _temp(self, shape: Shape) -> sp.Basic:
         lhs = make_symbol(f"_{len(self.nodes)}", shape)
         self.temps.add(lhs)

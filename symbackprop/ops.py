@@ -33,6 +33,7 @@ from .broadcasting import (
     is_num,
     joint_shape,
     numpy_vectors,
+    one_d_spread,
     shape_error,
     spread,
 )
@@ -146,6 +147,23 @@ def times_ones(b: Builder, x: Term, y: Term, where: str = "a * b") -> Term:
     elif sy is not None and not tensor_dims(sy) and sy[0] != 1:
         return mul(b, x, matmul(b, OneMatrix(1, sy[0]), y, where), where)
     return mul(b, x, y, where)
+
+
+def written_matmul(b: Builder, x: Term, y: Term, where: str = "a @ b") -> Term:
+    """``x @ y`` as written: in code that uses a library's call, NumPy's 1-D ``x`` (held as
+    the column (n, 1)) on the left is a row there: ``x @ y`` of two is their dot product,
+    ``x @ M`` is ``Mᵀx`` (1-D again); anything else of it is refused."""
+    sx, sy = shape_of(x), shape_of(y)
+    if b.library is None or not is_matrix(x) or not b.is_flat(x) or not is_matrix(y) \
+            or tensor_dims(sy) is not None:
+        return matmul(b, x, y, where)
+    assert sx is not None
+    assert sy is not None
+    if b.is_flat(y) and sx == sy:
+        return as_scalar(b, b.node(MatMul(transpose(b, x, where), y)))
+    if sy[0] == sx[0] and not b.is_flat(y):
+        return as_scalar(b, b.node(MatMul(transpose(b, y, where), x)))
+    raise one_d_spread(b, x, sy, where)
 
 
 def matmul(b: Builder, x: Term, y: Term, where: str = "a @ b") -> Term:

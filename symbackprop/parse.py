@@ -23,7 +23,9 @@ from typing import Any
 
 import sympy as sp
 
-from . import indexing, ops, structural_calls
+from . import indexing, numpy_ranks, ops, structural_calls
+from .algebra import is_matrix
+from .broadcasting import numpy_vectors
 from .builder import Builder, Term, assemble
 from .composites import COMPOSITES, MOST_ARGS
 from .errors import GraphError, LimitError, ShapeError
@@ -304,11 +306,20 @@ class _Parser(Readings, Numbers):
                              "tuple of axes of a tensor: axis=(0, 2, 3)")
         return axis  # type: ignore[no-any-return]
 
-    def check_pasted_product(self, node: ast.AST, factors: list[Term]) -> None:
-        """``*`` between matrices in code written with a library's calls (spelling.py)."""
+    def check_pasted_product(self, node: ast.AST, factors: list[Term]) -> bool:
+        """``*`` between matrices in code written with a library's calls (spelling.py):
+        True where they are all NumPy's 1-D arrays of one length, whose ``*`` is their
+        element-wise product; one beside another shape is refused (numpy_vectors)."""
+        if self.pasted is None:
+            return False
+        numpy_vectors(self.b, factors, self.source(node), "*")
+        mats = [f for f in factors if is_matrix(f) and shape_of(f) != (1, 1)]
+        if len(mats) > 1 and all(self.b.is_flat(f) for f in mats):
+            return True
         meant = pasted_product_problem(self.pasted, [shape_of(f) for f in factors])
         if meant is not None:
             raise ShapeError(f"{self.source(node)}: {meant}")
+        return False
 
     def sizes(self, node: ast.Call) -> list[sp.Expr]:
         """The sizes given to ``ones``, ``zeros`` or ``eye``: whole numbers, or the names
@@ -390,9 +401,34 @@ class _Parser(Readings, Numbers):
     def build(self, node: ast.AST, args: list[Term]) -> Term:
         since = len(self.b.nodes)
         out = self.build_one(node, args)
+        if self.b.library is not None and isinstance(node, (ast.Call, ast.Subscript)):
+            out = self.numpy_rank(node, args, out, since)
         if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Call, ast.Subscript)):
             self.check_value(node, out, since)
         return out
+
+    def numpy_rank(self, node: ast.Call | ast.Subscript, args: list[Term], out: Term,
+                   since: int) -> Term:
+        """``out`` marked as NumPy holds it (1-D or 2-D), in text that uses a library's
+        call (numpy_ranks.py)."""
+        b = self.b
+        if isinstance(node, ast.Subscript):
+            rank = numpy_ranks.index_rank(b, args[0], structural_calls.read_key(node),
+                                          self.source(node))
+        else:
+            assert isinstance(node.func, ast.Name)
+            static, kw = self.static_of(node)
+            rank = numpy_ranks.call_rank(b, ALIASES.get(node.func.id, node.func.id), args,
+                                         static, kw.get("axis"))
+        return out if rank is None else b.as_numpy(out, rank == 1, since)
+
+    def static_of(self, node: ast.Call) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """A call's static arguments and keywords (its axis=, of a function that takes one)."""
+        assert isinstance(node.func, ast.Name)
+        if node.func.id in structural_calls.STRUCTURAL:
+            return self.read_call(node)[1:3]
+        name = ALIASES.get(node.func.id, node.func.id)
+        return (), {"axis": self.axis_of(node)} if name in ops.AXIS_FUNCTIONS else {}
 
     def build_one(self, node: ast.AST, args: list[Term]) -> Term:
         b = self.b
@@ -427,6 +463,12 @@ class _Parser(Readings, Numbers):
                                   self.source(node))
         if isinstance(node, ast.Call):
             assert isinstance(node.func, ast.Name)
+            if self.b.library is not None and node.func.id not in ops.CONSTANTS:
+                static, kw = self.static_of(node)
+                numpy = numpy_ranks.numpy_call(self.b, ALIASES.get(node.func.id, node.func.id),
+                                               args, static, kw, self.source(node))
+                if numpy is not None:
+                    return numpy
             if node.func.id in structural_calls.STRUCTURAL:
                 if node.func.id not in structural_calls.TENSOR_CALLS:
                     structural_calls.matrices_only(node.func.id, args, self.source(node))
@@ -465,12 +507,17 @@ class _Parser(Readings, Numbers):
             if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
                 out = ops.add_many(b, list(zip(signs, args, strict=True)), where)
             else:
-                self.check_pasted_product(node, [a for sign, a in zip(signs, args, strict=True)
-                                                 if sign > 0])
+                one_d = self.check_pasted_product(node, [a for sign, a in zip(
+                    signs, args, strict=True) if sign > 0])
                 for (sign, operand), a in zip(chain, args, strict=True):
                     if sign < 0:
                         self.matrix_divisor(operand, a)
-                out = ops.mul_many(b, list(zip(signs, args, strict=True)), where)
+                out = args[0]
+                if one_d:  # NumPy's 1-D arrays: * is element-wise
+                    for sign, a in zip(signs[1:], args[1:], strict=True):
+                        out = (ops.hadamard if sign > 0 else ops.div)(b, out, a, where)
+                else:
+                    out = ops.mul_many(b, list(zip(signs, args, strict=True)), where)
             self.check_number(node, out)
             return out
         if isinstance(node, ast.BinOp):
@@ -485,9 +532,9 @@ class _Parser(Readings, Numbers):
             elif op is ast.Sub:
                 out = ops.sub(b, x, y, where)
             elif op is ast.Mult:
-                if not self.ones_product(node):
-                    self.check_pasted_product(node, [x, y])
-                out = (ops.times_ones if self.ones_product(node) else ops.mul)(b, x, y, where)
+                one_d = not self.ones_product(node) and self.check_pasted_product(node, [x, y])
+                out = (ops.hadamard if one_d else ops.times_ones if self.ones_product(node)
+                       else ops.mul)(b, x, y, where)
             elif op is ast.Div:
                 self.matrix_divisor(node.right, y)
                 out = ops.div(b, x, y, where)
@@ -495,7 +542,7 @@ class _Parser(Readings, Numbers):
                 out = ops.paper_power(b, x, y, where, self.as_written(node)) \
                     if self.paper_power(node) else ops.power(b, x, y, where)
             elif op is ast.MatMult:
-                out = ops.matmul(b, x, y, where)
+                out = ops.written_matmul(b, x, y, where)
             elif op is ast.Mod:
                 out = ops.hadamard(b, x, y, where)
             else:  # pragma: no cover - the whitelist has no other operators

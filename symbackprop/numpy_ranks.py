@@ -1,0 +1,114 @@
+"""NumPy's 1-D arrays in text that uses a library's call. NumPy holds the result of
+``ravel``, ``flatten``, ``reshape(X, -1)``, ``repeat`` without an axis, ``diag`` of a
+matrix, ``diagonal``, ``cumsum``/``cumprod`` without an axis, ``X[:, j]`` and the like as a
+1-D array, lined up with the last axis; the text holds it as the column (n, 1), lined up
+with the one before. Such a value joins the builder's ``flat`` set, as a vector declared
+``(n,)`` does, so that one beside an operand of another shape is refused
+(``broadcasting.numpy_vectors``). A call whose NumPy reading of a 1-D operand is not the
+text's reading of its column is written as NumPy's (``hstack`` of 1-D arrays joins them) or
+refused."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from . import indexing
+from .algebra import is_matrix
+from .builder import Builder, Term
+from .errors import ShapeError
+from .indexing import Key
+from .shapes import shape_of, tensor_dims
+
+# the calls whose result has the rank of their operands (of 1-D operands, 1-D)
+_SAME = frozenset({"concatenate", "hstack", "kron", "tile", "repeat", "cumsum", "cumprod",
+                   "flip", "squeeze"})
+_HINT = ("write .reshape(-1, 1) for the column, .reshape(1, -1) for NumPy's reading of a "
+         "1-D array as a row")
+
+
+def _flats(b: Builder, xs: Sequence[Term]) -> list[bool]:
+    return [is_matrix(x) and b.is_flat(x) for x in xs]
+
+
+def _refuse(where: str, why: str) -> ShapeError:
+    return ShapeError(f"{where}: {why} in NumPy, which this text reads as (it uses a "
+                      f"library's call): {_HINT}")
+
+
+def numpy_call(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
+               kw: dict[str, Any], where: str) -> Term | None:
+    """A call of 1-D operands as NumPy reads it where the text's column would not, None to
+    build it as written; a ShapeError where the text has no NumPy reading."""
+    flats = _flats(b, xs)
+    if not any(flats):
+        if name == "diag" and xs and shape_of(xs[0]) is not None and \
+                1 in shape_of(xs[0]) and shape_of(xs[0]) != (1, 1):  # type: ignore[operator]
+            raise _refuse(where, "diag of a 2-D vector (a column or a row) is its diagonal, "
+                          "one entry,")
+        return None
+    if name in ("concatenate", "hstack", "vstack", "stack", "kron") and not all(flats):
+        raise _refuse(where, f"{name} of a 1-D array and a 2-D one is refused")
+    axis = kw.get("axis", static[0] if name == "squeeze" and static else None)
+    if name in ("concatenate", "hstack"):
+        if axis not in (None, 0, -1):
+            raise _refuse(where, f"a 1-D array has no axis {axis}")
+        return indexing.concatenate(b, xs, 0, where)
+    if name == "vstack":
+        return indexing.stack(b, xs, 0, where)
+    if name == "repeat" and axis is not None:
+        if axis not in (0, -1):
+            raise _refuse(where, f"a 1-D array has no axis {axis}")
+        return indexing.repeat(b, xs[0], static[0], 0, where)
+    if name == "tile":
+        if isinstance(static[0], tuple) and len(static[0]) > 1:
+            raise _refuse(where, "tile of a 1-D array by two counts is 2-D, its copies in "
+                          "rows")
+        k = static[0][0] if isinstance(static[0], tuple) else static[0]
+        return indexing.concatenate(b, [xs[0]] * k, 0, where) if type(k) is int and k >= 1 \
+            else None
+    if name == "pad":
+        raise _refuse(where, "pad of a 1-D array pads its one axis")
+    return None
+
+
+def call_rank(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
+              axis: Any) -> int | None:
+    """NumPy's rank of the result of a call of ``xs`` (1 or 2), None where the text's
+    reading of its operands says it already (element-wise, a product)."""
+    if not xs or not is_matrix(xs[0]) or tensor_dims(shape_of(xs[0])) is not None:
+        return None
+    flats = _flats(b, xs)
+    if name in ("flatten", "ravel", "diagonal"):
+        return 1
+    if name == "reshape" and static:
+        shape = static[0]
+        return 1 if not isinstance(shape, tuple) or len(shape) == 1 else len(shape)
+    if name in ("repeat", "cumsum", "cumprod") and axis is None:
+        return 1
+    if name == "diag":
+        return 2 if flats[0] else 1
+    if name in ("stack", "vstack", "outer"):
+        return 2
+    if name == "squeeze" and axis is None:
+        s = shape_of(xs[0])
+        return 1 if flats[0] or 1 in s else None  # type: ignore[operator]
+    if name == "squeeze":
+        return 1
+    if name in _SAME:
+        return 1 if all(flats) else 2
+    if name == "einsum" and static and isinstance(static[0], str) and "->" in static[0]:
+        return len(static[0].split("->")[1].replace(".", "").strip())
+    return None
+
+
+def index_rank(b: Builder, x: Term, key: Key, where: str) -> int | None:
+    """NumPy's rank of ``x[key]``: each whole number drops an axis."""
+    if not is_matrix(x) or tensor_dims(shape_of(x)) is not None:
+        return None
+    ints = sum(type(k) is int for k in key)
+    if b.is_flat(x):
+        if len(key) > 1:
+            raise _refuse(where, "two indices of a 1-D array are refused (it has one axis)")
+        return 1 - ints
+    return 2 - ints
