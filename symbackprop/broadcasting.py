@@ -10,7 +10,7 @@ from sympy import MatMul, OneMatrix, ZeroMatrix
 
 from . import tensor_axes, tensor_nodes
 from .algebra import is_matrix
-from .builder import Builder, Term
+from .builder import Builder, Term, _spread
 from .errors import ShapeError
 from .functions import Item
 from .shapes import Shape, axes_of, fmt_shape, shape_of, tensor_dims, tensor_shape
@@ -46,9 +46,10 @@ def numpy_vectors(b: Builder, terms: list[Term], where: str, op: str = ",") -> N
         for t in terms:
             if t in b.flat:
                 st = shape_of(t)
-                for u in terms:
+                for u in terms:  # a column of its shape that is 2-D: NumPy's (n, n)
                     su = shape_of(u)
-                    if su is not None and su != st and su != (1, 1):
+                    if su is not None and su != (1, 1) and (su != st or not (
+                            b.is_flat(u) or _spread(u, b.spreads))):
                         raise one_d_spread(b, t, su, where)
     tensor = next((u for u in terms if is_matrix(u) and tensor_dims(u.shape) is not None),
                   None)
