@@ -49,7 +49,8 @@ PACKAGE = "symbackprop"
 
 # modules split out of a core module: their mutants' test file is the module's they left
 _SPLIT_FROM = {"broadcasting.py": "ops.py", "sympy_input.py": "builder.py",
-               "parse_numbers.py": "parse.py", "check/points.py": "check/compare.py"}
+               "parse_numbers.py": "parse.py", "numpy_ranks.py": "parse.py",
+               "check/points.py": "check/compare.py"}
 
 
 def _kills(module: str) -> str:
