@@ -22,7 +22,7 @@ from .algebra import is_matrix, rebuild
 from .canonical import PROBE, is_leaf, replace_args
 from .errors import GraphError, LimitError, ShapeError
 from .limits import DEFAULT_LIMITS, Limits
-from .shapes import Shape, fmt_shape, shape_of, to_shape
+from .shapes import Shape, fmt_shape, shape_of, tensor_dims, to_shape
 from .sympy_input import SympyInput
 
 Term: TypeAlias = Any  # a SymPy leaf, node symbol, or small inline expression over them
@@ -152,22 +152,23 @@ def atoms_in_order(expr: sp.Basic) -> list[sp.Basic]:
 # The builder
 
 
-def _flat(rhs: sp.Basic, flat: set[sp.Basic], spreads: Set[sp.Basic] = frozenset()) -> bool:
+def _flat(rhs: sp.Basic, flat: Set[sp.Basic], spreads: Set[sp.Basic] = frozenset(),
+          row: bool = False) -> bool:
     """Whether a node's column is a 1-D array to NumPy, as its operands are: an
     element-wise combination of 1-D vectors (constants and scalars beside them), or a matrix
-    times one (A @ x)."""
+    times one (A @ x); with ``row``, whether a node's row is (x @ A, of a 1-D row x)."""
     shape = shape_of(rhs)
-    if shape is None or shape[1] != 1 or shape[0] == 1:
+    if shape is None or shape[1 - row] != 1 or shape[row] == 1:
         return False
     mats = [a for a in rhs.args if is_matrix(a)]
     if type(rhs) is MatMul:
-        return bool(mats) and mats[-1] in flat
+        return bool(mats) and mats[0 if row else -1] in flat
     # any node of the column's shape (a sum, a product, softmax(b), where, maximum) whose
     # operands of that shape are all 1-D, the rest numbers or their spreads (b + s,
     # b − mean(b), exp(b − s)): 1-D too
     cols = [a for a in mats if shape_of(a) == shape and not _spread(a, spreads)]
-    return bool(cols) and all(a in flat or (type(a) is MatMul and a.args[-1] in flat)
-                              for a in cols)
+    return bool(cols) and all(a in flat or (type(a) is MatMul and [
+        m for m in a.args if is_matrix(m)][0 if row else -1] in flat) for a in cols)
 
 
 def _spread(a: sp.Basic, spreads: Set[sp.Basic] = frozenset()) -> bool:
@@ -199,6 +200,7 @@ class Builder(SympyInput):
         # NumPy's, lined up with the last axis, where the text's column (n, 1) is not
         self.library: str | None = None
         self.flat: set[sp.Basic] = set()  # NumPy's 1-D vectors, held as columns (n, 1)
+        self.rows: set[sp.Basic] = set()  # NumPy's 1-D vectors held as rows (1, n): X[i]
         self.spreads: set[sp.Basic] = set()  # nodes that are a number down a column (s·𝟏)
         self.symbols: dict[str, sp.Basic] = {}  # inputs and named stages, by name
         self.inputs: dict[sp.Basic, None] = {}
@@ -278,12 +280,20 @@ class Builder(SympyInput):
         nodes.append(eq)
         self._node_lhs.add(lhs)
         self._memo[rhs] = lhs
-        if self.flat:
+        if self.flat or self.rows:
             if _spread(rhs, self.spreads):
                 self.spreads.add(lhs)
             elif _flat(rhs, self.flat, self.spreads):
                 self.flat.add(lhs)
+            elif self.rows and _flat(rhs, self.rows, self.spreads, row=True):
+                self.rows.add(lhs)
         return lhs
+
+    def is_row(self, t: Term) -> bool:
+        """Whether ``t`` is NumPy's 1-D vector held as the row (1, n): ``X[i]``, a library's
+        reduction along axis 0, what is made of them element-wise."""
+        return bool(self.rows) and (t in self.rows or (
+            is_matrix(t) and _flat(t, self.rows, self.spreads, row=True)))
 
     def is_flat(self, t: Term) -> bool:
         """Whether ``t`` is NumPy's 1-D vector held as the column (n, 1): an input declared
@@ -293,20 +303,25 @@ class Builder(SympyInput):
 
     def as_numpy(self, t: Term, one_d: bool, since: int) -> Term:
         """``t`` marked as NumPy holds it, in text that uses a library's call: a column
-        (n, 1) as the 1-D array (in ``flat``) or as 2-D. A term not built since node
-        ``since`` (an input, a node shared with another reading) gets an alias of its own."""
+        (n, 1) or a row (1, n) as the 1-D array (in ``flat`` or ``rows``) or as 2-D. A term
+        not built since node ``since`` (an input, a node shared with another reading) gets
+        an alias of its own."""
         shape = shape_of(t)
-        if shape is None or not is_matrix(t) or (one_d and (shape[1] != 1 or shape[0] == 1)) \
-                or self.is_flat(t) == one_d:
+        if shape is None or not is_matrix(t) or tensor_dims(shape) is not None:
+            return t
+        row = shape[0] == 1
+        if (one_d and (shape[1 - row] != 1 or shape[row] == 1)) or (
+                self.is_row(t) if row else self.is_flat(t)) == one_d:
             return t
         if not any(eq.lhs == t for eq in self.nodes[since:]) or t in self.names:
             lhs = self._temp(shape)
             self.append(Equation(lhs, t))
             t = lhs
+        marked = self.rows if row else self.flat
         if one_d:
-            self.flat.add(t)
+            marked.add(t)
         else:
-            self.flat.discard(t)
+            marked.discard(t)
         return t
 
     def _temp(self, shape: Shape) -> sp.Basic:
@@ -330,6 +345,8 @@ class Builder(SympyInput):
             self.append(Equation(lhs, term))
             if self.is_flat(term):  # c = b of a b declared (n,): NumPy's 1-D too
                 self.flat.add(lhs)
+            if self.is_row(term):
+                self.rows.add(lhs)
             term = lhs
         self.names[term] = name
         self.symbols[name] = term

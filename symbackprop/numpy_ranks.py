@@ -23,6 +23,7 @@ from .shapes import shape_of, tensor_dims
 # the calls whose result has the rank of their operands (of 1-D operands, 1-D)
 _SAME = frozenset({"concatenate", "hstack", "kron", "tile", "repeat", "cumsum", "cumprod",
                    "flip", "squeeze"})
+_REDUCING = frozenset({"sum", "mean", "max", "min", "prod", "var", "std", "logsumexp"})
 _HINT = ("write .reshape(-1, 1) for the column, .reshape(1, -1) for NumPy's reading of a "
          "1-D array as a row")
 
@@ -95,6 +96,8 @@ def call_rank(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
         return 1 if flats[0] or 1 in s else None  # type: ignore[operator]
     if name == "squeeze":
         return 1
+    if name in _REDUCING and axis in (0, -2) and 1 not in shape_of(xs[0]):  # type: ignore[operator]
+        return 1  # NumPy's 1-D result, held as the row (1, n)
     if name in _SAME:
         return 1 if all(flats) else 2
     if name == "einsum" and static and isinstance(static[0], str) and "->" in static[0]:

@@ -154,6 +154,17 @@ def written_matmul(b: Builder, x: Term, y: Term, where: str = "a @ b") -> Term:
     the column (n, 1)) on the left is a row there: ``x @ y`` of two is their dot product,
     ``x @ M`` is ``Mᵀx`` (1-D again); anything else of it is refused."""
     sx, sy = shape_of(x), shape_of(y)
+    if b.library is not None and is_matrix(y) and b.is_row(y) and tensor_dims(sx) is None:
+        if not is_matrix(x):
+            return matmul(b, x, y, where)
+        if b.is_row(x) and sx == sy:  # of two 1-D arrays, the dot product
+            return as_scalar(b, b.node(MatMul(x, transpose(b, y, where))))
+        if b.is_flat(x) or b.is_row(x) or sx[1] != sy[1]:  # type: ignore[index]
+            raise ShapeError(f"{where}: NumPy's 1-D ({sy[1]},) on the right of @ is a "  # type: ignore[index]
+                             f"column there, the row (1, {sy[1]}) in the text: write "  # type: ignore[index]
+                             ".reshape(-1, 1) for the column")
+        col = b.as_numpy(transpose(b, y, where), True, len(b.nodes))  # A @ y: NumPy's 1-D
+        return as_scalar(b, b.node(MatMul(x, col)))
     if b.library is None or not is_matrix(x) or not b.is_flat(x) or not is_matrix(y) \
             or tensor_dims(sy) is not None:
         return matmul(b, x, y, where)
@@ -417,6 +428,11 @@ def written_transpose(b: Builder, x: Term, where: str = "a.T") -> Term:
     """``x.T`` or ``transpose(x)`` as written: in code that uses a library's call, of a
     vector declared ``(n,)`` it is refused (NumPy's ``b.T`` of a 1-D ``b`` is ``b``, so
     ``b @ b.T`` is the dot product there and the outer product in the text)."""
+    if b.library is not None and is_matrix(x) and b.is_row(x):
+        n = shape_of(x)[1]  # type: ignore[index]
+        raise ShapeError(f"{where}: the transpose of NumPy's 1-D ({n},) (held as the row "
+                         f"(1, {n})) is itself in NumPy, the column in the text: write "
+                         ".reshape(-1, 1) for the column, or leave out .T for NumPy's reading")
     if b.library is not None and is_matrix(x) and b.is_flat(x):
         n = shape_of(x)[0]  # type: ignore[index]
         raise ShapeError(f"{where}: the transpose of a vector declared ({n},) is itself in "

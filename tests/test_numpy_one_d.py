@@ -65,6 +65,24 @@ def test_no_numpy_reading_is_refused(text: str, gist: str) -> None:
         _text(text)
 
 
+@pytest.mark.parametrize("text", [
+    "np.sum(np.sum(X, axis=0).T * u)", "np.sum(np.exp(X[0]).T @ r)", "np.sum(u @ X[1])",
+    "np.sum(np.ravel(u) @ X[0])", "np.sum(np.cumsum(r).T)",
+])
+def test_one_d_rows_refused_where_numpy_reads_them_otherwise(text: str) -> None:
+    with pytest.raises(ShapeError, match="1-D"):
+        _text(text)
+
+
+@pytest.mark.parametrize("text", [
+    "np.exp(X[0]) @ X[1]", "np.sum(X @ np.exp(X[0]))", "np.sum(np.exp(X[0]) @ X)",
+    "np.sum(r @ np.exp(X[0]))", "np.sum(X - np.mean(X, axis=0))",
+    "np.sum((X @ X[2]) * np.ravel(u))", "np.sum(u * X[0])",
+])
+def test_one_d_rows_agree_with_numpy(text: str) -> None:
+    assert _text(text) == pytest.approx(_numpy(text), rel=1e-10, abs=1e-12)
+
+
 def test_the_text_without_library_calls_keeps_its_column() -> None:
     d = sbp.derive("sum(ravel(u) * r)", shapes=SHAPES)
     assert float(d.trace(VALUES)["L"].value) == pytest.approx(
@@ -72,17 +90,16 @@ def test_the_text_without_library_calls_keeps_its_column() -> None:
 
 
 _ONE_D = ["np.ravel({m})", "{m}.flatten()", "np.reshape({m}, -1)", "np.diag(X)",
-          "np.diagonal(X)", "X[:, {i}]", "np.cumsum(u)", "np.repeat(u, 3)",
+          "np.diagonal(X)", "X[:, {i}]", "X[{i}]", "np.sum(X, axis=0)", "np.cumsum(u)", "np.repeat(u, 3)",
           "np.ravel(u)", "X @ np.ravel(u)", "np.exp(np.ravel(w))"]
-# NumPy's 1-D rows (X[i], np.sum(X, axis=0)) are not tracked yet: the text's row broadcasts
-# as they do, but its @ and .T differ (u @ X[0] is the outer product in the text)
-_OTHER = ["r", "u", "c", "X", "np.ravel(w)", "2", "np.diag(X)"]
+_OTHER = ["r", "u", "c", "X", "np.ravel(w)", "2", "X[{i}, :]", "np.diag(X)", "np.mean(X, 0)",
+          "X[{i}].T"]
 
 
 def test_generated_expressions_are_numpy_s_or_refused() -> None:
     rnd = random.Random(5)
     agreed = 0
-    for _ in range(150):
+    for _ in range(300):
         a = rnd.choice(_ONE_D).format(m=rnd.choice("Xuc"), i=rnd.randrange(3))
         o = rnd.choice(_OTHER).format(i=rnd.randrange(3))
         op = rnd.choice(["*", "+", "-"] if o == "2" else ["*", "+", "-", "@"])  # x @ 2: the
