@@ -43,8 +43,9 @@ def numpy_call(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
     build it as written; a ShapeError where the text has no NumPy reading."""
     flats = _flats(b, xs)
     if not any(flats):
-        if name == "diag" and xs and shape_of(xs[0]) is not None and \
-                1 in shape_of(xs[0]) and shape_of(xs[0]) != (1, 1):  # type: ignore[operator]
+        s = shape_of(xs[0]) if xs else None
+        if name == "diag" and s is not None and tensor_dims(s) is None and 1 in s \
+                and s != (1, 1):
             raise _refuse(where, "diag of a 2-D vector (a column or a row) is its diagonal, "
                           "one entry,")
         return None
@@ -105,12 +106,23 @@ def call_rank(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
     return None
 
 
+def numpy_key(b: Builder, x: Term, key: Key) -> Key:
+    """``x[key]`` as NumPy indexes it: one index of a 2-D row (1, n) is along its axis 0
+    (``r[0]`` is the 1-D row, ``r[0:2]`` the row itself), where the text's is along its
+    entries; of NumPy's 1-D row (``X[0]``), along its entries."""
+    s = shape_of(x)
+    if len(key) == 1 and is_matrix(x) and s is not None and tensor_dims(s) is None \
+            and s[0] == 1 and s[1] != 1 and not b.is_row(x):
+        return (key[0], slice(None))
+    return key
+
+
 def index_rank(b: Builder, x: Term, key: Key, where: str) -> int | None:
     """NumPy's rank of ``x[key]``: each whole number drops an axis."""
     if not is_matrix(x) or tensor_dims(shape_of(x)) is not None:
         return None
     ints = sum(type(k) is int for k in key)
-    if b.is_flat(x):
+    if b.is_flat(x) or b.is_row(x):
         if len(key) > 1:
             raise _refuse(where, "two indices of a 1-D array are refused (it has one axis)")
         return 1 - ints

@@ -413,8 +413,8 @@ class _Parser(Readings, Numbers):
         call (numpy_ranks.py)."""
         b = self.b
         if isinstance(node, ast.Subscript):
-            rank = numpy_ranks.index_rank(b, args[0], structural_calls.read_key(node),
-                                          self.source(node))
+            key = numpy_ranks.numpy_key(b, args[0], structural_calls.read_key(node))
+            rank = numpy_ranks.index_rank(b, args[0], key, self.source(node))
         else:
             assert isinstance(node.func, ast.Name)
             static, kw = self.static_of(node)
@@ -459,8 +459,10 @@ class _Parser(Readings, Numbers):
                                self.source(node))
         if isinstance(node, ast.Subscript):
             structural_calls.matrices_only("an index", args, self.source(node))
-            return indexing.index(b, args[0], structural_calls.read_key(node),
-                                  self.source(node))
+            key = structural_calls.read_key(node)
+            if b.library is not None:  # r[0] of a row (1, n): NumPy's axis 0
+                key = numpy_ranks.numpy_key(b, args[0], key)
+            return indexing.index(b, args[0], key, self.source(node))
         if isinstance(node, ast.Call):
             assert isinstance(node.func, ast.Name)
             if self.b.library is not None and node.func.id not in ops.CONSTANTS:

@@ -77,7 +77,8 @@ def test_one_d_rows_refused_where_numpy_reads_them_otherwise(text: str) -> None:
 @pytest.mark.parametrize("text", [
     "np.exp(X[0]) @ X[1]", "np.sum(X @ np.exp(X[0]))", "np.sum(np.exp(X[0]) @ X)",
     "np.sum(r @ np.exp(X[0]))", "np.sum(X - np.mean(X, axis=0))",
-    "np.sum((X @ X[2]) * np.ravel(u))", "np.sum(u * X[0])",
+    "np.sum((X @ X[2]) * np.ravel(u))", "np.sum(u * X[0])", "np.sum(r[0:2])",
+    "np.sum(np.outer(c, r[0]))", "np.sum(r[0] + X[1][0:3])",
 ])
 def test_one_d_rows_agree_with_numpy(text: str) -> None:
     assert _text(text) == pytest.approx(_numpy(text), rel=1e-10, abs=1e-12)
