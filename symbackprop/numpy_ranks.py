@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from . import indexing
+from . import indexing, ops
 from .algebra import is_matrix
 from .builder import Builder, Term
 from .errors import ShapeError
@@ -42,6 +42,10 @@ def numpy_call(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
     """A call of 1-D operands as NumPy reads it where the text's column would not, None to
     build it as written; a ShapeError where the text has no NumPy reading."""
     flats = _flats(b, xs)
+    if name in ("matmul", "dot") and len(xs) == 2 and all(
+            is_matrix(x) and tensor_dims(shape_of(x)) is None for x in xs) and (
+            name == "matmul" or any(flats) or any(b.is_row(x) for x in xs)):
+        return ops.written_matmul(b, xs[0], xs[1], where)  # NumPy's @ of 1-D arrays
     if not any(flats):
         s = shape_of(xs[0]) if xs else None
         if name == "diag" and s is not None and tensor_dims(s) is None and 1 in s \

@@ -67,7 +67,7 @@ def test_no_numpy_reading_is_refused(text: str, gist: str) -> None:
 
 @pytest.mark.parametrize("text", [
     "np.sum(np.sum(X, axis=0).T * u)", "np.sum(np.exp(X[0]).T @ r)", "np.sum(u @ X[1])",
-    "np.sum(np.ravel(u) @ X[0])", "np.sum(np.cumsum(r).T)",
+    "np.sum(np.ravel(u) @ X[0])", "np.sum(np.cumsum(r).T)", "np.sum(np.matmul(np.ravel(u), c))",
 ])
 def test_one_d_rows_refused_where_numpy_reads_them_otherwise(text: str) -> None:
     with pytest.raises(ShapeError, match="1-D"):
@@ -78,7 +78,8 @@ def test_one_d_rows_refused_where_numpy_reads_them_otherwise(text: str) -> None:
     "np.exp(X[0]) @ X[1]", "np.sum(X @ np.exp(X[0]))", "np.sum(np.exp(X[0]) @ X)",
     "np.sum(r @ np.exp(X[0]))", "np.sum(X - np.mean(X, axis=0))",
     "np.sum((X @ X[2]) * np.ravel(u))", "np.sum(u * X[0])", "np.sum(r[0:2])",
-    "np.sum(np.outer(c, r[0]))", "np.sum(r[0] + X[1][0:3])",
+    "np.sum(np.outer(c, r[0]))", "np.sum(r[0] + X[1][0:3])", "np.matmul(X[0], X[1])",
+    "np.sum(np.dot(np.ravel(u), X))", "np.dot(np.ravel(u), np.ravel(w))",
 ])
 def test_one_d_rows_agree_with_numpy(text: str) -> None:
     assert _text(text) == pytest.approx(_numpy(text), rel=1e-10, abs=1e-12)
