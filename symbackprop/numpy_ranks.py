@@ -5,15 +5,15 @@ matrix, ``diagonal``, ``cumsum``/``cumprod`` without an axis, ``X[:, j]`` and th
 with the one before. Such a value joins the builder's ``flat`` set, as a vector declared
 ``(n,)`` does, so that one beside an operand of another shape is refused
 (``broadcasting.numpy_vectors``). A call whose NumPy reading of a 1-D operand is not the
-text's reading of its column is written as NumPy's (``hstack`` of 1-D arrays joins them) or
-refused."""
+text's reading of its column (``hstack`` of 1-D arrays joins them end to end) is refused,
+with the way to write it."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from . import indexing, ops
+from . import ops
 from .algebra import is_matrix
 from .builder import Builder, Term
 from .errors import ShapeError
@@ -39,12 +39,12 @@ def _refuse(where: str, why: str) -> ShapeError:
 
 def numpy_call(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
                kw: dict[str, Any], where: str) -> Term | None:
-    """A call of 1-D operands as NumPy reads it where the text's column would not, None to
-    build it as written; a ShapeError where the text has no NumPy reading."""
+    """None to build a call as written; a ShapeError where NumPy's reading of its 1-D
+    operands is not the text's (``np.matmul`` and ``np.dot`` of them are the written @)."""
     flats = _flats(b, xs)
-    if name in ("matmul", "dot") and len(xs) == 2 and all(
-            is_matrix(x) and tensor_dims(shape_of(x)) is None for x in xs) and (
-            name == "matmul" or any(flats) or any(b.is_row(x) for x in xs)):
+    if name in ("matmul", "dot") and len(xs) == 2 and (
+            (flats[0] and not (name == "dot" and flats[1]))
+            or (is_matrix(xs[1]) and b.is_row(xs[1]))):
         return ops.written_matmul(b, xs[0], xs[1], where)  # NumPy's @ of 1-D arrays
     if not any(flats):
         s = shape_of(xs[0]) if xs else None
@@ -56,23 +56,18 @@ def numpy_call(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
     if name in ("concatenate", "hstack", "vstack", "stack", "kron") and not all(flats):
         raise _refuse(where, f"{name} of a 1-D array and a 2-D one is refused")
     axis = kw.get("axis", static[0] if name == "squeeze" and static else None)
-    if name in ("concatenate", "hstack"):
-        if axis not in (None, 0, -1):
-            raise _refuse(where, f"a 1-D array has no axis {axis}")
-        return indexing.concatenate(b, xs, 0, where)
+    if name in ("concatenate", "repeat") and axis not in (None, 0):
+        raise _refuse(where, f"axis {axis} of a 1-D array is its only one (axis 0)" if
+                      axis == -1 else f"a 1-D array has no axis {axis}")
+    if name == "hstack":
+        raise _refuse(where, "hstack of 1-D arrays joins them end to end (write "
+                      "np.concatenate for that)")
     if name == "vstack":
-        return indexing.stack(b, xs, 0, where)
-    if name == "repeat" and axis is not None:
-        if axis not in (0, -1):
-            raise _refuse(where, f"a 1-D array has no axis {axis}")
-        return indexing.repeat(b, xs[0], static[0], 0, where)
+        raise _refuse(where, "vstack of 1-D arrays makes them the rows of a matrix (write "
+                      "np.stack for that)")
     if name == "tile":
-        if isinstance(static[0], tuple) and len(static[0]) > 1:
-            raise _refuse(where, "tile of a 1-D array by two counts is 2-D, its copies in "
-                          "rows")
-        k = static[0][0] if isinstance(static[0], tuple) else static[0]
-        return indexing.concatenate(b, [xs[0]] * k, 0, where) if type(k) is int and k >= 1 \
-            else None
+        raise _refuse(where, "tile of a 1-D array repeats it end to end (write "
+                      "np.concatenate for that)")
     if name == "pad":
         raise _refuse(where, "pad of a 1-D array pads its one axis")
     return None
@@ -110,15 +105,15 @@ def call_rank(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
     return None
 
 
-def numpy_key(b: Builder, x: Term, key: Key) -> Key:
-    """``x[key]`` as NumPy indexes it: one index of a 2-D row (1, n) is along its axis 0
-    (``r[0]`` is the 1-D row, ``r[0:2]`` the row itself), where the text's is along its
-    entries; of NumPy's 1-D row (``X[0]``), along its entries."""
+def numpy_key(b: Builder, x: Term, key: Key, where: str) -> None:
+    """One index of a 2-D row (1, n) is along its axis 0 in NumPy (``r[0]`` is the whole
+    row), along its entries in the text: refused; of NumPy's 1-D row (``X[0]``) both read
+    along its entries."""
     s = shape_of(x)
     if len(key) == 1 and is_matrix(x) and s is not None and tensor_dims(s) is None \
             and s[0] == 1 and s[1] != 1 and not b.is_row(x):
-        return (key[0], slice(None))
-    return key
+        raise _refuse(where, "one index of a 2-D row (1, n) is along its axis 0 (r[0] is the "
+                      "whole row; write r[0, i] or r[:, a:b] for its entries)")
 
 
 def index_rank(b: Builder, x: Term, key: Key, where: str) -> int | None:

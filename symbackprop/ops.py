@@ -33,7 +33,6 @@ from .broadcasting import (
     is_num,
     joint_shape,
     numpy_vectors,
-    one_d_spread,
     shape_error,
     spread,
 )
@@ -151,30 +150,19 @@ def times_ones(b: Builder, x: Term, y: Term, where: str = "a * b") -> Term:
 
 def written_matmul(b: Builder, x: Term, y: Term, where: str = "a @ b") -> Term:
     """``x @ y`` as written: in code that uses a library's call, NumPy's 1-D ``x`` (held as
-    the column (n, 1)) on the left is a row there: ``x @ y`` of two is their dot product,
-    ``x @ M`` is ``Mᵀx`` (1-D again); anything else of it is refused."""
-    sx, sy = shape_of(x), shape_of(y)
-    if b.library is not None and is_matrix(y) and b.is_row(y) and tensor_dims(sx) is None:
-        if not is_matrix(x):
-            return matmul(b, x, y, where)
-        if b.is_row(x) and sx == sy:  # of two 1-D arrays, the dot product
-            return as_scalar(b, b.node(MatMul(x, transpose(b, y, where))))
-        if b.is_flat(x) or b.is_row(x) or sx[1] != sy[1]:  # type: ignore[index]
-            raise ShapeError(f"{where}: NumPy's 1-D ({sy[1]},) on the right of @ is a "  # type: ignore[index]
-                             f"column there, the row (1, {sy[1]}) in the text: write "  # type: ignore[index]
-                             ".reshape(-1, 1) for the column")
-        col = b.as_numpy(transpose(b, y, where), True, len(b.nodes))  # A @ y: NumPy's 1-D
-        return as_scalar(b, b.node(MatMul(x, col)))
-    if b.library is None or not is_matrix(x) or not b.is_flat(x) or not is_matrix(y) \
-            or tensor_dims(sy) is not None:
-        return matmul(b, x, y, where)
-    assert sx is not None
-    assert sy is not None
-    if b.is_flat(y) and sx == sy:
-        return as_scalar(b, b.node(MatMul(transpose(b, x, where), y)))
-    if sy[0] == sx[0] and not b.is_flat(y):
-        return as_scalar(b, b.node(MatMul(transpose(b, y, where), x)))
-    raise one_d_spread(b, x, sy, where)
+    the column (n, 1)) on the left is a row there, and a 1-D ``y`` held as a row (``X[0]``)
+    on the right a column: refused, with the ways to write it."""
+    if b.library is not None and is_matrix(x) and is_matrix(y) and tensor_dims(
+            shape_of(x)) is None and tensor_dims(shape_of(y)) is None:
+        if b.is_flat(x):
+            raise ShapeError(f"{where}: NumPy's 1-D x on the left of @ is a row there, the "
+                             "column (n, 1) in the text: write np.dot(x, y) for the dot "
+                             "product of two 1-D arrays, A.T @ x for x @ A")
+        if b.is_row(y):
+            raise ShapeError(f"{where}: NumPy's 1-D y on the right of @ is a column there, "
+                             "the row (1, n) in the text: write y.reshape(-1, 1) for the "
+                             "column")
+    return matmul(b, x, y, where)
 
 
 def matmul(b: Builder, x: Term, y: Term, where: str = "a @ b") -> Term:

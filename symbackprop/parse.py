@@ -24,7 +24,6 @@ from typing import Any
 import sympy as sp
 
 from . import indexing, numpy_ranks, ops, structural_calls
-from .algebra import is_matrix
 from .broadcasting import numpy_vectors
 from .builder import Builder, Term, assemble
 from .composites import COMPOSITES, MOST_ARGS
@@ -306,20 +305,14 @@ class _Parser(Readings, Numbers):
                              "tuple of axes of a tensor: axis=(0, 2, 3)")
         return axis  # type: ignore[no-any-return]
 
-    def check_pasted_product(self, node: ast.AST, factors: list[Term]) -> bool:
-        """``*`` between matrices in code written with a library's calls (spelling.py):
-        True where they are all NumPy's 1-D arrays of one length, whose ``*`` is their
-        element-wise product; one beside another shape is refused (numpy_vectors)."""
-        if self.pasted is None:
-            return False
-        numpy_vectors(self.b, factors, self.source(node), "*")
-        mats = [f for f in factors if is_matrix(f) and shape_of(f) != (1, 1)]
-        if len(mats) > 1 and all(self.b.is_flat(f) for f in mats):
-            return True
+    def check_pasted_product(self, node: ast.AST, factors: list[Term]) -> None:
+        """``*`` between matrices in code written with a library's calls (spelling.py); a
+        1-D array of NumPy's beside another shape is refused (numpy_vectors)."""
+        if self.pasted is not None:
+            numpy_vectors(self.b, factors, self.source(node), "*")
         meant = pasted_product_problem(self.pasted, [shape_of(f) for f in factors])
         if meant is not None:
             raise ShapeError(f"{self.source(node)}: {meant}")
-        return False
 
     def sizes(self, node: ast.Call) -> list[sp.Expr]:
         """The sizes given to ``ones``, ``zeros`` or ``eye``: whole numbers, or the names
@@ -413,8 +406,8 @@ class _Parser(Readings, Numbers):
         call (numpy_ranks.py)."""
         b = self.b
         if isinstance(node, ast.Subscript):
-            key = numpy_ranks.numpy_key(b, args[0], structural_calls.read_key(node))
-            rank = numpy_ranks.index_rank(b, args[0], key, self.source(node))
+            rank = numpy_ranks.index_rank(b, args[0], structural_calls.read_key(node),
+                                          self.source(node))
         else:
             assert isinstance(node.func, ast.Name)
             static, kw = self.static_of(node)
@@ -461,7 +454,7 @@ class _Parser(Readings, Numbers):
             structural_calls.matrices_only("an index", args, self.source(node))
             key = structural_calls.read_key(node)
             if b.library is not None:  # r[0] of a row (1, n): NumPy's axis 0
-                key = numpy_ranks.numpy_key(b, args[0], key)
+                numpy_ranks.numpy_key(b, args[0], key, self.source(node))
             return indexing.index(b, args[0], key, self.source(node))
         if isinstance(node, ast.Call):
             assert isinstance(node.func, ast.Name)
@@ -509,17 +502,12 @@ class _Parser(Readings, Numbers):
             if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
                 out = ops.add_many(b, list(zip(signs, args, strict=True)), where)
             else:
-                one_d = self.check_pasted_product(node, [a for sign, a in zip(
-                    signs, args, strict=True) if sign > 0])
+                self.check_pasted_product(node, [a for sign, a in zip(signs, args, strict=True)
+                                                 if sign > 0])
                 for (sign, operand), a in zip(chain, args, strict=True):
                     if sign < 0:
                         self.matrix_divisor(operand, a)
-                out = args[0]
-                if one_d:  # NumPy's 1-D arrays: * is element-wise
-                    for sign, a in zip(signs[1:], args[1:], strict=True):
-                        out = (ops.hadamard if sign > 0 else ops.div)(b, out, a, where)
-                else:
-                    out = ops.mul_many(b, list(zip(signs, args, strict=True)), where)
+                out = ops.mul_many(b, list(zip(signs, args, strict=True)), where)
             self.check_number(node, out)
             return out
         if isinstance(node, ast.BinOp):
@@ -534,9 +522,9 @@ class _Parser(Readings, Numbers):
             elif op is ast.Sub:
                 out = ops.sub(b, x, y, where)
             elif op is ast.Mult:
-                one_d = not self.ones_product(node) and self.check_pasted_product(node, [x, y])
-                out = (ops.hadamard if one_d else ops.times_ones if self.ones_product(node)
-                       else ops.mul)(b, x, y, where)
+                if not self.ones_product(node):
+                    self.check_pasted_product(node, [x, y])
+                out = (ops.times_ones if self.ones_product(node) else ops.mul)(b, x, y, where)
             elif op is ast.Div:
                 self.matrix_divisor(node.right, y)
                 out = ops.div(b, x, y, where)

@@ -31,7 +31,7 @@ def _numpy(text: str) -> float:
     "np.sum(np.ravel(u) * r)", "np.sum(np.cumsum(u) * r)", "np.sum(np.ravel(u) + r)",
     "np.sum(np.reshape(X, -1) - c)", "np.sum(np.exp(np.ravel(u)) * r)",
     "np.sum(np.tile(np.ravel(u), 3) * c)", "np.sum((X @ np.ravel(u)) * r)",
-    "np.sum(np.ravel(u) @ r)", "np.sum(np.einsum('ij->i', X) * r)",
+    "np.sum(np.einsum('ij->i', X) * r)",
 ])
 def test_one_d_beside_another_shape_is_refused(text: str) -> None:
     with pytest.raises(ShapeError, match="1-D") as e:
@@ -40,49 +40,40 @@ def test_one_d_beside_another_shape_is_refused(text: str) -> None:
 
 
 @pytest.mark.parametrize("text", [
-    "np.sum(np.ravel(u) * np.ravel(w))", "np.sum(np.ravel(u) + np.ravel(w))",
-    "np.ravel(u) @ np.ravel(w)", "np.sum(np.ravel(u) @ X)", "np.sum(X @ np.ravel(u))",
-    "np.sum(np.ravel(X) * 2)", "np.sum(np.exp(X[:, 1]) * np.ravel(u))",
-    "np.sum(np.ravel(u).reshape(1, -1) + r)", "np.sum(np.ravel(u).reshape(-1, 1) + r)",
-    "np.sum(np.hstack([np.ravel(u), np.ravel(w)]) * np.ravel(X)[0:6])",
-    "np.sum(np.vstack([np.ravel(u), np.ravel(w)]) - r)",
-    "np.sum(np.tile(np.ravel(u), 2) * np.repeat(np.ravel(w), 2))",
-    "np.sum(np.cumsum(u) * np.diag(X))", "np.dot(np.diagonal(X), np.ravel(u))",
-    "np.sum(np.linalg.solve(X, np.ravel(u)) * X[:, 2])", "np.sum(X[1] + r)",
-    "np.sum(np.concatenate([np.ravel(u), np.ravel(w)]) * np.ravel(X)[3:])",
+    "np.sum(np.ravel(u) + np.ravel(w))", "np.dot(np.ravel(u), np.ravel(w))",
+    "np.sum(X @ np.ravel(u))", "np.sum(np.ravel(X) * 2)",
+    "np.sum(np.exp(X[:, 1]) / np.ravel(u))", "np.sum(np.ravel(u).reshape(1, -1) + r)",
+    "np.sum(np.ravel(u).reshape(-1, 1) + r)",
+    "np.sum(np.concatenate([np.ravel(u), np.ravel(w)]) ** 3 / (1 + np.ravel(X)[3:] ** 2))",
+    "np.sum(np.stack([np.ravel(u), np.ravel(w)]) - r)",
+    "np.sum(np.cumsum(u) - np.diag(X))", "np.sum(np.repeat(np.ravel(w), 2) ** 3)",
+    "np.sum(np.linalg.solve(X, np.ravel(u)) - X[:, 2])", "np.sum(X[1] + r)",
+    "np.sum(np.exp(X[0]) @ X)", "np.sum(X - np.mean(X, axis=0))", "np.sum(u * X[0])",
+    "np.sum(np.ravel(X) ** 3 / np.repeat(np.exp(w), 3))", "np.sum(X[0, 0:2])",
 ])
 def test_agrees_with_numpy(text: str) -> None:
     assert _text(text) == pytest.approx(_numpy(text), rel=1e-10, abs=1e-12)
+    assert sbp.derive(text, shapes=SHAPES).check(VALUES).ok
 
 
 @pytest.mark.parametrize(("text", "gist"), [
     ("np.sum(np.diag(u))", "diagonal"), ("np.sum(np.pad(np.ravel(u), 1))", "one axis"),
     ("np.sum(np.kron(np.ravel(u), X))", "1-D array and a 2-D"),
-    ("np.sum(np.tile(np.ravel(u), (2, 1)))", "rows"), ("np.ravel(X)[0, 0]", "two indices"),
+    ("np.sum(np.tile(np.ravel(u), 2))", "np.concatenate"),
+    ("np.sum(np.hstack([np.ravel(u), np.ravel(w)]))", "np.concatenate"),
+    ("np.sum(np.vstack([np.ravel(u), np.ravel(w)]))", "np.stack"),
+    ("np.sum(np.concatenate([np.ravel(u), np.ravel(w)], axis=-1))", "only one"),
+    ("np.ravel(X)[0, 0]", "two indices"), ("np.sum(r[0:2])", "axis 0"),
+    ("np.sum(np.outer(c, r[0]))", "axis 0"),
+    ("np.ravel(u) @ np.ravel(w)", "np.dot"), ("np.sum(np.ravel(u) @ X)", "A.T @ x"),
+    ("np.sum(np.dot(np.ravel(u), X))", "A.T @ x"), ("np.sum(X @ X[0])", "on the right of @"),
+    ("np.matmul(X[0], X[1])", "on the right of @"), ("np.sum(np.matmul(np.ravel(u), c))", "np.dot"),
+    ("np.sum(np.sum(X, axis=0).T * u)", "transpose"), ("np.sum(np.cumsum(r).T)", "transpose"),
+    ("np.sum(u @ X[1])", "on the right of @"), ("np.sum(np.ravel(u) @ r)", "on the left of @"),
 ])
 def test_no_numpy_reading_is_refused(text: str, gist: str) -> None:
     with pytest.raises(ShapeError, match=gist):
         _text(text)
-
-
-@pytest.mark.parametrize("text", [
-    "np.sum(np.sum(X, axis=0).T * u)", "np.sum(np.exp(X[0]).T @ r)", "np.sum(u @ X[1])",
-    "np.sum(np.ravel(u) @ X[0])", "np.sum(np.cumsum(r).T)", "np.sum(np.matmul(np.ravel(u), c))",
-])
-def test_one_d_rows_refused_where_numpy_reads_them_otherwise(text: str) -> None:
-    with pytest.raises(ShapeError, match="1-D"):
-        _text(text)
-
-
-@pytest.mark.parametrize("text", [
-    "np.exp(X[0]) @ X[1]", "np.sum(X @ np.exp(X[0]))", "np.sum(np.exp(X[0]) @ X)",
-    "np.sum(r @ np.exp(X[0]))", "np.sum(X - np.mean(X, axis=0))",
-    "np.sum((X @ X[2]) * np.ravel(u))", "np.sum(u * X[0])", "np.sum(r[0:2])",
-    "np.sum(np.outer(c, r[0]))", "np.sum(r[0] + X[1][0:3])", "np.matmul(X[0], X[1])",
-    "np.sum(np.dot(np.ravel(u), X))", "np.dot(np.ravel(u), np.ravel(w))",
-])
-def test_one_d_rows_agree_with_numpy(text: str) -> None:
-    assert _text(text) == pytest.approx(_numpy(text), rel=1e-10, abs=1e-12)
 
 
 def test_the_text_without_library_calls_keeps_its_column() -> None:
