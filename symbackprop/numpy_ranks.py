@@ -42,7 +42,8 @@ def numpy_call(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
     """None to build a call as written; a ShapeError where NumPy's reading of its 1-D
     operands is not the text's (``np.matmul`` and ``np.dot`` of them are the written @)."""
     flats = _flats(b, xs)
-    if name in ("matmul", "dot") and len(xs) == 2 and (
+    if name in ("matmul", "dot") and len(xs) == 2 and all(
+            not is_matrix(x) or tensor_dims(shape_of(x)) is None for x in xs) and (
             (flats[0] and not (name == "dot" and flats[1]))
             or (is_matrix(xs[1]) and b.is_row(xs[1]))):
         return ops.written_matmul(b, xs[0], xs[1], where)  # NumPy's @ of 1-D arrays
