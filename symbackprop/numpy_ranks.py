@@ -22,7 +22,7 @@ from .shapes import shape_of, tensor_dims
 
 # the calls whose result has the rank of their operands (of 1-D operands, 1-D)
 _SAME = frozenset({"concatenate", "hstack", "kron", "tile", "repeat", "cumsum", "cumprod",
-                   "flip", "squeeze"})
+                   "flip", "squeeze", "pad"})
 _REDUCING = frozenset({"sum", "mean", "max", "min", "prod", "var", "std", "logsumexp"})
 _HINT = ("write .reshape(-1, 1) for the column, .reshape(1, -1) for NumPy's reading of a "
          "1-D array as a row")
@@ -69,7 +69,8 @@ def numpy_call(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
     if name == "tile":
         raise _refuse(where, "tile of a 1-D array repeats it end to end (write "
                       "np.concatenate for that)")
-    if name == "pad":
+    if name == "pad" and xs[0] not in b.inputs:  # (of an input declared (n,): its ends,
+        # which the text's witness reads so too; of a value made 1-D, it would pad columns)
         raise _refuse(where, "pad of a 1-D array pads its one axis")
     return None
 

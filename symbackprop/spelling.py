@@ -97,6 +97,8 @@ def _library_call(node: ast.Call, family: str, called: str, name: str) -> str | 
     if family == "torch":  # dim= is axis=, keepdim= keepdims=
         for k in node.keywords:
             k.arg = {"dim": "axis", "keepdim": "keepdims"}.get(k.arg or "", k.arg)
+    if name in ("ones", "zeros"):
+        return _sizes(node, called)
     if name in ("max", "min") and len(node.args) == 2 and _keyword(node, "axis") is None:
         second = node.args[1]
         if family == "torch" and called in ("max", "min"):
@@ -174,6 +176,29 @@ def _library_call(node: ast.Call, family: str, called: str, name: str) -> str | 
 
 
 _AXIS_FAMILIES = frozenset({"numpy", "torch", "jax.nn", "scipy", "method"})
+
+
+def _sizes(node: ast.Call, called: str) -> str | None:
+    """A library's ``ones``/``zeros`` with its shape as one tuple or list (NumPy's, JAX's,
+    PyTorch's too; ``shape=``) as the text's two sizes; one size is NumPy's 1-D array, which
+    the text has no constant for: refused with the column to write."""
+    shape = _keyword(node, "shape") or _keyword(node, "size")
+    if shape is not None and not node.args:
+        node.keywords.remove(shape)
+        node.args = [shape.value]
+    if len(node.args) != 1:
+        return None  # torch.ones(m, n): the text's own
+    sizes = node.args[0].elts if isinstance(node.args[0], (ast.Tuple, ast.List)) else \
+        [node.args[0]]
+    if len(sizes) == 2:
+        node.args = list(sizes)
+        return None
+    if len(sizes) == 1:
+        n = ast.unparse(sizes[0])
+        return (f"{called}({n}) is a 1-D array ({n},), which the text holds as a column: "
+                f"give it the shape ({n}, 1) for the column, or (1, {n}) for NumPy's row "
+                "reading")
+    return None  # the parser says what it takes
 
 
 def _drop_axes(node: ast.Call) -> None:

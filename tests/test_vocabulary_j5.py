@@ -117,6 +117,7 @@ def test_the_pad_of_a_1d_vector_pads_its_ends(widths: object) -> None:
     d = sbp.derive(f"np.sum(np.pad(v, {widths!r}, constant_values=2)**2)", shapes={"v": (3,)})
     want = np.sum(np.pad(V3, widths, constant_values=2) ** 2)  # type: ignore[call-overload]
     assert value(d, {"v": V3}) == pytest.approx(want)
+    assert d.check({"v": V3}).ok
 
 
 @pytest.mark.parametrize(("widths", "gist"), [
@@ -186,3 +187,23 @@ def test_a_rows_ords_list_its_2_norm() -> None:
     assert value(d, {"X": SLOPE[:1]}) == pytest.approx(np.linalg.norm(SLOPE[:1], 2))
     with pytest.raises(sbp.ShapeError, match=r"a matrix's ord is None, 'fro', 1, -1, inf"):
         sbp.derive("norm(X, 3)", shapes={"X": (2, 3)})
+
+
+@pytest.mark.parametrize("text", ["np.sum(X + np.ones((3, 2)))", "np.sum(X + np.ones([3, 2]))",
+                                  "np.sum(X + jnp.ones(shape=(3, 2)))",
+                                  "np.sum(X + torch.ones((3, 2)))",
+                                  "np.sum(X + 2 * np.zeros((3, 2)))",
+                                  "np.sum(X + np.ones((1, 2)))"])
+def test_a_library_ones_takes_its_shape_as_one_tuple(text: str) -> None:
+    X = np.arange(6.0).reshape(3, 2)
+    d = sbp.derive(text, shapes={"X": (3, 2)})
+    namespace = {"np": np, "jnp": np, "torch": np, "X": X}
+    expected = eval(text.replace("torch.ones", "np.ones"), namespace)  # the test's own NumPy
+    assert d.trace({"X": X})["L"].value == pytest.approx(expected)
+    assert d.check({"X": X}).ok
+
+
+def test_a_library_ones_of_one_size_is_refused_as_numpys_1d_array() -> None:
+    for text in ("np.sum(X + np.ones(2))", "np.sum(X + np.ones((2,)))"):
+        with pytest.raises(sbp.ParseError, match=r"1-D array \(2,\).*\(2, 1\)"):
+            sbp.derive(text, shapes={"X": (3, 2)})

@@ -452,6 +452,8 @@ def _structural(node: ast.Call, prog: TextProgram) -> Callable[..., Array]:
         ones = [prog.vector(a) for a in read_call(node)[0]]
         return lambda *xs: f(*(np.ravel(x) if one else x
                                for x, one in zip(xs, ones, strict=True)), *static)
+    if name == "pad" and prog.vectors and prog.vector(read_call(node)[0][0]):
+        return lambda x: np.reshape(f(np.ravel(x), *sized(static), **kw), (-1, 1))  # its ends
     if STRUCTURAL[name][1]:  # the operands come as one tuple
         return lambda *xs: f(xs, *sized(static), **kw)
     return lambda *xs: f(*xs, *sized(static), **kw)
