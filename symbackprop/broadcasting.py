@@ -48,6 +48,8 @@ def numpy_vectors(b: Builder, terms: list[Term], where: str, op: str = ",") -> N
                 st = shape_of(t)
                 for u in terms:  # a column of its shape that is 2-D: NumPy's (n, n)
                     su = shape_of(u)
+                    if su is not None and su != (1, 1) and b.is_row(u):
+                        raise _beside_row(t, st, su, where)
                     if su is not None and su != (1, 1) and (su != st or not (
                             b.is_flat(u) or _spread(u, b.spreads))):
                         raise one_d_spread(b, t, su, where)
@@ -57,6 +59,18 @@ def numpy_vectors(b: Builder, terms: list[Term], where: str, op: str = ",") -> N
     if tensor is not None and flat is not None:
         x, y = (tensor, flat) if terms.index(tensor) < terms.index(flat) else (flat, tensor)
         raise shape_error(where, shape_of(x), op, shape_of(y), column_note(b, flat, tensor=True))
+
+
+def _beside_row(t: Term, st: Shape, su: Shape, where: str) -> ShapeError:
+    """NumPy's 1-D value held as the column (n, 1) beside one held as the row (1, m)
+    (``X[i]``), where the text does not read them as NumPy's (refused)."""
+    n, m = st[0], su[1]  # type: ignore[index]
+    why = (f"NumPy refuses 1-D ({n},) beside ({m},)" if n != m else
+           f"both are NumPy's 1-D ({n},), element-wise there, but this operation is not "
+           "read so (only +, -, /, an element-wise function, np.dot and @ of two are)")
+    return ShapeError(f"{where + ': ' if where else ''}{why}; the text holds the first as "
+                      f"the column ({n}, 1), the second as the row (1, {m}): write "
+                      ".reshape(-1, 1) for columns, or hadamard(a, b) (⊙) for * of two")
 
 
 def fit(b: Builder, x: Term, y: Term, where: str, op: str) -> tuple[Term, Term]:

@@ -202,6 +202,11 @@ class Builder(SympyInput):
         self.flat: set[sp.Basic] = set()  # NumPy's 1-D vectors, held as columns (n, 1)
         self.rows: set[sp.Basic] = set()  # NumPy's 1-D vectors held as rows (1, n): X[i]
         self.spreads: set[sp.Basic] = set()  # nodes that are a number down a column (s·𝟏)
+        # (start, end) in the code of each row-held 1-D value read as its column beside a
+        # column-held one, and of each ``a @ b`` of two 1-D values read as their dot product
+        # (the witness reads them so too: Reading.columns, Reading.dots)
+        self.columns: set[tuple[int, int]] = set()
+        self.dots: set[tuple[int, int]] = set()
         self.symbols: dict[str, sp.Basic] = {}  # inputs and named stages, by name
         self.inputs: dict[sp.Basic, None] = {}
         # inputs the derived graph keeps though its output may not read them (Graph.keep)

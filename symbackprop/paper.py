@@ -69,6 +69,10 @@ class Reading:
     # read as entry i of X·w (xᵢ the row i of X): the product (x @ w) is the entry
     vectors: frozenset[str] = frozenset()  # the inputs declared (n,): NumPy's 1-D arrays,
     # of one axis in an einsum (held as columns (n, 1) everywhere else)
+    columns: frozenset[tuple[int, int]] = frozenset()  # (start, end) of each NumPy 1-D value
+    # held as a row (X[i]) that the text reads as its column, beside a 1-D value held so
+    dots: frozenset[tuple[int, int]] = frozenset()  # (start, end) of each ``a @ b`` of two
+    # 1-D values: NumPy's dot product
 
     def source_offset(self, line: int, col: int) -> int | None:
         """The offset in the source of the code's 1-based (line, column), if known."""

@@ -24,6 +24,7 @@ from typing import Any
 import sympy as sp
 
 from . import indexing, numpy_ranks, ops, structural_calls
+from .algebra import is_matrix
 from .broadcasting import numpy_vectors
 from .builder import Builder, Term, assemble
 from .composites import COMPOSITES, MOST_ARGS
@@ -37,6 +38,7 @@ from .parse_code import FUNCTIONS as FUNCTIONS  # the table and type the API nam
 from .parse_code import Syntax as Syntax
 from .parse_numbers import Numbers
 from .parse_readings import Readings
+from .rules import FUNCTION_NAMES
 from .screen import ATOM, EXPECTED, screen
 from .shapes import axes_of, shape_of
 from .spelling import library_call_problem, numpy_spelling, pasted_product_problem
@@ -78,6 +80,9 @@ def _describe(node: ast.AST) -> str:
 
 
 _EXPECTED = EXPECTED
+
+
+_ELEMENTWISE = FUNCTION_NAMES | {"maximum", "minimum", "hypot"}  # of two operands or more
 
 
 def _keeps_dims(k: ast.keyword) -> bool:
@@ -393,11 +398,50 @@ class _Parser(Readings, Numbers):
 
     def build(self, node: ast.AST, args: list[Term]) -> Term:
         since = len(self.b.nodes)
+        if self.b.library is not None and (self.b.rows or self.b.flat):
+            args = self.numpy_columns(node, args)
         out = self.build_one(node, args)
         if self.b.library is not None and isinstance(node, (ast.Call, ast.Subscript)):
             out = self.numpy_rank(node, args, out, since)
         if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Call, ast.Subscript)):
             self.check_value(node, out, since)
+        return out
+
+    def numpy_columns(self, node: ast.AST, args: list[Term]) -> list[Term]:
+        """NumPy's 1-D values of one length side by side, element-wise (``x + X[0]``,
+        ``np.maximum(np.ravel(A), B[2])``) or in ``np.dot``/``@`` of two: those held as rows
+        (``X[0]``, a reduction along axis 0) are read as their columns, as the others are
+        held (a vector declared ``(n,)``, ``np.ravel``), so the result is 1-D too; the
+        witness transposes them so too (``b.columns``), and reads such an ``@`` as the dot
+        product (``b.dots``)."""
+        b = self.b
+        if isinstance(node, ast.BinOp):
+            pair = isinstance(node.op, ast.MatMult)
+            if not (pair or isinstance(node.op, (ast.Add, ast.Sub, ast.Div))):
+                return args
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            name = ALIASES.get(node.func.id, node.func.id)
+            pair = name == "dot" and len(args) == 2
+            if not pair and (name not in _ELEMENTWISE or node.keywords or len(args) < 2):
+                return args
+        else:
+            return args
+        mats = [a for a in args if is_matrix(a) and shape_of(a) not in (None, (1, 1))]
+        rows = [a for a in mats if b.is_row(a)]
+        lengths = {shape_of(a)[1] if a in rows else shape_of(a)[0]  # type: ignore[index]
+                   for a in mats}
+        if (not rows and not pair) or len(lengths) != 1 or (pair and len(mats) != 2) \
+                or (not pair and len(rows) == len(mats)) \
+                or not all(a in rows or b.is_flat(a) for a in mats):
+            return args
+        out = list(args)
+        for i, c in enumerate(self.children(node)):
+            if out[i] in rows:
+                out[i] = ops.transpose(b, out[i], self.source(c))
+                b.flat.add(out[i])
+                b.columns.add((self.offset(c), self.end_offset(c)))
+        if pair and isinstance(node, ast.BinOp):
+            b.dots.add((self.offset(node), self.end_offset(node)))
         return out
 
     def numpy_rank(self, node: ast.Call | ast.Subscript, args: list[Term], out: Term,
@@ -531,6 +575,8 @@ class _Parser(Readings, Numbers):
             elif op is ast.Pow:
                 out = ops.paper_power(b, x, y, where, self.as_written(node)) \
                     if self.paper_power(node) else ops.power(b, x, y, where)
+            elif op is ast.MatMult and (self.offset(node), self.end_offset(node)) in b.dots:
+                out = ops.apply(b, "sum", [ops.hadamard(b, x, y, where)], where)  # NumPy's dot
             elif op is ast.MatMult:
                 out = ops.written_matmul(b, x, y, where)
             elif op is ast.Mod:
@@ -582,6 +628,8 @@ def parse_into(b: Builder, text: str, limits: Limits | None = None,
     b.reading = p.read()
     if b.one_d:  # for the witness: which einsum operands are NumPy's 1-D arrays
         b.reading = replace(b.reading, vectors=frozenset(b.one_d))
+    if b.columns or b.dots:  # for the witness: NumPy's 1-D rows read as columns, dots
+        b.reading = replace(b.reading, columns=frozenset(b.columns), dots=frozenset(b.dots))
     return out
 
 

@@ -65,7 +65,7 @@ def test_agrees_with_numpy(text: str) -> None:
     ("np.sum(np.concatenate([np.ravel(u), np.ravel(w)], axis=-1))", "only one"),
     ("np.ravel(X)[0, 0]", "two indices"), ("np.sum(r[0:2])", "axis 0"),
     ("np.sum(np.outer(c, r[0]))", "axis 0"),
-    ("np.ravel(u) @ np.ravel(w)", "np.dot"), ("np.sum(np.ravel(u) @ X)", "A.T @ x"),
+    ("np.sum(np.ravel(u) @ X)", "A.T @ x"),
     ("np.sum(np.dot(np.ravel(u), X))", "A.T @ x"), ("np.sum(X @ X[0])", "on the right of @"),
     ("np.matmul(X[0], X[1])", "on the right of @"), ("np.sum(np.matmul(np.ravel(u), c))", "np.dot"),
     ("np.sum(np.sum(X, axis=0).T * u)", "transpose"), ("np.sum(np.cumsum(r).T)", "transpose"),
@@ -110,3 +110,39 @@ def test_generated_expressions_are_numpy_s_or_refused() -> None:
         assert got == pytest.approx(want, rel=1e-9, abs=1e-12), text
         agreed += 1
     assert agreed > 20
+
+
+# NumPy's 1-D values held as columns (an input declared (n,), np.ravel, np.diag(B)) beside
+# ones held as rows (Y[1], np.sum(Y, 0)): element-wise, np.dot and @ of two, as NumPy
+R4 = {"x": (4,), "Y": (3, 4), "B": (4, 4), "M": (2, 2), "X": (4, 3), "u": (4, 1), "y": (4,)}
+R4_VALUES = {k: np.random.default_rng(4).normal(size=s) for k, s in R4.items()}
+
+
+def _agrees(text: str) -> None:
+    d = sbp.derive(text, shapes=R4)
+    got = np.asarray(d.trace(R4_VALUES)["L"].value, dtype=float).ravel()
+    want = np.asarray(eval(text, {"np": np}, dict(R4_VALUES)), dtype=float).ravel()
+    assert got == pytest.approx(want, rel=1e-10, abs=1e-12), text
+    assert d.check(R4_VALUES).ok, text
+
+
+@pytest.mark.parametrize("text", [
+    "np.sum(np.sin(x + Y[1]))", "np.sum(np.ravel(M) + Y[1])", "np.sum(np.diag(B) + B[2])",
+    "np.sum(np.maximum(np.cumprod(y), B[2]))",
+    "np.sum(np.arctan2(np.einsum('ij->i', X), Y[1]))", "np.sum((x - Y[1]) / np.sum(Y, 0))",
+    "np.sum(Y[1] - x + Y[2])", "np.sum(np.where(x > 0, Y[1], x))",
+    "np.dot(x, Y[1])", "np.dot(Y[1], Y[2])", "np.sum(Y[1] @ Y[2])", "np.ravel(u) @ x",
+    "np.dot(np.diag(B), np.mean(Y, axis=0))", "np.dot(np.ravel(u), np.ravel(u))",
+])
+def test_one_d_columns_beside_one_d_rows(text: str) -> None:
+    _agrees(text)
+
+
+@pytest.mark.parametrize(("text", "gist"), [
+    ("np.sum(x + Y[1][:3])", r"NumPy refuses 1-D \(4,\) beside \(3,\)"),
+    ("np.sum(x * Y[1])", "hadamard"),
+])
+def test_one_d_beside_a_one_d_row_refused_says_why(text: str, gist: str) -> None:
+    with pytest.raises(ShapeError, match=gist) as e:
+        sbp.derive(text, shapes=R4)
+    assert "against (1, " not in str(e.value)

@@ -269,6 +269,7 @@ class TextProgram:
         left to right as Python would."""
         tape: Tape = []
         at: dict[int, int] = {}
+        inner: set[int] = set()  # nodes inside another of their span (squeeze(mean(…)))
         stack: list[tuple[ast.AST, bool]] = [(root, False)]
         while stack:
             node, ready = stack.pop()
@@ -277,6 +278,7 @@ class TextProgram:
                     self.parser.chain(node) is None:  # X𝟏: a product with a ones vector
                 chain, kids = None, _children(node)
             if not ready and kids:
+                inner.update(id(c) for c in kids if self.span(c) == self.span(node))
                 stack.append((node, True))
                 stack.extend((c, False) for c in reversed(kids))
                 continue
@@ -288,7 +290,15 @@ class TextProgram:
                 tape.append((fn, args, deps))
             else:
                 tape.append((self._leaf(node), (), self._leaf_deps(node, stage_deps)))
+            if id(node) not in inner and self.span(node) in self.parser.read().columns:
+                tape.append((transpose_of, (at[id(node)],), tape[-1][2]))  # NumPy's 1-D
+                at[id(node)] += 1  # row, read as its column
         return tape
+
+    def span(self, node: ast.AST) -> tuple[int, int] | None:
+        if not hasattr(node, "end_col_offset"):
+            return None
+        return self.parser.offset(node), self.parser.end_offset(node)
 
     def _leaf_deps(self, node: ast.AST, stage_deps: Mapping[str, frozenset[str]],
                    ) -> frozenset[str]:
@@ -335,6 +345,8 @@ class TextProgram:
                 return _math_power
             if isinstance(node.op, ast.Mult) and self.parser.ones_product(node):
                 return _times_ones
+            if self.span(node) in self.parser.read().dots:  # two 1-D values: NumPy's dot
+                return FUNCS["dot"]
             return _BINOPS[type(node.op)]
         if isinstance(node, ast.UnaryOp):
             return np.negative if isinstance(node.op, ast.USub) else _same
