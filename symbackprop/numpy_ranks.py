@@ -100,6 +100,8 @@ def call_rank(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
         return 1
     if name in _REDUCING and axis in (0, -2) and 1 not in shape_of(xs[0]):  # type: ignore[operator]
         return 1  # NumPy's 1-D result, held as the row (1, n)
+    if name in _REDUCING and axis in (1, -1) and 1 not in shape_of(xs[0]):  # type: ignore[operator]
+        return 1  # NumPy's 1-D result, held as the column (m, 1)
     if name in _SAME:
         return 1 if all(flats) else 2
     if name == "einsum" and static and isinstance(static[0], str) and "->" in static[0]:

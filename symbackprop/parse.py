@@ -454,6 +454,8 @@ class _Parser(Readings, Numbers):
                                           self.source(node))
         else:
             assert isinstance(node.func, ast.Name)
+            if any(_keeps_dims(k) for k in node.keywords):
+                return out  # keepdims=True: 2-D, as the text's
             static, kw = self.static_of(node)
             rank = numpy_ranks.call_rank(b, ALIASES.get(node.func.id, node.func.id), args,
                                          static, kw.get("axis"))

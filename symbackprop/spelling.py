@@ -305,8 +305,7 @@ def library_call_problem(node: ast.Call, shape: Any, axis: Any) -> str | None:
     refused, None when the text's reading is the library's: a default axis that is not the
     text's, for a matrix (``jax.nn.softmax(X)``: its rows); NumPy's axis, which the text's
     cannot say of two shapes: a vector is a column here (NumPy's 1-D x has one axis:
-    np.sum(x, -1) is its total, not the column's rows), and a reduction without keepdims is
-    1-D, which broadcasts as a row (A - np.mean(A, 1) centres by the wrong means)."""
+    np.sum(x, -1) is its total, not the column's rows)."""
     if shape is None or tensor_dims(shape) is not None:
         return None
     default = getattr(node, "library_default", None)
@@ -320,13 +319,7 @@ def library_call_problem(node: ast.Call, shape: Any, axis: Any) -> str | None:
         return (f"along the axis of length 1 of {fmt_shape(shape)}, a vector the text holds "
                 "as a column or a row; NumPy's axis of a 1-D array is its only one: write "
                 f"{node.func.id}(x) for the whole vector")
-    keeps = any(k.arg == "keepdims" and isinstance(k.value, ast.Constant)
-                and k.value.value is True for k in node.keywords)
-    if k == 1 and shape[0] != 1 and not keeps and node.func.id in _REDUCING:
-        return ("NumPy's and PyTorch's result along axis 1 is 1-D, which broadcasts as a row, "
-                "where the text keeps a column: write keepdims=True (keepdim=True) for the "
-                "column, or transpose it (.T) for NumPy's row")
-    return None
+    return None  # (a reduction along axis 1 is NumPy's 1-D, held as a column: numpy_ranks)
 
 
 def pasted_product_problem(pasted: str | None, shapes: list[Any]) -> str | None:

@@ -174,7 +174,7 @@ def test_the_librarys_axis_and_options(text: str) -> None:
     # NumPy's 1-D results: a vector's only axis, and a reduction that broadcasts as a row
     ("sum(sin(np.sum(X[:, 0], -1)))", "its only one"),
     ("sum(sin(X - np.mean(X, 1)))", "keepdims=True"),
-    ("sum(X / np.sum(exp(X), axis=1))", "broadcasts as a row"),
+    ("sum(X / np.sum(exp(X), axis=1))", "lines it up with the last axis"),
     ("torch.logsumexp(X[0, :].T, dim=-1)", "transpose of NumPy's 1-D"),  # X[0, :] is 1-D
 ])
 def test_what_the_library_means_otherwise_is_refused(text: str, says: str) -> None:

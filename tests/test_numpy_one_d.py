@@ -146,3 +146,18 @@ def test_one_d_beside_a_one_d_row_refused_says_why(text: str, gist: str) -> None
     with pytest.raises(ShapeError, match=gist) as e:
         sbp.derive(text, shapes=R4)
     assert "against (1, " not in str(e.value)
+
+
+@pytest.mark.parametrize("text", [
+    "np.max(X, axis=1).reshape(-1, 1).sum()", "np.sum(np.tanh(np.max(X, axis=1)))",
+    "np.sum(np.sum(X, 1) + np.diag(B))", "np.dot(np.sum(X, axis=1), x)",
+    "np.sum(np.sum(B, -1) - B[0])", "np.sum(B @ np.sum(B, 1))",
+    "np.sum(B - np.mean(B, 1, keepdims=True))", "np.sum(B @ np.sum(B, 0, keepdims=True).T)",
+])
+def test_reductions_along_axis_1_are_numpy_s_1_d(text: str) -> None:
+    _agrees(text)
+
+
+def test_a_reduction_along_axis_1_beside_a_matrix_is_refused() -> None:
+    with pytest.raises(ShapeError, match="keepdims=True"):
+        sbp.derive("np.sum(B - np.mean(B, 1))", shapes=R4)
