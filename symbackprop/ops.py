@@ -148,16 +148,21 @@ def times_ones(b: Builder, x: Term, y: Term, where: str = "a * b") -> Term:
     return mul(b, x, y, where)
 
 
-def written_matmul(b: Builder, x: Term, y: Term, where: str = "a @ b") -> Term:
-    """``x @ y`` as written: in code that uses a library's call, NumPy's 1-D ``x`` (held as
-    the column (n, 1)) on the left is a row there, and a 1-D ``y`` held as a row (``X[0]``)
-    on the right a column: refused, with the ways to write it."""
+def written_matmul(b: Builder, x: Term, y: Term, where: str = "a @ b",
+                   call: str = "@") -> Term:
+    """``x @ y`` as written (or ``np.dot``, ``np.matmul``: ``call``): in code that uses a
+    library's call, NumPy's 1-D ``x`` (held as the column (n, 1)) on the left is a row
+    there, and a 1-D ``y`` held as a row (``X[0]``) on the right a column: refused, with the
+    ways to write it (where they fit, parse.numpy_sides read them as NumPy's)."""
     if b.library is not None and is_matrix(x) and is_matrix(y) and tensor_dims(
             shape_of(x)) is None and tensor_dims(shape_of(y)) is None:
         if b.is_flat(x):
-            raise ShapeError(f"{where}: NumPy's 1-D x on the left of @ is a row there, the "
-                             "column (n, 1) in the text: write np.dot(x, y) for the dot "
-                             "product of two 1-D arrays, A.T @ x for x @ A")
+            dot = ("np.dot(x, y) of two 1-D arrays of one length for their dot product"
+                   if call != "dot" else f"np.dot(x, np.ravel(y)) for the dot product with "
+                   f"{fmt_shape(shape_of(y))}'s entries")
+            raise ShapeError(f"{where}: NumPy's 1-D x on the left of {call} is a row there, "
+                             f"the column (n, 1) in the text, and {fmt_shape(shape_of(y))} on "
+                             f"the right has no reading: write {dot}, A.T @ x for x @ A")
         if b.is_row(y):
             raise ShapeError(f"{where}: NumPy's 1-D y on the right of @ is a column there, "
                              "the row (1, n) in the text: write y.reshape(-1, 1) for the "

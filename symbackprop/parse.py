@@ -40,7 +40,7 @@ from .parse_numbers import Numbers
 from .parse_readings import Readings
 from .rules import FUNCTION_NAMES
 from .screen import ATOM, EXPECTED, screen
-from .shapes import axes_of, shape_of
+from .shapes import axes_of, shape_of, tensor_dims
 from .spelling import library_call_problem, numpy_spelling, pasted_product_problem
 
 _GREEK = set(NOTATION_GREEK)  # names a user may give: alpha, lam, Sigma, ...
@@ -422,10 +422,14 @@ class _Parser(Readings, Numbers):
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             name = ALIASES.get(node.func.id, node.func.id)
             pair = name == "dot" and len(args) == 2
+            if name == "matmul" and len(args) == 2:
+                return self.numpy_sides(node, args)
             if not pair and (name not in _ELEMENTWISE or node.keywords or len(args) < 2):
                 return args
         else:
             return args
+        if pair:
+            args = self.numpy_sides(node, args)
         mats = [a for a in args if is_matrix(a) and shape_of(a) not in (None, (1, 1))]
         rows = [a for a in mats if b.is_row(a)]
         lengths = {shape_of(a)[1] if a in rows else shape_of(a)[0]  # type: ignore[index]
@@ -437,11 +441,35 @@ class _Parser(Readings, Numbers):
         out = list(args)
         for i, c in enumerate(self.children(node)):
             if out[i] in rows:
-                out[i] = ops.transpose(b, out[i], self.source(c))
-                b.flat.add(out[i])
-                b.columns.add((self.offset(c), self.end_offset(c)))
+                out[i] = self.transposed(c, out[i], b.flat)
         if pair and isinstance(node, ast.BinOp):
             b.dots.add((self.offset(node), self.end_offset(node)))
+        return out
+
+    def numpy_sides(self, node: ast.AST, args: list[Term]) -> list[Term]:
+        """A matrix times NumPy's 1-D value as NumPy reads it: ``A @ Y[1]``,
+        ``np.dot(A, Y[1])`` (1-D held as a row) take its column, ``x @ A``, ``np.dot(x, A)``
+        (held as a column) its row; the witness transposes it so too."""
+        b = self.b
+        x, y = args
+        sx, sy = shape_of(x), shape_of(y)
+        if sx is None or sy is None or tensor_dims(sx) is not None \
+                or tensor_dims(sy) is not None:
+            return args
+        kids = self.children(node)
+        if 1 not in sx and b.is_row(y) and sx[1] == sy[1] and not b.is_flat(x) \
+                and not b.is_row(x):
+            return [x, self.transposed(kids[1], y, b.flat)]
+        if 1 not in sy and b.is_flat(x) and sx[0] == sy[0] and not b.is_row(y) \
+                and not b.is_flat(y):
+            return [self.transposed(kids[0], x, b.rows), y]
+        return args
+
+    def transposed(self, c: ast.AST, t: Term, marked: set[sp.Basic]) -> Term:
+        """NumPy's 1-D ``t`` (written as ``c``) held the other way, a column or a row."""
+        out = ops.transpose(self.b, t, self.source(c))
+        marked.add(out)
+        self.b.columns.add((self.offset(c), self.end_offset(c)))
         return out
 
     def numpy_rank(self, node: ast.Call | ast.Subscript, args: list[Term], out: Term,
