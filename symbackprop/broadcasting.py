@@ -163,8 +163,8 @@ def one_d_spread(b: Builder, t: Term, shape: Shape, where: str) -> ShapeError:
     what = f"{t.name} is NumPy's 1-D ({n},)" if named else f"a 1-D vector ({n},) to NumPy"
     fix = (f"write {t.name}.reshape(1, -1) for NumPy's reading, or declare {t.name} ({n}, 1) "
            "for the column") if named else ("reshape it, .reshape(1, -1), for NumPy's "
-                                            "reading, or .reshape(-1, 1) (or [:, None], or "
-                                            "keepdims=True of a reduction) for the column")
+                                            "reading, or .reshape(-1, 1) (or keepdims=True "
+                                            "of a reduction) for the column")
     return ShapeError(
         f"{where + ': ' if where else ''}{what} broadcast against {fmt_shape(shape)}: NumPy "
         f"lines it up with the last axis, where the text holds it as the column ({n}, 1); "

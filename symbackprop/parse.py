@@ -224,6 +224,9 @@ class _Parser(Readings, Numbers):
                 mean = f" (did you mean {' or '.join(map(repr, near))}?)" if near else ""
                 raise self.error(node.func, f"unknown function {node.func.id!r}{mean}; the "
                                  "functions are " + ", ".join(FUNCTIONS))
+            if node.func.id in ("ones", "zeros") and len(node.args) == 1 and isinstance(
+                    node.args[0], (ast.Tuple, ast.List)) and node.args[0].elts:
+                node.args = list(node.args[0].elts)  # ones((m, n)): NumPy's one tuple
             # along an axis, every reduction takes the one matrix (max(X, axis=1))
             arity = 1 if self.axis_of(node) is not None else \
                 ARITY.get(ALIASES.get(node.func.id, node.func.id), 1)

@@ -236,6 +236,12 @@ def _literal(node: ast.AST, dims: dict[str, sp.Expr] | None) -> Any:
 
 def read_key(node: ast.Subscript) -> Key:
     """The index of ``X[...]``: whole numbers and slices, one or two."""
+    parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    if any((isinstance(p, ast.Constant) and p.value is None) or (
+            isinstance(p, ast.Attribute) and p.attr == "newaxis") for p in parts):
+        raise StaticError(node.slice, "a new axis (None, np.newaxis) is not read: write "
+                          "x.reshape(-1, 1) for the column (n, 1) of a 1-D x, "
+                          "x.reshape(1, -1) for the row (1, n)")
     try:
         key = literal(node.slice)
     except ValueError:

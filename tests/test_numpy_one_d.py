@@ -170,3 +170,19 @@ def test_np_dot_refused_never_says_write_np_dot_x_y(text: str) -> None:
     with pytest.raises(ShapeError) as e:
         sbp.derive(text, shapes=R4)
     assert "write np.dot(x, y)" not in str(e.value)
+
+
+@pytest.mark.parametrize("text", ["np.sum(x[:, None] + B)", "np.sum(x[:, np.newaxis] * 2)"])
+def test_a_new_axis_says_reshape(text: str) -> None:
+    with pytest.raises(sbp.ParseError, match=r"reshape\(-1, 1\)"):
+        sbp.derive(text, shapes=R4)
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("sum(ones((2, 3)) @ X.T @ u)", lambda v: np.sum(np.ones((2, 3)) @ v["X"].T @ v["u"])),
+    ("sum(zeros([4, 1]) + u)", lambda v: np.sum(v["u"])),
+])
+def test_the_text_s_ones_of_one_tuple(text: str, want: object) -> None:
+    d = sbp.derive(text, shapes=R4)
+    assert float(d.trace(R4_VALUES)["L"].value) == pytest.approx(want(R4_VALUES))  # type: ignore[operator]
+    assert d.check(R4_VALUES).ok
