@@ -264,7 +264,8 @@ class _Parser(Readings, Numbers):
         """An index or a structural call: its static parts read (and not walked again)."""
         try:
             if isinstance(node, ast.Subscript):
-                structural_calls.read_key(node)
+                if structural_calls.new_axis(node) is None:
+                    structural_calls.read_key(node)
                 static: list[ast.AST] = [node.slice]
             else:
                 self.calls[id(node)] = self.read_call(node)
@@ -420,7 +421,7 @@ class _Parser(Readings, Numbers):
         b = self.b
         if isinstance(node, ast.BinOp):
             pair = isinstance(node.op, ast.MatMult)
-            if not (pair or isinstance(node.op, (ast.Add, ast.Sub, ast.Div))):
+            if not (pair or isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div))):
                 return args
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             name = ALIASES.get(node.func.id, node.func.id)
@@ -448,6 +449,20 @@ class _Parser(Readings, Numbers):
         if pair and isinstance(node, ast.BinOp):
             b.dots.add((self.offset(node), self.end_offset(node)))
         return out
+
+    def new_axis(self, node: ast.Subscript, v: Term) -> Term:
+        """``v[:, None]`` (``np.newaxis``) of NumPy's 1-D ``v`` in library-spelled text: its
+        column (n, 1), 2-D; ``v[None, :]`` its row (1, n); of anything else refused (the
+        witness reshapes it so: source.py)."""
+        b, column = self.b, structural_calls.new_axis(node) == 1
+        if b.library is None or not is_matrix(v) or not (b.is_flat(v) or b.is_row(v)):
+            raise self.error(node, f"{self.source(node)}: a new axis is read only of NumPy's "
+                             "1-D value (v[:, None] its column, v[None, :] its row) in "
+                             "library-spelled text: write v.reshape(-1, 1) for a column "
+                             "(n, 1), v.reshape(1, -1) for a row (1, n)")
+        if b.is_flat(v) != column:
+            return ops.transpose(b, v, self.source(node))
+        return b.as_numpy(v, False, len(b.nodes))  # the same entries, 2-D
 
     def numpy_sides(self, node: ast.AST, args: list[Term]) -> list[Term]:
         """A matrix times NumPy's 1-D value as NumPy reads it: ``A @ Y[1]``,
@@ -480,13 +495,15 @@ class _Parser(Readings, Numbers):
         """``out`` marked as NumPy holds it (1-D or 2-D), in text that uses a library's
         call (numpy_ranks.py)."""
         b = self.b
+        if isinstance(node, ast.Subscript) and structural_calls.new_axis(node) is not None:
+            return out  # v[:, None]: 2-D (new_axis)
         if isinstance(node, ast.Subscript):
             rank = numpy_ranks.index_rank(b, args[0], structural_calls.read_key(node),
                                           self.source(node))
         else:
             assert isinstance(node.func, ast.Name)
             if any(_keeps_dims(k) for k in node.keywords):
-                return out  # keepdims=True: 2-D, as the text's
+                return b.as_numpy(out, False, since)  # keepdims=True: 2-D, as the text's
             static, kw = self.static_of(node)
             rank = numpy_ranks.call_rank(b, ALIASES.get(node.func.id, node.func.id), args,
                                          static, kw.get("axis"))
@@ -527,6 +544,8 @@ class _Parser(Readings, Numbers):
         if isinstance(node, ast.Compare):
             return ops.compare(b, _COMPARE[type(node.ops[0])], args[0], args[1],
                                self.source(node))
+        if isinstance(node, ast.Subscript) and structural_calls.new_axis(node) is not None:
+            return self.new_axis(node, args[0])
         if isinstance(node, ast.Subscript):
             structural_calls.matrices_only("an index", args, self.source(node))
             key = structural_calls.read_key(node)

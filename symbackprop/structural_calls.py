@@ -234,14 +234,33 @@ def _literal(node: ast.AST, dims: dict[str, sp.Expr] | None) -> Any:
         raise StaticError(node, f"expected {e}") from None
 
 
+def _none(p: ast.AST) -> bool:
+    return (isinstance(p, ast.Constant) and p.value is None) or (
+        isinstance(p, ast.Attribute) and p.attr == "newaxis")
+
+
+def _whole(p: ast.AST) -> bool:
+    return isinstance(p, ast.Slice) and p.lower is None and p.upper is None and p.step is None
+
+
+def new_axis(node: ast.Subscript) -> int | None:
+    """``v[:, None]`` (``np.newaxis``): 1, the column (n, 1) of a 1-D ``v``; ``v[None, :]``:
+    0, its row (1, n); None for any other index."""
+    parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    if len(parts) == 2 and _whole(parts[0]) and _none(parts[1]):
+        return 1
+    if len(parts) == 2 and _none(parts[0]) and _whole(parts[1]):
+        return 0
+    return None
+
+
 def read_key(node: ast.Subscript) -> Key:
     """The index of ``X[...]``: whole numbers and slices, one or two."""
     parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-    if any((isinstance(p, ast.Constant) and p.value is None) or (
-            isinstance(p, ast.Attribute) and p.attr == "newaxis") for p in parts):
-        raise StaticError(node.slice, "a new axis (None, np.newaxis) is not read: write "
-                          "x.reshape(-1, 1) for the column (n, 1) of a 1-D x, "
-                          "x.reshape(1, -1) for the row (1, n)")
+    if any(_none(p) for p in parts):
+        raise StaticError(node.slice, "a new axis (None, np.newaxis) is read only as v[:, None] "
+                          "and v[None, :] of a 1-D v: write v.reshape(-1, 1) for the column "
+                          "(n, 1), v.reshape(1, -1) for the row (1, n)")
     try:
         key = literal(node.slice)
     except ValueError:

@@ -172,8 +172,19 @@ def test_np_dot_refused_never_says_write_np_dot_x_y(text: str) -> None:
     assert "write np.dot(x, y)" not in str(e.value)
 
 
-@pytest.mark.parametrize("text", ["np.sum(x[:, None] + B)", "np.sum(x[:, np.newaxis] * 2)"])
-def test_a_new_axis_says_reshape(text: str) -> None:
+@pytest.mark.parametrize("text", [
+    "np.sum(x[:, None] + B)", "np.sum(x[:, np.newaxis] * 2)", "np.sum(Y[1][:, None] - B)",
+    "np.sum(x[None, :] + B)", "np.sum(Y[1][None, :] + B)", "np.sum(x[:, None] @ x[None, :])",
+    "np.sum(np.tanh(np.sum(X, axis=1)[:, None] - np.sum(X, axis=1, keepdims=True)))",
+    "np.sum((B[2] / np.cumprod(y)) * np.sum(x))",
+])
+def test_a_new_axis_of_a_one_d_value(text: str) -> None:
+    _agrees(text)
+
+
+@pytest.mark.parametrize("text", ["np.sum(B[:, None])", "np.sum(u[:, None])",
+                                  "np.sum(x[:, None, None])"])
+def test_a_new_axis_of_another_value_says_reshape(text: str) -> None:
     with pytest.raises(sbp.ParseError, match=r"reshape\(-1, 1\)"):
         sbp.derive(text, shapes=R4)
 

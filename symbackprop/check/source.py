@@ -20,7 +20,7 @@ from ..limits import Limits
 from ..ops import CONSTANTS
 from ..parse import FUNCTIONS, _Parser
 from ..rules import FUNCTION_NAMES
-from ..structural_calls import STRUCTURAL, read_call, read_key
+from ..structural_calls import STRUCTURAL, new_axis, read_call, read_key
 from .numpy_functions import AXIS_FUNCS as AXIS_FUNCS
 from .numpy_functions import FUNCS as FUNCS
 from .numpy_functions import LOSSES, STRUCTURAL_FUNCS, text_index, transpose_of
@@ -355,6 +355,9 @@ class TextProgram:
         if isinstance(node, ast.Compare):  # NumPy's boolean, as the number 0 or 1
             test = _COMPARE[type(node.ops[0])]
             return lambda x, y: np.asarray(test(x, y), dtype=float)
+        if isinstance(node, ast.Subscript) and new_axis(node) is not None:
+            shape = (-1, 1) if new_axis(node) == 1 else (1, -1)  # v[:, None] of a 1-D v
+            return lambda a: np.reshape(a, shape)
         if isinstance(node, ast.Subscript):
             return functools.partial(text_index, key=read_key(node))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
