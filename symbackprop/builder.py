@@ -161,8 +161,9 @@ def _flat(rhs: sp.Basic, flat: Set[sp.Basic], spreads: Set[sp.Basic] = frozenset
     if shape is None or shape[1 - row] != 1 or shape[row] == 1:
         return False
     mats = [a for a in rhs.args if is_matrix(a)]
-    if type(rhs) is MatMul:
-        return bool(mats) and mats[0 if row else -1] in flat
+    if type(rhs) is MatMul:  # (of an inline one too: 2*(-x), the -x unevaluated)
+        end = mats[0 if row else -1] if mats else None
+        return end in flat or (type(end) is MatMul and _flat(end, flat, spreads, row))
     # any node of the column's shape (a sum, a product, softmax(b), where, maximum) whose
     # operands of that shape are all 1-D, the rest numbers or their spreads (b + s,
     # b − mean(b), exp(b − s)): 1-D too

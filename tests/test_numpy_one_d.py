@@ -197,3 +197,16 @@ def test_the_text_s_ones_of_one_tuple(text: str, want: object) -> None:
     d = sbp.derive(text, shapes=R4)
     assert float(d.trace(R4_VALUES)["L"].value) == pytest.approx(want(R4_VALUES))  # type: ignore[operator]
     assert d.check(R4_VALUES).ok
+
+
+@pytest.mark.parametrize("text", [
+    "np.sum(-x * 2 + x)", "np.sum(np.hypot(-x * 2, x))", "np.sum(-y[1:] * 2 + x[:3])",
+    "np.sum(np.hypot(-(x) * np.sum(y), np.log1p(np.exp(y)) + np.sum(x)))",
+])
+def test_a_negated_one_d_value_times_a_number_stays_one_d(text: str) -> None:
+    _agrees(text)
+
+
+def test_cumsum_of_a_matrix_says_what_to_write() -> None:
+    with pytest.raises(ShapeError, match=r"np.cumsum\(np.ravel\(M\)\)"):
+        sbp.derive("np.sum(np.cumsum(M))", shapes=R4)
