@@ -17,7 +17,7 @@ from . import ops
 from .algebra import is_matrix
 from .builder import Builder, Term
 from .errors import ShapeError
-from .indexing import Key
+from .indexing import Key, flatten
 from .shapes import shape_of, tensor_dims
 
 # the calls whose result has the rank of their operands (of 1-D operands, 1-D)
@@ -42,6 +42,10 @@ def numpy_call(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
     """None to build a call as written; a ShapeError where NumPy's reading of its 1-D
     operands is not the text's (``np.matmul`` and ``np.dot`` of them are the written @)."""
     flats = _flats(b, xs)
+    s0 = shape_of(xs[0]) if xs and is_matrix(xs[0]) else None
+    if name in ("cumsum", "cumprod") and kw.get("axis") is None and s0 is not None \
+            and tensor_dims(s0) is None and 1 not in s0:  # NumPy flattens a matrix first
+        return ops.apply(b, name, [flatten(b, xs[0], where)], where)
     if name in ("matmul", "dot") and len(xs) == 2 and all(
             not is_matrix(x) or tensor_dims(shape_of(x)) is None for x in xs) and (
             (flats[0] and not (name == "dot" and flats[1]))

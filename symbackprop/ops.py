@@ -579,7 +579,7 @@ def _along_vector(name: str) -> Callable[..., Term]:
             return x
         if s[0] != 1 and s[1] != 1:
             raise ShapeError(f"{where}: {name} of a matrix needs axis=0 or axis=1 "
-                             "(NumPy flattens it first: write np.cumsum(np.ravel(M)) for that)")
+                             f"(NumPy flattens it first: write {name}(ravel(M)) for that)")
         return reduce_axis(b, name, x, 0 if s[1] == 1 else 1, where)
     return build
 

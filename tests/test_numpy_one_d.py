@@ -207,6 +207,14 @@ def test_a_negated_one_d_value_times_a_number_stays_one_d(text: str) -> None:
     _agrees(text)
 
 
-def test_cumsum_of_a_matrix_says_what_to_write() -> None:
-    with pytest.raises(ShapeError, match=r"np.cumsum\(np.ravel\(M\)\)"):
-        sbp.derive("np.sum(np.cumsum(M))", shapes=R4)
+@pytest.mark.parametrize("text", [
+    "np.sum(np.sin(np.cumsum(M)))", "np.sum(np.cumprod(M) + x)", "np.sum(np.cumsum(B) * 2)",
+    "np.sum(np.cumsum(M) + Y[1])", "np.dot(np.cumsum(M), x)",
+])
+def test_cumsum_of_a_matrix_flattens_it_as_numpy(text: str) -> None:
+    _agrees(text)
+
+
+def test_the_text_s_cumsum_of_a_matrix_says_what_to_write() -> None:
+    with pytest.raises(ShapeError, match=r"cumsum\(ravel\(M\)\)"):
+        sbp.derive("sum(cumsum(M))", shapes=R4)

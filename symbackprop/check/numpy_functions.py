@@ -127,6 +127,11 @@ def _mp_psi(n: int, v: float) -> float:
     return float(_polygamma(0, np.array(1.0 - v))) - math.pi / math.tan(math.pi * v)
 
 
+def _flat(x: Array) -> Array:
+    """A matrix's entries row by row as a column; a vector as it is."""
+    return _column(x) if np.ndim(x) == 2 and 1 not in np.shape(x) else x
+
+
 def _along(f: Callable[..., Array], x: Array) -> Array:
     if np.ndim(x) < 2:
         return f(x) if np.ndim(x) else x
@@ -231,10 +236,10 @@ FUNCS: dict[str, Callable[..., Array]] = {
     "erfc": np.vectorize(math.erfc, otypes=[float]),
     "erfinv": _erfinv, "i0e": _scaled_bessel(0), "i1e": _scaled_bessel(1),
     "besseli": _besseli,
-    # along a vector's only axis (the text refuses a matrix without axis=, as NumPy would
-    # flatten it)
-    "cumsum": lambda x: _along(np.cumsum, x), "flip": lambda x: _along(np.flip, x),
-    "cumprod": lambda x: _along(np.cumprod, x),
+    # along a vector's only axis; of a matrix (library-spelled text only: the text's own
+    # refuses it) NumPy's, of the entries row by row, as the column
+    "cumsum": lambda x: _along(np.cumsum, _flat(x)), "flip": lambda x: _along(np.flip, x),
+    "cumprod": lambda x: _along(np.cumprod, _flat(x)),
     "gammaln": np.vectorize(math.lgamma, otypes=[float]),
     "lgamma": np.vectorize(math.lgamma, otypes=[float]),
     "polygamma": _polygamma, "digamma": lambda x: _polygamma(0, x),
