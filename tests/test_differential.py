@@ -253,9 +253,11 @@ def variants(prog: Program, point: dict, data) -> list[tuple[str, object, dict, 
     out.append((f"names={names!r}", text, shapes, {"names": names}, point))
     out.append(("Graph().let(...) per stage", lambda: graph_of(prog), shapes, {}, point))
     vectors = {n for n, s in shapes.items() if len(s) == 2 and s[1] == 1}
-    # README: a vector may be (n,), in both places; not beside a tensor or in an einsum,
-    # where (n,) is NumPy's 1-D array (refused beside a tensor, one axis in einsum)
-    if vectors and "einsum" not in text and all(len(s) <= 2 for s in shapes.values()):
+    # README: a vector may be (n,), in both places; not beside a tensor, in an einsum or a
+    # pad, where (n,) is NumPy's 1-D array (refused beside a tensor, one axis in einsum, its
+    # ends padded: widths written for two axes are refused, as NumPy refuses them)
+    if vectors and "einsum" not in text and "pad(" not in text and \
+            all(len(s) <= 2 for s in shapes.values()):
         flat_shapes = {n: (s[0],) if n in vectors else s for n, s in shapes.items()}
         flat = {n: np.ravel(v) if n in vectors else v for n, v in point.items()}
         out.append(("vectors as (n,)", text, flat_shapes, {}, flat))
