@@ -204,7 +204,7 @@ def test_generated_code_runs_the_scatter_and_the_kronecker_backward() -> None:
     ("x[0]", {}, ShapeError, "a scalar cannot be indexed"),
     ("sum(X[i])", {"X": (4, 5)}, ParseError, "an index is a whole number or a slice"),
     ("sum(X[0.5])", {"X": (4, 5)}, ParseError, "an index is a whole number or a slice"),
-    ("sum(X[None])", {"X": (4, 5)}, ParseError, "an index is a whole number or a slice"),
+    ("sum(X[None])", {"X": (4, 5)}, ParseError, "is read only as v[:, None]"),
     ("sum((X, X))", {"X": (4, 5)}, ParseError, "found a tuple"),
     ("sum(concatenate(X, X))", {"X": (4, 5)}, ParseError, "takes 1 argument"),
     ("sum(concatenate(X))", {"X": (4, 5)}, ParseError, "takes a tuple of arrays"),
