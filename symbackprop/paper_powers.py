@@ -141,7 +141,8 @@ def _function_power(toks: list[Tok], k: int, text: str, declared: Callable[[str]
     if q >= len(toks) or toks[q].kind != "op" or toks[q].text != "(":
         return toks
     close = _operand_end(toks, q)
-    assert close is not None  # (a bracket the reader finds unclosed: as written)
+    if close is None:  # an unclosed bracket: as written, for the reader to refuse
+        return toks
     power = "".join(u.text for u in toks[p:end] if u.kind != "space")
     power = power.removeprefix("**").removeprefix("(").removesuffix(")")
     written = text[toks[k].at:toks[q].at].rstrip()

@@ -207,3 +207,11 @@ def test_a_library_ones_of_one_size_is_refused_as_numpys_1d_array() -> None:
     for text in ("np.sum(X + np.ones(2))", "np.sum(X + np.ones((2,)))"):
         with pytest.raises(sbp.ParseError, match=r"1-D array \(2,\).*\(2, 1\)"):
             sbp.derive(text, shapes={"X": (3, 2)})
+
+
+@pytest.mark.parametrize("text", ["exp ^ x (", "tanh²(x", "σ^2(x", "Tanh^{2}(x + (y)"])
+def test_a_function_power_before_an_unclosed_bracket_is_a_parse_error(text: str) -> None:
+    """The hostile fuzzer's token soup: the power reading met an unclosed bracket and failed
+    an assertion; the bracket is the reader's to refuse."""
+    with pytest.raises(sbp.ParseError, match="never closed"):
+        sbp.derive(text)
