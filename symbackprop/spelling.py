@@ -179,9 +179,10 @@ _AXIS_FAMILIES = frozenset({"numpy", "torch", "jax.nn", "scipy", "method"})
 
 
 def _sizes(node: ast.Call, called: str) -> str | None:
-    """A library's ``ones``/``zeros`` with its shape as one tuple or list (NumPy's, JAX's,
-    PyTorch's too; ``shape=``) as the text's two sizes; one size is NumPy's 1-D array, which
-    the text has no constant for: refused with the column to write."""
+    """A library's ``ones``/``zeros`` with its shape given as ``shape=`` (``size=``) as one
+    tuple, which the parser reads as the text's two sizes (``ones((m, n))``); one size is
+    NumPy's 1-D array, which the text has no constant for: refused with the column to
+    write."""
     shape = _keyword(node, "shape") or _keyword(node, "size")
     if shape is not None and not node.args:
         node.keywords.remove(shape)
@@ -190,15 +191,12 @@ def _sizes(node: ast.Call, called: str) -> str | None:
         return None  # torch.ones(m, n): the text's own
     sizes = node.args[0].elts if isinstance(node.args[0], (ast.Tuple, ast.List)) else \
         [node.args[0]]
-    if len(sizes) == 2:
-        node.args = list(sizes)
-        return None
     if len(sizes) == 1:
         n = ast.unparse(sizes[0])
         return (f"{called}({n}) is a 1-D array ({n},), which the text holds as a column: "
                 f"give it the shape ({n}, 1) for the column, or (1, {n}) for NumPy's row "
                 "reading")
-    return None  # the parser says what it takes
+    return None  # two sizes: the parser's; more: the parser says what it takes
 
 
 def _drop_axes(node: ast.Call) -> None:

@@ -243,10 +243,14 @@ def _whole(p: ast.AST) -> bool:
     return isinstance(p, ast.Slice) and p.lower is None and p.upper is None and p.step is None
 
 
+def _parts(node: ast.Subscript) -> list[ast.expr]:
+    return node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+
+
 def new_axis(node: ast.Subscript) -> int | None:
     """``v[:, None]`` (``np.newaxis``): 1, the column (n, 1) of a 1-D ``v``; ``v[None, :]``:
     0, its row (1, n); None for any other index."""
-    parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    parts = _parts(node)
     if len(parts) == 2 and _whole(parts[0]) and _none(parts[1]):
         return 1
     if len(parts) == 2 and _none(parts[0]) and _whole(parts[1]):
@@ -256,8 +260,7 @@ def new_axis(node: ast.Subscript) -> int | None:
 
 def read_key(node: ast.Subscript) -> Key:
     """The index of ``X[...]``: whole numbers and slices, one or two."""
-    parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-    if any(_none(p) for p in parts):
+    if any(_none(p) for p in _parts(node)):
         raise StaticError(node.slice, "a new axis (None, np.newaxis) is read only as v[:, None] "
                           "and v[None, :] of a 1-D v: write v.reshape(-1, 1) for the column "
                           "(n, 1), v.reshape(1, -1) for the row (1, n)")
