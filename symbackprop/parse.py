@@ -24,7 +24,6 @@ from typing import Any
 import sympy as sp
 
 from . import indexing, numpy_ranks, ops, structural_calls
-from .algebra import is_matrix
 from .broadcasting import numpy_vectors
 from .builder import Builder, Term, assemble
 from .composites import COMPOSITES, MOST_ARGS
@@ -37,10 +36,11 @@ from .parse_code import ALIASES, ARITY
 from .parse_code import FUNCTIONS as FUNCTIONS  # the table and type the API names here
 from .parse_code import Syntax as Syntax
 from .parse_numbers import Numbers
+from .parse_numpy import NumpyReading
 from .parse_readings import Readings
-from .rules import FUNCTION_NAMES
+from .parse_tree import SECOND
 from .screen import ATOM, EXPECTED, screen
-from .shapes import axes_of, shape_of, tensor_dims
+from .shapes import axes_of, shape_of
 from .spelling import library_call_problem, numpy_spelling, pasted_product_problem
 
 _GREEK = set(NOTATION_GREEK)  # names a user may give: alpha, lam, Sigma, ...
@@ -53,7 +53,6 @@ _MARKS = (ast.expr_context, ast.operator, ast.unaryop)  # not counted as nodes
 # % never comes from what a user types (the readers refuse it): it is what ⊙ is read as
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
            ast.MatMult: "@", ast.Mod: "⊙"}
-_NOT_CHAINED = (ast.Pow, ast.MatMult, ast.Mod)
 # the operators whose left operand is no level of nesting (A ⊙ B ⊙ C … is flat: paper's ⊙)
 _FLAT = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.MatMult, ast.Mod)
 # a > b is the number 𝟏[a > b] (NumPy's boolean as 0 or 1): step(a − b), entry by entry
@@ -82,15 +81,7 @@ def _describe(node: ast.AST) -> str:
 _EXPECTED = EXPECTED
 
 
-_ELEMENTWISE = FUNCTION_NAMES | {"maximum", "minimum", "hypot"}  # of two operands or more
-
-
-def _keeps_dims(k: ast.keyword) -> bool:
-    """``keepdims=True``: a reduction along an axis keeps it in the text already."""
-    return k.arg == "keepdims" and isinstance(k.value, ast.Constant) and k.value.value is True
-
-
-class _Parser(Readings, Numbers):
+class _Parser(Readings, Numbers, NumpyReading):
     # ----------------------------------------------------------------------------------
     def program(self) -> Term:
         tree = self.tree()
@@ -235,7 +226,7 @@ class _Parser(Readings, Numbers):
             most = MOST_ARGS.get(node.func.id, arity)
             if not arity <= len(node.args) <= most:
                 count = f"{arity} or {most}" if most > arity else str(arity)
-                second = _SECOND.get(node.func.id)
+                second = SECOND.get(node.func.id)
                 raise self.error(node, f"{node.func.id} takes {count} argument"
                                  f"{'s' if most > 1 else ''}, got {len(node.args)}"
                                  + (f": write {second}" if second else ""))
@@ -276,43 +267,6 @@ class _Parser(Readings, Numbers):
             raise self.error(e.node, f"{self.source(node)}: {e}") from None
         for s in static:
             self.static.update(id(n) for n in ast.walk(s))
-
-    def read_call(self, node: ast.Call) -> structural_calls.Call:
-        if id(node) in self.calls:
-            return self.calls[id(node)]
-        dims = {str(d): d for s in self.b.shapes.values() for d in axes_of(s)
-                if isinstance(d, sp.Symbol)}
-        dims.update(self.dim_names)
-        return structural_calls.read_call(node, dims)
-
-    def axis_of(self, node: ast.Call) -> int | tuple[int, ...] | None:
-        """The ``axis=`` of a call (None without one): an int, or a tuple of them for a
-        tensor (``axis=(0, 2, 3)``); any other keyword is refused."""
-        if not node.keywords:
-            return None
-        assert isinstance(node.func, ast.Name)
-        name = ALIASES.get(node.func.id, node.func.id)
-        keywords = [k for k in node.keywords  # keepdims=True: what the text does already
-                    if not (_keeps_dims(k) and name in ops.AXIS_FUNCTIONS)]
-        if not keywords:
-            return None
-        kw = keywords[0]
-        if name in _SECOND and kw.arg != "axis":  # elu(X, alpha=0.5): the library's keyword
-            raise self.error(kw, f"{name}'s {kw.arg}= is not read in the text: write "
-                             f"{_SECOND[name]}")
-        if name not in ops.AXIS_FUNCTIONS or len(keywords) > 1 or kw.arg != "axis":
-            raise self.error(kw, "the only keyword argument is axis=, of "
-                             + ", ".join(ops.AXIS_FUNCTIONS)
-                             + " (keepdims=True is what they do already)")
-        try:
-            axis = structural_calls.literal(kw.value)  # an int, or a tuple of them
-        except ValueError:
-            axis = None
-        items = axis if isinstance(axis, tuple) and axis else (axis,)
-        if not all(type(a) is int and abs(a) < 64 for a in items):
-            raise self.error(kw.value, "axis= takes an axis, 0, 1 or -1 for a matrix, or a "
-                             "tuple of axes of a tensor: axis=(0, 2, 3)")
-        return axis  # type: ignore[no-any-return]
 
     def check_pasted_product(self, node: ast.AST, factors: list[Term]) -> None:
         """``*`` between matrices in code written with a library's calls (spelling.py); a
@@ -368,38 +322,6 @@ class _Parser(Readings, Numbers):
             values[id(node)] = self.build(node, [values[id(c)] for c in self.children(node)])
         return values[id(root)]
 
-    def chain(self, node: ast.AST) -> list[tuple[int, ast.AST]] | None:
-        """``_chain``, unless a product in it multiplies by a ones vector it sizes (X𝟏 is
-        not X times the number 1: that product is a node of its own)."""
-        chain = _chain(node)
-        if chain is None or not self.read().ones:
-            return chain
-        cur = node
-        while isinstance(cur, ast.BinOp) and isinstance(cur.op, (ast.Mult, ast.Div)):
-            if isinstance(cur.op, ast.Mult) and self.ones_product(cur):
-                return None
-            cur = cur.left
-        return chain
-
-    def children(self, node: ast.AST) -> list[ast.AST]:
-        chain = self.chain(node)
-        if chain is not None:
-            return [operand for _, operand in chain]
-        if isinstance(node, ast.BinOp):
-            return [node.left, node.right]
-        if isinstance(node, ast.UnaryOp):
-            return [node.operand]
-        if isinstance(node, ast.Call):
-            assert isinstance(node.func, ast.Name)
-            if node.func.id in structural_calls.STRUCTURAL:
-                return self.read_call(node)[0]
-            return [] if node.func.id in ops.CONSTANTS else list(node.args)  # sizes: not values
-        if isinstance(node, (ast.Attribute, ast.Subscript)):
-            return [node.value]
-        if isinstance(node, ast.Compare):
-            return [node.left, node.comparators[0]]
-        return []
-
     def build(self, node: ast.AST, args: list[Term]) -> Term:
         since = len(self.b.nodes)
         if self.b.library is not None and (self.b.rows or self.b.flat):
@@ -410,112 +332,6 @@ class _Parser(Readings, Numbers):
         if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Call, ast.Subscript)):
             self.check_value(node, out, since)
         return out
-
-    def numpy_columns(self, node: ast.AST, args: list[Term]) -> list[Term]:
-        """NumPy's 1-D values of one length side by side, element-wise (``x + X[0]``,
-        ``np.maximum(np.ravel(A), B[2])``) or in ``np.dot``/``@`` of two: those held as rows
-        (``X[0]``, a reduction along axis 0) are read as their columns, as the others are
-        held (a vector declared ``(n,)``, ``np.ravel``), so the result is 1-D too; the
-        witness transposes them so too (``b.columns``), and reads such an ``@`` as the dot
-        product (``b.dots``)."""
-        b = self.b
-        if isinstance(node, ast.BinOp):
-            pair = isinstance(node.op, ast.MatMult)
-            if not (pair or isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div))):
-                return args
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            name = ALIASES.get(node.func.id, node.func.id)
-            pair = name == "dot" and len(args) == 2
-            if name == "matmul" and len(args) == 2:
-                return self.numpy_sides(node, args)
-            if not pair and (name not in _ELEMENTWISE or node.keywords or len(args) < 2):
-                return args
-        else:
-            return args
-        if pair:
-            args = self.numpy_sides(node, args)
-        mats = [a for a in args if is_matrix(a) and shape_of(a) not in (None, (1, 1))]
-        rows = [a for a in mats if b.is_row(a)]
-        lengths = {shape_of(a)[1] if a in rows else shape_of(a)[0]  # type: ignore[index]
-                   for a in mats}
-        if (not rows and not pair) or len(lengths) != 1 or (pair and len(mats) != 2) \
-                or (not pair and len(rows) == len(mats)) \
-                or not all(a in rows or b.is_flat(a) for a in mats):
-            return args
-        out = list(args)
-        for i, c in enumerate(self.children(node)):
-            if out[i] in rows:
-                out[i] = self.transposed(c, out[i], b.flat)
-        if pair and isinstance(node, ast.BinOp):
-            b.dots.add((self.offset(node), self.end_offset(node)))
-        return out
-
-    def new_axis(self, node: ast.Subscript, v: Term) -> Term:
-        """``v[:, None]`` (``np.newaxis``) of NumPy's 1-D ``v`` in library-spelled text: its
-        column (n, 1), 2-D; ``v[None, :]`` its row (1, n); of anything else refused (the
-        witness reshapes it so: source.py)."""
-        b, column = self.b, structural_calls.new_axis(node) == 1
-        if b.library is None or not is_matrix(v) or not (b.is_flat(v) or b.is_row(v)):
-            raise self.error(node, f"{self.source(node)}: a new axis is read only of NumPy's "
-                             "1-D value (v[:, None] its column, v[None, :] its row) in "
-                             "library-spelled text: write v.reshape(-1, 1) for a column "
-                             "(n, 1), v.reshape(1, -1) for a row (1, n)")
-        if b.is_flat(v) != column:
-            return ops.transpose(b, v, self.source(node))
-        return b.as_numpy(v, False, len(b.nodes))  # the same entries, 2-D
-
-    def numpy_sides(self, node: ast.AST, args: list[Term]) -> list[Term]:
-        """A matrix times NumPy's 1-D value as NumPy reads it: ``A @ Y[1]``,
-        ``np.dot(A, Y[1])`` (1-D held as a row) take its column, ``x @ A``, ``np.dot(x, A)``
-        (held as a column) its row; the witness transposes it so too."""
-        b = self.b
-        x, y = args
-        sx, sy = shape_of(x), shape_of(y)
-        if sx is None or sy is None or tensor_dims(sx) is not None \
-                or tensor_dims(sy) is not None:
-            return args
-        kids = self.children(node)
-        if 1 not in sx and b.is_row(y) and sx[1] == sy[1] and not b.is_flat(x) \
-                and not b.is_row(x):
-            return [x, self.transposed(kids[1], y, b.flat)]
-        if 1 not in sy and b.is_flat(x) and sx[0] == sy[0] and not b.is_row(y) \
-                and not b.is_flat(y):
-            return [self.transposed(kids[0], x, b.rows), y]
-        return args
-
-    def transposed(self, c: ast.AST, t: Term, marked: set[sp.Basic]) -> Term:
-        """NumPy's 1-D ``t`` (written as ``c``) held the other way, a column or a row."""
-        out = ops.transpose(self.b, t, self.source(c))
-        marked.add(out)
-        self.b.columns.add((self.offset(c), self.end_offset(c)))
-        return out
-
-    def numpy_rank(self, node: ast.Call | ast.Subscript, args: list[Term], out: Term,
-                   since: int) -> Term:
-        """``out`` marked as NumPy holds it (1-D or 2-D), in text that uses a library's
-        call (numpy_ranks.py)."""
-        b = self.b
-        if isinstance(node, ast.Subscript) and structural_calls.new_axis(node) is not None:
-            return out  # v[:, None]: 2-D (new_axis)
-        if isinstance(node, ast.Subscript):
-            rank = numpy_ranks.index_rank(b, args[0], structural_calls.read_key(node),
-                                          self.source(node))
-        else:
-            assert isinstance(node.func, ast.Name)
-            if any(_keeps_dims(k) for k in node.keywords):
-                return b.as_numpy(out, False, since)  # keepdims=True: 2-D, as the text's
-            static, kw = self.static_of(node)
-            rank = numpy_ranks.call_rank(b, ALIASES.get(node.func.id, node.func.id), args,
-                                         static, kw.get("axis"))
-        return out if rank is None else b.as_numpy(out, rank == 1, since)
-
-    def static_of(self, node: ast.Call) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        """A call's static arguments and keywords (its axis=, of a function that takes one)."""
-        assert isinstance(node.func, ast.Name)
-        if node.func.id in structural_calls.STRUCTURAL:
-            return self.read_call(node)[1:3]
-        name = ALIASES.get(node.func.id, node.func.id)
-        return (), {"axis": self.axis_of(node)} if name in ops.AXIS_FUNCTIONS else {}
 
     def build_one(self, node: ast.AST, args: list[Term]) -> Term:
         b = self.b
@@ -640,36 +456,11 @@ class _Parser(Readings, Numbers):
         raise self.error(node, f"{_EXPECTED}; found {_describe(node)}")  # pragma: no cover
 
 
-# what the text takes second where a library names it by keyword (F.elu(X, alpha=0.5) and
-# F.leaky_relu(X) read as these: spelling.py)
-_SECOND = {
-    "leaky_relu": "the slope below 0 second, leaky_relu(x, 0.01) (0.01 is F.leaky_relu's "
-                  "and jax.nn.leaky_relu's default)",
-    "elu": "α second, elu(x, 0.5) (α = 1 without it)",
-    "celu": "α second, celu(x, 0.5) (α = 1 without it)",
-}
-
-
 def _number(e: ast.AST) -> bool:
     """A number as written: ``2``, ``(-1)``, ``-1``."""
     while isinstance(e, ast.UnaryOp):
         e = e.operand
     return isinstance(e, ast.Constant)
-
-
-def _chain(node: ast.AST) -> list[tuple[int, ast.AST]] | None:
-    """The operands of a left-leaning chain of + and - (or * and /), with their signs."""
-    if not isinstance(node, ast.BinOp) or isinstance(node.op, _NOT_CHAINED):
-        return None
-    kinds = (ast.Add, ast.Sub) if isinstance(node.op, (ast.Add, ast.Sub)) else (ast.Mult,
-                                                                                  ast.Div)
-    out: list[tuple[int, ast.AST]] = []
-    cur: ast.AST = node
-    while isinstance(cur, ast.BinOp) and isinstance(cur.op, kinds):
-        out.append((-1 if isinstance(cur.op, (ast.Sub, ast.Div)) else 1, cur.right))
-        cur = cur.left
-    out.append((1, cur))
-    return out[::-1]
 
 
 def parse_into(b: Builder, text: str, limits: Limits | None = None,

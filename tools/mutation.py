@@ -50,6 +50,7 @@ PACKAGE = "symbackprop"
 # modules split out of a core module: their mutants' test file is the module's they left
 _SPLIT_FROM = {"broadcasting.py": "ops.py", "sympy_input.py": "builder.py",
                "parse_numbers.py": "parse.py", "numpy_ranks.py": "parse.py",
+               "parse_tree.py": "parse.py", "parse_numpy.py": "parse.py",
                "check/points.py": "check/compare.py"}
 
 
@@ -326,7 +327,7 @@ EXCLUDED: dict[tuple[str, str, str, str], str] = {
     ("ops.py", "mul_many",
      "acc = factors[0][1] if factors[0][0] > 0 else div(b, sp.S.One, factors[⟦0⟧][1], where)",
      "1"):
-        "the first factor of a chain always has the sign +1 (parse._chain): the division "
+        "the first factor of a chain always has the sign +1 (parse_tree._chain): the division "
         "branch is never taken",
     ("ops.py", "mul_many",
      "if e < ⟦0⟧ and is_num(t) and t.is_zero:",
@@ -341,12 +342,12 @@ EXCLUDED: dict[tuple[str, str, str, str], str] = {
      "⟦return b.node(MatMul(s, m))⟧",
      "pass"):
         "b.node(sp.Mul(x, y)) below builds the same MatMul of the scalar and the matrix",
-    ("parse.py", "<module>",
+    ("parse_code.py", "<module>",
      "**{n: k for n, (k, _) in COMPOSITES.items() if ⟦k > 1⟧},",
      "(k >= 1)"):
         "ARITY is read with .get(name, 1) and no composite of arity 1 has another entry: an "
         "entry of 1 is the default",
-    ("parse.py", "_Parser.error",
+    ("parse_code.py", "CodeText.error",
      'line = getattr(node, "lineno", ⟦1⟧) if node is not None else 1',
      "2"):
         "every node given to error() (statements, expressions, keywords) has a lineno on the "

@@ -1,0 +1,122 @@
+"""NumPy's 1-D values as the parser meets them in text that uses a library's call: 1-D
+values of one length side by side or in a product read as NumPy reads them, a new axis, and
+each call's result marked 1-D or 2-D (numpy_ranks.py says which). A mixin of parse.py's
+``_Parser``."""
+
+from __future__ import annotations
+
+import ast
+
+import sympy as sp
+
+from . import numpy_ranks, ops, structural_calls
+from .algebra import is_matrix
+from .builder import Term
+from .parse_code import ALIASES
+from .parse_tree import Tree, keeps_dims
+from .rules import FUNCTION_NAMES
+from .shapes import shape_of, tensor_dims
+
+_ELEMENTWISE = FUNCTION_NAMES | {"maximum", "minimum", "hypot"}  # of two operands or more
+
+
+class NumpyReading(Tree):
+    """The parser's reading of NumPy's 1-D values (parse.py's ``_Parser`` adds the rest)."""
+
+    def numpy_columns(self, node: ast.AST, args: list[Term]) -> list[Term]:
+        """NumPy's 1-D values of one length side by side, element-wise (``x + X[0]``,
+        ``np.maximum(np.ravel(A), B[2])``) or in ``np.dot``/``@`` of two: those held as rows
+        (``X[0]``, a reduction along axis 0) are read as their columns, as the others are
+        held (a vector declared ``(n,)``, ``np.ravel``), so the result is 1-D too; the
+        witness transposes them so too (``b.columns``), and reads such an ``@`` as the dot
+        product (``b.dots``)."""
+        b = self.b
+        if isinstance(node, ast.BinOp):
+            pair = isinstance(node.op, ast.MatMult)
+            if not (pair or isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div))):
+                return args
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            name = ALIASES.get(node.func.id, node.func.id)
+            pair = name == "dot" and len(args) == 2
+            if name == "matmul" and len(args) == 2:
+                return self.numpy_sides(node, args)
+            if not pair and (name not in _ELEMENTWISE or node.keywords or len(args) < 2):
+                return args
+        else:
+            return args
+        if pair:
+            args = self.numpy_sides(node, args)
+        mats = [a for a in args if is_matrix(a) and shape_of(a) not in (None, (1, 1))]
+        rows = [a for a in mats if b.is_row(a)]
+        lengths = {shape_of(a)[1] if a in rows else shape_of(a)[0]  # type: ignore[index]
+                   for a in mats}
+        if (not rows and not pair) or len(lengths) != 1 or (pair and len(mats) != 2) \
+                or (not pair and len(rows) == len(mats)) \
+                or not all(a in rows or b.is_flat(a) for a in mats):
+            return args
+        out = list(args)
+        for i, c in enumerate(self.children(node)):
+            if out[i] in rows:
+                out[i] = self.transposed(c, out[i], b.flat)
+        if pair and isinstance(node, ast.BinOp):
+            b.dots.add((self.offset(node), self.end_offset(node)))
+        return out
+
+    def numpy_sides(self, node: ast.AST, args: list[Term]) -> list[Term]:
+        """A matrix times NumPy's 1-D value as NumPy reads it: ``A @ Y[1]``,
+        ``np.dot(A, Y[1])`` (1-D held as a row) take its column, ``x @ A``, ``np.dot(x, A)``
+        (held as a column) its row; the witness transposes it so too."""
+        b = self.b
+        x, y = args
+        sx, sy = shape_of(x), shape_of(y)
+        if sx is None or sy is None or tensor_dims(sx) is not None \
+                or tensor_dims(sy) is not None:
+            return args
+        kids = self.children(node)
+        if 1 not in sx and b.is_row(y) and sx[1] == sy[1] and not b.is_flat(x) \
+                and not b.is_row(x):
+            return [x, self.transposed(kids[1], y, b.flat)]
+        if 1 not in sy and b.is_flat(x) and sx[0] == sy[0] and not b.is_row(y) \
+                and not b.is_flat(y):
+            return [self.transposed(kids[0], x, b.rows), y]
+        return args
+
+    def transposed(self, c: ast.AST, t: Term, marked: set[sp.Basic]) -> Term:
+        """NumPy's 1-D ``t`` (written as ``c``) held the other way, a column or a row."""
+        out = ops.transpose(self.b, t, self.source(c))
+        marked.add(out)
+        self.b.columns.add((self.offset(c), self.end_offset(c)))
+        return out
+
+    def new_axis(self, node: ast.Subscript, v: Term) -> Term:
+        """``v[:, None]`` (``np.newaxis``) of NumPy's 1-D ``v`` in library-spelled text: its
+        column (n, 1), 2-D; ``v[None, :]`` its row (1, n); of anything else refused (the
+        witness reshapes it so: source.py)."""
+        b, column = self.b, structural_calls.new_axis(node) == 1
+        if b.library is None or not is_matrix(v) or not (b.is_flat(v) or b.is_row(v)):
+            raise self.error(node, f"{self.source(node)}: a new axis is read only of NumPy's "
+                             "1-D value (v[:, None] its column, v[None, :] its row) in "
+                             "library-spelled text: write v.reshape(-1, 1) for a column "
+                             "(n, 1), v.reshape(1, -1) for a row (1, n)")
+        if b.is_flat(v) != column:
+            return ops.transpose(b, v, self.source(node))
+        return b.as_numpy(v, False, len(b.nodes))  # the same entries, 2-D
+
+    def numpy_rank(self, node: ast.Call | ast.Subscript, args: list[Term], out: Term,
+                   since: int) -> Term:
+        """``out`` marked as NumPy holds it (1-D or 2-D), in text that uses a library's
+        call (numpy_ranks.py)."""
+        b = self.b
+        if isinstance(node, ast.Subscript) and structural_calls.new_axis(node) is not None:
+            return out  # v[:, None]: 2-D (new_axis)
+        if isinstance(node, ast.Subscript):
+            rank = numpy_ranks.index_rank(b, args[0], structural_calls.read_key(node),
+                                          self.source(node))
+        else:
+            assert isinstance(node.func, ast.Name)
+            if any(keeps_dims(k) for k in node.keywords):
+                return b.as_numpy(out, False, since)  # keepdims=True: 2-D, as the text's
+            static, kw = self.static_of(node)
+            rank = numpy_ranks.call_rank(b, ALIASES.get(node.func.id, node.func.id), args,
+                                         static, kw.get("axis"))
+        return out if rank is None else b.as_numpy(out, rank == 1, since)
