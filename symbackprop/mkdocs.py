@@ -45,11 +45,11 @@ import logging
 import re
 from typing import Any
 
-from .cli import FENCE, check_given, parse_dims, parse_shape, parse_values, point, trace_dims
 from .derive import derive
 from .emit.sections import SECTIONS
 from .errors import OptionError, SymbackpropError
 from .evaluate import check_sizes
+from .specs import FENCE, check_given, parse_dims, parse_shape, parse_values, point, trace_dims
 from .values import check_shape_sizes
 
 log = logging.getLogger("mkdocs.plugins.symbackprop")

@@ -44,12 +44,12 @@ from docutils.parsers.rst import directives
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from .cli import SPHINX, check_given, parse_dims, parse_shape, parse_values, point, trace_dims
 from .derive import derive
 from .emit.latex import derivation_latex
 from .emit.sections import SECTIONS
 from .errors import LimitError, SymbackpropError
 from .evaluate import check_sizes
+from .specs import SPHINX, check_given, parse_dims, parse_shape, parse_values, point, trace_dims
 from .values import check_shape_sizes
 
 logger = logging.getLogger(__name__)

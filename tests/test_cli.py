@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from symbackprop.cli import main, parse_shape
+from symbackprop.cli import main
+from symbackprop.specs import parse_shape
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
