@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import inspect
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -23,6 +23,16 @@ import sympy as sp
 from . import broadcasting, evaluate, ops
 from . import derivation as record
 from .algebra import is_matrix
+from .arguments import (
+    asked_inputs,
+    flag_arg,
+    names_arg,
+    resolve_wrt,
+    sections_arg,
+    text_arg,
+    trace_arg,
+    whole_arg,
+)
 from .builder import Builder, Equation, Granularity, check_name, make_symbol
 from .canonical import replace_args
 from .check.compare import check
@@ -55,51 +65,6 @@ from .values import array_shape
 Loss = Literal["mse", "cross_entropy"]
 
 
-# the output methods' argument checks: a wrong type or value is an OptionError (or, for an
-# argument without a vocabulary, a TypeError) naming the parameter, never Python's own
-# message from deep inside an emitter ("'int' object is not iterable")
-def _sections_arg(method: str, sections: Any) -> Any:
-    from .emit.sections import SECTIONS
-
-    if sections is None or isinstance(sections, str):
-        return sections
-    if isinstance(sections, Iterable) and not isinstance(sections, (bytes, Mapping)):
-        return tuple(sections)  # the names themselves are checked by the emitter
-    raise OptionError(f"{method}(): sections must be a section name or a list of them, not "
-                      f"{type(sections).__name__} {sections!r:.40}; choose from "
-                      f"{', '.join(SECTIONS)}", SECTIONS)
-
-
-def _flag_arg(method: str, name: str, value: Any, choices: tuple[Any, ...]) -> None:
-    if not any(value is c or (isinstance(value, str) and value == c) for c in choices):
-        words = tuple(repr(c) if isinstance(c, str) else str(c) for c in choices)
-        raise OptionError(f"{method}(): {name} must be {_or(words)}, not {value!r:.40}",
-                          words)
-
-
-def _whole_arg(method: str, name: str, value: Any, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
-            or not low <= value <= high:
-        raise OptionError(f"{method}(): {name} must be a whole number from {low} to {high}, "
-                          f"not {value!r:.40}", tuple(str(i) for i in range(low, high + 1)))
-
-
-def _text_arg(method: str, name: str, value: Any) -> None:
-    if value is not None and not isinstance(value, str):
-        raise TypeError(f"{method}(): {name} must be a string (or None), not "
-                        f"{type(value).__name__}")
-
-
-def _trace_arg(method: str, value: Any) -> None:
-    if value is not None and not isinstance(value, evaluate.Trace):
-        raise TypeError(f"{method}(): trace must be a trace made by d.trace(values), or None, "
-                        f"not {type(value).__name__}")
-
-
-def _or(words: Sequence[str]) -> str:
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
-
-
 class Trace(evaluate.Trace):
     """The evaluation trace (``d.trace(values)``), which shows itself as a table: ``print``,
     ``latex()``, ``markdown()``, ``html()`` and in Jupyter."""
@@ -107,17 +72,17 @@ class Trace(evaluate.Trace):
     def latex(self, *, digits: int = 4) -> str:
         """One LaTeX ``array`` (put it in display math); values to ``digits`` significant
         digits."""
-        _whole_arg("latex", "digits", digits, 1, 17)
+        whole_arg("latex", "digits", digits, 1, 17)
         return trace_latex(self, digits=digits)
 
     def markdown(self, *, digits: int = 4) -> str:
         """A Markdown table, math inline; values to ``digits`` significant digits."""
-        _whole_arg("markdown", "digits", digits, 1, 17)
+        whole_arg("markdown", "digits", digits, 1, 17)
         return trace_markdown(self, digits=digits)
 
     def html(self, *, digits: int = 4) -> str:
         """An HTML ``<table>`` with math in ``math`` spans (typeset by the page's KaTeX)."""
-        _whole_arg("html", "digits", digits, 1, 17)
+        whole_arg("html", "digits", digits, 1, 17)
         return trace_html(self, digits=digits)
 
     def __str__(self) -> str:
@@ -164,7 +129,7 @@ class Derivation(record.Derivation):
             raise OptionError(f"to({fmt!r}) takes no option {', '.join(map(repr, unknown))}; "
                               f"its options: {', '.join(options) or 'none'}", tuple(options))
         if "sections" in kw:
-            kw["sections"] = _sections_arg(f"to({fmt!r})", kw["sections"])
+            kw["sections"] = sections_arg(f"to({fmt!r})", kw["sections"])
         return write(self, **kw)
 
     def latex(self, sections: Sequence[str] | str | None = None, *,
@@ -174,8 +139,8 @@ class Derivation(record.Derivation):
         ``recursion``, ``chain``, ``result``, ``jacobian``; another is an ``OptionError``),
         default: what this derivation needs; ``environment=False`` gives the rows without
         ``\\begin{aligned}``."""
-        sections = _sections_arg("latex", sections)
-        _flag_arg("latex", "environment", environment, (True, False))
+        sections = sections_arg("latex", sections)
+        flag_arg("latex", "environment", environment, (True, False))
         return self.to("latex", sections=sections, environment=environment)
 
     def markdown(self, sections: Sequence[str] | str | None = None, *, level: int = 1,
@@ -183,9 +148,9 @@ class Derivation(record.Derivation):
         """A lecture note. ``sections``: names as for ``latex()`` (default: problem, forward
         pass, local derivatives, backward pass, result); ``level``: the heading level;
         ``title``."""
-        sections = _sections_arg("markdown", sections)
-        _whole_arg("markdown", "level", level, 1, 5)
-        _text_arg("markdown", "title", title)
+        sections = sections_arg("markdown", sections)
+        whole_arg("markdown", "level", level, 1, 5)
+        text_arg("markdown", "title", title)
         kw: dict[str, Any] = {"level": level, "title": title}
         return self.to("markdown", **kw, **({"sections": sections} if sections else {}))
 
@@ -198,12 +163,12 @@ class Derivation(record.Derivation):
         evaluation table; ``graph`` the computation graph (``True``, or ``"auto"``);
         ``assets="link"`` links ``katex_href`` instead of inlining KaTeX, ``"cdn"`` links
         KaTeX on jsDelivr at the pinned version."""
-        sections = _sections_arg("html", sections)
-        _trace_arg("html", trace)
-        _flag_arg("html", "graph", graph, (True, False, "auto"))
-        _flag_arg("html", "assets", assets, ("inline", "link", "cdn"))
-        _text_arg("html", "katex_href", katex_href)
-        _text_arg("html", "title", title)
+        sections = sections_arg("html", sections)
+        trace_arg("html", trace)
+        flag_arg("html", "graph", graph, (True, False, "auto"))
+        flag_arg("html", "assets", assets, ("inline", "link", "cdn"))
+        text_arg("html", "katex_href", katex_href)
+        text_arg("html", "title", title)
         kw: dict[str, Any] = {"values": values, "trace": trace, "graph": graph,
                               "assets": assets, "katex_href": katex_href, "title": title}
         return self.to("html", **kw, **({"sections": sections} if sections else {}))
@@ -211,16 +176,16 @@ class Derivation(record.Derivation):
     def to_json(self, indent: int | None = 2) -> str:
         """The JSON document (``schema: "symbackprop.derivation/1"``)."""
         if indent is not None:
-            _whole_arg("to_json", "indent", indent, 0, 16)
+            whole_arg("to_json", "indent", indent, 0, 16)
         return self.to("json", indent=indent)
 
     def to_dot(self, trace: Trace | None = None, *, use_package: bool | None = None,
                rankdir: Literal["LR", "TB"] = "LR") -> str:
         """Graphviz DOT of the computation graph, with the trace's values when given;
         ``rankdir="TB"`` lays it out top to bottom (narrower for a long chain)."""
-        _trace_arg("to_dot", trace)
-        _flag_arg("to_dot", "use_package", use_package, (None, True, False))
-        _flag_arg("to_dot", "rankdir", rankdir, ("LR", "TB"))
+        trace_arg("to_dot", trace)
+        flag_arg("to_dot", "use_package", use_package, (None, True, False))
+        flag_arg("to_dot", "rankdir", rankdir, ("LR", "TB"))
         return self.to("dot", trace=trace, use_package=use_package, rankdir=rankdir)
 
     def evaluate(self, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -316,7 +281,7 @@ class Derivation(record.Derivation):
     def compact(self, sections: Sequence[str] | str | None = None) -> Compact:
         """The derivation to show by its equations alone in a notebook cell: one aligned
         block (``d.latex(sections)``), without the lecture note's headings and prose."""
-        return Compact(self, _sections_arg("compact", sections))
+        return Compact(self, sections_arg("compact", sections))
 
     def to_python(self, name: str = "forward_backward") -> str:
         """A NumPy function ``name(**inputs) -> (output, {name: gradient})``, staged like the
@@ -393,75 +358,6 @@ def _attach_loss(b: Builder, loss: str) -> None:
     b.output = ops.apply(b, loss, [o, y], f"{loss}(output, y)")
 
 
-def _wrt_items(wrt: Any) -> Iterable[Any]:
-    """``wrt`` as a collection: one name or symbol, or several."""
-    if isinstance(wrt, (str, sp.Basic)):
-        return [wrt]
-    if not isinstance(wrt, Iterable):
-        raise TypeError(f"wrt takes a name, a symbol or a list of them, not "
-                        f"{type(wrt).__name__}")
-    items = list(wrt)
-    for w in items:  # (checked before any is hashed: [["x"]] is not Python's unhashable)
-        if not isinstance(w, (str, sp.Symbol, sp.MatrixSymbol)):
-            raise TypeError(f"wrt takes names or symbols, not {type(w).__name__} "
-                            f"({w!r:.40})")
-    return items
-
-
-def _names(names: Any) -> dict[str, str]:
-    if names is not None and not isinstance(names, Mapping):
-        raise TypeError(f"names takes a dict {{old: new}}, not {type(names).__name__}")
-    return dict(names or {})
-
-
-def _asked_inputs(wrt: Any, b: Builder, renamed: Mapping[str, str]) -> tuple[sp.Basic, ...]:
-    """The inputs of the expression as written that ``wrt`` names (by its name, or by the
-    new one ``names=`` gives it): they stay inputs of the graph when SymPy cancels them
-    (x - x + y, 0*x): the gradient in them is 0, not an error (the Hessian of a function
-    linear in x is that case)."""
-    if wrt is None:
-        return ()
-    names = {str(w.name) if isinstance(w, (sp.Symbol, sp.MatrixSymbol)) else w
-             for w in _wrt_items(wrt)}
-    names |= {old for old, new in renamed.items() if new in names}
-    return tuple(s for s in b.inputs if str(s.name) in names)
-
-
-def _resolve_wrt(wrt: Any, inputs: Sequence[sp.Basic],
-                 renamed: Mapping[str, str]) -> list[sp.Basic]:
-    """The inputs ``wrt`` names: by name (an input ``names=`` renamed, by either name)."""
-    by_name = {str(s.name): s for s in inputs}
-    known = ", ".join(sorted(by_name)) or "none"
-    by_name |= {old: by_name[new] for old, new in renamed.items()
-                if new in by_name and old not in by_name}
-    if wrt is None:
-        return list(inputs)
-    items = _wrt_items(wrt)
-    out: list[sp.Basic] = []
-    seen: set[sp.Basic] = set()  # a set: a list lookup per parameter is quadratic
-    for w in items:
-        if type(w) is sp.Symbol and by_name.get(w.name) is w:  # the input itself
-            if w not in seen:
-                seen.add(w)
-                out.append(w)
-            continue
-        name = str(w.name) if isinstance(w, (sp.Symbol, sp.MatrixSymbol)) else w
-        if not isinstance(name, str):
-            raise TypeError(f"wrt takes symbols or names, not {type(w).__name__}")
-        if name not in by_name:
-            hint = "; λ and \\lambda are the name lam (lambda is Python's keyword)" if (
-                name == "lambda" and "lam" in by_name) else ""
-            raise OptionError(f"wrt={name!r} is not an input of the expression (inputs: "
-                              f"{known}{hint})", tuple(sorted(str(s.name) for s in inputs)))
-        if isinstance(w, sp.MatrixSymbol) and shape_of(w) != shape_of(by_name[name]):
-            raise ShapeError(f"wrt {name} is {fmt_shape(shape_of(w))} but the expression has "
-                             f"{fmt_shape(shape_of(by_name[name]))}")
-        if by_name[name] not in seen:
-            seen.add(by_name[name])
-            out.append(by_name[name])
-    return out
-
-
 def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = None,
            loss: Loss | None = None, names: Mapping[str, str] | None = None,
            layout: Layout = "denominator", adjoint: AdjointStyle = "frac",
@@ -505,7 +401,7 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
     if order != 1:
         raise OptionError(f"order must be 1 or 2, not {order!r}", ("1", "2"))
     opts = Options(layout=layout, adjoint=adjoint, granularity=granularity,
-                   names=_names(names), syntax=syntax, mode=mode)
+                   names=names_arg(names), syntax=syntax, mode=mode)
     for k, v in opts.names.items():
         check_name(k, "names key")
         check_name(v, "names value")
@@ -526,11 +422,11 @@ def _derive(source: Any, wrt: Any, shapes: Any, loss: Any, opts: Options, granul
         if loss is not None:
             _attach_loss(b, loss)
         b.output = broadcasting.as_scalar(b, b.output)  # a 1×1 output (xᵀAx) is the scalar it is
-        b.kept = (*b.kept, *_asked_inputs(wrt, b, opts.names))
+        b.kept = (*b.kept, *asked_inputs(wrt, b, opts.names))
         g = decompose(b, granularity, output_name=output)
         if opts.names:
             g = _rename(g, opts.names)
-        wrt_syms = _resolve_wrt(wrt, g.inputs, opts.names)
+        wrt_syms = resolve_wrt(wrt, g.inputs, opts.names)
         d = Derivation(g, wrt_syms, opts, loss=loss, source=source, limits=limits,
                        reading=b.reading)
         if isinstance(source, str):  # text's limits: of the numbers SymPy made as well
