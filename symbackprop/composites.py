@@ -18,7 +18,7 @@ from .algebra import is_matrix
 from .builder import Builder, Term
 from .errors import ShapeError
 from .functions import Elementwise
-from .rules import MAX_ORDER
+from .primitive_numpy import MAX_ORDER
 from .shapes import fmt_shape, shape_of, tensor_dims
 
 Build = Callable[..., Term]
@@ -301,7 +301,7 @@ def _clip(b: Builder, x: Term, lo: Term, hi: Term, where: str) -> Term:
 
 def _polygamma(b: Builder, n: Term, x: Term, where: str) -> Term:
     """ψ⁽ⁿ⁾(x), entry by entry: the order n is a whole number written in the text, at most
-    ``rules.MAX_ORDER`` (the numeric ψ⁽ⁿ⁾ costs time and memory growing with n)."""
+    ``primitive_numpy.MAX_ORDER`` (the numeric ψ⁽ⁿ⁾ costs time and memory growing with n)."""
     if not (getattr(n, "is_Integer", False) and 0 <= n <= MAX_ORDER):
         raise ShapeError(f"{where}: the order of polygamma is a whole number 0, 1, 2, …, "
                          f"{MAX_ORDER}, not {n}")

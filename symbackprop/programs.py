@@ -26,8 +26,9 @@ from .functions import (
     Pattern,
     Softmax,
 )
+from .primitive_numpy import np_heaviside, np_log_softmax, pattern_array
 from .recognise import node_operands
-from .rules import BY_NODE, BY_SYMPY, RULES, np_heaviside, np_log_softmax, pattern_array
+from .rules import BY_NODE, BY_SYMPY, RULES
 from .shapes import Extent
 from .tensor_nodes import NUMERIC_JVPS, TENSOR_RULES, TensorJVP, TensorVJP
 from .values import array_shape, dim_value

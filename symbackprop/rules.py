@@ -2,10 +2,11 @@
 
 Every node of a graph is a *primitive* (``recognise.classify`` reads a SymPy node as
 ``Prim(name, operands, params)``). The table ``RULES`` holds, per primitive name, one
-``Rule``: the engine's hand-written NumPy ``forward``/``vjp``; for element-wise primitives the
-SymPy function, whose partials come from SymPy's own ``diff``; for matrix primitives the VJP
-in matrix form (``∂L/∂A = ∂L/∂C Bᵀ`` for ``C = AB``) and the local Jacobian where it has a
-clean form; and how it is spelled in the text, in LaTeX and in generated code. See ``Rule``.
+``Rule``: the engine's hand-written NumPy ``forward``/``vjp`` (written in
+``primitive_numpy.py``); for element-wise primitives the SymPy function, whose partials come
+from SymPy's own ``diff``; for matrix primitives the VJP in matrix form (``∂L/∂A = ∂L/∂C Bᵀ``
+for ``C = AB``) and the local Jacobian where it has a clean form; and how it is spelled in the
+text, in LaTeX and in generated code. See ``Rule``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-import mpmath
 import numpy as np
 import sympy as sp
 from sympy import OneMatrix
@@ -43,135 +43,48 @@ from .functions import (
 )
 from .layers import LAYERS
 from .linalg import LINALG
+from .primitive_numpy import (
+    add_forward,
+    add_vjp,
+    atan2_vjp,
+    cross_entropy_forward,
+    cross_entropy_vjp,
+    gamma_pole,
+    huber_vjp,
+    i1e_slope,
+    matmul_forward,
+    matmul_vjp,
+    mse_forward,
+    mul_forward,
+    mul_vjp,
+    np_besseli,
+    np_erf,
+    np_erfc,
+    np_erfinv,
+    np_gammaln,
+    np_huber,
+    np_i0e,
+    np_i1e,
+    np_polygamma,
+    np_relu,
+    np_sigmoid,
+    np_sigmoid_prime,
+    np_softmax,
+    np_softplus,
+    np_where,
+    pow_forward,
+    pow_vjp,
+    softmax_vjp,
+    sum_to,
+    where_vjp,
+)
 from .rule import Array, Rule
 from .shapes import Extent, fmt_shape
 from .structural import STRUCTURAL
 from .tensor_nodes import TENSOR_RULES
 
 # ---------------------------------------------------------------------------------------
-# Numerically safe NumPy building blocks (shared by the engine and by ``evaluate``)
-
-
-def np_sigmoid(x: Array) -> Array:
-    """σ without overflow: only e^{-|x|} is ever computed."""
-    x = np.asarray(x)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def np_sigmoid_prime(x: Array) -> Array:
-    """σ′ = e^{-|x|} / (1 + e^{-|x|})², without forming σ: half the operations of σ (1 − σ)."""
-    e = np.exp(-np.abs(x))
-    return e / ((1.0 + e) * (1.0 + e))
-
-
-def np_softplus(x: Array) -> Array:
-    return np.logaddexp(0.0, x)
-
-
-def np_relu(x: Array) -> Array:
-    return np.maximum(x, 0.0)
-
-
-def np_log_softmax(o: Array) -> Array:
-    """log softmax of each column, shifted by the column maximum (log-sum-exp)."""
-    o = np.asarray(o)
-    axis = 0 if o.ndim else None
-    m = np.max(o, axis=axis, keepdims=True)
-    s = o - m
-    return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
-
-
-def np_softmax(o: Array) -> Array:
-    return np.exp(np_log_softmax(o))
-
-
-def np_erf(x: Array) -> Array:
-    return np.vectorize(math.erf, otypes=[float])(x)
-
-
-def np_erfc(x: Array) -> Array:
-    return np.vectorize(math.erfc, otypes=[float])(x)
-
-
-def _mp(f: Callable[[Any], Any]) -> Callable[[Array], Array]:
-    """An mpmath function (SymPy's own numerics) entry by entry, as float64; at ±inf its
-    limit, 0 for the scaled Bessel functions (mpmath's besseli fails on an infinity)."""
-    def one(v: Any) -> float:
-        v = float(v)
-        return float(f(v)) if math.isfinite(v) else math.nan if math.isnan(v) else 0.0
-    return np.vectorize(one, otypes=[float])
-
-
-np_erfinv = np.vectorize(  # ±1 → ±inf; outside [−1, 1]: nan
-    lambda v: float(mpmath.erfinv(v)) if -1 < v < 1 else
-    (math.copysign(math.inf, v) if abs(v) == 1 else math.nan), otypes=[float])
-np_i0e = _mp(lambda v: mpmath.besseli(0, v) * mpmath.exp(-abs(v)))
-np_i1e = _mp(lambda v: mpmath.besseli(1, v) * mpmath.exp(-abs(v)))
-
-
-def _pole(x: Array) -> Array:
-    """0, −1, −2, …: the poles of Γ (and of ψ and its derivatives)."""
-    x = np.asarray(x, dtype=float)
-    return (x <= 0) & (x == np.round(x))
-
-
-FAR = -1e4  # below it mpmath's ψ⁽ⁿ⁾ steps up one by one (hours): ψ by reflection, the rest nan
-MAX_ORDER = 1_000  # mpmath's ψ⁽ⁿ⁾ costs time and memory growing with n (n = 10⁶: minutes)
-
-
-def _psi(k: int, v: float) -> float:
-    if k > MAX_ORDER + 1:  # the order the text may write, and its derivative's
-        return math.nan
-    if v <= 0 and v == round(v):
-        return math.nan  # a pole (every float beyond 2⁵² is a whole number)
-    if v < FAR:  # ψ(x) = ψ(1 − x) − π cot(πx); no such shortcut is written for n ≥ 1
-        return float(mpmath.psi(0, 1 - v) - mpmath.pi * mpmath.cot(mpmath.pi * v)) \
-            if k == 0 else math.nan
-    return float(mpmath.psi(k, v))
-
-
-def np_polygamma(n: Array, x: Array) -> Array:
-    """ψ⁽ⁿ⁾(x) (n a whole number ≥ 0; ψ⁽⁰⁾ = Γ′/Γ), by mpmath; nan at the poles, and for
-    n ≥ 1 below −10⁴."""
-    return np.vectorize(lambda k, v: _psi(int(k), float(v)), otypes=[float])(n, x)
-
-
-np_besseli = np.vectorize(  # I_n(x) for a whole number n (I_{-n} = I_n), by mpmath
-    lambda n, v: float(mpmath.besseli(abs(int(n)), float(v))), otypes=[float])
-np_gammaln = np.vectorize(  # log |Γ(x)|, as scipy's gammaln; nan at the poles
-    lambda v: math.nan if v <= 0 and v == round(v) else
-    float(mpmath.log(abs(mpmath.gamma(v)))), otypes=[float])
-
-
-def _i1e_slope(x: Array, out: Array) -> Array:
-    """i1e′ = i0e − i1e (sign x + 1/x), and ½ at 0 (the limit)."""
-    x = np.asarray(x, dtype=float)
-    safe = np.where(x == 0, 1.0, x)
-    return np.where(x == 0, 0.5, np_i0e(x) - out * (np.sign(x) + 1.0 / safe))
-
-
-def pattern_array(kind: str, n: int, dtype: Any = float) -> Array:
-    """The numbers of a ``Pattern``: the lower triangle of ones, or the exchange matrix."""
-    return np.tril(np.ones((n, n), dtype)) if kind == "tril" else np.eye(n, dtype=dtype)[::-1]
-
-
-def np_heaviside(x: Array) -> Array:
-    """SymPy's Heaviside (½ at 0): the slope of max(a, b) as SymPy writes it, ½ at a tie as
-    PyTorch's maximum has it."""
-    return np.heaviside(x, 0.5)
-
-
-def _sum_to(g: Array, like: Array) -> Array:
-    """Undo broadcasting: a scalar operand of an element-wise op gets the sum of its cotangent."""
-    if np.ndim(like) == 0 and np.ndim(g) > 0:
-        return np.sum(g)
-    return g
-
-
-# ---------------------------------------------------------------------------------------
-# The table
-
+# The table (the NumPy of each primitive is primitive_numpy.py's)
 
 
 def _ew(name: str, f: Callable[[Array], Array], df: Callable[[Array, Array], Array],
@@ -196,53 +109,6 @@ def _ew(name: str, f: Callable[[Array], Array], df: Callable[[Array, Array], Arr
     )
 
 
-def _add_forward(*xs: Array, coeffs: tuple[float, ...], const: float) -> Array:
-    """The terms, then the constant: x − c + 1e-3 at x = c = 1e12 is 1e-3, as a program that
-    adds its epsilon last computes it (the constant first loses it to 1e12's rounding)."""
-    out: Any = 0.0
-    for k, (c, x) in enumerate(zip(coeffs, xs, strict=True)):
-        term = x if c == 1 else c * x
-        out = term if k == 0 else out + term
-    return out + const if const else out
-
-
-def _add_vjp(g: Array, out: Array, *xs: Array, coeffs: tuple[float, ...],
-             const: float) -> tuple[Array, ...]:
-    return tuple(_sum_to(g if c == 1 else c * g, x) for c, x in zip(coeffs, xs, strict=True))
-
-
-def _mul_forward(*xs: Array, coeff: float, exps: tuple[float, ...]) -> Array:
-    out = coeff
-    for x, e in zip(xs, exps, strict=True):
-        out = out * (x if e == 1 else np.power(x, e))
-    return out
-
-
-def _mul_vjp(g: Array, out: Array, *xs: Array, coeff: float,
-             exps: tuple[float, ...]) -> tuple[Array, ...]:
-    grads = []
-    for i, (x, e) in enumerate(zip(xs, exps, strict=True)):
-        rest = coeff * g
-        for j, (y, f) in enumerate(zip(xs, exps, strict=True)):
-            if j != i:
-                rest = rest * (y if f == 1 else np.power(y, f))
-        own = 1.0 if e == 1 else e * np.power(x, e - 1)
-        grads.append(_sum_to(rest * own, x))
-    return tuple(grads)
-
-
-def _pow_forward(x: Array, *rest: Array, exp: float | None = None) -> Array:
-    return np.power(x, rest[0] if exp is None else exp)
-
-
-def _pow_vjp(g: Array, out: Array, x: Array, *rest: Array,
-             exp: float | None = None) -> tuple[Array, ...]:
-    if exp is not None:
-        return (g * exp * np.power(x, exp - 1),)
-    e = rest[0]
-    return (_sum_to(g * e * np.power(x, e - 1), x), _sum_to(g * out * np.log(x), e))
-
-
 def _minmax(which: str) -> Rule:
     pick = np.maximum if which == "max" else np.minimum
     sym = sp.Max if which == "max" else sp.Min
@@ -250,71 +116,10 @@ def _minmax(which: str) -> Rule:
     def vjp(g: Array, out: Array, a: Array, b: Array) -> tuple[Array, ...]:
         first = np.greater(a, b) if which == "max" else np.less(a, b)  # Python floats too
         w = np.where(np.equal(a, b), 0.5, np.asarray(first, dtype=float))
-        return (_sum_to(g * w, a), _sum_to(g * (1 - w), b))
+        return (sum_to(g * w, a), sum_to(g * (1 - w), b))
 
     return Rule(which, forward=pick, vjp=vjp, sympy=sym, latex=rf"\{which}",
                 nondiff=lambda a, b: a == b, arity=2, code=f"np.{pick.__name__}")
-
-
-def _atan2_vjp(g: Array, out: Array, y: Array, x: Array) -> tuple[Array, ...]:
-    r2 = np.multiply(x, x) + np.multiply(y, y)  # ∂/∂y = x/r², ∂/∂x = −y/r², exact near
-    return (_sum_to(g * x / r2, y), _sum_to(-g * y / r2, x))  # the negative x axis too
-
-
-def np_huber(a: Array, delta: Array) -> Array:
-    """½a² inside [−δ, δ], δ(|a| − ½δ) outside."""
-    a = np.asarray(a, dtype=float)
-    inside = np.abs(a) <= delta
-    return np.where(inside, 0.5 * a * a, delta * (np.abs(a) - 0.5 * delta))
-
-
-def _huber_vjp(g: Array, out: Array, a: Array, delta: Array) -> tuple[Array, ...]:
-    """clip(a, −δ, δ) in a; the excess max(|a| − δ, 0) in δ."""
-    return (_sum_to(g * np.clip(a, -delta, delta), a),
-            _sum_to(g * np.maximum(np.abs(a) - delta, 0.0), delta))
-
-
-def np_where(c: Array, x: Array, y: Array) -> Array:
-    """NumPy's where: x where c is not 0, y where it is; the branch not taken is never
-    multiplied (it may be ±∞, a mask)."""
-    return np.where(np.asarray(c, dtype=float) != 0.0, np.asarray(x, dtype=float),
-                    np.asarray(y, dtype=float))
-
-
-def _where_vjp(g: Array, out: Array, c: Array, x: Array, y: Array) -> tuple[Array, ...]:
-    """Nothing into c (a condition); g where c is not 0 into x, g where it is into y: the
-    branch not taken gets exactly 0, even when its value is infinite."""
-    on = np.asarray(c, dtype=float) != 0.0
-    g = np.asarray(g, dtype=float)
-    return (_sum_to(np.zeros_like(g), c), _sum_to(np.where(on, g, 0.0), x),
-            _sum_to(np.where(on, 0.0, g), y))
-
-
-def _matmul_forward(a: Array, b: Array) -> Array:
-    return a @ b
-
-
-def _matmul_vjp(g: Array, out: Array, a: Array, b: Array) -> tuple[Array, ...]:
-    return (g @ b.T, a.T @ g)
-
-
-def _softmax_vjp(g: Array, p: Array, o: Array) -> tuple[Array, ...]:
-    return (p * (g - np.sum(p * g, axis=0, keepdims=True)),)
-
-
-def _mse_forward(o: Array, y: Array) -> Array:
-    d = o - y
-    return 0.5 * float(np.sum(d * d))
-
-
-def _cross_entropy_forward(o: Array, y: Array) -> Array:
-    return -float(np.sum(y * np_log_softmax(o)))
-
-
-def _cross_entropy_vjp(g: Array, out: Array, o: Array, y: Array) -> tuple[Array, ...]:
-    # exact for any y; equals softmax(o) - y when each column of y sums to 1
-    logp = np_log_softmax(o)
-    return (g * (np.exp(logp) * np.sum(y, axis=0, keepdims=True) - y), -g * logp)
 
 
 # Symbolic matrix-form VJPs: (g, out, *operands) -> one cotangent expression per operand
@@ -422,9 +227,9 @@ _ROUNDED_ZERO = 1e-20
 
 RULES: dict[str, Rule] = {
     # element-wise: partials from SymPy's diff of the template
-    "add": Rule("add", forward=_add_forward, vjp=_add_vjp, arity=0, role="affine"),
-    "mul": Rule("mul", forward=_mul_forward, vjp=_mul_vjp, arity=0),
-    "pow": Rule("pow", forward=_pow_forward, vjp=_pow_vjp, arity=0,
+    "add": Rule("add", forward=add_forward, vjp=add_vjp, arity=0, role="affine"),
+    "mul": Rule("mul", forward=mul_forward, vjp=mul_vjp, arity=0),
+    "pow": Rule("pow", forward=pow_forward, vjp=pow_vjp, arity=0,
                 nondiff=lambda x, *r, exp=None: ((x == 0) if float(exp).is_integer()
                                                  else x < _ROUNDED_ZERO)
                 if exp is not None and exp < 1 else np.zeros_like(x, dtype=bool)),
@@ -491,12 +296,12 @@ RULES: dict[str, Rule] = {
                helper="def i0e(x):\n    import mpmath\n"
                       "    return np.vectorize(lambda v: float(mpmath.besseli(0, v)"
                       " * mpmath.exp(-abs(v))), otypes=[float])(x)\n"),
-    "i1e": _ew("i1e", np_i1e, _i1e_slope, i1e, r"\operatorname{i1e}", nondiff=lambda x: x == 0,
+    "i1e": _ew("i1e", np_i1e, i1e_slope, i1e, r"\operatorname{i1e}", nondiff=lambda x: x == 0,
                helper="def i1e(x):\n    import mpmath\n"
                       "    return np.vectorize(lambda v: float(mpmath.besseli(1, v)"
                       " * mpmath.exp(-abs(v))), otypes=[float])(x)\n"),
     "gammaln": _ew("gammaln", np_gammaln, lambda x, out: np_polygamma(0, x), sp.loggamma,
-                   r"\ln\Gamma", nondiff=_pole, aliases=("lgamma",),
+                   r"\ln\Gamma", nondiff=gamma_pole, aliases=("lgamma",),
                    helper="def gammaln(x):\n    import math\n"
                           "    return np.vectorize(math.lgamma, otypes=[float])(x)\n"),
     # ψ⁽ⁿ⁾(x): its first operand is the order, a whole number (the text's digamma(x) is
@@ -504,7 +309,8 @@ RULES: dict[str, Rule] = {
     "polygamma": Rule("polygamma", forward=np_polygamma,
                       vjp=lambda g, out, n, x: (np.zeros_like(np.asarray(n, dtype=float)),
                                                 g * np_polygamma(np.asarray(n) + 1, x)),
-                      sympy=sp.polygamma, latex=r"\psi", arity=0, nondiff=lambda n, x: _pole(x),
+                      sympy=sp.polygamma, latex=r"\psi", arity=0,
+                      nondiff=lambda n, x: gamma_pole(x),
                       code="polygamma",
                       helper="def polygamma(n, x):\n    import mpmath\n"
                              "    return np.vectorize(lambda k, v: float(mpmath.psi(int(k), v)),"
@@ -531,23 +337,23 @@ RULES: dict[str, Rule] = {
     "min": _minmax("min"),
     # the angle of (x, y): a primitive, as its written-out forms lose every digit near the
     # negative x axis (2 arctan(y/(r + x)): r + x cancels); it jumps across that axis
-    "arctan2": Rule("arctan2", forward=np.arctan2, vjp=_atan2_vjp, sympy=sp.atan2,
+    "arctan2": Rule("arctan2", forward=np.arctan2, vjp=atan2_vjp, sympy=sp.atan2,
                     latex=r"\operatorname{atan2}", arity=2, code="np.arctan2",
                     nondiff=lambda y, x: (np.asarray(y) == 0) & (np.asarray(x) <= 0),
                     aliases=("atan2",), domain="off the negative x axis and (0, 0), where "
                     "it jumps by 2π"),
     # Huber's function of a residual and a threshold δ (the loss of robust regression)
-    "huber": Rule("huber", forward=np_huber, vjp=_huber_vjp, sympy=huber,
+    "huber": Rule("huber", forward=np_huber, vjp=huber_vjp, sympy=huber,
                   latex=r"\operatorname{huber}", arity=2, code="huber",
                   helper="def huber(a, delta):\n    a = np.asarray(a, dtype=float)\n"
                          "    return np.where(np.abs(a) <= delta, 0.5 * a * a,"
                          " delta * (np.abs(a) - 0.5 * delta))\n"),
-    "where": Rule("where", forward=np_where, vjp=_where_vjp, sympy=where,
+    "where": Rule("where", forward=np_where, vjp=where_vjp, sympy=where,
                   latex=r"\operatorname{where}", arity=3, code="where",
                   helper="def where(c, x, y):  # NumPy's: x where c is not 0\n"
                          "    return np.where(np.asarray(c) != 0, x, y)\n"),
     # matrix primitives: VJPs in matrix form
-    "matmul": Rule("matmul", forward=_matmul_forward, vjp=_matmul_vjp, arity=0, role="affine",
+    "matmul": Rule("matmul", forward=matmul_forward, vjp=matmul_vjp, arity=0, role="affine",
                    matrix_vjp=_sym_matmul_vjp, jacobian=_jac_matmul, matrix_jvp=_matmul_jvp),
     "transpose": Rule("transpose", forward=lambda a: a.T, vjp=lambda g, out, a: (g.T,),
                       matrix_vjp=lambda g, out, a: (transpose(g),), role="affine",
@@ -557,19 +363,19 @@ RULES: dict[str, Rule] = {
                 matrix_vjp=_sym_sum_vjp, latex=r"\operatorname{sum}", role="reduction",
                 jacobian=_jac_row(lambda out, a, k: OneMatrix(*a.shape)),
                 node=SumAll, on_scalar=lambda a: a),
-    "softmax": Rule("softmax", forward=np_softmax, vjp=_softmax_vjp,
+    "softmax": Rule("softmax", forward=np_softmax, vjp=softmax_vjp,
                     matrix_vjp=_sym_softmax_vjp, latex=r"\operatorname{softmax}",
                     jacobian=lambda p, o, k: _softmax_jacobian(p) if _is_column(o) else None,
                     node=Softmax, shape=constant_softmax,  # its Jacobian diag(p) − p pᵀ is
                     # symmetric: JVP = VJP
                     matrix_jvp=lambda dots, p, o: _sym_softmax_vjp(dots[0], p, o)[0]),
-    "mse": Rule("mse", forward=_mse_forward,
+    "mse": Rule("mse", forward=mse_forward,
                 vjp=lambda g, out, o, y: (g * (o - y), -g * (o - y)),
                 matrix_vjp=_sym_mse_vjp, arity=2, role="reduction", latex=r"\operatorname{mse}",
                 jacobian=_jac_row(lambda out, o, y, k: _sym_mse_vjp(sp.S.One, out, o, y)[k]),
                 node=MSE, shape=_same_matrices("mse")),
-    "cross_entropy": Rule("cross_entropy", forward=_cross_entropy_forward,
-                          vjp=_cross_entropy_vjp, matrix_vjp=_sym_cross_entropy_vjp, arity=2,
+    "cross_entropy": Rule("cross_entropy", forward=cross_entropy_forward,
+                          vjp=cross_entropy_vjp, matrix_vjp=_sym_cross_entropy_vjp, arity=2,
                           role="reduction", latex=r"\operatorname{CE}",
                           jacobian=_jac_row(lambda out, o, y, k:
                                             _sym_cross_entropy_vjp(sp.S.One, out, o, y)[k]),

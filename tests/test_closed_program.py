@@ -17,8 +17,8 @@ from symbackprop.closed_program import factored
 from symbackprop.errors import ShapeError
 from symbackprop.functions import DiagJacobian, Elementwise, ElementwiseDerivative
 from symbackprop.jacobians import _closed_plan
+from symbackprop.primitive_numpy import np_sigmoid, np_sigmoid_prime
 from symbackprop.programs import Diag, Steps, _sum, compile_expr
-from symbackprop.rules import np_sigmoid, np_sigmoid_prime
 
 RNG = np.random.default_rng(7)
 

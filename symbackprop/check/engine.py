@@ -29,7 +29,8 @@ from ..errors import OptionError, UnsupportedError
 from ..evaluate import check_sizes
 from ..functions import Pattern
 from ..ir import Const
-from ..rules import RULES, pattern_array
+from ..primitive_numpy import pattern_array
+from ..rules import RULES
 from ..shapes import shape_of
 from ..values import (
     array_shape,
