@@ -51,7 +51,8 @@ PACKAGE = "symbackprop"
 _SPLIT_FROM = {"broadcasting.py": "ops.py", "sympy_input.py": "builder.py",
                "parse_numbers.py": "parse.py", "numpy_ranks.py": "parse.py",
                "parse_tree.py": "parse.py", "parse_numpy.py": "parse.py",
-               "check/points.py": "check/compare.py"}
+               "check/points.py": "check/compare.py", "check/tape.py": "check/engine.py",
+               "check/diagnosis.py": "check/engine.py"}
 
 
 def _kills(module: str) -> str:
@@ -227,7 +228,7 @@ EXCLUDED: dict[tuple[str, str, str, str], str] = {
      "False"):
         "a frozen record made once per check: slots change its memory layout only",
     ("check/engine.py", "Engine._step",
-     "⟦(fwd, vjp), fresh = _FAST[name], True⟧",
+     "⟦(fwd, vjp), fresh = FAST[name], True⟧",
      "pass"):
         "the rule table's forward and VJP give the same numbers; the fast forms save "
         "temporaries (and, marked fresh, let a sum be written into them)",
@@ -244,11 +245,11 @@ EXCLUDED: dict[tuple[str, str, str, str], str] = {
      "or ⟦not g.flags.writeable⟧:",
      "(g.flags.writeable)"):
         "no rule's VJP returns a read-only array today (a defensive guard)",
-    ("check/engine.py", "_domain_message",
+    ("check/diagnosis.py", "domain_message",
      'if (s.name == "mul" and any(⟦e < 0⟧ for e in s.params["exps"])) or (',
      "(e <= 0)"):
         "a product's exponents are never 0: x**0 is 1 before it is a node",
-    ("check/engine.py", "_kink_message",
+    ("check/diagnosis.py", "kink_message",
      '"min": "min with a tie", "sqrt": "sqrt at 0", ⟦"log"⟧: "log at 0",',
      "'XXlog'"):
         "log at 0 is -inf, which diagnose reports as a domain issue before it looks for kinks",
@@ -316,11 +317,11 @@ EXCLUDED: dict[tuple[str, str, str, str], str] = {
      "return None"):
         "its one caller reads the sentence as a condition (`if kink:`): '' and None are both "
         "false",
-    ("check/engine.py", "Step",
+    ("check/tape.py", "Step",
      "@dataclass(frozen=⟦True⟧, slots=True)",
      "False"):
         "nothing assigns to a Step's fields or hashes a Step: frozen only guards",
-    ("check/engine.py", "_domain_message",
+    ("check/diagnosis.py", "domain_message",
      'what = ⟦"NaN"⟧ if np.any(np.isnan(val)) else "inf"',
      "'XXNaN'"):
         "`what` is only compared with 'inf'; the NaN message names NaN itself",

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import OptionError, ShapeError, SymbackpropError
 from ..evaluate import evaluate_gradients
+from .diagnosis import Issue
 from .differences import (
     central,
     close,
@@ -34,7 +35,7 @@ from .differences import (
     judge,
     steady_direction,
 )
-from .engine import ATOL, ATTEMPTS, EPS, FD, MAX_COORDS, RTOL, Array, Engine, Issue, Tolerances
+from .engine import ATOL, ATTEMPTS, EPS, FD, MAX_COORDS, RTOL, Array, Engine, Tolerances
 from .points import LARGE, into_domain, magnitude, moderate, numpy_shaped, random_values
 from .report import CheckReport, Mismatch, Row, _join
 from .witness import FUNCTION, Runner, Witness, witness

@@ -5,7 +5,8 @@ once, into a *tape* of ``(forward, out slot, arg slots)`` steps with their param
 floats. A run fills a list of slots going forward with each rule's NumPy ``forward`` and walks
 the tape backwards with each rule's NumPy ``vjp``: it never looks at the symbolic backward
 equations, so when it agrees with them, two independent computations agree. The engine
-itself keeps float32 when given float32.
+itself keeps float32 when given float32. The tape's ``Step`` and the fast forms that planning
+puts in it are in ``tape.py``; what ``diagnose`` reports, in ``diagnosis.py``.
 
 The check that compares it with the symbolic gradients and with finite differences of the
 source lives beside it in ``compare.py`` (finite differences in ``differences.py``, the source
@@ -40,6 +41,22 @@ from ..values import (
     limits_of,
     values_by_name,
 )
+from .diagnosis import FORMULA_ONLY, Issue, domain_message, kink_message
+from .tape import (
+    FAST,
+    Step,
+    add2,
+    add2_into_first,
+    add2_into_second,
+    add2_same_vjp,
+    add2_vjp,
+    affine,
+    affine_vjp,
+    bcast_forward,
+    bcast_vjp,
+    cross_entropy_pair,
+    matmul_vjp,
+)
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
@@ -49,7 +66,6 @@ EPS, ATOL, RTOL = 1e-6, 1e-5, 1e-3
 FD = "finite differences"
 MAX_COORDS = 32  # parameters with more entries get a random subset plus a random direction
 ATTEMPTS = 4  # random points drawn, at most, for one off every kink and in the domain
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,22 +97,7 @@ class Tolerances:
 
 
 # ---------------------------------------------------------------------------------------
-# The tape
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One primitive: ``slots[out] = forward(*slots[args])``; ``vjp(g, out, *args)``."""
-
-    name: str
-    out: int
-    args: tuple[int, ...]
-    forward: Callable[..., Array]
-    vjp: Callable[..., tuple[Array, ...]]
-    params: Mapping[str, Any]
-    where: str  # the equation it belongs to, for messages
-    shapes: tuple[Any, ...] = ()  # symbolic shapes of the output and the operands
-    fresh: bool = False  # forward returns a new array no one else holds
+# The tape (its steps: tape.py)
 
 
 def _num(v: Any) -> Any:
@@ -110,144 +111,8 @@ def _num(v: Any) -> Any:
         raise UnsupportedError(f"a symbolic parameter {v} in a primitive") from None
 
 
-# Fast forms of a few primitives (same mathematics as the rule table, fewer temporaries).
 
 
-def _bcast_forward(a: Array, ones: Array) -> Array:
-    """``b 1ᵀ``: a column repeated over the batch (a read-only broadcast view, no copy)."""
-    return np.broadcast_to(a, (a.shape[0], ones.shape[1]))
-
-
-def _bcast_vjp(g: Array, out: Array, a: Array, ones: Array) -> tuple[Array, ...]:
-    return (np.sum(g, axis=1, keepdims=True), None)
-
-
-def _matmul_vjp(need: tuple[bool, ...]) -> Callable[..., tuple[Array, ...]]:
-    """The matmul VJP computing only the cotangents somebody needs."""
-    na, nb = need
-
-    def vjp(g: Array, out: Array, a: Array, b: Array) -> tuple[Array, ...]:
-        return (g @ b.T if na else None, a.T @ g if nb else None)
-
-    return vjp
-
-
-def _sigmoid(x: Array) -> Array:
-    """σ(x) = 1 / (1 + e^{-x}) with one temporary. For x < −709 e^{-x} overflows to inf and σ
-    comes out 0, which it is to within 1e-308, so the overflow is silenced, not reported."""
-    if np.ndim(x) == 0:
-        return RULES["sigmoid"].forward(x)
-    t = np.negative(x)
-    with np.errstate(over="ignore"):
-        np.exp(t, out=t)
-    t += 1.0
-    np.reciprocal(t, out=t)
-    return t
-
-
-def _sigmoid_vjp(g: Array, out: Array, x: Array) -> tuple[Array, ...]:
-    if np.ndim(out) == 0:
-        return RULES["sigmoid"].vjp(g, out, x)  # type: ignore[no-any-return]
-    t = 1.0 - out
-    t *= out
-    t *= g
-    return (t,)
-
-
-def _tanh_vjp(g: Array, out: Array, x: Array) -> tuple[Array, ...]:
-    if np.ndim(out) == 0:
-        return RULES["tanh"].vjp(g, out, x)  # type: ignore[no-any-return]
-    t = out * out
-    np.subtract(1.0, t, out=t)
-    t *= g
-    return (t,)
-
-
-# element-wise primitives whose rule allocates many temporaries: the same formulas, in place
-_FAST: dict[str, tuple[Callable[..., Array], Callable[..., tuple[Array, ...]]]] = {
-    "sigmoid": (_sigmoid, _sigmoid_vjp),
-    "tanh": (np.tanh, _tanh_vjp),
-}
-
-
-def _add2(a: Array, b: Array) -> Array:
-    return a + b
-
-
-def _add2_into_first(a: Array, b: Array) -> Array:
-    return np.add(a, b, out=a)
-
-
-def _add2_into_second(a: Array, b: Array) -> Array:
-    return np.add(a, b, out=b)
-
-
-def _add2_same_vjp(g: Array, out: Array, a: Array, b: Array) -> tuple[Array, ...]:
-    return (g, g)
-
-
-def _add2_vjp(g: Array, out: Array, a: Array, b: Array) -> tuple[Array, ...]:
-    ga = np.sum(g) if np.ndim(a) == 0 and np.ndim(g) else g
-    gb = np.sum(g) if np.ndim(b) == 0 and np.ndim(g) else g
-    return (ga, gb)
-
-
-def _affine(a: Array, b: Array, c: Array) -> Array:
-    """``A B + c 1ᵀ`` in one buffer: the product, then the column added in place (the
-    three steps matmul, broadcast and add, fused when planning)."""
-    t = a @ b
-    t += c
-    return t
-
-
-def _affine_vjp(need: tuple[bool, ...]) -> Callable[..., tuple[Array, ...]]:
-    na, nb, nc = need
-
-    def vjp(g: Array, out: Array, a: Array, b: Array, c: Array) -> tuple[Array, ...]:
-        return (g @ b.T if na else None, a.T @ g if nb else None,
-                np.add.reduce(g, axis=1, keepdims=True) if nc else None)
-
-    return vjp
-
-
-def _cross_entropy_pair(need: tuple[bool, ...],
-                        ) -> tuple[Callable[..., Array], Callable[..., tuple[Array, ...]]]:
-    """−Σ y ⊙ log softmax(o) whose VJP reuses the forward's log softmax when it is given
-    the same logits object (a fresh pair per engine; otherwise it recomputes)."""
-    seen: list[Any] = [None, None]  # the logits, their log softmax
-
-    def forward(o: Array, y: Array) -> Array:
-        if np.ndim(o) != 2:
-            return RULES["cross_entropy"].forward(o, y)
-        s = o - np.maximum.reduce(o, axis=0, keepdims=True)
-        e = np.exp(s)
-        s -= np.log(np.add.reduce(e, axis=0, keepdims=True))
-        seen[0], seen[1] = o, s
-        return -float(np.vdot(y, s))
-
-    def vjp(g: Array, out: Array, o: Array, y: Array) -> tuple[Array, ...]:
-        if seen[0] is not o or need[1]:
-            return RULES["cross_entropy"].vjp(g, out, o, y)  # type: ignore[no-any-return]
-        logp = seen[1]
-        seen[0] = seen[1] = None
-        p = np.exp(logp)  # exact for any y; softmax(o) − y when each column sums to 1
-        p *= np.add.reduce(y, axis=0, keepdims=True)
-        p -= y
-        if g != 1.0:
-            p *= g
-        return (p, None)
-
-    return forward, vjp
-
-
-@dataclass(frozen=True, slots=True)
-class Issue:
-    """Something that makes a gradient undefined or ambiguous at the point checked."""
-
-    kind: str  # "domain" (NaN/inf appears), "kink" (not differentiable there) or "formula"
-    # (differentiable, but the printed formula is 0/0 there: prod with an entry 0)
-    message: str
-    inputs: frozenset[str]  # the inputs upstream of where it happens
 
 
 class Engine:
@@ -294,14 +159,14 @@ class Engine:
         fresh = False
         if name == "matmul" and isinstance(operands[1], OneMatrix) and \
                 operands[0].shape[1] == 1:
-            fwd, vjp = _bcast_forward, _bcast_vjp
+            fwd, vjp = bcast_forward, bcast_vjp
         elif name == "matmul":
             fresh = True
         elif name == "add" and len(args) == 2 and params["coeffs"] == (1.0, 1.0) and \
                 params["const"] == 0.0:
-            fwd, vjp, fresh = _add2, _add2_vjp, True
-        elif name in _FAST and all(is_matrix(o) for o in operands):
-            (fwd, vjp), fresh = _FAST[name], True
+            fwd, vjp, fresh = add2, add2_vjp, True
+        elif name in FAST and all(is_matrix(o) for o in operands):
+            (fwd, vjp), fresh = FAST[name], True
         shapes = (shape_of(e), *(shape_of(o) for o in operands))
         return Step(name, out, args, fwd, vjp, params, where, shapes, fresh)
 
@@ -316,18 +181,18 @@ class Engine:
         gone: set[int] = set()
         fused: dict[int, Step] = {}
         for k, s in enumerate(self.steps):
-            if s.forward is not _add2 or not self._same_shape(s) or len(set(s.args)) != 2:
+            if s.forward is not add2 or not self._same_shape(s) or len(set(s.args)) != 2:
                 continue
             parts = [self.steps[produced[a]] if a in produced else None for a in s.args]
             if any(p is None or users[p.out] != [k] or p.out == self.out_slot for p in parts):
                 continue
             mm = [p for p in parts if p is not None and p.name == "matmul" and p.fresh]
-            bc = [p for p in parts if p is not None and p.forward is _bcast_forward]
+            bc = [p for p in parts if p is not None and p.forward is bcast_forward]
             if len(mm) != 1 or len(bc) != 1:
                 continue
             m, b = mm[0], bc[0]
-            fused[k] = Step("affine", s.out, (*m.args, b.args[0]), _affine,
-                            _affine_vjp((True, True, True)),
+            fused[k] = Step("affine", s.out, (*m.args, b.args[0]), affine,
+                            affine_vjp((True, True, True)),
                             {}, s.where, (s.shapes[0], *m.shapes[1:], b.shapes[1]), True)
             gone.update((produced[m.out], produced[b.out]))
         return [fused.get(k, s) for k, s in enumerate(self.steps) if k not in gone]
@@ -347,19 +212,19 @@ class Engine:
                 continue
             mask = tuple(need[a] for a in s.args)
             vjp = s.vjp
-            if s.name in ("matmul", "affine") and vjp is not _bcast_vjp:
-                vjp = (_matmul_vjp if s.name == "matmul" else _affine_vjp)(mask)
+            if s.name in ("matmul", "affine") and vjp is not bcast_vjp:
+                vjp = (matmul_vjp if s.name == "matmul" else affine_vjp)(mask)
                 reads.update(a for a, other in zip(s.args[:2], mask[1::-1], strict=True)
                              if other)
-            elif vjp is _bcast_vjp:
+            elif vjp is bcast_vjp:
                 pass
-            elif vjp is _add2_vjp and self._same_shape(s):
-                vjp = _add2_same_vjp
-            elif s.name in _FAST and vjp is _FAST[s.name][1]:
+            elif vjp is add2_vjp and self._same_shape(s):
+                vjp = add2_same_vjp
+            elif s.name in FAST and vjp is FAST[s.name][1]:
                 reads.add(s.out)
             else:
                 if s.name == "cross_entropy" and not s.params:
-                    forwards[s.out], vjp = _cross_entropy_pair(mask)
+                    forwards[s.out], vjp = cross_entropy_pair(mask)
                 reads.update((s.out, *s.args))
             prog.append((vjp, s.out, s.args, tuple(zip(s.args, mask, strict=True))))
         self._backward_prog = tuple(prog)
@@ -375,11 +240,11 @@ class Engine:
         fwd_prog = []
         for k, s in enumerate(steps):
             fwd = forwards.get(s.out, s.forward)
-            if fwd is _add2 and self._same_shape(s):
+            if fwd is add2 and self._same_shape(s):
                 for pos, a in enumerate(s.args):
                     src = produced.get(a)
                     if src is not None and src.fresh and users[a] == [k] and a not in reads:
-                        fwd = _add2_into_first if pos == 0 else _add2_into_second
+                        fwd = add2_into_first if pos == 0 else add2_into_second
                         break
             fwd_prog.append((fwd, s.out, s.args, tuple(drops[k])))
         self._forward_prog = tuple(fwd_prog)
@@ -545,12 +410,12 @@ class Engine:
                 inputs = self.deps[s.out]
                 finite = all(np.all(np.isfinite(a)) for a in args)
                 if not np.all(np.isfinite(val)) and finite:
-                    issues.append(Issue("domain", f"{_domain_message(s, args, val)} in "
+                    issues.append(Issue("domain", f"{domain_message(s, args, val)} in "
                                                   f"{s.where}", inputs))
                 elif rule.nondiff is not None and finite and \
                         np.any(rule.nondiff(*args, **s.params)):  # (an SVD of NaN raises)
-                    kind = "formula" if s.name in _FORMULA_ONLY else "kink"
-                    issues.append(Issue(kind, f"{_kink_message(s)} in {s.where}", inputs))
+                    kind = "formula" if s.name in FORMULA_ONLY else "kink"
+                    issues.append(Issue(kind, f"{kink_message(s)} in {s.where}", inputs))
         return issues
 
 
@@ -575,53 +440,6 @@ def _materialize(c: Const, dims: Mapping[sp.Expr, int], dtype: np.dtype[Any]) ->
     return a
 
 
-def _domain_message(s: Step, args: list[Array], val: Array) -> str:
-    what = "NaN" if np.any(np.isnan(val)) else "inf"
-    if s.name == "log":
-        return "log of zero" if np.all(np.asarray(args[0]) >= 0) else "log of a negative number"
-    if s.name == "sqrt":
-        return "sqrt of a negative number"
-    if s.name == "inv":
-        return "inverse of a singular matrix"
-    zero = any(np.any(np.asarray(a) == 0) for a in args)
-    if zero and ((s.name == "mul" and any(e < 0 for e in s.params["exps"])) or (
-            s.name == "pow" and (s.params.get("exp") or 0) < 0)):
-        return "division by zero"
-    if s.name == "pow" and what == "NaN":  # (an inf of finite operands is an overflow:
-        # x**2 at 1e200)
-        return "sqrt of a negative number" if s.params.get("exp") == 0.5 else \
-            "a fractional power of a negative number"
-    if what == "inf":
-        return f"overflow in {_SPOKEN.get(s.name, s.name)}"
-    return f"{s.name} gives NaN"
-
-
-_SPOKEN = {"pow": "a power", "mul": "a product", "add": "a sum"}
-
-
-_ZERO_OVER_ZERO = "where an entry is 0 (the engine's value is exact)"
-# primitives whose flagged points are differentiable: only the printed formula is 0/0 there
-_FORMULA_ONLY = frozenset({"prod", "prod_axis", "cumprod_axis", "i1e", "det"})
-
-
-def _power(s: Step) -> str:
-    """``x**0.5`` is sqrt, however SymPy spells it."""
-    p = s.params.get("exp")
-    return "sqrt" if p == 0.5 else f"a power x**{p:g}" if isinstance(p, (int, float)) \
-        else "a power"
-
-
-def _kink_message(s: Step) -> str:
-    return {"relu": "ReLU at 0", "abs": "abs at 0", "max": "max with a tie",
-            "min": "min with a tie", "max_axis": "max with a tie", "min_axis": "min with a tie",
-            "sqrt": "sqrt at or within 1e-20 of 0", "log": "log at 0",
-            "pow": f"{_power(s)} at or within 1e-20 of 0",
-            "prod": f"prod {_ZERO_OVER_ZERO}", "prod_axis": f"prod {_ZERO_OVER_ZERO}",
-            "cumprod_axis": f"cumprod {_ZERO_OVER_ZERO}",
-            "i1e": "i1e at 0 (the engine gives ½)",
-            "det": "det of a singular matrix (the printed det(X)·X⁻ᵀ is 0·∞ there; the "
-                   "engine gives the cofactors)",
-            }.get(s.name, f"{s.name} at a point where it is not differentiable")
 
 
 def backprop(d: Derivation, values: Mapping[str, Any], dtype: Any = None) -> dict[str, Array]:

@@ -15,7 +15,8 @@ import sympy as sp
 from ..evaluate import check_sizes, cross_entropy_nodes
 from ..shapes import axes_of, shape_of
 from ..values import array_shape
-from .engine import ATTEMPTS, Array, Engine, Issue
+from .diagnosis import Issue
+from .engine import ATTEMPTS, Array, Engine
 from .witness import Witness
 
 if TYPE_CHECKING:
