@@ -13,7 +13,7 @@ from typing import Any
 import sympy as sp
 from sympy import Identity, OneMatrix, ZeroMatrix
 
-from . import indexing, ops
+from . import indexing, one_by_one, ops, written_ops
 from .algebra import is_matrix
 from .builder import Builder, Term
 from .errors import ShapeError
@@ -189,7 +189,7 @@ def _inner(b: Builder, x: Term, y: Term, where: str) -> Term:
 
 def _vdot(b: Builder, x: Term, y: Term, where: str) -> Term:  # Σ xᵢⱼ yᵢⱼ, of any shapes alike
     if shape_of(x) != shape_of(y):  # a 1×1 product read as a scalar beside a 1×1 (yᵀx, r x)
-        x, y = ops.as_matrix(b, x), ops.as_matrix(b, y)
+        x, y = one_by_one.as_matrix(b, x), one_by_one.as_matrix(b, y)
     if shape_of(x) != shape_of(y):
         raise ShapeError(f"{where}: vdot takes two arrays of one shape, not "
                          f"{fmt_shape(shape_of(x))} and {fmt_shape(shape_of(y))}")
@@ -222,7 +222,7 @@ def matrix_power(b: Builder, x: Term, k: Term, where: str) -> Term:
     sx = shape_of(x)
     if sx is None or sx[0] != sx[1]:
         raise ShapeError(f"{where}: matrix_power takes a square matrix, not {fmt_shape(sx)}")
-    return ops.whole_power(b, x, int(k), where)
+    return written_ops.whole_power(b, x, int(k), where)
 
 
 def _hardtanh(b: Builder, x: Term, where: str) -> Term:

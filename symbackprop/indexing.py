@@ -18,7 +18,7 @@ from typing import Any
 import sympy as sp
 from sympy import OneMatrix
 
-from . import broadcasting, ops, tensor_axes, tensor_nodes, tensors
+from . import broadcasting, one_by_one, ops, tensor_axes, tensor_nodes, tensors, written_ops
 from .algebra import is_matrix
 from .builder import Builder, Term
 from .errors import OptionError, ShapeError, UnsupportedError
@@ -95,7 +95,7 @@ def take(b: Builder, x: Term, rows: int | slice, cols: int | slice, where: str) 
 def index(b: Builder, x: Term, key: Key, where: str) -> Term:
     """The text's indexing of a 2-D value: ``x[i]``/``x[a:b]`` along a vector's entries,
     ``X[i]`` the row i of a matrix, ``X[i, j]``/``X[a:b, c:d]`` as NumPy."""
-    x = ops.as_matrix(b, x)
+    x = one_by_one.as_matrix(b, x)
     sx = shape_of(x)
     if sx is None or not is_matrix(x):
         raise ShapeError(f"{where}: a scalar cannot be indexed")
@@ -124,7 +124,7 @@ def concatenate(b: Builder, xs: Sequence[Term], axis: int, where: str) -> Term:
     """The block matrix ``[X; Y]`` (``axis`` 0) or ``[X, Y]`` (``axis`` 1)."""
     if not xs:
         raise ShapeError(f"{where}: nothing to join")
-    xs = [ops.as_matrix(b, x) for x in xs]
+    xs = [one_by_one.as_matrix(b, x) for x in xs]
     if not all(is_matrix(x) for x in xs):
         raise ShapeError(f"{where}: a scalar cannot be joined (NumPy needs arrays; "
                          "stack((a, b)) makes a vector of scalars)")
@@ -148,7 +148,7 @@ def concatenate(b: Builder, xs: Sequence[Term], axis: int, where: str) -> Term:
 def stack(b: Builder, xs: Sequence[Term], axis: int, where: str) -> Term:
     """NumPy's ``stack`` with a vector as the 1-D array it stands for: scalars make a
     vector; vectors the rows (``axis`` 0) or the columns (``axis`` 1) of a matrix."""
-    blocks = [ops.as_matrix(b, x) for x in xs]  # a 1×1 product that reads as a scalar
+    blocks = [one_by_one.as_matrix(b, x) for x in xs]  # a 1×1 product that reads as a scalar
     if all(not is_matrix(x) for x in xs) and not all(is_matrix(x) for x in blocks):
         if axis not in (0, -1):
             raise ShapeError(f"{where}: scalars stack along axis 0")
@@ -172,7 +172,7 @@ def vstack(b: Builder, xs: Sequence[Term], where: str) -> Term:
 def hstack(b: Builder, xs: Sequence[Term], where: str) -> Term:
     """NumPy's ``hstack``: scalars side by side are a 1-D array (a column here); a 1×1
     product read as a scalar (xᵀx) is the (1, 1) array NumPy keeps, so two make a row."""
-    blocks = [ops.as_matrix(b, x) for x in xs]
+    blocks = [one_by_one.as_matrix(b, x) for x in xs]
     if all(not is_matrix(x) for x in blocks):
         return vstack(b, xs, where)
     return concatenate(b, [_as_block(b, x) for x in blocks], 1, where)
@@ -184,7 +184,7 @@ def hstack(b: Builder, xs: Sequence[Term], where: str) -> Term:
 
 def reshape(b: Builder, x: Term, shape: Any, where: str) -> Term:
     """NumPy's ``reshape`` (row by row); a 1-D target ``(k,)`` is a column."""
-    x = ops.as_matrix(b, x)
+    x = one_by_one.as_matrix(b, x)
     sx = shape_of(x)
     if sx is None:
         raise ShapeError(f"{where}: a scalar cannot be reshaped")
@@ -240,7 +240,7 @@ def squeeze(b: Builder, x: Term, axis: Any, where: str) -> Term:
     array; no axis left, the one entry. A matrix stays as it is: its row or column is NumPy's
     1-D as the text holds it. A library's reduction along axes of a tensor is read with it
     (``np.sum(X, axis=1)`` drops the axis; ``keepdims=True`` keeps it)."""
-    x = ops.as_matrix(b, x)
+    x = one_by_one.as_matrix(b, x)
     sx = shape_of(x)
     dims = tensor_dims(sx)
     if dims is None:
@@ -296,7 +296,7 @@ def tensor_call(op: str, **fixed: Any) -> Build:
             one = (sp.S.One, sp.S.One)  # scalar (a 1×1 product became one): (1, 1)
             xs = [x if k == 0 or is_matrix(x) else broadcasting.broadcast(b, x, one)
                   for k, x in enumerate(xs)]
-        xs = [ops.as_matrix(b, x) for x in xs]
+        xs = [one_by_one.as_matrix(b, x) for x in xs]
         if any(not is_matrix(x) for x in xs):
             raise ShapeError(f"{where}: {op} takes arrays, not scalars")
         params = {**fixed, **kw}
@@ -317,7 +317,7 @@ _LOWER = "abcdefghijklmnopqrstuvwxyz"
 def einsum_of(b: Builder, xs: list[Term], spec: str, where: str) -> Term:
     """``einsum(spec, *xs)`` built as the text's einsum (NumPy's ``inner`` and ``dot`` of a
     tensor are written with it)."""
-    return _einsum_call(b, [ops.as_matrix(b, x) for x in xs], spec, where)
+    return _einsum_call(b, [one_by_one.as_matrix(b, x) for x in xs], spec, where)
 
 
 def _einsum_call(b: Builder, xs: list[Term], spec: Any, where: str) -> Term:
@@ -395,7 +395,7 @@ def transpose_call(b: Builder, xs: list[Term], static: tuple[Any, ...], kw: dict
         if static and (not is_matrix(x) or tuple(static[0]) not in ((1, 0), (-1, -2))):
             raise ShapeError(f"{where}: axes {static[0]!r} of a "
                              f"{fmt_shape(shape_of(x))} array")
-        return ops.written_transpose(b, x, where)
+        return written_ops.written_transpose(b, x, where)
     return tensor_call("transpose_axes")(b, xs, (), {"axes": static[0]}, where)
 
 
@@ -429,7 +429,7 @@ def tile(b: Builder, x: Term, reps: Any, where: str) -> Term:
 def repeat(b: Builder, x: Term, k: Any, axis: int | None, where: str) -> Term:
     """``repeat(X, k, axis=0)`` is ``X ⊗ 𝟏_k`` (each row k times); ``axis=1`` ``X ⊗ 𝟏_kᵀ``."""
     k = _count(k, "the count", where)
-    x = ops.as_matrix(b, x)  # a 1×1 product (xᵀx) is NumPy's (1, 1): axis=1 makes a row
+    x = one_by_one.as_matrix(b, x)  # a 1×1 product (xᵀx) is NumPy's (1, 1): axis=1 makes a row
     sx = shape_of(x)
     if sx is None:
         return broadcasting.broadcast(b, x, (sp.Integer(k), sp.S.One)) if k > 1 else x
@@ -479,7 +479,7 @@ def pad(b: Builder, x: Term, widths: Any, fill: Any, where: str,
         axes: int | None = None) -> Term:
     """NumPy's ``pad`` in constant mode: X with a border of ``fill``; of NumPy's 1-D vector
     (``axes`` 1, by default for one declared ``(n,)``) its ends only."""
-    x = ops.as_matrix(b, x)
+    x = one_by_one.as_matrix(b, x)
     if not is_matrix(x):
         raise ShapeError(f"{where}: pad needs a vector or matrix, got a scalar")
     if type(fill) not in (int, float):

@@ -302,7 +302,7 @@ class Calls(Sums):
             self.take()
             self.expect("^")
             caret = self.toks[self.i - 1].at  # a power as mathematics reads it: e^X of a
-            exponent = self.group_or_token()  # square matrix is refused (ops.paper_power)
+            exponent = self.group_or_token()  # square matrix is refused (written_ops.paper_power)
             if self.is_("^"):  # e^{x}^{2}: TeX's "Double superscript"
                 second = self.take()
                 if self.powers_next():

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from . import ops
+from . import ops, written_ops
 from .algebra import is_matrix
 from .builder import Builder, Term
 from .errors import ShapeError
@@ -50,7 +50,7 @@ def numpy_call(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
             not is_matrix(x) or tensor_dims(shape_of(x)) is None for x in xs) and (
             (flats[0] and not (name == "dot" and flats[1]))
             or (is_matrix(xs[1]) and b.is_row(xs[1]))):
-        return ops.written_matmul(b, xs[0], xs[1], where, name)  # NumPy's @ of 1-D arrays
+        return written_ops.written_matmul(b, xs[0], xs[1], where, name)  # NumPy's @ of 1-D arrays
     if not any(flats):
         s = shape_of(xs[0]) if xs else None
         if name == "diag" and s is not None and tensor_dims(s) is None and 1 in s \

@@ -4,6 +4,8 @@ Scalars, vectors and matrices mix the way they do on a whiteboard: a scalar time
 a bias vector ``b`` (m, 1) added to a batch ``W X`` (m, B) (written out as ``b 1ᵀ``), a
 constant added to a matrix (``1 - h``). ``*`` between two matrices is the matrix product (as
 in SymPy); the element-wise product is ``hadamard(a, b)``; ``**`` on a matrix is element-wise.
+The operations read by how they were written (``^``, NumPy's 1-D ``@`` and ``.T``, LaTeX's
+X𝟏) are in ``written_ops.py``; a 1×1 product taken back to its matrix in ``one_by_one.py``.
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ from .errors import OptionError, ShapeError, UnsupportedError
 from .functions import (
     CumProd,
     Elementwise,
-    Item,
     LogSumExpAlong,
     MaxAlong,
     MinAlong,
@@ -49,6 +50,7 @@ from .functions import (
     ProdAlong,
 )
 from .layers import SoftmaxRows
+from .one_by_one import as_matrix
 from .rules import FUNCTION_NAMES, RULES, constant_softmax
 from .shapes import Shape, fmt_shape, shape_of, tensor_dims
 
@@ -134,42 +136,6 @@ def mul(b: Builder, x: Term, y: Term, where: str = "a * b") -> Term:
     return b.node(sp.Mul(x, y))
 
 
-def times_ones(b: Builder, x: Term, y: Term, where: str = "a * b") -> Term:
-    """LaTeX's X𝟏 (``y`` the 𝟏, read as the number 1) or c𝟏ᵀY (``x`` what precedes Y, its
-    𝟏ᵀ read as 1): the ones vector sized by the matrix it multiplies, the sum of X's rows
-    or Y's columns; by a scalar, or a vector along it, the number 1, spread by the
-    operation around."""
-    sx, sy = shape_of(x), shape_of(y)
-    if y == 1:
-        if sx is not None and not tensor_dims(sx) and sx[1] != 1:
-            return matmul(b, x, OneMatrix(sx[1], 1), where)
-    elif sy is not None and not tensor_dims(sy) and sy[0] != 1:
-        return mul(b, x, matmul(b, OneMatrix(1, sy[0]), y, where), where)
-    return mul(b, x, y, where)
-
-
-def written_matmul(b: Builder, x: Term, y: Term, where: str = "a @ b",
-                   call: str = "@") -> Term:
-    """``x @ y`` as written (or ``np.dot``, ``np.matmul``: ``call``): in code that uses a
-    library's call, NumPy's 1-D ``x`` (held as the column (n, 1)) on the left is a row
-    there, and a 1-D ``y`` held as a row (``X[0]``) on the right a column: refused, with the
-    ways to write it (where they fit, parse.numpy_sides read them as NumPy's)."""
-    if b.library is not None and is_matrix(x) and is_matrix(y) and tensor_dims(
-            shape_of(x)) is None and tensor_dims(shape_of(y)) is None:
-        if b.is_flat(x):
-            dot = ("np.dot(x, y) of two 1-D arrays of one length for their dot product"
-                   if call != "dot" else f"np.dot(x, np.ravel(y)) for the dot product with "
-                   f"{fmt_shape(shape_of(y))}'s entries")
-            raise ShapeError(f"{where}: NumPy's 1-D x on the left of {call} is a row there, "
-                             f"the column (n, 1) in the text, and {fmt_shape(shape_of(y))} on "
-                             f"the right has no reading: write {dot}, A.T @ x for x @ A")
-        if b.is_row(y):
-            raise ShapeError(f"{where}: NumPy's 1-D y on the right of @ is a column there, "
-                             "the row (1, n) in the text: write y.reshape(-1, 1) for the "
-                             "column")
-    return matmul(b, x, y, where)
-
-
 def matmul(b: Builder, x: Term, y: Term, where: str = "a @ b") -> Term:
     sx, sy = shape_of(x), shape_of(y)
     if tensor_dims(sx) or tensor_dims(sy):
@@ -240,56 +206,6 @@ def compare(b: Builder, op: str, x: Term, y: Term, where: str) -> Term:
     return sub(b, sp.S.One, apply(b, "step", [sub(b, y, x, where)], where), where)
 
 
-def as_matrix(b: Builder, x: Term) -> Term:
-    """A scalar that ``matmul`` made of a 1×1 product as that product again: padding,
-    joining, indexing and reshaping need its two axes (NumPy keeps them)."""
-    rhs = None if is_matrix(x) else _resolved(b, x)
-    if isinstance(rhs, Item) and isinstance(_definition(b, rhs.args[0]), MatMul):
-        return rhs.args[0]
-    if rhs is None and isinstance(x, sp.Expr) and not isinstance(x, sp.Symbol):
-        rhs = x  # an inline expression (2·s)
-    if rhs is not None and _reads_one_by_one(b, rhs):  # (1 + (W@p)**2)**0.5, W and p 1×1:
-        return b.node(mscale(x, OneMatrix(1, 1)))  # NumPy keeps (1, 1) through arithmetic
-    return x
-
-
-def _reads_one_by_one(b: Builder, rhs: sp.Basic, depth: int = 0) -> bool:
-    """Whether a scalar node is arithmetic on a 1×1 product read as a scalar (``Item``):
-    NumPy keeps such a value (1, 1) until something reduces it. The walk goes through scalar
-    operands only, so a reduction (sum, trace: matrix operands) ends it, as an input does."""
-    rhs = _resolved(b, rhs) if isinstance(rhs, sp.Symbol) else rhs
-    if rhs is None:  # an input
-        return False
-    if isinstance(rhs, Item):
-        return True
-    if depth > 32 or is_matrix(rhs):
-        return False
-    for a in rhs.args:
-        if isinstance(a, sp.Symbol):
-            d = _definition(b, a)
-            if d is not None and _reads_one_by_one(b, d, depth + 1):
-                return True
-        elif isinstance(a, sp.Expr) and not a.is_Number and _reads_one_by_one(b, a, depth + 1):
-            return True
-    return False
-
-
-def _resolved(b: Builder, x: Term) -> sp.Basic | None:
-    """The right side of the scalar node ``x``, through named stages (h = _2); None for an
-    input."""
-    rhs = _definition(b, x)
-    while isinstance(rhs, sp.Symbol):
-        rhs = _definition(b, rhs)
-    return rhs
-
-
-def _definition(b: Builder, x: Term) -> sp.Basic | None:
-    found = next((eq.rhs for eq in reversed(b.nodes) if eq.lhs == x), None)
-    if found is None and b.earlier is not None and isinstance(x, (sp.Symbol, sp.MatrixSymbol)):
-        return b.earlier(x)  # a stage of an earlier Graph.let
-    return found
-
-
 def div(b: Builder, x: Term, y: Term, where: str = "a / b") -> Term:
     if is_matrix(y) and shape_of(y) == (1, 1) and shape_of(x) != (1, 1):
         y = as_scalar(b, y)  # x / (aᵀb): a division by the scalar it is
@@ -345,94 +261,11 @@ def variable_power(b: Builder, x: Term, y: Term, where: str) -> Term:
     return apply(b, "exp", [hadamard(b, y, apply(b, "log", [x], where), where)], where)
 
 
-MAX_MATRIX_POWER = 32  # X^{k} is k - 1 matrix products
-
-
-def paper_power(b: Builder, x: Term, y: Term, where: str = "a ^ b",
-                written: str | None = None) -> Term:
-    """A power as mathematics reads it (``^``, ``x²``, LaTeX ``X^{2}``): of a square matrix
-    that is not a vector, the matrix power; of anything else, the element-wise power.
-    ``written``: the source as the text wrote it (``X^2``), for the refusals."""
-    sx = shape_of(x)
-    if x is sp.E and is_matrix(y):  # eˣ of an array: element-wise, but of a square matrix
-        sy = shape_of(y)  # the literature's e^X is the matrix exponential
-        if sy is not None and sy[0] == sy[1] and sy[0] != 1:
-            raise UnsupportedError(f"{where}: e^X of a square matrix is the matrix "
-                                   "exponential, which is not a primitive; write exp(X) for "
-                                   "the element-wise exponential")
-        return apply(b, "exp", [y], where)
-    if sx is None or 1 in sx:
-        return power(b, x, y, where)
-    if is_matrix(y):
-        raise shape_error(where, sx, "^", shape_of(y), " (exponents must be scalars)")
-    if sx[0] != sx[1]:
-        typed = f"type {where} (** is NumPy's power, element-wise)" if written else \
-            r"write X^{\circ 2} in LaTeX, or type X**2 in the text"
-        raise ShapeError(f"{written or where}: a power written ^ or as a superscript of a "
-                         f"{fmt_shape(sx)} matrix is a matrix power and needs a square "
-                         f"matrix (for the element-wise power {typed})")
-    k = y if is_num(y) else None
-    if k is None or not k.is_Integer:
-        shown = f"{float(y):g}" if getattr(y, "is_Float", False) else y
-        raise UnsupportedError(f"{where}: the power {shown} of a square matrix is not read "
-                               "(whole powers are matrix products, X^{-1} the inverse; for "
-                               "the element-wise power write X**k)")
-    if abs(k) > MAX_MATRIX_POWER:
-        raise UnsupportedError(f"{where}: a matrix power above {MAX_MATRIX_POWER} in size")
-    return whole_power(b, x, int(k), where)
-
-
-def whole_power(b: Builder, x: Term, k: int, where: str) -> Term:
-    """Xᵏ of a square matrix, k a whole number: X⁰ = I, X⁻ᵏ = (X⁻¹)ᵏ; one matrix product
-    per factor. X⁰ keeps the inputs X is made of as inputs of the graph (their gradient
-    0, as of 0·X)."""
-    if k == 0:
-        b.kept = (*b.kept, *_inputs_in(b, x))
-        return Identity(shape_of(x)[0])  # type: ignore[index]
-    base = x if k > 0 else apply(b, "inv", [x], where)
-    acc = base
-    for _ in range(abs(k) - 1):
-        acc = matmul(b, acc, base, where)
-    return acc
-
-
-def _inputs_in(b: Builder, x: Term) -> list[sp.Basic]:
-    """The inputs ``x`` is made of, through the stages built so far."""
-    rhs = {eq.lhs: eq.rhs for eq in b.nodes}
-    seen: set[sp.Basic] = set()
-    stack = [x]
-    while stack:
-        for a in stack.pop().free_symbols:
-            if a not in seen:
-                seen.add(a)
-                if a in rhs:
-                    stack.append(rhs[a])
-    return [s for s in b.inputs if s in seen]
-
-
 def hadamard(b: Builder, x: Term, y: Term, where: str = "hadamard(a, b)") -> Term:
     if not is_matrix(x) and not is_matrix(y):
         return mul(b, x, y, where)
     x, y = fit(b, x, y, where, "⊙")
     return b.node(HadamardProduct(x, y))
-
-
-def written_transpose(b: Builder, x: Term, where: str = "a.T") -> Term:
-    """``x.T`` or ``transpose(x)`` as written: in code that uses a library's call, of a
-    vector declared ``(n,)`` it is refused (NumPy's ``b.T`` of a 1-D ``b`` is ``b``, so
-    ``b @ b.T`` is the dot product there and the outer product in the text)."""
-    if b.library is not None and is_matrix(x) and b.is_row(x):
-        n = shape_of(x)[1]  # type: ignore[index]
-        raise ShapeError(f"{where}: the transpose of NumPy's 1-D ({n},) (held as the row "
-                         f"(1, {n})) is itself in NumPy, the column in the text: write "
-                         ".reshape(-1, 1) for the column, or leave out .T for NumPy's reading")
-    if b.library is not None and is_matrix(x) and b.is_flat(x):
-        n = shape_of(x)[0]  # type: ignore[index]
-        raise ShapeError(f"{where}: the transpose of a vector declared ({n},) is itself in "
-                         "NumPy (b @ b.T is the dot product), the row (1, n) in the text: "
-                         "write np.dot(b, b) for the dot product, np.outer(b, b) for the "
-                         f"outer product, or declare it ({n}, 1)")
-    return transpose(b, x, where)
 
 
 def transpose(b: Builder, x: Term, where: str = "a.T") -> Term:

@@ -23,7 +23,7 @@ from typing import Any
 
 import sympy as sp
 
-from . import indexing, numpy_ranks, ops, structural_calls
+from . import indexing, numpy_ranks, ops, structural_calls, written_ops
 from .broadcasting import numpy_vectors
 from .builder import Builder, Term, assemble
 from .composites import COMPOSITES, MOST_ARGS
@@ -356,7 +356,7 @@ class _Parser(Readings, Numbers, NumpyReading):
         if isinstance(node, ast.Attribute):
             if id(node) in self.exponent_transposes and shape_of(args[0]) is None:
                 raise self.number_transposed(node)
-            return ops.written_transpose(b, args[0], self.source(node))
+            return written_ops.written_transpose(b, args[0], self.source(node))
         if isinstance(node, ast.Compare):
             return ops.compare(b, _COMPARE[type(node.ops[0])], args[0], args[1],
                                self.source(node))
@@ -436,17 +436,18 @@ class _Parser(Readings, Numbers, NumpyReading):
             elif op is ast.Mult:
                 if not self.ones_product(node):
                     self.check_pasted_product(node, [x, y])
-                out = (ops.times_ones if self.ones_product(node) else ops.mul)(b, x, y, where)
+                out = (written_ops.times_ones if self.ones_product(node) else ops.mul)(
+                    b, x, y, where)
             elif op is ast.Div:
                 self.matrix_divisor(node.right, y)
                 out = ops.div(b, x, y, where)
             elif op is ast.Pow:
-                out = ops.paper_power(b, x, y, where, self.as_written(node)) \
+                out = written_ops.paper_power(b, x, y, where, self.as_written(node)) \
                     if self.paper_power(node) else ops.power(b, x, y, where)
             elif op is ast.MatMult and (self.offset(node), self.end_offset(node)) in b.dots:
                 out = ops.apply(b, "sum", [ops.hadamard(b, x, y, where)], where)  # NumPy's dot
             elif op is ast.MatMult:
-                out = ops.written_matmul(b, x, y, where)
+                out = written_ops.written_matmul(b, x, y, where)
             elif op is ast.Mod:
                 out = ops.hadamard(b, x, y, where)
             else:  # pragma: no cover - the whitelist has no other operators

@@ -17,7 +17,7 @@ from typing import Any
 
 import sympy as sp
 
-from . import broadcasting, indexing, ops
+from . import broadcasting, indexing, one_by_one, ops
 from .builder import Builder, Term
 from .errors import ShapeError, UnsupportedError
 
@@ -53,7 +53,7 @@ def index(b: Builder, v: Value, key: Any) -> Value:
     if len(keys) > len(shape):
         raise ShapeError(f"{len(keys)} indices for an array of {len(shape)} dimension"
                          f"{'s' * (len(shape) > 1)}")
-    term = ops.as_matrix(b, term)  # a (1, 1) product xᵀx may be held as its one entry
+    term = one_by_one.as_matrix(b, term)  # a (1, 1) product xᵀx may be held as its one entry
     if len(shape) == 1:
         out = indexing.take(b, term, keys[0], 0 if isinstance(keys[0], int) else slice(None),
                             where)

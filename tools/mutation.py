@@ -52,7 +52,8 @@ _SPLIT_FROM = {"broadcasting.py": "ops.py", "sympy_input.py": "builder.py",
                "parse_numbers.py": "parse.py", "numpy_ranks.py": "parse.py",
                "parse_tree.py": "parse.py", "parse_numpy.py": "parse.py",
                "check/points.py": "check/compare.py", "check/tape.py": "check/engine.py",
-               "check/diagnosis.py": "check/engine.py"}
+               "check/diagnosis.py": "check/engine.py", "written_ops.py": "ops.py",
+               "one_by_one.py": "ops.py"}
 
 
 def _kills(module: str) -> str:

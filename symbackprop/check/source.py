@@ -47,7 +47,7 @@ def _times(a: Array, b: Array) -> Array:
 
 def _times_ones(a: Array, b: Array) -> Array:
     """LaTeX's X𝟏 (``b`` the 𝟏, the number 1) or 𝟏ᵀY (``a``'s 𝟏ᵀ the number 1): the ones
-    vector the matrix beside it sizes, as ``ops.times_ones`` reads it."""
+    vector the matrix beside it sizes, as ``written_ops.times_ones`` reads it."""
     if np.ndim(b) == 0 and b == 1 and np.ndim(a) == 2 and np.shape(a)[1] != 1:
         return a @ np.ones((np.shape(a)[1], 1))
     if np.ndim(b) == 2 and np.shape(b)[0] != 1 and not (np.ndim(b) == 0 and b == 1):
