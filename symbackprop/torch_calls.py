@@ -165,6 +165,13 @@ def softmax(w: Writer, args: list[Val], kw: Mapping[str, Any], node: Any,
     dim = 1 if dim is None else int(dim)  # PyTorch's implicit dim of a 2-D input
     if a.kind != "act" or dim not in (0, 1, -1, -2):
         raise UnsupportedError(f"softmax over dim {dim} of a {a.shape} tensor {w.where(node)}")
+    if len(a.shape) == 2 and a.shape[dim] == 1:  # PyTorch's 1 everywhere, gradient 0
+        fix = ("trace with an example batch of 2 or more" if dim % 2 == 0 else
+               "a softmax over one feature is a constant: leave it out")
+        raise UnsupportedError(f"{f} over dim {dim} of a {a.shape} tensor {w.where(node)}: "
+                               f"dim {dim} has length 1, so the {f} is "
+                               f"{'0' if log else '1'} everywhere and nothing flows back "
+                               f"through it; {fix}")
     axis = (1 - dim % 2) if w.col else dim % 2  # ours is transposed in the column convention
     return Val(f"{f}({a.text})" if axis == 0 else f"{f}({a.text}, axis=1)", "act", a.shape)
 

@@ -454,6 +454,14 @@ class Constant(nn.Module):
      r"PReLU at '1' of a \(1, 2, 2, 2\) input"),
     (lambda: TwoSided(both_dims=True), (5, 3), r"Tensor\.sum along both dims with keepdim"),
     (lambda: TwoSided(rounding=True), (5, 3), r"Tensor\.div with rounding_mode"),
+    # a softmax along an axis of length 1 (held-out round T6: the text's message named our
+    # axis=1 and suggested axis=0 for PyTorch's dim=0 over an example batch of 1)
+    (lambda: nn.Sequential(nn.Linear(3, 3), nn.Softmax(dim=0)), (1, 3),
+     r"softmax over dim 0 of a \(1, 3\) tensor at '1': dim 0 has length 1.*example batch of 2"),
+    (lambda: nn.Sequential(nn.Linear(3, 3), nn.LogSoftmax(dim=-2)), (1, 3),
+     r"log_softmax over dim -2 .* is 0 everywhere"),
+    (lambda: nn.Sequential(nn.Linear(3, 1), nn.Softmax(dim=1)), (4, 3),
+     r"softmax over dim 1 of a \(4, 1\) tensor .*over one feature is a constant"),
 ])
 def test_refusals_are_typed_and_name_the_module_path(model: Any, example: tuple[int, ...],
                                                      message: str) -> None:
