@@ -98,16 +98,18 @@ def coerce_value(name: str, v: Any, shape: Any, dtype: np.dtype[Any],
             raise ShapeError(f"{name} must be a scalar, but the value given has shape {a.shape}")
         return dtype.type(a.reshape(()))
     axes = axes_of(shape)
+    given = a.shape  # as the caller gave it: a (n,) value is read as the column (n, 1)
     if a.ndim == 1 and len(axes) == 2:
         a = a.reshape(-1, 1)
     if a.ndim != len(axes):
         raise ShapeError(f"{name} must be {fmt_shape(shape)}, but the value given has shape "
-                         f"{a.shape}")
+                         f"{given}")
     for want, got in zip(axes, a.shape, strict=True):
         if want.is_Integer:
             if int(want) != got:
+                column = " (read as the column (n, 1))" if given != a.shape else ""
                 raise ShapeError(f"{name} must be {fmt_shape(shape)}, but the value given has "
-                                 f"shape {a.shape}")
+                                 f"shape {given}{column}")
         elif dims.setdefault(want, got) != got:
             raise ShapeError(f"dimension {want} is {dims[want]} elsewhere but {got} in {name} "
                              f"(shape {a.shape})")

