@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -58,20 +59,29 @@ def parse_shape(spec: str, spelling: dict[str, str] = COMMAND) -> tuple[str, tup
 # ---------------------------------------------------------------------------------------
 # The trace's point, for the Sphinx directive and the MkDocs fence: their :values:, :dims:
 
-def parse_values(text: str, spelling: dict[str, str] = SPHINX) -> dict[str, float]:
-    """``x=1.5 y=-0.25`` (the directive's ``:values:``, the fence's ``values:``): finite
-    numbers by name, read by ``float()`` only."""
-    option = spelling["values"]
-    out = {}
+def _pairs(text: str, option: str, expected: str) -> Iterator[tuple[str, str, str]]:
+    """Each ``NAME=VALUE`` of ``text`` (split at spaces, commas or semicolons): the item as
+    written, the name and the value's text; a name given twice is refused."""
+    seen: set[str] = set()
     for item in re.split(r"[\s,;]+", text.strip()):
         if not item:
             continue
         name, sep, value = item.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise ValueError(f"{option} {item!r}: expected NAME=NUMBER")
-        if name in out:
+            raise ValueError(f"{option} {item!r}: expected {expected}")
+        if name in seen:
             raise ValueError(f"{option} gives {name} twice")
+        seen.add(name)
+        yield item, name, value
+
+
+def parse_values(text: str, spelling: dict[str, str] = SPHINX) -> dict[str, float]:
+    """``x=1.5 y=-0.25`` (the directive's ``:values:``, the fence's ``values:``): finite
+    numbers by name, read by ``float()`` only."""
+    option = spelling["values"]
+    out = {}
+    for item, name, value in _pairs(text, option, "NAME=NUMBER"):
         try:
             number = float(value)  # float() only: never evaluates anything
         except ValueError:
@@ -85,17 +95,11 @@ def parse_values(text: str, spelling: dict[str, str] = SPHINX) -> dict[str, floa
 
 def parse_dims(text: str, spelling: dict[str, str] = SPHINX) -> dict[str, int]:
     """``:dims: B=3 N=2``: the sizes of symbolic dimensions, for the trace."""
-    option = spelling["dims"]
+    option, expected = spelling["dims"], "NAME=SIZE with SIZE a whole number from 1"
     out = {}
-    for item in re.split(r"[\s,;]+", text.strip()):
-        if not item:
-            continue
-        name, sep, size = item.partition("=")
-        if not sep or not name or not size.strip().isdigit() or int(size) < 1:
-            raise ValueError(f"{option} {item!r}: expected NAME=SIZE with SIZE a whole number "
-                             "from 1")
-        if name in out:
-            raise ValueError(f"{option} gives {name} twice")
+    for item, name, size in _pairs(text, option, expected):
+        if not size.strip().isdigit() or int(size) < 1:
+            raise ValueError(f"{option} {item!r}: expected {expected}")
         out[name] = int(size)
     return out
 
