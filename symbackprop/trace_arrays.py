@@ -26,6 +26,7 @@ from sympy import MatMul, OneMatrix
 
 from . import broadcasting, ops
 from . import trace_linalg as linalg
+from . import trace_structural as structural
 from .algebra import is_matrix
 from .builder import Builder, Term
 from .errors import ShapeError, UnsupportedError
@@ -235,13 +236,23 @@ def reduce(b: Builder, v: Value, how: str, axis: Any, keepdims: Any,
 
 def scan(b: Builder, name: str, v: Value, axis: Any) -> Value:
     """``np.cumsum``/``np.cumprod``/``np.flip`` of a vector, or of a matrix along ``axis`` (a
-    product with the lower triangle of ones or the exchange matrix)."""
+    product with the lower triangle of ones or the exchange matrix); without ``axis`` a
+    matrix's cumsum/cumprod is the scan of its entries row by row (a 1-D result, as NumPy
+    flattens it) and its flip reverses both axes."""
     t, s = v
     what = f"np.{name}"
     if not s:
         return v
     if len(s) == 2 and axis is None:
-        raise UnsupportedError(f"{what} of a matrix without axis= (NumPy flattens it): "
-                               "give axis=0 or axis=1")
+        if name == "flip":  # every axis reversed: J X J
+            t = ops.reduce_axis(b, name, ops.reduce_axis(b, name, t, 0, what), 1, what)
+            return t, s
+        if not all(sp.sympify(d).is_Integer for d in s):
+            raise UnsupportedError(f"{what} of a matrix without axis= runs over its entries "
+                                   "row by row (NumPy flattens it): give numeric shapes, or "
+                                   "axis=0 or axis=1")
+        # NumPy flattens it row by row (order 'C'), then scans the 1-D array
+        flat = structural.reshape(b, v, -1)
+        return ops.reduce_axis(b, name, flat[0], 0, what), flat[1]
     k = linalg.numpy_axes(axis, len(s), what)[0] if axis is not None else 0
     return ops.reduce_axis(b, name, t, k, what), s

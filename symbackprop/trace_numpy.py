@@ -32,10 +32,9 @@ from .algebra import is_matrix
 from .builder import Builder, Term
 from .canonical import is_leaf
 from .composites import COMPOSITES
-from .errors import GraphError, UnsupportedError
+from .errors import GraphError, ShapeError, UnsupportedError
 from .rules import RULES
 from .shapes import shape_of
-from .tensor_axes import broadcast_axes
 
 NpShape = tuple[Any, ...]
 
@@ -449,24 +448,21 @@ def numpy_ufunc(b: Builder, ufunc: Any, method: str, inputs: tuple[Any, ...],
 
 def composite(b: Builder, name: str, inputs: tuple[Any, ...] | list[Any]) -> Traced:
     """A NumPy function the text writes out in primitives (``composites.py``: np.log1p,
-    np.hypot, …), on operands of one shape or scalars, or 2-D operands that broadcast
-    (a (3, 1) column beside a (3, 2) matrix: the text's arithmetic broadcasts 2-D values
-    as NumPy does). Other shapes are refused: a 1-D operand lines up with the last axis in
-    NumPy and with the rows in the text."""
+    np.hypot, …) or a primitive of several operands (np.where, np.clip), with NumPy's
+    broadcasting: the operands' shapes meet by NumPy's rule (trailing axes line up, so a 1-D
+    operand beside a matrix is a row; size-1 axes spread) and each operand is spread to that
+    shape first (a scalar stays a scalar), so the written-out function only ever meets
+    operands of one shape. Shapes NumPy refuses are a ``ShapeError``."""
     xs = [traced(b, a) for a in inputs]
-    shapes = {x.shape_ for x in xs if x.shape_ != ()}
-    if len(shapes) > 1 and all(len(s) == 2 for s in shapes):
-        joint: tuple[Any, ...] | None = ()
-        for shape in shapes:
-            joint = broadcast_axes(joint, shape) if joint is not None else None
-        if joint is not None:  # NumPy's rule; else refused below
-            shapes = {tuple(int(n) for n in joint)}
-    if len(shapes) > 1:
-        raise UnsupportedError(f"np.{name} of operands shaped "
-                               f"{' and '.join(_fmt(s) for s in sorted(shapes, key=str))}: "
-                               "give them one shape")
-    shape = shapes.pop() if shapes else ()
-    terms, where = [x.term for x in xs], f"np.{name}(...)"
+    where = f"np.{name}(...)"
+    shape: NpShape = ()
+    try:
+        for x in xs:
+            shape = arrays.broadcast_shape(shape, x.shape_, where)
+    except ShapeError:
+        raise ShapeError(f"np.{name} of operands shaped {', '.join(_fmt(x.shape_) for x in xs)}"
+                         ": they do not broadcast (NumPy lines up the last axes)") from None
+    terms = [arrays.spread(b, x.value, shape) for x in xs]
     term = (COMPOSITES[name][1](b, *terms, where=where) if name in COMPOSITES
             else ops.apply(b, name, terms, where))  # a primitive: np.where
     return Traced(b, term, shape)

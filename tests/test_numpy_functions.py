@@ -314,12 +314,20 @@ def test_a_traced_numpy_function_knows_the_tables_names() -> None:
     assert r"\sinh" in tex
 
 
-def test_a_traced_composite_of_two_shapes_is_refused() -> None:
+def test_a_traced_composite_of_two_shapes_broadcasts_or_is_refused() -> None:
+    """np.hypot(W, x) of a (2, 2) matrix and a (2,) vector was refused; it broadcasts x as a
+    row, as NumPy does (tests/test_trace_numpy.py compares more against JAX). Shapes NumPy
+    refuses are a ShapeError naming the function."""
     def f(W: Any, x: Any) -> Any:
         return np.sum(np.hypot(W, x))
 
-    with pytest.raises(sbp.UnsupportedError, match=r"np\.hypot"):
-        sbp.derive(f, shapes={"W": (2, 2), "x": (2,)})
+    values = {"W": np.array([[0.3, -0.2], [0.5, 0.1]]), "x": np.array([0.4, -0.7])}
+    d = sbp.derive(f, shapes={"W": (2, 2), "x": (2,)})
+    np.testing.assert_allclose(d.evaluate(values)["x"],
+                               np.sum(values["x"] / np.hypot(values["W"], values["x"]), 0))
+    assert d.check(values).ok
+    with pytest.raises(sbp.ShapeError, match=r"np\.hypot"):
+        sbp.derive(f, shapes={"W": (2, 3), "x": (2,)})
 
 
 def test_where_takes_the_gradient_where_the_condition_holds() -> None:
@@ -557,8 +565,15 @@ def test_cumsum_and_flip_of_a_vector_and_from_numpy() -> None:
 def test_cumsum_of_a_matrix_needs_an_axis() -> None:
     with pytest.raises(sbp.ShapeError, match="axis=0 or axis=1"):
         sbp.derive("sum(cumsum(W))", shapes={"W": (2, 3)})
+    # NumPy's np.cumsum of a matrix flattens it (row by row): traced so, or refused when
+    # the size is not a number
+    w = np.array([[0.3, -1.2, 0.8], [1.1, 0.5, -0.4]])
+    t = sbp.derive(lambda W: np.sum(np.cumsum(W) ** 2), shapes={"W": (2, 3)})
+    flat = np.cumsum(w)
+    np.testing.assert_allclose(t.evaluate({"W": w})["W"],
+                               np.reshape(np.cumsum((2 * flat)[::-1])[::-1], (2, 3)))
     with pytest.raises(sbp.UnsupportedError, match="axis=0 or axis=1"):
-        sbp.derive(lambda W: np.sum(np.cumsum(W)), shapes={"W": (2, 3)})
+        sbp.derive(lambda W: np.sum(np.cumsum(W)), shapes={"W": ("n", 3)})
 
 
 @pytest.mark.parametrize("axis", [0, 1])

@@ -94,7 +94,6 @@ def test_1d_and_column_are_different_arrays() -> None:
     (lambda W, x: np.sum(max(W, x)), r"max\(\) of an array"),
     (lambda W: np.sum(np.sum(W, axis=0, dtype=float)), "dtype"),
     (lambda W: np.sum(np.transpose(W, (1, 0))), "np.transpose"),
-    (lambda W: np.sum(np.cumsum(W)), "np.cumsum"),
     (lambda W: np.vdot(W, np.sum(W, 0)), "np.vdot of shapes"),
     (lambda W: np.sum(np.outer(W, W)), "np.outer of shapes"),
     (lambda W: np.sum(np.sum(W, axis=0.5)), "axis"),  # type: ignore[call-overload]
@@ -492,5 +491,65 @@ def test_a_written_out_function_of_2d_operands_broadcasts(name: str, a: str, b: 
             down[k][i] -= 1e-6
             want[i] = (f(**up) - f(**down)) / 2e-6
         np.testing.assert_allclose(got[k], want, rtol=1e-6, atol=1e-8)
-    with pytest.raises(sbp.UnsupportedError, match="give them one shape"):
-        sbp.derive(lambda u, W: np.sum(fn(u, W)), shapes={"u": (2,), "W": (3, 2)})
+    with pytest.raises(sbp.ShapeError, match=r"\(2,\), \(3, 3\): they do not broadcast"):
+        sbp.derive(lambda u, W: np.sum(fn(u, W)), shapes={"u": (2,), "W": (3, 3)})
+
+
+# (code, shapes): each is run with NumPy (the value), with jax.numpy (the gradient) and traced
+_NUMPY_BROADCASTS = [
+    # a matrix's cumsum/cumprod without axis= runs over its entries row by row (NumPy
+    # flattens it); its flip reverses both axes
+    ("np.sum(np.sin(np.cumsum(A)))", {"A": (3, 4)}),
+    ("np.sum(np.cumsum(A) * v)", {"A": (3, 4), "v": (12,)}),
+    ("np.sin(np.cumsum(A)[7]) + np.sum(np.cumsum(A.T) ** 2)", {"A": (3, 4)}),
+    ("np.sum(np.sin(A.cumsum())) + np.sum(np.cumsum(c)) ** 2", {"A": (3, 4), "c": (3, 1)}),
+    ("np.sum(np.sin(np.cumprod(A))) + np.sum(np.cumprod(e))", {"A": (2, 3), "e": (1, 1)}),
+    ("np.sum(np.sin(np.flip(A)) * W)", {"A": (3, 4), "W": (3, 4)}),
+    # np.where, np.clip and the written-out functions broadcast their operands as NumPy does
+    ("np.sum(np.sin(np.where(A > W, A, W[0])))", {"A": (3, 4), "W": (3, 4)}),
+    ("np.sum(np.sin(np.where(c > r, c, r)))", {"c": (3, 1), "r": (1, 4)}),
+    ("np.sum(np.sin(np.where(A > 0, v, 0.5)))", {"A": (3, 4), "v": (4,)}),
+    ("np.sum(np.sin(np.where(v > 0, A, 2 * v)))", {"A": (3, 4), "v": (4,)}),
+    ("np.sum(np.sin(np.where(v > o, o, v)))", {"v": (4,), "o": (1,)}),
+    ("np.sum(np.sin(np.where(v > c, v, c)))", {"v": (4,), "c": (3, 1)}),
+    ("np.sum(np.sin(np.where(A > 0, o, 2.0)))", {"A": (3, 4), "o": (1,)}),
+    ("np.sin(np.where(v[0] > 0, v[1], v[2]))", {"v": (4,)}),
+    ("np.sum(np.clip(A, -0.3, v)) + np.sum(np.logaddexp(v, A) * np.hypot(A, v))",
+     {"A": (3, 4), "v": (4,)}),
+]
+
+
+@pytest.mark.parametrize(("code", "shapes"), _NUMPY_BROADCASTS,
+                         ids=[c for c, _ in _NUMPY_BROADCASTS])
+def test_numpys_flattening_scans_and_broadcasting_functions(code: str,
+                                                            shapes: dict[str, Any]) -> None:
+    """np.cumsum(A) of a matrix without axis= ('give axis=0 or axis=1') and np.where with
+    operands NumPy broadcasts (a column beside a row, a 1-D value, a scalar: 'give them one
+    shape') were refused (held-out round U6, F10). The value is NumPy's, the gradient JAX's."""
+    jax = pytest.importorskip("jax", reason="the [jax] extra is not installed")
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    rng = np.random.default_rng(6)
+    vals = {k: rng.uniform(-1.2, 1.2, s) for k, s in shapes.items()}
+    source = f"lambda {', '.join(shapes)}: {code}"
+    f, reference = eval(source, {"np": np}), eval(source, {"np": jnp})
+    d = sbp.derive(f, shapes=shapes)
+    assert float(Engine(d).value(vals)) == pytest.approx(f(**vals), rel=1e-12, abs=1e-12)
+    grads = jax.grad(reference, argnums=tuple(range(len(vals))))(*vals.values())
+    got = d.evaluate(vals)
+    for k, want in zip(vals, grads, strict=True):
+        np.testing.assert_allclose(np.reshape(got[k], vals[k].shape), want,
+                                   rtol=1e-10, atol=1e-12)
+    assert d.check(vals).ok
+
+
+def test_a_scan_without_axis_or_a_where_numpy_refuses_is_refused() -> None:
+    """The row-by-row scan of a matrix needs its numeric size; operands that do not
+    broadcast in NumPy are a ShapeError naming every operand's shape."""
+    with pytest.raises(sbp.UnsupportedError, match="give numeric shapes, or axis=0 or axis=1"):
+        sbp.derive(lambda A: np.sum(np.cumsum(A)), shapes={"A": ("n", 4)})
+    with pytest.raises(sbp.ShapeError, match=r"np.where of operands shaped \(3, 2\), \(3,\)"):
+        sbp.derive(lambda x, W: np.sum(np.where(W > 0, x, W)), shapes={"x": (3,), "W": (3, 2)})
+    with pytest.raises(ValueError, match="could not be broadcast"):  # as NumPy refuses it
+        np.where(np.ones((3, 2)) > 0, np.ones(3), np.ones((3, 2)))
