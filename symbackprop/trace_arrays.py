@@ -19,6 +19,7 @@ cannot be reproduced exactly an ``UnsupportedError``.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import sympy as sp
@@ -247,7 +248,7 @@ def scan(b: Builder, name: str, v: Value, axis: Any) -> Value:
         if name == "flip":  # every axis reversed: J X J
             t = ops.reduce_axis(b, name, ops.reduce_axis(b, name, t, 0, what), 1, what)
             return t, s
-        if not all(sp.sympify(d).is_Integer for d in s):
+        if not all(isinstance(d, numbers.Integral) for d in s):  # SymPy's Integer too
             raise UnsupportedError(f"{what} of a matrix without axis= runs over its entries "
                                    "row by row (NumPy flattens it): give numeric shapes, or "
                                    "axis=0 or axis=1")
