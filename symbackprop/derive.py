@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import inspect
+import keyword
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -57,6 +58,7 @@ from .jacobians import gradient_graph, jacobian_values, scalarised, seed_symbol,
 from .limits import DEFAULT_LIMITS, Limits, written_out_problem
 from .notation import AdjointStyle, Layout
 from .parse import Syntax, parse_program
+from .parse_code import FUNCTIONS
 from .recognise import remembered
 from .shapes import fmt_shape, shape_of
 from .trace_function import function_builder
@@ -371,7 +373,8 @@ def derive(source: Any, wrt: Any = None, *, shapes: Mapping[str, Any] | None = N
     ``L = ½‖o − y‖²`` (``"mse"``) or softmax cross-entropy against a new input ``y`` (a
     source with a ``y`` of its own is a ``GraphError``: rename it). ``names``
     renames variables (``{"t": "u"}``; an input renamed is given to ``evaluate`` under its
-    new name, to ``wrt`` under either). ``output`` names the output when the text does not.
+    new name, to ``wrt`` under either; a new name that is a function of the text, ``exp``, or
+    a keyword is an ``OptionError``). ``output`` names the output when the text does not.
     ``layout`` and ``adjoint`` choose the notation. ``granularity``: ``"primitive"`` (an
     equation per operation), ``"layers"`` (z, h, o of a network), ``"stages"`` (the stages
     the user named), or ``"auto"``.
@@ -501,6 +504,10 @@ def _rename(g: Graph, names: Mapping[str, str]) -> Graph:
     if unknown:
         raise OptionError(f"names: {', '.join(unknown)} not in the graph "
                           f"(variables: {', '.join(syms)})", tuple(syms))
+    for v in names.values():  # a printed `exp = A@x` beside exp(A), or `lambda = …`,
+        if v in FUNCTIONS or keyword.iskeyword(v):  # reads as no program (JSON, the text)
+            raise OptionError(f"names: {v!r} is a function's name or a keyword in the text "
+                              "and the printed equations; choose another name")
     new = {syms[k]: make_symbol(v, shape_of(syms[k])) for k, v in names.items()}
     targets = [v for v in names.values()]
     clash = [v for v in targets if v in syms and v not in names] or (

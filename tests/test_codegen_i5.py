@@ -16,7 +16,7 @@ import symbackprop as sbp
 # every name the PyTorch and JAX code uses of its own: the cotangent, ctx, res, the modules,
 # the annotations' names, helpers, the generated functions, builtins it calls (slice)
 OWN = ["g", "ctx", "res", "torch", "jax", "jnp", "math", "np", "numpy", "FunctionCtx",
-       "Callable", "step", "log_softmax", "where", "vjp", "embed", "standardise", "shared",
+       "Callable", "vjp", "embed", "standardise", "shared",
        "slice", "float", "forward_backward", "forward_backward_fwd", "forward_backward_bwd",
        "forward_backward_columns", "ForwardBackward", "tensor_op", "grads"]
 TEXT = ("sum(sin(layernorm(X, N, b))) + sum(relu(X[0:2, :])) + cross_entropy(X, Y) "
@@ -86,6 +86,47 @@ def test_an_input_named_as_the_generated_codes_own_works_in_jax(name: str) -> No
         kk = "N" if k == name else k
         np.testing.assert_allclose(np.asarray(gk), np.asarray(want["XNbY".index(kk)]),
                                    atol=1e-10)
+
+
+def step_input(X: Any, step: Any) -> Any:
+    return np.sum(np.maximum(X * step, 0)) + np.sum(np.tanh(step))
+
+
+def where_input(X: Any, where: Any) -> Any:
+    return np.sum(np.maximum(X, 0) * where) + np.sum(np.exp(where))
+
+
+@pytest.mark.parametrize("f", [step_input, where_input])
+def test_a_traced_input_named_as_a_helper_of_the_generated_code(f: Any) -> None:
+    """The generated code's helper step (the slope of max) gives way to a traced
+    function's parameter of that name (names= refuses a function's name of the text: the
+    printed equations would read it as the call, held-out round V6)."""
+    torch = pytest.importorskip("torch")
+    name = f.__code__.co_varnames[1]
+    d = sbp.derive(f, shapes={"X": (2, 3), name: (2, 3)})
+    assert name in [str(s.name) for s in d.inputs]
+    rng = np.random.default_rng(3)
+    v = {"X": rng.standard_normal((2, 3)), name: rng.standard_normal((2, 3))}
+    want = d.evaluate(v)
+    ns: dict[str, Any] = {}
+    exec(d.to_torch(), ns)  # our generated code
+    order = [str(s.name) for s in d.inputs]
+    ours = {k: torch.tensor(v[k], requires_grad=True) for k in order}
+    ns["ForwardBackward"].apply(*(ours[k] for k in order)).backward()
+    ref = {k: torch.tensor(v[k], requires_grad=True) for k in order}
+    (torch.sum(torch.clamp(ref["X"] * ref["step"], min=0)) + torch.sum(torch.tanh(ref["step"]))
+     if name == "step" else torch.sum(torch.clamp(ref["X"], min=0) * ref["where"])
+     + torch.sum(torch.exp(ref["where"]))).backward()
+    for k in order:
+        assert ours[k].grad is not None and ref[k].grad is not None
+        np.testing.assert_allclose(ours[k].grad.numpy(), ref[k].grad.numpy(), atol=1e-10)
+        np.testing.assert_allclose(want[k], ref[k].grad.numpy(), atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["step", "log_softmax", "where"])
+def test_names_refuses_a_function_of_the_text(name: str) -> None:
+    with pytest.raises(sbp.OptionError, match=f"names: '{name}' is a function's name"):
+        sbp.derive(TEXT, shapes=SHAPES, names={"N": name})
 
 
 def test_the_docs_layernorm_with_a_gain_g_and_its_messages_keep_the_name() -> None:

@@ -63,6 +63,20 @@ def test_other_ways_in_are_refused(name: str) -> None:
         sbp.derive("x * y", output=name).latex()
 
 
+@pytest.mark.parametrize("name", ["exp", "sum", "ones", "logdet", "norm", "softmax", "lambda",
+                                  "None", "True", "abs", "max"])
+def test_names_that_the_text_reads_as_functions_or_keywords_are_refused(name: str) -> None:
+    """names={'z': 'exp'} printed ``exp = A @ x`` beside ``sum(exp(A))`` in the JSON (and
+    ``lambda = …``): equations no reader can take back (held-out round V6). The text refuses
+    such a variable name; names= does too."""
+    text, shapes = "z = A@x; sum(exp(z))", {"A": (2, 2), "x": (2, 1)}
+    with pytest.raises(sbp.OptionError, match=rf"names: '{name}' is a function's name or a "
+                                              "keyword"):
+        sbp.derive(text, shapes=shapes, names={"z": name})
+    with pytest.raises(sbp.ParseError):  # the text's own refusal, for the same name
+        sbp.derive(text.replace("z", name), shapes=shapes)
+
+
 @pytest.mark.parametrize("name", EVIL)
 def test_symbol_latex_escapes_anything_else(name: str) -> None:
     """Defence in depth: were such a name ever printed, no command or markup survives."""
