@@ -44,7 +44,7 @@ def numpy_vectors(b: Builder, terms: list[Term], where: str, op: str = ",") -> N
         return
     if b.library is not None:
         for t in terms:
-            if t in b.flat:
+            if b.is_flat(t):  # (an inline form too: -w, np.negative(w))
                 st = shape_of(t)
                 for u in terms:  # a column of its shape that is 2-D: NumPy's (n, n)
                     su = shape_of(u)
@@ -119,7 +119,7 @@ def column_hint(b: Builder, terms: list[Term], e: ShapeError) -> ShapeError:
     before the last, where NumPy lines a 1-D array up with the last."""
     for t in terms:
         st = shape_of(t)
-        if t in b.flat and st is not None and any(
+        if b.is_flat(t) and st is not None and any(
                 shape_of(u) is not None and axes_of(shape_of(u))[-1] == st[0]
                 for u in terms if u is not t):
             return ShapeError(f"{e}{column_note(b, t)}")

@@ -218,3 +218,78 @@ def test_cumsum_of_a_matrix_flattens_it_as_numpy(text: str) -> None:
 def test_the_text_s_cumsum_of_a_matrix_says_what_to_write() -> None:
     with pytest.raises(ShapeError, match=r"cumsum\(ravel\(M\)\)"):
         sbp.derive("sum(cumsum(M))", shapes=R4)
+
+
+# Seeded random families against NumPy (held-out round U6): each generated text gives
+# NumPy's value and the central differences of NumPy's function as its gradient, or is
+# refused (never a number where NumPy refuses)
+F_SHAPES = {"A": (3, 3), "B": (2, 3), "r": (1, 3), "u": (3, 1), "w": (3,), "E": (1, 1),
+            "e": (1,), "v": (3, 1)}
+F_VALUES = {k: np.random.default_rng(6).uniform(-1.5, 1.5, s) for k, s in F_SHAPES.items()}
+
+
+def _numpy_grad(text: str, name: str) -> np.ndarray:
+    x, out = F_VALUES[name], np.zeros_like(F_VALUES[name])
+    for i in np.ndindex(x.shape):
+        values = []
+        for h in (1e-6, -1e-6):
+            moved = dict(F_VALUES, **{name: x.copy()})
+            moved[name][i] += h
+            values.append(float(np.sum(eval(text, {"np": np}, moved))))
+        out[i] = (values[0] - values[1]) / 2e-6
+    return out
+
+
+def _numpy_or_refused(text: str, grads: bool = True) -> bool:
+    """True when ``text`` gave NumPy's value (and gradient), False when refused."""
+    try:
+        want = float(np.sum(eval(text, {"np": np}, dict(F_VALUES))))
+    except (ValueError, IndexError, np.linalg.LinAlgError):
+        want = None
+    try:
+        d = sbp.derive(text, shapes=F_SHAPES)
+        got = float(np.asarray(d.trace(F_VALUES).rows[-1].value).ravel()[0])
+    except (ShapeError, UnsupportedError, sbp.ParseError):
+        return False
+    assert want is not None, f"{text}: NumPy refuses it, the text gave {got}"
+    assert got == pytest.approx(want, rel=1e-9, abs=1e-12), text
+    if grads:
+        g = d.evaluate(F_VALUES)
+        for k in d.wrt:
+            name = str(k)
+            assert np.asarray(g[name]).reshape(F_VALUES[name].shape) == pytest.approx(
+                _numpy_grad(text, name), rel=1e-5, abs=1e-6), (text, name)
+    return True
+
+
+_F_ONE_D = ["w", "np.mean(A, 1)", "np.mean(A, 0)", "A[1]", "A[:, 2]", "np.ravel(A)[:3]",
+            "np.diag(A)", "np.cumsum(w)", "B @ w", "w @ A", "np.sum(B, axis=0)"]
+_F_UNARY = ["-{}", "np.negative({})", "+{}", "-(-{})", "np.abs({})", "np.sin({})",
+            "2 * {}", "{} / 2", "{} ** 2", "np.square({})", "-np.exp({})", "np.positive({})",
+            "-{} * 2", "np.tanh(-{})"]
+_F_BESIDE = ["A", "B", "r", "u", "E", "w", "A[0]", "np.mean(A, 0)", "2", "np.sum(A)"]
+
+
+def test_element_wise_functions_of_one_d_values_stay_one_d() -> None:
+    """-w, np.negative(w) (an inline -1·w in the graph) and every other element-wise
+    function of a 1-D value is 1-D: beside a row, a column or a matrix refused."""
+    rnd, agreed = random.Random(2), 0
+    for _ in range(160):
+        a = rnd.choice(_F_UNARY).format(rnd.choice(_F_ONE_D))
+        if rnd.random() < 0.3:
+            a = rnd.choice(_F_UNARY).format(a)
+        o, op = rnd.choice(_F_BESIDE), rnd.choice("+-*/")
+        inner = f"{a} {op} {o}" if rnd.random() < 0.5 else f"{o} {op} {a}"
+        agreed += _numpy_or_refused(f"np.sum(np.sin({inner}))", grads=rnd.random() < 0.2)
+    assert agreed > 40
+
+
+@pytest.mark.parametrize("text", [
+    "np.sum(np.sin(A + (-np.mean(A, 1))))", "np.sum(np.sin(r + (-w)))",
+    "np.sum(np.sin(u + np.negative(w)))", "np.sum(A - (-w))", "np.sum(A + (-(A @ w)))",
+    "np.sum(np.where(u > -w, u, -w))",
+])
+def test_a_negated_one_d_value_beside_another_shape_is_refused(text: str) -> None:
+    with pytest.raises(ShapeError, match="1-D") as e:
+        sbp.derive(text, shapes=F_SHAPES)
+    assert "reshape(1, -1)" in str(e.value)
