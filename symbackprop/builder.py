@@ -208,6 +208,8 @@ class Builder(SympyInput):
         # (the witness reads them so too: Reading.columns, Reading.dots)
         self.columns: set[tuple[int, int]] = set()
         self.dots: set[tuple[int, int]] = set()
+        self.matrices: set[tuple[int, int]] = set()  # norm(x, ord) of a 2-D column: NumPy's
+        # matrix norm (Reading.matrices)
         self.symbols: dict[str, sp.Basic] = {}  # inputs and named stages, by name
         self.inputs: dict[sp.Basic, None] = {}
         # inputs the derived graph keeps though its output may not read them (Graph.keep)

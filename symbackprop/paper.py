@@ -73,6 +73,8 @@ class Reading:
     # held as a row (X[i]) that the text reads as its column, beside a 1-D value held so
     dots: frozenset[tuple[int, int]] = frozenset()  # (start, end) of each ``a @ b`` of two
     # 1-D values: NumPy's dot product
+    matrices: frozenset[tuple[int, int]] = frozenset()  # (start, end) of each norm(x, ord)
+    # of a 2-D column or 1×1 whose NumPy matrix norm differs from the text's vector norm
 
     def source_offset(self, line: int, col: int) -> int | None:
         """The offset in the source of the code's 1-based (line, column), if known."""

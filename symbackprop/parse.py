@@ -382,6 +382,10 @@ class _Parser(Readings, Numbers, NumpyReading):
                 _, static, kw, _ = self.read_call(node)
                 if node.func.id == "norm":  # (Σ|x|ᵖ)^(1/p): p and 1/p are exponents
                     self.check_norm_order(node, static[0] if static else kw.get("ord"))
+                    matrix = None if b.library is None else self.numpy_norm(
+                        node, args[0], static[0] if static else kw.get("ord"))
+                    if matrix is not None:  # NumPy's matrix norm of a 2-D column
+                        return matrix
                 return structural_calls.STRUCTURAL[node.func.id][3](b, args, static, kw,
                                                                     self.source(node))
             if node.func.id in ops.CONSTANTS:
@@ -472,8 +476,10 @@ def parse_into(b: Builder, text: str, limits: Limits | None = None,
     b.reading = p.read()
     if b.one_d:  # for the witness: which einsum operands are NumPy's 1-D arrays
         b.reading = replace(b.reading, vectors=frozenset(b.one_d))
-    if b.columns or b.dots:  # for the witness: NumPy's 1-D rows read as columns, dots
-        b.reading = replace(b.reading, columns=frozenset(b.columns), dots=frozenset(b.dots))
+    if b.columns or b.dots or b.matrices:  # for the witness: NumPy's 1-D rows read as
+        # columns, dots, matrix norms
+        b.reading = replace(b.reading, columns=frozenset(b.columns), dots=frozenset(b.dots),
+                            matrices=frozenset(b.matrices))
     return out
 
 

@@ -6,16 +6,18 @@ each call's result marked 1-D or 2-D (numpy_ranks.py says which). A mixin of par
 from __future__ import annotations
 
 import ast
+from typing import Any
 
 import sympy as sp
 
-from . import numpy_ranks, ops, structural_calls
+from . import indexing, numpy_ranks, ops, structural_calls
 from .algebra import is_matrix
 from .builder import Term
+from .errors import ShapeError
 from .parse_code import ALIASES
 from .parse_tree import Tree, keeps_dims
 from .rules import FUNCTION_NAMES
-from .shapes import shape_of, tensor_dims
+from .shapes import fmt_shape, shape_of, tensor_dims
 
 _ELEMENTWISE = FUNCTION_NAMES | {"maximum", "minimum", "hypot"}  # of two operands or more
 
@@ -37,6 +39,9 @@ class NumpyReading(Tree):
                 return args
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             name = ALIASES.get(node.func.id, node.func.id)
+            if node.func.id == "norm" and args and is_matrix(args[0]) and b.is_row(args[0]):
+                # NumPy's norm of a 1-D value is a vector's, of the row (1, n) a matrix's
+                return [self.transposed(self.children(node)[0], args[0], b.flat)]
             pair = name == "dot" and len(args) == 2
             if name == "matmul" and len(args) == 2:
                 return self.numpy_sides(node, args)
@@ -87,6 +92,38 @@ class NumpyReading(Tree):
         marked.add(out)
         self.b.columns.add((self.offset(c), self.end_offset(c)))
         return out
+
+    def numpy_norm(self, node: ast.Call, x: Term, order: Any) -> Term | None:
+        """NumPy's ``norm(x, ord)`` of a value it holds 2-D though its shape is a vector's
+        (a column (n, 1), a row (1, n), a 1×1): the matrix norm, which for such an array is a
+        vector norm of another order (ord -1 of a column is Σ|x|, -2 and 'nuc' its 2-norm);
+        the orders NumPy refuses for a matrix are refused. None where the text's reading is
+        NumPy's already; the witness takes NumPy's matrix norm there (``b.matrices``). Of a
+        1-D value, 'fro' and 'nuc' are refused (NumPy's are a matrix's only)."""
+        b, s = self.b, shape_of(x)
+        inf, where = float("inf"), self.source(node)
+        if is_matrix(x) and (b.is_flat(x) or b.is_row(x)) and order in ("fro", "nuc"):
+            raise ShapeError(f"{where}: ord {order!r} is a matrix norm's, and this is NumPy's "
+                             "1-D value (NumPy refuses it): write np.linalg.norm(x) or ord=2 "
+                             "for its Euclidean norm")
+        if not is_matrix(x) or s is None or tensor_dims(s) is not None or 1 not in s \
+                or b.is_flat(x) or b.is_row(x) or order is None or (
+                    order == "fro" and s != (1, 1)):
+            return None
+        if s == (1, 1) and order not in (1, -1, 2, -2, inf, -inf):
+            raise ShapeError(f"{where}: ord {order!r} of a value of one entry: NumPy's norm of "
+                             "it differs as it is 1-D (1,) or 2-D (1, 1), which this text does "
+                             "not tell apart: write np.abs(x)")
+        if order not in (1, -1, 2, -2, inf, -inf, "nuc"):
+            raise ShapeError(f"{where}: NumPy's norm of a 2-D array {fmt_shape(s)} is a "
+                             "matrix norm, whose ord is None, 'fro', 'nuc', 1, -1, 2, -2, inf "
+                             f"or -inf, not {order!r} (NumPy refuses it): for the vector's "
+                             "norm write np.linalg.norm(np.ravel(x), ord)")
+        if order in (1, 2, inf, -inf) or (order == -1 and s[0] == 1 and s[1] != 1):
+            return None  # the text's norm of it is NumPy's matrix norm already
+        b.matrices.add((self.offset(node), self.end_offset(node)))
+        vector = 1 if order == -1 else 2 if order in (-2, "nuc") else order
+        return indexing.norm(b, x, vector, where)
 
     def new_axis(self, node: ast.Subscript, v: Term) -> Term:
         """``v[:, None]`` (``np.newaxis``) of NumPy's 1-D ``v`` in library-spelled text: its

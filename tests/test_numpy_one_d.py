@@ -293,3 +293,34 @@ def test_a_negated_one_d_value_beside_another_shape_is_refused(text: str) -> Non
     with pytest.raises(ShapeError, match="1-D") as e:
         sbp.derive(text, shapes=F_SHAPES)
     assert "reshape(1, -1)" in str(e.value)
+
+
+_F_NORMED = ["w", "A[0]", "np.mean(A, 0)", "A[:, 1]", "np.ravel(A)", "u", "r", "E", "e", "B",
+             "A @ u", "np.mean(A, 1)", "B @ w", "w @ A", "np.sum(A, 0, keepdims=True)",
+             "-A[1]", "np.exp(A[2])", "A[0] + A[1]", "np.ravel(E)", "A[0:1]", "u.T"]
+_F_ORDERS = ["", ", 1", ", -1", ", 2", ", -2", ", np.inf", ", -np.inf", ", 3", ", 0.5",
+             ", 'fro'", ", 'nuc'"]
+
+
+@pytest.mark.parametrize("x", _F_NORMED)
+def test_norm_is_numpy_s_vector_or_matrix_norm(x: str) -> None:
+    """np.linalg.norm of NumPy's 1-D value (held as a row too: A[0], np.mean(A, 0)) is the
+    vector norm; of a 2-D column, row or 1×1 the matrix norm (ord -1 of a column Σ|x|, -2
+    its 2-norm), the orders NumPy refuses refused."""
+    agreed = sum(_numpy_or_refused(f"np.linalg.norm({x}{o})") for o in _F_ORDERS)
+    assert agreed >= 5
+
+
+@pytest.mark.parametrize(("text", "gist"), [
+    ("np.linalg.norm(u, 3)", "matrix norm"), ("np.linalg.norm(w, 'fro')", "1-D"),
+    ("np.linalg.norm(A[0], 'nuc')", "1-D"), ("np.linalg.norm(e, 3)", r"np\.abs"),
+])
+def test_norms_numpy_refuses_are_refused(text: str, gist: str) -> None:
+    with pytest.raises(ShapeError, match=gist):
+        sbp.derive(text, shapes=F_SHAPES)
+
+
+@pytest.mark.parametrize("text", ["np.linalg.norm(u, -1)", "np.linalg.norm(u, -2)",
+                                  "np.linalg.norm(A[0], 1)", "np.linalg.norm(A[0], np.inf)"])
+def test_norm_check_agrees(text: str) -> None:
+    assert sbp.derive(text, shapes=F_SHAPES).check(F_VALUES).ok

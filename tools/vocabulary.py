@@ -211,7 +211,10 @@ def page() -> str:
         rows.append(_row(name, "", kind, "all (sizes, indices and widths are numbers)"))
     rows.append(_row("norm(x, ord)", "`ord=`", "NumPy's orders: None, 2, 'fro' are norm2, 1 "
                      "norm1; inf, -inf and p of a vector (a column), 1 and inf of a matrix or "
-                     "a (1, n) row (2-D, as NumPy reads it) written out",
+                     "a (1, n) row (2-D, as NumPy reads it) written out; in code that uses "
+                     "a library's call, of NumPy's 1-D value (X[0] too) the vector norm, of a "
+                     "2-D column the matrix norm (-1 is Σ|x|, -2 and 'nuc' its 2-norm, other "
+                     "p refused)",
                      "x ≠ 0; a matrix's 2 and 'nuc' (spectral, nuclear) have no rule"))
     for name, (kind, domain) in TENSORS.items():
         rows.append(_row(name, "", kind, domain))
