@@ -191,12 +191,13 @@ class Builder(SympyInput):
         self.resolve = resolve  # names known from elsewhere (a Graph's earlier stages)
         self.shapes: dict[str, Shape] = {}
         self.one_d: set[str] = set()  # inputs declared (n,), n ≠ 1: NumPy's 1-D arrays
+        self.one_entry: set[str] = set()  # inputs declared (1,), held as the 1×1
         for k, v in (shapes or {}).items():
             self.shapes[check_name(k, "shape name")] = to_shape(k, v)
             declared = self.shapes[k]
             if (isinstance(v, (int, str)) or (isinstance(v, (tuple, list)) and len(v) == 1)) \
-                    and declared is not None and declared[0] != 1:
-                self.one_d.add(k)
+                    and declared is not None:
+                (self.one_d if declared[0] != 1 else self.one_entry).add(k)
         # a library's call in the text (its source, set by the parser): its 1-D arrays are
         # NumPy's, lined up with the last axis, where the text's column (n, 1) is not
         self.library: str | None = None
@@ -210,6 +211,7 @@ class Builder(SympyInput):
         self.dots: set[tuple[int, int]] = set()
         self.matrices: set[tuple[int, int]] = set()  # norm(x, ord) of a 2-D column: NumPy's
         # matrix norm (Reading.matrices)
+        self.ends: set[tuple[int, int]] = set()  # pad(x, …) of a 1-D x: its ends (Reading.ends)
         self.symbols: dict[str, sp.Basic] = {}  # inputs and named stages, by name
         self.inputs: dict[sp.Basic, None] = {}
         # inputs the derived graph keeps though its output may not read them (Graph.keep)

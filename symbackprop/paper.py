@@ -75,6 +75,8 @@ class Reading:
     # 1-D values: NumPy's dot product
     matrices: frozenset[tuple[int, int]] = frozenset()  # (start, end) of each norm(x, ord)
     # of a 2-D column or 1×1 whose NumPy matrix norm differs from the text's vector norm
+    ends: frozenset[tuple[int, int]] = frozenset()  # (start, end) of each pad(x, …) of
+    # NumPy's 1-D x: it pads its ends
 
     def source_offset(self, line: int, col: int) -> int | None:
         """The offset in the source of the code's 1-based (line, column), if known."""

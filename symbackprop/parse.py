@@ -372,6 +372,8 @@ class _Parser(Readings, Numbers, NumpyReading):
             assert isinstance(node.func, ast.Name)
             if self.b.library is not None and node.func.id not in ops.CONSTANTS:
                 static, kw = self.static_of(node)
+                if node.func.id == "pad":  # of one entry: NumPy's 1-D or 2-D?
+                    self.one_entry_pad(node, args)
                 numpy = numpy_ranks.numpy_call(self.b, ALIASES.get(node.func.id, node.func.id),
                                                args, static, kw, self.source(node))
                 if numpy is not None:
@@ -476,10 +478,10 @@ def parse_into(b: Builder, text: str, limits: Limits | None = None,
     b.reading = p.read()
     if b.one_d:  # for the witness: which einsum operands are NumPy's 1-D arrays
         b.reading = replace(b.reading, vectors=frozenset(b.one_d))
-    if b.columns or b.dots or b.matrices:  # for the witness: NumPy's 1-D rows read as
-        # columns, dots, matrix norms
+    if b.columns or b.dots or b.matrices or b.ends:  # for the witness: NumPy's 1-D rows
+        # read as columns, dots, matrix norms, pads of 1-D values
         b.reading = replace(b.reading, columns=frozenset(b.columns), dots=frozenset(b.dots),
-                            matrices=frozenset(b.matrices))
+                            matrices=frozenset(b.matrices), ends=frozenset(b.ends))
     return out
 
 

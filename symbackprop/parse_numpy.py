@@ -39,9 +39,16 @@ class NumpyReading(Tree):
                 return args
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             name = ALIASES.get(node.func.id, node.func.id)
-            if node.func.id == "norm" and args and is_matrix(args[0]) and b.is_row(args[0]):
-                # NumPy's norm of a 1-D value is a vector's, of the row (1, n) a matrix's
-                return [self.transposed(self.children(node)[0], args[0], b.flat)]
+            if node.func.id in ("norm", "pad") and args and is_matrix(args[0]) and (
+                    b.is_row(args[0]) or b.is_flat(args[0])):
+                # NumPy's norm of a 1-D value is a vector's, of the row (1, n) a matrix's;
+                # its pad pads its ends, the row's every side
+                if node.func.id == "pad":
+                    b.ends.add((self.offset(node), self.end_offset(node)))
+                if b.is_row(args[0]):
+                    return [self.transposed(self.children(node)[0], args[0], b.flat),
+                            *args[1:]]
+                return args
             pair = name == "dot" and len(args) == 2
             if name == "matmul" and len(args) == 2:
                 return self.numpy_sides(node, args)
@@ -124,6 +131,22 @@ class NumpyReading(Tree):
         b.matrices.add((self.offset(node), self.end_offset(node)))
         vector = 1 if order == -1 else 2 if order in (-2, "nuc") else order
         return indexing.norm(b, x, vector, where)
+
+    def one_entry_pad(self, node: ast.Call, args: list[Term]) -> None:
+        """``np.pad`` of a value of one entry: NumPy pads a 1-D (1,) at its ends, a 2-D
+        (1, 1) on every side; the text holds both as the 1×1, so only an input declared
+        (1, 1), written as its name, is padded (as a matrix); the rest is refused."""
+        kids = self.children(node)
+        if not args or not kids or not is_matrix(args[0]) or shape_of(args[0]) != (1, 1):
+            return
+        if isinstance(kids[0], ast.Name) and args[0] in self.b.inputs \
+                and kids[0].id not in self.b.one_entry:
+            return
+        raise ShapeError(f"{self.source(node)}: pad of a value of one entry: NumPy pads a 1-D "
+                         "(1,) at its ends, a 2-D (1, 1) on every side, and this text holds "
+                         "both as the 1×1 (only an input declared (1, 1), padded by its "
+                         "name, is read, as a matrix): write the padded vector with "
+                         "np.concatenate")
 
     def new_axis(self, node: ast.Subscript, v: Term) -> Term:
         """``v[:, None]`` (``np.newaxis``) of NumPy's 1-D ``v`` in library-spelled text: its

@@ -58,7 +58,7 @@ def test_agrees_with_numpy(text: str) -> None:
 
 
 @pytest.mark.parametrize(("text", "gist"), [
-    ("np.sum(np.diag(u))", "diagonal"), ("np.sum(np.pad(np.ravel(u), 1))", "one axis"),
+    ("np.sum(np.diag(u))", "diagonal"),
     ("np.sum(np.kron(np.ravel(u), X))", "1-D array and a 2-D"),
     ("np.sum(np.tile(np.ravel(u), 2))", "np.concatenate"),
     ("np.sum(np.hstack([np.ravel(u), np.ravel(w)]))", "np.concatenate"),
@@ -324,3 +324,36 @@ def test_norms_numpy_refuses_are_refused(text: str, gist: str) -> None:
                                   "np.linalg.norm(A[0], 1)", "np.linalg.norm(A[0], np.inf)"])
 def test_norm_check_agrees(text: str) -> None:
     assert sbp.derive(text, shapes=F_SHAPES).check(F_VALUES).ok
+
+
+_F_PADDED = ["w", "A[0]", "np.mean(A, 0)", "A[:, 1]", "np.ravel(A)", "u", "r", "E", "e", "B",
+             "np.mean(A, 1)", "B @ w", "w @ A", "-A[1]", "np.exp(A[2])", "A[0] + A[1]",
+             "np.ravel(E)", "A[0:1]", "u.T", "w[0:1]", "e + w", "2 * w", "A[0][1:]",
+             "np.cumsum(w)", "np.sum(B, 0)"]
+_F_WIDTHS = ["1", "(1, 2)", "((1, 2),)", "((1, 0), (2, 1))", "2, constant_values=0.5"]
+
+
+@pytest.mark.parametrize("x", _F_PADDED)
+def test_pad_of_a_one_d_value_pads_its_ends(x: str) -> None:
+    """np.pad of NumPy's 1-D value however made or held (X[0] as a row, np.ravel, A @ w)
+    pads its ends, of a 2-D value every side; of one entry, whose rank the text cannot
+    tell, only an input declared (1, 1) is padded."""
+    for w in _F_WIDTHS:
+        p = f"np.pad({x}, {w})"
+        _numpy_or_refused(f"np.sum(np.cos({p}) ** 3) + np.sum({p}[-1])")
+
+
+@pytest.mark.parametrize("x", ["e", "np.ravel(E)", "w[0:1]"])
+def test_pad_of_one_entry_is_refused(x: str) -> None:
+    with pytest.raises(ShapeError, match="one entry"):
+        sbp.derive(f"np.sum(np.pad({x}, 1))", shapes=F_SHAPES)
+
+
+@pytest.mark.parametrize("text", ["np.sum(np.cos(np.pad(A[0], 1)))",
+                                  "np.sum(np.cos(np.pad(np.ravel(A), (1, 2))) * 2)",
+                                  "np.sum(np.cos(np.pad(E, 1)))"])
+def test_pad_check_agrees(text: str) -> None:
+    d = sbp.derive(text, shapes=F_SHAPES)
+    assert float(d.trace(F_VALUES).rows[-1].value) == pytest.approx(
+        float(eval(text, {"np": np}, dict(F_VALUES))))
+    assert d.check(F_VALUES).ok

@@ -467,7 +467,8 @@ def _structural(node: ast.Call, prog: TextProgram) -> Callable[..., Array]:
         ones = [prog.vector(a) for a in read_call(node)[0]]
         return lambda *xs: f(*(np.ravel(x) if one else x
                                for x, one in zip(xs, ones, strict=True)), *static)
-    if name == "pad" and prog.vectors and prog.vector(read_call(node)[0][0]):
+    if name == "pad" and (prog.span(node) in prog.parser.read().ends or (
+            prog.vectors and prog.vector(read_call(node)[0][0]))):
         return lambda x: np.reshape(f(np.ravel(x), *sized(static), **kw), (-1, 1))  # its ends
     if name == "norm" and prog.span(node) in prog.parser.read().matrices:  # NumPy's 2-D
         return lambda x: np.linalg.norm(np.asarray(x, dtype=float), *static, **kw)
