@@ -311,6 +311,14 @@ class Builder(SympyInput):
         return bool(self.flat) and (t in self.flat or (
             is_matrix(t) and _flat(t, self.flat, self.spreads)))
 
+    def two_d_column(self, t: Term) -> bool:
+        """Whether ``t``, in text that uses a library's call, is a column (n, 1) or a 1×1
+        that NumPy holds 2-D (not one of its 1-D values): ``np.inner`` and ``np.dot`` read
+        it as a matrix, not as a vector."""
+        shape = shape_of(t)
+        return self.library is not None and is_matrix(t) and shape is not None \
+            and tensor_dims(shape) is None and shape[1] == 1 and not self.is_flat(t)
+
     def as_numpy(self, t: Term, one_d: bool, since: int) -> Term:
         """``t`` marked as NumPy holds it, in text that uses a library's call: a column
         (n, 1) or a row (1, n) as the 1-D array (in ``flat`` or ``rows``) or as 2-D. A term

@@ -164,9 +164,22 @@ def _dot(b: Builder, x: Term, y: Term, where: str) -> Term:
         return ops.mul(b, x, y, where)
     if tensor_dims(sx) is not None or tensor_dims(sy) is not None:
         return _tensor_product(b, x, y, "dot", where)
+    if sy == (1, 1) and b.two_d_column(x):  # (n, 1) times a 1×1: the matrix product
+        return ops.matmul(b, x, y, where)
+    if sx[1] == sy[1] == 1 and (b.two_d_column(x) or b.two_d_column(y)):
+        raise ShapeError(f"{where}: NumPy's dot of {_held(b, x)} and {_held(b, y)} is not "
+                         "their dot product (of a 2-D column a matrix product, which NumPy "
+                         "refuses here): write np.dot(np.ravel(u), np.ravel(v)) for the dot "
+                         "product, u.T @ v for it as a 1×1")
     if sx[1] == sy[1] == 1:
         return ops.apply(b, "sum", [ops.hadamard(b, x, y, where)], where)
     return ops.matmul(b, x, y, where)
+
+
+def _held(b: Builder, t: Term) -> str:
+    """How NumPy holds ``t``, a column of the text, for a message."""
+    n = shape_of(t)[0]  # type: ignore[index]
+    return f"the 1-D ({n},)" if b.is_flat(t) else f"the 2-D {fmt_shape(shape_of(t))}"
 
 
 def _inner(b: Builder, x: Term, y: Term, where: str) -> Term:
@@ -178,6 +191,16 @@ def _inner(b: Builder, x: Term, y: Term, where: str) -> Term:
         return ops.mul(b, x, y, where)
     if tensor_dims(sx) is not None or tensor_dims(sy) is not None:
         return _tensor_product(b, x, y, "inner", where)
+    if b.two_d_column(x) or b.two_d_column(y):  # (in library-spelled text) NumPy's 2-D
+        if (sx[1] == 1 and b.is_flat(x)) or (sy[1] == 1 and b.is_flat(y)):
+            raise ShapeError(f"{where}: NumPy's inner of {_held(b, x)} and {_held(b, y)} "
+                             "sums their last axes, which differ (NumPy refuses it): write "
+                             "np.ravel(u) for a 2-D column's 1-D vector")
+        if sx[1] != sy[1]:
+            raise ShapeError(f"{where}: NumPy's inner of {fmt_shape(sx)} and {fmt_shape(sy)} "
+                             f"sums their last axes, of lengths {sx[1]} and {sy[1]} (NumPy "
+                             "refuses it)")
+        return ops.matmul(b, x, ops.transpose(b, y, where), where)  # x yᵀ, as NumPy's
     if sx[1] == sy[1] == 1:
         return _dot(b, x, y, where)
     if sy[1] == 1:  # a matrix and a vector (NumPy's 1-D): A v, the sums over A's last axis

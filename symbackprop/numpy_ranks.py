@@ -43,6 +43,11 @@ def numpy_call(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
     operands is not the text's (``np.matmul`` and ``np.dot`` of them are the written @)."""
     flats = _flats(b, xs)
     s0 = shape_of(xs[0]) if xs and is_matrix(xs[0]) else None
+    if name == "matmul":
+        one_entry_matmul(b, xs, where)
+    if name == "matmul" and any(not is_matrix(x) for x in xs):
+        raise ShapeError(f"{where}: np.matmul of a scalar (NumPy refuses it): write * for "
+                         "the product by a number")
     if name in ("cumsum", "cumprod") and kw.get("axis") is None and s0 is not None \
             and tensor_dims(s0) is None and 1 not in s0:  # NumPy flattens a matrix first
         return ops.apply(b, name, [flatten(b, xs[0], where)], where)
@@ -74,6 +79,19 @@ def numpy_call(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
         raise _refuse(where, "tile of a 1-D array repeats it end to end (write "
                       "np.concatenate for that)")
     return None
+
+
+def one_entry_matmul(b: Builder, xs: list[Term], where: str) -> None:
+    """``x @ y`` (``np.matmul``) of an input declared (1,), in text that uses a library's
+    call: NumPy's 1-D of one entry, held as the 1×1 (a 2-D product here, a 1-D one or a
+    scalar in NumPy): refused."""
+    if b.library is None:
+        return
+    for x in xs:
+        if x in b.inputs and str(x) in b.one_entry:
+            raise ShapeError(f"{where}: {x} is NumPy's 1-D ({x.shape[0]},), held here as the "
+                             "1×1: its @ (np.matmul) is refused; write np.dot(x, y) for the "
+                             "product of two 1-D values, np.sum(x) * y for a scaling")
 
 
 def call_rank(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],

@@ -74,7 +74,8 @@ class Reading:
     dots: frozenset[tuple[int, int]] = frozenset()  # (start, end) of each ``a @ b`` of two
     # 1-D values: NumPy's dot product
     matrices: frozenset[tuple[int, int]] = frozenset()  # (start, end) of each norm(x, ord)
-    # of a 2-D column or 1×1 whose NumPy matrix norm differs from the text's vector norm
+    # of a 2-D column or 1×1 whose NumPy matrix norm differs from the text's vector norm,
+    # and of each inner(x, y) of a 2-D column (NumPy's x yᵀ, not the dot product)
     ends: frozenset[tuple[int, int]] = frozenset()  # (start, end) of each pad(x, …) of
     # NumPy's 1-D x: it pads its ends
 

@@ -400,6 +400,8 @@ class _Parser(Readings, Numbers, NumpyReading):
                 self.column_softmax(node, args[0])  # of a matrix: down each column, said
             if node.func.id == "power" and len(args) == 2:  # np.power(2, 10**10): as **
                 self.check_power(node, args[0], args[1])
+            if node.func.id in ("inner", "dot") and len(args) == 2:
+                self.two_d_product(node, args)  # of a 2-D column: NumPy's x yᵀ (x y)
             if node.func.id in COMPOSITES:  # log1p(x) is log(1 + x), written out
                 axis = self.axis_of(node)
                 if axis is not None:  # std(X, axis=0): the root of the variance along it
@@ -453,6 +455,7 @@ class _Parser(Readings, Numbers, NumpyReading):
             elif op is ast.MatMult and (self.offset(node), self.end_offset(node)) in b.dots:
                 out = ops.apply(b, "sum", [ops.hadamard(b, x, y, where)], where)  # NumPy's dot
             elif op is ast.MatMult:
+                numpy_ranks.one_entry_matmul(b, [x, y], where)
                 out = written_ops.written_matmul(b, x, y, where)
             elif op is ast.Mod:
                 out = ops.hadamard(b, x, y, where)

@@ -132,6 +132,14 @@ class NumpyReading(Tree):
         vector = 1 if order == -1 else 2 if order in (-2, "nuc") else order
         return indexing.norm(b, x, vector, where)
 
+    def two_d_product(self, node: ast.Call, args: list[Term]) -> None:
+        """``np.inner(x, y)`` of a 2-D column (x yᵀ, composites.py) and ``np.dot(u, E)`` of
+        one and a 1×1 (the matrix product): the witness takes NumPy's own (``b.matrices``)."""
+        b, inner = self.b, isinstance(node.func, ast.Name) and node.func.id == "inner"
+        if (inner and any(b.two_d_column(a) for a in args)) or (
+                b.two_d_column(args[0]) and shape_of(args[1]) == (1, 1)):
+            b.matrices.add((self.offset(node), self.end_offset(node)))
+
     def one_entry_pad(self, node: ast.Call, args: list[Term]) -> None:
         """``np.pad`` of a value of one entry: NumPy pads a 1-D (1,) at its ends, a 2-D
         (1, 1) on every side; the text holds both as the 1×1, so only an input declared

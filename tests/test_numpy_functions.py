@@ -818,7 +818,7 @@ W3 = np.array([[1.1], [0.4], [-0.7]])
     # d (wᵀ A⁻¹ v)/dA = −A⁻ᵀ w vᵀ A⁻ᵀ ... as ∂/∂A of wᵀ solve(A, v)
     ("np.linalg.solve(X, v).T @ w", "X", lambda: -np.linalg.inv(SQ).T @ W3 @ (
         np.linalg.inv(SQ) @ V3).T),
-    ("np.inner(v, w) * np.vdot(X, X)", "X", lambda: 2 * SQ * float((V3.T @ W3)[0, 0])),
+    ("np.inner(np.ravel(v), np.ravel(w)) * np.vdot(X, X)", "X", lambda: 2 * SQ * float((V3.T @ W3)[0, 0])),
     ("sum(np.inner(X, X))", "X", lambda: 2 * np.ones((3, 3)) @ SQ),
     ("sum(np.matmul(X, v))", "v", lambda: SQ.T @ np.ones((3, 1))),
 ])

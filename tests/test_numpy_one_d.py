@@ -4,6 +4,7 @@ row or a matrix they are refused (the message says how to write either reading),
 NumPy and the text agree whatever the rank the value is NumPy's own."""
 
 import random
+import re
 
 import numpy as np
 import pytest
@@ -357,3 +358,37 @@ def test_pad_check_agrees(text: str) -> None:
     assert float(d.trace(F_VALUES).rows[-1].value) == pytest.approx(
         float(eval(text, {"np": np}, dict(F_VALUES))))
     assert d.check(F_VALUES).ok
+
+
+_F_PRODUCT = ["w", "A[0]", "np.mean(A, 1)", "A[:, 1]", "u", "v", "r", "E", "e", "B", "A",
+              "u.T", "B @ w", "A @ u", "np.sum(w)", "np.ravel(u)", "A[0:1]", "2 * u"]
+
+
+@pytest.mark.parametrize("f", ["np.inner", "np.dot", "np.vdot", "np.outer", "np.matmul"])
+def test_products_of_columns_rows_and_one_d_values(f: str) -> None:
+    """np.inner of a 2-D column is NumPy's x yᵀ (not the dot product), np.dot of 2-D
+    columns NumPy's matrix product (refused where NumPy refuses it), np.matmul of a scalar
+    refused: each pair gives NumPy's value and gradient or is refused."""
+    rnd = random.Random(f)
+    for x in _F_PRODUCT:
+        for y in _F_PRODUCT:
+            _numpy_or_refused(f"np.sum(np.sin({f}({x}, {y})))", grads=rnd.random() < 0.1)
+
+
+@pytest.mark.parametrize("text", ["np.sum(np.inner(u, u))", "np.sum(np.sin(np.inner(u, E)))",
+                                  "np.sum(np.inner(u, v))", "np.sum(np.sin(np.dot(u, E)))"])
+def test_products_of_2_d_columns_check_agrees(text: str) -> None:
+    d = sbp.derive(text, shapes=F_SHAPES)
+    assert float(d.trace(F_VALUES).rows[-1].value) == pytest.approx(
+        float(eval(text, {"np": np}, dict(F_VALUES))))
+    assert d.check(F_VALUES).ok
+
+
+@pytest.mark.parametrize(("text", "gist"), [
+    ("np.sum(np.dot(u, u))", "2-D"), ("np.sum(np.inner(u, r))", "lengths 1 and 3"),
+    ("np.sum(np.inner(w, E))", "last axes"), ("np.sum(np.matmul(w, np.sum(w)))", "scalar"),
+    ("np.sum(e @ e)", "1-D"), ("np.sum(np.matmul(e, e))", "1-D"),
+])
+def test_products_numpy_refuses_are_refused(text: str, gist: str) -> None:
+    with pytest.raises(ShapeError, match=re.escape(gist)):
+        sbp.derive(text, shapes=F_SHAPES)

@@ -364,6 +364,9 @@ class TextProgram:
                 node.func.id in STRUCTURAL:
             return _structural(node, self)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id in ("inner", "dot") and \
+                    self.span(node) in self.parser.read().matrices:
+                return getattr(np, node.func.id)  # of NumPy's 2-D columns: x yᵀ, x y
             axis = self.parser.axis_of(node)  # the parser read and checked it already
             if axis is not None:  # NumPy's own reduction, keeping the axis
                 return functools.partial(AXIS_FUNCS[node.func.id], axis=axis)
