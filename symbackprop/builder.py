@@ -161,7 +161,9 @@ def _flat(rhs: sp.Basic, flat: Set[sp.Basic], spreads: Set[sp.Basic] = frozenset
     if shape is None or shape[1 - row] != 1 or shape[row] == 1:
         return False
     mats = [a for a in rhs.args if is_matrix(a)]
-    if type(rhs) is MatMul:  # (of an inline one too: 2*(-x), the -x unevaluated)
+    if type(rhs) is MatMul:  # (of an inline one too: 2*(-x), the -x unevaluated; a 1×1
+        # factor is a number there: e * x of an e declared (1,))
+        mats = [a for a in mats if shape_of(a) != (1, 1)]
         end = mats[0 if row else -1] if mats else None
         return end in flat or (type(end) is MatMul and _flat(end, flat, spreads, row))
     # any node of the column's shape (a sum, a product, softmax(b), where, maximum) whose
@@ -211,6 +213,8 @@ class Builder(SympyInput):
         self.dots: set[tuple[int, int]] = set()
         self.matrices: set[tuple[int, int]] = set()  # norm(x, ord) of a 2-D column: NumPy's
         # matrix norm (Reading.matrices)
+        self.ones2d: set[sp.Basic] = set()  # NumPy's 2-D values of one entry (an input
+        # declared (1, 1) aside), held as scalars or 1×1s: u.T @ v, keepdims sums, E ** 2
         self.ends: set[tuple[int, int]] = set()  # pad(x, …) of a 1-D x: its ends (Reading.ends)
         self.symbols: dict[str, sp.Basic] = {}  # inputs and named stages, by name
         self.inputs: dict[sp.Basic, None] = {}

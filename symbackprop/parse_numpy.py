@@ -13,6 +13,7 @@ import sympy as sp
 from . import indexing, numpy_ranks, ops, structural_calls
 from .algebra import is_matrix
 from .builder import Term
+from .composites import COMPOSITES
 from .errors import ShapeError
 from .parse_code import ALIASES
 from .parse_tree import Tree, keeps_dims
@@ -20,6 +21,23 @@ from .rules import FUNCTION_NAMES
 from .shapes import fmt_shape, shape_of, tensor_dims
 
 _ELEMENTWISE = FUNCTION_NAMES | {"maximum", "minimum", "hypot"}  # of two operands or more
+_ARITHMETIC = frozenset(COMPOSITES) - {  # the element-wise ones written out, and ⊙
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "diag", "diagonal", "dot",
+    "hinge", "inner", "logistic_loss", "matmul", "matrix_power", "mse_loss",
+    "multiclass_hinge", "outer", "solve", "std", "svm_loss", "vdot"} | {"hadamard"}
+
+
+def _element_wise(node: ast.AST, n: int) -> bool:
+    """Whether ``node`` is an element-wise operation of its ``n`` operands."""
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.Mod))
+    if isinstance(node, (ast.UnaryOp, ast.Compare)):
+        return True
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        name = ALIASES.get(node.func.id, node.func.id)
+        return (name in _ELEMENTWISE or name in _ARITHMETIC) and (
+            n > 1 or name not in ("max", "min"))
+    return False
 
 
 class NumpyReading(Tree):
@@ -131,6 +149,44 @@ class NumpyReading(Tree):
         b.matrices.add((self.offset(node), self.end_offset(node)))
         vector = 1 if order == -1 else 2 if order in (-2, "nuc") else order
         return indexing.norm(b, x, vector, where)
+
+    def numpy_one_entry(self, node: ast.AST, args: list[Term], out: Term) -> None:
+        """NumPy's 2-D values of one entry (an input declared (1, 1), ``u.T @ v``, a
+        reduction with keepdims, ``A[0:1, 1:2]``, what is made of them element-wise), which
+        the text holds as scalars or 1×1s (``b.ones2d``): beside NumPy's 1-D value they make
+        NumPy's result 2-D (1, n), where the text's stays 1-D; refused."""
+        b = self.b
+        ones = [a for a in args if a in b.ones2d or (
+            a in b.inputs and shape_of(a) == (1, 1) and str(a) not in b.one_entry)]
+        one = shape_of(out) in (None, (1, 1))
+        if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult)) or (
+                isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in ("matmul", "dot") and len(args) == 2):
+            if one and all(is_matrix(a) and not (b.is_flat(a) or b.is_row(a)) for a in args):
+                b.ones2d.add(out)  # u.T @ v, r @ u: NumPy's (1, 1)
+            return
+        if isinstance(node, ast.Subscript):
+            key = structural_calls.read_key(node) if structural_calls.new_axis(node) is None \
+                else ()
+            if one and key and not any(type(k) is int for k in key) and len(key) == 2:
+                b.ones2d.add(out)  # A[0:1, 1:2]
+            return
+        if isinstance(node, ast.Call) and any(keeps_dims(k) for k in node.keywords):
+            if one:
+                b.ones2d.add(out)  # np.sum(A, keepdims=True)
+            return
+        if not ones or not _element_wise(node, len(args)):
+            return
+        for a in args:
+            s = shape_of(a)
+            if is_matrix(a) and s not in (None, (1, 1)) and (b.is_flat(a) or b.is_row(a)):
+                n = max(s)  # type: ignore[type-var]
+                raise ShapeError(f"{self.source(node)}: a 2-D value of one entry (1, 1) beside "
+                                 f"NumPy's 1-D ({n},): NumPy's result is the 2-D row (1, {n}), "
+                                 "where this text's stays 1-D: write np.sum(e) (a scalar) for "
+                                 "a 1-D result, or .reshape(1, -1) of the 1-D value for the row")
+        if one:
+            b.ones2d.add(out)  # E ** 2, 2 + E: 2-D still
 
     def two_d_product(self, node: ast.Call, args: list[Term]) -> None:
         """``np.inner(x, y)`` of a 2-D column (x yᵀ, composites.py) and ``np.dot(u, E)`` of

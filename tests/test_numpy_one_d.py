@@ -392,3 +392,61 @@ def test_products_of_2_d_columns_check_agrees(text: str) -> None:
 def test_products_numpy_refuses_are_refused(text: str, gist: str) -> None:
     with pytest.raises(ShapeError, match=re.escape(gist)):
         sbp.derive(text, shapes=F_SHAPES)
+
+
+_F_ONE_ENTRY = ["E", "e", "np.sum(A, keepdims=True)", "u.T @ u", "np.ravel(E)", "w[0:1]",
+                "np.exp(e)", "2 * E", "np.sum(w)", "A[0:1, 1:2]", "-e", "r @ u", "E[0, 0]",
+                "np.log2(E + 2)", "np.square(E)"]
+_F_BINARY = ["{a} + {b}", "{a} * {b}", "{b} - {a}", "np.maximum({a}, {b})",
+             "np.minimum({b}, {a})", "np.where({b} > 0, {a}, {b})", "{b} / (2 + {a} ** 2)"]
+_F_HEADS = ["np.sum(np.sin({}))", "np.sum(np.sin(np.sum({}, axis=0)))",
+            "np.sum(np.sin(({})[0]))", "np.sum(np.sin(({})[-1]))", "np.linalg.norm({}, 1)"]
+
+
+def test_a_one_entry_value_beside_a_one_d_value() -> None:
+    """NumPy's result of a 2-D value of one entry (an input declared (1, 1), u.T @ v, a
+    reduction with keepdims, A[0:1, 1:2], what is made of them element-wise) and a 1-D
+    value is 2-D (1, n): refused, where the text's would stay 1-D; of a scalar or a 1-D
+    value of one entry (declared (1,)) 1-D, as the text's."""
+    rnd, agreed = random.Random(3), 0
+    for _ in range(150):
+        inner = rnd.choice(_F_BINARY).format(a=rnd.choice(_F_ONE_ENTRY),
+                                             b=rnd.choice(_F_ONE_D))
+        agreed += _numpy_or_refused(rnd.choice(_F_HEADS).format(inner),
+                                    grads=rnd.random() < 0.2)
+    assert agreed > 30
+
+
+@pytest.mark.parametrize("text", ["np.sum(np.sin(np.sum(E + w, axis=0)))",
+                                  "np.sum(np.sin((E + w)[0]))", "np.sum(u.T @ u * A[0])",
+                                  "np.sum(np.maximum(w, np.sum(A, keepdims=True))[0])",
+                                  "np.sum(np.log2(E) - np.mean(A, 1))"])
+def test_a_2_d_one_entry_value_beside_a_one_d_value_is_refused(text: str) -> None:
+    with pytest.raises(ShapeError, match=r"2-D row \(1, 3\)"):
+        sbp.derive(text, shapes=F_SHAPES)
+
+
+@pytest.mark.parametrize("text", [
+    "np.linalg.norm(A[0], 1) + np.sum(np.sin(A[1] + w))",
+    "np.sum(np.inner(u, u)) + np.linalg.norm(u, -1)",
+    "np.sum(np.cos(np.pad(A[0], 1))) * np.sum(w)",
+])
+def test_gradcheck_accepts_jax_s_gradient(text: str) -> None:
+    """gradcheck of library-spelled text reads a 1-D value as NumPy's (n,) and its finite
+    differences as NumPy's: JAX's gradient of the same code passes."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    names = [k for k in ("A", "w", "u") if re.search(rf"\b{k}\b", text)]
+    values = {k: F_VALUES[k] for k in names}
+
+    def grad(**kw: np.ndarray) -> dict[str, np.ndarray]:
+        g = jax.grad(lambda *a: eval(text, {"np": jax.numpy}, dict(zip(names, a, strict=True))),
+                     argnums=tuple(range(len(names))))(*[jax.numpy.asarray(kw[k]) for k in names])
+        return {k: np.asarray(x) for k, x in zip(names, g, strict=True)}
+    assert sbp.gradcheck(text, values, grad=grad)
+
+
+def test_gradcheck_refuses_what_the_text_refuses() -> None:
+    with pytest.raises(ShapeError, match="1-D"):
+        sbp.gradcheck("np.sum(np.sin(r + (-w)))", {"r": F_VALUES["r"], "w": F_VALUES["w"]},
+                      grad=lambda **kw: {})

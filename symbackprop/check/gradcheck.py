@@ -196,13 +196,14 @@ def _copy(v: Any) -> Any:
 
 def _value_shape(name: str, v: Any, numpy: bool = False) -> Any:
     """The shape of a value: NumPy's own for a traced function (``(3,)`` and ``(3, 1)`` are
-    different arrays there), else a column for a 1-D value."""
+    different arrays there); for text, a 1-D value is declared ``(n,)`` (the column, read
+    as NumPy's 1-D array where the text uses a library's call, as the value is)."""
     a = np.asarray(v)
     if a.ndim > 2 and numpy:
         raise ShapeError(f"{name} has {a.ndim} dimensions; a traced NumPy function takes "
                          "scalars, vectors and matrices (write f as text for tensors)")
-    if (numpy and a.ndim) or a.ndim > 2:  # a tensor as text: its own axes
-        return tuple(a.shape)
+    if (numpy and a.ndim) or a.ndim > 2 or (a.ndim == 1 and a.shape[0] != 1):
+        return tuple(a.shape)  # (a tensor as text: its own axes)
     return to_shape(name, a.shape) if a.ndim else None
 
 
