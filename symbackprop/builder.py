@@ -346,6 +346,12 @@ class Builder(SympyInput):
             marked.discard(t)
         return t
 
+    def alias(self, t: Term) -> sp.Basic:
+        """A name of its own for ``t`` (an equation ``_k = t``)."""
+        lhs = self._temp(shape_of(t))
+        self.append(Equation(lhs, t))
+        return lhs
+
     def _temp(self, shape: Shape) -> sp.Basic:
         lhs = make_symbol(f"_{len(self.nodes)}", shape)
         self.temps.add(lhs)

@@ -23,7 +23,7 @@ from .shapes import shape_of, tensor_dims
 # the calls whose result has the rank of their operands (of 1-D operands, 1-D)
 _SAME = frozenset({"concatenate", "hstack", "kron", "tile", "repeat", "cumsum", "cumprod",
                    "flip", "squeeze", "pad"})
-_REDUCING = frozenset({"sum", "mean", "max", "min", "prod", "var", "std", "logsumexp"})
+REDUCING = _REDUCING = frozenset({"sum", "mean", "max", "min", "prod", "var", "std", "logsumexp"})
 _HINT = ("write .reshape(-1, 1) for the column, .reshape(1, -1) for NumPy's reading of a "
          "1-D array as a row")
 

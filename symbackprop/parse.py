@@ -330,7 +330,7 @@ class _Parser(Readings, Numbers, NumpyReading):
         if self.b.library is not None and isinstance(node, (ast.Call, ast.Subscript)):
             out = self.numpy_rank(node, args, out, since)
         if self.b.library is not None:
-            self.numpy_one_entry(node, args, out)
+            out = self.numpy_one_entry(node, args, out)
         if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Call, ast.Subscript)):
             self.check_value(node, out, since)
         return out

@@ -24,14 +24,18 @@ _ELEMENTWISE = FUNCTION_NAMES | {"maximum", "minimum", "hypot"}  # of two operan
 _ARITHMETIC = frozenset(COMPOSITES) - {  # the element-wise ones written out, and ⊙
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "diag", "diagonal", "dot",
     "hinge", "inner", "logistic_loss", "matmul", "matrix_power", "mse_loss",
-    "multiclass_hinge", "outer", "solve", "std", "svm_loss", "vdot"} | {"hadamard"}
+    "multiclass_hinge", "outer", "solve", "std", "svm_loss", "vdot"} | {"hadamard",
+                                                                         "transpose"}
+# the calls whose result NumPy holds 1-D (of a 2-D value of one entry too)
+_FLATTENING = frozenset({"cumsum", "cumprod", "ravel", "flatten", "squeeze", "diagonal",
+                         "diag"})
 
 
 def _element_wise(node: ast.AST, n: int) -> bool:
     """Whether ``node`` is an element-wise operation of its ``n`` operands."""
     if isinstance(node, ast.BinOp):
         return isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.Mod))
-    if isinstance(node, (ast.UnaryOp, ast.Compare)):
+    if isinstance(node, (ast.UnaryOp, ast.Compare, ast.Attribute)):  # (.T of a 1×1 too)
         return True
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
         name = ALIASES.get(node.func.id, node.func.id)
@@ -150,33 +154,49 @@ class NumpyReading(Tree):
         vector = 1 if order == -1 else 2 if order in (-2, "nuc") else order
         return indexing.norm(b, x, vector, where)
 
-    def numpy_one_entry(self, node: ast.AST, args: list[Term], out: Term) -> None:
+    def numpy_one_entry(self, node: ast.AST, args: list[Term], out: Term) -> Term:
         """NumPy's 2-D values of one entry (an input declared (1, 1), ``u.T @ v``, a
         reduction with keepdims, ``A[0:1, 1:2]``, what is made of them element-wise), which
         the text holds as scalars or 1×1s (``b.ones2d``): beside NumPy's 1-D value they make
-        NumPy's result 2-D (1, n), where the text's stays 1-D; refused."""
+        NumPy's result 2-D (1, n), where the text's stays 1-D; refused. A call that NumPy
+        makes 1-D of one (np.cumprod, a reduction along an axis) but the text leaves as it is
+        gets a name of its own, not 2-D."""
         b = self.b
-        ones = [a for a in args if a in b.ones2d or (
-            a in b.inputs and shape_of(a) == (1, 1) and str(a) not in b.one_entry)]
+
+        def two_d(t: Term) -> bool:
+            return t in b.ones2d or (t in b.inputs and shape_of(t) == (1, 1)
+                                     and str(t) not in b.one_entry)
+        if two_d(out) and isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and any(out == a for a in args) and not _element_wise(node, len(args)):
+            static, kw = self.static_of(node)
+            name = ALIASES.get(node.func.id, node.func.id)
+            axis = kw.get("axis")
+            if not any(keeps_dims(k) for k in node.keywords) and (
+                    numpy_ranks.call_rank(b, name, args, static, axis) == 1
+                    or (name in _FLATTENING and axis is None)
+                    or (name in numpy_ranks.REDUCING and axis is not None)):
+                alias = b.alias(out)
+                return alias
+        ones = [a for a in args if two_d(a)]
         one = shape_of(out) in (None, (1, 1))
         if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult)) or (
                 isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
                 and node.func.id in ("matmul", "dot") and len(args) == 2):
             if one and all(is_matrix(a) and not (b.is_flat(a) or b.is_row(a)) for a in args):
                 b.ones2d.add(out)  # u.T @ v, r @ u: NumPy's (1, 1)
-            return
+            return out
         if isinstance(node, ast.Subscript):
             key = structural_calls.read_key(node) if structural_calls.new_axis(node) is None \
                 else ()
             if one and key and not any(type(k) is int for k in key) and len(key) == 2:
                 b.ones2d.add(out)  # A[0:1, 1:2]
-            return
+            return out
         if isinstance(node, ast.Call) and any(keeps_dims(k) for k in node.keywords):
             if one:
                 b.ones2d.add(out)  # np.sum(A, keepdims=True)
-            return
+            return out
         if not ones or not _element_wise(node, len(args)):
-            return
+            return out
         for a in args:
             s = shape_of(a)
             if is_matrix(a) and s not in (None, (1, 1)) and (b.is_flat(a) or b.is_row(a)):
@@ -187,6 +207,7 @@ class NumpyReading(Tree):
                                  "a 1-D result, or .reshape(1, -1) of the 1-D value for the row")
         if one:
             b.ones2d.add(out)  # E ** 2, 2 + E: 2-D still
+        return out
 
     def two_d_product(self, node: ast.Call, args: list[Term]) -> None:
         """``np.inner(x, y)`` of a 2-D column (x yᵀ, composites.py) and ``np.dot(u, E)`` of

@@ -420,7 +420,7 @@ def test_a_one_entry_value_beside_a_one_d_value() -> None:
 @pytest.mark.parametrize("text", ["np.sum(np.sin(np.sum(E + w, axis=0)))",
                                   "np.sum(np.sin((E + w)[0]))", "np.sum(u.T @ u * A[0])",
                                   "np.sum(np.maximum(w, np.sum(A, keepdims=True))[0])",
-                                  "np.sum(np.log2(E) - np.mean(A, 1))"])
+                                  "np.sum(np.log2(E) - np.mean(A, 1))", "np.sum(E.T + w)"])
 def test_a_2_d_one_entry_value_beside_a_one_d_value_is_refused(text: str) -> None:
     with pytest.raises(ShapeError, match=r"2-D row \(1, 3\)"):
         sbp.derive(text, shapes=F_SHAPES)
@@ -450,3 +450,15 @@ def test_gradcheck_refuses_what_the_text_refuses() -> None:
     with pytest.raises(ShapeError, match="1-D"):
         sbp.gradcheck("np.sum(np.sin(r + (-w)))", {"r": F_VALUES["r"], "w": F_VALUES["w"]},
                       grad=lambda **kw: {})
+
+
+@pytest.mark.parametrize("text", [
+    "np.sum(np.cos(w / (2 + np.cumprod(np.tanh(1 / (2 + E ** 2))) ** 2)))",
+    "np.mean(np.tanh(np.multiply((E * E).max(axis=-1), w)))",
+    "np.sum(np.sin(np.ravel(E) + w))", "np.sum(np.sin(np.sum(E, axis=0) + w))",
+    "np.sum(np.sin(E[0, 0] + w))", "np.sum(np.sin(np.sum(E) * w))",
+])
+def test_a_one_entry_value_numpy_makes_1_d_stays_readable(text: str) -> None:
+    """np.cumprod, np.ravel, a reduction along an axis and an index of a 2-D value of one
+    entry are NumPy's 1-D (or 0-D) values: beside a 1-D value read, as NumPy."""
+    assert _numpy_or_refused(text), text
