@@ -229,9 +229,8 @@ class NumpyReading(Tree):
             return
         raise ShapeError(f"{self.source(node)}: pad of a value of one entry: NumPy pads a 1-D "
                          "(1,) at its ends, a 2-D (1, 1) on every side, and this text holds "
-                         "both as the 1×1 (only an input declared (1, 1), padded by its "
-                         "name, is read, as a matrix): write the padded vector with "
-                         "np.concatenate")
+                         "both as the 1×1: a 1-D value of one entry is not padded here; an "
+                         "input declared (1, 1), padded by its name, is padded as a matrix")
 
     def new_axis(self, node: ast.Subscript, v: Term) -> Term:
         """``v[:, None]`` (``np.newaxis``) of NumPy's 1-D ``v`` in library-spelled text: its
