@@ -26,6 +26,10 @@ _ARITHMETIC = frozenset(COMPOSITES) - {  # the element-wise ones written out, an
     "hinge", "inner", "logistic_loss", "matmul", "matrix_power", "mse_loss",
     "multiclass_hinge", "outer", "solve", "std", "svm_loss", "vdot"} | {"hadamard",
                                                                          "transpose"}
+# the calls of NumPy's 1-D values held as rows (X[0]) that read them as their columns, as
+# the other 1-D values are held (np.repeat(X[0], 2, axis=0) repeats its entries)
+_ONE_AXIS = frozenset({"repeat", "concatenate", "hstack", "tile", "cumsum", "cumprod", "flip",
+                       "kron", "diag"})
 # the calls whose result NumPy holds 1-D (of a 2-D value of one entry too)
 _FLATTENING = frozenset({"cumsum", "cumprod", "ravel", "flatten", "squeeze", "diagonal",
                          "diag"})
@@ -61,6 +65,9 @@ class NumpyReading(Tree):
                 return args
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             name = ALIASES.get(node.func.id, node.func.id)
+            if node.func.id in _ONE_AXIS and any(is_matrix(a) and b.is_row(a) for a in args):
+                return [self.transposed(k, a, b.flat) if is_matrix(a) and b.is_row(a) else a
+                        for k, a in zip(self.children(node), args, strict=True)]
             if node.func.id in ("norm", "pad") and args and is_matrix(args[0]) and (
                     b.is_row(args[0]) or b.is_flat(args[0])):
                 # NumPy's norm of a 1-D value is a vector's, of the row (1, n) a matrix's;

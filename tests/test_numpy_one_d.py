@@ -462,3 +462,21 @@ def test_a_one_entry_value_numpy_makes_1_d_stays_readable(text: str) -> None:
     """np.cumprod, np.ravel, a reduction along an axis and an index of a 2-D value of one
     entry are NumPy's 1-D (or 0-D) values: beside a 1-D value read, as NumPy."""
     assert _numpy_or_refused(text), text
+
+
+_F_ROW_HELD = ["A[0]", "np.min(B, axis=0)", "np.mean(A, 0)", "A[1, :]"]
+_F_ONE_AXIS = ["np.repeat({x}, 3, axis=0)", "np.repeat({x}, 2)", "np.concatenate([{x}, {x}])",
+               "np.hstack([{x}, {x}])", "np.tile({x}, 2)", "np.cumsum({x})",
+               "np.cumprod({x}, axis=0)", "np.flip({x})", "np.kron({x}, {x})", "np.diag({x})",
+               "np.squeeze({x})", "np.stack([{x}, {x}])", "np.vstack([{x}, {x}])"]
+
+
+@pytest.mark.parametrize("x", _F_ROW_HELD)
+def test_calls_of_a_one_d_value_held_as_a_row(x: str) -> None:
+    """np.repeat(X[0], 3, axis=0), np.concatenate of X[0] ... read the 1-D value held as a
+    row as its column (NumPy's one axis), as the other 1-D values are held."""
+    agreed = 0
+    for f in _F_ONE_AXIS:
+        for h in ["np.sum(({})**2)", "np.sum(({}).mean(axis=0)**2)", "np.sum(np.sin(({})[-1]))"]:
+            agreed += _numpy_or_refused(h.format(f.format(x=x)), grads=False)
+    assert agreed > 10
