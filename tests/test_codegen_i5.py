@@ -118,7 +118,8 @@ def test_a_traced_input_named_as_a_helper_of_the_generated_code(f: Any) -> None:
      if name == "step" else torch.sum(torch.clamp(ref["X"], min=0) * ref["where"])
      + torch.sum(torch.exp(ref["where"]))).backward()
     for k in order:
-        assert ours[k].grad is not None and ref[k].grad is not None
+        assert ours[k].grad is not None
+        assert ref[k].grad is not None
         np.testing.assert_allclose(ours[k].grad.numpy(), ref[k].grad.numpy(), atol=1e-10)
         np.testing.assert_allclose(want[k], ref[k].grad.numpy(), atol=1e-10)
 
