@@ -80,7 +80,8 @@ def take(b: Builder, x: Term, rows: int | slice, cols: int | slice, where: str) 
         if isinstance(k, slice) and isinstance(k.step, int) and k.step < 0 and n.is_Integer:
             picked = range(int(n))[k]
             if len(picked):  # (an empty one is refused as empty)
-                x = ops.reduce_axis(b, "flip", x, axis, where)
+                if n != 1:  # the flip of one entry is itself (and may be read as a scalar)
+                    x = ops.reduce_axis(b, "flip", x, axis, where)
                 keys[axis] = slice(int(n) - 1 - picked.start, int(n) - picked[-1],
                                    -picked.step)
     rows, cols = keys

@@ -934,3 +934,26 @@ def test_the_elu_family_at_zero_and_far_above_it(text: str, slopes: tuple[float,
         assert d.evaluate({"x": x})["x"] == pytest.approx(want, rel=1e-12)
     assert d.check({"x": 800.0}).ok
     assert d.check({"x": -0.7}).ok
+
+
+@pytest.mark.parametrize(("text", "shape"), [
+    ("np.sum(np.cumsum(np.prod(q, 1, keepdims=True), axis=0)[:, ::-2])", (1, 3)),
+    ("np.sum(np.sin(q[:, ::-1]) ** 3)", (3, 1)),
+    ("np.sum(np.sin(q[::-1, ::-1]))", (1, 1)),
+    ("np.sum(np.exp(q[::-1, ::-1]) @ np.ones((1, 2)))", (1, 1)),
+])
+def test_a_negative_step_along_an_axis_of_one_entry(text: str, shape: tuple[int, int]) -> None:
+    """The flip along an axis of length 1 is the value itself: a (1, 1) value flipped was
+    read as a scalar, and the slice of it failed an AttributeError (found by the fixer of
+    held-out round U6's findings). NumPy's value and central differences."""
+    q = np.random.default_rng(4).uniform(0.5, 1.5, shape)
+    d = sbp.derive(text, shapes={"q": shape})
+    f = lambda a: float(eval(text, {"np": np, "q": a}))  # noqa: E731 (the test's own text, NumPy as the oracle)
+    np.testing.assert_allclose(d.trace({"q": q}).rows[-1].value, f(q), rtol=1e-12)
+    fd = np.zeros(shape)
+    for i in np.ndindex(shape):
+        e = np.zeros(shape)
+        e[i] = 1e-6
+        fd[i] = (f(q + e) - f(q - e)) / 2e-6
+    np.testing.assert_allclose(d.evaluate({"q": q})["q"], fd, rtol=1e-6, atol=1e-8)
+    assert d.check({"q": q}).ok
