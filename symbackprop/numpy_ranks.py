@@ -43,6 +43,11 @@ def numpy_call(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
     operands is not the text's (``np.matmul`` and ``np.dot`` of them are the written @)."""
     flats = _flats(b, xs)
     s0 = shape_of(xs[0]) if xs and is_matrix(xs[0]) else None
+    if name in ("hstack", "vstack", "tile") and any(_one_entry(b, x) for x in xs):
+        raise ShapeError(f"{where}: {name} of a value of one entry: NumPy's result depends "
+                         "on whether it is 0-d, 1-D (1,) or 2-D (1, 1), which this text holds "
+                         "alike: write np.concatenate of 1-D values, or declare a 2-D input "
+                         "(1, 1) and join it by its name")
     if name == "matmul":
         one_entry_matmul(b, xs, where)
     if name == "matmul" and any(not is_matrix(x) for x in xs):
@@ -79,6 +84,15 @@ def numpy_call(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
         raise _refuse(where, "tile of a 1-D array repeats it end to end (write "
                       "np.concatenate for that)")
     return None
+
+
+def _one_entry(b: Builder, x: Term) -> bool:
+    """Whether ``x`` has one entry and NumPy's rank of it is not known to be 2-D (an input
+    declared (1, 1), ``b.ones2d``): an index's entry, an input declared (1,), a scalar."""
+    if is_matrix(x) and shape_of(x) != (1, 1):
+        return False
+    two_d = x in b.ones2d or (x in b.inputs and str(x) not in b.one_entry)
+    return not two_d
 
 
 def one_entry_matmul(b: Builder, xs: list[Term], where: str) -> None:

@@ -229,8 +229,8 @@ class NumpyReading(Tree):
         (1, 1) on every side; the text holds both as the 1×1, so only an input declared
         (1, 1), written as its name, is padded (as a matrix); the rest is refused."""
         kids = self.children(node)
-        if not args or not kids or not is_matrix(args[0]) or shape_of(args[0]) != (1, 1):
-            return
+        if not args or not kids or (is_matrix(args[0]) and shape_of(args[0]) != (1, 1)):
+            return  # (a scalar is one entry too: u[0] of a column is NumPy's 1-D (1,))
         if isinstance(kids[0], ast.Name) and args[0] in self.b.inputs \
                 and kids[0].id not in self.b.one_entry:
             return

@@ -35,7 +35,13 @@ def written_matmul(b: Builder, x: Term, y: Term, where: str = "a @ b",
     """``x @ y`` as written (or ``np.dot``, ``np.matmul``: ``call``): in code that uses a
     library's call, NumPy's 1-D ``x`` (held as the column (n, 1)) on the left is a row
     there, and a 1-D ``y`` held as a row (``X[0]``) on the right a column: refused, with the
-    ways to write it (where they fit, parse.numpy_sides read them as NumPy's)."""
+    ways to write it (where they fit, parse.numpy_sides read them as NumPy's). A number or
+    a scalar input beside @ is refused there, as NumPy refuses it."""
+    if b.library is not None and call == "@" and any(
+            getattr(t, "is_Number", False) or (t in b.inputs and not is_matrix(t))
+            for t in (x, y)):
+        raise ShapeError(f"{where}: @ of a scalar (NumPy refuses it): write * for the "
+                         "product by a number")
     if b.library is not None and is_matrix(x) and is_matrix(y) and tensor_dims(
             shape_of(x)) is None and tensor_dims(shape_of(y)) is None:
         if b.is_flat(x):

@@ -480,3 +480,48 @@ def test_calls_of_a_one_d_value_held_as_a_row(x: str) -> None:
         for h in ["np.sum(({})**2)", "np.sum(({}).mean(axis=0)**2)", "np.sum(np.sin(({})[-1]))"]:
             agreed += _numpy_or_refused(h.format(f.format(x=x)), grads=False)
     assert agreed > 10
+
+
+# held-out round R5: values of one entry whose NumPy rank (0-d, 1-D (1,), 2-D (1, 1)) the
+# text cannot tell gave NumPy-different numbers in hstack, tile and pad (norm ord 1 and inf
+# swapped, a pad on every side where NumPy pads the ends); @ of a scalar was answered
+_ONE_ENTRY = {"u": (3, 1), "A": (3, 4), "e": (1,), "z": (1,), "x": (4,), "c": None,
+              "E": (1, 1), "r": (1, 3)}
+
+
+@pytest.mark.parametrize(("text", "gist"), [
+    ("np.linalg.norm(np.hstack((e, z)), 1)", "hstack of a value of one entry"),
+    ("np.linalg.norm(np.hstack((u[0], u[1])), np.inf)", "hstack of a value of one entry"),
+    ("np.linalg.norm(np.tile(e, 3), 1)", "tile of a value of one entry"),
+    ("np.sum(np.vstack((u[0], u[2])))", "vstack of a value of one entry"),
+    ("np.sum(np.cos(np.pad(u[0], 1)))", "pad of a value of one entry"),
+    ("np.sum(np.cos(np.pad(x[0], 1)))", "pad of a value of one entry"),
+    ("np.sum(np.cos(np.pad(A[0, 0], 1)))", "pad of a value of one entry"),
+    ("np.sum(np.sin(u @ c))", "@ of a scalar"),
+    ("np.sum(np.sin(c @ u.T))", "@ of a scalar"),
+    ("np.sum(np.sin(u @ 2))", "@ of a scalar"),
+])
+def test_one_entry_of_unknown_rank_is_refused(text: str, gist: str) -> None:
+    shapes = {k: s for k, s in _ONE_ENTRY.items() if s is not None and re.search(rf"\b{k}\b", text)}
+    with pytest.raises(ShapeError, match=re.escape(gist)):
+        sbp.derive(text, shapes=shapes)
+
+
+@pytest.mark.parametrize("text", [
+    "np.sum(np.cos(np.tile(E, 3)))",
+    "np.sum(np.cos(np.hstack((E, r))))",
+    "np.sum(np.cos(np.pad(E, 1)))",
+    "np.sum(np.cos(np.tile(r, 2)))",
+    "np.sum(np.sin((u.T @ u) @ r))",
+    "np.sum(np.sin(u * c))",
+])
+def test_one_entry_known_two_d_agrees_with_numpy(text: str) -> None:
+    """A declared (1, 1) input by its name, or a 1×1 product, is NumPy's 2-D (1, 1)."""
+    rng = np.random.default_rng(8)
+    names = [k for k in _ONE_ENTRY if re.search(rf"\b{k}\b", text)]
+    values = {k: (rng.uniform(0.5, 1.5, _ONE_ENTRY[k]) if _ONE_ENTRY[k] is not None
+                  else float(rng.uniform(0.5, 1.5))) for k in names}
+    d = sbp.derive(text, shapes={k: _ONE_ENTRY[k] for k in names if _ONE_ENTRY[k] is not None})
+    want = float(eval(text, {"np": np, **values}))  # the test's own text, NumPy as the oracle
+    np.testing.assert_allclose(d.trace(values).rows[-1].value, want, rtol=1e-12)
+    assert d.check(values).ok
