@@ -25,7 +25,8 @@ The document (keys in this order; additions only in later minor versions)::
   each an integer or a dimension's name (``"m"``); ``kind`` is ``"scalar"``, ``"vector"`` (a
   column), ``"matrix"`` or ``"tensor"`` (rank ≥ 3).
 * Expression strings are written close to the text language (``W1 @ x + b1``, ``tanh(z)``,
-  ``x.T``, ``sum``, ``sqnorm``, ``mse``, ``cross_entropy``, ``ones(m, 1)``), but ``*``
+  ``x.T``, ``sum``, ``sqnorm``, ``mse``, ``cross_entropy``, ``ones(m, 1)``; a matrix's zero
+  adjoint, tangent or gradient is ``zeros(m, n)``), but ``*``
   between matrices is element-wise in them, where the text writes ``hadamard``: they are
   for reading and for other programs, not text to derive again. In ``backward`` and
   ``gradients``, ``d:v`` stands for the adjoint ∂output/∂v. A constant is never written as
@@ -154,7 +155,8 @@ def derivation_dict(d: Derivation) -> dict[str, Any]:
         "partials": [{"of": str(u.name), "wrt": str(v.name), "expr": text(e),
                       "latex": f"{partial_latex(names[u], names[v])} = {expr_latex(e, names)}"}
                      for (u, v), e in d.partials.items()],
-        "backward": [{"variable": str(by_adjoint[eq.lhs].name), "rhs": text(eq.rhs),
+        "backward": [{"variable": str(by_adjoint[eq.lhs].name),
+                      "rhs": text(_shaped(by_adjoint[eq.lhs], eq.rhs)),
                       "latex": f"{names[eq.lhs]} = {expr_latex(eq.rhs, names)}"}
                      for eq in d.backward],
         "gradients": [],
@@ -164,7 +166,8 @@ def derivation_dict(d: Derivation) -> dict[str, Any]:
     if d.options.mode == "forward":
         tnames = tangent_table(d)
         by_tangent = {t: v for v, t in d.tangents.items()}
-        doc["tangents"] = [{"variable": str(by_tangent[eq.lhs].name), "rhs": text(eq.rhs),
+        doc["tangents"] = [{"variable": str(by_tangent[eq.lhs].name),
+                            "rhs": text(_shaped(by_tangent[eq.lhs], eq.rhs)),
                             "latex": f"{tnames[eq.lhs]} = {expr_latex(eq.rhs, tnames)}"}
                            for eq in d.tangent_equations]
     for v in d.wrt:
@@ -175,12 +178,21 @@ def derivation_dict(d: Derivation) -> dict[str, Any]:
         head = partial_latex(names[d.output], names[v])
         doc["gradients"].append({
             "wrt": str(v.name),
-            "expr": text(g) if g is not None else None,
+            "expr": text(_shaped(v, g)) if g is not None else None,
             "latex": f"{head} = {expr_latex(g, names)}" if g is not None else None,
         })
     if d.is_jacobian:
         doc["jacobians"] = jacobians(d, text)
     return doc
+
+
+def _shaped(v: sp.Basic, e: sp.Basic) -> sp.Basic:
+    """A matrix's zero adjoint, tangent or gradient as ``zeros(m, n)``: SymPy's 0 is a number,
+    which a program reading the document would take for a scalar."""
+    shape = shape_of(v)
+    if e is sp.S.Zero and shape is not None and len(shape) == 2:
+        return sp.ZeroMatrix(*shape)
+    return e
 
 
 def _entries(v: sp.Basic) -> int | str:
