@@ -242,8 +242,8 @@ def scan(b: Builder, name: str, v: Value, axis: Any) -> Value:
     flattens it) and its flip reverses both axes."""
     t, s = v
     what = f"np.{name}"
-    if not s:
-        return v
+    if not s:  # NumPy's cumsum/cumprod of a scalar is 1-D (1,); its flip is the scalar
+        return v if name == "flip" else (broadcasting.broadcast(b, t, (1, 1)), (sp.Integer(1),))
     if len(s) == 2 and axis is None:
         if name == "flip":  # every axis reversed: J X J
             t = ops.reduce_axis(b, name, ops.reduce_axis(b, name, t, 0, what), 1, what)

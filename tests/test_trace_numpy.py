@@ -505,6 +505,13 @@ _NUMPY_BROADCASTS = [
     ("np.sum(np.sin(A.cumsum())) + np.sum(np.cumsum(c)) ** 2", {"A": (3, 4), "c": (3, 1)}),
     ("np.sum(np.sin(np.cumprod(A))) + np.sum(np.cumprod(e))", {"A": (2, 3), "e": (1, 1)}),
     ("np.sum(np.sin(np.flip(A)) * W)", {"A": (3, 4), "W": (3, 4)}),
+    # of a scalar, cumsum and cumprod are NumPy's 1-D (1,) (indexing it was refused as
+    # indexing a scalar; held-out round R5, O7), its flip the scalar itself
+    ("np.sum(np.sin(np.where(c > A, np.cumsum(c)[0] * A, np.flip(c))))", {"c": (), "A": (3, 4)}),
+    ("np.sum(np.cumprod(c)[-1] * A) + np.sum(np.concatenate((np.cumsum(c), v)) ** 2)",
+     {"c": (), "A": (3, 4), "v": (4,)}),
+    ("np.sum(np.outer(np.cumsum(c), v)) + np.linalg.norm(np.cumsum(np.cumsum(c))[0:1] * v)",
+     {"c": (), "v": (4,)}),
     # np.where, np.clip and the written-out functions broadcast their operands as NumPy does
     ("np.sum(np.sin(np.where(A > W, A, W[0])))", {"A": (3, 4), "W": (3, 4)}),
     ("np.sum(np.sin(np.where(c > r, c, r)))", {"c": (3, 1), "r": (1, 4)}),
