@@ -50,6 +50,9 @@ UNARY = [
     "np.squeeze({0})", "np.diag({0})", "np.pad({0}, 1)", "np.repeat({0}, 2)",
     "np.tile({0}, 2)", "np.linalg.norm({0})", "np.linalg.norm({0}, 1)",
     "np.linalg.norm({0}, np.inf)", "np.atleast_2d({0})",
+    # more ways to make a value of one entry, whose NumPy rank the text must track
+    "{0}.T @ {0}", "{0} @ {0}.T", "np.sum({0}, axis=1, keepdims=True)", "{0}[0:1]",
+    "{0}[0][1:]", "np.transpose({0})", "np.trace({0})", "np.mean({0}, axis=1)",
 ]
 BINARY = [
     "{0} + {1}", "{0} - {1}", "{0} * {1}", "{0} / (2.0 + np.sin({1}))", "{0} @ {1}",
@@ -68,7 +71,7 @@ def _numpy(code: str, values: dict[str, Any]) -> Any:
 
 @st.composite
 def numpy_programs(draw: st.DrawFn) -> tuple[dict[str, tuple[int, ...]], dict[str, Any], str]:
-    """Inputs of NumPy shapes, 1 to 4 steps that NumPy accepts, summed under a sine."""
+    """Inputs of NumPy shapes, 1 to 5 steps that NumPy accepts, summed under a sine."""
     shapes = {n: draw(st.sampled_from(INPUT_SHAPES)) for n in NAMES[:draw(st.integers(1, 3))]}
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     values: dict[str, Any] = {}
@@ -76,7 +79,7 @@ def numpy_programs(draw: st.DrawFn) -> tuple[dict[str, tuple[int, ...]], dict[st
         v = rng.uniform(0.3, 1.3, s) * rng.choice([-1.0, 1.0], s)
         values[n] = float(v) if s == () else v
     pool = list(shapes)
-    for _ in range(draw(st.integers(1, 4))):
+    for _ in range(draw(st.integers(1, 5))):
         for _ in range(12):  # a step NumPy refuses is drawn again
             if draw(st.booleans()):
                 code = draw(st.sampled_from(UNARY)).format(draw(st.sampled_from(pool)))
