@@ -9,9 +9,11 @@ n-D primitives (``tensor_nodes.py``) read the axes back with ``tensor_dims``."""
 
 from __future__ import annotations
 
+import numbers
 import re
 from typing import Any
 
+import numpy as np
 import sympy as sp
 
 from .algebra import is_matrix
@@ -118,19 +120,25 @@ def dim(v: Any) -> sp.Expr:
     """A dimension: an int, or a name for a symbolic size (``"m"``)."""
     if isinstance(v, sp.Basic):
         return v
-    if isinstance(v, bool):
+    if isinstance(v, (bool, np.bool_)):
         raise ShapeError(f"dimension {v!r} is not a size")
-    if isinstance(v, int):
+    if isinstance(v, numbers.Integral):  # NumPy's integers too: sizes computed with NumPy
         if v < 1:
             raise ShapeError(f"dimension {v} must be positive")
-        return sp.Integer(v)
+        return sp.Integer(int(v))
     if isinstance(v, str) and _NAME.match(v):
         return sp.Symbol(v, integer=True, positive=True)
     raise ShapeError(f"dimension {v!r} is neither a positive int nor a name")
 
 
 def to_shape(name: str, s: Any) -> Shape:
-    """``(r, c)``, ``(n,)`` (a column vector), ``()`` / ``None`` (a scalar)."""
+    """``(r, c)``, ``(n,)`` (a column vector), ``()`` / ``None`` (a scalar); NumPy's array of
+    whole numbers (``np.array([2, 3])``) as the tuple of them."""
+    if isinstance(s, np.ndarray):
+        if s.ndim != 1 or not np.issubdtype(s.dtype, np.integer):
+            raise ShapeError(f"shape of {name!r} must be (rows, cols), (n,) or (), not an "
+                             f"array of {s.dtype} {s.shape} (a value? pass its .shape)")
+        s = tuple(s.tolist())
     if s is None or s == ():
         return None
     if isinstance(s, (int, str)):

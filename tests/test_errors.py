@@ -77,6 +77,10 @@ BAD: dict[str, Callable[[], Any]] = {
     "shape-3d-zero": lambda: sbp.derive("x*y", shapes={"x": (1, 2, 0)}),
     "shape-float": lambda: sbp.derive("x*y", shapes={"x": (2.5,)}),
     "shape-text": lambda: sbp.derive("x*y", shapes={"x": "a b"}),
+    # a value passed for its shape (held-out round W6: NumPy's ValueError from the library)
+    "shape-a-value": lambda: sbp.derive("sum(W@x)", shapes={"W": np.ones((2, 3)), "x": (3,)}),
+    "shape-float-array": lambda: sbp.derive("sum(W@x)", shapes={"W": np.array([2.0, 3.0])}),
+    "shape-numpy-bool": lambda: sbp.derive("x*y", shapes={"x": (np.True_, 2)}),
     "mismatch": lambda: sbp.derive("sum(W@x)", shapes={"W": (3, 4), "x": (3,)}),
     "vector-for-matrix": lambda: sbp.derive("sum(W@x)", shapes={"W": (3,), "x": (3,)}),
     "missing-shape": lambda: sbp.derive("sum(W@x)", shapes={"W": (3, 3)}),
@@ -141,6 +145,24 @@ def test_shape_errors_name_both_shapes(kwargs: dict[str, Any], words: list[str])
         sbp.derive("sum(W@x)", **kwargs)
     for w in words:
         assert w in str(info.value)
+
+
+def test_numpys_integers_and_arrays_of_them_are_shapes() -> None:
+    """Sizes computed with NumPy (np.int64, np.array([2, 3]), a value's .shape) are shapes:
+    np.int64(2) was 'neither a positive int nor a name' (held-out round W6)."""
+    rng = np.random.default_rng(0)
+    vals = {"W": rng.normal(size=(2, 3)), "x": rng.normal(size=(3, 1))}
+    want = sbp.derive("sum(tanh(W@x))", shapes={"W": (2, 3), "x": (3, 1)}).evaluate(vals)
+    for shapes in ({"W": np.array([2, 3]), "x": np.array([3, 1])},
+                   {"W": (np.int64(2), np.int32(3)), "x": (np.int64(3), 1)},
+                   {k: v.shape for k, v in vals.items()}):
+        got = sbp.derive("sum(tanh(W@x))", shapes=shapes).evaluate(vals)
+        for k in vals:
+            np.testing.assert_allclose(got[k], want[k], rtol=1e-12)
+    with pytest.raises(sbp.ShapeError, match=r"not an array of float64 \(2, 3\) \(a value\?"):
+        sbp.derive("sum(W@x)", shapes={"W": vals["W"], "x": (3, 1)})
+    with pytest.raises(sbp.ShapeError, match="must be positive"):
+        sbp.derive("sum(W@x)", shapes={"W": (np.int64(0), 3), "x": (3, 1)})
 
 
 def test_a_name_with_two_shapes() -> None:
