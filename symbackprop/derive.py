@@ -201,7 +201,10 @@ class Derivation(record.Derivation):
         names, float64 arrays of the same shapes) skips the checks."""
         if self.is_jacobian:
             return jacobian_values(self, values)
-        return evaluate_gradients(self, values)
+        out = evaluate_gradients(self, values)
+        if self in _HESSIANS:  # of a (1,) variable: the (1, 1) matrix, as every (n, n) one
+            out = {k: np.reshape(g, (1, 1)) if np.ndim(g) == 1 else g for k, g in out.items()}
+        return out
 
     def sweeps(self, values: Mapping[str, Any] | None = None) -> tuple[str, int]:
         """How ``evaluate`` computes a Jacobian: ``("forward", n)`` sweeps, one per input

@@ -89,6 +89,20 @@ def test_a_scalar_variable_has_its_second_derivative() -> None:
     assert h.evaluate({"x": x, "y": y})["x"] == pytest.approx(6 * x * y - np.sin(x))
 
 
+@pytest.mark.parametrize("shape", [(1,), (1, 1), (2,), (3, 1)])
+def test_a_vector_variable_has_the_n_by_n_hessian_of_one_entry_too(shape: tuple[int, ...]
+                                                                     ) -> None:
+    """(n, n) for every n-entry variable: of an input declared (1,) it was (1,), the
+    gradient's 1-D shape (held-out round W6)."""
+    text, shapes = "sum(tanh(W@x)) + sum(x**3)", {"W": (2, shape[0]), "x": shape}
+    values = {"W": RNG.normal(size=(2, shape[0])), "x": RNG.normal(size=shape)}
+    got = sbp.hessian(text, wrt="x", shapes=shapes).evaluate(values)["x"]
+    n = int(np.prod(shape))
+    assert got.shape == (n, n)
+    np.testing.assert_allclose(got, _fd_hessian(text, shapes, values, "x"), rtol=1e-5,
+                               atol=1e-7)
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"source": "x*y", "wrt": ["x", "y"]}, r"takes one variable, not 2 \(x, y\)"),
     ({"source": "A@x", "wrt": "x", "shapes": {"A": (2, 2), "x": (2, 1)}},
