@@ -323,6 +323,15 @@ class Builder(SympyInput):
         return self.library is not None and is_matrix(t) and shape is not None \
             and tensor_dims(shape) is None and shape[1] == 1 and not self.is_flat(t)
 
+    def two_d_entry(self, t: Term) -> bool:
+        """Whether ``t``, a value of one entry in text that uses a library's call, is known
+        to be NumPy's 2-D (1, 1): an input declared (1, 1), or a value in ``ones2d`` (a 1×1
+        product, a reduction with keepdims, ``A[0:1, 1:2]``, what is made of them
+        element-wise). The others of one entry (an input declared (1,), an index's entry, a
+        scalar) are 0-d or 1-D there, or of a rank the text cannot tell."""
+        return t in self.ones2d or (t in self.inputs and shape_of(t) == (1, 1)
+                                    and str(t) not in self.one_entry)
+
     def as_numpy(self, t: Term, one_d: bool, since: int) -> Term:
         """``t`` marked as NumPy holds it, in text that uses a library's call: a column
         (n, 1) or a row (1, n) as the 1-D array (in ``flat`` or ``rows``) or as 2-D. A term

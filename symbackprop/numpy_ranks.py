@@ -87,12 +87,11 @@ def numpy_call(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
 
 
 def _one_entry(b: Builder, x: Term) -> bool:
-    """Whether ``x`` has one entry and NumPy's rank of it is not known to be 2-D (an input
-    declared (1, 1), ``b.ones2d``): an index's entry, an input declared (1,), a scalar."""
+    """Whether ``x`` has one entry and NumPy's rank of it is not known to be 2-D
+    (``Builder.two_d_entry``): an index's entry, an input declared (1,), a scalar."""
     if is_matrix(x) and shape_of(x) != (1, 1):
         return False
-    two_d = x in b.ones2d or (x in b.inputs and str(x) not in b.one_entry)
-    return not two_d
+    return not b.two_d_entry(x)
 
 
 def one_entry_matmul(b: Builder, xs: list[Term], where: str) -> None:

@@ -169,11 +169,7 @@ class NumpyReading(Tree):
         makes 1-D of one (np.cumprod, a reduction along an axis) but the text leaves as it is
         gets a name of its own, not 2-D."""
         b = self.b
-
-        def two_d(t: Term) -> bool:
-            return t in b.ones2d or (t in b.inputs and shape_of(t) == (1, 1)
-                                     and str(t) not in b.one_entry)
-        if two_d(out) and isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+        if b.two_d_entry(out) and isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
                 and any(out == a for a in args) and not _element_wise(node, len(args)):
             static, kw = self.static_of(node)
             name = ALIASES.get(node.func.id, node.func.id)
@@ -184,7 +180,7 @@ class NumpyReading(Tree):
                     or (name in numpy_ranks.REDUCING and axis is not None)):
                 alias = b.alias(out)
                 return alias
-        ones = [a for a in args if two_d(a)]
+        ones = [a for a in args if b.two_d_entry(a)]
         one = shape_of(out) in (None, (1, 1))
         if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult)) or (
                 isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
