@@ -213,8 +213,10 @@ class Builder(SympyInput):
         self.dots: set[tuple[int, int]] = set()
         self.matrices: set[tuple[int, int]] = set()  # norm(x, ord) of a 2-D column: NumPy's
         # matrix norm (Reading.matrices)
-        self.ones2d: set[sp.Basic] = set()  # NumPy's 2-D values of one entry (an input
-        # declared (1, 1) aside), held as scalars or 1×1s: u.T @ v, keepdims sums, E ** 2
+        # NumPy's rank (0, 1 or 2) of the values of one entry built (the inputs aside: their
+        # declarations say it), held alike as scalars or 1×1s: u.T @ v and keepdims sums
+        # 2-D, u[0] of a column and np.sum(u, axis=0) 1-D (1,), x[0] and np.sum(A) 0-d
+        self.entry_ranks: dict[sp.Basic, int] = {}
         self.ends: set[tuple[int, int]] = set()  # pad(x, …) of a 1-D x: its ends (Reading.ends)
         self.symbols: dict[str, sp.Basic] = {}  # inputs and named stages, by name
         self.inputs: dict[sp.Basic, None] = {}
@@ -325,12 +327,29 @@ class Builder(SympyInput):
 
     def two_d_entry(self, t: Term) -> bool:
         """Whether ``t``, a value of one entry in text that uses a library's call, is known
-        to be NumPy's 2-D (1, 1): an input declared (1, 1), or a value in ``ones2d`` (a 1×1
+        to be NumPy's 2-D (1, 1): an input declared (1, 1), or a value ranked 2 (a 1×1
         product, a reduction with keepdims, ``A[0:1, 1:2]``, what is made of them
         element-wise). The others of one entry (an input declared (1,), an index's entry, a
         scalar) are 0-d or 1-D there, or of a rank the text cannot tell."""
-        return t in self.ones2d or (t in self.inputs and shape_of(t) == (1, 1)
-                                    and str(t) not in self.one_entry)
+        return self.entry_rank(t) == 2
+
+    def entry_rank(self, t: Term) -> int | None:
+        """NumPy's rank of ``t``, a value of one entry in text that uses a library's call:
+        2 for (1, 1), 1 for (1,), 0 for a 0-d value; None where the text does not follow it
+        (a call whose rank of one entry is not read). An input's is its declaration's; an
+        inline form's (-s, 2·E) the highest of its symbols'."""
+        if t in self.entry_ranks:
+            return self.entry_ranks[t]
+        if t in self.inputs:
+            if shape_of(t) == (1, 1):
+                return 1 if str(t) in self.one_entry else 2
+            return None if is_matrix(t) else 0
+        if getattr(t, "is_number", False) is True:
+            return 0
+        if isinstance(t, (sp.Symbol, sp.MatrixSymbol)) or not isinstance(t, sp.Basic):
+            return None
+        ranks = [self.entry_rank(a) for a in atoms_in_order(t)]
+        return None if not ranks or None in ranks else max(ranks)  # type: ignore[type-var]
 
     def as_numpy(self, t: Term, one_d: bool, since: int) -> Term:
         """``t`` marked as NumPy holds it, in text that uses a library's call: a column

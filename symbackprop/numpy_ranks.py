@@ -29,7 +29,10 @@ _HINT = ("write .reshape(-1, 1) for the column, .reshape(1, -1) for NumPy's read
 
 
 def _flats(b: Builder, xs: Sequence[Term]) -> list[bool]:
-    return [is_matrix(x) and b.is_flat(x) for x in xs]
+    """Which of ``xs`` are NumPy's 1-D values held as columns (of one entry too: an input
+    declared (1,), ``u[0]`` of a column)."""
+    return [is_matrix(x) and (b.is_flat(x) or (shape_of(x) == (1, 1)
+                                               and b.entry_rank(x) == 1)) for x in xs]
 
 
 def _refuse(where: str, why: str) -> ShapeError:
@@ -113,6 +116,8 @@ def call_rank(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
     reading of its operands says it already (element-wise, a product)."""
     if not xs or not is_matrix(xs[0]) or tensor_dims(shape_of(xs[0])) is not None:
         return None
+    if name in ("dot", "inner", "matmul") and len(xs) == 2:
+        return product_rank([rank(b, x) for x in xs])
     flats = _flats(b, xs)
     if name in ("flatten", "ravel", "diagonal"):
         return 1
@@ -162,3 +167,112 @@ def index_rank(b: Builder, x: Term, key: Key, where: str) -> int | None:
             raise _refuse(where, "two indices of a 1-D array are refused (it has one axis)")
         return 1 - ints
     return 2 - ints
+
+
+# ---------------------------------------------------------------------------------------
+# NumPy's rank of every value, values of one entry too (0-d, 1-D (1,), 2-D (1, 1))
+
+_SCALAR_CALLS = frozenset({"vdot", "trace", "det", "logdet", "norm2", "sqnorm"})
+_JOINS = frozenset({"concatenate", "stack", "hstack", "vstack", "tile", "repeat", "kron",
+                    "pad", "diag"})
+
+
+def rank(b: Builder, t: Term) -> int | None:
+    """NumPy's rank of ``t`` in text that uses a library's call: of a value of one entry
+    as recorded (``Builder.entry_rank``; None where the text does not follow it), of a
+    tensor its axes, of NumPy's 1-D value (held as a column or a row) 1, else 2."""
+    if not is_matrix(t) or shape_of(t) == (1, 1):
+        return b.entry_rank(t)
+    dims = tensor_dims(shape_of(t))
+    if dims is not None:
+        return len(dims)
+    return 1 if b.is_flat(t) or b.is_row(t) else 2
+
+
+def product_rank(ranks: Sequence[int | None]) -> int | None:
+    """NumPy's rank of ``np.dot``, ``np.inner`` or ``@`` of two values of these ranks (each
+    1-D or 2-D operand gives up one axis; a 0-d one scales the other)."""
+    if len(ranks) != 2 or None in ranks:
+        return None
+    p, q = ranks
+    assert p is not None
+    assert q is not None
+    return q if p == 0 else p if q == 0 else p + q - 2
+
+
+def entry_call_rank(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
+                    axis: Any, keepdims: bool) -> int | None:
+    """NumPy's rank of a call's result of one entry, None where the text does not follow
+    it."""
+    ranks = [rank(b, x) for x in xs]
+    r0 = ranks[0] if ranks else None
+    same = ranks and None not in ranks and len(set(ranks)) == 1
+    if keepdims:
+        return r0
+    if name in ("dot", "inner", "matmul"):
+        return product_rank(ranks)
+    if name in _SCALAR_CALLS or (name in _REDUCING | {"norm"} and axis is None):
+        return 0
+    if name in _REDUCING | {"norm"}:  # the text's keeps the axis (spelling._drop_axes
+        return r0  # puts NumPy's np.sum(X, axis=0) inside squeeze(·, axis=0))
+    if name == "squeeze":
+        return 0 if axis is None else None if r0 is None else r0 - 1
+    if name in ("ravel", "flatten", "diagonal") or (
+            name in ("repeat", "cumsum", "cumprod") and axis is None):
+        return 1
+    if name == "outer":
+        return 2
+    if name == "reshape" and static:
+        shape = static[0]
+        return 1 if not isinstance(shape, tuple) else len(shape)
+    if name == "diag":
+        return {1: 2, 2: 1}.get(r0) if r0 is not None else None
+    if not same:
+        return None
+    assert r0 is not None
+    if name == "stack":
+        return r0 + 1
+    if name == "vstack":
+        return 2
+    if name in ("hstack", "tile"):
+        return max(1, r0)
+    if name in ("concatenate", "flip", "kron", "pad", "repeat", "cumsum", "cumprod"):
+        return r0 if r0 else None
+    return None
+
+
+def entry_context(name: str | None, matmul: bool, subscript: bool,
+                  axis: Any) -> str | None:
+    """What makes NumPy's result of an operand of one entry follow its rank: a product, an
+    index, a join, a reduction along an axis (None: the text's reading of it holds)."""
+    if matmul:
+        return "@"
+    if subscript:
+        return "index"
+    if name in ("dot", "inner", "matmul") or name in _JOINS:
+        return f"np.{name}"
+    if axis is not None and name is not None:
+        return f"np.{name} along an axis"
+    return None
+
+
+def entry_product(what: str, rank_: int, where: str, operand: str) -> None:
+    """Refuse what NumPy refuses of an operand of one entry of this rank, or reads in a way
+    the text's 1×1 does not: @ of a 0-d or 1-D one, a join of a 0-d one, a stack of one,
+    an index of a 0-d one."""
+    if what in ("@", "np.matmul") and rank_ == 0:
+        raise ShapeError(f"{where}: {what} of a scalar ({operand} is 0-d in NumPy; NumPy "
+                         "refuses it): write * for the product by a number")
+    if what in ("@", "np.matmul") and rank_ == 1:
+        raise ShapeError(f"{where}: {operand} is NumPy's 1-D (1,), held here as the 1×1: its "
+                         f"{what} is refused; write np.dot(x, y) for the product of two 1-D "
+                         "values, np.sum(x) * y for a scaling")
+    if what == "np.stack" or (what in ("np.concatenate", "np.diag", "np.kron", "np.repeat",
+                                       "np.pad") and rank_ == 0):
+        held = "0-d" if rank_ == 0 else "1-D (1,)" if rank_ == 1 else "2-D (1, 1)"
+        raise ShapeError(f"{where}: {what[3:]} of a value of one entry ({operand}, NumPy's "
+                         f"{held}) is not read: write np.concatenate of 1-D values, or "
+                         "declare an input of the shape meant")
+    if what == "index" and rank_ == 0:
+        raise ShapeError(f"{where}: {operand} is 0-d in NumPy, which has no index (NumPy "
+                         "refuses it)")

@@ -326,11 +326,13 @@ class _Parser(Readings, Numbers, NumpyReading):
         since = len(self.b.nodes)
         if self.b.library is not None and (self.b.rows or self.b.flat):
             args = self.numpy_columns(node, args)
+        if self.b.library is not None:
+            args = self.entry_operands(node, args)
         out = self.build_one(node, args)
         if self.b.library is not None and isinstance(node, (ast.Call, ast.Subscript)):
             out = self.numpy_rank(node, args, out, since)
         if self.b.library is not None:
-            out = self.numpy_one_entry(node, args, out)
+            out = self.numpy_one_entry(node, args, out, since)
         if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Call, ast.Subscript)):
             self.check_value(node, out, since)
         return out

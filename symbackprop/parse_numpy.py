@@ -9,9 +9,10 @@ import ast
 from typing import Any
 
 import sympy as sp
+from sympy import OneMatrix
 
 from . import indexing, numpy_ranks, ops, structural_calls
-from .algebra import is_matrix
+from .algebra import is_matrix, mscale
 from .builder import Term
 from .composites import COMPOSITES
 from .errors import ShapeError
@@ -142,6 +143,9 @@ class NumpyReading(Tree):
             raise ShapeError(f"{where}: ord {order!r} is a matrix norm's, and this is NumPy's "
                              "1-D value (NumPy refuses it): write np.linalg.norm(x) or ord=2 "
                              "for its Euclidean norm")
+        if order is not None and (not is_matrix(x) or s == (1, 1)) \
+                and getattr(x, "is_number", False) is not True:
+            return self.one_entry_norm(node, x, order)
         if not is_matrix(x) or s is None or tensor_dims(s) is not None or 1 not in s \
                 or b.is_flat(x) or b.is_row(x) or order is None or (
                     order == "fro" and s != (1, 1)):
@@ -161,55 +165,138 @@ class NumpyReading(Tree):
         vector = 1 if order == -1 else 2 if order in (-2, "nuc") else order
         return indexing.norm(b, x, vector, where)
 
-    def numpy_one_entry(self, node: ast.AST, args: list[Term], out: Term) -> Term:
-        """NumPy's 2-D values of one entry (an input declared (1, 1), ``u.T @ v``, a
-        reduction with keepdims, ``A[0:1, 1:2]``, what is made of them element-wise), which
-        the text holds as scalars or 1×1s (``b.ones2d``): beside NumPy's 1-D value they make
-        NumPy's result 2-D (1, n), where the text's stays 1-D; refused. A call that NumPy
-        makes 1-D of one (np.cumprod, a reduction along an axis) but the text leaves as it is
-        gets a name of its own, not 2-D."""
+    def one_entry_norm(self, node: ast.Call, x: Term, order: Any) -> Term:
+        """NumPy's ``norm(x, ord)`` of a value of one entry: |x| for the orders NumPy takes of
+        its rank (a vector's of a 1-D (1,), a matrix's of a 2-D (1, 1)); of a 0-d value, or
+        one whose rank the text does not follow, refused."""
+        b, where, inf = self.b, self.source(node), float("inf")
+        rank = b.entry_rank(x)
+        matrix = (1, -1, 2, -2, inf, -inf, "fro", "nuc")
+        if rank is None or rank == 0 or (rank == 1 and (order in ("fro", "nuc") or order == 0)) \
+                or (rank == 2 and order not in matrix):
+            held = {None: "of a rank this text does not follow (0-d, 1-D (1,) or 2-D (1, 1))",
+                    0: "0-d in NumPy", 1: "NumPy's 1-D (1,)", 2: "NumPy's 2-D (1, 1)"}[rank]
+            raise ShapeError(f"{where}: ord {order!r} of a value of one entry, {held}: NumPy's "
+                             "norm of it takes no such ord (or differs by its rank): write "
+                             "np.abs(x)")
+        if rank == 2:
+            b.matrices.add((self.offset(node), self.end_offset(node)))  # NumPy's matrix norm
+        return indexing.norm(b, x, 2, where) if is_matrix(x) else ops.apply(b, "abs", [x], where)
+
+    def numpy_one_entry(self, node: ast.AST, args: list[Term], out: Term, since: int) -> Term:
+        """NumPy's rank of a value of one entry, which the text holds alike as a scalar or a
+        1×1 (0-d ``np.sum(A)``, ``x[0]``; 1-D ``u[0]`` of a column, ``np.sum(u, axis=0)``, an
+        input declared (1,); 2-D ``u.T @ v``, a keepdims reduction, ``A[0:1, 1:2]``, an input
+        declared (1, 1)), recorded (``b.entry_ranks``): a term that another reading built
+        already, of another rank, gets a name of its own. A 2-D value of one entry, or one
+        whose rank the text does not follow, beside NumPy's 1-D value is refused: NumPy's
+        result is the 2-D row (1, n), where the text's stays 1-D."""
         b = self.b
-        if b.two_d_entry(out) and isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-                and any(out == a for a in args) and not _element_wise(node, len(args)):
-            static, kw = self.static_of(node)
-            name = ALIASES.get(node.func.id, node.func.id)
-            axis = kw.get("axis")
-            if not any(keeps_dims(k) for k in node.keywords) and (
-                    numpy_ranks.call_rank(b, name, args, static, axis) == 1
-                    or (name in _FLATTENING and axis is None)
-                    or (name in numpy_ranks.REDUCING and axis is not None)):
-                alias = b.alias(out)
-                return alias
-        ones = [a for a in args if b.two_d_entry(a)]
-        one = shape_of(out) in (None, (1, 1))
-        if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult)) or (
-                isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                and node.func.id in ("matmul", "dot") and len(args) == 2):
-            if one and all(is_matrix(a) and not (b.is_flat(a) or b.is_row(a)) for a in args):
-                b.ones2d.add(out)  # u.T @ v, r @ u: NumPy's (1, 1)
+        if _element_wise(node, len(args)):
+            self.one_entry_beside(node, args)
+        if (is_matrix(out) and shape_of(out) != (1, 1)) or isinstance(node, ast.Name) \
+                or getattr(out, "is_number", False) is True:
             return out
-        if isinstance(node, ast.Subscript):
-            key = structural_calls.read_key(node) if structural_calls.new_axis(node) is None \
-                else ()
-            if one and key and not any(type(k) is int for k in key) and len(key) == 2:
-                b.ones2d.add(out)  # A[0:1, 1:2]
+        rank = self.entry_rank_of(node, args)
+        if rank == b.entry_rank(out):
             return out
-        if isinstance(node, ast.Call) and any(keeps_dims(k) for k in node.keywords):
-            if one:
-                b.ones2d.add(out)  # np.sum(A, keepdims=True)
-            return out
-        if not ones or not _element_wise(node, len(args)):
-            return out
+        if not isinstance(out, (sp.Symbol, sp.MatrixSymbol)) or out in b.inputs \
+                or out in args or not any(eq.lhs == out for eq in b.nodes[since:]):
+            out = b.alias(out)  # (np.ravel(E) is E in the text, 1-D in NumPy)
+        if rank is None:
+            b.entry_ranks.pop(out, None)
+        else:
+            b.entry_ranks[out] = rank
+        return out
+
+    def one_entry_beside(self, node: ast.AST, args: list[Term]) -> None:
+        """An element-wise operation of NumPy's 1-D value and a 2-D value of one entry (or one
+        whose rank the text does not follow): refused."""
+        b = self.b
+        if not any(not (is_matrix(a) and shape_of(a) != (1, 1)) and b.entry_rank(a) in (2, None)
+                   and not getattr(a, "is_number", False) for a in args):
+            return
         for a in args:
             s = shape_of(a)
             if is_matrix(a) and s not in (None, (1, 1)) and (b.is_flat(a) or b.is_row(a)):
                 n = max(s)  # type: ignore[type-var]
-                raise ShapeError(f"{self.source(node)}: a 2-D value of one entry (1, 1) beside "
-                                 f"NumPy's 1-D ({n},): NumPy's result is the 2-D row (1, {n}), "
-                                 "where this text's stays 1-D: write np.sum(e) (a scalar) for "
-                                 "a 1-D result, or .reshape(1, -1) of the 1-D value for the row")
-        if one:
-            b.ones2d.add(out)  # E ** 2, 2 + E: 2-D still
+                raise ShapeError(f"{self.source(node)}: a 2-D value of one entry (1, 1) (or "
+                                 f"one whose NumPy rank this text does not follow) beside "
+                                 f"NumPy's 1-D ({n},): NumPy's result of a 2-D one is the 2-D "
+                                 f"row (1, {n}), where this text's stays 1-D: write np.sum(e) "
+                                 "(a scalar) for a 1-D result, or .reshape(1, -1) of the 1-D "
+                                 "value for the row")
+
+    def entry_rank_of(self, node: ast.AST, args: list[Term]) -> int | None:
+        """NumPy's rank of the value of one entry that ``node`` makes of ``args``; None where
+        the text does not follow it."""
+        b = self.b
+        ranks = [numpy_ranks.rank(b, a) for a in args]
+        known = None if None in ranks else [r for r in ranks if r is not None]
+        if isinstance(node, ast.Constant):
+            return 0
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+            return numpy_ranks.product_rank(ranks)
+        if isinstance(node, ast.Subscript):
+            if structural_calls.new_axis(node) is not None or known is None:
+                return None
+            key = structural_calls.read_key(node)
+            return known[0] - sum(type(k) is int for k in key)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and not _element_wise(node, len(args)):
+            name = ALIASES.get(node.func.id, node.func.id)
+            static, kw = self.static_of(node)
+            return numpy_ranks.entry_call_rank(
+                b, name, args, static, kw.get("axis"),
+                any(keeps_dims(k) for k in node.keywords))
+        if not _element_wise(node, len(args)) and not isinstance(node, ast.Attribute):
+            return None
+        return None if known is None or not known else max(known)
+
+    def entry_operands(self, node: ast.AST, args: list[Term]) -> list[Term]:
+        """The operands of one entry of a call whose NumPy result follows their rank (a
+        product, an index, a join, a pad, a reduction along an axis): one whose rank the
+        text does not follow is refused; a 1-D or 2-D one held as a scalar is taken to its
+        1×1 (np.inner(u.T @ u, u) is NumPy's (1, n), not a scaled column)."""
+        b = self.b
+        name, axis = None, None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            name = ALIASES.get(node.func.id, node.func.id)
+            axis = self.static_of(node)[1].get("axis")
+        subscript = isinstance(node, ast.Subscript) \
+            and structural_calls.new_axis(node) is None
+        what = numpy_ranks.entry_context(
+            name, isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult), subscript,
+            axis)
+        if what is None or isinstance(axis, tuple):
+            return args
+        kids, where = self.children(node), self.source(node)
+        out = list(args)
+        for i, (k, a) in enumerate(zip(kids, args, strict=False)):
+            if (is_matrix(a) and shape_of(a) != (1, 1)) or getattr(a, "is_number", False) \
+                    or (i and (subscript or axis is not None)):
+                continue
+            rank = b.entry_rank(a)
+            if rank is None:
+                raise ShapeError(f"{where}: {self.source(k)} has one entry, and NumPy's "
+                                 f"{what} of it differs as it is 0-d, 1-D (1,) or 2-D (1, 1), "
+                                 "which this text does not follow for it: write np.sum(...) "
+                                 "of it for a number, or declare an input (1,) or (1, 1) in "
+                                 "its place")
+            numpy_ranks.entry_product(what, rank, where, self.source(k))
+            used = len(structural_calls.read_key(node)) if isinstance(node, ast.Subscript) \
+                and subscript else \
+                0 if axis is None else (axis if axis >= 0 else -axis - 1) + 1
+            if used > rank:
+                raise ShapeError(f"{where}: {self.source(k)} has {rank} ax"
+                                 f"{'is' if rank == 1 else 'es'} in NumPy (a value of one "
+                                 "entry), fewer than this reads (NumPy refuses it)")
+            if rank and not is_matrix(a):
+                out[i] = b.node(mscale(a, OneMatrix(1, 1)))
+                b.entry_ranks[out[i]] = rank
+            elif not rank and is_matrix(a) and name in ("dot", "inner"):
+                out[i] = indexing.index(b, a, (0, 0), where)  # NumPy's product by a number
+                b.entry_ranks[out[i]] = 0
         return out
 
     def two_d_product(self, node: ast.Call, args: list[Term]) -> None:
@@ -222,18 +309,18 @@ class NumpyReading(Tree):
 
     def one_entry_pad(self, node: ast.Call, args: list[Term]) -> None:
         """``np.pad`` of a value of one entry: NumPy pads a 1-D (1,) at its ends, a 2-D
-        (1, 1) on every side; the text holds both as the 1×1, so only an input declared
-        (1, 1), written as its name, is padded (as a matrix); the rest is refused."""
+        (1, 1) on every side; the text holds both as the 1×1, so only NumPy's 2-D one (an
+        input declared (1, 1), ``u.T @ u``: ``Builder.two_d_entry``) is padded (as a
+        matrix); the rest is refused."""
         kids = self.children(node)
         if not args or not kids or (is_matrix(args[0]) and shape_of(args[0]) != (1, 1)):
             return  # (a scalar is one entry too: u[0] of a column is NumPy's 1-D (1,))
-        if isinstance(kids[0], ast.Name) and args[0] in self.b.inputs \
-                and kids[0].id not in self.b.one_entry:
-            return
+        if is_matrix(args[0]) and self.b.two_d_entry(args[0]):
+            return  # NumPy's (1, 1): an input declared so, u.T @ u, a keepdims sum
         raise ShapeError(f"{self.source(node)}: pad of a value of one entry: NumPy pads a 1-D "
                          "(1,) at its ends, a 2-D (1, 1) on every side, and this text holds "
-                         "both as the 1×1: a 1-D value of one entry is not padded here; an "
-                         "input declared (1, 1), padded by its name, is padded as a matrix")
+                         "both as the 1×1: a 1-D value of one entry is not padded here; a 2-D "
+                         "one (an input declared (1, 1), u.T @ u) is padded as a matrix")
 
     def new_axis(self, node: ast.Subscript, v: Term) -> Term:
         """``v[:, None]`` (``np.newaxis``) of NumPy's 1-D ``v`` in library-spelled text: its

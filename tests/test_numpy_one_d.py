@@ -314,7 +314,8 @@ def test_norm_is_numpy_s_vector_or_matrix_norm(x: str) -> None:
 
 @pytest.mark.parametrize(("text", "gist"), [
     ("np.linalg.norm(u, 3)", "matrix norm"), ("np.linalg.norm(w, 'fro')", "1-D"),
-    ("np.linalg.norm(A[0], 'nuc')", "1-D"), ("np.linalg.norm(e, 3)", r"np\.abs"),
+    ("np.linalg.norm(A[0], 'nuc')", "1-D"), ("np.linalg.norm(e, 'nuc')", r"np\.abs"),
+    ("np.linalg.norm(E, 3)", r"np\.abs"), ("np.linalg.norm(np.sum(w), 1)", "0-d"),
 ])
 def test_norms_numpy_refuses_are_refused(text: str, gist: str) -> None:
     with pytest.raises(ShapeError, match=gist):
@@ -322,8 +323,12 @@ def test_norms_numpy_refuses_are_refused(text: str, gist: str) -> None:
 
 
 @pytest.mark.parametrize("text", ["np.linalg.norm(u, -1)", "np.linalg.norm(u, -2)",
-                                  "np.linalg.norm(A[0], 1)", "np.linalg.norm(A[0], np.inf)"])
+                                  "np.linalg.norm(A[0], 1)", "np.linalg.norm(A[0], np.inf)",
+                                  # O5 of round R5: the declaration tells (1,) and (1, 1) apart
+                                  "np.linalg.norm(e, 3)", "np.linalg.norm(E, 'nuc')",
+                                  "np.linalg.norm(u.T @ u, 'nuc')", "np.linalg.norm(u[0], 3)"])
 def test_norm_check_agrees(text: str) -> None:
+    assert _numpy_or_refused(text)
     assert sbp.derive(text, shapes=F_SHAPES).check(F_VALUES).ok
 
 

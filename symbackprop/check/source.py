@@ -19,6 +19,7 @@ from ..errors import UnsupportedError
 from ..limits import Limits
 from ..ops import CONSTANTS
 from ..parse import FUNCTIONS, _Parser
+from ..parse_tree import keeps_dims
 from ..rules import FUNCTION_NAMES
 from ..structural_calls import STRUCTURAL, new_axis, read_call, read_key
 from .numpy_functions import AXIS_FUNCS as AXIS_FUNCS
@@ -370,8 +371,16 @@ class TextProgram:
             axis = self.parser.axis_of(node)  # the parser read and checked it already
             if axis is not None:  # NumPy's own reduction, keeping the axis
                 return functools.partial(AXIS_FUNCS[node.func.id], axis=axis)
+            if any(keeps_dims(k) for k in node.keywords):  # np.sum(A, keepdims=True): (1, 1)
+                return functools.partial(_keeping, FUNCS[node.func.id])
             return FUNCS[node.func.id]
         raise UnsupportedError(f"{type(node).__name__} in the text")  # pragma: no cover
+
+
+def _keeping(f: Callable[..., Array], x: Array) -> Array:
+    """A reduction of every entry with ``keepdims=True``: NumPy's array of one entry of
+    ``x``'s rank, (1, 1) of a matrix."""
+    return np.reshape(f(x), (1,) * np.ndim(x)) if np.ndim(x) else f(x)
 
 
 _ENTRYWISE = FUNCTION_NAMES - {"max", "min", "where", "huber", "arctan2", "polygamma"}

@@ -1,0 +1,132 @@
+"""Library-spelled text: values of ONE entry, which the text holds alike as a scalar or a
+1×1, have NumPy's rank (0-d ``x[0]``, ``np.sum(A)``; 1-D (1,) an input declared (1,),
+``u[0]`` of a column, ``B[0][1:]``, ``np.sum(u, axis=0)``; 2-D (1, 1) an input declared
+(1, 1), ``u.T @ u``, a keepdims reduction), however they are made, and every call whose
+NumPy result follows that rank (np.inner, np.dot, np.matmul, @, np.pad, np.concatenate,
+an index, a reduction along an axis, beside a 1-D value) gives NumPy's number or is
+refused (ShapeError, UnsupportedError, ParseError), never another number. Held-out round
+R5: R1, R2b, R5a, R5b and O5's np.matmul."""
+
+import random
+
+import numpy as np
+import pytest
+
+import symbackprop as sbp
+from symbackprop.errors import ShapeError, UnsupportedError
+
+SHAPES = {"A": (3, 4), "B": (3, 2), "C": (3, 1), "u": (3, 1), "q": (1, 3), "x": (4,),
+          "y": (3,), "e": (1,), "z": (1,), "E": (1, 1)}
+_RNG = np.random.default_rng(11)
+VALUES = {k: _RNG.uniform(0.3, 1.4, s) * _RNG.choice([-1.0, 1.0], s)
+          for k, s in SHAPES.items()}
+
+
+def _numpy(text: str, values: dict[str, np.ndarray]) -> float:
+    return float(np.sum(eval(text, {"np": np}, dict(values))))  # the test's own text
+
+
+def _numpy_grad(text: str, name: str) -> np.ndarray:
+    x, out = VALUES[name], np.zeros_like(VALUES[name])
+    for i in np.ndindex(x.shape):
+        sides = []
+        for h in (1e-6, -1e-6):
+            moved = dict(VALUES, **{name: x.copy()})
+            moved[name][i] += h
+            sides.append(_numpy(text, moved))
+        out[i] = (sides[0] - sides[1]) / 2e-6
+    return out
+
+
+def _numpy_or_refused(text: str, grads: bool = True, check: bool = False) -> bool:
+    """True when the text gives NumPy's value (and central differences' gradient), False
+    when it is refused; a different number fails."""
+    try:
+        want: float | None = _numpy(text, VALUES)
+    except (ValueError, IndexError, TypeError, np.linalg.LinAlgError):
+        want = None  # NumPy refuses it: so must the text
+    shapes = {k: s for k, s in SHAPES.items() if k in text}
+    try:
+        d = sbp.derive(text, shapes=shapes)
+        got = float(np.sum(d.trace(VALUES).rows[-1].value))
+    except (ShapeError, UnsupportedError, sbp.ParseError):
+        return False
+    assert want is not None, f"{text}: NumPy refuses it, the text gave {got}"
+    assert got == pytest.approx(want, rel=1e-9, abs=1e-12), text
+    if grads:
+        g = d.evaluate(VALUES)
+        for k in d.wrt:
+            name = str(k)
+            assert np.asarray(g[name]).reshape(VALUES[name].shape) == pytest.approx(
+                _numpy_grad(text, name), rel=1e-5, abs=1e-6), (text, name)
+    if check:
+        assert d.check(VALUES).ok, text
+    return True
+
+
+# values of one entry, however made: declared, indexed, sliced, products, reductions, norms
+_ONE_ENTRY = ["e", "E", "u[0]", "A[0, 0]", "x[0]", "u.T @ u", "np.sum(A, keepdims=True)",
+              "B[0][1:]", "np.mean(B, 0)[1:]", "np.sum(u, axis=0)", "np.prod(C, axis=0)",
+              "np.sum(C, axis=0, keepdims=True)", "np.linalg.norm(x)", "np.ravel(E)",
+              "np.squeeze(E)", "E[0]", "u[0:1]", "x[1:2]", "np.exp(e)", "2 * E", "np.max(y)",
+              "np.dot(e, z)", "q @ u", "np.inner(e, z)", "-(u.T @ u)", "np.sum(x)"]
+# what stands beside them: columns, rows, 1-D values (declared, row-held, made with a (1,))
+_OTHER = ["u", "q", "y", "A[0]", "x", "C", "E", "e", "B[0]", "np.dot(C, e)", "A",
+          "np.concatenate((e, z))", "np.mean(A, 1)"]
+_OPS = ["np.inner({a}, {b})", "np.dot({a}, {b})", "np.dot({b}, {a})", "np.matmul({a}, {b})",
+        "np.matmul({b}, {a})", "{a} @ {b}", "{b} @ {a}", "np.pad({a}, 1)",
+        "np.concatenate(({a}, {c}))", "np.concatenate(({a}, {c})) + {b}",
+        "np.pad(np.concatenate(({a}, {c})), 1)", "{a} + {b}", "{b} * {a}",
+        "np.minimum({a}, {b})", "np.maximum({b}, {a}) - {a}", "np.outer({a}, {b})",
+        "np.linalg.norm({a}, 1) * {b}"]
+_HEADS = ["np.sum(np.sin({}))", "np.sum(np.sin(({})[0]))", "np.sum(np.sin(({})[-1]))",
+          "np.sum(np.sin(np.sum({}, axis=0)))", "np.sum(np.cos(np.mean({}, axis=-1)))"]
+
+
+def test_one_entry_values_under_products_joins_and_indexes() -> None:
+    rnd, agreed = random.Random(17), 0
+    for _ in range(500):
+        inner = rnd.choice(_OPS).format(a=rnd.choice(_ONE_ENTRY), b=rnd.choice(_OTHER),
+                                        c=rnd.choice(_ONE_ENTRY))
+        agreed += _numpy_or_refused(rnd.choice(_HEADS).format(inner),
+                                    grads=rnd.random() < 0.25)
+    assert agreed > 60
+
+
+@pytest.mark.parametrize("text", [
+    # R1: a 1×1 made by a product or a keepdims reduction is NumPy's (1, 1) in np.inner
+    "np.sum(np.sin(np.inner(u.T @ u, u) - q))", "np.sum(np.sin(np.inner(u.T @ u, u) @ u))",
+    "np.sum(np.sin(np.inner(np.sum(A, keepdims=True), u) - q))",
+    "np.sum(np.sin(np.matmul(u.T @ u, q) - u))",  # O5: NumPy's (1, 1) @ (1, 3)
+    "np.sum(np.cos(np.pad(u.T @ u, 1)))",
+    # R2b: a concatenation of (1,) values is 1-D (2,): its pad pads the ends
+    "np.sum(np.cos(np.pad(np.concatenate((e, z)), 1)))",
+    "np.sum(np.cos(np.pad(np.concatenate((e, z, e)), 1)))",
+    # R5a: one-entry slices of row-held 1-D values are 1-D (1,), their join 1-D (2,)
+    "np.sum((np.concatenate((B[0][1:], B[1][1:])) + B[0]) ** 2)",
+    "np.sum((np.concatenate((np.mean(B, 0)[1:], np.mean(B, 0)[1:])) + B[2]) ** 2)",
+    # np.dot with a (1,) operand: NumPy's 1-D result
+    "np.sum(np.sin(np.dot(C, e) + y))", "np.sum(np.sin(np.dot(e, q) + A[0, 0:3]))",
+    "np.sum(np.sin(np.dot(e, z) * y))", "np.sum(np.sin(np.inner(C, e) - y))",
+])
+def test_one_entry_values_read_as_numpy(text: str) -> None:
+    assert _numpy_or_refused(text, check=True), text
+
+
+@pytest.mark.parametrize(("text", "gist"), [
+    # R5b: NumPy's 1-D np.dot(C, e) beside a 2-D one-entry value: the 2-D row (1, 3)
+    ("np.sum(np.sin(np.mean(np.dot(C, e) * E, axis=0)))", "2-D row (1, 3)"),
+    ("np.sum(np.sin((np.dot(C, e) + E)[0]))", "2-D row (1, 3)"),
+    ("np.sum(np.minimum(np.sum(A, keepdims=True), np.dot(C, e))[-1])", "2-D row (1, 3)"),
+    ("np.sum(np.sin(np.sum(C, axis=0, keepdims=True) + y))", "2-D row (1, 3)"),
+    ("np.sum(np.sin(u[0:1] + y))", "2-D row (1, 3)"),
+    ("np.sum(np.sin(u[0] @ q))", "1-D (1,)"), ("np.sum(np.sin(np.matmul(x[0], q)))", "scalar"),
+    ("np.sum(np.sin(x[0][0]))", "no index"), ("np.sum(np.sin(e[0, 0]))", "fewer"),
+    ("np.sum(np.sin(np.sum(e, axis=1)))", "fewer"),
+    ("np.sum(np.sin(np.concatenate((x[0], u[1]))))", "concatenate of a value of one entry"),
+    ("np.sum(np.sin(np.stack((e, z))))", "stack of a value of one entry"),
+])
+def test_one_entry_readings_numpy_does_not_share_are_refused(text: str, gist: str) -> None:
+    shapes = {k: s for k, s in SHAPES.items() if k in text}
+    with pytest.raises(ShapeError, match=__import__("re").escape(gist)):
+        sbp.derive(text, shapes=shapes)
