@@ -214,8 +214,10 @@ def _vdot(b: Builder, x: Term, y: Term, where: str) -> Term:  # Σ xᵢⱼ yᵢ�
     if shape_of(x) != shape_of(y):  # a 1×1 product read as a scalar beside a 1×1 (yᵀx, r x)
         x, y = one_by_one.as_matrix(b, x), one_by_one.as_matrix(b, y)
     if shape_of(x) != shape_of(y):
-        raise ShapeError(f"{where}: vdot takes two arrays of one shape, not "
-                         f"{fmt_shape(shape_of(x))} and {fmt_shape(shape_of(y))}")
+        raise ShapeError(f"{where}: vdot takes two arrays of one shape here, not "
+                         f"{fmt_shape(shape_of(x))} and {fmt_shape(shape_of(y))} (as the text "
+                         "holds them): write np.vdot(np.ravel(a), np.ravel(b)) for the sum of "
+                         "their entries' products")
     return ops.apply(b, "sum", [ops.hadamard(b, x, y, where)], where) if is_matrix(x) \
         else ops.mul(b, x, y, where)
 

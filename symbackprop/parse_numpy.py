@@ -30,7 +30,7 @@ _ARITHMETIC = frozenset(COMPOSITES) - {  # the element-wise ones written out, an
 # the calls of NumPy's 1-D values held as rows (X[0]) that read them as their columns, as
 # the other 1-D values are held (np.repeat(X[0], 2, axis=0) repeats its entries)
 _ONE_AXIS = frozenset({"repeat", "concatenate", "hstack", "tile", "cumsum", "cumprod", "flip",
-                       "kron", "diag"})
+                       "stack", "kron", "diag"})
 # the calls whose result NumPy holds 1-D (of a 2-D value of one entry too)
 _FLATTENING = frozenset({"cumsum", "cumprod", "ravel", "flatten", "squeeze", "diagonal",
                          "diag"})
@@ -79,14 +79,15 @@ class NumpyReading(Tree):
                     return [self.transposed(self.children(node)[0], args[0], b.flat),
                             *args[1:]]
                 return args
-            pair = name == "dot" and len(args) == 2
+            pair = name in ("dot", "vdot") and len(args) == 2  # (vdot: of their entries)
             if name == "matmul" and len(args) == 2:
                 return self.numpy_sides(node, args)
             if not pair and (name not in _ELEMENTWISE or node.keywords or len(args) < 2):
                 return args
         else:
             return args
-        if pair:
+        vdot = isinstance(node, ast.Call) and getattr(node.func, "id", None) == "vdot"
+        if pair and not vdot:  # (vdot: of their entries, whatever their shapes)
             args = self.numpy_sides(node, args)
         mats = [a for a in args if is_matrix(a) and shape_of(a) not in (None, (1, 1))]
         rows = [a for a in mats if b.is_row(a)]

@@ -530,3 +530,28 @@ def test_one_entry_known_two_d_agrees_with_numpy(text: str) -> None:
     want = float(eval(text, {"np": np, **values}))  # the test's own text, NumPy as the oracle
     np.testing.assert_allclose(d.trace(values).rows[-1].value, want, rtol=1e-12)
     assert d.check(values).ok
+
+
+@pytest.mark.parametrize("text", [
+    # O1 of round R5: np.stack of NumPy's 1-D values held as rows stacks them as rows
+    "np.sum(np.sin(np.stack((A[0], w))))", "np.sum(np.sin(np.stack((A[0], A[1]))))",
+    "np.sum(np.sin(np.stack((-A[0], np.abs(w)))))", "np.sum(np.sin(np.stack((A[0], w)) @ w))",
+    "np.sum(np.sin(np.stack((np.mean(A, 0), w), axis=1)))",
+    "np.sum(np.sin(np.stack((A[0], w))[:, 1]))",
+    # O4: np.vdot of 1-D values however held is their dot product
+    "np.sum(np.sin(np.vdot(A[0], w) * w))", "np.vdot(np.mean(A, 0), r)", "np.vdot(A[0], A[1])",
+    "np.vdot(np.ravel(A[0]), np.ravel(u))",
+])
+def test_stack_and_vdot_of_one_d_values_held_as_rows(text: str) -> None:
+    assert _numpy_or_refused(text), text
+    assert sbp.derive(text, shapes=F_SHAPES).check(F_VALUES).ok
+
+
+@pytest.mark.parametrize(("text", "gist"), [
+    ("np.vdot(A[0], u)", "np.vdot(np.ravel(a), np.ravel(b))"),  # (NumPy's: both flattened)
+    # O6: a join of (1,) values is NumPy's 1-D (2,): beside a column the 1-D message
+    ("np.sum(np.sin(np.concatenate((e, e)) + u))", "reshape(1, -1)"),
+])
+def test_messages_say_what_to_write(text: str, gist: str) -> None:
+    with pytest.raises(ShapeError, match=re.escape(gist)):
+        sbp.derive(text, shapes=F_SHAPES)
