@@ -323,7 +323,8 @@ class Builder(SympyInput):
         it as a matrix, not as a vector."""
         shape = shape_of(t)
         return self.library is not None and is_matrix(t) and shape is not None \
-            and tensor_dims(shape) is None and shape[1] == 1 and not self.is_flat(t)
+            and tensor_dims(shape) is None and shape[1] == 1 and not self.is_flat(t) \
+            and not (shape == (1, 1) and self.entry_rank(t) in (0, 1))  # e (1,), u[0]
 
     def two_d_entry(self, t: Term) -> bool:
         """Whether ``t``, a value of one entry in text that uses a library's call, is known

@@ -171,6 +171,9 @@ def _dot(b: Builder, x: Term, y: Term, where: str) -> Term:
                          "their dot product (of a 2-D column a matrix product, which NumPy "
                          "refuses here): write np.dot(np.ravel(u), np.ravel(v)) for the dot "
                          "product, u.T @ v for it as a 1×1")
+    if sx[1] == sy[1] == 1 and sx != sy and b.library is not None:  # e (1,) and y (3,)
+        raise ShapeError(f"{where}: NumPy's dot of {_held(b, x)} and {_held(b, y)} sums "
+                         "entries of two lengths (NumPy refuses it)")
     if sx[1] == sy[1] == 1:
         return ops.apply(b, "sum", [ops.hadamard(b, x, y, where)], where)
     return ops.matmul(b, x, y, where)

@@ -8,6 +8,7 @@ refused (ShapeError, UnsupportedError, ParseError), never another number. Held-o
 R5: R1, R2b, R5a, R5b and O5's np.matmul."""
 
 import random
+import re
 
 import numpy as np
 import pytest
@@ -69,7 +70,12 @@ _ONE_ENTRY = ["e", "E", "u[0]", "A[0, 0]", "x[0]", "u.T @ u", "np.sum(A, keepdim
               "B[0][1:]", "np.mean(B, 0)[1:]", "np.sum(u, axis=0)", "np.prod(C, axis=0)",
               "np.sum(C, axis=0, keepdims=True)", "np.linalg.norm(x)", "np.ravel(E)",
               "np.squeeze(E)", "E[0]", "u[0:1]", "x[1:2]", "np.exp(e)", "2 * E", "np.max(y)",
-              "np.dot(e, z)", "q @ u", "np.inner(e, z)", "-(u.T @ u)", "np.sum(x)"]
+              "np.dot(e, z)", "q @ u", "np.inner(e, z)", "-(u.T @ u)", "np.sum(x)",
+              "np.squeeze(u.T @ u)", "np.cumsum(e)", "np.flip(E)", "np.kron(e, z)",
+              "np.outer(e, z)", "np.reshape(E, -1)", "np.diag(e)", "np.diag(E)",
+              "np.sum(E, axis=0)", "np.max(u, axis=0)", "np.linalg.norm(u, np.inf)",
+              "np.vdot(e, z)", "np.trace(E)", "E.T", "e[0]", "E[0, 0]",
+              "np.sum(E, axis=1, keepdims=True)", "np.mean(C, axis=0) * E"]
 # what stands beside them: columns, rows, 1-D values (declared, row-held, made with a (1,))
 _OTHER = ["u", "q", "y", "A[0]", "x", "C", "E", "e", "B[0]", "np.dot(C, e)", "A",
           "np.concatenate((e, z))", "np.mean(A, 1)"]
@@ -78,7 +84,11 @@ _OPS = ["np.inner({a}, {b})", "np.dot({a}, {b})", "np.dot({b}, {a})", "np.matmul
         "np.concatenate(({a}, {c}))", "np.concatenate(({a}, {c})) + {b}",
         "np.pad(np.concatenate(({a}, {c})), 1)", "{a} + {b}", "{b} * {a}",
         "np.minimum({a}, {b})", "np.maximum({b}, {a}) - {a}", "np.outer({a}, {b})",
-        "np.linalg.norm({a}, 1) * {b}"]
+        "np.linalg.norm({a}, 1) * {b}", "np.kron({a}, {b})", "np.cumsum({a}) + {b}",
+        "np.flip({a}) * {b}", "np.repeat({a}, 2)", "np.tile({a}, 2)", "np.hstack(({a}, {c}))",
+        "np.vstack(({a}, {c}))", "np.where({b} > 0, {a}, {b})", "np.vdot({a}, {c}) * {b}",
+        "np.diag({a})", "np.linalg.norm({a}, 3) + {b}", "np.linalg.norm({a}, 'nuc') * {b}",
+        "np.linalg.norm({a}, np.inf) - {b}"]
 _HEADS = ["np.sum(np.sin({}))", "np.sum(np.sin(({})[0]))", "np.sum(np.sin(({})[-1]))",
           "np.sum(np.sin(np.sum({}, axis=0)))", "np.sum(np.cos(np.mean({}, axis=-1)))"]
 
@@ -108,6 +118,12 @@ def test_one_entry_values_under_products_joins_and_indexes() -> None:
     # np.dot with a (1,) operand: NumPy's 1-D result
     "np.sum(np.sin(np.dot(C, e) + y))", "np.sum(np.sin(np.dot(e, q) + A[0, 0:3]))",
     "np.sum(np.sin(np.dot(e, z) * y))", "np.sum(np.sin(np.inner(C, e) - y))",
+    # the witness told so too: a join of u[0] (a number there) is of 1×1 blocks, np.squeeze
+    # of a 1×1 is 0-d, np.dot of two (1,) values is a number
+    "np.sum(np.sin(np.pad(np.concatenate((u[0], e)), 1)))",
+    "np.sum(np.sin(np.pad(np.concatenate((u[0], np.ravel(E))), 1)))",
+    "np.sum(np.sin((np.dot(np.squeeze(E), np.mean(A, 1)))[0]))",
+    "np.sum(np.sin((np.dot(B[0], np.dot(e, z)))[-1]))",
 ])
 def test_one_entry_values_read_as_numpy(text: str) -> None:
     assert _numpy_or_refused(text, check=True), text
@@ -125,8 +141,10 @@ def test_one_entry_values_read_as_numpy(text: str) -> None:
     ("np.sum(np.sin(np.sum(e, axis=1)))", "fewer"),
     ("np.sum(np.sin(np.concatenate((x[0], u[1]))))", "concatenate of a value of one entry"),
     ("np.sum(np.sin(np.stack((e, z))))", "stack of a value of one entry"),
+    ("np.sum(np.sin(np.dot(e, y)))", "two lengths"), ("np.sum(np.sin(np.inner(e, y)))", "two lengths"),
+    ("np.sum(np.sin(np.dot(x, np.prod(C, axis=0))))", "two lengths"),
 ])
 def test_one_entry_readings_numpy_does_not_share_are_refused(text: str, gist: str) -> None:
     shapes = {k: s for k, s in SHAPES.items() if k in text}
-    with pytest.raises(ShapeError, match=__import__("re").escape(gist)):
+    with pytest.raises(ShapeError, match=re.escape(gist)):
         sbp.derive(text, shapes=shapes)

@@ -429,7 +429,10 @@ def _einsum(*args: Any) -> Array:
 
 
 def _squeeze(x: Array, axis: Any = None) -> Array:
-    """NumPy's squeeze of a tensor, a 1-D answer as the row (1, n); a matrix as it is."""
+    """NumPy's squeeze of a tensor, a 1-D answer as the row (1, n); a matrix as it is, a
+    1×1 one without an axis the number it holds (NumPy's 0-d, as the parser reads it)."""
+    if axis is None and np.shape(x) == (1, 1):
+        return np.reshape(x, ())
     if np.ndim(x) < 3:
         return x
     out = np.squeeze(x, axis=axis)
@@ -481,7 +484,8 @@ def _norm(x: Array, order: Any) -> Array:
 STRUCTURAL_FUNCS: dict[str, Callable[..., Array]] = {
     "batchnorm": lambda x, g, b, eps=1e-5: _normalised(x, g, b, 1, eps),  # over the batch
     "layernorm": lambda x, g, b, eps=1e-5: _normalised(x, g, b, 0, eps),  # over the features
-    "concatenate": lambda xs, axis=0: np.concatenate(xs, axis=axis),
+    "concatenate": lambda xs, axis=0: np.concatenate(  # a number is a 1×1 block there
+        [np.reshape(x, (1, 1)) if np.ndim(x) == 0 else x for x in xs], axis=axis),
     "stack": _stack, "vstack": lambda xs: np.vstack(xs), "hstack": _hstack,
     "reshape": _reshape, "flatten": lambda x: _column(x) if np.ndim(x) else x,
     "ravel": lambda x: _column(x) if np.ndim(x) else x,
