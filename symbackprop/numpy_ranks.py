@@ -6,7 +6,10 @@ with the one before. Such a value joins the builder's ``flat`` set, as a vector 
 ``(n,)`` does, so that one beside an operand of another shape is refused
 (``broadcasting.numpy_vectors``). A call whose NumPy reading of a 1-D operand is not the
 text's reading of its column (``hstack`` of 1-D arrays joins them end to end) is refused,
-with the way to write it."""
+with the way to write it. A value of one entry, held alike as a scalar or a 1×1, has
+NumPy's rank too (0-d, 1-D (1,), 2-D (1, 1): ``Builder.entry_rank``), found here for each
+call (``entry_call_rank``, ``product_rank``), and the calls whose result follows it refuse
+what NumPy refuses of it (``entry_product``)."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from .shapes import shape_of, tensor_dims
 # the calls whose result has the rank of their operands (of 1-D operands, 1-D)
 _SAME = frozenset({"concatenate", "hstack", "kron", "tile", "repeat", "cumsum", "cumprod",
                    "flip", "squeeze", "pad"})
-REDUCING = _REDUCING = frozenset({"sum", "mean", "max", "min", "prod", "var", "std", "logsumexp"})
+_REDUCING = frozenset({"sum", "mean", "max", "min", "prod", "var", "std", "logsumexp"})
 _HINT = ("write .reshape(-1, 1) for the column, .reshape(1, -1) for NumPy's reading of a "
          "1-D array as a row")
 
@@ -236,7 +239,9 @@ def entry_call_rank(b: Builder, name: str, xs: list[Term], static: tuple[Any, ..
         return 2
     if name in ("hstack", "tile"):
         return max(1, r0)
-    if name in ("concatenate", "flip", "kron", "pad", "repeat", "cumsum", "cumprod"):
+    if name == "flip":
+        return r0  # (of a 0-d value, itself)
+    if name in ("concatenate", "kron", "pad", "repeat", "cumsum", "cumprod"):
         return r0 if r0 else None
     return None
 

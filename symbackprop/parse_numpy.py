@@ -31,9 +31,6 @@ _ARITHMETIC = frozenset(COMPOSITES) - {  # the element-wise ones written out, an
 # the other 1-D values are held (np.repeat(X[0], 2, axis=0) repeats its entries)
 _ONE_AXIS = frozenset({"repeat", "concatenate", "hstack", "tile", "cumsum", "cumprod", "flip",
                        "stack", "kron", "diag"})
-# the calls whose result NumPy holds 1-D (of a 2-D value of one entry too)
-_FLATTENING = frozenset({"cumsum", "cumprod", "ravel", "flatten", "squeeze", "diagonal",
-                         "diag"})
 
 
 def _element_wise(node: ast.AST, n: int) -> bool:

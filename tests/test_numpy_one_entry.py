@@ -124,6 +124,7 @@ def test_one_entry_values_under_products_joins_and_indexes() -> None:
     "np.sum(np.sin(np.pad(np.concatenate((u[0], np.ravel(E))), 1)))",
     "np.sum(np.sin((np.dot(np.squeeze(E), np.mean(A, 1)))[0]))",
     "np.sum(np.sin((np.dot(B[0], np.dot(e, z)))[-1]))",
+    "np.sum(np.sin(np.flip(np.linalg.norm(x, 1)) + y))",  # np.flip of a 0-d value: itself
 ])
 def test_one_entry_values_read_as_numpy(text: str) -> None:
     assert _numpy_or_refused(text, check=True), text
