@@ -217,6 +217,8 @@ class Builder(SympyInput):
         # declarations say it), held alike as scalars or 1×1s: u.T @ v and keepdims sums
         # 2-D, u[0] of a column and np.sum(u, axis=0) 1-D (1,), x[0] and np.sum(A) 0-d
         self.entry_ranks: dict[sp.Basic, int] = {}
+        self.one_entries: set[tuple[int, int, int]] = set()  # (start, end, 0 or 2) of each
+        # operand of one entry taken as a number or as its 1×1 (Reading.one_entries)
         self.ends: set[tuple[int, int]] = set()  # pad(x, …) of a 1-D x: its ends (Reading.ends)
         self.symbols: dict[str, sp.Basic] = {}  # inputs and named stages, by name
         self.inputs: dict[sp.Basic, None] = {}

@@ -78,6 +78,8 @@ class Reading:
     # and of each inner(x, y) of a 2-D column (NumPy's x yᵀ, not the dot product)
     ends: frozenset[tuple[int, int]] = frozenset()  # (start, end) of each pad(x, …) of
     # NumPy's 1-D x: it pads its ends
+    one_entries: frozenset[tuple[int, int, int]] = frozenset()  # (start, end, rank) of each
+    # operand of one entry a product, a join or an index reads as a number (0) or a 1×1 (2)
 
     def source_offset(self, line: int, col: int) -> int | None:
         """The offset in the source of the code's 1-based (line, column), if known."""

@@ -485,10 +485,11 @@ def parse_into(b: Builder, text: str, limits: Limits | None = None,
     b.reading = p.read()
     if b.one_d:  # for the witness: which einsum operands are NumPy's 1-D arrays
         b.reading = replace(b.reading, vectors=frozenset(b.one_d))
-    if b.columns or b.dots or b.matrices or b.ends:  # for the witness: NumPy's 1-D rows
-        # read as columns, dots, matrix norms, pads of 1-D values
+    if b.columns or b.dots or b.matrices or b.ends or b.one_entries:  # for the witness: NumPy's
+        # 1-D rows read as columns, dots, matrix norms, pads of 1-D values, one entries
         b.reading = replace(b.reading, columns=frozenset(b.columns), dots=frozenset(b.dots),
-                            matrices=frozenset(b.matrices), ends=frozenset(b.ends))
+                            matrices=frozenset(b.matrices), ends=frozenset(b.ends),
+                            one_entries=frozenset(b.one_entries))
     return out
 
 

@@ -289,12 +289,15 @@ class NumpyReading(Tree):
                 raise ShapeError(f"{where}: {self.source(k)} has {rank} ax"
                                  f"{'is' if rank == 1 else 'es'} in NumPy (a value of one "
                                  "entry), fewer than this reads (NumPy refuses it)")
+            if rank:  # the witness takes it as its 1×1 too
+                b.one_entries.add((self.offset(k), self.end_offset(k), 2))
             if rank and not is_matrix(a):
                 out[i] = b.node(mscale(a, OneMatrix(1, 1)))
                 b.entry_ranks[out[i]] = rank
             elif not rank and is_matrix(a) and name in ("dot", "inner"):
                 out[i] = indexing.index(b, a, (0, 0), where)  # NumPy's product by a number
                 b.entry_ranks[out[i]] = 0
+                b.one_entries.add((self.offset(k), self.end_offset(k), 0))
         return out
 
     def two_d_product(self, node: ast.Call, args: list[Term]) -> None:

@@ -125,6 +125,10 @@ def test_one_entry_values_under_products_joins_and_indexes() -> None:
     "np.sum(np.sin((np.dot(np.squeeze(E), np.mean(A, 1)))[0]))",
     "np.sum(np.sin((np.dot(B[0], np.dot(e, z)))[-1]))",
     "np.sum(np.sin(np.flip(np.linalg.norm(x, 1)) + y))",  # np.flip of a 0-d value: itself
+    # an operand the graph takes as a number (0-d) or as its 1×1, the witness too
+    "np.sum(np.sin(np.dot(A, e[0])))", "np.sum(np.sin((np.dot(e, u.T @ u))[-1]))",
+    "np.sum(np.sin((np.dot(np.prod(C, axis=0), E))[0]))",
+    "np.sum(np.sin((np.inner(e[0], y))[-1]))",
 ])
 def test_one_entry_values_read_as_numpy(text: str) -> None:
     assert _numpy_or_refused(text, check=True), text

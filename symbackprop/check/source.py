@@ -294,6 +294,12 @@ class TextProgram:
             if id(node) not in inner and self.span(node) in self.parser.read().columns:
                 tape.append((transpose_of, (at[id(node)],), tape[-1][2]))  # NumPy's 1-D
                 at[id(node)] += 1  # row, read as its column
+            span = self.span(node)
+            for start, end, rank in self.parser.read().one_entries:
+                if id(node) not in inner and span == (start, end):  # one entry: a number
+                    tape.append((_one_by_one if rank else _number, (at[id(node)],),
+                                 tape[-1][2]))  # or its 1×1, as the parser took it
+                    at[id(node)] += 1
         return tape
 
     def span(self, node: ast.AST) -> tuple[int, int] | None:
@@ -375,6 +381,16 @@ class TextProgram:
                 return functools.partial(_keeping, FUNCS[node.func.id])
             return FUNCS[node.func.id]
         raise UnsupportedError(f"{type(node).__name__} in the text")  # pragma: no cover
+
+
+def _number(x: Array) -> Array:
+    """A value of one entry as the number it holds (NumPy's 0-d)."""
+    return np.reshape(x, ()) if np.size(x) == 1 else x
+
+
+def _one_by_one(x: Array) -> Array:
+    """A number as the 1×1 it is in NumPy (u.T @ u, u[0] of a column held as a number)."""
+    return np.reshape(x, (1, 1)) if np.ndim(x) == 0 else x
 
 
 def _keeping(f: Callable[..., Array], x: Array) -> Array:
