@@ -272,6 +272,10 @@ def entry_product(what: str, rank_: int, where: str, operand: str) -> None:
         raise ShapeError(f"{where}: {operand} is NumPy's 1-D (1,), held here as the 1×1: its "
                          f"{what} is refused; write np.dot(x, y) for the product of two 1-D "
                          "values, np.sum(x) * y for a scaling")
+    if what == "np.pad" and rank_ == 0:
+        raise ShapeError(f"{where}: pad of a value of one entry ({operand}, NumPy's 0-d): "
+                         "NumPy's pad of a 0-d value is the value itself, the text's would be "
+                         "a matrix: write it without np.pad")
     if what == "np.stack" or (what in ("np.concatenate", "np.diag", "np.kron", "np.repeat",
                                        "np.pad") and rank_ == 0):
         held = "0-d" if rank_ == 0 else "1-D (1,)" if rank_ == 1 else "2-D (1, 1)"

@@ -146,6 +146,7 @@ def test_one_entry_values_read_as_numpy(text: str) -> None:
     ("np.sum(np.sin(np.sum(e, axis=1)))", "fewer"),
     ("np.sum(np.sin(np.concatenate((x[0], u[1]))))", "concatenate of a value of one entry"),
     ("np.sum(np.sin(np.stack((e, z))))", "stack of a value of one entry"),
+    ("np.sum(np.cos(np.pad(np.linalg.norm(x), 1)))", "the value itself"),
     ("np.sum(np.sin(np.dot(e, y)))", "two lengths"), ("np.sum(np.sin(np.inner(e, y)))", "two lengths"),
     ("np.sum(np.sin(np.dot(x, np.prod(C, axis=0))))", "two lengths"),
 ])
