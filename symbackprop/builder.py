@@ -23,6 +23,7 @@ from .canonical import PROBE, is_leaf, replace_args
 from .errors import GraphError, LimitError, ShapeError
 from .limits import DEFAULT_LIMITS, Limits
 from .shapes import Shape, fmt_shape, shape_of, tensor_dims, to_shape
+from .shapes import declared as as_given
 from .sympy_input import SympyInput
 
 Term: TypeAlias = Any  # a SymPy leaf, node symbol, or small inline expression over them
@@ -196,8 +197,8 @@ class Builder(SympyInput):
         self.one_entry: set[str] = set()  # inputs declared (1,), held as the 1×1
         for k, v in (shapes or {}).items():
             self.shapes[check_name(k, "shape name")] = to_shape(k, v)
-            declared = self.shapes[k]
-            if (isinstance(v, (int, str)) or (isinstance(v, (tuple, list)) and len(v) == 1)) \
+            given, declared = as_given(v), self.shapes[k]
+            if (isinstance(given, (int, str)) or (isinstance(given, tuple) and len(given) == 1)) \
                     and declared is not None:
                 (self.one_d if declared[0] != 1 else self.one_entry).add(k)
         # a library's call in the text (its source, set by the parser): its 1-D arrays are

@@ -131,14 +131,21 @@ def dim(v: Any) -> sp.Expr:
     raise ShapeError(f"dimension {v!r} is neither a positive int nor a name")
 
 
+def declared(v: Any) -> Any:
+    """A shape as given, NumPy's array of whole numbers (``np.array([3])``) and a list read
+    as the tuple they stand for: ``(n,)`` declares NumPy's 1-D array however it is written."""
+    if isinstance(v, np.ndarray) and v.ndim == 1 and np.issubdtype(v.dtype, np.integer):
+        return tuple(v.tolist())
+    return tuple(v) if isinstance(v, list) else v
+
+
 def to_shape(name: str, s: Any) -> Shape:
     """``(r, c)``, ``(n,)`` (a column vector), ``()`` / ``None`` (a scalar); NumPy's array of
     whole numbers (``np.array([2, 3])``) as the tuple of them."""
+    s = declared(s)
     if isinstance(s, np.ndarray):
-        if s.ndim != 1 or not np.issubdtype(s.dtype, np.integer):
-            raise ShapeError(f"shape of {name!r} must be (rows, cols), (n,) or (), not an "
-                             f"array of {s.dtype} {s.shape} (a value? pass its .shape)")
-        s = tuple(s.tolist())
+        raise ShapeError(f"shape of {name!r} must be (rows, cols), (n,) or (), not an "
+                         f"array of {s.dtype} {s.shape} (a value? pass its .shape)")
     if s is None or s == ():
         return None
     if isinstance(s, (int, str)):

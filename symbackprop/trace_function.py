@@ -37,7 +37,7 @@ from .builder import Builder, check_name
 from .errors import UnsupportedError
 from .functions import relu, sigmoid, softplus
 from .rules import RULES
-from .shapes import tensor_dims
+from .shapes import declared, tensor_dims
 from .trace_numpy import Traced
 
 # math / builtins / SymPy functions a traced function may call, by the primitive they mean
@@ -243,7 +243,8 @@ def function_builder(f: Callable[..., Any], shapes: Mapping[str, Any] | None = N
     """Trace ``f`` with one symbolic input per parameter (shapes from ``shapes``; a parameter
     with a default is an input when ``shapes`` names it)."""
     names = parameter_names(f, shapes or ())
-    one_d: dict[str, tuple[int, ...]] = {k: (int(v[0]),) for k, v in (shapes or {}).items()
+    given = {k: declared(v) for k, v in (shapes or {}).items()}
+    one_d: dict[str, tuple[int, ...]] = {k: (int(v[0]),) for k, v in given.items()
              if isinstance(v, tuple) and len(v) == 1 and isinstance(v[0], int | np.integer)}
     with contextlib.suppress(TypeError):  # not weakly referenceable: random values are columns
         _TRACED[f] = (names, one_d)

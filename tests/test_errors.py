@@ -165,6 +165,22 @@ def test_numpys_integers_and_arrays_of_them_are_shapes() -> None:
         sbp.derive("sum(W@x)", shapes={"W": (np.int64(0), 3), "x": (3, 1)})
 
 
+@pytest.mark.parametrize("given", [(3,), [3], np.array([3])], ids=["tuple", "list", "array"])
+def test_a_1d_declaration_however_written_is_numpys_1d(given: Any) -> None:
+    """(3,), [3] and np.array([3]) each declare NumPy's 1-D array (the array was read as the
+    column (3, 1) where the tuple was 1-D)."""
+    rng = np.random.default_rng(1)
+    a, x = rng.normal(size=(3, 3)), rng.normal(size=3)
+
+    def f(A: Any, x: Any) -> Any:
+        return np.sum(np.sin(A + x))  # NumPy lines x up with A's last axis
+
+    d = sbp.derive(f, shapes={"A": (3, 3), "x": given})
+    assert float(np.ravel(d.trace({"A": a, "x": x}).rows[-1].value)[0]) == pytest.approx(f(a, x))
+    with pytest.raises(sbp.ShapeError, match=r"x is NumPy's 1-D \(3,\)"):
+        sbp.derive("np.sum(np.sin(A + x))", shapes={"A": (3, 3), "x": given})
+
+
 def test_a_name_with_two_shapes() -> None:
     with pytest.raises(sbp.ShapeError, match=r"W is \(2, 2\) in the expression but \(3, 3\)"):
         sbp.derive(sp.MatrixSymbol("W", 2, 2).T * sp.MatrixSymbol("W", 2, 2), shapes={"W": (3, 3)})
