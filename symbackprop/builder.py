@@ -329,6 +329,12 @@ class Builder(SympyInput):
             and tensor_dims(shape) is None and shape[1] == 1 and not self.is_flat(t) \
             and not (shape == (1, 1) and self.entry_rank(t) in (0, 1))  # e (1,), u[0]
 
+    def declared_two_d(self, t: Term) -> bool:
+        """Whether ``t`` is an input declared 2-D (a matrix, a column (n, 1), a row (1, n);
+        not ``(n,)`` or ``(1,)``): NumPy's 2-D array, by its name."""
+        return t in self.inputs and is_matrix(t) and tensor_dims(shape_of(t)) is None \
+            and str(t) not in self.one_d and str(t) not in self.one_entry
+
     def two_d_entry(self, t: Term) -> bool:
         """Whether ``t``, a value of one entry in text that uses a library's call, is known
         to be NumPy's 2-D (1, 1): an input declared (1, 1), or a value ranked 2 (a 1×1

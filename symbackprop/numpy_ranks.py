@@ -138,6 +138,10 @@ def call_rank(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
         return 1 if flats[0] or 1 in s else None  # type: ignore[operator]
     if name == "squeeze":
         return 1
+    s = shape_of(xs[0])
+    if name in _REDUCING and isinstance(axis, int) and b.declared_two_d(xs[0]) \
+            and s[axis % 2] == 1 and s[1 - axis % 2] != 1:  # type: ignore[index]
+        return 1  # along the axis of length 1 of a declared row or column: NumPy's 1-D
     if name in _REDUCING and axis in (0, -2) and 1 not in shape_of(xs[0]):  # type: ignore[operator]
         return 1  # NumPy's 1-D result, held as the row (1, n)
     if name in _REDUCING and axis in (1, -1) and 1 not in shape_of(xs[0]):  # type: ignore[operator]

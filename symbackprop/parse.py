@@ -397,7 +397,8 @@ class _Parser(Readings, Numbers, NumpyReading):
             if node.func.id in ops.CONSTANTS:
                 return ops.constant_matrix(b, node.func.id, self.sizes(node), self.source(node))
             if args:  # a library's call: its default axis, its axis of a vector, keepdims
-                meant = library_call_problem(node, shape_of(args[0]), self.axis_of(node))
+                meant = library_call_problem(node, shape_of(args[0]), self.axis_of(node),
+                                             b.declared_two_d(args[0]))
                 if meant is not None:
                     raise ShapeError(f"{self.source(node)}: {meant}")
             if node.func.id in ("softmax", "log_softmax") and self.axis_of(node) is None:

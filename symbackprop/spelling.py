@@ -298,12 +298,15 @@ _REDUCING = frozenset({"sum", "mean", "var", "std", "prod", "max", "min", "logsu
 # (an axis that goes: not cumsum, flip, softmax)
 
 
-def library_call_problem(node: ast.Call, shape: Any, axis: Any) -> str | None:
+def library_call_problem(node: ast.Call, shape: Any, axis: Any, two_d: bool = False
+                         ) -> str | None:
     """Why a library's call (marked by ``numpy_spelling``) of an operand of ``shape`` is
     refused, None when the text's reading is the library's: a default axis that is not the
     text's, for a matrix (``jax.nn.softmax(X)``: its rows); NumPy's axis, which the text's
     cannot say of two shapes: a vector is a column here (NumPy's 1-D x has one axis:
-    np.sum(x, -1) is its total, not the column's rows)."""
+    np.sum(x, -1) is its total, not the column's rows). ``two_d``: the operand is known to
+    be NumPy's 2-D (an input declared (1, n) or (n, 1)), whose axis of length 1 is NumPy's
+    too."""
     if shape is None or tensor_dims(shape) is not None:
         return None
     default = getattr(node, "library_default", None)
@@ -313,10 +316,12 @@ def library_call_problem(node: ast.Call, shape: Any, axis: Any) -> str | None:
         return None
     assert isinstance(node.func, ast.Name)
     k = axis % 2
-    if shape[k] == 1 and shape[1 - k] != 1:
+    if shape[k] == 1 and shape[1 - k] != 1 and not two_d:
         return (f"along the axis of length 1 of {fmt_shape(shape)}, a vector the text holds "
-                "as a column or a row; NumPy's axis of a 1-D array is its only one: write "
-                f"{node.func.id}(x) for the whole vector")
+                "as a column or a row, and does not tell here whether NumPy's is 1-D (whose "
+                "axis is its only one) or 2-D: write "
+                f"{node.func.id}(x) for the whole vector; along the axis of length 1 of an "
+                "input declared 2-D, name it")
     return None  # (a reduction along axis 1 is NumPy's 1-D, held as a column: numpy_ranks)
 
 
