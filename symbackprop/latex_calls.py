@@ -7,7 +7,7 @@ read their arguments with)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .errors import ParseError
@@ -41,6 +41,30 @@ MATRIX_OPERATORS = frozenset({"trace", "det", "logdet"})
 # whose arguments are no maths (ones(n, 1), reshape(X, (2, 3)), einsum('ij', …))
 _NOT_CALLS = frozenset({"ones", "zeros", "eye", "reshape", "einsum", "pad", "tile", "repeat",
                         "concatenate", "stack", "vstack", "hstack", "flatten", "ravel"})
+
+# the glyphs the reader takes for a function or a constant unless their name is declared (or a
+# stage), where a declared name wins: \sigma(x), \psi(x), \ln\Gamma(x), e^{x}, \pi and the
+# identity \mathbf{I}; so are the words of \operatorname{…} that name a function
+# (operator_function). The printer writes these otherwise beside a variable of that name.
+DECLARED_GLYPHS = {"sigma": "sigmoid", "psi": "digamma", "Gamma": "gammaln", "e": "exp",
+                   "pi": "pi", "I": "eye"}
+
+
+def operator_function(raw: str, functions: Iterable[str]) -> str | None:
+    """The function ``\\operatorname{raw}`` (``\\mathrm{raw}``) names when ``raw`` is not
+    declared: a word of ``OPERATORS`` as written or lower-cased (``ReLU``, ``tr``, ``artanh``),
+    or a function of the text by its own name (``diag``, ``arctanh``: before a bracket)."""
+    name = OPERATORS.get(raw) or OPERATORS.get(raw.lower())
+    if name is None and raw in functions and raw not in _NOT_CALLS:
+        name = raw
+    return name if name is not None and name in functions else None
+
+
+def shadowed(name: str, functions: Iterable[str]) -> str | None:
+    """What a declared (or staged) ``name`` hides from the LaTeX reader: the function or
+    constant that its glyph is read as while nothing of that name is declared, else None."""
+    return DECLARED_GLYPHS.get(name) or operator_function(name, functions)
+
 
 # ^{(n)} after a function: its n-th derivative (\tanh^{(1)}), as \psi^{(n)} is polygamma
 NTH_ORDER = re.compile(r"\^\s*\{\s*\(\s*(\d+|[A-Za-z])\s*\)\s*\}")
@@ -247,11 +271,12 @@ class Calls(Sums):
                 return "vec"  # vec(X): X's columns stacked, as the derivations print flatten
             if self.known(raw):
                 return None  # \mathrm{tr} with tr declared: the name (a declared name wins)
-            name = OPERATORS.get(raw) or OPERATORS.get(raw.lower())
-            if name is None and s == r"\operatorname" and raw in self.functions and \
-                    raw not in _NOT_CALLS and self.opens_after_group():
-                name = raw  # \operatorname{diag}(d), \operatorname{solve}(A, b): the text's
-            if name is not None and name in self.functions:
+            name = operator_function(raw, self.functions)
+            if name == raw and raw not in OPERATORS and raw.lower() not in OPERATORS and not (
+                    s == r"\operatorname" and self.opens_after_group()):
+                name = None  # \operatorname{diag}(d), \operatorname{solve}(A, b): the text's
+                # functions by their own names, before a bracket
+            if name is not None:
                 return name
         word, n = self.word()
         if word in OPERATORS and OPERATORS[word] in self.functions and not self.known(word):

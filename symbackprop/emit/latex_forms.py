@@ -1,7 +1,8 @@
 """How a term of a printed formula reads, for the printer to bracket and sign it: whether it
 prints as a sum or as a reciprocal 1 ⊘ e, its sign split off (a − b, never a + −b), runs of
-ones folded (𝟏𝟏ᵀ𝟏 is n𝟏), a σ before a bracket written as a product, numbers too long to
-write refused."""
+ones folded (𝟏𝟏ᵀ𝟏 is n𝟏), a σ before a bracket written as a product, a function's word that
+a variable's name would hide from the LaTeX reader written by another of its names, numbers too
+long to write refused."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import re
 from typing import Any
 
 import sympy as sp
-from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, OneMatrix
+from sympy import HadamardPower, HadamardProduct, Identity, MatAdd, MatMul, OneMatrix
 
 from ..algebra import is_matrix
 from ..errors import LimitError
 from ..functions import Item
+from ..latex_calls import operator_function
+from ..latex_lexer import OPERATORS
+from ..parse_code import FUNCTIONS
 from ..shapes import shape_of, tensor_dims
 
 MAX_DIGITS = 4000  # Python refuses to write an integer of more than 4,300 digits
@@ -126,3 +130,63 @@ def proper_matrix(a: Any) -> bool:
     shape = shape_of(a)
     return shape is not None and tensor_dims(shape) is None and shape[0] != 1 \
         and shape[1] != 1
+
+
+_ARITHMETIC = (sp.Add, sp.Mul, sp.Pow, MatAdd, MatMul, HadamardProduct, HadamardPower)
+
+
+def loose_identity(e: Any) -> bool:
+    """Whether an identity (or ones) in ``e`` has no variable beside it in the sums and
+    products around it (sin(𝐈), a stage 𝐈 alone), which would fix its size when LaTeX input
+    reads it back (``latex_sizes``): then it is written with its size, 𝐈ₙ (𝟏ₙ)."""
+    def loose(node: Any) -> bool:  # node: the top of one sum or product, or an operand
+        identity = variable = False
+        inner: list[Any] = []
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if isinstance(n, (Identity, OneMatrix)):
+                identity = True
+            elif isinstance(n, _ARITHMETIC):
+                stack.extend(n.args)
+            elif isinstance(n, sp.Basic):
+                variable = variable or (is_matrix(n) and bool(n.free_symbols))
+                inner.extend(n.args)  # (a function's arguments: a sum or product of their own)
+        return (identity and not variable) or any(loose(a) for a in inner)
+    return isinstance(e, sp.Basic) and e.has(Identity, OneMatrix) and loose(e)
+
+
+# a function's upright word, as the printer writes the rules' (\operatorname{ReLU},
+# \operatorname{tr}, \operatorname{artanh}), and whether a bracket follows it
+_OPERATOR_WORD = re.compile(r"\\operatorname\{([A-Za-z0-9]+)\}(?=(\\left[(\[]|\()?)")
+_FUNCTIONS = frozenset(FUNCTIONS)  # the text's, which the LaTeX reader calls by name
+
+
+def hiding(variables: frozenset[str]) -> frozenset[str]:
+    """The variables whose name the LaTeX reader takes for the variable where it would read
+    ``\\operatorname{name}`` as a function (``tr``, ``ReLU``, ``artanh`` declared: a declared
+    name wins), from the reader's own table (``latex_calls.operator_function``)."""
+    return frozenset(v for v in variables if operator_function(v, _FUNCTIONS) is not None)
+
+
+def unhidden(s: str, variables: frozenset[str], hidden: frozenset[str]) -> str:
+    """``s`` with each ``\\operatorname{w}`` whose word is a variable's name in ``hidden``
+    (which the reader would read as that variable times the bracket) written by another
+    name the reader reads as the same function and no variable has: the text's own
+    (``\\operatorname{relu}``, ``\\operatorname{trace}``, ``\\operatorname{arctanh}``), or
+    another word of the reader's table."""
+    if not hidden or "\\operatorname{" not in s:
+        return s
+
+    def other(m: re.Match[str]) -> str:
+        word = m.group(1)
+        fn = operator_function(word, _FUNCTIONS) if word in hidden else None
+        if fn is None:
+            return m.group(0)
+        for name in (fn, *(k for k, v in OPERATORS.items() if v == fn)):
+            if name != word and name not in variables and \
+                    operator_function(name, _FUNCTIONS) == fn and (
+                        m.group(2) is not None or name in OPERATORS):
+                return "\\operatorname{" + name.replace("_", "\\_") + "}"
+        return m.group(0)
+    return _OPERATOR_WORD.sub(other, s)

@@ -45,6 +45,7 @@ from .index_notation import node_latex
 from .latex_forms import (
     fold_ones,
     juxtapose,
+    loose_identity,
     not_a_call,
     printable,
     prints_as_sum,
@@ -52,6 +53,7 @@ from .latex_forms import (
     reciprocal,
     sides,
     split_sign,
+    unhidden,
 )
 from .matrix_latex import MatrixLatex, bracketed, kind_of
 
@@ -193,7 +195,7 @@ class Printer(MatrixLatex):
 
     def _print_OneMatrix(self, e: Any) -> str:
         rows, cols = e.shape
-        if self.sized and (rows, cols) != (1, 1) and _loose_identity(self._top):
+        if self.sized and (rows, cols) != (1, 1) and loose_identity(self._top):
             return self._ones(e, True, True)  # sin(𝟏₂𝟏₃ᵀ): nothing beside it sizes it
         if rows == 1 and cols == 1:  # c + 1 of a 1×1 c: the number, which needs no length
             return "1"
@@ -207,7 +209,7 @@ class Printer(MatrixLatex):
         identity even with I declared), or, in a forward stage, when nothing beside it
         fixes its size (sin(𝐈₂)) or it is 1×1 (𝐈₁: a 1×1 beside it fixes no size); elsewhere,
         of size 1, the number 1."""
-        if self.sized and (e.shape[0] == 1 or _loose_identity(self._top)):
+        if self.sized and (e.shape[0] == 1 or loose_identity(self._top)):
             return rf"\mathbf{{I}}_{{{self._print(e.shape[0])}}}"
         if e.shape[0] == 1 and not self.sized:
             return "1"
@@ -223,7 +225,8 @@ class Printer(MatrixLatex):
 
     def _constant(self, glyph: str, size: Any) -> str:
         """A square constant matrix's glyph, with its size when a variable has the glyph."""
-        return rf"{glyph}_{{{self._print(size)}}}" if glyph in self._taken() else glyph
+        sized = glyph in self._taken() or (glyph == r"\mathbf{I}" and self._named("I"))
+        return rf"{glyph}_{{{self._print(size)}}}" if sized else glyph  # (I: a variable's)
 
     def _taken(self) -> frozenset[str]:
         """The glyphs the derivation's variables print as (none for a plain name map)."""
@@ -287,7 +290,9 @@ class Printer(MatrixLatex):
 
     def doprint(self, expr: Any) -> str:
         self._top = expr
-        return super().doprint(expr)  # type: ignore[no-any-return]
+        out: str = super().doprint(expr)
+        table = self._table()  # (\operatorname{tr} beside a variable tr: \operatorname{trace})
+        return unhidden(out, table.variables, table.hidden) if table is not None else out
 
     def _print_MatMul(self, e: MatMul) -> str:
         # a product inside a product (built unevaluated) is one product, its coefficient the
@@ -389,6 +394,8 @@ class Printer(MatrixLatex):
     def _call(self, name: str, args: tuple[sp.Basic, ...]) -> str:
         if name == r"\sigma" and self._named("sigma"):  # \sigma(x) beside a variable sigma
             name = r"\operatorname{sigmoid}"  # reads back as sigma times (x): say sigmoid
+        elif name == r"\ln\Gamma" and self._named("Gamma"):  # (the log of Gamma times (x))
+            name = r"\operatorname{gammaln}"
         return rf"{name}\left({', '.join(self._print(a) for a in args)}\right)"
 
     def _print_Heaviside(self, e: sp.Basic, exp: str | None = None) -> str:
@@ -524,30 +531,6 @@ def expr_latex(e: sp.Basic, names: Mapping[sp.Basic, str] | None = None, *,
     return out
 
 
-_ARITHMETIC = (sp.Add, sp.Mul, sp.Pow, MatAdd, MatMul, HadamardProduct, HadamardPower)
-
-
-def _loose_identity(e: Any) -> bool:
-    """Whether an identity (or ones) in ``e`` has no variable beside it in the sums and
-    products around it (sin(𝐈), a stage 𝐈 alone), which would fix its size when LaTeX input
-    reads it back (``latex_sizes``): then it is written with its size, 𝐈ₙ (𝟏ₙ)."""
-    def loose(node: Any) -> bool:  # node: the top of one sum or product, or an operand
-        identity = variable = False
-        inner: list[Any] = []
-        stack = [node]
-        while stack:
-            n = stack.pop()
-            if isinstance(n, (Identity, OneMatrix)):
-                identity = True
-            elif isinstance(n, _ARITHMETIC):
-                stack.extend(n.args)
-            elif isinstance(n, sp.Basic):
-                variable = variable or (is_matrix(n) and bool(n.free_symbols))
-                inner.extend(n.args)  # (a function's arguments: a sum or product of their own)
-        return (identity and not variable) or any(loose(a) for a in inner)
-    return isinstance(e, sp.Basic) and e.has(Identity, OneMatrix) and loose(e)
-
-
 def _name(s: sp.Symbol) -> str:
     return str(s.name)
 
@@ -598,3 +581,4 @@ class SymbolTable(dict[sp.Basic, str]):
         # one of them is written otherwise (the identity \mathbf{I}_{n}, exp(x) as \exp)
         self.taken: frozenset[str] = frozenset()
         self.variables: frozenset[str] = frozenset()  # the names (e, pi: not the constants)
+        self.hidden: frozenset[str] = frozenset()  # those a function's word is (tr, ReLU)

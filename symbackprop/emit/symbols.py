@@ -17,6 +17,7 @@ from ..latex_lexer import COMMANDS, OPERATORS
 from ..notation import adjoint_latex, escape_text, symbol_latex, tangent_latex
 from ..rules import RULES
 from ..tensor_nodes import TensorOp
+from .latex_forms import hiding
 from .matrix_latex import kind_of
 from .printer import SymbolTable
 
@@ -85,6 +86,7 @@ def symbol_table(d: Derivation) -> SymbolTable:
         used.add(names[s])
     names.taken = frozenset(names.values())
     names.variables = frozenset(str(s.name) for s in names)
+    names.hidden = hiding(names.variables)
     names.letters.update(_index_letters(d))
     out = names[d.output]
     for v, a in d.adjoints.items():

@@ -1,0 +1,152 @@
+r"""The LaTeX reader and the printed LaTeX read back, against the held-out round L7; values and
+gradients against NumPy and JAX by hand, the round trip against the derivation printed.
+
+* F1: the printed forward LaTeX read back as another formula when an input had a name the
+  printer writes for a function or a constant (``Gamma`` beside ``\ln\Gamma``, ``I`` beside
+  the identity, ``tr``, ``ReLU``, ``arsinh``/``arcosh``/``artanh``): the printer writes such a
+  function by another name the reader reads (``\operatorname{gammaln}``,
+  ``\operatorname{trace}``, ``\operatorname{relu}``, ``\mathbf{I}_{3}``), for every name of
+  the reader's own table (``latex_calls.shadowed``);
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.special as jsp
+import numpy as np
+import pytest
+
+import symbackprop as sbp
+from symbackprop.latex_calls import DECLARED_GLYPHS, shadowed
+from symbackprop.latex_lexer import OPERATORS
+from symbackprop.parse_code import FUNCTIONS
+from symbackprop.rules import RULES
+
+jax.config.update("jax_enable_x64", True)
+
+A = np.array([[0.9, 0.2], [0.1, 0.7]])
+V, U = np.array([[0.3], [0.5], [0.2]]), np.array([[0.2], [0.3], [0.5]])
+SHAPES = {"x": (), "y": (), "A": (2, 2), "v": (3, 1), "u": (3, 1)}
+
+# how the text calls each function the table's names hide (a scalar y unless written here)
+_USE = {"trace": "trace(A)", "det": "det(A)", "logdet": "logdet(A)", "inv": "sum(inv(A))",
+        "sum": "sum(v)", "mean": "mean(v)", "var": "var(v)", "prod": "prod(v)",
+        "softmax": "sum(hadamard(u, softmax(v)))", "logsumexp": "logsumexp(v)",
+        "cumprod": "sum(cumprod(v))", "sqnorm": "sqnorm(v)", "mse": "mse(v, u)",
+        "cross_entropy": "cross_entropy(v, u)", "where": "where(y > 0.5, y, 2*y)",
+        "arctan2": "arctan2(y, x)", "max": "max(v)", "min": "min(v)",
+        "eye": "trace(A + eye(2))", "pi": "np.pi*y", "huber": "huber(y)"}
+
+
+def _table_names() -> list[str]:
+    """Every name the reader takes for a function or constant unless it is declared: its
+    glyphs' (sigma, Gamma, I, …), the words of its table of operators, and the words the
+    printer writes for the rules (ReLU, CE, atan2), as far as the reader reads them."""
+    words = {*DECLARED_GLYPHS, *OPERATORS}
+    for rule in RULES.values():
+        if rule.latex.startswith(r"\operatorname{"):
+            words.add(rule.latex[len(r"\operatorname{"):].split("}")[0])
+    return sorted(w for w in words if shadowed(w, FUNCTIONS) is not None)
+
+
+def _values(d: sbp.Derivation, y: float) -> dict[str, Any]:
+    pool = {"x": 0.7, "y": y, "A": A, "v": V, "u": U}
+    return {str(s): pool.get(str(s), 1.3) for s in d.inputs}
+
+
+def _read_back(d: sbp.Derivation) -> sbp.Derivation:
+    tex = d.latex(sections="forward")
+    shapes = {str(s): tuple(s.shape) if hasattr(s, "shape") else () for s in d.inputs}
+    return sbp.derive(sbp.parse_latex(tex, shapes=shapes))
+
+
+def _same(d: sbp.Derivation, back: sbp.Derivation, vals: dict[str, Any]) -> None:
+    assert {str(s) for s in back.inputs} == {str(s) for s in d.inputs}
+    np.testing.assert_allclose(np.asarray(back.trace(vals).rows[-1].value, dtype=float),
+                               np.asarray(d.trace(vals).rows[-1].value, dtype=float),
+                               rtol=1e-10)
+    want, got = d.evaluate(vals), back.evaluate(vals)
+    assert set(got) == set(want)
+    for k in want:
+        np.testing.assert_allclose(np.asarray(got[k], dtype=float),
+                                   np.asarray(want[k], dtype=float), rtol=1e-10, atol=1e-12)
+
+
+def test_the_table_holds_the_names_found() -> None:
+    names = _table_names()
+    for n in ("Gamma", "I", "tr", "ReLU", "arsinh", "arcosh", "artanh", "sigma", "psi", "e",
+              "pi", "CE", "sgn", "atan2"):
+        assert n in names
+
+
+@pytest.mark.parametrize("name", _table_names())
+def test_an_input_named_as_a_function_reads_back_beside_it(name: str) -> None:
+    """F1: an input of each name of the reader's table beside the function (or constant)
+    the name stands for reads back with the same value and gradients; a name the text
+    refuses (a function of the text: ``relu``, ``sin``) cannot be an input at all."""
+    fn = shadowed(name, FUNCTIONS)
+    assert fn is not None
+    shapes = {**SHAPES, name: ()}
+    if name in FUNCTIONS:  # (the function is the text's of that very name)
+        with pytest.raises(sbp.ParseError):
+            sbp.derive(f"{name}*x + {_USE.get(name, f'{name}(y)')}", shapes=shapes)
+        return
+    d = sbp.derive(f"{name}*x + {_USE.get(fn, f'{fn}(y)')}", shapes=shapes)
+    assert name in {str(s) for s in d.inputs}
+    for y in (0.4, 1.6):  # a point in the function's domain
+        vals = _values(d, y)
+        if np.all(np.isfinite(np.asarray(d.trace(vals).rows[-1].value, dtype=float))):
+            break
+    assert d.check().ok
+    _same(d, _read_back(d), vals)
+
+
+def _jax_grads(f: Any, vals: dict[str, Any]) -> dict[str, Any]:
+    keys = sorted(vals)
+    g = jax.grad(lambda *a: f(dict(zip(keys, a, strict=True))),
+                 argnums=tuple(range(len(keys))))(*(jnp.asarray(vals[k]) for k in keys))
+    return dict(zip(keys, g, strict=True))
+
+
+@pytest.mark.parametrize(("src", "shapes", "vals", "f"), [
+    ("Gamma*x + gammaln(x)", {"Gamma": (), "x": ()}, {"Gamma": 0.7, "x": 1.3},
+     lambda p: p["Gamma"] * p["x"] + jsp.gammaln(p["x"])),
+    ("trace(A + eye(2)) + I", {"I": (), "A": (2, 2)}, {"I": 0.7, "A": A},
+     lambda p: jnp.trace(p["A"] + jnp.eye(2)) + p["I"]),
+    ("tr*x + trace(A)", {"tr": (), "x": (), "A": (2, 2)}, {"tr": 0.7, "x": 1.3, "A": A},
+     lambda p: p["tr"] * p["x"] + jnp.trace(p["A"])),
+    ("ReLU*x + relu(x)", {"ReLU": (), "x": ()}, {"ReLU": 0.7, "x": 1.3},
+     lambda p: p["ReLU"] * p["x"] + jnp.maximum(p["x"], 0)),
+    ("artanh*x + arctanh(y)", {"artanh": (), "x": (), "y": ()},
+     {"artanh": 0.7, "x": 1.3, "y": 0.2}, lambda p: p["artanh"] * p["x"] + jnp.arctanh(p["y"])),
+    ("arcosh*x + arccosh(y)", {"arcosh": (), "x": (), "y": ()},
+     {"arcosh": 0.7, "x": 1.3, "y": 1.7}, lambda p: p["arcosh"] * p["x"] + jnp.arccosh(p["y"])),
+    ("arsinh*x + arcsinh(y)", {"arsinh": (), "x": (), "y": ()},
+     {"arsinh": 0.7, "x": 1.3, "y": 0.4}, lambda p: p["arsinh"] * p["x"] + jnp.arcsinh(p["y"])),
+    ("sgn*x + sign(y)", {"sgn": (), "x": (), "y": ()}, {"sgn": 0.7, "x": 1.3, "y": -0.4},
+     lambda p: p["sgn"] * p["x"] + jnp.sign(p["y"])),
+])
+def test_the_found_cases_read_back_as_jax_computes_them(src: str, shapes: dict[str, Any],
+                                                       vals: dict[str, Any], f: Any) -> None:
+    d = sbp.derive(src, shapes=shapes)
+    back = _read_back(d)
+    np.testing.assert_allclose(float(back.trace(vals).rows[-1].value), float(f(vals)),
+                               rtol=1e-10)
+    want = _jax_grads(f, vals)
+    got = back.evaluate(vals)
+    for k, v in want.items():
+        np.testing.assert_allclose(np.asarray(got[k], dtype=float).reshape(np.shape(v)),
+                                   np.asarray(v), rtol=1e-10, atol=1e-12)
+
+
+def test_the_function_names_are_unchanged_without_such_an_input() -> None:
+    d = sbp.derive("x*y + relu(x) + trace(A + eye(2)) + gammaln(y) + arctanh(x)",
+                   shapes=SHAPES)
+    tex = d.latex(sections="forward")
+    for glyph in (r"\operatorname{ReLU}", r"\operatorname{tr}", r"\ln\Gamma",
+                  r"\operatorname{artanh}", r"\mathbf{I}"):
+        assert glyph in tex
+    assert r"\mathbf{I}_{" not in tex
