@@ -54,15 +54,17 @@ class _Reader(Atoms):
     def document(self) -> Reading:
         statements = self.split()
         codes: list[Piece] = []
-        self.bounds = {}
+        self.bounds, self.bound_sites = {}, {}
         for start, end in statements:
             self.i = start
             piece = self.statement_code(end)
             if piece:
                 codes.append(piece)
         for letter, n in self.bounds.items():
-            if letter not in self.stages:
-                codes = self.bound_elsewhere(codes, letter, n)
+            if letter in self.stages:  # (a stage defined after the sum it bounds)
+                at, written, index, owner = self.bound_sites[letter]
+                raise self.bound_variable(at, written, letter, index, n, owner)
+            codes = self.bound_elsewhere(codes, letter, n)
         if not codes:
             raise self.error(0, "no equation in the LaTeX")
         return self.assemble(codes, Sizes(self, codes).fill() if self.unsized else {})

@@ -37,6 +37,8 @@ class Sums(Cursor):
     factors: int  # how many factors the product (or term) read last had
     declared_shape: Callable[[str], Any]
     bounds: dict[str, str]  # a sum's bound letter, n in \sum_{i=1}^{n}: the length it is
+    # the first sum bound by each such letter: where, as written, its index and vector
+    bound_sites: dict[str, tuple[int, str, str, str]]
 
     def summation(self, end: int) -> Piece:
         r"""``\sum x``: the sum of x's entries; ``\sum A \odot B`` of the whole product term
@@ -160,8 +162,11 @@ class Sums(Cursor):
                     ok = end == n
                 else:
                     declared = getattr(self.builder, "shapes", None) or {}
-                    ok = end not in dims and end not in declared
+                    if end not in dims and (end in declared or self.known(end)):
+                        raise self.bound_variable(at, written, end, index, length, owner)
+                    ok = end not in dims
                     if ok:
+                        self.bound_sites.setdefault(end, (at, written, index, owner))
                         self.notes.append(f"'{written}' read as the sum over all {n} entries "
                                           f"of {owner} ({end} = {n}, its length)")
                         if self.bounds.setdefault(end, n) != n:  # (its other uses too)
@@ -189,6 +194,21 @@ class Sums(Cursor):
             raise self.error(at, f"{written} over the {length} entries of {owner} is not read "
                              "(only the whole range is, 1..n or 0..n-1): "
                              f"{part}\\sum_{index} for the sum over every entry")
+
+    def bound_variable(self, at: int, written: str, end: str, index: str, length: object,
+                       owner: str) -> ParseError:
+        r"""``\sum_{i=1}^{n}`` whose n is a declared variable or a stage: its value is not
+        known when the LaTeX is read, so n is no length (a bound is read as the whole range
+        only), refused, naming the cause and what to write."""
+        stage = end in self.stages
+        instead = (f"name the stage otherwise (a letter that is no stage, {end} undeclared, is "
+                   if stage else f"leave {end} undeclared (then {end} is ")
+        return self.error(at, f"{written}: {end} is {'a stage' if stage else 'a declared variable'}"
+                          ", whose value is not known when the LaTeX is read, so it is no bound "
+                          f"of the sum over the {length} entries of {owner}: write "
+                          f"\\sum_{index} for the sum over every entry, or {instead}read as "
+                          "that length everywhere)" + ("" if stage else (
+                              f", or write the length, \\sum_{{{index}=1}}^{{{length}}}")))
 
     def undeclared_entries(self, body: Piece, index: str) -> None:
         r"""``\sum_i w_i x_i`` with x declared a vector and w undeclared: w is an input

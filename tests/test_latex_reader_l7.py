@@ -7,6 +7,8 @@ gradients against NumPy and JAX by hand, the round trip against the derivation p
   function by another name the reader reads (``\operatorname{gammaln}``,
   ``\operatorname{trace}``, ``\operatorname{relu}``, ``\mathbf{I}_{3}``), for every name of
   the reader's own table (``latex_calls.shadowed``);
+* F5: ``\sum_{i=1}^{n}`` with n a declared variable or a stage: refused, with a message that
+  names the cause (was "not the whole range", or with a stage the length, the stage dropped).
 """
 
 from __future__ import annotations
@@ -150,3 +152,38 @@ def test_the_function_names_are_unchanged_without_such_an_input() -> None:
                   r"\operatorname{artanh}", r"\mathbf{I}"):
         assert glyph in tex
     assert r"\mathbf{I}_{" not in tex
+
+
+def _latex(src: str, shapes: dict[str, Any], vals: dict[str, Any], f: Any) -> sbp.Derivation:
+    """``src`` read as LaTeX: its value and every gradient those of ``f`` (JAX), and check()."""
+    d = sbp.derive(src, syntax="latex", shapes=shapes)
+    assert {str(s) for s in d.inputs} == set(vals)
+    np.testing.assert_allclose(np.asarray(d.trace(vals).rows[-1].value, dtype=float),
+                               np.asarray(f(vals)).reshape(-1)[0], rtol=1e-10)
+    want, got = _jax_grads(f, vals), d.evaluate(vals)
+    for k, v in want.items():
+        np.testing.assert_allclose(np.asarray(got[k], dtype=float).reshape(np.shape(v)),
+                                   np.asarray(v), rtol=1e-10, atol=1e-12)
+    assert d.check().ok
+    return d
+
+
+# --- F5: a sum's bound that is a declared variable or a stage ----------------------------------
+def test_a_declared_bound_is_refused_naming_the_cause() -> None:
+    with pytest.raises(sbp.ParseError, match=r"n is a declared variable.*\\sum_i.*leave n "
+                                             r"undeclared.*\\sum_\{i=1\}\^\{5\}"):
+        sbp.derive(r"\frac{1}{n}\sum_{i=1}^{n} x_i", syntax="latex",
+                   shapes={"n": (), "x": (5, 1)})
+
+
+@pytest.mark.parametrize("src", [r"n = x^2 \\ L = \sum_{i=1}^{n} u_i",
+                                 r"L = \sum_{i=1}^{n} u_i \\ n = x^2 \\ M = L + n"])
+def test_a_stage_bound_is_refused_naming_the_cause(src: str) -> None:
+    with pytest.raises(sbp.ParseError, match=r"n is a stage.*\\sum_i.*name the stage otherwise"):
+        sbp.derive(src, syntax="latex", shapes={"x": (), "u": (3, 1)})
+
+
+def test_an_undeclared_bound_is_still_the_length() -> None:
+    xs = np.array([[0.3], [0.5], [0.2], [0.9], [0.4]])
+    _latex(r"\frac{1}{n}\sum_{i=1}^{n} x_i^2", {"x": (5, 1)}, {"x": xs},
+           lambda p: jnp.mean(p["x"] ** 2))
