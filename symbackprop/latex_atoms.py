@@ -58,6 +58,37 @@ class Atoms(Derivatives, Statements):
                               f"{name}{power}·(…), the declared {name} times the bracket ({how})")
         self.i = save
 
+    def layer_power(self, base: str, name: str, transposed: bool, start_at: int,
+                    at: int) -> Piece | None:
+        r"""``\mathbf{W}^{(2)}`` (``W^{[2]}``) as the text reads ``W^(2)``: with the layer's
+        name W2 declared (or a stage) the name, as the derivations print it (with a reading
+        when W is declared too); with W declared (or a stage) and W2 not, the power of W,
+        returned, with a reading; with neither, the name W2, with a reading. Never a new
+        input W2 beside a declared W. None when no layer index was read (or a subscript
+        came with it: ``x^{(1)}_{2}`` is the name x1_2)."""
+        sub, index = self.last_scripts
+        if not index or sub or self.last_entry:
+            return None
+        seen = self.text[start_at:self.end_of_last()].strip()
+        if self.known(name):
+            if self.known(base):
+                what = "stage" if name in self.stages else "declared"
+                self.notes.append(f"'{seen}' read as the {what} {name}, the layer's {base} "
+                                  f"(the power of {base} is written with no brackets, "
+                                  f"{base}^{{{index}}})")
+            return None
+        if not self.known(base):
+            self.notes.append(f"'{seen}' read as the name {name}, a layer (step, sample) index "
+                              f"(for the power write {base}^{{{index}}})")
+            return None
+        what = "stage" if base in self.stages else "declared"
+        self.notes.append(f"'{seen}' read as the power {index} of the {what} {base} (the "
+                          f"layer's {base} is the name {name}: declare it, or write "
+                          f"{base}^{{{index}}} for the power)")
+        power = "**" if self.indices else "\0**"
+        out = join_pieces("(", base, ")", (power, at), f"({index})", at=at)
+        return join_pieces("(", out, ").T", at=at) if transposed else out
+
     def declared_shape(self, name: str) -> Any:
         """The shape ``shapes`` gives ``name`` (a matrix's, a vector's), else None."""
         shapes = getattr(self.builder, "shapes", None) or {}
@@ -261,6 +292,7 @@ class Atoms(Derivatives, Statements):
         upright = self.texts(0) in (r"\operatorname", r"\mathrm", r"\text", r"\textrm",
                                     r"\mathit")  # \mathrm{det} with det declared: the name
         command = self.texts(0) in (r"\sigma", r"\psi")  # \sigma(x), \sigma^{2}(x), tr(x)
+        start_at = self.at()
         base, at = self.base_name()
         split = declared_then_call(base, self.known, self.word_function) \
             if letters and not self.known(base) and self.opens_next() else None
@@ -276,6 +308,9 @@ class Atoms(Derivatives, Statements):
         if word_fn is not None and nth:  # tanh^{(1)}(x) without a backslash: as \tanh^{(1)}
             raise self.nth_derivative(Tok(base, at), OPERATORS[word_fn], nth.end())
         name, transposed = self.scripts(base)
+        layer = self.layer_power(base, name, transposed, start_at, at)
+        if layer is not None:  # \mathbf{W}^{(2)} with W declared and W2 not: W², as W^(2)
+            return layer
         if operator and self.opens_next() and not self.known(name):  # \operatorname{RMS}(a):
             raise self.error(at, f"\\operatorname{{{base}}} is not a function we read: write "
                                  "it out (the vocabulary: docs/vocabulary.md), or name its "

@@ -7,6 +7,9 @@ gradients against NumPy and JAX by hand, the round trip against the derivation p
   function by another name the reader reads (``\operatorname{gammaln}``,
   ``\operatorname{trace}``, ``\operatorname{relu}``, ``\mathbf{I}_{3}``), for every name of
   the reader's own table (``latex_calls.shadowed``);
+* F3: ``\mathbf{W}^{(2)}`` with W declared (and W2 not) was a new scalar input W2: it is the
+  power of W, as the text's ``W^(2)``, with a reading; with neither declared the name W2, with
+  a reading; with W2 declared the name W2, as the derivations print it;
 * F5: ``\sum_{i=1}^{n}`` with n a declared variable or a stage: refused, with a message that
   names the cause (was "not the whole range", or with a stage the length, the stage dropped).
 """
@@ -166,6 +169,46 @@ def _latex(src: str, shapes: dict[str, Any], vals: dict[str, Any], f: Any) -> sb
                                    np.asarray(v), rtol=1e-10, atol=1e-12)
     assert d.check().ok
     return d
+
+
+# --- F3: the layer index of a declared W --------------------------------------------------------
+W3 = np.array([[0.5, 0.1, 0.2], [0.3, 0.4, 0.1], [0.2, 0.6, 0.3]])
+AV, XV = np.array([[0.2], [0.7], [0.4]]), np.array([[0.9], [0.3], [0.5]])
+
+
+def test_the_layer_index_of_a_declared_W_is_its_power() -> None:
+    d = _latex(r"\mathbf{a}^\top\mathbf{W}^{(2)}\mathbf{x}",
+               {"W": (3, 3), "a": (3, 1), "x": (3, 1)}, {"W": W3, "a": AV, "x": XV},
+               lambda p: (p["a"].T @ p["W"] @ p["W"] @ p["x"])[0, 0])
+    assert any("power 2 of the declared W" in r for r in d.readings), d.readings
+    _latex(r"\mathbf{a}^\top\mathbf{W}^{(2)\top}\mathbf{x}",
+           {"W": (3, 3), "a": (3, 1), "x": (3, 1)}, {"W": W3, "a": AV, "x": XV},
+           lambda p: (p["a"].T @ (p["W"] @ p["W"]).T @ p["x"])[0, 0])
+    d = _latex(r"\mathbf{W} = \mathbf{A} + \mathbf{A}^\top \\ L = \mathbf{a}^\top"
+               r"\mathbf{W}^{[2]}\mathbf{x}", {"A": (3, 3), "a": (3, 1), "x": (3, 1)},
+               {"A": W3, "a": AV, "x": XV},
+               lambda p: (p["a"].T @ (p["A"] + p["A"].T) @ (p["A"] + p["A"].T) @ p["x"])[0, 0])
+    assert any("power 2 of the stage W" in r for r in d.readings), d.readings
+
+
+def test_the_layer_index_of_nothing_declared_is_the_layers_name() -> None:
+    d = _latex(r"W^{(2)} x + W^{(2)}", {"x": ()}, {"W2": 0.7, "x": 1.3},
+               lambda p: p["W2"] * p["x"] + p["W2"])
+    assert any("read as the name W2" in r for r in d.readings), d.readings
+
+
+def test_the_layer_index_of_a_declared_W2_is_that_name() -> None:
+    r"""As the derivations print W2 (``\mathbf{W}^{(2)}``), so that it reads back; with W
+    declared too, a reading names the power's spelling."""
+    d = _latex(r"\mathbf{a}^\top\mathbf{W}^{(2)}\mathbf{x}",
+               {"W2": (3, 3), "a": (3, 1), "x": (3, 1)}, {"W2": W3, "a": AV, "x": XV},
+               lambda p: (p["a"].T @ p["W2"] @ p["x"])[0, 0])
+    assert d.readings == ()
+    d = _latex(r"\mathbf{a}^\top\mathbf{W}^{(2)}\mathbf{W}\mathbf{x}",
+               {"W": (3, 3), "W2": (3, 3), "a": (3, 1), "x": (3, 1)},
+               {"W": W3, "W2": W3.T, "a": AV, "x": XV},
+               lambda p: (p["a"].T @ p["W2"] @ p["W"] @ p["x"])[0, 0])
+    assert any("declared W2" in r and "W^{2}" in r for r in d.readings), d.readings
 
 
 # --- F5: a sum's bound that is a declared variable or a stage ----------------------------------
