@@ -49,10 +49,12 @@ class Atoms(Derivatives, Statements):
         if command and self.is_("^"):
             self.take()
             power = "^{" + self.script()[0].strip("{}") + "}"
-        fn = {"sigma": "sigmoid", "psi": "digamma"}.get(name) or OPERATORS[name]
+        fn = {"sigma": "sigmoid", "psi": "digamma"}.get(name) or OPERATORS.get(name) or \
+            OPERATORS[name.lower()]
         mark = "\\" if command else ""
         if self.opens_next():
-            how = f"the function is not read while {name} is declared" if upright else \
+            how = f"the function is not read while {name} is declared" if upright and (
+                fn == name or self.known(fn)) else \
                 f"for the function write \\operatorname{{{fn}}}(…){power}"
             self.notes.append(f"'{mark}{name}{power}(…)' read as "
                               f"{name}{power}·(…), the declared {name} times the bracket ({how})")
@@ -315,9 +317,16 @@ class Atoms(Derivatives, Statements):
             raise self.error(at, f"\\operatorname{{{base}}} is not a function we read: write "
                                  "it out (the vocabulary: docs/vocabulary.md), or name its "
                                  "value as a variable")
-        if name == base and self.known(name) and (command or ((letters or upright) and
-                                                              name in OPERATORS)):
+        if name == base and self.known(name) and (command or ((letters or upright) and (
+                name in OPERATORS or name.lower() in OPERATORS))):
             self.declared_call(name, command, upright)  # with sigma (tr) declared: sigma·(x)
+        elif self.known(name) and not transposed and not self.bold and not self.last_entry \
+                and self.opens_next():
+            # f(x), \Gamma(x), h(x + 1) with f (Γ, h) declared or a stage: TeX's product
+            what = "stage" if name in self.stages else "declared"
+            self.notes.append(f"'{self.text[start_at:self.end_of_last()].strip()}(…)' read as "
+                              f"{name}·(…), the {what} {name} times the bracket (a "
+                              f"{what} name is no function)")
         bessel = re.fullmatch(r"I_?(\d+)", name)  # I_0(x): the Bessel function is upright
         if not self.known(name) and not transposed and self.opens_next() and (
                 not letters or len(name) == 1 or bessel):

@@ -10,6 +10,8 @@ gradients against NumPy and JAX by hand, the round trip against the derivation p
 * F3: ``\mathbf{W}^{(2)}`` with W declared (and W2 not) was a new scalar input W2: it is the
   power of W, as the text's ``W^(2)``, with a reading; with neither declared the name W2, with
   a reading; with W2 declared the name W2, as the derivations print it;
+* F4: a declared name before a bracket (``f(x)``, ``\Gamma(x)``, ``\operatorname{ReLU}(x)``)
+  is the product, now with the promised reading;
 * F5: ``\sum_{i=1}^{n}`` with n a declared variable or a stage: refused, with a message that
   names the cause (was "not the whole range", or with a stage the length, the stage dropped).
 """
@@ -209,6 +211,31 @@ def test_the_layer_index_of_a_declared_W2_is_that_name() -> None:
                {"W": W3, "W2": W3.T, "a": AV, "x": XV},
                lambda p: (p["a"].T @ p["W2"] @ p["W"] @ p["x"])[0, 0])
     assert any("declared W2" in r and "W^{2}" in r for r in d.readings), d.readings
+
+
+# --- F4: a declared name before a bracket ------------------------------------------------------
+@pytest.mark.parametrize(("src", "name", "fn"), [
+    ("f(x)", "f", None), (r"\Gamma(x)", "Gamma", None),
+    (r"\operatorname{ReLU}(x)", "ReLU", "relu"), (r"\mathrm{tr}(x)", "tr", "trace"),
+    (r"h\left(x + 1\right)", "h", None),
+])
+def test_a_declared_name_before_a_bracket_is_a_product_with_a_reading(
+        src: str, name: str, fn: str | None) -> None:
+    plus = 1 if "+ 1" in src else 0
+    d = _latex(src, {name: (), "x": ()}, {name: 0.7, "x": -1.3},
+               lambda p: p[name] * (p["x"] + plus))
+    assert any(f"the declared {name} times the bracket" in r for r in d.readings), d.readings
+    if fn is not None:  # the spelling the reading gives reads as the function
+        assert any(rf"\operatorname{{{fn}}}" in r for r in d.readings), d.readings
+        jaxf = {"relu": lambda x: jnp.maximum(x, 0.0), "trace": lambda x: x}[fn]
+        _latex(rf"\operatorname{{{fn}}}(x) + {name}", {name: (), "x": ()},
+               {name: 0.7, "x": -1.3}, lambda p: jaxf(p["x"]) + p[name])
+
+
+def test_a_bold_declared_matrix_before_a_bracket_says_nothing() -> None:
+    d = sbp.derive(r"\mathbf{W}(\mathbf{x} + \mathbf{b})", syntax="latex",
+                   shapes={"W": (2, 3), "x": (3, 1), "b": (3, 1)})
+    assert d.readings == ()
 
 
 # --- F5: a sum's bound that is a declared variable or a stage ----------------------------------
