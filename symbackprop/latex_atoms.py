@@ -18,6 +18,7 @@ from .latex_lexer import (
     SIZES,
     Piece,
     Tok,
+    bare_arguments,
     join_pieces,
 )
 from .latex_sizes import dimension_names
@@ -90,6 +91,36 @@ class Atoms(Derivatives, Statements):
         power = "**" if self.indices else "\0**"
         out = join_pieces("(", base, ")", (power, at), f"({index})", at=at)
         return join_pieces("(", out, ").T", at=at) if transposed else out
+
+    def stage_call(self, name: str, transposed: bool, start_at: int, at: int) -> Piece | None:
+        r"""``f(x)`` after the stage ``f(x) = …`` (``\mathcal{L}(\theta)`` after
+        ``\mathcal{L}(\theta) = …``): with the definition's own arguments, the stage f, with
+        a reading; with others, ``f(y)``, refused (a stage is a value, no function to apply
+        to other arguments). None (nothing read) when ``name`` is no such stage or no
+        bracket follows."""
+        args = self.function_stages.get(name)
+        if args is None or transposed or not self.opens_next():
+            return None
+        self.skip_spacing()
+        save = self.i
+        if self.texts(0) in SIZES:
+            self.take()
+        opener = self.take().text
+        if opener not in OPEN:  # (f\left|x\right|: bars, a factor of the product)
+            self.i = save
+            return None
+        stop, j = self.matching(opener, OPEN[opener])
+        seen = self.text[start_at:self.toks[j].at + len(self.toks[j].text)].strip()
+        if bare_arguments(self.toks[self.i:stop]) != args:
+            defined = ", ".join("".join(a) for a in _split_commas(args))
+            raise self.error(start_at, f"'{seen}' is not read: {name} is the stage "
+                             f"{name}({defined}) = …, a value, no function to apply to other "
+                             f"arguments: write {name}({defined}) (or {name}) for the stage, "
+                             "or define another stage for the value at these arguments")
+        self.i = j + 1
+        self.notes.append(f"'{seen}' read as the stage {name}, which the same arguments "
+                          "defined")
+        return [(name, at)]
 
     def declared_shape(self, name: str) -> Any:
         """The shape ``shapes`` gives ``name`` (a matrix's, a vector's), else None."""
@@ -313,6 +344,9 @@ class Atoms(Derivatives, Statements):
         layer = self.layer_power(base, name, transposed, start_at, at)
         if layer is not None:  # \mathbf{W}^{(2)} with W declared and W2 not: W², as W^(2)
             return layer
+        called = self.stage_call(name, transposed, start_at, at)
+        if called is not None:  # f(x) after f(x) = …: the stage f
+            return called
         if operator and self.opens_next() and not self.known(name):  # \operatorname{RMS}(a):
             raise self.error(at, f"\\operatorname{{{base}}} is not a function we read: write "
                                  "it out (the vocabulary: docs/vocabulary.md), or name its "
@@ -401,3 +435,14 @@ class Atoms(Derivatives, Statements):
                 tail = self.postfix([(last, at)], end)
             return join_pieces(" * ".join(first) + " * ", tail, at=at)
         return out
+
+
+def _split_commas(args: tuple[str, ...]) -> list[list[str]]:
+    """The tokens of a bracket's arguments, at its commas."""
+    out: list[list[str]] = [[]]
+    for a in args:
+        if a == ",":
+            out.append([])
+        else:
+            out[-1].append(a)
+    return out

@@ -77,6 +77,13 @@ class Tok:
     at: int
 
 
+def bare_arguments(toks: list[Tok]) -> tuple[str, ...]:
+    """The tokens of a bracket's arguments without spacing and sizes (``\\left``, ``\\,``):
+    ``f(x, y)`` and ``f\\left(x,\\, y\\right)`` have the same."""
+    return tuple(t.text for t in toks if t.text not in SPACING and t.text not in SIZES
+                 and t.text not in CLOSE_SIZES)
+
+
 Piece = list[tuple[str, int]]  # code fragments with the source offset each came from
 
 
@@ -101,6 +108,8 @@ class Cursor:
         self.functions = frozenset(functions)
         self.known_outside = known
         self.stages: set[str] = set()
+        # the stages defined as functions, f(x, y) = …: their arguments' tokens (bare_arguments)
+        self.function_stages: dict[str, tuple[str, ...]] = {}
         self.toks = [Tok(m.group(), m.start()) for m in TOKEN.finditer(text)
                      if not m.group().isspace()]
         self.i = 0

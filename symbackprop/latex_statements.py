@@ -20,6 +20,7 @@ from .latex_lexer import (
     SPACING,
     Piece,
     Tok,
+    bare_arguments,
     join_pieces,
 )
 from .paper import Reading
@@ -170,6 +171,7 @@ class Statements(Calls):
             return []
         eq = self.eq_at(end)
         out: Piece = []
+        args: tuple[str, ...] | None = None  # f(x, y) = …: the arguments on the left
         if eq is not None:
             self.skip_spacing()
             name_at = self.at()
@@ -178,11 +180,12 @@ class Statements(Calls):
                 raise self.error(self.toks[eq].at, "unexpected '=': the left side of '=' is "
                                  "one name (an equation y = …)")
             name = self.name_only()
-            self.arguments_on_the_left(name, name_at, eq)
+            args = self.arguments_on_the_left(name, name_at, eq)
             if self.i != eq:
                 raise self.error(self.at(), "the left side of '=' is one name")
             self.take()
             self.stages.add(name)
+            self.function_stages.pop(name, None)
             out = join_pieces(name, " = ", at=name_at)
         body = self.expr(end)
         if self.i < end:
@@ -190,27 +193,32 @@ class Statements(Calls):
             if t.text != "=":
                 raise self.unexpected(t)
             raise self.error(t.at, "unexpected '=': one '=' per equation")
+        if eq is not None and args is not None:  # f(x) = …: f(x) after it is the stage
+            self.function_stages[name] = args
         return out + body
 
-    def arguments_on_the_left(self, name: str, name_at: int, eq: int) -> None:
+    def arguments_on_the_left(self, name: str, name_at: int, eq: int) -> tuple[str, ...] | None:
         r"""``\mathcal{L}(\theta) = …``, ``f(x, y) = …``: a function's name and its
         arguments, as papers define a loss; the stage is the name (the right side says what
-        it reads), with a reading."""
+        it reads), with a reading. The arguments' tokens (``bare_arguments``), or None when
+        there are none."""
         start = self.i
         if self.sized_open():
             self.take()
         if not self.is_("("):
             self.i = start
-            return
+            return None
         self.take()
-        _, j = self.matching("(", ")")
+        stop, j = self.matching("(", ")")
         if j + 1 != eq:
             self.i = start
-            return
+            return None
+        args = bare_arguments(self.toks[self.i:stop])
         self.i = eq
         self.notes.append(f"'{self.text[name_at:self.toks[j].at + len(self.toks[j].text)]}' "
                           f"on the left of '=' read as the stage {name}, of what the right "
                           "side reads")
+        return args
 
     def group_end(self, j: int) -> int:
         """The index after the braced group that starts at token ``j`` (or ``j + 1``)."""

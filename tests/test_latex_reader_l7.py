@@ -7,6 +7,8 @@ gradients against NumPy and JAX by hand, the round trip against the derivation p
   function by another name the reader reads (``\operatorname{gammaln}``,
   ``\operatorname{trace}``, ``\operatorname{relu}``, ``\mathbf{I}_{3}``), for every name of
   the reader's own table (``latex_calls.shadowed``);
+* F2: ``f(x) = x^2 \\ L = f(x) + 1`` read the f(x) on the right as f·x: with the definition's
+  own arguments it is the stage f, with a reading; with others (``f(y)``) refused;
 * F3: ``\mathbf{W}^{(2)}`` with W declared (and W2 not) was a new scalar input W2: it is the
   power of W, as the text's ``W^(2)``, with a reading; with neither declared the name W2, with
   a reading; with W2 declared the name W2, as the derivations print it;
@@ -171,6 +173,32 @@ def _latex(src: str, shapes: dict[str, Any], vals: dict[str, Any], f: Any) -> sb
                                    np.asarray(v), rtol=1e-10, atol=1e-12)
     assert d.check().ok
     return d
+
+
+# --- F2: a stage defined as a function, used as written ---------------------------------------
+@pytest.mark.parametrize(("src", "shapes", "vals", "f"), [
+    (r"f(x) = x^2 \\ L = f(x) + 1", {"x": ()}, {"x": 2.0}, lambda p: p["x"] ** 2 + 1),
+    (r"\mathcal{L}(w) = w^2 \\ J = \mathcal{L}(w) + w", {"w": ()}, {"w": 0.7},
+     lambda p: p["w"] ** 2 + p["w"]),
+    (r"f(x, y) = x^2 y \\ L = f\left(x,\, y\right)^{2}", {"x": (), "y": ()},
+     {"x": 0.7, "y": 1.3}, lambda p: (p["x"] ** 2 * p["y"]) ** 2),
+    (r"g(\mathbf{x}) = \mathbf{x}^\top\mathbf{x} \\ L = 3\,g(\mathbf{x})", {"x": (3, 1)},
+     {"x": V}, lambda p: 3 * jnp.sum(p["x"] ** 2)),
+])
+def test_a_function_stage_with_its_own_arguments_is_the_stage(
+        src: str, shapes: dict[str, Any], vals: dict[str, Any], f: Any) -> None:
+    d = _latex(src, shapes, vals, f)
+    assert any("read as the stage" in r and "same arguments" in r for r in d.readings), \
+        d.readings
+
+
+@pytest.mark.parametrize("src", [
+    r"f(x) = x^2 \\ L = f(y)", r"f(x) = x^2 \\ L = f(2x) + 1",
+    r"\mathcal{L}(w) = w^2 \\ J = \mathcal{L}(y) + w", r"f(x, y) = x y \\ L = f(y, x)",
+])
+def test_a_function_stage_with_other_arguments_is_refused(src: str) -> None:
+    with pytest.raises(sbp.ParseError, match="a value, no function to apply to other arguments"):
+        sbp.derive(src, syntax="latex", shapes={"x": (), "y": (), "w": ()})
 
 
 # --- F3: the layer index of a declared W --------------------------------------------------------
