@@ -95,7 +95,8 @@ def test_sum_bounds_with_a_symbolic_length_name_it() -> None:
 
 
 def test_a_sum_bound_that_is_a_variable_is_refused() -> None:
-    with pytest.raises(sbp.ParseError, match="only the whole range"):
+    with pytest.raises(sbp.ParseError, match="n is a declared variable, whose value is not "
+                                             "known"):  # (the cause named: L7, F5)
         _derive(r"\sum_{i=1}^{n} y_i^2", "y", {"y": (5, 1), "n": ()})
 
 
