@@ -151,6 +151,20 @@ def test_the_found_cases_read_back_as_jax_computes_them(src: str, shapes: dict[s
                                    np.asarray(v), rtol=1e-10, atol=1e-12)
 
 
+def test_the_exchange_matrix_beside_a_scalar_J_is_never_that_variable() -> None:
+    r"""A flip printed 𝐉u beside a scalar input J read back as J·u, silently (the round's
+    rt_names3): 𝐉 is written with its size, 𝐉₃, as beside a matrix J; a flip is not read
+    back yet (docs: a name with no value), so the inputs read back differ, never J's value."""
+    shapes = {"J": (), "x": (), "a": (3, 1), "u": (3, 1)}
+    d = sbp.derive("J*x + sum(hadamard(a, flip(u, axis=0)))", shapes=shapes)
+    tex = d.latex(sections="forward")
+    assert r"\mathbf{J}_{3}" in tex
+    back = sbp.derive(sbp.parse_latex(tex, shapes=shapes))
+    assert {str(s) for s in back.inputs} - {str(s) for s in d.inputs}
+    with pytest.raises(sbp.SymbackpropError):
+        back.evaluate({"J": 0.7, "x": 1.3, "a": V, "u": U})
+
+
 def test_the_function_names_are_unchanged_without_such_an_input() -> None:
     d = sbp.derive("x*y + relu(x) + trace(A + eye(2)) + gammaln(y) + arctanh(x)",
                    shapes=SHAPES)

@@ -225,8 +225,8 @@ class Printer(MatrixLatex):
 
     def _constant(self, glyph: str, size: Any) -> str:
         """A square constant matrix's glyph, with its size when a variable has the glyph."""
-        sized = glyph in self._taken() or (glyph == r"\mathbf{I}" and self._named("I"))
-        return rf"{glyph}_{{{self._print(size)}}}" if sized else glyph  # (I: a variable's)
+        sized = glyph in self._taken() or self._named(glyph[len(r"\mathbf{"):-1])
+        return rf"{glyph}_{{{self._print(size)}}}" if sized else glyph  # (a variable I, J)
 
     def _taken(self) -> frozenset[str]:
         """The glyphs the derivation's variables print as (none for a plain name map)."""
