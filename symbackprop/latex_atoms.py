@@ -355,7 +355,8 @@ class Atoms(Derivatives, Statements):
                 name in OPERATORS or name.lower() in OPERATORS))):
             self.declared_call(name, command, upright)  # with sigma (tr) declared: sigma·(x)
         elif self.known(name) and not transposed and not self.bold and not self.last_entry \
-                and self.opens_next():
+                and self.opens_next() and not (name == "Gamma" and self.text[:start_at].rstrip()
+                                               .endswith((r"\ln", r"\log"))):  # (said there)
             # f(x), \Gamma(x), h(x + 1) with f (Γ, h) declared or a stage: TeX's product
             what = "stage" if name in self.stages else "declared"
             self.notes.append(f"'{self.text[start_at:self.end_of_last()].strip()}(…)' read as "

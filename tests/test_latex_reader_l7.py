@@ -274,6 +274,13 @@ def test_a_declared_name_before_a_bracket_is_a_product_with_a_reading(
                {name: 0.7, "x": -1.3}, lambda p: jaxf(p["x"]) + p[name])
 
 
+def test_ln_gamma_of_a_declared_gamma_says_it_once() -> None:
+    d = _latex(r"\ln\Gamma(x)", {"Gamma": (), "x": ()}, {"Gamma": 0.7, "x": 1.3},
+               lambda p: jnp.log(p["Gamma"] * p["x"]))
+    assert sum("times the bracket" in r or "times (…)" in r for r in d.readings) == 1, \
+        d.readings
+
+
 def test_a_bold_declared_matrix_before_a_bracket_says_nothing() -> None:
     d = sbp.derive(r"\mathbf{W}(\mathbf{x} + \mathbf{b})", syntax="latex",
                    shapes={"W": (2, 3), "x": (3, 1), "b": (3, 1)})
