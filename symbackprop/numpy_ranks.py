@@ -117,6 +117,8 @@ def call_rank(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
               axis: Any) -> int | None:
     """NumPy's rank of the result of a call of ``xs`` (1 or 2), None where the text's
     reading of its operands says it already (element-wise, a product)."""
+    if name == "stack" and xs and not any(map(is_matrix, xs)):
+        return 1  # np.stack of 0-d values: NumPy's 1-D array (the text's column of them)
     if not xs or not is_matrix(xs[0]) or tensor_dims(shape_of(xs[0])) is not None:
         return None
     if name in ("dot", "inner", "matmul") and len(xs) == 2:
@@ -267,8 +269,8 @@ def entry_context(name: str | None, matmul: bool, subscript: bool,
 
 def entry_product(what: str, rank_: int, where: str, operand: str) -> None:
     """Refuse what NumPy refuses of an operand of one entry of this rank, or reads in a way
-    the text's 1×1 does not: @ of a 0-d or 1-D one, a join of a 0-d one, a stack of one,
-    an index of a 0-d one."""
+    the text's 1×1 does not: @ of a 0-d or 1-D one, a join of a 0-d one, a stack of one
+    that is not 0-d (of 0-d ones NumPy's 1-D, ``call_rank``), an index of a 0-d one."""
     if what in ("@", "np.matmul") and rank_ == 0:
         raise ShapeError(f"{where}: {what} of a scalar ({operand} is 0-d in NumPy; NumPy "
                          "refuses it): write * for the product by a number")
@@ -280,8 +282,8 @@ def entry_product(what: str, rank_: int, where: str, operand: str) -> None:
         raise ShapeError(f"{where}: pad of a value of one entry ({operand}, NumPy's 0-d): "
                          "NumPy's pad of a 0-d value is the value itself, the text's would be "
                          "a matrix: write it without np.pad")
-    if what == "np.stack" or (what in ("np.concatenate", "np.diag", "np.kron", "np.repeat",
-                                       "np.pad") and rank_ == 0):
+    if (what == "np.stack" and rank_ != 0) or (what in ("np.concatenate", "np.diag", "np.kron",
+                                                        "np.repeat", "np.pad") and rank_ == 0):
         held = "0-d" if rank_ == 0 else "1-D (1,)" if rank_ == 1 else "2-D (1, 1)"
         raise ShapeError(f"{where}: {what[3:]} of a value of one entry ({operand}, NumPy's "
                          f"{held}) is not read: write np.concatenate of 1-D values, or "

@@ -120,3 +120,27 @@ def test_one_entry_readings_numpy_does_not_share_are_refused(text: str, gist: st
     shapes = {k: s for k, s in SHAPES.items() if k in text}
     with pytest.raises(ShapeError, match=re.escape(gist)):
         sbp.derive(text, shapes=shapes)
+
+
+@pytest.mark.parametrize("text", [
+    "np.sum(np.sin(np.inner(np.stack((a, a)), np.stack((a, c)))))",
+    "np.sum(np.sin(np.stack((a, c)) @ M))", "np.sum(np.sin(M @ np.stack((a, c))))",
+    "np.sum(np.sin(np.stack((a, c))[1] * M))", "np.sum(np.sin(np.stack((a, 2.0 * c, a * c))))",
+    "np.sum(np.sin(np.outer(np.stack((a, c)), w)))", "np.sum(np.sin(np.stack((M[0, 0], M[1, 1])) @ w))",
+    "np.sum(np.sin(np.concatenate((np.stack((a, c)), w))))",
+    "np.sum(np.sin(np.stack((np.sum(M), c)) + w))",
+])
+def test_a_stack_of_scalars_is_numpys_1d(text: str) -> None:
+    """np.stack of 0-d values is NumPy's 1-D (n,): it was held as the 2-D column, so beside
+    a row it broadcast to a matrix and np.inner of two was their outer product (found by
+    tests/test_numpy_fuzz.py); then it was refused."""
+    shapes = {"a": (), "c": (), "M": (2, 2), "w": (2,)}
+    rng = np.random.default_rng(8)
+    values = {"a": 0.93, "c": -0.41, "M": rng.uniform(-1, 1, (2, 2)), "w": rng.uniform(-1, 1, 2)}
+    assert numpy_or_refused(text, {k: s for k, s in shapes.items() if re.search(rf"\b{k}\b", text)},
+                            values, check=True)
+
+
+def test_a_stack_of_a_scalar_and_a_1d_value_of_one_entry_is_refused() -> None:
+    with pytest.raises(ShapeError, match=r"stack of a value of one entry \(e, NumPy's 1-D"):
+        sbp.derive("np.sum(np.stack((a, e)))", shapes={"a": (), "e": (1,)})
