@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from latex_tools import assert_latex_ok
@@ -169,7 +170,7 @@ def test_a_slices_cotangent_is_valid_python_naming_the_slice() -> None:
      "forward"),
     ("sum(hadamard(A, B > 0))", {"A": (3, 2), "B": (3, 2)}, "reverse")])
 def test_a_matrix_zero_is_written_with_its_shape(text: str, shapes: dict[str, tuple[int, int]],
-                                                 mode: str) -> None:
+                                                 mode: Any) -> None:
     """A matrix's zero adjoint, tangent or gradient is ``zeros(m, n)`` of its shape (it was
     the number 0, which a program reading the document takes for a scalar; held-out round
     V6), and every matrix entry that is not zero is no bare number."""

@@ -34,7 +34,7 @@ from symbackprop.latex_lexer import OPERATORS
 from symbackprop.parse_code import FUNCTIONS
 from symbackprop.rules import RULES
 
-jax.config.update("jax_enable_x64", True)
+jax.config.update("jax_enable_x64", True)  # type: ignore[no-untyped-call]
 
 A = np.array([[0.9, 0.2], [0.1, 0.7]])
 V, U = np.array([[0.3], [0.5], [0.2]]), np.array([[0.2], [0.3], [0.5]])
@@ -271,7 +271,8 @@ def test_a_declared_name_before_a_bracket_is_a_product_with_a_reading(
         assert any(rf"\operatorname{{{fn}}}" in r for r in d.readings), d.readings
         jaxf = {"relu": lambda x: jnp.maximum(x, 0.0), "trace": lambda x: x}[fn]
         _latex(rf"\operatorname{{{fn}}}(x) + {name}", {name: (), "x": ()},
-               {name: 0.7, "x": -1.3}, lambda p: jaxf(p["x"]) + p[name])
+               {name: 0.7, "x": -1.3},
+               lambda p: jaxf(p["x"]) + p[name])  # type: ignore[no-untyped-call]
 
 
 def test_ln_gamma_of_a_declared_gamma_says_it_once() -> None:
