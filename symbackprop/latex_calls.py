@@ -245,7 +245,7 @@ class Calls(Sums):
                 k = (self.find_close(self.i + k) - self.i + 1) if self.texts(k) == "{" else k + 1
             while self.texts(k) in SPACING:
                 k += 1
-            return "sigmoid" if self.texts(k) in OPEN or self.sized_open(k) else None
+            return "sigmoid" if self.bracket_next(k) else None
         if s == r"\psi":  # ψ(x), ψ^{(n)}(x): the digamma and polygamma functions
             k = 1
             if self.texts(k) == "^" and self.texts(k + 1) == "{":
@@ -254,7 +254,7 @@ class Calls(Sums):
                 k += 2
             while self.texts(k) in SPACING:
                 k += 1
-            return "digamma" if self.texts(k) in OPEN or self.sized_open(k) else None
+            return "digamma" if self.bracket_next(k) else None
         if s == r"\prod" and self.texts(1) not in ("_", "^") and self.opens_next(1):
             return "prod"  # \prod(X), \prod\left(X\right): its entries' product, as printed
         if s in (r"\operatorname", r"\mathrm", r"\text", r"\textrm", r"\mathit"):
@@ -499,6 +499,15 @@ class Calls(Sums):
         while self.texts(k) in SPACING:
             k += 1
         return self.texts(k) in OPEN or self.sized_open(k)
+
+    def bracket_next(self, k: int) -> bool:
+        r"""Whether a bracket opens ``k`` tokens on, sized or not (``(``, ``\left(``,
+        ``\big[``, ``\left\langle``): what makes ``\sigma`` and ``\psi`` a call. Bars are no
+        call: ``\sigma \left|x\right|`` and ``\sigma \left\lVert v \right\rVert`` are the name
+        times them, as ``\sigma |x|`` is (and as the name times a norm prints)."""
+        if self.texts(k) in SIZES:
+            return self.texts(k + 1) in OPEN or self.texts(k + 1) == r"\langle"
+        return self.texts(k) in OPEN
 
     def sized_open(self, k: int = 0) -> bool:
         r"""Whether a size command ``k`` tokens on opens a bracket: ``\left`` always, ``\big``

@@ -250,3 +250,31 @@ def test_an_escaped_underscore_in_operatorname_is_the_texts_name() -> None:
     logp = x - np.log(np.sum(np.exp(x)))
     got = d.evaluate({"x": x, "w": np.ones((3, 1))})["w"]
     np.testing.assert_allclose(np.ravel(got), np.ravel(logp), rtol=1e-12)
+
+
+@pytest.mark.parametrize("bars", [r"|x|", r"\left|x\right|", r"\big|x\big|", r"\Bigl|x\Bigr|"])
+@pytest.mark.parametrize("name", ["sigma", "psi"])
+def test_sigma_and_psi_before_bars_are_the_name_times_them(bars: str, name: str) -> None:
+    r"""``\sigma \left|x\right|`` is σ·|x| as ``\sigma |x|`` is: bars are no call (it was the
+    sigmoid of |x|, with no reading; held-out round R7)."""
+    d = sbp.derive(sbp.parse_latex(rf"L = \{name} {bars}"))
+    vals = {name: 0.7, "x": -1.3}
+    assert float(d.trace(vals).rows[-1].value) == pytest.approx(0.7 * 1.3)
+    assert d.evaluate(vals)[name] == pytest.approx(1.3)
+
+
+@pytest.mark.parametrize("text", ["sigma * norm(v, 1)", "psi * norm(v, 1) + sum(v)",
+                                  "sigma * abs(s) + psi * norm(v)"])
+def test_the_name_times_a_norm_reads_back(text: str) -> None:
+    """The printer writes ``\\sigma \\left\\lVert v \\right\\rVert_{1}``: read back, the
+    same gradients, the input sigma kept (it read back as sigmoid(‖v‖₁))."""
+    shapes = {"v": (3, 1)}
+    d = sbp.derive(text, shapes=shapes)
+    again = sbp.derive(sbp.parse_latex(d.latex(sections="forward"), shapes=shapes))
+    assert {str(s) for s in again.inputs} == {str(s) for s in d.inputs}
+    vals = {"sigma": 0.7, "psi": -0.4, "s": 0.9, "v": np.array([[0.3], [-0.2], [0.5]])}
+    vals = {k: v for k, v in vals.items() if k in {str(s) for s in d.inputs}}
+    want, got = d.evaluate(vals), again.evaluate(vals)
+    for k in want:
+        np.testing.assert_allclose(np.asarray(got[k], dtype=float),
+                                   np.asarray(want[k], dtype=float), rtol=1e-12)
