@@ -16,6 +16,7 @@ import keyword
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
@@ -321,7 +322,8 @@ def _to_builder(source: Any, shapes: Mapping[str, Any] | None,
     if isinstance(source, Graph):
         g = source
         if shapes:
-            g = Graph(g.equations, {**g.shapes, **shapes}, keep=g.keep, order=g.order)
+            g = Graph(g.equations, {**g.shapes, **shapes}, keep=g.keep, order=g.order,
+                      notes=g.notes)
         return g.to_builder(bits)
     if isinstance(source, sp.Basic):
         b = Builder(shapes)
@@ -338,7 +340,9 @@ def parse_latex(text: str, shapes: Mapping[str, Any] | None = None, *,
     """LaTeX of a forward pass (one expression, or stages ``z &= ... \\\\ h &= ...``) as a
     ``Graph`` of its stages, safely; ``derive(g, ...)`` takes it. The reading is the one
     ``derive(text, syntax="latex")`` makes (docs/writing-expressions.md)."""
-    return decompose(parse_program(text, shapes, limits, "latex"), "stages")
+    b = parse_program(text, shapes, limits, "latex")
+    g = decompose(b, "stages")
+    return replace(g, notes=b.reading.notes) if b.reading is not None and b.reading.notes else g
 
 
 def _attach_loss(b: Builder, loss: str) -> None:

@@ -16,6 +16,7 @@ from .canonical import replace_args
 from .errors import GraphError, ShapeError
 from .functions import SumAll
 from .limits import Limits
+from .paper import Reading
 from .parse import Syntax, parse_into
 from .shapes import dimensions_of, fmt_shape, shape_of
 
@@ -47,6 +48,8 @@ class Graph:
     # inputs that come first, in this order (a traced function's parameters, in its
     # signature's order: generated code takes them so)
     order: tuple[sp.Basic, ...] = field(default=(), repr=False, compare=False)
+    # how the source was read (``parse_latex``'s readings): a derivation of the graph says so
+    notes: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.equations, tuple):
@@ -118,7 +121,8 @@ class Graph:
         if not dims:
             return self
         sizes = tuple(Equation(n, SumAll(OneMatrix(n, 1))) for n in dims)
-        return Graph((*sizes, *self.equations), self.shapes, keep=self.keep, order=self.order)
+        return Graph((*sizes, *self.equations), self.shapes, keep=self.keep, order=self.order,
+                     notes=self.notes)
 
     def __len__(self) -> int:
         return len(self.equations)
@@ -154,7 +158,8 @@ class Graph:
         for a in (*atoms_in_order(rhs), lhs):
             if self.symbol(str(a.name)) is None:
                 self._index[str(a.name)] = (n, a)
-        g = Graph((*self.equations, Equation(lhs, rhs)), self.shapes, self._index)
+        g = Graph((*self.equations, Equation(lhs, rhs)), self.shapes, self._index,
+                  notes=self.notes)
         return g
 
     def to_builder(self, max_int_bits: int = 256) -> Builder:
@@ -162,6 +167,8 @@ class Graph:
         for s in self.inputs:
             b.adopt(s)
         b.kept = self.keep
+        if self.notes:
+            b.reading = Reading("", (), notes=self.notes)
         stage: dict[sp.Basic, sp.Basic] = {}
         for eq in self.equations:
             term = b.add_expr(replace_args(eq.rhs, stage), max_int_bits)

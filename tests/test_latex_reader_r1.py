@@ -278,3 +278,18 @@ def test_the_name_times_a_norm_reads_back(text: str) -> None:
     for k in want:
         np.testing.assert_allclose(np.asarray(got[k], dtype=float),
                                    np.asarray(want[k], dtype=float), rtol=1e-12)
+
+
+@pytest.mark.parametrize(("tex", "shapes"), [
+    (r"f(x) = x^2 \\ L = f(x) + 1", None),
+    (r"L = \frac{1}{n}\sum_{i=1}^{n} x_i", {"x": (3, 1)}),
+    (r"L = \Gamma(x) + x", {"Gamma": (), "x": ()}),
+])
+def test_a_parsed_graph_keeps_its_readings(tex: str, shapes: Any) -> None:
+    """derive(parse_latex(tex)) says how the LaTeX was read, as derive(tex, syntax="latex")
+    does (it said nothing; held-out round R7, F7)."""
+    direct = sbp.derive(tex, syntax="latex", shapes=shapes)
+    assert direct.readings
+    graph = sbp.parse_latex(tex, shapes=shapes)
+    assert sbp.derive(graph).readings == direct.readings
+    assert sbp.derive(graph, shapes=shapes).readings == direct.readings
