@@ -24,7 +24,8 @@ def test_a_graph_is_a_small_frozen_record() -> None:
     assert not hasattr(g, "__dict__")  # slots: a let chain makes one graph per stage
     assert list(inspect.signature(Graph).parameters) == [
         "equations", "shapes", "_index", "keep",  # Graph.keep: see test_hessians
-        "order"]  # Graph.order: a traced function's signature (test_trace_numpy)
+        "order",  # Graph.order: a traced function's signature (test_trace_numpy)
+        "notes"]  # Graph.notes: parse_latex's readings (test_latex_reader_r1)
     with pytest.raises(AttributeError):
         g.shapes = {}  # type: ignore[misc]
     before = repr(g)
