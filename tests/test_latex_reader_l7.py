@@ -22,9 +22,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax
-import jax.numpy as jnp
-import jax.scipy.special as jsp
 import numpy as np
 import pytest
 
@@ -34,7 +31,10 @@ from symbackprop.latex_lexer import OPERATORS
 from symbackprop.parse_code import FUNCTIONS
 from symbackprop.rules import RULES
 
+jax = pytest.importorskip("jax", reason="the [jax] extra is not installed (JAX is the oracle)")
 jax.config.update("jax_enable_x64", True)  # type: ignore[no-untyped-call]
+import jax.numpy as jnp  # noqa: E402  (after the skip)
+import jax.scipy.special as jsp  # noqa: E402
 
 A = np.array([[0.9, 0.2], [0.1, 0.7]])
 V, U = np.array([[0.3], [0.5], [0.2]]), np.array([[0.2], [0.3], [0.5]])
