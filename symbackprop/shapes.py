@@ -136,7 +136,7 @@ def declared(v: Any) -> Any:
     as the tuple they stand for: ``(n,)`` declares NumPy's 1-D array however it is written."""
     if isinstance(v, np.ndarray) and v.ndim == 1 and np.issubdtype(v.dtype, np.integer):
         return tuple(v.tolist())
-    return tuple(v) if isinstance(v, list) else v
+    return tuple(v) if isinstance(v, list) and v else v  # ([] is no shape: refused)
 
 
 def to_shape(name: str, s: Any) -> Shape:
