@@ -54,8 +54,6 @@ def numpy_call(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
                          "on whether it is 0-d, 1-D (1,) or 2-D (1, 1), which this text holds "
                          "alike: write np.concatenate of 1-D values, or declare a 2-D input "
                          "(1, 1) and join it by its name")
-    if name == "matmul":
-        one_entry_matmul(b, xs, where)
     if name == "matmul" and any(not is_matrix(x) for x in xs):
         raise ShapeError(f"{where}: np.matmul of a scalar (NumPy refuses it): write * for "
                          "the product by a number")
@@ -100,19 +98,6 @@ def _one_entry(b: Builder, x: Term) -> bool:
     return not b.two_d_entry(x)
 
 
-def one_entry_matmul(b: Builder, xs: list[Term], where: str) -> None:
-    """``x @ y`` (``np.matmul``) of an input declared (1,), in text that uses a library's
-    call: NumPy's 1-D of one entry, held as the 1×1 (a 2-D product here, a 1-D one or a
-    scalar in NumPy): refused."""
-    if b.library is None:
-        return
-    for x in xs:
-        if x in b.inputs and str(x) in b.one_entry:
-            raise ShapeError(f"{where}: {x} is NumPy's 1-D ({x.shape[0]},), held here as the "
-                             "1×1: its @ (np.matmul) is refused; write np.dot(x, y) for the "
-                             "product of two 1-D values, np.sum(x) * y for a scaling")
-
-
 def call_rank(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
               axis: Any) -> int | None:
     """NumPy's rank of the result of a call of ``xs`` (1 or 2), None where the text's
@@ -124,6 +109,8 @@ def call_rank(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
     if name in ("dot", "inner", "matmul") and len(xs) == 2:
         return product_rank([rank(b, x) for x in xs])
     flats = _flats(b, xs)
+    s = shape_of(xs[0])
+    assert s is not None  # a matrix's
     if name in ("flatten", "ravel", "diagonal"):
         return 1
     if name == "reshape" and static:
@@ -136,17 +123,15 @@ def call_rank(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
     if name in ("stack", "vstack", "outer"):
         return 2
     if name == "squeeze" and axis is None:
-        s = shape_of(xs[0])
-        return 1 if flats[0] or 1 in s else None  # type: ignore[operator]
+        return 1 if flats[0] or 1 in s else None
     if name == "squeeze":
         return 1
-    s = shape_of(xs[0])
     if name in _REDUCING and isinstance(axis, int) and b.declared_two_d(xs[0]) \
-            and s[axis % 2] == 1 and s[1 - axis % 2] != 1:  # type: ignore[index]
+            and s[axis % 2] == 1 and s[1 - axis % 2] != 1:
         return 1  # along the axis of length 1 of a declared row or column: NumPy's 1-D
-    if name in _REDUCING and axis in (0, -2) and 1 not in shape_of(xs[0]):  # type: ignore[operator]
+    if name in _REDUCING and axis in (0, -2) and 1 not in s:
         return 1  # NumPy's 1-D result, held as the row (1, n)
-    if name in _REDUCING and axis in (1, -1) and 1 not in shape_of(xs[0]):  # type: ignore[operator]
+    if name in _REDUCING and axis in (1, -1) and 1 not in s:
         return 1  # NumPy's 1-D result, held as the column (m, 1)
     if name in _SAME:
         return 1 if all(flats) else 2

@@ -459,9 +459,8 @@ class _Parser(Readings, Numbers, NumpyReading):
                     if self.paper_power(node) else ops.power(b, x, y, where)
             elif op is ast.MatMult and (self.offset(node), self.end_offset(node)) in b.dots:
                 out = ops.apply(b, "sum", [ops.hadamard(b, x, y, where)], where)  # NumPy's dot
-            elif op is ast.MatMult:
-                numpy_ranks.one_entry_matmul(b, [x, y], where)
-                out = written_ops.written_matmul(b, x, y, where)
+            elif op is ast.MatMult:  # (NumPy's rank of an operand of one entry:
+                out = written_ops.written_matmul(b, x, y, where)  # entry_operands)
             elif op is ast.Mod:
                 out = ops.hadamard(b, x, y, where)
             else:  # pragma: no cover - the whitelist has no other operators
