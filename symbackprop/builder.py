@@ -103,11 +103,15 @@ _SHARED_VALUES = tuple(getattr(_REAL, a, None) for a in _SHARED)
 
 
 def _assumed(name: str, _new: Callable[[type], Any] = sp.Expr.__new__,
-             _shared: tuple[Any, ...] = _SHARED_VALUES) -> sp.Basic:
+             _shared: tuple[Any, ...] = _SHARED_VALUES,
+             _content: tuple[Any, ...] = getattr(_REAL, "_assumptions0", ())) -> sp.Basic:
     obj = _new(sp.Symbol)
     obj.name = name
     # the same objects SymPy's cached constructor hands every real symbol (_SHARED's order)
     obj._assumptions, obj._assumptions_orig, obj._assumptions0 = _shared
+    # and the hash Basic.__hash__ would compute on first use, in C (most symbols a
+    # derivation makes become dictionary keys); _shares_assumptions checks it is the same
+    obj._mhash = hash(("Symbol", name, *_content))
     return obj
 
 
@@ -186,12 +190,24 @@ def _spread(a: sp.Basic, spreads: Set[sp.Basic] = frozenset()) -> bool:
         or shape_of(x) in (None, (1, 1)) or _spread(x, spreads) for x in a.args)
 
 
+class NamesTaken(Exception):
+    """An input of a SymPy expression is named as a node of a builder with ``final_names``
+    may be (``t_3``): build again without them (never reaches a user)."""
+
+
 class Builder(SympyInput):
     """Collects primitive nodes bottom-up; hash-conses them on their shallow right-hand side."""
 
     def __init__(self, shapes: Mapping[str, Any] | None = None,
-                 resolve: Callable[[str], sp.Basic | None] | None = None) -> None:
+                 resolve: Callable[[str], sp.Basic | None] | None = None,
+                 final_names: bool = False) -> None:
         self.resolve = resolve  # names known from elsewhere (a Graph's earlier stages)
+        # final_names: the nodes are named t_1, t_2, … as the grouping names equations when
+        # nothing is inlined and no input is named t_… (a SymPy expression's scalar
+        # network), so that decompose keeps them as they are instead of renaming them all.
+        # Then an input named t_… raises NamesTaken (a node's name could be the input's):
+        # the caller builds again with the private names _0, _1, … (names no input has)
+        self.final_names = final_names
         self.shapes: dict[str, Shape] = {}
         self.one_d: set[str] = set()  # inputs declared (n,), n ≠ 1: NumPy's 1-D arrays
         self.one_entry: set[str] = set()  # inputs declared (1,), held as the 1×1
@@ -256,6 +272,8 @@ class Builder(SympyInput):
     def adopt(self, sym: sp.Basic) -> sp.Basic:
         """A symbol from a user's SymPy expression: checked against shapes and earlier uses."""
         name = check_name(str(sym.name), "symbol name")
+        if self.final_names and name.startswith("t_"):
+            raise NamesTaken(name)
         if isinstance(sym, sp.MatrixSymbol):
             declared = self.shapes.get(name, tuple(sym.shape))
             if declared is None or tuple(declared) != tuple(sym.shape):
@@ -292,8 +310,8 @@ class Builder(SympyInput):
             return have
         # _temp and append written out: a node is made per operation of the expression
         nodes = self.nodes
-        lhs = (make_symbol(f"_{len(nodes)}", tuple(rhs.shape)) if rhs.is_Matrix
-               else _real_symbol(f"_{len(nodes)}"))
+        name = f"t_{len(nodes) + 1}" if self.final_names else f"_{len(nodes)}"
+        lhs = make_symbol(name, tuple(rhs.shape)) if rhs.is_Matrix else _real_symbol(name)
         self.temps.add(lhs)
         eq = equation(lhs, rhs, atoms)
         nodes.append(eq)
@@ -391,9 +409,11 @@ class Builder(SympyInput):
         return lhs
 
     def _temp(self, shape: Shape) -> sp.Basic:
-        lhs = make_symbol(f"_{len(self.nodes)}", shape)
+        n = len(self.nodes)
+        lhs = make_symbol(f"t_{n + 1}" if self.final_names else f"_{n}", shape)
         self.temps.add(lhs)
         return lhs
+
 
     def bind(self, name: str, term: Term) -> sp.Basic:
         """Name a stage. A leaf or an already named node gets an alias equation of its own;

@@ -179,8 +179,36 @@ def _unevaluated(e: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic 
     elif type(e) is sp.Pow and e.exp.is_Rational:  # t**2, t**-1, sqrt(t)
         new = mapping.get(e.base)
         if new is not None and _plain(new) and _keeps_plain_symbol(sp.Pow, e.exp):
-            return sp.Pow(new, e.exp, evaluate=False)
+            return _power(new, e.exp)
     return None
+
+
+def _power(base: sp.Basic, exp: sp.Basic) -> sp.Basic:
+    """``Pow(base, exp, evaluate=False)`` of a plain real symbol and a number, as its
+    constructor builds it (checked once per exponent, ``_builds_power``), without its
+    cache and argument checks: a few microseconds a power, once per square of a loss."""
+    if not _builds_power(exp):
+        return sp.Pow(base, exp, evaluate=False)
+    obj = sp.Expr.__new__(sp.Pow, base, exp)
+    obj.is_commutative = True  # type: ignore[attr-defined]
+    return obj
+
+
+_POWER: dict[sp.Basic, bool] = {}
+
+
+def _builds_power(exp: sp.Basic) -> bool:
+    hit = _POWER.get(exp)
+    if hit is None:
+        slow = sp.Pow(PROBE, exp, evaluate=False)
+        fast = sp.Expr.__new__(sp.Pow, PROBE, exp)
+        fast.is_commutative = True  # type: ignore[attr-defined]
+        hit = (type(slow) is sp.Pow and slow.args == fast.args and slow == fast
+               and hash(slow) == hash(fast) and slow.is_commutative is True)
+        if len(_POWER) > 4096:  # a bound for a long-lived process with many exponents
+            _POWER.clear()
+        _POWER[exp] = hit
+    return hit
 
 
 def sum_of(terms: list[sp.Basic]) -> sp.Basic | None:

@@ -35,7 +35,7 @@ from .arguments import (
     trace_arg,
     whole_arg,
 )
-from .builder import Builder, Equation, Granularity, check_name, make_symbol
+from .builder import Builder, Equation, Granularity, NamesTaken, check_name, make_symbol
 from .canonical import replace_args
 from .check.compare import check
 from .check.engine import ATOL, ATTEMPTS, EPS, MAX_COORDS, RTOL
@@ -326,8 +326,12 @@ def _to_builder(source: Any, shapes: Mapping[str, Any] | None,
                       notes=g.notes)
         return g.to_builder(bits)
     if isinstance(source, sp.Basic):
-        b = Builder(shapes)
-        b.output = b.add_expr(source, bits)
+        try:  # the nodes named as the grouping will name them (Builder's final_names)
+            b = Builder(shapes, final_names=True)
+            b.output = b.add_expr(source, bits, inputs_only=True)
+        except NamesTaken:  # an input named t_…: the nodes get private names
+            b = Builder(shapes)
+            b.output = b.add_expr(source, bits, inputs_only=True)
         return b
     if callable(source):
         return function_builder(source, shapes)

@@ -149,7 +149,8 @@ class Graph:
         if isinstance(expr, str):
             term = parse_into(b, expr, limits, syntax)
         elif isinstance(expr, sp.Basic):
-            term = b.add_expr(expr, *([limits.max_int_bits] if limits else []))
+            term = b.add_expr(expr, limits.max_int_bits if limits else 256,
+                              inputs_only=True)  # earlier stages by name (adopt)
         else:
             raise TypeError(f"let() takes text or a SymPy expression, not {type(expr).__name__}")
         rhs = assemble(b, term, limits)

@@ -211,9 +211,15 @@ def decompose(b: Builder, granularity: Granularity = "auto",
     lossy = any(type(a) is not sp.Symbol and is_matrix(a) and a not in inlined
                 for eq in nodes for a in eq.atoms)
     names = _choose_names(eqs, b, output_name, lossy)
+    # a node the builder named as it is named here (Builder's final_names) keeps its symbol
     renamed = {eq.lhs: make_symbol(name, eq.lhs.shape) if is_matrix(eq.lhs)
-               else _real_symbol(name) for eq, name in zip(eqs, names, strict=True)}
-    final = tuple(_renamed(eq, renamed, id(eq) in over_inputs) for eq in eqs)
+               else _real_symbol(name) for eq, name in zip(eqs, names, strict=True)
+               if eq.lhs.name != name or eq.lhs not in b.temps}
+    if not renamed.keys() - {eqs[-1].lhs}:  # at most the output renamed (nothing reads it)
+        last = eqs[-1]
+        final = (*eqs[:-1], equation(renamed.get(last.lhs, last.lhs), last.rhs, last.atoms))
+    else:
+        final = tuple(_renamed(eq, renamed, id(eq) in over_inputs) for eq in eqs)
     g = Graph(final, dict(b.shapes), keep=b.kept,  # kept: an input though not read
               order=b.order)
     validate(g)
@@ -226,7 +232,7 @@ def _renamed(eq: Equation, renamed: Mapping[sp.Basic, sp.Basic], over_inputs: bo
     an equation over inputs alone (W·x, kept as the builder made it) keeps its own; a sum or
     product of distinct symbols is one again (renaming is one-to-one), its arguments its
     atoms."""
-    lhs = renamed[eq.lhs]
+    lhs = renamed.get(eq.lhs, eq.lhs)
     if over_inputs:
         return equation(lhs, eq.rhs, eq.atoms)
     old = eq.rhs

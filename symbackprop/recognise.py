@@ -77,6 +77,9 @@ def _classify(e: sp.Basic) -> Prim:
     cls = type(e)
     if (cls is sp.Mul or cls is sp.Add) and all(type(a) is sp.Symbol for a in e.args):
         return _of_symbols(e)
+    name = _FUNCTIONS.get(cls)
+    if name is not None:  # sin(t), σ(t): what _read's last case gives, without its tests
+        return Prim(name, e.args)
     return _read(e)
 
 
@@ -95,6 +98,12 @@ def _of_symbols(e: sp.Basic) -> Prim:
 
 
 _SYMBOL_PARAMS: dict[tuple[type, int], tuple[tuple[str, Any], ...]] = {}
+
+# the SymPy functions no case of _read before its last one takes (max and min have theirs)
+_FUNCTIONS: dict[type, str] = {
+    c: n for c, n in BY_SYMPY.items()
+    if isinstance(c, type) and issubclass(c, sp.Function) and c not in BY_NODE
+    and not issubclass(c, (sp.Max, sp.Min, Elementwise, TensorVJP, TensorJVP))}
 
 
 def _read(e: sp.Basic) -> Prim:

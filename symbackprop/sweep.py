@@ -427,17 +427,18 @@ def reverse_sweep(graph: Graph, wrt: Sequence[sp.Basic]) -> Backward:
             mine = listed[a]
             if mine is None:  # nothing reached v: it has no terms (the code writes zeros)
                 mine = []
-            # no term, or only zeros (a where's condition): nothing flows on through v, so
-            # that 0 · ∞ of a derivative at a kink (√ at 0) is never formed
-            zero[a] = all(t.value is sp.S.Zero or isinstance(t.value, sp.ZeroMatrix)
-                          for t in mine)
-            mine.reverse()  # the sweep met the consumers last first
+            # zero[a]: no term, or only zeros (a where's condition): nothing flows on through
+            # v, so that 0 · ∞ of a derivative at a kink (√ at 0) is never formed
             if len(mine) == 1 and not mat[a]:
                 total = mine[0].value  # one scalar term: madd and collect keep it as it is,
+                zero[a] = total is sp.S.Zero
                 if type(total) is sp.Add or total.is_Number:  # unless a sum or a number
                     total = madd(total)
                 backward.append(equation(adj[a], total))
                 continue
+            zero[a] = all(t.value is sp.S.Zero or isinstance(t.value, sp.ZeroMatrix)
+                          for t in mine)
+            mine.reverse()  # the sweep met the consumers last first
             # the Cookbook's form of a matrix sum: Aᵀx + Ax is (Aᵀ + A)x
             values = _lifted([t.value for t in mine], v)
             total = sum_of(values) if len(values) > 1 else None

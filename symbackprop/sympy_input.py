@@ -38,12 +38,17 @@ class SympyInput:
 
         def node(self, rhs: sp.Basic, atoms: tuple[sp.Basic, ...] | None = None) -> Any: ...
 
-    def add_expr(self, expr: sp.Basic, max_int_bits: int = 256) -> Any:
+    def add_expr(self, expr: sp.Basic, max_int_bits: int = 256, inputs_only: bool = False
+                 ) -> Any:
         """Decompose a (possibly deep) SymPy expression node by node, without recursion.
 
         Checked on the way, as the text parser checks text: operand shapes (symbolic
         dimensions must be the same symbol), and the size of every integer and fraction.
+        ``inputs_only``: every symbol of ``expr`` is an input (a user's expression), even
+        one equal to a node's symbol (a real ``_0``: refused by name); otherwise a symbol
+        the builder made stands for its node (a graph's stages read back).
         """
+        temps = frozenset() if inputs_only else self.temps
         memo: dict[int, Any] = {}  # builder.Term
         alias: dict[int, sp.Basic] = {}
         keep: list[sp.Basic] = [expr]  # keeps every id in memo alive
@@ -57,7 +62,7 @@ class SympyInput:
                 memo[id(e)] = memo[id(alias[id(e)])]
                 continue
             if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
-                memo[id(e)] = e if e in self.temps else self.adopt(e)
+                memo[id(e)] = e if e in temps else self.adopt(e)
                 continue
             if is_leaf(e):
                 memo[id(e)] = _bounded_number(e, max_int_bits)
@@ -71,7 +76,7 @@ class SympyInput:
                     # arguments and stay themselves, so e is the node's right-hand side
                     for a in args:
                         if id(a) not in memo:
-                            memo[id(a)] = a if a in self.temps else self.adopt(a)
+                            memo[id(a)] = a if a in temps else self.adopt(a)
                     memo[id(e)] = self.node(e, tuple(dict.fromkeys(args)))
                     continue
                 if (cls is sp.Mul or cls is sp.Add) and _operands_are_args(cls, args):

@@ -114,3 +114,51 @@ def test_matrix_powers_and_entries_of_sympy_input(expr):
     d = sbp.derive(expr)
     report = d.check()
     assert report.ok, str(report)
+
+
+# inputs named as the derivation names its intermediates (t, t_1, t_2, …), or as the builder
+# names its nodes while it reads (_0): each stays an input of its own, never a node
+_t1, _t2, _t = sp.Symbol("t_1", real=True), sp.Symbol("t_2", real=True), sp.Symbol("t", real=True)
+
+
+@pytest.mark.parametrize("expr", [
+    sp.atan2(sp.sin(x * _y), _t1),  # t_1 is the name of the node x·y
+    sp.Max(sp.sin(x * _y), _t2) + _t1 * x,
+    sp.sin(x * _y) * _t2 + sp.exp(_t1 * x),
+    sp.tanh(x * _y + _t) * _t1,
+])
+def test_inputs_named_as_intermediates_stay_inputs(expr):
+    wrt = sorted(expr.free_symbols, key=str)
+    d = sbp.derive(expr, wrt=wrt)
+    assert set(d.graph.inputs) == set(wrt)
+    at = {s: v for s, v in zip(wrt, (0.7, -0.4, 1.3, 0.9), strict=False)}
+    got = d.evaluate({str(s): v for s, v in at.items()})
+    for s in wrt:
+        assert got[str(s)] == pytest.approx(float(sp.diff(expr, s).subs(at)), rel=1e-9)
+    assert d.check().ok
+
+
+@pytest.mark.parametrize("build", [
+    lambda u: sbp.derive(sp.atan2(sp.sin(x * _y), u), wrt=[x]),  # _0 is the node x·y
+    lambda u: sbp.Graph().let("h", x * _y).let("s", sp.atan2(sp.sin(x * _y), u)),
+])
+def test_an_input_named_as_a_node_while_reading_is_refused(build):
+    # a real symbol _0 equals the builder's first node: it was read as that node (the
+    # gradient of atan2(sin(xy), xy), silently); a name starting with _ is no input's
+    with pytest.raises(sbp.GraphError, match="plain identifier"):
+        build(sp.Symbol("_0", real=True))
+
+
+def test_a_scalar_network_keeps_the_names_its_nodes_were_built_with():
+    # the builder names the nodes of a SymPy expression as the grouping does (t_1, t_2, …)
+    # so that they are not renamed: the names are those of the text's reading
+    w = sp.symbols("w0:3", real=True)
+    expr = sum(wi * xi for wi, xi in zip(w, sp.symbols("a0:3", real=True), strict=True))
+    loss = sp.log(1 + sp.exp(-expr)) + w[0] ** 2
+    d = sbp.derive(loss, wrt=list(w))
+    text = sbp.derive("log(1 + exp(-(w0*a0 + w1*a1 + w2*a2))) + w0**2", wrt=["w0", "w1", "w2"])
+    assert [str(eq.lhs) for eq in d.graph.equations] == \
+        [str(eq.lhs) for eq in text.graph.equations]
+    point = {"w0": 0.3, "w1": -0.2, "w2": 0.5, "a0": 1.0, "a1": 2.0, "a2": -1.0}
+    for k, v in d.evaluate(point).items():
+        assert v == pytest.approx(text.evaluate(point)[k], rel=1e-12)
