@@ -41,7 +41,7 @@ from .parse_readings import Readings
 from .parse_tree import SECOND
 from .screen import ATOM, EXPECTED, screen
 from .shapes import axes_of, shape_of
-from .spelling import library_call_problem, numpy_spelling, pasted_product_problem
+from .spelling import library_call_problem, numpy_spelling, pasted_product_problem, uses_torch
 
 _GREEK = set(NOTATION_GREEK)  # names a user may give: alpha, lam, Sigma, ...
 _RESERVED = (
@@ -163,6 +163,7 @@ class _Parser(Readings, Numbers, NumpyReading):
             self.note("⊙ read after the products beside it (y ⊙ Xw is y ⊙ (X·w)): bracket a "
                       "product to multiply first")
         count = 0
+        torch = ("torch." in code or "F." in code) and uses_torch(tree)
         stack: list[tuple[ast.AST, int]] = [(tree, 0)]
         while stack:
             node, d = stack.pop()
@@ -174,7 +175,7 @@ class _Parser(Readings, Numbers, NumpyReading):
             if d > lim.max_depth and not isinstance(node, _MARKS):
                 raise self.error(node, f"nested more than {lim.max_depth} deep "
                                  "(Limits.max_depth)", LimitError)
-            meant = numpy_spelling(node, FUNCTIONS)  # why a library's call is refused
+            meant = numpy_spelling(node, FUNCTIONS, torch)  # why a library's call is refused
             if meant is not None:
                 raise self.error(node, meant)
             if self.pasted is None and getattr(node, "library", None) is not None:

@@ -89,10 +89,12 @@ def _is_const(k: ast.keyword | None, *values: object) -> bool:
         for v in values)
 
 
-def _library_call(node: ast.Call, family: str, called: str, name: str) -> str | None:
+def _library_call(node: ast.Call, family: str, called: str, name: str,
+                  method: bool = False) -> str | None:
     """The library's meaning of a call read as the text's ``name``, made explicit in place
     (its axis or dim as ``axis=``, SciPy's huber(δ, r) as huber(r, δ)); why it is refused
     where its meaning is not the text's and cannot be written as it (None: it may be read).
+    ``method``: a tensor's method (``X.var()``) in code that uses PyTorch's calls.
     """
     if family == "torch":  # dim= is axis=, keepdim= keepdims=
         for k in node.keywords:
@@ -129,7 +131,8 @@ def _library_call(node: ast.Call, family: str, called: str, name: str) -> str | 
             kw = _keyword(node, "unbiased") or _keyword(node, "correction")
             if not (_is_const(_keyword(node, "unbiased"), False)
                     or _is_const(_keyword(node, "correction"), 0)):
-                return (f"torch.{name} divides by n − 1 by default (Bessel's "
+                what = f"the tensor method .{name}()" if method else f"torch.{name}"
+                return (f"{what} divides by n − 1 by default in PyTorch (Bessel's "
                         f"correction); the text's {name} is NumPy's, dividing by n: write "
                         "unbiased=False (or correction=0)")
             node.keywords.remove(kw)  # type: ignore[arg-type]
@@ -241,14 +244,29 @@ def _torch_norm(node: ast.Call) -> None:
             ast.Call(ast.copy_location(ast.Name("flatten", ast.Load()), x), [x], []), x)
 
 
-def numpy_spelling(node: ast.AST, functions: Collection[str]) -> str | None:
+def uses_torch(tree: ast.AST) -> bool:
+    """Whether code calls PyTorch (``torch.…``, ``F.…``): its tensors' methods are
+    PyTorch's then (``X.var()`` divides by n − 1)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            root = node.func.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in ("torch", "F"):
+                return True
+    return False
+
+
+def numpy_spelling(node: ast.AST, functions: Collection[str], torch: bool = False
+                   ) -> str | None:
     """NumPy's spellings read as the text's, in place, before the whitelist sees them:
     ``np.tanh(x)`` is ``tanh(x)``, ``np.pi`` is the number π (``arccos(-1)``, never a declared
     ``pi``; ``np.inf`` is ``inf``), and the array methods
     ``X.sum(axis=0)``, ``X.reshape(2, 3)``, ``A.dot(B)`` are ``sum(X, axis=0)``,
     ``reshape(X, (2, 3))``, ``dot(A, B)``. A library's call means what it means there:
-    ``np.max(X, 0)`` is ``max(X, axis=0)``, ``torch.std(X)`` (n − 1) is refused. Nothing is
-    evaluated: names are renamed. Returns why the call is refused, or None."""
+    ``np.max(X, 0)`` is ``max(X, axis=0)``, ``torch.std(X)`` (n − 1) is refused, and so is
+    ``X.std()`` where the code calls PyTorch (``torch``). Nothing is evaluated: names are
+    renamed. Returns why the call is refused, or None."""
     def constant(v: object) -> object:  # np.pi, math.inf: the number π, the name inf
         if isinstance(v, ast.Attribute) and isinstance(v.value, ast.Name) and \
                 v.value.id in _MODULES and v.attr in ("pi", "inf"):
@@ -287,6 +305,8 @@ def numpy_spelling(node: ast.AST, functions: Collection[str]) -> str | None:
             args = [ast.copy_location(ast.Tuple(args, ast.Load()), args[0])]
         node.func = ast.copy_location(ast.Name(f.attr, ast.Load()), f)
         node.args = [f.value, *args]
+        if torch and f.attr in ("var", "std"):  # PyTorch's tensor method: n − 1
+            return _library_call(node, "torch", f.attr, f.attr, method=True)
         return _library_call(node, "method", f.attr, f.attr)
     return None
 

@@ -136,6 +136,9 @@ CASES: dict[str, Callable[[np.ndarray], Any]] = {  # text → the same function 
     "torch.std(X, unbiased=False)": np.std,
     "torch.var(X, correction=0)": np.var,
     "np.var(X, ddof=0)": np.var,
+    "torch.sum(X.var(1, unbiased=False)) + X.std(correction=0)": lambda X: np.sum(
+        np.var(X, 1)) + np.std(X),
+    "np.sum(X.std(1)) + X.var()": lambda X: np.sum(np.std(X, 1)) + np.var(X),  # NumPy's: n
     "sum(F.softmax(X, 1)**2)": lambda X: np.sum((np.exp(X) / np.exp(X).sum(1, keepdims=True))
                                                 ** 2),
     "sum(jax.nn.softmax(X, axis=0)**2)": lambda X: np.sum(
@@ -161,6 +164,10 @@ def test_the_librarys_axis_and_options(text: str) -> None:
     ("sum(X.min(Y))", "minimum(a, b)"),
     ("torch.std(X)", "unbiased=False"),
     ("torch.var(X, unbiased=True)", "Bessel"),
+    # a tensor's method in code that calls PyTorch is PyTorch's (n − 1), as torch.var is
+    ("torch.sum(X.std(1))", "tensor method .std()"),
+    ("torch.sum(torch.sin(X.var(1)))", "unbiased=False"),
+    ("torch.sum(torch.tanh(X)) + X.var()", "Bessel"),
     ("np.std(X, ddof=1)", "ddof"),
     ("sum(jax.nn.gelu(X))", "approximate=False"),
     ("sum(F.gelu(X, approximate='tanh'))", "tanh approximation"),
