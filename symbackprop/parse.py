@@ -41,7 +41,13 @@ from .parse_readings import Readings
 from .parse_tree import SECOND
 from .screen import ATOM, EXPECTED, screen
 from .shapes import axes_of, shape_of
-from .spelling import library_call_problem, numpy_spelling, pasted_product_problem, uses_torch
+from .spelling import (
+    library_call_problem,
+    numpy_spelling,
+    pasted_product_problem,
+    unread_call_hint,
+    uses_torch,
+)
 
 _GREEK = set(NOTATION_GREEK)  # names a user may give: alpha, lam, Sigma, ...
 _RESERVED = (
@@ -202,7 +208,8 @@ class _Parser(Readings, Numbers, NumpyReading):
         elif isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name):
                 raise self.error(node, "only calls of a function by its name are allowed, "
-                                 f"not {self.source(node.func)}(...)")
+                                 f"not {self.source(node.func)}(...)"
+                                 + unread_call_hint(node.func, FUNCTIONS))
             if node.keywords:
                 self.axis_of(node)
                 self.static.update(id(n) for k in node.keywords for n in ast.walk(k.value))

@@ -244,6 +244,26 @@ def _torch_norm(node: ast.Call) -> None:
             ast.Call(ast.copy_location(ast.Name("flatten", ast.Load()), x), [x], []), x)
 
 
+def unread_call_hint(func: ast.expr, functions: Collection[str]) -> str:
+    """What to write for a library's call or a method the text does not read: the text's
+    function of that name without underscores (``F.max_pool2d`` is ``maxpool2d``), else
+    where the calls that are read are listed."""
+    if not isinstance(func, ast.Attribute):
+        return ""
+    root = func.value
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    plain = func.attr.replace("_", "").lower()
+    if plain in functions and plain != func.attr:
+        return (f": the text's function is {plain}(...) (its arguments as "
+                "docs/vocabulary.md gives them)")
+    if isinstance(root, ast.Name) and root.id in _MODULES:
+        return (f": {func.attr} is not among the library calls read (docs/writing-"
+                "expressions.md lists them; docs/vocabulary.md the text's functions)")
+    return (f": the method .{func.attr}() is not read (of the array methods, "
+            f"{', '.join(sorted(_METHODS))} are); call the text's function by its name")
+
+
 def uses_torch(tree: ast.AST) -> bool:
     """Whether code calls PyTorch (``torch.…``, ``F.…``): its tensors' methods are
     PyTorch's then (``X.var()`` divides by n − 1)."""
@@ -307,6 +327,9 @@ def numpy_spelling(node: ast.AST, functions: Collection[str], torch: bool = Fals
         node.args = [f.value, *args]
         if torch and f.attr in ("var", "std"):  # PyTorch's tensor method: n − 1
             return _library_call(node, "torch", f.attr, f.attr, method=True)
+        if torch:  # X.sum(dim=1, keepdim=True): PyTorch's names of axis= and keepdims=
+            for k in node.keywords:
+                k.arg = {"dim": "axis", "keepdim": "keepdims"}.get(k.arg or "", k.arg)
         return _library_call(node, "method", f.attr, f.attr)
     return None
 

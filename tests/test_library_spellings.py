@@ -139,6 +139,10 @@ CASES: dict[str, Callable[[np.ndarray], Any]] = {  # text → the same function 
     "torch.sum(X.var(1, unbiased=False)) + X.std(correction=0)": lambda X: np.sum(
         np.var(X, 1)) + np.std(X),
     "np.sum(X.std(1)) + X.var()": lambda X: np.sum(np.std(X, 1)) + np.var(X),  # NumPy's: n
+    # a method's dim= and keepdim= where the code calls PyTorch, as torch.sum's
+    "torch.sum(torch.sin(X.sum(dim=1)))": lambda X: np.sum(np.sin(X.sum(1))),
+    "torch.sum(torch.sin(X.mean(dim=0, keepdim=True) + X))": lambda X: np.sum(
+        np.sin(X.mean(0, keepdims=True) + X)),
     "sum(F.softmax(X, 1)**2)": lambda X: np.sum((np.exp(X) / np.exp(X).sum(1, keepdims=True))
                                                 ** 2),
     "sum(jax.nn.softmax(X, axis=0)**2)": lambda X: np.sum(
@@ -223,3 +227,15 @@ def test_a_star_reads_as_on_paper_without_a_library_call() -> None:
     u, v = np.ones((3, 1)), np.arange(3.0).reshape(3, 1)  # a column times a row: one meaning
     outer = sbp.derive("np.sum(np.exp(u) * v.T)", wrt="u", shapes={"u": (3, 1), "v": (3, 1)})
     assert np.allclose(outer.evaluate({"u": u, "v": v})["u"], np.exp(u) * np.sum(v))
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("torch.sum(F.max_pool2d(X, 2))", "maxpool2d(...)"),
+    ("torch.sum(F.layer_norm(X, 2))", "layernorm(...)"),
+    ("torch.sum(torch.cat((X, X)))", "not among the library calls read"),
+    ("np.sum(X.permute(1, 0))", "the method .permute() is not read"),
+])
+def test_a_call_that_is_not_read_says_what_to_write(text: str, says: str) -> None:
+    with pytest.raises(sbp.ParseError) as e:
+        sbp.derive(text, shapes={"X": (3, 4)})
+    assert says in str(e.value)
