@@ -224,7 +224,10 @@ class TorchDerivation(Derivation):
         placeholders = self.__dict__["_inputs"]
         t = {n: torch.tensor(self.to_torch_layout(n, values[n]), dtype=torch.float64,
                              requires_grad=n in wrt) for n in self.keys if n in inputs}
-        by_key = {k.key: t[n] for n, k in self.keys.items() if n in t}
+        # a forward input as a clone: a layer in place on its input (ReLU(inplace=True))
+        # may change it, as it may a tensor the module is given; the leaf keeps the gradient
+        by_key = {k.key: t[n].clone() if k.key in placeholders else t[n]
+                  for n, k in self.keys.items() if n in t}
         for n, k in self.keys.items():
             if k.how == "target" and k.key in placeholders and n in t:
                 by_key[k.key] = t[n].argmax(dim=1)  # class indices, as the module took them

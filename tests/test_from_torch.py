@@ -1690,3 +1690,18 @@ def test_hvp_takes_the_modules_keys_as_jvp_does(convention: str) -> None:
         np.testing.assert_allclose(td.hvp(values, direction), want.numpy(), rtol=1e-10)
     with pytest.raises(sbp.OptionError, match=r"along '0\.weight' only"):
         td.hvp(values, {"W1": v})
+
+
+def test_a_layer_in_place_on_the_input_is_witnessed_by_torch_autograd() -> None:
+    """``ReLU(inplace=True)`` first, with the input in ``wrt``: torch.autograd's witness ran
+    the module on the leaf itself, which PyTorch refuses ("a leaf Variable that requires grad
+    is being used in an in-place operation"), so check() was never ok (held-out round Y8)."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.ReLU(inplace=True), nn.Linear(3, 2)).double()
+    x = torch.randn(4, 3, dtype=torch.float64)
+    x0 = x.clone()
+    d = sbp.from_torch(net, x, loss=nn.MSELoss(), wrt=["x", "1.weight"])
+    report = d.check()
+    assert report.ok, str(report)
+    assert "torch.autograd" in str(report)
+    assert torch.equal(x, x0)  # the user's tensor is not changed
