@@ -351,8 +351,10 @@ def from_torch(module: Any, example_inputs: Any, loss: Any = None, *,
             one = len(unused) == 1
             raise OptionError(f"wrt: {', '.join(map(str, unused))}: "
                               f"{'a parameter' if one else 'parameters'} the module's output "
-                              f"never reaches ({'its' if one else 'their'} gradient is 0, "
-                              f"PyTorch's None); leave {'it' if one else 'them'} out of wrt",
+                              f"never reaches ({'its' if one else 'their'} gradient is 0: "
+                              "PyTorch's is None, or zeros where the module multiplies by a "
+                              "zero, as an RNN cell's weight_hh with no state); leave "
+                              f"{'it' if one else 'them'} out of wrt",
                               tuple(by_key))
         unknown = [k for k in wrt if k not in by_key]
         if unknown:
