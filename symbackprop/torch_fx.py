@@ -82,6 +82,11 @@ def _tracer() -> Any:
         return call
 
     class Tracer(torch.fx.Tracer):  # type: ignore[misc]
+        # a buffer read in the forward is a node (get_attr), as a parameter is: indexed by
+        # a size of the input (nanoGPT's mask[:, :, :T, :T], T = x.size(1)) it is recorded,
+        # where as a plain tensor it raised on fx's proxy for T
+        proxy_buffer_attributes = True
+
         def trace(self, root: Any, concrete_args: Any = None) -> Any:
             with _PATCHING:  # one trace at a time puts torch's own functions back
                 saved = {n: getattr(torch, n) for n in _FACTORIES}
