@@ -264,6 +264,14 @@ def unread_call_hint(func: ast.expr, functions: Collection[str]) -> str:
             f"{', '.join(sorted(_METHODS))} are); call the text's function by its name")
 
 
+def _swap(written: str) -> str:
+    """Why PyTorch's transpose of two dims is refused: the text's transpose takes the whole
+    order of the axes (NumPy's), and the rank is not known where the call is read."""
+    return (f"{written} swaps two dims in PyTorch; the text's transpose takes the order of "
+            "all the axes, as NumPy's: write transpose(X, (0, 2, 1)) for a rank-3 X "
+            "swapping its last two (X.T, or transpose(X), for a matrix)")
+
+
 def uses_torch(tree: ast.AST) -> bool:
     """Whether code calls PyTorch (``torch.…``, ``F.…``): its tensors' methods are
     PyTorch's then (``X.var()`` divides by n − 1)."""
@@ -317,11 +325,17 @@ def numpy_spelling(node: ast.AST, functions: Collection[str], torch: bool = Fals
             node.func = ast.copy_location(ast.Name(name, ast.Load()), f)
             if module.id == "torch" and not path and name == "norm":
                 _torch_norm(node)
+            if module.id == "torch" and name == "transpose" and len(node.args) == 3:
+                return _swap(f"torch.transpose(X, {ast.unparse(node.args[1])}, "
+                             f"{ast.unparse(node.args[2])})")
             return _library_call(node, _family([module.id, *path]), f.attr, name)
         return None
     if f.attr in _METHODS:
         args = list(node.args)
-        if f.attr == "reshape" and len(args) > 1:  # X.reshape(2, 3): the shape as one tuple
+        if f.attr == "transpose" and len(args) == 2 and torch:
+            return _swap(f"X.transpose({ast.unparse(args[0])}, {ast.unparse(args[1])})")
+        if f.attr in ("reshape", "transpose") and len(args) > 1:
+            # X.reshape(2, 3), NumPy's X.transpose(1, 0, 2): the shape or axes as one tuple
             args = [ast.copy_location(ast.Tuple(args, ast.Load()), args[0])]
         node.func = ast.copy_location(ast.Name(f.attr, ast.Load()), f)
         node.args = [f.value, *args]

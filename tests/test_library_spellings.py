@@ -139,6 +139,7 @@ CASES: dict[str, Callable[[np.ndarray], Any]] = {  # text → the same function 
     "torch.sum(X.var(1, unbiased=False)) + X.std(correction=0)": lambda X: np.sum(
         np.var(X, 1)) + np.std(X),
     "np.sum(X.std(1)) + X.var()": lambda X: np.sum(np.std(X, 1)) + np.var(X),  # NumPy's: n
+    "np.sum(np.sin(X.transpose(1, 0)) @ X)": lambda X: np.sum(np.sin(X.transpose(1, 0)) @ X),
     # a method's dim= and keepdim= where the code calls PyTorch, as torch.sum's
     "torch.sum(torch.sin(X.sum(dim=1)))": lambda X: np.sum(np.sin(X.sum(1))),
     "torch.sum(torch.sin(X.mean(dim=0, keepdim=True) + X))": lambda X: np.sum(
@@ -234,6 +235,8 @@ def test_a_star_reads_as_on_paper_without_a_library_call() -> None:
     ("torch.sum(F.layer_norm(X, 2))", "layernorm(...)"),
     ("torch.sum(torch.cat((X, X)))", "not among the library calls read"),
     ("np.sum(X.permute(1, 0))", "the method .permute() is not read"),
+    ("torch.sum(torch.transpose(X, 0, 1) @ X)", "swaps two dims in PyTorch"),
+    ("torch.sum(X.transpose(0, 1) @ X)", "transpose(X, (0, 2, 1))"),
 ])
 def test_a_call_that_is_not_read_says_what_to_write(text: str, says: str) -> None:
     with pytest.raises(sbp.ParseError) as e:
