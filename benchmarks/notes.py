@@ -31,34 +31,31 @@ twice as long). The ratio grows with size because per-parameter `diff` is quadra
 parameter walks the whole expression) and the sweep is linear: 409× at 8-16-4 and 1,419× at
 16-32-4, whose whole gradient (676 parameters) takes about 0.02 s (target < 1 s).
 
-**Derive per parameter (issue 22 part 4, section 2a): met from 8-16-4 on; not at 4-8-2
-on a slow day.** 48.4 µs a parameter at 4-8-2 in this run (2026-12-06; target ≤ 40), 36 / 29
-/ 29 µs at 8-16-4 / 16-32-4 / 32-64-10. The machine ran the same work about 17% slower
-than in the run of the evening before (per-parameter `sympy.diff` of 4-8-2: 284 ms against
-243 ms; `derive` 16-32-4: 19.6 ms against 16.4 ms), which gave 40.0 µs at 4-8-2 (the
-table's ✗ then was the rounding) and 30 / 24 / 25 µs above; the code the figure measures did
-not change between the two runs (`python -m benchmarks.bench_derive --repeats 15` on the
-commit before and after this session's changes, alternate runs: 41–44 µs both). So 4-8-2
-sits at the target on a good day and 20% over it on a slow one; meeting it reliably needs
-about a fifth off the per-parameter work, which is flat (below), not a fixed cost: 1-1-1
-(4 parameters) derives in 0.5 ms. 2-3-1 (13 parameters, 72 µs) is shown but not judged: the
-issue sets the target at its sizes, 4-8-2 and up, and at 13 parameters the fixed cost of a
-call is most of the time. Earlier rounds (the table below) took 79 / 64 / 60 µs
-down to 58 / 45 / 39 µs at 4-8-2 / 8-16-4 / 32-64-10 by keeping the sweep's and grouping's
-bookkeeping by position instead of asking SymPy (a Python-level `__hash__` per lookup,
-`classify`, `Basic.compare`) what an equation's position already says; two later commits
-(`c24e850`, `b0fadaf`: a node's temporary made inline, an operand
-times its adjoint written as the two-factor product directly, a renamed sum of distinct
-symbols carrying its arguments as its atoms) took 5–7% more. What is left is flat: about a
-third each in the builder, in grouping (renaming every node, `validate`) and in the sweep
-(the adjoint symbols, equations and terms it returns). The issue's relative targets hold in
-this run too: symengine's `diff` + `cse` is slower than us from 4-8-2 on (1.30× at 4-8-2,
-target ≥ 0.5; 4.6× at 8-16-4, 139× at 32-64-10: it is quadratic), and gives no readable
-chain of named equations.
+**Derive per parameter (issue 22 part 4, section 2a): met.** 37 µs a parameter at 4-8-2
+in this run (2026-12-07; target ≤ 40), 30 / 26 / 26 µs at 8-16-4 / 16-32-4 / 32-64-10; 2-3-1
+(13 parameters, 54 µs) is shown but not judged: the issue sets the target at its sizes, and
+at 13 parameters the fixed cost of a call is most of the time. The run of 2026-12-06 gave
+48 µs at 4-8-2 (and 40.0 the evening before, on the same code): about a fifth too much, and
+flat — a third each in the builder, in grouping (renaming every node, `validate`) and in
+the sweep. The change that met it is structural: the builder names the nodes of a SymPy
+expression `t_1, t_2, …` as grouping will name its equations (`Builder(final_names=True)`),
+so that grouping keeps each equation as built instead of rebuilding every right-hand side
+with new symbols (an input named `t_…` builds again with private names, so that no input is
+ever a node's symbol). Measured with `python -m benchmarks.bench_derive --sizes
+4-8-2,8-16-4` on the commit before and after, alternate runs in the same minutes: 45–48 →
+38–39 µs at 4-8-2, 35–38 → 30–31 at 8-16-4 (medians; the upper bound, grouping with no
+renaming at all, was 39.7). Three smaller ones came with it: a real symbol's hash set when
+it is made, unevaluated powers of a plain symbol built directly, SymPy functions classified
+by their type first. This run's machine is not the last run's (an AMD EPYC where that was a
+Xeon; see Machine): the figures above compare runs on one machine. The issue's relative
+targets hold too: symengine's `diff` + `cse` is slower than us from 4-8-2 on (1.17× at
+4-8-2, target ≥ 0.5; 4.0× at 8-16-4, 131× at 32-64-10: it is quadratic), and gives no
+readable chain of named equations.
 
 **Printing against deriving (issue 22 part 2, section 3b): met.** `latex()` of a scalarised
-network costs 1.4–1.5× its `derive` up to 16-32-8 and 1.9× at 32-64-10 (10.2 million
-characters; target ≤ 3), and the cost grows with size: gradients are written out in the
+network costs 1.9–2.2× its `derive` at every size, 4-8-2 to 32-64-10 (10.2 million
+characters at 32-64-10; target ≤ 3; it was 1.4–1.9× before `derive` got a fifth faster,
+the printing itself unchanged), and the cost grows with size: gradients are written out in the
 inputs only while all of them stay under 2,000 nodes (the seed's and a 2-2-1 network's are;
 4-8-2's, 10,000 nodes of SymPy trees, made `latex()` 25× its `derive`).
 
@@ -156,4 +153,5 @@ are CPU time, SymPy's cache cleared, minimum of 9 runs unless said.
 | `Function calls over a new symbol keep the function's own nargs, …` | SymPy made a new `FiniteSet` per function call once its cache was cleared; a sum of unlike terms flattened; symbol lists sorted by pairwise `compare` | 4-8-2 8.2 → 6.8 ms |
 | `Faster scalarised derive (issue 22 part 4)`, parts 1–3; `grouping.decompose keeps its bookkeeping by position`; `grouping: names chosen by position, …`; `recognise: a sum's term that is a symbol …` | the sweep read every equation through `classify`, `vjp` and sets of symbols; grouping kept cuts, uses, consumers and names in dictionaries of symbols (a Python `__hash__` per lookup); each `W·x` term of a sum was asked for its constant and coefficient | 32-64-10: 60 → 42 µs a parameter (CPU, min of 9, the two commits run in the same minutes) |
 | `canonical: symbols among a few other terms …`; `canonical: products of plain symbols …` | sorts through `Basic.compare`: the output sums' −y terms, the hidden adjoints' products | `Basic.compare` calls in one 32-64-10 derive: 4,048 → 118. All rows of this round: 79 / 64 / 60 → 58 / 45 / 39 µs a parameter at 4-8-2 / 8-16-4 / 32-64-10 (`python -m benchmarks.bench_derive` on `95d6c2b` and `452b975`, alternate runs, min of 18) |
+| `SymPy input: the builder names its nodes t_1, t_2, … as the grouping will …` | grouping renamed every node (a new symbol, a new right-hand side, re-sorted) | 4-8-2: 45–48 → 38–39 µs a parameter; 8-16-4: 35–38 → 30–31 (`python -m benchmarks.bench_derive`, the commit before and after, alternate runs, medians) |
 """
