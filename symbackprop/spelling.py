@@ -99,6 +99,12 @@ def _library_call(node: ast.Call, family: str, called: str, name: str,
     if family == "torch":  # dim= is axis=, keepdim= keepdims=
         for k in node.keywords:
             k.arg = {"dim": "axis", "keepdim": "keepdims"}.get(k.arg or "", k.arg)
+        if name in ("std", "var") and len(node.args) == 3 and isinstance(
+                node.args[2], ast.Constant) and type(node.args[2].value) is bool:
+            # torch.var(X, 1, False): the third is unbiased
+            node.keywords.append(ast.copy_location(ast.keyword("unbiased", node.args[2]),
+                                                   node.args[2]))
+            node.args = node.args[:2]
     if name in ("ones", "zeros"):
         return _sizes(node, called)
     if name in ("max", "min") and len(node.args) == 2 and _keyword(node, "axis") is None:

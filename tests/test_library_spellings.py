@@ -140,6 +140,8 @@ CASES: dict[str, Callable[[np.ndarray], Any]] = {  # text → the same function 
         np.var(X, 1)) + np.std(X),
     "np.sum(X.std(1)) + X.var()": lambda X: np.sum(np.std(X, 1)) + np.var(X),  # NumPy's: n
     "np.sum(np.sin(X.transpose(1, 0)) @ X)": lambda X: np.sum(np.sin(X.transpose(1, 0)) @ X),
+    "torch.sum(torch.var(X, 1, False)) + torch.sum(X.std(0, False))": lambda X: np.sum(
+        np.var(X, 1)) + np.sum(np.std(X, 0)),  # the third positional is unbiased
     # a method's dim= and keepdim= where the code calls PyTorch, as torch.sum's
     "torch.sum(torch.sin(X.sum(dim=1)))": lambda X: np.sum(np.sin(X.sum(1))),
     "torch.sum(torch.sin(X.mean(dim=0, keepdim=True) + X))": lambda X: np.sum(
