@@ -42,6 +42,7 @@ def numpy_vectors(b: Builder, terms: list[Term], where: str, op: str = ",") -> N
     whoever declared ``(n,)`` there means NumPy's reading."""
     if not b.flat:
         return
+    one_d_pair(b, terms, where)
     if b.library is not None:
         for t in terms:
             if b.is_flat(t):  # (an inline form too: -w, np.negative(w))
@@ -59,6 +60,31 @@ def numpy_vectors(b: Builder, terms: list[Term], where: str, op: str = ",") -> N
     if tensor is not None and flat is not None:
         x, y = (tensor, flat) if terms.index(tensor) < terms.index(flat) else (flat, tensor)
         raise shape_error(where, shape_of(x), op, shape_of(y), column_note(b, flat, tensor=True))
+
+
+def one_d_pair(b: Builder, terms: list[Term], where: str, matmul: bool = False) -> None:
+    """In text without a library's call, NumPy's 1-D value held as the column (a vector
+    declared ``(n,)``, an einsum to one index) beside one held as the row (a tensor's
+    ``squeeze`` to one axis), element-wise or on the left of ``@`` (``matmul``): NumPy reads
+    them entry by entry (their dot product), where the text's column and row make the (n, m)
+    table; refused. (Code that uses a library's call reads them as NumPy:
+    parse_numpy.numpy_columns.)"""
+    if b.library is not None or not b.rows or not b.flat:
+        return
+    one = [t for t in terms if is_matrix(t) and shape_of(t) not in (None, (1, 1))]
+    col = next((t for t in one if b.is_flat(t)), None)
+    row = next((t for t in one if b.is_row(t)), None)
+    if col is None or row is None:
+        return
+    n, m = shape_of(col)[0], shape_of(row)[1]  # type: ignore[index]
+    numpy, fix = ("takes their dot product", "x.T @ transpose(r) for the dot product") \
+        if matmul else ("reads them entry by entry", "transpose(r) of the row for NumPy's "
+                        "reading")
+    raise ShapeError(f"{where}: NumPy's 1-D ({n},), held as the column ({n}, 1), beside "
+                     f"NumPy's 1-D ({m},) that squeeze holds as the row (1, {m}): NumPy "
+                     f"{numpy}{'' if n == m else ' (it refuses two lengths)'}, the text would "
+                     f"make the ({n}, {m}) table of them: write {fix}, outer(x, r) for the "
+                     "table")
 
 
 def _beside_row(t: Term, st: Shape, su: Shape, where: str) -> ShapeError:
@@ -130,7 +156,13 @@ def column_note(b: Builder, t: Term, tensor: bool = False) -> str:
     """Why a vector declared ``(n,)`` does not line up as NumPy's 1-D array would; beside a
     tensor (``tensor``), how to write the column reading too."""
     n = shape_of(t)[0]  # type: ignore[index]
-    name = t.name if t in b.inputs else b.names.get(t, "v")
+    name = t.name if t in b.inputs else b.names.get(t)
+    if name is None:  # a value made (sin(b), an einsum to one index): no name to give
+        column = (f", or declare the input ({n}, 1) for the column (reshape(…, ({n}, 1)) of "
+                  "an einsum's)") if tensor else ""
+        return (f" (a 1-D value ({n},) is the column ({n}, 1) in the text, lined up with the "
+                "axis before the last; NumPy lines a 1-D array up with the last: write "
+                f"reshape(…, (1, {n})) of it for that{column})")
     column = (f", or declare {name} ({n}, 1) for the column" if t in b.inputs else
               f", or declare the input ({n}, 1) for the column") if tensor else ""
     return (f" (a vector ({n},) is the column ({n}, 1) in the text, lined up with the axis "

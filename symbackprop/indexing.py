@@ -238,9 +238,10 @@ def _tensor_reshape(b: Builder, x: Term, dims: tuple[Any, ...], where: str) -> T
 def squeeze(b: Builder, x: Term, axis: Any, where: str) -> Term:
     """NumPy's ``squeeze``: the axes of length 1 of a tensor removed (those of ``axis``, or
     all): (2, 1, 4) is (2, 4). A 1-D result is the row (1, n), as NumPy broadcasts a 1-D
-    array; no axis left, the one entry. A matrix stays as it is: its row or column is NumPy's
-    1-D as the text holds it. A library's reduction along axes of a tensor is read with it
-    (``np.sum(X, axis=1)`` drops the axis; ``keepdims=True`` keeps it)."""
+    array, marked NumPy's 1-D (``b.rows``, in any text); no axis left, the one entry. A
+    matrix stays as it is: its row or column is NumPy's 1-D as the text holds it. A
+    library's reduction along axes of a tensor is read with it (``np.sum(X, axis=1)`` drops
+    the axis; ``keepdims=True`` keeps it)."""
     x = one_by_one.as_matrix(b, x)
     sx = shape_of(x)
     dims = tensor_dims(sx)
@@ -269,14 +270,16 @@ def squeeze(b: Builder, x: Term, axis: Any, where: str) -> Term:
     if not left:
         return ops.apply(b, "sum", [x], where)
     target = left if len(left) >= 2 else (sp.S.One, left[0])
+    since = len(b.nodes)
     try:
-        return b.node(tensor_nodes.make("reshape_nd", [x],
-                                        shape=tensor_nodes.reshape_param(target)))
+        out = b.node(tensor_nodes.make("reshape_nd", [x],
+                                       shape=tensor_nodes.reshape_param(target)))
     except UnsupportedError:  # two sizes that are names: the sum over the axes of length 1
         letters = _LOWER[:n]
         kept = "".join(c for i, c in enumerate(letters) if i not in drop)
         out = _einsum_call(b, [x], f"{letters}->{kept}", where)
-        return ops.transpose(b, out, where) if len(left) == 1 else out
+        out = ops.transpose(b, out, where) if len(left) == 1 else out
+    return b.as_numpy(out, True, since) if len(left) == 1 else out  # NumPy's 1-D: b.rows
 
 
 def flatten(b: Builder, x: Term, where: str) -> Term:
@@ -327,7 +330,8 @@ def _einsum_call(b: Builder, xs: list[Term], spec: Any, where: str) -> Term:
     keeps that index. A refusal names the subscripts as written (and the explicit form it
     was read as, where that differs). An operand declared ``(n,)`` (NumPy's 1-D, held as
     the column (n, 1)) has one axis, as NumPy's: ``'...c'`` of it is c alone, ``'ij'``
-    refused."""
+    refused. A result of one index is NumPy's 1-D array too (``b.flat``), in any text: beside
+    a tensor NumPy lines it up with the last axis, the column with the one before."""
     flat = [b.is_flat(x) for x in xs]
     axes = tuple(axes_of(shape_of(x))[:1] if f else axes_of(shape_of(x))
                  for x, f in zip(xs, flat, strict=True))
@@ -344,7 +348,10 @@ def _einsum_call(b: Builder, xs: list[Term], spec: Any, where: str) -> Term:
             used = f"{ins}->{ins[0]}"
             one = b.node(tensor_nodes.make("einsum", list(xs), spec=used))
             return ops.apply(b, "sum", [one], where)
-        return b.node(tensor_nodes.make("einsum", list(xs), spec=explicit))
+        out = b.node(tensor_nodes.make("einsum", list(xs), spec=explicit))
+        if arrow and len(res) == 1 and shape_of(out) != (1, 1):  # NumPy's 1-D array, held
+            b.flat.add(out)  # as the column (n, 1)
+        return out
     except ShapeError as e:
         raise ShapeError(f"{where}: {_einsum_message(str(e), written, explicit, used, axes)}"
                          ) from None

@@ -104,8 +104,10 @@ def call_rank(b: Builder, name: str, xs: list[Term], static: tuple[Any, ...],
     reading of its operands says it already (element-wise, a product)."""
     if name == "stack" and xs and not any(map(is_matrix, xs)):
         return 1  # np.stack of 0-d values: NumPy's 1-D array (the text's column of them)
-    if not xs or not is_matrix(xs[0]) or tensor_dims(shape_of(xs[0])) is not None:
-        return None
+    if not xs or not is_matrix(xs[0]) or (tensor_dims(shape_of(xs[0])) is not None
+                                          and name not in ("flatten", "ravel", "reshape")):
+        return None  # (of a tensor, an einsum to one index and squeeze's 1-D result are
+        # NumPy's 1-D as built, in any text: indexing.py)
     if name in ("dot", "inner", "matmul") and len(xs) == 2:
         return product_rank([rank(b, x) for x in xs])
     flats = _flats(b, xs)

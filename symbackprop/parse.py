@@ -24,7 +24,7 @@ from typing import Any
 import sympy as sp
 
 from . import indexing, numpy_ranks, ops, structural_calls, written_ops
-from .broadcasting import numpy_vectors
+from .broadcasting import numpy_vectors, one_d_pair
 from .builder import Builder, Term, assemble
 from .composites import COMPOSITES, MOST_ARGS
 from .errors import GraphError, LimitError, ShapeError
@@ -281,6 +281,7 @@ class _Parser(Readings, Numbers, NumpyReading):
         1-D array of NumPy's beside another shape is refused (numpy_vectors)."""
         if self.pasted is not None:
             numpy_vectors(self.b, factors, self.source(node), "*")
+        one_d_pair(self.b, factors, self.source(node))  # (of text without one)
         meant = pasted_product_problem(self.pasted, [shape_of(f) for f in factors])
         if meant is not None:
             raise ShapeError(f"{self.source(node)}: {meant}")

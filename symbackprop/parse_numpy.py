@@ -28,9 +28,10 @@ _ARITHMETIC = frozenset(COMPOSITES) - {  # the element-wise ones written out, an
     "multiclass_hinge", "outer", "solve", "std", "svm_loss", "vdot"} | {"hadamard",
                                                                          "transpose"}
 # the calls of NumPy's 1-D values held as rows (X[0]) that read them as their columns, as
-# the other 1-D values are held (np.repeat(X[0], 2, axis=0) repeats its entries)
+# the other 1-D values are held (np.repeat(X[0], 2, axis=0) repeats its entries; einsum
+# gives each one letter: np.einsum('i,i->', X[0], u))
 _ONE_AXIS = frozenset({"repeat", "concatenate", "hstack", "tile", "cumsum", "cumprod", "flip",
-                       "stack", "kron", "diag"})
+                       "stack", "kron", "diag", "einsum"})
 
 
 def _element_wise(node: ast.AST, n: int) -> bool:

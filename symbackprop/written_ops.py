@@ -9,7 +9,7 @@ import sympy as sp
 from sympy import Identity, OneMatrix
 
 from .algebra import is_matrix
-from .broadcasting import is_num, shape_error
+from .broadcasting import is_num, one_d_pair, shape_error
 from .builder import Builder, Term
 from .errors import ShapeError, UnsupportedError
 from .ops import apply, matmul, mul, power, transpose
@@ -55,6 +55,8 @@ def written_matmul(b: Builder, x: Term, y: Term, where: str = "a @ b",
             raise ShapeError(f"{where}: NumPy's 1-D y on the right of @ is a column there, "
                              "the row (1, n) in the text: write y.reshape(-1, 1) for the "
                              "column")
+    if b.is_flat(x):  # NumPy's dot of two 1-D values, the text's outer product
+        one_d_pair(b, [x, y], where, matmul=True)
     return matmul(b, x, y, where)
 
 
