@@ -10,7 +10,7 @@ from sympy import MatMul, OneMatrix, ZeroMatrix
 
 from . import tensor_axes, tensor_nodes
 from .algebra import is_matrix
-from .builder import Builder, Term, _spread
+from .builder import Builder, Term, _spread, occurrences
 from .errors import ShapeError
 from .functions import Item
 from .shapes import Shape, axes_of, fmt_shape, shape_of, tensor_dims, tensor_shape
@@ -157,17 +157,34 @@ def column_note(b: Builder, t: Term, tensor: bool = False) -> str:
     tensor (``tensor``), how to write the column reading too."""
     n = shape_of(t)[0]  # type: ignore[index]
     name = t.name if t in b.inputs else b.names.get(t)
-    if name is None:  # a value made (sin(b), an einsum to one index): no name to give
-        column = (f", or declare the input ({n}, 1) for the column (reshape(…, ({n}, 1)) of "
-                  "an einsum's)") if tensor else ""
+    if name is None and not _of_declared(b, t):  # an einsum to one index, sin of one
+        column = f", reshape(…, ({n}, 1)) for the column" if tensor else ""
         return (f" (a 1-D value ({n},) is the column ({n}, 1) in the text, lined up with the "
                 "axis before the last; NumPy lines a 1-D array up with the last: write "
                 f"reshape(…, (1, {n})) of it for that{column})")
+    name = name or "v"
     column = (f", or declare {name} ({n}, 1) for the column" if t in b.inputs else
               f", or declare the input ({n}, 1) for the column") if tensor else ""
     return (f" (a vector ({n},) is the column ({n}, 1) in the text, lined up with the axis "
             "before the last; NumPy lines a 1-D array up with the last: write "
             f"reshape({name}, (1, {n})) for that{column})")
+
+
+def _of_declared(b: Builder, t: Term) -> bool:
+    """Whether ``t`` is made from an input declared ``(n,)`` (for a message: declaring it
+    ``(n, 1)`` is a way to the column)."""
+    made = {eq.lhs: eq.rhs for eq in b.nodes}
+    stack, seen = [t], set()
+    while stack:
+        u = stack.pop()
+        if u in seen:
+            continue
+        seen.add(u)
+        if u in b.inputs and str(u) in b.one_d:
+            return True
+        stack.extend(occurrences(made.get(u, u)) if u in made else
+                     [] if u in b.inputs else occurrences(u))
+    return False
 
 
 def spread(b: Builder, t: Term, shape: Shape, like: Term = None, where: str = "") -> Term:

@@ -184,7 +184,8 @@ def hstack(b: Builder, xs: Sequence[Term], where: str) -> Term:
 
 
 def reshape(b: Builder, x: Term, shape: Any, where: str) -> Term:
-    """NumPy's ``reshape`` (row by row); a 1-D target ``(k,)`` is a column."""
+    """NumPy's ``reshape`` (row by row); a 1-D target ``(k,)`` is a column; ``(n, 1)`` of
+    NumPy's 1-D value (held as that column) is its 2-D column, in any text."""
     x = one_by_one.as_matrix(b, x)
     sx = shape_of(x)
     if sx is None:
@@ -192,6 +193,7 @@ def reshape(b: Builder, x: Term, shape: Any, where: str) -> Term:
     dims = tuple(shape) if isinstance(shape, tuple) else (shape,)
     if tensor_dims(sx) is not None or len(dims) > 2:  # to or from a tensor of rank ≥ 3
         return _tensor_reshape(b, x, dims, where)
+    two_d = len(dims) == 2  # (n, 1) of NumPy's 1-D value: its column, 2-D
     if len(dims) == 1:
         dims = (dims[0], 1)
     if len(dims) != 2 or not all(isinstance(d, (int, sp.Expr)) and not isinstance(d, bool)
@@ -211,7 +213,7 @@ def reshape(b: Builder, x: Term, shape: Any, where: str) -> Term:
                          f"{r * c}")
     target = Reshape(x, r, c).shape
     if sp.simplify(target[0] - sx[0]) == 0 and sp.simplify(target[1] - sx[1]) == 0:
-        return x
+        return b.as_numpy(x, False, len(b.nodes)) if two_d and b.is_flat(x) else x
     if not (r.is_Integer or c.is_Integer):
         raise UnsupportedError(f"{where}: a reshape to two unknown sizes; give one as a "
                                "number or -1")

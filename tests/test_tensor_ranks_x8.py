@@ -8,6 +8,8 @@ refused. Oracles: NumPy's own value, jax.grad."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -227,3 +229,24 @@ def test_random_programs_are_numpys_or_refused() -> None:
         read += 1
     assert read >= 40, (read, refused)
 
+
+
+@pytest.mark.parametrize(("text", "numpy"), [
+    ("L = sum(sin(X - reshape(einsum('ijk->j', X), (4, 1))))",
+     lambda X, u: np.sum(np.sin(X - np.einsum('ijk->j', X).reshape(4, 1)))),
+    ("L = sum(sin(X * reshape(u, (4, 1))))", lambda X, u: np.sum(np.sin(X * u.reshape(4, 1)))),
+    ("L = np.sum(np.sin(X - np.einsum('ijk->k', X).reshape(-1, 1)))",
+     lambda X, u: np.sum(np.sin(X - np.einsum('ijk->k', X).reshape(-1, 1))))])
+def test_the_column_written_out_beside_a_tensor(text: str, numpy: Any) -> None:
+    """The messages' way to the column: reshape to (n, 1), NumPy's 2-D column, in any text."""
+    v = _values({"X": (2, 4, 4), "u": (4,)}, 2)
+    shapes = {"X": (2, 4, 4), "u": (4,)} if "(u," in text else {"X": (2, 4, 4)}
+    d = sbp.derive(text, shapes=shapes)
+    assert np.isclose(d.trace({k: v[k] for k in shapes}).rows[-1].value, numpy(**v))
+    assert d.check({k: v[k] for k in shapes}).ok
+
+
+def test_the_message_for_an_einsum_beside_a_tensor() -> None:
+    with pytest.raises(sbp.ShapeError, match=r"write reshape\(…, \(1, 4\)\) of it for that, "
+                       r"reshape\(…, \(4, 1\)\) for the column"):
+        sbp.derive("L = sum(X - einsum('ijk->k', X))", shapes={"X": (2, 4, 4)})

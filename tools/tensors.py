@@ -33,7 +33,8 @@ the functions below. Beside a tensor, in `+ - * /`, `**` or an element-wise func
 two or three arrays, a vector declared `(n,)` (or a stage made of one entry by entry:
 `sin(b)`, `-b`, `2*b + 1`) is refused, whether or not its column (n, 1) would fit: NumPy
 lines a 1-D array up with the last axis, the text's column with the one before. Write
-`reshape(b, (1, n))` for NumPy's reading, or declare b `(n, 1)` for the column. Beside
+`reshape(b, (1, n))` for NumPy's reading, or declare b `(n, 1)` (or write
+`reshape(b, (n, 1))`, NumPy's 2-D column) for the column. Beside
 matrices and vectors (`W @ x + b`) it stays the column. Their derivations print in index
 notation; the numeric side (the engine, the witness, `d.check()`) runs on n-D arrays.
 Every example on this page is made by running it: rebuilt by `python -m tools.tensors`,
@@ -48,7 +49,10 @@ letters leave, a repeated index for a diagonal and a scalar result as a sum; the
 derivation prints every index written out. An operand declared `(n,)` has one axis, as
 NumPy's 1-D array: `...` beside its letter takes none (`'...i,...i->...'` of two vectors
 is their dot product) and two letters are refused; one declared `(n, 1)` has two, and one
-letter reads it as a vector too. `X.T` reverses all the axes of a tensor, as NumPy does.
+letter reads it as a vector too. A result of one index (`einsum('ijk->i', X)`) is NumPy's
+1-D array, held as the column: beside a tensor it is refused as a vector declared `(n,)`
+is, and beside the 1-D row of `squeeze` (below) too, where the text would make their
+(n, m) table. `X.T` reverses all the axes of a tensor, as NumPy does.
 `log_softmax(X, axis=k)` and `logsumexp(X, axis=k)` along one axis are computed shifted,
 finite at logits 800 apart.
 
@@ -56,7 +60,14 @@ Code spelled with a library's calls (`np.`, `torch.`, `jnp.`, `F.`, `X.sum(...)`
 what the library means on tensors too: `np.sum(X, axis=1)`, `torch.mean(X, dim=1)` drop
 the axis, as NumPy and PyTorch do (`squeeze`: (2, 3, 4) gives (2, 4); a 1-D result is the
 row (1, n); `keepdims=True` keeps it); and `np.inner` and `np.dot` of a tensor sum its
-last axis (`np.inner` of (a, b, c) and (d, e, c) is `einsum('abc,dec->abde')`).
+last axis (`np.inner` of (a, b, c) and (d, e, c) is `einsum('abc,dec->abde')`). Every
+1-D value is NumPy's 1-D array there, however made: `np.ravel(X)`, `X.reshape(-1)`,
+`X.flatten()`, `torch.flatten(X)` and `np.einsum` to one index are held as the column,
+a reduction to one axis as the row, and where they meet they are read as NumPy reads them
+(`np.einsum('ijk->i', X) + np.sum(X, axis=(1, 2))`, `np.dot`, `@`, `np.inner` and
+`np.einsum('i,i->', …)` of two: their entries side by side, never the (n, n) table); a
+column-held one beside a tensor is refused (NumPy lines it up with the last axis: write
+`.reshape(1, -1)`), a row-held one lines up with the last axis, as NumPy's.
 """
 
 # (text of the call, shapes, what to know); the result's shape is derived
@@ -85,7 +96,7 @@ CALLS: tuple[tuple[str, dict[str, Any], str], ...] = (
     ("flatten(X)", {"X": (2, 3, 8, 8)}, "every entry, row-major, as a column"),
     ("softmax(X, axis=1)", {"X": ("N", 3, 8, 8)}, "along one axis; `axis=-1` is the last"),
     ("squeeze(X, axis=1)", {"X": ("N", 1, 8)}, "NumPy's squeeze: axes of length 1 removed "
-     "(all, without `axis=`); a 1-D result is the row (1, n)"),
+     "(all, without `axis=`); a 1-D result is the row (1, n), NumPy's 1-D"),
     ("mean(X, axis=(0, 2, 3))", {"X": ("N", 3, 8, 8)},
      "`sum`, `mean`, `var` over axes, kept with length 1; the sum's cotangent is spread back "
      "by broadcasting"),
@@ -222,6 +233,12 @@ REFUSED: tuple[tuple[str, dict[str, Any], str], ...] = (
     ("sum(X * b)", {"X": (2, 4, 4), "b": (4,)},
      "a vector declared `(n,)` beside a tensor: NumPy lines it up with the last axis, the "
      "text's column with the one before; refused even where the column fits, as here."),
+    ("sum(X - einsum('ijk->k', X))", {"X": (2, 4, 4)},
+     "an `einsum` to one index is NumPy's 1-D array, refused beside a tensor as a vector "
+     "declared `(n,)` is."),
+    ("sum(einsum('ijk->k', X) + squeeze(sum(X, axis=(0, 1))))", {"X": (2, 4, 4)},
+     "NumPy's 1-D value held as the column beside one `squeeze` holds as the row: NumPy "
+     "adds their entries, the text's column and row would make the (n, m) table."),
     ("sum(X * c)", {"X": (2, 1, 4), "c": (1, 3, 4)},
      "broadcasting spreads one operand to the other's shape; when both would need it, "
      "bring one to the result's shape first."),
