@@ -395,6 +395,9 @@ class _Parser(Readings, Numbers, NumpyReading):
                 if node.func.id not in structural_calls.TENSOR_CALLS:
                     structural_calls.matrices_only(node.func.id, args, self.source(node))
                 _, static, kw, _ = self.read_call(node)
+                if node.func.id == "pad" and args and b.is_flat(args[0]):  # NumPy's 1-D
+                    b.ends.add((self.offset(node), self.end_offset(node)))  # (an einsum's):
+                    # its ends, as the witness pads them
                 if node.func.id == "norm":  # (Σ|x|ᵖ)^(1/p): p and 1/p are exponents
                     self.check_norm_order(node, static[0] if static else kw.get("ord"))
                     matrix = None if b.library is None else self.numpy_norm(

@@ -250,3 +250,17 @@ def test_the_message_for_an_einsum_beside_a_tensor() -> None:
     with pytest.raises(sbp.ShapeError, match=r"write reshape\(…, \(1, 4\)\) of it for that, "
                        r"reshape\(…, \(4, 1\)\) for the column"):
         sbp.derive("L = sum(X - einsum('ijk->k', X))", shapes={"X": (2, 4, 4)})
+
+
+@pytest.mark.parametrize("text", ["L = sum(cos(pad(einsum('ijk->j', X), 1)))",
+                                  "e = einsum('ij->i', A); L = sum(cos(pad(e, (1, 2))))"])
+def test_pad_of_an_einsums_one_d_value_pads_its_ends(text: str) -> None:
+    """An einsum to one index is NumPy's 1-D array: pad pads its ends (the witness too)."""
+    v = _values({"X": (2, 3, 4), "A": (3, 3)}, 4)
+    shapes = {"X": (2, 3, 4)} if "X" in text else {"A": (3, 3)}
+    vals = {k: v[k] for k in shapes}
+    d = sbp.derive(text, shapes=shapes)
+    want = (np.sum(np.cos(np.pad(np.einsum('ijk->j', v["X"]), 1))) if "X" in text else
+            np.sum(np.cos(np.pad(np.einsum('ij->i', v["A"]), (1, 2)))))
+    assert np.isclose(d.trace(vals).rows[-1].value, want)
+    assert d.check(vals).ok
