@@ -593,6 +593,9 @@ class _Gen:
             shape = tuple(size[c] for c in p)
             ops.append(self.expr(shape if len(shape) > 1 else (shape[0], 1), d))
         spec = ",".join("".join(p) for p in parts) + "->" + out
+        if len(out) == 1 and s[0] != 1:  # NumPy's 1-D value: its column (n, 1) written out,
+            # 2-D wherever it goes (beside a tensor, two letters of an einsum)
+            return Ex("reshape_nd:", (Ex(f"einsum:{spec}", tuple(ops), s),), s)
         return Ex(f"einsum:{spec}", tuple(ops), s)
 
     def conv2d(self, s: tuple[int, ...], d: int) -> Ex:
