@@ -103,8 +103,8 @@ class TorchDerivation(Derivation):
         missing = [k.key for n, k in self.keys.items() if k.key not in values and n not in values
                    and n in {str(s.name) for s in self.inputs}]
         if missing and complete:
-            raise ValueError(f"values: missing {', '.join(missing)} (the module's keys: "
-                             f"{', '.join(by_key)})")
+            raise OptionError(f"values: missing {', '.join(missing)} (the module's keys: "
+                              f"{', '.join(by_key)})", tuple(by_key))
         used = {str(s.name) for s in self.inputs}
         out: dict[str, Any] = {}
         for key, v in values.items():

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .errors import ShapeError
+from .errors import OptionError, ShapeError
 
 Convention = Literal["column", "row"]
 
@@ -65,7 +65,7 @@ def to_ours(k: Key, a: np.ndarray, column: bool) -> np.ndarray:
     if k.how == "target" and a.ndim == 1 and a.dtype.kind in "iu":
         classes = k.shape[1]
         if a.size and not (a.min() >= 0 and a.max() < classes):
-            raise ValueError(f"{k.key}: class indices must lie in 0..{classes - 1}")
+            raise OptionError(f"{k.key}: class indices must lie in 0..{classes - 1}")
         a = np.eye(classes)[a]
     a = np.asarray(a, dtype=np.float64)
     if a.shape != k.shape:

@@ -568,9 +568,9 @@ def test_bad_arguments() -> None:
     with pytest.raises(sbp.ShapeError, match=r"0\.weight has shape \(3, 4\)"):
         d.evaluate({**params, "0.weight": np.zeros((3, 4)), "x": np.zeros((2, 3)),
                     "y": np.array([0, 1])})
-    with pytest.raises(ValueError, match="class indices"):
+    with pytest.raises(sbp.OptionError, match="class indices"):
         d.evaluate({**params, "x": np.zeros((2, 3)), "y": np.array([0, 7])})
-    with pytest.raises(ValueError, match=r"values: missing 2\.bias, y"):
+    with pytest.raises(sbp.OptionError, match=r"values: missing 2\.bias, y"):  # a ValueError
         d.evaluate({k: v for k, v in params.items() if k != "2.bias"} | {"x": np.zeros((2, 3))})
     with pytest.raises(TypeError, match="tensors, arrays or numbers"):
         d.evaluate({**params, "x": "abc", "y": np.array([0, 1])})
