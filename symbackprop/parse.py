@@ -196,6 +196,21 @@ class _Parser(Readings, Numbers, NumpyReading):
                 stack.append((child, d if level else d + 1))
         return tree
 
+    def one_axis(self, node: ast.Call, x: Term) -> None:
+        """NumPy's 1-D value (held as a row or a column) has one axis: in code that uses a
+        library's call, ``axis=1`` of it is NumPy's AxisError, refused (the text's row or
+        column has two: ``keepdims=True`` made it read silently)."""
+        axis = self.axis_of(node)
+        if self.b.library is None or axis is None or not (self.b.is_row(x) or
+                                                          self.b.is_flat(x)):
+            return
+        bad = [a for a in (axis if isinstance(axis, tuple) else (axis,))
+               if isinstance(a, int) and a not in (0, -1)]
+        if bad:
+            raise ShapeError(f"{self.source(node)}: axis {bad[0]} of NumPy's 1-D value "
+                             f"{self.source(node.args[0])}, whose only axis is 0 (NumPy "
+                             "raises AxisError)")
+
     def check(self, node: ast.AST) -> None:
         """The whitelist, checked outermost first so the error names what the user wrote."""
         if id(node) in self.static:
@@ -413,6 +428,7 @@ class _Parser(Readings, Numbers, NumpyReading):
                                              b.declared_two_d(args[0]))
                 if meant is not None:
                     raise ShapeError(f"{self.source(node)}: {meant}")
+                self.one_axis(node, args[0])
             if node.func.id in ("softmax", "log_softmax") and self.axis_of(node) is None:
                 self.column_softmax(node, args[0])  # of a matrix: down each column, said
             if node.func.id == "power" and len(args) == 2:  # np.power(2, 10**10): as **

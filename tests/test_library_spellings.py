@@ -190,6 +190,10 @@ def test_the_librarys_axis_and_options(text: str) -> None:
     ("sum(sin(X - np.mean(X, 1)))", "keepdims=True"),
     ("sum(X / np.sum(exp(X), axis=1))", "lines it up with the last axis"),
     ("torch.logsumexp(X[0, :].T, dim=-1)", "transpose of NumPy's 1-D"),  # X[0, :] is 1-D
+    # an axis NumPy's 1-D value does not have, keepdims or not (NumPy's AxisError)
+    ("np.sum(np.sum(X, axis=0).sum(axis=1, keepdims=True))", "whose only axis is 0"),
+    ("torch.sum(torch.sum(X, dim=0).sum(dim=1, keepdim=True))", "AxisError"),
+    ("np.sum(np.mean(X[0], axis=1, keepdims=True))", "whose only axis is 0"),
 ])
 def test_what_the_library_means_otherwise_is_refused(text: str, says: str) -> None:
     with pytest.raises(REFUSED, match=None) as e:
