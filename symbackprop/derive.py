@@ -437,7 +437,9 @@ def _derive(source: Any, wrt: Any, shapes: Any, loss: Any, opts: Options, granul
             _attach_loss(b, loss)
         b.output = broadcasting.as_scalar(b, b.output)  # a 1×1 output (xᵀAx) is the scalar it is
         b.kept = (*b.kept, *asked_inputs(wrt, b, opts.names))
-        g = decompose(b, granularity, output_name=output)
+        inputs = {str(s.name) for s in b.inputs}  # an input renamed t_2: no equation is
+        g = decompose(b, granularity, output_name=output,  # named t_2 (names= would clash)
+                      reserved=frozenset(v for k, v in opts.names.items() if k in inputs))
         if opts.names:
             g = _rename(g, opts.names)
         wrt_syms = resolve_wrt(wrt, g.inputs, opts.names)

@@ -121,8 +121,10 @@ def choose_granularity(b: Builder, granularity: Granularity) -> Granularity:
 
 
 def decompose(b: Builder, granularity: Granularity = "auto",
-              output_name: str | None = None) -> Graph:
-    """Pick the nodes that become equations, inline the rest, and name them."""
+              output_name: str | None = None, reserved: frozenset[str] = frozenset()
+              ) -> Graph:
+    """Pick the nodes that become equations, inline the rest, and name them; no equation
+    takes a name of ``reserved`` (the new names ``names=`` gives inputs)."""
     if b.output is None:
         raise GraphError("nothing to derive: the expression is empty")
     out = b.output
@@ -210,7 +212,7 @@ def decompose(b: Builder, granularity: Granularity = "auto",
     # a matrix among the operands (their atoms are the nodes' atoms, less the inlined nodes)
     lossy = any(type(a) is not sp.Symbol and is_matrix(a) and a not in inlined
                 for eq in nodes for a in eq.atoms)
-    names = _choose_names(eqs, b, output_name, lossy)
+    names = _choose_names(eqs, b, output_name, lossy, reserved)
     # a node the builder named as it is named here (Builder's final_names) keeps its symbol
     renamed = {eq.lhs: make_symbol(name, eq.lhs.shape) if is_matrix(eq.lhs)
                else _real_symbol(name) for eq, name in zip(eqs, names, strict=True)
@@ -367,10 +369,10 @@ def rebuild(rhs: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
 
 
 def _choose_names(eqs: list[Equation], b: Builder, output_name: str | None,
-                  lossy: bool) -> list[str]:
+                  lossy: bool, reserved: frozenset[str] = frozenset()) -> list[str]:
     """The name of each equation (in order): the user's names, then the output's (``L``
     when matrices are about: a loss), layer names, and fresh ones."""
-    taken = {str(s.name) for s in b.inputs} | set(b.names.values())
+    taken = {str(s.name) for s in b.inputs} | set(b.names.values()) | reserved
     names: list[str | None] = ([b.names.get(eq.lhs) for eq in eqs] if b.names
                                else [None] * len(eqs))
     if output_name and names[-1] != output_name:  # never ignored without a word

@@ -162,3 +162,21 @@ def test_a_scalar_network_keeps_the_names_its_nodes_were_built_with():
     point = {"w0": 0.3, "w1": -0.2, "w2": 0.5, "a0": 1.0, "a1": 2.0, "a2": -1.0}
     for k, v in d.evaluate(point).items():
         assert v == pytest.approx(text.evaluate(point)[k], rel=1e-12)
+
+
+@pytest.mark.parametrize(("source", "names"), [
+    (sp.log(_y**2 + 1), {"y": "t_2"}),  # t_2 would name an intermediate
+    (sp.sin(sp.Symbol("L", real=True)) * x, {"L": "z"}),  # z the output
+    ("log(y**2 + 1) * x", {"y": "t_1", "x": "t"}),
+])
+def test_an_input_may_be_renamed_as_an_intermediate_would_be_named(source, names):
+    # names= gives inputs new names: the equations are named around them ("would name two
+    # variables" before: held-out round R8)
+    d = sbp.derive(source, names=names)
+    plain = sbp.derive(source)
+    assert {str(s) for s in d.graph.inputs} == {names.get(str(s), str(s))
+                                                for s in plain.graph.inputs}
+    point = {str(s): 0.3 + 0.4 * i for i, s in enumerate(plain.graph.inputs)}
+    got = d.evaluate({names.get(k, k): v for k, v in point.items()})
+    for k, v in plain.evaluate(point).items():
+        assert got[names.get(k, k)] == pytest.approx(v, rel=1e-12)
