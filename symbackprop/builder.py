@@ -76,7 +76,8 @@ def check_name(name: str, what: str = "name") -> str:
     # methods in C instead of the regex (every input symbol of a SymPy expression is checked)
     if not (isinstance(name, str) and name.isascii() and name.isidentifier()
             and name[0] != "_"):
-        raise GraphError(f"{what} {name!r} must be a plain identifier (letters, digits, _)")
+        raise GraphError(f"{what} {name!r} must be a plain identifier (letters, digits, _; "
+                         "a letter first)")
     return name
 
 

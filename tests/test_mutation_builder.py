@@ -26,7 +26,7 @@ def test_intermediates_share_sympys_assumption_objects() -> None:
 
 def test_a_stage_name_is_checked_where_it_is_bound() -> None:
     with pytest.raises(sbp.GraphError,
-                       match=r"^stage name '_a' must be a plain identifier \(letters, digits, _\)$"):
+                       match=r"^stage name '_a' must be a plain identifier \(letters, digits, _; a letter first\)$"):
         Builder().bind("_a", x)
 
 

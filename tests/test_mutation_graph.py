@@ -66,7 +66,7 @@ def test_sibling_graphs_bind_their_own_stages() -> None:
 
 def test_a_stage_name_must_be_an_identifier() -> None:
     with pytest.raises(sbp.GraphError,
-                       match=r"^stage name '_a' must be a plain identifier \(letters, digits, _\)$"):
+                       match=r"^stage name '_a' must be a plain identifier \(letters, digits, _; a letter first\)$"):
         Graph().let("_a", "x")
     with pytest.raises(TypeError, match="let\\(\\) takes text or a SymPy expression, not int"):
         Graph().let("a", 3)  # type: ignore[arg-type]
