@@ -274,8 +274,8 @@ def _swap(written: str) -> str:
     """Why PyTorch's transpose of two dims is refused: the text's transpose takes the whole
     order of the axes (NumPy's), and the rank is not known where the call is read."""
     return (f"{written} swaps two dims in PyTorch; the text's transpose takes the order of "
-            "all the axes, as NumPy's: write transpose(X, (0, 2, 1)) for a rank-3 X "
-            "swapping its last two (X.T, or transpose(X), for a matrix)")
+            "all the axes, as NumPy's: write X.T (or transpose(X)) for a matrix, "
+            "transpose(X, (0, 2, 1)) for a rank-3 X swapping its last two")
 
 
 def uses_torch(tree: ast.AST) -> bool:
@@ -338,8 +338,8 @@ def numpy_spelling(node: ast.AST, functions: Collection[str], torch: bool = Fals
         return None
     if f.attr in _METHODS:
         args = list(node.args)
-        if f.attr == "transpose" and len(args) == 2 and torch:
-            return _swap(f"X.transpose({ast.unparse(args[0])}, {ast.unparse(args[1])})")
+        if f.attr == "transpose" and len(args) >= 2 and torch:  # (PyTorch takes two)
+            return _swap(f"X.transpose({', '.join(map(ast.unparse, args))})")
         if f.attr in ("reshape", "transpose") and len(args) > 1:
             # X.reshape(2, 3), NumPy's X.transpose(1, 0, 2): the shape or axes as one tuple
             args = [ast.copy_location(ast.Tuple(args, ast.Load()), args[0])]
