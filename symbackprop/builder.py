@@ -294,7 +294,12 @@ class Builder(SympyInput):
             if shape_of(have) != shape_of(sym):
                 raise ShapeError(f"{name} is used with two shapes: {fmt_shape(shape_of(have))} "
                                  f"and {fmt_shape(shape_of(sym))}")
-            raise GraphError(f"two different symbols are both named {name!r}")
+            why = ""
+            if type(have) is type(sym) is sp.Symbol:  # the same name, other assumptions
+                why = (": one of them is not real=True" if have.is_real != sym.is_real else
+                       ": they differ in their assumptions") + (
+                    f" (a stage is real: write sp.Symbol({name!r}, real=True))")
+            raise GraphError(f"two different symbols are both named {name!r}{why}")
         if have is None:
             self.symbols[name] = sym
             self.inputs[sym] = None
