@@ -148,6 +148,14 @@ def _library_call(node: ast.Call, family: str, called: str, name: str,
                 return (f"the text's {name} divides by n (ddof=0); ddof= other than "
                         "0 is not read")
             node.keywords.remove(ddof)
+    if family == "torch" and name in _MEAN_LOSSES:
+        how = _keyword(node, "reduction")
+        if how is not None:
+            if not _is_const(how, "mean"):
+                return (f"{called}'s reduction= other than 'mean' is not read (the text's "
+                        f"{name} is the mean): write sum(...) of the terms, or the mean times "
+                        "their count")
+            node.keywords.remove(how)
     if name == "gelu":
         approx = _keyword(node, "approximate")
         exact = _is_const(approx, False) if family == "jax.nn" else (
@@ -185,6 +193,9 @@ def _library_call(node: ast.Call, family: str, called: str, name: str,
 
 
 _AXIS_FAMILIES = frozenset({"numpy", "torch", "jax.nn", "scipy", "method"})
+# PyTorch's losses the text reads as their mean (reduction='mean', PyTorch's default)
+_MEAN_LOSSES = frozenset({"mse_loss", "binary_cross_entropy",
+                          "binary_cross_entropy_with_logits"})
 
 
 def _sizes(node: ast.Call, called: str) -> str | None:

@@ -140,6 +140,7 @@ CASES: dict[str, Callable[[np.ndarray], Any]] = {  # text → the same function 
         np.var(X, 1)) + np.std(X),
     "np.sum(X.std(1)) + X.var()": lambda X: np.sum(np.std(X, 1)) + np.var(X),  # NumPy's: n
     "np.sum(np.sin(X.transpose(1, 0)) @ X)": lambda X: np.sum(np.sin(X.transpose(1, 0)) @ X),
+    "F.mse_loss(X, Y, reduction='mean')": lambda X: np.mean((X - Y0) ** 2),
     "torch.sum(torch.var(X, 1, False)) + torch.sum(X.std(0, False))": lambda X: np.sum(
         np.var(X, 1)) + np.sum(np.std(X, 0)),  # the third positional is unbiased
     # a method's dim= and keepdim= where the code calls PyTorch, as torch.sum's
@@ -242,6 +243,7 @@ def test_a_star_reads_as_on_paper_without_a_library_call() -> None:
     ("torch.sum(torch.cat((X, X)))", "not among the library calls read"),
     ("np.sum(X.permute(1, 0))", "the method .permute() is not read"),
     ("torch.sum(torch.transpose(X, 0, 1) @ X)", "swaps two dims in PyTorch"),
+    ("F.mse_loss(X, Y, reduction='sum')", "reduction= other than 'mean'"),
     ("torch.sum(X.transpose(0, 1) @ X)", "transpose(X, (0, 2, 1))"),
 ])
 def test_a_call_that_is_not_read_says_what_to_write(text: str, says: str) -> None:
