@@ -48,8 +48,15 @@ def test_an_unknown_function_lists_the_functions() -> None:
 @pytest.mark.parametrize(("text", "fragment"), [
     ("sigmod(x)", "unknown function 'sigmod' (did you mean 'sigmoid' or 'logsigmoid'?); the "
                   "functions are exp, "),
-    ("np.foo(x)", "not np.foo(...) (column 1)"),  # np.tanh(x) is tanh(x); foo is no function
-    ("x.cos()", "not x.cos(...) (column 1)"),  # an array method the text does not read
+    # np.tanh(x) is tanh(x); foo is no function
+    ("np.foo(x)", "not np.foo(...): foo is not among the library calls read (docs/writing-"
+                  "expressions.md lists them; docs/vocabulary.md the text's functions) (column 1)"),
+    # an array method the text does not read
+    ("x.cos()", "not x.cos(...): the method .cos() is not read (of the array methods, cumprod, "
+                "cumsum, dot, flatten, max, mean, min, prod, ravel, reshape, std, sum, "
+                "transpose, var are); call the text's function by its name (column 1)"),
+    ("F.max_pool2d(x, 2)", "not F.max_pool2d(...): the text's function is maxpool2d(...) (its "
+                           "arguments as docs/vocabulary.md gives them) (column 1)"),
 ])
 def test_a_misspelt_or_qualified_function_gets_a_hint(text: str, fragment: str) -> None:
     with pytest.raises(sbp.ParseError) as e:
