@@ -316,7 +316,7 @@ class Builder(SympyInput):
             return have
         # _temp and append written out: a node is made per operation of the expression
         nodes = self.nodes
-        name = f"t_{len(nodes) + 1}" if self.final_names else f"_{len(nodes)}"
+        name = self._temp_name()
         lhs = make_symbol(name, tuple(rhs.shape)) if rhs.is_Matrix else _real_symbol(name)
         self.temps.add(lhs)
         eq = equation(lhs, rhs, atoms)
@@ -415,11 +415,14 @@ class Builder(SympyInput):
         return lhs
 
     def _temp(self, shape: Shape) -> sp.Basic:
-        n = len(self.nodes)
-        lhs = make_symbol(f"t_{n + 1}" if self.final_names else f"_{n}", shape)
+        lhs = make_symbol(self._temp_name(), shape)
         self.temps.add(lhs)
         return lhs
 
+    def _temp_name(self) -> str:
+        """The next node's name: ``_k`` (no input's), or grouping's ``t_k`` (final_names)."""
+        n = len(self.nodes)
+        return f"t_{n + 1}" if self.final_names else f"_{n}"
 
     def bind(self, name: str, term: Term) -> sp.Basic:
         """Name a stage. A leaf or an already named node gets an alias equation of its own;

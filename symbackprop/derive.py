@@ -437,9 +437,10 @@ def _derive(source: Any, wrt: Any, shapes: Any, loss: Any, opts: Options, granul
             _attach_loss(b, loss)
         b.output = broadcasting.as_scalar(b, b.output)  # a 1×1 output (xᵀAx) is the scalar it is
         b.kept = (*b.kept, *asked_inputs(wrt, b, opts.names))
-        inputs = {str(s.name) for s in b.inputs}  # an input renamed t_2: no equation is
-        g = decompose(b, granularity, output_name=output,  # named t_2 (names= would clash)
-                      reserved=frozenset(v for k, v in opts.names.items() if k in inputs))
+        # an input names= renames t_2: no equation is named t_2 (the names would clash)
+        renamed_inputs = frozenset(v for k, v in opts.names.items() if k in b.symbols
+                                   and b.symbols[k] in b.inputs)
+        g = decompose(b, granularity, output_name=output, reserved=renamed_inputs)
         if opts.names:
             g = _rename(g, opts.names)
         wrt_syms = resolve_wrt(wrt, g.inputs, opts.names)

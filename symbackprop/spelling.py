@@ -96,9 +96,8 @@ def _library_call(node: ast.Call, family: str, called: str, name: str,
     where its meaning is not the text's and cannot be written as it (None: it may be read).
     ``method``: a tensor's method (``X.var()``) in code that uses PyTorch's calls.
     """
-    if family == "torch":  # dim= is axis=, keepdim= keepdims=
-        for k in node.keywords:
-            k.arg = {"dim": "axis", "keepdim": "keepdims"}.get(k.arg or "", k.arg)
+    if family == "torch":
+        _torch_keywords(node)
         if name in ("std", "var") and len(node.args) == 3 and isinstance(
                 node.args[2], ast.Constant) and type(node.args[2].value) is bool:
             # torch.var(X, 1, False): the third is unbiased
@@ -261,15 +260,26 @@ def _torch_norm(node: ast.Call) -> None:
             ast.Call(ast.copy_location(ast.Name("flatten", ast.Load()), x), [x], []), x)
 
 
+def _torch_keywords(node: ast.Call) -> None:
+    """PyTorch's ``dim=`` and ``keepdim=`` renamed ``axis=`` and ``keepdims=``, in place."""
+    for k in node.keywords:
+        k.arg = {"dim": "axis", "keepdim": "keepdims"}.get(k.arg or "", k.arg)
+
+
+def _root(e: ast.expr) -> ast.expr:
+    """The name a dotted expression starts with (``torch`` of ``torch.nn.functional.relu``)."""
+    while isinstance(e, ast.Attribute):
+        e = e.value
+    return e
+
+
 def unread_call_hint(func: ast.expr, functions: Collection[str]) -> str:
     """What to write for a library's call or a method the text does not read: the text's
     function of that name without underscores (``F.max_pool2d`` is ``maxpool2d``), else
     where the calls that are read are listed."""
     if not isinstance(func, ast.Attribute):
         return ""
-    root = func.value
-    while isinstance(root, ast.Attribute):
-        root = root.value
+    root = _root(func.value)
     plain = func.attr.replace("_", "").lower()
     if plain in functions and plain != func.attr:
         return (f": the text's function is {plain}(...) (its arguments as "
@@ -294,9 +304,7 @@ def uses_torch(tree: ast.AST) -> bool:
     PyTorch's then (``X.var()`` divides by n − 1)."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            root = node.func.value
-            while isinstance(root, ast.Attribute):
-                root = root.value
+            root = _root(node.func.value)
             if isinstance(root, ast.Name) and root.id in ("torch", "F"):
                 return True
     return False
@@ -359,8 +367,7 @@ def numpy_spelling(node: ast.AST, functions: Collection[str], torch: bool = Fals
         if torch and f.attr in ("var", "std"):  # PyTorch's tensor method: n − 1
             return _library_call(node, "torch", f.attr, f.attr, method=True)
         if torch:  # X.sum(dim=1, keepdim=True): PyTorch's names of axis= and keepdims=
-            for k in node.keywords:
-                k.arg = {"dim": "axis", "keepdim": "keepdims"}.get(k.arg or "", k.arg)
+            _torch_keywords(node)
         return _library_call(node, "method", f.attr, f.attr)
     return None
 
